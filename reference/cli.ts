@@ -1,0 +1,88 @@
+#!/usr/bin/env node
+/**
+ * The `concord` command: reference components and codec utilities.
+ *   concord decode [HEX]             decode a whole frame (hex argument or raw bytes on stdin) to JSON
+ *   concord encode TYPE [PAYLOAD]    encode a message (payload in the fixtures' typed-JSON notation) to hex
+ */
+import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
+import { FrameDecoder } from './codec/frame.js';
+import { decodeMessage, encodeMessageFrame } from './codec/message.js';
+import { payloadFromFixture, payloadToFixture } from './codec/payload.js';
+import { messageByCode, messageByName } from './codec/catalog.js';
+import { ProtocolError } from './codec/errors.js';
+import type { Encoding } from './codec/body.js';
+
+const HELP = `usage: concord <command> [options]
+
+commands:
+  decode [HEX]                 decode one whole frame (length prefix included) given as hex,
+                               or read raw frame bytes from standard input; prints JSON
+  encode TYPE [PAYLOAD_JSON]   encode a message of catalog type TYPE (name or code); PAYLOAD_JSON
+                               uses the fixtures' notation ({"$ndarray": {dtype, shape, data}},
+                               64-bit integers as decimal strings); prints the frame as hex
+options:
+  --encoding json|cbor         payload encoding for encode (default json)
+  --id ID                      header id for encode (default "1")
+  --dst NAME                   header dst for encode
+exit codes: 0 ok, 64 usage error, 65 the input is not a valid frame or payload
+`;
+
+function decode(hexArg: string | undefined): number {
+  const bytes = hexArg !== undefined ? Buffer.from(hexArg.replace(/\s+/g, ''), 'hex') : readFileSync(0);
+  try {
+    const decoder = new FrameDecoder();
+    const bodies = decoder.push(bytes);
+    if (bodies.length !== 1 || decoder.midFrame) throw new Error(`expected one whole frame, found ${bodies.length}${decoder.midFrame ? ' and a truncated one' : ''}`);
+    const m = decodeMessage(bodies[0]!);
+    const out = { type: m.type, name: m.name, encoding: m.encoding, header: m.header, payload: payloadToFixture(messageByCode(m.type)!, m.payload) };
+    process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+    return 0;
+  } catch (e) {
+    const detail = e instanceof ProtocolError ? `${e.code}: ${e.message}${e.details.path !== undefined ? ` (at ${e.details.path || '/'})` : ''}` : (e as Error).message;
+    process.stderr.write(`concord decode: ${detail}\n`);
+    return 65;
+  }
+}
+
+function encode(type: string, payloadJson: string | undefined, encoding: Encoding, id: string, dst: string | undefined): number {
+  try {
+    const info = /^(0x)?[0-9a-f]+$/i.test(type) && messageByCode(Number(type)) ? messageByCode(Number(type))! : messageByName(type.toUpperCase());
+    const payload = payloadFromFixture(info, payloadJson === undefined ? null : JSON.parse(payloadJson));
+    const frame = encodeMessageFrame({ type: info.name, header: dst ? { id, dst } : { id }, payload, encoding });
+    process.stdout.write(`${Buffer.from(frame).toString('hex')}\n`);
+    return 0;
+  } catch (e) {
+    const detail = e instanceof ProtocolError ? `${e.code}: ${e.message}` : (e as Error).message;
+    process.stderr.write(`concord encode: ${detail}\n`);
+    return 65;
+  }
+}
+
+export function main(argv: string[]): number {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: {
+      encoding: { type: 'string', default: 'json' }, id: { type: 'string', default: '1' }, dst: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    } });
+  } catch (e) {
+    process.stderr.write(`concord: ${(e as Error).message}\n${HELP}`);
+    return 64;
+  }
+  const [command, ...rest] = parsed.positionals;
+  if (parsed.values.help || command === 'help') {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const encoding = parsed.values.encoding;
+  if (encoding !== 'json' && encoding !== 'cbor') {
+    process.stderr.write(`concord: --encoding must be json or cbor\n`);
+    return 64;
+  }
+  if (command === 'decode' && rest.length <= 1) return decode(rest[0]);
+  if (command === 'encode' && rest.length >= 1 && rest.length <= 2) return encode(rest[0]!, rest[1], encoding, parsed.values.id, parsed.values.dst);
+  process.stderr.write(`concord: ${command === undefined ? 'a command is required' : `unknown command or arguments: ${parsed.positionals.join(' ')}`}\n${HELP}`);
+  return 64;
+}
+
+process.exitCode = main(process.argv.slice(2));

@@ -1,0 +1,66 @@
+/**
+ * The header block of a frame body (decision D2): a small JSON object the broker routes on.
+ * Known keys are checked; unknown keys are kept and ignored.
+ */
+import { DEFAULT_LIMITS } from '../../spec/generated/catalog.js';
+import { ProtocolError } from './errors.js';
+
+export interface Header {
+  /** Required on every frame; unique per sender and connection among open requests. */
+  id: string;
+  /** Nanoseconds since the Unix epoch, u64 as a decimal string. */
+  ts?: string;
+  /** Id of the frame this one answers. */
+  re?: string;
+  /** Sender's client id; set by the broker. */
+  src?: string;
+  /** Destination client id or service name. */
+  dst?: string;
+  [key: string]: unknown;
+}
+
+const UINT64 = /^(0|[1-9][0-9]{0,19})$/;
+const NAME = /^[^\u0000-\u001f\u007f]+$/;
+const utf8 = new TextEncoder();
+const strictDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+function bad(key: string, message: string): never {
+  throw new ProtocolError('INVALID_HEADER', `header ${key}: ${message}`, { path: `/header${key ? `/${key}` : ''}` });
+}
+
+function checkString(h: Record<string, unknown>, key: string, max: number, name: boolean): void {
+  const v = h[key];
+  if (v === undefined) return;
+  if (typeof v !== 'string') bad(key, 'must be a string');
+  const len = utf8.encode(v).length;
+  if (len < 1 || len > max) bad(key, `must be 1 to ${max} bytes of UTF-8, has ${len}`);
+  if (name && !NAME.test(v)) bad(key, 'must not contain control characters');
+}
+
+/** Parses and checks header bytes; `maxHeader` is the receiver's limit. */
+export function decodeHeader(bytes: Uint8Array, maxHeader: number = DEFAULT_LIMITS.max_header): Header {
+  if (bytes.length > maxHeader) throw new ProtocolError('INVALID_HEADER', `header of ${bytes.length} bytes exceeds max_header ${maxHeader}`, { path: '/header', limit: maxHeader });
+  if (bytes.length === 0) bad('', 'is empty (the id is required)');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(strictDecoder.decode(bytes));
+  } catch {
+    bad('', 'is not UTF-8 JSON');
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) bad('', 'is not a JSON object');
+  const h = parsed as Record<string, unknown>;
+  if (h['id'] === undefined) bad('id', 'is required');
+  checkString(h, 'id', DEFAULT_LIMITS.max_id_bytes, false);
+  checkString(h, 're', DEFAULT_LIMITS.max_id_bytes, false);
+  checkString(h, 'src', DEFAULT_LIMITS.max_name_bytes, true);
+  checkString(h, 'dst', DEFAULT_LIMITS.max_name_bytes, true);
+  if (h['ts'] !== undefined) {
+    if (typeof h['ts'] !== 'string' || !UINT64.test(h['ts']) || BigInt(h['ts']) > (1n << 64n) - 1n) bad('ts', 'must be a decimal string of a u64');
+  }
+  return h as Header;
+}
+
+/** Serialises a header. Keys keep their insertion order. */
+export function encodeHeader(header: Header): Uint8Array {
+  return utf8.encode(JSON.stringify(header));
+}

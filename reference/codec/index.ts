@@ -1,0 +1,15 @@
+/**
+ * The TypeScript reference codec of the Concord wire protocol v1.
+ * @packageDocumentation
+ */
+export { ProtocolError, type ErrorDetails } from './errors.js';
+export { FrameDecoder, encodeFrame, type FrameDecoderOptions } from './frame.js';
+export { decodeEnvelope, encodeEnvelope, type Envelope, type Encoding, ENCODINGS } from './body.js';
+export { decodeHeader, encodeHeader, type Header } from './header.js';
+export { NDArray, packNDArray, unpackNDArray, dtypeCode, type DtypeName, type TypedData } from './ndarray.js';
+export { cborEncode, cborDecode, CBOR_ENCODER_OPTIONS, CBOR_DECODER_OPTIONS } from './cbor.js';
+export { decodePayload, encodePayload, payloadToFixture, payloadFromFixture } from './payload.js';
+export { decodeMessage, encodeMessage, encodeMessageFrame, type Message, type OutgoingMessage, type DecodeOptions } from './message.js';
+export { messageByCode, messageByName } from './catalog.js';
+export { validatePayload } from './validate.js';
+export { fromTypedJson, toTypedJson } from './typed-json.js';

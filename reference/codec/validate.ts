@@ -1,0 +1,81 @@
+/**
+ * Payload validators, compiled once per message type from the catalog with ajv. The codec's own
+ * schema keywords are registered here: `ndarray` (an NDArray satisfying the field's rule), `int64`
+ * (a bigint in range) and `float32` (an annotation the comparison uses).
+ */
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { MESSAGES, SCHEMA_DEFS, type MessageInfo } from '../../spec/generated/catalog.js';
+import { ProtocolError, pointer } from './errors.js';
+import { NDArray } from './ndarray.js';
+import { checkNdarrayRule } from './transform.js';
+import type { NdarrayRule } from './plan.js';
+
+const U64_MAX = (1n << 64n) - 1n;
+const I64_MIN = -(1n << 63n);
+const I64_MAX = (1n << 63n) - 1n;
+
+function createAjv(): Ajv {
+  const ajv = new Ajv({ allErrors: false, strict: true, strictTypes: false, strictRequired: false, validateSchema: true });
+  ajv.addKeyword({
+    keyword: 'ndarray',
+    schemaType: 'object',
+    errors: true,
+    validate: function ndarray(rule: NdarrayRule, data: unknown, _parent?: unknown, ctx?: { instancePath: string }) {
+      const path = ctx?.instancePath ?? '';
+      if (!(data instanceof NDArray)) {
+        (ndarray as { errors?: unknown[] }).errors = [{ keyword: 'ndarray', instancePath: path, params: { rule: 'wrapper' }, message: 'must be an ndarray' }];
+        return false;
+      }
+      try {
+        checkNdarrayRule(data, rule, path);
+        return true;
+      } catch (e) {
+        const err = e as ProtocolError;
+        (ndarray as { errors?: unknown[] }).errors = [{ keyword: 'ndarray', instancePath: path, params: { rule: err.details.rule }, message: err.message }];
+        return false;
+      }
+    },
+  });
+  ajv.addKeyword({
+    keyword: 'int64',
+    schemaType: 'string',
+    errors: true,
+    validate: function int64(kind: string, data: unknown, _parent?: unknown, ctx?: { instancePath: string }) {
+      const ok = typeof data === 'bigint' && (kind === 'int64' ? data >= I64_MIN && data <= I64_MAX : data >= 0n && data <= U64_MAX);
+      if (!ok) {
+        (int64 as { errors?: unknown[] }).errors = [{ keyword: 'int64', instancePath: ctx?.instancePath ?? '', params: {}, message: `must be a ${kind} (a decimal string in JSON, an integer in CBOR)` }];
+      }
+      return ok;
+    },
+  });
+  ajv.addKeyword({ keyword: 'float32', schemaType: 'boolean' });
+  return ajv;
+}
+
+const ajv = createAjv();
+const validators = new Map<number, ValidateFunction>();
+for (const m of MESSAGES) {
+  if (m.payload) validators.set(m.code, ajv.compile({ ...m.payload, $defs: SCHEMA_DEFS }));
+}
+
+function toProtocolError(m: MessageInfo, err: ErrorObject): ProtocolError {
+  let path = err.instancePath;
+  if (err.keyword === 'required') path = pointer(path, (err.params as { missingProperty: string }).missingProperty);
+  if (err.keyword === 'additionalProperties') path = pointer(path, (err.params as { additionalProperty: string }).additionalProperty);
+  if (err.keyword === 'ndarray') {
+    const rule = (err.params as { rule?: string }).rule ?? 'wrapper';
+    return new ProtocolError('INVALID_ARRAY', `${m.name}: ${err.message ?? 'invalid ndarray'}`, { path, rule });
+  }
+  const text = err.keyword === 'additionalProperties' ? 'is not a field of this type' : err.message ?? 'is invalid';
+  return new ProtocolError('SCHEMA_VIOLATION', `${m.name}: ${path || '/'} ${text}`, { path, rule: err.keyword });
+}
+
+/** Checks an application-model payload against its type's schema; throws the first fault. */
+export function validatePayload(m: MessageInfo, payload: unknown): void {
+  if (!m.payload) {
+    if (payload !== null && payload !== undefined) throw new ProtocolError('SCHEMA_VIOLATION', `${m.name} carries no payload`, { path: '', rule: 'empty' });
+    return;
+  }
+  const validate = validators.get(m.code)!;
+  if (!validate(payload)) throw toProtocolError(m, validate.errors![0]!);
+}

@@ -1,0 +1,150 @@
+/**
+ * Loads the data files of spec/, validates them against spec/meta.schema.json and checks what a
+ * schema cannot: unique codes and names, responses and errors that exist, sections that exist in
+ * spec/protocol.md, examples that satisfy their own schemas (checked by the generator with the codec).
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Ajv } from 'ajv';
+import type { SpecModel, MessageSpec, AreaSpec, Statement, Section } from './model.js';
+
+export const SPEC_DIR = dirname(dirname(fileURLToPath(import.meta.url)));
+export const ROOT_DIR = dirname(SPEC_DIR);
+
+/** A spec file breaks the meta-schema or a cross-file rule. */
+export class SpecError extends Error {
+  override name = 'SpecError';
+  constructor(readonly problems: string[]) {
+    super(`spec/ is inconsistent:\n  - ${problems.join('\n  - ')}`);
+  }
+}
+
+function readJson(path: string): unknown {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new SpecError([`${path}: ${(e as Error).message}`]);
+  }
+}
+
+const STATEMENT_LINE = /^- \[([A-Z]{2,6}-[0-9]+)\] (.+)$/;
+const HEADING_LINE = /^(#{1,4}) (.+?) \{#([a-z][a-z0-9-]*)\}\s*$/;
+const KEYWORD = /\b(MUST NOT|MUST|SHOULD NOT|SHOULD|MAY)\b/;
+
+/** Parses section anchors and statements out of the normative prose. */
+export function parseProse(text: string): { sections: Section[]; statements: Statement[] } {
+  const sections: Section[] = [];
+  const statements: Statement[] = [];
+  let current: Section | undefined;
+  for (const line of text.split('\n')) {
+    const h = HEADING_LINE.exec(line);
+    if (h) {
+      current = { slug: h[3]!, title: h[2]!, depth: h[1]!.length };
+      sections.push(current);
+      continue;
+    }
+    const s = STATEMENT_LINE.exec(line);
+    if (s && current) {
+      const keyword = KEYWORD.exec(s[2]!)?.[1] ?? '';
+      const level = keyword.startsWith('MUST') ? 'required' : keyword.startsWith('SHOULD') ? 'recommended' : 'informational';
+      statements.push({ id: s[1]!, section: current.slug, text: s[2]!, keyword, level });
+    }
+  }
+  return { sections, statements };
+}
+
+export function loadSpec(specDir: string = SPEC_DIR): SpecModel {
+  const meta = readJson(join(specDir, 'meta.schema.json')) as Record<string, unknown>;
+  const ajv = new Ajv({ allErrors: true, strict: false });
+  ajv.addSchema(meta, 'meta');
+  const problems: string[] = [];
+  const check = (file: string, def: string, data: unknown): void => {
+    const validate = ajv.getSchema(`meta#/definitions/${def}`);
+    if (!validate) throw new SpecError([`meta.schema.json has no definition ${def}`]);
+    if (!validate(data)) {
+      for (const err of validate.errors ?? []) problems.push(`${file}${err.instancePath}: ${err.message}`);
+    }
+  };
+
+  const errors = readJson(join(specDir, 'errors.json')) as SpecModel['errorFile'];
+  check('errors.json', 'errorRegistry', errors);
+  const limits = readJson(join(specDir, 'limits.json')) as SpecModel['limitFile'];
+  check('limits.json', 'limitTable', limits);
+  const ndarray = readJson(join(specDir, 'ndarray.json')) as SpecModel['ndarray'];
+  check('ndarray.json', 'ndarrayLayout', ndarray);
+  const transports = readJson(join(specDir, 'transports.json')) as SpecModel['transportFile'];
+  check('transports.json', 'transportTable', transports);
+  const defs = readJson(join(specDir, 'defs.json')) as SpecModel['defsFile'];
+  check('defs.json', 'defsFile', defs);
+
+  const areas: AreaSpec[] = [];
+  for (const file of readdirSync(join(specDir, 'messages')).filter((f) => f.endsWith('.json')).sort()) {
+    const area = readJson(join(specDir, 'messages', file)) as AreaSpec;
+    check(`messages/${file}`, 'messageArea', area);
+    area.file = `messages/${file}`;
+    areas.push(area);
+  }
+  if (problems.length) throw new SpecError(problems);
+
+  const prose = readFileSync(join(specDir, 'protocol.md'), 'utf8');
+  const { sections, statements } = parseProse(prose);
+  const sectionSlugs = new Set(sections.map((s) => s.slug));
+
+  const messages: MessageSpec[] = areas.flatMap((a) => a.messages.map((m) => ({ ...m, area: a.area, section: a.section })));
+  messages.sort((a, b) => a.code - b.code);
+  const byName = new Map<string, MessageSpec>();
+  const byCode = new Map<number, MessageSpec>();
+  for (const m of messages) {
+    if (byName.has(m.name)) problems.push(`message name ${m.name} appears twice`);
+    if (byCode.has(m.code)) problems.push(`message code ${m.code} is used by ${byCode.get(m.code)!.name} and ${m.name}`);
+    byName.set(m.name, m);
+    byCode.set(m.code, m);
+  }
+  const errorNames = new Set(errors.errors.map((e) => e.name));
+  const errorIds = new Set<number>();
+  for (const e of errors.errors) {
+    if (errorIds.has(e.id)) problems.push(`error id ${e.id} appears twice`);
+    errorIds.add(e.id);
+    if (!sectionSlugs.has(e.section)) problems.push(`error ${e.name}: section ${e.section} is not in protocol.md`);
+  }
+  if (errorNames.size !== errors.errors.length) problems.push('an error name appears twice');
+  for (const m of messages) {
+    if (m.response !== null && !byName.has(m.response)) problems.push(`${m.name}: response ${m.response} is not a message`);
+    if (m.kind === 'request' && m.response === null) problems.push(`${m.name}: a request needs a response type`);
+    if (m.kind !== 'request' && m.response !== null) problems.push(`${m.name}: only requests have a response type`);
+    for (const e of m.errors) if (!errorNames.has(e)) problems.push(`${m.name}: error ${e} is not in errors.json`);
+    if (!sectionSlugs.has(m.section)) problems.push(`${m.name}: section ${m.section} is not in protocol.md`);
+    if (m.payload === null && m.examples.some((x) => x !== null)) problems.push(`${m.name}: a type without payload has non-null examples`);
+  }
+  for (const l of limits.limits) {
+    if (l.default < l.min || l.default > l.max) problems.push(`limit ${l.name}: default outside [min, max]`);
+    if (!sectionSlugs.has(l.section)) problems.push(`limit ${l.name}: section ${l.section} is not in protocol.md`);
+  }
+  for (const t of transports.transports) {
+    if (!sectionSlugs.has(t.section)) problems.push(`transport ${t.name}: section ${t.section} is not in protocol.md`);
+  }
+  const seen = new Set<string>();
+  for (const s of statements) {
+    if (seen.has(s.id)) problems.push(`statement ${s.id} appears twice in protocol.md`);
+    seen.add(s.id);
+    if (!s.keyword) problems.push(`statement ${s.id} has no RFC 2119 keyword`);
+  }
+  if (problems.length) throw new SpecError(problems);
+
+  const versionMatch = /^# .*version (\d+\.\d+)/m.exec(prose);
+  if (!versionMatch) throw new SpecError(['protocol.md: the title must name the protocol version ("# ... version MAJOR.MINOR")']);
+  return {
+    protocolVersion: versionMatch[1]!,
+    messages,
+    areas,
+    errorFile: errors,
+    limitFile: limits,
+    ndarray,
+    transportFile: transports,
+    defsFile: defs,
+    sections,
+    statements,
+    prose,
+  };
+}
