@@ -4,7 +4,7 @@
  */
 export { ProtocolError, type ErrorDetails } from './errors.js';
 export { FrameDecoder, encodeFrame, type FrameDecoderOptions } from './frame.js';
-export { decodeEnvelope, encodeEnvelope, type Envelope, type Encoding, ENCODINGS } from './body.js';
+export { decodeEnvelope, encodeEnvelope, type Envelope, type EnvelopeOptions, type Encoding, ENCODINGS } from './body.js';
 export { decodeHeader, encodeHeader, type Header } from './header.js';
 export { NDArray, packNDArray, unpackNDArray, dtypeCode, type DtypeName, type TypedData } from './ndarray.js';
 export { cborEncode, cborDecode, CBOR_ENCODER_OPTIONS, CBOR_DECODER_OPTIONS } from './cbor.js';
@@ -13,3 +13,6 @@ export { decodeMessage, encodeMessage, encodeMessageFrame, type Message, type Ou
 export { messageByCode, messageByName } from './catalog.js';
 export { validatePayload } from './validate.js';
 export { fromTypedJson, toTypedJson } from './typed-json.js';
+export type { ErrorName, MessageInfo, MessageName, Direction, Level, MessageKind } from '../../spec/generated/catalog.js';
+export { MESSAGES, ERRORS, LIMITS, DEFAULT_LIMITS, MessageType, PROTOCOL_VERSION } from '../../spec/generated/catalog.js';
+export type { PayloadMap } from '../../spec/generated/types.js';

@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT_DIR } from '../load.js';
+import { MESSAGES } from '../../generated/catalog.js';
+
+const dir = join(ROOT_DIR, 'docs', 'protocol');
+const html = readdirSync(dir).filter((f) => f.endsWith('.html'));
+const pages = new Map(html.map((f) => [f, readFileSync(join(dir, f), 'utf8')]));
+
+describe('generated HTML protocol reference', () => {
+  it('has an index and one page per area', () => {
+    expect(html).toContain('index.html');
+    for (const area of new Set(MESSAGES.map((m) => m.area))) expect(html, area).toContain(`${area}.html`);
+  });
+
+  it('loads nothing from outside the folder (works offline)', () => {
+    for (const [file, text] of pages) {
+      expect(text, file).not.toMatch(/<(script|link|img|iframe)\b[^>]*\b(src|href)\s*=\s*"(https?:)?\/\//i);
+      expect(text, file).not.toMatch(/\b(href|src)\s*=\s*"https?:/i);
+      expect(text, file).not.toMatch(/@import|url\(\s*["']?https?:/i);
+      for (const [, target] of text.matchAll(/href="([^"#]+)(#[^"]*)?"/g)) expect(html, `${file} links to ${target}`).toContain(target);
+    }
+  });
+
+  it('shows every message type with its anchor and an example frame taken from the fixtures', () => {
+    for (const m of MESSAGES) {
+      const page = pages.get(`${m.area}.html`)!;
+      const id = m.name.toLowerCase();
+      expect(page, m.name).toContain(`id="${id}"`);
+      const section = page.slice(page.indexOf(`id="${id}"`));
+      const example = section.indexOf(`id="${id}-example"`);
+      expect(example, `${m.name} has an example frame`).toBeGreaterThan(0);
+      const hexDump = section.slice(example, example + 4000);
+      expect(hexDump, m.name).toMatch(/00000000 {2}00 00 [0-9a-f]{2} [0-9a-f]{2} [0-9a-f]{2}/);
+      const code = m.code.toString(16).padStart(2, '0');
+      expect(hexDump.replace(/\s+/g, ' '), `${m.name}: type byte 0x${code} after the length prefix`).toMatch(new RegExp(`00000000 {1,2}(?:[0-9a-f]{2} ){4}${code} `));
+    }
+  });
+});
