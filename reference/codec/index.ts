@@ -13,6 +13,6 @@ export { decodeMessage, encodeMessage, encodeMessageFrame, type Message, type Ou
 export { messageByCode, messageByName } from './catalog.js';
 export { validatePayload } from './validate.js';
 export { fromTypedJson, toTypedJson } from './typed-json.js';
-export type { ErrorName, MessageInfo, MessageName, Direction, Level, MessageKind } from '../../spec/generated/catalog.js';
+export type { ErrorName, ErrorInfo, LimitInfo, MessageInfo, MessageName, Direction, Level, MessageKind } from '../../spec/generated/catalog.js';
 export { MESSAGES, ERRORS, LIMITS, DEFAULT_LIMITS, MessageType, PROTOCOL_VERSION } from '../../spec/generated/catalog.js';
-export type { PayloadMap } from '../../spec/generated/types.js';
+export type * from '../../spec/generated/types.js';

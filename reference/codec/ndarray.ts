@@ -12,6 +12,7 @@ export type TypedData =
 
 interface DtypeInfo {
   name: DtypeName;
+  ctor: Function;
   kind: 'b' | 'i' | 'u' | 'f';
   itemsize: number;
   order: 'little' | 'big' | 'none';
@@ -32,6 +33,7 @@ for (const d of NDARRAY_LAYOUT.dtypes) {
     if (!Ctor) throw new Error(`ndarray.ts: no typed array for dtype ${code}`);
     DTYPES.set(code, {
       name: d.name as DtypeName,
+      ctor: Ctor,
       kind: d.kind as DtypeInfo['kind'],
       itemsize: d.itemsize,
       order: code[0] === '<' ? 'little' : code[0] === '>' ? 'big' : 'none',
@@ -42,6 +44,9 @@ for (const d of NDARRAY_LAYOUT.dtypes) {
   }
 }
 const HOST_LITTLE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+const utf8Strict = new TextDecoder('utf-8', { fatal: true });
+const utf8 = new TextEncoder();
+const EMPTY_META = utf8.encode('{}');
 const MAX_NDIM = LIMITS.find((l) => l.name === 'max_ndim')?.default ?? NDARRAY_LAYOUT.max_ndim;
 
 /** The dtype code for a name and byte order (`<f4` for float32 little-endian). */
@@ -72,8 +77,8 @@ export class NDArray {
     const size = shape.reduce((a, b) => a * b, 1);
     if (data.length !== size) throw new RangeError(`NDArray: ${data.length} elements do not fill shape [${shape.join(', ')}]`);
     if (shape.length > MAX_NDIM) throw new RangeError(`NDArray: ${shape.length} dimensions exceed ${MAX_NDIM}`);
-    if (info.make(new ArrayBuffer(0), 0, 0).constructor !== data.constructor) {
-      throw new TypeError(`NDArray: dtype ${dtype} needs a ${info.alloc(0).constructor.name}, got ${data.constructor.name}`);
+    if (info.ctor !== data.constructor) {
+      throw new TypeError(`NDArray: dtype ${dtype} needs a ${info.ctor.name}, got ${data.constructor.name}`);
     }
     this.dtype = dtype;
     this.shape = Object.freeze([...shape]);
@@ -110,84 +115,87 @@ function fail(rule: string, message: string, path = ''): never {
   throw new ProtocolError('INVALID_ARRAY', message, { path, rule });
 }
 
+/**
+ * Reads a u64 little-endian as a number. Values above 2^53 lose precision, which is harmless:
+ * every u64 of the layout is a count or a length, and such a value fails its range check anyway.
+ */
+function readU64(view: DataView, offset: number): number {
+  return view.getUint32(offset + 4, true) * 0x1_0000_0000 + view.getUint32(offset, true);
+}
+
 /** Reads the layout's fields in order from `bytes`; every length is checked against what remains. */
-function readFields(bytes: Uint8Array, path: string): Record<string, bigint | bigint[] | Uint8Array> {
+function readFields(bytes: Uint8Array, path: string): Record<string, number | number[] | Uint8Array> {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const out: Record<string, bigint | bigint[] | Uint8Array> = {};
+  const out: Record<string, number | number[] | Uint8Array> = {};
+  const total = bytes.byteLength;
   let offset = 0;
-  const need = (n: number, what: string): void => {
-    if (offset + n > bytes.byteLength) fail('truncated', `ndarray ends inside ${what} (needs ${n} bytes at offset ${offset}, has ${bytes.byteLength - offset})`, path);
-  };
-  const u64 = (what: string): bigint => {
-    need(8, what);
-    const v = view.getBigUint64(offset, true);
-    offset += 8;
-    return v;
-  };
-  const lengthOf = (ref: string): number => {
-    const v = out[ref];
-    if (typeof v !== 'bigint') throw new Error(`ndarray.json: field refers to ${ref}, which is not a preceding u64`);
-    if (v > BigInt(bytes.byteLength - offset)) fail('truncated', `${ref} is ${v} but only ${bytes.byteLength - offset} bytes remain`, path);
-    return Number(v);
-  };
   for (const f of NDARRAY_LAYOUT.fields) {
-    if (f.type === 'u64le' && f.count) {
-      const n = out[f.count];
-      if (typeof n !== 'bigint') throw new Error(`ndarray.json: count ${f.count} is not a preceding u64`);
-      if (n > BigInt(MAX_NDIM)) fail('ndim-range', `ndim ${n} exceeds ${MAX_NDIM}`, path);
-      const list: bigint[] = [];
-      for (let i = 0; i < Number(n); i++) list.push(u64(`${f.name}[${i}]`));
-      out[f.name] = list;
-    } else if (f.type === 'u64le') {
-      out[f.name] = u64(f.name);
+    if (f.type === 'u64le') {
+      const count = f.count === undefined ? 1 : (out[f.count] as number);
+      if (f.count !== undefined && count > MAX_NDIM) fail('ndim-range', `ndim ${count} exceeds ${MAX_NDIM}`, path);
+      if (offset + 8 * count > total) fail('truncated', `ndarray ends inside ${f.name} (needs ${8 * count} bytes at offset ${offset}, has ${total - offset})`, path);
+      if (f.count === undefined) {
+        out[f.name] = readU64(view, offset);
+      } else {
+        const list = new Array<number>(count);
+        for (let i = 0; i < count; i++) list[i] = readU64(view, offset + 8 * i);
+        out[f.name] = list;
+      }
+      offset += 8 * count;
     } else {
-      const n = lengthOf(f.length!);
+      const n = out[f.length!] as number;
+      if (n > total - offset) fail('truncated', `${f.length} is ${n} but only ${total - offset} bytes remain`, path);
       out[f.name] = bytes.subarray(offset, offset + n);
       offset += n;
     }
   }
-  if (offset !== bytes.byteLength) fail('trailing-bytes', `${bytes.byteLength - offset} bytes follow the meta block`, path);
+  if (offset !== total) fail('trailing-bytes', `${total - offset} bytes follow the meta block`, path);
   return out;
 }
 
 /** Decodes the D4 layout. Little-endian aligned data becomes a view on `bytes` (no copy). */
 export function unpackNDArray(bytes: Uint8Array, path = ''): NDArray {
   const f = readFields(bytes, path);
-  const dims = f['dims'] as bigint[];
+  const dims = f['dims'] as number[];
   const dtypeBytes = f['dtype'] as Uint8Array;
-  const dtype = String.fromCharCode(...dtypeBytes);
+  const dtype = dtypeBytes.length <= NDARRAY_LAYOUT.max_dtype_len ? String.fromCharCode(...dtypeBytes) : '';
   const info = DTYPES.get(dtype);
-  if (!info || dtypeBytes.length > NDARRAY_LAYOUT.max_dtype_len) fail('dtype-unknown', `dtype ${JSON.stringify(dtype)} is not one of the listed codes`, path);
-  let size = 1n;
+  if (!info) fail('dtype-unknown', `dtype ${JSON.stringify(dtype || '(too long)')} is not one of the listed codes`, path);
+  let size = 1;
   for (const d of dims) size *= d;
   const data = f['data'] as Uint8Array;
-  if (size * BigInt(info.itemsize) !== BigInt(data.byteLength)) {
-    fail('data-length', `data_len ${data.byteLength} differs from ${size} elements x ${info.itemsize} bytes`, path);
+  if (!Number.isSafeInteger(size * info.itemsize) || size * info.itemsize !== data.byteLength) {
+    fail('data-length', `data_len ${data.byteLength} differs from product(dims) x ${info.itemsize} bytes`, path);
   }
+  const metaBytes = f['meta'] as Uint8Array;
   let meta: unknown;
-  try {
-    meta = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(f['meta'] as Uint8Array));
-  } catch {
-    fail('meta-json', 'meta is not UTF-8 JSON', path);
+  if (metaBytes.length === 2 && metaBytes[0] === 0x7b && metaBytes[1] === 0x7d) {
+    meta = {};
+  } else {
+    try {
+      meta = JSON.parse(utf8Strict.decode(metaBytes));
+    } catch {
+      fail('meta-json', 'meta is not UTF-8 JSON', path);
+    }
   }
   if (meta === null || typeof meta !== 'object' || Array.isArray(meta)) fail('meta-json', 'meta is not a JSON object', path);
 
-  const n = Number(size);
   let values: TypedData;
   const aligned = (data.byteOffset % info.itemsize) === 0;
   const swap = info.order === (HOST_LITTLE ? 'big' : 'little');
   if (!swap && aligned) {
-    values = info.make(data.buffer, data.byteOffset, n);
+    values = info.make(data.buffer, data.byteOffset, size);
   } else {
     const copy = new Uint8Array(data.byteLength);
     copy.set(data);
     if (swap) swapBytes(copy, info.itemsize);
-    values = info.make(copy.buffer, 0, n);
+    values = info.make(copy.buffer, 0, size);
   }
   if (info.kind === 'b') {
-    for (let i = 0; i < values.length; i++) if ((values as Uint8Array)[i]! > 1) fail('bool-value', `bool element ${i} is ${(values as Uint8Array)[i]}`, path);
+    const b = values as Uint8Array;
+    for (let i = 0; i < b.length; i++) if (b[i]! > 1) fail('bool-value', `bool element ${i} is ${b[i]}`, path);
   }
-  return new NDArray(dtype, dims.map(Number), values, meta as Record<string, unknown>);
+  return new NDArray(dtype, dims, values, meta as Record<string, unknown>);
 }
 
 function swapBytes(bytes: Uint8Array, width: number): void {
@@ -201,42 +209,41 @@ function swapBytes(bytes: Uint8Array, width: number): void {
   }
 }
 
+function writeU64(view: DataView, offset: number, value: number): void {
+  view.setUint32(offset, value >>> 0, true);
+  view.setUint32(offset + 4, Math.floor(value / 0x1_0000_0000), true);
+}
+
 /** Encodes an array in the D4 layout, in the byte order its dtype names. */
 export function packNDArray(array: NDArray): Uint8Array {
   const info = DTYPES.get(array.dtype)!;
-  const dtype = new TextEncoder().encode(array.dtype);
-  const meta = new TextEncoder().encode(JSON.stringify(array.meta ?? {}));
+  const dtype = utf8.encode(array.dtype);
+  const meta = array.meta && Object.keys(array.meta).length > 0 ? utf8.encode(JSON.stringify(array.meta)) : EMPTY_META;
   const raw = new Uint8Array(array.data.buffer, array.data.byteOffset, array.data.byteLength);
-  const values: Record<string, bigint | bigint[] | Uint8Array> = {
-    ndim: BigInt(array.shape.length),
-    dims: array.shape.map(BigInt),
-    dtype_len: BigInt(dtype.length),
-    dtype,
-    data_len: BigInt(raw.byteLength),
-    data: raw,
-    meta_len: BigInt(meta.length),
-    meta,
+  const blocks: Record<string, number | readonly number[] | Uint8Array> = {
+    ndim: array.shape.length, dims: array.shape, dtype_len: dtype.length, dtype,
+    data_len: raw.byteLength, data: raw, meta_len: meta.length, meta,
   };
   let total = 0;
   for (const f of NDARRAY_LAYOUT.fields) {
-    const v = values[f.name];
+    const v = blocks[f.name];
     if (v === undefined) throw new Error(`ndarray.ts: layout field ${f.name} has no encoder value`);
-    total += typeof v === 'bigint' ? 8 : Array.isArray(v) ? 8 * v.length : v.byteLength;
+    total += typeof v === 'number' ? 8 : v instanceof Uint8Array ? v.byteLength : 8 * v.length;
   }
   const out = new Uint8Array(total);
   const view = new DataView(out.buffer);
   let offset = 0;
   for (const f of NDARRAY_LAYOUT.fields) {
-    const v = values[f.name]!;
-    if (typeof v === 'bigint') {
-      view.setBigUint64(offset, v, true);
+    const v = blocks[f.name]!;
+    if (typeof v === 'number') {
+      writeU64(view, offset, v);
       offset += 8;
-    } else if (Array.isArray(v)) {
-      for (const x of v) { view.setBigUint64(offset, x, true); offset += 8; }
-    } else {
+    } else if (v instanceof Uint8Array) {
       out.set(v, offset);
       if (f.name === 'data' && info.order === (HOST_LITTLE ? 'big' : 'little')) swapBytes(out.subarray(offset, offset + v.byteLength), info.itemsize);
       offset += v.byteLength;
+    } else {
+      for (const x of v) { writeU64(view, offset, x); offset += 8; }
     }
   }
   return out;

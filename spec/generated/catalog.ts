@@ -156,7 +156,7 @@ export const MESSAGES: readonly MessageInfo[] = [
             "const": "json"
           },
           "items": {
-            "$ref": "#/$defs/Encoding"
+            "$ref": "#/$defs/EncodingName"
           }
         },
         "max_frame": {
@@ -364,7 +364,7 @@ export const MESSAGES: readonly MessageInfo[] = [
           "pattern": "^[0-9]{1,3}\\.[0-9]{1,3}$"
         },
         "encoding": {
-          "$ref": "#/$defs/Encoding"
+          "$ref": "#/$defs/EncodingName"
         },
         "max_frame": {
           "description": "Largest body the broker accepts, in bytes.",
@@ -1000,7 +1000,7 @@ export const MESSAGES: readonly MessageInfo[] = [
                 "$ref": "#/$defs/ReasoningResult"
               },
               "error": {
-                "$ref": "#/$defs/ErrorInfo"
+                "$ref": "#/$defs/ItemError"
               }
             }
           }
@@ -2900,7 +2900,7 @@ export const MESSAGES: readonly MessageInfo[] = [
           "type": "boolean"
         },
         "details": {
-          "title": "ErrorDetails",
+          "title": "ErrorPayloadDetails",
           "description": "Machine-readable context.",
           "type": "object",
           "additionalProperties": true,
@@ -2959,8 +2959,8 @@ export const SCHEMA_DEFS: Readonly<Record<string, Readonly<Record<string, unknow
     "maxLength": 128,
     "pattern": "^[^\\u0000-\\u001f\\u007f]+$"
   },
-  "Encoding": {
-    "title": "Encoding",
+  "EncodingName": {
+    "title": "EncodingName",
     "description": "A payload encoding name.",
     "type": "string",
     "enum": [
@@ -3080,8 +3080,8 @@ export const SCHEMA_DEFS: Readonly<Record<string, Readonly<Record<string, unknow
       }
     }
   },
-  "ErrorInfo": {
-    "title": "ErrorInfo",
+  "ItemError": {
+    "title": "ItemError",
     "description": "An error carried inside a result (a failed batch item, a failed handler).",
     "type": "object",
     "required": [

@@ -20,9 +20,9 @@ export type Language = 'typescript' | 'python' | 'cpp' | 'perl' | 'go' | 'rust' 
  * A payload encoding name.
  *
  * This interface was referenced by `PayloadMap`'s JSON-Schema
- * via the `definition` "Encoding".
+ * via the `definition` "EncodingName".
  */
-export type Encoding = 'json' | 'cbor';
+export type EncodingName = 'json' | 'cbor';
 /**
  * SHA-256 of an engine's canonical state, 64 lowercase hex digits.
  *
@@ -124,7 +124,7 @@ export interface InitPayload {
    * @minItems 1
    * @maxItems 2
    */
-  encodings: [Encoding] | [Encoding, Encoding];
+  encodings: EncodingName[];
   /**
    * Largest body the client accepts, in bytes.
    */
@@ -179,7 +179,7 @@ export interface InitAckPayload {
    * The version the broker will speak on this connection, MAJOR.MINOR.
    */
   protocol_version: string;
-  encoding: Encoding;
+  encoding: EncodingName;
   /**
    * Largest body the broker accepts, in bytes.
    */
@@ -361,7 +361,7 @@ export interface BatchReasoningReqPayload {
    * @minItems 1
    * @maxItems 4096
    */
-  items: [BatchItem, ...BatchItem[]];
+  items: BatchItem[];
   /**
    * Who asks.
    */
@@ -405,7 +405,7 @@ export interface BatchResult {
    */
   ok: boolean;
   result?: ReasoningResult;
-  error?: ErrorInfo;
+  error?: ItemError;
 }
 /**
  * The outcome of one reasoning computation.
@@ -441,9 +441,9 @@ export interface ReasoningResult {
  * An error carried inside a result (a failed batch item, a failed handler).
  *
  * This interface was referenced by `PayloadMap`'s JSON-Schema
- * via the `definition` "ErrorInfo".
+ * via the `definition` "ItemError".
  */
-export interface ErrorInfo {
+export interface ItemError {
   /**
    * A name from the error registry.
    */
@@ -534,7 +534,7 @@ export interface MtlCoordinatePayload {
    * @minItems 2
    * @maxItems 64
    */
-  teacher_outputs: [TeacherOutput, TeacherOutput, ...TeacherOutput[]];
+  teacher_outputs: TeacherOutput[];
   /**
    * The sender's own disagreement estimate; the coordinator recomputes it.
    */
@@ -1061,12 +1061,12 @@ export interface ErrorPayload {
    * true when the request certainly had no effect.
    */
   definite: boolean;
-  details?: ErrorDetails;
+  details?: ErrorPayloadDetails;
 }
 /**
  * Machine-readable context.
  */
-export interface ErrorDetails {
+export interface ErrorPayloadDetails {
   /**
    * JSON pointer of the faulty field, from the payload root (or `/header/...`).
    */

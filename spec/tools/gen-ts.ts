@@ -165,6 +165,8 @@ export async function generateTypes(spec: SpecModel): Promise<string> {
     bannerComment: '',
     additionalProperties: false,
     unreachableDefinitions: true,
+    // Arrays stay arrays: no tuple types and no @minItems tags (the schema and validators hold the bounds).
+    ignoreMinAndMaxItems: true,
     strictIndexSignatures: false,
     style: { singleQuote: true, printWidth: 120, trailingComma: 'all' },
   });

@@ -1,0 +1,88 @@
+/**
+ * `npm run bench`: codec costs measured side by side in one run, reported as ratios against a
+ * baseline measured in the same rounds (raw byte copy), never as absolute targets. Rounds are
+ * interleaved so machine noise hits every variant alike; the run is bounded in count and time.
+ * Writes reports/bench/<UTC timestamp>.json.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { NDArray, packNDArray, unpackNDArray } from '../reference/codec/ndarray.js';
+import { encodeMessage, decodeMessage } from '../reference/codec/message.js';
+import { FrameDecoder, encodeFrame } from '../reference/codec/frame.js';
+import { ROOT_DIR } from '../spec/tools/load.js';
+
+const ROUNDS = 15;
+const ITERATIONS = 2_000;
+const TIME_BUDGET_MS = 60_000;
+
+type Variant = { name: string; run: () => unknown };
+
+const vector = NDArray.from('<f4', [768], Array.from({ length: 768 }, (_, i) => Math.fround(Math.sin(i))));
+const vectorBytes = packNDArray(vector);
+const rawFloats = new Uint8Array(vector.data.buffer, vector.data.byteOffset, vector.data.byteLength);
+const request = { encoding: vector, context: 'benchmark', source: 'typescript', priority: 'normal' as const };
+const jsonBody = encodeMessage({ type: 'REASONING_REQUEST', header: { id: 'b1' }, payload: request, encoding: 'json' });
+const cborBody = encodeMessage({ type: 'REASONING_REQUEST', header: { id: 'b1' }, payload: request, encoding: 'cbor' });
+const pingFrames = Buffer.concat(Array.from({ length: 64 }, (_, i) => encodeFrame(encodeMessage({ type: 'PING', header: { id: `p${i}` } }))));
+let sink = 0;
+
+const variants: Variant[] = [
+  { name: 'raw_copy_768_f32', run: () => { const c = new Uint8Array(rawFloats.length); c.set(rawFloats); const d = new Float32Array(c.buffer); sink += d[0]!; } },
+  { name: 'ndarray_768_f32_pack_unpack', run: () => { sink += unpackNDArray(packNDArray(vector)).size; } },
+  { name: 'ndarray_768_f32_unpack', run: () => { sink += unpackNDArray(vectorBytes).size; } },
+  { name: 'json_number_array_768', run: () => { sink += (JSON.parse(JSON.stringify(Array.from(vector.data as Float32Array))) as number[]).length; } },
+  { name: 'reasoning_request_json_encode_decode', run: () => { sink += decodeMessage(encodeMessage({ type: 'REASONING_REQUEST', header: { id: 'b1' }, payload: request, encoding: 'json' })).type; } },
+  { name: 'reasoning_request_cbor_encode_decode', run: () => { sink += decodeMessage(encodeMessage({ type: 'REASONING_REQUEST', header: { id: 'b1' }, payload: request, encoding: 'cbor' })).type; } },
+  { name: 'reasoning_request_json_decode', run: () => { sink += decodeMessage(jsonBody).type; } },
+  { name: 'reasoning_request_cbor_decode', run: () => { sink += decodeMessage(cborBody).type; } },
+  { name: 'frame_decode_64_pings_per_chunk', run: () => { sink += new FrameDecoder().push(pingFrames).length; } },
+];
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+const started = performance.now();
+const samples = new Map<string, number[]>(variants.map((v) => [v.name, []]));
+for (const v of variants) for (let i = 0; i < 200; i++) v.run(); // warm-up
+let rounds = 0;
+for (; rounds < ROUNDS && performance.now() - started < TIME_BUDGET_MS; rounds++) {
+  for (const v of variants) {
+    const t0 = performance.now();
+    for (let i = 0; i < ITERATIONS; i++) v.run();
+    samples.get(v.name)!.push(((performance.now() - t0) * 1000) / ITERATIONS);
+  }
+  process.stderr.write(`\rbench: round ${rounds + 1}/${ROUNDS}`);
+}
+process.stderr.write('\n');
+
+const us = Object.fromEntries([...samples].map(([k, v]) => [k, median(v)]));
+const base = us['raw_copy_768_f32']!;
+const ratios = {
+  ndarray_pack_unpack_vs_raw_copy_ratio: us['ndarray_768_f32_pack_unpack']! / base,
+  ndarray_unpack_vs_raw_copy_ratio: us['ndarray_768_f32_unpack']! / base,
+  json_number_array_vs_ndarray_ratio: us['json_number_array_768']! / us['ndarray_768_f32_pack_unpack']!,
+  cbor_vs_json_message_ratio: us['reasoning_request_cbor_encode_decode']! / us['reasoning_request_json_encode_decode']!,
+};
+const report = {
+  kind: 'codec',
+  node: process.version,
+  rounds,
+  iterations_per_round: ITERATIONS,
+  median_us_per_op: us,
+  bytes: { ndarray_768_f32: vectorBytes.length, json_body: jsonBody.length, cbor_body: cborBody.length },
+  ...ratios,
+  targets: { ndarray_pack_unpack_vs_raw_copy_ratio: '<= 2 (performance.md)' },
+  sink,
+};
+const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+const dir = join(ROOT_DIR, 'reports', 'bench');
+mkdirSync(dir, { recursive: true });
+writeFileSync(join(dir, `${stamp}.json`), `${JSON.stringify(report, null, 2)}\n`);
+
+for (const [k, v] of Object.entries(us)) console.log(`${k.padEnd(40)} ${v.toFixed(2).padStart(9)} us/op`);
+console.log('');
+for (const [k, v] of Object.entries(ratios)) console.log(`${k.padEnd(40)} ${v.toFixed(2).padStart(9)}x`);
+console.log(`\nwritten reports/bench/${stamp}.json`);
