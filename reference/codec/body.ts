@@ -3,15 +3,16 @@
  * is what a broker needs to route: it reads the prefix and header and leaves the payload bytes
  * untouched.
  */
-import { DEFAULT_LIMITS } from '../../spec/generated/catalog.js';
+import { DEFAULT_LIMITS, FRAMING, type PayloadEncoding } from '../../spec/generated/catalog.js';
 import { ProtocolError } from './errors.js';
 import { decodeHeader, encodeHeader, type Header } from './header.js';
 
-export const BODY_PREFIX_BYTES = 4;
-export const ENCODING_MASK = 0b11;
-export const RESERVED_FLAGS_MASK = 0b1111_1100;
-export const ENCODINGS = ['json', 'cbor'] as const;
-export type Encoding = (typeof ENCODINGS)[number];
+export const BODY_PREFIX_BYTES = FRAMING.bodyPrefixBytes;
+export const ENCODING_MASK = FRAMING.encodingMask;
+export const RESERVED_FLAGS_MASK = FRAMING.reservedFlagsMask;
+/** Payload encodings; the index is the value of the flags' encoding bits. */
+export const ENCODINGS: readonly PayloadEncoding[] = FRAMING.encodings;
+export type Encoding = PayloadEncoding;
 
 export interface Envelope {
   type: number;

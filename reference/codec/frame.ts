@@ -3,10 +3,10 @@
  * any chunking of the stream and checks the length against max_frame as soon as the 4 prefix bytes
  * are in, before it allocates or keeps a single body byte.
  */
-import { DEFAULT_LIMITS } from '../../spec/generated/catalog.js';
+import { DEFAULT_LIMITS, FRAMING } from '../../spec/generated/catalog.js';
 import { ProtocolError } from './errors.js';
 
-export const LENGTH_PREFIX_BYTES = 4;
+export const LENGTH_PREFIX_BYTES = FRAMING.lengthPrefixBytes;
 
 /** Prepends the length prefix to a body. */
 export function encodeFrame(body: Uint8Array): Uint8Array {

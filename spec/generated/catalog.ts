@@ -3742,6 +3742,19 @@ export const NDARRAY_LAYOUT: NdarrayLayoutInfo = {
   ]
 };
 
+/** Names of the payload encodings, by flag value. */
+export type PayloadEncoding = 'json' | 'cbor';
+
+/** The frame and body prefix (spec/framing.json). */
+export const FRAMING = {
+  lengthPrefixBytes: 4,
+  bodyPrefixBytes: 4,
+  encodingMask: 3,
+  reservedFlagsMask: 252,
+  /** Encoding names; the index is the flag value. */
+  encodings: ['json', 'cbor'] as readonly PayloadEncoding[],
+} as const;
+
 /** Transport profiles (spec/transports.json). */
 export const TRANSPORTS = [
   {

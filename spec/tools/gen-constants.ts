@@ -6,14 +6,18 @@ import { BANNER } from './gen-ts.js';
 import type { SpecModel, MessageSpec } from './model.js';
 
 /** Framing constants of decisions D1-D3 (spec sections framing, body, encodings). */
-const FRAMING = {
-  lengthPrefixBytes: 4,
-  bodyPrefixBytes: 4,
-  encodingMask: 0x03,
-  reservedFlagsMask: 0xfc,
-  /** Encoding names by their flag value. */
-  encodings: ['json', 'cbor'] as const,
-};
+
+
+/** The framing constants of spec/framing.json, in the shape the templates use. */
+function framingOf(spec: SpecModel): { lengthPrefixBytes: number; bodyPrefixBytes: number; encodingMask: number; reservedFlagsMask: number; encodings: string[] } {
+  return {
+    lengthPrefixBytes: spec.framing.length_prefix.bytes,
+    bodyPrefixBytes: spec.framing.body_prefix_bytes,
+    encodingMask: spec.framing.encoding_mask,
+    reservedFlagsMask: spec.framing.reserved_flags_mask,
+    encodings: spec.framing.encodings.map((e) => e.name),
+  };
+}
 
 /** INIT_ACK -> InitAck; max_frame -> MaxFrame. */
 function pascal(name: string): string {
@@ -63,6 +67,7 @@ function errorsById(spec: SpecModel): SpecModel['errorFile']['errors'] {
 }
 
 export function generateCpp(spec: SpecModel): string {
+  const FRAMING = framingOf(spec);
   const messages = messagesByCode(spec);
   const errors = errorsById(spec);
   const limits = spec.limitFile.limits;
@@ -215,6 +220,7 @@ ${dtypes.map((d) => `    DtypeInfo{${s(d.code, 'dtype')}, ${s(d.name, 'dtype')},
 }
 
 export function generatePython(spec: SpecModel): string {
+  const FRAMING = framingOf(spec);
   const messages = messagesByCode(spec);
   const errors = errorsById(spec);
   const limits = spec.limitFile.limits;
@@ -321,6 +327,7 @@ ndarray_fields = NDARRAY_FIELDS
 }
 
 export function generatePerl(spec: SpecModel): string {
+  const FRAMING = framingOf(spec);
   const messages = messagesByCode(spec);
   const errors = errorsById(spec);
   const limits = spec.limitFile.limits;

@@ -114,6 +114,19 @@ export const NDARRAY_LAYOUT: NdarrayLayoutInfo = ${literal({
     rules: spec.ndarray.rules.map((r) => r.name),
   })};
 
+/** Names of the payload encodings, by flag value. */
+export type PayloadEncoding = ${spec.framing.encodings.map((e) => `'${e.name}'`).join(' | ')};
+
+/** The frame and body prefix (spec/framing.json). */
+export const FRAMING = {
+  lengthPrefixBytes: ${spec.framing.length_prefix.bytes},
+  bodyPrefixBytes: ${spec.framing.body_prefix_bytes},
+  encodingMask: ${spec.framing.encoding_mask},
+  reservedFlagsMask: ${spec.framing.reserved_flags_mask},
+  /** Encoding names; the index is the flag value. */
+  encodings: [${spec.framing.encodings.map((e) => `'${e.name}'`).join(', ')}] as readonly PayloadEncoding[],
+} as const;
+
 /** Transport profiles (spec/transports.json). */
 export const TRANSPORTS = ${literal(spec.transportFile.transports)} as const;
 

@@ -73,6 +73,8 @@ export function loadSpec(specDir: string = SPEC_DIR): SpecModel {
   check('limits.json', 'limitTable', limits);
   const ndarray = readJson(join(specDir, 'ndarray.json')) as SpecModel['ndarray'];
   check('ndarray.json', 'ndarrayLayout', ndarray);
+  const framing = readJson(join(specDir, 'framing.json')) as SpecModel['framing'];
+  check('framing.json', 'framingLayout', framing);
   const transports = readJson(join(specDir, 'transports.json')) as SpecModel['transportFile'];
   check('transports.json', 'transportTable', transports);
   const defs = readJson(join(specDir, 'defs.json')) as SpecModel['defsFile'];
@@ -121,6 +123,16 @@ export function loadSpec(specDir: string = SPEC_DIR): SpecModel {
     if (l.default < l.min || l.default > l.max) problems.push(`limit ${l.name}: default outside [min, max]`);
     if (!sectionSlugs.has(l.section)) problems.push(`limit ${l.name}: section ${l.section} is not in protocol.md`);
   }
+  framing.encodings.forEach((e, i) => {
+    if (e.value !== i) problems.push(`framing.json: encoding ${e.name} has value ${e.value}, expected ${i} (values are list positions)`);
+    if ((e.value & ~framing.encoding_mask) !== 0) problems.push(`framing.json: encoding ${e.name} does not fit encoding_mask`);
+  });
+  if ((framing.encoding_mask & framing.reserved_flags_mask) !== 0 || (framing.encoding_mask | framing.reserved_flags_mask) !== 0xff) {
+    problems.push('framing.json: encoding_mask and reserved_flags_mask must split the flags byte');
+  }
+  const prefixEnd = Math.max(...framing.body_prefix.map((f) => f.offset + f.bytes));
+  if (prefixEnd !== framing.body_prefix_bytes) problems.push(`framing.json: body_prefix fields end at ${prefixEnd}, body_prefix_bytes is ${framing.body_prefix_bytes}`);
+  if (!sectionSlugs.has(framing.section)) problems.push(`framing.json: section ${framing.section} is not in protocol.md`);
   for (const t of transports.transports) {
     if (!sectionSlugs.has(t.section)) problems.push(`transport ${t.name}: section ${t.section} is not in protocol.md`);
   }
@@ -141,6 +153,7 @@ export function loadSpec(specDir: string = SPEC_DIR): SpecModel {
     errorFile: errors,
     limitFile: limits,
     ndarray,
+    framing,
     transportFile: transports,
     defsFile: defs,
     sections,

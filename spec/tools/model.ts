@@ -90,6 +90,17 @@ export interface TransportSpec {
   summary: string;
 }
 
+export interface FramingSpec {
+  description: string;
+  section: string;
+  length_prefix: { bytes: number; byte_order: 'big' | 'little'; meaning: string };
+  body_prefix: { name: string; offset: number; bytes: number; byte_order?: 'big' | 'little'; meaning: string }[];
+  body_prefix_bytes: number;
+  encoding_mask: number;
+  reserved_flags_mask: number;
+  encodings: { value: number; name: string; meaning: string }[];
+}
+
 export interface Section {
   slug: string;
   title: string;
@@ -111,6 +122,7 @@ export interface SpecModel {
   errorFile: { description: string; errors: ErrorSpec[] };
   limitFile: { description: string; limits: LimitSpec[] };
   ndarray: NdarrayLayoutSpec;
+  framing: FramingSpec;
   transportFile: { description: string; transports: TransportSpec[] };
   defsFile: { description: string; $defs: Record<string, JsonSchema> };
   sections: Section[];

@@ -71,4 +71,15 @@ describe('spec loader', () => {
       rmSync(dir, { recursive: true });
     }
   });
+
+  it('rejects framing data whose masks do not split the flags byte', () => {
+    const dir = specCopy((d) => editJson(join(d, 'framing.json'), (f) => {
+      f.reserved_flags_mask = 0xfe;
+    }));
+    try {
+      expect(() => loadSpec(dir)).toThrow(/encoding_mask and reserved_flags_mask must split the flags byte/);
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  });
 });
