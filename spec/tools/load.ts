@@ -67,18 +67,17 @@ export function loadSpec(specDir: string = SPEC_DIR): SpecModel {
     }
   };
 
-  const errors = readJson(join(specDir, 'errors.json')) as SpecModel['errorFile'];
-  check('errors.json', 'errorRegistry', errors);
-  const limits = readJson(join(specDir, 'limits.json')) as SpecModel['limitFile'];
-  check('limits.json', 'limitTable', limits);
-  const ndarray = readJson(join(specDir, 'ndarray.json')) as SpecModel['ndarray'];
-  check('ndarray.json', 'ndarrayLayout', ndarray);
-  const framing = readJson(join(specDir, 'framing.json')) as SpecModel['framing'];
-  check('framing.json', 'framingLayout', framing);
-  const transports = readJson(join(specDir, 'transports.json')) as SpecModel['transportFile'];
-  check('transports.json', 'transportTable', transports);
-  const defs = readJson(join(specDir, 'defs.json')) as SpecModel['defsFile'];
-  check('defs.json', 'defsFile', defs);
+  const file = <T>(name: string, definition: string): T => {
+    const data = readJson(join(specDir, name)) as T;
+    check(name, definition, data);
+    return data;
+  };
+  const errors = file<SpecModel['errorFile']>('errors.json', 'errorRegistry');
+  const limits = file<SpecModel['limitFile']>('limits.json', 'limitTable');
+  const ndarray = file<SpecModel['ndarray']>('ndarray.json', 'ndarrayLayout');
+  const framing = file<SpecModel['framing']>('framing.json', 'framingLayout');
+  const transports = file<SpecModel['transportFile']>('transports.json', 'transportTable');
+  const defs = file<SpecModel['defsFile']>('defs.json', 'defsFile');
 
   const areas: AreaSpec[] = [];
   for (const file of readdirSync(join(specDir, 'messages')).filter((f) => f.endsWith('.json')).sort()) {
