@@ -1,48 +1,128 @@
 #!/usr/bin/env node
 /**
- * The `conformance` command. Exit codes follow the harness conventions: 0 pass, 1 unexpected
- * failure, 2 inconclusive, 64 usage error, 70 internal error.
+ * The `conformance` command. Exit codes: 0 pass, 1 unexpected failure or unexpected pass,
+ * 2 inconclusive (required cases timed out), 64 usage, 66 no input, 69 peer unavailable,
+ * 70 internal harness error.
  */
 import { parseArgs } from 'node:util';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { specCommand } from './spec-command.js';
+import { casesOf, SUITES } from './suites.js';
+import { selectCases } from './runner.js';
+import { runCommand, readKnownFailing } from './run-command.js';
+import { TargetError } from './target.js';
+import { formatTable } from '../reference/table.js';
 
 export const EXIT = { ok: 0, failed: 1, inconclusive: 2, usage: 64, dataErr: 65, noInput: 66, unavailable: 69, internal: 70, config: 78 } as const;
 
-const HELP = `usage: conformance <command> [options]
+const HELP = `usage: conformance [run options]          run the suites (no --target: the reference broker, in process)
+       conformance list [PATTERN] [--json]  list the cases
+       conformance show CASE                 show a case: its requirement, level and statements
+       conformance spec [--json]             print the message catalog
 
-commands:
-  spec [--json]     print the message catalog (a table, or a JSON array of types)
-  help              this text
+run options:
+  --target host:port | [v6]:port | unix:PATH   the peer under test (a broker)
+  --token T              the token the peer requires at INIT
+  --suite NAME           a suite to run (repeatable; default: core). Suites: ${Object.keys(SUITES).join(', ')}
+  --run PATTERN          run only matching cases (repeatable; * one id part, ** several, or an id prefix)
+  --skip PATTERN         skip matching cases (repeatable)
+  --known-failing @FILE  patterns (one per line, # comments) of cases expected to fail; an
+                         unexpected pass fails the run, stale entries are reported
+  --seed N               seed of generated cases (printed on every run; replays them)
+  --timeout MS           how long to wait for each expected frame (default 2000)
+  --fail-fast            stop at the first unexpected failure
+  --strict               recommended (SHOULD) cases count like required ones
+  --json                 print the results as JSON on stdout
+  --report-dir DIR       where reports go (default: reports/)
 
 exit codes:
-  0   success            64  usage error
-  70  internal error of the harness
+  0   every counted case passed (known failures failed as expected)
+  1   an unexpected failure, or a known failure that passed
+  2   inconclusive: a required case timed out and none failed
+  64  usage error     66 known-failures file missing     69 peer unavailable     70 harness error
 `;
 
-export function main(argv: string[]): number {
+function usage(message: string): number {
+  process.stderr.write(`conformance: ${message}\n\n${HELP}`);
+  return EXIT.usage;
+}
+
+export async function main(argv: string[]): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+    parsed = parseArgs({
+      args: argv, allowPositionals: true,
+      options: {
+        json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, target: { type: 'string' }, token: { type: 'string' },
+        suite: { type: 'string', multiple: true }, run: { type: 'string', multiple: true }, skip: { type: 'string', multiple: true },
+        'known-failing': { type: 'string' }, seed: { type: 'string' }, timeout: { type: 'string' },
+        'fail-fast': { type: 'boolean' }, strict: { type: 'boolean' }, 'report-dir': { type: 'string' },
+      },
+    });
   } catch (e) {
-    process.stderr.write(`conformance: ${(e as Error).message}\n${HELP}`);
-    return EXIT.usage;
+    return usage((e as Error).message);
   }
+  const v = parsed.values;
   const [command, ...rest] = parsed.positionals;
-  if (parsed.values.help || command === 'help') {
+  if (v.help || command === 'help') {
     process.stdout.write(HELP);
     return EXIT.ok;
   }
   if (command === 'spec' && rest.length === 0) {
-    process.stdout.write(`${specCommand(parsed.values.json ?? false)}\n`);
+    process.stdout.write(`${specCommand(v.json ?? false)}\n`);
     return EXIT.ok;
   }
-  process.stderr.write(`conformance: ${command === undefined ? 'a command is required' : `unknown command or arguments: ${parsed.positionals.join(' ')}`}\n${HELP}`);
-  return EXIT.usage;
+  let suites: string[];
+  try {
+    suites = v.suite ?? ['core'];
+    casesOf(suites);
+  } catch (e) {
+    return usage((e as Error).message);
+  }
+  if (command === 'list' && rest.length <= 1) {
+    const cases = selectCases(casesOf(suites), rest, []);
+    if (v.json) process.stdout.write(`${JSON.stringify(cases.map((c) => ({ id: c.id, section: c.section, level: c.level, statements: c.statements, requirement: c.requirement })), null, 2)}\n`);
+    else process.stdout.write(`${formatTable(['case', 'level', 'statements'], cases.map((c) => [c.id, c.level, c.statements.join(' ')]))}\n${cases.length} cases\n`);
+    return EXIT.ok;
+  }
+  if (command === 'show' && rest.length === 1) {
+    const c = casesOf(suites).find((x) => x.id === rest[0]);
+    if (!c) return usage(`no case ${rest[0]} (see conformance list)`);
+    process.stdout.write(`${c.id}\n  section:     ${c.section}\n  level:       ${c.level}\n  statements:  ${c.statements.join(', ')}\n  requirement: ${c.requirement}\n`);
+    return EXIT.ok;
+  }
+  if (command !== undefined) return usage(`unknown command or arguments: ${parsed.positionals.join(' ')}`);
+
+  let knownFailing: string[] = [];
+  if (v['known-failing'] !== undefined) {
+    const file = v['known-failing'].replace(/^@/, '');
+    if (!existsSync(file)) {
+      process.stderr.write(`conformance: known-failures file ${file} does not exist\n`);
+      return EXIT.noInput;
+    }
+    knownFailing = readKnownFailing(file);
+  }
+  const seed = v.seed !== undefined ? Number(v.seed) : (Date.now() ^ Math.floor(Math.random() * 0x7fffffff)) | 0;
+  const timeoutMs = v.timeout !== undefined ? Number(v.timeout) : 2000;
+  if (!Number.isInteger(seed)) return usage('--seed takes an integer');
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 1) return usage('--timeout takes a positive number of milliseconds');
+  try {
+    return await runCommand({
+      target: v.target, token: v.token, suites, run: v.run ?? [], skip: v.skip ?? [], seed, timeoutMs,
+      failFast: v['fail-fast'] ?? false, strict: v.strict ?? false, knownFailing, json: v.json ?? false,
+      reportDir: v['report-dir'] ?? join(process.cwd(), 'reports'),
+    });
+  } catch (e) {
+    if (e instanceof TargetError) return usage(e.message);
+    throw e;
+  }
 }
 
-try {
-  process.exitCode = main(process.argv.slice(2));
-} catch (e) {
-  process.stderr.write(`conformance: internal error: ${(e as Error).stack ?? e}\n`);
-  process.exitCode = EXIT.internal;
-}
+main(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code; },
+  (e: unknown) => {
+    process.stderr.write(`conformance: internal error: ${(e as Error).stack ?? String(e)}\n`);
+    process.exitCode = EXIT.internal;
+  },
+);

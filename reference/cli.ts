@@ -3,6 +3,7 @@
  * The `concord` command: reference components and codec utilities.
  *   concord decode [HEX]             decode a whole frame (hex argument or raw bytes on stdin) to JSON
  *   concord encode TYPE [PAYLOAD]    encode a message (payload in the fixtures' typed-JSON notation) to hex
+ *   concord broker [OPTIONS]         run the reference broker
  */
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
@@ -12,6 +13,7 @@ import { payloadFromFixture, payloadToFixture } from './codec/payload.js';
 import { messageByCode, messageByName } from './codec/catalog.js';
 import { ProtocolError } from './codec/errors.js';
 import type { Encoding } from './codec/body.js';
+import { BROKER_HELP, runBrokerCommand } from './broker/command.js';
 
 const HELP = `usage: concord <command> [options]
 
@@ -21,11 +23,12 @@ commands:
   encode TYPE [PAYLOAD_JSON]   encode a message of catalog type TYPE (name or code); PAYLOAD_JSON
                                uses the fixtures' notation ({"$ndarray": {dtype, shape, data}},
                                64-bit integers as decimal strings); prints the frame as hex
-options:
+${BROKER_HELP}options:
   --encoding json|cbor         payload encoding for encode (default json)
   --id ID                      header id for encode (default "1")
   --dst NAME                   header dst for encode
-exit codes: 0 ok, 64 usage error, 65 the input is not a valid frame or payload
+exit codes: 0 ok, 64 usage error, 65 the input is not a valid frame or payload,
+            78 the broker cannot use its configuration or address
 `;
 
 function decode(hexArg: string | undefined): number {
@@ -64,6 +67,8 @@ export function main(argv: string[]): number {
   try {
     parsed = parseArgs({ args: argv, allowPositionals: true, options: {
       encoding: { type: 'string', default: 'json' }, id: { type: 'string', default: '1' }, dst: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      host: { type: 'string' }, port: { type: 'string' }, unix: { type: 'string' }, token: { type: 'string' },
+      'log-level': { type: 'string' }, 'max-in-flight': { type: 'string' }, 'max-frame': { type: 'string' },
     } });
   } catch (e) {
     process.stderr.write(`concord: ${(e as Error).message}\n${HELP}`);
@@ -79,6 +84,7 @@ export function main(argv: string[]): number {
     process.stderr.write(`concord: --encoding must be json or cbor\n`);
     return 64;
   }
+  if (command === 'broker' && rest.length === 0) return runBrokerCommand(parsed.values);
   if (command === 'decode' && rest.length <= 1) return decode(rest[0]);
   if (command === 'encode' && rest.length >= 1 && rest.length <= 2) return encode(rest[0]!, rest[1], encoding, parsed.values.id, parsed.values.dst);
   process.stderr.write(`concord: ${command === undefined ? 'a command is required' : `unknown command or arguments: ${parsed.positionals.join(' ')}`}\n${HELP}`);

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -36,6 +39,19 @@ describe('conformance spec', () => {
     const r = run('conformance/cli.ts', ['spec']);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/0x10\s+REASONING_REQUEST\s+request/);
+  });
+
+  it('runs selected cases against the embedded broker from the command line and exits 0', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'concord-cli-'));
+    try {
+      const r = run('conformance/cli.ts', ['--run', 'framing/several-frames-in-one-write', '--run', 'handshake/pong-echoes-id/**', '--seed', '7', '--report-dir', dir]);
+      expect(r.stderr).toContain('seed 7');
+      expect(r.stdout).toMatch(/total\s+5\s+0\s+0\s+0\s+0/);
+      expect(r.stdout).toContain('PASS (exit 0)');
+      expect(r.status).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('exits 64 with usage on an unknown command', () => {

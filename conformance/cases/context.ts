@@ -1,0 +1,144 @@
+/**
+ * What a case gets to work with: connections to the target (each recorded in the wire log),
+ * handshaken sessions, and the shared verifiers that turn what the peer did into pass, fail or
+ * timeout with expected-versus-actual wording.
+ */
+import { WireConnection, type Address, type Received } from '../wire/connection.js';
+import { CaseFailure, CaseTimeout } from './model.js';
+import { PROTOCOL_VERSION, DEFAULT_LIMITS } from '../../spec/generated/catalog.js';
+import type { Message, OutgoingMessage } from '../../reference/codec/message.js';
+import { encodeEnvelope } from '../../reference/codec/body.js';
+import { encodeFrame } from '../../reference/codec/frame.js';
+import { messageByName } from '../../reference/codec/catalog.js';
+import type { Encoding } from '../../reference/codec/body.js';
+
+export interface ContextOptions {
+  address: Address;
+  /** How long to wait for each expected frame or close. */
+  timeoutMs: number;
+  seed: number;
+  token?: string;
+  runId: string;
+}
+
+export interface Session {
+  conn: WireConnection;
+  clientId: string;
+  ack: Record<string, unknown>;
+}
+
+export class CaseContext {
+  private readonly connections: WireConnection[] = [];
+  private counter = 0;
+
+  constructor(readonly options: ContextOptions) {}
+
+  get timeoutMs(): number {
+    return this.options.timeoutMs;
+  }
+
+  get seed(): number {
+    return this.options.seed;
+  }
+
+  /** A client id unique to this run, so reruns against one broker never collide. */
+  uniqueId(prefix = 'h'): string {
+    return `${prefix}-${this.options.runId}-${++this.counter}`;
+  }
+
+  /** A connection without handshake. */
+  async open(label = `conn${this.connections.length + 1}`): Promise<WireConnection> {
+    const conn = await WireConnection.open(this.options.address, label, this.options.timeoutMs);
+    this.connections.push(conn);
+    return conn;
+  }
+
+  /** The INIT payload the harness sends, with overrides. */
+  initPayload(clientId: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+    return {
+      client_id: clientId, language: 'typescript', role: 'harness', protocol_version: PROTOCOL_VERSION,
+      encodings: ['json', 'cbor'], max_frame: DEFAULT_LIMITS.max_frame, name: 'concord-conformance',
+      ...(this.options.token !== undefined ? { token: this.options.token } : {}),
+      ...overrides,
+    };
+  }
+
+  /** Opens a connection and completes the handshake. */
+  async session(label?: string, overrides: Record<string, unknown> = {}): Promise<Session> {
+    const conn = await this.open(label);
+    const clientId = (overrides['client_id'] as string | undefined) ?? this.uniqueId();
+    conn.send({ type: 'INIT', header: { id: 'init' }, payload: this.initPayload(clientId, overrides) });
+    const ack = await this.expectMessage(conn, 'INIT_ACK answering INIT', (m) => m.name === 'INIT_ACK' && m.header.re === 'init');
+    return { conn, clientId, ack: ack.payload as Record<string, unknown> };
+  }
+
+  /** All wire logs of this case, connection by connection. */
+  wireLog(): { connection: string; entries: WireConnection['log'] }[] {
+    return this.connections.map((c) => ({ connection: c.label, entries: c.log }));
+  }
+
+  close(): void {
+    for (const c of this.connections) c.destroy();
+  }
+
+  /** The next received item, failing on timeout. */
+  async receive(conn: WireConnection, what: string): Promise<Received> {
+    const r = await conn.next(this.options.timeoutMs);
+    if (r.kind === 'timeout') throw new CaseTimeout(`expected ${what}; nothing arrived within ${this.options.timeoutMs} ms`);
+    return r;
+  }
+
+  /** Waits for a message satisfying `accept`; anything else first is a failure. */
+  async expectMessage(conn: WireConnection, what: string, accept: (m: Message) => boolean): Promise<Message> {
+    const r = await this.receive(conn, what);
+    if (r.kind === 'closed') throw new CaseFailure(`expected ${what}; the peer closed the connection (${r.reason})`, what, 'connection closed');
+    if (r.kind === 'invalid') throw new CaseFailure(`expected ${what}; the peer sent a frame that breaks the spec: ${r.error.code ?? ''} ${r.error.message}`, what, Buffer.from(r.bytes).toString('hex').slice(0, 200));
+    if (r.kind !== 'message') throw new CaseFailure(`expected ${what}`);
+    if (!accept(r.message)) throw new CaseFailure(`expected ${what}; got ${summarize(r.message)}`, what, summarize(r.message));
+    return r.message;
+  }
+
+  /** Expects ERROR `code` (with `re` when given), then the close or the open connection the registry implies. */
+  async expectError(conn: WireConnection, code: string, options: { re?: string; closes: boolean }): Promise<Message> {
+    const what = `ERROR ${code}${options.re !== undefined ? ` with re=${JSON.stringify(options.re)}` : ''}`;
+    const m = await this.expectMessage(conn, what, (x) => x.name === 'ERROR');
+    const payload = m.payload as { code: string; definite: boolean };
+    if (payload.code !== code) throw new CaseFailure(`expected ${what}; got ERROR ${payload.code}`, code, payload.code);
+    if (options.re !== undefined && m.header.re !== options.re) throw new CaseFailure(`expected ${what}; the ERROR has re=${JSON.stringify(m.header.re)}`, options.re, String(m.header.re));
+    if (options.closes) await this.expectClosed(conn, `the connection closed after ERROR ${code}`);
+    else await this.expectOpen(conn, `the connection still open after ERROR ${code}`);
+    return m;
+  }
+
+  /** Expects the peer to close the connection (anything received first is a failure). */
+  async expectClosed(conn: WireConnection, what = 'the connection to close'): Promise<void> {
+    const r = await this.receive(conn, what);
+    if (r.kind === 'closed') return;
+    throw new CaseFailure(`expected ${what}; got ${r.kind === 'message' ? summarize(r.message) : 'an invalid frame'}`, 'close', r.kind);
+  }
+
+  /** Proves the connection is usable: PING answered by PONG with the PING's id in `re`. */
+  async expectOpen(conn: WireConnection, what = 'the connection to stay open'): Promise<void> {
+    const id = `probe-${++this.counter}`;
+    conn.send({ type: 'PING', header: { id } });
+    await this.expectMessage(conn, `${what} (PONG with re=${id})`, (m) => m.name === 'PONG' && m.header.re === id);
+  }
+
+  /** Sends a frame whose payload is the given JSON text, unchecked (for payloads that must be refused). */
+  sendUnchecked(conn: WireConnection, type: string, header: Message['header'], payloadJson: string): void {
+    const body = encodeEnvelope(messageByName(type).code, 'json', header, new TextEncoder().encode(payloadJson));
+    conn.sendRaw(encodeFrame(body), `${type} id=${JSON.stringify(header.id)} with payload ${payloadJson.slice(0, 80)}`);
+  }
+
+  /** Sends a request and returns its id. */
+  sendRequest(conn: WireConnection, message: Omit<OutgoingMessage, 'header'> & { header?: Partial<OutgoingMessage['header']> }, encoding?: Encoding): string {
+    const id = message.header?.id ?? `r-${++this.counter}`;
+    conn.send({ ...message, header: { ...message.header, id }, ...(encoding ? { encoding } : {}) });
+    return id;
+  }
+}
+
+export function summarize(m: Message): string {
+  const code = m.name === 'ERROR' ? ` ${(m.payload as { code: string }).code}: ${(m.payload as { message: string }).message}` : '';
+  return `${m.name} (id=${JSON.stringify(m.header.id)}${m.header.re !== undefined ? `, re=${JSON.stringify(m.header.re)}` : ''})${code}`;
+}

@@ -1,0 +1,54 @@
+/**
+ * Every invalid frame of fixtures/frames/invalid.json that a broker must judge (framing, prefix,
+ * header, type and encoding faults, and payload faults of types addressed to the broker itself:
+ * a broker forwards routed payloads without decoding them, REQ-9) becomes a case: sent after the
+ * handshake, it must get exactly its ERROR, then the close or open connection the registry says.
+ */
+import { readFileSync } from 'node:fs';
+import { messageByCode } from '../../reference/codec/catalog.js';
+import { defineCase, type Case } from './model.js';
+import { repoFile } from '../paths.js';
+
+interface Vector { id: string; description: string; hex: string; error: string; closes: boolean; max_frame?: number }
+
+const STATEMENT_OF: Record<string, (v: Vector) => string> = {
+  MALFORMED_FRAME: (v) => (v.id.startsWith('frame/invalid/framing/') ? 'FRM-2' : 'BODY-1'),
+  FRAME_TOO_LARGE: () => 'FRM-3',
+  INVALID_HEADER: () => 'BODY-2',
+  UNKNOWN_TYPE: () => 'ERR-7',
+  UNSUPPORTED_ENCODING: () => 'ENC-3',
+  INVALID_PAYLOAD: (v) => (Buffer.from(v.hex, 'hex')[5]! & 3 ? 'ENC-8' : 'ENC-6'),
+  SCHEMA_VIOLATION: () => 'ERR-9',
+};
+
+/** Payload checks (steps 6-8 of the check table) are the final receiver's: types the broker receives itself. */
+function appliesToBroker(v: Vector): boolean {
+  if (!(v.error in STATEMENT_OF)) return false;
+  // Vectors written for a receiver with a non-default max_frame say so; a broker's own limit decides.
+  if (v.max_frame !== undefined) return false;
+  if (['MALFORMED_FRAME', 'FRAME_TOO_LARGE', 'INVALID_HEADER', 'UNKNOWN_TYPE', 'UNSUPPORTED_ENCODING'].includes(v.error)) return true;
+  const info = messageByCode(Buffer.from(v.hex, 'hex')[4]!);
+  return !!info && info.directions.includes('client-to-broker') && info.receiver.includes('broker') && info.name !== 'INIT';
+}
+
+export function fixtureFaultCases(): Case[] {
+  const path = repoFile('fixtures/frames/invalid.json');
+  const vectors = (JSON.parse(readFileSync(path, 'utf8')) as { vectors: Vector[] }).vectors.filter(appliesToBroker);
+  return vectors.map((v) => {
+    const statement = STATEMENT_OF[v.error]!(v);
+    const slug = v.id.replace('frame/invalid/', '').replace(/\//g, '-');
+    return defineCase({
+      id: `${sectionOf(statement)}/${slug}`,
+      statements: [statement, v.closes ? 'ERR-4' : 'ERR-5'],
+      async run(ctx) {
+        const { conn } = await ctx.session();
+        conn.sendRaw(Buffer.from(v.hex, 'hex'), `fixture ${v.id}: ${v.description}`);
+        await ctx.expectError(conn, v.error, { closes: v.closes });
+      },
+    });
+  });
+}
+
+function sectionOf(statement: string): string {
+  return { FRM: 'framing', BODY: 'body', ERR: 'errors', ENC: 'encodings' }[statement.split('-')[0]!]!;
+}

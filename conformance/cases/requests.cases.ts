@@ -1,0 +1,139 @@
+/**
+ * Requests, responses and routing (section requests), played with two harness clients through the
+ * broker: A asks, B answers.
+ */
+import { NDArray, packNDArray } from '../../reference/codec/ndarray.js';
+import { decodeEnvelope } from '../../reference/codec/body.js';
+import type { Message } from '../../reference/codec/message.js';
+import { defineCase, CaseFailure, type Case } from './model.js';
+import type { CaseContext, Session } from './context.js';
+
+const encoding = NDArray.from('<f4', [4], [0.5, -0.25, 0.125, 1]);
+const request = { encoding, context: 'conformance', source: 'harness' };
+const answer = (spikes: number): Record<string, unknown> => ({
+  spike_count: spikes, confidence: 0.5, firing_pattern: NDArray.from('|u1', [2], [1, 0]), engine: 'harness', latency_ms: 0,
+});
+
+async function pair(ctx: CaseContext): Promise<{ a: Session; b: Session }> {
+  return { a: await ctx.session('A'), b: await ctx.session('B') };
+}
+
+/** B takes the next frame, which must be the routed REASONING_REQUEST. */
+async function receiveAtB(ctx: CaseContext, b: Session, from: Session): Promise<Message> {
+  const m = await ctx.expectMessage(b.conn, `REASONING_REQUEST routed to ${b.clientId}`, (x) => x.name === 'REASONING_REQUEST');
+  if (m.header.src !== from.clientId) throw new CaseFailure('the broker did not set src to the sender', from.clientId, String(m.header.src));
+  return m;
+}
+
+export const requestCases: Case[] = [
+  defineCase({
+    id: 'requests/route-and-correlate',
+    statements: ['REQ-13', 'REQ-1', 'BODY-7'],
+    async run(ctx) {
+      const { a, b } = await pair(ctx);
+      a.conn.send({ type: 'REASONING_REQUEST', header: { id: 'q1', dst: b.clientId, src: 'forged-src' }, payload: request });
+      const forwarded = await receiveAtB(ctx, b, a);
+      b.conn.send({ type: 'REASONING_RESPONSE', header: { id: 'r1', re: forwarded.header.id }, payload: answer(7) });
+      const back = await ctx.expectMessage(a.conn, 'REASONING_RESPONSE with re=q1', (m) => m.name === 'REASONING_RESPONSE' && m.header.re === 'q1');
+      if ((back.payload as { spike_count: number }).spike_count !== 7) throw new CaseFailure('the response payload changed on the way', '7', String((back.payload as { spike_count: number }).spike_count));
+    },
+  }),
+  ...['0', ' ', 'ïd-ü-✓', '"quoted"\\', 'y'.repeat(128)].map((id, i) =>
+    defineCase({
+      id: `requests/id-echoed-verbatim/id:${['zero', 'space', 'unicode', 'escapes', '128-bytes'][i]}`,
+      statements: ['REQ-4', 'REQ-13'],
+      async run(ctx) {
+        const { a, b } = await pair(ctx);
+        a.conn.send({ type: 'REASONING_REQUEST', header: { id, dst: b.clientId }, payload: request });
+        const forwarded = await receiveAtB(ctx, b, a);
+        b.conn.send({ type: 'REASONING_RESPONSE', header: { id: 'resp', re: forwarded.header.id }, payload: answer(1) });
+        await ctx.expectMessage(a.conn, `REASONING_RESPONSE with re=${JSON.stringify(id)}`, (m) => m.name === 'REASONING_RESPONSE' && m.header.re === id);
+      },
+    })),
+  defineCase({
+    id: 'requests/many-in-flight-no-cross-talk',
+    statements: ['REQ-1', 'REQ-4', 'REQ-13'],
+    async run(ctx) {
+      const { a, b } = await pair(ctx);
+      const n = Math.min(200, Number(a.ack['max_in_flight'] ?? 200));
+      for (let i = 0; i < n; i++) a.conn.send({ type: 'REASONING_REQUEST', header: { id: `m${i}`, dst: b.clientId }, payload: { ...request, context: `item ${i}` } });
+      const received: Message[] = [];
+      for (let i = 0; i < n; i++) received.push(await receiveAtB(ctx, b, a));
+      // Answer in reverse order, each carrying the index it was asked about.
+      for (const m of received.reverse()) {
+        const index = Number((m.payload as { context: string }).context.split(' ')[1]);
+        b.conn.send({ type: 'REASONING_RESPONSE', header: { id: `a-${index}`, re: m.header.id }, payload: answer(index) });
+      }
+      const seen = new Set<string>();
+      for (let i = 0; i < n; i++) {
+        const m = await ctx.expectMessage(a.conn, `REASONING_RESPONSE ${i + 1} of ${n}`, (x) => x.name === 'REASONING_RESPONSE');
+        const re = String(m.header.re);
+        const spikes = (m.payload as { spike_count: number }).spike_count;
+        if (re !== `m${spikes}`) throw new CaseFailure(`the answer to m${spikes} arrived with re=${re}`, `re=m${spikes}`, `re=${re}`);
+        if (seen.has(re)) throw new CaseFailure(`request ${re} was answered twice`, 'one answer', 'two answers');
+        seen.add(re);
+      }
+    },
+  }),
+  defineCase({
+    id: 'requests/payload-forwarded-byte-for-byte',
+    statements: ['REQ-9'],
+    async run(ctx) {
+      const { a, b } = await pair(ctx);
+      // Unusual but valid JSON spelling: whitespace, key order, escapes and exponent forms survive only if the payload is not re-encoded.
+      const b64 = Buffer.from(packNDArray(encoding)).toString('base64');
+      const payload = `{ "source" : "h\\u0061rness",  "context":"x" ,"encoding":{"$ndarray":"${b64}"} }`;
+      ctx.sendUnchecked(a.conn, 'REASONING_REQUEST', { id: 'raw1', dst: b.clientId }, payload);
+      const r = await b.conn.next(ctx.timeoutMs);
+      if (r.kind !== 'message') throw new CaseFailure('B did not receive the request', 'REASONING_REQUEST', r.kind);
+      const body = r.bytes.subarray(4);
+      const got = Buffer.from(decodeEnvelope(body).payload).toString('utf8');
+      if (got !== payload) throw new CaseFailure('the payload bytes changed on the way', payload, got);
+    },
+  }),
+  defineCase({
+    id: 'requests/unknown-destination',
+    statements: ['REQ-8'],
+    async run(ctx) {
+      const a = await ctx.session();
+      a.conn.send({ type: 'REASONING_REQUEST', header: { id: 'nowhere', dst: `${ctx.uniqueId('absent')}` }, payload: request });
+      await ctx.expectError(a.conn, 'UNKNOWN_DESTINATION', { re: 'nowhere', closes: false });
+    },
+  }),
+  defineCase({
+    id: 'handshake/peer-gone-on-disconnect',
+    statements: ['HS-18'],
+    async run(ctx) {
+      const { a, b } = await pair(ctx);
+      a.conn.send({ type: 'REASONING_REQUEST', header: { id: 'orphan', dst: b.clientId }, payload: request });
+      await receiveAtB(ctx, b, a);
+      b.conn.destroy();
+      const m = await ctx.expectMessage(a.conn, 'ERROR PEER_GONE with re=orphan', (x) => x.name === 'ERROR' && x.header.re === 'orphan');
+      const p = m.payload as { code: string; definite: boolean };
+      if (p.code !== 'PEER_GONE' || p.definite !== false) throw new CaseFailure('expected PEER_GONE with definite=false', 'PEER_GONE definite=false', `${p.code} definite=${p.definite}`);
+    },
+  }),
+  defineCase({
+    id: 'requests/unmatched-response',
+    statements: ['REQ-5'],
+    async run(ctx) {
+      const { a, b } = await pair(ctx);
+      a.conn.send({ type: 'REASONING_RESPONSE', header: { id: 'stray', re: 'never-asked', dst: b.clientId }, payload: answer(1) });
+      await ctx.expectError(a.conn, 'UNEXPECTED_MESSAGE', { re: 'stray', closes: false });
+    },
+  }),
+  defineCase({
+    id: 'limits/in-flight-limit',
+    statements: ['LIM-7', 'LIM-2'],
+    async run(ctx) {
+      const { a, b } = await pair(ctx);
+      const limit = Number(a.ack['max_in_flight']);
+      if (!Number.isInteger(limit) || limit > 4096) throw new CaseFailure('INIT_ACK announces no usable max_in_flight', 'an integer <= 4096 for this case', String(a.ack['max_in_flight']));
+      for (let i = 0; i <= limit; i++) a.conn.send({ type: 'REASONING_REQUEST', header: { id: `p${i}`, dst: b.clientId }, payload: request });
+      // The first `limit` requests reach B; the one beyond gets OVERLOADED.
+      const over = await ctx.expectMessage(a.conn, `ERROR OVERLOADED for request ${limit + 1}`, (m) => m.name === 'ERROR');
+      const p = over.payload as { code: string };
+      if (p.code !== 'OVERLOADED' || over.header.re !== `p${limit}`) throw new CaseFailure(`expected OVERLOADED with re=p${limit}`, `OVERLOADED re=p${limit}`, `${p.code} re=${over.header.re}`);
+    },
+  }),
+];

@@ -1,0 +1,51 @@
+/**
+ * Writes a run to reports/<peer>/<UTC timestamp>/: summary.json, index.json, cases/<id>.json for
+ * every case that did not pass (with its wire log), junit.xml, index.html, results.jsonl (the
+ * stream every view is rendered from), and points reports/<peer>/latest at it.
+ */
+import { mkdirSync, writeFileSync, rmSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CaseResult } from '../runner.js';
+import { countResults, countBySection, type Counts } from './summary.js';
+import { renderJunit } from './junit.js';
+import { renderHtml } from './html.js';
+
+export interface RunSummary {
+  peer: { target: string; broker_id?: string; [key: string]: unknown };
+  harness_version: string;
+  protocol_version: string;
+  seed: number;
+  started: string;
+  finished: string;
+  suites: string[];
+  exit_code: number;
+  counts: Counts;
+  sections: Record<string, Counts>;
+}
+
+/** A case id as a file name: `/` becomes `~` (ids never contain `~`). */
+export function caseFileName(id: string): string {
+  return `${id.replace(/\//g, '~')}.json`;
+}
+
+export function writeReport(root: string, peerName: string, summaryIn: Omit<RunSummary, 'counts' | 'sections'>, results: CaseResult[]): string {
+  const stamp = summaryIn.started.replace(/[:.]/g, '-');
+  const peerDir = join(root, peerName.replace(/[^A-Za-z0-9._-]/g, '_'));
+  const dir = join(peerDir, stamp);
+  mkdirSync(join(dir, 'cases'), { recursive: true });
+  const summary: RunSummary = { ...summaryIn, counts: countResults(results), sections: countBySection(results) };
+  const index = results.map((r) => ({
+    id: r.id, section: r.section, level: r.level, outcome: r.outcome, known_failing: r.knownFailing, duration_ms: r.durationMs,
+    ...(r.outcome === 'pass' ? {} : { file: `cases/${caseFileName(r.id)}` }),
+  }));
+  writeFileSync(join(dir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  writeFileSync(join(dir, 'index.json'), `${JSON.stringify(index, null, 2)}\n`);
+  writeFileSync(join(dir, 'results.jsonl'), results.map((r) => JSON.stringify({ type: 'case', ...r })).join('\n') + '\n');
+  for (const r of results) if (r.outcome !== 'pass') writeFileSync(join(dir, 'cases', caseFileName(r.id)), `${JSON.stringify(r, null, 2)}\n`);
+  writeFileSync(join(dir, 'junit.xml'), renderJunit(results, `concord.${peerName}`));
+  writeFileSync(join(dir, 'index.html'), renderHtml(summary, results));
+  const latest = join(peerDir, 'latest');
+  rmSync(latest, { force: true });
+  symlinkSync(stamp, latest);
+  return dir;
+}

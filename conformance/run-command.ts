@@ -1,0 +1,129 @@
+/**
+ * `conformance [--target ...]`: runs the selected suites against a peer (or, with no target, against
+ * the reference broker started in process), prints progress on stderr and a summary table, writes
+ * reports/<peer>/<timestamp>/ and returns the exit code.
+ */
+import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { PROTOCOL_VERSION } from '../spec/generated/catalog.js';
+import { casesOf } from './suites.js';
+import { runCases, selectCases, exitCodeOf, type CaseResult } from './runner.js';
+import { writeReport } from './report/write.js';
+import { summaryTable } from './report/summary.js';
+import { parseTarget } from './target.js';
+import { repoFile } from './paths.js';
+import { ConnectError, describe, type Address } from './wire/connection.js';
+import { CaseContext } from './cases/context.js';
+
+export interface RunCommandOptions {
+  target?: string;
+  token?: string;
+  suites: string[];
+  run: string[];
+  skip: string[];
+  seed: number;
+  timeoutMs: number;
+  failFast: boolean;
+  strict: boolean;
+  knownFailing: string[];
+  json: boolean;
+  reportDir: string;
+  /** Where progress and diagnostics go (default: standard error). */
+  err?: (text: string) => void;
+  /** Where the summary goes (default: standard output). */
+  out?: (text: string) => void;
+}
+
+/** The harness version, from package.json. */
+export const HARNESS_VERSION = (JSON.parse(readFileSync(repoFile('package.json'), 'utf8')) as { version: string }).version;
+
+/** Reads a known-failures file: one pattern per line, `#` starts a comment. */
+export function readKnownFailing(path: string): string[] {
+  return readFileSync(path, 'utf8').split('\n').map((l) => l.replace(/#.*/, '').trim()).filter(Boolean);
+}
+
+async function probe(address: Address, timeoutMs: number, token: string | undefined): Promise<Record<string, unknown>> {
+  const ctx = new CaseContext({ address, timeoutMs, seed: 0, token, runId: `probe${Date.now().toString(36)}` });
+  try {
+    return (await ctx.session('probe')).ack;
+  } finally {
+    ctx.close();
+  }
+}
+
+export async function runCommand(o: RunCommandOptions): Promise<number> {
+  const err = o.err ?? ((t: string) => void process.stderr.write(t));
+  const out = o.out ?? ((t: string) => void process.stdout.write(t));
+  let address: Address;
+  let stop: (() => Promise<void>) | undefined;
+  let peerName: string;
+  if (o.target === undefined) {
+    const { Broker } = await import('../reference/broker/index.js');
+    // A token of our own, so the security cases run against the embedded broker too.
+    o = { ...o, token: o.token ?? randomBytes(16).toString('hex') };
+    const broker = new Broker({ host: '127.0.0.1', port: 0, logLevel: 'error', token: o.token });
+    const bound = await broker.listen();
+    address = { host: '127.0.0.1', port: bound.port! };
+    stop = () => broker.close();
+    peerName = 'reference-broker';
+    err(`conformance: no --target; testing the reference broker started in process on ${describe(address)}\n`);
+  } else {
+    address = parseTarget(o.target);
+    peerName = describe(address).replace(/[:/]/g, '_');
+  }
+  try {
+    let ack: Record<string, unknown> = {};
+    try {
+      ack = await probe(address, o.timeoutMs, o.token);
+    } catch (e) {
+      if (e instanceof ConnectError) {
+        err(`conformance: the peer at ${describe(address)} is unavailable: ${e.message}\n`);
+        return 69;
+      }
+      // It accepts connections but does not complete a handshake: every case will say what it breaks.
+      err(`conformance: the peer at ${describe(address)} did not complete a handshake (${(e as Error).message}); running the cases anyway\n`);
+    }
+    const cases = selectCases(casesOf(o.suites), o.run, o.skip);
+    if (cases.length === 0) {
+      err('conformance: no case matches the selection\n');
+      return 64;
+    }
+    err(`conformance: ${cases.length} cases, seed ${o.seed} (replay with --seed ${o.seed})\n`);
+    const tty = o.err === undefined && process.stderr.isTTY;
+    const started = new Date().toISOString();
+    const results: CaseResult[] = await runCases(cases, {
+      address, timeoutMs: o.timeoutMs, caseTimeoutMs: Math.max(o.timeoutMs * 20, 30_000), seed: o.seed, token: o.token,
+      failFast: o.failFast, knownFailing: o.knownFailing,
+      onProgress: (i, n, c, r) => {
+        if (!r) {
+          if (tty) err(`\r\x1b[K[${i + 1}/${n}] ${c.id}`);
+          return;
+        }
+        if (r.outcome === 'fail' || r.outcome === 'timeout' || r.outcome === 'errored') {
+          err(`${tty ? '\r\x1b[K' : ''}${r.outcome.toUpperCase()} ${r.id}: ${r.message?.split('\n')[0]}\n`);
+        } else if (!tty && (i + 1) % 25 === 0) {
+          err(`[${i + 1}/${n}]\n`);
+        }
+      },
+    });
+    if (tty) err('\r\x1b[K');
+    const exitCode = exitCodeOf(results, o.strict);
+    const stale = o.knownFailing.filter((p) => !results.some((r) => r.knownFailing && r.id.startsWith(p.replace(/\*.*$/, ''))));
+    const dir = writeReport(o.reportDir, peerName, {
+      peer: { target: describe(address), ...(typeof ack['broker_id'] === 'string' ? { broker_id: ack['broker_id'] } : {}), protocol_version: ack['protocol_version'] },
+      harness_version: HARNESS_VERSION, protocol_version: PROTOCOL_VERSION, seed: o.seed, started, finished: new Date().toISOString(),
+      suites: o.suites, exit_code: exitCode,
+    }, results);
+    if (o.json) {
+      out(`${JSON.stringify({ exit_code: exitCode, report: dir, results: results.map(({ wire: _w, ...r }) => r) }, null, 2)}\n`);
+    } else {
+      out(`${summaryTable(results)}\n\nreport: ${join(dir, 'index.html')}\n`);
+      for (const p of stale) out(`stale known-failure entry (matches no failing case): ${p}\n`);
+      out(`${exitCode === 0 ? 'PASS' : 'FAIL'} (exit ${exitCode})\n`);
+    }
+    return exitCode;
+  } finally {
+    await stop?.();
+  }
+}

@@ -1,0 +1,18 @@
+/** The suites and their cases. `core` is the protocol itself: framing, handshake, requests, errors, limits. */
+import type { Case } from './cases/model.js';
+import { framingCases } from './cases/framing.cases.js';
+import { fixtureFaultCases } from './cases/fixture-faults.cases.js';
+import { handshakeCases } from './cases/handshake.cases.js';
+import { requestCases } from './cases/requests.cases.js';
+
+export const SUITES: Record<string, () => Case[]> = {
+  core: () => [...framingCases, ...fixtureFaultCases(), ...handshakeCases, ...requestCases],
+};
+
+export function casesOf(suites: string[]): Case[] {
+  return suites.flatMap((s) => {
+    const make = SUITES[s];
+    if (!make) throw new RangeError(`unknown suite ${s} (known: ${Object.keys(SUITES).join(', ')})`);
+    return make();
+  });
+}

@@ -1,0 +1,373 @@
+/**
+ * The reference broker of Concord: accepts clients on TCP and/or a Unix socket, runs the handshake,
+ * routes frames between clients by `dst`, tracks requests until their one answer, pings silent clients,
+ * reports statistics and shuts down gracefully. Embeddable: `new Broker({ port: 0 }).listen()`.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import { lstatSync, unlinkSync } from 'node:fs';
+import { resolveConfig, type BrokerConfig, type BrokerOptions } from './config.js';
+import { Connection } from './connection.js';
+import { ClientDrains } from './drain.js';
+import { FlowControl, WriteBatch } from './flow.js';
+import { messageFrame } from './frames.js';
+import { acceptInit, tokenDigest, type HandshakeContext } from './handshake.js';
+import { ExpiredIds, Inflight, type PendingRequest } from './inflight.js';
+import { listenTcp, listenUnix } from './listen.js';
+import { Logger } from './logger.js';
+import { Router } from './router.js';
+
+/** PING ids kept for matching PONGs; older ones move to the late-answer memory. */
+const PINGS_KEPT = 8;
+
+export interface BrokerAddress {
+  /** The TCP port listened on (the ephemeral one when port 0 was asked), or undefined without TCP. */
+  port: number | undefined;
+  host: string | undefined;
+  unixPath: string | undefined;
+}
+
+export interface ClientSnapshot {
+  clientId: string | undefined;
+  state: Connection['state'];
+  framesIn: number;
+  framesOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  inFlight: number;
+  served: number;
+  maxQueuedBytes: number;
+  readPauses: number;
+  /** true while reading from this connection is paused by back-pressure. */
+  readPaused: boolean;
+  latencyP50Us: number | undefined;
+  latencyP99Us: number | undefined;
+}
+
+/** In-process statistics (a superset of STATS_RESPONSE, for tests and the harness). */
+export interface BrokerStats {
+  brokerId: string;
+  uptimeMs: number;
+  connections: number;
+  inFlight: number;
+  /** Times a source connection was paused / resumed by back-pressure (LIM-14). */
+  readPauses: number;
+  readResumes: number;
+  clients: ClientSnapshot[];
+}
+
+export class Broker {
+  readonly config: BrokerConfig;
+  readonly log: Logger;
+  private readonly servers: Server[] = [];
+  private readonly connections = new Set<Connection>();
+  private readonly clients = new Map<string, Connection>();
+  private readonly batch = new WriteBatch();
+  private readonly flow: FlowControl;
+  private readonly inflight: Inflight;
+  private readonly router: Router;
+  private readonly drains: ClientDrains;
+  private readonly handshakeContext: HandshakeContext;
+  private readonly startedAt = Date.now();
+  private connSeq = 0;
+  /** Set once our socket is bound at unixPath: only then is the file ours to remove (UNIX-2). */
+  private ownsUnixPath = false;
+  private shuttingDown = false;
+  private shutdownCheck: (() => void) | undefined;
+  private closing: Promise<void> | undefined;
+  private draining: Promise<void> | undefined;
+  /** Ends the wait of a running shutdown() early (close() during a drain). */
+  private stopDrainWait: (() => void) | undefined;
+
+  constructor(options: BrokerOptions = {}) {
+    this.config = resolveConfig(options);
+    this.log = new Logger(this.config.logLevel, this.config.logSink, { component: 'broker' });
+    this.flow = new FlowControl(this.config.maxWriteBuffer);
+    this.inflight = new Inflight(
+      {
+        fail: (p, error) => {
+          if (p.requester.state === 'open') this.router.sendError(p.requester, p.origId, error);
+        },
+        settled: (p) => this.settled(p),
+      },
+      this.log,
+    );
+    this.router = new Router({
+      config: this.config,
+      log: this.log,
+      clients: this.clients,
+      inflight: this.inflight,
+      flow: this.flow,
+      startedAt: this.startedAt,
+      isShuttingDown: () => this.shuttingDown,
+      startClientDrain: (conn, id, ms) => this.drains.start(conn, id, ms),
+      shutdownAcked: () => this.shutdownCheck?.(),
+    });
+    this.drains = new ClientDrains({
+      inflight: this.inflight,
+      log: this.log,
+      shutdownDrainMs: this.config.shutdownDrainMs,
+      send: (conn, frame) => this.router.send(conn, frame),
+    });
+    const clients = this.clients;
+    this.handshakeContext = {
+      brokerId: this.config.brokerId,
+      maxHeader: this.config.maxHeader,
+      maxFrame: this.config.maxFrame,
+      maxInFlight: this.config.maxInFlight,
+      heartbeatMs: this.config.heartbeatMs,
+      tokenDigest: this.config.token === undefined ? undefined : tokenDigest(this.config.token),
+      isClientIdTaken: (id) => clients.has(id),
+    };
+  }
+
+  /** Starts listening; resolves with the address actually bound (port 0 = ephemeral). */
+  async listen(): Promise<BrokerAddress> {
+    const address: BrokerAddress = { port: undefined, host: undefined, unixPath: undefined };
+    try {
+      if (this.config.tcp) {
+        const server = this.newServer();
+        address.port = await listenTcp(server, this.config.host, this.config.port);
+        address.host = this.config.host;
+      }
+      if (this.config.unixPath !== undefined) {
+        await listenUnix(this.newServer(), this.config.unixPath);
+        this.ownsUnixPath = true;
+        address.unixPath = this.config.unixPath;
+      }
+    } catch (e) {
+      await this.close();
+      throw e;
+    }
+    this.log.info('listening', { ...address, max_frame: this.config.maxFrame, max_in_flight: this.config.maxInFlight, token: this.config.token !== undefined });
+    return address;
+  }
+
+  /** Closes at once: every connection is dropped, every timer stopped. Nothing is drained (see shutdown). */
+  close(): Promise<void> {
+    if (this.closing) return this.closing;
+    this.shuttingDown = true;
+    this.inflight.clear(this.connections);
+    for (const conn of this.connections) conn.destroy();
+    this.stopDrainWait?.();
+    this.closing = this.closeServers();
+    return this.closing;
+  }
+
+  /**
+   * HS-17: SHUTDOWN to every client, new requests refused with SHUTTING_DOWN, every accepted request
+   * answered (by its answer, or TIMEOUT after `drainMs`), then every connection closed.
+   */
+  shutdown(drainMs: number = this.config.shutdownDrainMs): Promise<void> {
+    if (this.closing) return this.closing;
+    this.draining ??= this.drainAll(drainMs);
+    return this.draining;
+  }
+
+  private async drainAll(drainMs: number): Promise<void> {
+    this.shuttingDown = true;
+    this.log.info('shutting down', { drain_ms: drainMs, clients: this.clients.size, in_flight: this.inflight.size });
+    const serversClosed = this.closeServers();
+    this.batch.run(() => {
+      for (const conn of this.connections) {
+        if (conn.state === 'handshake') conn.destroy();
+        else if (conn.state === 'open' && !conn.draining) {
+          conn.draining = true;
+          conn.shutdownSentId = conn.nextId();
+          this.router.send(conn, messageFrame('SHUTDOWN', { id: conn.shutdownSentId }, { reason: 'broker shutting down', drain_ms: drainMs }));
+        }
+      }
+    });
+    await new Promise<void>((resolve) => {
+      const finish = (): void => {
+        clearTimeout(timer);
+        this.shutdownCheck = undefined;
+        this.stopDrainWait = undefined;
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        // LIM-13: what is still open after the drain gets TIMEOUT; nothing accepted goes unanswered.
+        this.batch.run(() => {
+          for (const conn of [...this.connections]) for (const p of [...conn.requested]) this.inflight.timeout(p, drainMs, 'HS-17');
+        });
+        finish();
+      }, drainMs);
+      this.stopDrainWait = finish;
+      this.shutdownCheck = () => {
+        if (this.inflight.size > 0) return;
+        for (const c of this.connections) if (c.state === 'open' && !c.shutdownAcked) return;
+        finish();
+      };
+      this.shutdownCheck();
+    });
+    const allClosed = [...this.connections].map((c) => new Promise<void>((resolve) => (c.state === 'closed' ? resolve() : c.socket.once('close', () => resolve()))));
+    for (const conn of this.connections) conn.end();
+    await Promise.all(allClosed);
+    this.closing = serversClosed;
+    await serversClosed;
+    this.log.info('shut down');
+  }
+
+  /** Counters of the broker and of every connection. */
+  stats(): BrokerStats {
+    const clients: ClientSnapshot[] = [];
+    for (const c of this.connections) {
+      clients.push({
+        clientId: c.clientId,
+        state: c.state,
+        framesIn: c.stats.framesIn,
+        framesOut: c.stats.framesOut,
+        bytesIn: c.stats.bytesIn,
+        bytesOut: c.stats.bytesOut,
+        inFlight: c.requested.size,
+        served: c.served.size,
+        maxQueuedBytes: c.stats.maxQueuedBytes,
+        readPauses: c.stats.readPauses,
+        readPaused: c.blockedBy.size > 0,
+        latencyP50Us: c.stats.latency.quantile(0.5),
+        latencyP99Us: c.stats.latency.quantile(0.99),
+      });
+    }
+    return {
+      brokerId: this.config.brokerId,
+      uptimeMs: Date.now() - this.startedAt,
+      connections: this.connections.size,
+      inFlight: this.inflight.size,
+      readPauses: this.flow.pauses,
+      readResumes: this.flow.resumes,
+      clients,
+    };
+  }
+
+  private newServer(): Server {
+    const server = createServer((socket) => this.accept(socket));
+    server.on('error', (e) => this.log.error('server error', { error: e.message }));
+    this.servers.push(server);
+    return server;
+  }
+
+  private closeServers(): Promise<void> {
+    return Promise.all(
+      this.servers.map(
+        (server) =>
+          new Promise<void>((resolve) => {
+            if (!server.listening) return resolve();
+            server.close(() => resolve());
+          }),
+      ),
+    ).then(() => {
+      // Node unlinks its socket file on close; this covers a file left behind anyway. A file this broker
+      // did not bind (a failed start) is never touched (UNIX-2).
+      const path = this.config.unixPath;
+      if (path !== undefined && this.ownsUnixPath) {
+        this.ownsUnixPath = false;
+        try {
+          if (lstatSync(path).isSocket()) unlinkSync(path);
+        } catch {
+          // already gone
+        }
+      }
+    });
+  }
+
+  private accept(socket: Socket): void {
+    if (this.shuttingDown) {
+      socket.destroy();
+      return;
+    }
+    if (socket.remoteAddress !== undefined) socket.setNoDelay(true); // section 10.1: small frames, latency first
+    const seq = ++this.connSeq;
+    const conn = new Connection(seq, socket, this.config.maxFrame, new ExpiredIds(this.config.expiredIdsKept), this.batch, this.log.child({ conn: seq }));
+    this.connections.add(conn);
+    conn.startHandshakeTimer(this.config.handshakeTimeoutMs, () => {
+      conn.log.info('no INIT within handshake_timeout_ms; closing', { statement: 'LIM-10' });
+      conn.end();
+    });
+    socket.on('data', (chunk: Buffer) => this.onData(conn, chunk));
+    socket.on('drain', () => this.flow.release(conn));
+    socket.on('error', (e) => conn.log.debug('socket error', { error: e.message }));
+    socket.on('close', () => this.onClose(conn));
+    conn.log.debug('accepted', { remote: socket.remoteAddress ?? 'unix' });
+  }
+
+  private onData(conn: Connection, chunk: Buffer): void {
+    if (!conn.readable) return;
+    conn.stats.bytesIn += chunk.length;
+    let bodies: Uint8Array[];
+    try {
+      bodies = conn.decoder.push(chunk);
+    } catch (e) {
+      // A framing fault (FRM-2, FRM-3): ERROR and close. Frames that preceded it in this same read are
+      // lost with it (the codec's decoder returns nothing from a failing push); none of them was
+      // accepted, so none is owed an answer.
+      this.batch.run(() => this.router.fault(conn, undefined, e, conn.state === 'handshake'));
+      return;
+    }
+    this.batch.run(() => {
+      for (const body of bodies) {
+        if (!conn.readable) break; // a closing fault ends the read (ERR-4)
+        if (conn.state === 'handshake') this.handshake(conn, body);
+        else this.router.handle(conn, body);
+      }
+    });
+  }
+
+  private handshake(conn: Connection, body: Uint8Array): void {
+    conn.stats.framesIn++;
+    conn.markReceived();
+    let accepted;
+    try {
+      accepted = acceptInit(body, this.handshakeContext);
+    } catch (e) {
+      this.router.fault(conn, body, e, true); // HS-3
+      return;
+    }
+    conn.stopHandshakeTimer();
+    conn.state = 'open';
+    conn.clientId = accepted.clientId;
+    conn.language = accepted.language;
+    conn.cbor = accepted.encoding === 'cbor';
+    conn.peerMaxFrame = accepted.peerMaxFrame;
+    conn.log = this.log.child({ conn: conn.seq, client: accepted.clientId });
+    this.clients.set(accepted.clientId, conn);
+    this.router.send(conn, messageFrame('INIT_ACK', { id: conn.nextId(), re: accepted.initId }, accepted.ack), conn); // HS-6
+    conn.startHeartbeat(
+      this.config.heartbeatMs,
+      () => this.ping(conn),
+      () => {
+        conn.log.warn('three PINGs unanswered; closing', { statement: 'HS-11' });
+        conn.end();
+      },
+    );
+    conn.log.info('client connected', { language: accepted.language, encoding: accepted.encoding });
+  }
+
+  private ping(conn: Connection): void {
+    const id = conn.nextId();
+    conn.pings.add(id);
+    if (conn.pings.size > PINGS_KEPT) {
+      const oldest = conn.pings.values().next().value!;
+      conn.pings.delete(oldest);
+      conn.expired.add(oldest);
+    }
+    this.router.send(conn, messageFrame('PING', { id }));
+  }
+
+  private onClose(conn: Connection): void {
+    conn.markClosed();
+    this.connections.delete(conn);
+    if (conn.clientId !== undefined && this.clients.get(conn.clientId) === conn) this.clients.delete(conn.clientId); // HS-19
+    this.batch.run(() => {
+      this.inflight.targetGone(conn); // HS-18
+      this.inflight.requesterGone(conn);
+    });
+    this.flow.forget(conn);
+    if (conn.clientId !== undefined) conn.log.info('client disconnected');
+    this.shutdownCheck?.();
+  }
+
+  private settled(p: PendingRequest): void {
+    this.drains.check(p.requester);
+    this.drains.check(p.target);
+    this.shutdownCheck?.();
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * `concord broker`: runs the reference broker until SIGINT or SIGTERM. The first signal shuts down
+ * gracefully (HS-17, shutdown_drain_ms); a second one closes at once.
+ */
+import { Broker } from './broker.js';
+import { BrokerConfigError } from './config.js';
+import { isLogLevel } from './logger.js';
+import { ListenError } from './listen.js';
+
+export const BROKER_HELP = `  broker                       run the reference broker (logs: JSON lines on stderr)
+    --host HOST                TCP host (default 127.0.0.1; another address needs --token)
+    --port PORT                TCP port (default 9999; 0 = ephemeral)
+    --unix PATH                listen on a Unix socket too (created 0600); alone, it replaces TCP
+    --token T                  shared secret every INIT must carry
+    --log-level LEVEL          debug, info (default), warn or error
+    --max-in-flight N          requests one connection may have open (default 1024)
+    --max-frame N              largest body accepted, in bytes (default 16777216)
+`;
+
+export interface BrokerCommandValues {
+  host?: string;
+  port?: string;
+  unix?: string;
+  token?: string;
+  'log-level'?: string;
+  'max-in-flight'?: string;
+  'max-frame'?: string;
+}
+
+/** sysexits: usage error, configuration error. */
+const EX_USAGE = 64;
+const EX_CONFIG = 78;
+
+function integer(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^[0-9]+$/.test(value)) throw new BrokerConfigError(flag, `must be a non-negative integer, got ${value}`);
+  return Number(value);
+}
+
+/** Starts the broker; returns an exit code for synchronous failures, 0 once it is starting. */
+export function runBrokerCommand(values: BrokerCommandValues): number {
+  const logLevel = values['log-level'] ?? 'info';
+  if (!isLogLevel(logLevel)) {
+    process.stderr.write(`concord broker: --log-level must be debug, info, warn or error\n`);
+    return EX_USAGE;
+  }
+  let broker: Broker;
+  try {
+    broker = new Broker({
+      host: values.host,
+      port: integer('--port', values.port),
+      // TCP stays on unless --unix is given alone.
+      tcp: values.unix === undefined || values.port !== undefined || values.host !== undefined,
+      unixPath: values.unix,
+      token: values.token,
+      maxInFlight: integer('--max-in-flight', values['max-in-flight']),
+      maxFrame: integer('--max-frame', values['max-frame']),
+      logLevel,
+    });
+  } catch (e) {
+    process.stderr.write(`concord broker: ${(e as Error).message}\n`);
+    return e instanceof BrokerConfigError ? EX_CONFIG : EX_USAGE;
+  }
+  broker.listen().catch((e: unknown) => {
+    broker.log.error('cannot start', { error: (e as Error).message });
+    process.exitCode = e instanceof ListenError ? EX_CONFIG : 1;
+  });
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    signals++;
+    broker.log.info('signal', { signal });
+    if (signals === 1) void broker.shutdown().then(() => process.exit(process.exitCode ?? 0));
+    else void broker.close().then(() => process.exit(130));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return 0;
+}

@@ -1,0 +1,66 @@
+/**
+ * Outgoing frames. Forwarded frames keep their type, flags and payload bytes untouched (REQ-9) and get
+ * a re-serialised header (BODY-7, REQ-12, REQ-13); frames the broker originates are encoded by the codec
+ * in JSON, which every peer accepts (ENC-1).
+ */
+import { encodeFrame, encodeMessage, ProtocolError, type Header } from '../codec/index.js';
+
+/** Payloads up to this size are copied next to their header (one write); larger ones go as a second buffer (writev, no copy). */
+const COPY_LIMIT = 4096;
+const PREFIX = 8; // u32 length + u8 type + u8 flags + u16 hlen
+
+/** A frame ready to write: its parts are written back to back, so the frame stays contiguous (FRM-6). */
+export interface OutFrame {
+  readonly parts: readonly Uint8Array[];
+  /** The body length, what the receiver compares against its max_frame. */
+  readonly bodyLength: number;
+}
+
+/** The header of a forwarded frame: only known keys survive (section 3 allows dropping unknown ones). */
+export interface ForwardHeader {
+  id: string;
+  re?: string;
+  src: string;
+  dst?: string;
+  ts?: string;
+}
+
+/** Builds the frame a broker forwards: header JSON is the only serialisation on the hot path. */
+export function forwardFrame(type: number, flags: number, header: ForwardHeader, payload: Uint8Array): OutFrame {
+  const json = JSON.stringify(header);
+  const hlen = Buffer.byteLength(json);
+  const bodyLength = 4 + hlen + payload.length;
+  const inline = payload.length <= COPY_LIMIT;
+  const head = Buffer.allocUnsafe(PREFIX + hlen + (inline ? payload.length : 0));
+  head.writeUInt32BE(bodyLength, 0);
+  head[4] = type;
+  head[5] = flags;
+  head.writeUInt16BE(hlen, 6);
+  head.write(json, PREFIX, 'utf8');
+  if (inline) {
+    head.set(payload, PREFIX + hlen);
+    return { parts: [head], bodyLength };
+  }
+  return { parts: [head, payload], bodyLength };
+}
+
+/** The body length a forwarded frame will have, to check the destination's max_frame before building it (REQ-11). */
+export function forwardedBodyLength(header: ForwardHeader, payloadLength: number): number {
+  return 4 + Buffer.byteLength(JSON.stringify(header)) + payloadLength;
+}
+
+/** A frame the broker originates (INIT_ACK, PONG, STATS_RESPONSE, SHUTDOWN, SHUTDOWN_ACK, PING). */
+export function messageFrame(type: string, header: Header, payload?: unknown): OutFrame {
+  const body = encodeMessage({ type, header, payload: payload ?? null, encoding: 'json' });
+  return { parts: [encodeFrame(body)], bodyLength: body.length };
+}
+
+const MAX_MESSAGE = 4096;
+
+/** An ERROR frame reporting `error`; `re` is the faulty frame's id when it was readable (ERR-3). */
+export function errorFrame(id: string, re: string | undefined, error: ProtocolError): OutFrame {
+  const payload = error.toPayload();
+  // The ERROR schema caps `message` at 4096 characters; a long text must not turn into an INTERNAL fault.
+  if (payload.message.length > MAX_MESSAGE) payload.message = `${payload.message.slice(0, MAX_MESSAGE - 3)}...`;
+  return messageFrame('ERROR', re === undefined ? { id } : { id, re }, payload);
+}

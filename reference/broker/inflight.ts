@@ -1,0 +1,128 @@
+/**
+ * Request tracking: every request the broker forwards gets exactly one answer (REQ-1): the target's
+ * response or ERROR, TIMEOUT when its timeout passes (REQ-15), PEER_GONE when the target disconnects
+ * (HS-18). Ids of requests that timed out or whose requester left are remembered (boundedly), so
+ * that their late answers are dropped rather than refused (REQ-16).
+ */
+import { ProtocolError, type MessageInfo } from '../codec/index.js';
+import type { Connection } from './connection.js';
+import type { Logger } from './logger.js';
+
+/** Insertion-ordered set with a capacity: the oldest id is forgotten first. */
+export class ExpiredIds {
+  private readonly ids = new Set<string>();
+
+  constructor(private readonly capacity: number) {}
+
+  add(id: string): void {
+    this.ids.add(id);
+    if (this.ids.size > this.capacity) this.ids.delete(this.ids.values().next().value!);
+  }
+
+  has(id: string): boolean {
+    return this.ids.has(id);
+  }
+}
+
+export interface PendingRequest {
+  readonly requester: Connection;
+  readonly target: Connection;
+  /** The id the requester chose, restored in the answer's `re` (REQ-13). */
+  readonly origId: string;
+  /** The id the broker gave the forwarded copy on the target's connection (REQ-12). */
+  readonly outId: string;
+  /** Type code of the catalog response; ERROR is always accepted as well. */
+  readonly responseType: number;
+  readonly typeName: string;
+  readonly timeoutMs: number;
+  /** performance.now() at arrival, for the latency ring. */
+  readonly startedAt: number;
+  timer: NodeJS.Timeout | undefined;
+}
+
+export interface InflightHooks {
+  /** Sends `error` to the request's requester, answering it. */
+  fail(p: PendingRequest, error: ProtocolError): void;
+  /** Called after a request left the tables, whatever the reason (drain bookkeeping). */
+  settled(p: PendingRequest): void;
+}
+
+export class Inflight {
+  private open = 0;
+
+  constructor(
+    private readonly hooks: InflightHooks,
+    private readonly log: Logger,
+  ) {}
+
+  /** Requests open across all connections. */
+  get size(): number {
+    return this.open;
+  }
+
+  /** Tracks a request forwarded from `requester` to `target` as `outId`. */
+  track(requester: Connection, target: Connection, origId: string, outId: string, info: MessageInfo, responseType: number, timeoutMs: number): PendingRequest {
+    const p: PendingRequest = {
+      requester,
+      target,
+      origId,
+      outId,
+      responseType,
+      typeName: info.name,
+      timeoutMs,
+      startedAt: performance.now(),
+      timer: undefined,
+    };
+    p.timer = setTimeout(() => this.timeout(p, timeoutMs, 'REQ-15'), timeoutMs);
+    requester.requested.add(p);
+    target.served.set(outId, p);
+    this.open++;
+    return p;
+  }
+
+  /** The target answered; the caller forwards the answer. */
+  answered(p: PendingRequest): void {
+    this.remove(p, true);
+  }
+
+  /** Answers `p` with TIMEOUT (definite false) and remembers its id so a late answer is dropped. */
+  timeout(p: PendingRequest, timeoutMs: number, statement: string): void {
+    if (!p.requester.requested.has(p)) return;
+    this.log.info('request timed out', { type: p.typeName, requester: p.requester.clientId, target: p.target.clientId, timeout_ms: timeoutMs });
+    p.target.expired.add(p.outId);
+    // The answer goes out before the request leaves the tables: a drain that ends on this removal
+    // must send its SHUTDOWN_ACK after the TIMEOUT, never before it.
+    this.hooks.fail(p, new ProtocolError('TIMEOUT', `${p.typeName} got no answer within ${timeoutMs} ms`, { timeout_ms: timeoutMs, statement }));
+    this.remove(p, true);
+  }
+
+  /** HS-18: the target closed; each of its open requests gets PEER_GONE. */
+  targetGone(target: Connection): void {
+    for (const p of [...target.served.values()]) {
+      this.hooks.fail(p, new ProtocolError('PEER_GONE', `${target.clientId ?? 'the destination'} disconnected before answering ${p.typeName}`, { statement: 'HS-18' }));
+      this.remove(p, true);
+    }
+  }
+
+  /** The requester closed: its requests stay unanswerable, and their answers are dropped when they come (REQ-16). */
+  requesterGone(requester: Connection): void {
+    for (const p of [...requester.requested]) {
+      p.target.expired.add(p.outId);
+      this.remove(p, false);
+    }
+  }
+
+  /** Stops every timer (broker close). */
+  clear(connections: Iterable<Connection>): void {
+    for (const c of connections) for (const p of c.requested) clearTimeout(p.timer);
+  }
+
+  private remove(p: PendingRequest, answered: boolean): void {
+    if (!p.requester.requested.delete(p)) return;
+    clearTimeout(p.timer);
+    p.target.served.delete(p.outId);
+    this.open--;
+    if (answered) p.requester.stats.latency.add((performance.now() - p.startedAt) * 1000);
+    this.hooks.settled(p);
+  }
+}

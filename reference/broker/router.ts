@@ -1,0 +1,279 @@
+/**
+ * What a frame from an open connection means, in the check order of section 8. Routed frames are read
+ * up to their envelope only (prefix and header, never the payload: REQ-9, D2) and forwarded with a new
+ * header; frames addressed to the broker are decoded whole (steps 6-8, the final receiver's checks).
+ *
+ * Broadcast: a notification whose `dst` is `*` (and no client is named `*`, REQ-7 resolving client ids
+ * first) goes to every other open client. A destination that cannot take it (CBOR it did not negotiate,
+ * a frame above its max_frame) is skipped with a warning: a notification is never answered (REQ-2).
+ */
+import {
+  decodeEnvelope,
+  decodeMessage,
+  messageByCode,
+  messageByName,
+  MessageType,
+  ProtocolError,
+  type Encoding,
+  type Envelope,
+  type MessageInfo,
+  type ShutdownPayload,
+  type StatsRequestPayload,
+} from '../codec/index.js';
+import type { BrokerConfig } from './config.js';
+import type { Connection } from './connection.js';
+import type { FlowControl } from './flow.js';
+import { errorFrame, forwardFrame, messageFrame, type ForwardHeader, type OutFrame } from './frames.js';
+import type { Inflight } from './inflight.js';
+import type { Logger } from './logger.js';
+import { clientStatsEntry } from './stats.js';
+
+export interface RouterDeps {
+  readonly config: BrokerConfig;
+  readonly log: Logger;
+  /** Open connections by client id. */
+  readonly clients: ReadonlyMap<string, Connection>;
+  readonly inflight: Inflight;
+  readonly flow: FlowControl;
+  readonly startedAt: number;
+  isShuttingDown(): boolean;
+  /** A client's SHUTDOWN (HS-14): start draining it. */
+  startClientDrain(conn: Connection, shutdownId: string, drainMs: number | undefined): void;
+  /** A client acknowledged the SHUTDOWN the broker sent it (HS-16, HS-17). */
+  shutdownAcked(conn: Connection): void;
+}
+
+const JSON_ONLY: readonly Encoding[] = ['json'];
+const BOTH: readonly Encoding[] = ['json', 'cbor'];
+
+/** Response type code of every request type, looked up once rather than per frame. */
+const RESPONSE_OF = new Map<number, number>();
+for (let code = 0; code < 256; code++) {
+  const info = messageByCode(code);
+  if (info?.response) RESPONSE_OF.set(code, messageByName(info.response).code);
+}
+
+function protocolError(code: ConstructorParameters<typeof ProtocolError>[0], message: string, details: Record<string, unknown> = {}): ProtocolError {
+  return new ProtocolError(code, message, details);
+}
+
+export class Router {
+  constructor(private readonly deps: RouterDeps) {}
+
+  /** Writes a frame to `conn`; `source` is the connection whose frame caused it (back-pressure, LIM-14). */
+  send(conn: Connection, frame: OutFrame, source?: Connection): void {
+    conn.write(frame);
+    this.deps.flow.afterWrite(conn, source);
+  }
+
+  sendError(conn: Connection, re: string | undefined, error: ProtocolError, source?: Connection): void {
+    this.send(conn, errorFrame(conn.nextId(), re, error), source);
+  }
+
+  /**
+   * Reports a fault of a frame from `conn`: exactly one ERROR, `re` set when the frame's id was readable
+   * (ERR-3), then a close when the registry says so (ERR-4) or `forceClose` (HS-3). A faulty ERROR is
+   * logged and never answered (ERR-6).
+   */
+  fault(conn: Connection, body: Uint8Array | undefined, thrown: unknown, forceClose = false): void {
+    let error: ProtocolError;
+    if (thrown instanceof ProtocolError) {
+      error = thrown;
+    } else {
+      this.deps.log.error('internal fault handling a frame', { client: conn.clientId, error: String(thrown) });
+      error = protocolError('INTERNAL', 'the broker failed handling this frame');
+    }
+    const close = forceClose || error.closes;
+    if (body !== undefined && body.length > 0 && body[0] === MessageType.ERROR) {
+      this.deps.log.warn('faulty ERROR frame dropped', { client: conn.clientId, code: error.code, reason: error.message });
+    } else {
+      if (this.deps.log.enabled('debug')) this.deps.log.debug('frame refused', { client: conn.clientId, code: error.code, reason: error.message, re: error.frameId });
+      this.sendError(conn, error.frameId, error, conn);
+    }
+    if (close) conn.end();
+  }
+
+  /** One frame body from an open connection. */
+  handle(conn: Connection, body: Uint8Array): void {
+    conn.stats.framesIn++;
+    conn.markReceived();
+    let env: Envelope;
+    try {
+      env = decodeEnvelope(body, { maxHeader: this.deps.config.maxHeader }); // steps 1-3
+    } catch (e) {
+      this.fault(conn, body, e);
+      return;
+    }
+    try {
+      this.dispatch(conn, env, body);
+    } catch (e) {
+      if (e instanceof ProtocolError && e.frameId === undefined) e.frameId = env.header.id;
+      this.fault(conn, body, e);
+    }
+  }
+
+  private dispatch(conn: Connection, env: Envelope, body: Uint8Array): void {
+    const info = messageByCode(env.type);
+    if (!info) throw protocolError('UNKNOWN_TYPE', `type code 0x${env.type.toString(16).padStart(2, '0')} is not in the catalog`, { rule: 'type', statement: 'ERR-7' });
+    // Step 5, against what this connection negotiated (ENC-3).
+    if (env.encodingBits > 1 || (env.encodingBits === 1 && !conn.cbor)) {
+      throw protocolError('UNSUPPORTED_ENCODING', env.encodingBits > 1 ? `payload encoding ${env.encodingBits} is reserved` : 'CBOR was not negotiated on this connection', { rule: 'encoding', statement: 'ENC-3' });
+    }
+    if (info.kind === 'response' || info.kind === 'error') {
+      this.answer(conn, env, info, body);
+      return;
+    }
+    const dst = env.header.dst;
+    const routable = info.directions.includes('routed');
+    // REQ-7: a client id first, then the broker's own id (a client may not take it, see handshake.ts).
+    if (routable && dst !== undefined && dst !== this.deps.config.brokerId) {
+      this.route(conn, env, info, dst);
+      return;
+    }
+    if (routable && dst === undefined && !info.directions.includes('client-to-broker')) {
+      this.checkLifecycle(conn, info);
+      throw protocolError('UNKNOWN_DESTINATION', `${info.name} is routed and needs a dst`, { path: '/header/dst', statement: 'REQ-8' });
+    }
+    this.local(conn, info, body);
+  }
+
+  /** Step 9 for requests: nothing new once SHUTDOWN was sent or received (HS-13). */
+  private checkLifecycle(conn: Connection, info: MessageInfo): void {
+    if (info.kind === 'request' && info.code !== MessageType.PING && (conn.draining || this.deps.isShuttingDown())) {
+      throw protocolError('SHUTTING_DOWN', `${info.name} refused: this connection is draining after SHUTDOWN`, { statement: 'HS-13' });
+    }
+  }
+
+  /** Steps 9-12 for a routed request or notification, then the forward (hot path: header JSON only). */
+  private route(conn: Connection, env: Envelope, info: MessageInfo, dst: string): void {
+    const request = info.kind === 'request';
+    this.checkLifecycle(conn, info);
+    const target = this.deps.clients.get(dst);
+    if (target === undefined || target.state !== 'open') {
+      if (dst === '*' && info.kind === 'notification') return this.broadcast(conn, env, info);
+      throw protocolError('UNKNOWN_DESTINATION', `no client ${dst} is connected`, { path: '/header/dst', statement: 'REQ-8' });
+    }
+    // HS-12: the broker starts no new request on a connection that is draining.
+    if (request && target.draining) throw protocolError('SHUTTING_DOWN', `${dst} is draining after SHUTDOWN`, { statement: 'HS-12' });
+    if (env.encodingBits === 1 && !target.cbor) throw protocolError('UNSUPPORTED_ENCODING', `${dst} did not negotiate CBOR`, { rule: 'encoding', statement: 'REQ-10' });
+    const header: ForwardHeader = { id: request ? target.nextId() : env.header.id, src: conn.clientId!, dst };
+    if (env.header.ts !== undefined) header.ts = env.header.ts;
+    const frame = forwardFrame(env.type, env.flags, header, env.payload);
+    if (frame.bodyLength > target.peerMaxFrame) {
+      throw protocolError('OVERLOADED', `the frame would exceed ${dst}'s max_frame`, { limit: target.peerMaxFrame, statement: 'REQ-11' });
+    }
+    if (request) {
+      const limit = this.deps.config.maxInFlight;
+      if (conn.requested.size >= limit) throw protocolError('OVERLOADED', `${limit} requests are already in flight on this connection`, { limit, statement: 'LIM-7' });
+      const timeoutMs = this.deps.config.typeTimeoutMs.get(info.code) ?? info.timeout_ms ?? this.deps.config.requestTimeoutMs; // REQ-14
+      this.deps.inflight.track(conn, target, env.header.id, header.id, info, RESPONSE_OF.get(info.code)!, timeoutMs);
+    }
+    this.send(target, frame, conn);
+  }
+
+  private broadcast(conn: Connection, env: Envelope, info: MessageInfo): void {
+    const header: ForwardHeader = { id: env.header.id, src: conn.clientId!, dst: '*' };
+    if (env.header.ts !== undefined) header.ts = env.header.ts;
+    const frame = forwardFrame(env.type, env.flags, header, env.payload);
+    for (const target of this.deps.clients.values()) {
+      if (target === conn || target.state !== 'open') continue;
+      if ((env.encodingBits === 1 && !target.cbor) || frame.bodyLength > target.peerMaxFrame) {
+        this.deps.log.warn('broadcast skipped a client that cannot take the frame', { type: info.name, src: conn.clientId, client: target.clientId });
+        continue;
+      }
+      this.send(target, frame, conn);
+    }
+  }
+
+  /** A response or ERROR: forwarded to the requester when it answers a request forwarded here (REQ-13). */
+  private answer(conn: Connection, env: Envelope, info: MessageInfo, body: Uint8Array): void {
+    const re = env.header.re;
+    const isError = info.code === MessageType.ERROR;
+    if (re !== undefined) {
+      const p = conn.served.get(re);
+      if (p !== undefined) {
+        if (!isError && info.code !== p.responseType) {
+          throw protocolError('UNEXPECTED_MESSAGE', `${info.name} does not answer ${p.typeName}; the request stays open`, { statement: 'REQ-5' });
+        }
+        const requester = p.requester;
+        if (env.encodingBits === 1 && !requester.cbor) throw protocolError('UNSUPPORTED_ENCODING', `${requester.clientId} did not negotiate CBOR`, { rule: 'encoding', statement: 'REQ-10' });
+        const header: ForwardHeader = { id: requester.nextId(), re: p.origId, src: conn.clientId! };
+        if (env.header.ts !== undefined) header.ts = env.header.ts;
+        const frame = forwardFrame(env.type, env.flags, header, env.payload);
+        if (frame.bodyLength > requester.peerMaxFrame) {
+          throw protocolError('OVERLOADED', `the answer would exceed ${requester.clientId}'s max_frame`, { limit: requester.peerMaxFrame, statement: 'REQ-11' });
+        }
+        this.send(requester, frame, conn);
+        this.deps.inflight.answered(p);
+        return;
+      }
+      if (conn.expired.has(re)) {
+        this.deps.log.info('late answer dropped', { client: conn.clientId, type: info.name, re, statement: 'REQ-16' });
+        return;
+      }
+    }
+    if (info.code === MessageType.PONG || info.code === MessageType.SHUTDOWN_ACK) {
+      decodeMessage(body, this.decodeOptions(conn)); // the broker is the final receiver (steps 6-8)
+      if (re !== undefined && info.code === MessageType.PONG && conn.pings.delete(re)) return;
+      if (re !== undefined && info.code === MessageType.SHUTDOWN_ACK && re === conn.shutdownSentId) {
+        conn.shutdownAcked = true;
+        this.deps.shutdownAcked(conn);
+        return;
+      }
+    }
+    if (isError) {
+      // ERR-6: never answered. An ERROR to one of the broker's own PINGs or SHUTDOWN ends that exchange.
+      if (re !== undefined) conn.pings.delete(re);
+      this.deps.log.warn('uncorrelated ERROR dropped', { client: conn.clientId, re, code: this.errorCode(body) });
+      return;
+    }
+    throw protocolError('UNEXPECTED_MESSAGE', re === undefined ? `${info.name} has no re` : `${info.name} answers no open request`, { statement: 'REQ-5' });
+  }
+
+  /** A frame addressed to the broker itself. */
+  private local(conn: Connection, info: MessageInfo, body: Uint8Array): void {
+    const message = decodeMessage(body, this.decodeOptions(conn)); // steps 6-8
+    const id = message.header.id;
+    if (info.code === MessageType.INIT) throw protocolError('PROTOCOL_VIOLATION', 'a second INIT', { statement: 'HS-2' });
+    this.checkLifecycle(conn, info);
+    if (!info.directions.includes('client-to-broker') && !info.directions.includes('routed')) {
+      throw protocolError('UNEXPECTED_MESSAGE', `${info.name} is not sent by clients`, { statement: 'REQ-6' });
+    }
+    switch (info.code) {
+      case MessageType.PING:
+        this.send(conn, messageFrame('PONG', { id: conn.nextId(), re: id }), conn); // HS-9
+        return;
+      case MessageType.STATS_REQUEST:
+        this.send(conn, messageFrame('STATS_RESPONSE', { id: conn.nextId(), re: id }, this.statsPayload(message.payload as StatsRequestPayload)), conn);
+        return;
+      case MessageType.SHUTDOWN:
+        this.deps.startClientDrain(conn, id, (message.payload as ShutdownPayload).drain_ms);
+        return;
+      default:
+        throw protocolError('UNSUPPORTED', `this broker does not implement ${info.name}`, { statement: 'ERR-8' });
+    }
+  }
+
+  /** SYS-2: every connected client, or only the one asked for (an empty list when it is not connected). */
+  private statsPayload(request: StatsRequestPayload): unknown {
+    const clients = [];
+    for (const c of this.deps.clients.values()) {
+      if (request.client_id !== undefined && c.clientId !== request.client_id) continue;
+      clients.push(clientStatsEntry(c.clientId!, c.language, c.stats, c.requested.size));
+    }
+    return { broker_id: this.deps.config.brokerId, uptime_ms: BigInt(Math.max(0, Math.floor(Date.now() - this.deps.startedAt))), clients };
+  }
+
+  private decodeOptions(conn: Connection): { maxHeader: number; encodings: readonly Encoding[] } {
+    return { maxHeader: this.deps.config.maxHeader, encodings: conn.cbor ? BOTH : JSON_ONLY };
+  }
+
+  /** The code of an ERROR payload, for the log only. */
+  private errorCode(body: Uint8Array): string | undefined {
+    try {
+      return (decodeMessage(body).payload as { code?: string }).code;
+    } catch {
+      return undefined;
+    }
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * The timeout of a request (REQ-14): the payload's own timeout where the type has one, else the
+ * catalog's `timeout_ms` of the type, else request_timeout_ms.
+ * @module
+ */
+import { DEFAULT_LIMITS, messageByName } from '../codec/index.js';
+
+/** SERVICE_DISPATCH defaults (REG-5, REG-6). */
+const DISPATCH_TIMEOUT_MS = 300_000;
+const DISPATCH_RETRIES = 3;
+
+/** The backoff before retry r of a dispatch (REG-7). */
+function dispatchBackoff(retry: number): number {
+  return Math.min(100 * 2 ** (retry - 1), 5000);
+}
+
+/**
+ * The timeout a payload sets for itself: BUS_QUERY's `timeout_ms` when above 0 (BUS-13), and for
+ * SERVICE_DISPATCH the whole dispatch as the broker runs it: every attempt's `timeout_ms` plus the
+ * backoffs between them (REG-5 to REG-7), so the client never gives up before the broker answers.
+ */
+export function payloadTimeout(type: string, payload: unknown): number | undefined {
+  const p = (payload ?? {}) as { timeout_ms?: unknown; max_retries?: unknown };
+  const own = typeof p.timeout_ms === 'number' && p.timeout_ms > 0 ? p.timeout_ms : undefined;
+  if (type === 'BUS_QUERY') return own;
+  if (type === 'SERVICE_DISPATCH') {
+    const retries = typeof p.max_retries === 'number' ? p.max_retries : DISPATCH_RETRIES;
+    let total = (retries + 1) * (own ?? DISPATCH_TIMEOUT_MS);
+    for (let r = 1; r <= retries; r++) total += dispatchBackoff(r);
+    return total;
+  }
+  return undefined;
+}
+
+/**
+ * The timeout of one request: the call's `timeoutMs`, else the payload's (see
+ * {@link payloadTimeout}), else the client-wide `requestTimeoutMs`, else the catalog's `timeout_ms`
+ * of the type, else request_timeout_ms.
+ */
+export function requestTimeout(type: string, payload: unknown, callMs: number | undefined, clientMs: number | undefined): number {
+  return callMs ?? payloadTimeout(type, payload) ?? clientMs ?? messageByName(type).timeout_ms ?? DEFAULT_LIMITS.request_timeout_ms;
+}
