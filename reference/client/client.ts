@@ -409,7 +409,7 @@ export class ConcordClient {
       const id = this.nextId();
       const frame = this.encode(conn, type, { id, ...(options.dst !== undefined ? { dst: options.dst } : {}) }, payload, options.encoding);
       const remaining = Math.max(1, Math.round(timeoutMs - (performance.now() - start)));
-      const answer = this.pending.add(id, type, info.response, remaining);
+      const answer = this.pending.add(id, type, info.response, remaining, timeoutMs);
       conn.write(frame).catch((e: Error) => this.pending.fail(id, e));
       return await answer;
     } finally {

@@ -45,14 +45,15 @@ export class PendingRequests {
   /**
    * Registers request `id` of `type` expecting a response of type `expect`. The promise resolves
    * with the response, rejects with RemoteError on an ERROR and with RequestTimeoutError (definite
-   * false) after `timeoutMs`, after which the id is remembered as late.
+   * false) after `timeoutMs`, after which the id is remembered as late. The error names
+   * `appliedTimeoutMs`, the request's whole timeout, of which `timeoutMs` is what remained.
    */
-  add(id: string, type: string, expect: string, timeoutMs: number): Promise<Message> {
+  add(id: string, type: string, expect: string, timeoutMs: number, appliedTimeoutMs: number = timeoutMs): Promise<Message> {
     if (this.open.has(id)) throw new Error(`pending: id ${id} is already open`);
     return new Promise<Message>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.abandon(id);
-        reject(new RequestTimeoutError(type, timeoutMs, { definite: false }));
+        reject(new RequestTimeoutError(type, appliedTimeoutMs, { definite: false }));
       }, Math.min(timeoutMs, MAX_TIMER_MS));
       this.open.set(id, { type, expect, timer, resolve, reject });
     });
