@@ -30,6 +30,17 @@ export const framingCases: Case[] = [
     },
   }),
   defineCase({
+    id: 'framing/frames-before-a-fault-are-answered',
+    statements: ['FRM-2', 'REQ-1'],
+    async run(ctx) {
+      const { conn } = await ctx.session();
+      const ping = encodeMessageFrame({ type: 'PING', header: { id: 'before-fault' } });
+      conn.sendRaw(Buffer.concat([ping, Buffer.from([0, 0, 0, 0])]), 'a PING and a zero length in one write');
+      await ctx.expectMessage(conn, 'PONG for the PING that preceded the fault', (m) => m.name === 'PONG' && m.header.re === 'before-fault');
+      await ctx.expectError(conn, 'MALFORMED_FRAME', { closes: true });
+    },
+  }),
+  defineCase({
     id: 'framing/4gib-length-refused-on-prefix',
     statements: ['FRM-3', 'SEC-5', 'LIM-3'],
     async run(ctx) {

@@ -83,20 +83,25 @@ export class WireConnection {
     try {
       bodies = this.decoder.push(chunk);
     } catch (e) {
+      for (const body of (e as ProtocolError).framesBefore ?? []) this.onBody(body);
       this.note('in', `unframeable bytes: ${(e as Error).message}`, chunk);
       this.push({ kind: 'invalid', error: e as ProtocolError, bytes: chunk });
       return;
     }
-    for (const body of bodies) {
-      const frame = Buffer.concat([lengthPrefix(body.length), body]);
-      try {
-        const message = decodeMessage(body);
-        this.note('in', `${message.name} id=${JSON.stringify(message.header.id)}${message.header.re !== undefined ? ` re=${JSON.stringify(message.header.re)}` : ''}${message.name === 'ERROR' ? ` ${(message.payload as { code: string }).code}` : ''}`, frame);
-        this.push({ kind: 'message', message, bytes: frame });
-      } catch (e) {
-        this.note('in', `invalid frame: ${(e as Error).message}`, frame);
-        this.push({ kind: 'invalid', error: e as ProtocolError, bytes: frame });
-      }
+    for (const body of bodies) this.onBody(body);
+  }
+
+  private onBody(body: Uint8Array): void {
+    const frame = Buffer.concat([lengthPrefix(body.length), body]);
+    try {
+      const message = decodeMessage(body);
+      const re = message.header.re !== undefined ? ` re=${JSON.stringify(message.header.re)}` : '';
+      const code = message.name === 'ERROR' ? ` ${(message.payload as { code: string }).code}` : '';
+      this.note('in', `${message.name} id=${JSON.stringify(message.header.id)}${re}${code}`, frame);
+      this.push({ kind: 'message', message, bytes: frame });
+    } catch (e) {
+      this.note('in', `invalid frame: ${(e as Error).message}`, frame);
+      this.push({ kind: 'invalid', error: e as ProtocolError, bytes: frame });
     }
   }
 

@@ -3,6 +3,7 @@
  * routes frames between clients by `dst`, tracks requests until their one answer, pings silent clients,
  * reports statistics and shuts down gracefully. Embeddable: `new Broker({ port: 0 }).listen()`.
  */
+import { ProtocolError } from '../codec/errors.js';
 import { createServer, type Server, type Socket } from 'node:net';
 import { lstatSync, unlinkSync } from 'node:fs';
 import { resolveConfig, type BrokerConfig, type BrokerOptions } from './config.js';
@@ -296,19 +297,23 @@ export class Broker {
     try {
       bodies = conn.decoder.push(chunk);
     } catch (e) {
-      // A framing fault (FRM-2, FRM-3): ERROR and close. Frames that preceded it in this same read are
-      // lost with it (the codec's decoder returns nothing from a failing push); none of them was
-      // accepted, so none is owed an answer.
-      this.batch.run(() => this.router.fault(conn, undefined, e, conn.state === 'handshake'));
+      // A framing fault (FRM-2, FRM-3): the whole frames before it in this read are handled first
+      // (nothing accepted is lost), then ERROR and close.
+      this.batch.run(() => {
+        this.handleBodies(conn, (e as ProtocolError).framesBefore ?? []);
+        if (conn.readable) this.router.fault(conn, undefined, e, conn.state === 'handshake');
+      });
       return;
     }
-    this.batch.run(() => {
-      for (const body of bodies) {
-        if (!conn.readable) break; // a closing fault ends the read (ERR-4)
-        if (conn.state === 'handshake') this.handshake(conn, body);
-        else this.router.handle(conn, body);
-      }
-    });
+    this.batch.run(() => this.handleBodies(conn, bodies));
+  }
+
+  private handleBodies(conn: Connection, bodies: Uint8Array[]): void {
+    for (const body of bodies) {
+      if (!conn.readable) break; // a closing fault ends the read (ERR-4)
+      if (conn.state === 'handshake') this.handshake(conn, body);
+      else this.router.handle(conn, body);
+    }
   }
 
   private handshake(conn: Connection, body: Uint8Array): void {

@@ -203,8 +203,14 @@ export class Connection {
     try {
       bodies = this.decoder.push(chunk);
     } catch (e) {
-      // A framing fault (FRM-2, FRM-3): the stream can no longer be delimited.
+      // A framing fault (FRM-2, FRM-3): the whole frames before it are handled first, then the
+      // stream, which can no longer be delimited, is closed.
       const fault = e as ProtocolError;
+      for (const body of fault.framesBefore ?? []) {
+        this.options.counters.framesIn++;
+        this.onBody(body);
+        if (this.faulted) return;
+      }
       this.options.log('warn', 'framing fault from the peer; closing', { code: fault.code });
       this.sendError(fault.code, fault.message, { details: fault.details });
       this.closeError ??= fault;

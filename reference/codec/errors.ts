@@ -23,6 +23,8 @@ export class ProtocolError extends Error {
   override name = 'ProtocolError';
   /** The `id` of the faulty frame when it had a readable one: the ERROR's `re`. */
   frameId?: string;
+  /** For a framing fault: the whole frames that preceded it in the same chunk, to be handled first. */
+  framesBefore?: Uint8Array[];
   constructor(
     readonly code: ErrorName,
     message: string,

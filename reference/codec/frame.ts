@@ -25,8 +25,9 @@ export interface FrameDecoderOptions {
 
 /**
  * Incremental frame decoder. `push()` returns the bodies completed by a chunk; a body lying whole
- * inside one chunk is returned as a view on it (no copy). After a framing fault the decoder is
- * failed for good: the stream can no longer be trusted.
+ * inside one chunk is returned as a view on it (no copy). A framing fault is thrown as a
+ * ProtocolError whose `framesBefore` holds the frames completed earlier in the same chunk; after
+ * it the decoder is failed for good: the stream can no longer be trusted.
  */
 export class FrameDecoder {
   readonly maxFrame: number;
@@ -62,6 +63,17 @@ export class FrameDecoder {
   push(chunk: Uint8Array): Uint8Array[] {
     if (this.failure) throw this.failure;
     const out: Uint8Array[] = [];
+    try {
+      this.consume(chunk, out);
+    } catch (e) {
+      // Frames completed before the fault were well delimited: hand them over with the error.
+      if (e instanceof ProtocolError) e.framesBefore = out;
+      throw e;
+    }
+    return out;
+  }
+
+  private consume(chunk: Uint8Array, out: Uint8Array[]): void {
     let i = 0;
     while (i < chunk.length) {
       if (this.body === null) {
@@ -98,7 +110,6 @@ export class FrameDecoder {
         this.bodyFill = 0;
       }
     }
-    return out;
   }
 
   private checkLength(length: number): number {

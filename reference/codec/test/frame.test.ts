@@ -74,6 +74,18 @@ describe('FrameDecoder', () => {
     expect(() => decoder.push(encodeFrame(Uint8Array.of(1)))).toThrow(expect.objectContaining({ code: 'MALFORMED_FRAME' }));
   });
 
+  it('hands over the whole frames that preceded a framing fault in the same chunk', () => {
+    const decoder = new FrameDecoder();
+    const chunk = Buffer.concat([encodeFrame(Uint8Array.of(1)), encodeFrame(Uint8Array.of(2, 3)), Buffer.from([0, 0, 0, 0])]);
+    try {
+      decoder.push(chunk);
+      expect.unreachable();
+    } catch (e) {
+      expect((e as ProtocolError).code).toBe('MALFORMED_FRAME');
+      expect((e as ProtocolError).framesBefore!.map((b) => [...b])).toEqual([[1], [2, 3]]);
+    }
+  });
+
   it('reports a truncated frame as mid-frame', () => {
     const decoder = new FrameDecoder();
     decoder.push(encodeFrame(Uint8Array.of(1, 2, 3)).subarray(0, 5));
