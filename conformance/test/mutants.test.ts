@@ -1,0 +1,61 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Broker } from '../../reference/broker/index.js';
+import { runCommand } from '../run-command.js';
+import { casesOf } from '../suites.js';
+import type { CaseResult } from '../runner.js';
+import { startMutantProxy } from './mutant-proxy.js';
+import { MUTANTS } from './mutants.js';
+
+const reportDir = mkdtempSync(join(tmpdir(), 'concord-mutants-'));
+let broker: Broker;
+let brokerPort: number;
+
+beforeAll(async () => {
+  broker = new Broker({ host: '127.0.0.1', port: 0, logLevel: 'error', maxInFlight: 64 });
+  brokerPort = (await broker.listen()).port!;
+});
+afterAll(async () => {
+  await broker.close();
+  rmSync(reportDir, { recursive: true, force: true });
+});
+
+describe('broker variants with one injected defect', () => {
+  it('has at least 8 variants, each naming a case that exists', () => {
+    expect(MUTANTS.length).toBeGreaterThanOrEqual(8);
+    const ids = new Set(casesOf(['core']).map((c) => c.id));
+    for (const m of MUTANTS) expect(ids.has(m.caughtBy), `${m.name} -> ${m.caughtBy}`).toBe(true);
+  });
+
+  it('passes the named cases through a proxy that injects no defect (the proxy itself is sound)', async () => {
+    const proxy = await startMutantProxy({ name: 'none', caughtBy: '', toBroker: (f) => f, toClient: (f) => f }, brokerPort);
+    try {
+      const lines: string[] = [];
+      const code = await runCommand({
+        target: `127.0.0.1:${proxy.port}`, suites: ['core'], run: [...new Set(MUTANTS.map((m) => m.caughtBy))], skip: [], seed: 1, timeoutMs: 500,
+        failFast: false, strict: false, knownFailing: [], json: true, reportDir, out: (t) => lines.push(t), err: (t) => lines.push(t),
+      });
+      expect(code, lines.join('')).toBe(0);
+    } finally {
+      await proxy.close();
+    }
+  }, 60_000);
+
+  it.each(MUTANTS.map((m) => [m.name, m] as const))('%s is caught by its case', async (_name, mutant) => {
+    const proxy = await startMutantProxy(mutant, brokerPort);
+    try {
+      const lines: string[] = [];
+      const code = await runCommand({
+        target: `127.0.0.1:${proxy.port}`, suites: ['core'], run: [mutant.caughtBy], skip: [], seed: 1, timeoutMs: 400,
+        failFast: false, strict: false, knownFailing: [], json: true, reportDir, out: (t) => lines.push(t), err: (t) => lines.push(t),
+      });
+      const result = (JSON.parse(lines.find((l) => l.startsWith('{'))!) as { results: CaseResult[] }).results.find((r) => r.id === mutant.caughtBy)!;
+      expect(['fail', 'timeout'], `${mutant.caughtBy}: ${result.outcome} ${result.message ?? ''}`).toContain(result.outcome);
+      expect(code).not.toBe(0);
+    } finally {
+      await proxy.close();
+    }
+  }, 30_000);
+});

@@ -1,0 +1,96 @@
+/** Broker variants with one injected defect each, and the case that must catch it. */
+import { frameBytes, nameOf, type Frame, type Mutant } from './mutant-proxy.js';
+
+const text = new TextDecoder();
+const bytes = new TextEncoder();
+
+function json(f: Frame): Record<string, unknown> {
+  return JSON.parse(text.decode(f.payload)) as Record<string, unknown>;
+}
+
+function withJson(f: Frame, edit: (p: Record<string, unknown>) => void): Frame {
+  const p = json(f);
+  edit(p);
+  return { ...f, payload: bytes.encode(JSON.stringify(p)) };
+}
+
+const isError = (f: Frame, code: string): boolean => nameOf(f) === 'ERROR' && json(f)['code'] === code;
+
+export const MUTANTS: Mutant[] = [
+  {
+    name: 'response-routed-to-the-wrong-client',
+    caughtBy: 'requests/route-and-correlate',
+    toClient: (f, link) => {
+      if (nameOf(f) !== 'REASONING_RESPONSE') return f;
+      const other = link.all.find((l) => l !== link);
+      other?.client.write(frameBytes(f));
+      return 'handled';
+    },
+  },
+  {
+    name: 're-not-echoed',
+    caughtBy: 'requests/id-echoed-verbatim/id:zero',
+    toClient: (f) => (nameOf(f) === 'REASONING_RESPONSE' ? { ...f, header: { ...f.header, re: `${f.header.re}-x` } } : f),
+  },
+  {
+    name: 'pong-without-re',
+    caughtBy: 'handshake/pong-echoes-id/id:space',
+    toClient: (f) => {
+      if (nameOf(f) !== 'PONG') return f;
+      const { re: _re, ...header } = f.header;
+      return { ...f, header };
+    },
+  },
+  {
+    name: 'oversized-length-buffered',
+    caughtBy: 'framing/4gib-length-refused-on-prefix',
+    // Waits for the announced 4 GiB body instead of refusing the prefix.
+    rawToBroker: (chunk, _link, forward) => {
+      if (chunk.length >= 4 && chunk.readUInt32BE(0) === 0xffffffff) return;
+      forward(chunk);
+    },
+  },
+  {
+    name: 'request-dropped-on-disconnect',
+    caughtBy: 'handshake/peer-gone-on-disconnect',
+    toClient: (f) => (isError(f, 'PEER_GONE') ? null : f),
+  },
+  {
+    name: 'src-not-overwritten',
+    caughtBy: 'requests/route-and-correlate',
+    toClient: (f) => (nameOf(f) === 'REASONING_REQUEST' ? { ...f, header: { ...f.header, src: 'forged-src' } } : f),
+  },
+  {
+    name: 'wrong-error-code-for-unknown-type',
+    caughtBy: 'errors/type-unknown:0x0a',
+    toClient: (f) => (isError(f, 'UNKNOWN_TYPE') ? withJson(f, (p) => { p['code'] = 'INTERNAL'; p['definite'] = false; }) : f),
+  },
+  {
+    name: 'payload-re-encoded-in-transit',
+    caughtBy: 'requests/payload-forwarded-byte-for-byte',
+    toClient: (f) => (nameOf(f) === 'REASONING_REQUEST' && f.encoding === 'json' ? withJson(f, () => undefined) : f),
+  },
+  {
+    name: 'answer-delivered-twice',
+    caughtBy: 'requests/many-in-flight-no-cross-talk',
+    toClient: (f, link) => {
+      if (nameOf(f) === 'REASONING_RESPONSE') link.client.write(frameBytes(f));
+      return f;
+    },
+  },
+  {
+    name: 'init-ack-names-another-client',
+    caughtBy: 'handshake/init-ack-fields',
+    toClient: (f) => (nameOf(f) === 'INIT_ACK' ? withJson(f, (p) => { p['client_id'] = `${String(p['client_id'])}-other`; }) : f),
+  },
+  {
+    name: 'unknown-destination-ignored',
+    caughtBy: 'requests/unknown-destination',
+    toClient: (f) => (isError(f, 'UNKNOWN_DESTINATION') ? null : f),
+  },
+  {
+    name: 'in-flight-limit-not-enforced',
+    caughtBy: 'limits/in-flight-limit',
+    toClient: (f) => (isError(f, 'OVERLOADED') ? null : f),
+  },
+];
