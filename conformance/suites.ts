@@ -4,9 +4,10 @@ import { framingCases } from './cases/framing.cases.js';
 import { fixtureFaultCases } from './cases/fixture-faults.cases.js';
 import { handshakeCases } from './cases/handshake.cases.js';
 import { requestCases } from './cases/requests.cases.js';
+import { propertyCases } from './cases/properties.cases.js';
 
 export const SUITES: Record<string, () => Case[]> = {
-  core: () => [...framingCases, ...fixtureFaultCases(), ...handshakeCases, ...requestCases],
+  core: () => [...framingCases, ...fixtureFaultCases(), ...handshakeCases, ...requestCases, ...propertyCases],
 };
 
 export function casesOf(suites: string[]): Case[] {

@@ -58,4 +58,25 @@ describe('broker variants with one injected defect', () => {
       await proxy.close();
     }
   }, 30_000);
+
+  it('replays: the same --seed reproduces the same shrunk counterexample', async () => {
+    const mutant = MUTANTS.find((m) => m.name === 'payload-value-changed-in-transit')!;
+    const proxy = await startMutantProxy(mutant, brokerPort);
+    try {
+      const once = async (seed: number): Promise<string> => {
+        const lines: string[] = [];
+        await runCommand({
+          target: `127.0.0.1:${proxy.port}`, suites: ['core'], run: [mutant.caughtBy], skip: [], seed, timeoutMs: 400,
+          failFast: false, strict: false, knownFailing: [], json: true, reportDir, out: (t) => lines.push(t), err: () => undefined,
+        });
+        const r = (JSON.parse(lines.find((l) => l.startsWith('{'))!) as { results: CaseResult[] }).results[0]!;
+        return r.message!.replace(/"dst":"[^"]+"/g, '').replace(/wire bytes: [0-9a-f]+/, '');
+      };
+      const first = await once(20261123);
+      expect(first).toMatch(/seed 20261123, path [0-9:]+, \d+ shrinks; smallest counterexample: REASONING_REQUEST/);
+      expect(await once(20261123)).toBe(first);
+    } finally {
+      await proxy.close();
+    }
+  }, 60_000);
 });

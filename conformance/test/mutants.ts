@@ -71,6 +71,11 @@ export const MUTANTS: Mutant[] = [
     toClient: (f) => (nameOf(f) === 'REASONING_REQUEST' && f.encoding === 'json' ? withJson(f, () => undefined) : f),
   },
   {
+    name: 'payload-value-changed-in-transit',
+    caughtBy: 'requests/prop-routed-payloads-arrive-equal/encoding:json',
+    toClient: (f) => (nameOf(f) === 'REASONING_REQUEST' && f.encoding === 'json' ? withJson(f, (p) => { p['context'] = `${String(p['context'])}!`; }) : f),
+  },
+  {
     name: 'answer-delivered-twice',
     caughtBy: 'requests/many-in-flight-no-cross-talk',
     toClient: (f, link) => {
