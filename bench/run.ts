@@ -2,7 +2,8 @@
  * `npm run bench`: codec costs measured side by side in one run, reported as ratios against a
  * baseline measured in the same rounds (raw byte copy), never as absolute targets. Rounds are
  * interleaved so machine noise hits every variant alike; the run is bounded in count and time.
- * Writes reports/bench/<UTC timestamp>.json.
+ * Then the broker benchmark (bench/broker.ts: the reference broker against the C++ relay), merged
+ * into the same report. Writes reports/bench/<UTC timestamp>.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,6 +12,7 @@ import { NDArray, packNDArray, unpackNDArray } from '../reference/codec/ndarray.
 import { encodeMessage, decodeMessage } from '../reference/codec/message.js';
 import { FrameDecoder, encodeFrame } from '../reference/codec/frame.js';
 import { ROOT_DIR } from '../spec/tools/load.js';
+import { runBrokerBench, type BrokerBenchResult } from './broker.js';
 
 const ROUNDS = 15;
 const ITERATIONS = 2_000;
@@ -66,8 +68,16 @@ const ratios = {
   json_number_array_vs_ndarray_ratio: us['json_number_array_768']! / us['ndarray_768_f32_pack_unpack']!,
   cbor_vs_json_message_ratio: us['reasoning_request_cbor_encode_decode']! / us['reasoning_request_json_encode_decode']!,
 };
+let broker: BrokerBenchResult | undefined;
+let brokerError: string | undefined;
+try {
+  broker = await runBrokerBench();
+} catch (e) {
+  brokerError = (e as Error).stack ?? String(e);
+  process.exitCode = 1;
+}
 const report = {
-  kind: 'codec',
+  kind: 'codec+broker',
   node: process.version,
   rounds,
   iterations_per_round: ITERATIONS,
@@ -76,6 +86,7 @@ const report = {
   ...ratios,
   targets: { ndarray_pack_unpack_vs_raw_copy_ratio: '<= 2 (performance.md)' },
   sink,
+  ...(broker?.report ?? { broker_bench_error: brokerError }),
 };
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 const dir = join(ROOT_DIR, 'reports', 'bench');
@@ -85,4 +96,7 @@ writeFileSync(join(dir, `${stamp}.json`), `${JSON.stringify(report, null, 2)}\n`
 for (const [k, v] of Object.entries(us)) console.log(`${k.padEnd(40)} ${v.toFixed(2).padStart(9)} us/op`);
 console.log('');
 for (const [k, v] of Object.entries(ratios)) console.log(`${k.padEnd(40)} ${v.toFixed(2).padStart(9)}x`);
+console.log('');
+if (broker) console.log(broker.table);
+else console.log(`broker benchmark failed: ${brokerError}`);
 console.log(`\nwritten reports/bench/${stamp}.json`);

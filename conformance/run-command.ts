@@ -18,6 +18,8 @@ import { CaseContext } from './cases/context.js';
 
 export interface RunCommandOptions {
   target?: string;
+  /** A peer to start, speaking frames on stdio: command and arguments (testee profile). */
+  exec?: string[];
   token?: string;
   suites: string[];
   run: string[];
@@ -46,6 +48,7 @@ export function readKnownFailing(path: string): string[] {
 async function probe(address: Address, timeoutMs: number, token: string | undefined): Promise<Record<string, unknown>> {
   const ctx = new CaseContext({ address, timeoutMs, seed: 0, token, runId: `probe${Date.now().toString(36)}` });
   try {
+    if (address.exec) return (await ctx.testee('probe')).init;
     return (await ctx.session('probe')).ack;
   } finally {
     ctx.close();
@@ -58,7 +61,10 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
   let address: Address;
   let stop: (() => Promise<void>) | undefined;
   let peerName: string;
-  if (o.target === undefined) {
+  if (o.exec !== undefined) {
+    address = { exec: o.exec };
+    peerName = `exec-${o.exec.map((a) => a.split('/').pop()).join('-')}`.slice(0, 80);
+  } else if (o.target === undefined) {
     const { Broker } = await import('../reference/broker/index.js');
     // A token of our own, so the security cases run against the embedded broker too.
     o = { ...o, token: o.token ?? randomBytes(16).toString('hex') };
@@ -111,7 +117,10 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
     const exitCode = exitCodeOf(results, o.strict);
     const stale = o.knownFailing.filter((p) => !results.some((r) => r.knownFailing && r.id.startsWith(p.replace(/\*.*$/, ''))));
     const dir = writeReport(o.reportDir, peerName, {
-      peer: { target: describe(address), ...(typeof ack['broker_id'] === 'string' ? { broker_id: ack['broker_id'] } : {}), protocol_version: ack['protocol_version'] },
+      peer: {
+        target: describe(address), ...(typeof ack['broker_id'] === 'string' ? { broker_id: ack['broker_id'] } : {}), protocol_version: ack['protocol_version'],
+        ...(address.exec ? { name: ack['name'], language: ack['language'], version: ack['version'], features: ack['features'] } : {}),
+      },
       harness_version: HARNESS_VERSION, protocol_version: PROTOCOL_VERSION, seed: o.seed, started, finished: new Date().toISOString(),
       suites: o.suites, exit_code: exitCode,
     }, results);

@@ -1,13 +1,16 @@
-/** The suites and their cases. `core` is the protocol itself: framing, handshake, requests, errors, limits. */
+/** The suites and their cases. `core` tests a broker: framing, handshake, requests, errors, limits; `testee` a codec. */
 import type { Case } from './cases/model.js';
 import { framingCases } from './cases/framing.cases.js';
 import { fixtureFaultCases } from './cases/fixture-faults.cases.js';
 import { handshakeCases } from './cases/handshake.cases.js';
 import { requestCases } from './cases/requests.cases.js';
 import { propertyCases } from './cases/properties.cases.js';
+import { testeeCases } from './cases/testee.cases.js';
 
 export const SUITES: Record<string, () => Case[]> = {
   core: () => [...framingCases, ...fixtureFaultCases(), ...handshakeCases, ...requestCases, ...propertyCases],
+  /** A peer's codec through the testee profile (conformance --exec -- CMD). */
+  testee: testeeCases,
 };
 
 export function casesOf(suites: string[]): Case[] {

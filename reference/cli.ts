@@ -4,6 +4,7 @@
  *   concord decode [HEX]             decode a whole frame (hex argument or raw bytes on stdin) to JSON
  *   concord encode TYPE [PAYLOAD]    encode a message (payload in the fixtures' typed-JSON notation) to hex
  *   concord broker [OPTIONS]         run the reference broker
+ *   concord testee [--json-only]     the reference testee on stdio (spec section testee)
  */
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
@@ -14,6 +15,7 @@ import { messageByCode, messageByName } from './codec/catalog.js';
 import { ProtocolError } from './codec/errors.js';
 import type { Encoding } from './codec/body.js';
 import { BROKER_HELP, runBrokerCommand } from './broker/command.js';
+import { runTestee } from './testee/testee.js';
 
 const HELP = `usage: concord <command> [options]
 
@@ -23,7 +25,9 @@ commands:
   encode TYPE [PAYLOAD_JSON]   encode a message of catalog type TYPE (name or code); PAYLOAD_JSON
                                uses the fixtures' notation ({"$ndarray": {dtype, shape, data}},
                                64-bit integers as decimal strings); prints the frame as hex
-${BROKER_HELP}options:
+${BROKER_HELP}  testee [--json-only]         the reference testee: frames on stdin/stdout, each answered with its
+                               echo or its ERROR (for conformance --exec; --json-only declares no CBOR)
+options:
   --encoding json|cbor         payload encoding for encode (default json)
   --id ID                      header id for encode (default "1")
   --dst NAME                   header dst for encode
@@ -69,6 +73,7 @@ export function main(argv: string[]): number {
       encoding: { type: 'string', default: 'json' }, id: { type: 'string', default: '1' }, dst: { type: 'string' }, help: { type: 'boolean', short: 'h' },
       host: { type: 'string' }, port: { type: 'string' }, unix: { type: 'string' }, token: { type: 'string' },
       'log-level': { type: 'string' }, 'max-in-flight': { type: 'string' }, 'max-frame': { type: 'string' },
+      'json-only': { type: 'boolean' },
     } });
   } catch (e) {
     process.stderr.write(`concord: ${(e as Error).message}\n${HELP}`);
@@ -85,6 +90,10 @@ export function main(argv: string[]): number {
     return 64;
   }
   if (command === 'broker' && rest.length === 0) return runBrokerCommand(parsed.values);
+  if (command === 'testee' && rest.length === 0) {
+    void runTestee(process.stdin, process.stdout, parsed.values['json-only'] ? { encodings: ['json'] } : {});
+    return 0;
+  }
   if (command === 'decode' && rest.length <= 1) return decode(rest[0]);
   if (command === 'encode' && rest.length >= 1 && rest.length <= 2) return encode(rest[0]!, rest[1], encoding, parsed.values.id, parsed.values.dst);
   process.stderr.write(`concord: ${command === undefined ? 'a command is required' : `unknown command or arguments: ${parsed.positionals.join(' ')}`}\n${HELP}`);

@@ -27,6 +27,14 @@ export interface Session {
   ack: Record<string, unknown>;
 }
 
+export interface TesteeSession {
+  conn: WireConnection;
+  /** The testee's INIT payload. */
+  init: Record<string, unknown>;
+  /** Encodings agreed at INIT_ACK. */
+  encodings: Encoding[];
+}
+
 export class CaseContext {
   private readonly connections: WireConnection[] = [];
   private counter = 0;
@@ -70,6 +78,22 @@ export class CaseContext {
     conn.send({ type: 'INIT', header: { id: 'init' }, payload: this.initPayload(clientId, overrides) });
     const ack = await this.expectMessage(conn, 'INIT_ACK answering INIT', (m) => m.name === 'INIT_ACK' && m.header.re === 'init');
     return { conn, clientId, ack: ack.payload as Record<string, unknown> };
+  }
+
+  /** Starts the testee (testee profile): awaits its INIT and answers INIT_ACK, choosing CBOR when it offers it. */
+  async testee(label = 'testee'): Promise<TesteeSession> {
+    const conn = await this.open(label);
+    const init = await this.expectMessage(conn, 'INIT from the testee (TST-2)', (m) => m.name === 'INIT');
+    const p = init.payload as Record<string, unknown>;
+    if (p['role'] !== 'testee') throw new CaseFailure('the testee\'s INIT does not declare role testee', 'testee', String(p['role']));
+    const offered = (p['encodings'] as Encoding[]) ?? ['json'];
+    const encodings: Encoding[] = offered.includes('cbor') ? ['json', 'cbor'] : ['json'];
+    conn.send({ type: 'INIT_ACK', header: { id: 'harness-ack', re: init.header.id }, payload: {
+      broker_id: 'concord-conformance', client_id: String(p['client_id']), protocol_version: PROTOCOL_VERSION,
+      encoding: encodings.includes('cbor') ? 'cbor' : 'json', max_frame: DEFAULT_LIMITS.max_frame, max_in_flight: DEFAULT_LIMITS.max_in_flight,
+      heartbeat_ms: DEFAULT_LIMITS.heartbeat_ms,
+    } });
+    return { conn, init: p, encodings };
   }
 
   /** All wire logs of this case, connection by connection. */
@@ -117,11 +141,14 @@ export class CaseContext {
     throw new CaseFailure(`expected ${what}; got ${r.kind === 'message' ? summarize(r.message) : 'an invalid frame'}`, 'close', r.kind);
   }
 
-  /** Proves the connection is usable: PING answered by PONG with the PING's id in `re`. */
-  async expectOpen(conn: WireConnection, what = 'the connection to stay open'): Promise<void> {
+  /**
+   * Proves the connection is usable: a PING answered with `re` set to its id, by PONG (a broker) or
+   * by its echo, another PING (a testee, TST-4).
+   */
+  async expectOpen(conn: WireConnection, what = 'the connection to stay open', answer: 'PONG' | 'PING' = 'PONG'): Promise<void> {
     const id = `probe-${++this.counter}`;
     conn.send({ type: 'PING', header: { id } });
-    await this.expectMessage(conn, `${what} (PONG with re=${id})`, (m) => m.name === 'PONG' && m.header.re === id);
+    await this.expectMessage(conn, `${what} (${answer} with re=${id})`, (m) => m.name === answer && m.header.re === id);
   }
 
   /** Sends a frame whose payload is the given JSON text, unchecked (for payloads that must be refused). */

@@ -3,7 +3,9 @@
  * broken bytes), yields what comes back one message at a time, and records every byte both ways
  * in a wire log that failure reports show.
  */
-import { connect, type Socket } from 'node:net';
+import { connect } from 'node:net';
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
 import { FrameDecoder } from '../../reference/codec/frame.js';
 import { decodeMessage, encodeMessageFrame, type Message, type OutgoingMessage } from '../../reference/codec/message.js';
 import { ProtocolError } from '../../reference/codec/errors.js';
@@ -28,6 +30,17 @@ export interface Address {
   host?: string;
   port?: number;
   path?: string;
+  /** A child process speaking frames on its standard input and output: command and arguments. */
+  exec?: string[];
+}
+
+/** The byte streams of a connection, and how to end it. */
+interface Io {
+  input: Readable;
+  output: Writable;
+  destroy(): void;
+  /** The child process behind an exec connection. */
+  child?: ChildProcess;
 }
 
 const MAX_LOGGED_BYTES = 512;
@@ -45,21 +58,45 @@ export class WireConnection {
   private waiter: ((r: Received) => void) | null = null;
   private ended = false;
 
-  private constructor(private readonly socket: Socket, readonly label: string) {
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('error', (e) => this.finish(`error: ${e.message}`));
-    socket.on('close', () => this.finish('closed by peer'));
+  private constructor(private readonly io: Io, readonly label: string) {
+    io.input.on('data', (chunk: Buffer) => this.onData(chunk));
+    io.input.on('error', (e) => this.finish(`error: ${e.message}`));
+    io.output.on('error', (e) => this.finish(`error writing: ${e.message}`));
+    io.input.on('close', () => this.finish(io.child ? 'the peer closed its output' : 'closed by peer'));
   }
 
-  /** Opens a TCP or Unix-socket connection; rejects after `timeoutMs`. */
+  /** Exit status of an exec peer once it has exited (null while running or for sockets). */
+  exitCode(): Promise<number | null> {
+    const child = this.io.child;
+    if (!child) return Promise.resolve(null);
+    if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+    return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+  }
+
+  /** Opens a TCP or Unix-socket connection, or starts an exec peer; rejects after `timeoutMs`. */
   static open(address: Address, label: string, timeoutMs: number): Promise<WireConnection> {
+    if (address.exec) return Promise.resolve(WireConnection.spawn(address.exec, label));
     return new Promise((resolve, reject) => {
       const socket = address.path ? connect({ path: address.path }) : connect({ host: address.host ?? '127.0.0.1', port: address.port! });
       socket.setNoDelay(true);
       const timer = setTimeout(() => { socket.destroy(); reject(new ConnectError(`connect to ${describe(address)} timed out after ${timeoutMs} ms`)); }, timeoutMs);
-      socket.once('connect', () => { clearTimeout(timer); resolve(new WireConnection(socket, label)); });
+      socket.once('connect', () => { clearTimeout(timer); resolve(new WireConnection({ input: socket, output: socket, destroy: () => socket.destroy() }, label)); });
       socket.once('error', (e) => { clearTimeout(timer); reject(new ConnectError(`cannot connect to ${describe(address)}: ${e.message}`)); });
     });
+  }
+
+  /** Starts a child process and talks frames over its stdio; its standard error is kept for the log. */
+  private static spawn(command: string[], label: string): WireConnection {
+    const child = spawn(command[0]!, command.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
+    const conn = new WireConnection({
+      input: child.stdout, output: child.stdin, child,
+      destroy: () => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); },
+    }, label);
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => { if (stderr.length < 4096) stderr += d.toString('utf8'); });
+    child.on('error', (e) => conn.finish(`cannot start ${command[0]}: ${e.message}`));
+    child.on('exit', (code, signal) => conn.note('event', `process exited with ${signal ?? `status ${code}`}${stderr ? `; stderr: ${stderr.slice(0, 1000)}` : ''}`));
+    return conn;
   }
 
   private note(dir: WireEntry['dir'], note: string, bytes?: Uint8Array): void {
@@ -120,13 +157,13 @@ export class WireConnection {
   send(message: OutgoingMessage): void {
     const frame = encodeMessageFrame(message);
     this.note('out', `${typeof message.type === 'string' ? message.type : `type ${message.type}`} id=${JSON.stringify(message.header.id)}`, frame);
-    this.socket.write(frame);
+    this.io.output.write(frame);
   }
 
   /** Sends raw bytes (a broken frame, or part of one). */
   sendRaw(bytes: Uint8Array, note = 'raw bytes'): void {
     this.note('out', note, bytes);
-    this.socket.write(bytes);
+    this.io.output.write(bytes);
   }
 
   /** The next thing the peer sends, or `timeout` after `timeoutMs`. */
@@ -147,12 +184,12 @@ export class WireConnection {
   /** Half-closes our side (no more bytes from us). */
   end(): void {
     this.note('event', 'harness half-closed its side');
-    this.socket.end();
+    this.io.output.end();
   }
 
   /** Closes the connection at once. */
   destroy(): void {
-    if (!this.socket.destroyed) this.socket.destroy();
+    this.io.destroy();
     this.finish('closed by harness');
   }
 }
@@ -164,5 +201,6 @@ function lengthPrefix(n: number): Buffer {
 }
 
 export function describe(address: Address): string {
+  if (address.exec) return `exec: ${address.exec.join(' ')}`;
   return address.path ? `unix:${address.path}` : `${address.host ?? '127.0.0.1'}:${address.port}`;
 }

@@ -1,5 +1,5 @@
 /**
- * Payload validators, compiled once per message type from the catalog with ajv. The codec's own
+ * Payload validators, compiled once per message type from the catalog with ajv (on first use). The codec's own
  * schema keywords are registered here: `ndarray` (an NDArray satisfying the field's rule), `int64`
  * (a bigint in range) and `float32` (an annotation the comparison uses).
  */
@@ -54,8 +54,20 @@ function createAjv(): Ajv {
 
 const ajv = createAjv();
 const validators = new Map<number, ValidateFunction>();
-for (const m of MESSAGES) {
-  if (m.payload) validators.set(m.code, ajv.compile({ ...m.payload, $defs: SCHEMA_DEFS }));
+
+/** The type's validator, compiled on first use and kept: a short-lived peer pays only for what it sees. */
+function validatorOf(m: MessageInfo): ValidateFunction {
+  let v = validators.get(m.code);
+  if (!v) {
+    v = ajv.compile({ ...m.payload, $defs: SCHEMA_DEFS });
+    validators.set(m.code, v);
+  }
+  return v;
+}
+
+/** Compiles every validator now (a long-running process may prefer to pay at startup). */
+export function compileAllValidators(): void {
+  for (const m of MESSAGES) if (m.payload) validatorOf(m);
 }
 
 function toProtocolError(m: MessageInfo, err: ErrorObject): ProtocolError {
@@ -76,6 +88,6 @@ export function validatePayload(m: MessageInfo, payload: unknown): void {
     if (payload !== null && payload !== undefined) throw new ProtocolError('SCHEMA_VIOLATION', `${m.name} carries no payload`, { path: '', rule: 'empty' });
     return;
   }
-  const validate = validators.get(m.code)!;
+  const validate = validatorOf(m);
   if (!validate(payload)) throw toProtocolError(m, validate.errors![0]!);
 }

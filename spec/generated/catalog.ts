@@ -3906,6 +3906,10 @@ export const SECTIONS: readonly { readonly slug: string; readonly title: string 
     "title": "14. Test vectors and typed JSON"
   },
   {
+    "slug": "testee",
+    "title": "15. Testee profile"
+  },
+  {
     "slug": "decision-changes",
     "title": "Appendix A. Changes to and additions beyond the protocol decisions"
   }
@@ -5058,5 +5062,47 @@ export const STATEMENTS: readonly { readonly id: string; readonly section: strin
     "section": "fixtures",
     "level": "required",
     "text": "A plain object whose keys would read as typed-JSON notation MUST be written with `$map` in a vector."
+  },
+  {
+    "id": "TST-1",
+    "section": "testee",
+    "level": "required",
+    "text": "A testee MUST read v1 frames on its standard input, write v1 frames on its standard output, and write nothing else to standard output (logs go to standard error)."
+  },
+  {
+    "id": "TST-2",
+    "section": "testee",
+    "level": "required",
+    "text": "A testee's first frame MUST be INIT with `role` `testee`, its `name`, `language` and `version`, and in `features` the optional features it implements (`cbor` when it decodes and encodes CBOR payloads)."
+  },
+  {
+    "id": "TST-3",
+    "section": "testee",
+    "level": "required",
+    "text": "After INIT_ACK, a testee MUST answer every complete frame it receives with exactly one frame, in the order received: the frame's echo, or an ERROR."
+  },
+  {
+    "id": "TST-4",
+    "section": "testee",
+    "level": "required",
+    "text": "A testee MUST answer a frame that passes steps 1 to 8 of the check table with its echo, whatever the frame's type and direction, INIT, PING and ERROR frames included."
+  },
+  {
+    "id": "TST-5",
+    "section": "testee",
+    "level": "required",
+    "text": "A testee MUST answer a frame that fails one of steps 1 to 8 with the ERROR of the first failing step, with `re` set when the frame had a readable id, and close its output after an ERROR whose registry entry says it closes."
+  },
+  {
+    "id": "TST-6",
+    "section": "testee",
+    "level": "informational",
+    "text": "A testee MAY answer a frame in an encoding it did not declare with ERROR `UNSUPPORTED_ENCODING`."
+  },
+  {
+    "id": "TST-7",
+    "section": "testee",
+    "level": "required",
+    "text": "A testee MUST exit with status 0 when its standard input ends, after answering every complete frame it received."
   }
 ];

@@ -1,0 +1,147 @@
+/**
+ * The testee suite (spec section testee): the peer under test decodes every frame with its own codec
+ * and answers with the echo (re-encoded by its own codec) or the required ERROR. Every fixture vector
+ * becomes a case, generated messages of every type travel as properties, and mutated ones must be
+ * refused with the right error.
+ */
+import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
+import { MESSAGES } from '../../spec/generated/catalog.js';
+import { messageByCode } from '../../reference/codec/catalog.js';
+import { encodeMessageFrame, type Message } from '../../reference/codec/message.js';
+import { encodeEnvelope } from '../../reference/codec/body.js';
+import { encodeFrame } from '../../reference/codec/frame.js';
+import { payloadToFixture, encodePayload } from '../../reference/codec/payload.js';
+import { payloadArb } from '../properties/arbitraries.js';
+import { firstDifference } from '../properties/equality.js';
+import { repoFile } from '../paths.js';
+import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
+import type { CaseContext, TesteeSession } from './context.js';
+import type { Encoding } from '../../reference/codec/body.js';
+
+interface Vector { id: string; description: string; hex: string; result: string; error?: string; closes?: boolean; max_frame?: number; decoded?: { encoding: Encoding; header: { id: string }; payload: unknown } }
+
+function vectors(file: string): Vector[] {
+  return (JSON.parse(readFileSync(repoFile(`fixtures/frames/${file}`), 'utf8')) as { vectors: Vector[] }).vectors;
+}
+
+function needEncoding(t: TesteeSession, encoding: Encoding): void {
+  if (!t.encodings.includes(encoding)) throw new CaseSkipped(`the testee does not declare ${encoding}`);
+}
+
+/** Waits for the echo of frame `id` and checks type, encoding and payload value against `expected`. */
+async function expectEcho(ctx: CaseContext, t: TesteeSession, id: string, type: number, encoding: Encoding, expected: unknown): Promise<Message> {
+  const info = messageByCode(type)!;
+  const echo = await ctx.expectMessage(t.conn, `the echo of ${info.name} ${JSON.stringify(id)} (TST-4)`, (m) => m.header.re === id);
+  if (echo.type !== type) throw new CaseFailure(`the echo has type ${echo.name}`, info.name, echo.name);
+  if (echo.encoding !== encoding) throw new CaseFailure(`the echo is in ${echo.encoding}`, encoding, echo.encoding);
+  const got = JSON.parse(JSON.stringify(payloadToFixture(info, echo.payload))) as unknown;
+  const diff = firstDifference(got, JSON.parse(JSON.stringify(expected)));
+  if (diff !== null) throw new CaseFailure(`the echoed ${info.name} differs at ${diff}`, JSON.stringify(expected).slice(0, 400), JSON.stringify(got).slice(0, 400));
+  return echo;
+}
+
+const fixtureCases = (): Case[] => [
+  ...vectors('valid.json').map((v) => defineCase({
+    id: `testee/echo/${v.id.replace('frame/valid/', '')}`,
+    statements: ['TST-4', 'TST-3'],
+    async run(ctx) {
+      const t = await ctx.testee();
+      needEncoding(t, v.decoded!.encoding);
+      t.conn.sendRaw(Buffer.from(v.hex, 'hex'), `fixture ${v.id}`);
+      await expectEcho(ctx, t, v.decoded!.header.id, Buffer.from(v.hex, 'hex')[4]!, v.decoded!.encoding, v.decoded!.payload);
+    },
+  })),
+  ...vectors('invalid.json').filter((v) => v.max_frame === undefined).map((v) => defineCase({
+    id: `testee/refuse/${v.id.replace('frame/invalid/', '')}`,
+    statements: ['TST-5'],
+    async run(ctx) {
+      const t = await ctx.testee();
+      const bytes = Buffer.from(v.hex, 'hex');
+      if (bytes.length > 5 && (bytes[5]! & 3) === 1) needEncoding(t, 'cbor');
+      t.conn.sendRaw(bytes, `fixture ${v.id}: ${v.description}`);
+      const m = await ctx.expectMessage(t.conn, `ERROR ${v.error}`, (x) => x.name === 'ERROR');
+      const code = (m.payload as { code: string }).code;
+      if (code !== v.error) throw new CaseFailure(`expected ERROR ${v.error}, got ${code}`, v.error, code);
+      if (v.closes) await ctx.expectClosed(t.conn, `the testee to close after ${v.error}`);
+      else await ctx.expectOpen(t.conn, `the testee to go on after ${v.error}`, 'PING');
+    },
+  })),
+];
+
+const GENERATED_RUNS = 200;
+
+function propertyCase(encoding: Encoding): Case {
+  const arb = fc.constantFrom(...MESSAGES).chain((info) => payloadArb(info).map((payload) => ({ info, payload })));
+  return defineCase({
+    id: `testee/prop-generated-messages-echo-equal/encoding:${encoding}`,
+    statements: ['TST-4', 'ENC-17'],
+    async run(ctx) {
+      const t = await ctx.testee();
+      needEncoding(t, encoding);
+      let n = 0;
+      const result = await fc.check(fc.asyncProperty(arb, async ({ info, payload }) => {
+        const id = `g${++n}`;
+        t.conn.sendRaw(encodeMessageFrame({ type: info.name, header: { id }, payload, encoding }), `${info.name} (generated)`);
+        await expectEcho(ctx, t, id, info.code, encoding, payloadToFixture(info, payload));
+      }), { seed: ctx.seed, numRuns: GENERATED_RUNS });
+      if (result.failed) {
+        const [smallest] = result.counterexample ?? [];
+        const wire = smallest ? Buffer.from(encodeMessageFrame({ type: smallest.info.name, header: { id: 'g' }, payload: smallest.payload, encoding })).toString('hex') : '';
+        const detail = `seed ${result.seed}, path ${result.counterexamplePath}, ${result.numShrinks} shrinks; smallest: ${smallest ? `${smallest.info.name} ${JSON.stringify(payloadToFixture(smallest.info, smallest.payload))}` : '?'}; wire bytes: ${wire}`;
+        const cause = result.errorInstance as Error | undefined;
+        if (cause instanceof CaseFailure) throw new CaseFailure(`${cause.message} (${detail})`, cause.expected, cause.actual);
+        throw cause ?? new Error(detail);
+      }
+    },
+  });
+}
+
+/** Generated messages with one required field removed must be refused with SCHEMA_VIOLATION naming it. */
+const mutationCase = defineCase({
+  id: 'testee/prop-missing-required-field-refused',
+  statements: ['TST-5', 'ERR-9'],
+  async run(ctx) {
+    const t = await ctx.testee();
+    const withRequired = MESSAGES.filter((m) => Array.isArray(m.payload?.['required']) && (m.payload!['required'] as string[]).length > 0);
+    const arb = fc.constantFrom(...withRequired).chain((info) => fc.tuple(payloadArb(info), fc.constantFrom(...(info.payload!['required'] as string[]))).map(([payload, drop]) => ({ info, payload, drop })));
+    let n = 0;
+    const result = await fc.check(fc.asyncProperty(arb, async ({ info, payload, drop }) => {
+      const id = `m${++n}`;
+      const wire = JSON.parse(new TextDecoder().decode(encodePayload(info, 'json', payload))) as Record<string, unknown>;
+      delete wire[drop];
+      t.conn.sendRaw(encodeFrame(encodeEnvelope(info.code, 'json', { id }, new TextEncoder().encode(JSON.stringify(wire)))), `${info.name} without ${drop}`);
+      const m = await ctx.expectMessage(t.conn, `ERROR SCHEMA_VIOLATION for ${info.name} without ${drop}`, (x) => x.header.re === id);
+      const p = m.payload as { code?: string; details?: { path?: string } };
+      if (m.name !== 'ERROR' || p.code !== 'SCHEMA_VIOLATION' || p.details?.path !== `/${drop}`) {
+        throw new CaseFailure(`${info.name} without ${drop} was not refused with SCHEMA_VIOLATION at /${drop}`, `SCHEMA_VIOLATION /${drop}`, m.name === 'ERROR' ? `${p.code} ${p.details?.path}` : m.name);
+      }
+    }), { seed: ctx.seed, numRuns: GENERATED_RUNS });
+    if (result.failed) {
+      const cause = result.errorInstance as Error | undefined;
+      const detail = `seed ${result.seed}, path ${result.counterexamplePath}, ${result.numShrinks} shrinks`;
+      if (cause instanceof CaseFailure) throw new CaseFailure(`${cause.message} (${detail})`, cause.expected, cause.actual);
+      throw cause ?? new Error(detail);
+    }
+  },
+});
+
+const lifecycleCases: Case[] = [
+  defineCase({
+    id: 'testee/exits-zero-at-end-of-input',
+    statements: ['TST-7'],
+    async run(ctx) {
+      const t = await ctx.testee();
+      t.conn.send({ type: 'PING', header: { id: 'last' } });
+      t.conn.end();
+      await ctx.expectMessage(t.conn, 'the echo of the last PING before exiting', (m) => m.header.re === 'last');
+      await ctx.expectClosed(t.conn, 'the testee to close its output at end of input');
+      const code = await Promise.race([t.conn.exitCode(), new Promise<'running'>((r) => setTimeout(() => r('running'), ctx.timeoutMs))]);
+      if (code !== 0) throw new CaseFailure('the testee did not exit with status 0 at end of input', '0', String(code));
+    },
+  }),
+];
+
+export function testeeCases(): Case[] {
+  return [...lifecycleCases, ...fixtureCases(), propertyCase('json'), propertyCase('cbor'), mutationCase];
+}
