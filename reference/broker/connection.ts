@@ -2,6 +2,7 @@
  * One client connection: its socket, frame decoder, lifecycle state, request tables and timers. It
  * knows how to write a frame and how to close; what a frame means is the router's business.
  */
+import type { Language } from '../../spec/generated/types.js';
 import type { Socket } from 'node:net';
 import { FrameDecoder } from '../codec/index.js';
 import type { OutFrame } from './frames.js';
@@ -34,7 +35,7 @@ const MAX_UNANSWERED_PINGS = 3;
 export class Connection implements FlowEndpoint {
   state: ConnState = 'handshake';
   clientId: string | undefined;
-  language = 'other';
+  language: Language = 'other';
   /** true when INIT_ACK chose CBOR, so CBOR payloads may flow in both directions (ENC-2, ENC-3). */
   cbor = false;
   /** The max_frame the client announced in INIT (FRM-4, REQ-11); before INIT, the smallest legal one. */

@@ -3,6 +3,7 @@
  * major version, schema (including `json` among the encodings), token, client id. Every fault here
  * closes the connection (HS-3), whatever the registry says for the code.
  */
+import type { Language } from '../../spec/generated/types.js';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { decodeEnvelope, decodeMessage, messageByCode, MessageType, PROTOCOL_VERSION, ProtocolError, type Encoding, type InitPayload as Init, type InitAckPayload as InitAck } from '../codec/index.js';
 
@@ -20,7 +21,7 @@ export interface HandshakeContext {
 export interface AcceptedInit {
   readonly initId: string;
   readonly clientId: string;
-  readonly language: string;
+  readonly language: Language;
   readonly encoding: Encoding;
   readonly peerMaxFrame: number;
   readonly ack: InitAck;

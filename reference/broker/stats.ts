@@ -3,6 +3,7 @@
  * 2^53, far beyond a connection's life) and become u64 bigints only when a STATS_RESPONSE is built.
  * Latency keeps a bounded ring of recent samples so memory stays flat under sustained load.
  */
+import type { ClientStats } from '../../spec/generated/types.js';
 
 /** A fixed-size ring of the most recent samples. */
 export class LatencyRing {
@@ -45,20 +46,10 @@ export class ConnStats {
   readonly latency = new LatencyRing();
 }
 
-/** One `ClientStats` entry of STATS_RESPONSE (spec/messages/system.json). */
-export interface ClientStatsEntry {
-  client_id: string;
-  language: string;
-  frames_in: bigint;
-  frames_out: bigint;
-  bytes_in: bigint;
-  bytes_out: bigint;
-  in_flight: number;
-  latency_p50_us?: number;
-  latency_p99_us?: number;
-}
+/** One entry of STATS_RESPONSE's `clients`, typed from the spec (spec/messages/system.json). */
+export type ClientStatsEntry = ClientStats;
 
-export function clientStatsEntry(clientId: string, language: string, stats: ConnStats, inFlight: number): ClientStatsEntry {
+export function clientStatsEntry(clientId: string, language: ClientStats['language'], stats: ConnStats, inFlight: number): ClientStatsEntry {
   const entry: ClientStatsEntry = {
     client_id: clientId,
     language,
