@@ -18,6 +18,8 @@ export const EXIT = { ok: 0, failed: 1, inconclusive: 2, usage: 64, dataErr: 65,
 
 const HELP = `usage: conformance [run options]          run the suites (no --target: the reference broker, in process)
        conformance --exec [run options] -- CMD ARGS   test a codec through the testee profile (suite testee)
+       conformance --listen PORT [run options] [-- CMD ARGS]   test a client (suite client); the harness plays
+                                             the broker and starts CMD per case ({port} is replaced)
        conformance list [PATTERN] [--json]  list the cases
        conformance show CASE                 show a case: its requirement, level and statements
        conformance spec [--json]             print the message catalog
@@ -25,8 +27,9 @@ const HELP = `usage: conformance [run options]          run the suites (no --tar
 run options:
   --target host:port | [v6]:port | unix:PATH   the peer under test (a broker)
   --exec -- CMD ARGS     start CMD as the peer, speaking frames on its stdin/stdout (spec section testee)
+  --listen PORT          play the broker on 127.0.0.1:PORT (0: any) for a client under test
   --token T              the token the peer requires at INIT
-  --suite NAME           a suite to run (repeatable; default: core, or testee with --exec). Suites: ${Object.keys(SUITES).join(', ')}
+  --suite NAME           a suite to run (repeatable; default: core, testee with --exec, client with --listen). Suites: ${Object.keys(SUITES).join(', ')}
   --run PATTERN          run only matching cases (repeatable; * one id part, ** several, or an id prefix)
   --skip PATTERN         skip matching cases (repeatable)
   --known-failing @FILE  patterns (one per line, # comments) of cases expected to fail; an
@@ -59,19 +62,23 @@ export async function main(argv: string[]): Promise<number> {
         json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, target: { type: 'string' }, token: { type: 'string' },
         suite: { type: 'string', multiple: true }, run: { type: 'string', multiple: true }, skip: { type: 'string', multiple: true },
         'known-failing': { type: 'string' }, seed: { type: 'string' }, timeout: { type: 'string' },
-        'fail-fast': { type: 'boolean' }, strict: { type: 'boolean' }, 'report-dir': { type: 'string' }, exec: { type: 'boolean' },
+        'fail-fast': { type: 'boolean' }, strict: { type: 'boolean' }, 'report-dir': { type: 'string' }, exec: { type: 'boolean' }, listen: { type: 'string' },
       },
     });
   } catch (e) {
     return usage((e as Error).message);
   }
   const v = parsed.values;
+  const listen = v.listen !== undefined ? Number(v.listen) : undefined;
+  if (listen !== undefined && (!Number.isInteger(listen) || listen < 0 || listen > 65535)) return usage('--listen takes a port number (0 for any free port)');
   if (v.exec) {
     if (parsed.positionals.length === 0) return usage('--exec needs a command after --, e.g. conformance --exec -- python3 testee.py');
     if (v.target !== undefined) return usage('--exec and --target exclude each other');
   }
-  // With --exec the positionals are the peer's command line, not a subcommand.
-  const [command, ...rest] = v.exec ? [] : parsed.positionals;
+  if (listen !== undefined && v.target !== undefined) return usage('--listen and --target exclude each other');
+  // With --exec or --listen the positionals are the peer's command line, not a subcommand.
+  const peerCommand = v.exec || listen !== undefined ? parsed.positionals : [];
+  const [command, ...rest] = peerCommand.length > 0 || v.exec ? [] : parsed.positionals;
   if (v.help || command === 'help') {
     process.stdout.write(HELP);
     return EXIT.ok;
@@ -82,7 +89,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   let suites: string[];
   try {
-    suites = v.suite ?? [v.exec ? 'testee' : 'core'];
+    suites = v.suite ?? [listen !== undefined ? 'client' : v.exec ? 'testee' : 'core'];
     casesOf(suites);
   } catch (e) {
     return usage((e as Error).message);
@@ -116,7 +123,7 @@ export async function main(argv: string[]): Promise<number> {
   if (!Number.isInteger(timeoutMs) || timeoutMs < 1) return usage('--timeout takes a positive number of milliseconds');
   try {
     return await runCommand({
-      target: v.target, exec: v.exec ? parsed.positionals : undefined, token: v.token, suites, run: v.run ?? [], skip: v.skip ?? [], seed, timeoutMs,
+      target: v.target, exec: peerCommand.length > 0 ? peerCommand : undefined, listen, token: v.token, suites, run: v.run ?? [], skip: v.skip ?? [], seed, timeoutMs,
       failFast: v['fail-fast'] ?? false, strict: v.strict ?? false, knownFailing, json: v.json ?? false,
       reportDir: v['report-dir'] ?? join(process.cwd(), 'reports'),
     });

@@ -14,12 +14,15 @@ import { summaryTable } from './report/summary.js';
 import { parseTarget } from './target.js';
 import { repoFile } from './paths.js';
 import { ConnectError, describe, type Address } from './wire/connection.js';
+import { Listener } from './wire/listener.js';
 import { CaseContext } from './cases/context.js';
 
 export interface RunCommandOptions {
   target?: string;
-  /** A peer to start, speaking frames on stdio: command and arguments (testee profile). */
+  /** A peer to start, speaking frames on stdio: command and arguments (testee profile); with `listen`, the client to start per case. */
   exec?: string[];
+  /** Listen mode: the port clients under test connect to (0 = any free port). */
+  listen?: number;
   token?: string;
   suites: string[];
   run: string[];
@@ -40,14 +43,20 @@ export interface RunCommandOptions {
 /** The harness version, from package.json. */
 export const HARNESS_VERSION = (JSON.parse(readFileSync(repoFile('package.json'), 'utf8')) as { version: string }).version;
 
+/** A short name for a peer command: its words without paths, flags and placeholders. */
+function commandName(command: string[]): string {
+  return command.filter((a) => !a.startsWith('-') && !a.includes('{port}')).map((a) => a.split('/').pop()!).join('-').slice(0, 80);
+}
+
 /** Reads a known-failures file: one pattern per line, `#` starts a comment. */
 export function readKnownFailing(path: string): string[] {
   return readFileSync(path, 'utf8').split('\n').map((l) => l.replace(/#.*/, '').trim()).filter(Boolean);
 }
 
-async function probe(address: Address, timeoutMs: number, token: string | undefined): Promise<Record<string, unknown>> {
-  const ctx = new CaseContext({ address, timeoutMs, seed: 0, token, runId: `probe${Date.now().toString(36)}` });
+async function probe(address: Address, timeoutMs: number, token: string | undefined, listener?: Listener): Promise<Record<string, unknown>> {
+  const ctx = new CaseContext({ address, listener, timeoutMs, seed: 0, token, runId: `probe${Date.now().toString(36)}` });
   try {
+    if (listener) return (await ctx.client({ label: 'probe' })).init.payload as Record<string, unknown>;
     if (address.exec) return (await ctx.testee('probe')).init;
     return (await ctx.session('probe')).ack;
   } finally {
@@ -58,12 +67,20 @@ async function probe(address: Address, timeoutMs: number, token: string | undefi
 export async function runCommand(o: RunCommandOptions): Promise<number> {
   const err = o.err ?? ((t: string) => void process.stderr.write(t));
   const out = o.out ?? ((t: string) => void process.stdout.write(t));
-  let address: Address;
+  let address: Address = {};
   let stop: (() => Promise<void>) | undefined;
   let peerName: string;
-  if (o.exec !== undefined) {
+  let listener: Listener | undefined;
+  if (o.listen !== undefined) {
+    listener = new Listener(o.exec);
+    const port = await listener.start(o.listen);
+    stop = () => listener!.close();
+    peerName = o.exec ? `client-${commandName(o.exec)}` : `client-port-${port}`;
+    err(o.exec ? `conformance: listening on 127.0.0.1:${port}; starting the client for each case: ${o.exec.join(' ')}\n`
+      : `conformance: listening on 127.0.0.1:${port}; connect your client (it must reconnect after each case)\n`);
+  } else if (o.exec !== undefined) {
     address = { exec: o.exec };
-    peerName = `exec-${o.exec.map((a) => a.split('/').pop()).join('-')}`.slice(0, 80);
+    peerName = `exec-${commandName(o.exec)}`;
   } else if (o.target === undefined) {
     const { Broker } = await import('../reference/broker/index.js');
     // A token of our own, so the security cases run against the embedded broker too.
@@ -81,7 +98,7 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
   try {
     let ack: Record<string, unknown> = {};
     try {
-      ack = await probe(address, o.timeoutMs, o.token);
+      ack = await probe(address, o.timeoutMs, o.token, listener);
     } catch (e) {
       if (e instanceof ConnectError) {
         err(`conformance: the peer at ${describe(address)} is unavailable: ${e.message}\n`);
@@ -99,7 +116,7 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
     const tty = o.err === undefined && process.stderr.isTTY;
     const started = new Date().toISOString();
     const results: CaseResult[] = await runCases(cases, {
-      address, timeoutMs: o.timeoutMs, caseTimeoutMs: Math.max(o.timeoutMs * 20, 30_000), seed: o.seed, token: o.token,
+      address, listener, timeoutMs: o.timeoutMs, caseTimeoutMs: Math.max(o.timeoutMs * 20, 30_000), seed: o.seed, token: o.token,
       failFast: o.failFast, knownFailing: o.knownFailing,
       onProgress: (i, n, c, r) => {
         if (!r) {
@@ -118,8 +135,8 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
     const stale = o.knownFailing.filter((p) => !results.some((r) => r.knownFailing && r.id.startsWith(p.replace(/\*.*$/, ''))));
     const dir = writeReport(o.reportDir, peerName, {
       peer: {
-        target: describe(address), ...(typeof ack['broker_id'] === 'string' ? { broker_id: ack['broker_id'] } : {}), protocol_version: ack['protocol_version'],
-        ...(address.exec ? { name: ack['name'], language: ack['language'], version: ack['version'], features: ack['features'] } : {}),
+        target: listener ? `listen:127.0.0.1:${listener.port}` : describe(address), ...(typeof ack['broker_id'] === 'string' ? { broker_id: ack['broker_id'] } : {}), protocol_version: ack['protocol_version'],
+        ...(address.exec || listener ? { name: ack['name'], language: ack['language'], version: ack['version'], features: ack['features'] } : {}),
       },
       harness_version: HARNESS_VERSION, protocol_version: PROTOCOL_VERSION, seed: o.seed, started, finished: new Date().toISOString(),
       suites: o.suites, exit_code: exitCode,

@@ -6,11 +6,14 @@ import { handshakeCases } from './cases/handshake.cases.js';
 import { requestCases } from './cases/requests.cases.js';
 import { propertyCases } from './cases/properties.cases.js';
 import { testeeCases } from './cases/testee.cases.js';
+import { clientCases } from './cases/client.cases.js';
 
 export const SUITES: Record<string, () => Case[]> = {
   core: () => [...framingCases, ...fixtureFaultCases(), ...handshakeCases, ...requestCases, ...propertyCases],
   /** A peer's codec through the testee profile (conformance --exec -- CMD). */
   testee: testeeCases,
+  /** A client under test (conformance --listen). */
+  client: () => clientCases,
 };
 
 export function casesOf(suites: string[]): Case[] {

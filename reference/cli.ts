@@ -5,6 +5,7 @@
  *   concord encode TYPE [PAYLOAD]    encode a message (payload in the fixtures' typed-JSON notation) to hex
  *   concord broker [OPTIONS]         run the reference broker
  *   concord testee [--json-only]     the reference testee on stdio (spec section testee)
+ *   concord client --port N          the reference client, connected until shut down (conformance --listen)
  */
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
@@ -16,6 +17,7 @@ import { ProtocolError } from './codec/errors.js';
 import type { Encoding } from './codec/body.js';
 import { BROKER_HELP, runBrokerCommand } from './broker/command.js';
 import { runTestee } from './testee/testee.js';
+import { CLIENT_HELP, runClientCommand } from './client/command.js';
 
 const HELP = `usage: concord <command> [options]
 
@@ -25,7 +27,7 @@ commands:
   encode TYPE [PAYLOAD_JSON]   encode a message of catalog type TYPE (name or code); PAYLOAD_JSON
                                uses the fixtures' notation ({"$ndarray": {dtype, shape, data}},
                                64-bit integers as decimal strings); prints the frame as hex
-${BROKER_HELP}  testee [--json-only]         the reference testee: frames on stdin/stdout, each answered with its
+${BROKER_HELP}${CLIENT_HELP}  testee [--json-only]         the reference testee: frames on stdin/stdout, each answered with its
                                echo or its ERROR (for conformance --exec; --json-only declares no CBOR)
 options:
   --encoding json|cbor         payload encoding for encode (default json)
@@ -73,7 +75,7 @@ export function main(argv: string[]): number {
       encoding: { type: 'string', default: 'json' }, id: { type: 'string', default: '1' }, dst: { type: 'string' }, help: { type: 'boolean', short: 'h' },
       host: { type: 'string' }, port: { type: 'string' }, unix: { type: 'string' }, token: { type: 'string' },
       'log-level': { type: 'string' }, 'max-in-flight': { type: 'string' }, 'max-frame': { type: 'string' },
-      'json-only': { type: 'boolean' },
+      'json-only': { type: 'boolean' }, 'client-id': { type: 'string' },
     } });
   } catch (e) {
     process.stderr.write(`concord: ${(e as Error).message}\n${HELP}`);
@@ -90,6 +92,10 @@ export function main(argv: string[]): number {
     return 64;
   }
   if (command === 'broker' && rest.length === 0) return runBrokerCommand(parsed.values);
+  if (command === 'client' && rest.length === 0) {
+    void runClientCommand(parsed.values).then((code) => { process.exitCode = code; });
+    return 0;
+  }
   if (command === 'testee' && rest.length === 0) {
     void runTestee(process.stdin, process.stdout, parsed.values['json-only'] ? { encodings: ['json'] } : {});
     return 0;

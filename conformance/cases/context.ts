@@ -4,6 +4,8 @@
  * timeout with expected-versus-actual wording.
  */
 import { WireConnection, type Address, type Received } from '../wire/connection.js';
+import type { Listener } from '../wire/listener.js';
+import type { ChildProcess } from 'node:child_process';
 import { CaseFailure, CaseTimeout } from './model.js';
 import { PROTOCOL_VERSION, DEFAULT_LIMITS } from '../../spec/generated/catalog.js';
 import type { Message, OutgoingMessage } from '../../reference/codec/message.js';
@@ -14,6 +16,8 @@ import type { Encoding } from '../../reference/codec/body.js';
 
 export interface ContextOptions {
   address: Address;
+  /** Listen mode: where clients under test connect. */
+  listener?: Listener;
   /** How long to wait for each expected frame or close. */
   timeoutMs: number;
   seed: number;
@@ -35,8 +39,18 @@ export interface TesteeSession {
   encodings: Encoding[];
 }
 
+export interface ClientSession {
+  conn: WireConnection;
+  /** The client's INIT message. */
+  init: Message;
+}
+
+/** How long a client under test may take to start and connect (a process start, not a reply). */
+const CLIENT_CONNECT_MS = 15_000;
+
 export class CaseContext {
   private readonly connections: WireConnection[] = [];
+  private readonly children: (ChildProcess | undefined)[] = [];
   private counter = 0;
 
   constructor(readonly options: ContextOptions) {}
@@ -96,6 +110,30 @@ export class CaseContext {
     return { conn, init: p, encodings };
   }
 
+  /**
+   * Listen mode: starts the client command (if any), accepts its connection and reads its INIT;
+   * answers INIT_ACK unless `ack` is false.
+   */
+  async client(options: { ack?: boolean; label?: string } = {}): Promise<ClientSession> {
+    const listener = this.options.listener;
+    if (!listener) throw new Error('client(): the harness is not in listen mode');
+    this.children.push(listener.launch());
+    const conn = await listener.accept(options.label ?? 'client', CLIENT_CONNECT_MS);
+    this.connections.push(conn);
+    const init = await this.expectMessage(conn, 'INIT as the client\'s first frame (HS-1)', (m) => m.name === 'INIT');
+    if (options.ack !== false) this.ackClient(conn, init);
+    return { conn, init };
+  }
+
+  /** Answers a client's INIT with INIT_ACK. */
+  ackClient(conn: WireConnection, init: Message): void {
+    const p = init.payload as Record<string, unknown>;
+    conn.send({ type: 'INIT_ACK', header: { id: 'harness-ack', re: init.header.id }, payload: {
+      broker_id: 'concord-conformance', client_id: String(p['client_id']), protocol_version: PROTOCOL_VERSION, encoding: 'json',
+      max_frame: DEFAULT_LIMITS.max_frame, max_in_flight: DEFAULT_LIMITS.max_in_flight, heartbeat_ms: DEFAULT_LIMITS.heartbeat_ms,
+    } });
+  }
+
   /** All wire logs of this case, connection by connection. */
   wireLog(): { connection: string; entries: WireConnection['log'] }[] {
     return this.connections.map((c) => ({ connection: c.label, entries: c.log }));
@@ -103,6 +141,7 @@ export class CaseContext {
 
   close(): void {
     for (const c of this.connections) c.destroy();
+    for (const child of this.children) this.options.listener?.stop(child);
   }
 
   /** The next received item, failing on timeout. */

@@ -3,7 +3,7 @@
  * broken bytes), yields what comes back one message at a time, and records every byte both ways
  * in a wire log that failure reports show.
  */
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { FrameDecoder } from '../../reference/codec/frame.js';
@@ -83,6 +83,12 @@ export class WireConnection {
       socket.once('connect', () => { clearTimeout(timer); resolve(new WireConnection({ input: socket, output: socket, destroy: () => socket.destroy() }, label)); });
       socket.once('error', (e) => { clearTimeout(timer); reject(new ConnectError(`cannot connect to ${describe(address)}: ${e.message}`)); });
     });
+  }
+
+  /** Wraps a socket the harness accepted (listen mode: the peer under test is a client). */
+  static accepted(socket: Socket, label: string): WireConnection {
+    socket.setNoDelay(true);
+    return new WireConnection({ input: socket, output: socket, destroy: () => socket.destroy() }, label);
   }
 
   /** Starts a child process and talks frames over its stdio; its standard error is kept for the log. */

@@ -1,0 +1,77 @@
+/**
+ * Client-role cases (conformance --listen): the harness plays the broker and checks what every
+ * client must do whatever its purpose: INIT first and alone until INIT_ACK, PINGs answered, faulty
+ * frames answered with the right ERROR, ERRORs never answered, SHUTDOWN acknowledged.
+ */
+import { encodeEnvelope } from '../../reference/codec/body.js';
+import { encodeFrame } from '../../reference/codec/frame.js';
+import { defineCase, CaseFailure, type Case } from './model.js';
+
+export const clientCases: Case[] = [
+  defineCase({
+    id: 'handshake/client-first-frame-is-json-init',
+    statements: ['HS-1'],
+    async run(ctx) {
+      const { init } = await ctx.client();
+      if (init.encoding !== 'json') throw new CaseFailure('the INIT is not JSON-encoded', 'json', init.encoding);
+    },
+  }),
+  defineCase({
+    id: 'handshake/client-waits-for-init-ack',
+    statements: ['HS-8'],
+    async run(ctx) {
+      const { conn, init } = await ctx.client({ ack: false });
+      const early = await conn.next(Math.min(ctx.timeoutMs, 1000));
+      if (early.kind === 'message') throw new CaseFailure(`the client sent ${early.message.name} before INIT_ACK`, 'nothing until INIT_ACK', early.message.name);
+      ctx.ackClient(conn, init);
+      await ctx.expectOpen(conn, 'the client answering after INIT_ACK');
+    },
+  }),
+  ...['0', ' ', 'ünïcødé', 'z'.repeat(128)].map((id, i) => defineCase({
+    id: `handshake/client-answers-ping/id:${['zero', 'space', 'unicode', '128-bytes'][i]}`,
+    statements: ['HS-9', 'REQ-4'],
+    async run(ctx) {
+      const { conn } = await ctx.client();
+      conn.send({ type: 'PING', header: { id } });
+      await ctx.expectMessage(conn, `PONG with re=${JSON.stringify(id)}`, (m) => m.name === 'PONG' && m.header.re === id);
+    },
+  })),
+  defineCase({
+    id: 'errors/client-unknown-type',
+    statements: ['ERR-7'],
+    async run(ctx) {
+      const { conn } = await ctx.client();
+      conn.sendRaw(encodeFrame(encodeEnvelope(0x0a, 'json', { id: 'odd-type' }, new Uint8Array(0))), 'type 0x0a');
+      await ctx.expectError(conn, 'UNKNOWN_TYPE', { re: 'odd-type', closes: false });
+    },
+  }),
+  defineCase({
+    id: 'errors/client-does-not-answer-error',
+    statements: ['ERR-6'],
+    async run(ctx) {
+      const { conn } = await ctx.client();
+      conn.send({ type: 'ERROR', header: { id: 'stray-error', re: 'never-sent' }, payload: { code: 'INTERNAL', message: 'harness test', definite: false } });
+      // The next thing the client sends must be the PONG to this PING, not an answer to the ERROR.
+      await ctx.expectOpen(conn, 'no answer to the ERROR, then PONG');
+    },
+  }),
+  defineCase({
+    id: 'framing/client-refuses-oversized-length',
+    statements: ['FRM-3'],
+    async run(ctx) {
+      const { conn } = await ctx.client();
+      conn.sendRaw(Uint8Array.of(0xff, 0xff, 0xff, 0xff), 'length prefix 0xFFFFFFFF');
+      await ctx.expectError(conn, 'FRAME_TOO_LARGE', { closes: true });
+    },
+  }),
+  defineCase({
+    id: 'handshake/client-acknowledges-shutdown',
+    statements: ['HS-15'],
+    async run(ctx) {
+      const { conn } = await ctx.client();
+      conn.send({ type: 'SHUTDOWN', header: { id: 'broker-bye' }, payload: { reason: 'conformance test', drain_ms: 1000 } });
+      await ctx.expectMessage(conn, 'SHUTDOWN_ACK with re=broker-bye', (m) => m.name === 'SHUTDOWN_ACK' && m.header.re === 'broker-bye');
+      await ctx.expectClosed(conn, 'the client to close after SHUTDOWN_ACK');
+    },
+  }),
+];

@@ -1,0 +1,39 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runCommand } from '../run-command.js';
+import type { CaseResult } from '../runner.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const reportDir = mkdtempSync(join(tmpdir(), 'concord-client-'));
+afterAll(() => rmSync(reportDir, { recursive: true, force: true }));
+
+async function run(command: string[], runPatterns: string[] = []): Promise<{ code: number; results: CaseResult[] }> {
+  const lines: string[] = [];
+  const code = await runCommand({
+    listen: 0, exec: command, suites: ['client'], run: runPatterns, skip: [], seed: 9, timeoutMs: 2000, failFast: false, strict: false,
+    knownFailing: [], json: true, reportDir, out: (t) => lines.push(t), err: () => undefined,
+  });
+  return { code, results: (JSON.parse(lines.find((l) => l.startsWith('{'))!) as { results: CaseResult[] }).results };
+}
+
+const tsx = (file: string, ...args: string[]): string[] => [process.execPath, '--import', 'tsx', join(root, file), ...args];
+
+describe('the client suite (conformance --listen)', () => {
+  it('passes the reference TypeScript client', async () => {
+    const { code, results } = await run(tsx('reference/cli.ts', 'client', '--port', '{port}'));
+    expect(results.filter((r) => r.outcome !== 'pass').map((r) => `${r.id}: ${r.message}`)).toEqual([]);
+    expect(results.length).toBe(10);
+    expect(code).toBe(0);
+  }, 180_000);
+
+  it('catches a client that does not wait for INIT_ACK and never answers', async () => {
+    const { code, results } = await run(tsx('conformance/test/broken-client.ts', '{port}'), ['handshake/client-waits-for-init-ack', 'handshake/client-answers-ping/id:zero']);
+    const outcome = (id: string): string | undefined => results.find((r) => r.id === id)?.outcome;
+    expect(outcome('handshake/client-waits-for-init-ack')).toBe('fail');
+    expect(['fail', 'timeout']).toContain(outcome('handshake/client-answers-ping/id:zero'));
+    expect(code).not.toBe(0);
+  }, 60_000);
+});
