@@ -59,6 +59,26 @@ export const handshakeCases: Case[] = [
     },
   }),
   defineCase({
+    id: 'encodings/invalid-json-payload-keeps-connection',
+    statements: ['ENC-6', 'ERR-5'],
+    async run(ctx) {
+      const { conn } = await ctx.session();
+      ctx.sendUnchecked(conn, 'STATS_REQUEST', { id: 'bad-json' }, '{"client_id": ');
+      await ctx.expectError(conn, 'INVALID_PAYLOAD', { re: 'bad-json', closes: false });
+    },
+  }),
+  defineCase({
+    id: 'errors/schema-violation-names-the-field',
+    statements: ['ERR-9', 'ERR-5'],
+    async run(ctx) {
+      const { conn } = await ctx.session();
+      ctx.sendUnchecked(conn, 'STATS_REQUEST', { id: 'bad-field' }, '{"client_id": 5}');
+      const m = await ctx.expectError(conn, 'SCHEMA_VIOLATION', { re: 'bad-field', closes: false });
+      const details = (m.payload as { details?: { path?: string; rule?: string } }).details;
+      if (details?.path !== '/client_id' || details.rule !== 'type') throw new CaseFailure('the SCHEMA_VIOLATION does not name the field and rule', '/client_id type', `${details?.path} ${details?.rule}`);
+    },
+  }),
+  defineCase({
     id: 'security/wrong-token',
     statements: ['SEC-2'],
     async run(ctx) {

@@ -92,6 +92,41 @@ export const requestCases: Case[] = [
     },
   }),
   defineCase({
+    id: 'requests/broadcast-notification',
+    statements: ['REQ-18'],
+    async run(ctx) {
+      const a = await ctx.session('A');
+      const b = await ctx.session('B');
+      const c = await ctx.session('C');
+      const signal = { coordination_id: 'bcast', disagreement_score: 0.5, threshold: 0.25 };
+      a.conn.send({ type: 'DISAGREEMENT_SIGNAL', header: { id: 'to-all', dst: '*' }, payload: signal });
+      for (const peer of [b, c]) {
+        const m = await ctx.expectMessage(peer.conn, `the broadcast DISAGREEMENT_SIGNAL at ${peer.clientId}`, (x) => x.name === 'DISAGREEMENT_SIGNAL');
+        if (m.header.src !== a.clientId) throw new CaseFailure('the broadcast does not name its sender in src', a.clientId, String(m.header.src));
+        await ctx.expectOpen(peer.conn, 'exactly one copy (the next frame is the PONG)');
+      }
+      await ctx.expectOpen(a.conn, 'no copy back to the sender (the next frame is the PONG)');
+    },
+  }),
+  defineCase({
+    id: 'requests/request-to-everyone-refused',
+    statements: ['REQ-19'],
+    async run(ctx) {
+      const a = await ctx.session();
+      a.conn.send({ type: 'REASONING_REQUEST', header: { id: 'ask-all', dst: '*' }, payload: request });
+      await ctx.expectError(a.conn, 'UNKNOWN_DESTINATION', { re: 'ask-all', closes: false });
+    },
+  }),
+  defineCase({
+    id: 'requests/client-id-star-refused',
+    statements: ['REQ-20'],
+    async run(ctx) {
+      const conn = await ctx.open();
+      conn.send({ type: 'INIT', header: { id: 'init-star' }, payload: ctx.initPayload('*') });
+      await ctx.expectError(conn, 'SCHEMA_VIOLATION', { re: 'init-star', closes: true });
+    },
+  }),
+  defineCase({
     id: 'requests/unknown-destination',
     statements: ['REQ-8'],
     async run(ctx) {

@@ -6,6 +6,8 @@ import { runCommand, type RunCommandOptions } from '../run-command.js';
 import { matches, exitCodeOf, type CaseResult } from '../runner.js';
 import { parseTarget } from '../target.js';
 import { Ajv } from 'ajv';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { casesOf } from '../suites.js';
 import { STATEMENTS } from '../../spec/generated/catalog.js';
 import { startBrokenServer, type BrokenKind } from './broken-servers.js';
@@ -83,6 +85,28 @@ describe.each<[BrokenKind, number[]]>([
     }
   }, 60_000);
 });
+
+it('passes against `concord broker` started as its own process (the README\'s two-shell flow)', async () => {
+  const broker = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../../reference/cli.ts', import.meta.url)), 'broker', '--port', '0', '--log-level', 'info'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      let text = '';
+      const timer = setTimeout(() => reject(new Error(`the broker did not report its port: ${text}`)), 30_000);
+      broker.stderr.on('data', (d: Buffer) => {
+        text += d.toString();
+        const m = /"msg":"listening"[^\n]*"port":(\d+)/.exec(text);
+        if (m) { clearTimeout(timer); resolve(Number(m[1])); }
+      });
+    });
+    const code = await runCommand(options({ target: `127.0.0.1:${port}`, timeoutMs: 2000 }));
+    const { results } = lastRun(`127.0.0.1_${port}`);
+    expect(results.filter((r) => r.outcome !== 'pass' && r.outcome !== 'skipped').map((r) => `${r.id}: ${r.message}`)).toEqual([]);
+    expect(results.find((r) => r.id === 'security/wrong-token')?.outcome).toBe('skipped');
+    expect(code).toBe(0);
+  } finally {
+    broker.kill('SIGKILL');
+  }
+}, 120_000);
 
 it('exits 69 when nothing listens at the target', async () => {
   const server = await startBrokenServer('silent');

@@ -83,6 +83,8 @@ export function acceptInit(body: Uint8Array, ctx: HandshakeContext): AcceptedIni
     throw fault('VERSION_MISMATCH', `protocol ${version} is not spoken here; this broker speaks ${PROTOCOL_VERSION}`, id, { statement: 'VER-1' });
   }
   if (schemaFault || !init || !match) throw schemaFault ?? fault('SCHEMA_VIOLATION', 'INIT payload is invalid', id);
+  // REQ-20: `*` addresses every client (REQ-18), so no client may be called that.
+  if (init.client_id === '*') throw fault('SCHEMA_VIOLATION', 'client id "*" is reserved for broadcast', id, { path: '/client_id', rule: 'reserved', statement: 'REQ-20' });
 
   // SEC-2, SEC-3: a missing or wrong token is refused before the client id is looked at (HS-4), and the
   // token is never logged or echoed (SEC-4).

@@ -4404,6 +4404,24 @@ export const STATEMENTS: readonly { readonly id: string; readonly section: strin
     "text": "A broker MUST handle the frames of one connection in the order received, so that the effect of a request on broker state (a subscription, a registration) precedes the handling of every later frame from that connection."
   },
   {
+    "id": "REQ-18",
+    "section": "requests",
+    "level": "required",
+    "text": "A broker MUST deliver a notification of a routed type whose `dst` is `*` once to every other connected client whose negotiated encoding and max_frame allow it, and to no one else."
+  },
+  {
+    "id": "REQ-19",
+    "section": "requests",
+    "level": "required",
+    "text": "A broker MUST answer a request whose `dst` is `*` with ERROR `UNKNOWN_DESTINATION`, since a request cannot have one answer from many peers."
+  },
+  {
+    "id": "REQ-20",
+    "section": "requests",
+    "level": "required",
+    "text": "A broker MUST refuse an INIT whose `client_id` is `*` with ERROR `SCHEMA_VIOLATION` at `/client_id`."
+  },
+  {
     "id": "ERR-1",
     "section": "errors",
     "level": "required",
