@@ -7,9 +7,10 @@ import { requestCases } from './cases/requests.cases.js';
 import { propertyCases } from './cases/properties.cases.js';
 import { testeeCases } from './cases/testee.cases.js';
 import { clientCases } from './cases/client.cases.js';
+import { registryCases } from './cases/registry.cases.js';
 
 export const SUITES: Record<string, () => Case[]> = {
-  core: () => [...framingCases, ...fixtureFaultCases(), ...handshakeCases, ...requestCases, ...propertyCases],
+  core: () => [...framingCases, ...fixtureFaultCases(), ...handshakeCases, ...requestCases, ...registryCases, ...propertyCases],
   /** A peer's codec through the testee profile (conformance --exec -- CMD). */
   testee: testeeCases,
   /** A client under test (conformance --listen). */

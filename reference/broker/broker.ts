@@ -3,6 +3,7 @@
  * routes frames between clients by `dst`, tracks requests until their one answer, pings silent clients,
  * reports statistics and shuts down gracefully. Embeddable: `new Broker({ port: 0 }).listen()`.
  */
+import { ServiceRegistry } from './services.js';
 import { ProtocolError } from '../codec/errors.js';
 import { createServer, type Server, type Socket } from 'node:net';
 import { lstatSync, unlinkSync } from 'node:fs';
@@ -62,6 +63,7 @@ export class Broker {
   private readonly servers: Server[] = [];
   private readonly connections = new Set<Connection>();
   private readonly clients = new Map<string, Connection>();
+  private readonly services = new ServiceRegistry();
   private readonly batch = new WriteBatch();
   private readonly flow: FlowControl;
   private readonly inflight: Inflight;
@@ -98,6 +100,7 @@ export class Broker {
       clients: this.clients,
       inflight: this.inflight,
       flow: this.flow,
+      services: this.services,
       startedAt: this.startedAt,
       isShuttingDown: () => this.shuttingDown,
       startClientDrain: (conn, id, ms) => this.drains.start(conn, id, ms),
@@ -361,6 +364,7 @@ export class Broker {
     conn.markClosed();
     this.connections.delete(conn);
     if (conn.clientId !== undefined && this.clients.get(conn.clientId) === conn) this.clients.delete(conn.clientId); // HS-19
+    this.services.dropOwner(conn); // HS-19
     this.batch.run(() => {
       this.inflight.targetGone(conn); // HS-18
       this.inflight.requesterGone(conn);

@@ -19,6 +19,10 @@ import {
   type MessageInfo,
   type ShutdownPayload,
   type StatsRequestPayload,
+  type ServiceRegisterPayload,
+  type ServiceUnregisterPayload,
+  type ServiceHealthPayload,
+  type ServiceListPayload,
 } from '../codec/index.js';
 import type { BrokerConfig } from './config.js';
 import type { Connection } from './connection.js';
@@ -27,6 +31,7 @@ import { errorFrame, forwardFrame, messageFrame, type ForwardHeader, type OutFra
 import type { Inflight } from './inflight.js';
 import type { Logger } from './logger.js';
 import { clientStatsEntry } from './stats.js';
+import type { ServiceRegistry } from './services.js';
 
 export interface RouterDeps {
   readonly config: BrokerConfig;
@@ -35,6 +40,8 @@ export interface RouterDeps {
   readonly clients: ReadonlyMap<string, Connection>;
   readonly inflight: Inflight;
   readonly flow: FlowControl;
+  /** Registered services, resolvable as `dst` after client ids (REQ-7). */
+  readonly services: ServiceRegistry;
   readonly startedAt: number;
   isShuttingDown(): boolean;
   /** A client's SHUTDOWN (HS-14): start draining it. */
@@ -125,7 +132,8 @@ export class Router {
     }
     const dst = env.header.dst;
     const routable = info.directions.includes('routed');
-    // REQ-7: a client id first, then the broker's own id (a client may not take it, see handshake.ts).
+    // REQ-7: a client id first, then a service name, then the broker's own id (a client may not take it,
+    // see handshake.ts).
     if (routable && dst !== undefined && dst !== this.deps.config.brokerId) {
       this.route(conn, env, info, dst);
       return;
@@ -148,10 +156,10 @@ export class Router {
   private route(conn: Connection, env: Envelope, info: MessageInfo, dst: string): void {
     const request = info.kind === 'request';
     this.checkLifecycle(conn, info);
-    const target = this.deps.clients.get(dst);
+    const target = this.deps.clients.get(dst) ?? this.deps.services.provider(dst);
     if (target === undefined || target.state !== 'open') {
       if (dst === '*' && info.kind === 'notification') return this.broadcast(conn, env, info);
-      throw protocolError('UNKNOWN_DESTINATION', `no client ${dst} is connected`, { path: '/header/dst', statement: 'REQ-8' });
+      throw protocolError('UNKNOWN_DESTINATION', `no client or service ${dst} is connected`, { path: '/header/dst', statement: 'REQ-8' });
     }
     // HS-12: the broker starts no new request on a connection that is draining.
     if (request && target.draining) throw protocolError('SHUTTING_DOWN', `${dst} is draining after SHUTDOWN`, { statement: 'HS-12' });
@@ -248,6 +256,23 @@ export class Router {
         return;
       case MessageType.SHUTDOWN:
         this.deps.startClientDrain(conn, id, (message.payload as ShutdownPayload).drain_ms);
+        return;
+      case MessageType.SERVICE_REGISTER:
+        this.deps.services.register(conn, (message.payload as ServiceRegisterPayload).service);
+        this.send(conn, messageFrame('ACK', { id: conn.nextId(), re: id }, {}), conn);
+        return;
+      case MessageType.SERVICE_UNREGISTER:
+        this.deps.services.unregister(conn, (message.payload as ServiceUnregisterPayload).name);
+        this.send(conn, messageFrame('ACK', { id: conn.nextId(), re: id }, {}), conn);
+        return;
+      case MessageType.SERVICE_HEALTH: {
+        const p = message.payload as ServiceHealthPayload;
+        this.deps.services.setHealth(conn, p.name, p.healthy);
+        this.send(conn, messageFrame('ACK', { id: conn.nextId(), re: id }, {}), conn);
+        return;
+      }
+      case MessageType.SERVICE_LIST:
+        this.send(conn, messageFrame('SERVICE_LIST_RESULT', { id: conn.nextId(), re: id }, { services: this.deps.services.list(message.payload as ServiceListPayload) }), conn);
         return;
       default:
         throw protocolError('UNSUPPORTED', `this broker does not implement ${info.name}`, { statement: 'ERR-8' });

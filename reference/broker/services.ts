@@ -1,0 +1,65 @@
+/**
+ * The broker's service registry (section registry): services registered by their providing
+ * connection, resolvable as a routed frame's `dst` after client ids (REQ-7), listed with their
+ * load and health, and removed with their connection (HS-19). Dispatch with its retries and
+ * concurrency rules (REG-4..12) builds on this.
+ */
+import { ProtocolError } from '../codec/errors.js';
+import type { ServiceDescriptor } from '../../spec/generated/types.js';
+import type { Connection } from './connection.js';
+
+interface Entry {
+  descriptor: ServiceDescriptor;
+  owner: Connection;
+  load: number;
+}
+
+const utf8 = new TextEncoder();
+
+/** UTF-8 byte order (REG-3), which differs from UTF-16 code unit order above U+FFFF. */
+function byteOrder(a: string, b: string): number {
+  return Buffer.compare(utf8.encode(a), utf8.encode(b));
+}
+
+export class ServiceRegistry {
+  private readonly byName = new Map<string, Entry>();
+
+  register(owner: Connection, descriptor: ServiceDescriptor): void {
+    if (this.byName.has(descriptor.name)) throw new ProtocolError('SERVICE_EXISTS', `service ${descriptor.name} is already registered`, { path: '/service/name', statement: 'REG-1' });
+    // current_load is the registry's to report, never the registrant's to set.
+    const { current_load: _ignored, ...rest } = descriptor;
+    this.byName.set(descriptor.name, { descriptor: { ...rest, healthy: descriptor.healthy ?? true }, owner, load: 0 });
+  }
+
+  private owned(owner: Connection, name: string): Entry {
+    const e = this.byName.get(name);
+    if (!e || e.owner !== owner) throw new ProtocolError('SERVICE_NOT_FOUND', `this connection registered no service ${name}`, { path: '/name', statement: 'REG-2' });
+    return e;
+  }
+
+  unregister(owner: Connection, name: string): void {
+    this.owned(owner, name);
+    this.byName.delete(name);
+  }
+
+  setHealth(owner: Connection, name: string, healthy: boolean): void {
+    this.owned(owner, name).descriptor.healthy = healthy;
+  }
+
+  /** The connection providing `name`, if it is registered. */
+  provider(name: string): Connection | undefined {
+    return this.byName.get(name)?.owner;
+  }
+
+  list(filter: { name?: string; service_type?: string }): ServiceDescriptor[] {
+    return [...this.byName.values()]
+      .filter((e) => (filter.name === undefined || e.descriptor.name === filter.name) && (filter.service_type === undefined || e.descriptor.service_type === filter.service_type))
+      .map((e) => ({ ...e.descriptor, current_load: e.load }))
+      .sort((a, b) => byteOrder(a.name, b.name));
+  }
+
+  /** HS-19: a closed connection's services go with it. */
+  dropOwner(owner: Connection): void {
+    for (const [name, e] of this.byName) if (e.owner === owner) this.byName.delete(name);
+  }
+}
