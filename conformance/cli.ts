@@ -13,6 +13,7 @@ import { selectCases } from './runner.js';
 import { runCommand, readKnownFailing } from './run-command.js';
 import { TargetError } from './target.js';
 import { formatTable } from '../reference/table.js';
+import { runSelftest, matrixMarkdown, selftestPassed } from './selftest.js';
 
 export const EXIT = { ok: 0, failed: 1, inconclusive: 2, usage: 64, dataErr: 65, noInput: 66, unavailable: 69, internal: 70, config: 78 } as const;
 
@@ -23,6 +24,8 @@ const HELP = `usage: conformance [run options]          run the suites (no --tar
        conformance list [PATTERN] [--json]  list the cases
        conformance show CASE                 show a case: its requirement, level and statements
        conformance spec [--json]             print the message catalog
+       conformance selftest [--json] [--peer NAME]   run the suites against every reference peer and print
+                                             the matrix (also written to reports/selftest/)
 
 run options:
   --target host:port | [v6]:port | unix:PATH   the peer under test (a broker)
@@ -62,7 +65,7 @@ export async function main(argv: string[]): Promise<number> {
         json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, target: { type: 'string' }, token: { type: 'string' },
         suite: { type: 'string', multiple: true }, run: { type: 'string', multiple: true }, skip: { type: 'string', multiple: true },
         'known-failing': { type: 'string' }, seed: { type: 'string' }, timeout: { type: 'string' },
-        'fail-fast': { type: 'boolean' }, strict: { type: 'boolean' }, 'report-dir': { type: 'string' }, exec: { type: 'boolean' }, listen: { type: 'string' },
+        'fail-fast': { type: 'boolean' }, strict: { type: 'boolean' }, 'report-dir': { type: 'string' }, exec: { type: 'boolean' }, listen: { type: 'string' }, peer: { type: 'string', multiple: true },
       },
     });
   } catch (e) {
@@ -93,6 +96,13 @@ export async function main(argv: string[]): Promise<number> {
     casesOf(suites);
   } catch (e) {
     return usage((e as Error).message);
+  }
+  if (command === 'selftest' && rest.length === 0) {
+    const seed = v.seed !== undefined ? Number(v.seed) : (Date.now() ^ Math.floor(Math.random() * 0x7fffffff)) | 0;
+    const rows = await runSelftest({ seed, timeoutMs: v.timeout !== undefined ? Number(v.timeout) : 3000, reportDir: v['report-dir'] ?? join(process.cwd(), 'reports'), peers: v.peer ?? [] });
+    if (v.json) process.stdout.write(`${JSON.stringify({ seed, peers: rows.map((r) => ({ name: r.name, language: r.language, suites: Object.fromEntries(Object.entries(r.suites).map(([k, c]) => [k, { passed: c.passed, failed: c.failed, skipped: c.skipped }])) })) }, null, 2)}\n`);
+    else process.stdout.write(`${matrixMarkdown(rows, seed)}\nmatrix: reports/selftest/matrix.html\n`);
+    return selftestPassed(rows) ? EXIT.ok : EXIT.failed;
   }
   if (command === 'list' && rest.length <= 1) {
     const cases = selectCases(casesOf(suites), rest, []);

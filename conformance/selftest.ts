@@ -1,0 +1,165 @@
+/**
+ * `conformance selftest`: runs the suites against every reference peer (the TypeScript broker,
+ * and the TypeScript, C++, Python and Perl testees and clients), prints the comparison matrix
+ * (peer x suite x passed / failed / skipped) and writes it as Markdown and HTML. The `core` column
+ * is the core protocol suite in the form the peer's role takes: against a broker, the broker
+ * suite; against a codec, the testee suite (spec section testee).
+ */
+import { existsSync, mkdirSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { runCommand, type RunCommandOptions } from './run-command.js';
+import { repoFile } from './paths.js';
+import type { CaseResult } from './runner.js';
+
+export type Language = 'typescript' | 'cpp' | 'python' | 'perl';
+
+export interface SuiteCounts {
+  passed: number;
+  failed: number;
+  skipped: number;
+  /** Required cases, and how many of them passed. */
+  required: number;
+  required_passed: number;
+  exit_code: number;
+  /** Why the suite could not run (the peer's program is missing). */
+  unavailable?: string;
+}
+
+export interface PeerRow {
+  name: string;
+  language: Language;
+  suites: Record<string, SuiteCounts>;
+}
+
+interface PeerPlan {
+  name: string;
+  language: Language;
+  /** suite name in the matrix -> how to run it */
+  runs: Record<string, { suite: string; exec?: string[]; listen?: boolean; needs?: string }>;
+}
+
+function repoPath(rel: string): string {
+  return join(repoFile('package.json'), '..', rel);
+}
+
+/** Reference peers; a command whose program file is missing makes that cell unavailable. */
+function plans(): PeerPlan[] {
+  const node = process.execPath;
+  const cli = existsSync(repoPath('dist/reference/cli.js')) ? [node, repoPath('dist/reference/cli.js')] : [node, '--import', 'tsx', repoPath('reference/cli.ts')];
+  return [
+    { name: 'reference-broker', language: 'typescript', runs: { core: { suite: 'core' } } },
+    { name: 'typescript', language: 'typescript', runs: {
+      core: { suite: 'testee', exec: [...cli, 'testee'] },
+      client: { suite: 'client', listen: true, exec: [...cli, 'client', '--port', '{port}'] },
+    } },
+    { name: 'cpp', language: 'cpp', runs: {
+      core: { suite: 'testee', exec: [repoPath('cpp-client/build/concord-testee')], needs: 'cpp-client/build/concord-testee' },
+      client: { suite: 'client', listen: true, exec: [repoPath('cpp-client/build/concord-client'), '--port', '{port}'], needs: 'cpp-client/build/concord-client' },
+    } },
+    { name: 'python', language: 'python', runs: {
+      core: { suite: 'testee', exec: ['python3', repoPath('peers/python/concord_testee.py')], needs: 'peers/python/concord_testee.py' },
+      client: { suite: 'client', listen: true, exec: ['python3', repoPath('peers/python/concord_client_cli.py'), '--port', '{port}'], needs: 'peers/python/concord_client_cli.py' },
+    } },
+    { name: 'perl', language: 'perl', runs: {
+      core: { suite: 'testee', exec: ['perl', repoPath('peers/perl/concord_testee.pl')], needs: 'peers/perl/concord_testee.pl' },
+      client: { suite: 'client', listen: true, exec: ['perl', repoPath('peers/perl/concord_client.pl'), '--port', '{port}'], needs: 'peers/perl/concord_client.pl' },
+    } },
+  ];
+}
+
+function counts(results: CaseResult[], exitCode: number): SuiteCounts {
+  const required = results.filter((r) => r.level === 'required');
+  return {
+    passed: results.filter((r) => r.outcome === 'pass').length,
+    failed: results.filter((r) => r.outcome === 'fail' || r.outcome === 'timeout' || r.outcome === 'errored').length,
+    skipped: results.filter((r) => r.outcome === 'skipped').length,
+    required: required.length,
+    required_passed: required.filter((r) => r.outcome === 'pass').length,
+    exit_code: exitCode,
+  };
+}
+
+export interface SelftestOptions {
+  seed: number;
+  timeoutMs: number;
+  reportDir: string;
+  /** Only these peers (by name); all when empty. */
+  peers?: string[];
+  err?: (text: string) => void;
+}
+
+export async function runSelftest(o: SelftestOptions): Promise<PeerRow[]> {
+  const err = o.err ?? ((t: string) => void process.stderr.write(t));
+  const rows: PeerRow[] = [];
+  const scratch = mkdtempSync(join(tmpdir(), 'concord-selftest-'));
+  try {
+    for (const plan of plans().filter((p) => !o.peers?.length || o.peers.includes(p.name))) {
+      const row: PeerRow = { name: plan.name, language: plan.language, suites: {} };
+      for (const [column, run] of Object.entries(plan.runs)) {
+        if (run.needs && !existsSync(repoPath(run.needs))) {
+          row.suites[column] = { passed: 0, failed: 0, skipped: 0, required: 0, required_passed: 0, exit_code: 69, unavailable: `${run.needs} is missing` };
+          err(`selftest: ${plan.name} ${column}: unavailable (${run.needs} is missing)\n`);
+          continue;
+        }
+        err(`selftest: ${plan.name} ${column} (suite ${run.suite})\n`);
+        const lines: string[] = [];
+        const options: RunCommandOptions = {
+          suites: [run.suite], run: [], skip: [], seed: o.seed, timeoutMs: o.timeoutMs, failFast: false, strict: false, knownFailing: [],
+          json: true, reportDir: scratch, out: (t) => lines.push(t), err: () => undefined,
+          ...(run.exec ? { exec: run.exec } : {}), ...(run.listen ? { listen: 0 } : {}),
+        };
+        const code = await runCommand(options);
+        const json = lines.find((l) => l.startsWith('{'));
+        row.suites[column] = json ? counts((JSON.parse(json) as { results: CaseResult[] }).results, code) : { passed: 0, failed: 0, skipped: 0, required: 0, required_passed: 0, exit_code: code, unavailable: `exit ${code} without results` };
+      }
+      rows.push(row);
+    }
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+  writeMatrix(o.reportDir, rows, o.seed);
+  return rows;
+}
+
+function cell(c: SuiteCounts | undefined): string {
+  if (!c) return '-';
+  if (c.unavailable) return `unavailable (${c.unavailable})`;
+  return `${c.passed} passed / ${c.failed} failed / ${c.skipped} skipped (required ${c.required_passed}/${c.required})`;
+}
+
+export function matrixMarkdown(rows: PeerRow[], seed: number): string {
+  const columns = [...new Set(rows.flatMap((r) => Object.keys(r.suites)))];
+  return [`# Concord selftest`, '', `Seed ${seed}. \`core\` is the broker suite for a broker and the testee suite for a codec.`, '',
+    `| peer | language | ${columns.join(' | ')} |`, `|---|---|${columns.map(() => '---').join('|')}|`,
+    ...rows.map((r) => `| ${r.name} | ${r.language} | ${columns.map((c) => cell(r.suites[c])).join(' | ')} |`), ''].join('\n');
+}
+
+function matrixHtml(rows: PeerRow[], seed: number): string {
+  const esc = (s: string): string => s.replace(/[<>&]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;' })[c]!);
+  const columns = [...new Set(rows.flatMap((r) => Object.keys(r.suites)))];
+  const td = (c: SuiteCounts | undefined): string => {
+    const ok = c && !c.unavailable && c.required_passed === c.required && c.failed === 0;
+    return `<td class="${ok ? 'ok' : 'bad'}">${esc(cell(c))}</td>`;
+  };
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Concord selftest</title><style>
+body{font:14px system-ui,sans-serif;max-width:1100px;margin:1rem auto}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3rem .6rem}
+.ok{background:#e8f5e9}.bad{background:#fdecea;font-weight:600}</style></head><body><h1>Concord selftest</h1>
+<p>Seed ${seed}. <code>core</code> is the broker suite for a broker and the testee suite for a codec.</p>
+<table id="matrix"><tr><th>peer</th><th>language</th>${columns.map((c) => `<th>${esc(c)}</th>`).join('')}</tr>
+${rows.map((r) => `<tr><td>${esc(r.name)}</td><td>${r.language}</td>${columns.map((c) => td(r.suites[c])).join('')}</tr>`).join('\n')}</table></body></html>
+`;
+}
+
+function writeMatrix(root: string, rows: PeerRow[], seed: number): void {
+  const dir = join(root, 'selftest');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'matrix.md'), matrixMarkdown(rows, seed));
+  writeFileSync(join(dir, 'matrix.html'), matrixHtml(rows, seed));
+  writeFileSync(join(dir, 'matrix.json'), `${JSON.stringify({ seed, peers: rows }, null, 2)}\n`);
+}
+
+/** Every cell available with every required case passed and no failure. */
+export function selftestPassed(rows: PeerRow[]): boolean {
+  return rows.every((r) => Object.values(r.suites).every((c) => !c.unavailable && c.failed === 0 && c.required_passed === c.required));
+}
