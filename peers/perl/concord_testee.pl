@@ -1,0 +1,115 @@
+#!/usr/bin/env perl
+# Concord testee (spec section 15) for the Perl codec: INIT on standard output, then every frame
+# from standard input answered with its echo (same type and encoding, a fresh id, re = the
+# frame's id, the payload re-encoded from the decoded value) or with the ERROR of the first
+# failing check. JSON only: a CBOR frame gets UNSUPPORTED_ENCODING (TST-6). Logs go to STDERR.
+#
+#   npx conformance --exec -- perl peers/perl/concord_testee.pl
+use v5.36;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Concord::Spec;
+use Concord::Protocol qw($PROTOCOL_VERSION :limits);
+use Concord::Frame;
+use Concord::Message qw(decode_message encode_frame);
+use Concord::Error;
+
+binmode STDIN;
+binmode STDOUT;
+$| = 1;
+$SIG{PIPE} = 'IGNORE';
+
+my $NAME = 'concord-perl-testee';
+my $VERSION = '0.1.0';
+my @ENCODINGS = ('json');
+my $verbose = grep { $_ eq '--verbose' } @ARGV;
+
+sub logmsg ($level, $msg) {
+    my @t = gmtime;
+    printf STDERR "[%04d-%02d-%02dT%02d:%02d:%02dZ] [%s] %s\n", $t[5] + 1900, $t[4] + 1, @t[3, 2, 1, 0], $level, $msg;
+}
+
+my $closed = 0;
+my $count = 0;
+my $handshaken = 0;
+
+sub out ($bytes) {
+    my $off = 0;
+    while ($off < length $bytes) {
+        my $n = syswrite(STDOUT, $bytes, length($bytes) - $off, $off);
+        if (!defined $n) {
+            next if $!{EINTR};
+            logmsg('ERROR', "write failed: $!");
+            exit 0;
+        }
+        $off += $n;
+    }
+}
+
+sub close_output () {
+    $closed = 1;
+    close STDOUT;
+}
+
+# Answers a fault with its ERROR (re when the frame's id was readable); closes after a closing one.
+sub refuse ($e) {
+    my %header = (id => 'err-' . ++$count);
+    $header{re} = $e->frame_id if defined $e->frame_id;
+    logmsg('INFO', "refused: $e") if $verbose;
+    out(encode_frame({ type => 'ERROR', header => \%header, payload => $e->to_payload }));
+    close_output() if $e->closes;
+}
+
+sub answer ($body) {
+    my $m = eval { decode_message($body, encodings => \@ENCODINGS) };
+    if (my $e = $@) {
+        return refuse($e) if Concord::Error::is_error($e);
+        return refuse(Concord::Error->new('INTERNAL', "decoder failure: $e"));
+    }
+    if (!$handshaken) {
+        # The harness's INIT_ACK: the one frame a testee does not echo.
+        $handshaken = $m->{name} eq 'INIT_ACK';
+        return if $handshaken;
+    }
+    my $frame = eval {
+        encode_frame({ type => $m->{name}, header => { id => 'echo-' . ++$count, re => $m->{header}{id} },
+                       payload => $m->{payload}, encoding => $m->{encoding} });
+    };
+    if (my $e = $@) {
+        # A value our decoder accepted but our encoder refuses is our own fault: say so.
+        logmsg('ERROR', "cannot re-encode $m->{name}: $e");
+        $frame = encode_frame({ type => 'ERROR', header => { id => 'err-' . ++$count, re => $m->{header}{id} },
+                                payload => { code => 'INTERNAL', message => substr("$e", 0, 4000), definite => Concord::JSON::false() } });
+    }
+    out($frame);
+}
+
+out(encode_frame({
+    type => 'INIT', header => { id => 'testee-init' },
+    payload => {
+        client_id => "testee-perl-$$", language => 'perl', role => 'testee', protocol_version => $PROTOCOL_VERSION,
+        encodings => [@ENCODINGS], max_frame => LIMIT_MAX_FRAME, name => $NAME, version => $VERSION, features => [],
+    },
+}));
+
+my $decoder = Concord::Frame->new(max_frame => LIMIT_MAX_FRAME);
+while (!$closed) {
+    my $n = sysread(STDIN, my $chunk, 65536);
+    if (!defined $n) {
+        next if $!{EINTR};
+        logmsg('ERROR', "read failed: $!");
+        last;
+    }
+    last if $n == 0;
+    my @bodies = eval { $decoder->push($chunk) };
+    if (my $e = $@) {
+        die $e unless Concord::Error::is_error($e);
+        for my $body (@{ $e->frames_before }) { answer($body) unless $closed }
+        refuse($e) unless $closed;
+        last;
+    }
+    for my $body (@bodies) { answer($body) unless $closed }
+}
+logmsg('INFO', 'input ended inside a frame; the partial frame is discarded') if !$closed && $decoder->mid_frame;
+close STDOUT unless $closed;
+exit 0;

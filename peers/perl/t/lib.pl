@@ -1,0 +1,55 @@
+# Shared helpers for the tests: repository paths, fixture loading, typed-JSON comparison.
+use v5.36;
+use FindBin;
+use lib "$FindBin::Bin/../lib";
+use JSON::PP ();
+use Concord::Spec;
+use Concord::JSON;
+
+our $REPO = Concord::Spec::repo_root();
+
+sub load_fixture ($rel) {
+    open my $fh, '<:raw', "$REPO/fixtures/$rel" or die "cannot read fixtures/$rel: $!";
+    local $/;
+    return JSON::PP->new->utf8->decode(scalar <$fh>)->{vectors};
+}
+
+# First difference between a decoded value and a typed-JSON expectation (undef when equal).
+sub typed_diff ($got, $want, $path = '') {
+    my $where = $path eq '' ? '/' : $path;
+    if (ref $want eq 'HASH' && keys %$want == 1 && exists $want->{'$float'}) {
+        my $f = $want->{'$float'};
+        return undef if ref $got eq 'HASH' && ($got->{'$float'} // '') eq $f;
+        return "$where: want \$float $f";
+    }
+    if (ref $want eq 'HASH' && keys %$want == 1 && exists $want->{'$bigint'}) {
+        return undef if defined $got && !ref $got && "$got" eq $want->{'$bigint'};
+        return "$where: want \$bigint $want->{'$bigint'}";
+    }
+    if (JSON::PP::is_bool($want)) {
+        return undef if Concord::JSON::is_bool($got) && (!!$$got == !!$$want);
+        return "$where: want boolean " . ($want ? 'true' : 'false');
+    }
+    if (!defined $want) { return defined $got ? "$where: want null" : undef }
+    if (ref $want eq 'ARRAY') {
+        return "$where: want an array of " . @$want unless ref $got eq 'ARRAY' && @$got == @$want;
+        for my $i (0 .. $#$want) { my $d = typed_diff($got->[$i], $want->[$i], "$path/$i"); return $d if $d }
+        return undef;
+    }
+    if (ref $want eq 'HASH') {
+        return "$where: want an object" unless ref $got eq 'HASH';
+        my $a = join "\0", sort keys %$got;
+        my $b = join "\0", sort keys %$want;
+        return "$where: keys differ ($a vs $b)" if $a ne $b;
+        for my $k (sort keys %$want) { my $d = typed_diff($got->{$k}, $want->{$k}, "$path/$k"); return $d if $d }
+        return undef;
+    }
+    if (Concord::JSON::is_number($want)) {
+        return "$where: want number $want, got " . ($got // 'null') unless Concord::JSON::is_number($got) && $got == $want;
+        return undef;
+    }
+    return "$where: want string '$want', got " . ($got // 'null') unless defined $got && !ref $got && !Concord::JSON::is_number($got) && $got eq $want;
+    return undef;
+}
+
+1;

@@ -1,0 +1,73 @@
+"""Whole messages: a body decoded through every check of section 8 in order (prefix, header,
+type, encoding, payload, arrays, schema), and messages encoded to bodies and frames."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Dict, Iterable, Optional
+
+from ._spec import CATALOG, CatalogEntry, message_info, proto
+from .envelope import ENCODINGS, MAX_HEADER, decode_envelope, encode_envelope
+from .errors import ProtocolError
+from .framing import encode_frame
+from .payload import decode_payload, encode_payload
+
+MessageType = proto.MessageType
+#: Encodings this peer implements (no CBOR in the standard library).
+SUPPORTED_ENCODINGS = ("json",)
+
+
+@dataclass
+class Message:
+    type: int
+    name: str
+    encoding: str
+    header: Dict[str, Any]
+    payload: Any
+
+    @property
+    def id(self) -> str:
+        return self.header["id"]
+
+    @property
+    def re(self) -> Optional[str]:
+        return self.header.get("re")
+
+
+def decode_message(body: bytes, encodings: Iterable[str] = SUPPORTED_ENCODINGS, max_header: int = MAX_HEADER) -> Message:
+    """Decodes a frame body. Faults are ProtocolErrors; `frame_id` is set once the header was readable."""
+    env = decode_envelope(body, max_header)
+    try:
+        info = CATALOG.get(env.type)
+        if info is None:
+            raise ProtocolError("UNKNOWN_TYPE", f"type code 0x{env.type:02x} is not in the catalog", rule="type")
+        if env.encoding_bits >= len(ENCODINGS):
+            raise ProtocolError("UNSUPPORTED_ENCODING", f"payload encoding {env.encoding_bits} is reserved", rule="encoding")
+        encoding = ENCODINGS[env.encoding_bits]
+        if encoding not in encodings or encoding not in SUPPORTED_ENCODINGS:
+            raise ProtocolError("UNSUPPORTED_ENCODING", f"payload encoding {encoding} was not negotiated", rule="encoding")
+        payload = decode_payload(info, encoding, env.payload)
+        return Message(info.code, info.name, encoding, env.header, payload)
+    except ProtocolError as e:
+        e.frame_id = env.header["id"]
+        raise
+
+
+def _info(type_: Any) -> CatalogEntry:
+    try:
+        return message_info(type_)
+    except (KeyError, ValueError):
+        raise ValueError(f"unknown message type {type_!r}") from None
+
+
+def encode_message(type_: Any, header: Dict[str, Any], payload: Any = None, encoding: str = "json") -> bytes:
+    """Encodes a message (type name, code or MessageType) to a frame body, validating the payload."""
+    info = _info(type_)
+    return encode_envelope(info.code, encoding, header, encode_payload(info, payload, encoding))
+
+
+def encode_message_frame(type_: Any, header: Dict[str, Any], payload: Any = None, encoding: str = "json") -> bytes:
+    """Encodes a message to a whole frame, length prefix included."""
+    return encode_frame(encode_message(type_, header, payload, encoding))
+
+
+__all__ = ["Message", "MessageType", "decode_message", "encode_message", "encode_message_frame", "encode_frame", "SUPPORTED_ENCODINGS"]
