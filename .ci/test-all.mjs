@@ -29,12 +29,11 @@ function vitest() {
   return { name: 'typescript (vitest)', passed: j.numPassedTests, failed: j.numFailedTests + (r.status !== 0 && j.numFailedTests === 0 ? 1 : 0), skipped: j.numPendingTests + j.numTodoTests };
 }
 
-function cpp() {
-  const name = 'c++ (ctest)';
+/** Configures, builds and runs ctest in one build folder; `extra` are cmake -D options. */
+function ctestIn(name, build, extra) {
   if (!existsSync(join(root, 'cpp-client', 'CMakeLists.txt'))) return null;
-  const build = join('cpp-client', 'build');
   const steps = [
-    ['cmake', ['-S', 'cpp-client', '-B', build, '-DCMAKE_BUILD_TYPE=Release']],
+    ['cmake', ['-S', 'cpp-client', '-B', build, ...extra]],
     ['cmake', ['--build', build, '-j2']],
   ];
   for (const [cmd, args] of steps) {
@@ -47,10 +46,18 @@ function cpp() {
   return { name, passed: Number(m[3]) - Number(m[2]), failed: Number(m[2]) };
 }
 
+const cpp = () => ctestIn('c++ (ctest)', join('cpp-client', 'build'), ['-DCMAKE_BUILD_TYPE=Release']);
+cpp.title = 'c++ (ctest)';
+// The same tests under AddressSanitizer and UBSan: any report aborts the test that caused it.
+const cppSanitized = () => ctestIn('c++ asan+ubsan (ctest)', join('cpp-client', 'build-asan'), ['-DCMAKE_BUILD_TYPE=Debug', '-DCONCORD_SANITIZE=ON']);
+cppSanitized.title = 'c++ asan+ubsan (ctest)';
+
 function python() {
   const name = 'python (pytest)';
   if (!existsSync(join(root, 'peers', 'python', 'tests'))) return null;
-  const r = capture('python3', ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', join('peers', 'python', 'tests')]);
+  // The cross-language test needs the C++ peer built above; here its absence is a failure, not a skip.
+  const env = { ...process.env, CONCORD_REQUIRE_CPP: existsSync(join(root, 'cpp-client', 'CMakeLists.txt')) ? '1' : '0' };
+  const r = capture('python3', ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', join('peers', 'python', 'tests')], { env });
   const count = (word) => Number(new RegExp(`(\\d+) ${word}`).exec(r.text.split('\n').filter((l) => /\d+ (passed|failed|error)/.test(l)).pop() ?? '')?.[1] ?? 0);
   const passed = count('passed');
   const failed = count('failed') + count('errors?');
@@ -94,8 +101,8 @@ function selftest() {
   return { name, passed, failed, note: r.status !== 0 ? `exit ${r.status}; see reports/selftest/matrix.md` : undefined };
 }
 
-for (const suite of [vitest, cpp, python, perl, selftest]) {
-  console.log(`\n== ${suite.name}`);
+for (const suite of [vitest, cpp, cppSanitized, python, perl, selftest]) {
+  console.log(`\n== ${suite.title ?? suite.name}`);
   const r = suite();
   if (r) results.push(r);
 }

@@ -14,6 +14,7 @@ import { runCommand, readKnownFailing } from './run-command.js';
 import { TargetError } from './target.js';
 import { formatTable } from '../reference/table.js';
 import { runSelftest, matrixMarkdown, selftestPassed } from './selftest.js';
+import { DEFAULT_START_TIMEOUT_MS } from './cases/context.js';
 
 export const EXIT = { ok: 0, failed: 1, inconclusive: 2, usage: 64, dataErr: 65, noInput: 66, unavailable: 69, internal: 70, config: 78 } as const;
 
@@ -39,6 +40,8 @@ run options:
                          unexpected pass fails the run, stale entries are reported
   --seed N               seed of generated cases (printed on every run; replays them)
   --timeout MS           how long to wait for each expected frame (default 2000)
+  --start-timeout MS     how long a peer started by --exec or --listen -- CMD may take to send its
+                         first frame (default 15000: interpreters start slowly on loaded machines)
   --fail-fast            stop at the first unexpected failure
   --strict               recommended (SHOULD) cases count like required ones
   --json                 print the results as JSON on stdout
@@ -64,7 +67,7 @@ export async function main(argv: string[]): Promise<number> {
       options: {
         json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, target: { type: 'string' }, token: { type: 'string' },
         suite: { type: 'string', multiple: true }, run: { type: 'string', multiple: true }, skip: { type: 'string', multiple: true },
-        'known-failing': { type: 'string' }, seed: { type: 'string' }, timeout: { type: 'string' },
+        'known-failing': { type: 'string' }, seed: { type: 'string' }, timeout: { type: 'string' }, 'start-timeout': { type: 'string' },
         'fail-fast': { type: 'boolean' }, strict: { type: 'boolean' }, 'report-dir': { type: 'string' }, exec: { type: 'boolean' }, listen: { type: 'string' }, peer: { type: 'string', multiple: true },
       },
     });
@@ -131,9 +134,11 @@ export async function main(argv: string[]): Promise<number> {
   const timeoutMs = v.timeout !== undefined ? Number(v.timeout) : 2000;
   if (!Number.isInteger(seed)) return usage('--seed takes an integer');
   if (!Number.isInteger(timeoutMs) || timeoutMs < 1) return usage('--timeout takes a positive number of milliseconds');
+  const startTimeoutMs = v['start-timeout'] !== undefined ? Number(v['start-timeout']) : DEFAULT_START_TIMEOUT_MS;
+  if (!Number.isInteger(startTimeoutMs) || startTimeoutMs < 1) return usage('--start-timeout takes a positive number of milliseconds');
   try {
     return await runCommand({
-      target: v.target, exec: peerCommand.length > 0 ? peerCommand : undefined, listen, token: v.token, suites, run: v.run ?? [], skip: v.skip ?? [], seed, timeoutMs,
+      target: v.target, exec: peerCommand.length > 0 ? peerCommand : undefined, listen, token: v.token, suites, run: v.run ?? [], skip: v.skip ?? [], seed, timeoutMs, startTimeoutMs,
       failFast: v['fail-fast'] ?? false, strict: v.strict ?? false, knownFailing, json: v.json ?? false,
       reportDir: v['report-dir'] ?? join(process.cwd(), 'reports'),
     });

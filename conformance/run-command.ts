@@ -29,6 +29,8 @@ export interface RunCommandOptions {
   skip: string[];
   seed: number;
   timeoutMs: number;
+  /** How long a started peer process may take to send its first frame (--start-timeout). */
+  startTimeoutMs?: number;
   failFast: boolean;
   strict: boolean;
   knownFailing: string[];
@@ -53,8 +55,8 @@ export function readKnownFailing(path: string): string[] {
   return readFileSync(path, 'utf8').split('\n').map((l) => l.replace(/#.*/, '').trim()).filter(Boolean);
 }
 
-async function probe(address: Address, timeoutMs: number, token: string | undefined, listener?: Listener): Promise<Record<string, unknown>> {
-  const ctx = new CaseContext({ address, listener, timeoutMs, seed: 0, token, runId: `probe${Date.now().toString(36)}` });
+async function probe(address: Address, timeoutMs: number, token: string | undefined, listener?: Listener, startTimeoutMs?: number): Promise<Record<string, unknown>> {
+  const ctx = new CaseContext({ address, listener, timeoutMs, startTimeoutMs, seed: 0, token, runId: `probe${Date.now().toString(36)}` });
   try {
     if (listener) return (await ctx.client({ label: 'probe' })).init.payload as Record<string, unknown>;
     if (address.exec) return (await ctx.testee('probe')).init;
@@ -98,7 +100,7 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
   try {
     let ack: Record<string, unknown> = {};
     try {
-      ack = await probe(address, o.timeoutMs, o.token, listener);
+      ack = await probe(address, o.timeoutMs, o.token, listener, o.startTimeoutMs);
     } catch (e) {
       if (e instanceof ConnectError) {
         err(`conformance: the peer at ${describe(address)} is unavailable: ${e.message}\n`);
@@ -116,7 +118,7 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
     const tty = o.err === undefined && process.stderr.isTTY;
     const started = new Date().toISOString();
     const results: CaseResult[] = await runCases(cases, {
-      address, listener, timeoutMs: o.timeoutMs, caseTimeoutMs: Math.max(o.timeoutMs * 20, 30_000), seed: o.seed, token: o.token,
+      address, listener, timeoutMs: o.timeoutMs, startTimeoutMs: o.startTimeoutMs, caseTimeoutMs: Math.max(o.timeoutMs * 20, 30_000), seed: o.seed, token: o.token,
       failFast: o.failFast, knownFailing: o.knownFailing,
       onProgress: (i, n, c, r) => {
         if (!r) {

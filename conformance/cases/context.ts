@@ -14,12 +14,17 @@ import { encodeFrame } from '../../reference/codec/frame.js';
 import { messageByName } from '../../reference/codec/catalog.js';
 import type { Encoding } from '../../reference/codec/body.js';
 
+/** Default of --start-timeout. */
+export const DEFAULT_START_TIMEOUT_MS = 15_000;
+
 export interface ContextOptions {
   address: Address;
   /** Listen mode: where clients under test connect. */
   listener?: Listener;
   /** How long to wait for each expected frame or close. */
   timeoutMs: number;
+  /** How long a started process (testee, client under test) may take to send its first frame: interpreters and loaded machines start slowly. */
+  startTimeoutMs?: number;
   seed: number;
   token?: string;
   runId: string;
@@ -57,6 +62,11 @@ export class CaseContext {
 
   get timeoutMs(): number {
     return this.options.timeoutMs;
+  }
+
+  /** The wait for a started process's first frame: at least the frame timeout. */
+  get startTimeoutMs(): number {
+    return Math.max(this.options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS, this.options.timeoutMs);
   }
 
   get seed(): number {
@@ -97,7 +107,7 @@ export class CaseContext {
   /** Starts the testee (testee profile): awaits its INIT and answers INIT_ACK, choosing CBOR when it offers it. */
   async testee(label = 'testee'): Promise<TesteeSession> {
     const conn = await this.open(label);
-    const init = await this.expectMessage(conn, 'INIT from the testee (TST-2)', (m) => m.name === 'INIT');
+    const init = await this.expectMessage(conn, 'INIT from the testee (TST-2)', (m) => m.name === 'INIT', this.startTimeoutMs);
     const p = init.payload as Record<string, unknown>;
     if (p['role'] !== 'testee') throw new CaseFailure('the testee\'s INIT does not declare role testee', 'testee', String(p['role']));
     const offered = (p['encodings'] as Encoding[]) ?? ['json'];
@@ -120,7 +130,7 @@ export class CaseContext {
     this.children.push(listener.launch());
     const conn = await listener.accept(options.label ?? 'client', CLIENT_CONNECT_MS);
     this.connections.push(conn);
-    const init = await this.expectMessage(conn, 'INIT as the client\'s first frame (HS-1)', (m) => m.name === 'INIT');
+    const init = await this.expectMessage(conn, 'INIT as the client\'s first frame (HS-1)', (m) => m.name === 'INIT', this.startTimeoutMs);
     if (options.ack !== false) this.ackClient(conn, init);
     return { conn, init };
   }
@@ -145,15 +155,15 @@ export class CaseContext {
   }
 
   /** The next received item, failing on timeout. */
-  async receive(conn: WireConnection, what: string): Promise<Received> {
-    const r = await conn.next(this.options.timeoutMs);
-    if (r.kind === 'timeout') throw new CaseTimeout(`expected ${what}; nothing arrived within ${this.options.timeoutMs} ms`);
+  async receive(conn: WireConnection, what: string, timeoutMs = this.options.timeoutMs): Promise<Received> {
+    const r = await conn.next(timeoutMs);
+    if (r.kind === 'timeout') throw new CaseTimeout(`expected ${what}; nothing arrived within ${timeoutMs} ms`);
     return r;
   }
 
   /** Waits for a message satisfying `accept`; anything else first is a failure. */
-  async expectMessage(conn: WireConnection, what: string, accept: (m: Message) => boolean): Promise<Message> {
-    const r = await this.receive(conn, what);
+  async expectMessage(conn: WireConnection, what: string, accept: (m: Message) => boolean, timeoutMs?: number): Promise<Message> {
+    const r = await this.receive(conn, what, timeoutMs);
     if (r.kind === 'closed') throw new CaseFailure(`expected ${what}; the peer closed the connection (${r.reason})`, what, 'connection closed');
     if (r.kind === 'invalid') throw new CaseFailure(`expected ${what}; the peer sent a frame that breaks the spec: ${r.error.code ?? ''} ${r.error.message}`, what, Buffer.from(r.bytes).toString('hex').slice(0, 200));
     if (r.kind !== 'message') throw new CaseFailure(`expected ${what}`);

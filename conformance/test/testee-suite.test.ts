@@ -19,10 +19,10 @@ const SELECTION = [
   'testee/prop-generated-messages-echo-equal/**', 'testee/prop-missing-required-field-refused',
 ];
 
-async function run(exec: string[], runPatterns: string[]): Promise<{ code: number; results: CaseResult[] }> {
+async function run(exec: string[], runPatterns: string[], extra: Partial<RunCommandOptions> = {}): Promise<{ code: number; results: CaseResult[] }> {
   const lines: string[] = [];
   const o: RunCommandOptions = {
-    exec, suites: ['testee'], run: runPatterns, skip: [], seed: 4242, timeoutMs: 3000, failFast: false, strict: false,
+    exec, suites: ['testee'], run: runPatterns, skip: [], seed: 4242, timeoutMs: 3000, failFast: false, strict: false, ...extra,
     knownFailing: [], json: true, reportDir, out: (t) => lines.push(t), err: () => undefined,
   };
   const code = await runCommand(o);
@@ -55,5 +55,20 @@ describe('the testee suite', () => {
     expect(['fail', 'timeout'], `${r.outcome}: ${r.message}`).toContain(r.outcome);
     expect(r.requirement).toMatch(/^\[TST-\d\]/);
     expect(code).not.toBe(0);
+  }, 60_000);
+
+  // A testee that is slow to start (an interpreter on a loaded machine) is given --start-timeout for
+  // its INIT, not the per-frame timeout; one that never starts is reported as a timeout, not a failure.
+  const slowStart = ['sh', '-c', `sleep 1; exec "$0" "$@"`, ...tsx('reference/cli.ts', 'testee')];
+  it('waits --start-timeout for the INIT of a slow-starting testee', async () => {
+    const { code, results } = await run(slowStart, ['testee/echo/init/encoding:json'], { timeoutMs: 200, startTimeoutMs: 60_000 });
+    expect(results.map((r) => `${r.id}: ${r.outcome} ${r.message ?? ''}`)).toEqual(['testee/echo/init/encoding:json: pass ']);
+    expect(code).toBe(0);
+  }, 90_000);
+
+  it('reports a timeout when the testee sends no INIT within --start-timeout', async () => {
+    const { code, results } = await run(['sh', '-c', 'sleep 30'], ['testee/echo/init/encoding:json'], { timeoutMs: 200, startTimeoutMs: 300 });
+    expect(results.map((r) => [r.outcome, r.message])).toEqual([['timeout', 'expected INIT from the testee (TST-2); nothing arrived within 300 ms']]);
+    expect(code).toBe(2); // inconclusive: a required case timed out and none failed
   }, 60_000);
 });

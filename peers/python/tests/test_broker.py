@@ -1,56 +1,11 @@
 """Two Python clients talk through the reference broker: a REASONING_REQUEST carrying a 768-element
 float32 ndarray and its REASONING_RESPONSE, routed by dst."""
-import json
-import os
-import shutil
-import signal
-import subprocess
-import threading
-import time
 
 import numpy as np
 import pytest
 
 from concord import NDArray
 from concord.client import RemoteError, connect
-from conftest import REPO
-
-
-@pytest.fixture(scope="module")
-def broker():
-    if shutil.which("node") is None:
-        pytest.skip("node is not installed")
-    proc = subprocess.Popen(["node", "--import", "tsx", str(REPO / "reference" / "cli.ts"), "broker", "--port", "0"],
-                            cwd=str(REPO), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-    port = None
-    lines = []
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            line = proc.stderr.readline()
-            if not line:
-                break
-            lines.append(line)
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                continue
-            if entry.get("msg") == "listening":
-                port = entry["port"]
-                break
-        if port is None:
-            raise RuntimeError(f"the broker did not start: {b''.join(lines)[-2000:]!r}")
-        drain = threading.Thread(target=lambda: [None for _ in proc.stderr], daemon=True)
-        drain.start()
-        yield port
-    finally:
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.kill(proc.pid, signal.SIGKILL)
-                proc.wait(5)
 
 
 def test_reasoning_request_through_the_broker(broker):
