@@ -35,12 +35,5 @@ inline std::string test_name(const std::string& id) {
   return out;
 }
 
-/// The rule named in a description ending "(rule NAME)", or "".
-inline std::string described_rule(const std::string& description) {
-  auto at = description.rfind("(rule ");
-  if (at == std::string::npos) return "";
-  auto end = description.find(')', at);
-  return description.substr(at + 6, end - at - 6);
-}
 
 }  // namespace concord::testing

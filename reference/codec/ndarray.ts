@@ -44,7 +44,7 @@ for (const d of NDARRAY_LAYOUT.dtypes) {
   }
 }
 const HOST_LITTLE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-const utf8Strict = new TextDecoder('utf-8', { fatal: true });
+const utf8Strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const utf8 = new TextEncoder();
 const EMPTY_META = utf8.encode('{}');
 const MAX_NDIM = LIMITS.find((l) => l.name === 'max_ndim')?.default ?? NDARRAY_LAYOUT.max_ndim;
@@ -123,16 +123,30 @@ function readU64(view: DataView, offset: number): number {
   return view.getUint32(offset + 4, true) * 0x1_0000_0000 + view.getUint32(offset, true);
 }
 
-/** Reads the layout's fields in order from `bytes`; every length is checked against what remains. */
-function readFields(bytes: Uint8Array, path: string): Record<string, number | number[] | Uint8Array> {
+interface Layout {
+  dims: number[];
+  dtype: string;
+  info: DtypeInfo;
+  size: number;
+  data: Uint8Array;
+  meta: Record<string, unknown>;
+}
+
+/**
+ * Reads the layout's fields in order from `bytes` and applies each rule of the check table (ARR-7)
+ * as soon as the field it needs has been read, so the rule reported is the first one broken in the
+ * table's order: a wrong `data_len` is `data-length` even when the bytes also end early.
+ */
+function readLayout(bytes: Uint8Array, path: string): Layout {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out: Record<string, number | number[] | Uint8Array> = {};
   const total = bytes.byteLength;
   let offset = 0;
+  let info: DtypeInfo | undefined;
+  let size = 1;
   for (const f of NDARRAY_LAYOUT.fields) {
     if (f.type === 'u64le') {
       const count = f.count === undefined ? 1 : (out[f.count] as number);
-      if (f.count !== undefined && count > MAX_NDIM) fail('ndim-range', `ndim ${count} exceeds ${MAX_NDIM}`, path);
       if (offset + 8 * count > total) fail('truncated', `ndarray ends inside ${f.name} (needs ${8 * count} bytes at offset ${offset}, has ${total - offset})`, path);
       if (f.count === undefined) {
         out[f.name] = readU64(view, offset);
@@ -148,26 +162,30 @@ function readFields(bytes: Uint8Array, path: string): Record<string, number | nu
       out[f.name] = bytes.subarray(offset, offset + n);
       offset += n;
     }
+    switch (f.name) {
+      case 'ndim': // rule 3
+        if ((out['ndim'] as number) > MAX_NDIM) fail('ndim-range', `ndim ${out['ndim'] as number} exceeds ${MAX_NDIM}`, path);
+        break;
+      case 'dtype_len': // rule 5
+        if ((out['dtype_len'] as number) > NDARRAY_LAYOUT.max_dtype_len) fail('dtype-unknown', `dtype_len ${out['dtype_len'] as number} exceeds ${NDARRAY_LAYOUT.max_dtype_len}`, path);
+        break;
+      case 'dtype': { // rule 7
+        const dtype = String.fromCharCode(...(out['dtype'] as Uint8Array));
+        info = DTYPES.get(dtype);
+        if (!info) fail('dtype-unknown', `dtype ${JSON.stringify(dtype)} is not one of the listed codes`, path);
+        break;
+      }
+      case 'data_len': { // rule 9, exact: a product beyond 2^53 can never equal a length that fits
+        for (const d of out['dims'] as number[]) size *= d;
+        const want = size * info!.itemsize;
+        if (!Number.isSafeInteger(want) || want !== out['data_len']) {
+          fail('data-length', `data_len ${out['data_len'] as number} differs from product(dims) x ${info!.itemsize} bytes`, path);
+        }
+        break;
+      }
+    }
   }
-  if (offset !== total) fail('trailing-bytes', `${total - offset} bytes follow the meta block`, path);
-  return out;
-}
-
-/** Decodes the D4 layout. Little-endian aligned data becomes a view on `bytes` (no copy). */
-export function unpackNDArray(bytes: Uint8Array, path = ''): NDArray {
-  const f = readFields(bytes, path);
-  const dims = f['dims'] as number[];
-  const dtypeBytes = f['dtype'] as Uint8Array;
-  const dtype = dtypeBytes.length <= NDARRAY_LAYOUT.max_dtype_len ? String.fromCharCode(...dtypeBytes) : '';
-  const info = DTYPES.get(dtype);
-  if (!info) fail('dtype-unknown', `dtype ${JSON.stringify(dtype || '(too long)')} is not one of the listed codes`, path);
-  let size = 1;
-  for (const d of dims) size *= d;
-  const data = f['data'] as Uint8Array;
-  if (!Number.isSafeInteger(size * info.itemsize) || size * info.itemsize !== data.byteLength) {
-    fail('data-length', `data_len ${data.byteLength} differs from product(dims) x ${info.itemsize} bytes`, path);
-  }
-  const metaBytes = f['meta'] as Uint8Array;
+  const metaBytes = out['meta'] as Uint8Array; // rule 11
   let meta: unknown;
   if (metaBytes.length === 2 && metaBytes[0] === 0x7b && metaBytes[1] === 0x7d) {
     meta = {};
@@ -179,7 +197,13 @@ export function unpackNDArray(bytes: Uint8Array, path = ''): NDArray {
     }
   }
   if (meta === null || typeof meta !== 'object' || Array.isArray(meta)) fail('meta-json', 'meta is not a JSON object', path);
+  if (offset !== total) fail('trailing-bytes', `${total - offset} bytes follow the meta block`, path); // rule 12
+  return { dims: out['dims'] as number[], dtype: String.fromCharCode(...(out['dtype'] as Uint8Array)), info: info!, size, data: out['data'] as Uint8Array, meta: meta as Record<string, unknown> };
+}
 
+/** Decodes the D4 layout. Little-endian aligned data becomes a view on `bytes` (no copy). */
+export function unpackNDArray(bytes: Uint8Array, path = ''): NDArray {
+  const { dims, dtype, info, size, data, meta } = readLayout(bytes, path);
   let values: TypedData;
   const aligned = (data.byteOffset % info.itemsize) === 0;
   const swap = info.order === (HOST_LITTLE ? 'big' : 'little');
@@ -195,7 +219,7 @@ export function unpackNDArray(bytes: Uint8Array, path = ''): NDArray {
     const b = values as Uint8Array;
     for (let i = 0; i < b.length; i++) if (b[i]! > 1) fail('bool-value', `bool element ${i} is ${b[i]}`, path);
   }
-  return new NDArray(dtype, dims, values, meta as Record<string, unknown>);
+  return new NDArray(dtype, dims, values, meta);
 }
 
 function swapBytes(bytes: Uint8Array, width: number): void {

@@ -25,6 +25,8 @@ interface Vector {
   error?: string;
   closes?: boolean;
   path?: string;
+  /** details.rule of the expected error, where the spec names one (ndarray check table). */
+  rule?: string;
   max_frame?: number;
 }
 
@@ -162,7 +164,7 @@ function invalidFrames(spec: SpecModel): Vector[] {
   v.push(schema('reasoning-context-number', REASONING_REQUEST, `{"encoding":${f4([1])},"context":5,"source":"python"}`, '/context', 'context must be a string'));
   // Arrays.
   const array = (id: string, bytesOrJson: Uint8Array | string, rule: string, what: string): Vector =>
-    invalid(`ndarray/${id}`, `${what} (rule ${rule})`, ['ndarray'], reasoningWith(typeof bytesOrJson === 'string' ? bytesOrJson : `{"$ndarray":"${b64(bytesOrJson)}"}`), 'INVALID_ARRAY', false, { path: '/encoding' });
+    invalid(`ndarray/${id}`, what, ['ndarray'], reasoningWith(typeof bytesOrJson === 'string' ? bytesOrJson : `{"$ndarray":"${b64(bytesOrJson)}"}`), 'INVALID_ARRAY', false, { path: '/encoding', rule });
   const f4data = Uint8Array.from([0, 0, 128, 63]);
   v.push(array('wrapper-number-array', '[0.5,0.25]', 'wrapper', 'a plain JSON number array is not accepted for an ndarray field'));
   v.push(array('wrapper-extra-key', `{"$ndarray":"${b64(packed('<f4', [1], [1]))}","dtype":"<f4"}`, 'wrapper', 'the wrapper object has a second key'));
@@ -178,15 +180,15 @@ function invalidFrames(spec: SpecModel): Vector[] {
   v.push(array('field-dtype', packed('<f8', [1], [1]), 'field-dtype', 'float64 where the field allows float32 only'));
   v.push(array('field-shape-2d', packed('<f4', [1, 1], [1]), 'field-shape', 'a 2-D array where the field needs 1-D'));
   v.push(array('field-shape-empty', packed('<f4', [0], []), 'field-shape', 'an empty vector where the field needs at least 1 element'));
-  v.push(invalid('ndarray/bool-value', 'a bool element of 2 (rule bool-value)', ['ndarray'],
+  v.push(invalid('ndarray/bool-value', 'a bool element of 2', ['ndarray'],
     rawFrame(0x11, 0, OK_HEADER, `{"spike_count":1,"confidence":0.5,"firing_pattern":{"$ndarray":"${b64(rawNdarray({ dims: [2], dtype: '|b1', data: Uint8Array.from([1, 2]) }))}"},"engine":"e","latency_ms":0}`),
-    'INVALID_ARRAY', false, { path: '/firing_pattern' }));
-  v.push(invalid('ndarray/cbor-untagged-bytes', 'in CBOR an ndarray field is a byte string without the ndarray tag (rule wrapper)', ['ndarray'],
+    'INVALID_ARRAY', false, { path: '/firing_pattern', rule: 'bool-value' }));
+  v.push(invalid('ndarray/cbor-untagged-bytes', 'in CBOR an ndarray field is a byte string without the ndarray tag', ['ndarray'],
     rawFrame(REASONING_REQUEST, 1, OK_HEADER, concat([0xa3], cborEncode('encoding'), cborEncode(packed('<f4', [1], [1])), cborEncode('context'), cborEncode('c'), cborEncode('source'), cborEncode('python'))),
-    'INVALID_ARRAY', false, { path: '/encoding' }));
-  v.push(invalid('ndarray/cbor-wrong-tag', 'in CBOR an ndarray under tag 64 (RFC 8746 uint8 typed array) instead of the ndarray tag (rule wrapper)', ['ndarray'],
+    'INVALID_ARRAY', false, { path: '/encoding', rule: 'wrapper' }));
+  v.push(invalid('ndarray/cbor-wrong-tag', 'in CBOR an ndarray under tag 64 (RFC 8746 uint8 typed array) instead of the ndarray tag', ['ndarray'],
     rawFrame(REASONING_REQUEST, 1, OK_HEADER, cborEncode({ encoding: new Tag(packed('<f4', [1], [1]), 64), context: 'c', source: 'python' })),
-    'INVALID_ARRAY', false, { path: '/encoding' }));
+    'INVALID_ARRAY', false, { path: '/encoding', rule: 'wrapper' }));
   return v;
 }
 
@@ -226,13 +228,15 @@ function ndarrayVectors(spec: SpecModel): Vector[] {
   valid('meta/object', NDArray.from('<f4', [2], [1, 2], { unit: 'V', dt: 8e-9 }), 'meta carries a JSON object');
   valid('size/768-float32', NDArray.from('<f4', [768], Array.from({ length: 768 }, (_, i) => Math.fround(Math.sin(i) / 8))), 'a 768-element float32 encoding vector');
   const bad = (id: string, bytes: Uint8Array, rule: string, what: string): void => {
-    v.push({ id: `ndarray/invalid/${id}`, description: `${what} (rule ${rule})`, spec: ['ndarray'], kind: 'ndarray', result: 'invalid', hex: hex(bytes), error: 'INVALID_ARRAY' });
+    v.push({ id: `ndarray/invalid/${id}`, description: what, spec: ['ndarray'], kind: 'ndarray', result: 'invalid', hex: hex(bytes), error: 'INVALID_ARRAY', rule });
   };
   const one = Uint8Array.from([0, 0, 128, 63]);
   const good = rawNdarray({ dims: [1], dtype: '<f4', data: one });
   bad('empty-input', new Uint8Array(0), 'truncated', 'no bytes at all');
   bad('truncated-data', good.subarray(0, good.length - 12), 'truncated', 'ends inside the data');
-  bad('data-len-beyond-input', rawNdarray({ dims: [1], dtype: '<f4', data: one, dataLen: 2 ** 40 }), 'truncated', 'data_len announces 1 TiB');
+  bad('data-len-beyond-input', rawNdarray({ dims: [1], dtype: '<f4', data: one, dataLen: 2 ** 40 }), 'data-length', 'data_len announces 1 TiB for one float32: rule 9 comes before the truncation of rule 10');
+  bad('meta-json-before-trailing', rawNdarray({ dims: [1], dtype: '<f4', data: one, meta: '[1]', trailing: [0] }), 'meta-json', 'meta is an array and a byte follows it: rule 11 comes before rule 12');
+  bad('dtype-before-truncation', rawNdarray({ dims: [1], dtype: '<c8', data: one }).subarray(0, 8 + 8 + 8 + 3 + 4), 'dtype-unknown', 'an unlisted dtype, then the bytes end: rule 7 comes before rule 8');
   bad('trailing-bytes', rawNdarray({ dims: [1], dtype: '<f4', data: one, trailing: [0, 0] }), 'trailing-bytes', 'two bytes after meta');
   bad('ndim-33', rawNdarray({ dims: Array(33).fill(1), dtype: '<f4', data: one }), 'ndim-range', '33 dimensions');
   bad('ndim-huge', concat(rawNdarray({ dims: [], ndim: 2n ** 63n, dtype: '<f4', data: one })), 'ndim-range', 'ndim 2^63');
@@ -242,6 +246,7 @@ function ndarrayVectors(spec: SpecModel): Vector[] {
   bad('dims-overflow', rawNdarray({ dims: [2n ** 62n, 4n], dtype: '|u1', data: one }), 'data-length', 'dims whose product overflows 64 bits');
   bad('bool-value', rawNdarray({ dims: [1], dtype: '|b1', data: Uint8Array.from([2]) }), 'bool-value', 'a bool element of 2');
   bad('meta-array', rawNdarray({ dims: [1], dtype: '<f4', data: one, meta: '[1]' }), 'meta-json', 'meta is an array');
+  bad('meta-bom', rawNdarray({ dims: [1], dtype: '<f4', data: one, meta: '\ufeff{}' }), 'meta-json', 'meta starts with a byte order mark, which section 4 refuses');
   bad('meta-not-utf8', rawNdarray({ dims: [1], dtype: '<f4', data: one, meta: '\u0000' }).map((b, i, a) => (i === a.length - 1 ? 0xff : b)), 'meta-json', 'meta is not UTF-8');
   return v;
 }

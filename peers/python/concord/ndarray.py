@@ -116,15 +116,31 @@ def _u64(b: bytes, off: int) -> int:
     return int.from_bytes(b[off:off + 8], "little")
 
 
+def _check_field(name: str, out: Dict[str, Any], path: str) -> None:
+    """The rules of the check table that a field decides as soon as it is read (ARR-7 order)."""
+    if name == "ndim" and out["ndim"] > MAX_NDIM:  # rule 3
+        _fail("ndim-range", f"ndim {out['ndim']} exceeds {MAX_NDIM}", path)
+    elif name == "dtype_len" and out["dtype_len"] > MAX_DTYPE_LEN:  # rule 5
+        _fail("dtype-unknown", f"dtype_len {out['dtype_len']} exceeds {MAX_DTYPE_LEN}", path)
+    elif name == "dtype":  # rule 7
+        dtype = out["dtype"].decode("latin-1")
+        if dtype not in DTYPES:
+            _fail("dtype-unknown", f"dtype {dtype!r} is not one of the listed codes", path)
+    elif name == "data_len":  # rule 9, before the data's presence (rule 10)
+        itemsize = DTYPES[out["dtype"].decode("latin-1")][2]
+        if math.prod(out["dims"]) * itemsize != out["data_len"]:
+            _fail("data-length", f"data_len {out['data_len']} differs from product(dims) x {itemsize} bytes", path)
+
+
 def _read_fields(b: bytes, path: str) -> Dict[str, Any]:
+    """Reads the fields in layout order, applying each rule once its field is read, so the rule
+    reported is the first broken in the check table's order; meta (11) and trailing bytes (12) follow."""
     total = len(b)
     out: Dict[str, Any] = {}
     off = 0
     for name, ftype, count_field, length_field in NDARRAY_FIELDS:
         if ftype == "u64le":
             count = 1 if count_field is None else out[count_field]
-            if count_field is not None and count > MAX_NDIM:
-                _fail("ndim-range", f"ndim {count} exceeds {MAX_NDIM}", path)
             if off + 8 * count > total:
                 _fail("truncated", f"ndarray ends inside {name} (needs {8 * count} bytes at offset {off}, has {total - off})", path)
             if count_field is None:
@@ -138,6 +154,17 @@ def _read_fields(b: bytes, path: str) -> Dict[str, Any]:
                 _fail("truncated", f"{length_field} is {n} but only {total - off} bytes remain", path)
             out[name] = b[off:off + n]
             off += n
+        _check_field(name, out, path)
+    meta_bytes = out["meta"]
+    if meta_bytes == _EMPTY_META:
+        out["meta"] = {}
+    else:
+        try:
+            out["meta"] = parse_bytes(meta_bytes)
+        except JsonError:
+            _fail("meta-json", "meta is not UTF-8 JSON", path)
+    if not isinstance(out["meta"], dict):
+        _fail("meta-json", "meta is not a JSON object", path)
     if off != total:
         _fail("trailing-bytes", f"{total - off} bytes follow the meta block", path)
     return out
@@ -148,24 +175,10 @@ def unpack(data: bytes, path: str = "") -> NDArray:
     b = bytes(data)
     f = _read_fields(b, path)
     dims = f["dims"]
-    dtype_bytes = f["dtype"]
-    dtype = dtype_bytes.decode("latin-1") if len(dtype_bytes) <= MAX_DTYPE_LEN else ""
-    info = DTYPES.get(dtype)
-    if info is None:
-        _fail("dtype-unknown", f"dtype {dtype or '(too long)'!r} is not one of the listed codes", path)
+    dtype = f["dtype"].decode("latin-1")
+    info = DTYPES[dtype]
     raw = f["data"]
-    if math.prod(dims) * info[2] != len(raw):
-        _fail("data-length", f"data_len {len(raw)} differs from product(dims) x {info[2]} bytes", path)
-    meta_bytes = f["meta"]
-    if meta_bytes == _EMPTY_META:
-        meta: Any = {}
-    else:
-        try:
-            meta = parse_bytes(meta_bytes)
-        except JsonError:
-            _fail("meta-json", "meta is not UTF-8 JSON", path)
-    if not isinstance(meta, dict):
-        _fail("meta-json", "meta is not a JSON object", path)
+    meta = f["meta"]
     values = np.frombuffer(raw, dtype=np.dtype(dtype))
     if info[1] == "b":
         u = np.frombuffer(raw, dtype=np.uint8)

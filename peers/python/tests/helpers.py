@@ -1,14 +1,6 @@
 """Comparison of decoded values in typed-JSON form (ENC-17): numbers by value, bools apart."""
 import math
-import re
 from typing import Any, Optional
-
-_RULE = re.compile(r"\(rule ([a-z-]+)\)")
-
-
-def rule_of(description: str) -> Optional[str]:
-    m = _RULE.search(description)
-    return m.group(1) if m else None
 
 
 def first_difference(a: Any, b: Any, path: str = "") -> Optional[str]:

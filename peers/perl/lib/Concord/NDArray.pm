@@ -124,6 +124,9 @@ sub unpack_layout ($class, $bytes, $path = '') {
         $off += $n;
         return $b;
     };
+    # Each rule of the check table is applied as soon as its field is read, so the rule reported is
+    # the first broken in the table's order (ARR-7): rules 2-9, then 10 (data and meta present),
+    # 11 (meta-json), 12 (trailing-bytes), 13 (bool-value).
     my $ndim = $u64->('ndim');
     _fail('ndim-range', "ndim $ndim exceeds " . LIMIT_MAX_NDIM, $path) if $ndim > LIMIT_MAX_NDIM;
     _fail('truncated', "ndarray ends inside dims (needs " . 8 * $ndim . " bytes at offset $off, has " . ($total - $off) . ')', $path)
@@ -131,34 +134,31 @@ sub unpack_layout ($class, $bytes, $path = '') {
     my @dims = unpack('Q<' . $ndim, substr($bytes, $off, 8 * $ndim));
     $off += 8 * $ndim;
     my $dtype_len = $u64->('dtype_len');
+    _fail('dtype-unknown', "dtype_len $dtype_len exceeds " . NDARRAY_MAX_DTYPE_LEN, $path) if $dtype_len > NDARRAY_MAX_DTYPE_LEN;
     my $dtype = $block->('dtype', $dtype_len);
-    my $data_len = $u64->('data_len');
-    my $data = $block->('data', $data_len);
-    my $meta_len = $u64->('meta_len');
-    my $meta_bytes = $block->('meta', $meta_len);
-    _fail('trailing-bytes', ($total - $off) . ' bytes follow the meta block', $path) if $off != $total;
-
-    $dtype = '' if length $dtype > NDARRAY_MAX_DTYPE_LEN;
     my $info = $DTYPES{$dtype};
-    _fail('dtype-unknown', 'dtype ' . (length $dtype ? qq("$dtype") : '(too long or empty)') . ' is not one of the listed codes', $path) unless $info;
+    _fail('dtype-unknown', 'dtype ' . (length $dtype ? qq("$dtype") : '(empty)') . ' is not one of the listed codes', $path) unless $info;
+    my $data_len = $u64->('data_len');
     # The element count in binary64, as the reference computes it; it must be a safe integer.
     my $size = 1.0;
     $size *= $_ for @dims;
     my $need = $size * $info->[2];
     _fail('data-length', "data_len $data_len differs from product(dims) x $info->[2] bytes", $path)
         unless $need == $need && $need <= 9007199254740991 && $need == $data_len;
+    my $data = $block->('data', $data_len);
+    my $meta_len = $u64->('meta_len');
+    my $meta_bytes = $block->('meta', $meta_len);
     my $meta;
     if ($meta_bytes eq '{}') {
         $meta = {};
     } else {
-        my $mb = $meta_bytes;
-        $mb =~ s/\A\xEF\xBB\xBF//;    # the reference's TextDecoder drops a leading BOM here
-        my $text = Concord::JSON::utf8_text($mb);
+        my $text = Concord::JSON::utf8_text($meta_bytes);
         _fail('meta-json', 'meta is not UTF-8 JSON', $path) unless defined $text;
         $meta = eval { Concord::JSON::parse($text) };
         _fail('meta-json', 'meta is not UTF-8 JSON', $path) if $@;
     }
     _fail('meta-json', 'meta is not a JSON object', $path) unless ref $meta eq 'HASH';
+    _fail('trailing-bytes', ($total - $off) . ' bytes follow the meta block', $path) if $off != $total;
     if ($info->[1] eq 'b' && $data =~ /([^\x00\x01])/) {
         _fail('bool-value', 'bool element ' . $-[1] . ' is ' . ord($1), $path);
     }
