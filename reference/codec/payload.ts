@@ -5,7 +5,7 @@
 import type { MessageInfo } from '../../spec/generated/catalog.js';
 import { ProtocolError } from './errors.js';
 import { cborDecode, cborEncode } from './cbor.js';
-import { fromWire, toWire } from './transform.js';
+import { checkCborDataModel, fromWire, toWire } from './transform.js';
 import { validatePayload } from './validate.js';
 import { planOf } from './catalog.js';
 import type { Encoding } from './body.js';
@@ -49,7 +49,10 @@ export function decodePayload(m: MessageInfo, encoding: Encoding, bytes: Uint8Ar
     return null;
   }
   if (bytes.length === 0) throw new ProtocolError('INVALID_PAYLOAD', `${m.name}: payload is empty`, { path: '' });
-  const value = fromWire(planOf(m), parse(m, encoding, bytes), encoding);
+  const plan = planOf(m);
+  const parsed = parse(m, encoding, bytes);
+  if (encoding === 'cbor') checkCborDataModel(plan, parsed);
+  const value = fromWire(plan, parsed, encoding);
   validatePayload(m, value);
   return value;
 }

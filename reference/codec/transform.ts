@@ -20,6 +20,7 @@ const INT64 = /^-?(0|[1-9][0-9]{0,18})$/;
 const U64_MAX = (1n << 64n) - 1n;
 const I64_MIN = -(1n << 63n);
 const I64_MAX = (1n << 63n) - 1n;
+const PLAIN: Plan = { kind: 'plain' };
 
 function invalidPayload(path: string, message: string): never {
   throw new ProtocolError('INVALID_PAYLOAD', message, { path });
@@ -133,6 +134,37 @@ function mapToObject(map: Map<unknown, unknown>, path: string, each: (v: unknown
     setOwn(out, k, each(v, pointer(path, k)));
   }
   return out;
+}
+
+/**
+ * Step 6 of the check table over a whole CBOR document, before any array (step 7) or schema
+ * (step 8) rule: a data-model fault anywhere wins over an array or schema fault earlier in the
+ * document (ENC-11). Values in ndarray fields are left to the array rules (rule `wrapper`), and a
+ * 64-bit field may hold any CBOR integer (its range is a schema rule, ENC-13).
+ */
+export function checkCborDataModel(plan: Plan, node: unknown, path = ''): void {
+  if (plan.kind === 'ndarray') return;
+  if (node === null || typeof node === 'string' || typeof node === 'boolean') return;
+  if (typeof node === 'number') {
+    if (!Number.isFinite(node)) invalidPayload(path, `${path || '/'}: ${node} is not a JSON number`);
+    return;
+  }
+  if (typeof node === 'bigint') {
+    if (plan.kind !== 'int64' && BigInt(Number(node)) !== node) invalidPayload(path, `${path || '/'}: integer ${node} has no exact double value outside a 64-bit field`);
+    return;
+  }
+  if (Array.isArray(node)) {
+    node.forEach((v, i) => checkCborDataModel(plan.kind === 'array' ? plan.items : PLAIN, v, pointer(path, i)));
+    return;
+  }
+  if (node instanceof Map) {
+    for (const [k, v] of node) {
+      if (typeof k !== 'string') invalidPayload(path, `${path || '/'}: map key ${String(k)} is not a text string`);
+      checkCborDataModel(plan.kind === 'object' ? plan.props.get(k) ?? plan.rest ?? PLAIN : PLAIN, v, pointer(path, k));
+    }
+    return;
+  }
+  decodePlainCbor(node, path); // tags, byte strings, dates, undefined: each refused with its reason
 }
 
 /** Wire form to application model. Throws INVALID_ARRAY / INVALID_PAYLOAD with the field's path. */

@@ -9,6 +9,7 @@ import { ROOT_DIR } from './load.js';
 import type { SpecModel, MessageSpec } from './model.js';
 import { encodeMessageFrame, payloadFromFixture, payloadToFixture, NDArray } from '../../reference/codec/index.js';
 import { messageByName } from '../../reference/codec/catalog.js';
+import { NDARRAY_LAYOUT } from '../generated/catalog.js';
 import { ndarrayToFixture } from '../../reference/codec/transform.js';
 import { cborEncode, Tag } from '../../reference/codec/cbor.js';
 import { hex, utf8, concat, u32be, rawFrame, rawNdarray, packed } from './fixture-bytes.js';
@@ -145,6 +146,11 @@ function invalidFrames(spec: SpecModel): Vector[] {
   v.push(payload('cbor-bytes-outside-ndarray', 0x41, 1, concat([0xa1], cborEncode('text'), [0x42, 0x68, 0x69]), 'a byte string where a text field is expected', '/text'));
   v.push(payload('cbor-date-tag', 0x41, 1, concat([0xa1], cborEncode('text'), [0xc1, 0x1a, 0x51, 0x4b, 0x67, 0xb0]), 'tag 1 (epoch date) is not allowed', '/text'));
   v.push(payload('cbor-nan', 0x22, 1, concat([0xa1], cborEncode('parameters'), [0xa1], cborEncode('rate'), [0xf9, 0x7e, 0x00]), 'NaN is not a JSON number', '/parameters/rate'));
+  v.push(payload('cbor-undefined-in-int64', 0x07, 1, concat([0xa1], cborEncode('state_version'), [0xf7]), 'undefined in a 64-bit field: a data-model fault (step 6) before the int64 rule (step 8)', '/state_version'));
+  v.push(payload('cbor-nan-in-int64', 0x07, 1, concat([0xa1], cborEncode('state_version'), [0xf9, 0x7e, 0x00]), 'NaN in a 64-bit field: a data-model fault (step 6) before the int64 rule (step 8)', '/state_version'));
+  v.push(payload('cbor-data-model-before-array', REASONING_REQUEST, 1,
+    concat([0xa3], cborEncode('encoding'), cborEncode(new Tag(Uint8Array.from([1, 0, 0]), NDARRAY_LAYOUT.cbor_tag)), cborEncode('context'), [0xf7], cborEncode('source'), cborEncode('python')),
+    'a truncated ndarray, then undefined later in the document: step 6 applies to the whole payload before step 7', '/context'));
   // Schema.
   const schema = (id: string, type: number, p: string, path: string, what: string): Vector =>
     invalid(`schema/${id}`, what, ['errors'], rawFrame(type, 0, OK_HEADER, p), 'SCHEMA_VIOLATION', false, { path });

@@ -61,7 +61,8 @@ def test_invalid_frame(v):
 
 
 def test_invalid_vectors_cover_json():
-    assert len(JSON_INVALID) >= len(INVALID) - 12
+    # the peer declares JSON only: the CBOR vectors are out of its scope, and they stay a minority
+    assert len(JSON_INVALID) >= len(INVALID) * 3 // 4
 
 
 @pytest.mark.parametrize("v", ARRAYS, ids=[v["id"] for v in ARRAYS])
