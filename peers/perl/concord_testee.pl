@@ -9,7 +9,7 @@ use v5.36;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Concord::Spec;
-use Concord::Protocol qw($PROTOCOL_VERSION :limits);
+use Concord::Protocol qw($PROTOCOL_VERSION :limits :errors);
 use Concord::Frame;
 use Concord::Message qw(decode_message encode_frame);
 use Concord::Error;
@@ -64,7 +64,7 @@ sub answer ($body) {
     my $m = eval { decode_message($body, encodings => \@ENCODINGS) };
     if (my $e = $@) {
         return refuse($e) if Concord::Error::is_error($e);
-        return refuse(Concord::Error->new('INTERNAL', "decoder failure: $e"));
+        return refuse(Concord::Error->new(ERR_INTERNAL, "decoder failure: $e"));
     }
     if (!$handshaken) {
         # The harness's INIT_ACK: the one frame a testee does not echo.
@@ -79,7 +79,7 @@ sub answer ($body) {
         # A value our decoder accepted but our encoder refuses is our own fault: say so.
         logmsg('ERROR', "cannot re-encode $m->{name}: $e");
         $frame = encode_frame({ type => 'ERROR', header => { id => 'err-' . ++$count, re => $m->{header}{id} },
-                                payload => { code => 'INTERNAL', message => substr("$e", 0, 4000), definite => Concord::JSON::false() } });
+                                payload => { code => ERR_INTERNAL, message => substr("$e", 0, 4000), definite => Concord::JSON::false() } });
     }
     out($frame);
 }

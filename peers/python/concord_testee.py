@@ -17,9 +17,13 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from concord._spec import proto  # noqa: E402
+from concord._spec import proto  # noqa: E402
 from concord import PROTOCOL_VERSION, FrameDecoder, ProtocolError, __version__, decode_message, encode_message_frame  # noqa: E402
 from concord.framing import MAX_FRAME  # noqa: E402
 from concord.message import SUPPORTED_ENCODINGS  # noqa: E402
+
+E = proto.ErrorCode
 
 NAME = "concord-python-testee"
 
@@ -83,7 +87,7 @@ class Testee:
         except Exception as e:  # a value our decoder accepted but our encoder refuses is our own fault
             log(f"cannot echo {m.name}: {e}")
             frame = encode_message_frame("ERROR", {"id": self.next_id("err"), "re": m.header["id"]},
-                                         {"code": "INTERNAL", "message": str(e)[:4000], "definite": False})
+                                         {"code": E.INTERNAL, "message": str(e)[:4000], "definite": False})
         self.write(frame)
 
     def feed(self, chunk: bytes) -> None:

@@ -26,6 +26,8 @@ from .errors import ProtocolError, registry_definite
 from .framing import MAX_FRAME, FrameDecoder
 from .message import SUPPORTED_ENCODINGS, Message, decode_message, encode_message_frame
 
+E = proto.ErrorCode  # error names come from the generated registry, never written by hand
+
 log = logging.getLogger("concord.client")
 
 MessageType = proto.MessageType
@@ -62,7 +64,7 @@ class RequestTimeout(RemoteError):
     """No answer within the request's timeout (definite false: the peer may have acted)."""
 
     def __init__(self, type_name: str, timeout_s: float) -> None:
-        super().__init__("TIMEOUT", f"{type_name} got no answer within {timeout_s:g} s", False,
+        super().__init__(E.TIMEOUT, f"{type_name} got no answer within {timeout_s:g} s", False,
                          {"timeout_ms": int(round(timeout_s * 1000))})
 
 
@@ -70,7 +72,7 @@ class ConnectionClosed(RemoteError):
     """The connection is closed or was lost (definite when the request was never sent)."""
 
     def __init__(self, message: str, definite: bool) -> None:
-        super().__init__("PEER_GONE", message, definite)
+        super().__init__(E.PEER_GONE, message, definite)
 
 
 def _backoff_delay(backoff: Backoff, retry: int) -> float:
@@ -170,7 +172,7 @@ class Client:
         if self.closed.is_set() or not self._open:
             raise ConnectionClosed(f"the connection is closed; {info.name} not sent", True)
         if self._stopping:
-            raise RemoteError("SHUTTING_DOWN", f"the client is shutting down; {info.name} not sent", True)
+            raise RemoteError(E.SHUTTING_DOWN, f"the client is shutting down; {info.name} not sent", True)
         wait_s = timeout if timeout is not None else request_timeout_s(info.name, payload, self.request_timeout_ms)
         deadline = time.monotonic() + wait_s
         if not self._in_flight.acquire(timeout=wait_s):
@@ -203,7 +205,7 @@ class Client:
             assert m is not None
             if m.name == "ERROR":
                 e = m.payload
-                raise RemoteError(e.get("code", "INTERNAL"), e.get("message", ""), e.get("definite", False), e.get("details"))
+                raise RemoteError(e.get("code", E.INTERNAL), e.get("message", ""), e.get("definite", False), e.get("details"))
             return m
         finally:
             self._in_flight.release()
@@ -299,7 +301,7 @@ class Client:
     def _encode(self, type_name: str, header: Dict[str, Any], payload: Any) -> bytes:
         frame = encode_message_frame(type_name, header, payload, "json")
         if len(frame) - 4 > self.peer_max_frame:
-            raise ProtocolError("FRAME_TOO_LARGE", f"{type_name}: frame body of {len(frame) - 4} bytes exceeds the broker's max_frame {self.peer_max_frame} (FRM-4)",
+            raise ProtocolError(E.FRAME_TOO_LARGE, f"{type_name}: frame body of {len(frame) - 4} bytes exceeds the broker's max_frame {self.peer_max_frame} (FRM-4)",
                                 limit=self.peer_max_frame)
         return frame
 
@@ -344,7 +346,7 @@ class Client:
             frame = self._encode(type_name, self._answer_header(request, self._next_id()), payload)
         except Exception as e:
             log.error("invalid %s answering %s: %s", type_name, request.name, e)
-            self._answer_error(request, "INTERNAL", f"the handler's {type_name} is invalid: {e}")
+            self._answer_error(request, E.INTERNAL, f"the handler's {type_name} is invalid: {e}")
             return
         try:
             self._write(frame)
@@ -426,7 +428,7 @@ class Client:
     def _dispatch(self, m: Message) -> None:
         info = CATALOG[m.type]
         if "broker-to-client" not in info.directions and "routed" not in info.directions:
-            self._answer_error(m, "UNEXPECTED_MESSAGE", f"{m.name} never travels from broker to client (REQ-6)")
+            self._answer_error(m, E.UNEXPECTED_MESSAGE, f"{m.name} never travels from broker to client (REQ-6)")
             return
         if info.kind in ("response", "error"):
             self._on_answer(m)
@@ -447,7 +449,7 @@ class Client:
                 return
             late = isinstance(re, str) and re in self._late
         if p is not None:
-            self._answer_error(m, "UNEXPECTED_MESSAGE", f"{m.name} is not the response to request {re}")
+            self._answer_error(m, E.UNEXPECTED_MESSAGE, f"{m.name} is not the response to request {re}")
             return
         if late:
             log.debug("late answer discarded (REQ-16): %s re=%s", m.name, re)
@@ -455,7 +457,7 @@ class Client:
         if m.name == "ERROR":
             log.warning("ERROR from the broker (re=%s): %s", re, m.payload)  # never answered (ERR-6)
             return
-        self._answer_error(m, "UNEXPECTED_MESSAGE", f"{m.name} answers no open request (REQ-5)")
+        self._answer_error(m, E.UNEXPECTED_MESSAGE, f"{m.name} answers no open request (REQ-5)")
 
     def _on_request(self, m: Message) -> None:
         if m.name == "PING":
@@ -467,10 +469,10 @@ class Client:
                     self._remote_shutdown = threading.Thread(target=self._on_shutdown, args=(m,), name="concord-shutdown", daemon=True)
                     self._remote_shutdown.start()
                     return
-            self._answer_error(m, "SHUTTING_DOWN", "SHUTDOWN arrived after SHUTDOWN (HS-13)")
+            self._answer_error(m, E.SHUTTING_DOWN, "SHUTDOWN arrived after SHUTDOWN (HS-13)")
             return
         if self._stopping:
-            self._answer_error(m, "SHUTTING_DOWN", f"{m.name} arrived after SHUTDOWN (HS-13)")
+            self._answer_error(m, E.SHUTTING_DOWN, f"{m.name} arrived after SHUTDOWN (HS-13)")
             return
         with self._lock:
             handlers = list(self._handlers.get(m.name, []))
@@ -478,7 +480,7 @@ class Client:
                 entry = _Incoming()
                 self._incoming[m.header["id"]] = entry
         if not handlers:
-            self._answer_error(m, "UNSUPPORTED", f"no handler for {m.name} (ERR-8)")
+            self._answer_error(m, E.UNSUPPORTED, f"no handler for {m.name} (ERR-8)")
             return
         self._executor.submit(self._run_handler, handlers[0], m, entry)
 
@@ -493,7 +495,7 @@ class Client:
             outcome = ("error", (e.code, e.message, e.definite, e.details))
         except Exception as e:
             log.exception("%s handler failed", m.name)
-            outcome = ("error", ("INTERNAL", f"{type(e).__name__}: {e}", False, {}))
+            outcome = ("error", (E.INTERNAL, f"{type(e).__name__}: {e}", False, {}))
         with self._lock:
             if entry.answered:
                 return  # the shutdown drain answered it with TIMEOUT
@@ -511,7 +513,7 @@ class Client:
         with self._lock:
             handlers = list(self._handlers.get(m.name, []))
         if not handlers:
-            self._answer_error(m, "UNSUPPORTED", f"no handler for {m.name} (ERR-8)")
+            self._answer_error(m, E.UNSUPPORTED, f"no handler for {m.name} (ERR-8)")
             return
         for h in handlers:
             self._executor.submit(self._run_notification, h, m)
@@ -541,7 +543,7 @@ class Client:
             pending = list(self._pending.values())
             self._pending.clear()
         for id_, _entry in still_open:
-            self._send_error("TIMEOUT", "request still open when the shutdown drain ended (HS-14)", re=id_,
+            self._send_error(E.TIMEOUT, "request still open when the shutdown drain ended (HS-14)", re=id_,
                              details={"timeout_ms": int(drain_ms)})
         for p in pending:
             p.error = RequestTimeout(p.type_name, drain_ms / 1000.0)
@@ -659,11 +661,11 @@ def _open_once(host: str, port: int, init: Dict[str, Any], timeout: float) -> Tu
         m = decode_message(body, encodings=SUPPORTED_ENCODINGS)
         if m.name == "ERROR":
             e = m.payload
-            raise RemoteError(e.get("code", "INTERNAL"), e.get("message", ""), e.get("definite"), e.get("details"))
+            raise RemoteError(e.get("code", E.INTERNAL), e.get("message", ""), e.get("definite"), e.get("details"))
         if m.name != "INIT_ACK" or m.header.get("re") != "1":
-            raise ProtocolError("PROTOCOL_VIOLATION", f"expected INIT_ACK, got {m.name}")
+            raise ProtocolError(E.PROTOCOL_VIOLATION, f"expected INIT_ACK, got {m.name}")
         if m.payload.get("encoding") not in SUPPORTED_ENCODINGS:
-            raise ProtocolError("PROTOCOL_VIOLATION", f"the broker chose encoding {m.payload.get('encoding')}, not offered")
+            raise ProtocolError(E.PROTOCOL_VIOLATION, f"the broker chose encoding {m.payload.get('encoding')}, not offered")
         sock.settimeout(None)
         return sock, m.payload, decoder, queued
     except BaseException:
@@ -695,7 +697,7 @@ def connect(host: str = "127.0.0.1", port: int = 9999, client_id: Optional[str] 
             sock, ack, decoder, queued = _open_once(host, port, init, timeout)
             break
         except RemoteError as e:
-            if e.code != "DUPLICATE_CLIENT_ID" or attempt >= retries:
+            if e.code != E.DUPLICATE_CLIENT_ID or attempt >= retries:
                 raise
         except (ConnectionRefusedError, ConnectionResetError, ConnectionAbortedError, socket.timeout, TimeoutError, ConnectionError):
             if attempt >= retries:

@@ -11,6 +11,8 @@ from ._json import JsonError, dumps_bytes, parse_bytes, utf8_len
 from ._spec import proto
 from .errors import ProtocolError
 
+E = proto.ErrorCode  # error names come from the generated registry, never written by hand
+
 BODY_PREFIX_BYTES = proto.BODY_PREFIX_BYTES
 ENCODING_MASK = proto.ENCODING_MASK
 RESERVED_FLAGS_MASK = proto.RESERVED_FLAGS_MASK
@@ -34,7 +36,7 @@ class Envelope:
 
 
 def _bad(key: str, message: str, **kw: Any) -> None:
-    raise ProtocolError("INVALID_HEADER", f"header {key}: {message}", path="/header" + (f"/{key}" if key else ""), **kw)
+    raise ProtocolError(E.INVALID_HEADER, f"header {key}: {message}", path="/header" + (f"/{key}" if key else ""), **kw)
 
 
 def _check_string(h: Dict[str, Any], key: str, limit: int, name: bool) -> None:
@@ -53,7 +55,7 @@ def _check_string(h: Dict[str, Any], key: str, limit: int, name: bool) -> None:
 def decode_header(data: bytes, max_header: int = MAX_HEADER) -> Dict[str, Any]:
     """Parses and checks header bytes; `max_header` is the receiver's limit."""
     if len(data) > max_header:
-        raise ProtocolError("INVALID_HEADER", f"header of {len(data)} bytes exceeds max_header {max_header}",
+        raise ProtocolError(E.INVALID_HEADER, f"header of {len(data)} bytes exceeds max_header {max_header}",
                             path="/header", limit=max_header)
     if len(data) == 0:
         _bad("", "is empty (the id is required)")
@@ -83,13 +85,13 @@ def encode_header(header: Dict[str, Any]) -> bytes:
 def decode_envelope(body: bytes, max_header: int = MAX_HEADER) -> Envelope:
     """Checks the prefix (closing faults) and the header (non-closing faults), in the spec's order."""
     if len(body) < BODY_PREFIX_BYTES:
-        raise ProtocolError("MALFORMED_FRAME", f"body of {len(body)} bytes is shorter than its 4-byte prefix", rule="short-body")
+        raise ProtocolError(E.MALFORMED_FRAME, f"body of {len(body)} bytes is shorter than its 4-byte prefix", rule="short-body")
     type_, flags = body[0], body[1]
     if flags & RESERVED_FLAGS_MASK:
-        raise ProtocolError("MALFORMED_FRAME", f"reserved flag bits set (flags 0x{flags:02x})", rule="reserved-flags")
+        raise ProtocolError(E.MALFORMED_FRAME, f"reserved flag bits set (flags 0x{flags:02x})", rule="reserved-flags")
     hlen = (body[2] << 8) | body[3]
     if hlen > len(body) - BODY_PREFIX_BYTES:
-        raise ProtocolError("MALFORMED_FRAME", f"header length {hlen} overruns the {len(body) - BODY_PREFIX_BYTES} bytes after the prefix",
+        raise ProtocolError(E.MALFORMED_FRAME, f"header length {hlen} overruns the {len(body) - BODY_PREFIX_BYTES} bytes after the prefix",
                             rule="hlen-overrun")
     header = decode_header(body[BODY_PREFIX_BYTES:BODY_PREFIX_BYTES + hlen], max_header)
     return Envelope(type_, flags, flags & ENCODING_MASK, header, bytes(body[BODY_PREFIX_BYTES + hlen:]))

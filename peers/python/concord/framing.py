@@ -7,6 +7,8 @@ from typing import List, Optional
 from ._spec import proto
 from .errors import ProtocolError
 
+E = proto.ErrorCode  # error names come from the generated registry, never written by hand
+
 LENGTH_PREFIX_BYTES = proto.LENGTH_PREFIX_BYTES
 MAX_FRAME = proto.MAX_FRAME
 
@@ -80,9 +82,9 @@ class FrameDecoder:
 
     def _check_length(self, length: int) -> int:
         if length == 0:
-            self._fail(ProtocolError("MALFORMED_FRAME", "frame length is 0", rule="zero-length"))
+            self._fail(ProtocolError(E.MALFORMED_FRAME, "frame length is 0", rule="zero-length"))
         if length > self.max_frame:
-            self._fail(ProtocolError("FRAME_TOO_LARGE", f"frame length {length} exceeds max_frame {self.max_frame}",
+            self._fail(ProtocolError(E.FRAME_TOO_LARGE, f"frame length {length} exceeds max_frame {self.max_frame}",
                                      rule="max-frame", limit=self.max_frame))
         return length
 

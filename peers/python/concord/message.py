@@ -11,6 +11,8 @@ from .errors import ProtocolError
 from .framing import encode_frame
 from .payload import decode_payload, encode_payload
 
+E = proto.ErrorCode  # error names come from the generated registry, never written by hand
+
 MessageType = proto.MessageType
 #: Encodings this peer implements (no CBOR in the standard library).
 SUPPORTED_ENCODINGS = ("json",)
@@ -39,12 +41,12 @@ def decode_message(body: bytes, encodings: Iterable[str] = SUPPORTED_ENCODINGS, 
     try:
         info = CATALOG.get(env.type)
         if info is None:
-            raise ProtocolError("UNKNOWN_TYPE", f"type code 0x{env.type:02x} is not in the catalog", rule="type")
+            raise ProtocolError(E.UNKNOWN_TYPE, f"type code 0x{env.type:02x} is not in the catalog", rule="type")
         if env.encoding_bits >= len(ENCODINGS):
-            raise ProtocolError("UNSUPPORTED_ENCODING", f"payload encoding {env.encoding_bits} is reserved", rule="encoding")
+            raise ProtocolError(E.UNSUPPORTED_ENCODING, f"payload encoding {env.encoding_bits} is reserved", rule="encoding")
         encoding = ENCODINGS[env.encoding_bits]
         if encoding not in encodings or encoding not in SUPPORTED_ENCODINGS:
-            raise ProtocolError("UNSUPPORTED_ENCODING", f"payload encoding {encoding} was not negotiated", rule="encoding")
+            raise ProtocolError(E.UNSUPPORTED_ENCODING, f"payload encoding {encoding} was not negotiated", rule="encoding")
         payload = decode_payload(info, encoding, env.payload)
         return Message(info.code, info.name, encoding, env.header, payload)
     except ProtocolError as e:

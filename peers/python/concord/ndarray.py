@@ -13,6 +13,8 @@ from ._json import JsonError, dumps_bytes, parse_bytes
 from ._spec import proto
 from .errors import ProtocolError
 
+E = proto.ErrorCode  # error names come from the generated registry, never written by hand
+
 DTYPES = proto.DTYPES  # code -> (name, kind, itemsize)
 NDARRAY_FIELDS = proto.NDARRAY_FIELDS
 MAX_NDIM = proto.LIMITS.get("max_ndim", proto.NDARRAY_MAX_NDIM)
@@ -109,7 +111,7 @@ class NDArray:
 
 
 def _fail(rule: str, message: str, path: str) -> None:
-    raise ProtocolError("INVALID_ARRAY", message, path=path, rule=rule)
+    raise ProtocolError(E.INVALID_ARRAY, message, path=path, rule=rule)
 
 
 def _u64(b: bytes, off: int) -> int:

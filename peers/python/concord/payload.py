@@ -20,6 +20,8 @@ from ._spec import SCHEMA_DEFS, CatalogEntry, proto
 from .errors import ProtocolError, pointer
 from .ndarray import NDArray
 
+E = proto.ErrorCode  # error names come from the generated registry, never written by hand
+
 WRAPPER = proto.NDARRAY_JSON_WRAPPER
 _BASE64 = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
 _UINT64 = re.compile(r"0|[1-9][0-9]{0,19}")
@@ -96,7 +98,7 @@ def plan_of(m: CatalogEntry) -> Plan:
 # ---- wire form -> application model -------------------------------------------------------------
 
 def _array_fault(path: str, rule: str, message: str) -> None:
-    raise ProtocolError("INVALID_ARRAY", f"{path or '/'}: {message}", path=path, rule=rule)
+    raise ProtocolError(E.INVALID_ARRAY, f"{path or '/'}: {message}", path=path, rule=rule)
 
 
 def check_ndarray_rule(array: NDArray, rule: Dict[str, Any], path: str) -> None:
@@ -420,15 +422,15 @@ def validate_schema(schema: Any, value: Any, name: str = "payload") -> None:
         _validate(schema, value, "")
     except _Invalid as e:
         if e.keyword == "ndarray":
-            raise ProtocolError("INVALID_ARRAY", f"{name}: {e.message}", path=e.path, rule=e.rule or "wrapper") from None
+            raise ProtocolError(E.INVALID_ARRAY, f"{name}: {e.message}", path=e.path, rule=e.rule or "wrapper") from None
         text = "is not a field of this type" if e.keyword == "additionalProperties" else e.message
-        raise ProtocolError("SCHEMA_VIOLATION", f"{name}: {e.path or '/'} {text}", path=e.path, rule=e.keyword) from None
+        raise ProtocolError(E.SCHEMA_VIOLATION, f"{name}: {e.path or '/'} {text}", path=e.path, rule=e.keyword) from None
 
 
 def validate_payload(m: CatalogEntry, value: Any) -> None:
     if not m.payload:
         if value is not None:
-            raise ProtocolError("SCHEMA_VIOLATION", f"{m.name} carries no payload", path="", rule="empty")
+            raise ProtocolError(E.SCHEMA_VIOLATION, f"{m.name} carries no payload", path="", rule="empty")
         return
     validate_schema(m.payload, value, m.name)
 
@@ -439,16 +441,16 @@ def decode_payload(m: CatalogEntry, encoding: str, data: bytes) -> Any:
     """Decodes and validates a payload; types without payload decode to None."""
     if not m.payload:
         if len(data) > 0:
-            raise ProtocolError("SCHEMA_VIOLATION", f"{m.name} carries no payload, got {len(data)} bytes", path="", rule="empty")
+            raise ProtocolError(E.SCHEMA_VIOLATION, f"{m.name} carries no payload, got {len(data)} bytes", path="", rule="empty")
         return None
     if len(data) == 0:
-        raise ProtocolError("INVALID_PAYLOAD", f"{m.name}: payload is empty", path="")
+        raise ProtocolError(E.INVALID_PAYLOAD, f"{m.name}: payload is empty", path="")
     if encoding != "json":
-        raise ProtocolError("UNSUPPORTED_ENCODING", f"payload encoding {encoding} is not implemented", rule="encoding")
+        raise ProtocolError(E.UNSUPPORTED_ENCODING, f"payload encoding {encoding} is not implemented", rule="encoding")
     try:
         node = parse_bytes(data)
     except JsonError as e:
-        raise ProtocolError("INVALID_PAYLOAD", f"{m.name}: payload is not JSON ({e})", path="") from None
+        raise ProtocolError(E.INVALID_PAYLOAD, f"{m.name}: payload is not JSON ({e})", path="") from None
     value = from_wire(plan_of(m), node, "json")
     validate_payload(m, value)
     return value
@@ -457,7 +459,7 @@ def decode_payload(m: CatalogEntry, encoding: str, data: bytes) -> Any:
 def encode_payload(m: CatalogEntry, value: Any, encoding: str = "json") -> bytes:
     """Validates and encodes a payload (numpy arrays in ndarray fields are accepted)."""
     if encoding != "json":
-        raise ProtocolError("UNSUPPORTED_ENCODING", f"payload encoding {encoding} is not implemented", rule="encoding")
+        raise ProtocolError(E.UNSUPPORTED_ENCODING, f"payload encoding {encoding} is not implemented", rule="encoding")
     if not m.payload:
         validate_payload(m, value)
         return b""

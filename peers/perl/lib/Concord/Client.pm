@@ -11,7 +11,7 @@ use IO::Select;
 use Socket qw(IPPROTO_TCP TCP_NODELAY);
 use Time::HiRes ();
 use Concord::Spec;
-use Concord::Protocol qw($PROTOCOL_VERSION :limits :messages %ERRORS);
+use Concord::Protocol qw($PROTOCOL_VERSION :limits :messages %ERRORS :errors);
 use Concord::Frame;
 use Concord::Message qw(decode_message encode_frame);
 use Concord::Error;
@@ -65,7 +65,7 @@ sub connect ($self) {
                                       Timeout => $self->{connect_timeout_ms} / 1000);
         last if $sock;
         my $why = $@ || $!;
-        die Concord::Error->new('PEER_GONE', "cannot connect to $self->{host}:$self->{port}: $why") if $attempt >= $self->{connect_retries};
+        die Concord::Error->new(ERR_PEER_GONE, "cannot connect to $self->{host}:$self->{port}: $why") if $attempt >= $self->{connect_retries};
         my $delay = $self->{backoff_ms} * 2**$attempt;
         $delay = $self->{backoff_max_ms} if $delay > $self->{backoff_max_ms};
         $delay *= 0.8 + 0.4 * rand();
@@ -103,7 +103,7 @@ sub connect ($self) {
 sub request ($self, $type, $payload, %o) {
     my $info = Concord::Spec::message_by_name($type) or die "request: unknown type $type\n";
     die "request: $type is not a request type\n" unless $info->{kind} eq 'request' && $info->{response};
-    die Concord::Error->new('SHUTTING_DOWN', "the client is " . ($self->{phase} eq 'closed' ? 'closed' : 'shutting down') . "; $type not sent")
+    die Concord::Error->new(ERR_SHUTTING_DOWN, "the client is " . ($self->{phase} eq 'closed' ? 'closed' : 'shutting down') . "; $type not sent")
         unless $self->{phase} eq 'open';
     my $id = $self->next_id;
     my %header = (id => $id, defined $o{dst} ? (dst => $o{dst}) : ());
@@ -117,7 +117,7 @@ sub request ($self, $type, $payload, %o) {
 
 # send(TYPE, PAYLOAD, dst => ...): a notification (or any frame without an awaited answer).
 sub send ($self, $type, $payload, %o) {
-    die Concord::Error->new('SHUTTING_DOWN', "the client is not open; $type not sent") unless $self->is_open;
+    die Concord::Error->new(ERR_SHUTTING_DOWN, "the client is not open; $type not sent") unless $self->is_open;
     my $id = $o{id} // $self->next_id;
     $self->_write(encode_frame({ type => $type, header => { id => $id, defined $o{dst} ? (dst => $o{dst}) : (), defined $o{re} ? (re => $o{re}) : () },
                                  payload => $payload }));
@@ -126,14 +126,14 @@ sub send ($self, $type, $payload, %o) {
 
 sub _error_from ($m) {
     my $p = $m->{payload} // {};
-    my $code = exists $ERRORS{ $p->{code} // '' } ? $p->{code} : 'INTERNAL';
+    my $code = exists $ERRORS{ $p->{code} // '' } ? $p->{code} : ERR_INTERNAL;
     my $e = Concord::Error->new($code, $p->{message} // 'error', %{ $p->{details} // {} });
     $e->{remote} = $p;
     return $e;
 }
 
 sub _write ($self, $bytes) {
-    my $sock = $self->{sock} or die Concord::Error->new('PEER_GONE', 'not connected');
+    my $sock = $self->{sock} or die Concord::Error->new(ERR_PEER_GONE, 'not connected');
     my $off = 0;
     local $SIG{PIPE} = 'IGNORE';
     while ($off < length $bytes) {
@@ -141,7 +141,7 @@ sub _write ($self, $bytes) {
         if (!defined $n) {
             next if $!{EINTR} || $!{EAGAIN};
             $self->_shut('connection-lost');
-            die Concord::Error->new('PEER_GONE', "write failed: $!");
+            die Concord::Error->new(ERR_PEER_GONE, "write failed: $!");
         }
         $off += $n;
     }
@@ -197,13 +197,13 @@ sub _wait_answer ($self, $id, $timeout_ms) {
     while (!exists $self->{answers}{$id}) {
         if (!$self->{sock}) {
             delete $self->{pending}{$id};
-            die Concord::Error->new('PEER_GONE', 'the connection ended before the answer arrived');
+            die Concord::Error->new(ERR_PEER_GONE, 'the connection ended before the answer arrived');
         }
         my $left = ($deadline - Time::HiRes::time()) * 1000;
         if ($left <= 0) {
             my $p = delete $self->{pending}{$id};
             $self->{abandoned}{$id} = 1;
-            die Concord::Error->new('TIMEOUT', "no answer to $p->{type} within $timeout_ms ms", timeout_ms => $timeout_ms);
+            die Concord::Error->new(ERR_TIMEOUT, "no answer to $p->{type} within $timeout_ms ms", timeout_ms => $timeout_ms);
         }
         $self->poll($left);
     }
@@ -221,7 +221,7 @@ sub _on_body ($self, $body) {
     my $info = Concord::Spec::message_by_code($m->{type});
     my %dirs = map { $_ => 1 } @{ $info->{directions} };
     if (!$dirs{'broker-to-client'} && !$dirs{routed}) {
-        return $self->_answer_error($m, 'UNEXPECTED_MESSAGE', "$m->{name} never travels from broker to client (REQ-6)");
+        return $self->_answer_error($m, ERR_UNEXPECTED_MESSAGE, "$m->{name} never travels from broker to client (REQ-6)");
     }
     my $kind = $info->{kind};
     if ($kind eq 'response' || $kind eq 'error') {
@@ -242,24 +242,24 @@ sub _on_body ($self, $body) {
             $self->log('warn', 'ERROR from the broker: ' . ($m->{payload}{code} // '?') . ' ' . ($m->{payload}{message} // ''));
             return;    # never answer an ERROR (ERR-6)
         }
-        return $self->_answer_error($m, 'UNEXPECTED_MESSAGE',
+        return $self->_answer_error($m, ERR_UNEXPECTED_MESSAGE,
             $p ? "$m->{name} is not the response to request $re" : "$m->{name} answers no open request (REQ-5)");
     }
     if ($kind eq 'request') {
         return $self->_reply($m, 'PONG', undef) if $m->{name} eq 'PING';
         return $self->_on_shutdown($m) if $m->{name} eq 'SHUTDOWN';
-        return $self->_answer_error($m, 'SHUTTING_DOWN', "$m->{name} arrived after SHUTDOWN (HS-13)") if $self->{phase} ne 'open';
-        my $h = $self->{handlers}{ $m->{name} } or return $self->_answer_error($m, 'UNSUPPORTED', "no handler for $m->{name} (ERR-8)");
+        return $self->_answer_error($m, ERR_SHUTTING_DOWN, "$m->{name} arrived after SHUTDOWN (HS-13)") if $self->{phase} ne 'open';
+        my $h = $self->{handlers}{ $m->{name} } or return $self->_answer_error($m, ERR_UNSUPPORTED, "no handler for $m->{name} (ERR-8)");
         my $result = eval { $h->($m->{payload}, $m) };
         if (my $e = $@) {
-            my $err = Concord::Error::is_error($e) ? $e : Concord::Error->new('INTERNAL', "handler failed: $e");
+            my $err = Concord::Error::is_error($e) ? $e : Concord::Error->new(ERR_INTERNAL, "handler failed: $e");
             return $self->_send_error($m->{header}{id}, $err);
         }
         my $ok = eval { $self->_reply($m, $info->{response}, $result); 1 };
-        $self->_send_error($m->{header}{id}, Concord::Error->new('INTERNAL', "cannot encode the answer: $@")) unless $ok || !$self->{sock};
+        $self->_send_error($m->{header}{id}, Concord::Error->new(ERR_INTERNAL, "cannot encode the answer: $@")) unless $ok || !$self->{sock};
         return;
     }
-    my $h = $self->{handlers}{ $m->{name} } or return $self->_answer_error($m, 'UNSUPPORTED', "no handler for $m->{name} (ERR-8)");
+    my $h = $self->{handlers}{ $m->{name} } or return $self->_answer_error($m, ERR_UNSUPPORTED, "no handler for $m->{name} (ERR-8)");
     eval { $h->($m->{payload}, $m); 1 } or $self->log('error', "$m->{name} handler failed: $@");
 }
 

@@ -4,7 +4,7 @@ package Concord::Envelope;
 # /header/KEY) in the order of the reference codec; leaves the payload bytes untouched.
 use v5.36;
 use Concord::Spec;
-use Concord::Protocol qw(:limits :framing @ENCODINGS);
+use Concord::Protocol qw(:limits :framing @ENCODINGS :errors);
 use Concord::Error;
 use Concord::JSON;
 
@@ -12,7 +12,7 @@ my $UINT64 = qr/\A(?:0|[1-9][0-9]{0,19})\z/;
 my $U64_MAX = '18446744073709551615';
 
 sub _bad ($key, $message, %extra) {
-    Concord::Error->throw('INVALID_HEADER', "header $key: $message", path => '/header' . (length $key ? "/$key" : ''), %extra);
+    Concord::Error->throw(ERR_INVALID_HEADER, "header $key: $message", path => '/header' . (length $key ? "/$key" : ''), %extra);
 }
 
 sub _check_string ($h, $key, $max, $name) {
@@ -28,7 +28,7 @@ sub _check_string ($h, $key, $max, $name) {
 
 # Parses and checks header bytes against the receiver's max_header.
 sub decode_header ($bytes, $max_header = LIMIT_MAX_HEADER) {
-    Concord::Error->throw('INVALID_HEADER', 'header of ' . length($bytes) . " bytes exceeds max_header $max_header",
+    Concord::Error->throw(ERR_INVALID_HEADER, 'header of ' . length($bytes) . " bytes exceeds max_header $max_header",
         path => '/header', limit => $max_header) if length($bytes) > $max_header;
     _bad('', 'is empty (the id is required)') if length($bytes) == 0;
     my $text = Concord::JSON::utf8_text($bytes);
@@ -62,12 +62,12 @@ sub encode_header ($h) {
 # Decodes a body into {type, flags, encoding_bits, header, payload}.
 sub decode_envelope ($body, %opt) {
     my $len = length $body;
-    Concord::Error->throw('MALFORMED_FRAME', "body of $len bytes is shorter than its 4-byte prefix", rule => 'short-body')
+    Concord::Error->throw(ERR_MALFORMED_FRAME, "body of $len bytes is shorter than its 4-byte prefix", rule => 'short-body')
         if $len < BODY_PREFIX_BYTES;
     my ($type, $flags, $hlen) = unpack('C C n', $body);
-    Concord::Error->throw('MALFORMED_FRAME', sprintf('reserved flag bits set (flags 0x%02x)', $flags), rule => 'reserved-flags')
+    Concord::Error->throw(ERR_MALFORMED_FRAME, sprintf('reserved flag bits set (flags 0x%02x)', $flags), rule => 'reserved-flags')
         if $flags & RESERVED_FLAGS_MASK;
-    Concord::Error->throw('MALFORMED_FRAME', "header length $hlen overruns the " . ($len - BODY_PREFIX_BYTES) . ' bytes after the prefix',
+    Concord::Error->throw(ERR_MALFORMED_FRAME, "header length $hlen overruns the " . ($len - BODY_PREFIX_BYTES) . ' bytes after the prefix',
         rule => 'hlen-overrun') if $hlen > $len - BODY_PREFIX_BYTES;
     my $header = decode_header(substr($body, BODY_PREFIX_BYTES, $hlen), $opt{max_header} // LIMIT_MAX_HEADER);
     return { type => $type, flags => $flags, encoding_bits => $flags & ENCODING_MASK, header => $header,

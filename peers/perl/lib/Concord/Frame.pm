@@ -4,7 +4,7 @@ package Concord::Frame;
 # keeps a single body byte. After a framing fault the decoder stays failed: the stream is lost.
 use v5.36;
 use Concord::Spec;
-use Concord::Protocol qw(:limits :framing);
+use Concord::Protocol qw(:limits :framing :errors);
 use Concord::Error;
 
 sub encode_frame ($body) {
@@ -44,9 +44,9 @@ sub push ($self, $chunk) {
             $self->{prefix} = '';
             my $error;
             if ($length == 0) {
-                $error = Concord::Error->new('MALFORMED_FRAME', 'frame length is 0', rule => 'zero-length');
+                $error = Concord::Error->new(ERR_MALFORMED_FRAME, 'frame length is 0', rule => 'zero-length');
             } elsif ($length > $self->{max_frame}) {
-                $error = Concord::Error->new('FRAME_TOO_LARGE', "frame length $length exceeds max_frame $self->{max_frame}",
+                $error = Concord::Error->new(ERR_FRAME_TOO_LARGE, "frame length $length exceeds max_frame $self->{max_frame}",
                     rule => 'max-frame', limit => $self->{max_frame});
             }
             if ($error) {

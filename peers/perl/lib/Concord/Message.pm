@@ -5,7 +5,7 @@ package Concord::Message;
 use v5.36;
 use Exporter 'import';
 use Concord::Spec;
-use Concord::Protocol qw(:framing %MESSAGE_NAME %MESSAGE_CODE @ENCODINGS);
+use Concord::Protocol qw(:framing %MESSAGE_NAME %MESSAGE_CODE @ENCODINGS :errors);
 use Concord::Error;
 use Concord::Envelope;
 use Concord::Payload;
@@ -19,13 +19,13 @@ sub decode_message ($body, %opt) {
     my $env = Concord::Envelope::decode_envelope($body, %opt);
     my $ok = eval {
         my $info = exists $MESSAGE_NAME{ $env->{type} } ? Concord::Spec::message_by_code($env->{type}) : undef;
-        Concord::Error->throw('UNKNOWN_TYPE', sprintf('type code 0x%02x is not in the catalog', $env->{type}), rule => 'type') unless $info;
+        Concord::Error->throw(ERR_UNKNOWN_TYPE, sprintf('type code 0x%02x is not in the catalog', $env->{type}), rule => 'type') unless $info;
         my $encoding = $ENCODINGS[ $env->{encoding_bits} ];
-        Concord::Error->throw('UNSUPPORTED_ENCODING', "payload encoding $env->{encoding_bits} is reserved", rule => 'encoding') unless defined $encoding;
+        Concord::Error->throw(ERR_UNSUPPORTED_ENCODING, "payload encoding $env->{encoding_bits} is reserved", rule => 'encoding') unless defined $encoding;
         my $accepted = $opt{encodings} // ['json'];
-        Concord::Error->throw('UNSUPPORTED_ENCODING', "payload encoding $encoding was not negotiated", rule => 'encoding')
+        Concord::Error->throw(ERR_UNSUPPORTED_ENCODING, "payload encoding $encoding was not negotiated", rule => 'encoding')
             unless grep { $_ eq $encoding } @$accepted;
-        Concord::Error->throw('UNSUPPORTED_ENCODING', "payload encoding $encoding is not implemented by this peer", rule => 'encoding')
+        Concord::Error->throw(ERR_UNSUPPORTED_ENCODING, "payload encoding $encoding is not implemented by this peer", rule => 'encoding')
             unless $encoding eq 'json';
         my $payload = Concord::Payload::decode_payload($info, $env->{payload});
         $env->{message} = { type => $info->{code}, name => $info->{name}, encoding => $encoding, header => $env->{header}, payload => $payload };

@@ -7,7 +7,7 @@ use v5.36;
 use Config;
 use MIME::Base64 ();
 use Concord::Spec;
-use Concord::Protocol qw(:ndarray :limits);
+use Concord::Protocol qw(:ndarray :limits :errors);
 use Concord::Error;
 use Concord::JSON;
 
@@ -94,7 +94,7 @@ sub from_fixture ($class, $node) {
 }
 
 sub _fail ($rule, $message, $path) {
-    Concord::Error->throw('INVALID_ARRAY', ($path eq '' ? '/' : $path) . ": $message", path => $path, rule => $rule);
+    Concord::Error->throw(ERR_INVALID_ARRAY, ($path eq '' ? '/' : $path) . ": $message", path => $path, rule => $rule);
 }
 
 # Encodes the layout, in the byte order the dtype names.

@@ -8,7 +8,7 @@ use v5.36;
 no warnings 'recursion';
 use MIME::Base64 ();
 use Concord::Spec;
-use Concord::Protocol qw(:ndarray);
+use Concord::Protocol qw(:ndarray :errors);
 use Concord::Error;
 use Concord::JSON;
 use Concord::NDArray;
@@ -57,7 +57,7 @@ sub plan_of ($m) { $PLANS{ $m->{code} } //= build_plan($m->{payload}) }
 # ---- ndarray field rules ----
 
 sub _array_fault ($path, $rule, $message) {
-    Concord::Error->throw('INVALID_ARRAY', ($path eq '' ? '/' : $path) . ": $message", path => $path, rule => $rule);
+    Concord::Error->throw(ERR_INVALID_ARRAY, ($path eq '' ? '/' : $path) . ": $message", path => $path, rule => $rule);
 }
 
 sub check_ndarray_rule ($a, $rule, $path) {
@@ -214,7 +214,7 @@ sub _check ($s, $v, $path) {
         _violation($path, 'enum', 'must be equal to one of the allowed values');
     }
     if ($s->{ndarray}) {
-        Concord::Error->throw('INVALID_ARRAY', ($path eq '' ? '/' : $path) . ': must be an ndarray', path => $path, rule => 'wrapper')
+        Concord::Error->throw(ERR_INVALID_ARRAY, ($path eq '' ? '/' : $path) . ': must be an ndarray', path => $path, rule => 'wrapper')
             unless data_type($v) eq 'ndarray';
         check_ndarray_rule($v, $s->{ndarray}, $path);
     }
@@ -303,7 +303,7 @@ sub _object ($s, $v, $path) {
 # Checks an application-model payload against its type's schema; throws the first fault.
 sub validate_payload ($m, $payload) {
     if (!$m->{payload}) {
-        Concord::Error->throw('SCHEMA_VIOLATION', "$m->{name} carries no payload", path => '', rule => 'empty') if defined $payload;
+        Concord::Error->throw(ERR_SCHEMA_VIOLATION, "$m->{name} carries no payload", path => '', rule => 'empty') if defined $payload;
         return;
     }
     my $ok = eval { _check($m->{payload}, $payload, ''); 1 };
@@ -311,7 +311,7 @@ sub validate_payload ($m, $payload) {
     my $e = $@;
     die $e if Concord::Error::is_error($e);
     die $e unless ref $e eq 'HASH';
-    Concord::Error->throw('SCHEMA_VIOLATION', "$m->{name}: " . ($e->{path} eq '' ? '/' : $e->{path}) . " $e->{message}",
+    Concord::Error->throw(ERR_SCHEMA_VIOLATION, "$m->{name}: " . ($e->{path} eq '' ? '/' : $e->{path}) . " $e->{message}",
         path => $e->{path}, rule => $e->{rule});
 }
 
@@ -320,17 +320,17 @@ sub validate_payload ($m, $payload) {
 # Decodes and validates a JSON payload; types without payload decode to undef.
 sub decode_payload ($m, $bytes) {
     if (!$m->{payload}) {
-        Concord::Error->throw('SCHEMA_VIOLATION', "$m->{name} carries no payload, got " . length($bytes) . ' bytes', path => '', rule => 'empty')
+        Concord::Error->throw(ERR_SCHEMA_VIOLATION, "$m->{name} carries no payload, got " . length($bytes) . ' bytes', path => '', rule => 'empty')
             if length $bytes;
         return undef;
     }
-    Concord::Error->throw('INVALID_PAYLOAD', "$m->{name}: payload is empty", path => '') unless length $bytes;
+    Concord::Error->throw(ERR_INVALID_PAYLOAD, "$m->{name}: payload is empty", path => '') unless length $bytes;
     my $text = Concord::JSON::utf8_text($bytes);
-    Concord::Error->throw('INVALID_PAYLOAD', "$m->{name}: payload is not valid UTF-8", path => '') unless defined $text;
+    Concord::Error->throw(ERR_INVALID_PAYLOAD, "$m->{name}: payload is not valid UTF-8", path => '') unless defined $text;
     my $value = eval { Concord::JSON::parse($text) };
     if (my $err = $@) {
         chomp $err;
-        Concord::Error->throw('INVALID_PAYLOAD', "$m->{name}: payload is not JSON ($err)", path => '');
+        Concord::Error->throw(ERR_INVALID_PAYLOAD, "$m->{name}: payload is not JSON ($err)", path => '');
     }
     $value = from_wire(plan_of($m), $value);
     validate_payload($m, $value);
