@@ -80,18 +80,21 @@ export class InMemoryBus implements CommandBus {
   }
 
   async send(commandType: string, payload: unknown): Promise<void> {
+    // The handler is looked up by the routing key before middleware (BUS-34); middleware runs either way,
+    // as it does over the wire, where only the broker knows whether there is a handler.
     const entry = this.handlers.get(commandType);
-    if (!entry) return; // BUS-26
-    const outcome = await runPipeline(this.middleware, msg(commandType, 'command', payload), async (m) => entry.handler(m));
+    const outcome = await runPipeline(this.middleware, msg(commandType, 'command', payload), async (m) => (entry ? entry.handler(m) : undefined)); // BUS-26
     if (outcome.aborted) throw abortedError(commandType);
     if (outcome.error) throw outcome.error;
   }
 
   async query(queryType: string, payload: unknown, options: QueryOptions = {}): Promise<unknown> {
     const entry = this.handlers.get(queryType);
-    if (!entry) throw new BusError('NO_HANDLER', `no handler is registered for ${queryType}`, { statement: 'BUS-28' });
     const timeoutMs = options.timeoutMs !== undefined && options.timeoutMs > 0 ? options.timeoutMs : this.queryTimeoutMs;
-    const outcome = await runPipeline(this.middleware, msg(queryType, 'query', payload), (m) => withTimeout(Promise.resolve().then(() => entry.handler(m)), timeoutMs, queryType));
+    const outcome = await runPipeline(this.middleware, msg(queryType, 'query', payload), async (m) => {
+      if (!entry) throw new BusError('NO_HANDLER', `no handler is registered for ${queryType}`, { statement: 'BUS-28' });
+      return withTimeout(Promise.resolve().then(() => entry.handler(m)), timeoutMs, queryType);
+    });
     if (outcome.aborted) throw abortedError(queryType);
     if (outcome.error) throw outcome.error;
     return outcome.result;

@@ -5187,7 +5187,7 @@ export const STATEMENTS: readonly { readonly id: string; readonly section: strin
     "id": "BUS-26",
     "section": "bus-semantics",
     "level": "required",
-    "text": "A send of a type that has no handler MUST return normally without invoking anything (B5)."
+    "text": "A send of a type that has no handler MUST return normally, middleware still running around it (B5)."
   },
   {
     "id": "BUS-27",
@@ -5199,7 +5199,7 @@ export const STATEMENTS: readonly { readonly id: string; readonly section: strin
     "id": "BUS-28",
     "section": "bus-semantics",
     "level": "required",
-    "text": "A query of a type that has no handler MUST fail with `NO_HANDLER` (B6)."
+    "text": "A query of a type that has no handler MUST fail with `NO_HANDLER`, which `after` hooks see as the running error (B6)."
   },
   {
     "id": "BUS-29",
