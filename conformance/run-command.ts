@@ -16,6 +16,7 @@ import { repoFile } from './paths.js';
 import { ConnectError, describe, type Address } from './wire/connection.js';
 import { Listener } from './wire/listener.js';
 import { CaseContext } from './cases/context.js';
+import { probeBusAdapter } from './bus/probe.js';
 
 export interface RunCommandOptions {
   target?: string;
@@ -53,7 +54,8 @@ export function readKnownFailing(path: string): string[] {
   return readFileSync(path, 'utf8').split('\n').map((l) => l.replace(/#.*/, '').trim()).filter(Boolean);
 }
 
-async function probe(address: Address, timeoutMs: number, token: string | undefined, listener?: Listener): Promise<Record<string, unknown>> {
+async function probe(address: Address, timeoutMs: number, token: string | undefined, listener?: Listener, suites: string[] = []): Promise<Record<string, unknown>> {
+  if (address.exec && suites.length > 0 && suites.every((s) => s === 'bus')) return probeBusAdapter(address.exec, timeoutMs);
   const ctx = new CaseContext({ address, listener, timeoutMs, seed: 0, token, runId: `probe${Date.now().toString(36)}` });
   try {
     if (listener) return (await ctx.client({ label: 'probe' })).init.payload as Record<string, unknown>;
@@ -98,7 +100,7 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
   try {
     let ack: Record<string, unknown> = {};
     try {
-      ack = await probe(address, o.timeoutMs, o.token, listener);
+      ack = await probe(address, o.timeoutMs, o.token, listener, o.suites);
     } catch (e) {
       if (e instanceof ConnectError) {
         err(`conformance: the peer at ${describe(address)} is unavailable: ${e.message}\n`);

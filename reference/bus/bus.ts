@@ -83,7 +83,10 @@ export class InMemoryBus implements CommandBus {
     // The handler is looked up by the routing key before middleware (BUS-34); middleware runs either way,
     // as it does over the wire, where only the broker knows whether there is a handler.
     const entry = this.handlers.get(commandType);
-    const outcome = await runPipeline(this.middleware, msg(commandType, 'command', payload), async (m) => (entry ? entry.handler(m) : undefined)); // BUS-26
+    const outcome = await runPipeline(this.middleware, msg(commandType, 'command', payload), async (m) => {
+      if (entry) await entry.handler(m); // a command has no result: after hooks see none, as over the wire
+      return undefined;
+    }); // BUS-26
     if (outcome.aborted) throw abortedError(commandType);
     if (outcome.error) throw outcome.error;
   }

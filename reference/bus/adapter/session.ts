@@ -81,6 +81,7 @@ export class AdapterSession {
       this.log = [];
       this.gates = new Map();
       this.subscriptions.clear();
+      this.byLabel.clear();
       this.placement = 0;
       await this.under();
       return null;
@@ -162,12 +163,20 @@ export class AdapterSession {
     }
   }
 
+  /** Subscribers of one label are one function, so subscribing a label twice subscribes the same function twice (BUS-21). */
+  private readonly byLabel = new Map<string, Handler>();
+
   private handler(label: string, role: 'subscriber' | 'handler', b: Behaviour): Handler {
+    const key = `${role}:${label}:${JSON.stringify(b)}`;
+    const known = this.byLabel.get(key);
+    if (known && role === 'subscriber') return known;
     let calls = 0;
-    return (m: BusMessage) => {
+    const h = (m: BusMessage): Promise<unknown> => {
       this.log.push({ label, role, type: m.type, payload: m.payload ?? null });
       return this.behave(b, m.payload, ++calls);
     };
+    this.byLabel.set(key, h);
+    return h;
   }
 
   private service(label: string, b: Behaviour): DispatchHandler {
