@@ -9,6 +9,8 @@ export interface BusEnv {
   seed: number;
   /** The adapter's optional features (hello). */
   features: string[];
+  /** Runs of the stateful model (default MODEL_RUNS); the variant tests ask for more. */
+  modelRuns?: number;
 }
 
 export interface BusCaseDef {

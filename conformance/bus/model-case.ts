@@ -188,7 +188,7 @@ export const MODEL_CASE: BusCaseDef = {
             return { model: { subs: [], handlers: new Map(), middleware: [] }, real: d };
           }, cmds);
         }),
-        { seed: env.seed, numRuns: MODEL_RUNS },
+        { seed: env.seed, numRuns: env.modelRuns ?? MODEL_RUNS },
       );
     } catch (e) {
       // fast-check's report: the shrunk command sequence, the seed and the path to replay it.

@@ -24,13 +24,13 @@ function openDriver(ctx: CaseContext): BusDriver {
 }
 
 /** Runs one definition against a driver: hello, reset, the case, and the driver closed whatever happens. */
-export async function runBusCase(def: BusCaseDef, d: BusDriver, seed: number): Promise<void> {
+export async function runBusCase(def: BusCaseDef, d: BusDriver, seed: number, modelRuns?: number): Promise<void> {
   try {
     const hello = await ok<Hello>(d, { op: 'hello' });
     const missing = (def.needs ?? []).filter((f) => !hello.features.includes(f));
     if (missing.length > 0) throw new CaseSkipped(`the adapter does not declare ${missing.join(', ')}`);
     await ok(d, { op: 'reset' });
-    await def.run(d, { seed, features: hello.features });
+    await def.run(d, { seed, features: hello.features, ...(modelRuns !== undefined ? { modelRuns } : {}) });
   } catch (e) {
     if (e instanceof Error && d.transcript.length > 0 && !(e instanceof CaseSkipped)) e.message += `\nlast adapter exchanges:\n${d.transcript.slice(-8).join('\n')}`;
     throw e;
