@@ -48,10 +48,11 @@ function plans(): PeerPlan[] {
   const node = process.execPath;
   const cli = existsSync(repoPath('dist/reference/cli.js')) ? [node, repoPath('dist/reference/cli.js')] : [node, '--import', 'tsx', repoPath('reference/cli.ts')];
   return [
-    { name: 'reference-broker', language: 'typescript', runs: { core: { suite: 'core' } } },
+    { name: 'reference-broker', language: 'typescript', runs: { core: { suite: 'core' }, bus: { suite: 'bus' } } },
     { name: 'typescript', language: 'typescript', runs: {
       core: { suite: 'testee', exec: [...cli, 'testee'] },
       client: { suite: 'client', listen: true, exec: [...cli, 'client', '--port', '{port}'] },
+      bus: { suite: 'bus', exec: [...cli, 'bus-adapter'] },
     } },
     { name: 'cpp', language: 'cpp', runs: {
       core: { suite: 'testee', exec: [repoPath('cpp-client/build/concord-testee')], needs: 'cpp-client/build/concord-testee' },
@@ -60,6 +61,7 @@ function plans(): PeerPlan[] {
     { name: 'python', language: 'python', runs: {
       core: { suite: 'testee', exec: ['python3', repoPath('peers/python/concord_testee.py')], needs: 'peers/python/concord_testee.py' },
       client: { suite: 'client', listen: true, exec: ['python3', repoPath('peers/python/concord_client_cli.py'), '--port', '{port}'], needs: 'peers/python/concord_client_cli.py' },
+      bus: { suite: 'bus', exec: ['python3', repoPath('peers/python/concord_bus_adapter.py')], needs: 'peers/python/concord_bus_adapter.py' },
     } },
     { name: 'perl', language: 'perl', runs: {
       core: { suite: 'testee', exec: ['perl', repoPath('peers/perl/concord_testee.pl')], needs: 'peers/perl/concord_testee.pl' },
