@@ -93,6 +93,7 @@ export class BusHost {
 
   private async publish(conn: Connection, id: string, p: BusPublishPayload): Promise<void> {
     const targets = [...this.subs.values()].filter((s) => s.eventType === p.event_type);
+    if (targets.length === 0) return this.reply(conn, id, 'BUS_PUBLISHED', { delivered: 0, failed: 0 }); // answered at once, in order
     const publisher = conn.clientId!;
     // BUS-5..7: one BUS_EVENT per subscription, the publisher's own included; failures only counted.
     const outcomes = await Promise.allSettled(
