@@ -134,7 +134,7 @@ function cell(c: SuiteCounts | undefined): string {
 
 export function matrixMarkdown(rows: PeerRow[], seed: number): string {
   const columns = [...new Set(rows.flatMap((r) => Object.keys(r.suites)))];
-  return [`# Concord selftest`, '', `Seed ${seed}. \`core\` is the broker suite for a broker and the testee suite for a codec.`, '',
+  return [`# Concord selftest`, '', `Seed ${seed}. \`core\` is the broker suite for a broker and the testee suite for a codec; \`bus\` the bus suite, over the wire for the broker and through a bus adapter for a language.`, '',
     `| peer | language | ${columns.join(' | ')} |`, `|---|---|${columns.map(() => '---').join('|')}|`,
     ...rows.map((r) => `| ${r.name} | ${r.language} | ${columns.map((c) => cell(r.suites[c])).join(' | ')} |`), ''].join('\n');
 }
@@ -149,7 +149,7 @@ function matrixHtml(rows: PeerRow[], seed: number): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Concord selftest</title><style>
 body{font:14px system-ui,sans-serif;max-width:1100px;margin:1rem auto}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3rem .6rem}
 .ok{background:#e8f5e9}.bad{background:#fdecea;font-weight:600}</style></head><body><h1>Concord selftest</h1>
-<p>Seed ${seed}. <code>core</code> is the broker suite for a broker and the testee suite for a codec.</p>
+<p>Seed ${seed}. <code>core</code> is the broker suite for a broker and the testee suite for a codec; <code>bus</code> the bus suite, over the wire for the broker and through a bus adapter for a language.</p>
 <table id="matrix"><tr><th>peer</th><th>language</th>${columns.map((c) => `<th>${esc(c)}</th>`).join('')}</tr>
 ${rows.map((r) => `<tr><td>${esc(r.name)}</td><td>${r.language}</td>${columns.map((c) => td(r.suites[c])).join('')}</tr>`).join('\n')}</table></body></html>
 `;

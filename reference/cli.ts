@@ -19,7 +19,7 @@ import type { Encoding } from './codec/body.js';
 import { BROKER_HELP, runBrokerCommand } from './broker/command.js';
 import { runTestee } from './testee/testee.js';
 import { CLIENT_HELP, runClientCommand } from './client/command.js';
-import { BUS_ADAPTER_HELP, runBusAdapterCommand } from './bus/adapter/command.js';
+import { BUS_ADAPTER_HELP } from './bus/adapter/help.js';
 
 const HELP = `usage: concord <command> [options]
 
@@ -102,7 +102,14 @@ export function main(argv: string[]): number {
     void runTestee(process.stdin, process.stdout, parsed.values['json-only'] ? { encodings: ['json'] } : {});
     return 0;
   }
-  if (command === 'bus-adapter' && rest.length === 0) return runBusAdapterCommand(parsed.values);
+  if (command === 'bus-adapter' && rest.length === 0) {
+    // Loaded on demand: the other commands (the testee above all) start without the bus.
+    void import('./bus/adapter/command.js').then((m) => {
+      const code = m.runBusAdapterCommand(parsed.values);
+      if (code !== 0) process.exitCode = code;
+    });
+    return 0;
+  }
   if (command === 'decode' && rest.length <= 1) return decode(rest[0]);
   if (command === 'encode' && rest.length >= 1 && rest.length <= 2) return encode(rest[0]!, rest[1], encoding, parsed.values.id, parsed.values.dst);
   process.stderr.write(`concord: ${command === undefined ? 'a command is required' : `unknown command or arguments: ${parsed.positionals.join(' ')}`}\n${HELP}`);

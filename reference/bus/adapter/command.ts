@@ -4,10 +4,7 @@ import { inProcessFactory } from './in-process.js';
 import { runBusAdapter } from './stdio.js';
 import { wireFactory } from '../wire/factory.js';
 
-export const BUS_ADAPTER_HELP = `  bus-adapter [--port N [--host H] [--token T]]
-                               the reference bus adapter (spec section bus-adapter) on stdio: the
-                               in-process bus, or with --port the bus of the broker there
-`;
+export { BUS_ADAPTER_HELP } from './help.js';
 
 export const TS_FEATURES = ['same-turn', 'handler-check'];
 
