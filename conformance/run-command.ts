@@ -15,7 +15,8 @@ import { parseTarget } from './target.js';
 import { repoFile } from './paths.js';
 import { ConnectError, describe, type Address } from './wire/connection.js';
 import { Listener } from './wire/listener.js';
-import { CaseContext } from './cases/context.js';
+import { CaseContext, DEFAULT_START_TIMEOUT_MS } from './cases/context.js';
+import { probeBusAdapter } from './bus/probe.js';
 
 export interface RunCommandOptions {
   target?: string;
@@ -55,7 +56,8 @@ export function readKnownFailing(path: string): string[] {
   return readFileSync(path, 'utf8').split('\n').map((l) => l.replace(/#.*/, '').trim()).filter(Boolean);
 }
 
-async function probe(address: Address, timeoutMs: number, token: string | undefined, listener?: Listener, startTimeoutMs?: number): Promise<Record<string, unknown>> {
+async function probe(address: Address, timeoutMs: number, token: string | undefined, listener: Listener | undefined, suites: string[], startTimeoutMs?: number): Promise<Record<string, unknown>> {
+  if (address.exec && suites.length > 0 && suites.every((s) => s === 'bus')) return probeBusAdapter(address.exec, Math.max(startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS, timeoutMs));
   const ctx = new CaseContext({ address, listener, timeoutMs, startTimeoutMs, seed: 0, token, runId: `probe${Date.now().toString(36)}` });
   try {
     if (listener) return (await ctx.client({ label: 'probe' })).init.payload as Record<string, unknown>;
@@ -100,7 +102,7 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
   try {
     let ack: Record<string, unknown> = {};
     try {
-      ack = await probe(address, o.timeoutMs, o.token, listener, o.startTimeoutMs);
+      ack = await probe(address, o.timeoutMs, o.token, listener, o.suites, o.startTimeoutMs);
     } catch (e) {
       if (e instanceof ConnectError) {
         err(`conformance: the peer at ${describe(address)} is unavailable: ${e.message}\n`);

@@ -48,10 +48,11 @@ function plans(): PeerPlan[] {
   const node = process.execPath;
   const cli = existsSync(repoPath('dist/reference/cli.js')) ? [node, repoPath('dist/reference/cli.js')] : [node, '--import', 'tsx', repoPath('reference/cli.ts')];
   return [
-    { name: 'reference-broker', language: 'typescript', runs: { core: { suite: 'core' } } },
+    { name: 'reference-broker', language: 'typescript', runs: { core: { suite: 'core' }, bus: { suite: 'bus' } } },
     { name: 'typescript', language: 'typescript', runs: {
       core: { suite: 'testee', exec: [...cli, 'testee'] },
       client: { suite: 'client', listen: true, exec: [...cli, 'client', '--port', '{port}'] },
+      bus: { suite: 'bus', exec: [...cli, 'bus-adapter'] },
     } },
     { name: 'cpp', language: 'cpp', runs: {
       core: { suite: 'testee', exec: [repoPath('cpp-client/build/concord-testee')], needs: 'cpp-client/build/concord-testee' },
@@ -60,6 +61,7 @@ function plans(): PeerPlan[] {
     { name: 'python', language: 'python', runs: {
       core: { suite: 'testee', exec: ['python3', repoPath('peers/python/concord_testee.py')], needs: 'peers/python/concord_testee.py' },
       client: { suite: 'client', listen: true, exec: ['python3', repoPath('peers/python/concord_client_cli.py'), '--port', '{port}'], needs: 'peers/python/concord_client_cli.py' },
+      bus: { suite: 'bus', exec: ['python3', repoPath('peers/python/concord_bus_adapter.py')], needs: 'peers/python/concord_bus_adapter.py' },
     } },
     { name: 'perl', language: 'perl', runs: {
       core: { suite: 'testee', exec: ['perl', repoPath('peers/perl/concord_testee.pl')], needs: 'peers/perl/concord_testee.pl' },
@@ -132,7 +134,7 @@ function cell(c: SuiteCounts | undefined): string {
 
 export function matrixMarkdown(rows: PeerRow[], seed: number): string {
   const columns = [...new Set(rows.flatMap((r) => Object.keys(r.suites)))];
-  return [`# Concord selftest`, '', `Seed ${seed}. \`core\` is the broker suite for a broker and the testee suite for a codec.`, '',
+  return [`# Concord selftest`, '', `Seed ${seed}. \`core\` is the broker suite for a broker and the testee suite for a codec; \`bus\` the bus suite, over the wire for the broker and through a bus adapter for a language.`, '',
     `| peer | language | ${columns.join(' | ')} |`, `|---|---|${columns.map(() => '---').join('|')}|`,
     ...rows.map((r) => `| ${r.name} | ${r.language} | ${columns.map((c) => cell(r.suites[c])).join(' | ')} |`), ''].join('\n');
 }
@@ -147,7 +149,7 @@ function matrixHtml(rows: PeerRow[], seed: number): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Concord selftest</title><style>
 body{font:14px system-ui,sans-serif;max-width:1100px;margin:1rem auto}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3rem .6rem}
 .ok{background:#e8f5e9}.bad{background:#fdecea;font-weight:600}</style></head><body><h1>Concord selftest</h1>
-<p>Seed ${seed}. <code>core</code> is the broker suite for a broker and the testee suite for a codec.</p>
+<p>Seed ${seed}. <code>core</code> is the broker suite for a broker and the testee suite for a codec; <code>bus</code> the bus suite, over the wire for the broker and through a bus adapter for a language.</p>
 <table id="matrix"><tr><th>peer</th><th>language</th>${columns.map((c) => `<th>${esc(c)}</th>`).join('')}</tr>
 ${rows.map((r) => `<tr><td>${esc(r.name)}</td><td>${r.language}</td>${columns.map((c) => td(r.suites[c])).join('')}</tr>`).join('\n')}</table></body></html>
 `;

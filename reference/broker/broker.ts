@@ -11,12 +11,16 @@ import { resolveConfig, type BrokerConfig, type BrokerOptions } from './config.j
 import { Connection } from './connection.js';
 import { ClientDrains } from './drain.js';
 import { FlowControl, WriteBatch } from './flow.js';
-import { messageFrame } from './frames.js';
+import { messageFrame, type OutFrame } from './frames.js';
+import { DEFAULT_LIMITS } from '../../spec/generated/catalog.js';
 import { acceptInit, tokenDigest, type HandshakeContext } from './handshake.js';
 import { ExpiredIds, Inflight, type PendingRequest } from './inflight.js';
 import { listenTcp, listenUnix } from './listen.js';
 import { Logger } from './logger.js';
 import { Router } from './router.js';
+import { BrokerCalls } from './calls.js';
+import { BusHost } from './bus.js';
+import { ServiceDispatcher } from './dispatch.js';
 
 /** PING ids kept for matching PONGs; older ones move to the late-answer memory. */
 const PINGS_KEPT = 8;
@@ -68,6 +72,8 @@ export class Broker {
   private readonly flow: FlowControl;
   private readonly inflight: Inflight;
   private readonly router: Router;
+  private readonly calls: BrokerCalls;
+  private readonly bus: BusHost;
   private readonly drains: ClientDrains;
   private readonly handshakeContext: HandshakeContext;
   private readonly startedAt = Date.now();
@@ -94,6 +100,10 @@ export class Broker {
       },
       this.log,
     );
+    this.calls = new BrokerCalls((conn, frame) => this.batch.run(() => this.router.send(conn, frame)));
+    const send = (conn: Connection, frame: OutFrame): void => this.batch.run(() => this.router.send(conn, frame));
+    this.bus = new BusHost({ calls: this.calls, maxSubscriptions: DEFAULT_LIMITS.max_subscriptions, send });
+    const dispatcher = new ServiceDispatcher({ calls: this.calls, services: this.services, send });
     this.router = new Router({
       config: this.config,
       log: this.log,
@@ -101,6 +111,9 @@ export class Broker {
       inflight: this.inflight,
       flow: this.flow,
       services: this.services,
+      bus: this.bus,
+      dispatcher,
+      calls: this.calls,
       startedAt: this.startedAt,
       isShuttingDown: () => this.shuttingDown,
       startClientDrain: (conn, id, ms) => this.drains.start(conn, id, ms),
@@ -365,6 +378,8 @@ export class Broker {
     this.connections.delete(conn);
     if (conn.clientId !== undefined && this.clients.get(conn.clientId) === conn) this.clients.delete(conn.clientId); // HS-19
     this.services.dropOwner(conn); // HS-19
+    this.bus.closed(conn);
+    this.calls.closed(conn);
     this.batch.run(() => {
       this.inflight.targetGone(conn); // HS-18
       this.inflight.requesterGone(conn);

@@ -32,6 +32,9 @@ import type { Inflight } from './inflight.js';
 import type { Logger } from './logger.js';
 import { clientStatsEntry } from './stats.js';
 import type { ServiceRegistry } from './services.js';
+import type { BrokerCalls } from './calls.js';
+import type { BusHost } from './bus.js';
+import type { ServiceDispatcher } from './dispatch.js';
 
 export interface RouterDeps {
   readonly config: BrokerConfig;
@@ -42,6 +45,10 @@ export interface RouterDeps {
   readonly flow: FlowControl;
   /** Registered services, resolvable as `dst` after client ids (REQ-7). */
   readonly services: ServiceRegistry;
+  /** The bus (section 9.6), SERVICE_DISPATCH (9.7) and the requests they originate. */
+  readonly bus: BusHost;
+  readonly dispatcher: ServiceDispatcher;
+  readonly calls: BrokerCalls;
   readonly startedAt: number;
   isShuttingDown(): boolean;
   /** A client's SHUTDOWN (HS-14): start draining it. */
@@ -220,6 +227,10 @@ export class Router {
         return;
       }
     }
+    if (re !== undefined && this.deps.calls.owns(conn, re)) {
+      this.deps.calls.answer(conn, decodeMessage(body, this.decodeOptions(conn))); // an answer to the broker's own request
+      return;
+    }
     if (info.code === MessageType.PONG || info.code === MessageType.SHUTDOWN_ACK) {
       decodeMessage(body, this.decodeOptions(conn)); // the broker is the final receiver (steps 6-8)
       if (re !== undefined && info.code === MessageType.PONG && conn.pings.delete(re)) return;
@@ -274,7 +285,11 @@ export class Router {
       case MessageType.SERVICE_LIST:
         this.send(conn, messageFrame('SERVICE_LIST_RESULT', { id: conn.nextId(), re: id }, { services: this.deps.services.list(message.payload as ServiceListPayload) }), conn);
         return;
+      case MessageType.SERVICE_DISPATCH:
+        this.deps.dispatcher.handle(conn, message);
+        return;
       default:
+        if (this.deps.bus.handles(info.code)) return this.deps.bus.handle(conn, message);
         throw protocolError('UNSUPPORTED', `this broker does not implement ${info.name}`, { statement: 'ERR-8' });
     }
   }

@@ -8,7 +8,7 @@ import { ProtocolError } from '../codec/errors.js';
 import type { ServiceDescriptor } from '../../spec/generated/types.js';
 import type { Connection } from './connection.js';
 
-interface Entry {
+export interface ServiceEntry {
   descriptor: ServiceDescriptor;
   owner: Connection;
   load: number;
@@ -22,7 +22,7 @@ function byteOrder(a: string, b: string): number {
 }
 
 export class ServiceRegistry {
-  private readonly byName = new Map<string, Entry>();
+  private readonly byName = new Map<string, ServiceEntry>();
 
   register(owner: Connection, descriptor: ServiceDescriptor): void {
     if (this.byName.has(descriptor.name)) throw new ProtocolError('SERVICE_EXISTS', `service ${descriptor.name} is already registered`, { path: '/service/name', statement: 'REG-1' });
@@ -31,7 +31,7 @@ export class ServiceRegistry {
     this.byName.set(descriptor.name, { descriptor: { ...rest, healthy: descriptor.healthy ?? true }, owner, load: 0 });
   }
 
-  private owned(owner: Connection, name: string): Entry {
+  private owned(owner: Connection, name: string): ServiceEntry {
     const e = this.byName.get(name);
     if (!e || e.owner !== owner) throw new ProtocolError('SERVICE_NOT_FOUND', `this connection registered no service ${name}`, { path: '/name', statement: 'REG-2' });
     return e;
@@ -44,6 +44,11 @@ export class ServiceRegistry {
 
   setHealth(owner: Connection, name: string, healthy: boolean): void {
     this.owned(owner, name).descriptor.healthy = healthy;
+  }
+
+  /** The registration of `name` (its load is the dispatcher's to change, REG-9). */
+  entry(name: string): ServiceEntry | undefined {
+    return this.byName.get(name);
   }
 
   /** The connection providing `name`, if it is registered. */

@@ -3910,6 +3910,18 @@ export const SECTIONS: readonly { readonly slug: string; readonly title: string 
     "title": "15. Testee profile"
   },
   {
+    "slug": "bus-semantics",
+    "title": "18. Command bus semantics"
+  },
+  {
+    "slug": "coordinator-semantics",
+    "title": "18.1 Coordinator semantics"
+  },
+  {
+    "slug": "bus-adapter",
+    "title": "18.2 Bus adapter protocol"
+  },
+  {
     "slug": "decision-changes",
     "title": "Appendix A. Changes to and additions beyond the protocol decisions"
   }
@@ -5122,5 +5134,233 @@ export const STATEMENTS: readonly { readonly id: string; readonly section: strin
     "section": "testee",
     "level": "required",
     "text": "A testee MUST exit with status 0 when its standard input ends, after answering every complete frame it received."
+  },
+  {
+    "id": "BUS-18",
+    "section": "bus-semantics",
+    "level": "required",
+    "text": "A bus MUST route every message by an explicit type name given with it, never by a class or language type name (B1)."
+  },
+  {
+    "id": "BUS-19",
+    "section": "bus-semantics",
+    "level": "required",
+    "text": "A bus MUST keep one handler table for commands and queries together and refuse a second handler for a type with `HANDLER_EXISTS`, the first handler staying in place (B2)."
+  },
+  {
+    "id": "BUS-20",
+    "section": "bus-semantics",
+    "level": "required",
+    "text": "subscribe MUST return an unsubscribe handle, the subscription receiving every event published after subscribe returned (B3)."
+  },
+  {
+    "id": "BUS-21",
+    "section": "bus-semantics",
+    "level": "required",
+    "text": "A bus MUST treat each subscribe call as its own subscription, so that a function subscribed twice to a type is called twice per event (B3)."
+  },
+  {
+    "id": "BUS-22",
+    "section": "bus-semantics",
+    "level": "required",
+    "text": "Calling an unsubscribe handle MUST end exactly its own subscription, a second call being a no-op (B3)."
+  },
+  {
+    "id": "BUS-23",
+    "section": "bus-semantics",
+    "level": "required",
+    "text": "publish MUST invoke every subscriber of the event's type and return only when all of them have finished (B4)."
+  },
+  {
+    "id": "BUS-24",
+    "section": "bus-semantics",
+    "level": "required",
+    "text": "A subscriber's failure MUST NOT reach the publisher nor keep the event from the other subscribers (B4)."
+  },
+  {
+    "id": "BUS-25",
+    "section": "bus-semantics",
+    "level": "required",
+    "text": "A publish of a type that has no subscriber MUST return normally (B4)."
+  },
+  {
+    "id": "BUS-26",
+    "section": "bus-semantics",
+    "level": "required",
+    "text": "A send of a type that has no handler MUST return normally, middleware still running around it (B5)."
+  },
+  {
+    "id": "BUS-27",
+    "section": "bus-semantics",
+    "level": "required",
+    "text": "A send or query whose handler fails MUST fail with the handler's error unchanged, its code and message intact (B5, B6)."
+  },
+  {
+    "id": "BUS-28",
+    "section": "bus-semantics",
+    "level": "required",
+    "text": "A query of a type that has no handler MUST fail with `NO_HANDLER`, which `after` hooks see as the running error (B6)."
+  },
+  {
+    "id": "BUS-29",
+    "section": "bus-semantics",
+    "level": "required",
+    "text": "A query MUST fail with `TIMEOUT` when its handler has not finished within the timeout that applied, naming it in `timeout_ms`, a timeout of 0 or none meaning the bus's default (30,000 ms unless configured), never \"expire now\" (B6)."
+  },
+  {
+    "id": "BUS-30",
+    "section": "bus-semantics",
+    "level": "required",
+    "text": "A bus MUST run middleware `before` hooks in registration order and `after` hooks in reverse registration order, for publish, send and query alike (B7)."
+  },
+  {
+    "id": "BUS-31",
+    "section": "bus-semantics",
+    "level": "required",
+    "text": "A `before` hook that returns nothing MUST abort the operation, skipping later `before` hooks, the handler or subscribers and every `after` hook, an aborted send or query failing with `ABORTED` and an aborted publish returning normally having delivered nothing (B7)."
+  },
+  {
+    "id": "BUS-32",
+    "section": "bus-semantics",
+    "level": "required",
+    "text": "A `before` hook that fails MUST end the operation in the same way, the operation failing with that hook's error unchanged (B7)."
+  },
+  {
+    "id": "BUS-33",
+    "section": "bus-semantics",
+    "level": "required",
+    "text": "Each `after` hook MUST receive the running result and error, a result it returns replacing the running result and an error it returns replacing the running error, and a query MUST return the final result or fail with the final error (B8)."
+  },
+  {
+    "id": "BUS-34",
+    "section": "bus-semantics",
+    "level": "required",
+    "text": "A bus MUST compute the routing key of a message before any middleware runs, so that a `before` hook that replaces the message changes what the handler receives but not which handler receives it (B9)."
+  },
+  {
+    "id": "BUS-35",
+    "section": "bus-semantics",
+    "level": "required",
+    "text": "Introspection MUST reflect the tables at the time of the call: has_handler of a type, the number of subscriptions of a type, and the registered handler types sorted by name."
+  },
+  {
+    "id": "BUS-36",
+    "section": "bus-semantics",
+    "level": "required",
+    "text": "clear MUST remove every subscription, handler and middleware of the bus."
+  },
+  {
+    "id": "BUS-37",
+    "section": "bus-semantics",
+    "level": "required",
+    "text": "A bus whose operations travel through a broker MUST give every operation of this section the result the in-process bus gives, a subscriber receiving each event once whether its own client or another one published it (B12)."
+  },
+  {
+    "id": "BUS-38",
+    "section": "bus-semantics",
+    "level": "informational",
+    "text": "A bus MAY offer a circuit-breaker middleware that, per message type, opens after `threshold` consecutive failures, fails send and query with `OVERLOADED` while open, lets one operation through after `reset_ms` (half-open), closes on its success and opens again on its failure."
+  },
+  {
+    "id": "SVC-1",
+    "section": "coordinator-semantics",
+    "level": "required",
+    "text": "register_service MUST refuse a name that is already registered with `SERVICE_EXISTS` (B10)."
+  },
+  {
+    "id": "SVC-2",
+    "section": "coordinator-semantics",
+    "level": "required",
+    "text": "list_services MUST return the services matching its `service_type` filter, only the healthy ones unless asked for all, sorted by name, each with its current load."
+  },
+  {
+    "id": "SVC-3",
+    "section": "coordinator-semantics",
+    "level": "required",
+    "text": "dispatch MUST check, before any attempt and in this order, that the service exists (`SERVICE_NOT_FOUND`), is healthy (`SERVICE_UNHEALTHY`), has a handler (`NO_HANDLER`) and is below its `max_concurrent` (`OVERLOADED`, 0 meaning unlimited), refusing rather than queuing (B10)."
+  },
+  {
+    "id": "SVC-4",
+    "section": "coordinator-semantics",
+    "level": "required",
+    "text": "A coordinator MUST NOT let a service's load exceed its `max_concurrent`, whatever the number of concurrent dispatches (B10)."
+  },
+  {
+    "id": "SVC-5",
+    "section": "coordinator-semantics",
+    "level": "required",
+    "text": "A coordinator MUST raise a service's load when a dispatch starts and lower it exactly once when that dispatch ends, whatever its outcome, so that the load returns to 0 when no dispatch runs (B10)."
+  },
+  {
+    "id": "SVC-6",
+    "section": "coordinator-semantics",
+    "level": "required",
+    "text": "A coordinator MUST bound each attempt by the target's `timeout_ms` (300,000 ms when absent) and end the dispatch with `TIMEOUT` naming it when an attempt times out, without retrying (B10)."
+  },
+  {
+    "id": "SVC-7",
+    "section": "coordinator-semantics",
+    "level": "required",
+    "text": "A coordinator MUST retry an attempt that failed otherwise until `max_retries` retries (3 when absent) are spent, so that a dispatch makes at most `max_retries` + 1 attempts, and then fail with `HANDLER_FAILED` carrying the last attempt's error in `details.error` (B10)."
+  },
+  {
+    "id": "SVC-8",
+    "section": "coordinator-semantics",
+    "level": "required",
+    "text": "A coordinator MUST wait min(base x 2^(r-1), 5000) ms before the r-th retry, base being 100 ms unless configured (B10)."
+  },
+  {
+    "id": "SVC-9",
+    "section": "coordinator-semantics",
+    "level": "required",
+    "text": "A coordinator MUST NOT alter the caller's target or payload, every attempt receiving the same method and payload (B10)."
+  },
+  {
+    "id": "SVC-10",
+    "section": "coordinator-semantics",
+    "level": "required",
+    "text": "A coordinator MUST start dispatches that wait for the same turn in priority order (realtime, high, normal, low, idle; absent means normal), first come first served within a rank (B10)."
+  },
+  {
+    "id": "SVC-11",
+    "section": "coordinator-semantics",
+    "level": "required",
+    "text": "A successful dispatch MUST return the handler's result and the number of attempts made."
+  },
+  {
+    "id": "SVC-12",
+    "section": "coordinator-semantics",
+    "level": "required",
+    "text": "broadcast(event_type, payload) MUST publish an event of type `event_type` on the bus, reaching its subscribers by that name (B11)."
+  },
+  {
+    "id": "SVC-13",
+    "section": "coordinator-semantics",
+    "level": "required",
+    "text": "request(service, query_type, payload) MUST query the handler of `query_type` and return `{result}` on success or `{error: {code, message}}` on failure, never raising (B11)."
+  },
+  {
+    "id": "BUSA-1",
+    "section": "bus-adapter",
+    "level": "required",
+    "text": "A bus adapter MUST answer every line with exactly one line carrying the same `seq`, and write nothing else to standard output."
+  },
+  {
+    "id": "BUSA-2",
+    "section": "bus-adapter",
+    "level": "required",
+    "text": "A bus adapter MUST handle each line as soon as it arrives, without waiting for earlier operations to finish, so that operations can run concurrently."
+  },
+  {
+    "id": "BUSA-3",
+    "section": "bus-adapter",
+    "level": "required",
+    "text": "A bus adapter MUST report a failed operation with the bus's error code (a name of the error registry) in `error.code`."
+  },
+  {
+    "id": "BUSA-4",
+    "section": "bus-adapter",
+    "level": "required",
+    "text": "A bus adapter MUST exit with status 0 when its standard input ends."
   }
 ];

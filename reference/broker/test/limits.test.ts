@@ -98,7 +98,8 @@ describe('limits and faults', () => {
   it('answers a known type it does not implement with UNSUPPORTED (ERR-8)', async () => {
     const { address } = await h.broker();
     const a = await h.client(address, 'a');
-    a.send('BUS_SUBSCRIBE', { id: 's' }, { event_type: 'x' });
+    // INSTRUMENT_COMMAND without dst is addressed to the broker, which has no instrument.
+    a.send('INSTRUMENT_COMMAND', { id: 's' }, { command: 'scope_acquire', params: { decimation: 64 } });
     const m = await a.next();
     expect(m.header.re).toBe('s');
     expect(m.payload).toMatchObject({ code: 'UNSUPPORTED' });

@@ -1,0 +1,35 @@
+/** Shared verifiers of the bus cases: the adapter's log, read and compared with expected-versus-actual wording. */
+import type { LogEntry } from '../../reference/bus/adapter/protocol.js';
+import { CaseFailure } from '../cases/model.js';
+import { ok, type BusDriver } from './driver.js';
+
+export async function readLog(d: BusDriver): Promise<LogEntry[]> {
+  return ok<LogEntry[]>(d, { op: 'log' });
+}
+
+/** `label/role` of each entry, in order. */
+export function steps(log: LogEntry[]): string[] {
+  return log.map((e) => `${e.label}/${e.role}`);
+}
+
+export function expectEqual(what: string, expected: unknown, actual: unknown): void {
+  const e = JSON.stringify(expected);
+  const a = JSON.stringify(actual);
+  if (e !== a) throw new CaseFailure(`${what}: expected ${e}, got ${a}`, e, a);
+}
+
+/** Labels of the entries of `role`, sorted (deliveries to several subscribers have no order). */
+export function labels(log: LogEntry[], role: LogEntry['role']): string[] {
+  return log.filter((e) => e.role === role).map((e) => e.label).sort();
+}
+
+/** Polls the log until `done` says so, a bounded number of times; returns everything read. */
+export async function logUntil(d: BusDriver, done: (log: LogEntry[]) => boolean, what: string): Promise<LogEntry[]> {
+  const all: LogEntry[] = [];
+  for (let i = 0; i < 200; i++) {
+    all.push(...(await readLog(d)));
+    if (done(all)) return all;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new CaseFailure(`${what} never happened; log: ${JSON.stringify(all)}`);
+}

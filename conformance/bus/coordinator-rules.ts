@@ -1,0 +1,154 @@
+/** Cases of section coordinator-semantics (SVC-1..SVC-13) through the bus adapter. */
+import { CaseFailure } from '../cases/model.js';
+import { fails, ok, type BusDriver } from './driver.js';
+import { expectEqual, readLog } from './checks.js';
+import type { BusCaseDef } from './cases-model.js';
+import type { Behaviour, DescriptorIn } from '../../reference/bus/adapter/protocol.js';
+
+function svc(name: string, extra: Partial<DescriptorIn> = {}): DescriptorIn {
+  return { name, service_type: 'worker', version: '1.0.0', capabilities: ['run'], max_concurrent: 0, healthy: true, metadata: {}, ...extra };
+}
+
+async function register(d: BusDriver, name: string, behaviour: Behaviour, extra: Partial<DescriptorIn> = {}): Promise<void> {
+  await ok(d, { op: 'register_service', service: svc(name, extra), label: name, behaviour });
+}
+
+type Settled = { ok: true; value: { result: unknown; attempts: number } } | { ok: false; error: { code: string } };
+
+export const COORDINATOR_CASES: BusCaseDef[] = [
+  {
+    id: 'coordinator-semantics/duplicate-service-refused',
+    statements: ['SVC-1'],
+    async run(d) {
+      await register(d, 'flow', { kind: 'echo' });
+      await fails(d, { op: 'register_service', service: svc('flow'), label: 'flow2', behaviour: { kind: 'echo' } }, 'SERVICE_EXISTS');
+    },
+  },
+  {
+    id: 'coordinator-semantics/list-filters-and-sorts',
+    statements: ['SVC-2'],
+    async run(d) {
+      await register(d, 'w-b', { kind: 'echo' });
+      await register(d, 'w-a', { kind: 'echo' });
+      await register(d, 'f-1', { kind: 'echo' }, { service_type: 'flow' });
+      await ok(d, { op: 'set_health', name: 'w-b', healthy: false });
+      const names = (l: { name: string }[]): string[] => l.map((s) => s.name);
+      expectEqual('healthy workers', ['w-a'], names(await ok(d, { op: 'list_services', service_type: 'worker' })));
+      expectEqual('all workers', ['w-a', 'w-b'], names(await ok(d, { op: 'list_services', service_type: 'worker', healthy_only: false })));
+      const one = await ok<{ current_load?: number } | null>(d, { op: 'get_service', name: 'f-1' });
+      expectEqual('the load of an idle service', 0, one?.current_load);
+    },
+  },
+  {
+    id: 'coordinator-semantics/dispatch-check-order',
+    statements: ['SVC-3'],
+    async run(d) {
+      await fails(d, { op: 'dispatch', target: { service_name: 'ghost', method: 'run' }, payload: null }, 'SERVICE_NOT_FOUND');
+      await register(d, 'sick', { kind: 'echo' });
+      await ok(d, { op: 'set_health', name: 'sick', healthy: false });
+      await fails(d, { op: 'dispatch', target: { service_name: 'sick', method: 'run' }, payload: null }, 'SERVICE_UNHEALTHY');
+      await register(d, 'single', { kind: 'gate', gate: 'g', value: 'done' }, { max_concurrent: 1 });
+      const first = d.call({ op: 'dispatch', target: { service_name: 'single', method: 'run' }, payload: 1 });
+      for (let i = 0; i < 200 && (await ok<{ current_load: number }>(d, { op: 'get_service', name: 'single' })).current_load < 1; i++) await new Promise((r) => setTimeout(r, 10));
+      await fails(d, { op: 'dispatch', target: { service_name: 'single', method: 'run' }, payload: 2 }, 'OVERLOADED');
+      await ok(d, { op: 'open_gate', gate: 'g' });
+      const r = await first;
+      if (!r.ok) throw new CaseFailure(`the first dispatch failed with ${r.error.code}`);
+    },
+  },
+  {
+    id: 'coordinator-semantics/load-bounded-and-restored',
+    statements: ['SVC-4', 'SVC-5'],
+    async run(d) {
+      await register(d, 'pool', { kind: 'gate', gate: 'g', value: 'ok' }, { max_concurrent: 2 });
+      const items = [1, 2, 3, 4, 5].map((i) => ({ target: { service_name: 'pool', method: 'run', max_retries: 0 }, payload: i }));
+      const batch = d.call({ op: 'dispatch_batch', items });
+      let seen = 0;
+      for (let i = 0; i < 200; i++) {
+        const load = (await ok<{ current_load: number }>(d, { op: 'get_service', name: 'pool' })).current_load;
+        if (load > 2) throw new CaseFailure(`the load reached ${load} above max_concurrent 2`, '<= 2', String(load));
+        seen = Math.max(seen, load);
+        if (seen === 2) break;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      await ok(d, { op: 'open_gate', gate: 'g' });
+      const r = await batch;
+      if (!r.ok) throw new CaseFailure(`dispatch_batch failed with ${r.error.code}`);
+      const outcomes = (r.value as Settled[]).map((o) => (o.ok ? 'ok' : o.error.code)).sort();
+      expectEqual('outcomes of 5 dispatches at max_concurrent 2', ['OVERLOADED', 'OVERLOADED', 'OVERLOADED', 'ok', 'ok'], outcomes);
+      expectEqual('the load when nothing runs', 0, (await ok<{ current_load: number }>(d, { op: 'get_service', name: 'pool' })).current_load);
+    },
+  },
+  {
+    id: 'coordinator-semantics/timeout-not-retried',
+    statements: ['SVC-6'],
+    async run(d) {
+      await register(d, 'hung', { kind: 'never' });
+      const e = await fails(d, { op: 'dispatch', target: { service_name: 'hung', method: 'run', timeout_ms: 50, max_retries: 3 }, payload: null }, 'TIMEOUT');
+      expectEqual('the TIMEOUT names the timeout', 50, e.details?.['timeout_ms']);
+      expectEqual('attempts made', 1, (await readLog(d)).filter((x) => x.role === 'service').length);
+    },
+  },
+  {
+    id: 'coordinator-semantics/retries-then-handler-failed',
+    statements: ['SVC-7'],
+    async run(d) {
+      await register(d, 'flaky', { kind: 'fail_first', times: 2, code: 'HARDWARE_ERROR', message: 'glitch', value: 'ok' });
+      const r = await ok<{ result: unknown; attempts: number }>(d, { op: 'dispatch', target: { service_name: 'flaky', method: 'run', max_retries: 2 }, payload: null });
+      expectEqual('result after two failures', { result: 'ok', attempts: 3 }, r);
+      await register(d, 'dead', { kind: 'fail', code: 'HARDWARE_ERROR', message: 'dead' });
+      const e = await fails(d, { op: 'dispatch', target: { service_name: 'dead', method: 'run', max_retries: 1 }, payload: null }, 'HANDLER_FAILED');
+      expectEqual('the last error in details.error', 'HARDWARE_ERROR', (e.details?.['error'] as { code?: string } | undefined)?.code);
+      expectEqual('attempts of the dead service', 2, (await readLog(d)).filter((x) => x.label === 'dead').length);
+    },
+  },
+  {
+    id: 'coordinator-semantics/same-call-every-attempt',
+    statements: ['SVC-9'],
+    async run(d) {
+      await register(d, 'flaky', { kind: 'fail_first', times: 1, code: 'HARDWARE_ERROR', message: 'glitch', value: 'ok' });
+      await ok(d, { op: 'dispatch', target: { service_name: 'flaky', method: 'acquire', max_retries: 1 }, payload: { decimation: 64 } });
+      const calls = (await readLog(d)).filter((x) => x.role === 'service').map((x) => ({ method: x.method, payload: x.payload }));
+      expectEqual('each attempt\'s call', [{ method: 'acquire', payload: { decimation: 64 } }, { method: 'acquire', payload: { decimation: 64 } }], calls);
+    },
+  },
+  {
+    id: 'coordinator-semantics/priority-order',
+    statements: ['SVC-10'],
+    needs: ['same-turn'],
+    async run(d) {
+      await register(d, 'sched', { kind: 'echo' }, { max_concurrent: 0 });
+      const ranks = ['idle', 'normal', 'realtime', 'low', 'high', 'normal'] as const;
+      await ok(d, { op: 'dispatch_batch', items: ranks.map((p, i) => ({ target: { service_name: 'sched', method: 'run', priority: p }, payload: `${p}-${i}` })) });
+      const order = (await readLog(d)).filter((x) => x.role === 'service').map((x) => x.payload);
+      expectEqual('start order', ['realtime-2', 'high-4', 'normal-1', 'normal-5', 'low-3', 'idle-0'], order);
+    },
+  },
+  {
+    id: 'coordinator-semantics/result-and-attempts',
+    statements: ['SVC-11'],
+    async run(d) {
+      await register(d, 'echo', { kind: 'echo' });
+      expectEqual('dispatch result', { result: { n: 1 }, attempts: 1 }, await ok(d, { op: 'dispatch', target: { service_name: 'echo', method: 'run' }, payload: { n: 1 } }));
+    },
+  },
+  {
+    id: 'coordinator-semantics/broadcast-by-type-name',
+    statements: ['SVC-12'],
+    async run(d) {
+      await ok(d, { op: 'subscribe', event_type: 'memory.stored', label: 'mem' });
+      await ok(d, { op: 'broadcast', event_type: 'memory.stored', payload: { item_id: '123' } });
+      expectEqual('deliveries', [{ label: 'mem', type: 'memory.stored', payload: { item_id: '123' } }], (await readLog(d)).map((e) => ({ label: e.label, type: e.type, payload: e.payload })));
+    },
+  },
+  {
+    id: 'coordinator-semantics/request-result-or-error',
+    statements: ['SVC-13'],
+    async run(d) {
+      await ok(d, { op: 'register_handler', message_type: 'session.get', category: 'query', label: 'q', behaviour: { kind: 'echo' } });
+      expectEqual('request of a handled type', { result: 'abc' }, await ok(d, { op: 'request', service_name: 'flow', query_type: 'session.get', payload: 'abc' }));
+      const r = await ok<{ error?: { code: string } }>(d, { op: 'request', service_name: 'flow', query_type: 'session.missing', payload: 'abc' });
+      expectEqual('request of a type without handler', 'NO_HANDLER', r.error?.code);
+    },
+  },
+];

@@ -1,0 +1,44 @@
+/**
+ * The bus suite (`conformance --suite bus`): the rules of sections bus-semantics and
+ * coordinator-semantics as cases run through a bus adapter (section bus-adapter): the TypeScript bus
+ * in process (`--exec -- npx concord bus-adapter`), the bus of a broker (`--target`, or no target), and
+ * any other adapter such as the Python bus peer. The stateful model is one more case.
+ */
+import { defineCase, CaseSkipped, type Case } from './model.js';
+import { BUS_CASES } from '../bus/bus-rules.js';
+import { COORDINATOR_CASES } from '../bus/coordinator-rules.js';
+import { MODEL_CASE } from '../bus/model-case.js';
+import { ProcessDriver, SessionDriver, ok, type BusDriver } from '../bus/driver.js';
+import type { CaseContext } from './context.js';
+import type { Hello } from '../../reference/bus/adapter/protocol.js';
+import { wireFactory } from '../../reference/bus/wire/factory.js';
+import type { BusCaseDef } from '../bus/cases-model.js';
+
+export const BUS_CASE_DEFS: BusCaseDef[] = [...BUS_CASES, ...COORDINATOR_CASES, MODEL_CASE];
+
+function openDriver(ctx: CaseContext): BusDriver {
+  const a = ctx.options.address;
+  if (a.exec) return new ProcessDriver(a.exec, ctx.timeoutMs);
+  const target = { ...(a.path !== undefined ? { path: a.path } : { host: a.host ?? '127.0.0.1', port: a.port! }), ...(ctx.options.token !== undefined ? { token: ctx.options.token } : {}) };
+  return new SessionDriver(wireFactory(target), { name: 'wire-bus', language: 'typescript', version: '0.1.0', features: [] }, ctx.timeoutMs);
+}
+
+/** Runs one definition against a driver: hello, reset, the case, and the driver closed whatever happens. */
+export async function runBusCase(def: BusCaseDef, d: BusDriver, seed: number, modelRuns?: number): Promise<void> {
+  try {
+    const hello = await ok<Hello>(d, { op: 'hello' });
+    const missing = (def.needs ?? []).filter((f) => !hello.features.includes(f));
+    if (missing.length > 0) throw new CaseSkipped(`the adapter does not declare ${missing.join(', ')}`);
+    await ok(d, { op: 'reset' });
+    await def.run(d, { seed, features: hello.features, ...(modelRuns !== undefined ? { modelRuns } : {}) });
+  } catch (e) {
+    if (e instanceof Error && d.transcript.length > 0 && !(e instanceof CaseSkipped)) e.message += `\nlast adapter exchanges:\n${d.transcript.slice(-8).join('\n')}`;
+    throw e;
+  } finally {
+    await d.close();
+  }
+}
+
+export function busCases(): Case[] {
+  return BUS_CASE_DEFS.map((def) => defineCase({ id: def.id, statements: def.statements, run: (ctx) => runBusCase(def, openDriver(ctx), ctx.seed) }));
+}

@@ -1,0 +1,67 @@
+/** Every broken bus is caught by its rule's case, and the correct bus passes that same case. */
+import { describe, expect, it } from 'vitest';
+import { BUS_CASE_DEFS, runBusCase } from '../cases/bus.cases.js';
+import { SessionDriver } from '../bus/driver.js';
+import { TS_FEATURES } from '../../reference/bus/adapter/command.js';
+import { InMemoryBus, Coordinator } from '../../reference/bus/index.js';
+import type { BusFactory } from '../../reference/bus/adapter/session.js';
+import { CaseFailure } from '../cases/model.js';
+import { propertySeed } from '../properties/seed.js';
+import * as broken from './broken-buses.js';
+
+type BusClass = new () => InMemoryBus;
+type CoordClass = new (bus: InMemoryBus, o: { backoffBaseMs: number }) => Coordinator;
+
+function factory(Bus: BusClass = InMemoryBus, Coord: CoordClass = Coordinator): BusFactory {
+  return async () => {
+    const bus = new Bus();
+    return { bus, members: [bus], coordinator: new Coord(bus, { backoffBaseMs: 1 }), close: async () => undefined };
+  };
+}
+
+const VARIANTS: { name: string; caseId: string; make: BusFactory }[] = [
+  { name: 'second handler replaces the first', caseId: 'bus-semantics/one-handler-table', make: factory(broken.ReplacingHandlers) },
+  { name: 'same function subscribed once', caseId: 'bus-semantics/same-function-twice', make: factory(broken.DedupingSubscribers) },
+  { name: 'unsubscribe ends every subscription of the type', caseId: 'bus-semantics/unsubscribe-ends-only-its-own', make: factory(broken.UnsubscribeByType) },
+  { name: 'publish does not wait', caseId: 'bus-semantics/publish-waits-for-subscribers', make: factory(broken.PublishWithoutWaiting) },
+  { name: 'subscriber errors reach the publisher', caseId: 'bus-semantics/subscriber-failure-isolated', make: factory(broken.SubscriberErrorsPropagate) },
+  { name: 'send without handler fails', caseId: 'bus-semantics/send-without-handler', make: factory(broken.SendNeedsHandler) },
+  { name: 'handler errors wrapped', caseId: 'bus-semantics/handler-error-unchanged', make: factory(broken.WrappedHandlerErrors) },
+  { name: 'query without handler answers null', caseId: 'bus-semantics/query-without-handler', make: factory(broken.QueryWithoutHandlerIsNull) },
+  { name: 'timeout 0 expires at once', caseId: 'bus-semantics/query-timeout', make: factory(broken.ZeroExpiresNow) },
+  { name: 'after hooks in registration order', caseId: 'bus-semantics/middleware-order', make: factory(broken.AfterInRegistrationOrder) },
+  { name: 'an aborted query answers null', caseId: 'bus-semantics/before-abort', make: factory(broken.AbortIsNull) },
+  { name: 'routing after middleware', caseId: 'bus-semantics/routing-key-before-middleware', make: factory(broken.RoutesAfterMiddleware) },
+  { name: 'clear keeps middleware', caseId: 'bus-semantics/clear', make: factory(broken.ClearKeepsMiddleware) },
+  { name: 'max_concurrent ignored', caseId: 'coordinator-semantics/load-bounded-and-restored', make: factory(InMemoryBus, broken.UnboundedCoordinator) },
+  { name: 'timeouts retried', caseId: 'coordinator-semantics/timeout-not-retried', make: factory(InMemoryBus, broken.RetryingTimeouts) },
+  { name: 'priority ignored', caseId: 'coordinator-semantics/priority-order', make: factory(InMemoryBus, broken.NoPriority) },
+];
+
+function driver(make: BusFactory): SessionDriver {
+  return new SessionDriver(make, { name: 'variant', language: 'typescript', version: '0', features: TS_FEATURES }, 3000);
+}
+
+function caseOf(id: string): (typeof BUS_CASE_DEFS)[number] {
+  const def = BUS_CASE_DEFS.find((d) => d.id === id);
+  if (!def) throw new Error(`no case ${id}`);
+  return def;
+}
+
+describe('broken bus variants, each caught by its rule\'s case', () => {
+  for (const v of VARIANTS) {
+    it(`${v.name}: caught by ${v.caseId}`, async () => {
+      await expect(runBusCase(caseOf(v.caseId), driver(v.make), propertySeed())).rejects.toBeInstanceOf(CaseFailure);
+      await runBusCase(caseOf(v.caseId), driver(factory()), propertySeed()); // the correct bus passes the same case
+    });
+  }
+
+  it('the stateful model (300 runs) catches the variants that break the rules it models', async () => {
+    const model = caseOf('bus-semantics/prop/model');
+    for (const Bus of [broken.ReplacingHandlers, broken.UnsubscribeByType, broken.SubscriberErrorsPropagate, broken.SendNeedsHandler, broken.AfterInRegistrationOrder, broken.AbortIsNull]) {
+      const failure = await runBusCase(model, driver(factory(Bus)), propertySeed(), 300).then(() => undefined, (e: unknown) => e);
+      expect(failure, Bus.name).toBeInstanceOf(CaseFailure);
+      expect((failure as Error).message, Bus.name).toMatch(/Counterexample/);
+    }
+  }, 60_000);
+});

@@ -1,0 +1,134 @@
+/**
+ * The bus over the wire (sections 9.6 and 18, BUS-1..17 and BUS-37): subscriptions and the handler
+ * table live in the broker; publish fans out as BUS_EVENTs and answers once every subscriber has, send
+ * and query are forwarded to the handler's connection and its answer returned. SERVICE_DISPATCH is
+ * handled by dispatch.ts; both originate requests through BrokerCalls.
+ */
+import { MessageType, ProtocolError, type Message } from '../codec/index.js';
+import type {
+  BusPublishPayload, BusQueryPayload, BusRegisterHandlerPayload, BusSendPayload, BusSubscribePayload, BusUnregisterHandlerPayload, BusUnsubscribePayload,
+} from '../../spec/generated/types.js';
+import type { BrokerCalls } from './calls.js';
+import type { Connection } from './connection.js';
+import { errorFrame, messageFrame, type OutFrame } from './frames.js';
+
+/** Catalog timeouts of the broker's own requests (spec/messages/bus.json). */
+const EVENT_TIMEOUT_MS = 30_000;
+const SEND_TIMEOUT_MS = 30_000;
+const QUERY_DEFAULT_MS = 30_000;
+
+interface Subscription {
+  readonly id: string;
+  readonly conn: Connection;
+  readonly eventType: string;
+}
+
+export interface BusHostDeps {
+  readonly calls: BrokerCalls;
+  readonly maxSubscriptions: number;
+  send(conn: Connection, frame: OutFrame): void;
+}
+
+const HANDLED = new Set<number>([
+  MessageType.BUS_SUBSCRIBE, MessageType.BUS_UNSUBSCRIBE, MessageType.BUS_PUBLISH, MessageType.BUS_REGISTER_HANDLER,
+  MessageType.BUS_UNREGISTER_HANDLER, MessageType.BUS_SEND, MessageType.BUS_QUERY,
+]);
+
+export class BusHost {
+  /** Insertion order is delivery order. */
+  private readonly subs = new Map<string, Subscription>();
+  private readonly handlers = new Map<string, Connection>();
+  private seq = 0;
+
+  constructor(private readonly deps: BusHostDeps) {}
+
+  handles(code: number): boolean {
+    return HANDLED.has(code);
+  }
+
+  /** A bus request from `conn`, decoded and checked up to step 13. */
+  handle(conn: Connection, m: Message): void {
+    const id = m.header.id;
+    switch (m.type) {
+      case MessageType.BUS_SUBSCRIBE: {
+        let mine = 0;
+        for (const s of this.subs.values()) if (s.conn === conn) mine++;
+        if (mine >= this.deps.maxSubscriptions) throw new ProtocolError('OVERLOADED', `${mine} subscriptions on this connection already`, { limit: this.deps.maxSubscriptions, statement: 'LIM-9' });
+        const sub: Subscription = { id: `sub-${++this.seq}`, conn, eventType: (m.payload as BusSubscribePayload).event_type };
+        this.subs.set(sub.id, sub); // active before BUS_SUBSCRIBED is sent (BUS-3)
+        return this.reply(conn, id, 'BUS_SUBSCRIBED', { subscription_id: sub.id });
+      }
+      case MessageType.BUS_UNSUBSCRIBE: {
+        const sid = (m.payload as BusUnsubscribePayload).subscription_id;
+        if (this.subs.get(sid)?.conn === conn) this.subs.delete(sid); // BUS-4: another's is left alone
+        return this.reply(conn, id, 'ACK', {});
+      }
+      case MessageType.BUS_REGISTER_HANDLER: {
+        const type = (m.payload as BusRegisterHandlerPayload).message_type;
+        if (this.handlers.has(type)) throw new ProtocolError('HANDLER_EXISTS', `a handler for ${type} is already registered`, { path: '/message_type', statement: 'BUS-2' });
+        this.handlers.set(type, conn);
+        return this.reply(conn, id, 'ACK', {});
+      }
+      case MessageType.BUS_UNREGISTER_HANDLER: {
+        const type = (m.payload as BusUnregisterHandlerPayload).message_type;
+        if (this.handlers.get(type) === conn) this.handlers.delete(type);
+        return this.reply(conn, id, 'ACK', {});
+      }
+      case MessageType.BUS_PUBLISH:
+        return void this.publish(conn, id, m.payload as BusPublishPayload);
+      case MessageType.BUS_SEND:
+        return void this.forward(conn, id, 'BUS_SEND', m.payload as BusSendPayload, SEND_TIMEOUT_MS);
+      case MessageType.BUS_QUERY: {
+        const p = m.payload as BusQueryPayload;
+        return void this.forward(conn, id, 'BUS_QUERY', p, p.timeout_ms !== undefined && p.timeout_ms > 0 ? p.timeout_ms : QUERY_DEFAULT_MS); // BUS-13
+      }
+    }
+  }
+
+  /** HS-19: a closed connection's subscriptions and handlers go with it. */
+  closed(conn: Connection): void {
+    for (const [id, s] of this.subs) if (s.conn === conn) this.subs.delete(id);
+    for (const [type, c] of this.handlers) if (c === conn) this.handlers.delete(type);
+  }
+
+  private async publish(conn: Connection, id: string, p: BusPublishPayload): Promise<void> {
+    const targets = [...this.subs.values()].filter((s) => s.eventType === p.event_type);
+    if (targets.length === 0) return this.reply(conn, id, 'BUS_PUBLISHED', { delivered: 0, failed: 0 }); // answered at once, in order
+    const publisher = conn.clientId!;
+    // BUS-5..7: one BUS_EVENT per subscription, the publisher's own included; failures only counted.
+    const outcomes = await Promise.allSettled(
+      targets.map((s) =>
+        this.deps.calls.call(s.conn, 'BUS_EVENT', { subscription_id: s.id, event_type: p.event_type, publisher, ...('payload' in p ? { payload: p.payload } : {}) }, EVENT_TIMEOUT_MS, publisher),
+      ),
+    );
+    const failed = outcomes.filter((o) => o.status === 'rejected' || o.value.type !== MessageType.ACK).length;
+    this.reply(conn, id, 'BUS_PUBLISHED', { delivered: targets.length, failed });
+  }
+
+  private async forward(conn: Connection, id: string, type: 'BUS_SEND' | 'BUS_QUERY', p: BusSendPayload | BusQueryPayload, timeoutMs: number): Promise<void> {
+    const handler = this.handlers.get(p.message_type);
+    if (!handler) {
+      if (type === 'BUS_SEND') return this.reply(conn, id, 'ACK', {}); // BUS-9
+      return this.fail(conn, id, new ProtocolError('NO_HANDLER', `no handler is registered for ${p.message_type}`, { statement: 'BUS-12' }));
+    }
+    let answer: Message;
+    try {
+      answer = await this.deps.calls.call(handler, type, p, timeoutMs, conn.clientId!); // BUS-10
+    } catch (e) {
+      return this.fail(conn, id, e as ProtocolError);
+    }
+    if (answer.type === MessageType.ERROR) {
+      const error = answer.payload as { code: string; message: string };
+      return this.fail(conn, id, new ProtocolError('HANDLER_FAILED', `the handler of ${p.message_type} failed: ${error.code}`, { error: answer.payload, statement: 'BUS-11' }));
+    }
+    this.reply(conn, id, type === 'BUS_SEND' ? 'ACK' : 'BUS_QUERY_RESULT', type === 'BUS_SEND' ? {} : answer.payload);
+  }
+
+  private reply(conn: Connection, re: string, type: string, payload: unknown): void {
+    if (conn.state === 'open') this.deps.send(conn, messageFrame(type, { id: conn.nextId(), re }, payload));
+  }
+
+  private fail(conn: Connection, re: string, error: ProtocolError): void {
+    if (conn.state === 'open') this.deps.send(conn, errorFrame(conn.nextId(), re, error));
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * SERVICE_DISPATCH through the registry (REG-4..REG-12): existence and health when accepted; the
+ * dispatches of one turn started in priority order (REG-10), each checked against max_concurrent when it
+ * starts (refused, never queued); every attempt forwarded unchanged to the service's connection, bounded
+ * by timeout_ms; failures retried after min(100 x 2^(r-1), 5000) ms; the load raised once and lowered
+ * once per dispatch.
+ */
+import { ProtocolError, type Message } from '../codec/index.js';
+import { MessageType } from '../codec/index.js';
+import type { ServiceDispatchPayload } from '../../spec/generated/types.js';
+import type { BrokerCalls } from './calls.js';
+import type { Connection } from './connection.js';
+import { errorFrame, messageFrame, type OutFrame } from './frames.js';
+import type { ServiceRegistry } from './services.js';
+
+const PRIORITY_RANK: Record<string, number> = { realtime: 0, high: 1, normal: 2, low: 3, idle: 4 };
+export const DISPATCH_TIMEOUT_MS = 300_000;
+export const DISPATCH_MAX_RETRIES = 3;
+
+export function dispatchBackoffMs(retry: number): number {
+  return Math.min(100 * 2 ** (retry - 1), 5000); // REG-7
+}
+
+export interface DispatcherDeps {
+  readonly calls: BrokerCalls;
+  readonly services: ServiceRegistry;
+  send(conn: Connection, frame: OutFrame): void;
+}
+
+interface Waiting {
+  rank: number;
+  seq: number;
+  start: () => void;
+}
+
+export class ServiceDispatcher {
+  private waiting: Waiting[] = [];
+  private scheduled = false;
+  private seq = 0;
+
+  constructor(private readonly deps: DispatcherDeps) {}
+
+  handle(conn: Connection, m: Message): void {
+    const p = m.payload as ServiceDispatchPayload;
+    const entry = this.deps.services.entry(p.service_name);
+    if (!entry) throw new ProtocolError('SERVICE_NOT_FOUND', `no service ${p.service_name} is registered`, { path: '/service_name', statement: 'REG-4' });
+    if (entry.descriptor.healthy === false) throw new ProtocolError('SERVICE_UNHEALTHY', `${p.service_name} is unhealthy`, { statement: 'REG-4' });
+    this.enqueue(PRIORITY_RANK[p.priority ?? 'normal'] ?? 2, () => void this.start(conn, m.header.id, p));
+  }
+
+  private async start(conn: Connection, re: string, p: ServiceDispatchPayload): Promise<void> {
+    const entry = this.deps.services.entry(p.service_name);
+    if (!entry) return this.fail(conn, re, new ProtocolError('SERVICE_NOT_FOUND', `${p.service_name} was unregistered`, { statement: 'REG-4' }));
+    const limit = entry.descriptor.max_concurrent ?? 0;
+    if (limit > 0 && entry.load >= limit) {
+      return this.fail(conn, re, new ProtocolError('OVERLOADED', `${p.service_name} already runs ${entry.load} dispatches`, { limit, statement: 'REG-4' }));
+    }
+    entry.load++; // REG-9
+    try {
+      const timeoutMs = p.timeout_ms ?? DISPATCH_TIMEOUT_MS;
+      const maxRetries = p.max_retries ?? DISPATCH_MAX_RETRIES;
+      let last: unknown;
+      for (let attempt = 1; attempt <= maxRetries + 1; attempt++) {
+        if (attempt > 1) await new Promise((r) => setTimeout(r, dispatchBackoffMs(attempt - 1)));
+        let answer: Message;
+        try {
+          answer = await this.deps.calls.call(entry.owner, 'SERVICE_DISPATCH', p, timeoutMs, conn.clientId!); // REG-8: unchanged
+        } catch (e) {
+          return this.fail(conn, re, e as ProtocolError); // TIMEOUT or PEER_GONE: not retried (REG-5, REG-12)
+        }
+        if (answer.type !== MessageType.ERROR) {
+          const result = (answer.payload as { result?: unknown } | null)?.result;
+          return this.reply(conn, re, { ...(result !== undefined ? { result } : {}), attempts: attempt }); // REG-11
+        }
+        last = answer.payload;
+      }
+      this.fail(conn, re, new ProtocolError('HANDLER_FAILED', `${p.service_name}.${p.method} failed ${maxRetries + 1} times`, { error: last, statement: 'REG-11' }));
+    } finally {
+      entry.load--; // exactly once (REG-9)
+    }
+  }
+
+  private enqueue(rank: number, start: () => void): void {
+    this.waiting.push({ rank, seq: this.seq++, start });
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      const turn = this.waiting.sort((a, b) => a.rank - b.rank || a.seq - b.seq);
+      this.waiting = [];
+      for (const w of turn) w.start();
+    });
+  }
+
+  private reply(conn: Connection, re: string, payload: unknown): void {
+    if (conn.state === 'open') this.deps.send(conn, messageFrame('SERVICE_RESULT', { id: conn.nextId(), re }, payload));
+  }
+
+  private fail(conn: Connection, re: string, error: ProtocolError): void {
+    if (conn.state === 'open') this.deps.send(conn, errorFrame(conn.nextId(), re, error));
+  }
+}
