@@ -28,8 +28,9 @@ const HELP = `usage: conformance [run options]          run the suites (no --tar
                                              the matrix (also written to reports/selftest/)
 
 run options:
-  --target host:port | [v6]:port | unix:PATH   the peer under test (a broker)
+  --target host:port | [v6]:port | unix:PATH | fifo:DIR   the peer under test (a broker)
   --exec -- CMD ARGS     start CMD as the peer, speaking frames on its stdin/stdout (spec section testee)
+  --target fifo:DIR --exec -- CMD {fifo}   the same over a FIFO pair the harness creates in DIR for each peer
   --listen PORT          play the broker on 127.0.0.1:PORT (0: any) for a client under test
   --token T              the token the peer requires at INIT
   --suite NAME           a suite to run (repeatable; default: core, testee with --exec, client with --listen). Suites: ${Object.keys(SUITES).join(', ')}
@@ -76,7 +77,7 @@ export async function main(argv: string[]): Promise<number> {
   if (listen !== undefined && (!Number.isInteger(listen) || listen < 0 || listen > 65535)) return usage('--listen takes a port number (0 for any free port)');
   if (v.exec) {
     if (parsed.positionals.length === 0) return usage('--exec needs a command after --, e.g. conformance --exec -- python3 testee.py');
-    if (v.target !== undefined) return usage('--exec and --target exclude each other');
+    if (v.target !== undefined && !v.target.startsWith('fifo:')) return usage('--exec takes no --target other than fifo:DIR (the peer then gets its FIFO pair as {fifo})');
   }
   if (listen !== undefined && v.target !== undefined) return usage('--listen and --target exclude each other');
   // With --exec or --listen the positionals are the peer's command line, not a subcommand.

@@ -79,7 +79,8 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
     err(o.exec ? `conformance: listening on 127.0.0.1:${port}; starting the client for each case: ${o.exec.join(' ')}\n`
       : `conformance: listening on 127.0.0.1:${port}; connect your client (it must reconnect after each case)\n`);
   } else if (o.exec !== undefined) {
-    address = { exec: o.exec };
+    // With fifo:DIR the peer gets a FIFO pair as {fifo} instead of stdio (section 10.4).
+    address = { ...(o.target !== undefined ? parseTarget(o.target) : {}), exec: o.exec };
     peerName = `exec-${commandName(o.exec)}`;
   } else if (o.target === undefined) {
     const { Broker } = await import('../reference/broker/index.js');
