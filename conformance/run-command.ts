@@ -3,7 +3,8 @@
  * the reference broker started in process), prints progress on stderr and a summary table, writes
  * reports/<peer>/<timestamp>/ and returns the exit code.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { PROTOCOL_VERSION } from '../spec/generated/catalog.js';
@@ -23,6 +24,8 @@ export interface RunCommandOptions {
   exec?: string[];
   /** Listen mode: the port clients under test connect to (0 = any free port). */
   listen?: number;
+  /** Without a target: FIFO pairs in a fresh private directory (the embedded broker's --fifo-dir, or the exec peer's {fifo}). */
+  fifo?: boolean;
   token?: string;
   suites: string[];
   run: string[];
@@ -48,6 +51,11 @@ function commandName(command: string[]): string {
   return command.filter((a) => !a.startsWith('-') && !a.includes('{port}')).map((a) => a.split('/').pop()!).join('-').slice(0, 80);
 }
 
+/** A private directory for FIFO pairs, inside a fresh temporary one (removed with it at the end). */
+function scratchFifoDir(): string {
+  return join(mkdtempSync(join(tmpdir(), 'concord-fifo-')), 'pairs');
+}
+
 /** Reads a known-failures file: one pattern per line, `#` starts a comment. */
 export function readKnownFailing(path: string): string[] {
   return readFileSync(path, 'utf8').split('\n').map((l) => l.replace(/#.*/, '').trim()).filter(Boolean);
@@ -67,6 +75,8 @@ async function probe(address: Address, timeoutMs: number, token: string | undefi
 export async function runCommand(o: RunCommandOptions): Promise<number> {
   const err = o.err ?? ((t: string) => void process.stderr.write(t));
   const out = o.out ?? ((t: string) => void process.stdout.write(t));
+  // `--suite fifo` without a target tests the embedded broker over FIFO pairs.
+  if (o.fifo === undefined && o.target === undefined && o.exec === undefined && o.listen === undefined && o.suites.includes('fifo')) o = { ...o, fifo: true };
   let address: Address = {};
   let stop: (() => Promise<void>) | undefined;
   let peerName: string;
@@ -80,21 +90,30 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
       : `conformance: listening on 127.0.0.1:${port}; connect your client (it must reconnect after each case)\n`);
   } else if (o.exec !== undefined) {
     // With fifo:DIR the peer gets a FIFO pair as {fifo} instead of stdio (section 10.4).
-    address = { ...(o.target !== undefined ? parseTarget(o.target) : {}), exec: o.exec };
+    address = { ...(o.target !== undefined ? parseTarget(o.target) : o.fifo ? { fifo: scratchFifoDir() } : {}), exec: o.exec };
     peerName = `exec-${commandName(o.exec)}`;
   } else if (o.target === undefined) {
     const { Broker } = await import('../reference/broker/index.js');
     // A token of our own, so the security cases run against the embedded broker too.
     o = { ...o, token: o.token ?? randomBytes(16).toString('hex') };
-    const broker = new Broker({ host: '127.0.0.1', port: 0, logLevel: 'error', token: o.token });
+    const fifoDir = o.fifo ? scratchFifoDir() : undefined;
+    const broker = new Broker({ host: '127.0.0.1', port: 0, logLevel: 'error', token: o.token, ...(fifoDir !== undefined ? { tcp: false, fifoDir } : {}) });
     const bound = await broker.listen();
-    address = { host: '127.0.0.1', port: bound.port! };
+    address = fifoDir !== undefined ? { fifo: fifoDir } : { host: '127.0.0.1', port: bound.port! };
     stop = () => broker.close();
     peerName = 'reference-broker';
     err(`conformance: no --target; testing the reference broker started in process on ${describe(address)}\n`);
   } else {
     address = parseTarget(o.target);
     peerName = describe(address).replace(/[:/]/g, '_');
+  }
+  if (address.fifo !== undefined && o.target === undefined) {
+    const dir = address.fifo;
+    const previous = stop;
+    stop = async () => {
+      await previous?.();
+      rmSync(join(dir, '..'), { recursive: true, force: true });
+    };
   }
   try {
     let ack: Record<string, unknown> = {};

@@ -8,6 +8,7 @@ import { propertyCases } from './cases/properties.cases.js';
 import { testeeCases } from './cases/testee.cases.js';
 import { clientCases } from './cases/client.cases.js';
 import { registryCases } from './cases/registry.cases.js';
+import { fifoCases } from './cases/fifo.cases.js';
 
 export const SUITES: Record<string, () => Case[]> = {
   core: () => [...framingCases, ...fixtureFaultCases(), ...handshakeCases, ...requestCases, ...registryCases, ...propertyCases],
@@ -15,6 +16,8 @@ export const SUITES: Record<string, () => Case[]> = {
   testee: testeeCases,
   /** A client under test (conformance --listen). */
   client: () => clientCases,
+  /** A broker over FIFO pairs (--target fifo:DIR): the FIFO cases, then the core suite over FIFOs. */
+  fifo: () => [...fifoCases, ...SUITES['core']!()],
 };
 
 export function casesOf(suites: string[]): Case[] {

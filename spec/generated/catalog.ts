@@ -4878,6 +4878,18 @@ export const STATEMENTS: readonly { readonly id: string; readonly section: strin
     "text": "A peer SHOULD refuse a FIFO or directory that it does not own or that grants any access to group or others."
   },
   {
+    "id": "FIFO-8",
+    "section": "transport-fifo",
+    "level": "required",
+    "text": "A broker serving a parent directory MUST remove a client's pair directory, its two FIFOs and nothing else, once that connection has ended, and MUST leave untouched a pair directory it refused."
+  },
+  {
+    "id": "FIFO-9",
+    "section": "transport-fifo",
+    "level": "required",
+    "text": "A broker MUST create its parent directory with mode 0700 when it is absent, and MUST refuse to serve one that it does not own or that grants any access to group or others."
+  },
+  {
     "id": "LINES-1",
     "section": "transport-lines",
     "level": "required",
