@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { FifoStream, type FifoSide } from '../../reference/transport/fifo-stream.js';
-import { createPairIn, removePairDir } from '../../reference/transport/fifo-fs.js';
+import { createPairIn, ensurePrivateDir, removePairDir } from '../../reference/transport/fifo-fs.js';
 import type { Address, Io } from './connection.js';
 import { ConnectError } from './connection.js';
 
@@ -24,6 +24,7 @@ function connectStream(pair: string, side: FifoSide, timeoutMs: number): Promise
 export async function openFifo(address: Address & { fifo: string }, timeoutMs: number): Promise<Io> {
   let pair: string;
   try {
+    if (address.exec) await ensurePrivateDir(address.fifo); // the harness owns the directory of the peers it starts
     pair = await createPairIn(address.fifo);
   } catch (e) {
     throw new ConnectError(`cannot create a FIFO pair in ${address.fifo}: ${(e as Error).message}`);
