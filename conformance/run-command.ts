@@ -12,11 +12,12 @@ import { casesOf } from './suites.js';
 import { runCases, selectCases, exitCodeOf, type CaseResult } from './runner.js';
 import { writeReport } from './report/write.js';
 import { summaryTable } from './report/summary.js';
-import { parseTarget } from './target.js';
+import { parseTarget, TargetError } from './target.js';
 import { repoFile } from './paths.js';
 import { ConnectError, describe, type Address } from './wire/connection.js';
 import { Listener } from './wire/listener.js';
 import { CaseContext } from './cases/context.js';
+import type { LinesRole } from './wire/lines.js';
 
 export interface RunCommandOptions {
   target?: string;
@@ -26,6 +27,9 @@ export interface RunCommandOptions {
   listen?: number;
   /** Without a target: FIFO pairs in a fresh private directory (the embedded broker's --fifo-dir, or the exec peer's {fifo}). */
   fifo?: boolean;
+  /** With a `lines:` target: the role of the peer under test and its per-phase timeout in seconds. */
+  role?: LinesRole;
+  linesTimeoutS?: number;
   token?: string;
   suites: string[];
   run: string[];
@@ -81,7 +85,15 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
   let stop: (() => Promise<void>) | undefined;
   let peerName: string;
   let listener: Listener | undefined;
-  if (o.listen !== undefined) {
+  if (o.target?.startsWith('lines:')) {
+    const [request, reply, ...extra] = o.target.slice(6).split(',');
+    if (!request || !reply || extra.length > 0) throw new TargetError('lines: needs two pipe paths, lines:REQUEST_PIPE,REPLY_PIPE');
+    if (!o.exec?.length || !o.role) throw new TargetError('lines: needs --role and the peer command after --');
+    const timeoutS = o.linesTimeoutS ?? 2;
+    if (!Number.isInteger(timeoutS) || timeoutS < 1 || timeoutS > 60) throw new TargetError('--lines-timeout takes whole seconds, 1 to 60');
+    address = { lines: { request, reply, role: o.role, command: o.exec, timeoutS } };
+    peerName = `lines-${o.role}-${commandName(o.exec)}`;
+  } else if (o.listen !== undefined) {
     listener = new Listener(o.exec);
     const port = await listener.start(o.listen);
     stop = () => listener!.close();
@@ -118,7 +130,7 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
   try {
     let ack: Record<string, unknown> = {};
     try {
-      ack = await probe(address, o.timeoutMs, o.token, listener);
+      if (!address.lines) ack = await probe(address, o.timeoutMs, o.token, listener); // a lines peer has no handshake
     } catch (e) {
       if (e instanceof ConnectError) {
         err(`conformance: the peer at ${describe(address)} is unavailable: ${e.message}\n`);

@@ -10,6 +10,7 @@ import { FrameDecoder } from '../../reference/codec/frame.js';
 import { decodeMessage, encodeMessageFrame, type Message, type OutgoingMessage } from '../../reference/codec/message.js';
 import { ProtocolError } from '../../reference/codec/errors.js';
 import { openFifo } from './fifo.js';
+import type { LinesTarget } from './lines.js';
 
 export interface WireEntry {
   /** Milliseconds since the connection opened. */
@@ -38,6 +39,8 @@ export interface Address {
    * with `exec`, where the harness creates a pair for each started peer, passed as `{fifo}`.
    */
   fifo?: string;
+  /** The legacy line profile (section 10.5): the pipes, the peer's role and command. */
+  lines?: LinesTarget;
 }
 
 /** The byte streams of a connection, and how to end it. */
@@ -214,6 +217,7 @@ function lengthPrefix(n: number): Buffer {
 }
 
 export function describe(address: Address): string {
+  if (address.lines) return `lines:${address.lines.request},${address.lines.reply} (${address.lines.role})`;
   if (address.fifo !== undefined) return `fifo:${address.fifo}${address.exec ? ` exec: ${address.exec.join(' ')}` : ''}`;
   if (address.exec) return `exec: ${address.exec.join(' ')}`;
   return address.path ? `unix:${address.path}` : `${address.host ?? '127.0.0.1'}:${address.port}`;

@@ -4920,6 +4920,36 @@ export const STATEMENTS: readonly { readonly id: string; readonly section: strin
     "text": "A `lines` pipe SHOULD NOT be writable by group or others, the harness reporting one that is as a finding."
   },
   {
+    "id": "LINES-7",
+    "section": "transport-lines",
+    "level": "required",
+    "text": "A `lines` peer MUST give up a phase (an open, a read or a write) after its timeout in whole seconds: a requester then exits with a non-zero status, a responder drops that exchange and serves the next."
+  },
+  {
+    "id": "LINES-8",
+    "section": "transport-lines",
+    "level": "required",
+    "text": "A `lines` peer MUST complete an exchange whichever side of the pair starts first."
+  },
+  {
+    "id": "LINES-9",
+    "section": "transport-lines",
+    "level": "required",
+    "text": "A `lines` peer MUST NOT create a file where a pipe is missing, and MUST fail the exchange (a requester with a non-zero exit status) when a pipe is missing or is not a FIFO."
+  },
+  {
+    "id": "LINES-10",
+    "section": "transport-lines",
+    "level": "required",
+    "text": "A `lines` writer MUST NOT write a message longer than PIPE_BUF (4096 bytes, LF included), refusing it instead, since larger writes from concurrent writers interleave."
+  },
+  {
+    "id": "LINES-11",
+    "section": "transport-lines",
+    "level": "recommended",
+    "text": "A `lines` peer given a log file SHOULD write each log line as `[TIMESTAMP] [LEVEL] MESSAGE`."
+  },
+  {
     "id": "SEC-1",
     "section": "security",
     "level": "required",
