@@ -318,8 +318,9 @@ export const linesCases: Case[] = [
       const t = target(ctx);
       if (t.role !== 'requester') throw new CaseSkipped('concurrent writers are requesters; a responder reads one message per open');
       await freshPipes(t);
-      const n = 4;
-      const messages = Array.from({ length: n }, (_, i) => Buffer.alloc(20_000, 97 + i));
+      // 6 x 100 KB: more than the pipe's 64 KiB capacity, so writers block mid-message and resume in turn.
+      const n = 6;
+      const messages = Array.from({ length: n }, (_, i) => Buffer.alloc(100_000, 97 + i));
       await withPeers(async (started) => {
         for (const m of messages) started.push(startPeer(t, { stdin: Buffer.concat([m, LF]) }));
         const exits = Promise.all(started.map((p) => p.exit));

@@ -38,7 +38,10 @@ export async function readPipe(path: string, timeoutMs: number, options: { until
   const chunks: Buffer[] = [];
   let lfs = 0;
   return new Promise((resolve) => {
+    let done = false;
     const finish = (ended: boolean): void => {
+      if (done) return; // the line count, the end, the timeout and `until` may each get here
+      done = true;
       clearTimeout(timer);
       socket.destroy();
       if (hold !== undefined) closeSync(hold);
