@@ -6,6 +6,7 @@
  *   concord broker [OPTIONS]         run the reference broker
  *   concord testee [--json-only]     the reference testee on stdio (spec section testee)
  *   concord client --port N          the reference client, connected until shut down (conformance --listen)
+ *   concord pipes setup|cleanup DIR  a FIFO pair directory for peers started by hand (section 10.4)
  */
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
@@ -18,6 +19,7 @@ import type { Encoding } from './codec/body.js';
 import { BROKER_HELP, runBrokerCommand } from './broker/command.js';
 import { runTestee } from './testee/testee.js';
 import { CLIENT_HELP, runClientCommand } from './client/command.js';
+import { PIPES_HELP, runPipesCommand } from './transport/pipes-command.js';
 
 const HELP = `usage: concord <command> [options]
 
@@ -27,7 +29,7 @@ commands:
   encode TYPE [PAYLOAD_JSON]   encode a message of catalog type TYPE (name or code); PAYLOAD_JSON
                                uses the fixtures' notation ({"$ndarray": {dtype, shape, data}},
                                64-bit integers as decimal strings); prints the frame as hex
-${BROKER_HELP}${CLIENT_HELP}  testee [--json-only]         the reference testee: frames on stdin/stdout, each answered with its
+${BROKER_HELP}${CLIENT_HELP}${PIPES_HELP}  testee [--json-only]         the reference testee: frames on stdin/stdout, each answered with its
                                echo or its ERROR (for conformance --exec; --json-only declares no CBOR)
 options:
   --encoding json|cbor         payload encoding for encode (default json)
@@ -98,6 +100,10 @@ export function main(argv: string[]): number {
   }
   if (command === 'testee' && rest.length === 0) {
     void runTestee(process.stdin, process.stdout, parsed.values['json-only'] ? { encodings: ['json'] } : {});
+    return 0;
+  }
+  if (command === 'pipes') {
+    void runPipesCommand(rest).then((code) => { process.exitCode = code; });
     return 0;
   }
   if (command === 'decode' && rest.length <= 1) return decode(rest[0]);
