@@ -13,6 +13,7 @@ import { encodeMessage, decodeMessage } from '../reference/codec/message.js';
 import { FrameDecoder, encodeFrame } from '../reference/codec/frame.js';
 import { ROOT_DIR } from '../spec/tools/load.js';
 import { runBrokerBench, type BrokerBenchResult } from './broker.js';
+import { runFifoBench, type FifoBenchResult } from './fifo.js';
 
 const ROUNDS = 15;
 const ITERATIONS = 2_000;
@@ -76,6 +77,13 @@ try {
   brokerError = (e as Error).stack ?? String(e);
   process.exitCode = 1;
 }
+let fifo: FifoBenchResult | undefined;
+try {
+  fifo = await runFifoBench();
+} catch (e) {
+  console.error(`fifo benchmark failed: ${(e as Error).message}`);
+  process.exitCode = 1;
+}
 const report = {
   kind: 'codec+broker',
   node: process.version,
@@ -87,6 +95,7 @@ const report = {
   targets: { ndarray_pack_unpack_vs_raw_copy_ratio: '<= 2 (performance.md)' },
   sink,
   ...(broker?.report ?? { broker_bench_error: brokerError }),
+  ...(fifo?.report ?? {}),
 };
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 const dir = join(ROOT_DIR, 'reports', 'bench');
@@ -99,4 +108,5 @@ for (const [k, v] of Object.entries(ratios)) console.log(`${k.padEnd(40)} ${v.to
 console.log('');
 if (broker) console.log(broker.table);
 else console.log(`broker benchmark failed: ${brokerError}`);
+if (fifo) console.log(`\n${fifo.table}`);
 console.log(`\nwritten reports/bench/${stamp}.json`);

@@ -43,7 +43,7 @@ function pairProblem(dir: string): string | undefined {
   return undefined;
 }
 
-export async function runPipesCommand(args: string[], out = (t: string) => void process.stdout.write(t), err = (t: string) => void process.stderr.write(t)): Promise<number> {
+export async function runPipesCommand(args: string[], out: (t: string) => void = (t) => void process.stdout.write(t), err: (t: string) => void = (t) => void process.stderr.write(t)): Promise<number> {
   const [action, dir, ...extra] = args;
   if ((action !== 'setup' && action !== 'cleanup') || !dir || extra.length > 0) {
     err(`concord pipes: usage: concord pipes setup|cleanup DIR\n`);
