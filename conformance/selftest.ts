@@ -52,6 +52,7 @@ function plans(): PeerPlan[] {
     { name: 'typescript', language: 'typescript', runs: {
       core: { suite: 'testee', exec: [...cli, 'testee'] },
       client: { suite: 'client', listen: true, exec: [...cli, 'client', '--port', '{port}'] },
+      fifo: { suite: 'testee', fifo: true, exec: [...cli, 'testee', '--fifo', '{fifo}'] },
     } },
     { name: 'cpp', language: 'cpp', runs: {
       core: { suite: 'testee', exec: [repoPath('cpp-client/build/concord-testee')], needs: 'cpp-client/build/concord-testee' },

@@ -93,3 +93,4 @@ function lstatSafe(path: string): boolean {
     return false;
   }
 }
+
