@@ -14,6 +14,7 @@ import { FrameDecoder, encodeFrame } from '../reference/codec/frame.js';
 import { ROOT_DIR } from '../spec/tools/load.js';
 import { runBrokerBench, type BrokerBenchResult } from './broker.js';
 import { runBusBench, type BusBenchResult } from './bus.js';
+import { runFifoBench, type FifoBenchResult } from './fifo.js';
 
 const ROUNDS = 15;
 const ITERATIONS = 2_000;
@@ -85,6 +86,13 @@ try {
   busError = (e as Error).stack ?? String(e);
   process.exitCode = 1;
 }
+let fifo: FifoBenchResult | undefined;
+try {
+  fifo = await runFifoBench();
+} catch (e) {
+  console.error(`fifo benchmark failed: ${(e as Error).message}`);
+  process.exitCode = 1;
+}
 const report = {
   kind: 'codec+broker',
   node: process.version,
@@ -97,6 +105,7 @@ const report = {
   sink,
   ...(broker?.report ?? { broker_bench_error: brokerError }),
   ...(bus?.report ?? { bus_bench_error: busError }),
+  ...(fifo?.report ?? {}),
 };
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 const dir = join(ROOT_DIR, 'reports', 'bench');
@@ -111,4 +120,5 @@ if (broker) console.log(broker.table);
 else console.log(`broker benchmark failed: ${brokerError}`);
 console.log('');
 console.log(bus ? bus.table : `bus benchmark failed: ${busError}`);
+if (fifo) console.log(`\n${fifo.table}`);
 console.log(`\nwritten reports/bench/${stamp}.json`);

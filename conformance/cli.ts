@@ -29,8 +29,12 @@ const HELP = `usage: conformance [run options]          run the suites (no --tar
                                              the matrix (also written to reports/selftest/)
 
 run options:
-  --target host:port | [v6]:port | unix:PATH   the peer under test (a broker)
+  --target host:port | [v6]:port | unix:PATH | fifo:DIR   the peer under test (a broker)
   --exec -- CMD ARGS     start CMD as the peer, speaking frames on its stdin/stdout (spec section testee)
+  --target fifo:DIR --exec -- CMD {fifo}   the same over a FIFO pair the harness creates in DIR for each peer
+  --target lines:REQUEST_PIPE,REPLY_PIPE --role requester|responder [--lines-timeout S] -- CMD ARGS
+                         play the other side of a legacy line pipe pair (suite lines); CMD gets {request},
+                         {reply}, {timeout} and {log} replaced (spec section 10.5)
   --listen PORT          play the broker on 127.0.0.1:PORT (0: any) for a client under test
   --token T              the token the peer requires at INIT
   --suite NAME           a suite to run (repeatable; default: core, testee with --exec, client with --listen). Suites: ${Object.keys(SUITES).join(', ')}
@@ -69,6 +73,7 @@ export async function main(argv: string[]): Promise<number> {
         suite: { type: 'string', multiple: true }, run: { type: 'string', multiple: true }, skip: { type: 'string', multiple: true },
         'known-failing': { type: 'string' }, seed: { type: 'string' }, timeout: { type: 'string' }, 'start-timeout': { type: 'string' },
         'fail-fast': { type: 'boolean' }, strict: { type: 'boolean' }, 'report-dir': { type: 'string' }, exec: { type: 'boolean' }, listen: { type: 'string' }, peer: { type: 'string', multiple: true },
+        role: { type: 'string' }, 'lines-timeout': { type: 'string' },
       },
     });
   } catch (e) {
@@ -79,11 +84,14 @@ export async function main(argv: string[]): Promise<number> {
   if (listen !== undefined && (!Number.isInteger(listen) || listen < 0 || listen > 65535)) return usage('--listen takes a port number (0 for any free port)');
   if (v.exec) {
     if (parsed.positionals.length === 0) return usage('--exec needs a command after --, e.g. conformance --exec -- python3 testee.py');
-    if (v.target !== undefined) return usage('--exec and --target exclude each other');
+    if (v.target !== undefined && !v.target.startsWith('fifo:')) return usage('--exec takes no --target other than fifo:DIR (the peer then gets its FIFO pair as {fifo})');
   }
   if (listen !== undefined && v.target !== undefined) return usage('--listen and --target exclude each other');
-  // With --exec or --listen the positionals are the peer's command line, not a subcommand.
-  const peerCommand = v.exec || listen !== undefined ? parsed.positionals : [];
+  const lines = v.target?.startsWith('lines:') ?? false;
+  if (lines && (v.role !== 'requester' && v.role !== 'responder')) return usage('--target lines:... needs --role requester or --role responder (the role of the peer under test)');
+  if (lines && parsed.positionals.length === 0) return usage('--target lines:... needs the peer command after --, e.g. -- perl requester.pl --request {request} --reply {reply}');
+  // With --exec, --listen or a lines target the positionals are the peer's command line, not a subcommand.
+  const peerCommand = v.exec || listen !== undefined || lines ? parsed.positionals : [];
   const [command, ...rest] = peerCommand.length > 0 || v.exec ? [] : parsed.positionals;
   if (v.help || command === 'help') {
     process.stdout.write(HELP);
@@ -95,7 +103,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   let suites: string[];
   try {
-    suites = v.suite ?? [listen !== undefined ? 'client' : v.exec ? 'testee' : 'core'];
+    suites = v.suite ?? [listen !== undefined ? 'client' : v.exec ? 'testee' : lines ? 'lines' : 'core'];
     casesOf(suites);
   } catch (e) {
     return usage((e as Error).message);
@@ -141,6 +149,7 @@ export async function main(argv: string[]): Promise<number> {
       target: v.target, exec: peerCommand.length > 0 ? peerCommand : undefined, listen, token: v.token, suites, run: v.run ?? [], skip: v.skip ?? [], seed, timeoutMs, startTimeoutMs,
       failFast: v['fail-fast'] ?? false, strict: v.strict ?? false, knownFailing, json: v.json ?? false,
       reportDir: v['report-dir'] ?? join(process.cwd(), 'reports'),
+      ...(lines ? { role: v.role as 'requester' | 'responder', linesTimeoutS: v['lines-timeout'] !== undefined ? Number(v['lines-timeout']) : 2 } : {}),
     });
   } catch (e) {
     if (e instanceof TargetError) return usage(e.message);

@@ -3,7 +3,8 @@
  * the reference broker started in process), prints progress on stderr and a summary table, writes
  * reports/<peer>/<timestamp>/ and returns the exit code.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { PROTOCOL_VERSION } from '../spec/generated/catalog.js';
@@ -11,12 +12,13 @@ import { casesOf } from './suites.js';
 import { runCases, selectCases, exitCodeOf, type CaseResult } from './runner.js';
 import { writeReport } from './report/write.js';
 import { summaryTable } from './report/summary.js';
-import { parseTarget } from './target.js';
+import { parseTarget, TargetError } from './target.js';
 import { repoFile } from './paths.js';
 import { ConnectError, describe, type Address } from './wire/connection.js';
 import { Listener } from './wire/listener.js';
 import { CaseContext, DEFAULT_START_TIMEOUT_MS } from './cases/context.js';
 import { probeBusAdapter } from './bus/probe.js';
+import type { LinesRole } from './wire/lines.js';
 
 export interface RunCommandOptions {
   target?: string;
@@ -24,6 +26,11 @@ export interface RunCommandOptions {
   exec?: string[];
   /** Listen mode: the port clients under test connect to (0 = any free port). */
   listen?: number;
+  /** Without a target: FIFO pairs in a fresh private directory (the embedded broker's --fifo-dir, or the exec peer's {fifo}). */
+  fifo?: boolean;
+  /** With a `lines:` target: the role of the peer under test and its per-phase timeout in seconds. */
+  role?: LinesRole;
+  linesTimeoutS?: number;
   token?: string;
   suites: string[];
   run: string[];
@@ -51,6 +58,11 @@ function commandName(command: string[]): string {
   return command.filter((a) => !a.startsWith('-') && !a.includes('{port}')).map((a) => a.split('/').pop()!).join('-').slice(0, 80);
 }
 
+/** A private directory for FIFO pairs, inside a fresh temporary one (removed with it at the end). */
+function scratchFifoDir(): string {
+  return join(mkdtempSync(join(tmpdir(), 'concord-fifo-')), 'pairs');
+}
+
 /** Reads a known-failures file: one pattern per line, `#` starts a comment. */
 export function readKnownFailing(path: string): string[] {
   return readFileSync(path, 'utf8').split('\n').map((l) => l.replace(/#.*/, '').trim()).filter(Boolean);
@@ -71,11 +83,21 @@ async function probe(address: Address, timeoutMs: number, token: string | undefi
 export async function runCommand(o: RunCommandOptions): Promise<number> {
   const err = o.err ?? ((t: string) => void process.stderr.write(t));
   const out = o.out ?? ((t: string) => void process.stdout.write(t));
+  // `--suite fifo` without a target tests the embedded broker over FIFO pairs.
+  if (o.fifo === undefined && o.target === undefined && o.exec === undefined && o.listen === undefined && o.suites.includes('fifo')) o = { ...o, fifo: true };
   let address: Address = {};
   let stop: (() => Promise<void>) | undefined;
   let peerName: string;
   let listener: Listener | undefined;
-  if (o.listen !== undefined) {
+  if (o.target?.startsWith('lines:')) {
+    const [request, reply, ...extra] = o.target.slice(6).split(',');
+    if (!request || !reply || extra.length > 0) throw new TargetError('lines: needs two pipe paths, lines:REQUEST_PIPE,REPLY_PIPE');
+    if (!o.exec?.length || !o.role) throw new TargetError('lines: needs --role and the peer command after --');
+    const timeoutS = o.linesTimeoutS ?? 2;
+    if (!Number.isInteger(timeoutS) || timeoutS < 1 || timeoutS > 60) throw new TargetError('--lines-timeout takes whole seconds, 1 to 60');
+    address = { lines: { request, reply, role: o.role, command: o.exec, timeoutS } };
+    peerName = `lines-${o.role}-${commandName(o.exec)}`;
+  } else if (o.listen !== undefined) {
     listener = new Listener(o.exec);
     const port = await listener.start(o.listen);
     stop = () => listener!.close();
@@ -83,15 +105,17 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
     err(o.exec ? `conformance: listening on 127.0.0.1:${port}; starting the client for each case: ${o.exec.join(' ')}\n`
       : `conformance: listening on 127.0.0.1:${port}; connect your client (it must reconnect after each case)\n`);
   } else if (o.exec !== undefined) {
-    address = { exec: o.exec };
+    // With fifo:DIR the peer gets a FIFO pair as {fifo} instead of stdio (section 10.4).
+    address = { ...(o.target !== undefined ? parseTarget(o.target) : o.fifo ? { fifo: scratchFifoDir() } : {}), exec: o.exec };
     peerName = `exec-${commandName(o.exec)}`;
   } else if (o.target === undefined) {
     const { Broker } = await import('../reference/broker/index.js');
     // A token of our own, so the security cases run against the embedded broker too.
     o = { ...o, token: o.token ?? randomBytes(16).toString('hex') };
-    const broker = new Broker({ host: '127.0.0.1', port: 0, logLevel: 'error', token: o.token });
+    const fifoDir = o.fifo ? scratchFifoDir() : undefined;
+    const broker = new Broker({ host: '127.0.0.1', port: 0, logLevel: 'error', token: o.token, ...(fifoDir !== undefined ? { tcp: false, fifoDir } : {}) });
     const bound = await broker.listen();
-    address = { host: '127.0.0.1', port: bound.port! };
+    address = fifoDir !== undefined ? { fifo: fifoDir } : { host: '127.0.0.1', port: bound.port! };
     stop = () => broker.close();
     peerName = 'reference-broker';
     err(`conformance: no --target; testing the reference broker started in process on ${describe(address)}\n`);
@@ -99,10 +123,18 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
     address = parseTarget(o.target);
     peerName = describe(address).replace(/[:/]/g, '_');
   }
+  if (address.fifo !== undefined && o.target === undefined) {
+    const dir = address.fifo;
+    const previous = stop;
+    stop = async () => {
+      await previous?.();
+      rmSync(join(dir, '..'), { recursive: true, force: true });
+    };
+  }
   try {
     let ack: Record<string, unknown> = {};
     try {
-      ack = await probe(address, o.timeoutMs, o.token, listener, o.suites, o.startTimeoutMs);
+      if (!address.lines) ack = await probe(address, o.timeoutMs, o.token, listener, o.suites, o.startTimeoutMs); // a lines peer has no handshake
     } catch (e) {
       if (e instanceof ConnectError) {
         err(`conformance: the peer at ${describe(address)} is unavailable: ${e.message}\n`);

@@ -36,7 +36,7 @@ interface PeerPlan {
   name: string;
   language: Language;
   /** suite name in the matrix -> how to run it */
-  runs: Record<string, { suite: string; exec?: string[]; listen?: boolean; needs?: string }>;
+  runs: Record<string, { suite: string; exec?: string[]; listen?: boolean; needs?: string; fifo?: boolean }>;
 }
 
 function repoPath(rel: string): string {
@@ -48,11 +48,12 @@ function plans(): PeerPlan[] {
   const node = process.execPath;
   const cli = existsSync(repoPath('dist/reference/cli.js')) ? [node, repoPath('dist/reference/cli.js')] : [node, '--import', 'tsx', repoPath('reference/cli.ts')];
   return [
-    { name: 'reference-broker', language: 'typescript', runs: { core: { suite: 'core' }, bus: { suite: 'bus' } } },
+    { name: 'reference-broker', language: 'typescript', runs: { core: { suite: 'core' }, bus: { suite: 'bus' }, fifo: { suite: 'fifo', fifo: true } } },
     { name: 'typescript', language: 'typescript', runs: {
       core: { suite: 'testee', exec: [...cli, 'testee'] },
       client: { suite: 'client', listen: true, exec: [...cli, 'client', '--port', '{port}'] },
       bus: { suite: 'bus', exec: [...cli, 'bus-adapter'] },
+      fifo: { suite: 'testee', fifo: true, exec: [...cli, 'testee', '--fifo', '{fifo}'] },
     } },
     { name: 'cpp', language: 'cpp', runs: {
       core: { suite: 'testee', exec: [repoPath('cpp-client/build/concord-testee')], needs: 'cpp-client/build/concord-testee' },
@@ -66,6 +67,7 @@ function plans(): PeerPlan[] {
     { name: 'perl', language: 'perl', runs: {
       core: { suite: 'testee', exec: ['perl', repoPath('peers/perl/concord_testee.pl')], needs: 'peers/perl/concord_testee.pl' },
       client: { suite: 'client', listen: true, exec: ['perl', repoPath('peers/perl/concord_client.pl'), '--port', '{port}'], needs: 'peers/perl/concord_client.pl' },
+      fifo: { suite: 'testee', fifo: true, exec: ['perl', repoPath('peers/perl/concord_testee.pl'), '--fifo', '{fifo}'], needs: 'peers/perl/concord_testee.pl' },
     } },
   ];
 }
@@ -111,7 +113,7 @@ export async function runSelftest(o: SelftestOptions): Promise<PeerRow[]> {
         const options: RunCommandOptions = {
           suites: [run.suite], run: [], skip: [], seed: o.seed, timeoutMs: o.timeoutMs, failFast: false, strict: false, knownFailing: [],
           json: true, reportDir: scratch, out: (t) => lines.push(t), err: () => undefined,
-          ...(run.exec ? { exec: run.exec } : {}), ...(run.listen ? { listen: 0 } : {}),
+          ...(run.exec ? { exec: run.exec } : {}), ...(run.listen ? { listen: 0 } : {}), ...(run.fifo ? { fifo: true } : {}),
         };
         const code = await runCommand(options);
         const json = lines.find((l) => l.startsWith('{'));

@@ -9,6 +9,8 @@ import { testeeCases } from './cases/testee.cases.js';
 import { clientCases } from './cases/client.cases.js';
 import { registryCases } from './cases/registry.cases.js';
 import { busCases } from './cases/bus.cases.js';
+import { fifoCases } from './cases/fifo.cases.js';
+import { linesCases } from './cases/lines.cases.js';
 
 export const SUITES: Record<string, () => Case[]> = {
   core: () => [...framingCases, ...fixtureFaultCases(), ...handshakeCases, ...requestCases, ...registryCases, ...propertyCases],
@@ -18,6 +20,10 @@ export const SUITES: Record<string, () => Case[]> = {
   client: () => clientCases,
   /** A bus through a bus adapter (--exec), or the bus of a broker (--target, or the reference broker). */
   bus: busCases,
+  /** A broker over FIFO pairs (--target fifo:DIR): the FIFO cases, then the core suite over FIFOs. */
+  fifo: () => [...fifoCases, ...SUITES['core']!()],
+  /** A legacy line-based pipe peer (--target lines:REQ,REP --role ROLE -- CMD), section 10.5. */
+  lines: () => linesCases,
 };
 
 export function casesOf(suites: string[]): Case[] {

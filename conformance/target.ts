@@ -1,4 +1,4 @@
-/** Parses `--target` values: `host:port`, `[v6]:port`, `unix:PATH`. */
+/** Parses `--target` values: `host:port`, `[v6]:port`, `unix:PATH`, `fifo:DIR`. */
 import type { Address } from './wire/connection.js';
 
 export class TargetError extends Error {
@@ -11,8 +11,13 @@ export function parseTarget(text: string): Address {
     if (!path) throw new TargetError('unix: needs a socket path, e.g. unix:/tmp/concord.sock');
     return { path };
   }
+  if (text.startsWith('fifo:')) {
+    const fifo = text.slice(5);
+    if (!fifo) throw new TargetError('fifo: needs a directory, e.g. fifo:/tmp/concord-fifo (section 10.4)');
+    return { fifo };
+  }
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]+)):(\d{1,5})$/.exec(text);
-  if (!m) throw new TargetError(`--target ${JSON.stringify(text)} is not host:port, [ipv6]:port or unix:PATH`);
+  if (!m) throw new TargetError(`--target ${JSON.stringify(text)} is not host:port, [ipv6]:port, unix:PATH or fifo:DIR`);
   const port = Number(m[3]);
   if (port < 1 || port > 65535) throw new TargetError(`port ${port} is out of range 1-65535`);
   return { host: m[1] ?? m[2]!, port };

@@ -7,6 +7,7 @@
  *   concord testee [--json-only]     the reference testee on stdio (spec section testee)
  *   concord client --port N          the reference client, connected until shut down (conformance --listen)
  *   concord bus-adapter [--port N]   the reference bus adapter on stdio (conformance --suite bus --exec)
+ *   concord pipes setup|cleanup DIR  a FIFO pair directory for peers started by hand (section 10.4)
  */
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
@@ -20,6 +21,8 @@ import { BROKER_HELP, runBrokerCommand } from './broker/command.js';
 import { runTestee } from './testee/testee.js';
 import { CLIENT_HELP, runClientCommand } from './client/command.js';
 import { BUS_ADAPTER_HELP } from './bus/adapter/help.js';
+import { PIPES_HELP, runPipesCommand } from './transport/pipes-command.js';
+import { runFifoTestee } from './transport/fifo-testee.js';
 
 const HELP = `usage: concord <command> [options]
 
@@ -29,8 +32,9 @@ commands:
   encode TYPE [PAYLOAD_JSON]   encode a message of catalog type TYPE (name or code); PAYLOAD_JSON
                                uses the fixtures' notation ({"$ndarray": {dtype, shape, data}},
                                64-bit integers as decimal strings); prints the frame as hex
-${BROKER_HELP}${CLIENT_HELP}${BUS_ADAPTER_HELP}  testee [--json-only]         the reference testee: frames on stdin/stdout, each answered with its
+${BROKER_HELP}${CLIENT_HELP}${BUS_ADAPTER_HELP}${PIPES_HELP}  testee [--json-only]         the reference testee: frames on stdin/stdout, each answered with its
                                echo or its ERROR (for conformance --exec; --json-only declares no CBOR)
+    --fifo PAIR_DIR            over that FIFO pair (client side, section 10.4) instead of stdio
 options:
   --encoding json|cbor         payload encoding for encode (default json)
   --id ID                      header id for encode (default "1")
@@ -75,9 +79,9 @@ export function main(argv: string[]): number {
   try {
     parsed = parseArgs({ args: argv, allowPositionals: true, options: {
       encoding: { type: 'string', default: 'json' }, id: { type: 'string', default: '1' }, dst: { type: 'string' }, help: { type: 'boolean', short: 'h' },
-      host: { type: 'string' }, port: { type: 'string' }, unix: { type: 'string' }, token: { type: 'string' },
+      host: { type: 'string' }, port: { type: 'string' }, unix: { type: 'string' }, 'fifo-dir': { type: 'string' }, token: { type: 'string' },
       'log-level': { type: 'string' }, 'max-in-flight': { type: 'string' }, 'max-frame': { type: 'string' },
-      'json-only': { type: 'boolean' }, 'client-id': { type: 'string' },
+      'json-only': { type: 'boolean' }, 'client-id': { type: 'string' }, fifo: { type: 'string' },
     } });
   } catch (e) {
     process.stderr.write(`concord: ${(e as Error).message}\n${HELP}`);
@@ -99,7 +103,13 @@ export function main(argv: string[]): number {
     return 0;
   }
   if (command === 'testee' && rest.length === 0) {
-    void runTestee(process.stdin, process.stdout, parsed.values['json-only'] ? { encodings: ['json'] } : {});
+    const options = parsed.values['json-only'] ? { encodings: ['json' as const] } : {};
+    if (parsed.values.fifo !== undefined) return runFifoTestee(parsed.values.fifo, options);
+    void runTestee(process.stdin, process.stdout, options);
+    return 0;
+  }
+  if (command === 'pipes') {
+    void runPipesCommand(rest).then((code) => { process.exitCode = code; });
     return 0;
   }
   if (command === 'bus-adapter' && rest.length === 0) {

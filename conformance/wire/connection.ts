@@ -9,6 +9,8 @@ import type { Readable, Writable } from 'node:stream';
 import { FrameDecoder } from '../../reference/codec/frame.js';
 import { decodeMessage, encodeMessageFrame, type Message, type OutgoingMessage } from '../../reference/codec/message.js';
 import { ProtocolError } from '../../reference/codec/errors.js';
+import { openFifo } from './fifo.js';
+import type { LinesTarget } from './lines.js';
 
 export interface WireEntry {
   /** Milliseconds since the connection opened. */
@@ -32,10 +34,17 @@ export interface Address {
   path?: string;
   /** A child process speaking frames on its standard input and output: command and arguments. */
   exec?: string[];
+  /**
+   * FIFO pairs (section 10.4): alone, a broker's `--fifo-dir` (each connection puts a new pair there);
+   * with `exec`, where the harness creates a pair for each started peer, passed as `{fifo}`.
+   */
+  fifo?: string;
+  /** The legacy line profile (section 10.5): the pipes, the peer's role and command. */
+  lines?: LinesTarget;
 }
 
 /** The byte streams of a connection, and how to end it. */
-interface Io {
+export interface Io {
   input: Readable;
   output: Writable;
   destroy(): void;
@@ -75,6 +84,7 @@ export class WireConnection {
 
   /** Opens a TCP or Unix-socket connection, or starts an exec peer; rejects after `timeoutMs`. */
   static open(address: Address, label: string, timeoutMs: number): Promise<WireConnection> {
+    if (address.fifo !== undefined) return openFifo({ ...address, fifo: address.fifo }, timeoutMs).then((io) => new WireConnection(io, label));
     if (address.exec) return Promise.resolve(WireConnection.spawn(address.exec, label));
     return new Promise((resolve, reject) => {
       const socket = address.path ? connect({ path: address.path }) : connect({ host: address.host ?? '127.0.0.1', port: address.port! });
@@ -207,6 +217,8 @@ function lengthPrefix(n: number): Buffer {
 }
 
 export function describe(address: Address): string {
+  if (address.lines) return `lines:${address.lines.request},${address.lines.reply} (${address.lines.role})`;
+  if (address.fifo !== undefined) return `fifo:${address.fifo}${address.exec ? ` exec: ${address.exec.join(' ')}` : ''}`;
   if (address.exec) return `exec: ${address.exec.join(' ')}`;
   return address.path ? `unix:${address.path}` : `${address.host ?? '127.0.0.1'}:${address.port}`;
 }

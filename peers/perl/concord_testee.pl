@@ -5,6 +5,8 @@
 # failing check. JSON only: a CBOR frame gets UNSUPPORTED_ENCODING (TST-6). Logs go to STDERR.
 #
 #   npx conformance --exec -- perl peers/perl/concord_testee.pl
+#   npx conformance --suite testee --target fifo:DIR --exec -- perl peers/perl/concord_testee.pl --fifo {fifo}
+# With --fifo PAIR_DIR the frames travel over that FIFO pair (section 10.4) instead of stdio.
 use v5.36;
 use FindBin;
 use lib "$FindBin::Bin/lib";
@@ -13,11 +15,24 @@ use Concord::Protocol qw($PROTOCOL_VERSION :limits :errors);
 use Concord::Frame;
 use Concord::Message qw(decode_message encode_frame);
 use Concord::Error;
+use Concord::Fifo;
+use IO::Select;
 
 binmode STDIN;
 binmode STDOUT;
 $| = 1;
-$SIG{PIPE} = 'IGNORE';
+$SIG{PIPE} = 'IGNORE'; # FIFO-5: a reader gone is EPIPE, an end, never a kill
+
+my ($IN, $OUT) = (\*STDIN, \*STDOUT);
+my ($fifo) = map { $ARGV[$_ + 1] } grep { $ARGV[$_] eq '--fifo' } 0 .. $#ARGV;
+if (defined $fifo) {
+    # The testee is the client side of the pair: it reads broker-to-client, writes client-to-broker.
+    ($IN, $OUT) = eval { Concord::Fifo::open_pair($fifo, side => 'client', timeout_ms => 10_000) };
+    if (!$IN) {
+        print STDERR "concord_testee: cannot open the FIFO pair $fifo: $@\n";
+        exit 1; # STDIO-3's rule for a failed start, over FIFOs too
+    }
+}
 
 my $NAME = 'concord-perl-testee';
 my $VERSION = '0.1.0';
@@ -36,7 +51,7 @@ my $handshaken = 0;
 sub out ($bytes) {
     my $off = 0;
     while ($off < length $bytes) {
-        my $n = syswrite(STDOUT, $bytes, length($bytes) - $off, $off);
+        my $n = syswrite($OUT, $bytes, length($bytes) - $off, $off);
         if (!defined $n) {
             next if $!{EINTR};
             logmsg('ERROR', "write failed: $!");
@@ -48,7 +63,7 @@ sub out ($bytes) {
 
 sub close_output () {
     $closed = 1;
-    close STDOUT;
+    close $OUT;
 }
 
 # Answers a fault with its ERROR (re when the frame's id was readable); closes after a closing one.
@@ -93,8 +108,12 @@ out(encode_frame({
 }));
 
 my $decoder = Concord::Frame->new(max_frame => LIMIT_MAX_FRAME);
+# FIFO-6: wait in select() first: a FIFO whose writer has not opened yet reads as end of file, but
+# select() only reports it once a writer has come and gone.
+my $select = IO::Select->new($IN);
 while (!$closed) {
-    my $n = sysread(STDIN, my $chunk, 65536);
+    $select->can_read;
+    my $n = sysread($IN, my $chunk, 65536);
     if (!defined $n) {
         next if $!{EINTR};
         logmsg('ERROR', "read failed: $!");
@@ -111,5 +130,5 @@ while (!$closed) {
     for my $body (@bodies) { answer($body) unless $closed }
 }
 logmsg('INFO', 'input ended inside a frame; the partial frame is discarded') if !$closed && $decoder->mid_frame;
-close STDOUT unless $closed;
+close $OUT unless $closed;
 exit 0;

@@ -15,7 +15,9 @@ import { messageFrame, type OutFrame } from './frames.js';
 import { DEFAULT_LIMITS } from '../../spec/generated/catalog.js';
 import { acceptInit, tokenDigest, type HandshakeContext } from './handshake.js';
 import { ExpiredIds, Inflight, type PendingRequest } from './inflight.js';
-import { listenTcp, listenUnix } from './listen.js';
+import { ListenError, listenTcp, listenUnix } from './listen.js';
+import { FifoAcceptor } from '../transport/fifo-acceptor.js';
+import type { FifoStream } from '../transport/fifo-stream.js';
 import { Logger } from './logger.js';
 import { Router } from './router.js';
 import { BrokerCalls } from './calls.js';
@@ -30,6 +32,8 @@ export interface BrokerAddress {
   port: number | undefined;
   host: string | undefined;
   unixPath: string | undefined;
+  /** The directory FIFO pairs are served from (section 10.4), when asked. */
+  fifoDir?: string;
 }
 
 export interface ClientSnapshot {
@@ -65,6 +69,7 @@ export class Broker {
   readonly config: BrokerConfig;
   readonly log: Logger;
   private readonly servers: Server[] = [];
+  private fifoAcceptor: FifoAcceptor | undefined;
   private readonly connections = new Set<Connection>();
   private readonly clients = new Map<string, Connection>();
   private readonly services = new ServiceRegistry();
@@ -150,6 +155,19 @@ export class Broker {
         await listenUnix(this.newServer(), this.config.unixPath);
         this.ownsUnixPath = true;
         address.unixPath = this.config.unixPath;
+      }
+      if (this.config.fifoDir !== undefined) {
+        this.fifoAcceptor = new FifoAcceptor(this.config.fifoDir, {
+          openTimeoutMs: this.config.handshakeTimeoutMs,
+          onConnection: (stream) => this.accept(stream),
+          onError: (dir, e) => this.log.warn('FIFO pair refused', { dir, error: e.message }),
+        });
+        try {
+          await this.fifoAcceptor.start();
+        } catch (e) {
+          throw new ListenError(`fifo:${this.config.fifoDir}`, (e as Error).message, { cause: e });
+        }
+        address.fifoDir = this.config.fifoDir;
       }
     } catch (e) {
       await this.close();
@@ -263,6 +281,7 @@ export class Broker {
   }
 
   private closeServers(): Promise<void> {
+    this.fifoAcceptor?.close();
     return Promise.all(
       this.servers.map(
         (server) =>
@@ -286,7 +305,7 @@ export class Broker {
     });
   }
 
-  private accept(socket: Socket): void {
+  private accept(socket: Socket | FifoStream): void {
     if (this.shuttingDown) {
       socket.destroy();
       return;
@@ -303,7 +322,7 @@ export class Broker {
     socket.on('drain', () => this.flow.release(conn));
     socket.on('error', (e) => conn.log.debug('socket error', { error: e.message }));
     socket.on('close', () => this.onClose(conn));
-    conn.log.debug('accepted', { remote: socket.remoteAddress ?? 'unix' });
+    conn.log.debug('accepted', { remote: socket.remoteAddress ?? ('dir' in socket ? `fifo:${socket.dir}` : 'unix') });
   }
 
   private onData(conn: Connection, chunk: Buffer): void {

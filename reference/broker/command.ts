@@ -11,6 +11,7 @@ export const BROKER_HELP = `  broker                       run the reference bro
     --host HOST                TCP host (default 127.0.0.1; another address needs --token)
     --port PORT                TCP port (default 9999; 0 = ephemeral)
     --unix PATH                listen on a Unix socket too (created 0600); alone, it replaces TCP
+    --fifo-dir DIR             serve FIFO pairs put in DIR (created 0700); alone, it replaces TCP
     --token T                  shared secret every INIT must carry
     --log-level LEVEL          debug, info (default), warn or error
     --max-in-flight N          requests one connection may have open (default 1024)
@@ -21,6 +22,7 @@ export interface BrokerCommandValues {
   host?: string;
   port?: string;
   unix?: string;
+  'fifo-dir'?: string;
   token?: string;
   'log-level'?: string;
   'max-in-flight'?: string;
@@ -49,9 +51,10 @@ export function runBrokerCommand(values: BrokerCommandValues): number {
     broker = new Broker({
       host: values.host,
       port: integer('--port', values.port),
-      // TCP stays on unless --unix is given alone.
-      tcp: values.unix === undefined || values.port !== undefined || values.host !== undefined,
+      // TCP stays on unless --unix or --fifo-dir is given alone.
+      tcp: (values.unix === undefined && values['fifo-dir'] === undefined) || values.port !== undefined || values.host !== undefined,
       unixPath: values.unix,
+      fifoDir: values['fifo-dir'],
       token: values.token,
       maxInFlight: integer('--max-in-flight', values['max-in-flight']),
       maxFrame: integer('--max-frame', values['max-frame']),

@@ -26,6 +26,8 @@ export interface BrokerOptions {
   tcp?: boolean;
   /** Also (or only) listen on this Unix socket path, created 0600 (UNIX-1). */
   unixPath?: string;
+  /** Also (or only) serve FIFO pairs put in this private directory (section 10.4). */
+  fifoDir?: string;
   /** Shared secret every INIT must carry (SEC-2); compared in constant time (SEC-3). */
   token?: string;
   /** The broker's own Name, announced in INIT_ACK (default `concord-broker`). */
@@ -53,6 +55,7 @@ export interface BrokerConfig {
   readonly port: number;
   readonly tcp: boolean;
   readonly unixPath: string | undefined;
+  readonly fifoDir: string | undefined;
   readonly token: string | undefined;
   readonly brokerId: string;
   readonly maxFrame: number;
@@ -100,7 +103,7 @@ export function resolveConfig(options: BrokerOptions = {}): BrokerConfig {
   }
   const port = options.port ?? 9999;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new BrokerConfigError('port', `must be an integer in 0 .. 65535, got ${port}`);
-  if (!tcp && options.unixPath === undefined) throw new BrokerConfigError('tcp', 'a broker without TCP needs a unixPath');
+  if (!tcp && options.unixPath === undefined && options.fifoDir === undefined) throw new BrokerConfigError('tcp', 'a broker without TCP needs a unixPath or a fifoDir');
   const brokerId = options.brokerId ?? 'concord-broker';
   if (!NAME.test(brokerId) || Buffer.byteLength(brokerId) > DEFAULT_LIMITS.max_name_bytes) throw new BrokerConfigError('brokerId', 'must be a Name (1-128 bytes, no control characters)');
   const typeTimeoutMs = new Map<number, number>();
@@ -123,6 +126,7 @@ export function resolveConfig(options: BrokerOptions = {}): BrokerConfig {
     port,
     tcp,
     unixPath: options.unixPath,
+    fifoDir: options.fifoDir,
     token: options.token,
     brokerId,
     maxFrame: limit('max_frame', 'maxFrame', options.maxFrame),

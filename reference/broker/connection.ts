@@ -4,6 +4,7 @@
  */
 import type { Language } from '../../spec/generated/types.js';
 import type { Socket } from 'node:net';
+import type { FifoStream } from '../transport/fifo-stream.js';
 import { FrameDecoder } from '../codec/index.js';
 import type { OutFrame } from './frames.js';
 import type { FlowEndpoint, WriteBatch } from './flow.js';
@@ -68,7 +69,7 @@ export class Connection implements FlowEndpoint {
 
   constructor(
     readonly seq: number,
-    readonly socket: Socket,
+    readonly socket: Socket | FifoStream,
     maxFrame: number,
     readonly expired: ExpiredIds,
     private readonly batch: WriteBatch,

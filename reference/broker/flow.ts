@@ -10,11 +10,12 @@
  * nothing queues without bound: a paused source keeps at most the one read it was handling.
  */
 import type { Socket } from 'node:net';
+import type { FifoStream } from '../transport/fifo-stream.js';
 import type { ConnStats } from './stats.js';
 
 /** The part of a connection that flow control needs. */
 export interface FlowEndpoint {
-  readonly socket: Socket;
+  readonly socket: Socket | FifoStream;
   readonly stats: ConnStats;
   /** Readers whose full queues keep this connection paused. */
   readonly blockedBy: Set<FlowEndpoint>;

@@ -79,7 +79,7 @@ function resolveOptions(o: ConnectOptions): Resolved {
   if (!Number.isInteger(maxFrame) || maxFrame < 65_536 || maxFrame > 0xffffffff) throw new RangeError(`maxFrame ${maxFrame} is outside 65536 .. 4294967295`);
   const encodings: EncodingName[] = [...new Set<EncodingName>(o.encodings ?? ['json'])];
   if (!encodings.includes('json')) encodings.push('json');
-  const endpoint: Endpoint = o.path !== undefined ? { path: o.path } : { host: o.host ?? '127.0.0.1', port: o.port ?? 9999 };
+  const endpoint: Endpoint = o.fifoDir !== undefined ? { fifoDir: o.fifoDir } : o.path !== undefined ? { path: o.path } : { host: o.host ?? '127.0.0.1', port: o.port ?? 9999 };
   const init: InitPayload = {
     client_id: o.clientId,
     language: o.language ?? 'typescript',

@@ -5,6 +5,7 @@
  * @module
  */
 import type { Socket } from 'node:net';
+import type { FifoStream } from '../transport/fifo-stream.js';
 import {
   FrameDecoder,
   ProtocolError,
@@ -89,7 +90,7 @@ export class Connection {
   /** Wraps a connected or connecting socket; frames are decoded from its first byte on. */
   constructor(
     /** The underlying socket. */
-    readonly socket: Socket,
+    readonly socket: Socket | FifoStream,
     private readonly options: ConnectionOptions,
   ) {
     this.decoder = new FrameDecoder({ maxFrame: options.maxFrame });

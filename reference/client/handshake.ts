@@ -8,10 +8,12 @@ import { encodeMessageFrame, PROTOCOL_VERSION, type Message } from '../codec/ind
 import type { ErrorPayload, InitAckPayload, InitPayload } from '../../spec/generated/types.js';
 import { backoffDelay, sleep, type BackoffOptions } from './backoff.js';
 import { Connection, type ConnectionOptions } from './connection.js';
+import { FifoStream } from '../transport/fifo-stream.js';
+import { createPairIn, removePairDir } from '../transport/fifo-fs.js';
 import { ConnectError, ConnectTimeoutError, HandshakeError } from './errors.js';
 
-/** Where the broker listens. */
-export type Endpoint = { path: string } | { host: string; port: number };
+/** Where the broker listens: a Unix socket, TCP, or a broker's FIFO directory (section 10.4). */
+export type Endpoint = { path: string } | { host: string; port: number } | { fifoDir: string };
 
 /** What one connection attempt needs. */
 export interface OpenOptions extends ConnectionOptions {
@@ -35,7 +37,7 @@ export interface Opened {
 
 /** Connects once and handshakes. The returned connection has no sink: later frames wait in its inbox. */
 export async function openConnection(options: OpenOptions): Promise<Opened> {
-  const socket: Socket = netConnect('path' in options.endpoint ? { path: options.endpoint.path } : { host: options.endpoint.host, port: options.endpoint.port });
+  const socket = await openSocket(options.endpoint, options.timeoutMs);
   const conn = new Connection(socket, options);
   let timer: NodeJS.Timeout | undefined;
   let onAbort: (() => void) | undefined;
@@ -83,6 +85,20 @@ export async function openConnection(options: OpenOptions): Promise<Opened> {
     clearTimeout(timer);
     if (onAbort) options.signal?.removeEventListener('abort', onAbort);
   }
+}
+
+/**
+ * A connecting socket, or for a FIFO endpoint a new pair put into the broker's directory and opened as
+ * the client side; the pair is removed when the stream closes (the broker removes it too).
+ */
+async function openSocket(endpoint: Endpoint, timeoutMs: number): Promise<Socket | FifoStream> {
+  if ('fifoDir' in endpoint) {
+    const pair = await createPairIn(endpoint.fifoDir);
+    const stream = FifoStream.connect(pair, 'client', { timeoutMs });
+    stream.once('close', () => void removePairDir(pair));
+    return stream;
+  }
+  return netConnect('path' in endpoint ? { path: endpoint.path } : { host: endpoint.host, port: endpoint.port });
 }
 
 function checkAck(m: Message, initId: string, init: InitPayload): InitAckPayload | Error {

@@ -84,6 +84,8 @@ export interface ConnectOptions {
   port?: number;
   /** Path of a Unix domain socket; takes precedence over host and port. */
   path?: string;
+  /** A broker's FIFO directory (`--fifo-dir`, section 10.4); takes precedence over path, host and port. */
+  fifoDir?: string;
   /** This client's id (a Name: 1-128 bytes of UTF-8, no control characters). */
   clientId: string;
   /** Implementation language announced in INIT (default `typescript`). */

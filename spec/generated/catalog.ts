@@ -4890,6 +4890,18 @@ export const STATEMENTS: readonly { readonly id: string; readonly section: strin
     "text": "A peer SHOULD refuse a FIFO or directory that it does not own or that grants any access to group or others."
   },
   {
+    "id": "FIFO-8",
+    "section": "transport-fifo",
+    "level": "required",
+    "text": "A broker serving a parent directory MUST remove a client's pair directory, its two FIFOs and nothing else, once that connection has ended, and MUST leave untouched a pair directory it refused."
+  },
+  {
+    "id": "FIFO-9",
+    "section": "transport-fifo",
+    "level": "required",
+    "text": "A broker MUST create its parent directory with mode 0700 when it is absent, and MUST refuse to serve one that it does not own or that grants any access to group or others."
+  },
+  {
     "id": "LINES-1",
     "section": "transport-lines",
     "level": "required",
@@ -4918,6 +4930,36 @@ export const STATEMENTS: readonly { readonly id: string; readonly section: strin
     "section": "transport-lines",
     "level": "recommended",
     "text": "A `lines` pipe SHOULD NOT be writable by group or others, the harness reporting one that is as a finding."
+  },
+  {
+    "id": "LINES-7",
+    "section": "transport-lines",
+    "level": "required",
+    "text": "A `lines` peer MUST give up a phase (an open, a read or a write) after its timeout in whole seconds: a requester then exits with a non-zero status, a responder drops that exchange and serves the next."
+  },
+  {
+    "id": "LINES-8",
+    "section": "transport-lines",
+    "level": "required",
+    "text": "A `lines` peer MUST complete an exchange whichever side of the pair starts first."
+  },
+  {
+    "id": "LINES-9",
+    "section": "transport-lines",
+    "level": "required",
+    "text": "A `lines` peer MUST NOT create a file where a pipe is missing, and MUST fail the exchange (a requester with a non-zero exit status) when a pipe is missing or is not a FIFO."
+  },
+  {
+    "id": "LINES-10",
+    "section": "transport-lines",
+    "level": "required",
+    "text": "A `lines` writer MUST NOT write a message longer than PIPE_BUF (4096 bytes, LF included), refusing it instead, since larger writes from concurrent writers interleave."
+  },
+  {
+    "id": "LINES-11",
+    "section": "transport-lines",
+    "level": "recommended",
+    "text": "A `lines` peer given a log file SHOULD write each log line as `[TIMESTAMP] [LEVEL] MESSAGE`."
   },
   {
     "id": "SEC-1",

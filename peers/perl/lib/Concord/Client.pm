@@ -16,10 +16,11 @@ use Concord::Frame;
 use Concord::Message qw(decode_message encode_frame);
 use Concord::Error;
 use Concord::JSON;
+use Concord::Fifo;
 
 sub new ($class, %o) {
     my $self = bless {
-        host => $o{host} // '127.0.0.1', port => $o{port}, client_id => $o{client_id} // "perl-$$-" . int(rand(1e6)),
+        host => $o{host} // '127.0.0.1', port => $o{port}, fifo_dir => $o{fifo_dir}, client_id => $o{client_id} // "perl-$$-" . int(rand(1e6)),
         role => $o{role} // 'client', name => $o{name} // 'concord-perl', version => $o{version} // '0.1.0',
         token => $o{token}, features => $o{features} // [], connect_retries => $o{connect_retries} // 5,
         backoff_ms => $o{backoff_ms} // 100, backoff_max_ms => $o{backoff_max_ms} // 5000,
@@ -30,7 +31,7 @@ sub new ($class, %o) {
         handlers => {}, pending => {}, answers => {}, abandoned => {}, seq => 0,
         sock => undef, decoder => undef, phase => 'new', close_reason => undef, init_ack => undef,
     }, $class;
-    die "Concord::Client: port is required\n" unless defined $self->{port};
+    die "Concord::Client: port or fifo_dir is required\n" unless defined $self->{port} || defined $self->{fifo_dir};
     return $self;
 }
 
@@ -58,6 +59,7 @@ sub on ($self, $type, $handler) { $self->{handlers}{$type} = $handler; return $s
 # ---- connection ----
 
 sub connect ($self) {
+    return $self->_connect_fifo if defined $self->{fifo_dir};
     my $attempt = 0;
     my $sock;
     while (1) {
@@ -77,6 +79,28 @@ sub connect ($self) {
     $sock->autoflush(1);
     setsockopt($sock, IPPROTO_TCP, TCP_NODELAY, 1);
     @$self{qw(sock decoder phase)} = ($sock, Concord::Frame->new(max_frame => LIMIT_MAX_FRAME), 'handshake');
+    return $self->_handshake_after_connect($sock);
+}
+
+# Section 10.4: a new pair put into the broker's directory (fifo_dir), opened as the client side. The
+# reading FIFO stands where the socket stands (select, sysread); frames are written to {out}.
+sub _connect_fifo ($self) {
+    my ($pair, $in, $out);
+    eval {
+        $pair = Concord::Fifo::create_pair_in($self->{fifo_dir});
+        ($in, $out) = Concord::Fifo::open_pair($pair, side => 'client', timeout_ms => $self->{connect_timeout_ms});
+        1;
+    } or do {
+        my $e = $@;
+        Concord::Fifo::remove_pair($pair) if $pair;
+        die Concord::Error->new('PEER_GONE', "cannot connect over FIFOs in $self->{fifo_dir}: $e");
+    };
+    @$self{qw(out fifo_pair)} = ($out, $pair);
+    @$self{qw(sock decoder phase)} = ($in, Concord::Frame->new(max_frame => LIMIT_MAX_FRAME), 'handshake');
+    return $self->_handshake_after_connect($in);
+}
+
+sub _handshake_after_connect ($self, $sock) {
     $self->{select} = IO::Select->new($sock);
     my $id = $self->next_id;
     my %init = (client_id => $self->{client_id}, language => 'perl', role => $self->{role}, protocol_version => $PROTOCOL_VERSION,
@@ -133,7 +157,8 @@ sub _error_from ($m) {
 }
 
 sub _write ($self, $bytes) {
-    my $sock = $self->{sock} or die Concord::Error->new(ERR_PEER_GONE, 'not connected');
+    $self->{sock} or die Concord::Error->new(ERR_PEER_GONE, 'not connected');
+    my $sock = $self->{out} // $self->{sock};
     my $off = 0;
     local $SIG{PIPE} = 'IGNORE';
     while ($off < length $bytes) {
@@ -328,12 +353,13 @@ sub _shut ($self, $reason) {
     $self->{close_reason} //= $reason;
     $self->{phase} = 'closed';
     if (my $sock = delete $self->{sock}) {
-        shutdown($sock, 1);
+        if (my $out = delete $self->{out}) { CORE::close($out) } else { shutdown($sock, 1) }
         # Let the peer read what we wrote before the close (a reset could lose it).
         my $sel = IO::Select->new($sock);
         my $deadline = Time::HiRes::time() + 0.2;
         while ($sel->can_read(0.05) && Time::HiRes::time() < $deadline) { last unless sysread($sock, my $x, 65536) }
         CORE::close($sock);
+        Concord::Fifo::remove_pair(delete $self->{fifo_pair}) if $self->{fifo_pair};
     }
 }
 

@@ -1,0 +1,68 @@
+/**
+ * The lines suite against the Perl test pair (conformance/test/lines/): the correct requester and
+ * responder pass it, and each broken variant is flagged by its named case. Real FIFOs, real processes.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runCommand } from '../run-command.js';
+import type { CaseResult } from '../runner.js';
+
+const here = fileURLToPath(new URL('./lines/', import.meta.url));
+const reportDir = mkdtempSync(join(tmpdir(), 'concord-lines-reports-'));
+const dirs: string[] = [reportDir];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+async function run(role: 'requester' | 'responder', flags: string[], selection: string[] = []): Promise<{ code: number; results: CaseResult[] }> {
+  // 0755, like /tmp: the probe as uid 65534 reaches the pipes, so their own modes decide.
+  const dir = mkdtempSync(join(tmpdir(), 'concord-lines-'));
+  chmodSync(dir, 0o755);
+  dirs.push(dir);
+  const lines: string[] = [];
+  const code = await runCommand({
+    target: `lines:${join(dir, 'model1_to_model2')},${join(dir, 'model2_to_model1')}`, role, linesTimeoutS: 1,
+    exec: ['perl', join(here, `lines-${role}.pl`), '--request', '{request}', '--reply', '{reply}', '--timeout', '{timeout}', '--log', '{log}', ...flags],
+    suites: ['lines'], run: selection, skip: [], seed: 1, timeoutMs: 2000, failFast: false, strict: true, knownFailing: [], json: true, reportDir,
+    out: (t) => lines.push(t), err: () => undefined,
+  });
+  return { code, results: (JSON.parse(lines.find((l) => l.startsWith('{'))!) as { results: CaseResult[] }).results };
+}
+
+const failed = (results: CaseResult[]): string[] => results.filter((r) => r.outcome === 'fail').map((r) => r.id);
+
+describe('the lines suite', () => {
+  it.each(['requester', 'responder'] as const)('passes the test %s (strict: SHOULDs count too)', async (role) => {
+    const { code, results } = await run(role, []);
+    expect(results.filter((r) => r.outcome !== 'pass' && r.outcome !== 'skipped').map((r) => `${r.id}: ${r.outcome} ${r.message}`)).toEqual([]);
+    expect(results.filter((r) => r.outcome === 'pass').length).toBeGreaterThanOrEqual(role === 'requester' ? 12 : 10);
+    expect(code).toBe(0);
+  }, 180_000);
+
+  it('flags world-writable pipes (mode, and a write probe as uid 65534 when root)', async () => {
+    const { results } = await run('requester', ['--world-writable'], ['transport-lines/pipes-not-world-writable', 'transport-lines/other-user-cannot-write']);
+    expect(failed(results)).toContain('transport-lines/pipes-not-world-writable');
+    const probe = results.find((r) => r.id === 'transport-lines/other-user-cannot-write')!;
+    expect(process.getuid?.() === 0 ? probe.outcome : 'fail').toBe('fail');
+  }, 120_000);
+
+  it('flags a requester that creates a regular file where its pipe is missing', async () => {
+    const { results } = await run('requester', ['--create-regular'], ['transport-lines/missing-pipe-never-created']);
+    expect(failed(results)).toEqual(['transport-lines/missing-pipe-never-created']);
+    expect(results[0]!.message).toMatch(/regular file/);
+  }, 120_000);
+
+  it('flags a responder that creates a regular file where its reply pipe is missing', async () => {
+    const { results } = await run('responder', ['--create-regular'], ['transport-lines/missing-pipe-never-created']);
+    expect(failed(results)).toEqual(['transport-lines/missing-pipe-never-created']);
+  }, 120_000);
+
+  it('flags requesters whose large concurrent messages are written (and interleave)', async () => {
+    const { results } = await run('requester', ['--no-size-limit'], ['transport-lines/concurrent-writers-above-pipe-buf']);
+    expect(failed(results)).toEqual(['transport-lines/concurrent-writers-above-pipe-buf']);
+    console.log(`[lines] ${results[0]!.message}`);
+  }, 120_000);
+});

@@ -1,0 +1,110 @@
+/**
+ * The harness's side of the legacy `lines` profile (section 10.5): reading one line from a pipe (up to
+ * LF or end of file), writing one line (non-blocking open retried on ENXIO, one write, close), and
+ * starting the peer under test with its placeholders filled. FIFOs are never created by an open and
+ * never blocked on (FIFO-2, FIFO-3): the harness uses the FIFO transport's open functions.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { Socket } from 'node:net';
+import { closeSync, writeSync } from 'node:fs';
+import { openReadEnd, openWriteEnd } from '../../reference/transport/fifo-fs.js';
+
+export type LinesRole = 'requester' | 'responder';
+
+/** `--target lines:REQUEST_PIPE,REPLY_PIPE --role ROLE -- CMD ARGS`: the pipes and the peer under test. */
+export interface LinesTarget {
+  request: string;
+  reply: string;
+  /** The role of the peer under test; the harness plays the other one. */
+  role: LinesRole;
+  /** The peer's command; `{request}`, `{reply}`, `{timeout}` and `{log}` are replaced. */
+  command: string[];
+  /** The peer's per-phase timeout in whole seconds (passed as `{timeout}`). */
+  timeoutS: number;
+}
+
+/** What the harness read: the line (without LF), how many bytes followed it, or nothing in time. */
+export type LineRead = { kind: 'line'; bytes: Buffer; rest: number; sawLf: boolean } | { kind: 'timeout'; partial: Buffer };
+
+/**
+ * Opens `path` for reading (non-blocking, must be a FIFO) and collects bytes until end of file or
+ * `timeoutMs`. `holdWriter` keeps a writer of our own open so that several writers in turn do not end
+ * the stream between them; the read then ends at `untilLines` LFs or the timeout.
+ */
+export async function readPipe(path: string, timeoutMs: number, options: { untilLines?: number; holdWriter?: boolean; until?: Promise<unknown> } = {}): Promise<{ data: Buffer; ended: boolean }> {
+  const fd = await openReadEnd(path, false);
+  const hold = options.holdWriter ? await openWriteEnd(path, 1000, false) : undefined;
+  const socket = new Socket({ fd, readable: true, writable: false });
+  const chunks: Buffer[] = [];
+  let lfs = 0;
+  return new Promise((resolve) => {
+    let done = false;
+    const finish = (ended: boolean): void => {
+      if (done) return; // the line count, the end, the timeout and `until` may each get here
+      done = true;
+      clearTimeout(timer);
+      socket.destroy();
+      if (hold !== undefined) closeSync(hold);
+      resolve({ data: Buffer.concat(chunks), ended });
+    };
+    const timer = setTimeout(() => finish(false), timeoutMs);
+    void options.until?.then(() => setTimeout(() => finish(false), 300));
+    socket.on('data', (c: Buffer) => {
+      chunks.push(c);
+      for (const b of c) if (b === 10) lfs++;
+      if (options.untilLines !== undefined && lfs >= options.untilLines) finish(false);
+    });
+    socket.on('end', () => finish(true));
+    socket.on('error', () => finish(true));
+  });
+}
+
+/** One `lines` message as a reader sees it (LINES-3): up to the first LF or end of file. */
+export async function readLine(path: string, timeoutMs: number): Promise<LineRead> {
+  const { data, ended } = await readPipe(path, timeoutMs, { untilLines: 1 });
+  const lf = data.indexOf(10);
+  if (lf >= 0) return { kind: 'line', bytes: data.subarray(0, lf), rest: data.length - lf - 1, sawLf: true };
+  if (ended && data.length > 0) return { kind: 'line', bytes: data, rest: 0, sawLf: false };
+  return { kind: 'timeout', partial: data };
+}
+
+/** One `lines` message as a writer sends it (LINES-2): open (ENXIO retried), one write, close. */
+export async function writeLine(path: string, bytes: Buffer, timeoutMs: number): Promise<void> {
+  const fd = await openWriteEnd(path, timeoutMs, false);
+  try {
+    writeSync(fd, bytes);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export interface PeerRun {
+  child: ChildProcess;
+  /** Resolves at exit: the status (null when killed by a signal), the signal, standard output. */
+  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: Buffer; stderr: string }>;
+}
+
+/** Starts the peer under test with the placeholders filled; `stdin` (a requester's message) is written and closed. */
+export function startPeer(target: LinesTarget, options: { stdin?: Buffer; log?: string; prefix?: string[]; swap?: { request: string; reply: string } } = {}): PeerRun {
+  const pipes = options.swap ?? { request: target.request, reply: target.reply };
+  const args = target.command.map((a) => a.replaceAll('{request}', pipes.request).replaceAll('{reply}', pipes.reply)
+    .replaceAll('{timeout}', String(target.timeoutS)).replaceAll('{log}', options.log ?? '/dev/null'));
+  const full = [...(options.prefix ?? []), ...args];
+  const child = spawn(full[0]!, full.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
+  const out: Buffer[] = [];
+  let stderr = '';
+  child.stdout!.on('data', (c: Buffer) => out.push(c));
+  child.stderr!.on('data', (c: Buffer) => { if (stderr.length < 4000) stderr += c.toString(); });
+  child.stdin!.on('error', () => undefined);
+  child.stdin!.end(options.stdin ?? Buffer.alloc(0));
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: Buffer; stderr: string }>((resolve) => {
+    child.on('close', (code, signal) => resolve({ code, signal, stdout: Buffer.concat(out), stderr }));
+    child.on('error', (e) => resolve({ code: 127, signal: null, stdout: Buffer.alloc(0), stderr: e.message }));
+  });
+  return { child, exit };
+}
+
+/** Kills a peer this harness started, by its PID. */
+export function stopPeer(run: PeerRun): void {
+  if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill('SIGKILL');
+}
