@@ -90,7 +90,7 @@ describe('FIFO files', () => {
     client.write('hello');
     const got = await new Promise<Buffer>((resolve) => broker.once('data', resolve));
     expect(got.toString()).toBe('hello');
-  });
+  }, 30_000);
 
   it('FIFO-5, FIFO-6: a peer that goes away ends the stream (end of file, EPIPE) without killing the process', async () => {
     const dir = join(scratch(), 'pair');

@@ -93,7 +93,7 @@ sub _connect_fifo ($self) {
     } or do {
         my $e = $@;
         Concord::Fifo::remove_pair($pair) if $pair;
-        die Concord::Error->new('PEER_GONE', "cannot connect over FIFOs in $self->{fifo_dir}: $e");
+        die Concord::Error->new(ERR_PEER_GONE, "cannot connect over FIFOs in $self->{fifo_dir}: $e");
     };
     @$self{qw(out fifo_pair)} = ($out, $pair);
     @$self{qw(sock decoder phase)} = ($in, Concord::Frame->new(max_frame => LIMIT_MAX_FRAME), 'handshake');

@@ -10,6 +10,7 @@ use POSIX ();
 use Errno qw(ENXIO ENOENT EINTR);
 use Time::HiRes ();
 use File::Spec;
+use Concord::Protocol qw(:errors);
 
 our $CLIENT_TO_BROKER = 'client-to-broker';
 our $BROKER_TO_CLIENT = 'broker-to-client';
@@ -89,7 +90,7 @@ sub open_pair ($dir, %o) {
         }
         if (Time::HiRes::time() >= $deadline) {
             close $in;
-            _fail('TIMEOUT', "$dir/$write_name: no reader opened it within $timeout_ms ms");
+            _fail(ERR_TIMEOUT, "$dir/$write_name: no reader opened it within $timeout_ms ms");
         }
         Time::HiRes::sleep($pause);
         $pause *= 2;
