@@ -18,6 +18,7 @@ import type { Encoding } from './codec/body.js';
 import { BROKER_HELP, runBrokerCommand } from './broker/command.js';
 import { runTestee } from './testee/testee.js';
 import { CLIENT_HELP, runClientCommand } from './client/command.js';
+import { ENGINE_HELP, runEngineCommand } from './engine/command.js';
 
 const HELP = `usage: concord <command> [options]
 
@@ -27,7 +28,7 @@ commands:
   encode TYPE [PAYLOAD_JSON]   encode a message of catalog type TYPE (name or code); PAYLOAD_JSON
                                uses the fixtures' notation ({"$ndarray": {dtype, shape, data}},
                                64-bit integers as decimal strings); prints the frame as hex
-${BROKER_HELP}${CLIENT_HELP}  testee [--json-only]         the reference testee: frames on stdin/stdout, each answered with its
+${BROKER_HELP}${CLIENT_HELP}${ENGINE_HELP}  testee [--json-only]         the reference testee: frames on stdin/stdout, each answered with its
                                echo or its ERROR (for conformance --exec; --json-only declares no CBOR)
 options:
   --encoding json|cbor         payload encoding for encode (default json)
@@ -69,6 +70,10 @@ function encode(type: string, payloadJson: string | undefined, encoding: Encodin
 }
 
 export function main(argv: string[]): number {
+  if (argv[0] === 'engine') {
+    void runEngineCommand(argv.slice(1)).then((code) => { process.exitCode = code; });
+    return 0;
+  }
   let parsed;
   try {
     parsed = parseArgs({ args: argv, allowPositionals: true, options: {

@@ -17,7 +17,7 @@ export interface ServeOptions {
 export async function serveBroker(engine: ReferenceEngine, o: ServeOptions): Promise<ConcordClient> {
   const client = await ConcordClient.connect({
     host: o.host, port: o.port, clientId: o.clientId, role: 'engine', language: 'typescript', features: ['engine'],
-    encodings: ['cbor', 'json'], reconnect: true, retries: 1_000_000, backoff: { initialMs: 50, maxMs: 1000 },
+    encodings: ['json'], reconnect: true, retries: 1_000_000, backoff: { initialMs: 50, maxMs: 1000 },
     ...(o.token !== undefined ? { token: o.token } : {}),
   });
   for (const type of ENGINE_REQUESTS) {

@@ -38,6 +38,12 @@ export class ResultCache<V> {
     return v;
   }
 
+  /** Counts a miss without a lookup (no key can be formed yet). */
+  miss(): undefined {
+    this.misses++;
+    return undefined;
+  }
+
   set(key: string, value: V): void {
     if (this.maxSize === 0) return;
     this.map.delete(key);

@@ -8,7 +8,7 @@ import { NDArray } from '../../codec/ndarray.js';
 import { DEFAULT_LIMITS } from '../../../spec/generated/catalog.js';
 import type { ReasonResult, StateAck, MtlResult } from '../engine.js';
 import { EngineError } from '../errors.js';
-import { initialState, DEFAULT_SEED } from '../model.js';
+import { initialState } from '../model.js';
 import { stateDigest } from '../digest.js';
 import type { EngineBackend, EngineLanguage } from './backend.js';
 import { ResultCache } from './cache.js';
@@ -49,7 +49,7 @@ export interface UnifiedOptions {
   strategy?: Strategy;
   cacheSize?: number;
   timeoutMs?: number;
-  /** Seed all engines start from (the cache keys on the digest it gives until a state change). */
+  /** Seed all engines start from (the cache keys on its digest; without it, on the first answer's). */
   seed?: number;
   /** Whether the broker connection is up (getStatus' ipc_server_running). */
   connected?: () => boolean;
@@ -82,7 +82,8 @@ export class UnifiedEngine {
   private readonly selectors = new Map<Strategy, Selector>();
   private readonly cache: ResultCache<ReasonResult>;
   private readonly timeoutMs: number;
-  private digest: string;
+  /** The engines' state digest as last learned: from a state change, else from the first answer. */
+  private digest: string | undefined;
   private readonly counts = { total_reasoning: 0, python_reasoning: 0, cpp_reasoning: 0, typescript_reasoning: 0, failovers: 0, errors: 0, redundant_checks: 0, redundant_disagreements: 0 };
   private latencySum = 0;
   private latencyN = 0;
@@ -92,7 +93,7 @@ export class UnifiedEngine {
     this.strategy = options.strategy ?? 'round_robin';
     this.cache = new ResultCache(options.cacheSize ?? DEFAULT_LIMITS.engine_cache_max);
     this.timeoutMs = options.timeoutMs ?? DEFAULT_LIMITS.engine_timeout_ms;
-    this.digest = stateDigest(initialState(options.seed ?? DEFAULT_SEED));
+    this.digest = options.seed !== undefined ? stateDigest(initialState(options.seed)) : undefined;
   }
 
   attach(engine: EngineBackend): this {
@@ -106,7 +107,7 @@ export class UnifiedEngine {
   }
 
   /** The digest every engine's state is expected to have (the cache keys on it). */
-  get stateDigest(): string {
+  get stateDigest(): string | undefined {
     return this.digest;
   }
 
@@ -132,17 +133,19 @@ export class UnifiedEngine {
     const started = performance.now();
     const vector = toVector(encoding);
     const redundant = engine === 'redundant' || (engine === 'auto' && this.strategy === 'redundant');
-    const key = ResultCache.key(vector, context, this.digest);
+    const key = this.digest === undefined ? undefined : ResultCache.key(vector, context, this.digest);
     this.counts.total_reasoning++;
     if (!redundant) {
-      const hit = this.cache.get(key);
+      const hit = key !== undefined ? this.cache.get(key) : this.cache.miss();
       if (hit) return this.finish(started, hit, true);
     }
     const order = this.candidates(redundant ? 'redundant' : engine);
     try {
       if (redundant) return await this.reasonRedundant(started, vector, context, order);
       const result = await this.firstAnswer(vector, context, order);
-      if (result.state_digest === this.digest) this.cache.set(key, result);
+      this.digest ??= result.state_digest;
+      // Only a result of the state the key names is cached (an engine out of sync is not).
+      if (result.state_digest === this.digest) this.cache.set(key ?? ResultCache.key(vector, context, this.digest), result);
       return this.finish(started, result, false);
     } catch (e) {
       return this.fail(started, e);
