@@ -52,14 +52,17 @@ function plans(): PeerPlan[] {
     { name: 'typescript', language: 'typescript', runs: {
       core: { suite: 'testee', exec: [...cli, 'testee'] },
       client: { suite: 'client', listen: true, exec: [...cli, 'client', '--port', '{port}'] },
+      engine: { suite: 'engine', exec: [...cli, 'engine', 'serve', '--stdio'] },
     } },
     { name: 'cpp', language: 'cpp', runs: {
       core: { suite: 'testee', exec: [repoPath('cpp-client/build/concord-testee')], needs: 'cpp-client/build/concord-testee' },
       client: { suite: 'client', listen: true, exec: [repoPath('cpp-client/build/concord-client'), '--port', '{port}'], needs: 'cpp-client/build/concord-client' },
+      engine: { suite: 'engine', exec: [repoPath('cpp-client/build/concord-engine'), '--stdio'], needs: 'cpp-client/build/concord-engine' },
     } },
     { name: 'python', language: 'python', runs: {
       core: { suite: 'testee', exec: ['python3', repoPath('peers/python/concord_testee.py')], needs: 'peers/python/concord_testee.py' },
       client: { suite: 'client', listen: true, exec: ['python3', repoPath('peers/python/concord_client_cli.py'), '--port', '{port}'], needs: 'peers/python/concord_client_cli.py' },
+      engine: { suite: 'engine', exec: ['python3', repoPath('peers/python/concord_engine'), '--stdio'], needs: 'peers/python/concord_engine/__main__.py' },
     } },
     { name: 'perl', language: 'perl', runs: {
       core: { suite: 'testee', exec: ['perl', repoPath('peers/perl/concord_testee.pl')], needs: 'peers/perl/concord_testee.pl' },

@@ -8,6 +8,7 @@ import { propertyCases } from './cases/properties.cases.js';
 import { testeeCases } from './cases/testee.cases.js';
 import { clientCases } from './cases/client.cases.js';
 import { registryCases } from './cases/registry.cases.js';
+import { engineCases } from './cases/engine.cases.js';
 
 export const SUITES: Record<string, () => Case[]> = {
   core: () => [...framingCases, ...fixtureFaultCases(), ...handshakeCases, ...requestCases, ...registryCases, ...propertyCases],
@@ -15,6 +16,8 @@ export const SUITES: Record<string, () => Case[]> = {
   testee: testeeCases,
   /** A client under test (conformance --listen). */
   client: () => clientCases,
+  /** An engine peer on stdio (conformance --suite engine --exec -- CMD): fixtures, digests, unified-engine behaviour. */
+  engine: engineCases,
 };
 
 export function casesOf(suites: string[]): Case[] {

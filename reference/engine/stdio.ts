@@ -1,6 +1,6 @@
 /**
  * An engine on standard input and output (the engine suite's transport, like the testee profile):
- * INIT with role `engine` first, then every engine request answered with its response or ERROR,
+ * INIT with role `testee` and feature `engine` first (a peer under test, ENG-17), then every engine request answered with its response or ERROR,
  * PING with PONG, anything else with ERROR UNSUPPORTED. Exits when its input ends.
  */
 import type { Readable, Writable } from 'node:stream';
@@ -21,7 +21,7 @@ export function serveStdio(engine: ReferenceEngine, input: Readable, output: Wri
     output.write(encodeMessageFrame({ type, header: re !== undefined ? { id: `e${++count}`, re } : { id: `e${++count}` }, payload, encoding } as Parameters<typeof encodeMessageFrame>[0]));
   };
   send('INIT', undefined, {
-    client_id: `engine-${engine.name}-${process.pid}`, language: 'typescript', role: 'engine', protocol_version: PROTOCOL_VERSION,
+    client_id: `engine-${engine.name}-${process.pid}`, language: 'typescript', role: 'testee', protocol_version: PROTOCOL_VERSION,
     encodings: ['json', 'cbor'], max_frame: DEFAULT_LIMITS.max_frame, name: 'concord-typescript-engine', version: PROTOCOL_VERSION, features: ['cbor', 'engine'],
   });
 

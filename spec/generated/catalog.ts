@@ -5255,5 +5255,11 @@ export const STATEMENTS: readonly { readonly id: string; readonly section: strin
     "section": "engine",
     "level": "recommended",
     "text": "A remote engine SHOULD reconnect to the broker, with backoff, when its connection is lost."
+  },
+  {
+    "id": "ENG-17",
+    "section": "engine",
+    "level": "required",
+    "text": "An engine under test on standard input and output (`conformance --suite engine --exec -- CMD`) MUST write INIT first with `role` `testee` and the feature `engine`, then answer each engine request with its response or ERROR, PING with PONG, any other request with ERROR `UNSUPPORTED`, and exit with status 0 when its input ends."
   }
 ];

@@ -1,4 +1,4 @@
-"""The engine on stdin/stdout (the engine suite's transport): INIT with role engine, then each engine
+"""The engine on stdin/stdout (the engine suite's transport): INIT with role testee and feature engine (ENG-17), then each engine
 request answered with its response or ERROR, PING with PONG; exits 0 at end of input."""
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ class StdioEngine:
 
     def run(self) -> int:
         self.send("INIT", None, {
-            "client_id": f"engine-python-{os.getpid()}", "language": "python", "role": "engine",
+            "client_id": f"engine-python-{os.getpid()}", "language": "python", "role": "testee",
             "protocol_version": PROTOCOL_VERSION, "encodings": list(SUPPORTED_ENCODINGS), "max_frame": MAX_FRAME,
             "name": "concord-python-engine", "version": __version__, "features": ["engine"],
         })
