@@ -26,10 +26,10 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=DEFAULT_SEED)
     a = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="[concord-python-engine] %(message)s")
-    engine = Engine(a.id or "python", a.seed)
     if a.stdio:
         from concord_engine.stdio import StdioEngine
-        return StdioEngine(engine, sys.stdout.fileno()).run()
+        return StdioEngine(lambda: Engine("python", a.seed), sys.stdout.fileno()).run()
+    engine = Engine(a.id or "python", a.seed)
     if a.port is None:
         ap.error("--stdio or --port is required")
     from concord_engine.broker import serve_broker

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from concord import PROTOCOL_VERSION, FrameDecoder, ProtocolError, __version__, decode_message, encode_message_frame, message_info
 from concord.framing import MAX_FRAME
@@ -15,8 +15,10 @@ from .handler import ENGINE_REQUESTS, handle
 
 
 class StdioEngine:
-    def __init__(self, engine: Engine, out_fd: int) -> None:
-        self.engine = engine
+    def __init__(self, make_engine: Callable[[], Engine], out_fd: int) -> None:
+        # The engine (its weights drawn) is made after INIT is written, so a slow start does not delay INIT.
+        self.make_engine = make_engine
+        self.engine: Optional[Engine] = None
         self.out_fd = out_fd
         self.count = 0
 
@@ -59,6 +61,7 @@ class StdioEngine:
             "protocol_version": PROTOCOL_VERSION, "encodings": list(SUPPORTED_ENCODINGS), "max_frame": MAX_FRAME,
             "name": "concord-python-engine", "version": __version__, "features": ["engine"],
         })
+        self.engine = self.make_engine()
         decoder = FrameDecoder(max_frame=MAX_FRAME)
         stdin = sys.stdin.buffer.raw if hasattr(sys.stdin.buffer, "raw") else sys.stdin.buffer
         while True:
