@@ -51,7 +51,7 @@ async function run(argv: string[]): Promise<number> {
   const cluster = await startCluster({ remote, local: true });
   try {
     for (const s of scenarios) {
-      const summary = await runScenario(s as Scenario, cluster.backends, requests);
+      const summary = await runScenario(s as Scenario, cluster.backends, requests, () => cluster.client.state === 'open');
       process.stdout.write(`${JSON.stringify({ scenario: s, ...summary }, null, 2)}\n`);
     }
   } finally {

@@ -13,15 +13,19 @@ export type Scenario = (typeof SCENARIOS)[number];
 
 type Summary = Record<string, unknown>;
 
+let connected: (() => boolean) | undefined;
+
 const unified = (backends: EngineBackend[], strategy: Strategy = 'round_robin'): UnifiedEngine => {
-  const u = new UnifiedEngine({ strategy });
+  const u = new UnifiedEngine({ strategy, ...(connected ? { connected } : {}) });
   for (const b of backends) u.attach(b);
   return u;
 };
 
 const countBy = (names: (string | null)[]): Record<string, number> => names.reduce<Record<string, number>>((c, n) => ({ ...c, [n ?? 'failed']: (c[n ?? 'failed'] ?? 0) + 1 }), {});
 
-export async function runScenario(name: Scenario, backends: EngineBackend[], requests: number): Promise<Summary> {
+/** `isConnected` reports whether the broker connection is up (getStatus' ipc_server_running). */
+export async function runScenario(name: Scenario, backends: EngineBackend[], requests: number, isConnected?: () => boolean): Promise<Summary> {
+  connected = isConnected;
   switch (name) {
     case 'auto': {
       const u = unified(backends, 'performance');
