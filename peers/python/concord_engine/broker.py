@@ -34,13 +34,19 @@ def serve_broker(engine: Engine, host: str, port: int, client_id: str, token: Op
                 return fn(payload, message)
         return run
 
+    failures = 0  # consecutive failed connections (a handshake cut short by a restarting broker included), bounded
     while not stop.is_set():
         try:
             client = connect(host, port, client_id, role="engine", token=token, retries=CONNECT_RETRIES, backoff=(0.05, 1.0),
                              name="concord-python-engine", features=("engine",))
-        except Exception as e:  # noqa: BLE001 - every connection failure ends the same way
+            failures = 0
+        except Exception as e:  # noqa: BLE001 - every connection failure is retried alike
             log.error("cannot connect to %s:%s: %s", host, port, e)
-            return 69
+            failures += 1
+            if failures > 50:
+                return 69
+            stop.wait(0.2)
+            continue
         for name in ENGINE_REQUESTS:
             client.on(name, locked(handler(name)))
         log.info("engine %s attached to %s:%s", client_id, host, port)

@@ -9,7 +9,7 @@ import { NDArray } from '../../codec/ndarray.js';
 import { Broker } from '../../broker/index.js';
 import { ConcordClient } from '../../client/index.js';
 import { startCluster, type Cluster } from '../cluster.js';
-import { EngineProcess, waitAttached } from '../processes.js';
+import { EngineProcess, engineAvailable, waitAttached } from '../processes.js';
 import { ReferenceEngine } from '../engine.js';
 import { UnifiedEngine } from '../unified/unified.js';
 import { RemoteBackend } from '../unified/remote.js';
@@ -21,7 +21,7 @@ afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
 
-async function cluster(remote: ('typescript' | 'python')[]): Promise<Cluster> {
+async function cluster(remote: ('typescript' | 'python' | 'cpp')[]): Promise<Cluster> {
   const c = await startCluster({ remote });
   cleanups.push(() => c.close());
   return c;
@@ -98,7 +98,17 @@ describe('engine processes behind the unified engine', () => {
     expect(both.getMetrics()).toMatchObject({ failovers: 1, errors: 1 });
   }, 120_000);
 
-  it.each(['typescript', 'python'] as const)('a %s engine reconnects when the broker restarts', async (language) => {
+  it.skipIf(!engineAvailable('cpp'))('redundant mode across the Python and C++ engines agrees on every fixture (needs the CMake build)', async () => {
+    const c = await cluster(['python', 'cpp']);
+    const u = new UnifiedEngine({ strategy: 'redundant' });
+    c.backends.forEach((b) => u.attach(b));
+    const encodings = FIXTURES.scenarios.flatMap((s) => s.steps).filter((s) => s.op === 'reason' && 'expect' in s).map((s) => (s as { encoding: number[] }).encoding.map(toFloat));
+    for (const e of encodings) expect((await u.reason(e)).redundant?.agreement).toBe(true);
+    const m = await u.mtlCoordinate(encodingOf(5, 768));
+    expect(m.synchronized).toBe(true);
+  }, 120_000);
+
+  it.each((['typescript', 'python', 'cpp'] as const).filter(engineAvailable))('a %s engine reconnects when the broker restarts', async (language) => {
     let broker = new Broker({ host: '127.0.0.1', port: 0, logLevel: 'error' });
     const port = (await broker.listen()).port!;
     const engine = EngineProcess.attach(language, `engine-${language}-r`, port);
