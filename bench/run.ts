@@ -15,6 +15,7 @@ import { ROOT_DIR } from '../spec/tools/load.js';
 import { runBrokerBench, type BrokerBenchResult } from './broker.js';
 import { runBusBench, type BusBenchResult } from './bus.js';
 import { runFifoBench, type FifoBenchResult } from './fifo.js';
+import { runEngineBench, type EngineBenchResult } from './engine.js';
 
 const ROUNDS = 15;
 const ITERATIONS = 2_000;
@@ -93,6 +94,14 @@ try {
   console.error(`fifo benchmark failed: ${(e as Error).message}`);
   process.exitCode = 1;
 }
+let engine: EngineBenchResult | undefined;
+let engineError: string | undefined;
+try {
+  engine = await runEngineBench();
+} catch (e) {
+  engineError = (e as Error).stack ?? String(e);
+  process.exitCode = 1;
+}
 const report = {
   kind: 'codec+broker',
   node: process.version,
@@ -106,6 +115,7 @@ const report = {
   ...(broker?.report ?? { broker_bench_error: brokerError }),
   ...(bus?.report ?? { bus_bench_error: busError }),
   ...(fifo?.report ?? {}),
+  ...(engine?.report ?? { engine_bench_error: engineError }),
 };
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 const dir = join(ROOT_DIR, 'reports', 'bench');
@@ -121,4 +131,5 @@ else console.log(`broker benchmark failed: ${brokerError}`);
 console.log('');
 console.log(bus ? bus.table : `bus benchmark failed: ${busError}`);
 if (fifo) console.log(`\n${fifo.table}`);
+console.log(engine ? engine.table : `engine benchmark failed: ${engineError}`);
 console.log(`\nwritten reports/bench/${stamp}.json`);

@@ -36,14 +36,20 @@ interface PeerPlan {
   name: string;
   language: Language;
   /** suite name in the matrix -> how to run it */
-  runs: Record<string, { suite: string; exec?: string[]; listen?: boolean; needs?: string; fifo?: boolean }>;
+  runs: Record<string, { suite: string; exec?: string[]; listen?: boolean; needs?: string; fifo?: boolean; minTimeoutMs?: number }>;
 }
 
 function repoPath(rel: string): string {
   return join(repoFile('package.json'), '..', rel);
 }
 
-/** Reference peers; a command whose program file is missing makes that cell unavailable. */
+/**
+ * Reference peers; a command whose program file is missing makes that cell unavailable. Engine
+ * peers start a process per case (Python imports numpy and draws 196,608 weights first), so their
+ * runs wait at least ENGINE_TIMEOUT_MS per expected frame on a loaded machine.
+ */
+const ENGINE_TIMEOUT_MS = 10_000;
+
 function plans(): PeerPlan[] {
   const node = process.execPath;
   const cli = existsSync(repoPath('dist/reference/cli.js')) ? [node, repoPath('dist/reference/cli.js')] : [node, '--import', 'tsx', repoPath('reference/cli.ts')];
@@ -54,15 +60,18 @@ function plans(): PeerPlan[] {
       client: { suite: 'client', listen: true, exec: [...cli, 'client', '--port', '{port}'] },
       bus: { suite: 'bus', exec: [...cli, 'bus-adapter'] },
       fifo: { suite: 'testee', fifo: true, exec: [...cli, 'testee', '--fifo', '{fifo}'] },
+      engine: { suite: 'engine', exec: [...cli, 'engine', 'serve', '--stdio'], minTimeoutMs: ENGINE_TIMEOUT_MS },
     } },
     { name: 'cpp', language: 'cpp', runs: {
       core: { suite: 'testee', exec: [repoPath('cpp-client/build/concord-testee')], needs: 'cpp-client/build/concord-testee' },
       client: { suite: 'client', listen: true, exec: [repoPath('cpp-client/build/concord-client'), '--port', '{port}'], needs: 'cpp-client/build/concord-client' },
+      engine: { suite: 'engine', exec: [repoPath('cpp-client/build/concord-engine'), '--stdio'], needs: 'cpp-client/build/concord-engine', minTimeoutMs: ENGINE_TIMEOUT_MS },
     } },
     { name: 'python', language: 'python', runs: {
       core: { suite: 'testee', exec: ['python3', repoPath('peers/python/concord_testee.py')], needs: 'peers/python/concord_testee.py' },
       client: { suite: 'client', listen: true, exec: ['python3', repoPath('peers/python/concord_client_cli.py'), '--port', '{port}'], needs: 'peers/python/concord_client_cli.py' },
       bus: { suite: 'bus', exec: ['python3', repoPath('peers/python/concord_bus_adapter.py')], needs: 'peers/python/concord_bus_adapter.py' },
+      engine: { suite: 'engine', exec: ['python3', repoPath('peers/python/concord_engine'), '--stdio'], needs: 'peers/python/concord_engine/__main__.py', minTimeoutMs: ENGINE_TIMEOUT_MS },
     } },
     { name: 'perl', language: 'perl', runs: {
       core: { suite: 'testee', exec: ['perl', repoPath('peers/perl/concord_testee.pl')], needs: 'peers/perl/concord_testee.pl' },
@@ -111,7 +120,7 @@ export async function runSelftest(o: SelftestOptions): Promise<PeerRow[]> {
         err(`selftest: ${plan.name} ${column} (suite ${run.suite})\n`);
         const lines: string[] = [];
         const options: RunCommandOptions = {
-          suites: [run.suite], run: [], skip: [], seed: o.seed, timeoutMs: o.timeoutMs, failFast: false, strict: false, knownFailing: [],
+          suites: [run.suite], run: [], skip: [], seed: o.seed, timeoutMs: Math.max(o.timeoutMs, run.minTimeoutMs ?? 0), failFast: false, strict: false, knownFailing: [],
           json: true, reportDir: scratch, out: (t) => lines.push(t), err: () => undefined,
           ...(run.exec ? { exec: run.exec } : {}), ...(run.listen ? { listen: 0 } : {}), ...(run.fifo ? { fifo: true } : {}),
         };

@@ -11,6 +11,7 @@ import { registryCases } from './cases/registry.cases.js';
 import { busCases } from './cases/bus.cases.js';
 import { fifoCases } from './cases/fifo.cases.js';
 import { linesCases } from './cases/lines.cases.js';
+import { engineCases } from './cases/engine.cases.js';
 
 export const SUITES: Record<string, () => Case[]> = {
   core: () => [...framingCases, ...fixtureFaultCases(), ...handshakeCases, ...requestCases, ...registryCases, ...propertyCases],
@@ -24,6 +25,8 @@ export const SUITES: Record<string, () => Case[]> = {
   fifo: () => [...fifoCases, ...SUITES['core']!()],
   /** A legacy line-based pipe peer (--target lines:REQ,REP --role ROLE -- CMD), section 10.5. */
   lines: () => linesCases,
+  /** An engine peer on stdio (conformance --suite engine --exec -- CMD): fixtures, digests, unified-engine behaviour. */
+  engine: engineCases,
 };
 
 export function casesOf(suites: string[]): Case[] {

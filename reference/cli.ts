@@ -23,6 +23,7 @@ import { CLIENT_HELP, runClientCommand } from './client/command.js';
 import { BUS_ADAPTER_HELP } from './bus/adapter/help.js';
 import { PIPES_HELP, runPipesCommand } from './transport/pipes-command.js';
 import { runFifoTestee } from './transport/fifo-testee.js';
+import { ENGINE_HELP, runEngineCommand } from './engine/command.js';
 
 const HELP = `usage: concord <command> [options]
 
@@ -32,7 +33,7 @@ commands:
   encode TYPE [PAYLOAD_JSON]   encode a message of catalog type TYPE (name or code); PAYLOAD_JSON
                                uses the fixtures' notation ({"$ndarray": {dtype, shape, data}},
                                64-bit integers as decimal strings); prints the frame as hex
-${BROKER_HELP}${CLIENT_HELP}${BUS_ADAPTER_HELP}${PIPES_HELP}  testee [--json-only]         the reference testee: frames on stdin/stdout, each answered with its
+${BROKER_HELP}${CLIENT_HELP}${BUS_ADAPTER_HELP}${PIPES_HELP}${ENGINE_HELP}  testee [--json-only]         the reference testee: frames on stdin/stdout, each answered with its
                                echo or its ERROR (for conformance --exec; --json-only declares no CBOR)
     --fifo PAIR_DIR            over that FIFO pair (client side, section 10.4) instead of stdio
 options:
@@ -75,6 +76,10 @@ function encode(type: string, payloadJson: string | undefined, encoding: Encodin
 }
 
 export function main(argv: string[]): number {
+  if (argv[0] === 'engine') {
+    void runEngineCommand(argv.slice(1)).then((code) => { process.exitCode = code; });
+    return 0;
+  }
   let parsed;
   try {
     parsed = parseArgs({ args: argv, allowPositionals: true, options: {

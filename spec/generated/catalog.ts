@@ -3547,6 +3547,36 @@ export const LIMITS: readonly LimitInfo[] = [
     "section": "limits",
     "announced": false,
     "meaning": "Bytes a broker queues for one slow reader before it stops reading from the connections that feed it (back-pressure)."
+  },
+  {
+    "name": "engine_cache_max",
+    "unit": "entries",
+    "default": 1000,
+    "min": 0,
+    "max": 1048576,
+    "section": "engine",
+    "announced": false,
+    "meaning": "Results a unified engine's LRU cache holds; the least recently used entry is evicted beyond it (0 disables the cache)."
+  },
+  {
+    "name": "engine_perf_window",
+    "unit": "answers",
+    "default": 16,
+    "min": 1,
+    "max": 4096,
+    "section": "engine",
+    "announced": false,
+    "meaning": "Latest successful answers per engine whose mean latency the performance strategy compares."
+  },
+  {
+    "name": "engine_timeout_ms",
+    "unit": "ms",
+    "default": 30000,
+    "min": 1,
+    "max": 3600000,
+    "section": "engine",
+    "announced": false,
+    "meaning": "Time a unified engine waits for one engine's answer before failing the call with TIMEOUT (retryable)."
   }
 ];
 
@@ -3564,6 +3594,9 @@ export const DEFAULT_LIMITS = {
   request_timeout_ms: 30000,
   shutdown_drain_ms: 10000,
   max_write_buffer: 8388608,
+  engine_cache_max: 1000,
+  engine_perf_window: 16,
+  engine_timeout_ms: 30000,
 } as const;
 
 export type DtypeName = 'bool' | 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'int64' | 'uint64' | 'float32' | 'float64';
@@ -3908,6 +3941,10 @@ export const SECTIONS: readonly { readonly slug: string; readonly title: string 
   {
     "slug": "testee",
     "title": "15. Testee profile"
+  },
+  {
+    "slug": "engine",
+    "title": "16. Reasoning engine"
   },
   {
     "slug": "bus-semantics",
@@ -5176,6 +5213,108 @@ export const STATEMENTS: readonly { readonly id: string; readonly section: strin
     "section": "testee",
     "level": "required",
     "text": "A testee MUST exit with status 0 when its standard input ends, after answering every complete frame it received."
+  },
+  {
+    "id": "ENG-1",
+    "section": "engine",
+    "level": "required",
+    "text": "An engine MUST compute spike_count, firing_pattern and confidence exactly as the forward pass above defines, so that every fixture of `fixtures/engine/` is reproduced bit for bit."
+  },
+  {
+    "id": "ENG-2",
+    "section": "engine",
+    "level": "required",
+    "text": "An engine MUST answer a REASONING_REQUEST whose encoding has a non-finite element with ERROR `INVALID_ARRAY`, and MUST put its state digest in every REASONING_RESPONSE."
+  },
+  {
+    "id": "ENG-3",
+    "section": "engine",
+    "level": "required",
+    "text": "An engine MUST apply a FEEDBACK as the Hebbian rule above defines, add 1 to its version, and answer ACK with `state_digest` and `state_version`."
+  },
+  {
+    "id": "ENG-4",
+    "section": "engine",
+    "level": "required",
+    "text": "An engine MUST compute its state digest as SHA-256 over the byte layout above, so that two engines with equal weights, thresholds and learning rate report equal digests."
+  },
+  {
+    "id": "ENG-5",
+    "section": "engine",
+    "level": "required",
+    "text": "An engine MUST replace layer `layer` (0 to 2) with the weights of a STATE_UPDATE, set its version to `state_version` and answer ACK with its digest; it MUST refuse a layer above 2, a dtype other than int32, a shape other than the layer's or a weight outside [-1048576, 1048576] with ERROR `INVALID_PARAMS` (`details.param` naming the field) and no change."
+  },
+  {
+    "id": "ENG-6",
+    "section": "engine",
+    "level": "required",
+    "text": "An engine MUST accept the PARAMETER_SYNC parameters `seed` (an integer 0 to 4294967295: the weights are drawn again from it), `learning_rate` (0 < v <= 1: `lr_q = max(1, floor(v x 65536))`) and `threshold.layer0` to `threshold.layer2` (integers in int32), applying `seed` first, and MUST refuse any other name or value with ERROR `INVALID_PARAMS` naming it, changing nothing."
+  },
+  {
+    "id": "ENG-7",
+    "section": "engine",
+    "level": "required",
+    "text": "An engine MUST answer a BATCH_REASONING_REQ with one result per item at the item's index, a failing item carrying its error (`INVALID_ARRAY` for a non-finite element) while the others succeed."
+  },
+  {
+    "id": "ENG-8",
+    "section": "engine",
+    "level": "required",
+    "text": "An engine MUST answer MTL_COORDINATE with TEACHER_SYNC carrying `teacher_count`, the disagreement D rounded to float32, each teacher's learning rate by the rule above, and its digest and version after the update the rule implies."
+  },
+  {
+    "id": "ENG-9",
+    "section": "engine",
+    "level": "required",
+    "text": "A unified engine MUST answer every reason() call exactly once: with a result, or with an error naming each engine it tried and that engine's error."
+  },
+  {
+    "id": "ENG-10",
+    "section": "engine",
+    "level": "required",
+    "text": "A unified engine MUST select engines by its strategy as follows: `round_robin` takes the live engines in attach order, one per call; `python_first` and `cpp_first` count their calls from 0 and send call k to the preferred language's engines when k mod 5 is 0 to 3 and to the other engines when it is 4 (80/20; round robin within each group; an empty group gives way to the other); `performance` takes the engine with the lowest mean latency over its last engine_perf_window (16) successful answers, an engine without an answer first, ties in attach order; `redundant` asks the first two live engines."
+  },
+  {
+    "id": "ENG-11",
+    "section": "engine",
+    "level": "required",
+    "text": "In redundant mode a unified engine MUST report both results and `agreement`, true exactly when spike_count, confidence, firing_pattern and state_digest are equal."
+  },
+  {
+    "id": "ENG-12",
+    "section": "engine",
+    "level": "required",
+    "text": "When an engine fails a call with an error other than a refusal of the input (`INVALID_ARRAY`, `SCHEMA_VIOLATION`, `INVALID_PARAMS`) or TIMEOUT, a unified engine MUST try the next live engine in its strategy's order, each engine at most once per call, and count a failover."
+  },
+  {
+    "id": "ENG-13",
+    "section": "engine",
+    "level": "required",
+    "text": "A unified engine MUST fail a call whose engine has not answered within engine_timeout_ms (30,000 ms by default) with `TIMEOUT`, marked retryable."
+  },
+  {
+    "id": "ENG-14",
+    "section": "engine",
+    "level": "required",
+    "text": "A unified engine's cache MUST be keyed by the encoding's float32 bytes, the context and the state digest, hold at most engine_cache_max (1,000) results, evicting the least recently used, and MUST be emptied by every state change made through the unified engine."
+  },
+  {
+    "id": "ENG-15",
+    "section": "engine",
+    "level": "recommended",
+    "text": "A unified engine SHOULD report in getMetrics() `total_reasoning`, `python_reasoning`, `cpp_reasoning`, `typescript_reasoning`, `failovers`, `avg_latency_ms`, `cache_hits`, `cache_misses` and `cache_invalidations`, and in getStatus() `python_engine_active`, `cpp_engines_active`, `ipc_server_running`, `connected_cpp_clients` and `cache_size`."
+  },
+  {
+    "id": "ENG-16",
+    "section": "engine",
+    "level": "recommended",
+    "text": "A remote engine SHOULD reconnect to the broker, with backoff, when its connection is lost."
+  },
+  {
+    "id": "ENG-17",
+    "section": "engine",
+    "level": "required",
+    "text": "An engine under test on standard input and output (`conformance --suite engine --exec -- CMD`) MUST write INIT first with `role` `testee` and the feature `engine`, then answer each engine request with its response or ERROR, PING with PONG, any other request with ERROR `UNSUPPORTED`, and exit with status 0 when its input ends."
   },
   {
     "id": "BUS-18",

@@ -37,6 +37,9 @@ __all__ = [
     "REQUEST_TIMEOUT_MS",
     "SHUTDOWN_DRAIN_MS",
     "MAX_WRITE_BUFFER",
+    "ENGINE_CACHE_MAX",
+    "ENGINE_PERF_WINDOW",
+    "ENGINE_TIMEOUT_MS",
     "ndarray_fields",
 ]
 
@@ -249,6 +252,9 @@ LIMITS: Dict[str, int] = {
     "request_timeout_ms": 30000,
     "shutdown_drain_ms": 10000,
     "max_write_buffer": 8388608,
+    "engine_cache_max": 1000,
+    "engine_perf_window": 16,
+    "engine_timeout_ms": 30000,
 }
 
 MAX_FRAME = 16777216  # bytes
@@ -263,6 +269,9 @@ HEARTBEAT_MS = 10000  # ms
 REQUEST_TIMEOUT_MS = 30000  # ms
 SHUTDOWN_DRAIN_MS = 10000  # ms
 MAX_WRITE_BUFFER = 8388608  # bytes
+ENGINE_CACHE_MAX = 1000  # entries
+ENGINE_PERF_WINDOW = 16  # answers
+ENGINE_TIMEOUT_MS = 30000  # ms
 
 # Framing (sections framing, body, encodings).
 LENGTH_PREFIX_BYTES = 4

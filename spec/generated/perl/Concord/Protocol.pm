@@ -246,6 +246,9 @@ use constant {
     LIMIT_REQUEST_TIMEOUT_MS   => 30000,
     LIMIT_SHUTDOWN_DRAIN_MS    => 10000,
     LIMIT_MAX_WRITE_BUFFER     => 8388608,
+    LIMIT_ENGINE_CACHE_MAX     => 1000,
+    LIMIT_ENGINE_PERF_WINDOW   => 16,
+    LIMIT_ENGINE_TIMEOUT_MS    => 30000,
 };
 
 our %LIMITS = (
@@ -261,6 +264,9 @@ our %LIMITS = (
     request_timeout_ms => 30000,
     shutdown_drain_ms => 10000,
     max_write_buffer => 8388608,
+    engine_cache_max => 1000,
+    engine_perf_window => 16,
+    engine_timeout_ms => 30000,
 );
 
 # Framing (sections framing, body, encodings).
@@ -414,6 +420,9 @@ our %EXPORT_TAGS = (
         LIMIT_REQUEST_TIMEOUT_MS
         LIMIT_SHUTDOWN_DRAIN_MS
         LIMIT_MAX_WRITE_BUFFER
+        LIMIT_ENGINE_CACHE_MAX
+        LIMIT_ENGINE_PERF_WINDOW
+        LIMIT_ENGINE_TIMEOUT_MS
         %LIMITS
     )],
     framing => [qw(

@@ -1,0 +1,77 @@
+"""The engine on stdin/stdout (the engine suite's transport): INIT with role testee and feature engine (ENG-17), then each engine
+request answered with its response or ERROR, PING with PONG; exits 0 at end of input."""
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any, Callable, Optional
+
+from concord import PROTOCOL_VERSION, FrameDecoder, ProtocolError, __version__, decode_message, encode_message_frame, message_info
+from concord.framing import MAX_FRAME
+from concord.message import SUPPORTED_ENCODINGS
+
+from .core import Engine, EngineError
+from .handler import ENGINE_REQUESTS, handle
+
+
+class StdioEngine:
+    def __init__(self, make_engine: Callable[[], Engine], out_fd: int) -> None:
+        # The engine (its weights drawn) is made after INIT is written, so a slow start does not delay INIT.
+        self.make_engine = make_engine
+        self.engine: Optional[Engine] = None
+        self.out_fd = out_fd
+        self.count = 0
+
+    def send(self, type_: str, re: Optional[str], payload: Any) -> None:
+        self.count += 1
+        header = {"id": f"e{self.count}"}
+        if re is not None:
+            header["re"] = re
+        view = memoryview(encode_message_frame(type_, header, payload))
+        while view:
+            view = view[os.write(self.out_fd, view):]
+
+    def error(self, re: Optional[str], code: str, message: str, details: Optional[dict] = None) -> None:
+        payload = {"code": code, "message": message[:4096], "definite": True}
+        if details:
+            payload["details"] = details
+        self.send("ERROR", re, payload)
+
+    def on_body(self, body: bytes) -> None:
+        try:
+            m = decode_message(body)
+        except ProtocolError as e:
+            self.error(e.frame_id, e.code, str(e))
+            return
+        if m.name in ("INIT_ACK", "ERROR") or message_info(m.name).kind == "response":
+            return
+        if m.name == "PING":
+            self.send("PONG", m.header["id"], None)
+        elif m.name not in ENGINE_REQUESTS:
+            self.error(m.header["id"], "UNSUPPORTED", f"an engine does not handle {m.name}")
+        else:
+            try:
+                self.send(message_info(m.name).response, m.header["id"], handle(self.engine, m.name, m.payload))
+            except EngineError as e:
+                self.error(m.header["id"], e.code, e.message, e.details)
+
+    def run(self) -> int:
+        self.send("INIT", None, {
+            "client_id": f"engine-python-{os.getpid()}", "language": "python", "role": "testee",
+            "protocol_version": PROTOCOL_VERSION, "encodings": list(SUPPORTED_ENCODINGS), "max_frame": MAX_FRAME,
+            "name": "concord-python-engine", "version": __version__, "features": ["engine"],
+        })
+        self.engine = self.make_engine()
+        decoder = FrameDecoder(max_frame=MAX_FRAME)
+        stdin = sys.stdin.buffer.raw if hasattr(sys.stdin.buffer, "raw") else sys.stdin.buffer
+        while True:
+            chunk = stdin.read(65536)
+            if not chunk:
+                return 0
+            try:
+                bodies = decoder.push(chunk)
+            except ProtocolError as e:
+                self.error(None, e.code, str(e))
+                return 0
+            for body in bodies:
+                self.on_body(body)

@@ -1,0 +1,74 @@
+/**
+ * `concord engine serve`: one engine process (on stdio, or attached to a broker);
+ * `concord engine run`: a broker, N engine processes and the unified engine, running the seven
+ * example scenarios.
+ */
+import { parseArgs } from 'node:util';
+import { ReferenceEngine } from './engine.js';
+import { serveStdio } from './stdio.js';
+import { serveBroker } from './serve.js';
+import { startCluster } from './cluster.js';
+import { engineAvailable } from './processes.js';
+import { runScenario, SCENARIOS, type Scenario } from './scenarios.js';
+import type { EngineLanguage } from './unified/backend.js';
+
+export const ENGINE_HELP = `  engine serve --stdio | --port N [--host H] [--id NAME] [--token T] [--seed N]
+                               one reference engine: frames on stdin/stdout (engine suite), or attached
+                               to a broker under client id NAME (reconnects when the broker restarts)
+  engine run [--scenario NAME|all] [--engines typescript,python,cpp] [--requests N]
+                               a broker on loopback, the in-process engine and one process per listed
+                               language, the unified engine over them; scenarios: ${SCENARIOS.join(', ')}
+`;
+
+async function serve(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { stdio: { type: 'boolean' }, host: { type: 'string', default: '127.0.0.1' }, port: { type: 'string' }, id: { type: 'string' }, token: { type: 'string' }, seed: { type: 'string', default: '42' } } });
+  const seed = Number(values.seed);
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new RangeError(`--seed ${values.seed} is not a uint32`);
+  const id = values.id ?? `engine-typescript-${process.pid}`;
+  const engine = new ReferenceEngine(values.stdio ? 'typescript' : id, seed);
+  if (values.stdio) {
+    await serveStdio(engine, process.stdin, process.stdout);
+    return 0;
+  }
+  if (values.port === undefined) throw new RangeError('--stdio or --port is required');
+  const client = await serveBroker(engine, { host: values.host, port: Number(values.port), clientId: id, ...(values.token !== undefined ? { token: values.token } : {}) });
+  const stop = (): void => void client.close({ reason: 'engine stopping', drainMs: 1000 });
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  await client.closed;
+  return 0;
+}
+
+async function run(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { scenario: { type: 'string', default: 'all' }, engines: { type: 'string', default: 'python,cpp' }, requests: { type: 'string', default: '100' } } });
+  const scenarios = values.scenario === 'all' ? [...SCENARIOS] : values.scenario.split(',');
+  for (const s of scenarios) if (!(SCENARIOS as readonly string[]).includes(s)) throw new RangeError(`unknown scenario ${s} (known: ${SCENARIOS.join(', ')}, all)`);
+  const requests = Number(values.requests);
+  if (!Number.isInteger(requests) || requests < 1 || requests > 100_000) throw new RangeError('--requests must be an integer 1 to 100000');
+  const wanted = values.engines.split(',').filter(Boolean) as EngineLanguage[];
+  const remote = wanted.filter((l) => l !== 'typescript' && engineAvailable(l));
+  for (const l of wanted) if (!engineAvailable(l)) process.stderr.write(`concord engine: the ${l} engine is not built; skipping it (cmake --build cpp-client/build)\n`);
+  const cluster = await startCluster({ remote, local: true });
+  try {
+    for (const s of scenarios) {
+      const summary = await runScenario(s as Scenario, cluster.backends, requests, () => cluster.client.state === 'open');
+      process.stdout.write(`${JSON.stringify({ scenario: s, ...summary }, null, 2)}\n`);
+    }
+  } finally {
+    await cluster.close();
+  }
+  return 0;
+}
+
+export async function runEngineCommand(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  try {
+    if (sub === 'serve') return await serve(rest);
+    if (sub === 'run') return await run(rest);
+    process.stderr.write(`concord engine: serve or run is required\n${ENGINE_HELP}`);
+    return 64;
+  } catch (e) {
+    process.stderr.write(`concord engine: ${(e as Error).message}\n`);
+    return e instanceof RangeError || (e as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? 64 : 1;
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * The reference engine: one state, and the operations of the engine messages on it. Shared by the
+ * in-process TypeScript backend, the `concord engine serve` process and the fixture generator.
+ */
+import { NDArray } from '../codec/ndarray.js';
+import { EngineError } from './errors.js';
+import { confidenceOf, forward } from './forward.js';
+import { stateDigest } from './digest.js';
+import { hebbian, replaceLayer, syncParameters } from './learn.js';
+import { coordinate, type TeacherConfidence } from './mtl.js';
+import { cloneState, initialState, type EngineState } from './model.js';
+
+export interface ReasonResult {
+  spike_count: number;
+  confidence: number;
+  firing_pattern: NDArray;
+  engine: string;
+  latency_ms: number;
+  state_digest: string;
+}
+
+export interface StateAck {
+  state_digest: string;
+  /** uint64: a bigint in the TypeScript codec's data model. */
+  state_version: bigint;
+}
+
+export interface BatchItemResult {
+  ok: boolean;
+  result?: ReasonResult;
+  error?: { code: string; message: string };
+}
+
+export interface MtlResult {
+  coordination_id: string;
+  teacher_count: number;
+  disagreement: number;
+  learning_rates: Record<string, number>;
+  state_version: bigint;
+  state_digest: string;
+}
+
+/** Float32 elements of a Vector payload field (the codec has checked dtype and shape). */
+function elements(encoding: unknown): ArrayLike<number> {
+  if (encoding instanceof NDArray) return encoding.data as ArrayLike<number>;
+  if (encoding instanceof Float32Array) return encoding;
+  throw new EngineError('SCHEMA_VIOLATION', 'encoding must be a float32 vector', { path: '/encoding' });
+}
+
+export class ReferenceEngine {
+  private state: EngineState;
+  private digest: string;
+
+  constructor(readonly name = 'typescript', seed?: number) {
+    this.state = initialState(seed);
+    this.digest = stateDigest(this.state);
+  }
+
+  get stateDigest(): string {
+    return this.digest;
+  }
+
+  get stateVersion(): bigint {
+    return this.state.version;
+  }
+
+  /** A deep copy of the state (for STATE_UPDATE to other engines). */
+  snapshot(): EngineState {
+    return cloneState(this.state);
+  }
+
+  private changed(): StateAck {
+    this.digest = stateDigest(this.state);
+    return { state_digest: this.digest, state_version: this.state.version };
+  }
+
+  reason(encoding: unknown): ReasonResult {
+    const started = performance.now();
+    const f = forward(this.state, elements(encoding));
+    return {
+      spike_count: f.spikeCount, confidence: confidenceOf(f.confidenceQ), firing_pattern: new NDArray('|u1', [f.spikes.length], f.spikes),
+      engine: this.name, latency_ms: Math.fround(performance.now() - started), state_digest: this.digest,
+    };
+  }
+
+  reasonBatch(items: readonly { encoding: unknown }[]): BatchItemResult[] {
+    return items.map((item) => {
+      try {
+        return { ok: true, result: this.reason(item.encoding) };
+      } catch (e) {
+        if (e instanceof EngineError) return { ok: false, error: { code: e.code, message: e.message } };
+        throw e;
+      }
+    });
+  }
+
+  feedback(encoding: unknown, reward: number, learningRate?: number): StateAck {
+    hebbian(this.state, elements(encoding), reward, learningRate);
+    return this.changed();
+  }
+
+  stateUpdate(layer: number, weights: NDArray, version: bigint): StateAck {
+    replaceLayer(this.state, layer, weights.dtype, weights.shape, weights.data as ArrayLike<number>, version);
+    return this.changed();
+  }
+
+  parameterSync(parameters: Record<string, number>, version?: bigint): StateAck {
+    syncParameters(this.state, parameters, version);
+    return this.changed();
+  }
+
+  mtlCoordinate(id: string, teachers: readonly TeacherConfidence[], encoding?: unknown): MtlResult {
+    if (teachers.length < 2) throw new EngineError('SCHEMA_VIOLATION', 'MTL_COORDINATE needs at least two teachers', { path: '/teacher_outputs' });
+    const o = coordinate(teachers, this.state.lrQ);
+    if (encoding !== undefined) hebbian(this.state, elements(encoding), o.reward);
+    const ack = this.changed();
+    return { coordination_id: id, teacher_count: teachers.length, disagreement: Math.fround(o.disagreement), learning_rates: o.learningRates, ...ack };
+  }
+}

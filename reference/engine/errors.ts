@@ -1,0 +1,11 @@
+/** Typed engine errors; `code` is a name of the error registry (spec/errors.json). */
+import { ERRORS } from '../../spec/generated/catalog.js';
+
+type Code = (typeof ERRORS)[number]['name'];
+
+export class EngineError extends Error {
+  override name = 'EngineError';
+  constructor(readonly code: Code, message: string, readonly details: Record<string, unknown> = {}, readonly retryable = false) {
+    super(message);
+  }
+}
