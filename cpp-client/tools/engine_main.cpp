@@ -86,7 +86,7 @@ int serve_stdio(engine::Engine& eng, const std::string& spec_dir) {
       if (m.message_type() == MessageType::Ping) {
         send(MessageType::Pong, m.id(), nullptr, m.encoding);
       } else if (!is_engine_request(m.message_type())) {
-        send(MessageType::Error, m.id(), {{"code", "UNSUPPORTED"}, {"message", "an engine does not handle " + m.name}, {"definite", true}}, Encoding::Json);
+        send(MessageType::Error, m.id(), {{"code", std::string(protocol::error_name(protocol::ErrorCode::Unsupported))}, {"message", "an engine does not handle " + m.name}, {"definite", true}}, Encoding::Json);
       } else {
         try {
           json response = eng.handle(m.message_type(), m.payload);
