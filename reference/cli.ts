@@ -6,6 +6,7 @@
  *   concord broker [OPTIONS]         run the reference broker
  *   concord testee [--json-only]     the reference testee on stdio (spec section testee)
  *   concord client --port N          the reference client, connected until shut down (conformance --listen)
+ *   concord instrument [...]         the instrument worker's hardware mock (spec section 17)
  */
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
@@ -18,6 +19,7 @@ import type { Encoding } from './codec/body.js';
 import { BROKER_HELP, runBrokerCommand } from './broker/command.js';
 import { runTestee } from './testee/testee.js';
 import { CLIENT_HELP, runClientCommand } from './client/command.js';
+import { INSTRUMENT_HELP, runInstrumentCommand } from './instrument/command.js';
 
 const HELP = `usage: concord <command> [options]
 
@@ -27,7 +29,7 @@ commands:
   encode TYPE [PAYLOAD_JSON]   encode a message of catalog type TYPE (name or code); PAYLOAD_JSON
                                uses the fixtures' notation ({"$ndarray": {dtype, shape, data}},
                                64-bit integers as decimal strings); prints the frame as hex
-${BROKER_HELP}${CLIENT_HELP}  testee [--json-only]         the reference testee: frames on stdin/stdout, each answered with its
+${BROKER_HELP}${CLIENT_HELP}${INSTRUMENT_HELP}  testee [--json-only]         the reference testee: frames on stdin/stdout, each answered with its
                                echo or its ERROR (for conformance --exec; --json-only declares no CBOR)
 options:
   --encoding json|cbor         payload encoding for encode (default json)
@@ -69,6 +71,7 @@ function encode(type: string, payloadJson: string | undefined, encoding: Encodin
 }
 
 export function main(argv: string[]): number {
+  if (argv[0] === 'instrument') { void runInstrumentCommand(argv.slice(1)); return 0; } // own options: reference/instrument/command.ts
   let parsed;
   try {
     parsed = parseArgs({ args: argv, allowPositionals: true, options: {

@@ -5211,7 +5211,7 @@ export const STATEMENTS: readonly { readonly id: string; readonly section: strin
     "id": "INS-14",
     "section": "instrument-worker",
     "level": "required",
-    "text": "A worker MUST check parameters against `spec/instrument/commands.json`, refusing with `INVALID_PARAMS` (naming the first faulty parameter in the order the file lists them) each parameter whose `invalid` is `refuse` and that is out of its domain, and clamping each whose `invalid` is `clamp`."
+    "text": "A worker MUST check parameters against `spec/instrument/commands.json`, refusing with `INVALID_PARAMS` (naming an unknown parameter name first, else the first faulty parameter in the order the file lists them) each parameter whose `invalid` is `refuse` and that is out of its domain, and clamping each whose `invalid` is `clamp`."
   },
   {
     "id": "INS-15",
@@ -5241,7 +5241,7 @@ export const STATEMENTS: readonly { readonly id: string; readonly section: strin
     "id": "INS-19",
     "section": "instrument-worker",
     "level": "required",
-    "text": "A mock worker MUST put the trigger at sample 8192 (`t0` = -8192 x `dt`), and an edge trigger on ch1 or ch2 where the noise-free signal of in1 or in2 crosses 0 V in that direction."
+    "text": "A mock worker MUST put the trigger at sample 8192, so that `t0` = -8192 x `dt`."
   },
   {
     "id": "INS-20",
