@@ -98,7 +98,8 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
   try {
     let ack: Record<string, unknown> = {};
     try {
-      ack = await probe(address, o.timeoutMs, o.token, listener);
+      // The instrument suite starts (and handshakes) its own worker in every case.
+      if (!(address.exec && o.suites.every((s) => s === 'instrument'))) ack = await probe(address, o.timeoutMs, o.token, listener);
     } catch (e) {
       if (e instanceof ConnectError) {
         err(`conformance: the peer at ${describe(address)} is unavailable: ${e.message}\n`);

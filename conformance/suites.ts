@@ -8,6 +8,7 @@ import { propertyCases } from './cases/properties.cases.js';
 import { testeeCases } from './cases/testee.cases.js';
 import { clientCases } from './cases/client.cases.js';
 import { registryCases } from './cases/registry.cases.js';
+import { instrumentCases } from './cases/instrument.cases.js';
 
 export const SUITES: Record<string, () => Case[]> = {
   core: () => [...framingCases, ...fixtureFaultCases(), ...handshakeCases, ...requestCases, ...registryCases, ...propertyCases],
@@ -15,6 +16,8 @@ export const SUITES: Record<string, () => Case[]> = {
   testee: testeeCases,
   /** A client under test (conformance --listen). */
   client: () => clientCases,
+  /** An instrument worker (spec section 17) over stdio, or through a broker when the command holds {broker}. */
+  instrument: instrumentCases,
 };
 
 export function casesOf(suites: string[]): Case[] {
