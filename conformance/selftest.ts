@@ -62,8 +62,8 @@ function plans(): PeerPlan[] {
     { name: 'python', language: 'python', runs: {
       core: { suite: 'testee', exec: ['python3', repoPath('peers/python/concord_testee.py')], needs: 'peers/python/concord_testee.py' },
       client: { suite: 'client', listen: true, exec: ['python3', repoPath('peers/python/concord_client_cli.py'), '--port', '{port}'], needs: 'peers/python/concord_client_cli.py' },
-      instrument: { suite: 'instrument', exec: ['python3', '-m', 'concord_instrument'], needs: 'peers/python/concord_instrument/__main__.py' },
-      'instrument-broker': { suite: 'instrument', exec: ['python3', '-m', 'concord_instrument', '--broker', '{broker}'], needs: 'peers/python/concord_instrument/__main__.py' },
+      instrument: { suite: 'instrument', exec: ['python3', repoPath('peers/python/concord_instrument')], needs: 'peers/python/concord_instrument/__main__.py' },
+      'instrument-broker': { suite: 'instrument', exec: ['python3', repoPath('peers/python/concord_instrument'), '--broker', '{broker}'], needs: 'peers/python/concord_instrument/__main__.py' },
     } },
     { name: 'perl', language: 'perl', runs: {
       core: { suite: 'testee', exec: ['perl', repoPath('peers/perl/concord_testee.pl')], needs: 'peers/perl/concord_testee.pl' },

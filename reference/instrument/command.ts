@@ -63,8 +63,9 @@ export function parseInstrumentArgs(argv: string[]): Options {
 
 function exit(code: number): void {
   process.exitCode = code;
-  // Give the last writes a moment, then leave even if a peer never reads them.
-  setTimeout(() => process.exit(code), 200).unref();
+  // Give the last writes a moment, then leave even if a peer never reads them (and whatever
+  // exitCode the synchronous caller in cli.ts set meanwhile).
+  setTimeout(() => process.exit(code), 100);
 }
 
 function serveStream(o: Options, model: InstrumentModel, faults: Faults, input: NodeJS.ReadableStream, output: NodeJS.WritableStream & { destroy(): void }, eventsDst: string | undefined, onEnd: (r: EndReason) => void): WorkerSession {
