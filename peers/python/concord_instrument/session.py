@@ -189,8 +189,7 @@ class WorkerSession:
         f = self.faults
         f.count += 1
         if f.drop_after > 0 and f.count == f.drop_after:
-            self.out = []
-            self.drop = True
+            self.drop = True  # earlier answers still go out (finish flushes), this one never does
             self.finish("dropped", send_final=False)
             return
         if f.error_rate > 0 and command not in ("ping", "shutdown") and f.rng.random() < f.error_rate:
