@@ -13,6 +13,7 @@ import { encodeMessage, decodeMessage } from '../reference/codec/message.js';
 import { FrameDecoder, encodeFrame } from '../reference/codec/frame.js';
 import { ROOT_DIR } from '../spec/tools/load.js';
 import { runBrokerBench, type BrokerBenchResult } from './broker.js';
+import { runInstrumentBench, type InstrumentBenchResult } from './instrument.js';
 
 const ROUNDS = 15;
 const ITERATIONS = 2_000;
@@ -76,6 +77,14 @@ try {
   brokerError = (e as Error).stack ?? String(e);
   process.exitCode = 1;
 }
+let instrument: InstrumentBenchResult | undefined;
+let instrumentError: string | undefined;
+try {
+  instrument = await runInstrumentBench();
+} catch (e) {
+  instrumentError = (e as Error).stack ?? String(e);
+  process.exitCode = 1;
+}
 const report = {
   kind: 'codec+broker',
   node: process.version,
@@ -87,6 +96,7 @@ const report = {
   targets: { ndarray_pack_unpack_vs_raw_copy_ratio: '<= 2 (performance.md)' },
   sink,
   ...(broker?.report ?? { broker_bench_error: brokerError }),
+  ...(instrument?.report ?? { instrument_bench_error: instrumentError }),
 };
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 const dir = join(ROOT_DIR, 'reports', 'bench');
@@ -99,4 +109,5 @@ for (const [k, v] of Object.entries(ratios)) console.log(`${k.padEnd(40)} ${v.to
 console.log('');
 if (broker) console.log(broker.table);
 else console.log(`broker benchmark failed: ${brokerError}`);
+console.log(instrument ? `\n${instrument.table}` : `\ninstrument benchmark failed: ${instrumentError}`);
 console.log(`\nwritten reports/bench/${stamp}.json`);
