@@ -141,7 +141,7 @@ export async function startWorker(ctx: CaseContext, options: Options = {}): Prom
       const { child, workerPid: pidP } = spawnWorker(exec, options.parent === true);
       cleanups.push(() => kill(child.pid));
       workerPid = await pidP;
-      const conn = WireConnection.fromChild(child, 'worker');
+      const conn = ctx.adopt(WireConnection.fromChild(child, 'worker'));
       cleanups.push(() => conn.destroy());
       const init = await expectWithin(ctx, conn, 'INIT from the worker (INS-12)', WORKER_START_MS, (m) => m.name === 'INIT');
       const p = init.payload as Record<string, unknown>;
@@ -172,7 +172,7 @@ export async function startWorker(ctx: CaseContext, options: Options = {}): Prom
       port = relay.port;
       cut = relay.cut;
     }
-    const conn = await WireConnection.open({ host: '127.0.0.1', port: bound.port! }, 'harness', ctx.timeoutMs);
+    const conn = ctx.adopt(await WireConnection.open({ host: '127.0.0.1', port: bound.port! }, 'harness', ctx.timeoutMs));
     cleanups.push(() => conn.destroy());
     conn.send({ type: 'INIT', header: { id: 'init' }, payload: {
       client_id: `harness-instrument-${process.pid}-${++counter}`, language: 'typescript', role: 'harness', protocol_version: PROTOCOL_VERSION,
