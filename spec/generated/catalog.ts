@@ -2774,35 +2774,7 @@ export const MESSAGES: readonly MessageInfo[] = [
           "maxLength": 64
         },
         "data": {
-          "description": "The command's result: null, the string `pong`, a number, or the object `{i, q}` (iq_get_quadratures); absent when `trace` is given.",
-          "anyOf": [
-            {
-              "type": "null"
-            },
-            {
-              "type": "string",
-              "maxLength": 64
-            },
-            {
-              "type": "number"
-            },
-            {
-              "type": "object",
-              "required": [
-                "i",
-                "q"
-              ],
-              "additionalProperties": false,
-              "properties": {
-                "i": {
-                  "type": "number"
-                },
-                "q": {
-                  "type": "number"
-                }
-              }
-            }
-          ]
+          "description": "The command's result: null, the string `pong`, a number, or the object `{i, q}` (iq_get_quadratures), as `spec/instrument/commands.json` gives per command (`data`); absent when `trace` is given. Left open in the schema because its form depends on the command, which the instrument suite checks."
         },
         "trace": {
           "description": "The result of scope_acquire (INS-9): one float32 ndarray of 16,384 samples in volts, the time of the first sample relative to the trigger and the sample time, both in seconds.",
@@ -2816,15 +2788,14 @@ export const MESSAGES: readonly MessageInfo[] = [
           "additionalProperties": false,
           "properties": {
             "samples": {
-              "description": "The trace in volts, in [-1, 1).",
+              "description": "The trace in volts, in [-1, 1): 16,384 samples (INS-9; the schema bounds the size, the statement fixes it).",
               "ndarray": {
                 "dtypes": [
                   "float32"
                 ],
                 "ndim": 1,
-                "shape": [
-                  16384
-                ]
+                "minSize": 1,
+                "maxSize": 16384
               }
             },
             "t0": {

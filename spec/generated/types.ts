@@ -1011,22 +1011,17 @@ export interface InstrumentResponsePayload {
    */
   command: string;
   /**
-   * The command's result: null, the string `pong`, a number, or the object `{i, q}` (iq_get_quadratures); absent when `trace` is given.
+   * The command's result: null, the string `pong`, a number, or the object `{i, q}` (iq_get_quadratures), as `spec/instrument/commands.json` gives per command (`data`); absent when `trace` is given. Left open in the schema because its form depends on the command, which the instrument suite checks.
    */
-  data?:
-    | null
-    | string
-    | number
-    | {
-        i: number;
-        q: number;
-      };
+  data?: {
+    [k: string]: unknown;
+  };
   /**
    * The result of scope_acquire (INS-9): one float32 ndarray of 16,384 samples in volts, the time of the first sample relative to the trigger and the sample time, both in seconds.
    */
   trace?: {
     /**
-     * The trace in volts, in [-1, 1).
+     * The trace in volts, in [-1, 1): 16,384 samples (INS-9; the schema bounds the size, the statement fixes it).
      */
     samples: NDArray;
     /**
