@@ -16,6 +16,7 @@ import { runBrokerBench, type BrokerBenchResult } from './broker.js';
 import { runBusBench, type BusBenchResult } from './bus.js';
 import { runFifoBench, type FifoBenchResult } from './fifo.js';
 import { runEngineBench, type EngineBenchResult } from './engine.js';
+import { runInstrumentBench, type InstrumentBenchResult } from './instrument.js';
 
 const ROUNDS = 15;
 const ITERATIONS = 2_000;
@@ -102,6 +103,14 @@ try {
   engineError = (e as Error).stack ?? String(e);
   process.exitCode = 1;
 }
+let instrument: InstrumentBenchResult | undefined;
+let instrumentError: string | undefined;
+try {
+  instrument = await runInstrumentBench();
+} catch (e) {
+  instrumentError = (e as Error).stack ?? String(e);
+  process.exitCode = 1;
+}
 const report = {
   kind: 'codec+broker',
   node: process.version,
@@ -116,6 +125,7 @@ const report = {
   ...(bus?.report ?? { bus_bench_error: busError }),
   ...(fifo?.report ?? {}),
   ...(engine?.report ?? { engine_bench_error: engineError }),
+  ...(instrument?.report ?? { instrument_bench_error: instrumentError }),
 };
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 const dir = join(ROOT_DIR, 'reports', 'bench');
@@ -132,4 +142,5 @@ console.log('');
 console.log(bus ? bus.table : `bus benchmark failed: ${busError}`);
 if (fifo) console.log(`\n${fifo.table}`);
 console.log(engine ? engine.table : `engine benchmark failed: ${engineError}`);
+console.log(instrument ? `\n${instrument.table}` : `\ninstrument benchmark failed: ${instrumentError}`);
 console.log(`\nwritten reports/bench/${stamp}.json`);

@@ -134,7 +134,9 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
   try {
     let ack: Record<string, unknown> = {};
     try {
-      if (!address.lines) ack = await probe(address, o.timeoutMs, o.token, listener, o.suites, o.startTimeoutMs); // a lines peer has no handshake
+      // A lines peer has no handshake; the instrument suite starts (and handshakes) its own worker in every case.
+      const ownStart = address.lines || (address.exec && o.suites.every((s) => s === 'instrument'));
+      if (!ownStart) ack = await probe(address, o.timeoutMs, o.token, listener, o.suites, o.startTimeoutMs);
     } catch (e) {
       if (e instanceof ConnectError) {
         err(`conformance: the peer at ${describe(address)} is unavailable: ${e.message}\n`);

@@ -61,6 +61,8 @@ function plans(): PeerPlan[] {
       bus: { suite: 'bus', exec: [...cli, 'bus-adapter'] },
       fifo: { suite: 'testee', fifo: true, exec: [...cli, 'testee', '--fifo', '{fifo}'] },
       engine: { suite: 'engine', exec: [...cli, 'engine', 'serve', '--stdio'], minTimeoutMs: ENGINE_TIMEOUT_MS },
+      instrument: { suite: 'instrument', exec: [...cli, 'instrument'] },
+      'instrument-broker': { suite: 'instrument', exec: [...cli, 'instrument', '--broker', '{broker}'] },
     } },
     { name: 'cpp', language: 'cpp', runs: {
       core: { suite: 'testee', exec: [repoPath('cpp-client/build/concord-testee')], needs: 'cpp-client/build/concord-testee' },
@@ -72,6 +74,8 @@ function plans(): PeerPlan[] {
       client: { suite: 'client', listen: true, exec: ['python3', repoPath('peers/python/concord_client_cli.py'), '--port', '{port}'], needs: 'peers/python/concord_client_cli.py' },
       bus: { suite: 'bus', exec: ['python3', repoPath('peers/python/concord_bus_adapter.py')], needs: 'peers/python/concord_bus_adapter.py' },
       engine: { suite: 'engine', exec: ['python3', repoPath('peers/python/concord_engine'), '--stdio'], needs: 'peers/python/concord_engine/__main__.py', minTimeoutMs: ENGINE_TIMEOUT_MS },
+      instrument: { suite: 'instrument', exec: ['python3', repoPath('peers/python/concord_instrument')], needs: 'peers/python/concord_instrument/__main__.py' },
+      'instrument-broker': { suite: 'instrument', exec: ['python3', repoPath('peers/python/concord_instrument'), '--broker', '{broker}'], needs: 'peers/python/concord_instrument/__main__.py' },
     } },
     { name: 'perl', language: 'perl', runs: {
       core: { suite: 'testee', exec: ['perl', repoPath('peers/perl/concord_testee.pl')], needs: 'peers/perl/concord_testee.pl' },

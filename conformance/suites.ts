@@ -12,6 +12,7 @@ import { busCases } from './cases/bus.cases.js';
 import { fifoCases } from './cases/fifo.cases.js';
 import { linesCases } from './cases/lines.cases.js';
 import { engineCases } from './cases/engine.cases.js';
+import { instrumentCases } from './cases/instrument.cases.js';
 
 export const SUITES: Record<string, () => Case[]> = {
   core: () => [...framingCases, ...fixtureFaultCases(), ...handshakeCases, ...requestCases, ...registryCases, ...propertyCases],
@@ -27,6 +28,8 @@ export const SUITES: Record<string, () => Case[]> = {
   lines: () => linesCases,
   /** An engine peer on stdio (conformance --suite engine --exec -- CMD): fixtures, digests, unified-engine behaviour. */
   engine: engineCases,
+  /** An instrument worker (spec section 17) over stdio, or through a broker when the command holds {broker}. */
+  instrument: instrumentCases,
 };
 
 export function casesOf(suites: string[]): Case[] {

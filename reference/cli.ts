@@ -8,6 +8,7 @@
  *   concord client --port N          the reference client, connected until shut down (conformance --listen)
  *   concord bus-adapter [--port N]   the reference bus adapter on stdio (conformance --suite bus --exec)
  *   concord pipes setup|cleanup DIR  a FIFO pair directory for peers started by hand (section 10.4)
+ *   concord instrument [...]         the instrument worker's hardware mock (spec section 17)
  */
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
@@ -24,6 +25,7 @@ import { BUS_ADAPTER_HELP } from './bus/adapter/help.js';
 import { PIPES_HELP, runPipesCommand } from './transport/pipes-command.js';
 import { runFifoTestee } from './transport/fifo-testee.js';
 import { ENGINE_HELP, runEngineCommand } from './engine/command.js';
+import { INSTRUMENT_HELP, runInstrumentCommand } from './instrument/command.js';
 
 const HELP = `usage: concord <command> [options]
 
@@ -33,7 +35,7 @@ commands:
   encode TYPE [PAYLOAD_JSON]   encode a message of catalog type TYPE (name or code); PAYLOAD_JSON
                                uses the fixtures' notation ({"$ndarray": {dtype, shape, data}},
                                64-bit integers as decimal strings); prints the frame as hex
-${BROKER_HELP}${CLIENT_HELP}${BUS_ADAPTER_HELP}${PIPES_HELP}${ENGINE_HELP}  testee [--json-only]         the reference testee: frames on stdin/stdout, each answered with its
+${BROKER_HELP}${CLIENT_HELP}${BUS_ADAPTER_HELP}${PIPES_HELP}${ENGINE_HELP}${INSTRUMENT_HELP}  testee [--json-only]         the reference testee: frames on stdin/stdout, each answered with its
                                echo or its ERROR (for conformance --exec; --json-only declares no CBOR)
     --fifo PAIR_DIR            over that FIFO pair (client side, section 10.4) instead of stdio
 options:
@@ -80,6 +82,7 @@ export function main(argv: string[]): number {
     void runEngineCommand(argv.slice(1)).then((code) => { process.exitCode = code; });
     return 0;
   }
+  if (argv[0] === 'instrument') { void runInstrumentCommand(argv.slice(1)); return 0; } // own options: reference/instrument/command.ts
   let parsed;
   try {
     parsed = parseArgs({ args: argv, allowPositionals: true, options: {

@@ -144,6 +144,12 @@ export class CaseContext {
     } });
   }
 
+  /** Records a connection the case opened itself (its wire log joins the case's; close() ends it). */
+  adopt(conn: WireConnection): WireConnection {
+    this.connections.push(conn);
+    return conn;
+  }
+
   /** All wire logs of this case, connection by connection. */
   wireLog(): { connection: string; entries: WireConnection['log'] }[] {
     return this.connections.map((c) => ({ connection: c.label, entries: c.log }));

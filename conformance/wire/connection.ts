@@ -101,16 +101,26 @@ export class WireConnection {
     return new WireConnection({ input: socket, output: socket, destroy: () => socket.destroy() }, label);
   }
 
+  /** Talks frames over the stdio of a child started elsewhere (the instrument suite starts its own). */
+  static fromChild(child: ChildProcess, label: string): WireConnection {
+    return WireConnection.wrapChild(child, label, String(child.spawnfile));
+  }
+
   /** Starts a child process and talks frames over its stdio; its standard error is kept for the log. */
   private static spawn(command: string[], label: string): WireConnection {
     const child = spawn(command[0]!, command.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
+    return WireConnection.wrapChild(child, label, command[0]!);
+  }
+
+  private static wrapChild(child: ChildProcess, label: string, program: string): WireConnection {
+    if (!child.stdout || !child.stdin || !child.stderr) throw new Error('wrapChild: the child needs piped stdin, stdout and stderr');
     const conn = new WireConnection({
       input: child.stdout, output: child.stdin, child,
       destroy: () => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); },
     }, label);
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => { if (stderr.length < 4096) stderr += d.toString('utf8'); });
-    child.on('error', (e) => conn.finish(`cannot start ${command[0]}: ${e.message}`));
+    child.on('error', (e) => conn.finish(`cannot start ${program}: ${e.message}`));
     child.on('exit', (code, signal) => conn.note('event', `process exited with ${signal ?? `status ${code}`}${stderr ? `; stderr: ${stderr.slice(0, 1000)}` : ''}`));
     return conn;
   }

@@ -2774,7 +2774,46 @@ export const MESSAGES: readonly MessageInfo[] = [
           "maxLength": 64
         },
         "data": {
-          "description": "The command's result: null, a string, a number, or an object (a trace: `samples` float32 ndarray, `t0` and `dt` in seconds)."
+          "description": "The command's result: null, the string `pong`, a number, or the object `{i, q}` (iq_get_quadratures), as `spec/instrument/commands.json` gives per command (`data`); absent when `trace` is given. Left open in the schema because its form depends on the command, which the instrument suite checks."
+        },
+        "trace": {
+          "description": "The result of scope_acquire (INS-9): one float32 ndarray of 16,384 samples in volts, the time of the first sample relative to the trigger and the sample time, both in seconds.",
+          "type": "object",
+          "required": [
+            "samples",
+            "t0",
+            "dt",
+            "decimation"
+          ],
+          "additionalProperties": false,
+          "properties": {
+            "samples": {
+              "description": "The trace in volts, in [-1, 1): 16,384 samples (INS-9; the schema bounds the size, the statement fixes it).",
+              "ndarray": {
+                "dtypes": [
+                  "float32"
+                ],
+                "ndim": 1,
+                "minSize": 1,
+                "maxSize": 16384
+              }
+            },
+            "t0": {
+              "description": "Time of the first sample relative to the trigger, in seconds (-8192 x dt).",
+              "type": "number"
+            },
+            "dt": {
+              "description": "Sample time in seconds: decimation x 8e-9, computed in binary64.",
+              "type": "number",
+              "exclusiveMinimum": 0
+            },
+            "decimation": {
+              "description": "The decimation the trace was taken with.",
+              "type": "integer",
+              "minimum": 1,
+              "maximum": 65536
+            }
+          }
         }
       }
     },
@@ -3945,6 +3984,10 @@ export const SECTIONS: readonly { readonly slug: string; readonly title: string 
   {
     "slug": "engine",
     "title": "16. Reasoning engine"
+  },
+  {
+    "slug": "instrument-worker",
+    "title": "17. Instrument worker"
   },
   {
     "slug": "bus-semantics",
@@ -5315,6 +5358,72 @@ export const STATEMENTS: readonly { readonly id: string; readonly section: strin
     "section": "engine",
     "level": "required",
     "text": "An engine under test on standard input and output (`conformance --suite engine --exec -- CMD`) MUST write INIT first with `role` `testee` and the feature `engine`, then answer each engine request with its response or ERROR, PING with PONG, any other request with ERROR `UNSUPPORTED`, and exit with status 0 when its input ends."
+  },
+  {
+    "id": "INS-12",
+    "section": "instrument-worker",
+    "level": "required",
+    "text": "A worker MUST send INIT with role `worker` and, after INIT_ACK and before any other frame, INSTRUMENT_EVENT `ready` carrying its `worker` name and `mock` true when it drives a mock."
+  },
+  {
+    "id": "INS-13",
+    "section": "instrument-worker",
+    "level": "required",
+    "text": "A worker MUST answer the `shutdown` command with INSTRUMENT_RESPONSE, answer every command it read after it with ERROR `SHUTTING_DOWN`, then send INSTRUMENT_EVENT `final` with `exit_code` 0, close its output and exit with status 0."
+  },
+  {
+    "id": "INS-14",
+    "section": "instrument-worker",
+    "level": "required",
+    "text": "A worker MUST check parameters against `spec/instrument/commands.json`, refusing with `INVALID_PARAMS` (naming an unknown parameter name first, else the first faulty parameter in the order the file lists them) each parameter whose `invalid` is `refuse` and that is out of its domain, and clamping each whose `invalid` is `clamp`."
+  },
+  {
+    "id": "INS-15",
+    "section": "instrument-worker",
+    "level": "required",
+    "text": "A worker MUST answer a frame it cannot take with the ERROR of section 8 and stay alive, a faulty command never ending the worker."
+  },
+  {
+    "id": "INS-16",
+    "section": "instrument-worker",
+    "level": "required",
+    "text": "A worker MUST detect the death of its parent within 1,000 ms, also when its command input is a socket that stays open, and then exit."
+  },
+  {
+    "id": "INS-17",
+    "section": "instrument-worker",
+    "level": "required",
+    "text": "A mock worker MUST deliver a `scope_acquire` trace whose trigger arrives, and answer one whose trigger source is listed in `triggers_that_never_arrive` with ERROR `TIMEOUT` once its `timeout` has passed."
+  },
+  {
+    "id": "INS-18",
+    "section": "instrument-worker",
+    "level": "required",
+    "text": "A mock worker MUST model a loopback cable from out1 to in1 and from out2 to in2: a scope or sampler input in1 (in2) shows the sum of the signal generators routed to out1 (out2) by `output_direct`, or, when none is routed to out1, a 1 kHz sine of 0.5 V amplitude on in1 and 0 V on in2, with Gaussian noise of standard deviation 2 mV added on in1 and in2 and every value clipped to [-1, 0.9998779296875] V."
+  },
+  {
+    "id": "INS-19",
+    "section": "instrument-worker",
+    "level": "required",
+    "text": "A mock worker MUST put the trigger at sample 8192, so that `t0` = -8192 x `dt`."
+  },
+  {
+    "id": "INS-20",
+    "section": "instrument-worker",
+    "level": "required",
+    "text": "A mock worker MUST derive every random value (noise, phases, injected errors) from its seed alone, the seed being 0 unless given."
+  },
+  {
+    "id": "INS-21",
+    "section": "instrument-worker",
+    "level": "required",
+    "text": "A mock worker with fault injection MUST announce it in the `detail` of its `ready` event, and inject nothing unless asked."
+  },
+  {
+    "id": "INS-22",
+    "section": "instrument-worker",
+    "level": "recommended",
+    "text": "A client SHOULD keep at most max_in_flight commands outstanding towards a worker behind a broker, since the broker refuses more with `OVERLOADED` (LIM-7)."
   },
   {
     "id": "BUS-18",

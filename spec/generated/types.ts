@@ -1011,10 +1011,31 @@ export interface InstrumentResponsePayload {
    */
   command: string;
   /**
-   * The command's result: null, a string, a number, or an object (a trace: `samples` float32 ndarray, `t0` and `dt` in seconds).
+   * The command's result: null, the string `pong`, a number, or the object `{i, q}` (iq_get_quadratures), as `spec/instrument/commands.json` gives per command (`data`); absent when `trace` is given. Left open in the schema because its form depends on the command, which the instrument suite checks.
    */
   data?: {
     [k: string]: unknown;
+  };
+  /**
+   * The result of scope_acquire (INS-9): one float32 ndarray of 16,384 samples in volts, the time of the first sample relative to the trigger and the sample time, both in seconds.
+   */
+  trace?: {
+    /**
+     * The trace in volts, in [-1, 1): 16,384 samples (INS-9; the schema bounds the size, the statement fixes it).
+     */
+    samples: NDArray;
+    /**
+     * Time of the first sample relative to the trigger, in seconds (-8192 x dt).
+     */
+    t0: number;
+    /**
+     * Sample time in seconds: decimation x 8e-9, computed in binary64.
+     */
+    dt: number;
+    /**
+     * The decimation the trace was taken with.
+     */
+    decimation: number;
   };
 }
 /**
