@@ -13,24 +13,15 @@
 #include <mutex>
 #include <thread>
 
+#include "stdio_frames.hpp"
+
 using namespace concord;
 
 namespace {
 
 std::atomic<bool> g_stop{false};
 
-bool write_all(const Bytes& b) {
-  std::size_t off = 0;
-  while (off < b.size()) {
-    ssize_t n = ::write(STDOUT_FILENO, b.data() + off, b.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    off += static_cast<std::size_t>(n);
-  }
-  return true;
-}
+using tools::write_all;
 
 bool is_engine_request(MessageType t) {
   switch (t) {

@@ -15,16 +15,7 @@ my $node = (grep { -x "$_/node" } split /:/, $ENV{PATH})[0];
 plan skip_all => 'node is not installed' unless $node;
 plan skip_all => 'tsx is not installed (npm ci)' unless -d "$REPO/node_modules/tsx";
 
-pipe(my $err_r, my $err_w) or die "pipe: $!";
-my $pid = fork // die "fork: $!";
-if ($pid == 0) {
-    close $err_r;
-    open STDERR, '>&', $err_w or die;
-    open STDOUT, '>', '/dev/null' or die;
-    chdir $REPO or die;
-    exec 'node', '--import', 'tsx', "$REPO/reference/cli.ts", 'broker', '--port', '0' or POSIX::_exit(127);
-}
-close $err_w;
+my ($pid, $err_r) = spawn_broker('--port', '0');
 
 my $port;
 my $sel = IO::Select->new($err_r);

@@ -58,16 +58,7 @@ my $node = (grep { -x "$_/node" } split /:/, $ENV{PATH})[0];
 SKIP: {
     skip 'node or tsx is not installed', 9 unless $node && -d "$REPO/node_modules/tsx";
     my $parent = "$tmp/broker";
-    pipe(my $err_r, my $err_w) or die "pipe: $!";
-    my $pid = fork // die "fork: $!";
-    if ($pid == 0) {
-        close $err_r;
-        open STDERR, '>&', $err_w or die;
-        open STDOUT, '>', '/dev/null' or die;
-        chdir $REPO or die;
-        exec 'node', '--import', 'tsx', "$REPO/reference/cli.ts", 'broker', '--fifo-dir', $parent or POSIX::_exit(127);
-    }
-    close $err_w;
+    my ($pid, $err_r) = spawn_broker('--fifo-dir', $parent);
     END { local $?; if ($pid) { kill 'TERM', $pid; waitpid $pid, 0 } }
     my ($listening, $buf) = (0, '');
     my $sel = IO::Select->new($err_r);

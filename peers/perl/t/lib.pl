@@ -3,10 +3,27 @@ use v5.36;
 use FindBin;
 use lib "$FindBin::Bin/../lib";
 use JSON::PP ();
+use POSIX ();
 use Concord::Spec;
 use Concord::JSON;
 
 our $REPO = Concord::Spec::repo_root();
+
+# Starts the reference broker (node + tsx) with @args; returns its pid and a handle on its stderr,
+# where it logs one JSON line per event ("listening" when ready). Stdout goes to /dev/null.
+sub spawn_broker (@args) {
+    pipe(my $err_r, my $err_w) or die "pipe: $!";
+    my $pid = fork // die "fork: $!";
+    if ($pid == 0) {
+        close $err_r;
+        open STDERR, '>&', $err_w or die;
+        open STDOUT, '>', '/dev/null' or die;
+        chdir $REPO or die;
+        exec 'node', '--import', 'tsx', "$REPO/reference/cli.ts", 'broker', @args or POSIX::_exit(127);
+    }
+    close $err_w;
+    return ($pid, $err_r);
+}
 
 sub load_fixture ($rel) {
     open my $fh, '<:raw', "$REPO/fixtures/$rel" or die "cannot read fixtures/$rel: $!";
