@@ -55,9 +55,7 @@ cppSanitized.title = 'c++ asan+ubsan (ctest)';
 function python() {
   const name = 'python (pytest)';
   if (!existsSync(join(root, 'peers', 'python', 'tests'))) return null;
-  // The cross-language test needs the C++ peer built above; here its absence is a failure, not a skip.
-  const env = { ...process.env, CONCORD_REQUIRE_CPP: existsSync(join(root, 'cpp-client', 'CMakeLists.txt')) ? '1' : '0' };
-  const r = capture('python3', ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', join('peers', 'python', 'tests')], { env });
+  const r = capture('python3', ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', join('peers', 'python', 'tests')]);
   const count = (word) => Number(new RegExp(`(\\d+) ${word}`).exec(r.text.split('\n').filter((l) => /\d+ (passed|failed|error)/.test(l)).pop() ?? '')?.[1] ?? 0);
   const passed = count('passed');
   const failed = count('failed') + count('errors?');
@@ -101,7 +99,10 @@ function selftest() {
   return { name, passed, failed, note: r.status !== 0 ? `exit ${r.status}; see reports/selftest/matrix.md` : undefined };
 }
 
-for (const suite of [vitest, cpp, cppSanitized, python, perl, selftest]) {
+// C++ first: the vitest and pytest suites drive the C++ binaries too (CONCORD_REQUIRE_CPP makes their
+// absence a failure rather than a skip).
+if (existsSync(join(root, 'cpp-client', 'CMakeLists.txt'))) process.env.CONCORD_REQUIRE_CPP = '1';
+for (const suite of [cpp, vitest, cppSanitized, python, perl, selftest]) {
   console.log(`\n== ${suite.title ?? suite.name}`);
   const r = suite();
   if (r) results.push(r);
