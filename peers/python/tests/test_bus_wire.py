@@ -6,7 +6,6 @@ import threading
 import pytest
 
 from concord.client import RemoteError, connect
-from test_broker import broker  # noqa: F401  (the module-scoped broker fixture)
 
 
 def test_publish_query_and_dispatch_between_python_clients(broker):  # noqa: F811
