@@ -14,6 +14,12 @@
 
 namespace concord::testing {
 
+/// One codec over the catalog for every test, loaded once.
+inline const Codec& codec() {
+  static Codec c(Catalog::load());
+  return c;
+}
+
 inline json load_json_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error("cannot read " + path);

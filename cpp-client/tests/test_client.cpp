@@ -1,7 +1,7 @@
 // The client against an in-process fake broker speaking through the library's own codec:
 // handshake, PONG, handlers, requests (future, callback, timeout, late answers), faulty frames,
 // SHUTDOWN both ways, connect retries.
-#include <concord/concord.hpp>
+#include "fixtures.hpp"
 
 #include <gtest/gtest.h>
 
@@ -14,14 +14,10 @@
 #include <future>
 
 using namespace concord;
+using concord::testing::codec;
 using namespace std::chrono_literals;
 
 namespace {
-
-const Codec& codec() {
-  static Codec c(Catalog::load());
-  return c;
-}
 
 class FakeBroker {
  public:

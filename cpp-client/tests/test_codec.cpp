@@ -12,11 +12,6 @@ using namespace concord::testing;
 
 namespace {
 
-const Codec& codec() {
-  static Codec c(Catalog::load());
-  return c;
-}
-
 Bytes body_of(MessageType type, const std::string& payload_json, Encoding enc = Encoding::Json, json header = {{"id", "t"}}) {
   Bytes p(payload_json.begin(), payload_json.end());
   return encode_envelope(static_cast<std::uint8_t>(type), enc, header, p);

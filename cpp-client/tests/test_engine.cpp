@@ -10,17 +10,13 @@
 
 using namespace concord;
 using concord::engine::Engine;
+using concord::testing::codec;
 
 namespace {
 
 const json& fixtures() {
   static const json doc = concord::testing::load_json_file(std::string(CONCORD_FIXTURES_DIR) + "/engine/engine.json");
   return doc;
-}
-
-const Codec& codec() {
-  static const Codec c(Catalog::load(""));
-  return c;
 }
 
 json f32(const json& values) {

@@ -13,11 +13,6 @@ using namespace concord::testing;
 
 namespace {
 
-const Codec& codec() {
-  static Codec c(Catalog::load());
-  return c;
-}
-
 std::vector<Bytes> frames_of(const Bytes& bytes, std::uint64_t max_frame, std::size_t chunk) {
   FrameDecoder d(max_frame);
   std::vector<Bytes> out;
