@@ -1,7 +1,7 @@
 /** Cases of section bus-semantics (BUS-18..BUS-37), one rule each, through the bus adapter. */
 import { CaseFailure } from '../cases/model.js';
 import { fails, ok, type BusDriver } from './driver.js';
-import { expectEqual, labels, logUntil, readLog, steps } from './checks.js';
+import { expectEqual, labels, logUntil, readLog, started, steps } from './checks.js';
 import type { BusCaseDef } from './cases-model.js';
 import type { Behaviour } from '../../reference/bus/adapter/protocol.js';
 
@@ -14,7 +14,7 @@ async function handler(d: BusDriver, type: string, label: string, behaviour: Beh
 export const BUS_CASES: BusCaseDef[] = [
   {
     id: 'bus-semantics/routes-by-type-name',
-    statements: ['BUS-18'],
+    statements: ['BUS-18', 'BUS-1'],
     async run(d) {
       await handler(d, 'engine.status', 'status', { kind: 'return', value: 'status' });
       await handler(d, 'engine.stats', 'stats', { kind: 'return', value: 'stats' });
@@ -27,7 +27,7 @@ export const BUS_CASES: BusCaseDef[] = [
   },
   {
     id: 'bus-semantics/one-handler-table',
-    statements: ['BUS-19'],
+    statements: ['BUS-19', 'BUS-2'],
     async run(d) {
       await handler(d, 'engine.reload', 'first', { kind: 'return', value: 'first' }, 'command');
       await fails(d, { op: 'register_handler', message_type: 'engine.reload', category: 'query', label: 'second', behaviour: { kind: 'return', value: 'second' } }, 'HANDLER_EXISTS');
@@ -74,7 +74,7 @@ export const BUS_CASES: BusCaseDef[] = [
       await ok(d, { op: 'subscribe', event_type: 'tick', label: 'slow', behaviour: { kind: 'gate', gate: 'g' } });
       await ok(d, { op: 'subscribe', event_type: 'tick', label: 'fast' });
       let returned = false;
-      const publish = d.call({ op: 'publish', event_type: 'tick', payload: 1 }).then((r) => ((returned = true), r));
+      const publish = started(d.call({ op: 'publish', event_type: 'tick', payload: 1 }).then((r) => ((returned = true), r)));
       await logUntil(d, (log) => labels(log, 'subscriber').length === 2, 'delivery to both subscribers');
       await readLog(d); // one more round trip: a publish that did not wait has answered by now
       if (returned) throw new CaseFailure('publish returned while a subscriber was still running', 'publish pending until the gate opens', 'publish returned');
@@ -102,7 +102,7 @@ export const BUS_CASES: BusCaseDef[] = [
   },
   {
     id: 'bus-semantics/send-without-handler',
-    statements: ['BUS-26'],
+    statements: ['BUS-26', 'BUS-9'],
     async run(d) {
       await ok(d, { op: 'send', message_type: 'nobody.handles', payload: 1 });
       expectEqual('handlers run', [], labels(await readLog(d), 'handler'));
@@ -123,7 +123,7 @@ export const BUS_CASES: BusCaseDef[] = [
   },
   {
     id: 'bus-semantics/query-without-handler',
-    statements: ['BUS-28'],
+    statements: ['BUS-28', 'BUS-12'],
     async run(d) {
       await fails(d, { op: 'query', message_type: 'nobody.answers', payload: null }, 'NO_HANDLER');
     },
@@ -141,7 +141,7 @@ export const BUS_CASES: BusCaseDef[] = [
   },
   {
     id: 'bus-semantics/middleware-order',
-    statements: ['BUS-30'],
+    statements: ['BUS-30', 'BUS-14'],
     async run(d) {
       await handler(d, 'q', 'h', { kind: 'echo' });
       await ok(d, { op: 'subscribe', event_type: 'e', label: 's' });
@@ -155,7 +155,7 @@ export const BUS_CASES: BusCaseDef[] = [
   },
   {
     id: 'bus-semantics/before-abort',
-    statements: ['BUS-31'],
+    statements: ['BUS-31', 'BUS-15'],
     async run(d) {
       await handler(d, 'q', 'h', { kind: 'echo' });
       await handler(d, 'c', 'hc', { kind: 'echo' }, 'command');
@@ -171,7 +171,7 @@ export const BUS_CASES: BusCaseDef[] = [
   },
   {
     id: 'bus-semantics/before-failure',
-    statements: ['BUS-32'],
+    statements: ['BUS-32', 'BUS-15'],
     async run(d) {
       await handler(d, 'q', 'h', { kind: 'echo' });
       await ok(d, { op: 'add_middleware', label: 'auth', before: { kind: 'fail', code: 'UNAUTHORIZED', message: 'no token' } });
@@ -182,7 +182,7 @@ export const BUS_CASES: BusCaseDef[] = [
   },
   {
     id: 'bus-semantics/after-chain',
-    statements: ['BUS-33'],
+    statements: ['BUS-33', 'BUS-16'],
     async run(d) {
       await handler(d, 'q', 'h', { kind: 'return', value: 'handler' });
       await ok(d, { op: 'add_middleware', label: 'outer', after: { kind: 'result', value: 'outer' } });
@@ -201,7 +201,7 @@ export const BUS_CASES: BusCaseDef[] = [
   },
   {
     id: 'bus-semantics/routing-key-before-middleware',
-    statements: ['BUS-34'],
+    statements: ['BUS-34', 'BUS-17'],
     async run(d) {
       await handler(d, 'a', 'A', { kind: 'echo' });
       await handler(d, 'b', 'B', { kind: 'echo' });

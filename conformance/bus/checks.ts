@@ -33,3 +33,13 @@ export async function logUntil(d: BusDriver, done: (log: LogEntry[]) => boolean,
   }
   throw new CaseFailure(`${what} never happened; log: ${JSON.stringify(all)}`);
 }
+
+/**
+ * An operation started now and awaited later, with a handler attached at once: when the bus
+ * misbehaves and the case fails before it awaits the operation, the operation's later rejection (its
+ * reply timer) is never left unhandled, so it cannot abort the harness (issue 13 item 7).
+ */
+export function started<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined);
+  return p;
+}

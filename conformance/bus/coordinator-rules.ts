@@ -1,7 +1,7 @@
 /** Cases of section coordinator-semantics (SVC-1..SVC-13) through the bus adapter. */
 import { CaseFailure } from '../cases/model.js';
 import { fails, ok, type BusDriver } from './driver.js';
-import { expectEqual, readLog } from './checks.js';
+import { expectEqual, readLog, started } from './checks.js';
 import type { BusCaseDef } from './cases-model.js';
 import type { Behaviour, DescriptorIn } from '../../reference/bus/adapter/protocol.js';
 
@@ -48,7 +48,7 @@ export const COORDINATOR_CASES: BusCaseDef[] = [
       await ok(d, { op: 'set_health', name: 'sick', healthy: false });
       await fails(d, { op: 'dispatch', target: { service_name: 'sick', method: 'run' }, payload: null }, 'SERVICE_UNHEALTHY');
       await register(d, 'single', { kind: 'gate', gate: 'g', value: 'done' }, { max_concurrent: 1 });
-      const first = d.call({ op: 'dispatch', target: { service_name: 'single', method: 'run' }, payload: 1 });
+      const first = started(d.call({ op: 'dispatch', target: { service_name: 'single', method: 'run' }, payload: 1 }));
       for (let i = 0; i < 200 && (await ok<{ current_load: number }>(d, { op: 'get_service', name: 'single' })).current_load < 1; i++) await new Promise((r) => setTimeout(r, 10));
       await fails(d, { op: 'dispatch', target: { service_name: 'single', method: 'run' }, payload: 2 }, 'OVERLOADED');
       await ok(d, { op: 'open_gate', gate: 'g' });
@@ -62,7 +62,7 @@ export const COORDINATOR_CASES: BusCaseDef[] = [
     async run(d) {
       await register(d, 'pool', { kind: 'gate', gate: 'g', value: 'ok' }, { max_concurrent: 2 });
       const items = [1, 2, 3, 4, 5].map((i) => ({ target: { service_name: 'pool', method: 'run', max_retries: 0 }, payload: i }));
-      const batch = d.call({ op: 'dispatch_batch', items });
+      const batch = started(d.call({ op: 'dispatch_batch', items }));
       let seen = 0;
       for (let i = 0; i < 200; i++) {
         const load = (await ok<{ current_load: number }>(d, { op: 'get_service', name: 'pool' })).current_load;

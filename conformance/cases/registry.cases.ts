@@ -2,15 +2,18 @@
 import { NDArray } from '../../reference/codec/ndarray.js';
 import { defineCase, CaseFailure, type Case } from './model.js';
 import type { CaseContext, Session } from './context.js';
+import type { Message } from '../../reference/codec/message.js';
+import { BUS_WIRE_CASES, answerOf, handlerError, incoming, nothingYet, reply, send, sleep } from '../bus/wire-rules.js';
+import { expectEqual } from '../bus/checks.js';
 
 const request = { encoding: NDArray.from('<f4', [2], [1, 2]), context: 'registry', source: 'harness' };
 
-function descriptor(name: string): Record<string, unknown> {
-  return { name, service_type: 'engine', version: '1.0.0', capabilities: ['reason'], max_concurrent: 0, healthy: true, metadata: {} };
+function descriptor(name: string, maxConcurrent = 0): Record<string, unknown> {
+  return { name, service_type: 'engine', version: '1.0.0', capabilities: ['reason'], max_concurrent: maxConcurrent, healthy: true, metadata: {} };
 }
 
-async function register(ctx: CaseContext, s: Session, name: string, id = `reg-${name}`): Promise<void> {
-  s.conn.send({ type: 'SERVICE_REGISTER', header: { id }, payload: { service: descriptor(name) } });
+async function register(ctx: CaseContext, s: Session, name: string, id = `reg-${name}`, maxConcurrent = 0): Promise<void> {
+  s.conn.send({ type: 'SERVICE_REGISTER', header: { id }, payload: { service: descriptor(name, maxConcurrent) } });
   await ctx.expectMessage(s.conn, `ACK of SERVICE_REGISTER ${name}`, (m) => m.name === 'ACK' && m.header.re === id);
 }
 
@@ -19,6 +22,49 @@ async function list(ctx: CaseContext, s: Session, name: string): Promise<{ name:
   s.conn.send({ type: 'SERVICE_LIST', header: { id }, payload: { name } });
   const m = await ctx.expectMessage(s.conn, `SERVICE_LIST_RESULT for ${name}`, (x) => x.name === 'SERVICE_LIST_RESULT' && x.header.re === id);
   return (m.payload as { services: { name: string; current_load: number; healthy: boolean }[] }).services;
+}
+
+/** The backoff before the r-th retry (REG-7). */
+const backoff = (r: number): number => Math.min(100 * 2 ** (r - 1), 5000);
+/** Timer granularity below the bound, and the generous slack above it (a verdict bound from the spec, on a loaded machine). */
+const EARLY_MS = 15;
+const LATE_MS = 3000;
+
+function dispatch(c: Session, payload: Record<string, unknown>): string {
+  return send(c, 'SERVICE_DISPATCH', payload);
+}
+
+function expectAttempt(fwd: Message, sent: Record<string, unknown>, n: number): void {
+  expectEqual(`attempt ${n}: the SERVICE_DISPATCH the service received (the caller's, unchanged, REG-8)`, sent, fwd.payload);
+}
+
+/**
+ * Answers each attempt with the ERROR of `errors[i]` (then with `result` when given), measuring from
+ * each answer to the next attempt's arrival: the wait the broker put before that retry.
+ */
+async function attempts(ctx: CaseContext, s: Session, sent: Record<string, unknown>, errors: Record<string, unknown>[], result?: unknown): Promise<number[]> {
+  const gaps: number[] = [];
+  let answered = 0;
+  for (let i = 0; i <= errors.length - (result === undefined ? 1 : 0); i++) {
+    const fwd = await incoming(ctx, s, 'SERVICE_DISPATCH', `attempt ${i + 1}`, i === 0 ? undefined : ctx.timeoutMs + backoff(i) + LATE_MS);
+    if (i > 0) gaps.push(Date.now() - answered);
+    expectAttempt(fwd, sent, i + 1);
+    if (i < errors.length) reply(s, fwd, 'ERROR', errors[i]);
+    else reply(s, fwd, 'SERVICE_RESULT', { result });
+    answered = Date.now();
+  }
+  return gaps;
+}
+
+function expectBackoff(gaps: number[]): void {
+  gaps.forEach((gap, i) => {
+    const want = backoff(i + 1);
+    if (gap < want - EARLY_MS || gap > want + LATE_MS) throw new CaseFailure(`retry ${i + 1} came ${gap} ms after the failed attempt; REG-7 asks for min(100 x 2^(r-1), 5000) = ${want} ms`, `${want} ms`, `${gap} ms`);
+  });
+}
+
+async function load(ctx: CaseContext, s: Session, name: string): Promise<number> {
+  return (await list(ctx, s, name))[0]?.current_load ?? -1;
 }
 
 export const registryCases: Case[] = [
@@ -93,4 +139,124 @@ export const registryCases: Case[] = [
       throw new CaseFailure(`service ${name} is still listed after its connection closed`, 'no entry', 'listed');
     },
   }),
+  defineCase({
+    id: 'registry/dispatch-check-order',
+    statements: ['REG-4'],
+    async run(ctx) {
+      const c = await ctx.session('caller');
+      const s = await ctx.session('service');
+      await ctx.expectError(c.conn, 'SERVICE_NOT_FOUND', { re: dispatch(c, { service_name: ctx.uniqueId('ghost'), method: 'run' }), closes: false });
+      const one = ctx.uniqueId('svc');
+      await register(ctx, s, one, undefined, 1);
+      const held = dispatch(c, { service_name: one, method: 'run', payload: 1, max_retries: 0 });
+      const fwd = await incoming(ctx, s, 'SERVICE_DISPATCH', 'the first dispatch, taking the only slot');
+      await ctx.expectError(c.conn, 'OVERLOADED', { re: dispatch(c, { service_name: one, method: 'run', payload: 2 }), closes: false });
+      await answerOf(ctx, s, send(s, 'SERVICE_HEALTH', { name: one, healthy: false }), 'ACK', 'SERVICE_HEALTH');
+      // Unhealthy and at max_concurrent: health comes first.
+      await ctx.expectError(c.conn, 'SERVICE_UNHEALTHY', { re: dispatch(c, { service_name: one, method: 'run', payload: 3 }), closes: false });
+      reply(s, fwd, 'SERVICE_RESULT', { result: 1 });
+      await answerOf(ctx, c, held, 'SERVICE_RESULT', 'the first dispatch');
+      const many = ctx.uniqueId('svc');
+      await register(ctx, s, many);
+      const ids = [dispatch(c, { service_name: many, method: 'run', payload: 'a' }), dispatch(c, { service_name: many, method: 'run', payload: 'b' })];
+      const both = [await incoming(ctx, s, 'SERVICE_DISPATCH', '1 of 2 (max_concurrent 0 is unlimited)'), await incoming(ctx, s, 'SERVICE_DISPATCH', '2 of 2 (max_concurrent 0 is unlimited)')];
+      for (const [i, m] of both.entries()) {
+        reply(s, m, 'SERVICE_RESULT', { result: i });
+        await answerOf(ctx, c, ids[i]!, 'SERVICE_RESULT', `dispatch ${i + 1} to the unlimited service`);
+      }
+    },
+  }),
+  defineCase({
+    id: 'registry/dispatch-timeout-not-retried',
+    statements: ['REG-5'],
+    async run(ctx) {
+      const c = await ctx.session('caller');
+      const s = await ctx.session('service');
+      const name = ctx.uniqueId('svc');
+      await register(ctx, s, name);
+      const id = dispatch(c, { service_name: name, method: 'run', timeout_ms: 100, max_retries: 3 });
+      await incoming(ctx, s, 'SERVICE_DISPATCH', 'the only attempt (never answered)');
+      const m = await ctx.expectError(c.conn, 'TIMEOUT', { re: id, closes: false });
+      expectEqual('details.timeout_ms of the TIMEOUT', 100, (m.payload as { details?: { timeout_ms?: unknown } }).details?.timeout_ms);
+      await sleep(backoff(1) + 300); // a retry would have come by now
+      await nothingYet(ctx, s, 'a dispatch whose attempt timed out must not be retried');
+    },
+  }),
+  defineCase({
+    id: 'registry/dispatch-retries-with-backoff',
+    statements: ['REG-6', 'REG-7', 'REG-8', 'REG-11'],
+    async run(ctx) {
+      const c = await ctx.session('caller');
+      const s = await ctx.session('service');
+      const flaky = ctx.uniqueId('svc');
+      await register(ctx, s, flaky);
+      const sent = { service_name: flaky, method: 'acquire', payload: { decimation: 64, channels: [1, 2], note: 'é\u0000' }, priority: 'high', max_retries: 2 };
+      const id = dispatch(c, sent);
+      expectBackoff(await attempts(ctx, s, sent, [handlerError('attempt 1'), handlerError('attempt 2')], { samples: [1, 2, 3] }));
+      expectEqual('SERVICE_RESULT after two failures', { result: { samples: [1, 2, 3] }, attempts: 3 }, (await answerOf(ctx, c, id, 'SERVICE_RESULT', 'the dispatch')).payload);
+      // max_retries absent: 3 retries, then HANDLER_FAILED with the last attempt's ERROR.
+      const dead = ctx.uniqueId('svc');
+      await register(ctx, s, dead);
+      const sentDead = { service_name: dead, method: 'run', payload: [0] };
+      const failing = dispatch(c, sentDead);
+      const errors = [1, 2, 3, 4].map((n) => handlerError(`attempt ${n}`));
+      expectBackoff(await attempts(ctx, s, sentDead, errors));
+      const m = await ctx.expectError(c.conn, 'HANDLER_FAILED', { re: failing, closes: false });
+      expectEqual('details.error of HANDLER_FAILED (the last attempt\'s ERROR)', errors[3], (m.payload as { details?: { error?: unknown } }).details?.error);
+      await nothingYet(ctx, s, 'a fifth attempt of a dispatch without max_retries (3 retries at most)');
+      // max_retries 0: one attempt.
+      const once = dispatch(c, { service_name: dead, method: 'run', max_retries: 0 });
+      reply(s, await incoming(ctx, s, 'SERVICE_DISPATCH', 'the only attempt of max_retries 0'), 'ERROR', handlerError('only'));
+      expectEqual('details.error with max_retries 0', handlerError('only'), ((await ctx.expectError(c.conn, 'HANDLER_FAILED', { re: once, closes: false })).payload as { details?: { error?: unknown } }).details?.error);
+    },
+  }),
+  defineCase({
+    id: 'registry/load-raised-and-lowered',
+    statements: ['REG-9'],
+    async run(ctx) {
+      const c = await ctx.session('caller');
+      const s = await ctx.session('service');
+      const name = ctx.uniqueId('svc');
+      await register(ctx, s, name);
+      expectEqual('current_load before any dispatch', 0, await load(ctx, c, name));
+      const ok = dispatch(c, { service_name: name, method: 'run', payload: 'ok', max_retries: 0 });
+      const bad = dispatch(c, { service_name: name, method: 'run', payload: 'bad', max_retries: 0 });
+      const fwd = new Map<string, Message>();
+      for (let i = 0; i < 2; i++) {
+        const m = await incoming(ctx, s, 'SERVICE_DISPATCH', `${i + 1} of 2`);
+        fwd.set(String((m.payload as { payload: unknown }).payload), m);
+      }
+      expectEqual('current_load with two dispatches accepted', 2, await load(ctx, c, name));
+      reply(s, fwd.get('ok')!, 'SERVICE_RESULT', { result: 1 });
+      await answerOf(ctx, c, ok, 'SERVICE_RESULT', 'the dispatch that succeeds');
+      expectEqual('current_load after a success', 1, await load(ctx, c, name));
+      reply(s, fwd.get('bad')!, 'ERROR', handlerError('bad'));
+      await ctx.expectError(c.conn, 'HANDLER_FAILED', { re: bad, closes: false });
+      expectEqual('current_load after a failure', 0, await load(ctx, c, name));
+      // Alone, so its TIMEOUT cannot arrive between other answers.
+      const late = dispatch(c, { service_name: name, method: 'run', payload: 'late', timeout_ms: 1000, max_retries: 0 });
+      const held = await incoming(ctx, s, 'SERVICE_DISPATCH', 'the dispatch left to time out');
+      expectEqual('current_load with a dispatch waiting for its answer', 1, await load(ctx, c, name));
+      await ctx.expectMessage(c.conn, `ERROR TIMEOUT re=${late} after timeout_ms 1000`, (m) => m.name === 'ERROR' && (m.payload as { code: string }).code === 'TIMEOUT' && m.header.re === late, 1000 + ctx.timeoutMs);
+      expectEqual('current_load after a timeout', 0, await load(ctx, c, name));
+      reply(s, held, 'SERVICE_RESULT', { result: 'too late' }); // discarded; must not lower the load again
+      await sleep(50);
+      expectEqual('current_load after a late answer', 0, await load(ctx, c, name));
+    },
+  }),
+  defineCase({
+    id: 'registry/peer-gone-not-retried',
+    statements: ['REG-12'],
+    async run(ctx) {
+      const c = await ctx.session('caller');
+      const s = await ctx.session('service');
+      const name = ctx.uniqueId('svc');
+      await register(ctx, s, name);
+      const id = dispatch(c, { service_name: name, method: 'run', max_retries: 3 });
+      await incoming(ctx, s, 'SERVICE_DISPATCH', 'the attempt the service leaves unanswered');
+      s.conn.destroy();
+      await ctx.expectError(c.conn, 'PEER_GONE', { re: id, closes: false });
+    },
+  }),
+  ...BUS_WIRE_CASES,
 ];

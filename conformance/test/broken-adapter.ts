@@ -1,0 +1,42 @@
+/**
+ * A deliberately broken bus adapter for the harness's own tests: the reference in-process adapter with
+ * one defect. Run as `tsx broken-adapter.ts <defect>`.
+ *   accepts-over-limit   the coordinator ignores max_concurrent (a second dispatch is accepted, SVC-3)
+ *   stdout-noise         a log line on standard output before each reply (BUSA-1)
+ *   double-reply         every reply written twice (BUSA-1)
+ *   serial               a line is handled only once the previous one is answered (BUSA-2)
+ *   own-codes            errors carry the implementation's class name as their code (BUSA-3)
+ *   exit-1-at-eof        exits with status 1 when its input ends (BUSA-4)
+ */
+import { createInterface } from 'node:readline';
+import { AdapterSession } from '../../reference/bus/adapter/session.js';
+import { TS_FEATURES } from '../../reference/bus/adapter/command.js';
+import { Coordinator, InMemoryBus } from '../../reference/bus/index.js';
+import type { Reply, Request } from '../../reference/bus/adapter/protocol.js';
+import { UnboundedCoordinator } from './broken-buses.js';
+
+const defect = process.argv[2] ?? '';
+const session = new AdapterSession(async () => {
+  const bus = new InMemoryBus();
+  const coordinator = defect === 'accepts-over-limit' ? new UnboundedCoordinator(bus, { backoffBaseMs: 10 }) : new Coordinator(bus, { backoffBaseMs: 10 });
+  return { bus, members: [bus], coordinator, close: async () => undefined };
+}, { name: `broken-${defect}`, language: 'typescript', version: '0', features: TS_FEATURES });
+
+function write(r: Reply): void {
+  if (defect === 'stdout-noise') process.stdout.write(`handling seq ${r.seq}\n`);
+  if (defect === 'own-codes' && !r.ok) r = { ...r, error: { ...r.error, code: 'BusError' } };
+  const line = `${JSON.stringify(r)}\n`;
+  process.stdout.write(defect === 'double-reply' ? line + line : line);
+}
+
+let previous: Promise<void> = Promise.resolve();
+const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
+rl.on('line', (line) => {
+  const req = JSON.parse(line) as Request;
+  const handled = (): Promise<void> => session.handle(req).then(write);
+  if (defect === 'serial') previous = previous.then(handled);
+  else void handled();
+});
+rl.on('close', () => {
+  void session.close().then(() => process.exit(defect === 'exit-1-at-eof' ? 1 : 0));
+});
