@@ -18,5 +18,7 @@ export interface BusCaseDef {
   statements: string[];
   /** Optional adapter features the case needs; skipped without them. */
   needs?: string[];
+  /** The case judges the adapter process itself (its output lines, its exit): skipped for a broker's bus. */
+  process?: boolean;
   run(d: BusDriver, env: BusEnv): Promise<void>;
 }

@@ -1,5 +1,5 @@
 /** Cases of section coordinator-semantics (SVC-1..SVC-13) through the bus adapter. */
-import { CaseFailure } from '../cases/model.js';
+import { CaseFailure, CaseTimeout } from '../cases/model.js';
 import { fails, ok, type BusDriver } from './driver.js';
 import { expectEqual, readLog, started } from './checks.js';
 import type { BusCaseDef } from './cases-model.js';
@@ -50,7 +50,19 @@ export const COORDINATOR_CASES: BusCaseDef[] = [
       await register(d, 'single', { kind: 'gate', gate: 'g', value: 'done' }, { max_concurrent: 1 });
       const first = started(d.call({ op: 'dispatch', target: { service_name: 'single', method: 'run' }, payload: 1 }));
       for (let i = 0; i < 200 && (await ok<{ current_load: number }>(d, { op: 'get_service', name: 'single' })).current_load < 1; i++) await new Promise((r) => setTimeout(r, 10));
-      await fails(d, { op: 'dispatch', target: { service_name: 'single', method: 'run' }, payload: 2 }, 'OVERLOADED');
+      // A coordinator that accepts the second dispatch parks it on the gate too: watch the log meanwhile.
+      const second = started(d.call({ op: 'dispatch', target: { service_name: 'single', method: 'run' }, payload: 2 }));
+      let answered = false;
+      void second.then(() => (answered = true), () => (answered = true));
+      for (let i = 0; i < 200 && !answered; i++) {
+        if ((await readLog(d)).some((e) => e.role === 'service' && e.payload === 2)) throw new CaseFailure('a dispatch beyond max_concurrent 1 reached the service', 'OVERLOADED', 'dispatched');
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      const refused = await second.catch((e: unknown) => {
+        if (e instanceof CaseTimeout) throw new CaseFailure('the dispatch beyond max_concurrent 1 got no answer: it must be refused, not queued', 'OVERLOADED', 'no answer');
+        throw e;
+      });
+      if (refused.ok || refused.error.code !== 'OVERLOADED') throw new CaseFailure(`the dispatch beyond max_concurrent 1 answered ${refused.ok ? 'success' : refused.error.code}`, 'OVERLOADED', refused.ok ? 'success' : refused.error.code);
       await ok(d, { op: 'open_gate', gate: 'g' });
       const r = await first;
       if (!r.ok) throw new CaseFailure(`the first dispatch failed with ${r.error.code}`);

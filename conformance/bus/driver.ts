@@ -15,6 +15,8 @@ export interface BusDriver {
   close(): Promise<void>;
   /** The last commands and replies, for failure messages. */
   readonly transcript: string[];
+  /** Output lines that answer nothing asked (not JSON, an unknown or repeated `seq`): each breaks BUSA-1. */
+  readonly strays: string[];
 }
 
 /** A command's value, failing the case when the bus answered with an error. */
@@ -38,6 +40,7 @@ const STARTUP_MS = 15_000;
 
 abstract class BaseDriver implements BusDriver {
   readonly transcript: string[] = [];
+  readonly strays: string[] = [];
   protected seq = 0;
 
   constructor(protected readonly timeoutMs: number) {}
@@ -112,13 +115,16 @@ export class ProcessDriver extends BaseDriver {
       let reply: Reply;
       try {
         reply = JSON.parse(line) as Reply;
+        if (typeof reply !== 'object' || reply === null) throw new TypeError('not an object');
       } catch {
         this.note(`< (not JSON) ${line}`);
+        this.strays.push(line.slice(0, 200));
         return;
       }
       const resolve = this.waiting.get(reply.seq);
       if (!resolve) {
         this.note(`< (unasked seq ${String(reply.seq)}) ${line}`);
+        this.strays.push(line.slice(0, 200));
         return;
       }
       this.waiting.delete(reply.seq);
@@ -132,6 +138,18 @@ export class ProcessDriver extends BaseDriver {
       this.waiting.set(seq, resolve);
       this.child.stdin!.write(`${JSON.stringify({ seq, ...cmd })}\n`);
     });
+  }
+
+  /** Ends its input and waits at most `boundMs` for the exit: its status, or null while it still runs (BUSA-4). */
+  async endInput(boundMs: number): Promise<{ code: number | null; signal: string | null } | null> {
+    const status = (): { code: number | null; signal: string | null } => ({ code: this.child.exitCode, signal: this.child.signalCode });
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return status();
+    let timer: NodeJS.Timeout | undefined;
+    const exit = new Promise<boolean>((r) => this.child.once('exit', () => r(true)));
+    this.child.stdin!.end();
+    const exited = await Promise.race([exit, new Promise<boolean>((r) => (timer = setTimeout(() => r(false), boundMs)))]);
+    clearTimeout(timer);
+    return exited ? status() : null;
   }
 
   /** Ends its input (BUSA-4), waits a little for the exit, then kills it by its own handle. */

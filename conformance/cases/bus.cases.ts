@@ -8,13 +8,14 @@ import { defineCase, CaseSkipped, type Case } from './model.js';
 import { BUS_CASES } from '../bus/bus-rules.js';
 import { COORDINATOR_CASES } from '../bus/coordinator-rules.js';
 import { MODEL_CASE } from '../bus/model-case.js';
+import { ADAPTER_CASES } from '../bus/adapter-rules.js';
 import { ProcessDriver, SessionDriver, ok, type BusDriver } from '../bus/driver.js';
 import type { CaseContext } from './context.js';
 import type { Hello } from '../../reference/bus/adapter/protocol.js';
 import { wireFactory } from '../../reference/bus/wire/factory.js';
 import type { BusCaseDef } from '../bus/cases-model.js';
 
-export const BUS_CASE_DEFS: BusCaseDef[] = [...BUS_CASES, ...COORDINATOR_CASES, MODEL_CASE];
+export const BUS_CASE_DEFS: BusCaseDef[] = [...BUS_CASES, ...COORDINATOR_CASES, ...ADAPTER_CASES, MODEL_CASE];
 
 function openDriver(ctx: CaseContext): BusDriver {
   const a = ctx.options.address;
@@ -26,6 +27,7 @@ function openDriver(ctx: CaseContext): BusDriver {
 /** Runs one definition against a driver: hello, reset, the case, and the driver closed whatever happens. */
 export async function runBusCase(def: BusCaseDef, d: BusDriver, seed: number, modelRuns?: number): Promise<void> {
   try {
+    if (def.process && !(d instanceof ProcessDriver)) throw new CaseSkipped('judges a bus adapter process (--exec)');
     const hello = await ok<Hello>(d, { op: 'hello' });
     const missing = (def.needs ?? []).filter((f) => !hello.features.includes(f));
     if (missing.length > 0) throw new CaseSkipped(`the adapter does not declare ${missing.join(', ')}`);

@@ -2,6 +2,7 @@
  * A deliberately broken bus adapter for the harness's own tests: the reference in-process adapter with
  * one defect. Run as `tsx broken-adapter.ts <defect>`.
  *   accepts-over-limit   the coordinator ignores max_concurrent (a second dispatch is accepted, SVC-3)
+ *   queues-over-limit    a dispatch beyond max_concurrent waits for a slot instead of being refused (SVC-3)
  *   stdout-noise         a log line on standard output before each reply (BUSA-1)
  *   double-reply         every reply written twice (BUSA-1)
  *   serial               a line is handled only once the previous one is answered (BUSA-2)
@@ -13,12 +14,13 @@ import { AdapterSession } from '../../reference/bus/adapter/session.js';
 import { TS_FEATURES } from '../../reference/bus/adapter/command.js';
 import { Coordinator, InMemoryBus } from '../../reference/bus/index.js';
 import type { Reply, Request } from '../../reference/bus/adapter/protocol.js';
-import { UnboundedCoordinator } from './broken-buses.js';
+import { QueueingCoordinator, UnboundedCoordinator } from './broken-buses.js';
 
 const defect = process.argv[2] ?? '';
 const session = new AdapterSession(async () => {
   const bus = new InMemoryBus();
-  const coordinator = defect === 'accepts-over-limit' ? new UnboundedCoordinator(bus, { backoffBaseMs: 10 }) : new Coordinator(bus, { backoffBaseMs: 10 });
+  const Coord = defect === 'accepts-over-limit' ? UnboundedCoordinator : defect === 'queues-over-limit' ? QueueingCoordinator : Coordinator;
+  const coordinator = new Coord(bus, { backoffBaseMs: 10 });
   return { bus, members: [bus], coordinator, close: async () => undefined };
 }, { name: `broken-${defect}`, language: 'typescript', version: '0', features: TS_FEATURES });
 

@@ -159,3 +159,12 @@ export class NoPriority extends Coordinator {
     return super.dispatch(rest, payload);
   }
 }
+
+/** SVC-3: a dispatch beyond max_concurrent waits for a free slot instead of being refused. */
+export class QueueingCoordinator extends Coordinator {
+  override async dispatch(t: DispatchTarget, payload: unknown): Promise<DispatchResult> {
+    const limit = (await this.getService(t.service_name))?.max_concurrent ?? 0;
+    while (limit > 0 && (this.load(t.service_name) ?? 0) >= limit) await new Promise((r) => setTimeout(r, 5));
+    return super.dispatch(t, payload);
+  }
+}

@@ -36,6 +36,7 @@ const VARIANTS: { name: string; caseId: string; make: BusFactory }[] = [
   { name: 'max_concurrent ignored', caseId: 'coordinator-semantics/load-bounded-and-restored', make: factory(InMemoryBus, broken.UnboundedCoordinator) },
   { name: 'timeouts retried', caseId: 'coordinator-semantics/timeout-not-retried', make: factory(InMemoryBus, broken.RetryingTimeouts) },
   { name: 'priority ignored', caseId: 'coordinator-semantics/priority-order', make: factory(InMemoryBus, broken.NoPriority) },
+  { name: 'dispatch over max_concurrent accepted', caseId: 'coordinator-semantics/dispatch-check-order', make: factory(InMemoryBus, broken.UnboundedCoordinator) },
 ];
 
 function driver(make: BusFactory): SessionDriver {
@@ -55,6 +56,23 @@ describe('broken bus variants, each caught by its rule\'s case', () => {
       await runBusCase(caseOf(v.caseId), driver(factory()), propertySeed()); // the correct bus passes the same case
     });
   }
+
+  // Issue 13 item 7: the first dispatch is still pending when the case fails on the second one; its
+  // reply timer then rejects, which must not be left unhandled (Node would end the harness).
+  it('a dispatch over max_concurrent that is queued fails dispatch-check-order, leaving no rejection unhandled', async () => {
+    const stray: unknown[] = [];
+    const collect = (e: unknown): void => void stray.push(e);
+    process.on('unhandledRejection', collect);
+    try {
+      const d = new SessionDriver(factory(InMemoryBus, broken.QueueingCoordinator), { name: 'variant', language: 'typescript', version: '0', features: TS_FEATURES }, 300);
+      const failure = await runBusCase(caseOf('coordinator-semantics/dispatch-check-order'), d, propertySeed()).then(() => undefined, (e: unknown) => e);
+      expect(failure).toBeInstanceOf(CaseFailure);
+      await new Promise((r) => setTimeout(r, 500)); // past every reply timer of the case
+      expect(stray).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', collect);
+    }
+  });
 
   it('the stateful model (300 runs) catches the variants that break the rules it models', async () => {
     const model = caseOf('bus-semantics/prop/model');

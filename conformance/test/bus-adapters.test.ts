@@ -1,0 +1,54 @@
+/**
+ * The bus adapter cases (section bus-adapter) against adapter processes: the reference TypeScript
+ * adapter passes them, and a broken adapter (broken-adapter.ts) is caught by the case meant for its defect.
+ * A bus that breaks a rule while an operation is still pending fails its case and the run goes on to
+ * write its report (issue 13 item 7).
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runCommand } from '../run-command.js';
+import type { CaseResult } from '../runner.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const reportDir = mkdtempSync(join(tmpdir(), 'concord-bus-adapters-'));
+afterAll(() => rmSync(reportDir, { recursive: true, force: true }));
+
+const tsx = (file: string, ...args: string[]): string[] => [process.execPath, '--import', 'tsx', join(root, file), ...args];
+const ADAPTER_CASES = ['bus-adapter/**', 'coordinator-semantics/dispatch-check-order'];
+
+async function run(exec: string[], patterns: string[]): Promise<{ code: number; results: CaseResult[] }> {
+  const lines: string[] = [];
+  const code = await runCommand({
+    exec, suites: ['bus'], run: patterns, skip: [], seed: 7, timeoutMs: 2000, failFast: false, strict: false,
+    knownFailing: [], json: true, reportDir, out: (t) => lines.push(t), err: () => undefined,
+  });
+  return { code, results: (JSON.parse(lines.find((l) => l.startsWith('{'))!) as { results: CaseResult[] }).results };
+}
+
+describe('bus adapter processes', () => {
+  it('the reference TypeScript adapter passes the adapter cases', async () => {
+    const { code, results } = await run(tsx('reference/cli.ts', 'bus-adapter'), ADAPTER_CASES);
+    expect(results.filter((r) => r.outcome !== 'pass').map((r) => `${r.id}: ${r.message}`)).toEqual([]);
+    expect(results).toHaveLength(5);
+    expect(code).toBe(0);
+  }, 90_000);
+
+  it.each([
+    ['stdout-noise', 'bus-adapter/one-line-per-line'],
+    ['double-reply', 'bus-adapter/one-line-per-line'],
+    ['serial', 'bus-adapter/lines-handled-concurrently'],
+    ['own-codes', 'bus-adapter/error-code-from-registry'],
+    ['exit-1-at-eof', 'bus-adapter/exit-zero-at-end-of-input'],
+    ['accepts-over-limit', 'coordinator-semantics/dispatch-check-order'],
+    // Issue 13 item 7: the first dispatch's reply timer fires after the case failed; the run goes on.
+    ['queues-over-limit', 'coordinator-semantics/dispatch-check-order'],
+  ])('an adapter with defect %s is caught by %s', async (defect, caseId) => {
+    const { code, results } = await run(tsx('conformance/test/broken-adapter.ts', defect), [caseId]);
+    const r = results.find((x) => x.id === caseId)!;
+    expect(['fail', 'timeout'], `${r.outcome}: ${r.message}`).toContain(r.outcome);
+    expect(code).toBe(1);
+  }, 60_000);
+});
