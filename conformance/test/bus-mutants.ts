@@ -1,0 +1,234 @@
+/**
+ * Broker variants with one injected defect in the bus or the registry, made by the frame-rewriting
+ * proxy (mutant-proxy.ts), and the core case that must catch each. Defects the proxy cannot make (when
+ * the broker retries, how long it waits) are made in the broker itself by broken-dispatch.ts.
+ */
+import { frameBytes, nameOf, type Frame, type Link, type Mutant } from './mutant-proxy.js';
+import { messageByName } from '../../reference/codec/catalog.js';
+
+const text = new TextDecoder();
+const bytes = new TextEncoder();
+
+function json(f: Frame): Record<string, unknown> {
+  return JSON.parse(text.decode(f.payload)) as Record<string, unknown>;
+}
+
+function withJson(f: Frame, edit: (p: Record<string, unknown>) => void): Frame {
+  const p = json(f);
+  edit(p);
+  return { ...f, payload: bytes.encode(JSON.stringify(p)) };
+}
+
+function forge(type: string, header: Frame['header'], payload: unknown): Frame {
+  return { code: messageByName(type).code, header, encoding: 'json', payload: bytes.encode(JSON.stringify(payload)) };
+}
+
+const isError = (f: Frame, code: string): boolean => nameOf(f) === 'ERROR' && json(f)['code'] === code;
+
+/** Per-link state of a stateful mutant. */
+function perLink<T>(make: () => T): (link: Link) => T {
+  const states = new WeakMap<Link, T>();
+  return (link) => {
+    let s = states.get(link);
+    if (!s) states.set(link, (s = make()));
+    return s;
+  };
+}
+
+/** A broker that gives a connection's second subscription of a type the first one's id (BUS-3). */
+function sharedSubscription(): Mutant {
+  const state = perLink(() => ({ asked: new Map<string, string>(), first: new Map<string, string>() }));
+  return {
+    name: 'second-subscribe-shares-the-first',
+    caughtBy: 'bus/subscriptions-separate',
+    toBroker: (f, link) => {
+      if (nameOf(f) === 'BUS_SUBSCRIBE') state(link).asked.set(f.header.id, String(json(f)['event_type']));
+      return f;
+    },
+    toClient: (f, link) => {
+      if (nameOf(f) !== 'BUS_SUBSCRIBED') return f;
+      const s = state(link);
+      const type = s.asked.get(String(f.header.re));
+      if (type === undefined) return f;
+      const first = s.first.get(type);
+      if (first === undefined) {
+        s.first.set(type, String(json(f)['subscription_id']));
+        return f;
+      }
+      return withJson(f, (p) => { p['subscription_id'] = first; });
+    },
+  };
+}
+
+/** A broker that ends another connection's subscription or handler (BUS-4): their deliveries stop. */
+function foreignUnsubscribe(): Mutant {
+  const ended = new Set<string>();
+  return {
+    name: 'foreign-unsubscribe-honoured',
+    caughtBy: 'bus/unsubscribe-gone-or-foreign-acked',
+    toBroker: (f) => {
+      if (nameOf(f) === 'BUS_UNSUBSCRIBE') ended.add(String(json(f)['subscription_id']));
+      if (nameOf(f) === 'BUS_UNREGISTER_HANDLER') ended.add(String(json(f)['message_type']));
+      return f;
+    },
+    toClient: (f) => {
+      if (nameOf(f) === 'BUS_EVENT' && ended.has(String(json(f)['subscription_id']))) return null;
+      if (nameOf(f) === 'BUS_QUERY' && ended.has(String(json(f)['message_type']))) return null;
+      return f;
+    },
+  };
+}
+
+/** A broker that answers BUS_PUBLISH as soon as it has sent the first BUS_EVENT (BUS-6). */
+function publishedEarly(): Mutant {
+  const byClient = new Map<string, Link>();
+  const pending = perLink(() => [] as string[]);
+  const forged = new Set<string>();
+  return {
+    name: 'published-before-every-answer',
+    caughtBy: 'bus/published-after-every-event-settles',
+    toBroker: (f, link) => {
+      if (nameOf(f) === 'INIT') byClient.set(String(json(f)['client_id']), link);
+      if (nameOf(f) === 'BUS_PUBLISH') pending(link).push(f.header.id);
+      return f;
+    },
+    toClient: (f) => {
+      if (nameOf(f) === 'BUS_EVENT') {
+        const publisher = byClient.get(String(json(f)['publisher']));
+        const id = publisher ? pending(publisher).shift() : undefined;
+        if (publisher && id !== undefined) {
+          forged.add(id);
+          publisher.client.write(frameBytes(forge('BUS_PUBLISHED', { id: `early-${id}`, re: id }, { delivered: 1, failed: 0 })));
+        }
+      }
+      if (nameOf(f) === 'BUS_PUBLISHED') {
+        if (forged.has(String(f.header.re))) return null;
+        for (const list of byClient.values()) {
+          const at = pending(list).indexOf(String(f.header.re));
+          if (at >= 0) pending(list).splice(at, 1); // answered without any event (no subscriber)
+        }
+      }
+      return f;
+    },
+  };
+}
+
+/** A broker that tracks which types have a handler and refuses BUS_SEND of any other (BUS-9). */
+function sendRefused(): Mutant {
+  const handled = new Set<string>();
+  return {
+    name: 'send-without-handler-refused',
+    caughtBy: 'bus/no-handler',
+    toBroker: (f, link) => {
+      if (nameOf(f) === 'BUS_REGISTER_HANDLER') handled.add(String(json(f)['message_type']));
+      if (nameOf(f) === 'BUS_SEND' && !handled.has(String(json(f)['message_type']))) {
+        link.client.write(frameBytes(forge('ERROR', { id: `nh-${f.header.id}`, re: f.header.id }, { code: 'NO_HANDLER', message: 'no handler', definite: true })));
+        return 'handled';
+      }
+      return f;
+    },
+  };
+}
+
+export const BUS_MUTANTS: Mutant[] = [
+  sharedSubscription(),
+  foreignUnsubscribe(),
+  publishedEarly(),
+  {
+    name: 'subscriber-failures-not-counted',
+    caughtBy: 'bus/published-after-every-event-settles',
+    toClient: (f) => (nameOf(f) === 'BUS_PUBLISHED' ? withJson(f, (p) => { p['failed'] = 0; }) : f),
+  },
+  sendRefused(),
+  {
+    name: 'query-without-handler-unknown-destination',
+    caughtBy: 'bus/no-handler',
+    toClient: (f) => (isError(f, 'NO_HANDLER') ? withJson(f, (p) => { p['code'] = 'UNKNOWN_DESTINATION'; }) : f),
+  },
+  {
+    name: 'forwarded-without-the-sender',
+    caughtBy: 'bus/forwarded-to-the-handler',
+    toClient: (f) => {
+      if (nameOf(f) !== 'BUS_SEND' && nameOf(f) !== 'BUS_QUERY') return f;
+      const { src: _src, ...header } = f.header;
+      return { ...f, header };
+    },
+  },
+  {
+    name: 'handler-error-rewritten',
+    caughtBy: 'bus/handler-error-carried-unchanged',
+    toClient: (f) => (isError(f, 'HANDLER_FAILED') ? withJson(f, (p) => {
+      const details = p['details'] as { error?: Record<string, unknown> } | undefined;
+      if (details?.error) details.error = { code: details.error['code'], message: details.error['message'], definite: details.error['definite'] };
+    }) : f),
+  },
+  {
+    name: 'query-timeout-zero-expires-now',
+    caughtBy: 'bus/query-timeout-zero-is-default',
+    toBroker: (f) => (nameOf(f) === 'BUS_QUERY' && json(f)['timeout_ms'] === 0 ? withJson(f, (p) => { p['timeout_ms'] = 1; }) : f),
+  },
+  {
+    name: 'max-subscriptions-not-announced',
+    caughtBy: 'handshake/init-ack-announces-max-subscriptions',
+    toClient: (f) => (nameOf(f) === 'INIT_ACK' ? withJson(f, (p) => { delete p['max_subscriptions']; }) : f),
+  },
+  {
+    name: 'announced-subscription-limit-not-enforced',
+    caughtBy: 'limits/max-subscriptions',
+    // Announces 8 while the broker behind it takes 1,024.
+    toClient: (f) => (nameOf(f) === 'INIT_ACK' ? withJson(f, (p) => { p['max_subscriptions'] = 8; }) : f),
+  },
+  {
+    name: 'health-checked-after-max-concurrent',
+    caughtBy: 'registry/dispatch-check-order',
+    toClient: (f) => (isError(f, 'SERVICE_UNHEALTHY') ? withJson(f, (p) => { p['code'] = 'OVERLOADED'; }) : f),
+  },
+  {
+    name: 'timeout-not-named',
+    caughtBy: 'registry/dispatch-timeout-not-retried',
+    toClient: (f) => (isError(f, 'TIMEOUT') ? withJson(f, (p) => { delete p['details']; }) : f),
+  },
+  {
+    name: 'attempts-not-counted',
+    caughtBy: 'registry/dispatch-retries-with-backoff',
+    toClient: (f) => (nameOf(f) === 'SERVICE_RESULT' ? withJson(f, (p) => { p['attempts'] = 1; }) : f),
+  },
+  {
+    name: 'retry-alters-the-call',
+    caughtBy: 'registry/dispatch-retries-with-backoff',
+    toClient: (() => {
+      const seen = perLink(() => new Set<string>());
+      return (f: Frame, link: Link) => {
+        if (nameOf(f) !== 'SERVICE_DISPATCH') return f;
+        const key = text.decode(f.payload);
+        if (!seen(link).has(key)) {
+          seen(link).add(key);
+          return f;
+        }
+        return withJson(f, (p) => { p['method'] = `${String(p['method'])}-retry`; });
+      };
+    })(),
+  },
+  {
+    name: 'first-error-reported',
+    caughtBy: 'registry/dispatch-retries-with-backoff',
+    toClient: (f) => (isError(f, 'HANDLER_FAILED') ? withJson(f, (p) => { (p['details'] as Record<string, unknown>)['error'] = { code: 'INTERNAL', message: 'attempt failed', definite: false }; }) : f),
+  },
+  {
+    name: 'load-not-reported',
+    caughtBy: 'registry/load-raised-and-lowered',
+    toClient: (f) => (nameOf(f) === 'SERVICE_LIST_RESULT' ? withJson(f, (p) => { for (const s of p['services'] as Record<string, unknown>[]) s['current_load'] = 0; }) : f),
+  },
+  {
+    name: 'service-loss-reported-as-timeout',
+    caughtBy: 'registry/peer-gone-not-retried',
+    toClient: (f) => (isError(f, 'PEER_GONE') ? withJson(f, (p) => { p['code'] = 'TIMEOUT'; }) : f),
+  },
+];
+
+/** A proxy that adds max_subscriptions to INIT_ACK: the announcement HS-7 asks for, the broker otherwise unchanged. */
+export const ANNOUNCES_MAX_SUBSCRIPTIONS: Mutant = {
+  name: 'announces-max-subscriptions',
+  caughtBy: '',
+  toClient: (f) => (nameOf(f) === 'INIT_ACK' ? withJson(f, (p) => { p['max_subscriptions'] = 1024; }) : f),
+};
