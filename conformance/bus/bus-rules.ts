@@ -1,4 +1,4 @@
-/** Cases of section bus-semantics (BUS-18..BUS-37), one rule each, through the bus adapter. */
+/** Cases of section bus-semantics, one rule each (its statement first, the section bus rule it restates second), through the bus adapter. */
 import { CaseFailure } from '../cases/model.js';
 import { fails, ok, type BusDriver } from './driver.js';
 import { expectEqual, labels, logUntil, readLog, started, steps } from './checks.js';

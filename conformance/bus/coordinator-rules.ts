@@ -1,4 +1,4 @@
-/** Cases of section coordinator-semantics (SVC-1..SVC-13) through the bus adapter. */
+/** Cases of section coordinator-semantics, one rule each, through the bus adapter. */
 import { CaseFailure, CaseTimeout } from '../cases/model.js';
 import { fails, ok, type BusDriver } from './driver.js';
 import { expectEqual, readLog, started } from './checks.js';

@@ -17,6 +17,8 @@ export interface BusDriver {
   readonly transcript: string[];
   /** Output lines that answer nothing asked (not JSON, an unknown or repeated `seq`): each breaks BUSA-1. */
   readonly strays: string[];
+  /** Runs `fn`, returning every exchange it made (not only the last ones the transcript keeps). */
+  capture(fn: () => Promise<void>): Promise<{ error: unknown; exchanges: string[] }>;
 }
 
 /** A command's value, failing the case when the bus answered with an error. */
@@ -42,10 +44,25 @@ abstract class BaseDriver implements BusDriver {
   readonly transcript: string[] = [];
   readonly strays: string[] = [];
   protected seq = 0;
+  private captured: string[] | undefined;
 
   constructor(protected readonly timeoutMs: number) {}
 
+  async capture(fn: () => Promise<void>): Promise<{ error: unknown; exchanges: string[] }> {
+    const exchanges: string[] = [];
+    this.captured = exchanges;
+    try {
+      await fn();
+      return { error: undefined, exchanges };
+    } catch (e) {
+      return { error: e, exchanges };
+    } finally {
+      this.captured = undefined;
+    }
+  }
+
   protected note(line: string): void {
+    this.captured?.push(line.length > 300 ? `${line.slice(0, 300)}...` : line);
     this.transcript.push(line.length > 300 ? `${line.slice(0, 300)}...` : line);
     if (this.transcript.length > KEEP) this.transcript.shift();
   }

@@ -1,11 +1,12 @@
 /**
  * The stateful model of the bus (bus-semantics/prop/model): random sequences of subscribe,
  * unsubscribe, publish, send, query, register and middleware steps run against the bus under test and
- * against a model of rules BUS-19..BUS-33; every reply and every logged invocation is compared, and a
+ * against a model of rules BUS-19, BUS-21, BUS-22, BUS-23, BUS-24, BUS-25, BUS-26, BUS-27, BUS-28, BUS-30,
+ * BUS-31, BUS-33 and BUS-35; every reply and every logged invocation is compared, and a
  * failing sequence is shrunk by fast-check (fc.commands) before it is reported with its seed.
  */
 import fc from 'fast-check';
-import { CaseFailure } from '../cases/model.js';
+import { CaseFailure, CaseTimeout } from '../cases/model.js';
 import type { Command, LogEntry, Reply } from '../../reference/bus/adapter/protocol.js';
 import { ok, type BusDriver } from './driver.js';
 import type { BusCaseDef } from './cases-model.js';
@@ -58,11 +59,26 @@ function split(log: LogEntry[]): { mw: string[]; rest: string[] } {
   return { mw, rest };
 }
 
-function same(what: string, expected: unknown, actual: unknown): void {
+/** A mismatch between the model and the bus, naming the statements whose rule the compared value follows. */
+class Mismatch extends CaseFailure {
+  constructor(readonly statements: string[], what: string, expected: string, actual: string) {
+    super(`[${statements.join(', ')}] ${what}: the model expects ${expected}, the bus gave ${actual}`, expected, actual);
+  }
+}
+
+function same(statements: string[], what: string, expected: unknown, actual: unknown): void {
   const e = JSON.stringify(expected);
   const a = JSON.stringify(actual);
-  if (e !== a) throw new CaseFailure(`${what}: the model expects ${e}, the bus gave ${a}`, e, a);
+  if (e !== a) throw new Mismatch(statements, what, e, a);
 }
+
+/** The statements each compared value follows, by operation. */
+const RULES = {
+  event: { reply: ['BUS-24', 'BUS-25', 'BUS-31'], rest: ['BUS-21', 'BUS-22', 'BUS-23', 'BUS-24', 'BUS-31'] },
+  command: { reply: ['BUS-26', 'BUS-27', 'BUS-31', 'BUS-33'], rest: ['BUS-26', 'BUS-27', 'BUS-31'] },
+  query: { reply: ['BUS-27', 'BUS-28', 'BUS-31', 'BUS-33'], rest: ['BUS-27', 'BUS-28', 'BUS-31'] },
+  middleware: ['BUS-30', 'BUS-31', 'BUS-33'],
+};
 
 function replyShape(r: Reply): { ok: true; value: unknown } | { ok: false; code: string } {
   return r.ok ? { ok: true, value: r.value } : { ok: false, code: r.error.code };
@@ -81,9 +97,9 @@ class Operation implements Cmd {
     const want = simulate(m, this.category, this.type, this.payload);
     const reply = await d.call(cmd);
     const got = split(await ok<LogEntry[]>(d, { op: 'log' }));
-    same(`${this} reply`, want.reply, replyShape(reply));
-    same(`${this} middleware`, want.mw, got.mw);
-    same(`${this} handlers and subscribers`, want.rest, got.rest);
+    same(RULES[this.category].reply, `${this} reply`, want.reply, replyShape(reply));
+    same(RULES.middleware, `${this} middleware`, want.mw, got.mw);
+    same(RULES[this.category].rest, `${this} handlers and subscribers`, want.rest, got.rest);
   }
   toString(): string {
     return `${this.category === 'event' ? 'publish' : this.category === 'command' ? 'send' : 'query'}(${this.type}, ${this.payload})`;
@@ -113,7 +129,7 @@ class Unsubscribe implements Cmd {
     const s = m.subs[this.index % m.subs.length]!;
     await ok(d, { op: 'unsubscribe', handle: s.handle });
     s.live = false; // a second unsubscribe of the same handle is a no-op (BUS-22)
-    same(`${this} subscriber_count(${s.type})`, m.subs.filter((x) => x.live && x.type === s.type).length, await ok(d, { op: 'subscriber_count', event_type: s.type }));
+    same(['BUS-22', 'BUS-35'], `${this} subscriber_count(${s.type})`, m.subs.filter((x) => x.live && x.type === s.type).length, await ok(d, { op: 'subscriber_count', event_type: s.type }));
   }
   toString(): string {
     return `unsubscribe(#${this.index})`;
@@ -128,9 +144,9 @@ class Register implements Cmd {
   async run(m: Model, d: BusDriver): Promise<void> {
     const reply = await d.call({ op: 'register_handler', message_type: this.type, category: this.type.startsWith('q') ? 'query' : 'command', label: this.label, behaviour: this.fail ? { kind: 'fail', ...FAIL } : { kind: 'return', value: this.value } });
     const exists = m.handlers.has(this.type);
-    same(`${this}`, exists ? { ok: false, code: 'HANDLER_EXISTS' } : { ok: true, value: null }, replyShape(reply));
+    same(['BUS-19'], `${this}`, exists ? { ok: false, code: 'HANDLER_EXISTS' } : { ok: true, value: null }, replyShape(reply));
     if (!exists) m.handlers.set(this.type, { label: this.label, fail: this.fail, value: this.value });
-    same(`${this} registered_types`, [...m.handlers.keys()].sort(), await ok(d, { op: 'registered_types' }));
+    same(['BUS-19', 'BUS-35'], `${this} registered_types`, [...m.handlers.keys()].sort(), await ok(d, { op: 'registered_types' }));
   }
   toString(): string {
     return `register(${this.type}, ${this.label}, ${this.fail ? 'fails' : `returns ${this.value}`})`;
@@ -176,23 +192,35 @@ const commands = [
 /** Runs per case; each run starts from a fresh bus (op reset). */
 export const MODEL_RUNS = 15;
 
+const fresh = async (d: BusDriver): Promise<{ model: Model; real: BusDriver }> => {
+  await ok(d, { op: 'reset' });
+  return { model: { subs: [], handlers: new Map(), middleware: [] }, real: d };
+};
+
+/**
+ * Runs the model; on a failure reports the mismatch fast-check recorded for the shrunk counterexample
+ * (with the statements it breaks), the counterexample, and that counterexample's own exchanges with
+ * the adapter, replayed once more on a fresh bus so they are its and no other run's.
+ */
 export const MODEL_CASE: BusCaseDef = {
   id: 'bus-semantics/prop/model',
-  statements: ['BUS-19', 'BUS-21', 'BUS-22', 'BUS-23', 'BUS-24', 'BUS-26', 'BUS-27', 'BUS-28', 'BUS-30', 'BUS-31', 'BUS-33'],
+  statements: ['BUS-19', 'BUS-21', 'BUS-22', 'BUS-23', 'BUS-24', 'BUS-25', 'BUS-26', 'BUS-27', 'BUS-28', 'BUS-30', 'BUS-31', 'BUS-33', 'BUS-35'],
   async run(d, env) {
-    try {
-      await fc.assert(
-        fc.asyncProperty(fc.commands(commands, { maxCommands: 25 }), async (cmds) => {
-          await fc.asyncModelRun(async () => {
-            await ok(d, { op: 'reset' });
-            return { model: { subs: [], handlers: new Map(), middleware: [] }, real: d };
-          }, cmds);
-        }),
-        { seed: env.seed, numRuns: env.modelRuns ?? MODEL_RUNS },
-      );
-    } catch (e) {
-      // fast-check's report: the shrunk command sequence, the seed and the path to replay it.
-      throw new CaseFailure(`the bus departs from the model (replay with --seed ${env.seed}):\n${(e as Error).message.slice(0, 3000)}`);
-    }
+    const details = await fc.check(
+      fc.asyncProperty(fc.commands(commands, { maxCommands: 25 }), async (cmds) => fc.asyncModelRun(() => fresh(d), cmds)),
+      { seed: env.seed, numRuns: env.modelRuns ?? MODEL_RUNS },
+    );
+    if (!details.failed) return;
+    const [cmds] = details.counterexample ?? [];
+    const cause = details.errorInstance;
+    const replay = cmds ? await d.capture(() => fc.asyncModelRun(() => fresh(d), cmds)) : { error: undefined, exchanges: [] };
+    const header = `the bus departs from the model (seed ${details.seed}, path ${details.counterexamplePath ?? '?'}, ${details.numShrinks} shrinks; replay with --seed ${env.seed})`;
+    const mismatch = cause instanceof CaseFailure ? cause.message : cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+    const exchanges = replay.error === undefined
+      ? 'replayed alone, the counterexample passed (the bus is not deterministic)'
+      : `its exchanges with the adapter:\n${replay.exchanges.slice(-120).join('\n')}`;
+    const message = `${header}:\n${mismatch}\nCounterexample: ${cmds ? [...cmds].map(String).join(', ') : '(none)'}\n${exchanges}`;
+    if (cause instanceof CaseTimeout) throw new CaseTimeout(message);
+    throw new CaseFailure(message, cause instanceof CaseFailure ? cause.expected : undefined, cause instanceof CaseFailure ? cause.actual : undefined);
   },
 };

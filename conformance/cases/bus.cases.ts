@@ -34,7 +34,7 @@ export async function runBusCase(def: BusCaseDef, d: BusDriver, seed: number, mo
     await ok(d, { op: 'reset' });
     await def.run(d, { seed, features: hello.features, ...(modelRuns !== undefined ? { modelRuns } : {}) });
   } catch (e) {
-    if (e instanceof Error && d.transcript.length > 0 && !(e instanceof CaseSkipped)) e.message += `\nlast adapter exchanges:\n${d.transcript.slice(-8).join('\n')}`;
+    if (e instanceof Error && d.transcript.length > 0 && !(e instanceof CaseSkipped) && !e.message.includes('its exchanges with the adapter')) e.message += `\nlast adapter exchanges:\n${d.transcript.slice(-8).join('\n')}`;
     throw e;
   } finally {
     await d.close();

@@ -79,7 +79,20 @@ describe('broken bus variants, each caught by its rule\'s case', () => {
     for (const Bus of [broken.ReplacingHandlers, broken.UnsubscribeByType, broken.SubscriberErrorsPropagate, broken.SendNeedsHandler, broken.AfterInRegistrationOrder, broken.AbortIsNull]) {
       const failure = await runBusCase(model, driver(factory(Bus)), propertySeed(), 300).then(() => undefined, (e: unknown) => e);
       expect(failure, Bus.name).toBeInstanceOf(CaseFailure);
-      expect((failure as Error).message, Bus.name).toMatch(/Counterexample/);
+      const message = (failure as Error).message;
+      expect(message, Bus.name).toMatch(/Counterexample: /);
+      expect(message, Bus.name).toMatch(/^\[BUS-\d+(, BUS-\d+)*\] /m); // the mismatch, with the statements it breaks
+      expect(message, Bus.name).toMatch(/its exchanges with the adapter:\n> /);
     }
+  }, 60_000);
+
+  it('the stateful model reports the same counterexample for the same seed', async () => {
+    const model = caseOf('bus-semantics/prop/model');
+    const once = async (): Promise<string> => {
+      const failure = await runBusCase(model, driver(factory(broken.AfterInRegistrationOrder)), 20261202, 300).then(() => undefined, (e: unknown) => e);
+      expect(failure).toBeInstanceOf(CaseFailure);
+      return /Counterexample: .*/.exec((failure as Error).message)![0];
+    };
+    expect(await once()).toBe(await once());
   }, 60_000);
 });
