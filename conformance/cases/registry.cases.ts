@@ -1,4 +1,7 @@
-/** The service registry and routing by service name (sections registry and requests). */
+/**
+ * The service registry and routing by service name (sections registry and requests), and the broker's side of
+ * the bus (bus/wire-rules.ts): the broker cases of the core suite that the harness plays every client of.
+ */
 import { NDArray } from '../../reference/codec/ndarray.js';
 import { defineCase, CaseFailure, type Case } from './model.js';
 import type { CaseContext, Session } from './context.js';
