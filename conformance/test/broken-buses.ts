@@ -3,7 +3,7 @@
  * coordinator-semantics (several are the seed's own defects). Each must be caught by that rule's case.
  */
 import { InMemoryBus, BusError, Coordinator, abortedError, runPipeline, withTimeout, asBusError } from '../../reference/bus/index.js';
-import type { BusMessage, Handler, DispatchTarget, DispatchResult } from '../../reference/bus/index.js';
+import type { BusMessage, Handler, DispatchTarget, DispatchResult, Middleware } from '../../reference/bus/index.js';
 
 /** BUS-19: a second registration replaces the first. */
 export class ReplacingHandlers extends InMemoryBus {
@@ -166,5 +166,35 @@ export class QueueingCoordinator extends Coordinator {
     const limit = (await this.getService(t.service_name))?.max_concurrent ?? 0;
     while (limit > 0 && (this.load(t.service_name) ?? 0) >= limit) await new Promise((r) => setTimeout(r, 5));
     return super.dispatch(t, payload);
+  }
+}
+
+/** BUS-1 (and BUS-18): routes by the type's namespace (the part before the first dot), as a class would. */
+export class RoutesByNamespace extends InMemoryBus {
+  override async query(t: string, payload: unknown, o?: { timeoutMs?: number }): Promise<unknown> {
+    const ns = t.split('.')[0];
+    const first = [...this.handlers.keys()].find((k) => k.split('.')[0] === ns);
+    return super.query(first ?? t, payload, o);
+  }
+}
+
+/** BUS-16 (and BUS-33): an after hook's returned result or error is ignored, the handler's stays. */
+export class AfterReturnsIgnored extends InMemoryBus {
+  override use(m: Middleware): void {
+    const after = m.after?.bind(m);
+    const ignored: Middleware['after'] = after ? async (ctx, msg, result, error) => void (await after(ctx, msg, result, error)) : undefined;
+    super.use({ ...(m.before ? { before: m.before.bind(m) } : {}), ...(ignored ? { after: ignored } : {}) });
+  }
+}
+
+/** BUS-15 (and BUS-32): a before hook's failure is reported as ABORTED instead of as its own error. */
+export class FailedHookAborts extends InMemoryBus {
+  override async query(t: string, payload: unknown, o?: { timeoutMs?: number }): Promise<unknown> {
+    try {
+      return await super.query(t, payload, o);
+    } catch (e) {
+      if (asBusError(e).code === 'UNAUTHORIZED') throw abortedError(t);
+      throw e;
+    }
   }
 }

@@ -36,6 +36,9 @@ const VARIANTS: { name: string; caseId: string; make: BusFactory }[] = [
   { name: 'max_concurrent ignored', caseId: 'coordinator-semantics/load-bounded-and-restored', make: factory(InMemoryBus, broken.UnboundedCoordinator) },
   { name: 'timeouts retried', caseId: 'coordinator-semantics/timeout-not-retried', make: factory(InMemoryBus, broken.RetryingTimeouts) },
   { name: 'priority ignored', caseId: 'coordinator-semantics/priority-order', make: factory(InMemoryBus, broken.NoPriority) },
+  { name: 'routing by namespace', caseId: 'bus-semantics/routes-by-type-name', make: factory(broken.RoutesByNamespace) },
+  { name: 'after hooks cannot replace the result', caseId: 'bus-semantics/after-chain', make: factory(broken.AfterReturnsIgnored) },
+  { name: 'a failed before hook reported as ABORTED', caseId: 'bus-semantics/before-failure', make: factory(broken.FailedHookAborts) },
   { name: 'dispatch over max_concurrent accepted', caseId: 'coordinator-semantics/dispatch-check-order', make: factory(InMemoryBus, broken.UnboundedCoordinator) },
 ];
 
