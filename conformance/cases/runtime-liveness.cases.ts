@@ -15,6 +15,15 @@ async function manualSession(ctx: CaseContext, label: string): Promise<Session &
   return { ...s, hb: announcedHeartbeat(s.ack) };
 }
 
+/**
+ * Cases that last several heartbeats, handshake timeouts or drains: minutes against a broker at the
+ * spec's default timers (heartbeat_ms 10,000), seconds against one run with low timers and --limit.
+ */
+export const SLOW_AT_DEFAULT_LIMITS = [
+  'handshake/ping-after-each-heartbeat-of-silence', 'handshake/three-unanswered-pings-close', 'handshake/answered-pings-keep-the-connection',
+  'handshake/any-frame-counts-as-liveness', 'limits/handshake-timeout', 'limits/shutdown-drain-at-most-own-limit',
+];
+
 const isPing = (m: { name: string; header: { re?: string } }): boolean => m.name === 'PING' && m.header.re === undefined;
 
 export const livenessCases: Case[] = [
