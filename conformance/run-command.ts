@@ -33,6 +33,8 @@ export interface RunCommandOptions {
   role?: LinesRole;
   linesTimeoutS?: number;
   token?: string;
+  /** Makes the target shut down gracefully (HS-17), for a harness that controls it (tests); the embedded broker has its own. */
+  shutdownPeer?: () => void;
   /** --limit values: what the peer runs with where it does not announce it (the embedded broker runs them). */
   limits?: Partial<Record<LimitName, number>>;
   suites: string[];
@@ -93,6 +95,7 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
   let peerName: string;
   let listener: Listener | undefined;
   let limits = resolveLimits(o.limits);
+  let shutdownPeer = o.shutdownPeer;
   if (o.target?.startsWith('lines:')) {
     const [request, reply, ...extra] = o.target.slice(6).split(',');
     if (!request || !reply || extra.length > 0) throw new TargetError('lines: needs two pipe paths, lines:REQUEST_PIPE,REPLY_PIPE');
@@ -123,6 +126,7 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
     const bound = await broker.listen();
     address = fifoDir !== undefined ? { fifo: fifoDir } : { host: '127.0.0.1', port: bound.port! };
     stop = () => broker.close();
+    shutdownPeer = () => void broker.shutdown();
     peerName = 'reference-broker';
     err(`conformance: no --target; testing the reference broker started in process on ${describe(address)}\n`);
   } else {
@@ -163,7 +167,7 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
     const heartbeatMs = typeof ack['heartbeat_ms'] === 'number' ? ack['heartbeat_ms'] : limits.heartbeat_ms;
     const caseTimeoutMs = Math.max(o.timeoutMs * 20, 30_000, 6 * heartbeatMs + 4 * o.timeoutMs, 2 * limits.shutdown_drain_ms + 4 * o.timeoutMs, 2 * limits.handshake_timeout_ms + 4 * o.timeoutMs);
     const results: CaseResult[] = await runCases(cases, {
-      address, listener, timeoutMs: o.timeoutMs, startTimeoutMs: o.startTimeoutMs, caseTimeoutMs, seed: o.seed, token: o.token, limits,
+      address, listener, timeoutMs: o.timeoutMs, startTimeoutMs: o.startTimeoutMs, caseTimeoutMs, seed: o.seed, token: o.token, limits, ...(shutdownPeer ? { shutdownPeer } : {}),
       failFast: o.failFast, knownFailing: o.knownFailing,
       onProgress: (i, n, c, r) => {
         if (!r) {

@@ -31,6 +31,8 @@ export interface ContextOptions {
   runId: string;
   /** The limits the peer runs with (--limit over spec/limits.json); the defaults when absent. */
   limits?: Limits;
+  /** Starts a graceful shutdown of the peer under test (HS-17), where the harness can: the embedded broker. */
+  shutdownPeer?: () => void;
 }
 
 export interface Session {

@@ -8,7 +8,7 @@ import { encodeEnvelope, type Encoding } from '../../reference/codec/body.js';
 import { encodeFrame } from '../../reference/codec/frame.js';
 import type { Message } from '../../reference/codec/message.js';
 import type { WireConnection, Received } from '../wire/connection.js';
-import { CaseFailure, CaseSkipped, CaseTimeout } from './model.js';
+import { CaseFailure, CaseSkipped } from './model.js';
 import { summarize, type CaseContext, type Session } from './context.js';
 
 export const reasoning = (context = 'runtime', size = 4): Record<string, unknown> => ({
@@ -73,10 +73,20 @@ export async function expectTimeout(ctx: CaseContext, conn: WireConnection, re: 
   return got;
 }
 
+let sessions = 0;
+
+/**
+ * A session whose client id is unique in this process, not only within the case: a broker may release
+ * the ids of the previous case's connections a moment after they close (HS-19 allows it).
+ */
+export function session(ctx: CaseContext, label?: string, overrides: Record<string, unknown> = {}): Promise<Session> {
+  return ctx.session(label, { client_id: ctx.uniqueId(`rt${++sessions}`), ...overrides });
+}
+
 /** Two sessions: A asks, B answers; with a request from A already forwarded to B. */
 export async function pairWithRequest(ctx: CaseContext, id = 'q-open'): Promise<{ a: Session; b: Session; forwarded: Message }> {
-  const a = await ctx.session('A');
-  const b = await ctx.session('B');
+  const a = await session(ctx, 'A');
+  const b = await session(ctx, 'B');
   a.conn.send({ type: 'REASONING_REQUEST', header: { id, dst: b.clientId }, payload: reasoning() });
   const forwarded = await ctx.expectMessage(b.conn, `REASONING_REQUEST ${id} forwarded to B`, (m) => m.name === 'REASONING_REQUEST' && m.header.src === a.clientId);
   return { a, b, forwarded };
@@ -104,4 +114,3 @@ export async function requestOrSkip(ctx: CaseContext, s: Session, type: string, 
   return m;
 }
 
-export { CaseTimeout };

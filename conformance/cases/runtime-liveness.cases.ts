@@ -6,11 +6,11 @@
 import { encodeMessageFrame } from '../../reference/codec/message.js';
 import { defineCase, CaseFailure, type Case } from './model.js';
 import type { CaseContext, Session } from './context.js';
-import { announcedHeartbeat, closedWithin, messageWithin, slack } from './runtime-helpers.js';
+import { announcedHeartbeat, closedWithin, messageWithin, slack, session } from './runtime-helpers.js';
 
 /** A session whose PINGs the case sees (and answers, or not) itself. */
 async function manualSession(ctx: CaseContext, label: string): Promise<Session & { hb: number }> {
-  const s = await ctx.session(label);
+  const s = await session(ctx, label);
   s.conn.answerPings = false;
   return { ...s, hb: announcedHeartbeat(s.ack) };
 }
@@ -31,7 +31,7 @@ export const livenessCases: Case[] = [
     id: 'limits/announced-limits',
     statements: ['LIM-1', 'HS-6'],
     async run(ctx) {
-      const { ack } = await ctx.session();
+      const { ack } = await session(ctx);
       const ranges: [string, number, number][] = [['max_frame', 65_536, 4_294_967_295], ['max_in_flight', 1, 1_048_576], ['heartbeat_ms', 100, 600_000]];
       const wrong = ranges.filter(([k, lo, hi]) => typeof ack[k] !== 'number' || !Number.isInteger(ack[k]) || (ack[k] as number) < lo || (ack[k] as number) > hi);
       if (wrong.length > 0) throw new CaseFailure(`INIT_ACK does not announce ${wrong.map(([k]) => k).join(', ')} within the limits table's range`, wrong.map(([k, lo, hi]) => `${k} in ${lo}..${hi}`).join('; '), wrong.map(([k]) => `${k}=${JSON.stringify(ack[k])}`).join('; '));
@@ -44,7 +44,7 @@ export const livenessCases: Case[] = [
     id: 'limits/heartbeat-as-configured',
     statements: ['LIM-11'],
     async run(ctx) {
-      const { ack } = await ctx.session();
+      const { ack } = await session(ctx);
       const hb = announcedHeartbeat(ack);
       const expected = ctx.limits.heartbeat_ms;
       if (hb !== expected) throw new CaseFailure(`INIT_ACK announces heartbeat_ms ${hb}; the broker is configured with ${expected} (the default 10000 unless --limit heartbeat_ms says otherwise)`, String(expected), String(hb));

@@ -8,7 +8,7 @@ import { NDArray } from '../../reference/codec/ndarray.js';
 import { encodeMessageFrame } from '../../reference/codec/message.js';
 import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
 import type { CaseContext, Session } from './context.js';
-import { errorOf, expectTimeout, reasoning, reasoningAnswer, requestOrSkip, slack } from './runtime-helpers.js';
+import { errorOf, expectTimeout, reasoning, reasoningAnswer, requestOrSkip, slack, session } from './runtime-helpers.js';
 
 function descriptor(name: string): Record<string, unknown> {
   return { name, service_type: 'conformance', version: '1.0.0', max_concurrent: 0, healthy: true };
@@ -24,8 +24,8 @@ async function registerService(ctx: CaseContext, b: Session): Promise<string> {
 
 /** A SERVICE_DISPATCH with its own timeout_ms, forwarded to B, never answered in time. */
 async function dispatchThatTimesOut(ctx: CaseContext, timeoutMs: number): Promise<{ a: Session; b: Session; forwardedId: string }> {
-  const a = await ctx.session('A');
-  const b = await ctx.session('B');
+  const a = await session(ctx, 'A');
+  const b = await session(ctx, 'B');
   const name = await registerService(ctx, b);
   const since = Date.now();
   a.conn.send({ type: 'SERVICE_DISPATCH', header: { id: 'd1' }, payload: { service_name: name, method: 'wait', payload: {}, timeout_ms: timeoutMs, max_retries: 0 } });
@@ -48,6 +48,22 @@ export const runtimeRequestCases: Case[] = [
     },
   }),
   defineCase({
+    id: 'requests/catalog-timeout-before-request-timeout',
+    statements: ['REQ-14'],
+    async run(ctx) {
+      // REASONING_REQUEST has a catalog timeout_ms (30,000 ms): a broker must not apply its
+      // request_timeout_ms (the embedded broker's is 1 ms) to it, so no TIMEOUT comes while B thinks.
+      const a = await session(ctx, 'A');
+      const b = await session(ctx, 'B');
+      a.conn.send({ type: 'REASONING_REQUEST', header: { id: 'slow', dst: b.clientId }, payload: reasoning() });
+      const f = await ctx.expectMessage(b.conn, 'the request at B', (m) => m.name === 'REASONING_REQUEST');
+      const r = await a.conn.next(Math.min(1000, ctx.timeoutMs));
+      if (r.kind !== 'timeout') throw new CaseFailure(`A got ${r.kind === 'message' ? `${r.message.name}${r.message.name === 'ERROR' ? ` ${errorOf(r.message).code}` : ''}` : r.kind} while B had the request for less than a second; its catalog timeout_ms is 30000`, 'nothing', r.kind);
+      b.conn.send({ type: 'REASONING_RESPONSE', header: { id: 'in-time', re: f.header.id }, payload: reasoningAnswer(2) });
+      await ctx.expectMessage(a.conn, 'the answer within the catalog timeout', (m) => m.name === 'REASONING_RESPONSE' && m.header.re === 'slow');
+    },
+  }),
+  defineCase({
     id: 'requests/late-answer-discarded/after-timeout',
     statements: ['REQ-16', 'REQ-1'],
     async run(ctx) {
@@ -62,8 +78,8 @@ export const runtimeRequestCases: Case[] = [
     id: 'requests/late-answer-discarded/after-requester-left',
     statements: ['REQ-16'],
     async run(ctx) {
-      const a = await ctx.session('A');
-      const b = await ctx.session('B');
+      const a = await session(ctx, 'A');
+      const b = await session(ctx, 'B');
       a.conn.send({ type: 'REASONING_REQUEST', header: { id: 'abandoned', dst: b.clientId }, payload: reasoning() });
       const forwarded = await ctx.expectMessage(b.conn, 'the request forwarded to B', (m) => m.name === 'REASONING_REQUEST');
       a.conn.destroy();
@@ -77,8 +93,8 @@ export const runtimeRequestCases: Case[] = [
     id: 'requests/pipelined-frames-in-order/shutdown-then-request',
     statements: ['REQ-17', 'HS-13'],
     async run(ctx) {
-      const a = await ctx.session('A');
-      const b = await ctx.session('B');
+      const a = await session(ctx, 'A');
+      const b = await session(ctx, 'B');
       a.conn.send({ type: 'REASONING_REQUEST', header: { id: 'open', dst: b.clientId }, payload: reasoning() });
       const forwarded = await ctx.expectMessage(b.conn, 'the request forwarded to B', (m) => m.name === 'REASONING_REQUEST');
       // SHUTDOWN and a request in one write: the request must meet the draining state SHUTDOWN set.
@@ -95,7 +111,7 @@ export const runtimeRequestCases: Case[] = [
     id: 'requests/pipelined-frames-in-order/register-then-list',
     statements: ['REQ-17'],
     async run(ctx) {
-      const b = await ctx.session('B');
+      const b = await session(ctx, 'B');
       await registerService(ctx, b);
       const name = ctx.uniqueId('svc');
       b.conn.sendRaw(Buffer.concat([
@@ -112,7 +128,7 @@ export const runtimeRequestCases: Case[] = [
     id: 'requests/pipelined-frames-in-order/subscribe-then-publish',
     statements: ['REQ-17'],
     async run(ctx) {
-      const a = await ctx.session('A');
+      const a = await session(ctx, 'A');
       await requestOrSkip(ctx, a, 'BUS_SUBSCRIBE', { event_type: ctx.uniqueId('probe') }, 'the command bus');
       const type = ctx.uniqueId('evt');
       a.conn.sendRaw(Buffer.concat([
@@ -132,8 +148,8 @@ export const runtimeRequestCases: Case[] = [
     id: 'requests/notification-not-answered',
     statements: ['REQ-2'],
     async run(ctx) {
-      const a = await ctx.session('A');
-      const b = await ctx.session('B');
+      const a = await session(ctx, 'A');
+      const b = await session(ctx, 'B');
       a.conn.send({ type: 'DISAGREEMENT_SIGNAL', header: { id: 'note', dst: b.clientId }, payload: signal });
       await ctx.expectMessage(b.conn, 'the DISAGREEMENT_SIGNAL at B', (m) => m.name === 'DISAGREEMENT_SIGNAL');
       await ctx.expectOpen(a.conn, 'no answer to a valid notification (the next frame is the PONG)');
@@ -150,7 +166,7 @@ export const runtimeRequestCases: Case[] = [
       async run(ctx) {
         // Types the catalog lets only the broker send: a client sending one gets UNEXPECTED_MESSAGE
         // (step 10), before the broker asks whether it implements the type (step 13).
-        const { conn } = await ctx.session();
+        const { conn } = await session(ctx);
         ctx.sendUnchecked(conn, type, { id: `wrong-way-${type}` }, JSON.stringify(payload));
         await ctx.expectError(conn, 'UNEXPECTED_MESSAGE', { re: `wrong-way-${type}`, closes: false });
       },
@@ -159,9 +175,9 @@ export const runtimeRequestCases: Case[] = [
     id: 'requests/cbor-to-json-only-destination',
     statements: ['REQ-10'],
     async run(ctx) {
-      const a = await ctx.session('A', { encodings: ['cbor', 'json'] });
+      const a = await session(ctx, 'A', { encodings: ['cbor', 'json'] });
       if (a.ack['encoding'] !== 'cbor') throw new CaseSkipped('the broker does not speak CBOR');
-      const b = await ctx.session('B', { encodings: ['json'] });
+      const b = await session(ctx, 'B', { encodings: ['json'] });
       a.conn.send({ type: 'REASONING_REQUEST', header: { id: 'cbor-q', dst: b.clientId }, payload: reasoning(), encoding: 'cbor' });
       await ctx.expectError(a.conn, 'UNSUPPORTED_ENCODING', { re: 'cbor-q', closes: false });
       await ctx.expectOpen(b.conn, 'B did not receive the CBOR frame (the next frame is the PONG)');
@@ -174,9 +190,9 @@ export const runtimeRequestCases: Case[] = [
     id: 'requests/cbor-answer-to-json-only-requester',
     statements: ['REQ-10', 'REQ-1'],
     async run(ctx) {
-      const a = await ctx.session('A', { encodings: ['cbor', 'json'] });
+      const a = await session(ctx, 'A', { encodings: ['cbor', 'json'] });
       if (a.ack['encoding'] !== 'cbor') throw new CaseSkipped('the broker does not speak CBOR');
-      const b = await ctx.session('B', { encodings: ['json'] });
+      const b = await session(ctx, 'B', { encodings: ['json'] });
       b.conn.send({ type: 'REASONING_REQUEST', header: { id: 'from-json', dst: a.clientId }, payload: reasoning() });
       const forwarded = await ctx.expectMessage(a.conn, 'B\'s request at A', (m) => m.name === 'REASONING_REQUEST');
       a.conn.send({ type: 'REASONING_RESPONSE', header: { id: 'cbor-answer', re: forwarded.header.id }, payload: reasoningAnswer(5), encoding: 'cbor' });
@@ -193,8 +209,8 @@ export const runtimeRequestCases: Case[] = [
       statements: ['REQ-11', 'LIM-2'],
       async run(ctx) {
         const small = 65_536;
-        const a = await ctx.session('A');
-        const b = await ctx.session('B', { max_frame: small });
+        const a = await session(ctx, 'A');
+        const b = await session(ctx, 'B', { max_frame: small });
         // Past: the payload alone exceeds B's max_frame. At: room for the largest header a broker may write.
         const payloadBudget = size === 'past-limit' ? small + 1 : small - 4096 - 64;
         // base64 of n float32 takes 4n/3 bytes, plus the JSON around it.

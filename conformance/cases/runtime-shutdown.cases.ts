@@ -6,7 +6,7 @@
 import type { Message } from '../../reference/codec/message.js';
 import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
 import type { CaseContext, Session } from './context.js';
-import { errorOf, expectSilence, expectTimeout, messageWithin, pairWithRequest, reasoning, reasoningAnswer, slack } from './runtime-helpers.js';
+import { errorOf, expectSilence, expectTimeout, messageWithin, pairWithRequest, reasoning, reasoningAnswer, slack, session } from './runtime-helpers.js';
 
 /** SHUTDOWN_ACK answering `re` with these counts (an absent timed_out counts as 0), then the close. */
 async function expectAckAndClose(ctx: CaseContext, s: Session, re: string, drained: number, timedOut: number, withinMs = ctx.timeoutMs): Promise<void> {
@@ -57,7 +57,7 @@ export const shutdownCases: Case[] = [
     statements: ['HS-13', 'HS-12'],
     async run(ctx) {
       const { a, b, forwarded } = await pairWithRequest(ctx);
-      const c = await ctx.session('C');
+      const c = await session(ctx, 'C');
       a.conn.send({ type: 'SHUTDOWN', header: { id: 'bye' }, payload: { reason: 'conformance: new requests after SHUTDOWN', drain_ms: 600_000 } });
       await ctx.expectOpen(a.conn, 'PONG while draining');
       // HS-13: a request A starts after its SHUTDOWN is refused, and B never sees it.

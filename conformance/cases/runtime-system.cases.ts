@@ -6,7 +6,7 @@
 import { MessageType } from '../../spec/generated/catalog.js';
 import { defineCase, CaseFailure, type Case } from './model.js';
 import type { CaseContext, Session } from './context.js';
-import { errorOf, rawFrame, reasoning, reasoningAnswer, requestOrSkip } from './runtime-helpers.js';
+import { errorOf, rawFrame, reasoning, reasoningAnswer, requestOrSkip, session } from './runtime-helpers.js';
 
 interface StatsEntry { client_id: string }
 
@@ -31,9 +31,9 @@ export const runtimeSystemCases: Case[] = [
     id: 'msg-system/stats-one-entry-per-client',
     statements: ['SYS-2'],
     async run(ctx) {
-      const a = await ctx.session('A');
-      const b = await ctx.session('B');
-      const gone = await ctx.session('C');
+      const a = await session(ctx, 'A');
+      const b = await session(ctx, 'B');
+      const gone = await session(ctx, 'C');
       gone.conn.destroy();
       // The broker may take a moment to see C go: ask until it is gone, for at most the frame timeout.
       const until = Date.now() + ctx.timeoutMs;
@@ -54,8 +54,8 @@ export const runtimeSystemCases: Case[] = [
     id: 'msg-system/ack-after-the-effect',
     statements: ['SYS-1'],
     async run(ctx) {
-      const a = await ctx.session('A');
-      const b = await ctx.session('B');
+      const a = await session(ctx, 'A');
+      const b = await session(ctx, 'B');
       const name = ctx.uniqueId('svc');
       const ack = await requestOrSkip(ctx, b, 'SERVICE_REGISTER', { service: { name, service_type: 'conformance', version: '1.0.0' } }, 'the service registry');
       if (ack.name !== 'ACK') throw new CaseFailure('SERVICE_REGISTER was not acknowledged', 'ACK', ack.name);
@@ -70,7 +70,7 @@ export const runtimeSystemCases: Case[] = [
     statements: ['ERR-8'],
     async run(ctx) {
       // INSTRUMENT_COMMAND addressed to the broker itself: a broker that hosts no instrument answers UNSUPPORTED.
-      const { conn } = await ctx.session();
+      const { conn } = await session(ctx);
       conn.send({ type: 'INSTRUMENT_COMMAND', header: { id: 'to-broker' }, payload: { command: 'ping', params: {} } } as never);
       const m = await ctx.expectMessage(conn, 'INSTRUMENT_RESPONSE (a broker hosting an instrument) or ERROR UNSUPPORTED', (x) => x.header.re === 'to-broker');
       if (m.name === 'INSTRUMENT_RESPONSE') return;
@@ -83,8 +83,8 @@ export const runtimeSystemCases: Case[] = [
     id: 'errors/unknown-error-code-forwarded',
     statements: ['ERR-10'],
     async run(ctx) {
-      const a = await ctx.session('A');
-      const b = await ctx.session('B');
+      const a = await session(ctx, 'A');
+      const b = await session(ctx, 'B');
       a.conn.send({ type: 'REASONING_REQUEST', header: { id: 'q', dst: b.clientId }, payload: reasoning() });
       const f = await ctx.expectMessage(b.conn, 'the request at B', (m) => m.name === 'REASONING_REQUEST');
       // A code from a later minor version: the broker must pass it on as a failure, definite as given.
@@ -107,7 +107,7 @@ export const runtimeSystemCases: Case[] = [
       statements: ['ERR-1'],
       async run(ctx) {
         // A JSON-only session, so a CBOR payload is an encoding fault (step 5).
-        const { conn } = await ctx.session(undefined, { encodings: ['json'] });
+        const { conn } = await session(ctx, undefined, { encodings: ['json'] });
         const id = `two-faults-${name}`;
         conn.sendRaw(build(id), `a frame with two faults (${name}): the earlier check's error wins`);
         await ctx.expectError(conn, code, { ...(re ? { re: id } : {}), closes: false });
@@ -117,8 +117,8 @@ export const runtimeSystemCases: Case[] = [
     id: 'errors/first-failing-step-wins/faults:lifecycle-and-routing',
     statements: ['ERR-1', 'HS-13'],
     async run(ctx) {
-      const a = await ctx.session('A');
-      const b = await ctx.session('B');
+      const a = await session(ctx, 'A');
+      const b = await session(ctx, 'B');
       a.conn.send({ type: 'REASONING_REQUEST', header: { id: 'keep-open', dst: b.clientId }, payload: reasoning() });
       const f = await ctx.expectMessage(b.conn, 'the request at B', (m) => m.name === 'REASONING_REQUEST');
       a.conn.send({ type: 'SHUTDOWN', header: { id: 'bye' }, payload: { reason: 'check order', drain_ms: 600_000 } });
@@ -133,7 +133,7 @@ export const runtimeSystemCases: Case[] = [
     id: 'limits/header-at-max-header-accepted',
     statements: ['LIM-4'],
     async run(ctx) {
-      const { conn } = await ctx.session();
+      const { conn } = await session(ctx);
       const size = ctx.limits.max_header;
       conn.sendRaw(rawFrame(MessageType.PING, 'json', paddedHeader('at-max-header', size), new Uint8Array(0)), `PING with a header of exactly max_header = ${size} bytes`);
       await ctx.expectMessage(conn, `PONG with re=at-max-header (a header of ${size} bytes is within max_header)`, (m) => m.name === 'PONG' && m.header.re === 'at-max-header');
@@ -143,7 +143,7 @@ export const runtimeSystemCases: Case[] = [
     id: 'limits/header-past-max-header-refused',
     statements: ['LIM-4'],
     async run(ctx) {
-      const { conn } = await ctx.session();
+      const { conn } = await session(ctx);
       const size = ctx.limits.max_header + 1;
       conn.sendRaw(rawFrame(MessageType.PING, 'json', paddedHeader('past-max-header', size), new Uint8Array(0)), `PING with a header of max_header + 1 = ${size} bytes`);
       await ctx.expectError(conn, 'INVALID_HEADER', { closes: false });
@@ -159,7 +159,7 @@ export const runtimeSystemCases: Case[] = [
       statements: ['LIM-5'],
       async run(ctx) {
         // max_id_bytes counts UTF-8 bytes, not characters.
-        const { conn } = await ctx.session();
+        const { conn } = await session(ctx);
         conn.sendRaw(rawFrame(MessageType.PING, 'json', { id }, new Uint8Array(0)), `PING whose id is ${name.replace(/-/g, ' ')}`);
         if (ok) await ctx.expectMessage(conn, `PONG with re equal to the ${Buffer.byteLength(id)}-byte id`, (m) => m.name === 'PONG' && m.header.re === id);
         else await ctx.expectError(conn, 'INVALID_HEADER', { closes: false });
@@ -169,7 +169,7 @@ export const runtimeSystemCases: Case[] = [
     id: 'limits/re-past-128-bytes-refused',
     statements: ['LIM-5'],
     async run(ctx) {
-      const { conn } = await ctx.session();
+      const { conn } = await session(ctx);
       // An over-long re is a header fault (step 3), found before the response is matched (step 10).
       conn.sendRaw(rawFrame(MessageType.PONG, 'json', { id: 'long-re', re: 'r'.repeat(129) }, new Uint8Array(0)), 'PONG whose re is 129 bytes');
       await ctx.expectError(conn, 'INVALID_HEADER', { closes: false });
@@ -196,7 +196,7 @@ export const runtimeSystemCases: Case[] = [
     statements: ['VER-2'],
     async run(ctx) {
       const ackOf = async (version: string): Promise<string> => {
-        const { ack, conn } = await ctx.session(`v${version}`, { protocol_version: version });
+        const { ack, conn } = await session(ctx, `v${version}`, { protocol_version: version });
         conn.destroy();
         return String(ack['protocol_version']);
       };

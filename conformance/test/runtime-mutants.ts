@@ -141,6 +141,14 @@ export const RUNTIME_VARIANTS: (() => RuntimeVariant)[] = [
     toClient: (f) => (isError(f, 'TIMEOUT') ? withJson(f, (p) => { p['details'] = { timeout_ms: 300_000 }; }) : f),
   }),
   () => ({
+    name: 'request-timeout-for-every-type', caughtBy: ['requests/catalog-timeout-before-request-timeout'],
+    // As if request_timeout_ms (1 ms here) applied to a type with a catalog timeout_ms of its own.
+    toBroker: (f, link) => {
+      if (f.name === 'REASONING_REQUEST' && f.header.dst !== undefined) setTimeout(() => link.toClient(errorFrame(f.header.id, 'TIMEOUT', false, { timeout_ms: 1 })), 5);
+      return f;
+    },
+  }),
+  () => ({
     name: 'timeout-definite', caughtBy: ['requests/timeout-set-by-the-payload'],
     toClient: (f) => (isError(f, 'TIMEOUT') ? withJson(f, (p) => { p['definite'] = true; }) : f),
   }),
@@ -331,6 +339,20 @@ export const RUNTIME_VARIANTS: (() => RuntimeVariant)[] = [
       }
       return f;
     },
+  }),
+  () => {
+    let shuttingDown = false;
+    return {
+      name: 'answers-dropped-during-broker-shutdown', caughtBy: ['handshake/broker-shutdown-drains-and-closes'], shutsDown: true,
+      toClient: (f) => {
+        if (f.name === 'SHUTDOWN') shuttingDown = true;
+        return shuttingDown && f.name === 'REASONING_RESPONSE' ? null : f;
+      },
+    };
+  },
+  () => ({
+    name: 'broker-shutdown-never-times-out', caughtBy: ['handshake/broker-shutdown-drains-and-closes'], shutsDown: true,
+    toClient: (f) => (isError(f, 'TIMEOUT') ? null : f),
   }),
   () => ({
     name: 'version-echoed', caughtBy: ['versioning/minor-negotiated'],

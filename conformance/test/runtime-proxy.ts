@@ -38,6 +38,8 @@ export interface RuntimeVariant {
   name: string;
   /** The cases that must catch the defect. */
   caughtBy: string[];
+  /** Runs against a broker of its own that the test makes shut down (HS-17). */
+  shutsDown?: boolean;
   /** Connect upstream only when the client's first whole frame arrives. */
   lazyUpstream?: boolean;
   onConnect?: (link: RLink) => void;
