@@ -4,7 +4,7 @@
  * harness cannot shut down the case is skipped, saying so.
  */
 import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
-import { closedWithin, expectTimeout, messageWithin, reasoning, reasoningAnswer, slack, session } from './runtime-helpers.js';
+import { closedWithin, expectTimeout, messageWithin, reasoning, reasoningAnswer, requireDrainTime, slack, session } from './runtime-helpers.js';
 
 export const brokerShutdownCases: Case[] = [
   defineCase({
@@ -13,6 +13,7 @@ export const brokerShutdownCases: Case[] = [
     async run(ctx) {
       const trigger = ctx.options.shutdownPeer;
       if (!trigger) throw new CaseSkipped('the harness cannot make this broker shut down (only the embedded reference broker); HS-17 is not shown here');
+      requireDrainTime(ctx, 'for a request to be refused and an answer forwarded');
       const a = await session(ctx, 'A');
       const b = await session(ctx, 'B');
       for (const id of ['answered', 'unanswered']) a.conn.send({ type: 'REASONING_REQUEST', header: { id, dst: b.clientId }, payload: reasoning() });

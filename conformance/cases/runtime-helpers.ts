@@ -114,3 +114,12 @@ export async function requestOrSkip(ctx: CaseContext, s: Session, type: string, 
   return m;
 }
 
+
+/**
+ * Cases that act while a connection drains (a request refused, an answer still forwarded) need a drain
+ * that outlasts a round trip; a broker may run with shutdown_drain_ms 0, where the drain ends at once.
+ */
+export function requireDrainTime(ctx: CaseContext, doing: string): void {
+  const drain = ctx.limits.shutdown_drain_ms;
+  if (drain < 200) throw new CaseSkipped(`shutdown_drain_ms ${drain} leaves no time ${doing} during the drain`);
+}

@@ -8,7 +8,7 @@ import { NDArray } from '../../reference/codec/ndarray.js';
 import { encodeMessageFrame } from '../../reference/codec/message.js';
 import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
 import type { CaseContext, Session } from './context.js';
-import { errorOf, expectTimeout, reasoning, reasoningAnswer, requestOrSkip, slack, session } from './runtime-helpers.js';
+import { errorOf, expectTimeout, reasoning, reasoningAnswer, requestOrSkip, requireDrainTime, slack, session } from './runtime-helpers.js';
 
 function descriptor(name: string): Record<string, unknown> {
   return { name, service_type: 'conformance', version: '1.0.0', max_concurrent: 0, healthy: true };
@@ -93,6 +93,7 @@ export const runtimeRequestCases: Case[] = [
     id: 'requests/pipelined-frames-in-order/shutdown-then-request',
     statements: ['REQ-17', 'HS-13'],
     async run(ctx) {
+      requireDrainTime(ctx, 'for a request to be refused');
       const a = await session(ctx, 'A');
       const b = await session(ctx, 'B');
       a.conn.send({ type: 'REASONING_REQUEST', header: { id: 'open', dst: b.clientId }, payload: reasoning() });

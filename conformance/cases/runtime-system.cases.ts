@@ -6,7 +6,7 @@
 import { MessageType } from '../../spec/generated/catalog.js';
 import { defineCase, CaseFailure, type Case } from './model.js';
 import type { CaseContext, Session } from './context.js';
-import { errorOf, rawFrame, reasoning, reasoningAnswer, requestOrSkip, session } from './runtime-helpers.js';
+import { errorOf, rawFrame, reasoning, reasoningAnswer, requestOrSkip, requireDrainTime, session } from './runtime-helpers.js';
 
 interface StatsEntry { client_id: string }
 
@@ -117,6 +117,7 @@ export const runtimeSystemCases: Case[] = [
     id: 'errors/first-failing-step-wins/faults:lifecycle-and-routing',
     statements: ['ERR-1', 'HS-13'],
     async run(ctx) {
+      requireDrainTime(ctx, 'for a request to be refused');
       const a = await session(ctx, 'A');
       const b = await session(ctx, 'B');
       a.conn.send({ type: 'REASONING_REQUEST', header: { id: 'keep-open', dst: b.clientId }, payload: reasoning() });
