@@ -15,6 +15,7 @@ import { TargetError } from './target.js';
 import { formatTable } from '../reference/table.js';
 import { runSelftest, matrixMarkdown, selftestPassed } from './selftest.js';
 import { DEFAULT_START_TIMEOUT_MS } from './cases/context.js';
+import { parseLimitArgs, LimitError } from './limits.js';
 
 export const EXIT = { ok: 0, failed: 1, inconclusive: 2, usage: 64, dataErr: 65, noInput: 66, unavailable: 69, internal: 70, config: 78 } as const;
 
@@ -37,6 +38,10 @@ run options:
                          {reply}, {timeout} and {log} replaced (spec section 10.5)
   --listen PORT          play the broker on 127.0.0.1:PORT (0: any) for a client under test
   --token T              the token the peer requires at INIT
+  --limit NAME=VALUE     a limit of spec/limits.json the peer runs with (repeatable; default: the spec's
+                         default): the timers a broker does not announce, handshake_timeout_ms,
+                         request_timeout_ms, shutdown_drain_ms (and heartbeat_ms if INIT_ACK lacks it).
+                         Without --target the reference broker runs with them (its timers at their minimum otherwise)
   --suite NAME           a suite to run (repeatable; default: core, testee with --exec, client with --listen). Suites: ${Object.keys(SUITES).join(', ')}
   --run PATTERN          run only matching cases (repeatable; * one id part, ** several, or an id prefix)
   --skip PATTERN         skip matching cases (repeatable)
@@ -73,7 +78,7 @@ export async function main(argv: string[]): Promise<number> {
         suite: { type: 'string', multiple: true }, run: { type: 'string', multiple: true }, skip: { type: 'string', multiple: true },
         'known-failing': { type: 'string' }, seed: { type: 'string' }, timeout: { type: 'string' }, 'start-timeout': { type: 'string' },
         'fail-fast': { type: 'boolean' }, strict: { type: 'boolean' }, 'report-dir': { type: 'string' }, exec: { type: 'boolean' }, listen: { type: 'string' }, peer: { type: 'string', multiple: true },
-        role: { type: 'string' }, 'lines-timeout': { type: 'string' },
+        role: { type: 'string' }, 'lines-timeout': { type: 'string' }, limit: { type: 'string', multiple: true },
       },
     });
   } catch (e) {
@@ -144,9 +149,16 @@ export async function main(argv: string[]): Promise<number> {
   if (!Number.isInteger(timeoutMs) || timeoutMs < 1) return usage('--timeout takes a positive number of milliseconds');
   const startTimeoutMs = v['start-timeout'] !== undefined ? Number(v['start-timeout']) : DEFAULT_START_TIMEOUT_MS;
   if (!Number.isInteger(startTimeoutMs) || startTimeoutMs < 1) return usage('--start-timeout takes a positive number of milliseconds');
+  let limits;
+  try {
+    limits = parseLimitArgs(v.limit ?? []);
+  } catch (e) {
+    if (e instanceof LimitError) return usage(e.message);
+    throw e;
+  }
   try {
     return await runCommand({
-      target: v.target, exec: peerCommand.length > 0 ? peerCommand : undefined, listen, token: v.token, suites, run: v.run ?? [], skip: v.skip ?? [], seed, timeoutMs, startTimeoutMs,
+      target: v.target, exec: peerCommand.length > 0 ? peerCommand : undefined, listen, token: v.token, limits, suites, run: v.run ?? [], skip: v.skip ?? [], seed, timeoutMs, startTimeoutMs,
       failFast: v['fail-fast'] ?? false, strict: v.strict ?? false, knownFailing, json: v.json ?? false,
       reportDir: v['report-dir'] ?? join(process.cwd(), 'reports'),
       ...(lines ? { role: v.role as 'requester' | 'responder', linesTimeoutS: v['lines-timeout'] !== undefined ? Number(v['lines-timeout']) : 2 } : {}),

@@ -19,6 +19,7 @@ import { Listener } from './wire/listener.js';
 import { CaseContext, DEFAULT_START_TIMEOUT_MS } from './cases/context.js';
 import { probeBusAdapter } from './bus/probe.js';
 import type { LinesRole } from './wire/lines.js';
+import { brokerOptionsFor, EMBEDDED_LIMITS, resolveLimits, type LimitName } from './limits.js';
 
 export interface RunCommandOptions {
   target?: string;
@@ -32,6 +33,10 @@ export interface RunCommandOptions {
   role?: LinesRole;
   linesTimeoutS?: number;
   token?: string;
+  /** Makes the target shut down gracefully (HS-17), for a harness that controls it (tests); the embedded broker has its own. */
+  shutdownPeer?: () => void;
+  /** --limit values: what the peer runs with where it does not announce it (the embedded broker runs them). */
+  limits?: Partial<Record<LimitName, number>>;
   suites: string[];
   run: string[];
   skip: string[];
@@ -89,6 +94,8 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
   let stop: (() => Promise<void>) | undefined;
   let peerName: string;
   let listener: Listener | undefined;
+  let limits = resolveLimits(o.limits);
+  let shutdownPeer = o.shutdownPeer;
   if (o.target?.startsWith('lines:')) {
     const [request, reply, ...extra] = o.target.slice(6).split(',');
     if (!request || !reply || extra.length > 0) throw new TargetError('lines: needs two pipe paths, lines:REQUEST_PIPE,REPLY_PIPE');
@@ -113,10 +120,13 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
     // A token of our own, so the security cases run against the embedded broker too.
     o = { ...o, token: o.token ?? randomBytes(16).toString('hex') };
     const fifoDir = o.fifo ? scratchFifoDir() : undefined;
-    const broker = new Broker({ host: '127.0.0.1', port: 0, logLevel: 'error', token: o.token, ...(fifoDir !== undefined ? { tcp: false, fifoDir } : {}) });
+    // Its timers at their minimum (limits.ts), so heartbeat, handshake and drain cases take seconds.
+    limits = resolveLimits({ ...EMBEDDED_LIMITS, ...o.limits });
+    const broker = new Broker({ host: '127.0.0.1', port: 0, logLevel: 'error', token: o.token, ...brokerOptionsFor(limits), ...(fifoDir !== undefined ? { tcp: false, fifoDir } : {}) });
     const bound = await broker.listen();
     address = fifoDir !== undefined ? { fifo: fifoDir } : { host: '127.0.0.1', port: bound.port! };
     stop = () => broker.close();
+    shutdownPeer = () => void broker.shutdown();
     peerName = 'reference-broker';
     err(`conformance: no --target; testing the reference broker started in process on ${describe(address)}\n`);
   } else {
@@ -153,8 +163,11 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
     err(`conformance: ${cases.length} cases, seed ${o.seed} (replay with --seed ${o.seed})\n`);
     const tty = o.err === undefined && process.stderr.isTTY;
     const started = new Date().toISOString();
+    // A heartbeat case waits for four heartbeats, a drain case for the drain: the case limit grows with them.
+    const heartbeatMs = typeof ack['heartbeat_ms'] === 'number' ? ack['heartbeat_ms'] : limits.heartbeat_ms;
+    const caseTimeoutMs = Math.max(o.timeoutMs * 20, 30_000, 6 * heartbeatMs + 4 * o.timeoutMs, 2 * limits.shutdown_drain_ms + 4 * o.timeoutMs, 2 * limits.handshake_timeout_ms + 4 * o.timeoutMs);
     const results: CaseResult[] = await runCases(cases, {
-      address, listener, timeoutMs: o.timeoutMs, startTimeoutMs: o.startTimeoutMs, caseTimeoutMs: Math.max(o.timeoutMs * 20, 30_000), seed: o.seed, token: o.token,
+      address, listener, timeoutMs: o.timeoutMs, startTimeoutMs: o.startTimeoutMs, caseTimeoutMs, seed: o.seed, token: o.token, limits, ...(shutdownPeer ? { shutdownPeer } : {}),
       failFast: o.failFast, knownFailing: o.knownFailing,
       onProgress: (i, n, c, r) => {
         if (!r) {

@@ -46,7 +46,7 @@ export function selectCases(cases: Case[], run: string[] = [], skip: string[] = 
 }
 
 async function runOne(c: Case, options: RunOptions, runId: string): Promise<CaseResult> {
-  const ctx = new CaseContext({ address: options.address, listener: options.listener, timeoutMs: options.timeoutMs, startTimeoutMs: options.startTimeoutMs, seed: options.seed, token: options.token, runId });
+  const ctx = new CaseContext({ address: options.address, listener: options.listener, timeoutMs: options.timeoutMs, startTimeoutMs: options.startTimeoutMs, seed: options.seed, token: options.token, runId, ...(options.limits ? { limits: options.limits } : {}), ...(options.shutdownPeer ? { shutdownPeer: options.shutdownPeer } : {}) });
   const started = Date.now();
   const base = { id: c.id, section: c.section, level: c.level, statements: c.statements, requirement: c.requirement, knownFailing: (options.knownFailing ?? []).some((p) => matches(p, c.id)) };
   let timer: NodeJS.Timeout | undefined;

@@ -13,9 +13,17 @@ import { fifoCases } from './cases/fifo.cases.js';
 import { linesCases } from './cases/lines.cases.js';
 import { engineCases } from './cases/engine.cases.js';
 import { instrumentCases } from './cases/instrument.cases.js';
+import { livenessCases } from './cases/runtime-liveness.cases.js';
+import { shutdownCases } from './cases/runtime-shutdown.cases.js';
+import { runtimeRequestCases } from './cases/runtime-requests.cases.js';
+import { runtimeSystemCases } from './cases/runtime-system.cases.js';
+import { brokerShutdownCases } from './cases/runtime-broker-shutdown.cases.js';
 
 export const SUITES: Record<string, () => Case[]> = {
-  core: () => [...framingCases, ...fixtureFaultCases(), ...handshakeCases, ...requestCases, ...registryCases, ...propertyCases],
+  core: () => [...framingCases, ...fixtureFaultCases(), ...handshakeCases, ...requestCases, ...registryCases, ...propertyCases,
+    ...livenessCases, ...shutdownCases, ...runtimeRequestCases, ...runtimeSystemCases,
+    // Last: it shuts the broker down (skipped where the harness cannot).
+    ...brokerShutdownCases],
   /** A peer's codec through the testee profile (conformance --exec -- CMD). */
   testee: testeeCases,
   /** A client under test (conformance --listen). */

@@ -13,6 +13,7 @@ import { encodeEnvelope } from '../../reference/codec/body.js';
 import { encodeFrame } from '../../reference/codec/frame.js';
 import { messageByName } from '../../reference/codec/catalog.js';
 import type { Encoding } from '../../reference/codec/body.js';
+import type { Limits } from '../limits.js';
 
 /** Default of --start-timeout. */
 export const DEFAULT_START_TIMEOUT_MS = 15_000;
@@ -28,6 +29,10 @@ export interface ContextOptions {
   seed: number;
   token?: string;
   runId: string;
+  /** The limits the peer runs with (--limit over spec/limits.json); the defaults when absent. */
+  limits?: Limits;
+  /** Starts a graceful shutdown of the peer under test (HS-17), where the harness can: the embedded broker. */
+  shutdownPeer?: () => void;
 }
 
 export interface Session {
@@ -69,6 +74,10 @@ export class CaseContext {
     return Math.max(this.options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS, this.options.timeoutMs);
   }
 
+  get limits(): Limits {
+    return this.options.limits ?? DEFAULT_LIMITS;
+  }
+
   get seed(): number {
     return this.options.seed;
   }
@@ -101,6 +110,7 @@ export class CaseContext {
     const clientId = (overrides['client_id'] as string | undefined) ?? this.uniqueId();
     conn.send({ type: 'INIT', header: { id: 'init' }, payload: this.initPayload(clientId, overrides) });
     const ack = await this.expectMessage(conn, 'INIT_ACK answering INIT', (m) => m.name === 'INIT_ACK' && m.header.re === 'init');
+    conn.answerPings = true;
     return { conn, clientId, ack: ack.payload as Record<string, unknown> };
   }
 

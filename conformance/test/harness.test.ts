@@ -9,6 +9,7 @@ import { Ajv } from 'ajv';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { casesOf } from '../suites.js';
+import { SLOW_AT_DEFAULT_LIMITS } from '../cases/runtime-liveness.cases.js';
 import { STATEMENTS } from '../../spec/generated/catalog.js';
 import { startBrokenServer, type BrokenKind } from './broken-servers.js';
 
@@ -98,7 +99,8 @@ it('passes against `concord broker` started as its own process (the README\'s tw
         if (m) { clearTimeout(timer); resolve(Number(m[1])); }
       });
     });
-    const code = await runCommand(options({ target: `127.0.0.1:${port}`, timeoutMs: 2000 }));
+    // The broker runs the spec's default timers: the cases that wait out heartbeats and drains would take minutes.
+    const code = await runCommand(options({ target: `127.0.0.1:${port}`, timeoutMs: 2000, skip: SLOW_AT_DEFAULT_LIMITS }));
     const { results } = lastRun(`127.0.0.1_${port}`);
     expect(results.filter((r) => r.outcome !== 'pass' && r.outcome !== 'skipped').map((r) => `${r.id}: ${r.message}`)).toEqual([]);
     expect(results.find((r) => r.id === 'security/wrong-token')?.outcome).toBe('skipped');

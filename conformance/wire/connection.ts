@@ -66,6 +66,12 @@ export class WireConnection {
   private readonly queue: Received[] = [];
   private waiter: ((r: Received) => void) | null = null;
   private ended = false;
+  /**
+   * Answer the peer's PINGs with PONG instead of queueing them (set once a session is up), so that a
+   * broker's heartbeat (HS-10) never stands in for the frame a case waits for.
+   */
+  answerPings = false;
+  private pongs = 0;
 
   private constructor(private readonly io: Io, readonly label: string) {
     io.input.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -161,6 +167,10 @@ export class WireConnection {
       const re = message.header.re !== undefined ? ` re=${JSON.stringify(message.header.re)}` : '';
       const code = message.name === 'ERROR' ? ` ${(message.payload as { code: string }).code}` : '';
       this.note('in', `${message.name} id=${JSON.stringify(message.header.id)}${re}${code}`, frame);
+      if (this.answerPings && message.name === 'PING' && !this.ended) {
+        this.send({ type: 'PONG', header: { id: `auto-pong-${++this.pongs}`, re: message.header.id } });
+        return;
+      }
       this.push({ kind: 'message', message, bytes: frame });
     } catch (e) {
       this.note('in', `invalid frame: ${(e as Error).message}`, frame);

@@ -1,0 +1,183 @@
+/**
+ * Liveness of a broker: heartbeat PINGs and the close after three unanswered ones (HS-10, HS-11), the
+ * heartbeat it announces (LIM-11, LIM-1), and the handshake timeout (LIM-10). Timed against the
+ * heartbeat_ms of INIT_ACK and the handshake_timeout_ms given with --limit.
+ */
+import { encodeMessageFrame } from '../../reference/codec/message.js';
+import { defineCase, CaseFailure, type Case } from './model.js';
+import type { CaseContext, Session } from './context.js';
+import { announcedHeartbeat, closedWithin, messageWithin, slack, session } from './runtime-helpers.js';
+
+/** A session whose PINGs the case sees (and answers, or not) itself. */
+async function manualSession(ctx: CaseContext, label: string): Promise<Session & { hb: number }> {
+  const s = await session(ctx, label);
+  s.conn.answerPings = false;
+  return { ...s, hb: announcedHeartbeat(s.ack) };
+}
+
+/**
+ * Cases that last several heartbeats, handshake timeouts or drains: minutes against a broker at the
+ * spec's default timers (heartbeat_ms 10,000), seconds against one run with low timers and --limit.
+ */
+export const SLOW_AT_DEFAULT_LIMITS = [
+  'handshake/ping-after-each-heartbeat-of-silence', 'handshake/three-unanswered-pings-close', 'handshake/answered-pings-keep-the-connection',
+  'handshake/any-frame-counts-as-liveness', 'limits/handshake-timeout', 'limits/shutdown-drain-at-most-own-limit',
+];
+
+const isPing = (m: { name: string; header: { re?: string } }): boolean => m.name === 'PING' && m.header.re === undefined;
+
+export const livenessCases: Case[] = [
+  defineCase({
+    id: 'limits/announced-limits',
+    statements: ['LIM-1', 'HS-6'],
+    async run(ctx) {
+      const { ack } = await session(ctx);
+      const ranges: [string, number, number][] = [['max_frame', 65_536, 4_294_967_295], ['max_in_flight', 1, 1_048_576], ['heartbeat_ms', 100, 600_000]];
+      const wrong = ranges.filter(([k, lo, hi]) => typeof ack[k] !== 'number' || !Number.isInteger(ack[k]) || (ack[k] as number) < lo || (ack[k] as number) > hi);
+      if (wrong.length > 0) throw new CaseFailure(`INIT_ACK does not announce ${wrong.map(([k]) => k).join(', ')} within the limits table's range`, wrong.map(([k, lo, hi]) => `${k} in ${lo}..${hi}`).join('; '), wrong.map(([k]) => `${k}=${JSON.stringify(ack[k])}`).join('; '));
+      if (ack['max_subscriptions'] !== undefined && !(Number.isInteger(ack['max_subscriptions']) && (ack['max_subscriptions'] as number) >= 1 && (ack['max_subscriptions'] as number) <= 1_048_576)) {
+        throw new CaseFailure('INIT_ACK announces max_subscriptions outside 1..1048576', '1..1048576', JSON.stringify(ack['max_subscriptions']));
+      }
+    },
+  }),
+  defineCase({
+    id: 'limits/heartbeat-as-configured',
+    statements: ['LIM-11'],
+    async run(ctx) {
+      const { ack } = await session(ctx);
+      const hb = announcedHeartbeat(ack);
+      const expected = ctx.limits.heartbeat_ms;
+      if (hb !== expected) throw new CaseFailure(`INIT_ACK announces heartbeat_ms ${hb}; the broker is configured with ${expected} (the default 10000 unless --limit heartbeat_ms says otherwise)`, String(expected), String(hb));
+    },
+  }),
+  defineCase({
+    id: 'handshake/ping-after-each-heartbeat-of-silence',
+    statements: ['HS-10', 'LIM-11'],
+    async run(ctx) {
+      const { conn, hb } = await manualSession(ctx, 'silent');
+      let since = Date.now();
+      const gaps: number[] = [];
+      for (const n of [1, 2, 3]) {
+        const { at } = await messageWithin(ctx, conn, `PING ${n} after ${hb} ms of silence (heartbeat_ms of INIT_ACK)`, hb + slack(ctx, hb), isPing, since);
+        if (n > 1) gaps.push(at);
+        since = Date.now();
+      }
+      // A broker that pings at a rate other than the one it announced does not use that heartbeat (LIM-11).
+      // Both gaps must be short to say so: one short gap can be a harness that read two PINGs late at once.
+      if (gaps.every((g) => g < hb / 2)) throw new CaseFailure(`PINGs came ${gaps.join(' and ')} ms apart; the broker announced heartbeat_ms ${hb} (LIM-11)`, `about ${hb} ms apart`, `${gaps.join(', ')} ms`);
+    },
+  }),
+  defineCase({
+    id: 'handshake/three-unanswered-pings-close',
+    statements: ['HS-11'],
+    async run(ctx) {
+      const { conn, hb } = await manualSession(ctx, 'silent');
+      let since = Date.now();
+      let gap = 0;
+      for (const n of [1, 2, 3]) {
+        ({ at: gap } = await messageWithin(ctx, conn, `unanswered PING ${n} of 3`, hb + slack(ctx, hb), isPing, since));
+        since = Date.now();
+      }
+      const at = await closedWithin(ctx, conn, 'the close when a fourth PING is due', hb + slack(ctx, hb), since);
+      // Timed only when the third PING itself came a heartbeat after the second (the harness read it in time).
+      if (at < hb / 2 && gap >= hb / 2) throw new CaseFailure(`the broker closed ${at} ms after the third PING, before a fourth was due (heartbeat_ms ${hb})`, `close about ${hb} ms after the third PING`, `${at} ms`);
+    },
+  }),
+  defineCase({
+    id: 'handshake/answered-pings-keep-the-connection',
+    statements: ['HS-11', 'HS-10'],
+    async run(ctx) {
+      const { conn, hb } = await manualSession(ctx, 'answering');
+      let since = Date.now();
+      // Four answered PINGs: past the point where a broker counting PINGs rather than silence closes.
+      for (const n of [1, 2, 3, 4]) {
+        const { m } = await messageWithin(ctx, conn, `PING ${n} of 4 (each answered with PONG)`, hb + slack(ctx, hb), isPing, since);
+        conn.send({ type: 'PONG', header: { id: `pong-${n}`, re: m.header.id } });
+        since = Date.now();
+      }
+      conn.answerPings = true;
+      await ctx.expectOpen(conn, 'the connection open after four answered PINGs');
+    },
+  }),
+  defineCase({
+    id: 'handshake/any-frame-counts-as-liveness',
+    statements: ['HS-11'],
+    async run(ctx) {
+      const { conn, hb } = await manualSession(ctx, 'chatty');
+      // The harness never answers the broker's PINGs but sends PINGs of its own: every frame received
+      // resets the count, so the broker must not close.
+      const until = Date.now() + 4 * hb + hb / 2;
+      let n = 0;
+      while (Date.now() < until) {
+        const id = `own-ping-${++n}`;
+        conn.send({ type: 'PING', header: { id } });
+        const wait = Date.now() + Math.max(hb / 3, 1);
+        while (Date.now() < wait) {
+          const r = await conn.next(Math.max(1, wait - Date.now()));
+          if (r.kind === 'closed') throw new CaseFailure(`the broker closed a connection that sent a frame every ${Math.round(hb / 3)} ms (its heartbeat_ms is ${hb}) because its PINGs went unanswered`, 'open', 'closed');
+        }
+      }
+      conn.answerPings = true;
+      await ctx.expectOpen(conn, 'the connection open after 4 heartbeats of traffic');
+    },
+  }),
+  defineCase({
+    id: 'limits/handshake-timeout/no-frame',
+    statements: ['LIM-10'],
+    async run(ctx) {
+      const t = ctx.limits.handshake_timeout_ms;
+      const conn = await ctx.open('no-init');
+      await closedWithin(ctx, conn, `the close of a connection that sent nothing (handshake_timeout_ms ${t})`, t + slack(ctx, t));
+    },
+  }),
+  defineCase({
+    id: 'limits/handshake-timeout/partial-init',
+    statements: ['LIM-10'],
+    async run(ctx) {
+      const t = ctx.limits.handshake_timeout_ms;
+      const conn = await ctx.open('partial-init');
+      const since = Date.now();
+      const frame = encodeMessageFrame({ type: 'INIT', header: { id: 'init' }, payload: ctx.initPayload(ctx.uniqueId()) });
+      conn.sendRaw(frame.subarray(0, Math.floor(frame.length / 2)), 'the first half of an INIT');
+      await closedWithin(ctx, conn, `the close of a connection that sent half an INIT (handshake_timeout_ms ${t})`, t + slack(ctx, t), since);
+    },
+  }),
+  defineCase({
+    id: 'limits/handshake-timeout/trickled-init',
+    statements: ['LIM-10'],
+    async run(ctx) {
+      const t = ctx.limits.handshake_timeout_ms;
+      const conn = await ctx.open('trickle');
+      const since = Date.now();
+      const frame = encodeMessageFrame({ type: 'INIT', header: { id: 'init' }, payload: ctx.initPayload(ctx.uniqueId()) });
+      // One byte every t/5: bytes keep coming, but no complete INIT within t. A broker whose timer
+      // restarts on every read never closes.
+      const deadline = since + t + slack(ctx, t);
+      for (let i = 0; i < frame.length - 1 && Date.now() < deadline; i++) {
+        conn.sendRaw(frame.subarray(i, i + 1), `INIT byte ${i}`);
+        const r = await conn.next(Math.max(1, Math.min(t / 5, deadline - Date.now())));
+        if (r.kind === 'closed') return;
+        if (r.kind !== 'timeout') throw new CaseFailure('expected nothing before INIT is complete', 'nothing', r.kind);
+      }
+      throw new CaseFailure(`a connection trickling an INIT byte by byte was still open ${Date.now() - since} ms after it opened (handshake_timeout_ms ${t})`, 'closed', 'open');
+    },
+  }),
+  defineCase({
+    id: 'limits/handshake-timeout/init-in-time-stays-open',
+    statements: ['LIM-10'],
+    async run(ctx) {
+      const t = ctx.limits.handshake_timeout_ms;
+      const conn = await ctx.open('late-but-in-time');
+      const since = Date.now();
+      await new Promise((r) => setTimeout(r, Math.floor(t / 3)));
+      conn.send({ type: 'INIT', header: { id: 'init' }, payload: ctx.initPayload(ctx.uniqueId()) });
+      await messageWithin(ctx, conn, 'INIT_ACK to an INIT sent within handshake_timeout_ms', ctx.timeoutMs, (m) => m.name === 'INIT_ACK');
+      conn.answerPings = true;
+      // Past the handshake timeout: a broker that never stops the timer closes the connection now.
+      const r = await conn.next(Math.max(1, since + Math.ceil(t * 1.5) - Date.now()));
+      if (r.kind === 'closed') throw new CaseFailure(`the broker closed a connection whose INIT came within handshake_timeout_ms (${t} ms), ${Date.now() - since} ms after it opened`, 'open', 'closed');
+      if (r.kind !== 'timeout') throw new CaseFailure('expected nothing after INIT_ACK', 'nothing', r.kind === 'message' ? r.message.name : r.kind);
+      await ctx.expectOpen(conn, 'the connection open after the handshake timeout passed');
+    },
+  }),
+];

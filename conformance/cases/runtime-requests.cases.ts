@@ -1,0 +1,231 @@
+/**
+ * Request handling a broker shows at runtime: timeouts of forwarded requests and late answers (REQ-14,
+ * REQ-15, REQ-16), the order frames of one connection take effect (REQ-17), notifications left
+ * unanswered (REQ-2), types in the wrong direction (REQ-6), and the destination's encoding and
+ * max_frame (REQ-10, REQ-11).
+ */
+import { NDArray } from '../../reference/codec/ndarray.js';
+import { encodeMessageFrame } from '../../reference/codec/message.js';
+import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
+import type { CaseContext, Session } from './context.js';
+import { errorOf, expectTimeout, reasoning, reasoningAnswer, requestOrSkip, requireDrainTime, slack, session } from './runtime-helpers.js';
+
+function descriptor(name: string): Record<string, unknown> {
+  return { name, service_type: 'conformance', version: '1.0.0', max_concurrent: 0, healthy: true };
+}
+
+/** B registers a service (the case is skipped on a broker without the registry); returns its name. */
+async function registerService(ctx: CaseContext, b: Session): Promise<string> {
+  const name = ctx.uniqueId('svc');
+  const m = await requestOrSkip(ctx, b, 'SERVICE_REGISTER', { service: descriptor(name) }, 'the service registry');
+  if (m.name !== 'ACK') throw new CaseFailure(`SERVICE_REGISTER ${name} was not acknowledged`, 'ACK', m.name);
+  return name;
+}
+
+/** A SERVICE_DISPATCH with its own timeout_ms, forwarded to B, never answered in time. */
+async function dispatchThatTimesOut(ctx: CaseContext, timeoutMs: number): Promise<{ a: Session; b: Session; forwardedId: string }> {
+  const a = await session(ctx, 'A');
+  const b = await session(ctx, 'B');
+  const name = await registerService(ctx, b);
+  const since = Date.now();
+  a.conn.send({ type: 'SERVICE_DISPATCH', header: { id: 'd1' }, payload: { service_name: name, method: 'wait', payload: {}, timeout_ms: timeoutMs, max_retries: 0 } });
+  const forwarded = await ctx.expectMessage(b.conn, 'the SERVICE_DISPATCH forwarded to the service', (m) => m.name === 'SERVICE_DISPATCH');
+  const { m, at } = await expectTimeout(ctx, a.conn, 'd1', timeoutMs + slack(ctx, timeoutMs), since);
+  const named = errorOf(m).details?.['timeout_ms'];
+  if (named !== timeoutMs) throw new CaseFailure(`the TIMEOUT names details.timeout_ms ${JSON.stringify(named)}; the dispatch set timeout_ms ${timeoutMs} (REQ-15)`, String(timeoutMs), JSON.stringify(named));
+  if (at < timeoutMs * 0.9) throw new CaseFailure(`TIMEOUT came ${at} ms after the dispatch, before its timeout_ms of ${timeoutMs} (REQ-14)`, `>= ${timeoutMs} ms`, `${at} ms`);
+  return { a, b, forwardedId: forwarded.header.id };
+}
+
+const signal = { coordination_id: 'runtime', disagreement_score: 0.5, threshold: 0.25 };
+
+export const runtimeRequestCases: Case[] = [
+  defineCase({
+    id: 'requests/timeout-set-by-the-payload',
+    statements: ['REQ-14', 'REQ-15'],
+    async run(ctx) {
+      await dispatchThatTimesOut(ctx, 300);
+    },
+  }),
+  defineCase({
+    id: 'requests/catalog-timeout-before-request-timeout',
+    statements: ['REQ-14'],
+    async run(ctx) {
+      // REASONING_REQUEST has a catalog timeout_ms (30,000 ms): a broker must not apply its
+      // request_timeout_ms (the embedded broker's is 1 ms) to it, so no TIMEOUT comes while B thinks.
+      const a = await session(ctx, 'A');
+      const b = await session(ctx, 'B');
+      a.conn.send({ type: 'REASONING_REQUEST', header: { id: 'slow', dst: b.clientId }, payload: reasoning() });
+      const f = await ctx.expectMessage(b.conn, 'the request at B', (m) => m.name === 'REASONING_REQUEST');
+      const r = await a.conn.next(Math.min(1000, ctx.timeoutMs));
+      if (r.kind !== 'timeout') throw new CaseFailure(`A got ${r.kind === 'message' ? `${r.message.name}${r.message.name === 'ERROR' ? ` ${errorOf(r.message).code}` : ''}` : r.kind} while B had the request for less than a second; its catalog timeout_ms is 30000`, 'nothing', r.kind);
+      b.conn.send({ type: 'REASONING_RESPONSE', header: { id: 'in-time', re: f.header.id }, payload: reasoningAnswer(2) });
+      await ctx.expectMessage(a.conn, 'the answer within the catalog timeout', (m) => m.name === 'REASONING_RESPONSE' && m.header.re === 'slow');
+    },
+  }),
+  defineCase({
+    id: 'requests/late-answer-discarded/after-timeout',
+    statements: ['REQ-16', 'REQ-1'],
+    async run(ctx) {
+      const { a, b, forwardedId } = await dispatchThatTimesOut(ctx, 200);
+      b.conn.send({ type: 'SERVICE_RESULT', header: { id: 'late', re: forwardedId }, payload: { result: 'too late' } });
+      // The requester got its one answer (the TIMEOUT); the late one reaches no one and is not refused.
+      await ctx.expectOpen(b.conn, 'no ERROR for the late answer (the next frame is the PONG)');
+      await ctx.expectOpen(a.conn, 'no second answer to d1 (the next frame is the PONG)');
+    },
+  }),
+  defineCase({
+    id: 'requests/late-answer-discarded/after-requester-left',
+    statements: ['REQ-16'],
+    async run(ctx) {
+      const a = await session(ctx, 'A');
+      const b = await session(ctx, 'B');
+      a.conn.send({ type: 'REASONING_REQUEST', header: { id: 'abandoned', dst: b.clientId }, payload: reasoning() });
+      const forwarded = await ctx.expectMessage(b.conn, 'the request forwarded to B', (m) => m.name === 'REASONING_REQUEST');
+      a.conn.destroy();
+      // Give the broker time to see A go, as the spec lets it take.
+      await new Promise((r) => setTimeout(r, Math.min(200, ctx.timeoutMs / 4)));
+      b.conn.send({ type: 'REASONING_RESPONSE', header: { id: 'orphan-answer', re: forwarded.header.id }, payload: reasoningAnswer() });
+      await ctx.expectOpen(b.conn, 'no ERROR for an answer to an abandoned request (the next frame is the PONG)');
+    },
+  }),
+  defineCase({
+    id: 'requests/pipelined-frames-in-order/shutdown-then-request',
+    statements: ['REQ-17', 'HS-13'],
+    async run(ctx) {
+      requireDrainTime(ctx, 'for a request to be refused');
+      const a = await session(ctx, 'A');
+      const b = await session(ctx, 'B');
+      a.conn.send({ type: 'REASONING_REQUEST', header: { id: 'open', dst: b.clientId }, payload: reasoning() });
+      const forwarded = await ctx.expectMessage(b.conn, 'the request forwarded to B', (m) => m.name === 'REASONING_REQUEST');
+      // SHUTDOWN and a request in one write: the request must meet the draining state SHUTDOWN set.
+      a.conn.sendRaw(Buffer.concat([
+        encodeMessageFrame({ type: 'SHUTDOWN', header: { id: 'bye' }, payload: { reason: 'pipelined' } }),
+        encodeMessageFrame({ type: 'REASONING_REQUEST', header: { id: 'behind-bye', dst: b.clientId }, payload: reasoning() }),
+      ]), 'SHUTDOWN and REASONING_REQUEST behind-bye in one write');
+      await ctx.expectError(a.conn, 'SHUTTING_DOWN', { re: 'behind-bye', closes: false });
+      b.conn.send({ type: 'REASONING_RESPONSE', header: { id: 'ans', re: forwarded.header.id }, payload: reasoningAnswer() });
+      await ctx.expectMessage(a.conn, 'the answer to the request sent before SHUTDOWN', (m) => m.name === 'REASONING_RESPONSE' && m.header.re === 'open');
+    },
+  }),
+  defineCase({
+    id: 'requests/pipelined-frames-in-order/register-then-list',
+    statements: ['REQ-17'],
+    async run(ctx) {
+      const b = await session(ctx, 'B');
+      await registerService(ctx, b);
+      const name = ctx.uniqueId('svc');
+      b.conn.sendRaw(Buffer.concat([
+        encodeMessageFrame({ type: 'SERVICE_REGISTER', header: { id: 'reg' }, payload: { service: descriptor(name) } as never }),
+        encodeMessageFrame({ type: 'SERVICE_LIST', header: { id: 'list' }, payload: { name } as never }),
+      ]), `SERVICE_REGISTER ${name} and SERVICE_LIST ${name} in one write`);
+      await ctx.expectMessage(b.conn, 'ACK of the registration', (m) => m.name === 'ACK' && m.header.re === 'reg');
+      const list = await ctx.expectMessage(b.conn, 'SERVICE_LIST_RESULT', (m) => m.name === 'SERVICE_LIST_RESULT' && m.header.re === 'list');
+      const services = (list.payload as { services: { name: string }[] }).services.map((s) => s.name);
+      if (!services.includes(name)) throw new CaseFailure(`SERVICE_LIST right behind SERVICE_REGISTER does not list ${name}: the registration took effect after a later frame`, `[${name}]`, JSON.stringify(services));
+    },
+  }),
+  defineCase({
+    id: 'requests/pipelined-frames-in-order/subscribe-then-publish',
+    statements: ['REQ-17'],
+    async run(ctx) {
+      const a = await session(ctx, 'A');
+      await requestOrSkip(ctx, a, 'BUS_SUBSCRIBE', { event_type: ctx.uniqueId('probe') }, 'the command bus');
+      const type = ctx.uniqueId('evt');
+      a.conn.sendRaw(Buffer.concat([
+        encodeMessageFrame({ type: 'BUS_SUBSCRIBE', header: { id: 'sub' }, payload: { event_type: type } as never }),
+        encodeMessageFrame({ type: 'BUS_PUBLISH', header: { id: 'pub' }, payload: { event_type: type, payload: { n: 1 } } as never }),
+      ]), `BUS_SUBSCRIBE ${type} and BUS_PUBLISH ${type} in one write`);
+      let delivered: number | undefined;
+      for (let i = 0; i < 3 && delivered === undefined; i++) {
+        const m = await ctx.expectMessage(a.conn, 'BUS_SUBSCRIBED, the BUS_EVENT to our own subscription and BUS_PUBLISHED', (x) => ['BUS_SUBSCRIBED', 'BUS_EVENT', 'BUS_PUBLISHED'].includes(x.name));
+        if (m.name === 'BUS_EVENT') a.conn.send({ type: 'ACK', header: { id: `ack-${i}`, re: m.header.id }, payload: {} as never });
+        if (m.name === 'BUS_PUBLISHED') delivered = (m.payload as { delivered: number }).delivered;
+      }
+      if (delivered !== 1) throw new CaseFailure('BUS_PUBLISH right behind BUS_SUBSCRIBE did not reach that subscription: the subscription took effect after a later frame', 'delivered 1', `delivered ${String(delivered)}`);
+    },
+  }),
+  defineCase({
+    id: 'requests/notification-not-answered',
+    statements: ['REQ-2'],
+    async run(ctx) {
+      const a = await session(ctx, 'A');
+      const b = await session(ctx, 'B');
+      a.conn.send({ type: 'DISAGREEMENT_SIGNAL', header: { id: 'note', dst: b.clientId }, payload: signal });
+      await ctx.expectMessage(b.conn, 'the DISAGREEMENT_SIGNAL at B', (m) => m.name === 'DISAGREEMENT_SIGNAL');
+      await ctx.expectOpen(a.conn, 'no answer to a valid notification (the next frame is the PONG)');
+      await ctx.expectOpen(b.conn, 'one copy at B (the next frame is the PONG)');
+    },
+  }),
+  ...([
+    ['BUS_EVENT', { subscription_id: 's-1', event_type: 'wrong-way', publisher: 'harness' }],
+    ['STATS_RESPONSE', { broker_id: 'harness', uptime_ms: '1', clients: [] }],
+  ] as const).map(([type, payload]) =>
+    defineCase({
+      id: `requests/wrong-direction/type:${type}`,
+      statements: ['REQ-6'],
+      async run(ctx) {
+        // Types the catalog lets only the broker send: a client sending one gets UNEXPECTED_MESSAGE
+        // (step 10), before the broker asks whether it implements the type (step 13).
+        const { conn } = await session(ctx);
+        ctx.sendUnchecked(conn, type, { id: `wrong-way-${type}` }, JSON.stringify(payload));
+        await ctx.expectError(conn, 'UNEXPECTED_MESSAGE', { re: `wrong-way-${type}`, closes: false });
+      },
+    })),
+  defineCase({
+    id: 'requests/cbor-to-json-only-destination',
+    statements: ['REQ-10'],
+    async run(ctx) {
+      const a = await session(ctx, 'A', { encodings: ['cbor', 'json'] });
+      if (a.ack['encoding'] !== 'cbor') throw new CaseSkipped('the broker does not speak CBOR');
+      const b = await session(ctx, 'B', { encodings: ['json'] });
+      a.conn.send({ type: 'REASONING_REQUEST', header: { id: 'cbor-q', dst: b.clientId }, payload: reasoning(), encoding: 'cbor' });
+      await ctx.expectError(a.conn, 'UNSUPPORTED_ENCODING', { re: 'cbor-q', closes: false });
+      await ctx.expectOpen(b.conn, 'B did not receive the CBOR frame (the next frame is the PONG)');
+      // The same request in JSON goes through: the refusal was about the encoding alone.
+      a.conn.send({ type: 'REASONING_REQUEST', header: { id: 'json-q', dst: b.clientId }, payload: reasoning() });
+      await ctx.expectMessage(b.conn, 'the JSON request at B', (m) => m.name === 'REASONING_REQUEST');
+    },
+  }),
+  defineCase({
+    id: 'requests/cbor-answer-to-json-only-requester',
+    statements: ['REQ-10', 'REQ-1'],
+    async run(ctx) {
+      const a = await session(ctx, 'A', { encodings: ['cbor', 'json'] });
+      if (a.ack['encoding'] !== 'cbor') throw new CaseSkipped('the broker does not speak CBOR');
+      const b = await session(ctx, 'B', { encodings: ['json'] });
+      b.conn.send({ type: 'REASONING_REQUEST', header: { id: 'from-json', dst: a.clientId }, payload: reasoning() });
+      const forwarded = await ctx.expectMessage(a.conn, 'B\'s request at A', (m) => m.name === 'REASONING_REQUEST');
+      a.conn.send({ type: 'REASONING_RESPONSE', header: { id: 'cbor-answer', re: forwarded.header.id }, payload: reasoningAnswer(5), encoding: 'cbor' });
+      await ctx.expectError(a.conn, 'UNSUPPORTED_ENCODING', { re: 'cbor-answer', closes: false });
+      // The request stays open: A answers again in JSON and B gets exactly that answer.
+      a.conn.send({ type: 'REASONING_RESPONSE', header: { id: 'json-answer', re: forwarded.header.id }, payload: reasoningAnswer(6) });
+      const m = await ctx.expectMessage(b.conn, 'the JSON answer at B', (x) => x.name === 'REASONING_RESPONSE' && x.header.re === 'from-json');
+      if ((m.payload as { spike_count: number }).spike_count !== 6) throw new CaseFailure('B got an answer other than the JSON one', '6', String((m.payload as { spike_count: number }).spike_count));
+    },
+  }),
+  ...(['at-limit', 'past-limit'] as const).map((size) =>
+    defineCase({
+      id: `requests/destination-max-frame/size:${size}`,
+      statements: ['REQ-11', 'LIM-2'],
+      async run(ctx) {
+        const small = 65_536;
+        const a = await session(ctx, 'A');
+        const b = await session(ctx, 'B', { max_frame: small });
+        // Past: the payload alone exceeds B's max_frame. At: room for the largest header a broker may write.
+        const payloadBudget = size === 'past-limit' ? small + 1 : small - 4096 - 64;
+        // base64 of n float32 takes 4n/3 bytes, plus the JSON around it.
+        const n = Math.floor(((payloadBudget - 200) * 3) / 16) + (size === 'past-limit' ? 64 : 0);
+        const payload = { encoding: NDArray.from('<f4', [n], new Array<number>(n).fill(0.25)), context: 'max-frame', source: 'harness' };
+        a.conn.send({ type: 'REASONING_REQUEST', header: { id: 'big', dst: b.clientId }, payload });
+        if (size === 'at-limit') {
+          await ctx.expectMessage(b.conn, `the request of about ${payloadBudget} payload bytes at B (max_frame ${small})`, (m) => m.name === 'REASONING_REQUEST');
+          return;
+        }
+        const m = await ctx.expectError(a.conn, 'OVERLOADED', { re: 'big', closes: false });
+        const limit = errorOf(m).details?.['limit'];
+        if (limit !== small) throw new CaseFailure(`OVERLOADED names details.limit ${JSON.stringify(limit)}; B announced max_frame ${small}`, String(small), JSON.stringify(limit));
+        await ctx.expectOpen(b.conn, 'B did not receive the oversized frame (the next frame is the PONG)');
+      },
+    })),
+];

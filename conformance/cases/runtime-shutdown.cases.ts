@@ -1,0 +1,110 @@
+/**
+ * Graceful SHUTDOWN sent by a client to the broker, with requests in flight to a responder the harness
+ * also plays (HS-12, HS-13, HS-14, HS-15, LIM-13). The broker's own shutdown (HS-16, HS-17) cannot be
+ * triggered over the wire, so no case here can show it.
+ */
+import type { Message } from '../../reference/codec/message.js';
+import { defineCase, CaseFailure, type Case } from './model.js';
+import type { CaseContext, Session } from './context.js';
+import { errorOf, expectSilence, requireDrainTime, expectTimeout, messageWithin, pairWithRequest, reasoning, reasoningAnswer, slack, session } from './runtime-helpers.js';
+
+/** SHUTDOWN_ACK answering `re` with these counts (an absent timed_out counts as 0), then the close. */
+async function expectAckAndClose(ctx: CaseContext, s: Session, re: string, drained: number, timedOut: number, withinMs = ctx.timeoutMs): Promise<void> {
+  const { m } = await messageWithin(ctx, s.conn, `SHUTDOWN_ACK with re=${re}`, withinMs, (x) => x.name === 'SHUTDOWN_ACK' && x.header.re === re);
+  const p = m.payload as { drained?: number; timed_out?: number };
+  if (p.drained !== drained || (p.timed_out ?? 0) !== timedOut) {
+    throw new CaseFailure(`SHUTDOWN_ACK counts drained=${p.drained} timed_out=${p.timed_out ?? 0}; the drain answered ${drained} normally and ${timedOut} by TIMEOUT (HS-15)`, `drained=${drained} timed_out=${timedOut}`, `drained=${p.drained} timed_out=${p.timed_out ?? 0}`);
+  }
+  await ctx.expectClosed(s.conn, 'the close after SHUTDOWN_ACK (HS-15)');
+}
+
+function answerB(b: Session, forwarded: Message, id = 'b-answer'): void {
+  b.conn.send({ type: 'REASONING_RESPONSE', header: { id, re: forwarded.header.id }, payload: reasoningAnswer(3) });
+}
+
+export const shutdownCases: Case[] = [
+  defineCase({
+    id: 'handshake/shutdown-drain-awaits-answers',
+    statements: ['HS-14', 'HS-15', 'HS-9'],
+    async run(ctx) {
+      requireDrainTime(ctx, 'for an answer to arrive');
+      const { a, b, forwarded } = await pairWithRequest(ctx);
+      a.conn.send({ type: 'SHUTDOWN', header: { id: 'bye' }, payload: { reason: 'conformance: drain with a request in flight' } });
+      // While draining, PING is still answered (HS-9).
+      await ctx.expectOpen(a.conn, 'PONG while draining (HS-9)');
+      answerB(b, forwarded);
+      await ctx.expectMessage(a.conn, 'the answer to q-open, delivered during the drain (HS-14)', (m) => m.name === 'REASONING_RESPONSE' && m.header.re === 'q-open');
+      await expectAckAndClose(ctx, a, 'bye', 1, 0);
+      await ctx.expectOpen(b.conn, 'B untouched by A\'s shutdown');
+    },
+  }),
+  defineCase({
+    id: 'handshake/shutdown-drain-awaits-requests-forwarded-to-it',
+    statements: ['HS-14', 'HS-15'],
+    async run(ctx) {
+      requireDrainTime(ctx, 'for an answer to arrive');
+      // B, the responder, is the one leaving: the broker awaits B's answer to the request it forwarded.
+      const { a, b, forwarded } = await pairWithRequest(ctx);
+      b.conn.send({ type: 'SHUTDOWN', header: { id: 'bye-b' }, payload: { reason: 'conformance: responder leaves with a request to answer' } });
+      await expectSilence(ctx, b.conn, 'no SHUTDOWN_ACK while a request forwarded to B is unanswered', Math.min(200, ctx.limits.shutdown_drain_ms / 4));
+      answerB(b, forwarded);
+      await ctx.expectMessage(a.conn, 'B\'s answer, forwarded during B\'s drain', (m) => m.name === 'REASONING_RESPONSE' && m.header.re === 'q-open');
+      await expectAckAndClose(ctx, b, 'bye-b', 0, 0);
+    },
+  }),
+  defineCase({
+    id: 'handshake/shutdown-refuses-new-requests',
+    statements: ['HS-13', 'HS-12'],
+    async run(ctx) {
+      requireDrainTime(ctx, 'for a request to be refused');
+      const { a, b, forwarded } = await pairWithRequest(ctx);
+      const c = await session(ctx, 'C');
+      a.conn.send({ type: 'SHUTDOWN', header: { id: 'bye' }, payload: { reason: 'conformance: new requests after SHUTDOWN', drain_ms: 600_000 } });
+      await ctx.expectOpen(a.conn, 'PONG while draining');
+      // HS-13: a request A starts after its SHUTDOWN is refused, and B never sees it.
+      a.conn.send({ type: 'REASONING_REQUEST', header: { id: 'after-bye', dst: b.clientId }, payload: reasoning() });
+      await ctx.expectError(a.conn, 'SHUTTING_DOWN', { re: 'after-bye', closes: false });
+      // HS-12: the broker starts no new request on A's draining connection: C's request to A is answered
+      // with an ERROR and never reaches A.
+      c.conn.send({ type: 'REASONING_REQUEST', header: { id: 'to-draining', dst: a.clientId }, payload: reasoning() });
+      const refused = await ctx.expectMessage(c.conn, 'an ERROR for a request to a draining client (HS-12)', (m) => m.header.re === 'to-draining');
+      if (refused.name !== 'ERROR') throw new CaseFailure('a request to a draining client was answered, so it was forwarded', 'ERROR', refused.name);
+      await ctx.expectOpen(b.conn, 'B did not receive A\'s request sent after SHUTDOWN');
+      answerB(b, forwarded);
+      await ctx.expectMessage(a.conn, 'the answer to the request sent before SHUTDOWN', (m) => m.name === 'REASONING_RESPONSE' && m.header.re === 'q-open');
+      await expectAckAndClose(ctx, a, 'bye', 1, 0);
+    },
+  }),
+  defineCase({
+    id: 'handshake/shutdown-drain-times-out',
+    statements: ['HS-14', 'HS-15', 'REQ-16'],
+    async run(ctx) {
+      const { a, b, forwarded } = await pairWithRequest(ctx);
+      // The smaller of the SHUTDOWN's drain_ms and the broker's own shutdown_drain_ms applies.
+      const drain = Math.min(300, ctx.limits.shutdown_drain_ms);
+      const since = Date.now();
+      a.conn.send({ type: 'SHUTDOWN', header: { id: 'bye' }, payload: { reason: 'conformance: drain runs out', drain_ms: drain } });
+      const { at } = await expectTimeout(ctx, a.conn, 'q-open', drain + slack(ctx, drain), since);
+      if (at < drain * 0.9) throw new CaseFailure(`TIMEOUT came ${at} ms after SHUTDOWN, before its drain_ms of ${drain} ms ran out (HS-14)`, `>= ${drain} ms`, `${at} ms`);
+      await expectAckAndClose(ctx, a, 'bye', 0, 1);
+      // REQ-16: B's answer, now late, is discarded: no ERROR to B.
+      answerB(b, forwarded, 'late-answer');
+      await ctx.expectOpen(b.conn, 'no answer to B\'s late answer (the next frame is the PONG)');
+    },
+  }),
+  defineCase({
+    id: 'limits/shutdown-drain-at-most-own-limit',
+    statements: ['LIM-13', 'HS-14'],
+    async run(ctx) {
+      const { a } = await pairWithRequest(ctx);
+      const own = ctx.limits.shutdown_drain_ms;
+      const since = Date.now();
+      // The client asks for the longest drain; the broker's own shutdown_drain_ms must bound it.
+      a.conn.send({ type: 'SHUTDOWN', header: { id: 'bye' }, payload: { reason: 'conformance: drain bounded by the broker', drain_ms: 600_000 } });
+      const { m } = await expectTimeout(ctx, a.conn, 'q-open', own + slack(ctx, own), since);
+      const named = errorOf(m).details?.['timeout_ms'];
+      if (named !== undefined && named !== own) throw new CaseFailure(`the drain's TIMEOUT names timeout_ms ${String(named)}; shutdown_drain_ms is ${own}`, String(own), String(named));
+      await expectAckAndClose(ctx, a, 'bye', 0, 1);
+    },
+  }),
+];

@@ -1,0 +1,217 @@
+/**
+ * A broker's own answers: STATS (SYS-2), ACK only once done (SYS-1), UNSUPPORTED (ERR-8), ERRORs with
+ * codes it does not know (ERR-10), the check order (ERR-1), header and id limits at and past them
+ * (LIM-4, LIM-5) and version negotiation (VER-1, VER-2).
+ */
+import { MessageType } from '../../spec/generated/catalog.js';
+import { defineCase, CaseFailure, type Case } from './model.js';
+import type { CaseContext, Session } from './context.js';
+import { errorOf, rawFrame, reasoning, reasoningAnswer, requestOrSkip, requireDrainTime, session } from './runtime-helpers.js';
+
+interface StatsEntry { client_id: string }
+
+async function stats(ctx: CaseContext, s: Session, payload: Record<string, unknown>): Promise<StatsEntry[]> {
+  const id = ctx.uniqueId('stats');
+  s.conn.send({ type: 'STATS_REQUEST', header: { id }, payload } as never);
+  const m = await ctx.expectMessage(s.conn, `STATS_RESPONSE with re=${id}`, (x) => x.name === 'STATS_RESPONSE' && x.header.re === id);
+  return (m.payload as { clients: StatsEntry[] }).clients;
+}
+
+const count = (entries: StatsEntry[], id: string): number => entries.filter((e) => e.client_id === id).length;
+
+/** A header of exactly `bytes` bytes: `{"id":ID,"pad":"xxx..."}` (unknown keys are ignored, BODY-6). */
+function paddedHeader(id: string, bytes: number): Uint8Array {
+  const base = JSON.stringify({ id, pad: '' });
+  const header = JSON.stringify({ id, pad: 'x'.repeat(bytes - Buffer.byteLength(base)) });
+  return new TextEncoder().encode(header);
+}
+
+export const runtimeSystemCases: Case[] = [
+  defineCase({
+    id: 'msg-system/stats-one-entry-per-client',
+    statements: ['SYS-2'],
+    async run(ctx) {
+      const a = await session(ctx, 'A');
+      const b = await session(ctx, 'B');
+      const gone = await session(ctx, 'C');
+      gone.conn.destroy();
+      // The broker may take a moment to see C go: ask until it is gone, for at most the frame timeout.
+      const until = Date.now() + ctx.timeoutMs;
+      let all = await stats(ctx, a, {});
+      while (count(all, gone.clientId) > 0 && Date.now() < until) {
+        await new Promise((r) => setTimeout(r, 50));
+        all = await stats(ctx, a, {});
+      }
+      for (const s of [a, b]) if (count(all, s.clientId) !== 1) throw new CaseFailure(`STATS_RESPONSE has ${count(all, s.clientId)} entries for connected client ${s.clientId}`, '1', String(count(all, s.clientId)));
+      if (count(all, gone.clientId) !== 0) throw new CaseFailure(`STATS_RESPONSE still lists ${gone.clientId} after it disconnected`, '0 entries', String(count(all, gone.clientId)));
+      const one = await stats(ctx, a, { client_id: b.clientId });
+      if (one.length !== 1 || one[0]!.client_id !== b.clientId) throw new CaseFailure(`STATS_REQUEST naming ${b.clientId} must return only its entry`, `[${b.clientId}]`, JSON.stringify(one.map((e) => e.client_id)));
+      const none = await stats(ctx, a, { client_id: ctx.uniqueId('absent') });
+      if (none.length !== 0) throw new CaseFailure('STATS_REQUEST naming a client that is not connected must return an empty list', '[]', JSON.stringify(none.map((e) => e.client_id)));
+    },
+  }),
+  defineCase({
+    id: 'msg-system/ack-after-the-effect',
+    statements: ['SYS-1'],
+    async run(ctx) {
+      const a = await session(ctx, 'A');
+      const b = await session(ctx, 'B');
+      const name = ctx.uniqueId('svc');
+      const ack = await requestOrSkip(ctx, b, 'SERVICE_REGISTER', { service: { name, service_type: 'conformance', version: '1.0.0' } }, 'the service registry');
+      if (ack.name !== 'ACK') throw new CaseFailure('SERVICE_REGISTER was not acknowledged', 'ACK', ack.name);
+      // Right after the ACK, another client's request to the service must find it.
+      a.conn.send({ type: 'REASONING_REQUEST', header: { id: 'to-svc', dst: name }, payload: reasoning() });
+      const m = await ctx.expectMessage(b.conn, `the request to ${name}, sent right after its registration was acknowledged`, (x) => x.name === 'REASONING_REQUEST');
+      if (m.header.src !== a.clientId) throw new CaseFailure('the forwarded request does not name A in src', a.clientId, String(m.header.src));
+    },
+  }),
+  defineCase({
+    id: 'errors/unsupported-known-type',
+    statements: ['ERR-8'],
+    async run(ctx) {
+      // INSTRUMENT_COMMAND addressed to the broker itself: a broker that hosts no instrument answers UNSUPPORTED.
+      const { conn } = await session(ctx);
+      conn.send({ type: 'INSTRUMENT_COMMAND', header: { id: 'to-broker' }, payload: { command: 'ping', params: {} } } as never);
+      const m = await ctx.expectMessage(conn, 'INSTRUMENT_RESPONSE (a broker hosting an instrument) or ERROR UNSUPPORTED', (x) => x.header.re === 'to-broker');
+      if (m.name === 'INSTRUMENT_RESPONSE') return;
+      if (m.name !== 'ERROR' || errorOf(m).code !== 'UNSUPPORTED') throw new CaseFailure(`a known type the broker does not implement must get UNSUPPORTED; got ${m.name} ${m.name === 'ERROR' ? errorOf(m).code : ''}`, 'UNSUPPORTED', m.name === 'ERROR' ? errorOf(m).code : m.name);
+      if (errorOf(m).definite !== true) throw new CaseFailure('UNSUPPORTED must be definite', 'definite true', String(errorOf(m).definite));
+      await ctx.expectOpen(conn, 'the connection open after UNSUPPORTED');
+    },
+  }),
+  defineCase({
+    id: 'errors/unknown-error-code-forwarded',
+    statements: ['ERR-10'],
+    async run(ctx) {
+      const a = await session(ctx, 'A');
+      const b = await session(ctx, 'B');
+      a.conn.send({ type: 'REASONING_REQUEST', header: { id: 'q', dst: b.clientId }, payload: reasoning() });
+      const f = await ctx.expectMessage(b.conn, 'the request at B', (m) => m.name === 'REASONING_REQUEST');
+      // A code from a later minor version: the broker must pass it on as a failure, definite as given.
+      b.conn.send({ type: 'ERROR', header: { id: 'future', re: f.header.id }, payload: { code: 'FUTURE_CONDITION', message: 'a code of a later version', definite: true } } as never);
+      const m = await ctx.expectMessage(a.conn, 'the ERROR FUTURE_CONDITION with re=q', (x) => x.name === 'ERROR' && x.header.re === 'q');
+      const p = errorOf(m);
+      if (p.code !== 'FUTURE_CONDITION' || p.definite !== true) throw new CaseFailure('the handler\'s ERROR must reach the requester with its code and definite', 'FUTURE_CONDITION definite=true', `${p.code} definite=${String(p.definite)}`);
+      await ctx.expectOpen(b.conn, 'no ERROR back to B for an unknown code (the next frame is the PONG)');
+    },
+  }),
+  ...([
+    // [name, frame builder, expected code, re expected]
+    ['header-and-type', (id: string) => rawFrame(0x0a, 'json', { id: `${'i'.repeat(128)}${id}` }, '{}'), 'INVALID_HEADER', undefined],
+    ['type-and-encoding', (id: string) => rawFrame(0x0a, 'cbor', { id }, Uint8Array.of(0xa0)), 'UNKNOWN_TYPE', 're'],
+    ['encoding-and-payload', (id: string) => rawFrame(MessageType.STATS_REQUEST, 'cbor', { id }, Uint8Array.of(0xff, 0xff)), 'UNSUPPORTED_ENCODING', 're'],
+    ['schema-and-direction', (id: string) => rawFrame(MessageType.BUS_EVENT, 'json', { id }, '{"subscription_id": 5}'), 'SCHEMA_VIOLATION', 're'],
+  ] as const).map(([name, build, code, re]) =>
+    defineCase({
+      id: `errors/first-failing-step-wins/faults:${name}`,
+      statements: ['ERR-1'],
+      async run(ctx) {
+        // A JSON-only session, so a CBOR payload is an encoding fault (step 5).
+        const { conn } = await session(ctx, undefined, { encodings: ['json'] });
+        const id = `two-faults-${name}`;
+        conn.sendRaw(build(id), `a frame with two faults (${name}): the earlier check's error wins`);
+        await ctx.expectError(conn, code, { ...(re ? { re: id } : {}), closes: false });
+      },
+    })),
+  defineCase({
+    id: 'errors/first-failing-step-wins/faults:lifecycle-and-routing',
+    statements: ['ERR-1', 'HS-13'],
+    async run(ctx) {
+      requireDrainTime(ctx, 'for a request to be refused');
+      const a = await session(ctx, 'A');
+      const b = await session(ctx, 'B');
+      a.conn.send({ type: 'REASONING_REQUEST', header: { id: 'keep-open', dst: b.clientId }, payload: reasoning() });
+      const f = await ctx.expectMessage(b.conn, 'the request at B', (m) => m.name === 'REASONING_REQUEST');
+      a.conn.send({ type: 'SHUTDOWN', header: { id: 'bye' }, payload: { reason: 'check order', drain_ms: 600_000 } });
+      // Draining (step 9) and an unknown destination (step 11): SHUTTING_DOWN wins.
+      a.conn.send({ type: 'REASONING_REQUEST', header: { id: 'nowhere', dst: ctx.uniqueId('absent') }, payload: reasoning() });
+      await ctx.expectError(a.conn, 'SHUTTING_DOWN', { re: 'nowhere', closes: false });
+      b.conn.send({ type: 'REASONING_RESPONSE', header: { id: 'a1', re: f.header.id }, payload: reasoningAnswer() });
+      await ctx.expectMessage(a.conn, 'the answer to the request sent before SHUTDOWN', (m) => m.name === 'REASONING_RESPONSE' && m.header.re === 'keep-open');
+    },
+  }),
+  defineCase({
+    id: 'limits/header-at-max-header-accepted',
+    statements: ['LIM-4'],
+    async run(ctx) {
+      const { conn } = await session(ctx);
+      const size = ctx.limits.max_header;
+      conn.sendRaw(rawFrame(MessageType.PING, 'json', paddedHeader('at-max-header', size), new Uint8Array(0)), `PING with a header of exactly max_header = ${size} bytes`);
+      await ctx.expectMessage(conn, `PONG with re=at-max-header (a header of ${size} bytes is within max_header)`, (m) => m.name === 'PONG' && m.header.re === 'at-max-header');
+    },
+  }),
+  defineCase({
+    id: 'limits/header-past-max-header-refused',
+    statements: ['LIM-4'],
+    async run(ctx) {
+      const { conn } = await session(ctx);
+      const size = ctx.limits.max_header + 1;
+      conn.sendRaw(rawFrame(MessageType.PING, 'json', paddedHeader('past-max-header', size), new Uint8Array(0)), `PING with a header of max_header + 1 = ${size} bytes`);
+      await ctx.expectError(conn, 'INVALID_HEADER', { closes: false });
+    },
+  }),
+  ...([
+    ['128-bytes-64-chars', 'ü'.repeat(64), true],
+    ['129-bytes-128-chars', `${'a'.repeat(127)}é`, false],
+    ['130-bytes-65-chars', 'ü'.repeat(65), false],
+  ] as const).map(([name, id, ok]) =>
+    defineCase({
+      id: `limits/id-bytes/id:${name}`,
+      statements: ['LIM-5'],
+      async run(ctx) {
+        // max_id_bytes counts UTF-8 bytes, not characters.
+        const { conn } = await session(ctx);
+        conn.sendRaw(rawFrame(MessageType.PING, 'json', { id }, new Uint8Array(0)), `PING whose id is ${name.replace(/-/g, ' ')}`);
+        if (ok) await ctx.expectMessage(conn, `PONG with re equal to the ${Buffer.byteLength(id)}-byte id`, (m) => m.name === 'PONG' && m.header.re === id);
+        else await ctx.expectError(conn, 'INVALID_HEADER', { closes: false });
+      },
+    })),
+  defineCase({
+    id: 'limits/re-past-128-bytes-refused',
+    statements: ['LIM-5'],
+    async run(ctx) {
+      const { conn } = await session(ctx);
+      // An over-long re is a header fault (step 3), found before the response is matched (step 10).
+      conn.sendRaw(rawFrame(MessageType.PONG, 'json', { id: 'long-re', re: 'r'.repeat(129) }, new Uint8Array(0)), 'PONG whose re is 129 bytes');
+      await ctx.expectError(conn, 'INVALID_HEADER', { closes: false });
+    },
+  }),
+  ...([
+    ['missing-client-id', (p: Record<string, unknown>) => { delete p['client_id']; }],
+    ['unknown-field-no-json', (p: Record<string, unknown>) => { p['encodings'] = ['cbor']; p['future_field'] = true; }],
+    ['major-0', (p: Record<string, unknown>) => { p['protocol_version'] = '0.9'; delete p['role']; }],
+  ] as const).map(([name, spoil]) =>
+    defineCase({
+      id: `versioning/major-checked-before-schema/init:${name}`,
+      statements: ['VER-1', 'HS-4'],
+      async run(ctx) {
+        const conn = await ctx.open();
+        const payload = ctx.initPayload(ctx.uniqueId(), { protocol_version: '2.0' });
+        spoil(payload);
+        ctx.sendUnchecked(conn, 'INIT', { id: 'init-other-major' }, JSON.stringify(payload));
+        await ctx.expectError(conn, 'VERSION_MISMATCH', { re: 'init-other-major', closes: true });
+      },
+    })),
+  defineCase({
+    id: 'versioning/minor-negotiated',
+    statements: ['VER-2'],
+    async run(ctx) {
+      const ackOf = async (version: string): Promise<string> => {
+        const { ack, conn } = await session(ctx, `v${version}`, { protocol_version: version });
+        conn.destroy();
+        return String(ack['protocol_version']);
+      };
+      // The broker's own minor: its answer to the largest minors (a broker echoing the client's is caught here).
+      const top = await ackOf('1.999');
+      const next = await ackOf('1.998');
+      const m = /^1\.([0-9]{1,3})$/.exec(top);
+      if (!m || top !== next) throw new CaseFailure(`INIT_ACK must give the smaller minor: 1.999 got ${top}, 1.998 got ${next}`, 'the broker\'s own 1.N both times', `${top}, ${next}`);
+      const own = Number(m[1]);
+      for (const [asked, minor] of [['1.0', 0], ['1.1', 1], ['1.9', 9], ['1.10', 10], ['1.010', 10]] as const) {
+        const got = await ackOf(asked);
+        const expected = `1.${Math.min(own, minor)}`;
+        if (got !== expected) throw new CaseFailure(`INIT ${asked} (minor ${minor}, compared as a decimal integer) against a broker of 1.${own} must be answered with ${expected}`, expected, got);
+      }
+    },
+  }),
+];

@@ -1,0 +1,362 @@
+/**
+ * Broker variants with one runtime defect each (heartbeat, handshake timer, drain, timeouts, order,
+ * STATS, check order, limits, versions), made by a proxy in front of the reference broker, and the
+ * cases that must catch them. Factories: every run gets fresh state.
+ */
+import { MessageType } from '../../spec/generated/catalog.js';
+import { frame, jsonOf, withJson, type RFrame, type RLink, type RuntimeVariant } from './runtime-proxy.js';
+
+const isError = (f: RFrame, code: string): boolean => f.name === 'ERROR' && jsonOf(f)['code'] === code;
+const isPing = (f: RFrame): boolean => f.name === 'PING' && f.header.re === undefined;
+const errorFrame = (re: string | undefined, code: string, definite = true, details?: Record<string, unknown>): RFrame =>
+  frame('ERROR', MessageType.ERROR, { id: `proxy-${Math.random().toString(36).slice(2)}`, ...(re !== undefined ? { re } : {}) }, { code, message: 'injected by the variant', definite, ...(details ? { details } : {}) });
+const recode = (from: string, to: string, definite?: boolean): ((f: RFrame) => RFrame) => (f) =>
+  (isError(f, from) ? withJson(f, (p) => { p['code'] = to; if (definite !== undefined) p['definite'] = definite; }) : f);
+const count = (link: RLink, key: string): number => (link.state[key] = ((link.state[key] as number | undefined) ?? 0) + 1) as number;
+
+/** The frames of one raw chunk (a harness write), or null when it does not split into whole frames. */
+function framesOf(chunk: Buffer): Buffer[] | null {
+  const out: Buffer[] = [];
+  let at = 0;
+  while (at + 4 <= chunk.length) {
+    const n = chunk.readUInt32BE(at);
+    if (n === 0 || at + 4 + n > chunk.length) return null;
+    out.push(chunk.subarray(at, at + 4 + n));
+    at += 4 + n;
+  }
+  return at === chunk.length ? out : null;
+}
+
+/** Type, flags and header of a raw frame, parsed leniently (no limits). */
+function rawHeader(f: Buffer): { type: number; flags: number; header: Record<string, unknown>; payload: Buffer } | null {
+  if (f.length < 8) return null;
+  const hlen = f.readUInt16BE(6);
+  try {
+    return { type: f[4]!, flags: f[5]!, header: JSON.parse(f.subarray(8, 8 + hlen).toString('utf8')) as Record<string, unknown>, payload: f.subarray(8 + hlen) };
+  } catch {
+    return null;
+  }
+}
+
+function rebuild(type: number, flags: number, header: Record<string, unknown>, payload: Buffer): Buffer {
+  const h = Buffer.from(JSON.stringify(header));
+  const body = Buffer.concat([Buffer.of(type, flags, h.length >> 8, h.length & 0xff), h, payload]);
+  const prefix = Buffer.alloc(4);
+  prefix.writeUInt32BE(body.length);
+  return Buffer.concat([prefix, body]);
+}
+
+export const RUNTIME_VARIANTS: (() => RuntimeVariant)[] = [
+  () => ({
+    name: 'never-pings', caughtBy: ['handshake/ping-after-each-heartbeat-of-silence', 'handshake/three-unanswered-pings-close'],
+    toClient: (f) => (isPing(f) ? null : f),
+  }),
+  () => ({
+    name: 'pings-once', caughtBy: ['handshake/ping-after-each-heartbeat-of-silence'],
+    toClient: (f, link) => (isPing(f) && count(link, 'pings') > 1 ? null : f),
+  }),
+  () => ({
+    name: 'announces-another-heartbeat', caughtBy: ['limits/heartbeat-as-configured', 'handshake/ping-after-each-heartbeat-of-silence'],
+    toClient: (f) => (f.name === 'INIT_ACK' ? withJson(f, (p) => { p['heartbeat_ms'] = (p['heartbeat_ms'] as number) * 4; }) : f),
+  }),
+  () => ({
+    name: 'closes-at-the-third-ping', caughtBy: ['handshake/three-unanswered-pings-close'],
+    toClient: (f, link) => {
+      if (isPing(f) && count(link, 'pings') === 3) setTimeout(() => link.client.destroy(), 10);
+      return f;
+    },
+  }),
+  () => ({
+    name: 'never-closes-a-silent-client', caughtBy: ['handshake/three-unanswered-pings-close'],
+    // The proxy answers the broker's PINGs itself: the client stays silent, the broker never closes.
+    toClient: (f, link) => {
+      if (isPing(f)) link.toBroker(frame('PONG', MessageType.PONG, { id: `proxy-pong-${count(link, 'pongs')}`, re: f.header.id }, undefined));
+      return f;
+    },
+  }),
+  () => ({
+    name: 'pongs-not-counted', caughtBy: ['handshake/answered-pings-keep-the-connection'],
+    toBroker: (f) => (f.name === 'PONG' && f.header.id.startsWith('pong-') ? null : f),
+  }),
+  () => ({
+    name: 'only-pongs-count-as-liveness', caughtBy: ['handshake/any-frame-counts-as-liveness'],
+    // The client's own PINGs never reach the broker (the proxy answers them), as if they did not count.
+    toBroker: (f, link) => {
+      if (isPing(f) && f.header.id.startsWith('own-ping-')) {
+        link.toClient(frame('PONG', MessageType.PONG, { id: `proxy-${f.header.id}`, re: f.header.id }, undefined));
+        return 'handled';
+      }
+      return f;
+    },
+  }),
+  () => ({
+    name: 'no-handshake-timer', caughtBy: ['limits/handshake-timeout/no-frame', 'limits/handshake-timeout/partial-init', 'limits/handshake-timeout/trickled-init'],
+    lazyUpstream: true,
+  }),
+  () => ({
+    name: 'handshake-timer-not-stopped', caughtBy: ['limits/handshake-timeout/init-in-time-stays-open'],
+    onConnect: (link) => { setTimeout(() => link.client.destroy(), 1000).unref(); },
+  }),
+  () => ({
+    name: 'max-in-flight-not-announced', caughtBy: ['limits/announced-limits'],
+    toClient: (f) => (f.name === 'INIT_ACK' ? withJson(f, (p) => { delete p['max_in_flight']; }) : f),
+  }),
+  () => ({
+    name: 'drain-does-not-wait', caughtBy: ['handshake/shutdown-drain-awaits-answers', 'handshake/shutdown-drain-awaits-requests-forwarded-to-it', 'handshake/shutdown-refuses-new-requests'],
+    toBroker: (f) => (f.name === 'SHUTDOWN' ? withJson(f, (p) => { p['drain_ms'] = 0; }) : f),
+  }),
+  () => ({
+    name: 'shutdown-ack-miscounted', caughtBy: ['handshake/shutdown-drain-awaits-answers', 'handshake/shutdown-drain-times-out'],
+    toClient: (f) => (f.name === 'SHUTDOWN_ACK' ? withJson(f, (p) => { p['drained'] = (p['drained'] as number) + 1; }) : f),
+  }),
+  () => ({
+    name: 'shutdown-takes-effect-late', caughtBy: ['handshake/shutdown-refuses-new-requests', 'requests/pipelined-frames-in-order/shutdown-then-request', 'errors/first-failing-step-wins/faults:lifecycle-and-routing'],
+    // SHUTDOWN is held until the next request from the same client has gone through.
+    toBroker: (f, link) => {
+      if (f.name === 'SHUTDOWN') { link.state['held'] = f; return 'handled'; }
+      const held = link.state['held'] as RFrame | undefined;
+      if (held && f.name !== 'PING' && f.name !== 'PONG') {
+        link.state['held'] = undefined;
+        link.toBroker(f);
+        link.toBroker(held);
+        return 'handled';
+      }
+      return f;
+    },
+  }),
+  () => ({
+    name: 'request-to-draining-client-dropped', caughtBy: ['handshake/shutdown-refuses-new-requests'],
+    toClient: (f) => (f.name === 'ERROR' && f.header.re === 'to-draining' ? null : f),
+  }),
+  () => ({
+    name: 'drain-ignores-the-clients-drain-ms', caughtBy: ['handshake/shutdown-drain-times-out'],
+    toBroker: (f) => (f.name === 'SHUTDOWN' ? withJson(f, (p) => { delete p['drain_ms']; }) : f),
+  }),
+  () => ({
+    name: 'drain-never-times-out', caughtBy: ['limits/shutdown-drain-at-most-own-limit'],
+    toClient: (f) => (isError(f, 'TIMEOUT') || f.name === 'SHUTDOWN_ACK' ? null : f),
+  }),
+  () => ({
+    name: 'timeout-names-another-timeout', caughtBy: ['requests/timeout-set-by-the-payload'],
+    toClient: (f) => (isError(f, 'TIMEOUT') ? withJson(f, (p) => { p['details'] = { timeout_ms: 300_000 }; }) : f),
+  }),
+  () => ({
+    name: 'request-timeout-for-every-type', caughtBy: ['requests/catalog-timeout-before-request-timeout'],
+    // As if request_timeout_ms (1 ms here) applied to a type with a catalog timeout_ms of its own.
+    toBroker: (f, link) => {
+      if (f.name === 'REASONING_REQUEST' && f.header.dst !== undefined) setTimeout(() => link.toClient(errorFrame(f.header.id, 'TIMEOUT', false, { timeout_ms: 1 })), 5);
+      return f;
+    },
+  }),
+  () => ({
+    name: 'timeout-definite', caughtBy: ['requests/timeout-set-by-the-payload'],
+    toClient: (f) => (isError(f, 'TIMEOUT') ? withJson(f, (p) => { p['definite'] = true; }) : f),
+  }),
+  () => {
+    let abandoned = false;
+    return {
+      name: 'late-answer-refused', caughtBy: ['requests/late-answer-discarded/after-timeout', 'requests/late-answer-discarded/after-requester-left', 'handshake/shutdown-drain-times-out'],
+      onConnect: (link) => link.client.once('close', () => { abandoned = true; }),
+      toClient: (f) => { if (isError(f, 'TIMEOUT')) abandoned = true; return f; },
+      toBroker: (f, link) => {
+        if (abandoned && (f.name === 'SERVICE_RESULT' || f.name === 'REASONING_RESPONSE')) {
+          link.toClient(errorFrame(f.header.id, 'UNEXPECTED_MESSAGE', true));
+          return 'handled';
+        }
+        return f;
+      },
+    };
+  },
+  () => {
+    let timedOut: { link: RLink; re: string } | undefined;
+    return {
+      name: 'late-answer-delivered', caughtBy: ['requests/late-answer-discarded/after-timeout'],
+      toClient: (f, link) => { if (isError(f, 'TIMEOUT') && f.header.re !== undefined) timedOut = { link, re: f.header.re }; return f; },
+      toBroker: (f) => {
+        if (timedOut && f.name === 'SERVICE_RESULT') timedOut.link.toClient({ ...f, header: { id: 'late-copy', re: timedOut.re } });
+        return f;
+      },
+    };
+  },
+  () => ({
+    name: 'pipelined-frames-swapped', caughtBy: ['requests/pipelined-frames-in-order/register-then-list', 'requests/pipelined-frames-in-order/subscribe-then-publish', 'requests/pipelined-frames-in-order/shutdown-then-request'],
+    rawToBroker: (chunk, _link, forward) => {
+      const frames = framesOf(chunk);
+      if (frames && frames.length === 2) forward(Buffer.concat([frames[1]!, frames[0]!]));
+      else forward(chunk);
+    },
+  }),
+  () => ({
+    name: 'notification-acknowledged', caughtBy: ['requests/notification-not-answered'],
+    toBroker: (f, link) => {
+      if (f.name === 'DISAGREEMENT_SIGNAL') link.toClient(frame('ACK', MessageType.ACK, { id: 'proxy-ack', re: f.header.id }, {}));
+      return f;
+    },
+  }),
+  () => ({
+    name: 'direction-not-checked', caughtBy: ['requests/wrong-direction/type:BUS_EVENT', 'requests/wrong-direction/type:STATS_RESPONSE'],
+    toClient: recode('UNEXPECTED_MESSAGE', 'UNSUPPORTED', true),
+  }),
+  () => ({
+    name: 'cbor-forwarded-to-json-only', caughtBy: ['requests/cbor-to-json-only-destination'],
+    toClient: (f, link) => { if (f.name === 'INIT_ACK') link.state['id'] = jsonOf(f)['client_id']; return f; },
+    toBroker: (f, link) => {
+      const dst = link.all.find((l) => l.state['id'] === f.header.dst);
+      if (f.encoding !== 'cbor' || f.name !== 'REASONING_REQUEST' || !dst) return f;
+      dst.toClient({ ...f, header: { ...f.header, src: String(link.state['id']) } });
+      return 'handled';
+    },
+  }),
+  () => ({
+    name: 'cbor-answer-forwarded-to-json-only', caughtBy: ['requests/cbor-answer-to-json-only-requester'],
+    toClient: recode('UNSUPPORTED_ENCODING', 'INTERNAL', false),
+  }),
+  () => ({
+    name: 'oversized-refusal-names-own-limit', caughtBy: ['requests/destination-max-frame/size:past-limit'],
+    toClient: (f) => (isError(f, 'OVERLOADED') ? withJson(f, (p) => { p['details'] = { limit: 16_777_216 }; }) : f),
+  }),
+  () => ({
+    name: 'refuses-below-destination-max-frame', caughtBy: ['requests/destination-max-frame/size:at-limit'],
+    toBroker: (f, link) => {
+      if (f.name === 'REASONING_REQUEST' && f.payload.length > 32_768) {
+        link.toClient(errorFrame(f.header.id, 'OVERLOADED', true, { limit: 65_536 }));
+        return 'handled';
+      }
+      return f;
+    },
+  }),
+  () => ({
+    name: 'stats-entry-twice', caughtBy: ['msg-system/stats-one-entry-per-client'],
+    toClient: (f) => (f.name === 'STATS_RESPONSE' ? withJson(f, (p) => { const c = p['clients'] as unknown[]; c.push(...c); }) : f),
+  }),
+  () => ({
+    name: 'ack-before-the-effect', caughtBy: ['msg-system/ack-after-the-effect'],
+    // The registration is acknowledged at once and reaches the broker 300 ms later; its real ACK is dropped.
+    toBroker: (f, link) => {
+      if (f.name !== 'SERVICE_REGISTER') return f;
+      link.toClient(frame('ACK', MessageType.ACK, { id: 'early-ack', re: f.header.id }, {}));
+      const early = (link.state['early'] ??= new Set<string>()) as Set<string>;
+      early.add(f.header.id);
+      setTimeout(() => link.toBroker(f), 300);
+      return 'handled';
+    },
+    toClient: (f, link) => (f.name === 'ACK' && f.header.re !== undefined && (link.state['early'] as Set<string> | undefined)?.has(f.header.re) ? null : f),
+  }),
+  () => ({
+    name: 'unsupported-miscoded', caughtBy: ['errors/unsupported-known-type'],
+    toClient: recode('UNSUPPORTED', 'UNKNOWN_TYPE', true),
+  }),
+  () => ({
+    name: 'unknown-error-code-normalised', caughtBy: ['errors/unknown-error-code-forwarded'],
+    toClient: recode('FUTURE_CONDITION', 'INTERNAL', false),
+  }),
+  () => ({
+    name: 'type-checked-before-header', caughtBy: ['errors/first-failing-step-wins/faults:header-and-type'],
+    toClient: recode('INVALID_HEADER', 'UNKNOWN_TYPE', true),
+  }),
+  () => ({
+    name: 'encoding-checked-before-type', caughtBy: ['errors/first-failing-step-wins/faults:type-and-encoding'],
+    toBroker: (f, link) => {
+      if (f.name === undefined && f.encoding === 'cbor') { link.toClient(errorFrame(f.header.id, 'UNSUPPORTED_ENCODING', true)); return 'handled'; }
+      return f;
+    },
+  }),
+  () => ({
+    name: 'payload-checked-before-encoding', caughtBy: ['errors/first-failing-step-wins/faults:encoding-and-payload'],
+    toClient: recode('UNSUPPORTED_ENCODING', 'INVALID_PAYLOAD', true),
+  }),
+  () => ({
+    name: 'direction-checked-before-schema', caughtBy: ['errors/first-failing-step-wins/faults:schema-and-direction'],
+    toBroker: (f, link) => {
+      if (f.code === MessageType.BUS_EVENT) { link.toClient(errorFrame(f.header.id, 'UNEXPECTED_MESSAGE', true)); return 'handled'; }
+      return f;
+    },
+  }),
+  () => ({
+    name: 'max-header-off-by-one', caughtBy: ['limits/header-at-max-header-accepted'],
+    rawToBroker: (chunk, link, forward) => {
+      const h = chunk.length >= 8 ? chunk.readUInt16BE(6) : 0;
+      if (h === 4096) { link.toClient(errorFrame(undefined, 'INVALID_HEADER', true, { path: '/header' })); return; }
+      forward(chunk);
+    },
+  }),
+  () => ({
+    name: 'max-header-not-enforced', caughtBy: ['limits/header-past-max-header-refused'],
+    rawToBroker: (chunk, _link, forward) => {
+      const f = chunk.length >= 8 && chunk.readUInt16BE(6) > 4096 ? rawHeader(chunk) : null;
+      if (f) { f.header['pad'] = ''; forward(rebuild(f.type, f.flags, f.header, f.payload)); return; }
+      forward(chunk);
+    },
+  }),
+  () => ({
+    name: 'id-limit-counts-characters', caughtBy: ['limits/id-bytes/id:129-bytes-128-chars', 'limits/id-bytes/id:130-bytes-65-chars'],
+    // Ids of at most 128 characters pass, whatever their bytes: the broker sees them shortened.
+    rawToBroker: (chunk, _link, forward) => {
+      const f = rawHeader(chunk);
+      const id = f?.header['id'];
+      if (f && typeof id === 'string' && Buffer.byteLength(id) > 128 && id.length <= 128) {
+        f.header['id'] = 'shortened';
+        forward(rebuild(f.type, f.flags, f.header, f.payload));
+        return;
+      }
+      forward(chunk);
+    },
+  }),
+  () => ({
+    name: 're-length-not-checked', caughtBy: ['limits/re-past-128-bytes-refused'],
+    rawToBroker: (chunk, _link, forward) => {
+      const f = rawHeader(chunk);
+      const re = f?.header['re'];
+      if (f && typeof re === 'string' && Buffer.byteLength(re) > 128) {
+        f.header['re'] = 'shortened';
+        forward(rebuild(f.type, f.flags, f.header, f.payload));
+        return;
+      }
+      forward(chunk);
+    },
+  }),
+  () => ({
+    name: 'id-limit-off-by-one', caughtBy: ['limits/id-bytes/id:128-bytes-64-chars'],
+    rawToBroker: (chunk, link, forward) => {
+      const f = rawHeader(chunk);
+      if (f && typeof f.header['id'] === 'string' && Buffer.byteLength(f.header['id']) === 128 && f.type === MessageType.PING) {
+        link.toClient(errorFrame(undefined, 'INVALID_HEADER', true, { path: '/header/id' }));
+        return;
+      }
+      forward(chunk);
+    },
+  }),
+  () => ({
+    name: 'schema-checked-before-version', caughtBy: ['versioning/major-checked-before-schema/init:missing-client-id', 'versioning/major-checked-before-schema/init:unknown-field-no-json', 'versioning/major-checked-before-schema/init:major-0'],
+    toBroker: (f, link) => {
+      if (f.name !== 'INIT') return f;
+      const p = jsonOf(f);
+      const v = String(p['protocol_version']);
+      if (!v.startsWith('1.') && (p['client_id'] === undefined || p['role'] === undefined || !(p['encodings'] as string[]).includes('json') || 'future_field' in p)) {
+        link.toClient(errorFrame(f.header.id, 'SCHEMA_VIOLATION', true, { path: '', rule: 'required' }));
+        setTimeout(() => link.client.end(), 10);
+        return 'handled';
+      }
+      return f;
+    },
+  }),
+  () => {
+    let shuttingDown = false;
+    return {
+      name: 'answers-dropped-during-broker-shutdown', caughtBy: ['handshake/broker-shutdown-drains-and-closes'], shutsDown: true,
+      toClient: (f) => {
+        if (f.name === 'SHUTDOWN') shuttingDown = true;
+        return shuttingDown && f.name === 'REASONING_RESPONSE' ? null : f;
+      },
+    };
+  },
+  () => ({
+    name: 'broker-shutdown-never-times-out', caughtBy: ['handshake/broker-shutdown-drains-and-closes'], shutsDown: true,
+    toClient: (f) => (isError(f, 'TIMEOUT') ? null : f),
+  }),
+  () => ({
+    name: 'version-echoed', caughtBy: ['versioning/minor-negotiated'],
+    toBroker: (f, link) => { if (f.name === 'INIT') link.state['v'] = jsonOf(f)['protocol_version']; return f; },
+    toClient: (f, link) => (f.name === 'INIT_ACK' ? withJson(f, (p) => { p['protocol_version'] = link.state['v']; }) : f),
+  }),
+];
