@@ -377,7 +377,8 @@ export class Broker {
    * progress; the one whose frame would go above it is refused. Returns false when `conn` was refused.
    */
   private holdHandshakeBytes(conn: Connection): boolean {
-    const held = conn.decoder.reservedBytes + conn.decoder.bufferedBytes;
+    // The body allocated for the frame in progress, or the prefix bytes before it is known.
+    const held = conn.decoder.reservedBytes > 0 ? conn.decoder.reservedBytes : conn.decoder.bufferedBytes;
     this.handshakeBytes += held - conn.handshakeBytes;
     conn.handshakeBytes = held;
     if (this.handshakeBytes <= this.config.maxHandshakeBytes) return true;

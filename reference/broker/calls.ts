@@ -85,6 +85,14 @@ export class BrokerCalls {
     c?.resolve(message);
   }
 
+  /** The answer to the call `re` on `conn` was refused: the call fails with HANDLER_FAILED naming why. */
+  refused(conn: Connection, re: string, error: unknown): void {
+    const c = this.take(conn, re);
+    if (!c) return;
+    const code = error instanceof ProtocolError ? error.code : 'INTERNAL';
+    c.reject(new ProtocolError('HANDLER_FAILED', `the answer of ${conn.clientId} to ${c.typeName} was refused (${code})`, { refused: code }));
+  }
+
   /** The target closed: its open calls fail with PEER_GONE. */
   closed(conn: Connection): void {
     const calls = this.open.get(conn);

@@ -238,7 +238,16 @@ export class Router {
       }
     }
     if (re !== undefined && this.deps.calls.owns(conn, re)) {
-      this.deps.calls.answer(conn, decodeMessage(body, this.decodeOptions(conn))); // an answer to the broker's own request
+      // An answer to the broker's own request. One it refuses (too deep, invalid) still answers that
+      // request, as failed (section 7), so the client the broker acts for is not left waiting.
+      let message;
+      try {
+        message = decodeMessage(body, this.decodeOptions(conn));
+      } catch (e) {
+        this.deps.calls.refused(conn, re, e);
+        throw e;
+      }
+      this.deps.calls.answer(conn, message);
       return;
     }
     if (info.code === MessageType.PONG || info.code === MessageType.SHUTDOWN_ACK) {
