@@ -13,9 +13,10 @@ import { fifoCases } from './cases/fifo.cases.js';
 import { linesCases } from './cases/lines.cases.js';
 import { engineCases } from './cases/engine.cases.js';
 import { instrumentCases } from './cases/instrument.cases.js';
+import { robustnessCases } from './cases/robustness.cases.js';
 
 export const SUITES: Record<string, () => Case[]> = {
-  core: () => [...framingCases, ...fixtureFaultCases(), ...handshakeCases, ...requestCases, ...registryCases, ...propertyCases],
+  core: () => [...framingCases, ...fixtureFaultCases(), ...handshakeCases, ...requestCases, ...registryCases, ...propertyCases, ...robustnessCases],
   /** A peer's codec through the testee profile (conformance --exec -- CMD). */
   testee: testeeCases,
   /** A client under test (conformance --listen). */
