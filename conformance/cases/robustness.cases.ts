@@ -137,6 +137,49 @@ export const robustnessCases: Case[] = [
       if (expected === 'INVALID_PAYLOAD' && rule !== 'max-depth') throw new CaseFailure('the INVALID_PAYLOAD ERROR does not give rule max-depth', 'max-depth', String(rule));
     },
   })),
+  // A broker without a value limit builds millions of values from one frame (16 MiB of `[]` is 5.6 M arrays).
+  defineCase({
+    id: 'limits/payload-items-above-max-refused',
+    statements: ['LIM-16'],
+    async run(ctx) {
+      const s = await ctx.session();
+      // The object, the array and max_payload_items - 1 zeros: one value more than the default allows.
+      const zeros = DEFAULT_LIMITS.max_payload_items - 1;
+      ctx.sendUnchecked(s.conn, 'STATS_REQUEST', { id: 'many' }, `{"x":[${'0,'.repeat(zeros - 1)}0]}`);
+      const m = await ctx.expectError(s.conn, 'INVALID_PAYLOAD', { re: 'many', closes: false });
+      const rule = (m.payload as { details?: { rule?: string } }).details?.rule;
+      if (rule !== 'max-items') throw new CaseFailure('the INVALID_PAYLOAD ERROR does not give rule max-items', 'max-items', String(rule));
+    },
+  }),
+  // A broker that keeps every partial first frame lets unauthenticated connections take its memory.
+  defineCase({
+    id: 'handshake/handshake-memory-bounded',
+    statements: ['HS-21'],
+    async run(ctx) {
+      const perConnection = 65_536;
+      const most = Math.ceil(DEFAULT_LIMITS.max_handshake_bytes / perConnection) + 1;
+      // Opened back to back, well within handshake_timeout_ms, so none is closed by LIM-10 meanwhile.
+      const holders = [];
+      for (let i = 0; i < most; i++) {
+        const conn = await ctx.open(`holder${i}`);
+        conn.sendRaw(Buffer.concat([u32(perConnection), Buffer.alloc(16)]), 'length prefix 65,536 and 16 bytes of the body, the rest held back');
+        holders.push(conn);
+      }
+      // The last one is beyond the default budget; a broker may refuse another one instead.
+      for (let i = most - 1; i >= 0; i--) {
+        const conn = holders[i]!;
+        const r = await conn.next(i === most - 1 ? ctx.timeoutMs : 1);
+        if (r.kind === 'timeout') continue;
+        if (r.kind !== 'message' || r.message.name !== 'ERROR' || (r.message.payload as { code: string }).code !== 'OVERLOADED') {
+          throw new CaseFailure('a connection holding a partial first frame got something other than ERROR OVERLOADED', 'ERROR OVERLOADED, then a close', r.kind === 'message' ? r.message.name : r.kind);
+        }
+        await ctx.expectClosed(conn, 'the refused connection closed (HS-21)');
+        await ctx.session('after'); // a complete INIT still gets in
+        return;
+      }
+      throw new CaseFailure(`${most} connections each holding a 65,536-byte first frame in progress were all kept`, `ERROR OVERLOADED by connection ${most}`, 'none refused');
+    },
+  }),
   // A broker that pauses the senders of a reader that never reads stalls them for good (LIM-14 before
   // issue 13); one that cuts off the sender punishes the innocent side.
   defineCase({

@@ -27,7 +27,7 @@ import {
 import type { BrokerConfig } from './config.js';
 import type { Connection } from './connection.js';
 import type { FlowControl } from './flow.js';
-import { errorFrame, forwardFrame, messageFrame, type ForwardHeader, type OutFrame } from './frames.js';
+import { errorFrame, forwardFrame, messageFrame, replyFrame, type ForwardHeader, type OutFrame } from './frames.js';
 import type { Inflight } from './inflight.js';
 import type { Logger } from './logger.js';
 import { clientStatsEntry } from './stats.js';
@@ -284,7 +284,8 @@ export class Router {
         this.send(conn, messageFrame('PONG', { id: conn.nextId(), re: id }), conn); // HS-9
         return;
       case MessageType.STATS_REQUEST:
-        this.send(conn, messageFrame('STATS_RESPONSE', { id: conn.nextId(), re: id }, this.statsPayload(message.payload as StatsRequestPayload)), conn);
+        // Built from every client's entry: it can outgrow the requester's max_frame (REQ-11).
+        this.send(conn, replyFrame('STATS_RESPONSE', conn.nextId(), id, this.statsPayload(message.payload as StatsRequestPayload), conn.peerMaxFrame), conn);
         return;
       case MessageType.SHUTDOWN:
         this.deps.startClientDrain(conn, id, (message.payload as ShutdownPayload).drain_ms);
@@ -304,7 +305,7 @@ export class Router {
         return;
       }
       case MessageType.SERVICE_LIST:
-        this.send(conn, messageFrame('SERVICE_LIST_RESULT', { id: conn.nextId(), re: id }, { services: this.deps.services.list(message.payload as ServiceListPayload) }), conn);
+        this.send(conn, replyFrame('SERVICE_LIST_RESULT', conn.nextId(), id, { services: this.deps.services.list(message.payload as ServiceListPayload) }, conn.peerMaxFrame), conn);
         return;
       case MessageType.SERVICE_DISPATCH:
         this.deps.dispatcher.handle(conn, message, raw);
