@@ -292,7 +292,9 @@ describe('LIM-14, LIM-17, LIM-18: a client that never reads', () => {
     const answers = await sender.take(n, 20_000);
     expect(new Set(answers.map((a) => a.header.re)).size).toBe(n);
     const codes = new Set(answers.map((a) => `${a.name}:${(a.payload as { code?: string }).code}`));
-    expect([...codes].every((c) => c === 'ERROR:OVERLOADED' || c === 'ERROR:PEER_GONE')).toBe(true);
+    // OVERLOADED while the handler's queue is full, PEER_GONE for those it held when cut off, ACK (BUS-9)
+    // for those read after its registration went with it.
+    expect([...codes].filter((c) => c !== 'ERROR:OVERLOADED' && c !== 'ERROR:PEER_GONE' && c !== 'ACK:undefined')).toEqual([]);
     expect(queuedAtClose(h.logs)!).toBeLessThan(bound);
     await stillServes(sender);
   }, 30_000);
