@@ -14,8 +14,23 @@ import { resolveToken, TokenSourceError } from '../token-source.js';
  * already been answered INTERNAL or closed where the broker could tell which one it was).
  */
 function installSafetyNet(broker: Broker): void {
-  process.on('uncaughtException', (e) => broker.log.error('uncaught exception; serving on', { error: String(e), stack: e.stack }));
-  process.on('unhandledRejection', (e) => broker.log.error('unhandled rejection; serving on', { error: String(e) }));
+  // A log pipe whose reader went away (EPIPE) must not turn every log line into a new uncaught fault:
+  // that loop spins forever and the broker never exits on SIGTERM.
+  process.stderr.on('error', () => undefined);
+  let reporting = false;
+  const report = (what: string, e: unknown): void => {
+    if (reporting) return;
+    reporting = true;
+    try {
+      broker.log.error(`${what}; serving on`, { error: String(e), stack: e instanceof Error ? e.stack : undefined });
+    } catch {
+      // the log itself failed: nothing more to do
+    } finally {
+      reporting = false;
+    }
+  };
+  process.on('uncaughtException', (e) => report('uncaught exception', e));
+  process.on('unhandledRejection', (e) => report('unhandled rejection', e));
 }
 
 export const BROKER_HELP = `  broker                       run the reference broker (logs: JSON lines on stderr)
