@@ -4,6 +4,7 @@
  * 2 inconclusive (required cases timed out), 64 usage, 66 no input, 69 peer unavailable,
  * 70 internal harness error.
  */
+import { resolveToken, TokenSourceError } from '../reference/token-source.js';
 import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -37,7 +38,8 @@ run options:
                          play the other side of a legacy line pipe pair (suite lines); CMD gets {request},
                          {reply}, {timeout} and {log} replaced (spec section 10.5)
   --listen PORT          play the broker on 127.0.0.1:PORT (0: any) for a client under test
-  --token T              the token the peer requires at INIT
+  --token T              the token the peer requires at INIT (also from CONCORD_TOKEN)
+  --token-file PATH      read the token from PATH (refused when group or others may read it)
   --limit NAME=VALUE     a limit of spec/limits.json the peer runs with (repeatable; default: the spec's
                          default): the timers a broker does not announce, handshake_timeout_ms,
                          request_timeout_ms, shutdown_drain_ms (and heartbeat_ms if INIT_ACK lacks it).
@@ -74,7 +76,7 @@ export async function main(argv: string[]): Promise<number> {
     parsed = parseArgs({
       args: argv, allowPositionals: true,
       options: {
-        json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, target: { type: 'string' }, token: { type: 'string' },
+        json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, target: { type: 'string' }, token: { type: 'string' }, 'token-file': { type: 'string' },
         suite: { type: 'string', multiple: true }, run: { type: 'string', multiple: true }, skip: { type: 'string', multiple: true },
         'known-failing': { type: 'string' }, seed: { type: 'string' }, timeout: { type: 'string' }, 'start-timeout': { type: 'string' },
         'fail-fast': { type: 'boolean' }, strict: { type: 'boolean' }, 'report-dir': { type: 'string' }, exec: { type: 'boolean' }, listen: { type: 'string' }, peer: { type: 'string', multiple: true },
@@ -149,6 +151,13 @@ export async function main(argv: string[]): Promise<number> {
   if (!Number.isInteger(timeoutMs) || timeoutMs < 1) return usage('--timeout takes a positive number of milliseconds');
   const startTimeoutMs = v['start-timeout'] !== undefined ? Number(v['start-timeout']) : DEFAULT_START_TIMEOUT_MS;
   if (!Number.isInteger(startTimeoutMs) || startTimeoutMs < 1) return usage('--start-timeout takes a positive number of milliseconds');
+  let token: string | undefined;
+  try {
+    token = resolveToken({ token: v.token, tokenFile: v['token-file'] });
+  } catch (e) {
+    process.stderr.write(`conformance: ${(e as Error).message}\n`);
+    return e instanceof TokenSourceError ? EXIT.config : EXIT.usage;
+  }
   let limits;
   try {
     limits = parseLimitArgs(v.limit ?? []);
@@ -158,7 +167,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   try {
     return await runCommand({
-      target: v.target, exec: peerCommand.length > 0 ? peerCommand : undefined, listen, token: v.token, limits, suites, run: v.run ?? [], skip: v.skip ?? [], seed, timeoutMs, startTimeoutMs,
+      target: v.target, exec: peerCommand.length > 0 ? peerCommand : undefined, listen, token, limits, suites, run: v.run ?? [], skip: v.skip ?? [], seed, timeoutMs, startTimeoutMs,
       failFast: v['fail-fast'] ?? false, strict: v.strict ?? false, knownFailing, json: v.json ?? false,
       reportDir: v['report-dir'] ?? join(process.cwd(), 'reports'),
       ...(lines ? { role: v.role as 'requester' | 'responder', linesTimeoutS: v['lines-timeout'] !== undefined ? Number(v['lines-timeout']) : 2 } : {}),

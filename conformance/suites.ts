@@ -18,10 +18,11 @@ import { shutdownCases } from './cases/runtime-shutdown.cases.js';
 import { runtimeRequestCases } from './cases/runtime-requests.cases.js';
 import { runtimeSystemCases } from './cases/runtime-system.cases.js';
 import { brokerShutdownCases } from './cases/runtime-broker-shutdown.cases.js';
+import { robustnessCases } from './cases/robustness.cases.js';
 
 export const SUITES: Record<string, () => Case[]> = {
   core: () => [...framingCases, ...fixtureFaultCases(), ...handshakeCases, ...requestCases, ...registryCases, ...propertyCases,
-    ...livenessCases, ...shutdownCases, ...runtimeRequestCases, ...runtimeSystemCases,
+    ...livenessCases, ...shutdownCases, ...runtimeRequestCases, ...runtimeSystemCases, ...robustnessCases,
     // Last: it shuts the broker down (skipped where the harness cannot).
     ...brokerShutdownCases],
   /** A peer's codec through the testee profile (conformance --exec -- CMD). */

@@ -9,7 +9,7 @@ import { messageByCode } from '../../reference/codec/catalog.js';
 import { defineCase, type Case } from './model.js';
 import { repoFile } from '../paths.js';
 
-interface Vector { id: string; description: string; hex: string; error: string; closes: boolean; max_frame?: number }
+interface Vector { id: string; description: string; hex: string; error: string; closes: boolean; max_frame?: number; rule?: string }
 
 const STATEMENT_OF: Record<string, (v: Vector) => string> = {
   MALFORMED_FRAME: (v) => (v.id.startsWith('frame/invalid/framing/') ? 'FRM-2' : 'BODY-1'),
@@ -17,7 +17,7 @@ const STATEMENT_OF: Record<string, (v: Vector) => string> = {
   INVALID_HEADER: () => 'BODY-2',
   UNKNOWN_TYPE: () => 'ERR-7',
   UNSUPPORTED_ENCODING: () => 'ENC-3',
-  INVALID_PAYLOAD: (v) => (Buffer.from(v.hex, 'hex')[5]! & 3 ? 'ENC-8' : 'ENC-6'),
+  INVALID_PAYLOAD: (v) => (v.rule === 'max-depth' ? 'LIM-15' : Buffer.from(v.hex, 'hex')[5]! & 3 ? 'ENC-8' : 'ENC-6'),
   SCHEMA_VIOLATION: () => 'ERR-9',
 };
 
@@ -27,6 +27,8 @@ function appliesToBroker(v: Vector): boolean {
   // Vectors written for a receiver with a non-default max_frame say so; a broker's own limit decides.
   if (v.max_frame !== undefined) return false;
   if (['MALFORMED_FRAME', 'FRAME_TOO_LARGE', 'INVALID_HEADER', 'UNKNOWN_TYPE', 'UNSUPPORTED_ENCODING'].includes(v.error)) return true;
+  // The session negotiates JSON: a CBOR payload would meet UNSUPPORTED_ENCODING before its own fault.
+  if ((Buffer.from(v.hex, 'hex')[5]! & 3) !== 0) return false;
   const info = messageByCode(Buffer.from(v.hex, 'hex')[4]!);
   return !!info && info.directions.includes('client-to-broker') && info.receiver.includes('broker') && info.name !== 'INIT';
 }
@@ -50,5 +52,5 @@ export function fixtureFaultCases(): Case[] {
 }
 
 function sectionOf(statement: string): string {
-  return { FRM: 'framing', BODY: 'body', ERR: 'errors', ENC: 'encodings' }[statement.split('-')[0]!]!;
+  return { FRM: 'framing', BODY: 'body', ERR: 'errors', ENC: 'encodings', LIM: 'limits' }[statement.split('-')[0]!]!;
 }

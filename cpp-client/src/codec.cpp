@@ -4,6 +4,7 @@
 #include <concord/frame.hpp>
 #include <concord/text.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <optional>
 
@@ -304,6 +305,22 @@ json from_typed(const Catalog& c, const json& schema_in, const json& value) {
 
 }  // namespace
 
+namespace {
+/// Levels of a decoded CBOR item (arrays, maps and tags each add one); the decoder bounds the recursion.
+std::size_t cbor_depth(const CborItem& it) {
+  std::size_t inner = 0;
+  for (const auto& c : it.items) inner = std::max(inner, cbor_depth(c));
+  for (const auto& [k, v] : it.entries) inner = std::max(inner, cbor_depth(v));
+  bool container = it.kind == CborItem::Kind::Array || it.kind == CborItem::Kind::Map || it.kind == CborItem::Kind::Tag;
+  return container ? inner + 1 : inner;
+}
+
+[[noreturn]] void too_deep() {
+  raise(ErrorCode::InvalidPayload, "payload nests deeper than max_payload_depth (" + std::to_string(protocol::kMaxPayloadDepth) + ")",
+        {{"path", ""}, {"rule", "max-depth"}, {"limit", protocol::kMaxPayloadDepth}});
+}
+}  // namespace
+
 Codec::Codec(std::shared_ptr<const Catalog> catalog) : catalog_(catalog ? std::move(catalog) : Catalog::load()) {}
 
 json Codec::decode_payload(const MessageSpec& spec, Encoding encoding, const std::uint8_t* bytes, std::size_t size) const {
@@ -315,6 +332,7 @@ json Codec::decode_payload(const MessageSpec& spec, Encoding encoding, const std
   Walk w{*catalog_, std::nullopt};
   json value;
   if (encoding == Encoding::Json) {
+    if (!nesting_within(bytes, size, protocol::kMaxPayloadDepth)) too_deep();  // LIM-15, before the parser
     std::string why;
     auto parsed = parse_json_strict(bytes, size, &why);
     if (!parsed) raise(ErrorCode::InvalidPayload, spec.name + ": payload is not JSON (" + why + ")", {{"path", ""}});
@@ -327,6 +345,7 @@ json Codec::decode_payload(const MessageSpec& spec, Encoding encoding, const std
     } catch (const std::exception& e) {
       raise(ErrorCode::InvalidPayload, spec.name + ": payload is not one well-formed CBOR item (" + e.what() + ")", {{"path", ""}});
     }
+    if (cbor_depth(item) > protocol::kMaxPayloadDepth) too_deep();  // LIM-15
     value = from_cbor_wire(w, spec.schema, item, "");
   }
   if (w.array_fault) throw *w.array_fault;

@@ -47,7 +47,7 @@ std::u32string utf8_to_utf32(std::string_view s) {
   return out;
 }
 
-static bool nesting_within(const std::uint8_t* s, std::size_t n, std::size_t limit) {
+bool nesting_within(const std::uint8_t* s, std::size_t n, std::size_t limit) {
   std::size_t depth = 0;
   bool in_string = false;
   for (std::size_t i = 0; i < n; ++i) {

@@ -83,6 +83,8 @@ export class Broker {
   private readonly handshakeContext: HandshakeContext;
   private readonly startedAt = Date.now();
   private connSeq = 0;
+  /** Bytes held by connections without INIT_ACK for their frames in progress (HS-21). */
+  private handshakeBytes = 0;
   /** Set once our socket is bound at unixPath: only then is the file ours to remove (UNIX-2). */
   private ownsUnixPath = false;
   private shuttingDown = false;
@@ -95,7 +97,11 @@ export class Broker {
   constructor(options: BrokerOptions = {}) {
     this.config = resolveConfig(options);
     this.log = new Logger(this.config.logLevel, this.config.logSink, { component: 'broker' });
-    this.flow = new FlowControl(this.config.maxWriteBuffer);
+    this.flow = new FlowControl(
+      this.config.maxWriteBuffer,
+      this.config.slowReaderTimeoutMs,
+      this.config.defects.keepSlowReaders ? undefined : (dest) => this.closeSlowReader(dest as Connection),
+    );
     this.inflight = new Inflight(
       {
         fail: (p, error) => {
@@ -105,10 +111,11 @@ export class Broker {
       },
       this.log,
     );
-    this.calls = new BrokerCalls((conn, frame) => this.batch.run(() => this.router.send(conn, frame)));
-    const send = (conn: Connection, frame: OutFrame): void => this.batch.run(() => this.router.send(conn, frame));
-    this.bus = new BusHost({ calls: this.calls, maxSubscriptions: DEFAULT_LIMITS.max_subscriptions, send });
-    const dispatcher = new ServiceDispatcher({ calls: this.calls, services: this.services, send });
+    const send = (conn: Connection, frame: OutFrame, source?: Connection): void => this.batch.run(() => this.router.send(conn, frame, source));
+    this.calls = new BrokerCalls({ send, isOver: (conn) => this.flow.isOver(conn) });
+    const internal = (conn: Connection, error: unknown): void => this.log.error('internal fault answering a request', { client: conn.clientId, error: String(error) });
+    this.bus = new BusHost({ calls: this.calls, maxSubscriptions: DEFAULT_LIMITS.max_subscriptions, send, internal });
+    const dispatcher = new ServiceDispatcher({ calls: this.calls, services: this.services, send, internal });
     this.router = new Router({
       config: this.config,
       log: this.log,
@@ -139,6 +146,7 @@ export class Broker {
       heartbeatMs: this.config.heartbeatMs,
       tokenDigest: this.config.token === undefined ? undefined : tokenDigest(this.config.token),
       isClientIdTaken: (id) => clients.has(id),
+      isServiceName: (name) => this.services.provider(name) !== undefined,
     };
   }
 
@@ -325,13 +333,33 @@ export class Broker {
     conn.log.debug('accepted', { remote: socket.remoteAddress ?? ('dir' in socket ? `fifo:${socket.dir}` : 'unix') });
   }
 
+  /**
+   * One read from a connection. Nothing a peer sends may end the process: a fault that is not a
+   * protocol error is logged, answered with INTERNAL where possible, and the broker goes on serving.
+   */
   private onData(conn: Connection, chunk: Buffer): void {
+    try {
+      this.read(conn, chunk);
+    } catch (e) {
+      this.log.error('internal fault handling a read', { client: conn.clientId, error: String(e) });
+      try {
+        this.batch.run(() => this.router.fault(conn, undefined, e, conn.state === 'handshake'));
+      } catch {
+        conn.destroy();
+      }
+    }
+  }
+
+  private read(conn: Connection, chunk: Buffer): void {
     if (!conn.readable) return;
     conn.stats.bytesIn += chunk.length;
     let bodies: Uint8Array[];
     try {
       bodies = conn.decoder.push(chunk);
     } catch (e) {
+      // HS-20: before INIT_ACK the limit is the largest INIT, whatever max_frame says.
+      if (conn.state === 'handshake' && e instanceof ProtocolError && e.code === 'FRAME_TOO_LARGE') e.details.statement = 'HS-20';
+      this.releaseHandshakeBytes(conn);
       // A framing fault (FRM-2, FRM-3): the whole frames before it in this read are handled first
       // (nothing accepted is lost), then ERROR and close.
       this.batch.run(() => {
@@ -340,7 +368,38 @@ export class Broker {
       });
       return;
     }
+    if (conn.state === 'handshake' && !this.holdHandshakeBytes(conn)) return;
     this.batch.run(() => this.handleBodies(conn, bodies));
+  }
+
+  /**
+   * HS-21: connections without INIT_ACK hold at most max_handshake_bytes together for their frames in
+   * progress; the one whose frame would go above it is refused. Returns false when `conn` was refused.
+   */
+  private holdHandshakeBytes(conn: Connection): boolean {
+    // The body allocated for the frame in progress, or the prefix bytes before it is known.
+    const held = conn.decoder.reservedBytes > 0 ? conn.decoder.reservedBytes : conn.decoder.bufferedBytes;
+    this.handshakeBytes += held - conn.handshakeBytes;
+    conn.handshakeBytes = held;
+    if (this.handshakeBytes <= this.config.maxHandshakeBytes) return true;
+    this.releaseHandshakeBytes(conn);
+    const limit = this.config.maxHandshakeBytes;
+    this.batch.run(() => this.router.fault(conn, undefined, new ProtocolError('OVERLOADED', 'too many bytes are held by connections in the handshake', { limit, statement: 'HS-21' }), true));
+    return false;
+  }
+
+  private releaseHandshakeBytes(conn: Connection): void {
+    this.handshakeBytes -= conn.handshakeBytes;
+    conn.handshakeBytes = 0;
+  }
+
+  /** LIM-17: a reader above max_write_buffer for slow_reader_timeout_ms is closed; its senders resume. */
+  private closeSlowReader(conn: Connection): void {
+    conn.log.warn('reader above max_write_buffer for slow_reader_timeout_ms; closing', { queued: conn.socket.writableLength, statement: 'LIM-17' });
+    const limit = this.config.maxWriteBuffer;
+    this.batch.run(() => this.router.sendError(conn, undefined, new ProtocolError('OVERLOADED', 'this connection did not read its frames', { limit, statement: 'LIM-17' })));
+    this.flow.forget(conn);
+    conn.end();
   }
 
   private handleBodies(conn: Connection, bodies: Uint8Array[]): void {
@@ -362,6 +421,8 @@ export class Broker {
       return;
     }
     conn.stopHandshakeTimer();
+    this.releaseHandshakeBytes(conn);
+    conn.decoder.maxFrame = this.config.maxFrame; // HS-20 no longer applies
     conn.state = 'open';
     conn.clientId = accepted.clientId;
     conn.language = accepted.language;
@@ -393,6 +454,7 @@ export class Broker {
   }
 
   private onClose(conn: Connection): void {
+    this.releaseHandshakeBytes(conn);
     conn.markClosed();
     this.connections.delete(conn);
     if (conn.clientId !== undefined && this.clients.get(conn.clientId) === conn) this.clients.delete(conn.clientId); // HS-19

@@ -8,9 +8,9 @@ import { MessageType, ProtocolError, type Message } from '../codec/index.js';
 import type {
   BusPublishPayload, BusQueryPayload, BusRegisterHandlerPayload, BusSendPayload, BusSubscribePayload, BusUnregisterHandlerPayload, BusUnsubscribePayload,
 } from '../../spec/generated/types.js';
-import type { BrokerCalls } from './calls.js';
+import type { BrokerCalls, RawPayload } from './calls.js';
 import type { Connection } from './connection.js';
-import { errorFrame, messageFrame, type OutFrame } from './frames.js';
+import { errorFrame, replyFrame, type OutFrame } from './frames.js';
 
 /** Catalog timeouts of the broker's own requests (spec/messages/bus.json). */
 const EVENT_TIMEOUT_MS = 30_000;
@@ -26,7 +26,10 @@ interface Subscription {
 export interface BusHostDeps {
   readonly calls: BrokerCalls;
   readonly maxSubscriptions: number;
-  send(conn: Connection, frame: OutFrame): void;
+  /** `source`: the connection whose frame caused this one (back-pressure, LIM-14). */
+  send(conn: Connection, frame: OutFrame, source?: Connection): void;
+  /** Logs a fault that is not a protocol error (an INTERNAL answer follows). */
+  internal(conn: Connection, error: unknown): void;
 }
 
 const HANDLED = new Set<number>([
@@ -46,8 +49,11 @@ export class BusHost {
     return HANDLED.has(code);
   }
 
-  /** A bus request from `conn`, decoded and checked up to step 13. */
-  handle(conn: Connection, m: Message): void {
+  /**
+   * A bus request from `conn`, decoded and checked up to step 13; `raw` is its payload as received,
+   * forwarded unchanged to a handler (BUS_SEND, BUS_QUERY keep their type).
+   */
+  handle(conn: Connection, m: Message, raw?: RawPayload): void {
     const id = m.header.id;
     switch (m.type) {
       case MessageType.BUS_SUBSCRIBE: {
@@ -75,14 +81,38 @@ export class BusHost {
         return this.reply(conn, id, 'ACK', {});
       }
       case MessageType.BUS_PUBLISH:
-        return void this.publish(conn, id, m.payload as BusPublishPayload);
+        return this.open(conn, id, () => this.publish(conn, id, m.payload as BusPublishPayload));
       case MessageType.BUS_SEND:
-        return void this.forward(conn, id, 'BUS_SEND', m.payload as BusSendPayload, SEND_TIMEOUT_MS);
+        return this.open(conn, id, () => this.forward(conn, id, 'BUS_SEND', m.payload as BusSendPayload, SEND_TIMEOUT_MS, raw));
       case MessageType.BUS_QUERY: {
         const p = m.payload as BusQueryPayload;
-        return void this.forward(conn, id, 'BUS_QUERY', p, p.timeout_ms !== undefined && p.timeout_ms > 0 ? p.timeout_ms : QUERY_DEFAULT_MS); // BUS-13
+        return this.open(conn, id, () => this.forward(conn, id, 'BUS_QUERY', p, p.timeout_ms !== undefined && p.timeout_ms > 0 ? p.timeout_ms : QUERY_DEFAULT_MS, raw)); // BUS-13
       }
     }
+  }
+
+  /**
+   * Runs an answered-later request: it counts against the requester's max_in_flight until answered
+   * (LIM-7), and whatever it throws or rejects with becomes an INTERNAL answer, never a crash.
+   */
+  private open(conn: Connection, id: string, run: () => Promise<void>): void {
+    conn.localOpen++;
+    let answered = false;
+    const settle = (): void => {
+      if (!answered) conn.localOpen--;
+      answered = true;
+    };
+    let running: Promise<void>;
+    try {
+      running = run();
+    } catch (e) {
+      running = Promise.reject(e);
+    }
+    running.then(settle, (e: unknown) => {
+      settle();
+      this.deps.internal(conn, e);
+      this.fail(conn, id, e);
+    });
   }
 
   /** HS-19: a closed connection's subscriptions and handlers go with it. */
@@ -98,14 +128,14 @@ export class BusHost {
     // BUS-5..7: one BUS_EVENT per subscription, the publisher's own included; failures only counted.
     const outcomes = await Promise.allSettled(
       targets.map((s) =>
-        this.deps.calls.call(s.conn, 'BUS_EVENT', { subscription_id: s.id, event_type: p.event_type, publisher, ...('payload' in p ? { payload: p.payload } : {}) }, EVENT_TIMEOUT_MS, publisher),
+        this.deps.calls.call(s.conn, 'BUS_EVENT', { subscription_id: s.id, event_type: p.event_type, publisher, ...('payload' in p ? { payload: p.payload } : {}) }, EVENT_TIMEOUT_MS, publisher, { source: conn }),
       ),
     );
     const failed = outcomes.filter((o) => o.status === 'rejected' || o.value.type !== MessageType.ACK).length;
     this.reply(conn, id, 'BUS_PUBLISHED', { delivered: targets.length, failed });
   }
 
-  private async forward(conn: Connection, id: string, type: 'BUS_SEND' | 'BUS_QUERY', p: BusSendPayload | BusQueryPayload, timeoutMs: number): Promise<void> {
+  private async forward(conn: Connection, id: string, type: 'BUS_SEND' | 'BUS_QUERY', p: BusSendPayload | BusQueryPayload, timeoutMs: number, raw: RawPayload | undefined): Promise<void> {
     const handler = this.handlers.get(p.message_type);
     if (!handler) {
       if (type === 'BUS_SEND') return this.reply(conn, id, 'ACK', {}); // BUS-9
@@ -113,7 +143,7 @@ export class BusHost {
     }
     let answer: Message;
     try {
-      answer = await this.deps.calls.call(handler, type, p, timeoutMs, conn.clientId!); // BUS-10
+      answer = await this.deps.calls.call(handler, type, p, timeoutMs, conn.clientId!, { raw, source: conn }); // BUS-10
     } catch (e) {
       return this.fail(conn, id, e as ProtocolError);
     }
@@ -125,10 +155,10 @@ export class BusHost {
   }
 
   private reply(conn: Connection, re: string, type: string, payload: unknown): void {
-    if (conn.state === 'open') this.deps.send(conn, messageFrame(type, { id: conn.nextId(), re }, payload));
+    if (conn.state === 'open') this.deps.send(conn, replyFrame(type, conn.nextId(), re, payload, conn.peerMaxFrame), conn);
   }
 
-  private fail(conn: Connection, re: string, error: ProtocolError): void {
-    if (conn.state === 'open') this.deps.send(conn, errorFrame(conn.nextId(), re, error));
+  private fail(conn: Connection, re: string, error: unknown): void {
+    if (conn.state === 'open') this.deps.send(conn, errorFrame(conn.nextId(), re, error), conn);
   }
 }

@@ -3,9 +3,28 @@
  * SERVICE_DISPATCH): each resolves with the target's answer (its response or ERROR message), or fails
  * with TIMEOUT (its id then remembered so a late answer is dropped, REQ-16) or PEER_GONE (HS-18).
  */
-import { ProtocolError, type Message } from '../codec/index.js';
+import { messageByName, ProtocolError, type Message } from '../codec/index.js';
 import type { Connection } from './connection.js';
-import { messageFrame } from './frames.js';
+import { forwardFrame, messageFrame, type OutFrame } from './frames.js';
+
+/** A payload as the requester sent it: forwarded as these bytes when the type stays the same (REQ-9, D2). */
+export interface RawPayload {
+  readonly bytes: Uint8Array;
+  readonly cbor: boolean;
+}
+
+export interface CallOptions {
+  /** The payload bytes received, used instead of re-encoding `payload` when the target can take them. */
+  raw?: RawPayload;
+  /** The connection whose frame caused the call: paused when the target's queue is full (LIM-14). */
+  source?: Connection;
+}
+
+export interface CallDeps {
+  send(conn: Connection, frame: OutFrame, source: Connection | undefined): void;
+  /** true when `conn` has more than max_write_buffer bytes queued (LIM-18). */
+  isOver(conn: Connection): boolean;
+}
 
 interface Call {
   readonly resolve: (m: Message) => void;
@@ -17,12 +36,31 @@ interface Call {
 export class BrokerCalls {
   private readonly open = new Map<Connection, Map<string, Call>>();
 
-  constructor(private readonly send: (conn: Connection, frame: ReturnType<typeof messageFrame>) => void) {}
+  constructor(private readonly deps: CallDeps) {}
 
-  /** Sends `type` to `target` as a request of the broker's, `src` naming whom it acts for. */
-  call(target: Connection, type: string, payload: unknown, timeoutMs: number, src: string): Promise<Message> {
+  /**
+   * Sends `type` to `target` as a request of the broker's, `src` naming whom it acts for. Fails at once
+   * with OVERLOADED when the target's queue is already full (LIM-18) or the frame exceeds its max_frame
+   * (REQ-11): nothing is queued for a reader that does not read.
+   */
+  call(target: Connection, type: string, payload: unknown, timeoutMs: number, src: string, options: CallOptions = {}): Promise<Message> {
     if (target.state !== 'open') return Promise.reject(new ProtocolError('PEER_GONE', `${target.clientId ?? 'the target'} is gone`, { statement: 'HS-18' }));
+    if (this.deps.isOver(target)) {
+      return Promise.reject(new ProtocolError('OVERLOADED', `${target.clientId} is not reading: its queue is above max_write_buffer`, { statement: 'LIM-18' }));
+    }
     const id = target.nextId();
+    let frame: OutFrame;
+    try {
+      const raw = options.raw;
+      frame = raw !== undefined && (!raw.cbor || target.cbor)
+        ? forwardFrame(messageByName(type).code, raw.cbor ? 1 : 0, { id, src }, raw.bytes)
+        : messageFrame(type, { id, src }, payload);
+    } catch (e) {
+      return Promise.reject(e instanceof ProtocolError ? e : new ProtocolError('INTERNAL', `${type} could not be encoded`));
+    }
+    if (frame.bodyLength > target.peerMaxFrame) {
+      return Promise.reject(new ProtocolError('OVERLOADED', `the ${type} would exceed ${target.clientId}'s max_frame`, { limit: target.peerMaxFrame, statement: 'REQ-11' }));
+    }
     return new Promise<Message>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.take(target, id);
@@ -32,7 +70,7 @@ export class BrokerCalls {
       let calls = this.open.get(target);
       if (!calls) this.open.set(target, (calls = new Map()));
       calls.set(id, { resolve, reject, timer, typeName: type });
-      this.send(target, messageFrame(type, { id, src }, payload));
+      this.deps.send(target, frame, options.source);
     });
   }
 
@@ -45,6 +83,14 @@ export class BrokerCalls {
   answer(conn: Connection, message: Message): void {
     const c = this.take(conn, message.header.re!);
     c?.resolve(message);
+  }
+
+  /** The answer to the call `re` on `conn` was refused: the call fails with HANDLER_FAILED naming why. */
+  refused(conn: Connection, re: string, error: unknown): void {
+    const c = this.take(conn, re);
+    if (!c) return;
+    const code = error instanceof ProtocolError ? error.code : 'INTERNAL';
+    c.reject(new ProtocolError('HANDLER_FAILED', `the answer of ${conn.clientId} to ${c.typeName} was refused (${code})`, { refused: code }));
   }
 
   /** The target closed: its open calls fail with PEER_GONE. */

@@ -6,13 +6,42 @@ import { Broker } from './broker.js';
 import { BrokerConfigError } from './config.js';
 import { isLogLevel } from './logger.js';
 import { ListenError } from './listen.js';
+import { resolveToken, TokenSourceError } from '../token-source.js';
+
+/**
+ * The last line of defence of a long-running broker: an exception or rejection that escaped every
+ * handler is logged and the broker keeps serving its other clients (the connection concerned has
+ * already been answered INTERNAL or closed where the broker could tell which one it was).
+ */
+function installSafetyNet(broker: Broker): void {
+  // A log pipe whose reader went away (EPIPE) must not turn every log line into a new uncaught fault:
+  // that loop spins forever and the broker never exits on SIGTERM.
+  process.stderr.on('error', () => undefined);
+  let reporting = false;
+  const report = (what: string, e: unknown): void => {
+    if (reporting) return;
+    reporting = true;
+    try {
+      broker.log.error(`${what}; serving on`, { error: String(e), stack: e instanceof Error ? e.stack : undefined });
+    } catch {
+      // the log itself failed: nothing more to do
+    } finally {
+      reporting = false;
+    }
+  };
+  process.on('uncaughtException', (e) => report('uncaught exception', e));
+  process.on('unhandledRejection', (e) => report('unhandled rejection', e));
+}
 
 export const BROKER_HELP = `  broker                       run the reference broker (logs: JSON lines on stderr)
     --host HOST                TCP host (default 127.0.0.1; another address needs --token)
     --port PORT                TCP port (default 9999; 0 = ephemeral)
     --unix PATH                listen on a Unix socket too (created 0600); alone, it replaces TCP
     --fifo-dir DIR             serve FIFO pairs put in DIR (created 0700); alone, it replaces TCP
-    --token T                  shared secret every INIT must carry
+    --token T                  shared secret every INIT must carry (visible to local users: prefer
+                               CONCORD_TOKEN or --token-file)
+    --token-file PATH          read the token from PATH's first line; refused when group or others
+                               may read PATH (exit 78)
     --log-level LEVEL          debug, info (default), warn or error
     --max-in-flight N          requests one connection may have open (default 1024)
     --max-frame N              largest body accepted, in bytes (default 16777216)
@@ -24,6 +53,7 @@ export interface BrokerCommandValues {
   unix?: string;
   'fifo-dir'?: string;
   token?: string;
+  'token-file'?: string;
   'log-level'?: string;
   'max-in-flight'?: string;
   'max-frame'?: string;
@@ -48,6 +78,7 @@ export function runBrokerCommand(values: BrokerCommandValues): number {
   }
   let broker: Broker;
   try {
+    const token = resolveToken({ token: values.token, tokenFile: values['token-file'] });
     broker = new Broker({
       host: values.host,
       port: integer('--port', values.port),
@@ -55,15 +86,16 @@ export function runBrokerCommand(values: BrokerCommandValues): number {
       tcp: (values.unix === undefined && values['fifo-dir'] === undefined) || values.port !== undefined || values.host !== undefined,
       unixPath: values.unix,
       fifoDir: values['fifo-dir'],
-      token: values.token,
+      token,
       maxInFlight: integer('--max-in-flight', values['max-in-flight']),
       maxFrame: integer('--max-frame', values['max-frame']),
       logLevel,
     });
   } catch (e) {
     process.stderr.write(`concord broker: ${(e as Error).message}\n`);
-    return e instanceof BrokerConfigError ? EX_CONFIG : EX_USAGE;
+    return e instanceof BrokerConfigError || e instanceof TokenSourceError ? EX_CONFIG : EX_USAGE;
   }
+  installSafetyNet(broker);
   broker.listen().catch((e: unknown) => {
     broker.log.error('cannot start', { error: (e as Error).message });
     process.exitCode = e instanceof ListenError ? EX_CONFIG : 1;

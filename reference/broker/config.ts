@@ -44,10 +44,26 @@ export interface BrokerOptions {
   shutdownDrainMs?: number;
   /** Bytes queued for one reader before the connections feeding it stop being read (LIM-14). */
   maxWriteBuffer?: number;
+  /** Longest one connection may stay above maxWriteBuffer before it is closed with OVERLOADED (LIM-17). */
+  slowReaderTimeoutMs?: number;
+  /** Bytes all connections without INIT_ACK may hold together for frames in progress (HS-21). */
+  maxHandshakeBytes?: number;
   /** Late-answer memory per connection: ids of timed-out or abandoned requests kept (REQ-16). */
   expiredIdsKept?: number;
+  /**
+   * Defects injected on purpose, for the tests that show a conformance case catches a broker broken
+   * that way. Never set outside those tests.
+   */
+  defects?: BrokerDefects;
   logLevel?: LogLevel;
   logSink?: LogSink;
+}
+
+export interface BrokerDefects {
+  /** LIM-7 counts routed requests only (bus, registry and dispatch requests are never refused). */
+  inFlightRoutedOnly?: boolean;
+  /** LIM-17 off: a reader above max_write_buffer is never closed, so its senders stay paused. */
+  keepSlowReaders?: boolean;
 }
 
 export interface BrokerConfig {
@@ -67,7 +83,10 @@ export interface BrokerConfig {
   readonly typeTimeoutMs: ReadonlyMap<number, number>;
   readonly shutdownDrainMs: number;
   readonly maxWriteBuffer: number;
+  readonly slowReaderTimeoutMs: number;
+  readonly maxHandshakeBytes: number;
   readonly expiredIdsKept: number;
+  readonly defects: BrokerDefects;
   readonly logLevel: LogLevel;
   readonly logSink: LogSink | undefined;
 }
@@ -138,7 +157,10 @@ export function resolveConfig(options: BrokerOptions = {}): BrokerConfig {
     typeTimeoutMs,
     shutdownDrainMs: limit('shutdown_drain_ms', 'shutdownDrainMs', options.shutdownDrainMs),
     maxWriteBuffer: limit('max_write_buffer', 'maxWriteBuffer', options.maxWriteBuffer),
+    slowReaderTimeoutMs: limit('slow_reader_timeout_ms', 'slowReaderTimeoutMs', options.slowReaderTimeoutMs),
+    maxHandshakeBytes: limit('max_handshake_bytes', 'maxHandshakeBytes', options.maxHandshakeBytes),
     expiredIdsKept,
+    defects: { ...options.defects },
     logLevel,
     logSink: options.logSink,
   };

@@ -30,6 +30,8 @@ export interface ClientDrain {
 
 /** How long a half-closed connection may linger before it is destroyed. */
 const CLOSE_GRACE_MS = 2000;
+/** HS-1: an INIT body is at most 65,536 bytes, the smallest max_frame. */
+export const HANDSHAKE_MAX_FRAME = 65_536;
 /** At most three PINGs go unanswered (HS-11). */
 const MAX_UNANSWERED_PINGS = 3;
 
@@ -58,6 +60,14 @@ export class Connection implements FlowEndpoint {
   readonly blockedBy = new Set<FlowEndpoint>();
   readonly feeders = new Set<FlowEndpoint>();
   corked = false;
+  slowTimer: NodeJS.Timeout | undefined;
+  /**
+   * Requests of this client the broker answers itself and has not answered yet (bus, dispatch): with
+   * `requested`, what LIM-7 counts.
+   */
+  localOpen = 0;
+  /** Bytes of a frame in progress this connection holds against max_handshake_bytes (HS-21). */
+  handshakeBytes = 0;
   readonly decoder: FrameDecoder;
 
   private idSeq = 0;
@@ -75,7 +85,8 @@ export class Connection implements FlowEndpoint {
     private readonly batch: WriteBatch,
     public log: Logger,
   ) {
-    this.decoder = new FrameDecoder({ maxFrame });
+    // HS-20: nothing above the largest INIT is accepted before INIT_ACK; the broker raises it then.
+    this.decoder = new FrameDecoder({ maxFrame: Math.min(maxFrame, HANDSHAKE_MAX_FRAME) });
   }
 
   get readable(): boolean {
@@ -165,7 +176,14 @@ export class Connection implements FlowEndpoint {
     clearTimeout(this.closeTimer);
   }
 
+  /** Open requests of this client, every kind counted (LIM-7). */
+  get openRequests(): number {
+    return this.requested.size + this.localOpen;
+  }
+
   private stopTimers(): void {
+    clearTimeout(this.slowTimer);
+    this.slowTimer = undefined;
     this.stopHandshakeTimer();
     clearTimeout(this.heartbeatTimer);
     this.heartbeatTimer = undefined;

@@ -8,9 +8,9 @@
 import { ProtocolError, type Message } from '../codec/index.js';
 import { MessageType } from '../codec/index.js';
 import type { ServiceDispatchPayload } from '../../spec/generated/types.js';
-import type { BrokerCalls } from './calls.js';
+import type { BrokerCalls, RawPayload } from './calls.js';
 import type { Connection } from './connection.js';
-import { errorFrame, messageFrame, type OutFrame } from './frames.js';
+import { errorFrame, replyFrame, type OutFrame } from './frames.js';
 import type { ServiceRegistry } from './services.js';
 
 const PRIORITY_RANK: Record<string, number> = { realtime: 0, high: 1, normal: 2, low: 3, idle: 4 };
@@ -24,7 +24,10 @@ export function dispatchBackoffMs(retry: number): number {
 export interface DispatcherDeps {
   readonly calls: BrokerCalls;
   readonly services: ServiceRegistry;
-  send(conn: Connection, frame: OutFrame): void;
+  /** `source`: the connection whose frame caused this one (back-pressure, LIM-14). */
+  send(conn: Connection, frame: OutFrame, source?: Connection): void;
+  /** Logs a fault that is not a protocol error (an INTERNAL answer follows). */
+  internal(conn: Connection, error: unknown): void;
 }
 
 interface Waiting {
@@ -40,15 +43,34 @@ export class ServiceDispatcher {
 
   constructor(private readonly deps: DispatcherDeps) {}
 
-  handle(conn: Connection, m: Message): void {
+  /** `raw`: the payload as received, forwarded unchanged to the service (REG-8). */
+  handle(conn: Connection, m: Message, raw?: RawPayload): void {
     const p = m.payload as ServiceDispatchPayload;
     const entry = this.deps.services.entry(p.service_name);
     if (!entry) throw new ProtocolError('SERVICE_NOT_FOUND', `no service ${p.service_name} is registered`, { path: '/service_name', statement: 'REG-4' });
     if (entry.descriptor.healthy === false) throw new ProtocolError('SERVICE_UNHEALTHY', `${p.service_name} is unhealthy`, { statement: 'REG-4' });
-    this.enqueue(PRIORITY_RANK[p.priority ?? 'normal'] ?? 2, () => void this.start(conn, m.header.id, p));
+    // Open from here until answered: counted by LIM-7; a fault inside becomes INTERNAL, never a crash.
+    conn.localOpen++;
+    const re = m.header.id;
+    this.enqueue(PRIORITY_RANK[p.priority ?? 'normal'] ?? 2, () => {
+      let running: Promise<void>;
+      try {
+        running = this.start(conn, re, p, raw);
+      } catch (e) {
+        running = Promise.reject(e);
+      }
+      running.then(
+        () => void conn.localOpen--,
+        (e: unknown) => {
+          conn.localOpen--;
+          this.deps.internal(conn, e);
+          this.fail(conn, re, e);
+        },
+      );
+    });
   }
 
-  private async start(conn: Connection, re: string, p: ServiceDispatchPayload): Promise<void> {
+  private async start(conn: Connection, re: string, p: ServiceDispatchPayload, raw: RawPayload | undefined): Promise<void> {
     const entry = this.deps.services.entry(p.service_name);
     if (!entry) return this.fail(conn, re, new ProtocolError('SERVICE_NOT_FOUND', `${p.service_name} was unregistered`, { statement: 'REG-4' }));
     const limit = entry.descriptor.max_concurrent ?? 0;
@@ -64,9 +86,9 @@ export class ServiceDispatcher {
         if (attempt > 1) await new Promise((r) => setTimeout(r, dispatchBackoffMs(attempt - 1)));
         let answer: Message;
         try {
-          answer = await this.deps.calls.call(entry.owner, 'SERVICE_DISPATCH', p, timeoutMs, conn.clientId!); // REG-8: unchanged
+          answer = await this.deps.calls.call(entry.owner, 'SERVICE_DISPATCH', p, timeoutMs, conn.clientId!, { raw, source: conn }); // REG-8: unchanged
         } catch (e) {
-          return this.fail(conn, re, e as ProtocolError); // TIMEOUT or PEER_GONE: not retried (REG-5, REG-12)
+          return this.fail(conn, re, e); // TIMEOUT, PEER_GONE or OVERLOADED: not retried (REG-5, REG-12)
         }
         if (answer.type !== MessageType.ERROR) {
           const result = (answer.payload as { result?: unknown } | null)?.result;
@@ -93,10 +115,10 @@ export class ServiceDispatcher {
   }
 
   private reply(conn: Connection, re: string, payload: unknown): void {
-    if (conn.state === 'open') this.deps.send(conn, messageFrame('SERVICE_RESULT', { id: conn.nextId(), re }, payload));
+    if (conn.state === 'open') this.deps.send(conn, replyFrame('SERVICE_RESULT', conn.nextId(), re, payload, conn.peerMaxFrame), conn);
   }
 
-  private fail(conn: Connection, re: string, error: ProtocolError): void {
-    if (conn.state === 'open') this.deps.send(conn, errorFrame(conn.nextId(), re, error));
+  private fail(conn: Connection, re: string, error: unknown): void {
+    if (conn.state === 'open') this.deps.send(conn, errorFrame(conn.nextId(), re, error), conn);
   }
 }

@@ -5,9 +5,12 @@
  * socket touched is uncorked once at the end, so a read of N frames costs one writev per destination
  * instead of N writes (performance.md: 459k msgs/s corked against 127k with one write per frame).
  *
- * Back-pressure (LIM-14): when the bytes queued for a reader exceed max_write_buffer, the connections
- * whose frames went there stop being read until the reader's socket drains. Nothing is dropped and
- * nothing queues without bound: a paused source keeps at most the one read it was handling.
+ * Back-pressure (LIM-14): every frame queued for a reader counts, forwarded or the broker's own. When
+ * the bytes queued for a reader exceed max_write_buffer, the connections whose frames went there stop
+ * being read until the reader's socket drains. A reader that stays above the limit for
+ * slow_reader_timeout_ms is the one at fault: it is closed and its senders resume (LIM-17), so one
+ * client that never reads cannot stall the others. Nothing is dropped and nothing queues without
+ * bound: a paused source keeps at most the one read it was handling.
  */
 import type { Socket } from 'node:net';
 import type { FifoStream } from '../transport/fifo-stream.js';
@@ -25,6 +28,8 @@ export interface FlowEndpoint {
   readonly readable: boolean;
   /** Set while the socket is corked by the current batch. */
   corked: boolean;
+  /** Running while the queue is above max_write_buffer (LIM-17). */
+  slowTimer: NodeJS.Timeout | undefined;
 }
 
 export class WriteBatch {
@@ -63,13 +68,33 @@ export class FlowControl {
   pauses = 0;
   resumes = 0;
 
-  constructor(private readonly maxWriteBuffer: number) {}
+  constructor(
+    readonly maxWriteBuffer: number,
+    private readonly slowReaderTimeoutMs = 5000,
+    /** Called when `dest` stayed above max_write_buffer for slow_reader_timeout_ms; undefined keeps it (a test defect). */
+    private readonly onSlowReader?: (dest: FlowEndpoint) => void,
+  ) {}
 
-  /** After a frame went to `dest` because of a frame read from `source`. */
+  /** true when `dest` has more than max_write_buffer bytes queued. */
+  isOver(dest: FlowEndpoint): boolean {
+    return dest.socket.writableLength > this.maxWriteBuffer;
+  }
+
+  /** After a frame went to `dest`; `source` is the connection whose frame caused it (none for the broker's timers). */
   afterWrite(dest: FlowEndpoint, source: FlowEndpoint | undefined): void {
     const queued = dest.socket.writableLength;
     if (queued > dest.stats.maxQueuedBytes) dest.stats.maxQueuedBytes = queued;
-    if (queued <= this.maxWriteBuffer || source === undefined || dest.feeders.has(source)) return;
+    if (queued <= this.maxWriteBuffer) return;
+    if (dest.slowTimer === undefined && this.onSlowReader !== undefined) {
+      const onSlow = this.onSlowReader;
+      dest.slowTimer = setTimeout(() => {
+        dest.slowTimer = undefined;
+        if (dest.readable && this.isOver(dest)) onSlow(dest);
+      }, this.slowReaderTimeoutMs);
+      dest.slowTimer.unref();
+    }
+    // A connection that does not read its own answers (source === dest) is paused like any other source.
+    if (source === undefined || dest.feeders.has(source)) return;
     dest.feeders.add(source);
     if (source.blockedBy.size === 0) {
       source.socket.pause();
@@ -81,6 +106,8 @@ export class FlowControl {
 
   /** `dest` drained (or went away): resume the sources it held, unless another full reader still holds them. */
   release(dest: FlowEndpoint): void {
+    clearTimeout(dest.slowTimer);
+    dest.slowTimer = undefined;
     if (dest.feeders.size === 0) return;
     for (const source of dest.feeders) {
       source.blockedBy.delete(dest);

@@ -3,7 +3,7 @@
  * a re-serialised header (BODY-7, REQ-12, REQ-13); frames the broker originates are encoded by the codec
  * in JSON, which every peer accepts (ENC-1).
  */
-import { encodeFrame, encodeMessage, ProtocolError, type Header } from '../codec/index.js';
+import { DEFAULT_LIMITS, depthOf, encodeFrame, encodeMessage, ProtocolError, type Header } from '../codec/index.js';
 
 /** Payloads up to this size are copied next to their header (one write); larger ones go as a second buffer (writev, no copy). */
 const COPY_LIMIT = 4096;
@@ -57,10 +57,40 @@ export function messageFrame(type: string, header: Header, payload?: unknown): O
 
 const MAX_MESSAGE = 4096;
 
-/** An ERROR frame reporting `error`; `re` is the faulty frame's id when it was readable (ERR-3). */
-export function errorFrame(id: string, re: string | undefined, error: ProtocolError): OutFrame {
-  const payload = error.toPayload();
+/**
+ * An ERROR frame reporting `error`; `re` is the faulty frame's id when it was readable (ERR-3). Never
+ * throws: details that are too deep (a peer's `details.error` wrapped two levels down, LIM-15) or that
+ * cannot be encoded are left out rather than turning the report into a second fault.
+ */
+export function errorFrame(id: string, re: string | undefined, error: unknown): OutFrame {
+  const e = error instanceof ProtocolError ? error : new ProtocolError('INTERNAL', 'the broker failed handling this request');
+  const payload = e.toPayload();
   // The ERROR schema caps `message` at 4096 characters; a long text must not turn into an INTERNAL fault.
   if (payload.message.length > MAX_MESSAGE) payload.message = `${payload.message.slice(0, MAX_MESSAGE - 3)}...`;
-  return messageFrame('ERROR', re === undefined ? { id } : { id, re }, payload);
+  const header = re === undefined ? { id } : { id, re };
+  if (payload.details !== undefined && depthOf(payload) > DEFAULT_LIMITS.max_payload_depth) {
+    payload.details = { ...(e.details.statement !== undefined ? { statement: e.details.statement } : {}), truncated: true };
+  }
+  try {
+    return messageFrame('ERROR', header, payload);
+  } catch {
+    const { details: _dropped, ...bare } = payload;
+    return messageFrame('ERROR', header, bare);
+  }
+}
+
+/**
+ * A response the broker builds around a peer's value (BUS_QUERY_RESULT, SERVICE_RESULT, ...): when it
+ * would exceed the requester's max_frame (a CBOR value re-encoded as JSON grows), the requester gets
+ * ERROR `OVERLOADED` instead (REQ-11), so the answer is still exactly one.
+ */
+export function replyFrame(type: string, id: string, re: string, payload: unknown, peerMaxFrame: number): OutFrame {
+  let frame: OutFrame;
+  try {
+    frame = messageFrame(type, { id, re }, payload);
+  } catch (e) {
+    return errorFrame(id, re, e);
+  }
+  if (frame.bodyLength <= peerMaxFrame) return frame;
+  return errorFrame(id, re, new ProtocolError('OVERLOADED', `the ${type} would exceed this connection's max_frame`, { limit: peerMaxFrame, statement: 'REQ-11' }));
 }

@@ -16,6 +16,8 @@ export interface HandshakeContext {
   /** SHA-256 of the configured token, or undefined when the broker needs none. */
   readonly tokenDigest: Buffer | undefined;
   isClientIdTaken(clientId: string): boolean;
+  /** true when `name` is a registered service: client ids and service names share one namespace (HS-22). */
+  isServiceName(name: string): boolean;
 }
 
 export interface AcceptedInit {
@@ -95,6 +97,9 @@ export function acceptInit(body: Uint8Array, ctx: HandshakeContext): AcceptedIni
   // client named like the broker would capture the frames addressed to it.
   if (init.client_id === ctx.brokerId || ctx.isClientIdTaken(init.client_id)) {
     throw fault('DUPLICATE_CLIENT_ID', `client id ${init.client_id} is already connected`, id, { statement: 'HS-5' });
+  }
+  if (ctx.isServiceName(init.client_id)) {
+    throw fault('DUPLICATE_CLIENT_ID', `${init.client_id} is a registered service's name`, id, { statement: 'HS-22' });
   }
 
   const encoding = init.encodings.find((e) => SUPPORTED.includes(e as Encoding)) as Encoding; // schema: json is always there

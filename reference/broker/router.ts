@@ -27,7 +27,7 @@ import {
 import type { BrokerConfig } from './config.js';
 import type { Connection } from './connection.js';
 import type { FlowControl } from './flow.js';
-import { errorFrame, forwardFrame, messageFrame, type ForwardHeader, type OutFrame } from './frames.js';
+import { errorFrame, forwardFrame, messageFrame, replyFrame, type ForwardHeader, type OutFrame } from './frames.js';
 import type { Inflight } from './inflight.js';
 import type { Logger } from './logger.js';
 import { clientStatsEntry } from './stats.js';
@@ -149,7 +149,18 @@ export class Router {
       this.checkLifecycle(conn, info);
       throw protocolError('UNKNOWN_DESTINATION', `${info.name} is routed and needs a dst`, { path: '/header/dst', statement: 'REQ-8' });
     }
-    this.local(conn, info, body);
+    this.local(conn, info, body, env);
+  }
+
+  /**
+   * LIM-7: every request kind counts, routed or answered by the broker itself (bus, registry, dispatch).
+   * PING and SHUTDOWN are never refused: they keep a full connection alive and let it drain.
+   */
+  private checkInFlight(conn: Connection, info: MessageInfo, routed: boolean): void {
+    if (info.kind !== 'request' || info.code === MessageType.PING || info.code === MessageType.SHUTDOWN) return;
+    const limit = this.deps.config.maxInFlight;
+    const open = this.deps.config.defects.inFlightRoutedOnly ? (routed ? conn.requested.size : 0) : conn.openRequests;
+    if (open >= limit) throw protocolError('OVERLOADED', `${limit} requests are already in flight on this connection`, { limit, statement: 'LIM-7' });
   }
 
   /** Step 9 for requests: nothing new once SHUTDOWN was sent or received (HS-13). */
@@ -178,8 +189,7 @@ export class Router {
       throw protocolError('OVERLOADED', `the frame would exceed ${dst}'s max_frame`, { limit: target.peerMaxFrame, statement: 'REQ-11' });
     }
     if (request) {
-      const limit = this.deps.config.maxInFlight;
-      if (conn.requested.size >= limit) throw protocolError('OVERLOADED', `${limit} requests are already in flight on this connection`, { limit, statement: 'LIM-7' });
+      this.checkInFlight(conn, info, true);
       const timeoutMs = this.deps.config.typeTimeoutMs.get(info.code) ?? info.timeout_ms ?? this.deps.config.requestTimeoutMs; // REQ-14
       this.deps.inflight.track(conn, target, env.header.id, header.id, info, RESPONSE_OF.get(info.code)!, timeoutMs);
     }
@@ -228,7 +238,16 @@ export class Router {
       }
     }
     if (re !== undefined && this.deps.calls.owns(conn, re)) {
-      this.deps.calls.answer(conn, decodeMessage(body, this.decodeOptions(conn))); // an answer to the broker's own request
+      // An answer to the broker's own request. One it refuses (too deep, invalid) still answers that
+      // request, as failed (section 7), so the client the broker acts for is not left waiting.
+      let message;
+      try {
+        message = decodeMessage(body, this.decodeOptions(conn));
+      } catch (e) {
+        this.deps.calls.refused(conn, re, e);
+        throw e;
+      }
+      this.deps.calls.answer(conn, message);
       return;
     }
     if (info.code === MessageType.PONG || info.code === MessageType.SHUTDOWN_ACK) {
@@ -250,7 +269,7 @@ export class Router {
   }
 
   /** A frame addressed to the broker itself. */
-  private local(conn: Connection, info: MessageInfo, body: Uint8Array): void {
+  private local(conn: Connection, info: MessageInfo, body: Uint8Array, env: Envelope): void {
     const message = decodeMessage(body, this.decodeOptions(conn)); // steps 6-8
     const id = message.header.id;
     if (info.code === MessageType.INIT) throw protocolError('PROTOCOL_VIOLATION', 'a second INIT', { statement: 'HS-2' });
@@ -258,18 +277,21 @@ export class Router {
     if (!info.directions.includes('client-to-broker') && !info.directions.includes('routed')) {
       throw protocolError('UNEXPECTED_MESSAGE', `${info.name} is not sent by clients`, { statement: 'REQ-6' });
     }
+    this.checkInFlight(conn, info, false);
+    const raw = { bytes: env.payload, cbor: env.encodingBits === 1 };
     switch (info.code) {
       case MessageType.PING:
         this.send(conn, messageFrame('PONG', { id: conn.nextId(), re: id }), conn); // HS-9
         return;
       case MessageType.STATS_REQUEST:
-        this.send(conn, messageFrame('STATS_RESPONSE', { id: conn.nextId(), re: id }, this.statsPayload(message.payload as StatsRequestPayload)), conn);
+        // Built from every client's entry: it can outgrow the requester's max_frame (REQ-11).
+        this.send(conn, replyFrame('STATS_RESPONSE', conn.nextId(), id, this.statsPayload(message.payload as StatsRequestPayload), conn.peerMaxFrame), conn);
         return;
       case MessageType.SHUTDOWN:
         this.deps.startClientDrain(conn, id, (message.payload as ShutdownPayload).drain_ms);
         return;
       case MessageType.SERVICE_REGISTER:
-        this.deps.services.register(conn, (message.payload as ServiceRegisterPayload).service);
+        this.deps.services.register(conn, (message.payload as ServiceRegisterPayload).service, (name) => name === this.deps.config.brokerId || this.deps.clients.has(name));
         this.send(conn, messageFrame('ACK', { id: conn.nextId(), re: id }, {}), conn);
         return;
       case MessageType.SERVICE_UNREGISTER:
@@ -283,13 +305,13 @@ export class Router {
         return;
       }
       case MessageType.SERVICE_LIST:
-        this.send(conn, messageFrame('SERVICE_LIST_RESULT', { id: conn.nextId(), re: id }, { services: this.deps.services.list(message.payload as ServiceListPayload) }), conn);
+        this.send(conn, replyFrame('SERVICE_LIST_RESULT', conn.nextId(), id, { services: this.deps.services.list(message.payload as ServiceListPayload) }, conn.peerMaxFrame), conn);
         return;
       case MessageType.SERVICE_DISPATCH:
-        this.deps.dispatcher.handle(conn, message);
+        this.deps.dispatcher.handle(conn, message, raw);
         return;
       default:
-        if (this.deps.bus.handles(info.code)) return this.deps.bus.handle(conn, message);
+        if (this.deps.bus.handles(info.code)) return this.deps.bus.handle(conn, message, raw);
         throw protocolError('UNSUPPORTED', `this broker does not implement ${info.name}`, { statement: 'ERR-8' });
     }
   }

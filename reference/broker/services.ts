@@ -24,8 +24,12 @@ function byteOrder(a: string, b: string): number {
 export class ServiceRegistry {
   private readonly byName = new Map<string, ServiceEntry>();
 
-  register(owner: Connection, descriptor: ServiceDescriptor): void {
+  /** `isClientName`: true for a name an open connection holds as its client id, or the broker's own (REG-1). */
+  register(owner: Connection, descriptor: ServiceDescriptor, isClientName: (name: string) => boolean = () => false): void {
     if (this.byName.has(descriptor.name)) throw new ProtocolError('SERVICE_EXISTS', `service ${descriptor.name} is already registered`, { path: '/service/name', statement: 'REG-1' });
+    // Client ids and service names share one namespace (REQ-7): a service named like a client would
+    // capture the traffic routed to it.
+    if (isClientName(descriptor.name)) throw new ProtocolError('SERVICE_EXISTS', `${descriptor.name} is a connected client's id`, { path: '/service/name', statement: 'REG-1' });
     // current_load is the registry's to report, never the registrant's to set.
     const { current_load: _ignored, ...rest } = descriptor;
     this.byName.set(descriptor.name, { descriptor: { ...rest, healthy: descriptor.healthy ?? true }, owner, load: 0 });

@@ -30,7 +30,8 @@ export interface FrameDecoderOptions {
  * it the decoder is failed for good: the stream can no longer be trusted.
  */
 export class FrameDecoder {
-  readonly maxFrame: number;
+  /** Changeable between frames: a broker accepts at most 65,536 bytes before INIT_ACK (HS-20), then its max_frame. */
+  maxFrame: number;
   private prefix = new Uint8Array(LENGTH_PREFIX_BYTES);
   private prefixFill = 0;
   private body: Uint8Array | null = null;

@@ -9,6 +9,7 @@ export { decodeHeader, encodeHeader, type Header } from './header.js';
 export { NDArray, packNDArray, unpackNDArray, dtypeCode, type DtypeName, type TypedData } from './ndarray.js';
 export { cborEncode, cborDecode, CBOR_ENCODER_OPTIONS, CBOR_DECODER_OPTIONS } from './cbor.js';
 export { decodePayload, encodePayload, payloadToFixture, payloadFromFixture } from './payload.js';
+export { checkJsonShape, checkCborShape, depthOf, type ShapeLimits } from './shape.js';
 export { decodeMessage, encodeMessage, encodeMessageFrame, type Message, type OutgoingMessage, type DecodeOptions } from './message.js';
 export { messageByCode, messageByName } from './catalog.js';
 export { validatePayload } from './validate.js';

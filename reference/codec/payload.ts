@@ -9,6 +9,7 @@ import { checkCborDataModel, fromWire, toWire } from './transform.js';
 import { validatePayload } from './validate.js';
 import { planOf } from './catalog.js';
 import type { Encoding } from './body.js';
+import { checkCborShape, checkJsonShape } from './shape.js';
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const utf8 = new TextEncoder();
@@ -29,12 +30,14 @@ function parse(m: MessageInfo, encoding: Encoding, bytes: Uint8Array): unknown {
     } catch {
       throw new ProtocolError('INVALID_PAYLOAD', `${m.name}: payload is not valid UTF-8`, { path: '' });
     }
+    checkJsonShape(bytes); // LIM-15, LIM-16: before the parser and the transforms recurse
     try {
       return OVERFLOW_CANDIDATE.test(text) ? JSON.parse(text, refuseNonFinite) : JSON.parse(text);
     } catch (e) {
       throw new ProtocolError('INVALID_PAYLOAD', `${m.name}: payload is not JSON (${(e as Error).message})`, { path: '' });
     }
   }
+  checkCborShape(bytes); // LIM-15, LIM-16
   try {
     return cborDecode(bytes);
   } catch (e) {

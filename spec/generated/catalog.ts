@@ -3588,6 +3588,46 @@ export const LIMITS: readonly LimitInfo[] = [
     "meaning": "Bytes a broker queues for one slow reader before it stops reading from the connections that feed it (back-pressure)."
   },
   {
+    "name": "max_payload_depth",
+    "unit": "levels",
+    "default": 64,
+    "min": 64,
+    "max": 64,
+    "section": "limits",
+    "announced": false,
+    "meaning": "Deepest nesting of a payload (the payload value is level 1; each array, map or tag inside adds one); deeper gets INVALID_PAYLOAD, rule max-depth, before any value is built."
+  },
+  {
+    "name": "max_payload_items",
+    "unit": "values",
+    "default": 1048576,
+    "min": 65536,
+    "max": 16777216,
+    "section": "limits",
+    "announced": false,
+    "meaning": "Most values (scalars, arrays, maps, tags) one payload may hold; more gets INVALID_PAYLOAD, rule max-items, before any value is built."
+  },
+  {
+    "name": "slow_reader_timeout_ms",
+    "unit": "ms",
+    "default": 5000,
+    "min": 100,
+    "max": 600000,
+    "section": "limits",
+    "announced": false,
+    "meaning": "Longest a broker lets one connection stay above max_write_buffer before it closes it with OVERLOADED and resumes its senders."
+  },
+  {
+    "name": "max_handshake_bytes",
+    "unit": "bytes",
+    "default": 4194304,
+    "min": 65540,
+    "max": 1073741824,
+    "section": "handshake",
+    "announced": false,
+    "meaning": "Bytes all connections without INIT_ACK may hold together for frames in progress; the one that would exceed it gets OVERLOADED and is closed."
+  },
+  {
     "name": "engine_cache_max",
     "unit": "entries",
     "default": 1000,
@@ -3633,6 +3673,10 @@ export const DEFAULT_LIMITS = {
   request_timeout_ms: 30000,
   shutdown_drain_ms: 10000,
   max_write_buffer: 8388608,
+  max_payload_depth: 64,
+  max_payload_items: 1048576,
+  slow_reader_timeout_ms: 5000,
+  max_handshake_bytes: 4194304,
   engine_cache_max: 1000,
   engine_perf_window: 16,
   engine_timeout_ms: 30000,
@@ -4394,6 +4438,24 @@ export const STATEMENTS: readonly { readonly id: string; readonly section: strin
     "text": "When a connection closes, the broker MUST release its client id and remove its subscriptions, its handlers and the services it registered."
   },
   {
+    "id": "HS-20",
+    "section": "handshake",
+    "level": "required",
+    "text": "Before it has sent INIT_ACK, a broker MUST refuse a length prefix above 65,536 with ERROR `FRAME_TOO_LARGE`, `details.limit` 65,536, and close, without reading the frame's body."
+  },
+  {
+    "id": "HS-21",
+    "section": "handshake",
+    "level": "required",
+    "text": "A broker MUST refuse with ERROR `OVERLOADED` (`details.limit` set) and close a connection without INIT_ACK whose frame in progress would take the bytes held by all such connections together above max_handshake_bytes, 4,194,304 by default."
+  },
+  {
+    "id": "HS-22",
+    "section": "handshake",
+    "level": "required",
+    "text": "A broker MUST refuse an INIT whose `client_id` is a registered service name with ERROR `DUPLICATE_CLIENT_ID`, since client ids and service names share one namespace (REQ-7)."
+  },
+  {
     "id": "REQ-1",
     "section": "requests",
     "level": "required",
@@ -4433,7 +4495,7 @@ export const STATEMENTS: readonly { readonly id: string; readonly section: strin
     "id": "REQ-7",
     "section": "requests",
     "level": "required",
-    "text": "A broker MUST resolve the `dst` of a routed frame to a connected client id first, then to a registered service name, then to its own `broker_id`."
+    "text": "A broker MUST resolve the `dst` of a routed frame to a connected client id first, then to a registered service name, then to its own `broker_id`, keeping client ids and service names in one namespace so that no name is both (HS-22, REG-1)."
   },
   {
     "id": "REQ-8",
@@ -4751,7 +4813,7 @@ export const STATEMENTS: readonly { readonly id: string; readonly section: strin
     "id": "REG-1",
     "section": "registry",
     "level": "required",
-    "text": "A broker MUST answer SERVICE_REGISTER of a name already registered with ERROR `SERVICE_EXISTS`."
+    "text": "A broker MUST answer SERVICE_REGISTER of a name already registered, held as a client id by an open connection, or equal to its own `broker_id` with ERROR `SERVICE_EXISTS`."
   },
   {
     "id": "REG-2",
@@ -5111,7 +5173,7 @@ export const STATEMENTS: readonly { readonly id: string; readonly section: strin
     "id": "LIM-7",
     "section": "limits",
     "level": "required",
-    "text": "A broker MUST refuse with `OVERLOADED` (`details.limit` set) a request beyond max_in_flight open requests on one connection, 1,024 by default, never dropping it silently or queuing it without bound."
+    "text": "A broker MUST refuse with `OVERLOADED` (`details.limit` set) a request beyond max_in_flight open requests on one connection, 1,024 by default, counting every request it has accepted and not yet answered (routed, bus, registry and dispatch requests alike; PING and SHUTDOWN are never refused), never dropping it silently or queuing it without bound."
   },
   {
     "id": "LIM-8",
@@ -5153,7 +5215,31 @@ export const STATEMENTS: readonly { readonly id: string; readonly section: strin
     "id": "LIM-14",
     "section": "limits",
     "level": "required",
-    "text": "A broker MUST stop reading from each connection whose next frame waits for a slow reader's queue once max_write_buffer bytes, 8,388,608 by default, are queued for that reader, until the queue drains below the limit, rather than buffer more or drop."
+    "text": "A broker MUST stop reading from each connection whose frames go to a reader with more than max_write_buffer bytes queued, 8,388,608 by default, counting every frame it queues for that reader (forwarded frames and its own events, dispatches and replies alike), until the queue drains below the limit or the reader is closed (LIM-17), rather than buffer more or drop."
+  },
+  {
+    "id": "LIM-15",
+    "section": "limits",
+    "level": "required",
+    "text": "A receiver MUST refuse a payload nested deeper than max_payload_depth, fixed at 64 levels (the payload value being level 1 and each array, map or tag inside adding one), with `INVALID_PAYLOAD` and rule `max-depth`, before it builds any value from the payload."
+  },
+  {
+    "id": "LIM-16",
+    "section": "limits",
+    "level": "required",
+    "text": "A broker MUST refuse a payload holding more than max_payload_items values, 1,048,576 by default, with `INVALID_PAYLOAD` and rule `max-items`, before it builds any value from the payload."
+  },
+  {
+    "id": "LIM-17",
+    "section": "limits",
+    "level": "required",
+    "text": "A broker MUST close with ERROR `OVERLOADED` (`details.limit` set to max_write_buffer) a connection that has stayed above max_write_buffer for slow_reader_timeout_ms, 5,000 ms by default, and resume reading from the connections it held, so that the sender is never the one cut off."
+  },
+  {
+    "id": "LIM-18",
+    "section": "limits",
+    "level": "required",
+    "text": "A broker MUST count a request of its own (BUS_EVENT, BUS_SEND, BUS_QUERY, SERVICE_DISPATCH) towards a connection already above max_write_buffer as failed with `OVERLOADED` instead of queuing it."
   },
   {
     "id": "VER-1",

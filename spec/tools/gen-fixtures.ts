@@ -67,6 +67,37 @@ function validFrames(spec: SpecModel): Vector[] {
       }
     });
   }
+  out.push(...depthVectors(spec));
+  return out;
+}
+
+/** A value nested `levels` deep: arrays inside arrays, the innermost one empty. */
+function nested(levels: number): unknown {
+  let v: unknown = [];
+  for (let i = 1; i < levels; i++) v = [v];
+  return v;
+}
+
+/** LIM-15: a BUS_PUBLISH whose payload reaches max_payload_depth exactly (the object is level 1). */
+function depthVectors(spec: SpecModel): Vector[] {
+  const maxDepth = spec.limitFile.limits.find((l) => l.name === 'max_payload_depth')!.default;
+  const out: Vector[] = [];
+  for (const encoding of ['json', 'cbor'] as const) {
+    const info = messageByName('BUS_PUBLISH');
+    const payload = { event_type: 'deep', payload: nested(maxDepth - 1) };
+    const header = { id: 'req-deep', ts: TS };
+    const frame = encodeMessageFrame({ type: 'BUS_PUBLISH', header, payload, encoding });
+    out.push({
+      id: `frame/valid/limits/depth-at-max:${encoding}`,
+      description: `BUS_PUBLISH nested exactly max_payload_depth (${maxDepth}) levels deep, ${encoding} payload`,
+      spec: ['limits', 'encodings'],
+      kind: 'frame',
+      result: 'valid',
+      message: 'BUS_PUBLISH',
+      hex: hex(frame),
+      decoded: { type: info.code, name: info.name, encoding, header, payload: payloadToFixture(info, payload) },
+    });
+  }
   return out;
 }
 
@@ -151,6 +182,11 @@ function invalidFrames(spec: SpecModel): Vector[] {
   v.push(payload('cbor-data-model-before-array', REASONING_REQUEST, 1,
     concat([0xa3], cborEncode('encoding'), cborEncode(new Tag(Uint8Array.from([1, 0, 0]), NDARRAY_LAYOUT.cbor_tag)), cborEncode('context'), [0xf7], cborEncode('source'), cborEncode('python')),
     'a truncated ndarray, then undefined later in the document: step 6 applies to the whole payload before step 7', '/context'));
+  // LIM-15: one level past max_payload_depth, in both encodings; refused before any value is built.
+  const maxDepth = spec.limitFile.limits.find((l) => l.name === 'max_payload_depth')!.default;
+  const tooDeep = `{"event_type":"deep","payload":${'['.repeat(maxDepth)}${']'.repeat(maxDepth)}}`;
+  v.push(invalid('payload/depth-above-max:json', `a BUS_PUBLISH payload nested max_payload_depth + 1 (${maxDepth + 1}) levels deep`, ['limits', 'encodings'], rawFrame(0x53, 0, OK_HEADER, tooDeep), 'INVALID_PAYLOAD', false, { path: '', rule: 'max-depth' }));
+  v.push(invalid('payload/depth-above-max:cbor', `a BUS_PUBLISH CBOR payload nested max_payload_depth + 1 (${maxDepth + 1}) levels deep`, ['limits', 'encodings'], rawFrame(0x53, 1, OK_HEADER, cborEncode(JSON.parse(tooDeep))), 'INVALID_PAYLOAD', false, { path: '', rule: 'max-depth' }));
   // Schema.
   const schema = (id: string, type: number, p: string, path: string, what: string): Vector =>
     invalid(`schema/${id}`, what, ['errors'], rawFrame(type, 0, OK_HEADER, p), 'SCHEMA_VIOLATION', false, { path });

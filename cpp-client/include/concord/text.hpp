@@ -15,6 +15,9 @@ namespace concord {
 /// Deepest nesting of arrays and objects the codec parses (a bound on recursion, not a spec limit).
 inline constexpr std::size_t kMaxNesting = 512;
 
+/// true when the JSON text nests arrays and objects at most `limit` deep (strings skipped); no recursion.
+bool nesting_within(const std::uint8_t* s, std::size_t n, std::size_t limit);
+
 /// true when `bytes` is well-formed UTF-8 (no surrogates, no overlongs, at most U+10FFFF).
 bool is_utf8(const std::uint8_t* bytes, std::size_t size);
 inline bool is_utf8(std::string_view s) { return is_utf8(reinterpret_cast<const std::uint8_t*>(s.data()), s.size()); }

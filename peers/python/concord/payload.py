@@ -437,6 +437,25 @@ def validate_payload(m: CatalogEntry, value: Any) -> None:
 
 # ---- payload bytes ------------------------------------------------------------------------------
 
+def _check_depth(data: bytes) -> None:
+    """LIM-15: nesting beyond max_payload_depth is refused on the bytes, before the parser recurses."""
+    limit = proto.LIMITS.get("max_payload_depth", 64)
+    depth, i, n = 0, 0, len(data)
+    while i < n:
+        b = data[i]
+        if b == 0x22:  # skip a string, escapes included
+            i += 1
+            while i < n and data[i] != 0x22:
+                i += 2 if data[i] == 0x5C else 1
+        elif b in (0x5B, 0x7B):
+            depth += 1
+            if depth > limit:
+                raise ProtocolError(E.INVALID_PAYLOAD, f"payload nests deeper than max_payload_depth ({limit})", path="", rule="max-depth", limit=limit)
+        elif b in (0x5D, 0x7D):
+            depth -= 1
+        i += 1
+
+
 def decode_payload(m: CatalogEntry, encoding: str, data: bytes) -> Any:
     """Decodes and validates a payload; types without payload decode to None."""
     if not m.payload:
@@ -447,6 +466,7 @@ def decode_payload(m: CatalogEntry, encoding: str, data: bytes) -> Any:
         raise ProtocolError(E.INVALID_PAYLOAD, f"{m.name}: payload is empty", path="")
     if encoding != "json":
         raise ProtocolError(E.UNSUPPORTED_ENCODING, f"payload encoding {encoding} is not implemented", rule="encoding")
+    _check_depth(data)
     try:
         node = parse_bytes(data)
     except JsonError as e:

@@ -37,6 +37,10 @@ __all__ = [
     "REQUEST_TIMEOUT_MS",
     "SHUTDOWN_DRAIN_MS",
     "MAX_WRITE_BUFFER",
+    "MAX_PAYLOAD_DEPTH",
+    "MAX_PAYLOAD_ITEMS",
+    "SLOW_READER_TIMEOUT_MS",
+    "MAX_HANDSHAKE_BYTES",
     "ENGINE_CACHE_MAX",
     "ENGINE_PERF_WINDOW",
     "ENGINE_TIMEOUT_MS",
@@ -252,6 +256,10 @@ LIMITS: Dict[str, int] = {
     "request_timeout_ms": 30000,
     "shutdown_drain_ms": 10000,
     "max_write_buffer": 8388608,
+    "max_payload_depth": 64,
+    "max_payload_items": 1048576,
+    "slow_reader_timeout_ms": 5000,
+    "max_handshake_bytes": 4194304,
     "engine_cache_max": 1000,
     "engine_perf_window": 16,
     "engine_timeout_ms": 30000,
@@ -269,6 +277,10 @@ HEARTBEAT_MS = 10000  # ms
 REQUEST_TIMEOUT_MS = 30000  # ms
 SHUTDOWN_DRAIN_MS = 10000  # ms
 MAX_WRITE_BUFFER = 8388608  # bytes
+MAX_PAYLOAD_DEPTH = 64  # levels
+MAX_PAYLOAD_ITEMS = 1048576  # values
+SLOW_READER_TIMEOUT_MS = 5000  # ms
+MAX_HANDSHAKE_BYTES = 4194304  # bytes
 ENGINE_CACHE_MAX = 1000  # entries
 ENGINE_PERF_WINDOW = 16  # answers
 ENGINE_TIMEOUT_MS = 30000  # ms

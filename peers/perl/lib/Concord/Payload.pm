@@ -8,7 +8,7 @@ use v5.36;
 no warnings 'recursion';
 use MIME::Base64 ();
 use Concord::Spec;
-use Concord::Protocol qw(:ndarray :errors);
+use Concord::Protocol qw(:ndarray :errors LIMIT_MAX_PAYLOAD_DEPTH);
 use Concord::Error;
 use Concord::JSON;
 use Concord::NDArray;
@@ -327,6 +327,7 @@ sub decode_payload ($m, $bytes) {
     Concord::Error->throw(ERR_INVALID_PAYLOAD, "$m->{name}: payload is empty", path => '') unless length $bytes;
     my $text = Concord::JSON::utf8_text($bytes);
     Concord::Error->throw(ERR_INVALID_PAYLOAD, "$m->{name}: payload is not valid UTF-8", path => '') unless defined $text;
+    _check_depth($bytes);
     my $value = eval { Concord::JSON::parse($text) };
     if (my $err = $@) {
         chomp $err;
@@ -335,6 +336,19 @@ sub decode_payload ($m, $bytes) {
     $value = from_wire(plan_of($m), $value);
     validate_payload($m, $value);
     return $value;
+}
+
+# LIM-15: nesting beyond max_payload_depth is refused on the bytes, before the parser recurses.
+sub _check_depth ($bytes) {
+    my $depth = 0;
+    while ($bytes =~ /\G(?:"(?:[^"\\]++|\\.)*+"|([\[{])|([\]}])|[^"\[\]{}]++)/gcs) {
+        if (defined $1) {
+            Concord::Error->throw(ERR_INVALID_PAYLOAD, 'payload nests deeper than max_payload_depth (' . LIMIT_MAX_PAYLOAD_DEPTH . ')',
+                path => '', rule => 'max-depth', limit => LIMIT_MAX_PAYLOAD_DEPTH) if ++$depth > LIMIT_MAX_PAYLOAD_DEPTH;
+        } elsif (defined $2) {
+            $depth--;
+        }
+    }
 }
 
 # Validates and encodes a payload to JSON bytes.

@@ -415,6 +415,10 @@ inline constexpr std::uint64_t kHeartbeatMs = 10000;  // ms
 inline constexpr std::uint64_t kRequestTimeoutMs = 30000;  // ms
 inline constexpr std::uint64_t kShutdownDrainMs = 10000;  // ms
 inline constexpr std::uint64_t kMaxWriteBuffer = 8388608;  // bytes
+inline constexpr std::uint64_t kMaxPayloadDepth = 64;  // levels
+inline constexpr std::uint64_t kMaxPayloadItems = 1048576;  // values
+inline constexpr std::uint64_t kSlowReaderTimeoutMs = 5000;  // ms
+inline constexpr std::uint64_t kMaxHandshakeBytes = 4194304;  // bytes
 inline constexpr std::uint64_t kEngineCacheMax = 1000;  // entries
 inline constexpr std::uint64_t kEnginePerfWindow = 16;  // answers
 inline constexpr std::uint64_t kEngineTimeoutMs = 30000;  // ms
@@ -427,7 +431,7 @@ struct LimitInfo {
   bool announced;  // announced in INIT / INIT_ACK
 };
 
-inline constexpr std::array<LimitInfo, 15> kLimits{{
+inline constexpr std::array<LimitInfo, 19> kLimits{{
     LimitInfo{"max_frame", 16777216, 65536, 4294967295, true},
     LimitInfo{"max_header", 4096, 1024, 65535, false},
     LimitInfo{"max_id_bytes", 128, 128, 128, false},
@@ -440,6 +444,10 @@ inline constexpr std::array<LimitInfo, 15> kLimits{{
     LimitInfo{"request_timeout_ms", 30000, 1, 3600000, false},
     LimitInfo{"shutdown_drain_ms", 10000, 0, 600000, false},
     LimitInfo{"max_write_buffer", 8388608, 65536, 1073741824, false},
+    LimitInfo{"max_payload_depth", 64, 64, 64, false},
+    LimitInfo{"max_payload_items", 1048576, 65536, 16777216, false},
+    LimitInfo{"slow_reader_timeout_ms", 5000, 100, 600000, false},
+    LimitInfo{"max_handshake_bytes", 4194304, 65540, 1073741824, false},
     LimitInfo{"engine_cache_max", 1000, 0, 1048576, false},
     LimitInfo{"engine_perf_window", 16, 1, 4096, false},
     LimitInfo{"engine_timeout_ms", 30000, 1, 3600000, false},

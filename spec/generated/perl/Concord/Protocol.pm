@@ -234,21 +234,25 @@ our %ERRORS = (
 
 # Limits (spec/limits.json): defaults.
 use constant {
-    LIMIT_MAX_FRAME            => 16777216,
-    LIMIT_MAX_HEADER           => 4096,
-    LIMIT_MAX_ID_BYTES         => 128,
-    LIMIT_MAX_NAME_BYTES       => 128,
-    LIMIT_MAX_IN_FLIGHT        => 1024,
-    LIMIT_MAX_NDIM             => 32,
-    LIMIT_MAX_SUBSCRIPTIONS    => 1024,
-    LIMIT_HANDSHAKE_TIMEOUT_MS => 5000,
-    LIMIT_HEARTBEAT_MS         => 10000,
-    LIMIT_REQUEST_TIMEOUT_MS   => 30000,
-    LIMIT_SHUTDOWN_DRAIN_MS    => 10000,
-    LIMIT_MAX_WRITE_BUFFER     => 8388608,
-    LIMIT_ENGINE_CACHE_MAX     => 1000,
-    LIMIT_ENGINE_PERF_WINDOW   => 16,
-    LIMIT_ENGINE_TIMEOUT_MS    => 30000,
+    LIMIT_MAX_FRAME              => 16777216,
+    LIMIT_MAX_HEADER             => 4096,
+    LIMIT_MAX_ID_BYTES           => 128,
+    LIMIT_MAX_NAME_BYTES         => 128,
+    LIMIT_MAX_IN_FLIGHT          => 1024,
+    LIMIT_MAX_NDIM               => 32,
+    LIMIT_MAX_SUBSCRIPTIONS      => 1024,
+    LIMIT_HANDSHAKE_TIMEOUT_MS   => 5000,
+    LIMIT_HEARTBEAT_MS           => 10000,
+    LIMIT_REQUEST_TIMEOUT_MS     => 30000,
+    LIMIT_SHUTDOWN_DRAIN_MS      => 10000,
+    LIMIT_MAX_WRITE_BUFFER       => 8388608,
+    LIMIT_MAX_PAYLOAD_DEPTH      => 64,
+    LIMIT_MAX_PAYLOAD_ITEMS      => 1048576,
+    LIMIT_SLOW_READER_TIMEOUT_MS => 5000,
+    LIMIT_MAX_HANDSHAKE_BYTES    => 4194304,
+    LIMIT_ENGINE_CACHE_MAX       => 1000,
+    LIMIT_ENGINE_PERF_WINDOW     => 16,
+    LIMIT_ENGINE_TIMEOUT_MS      => 30000,
 };
 
 our %LIMITS = (
@@ -264,6 +268,10 @@ our %LIMITS = (
     request_timeout_ms => 30000,
     shutdown_drain_ms => 10000,
     max_write_buffer => 8388608,
+    max_payload_depth => 64,
+    max_payload_items => 1048576,
+    slow_reader_timeout_ms => 5000,
+    max_handshake_bytes => 4194304,
     engine_cache_max => 1000,
     engine_perf_window => 16,
     engine_timeout_ms => 30000,
@@ -420,6 +428,10 @@ our %EXPORT_TAGS = (
         LIMIT_REQUEST_TIMEOUT_MS
         LIMIT_SHUTDOWN_DRAIN_MS
         LIMIT_MAX_WRITE_BUFFER
+        LIMIT_MAX_PAYLOAD_DEPTH
+        LIMIT_MAX_PAYLOAD_ITEMS
+        LIMIT_SLOW_READER_TIMEOUT_MS
+        LIMIT_MAX_HANDSHAKE_BYTES
         LIMIT_ENGINE_CACHE_MAX
         LIMIT_ENGINE_PERF_WINDOW
         LIMIT_ENGINE_TIMEOUT_MS

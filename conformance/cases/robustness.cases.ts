@@ -1,0 +1,221 @@
+/**
+ * A broker against hostile clients (issue 13): payloads nested past the limit, oversized first frames,
+ * a client taking a service's name, requests the broker answers itself beyond max_in_flight, and a
+ * reader that never reads. Each case fails a broker that goes wrong in the way its comment names.
+ */
+import { connect } from 'node:net';
+import { DEFAULT_LIMITS } from '../../reference/codec/index.js';
+import { WireConnection } from '../wire/connection.js';
+import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
+import type { CaseContext, Session } from './context.js';
+
+const MAX_DEPTH = DEFAULT_LIMITS.max_payload_depth;
+const u32 = (n: number): Uint8Array => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n);
+  return b;
+};
+const nested = (levels: number): string => `${'['.repeat(levels)}${']'.repeat(levels)}`;
+
+function descriptor(name: string): Record<string, unknown> {
+  return { name, service_type: 'engine', version: '1.0.0', capabilities: [], max_concurrent: 0, healthy: true, metadata: {} };
+}
+
+/** Sends a request and returns its answer; a broker without the feature (UNSUPPORTED) skips the case. */
+async function callOrSkip(ctx: CaseContext, s: Session, type: string, payload: unknown, feature: string): Promise<void> {
+  const id = ctx.sendRequest(s.conn, { type, payload });
+  const m = await ctx.expectMessage(s.conn, `the answer to ${type}`, (x) => x.header.re === id);
+  if (m.name === 'ERROR' && (m.payload as { code: string }).code === 'UNSUPPORTED') throw new CaseSkipped(`the broker does not implement ${feature}`);
+  if (m.name === 'ERROR') throw new CaseFailure(`${type} was refused`, 'its response', `ERROR ${(m.payload as { code: string }).code}`);
+}
+
+/** A TCP or Unix connection the case controls itself (pausing its reads), recorded in the wire log. */
+async function rawSocketSession(ctx: CaseContext, label: string): Promise<{ session: Session; pause(): void; resume(): void }> {
+  const address = ctx.options.address;
+  if (address.exec !== undefined || address.fifo !== undefined || address.lines !== undefined || (address.port === undefined && address.path === undefined)) {
+    throw new CaseSkipped('the case needs a socket target (TCP or Unix)');
+  }
+  const socket = await new Promise<ReturnType<typeof connect>>((resolve, reject) => {
+    const s = address.path !== undefined ? connect({ path: address.path }) : connect({ host: address.host ?? '127.0.0.1', port: address.port! });
+    s.once('connect', () => resolve(s));
+    s.once('error', reject);
+  });
+  const conn = ctx.adopt(WireConnection.accepted(socket, label));
+  const clientId = ctx.uniqueId(label);
+  conn.send({ type: 'INIT', header: { id: 'init' }, payload: ctx.initPayload(clientId) });
+  const ack = await ctx.expectMessage(conn, 'INIT_ACK answering INIT', (m) => m.name === 'INIT_ACK' && m.header.re === 'init');
+  return { session: { conn, clientId, ack: ack.payload as Record<string, unknown> }, pause: () => socket.pause(), resume: () => socket.resume() };
+}
+
+/** Open requests beyond max_in_flight, of a kind the broker answers itself, each addressed to a responder that never answers. */
+const inFlightKinds: { kind: string; type: string; setup(ctx: CaseContext, responder: Session, tag: string): Promise<void>; payload(tag: string, i: number): unknown }[] = [
+  {
+    kind: 'bus-query',
+    type: 'BUS_QUERY',
+    setup: (ctx, r, tag) => callOrSkip(ctx, r, 'BUS_REGISTER_HANDLER', { message_type: tag, category: 'query' }, 'the command bus'),
+    payload: (tag, i) => ({ message_type: tag, payload: i, timeout_ms: 600_000 }),
+  },
+  {
+    kind: 'service-dispatch',
+    type: 'SERVICE_DISPATCH',
+    setup: (ctx, r, tag) => callOrSkip(ctx, r, 'SERVICE_REGISTER', { service: descriptor(tag) }, 'the service registry'),
+    payload: (tag, i) => ({ service_name: tag, method: 'm', payload: i, timeout_ms: 600_000, max_retries: 0 }),
+  },
+];
+
+export const robustnessCases: Case[] = [
+  // A broker that counts only routed requests lets one connection keep any number of bus or registry
+  // requests open (20,000 were accepted by the reference broker before issue 13).
+  ...inFlightKinds.map(({ kind, type, setup, payload }) => defineCase({
+    id: `limits/in-flight-counts-every-request/type:${kind}`,
+    statements: ['LIM-7', 'LIM-2'],
+    async run(ctx) {
+      const responder = await ctx.session('responder');
+      const requester = await ctx.session('requester');
+      const tag = ctx.uniqueId(kind);
+      await setup(ctx, responder, tag);
+      const limit = Number(requester.ack['max_in_flight']);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 4096) throw new CaseSkipped(`max_in_flight ${String(requester.ack['max_in_flight'])} is too large to reach in this case`);
+      for (let i = 0; i <= limit; i++) requester.conn.send({ type, header: { id: `q${i}` }, payload: payload(tag, i) });
+      const over = await ctx.expectMessage(requester.conn, `ERROR OVERLOADED for ${type} number ${limit + 1}`, (m) => m.name === 'ERROR', ctx.timeoutMs * 4);
+      const p = over.payload as { code: string; details?: { limit?: number } };
+      if (p.code !== 'OVERLOADED' || over.header.re !== `q${limit}`) throw new CaseFailure(`expected OVERLOADED with re=q${limit}`, `OVERLOADED re=q${limit}`, `${p.code} re=${String(over.header.re)}`);
+      if (p.details?.limit !== limit) throw new CaseFailure('the OVERLOADED ERROR does not name the limit in details.limit', String(limit), String(p.details?.limit));
+    },
+  })),
+  // A broker that buffers a first frame of any announced size lets unauthenticated peers hold its memory.
+  defineCase({
+    id: 'handshake/first-frame-above-65536-refused',
+    statements: ['HS-20', 'HS-1'],
+    async run(ctx) {
+      const conn = await ctx.open();
+      conn.sendRaw(u32(65_537), 'length prefix 65,537 as the first frame, no body');
+      const m = await ctx.expectError(conn, 'FRAME_TOO_LARGE', { closes: true });
+      const limit = (m.payload as { details?: { limit?: number } }).details?.limit;
+      if (limit !== 65_536) throw new CaseFailure('the FRAME_TOO_LARGE ERROR does not give details.limit 65536', '65536', String(limit));
+    },
+  }),
+  // A broker with two namespaces lets a client named like a service receive that service's traffic.
+  defineCase({
+    id: 'handshake/client-id-of-a-service-refused',
+    statements: ['HS-22', 'REQ-7'],
+    async run(ctx) {
+      const provider = await ctx.session('provider');
+      const name = ctx.uniqueId('svc');
+      await callOrSkip(ctx, provider, 'SERVICE_REGISTER', { service: descriptor(name) }, 'the service registry');
+      const thief = await ctx.open('thief');
+      thief.send({ type: 'INIT', header: { id: 'init' }, payload: ctx.initPayload(name) });
+      await ctx.expectError(thief, 'DUPLICATE_CLIENT_ID', { re: 'init', closes: true });
+    },
+  }),
+  defineCase({
+    id: 'registry/service-named-like-a-client-refused',
+    statements: ['REG-1', 'REQ-7'],
+    async run(ctx) {
+      const victim = await ctx.session('victim');
+      const thief = await ctx.session('thief');
+      thief.conn.send({ type: 'SERVICE_REGISTER', header: { id: 'steal' }, payload: { service: descriptor(victim.clientId) } });
+      const m = await ctx.expectMessage(thief.conn, 'ERROR SERVICE_EXISTS with re=steal', (x) => x.header.re === 'steal');
+      if (m.name === 'ERROR' && (m.payload as { code: string }).code === 'UNSUPPORTED') throw new CaseSkipped('the broker does not implement the service registry');
+      if (m.name !== 'ERROR' || (m.payload as { code: string }).code !== 'SERVICE_EXISTS') {
+        throw new CaseFailure('a service was registered under a connected client\'s id', 'ERROR SERVICE_EXISTS', m.name === 'ERROR' ? `ERROR ${(m.payload as { code: string }).code}` : m.name);
+      }
+      await ctx.expectOpen(thief.conn);
+    },
+  }),
+  // A broker without a depth limit overflows a recursive decoder's stack; one with a lower limit refuses valid payloads.
+  ...[MAX_DEPTH, MAX_DEPTH + 1, 100_000].map((levels) => defineCase({
+    id: `limits/payload-depth/levels:${levels}`,
+    statements: ['LIM-15'],
+    async run(ctx) {
+      const s = await ctx.session();
+      // STATS_REQUEST has no field `x`: a payload the depth check lets through is a SCHEMA_VIOLATION.
+      ctx.sendUnchecked(s.conn, 'STATS_REQUEST', { id: 'deep' }, `{"x":${nested(levels - 1)}}`);
+      const expected = levels <= MAX_DEPTH ? 'SCHEMA_VIOLATION' : 'INVALID_PAYLOAD';
+      const m = await ctx.expectError(s.conn, expected, { re: 'deep', closes: false });
+      const rule = (m.payload as { details?: { rule?: string } }).details?.rule;
+      if (expected === 'INVALID_PAYLOAD' && rule !== 'max-depth') throw new CaseFailure('the INVALID_PAYLOAD ERROR does not give rule max-depth', 'max-depth', String(rule));
+    },
+  })),
+  // A broker without a value limit builds millions of values from one frame (16 MiB of `[]` is 5.6 M arrays).
+  defineCase({
+    id: 'limits/payload-items-above-max-refused',
+    statements: ['LIM-16'],
+    async run(ctx) {
+      const s = await ctx.session();
+      // The object, the array and max_payload_items - 1 zeros: one value more than the default allows.
+      const zeros = DEFAULT_LIMITS.max_payload_items - 1;
+      ctx.sendUnchecked(s.conn, 'STATS_REQUEST', { id: 'many' }, `{"x":[${'0,'.repeat(zeros - 1)}0]}`);
+      const m = await ctx.expectError(s.conn, 'INVALID_PAYLOAD', { re: 'many', closes: false });
+      const rule = (m.payload as { details?: { rule?: string } }).details?.rule;
+      if (rule !== 'max-items') throw new CaseFailure('the INVALID_PAYLOAD ERROR does not give rule max-items', 'max-items', String(rule));
+    },
+  }),
+  // A broker that keeps every partial first frame lets unauthenticated connections take its memory.
+  defineCase({
+    id: 'handshake/handshake-memory-bounded',
+    statements: ['HS-21'],
+    async run(ctx) {
+      const perConnection = 65_536;
+      const most = Math.ceil(DEFAULT_LIMITS.max_handshake_bytes / perConnection) + 1;
+      // Opened back to back, well within handshake_timeout_ms, so none is closed by LIM-10 meanwhile.
+      const holders = [];
+      for (let i = 0; i < most; i++) {
+        const conn = await ctx.open(`holder${i}`);
+        conn.sendRaw(Buffer.concat([u32(perConnection), Buffer.alloc(16)]), 'length prefix 65,536 and 16 bytes of the body, the rest held back');
+        holders.push(conn);
+      }
+      // The last one is beyond the default budget; a broker may refuse another one instead.
+      for (let i = most - 1; i >= 0; i--) {
+        const conn = holders[i]!;
+        const r = await conn.next(i === most - 1 ? ctx.timeoutMs : 1);
+        if (r.kind === 'timeout') continue;
+        if (r.kind !== 'message' || r.message.name !== 'ERROR' || (r.message.payload as { code: string }).code !== 'OVERLOADED') {
+          throw new CaseFailure('a connection holding a partial first frame got something other than ERROR OVERLOADED', 'ERROR OVERLOADED, then a close', r.kind === 'message' ? r.message.name : r.kind);
+        }
+        await ctx.expectClosed(conn, 'the refused connection closed (HS-21)');
+        await ctx.session('after'); // a complete INIT still gets in
+        return;
+      }
+      throw new CaseFailure(`${most} connections each holding a 65,536-byte first frame in progress were all kept`, `ERROR OVERLOADED by connection ${most}`, 'none refused');
+    },
+  }),
+  // A broker that pauses the senders of a reader that never reads stalls them for good (LIM-14 before
+  // issue 13); one that cuts off the sender punishes the innocent side.
+  defineCase({
+    id: 'limits/slow-reader-closed-sender-resumes',
+    statements: ['LIM-17', 'LIM-14'],
+    async run(ctx) {
+      const sink = await rawSocketSession(ctx, 'sink');
+      const sender = await ctx.session('sender');
+      sink.pause();
+      // 48 requests of 1 MiB: more than max_write_buffer's default and the socket buffers together.
+      const filler = `{"context":"${'f'.repeat(1 << 20)}"}`;
+      const count = 48;
+      for (let i = 0; i < count; i++) ctx.sendUnchecked(sender.conn, 'REASONING_REQUEST', { id: `f${i}`, dst: sink.session.clientId }, filler);
+      sender.conn.send({ type: 'PING', header: { id: 'after-flood' } });
+      // Every request is answered once (PEER_GONE or UNKNOWN_DESTINATION once the sink is gone), then the PONG.
+      const bound = DEFAULT_LIMITS.slow_reader_timeout_ms + 10_000 + ctx.timeoutMs;
+      const answered = new Set<string>();
+      for (;;) {
+        const m = await ctx.expectMessage(sender.conn, 'answers to the flood, then PONG with re=after-flood', () => true, bound);
+        if (m.name === 'PONG' && m.header.re === 'after-flood') break;
+        if (m.name === 'PING') {
+          sender.conn.send({ type: 'PONG', header: { id: `pong-${m.header.id}`, re: m.header.id } }); // HS-9, while it waits
+          continue;
+        }
+        if (m.name !== 'ERROR' || m.header.re === undefined || answered.has(m.header.re)) {
+          throw new CaseFailure('the sender got something other than one ERROR per request before its PONG', 'PEER_GONE or UNKNOWN_DESTINATION', `${m.name} re=${String(m.header.re)}`);
+        }
+        answered.add(m.header.re);
+      }
+      // The sink was cut off: reading again, it finds the end of the connection.
+      sink.resume();
+      for (let i = 0; i <= count + 2; i++) {
+        const r = await ctx.receive(sink.session.conn, 'the sink\'s connection closed (LIM-17)', bound);
+        if (r.kind === 'closed') return;
+      }
+      throw new CaseFailure('the reader that never read is still connected', 'closed', 'open');
+    },
+  }),
+];
