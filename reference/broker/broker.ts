@@ -144,6 +144,7 @@ export class Broker {
       maxFrame: this.config.maxFrame,
       maxInFlight: this.config.maxInFlight,
       heartbeatMs: this.config.heartbeatMs,
+      maxSubscriptions: DEFAULT_LIMITS.max_subscriptions,
       tokenDigest: this.config.token === undefined ? undefined : tokenDigest(this.config.token),
       isClientIdTaken: (id) => clients.has(id),
       isServiceName: (name) => this.services.provider(name) !== undefined,

@@ -13,6 +13,8 @@ export interface HandshakeContext {
   readonly maxFrame: number;
   readonly maxInFlight: number;
   readonly heartbeatMs: number;
+  /** HS-7: a broker hosting the bus announces its max_subscriptions. */
+  readonly maxSubscriptions: number;
   /** SHA-256 of the configured token, or undefined when the broker needs none. */
   readonly tokenDigest: Buffer | undefined;
   isClientIdTaken(clientId: string): boolean;
@@ -112,6 +114,7 @@ export function acceptInit(body: Uint8Array, ctx: HandshakeContext): AcceptedIni
     max_frame: ctx.maxFrame,
     max_in_flight: ctx.maxInFlight,
     heartbeat_ms: ctx.heartbeatMs,
+    max_subscriptions: ctx.maxSubscriptions,
   };
   return { initId: id, clientId: init.client_id, language: init.language, encoding, peerMaxFrame: init.max_frame, ack };
 }
