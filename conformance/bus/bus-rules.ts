@@ -1,4 +1,4 @@
-/** Cases of section bus-semantics (BUS-18..BUS-37), one rule each, through the bus adapter. */
+/** Cases of section bus-semantics (BUS-18, BUS-19, BUS-20, BUS-21, BUS-22, BUS-23, BUS-24, BUS-25, BUS-26, BUS-27, BUS-28, BUS-29, BUS-30, BUS-31, BUS-32, BUS-33, BUS-34, BUS-35, BUS-36, BUS-37), one rule each, through the bus adapter. */
 import { CaseFailure } from '../cases/model.js';
 import { fails, ok, type BusDriver } from './driver.js';
 import { expectEqual, labels, logUntil, readLog, steps } from './checks.js';

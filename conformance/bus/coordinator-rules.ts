@@ -1,4 +1,4 @@
-/** Cases of section coordinator-semantics (SVC-1..SVC-13) through the bus adapter. */
+/** Cases of section coordinator-semantics (SVC-1, SVC-2, SVC-3, SVC-4, SVC-5, SVC-6, SVC-7, SVC-8, SVC-9, SVC-10, SVC-11, SVC-12, SVC-13) through the bus adapter. */
 import { CaseFailure } from '../cases/model.js';
 import { fails, ok, type BusDriver } from './driver.js';
 import { expectEqual, readLog } from './checks.js';

@@ -1,7 +1,7 @@
 /**
  * The stateful model of the bus (bus-semantics/prop/model): random sequences of subscribe,
  * unsubscribe, publish, send, query, register and middleware steps run against the bus under test and
- * against a model of rules BUS-19..BUS-33; every reply and every logged invocation is compared, and a
+ * against a model of rules BUS-19, BUS-20, BUS-21, BUS-22, BUS-23, BUS-24, BUS-25, BUS-26, BUS-27, BUS-28, BUS-29, BUS-30, BUS-31, BUS-32, BUS-33; every reply and every logged invocation is compared, and a
  * failing sequence is shrunk by fast-check (fc.commands) before it is reported with its seed.
  */
 import fc from 'fast-check';
