@@ -31,6 +31,7 @@ const PING = 0x03;
 const PONG = 0x04;
 const INIT = 0x01;
 const SHUTDOWN_ACK = 0x06;
+const ACK = 0x07;
 const PARAMETER_SYNC = 0x22;
 const REASONING_REQUEST = 0x10;
 const REASONING_RESPONSE = 0x11;
@@ -108,6 +109,10 @@ export function edgeValidFrames(maxHeader: number, minMaxFrame: number): EdgeVec
   v.push(valid('cbor-integer-as-float', 'an integer field written as the CBOR float 2.0', ['ENC-14'], rawFrame(SHUTDOWN_ACK, 1, '{"id":"if"}', concat([0xa1], cborEncode('drained'), [0xf9, 0x40, 0x00]))));
   v.push(valid('cbor-ndarray-big-endian', 'a CBOR payload whose ndarray (tag 49344) is big-endian float32', ['ARR-2', 'ARR-5'],
     rawFrame(REASONING_REQUEST, 1, '{"id":"cb"}', cborEncode({ encoding: new Tag(packed('>f4', [2], [0.5, -1]), NDARRAY_LAYOUT.cbor_tag), context: 'c', source: 'python' }))));
+  // 64-bit integers at the ends of their range, in both encodings.
+  v.push(valid('uint64-max-json', 'a uint64 field holding 2^64-1 as a decimal string', ['ENC-12'], rawFrame(ACK, 0, '{"id":"u","re":"r"}', '{"state_version":"18446744073709551615"}')));
+  v.push(valid('uint64-max-cbor', 'a uint64 field holding 2^64-1 as a CBOR unsigned integer', ['ENC-12'], rawFrame(ACK, 1, '{"id":"uc","re":"r"}', concat([0xa1], cborEncode('state_version'), [0x1b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]))));
+  v.push(valid('uint64-zero-json', 'a uint64 field holding "0"', ['ENC-12'], rawFrame(ACK, 0, '{"id":"z","re":"r"}', '{"state_version":"0"}')));
   return v;
 }
 
@@ -169,6 +174,13 @@ export function edgeInvalidFrames(minMaxFrame: number): EdgeVector[] {
   v.push(array('meta-empty', `{"$ndarray":"${b64(rawNdarray({ dims: [1], dtype: '<f4', data: Uint8Array.from([0, 0, 128, 63]), meta: '' }))}"}`, 'meta-json', 'meta_len 0: an empty meta is not a JSON object'));
   v.push(invalid('ndarray/cbor-tag-on-text', 'in CBOR tag 49344 wraps a text string instead of a byte string', ['ARR-7', 'ARR-6', 'ARR-5'],
     rawFrame(REASONING_REQUEST, 1, OK, cborEncode({ encoding: new Tag(canonical, NDARRAY_LAYOUT.cbor_tag), context: 'c', source: 'python' })), 'INVALID_ARRAY', false, { path: '/encoding', rule: 'wrapper' }));
+  // The same steps in CBOR payloads.
+  v.push(invalid('schema/init-missing-client-id-cbor', 'INIT in CBOR without client_id', ['ERR-9'], rawFrame(INIT, 1, OK, cborEncode({ language: 'python', role: 'client', protocol_version: '1.0', encodings: ['json'], max_frame: 65536 })), 'SCHEMA_VIOLATION', false, { path: '/client_id', rule: 'required' }));
+  v.push(invalid('schema/uint64-negative-cbor', 'a uint64 field holding the CBOR negative integer -1', ['ENC-13', 'ERR-9'], rawFrame(ACK, 1, OK, concat([0xa1], cborEncode('state_version'), [0x20])), 'SCHEMA_VIOLATION', false, { path: '/state_version', rule: 'int64' }));
+  v.push(invalid('ndarray/cbor-truncated', 'in CBOR a tag 49344 layout cut inside the dtype', ['ARR-7', 'ARR-1', 'ARR-5'],
+    rawFrame(REASONING_REQUEST, 1, OK, cborEncode({ encoding: new Tag(f1.subarray(0, 26), NDARRAY_LAYOUT.cbor_tag), context: 'c', source: 'python' })), 'INVALID_ARRAY', false, { path: '/encoding', rule: 'truncated' }));
+  v.push(invalid('ndarray/cbor-field-dtype', 'in CBOR a float64 array where the field allows float32 only', ['ARR-7', 'ARR-1', 'ARR-5'],
+    rawFrame(REASONING_REQUEST, 1, OK, cborEncode({ encoding: new Tag(packed('<f8', [1], [1]), NDARRAY_LAYOUT.cbor_tag), context: 'c', source: 'python' })), 'INVALID_ARRAY', false, { path: '/encoding', rule: 'field-dtype' }));
   // Step 8: a Name one byte past max_name_bytes in a payload.
   v.push(invalid('schema/init-client-id-129-bytes', 'INIT whose client_id is 129 bytes, one past max_name_bytes', ['LIM-6', 'LIM-2', 'ERR-9'], rawFrame(INIT, 0, OK, initJson('c'.repeat(129))), 'SCHEMA_VIOLATION', false, { path: '/client_id', rule: 'maxLength' }));
   return v;

@@ -12,7 +12,7 @@ import { messageByName } from '../../reference/codec/catalog.js';
 import { NDARRAY_LAYOUT } from '../generated/catalog.js';
 import { ndarrayToFixture } from '../../reference/codec/transform.js';
 import { cborEncode, Tag } from '../../reference/codec/cbor.js';
-import { hex, utf8, concat, u32be, rawFrame, rawNdarray, packed } from './fixture-bytes.js';
+import { hex, utf8, concat, u32be, u64le, rawFrame, rawNdarray, packed } from './fixture-bytes.js';
 import { edgeValidFrames, edgeInvalidFrames } from './gen-edge-fixtures.js';
 
 interface Vector {
@@ -348,6 +348,22 @@ function ndarrayVectors(spec: SpecModel): Vector[] {
   bad('bool-value', rawNdarray({ dims: [1], dtype: '|b1', data: Uint8Array.from([2]) }), 'bool-value', 'a bool element of 2');
   bad('meta-array', rawNdarray({ dims: [1], dtype: '<f4', data: one, meta: '[1]' }), 'meta-json', 'meta is an array');
   bad('meta-bom', rawNdarray({ dims: [1], dtype: '<f4', data: one, meta: '\ufeff{}' }), 'meta-json', 'meta starts with a byte order mark, which section 4 refuses');
+  // Every step of the check table that can fail, at its edge (the `truncated` steps at each field).
+  const dtypeBytes = utf8('<f4');
+  bad('truncated-in-ndim', u64le(1).subarray(0, 7), 'truncated', 'seven bytes: ndim is cut short (step 2)');
+  bad('truncated-in-dims', concat(u64le(2), u64le(1), u64le(1).subarray(0, 4)), 'truncated', 'the second dim is cut short (step 4)');
+  bad('truncated-before-dtype-len', concat(u64le(1), u64le(1)), 'truncated', 'dtype_len is missing (step 4)');
+  bad('dtype-len-17', concat(u64le(1), u64le(1), u64le(17), utf8('<f4'.padEnd(17, ' ')), u64le(4), one, u64le(2), utf8('{}')), 'dtype-unknown', 'dtype_len 17, one past the 16 allowed (step 5)');
+  bad('truncated-in-dtype', concat(u64le(1), u64le(1), u64le(3), dtypeBytes.subarray(0, 2)), 'truncated', 'the dtype bytes are cut short (step 6)');
+  bad('dtype-native-order', rawNdarray({ dims: [1], dtype: '=f4', data: one }), 'dtype-unknown', 'native order "=" does not say the byte order (step 7)');
+  bad('dtype-bool-big-endian', rawNdarray({ dims: [1], dtype: '>b1', data: Uint8Array.from([1]) }), 'dtype-unknown', 'a byte order on a 1-byte type: bool is written |b1 only (step 7)');
+  bad('truncated-in-data-len', concat(u64le(1), u64le(1), u64le(3), dtypeBytes, u64le(4).subarray(0, 5)), 'truncated', 'data_len is cut short (step 8)');
+  bad('truncated-before-meta-len', concat(u64le(1), u64le(1), u64le(3), dtypeBytes, u64le(4), one), 'truncated', 'meta_len is missing (step 10)');
+  bad('truncated-in-meta', concat(u64le(1), u64le(1), u64le(3), dtypeBytes, u64le(4), one, u64le(2), utf8('{')), 'truncated', 'meta_len says 2, one byte follows (step 10)');
+  bad('meta-empty', rawNdarray({ dims: [1], dtype: '<f4', data: one, meta: '' }), 'meta-json', 'meta_len 0: an empty meta is not a JSON object (step 11)');
+  bad('meta-two-objects', rawNdarray({ dims: [1], dtype: '<f4', data: one, meta: '{}{}' }), 'meta-json', 'two JSON objects in meta (step 11)');
+  bad('trailing-one-byte', rawNdarray({ dims: [1], dtype: '<f4', data: one, trailing: [0x7b] }), 'trailing-bytes', 'one byte after meta (step 12)');
+  bad('bool-value-255', rawNdarray({ dims: [3], dtype: '|b1', data: Uint8Array.from([0, 1, 255]) }), 'bool-value', 'a bool element of 255 after valid ones (step 13)');
   bad('meta-not-utf8', rawNdarray({ dims: [1], dtype: '<f4', data: one, meta: '\u0000' }).map((b, i, a) => (i === a.length - 1 ? 0xff : b)), 'meta-json', 'meta is not UTF-8');
   return v;
 }
