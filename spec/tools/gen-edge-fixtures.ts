@@ -71,6 +71,7 @@ export function edgeValidFrames(maxHeader: number, minMaxFrame: number): EdgeVec
   v.push(valid('ts-max-u64', 'ts 2^64-1, the largest allowed', ['BODY-5'], rawFrame(PING, 0, '{"id":"t","ts":"18446744073709551615"}')));
   v.push(valid('ts-zero', 'ts "0"', ['BODY-5'], rawFrame(PING, 0, '{"id":"t0","ts":"0"}')));
   v.push(valid('client-id-128-bytes', 'INIT whose client_id is exactly max_name_bytes (128 bytes)', ['LIM-6', 'CONV-2'], rawFrame(INIT, 0, '{"id":"i"}', initJson('c'.repeat(128)))));
+  v.push(valid('client-id-128-bytes-two-byte-chars', 'INIT whose client_id is 64 two-byte characters: 128 bytes of UTF-8, at max_name_bytes', ['LIM-6', 'CONV-2'], rawFrame(INIT, 0, '{"id":"i2"}', initJson('é'.repeat(64)))));
   // A body of exactly the smallest max_frame a receiver may announce.
   const head = '{"id":"big"}';
   const fixed = `{"encoding":{"$ndarray":"${b64(packed('<f4', [1], [1]))}"},"context":"","source":"python"}`;
