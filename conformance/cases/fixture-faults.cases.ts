@@ -26,6 +26,8 @@ function appliesToBroker(v: Vector): boolean {
   if (!(v.error in STATEMENT_OF)) return false;
   // Vectors written for a receiver with a non-default max_frame say so; a broker's own limit decides.
   if (v.max_frame !== undefined) return false;
+  // A CBOR payload meets a session that negotiated JSON only, so step 5 (UNSUPPORTED_ENCODING) would answer first.
+  if ((Buffer.from(v.hex, 'hex')[5]! & 3) === 1 && v.error !== 'UNSUPPORTED_ENCODING') return false;
   if (['MALFORMED_FRAME', 'FRAME_TOO_LARGE', 'INVALID_HEADER', 'UNKNOWN_TYPE', 'UNSUPPORTED_ENCODING'].includes(v.error)) return true;
   const info = messageByCode(Buffer.from(v.hex, 'hex')[4]!);
   return !!info && info.directions.includes('client-to-broker') && info.receiver.includes('broker') && info.name !== 'INIT';
