@@ -154,6 +154,29 @@ function validFrames(spec: SpecModel): Vector[] {
       }
     });
   }
+  // Optional fields are optional: each type whose example has some also travels with its required fields only.
+  for (const m of spec.messages) {
+    const schema = m.payload as { properties?: Record<string, unknown>; required?: string[] } | null;
+    const example = m.examples[0] as Record<string, unknown> | undefined;
+    if (!schema?.properties || !example || typeof example !== 'object') continue;
+    const required = new Set(schema.required ?? []);
+    const dropped = Object.keys(example).filter((k) => !required.has(k));
+    if (dropped.length === 0) continue;
+    const minimal = Object.fromEntries(Object.entries(example).filter(([k]) => required.has(k)));
+    const info = messageByName(m.name);
+    const payload = payloadFromFixture(info, minimal);
+    const header = headerFor(m, 0);
+    out.push({
+      id: `frame/valid/${slug(m.name)}/required-fields-only`,
+      description: `${m.name} with its required fields only (${dropped.join(', ')} left out)`,
+      spec: validStatements(spec, m, 'json'),
+      kind: 'frame',
+      result: 'valid',
+      message: m.name,
+      hex: hex(encodeMessageFrame({ type: m.name, header, payload, encoding: 'json' })),
+      decoded: { type: m.code, name: m.name, encoding: 'json', header, payload: payloadToFixture(info, payload) },
+    });
+  }
   return out;
 }
 
