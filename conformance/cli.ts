@@ -17,6 +17,7 @@ import { formatTable } from '../reference/table.js';
 import { runSelftest, matrixMarkdown, selftestPassed } from './selftest.js';
 import { DEFAULT_START_TIMEOUT_MS } from './cases/context.js';
 import { parseLimitArgs, LimitError } from './limits.js';
+import { coverageCommand, casesOfStatement } from './coverage.js';
 
 export const EXIT = { ok: 0, failed: 1, inconclusive: 2, usage: 64, dataErr: 65, noInput: 66, unavailable: 69, internal: 70, config: 78 } as const;
 
@@ -25,6 +26,8 @@ const HELP = `usage: conformance [run options]          run the suites (no --tar
        conformance --listen PORT [run options] [-- CMD ARGS]   test a client (suite client); the harness plays
                                              the broker and starts CMD per case ({port} is replaced)
        conformance list [PATTERN] [--json]  list the cases
+       conformance list --statement ID [--json]   list the cases (of every suite) that check one statement
+       conformance coverage [--json]         the statements with their cases, vectors and waivers
        conformance show CASE                 show a case: its requirement, level and statements
        conformance spec [--json]             print the message catalog
        conformance selftest [--json] [--peer NAME]   run the suites against every reference peer and print
@@ -80,7 +83,7 @@ export async function main(argv: string[]): Promise<number> {
         suite: { type: 'string', multiple: true }, run: { type: 'string', multiple: true }, skip: { type: 'string', multiple: true },
         'known-failing': { type: 'string' }, seed: { type: 'string' }, timeout: { type: 'string' }, 'start-timeout': { type: 'string' },
         'fail-fast': { type: 'boolean' }, strict: { type: 'boolean' }, 'report-dir': { type: 'string' }, exec: { type: 'boolean' }, listen: { type: 'string' }, peer: { type: 'string', multiple: true },
-        role: { type: 'string' }, 'lines-timeout': { type: 'string' }, limit: { type: 'string', multiple: true },
+        role: { type: 'string' }, 'lines-timeout': { type: 'string' }, limit: { type: 'string', multiple: true }, statement: { type: 'string' },
       },
     });
   } catch (e) {
@@ -122,8 +125,14 @@ export async function main(argv: string[]): Promise<number> {
     else process.stdout.write(`${matrixMarkdown(rows, seed)}\nmatrix: reports/selftest/matrix.html\n`);
     return selftestPassed(rows) ? EXIT.ok : EXIT.failed;
   }
+  if (command === 'coverage' && rest.length === 0) {
+    process.stdout.write(`${coverageCommand(v.json ?? false)}\n`);
+    return EXIT.ok;
+  }
   if (command === 'list' && rest.length <= 1) {
-    const cases = selectCases(casesOf(suites), rest, []);
+    const forStatement = v.statement !== undefined ? casesOfStatement(v.statement) : undefined;
+    if (v.statement !== undefined && !forStatement) return usage(`no statement ${v.statement} in spec/protocol.md`);
+    const cases = selectCases(forStatement ?? casesOf(suites), rest, []);
     if (v.json) process.stdout.write(`${JSON.stringify(cases.map((c) => ({ id: c.id, section: c.section, level: c.level, statements: c.statements, requirement: c.requirement })), null, 2)}\n`);
     else process.stdout.write(`${formatTable(['case', 'level', 'statements'], cases.map((c) => [c.id, c.level, c.statements.join(' ')]))}\n${cases.length} cases\n`);
     return EXIT.ok;

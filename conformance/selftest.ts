@@ -11,6 +11,8 @@ import { tmpdir } from 'node:os';
 import { runCommand, type RunCommandOptions } from './run-command.js';
 import { repoFile } from './paths.js';
 import type { CaseResult } from './runner.js';
+import { casesOf } from './suites.js';
+import { countStatements, requiredStatementsOf, type StatementCounts } from './report/summary.js';
 
 export type Language = 'typescript' | 'cpp' | 'python' | 'perl';
 
@@ -22,6 +24,8 @@ export interface SuiteCounts {
   required: number;
   required_passed: number;
   exit_code: number;
+  /** Required statements of the suite, and how many of them this peer's run checked. */
+  statements?: StatementCounts;
   /** Why the suite could not run (the peer's program is missing). */
   unavailable?: string;
 }
@@ -85,7 +89,7 @@ function plans(): PeerPlan[] {
   ];
 }
 
-function counts(results: CaseResult[], exitCode: number): SuiteCounts {
+function counts(results: CaseResult[], exitCode: number, suite: string): SuiteCounts {
   // A skipped case does not apply to this peer (it needs an optional feature the peer did not
   // declare, such as `cbor`), so it is outside the required count rather than a miss.
   const required = results.filter((r) => r.level === 'required' && r.outcome !== 'skipped');
@@ -96,6 +100,7 @@ function counts(results: CaseResult[], exitCode: number): SuiteCounts {
     required: required.length,
     required_passed: required.filter((r) => r.outcome === 'pass').length,
     exit_code: exitCode,
+    statements: countStatements(results, requiredStatementsOf(casesOf([suite]))),
   };
 }
 
@@ -130,7 +135,7 @@ export async function runSelftest(o: SelftestOptions): Promise<PeerRow[]> {
         };
         const code = await runCommand(options);
         const json = lines.find((l) => l.startsWith('{'));
-        row.suites[column] = json ? counts((JSON.parse(json) as { results: CaseResult[] }).results, code) : { passed: 0, failed: 0, skipped: 0, required: 0, required_passed: 0, exit_code: code, unavailable: `exit ${code} without results` };
+        row.suites[column] = json ? counts((JSON.parse(json) as { results: CaseResult[] }).results, code, run.suite) : { passed: 0, failed: 0, skipped: 0, required: 0, required_passed: 0, exit_code: code, unavailable: `exit ${code} without results` };
       }
       rows.push(row);
     }
@@ -144,12 +149,13 @@ export async function runSelftest(o: SelftestOptions): Promise<PeerRow[]> {
 function cell(c: SuiteCounts | undefined): string {
   if (!c) return '-';
   if (c.unavailable) return `unavailable (${c.unavailable})`;
-  return `${c.passed} passed / ${c.failed} failed / ${c.skipped} skipped (required ${c.required_passed}/${c.required})`;
+  const statements = c.statements ? `; statements ${c.statements.checked}/${c.statements.required} checked` : '';
+  return `${c.passed} passed / ${c.failed} failed / ${c.skipped} skipped (required ${c.required_passed}/${c.required}${statements})`;
 }
 
 export function matrixMarkdown(rows: PeerRow[], seed: number): string {
   const columns = [...new Set(rows.flatMap((r) => Object.keys(r.suites)))];
-  return [`# Concord selftest`, '', `Seed ${seed}. \`core\` is the broker suite for a broker and the testee suite for a codec; \`bus\` the bus suite, over the wire for the broker and through a bus adapter for a language.`, '',
+  return [`# Concord selftest`, '', `Seed ${seed}. \`statements N/M checked\`: of the M required statements the suite's cases name, N had a case that ran against the peer (not skipped). \`core\` is the broker suite for a broker and the testee suite for a codec; \`bus\` the bus suite, over the wire for the broker and through a bus adapter for a language.`, '',
     `| peer | language | ${columns.join(' | ')} |`, `|---|---|${columns.map(() => '---').join('|')}|`,
     ...rows.map((r) => `| ${r.name} | ${r.language} | ${columns.map((c) => cell(r.suites[c])).join(' | ')} |`), ''].join('\n');
 }

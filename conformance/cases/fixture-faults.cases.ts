@@ -9,7 +9,7 @@ import { messageByCode } from '../../reference/codec/catalog.js';
 import { defineCase, type Case } from './model.js';
 import { repoFile } from '../paths.js';
 
-interface Vector { id: string; description: string; hex: string; error: string; closes: boolean; max_frame?: number; rule?: string }
+interface Vector { id: string; description: string; spec: string[]; hex: string; error: string; closes: boolean; max_frame?: number; rule?: string }
 
 const STATEMENT_OF: Record<string, (v: Vector) => string> = {
   MALFORMED_FRAME: (v) => (v.id.startsWith('frame/invalid/framing/') ? 'FRM-2' : 'BODY-1'),
@@ -41,7 +41,7 @@ export function fixtureFaultCases(): Case[] {
     const slug = v.id.replace('frame/invalid/', '').replace(/\//g, '-');
     return defineCase({
       id: `${sectionOf(statement)}/${slug}`,
-      statements: [statement, v.closes ? 'ERR-4' : 'ERR-5'],
+      statements: [...new Set([statement, v.closes ? 'ERR-4' : 'ERR-5', ...v.spec.filter((ref) => /^[A-Z]{2,6}-[0-9]+$/.test(ref))])],
       async run(ctx) {
         const { conn } = await ctx.session();
         conn.sendRaw(Buffer.from(v.hex, 'hex'), `fixture ${v.id}: ${v.description}`);

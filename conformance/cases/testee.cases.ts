@@ -19,7 +19,10 @@ import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
 import type { CaseContext, TesteeSession } from './context.js';
 import type { Encoding } from '../../reference/codec/body.js';
 
-interface Vector { id: string; description: string; hex: string; result: string; error?: string; closes?: boolean; max_frame?: number; decoded?: { encoding: Encoding; header: { id: string }; payload: unknown } }
+interface Vector { id: string; description: string; spec: string[]; hex: string; result: string; error?: string; closes?: boolean; max_frame?: number; decoded?: { encoding: Encoding; header: { id: string }; payload: unknown } }
+
+/** A vector's `spec` names statements and, in hand-written files, sometimes sections. */
+const isStatementId = (ref: string): boolean => /^[A-Z]{2,6}-[0-9]+$/.test(ref);
 
 function vectors(file: string): Vector[] {
   return (JSON.parse(readFileSync(repoFile(`fixtures/frames/${file}`), 'utf8')) as { vectors: Vector[] }).vectors;
@@ -44,7 +47,7 @@ async function expectEcho(ctx: CaseContext, t: TesteeSession, id: string, type: 
 const fixtureCases = (): Case[] => [
   ...vectors('valid.json').map((v) => defineCase({
     id: `testee/echo/${v.id.replace('frame/valid/', '')}`,
-    statements: ['TST-4', 'TST-3'],
+    statements: [...new Set(['TST-4', 'TST-3', ...v.spec.filter(isStatementId)])],
     async run(ctx) {
       const t = await ctx.testee();
       needEncoding(t, v.decoded!.encoding);
@@ -54,7 +57,7 @@ const fixtureCases = (): Case[] => [
   })),
   ...vectors('invalid.json').filter((v) => v.max_frame === undefined).map((v) => defineCase({
     id: `testee/refuse/${v.id.replace('frame/invalid/', '')}`,
-    statements: ['TST-5'],
+    statements: [...new Set(['TST-5', ...v.spec.filter(isStatementId)])],
     async run(ctx) {
       const t = await ctx.testee();
       const bytes = Buffer.from(v.hex, 'hex');

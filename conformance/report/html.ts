@@ -17,6 +17,11 @@ function wireTable(r: CaseResult): string {
     w.entries.map((e) => `<tr><td>${e.t}</td><td>${e.dir}</td><td>${esc(e.note)}</td><td><code>${esc(e.hex ?? '')}</code></td></tr>`).join('')}</table>`).join('');
 }
 
+function statementsLine(summary: RunSummary): string {
+  const s = summary.statements;
+  return s ? `${s.checked} of ${s.required} checked: ${s.passed} passed, ${s.failed} failed; ${s.not_reached} not reached` : '';
+}
+
 export function renderHtml(summary: RunSummary, results: CaseResult[]): string {
   const c = countResults(results);
   const bad = results.filter((r) => r.outcome === 'fail' || r.outcome === 'timeout' || r.outcome === 'errored');
@@ -31,6 +36,7 @@ ${r.expected !== undefined ? `<p><b>Expected:</b> <code>${esc(r.expected)}</code
 <section id="summary"><table><tr><th>peer</th><td>${esc(summary.peer.target)}${summary.peer.broker_id ? ` (${esc(String(summary.peer.broker_id))})` : ''}</td></tr>
 <tr><th>verdict</th><td class="${summary.exit_code === 0 ? 'pass' : 'fail'}">${summary.exit_code === 0 ? 'conforming' : `not conforming (exit ${summary.exit_code})`}</td></tr>
 <tr><th>cases</th><td>${c.total}: ${c.passed} passed, ${c.failed} failed, ${c.timeout} timed out, ${c.skipped} skipped, ${c.errored} harness errors, ${c.expected_failures} expected failures</td></tr>
+<tr><th>required statements</th><td>${statementsLine(summary)}</td></tr>
 <tr><th>seed</th><td><code>${summary.seed}</code> (replay: <code>conformance --seed ${summary.seed}</code>)</td></tr>
 <tr><th>harness</th><td>${esc(summary.harness_version)}, protocol ${esc(summary.protocol_version)}</td></tr>
 <tr><th>started</th><td>${esc(summary.started)}</td></tr></table>

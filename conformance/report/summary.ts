@@ -1,5 +1,6 @@
 /** Counts of a run, overall and per spec section. */
 import type { CaseResult } from '../runner.js';
+import { STATEMENTS } from '../../spec/generated/catalog.js';
 
 export interface Counts {
   total: number;
@@ -31,6 +32,41 @@ export function countResults(results: CaseResult[]): Counts {
 export function countBySection(results: CaseResult[]): Record<string, Counts> {
   const sections = [...new Set(results.map((r) => r.section))];
   return Object.fromEntries(sections.map((s) => [s, countResults(results.filter((r) => r.section === s))]));
+}
+
+/** How many required statements a run checked, for the peer under test. */
+export interface StatementCounts {
+  /** Required statements named by the cases of the suites run. */
+  required: number;
+  /** Those with at least one case that ran (was not skipped). */
+  checked: number;
+  /** Checked, and every case of theirs that ran passed. */
+  passed: number;
+  /** A case of theirs failed or timed out. */
+  failed: number;
+  /** Required, but every case of theirs was skipped or not selected. */
+  not_reached: number;
+}
+
+const REQUIRED = new Set(STATEMENTS.filter((s) => s.level === 'required').map((s) => s.id));
+
+/** The required statements named by `cases` (the cases of the suites a run chose, before --run and --skip). */
+export function requiredStatementsOf(cases: readonly { statements: readonly string[] }[]): string[] {
+  return [...new Set(cases.flatMap((c) => c.statements))].filter((id) => REQUIRED.has(id));
+}
+
+export function countStatements(results: CaseResult[], required: readonly string[]): StatementCounts {
+  const c: StatementCounts = { required: required.length, checked: 0, passed: 0, failed: 0, not_reached: 0 };
+  for (const id of required) {
+    const ran = results.filter((r) => r.outcome !== 'skipped' && r.statements.includes(id));
+    if (ran.length === 0) c.not_reached++;
+    else {
+      c.checked++;
+      if (ran.every((r) => r.outcome === 'pass')) c.passed++;
+      else if (ran.some((r) => r.outcome === 'fail' || r.outcome === 'timeout')) c.failed++;
+    }
+  }
+  return c;
 }
 
 /** A plain-text table of the per-section counts, for the terminal. */

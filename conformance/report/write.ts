@@ -6,7 +6,8 @@
 import { mkdirSync, writeFileSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CaseResult } from '../runner.js';
-import { countResults, countBySection, type Counts } from './summary.js';
+import { countResults, countBySection, countStatements, requiredStatementsOf, type Counts, type StatementCounts } from './summary.js';
+import { casesOf } from '../suites.js';
 import { renderJunit } from './junit.js';
 import { renderHtml } from './html.js';
 
@@ -21,6 +22,8 @@ export interface RunSummary {
   exit_code: number;
   counts: Counts;
   sections: Record<string, Counts>;
+  /** Required statements of the suites run: checked, passed, failed, not reached. */
+  statements: StatementCounts;
 }
 
 /** A case id as a file name: `/` becomes `~` (ids never contain `~`). */
@@ -28,12 +31,12 @@ export function caseFileName(id: string): string {
   return `${id.replace(/\//g, '~')}.json`;
 }
 
-export function writeReport(root: string, peerName: string, summaryIn: Omit<RunSummary, 'counts' | 'sections'>, results: CaseResult[]): string {
+export function writeReport(root: string, peerName: string, summaryIn: Omit<RunSummary, 'counts' | 'sections' | 'statements'>, results: CaseResult[]): string {
   const stamp = summaryIn.started.replace(/[:.]/g, '-');
   const peerDir = join(root, peerName.replace(/[^A-Za-z0-9._-]/g, '_'));
   const dir = join(peerDir, stamp);
   mkdirSync(join(dir, 'cases'), { recursive: true });
-  const summary: RunSummary = { ...summaryIn, counts: countResults(results), sections: countBySection(results) };
+  const summary: RunSummary = { ...summaryIn, counts: countResults(results), sections: countBySection(results), statements: countStatements(results, requiredStatementsOf(casesOf(summaryIn.suites))) };
   const index = results.map((r) => ({
     id: r.id, section: r.section, level: r.level, outcome: r.outcome, known_failing: r.knownFailing, duration_ms: r.durationMs,
     ...(r.outcome === 'pass' ? {} : { file: `cases/${caseFileName(r.id)}` }),

@@ -1,5 +1,5 @@
 /**
- * The bus over the wire (sections 9.6 and 18, BUS-1..17 and BUS-37): subscriptions and the handler
+ * The bus over the wire (sections 9.6 and 18, BUS-1, BUS-2, BUS-3, BUS-4, BUS-5, BUS-6, BUS-7, BUS-8, BUS-9, BUS-10, BUS-11, BUS-12, BUS-13, BUS-14, BUS-15, BUS-16, BUS-17 and BUS-37): subscriptions and the handler
  * table live in the broker; publish fans out as BUS_EVENTs and answers once every subscriber has, send
  * and query are forwarded to the handler's connection and its answer returned. SERVICE_DISPATCH is
  * handled by dispatch.ts; both originate requests through BrokerCalls.
@@ -125,7 +125,7 @@ export class BusHost {
     const targets = [...this.subs.values()].filter((s) => s.eventType === p.event_type);
     if (targets.length === 0) return this.reply(conn, id, 'BUS_PUBLISHED', { delivered: 0, failed: 0 }); // answered at once, in order
     const publisher = conn.clientId!;
-    // BUS-5..7: one BUS_EVENT per subscription, the publisher's own included; failures only counted.
+    // BUS-5, BUS-6, BUS-7: one BUS_EVENT per subscription, the publisher's own included; failures only counted.
     const outcomes = await Promise.allSettled(
       targets.map((s) =>
         this.deps.calls.call(s.conn, 'BUS_EVENT', { subscription_id: s.id, event_type: p.event_type, publisher, ...('payload' in p ? { payload: p.payload } : {}) }, EVENT_TIMEOUT_MS, publisher, { source: conn }),

@@ -1,5 +1,5 @@
 /**
- * SERVICE_DISPATCH through the registry (REG-4..REG-12): existence and health when accepted; the
+ * SERVICE_DISPATCH through the registry (REG-4, REG-5, REG-6, REG-7, REG-8, REG-9, REG-10, REG-11, REG-12): existence and health when accepted; the
  * dispatches of one turn started in priority order (REG-10), each checked against max_concurrent when it
  * starts (refused, never queued); every attempt forwarded unchanged to the service's connection, bounded
  * by timeout_ms; failures retried after min(100 x 2^(r-1), 5000) ms; the load raised once and lowered

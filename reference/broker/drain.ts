@@ -1,5 +1,5 @@
 /**
- * A client's SHUTDOWN (HS-12 to HS-15): the connection takes no new requests either way, the broker
+ * A client's SHUTDOWN (HS-12, HS-13, HS-14, HS-15): the connection takes no new requests either way, the broker
  * waits for the requests the client sent and for those forwarded to it, at most the smaller of the
  * SHUTDOWN's `drain_ms` and its own shutdown_drain_ms (LIM-13), answers what is still open with TIMEOUT,
  * then sends SHUTDOWN_ACK and closes.

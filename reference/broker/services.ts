@@ -2,7 +2,7 @@
  * The broker's service registry (section registry): services registered by their providing
  * connection, resolvable as a routed frame's `dst` after client ids (REQ-7), listed with their
  * load and health, and removed with their connection (HS-19). Dispatch with its retries and
- * concurrency rules (REG-4..12) builds on this.
+ * concurrency rules (REG-4, REG-5, REG-6, REG-7, REG-8, REG-9, REG-10, REG-11, REG-12) builds on this.
  */
 import { ProtocolError } from '../codec/errors.js';
 import type { ServiceDescriptor } from '../../spec/generated/types.js';

@@ -4,7 +4,7 @@
  * attempt, retries with a stated backoff and priority order; broadcast and request go through the bus
  * by type name. The seed's coordinator defects (dispatch that cannot report a missing handler, routing
  * by class name, ignored max_concurrent and priority, immediate retries mutating the target) are what
- * SVC-1..13 rule out.
+ * SVC-1, SVC-2, SVC-3, SVC-4, SVC-5, SVC-6, SVC-7, SVC-8, SVC-9, SVC-10, SVC-11, SVC-12, SVC-13 rule out.
  */
 import { BusError, asBusError } from './errors.js';
 import { withTimeout } from './bus.js';

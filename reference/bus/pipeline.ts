@@ -1,5 +1,5 @@
 /**
- * The middleware chain around one operation (BUS-30..34): `before` hooks in registration order, each
+ * The middleware chain around one operation (BUS-30, BUS-31, BUS-32, BUS-33, BUS-34): `before` hooks in registration order, each
  * able to replace the message or abort; the core; `after` hooks in reverse order, each able to replace
  * the running result or error. Shared by the in-process and the wire bus so both behave alike.
  */

@@ -17,7 +17,7 @@ function dispatchBackoff(retry: number): number {
 /**
  * The timeout a payload sets for itself: BUS_QUERY's `timeout_ms` when above 0 (BUS-13), and for
  * SERVICE_DISPATCH the whole dispatch as the broker runs it: every attempt's `timeout_ms` plus the
- * backoffs between them (REG-5 to REG-7), so the client never gives up before the broker answers.
+ * backoffs between them (REG-5, REG-6, REG-7), so the client never gives up before the broker answers.
  */
 export function payloadTimeout(type: string, payload: unknown): number | undefined {
   const p = (payload ?? {}) as { timeout_ms?: unknown; max_retries?: unknown };

@@ -1,6 +1,6 @@
 /**
  * The engine's test vectors (fixtures/engine/engine.json), written by `npm run gen` from the
- * TypeScript reference engine and reproduced by every other engine (ENG-1..8). Each scenario starts
+ * TypeScript reference engine and reproduced by every other engine (ENG-1, ENG-2, ENG-3, ENG-4, ENG-5, ENG-6, ENG-7, ENG-8). Each scenario starts
  * from a fresh engine with seed 42 and applies its steps in order; every step names what it expects.
  */
 import { NDArray } from '../codec/ndarray.js';

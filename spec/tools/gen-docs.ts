@@ -4,7 +4,10 @@
  * built once as a small document model and rendered twice, to Markdown and to self-contained HTML,
  * so the two formats cannot drift. Example frames come from the generated fixtures.
  */
+import { readFileSync, readdirSync, existsSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { BANNER } from './gen-ts.js';
+import { ROOT_DIR } from './load.js';
 import type { AreaSpec, JsonSchema, MessageSpec, SpecModel } from './model.js';
 
 // ---- Document model ----
@@ -146,7 +149,7 @@ const yesNo = (b: boolean): Inline => [T(b ? 'yes' : 'no')];
 const msgRef = (m: MessageSpec): Ref => ({ page: m.area, anchor: m.name.toLowerCase() });
 const errRef = (name: string): Ref => ({ page: 'index', anchor: `error-${name.toLowerCase()}` });
 
-interface Ctx { spec: SpecModel; byName: Map<string, MessageSpec>; slugs: Set<string>; vectors: Vector[] }
+interface Ctx { spec: SpecModel; byName: Map<string, MessageSpec>; slugs: Set<string>; vectors: Vector[]; coverage: Map<string, CoverageRow> }
 
 function sectionLink(ctx: Ctx, slug: string): Inline {
   return ctx.slugs.has(slug) ? [L(slug, { page: 'statements', anchor: slug }, true)] : [C(slug)];
@@ -394,17 +397,99 @@ function statementsPage(ctx: Ctx): Page {
         const list = spec.statements.filter((x) => x.section === s.slug);
         return [
           { t: 'h', level: 2, text: [T(`${s.title} `), C(s.slug)], id: s.slug },
-          list.length ? table(['id', 'level', 'statement'], list.map((x) => ({ id: x.id, cells: [[C(x.id)], [T(x.level)], rich(x.text)] }))) : p(T('No numbered statements.')),
+          list.length ? table(['id', 'level', 'statement', 'checked by'], list.map((x) => ({ id: x.id, cells: [[C(x.id)], [T(x.level)], rich(x.text), checkedBy(ctx.coverage.get(x.id))] }))) : p(T('No numbered statements.')),
         ];
       }),
     ],
   };
 }
 
+// ---- Coverage: which cases, vectors and reference tests check each statement ----
+
+interface CoverageRow { id: string; level: string; section: string; cases: string[]; vectors: string[]; tests: string[]; waiver: string | null }
+
+/** Statement ids cited in the reference implementation's own tests (names and comments), per test file. */
+function referenceTests(known: Set<string>, root = ROOT_DIR): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  const walk = (dir: string): void => {
+    for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.endsWith('.test.ts')) {
+        const file = relative(root, p);
+        for (const id of new Set(readFileSync(p, 'utf8').match(/\b[A-Z]{2,6}-[0-9]+\b/g) ?? [])) {
+          if (known.has(id)) out.set(id, [...(out.get(id) ?? []), file]);
+        }
+      }
+    }
+  };
+  walk(join(root, 'reference'));
+  return out;
+}
+
+/**
+ * The harness's cases come from conformance/ (imported here, not at module load, so the spec tools
+ * do not load the harness unless docs are generated); vectors from the fixtures generated in this
+ * run (`earlier`) and the hand-written ones on disk.
+ */
+async function coverageRows(spec: SpecModel, earlier: Map<string, string>): Promise<Map<string, CoverageRow>> {
+  const { coverageMatrix, allCases, fixtureVectors } = await import('../../conformance/coverage.js');
+  const generated = [...earlier].filter(([f]) => f.startsWith('fixtures/') && f.endsWith('.json') && f !== 'fixtures/index.json');
+  const vectors = [
+    ...generated.flatMap(([, text]) => ((JSON.parse(text) as { vectors?: { id: string; spec: string[] }[] }).vectors ?? [])),
+    ...(existsSync(join(ROOT_DIR, 'fixtures')) ? fixtureVectors(join(ROOT_DIR, 'fixtures')) : []).filter((v) => !generated.some(([, text]) => text.includes(`"id": "${v.id}"`))),
+  ];
+  const matrix = coverageMatrix({ statements: spec.statements, cases: allCases(), vectors, waivers: spec.waivers });
+  const tests = referenceTests(new Set(spec.statements.map((s) => s.id)));
+  return new Map(matrix.map((r) => [r.id, { ...r, tests: tests.get(r.id) ?? [] }]));
+}
+
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+function checkedBy(row: CoverageRow | undefined): Inline {
+  if (!row) return [T('—')];
+  const detail = row.cases.length || row.vectors.length || row.tests.length;
+  const ref = { page: 'coverage', anchor: `cov-${row.id.toLowerCase()}${detail ? '-detail' : ''}` };
+  if (row.cases.length) return [L(plural(row.cases.length, 'case'), ref)];
+  if (row.waiver !== null) return [L('waived', ref)];
+  return [L('no case', ref)];
+}
+
+function coveragePage(ctx: Ctx): Page {
+  const rows = [...ctx.coverage.values()];
+  const required = rows.filter((r) => r.level === 'required');
+  const withCase = required.filter((r) => r.cases.length).length;
+  const waived = required.filter((r) => !r.cases.length && r.waiver !== null).length;
+  const sections = [...new Set(rows.map((r) => r.section))];
+  const list = (ids: string[]): Inline => (ids.length ? joined(ids.map((x) => [C(x)])) : [T('none')]);
+  return {
+    name: 'coverage', nav: 'Coverage', title: 'Statement coverage',
+    blocks: [
+      p(T(`${withCase} of ${required.length} required statements have a conformance case, ${waived} are waived (`), C('spec/waivers.json'), T(`), ${required.length - withCase - waived} have neither. Only a case counts as covered: a vector counts through the case that runs it, and a reference test checks only the reference implementation. `), C('npx conformance coverage --json'), T(' prints the same matrix.')),
+      h(2, 'Required statements per section', 'per-section'),
+      table(['section', 'required', 'with a case', 'waived', 'neither'], sections.map((s) => {
+        const req = required.filter((r) => r.section === s);
+        const c = req.filter((r) => r.cases.length).length;
+        const w = req.filter((r) => !r.cases.length && r.waiver !== null).length;
+        return [[L(s, { page: 'statements', anchor: s }, true)], [T(String(req.length))], [T(String(c))], [T(String(w))], [T(String(req.length - c - w))]];
+      }).filter((r) => r[1]![0]!.text !== '0')),
+      h(2, 'Statements', 'statements'),
+      table(['id', 'level', 'cases', 'vectors', 'reference tests', 'waiver'], rows.map((r) => ({ id: `cov-${r.id.toLowerCase()}`, cells: [
+        [L(r.id, { page: 'statements', anchor: r.id }, true)], [T(r.level)], [T(String(r.cases.length))], [T(String(r.vectors.length))], [T(String(r.tests.length))], r.waiver === null ? [T('')] : rich(r.waiver),
+      ] }))),
+      h(2, 'Cases, vectors and reference tests of each statement', 'detail'),
+      ...rows.filter((r) => r.cases.length || r.vectors.length || r.tests.length).flatMap((r): Block[] => [
+        { t: 'h', level: 3, text: [C(r.id)], id: `cov-${r.id.toLowerCase()}-detail` },
+        { t: 'list', items: [[T('cases: '), ...list(r.cases)], [T('vectors: '), ...list(r.vectors)], [T('reference tests: '), ...list(r.tests)]] },
+      ]),
+    ],
+  };
+}
+
 /** Stage-2 entry point: docs/protocol/*.md and *.html. */
-export function generate(spec: SpecModel, earlier: Map<string, string>): Map<string, string> {
-  const ctx: Ctx = { spec, byName: new Map(spec.messages.map((m) => [m.name, m])), slugs: new Set(spec.sections.map((s) => s.slug)), vectors: readVectors(earlier) };
-  const pages = [indexPage(ctx), ...areasInOrder(spec).map((a) => areaPage(ctx, a)), statementsPage(ctx)];
+export async function generate(spec: SpecModel, earlier: Map<string, string>): Promise<Map<string, string>> {
+  const ctx: Ctx = { spec, byName: new Map(spec.messages.map((m) => [m.name, m])), slugs: new Set(spec.sections.map((s) => s.slug)), vectors: readVectors(earlier), coverage: await coverageRows(spec, earlier) };
+  const pages = [indexPage(ctx), ...areasInOrder(spec).map((a) => areaPage(ctx, a)), statementsPage(ctx), coveragePage(ctx)];
   const out = new Map<string, string>();
   for (const page of pages) {
     out.set(`docs/protocol/${page.name}.md`, renderMarkdown(page, pages));

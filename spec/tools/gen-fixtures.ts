@@ -12,7 +12,8 @@ import { messageByName } from '../../reference/codec/catalog.js';
 import { NDARRAY_LAYOUT } from '../generated/catalog.js';
 import { ndarrayToFixture } from '../../reference/codec/transform.js';
 import { cborEncode, Tag } from '../../reference/codec/cbor.js';
-import { hex, utf8, concat, u32be, rawFrame, rawNdarray, packed } from './fixture-bytes.js';
+import { hex, utf8, concat, u32be, u64le, rawFrame, rawNdarray, packed } from './fixture-bytes.js';
+import { edgeValidFrames, edgeInvalidFrames } from './gen-edge-fixtures.js';
 
 interface Vector {
   id: string;
@@ -32,6 +33,92 @@ interface Vector {
 }
 
 const slug = (name: string): string => name.toLowerCase().replace(/_/g, '-');
+const uniq = (ids: string[]): string[] => [...new Set(ids)];
+
+// ---- The statements each vector exercises (its `spec` field), one by one. ----
+
+/** The schema keywords that mark a field the codec treats specially, found through $refs. */
+function schemaMarks(spec: SpecModel, schema: unknown): { ndarray: boolean; int64: boolean; float32: boolean } {
+  const defs = spec.defsFile.$defs;
+  const seen = new Set<string>();
+  const marks = { ndarray: false, int64: false, float32: false };
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(visit);
+    if (node === null || typeof node !== 'object') return;
+    const o = node as Record<string, unknown>;
+    if (o['ndarray']) marks.ndarray = true;
+    if (o['int64']) marks.int64 = true;
+    if (o['float32'] === true) marks.float32 = true;
+    const ref = typeof o['$ref'] === 'string' ? (o['$ref'] as string).replace('#/$defs/', '') : undefined;
+    if (ref && !seen.has(ref)) {
+      seen.add(ref);
+      visit(defs[ref]);
+    }
+    for (const [k, v] of Object.entries(o)) if (k !== '$ref') visit(v);
+  };
+  visit(schema);
+  return marks;
+}
+
+/** A valid frame: framing, a valid header, a payload decoded and compared as a value. */
+function validStatements(spec: SpecModel, m: MessageSpec, encoding: 'json' | 'cbor', extra: string[] = []): string[] {
+  const marks = schemaMarks(spec, m.payload);
+  return uniq([
+    'FRM-1', 'BODY-4', 'BODY-5', m.level === 'required' ? 'CONV-2' : 'CONV-3',
+    ...(encoding === 'json' ? ['ENC-1'] : []),
+    ...(marks.ndarray ? ['ARR-1', encoding === 'json' ? 'ARR-4' : 'ARR-5'] : []),
+    ...(marks.int64 ? ['ENC-12'] : []),
+    ...(marks.float32 ? ['ENC-15', 'ENC-16'] : []),
+    ...extra, 'ENC-17', 'FIX-2',
+  ]);
+}
+
+/** Whether a frame's header parses as an object with a valid id (ERR-3: the ERROR then carries `re`). */
+function readableId(frame: Uint8Array): boolean {
+  if (frame.length < 8) return false;
+  const body = frame.subarray(4);
+  const hlen = (body[2]! << 8) | body[3]!;
+  if (hlen === 0 || hlen > body.length - 4 || (body[1]! & 0xfc) !== 0) return false;
+  try {
+    const h = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(body.subarray(4, 4 + hlen))) as unknown;
+    if (h === null || typeof h !== 'object' || Array.isArray(h)) return false;
+    const id = (h as Record<string, unknown>)['id'];
+    const n = typeof id === 'string' ? Buffer.byteLength(id) : 0;
+    return n >= 1 && n <= 128 && body[4] !== 0xef;
+  } catch {
+    return false;
+  }
+}
+
+function headerStatements(path: string, header: string | Uint8Array): string[] {
+  const key = path.replace('/header/', '');
+  const text = typeof header === 'string' ? header : '';
+  const long = /"(id|re)":"[^"]{129,}"/.test(text);
+  const longName = /"(src|dst)":"[^"]{129,}"/.test(text);
+  return uniq([
+    'BODY-2', 'BODY-3',
+    ...(key === 'id' ? ['BODY-4'] : []),
+    ...(['ts', 're', 'src', 'dst'].includes(key) ? ['BODY-5'] : []),
+    ...(long || (key === 'id' && Buffer.byteLength(text) > 140) ? ['LIM-5', 'LIM-2'] : []),
+    ...(longName ? ['LIM-6', 'LIM-2'] : []),
+  ]);
+}
+
+function payloadStatements(flags: number, payload: Uint8Array | string, path: string): string[] {
+  if (payload.length === 0) return ['ENC-5'];
+  if ((flags & 3) === 0) return ['ENC-6'];
+  return path === '' ? ['ENC-8'] : ['ENC-11'];
+}
+
+function schemaStatements(rule: string): string[] {
+  if (rule === 'empty') return ['ENC-4', 'ERR-9'];
+  if (rule === 'int64') return ['ENC-13', 'ERR-9'];
+  return ['ERR-9'];
+}
+
+function arrayStatements(rule: string): string[] {
+  return uniq(['ARR-7', ...(rule === 'wrapper' ? ['ARR-6', 'ARR-4'] : ['ARR-1']), ...(rule === 'ndim-range' ? ['LIM-8', 'LIM-2'] : [])]);
+}
 const TS = '1700000000123456789';
 
 function headerFor(m: MessageSpec, i: number): { id: string } & Record<string, string> {
@@ -57,7 +144,7 @@ function validFrames(spec: SpecModel): Vector[] {
         out.push({
           id: `frame/valid/${slug(m.name)}/encoding:${encoding}${m.examples.length > 1 ? `/example:${i + 1}` : ''}`,
           description: `${m.name} (0x${m.code.toString(16).padStart(2, '0')}) with its catalog example, ${encoding} payload`,
-          spec: [m.section, 'framing', 'body', 'encodings'],
+          spec: validStatements(spec, m, encoding),
           kind: 'frame',
           result: 'valid',
           message: m.name,
@@ -65,6 +152,29 @@ function validFrames(spec: SpecModel): Vector[] {
           decoded: { type: m.code, name: m.name, encoding, header, payload: payloadToFixture(info, payload) },
         });
       }
+    });
+  }
+  // Optional fields are optional: each type whose example has some also travels with its required fields only.
+  for (const m of spec.messages) {
+    const schema = m.payload as { properties?: Record<string, unknown>; required?: string[] } | null;
+    const example = m.examples[0] as Record<string, unknown> | undefined;
+    if (!schema?.properties || !example || typeof example !== 'object') continue;
+    const required = new Set(schema.required ?? []);
+    const dropped = Object.keys(example).filter((k) => !required.has(k));
+    if (dropped.length === 0) continue;
+    const minimal = Object.fromEntries(Object.entries(example).filter(([k]) => required.has(k)));
+    const info = messageByName(m.name);
+    const payload = payloadFromFixture(info, minimal);
+    const header = headerFor(m, 0);
+    out.push({
+      id: `frame/valid/${slug(m.name)}/required-fields-only`,
+      description: `${m.name} with its required fields only (${dropped.join(', ')} left out)`,
+      spec: validStatements(spec, m, 'json'),
+      kind: 'frame',
+      result: 'valid',
+      message: m.name,
+      hex: hex(encodeMessageFrame({ type: m.name, header, payload, encoding: 'json' })),
+      decoded: { type: m.code, name: m.name, encoding: 'json', header, payload: payloadToFixture(info, payload) },
     });
   }
   out.push(...depthVectors(spec));
@@ -90,7 +200,7 @@ function depthVectors(spec: SpecModel): Vector[] {
     out.push({
       id: `frame/valid/limits/depth-at-max:${encoding}`,
       description: `BUS_PUBLISH nested exactly max_payload_depth (${maxDepth}) levels deep, ${encoding} payload`,
-      spec: ['limits', 'encodings'],
+      spec: ['LIM-15', 'ENC-1'],
       kind: 'frame',
       result: 'valid',
       message: 'BUS_PUBLISH',
@@ -108,7 +218,10 @@ const initPayload = '{"client_id":"c","language":"python","role":"client","proto
 const REASONING_REQUEST = 0x10;
 const STATS_RESPONSE = 0x09;
 
-function invalid(id: string, description: string, spec: string[], bytes: Uint8Array, error: string, closes: boolean, extra: Partial<Vector> = {}): Vector {
+function invalid(id: string, description: string, statements: string[], bytes: Uint8Array, error: string, closes: boolean, extra: Partial<Vector> = {}): Vector {
+  // Every refusal is judged in check-table order (ERR-1) with the registry's code and definite (ERR-2),
+  // answers `re` when the id was readable (ERR-3), and closes or stays open as the registry says.
+  const spec = uniq([...statements, 'ERR-1', 'ERR-2', ...(readableId(bytes) ? ['ERR-3'] : []), closes ? 'ERR-4' : 'ERR-5', 'FIX-3']);
   return { id: `frame/invalid/${id}`, description, spec, kind: 'frame', result: 'invalid', hex: hex(bytes), error, closes, ...extra };
 }
 
@@ -126,18 +239,18 @@ function invalidFrames(spec: SpecModel): Vector[] {
   const maxHeader = spec.limitFile.limits.find((l) => l.name === 'max_header')!.default;
   const v: Vector[] = [];
   // Framing (closes).
-  v.push(invalid('framing/zero-length', 'length prefix 0', ['framing'], u32be(0), 'MALFORMED_FRAME', true));
-  v.push(invalid('framing/length-above-max-frame', `length max_frame + 1 (${maxFrame + 1}); no body byte may be read`, ['framing', 'limits'], concat(u32be(maxFrame + 1), [3, 0, 0, 2]), 'FRAME_TOO_LARGE', true));
-  v.push(invalid('framing/length-4gib', 'length 0xFFFFFFFF (4 GiB) with no body: refused on the prefix alone', ['framing', 'limits'], u32be(0xffffffff), 'FRAME_TOO_LARGE', true));
-  v.push(invalid('framing/length-above-small-max-frame', 'length 70000 against a receiver whose max_frame is 65536', ['framing', 'limits'], concat(u32be(70000), [3, 0]), 'FRAME_TOO_LARGE', true, { max_frame: 65536 }));
-  v.push(invalid('body/shorter-than-prefix', 'a 3-byte body cannot hold the 4-byte prefix', ['body'], concat(u32be(3), [3, 0, 0]), 'MALFORMED_FRAME', true));
+  v.push(invalid('framing/zero-length', 'length prefix 0', ['FRM-2', 'FRM-1'], u32be(0), 'MALFORMED_FRAME', true));
+  v.push(invalid('framing/length-above-max-frame', `length max_frame + 1 (${maxFrame + 1}); no body byte may be read`, ['FRM-3', 'LIM-3', 'LIM-2'], concat(u32be(maxFrame + 1), [3, 0, 0, 2]), 'FRAME_TOO_LARGE', true));
+  v.push(invalid('framing/length-4gib', 'length 0xFFFFFFFF (4 GiB) with no body: refused on the prefix alone', ['FRM-3', 'LIM-3', 'LIM-2'], u32be(0xffffffff), 'FRAME_TOO_LARGE', true));
+  v.push(invalid('framing/length-above-small-max-frame', 'length 70000 against a receiver whose max_frame is 65536', ['FRM-3', 'LIM-3', 'LIM-2'], concat(u32be(70000), [3, 0]), 'FRAME_TOO_LARGE', true, { max_frame: 65536 }));
+  v.push(invalid('body/shorter-than-prefix', 'a 3-byte body cannot hold the 4-byte prefix', ['BODY-1'], concat(u32be(3), [3, 0, 0]), 'MALFORMED_FRAME', true));
   for (let bit = 2; bit < 8; bit++) {
-    v.push(invalid(`body/reserved-flag-bit:${bit}`, `flags bit ${bit} set`, ['body'], rawFrame(PING, 1 << bit, OK_HEADER), 'MALFORMED_FRAME', true));
+    v.push(invalid(`body/reserved-flag-bit:${bit}`, `flags bit ${bit} set`, ['BODY-1'], rawFrame(PING, 1 << bit, OK_HEADER), 'MALFORMED_FRAME', true));
   }
-  v.push(invalid('body/hlen-overruns-body', 'hlen is 200 but the body has 14 bytes after the prefix', ['body'], rawFrame(PING, 0, OK_HEADER, '', 200), 'MALFORMED_FRAME', true));
+  v.push(invalid('body/hlen-overruns-body', 'hlen is 200 but the body has 14 bytes after the prefix', ['BODY-1'], rawFrame(PING, 0, OK_HEADER, '', 200), 'MALFORMED_FRAME', true));
   // Header (stays open).
   const header = (id: string, h: string | Uint8Array, what: string, path = '/header'): Vector =>
-    invalid(`header/${id}`, what, ['body'], rawFrame(PING, 0, h), 'INVALID_HEADER', false, { path });
+    invalid(`header/${id}`, what, headerStatements(path, h), rawFrame(PING, 0, h), 'INVALID_HEADER', false, { path });
   v.push(header('empty', '', 'hlen 0: no header, so no id'));
   v.push(header('not-json', '{id:1}', 'header is not JSON'));
   v.push(header('not-object', '["id"]', 'header is a JSON array'));
@@ -152,17 +265,17 @@ function invalidFrames(spec: SpecModel): Vector[] {
   v.push(header('ts-number', '{"id":"a","ts":1700000000}', 'ts is a JSON number, not a decimal string', '/header/ts'));
   v.push(header('ts-leading-zero', '{"id":"a","ts":"01"}', 'ts has a leading zero', '/header/ts'));
   v.push(header('ts-above-u64', '{"id":"a","ts":"18446744073709551616"}', 'ts is 2^64', '/header/ts'));
-  v.push(invalid('header/above-max-header', `a valid JSON header of ${maxHeader + 1} bytes`, ['body', 'limits'], rawFrame(PING, 0, `{"id":"a","pad":"${'p'.repeat(maxHeader + 1 - '{"id":"a","pad":""}'.length)}"}`), 'INVALID_HEADER', false, { path: '/header' }));
+  v.push(invalid('header/above-max-header', `a valid JSON header of ${maxHeader + 1} bytes`, ['BODY-2', 'BODY-3', 'LIM-4', 'LIM-2'], rawFrame(PING, 0, `{"id":"a","pad":"${'p'.repeat(maxHeader + 1 - '{"id":"a","pad":""}'.length)}"}`), 'INVALID_HEADER', false, { path: '/header' }));
   // Type and encoding.
   for (const code of [0x00, 0x0a, 0xfe]) {
-    v.push(invalid(`type/unknown:0x${code.toString(16).padStart(2, '0')}`, `type code 0x${code.toString(16).padStart(2, '0')} is not in the catalog`, ['errors'], rawFrame(code, 0, OK_HEADER), 'UNKNOWN_TYPE', false));
+    v.push(invalid(`type/unknown:0x${code.toString(16).padStart(2, '0')}`, `type code 0x${code.toString(16).padStart(2, '0')} is not in the catalog`, ['ERR-7'], rawFrame(code, 0, OK_HEADER), 'UNKNOWN_TYPE', false));
   }
   for (const bits of [2, 3]) {
-    v.push(invalid(`encoding/reserved:${bits}`, `encoding bits ${bits} are reserved`, ['encodings'], rawFrame(PING, bits, OK_HEADER), 'UNSUPPORTED_ENCODING', false));
+    v.push(invalid(`encoding/reserved:${bits}`, `encoding bits ${bits} are reserved`, ['ENC-3'], rawFrame(PING, bits, OK_HEADER), 'UNSUPPORTED_ENCODING', false));
   }
   // Payload well-formedness.
   const payload = (id: string, type: number, flags: number, p: Uint8Array | string, what: string, path = ''): Vector =>
-    invalid(`payload/${id}`, what, ['encodings'], rawFrame(type, flags, OK_HEADER, p), 'INVALID_PAYLOAD', false, { path });
+    invalid(`payload/${id}`, what, payloadStatements(flags, p, path), rawFrame(type, flags, OK_HEADER, p), 'INVALID_PAYLOAD', false, { path });
   v.push(payload('json-empty', INIT, 0, '', 'INIT with an empty payload'));
   v.push(payload('json-syntax', INIT, 0, '{"client_id":', 'truncated JSON'));
   v.push(payload('json-trailing', INIT, 0, `${initPayload} x`, 'bytes after the JSON value'));
@@ -185,28 +298,28 @@ function invalidFrames(spec: SpecModel): Vector[] {
   // LIM-15: one level past max_payload_depth, in both encodings; refused before any value is built.
   const maxDepth = spec.limitFile.limits.find((l) => l.name === 'max_payload_depth')!.default;
   const tooDeep = `{"event_type":"deep","payload":${'['.repeat(maxDepth)}${']'.repeat(maxDepth)}}`;
-  v.push(invalid('payload/depth-above-max:json', `a BUS_PUBLISH payload nested max_payload_depth + 1 (${maxDepth + 1}) levels deep`, ['limits', 'encodings'], rawFrame(0x53, 0, OK_HEADER, tooDeep), 'INVALID_PAYLOAD', false, { path: '', rule: 'max-depth' }));
-  v.push(invalid('payload/depth-above-max:cbor', `a BUS_PUBLISH CBOR payload nested max_payload_depth + 1 (${maxDepth + 1}) levels deep`, ['limits', 'encodings'], rawFrame(0x53, 1, OK_HEADER, cborEncode(JSON.parse(tooDeep))), 'INVALID_PAYLOAD', false, { path: '', rule: 'max-depth' }));
+  v.push(invalid('payload/depth-above-max:json', `a BUS_PUBLISH payload nested max_payload_depth + 1 (${maxDepth + 1}) levels deep`, ['LIM-15'], rawFrame(0x53, 0, OK_HEADER, tooDeep), 'INVALID_PAYLOAD', false, { path: '', rule: 'max-depth' }));
+  v.push(invalid('payload/depth-above-max:cbor', `a BUS_PUBLISH CBOR payload nested max_payload_depth + 1 (${maxDepth + 1}) levels deep`, ['LIM-15'], rawFrame(0x53, 1, OK_HEADER, cborEncode(JSON.parse(tooDeep))), 'INVALID_PAYLOAD', false, { path: '', rule: 'max-depth' }));
   // Schema.
-  const schema = (id: string, type: number, p: string, path: string, what: string): Vector =>
-    invalid(`schema/${id}`, what, ['errors'], rawFrame(type, 0, OK_HEADER, p), 'SCHEMA_VIOLATION', false, { path });
-  v.push(schema('payload-on-ping', PING, '{}', '', 'PING carries no payload'));
-  v.push(schema('init-missing-client-id', INIT, initPayload.replace('"client_id":"c",', ''), '/client_id', 'INIT without client_id'));
-  v.push(schema('init-unknown-field', INIT, initPayload.replace('}', ',"colour":"red"}'), '/colour', 'INIT with a field the schema does not have'));
-  v.push(schema('init-bad-enum', INIT, initPayload.replace('"python"', '"cobol"'), '/language', 'INIT with a language outside the enum'));
-  v.push(schema('init-encodings-empty', INIT, initPayload.replace('["json"]', '[]'), '/encodings', 'INIT listing no encoding'));
+  const schema = (id: string, type: number, p: string, path: string, rule: string, what: string): Vector =>
+    invalid(`schema/${id}`, what, schemaStatements(rule), rawFrame(type, 0, OK_HEADER, p), 'SCHEMA_VIOLATION', false, { path, rule });
+  v.push(schema('payload-on-ping', PING, '{}', '', 'empty', 'PING carries no payload'));
+  v.push(schema('init-missing-client-id', INIT, initPayload.replace('"client_id":"c",', ''), '/client_id', 'required', 'INIT without client_id'));
+  v.push(schema('init-unknown-field', INIT, initPayload.replace('}', ',"colour":"red"}'), '/colour', 'additionalProperties', 'INIT with a field the schema does not have'));
+  v.push(schema('init-bad-enum', INIT, initPayload.replace('"python"', '"cobol"'), '/language', 'enum', 'INIT with a language outside the enum'));
+  v.push(schema('init-encodings-empty', INIT, initPayload.replace('["json"]', '[]'), '/encodings', 'minItems', 'INIT listing no encoding'));
   const stats = (uptime: string): string => `{"broker_id":"b","uptime_ms":${uptime},"clients":[]}`;
-  v.push(schema('uint64-as-json-number', STATS_RESPONSE, stats('5'), '/uptime_ms', 'a 64-bit field written as a JSON number'));
-  v.push(schema('uint64-leading-zero', STATS_RESPONSE, stats('"05"'), '/uptime_ms', 'a 64-bit decimal string with a leading zero'));
-  v.push(schema('uint64-above-max', STATS_RESPONSE, stats('"18446744073709551616"'), '/uptime_ms', 'a uint64 field holding 2^64'));
-  v.push(schema('uint64-negative', STATS_RESPONSE, stats('"-1"'), '/uptime_ms', 'a uint64 field holding -1'));
-  v.push(invalid('schema/uint64-as-cbor-string', 'a 64-bit field written as a text string in CBOR', ['encodings'], rawFrame(0x07, 1, OK_HEADER, cborEncode({ state_version: '5' })), 'SCHEMA_VIOLATION', false, { path: '/state_version' }));
+  v.push(schema('uint64-as-json-number', STATS_RESPONSE, stats('5'), '/uptime_ms', 'int64', 'a 64-bit field written as a JSON number'));
+  v.push(schema('uint64-leading-zero', STATS_RESPONSE, stats('"05"'), '/uptime_ms', 'int64', 'a 64-bit decimal string with a leading zero'));
+  v.push(schema('uint64-above-max', STATS_RESPONSE, stats('"18446744073709551616"'), '/uptime_ms', 'int64', 'a uint64 field holding 2^64'));
+  v.push(schema('uint64-negative', STATS_RESPONSE, stats('"-1"'), '/uptime_ms', 'int64', 'a uint64 field holding -1'));
+  v.push(invalid('schema/uint64-as-cbor-string', 'a 64-bit field written as a text string in CBOR', ['ENC-13', 'ERR-9'], rawFrame(0x07, 1, OK_HEADER, cborEncode({ state_version: '5' })), 'SCHEMA_VIOLATION', false, { path: '/state_version', rule: 'int64' }));
   const f4 = (values: number[]): string => `{"$ndarray":"${b64(packed('<f4', [values.length], values))}"}`;
-  v.push(schema('confidence-above-one', 0x11, `{"spike_count":1,"confidence":1.5,"firing_pattern":{"$ndarray":"${b64(packed('|u1', [1], [1]))}"},"engine":"e","latency_ms":0}`, '/confidence', 'confidence 1.5 is outside [0, 1]'));
-  v.push(schema('reasoning-context-number', REASONING_REQUEST, `{"encoding":${f4([1])},"context":5,"source":"python"}`, '/context', 'context must be a string'));
+  v.push(schema('confidence-above-one', 0x11, `{"spike_count":1,"confidence":1.5,"firing_pattern":{"$ndarray":"${b64(packed('|u1', [1], [1]))}"},"engine":"e","latency_ms":0}`, '/confidence', 'maximum', 'confidence 1.5 is outside [0, 1]'));
+  v.push(schema('reasoning-context-number', REASONING_REQUEST, `{"encoding":${f4([1])},"context":5,"source":"python"}`, '/context', 'type', 'context must be a string'));
   // Arrays.
   const array = (id: string, bytesOrJson: Uint8Array | string, rule: string, what: string): Vector =>
-    invalid(`ndarray/${id}`, what, ['ndarray'], reasoningWith(typeof bytesOrJson === 'string' ? bytesOrJson : `{"$ndarray":"${b64(bytesOrJson)}"}`), 'INVALID_ARRAY', false, { path: '/encoding', rule });
+    invalid(`ndarray/${id}`, what, arrayStatements(rule), reasoningWith(typeof bytesOrJson === 'string' ? bytesOrJson : `{"$ndarray":"${b64(bytesOrJson)}"}`), 'INVALID_ARRAY', false, { path: '/encoding', rule });
   const f4data = Uint8Array.from([0, 0, 128, 63]);
   v.push(array('wrapper-number-array', '[0.5,0.25]', 'wrapper', 'a plain JSON number array is not accepted for an ndarray field'));
   v.push(array('wrapper-extra-key', `{"$ndarray":"${b64(packed('<f4', [1], [1]))}","dtype":"<f4"}`, 'wrapper', 'the wrapper object has a second key'));
@@ -222,15 +335,19 @@ function invalidFrames(spec: SpecModel): Vector[] {
   v.push(array('field-dtype', packed('<f8', [1], [1]), 'field-dtype', 'float64 where the field allows float32 only'));
   v.push(array('field-shape-2d', packed('<f4', [1, 1], [1]), 'field-shape', 'a 2-D array where the field needs 1-D'));
   v.push(array('field-shape-empty', packed('<f4', [0], []), 'field-shape', 'an empty vector where the field needs at least 1 element'));
-  v.push(invalid('ndarray/bool-value', 'a bool element of 2', ['ndarray'],
+  v.push(invalid('ndarray/bool-value', 'a bool element of 2', arrayStatements('bool-value'),
     rawFrame(0x11, 0, OK_HEADER, `{"spike_count":1,"confidence":0.5,"firing_pattern":{"$ndarray":"${b64(rawNdarray({ dims: [2], dtype: '|b1', data: Uint8Array.from([1, 2]) }))}"},"engine":"e","latency_ms":0}`),
     'INVALID_ARRAY', false, { path: '/firing_pattern', rule: 'bool-value' }));
-  v.push(invalid('ndarray/cbor-untagged-bytes', 'in CBOR an ndarray field is a byte string without the ndarray tag', ['ndarray'],
+  v.push(invalid('ndarray/cbor-untagged-bytes', 'in CBOR an ndarray field is a byte string without the ndarray tag', arrayStatements('wrapper'),
     rawFrame(REASONING_REQUEST, 1, OK_HEADER, concat([0xa3], cborEncode('encoding'), cborEncode(packed('<f4', [1], [1])), cborEncode('context'), cborEncode('c'), cborEncode('source'), cborEncode('python'))),
     'INVALID_ARRAY', false, { path: '/encoding', rule: 'wrapper' }));
-  v.push(invalid('ndarray/cbor-wrong-tag', 'in CBOR an ndarray under tag 64 (RFC 8746 uint8 typed array) instead of the ndarray tag', ['ndarray'],
+  v.push(invalid('ndarray/cbor-wrong-tag', 'in CBOR an ndarray under tag 64 (RFC 8746 uint8 typed array) instead of the ndarray tag', arrayStatements('wrapper'),
     rawFrame(REASONING_REQUEST, 1, OK_HEADER, cborEncode({ encoding: new Tag(packed('<f4', [1], [1]), 64), context: 'c', source: 'python' })),
     'INVALID_ARRAY', false, { path: '/encoding', rule: 'wrapper' }));
+  for (const e of edgeInvalidFrames(spec.limitFile.limits.find((l) => l.name === 'max_frame')!.min)) {
+    const { id, description, spec: statements, hex: bytes, error, closes, ...extra } = e;
+    v.push(invalid(id.replace('frame/invalid/', ''), description, statements, Uint8Array.from(Buffer.from(bytes, 'hex')), error!, closes!, extra));
+  }
   return v;
 }
 
@@ -251,7 +368,8 @@ const EXTREMES: Record<string, (number | bigint | boolean)[]> = {
 function ndarrayVectors(spec: SpecModel): Vector[] {
   const v: Vector[] = [];
   const valid = (id: string, array: NDArray, what: string): void => {
-    v.push({ id: `ndarray/valid/${id}`, description: what, spec: ['ndarray'], kind: 'ndarray', result: 'valid', hex: hex(concat(packedOf(array))), decoded: (ndarrayToFixture(array) as Record<string, unknown>)['$ndarray'] });
+    const statements = ['ARR-1', 'ARR-2', ...(/^shape\/(0-d|empty)/.test(id) ? ['ARR-3'] : []), ...(id === 'shape/32-dims' ? ['LIM-8'] : []), 'FIX-2'];
+    v.push({ id: `ndarray/valid/${id}`, description: what, spec: statements, kind: 'ndarray', result: 'valid', hex: hex(concat(packedOf(array))), decoded: (ndarrayToFixture(array) as Record<string, unknown>)['$ndarray'] });
   };
   const packedOf = (a: NDArray): Uint8Array => packed(a.dtype, [...a.shape], Array.from(a.data as ArrayLike<number | bigint>), a.meta);
   for (const d of spec.ndarray.dtypes) {
@@ -270,7 +388,7 @@ function ndarrayVectors(spec: SpecModel): Vector[] {
   valid('meta/object', NDArray.from('<f4', [2], [1, 2], { unit: 'V', dt: 8e-9 }), 'meta carries a JSON object');
   valid('size/768-float32', NDArray.from('<f4', [768], Array.from({ length: 768 }, (_, i) => Math.fround(Math.sin(i) / 8))), 'a 768-element float32 encoding vector');
   const bad = (id: string, bytes: Uint8Array, rule: string, what: string): void => {
-    v.push({ id: `ndarray/invalid/${id}`, description: what, spec: ['ndarray'], kind: 'ndarray', result: 'invalid', hex: hex(bytes), error: 'INVALID_ARRAY', rule });
+    v.push({ id: `ndarray/invalid/${id}`, description: what, spec: [...arrayStatements(rule), 'FIX-3'], kind: 'ndarray', result: 'invalid', hex: hex(bytes), error: 'INVALID_ARRAY', rule });
   };
   const one = Uint8Array.from([0, 0, 128, 63]);
   const good = rawNdarray({ dims: [1], dtype: '<f4', data: one });
@@ -289,6 +407,22 @@ function ndarrayVectors(spec: SpecModel): Vector[] {
   bad('bool-value', rawNdarray({ dims: [1], dtype: '|b1', data: Uint8Array.from([2]) }), 'bool-value', 'a bool element of 2');
   bad('meta-array', rawNdarray({ dims: [1], dtype: '<f4', data: one, meta: '[1]' }), 'meta-json', 'meta is an array');
   bad('meta-bom', rawNdarray({ dims: [1], dtype: '<f4', data: one, meta: '\ufeff{}' }), 'meta-json', 'meta starts with a byte order mark, which section 4 refuses');
+  // Every step of the check table that can fail, at its edge (the `truncated` steps at each field).
+  const dtypeBytes = utf8('<f4');
+  bad('truncated-in-ndim', u64le(1).subarray(0, 7), 'truncated', 'seven bytes: ndim is cut short (step 2)');
+  bad('truncated-in-dims', concat(u64le(2), u64le(1), u64le(1).subarray(0, 4)), 'truncated', 'the second dim is cut short (step 4)');
+  bad('truncated-before-dtype-len', concat(u64le(1), u64le(1)), 'truncated', 'dtype_len is missing (step 4)');
+  bad('dtype-len-17', concat(u64le(1), u64le(1), u64le(17), utf8('<f4'.padEnd(17, ' ')), u64le(4), one, u64le(2), utf8('{}')), 'dtype-unknown', 'dtype_len 17, one past the 16 allowed (step 5)');
+  bad('truncated-in-dtype', concat(u64le(1), u64le(1), u64le(3), dtypeBytes.subarray(0, 2)), 'truncated', 'the dtype bytes are cut short (step 6)');
+  bad('dtype-native-order', rawNdarray({ dims: [1], dtype: '=f4', data: one }), 'dtype-unknown', 'native order "=" does not say the byte order (step 7)');
+  bad('dtype-bool-big-endian', rawNdarray({ dims: [1], dtype: '>b1', data: Uint8Array.from([1]) }), 'dtype-unknown', 'a byte order on a 1-byte type: bool is written |b1 only (step 7)');
+  bad('truncated-in-data-len', concat(u64le(1), u64le(1), u64le(3), dtypeBytes, u64le(4).subarray(0, 5)), 'truncated', 'data_len is cut short (step 8)');
+  bad('truncated-before-meta-len', concat(u64le(1), u64le(1), u64le(3), dtypeBytes, u64le(4), one), 'truncated', 'meta_len is missing (step 10)');
+  bad('truncated-in-meta', concat(u64le(1), u64le(1), u64le(3), dtypeBytes, u64le(4), one, u64le(2), utf8('{')), 'truncated', 'meta_len says 2, one byte follows (step 10)');
+  bad('meta-empty', rawNdarray({ dims: [1], dtype: '<f4', data: one, meta: '' }), 'meta-json', 'meta_len 0: an empty meta is not a JSON object (step 11)');
+  bad('meta-two-objects', rawNdarray({ dims: [1], dtype: '<f4', data: one, meta: '{}{}' }), 'meta-json', 'two JSON objects in meta (step 11)');
+  bad('trailing-one-byte', rawNdarray({ dims: [1], dtype: '<f4', data: one, trailing: [0x7b] }), 'trailing-bytes', 'one byte after meta (step 12)');
+  bad('bool-value-255', rawNdarray({ dims: [3], dtype: '|b1', data: Uint8Array.from([0, 1, 255]) }), 'bool-value', 'a bool element of 255 after valid ones (step 13)');
   bad('meta-not-utf8', rawNdarray({ dims: [1], dtype: '<f4', data: one, meta: '\u0000' }).map((b, i, a) => (i === a.length - 1 ? 0xff : b)), 'meta-json', 'meta is not UTF-8');
   return v;
 }
@@ -322,7 +456,9 @@ export function generate(spec: SpecModel): Map<string, string> {
     files.set(path, vectors);
     descriptions.set(path, description);
   };
-  add('fixtures/frames/valid.json', 'One valid frame per catalog example and payload encoding, generated from spec/messages/*.json.', validFrames(spec));
+  const limit = (name: string): { default: number; min: number } => spec.limitFile.limits.find((l) => l.name === name)!;
+  add('fixtures/frames/valid.json', 'One valid frame per catalog example and payload encoding, generated from spec/messages/*.json, then frames at every limit and with every latitude the spec grants a sender (frame/valid/edge/).',
+    [...validFrames(spec), ...edgeValidFrames(limit('max_header').default, limit('max_frame').min)]);
   add('fixtures/frames/invalid.json', 'An invalid frame for every framing, header, type, encoding, payload, schema and ndarray rule, each with the error code a receiver must answer and whether it must close.', invalidFrames(spec));
   add('fixtures/ndarray/arrays.json', 'The D4 array layout: every dtype in each byte order, 0-d, empty and 32-dimension arrays, and invalid layouts for every rule.', ndarrayVectors(spec));
   const out = new Map<string, string>();

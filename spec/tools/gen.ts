@@ -59,7 +59,9 @@ export async function check(root = ROOT_DIR, specOverride?: SpecModel): Promise<
   return problems;
 }
 
-function write(outputs: Outputs): void {
+/** Writes the files that changed; returns their names. */
+function write(outputs: Outputs): string[] {
+  const changed: string[] = [];
   for (const [file, text] of outputs) {
     const path = join(ROOT_DIR, file);
     mkdirSync(dirname(path), { recursive: true });
@@ -67,8 +69,10 @@ function write(outputs: Outputs): void {
     if (old !== text) {
       writeFileSync(path, text);
       console.log(`wrote ${file}`);
+      changed.push(file);
     }
   }
+  return changed;
 }
 
 async function main(): Promise<void> {
@@ -85,7 +89,9 @@ async function main(): Promise<void> {
     }
     const spec = loadSpec();
     write(await stageOne(spec));
-    write(await stageTwo(spec));
+    // The coverage matrix in the docs lists the harness's cases, which read the fixture files from
+    // disk: when this run rewrote fixtures, generate once more so the docs see the new ones.
+    if (write(await stageTwo(spec)).some((f) => f.startsWith('fixtures/'))) write(await stageTwo(spec));
   } catch (e) {
     if (e instanceof SpecError) {
       console.error(e.message);

@@ -7,7 +7,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
-import type { SpecModel, MessageSpec, AreaSpec, Statement, Section } from './model.js';
+import type { SpecModel, MessageSpec, AreaSpec, Statement, Section, Waiver } from './model.js';
 
 export const SPEC_DIR = dirname(dirname(fileURLToPath(import.meta.url)));
 export const ROOT_DIR = dirname(SPEC_DIR);
@@ -78,6 +78,7 @@ export function loadSpec(specDir: string = SPEC_DIR): SpecModel {
   const framing = file<SpecModel['framing']>('framing.json', 'framingLayout');
   const transports = file<SpecModel['transportFile']>('transports.json', 'transportTable');
   const defs = file<SpecModel['defsFile']>('defs.json', 'defsFile');
+  const waiverFile = file<{ waivers: Waiver[] }>('waivers.json', 'waiverFile');
 
   const areas: AreaSpec[] = [];
   for (const file of readdirSync(join(specDir, 'messages')).filter((f) => f.endsWith('.json')).sort()) {
@@ -141,6 +142,15 @@ export function loadSpec(specDir: string = SPEC_DIR): SpecModel {
     seen.add(s.id);
     if (!s.keyword) problems.push(`statement ${s.id} has no RFC 2119 keyword`);
   }
+  const byId = new Map(statements.map((s) => [s.id, s]));
+  const waived = new Set<string>();
+  for (const w of waiverFile.waivers) {
+    const s = byId.get(w.id);
+    if (!s) problems.push(`waivers.json: ${w.id} is not a statement of protocol.md`);
+    else if (s.level !== 'required') problems.push(`waivers.json: ${w.id} is ${s.level}; only required statements are waived`);
+    if (waived.has(w.id)) problems.push(`waivers.json: ${w.id} is waived twice`);
+    waived.add(w.id);
+  }
   if (problems.length) throw new SpecError(problems);
 
   const versionMatch = /^# .*version (\d+\.\d+)/m.exec(prose);
@@ -157,6 +167,7 @@ export function loadSpec(specDir: string = SPEC_DIR): SpecModel {
     defsFile: defs,
     sections,
     statements,
+    waivers: waiverFile.waivers,
     prose,
   };
 }

@@ -115,6 +115,12 @@ export interface Statement {
   level: Level;
 }
 
+/** A required statement no peer's behaviour can show (spec/waivers.json), with its reason. */
+export interface Waiver {
+  id: string;
+  reason: string;
+}
+
 export interface SpecModel {
   protocolVersion: string;
   messages: MessageSpec[];
@@ -127,5 +133,6 @@ export interface SpecModel {
   defsFile: { description: string; $defs: Record<string, JsonSchema> };
   sections: Section[];
   statements: Statement[];
+  waivers: Waiver[];
   prose: string;
 }

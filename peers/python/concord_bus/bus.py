@@ -1,4 +1,4 @@
-"""The in-process bus (BUS-18..BUS-36): publish fans out and waits for every subscriber, send and query
+"""The in-process bus (BUS-18, BUS-19, BUS-20, BUS-21, BUS-22, BUS-23, BUS-24, BUS-25, BUS-26, BUS-27, BUS-28, BUS-29, BUS-30, BUS-31, BUS-32, BUS-33, BUS-34, BUS-35, BUS-36): publish fans out and waits for every subscriber, send and query
 reach the one handler of their type, middleware wraps every operation."""
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ _ABORTED = object()
 
 
 async def run_pipeline(middleware: List[Middleware], message: Message, core: Callable[[Message], Awaitable[Any]]) -> Tuple[Any, Any, Optional[BusError]]:
-    """Returns (aborted_marker_or_None, result, error); befores in order, afters reversed (BUS-30..33)."""
+    """Returns (aborted_marker_or_None, result, error); befores in order, afters reversed (BUS-30, BUS-31, BUS-32, BUS-33)."""
     ctx = MiddlewareContext(message.type, message.category, {})
     chain = list(middleware)
     current = message

@@ -1,4 +1,4 @@
-"""The in-process coordinator (SVC-1..SVC-13): existence, health, handler and max_concurrent checks; a
+"""The in-process coordinator (SVC-1, SVC-2, SVC-3, SVC-4, SVC-5, SVC-6, SVC-7, SVC-8, SVC-9, SVC-10, SVC-11, SVC-12, SVC-13): existence, health, handler and max_concurrent checks; a
 timeout per attempt; retries with min(base x 2^(r-1), 5000) ms backoff; priority order within a turn;
 the load counter restored exactly once per dispatch."""
 from __future__ import annotations

@@ -5,7 +5,7 @@ import { useHarness } from './fixture.js';
 const h = useHarness();
 
 describe('bus over the wire', () => {
-  it('delivers a publish to the publisher\'s own and a remote subscription once each, then BUS_PUBLISHED (BUS-3, BUS-5..8)', async () => {
+  it('delivers a publish to the publisher\'s own and a remote subscription once each, then BUS_PUBLISHED (BUS-3, BUS-5, BUS-6, BUS-7, BUS-8)', async () => {
     const { address } = await h.broker();
     const a = await h.client(address, 'a');
     const b = await h.client(address, 'b');
@@ -40,7 +40,7 @@ describe('bus over the wire', () => {
     expect(done.payload).toEqual({ delivered: 1, failed: 1 });
   });
 
-  it('forwards BUS_QUERY to the handler with src, wraps its ERROR in HANDLER_FAILED, NO_HANDLER without one (BUS-10..12)', async () => {
+  it('forwards BUS_QUERY to the handler with src, wraps its ERROR in HANDLER_FAILED, NO_HANDLER without one (BUS-10, BUS-11, BUS-12)', async () => {
     const { address } = await h.broker();
     const a = await h.client(address, 'a');
     const b = await h.client(address, 'b');

@@ -85,7 +85,7 @@ describe('statistics', () => {
 });
 
 describe('shutdown', () => {
-  it('drains a client\'s in-flight request after its SHUTDOWN, refuses new ones, then acks and closes (HS-13 to HS-15)', async () => {
+  it('drains a client\'s in-flight request after its SHUTDOWN, refuses new ones, then acks and closes (HS-13, HS-14, HS-15)', async () => {
     const { address } = await h.broker();
     const a = await h.client(address, 'a');
     const b = await h.client(address, 'b');

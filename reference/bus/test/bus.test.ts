@@ -63,7 +63,7 @@ describe('InMemoryBus', () => {
     release();
   });
 
-  it('middleware order, abort, failure and after chaining (BUS-30..33)', async () => {
+  it('middleware order, abort, failure and after chaining (BUS-30, BUS-31, BUS-32, BUS-33)', async () => {
     const bus = new InMemoryBus();
     const order: string[] = [];
     await bus.registerHandler('q', 'query', (m) => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT_DIR } from '../load.js';
-import { MESSAGES } from '../../generated/catalog.js';
+import { MESSAGES, STATEMENTS } from '../../generated/catalog.js';
 
 const dir = join(ROOT_DIR, 'docs', 'protocol');
 const html = readdirSync(dir).filter((f) => f.endsWith('.html'));
@@ -20,6 +20,18 @@ describe('generated HTML protocol reference', () => {
       expect(text, file).not.toMatch(/\b(href|src)\s*=\s*"https?:/i);
       expect(text, file).not.toMatch(/@import|url\(\s*["']?https?:/i);
       for (const [, target] of text.matchAll(/href="([^"#]+)(#[^"]*)?"/g)) expect(html, `${file} links to ${target}`).toContain(target);
+    }
+  });
+
+  it('links every statement of the statements page to its entry in the coverage matrix, which names its cases', () => {
+    const statements = pages.get('statements.html')!;
+    const coverage = pages.get('coverage.html')!;
+    for (const s of STATEMENTS) {
+      const row = statements.slice(statements.indexOf(`<tr id="${s.id}">`));
+      const link = /<a href="coverage\.html#(cov-[a-z0-9-]+)">([^<]+)<\/a>/.exec(row.slice(0, row.indexOf('</tr>')));
+      expect(link, `${s.id} links to the coverage page`).not.toBeNull();
+      expect(coverage, `${s.id}: anchor ${link![1]}`).toContain(`id="${link![1]}"`);
+      if (/^\d+ cases?$/.test(link![2]!)) expect(coverage.slice(coverage.indexOf(`id="${link![1]}"`)).slice(0, 400), s.id).toMatch(/cases: <code>[a-z]/);
     }
   });
 

@@ -36,6 +36,24 @@ describe('gen:check', () => {
 });
 
 describe('spec loader', () => {
+  it('loads the waivers, and refuses one of an unknown, a non-required or a twice-waived statement, or without a reason', () => {
+    expect(loadSpec().waivers.map((w) => w.id)).toContain('FIX-1');
+    const cases: [(w: any[]) => void, RegExp][] = [
+      [(w) => w.push({ id: 'XYZ-1', reason: 'a reason long enough for the meta-schema to accept' }), /XYZ-1 is not a statement/],
+      [(w) => w.push({ id: 'CONV-3', reason: 'a reason long enough for the meta-schema to accept' }), /CONV-3 is recommended; only required statements are waived/],
+      [(w) => w.push({ ...w[0] }), /is waived twice/],
+      [(w) => w.push({ id: 'ENC-7' }), /waivers.json\/waivers\/\d+: must have required property 'reason'/],
+    ];
+    for (const [edit, message] of cases) {
+      const dir = specCopy((d) => editJson(join(d, 'waivers.json'), (f) => edit(f.waivers)));
+      try {
+        expect(() => loadSpec(dir)).toThrow(message);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  });
+
   it('rejects a payload field without a description (meta-schema)', () => {
     const dir = specCopy((d) => editJson(join(d, 'messages', 'reasoning.json'), (a) => {
       delete a.messages[0].payload.properties.context.description;
