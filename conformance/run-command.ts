@@ -195,7 +195,7 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
       if (startFailure) return stopped(peerName, target(), startFailure.message, 69);
       if (e instanceof ConnectError) return stopped(peerName, target(), `the peer at ${describe(address)} is unavailable: ${e.message}`, 69);
       // It accepts connections but does not complete a handshake: every case will say what it breaks.
-      err(`conformance: the peer at ${describe(address)} did not complete a handshake (${(e as Error).message}); running the cases anyway\n`);
+      err(`conformance: the peer at ${target()} did not complete a handshake (${(e as Error).message}); running the cases anyway\n`);
     }
     // A peer process that ended (or never started) during the probe cannot be tested: say why, at once.
     const startFailure = await startFailureSince(mark, 500);

@@ -66,9 +66,10 @@ export class Listener {
         this.waiter = null;
         reject(new ConnectError(`no client connected to 127.0.0.1:${this.port} within ${timeoutMs} ms`));
       }, timeoutMs);
-      this.waiter = (s) => { clearTimeout(timer); if (peer) peer.spoke = true; resolve(WireConnection.accepted(s, label)); };
+      const waiter = (s: Socket): void => { clearTimeout(timer); if (peer) peer.spoke = true; resolve(WireConnection.accepted(s, label)); };
+      this.waiter = waiter;
       void peer?.exited.then(() => setTimeout(() => {
-        if (this.waiter === null) return;
+        if (this.waiter !== waiter) return; // connected meanwhile, or a later case waits now
         this.waiter = null;
         clearTimeout(timer);
         reject(new ClientGone(`the client ended before connecting (${peer.status})${peer.stderrTail() ? `; stderr: ${peer.stderrTail()}` : ''}`));

@@ -25,19 +25,19 @@ const testeeInit = (name = 'hostile', cbor = false) => frame('INIT', { id: 'init
 });
 
 /** Writes `chunk` again and again while the reader keeps up (bounded by the harness's own timeouts). */
-function flood(out, chunk) {
-  const more = () => { while (out.write(chunk)); };
+function flood(out, chunk, onError = () => process.exit(0)) {
+  const more = () => { while (!out.destroyed && out.write(chunk)); };
   out.on('drain', more);
-  out.on('error', () => process.exit(0));
+  out.on('error', onError);
   more();
 }
 
 /** A 4 GiB length prefix, then body bytes without end. */
-function hugeFrame(out) {
+function hugeFrame(out, onError) {
   const prefix = Buffer.alloc(4);
   prefix.writeUInt32BE(0xffffffff);
   out.write(prefix);
-  flood(out, Buffer.alloc(1 << 16, 0x5b));
+  flood(out, Buffer.alloc(1 << 16, 0x5b), onError);
 }
 
 /** Reads frames and calls `onMessage` for each (errors ignored: a hostile peer does not care). */
@@ -137,8 +137,8 @@ const modes = {
   'client-exit': () => process.exit(5),
   // --- brokers (--target): print the port, then misbehave on every connection
   'broker-silent': () => broker((s) => s.resume()),
-  'broker-garbage': () => broker((s) => { s.on('error', () => undefined); flood(s, Buffer.from('\x00\x00\x00\x02\xff\xff')); }),
-  'broker-huge': () => broker((s) => { s.on('error', () => undefined); hugeFrame(s); }),
+  'broker-garbage': () => broker((s) => flood(s, Buffer.from('\x00\x00\x00\x02\xff\xff'), () => s.destroy())),
+  'broker-huge': () => broker((s) => hugeFrame(s, () => s.destroy())),
   'broker-close-mid-frame': () => broker((s) => { s.on('error', () => undefined); s.end(Buffer.from([0, 0, 1, 0, 1, 0])); }),
   // Records every INIT token it gets (in HOSTILE_TOKENS), refusing each with UNAUTHORIZED.
   'broker-token-log': () => broker((s) => {
