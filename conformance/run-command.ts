@@ -16,7 +16,7 @@ import { parseTarget, TargetError } from './target.js';
 import { repoFile } from './paths.js';
 import { ConnectError, describe, WireConnection, type Address } from './wire/connection.js';
 import { Listener } from './wire/listener.js';
-import { PeerStartError, startFailureSince, startedCount, stopAllPeers, unstartable } from './wire/peer-process.js';
+import { PeerStartError, startFailureSince, startedCount, stopStartedSince, unstartable } from './wire/peer-process.js';
 import { registerSecret, redactText } from './report/redact.js';
 import { printable } from './report/escape.js';
 import { CaseContext, DEFAULT_START_TIMEOUT_MS } from './cases/context.js';
@@ -249,7 +249,7 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
     // Whatever broke, the report is written: the harness's own fault, exit 70.
     return stopped(peerName, target(), `internal error: ${(e as Error)?.stack ?? String(e)}`, 70, results);
   } finally {
-    stopAllPeers();
+    stopStartedSince(mark);
     await stop?.().catch(() => undefined);
   }
 }

@@ -47,6 +47,7 @@ let counter = 0;
 
 /** Whether a process is still running (a zombie counts as gone). */
 export function alive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
   } catch {
@@ -75,7 +76,8 @@ export async function gone(pid: number, ms: number): Promise<boolean> {
 }
 
 function kill(pid: number | undefined): void {
-  if (pid === undefined) return;
+  // Never 0 or negative: kill(-1) ends every process the harness may signal, kill(0) its own group.
+  if (pid === undefined || !Number.isInteger(pid) || pid <= 0) return;
   try {
     process.kill(pid, 'SIGKILL');
   } catch {
@@ -179,6 +181,7 @@ export async function startWorker(ctx: CaseContext, options: Options = {}): Prom
       // The connection before the PID: frames the worker sends meanwhile must not be lost.
       const conn = ctx.adopt(WireConnection.fromPeer(peer, 'worker', input));
       workerPid = await pidP;
+      if (workerPid <= 0) throw new CaseFailure(`the worker could not be started (${peer.status ?? 'no PID reported'})${peer.stderrTail() ? `; stderr: ${peer.stderrTail()}` : ''}`);
       cleanups.push(() => conn.destroy());
       const init = await expectWithin(ctx, conn, 'INIT from the worker (INS-12)', WORKER_START_MS, (m) => m.name === 'INIT');
       const p = init.payload as Record<string, unknown>;
@@ -221,6 +224,7 @@ export async function startWorker(ctx: CaseContext, options: Options = {}): Prom
     cleanups.push(() => peer.stop());
     child.stdout?.resume();
     workerPid = await pidP;
+    if (workerPid <= 0) throw new CaseFailure(`the worker could not be started (${peer.status ?? 'no PID reported'})${peer.stderrTail() ? `; stderr: ${peer.stderrTail()}` : ''}`);
     const ready = await expectWithin(ctx, conn, 'INSTRUMENT_EVENT ready from the worker through the broker (INS-12)', WORKER_START_MS, (m) => m.name === 'INSTRUMENT_EVENT');
     checkReady(ready);
     const dst = ready.header.src;

@@ -368,7 +368,8 @@ export const instrumentCases = (): Case[] => [
     run: (ctx) => withWorker(ctx, async (w) => {
       await expectAlive(ctx, w, 'start');
       // Only the parent dies: the worker's input stays open (the harness holds it), so only parent-death detection can end it.
-      process.kill(w.parentPid!, 'SIGKILL');
+      if (!w.parentPid || w.parentPid <= 0) throw new CaseFailure('the worker\'s intermediate parent has no PID');
+      process.kill(w.parentPid, 'SIGKILL');
       if (!(await gone(w.pid, EXIT_MS))) throw new CaseFailure(`the worker (PID ${w.pid}) still runs ${EXIT_MS} ms after its parent was killed, its input still open (INS-16)`);
       await expectNoDescendants(w, 'when its parent died');
     }, { parent: true }),

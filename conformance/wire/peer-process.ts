@@ -70,7 +70,12 @@ export function spawnFailureSince(mark: number): PeerStartError | undefined {
   return p ? new PeerStartError(p.command, p.status!, p.stderrTail()) : undefined;
 }
 
-/** Ends every peer still running (at the end of a run, on a signal, at exit). */
+/** Ends the peers started since `mark` that still run (the end of one run; others in this process are left alone). */
+export function stopStartedSince(mark: number): void {
+  for (const p of started.slice(mark)) if (live.has(p) || p.survivors().length > 0) p.stop();
+}
+
+/** Ends every peer still running (on a signal, at exit). */
 export function stopAllPeers(): void {
   for (const p of [...live]) p.stop();
 }
@@ -150,7 +155,7 @@ export function startPeerProcess(command: string[], options: { stdio: StdioOptio
     stop: () => {
       live.delete(peer);
       if (status === undefined) stopped = true;
-      if (pgid !== undefined && (child.exitCode === null && child.signalCode === null ? true : groupMembers(pgid).length > 0)) {
+      if (pgid !== undefined && pgid > 1 && (child.exitCode === null && child.signalCode === null ? true : groupMembers(pgid).length > 0)) {
         try {
           process.kill(-pgid, 'SIGKILL');
         } catch {
