@@ -136,6 +136,7 @@ export function startPeerProcess(command: string[], options: { stdio: StdioOptio
   let spawnError: Error | undefined;
   let status: string | undefined;
   let stopped = false;
+  let killRequested = false;
   let resolveExit!: () => void;
   const exited = new Promise<void>((r) => (resolveExit = r));
   child.stderr?.on('data', (d: Buffer) => {
@@ -154,7 +155,7 @@ export function startPeerProcess(command: string[], options: { stdio: StdioOptio
     survivors: () => (pgid === undefined ? [] : groupMembers(pgid)),
     stop: () => {
       live.delete(peer);
-      if (status === undefined) stopped = true;
+      if (status === undefined) killRequested = true;
       if (pgid !== undefined && pgid > 1 && (child.exitCode === null && child.signalCode === null ? true : groupMembers(pgid).length > 0)) {
         try {
           process.kill(-pgid, 'SIGKILL');
@@ -177,6 +178,8 @@ export function startPeerProcess(command: string[], options: { stdio: StdioOptio
   });
   child.on('exit', (code, signal) => {
     status = signal ? `killed by ${signal}` : `status ${code}`;
+    // Ended by the harness only when our kill is what ended it (not an exit of its own that raced the kill).
+    stopped = killRequested && signal !== null;
     live.delete(peer);
     resolveExit();
   });

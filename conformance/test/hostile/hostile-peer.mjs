@@ -153,8 +153,9 @@ const modes = {
     onFrames(s, (m) => s.write(frame('ERROR', { id: ESCAPES, re: m.header.id }, { code: 'UNAUTHORIZED', message: ESCAPES, definite: true })));
   }),
   // --- bus adapters (JSON lines)
-  'bus-silent': () => { process.stdin.resume(); forever(); },
-  'bus-garbage': () => { process.stdin.resume(); flood(process.stdout, Buffer.from(`not json ${ESCAPES}\n`)); },
+  // Answer the first command (the harness's hello), then never again / only garbage.
+  'bus-first-then-silent': () => busFirst(() => undefined),
+  'bus-first-then-garbage': () => busFirst(() => flood(process.stdout, Buffer.from(`not json ${ESCAPES}\n`))),
   'bus-exit-after-hello': () => {
     let n = 0;
     process.stdin.on('data', (d) => {
@@ -166,6 +167,19 @@ const modes = {
     });
   },
 };
+
+function busFirst(then) {
+  let answered = false;
+  process.stdin.on('data', (d) => {
+    if (answered) return;
+    const line = String(d).split('\n').find(Boolean);
+    if (!line) return;
+    answered = true;
+    const cmd = JSON.parse(line);
+    process.stdout.write(`${JSON.stringify({ seq: cmd.seq, ok: true, value: { name: 'hostile', language: 'typescript', version: '0', features: [] } })}\n`);
+    then();
+  });
+}
 
 function decodeTypeCode(m) {
   return m.type ?? m.code ?? 0x01;
