@@ -11,9 +11,7 @@
  *   concord instrument [...]         the instrument worker's hardware mock (spec section 17)
  */
 import { parseArgs } from 'node:util';
-import { readFileSync } from 'node:fs';
-import { FrameDecoder } from './codec/frame.js';
-import { decodeMessage, encodeMessageFrame } from './codec/message.js';
+import { encodeMessageFrame } from './codec/message.js';
 import { payloadFromFixture } from './codec/payload.js';
 import { decodeHex, decodeStream } from './decode-command.js';
 import { messageByCode, messageByName } from './codec/catalog.js';
