@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /**
  * The `conformance` command. Exit codes: 0 pass, 1 unexpected failure or unexpected pass,
- * 2 inconclusive (required cases timed out), 64 usage, 66 no input, 69 peer unavailable,
- * 70 internal harness error.
+ * 2 inconclusive (required cases timed out), 64 usage, 66 no input, 69 peer unavailable or
+ * cannot start, 70 internal harness error. A run that gets past argument checks always writes its report.
  */
 import { resolveToken, TokenSourceError } from '../reference/token-source.js';
 import { parseArgs } from 'node:util';
@@ -18,6 +18,9 @@ import { runSelftest, matrixMarkdown, selftestPassed } from './selftest.js';
 import { DEFAULT_START_TIMEOUT_MS } from './cases/context.js';
 import { parseLimitArgs, LimitError } from './limits.js';
 import { coverageCommand, casesOfStatement } from './coverage.js';
+import { stopAllPeers, stopPeersOnExit } from './wire/peer-process.js';
+import { printable } from './report/escape.js';
+import { redactText } from './report/redact.js';
 
 export const EXIT = { ok: 0, failed: 1, inconclusive: 2, usage: 64, dataErr: 65, noInput: 66, unavailable: 69, internal: 70, config: 78 } as const;
 
@@ -65,7 +68,10 @@ exit codes:
   0   every counted case passed (known failures failed as expected)
   1   an unexpected failure, or a known failure that passed
   2   inconclusive: a required case timed out and none failed
-  64  usage error     66 known-failures file missing     69 peer unavailable     70 harness error
+  64  usage error     66 known-failures file missing     70 harness error
+  69  peer unavailable, or the peer command cannot start (not found, or it exits before it talks):
+      the run stops at once and prints the command, its exit status and the end of its stderr
+  Every run past the argument checks writes its report, whatever the peer does.
 `;
 
 function usage(message: string): number {
@@ -187,10 +193,28 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+// Peers run in process groups of their own: end them when the harness ends or is interrupted.
+stopPeersOnExit();
+// An error outside any case must not end the run (the runner charges the ones inside a case to it).
+const stray = (e: unknown): void => {
+  if (process.listenerCount('uncaughtException') > 1) return; // a run is on: the runner charges it to its case
+  process.stderr.write(printable(redactText(`conformance: error outside any case (ignored): ${(e as Error)?.stack ?? String(e)}\n`)));
+};
+process.on('unhandledRejection', stray);
+process.on('uncaughtException', stray);
+
 main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code; },
+  (code) => finish(code),
   (e: unknown) => {
-    process.stderr.write(`conformance: internal error: ${(e as Error).stack ?? String(e)}\n`);
-    process.exitCode = EXIT.internal;
+    process.stderr.write(printable(redactText(`conformance: internal error: ${(e as Error).stack ?? String(e)}\n`)));
+    finish(EXIT.internal);
   },
 );
+
+/** Exits now: descendants of a peer may still hold pipes or timers, and the harness never waits on them. */
+function finish(code: number): void {
+  stopAllPeers();
+  process.exitCode = code;
+  // stdout and stderr are synchronous for files and pipes on Linux; a TTY write is flushed first.
+  process.stdout.write('', () => process.exit(code));
+}

@@ -14,8 +14,11 @@ import { writeReport } from './report/write.js';
 import { summaryTable } from './report/summary.js';
 import { parseTarget, TargetError } from './target.js';
 import { repoFile } from './paths.js';
-import { ConnectError, describe, type Address } from './wire/connection.js';
+import { ConnectError, describe, WireConnection, type Address } from './wire/connection.js';
 import { Listener } from './wire/listener.js';
+import { PeerStartError, startFailureSince, startedCount, stopStartedSince, unstartable } from './wire/peer-process.js';
+import { registerSecret, redactText } from './report/redact.js';
+import { printable } from './report/escape.js';
 import { CaseContext, DEFAULT_START_TIMEOUT_MS } from './cases/context.js';
 import { probeBusAdapter } from './bus/probe.js';
 import type { LinesRole } from './wire/lines.js';
@@ -85,9 +88,50 @@ async function probe(address: Address, timeoutMs: number, token: string | undefi
   }
 }
 
+/**
+ * For suites that start their own peer in every case (instrument over stdio): starts the command once
+ * and waits for its first frame, so that a command that cannot start is told at once.
+ */
+async function probeStart(command: string[], startTimeoutMs: number): Promise<void> {
+  if (command.some((a) => a.includes('{'))) return; // needs placeholders only a case fills in
+  const conn = await WireConnection.open({ exec: command }, 'start probe', startTimeoutMs);
+  try {
+    await conn.next(startTimeoutMs);
+  } finally {
+    conn.destroy();
+  }
+}
+
+/** Everything the harness prints passes through here: peer-controlled text cannot drive the terminal, the token never shows. */
+function safe(text: string): string {
+  return printable(redactText(text));
+}
+
 export async function runCommand(o: RunCommandOptions): Promise<number> {
-  const err = o.err ?? ((t: string) => void process.stderr.write(t));
-  const out = o.out ?? ((t: string) => void process.stdout.write(t));
+  const rawErr = o.err ?? ((t: string) => void process.stderr.write(t));
+  const rawOut = o.out ?? ((t: string) => void process.stdout.write(t));
+  const err = (t: string): void => rawErr(safe(t));
+  const out = (t: string): void => rawOut(safe(t));
+  registerSecret(o.token);
+  const started = new Date().toISOString();
+  const mark = startedCount();
+  /** The report of a run stopped before its cases (or during them): always written. */
+  const stopped = (peerName: string, target: string, reason: string, code: number, results: CaseResult[] = []): number => {
+    err(`conformance: ${reason}\n`);
+    const dir = writeReport(o.reportDir, peerName, {
+      peer: { target, stopped: redactText(reason) }, harness_version: HARNESS_VERSION, protocol_version: PROTOCOL_VERSION, seed: o.seed, started,
+      finished: new Date().toISOString(), suites: o.suites, exit_code: code,
+    }, results);
+    if (o.json) out(`${JSON.stringify({ exit_code: code, report: dir, stopped: reason, results: results.map(({ wire: _w, ...r }) => r) }, null, 2)}\n`);
+    else out(`report: ${join(dir, 'index.html')}\nFAIL (exit ${code})\n`);
+    return code;
+  };
+  const command = o.exec;
+  const cannot = command ? unstartable(command) : undefined;
+  if (command && cannot !== undefined) {
+    const name = o.listen !== undefined ? `client-${commandName(command)}` : `exec-${commandName(command)}`;
+    return stopped(name, `exec: ${command.join(' ')}`, new PeerStartError(command, `not started: ${cannot}`, '').message, 69);
+  }
   // `--suite fifo` without a target tests the embedded broker over FIFO pairs.
   if (o.fifo === undefined && o.target === undefined && o.exec === undefined && o.listen === undefined && o.suites.includes('fifo')) o = { ...o, fifo: true };
   let address: Address = {};
@@ -106,7 +150,12 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
     peerName = `lines-${o.role}-${commandName(o.exec)}`;
   } else if (o.listen !== undefined) {
     listener = new Listener(o.exec);
-    const port = await listener.start(o.listen);
+    let port: number;
+    try {
+      port = await listener.start(o.listen);
+    } catch (e) {
+      return stopped('client-listen', `listen:127.0.0.1:${o.listen}`, `cannot listen: ${(e as Error).message}`, 69);
+    }
     stop = () => listener!.close();
     peerName = o.exec ? `client-${commandName(o.exec)}` : `client-port-${port}`;
     err(o.exec ? `conformance: listening on 127.0.0.1:${port}; starting the client for each case: ${o.exec.join(' ')}\n`
@@ -141,20 +190,26 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
       rmSync(join(dir, '..'), { recursive: true, force: true });
     };
   }
+  const target = (): string => (listener ? `listen:127.0.0.1:${listener.port}` : describe(address));
+  let results: CaseResult[] = [];
   try {
     let ack: Record<string, unknown> = {};
     try {
       // A lines peer has no handshake; the instrument suite starts (and handshakes) its own worker in every case.
       const ownStart = address.lines || (address.exec && o.suites.every((s) => s === 'instrument'));
       if (!ownStart) ack = await probe(address, o.timeoutMs, o.token, listener, o.suites, o.startTimeoutMs);
+      else if (address.exec && !address.lines) await probeStart(address.exec, Math.max(o.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS, o.timeoutMs));
     } catch (e) {
-      if (e instanceof ConnectError) {
-        err(`conformance: the peer at ${describe(address)} is unavailable: ${e.message}\n`);
-        return 69;
-      }
+      if (e instanceof PeerStartError) return stopped(peerName, target(), e.message, 69);
+      const startFailure = await startFailureSince(mark, 500);
+      if (startFailure) return stopped(peerName, target(), startFailure.message, 69);
+      if (e instanceof ConnectError) return stopped(peerName, target(), `the peer at ${describe(address)} is unavailable: ${e.message}`, 69);
       // It accepts connections but does not complete a handshake: every case will say what it breaks.
-      err(`conformance: the peer at ${describe(address)} did not complete a handshake (${(e as Error).message}); running the cases anyway\n`);
+      err(`conformance: the peer at ${target()} did not complete a handshake (${(e as Error).message}); running the cases anyway\n`);
     }
+    // A peer process that ended (or never started) during the probe cannot be tested: say why, at once.
+    const startFailure = await startFailureSince(mark, 500);
+    if (startFailure) return stopped(peerName, target(), startFailure.message, 69);
     const cases = selectCases(casesOf(o.suites), o.run, o.skip);
     if (cases.length === 0) {
       err('conformance: no case matches the selection\n');
@@ -162,31 +217,34 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
     }
     err(`conformance: ${cases.length} cases, seed ${o.seed} (replay with --seed ${o.seed})\n`);
     const tty = o.err === undefined && process.stderr.isTTY;
-    const started = new Date().toISOString();
     // A heartbeat case waits for four heartbeats, a drain case for the drain: the case limit grows with them.
     const heartbeatMs = typeof ack['heartbeat_ms'] === 'number' ? ack['heartbeat_ms'] : limits.heartbeat_ms;
     const caseTimeoutMs = Math.max(o.timeoutMs * 20, 30_000, 6 * heartbeatMs + 4 * o.timeoutMs, 2 * limits.shutdown_drain_ms + 4 * o.timeoutMs, 2 * limits.handshake_timeout_ms + 4 * o.timeoutMs);
-    const results: CaseResult[] = await runCases(cases, {
+    let aborted: PeerStartError | undefined;
+    results = await runCases(cases, {
       address, listener, timeoutMs: o.timeoutMs, startTimeoutMs: o.startTimeoutMs, caseTimeoutMs, seed: o.seed, token: o.token, limits, ...(shutdownPeer ? { shutdownPeer } : {}),
       failFast: o.failFast, knownFailing: o.knownFailing,
+      onAbort: (e) => (aborted = e),
+      onStray: (e) => err(`conformance: an error outside any case (ignored): ${(e as Error)?.stack ?? String(e)}\n`),
       onProgress: (i, n, c, r) => {
         if (!r) {
-          if (tty) err(`\r\x1b[K[${i + 1}/${n}] ${c.id}`);
+          if (tty) rawErr(`\r\x1b[K${safe(`[${i + 1}/${n}] ${c.id}`)}`);
           return;
         }
         if (r.outcome === 'fail' || r.outcome === 'timeout' || r.outcome === 'errored') {
-          err(`${tty ? '\r\x1b[K' : ''}${r.outcome.toUpperCase()} ${r.id}: ${r.message?.split('\n')[0]}\n`);
+          rawErr(`${tty ? '\r\x1b[K' : ''}${safe(`${r.outcome.toUpperCase()} ${r.id}: ${r.message?.split('\n')[0]}`)}\n`);
         } else if (!tty && (i + 1) % 25 === 0) {
           err(`[${i + 1}/${n}]\n`);
         }
       },
     });
-    if (tty) err('\r\x1b[K');
+    if (tty) rawErr('\r\x1b[K');
+    if (aborted) return stopped(peerName, target(), aborted.message, 69, results);
     const exitCode = exitCodeOf(results, o.strict);
     const stale = o.knownFailing.filter((p) => !results.some((r) => r.knownFailing && r.id.startsWith(p.replace(/\*.*$/, ''))));
     const dir = writeReport(o.reportDir, peerName, {
       peer: {
-        target: listener ? `listen:127.0.0.1:${listener.port}` : describe(address), ...(typeof ack['broker_id'] === 'string' ? { broker_id: ack['broker_id'] } : {}), protocol_version: ack['protocol_version'],
+        target: target(), ...(typeof ack['broker_id'] === 'string' ? { broker_id: ack['broker_id'] } : {}), protocol_version: ack['protocol_version'],
         ...(address.exec || listener ? { name: ack['name'], language: ack['language'], version: ack['version'], features: ack['features'] } : {}),
       },
       harness_version: HARNESS_VERSION, protocol_version: PROTOCOL_VERSION, seed: o.seed, started, finished: new Date().toISOString(),
@@ -200,7 +258,11 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
       out(`${exitCode === 0 ? 'PASS' : 'FAIL'} (exit ${exitCode})\n`);
     }
     return exitCode;
+  } catch (e) {
+    // Whatever broke, the report is written: the harness's own fault, exit 70.
+    return stopped(peerName, target(), `internal error: ${(e as Error)?.stack ?? String(e)}`, 70, results);
   } finally {
-    await stop?.();
+    stopStartedSince(mark);
+    await stop?.().catch(() => undefined);
   }
 }

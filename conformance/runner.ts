@@ -2,11 +2,19 @@
  * Runs cases against a target and classifies each outcome: pass, fail (the peer broke the
  * requirement), timeout (the peer did not answer in time), skipped (the case does not apply), or
  * errored (the harness itself failed: reported apart from the peer's failures).
+ *
+ * Each case runs in an async context of its own: an exception or rejection nobody handles (a reply
+ * timer firing after the case gave up, an error event) is charged to the case that caused it, even
+ * when it surfaces after that case ended, and the run goes on.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Case } from './cases/model.js';
 import { CaseFailure, CaseSkipped, CaseTimeout } from './cases/model.js';
 import { CaseContext, type ContextOptions } from './cases/context.js';
-import type { WireEntry } from './wire/connection.js';
+import { ConnectError, PeerViolation, type WireEntry } from './wire/connection.js';
+import { FifoError } from '../reference/transport/fifo-fs.js';
+import { PeerStartError, spawnFailureSince, startedCount } from './wire/peer-process.js';
+import { redactDeep } from './report/redact.js';
 
 export type Outcome = 'pass' | 'fail' | 'skipped' | 'errored' | 'timeout';
 
@@ -32,6 +40,73 @@ export interface RunOptions extends Omit<ContextOptions, 'runId'> {
   failFast?: boolean;
   knownFailing?: string[];
   onProgress?: (index: number, total: number, c: Case, result?: CaseResult) => void;
+  /** A peer could not be started at all: the run stops (exit 69). */
+  onAbort?: (e: PeerStartError) => void;
+  /** A stray error that belongs to no case (after the run, or outside any case). */
+  onStray?: (e: unknown) => void;
+}
+
+/** A case in progress or finished, for charging stray errors to it. */
+interface Slot {
+  /** While the case runs: ends it with the stray error. */
+  interrupt?: (e: unknown) => void;
+  /** Once it finished: its result, which a late stray error amends. */
+  result?: CaseResult;
+}
+
+const cases = new AsyncLocalStorage<Slot>();
+
+/** System errors that only a peer going away or refusing causes (a closed pipe, a reset, no reader). */
+const PEER_GONE_CODES = new Set(['EPIPE', 'ECONNRESET', 'ECONNREFUSED', 'ENXIO', 'ERR_STREAM_DESTROYED', 'ERR_STREAM_WRITE_AFTER_END']);
+
+function outcomeOf(e: unknown): Outcome {
+  if (e instanceof CaseFailure || e instanceof PeerViolation) return 'fail';
+  if (e instanceof CaseTimeout) return 'timeout';
+  if (e instanceof CaseSkipped) return 'skipped';
+  // The target answered the probe: refusing or dropping a connection later is the peer's doing.
+  if (e instanceof ConnectError || e instanceof FifoError || PEER_GONE_CODES.has(String((e as NodeJS.ErrnoException)?.code))) return 'fail';
+  return 'errored';
+}
+
+/** Severity of outcomes: a late error never makes a result look better. */
+const RANK: Record<Outcome, number> = { pass: 0, skipped: 1, timeout: 2, fail: 3, errored: 4 };
+
+function describeError(e: unknown, outcome: Outcome): string {
+  const err = e instanceof Error ? e : new Error(String(e));
+  if (outcome === 'errored') return `harness error: ${err.stack ?? err.message}`;
+  return e instanceof CaseFailure || e instanceof PeerViolation || e instanceof CaseTimeout || e instanceof CaseSkipped ? err.message : `the peer went away or refused: ${err.message}`;
+}
+
+/** Charges an error that surfaced after its case ended to that case's result. */
+function amend(result: CaseResult, e: unknown): void {
+  const outcome = outcomeOf(e);
+  const text = `after the case ended: ${describeError(e, outcome)}`;
+  if (RANK[outcome] > RANK[result.outcome] && outcome !== 'skipped') {
+    result.message = result.message ? `${text}\n(before: ${result.outcome}: ${result.message})` : text;
+    result.outcome = outcome;
+  } else {
+    result.message = result.message ? `${result.message}\n${text}` : text;
+  }
+  Object.assign(result, redactDeep({ message: result.message }));
+}
+
+/**
+ * Routes unhandled rejections and uncaught exceptions to the case they came from while `body` runs;
+ * returns the handlers' removal.
+ */
+function catchStrays(fallback: (e: unknown) => void): () => void {
+  const onStray = (e: unknown): void => {
+    const slot = cases.getStore();
+    if (slot?.interrupt) slot.interrupt(e);
+    else if (slot?.result) amend(slot.result, e);
+    else fallback(e);
+  };
+  process.on('unhandledRejection', onStray);
+  process.on('uncaughtException', onStray);
+  return () => {
+    process.off('unhandledRejection', onStray);
+    process.off('uncaughtException', onStray);
+  };
 }
 
 /** `*` matches one id component, `**` any number; a pattern without wildcards matches that prefix. */
@@ -45,7 +120,7 @@ export function selectCases(cases: Case[], run: string[] = [], skip: string[] = 
   return cases.filter((c) => (run.length === 0 || run.some((p) => matches(p, c.id))) && !skip.some((p) => matches(p, c.id)));
 }
 
-async function runOne(c: Case, options: RunOptions, runId: string): Promise<CaseResult> {
+async function runOne(c: Case, options: RunOptions, runId: string, slot: Slot): Promise<CaseResult> {
   const ctx = new CaseContext({ address: options.address, listener: options.listener, timeoutMs: options.timeoutMs, startTimeoutMs: options.startTimeoutMs, seed: options.seed, token: options.token, runId, ...(options.limits ? { limits: options.limits } : {}), ...(options.shutdownPeer ? { shutdownPeer: options.shutdownPeer } : {}) });
   const started = Date.now();
   const base = { id: c.id, section: c.section, level: c.level, statements: c.statements, requirement: c.requirement, knownFailing: (options.knownFailing ?? []).some((p) => matches(p, c.id)) };
@@ -53,33 +128,56 @@ async function runOne(c: Case, options: RunOptions, runId: string): Promise<Case
   try {
     const limit = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new CaseTimeout(`the case did not finish within ${options.caseTimeoutMs} ms`)), options.caseTimeoutMs);
+      slot.interrupt = reject;
     });
-    await Promise.race([c.run(ctx), limit]);
+    // A case that throws synchronously still becomes a result.
+    await Promise.race([Promise.resolve().then(() => c.run(ctx)), limit, ctx.violation]);
     return { ...base, outcome: 'pass', durationMs: Date.now() - started, wire: [] };
   } catch (e) {
-    const outcome: Outcome = e instanceof CaseFailure ? 'fail' : e instanceof CaseTimeout ? 'timeout' : e instanceof CaseSkipped ? 'skipped' : 'errored';
-    const err = e as Error & { expected?: string; actual?: string };
+    const outcome = outcomeOf(e);
+    const err = (e instanceof Error ? e : new Error(String(e))) as Error & { expected?: string; actual?: string };
     return {
-      ...base, outcome, message: outcome === 'errored' ? `harness error: ${err.stack ?? err.message}` : err.message,
+      ...base, outcome, message: describeError(e, outcome),
+      ...(e instanceof PeerViolation ? { statements: [...new Set([...c.statements, e.statement])] } : {}),
       ...(err.expected !== undefined ? { expected: err.expected } : {}), ...(err.actual !== undefined ? { actual: err.actual } : {}),
       durationMs: Date.now() - started, wire: outcome === 'skipped' ? [] : ctx.wireLog(),
     };
   } finally {
+    slot.interrupt = undefined;
     clearTimeout(timer);
-    ctx.close();
+    try {
+      ctx.close();
+    } catch {
+      // closing what a peer broke must not end the run
+    }
   }
 }
 
-export async function runCases(cases: Case[], options: RunOptions): Promise<CaseResult[]> {
+export async function runCases(list: Case[], options: RunOptions): Promise<CaseResult[]> {
   const runId = `${options.seed.toString(36)}${Date.now().toString(36)}`.replace('-', 'n');
   const results: CaseResult[] = [];
-  for (let i = 0; i < cases.length; i++) {
-    const c = cases[i]!;
-    options.onProgress?.(i, cases.length, c);
-    const r = await runOne(c, options, runId);
-    results.push(r);
-    options.onProgress?.(i, cases.length, c, r);
-    if (options.failFast && (r.outcome === 'fail' || r.outcome === 'timeout' || r.outcome === 'errored') && !r.knownFailing) break;
+  const mark = startedCount();
+  const release = catchStrays((e) => options.onStray?.(e));
+  try {
+    for (let i = 0; i < list.length; i++) {
+      const c = list[i]!;
+      options.onProgress?.(i, list.length, c);
+      const slot: Slot = {};
+      const r = redactDeep(await cases.run(slot, () => runOne(c, options, runId, slot)));
+      slot.result = r;
+      results.push(r);
+      options.onProgress?.(i, list.length, c, r);
+      const cannotStart = spawnFailureSince(mark);
+      if (cannotStart) {
+        options.onAbort?.(cannotStart);
+        break;
+      }
+      if (options.failFast && (r.outcome === 'fail' || r.outcome === 'timeout' || r.outcome === 'errored') && !r.knownFailing) break;
+    }
+  } finally {
+    // A moment for errors the last case left pending (a reply timer of an abandoned request) to reach it.
+    await new Promise((r) => setTimeout(r, 20));
+    release();
   }
   return results;
 }

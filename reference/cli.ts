@@ -11,10 +11,9 @@
  *   concord instrument [...]         the instrument worker's hardware mock (spec section 17)
  */
 import { parseArgs } from 'node:util';
-import { readFileSync } from 'node:fs';
-import { FrameDecoder } from './codec/frame.js';
-import { decodeMessage, encodeMessageFrame } from './codec/message.js';
-import { payloadFromFixture, payloadToFixture } from './codec/payload.js';
+import { encodeMessageFrame } from './codec/message.js';
+import { payloadFromFixture } from './codec/payload.js';
+import { decodeHex, decodeStream } from './decode-command.js';
 import { messageByCode, messageByName } from './codec/catalog.js';
 import { ProtocolError } from './codec/errors.js';
 import type { Encoding } from './codec/body.js';
@@ -31,7 +30,8 @@ const HELP = `usage: concord <command> [options]
 
 commands:
   decode [HEX]                 decode one whole frame (length prefix included) given as hex,
-                               or read raw frame bytes from standard input; prints JSON
+                               or read raw frame bytes from standard input (streamed: a length
+                               above max_frame stops it at once, exit 65); prints JSON
   encode TYPE [PAYLOAD_JSON]   encode a message of catalog type TYPE (name or code); PAYLOAD_JSON
                                uses the fixtures' notation ({"$ndarray": {dtype, shape, data}},
                                64-bit integers as decimal strings); prints the frame as hex
@@ -46,21 +46,14 @@ exit codes: 0 ok, 64 usage error, 65 the input is not a valid frame or payload,
             78 the broker cannot use its configuration or address
 `;
 
+/** Decodes one frame: from the hex argument, or streamed from standard input (stopping at max_frame). */
 function decode(hexArg: string | undefined): number {
-  const bytes = hexArg !== undefined ? Buffer.from(hexArg.replace(/\s+/g, ''), 'hex') : readFileSync(0);
-  try {
-    const decoder = new FrameDecoder();
-    const bodies = decoder.push(bytes);
-    if (bodies.length !== 1 || decoder.midFrame) throw new Error(`expected one whole frame, found ${bodies.length}${decoder.midFrame ? ' and a truncated one' : ''}`);
-    const m = decodeMessage(bodies[0]!);
-    const out = { type: m.type, name: m.name, encoding: m.encoding, header: m.header, payload: payloadToFixture(messageByCode(m.type)!, m.payload) };
-    process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
-    return 0;
-  } catch (e) {
-    const detail = e instanceof ProtocolError ? `${e.code}: ${e.message}${e.details.path !== undefined ? ` (at ${e.details.path || '/'})` : ''}` : (e as Error).message;
-    process.stderr.write(`concord decode: ${detail}\n`);
-    return 65;
-  }
+  const io = { out: (t: string) => void process.stdout.write(t), err: (t: string) => void process.stderr.write(t) };
+  if (hexArg !== undefined) return decodeHex(hexArg, io);
+  void decodeStream(process.stdin, io).then((code) => {
+    process.exitCode = code;
+  });
+  return 0;
 }
 
 function encode(type: string, payloadJson: string | undefined, encoding: Encoding, id: string, dst: string | undefined): number {

@@ -3,7 +3,8 @@
  * their replies, to a child process on stdio (`--exec`), or to a session in this process whose bus is
  * the broker at the target (over the wire). Every command and reply is kept for the case's log.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { startPeerProcess, type PeerProcess } from '../wire/peer-process.js';
 import { createInterface } from 'node:readline';
 import type { Command, Hello, Reply } from '../../reference/bus/adapter/protocol.js';
 import { AdapterSession, type BusFactory } from '../../reference/bus/adapter/session.js';
@@ -110,14 +111,20 @@ export class SessionDriver extends BaseDriver {
 /** A bus adapter started as a child process, JSON lines on its stdio. */
 export class ProcessDriver extends BaseDriver {
   private readonly child: ChildProcess;
+  private readonly peer: PeerProcess;
   private readonly waiting = new Map<number, (r: Reply) => void>();
   private readonly stderr: string[] = [];
   private exited: string | undefined;
 
   constructor(command: string[], timeoutMs: number) {
     super(timeoutMs);
-    this.child = spawn(command[0]!, command.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
-    this.child.on('error', (e) => (this.exited = `cannot start ${command[0]}: ${e.message}`));
+    this.peer = startPeerProcess(command, { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child = this.peer.child;
+    this.child.on('error', (e) => {
+      this.exited = `cannot start ${command[0]}: ${e.message}`;
+      for (const [seq, resolve] of this.waiting) resolve({ seq, ok: false, error: { code: 'ADAPTER_EXITED', message: this.exited } });
+      this.waiting.clear();
+    });
     this.child.on('exit', (code, signal) => {
       this.exited = `the adapter exited (${signal ?? code})`;
       for (const [seq, resolve] of this.waiting) resolve({ seq, ok: false, error: { code: 'ADAPTER_EXITED', message: `${this.exited}; stderr: ${this.stderr.slice(-5).join(' | ')}` } });
@@ -174,9 +181,10 @@ export class ProcessDriver extends BaseDriver {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;
     const gone = new Promise<void>((r) => this.child.once('exit', () => r()));
     this.child.stdin!.end();
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 3000);
+    const timer = setTimeout(() => this.peer.stop(), 3000);
     await gone;
     clearTimeout(timer);
+    this.peer.stop(); // its descendants and any pipe they hold
   }
 
   get exitCode(): number | null {

@@ -3,9 +3,9 @@
  * handshaken sessions, and the shared verifiers that turn what the peer did into pass, fail or
  * timeout with expected-versus-actual wording.
  */
-import { WireConnection, type Address, type Received } from '../wire/connection.js';
-import type { Listener } from '../wire/listener.js';
-import type { ChildProcess } from 'node:child_process';
+import { WireConnection, type Address, type PeerViolation, type Received } from '../wire/connection.js';
+import { ClientGone, type Listener } from '../wire/listener.js';
+import type { PeerProcess } from '../wire/peer-process.js';
 import { CaseFailure, CaseTimeout } from './model.js';
 import { PROTOCOL_VERSION, DEFAULT_LIMITS } from '../../spec/generated/catalog.js';
 import type { Message, OutgoingMessage } from '../../reference/codec/message.js';
@@ -60,10 +60,26 @@ const CLIENT_CONNECT_MS = 15_000;
 
 export class CaseContext {
   private readonly connections: WireConnection[] = [];
-  private readonly children: (ChildProcess | undefined)[] = [];
+  private readonly children: (PeerProcess | undefined)[] = [];
   private counter = 0;
+  private violated: ((v: PeerViolation) => void) | undefined;
+  /**
+   * Rejects with the first rule a peer broke that ends the case at once (a length prefix above
+   * max_frame): the runner fails the case with it without waiting for the case to notice.
+   */
+  readonly violation: Promise<never>;
 
-  constructor(readonly options: ContextOptions) {}
+  constructor(readonly options: ContextOptions) {
+    this.violation = new Promise<never>((_, reject) => (this.violated = reject));
+    this.violation.catch(() => undefined); // observed by the runner's race; never a stray rejection
+  }
+
+  private track(conn: WireConnection): WireConnection {
+    this.connections.push(conn);
+    if (conn.violation) this.violated?.(conn.violation);
+    conn.onViolation = (v) => this.violated?.(v);
+    return conn;
+  }
 
   get timeoutMs(): number {
     return this.options.timeoutMs;
@@ -90,8 +106,7 @@ export class CaseContext {
   /** A connection without handshake. */
   async open(label = `conn${this.connections.length + 1}`): Promise<WireConnection> {
     const conn = await WireConnection.open(this.options.address, label, this.options.timeoutMs);
-    this.connections.push(conn);
-    return conn;
+    return this.track(conn);
   }
 
   /** The INIT payload the harness sends, with overrides. */
@@ -137,9 +152,12 @@ export class CaseContext {
   async client(options: { ack?: boolean; label?: string } = {}): Promise<ClientSession> {
     const listener = this.options.listener;
     if (!listener) throw new Error('client(): the harness is not in listen mode');
-    this.children.push(listener.launch());
-    const conn = await listener.accept(options.label ?? 'client', CLIENT_CONNECT_MS);
-    this.connections.push(conn);
+    const peer = listener.launch();
+    this.children.push(peer);
+    const conn = this.track(await listener.accept(options.label ?? 'client', CLIENT_CONNECT_MS, peer).catch((e: unknown) => {
+      if (e instanceof ClientGone) throw new CaseFailure(`expected the client to connect; ${e.message}`, 'a connection', 'the client ended');
+      throw e;
+    }));
     const init = await this.expectMessage(conn, 'INIT as the client\'s first frame (HS-1)', (m) => m.name === 'INIT', this.startTimeoutMs);
     if (options.ack !== false) this.ackClient(conn, init);
     return { conn, init };
@@ -156,8 +174,7 @@ export class CaseContext {
 
   /** Records a connection the case opened itself (its wire log joins the case's; close() ends it). */
   adopt(conn: WireConnection): WireConnection {
-    this.connections.push(conn);
-    return conn;
+    return this.track(conn);
   }
 
   /** All wire logs of this case, connection by connection. */

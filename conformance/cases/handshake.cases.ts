@@ -84,7 +84,7 @@ export const handshakeCases: Case[] = [
     async run(ctx) {
       if (ctx.options.token === undefined) throw new CaseSkipped('the broker runs without a token (pass --token to test it)');
       const conn = await ctx.open();
-      conn.send({ type: 'INIT', header: { id: 'init-token' }, payload: ctx.initPayload(ctx.uniqueId(), { token: `${ctx.options.token}-wrong` }) });
+      conn.send({ type: 'INIT', header: { id: 'init-token' }, payload: ctx.initPayload(ctx.uniqueId(), { token: wrongToken(ctx.options.token) }) });
       await ctx.expectError(conn, 'UNAUTHORIZED', { re: 'init-token', closes: true });
     },
   }),
@@ -109,3 +109,15 @@ export const handshakeCases: Case[] = [
     },
   }),
 ];
+
+/**
+ * A wrong token that shares nothing with the real one: the same length, built only of characters the
+ * real token does not contain (so no prefix, suffix or character of the secret travels or is logged).
+ */
+export function wrongToken(token: string): string {
+  const used = new Set(token);
+  const pool = [...'ZYXWVUTSRQPONMLKJIHGFEDCBAzyxwvutsrqponmlkjihgfedcba9876543210-_.~'].filter((c) => !used.has(c));
+  for (let code = 0xa1; pool.length === 0; code++) if (!used.has(String.fromCharCode(code))) pool.push(String.fromCharCode(code));
+  const length = Math.max(1, [...token].length);
+  return Array.from({ length }, (_, i) => pool[i % pool.length]!).join('');
+}

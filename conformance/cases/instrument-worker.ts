@@ -5,10 +5,12 @@
  * own and talks to the worker through the broker (section 17). Every process started here is ended
  * by its PID in `close()`.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import type { Writable } from 'node:stream';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { WireConnection } from '../wire/connection.js';
+import { startPeerProcess, type PeerProcess } from '../wire/peer-process.js';
 import type { Message } from '../../reference/codec/message.js';
 import { DEFAULT_LIMITS, PROTOCOL_VERSION } from '../../spec/generated/catalog.js';
 import { CaseFailure, CaseSkipped } from './model.js';
@@ -45,6 +47,7 @@ let counter = 0;
 
 /** Whether a process is still running (a zombie counts as gone). */
 export function alive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
   } catch {
@@ -73,7 +76,8 @@ export async function gone(pid: number, ms: number): Promise<boolean> {
 }
 
 function kill(pid: number | undefined): void {
-  if (pid === undefined) return;
+  // Never 0 or negative: kill(-1) ends every process the harness may signal, kill(0) its own group.
+  if (pid === undefined || !Number.isInteger(pid) || pid <= 0) return;
   try {
     process.kill(pid, 'SIGKILL');
   } catch {
@@ -81,15 +85,30 @@ function kill(pid: number | undefined): void {
   }
 }
 
-/** Node script of the intermediate parent: starts the worker on the same stdio, reports its PID on fd 3. */
-const PARENT_SCRIPT = `const c=require('child_process').spawn(process.argv[1],process.argv.slice(2),{stdio:'inherit'});require('fs').writeSync(3,c.pid+'\\n');setInterval(()=>{},1e9);`;
+/**
+ * Node script of the intermediate parent: starts the worker with its own fd 4 as the worker's standard
+ * input (so killing the parent does not close the worker's input: Node closes a child's stdin pipe when
+ * the child exits), the same stdout and stderr, and reports the worker's PID on fd 3.
+ */
+const PARENT_SCRIPT = `const c=require('child_process').spawn(process.argv[1],process.argv.slice(2),{stdio:[4,1,2]});require('fs').writeSync(3,c.pid+'\\n');setInterval(()=>{},1e9);`;
 
-function spawnWorker(command: string[], parent: boolean): { child: ChildProcess; workerPid: Promise<number> } {
+interface SpawnedWorker {
+  peer: PeerProcess;
+  child: ChildProcess;
+  /** The worker's standard input, held by the harness. */
+  input: Writable;
+  workerPid: Promise<number>;
+}
+
+function spawnWorker(command: string[], parent: boolean): SpawnedWorker {
   if (!parent) {
-    const child = spawn(command[0]!, command.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
-    return { child, workerPid: Promise.resolve(child.pid ?? -1) };
+    const peer = startPeerProcess(command, { stdio: ['pipe', 'pipe', 'pipe'] });
+    return { peer, child: peer.child, input: peer.child.stdin!, workerPid: Promise.resolve(peer.child.pid ?? -1) };
   }
-  const child = spawn(process.execPath, ['-e', PARENT_SCRIPT, ...command], { stdio: ['pipe', 'pipe', 'pipe', 'pipe'] });
+  const peer = startPeerProcess([process.execPath, '-e', PARENT_SCRIPT, ...command], { stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe'] });
+  const child = peer.child;
+  const input = child.stdio[4] as Writable;
+  input.on('error', () => undefined);
   const workerPid = new Promise<number>((resolve) => {
     let text = '';
     (child.stdio[3] as NodeJS.ReadableStream).on('data', (d: Buffer) => {
@@ -97,8 +116,25 @@ function spawnWorker(command: string[], parent: boolean): { child: ChildProcess;
       if (text.includes('\n')) resolve(Number(text.trim()));
     });
     child.once('exit', () => resolve(-1));
+    child.once('error', () => resolve(-1));
   });
-  return { child, workerPid };
+  return { peer, child, input, workerPid };
+}
+
+/** How long descendants of an exited worker get to end before they count as left behind. */
+const DESCENDANTS_MS = 2_000;
+
+/**
+ * PIDs of the worker's process group still running once the worker is gone, the harness's own
+ * intermediate parent excepted: descendants the worker left behind (STDIO-3, INS-10, INS-16).
+ */
+export async function leftBehind(w: StartedWorker): Promise<number[]> {
+  const until = Date.now() + DESCENDANTS_MS;
+  for (;;) {
+    const rest = w.peer.survivors().filter((pid) => pid !== w.parentPid && pid !== w.pid);
+    if (rest.length === 0 || Date.now() >= until) return rest;
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 /** A TCP relay the case can cut: the worker connects to it, it forwards to the broker. */
@@ -119,6 +155,8 @@ function startRelay(brokerPort: number): Promise<{ server: Server; port: number;
 }
 
 export interface StartedWorker extends WorkerHandle {
+  /** The process the harness started (the worker, or its intermediate parent): its group holds the worker's descendants. */
+  peer: PeerProcess;
   /** Cuts the worker's input: closes its stdin (stdio) or its connection to the broker (relay). */
   closeInput(): void;
   /** The intermediate parent's PID (option `parent`). */
@@ -138,10 +176,12 @@ export async function startWorker(ctx: CaseContext, options: Options = {}): Prom
   };
   try {
     if (!viaBroker) {
-      const { child, workerPid: pidP } = spawnWorker(exec, options.parent === true);
-      cleanups.push(() => kill(child.pid));
+      const { peer, child, input, workerPid: pidP } = spawnWorker(exec, options.parent === true);
+      cleanups.push(() => peer.stop());
+      // The connection before the PID: frames the worker sends meanwhile must not be lost.
+      const conn = ctx.adopt(WireConnection.fromPeer(peer, 'worker', input));
       workerPid = await pidP;
-      const conn = ctx.adopt(WireConnection.fromChild(child, 'worker'));
+      if (workerPid <= 0) throw new CaseFailure(`the worker could not be started (${peer.status ?? 'no PID reported'})${peer.stderrTail() ? `; stderr: ${peer.stderrTail()}` : ''}`);
       cleanups.push(() => conn.destroy());
       const init = await expectWithin(ctx, conn, 'INIT from the worker (INS-12)', WORKER_START_MS, (m) => m.name === 'INIT');
       const p = init.payload as Record<string, unknown>;
@@ -153,7 +193,7 @@ export async function startWorker(ctx: CaseContext, options: Options = {}): Prom
       const ready = await expectReady(ctx, conn);
       const pid = workerPid;
       return {
-        via: 'stdio', conn, ready, window: Number.MAX_SAFE_INTEGER, pid, close,
+        via: 'stdio', conn, ready, window: Number.MAX_SAFE_INTEGER, pid, close, peer,
         ...(options.parent ? { parentPid: child.pid! } : {}),
         command: (command, params, id) => send(conn, undefined, command, params, id),
         exited: () => exitOf(child, pid),
@@ -180,17 +220,18 @@ export async function startWorker(ctx: CaseContext, options: Options = {}): Prom
     } });
     const ack = await ctx.expectMessage(conn, 'INIT_ACK from the broker', (m) => m.name === 'INIT_ACK');
     const command = exec.map((a) => a.replaceAll('{broker}', `127.0.0.1:${port}`));
-    const { child, workerPid: pidP } = spawnWorker(command, options.parent === true);
-    cleanups.push(() => kill(child.pid));
+    const { peer, child, workerPid: pidP } = spawnWorker(command, options.parent === true);
+    cleanups.push(() => peer.stop());
     child.stdout?.resume();
     workerPid = await pidP;
+    if (workerPid <= 0) throw new CaseFailure(`the worker could not be started (${peer.status ?? 'no PID reported'})${peer.stderrTail() ? `; stderr: ${peer.stderrTail()}` : ''}`);
     const ready = await expectWithin(ctx, conn, 'INSTRUMENT_EVENT ready from the worker through the broker (INS-12)', WORKER_START_MS, (m) => m.name === 'INSTRUMENT_EVENT');
     checkReady(ready);
     const dst = ready.header.src;
     if (dst === undefined) throw new CaseFailure('the ready event arrived without src');
     const pid = workerPid;
     return {
-      via: 'broker', conn, dst, ready, pid, close,
+      via: 'broker', conn, dst, ready, pid, close, peer,
       window: Math.max(1, Number((ack.payload as { max_in_flight: number }).max_in_flight) - 24),
       ...(options.parent ? { parentPid: child.pid! } : {}),
       command: (name, params, id) => send(conn, dst, name, params, id),

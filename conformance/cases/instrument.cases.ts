@@ -8,7 +8,7 @@ import { NDArray } from '../../reference/codec/index.js';
 import type { Message } from '../../reference/codec/message.js';
 import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
 import type { CaseContext } from './context.js';
-import { startWorker, gone, type StartedWorker } from './instrument-worker.js';
+import { startWorker, gone, leftBehind, type StartedWorker } from './instrument-worker.js';
 import { instrumentSpec } from '../../reference/instrument/spec.js';
 import { roundToStep } from '../../reference/instrument/params.js';
 
@@ -29,6 +29,12 @@ async function withWorker(ctx: CaseContext, body: (w: StartedWorker) => Promise<
 function describeAnswer(m: Message): string {
   const p = m.payload as Record<string, unknown>;
   return m.name === 'ERROR' ? `ERROR ${String(p['code'])}: ${String(p['message'])}` : `${m.name} ${JSON.stringify(p['command'])}`;
+}
+
+/** Fails the case when the worker, gone, left processes it started running (they hold its pipes and resources). */
+async function expectNoDescendants(w: StartedWorker, when: string): Promise<void> {
+  const rest = await leftBehind(w);
+  if (rest.length > 0) throw new CaseFailure(`the worker exited ${when} but left ${rest.length} process(es) it started running (PIDs ${rest.join(', ')}); a child must not outlive its exit (STDIO-3)`, 'no descendants left', `${rest.length} running`);
 }
 
 /** The answer to command `id`: the next frame must be it (INS-2, INS-3). */
@@ -341,26 +347,31 @@ export const instrumentCases = (): Case[] => [
       if (!(await gone(w.pid, EXIT_MS))) throw new CaseFailure(`the worker (PID ${w.pid}) still runs ${EXIT_MS} ms after final (INS-13)`);
       const code = await w.exited();
       if (code !== 0) throw new CaseFailure(`the worker exited with ${code} after shutdown (INS-13)`, '0', String(code));
+      await expectNoDescendants(w, 'after shutdown');
     }),
   }),
   defineCase({
     id: 'instrument/input-closed-exits',
-    statements: ['INS-10'],
+    statements: ['INS-10', 'STDIO-3'],
     run: (ctx) => withWorker(ctx, async (w) => {
       await expectAlive(ctx, w, 'start');
       w.closeInput();
       if (!(await gone(w.pid, EXIT_MS))) throw new CaseFailure(`the worker (PID ${w.pid}) still runs ${EXIT_MS} ms after its input closed (INS-10)`);
       const code = await w.exited();
       if (code !== 0) throw new CaseFailure(`the worker exited with ${code} when its input closed`, '0', String(code));
+      await expectNoDescendants(w, 'when its input closed');
     }, { relay: true }),
   }),
   defineCase({
     id: 'instrument-worker/parent-killed-exits',
-    statements: ['INS-16', 'INS-10'],
+    statements: ['INS-16', 'INS-10', 'STDIO-3'],
     run: (ctx) => withWorker(ctx, async (w) => {
       await expectAlive(ctx, w, 'start');
-      process.kill(w.parentPid!, 'SIGKILL');
+      // Only the parent dies: the worker's input stays open (the harness holds it), so only parent-death detection can end it.
+      if (!w.parentPid || w.parentPid <= 0) throw new CaseFailure('the worker\'s intermediate parent has no PID');
+      process.kill(w.parentPid, 'SIGKILL');
       if (!(await gone(w.pid, EXIT_MS))) throw new CaseFailure(`the worker (PID ${w.pid}) still runs ${EXIT_MS} ms after its parent was killed, its input still open (INS-16)`);
+      await expectNoDescendants(w, 'when its parent died');
     }, { parent: true }),
   }),
 ];

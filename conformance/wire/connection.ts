@@ -4,11 +4,14 @@
  * in a wire log that failure reports show.
  */
 import { connect, type Socket } from 'node:net';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { FrameDecoder } from '../../reference/codec/frame.js';
 import { decodeMessage, encodeMessageFrame, type Message, type OutgoingMessage } from '../../reference/codec/message.js';
 import { ProtocolError } from '../../reference/codec/errors.js';
+import { DEFAULT_LIMITS } from '../../spec/generated/catalog.js';
+import { redactBytes, redactText } from '../report/redact.js';
+import { startPeerProcess, type PeerProcess } from './peer-process.js';
 import { openFifo } from './fifo.js';
 import type { LinesTarget } from './lines.js';
 
@@ -50,19 +53,40 @@ export interface Io {
   destroy(): void;
   /** The child process behind an exec connection. */
   child?: ChildProcess;
+  /** The peer process (its group, its stderr) when the harness started it. */
+  peer?: PeerProcess;
 }
 
 const MAX_LOGGED_BYTES = 512;
+/** Received items queued unread at which the harness stops reading from the peer, and where it reads again. */
+const QUEUE_PAUSE = 4096;
+const QUEUE_RESUME = 1024;
+/** Wire-log entries kept per connection: a flooding peer must not grow the report without bound. */
+const MAX_LOG_ENTRIES = 2000;
 
 /** The target could not be reached at all (refused, unreachable, or no answer to the TCP connect). */
 export class ConnectError extends Error {
   override name = 'ConnectError';
 }
 
+/** The peer broke a rule that ends the case at once (a length prefix above max_frame, FRM-3). */
+export class PeerViolation extends Error {
+  override name = 'PeerViolation';
+  constructor(message: string, readonly statement: string, readonly expected: string, readonly actual: string) {
+    super(message);
+  }
+}
+
+/**
+ * The most a peer may send in one frame: the max_frame the harness announces (in its INIT and
+ * INIT_ACK). A longer length prefix is refused before any of its body is read (FRM-3).
+ */
+export const HARNESS_MAX_FRAME = DEFAULT_LIMITS.max_frame;
+
 export class WireConnection {
   readonly log: WireEntry[] = [];
   private readonly opened = Date.now();
-  private readonly decoder = new FrameDecoder({ maxFrame: 2 ** 32 - 1 });
+  private readonly decoder = new FrameDecoder({ maxFrame: HARNESS_MAX_FRAME });
   private readonly queue: Received[] = [];
   private waiter: ((r: Received) => void) | null = null;
   private ended = false;
@@ -72,6 +96,11 @@ export class WireConnection {
    */
   answerPings = false;
   private pongs = 0;
+  private dropped = 0;
+  /** Set when the peer broke a rule that ends the case at once. */
+  violation: PeerViolation | undefined;
+  /** Told about a violation as it happens (the case context fails the case with it). */
+  onViolation: ((v: PeerViolation) => void) | undefined;
 
   private constructor(private readonly io: Io, readonly label: string) {
     io.input.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -107,34 +136,58 @@ export class WireConnection {
     return new WireConnection({ input: socket, output: socket, destroy: () => socket.destroy() }, label);
   }
 
-  /** Talks frames over the stdio of a child started elsewhere (the instrument suite starts its own). */
-  static fromChild(child: ChildProcess, label: string): WireConnection {
-    return WireConnection.wrapChild(child, label, String(child.spawnfile));
+  /** Talks frames over the stdio of a peer started elsewhere (the instrument suite starts its own). */
+  static fromPeer(peer: PeerProcess, label: string, output?: Writable): WireConnection {
+    return WireConnection.wrapPeer(peer, label, { stop: false, output });
   }
 
-  /** Starts a child process and talks frames over its stdio; its standard error is kept for the log. */
+  /** Starts a peer process and talks frames over its stdio; its standard error is kept for the log. */
   private static spawn(command: string[], label: string): WireConnection {
-    const child = spawn(command[0]!, command.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
-    return WireConnection.wrapChild(child, label, command[0]!);
+    return WireConnection.wrapPeer(startPeerProcess(command, { stdio: ['pipe', 'pipe', 'pipe'] }), label, { stop: true });
   }
 
-  private static wrapChild(child: ChildProcess, label: string, program: string): WireConnection {
-    if (!child.stdout || !child.stdin || !child.stderr) throw new Error('wrapChild: the child needs piped stdin, stdout and stderr');
+  private static wrapPeer(peer: PeerProcess, label: string, options: { stop: boolean; output?: Writable }): WireConnection {
+    const child = peer.child;
+    const output = options.output ?? child.stdin;
+    if (!child.stdout || !output || !child.stderr) throw new Error('wrapPeer: the child needs piped stdin, stdout and stderr');
     const conn = new WireConnection({
-      input: child.stdout, output: child.stdin, child,
-      destroy: () => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); },
+      input: child.stdout, output, child, peer,
+      // Ending the connection ends the peer's whole process group; a peer started elsewhere is ended by its owner.
+      destroy: () => { if (options.stop) peer.stop(); else { child.stdout?.destroy(); } },
     }, label);
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => { if (stderr.length < 4096) stderr += d.toString('utf8'); });
-    child.on('error', (e) => conn.finish(`cannot start ${program}: ${e.message}`));
-    child.on('exit', (code, signal) => conn.note('event', `process exited with ${signal ?? `status ${code}`}${stderr ? `; stderr: ${stderr.slice(0, 1000)}` : ''}`));
+    void peer.exited.then(() => {
+      const tail = peer.stderrTail();
+      if (peer.spawnError) conn.finish(`cannot start ${peer.command[0]}: ${peer.spawnError.message}`);
+      else conn.note('event', `process exited with ${peer.status}${tail ? `; stderr: ${tail.slice(-1000)}` : ''}`);
+      // Descendants holding its stdout must not keep the connection open past the peer's exit.
+      setTimeout(() => conn.finish('the peer exited'), 250).unref();
+    });
     return conn;
   }
 
   private note(dir: WireEntry['dir'], note: string, bytes?: Uint8Array): void {
-    const entry: WireEntry = { t: Date.now() - this.opened, dir, note };
-    if (bytes) entry.hex = Buffer.from(bytes.subarray(0, MAX_LOGGED_BYTES)).toString('hex') + (bytes.length > MAX_LOGGED_BYTES ? `... (${bytes.length} bytes)` : '');
+    const entry: WireEntry = { t: Date.now() - this.opened, dir, note: redactText(note) };
+    if (bytes) {
+      const safe = redactBytes(bytes);
+      entry.hex = Buffer.from(safe.subarray(0, MAX_LOGGED_BYTES)).toString('hex') + (bytes.length > MAX_LOGGED_BYTES ? `... (${bytes.length} bytes)` : '');
+    }
     this.log.push(entry);
+    if (this.log.length > MAX_LOG_ENTRIES) {
+      // Keep the start and the end of a flood; the middle becomes one marker entry.
+      const half = MAX_LOG_ENTRIES / 2;
+      if (this.dropped === 0) this.log.splice(half, 0, { t: entry.t, dir: 'event', note: '' });
+      this.dropped += this.log.splice(half + 1, this.log.length - MAX_LOG_ENTRIES).length;
+      this.log[half]!.note = `(${this.dropped} wire-log entries left out)`;
+    }
+  }
+
+  /** The peer broke a rule that ends the case: stop reading from it at once and tell the case. */
+  private violate(v: PeerViolation): void {
+    if (this.violation) return;
+    this.violation = v;
+    this.note('event', v.message);
+    this.io.input.pause();
+    this.onViolation?.(v);
   }
 
   private push(r: Received): void {
@@ -144,10 +197,13 @@ export class WireConnection {
       w(r);
     } else {
       this.queue.push(r);
+      // A peer flooding frames nobody reads yet waits for the harness (back-pressure), instead of growing it.
+      if (this.queue.length >= QUEUE_PAUSE) this.io.input.pause();
     }
   }
 
   private onData(chunk: Buffer): void {
+    if (this.violation) return;
     let bodies: Uint8Array[];
     try {
       bodies = this.decoder.push(chunk);
@@ -155,6 +211,10 @@ export class WireConnection {
       for (const body of (e as ProtocolError).framesBefore ?? []) this.onBody(body);
       this.note('in', `unframeable bytes: ${(e as Error).message}`, chunk);
       this.push({ kind: 'invalid', error: e as ProtocolError, bytes: chunk });
+      if ((e as ProtocolError).code === 'FRAME_TOO_LARGE') {
+        this.violate(new PeerViolation(`the peer announced a frame longer than the max_frame of ${HARNESS_MAX_FRAME} bytes the harness announced (FRM-3): ${(e as Error).message}`,
+          'FRM-3', `a length prefix of at most ${HARNESS_MAX_FRAME}`, (e as Error).message));
+      }
       return;
     }
     for (const body of bodies) this.onBody(body);
@@ -173,8 +233,10 @@ export class WireConnection {
       }
       this.push({ kind: 'message', message, bytes: frame });
     } catch (e) {
-      this.note('in', `invalid frame: ${(e as Error).message}`, frame);
-      this.push({ kind: 'invalid', error: e as ProtocolError, bytes: frame });
+      // A payload too deep for the decoder (a stack overflow) is the peer's frame, not a harness fault.
+      const error = e instanceof ProtocolError ? e : new ProtocolError('INVALID_PAYLOAD', `the frame cannot be decoded: ${(e as Error).message}`);
+      this.note('in', `invalid frame: ${error.message}`, frame);
+      this.push({ kind: 'invalid', error, bytes: frame });
     }
   }
 
@@ -205,6 +267,7 @@ export class WireConnection {
   /** The next thing the peer sends, or `timeout` after `timeoutMs`. */
   next(timeoutMs: number): Promise<Received> {
     const queued = this.queue.shift();
+    if (this.queue.length === QUEUE_RESUME && !this.violation && !this.ended) this.io.input.resume();
     if (queued) return Promise.resolve(queued);
     if (this.ended) return Promise.resolve({ kind: 'closed', reason: 'already closed' });
     return new Promise((resolve) => {

@@ -4,11 +4,11 @@
  * command (`--exec`), the harness is the broker side: it creates the pair, starts the peer with
  * `{fifo}` replaced by the pair's path, and opens its own ends.
  */
-import { spawn } from 'node:child_process';
 import { FifoStream, type FifoSide } from '../../reference/transport/fifo-stream.js';
 import { createPairIn, ensurePrivateDir, removePairDir } from '../../reference/transport/fifo-fs.js';
 import type { Address, Io } from './connection.js';
 import { ConnectError } from './connection.js';
+import { startPeerProcess } from './peer-process.js';
 
 /** How long a started peer may take to open its FIFOs (a process start, not a reply). */
 const PEER_START_MS = 15_000;
@@ -37,14 +37,14 @@ export async function openFifo(address: Address & { fifo: string }, timeoutMs: n
     return { input: stream, output: stream, destroy: () => { stream.destroy(); void removePairDir(pair); } };
   }
   const [cmd, ...args] = address.exec.map((a) => a.replaceAll('{fifo}', pair));
-  const child = spawn(cmd!, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  child.stderr.resume();
-  const kill = (): void => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  };
+  const peer = startPeerProcess([cmd!, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const kill = (): void => peer.stop();
   try {
-    const stream = await connectStream(pair, 'broker', Math.max(timeoutMs, PEER_START_MS));
-    return { input: stream, output: stream, child, destroy: () => { stream.destroy(); kill(); void removePairDir(pair); } };
+    // A peer that exits (or never starts) before opening its FIFOs ends the wait at once.
+    const exited = peer.exited.then(() => { throw new ConnectError(`the peer ended before opening its FIFO pair (${peer.status})${peer.stderrTail() ? `; stderr: ${peer.stderrTail()}` : ''}`); });
+    const stream = await Promise.race([connectStream(pair, 'broker', Math.max(timeoutMs, PEER_START_MS)), exited]);
+    peer.spoke = true;
+    return { input: stream, output: stream, child: peer.child, peer, destroy: () => { stream.destroy(); kill(); void removePairDir(pair); } };
   } catch (e) {
     kill();
     await removePairDir(pair);

@@ -4,10 +4,11 @@
  * starting the peer under test with its placeholders filled. FIFOs are never created by an open and
  * never blocked on (FIFO-2, FIFO-3): the harness uses the FIFO transport's open functions.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { Socket } from 'node:net';
 import { closeSync, writeSync } from 'node:fs';
 import { openReadEnd, openWriteEnd } from '../../reference/transport/fifo-fs.js';
+import { startPeerProcess, type PeerProcess } from './peer-process.js';
 
 export type LinesRole = 'requester' | 'responder';
 
@@ -80,6 +81,7 @@ export async function writeLine(path: string, bytes: Buffer, timeoutMs: number):
 
 export interface PeerRun {
   child: ChildProcess;
+  peer: PeerProcess;
   /** Resolves at exit: the status (null when killed by a signal), the signal, standard output. */
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: Buffer; stderr: string }>;
 }
@@ -90,21 +92,28 @@ export function startPeer(target: LinesTarget, options: { stdin?: Buffer; log?: 
   const args = target.command.map((a) => a.replaceAll('{request}', pipes.request).replaceAll('{reply}', pipes.reply)
     .replaceAll('{timeout}', String(target.timeoutS)).replaceAll('{log}', options.log ?? '/dev/null'));
   const full = [...(options.prefix ?? []), ...args];
-  const child = spawn(full[0]!, full.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
+  const peer = startPeerProcess(full, { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = peer.child;
   const out: Buffer[] = [];
+  let kept = 0;
   let stderr = '';
-  child.stdout!.on('data', (c: Buffer) => out.push(c));
+  // Bounded: a flooding peer must not grow the harness.
+  child.stdout!.on('data', (c: Buffer) => { if (kept < STDOUT_KEPT) { out.push(c); kept += c.length; } });
   child.stderr!.on('data', (c: Buffer) => { if (stderr.length < 4000) stderr += c.toString(); });
-  child.stdin!.on('error', () => undefined);
   child.stdin!.end(options.stdin ?? Buffer.alloc(0));
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: Buffer; stderr: string }>((resolve) => {
-    child.on('close', (code, signal) => resolve({ code, signal, stdout: Buffer.concat(out), stderr }));
-    child.on('error', (e) => resolve({ code: 127, signal: null, stdout: Buffer.alloc(0), stderr: e.message }));
+    const done = (): void => resolve({ code: child.exitCode ?? (peer.spawnError ? 127 : null), signal: child.signalCode, stdout: Buffer.concat(out), stderr: peer.spawnError ? peer.spawnError.message : stderr });
+    child.on('close', done);
+    // Descendants may hold its stdout open past its exit: a moment for the last bytes, then not waiting on them.
+    void peer.exited.then(() => setTimeout(done, 250));
   });
-  return { child, exit };
+  return { child, peer, exit };
 }
 
-/** Kills a peer this harness started, by its PID. */
+/** What a lines peer may write on stdout that the harness keeps. */
+const STDOUT_KEPT = 1 << 20;
+
+/** Kills a peer this harness started, with its process group. */
 export function stopPeer(run: PeerRun): void {
-  if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill('SIGKILL');
+  run.peer.stop();
 }
