@@ -1,10 +1,11 @@
 /**
  * A broker's own answers: STATS (SYS-2), ACK only once done (SYS-1), UNSUPPORTED (ERR-8), ERRORs with
  * codes it does not know (ERR-10), the check order (ERR-1), header and id limits at and past them
- * (LIM-4, LIM-5) and version negotiation (VER-1, VER-2).
+ * (LIM-4, LIM-5), version negotiation (VER-1, VER-2) and nothing sent beyond the negotiated version (VER-3).
  */
 import { MessageType } from '../../spec/generated/catalog.js';
 import { defineCase, CaseFailure, type Case } from './model.js';
+import { messageByName } from '../../reference/codec/catalog.js';
 import type { CaseContext, Session } from './context.js';
 import { errorOf, rawFrame, reasoning, reasoningAnswer, requestOrSkip, requireDrainTime, session } from './runtime-helpers.js';
 
@@ -212,6 +213,32 @@ export const runtimeSystemCases: Case[] = [
         const expected = `1.${Math.min(own, minor)}`;
         if (got !== expected) throw new CaseFailure(`INIT ${asked} (minor ${minor}, compared as a decimal integer) against a broker of 1.${own} must be answered with ${expected}`, expected, got);
       }
+    },
+  }),
+  defineCase({
+    id: 'versioning/nothing-later-than-negotiated',
+    statements: ['VER-3'],
+    async run(ctx) {
+      // A 1.0 session: every frame the broker sends must be a 1.0 type whose payload is valid as 1.0
+      // (the harness's decoder refuses any field 1.0 does not have, since payload objects are closed).
+      const s = await session(ctx, 'v1.0', { protocol_version: '1.0' });
+      const minorOf = (v: string): number => Number(/^1\.([0-9]+)$/.exec(v)?.[1] ?? NaN);
+      const negotiated = String(s.ack['protocol_version']);
+      if (minorOf(negotiated) !== 0) throw new CaseFailure(`INIT 1.0 must be answered with 1.0 (VER-2), got ${negotiated}`, '1.0', negotiated);
+      const check = (name: string): void => {
+        const since = messageByName(name).since;
+        if (minorOf(since) > 0) throw new CaseFailure(`the broker sent ${name} (since ${since}) on a 1.0 connection`, 'types of 1.0 only', `${name} since ${since}`);
+      };
+      check('INIT_ACK');
+      const ping = ctx.uniqueId('ping');
+      s.conn.send({ type: 'PING', header: { id: ping } });
+      check((await ctx.expectMessage(s.conn, `PONG with re=${ping}`, (m) => m.name === 'PONG' && m.header.re === ping)).name);
+      const statsId = ctx.uniqueId('stats');
+      s.conn.send({ type: 'STATS_REQUEST', header: { id: statsId }, payload: {} } as never);
+      check((await ctx.expectMessage(s.conn, `STATS_RESPONSE with re=${statsId}`, (m) => m.name === 'STATS_RESPONSE' && m.header.re === statsId)).name);
+      const lost = ctx.uniqueId('nobody');
+      s.conn.send({ type: 'REASONING_REQUEST', header: { id: lost, dst: ctx.uniqueId('absent') }, payload: reasoning() } as never);
+      check((await ctx.expectMessage(s.conn, `an answer with re=${lost}`, (m) => m.header.re === lost)).name);
     },
   }),
 ];

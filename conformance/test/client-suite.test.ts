@@ -25,7 +25,7 @@ describe('the client suite (conformance --listen)', () => {
   it('passes the reference TypeScript client', async () => {
     const { code, results } = await run(tsx('reference/cli.ts', 'client', '--port', '{port}'));
     expect(results.filter((r) => r.outcome !== 'pass').map((r) => `${r.id}: ${r.message}`)).toEqual([]);
-    expect(results.length).toBe(10);
+    expect(results.length).toBe(11);
     expect(code).toBe(0);
   }, 180_000);
 
@@ -35,5 +35,11 @@ describe('the client suite (conformance --listen)', () => {
     expect(outcome('handshake/client-waits-for-init-ack')).toBe('fail');
     expect(['fail', 'timeout']).toContain(outcome('handshake/client-answers-ping/id:zero'));
     expect(code).not.toBe(0);
+  }, 60_000);
+
+  it('catches a client whose INIT carries a field of a later version (VER-4)', async () => {
+    const { code, results } = await run(tsx('conformance/test/broken-client.ts', '{port}', 'later-field'), ['versioning/client-init-of-version-1-0']);
+    expect(results.map((r) => `${r.id}: ${r.outcome}`)).toEqual(['versioning/client-init-of-version-1-0: fail']);
+    expect(code).toBe(1);
   }, 60_000);
 });

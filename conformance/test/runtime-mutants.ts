@@ -48,6 +48,11 @@ function rebuild(type: number, flags: number, header: Record<string, unknown>, p
 
 export const RUNTIME_VARIANTS: (() => RuntimeVariant)[] = [
   () => ({
+    // A 1.1-style STATS field slipped into a 1.0 session: payload objects are closed, so a 1.0 peer refuses it.
+    name: 'stats-with-a-later-field', caughtBy: ['versioning/nothing-later-than-negotiated'],
+    toClient: (f) => (f.name === 'STATS_RESPONSE' ? withJson(f, (p) => { p['cluster'] = { brokers: 2 }; }) : f),
+  }),
+  () => ({
     name: 'never-pings', caughtBy: ['handshake/ping-after-each-heartbeat-of-silence', 'handshake/three-unanswered-pings-close'],
     toClient: (f) => (isPing(f) ? null : f),
   }),
