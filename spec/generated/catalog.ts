@@ -4574,6 +4574,12 @@ export const STATEMENTS: readonly { readonly id: string; readonly section: strin
     "text": "A receiver MUST accept an ERROR whose code it does not know, treating it as a failure with the `definite` value it carries."
   },
   {
+    "id": "ERR-11",
+    "section": "errors",
+    "level": "required",
+    "text": "A `SCHEMA_VIOLATION` for a missing required member MUST give in `details.path` the JSON Pointer that member would have (for example `/client_id`), not the pointer of the object holding it, and in `details.rule` `required`."
+  },
+  {
     "id": "SYS-1",
     "section": "msg-system",
     "level": "required",
