@@ -11,7 +11,9 @@ import { encodeEnvelope, type Encoding } from '../../reference/codec/body.js';
 import { encodeFrame } from '../../reference/codec/frame.js';
 import { messageByName } from '../../reference/codec/catalog.js';
 import { decodePayload, payloadToFixture } from '../../reference/codec/payload.js';
+import { readFileSync } from 'node:fs';
 import { DEFAULT_LIMITS, MESSAGES } from '../../spec/generated/catalog.js';
+import { repoFile } from '../paths.js';
 import { defineCase, CaseFailure, type Case } from './model.js';
 import type { CaseContext, ErrorExpectation, TesteeSession } from './context.js';
 import { expectEcho, needEncoding } from './testee.cases.js';
@@ -134,7 +136,7 @@ const payloadCases: Case[] = [
       const t = await ctx.testee();
       const v = ctx.verdict();
       for (const [i, count] of ['2.0', '2e0', '20E-1', '2.000'].entries()) {
-        await v.collect('ENC-14', () => echoJson(ctx, t, 'TEACHER_SYNC', `z-${i}`, TEACHER_SYNC(count), fixtureOf('TEACHER_SYNC', TEACHER_SYNC('2'))));
+        await v.collect('ENC-14', () => echoJson(ctx, t, 'TEACHER_SYNC', `z-${i}`, TEACHER_SYNC(count), fixtureOf('TEACHER_SYNC', TEACHER_SYNC('2'))), true);
       }
       v.done();
     },
@@ -146,7 +148,7 @@ const payloadCases: Case[] = [
       const t = await ctx.testee();
       const v = ctx.verdict();
       for (const [i, n] of ['0', '9007199254740993', '18446744073709551615'].entries()) {
-        await v.collect('ENC-12', () => echoJson(ctx, t, 'ACK', `u-${i}`, `{"state_version":"${n}"}`));
+        await v.collect('ENC-12', () => echoJson(ctx, t, 'ACK', `u-${i}`, `{"state_version":"${n}"}`), true);
       }
       for (const [i, bad] of ['"18446744073709551616"', '"-0"', '"+1"', '" 1"', '1', '"1.0"'].entries()) {
         t.conn.sendRaw(rawFrame('ACK', JSON.stringify({ id: `ub-${i}` }), `{"state_version":${bad}}`), `ACK state_version ${bad}`);
@@ -165,7 +167,7 @@ const payloadCases: Case[] = [
       // 0.8500000238418579, one that keeps binary64 echoes 0.85; both are the same binary32 (ENC-16).
       for (const [i, c] of ['0.85', '0.1', '0.8500000238418579', '1e-45', '0.9999999403953552'].entries()) {
         const payload = `{"coordination_id":"c","teacher_count":2,"disagreement":${c},"learning_rates":{"a":0.5}}`;
-        await v.collect('ENC-16', () => echoJson(ctx, t, 'TEACHER_SYNC', `f-${i}`, payload));
+        await v.collect('ENC-16', () => echoJson(ctx, t, 'TEACHER_SYNC', `f-${i}`, payload), true);
       }
       v.done();
     },
@@ -223,7 +225,7 @@ const errorCases: Case[] = [
       const v = ctx.verdict();
       for (const [i, definite] of [true, false].entries()) {
         const payload = JSON.stringify({ code: 'CODE_FROM_A_LATER_VERSION', message: 'not in the registry', definite, details: { path: '/x', extra: [1] } });
-        await v.collect('ERR-10', () => echoJson(ctx, t, 'ERROR', `uc-${i}`, payload));
+        await v.collect('ERR-10', () => echoJson(ctx, t, 'ERROR', `uc-${i}`, payload), true);
       }
       v.done();
     },
@@ -284,6 +286,93 @@ const profileCases: Case[] = [
   }),
 ];
 
+interface ArrayVector { id: string; hex: string; result: 'valid' | 'invalid'; rule?: string; decoded?: unknown }
+
+function arrayVectors(): ArrayVector[] {
+  return (JSON.parse(readFileSync(repoFile('fixtures/ndarray/arrays.json'), 'utf8')) as { vectors: ArrayVector[] }).vectors;
+}
+
+/** BUS_PUBLISH's `payload` allows any value: an ndarray there is one by ARR-8, in JSON a wrapper, in CBOR tag 49344. */
+function publishWithArray(layout: Buffer, encoding: Encoding, id: string): Uint8Array {
+  if (encoding === 'json') return rawFrame('BUS_PUBLISH', JSON.stringify({ id }), JSON.stringify({ event_type: 'e', payload: { $ndarray: layout.toString('base64') } }));
+  const text = (t: string): number[] => [0x60 + t.length, ...utf8.encode(t)];
+  const bstrHead = layout.length < 24 ? [0x40 + layout.length] : layout.length < 256 ? [0x58, layout.length] : [0x59, layout.length >> 8, layout.length & 0xff];
+  const cbor = Uint8Array.from([0xa2, ...text('event_type'), ...text('e'), ...text('payload'), 0xd9, 0xc0, 0xc0, ...bstrHead, ...layout]);
+  return rawFrame('BUS_PUBLISH', JSON.stringify({ id }), cbor, 'cbor');
+}
+
+const ARRAY_STATEMENTS: Record<string, string[]> = {
+  json: ['TST-4', 'ARR-8', 'ARR-1', 'ARR-2', 'ARR-3', 'ARR-4'],
+  cbor: ['TST-4', 'ARR-8', 'ARR-1', 'ARR-2', 'ARR-3', 'ARR-5'],
+};
+
+/** Every valid ndarray vector (each dtype, both byte orders, 0-d and empty arrays) in an any-typed field, echoed equal. */
+const arrayCases = (): Case[] => (['json', 'cbor'] as Encoding[]).flatMap((encoding) => [
+  defineCase({
+    id: `testee/ndarray/valid-vectors-in-an-any-field/encoding:${encoding}`,
+    statements: ARRAY_STATEMENTS[encoding]!,
+    ...(encoding === 'cbor' ? { needs: ['cbor'] } : {}),
+    async run(ctx) {
+      const t = await ctx.testee();
+      needEncoding(t, encoding);
+      const v = ctx.verdict();
+      for (const vec of arrayVectors().filter((x) => x.result === 'valid')) {
+        const id = vec.id.replace('ndarray/valid/', '');
+        t.conn.sendRaw(publishWithArray(Buffer.from(vec.hex, 'hex'), encoding, id), `BUS_PUBLISH carrying ${vec.id}`);
+        await v.collect('ARR-8', () => expectEcho(ctx, t, id, messageByName('BUS_PUBLISH').code, encoding, { event_type: 'e', payload: { $ndarray: vec.decoded } }), true);
+      }
+      v.done();
+    },
+  }),
+  defineCase({
+    id: `testee/ndarray/invalid-vectors-in-an-any-field/encoding:${encoding}`,
+    statements: ['TST-5', 'ARR-8', 'ARR-7', 'LIM-8'],
+    ...(encoding === 'cbor' ? { needs: ['cbor'] } : {}),
+    async run(ctx) {
+      const t = await ctx.testee();
+      needEncoding(t, encoding);
+      const v = ctx.verdict();
+      for (const vec of arrayVectors().filter((x) => x.result === 'invalid')) {
+        const id = vec.id.replace('ndarray/invalid/', '');
+        t.conn.sendRaw(publishWithArray(Buffer.from(vec.hex, 'hex'), encoding, id), `BUS_PUBLISH carrying ${vec.id}`);
+        await v.collect('ARR-8', () => ctx.expectError(t.conn, 'INVALID_ARRAY', { statement: 'ARR-8', re: id, path: '/payload', rule: vec.rule!, detailsStatement: vec.rule === 'ndim-range' ? 'LIM-8' : 'ARR-7', probe: 'PING' }));
+      }
+      v.done();
+    },
+  }),
+]);
+
+/** ARR-6 and ARR-8: a `$ndarray` object that is not the wrapper form, in an any-typed field, is refused with rule `wrapper`. */
+const arrayWrapperCase = defineCase({
+  id: 'testee/ndarray/any-field-wrapper-faults',
+  statements: ['TST-5', 'ARR-8', 'ARR-6', 'ARR-4'],
+  async run(ctx) {
+    const t = await ctx.testee();
+    const v = ctx.verdict();
+    const layouts = arrayVectors().filter((x) => x.result === 'valid').map((x) => Buffer.from(x.hex, 'hex').toString('base64'));
+    // A layout whose base64 has `+` or `/` and padding, so that base64url and unpadded forms differ from it.
+    const layout = layouts.find((l) => /[+/]/.test(l) && l.endsWith('=')) ?? layouts[0]!;
+    const faults: [string, unknown, string][] = [
+      ['number', 5, '/payload'],
+      ['expanded', { dtype: '<f4', shape: [1], data: [1], meta: {} }, '/payload'],
+      ['base64url', layout.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, ''), '/payload'],
+      ['unpadded', layout.replace(/=+$/, ''), '/payload'],
+      ['line-break', `${layout.slice(0, 8)}\n${layout.slice(8)}`, '/payload'],
+    ];
+    for (const [i, [name, inner, path]] of faults.entries()) {
+      if (inner === layout) continue; // this layout has no character the fault changes
+      const id = `w-${i}-${name}`;
+      t.conn.sendRaw(rawFrame('BUS_PUBLISH', JSON.stringify({ id }), JSON.stringify({ event_type: 'e', payload: { $ndarray: inner } })), `BUS_PUBLISH with $ndarray ${name}`);
+      await v.collect('ARR-8', () => ctx.expectError(t.conn, 'INVALID_ARRAY', { statement: 'ARR-8', re: id, path, rule: 'wrapper', detailsStatement: 'ARR-6', probe: 'PING' }));
+    }
+    // Nested: an ndarray two levels down an any-typed value is one too.
+    const nested = JSON.stringify({ event_type: 'e', payload: { list: [0, { $ndarray: 7 }] } });
+    t.conn.sendRaw(rawFrame('BUS_PUBLISH', '{"id":"w-nested"}', nested), 'BUS_PUBLISH with a faulty $ndarray at /payload/list/1');
+    await v.collect('ARR-8', () => ctx.expectError(t.conn, 'INVALID_ARRAY', { statement: 'ARR-8', re: 'w-nested', path: '/payload/list/1', rule: 'wrapper', detailsStatement: 'ARR-6', probe: 'PING' }));
+    v.done();
+  },
+});
+
 export function testeeCodecCases(): Case[] {
-  return [...HEADER_ROWS.map(headerCase), ...payloadCases, ...encodingCases, ...errorCases, ...streamCases, ...profileCases];
+  return [...HEADER_ROWS.map(headerCase), ...payloadCases, ...encodingCases, ...errorCases, ...streamCases, ...profileCases, ...arrayCases(), arrayWrapperCase];
 }

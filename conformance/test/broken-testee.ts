@@ -13,6 +13,18 @@
  *   cbor-echo        every echo with a payload is written in CBOR, negotiated or not (ENC-2)
  *   trailing-output  a log line is written to standard output after the INIT (TST-1)
  *   silent-tail      the end of input (a partial frame included) is answered with MALFORMED_FRAME (FRM-7)
+ *   no-name          the INIT carries no `name` (TST-2)
+ *   rounds-float32   float32 fields are echoed rounded to two decimals (ENC-16)
+ * Defects of what the testee accepts (applied to its input before the reference testee reads it):
+ *   refuse-unknown-header  a header key it does not know is refused with INVALID_HEADER (BODY-6)
+ *   count-chars            src and dst are measured in characters, not bytes of UTF-8 (LIM-6)
+ *   integer-strict         an integer written with a fraction or exponent is refused (ENC-14)
+ *   no-indefinite-cbor     an indefinite-length CBOR payload is refused with INVALID_PAYLOAD (ENC-18)
+ *   refuse-unknown-code    an ERROR with a code outside the registry is refused (ERR-10)
+ *   decode-null-payload    a payload on a type without one is decoded first (INVALID_PAYLOAD, ENC-4)
+ *   empty-as-object        an empty payload is read as `{}` (ENC-5)
+ *   uint64-as-double       64-bit integers go through a binary64 number (ENC-12)
+ *   whole-chunks-only      bytes of a frame split across reads are dropped (FRM-5)
  */
 import { PassThrough, Transform } from 'node:stream';
 import { runTestee } from '../../reference/testee/testee.js';
@@ -61,6 +73,11 @@ const corrupt = new Transform({
         this.push(encodeMessageFrame({ type: 'ERROR', header: m.header, payload: { ...payload, details: { ...payload.details, path: `${String(payload.details['path'])}/x` } } }));
       } else if (defect === 'wrong-rule' && m.name === 'ERROR' && typeof payload.details?.['rule'] === 'string') {
         this.push(encodeMessageFrame({ type: 'ERROR', header: m.header, payload: { ...payload, details: { ...payload.details, rule: `${String(payload.details['rule'])}-other` } } }));
+      } else if (defect === 'no-name' && m.name === 'INIT') {
+        const { name: _name, ...rest } = payload;
+        this.push(encodeMessageFrame({ type: 'INIT', header: m.header, payload: rest }));
+      } else if (defect === 'rounds-float32' && m.name === 'TEACHER_SYNC') {
+        this.push(encodeMessageFrame({ type: m.name, header: m.header, payload: { ...payload, disagreement: Math.round(Number(payload['disagreement']) * 100) / 100 }, encoding: m.encoding }));
       } else if (defect === 'ignore-ping' && m.name === 'PING') {
         // dropped
       } else if (defect === 'indefinite-cbor' && m.encoding === 'cbor') {
@@ -82,6 +99,88 @@ const corrupt = new Transform({
   },
 });
 const out = new PassThrough();
+
+/** Answers a frame directly (in order with the testee's own output) instead of letting the testee see it. */
+function answerError(id: string | undefined, code: string, path: string, definite = true): void {
+  out.write(encodeMessageFrame({ type: 'ERROR', header: { id: `bad-${++errorCount}`, ...(id !== undefined ? { re: id } : {}) }, payload: { code, message: `broken testee (${defect})`, definite, details: { path } } }));
+}
+
+/** The input-side defects: each gets a frame body and returns the body to pass on, or null when it answered itself. */
+function filterInput(body: Uint8Array): Uint8Array | null {
+  const hlen = (body[2]! << 8) | body[3]!;
+  let header: Record<string, unknown>;
+  try {
+    header = JSON.parse(Buffer.from(body.subarray(4, 4 + hlen)).toString('utf8')) as Record<string, unknown>;
+  } catch {
+    return body;
+  }
+  if (typeof header !== 'object' || header === null) return body;
+  const id = typeof header['id'] === 'string' ? header['id'] : undefined;
+  const payload = body.subarray(4 + hlen);
+  const text = Buffer.from(payload).toString('utf8');
+  const rebuild = (h: Record<string, unknown>, p: Uint8Array): Uint8Array => encodeEnvelope(body[0]!, (body[1]! & 3) === 1 ? 'cbor' : 'json', Buffer.from(JSON.stringify(h)), p);
+  switch (defect) {
+    case 'refuse-unknown-header': {
+      const unknown = Object.keys(header).find((k) => !['id', 're', 'src', 'dst', 'ts'].includes(k));
+      if (unknown !== undefined) { answerError(id, 'INVALID_HEADER', `/header/${unknown}`); return null; }
+      return body;
+    }
+    case 'count-chars': {
+      const h = { ...header };
+      for (const k of ['src', 'dst']) if (typeof h[k] === 'string' && [...(h[k] as string)].length <= 128) h[k] = 'ok';
+      return rebuild(h, payload);
+    }
+    case 'integer-strict':
+      if ((body[1]! & 3) === 0 && /"teacher_count":\s*-?[0-9]+[.eE]/.test(text)) { answerError(id, 'SCHEMA_VIOLATION', '/teacher_count'); return null; }
+      return body;
+    case 'no-indefinite-cbor':
+      if ((body[1]! & 3) === 1 && payload.some((b) => b === 0x9f || b === 0xbf)) { answerError(id, 'INVALID_PAYLOAD', ''); return null; }
+      return body;
+    case 'refuse-unknown-code':
+      if (body[0] === 0xff && /"code":"CODE_FROM/.test(text)) { answerError(id, 'SCHEMA_VIOLATION', '/code'); return null; }
+      return body;
+    case 'decode-null-payload':
+      if (body[0] === 0x03 && payload.length > 0) {
+        try { JSON.parse(text); } catch { answerError(id, 'INVALID_PAYLOAD', ''); return null; }
+      }
+      return body;
+    case 'empty-as-object':
+      return payload.length === 0 && body[0] !== 0x03 && body[0] !== 0x04 ? rebuild(header, Buffer.from('{}')) : body;
+    case 'uint64-as-double':
+      return rebuild(header, Buffer.from(text.replace(/"state_version":"([0-9]+)"/g, (_m, n: string) => `"state_version":"${BigInt(Number(n)).toString()}"`)));
+    default:
+      return body;
+  }
+}
+
+const INPUT_DEFECTS = new Set(['refuse-unknown-header', 'count-chars', 'integer-strict', 'no-indefinite-cbor', 'refuse-unknown-code', 'decode-null-payload', 'empty-as-object', 'uint64-as-double', 'whole-chunks-only']);
+
+/** The testee's input after the input-side defect. */
+function input(): NodeJS.ReadableStream {
+  if (!INPUT_DEFECTS.has(defect ?? '')) return process.stdin;
+  const filtered = new PassThrough();
+  const frames = new FrameDecoder();
+  process.stdin.on('data', (chunk: Buffer) => {
+    let bodies: Uint8Array[];
+    try {
+      if (defect === 'whole-chunks-only') {
+        // Only frames wholly inside this read survive; a fresh decoder forgets any partial frame.
+        bodies = new FrameDecoder().push(chunk);
+      } else {
+        bodies = frames.push(chunk);
+      }
+    } catch {
+      filtered.write(chunk);
+      return;
+    }
+    for (const body of bodies) {
+      const kept = filterInput(body);
+      if (kept) filtered.write(encodeFrame(kept));
+    }
+  });
+  process.stdin.on('end', () => filtered.end());
+  return filtered;
+}
 if (defect === 'no-close') {
   // The closing ERROR is written, then output stays open: the process lingers as if still running.
   out.pipe(corrupt).pipe(process.stdout, { end: false });
@@ -89,4 +188,4 @@ if (defect === 'no-close') {
 } else {
   out.pipe(corrupt).pipe(process.stdout);
 }
-void runTestee(process.stdin, out);
+void runTestee(input() as never, out);
