@@ -181,7 +181,9 @@ export class CaseContext {
 
   /** A connection without handshake. */
   async open(label = `conn${this.connections.length + 1}`): Promise<WireConnection> {
-    const conn = await WireConnection.open(this.options.address, label, this.options.timeoutMs);
+    // A spawned peer's hash seed follows --seed, so a Python peer replays the same counterexample.
+    const address = this.options.address.exec ? { ...this.options.address, env: { PYTHONHASHSEED: String(Math.abs(Math.trunc(this.options.seed)) % 4294967296) } } : this.options.address;
+    const conn = await WireConnection.open(address, label, this.options.timeoutMs);
     this.connections.push(conn);
     return conn;
   }

@@ -158,6 +158,21 @@ const payloadCases: Case[] = [
     },
   }),
   defineCase({
+    id: 'testee/payload/names-counted-in-bytes-of-utf8',
+    statements: ['TST-5', 'LIM-6', 'ERR-9'],
+    async run(ctx) {
+      const t = await ctx.testee();
+      const v = ctx.verdict();
+      // 44 characters in 128 bytes are accepted; 43 characters in 129 bytes are refused (LIM-6).
+      const service = (name: string): string => JSON.stringify({ name });
+      await v.collect('LIM-6', () => echoJson(ctx, t, 'SERVICE_UNREGISTER', 'n-128', service(e3.repeat(42) + 'ab')), true);
+      await v.collect('LIM-6', () => echoJson(ctx, t, 'SERVICE_UNREGISTER', 'n-128-4byte', service('😀'.repeat(32))), true);
+      t.conn.sendRaw(rawFrame('SERVICE_UNREGISTER', '{"id":"n-129"}', service(e3.repeat(43))), 'SERVICE_UNREGISTER with a 43-character, 129-byte service name');
+      await v.collect('LIM-6', () => ctx.expectError(t.conn, 'SCHEMA_VIOLATION', { statement: 'LIM-6', re: 'n-129', path: '/name', rule: 'maxBytes', probe: 'PING' }));
+      v.done();
+    },
+  }),
+  defineCase({
     id: 'testee/payload/float32-fields-compared-in-binary32',
     statements: ['TST-4', 'ENC-16', 'ENC-15'],
     async run(ctx) {

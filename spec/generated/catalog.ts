@@ -2995,7 +2995,7 @@ export const SCHEMA_DEFS: Readonly<Record<string, Readonly<Record<string, unknow
     "description": "A client id or service name: 1 to 128 bytes of UTF-8, no control characters.",
     "type": "string",
     "minLength": 1,
-    "maxLength": 128,
+    "maxBytes": 128,
     "pattern": "^[^\\u0000-\\u001f\\u007f]+$"
   },
   "EncodingName": {

@@ -317,7 +317,7 @@ def deep_equal(a: Any, b: Any) -> bool:
 
 _GROUPS = {
     "number": ("maximum", "minimum", "exclusiveMaximum", "exclusiveMinimum", "multipleOf"),
-    "string": ("maxLength", "minLength", "pattern"),
+    "string": ("maxLength", "minLength", "pattern", "maxBytes"),
     "array": ("maxItems", "minItems", "uniqueItems", "items", "contains"),
     "object": ("maxProperties", "minProperties", "required", "propertyNames", "additionalProperties", "properties"),
 }
@@ -391,6 +391,9 @@ def _check_string(s: Dict[str, Any], x: str, path: str) -> None:
         raise _Invalid("minLength", path, f"must NOT have fewer than {s['minLength']} characters")
     if "pattern" in s and not _regex(s["pattern"]).search(x):
         raise _Invalid("pattern", path, f'must match pattern "{s["pattern"]}"')
+    # LIM-6: a length in bytes of UTF-8, where maxLength counts code points.
+    if "maxBytes" in s and len(x.encode("utf-8", "surrogatepass")) > s["maxBytes"]:
+        raise _Invalid("maxBytes", path, f"must NOT be longer than {s['maxBytes']} bytes of UTF-8")
 
 
 def _check_array(s: Dict[str, Any], x: list, path: str) -> None:

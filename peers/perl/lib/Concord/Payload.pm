@@ -171,7 +171,7 @@ sub to_wire ($plan, $value) {
 my %TYPE_GROUP = (number => 'number', integer => 'number', string => 'string', array => 'array', object => 'object');
 my %GROUP_KEYWORDS = (
     number => [qw(maximum minimum exclusiveMaximum exclusiveMinimum multipleOf)],
-    string => [qw(maxLength minLength pattern)],
+    string => [qw(maxLength minLength pattern maxBytes)],
     array  => [qw(maxItems minItems uniqueItems additionalItems items contains)],
     object => [qw(maxProperties minProperties required propertyNames additionalProperties dependencies properties patternProperties)],
 );
@@ -271,6 +271,12 @@ sub _string ($s, $v, $path) {
     _violation($path, 'maxLength', "must NOT have more than $s->{maxLength} characters") if defined $s->{maxLength} && $len > $s->{maxLength};
     _violation($path, 'minLength', "must NOT have fewer than $s->{minLength} characters") if defined $s->{minLength} && $len < $s->{minLength};
     _violation($path, 'pattern', qq(must match pattern "$s->{pattern}")) if defined $s->{pattern} && $v !~ _pattern($s->{pattern});
+    # LIM-6: a length in bytes of UTF-8, where maxLength counts characters.
+    if (defined $s->{maxBytes}) {
+        my $bytes = $v;
+        utf8::encode($bytes);
+        _violation($path, 'maxBytes', "must NOT be longer than $s->{maxBytes} bytes of UTF-8") if length $bytes > $s->{maxBytes};
+    }
 }
 
 sub _array ($s, $v, $path) {
