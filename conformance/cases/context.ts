@@ -62,6 +62,9 @@ const REGISTRY = new Map(ERRORS.map((e) => [e.name as string, e]));
  */
 const runCounters = new Map<string, number>();
 
+/** The testee profile's generic echo and refusal rules: a case that exercises a more specific statement credits that one instead. */
+const GENERIC = new Set(['TST-4', 'TST-5']);
+
 /** One broken rule: the statement it breaks and what differed. */
 export interface RuleFailure { statement: string; message: string; expected?: string; actual?: string }
 
@@ -84,14 +87,14 @@ export class Verdict {
 
   /**
    * Runs a check that may throw; a CaseFailure it throws is recorded, anything else propagates.
-   * With `relabel`, what the check found is credited to `statement` (an echo that differs where
-   * the case exercises ENC-14 breaks ENC-14, not only TST-4).
+   * With `relabel`, a generic echo or refusal failure (TST-4, TST-5) is credited to `statement`
+   * (an echo that differs where the case exercises ENC-14 breaks ENC-14); specific ones are kept.
    */
   async collect(statement: string, check: () => Promise<unknown>, relabel = false): Promise<void> {
     try {
       await check();
     } catch (e) {
-      if (e instanceof RulesFailure) this.failures.push(...e.failures.map((f) => (relabel ? { ...f, statement, message: f.message.replace(/^\[[A-Z]+-[0-9]+\] /, '') } : f)));
+      if (e instanceof RulesFailure) this.failures.push(...e.failures.map((f) => (relabel && GENERIC.has(f.statement) ? { ...f, statement, message: f.message.replace(/^\[[A-Z]+-[0-9]+\] /, '') } : f)));
       else if (e instanceof CaseFailure) this.fail(statement, e.message, e.expected, e.actual);
       else throw e;
     }

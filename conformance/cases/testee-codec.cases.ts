@@ -94,7 +94,10 @@ function headerCase(row: HeaderRow): Case {
         const { code, ...expect } = row.error;
         await ctx.expectError(t.conn, code, { probe: 'PING', statement: row.statements[0], ...expect });
       } else {
-        await expectEcho(ctx, t, id, messageByName('ACK').code, 'json', fixtureOf('ACK', ACK_PAYLOAD));
+        // What goes wrong here breaks the row's statement (an id counted in characters, an unknown key refused).
+        const v = ctx.verdict();
+        await v.collect(row.statements[0]!, () => expectEcho(ctx, t, id, messageByName('ACK').code, 'json', fixtureOf('ACK', ACK_PAYLOAD)), true);
+        v.done();
       }
     },
   });
@@ -199,7 +202,9 @@ const payloadCases: Case[] = [
       const cbor = Uint8Array.from([0xbf, ...text('event_type'), ...text('e'), ...text('payload'), 0x9f, 0x01, 0xbf, ...text('k'), 0x9f, 0xff, 0xff, 0xff, 0xff]);
       t.conn.sendRaw(rawFrame('BUS_PUBLISH', '{"id":"ind-1"}', cbor, 'cbor'), 'BUS_PUBLISH with indefinite-length maps and arrays');
       // The echo is audited too: it must use definite lengths (ENC-9).
-      await expectEcho(ctx, t, 'ind-1', messageByName('BUS_PUBLISH').code, 'cbor', { event_type: 'e', payload: [1, { k: [] }] });
+      const v = ctx.verdict();
+      await v.collect('ENC-18', () => expectEcho(ctx, t, 'ind-1', messageByName('BUS_PUBLISH').code, 'cbor', { event_type: 'e', payload: [1, { k: [] }] }), true);
+      v.done();
     },
   }),
 ];
@@ -250,7 +255,7 @@ const errorCases: Case[] = [
 const streamCases: Case[] = [
   defineCase({
     id: 'testee/framing/back-to-back-and-split-frames',
-    statements: ['TST-3', 'FRM-1', 'FRM-5', 'FRM-6'],
+    statements: ['TST-3', 'FRM-5', 'FRM-1', 'FRM-6'],
     async run(ctx) {
       const t = await ctx.testee();
       const frames = [0, 1, 2, 3].map((i) => rawFrame('ACK', JSON.stringify({ id: `bb-${i}` }), `{"detail":"${'d'.repeat(i * 300)}"}`));
@@ -258,8 +263,17 @@ const streamCases: Case[] = [
       const all = Buffer.concat(frames);
       const cut = frames[0]!.length + frames[1]!.length + 3;
       t.conn.sendRaw(all.subarray(0, cut), 'two ACKs and 3 bytes of a third');
-      for (let i = cut; i < all.length; i += 97) t.conn.sendRaw(all.subarray(i, Math.min(all.length, i + 97)), `bytes ${i}..`);
-      for (let i = 0; i < frames.length; i++) await expectEcho(ctx, t, `bb-${i}`, messageByName('ACK').code, 'json', fixtureOf('ACK', `{"detail":"${'d'.repeat(i * 300)}"}`));
+      for (let i = cut; i < all.length; i += 97) {
+        // A pause between writes, so the pieces reach the testee as separate reads rather than coalesced.
+        await new Promise((r) => setTimeout(r, 5));
+        t.conn.sendRaw(all.subarray(i, Math.min(all.length, i + 97)), `bytes ${i}..`);
+      }
+      const v = ctx.verdict();
+      for (let i = 0; i < frames.length; i++) {
+        await v.collect('FRM-5', () => expectEcho(ctx, t, `bb-${i}`, messageByName('ACK').code, 'json', fixtureOf('ACK', `{"detail":"${'d'.repeat(i * 300)}"}`)), true);
+        if (v.failures.length > 0) break; // a lost frame: the later echoes cannot come either
+      }
+      v.done();
     },
   }),
   ...[3, 6, 20].map((keep) => defineCase({

@@ -39,7 +39,8 @@ export async function expectEcho(ctx: CaseContext, t: TesteeSession, id: string,
   const info = messageByCode(type)!;
   const echo = await ctx.expectMessage(t.conn, `the echo of ${info.name} ${JSON.stringify(id)} (TST-4)`, (m) => m.header.re === id);
   const v = ctx.verdict();
-  v.check(echo.type === type, 'TST-4', `the echo has type ${echo.name}`, info.name, echo.name);
+  const answer = echo.name === 'ERROR' && type !== echo.type ? ` ${String((echo.payload as { code?: unknown }).code)}: ${String((echo.payload as { message?: unknown }).message).slice(0, 200)}` : '';
+  if (!v.check(echo.type === type, 'TST-4', `the echo has type ${echo.name}${answer}`, info.name, echo.name)) v.done();
   v.check(echo.encoding === encoding, 'TST-4', `the echo is in ${echo.encoding}`, encoding, echo.encoding);
   const got = JSON.parse(JSON.stringify(payloadToFixture(info, echo.payload))) as unknown;
   const diffs = differences(got, JSON.parse(JSON.stringify(expected)), { schema: info.payload });

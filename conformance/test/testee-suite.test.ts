@@ -78,12 +78,12 @@ describe('the testee suite', () => {
     ['refuse-unknown-header', 'testee/header/unknown-keys-ignored', 'BODY-6'],
     ['count-chars', 'testee/header/dst-129-bytes-of-43-chars', 'LIM-6'],
     ['integer-strict', 'testee/payload/integer-with-zero-fraction-accepted', 'ENC-14'],
-    ['no-indefinite-cbor', 'testee/payload/indefinite-length-cbor-accepted', 'TST-4'],
+    ['no-indefinite-cbor', 'testee/payload/indefinite-length-cbor-accepted', 'ENC-18'],
     ['refuse-unknown-code', 'testee/errors/unknown-error-code-accepted', 'ERR-10'],
     ['decode-null-payload', 'testee/payload/non-empty-on-null-type-refused-undecoded', 'ENC-4'],
     ['empty-as-object', 'testee/payload/empty-on-schema-type-refused', 'ENC-5'],
     ['uint64-as-double', 'testee/payload/uint64-at-each-end', 'ENC-12'],
-    ['whole-chunks-only', 'testee/framing/back-to-back-and-split-frames', 'TST-4'],
+    ['whole-chunks-only', 'testee/framing/back-to-back-and-split-frames', 'FRM-5'],
   ])('fails a testee with defect %s by %s, naming %s', async (defect, caseId, statement) => {
     const { code, results } = await run(tsx('conformance/test/broken-testee.ts', defect), [caseId]);
     const r = results.find((x) => x.id === caseId)!;
