@@ -289,11 +289,12 @@ export class CaseContext {
   /** Waits for a message satisfying `accept`; anything else first is a failure. */
   async expectMessage(conn: WireConnection, what: string, accept: (m: Message) => boolean, timeoutMs?: number, options: { start?: boolean } = {}): Promise<Message> {
     const r = await this.receive(conn, what, timeoutMs, options);
+    // Sender rules first: a frame that breaks one may also be undecodable (a tag other than 49344).
+    const audit = r.kind === 'message' || r.kind === 'invalid' ? this.auditors.get(conn)?.(r.bytes) ?? [] : [];
+    if (audit.length > 0) throw new RulesFailure(audit.map((f) => ({ ...f, message: `${f.message} (in ${r.kind === 'message' ? summarize(r.message) : 'a frame the harness cannot decode'})` })));
     if (r.kind === 'closed') throw new CaseFailure(`expected ${what}; the peer closed the connection (${r.reason})`, what, 'connection closed');
     if (r.kind === 'invalid') throw new CaseFailure(`expected ${what}; the peer sent a frame that breaks the spec: ${r.error.code ?? ''} ${r.error.message}`, what, Buffer.from(r.bytes).toString('hex').slice(0, 200));
     if (r.kind !== 'message') throw new CaseFailure(`expected ${what}`);
-    const audit = this.auditors.get(conn)?.(r.bytes) ?? [];
-    if (audit.length > 0) throw new RulesFailure(audit.map((f) => ({ ...f, message: `${f.message} (in ${summarize(r.message)})` })));
     if (!accept(r.message)) throw new CaseFailure(`expected ${what}; got ${summarize(r.message)}`, what, summarize(r.message));
     return r.message;
   }

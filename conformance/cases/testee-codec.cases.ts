@@ -209,7 +209,37 @@ const payloadCases: Case[] = [
   }),
 ];
 
+/** CBOR payload faults (ENC-8) and data-model faults inside an any-typed value (ENC-11), each named by its path. */
+const cborFaultCase = defineCase({
+  id: 'testee/payload/cbor-faults-in-an-any-field',
+  statements: ['TST-5', 'ENC-8', 'ENC-11', 'ERR-3'],
+  needs: ['cbor'],
+  async run(ctx) {
+    const t = await ctx.testee();
+    needEncoding(t, 'cbor');
+    const text = (x: string): number[] => [0x60 + x.length, ...utf8.encode(x)];
+    const publish = (value: number[]): Uint8Array => Uint8Array.from([0xa2, ...text('event_type'), ...text('e'), ...text('payload'), ...value]);
+    const faults: [string, Uint8Array, string][] = [
+      ['date-tag', publish([0xc1, 0x01]), '/payload'],
+      ['undefined', publish([0x82, 0x01, 0xf7]), '/payload/1'],
+      ['byte-string', publish([0xa1, ...text('b'), 0x41, 0x00]), '/payload/b'],
+      ['nan', publish([0xf9, 0x7e, 0x00]), '/payload'],
+      ['simple-value', publish([0xf0]), '/payload'],
+      ['trailing-byte', Uint8Array.from([...publish([0x01]), 0x00]), ''],
+      ['truncated', publish([0x82, 0x01]), ''],
+    ];
+    const v = ctx.verdict();
+    for (const [name, payload, path] of faults) {
+      const id = `cf-${name}`;
+      t.conn.sendRaw(rawFrame('BUS_PUBLISH', JSON.stringify({ id }), payload, 'cbor'), `BUS_PUBLISH in CBOR: ${name}`);
+      await v.collect(path === '' ? 'ENC-8' : 'ENC-11', () => ctx.expectError(t.conn, 'INVALID_PAYLOAD', { statement: path === '' ? 'ENC-8' : 'ENC-11', re: id, path, detailsStatement: path === '' ? 'ENC-8' : 'ENC-11', probe: 'PING' }));
+    }
+    v.done();
+  },
+});
+
 const encodingCases: Case[] = [
+  cborFaultCase,
   defineCase({
     id: 'testee/encoding/json-accepted-on-a-cbor-connection',
     statements: ['TST-4', 'ENC-1'],
@@ -291,6 +321,26 @@ const streamCases: Case[] = [
     },
   })),
 ];
+
+interface ValidVector { id: string; hex: string; decoded: { encoding: Encoding; header: { id: string }; payload: unknown } }
+
+/** Every frame the testee writes is audited (context.ts); this case gives it every valid vector to echo. */
+const senderRulesCase = defineCase({
+  id: 'testee/sender-rules-on-every-echo',
+  statements: ['TST-4', 'FRM-4', 'BODY-8', 'ENC-7', 'ENC-9', 'ENC-10', 'ENC-2', 'FRM-6'],
+  async run(ctx) {
+    const t = await ctx.testee();
+    const v = ctx.verdict();
+    const valid = (JSON.parse(readFileSync(repoFile('fixtures/frames/valid.json'), 'utf8')) as { vectors: ValidVector[] }).vectors;
+    for (const vec of valid.filter((x) => t.encodings.includes(x.decoded.encoding))) {
+      const bytes = Buffer.from(vec.hex, 'hex');
+      t.conn.sendRaw(bytes, `fixture ${vec.id}`);
+      await v.collect('TST-4', () => expectEcho(ctx, t, vec.decoded.header.id, bytes[4]!, vec.decoded.encoding, vec.decoded.payload));
+      if (v.failures.length >= 5) break; // enough to show the defect; the rest would repeat it
+    }
+    v.done();
+  },
+});
 
 const profileCases: Case[] = [
   defineCase({
@@ -403,5 +453,5 @@ const arrayWrapperCase = defineCase({
 });
 
 export function testeeCodecCases(): Case[] {
-  return [...HEADER_ROWS.map(headerCase), ...payloadCases, ...encodingCases, ...errorCases, ...streamCases, ...profileCases, ...arrayCases(), arrayWrapperCase];
+  return [...HEADER_ROWS.map(headerCase), ...payloadCases, ...encodingCases, ...errorCases, ...streamCases, ...profileCases, ...arrayCases(), arrayWrapperCase, senderRulesCase];
 }

@@ -14,6 +14,8 @@
  *   trailing-output  a log line is written to standard output after the INIT (TST-1)
  *   silent-tail      the end of input (a partial frame included) is answered with MALFORMED_FRAME (FRM-7)
  *   no-name          the INIT carries no `name` (TST-2)
+ *   dup-header-key   echoes are written with the `id` key twice in their header (BODY-8)
+ *   tagged-cbor      CBOR echoes wrap their payload in tag 55799 (ENC-10)
  *   rounds-float32   float32 fields are echoed rounded to two decimals (ENC-16)
  * Defects of what the testee accepts (applied to its input before the reference testee reads it):
  *   refuse-unknown-header  a header key it does not know is refused with INVALID_HEADER (BODY-6)
@@ -78,6 +80,15 @@ const corrupt = new Transform({
         this.push(encodeMessageFrame({ type: 'INIT', header: m.header, payload: rest }));
       } else if (defect === 'rounds-float32' && m.name === 'TEACHER_SYNC') {
         this.push(encodeMessageFrame({ type: m.name, header: m.header, payload: { ...payload, disagreement: Math.round(Number(payload['disagreement']) * 100) / 100 }, encoding: m.encoding }));
+      } else if (defect === 'dup-header-key' && m.header.re !== undefined && m.name !== 'ERROR') {
+        const header = `{"id":${JSON.stringify(m.header.id)},${JSON.stringify('id')}:${JSON.stringify(m.header.id)},"re":${JSON.stringify(m.header.re)}}`;
+        const framed = reencode(m);
+        const hlen = (framed[6]! << 8) | framed[7]!;
+        this.push(encodeFrame(encodeEnvelope(m.type, m.encoding, Buffer.from(header), framed.subarray(8 + hlen))));
+      } else if (defect === 'tagged-cbor' && m.encoding === 'cbor' && m.header.re !== undefined) {
+        const framed = reencode(m);
+        const hlen = (framed[6]! << 8) | framed[7]!;
+        this.push(encodeFrame(encodeEnvelope(m.type, 'cbor', encodeHeader(m.header), Buffer.concat([Buffer.from([0xd9, 0xd9, 0xf7]), framed.subarray(8 + hlen)]))));
       } else if (defect === 'ignore-ping' && m.name === 'PING') {
         // dropped
       } else if (defect === 'indefinite-cbor' && m.encoding === 'cbor') {

@@ -83,6 +83,9 @@ describe('the testee suite', () => {
     ['decode-null-payload', 'testee/payload/non-empty-on-null-type-refused-undecoded', 'ENC-4'],
     ['empty-as-object', 'testee/payload/empty-on-schema-type-refused', 'ENC-5'],
     ['uint64-as-double', 'testee/payload/uint64-at-each-end', 'ENC-12'],
+    ['indefinite-cbor', 'testee/sender-rules-on-every-echo', 'ENC-9'],
+    ['dup-header-key', 'testee/sender-rules-on-every-echo', 'BODY-8'],
+    ['tagged-cbor', 'testee/sender-rules-on-every-echo', 'ENC-10'],
     ['whole-chunks-only', 'testee/framing/back-to-back-and-split-frames', 'FRM-5'],
   ])('fails a testee with defect %s by %s, naming %s', async (defect, caseId, statement) => {
     const { code, results } = await run(tsx('conformance/test/broken-testee.ts', defect), [caseId]);
