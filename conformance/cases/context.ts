@@ -7,13 +7,14 @@ import { WireConnection, type Address, type PeerViolation, type Received } from 
 import { ClientGone, type Listener } from '../wire/listener.js';
 import type { PeerProcess } from '../wire/peer-process.js';
 import { CaseFailure, CaseTimeout } from './model.js';
-import { PROTOCOL_VERSION, DEFAULT_LIMITS } from '../../spec/generated/catalog.js';
+import { PROTOCOL_VERSION, DEFAULT_LIMITS, ERRORS } from '../../spec/generated/catalog.js';
 import type { Message, OutgoingMessage } from '../../reference/codec/message.js';
 import { encodeEnvelope } from '../../reference/codec/body.js';
 import { encodeFrame } from '../../reference/codec/frame.js';
 import { messageByName } from '../../reference/codec/catalog.js';
 import type { Encoding } from '../../reference/codec/body.js';
 import type { Limits } from '../limits.js';
+import { auditFrame } from './sender-audit.js';
 
 /** Default of --start-timeout. */
 export const DEFAULT_START_TIMEOUT_MS = 15_000;
@@ -58,16 +59,107 @@ export interface ClientSession {
 /** How long a client under test may take to start and connect (a process start, not a reply). */
 const CLIENT_CONNECT_MS = 15_000;
 
+const REGISTRY = new Map(ERRORS.map((e) => [e.name as string, e]));
+
+/**
+ * Ids handed out per run, not per case: a broker may release a client id a little after the close
+ * (the spec allows it), so no two cases of one run may reuse one.
+ */
+const runCounters = new Map<string, number>();
+
+/** The testee profile's generic echo and refusal rules: a case that exercises a more specific statement credits that one instead. */
+const GENERIC = new Set(['TST-4', 'TST-5']);
+
+/** One broken rule: the statement it breaks and what differed. */
+export interface RuleFailure { statement: string; message: string; expected?: string; actual?: string }
+
+/**
+ * Collects every rule a case finds broken, so that a case with several checks reports all of
+ * them (each with its statement id) in one CaseFailure rather than stopping at the first.
+ */
+export class Verdict {
+  readonly failures: RuleFailure[] = [];
+
+  fail(statement: string, message: string, expected?: string, actual?: string): void {
+    this.failures.push({ statement, message, ...(expected !== undefined ? { expected } : {}), ...(actual !== undefined ? { actual } : {}) });
+  }
+
+  /** Records a failure unless `ok`. */
+  check(ok: boolean, statement: string, message: string, expected?: string, actual?: string): boolean {
+    if (!ok) this.fail(statement, message, expected, actual);
+    return ok;
+  }
+
+  /**
+   * Runs a check that may throw; a CaseFailure it throws is recorded, anything else propagates.
+   * With `relabel`, a generic echo or refusal failure (TST-4, TST-5) is credited to `statement`
+   * (an echo that differs where the case exercises ENC-14 breaks ENC-14); specific ones are kept.
+   */
+  async collect(statement: string, check: () => Promise<unknown>, relabel = false): Promise<void> {
+    try {
+      await check();
+    } catch (e) {
+      if (e instanceof RulesFailure) this.failures.push(...e.failures.map((f) => (relabel && GENERIC.has(f.statement) ? { ...f, statement, message: f.message.replace(/^\[[A-Z]+-[0-9]+\] /, '') } : f)));
+      else if (e instanceof CaseFailure) this.fail(statement, e.message, e.expected, e.actual);
+      else throw e;
+    }
+  }
+
+  /** Throws one CaseFailure listing every recorded failure. */
+  done(): void {
+    if (this.failures.length > 0) throw new RulesFailure(this.failures);
+  }
+}
+
+/** A case failure naming every broken rule with its statement id. */
+export class RulesFailure extends CaseFailure {
+  constructor(readonly failures: RuleFailure[]) {
+    super(
+      failures.length === 1 ? tagged(failures[0]!) : `${failures.length} rules broken: ${failures.map((f, i) => `(${i + 1}) ${tagged(f)}`).join('; ')}`,
+      failures.map((f) => f.expected).filter((x) => x !== undefined).join(' | ') || undefined,
+      failures.map((f) => f.actual).filter((x) => x !== undefined).join(' | ') || undefined,
+    );
+  }
+}
+
+function tagged(f: RuleFailure): string {
+  return f.message.startsWith(`[${f.statement}]`) ? f.message : `[${f.statement}] ${f.message}`;
+}
+
+/** What expectError checks besides the code; every field a statement names. */
+export interface ErrorExpectation {
+  /** The id the ERROR's `re` must equal (ERR-3); null when the faulty frame had no readable id, so `re` must be absent. */
+  re?: string | null;
+  /** Whether the connection must close after it; the registry's `closes` when not given (ERR-4, ERR-5). */
+  closes?: boolean;
+  /** The `details.path` required (BODY-3, ARR-7, ENC-4, ENC-11, ERR-9). */
+  path?: string;
+  /** The `details.rule` required (ARR-7, ENC-4, ENC-13, ERR-9). */
+  rule?: string;
+  /** The statement that requires this ERROR, named when it is missing or has another code. */
+  statement?: string;
+  /** How a still-open connection is shown: a broker answers PING with PONG, a testee echoes it (TST-4). */
+  probe?: 'PONG' | 'PING';
+  /** Statements the path and rule come from (default ERR-9 for SCHEMA_VIOLATION, ARR-7 for INVALID_ARRAY, BODY-3 for INVALID_HEADER). */
+  detailsStatement?: string;
+}
+
+/** The statement that fixes `details.path` and `details.rule` for an error code. */
+function detailsStatementOf(code: string): string {
+  return code === 'INVALID_HEADER' ? 'BODY-3' : code === 'INVALID_ARRAY' ? 'ARR-7' : code === 'SCHEMA_VIOLATION' ? 'ERR-9' : code === 'INVALID_PAYLOAD' ? 'ENC-11' : 'FIX-3';
+}
+
 export class CaseContext {
   private readonly connections: WireConnection[] = [];
   private readonly children: (PeerProcess | undefined)[] = [];
-  private counter = 0;
   private violated: ((v: PeerViolation) => void) | undefined;
   /**
    * Rejects with the first rule a peer broke that ends the case at once (a length prefix above
    * max_frame): the runner fails the case with it without waiting for the case to notice.
    */
   readonly violation: Promise<never>;
+  /** Sender-rule audits of what a peer writes, by connection. */
+  private readonly auditors = new Map<WireConnection, (bytes: Uint8Array) => RuleFailure[]>();
 
   constructor(readonly options: ContextOptions) {
     this.violation = new Promise<never>((_, reject) => (this.violated = reject));
@@ -98,14 +190,28 @@ export class CaseContext {
     return this.options.seed;
   }
 
-  /** A client id unique to this run, so reruns against one broker never collide. */
+  /** The next number of this run (shared by every case of the run). */
+  private next(): number {
+    const n = (runCounters.get(this.options.runId) ?? 0) + 1;
+    runCounters.set(this.options.runId, n);
+    return n;
+  }
+
+  /** A client id unique to this run (across all its cases), so no case reuses an id another case's connection held. */
   uniqueId(prefix = 'h'): string {
-    return `${prefix}-${this.options.runId}-${++this.counter}`;
+    return `${prefix}-${this.options.runId}-${this.next()}`;
+  }
+
+  /** A collector for a case with several checks: `done()` throws one failure listing them all. */
+  verdict(): Verdict {
+    return new Verdict();
   }
 
   /** A connection without handshake. */
   async open(label = `conn${this.connections.length + 1}`): Promise<WireConnection> {
-    const conn = await WireConnection.open(this.options.address, label, this.options.timeoutMs);
+    // A spawned peer's hash seed follows --seed, so a Python peer replays the same counterexample.
+    const address = this.options.address.exec ? { ...this.options.address, env: { PYTHONHASHSEED: String(Math.abs(Math.trunc(this.options.seed)) % 4294967296) } } : this.options.address;
+    const conn = await WireConnection.open(address, label, this.options.timeoutMs);
     return this.track(conn);
   }
 
@@ -124,24 +230,29 @@ export class CaseContext {
     const conn = await this.open(label);
     const clientId = (overrides['client_id'] as string | undefined) ?? this.uniqueId();
     conn.send({ type: 'INIT', header: { id: 'init' }, payload: this.initPayload(clientId, overrides) });
-    const ack = await this.expectMessage(conn, 'INIT_ACK answering INIT', (m) => m.name === 'INIT_ACK' && m.header.re === 'init');
+    const ack = await this.expectMessage(conn, 'INIT_ACK answering INIT (HS-6)', (m) => m.name === 'INIT_ACK' && m.header.re === 'init', undefined, { start: true });
     conn.answerPings = true;
     return { conn, clientId, ack: ack.payload as Record<string, unknown> };
   }
 
-  /** Starts the testee (testee profile): awaits its INIT and answers INIT_ACK, choosing CBOR when it offers it. */
-  async testee(label = 'testee'): Promise<TesteeSession> {
+  /**
+   * Starts the testee (testee profile): awaits its INIT and answers INIT_ACK, choosing CBOR when it
+   * offers it unless `json` is asked. Every frame the testee writes afterwards is audited for the
+   * sender rules visible only in its bytes (FRM-4, BODY-8, ENC-2, ENC-7, ENC-9, ENC-10).
+   */
+  async testee(label = 'testee', options: { json?: boolean } = {}): Promise<TesteeSession> {
     const conn = await this.open(label);
-    const init = await this.expectMessage(conn, 'INIT from the testee (TST-2)', (m) => m.name === 'INIT', this.startTimeoutMs);
+    const init = await this.expectMessage(conn, 'INIT from the testee (TST-2)', (m) => m.name === 'INIT', this.startTimeoutMs, { start: true });
     const p = init.payload as Record<string, unknown>;
     if (p['role'] !== 'testee') throw new CaseFailure('the testee\'s INIT does not declare role testee', 'testee', String(p['role']));
     const offered = (p['encodings'] as Encoding[]) ?? ['json'];
-    const encodings: Encoding[] = offered.includes('cbor') ? ['json', 'cbor'] : ['json'];
+    const encodings: Encoding[] = offered.includes('cbor') && options.json !== true ? ['json', 'cbor'] : ['json'];
     conn.send({ type: 'INIT_ACK', header: { id: 'harness-ack', re: init.header.id }, payload: {
       broker_id: 'concord-conformance', client_id: String(p['client_id']), protocol_version: PROTOCOL_VERSION,
       encoding: encodings.includes('cbor') ? 'cbor' : 'json', max_frame: DEFAULT_LIMITS.max_frame, max_in_flight: DEFAULT_LIMITS.max_in_flight,
       heartbeat_ms: DEFAULT_LIMITS.heartbeat_ms,
     } });
+    this.auditors.set(conn, (bytes) => auditFrame(bytes, { maxFrame: DEFAULT_LIMITS.max_frame, cbor: encodings.includes('cbor') }));
     return { conn, init: p, encodings };
   }
 
@@ -158,7 +269,7 @@ export class CaseContext {
       if (e instanceof ClientGone) throw new CaseFailure(`expected the client to connect; ${e.message}`, 'a connection', 'the client ended');
       throw e;
     }));
-    const init = await this.expectMessage(conn, 'INIT as the client\'s first frame (HS-1)', (m) => m.name === 'INIT', this.startTimeoutMs);
+    const init = await this.expectMessage(conn, 'INIT as the client\'s first frame (HS-1)', (m) => m.name === 'INIT', this.startTimeoutMs, { start: true });
     if (options.ack !== false) this.ackClient(conn, init);
     return { conn, init };
   }
@@ -187,16 +298,27 @@ export class CaseContext {
     for (const child of this.children) this.options.listener?.stop(child);
   }
 
-  /** The next received item, failing on timeout. */
-  async receive(conn: WireConnection, what: string, timeoutMs = this.options.timeoutMs): Promise<Received> {
+  /**
+   * The next received item. A required frame or close still missing after the bound (the
+   * statement's, or --timeout) is a failure of the peer; only a peer that has sent nothing at all
+   * when its first frame is awaited (`start`) leaves the verdict open (a timeout, exit 2).
+   */
+  async receive(conn: WireConnection, what: string, timeoutMs = this.options.timeoutMs, options: { start?: boolean } = {}): Promise<Received> {
     const r = await conn.next(timeoutMs);
-    if (r.kind === 'timeout') throw new CaseTimeout(`expected ${what}; nothing arrived within ${timeoutMs} ms`);
+    if (r.kind === 'timeout') {
+      const silent = !conn.log.some((e) => e.dir === 'in');
+      if (options.start && silent) throw new CaseTimeout(`expected ${what}; nothing arrived within ${timeoutMs} ms`);
+      throw new CaseFailure(`expected ${what}; it was still missing after ${timeoutMs} ms`, what, `nothing within ${timeoutMs} ms`);
+    }
     return r;
   }
 
   /** Waits for a message satisfying `accept`; anything else first is a failure. */
-  async expectMessage(conn: WireConnection, what: string, accept: (m: Message) => boolean, timeoutMs?: number): Promise<Message> {
-    const r = await this.receive(conn, what, timeoutMs);
+  async expectMessage(conn: WireConnection, what: string, accept: (m: Message) => boolean, timeoutMs?: number, options: { start?: boolean } = {}): Promise<Message> {
+    const r = await this.receive(conn, what, timeoutMs, options);
+    // Sender rules first: a frame that breaks one may also be undecodable (a tag other than 49344).
+    const audit = r.kind === 'message' || r.kind === 'invalid' ? this.auditors.get(conn)?.(r.bytes) ?? [] : [];
+    if (audit.length > 0) throw new RulesFailure(audit.map((f) => ({ ...f, message: `${f.message} (in ${r.kind === 'message' ? summarize(r.message) : 'a frame the harness cannot decode'})` })));
     if (r.kind === 'closed') throw new CaseFailure(`expected ${what}; the peer closed the connection (${r.reason})`, what, 'connection closed');
     if (r.kind === 'invalid') throw new CaseFailure(`expected ${what}; the peer sent a frame that breaks the spec: ${r.error.code ?? ''} ${r.error.message}`, what, Buffer.from(r.bytes).toString('hex').slice(0, 200));
     if (r.kind !== 'message') throw new CaseFailure(`expected ${what}`);
@@ -204,15 +326,34 @@ export class CaseContext {
     return r.message;
   }
 
-  /** Expects ERROR `code` (with `re` when given), then the close or the open connection the registry implies. */
-  async expectError(conn: WireConnection, code: string, options: { re?: string; closes: boolean }): Promise<Message> {
-    const what = `ERROR ${code}${options.re !== undefined ? ` with re=${JSON.stringify(options.re)}` : ''}`;
+  /**
+   * Expects ERROR `code` and checks every field a statement names: the code (the case's statement),
+   * `definite` as the registry gives it (ERR-2), `re` (ERR-3), `details.path` and `details.rule` when
+   * expected (BODY-3, ARR-7, ENC-4, ENC-11, ENC-13, ERR-9), then the close or the open connection
+   * the registry implies (ERR-4, ERR-5). Every mismatch is reported, each with its statement id.
+   */
+  async expectError(conn: WireConnection, code: string, options: ErrorExpectation = {}): Promise<Message> {
+    const entry = REGISTRY.get(code);
+    if (!entry) throw new Error(`expectError: ${code} is not in the error registry`);
+    const closes = options.closes ?? entry.closes;
+    const statement = options.statement ?? 'ERR-2';
+    const what = `ERROR ${code}${typeof options.re === 'string' ? ` with re=${JSON.stringify(options.re)}` : ''}${options.statement ? ` (${options.statement})` : ''}`;
     const m = await this.expectMessage(conn, what, (x) => x.name === 'ERROR');
-    const payload = m.payload as { code: string; definite: boolean };
-    if (payload.code !== code) throw new CaseFailure(`expected ${what}; got ERROR ${payload.code}`, code, payload.code);
-    if (options.re !== undefined && m.header.re !== options.re) throw new CaseFailure(`expected ${what}; the ERROR has re=${JSON.stringify(m.header.re)}`, options.re, String(m.header.re));
-    if (options.closes) await this.expectClosed(conn, `the connection closed after ERROR ${code}`);
-    else await this.expectOpen(conn, `the connection still open after ERROR ${code}`);
+    const v = this.verdict();
+    const payload = m.payload as { code?: unknown; definite?: unknown; details?: { path?: unknown; rule?: unknown } };
+    v.check(payload.code === code, statement, `expected ${what}; got ERROR ${String(payload.code)}`, code, String(payload.code));
+    if (typeof payload.code === 'string' && !REGISTRY.has(payload.code)) v.fail('ERR-2', `the ERROR code ${payload.code} is not a name of the error registry`, 'a registry name', payload.code);
+    v.check(payload.definite === entry.definite, 'ERR-2', `ERROR ${code} must carry definite ${entry.definite} (the registry's value); it carries ${JSON.stringify(payload.definite)}`, String(entry.definite), JSON.stringify(payload.definite));
+    if (options.re !== undefined) {
+      const want = options.re === null ? 'no re (the faulty frame had no readable id)' : `re=${JSON.stringify(options.re)}`;
+      v.check(options.re === null ? m.header.re === undefined : m.header.re === options.re, 'ERR-3', `ERROR ${code} must carry ${want}; it has ${m.header.re === undefined ? 'none' : `re=${JSON.stringify(m.header.re)}`}`, want, m.header.re === undefined ? 'no re' : `re=${JSON.stringify(m.header.re)}`);
+    }
+    const details = options.detailsStatement ?? detailsStatementOf(code);
+    if (options.path !== undefined) v.check(payload.details?.path === options.path, details, `ERROR ${code} must give details.path ${JSON.stringify(options.path)}; it gives ${JSON.stringify(payload.details?.path)}`, JSON.stringify(options.path), JSON.stringify(payload.details?.path));
+    if (options.rule !== undefined) v.check(payload.details?.rule === options.rule, details, `ERROR ${code} must give details.rule ${JSON.stringify(options.rule)}; it gives ${JSON.stringify(payload.details?.rule)}`, JSON.stringify(options.rule), JSON.stringify(payload.details?.rule));
+    if (closes) await v.collect('ERR-4', () => this.expectClosed(conn, `the connection closed after ERROR ${code} (ERR-4)`));
+    else await v.collect('ERR-5', () => this.expectOpen(conn, `the connection still open after ERROR ${code} (ERR-5)`, options.probe ?? 'PONG'));
+    v.done();
     return m;
   }
 
@@ -228,7 +369,7 @@ export class CaseContext {
    * by its echo, another PING (a testee, TST-4).
    */
   async expectOpen(conn: WireConnection, what = 'the connection to stay open', answer: 'PONG' | 'PING' = 'PONG'): Promise<void> {
-    const id = `probe-${++this.counter}`;
+    const id = `probe-${this.next()}`;
     conn.send({ type: 'PING', header: { id } });
     await this.expectMessage(conn, `${what} (${answer} with re=${id})`, (m) => m.name === answer && m.header.re === id);
   }
@@ -241,7 +382,7 @@ export class CaseContext {
 
   /** Sends a request and returns its id. */
   sendRequest(conn: WireConnection, message: Omit<OutgoingMessage, 'header'> & { header?: Partial<OutgoingMessage['header']> }, encoding?: Encoding): string {
-    const id = message.header?.id ?? `r-${++this.counter}`;
+    const id = message.header?.id ?? `r-${this.next()}`;
     conn.send({ ...message, header: { ...message.header, id }, ...(encoding ? { encoding } : {}) });
     return id;
   }

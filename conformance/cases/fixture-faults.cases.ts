@@ -8,8 +8,9 @@ import { readFileSync } from 'node:fs';
 import { messageByCode } from '../../reference/codec/catalog.js';
 import { defineCase, type Case } from './model.js';
 import { repoFile } from '../paths.js';
+import { readableId, schemaRuleOf } from './testee-vectors.js';
 
-interface Vector { id: string; description: string; spec: string[]; hex: string; error: string; closes: boolean; max_frame?: number; rule?: string }
+interface Vector { id: string; description: string; spec: string[]; hex: string; error: string; closes: boolean; max_frame?: number; path?: string; rule?: string }
 
 const STATEMENT_OF: Record<string, (v: Vector) => string> = {
   MALFORMED_FRAME: (v) => (v.id.startsWith('frame/invalid/framing/') ? 'FRM-2' : 'BODY-1'),
@@ -44,8 +45,14 @@ export function fixtureFaultCases(): Case[] {
       statements: [...new Set([statement, v.closes ? 'ERR-4' : 'ERR-5', ...v.spec.filter((ref) => /^[A-Z]{2,6}-[0-9]+$/.test(ref))])],
       async run(ctx) {
         const { conn } = await ctx.session();
-        conn.sendRaw(Buffer.from(v.hex, 'hex'), `fixture ${v.id}: ${v.description}`);
-        await ctx.expectError(conn, v.error, { closes: v.closes });
+        const bytes = Buffer.from(v.hex, 'hex');
+        conn.sendRaw(bytes, `fixture ${v.id}: ${v.description}`);
+        // Every field a statement names: code, definite (ERR-2), re (ERR-3), details.path and rule, the close.
+        const rule = v.rule ?? schemaRuleOf(v.id);
+        await ctx.expectError(conn, v.error, {
+          statement, closes: v.closes, re: readableId(bytes, v.error),
+          ...(v.path !== undefined ? { path: v.path } : {}), ...(rule !== undefined ? { rule } : {}),
+        });
       },
     });
   });

@@ -34,7 +34,7 @@ function routedCase(encoding: Encoding): Case {
         const frame = encodeMessageFrame({ type: info.name, header, payload, encoding });
         a.conn.sendRaw(frame, `${info.name} (generated)`);
         const m = await ctx.expectMessage(b.conn, `${info.name} with the generated payload at B`, (x) => x.name === info.name);
-        const diff = firstDifference(m.payload, payload);
+        const diff = firstDifference(m.payload, payload, { schema: info.payload });
         if (diff !== null) throw new CaseFailure(`${info.name} arrived changed at ${diff}`, JSON.stringify(payloadToFixture(info, payload)).slice(0, 300), JSON.stringify(payloadToFixture(info, m.payload)).slice(0, 300));
         // Requests are answered with ERROR by B so nothing stays open at the broker.
         if (info.kind === 'request') {

@@ -13,13 +13,15 @@ import { encodeEnvelope } from '../../reference/codec/body.js';
 import { encodeFrame } from '../../reference/codec/frame.js';
 import { payloadToFixture, encodePayload } from '../../reference/codec/payload.js';
 import { payloadArb } from '../properties/arbitraries.js';
-import { firstDifference } from '../properties/equality.js';
+import { differences, showPointer } from '../properties/equality.js';
+import { readableId, schemaRuleOf } from './testee-vectors.js';
+import { testeeCodecCases } from './testee-codec.cases.js';
 import { repoFile } from '../paths.js';
 import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
 import type { CaseContext, TesteeSession } from './context.js';
 import type { Encoding } from '../../reference/codec/body.js';
 
-interface Vector { id: string; description: string; spec: string[]; hex: string; result: string; error?: string; closes?: boolean; max_frame?: number; decoded?: { encoding: Encoding; header: { id: string }; payload: unknown } }
+interface Vector { id: string; description: string; spec: string[]; hex: string; result: string; error?: string; closes?: boolean; max_frame?: number; path?: string; rule?: string; decoded?: { encoding: Encoding; header: { id: string }; payload: unknown } }
 
 /** A vector's `spec` names statements and, in hand-written files, sometimes sections. */
 const isStatementId = (ref: string): boolean => /^[A-Z]{2,6}-[0-9]+$/.test(ref);
@@ -28,19 +30,25 @@ function vectors(file: string): Vector[] {
   return (JSON.parse(readFileSync(repoFile(`fixtures/frames/${file}`), 'utf8')) as { vectors: Vector[] }).vectors;
 }
 
-function needEncoding(t: TesteeSession, encoding: Encoding): void {
+export function needEncoding(t: TesteeSession, encoding: Encoding): void {
   if (!t.encodings.includes(encoding)) throw new CaseSkipped(`the testee does not declare ${encoding}`);
 }
 
-/** Waits for the echo of frame `id` and checks type, encoding and payload value against `expected`. */
-async function expectEcho(ctx: CaseContext, t: TesteeSession, id: string, type: number, encoding: Encoding, expected: unknown): Promise<Message> {
+/**
+ * Waits for the echo of frame `id` and checks type, encoding and payload value against `expected`
+ * (float32 fields compared as ENC-16 says); every differing JSON Pointer is named.
+ */
+export async function expectEcho(ctx: CaseContext, t: TesteeSession, id: string, type: number, encoding: Encoding, expected: unknown): Promise<Message> {
   const info = messageByCode(type)!;
   const echo = await ctx.expectMessage(t.conn, `the echo of ${info.name} ${JSON.stringify(id)} (TST-4)`, (m) => m.header.re === id);
-  if (echo.type !== type) throw new CaseFailure(`the echo has type ${echo.name}`, info.name, echo.name);
-  if (echo.encoding !== encoding) throw new CaseFailure(`the echo is in ${echo.encoding}`, encoding, echo.encoding);
+  const v = ctx.verdict();
+  const answer = echo.name === 'ERROR' && type !== echo.type ? ` ${String((echo.payload as { code?: unknown }).code)}: ${String((echo.payload as { message?: unknown }).message).slice(0, 200)}` : '';
+  if (!v.check(echo.type === type, 'TST-4', `the echo has type ${echo.name}${answer}`, info.name, echo.name)) v.done();
+  v.check(echo.encoding === encoding, 'TST-4', `the echo is in ${echo.encoding}`, encoding, echo.encoding);
   const got = JSON.parse(JSON.stringify(payloadToFixture(info, echo.payload))) as unknown;
-  const diff = firstDifference(got, JSON.parse(JSON.stringify(expected)));
-  if (diff !== null) throw new CaseFailure(`the echoed ${info.name} differs at ${diff}`, JSON.stringify(expected).slice(0, 400), JSON.stringify(got).slice(0, 400));
+  const diffs = differences(got, JSON.parse(JSON.stringify(expected)), { schema: info.payload });
+  if (diffs.length > 0) v.fail('TST-4', `the echoed ${info.name} differs at ${diffs.slice(0, 8).map(showPointer).join(', ')}${diffs.length > 8 ? ` and ${diffs.length - 8} more` : ''}`, JSON.stringify(expected).slice(0, 400), JSON.stringify(got).slice(0, 400));
+  v.done();
   return echo;
 }
 
@@ -57,17 +65,18 @@ const fixtureCases = (): Case[] => [
   })),
   ...vectors('invalid.json').filter((v) => v.max_frame === undefined).map((v) => defineCase({
     id: `testee/refuse/${v.id.replace('frame/invalid/', '')}`,
-    statements: [...new Set(['TST-5', ...v.spec.filter(isStatementId)])],
+    statements: [...new Set(['TST-5', 'ERR-2', 'ERR-3', v.closes ? 'ERR-4' : 'ERR-5', ...v.spec.filter(isStatementId)])],
     async run(ctx) {
       const t = await ctx.testee();
       const bytes = Buffer.from(v.hex, 'hex');
       if (bytes.length > 5 && (bytes[5]! & 3) === 1) needEncoding(t, 'cbor');
       t.conn.sendRaw(bytes, `fixture ${v.id}: ${v.description}`);
-      const m = await ctx.expectMessage(t.conn, `ERROR ${v.error}`, (x) => x.name === 'ERROR');
-      const code = (m.payload as { code: string }).code;
-      if (code !== v.error) throw new CaseFailure(`expected ERROR ${v.error}, got ${code}`, v.error, code);
-      if (v.closes) await ctx.expectClosed(t.conn, `the testee to close after ${v.error}`);
-      else await ctx.expectOpen(t.conn, `the testee to go on after ${v.error}`, 'PING');
+      // Every field a statement names: code, definite, re, details.path and details.rule, the close.
+      const rule = v.rule ?? schemaRuleOf(v.id);
+      await ctx.expectError(t.conn, v.error!, {
+        statement: 'TST-5', closes: v.closes, re: readableId(bytes, v.error!), probe: 'PING',
+        ...(v.path !== undefined ? { path: v.path } : {}), ...(rule !== undefined ? { rule } : {}),
+      });
     },
   })),
 ];
@@ -103,7 +112,7 @@ function propertyCase(encoding: Encoding): Case {
 /** Generated messages with one required field removed must be refused with SCHEMA_VIOLATION naming it. */
 const mutationCase = defineCase({
   id: 'testee/prop-missing-required-field-refused',
-  statements: ['TST-5', 'ERR-9'],
+  statements: ['TST-5', 'ERR-9', 'ERR-11', 'ERR-2'],
   async run(ctx) {
     const t = await ctx.testee();
     const withRequired = MESSAGES.filter((m) => Array.isArray(m.payload?.['required']) && (m.payload!['required'] as string[]).length > 0);
@@ -115,10 +124,15 @@ const mutationCase = defineCase({
       delete wire[drop];
       t.conn.sendRaw(encodeFrame(encodeEnvelope(info.code, 'json', { id }, new TextEncoder().encode(JSON.stringify(wire)))), `${info.name} without ${drop}`);
       const m = await ctx.expectMessage(t.conn, `ERROR SCHEMA_VIOLATION for ${info.name} without ${drop}`, (x) => x.header.re === id);
-      const p = m.payload as { code?: string; details?: { path?: string } };
-      if (m.name !== 'ERROR' || p.code !== 'SCHEMA_VIOLATION' || p.details?.path !== `/${drop}`) {
-        throw new CaseFailure(`${info.name} without ${drop} was not refused with SCHEMA_VIOLATION at /${drop}`, `SCHEMA_VIOLATION /${drop}`, m.name === 'ERROR' ? `${p.code} ${p.details?.path}` : m.name);
+      const p = m.payload as { code?: string; definite?: unknown; details?: { path?: string; rule?: string } };
+      const v = ctx.verdict();
+      if (v.check(m.name === 'ERROR', 'TST-5', `${info.name} without ${drop} was answered with ${m.name}`, 'ERROR SCHEMA_VIOLATION', m.name)) {
+        v.check(p.code === 'SCHEMA_VIOLATION', 'TST-5', `${info.name} without ${drop} was refused with ${String(p.code)}`, 'SCHEMA_VIOLATION', String(p.code));
+        v.check(p.definite === true, 'ERR-2', `the SCHEMA_VIOLATION carries definite ${JSON.stringify(p.definite)}`, 'true', JSON.stringify(p.definite));
+        v.check(p.details?.path === `/${drop}`, 'ERR-11', `the SCHEMA_VIOLATION for missing ${drop} gives details.path ${JSON.stringify(p.details?.path)}`, JSON.stringify(`/${drop}`), JSON.stringify(p.details?.path));
+        v.check(p.details?.rule === 'required', 'ERR-11', `the SCHEMA_VIOLATION for missing ${drop} gives details.rule ${JSON.stringify(p.details?.rule)}`, '"required"', JSON.stringify(p.details?.rule));
       }
+      v.done();
     }), { seed: ctx.seed, numRuns: GENERATED_RUNS });
     if (result.failed) {
       const cause = result.errorInstance as Error | undefined;
@@ -146,5 +160,5 @@ const lifecycleCases: Case[] = [
 ];
 
 export function testeeCases(): Case[] {
-  return [...lifecycleCases, ...fixtureCases(), propertyCase('json'), propertyCase('cbor'), mutationCase];
+  return [...lifecycleCases, ...fixtureCases(), ...testeeCodecCases(), propertyCase('json'), propertyCase('cbor'), mutationCase];
 }

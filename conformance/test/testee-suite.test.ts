@@ -57,6 +57,53 @@ describe('the testee suite', () => {
     expect(code).not.toBe(0);
   }, 60_000);
 
+  // Each defect is caught by the case meant for it, as a failure (never "inconclusive") naming the
+  // statement the defect breaks.
+  it.each([
+    ['error-lose-re', 'testee/refuse/header/re-empty', 'ERR-3'],
+    ['error-lose-re', 'testee/header/src-129-bytes-of-43-chars', 'ERR-3'],
+    ['invert-definite', 'testee/refuse/header/id-missing', 'ERR-2'],
+    ['wrong-path', 'testee/refuse/header/id-missing', 'BODY-3'],
+    ['wrong-path', 'testee/refuse/schema/init-missing-client-id', 'ERR-9'],
+    ['wrong-rule', 'testee/refuse/ndarray/ndim-33', 'ARR-7'],
+    ['wrong-rule', 'testee/prop-missing-required-field-refused', 'ERR-11'],
+    ['no-close', 'testee/refuse/framing/zero-length', 'ERR-4'],
+    ['ignore-ping', 'testee/refuse/header/not-json', 'ERR-5'],
+    ['indefinite-cbor', 'testee/payload/indefinite-length-cbor-accepted', 'ENC-9'],
+    ['cbor-echo', 'testee/encoding/no-cbor-unless-init-ack-chose-it', 'ENC-2'],
+    ['trailing-output', 'testee/init-declares-the-testee', 'TST-1'],
+    ['no-name', 'testee/init-declares-the-testee', 'TST-2'],
+    ['silent-tail', 'testee/framing/end-of-input-inside-a-frame/bytes:6', 'FRM-7'],
+    ['rounds-float32', 'testee/payload/float32-fields-compared-in-binary32', 'ENC-16'],
+    ['refuse-unknown-header', 'testee/header/unknown-keys-ignored', 'BODY-6'],
+    ['count-chars', 'testee/header/dst-129-bytes-of-43-chars', 'LIM-6'],
+    ['integer-strict', 'testee/payload/integer-with-zero-fraction-accepted', 'ENC-14'],
+    ['no-indefinite-cbor', 'testee/payload/indefinite-length-cbor-accepted', 'ENC-18'],
+    ['refuse-unknown-code', 'testee/errors/unknown-error-code-accepted', 'ERR-10'],
+    ['decode-null-payload', 'testee/payload/non-empty-on-null-type-refused-undecoded', 'ENC-4'],
+    ['empty-as-object', 'testee/payload/empty-on-schema-type-refused', 'ENC-5'],
+    ['uint64-as-double', 'testee/payload/uint64-at-each-end', 'ENC-12'],
+    ['indefinite-cbor', 'testee/sender-rules-on-every-echo', 'ENC-9'],
+    ['dup-header-key', 'testee/sender-rules-on-every-echo', 'BODY-8'],
+    ['tagged-cbor', 'testee/sender-rules-on-every-echo', 'ENC-10'],
+    ['whole-chunks-only', 'testee/framing/back-to-back-and-split-frames', 'FRM-5'],
+  ])('fails a testee with defect %s by %s, naming %s', async (defect, caseId, statement) => {
+    const { code, results } = await run(tsx('conformance/test/broken-testee.ts', defect), [caseId]);
+    const r = results.find((x) => x.id === caseId)!;
+    expect(r.outcome, r.message).toBe('fail');
+    expect(r.message).toMatch(new RegExp(`[[(]${statement}[\\])]`));
+    expect(code).toBe(1);
+  }, 60_000);
+
+  it('reports every broken rule of a case, each with its statement', async () => {
+    const { results } = await run(tsx('conformance/test/broken-testee.ts', 'invert-definite'), ['testee/header/re-129-bytes']);
+    expect(results[0]!.outcome).toBe('fail');
+    expect(results[0]!.message).toContain('[ERR-2]');
+    const both = await run(tsx('conformance/test/broken-testee.ts', 'error-lose-re'), ['testee/payload/uint64-at-each-end']);
+    // Six refusals without re: six ERR-3 failures in one verdict.
+    expect(both.results[0]!.message!.match(/\[ERR-3\]/g)?.length).toBe(6);
+  }, 60_000);
+
   // A testee that is slow to start (an interpreter on a loaded machine) is given --start-timeout for
   // its INIT, not the per-frame timeout; one that never starts is reported as a timeout, not a failure.
   const slowStart = ['sh', '-c', `sleep 1; exec "$0" "$@"`, ...tsx('reference/cli.ts', 'testee')];

@@ -37,6 +37,8 @@ export interface Address {
   path?: string;
   /** A child process speaking frames on its standard input and output: command and arguments. */
   exec?: string[];
+  /** Variables added to an exec peer's environment (PYTHONHASHSEED from --seed, so runs replay). */
+  env?: Record<string, string>;
   /**
    * FIFO pairs (section 10.4): alone, a broker's `--fifo-dir` (each connection puts a new pair there);
    * with `exec`, where the harness creates a pair for each started peer, passed as `{fifo}`.
@@ -120,7 +122,7 @@ export class WireConnection {
   /** Opens a TCP or Unix-socket connection, or starts an exec peer; rejects after `timeoutMs`. */
   static open(address: Address, label: string, timeoutMs: number): Promise<WireConnection> {
     if (address.fifo !== undefined) return openFifo({ ...address, fifo: address.fifo }, timeoutMs).then((io) => new WireConnection(io, label));
-    if (address.exec) return Promise.resolve(WireConnection.spawn(address.exec, label));
+    if (address.exec) return Promise.resolve(WireConnection.spawn(address.exec, label, address.env));
     return new Promise((resolve, reject) => {
       const socket = address.path ? connect({ path: address.path }) : connect({ host: address.host ?? '127.0.0.1', port: address.port! });
       socket.setNoDelay(true);
@@ -142,8 +144,8 @@ export class WireConnection {
   }
 
   /** Starts a peer process and talks frames over its stdio; its standard error is kept for the log. */
-  private static spawn(command: string[], label: string): WireConnection {
-    return WireConnection.wrapPeer(startPeerProcess(command, { stdio: ['pipe', 'pipe', 'pipe'] }), label, { stop: true });
+  private static spawn(command: string[], label: string, env?: Record<string, string>): WireConnection {
+    return WireConnection.wrapPeer(startPeerProcess(command, { stdio: ['pipe', 'pipe', 'pipe'], ...(env ? { env: { ...process.env, ...env } } : {}) }), label, { stop: true });
   }
 
   private static wrapPeer(peer: PeerProcess, label: string, options: { stop: boolean; output?: Writable }): WireConnection {

@@ -61,7 +61,7 @@ bool has_any(const json& s, std::initializer_list<const char*> keys) {
 }
 
 const std::initializer_list<const char*> kNumberRules = {"maximum", "minimum", "exclusiveMaximum", "exclusiveMinimum", "multipleOf"};
-const std::initializer_list<const char*> kStringRules = {"maxLength", "minLength", "pattern", "format"};
+const std::initializer_list<const char*> kStringRules = {"maxLength", "minLength", "pattern", "format", "maxBytes"};
 const std::initializer_list<const char*> kArrayRules = {"maxItems", "minItems", "uniqueItems", "items", "additionalItems", "contains"};
 const std::initializer_list<const char*> kObjectRules = {"maxProperties", "minProperties", "required", "propertyNames",
                                                           "additionalProperties", "properties", "patternProperties", "dependencies"};
@@ -195,11 +195,6 @@ void Catalog::validate_schema(const json& s, const json& d, const std::string& p
   if (!type.empty() && !deferred && !type_matches(type, d)) violation(path, "type", "must be " + type);
 
   if (s.contains("$ref")) {
-    // LIM-6: a client id or service name is at most max_name_bytes bytes of UTF-8 (JSON Schema's
-    // maxLength counts characters, so the byte limit of a Name is checked here).
-    if (s["$ref"] == "#/$defs/Name" && d.is_string() && d.get_ref<const std::string&>().size() > protocol::kMaxNameBytes) {
-      violation(path, "maxLength", "must NOT be longer than " + std::to_string(protocol::kMaxNameBytes) + " bytes of UTF-8 (LIM-6)");
-    }
     validate_schema(resolve(s), d, path);
   }
   if (s.contains("const") && !(d == s["const"])) violation(path, "const", "must be equal to constant " + s["const"].dump());
@@ -234,6 +229,8 @@ void Catalog::validate_schema(const json& s, const json& d, const std::string& p
     if (s.contains("maxLength") && len > s["maxLength"].get<std::size_t>()) violation(path, "maxLength", "must NOT have more than " + s["maxLength"].dump() + " characters");
     if (s.contains("minLength") && len < s["minLength"].get<std::size_t>()) violation(path, "minLength", "must NOT have fewer than " + s["minLength"].dump() + " characters");
     if (s.contains("pattern") && !pattern_matches(s["pattern"].get<std::string>(), str)) violation(path, "pattern", "must match pattern " + s["pattern"].dump());
+    // LIM-6: a length in bytes of UTF-8, where maxLength counts characters.
+    if (s.contains("maxBytes") && str.size() > s["maxBytes"].get<std::size_t>()) violation(path, "maxBytes", "must NOT be longer than " + s["maxBytes"].dump() + " bytes of UTF-8");
   } else if (d.is_array()) {
     if (s.contains("maxItems") && d.size() > s["maxItems"].get<std::size_t>()) violation(path, "maxItems", "must NOT have more than " + s["maxItems"].dump() + " items");
     if (s.contains("minItems") && d.size() < s["minItems"].get<std::size_t>()) violation(path, "minItems", "must NOT have fewer than " + s["minItems"].dump() + " items");

@@ -47,11 +47,17 @@ json decode_header(const std::uint8_t* bytes, std::size_t size, std::uint64_t ma
   if (!h.is_object()) bad("", "is not a JSON object");
   if (!h.contains("id")) bad("id", "is required");
   check_string(h, "id", protocol::kMaxIdBytes, false);
-  check_string(h, "re", protocol::kMaxIdBytes, false);
-  check_string(h, "src", protocol::kMaxNameBytes, true);
-  check_string(h, "dst", protocol::kMaxNameBytes, true);
-  auto ts = h.find("ts");
-  if (ts != h.end() && (!ts->is_string() || !is_u64_decimal(ts->get<std::string>()))) bad("ts", "must be a decimal string of a u64");
+  // From here the id is readable: a fault of another key is answered with `re` set to it (ERR-3).
+  try {
+    check_string(h, "re", protocol::kMaxIdBytes, false);
+    check_string(h, "src", protocol::kMaxNameBytes, true);
+    check_string(h, "dst", protocol::kMaxNameBytes, true);
+    auto ts = h.find("ts");
+    if (ts != h.end() && (!ts->is_string() || !is_u64_decimal(ts->get<std::string>()))) bad("ts", "must be a decimal string of a u64");
+  } catch (ProtocolError& e) {
+    e.set_frame_id(h["id"].get<std::string>());
+    throw;
+  }
   return std::move(*parsed);
 }
 

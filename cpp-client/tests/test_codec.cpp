@@ -182,7 +182,7 @@ TEST(Validator, NamesAreLimitedInBytes) {
     FAIL();
   } catch (const SchemaError& e) {
     EXPECT_EQ(e.path(), "/client_id");
-    EXPECT_EQ(e.rule(), "maxLength");
+    EXPECT_EQ(e.rule(), "maxBytes");
   }
 }
 

@@ -79,6 +79,8 @@ int main(int argc, char** argv) {
     if (!handshaken) {
       // The harness's INIT_ACK: the one frame a testee does not echo.
       handshaken = m.message_type() == MessageType::InitAck;
+      // CBOR only when INIT_ACK chose it (ENC-2): otherwise a CBOR frame is refused, never echoed.
+      if (handshaken) options.allow_cbor = cbor && m.payload.value("encoding", "json") == "cbor";
       if (handshaken) return;
     }
     try {

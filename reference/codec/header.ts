@@ -51,11 +51,17 @@ export function decodeHeader(bytes: Uint8Array, maxHeader: number = DEFAULT_LIMI
   const h = parsed as Record<string, unknown>;
   if (h['id'] === undefined) bad('id', 'is required');
   checkString(h, 'id', DEFAULT_LIMITS.max_id_bytes, false);
-  checkString(h, 're', DEFAULT_LIMITS.max_id_bytes, false);
-  checkString(h, 'src', DEFAULT_LIMITS.max_name_bytes, true);
-  checkString(h, 'dst', DEFAULT_LIMITS.max_name_bytes, true);
-  if (h['ts'] !== undefined) {
-    if (typeof h['ts'] !== 'string' || !UINT64.test(h['ts']) || BigInt(h['ts']) > (1n << 64n) - 1n) bad('ts', 'must be a decimal string of a u64');
+  // From here the id is readable: a fault of another key is answered with `re` set to it (ERR-3).
+  try {
+    checkString(h, 're', DEFAULT_LIMITS.max_id_bytes, false);
+    checkString(h, 'src', DEFAULT_LIMITS.max_name_bytes, true);
+    checkString(h, 'dst', DEFAULT_LIMITS.max_name_bytes, true);
+    if (h['ts'] !== undefined) {
+      if (typeof h['ts'] !== 'string' || !UINT64.test(h['ts']) || BigInt(h['ts']) > (1n << 64n) - 1n) bad('ts', 'must be a decimal string of a u64');
+    }
+  } catch (e) {
+    if (e instanceof ProtocolError) e.frameId = h['id'] as string;
+    throw e;
   }
   return h as Header;
 }

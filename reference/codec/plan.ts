@@ -17,10 +17,20 @@ export type Plan =
   | { kind: 'int64'; signed: boolean }
   | { kind: 'object'; props: Map<string, Plan>; rest?: Plan }
   | { kind: 'array'; items: Plan }
+  /** A field whose schema allows any value: a `$ndarray` wrapper or tag 49344 in it is an ndarray (ARR-8). */
+  | { kind: 'any' }
   /** Nothing special below this node (plain JSON values). */
   | { kind: 'plain' };
 
 const PLAIN: Plan = { kind: 'plain' };
+const ANY: Plan = { kind: 'any' };
+
+/** Keywords that only annotate: a schema with nothing else allows any value. */
+const ANNOTATIONS = new Set(['description', 'title', 'examples', '$comment', 'default']);
+
+function allowsAnyValue(schema: Record<string, unknown>): boolean {
+  return Object.keys(schema).every((k) => ANNOTATIONS.has(k));
+}
 
 function resolve(schema: Record<string, unknown>): Record<string, unknown> {
   const ref = schema['$ref'];
@@ -35,6 +45,7 @@ function resolve(schema: Record<string, unknown>): Record<string, unknown> {
 export function buildPlan(schemaIn: Readonly<Record<string, unknown>> | null | undefined): Plan {
   if (!schemaIn) return PLAIN;
   const schema = resolve(schemaIn as Record<string, unknown>);
+  if (allowsAnyValue(schema)) return ANY;
   if (schema['ndarray']) return { kind: 'ndarray', rule: schema['ndarray'] as NdarrayRule };
   if (schema['int64']) return { kind: 'int64', signed: schema['int64'] === 'int64' };
   for (const combinator of ['oneOf', 'anyOf', 'allOf']) {

@@ -70,7 +70,8 @@ export function ndarrayToFixture(array: NDArray): unknown {
   return { [WRAPPER]: { dtype: array.dtype, shape: [...array.shape], data, meta: array.meta } };
 }
 
-function decodeNdarray(node: unknown, form: WireForm, path: string, rule: NdarrayRule): NDArray {
+/** `rule` is absent in a field that allows any value: only the layout rules apply there (ARR-8). */
+function decodeNdarray(node: unknown, form: WireForm, path: string, rule?: NdarrayRule): NDArray {
   let array: NDArray;
   if (form === 'fixture') {
     array = ndarrayFromFixture(node, path);
@@ -90,8 +91,36 @@ function decodeNdarray(node: unknown, form: WireForm, path: string, rule: Ndarra
     }
     array = unpackNDArray(node.value as Uint8Array, path);
   }
-  checkNdarrayRule(array, rule, path);
+  if (rule) checkNdarrayRule(array, rule, path);
   return array;
+}
+
+/** Whether a value in an any-typed field is an ndarray in this wire form (ARR-8). */
+function isAnyNdarray(node: unknown, form: WireForm): boolean {
+  if (form === 'cbor') return node instanceof Tag && node.tag === CBOR_TAG;
+  return node !== null && typeof node === 'object' && !Array.isArray(node) && !(node instanceof Map) && Object.keys(node).length === 1 && WRAPPER in node;
+}
+
+/** An any-typed field, wire form to application model: ndarrays anywhere inside are decoded and checked (ARR-8). */
+function fromWireAny(node: unknown, form: WireForm, path: string): unknown {
+  if (isAnyNdarray(node, form)) return decodeNdarray(node, form, path);
+  if (Array.isArray(node)) return node.map((v, i) => fromWireAny(v, form, pointer(path, i)));
+  if (form === 'cbor' && node instanceof Map) return mapToObject(node, path, (v, p) => fromWireAny(v, form, p));
+  if (form === 'cbor') return decodePlainCbor(node, path);
+  if (node === null || typeof node !== 'object') return node;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(node)) setOwn(out, k, fromWireAny(v, form, pointer(path, k)));
+  return out;
+}
+
+/** An any-typed field, application model to wire form. */
+function toWireAny(value: unknown, form: WireForm): unknown {
+  if (value instanceof NDArray) return toWire({ kind: 'ndarray', rule: { dtypes: [] } }, value, form);
+  if (Array.isArray(value)) return value.map((v) => toWireAny(v, form));
+  if (value === null || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) setOwn(out, k, toWireAny(v, form));
+  return out;
 }
 
 function decodeInt64(node: unknown, form: WireForm, signed: boolean): unknown {
@@ -144,6 +173,7 @@ function mapToObject(map: Map<unknown, unknown>, path: string, each: (v: unknown
  */
 export function checkCborDataModel(plan: Plan, node: unknown, path = ''): void {
   if (plan.kind === 'ndarray') return;
+  if (plan.kind === 'any' && node instanceof Tag && node.tag === CBOR_TAG) return; // an ndarray (ARR-8): step 7 checks it
   if (node === null || typeof node === 'string' || typeof node === 'boolean') return;
   if (typeof node === 'number') {
     if (!Number.isFinite(node)) invalidPayload(path, `${path || '/'}: ${node} is not a JSON number`);
@@ -154,13 +184,13 @@ export function checkCborDataModel(plan: Plan, node: unknown, path = ''): void {
     return;
   }
   if (Array.isArray(node)) {
-    node.forEach((v, i) => checkCborDataModel(plan.kind === 'array' ? plan.items : PLAIN, v, pointer(path, i)));
+    node.forEach((v, i) => checkCborDataModel(plan.kind === 'array' ? plan.items : plan.kind === 'any' ? plan : PLAIN, v, pointer(path, i)));
     return;
   }
   if (node instanceof Map) {
     for (const [k, v] of node) {
       if (typeof k !== 'string') invalidPayload(path, `${path || '/'}: map key ${String(k)} is not a text string`);
-      checkCborDataModel(plan.kind === 'object' ? plan.props.get(k) ?? plan.rest ?? PLAIN : PLAIN, v, pointer(path, k));
+      checkCborDataModel(plan.kind === 'object' ? plan.props.get(k) ?? plan.rest ?? PLAIN : plan.kind === 'any' ? plan : PLAIN, v, pointer(path, k));
     }
     return;
   }
@@ -174,6 +204,8 @@ export function fromWire(plan: Plan, node: unknown, form: WireForm, path = ''): 
       return decodeNdarray(node, form, path, plan.rule);
     case 'int64':
       return decodeInt64(node, form, plan.signed);
+    case 'any':
+      return fromWireAny(node, form, path);
     case 'plain':
       return form === 'cbor' ? decodePlainCbor(node, path) : node;
     case 'array':
@@ -214,6 +246,8 @@ export function toWire(plan: Plan, value: unknown, form: WireForm): unknown {
       if (form === 'cbor') return Number.isSafeInteger(Number(v)) ? Number(v) : v;
       return v.toString();
     }
+    case 'any':
+      return toWireAny(value, form);
     case 'plain':
       return value;
     case 'array':

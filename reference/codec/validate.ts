@@ -1,7 +1,7 @@
 /**
  * Payload validators, compiled once per message type from the catalog with ajv (on first use). The codec's own
  * schema keywords are registered here: `ndarray` (an NDArray satisfying the field's rule), `int64`
- * (a bigint in range) and `float32` (an annotation the comparison uses).
+ * (a bigint in range), `float32` (an annotation the comparison uses) and `maxBytes` (a length in bytes of UTF-8).
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { MESSAGES, SCHEMA_DEFS, type MessageInfo } from '../../spec/generated/catalog.js';
@@ -9,6 +9,8 @@ import { ProtocolError, pointer } from './errors.js';
 import { NDArray } from './ndarray.js';
 import { checkNdarrayRule } from './transform.js';
 import type { NdarrayRule } from './plan.js';
+
+const utf8 = new TextEncoder();
 
 const U64_MAX = (1n << 64n) - 1n;
 const I64_MIN = -(1n << 63n);
@@ -49,6 +51,18 @@ function createAjv(): Ajv {
     },
   });
   ajv.addKeyword({ keyword: 'float32', schemaType: 'boolean' });
+  // LIM-6: names are bounded in bytes of UTF-8; ajv's maxLength counts code points.
+  ajv.addKeyword({
+    keyword: 'maxBytes',
+    type: 'string',
+    schemaType: 'number',
+    errors: true,
+    validate: function maxBytes(limit: number, data: string, _parent?: unknown, ctx?: { instancePath: string }) {
+      const ok = utf8.encode(data).length <= limit;
+      if (!ok) (maxBytes as { errors?: unknown[] }).errors = [{ keyword: 'maxBytes', instancePath: ctx?.instancePath ?? '', params: { limit }, message: `must NOT be longer than ${limit} bytes of UTF-8` }];
+      return ok;
+    },
+  });
   return ajv;
 }
 

@@ -18,7 +18,8 @@ export interface TesteeOptions {
 
 /** Runs the testee until `input` ends or a closing error; resolves when output is flushed. */
 export function runTestee(input: Readable, output: Writable, options: TesteeOptions = {}): Promise<void> {
-  const encodings = options.encodings ?? ['json', 'cbor'];
+  const declared = options.encodings ?? ['json', 'cbor'];
+  let encodings = declared;
   const decoder = new FrameDecoder({ maxFrame: DEFAULT_LIMITS.max_frame });
   let count = 0;
   let handshaken = false;
@@ -28,8 +29,8 @@ export function runTestee(input: Readable, output: Writable, options: TesteeOpti
     type: 'INIT', header: { id: 'testee-init' },
     payload: {
       client_id: `testee-${process.pid}`, language: 'typescript', role: 'testee', protocol_version: PROTOCOL_VERSION,
-      encodings, max_frame: DEFAULT_LIMITS.max_frame, name: options.name ?? 'concord-typescript-testee',
-      version: options.version ?? PROTOCOL_VERSION, features: encodings.includes('cbor') ? ['cbor'] : [],
+      encodings: declared, max_frame: DEFAULT_LIMITS.max_frame, name: options.name ?? 'concord-typescript-testee',
+      version: options.version ?? PROTOCOL_VERSION, features: declared.includes('cbor') ? ['cbor'] : [],
     },
   }));
 
@@ -56,6 +57,8 @@ export function runTestee(input: Readable, output: Writable, options: TesteeOpti
     if (!handshaken) {
       // The harness's INIT_ACK: the one frame a testee does not echo.
       handshaken = m.name === 'INIT_ACK';
+      // CBOR only when INIT_ACK chose it (ENC-2): otherwise a CBOR frame is refused, never echoed.
+      if (handshaken && (m.payload as { encoding?: string }).encoding !== 'cbor') encodings = ['json'];
       if (handshaken) return;
     }
     try {

@@ -2995,7 +2995,7 @@ export const SCHEMA_DEFS: Readonly<Record<string, Readonly<Record<string, unknow
     "description": "A client id or service name: 1 to 128 bytes of UTF-8, no control characters.",
     "type": "string",
     "minLength": 1,
-    "maxLength": 128,
+    "maxBytes": 128,
     "pattern": "^[^\\u0000-\\u001f\\u007f]+$"
   },
   "EncodingName": {
@@ -4634,6 +4634,12 @@ export const STATEMENTS: readonly { readonly id: string; readonly section: strin
     "section": "errors",
     "level": "required",
     "text": "A receiver MUST accept an ERROR whose code it does not know, treating it as a failure with the `definite` value it carries."
+  },
+  {
+    "id": "ERR-11",
+    "section": "errors",
+    "level": "required",
+    "text": "A `SCHEMA_VIOLATION` for a missing required member MUST give in `details.path` the JSON Pointer that member would have (for example `/client_id`), not the pointer of the object holding it, and in `details.rule` `required`."
   },
   {
     "id": "SYS-1",

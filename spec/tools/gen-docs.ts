@@ -197,6 +197,7 @@ function constraintsOf(s: JsonSchema): Inline {
   if (s['exclusiveMaximum'] !== undefined) add(`< ${s['exclusiveMaximum']}`);
   add(range(s['minimum'], s['maximum'], 'value'));
   add(range(s['minLength'], s['maxLength'], 'length'));
+  if (s['maxBytes'] !== undefined) add(`at most ${s['maxBytes']} bytes of UTF-8`);
   if (typeof s['pattern'] === 'string') parts.push([T('pattern '), C(s['pattern'])]);
   add(range(s['minItems'], s['maxItems'], 'items'));
   if (s['uniqueItems'] === true) add('unique items');

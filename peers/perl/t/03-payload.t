@@ -29,7 +29,8 @@ is(fault($init, "$base,\"encodings\":[\"cbor\"]}"), 'SCHEMA_VIOLATION /encodings
 is(fault($init, "$base,\"encodings\":[\"json\",\"json\"]}"), 'SCHEMA_VIOLATION /encodings uniqueItems', 'uniqueItems');
 is(fault($init, "$base,\"features\":[\"Bad\"]}"), 'SCHEMA_VIOLATION /features/0 pattern', 'pattern');
 is(fault($init, "$base,\"client_id\":\"a\\nb\"}"), 'SCHEMA_VIOLATION /client_id pattern', 'Name refuses control characters');
-is(fault($init, "$base,\"client_id\":\"" . ('\u00e9' x 128) . "\"}"), 'accepted', 'maxLength counts code points');
+is(fault($init, "$base,\"client_id\":\"" . ('\u00e9' x 64) . "\"}"), 'accepted', 'a Name of 128 bytes of UTF-8 is accepted (LIM-6)');
+is(fault($init, "$base,\"client_id\":\"" . ('\u00e9' x 64) . "a\"}"), 'SCHEMA_VIOLATION /client_id maxBytes', 'a Name is limited in bytes of UTF-8, not characters (LIM-6)');
 is(fault($init, "$base,\"colour\":1}"), 'SCHEMA_VIOLATION /colour additionalProperties', 'additionalProperties');
 is(fault($init, '{"language":"perl"}'), 'SCHEMA_VIOLATION /client_id required', 'required, in schema order');
 

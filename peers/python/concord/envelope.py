@@ -68,13 +68,18 @@ def decode_header(data: bytes, max_header: int = MAX_HEADER) -> Dict[str, Any]:
     if "id" not in h:
         _bad("id", "is required")
     _check_string(h, "id", MAX_ID_BYTES, False)
-    _check_string(h, "re", MAX_ID_BYTES, False)
-    _check_string(h, "src", MAX_NAME_BYTES, True)
-    _check_string(h, "dst", MAX_NAME_BYTES, True)
-    if "ts" in h:
-        ts = h["ts"]
-        if not isinstance(ts, str) or not _UINT64.fullmatch(ts) or int(ts) > 2 ** 64 - 1:
-            _bad("ts", "must be a decimal string of a u64")
+    # From here the id is readable: a fault of another key is answered with `re` set to it (ERR-3).
+    try:
+        _check_string(h, "re", MAX_ID_BYTES, False)
+        _check_string(h, "src", MAX_NAME_BYTES, True)
+        _check_string(h, "dst", MAX_NAME_BYTES, True)
+        if "ts" in h:
+            ts = h["ts"]
+            if not isinstance(ts, str) or not _UINT64.fullmatch(ts) or int(ts) > 2 ** 64 - 1:
+                _bad("ts", "must be a decimal string of a u64")
+    except ProtocolError as e:
+        e.frame_id = h["id"]
+        raise
     return h
 
 

@@ -50,7 +50,7 @@ def resolve(schema: Any) -> Any:
 
 @dataclass
 class Plan:
-    kind: str  # 'ndarray' | 'int64' | 'float32' | 'object' | 'array' | 'plain'
+    kind: str  # 'ndarray' | 'int64' | 'float32' | 'object' | 'array' | 'any' | 'plain'
     rule: Optional[Dict[str, Any]] = None
     signed: bool = False
     props: Dict[str, "Plan"] = field(default_factory=dict)
@@ -59,12 +59,17 @@ class Plan:
 
 
 PLAIN = Plan("plain")
+# A field whose schema allows any value: a `$ndarray` wrapper in it is an ndarray (ARR-8).
+ANY = Plan("any")
+_ANNOTATIONS = {"description", "title", "examples", "$comment", "default"}
 
 
 def build_plan(schema: Any) -> Plan:
     if not schema:
         return PLAIN
     s = resolve(schema)
+    if isinstance(s, dict) and all(k in _ANNOTATIONS for k in s):
+        return ANY
     if s.get("ndarray"):
         return Plan("ndarray", rule=s["ndarray"])
     if s.get("int64"):
@@ -116,7 +121,8 @@ def check_ndarray_rule(array: NDArray, rule: Dict[str, Any], path: str) -> None:
         _array_fault(path, "field-shape", f"has {array.size} elements, the field allows at most {rule['maxSize']}")
 
 
-def _decode_ndarray(node: Any, form: str, path: str, rule: Dict[str, Any]) -> NDArray:
+def _decode_ndarray(node: Any, form: str, path: str, rule: Optional[Dict[str, Any]]) -> NDArray:
+    """`rule` is None in a field that allows any value: only the layout rules apply there (ARR-8)."""
     if form == "fixture":
         try:
             array = nd.from_fixture(node)
@@ -138,8 +144,30 @@ def _decode_ndarray(node: Any, form: str, path: str, rule: Dict[str, Any]) -> ND
             if base64.b64encode(raw).decode("ascii") != text:
                 _array_fault(path, "wrapper", "is not canonical base64 (non-zero pad bits)")
             array = nd.unpack(raw, path)
-    check_ndarray_rule(array, rule, path)
+    if rule is not None:
+        check_ndarray_rule(array, rule, path)
     return array
+
+
+def _from_wire_any(node: Any, form: str, path: str) -> Any:
+    """An any-typed field: every object whose only key is `$ndarray` is decoded and checked (ARR-8)."""
+    if isinstance(node, dict) and len(node) == 1 and WRAPPER in node:
+        return _decode_ndarray(node, form, path, None)
+    if isinstance(node, list):
+        return [_from_wire_any(v, form, pointer(path, i)) for i, v in enumerate(node)]
+    if isinstance(node, dict):
+        return {k: _from_wire_any(v, form, pointer(path, k)) for k, v in node.items()}
+    return node
+
+
+def _to_wire_any(value: Any, form: str) -> Any:
+    if isinstance(value, NDArray):
+        return nd.to_fixture(value) if form == "fixture" else {WRAPPER: base64.b64encode(nd.pack(value)).decode("ascii")}
+    if isinstance(value, list):
+        return [_to_wire_any(v, form) for v in value]
+    if isinstance(value, dict):
+        return {k: _to_wire_any(v, form) for k, v in value.items()}
+    return value
 
 
 class _NotInt64:
@@ -166,6 +194,8 @@ def from_wire(plan: Plan, node: Any, form: str = "json", path: str = "") -> Any:
         return _decode_ndarray(node, form, path, plan.rule or {})
     if k == "int64":
         return _decode_int64(node, plan.signed)
+    if k == "any":
+        return _from_wire_any(node, form, path)
     if k == "array":
         if not isinstance(node, list):
             return node
@@ -220,6 +250,8 @@ def to_wire(plan: Plan, value: Any, form: str = "json") -> Any:
         return {WRAPPER: base64.b64encode(nd.pack(value)).decode("ascii")}
     if k == "int64":
         return str(int(value))
+    if k == "any":
+        return _to_wire_any(value, form)
     if k == "float32":
         # ENC-15: the binary64 value of the binary32 the sender computed.
         if form == "json" and isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
@@ -285,7 +317,7 @@ def deep_equal(a: Any, b: Any) -> bool:
 
 _GROUPS = {
     "number": ("maximum", "minimum", "exclusiveMaximum", "exclusiveMinimum", "multipleOf"),
-    "string": ("maxLength", "minLength", "pattern"),
+    "string": ("maxLength", "minLength", "pattern", "maxBytes"),
     "array": ("maxItems", "minItems", "uniqueItems", "items", "contains"),
     "object": ("maxProperties", "minProperties", "required", "propertyNames", "additionalProperties", "properties"),
 }
@@ -359,6 +391,9 @@ def _check_string(s: Dict[str, Any], x: str, path: str) -> None:
         raise _Invalid("minLength", path, f"must NOT have fewer than {s['minLength']} characters")
     if "pattern" in s and not _regex(s["pattern"]).search(x):
         raise _Invalid("pattern", path, f'must match pattern "{s["pattern"]}"')
+    # LIM-6: a length in bytes of UTF-8, where maxLength counts code points.
+    if "maxBytes" in s and len(x.encode("utf-8", "surrogatepass")) > s["maxBytes"]:
+        raise _Invalid("maxBytes", path, f"must NOT be longer than {s['maxBytes']} bytes of UTF-8")
 
 
 def _check_array(s: Dict[str, Any], x: list, path: str) -> None:

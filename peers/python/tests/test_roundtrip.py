@@ -153,8 +153,9 @@ BASE_INIT = '"client_id":"a","language":"python","role":"client","protocol_versi
      ("SCHEMA_VIOLATION", "/encodings", "uniqueItems")),
     ('{"client_id":"a","language":5,"role":"client","protocol_version":"1.0","encodings":["json"],"max_frame":65536}',
      ("SCHEMA_VIOLATION", "/language", "type")),
-    ('{"client_id":"' + "é" * 129 + '","language":"python","role":"client","protocol_version":"1.0","encodings":["json"],"max_frame":65536}',
-     ("SCHEMA_VIOLATION", "/client_id", "maxLength")),
+    # LIM-6: 65 characters in 130 bytes of UTF-8 are over the 128-byte limit of a Name.
+    ('{"client_id":"' + "é" * 65 + '","language":"python","role":"client","protocol_version":"1.0","encodings":["json"],"max_frame":65536}',
+     ("SCHEMA_VIOLATION", "/client_id", "maxBytes")),
     ("[]", ("SCHEMA_VIOLATION", "", "type")),
 ])
 def test_init_rules(text, expected):

@@ -38,15 +38,23 @@ sub decode_header ($bytes, $max_header = LIMIT_MAX_HEADER) {
     _bad('', 'is not a JSON object') unless ref $h eq 'HASH';
     _bad('id', 'is required') unless exists $h->{id};
     _check_string($h, 'id', LIMIT_MAX_ID_BYTES, 0);
-    _check_string($h, 're', LIMIT_MAX_ID_BYTES, 0);
-    _check_string($h, 'src', LIMIT_MAX_NAME_BYTES, 1);
-    _check_string($h, 'dst', LIMIT_MAX_NAME_BYTES, 1);
-    if (exists $h->{ts}) {
-        my $ts = $h->{ts};
-        _bad('ts', 'must be a decimal string of a u64')
-            if !defined $ts || ref $ts || Concord::JSON::is_number($ts) || $ts !~ $UINT64
-            || (length($ts) == 20 && $ts gt $U64_MAX);
-    }
+    # From here the id is readable: a fault of another key is answered with `re` set to it (ERR-3).
+    eval {
+        _check_string($h, 're', LIMIT_MAX_ID_BYTES, 0);
+        _check_string($h, 'src', LIMIT_MAX_NAME_BYTES, 1);
+        _check_string($h, 'dst', LIMIT_MAX_NAME_BYTES, 1);
+        if (exists $h->{ts}) {
+            my $ts = $h->{ts};
+            _bad('ts', 'must be a decimal string of a u64')
+                if !defined $ts || ref $ts || Concord::JSON::is_number($ts) || $ts !~ $UINT64
+                || (length($ts) == 20 && $ts gt $U64_MAX);
+        }
+        1;
+    } or do {
+        my $e = $@;
+        $e->frame_id($h->{id}) if ref $e && $e->can('frame_id');
+        die $e;
+    };
     return $h;
 }
 

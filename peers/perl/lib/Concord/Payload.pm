@@ -27,10 +27,14 @@ sub pointer ($parent, $key) {
 
 my %PLANS;
 my $PLAIN = { kind => 'plain' };
+# A field whose schema allows any value: a `$ndarray` wrapper in it is an ndarray (ARR-8).
+my $ANY = { kind => 'any' };
+my %ANNOTATION = map { $_ => 1 } qw(description title examples $comment default);
 
 sub build_plan ($schema) {
     return $PLAIN unless $schema;
     $schema = Concord::Spec::resolve($schema);
+    return $ANY if ref $schema eq 'HASH' && !grep { !$ANNOTATION{$_} } keys %$schema;
     return { kind => 'ndarray', rule => $schema->{ndarray} } if $schema->{ndarray};
     return { kind => 'int64', signed => $schema->{int64} eq 'int64' } if $schema->{int64};
     my $props = $schema->{properties};
@@ -89,8 +93,27 @@ sub _decode_ndarray ($node, $path, $rule) {
     my $bytes = MIME::Base64::decode_base64($text);
     _array_fault($path, 'wrapper', 'is not canonical base64 (non-zero pad bits)') if MIME::Base64::encode_base64($bytes, '') ne $text;
     my $a = Concord::NDArray->unpack_layout($bytes, $path);
-    check_ndarray_rule($a, $rule, $path);
+    check_ndarray_rule($a, $rule, $path) if $rule; # no rule in an any-typed field: layout rules only (ARR-8)
     return $a;
+}
+
+# An any-typed field: every object whose only key is `$ndarray` is an ndarray, decoded and checked (ARR-8).
+sub _from_wire_any ($node, $path) {
+    my $w = NDARRAY_JSON_WRAPPER;
+    return _decode_ndarray($node, $path, undef) if ref $node eq 'HASH' && keys %$node == 1 && exists $node->{$w};
+    if (ref $node eq 'ARRAY') {
+        my $i = 0;
+        return [ map { _from_wire_any($_, pointer($path, $i++)) } @$node ];
+    }
+    return { map { $_ => _from_wire_any($node->{$_}, pointer($path, $_)) } sort keys %$node } if ref $node eq 'HASH';
+    return $node;
+}
+
+sub _to_wire_any ($value) {
+    return $value->TO_JSON if ref $value && eval { $value->isa('Concord::NDArray') };
+    return [ map { _to_wire_any($_) } @$value ] if ref $value eq 'ARRAY';
+    return { map { $_ => _to_wire_any($value->{$_}) } keys %$value } if ref $value eq 'HASH';
+    return $value;
 }
 
 sub _int64_ok ($v, $signed) {
@@ -108,6 +131,7 @@ sub _int64_ok ($v, $signed) {
 sub from_wire ($plan, $node, $path = '') {
     my $k = $plan->{kind};
     return _decode_ndarray($node, $path, $plan->{rule}) if $k eq 'ndarray';
+    return _from_wire_any($node, $path) if $k eq 'any';
     return $node if $k eq 'plain' || $k eq 'int64';
     if ($k eq 'array') {
         return $node unless ref $node eq 'ARRAY';
@@ -127,6 +151,7 @@ sub from_wire ($plan, $node, $path = '') {
 sub to_wire ($plan, $value) {
     my $k = $plan->{kind};
     return $value->TO_JSON if $k eq 'ndarray' && ref $value && eval { $value->isa('Concord::NDArray') };
+    return _to_wire_any($value) if $k eq 'any';
     return ref $value ? "$value" : $value if $k eq 'int64' && defined $value && (!ref $value || eval { $value->isa('Math::BigInt') });
     return $value if $k eq 'plain' || $k eq 'int64' || $k eq 'ndarray';
     if ($k eq 'array') {
@@ -146,7 +171,7 @@ sub to_wire ($plan, $value) {
 my %TYPE_GROUP = (number => 'number', integer => 'number', string => 'string', array => 'array', object => 'object');
 my %GROUP_KEYWORDS = (
     number => [qw(maximum minimum exclusiveMaximum exclusiveMinimum multipleOf)],
-    string => [qw(maxLength minLength pattern)],
+    string => [qw(maxLength minLength pattern maxBytes)],
     array  => [qw(maxItems minItems uniqueItems additionalItems items contains)],
     object => [qw(maxProperties minProperties required propertyNames additionalProperties dependencies properties patternProperties)],
 );
@@ -246,6 +271,12 @@ sub _string ($s, $v, $path) {
     _violation($path, 'maxLength', "must NOT have more than $s->{maxLength} characters") if defined $s->{maxLength} && $len > $s->{maxLength};
     _violation($path, 'minLength', "must NOT have fewer than $s->{minLength} characters") if defined $s->{minLength} && $len < $s->{minLength};
     _violation($path, 'pattern', qq(must match pattern "$s->{pattern}")) if defined $s->{pattern} && $v !~ _pattern($s->{pattern});
+    # LIM-6: a length in bytes of UTF-8, where maxLength counts characters.
+    if (defined $s->{maxBytes}) {
+        my $bytes = $v;
+        utf8::encode($bytes);
+        _violation($path, 'maxBytes', "must NOT be longer than $s->{maxBytes} bytes of UTF-8") if length $bytes > $s->{maxBytes};
+    }
 }
 
 sub _array ($s, $v, $path) {
