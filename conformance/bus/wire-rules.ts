@@ -254,4 +254,28 @@ export const BUS_WIRE_CASES: Case[] = [
       await ctx.expectError(s.conn, 'OVERLOADED', { re: over, closes: false });
     },
   }),
+  defineCase({
+    id: 'requests/broker-request-ids-unique',
+    statements: ['REQ-3'],
+    async run(ctx) {
+      // The broker is the requester of BUS_EVENT: eight events open at once on one connection (four
+      // publishes to two subscriptions, none answered yet) need eight ids.
+      const a = await ctx.session('S');
+      const p = await ctx.session('P');
+      if (!(await busHosted(ctx, a))) throw new CaseSkipped('the broker does not host the bus (BUS_SUBSCRIBE answered UNSUPPORTED)');
+      const t = ctx.uniqueId('evt');
+      await subscribe(ctx, a, t);
+      await subscribe(ctx, a, t);
+      const pubs = [0, 1, 2, 3].map((n) => send(p, 'BUS_PUBLISH', { event_type: t, payload: { n } }));
+      const events: Message[] = [];
+      for (let i = 0; i < 8; i++) events.push(await incoming(ctx, a, 'BUS_EVENT', `${i + 1} of 8, none answered yet`));
+      const ids = events.map((e) => e.header.id);
+      const repeated = [...new Set(ids.filter((id, i) => ids.indexOf(id) !== i))];
+      if (repeated.length > 0) throw new CaseFailure(`the broker gave open BUS_EVENTs on one connection the same id: ${repeated.map((x) => JSON.stringify(x)).join(', ')}`, '8 distinct ids', ids.join(', '));
+      for (const e of events) reply(a, e, 'ACK', {});
+      const answered: string[] = [];
+      for (let i = 0; i < pubs.length; i++) answered.push(String((await ctx.expectMessage(p.conn, `BUS_PUBLISHED ${i + 1} of ${pubs.length}`, (m) => m.name === 'BUS_PUBLISHED')).header.re));
+      expectEqual('the publishes answered', [...pubs].sort(), answered.sort());
+    },
+  }),
 ];

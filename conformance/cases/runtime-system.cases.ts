@@ -1,7 +1,8 @@
 /**
  * A broker's own answers: STATS (SYS-2), ACK only once done (SYS-1), UNSUPPORTED (ERR-8), ERRORs with
  * codes it does not know (ERR-10), the check order (ERR-1), header and id limits at and past them
- * (LIM-4, LIM-5), version negotiation (VER-1, VER-2) and nothing sent beyond the negotiated version (VER-3).
+ * (LIM-4, LIM-5), version negotiation (VER-1, VER-2), nothing sent beyond the negotiated version (VER-3)
+ * and no token echoed (SEC-4).
  */
 import { MessageType } from '../../spec/generated/catalog.js';
 import { defineCase, CaseFailure, type Case } from './model.js';
@@ -239,6 +240,38 @@ export const runtimeSystemCases: Case[] = [
       const lost = ctx.uniqueId('nobody');
       s.conn.send({ type: 'REASONING_REQUEST', header: { id: lost, dst: ctx.uniqueId('absent') }, payload: reasoning() } as never);
       check((await ctx.expectMessage(s.conn, `an answer with re=${lost}`, (m) => m.header.re === lost)).name);
+    },
+  }),
+  defineCase({
+    id: 'security/token-never-echoed',
+    statements: ['SEC-4'],
+    async run(ctx) {
+      // The broker's own token (--token) when it has one, else a token it was not given; and a wrong one.
+      const own = ctx.options.token ?? `sec4-${ctx.uniqueId('secret')}-${ctx.seed.toString(36)}`;
+      const wrong = `w${own.replace(/./g, (c) => (c === 'q' ? 'z' : 'q'))}`;
+      const leaks = (m: { header: unknown; payload: unknown }): string[] => {
+        const text = JSON.stringify([m.header, m.payload], (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+        return [own, wrong].filter((t) => text.includes(t)).map((t) => (t === own ? 'the token' : 'the wrong token'));
+      };
+      const check = (m: { name: string; header: unknown; payload: unknown }, what: string): void => {
+        const found = leaks(m);
+        if (found.length > 0) throw new CaseFailure(`${what}: the broker's ${m.name} carries ${found.join(' and ')} the client sent`, 'no token in any frame', m.name);
+      };
+      // An INIT that fails its schema (max_frame below its minimum) but carries the token: the ERROR must not quote it.
+      const bad = await ctx.open('schema-fault');
+      ctx.sendUnchecked(bad, 'INIT', { id: 'init' }, JSON.stringify({ ...ctx.initPayload(ctx.uniqueId('sec4')), token: own, max_frame: 1 }));
+      check(await ctx.expectMessage(bad, 'ERROR answering an INIT whose max_frame is below its minimum', (m) => m.name === 'ERROR'), 'a refused INIT');
+      // A wrong token: refused (a broker with a token) or accepted (one without); either answer must not echo it.
+      const other = await ctx.open('wrong-token');
+      other.send({ type: 'INIT', header: { id: 'init' }, payload: { ...ctx.initPayload(ctx.uniqueId('sec4')), token: wrong } } as never);
+      check(await ctx.expectMessage(other, 'INIT_ACK or ERROR answering an INIT with a wrong token', (m) => m.header.re === 'init'), 'an INIT with a wrong token');
+      // A session holding the token, and another asking for everyone's STATS: no entry, no answer names it.
+      const holder = await session(ctx, 'holder', { token: own });
+      check({ name: 'INIT_ACK', header: {}, payload: holder.ack }, 'the INIT_ACK');
+      const asker = await session(ctx, 'asker');
+      const id = ctx.uniqueId('stats');
+      asker.conn.send({ type: 'STATS_REQUEST', header: { id }, payload: {} } as never);
+      check(await ctx.expectMessage(asker.conn, `STATS_RESPONSE with re=${id}`, (m) => m.name === 'STATS_RESPONSE' && m.header.re === id), 'STATS');
     },
   }),
 ];

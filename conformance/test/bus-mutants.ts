@@ -131,6 +131,12 @@ function sendRefused(): Mutant {
 }
 
 export const BUS_MUTANTS: Mutant[] = [
+  {
+    // Every BUS_EVENT the broker sends gets one id, so open events on a connection collide (REQ-3).
+    name: 'one-id-for-every-event',
+    caughtBy: 'requests/broker-request-ids-unique',
+    toClient: (f) => (nameOf(f) === 'BUS_EVENT' ? { ...f, header: { ...f.header, id: 'event' } } : f),
+  },
   sharedSubscription(),
   foreignUnsubscribe(),
   publishedEarly(),

@@ -48,6 +48,15 @@ function rebuild(type: number, flags: number, header: Record<string, unknown>, p
 
 export const RUNTIME_VARIANTS: (() => RuntimeVariant)[] = [
   () => ({
+    // An ERROR that quotes the INIT it refuses, token and all.
+    name: 'error-quotes-the-init', caughtBy: ['security/token-never-echoed'],
+    toBroker: (f, link) => {
+      if (f.name === 'INIT') link.state['init'] = jsonOf(f);
+      return f;
+    },
+    toClient: (f, link) => (f.name === 'ERROR' && link.state['init'] ? withJson(f, (p) => { p['details'] = { ...(p['details'] as object | undefined), init: link.state['init'] }; }) : f),
+  }),
+  () => ({
     // A 1.1-style STATS field slipped into a 1.0 session: payload objects are closed, so a 1.0 peer refuses it.
     name: 'stats-with-a-later-field', caughtBy: ['versioning/nothing-later-than-negotiated'],
     toClient: (f) => (f.name === 'STATS_RESPONSE' ? withJson(f, (p) => { p['cluster'] = { brokers: 2 }; }) : f),
