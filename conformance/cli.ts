@@ -34,7 +34,10 @@ run options:
   --target fifo:DIR --exec -- CMD {fifo}   the same over a FIFO pair the harness creates in DIR for each peer
   --target lines:REQUEST_PIPE,REPLY_PIPE --role requester|responder [--lines-timeout S] -- CMD ARGS
                          play the other side of a legacy line pipe pair (suite lines); CMD gets {request},
-                         {reply}, {timeout} and {log} replaced (spec section 10.5)
+                         {reply}, {timeout} and {log} replaced (spec section 10.5); an existing peer as it is:
+                         --one-shot (a responder serving one exchange, started for each), --reply-pattern RE
+                         (its fixed reply instead of an echo), --output-pattern RE (a requester's output, the
+                         reply in the first capture group); a final LF is optional in replies and output
   --listen PORT          play the broker on 127.0.0.1:PORT (0: any) for a client under test
   --token T              the token the peer requires at INIT
   --suite NAME           a suite to run (repeatable; default: core, testee with --exec, client with --listen). Suites: ${Object.keys(SUITES).join(', ')}
@@ -73,7 +76,7 @@ export async function main(argv: string[]): Promise<number> {
         suite: { type: 'string', multiple: true }, run: { type: 'string', multiple: true }, skip: { type: 'string', multiple: true },
         'known-failing': { type: 'string' }, seed: { type: 'string' }, timeout: { type: 'string' }, 'start-timeout': { type: 'string' },
         'fail-fast': { type: 'boolean' }, strict: { type: 'boolean' }, 'report-dir': { type: 'string' }, exec: { type: 'boolean' }, listen: { type: 'string' }, peer: { type: 'string', multiple: true },
-        role: { type: 'string' }, 'lines-timeout': { type: 'string' },
+        role: { type: 'string' }, 'lines-timeout': { type: 'string' }, 'one-shot': { type: 'boolean' }, 'reply-pattern': { type: 'string' }, 'output-pattern': { type: 'string' },
       },
     });
   } catch (e) {
@@ -149,7 +152,8 @@ export async function main(argv: string[]): Promise<number> {
       target: v.target, exec: peerCommand.length > 0 ? peerCommand : undefined, listen, token: v.token, suites, run: v.run ?? [], skip: v.skip ?? [], seed, timeoutMs, startTimeoutMs,
       failFast: v['fail-fast'] ?? false, strict: v.strict ?? false, knownFailing, json: v.json ?? false,
       reportDir: v['report-dir'] ?? join(process.cwd(), 'reports'),
-      ...(lines ? { role: v.role as 'requester' | 'responder', linesTimeoutS: v['lines-timeout'] !== undefined ? Number(v['lines-timeout']) : 2 } : {}),
+      ...(lines ? { role: v.role as 'requester' | 'responder', linesTimeoutS: v['lines-timeout'] !== undefined ? Number(v['lines-timeout']) : 2,
+        linesPeer: { oneShot: v['one-shot'] ?? false, replyPattern: v['reply-pattern'], outputPattern: v['output-pattern'] } } : {}),
     });
   } catch (e) {
     if (e instanceof TargetError) return usage(e.message);

@@ -18,7 +18,7 @@ import { ConnectError, describe, type Address } from './wire/connection.js';
 import { Listener } from './wire/listener.js';
 import { CaseContext, DEFAULT_START_TIMEOUT_MS } from './cases/context.js';
 import { probeBusAdapter } from './bus/probe.js';
-import type { LinesRole } from './wire/lines.js';
+import { linesPeerOptions, type LinesRole, type LinesPeerOptions } from './wire/lines.js';
 
 export interface RunCommandOptions {
   target?: string;
@@ -31,6 +31,8 @@ export interface RunCommandOptions {
   /** With a `lines:` target: the role of the peer under test and its per-phase timeout in seconds. */
   role?: LinesRole;
   linesTimeoutS?: number;
+  /** With a `lines:` target: how an existing peer differs from the test pair (--one-shot, --reply-pattern, --output-pattern). */
+  linesPeer?: LinesPeerOptions;
   token?: string;
   suites: string[];
   run: string[];
@@ -95,7 +97,7 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
     if (!o.exec?.length || !o.role) throw new TargetError('lines: needs --role and the peer command after --');
     const timeoutS = o.linesTimeoutS ?? 2;
     if (!Number.isInteger(timeoutS) || timeoutS < 1 || timeoutS > 60) throw new TargetError('--lines-timeout takes whole seconds, 1 to 60');
-    address = { lines: { request, reply, role: o.role, command: o.exec, timeoutS } };
+    address = { lines: { request, reply, role: o.role, command: o.exec, timeoutS, ...linesPeerOptions(o.linesPeer) } };
     peerName = `lines-${o.role}-${commandName(o.exec)}`;
   } else if (o.listen !== undefined) {
     listener = new Listener(o.exec);
