@@ -39,6 +39,8 @@ run options:
                          (its fixed reply instead of an echo), --output-pattern RE (a requester's output, the
                          reply in the first capture group); a final LF is optional in replies and output
   --listen PORT          play the broker on 127.0.0.1:PORT (0: any) for a client under test
+  --suite broker-process -- CMD ARGS   start the broker under test in each case ({unix}, {port}, {host}
+                         replaced): socket mode, what it leaves at PATH, default address, loopback only
   --token T              the token the peer requires at INIT
   --suite NAME           a suite to run (repeatable; default: core, testee with --exec, client with --listen). Suites: ${Object.keys(SUITES).join(', ')}
   --run PATTERN          run only matching cases (repeatable; * one id part, ** several, or an id prefix)
@@ -93,8 +95,9 @@ export async function main(argv: string[]): Promise<number> {
   const lines = v.target?.startsWith('lines:') ?? false;
   if (lines && (v.role !== 'requester' && v.role !== 'responder')) return usage('--target lines:... needs --role requester or --role responder (the role of the peer under test)');
   if (lines && parsed.positionals.length === 0) return usage('--target lines:... needs the peer command after --, e.g. -- perl requester.pl --request {request} --reply {reply}');
-  // With --exec, --listen or a lines target the positionals are the peer's command line, not a subcommand.
-  const peerCommand = v.exec || listen !== undefined || lines ? parsed.positionals : [];
+  // With --exec, --listen, a lines target or suite broker-process the positionals are the peer's command line, not a subcommand.
+  const brokerProcess = !v.exec && listen === undefined && !lines && v.target === undefined && (v.suite ?? []).includes('broker-process') && parsed.positionals.length > 0;
+  const peerCommand = v.exec || listen !== undefined || lines || brokerProcess ? parsed.positionals : [];
   const [command, ...rest] = peerCommand.length > 0 || v.exec ? [] : parsed.positionals;
   if (v.help || command === 'help') {
     process.stdout.write(HELP);
@@ -149,7 +152,7 @@ export async function main(argv: string[]): Promise<number> {
   if (!Number.isInteger(startTimeoutMs) || startTimeoutMs < 1) return usage('--start-timeout takes a positive number of milliseconds');
   try {
     return await runCommand({
-      target: v.target, exec: peerCommand.length > 0 ? peerCommand : undefined, listen, token: v.token, suites, run: v.run ?? [], skip: v.skip ?? [], seed, timeoutMs, startTimeoutMs,
+      target: v.target, exec: peerCommand.length > 0 && !brokerProcess ? peerCommand : undefined, ...(brokerProcess ? { brokerCommand: peerCommand } : {}), listen, token: v.token, suites, run: v.run ?? [], skip: v.skip ?? [], seed, timeoutMs, startTimeoutMs,
       failFast: v['fail-fast'] ?? false, strict: v.strict ?? false, knownFailing, json: v.json ?? false,
       reportDir: v['report-dir'] ?? join(process.cwd(), 'reports'),
       ...(lines ? { role: v.role as 'requester' | 'responder', linesTimeoutS: v['lines-timeout'] !== undefined ? Number(v['lines-timeout']) : 2,

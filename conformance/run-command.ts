@@ -33,6 +33,8 @@ export interface RunCommandOptions {
   linesTimeoutS?: number;
   /** With a `lines:` target: how an existing peer differs from the test pair (--one-shot, --reply-pattern, --output-pattern). */
   linesPeer?: LinesPeerOptions;
+  /** Suite broker-process: the broker command the harness starts in each case ({unix}, {port}, {host} replaced). */
+  brokerCommand?: string[];
   token?: string;
   suites: string[];
   run: string[];
@@ -99,6 +101,9 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
     if (!Number.isInteger(timeoutS) || timeoutS < 1 || timeoutS > 60) throw new TargetError('--lines-timeout takes whole seconds, 1 to 60');
     address = { lines: { request, reply, role: o.role, command: o.exec, timeoutS, ...linesPeerOptions(o.linesPeer) } };
     peerName = `lines-${o.role}-${commandName(o.exec)}`;
+  } else if (o.brokerCommand !== undefined) {
+    address = { broker: o.brokerCommand };
+    peerName = `broker-process-${commandName(o.brokerCommand)}`;
   } else if (o.listen !== undefined) {
     listener = new Listener(o.exec);
     const port = await listener.start(o.listen);
@@ -137,7 +142,7 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
     let ack: Record<string, unknown> = {};
     try {
       // A lines peer has no handshake; the instrument suite starts (and handshakes) its own worker in every case.
-      const ownStart = address.lines || (address.exec && o.suites.every((s) => s === 'instrument'));
+      const ownStart = address.lines || address.broker || (address.exec && o.suites.every((s) => s === 'instrument'));
       if (!ownStart) ack = await probe(address, o.timeoutMs, o.token, listener, o.suites, o.startTimeoutMs);
     } catch (e) {
       if (e instanceof ConnectError) {

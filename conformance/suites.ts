@@ -13,6 +13,7 @@ import { fifoCases } from './cases/fifo.cases.js';
 import { linesCases } from './cases/lines.cases.js';
 import { engineCases } from './cases/engine.cases.js';
 import { instrumentCases } from './cases/instrument.cases.js';
+import { brokerProcessCases } from './cases/broker-process.cases.js';
 
 export const SUITES: Record<string, () => Case[]> = {
   core: () => [...framingCases, ...fixtureFaultCases(), ...handshakeCases, ...requestCases, ...registryCases, ...propertyCases],
@@ -30,6 +31,8 @@ export const SUITES: Record<string, () => Case[]> = {
   engine: engineCases,
   /** An instrument worker (spec section 17) over stdio, or through a broker when the command holds {broker}. */
   instrument: instrumentCases,
+  /** A broker the harness starts itself (conformance --suite broker-process -- CMD, {unix} {port} {host} replaced). */
+  'broker-process': () => brokerProcessCases,
 };
 
 export function casesOf(suites: string[]): Case[] {
