@@ -5,8 +5,10 @@
  *   unlink-any      removes whatever is at its Unix socket path before listening (UNIX-2)
  *   other-port      listens on 127.0.0.1:9998 when no --port is given (TCP-1)
  *   all-interfaces  listens on 0.0.0.0 (with a token of its own) when no --host is given (SEC-1)
+ *   fifo-dir-0755   creates an absent --fifo-dir with mode 0755 (FIFO-9)
+ *   fifo-dir-any    makes an existing --fifo-dir private (chmod 0700, chown to itself) and serves it (FIFO-9)
  */
-import { chmodSync, existsSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { runBrokerCommand, type BrokerCommandValues } from '../../reference/broker/command.js';
 
@@ -16,6 +18,15 @@ const values = parseArgs({ args: argv, options: Object.fromEntries(names.map((n)
 if (defect === 'unlink-any' && values.unix !== undefined) rmSync(values.unix, { force: true });
 if (defect === 'other-port' && values.port === undefined) values.port = '9998';
 if (defect === 'all-interfaces' && values.host === undefined) Object.assign(values, { host: '0.0.0.0', token: 'broken' });
+const fifoDir = values['fifo-dir'];
+if (defect === 'fifo-dir-0755' && fifoDir !== undefined && !existsSync(fifoDir)) {
+  mkdirSync(fifoDir);
+  chmodSync(fifoDir, 0o755);
+}
+if (defect === 'fifo-dir-any' && fifoDir !== undefined && existsSync(fifoDir)) {
+  chmodSync(fifoDir, 0o700);
+  chownSync(fifoDir, process.getuid!(), process.getgid!());
+}
 if (defect === 'socket-0666' && values.unix !== undefined) {
   const path = values.unix;
   const timer = setInterval(() => {

@@ -14,7 +14,7 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 const reportDir = mkdtempSync(join(tmpdir(), 'concord-broker-process-suite-'));
 afterAll(() => rmSync(reportDir, { recursive: true, force: true }));
 
-const PLACEHOLDERS = ['--unix', '{unix}', '--port', '{port}', '--host', '{host}', '--log-level', 'error'];
+const PLACEHOLDERS = ['--unix', '{unix}', '--port', '{port}', '--host', '{host}', '--fifo-dir', '{fifodir}', '--log-level', 'error'];
 const reference = [process.execPath, '--import', 'tsx', join(root, 'reference/cli.ts'), 'broker', ...PLACEHOLDERS];
 const broken = (defect: string): string[] => [process.execPath, '--import', 'tsx', join(root, 'conformance/test/broken-broker-process.ts'), defect, ...PLACEHOLDERS];
 const hasExternal = Object.values(networkInterfaces()).some((l) => (l ?? []).some((a) => a.family === 'IPv4' && !a.internal));
@@ -35,6 +35,7 @@ describe('the broker-process suite', () => {
     const outcome = Object.fromEntries(results.map((r) => [r.id, r.outcome]));
     expect(outcome['transport-unix/socket-mode-0600']).toBe('pass');
     expect(outcome['transport-unix/path-left-alone']).toBe('pass');
+    expect(outcome['transport-fifo/parent-dir-created-or-refused']).toBe('pass');
     expect(['pass', 'skipped']).toContain(outcome['transport-tcp/default-address']);
     expect(outcome['security/loopback-only']).toBe(hasExternal ? 'pass' : 'skipped');
     expect(results.filter((r) => r.outcome === 'fail' || r.outcome === 'errored').map((r) => `${r.id}: ${r.message}`)).toEqual([]);
@@ -43,6 +44,8 @@ describe('the broker-process suite', () => {
   it.each([
     ['socket-0666', 'transport-unix/socket-mode-0600'],
     ['unlink-any', 'transport-unix/path-left-alone'],
+    ['fifo-dir-0755', 'transport-fifo/parent-dir-created-or-refused'],
+    ['fifo-dir-any', 'transport-fifo/parent-dir-created-or-refused'],
   ])('fails a broker broken by %s in %s', async (defect, id) => {
     const results = await run(broken(defect), [id]);
     expect(results.map((r) => `${r.id}: ${r.outcome}`)).toEqual([`${id}: fail`]);
