@@ -14,6 +14,7 @@ import { linesCases } from './cases/lines.cases.js';
 import { engineCases } from './cases/engine.cases.js';
 import { instrumentCases } from './cases/instrument.cases.js';
 import { brokerProcessCases } from './cases/broker-process.cases.js';
+import { instrumentFaultCases } from './cases/instrument-faults.cases.js';
 
 export const SUITES: Record<string, () => Case[]> = {
   core: () => [...framingCases, ...fixtureFaultCases(), ...handshakeCases, ...requestCases, ...registryCases, ...propertyCases],
@@ -30,7 +31,7 @@ export const SUITES: Record<string, () => Case[]> = {
   /** An engine peer on stdio (conformance --suite engine --exec -- CMD): fixtures, digests, unified-engine behaviour. */
   engine: engineCases,
   /** An instrument worker (spec section 17) over stdio, or through a broker when the command holds {broker}. */
-  instrument: instrumentCases,
+  instrument: () => [...instrumentCases(), ...instrumentFaultCases()],
   /** A broker the harness starts itself (conformance --suite broker-process -- CMD, {unix} {port} {host} replaced). */
   'broker-process': () => brokerProcessCases,
 };
