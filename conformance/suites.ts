@@ -15,11 +15,12 @@ import { engineCases } from './cases/engine.cases.js';
 import { instrumentCases } from './cases/instrument.cases.js';
 import { brokerProcessCases } from './cases/broker-process.cases.js';
 import { instrumentFaultCases } from './cases/instrument-faults.cases.js';
+import { stdioCases } from './cases/stdio.cases.js';
 
 export const SUITES: Record<string, () => Case[]> = {
   core: () => [...framingCases, ...fixtureFaultCases(), ...handshakeCases, ...requestCases, ...registryCases, ...propertyCases],
   /** A peer's codec through the testee profile (conformance --exec -- CMD). */
-  testee: testeeCases,
+  testee: () => [...testeeCases(), ...stdioCases('testee', false)],
   /** A client under test (conformance --listen). */
   client: () => clientCases,
   /** A bus through a bus adapter (--exec), or the bus of a broker (--target, or the reference broker). */
@@ -29,9 +30,9 @@ export const SUITES: Record<string, () => Case[]> = {
   /** A legacy line-based pipe peer (--target lines:REQ,REP --role ROLE -- CMD), section 10.5. */
   lines: () => linesCases,
   /** An engine peer on stdio (conformance --suite engine --exec -- CMD): fixtures, digests, unified-engine behaviour. */
-  engine: engineCases,
+  engine: () => [...engineCases(), ...stdioCases('engine', false)],
   /** An instrument worker (spec section 17) over stdio, or through a broker when the command holds {broker}. */
-  instrument: () => [...instrumentCases(), ...instrumentFaultCases()],
+  instrument: () => [...instrumentCases(), ...instrumentFaultCases(), ...stdioCases('instrument', true)],
   /** A broker the harness starts itself (conformance --suite broker-process -- CMD, {unix} {port} {host} replaced). */
   'broker-process': () => brokerProcessCases,
 };
