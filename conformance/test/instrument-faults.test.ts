@@ -20,7 +20,7 @@ const INS8 = 'instrument/hardware-error-during-command';
 async function run(exec: string[], ids: string[]): Promise<CaseResult[]> {
   const lines: string[] = [];
   await runCommand({
-    exec, suites: ['instrument'], run: ids, skip: [], seed: 1, timeoutMs: 5000, failFast: false, strict: false,
+    exec, suites: ['instrument'], run: ids, skip: [], seed: 1, timeoutMs: 5000, startTimeoutMs: 60_000, failFast: false, strict: false,
     knownFailing: [], json: true, reportDir, out: (t) => lines.push(t), err: () => undefined,
   });
   return (JSON.parse(lines.find((l) => l.startsWith('{'))!) as { results: CaseResult[] }).results;
