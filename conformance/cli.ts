@@ -42,8 +42,13 @@ run options:
   --target fifo:DIR --exec -- CMD {fifo}   the same over a FIFO pair the harness creates in DIR for each peer
   --target lines:REQUEST_PIPE,REPLY_PIPE --role requester|responder [--lines-timeout S] -- CMD ARGS
                          play the other side of a legacy line pipe pair (suite lines); CMD gets {request},
-                         {reply}, {timeout} and {log} replaced (spec section 10.5)
+                         {reply}, {timeout} and {log} replaced (spec section 10.5); an existing peer as it is:
+                         --one-shot (a responder serving one exchange, started for each), --reply-pattern RE
+                         (its fixed reply instead of an echo), --output-pattern RE (a requester's output, the
+                         reply in the first capture group); a final LF is optional in replies and output
   --listen PORT          play the broker on 127.0.0.1:PORT (0: any) for a client under test
+  --suite broker-process -- CMD ARGS   start the broker under test in each case ({unix}, {port}, {host}
+                         replaced): socket mode, what it leaves at PATH, default address, loopback only
   --token T              the token the peer requires at INIT (also from CONCORD_TOKEN)
   --token-file PATH      read the token from PATH (refused when group or others may read it)
   --limit NAME=VALUE     a limit of spec/limits.json the peer runs with (repeatable; default: the spec's
@@ -89,7 +94,7 @@ export async function main(argv: string[]): Promise<number> {
         suite: { type: 'string', multiple: true }, run: { type: 'string', multiple: true }, skip: { type: 'string', multiple: true },
         'known-failing': { type: 'string' }, seed: { type: 'string' }, timeout: { type: 'string' }, 'start-timeout': { type: 'string' },
         'fail-fast': { type: 'boolean' }, strict: { type: 'boolean' }, 'report-dir': { type: 'string' }, exec: { type: 'boolean' }, listen: { type: 'string' }, peer: { type: 'string', multiple: true },
-        role: { type: 'string' }, 'lines-timeout': { type: 'string' }, limit: { type: 'string', multiple: true }, statement: { type: 'string' },
+        role: { type: 'string' }, 'lines-timeout': { type: 'string' }, limit: { type: 'string', multiple: true }, statement: { type: 'string' }, 'one-shot': { type: 'boolean' }, 'reply-pattern': { type: 'string' }, 'output-pattern': { type: 'string' },
       },
     });
   } catch (e) {
@@ -106,8 +111,9 @@ export async function main(argv: string[]): Promise<number> {
   const lines = v.target?.startsWith('lines:') ?? false;
   if (lines && (v.role !== 'requester' && v.role !== 'responder')) return usage('--target lines:... needs --role requester or --role responder (the role of the peer under test)');
   if (lines && parsed.positionals.length === 0) return usage('--target lines:... needs the peer command after --, e.g. -- perl requester.pl --request {request} --reply {reply}');
-  // With --exec, --listen or a lines target the positionals are the peer's command line, not a subcommand.
-  const peerCommand = v.exec || listen !== undefined || lines ? parsed.positionals : [];
+  // With --exec, --listen, a lines target or suite broker-process the positionals are the peer's command line, not a subcommand.
+  const brokerProcess = !v.exec && listen === undefined && !lines && v.target === undefined && (v.suite ?? []).includes('broker-process') && parsed.positionals.length > 0;
+  const peerCommand = v.exec || listen !== undefined || lines || brokerProcess ? parsed.positionals : [];
   const [command, ...rest] = peerCommand.length > 0 || v.exec ? [] : parsed.positionals;
   if (v.help || command === 'help') {
     process.stdout.write(HELP);
@@ -182,10 +188,11 @@ export async function main(argv: string[]): Promise<number> {
   }
   try {
     return await runCommand({
-      target: v.target, exec: peerCommand.length > 0 ? peerCommand : undefined, listen, token, limits, suites, run: v.run ?? [], skip: v.skip ?? [], seed, timeoutMs, startTimeoutMs,
+      target: v.target, exec: peerCommand.length > 0 && !brokerProcess ? peerCommand : undefined, ...(brokerProcess ? { brokerCommand: peerCommand } : {}), listen, token, limits, suites, run: v.run ?? [], skip: v.skip ?? [], seed, timeoutMs, startTimeoutMs,
       failFast: v['fail-fast'] ?? false, strict: v.strict ?? false, knownFailing, json: v.json ?? false,
       reportDir: v['report-dir'] ?? join(process.cwd(), 'reports'),
-      ...(lines ? { role: v.role as 'requester' | 'responder', linesTimeoutS: v['lines-timeout'] !== undefined ? Number(v['lines-timeout']) : 2 } : {}),
+      ...(lines ? { role: v.role as 'requester' | 'responder', linesTimeoutS: v['lines-timeout'] !== undefined ? Number(v['lines-timeout']) : 2,
+        linesPeer: { oneShot: v['one-shot'] ?? false, replyPattern: v['reply-pattern'], outputPattern: v['output-pattern'] } } : {}),
     });
   } catch (e) {
     if (e instanceof TargetError) return usage(e.message);

@@ -21,7 +21,7 @@ import { registerSecret, redactText } from './report/redact.js';
 import { printable } from './report/escape.js';
 import { CaseContext, DEFAULT_START_TIMEOUT_MS } from './cases/context.js';
 import { probeBusAdapter } from './bus/probe.js';
-import type { LinesRole } from './wire/lines.js';
+import { linesPeerOptions, type LinesRole, type LinesPeerOptions } from './wire/lines.js';
 import { brokerOptionsFor, EMBEDDED_LIMITS, resolveLimits, type LimitName } from './limits.js';
 
 export interface RunCommandOptions {
@@ -35,6 +35,10 @@ export interface RunCommandOptions {
   /** With a `lines:` target: the role of the peer under test and its per-phase timeout in seconds. */
   role?: LinesRole;
   linesTimeoutS?: number;
+  /** With a `lines:` target: how an existing peer differs from the test pair (--one-shot, --reply-pattern, --output-pattern). */
+  linesPeer?: LinesPeerOptions;
+  /** Suite broker-process: the broker command the harness starts in each case ({unix}, {port}, {host} replaced). */
+  brokerCommand?: string[];
   token?: string;
   /** Makes the target shut down gracefully (HS-17), for a harness that controls it (tests); the embedded broker has its own. */
   shutdownPeer?: () => void;
@@ -146,8 +150,11 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
     if (!o.exec?.length || !o.role) throw new TargetError('lines: needs --role and the peer command after --');
     const timeoutS = o.linesTimeoutS ?? 2;
     if (!Number.isInteger(timeoutS) || timeoutS < 1 || timeoutS > 60) throw new TargetError('--lines-timeout takes whole seconds, 1 to 60');
-    address = { lines: { request, reply, role: o.role, command: o.exec, timeoutS } };
+    address = { lines: { request, reply, role: o.role, command: o.exec, timeoutS, ...linesPeerOptions(o.linesPeer) } };
     peerName = `lines-${o.role}-${commandName(o.exec)}`;
+  } else if (o.brokerCommand !== undefined) {
+    address = { broker: o.brokerCommand };
+    peerName = `broker-process-${commandName(o.brokerCommand)}`;
   } else if (o.listen !== undefined) {
     listener = new Listener(o.exec);
     let port: number;
@@ -196,7 +203,7 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
     let ack: Record<string, unknown> = {};
     try {
       // A lines peer has no handshake; the instrument suite starts (and handshakes) its own worker in every case.
-      const ownStart = address.lines || (address.exec && o.suites.every((s) => s === 'instrument'));
+      const ownStart = address.lines || address.broker || (address.exec && o.suites.every((s) => s === 'instrument'));
       if (!ownStart) ack = await probe(address, o.timeoutMs, o.token, listener, o.suites, o.startTimeoutMs);
       else if (address.exec && !address.lines) await probeStart(address.exec, Math.max(o.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS, o.timeoutMs));
     } catch (e) {

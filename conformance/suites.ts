@@ -19,6 +19,9 @@ import { runtimeRequestCases } from './cases/runtime-requests.cases.js';
 import { runtimeSystemCases } from './cases/runtime-system.cases.js';
 import { brokerShutdownCases } from './cases/runtime-broker-shutdown.cases.js';
 import { robustnessCases } from './cases/robustness.cases.js';
+import { brokerProcessCases } from './cases/broker-process.cases.js';
+import { instrumentFaultCases } from './cases/instrument-faults.cases.js';
+import { stdioCases } from './cases/stdio.cases.js';
 
 export const SUITES: Record<string, () => Case[]> = {
   core: () => [...framingCases, ...fixtureFaultCases(), ...handshakeCases, ...requestCases, ...registryCases, ...propertyCases,
@@ -26,7 +29,7 @@ export const SUITES: Record<string, () => Case[]> = {
     // Last: it shuts the broker down (skipped where the harness cannot).
     ...brokerShutdownCases],
   /** A peer's codec through the testee profile (conformance --exec -- CMD). */
-  testee: testeeCases,
+  testee: () => [...testeeCases(), ...stdioCases('testee', false)],
   /** A client under test (conformance --listen). */
   client: () => clientCases,
   /** A bus through a bus adapter (--exec), or the bus of a broker (--target, or the reference broker). */
@@ -36,9 +39,11 @@ export const SUITES: Record<string, () => Case[]> = {
   /** A legacy line-based pipe peer (--target lines:REQ,REP --role ROLE -- CMD), section 10.5. */
   lines: () => linesCases,
   /** An engine peer on stdio (conformance --suite engine --exec -- CMD): fixtures, digests, unified-engine behaviour. */
-  engine: engineCases,
+  engine: () => [...engineCases(), ...stdioCases('engine', false)],
   /** An instrument worker (spec section 17) over stdio, or through a broker when the command holds {broker}. */
-  instrument: instrumentCases,
+  instrument: () => [...instrumentCases(), ...instrumentFaultCases(), ...stdioCases('instrument', true)],
+  /** A broker the harness starts itself (conformance --suite broker-process -- CMD, {unix} {port} {host} replaced). */
+  'broker-process': () => brokerProcessCases,
 };
 
 export function casesOf(suites: string[]): Case[] {

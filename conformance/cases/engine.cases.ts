@@ -19,11 +19,12 @@ import { Xorshift32 } from '../../reference/engine/prng.js';
 import type { TeacherConfidence } from '../../reference/engine/mtl.js';
 import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
 import type { CaseContext, TesteeSession } from './context.js';
+import { engineMessageCases } from './engine-messages.cases.js';
 
 const fixtures = (): EngineFixtures => JSON.parse(readFileSync(repoFile('fixtures/engine/engine.json'), 'utf8')) as EngineFixtures;
 
 /** Starts the peer and checks it declares the engine feature (ENG-17). */
-async function engineSession(ctx: CaseContext): Promise<TesteeSession> {
+export async function engineSession(ctx: CaseContext): Promise<TesteeSession> {
   const s = await ctx.testee('engine');
   const features = (s.init['features'] as string[] | undefined) ?? [];
   if (!features.includes('engine')) throw new CaseSkipped('the peer does not declare the feature engine');
@@ -31,7 +32,7 @@ async function engineSession(ctx: CaseContext): Promise<TesteeSession> {
 }
 
 /** One request to the peer and its answer (response or ERROR with re = the request's id). */
-async function ask(ctx: CaseContext, s: TesteeSession, type: string, payload: unknown, id: string): Promise<{ name: string; payload: unknown }> {
+export async function ask(ctx: CaseContext, s: TesteeSession, type: string, payload: unknown, id: string): Promise<{ name: string; payload: unknown }> {
   s.conn.send({ type, header: { id }, payload } as never);
   const want = messageByName(type).response!;
   const m = await ctx.expectMessage(s.conn, `${want} or ERROR with re=${id}`, (x) => (x.name === want || x.name === 'ERROR') && x.header.re === id);
@@ -181,5 +182,6 @@ export function engineCases(): Case[] {
         if (red.redundant?.agreement !== true) throw new CaseFailure('redundant mode over the peer and the reference does not agree', 'agreement true', JSON.stringify(red.error ?? red.redundant?.results.map((r) => r.spike_count)));
       },
     }),
+    ...engineMessageCases(),
   ];
 }

@@ -4,12 +4,14 @@
  * whole, a reader gone mid-write (EPIPE) survived, and a pair removed once its connection ends. The
  * `fifo` suite runs these and then the whole core suite over FIFO pairs.
  */
-import { promises as fsp, constants } from 'node:fs';
+import { promises as fsp, constants, openSync, closeSync, writeSync } from 'node:fs';
+import { Socket } from 'node:net';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { NDArray } from '../../reference/codec/ndarray.js';
-import { encodeMessageFrame } from '../../reference/codec/message.js';
-import { BROKER_TO_CLIENT, CLIENT_TO_BROKER, mkfifo } from '../../reference/transport/fifo-fs.js';
+import { decodeMessage, encodeMessageFrame } from '../../reference/codec/message.js';
+import { FrameDecoder } from '../../reference/codec/frame.js';
+import { BROKER_TO_CLIENT, CLIENT_TO_BROKER, createPairIn, mkfifo, openReadEnd, removePairDir } from '../../reference/transport/fifo-fs.js';
 import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
 import type { CaseContext } from './context.js';
 
@@ -34,6 +36,51 @@ async function placeDir(parent: string, fill: (dir: string) => Promise<void>): P
 
 async function listPairs(parent: string): Promise<string[]> {
   return (await fsp.readdir(parent)).filter((n) => !n.startsWith('.'));
+}
+
+/** Polls a non-blocking write open of `path` until it succeeds (a reader is there) or `ms` pass; ENXIO means no reader yet. */
+async function writeOpenWithin(path: string, ms: number): Promise<number | undefined> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      return openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENXIO' || Date.now() >= deadline) return undefined;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** INIT over the harness's own ends of a pair (write fd, read path opened now); resolves with the broker's answer or a reason. */
+async function handshakeOver(ctx: CaseContext, pair: string, writeFd: number): Promise<string> {
+  let readFd: number;
+  try {
+    readFd = await openReadEnd(join(pair, BROKER_TO_CLIENT), false);
+  } catch (e) {
+    return `broker-to-client cannot be opened: ${(e as Error).message}`; // the broker gave the pair up
+  }
+  const socket = new Socket({ fd: readFd, readable: true, writable: false });
+  const decoder = new FrameDecoder();
+  try {
+    const answer = new Promise<string>((resolve) => {
+      const timer = setTimeout(() => resolve(`nothing within ${ctx.timeoutMs} ms`), ctx.timeoutMs);
+      socket.on('data', (c: Buffer) => {
+        for (const body of decoder.push(c)) {
+          const m = decodeMessage(body);
+          if (m.header.re === 'init') { clearTimeout(timer); resolve(m.name); }
+        }
+      });
+      socket.on('end', () => { clearTimeout(timer); resolve('end of file on broker-to-client'); });
+    });
+    try {
+      writeSync(writeFd, encodeMessageFrame({ type: 'INIT', header: { id: 'init' }, payload: ctx.initPayload(ctx.uniqueId()) }));
+    } catch (e) {
+      return `INIT could not be written: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`; // EPIPE: no reader any more
+    }
+    return await answer;
+  } finally {
+    socket.destroy();
+  }
 }
 
 const big = (n: number, seed: number): NDArray => NDArray.from('<f4', [n], Float32Array.from({ length: n }, (_, i) => (i * 7 + seed) % 1000));
@@ -152,6 +199,51 @@ export const fifoCases: Case[] = [
         await new Promise((r) => setTimeout(r, 25));
       }
       throw new CaseFailure(`the pair ${mine[0]} is still in ${parent} after its connection ended`, 'removed', 'present');
+    },
+  }),
+  defineCase({
+    id: 'transport-fifo/open-order-non-blocking',
+    statements: ['FIFO-3'],
+    async run(ctx) {
+      // The harness opens nothing of a new pair: the broker must open its reading FIFO (client-to-broker)
+      // at once, serve others meanwhile, and keep retrying its writing open until the harness reads, 1 s late.
+      const parent = brokerDir(ctx);
+      const pair = await createPairIn(parent);
+      let writeFd: number | undefined;
+      try {
+        writeFd = await writeOpenWithin(join(pair, CLIENT_TO_BROKER), NOTICE_MS + ctx.timeoutMs);
+        if (writeFd === undefined) throw new CaseFailure('the broker did not open its reading FIFO (client-to-broker) while the harness had not opened broker-to-client: it opens its writing FIFO first, or blocks', 'client-to-broker open for reading', 'ENXIO');
+        await ctx.session(); // a pair waiting for its reader blocks nothing else
+        await new Promise((r) => setTimeout(r, 1000));
+        const answer = await handshakeOver(ctx, pair, writeFd);
+        if (answer !== 'INIT_ACK') throw new CaseFailure('with the harness reading broker-to-client 1 s late, the broker did not complete the handshake (its writing open must be retried on ENXIO until its connect timeout)', 'INIT_ACK', answer);
+      } finally {
+        if (writeFd !== undefined) closeSync(writeFd);
+        await removePairDir(pair).catch(() => undefined);
+      }
+    },
+  }),
+  defineCase({
+    id: 'transport-fifo/eof-before-writer-not-disconnect',
+    statements: ['FIFO-6'],
+    async run(ctx) {
+      // The harness reads broker-to-client but writes nothing for 1.5 s: the broker's read end sees end of
+      // file with no writer yet, which is no disconnect; the harness's late INIT must still be answered.
+      const parent = brokerDir(ctx);
+      const pair = await createPairIn(parent);
+      const readFd = await openReadEnd(join(pair, BROKER_TO_CLIENT), false);
+      let writeFd: number | undefined;
+      try {
+        await new Promise((r) => setTimeout(r, 3 * NOTICE_MS));
+        writeFd = await writeOpenWithin(join(pair, CLIENT_TO_BROKER), ctx.timeoutMs);
+        if (writeFd === undefined) throw new CaseFailure('after end of file on client-to-broker before any writer, the broker gave up the pair', 'client-to-broker still read', (await fsp.stat(pair).catch(() => undefined)) ? 'no reader (ENXIO)' : 'the pair was removed');
+        const answer = await handshakeOver(ctx, pair, writeFd);
+        if (answer !== 'INIT_ACK') throw new CaseFailure('a writer coming after end of file was not served', 'INIT_ACK', answer);
+      } finally {
+        closeSync(readFd);
+        if (writeFd !== undefined) closeSync(writeFd);
+        await removePairDir(pair).catch(() => undefined);
+      }
     },
   }),
 ];

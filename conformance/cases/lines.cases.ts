@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { mkfifo } from '../../reference/transport/fifo-fs.js';
-import { readLine, readPipe, startPeer, stopPeer, writeLine, type LinesTarget, type PeerRun } from '../wire/lines.js';
+import { printedReply, readLine, readPipe, startPeer, stopPeer, writeLine, type LinesTarget, type PeerRun } from '../wire/lines.js';
 import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
 import type { CaseContext } from './context.js';
 
@@ -75,11 +75,27 @@ async function requesterExchange(t: LinesTarget, started: PeerRun[], message: Bu
   return { request: got.bytes, run: await bounded(run.exit, waitMs(t), 'the requester to exit') };
 }
 
-/** Responder under test (already started): one exchange; the raw request bytes are written in one open/write/close. */
-async function responderExchange(t: LinesTarget, raw: Buffer): Promise<Buffer> {
+const running = (p: PeerRun): boolean => p.child.exitCode === null && p.child.signalCode === null;
+
+/**
+ * Responder under test: one exchange; the raw request bytes are written in one open/write/close. A
+ * responder is started (after `startAfterMs`) unless one is running; a one-shot responder (--one-shot)
+ * serves this exchange only, so the next exchange starts a new one.
+ */
+async function responderExchange(t: LinesTarget, started: PeerRun[], raw: Buffer, options: { log?: string; startAfterMs?: number } = {}): Promise<Buffer> {
+  let current = started.find(running);
+  if (!current) {
+    if (options.startAfterMs) setTimeout(() => { current = startResponder(t, started, options.log); }, options.startAfterMs);
+    else current = startResponder(t, started, options.log);
+  }
   await writeLine(t.request, raw, waitMs(t));
   const got = await readLine(t.reply, waitMs(t));
   if (got.kind === 'timeout') throw new CaseFailure('the responder wrote no reply line', 'a reply line', got.partial.length ? show(got.partial) : 'nothing');
+  if (t.oneShot && current) {
+    // Its exchange is over: one still running after a phase is stopped, so that two never share the pipes.
+    await Promise.race([current.exit, new Promise((r) => setTimeout(r, waitMs(t)))]);
+    stopPeer(current);
+  }
   return got.bytes;
 }
 
@@ -93,6 +109,19 @@ function expectBytes(what: string, got: Buffer, want: Buffer): void {
   if (!got.equals(want)) throw new CaseFailure(what, show(want), show(got));
 }
 
+/** A responder's reply: the echo of the request, or with --reply-pattern the fixed text an existing peer gives. */
+function expectReply(t: LinesTarget, what: string, got: Buffer, echo: Buffer): void {
+  if (!t.replyPattern) return expectBytes(what, got, echo);
+  if (!t.replyPattern.test(got.toString('latin1'))) throw new CaseFailure(`${what} (--reply-pattern)`, t.replyPattern.source, show(got));
+}
+
+/** What a requester printed: the reply, with or without a final LF, or inside --output-pattern. */
+function expectPrinted(t: LinesTarget, what: string, stdout: Buffer, reply: Buffer): void {
+  const got = printedReply(t, stdout);
+  if (got === undefined) throw new CaseFailure(`${what}: the output does not match --output-pattern`, t.outputPattern!.source, show(stdout));
+  expectBytes(what, got, reply);
+}
+
 /** A normal exchange in the peer's role, checked end to end. */
 async function normalExchange(t: LinesTarget, started: PeerRun[], text: string, log?: string): Promise<void> {
   const msg = Buffer.from(text);
@@ -100,11 +129,9 @@ async function normalExchange(t: LinesTarget, started: PeerRun[], text: string, 
     const reply = Buffer.from(`reply to ${text}`);
     const { request, run } = await requesterExchange(t, started, msg, Buffer.concat([reply, LF]), log);
     expectBytes('the request differs from the message given', request, msg);
-    expectBytes('the requester printed another reply', run.stdout, Buffer.concat([reply, LF]));
+    expectPrinted(t, 'the requester printed another reply', run.stdout, reply);
   } else {
-    const server = started.length ? started[0]! : startResponder(t, started, log);
-    void server;
-    expectBytes('the reply is not the echo of the request', await responderExchange(t, Buffer.concat([msg, LF])), msg);
+    expectReply(t, 'the reply is not the echo of the request', await responderExchange(t, started, Buffer.concat([msg, LF]), log ? { log } : {}), msg);
   }
 }
 
@@ -123,10 +150,9 @@ export const linesCases: Case[] = [
           const reply = Buffer.from(msg).reverse();
           const { request, run } = await requesterExchange(t, started, msg, Buffer.concat([reply, LF]));
           expectBytes('the request is not the message byte for byte', request, msg);
-          expectBytes('the printed reply is not the reply byte for byte', run.stdout, Buffer.concat([reply, LF]));
+          expectPrinted(t, 'the printed reply is not the reply byte for byte', run.stdout, reply);
         } else {
-          startResponder(t, started);
-          expectBytes('the echoed reply is not the request byte for byte', await responderExchange(t, Buffer.concat([msg, LF])), msg);
+          expectReply(t, 'the echoed reply is not the request byte for byte', await responderExchange(t, started, Buffer.concat([msg, LF])), msg);
         }
       });
     },
@@ -140,13 +166,12 @@ export const linesCases: Case[] = [
       await withPeers(async (started) => {
         if (t.role === 'requester') {
           const { run } = await requesterExchange(t, started, Buffer.from('frame me'), Buffer.from('first\nsecond line, to be discarded\n'));
-          expectBytes('the requester did not stop at the first LF', run.stdout, Buffer.from('first\n'));
+          expectPrinted(t, 'the requester did not stop at the first LF', run.stdout, Buffer.from('first'));
           const eof = await requesterExchange(t, started, Buffer.from('again'), Buffer.from('no-lf-at-eof'));
-          expectBytes('a reply ended by end of file instead of LF was not taken whole', eof.run.stdout, Buffer.from('no-lf-at-eof\n'));
+          expectPrinted(t, 'a reply ended by end of file instead of LF was not taken whole', eof.run.stdout, Buffer.from('no-lf-at-eof'));
         } else {
-          startResponder(t, started);
-          expectBytes('the responder did not stop at the first LF', await responderExchange(t, Buffer.from('first\nTAIL that must be discarded')), Buffer.from('first'));
-          expectBytes('a request ended by end of file was not taken whole', await responderExchange(t, Buffer.from('no-lf-at-eof')), Buffer.from('no-lf-at-eof'));
+          expectReply(t, 'the responder did not stop at the first LF', await responderExchange(t, started, Buffer.from('first\nTAIL that must be discarded')), Buffer.from('first'));
+          expectReply(t, 'a request ended by end of file was not taken whole', await responderExchange(t, started, Buffer.from('no-lf-at-eof')), Buffer.from('no-lf-at-eof'));
         }
       });
     },
@@ -171,8 +196,10 @@ export const linesCases: Case[] = [
           if (fd !== undefined) (await import('node:fs')).closeSync(fd);
           const drained = await readLine(t.reply, 500); // the reply to the stalled request, if any
           void drained;
-          if (server.child.exitCode !== null) throw new CaseFailure('the responder exited after a stalled request instead of serving on', 'running', `exit ${server.child.exitCode}`);
-          expectBytes('after a timed-out exchange the responder does not serve the next one', await responderExchange(t, Buffer.from('after the stall\n')), Buffer.from('after the stall'));
+          if (server.child.signalCode !== null) throw new CaseFailure(`the responder was killed by ${server.child.signalCode} after a stalled request`, 'running', server.child.signalCode);
+          // A one-shot responder may end with its dropped exchange; the next exchange then starts a new one.
+          if (server.child.exitCode !== null && !t.oneShot) throw new CaseFailure('the responder exited after a stalled request instead of serving on', 'running', `exit ${server.child.exitCode}`);
+          expectReply(t, 'after a timed-out exchange the responder does not serve the next one', await responderExchange(t, started, Buffer.from('after the stall\n')), Buffer.from('after the stall'));
         }
       });
     },
@@ -192,14 +219,12 @@ export const linesCases: Case[] = [
           const got = await readLine(t.request, waitMs(t));
           if (got.kind !== 'line') throw new CaseFailure('started before its responder, the requester sent nothing');
           await writeLine(t.reply, Buffer.from('late reply\n'), waitMs(t));
-          expectBytes('started first, the requester did not get the reply', (await bounded(run.exit, waitMs(t), 'the requester to exit')).stdout, Buffer.from('late reply\n'));
+          expectPrinted(t, 'started first, the requester did not get the reply', (await bounded(run.exit, waitMs(t), 'the requester to exit')).stdout, Buffer.from('late reply'));
           await normalExchange(t, started, 'harness first'); // the usual order: the harness reads first
         } else {
           // The harness first: its request waits (ENXIO retries) until the responder starts 500 ms later.
-          const pending = responderExchange(t, Buffer.from('before you\n'));
-          await new Promise((r) => setTimeout(r, 500));
-          startResponder(t, started);
-          expectBytes('started after its requester, the responder did not answer', await pending, Buffer.from('before you'));
+          const pending = responderExchange(t, started, Buffer.from('before you\n'), { startAfterMs: 500 });
+          expectReply(t, 'started after its requester, the responder did not answer', await pending, Buffer.from('before you'));
         }
       });
     },
@@ -355,8 +380,8 @@ export const linesCases: Case[] = [
           await readPipe(t.reply, 1); // open and close the reply pipe before the reply is read
           await new Promise((r) => setTimeout(r, (t.timeoutS + 1) * 1000));
           if (server.child.signalCode !== null) throw new CaseFailure(`the responder was killed by ${server.child.signalCode} when its reader went away`, 'running', server.child.signalCode);
-          if (server.child.exitCode !== null) throw new CaseFailure('the responder exited when its reader went away', 'running', `exit ${server.child.exitCode}`);
-          expectBytes('after an early close the responder does not serve the next exchange', await responderExchange(t, Buffer.from('next\n')), Buffer.from('next'));
+          if (server.child.exitCode !== null && !t.oneShot) throw new CaseFailure('the responder exited when its reader went away', 'running', `exit ${server.child.exitCode}`);
+          expectReply(t, 'after an early close the responder does not serve the next exchange', await responderExchange(t, started, Buffer.from('next\n')), Buffer.from('next'));
         }
       });
     },
@@ -376,7 +401,7 @@ export const linesCases: Case[] = [
           startResponder(t, started);
           await writeLine(t.request, Buffer.from('old request\n'), waitMs(t)); // its reply is never read
           await new Promise((r) => setTimeout(r, (t.timeoutS + 1.5) * 1000));
-          expectBytes('the reply belongs to an earlier, aborted exchange', await responderExchange(t, Buffer.from('new request\n')), Buffer.from('new request'));
+          expectReply(t, 'the reply belongs to an earlier, aborted exchange', await responderExchange(t, started, Buffer.from('new request\n')), Buffer.from('new request'));
         }
       });
     },

@@ -11,10 +11,10 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 const reportDir = mkdtempSync(join(tmpdir(), 'concord-engine-suite-'));
 afterAll(() => rmSync(reportDir, { recursive: true, force: true }));
 
-async function run(exec: string[], runPatterns: string[]): Promise<{ code: number; results: CaseResult[] }> {
+async function run(exec: string[], runPatterns: string[], timeoutMs = 10_000): Promise<{ code: number; results: CaseResult[] }> {
   const lines: string[] = [];
   const o: RunCommandOptions = {
-    exec, suites: ['engine'], run: runPatterns, skip: [], seed: 4242, timeoutMs: 10_000, failFast: false, strict: false,
+    exec, suites: ['engine'], run: runPatterns, skip: [], seed: 4242, timeoutMs, failFast: false, strict: false,
     knownFailing: [], json: true, reportDir, out: (t) => lines.push(t), err: () => undefined,
   };
   const code = await runCommand(o);
@@ -37,5 +37,41 @@ describe('the engine suite', () => {
     expect(results.map((r) => r.outcome)).toEqual(['fail', 'fail', 'fail']);
     expect(results[0]!.requirement).toMatch(/^\[ENG-4\]/);
     expect(code).toBe(1);
+  }, 120_000);
+
+  const broken = (defect: string, ...args: string[]): string[] => [process.execPath, '--import', 'tsx', join(root, 'conformance/test/broken-engine.ts'), defect, ...args];
+  const MESSAGE_CASES = ['msg-reasoning', 'msg-learning', 'msg-mtl', 'msg-memory', 'engine/unified-one-answer-naming-engines', 'engine/unified-failover-order', 'engine/unified-timeout-retryable'];
+
+  it('passes the reference engine on the per-message and unified-engine rules, also when it implements the recommended memory types', async () => {
+    const { results } = await run(engine(), MESSAGE_CASES);
+    expect(results.filter((r) => r.outcome !== 'pass').map((r) => `${r.id}: ${r.message}`)).toEqual([]);
+    expect(results).toHaveLength(12);
+    const encoder = await run(broken('encoding-right-dim'), ['msg-memory/encoding-exact-dim']);
+    expect(encoder.results.map((r) => r.outcome)).toEqual(['pass']);
+  }, 400_000);
+
+  it.each([
+    ['batch-drop-last', 'msg-reasoning/batch-entry-per-item'],
+    ['batch-fail-all', 'msg-reasoning/batch-item-failure-isolated'],
+    ['batch-per-item-fault', 'msg-reasoning/batch-fault-refuses-whole'],
+    ['ack-without-digest', 'msg-learning/ack-once-applied'],
+    ['reorder-updates', 'msg-learning/updates-in-order-once'],
+    ['mtl-sample-stddev', 'msg-mtl/disagreement-population-stddev'],
+    ['mtl-drop-rate', 'msg-mtl/teacher-sync-counts'],
+    ['mem-internal', 'msg-memory/memory-update-ack-or-unsupported'],
+    ['mem-two-answers', 'msg-memory/memory-update-ack-or-unsupported'],
+    ['encoding-wrong-dim', 'msg-memory/encoding-exact-dim'],
+    ['nonfinite-internal', 'engine/unified-one-answer-naming-engines'],
+    ['nonfinite-internal', 'engine/unified-failover-order'],
+    ['double-answer', 'engine/unified-one-answer-naming-engines'],
+  ])('fails an engine broken by %s in %s', async (defect, id) => {
+    const { results } = await run(broken(defect), [id]);
+    expect(results.map((r) => `${r.id}: ${r.outcome}`)).toEqual([`${id}: fail`]);
+  }, 120_000);
+
+  it('fails an engine slower than engine_timeout_ms in engine/unified-timeout-retryable', async () => {
+    const { results } = await run(broken('slow-reason', '2500'), ['engine/unified-timeout-retryable'], 1500);
+    expect(results.map((r) => r.outcome)).toEqual(['fail']);
+    expect(results[0]!.message).toMatch(/TIMEOUT, retryable/);
   }, 120_000);
 });

@@ -7,6 +7,7 @@ import { chmodSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Broker } from '../../reference/broker/index.js';
+import { startBrokenFifoBroker, type FifoDefect } from './broken-fifo-broker.js';
 import { runCommand } from '../run-command.js';
 import type { CaseResult } from '../runner.js';
 
@@ -30,7 +31,7 @@ describe('the fifo suite', () => {
     try {
       const { code, results } = await run(dir, ['transport-fifo/**', 'framing/**', 'requests/route-and-correlate', 'handshake/peer-gone-on-disconnect']);
       expect(results.filter((r) => r.outcome !== 'pass').map((r) => `${r.id}: ${r.outcome} ${r.message}`)).toEqual([]);
-      expect(results.filter((r) => r.id.startsWith('transport-fifo/')).length).toBe(6);
+      expect(results.filter((r) => r.id.startsWith('transport-fifo/')).length).toBe(8);
       expect(code).toBe(0);
     } finally {
       await broker.close();
@@ -48,6 +49,21 @@ describe('the fifo suite', () => {
       const { results } = await run(dir, ['transport-fifo/broker-dir-private']);
       expect(results.map((r) => [r.id, r.outcome])).toEqual([['transport-fifo/broker-dir-private', 'fail']]);
       expect(results[0]!.message).toMatch(/group or others/);
+    } finally {
+      await broker.close();
+    }
+  }, 60_000);
+
+  it.each([
+    ['write-first', 'transport-fifo/open-order-non-blocking'],
+    ['no-retry', 'transport-fifo/open-order-non-blocking'],
+    ['eof-disconnect', 'transport-fifo/eof-before-writer-not-disconnect'],
+  ] as [FifoDefect, string][])('flags a broker that opens its pairs wrongly (%s) in %s', async (defect, id) => {
+    const dir = join(scratch, `broken-${defect}`);
+    const broker = await startBrokenFifoBroker(dir, defect);
+    try {
+      const { results } = await run(dir, [id]);
+      expect(results.map((r) => [r.id, r.outcome])).toEqual([[id, 'fail']]);
     } finally {
       await broker.close();
     }

@@ -7,7 +7,7 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runCommand } from '../run-command.js';
+import { runCommand, type RunCommandOptions } from '../run-command.js';
 import type { CaseResult } from '../runner.js';
 
 const here = fileURLToPath(new URL('./lines/', import.meta.url));
@@ -17,7 +17,7 @@ afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-async function run(role: 'requester' | 'responder', flags: string[], selection: string[] = []): Promise<{ code: number; results: CaseResult[] }> {
+async function run(role: 'requester' | 'responder', flags: string[], selection: string[] = [], existing?: { script: string; peer: RunCommandOptions['linesPeer'] }): Promise<{ code: number; results: CaseResult[] }> {
   // 0755, like /tmp: the probe as uid 65534 reaches the pipes, so their own modes decide.
   const dir = mkdtempSync(join(tmpdir(), 'concord-lines-'));
   chmodSync(dir, 0o755);
@@ -25,7 +25,8 @@ async function run(role: 'requester' | 'responder', flags: string[], selection: 
   const lines: string[] = [];
   const code = await runCommand({
     target: `lines:${join(dir, 'model1_to_model2')},${join(dir, 'model2_to_model1')}`, role, linesTimeoutS: 1,
-    exec: ['perl', join(here, `lines-${role}.pl`), '--request', '{request}', '--reply', '{reply}', '--timeout', '{timeout}', '--log', '{log}', ...flags],
+    exec: ['perl', join(here, existing?.script ?? `lines-${role}.pl`), '--request', '{request}', '--reply', '{reply}', '--timeout', '{timeout}', '--log', '{log}', ...flags],
+    ...(existing ? { linesPeer: existing.peer } : {}),
     suites: ['lines'], run: selection, skip: [], seed: 1, timeoutMs: 2000, failFast: false, strict: true, knownFailing: [], json: true, reportDir,
     out: (t) => lines.push(t), err: () => undefined,
   });
@@ -65,4 +66,40 @@ describe('the lines suite', () => {
     expect(failed(results)).toEqual(['transport-lines/concurrent-writers-above-pipe-buf']);
     console.log(`[lines] ${results[0]!.message}`);
   }, 120_000);
+
+  describe('meets existing peers as they are', () => {
+    const fixed = { script: 'lines-fixed-responder.pl', peer: { oneShot: true, replyPattern: 'status: OK, model2 ready' } };
+    const prefixed = { script: 'lines-prefix-requester.pl', peer: { outputPattern: '^model1 got: (.*)$' } };
+    const failures = (results: CaseResult[]): string[] => results.filter((r) => r.outcome !== 'pass' && r.outcome !== 'skipped').map((r) => `${r.id}: ${r.outcome} ${r.message}`);
+
+    it.each([[[]], [['--no-final-lf']]])('passes a one-shot responder with a fixed reply (flags %j) given --one-shot --reply-pattern', async (flags) => {
+      const { code, results } = await run('responder', flags, [], fixed);
+      expect(failures(results)).toEqual([]);
+      expect(results.filter((r) => r.outcome === 'pass').length).toBeGreaterThanOrEqual(10);
+      expect(code).toBe(0);
+    }, 240_000);
+
+    it.each([[[]], [['--bare-output']]])('passes a requester printing the reply behind a prefix (flags %j) given --output-pattern', async (flags) => {
+      const { code, results } = await run('requester', flags, [], prefixed);
+      expect(failures(results)).toEqual([]);
+      expect(results.filter((r) => r.outcome === 'pass').length).toBeGreaterThanOrEqual(12);
+      expect(code).toBe(0);
+    }, 240_000);
+
+    it('without the options, the same peers fail: the fixed reply is no echo, the prefix is not the reply', async () => {
+      const responder = await run('responder', [], ['transport-lines/byte-transparency'], { script: fixed.script, peer: { oneShot: true } });
+      expect(failed(responder.results)).toEqual(['transport-lines/byte-transparency']);
+      const requester = await run('requester', [], ['transport-lines/byte-transparency'], { script: prefixed.script, peer: {} });
+      expect(failed(requester.results)).toEqual(['transport-lines/byte-transparency']);
+      const wrong = await run('responder', [], ['transport-lines/byte-transparency'], { script: fixed.script, peer: { oneShot: true, replyPattern: 'status: FAILED.*' } });
+      expect(failed(wrong.results)).toEqual(['transport-lines/byte-transparency']);
+    }, 120_000);
+
+    it('still flags a broken existing peer: world-writable pipes, a regular file created where a pipe is missing', async () => {
+      const responder = await run('responder', ['--world-writable'], ['transport-lines/pipes-not-world-writable'], fixed);
+      expect(failed(responder.results)).toEqual(['transport-lines/pipes-not-world-writable']);
+      const requester = await run('requester', ['--create-regular'], ['transport-lines/missing-pipe-never-created'], prefixed);
+      expect(failed(requester.results)).toEqual(['transport-lines/missing-pipe-never-created']);
+    }, 120_000);
+  });
 });

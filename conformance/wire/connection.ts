@@ -46,6 +46,8 @@ export interface Address {
   fifo?: string;
   /** The legacy line profile (section 10.5): the pipes, the peer's role and command. */
   lines?: LinesTarget;
+  /** A broker the harness starts itself (suite broker-process): its command, `{unix}`, `{port}` and `{host}` replaced per case. */
+  broker?: string[];
 }
 
 /** The byte streams of a connection, and how to end it. */

@@ -9,6 +9,7 @@ import { Socket } from 'node:net';
 import { closeSync, writeSync } from 'node:fs';
 import { openReadEnd, openWriteEnd } from '../../reference/transport/fifo-fs.js';
 import { startPeerProcess, type PeerProcess } from './peer-process.js';
+import { TargetError } from '../target.js';
 
 export type LinesRole = 'requester' | 'responder';
 
@@ -22,6 +23,49 @@ export interface LinesTarget {
   command: string[];
   /** The peer's per-phase timeout in whole seconds (passed as `{timeout}`). */
   timeoutS: number;
+  /** A responder that serves one exchange and exits: the harness starts it for every exchange. */
+  oneShot?: boolean;
+  /** A responder's reply must match this (whole reply) instead of echoing the request. */
+  replyPattern?: RegExp;
+  /** A requester's standard output must match this, its first group (or group `reply`) holding the reply. */
+  outputPattern?: RegExp;
+}
+
+/** The command-line spellings of how an existing peer differs from the test pair. */
+export interface LinesPeerOptions {
+  oneShot?: boolean;
+  replyPattern?: string;
+  outputPattern?: string;
+}
+
+/** Compiles the patterns (a reply pattern is anchored to the whole reply); a bad one is a usage error. */
+export function linesPeerOptions(o: LinesPeerOptions = {}): Pick<LinesTarget, 'oneShot' | 'replyPattern' | 'outputPattern'> {
+  const compile = (flag: string, source: string | undefined, anchored: boolean): RegExp | undefined => {
+    if (source === undefined) return undefined;
+    try {
+      return new RegExp(anchored ? `^(?:${source})$` : source, 's');
+    } catch (e) {
+      throw new TargetError(`${flag}: ${(e as Error).message}`);
+    }
+  };
+  const output = compile('--output-pattern', o.outputPattern, false);
+  if (output && !/\((?!\?[:=!<])|\(\?<[A-Za-z]/.test(output.source)) throw new TargetError('--output-pattern needs a capture group holding the reply, e.g. ^Reply: (.*)$');
+  const reply = compile('--reply-pattern', o.replyPattern, true);
+  return { ...(o.oneShot ? { oneShot: true } : {}), ...(reply ? { replyPattern: reply } : {}), ...(output ? { outputPattern: output } : {}) };
+}
+
+/**
+ * The reply a requester printed: the output pattern's group `reply` or first group, or the whole output;
+ * one final LF is the requester's to print or not (undefined: the output does not match the pattern).
+ */
+export function printedReply(t: Pick<LinesTarget, 'outputPattern'>, stdout: Buffer): Buffer | undefined {
+  const text = stdout.toString('latin1');
+  const body = text.endsWith('\n') ? text.slice(0, -1) : text;
+  if (!t.outputPattern) return Buffer.from(body, 'latin1');
+  const m = t.outputPattern.exec(body) ?? t.outputPattern.exec(text);
+  if (!m) return undefined;
+  const got = m.groups?.['reply'] ?? m[1] ?? '';
+  return Buffer.from(got.endsWith('\n') ? got.slice(0, -1) : got, 'latin1');
 }
 
 /** What the harness read: the line (without LF), how many bytes followed it, or nothing in time. */

@@ -5,6 +5,9 @@ package LinesPeer;
 #   --world-writable   chmod 0666 both pipes at start (the seed's setup script did)
 #   --create-regular   open the writing pipe with open '>' (O_CREAT): a regular file where it is missing
 #   --no-size-limit    write messages longer than PIPE_BUF, whose concurrent writes interleave
+# Existing peers as they are (lines-fixed-responder.pl, lines-prefix-requester.pl):
+#   --no-final-lf      write a message without its LF (the reader sees end of file)
+#   --bare-output      print the reply without a final LF
 use v5.36;
 use Fcntl qw(O_RDONLY O_WRONLY);
 use Getopt::Long qw(GetOptions);
@@ -14,7 +17,7 @@ our $PIPE_BUF = 4096;
 our %opt = (timeout => 5);
 
 sub options () {
-    GetOptions(\%opt, 'request=s', 'reply=s', 'timeout=i', 'log=s', 'count=i', 'world-writable', 'create-regular', 'no-size-limit')
+    GetOptions(\%opt, 'request=s', 'reply=s', 'timeout=i', 'log=s', 'count=i', 'world-writable', 'create-regular', 'no-size-limit', 'no-final-lf', 'bare-output')
         or exit 64;
     defined $opt{request} && defined $opt{reply} or do { print STDERR "usage: --request PIPE --reply PIPE [--timeout S] [--log FILE]\n"; exit 64 };
     $SIG{PIPE} = 'IGNORE'; # FIFO-5: a reader that went away is EPIPE, handled, never a kill
@@ -82,7 +85,7 @@ sub read_line ($fh) {
 
 # LINES-2: the message and one LF in one write; LINES-10: never above PIPE_BUF.
 sub write_line ($fh, $msg) {
-    my $bytes = "$msg\n";
+    my $bytes = $opt{'no-final-lf'} ? $msg : "$msg\n";
     fail(90, 'message of ' . length($bytes) . " bytes is above PIPE_BUF ($PIPE_BUF); not sent") if length($bytes) > $PIPE_BUF && !$opt{'no-size-limit'};
     my $off = 0;
     while ($off < length $bytes) {

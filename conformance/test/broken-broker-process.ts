@@ -1,0 +1,38 @@
+/**
+ * A deliberately broken broker process for the broker-process suite's own tests: `concord broker`
+ * with one defect. Run as `tsx broken-broker-process.ts <defect> [concord broker options]`.
+ *   socket-0666     chmods its Unix socket to 0666 once it exists (UNIX-1)
+ *   unlink-any      removes whatever is at its Unix socket path before listening (UNIX-2)
+ *   other-port      listens on 127.0.0.1:9998 when no --port is given (TCP-1)
+ *   all-interfaces  listens on 0.0.0.0 (with a token of its own) when no --host is given (SEC-1)
+ *   fifo-dir-0755   creates an absent --fifo-dir with mode 0755 (FIFO-9)
+ *   fifo-dir-any    makes an existing --fifo-dir private (chmod 0700, chown to itself) and serves it (FIFO-9)
+ */
+import { chmodSync, chownSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { runBrokerCommand, type BrokerCommandValues } from '../../reference/broker/command.js';
+
+const [defect, ...argv] = process.argv.slice(2);
+const names = ['host', 'port', 'unix', 'fifo-dir', 'token', 'log-level', 'max-in-flight', 'max-frame'];
+const values = parseArgs({ args: argv, options: Object.fromEntries(names.map((n) => [n, { type: 'string' as const }])) }).values as BrokerCommandValues;
+if (defect === 'unlink-any' && values.unix !== undefined) rmSync(values.unix, { force: true });
+if (defect === 'other-port' && values.port === undefined) values.port = '9998';
+if (defect === 'all-interfaces' && values.host === undefined) Object.assign(values, { host: '0.0.0.0', token: 'broken' });
+const fifoDir = values['fifo-dir'];
+if (defect === 'fifo-dir-0755' && fifoDir !== undefined && !existsSync(fifoDir)) {
+  mkdirSync(fifoDir);
+  chmodSync(fifoDir, 0o755);
+}
+if (defect === 'fifo-dir-any' && fifoDir !== undefined && existsSync(fifoDir)) {
+  chmodSync(fifoDir, 0o700);
+  chownSync(fifoDir, process.getuid!(), process.getgid!());
+}
+if (defect === 'socket-0666' && values.unix !== undefined) {
+  const path = values.unix;
+  const timer = setInterval(() => {
+    if (!existsSync(path)) return;
+    chmodSync(path, 0o666);
+    clearInterval(timer);
+  }, 5);
+}
+process.exitCode = runBrokerCommand(values);

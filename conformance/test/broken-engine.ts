@@ -1,0 +1,121 @@
+/**
+ * A deliberately broken engine for the engine suite's own tests: the reference TypeScript engine on
+ * stdio with one defect applied to what it reads or writes. Run as `tsx broken-engine.ts <defect> [ms]`.
+ *   batch-drop-last      BATCH_REASONING_RSP loses its last entry (RSN-1)
+ *   batch-fail-all       one failing item fails every entry of the batch (RSN-2)
+ *   batch-per-item-fault a batch refused by the checks of section 8 is answered per item (RSN-3)
+ *   ack-without-digest   the ACKs of STATE_UPDATE and PARAMETER_SYNC carry no digest and version (LRN-1)
+ *   reorder-updates      a FEEDBACK is applied after the request that follows it (LRN-2)
+ *   mtl-sample-stddev    TEACHER_SYNC gives the sample, not the population, standard deviation (MTL-1)
+ *   mtl-drop-rate        TEACHER_SYNC lacks the learning rate of one teacher (MTL-2)
+ *   mem-internal         MEMORY_UPDATE is answered with ERROR INTERNAL (MEM-1)
+ *   mem-two-answers      MEMORY_UPDATE is answered twice, ACK and UNSUPPORTED (MEM-1)
+ *   encoding-right-dim   ENCODING_REQ is answered with `dim` elements (a correct encoder: MEM-2 passes)
+ *   encoding-wrong-dim   ENCODING_REQ is answered with `dim` + 1 elements (MEM-2)
+ *   nonfinite-internal   a non-finite encoding is refused with INTERNAL, not INVALID_ARRAY (ENG-9, ENG-12)
+ *   double-answer        every REASONING_RESPONSE is sent twice (ENG-9)
+ *   slow-reason          every REASONING_RESPONSE is held back [ms] milliseconds (ENG-13)
+ */
+import { PassThrough, Transform } from 'node:stream';
+import { serveStdio } from '../../reference/engine/stdio.js';
+import { ReferenceEngine } from '../../reference/engine/engine.js';
+import { FrameDecoder } from '../../reference/codec/frame.js';
+import { decodeEnvelope } from '../../reference/codec/body.js';
+import { messageByCode } from '../../reference/codec/catalog.js';
+import { ProtocolError } from '../../reference/codec/errors.js';
+import { NDArray } from '../../reference/codec/ndarray.js';
+import { decodeMessage, encodeMessageFrame, type Message, type OutgoingMessage } from '../../reference/codec/message.js';
+
+const defect = process.argv[2] ?? '';
+const delayMs = Number(process.argv[3] ?? 3000);
+let n = 0;
+const frame = (type: string, re: string, payload: unknown): Uint8Array => encodeMessageFrame({ type, header: { id: `broken-${++n}`, re }, payload });
+const again = (m: Message, payload: unknown = m.payload): Uint8Array => encodeMessageFrame({ type: m.name, header: m.header, payload, encoding: m.encoding } as OutgoingMessage);
+
+const toEngine = new PassThrough();
+const fromEngine = new PassThrough();
+const out = (bytes: Uint8Array): void => void process.stdout.write(bytes);
+
+// What the harness sends, on its way to the engine.
+const inDecoder = new FrameDecoder();
+let held: Uint8Array | undefined;
+/** The type of each request by id, so that an answer's defect can depend on what it answers. */
+const asked = new Map<string, string>();
+process.stdin.on('data', (chunk: Buffer) => {
+  for (const body of inDecoder.push(chunk)) {
+    let m: Message;
+    try {
+      m = decodeMessage(body);
+    } catch (e) {
+      const env = (() => { try { return decodeEnvelope(body); } catch { return undefined; } })();
+      if (defect === 'batch-per-item-fault' && e instanceof ProtocolError && env && messageByCode(env.type)?.name === 'BATCH_REASONING_REQ') {
+        out(frame('BATCH_REASONING_RSP', env.header.id, { results: [{ ok: false, error: { code: e.code, message: e.message } }] }));
+        continue;
+      }
+      toEngine.write(frameOf(body)); // the engine refuses it itself
+      continue;
+    }
+    asked.set(m.header.id, m.name);
+    if (m.name === 'MEMORY_UPDATE' && defect === 'mem-internal') { out(frame('ERROR', m.header.id, { code: 'INTERNAL', message: 'memory is broken', definite: false })); continue; }
+    if (m.name === 'MEMORY_UPDATE' && defect === 'mem-two-answers') {
+      out(frame('ACK', m.header.id, {}));
+      out(frame('ERROR', m.header.id, { code: 'UNSUPPORTED', message: 'no memory', definite: true }));
+      continue;
+    }
+    if (m.name === 'ENCODING_REQ' && defect.startsWith('encoding-')) {
+      const dim = ((m.payload as { dim?: number }).dim ?? 8) + (defect === 'encoding-wrong-dim' ? 1 : 0);
+      out(frame('ENCODING_RSP', m.header.id, { encoding: NDArray.from('<f4', [dim], Array.from({ length: dim }, (_, i) => i / dim)), model: 'broken-encoder' }));
+      continue;
+    }
+    if (defect === 'reorder-updates' && held !== undefined) {
+      toEngine.write(frameOf(body));
+      toEngine.write(held);
+      held = undefined;
+      continue;
+    }
+    if (m.name === 'FEEDBACK' && defect === 'reorder-updates') { held = frameOf(body); continue; }
+    toEngine.write(frameOf(body));
+  }
+});
+process.stdin.on('end', () => toEngine.end());
+
+function frameOf(body: Uint8Array): Buffer {
+  const prefix = Buffer.alloc(4);
+  prefix.writeUInt32BE(body.length);
+  return Buffer.concat([prefix, body]);
+}
+
+// What the engine answers, on its way to the harness.
+const outDecoder = new FrameDecoder();
+fromEngine.pipe(new Transform({
+  transform(chunk: Buffer, _enc, done) {
+    for (const body of outDecoder.push(chunk)) {
+      const m = decodeMessage(body);
+      const p = m.payload as Record<string, unknown>;
+      if (m.name === 'BATCH_REASONING_RSP' && defect === 'batch-drop-last') this.push(again(m, { results: (p['results'] as unknown[]).slice(0, -1) }));
+      else if (m.name === 'BATCH_REASONING_RSP' && defect === 'batch-fail-all') {
+        const results = p['results'] as { ok: boolean; error?: unknown }[];
+        const bad = results.find((r) => !r.ok);
+        this.push(again(m, { results: bad ? results.map(() => ({ ok: false, error: bad.error })) : results }));
+      } else if (m.name === 'ACK' && defect === 'ack-without-digest' && ['STATE_UPDATE', 'PARAMETER_SYNC'].includes(asked.get(m.header.re ?? '') ?? '')) this.push(again(m, {}));
+      else if (m.name === 'TEACHER_SYNC' && defect === 'mtl-sample-stddev') {
+        const k = p['teacher_count'] as number;
+        this.push(again(m, { ...p, disagreement: Math.fround((p['disagreement'] as number) * Math.sqrt(k / (k - 1))) }));
+      } else if (m.name === 'TEACHER_SYNC' && defect === 'mtl-drop-rate') {
+        const rates = { ...(p['learning_rates'] as Record<string, number>) };
+        delete rates[Object.keys(rates)[0]!];
+        this.push(again(m, { ...p, learning_rates: rates }));
+      } else if (m.name === 'ERROR' && defect === 'nonfinite-internal' && p['code'] === 'INVALID_ARRAY') this.push(again(m, { ...p, code: 'INTERNAL', definite: false }));
+      else if (m.name === 'REASONING_RESPONSE' && defect === 'double-answer') {
+        this.push(again(m));
+        this.push(again({ ...m, header: { ...m.header, id: `${m.header.id}-again` } }));
+      } else if (m.name === 'REASONING_RESPONSE' && defect === 'slow-reason') {
+        const bytes = again(m);
+        setTimeout(() => out(bytes), delayMs);
+      } else this.push(again(m));
+    }
+    done();
+  },
+})).pipe(process.stdout);
+
+void serveStdio(new ReferenceEngine('typescript'), toEngine, fromEngine);

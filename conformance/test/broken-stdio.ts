@@ -1,0 +1,19 @@
+/**
+ * A deliberately broken stdio child for the stdio transport cases: wraps a conforming peer command and
+ * adds one defect. Run as `tsx broken-stdio.ts <defect> CMD ARGS...`.
+ *   ping-before-init  writes a PING frame before the peer's INIT (STDIO-1)
+ *   log-on-stdout     writes a log line to standard output once the handshake is answered (STDIO-2)
+ *   ignore-eof        never passes the end of its input on, so it runs on after it (STDIO-3)
+ *   exit-zero         exits with status 0 whatever the peer's status, a refused handshake included (STDIO-3)
+ */
+import { spawn } from 'node:child_process';
+import { encodeMessageFrame } from '../../reference/codec/message.js';
+
+const [defect, command, ...args] = process.argv.slice(2);
+const child = spawn(command!, args, { stdio: ['pipe', 'pipe', 'inherit'] });
+if (defect === 'ping-before-init') process.stdout.write(encodeMessageFrame({ type: 'PING', header: { id: 'too-early' } }));
+child.stdout.pipe(process.stdout);
+child.stdin.on('error', () => undefined);
+process.stdin.pipe(child.stdin, { end: defect !== 'ignore-eof' });
+if (defect === 'log-on-stdout') process.stdin.once('data', () => setTimeout(() => process.stdout.write('handshake answered, serving\n'), 20));
+child.on('close', (code, signal) => process.exit(defect === 'exit-zero' ? 0 : code ?? (signal ? 1 : 0)));

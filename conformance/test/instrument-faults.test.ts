@@ -1,0 +1,50 @@
+/**
+ * The instrument fault-injection cases (INS-8, INS-21) pass the reference mock and the Python worker
+ * and fail a worker broken each way they target (broken-instrument.ts).
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runCommand } from '../run-command.js';
+import type { CaseResult } from '../runner.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const reportDir = mkdtempSync(join(tmpdir(), 'concord-instrument-faults-'));
+afterAll(() => rmSync(reportDir, { recursive: true, force: true }));
+
+const INS21 = 'instrument-worker/fault-injection-announced-only-when-asked';
+const INS8 = 'instrument/hardware-error-during-command';
+
+async function run(exec: string[], ids: string[]): Promise<CaseResult[]> {
+  const lines: string[] = [];
+  await runCommand({
+    exec, suites: ['instrument'], run: ids, skip: [], seed: 1, timeoutMs: 5000, startTimeoutMs: 60_000, failFast: false, strict: false,
+    knownFailing: [], json: true, reportDir, out: (t) => lines.push(t), err: () => undefined,
+  });
+  return (JSON.parse(lines.find((l) => l.startsWith('{'))!) as { results: CaseResult[] }).results;
+}
+
+const outcomes = (results: CaseResult[]): string[] => results.map((r) => `${r.id}: ${r.outcome}${r.outcome === 'pass' ? '' : ` ${r.message}`}`);
+const mock = [process.execPath, '--import', 'tsx', join(root, 'reference/cli.ts'), 'instrument'];
+const broken = (defect: string): string[] => [process.execPath, '--import', 'tsx', join(root, 'conformance/test/broken-instrument.ts'), defect];
+
+describe('the instrument fault-injection cases', () => {
+  it.each([
+    ['the TypeScript mock', mock],
+    ['the Python worker', ['python3', join(root, 'peers/python/concord_instrument')]],
+  ])('pass %s', async (_name, exec) => {
+    expect(outcomes(await run(exec, [INS21, INS8]))).toEqual([`${INS21}: pass`, `${INS8}: pass`]);
+  }, 120_000);
+
+  it.each([
+    ['unasked-errors', INS21],
+    ['silent-injection', INS21],
+    ['fault-as-internal', INS8],
+    ['fault-as-event', INS8],
+  ])('fail a worker broken by %s in %s', async (defect, id) => {
+    const results = await run(broken(defect), [id]);
+    expect(results.map((r) => `${r.id}: ${r.outcome}`)).toEqual([`${id}: fail`]);
+  }, 120_000);
+});
