@@ -218,4 +218,39 @@ export const robustnessCases: Case[] = [
       throw new CaseFailure('the reader that never read is still connected', 'closed', 'open');
     },
   }),
+  defineCase({
+    id: 'limits/own-requests-to-a-full-queue-refused',
+    statements: ['LIM-18'],
+    async run(ctx) {
+      const sink = await rawSocketSession(ctx, 'sink');
+      const tag = ctx.uniqueId('lim18');
+      await callOrSkip(ctx, sink.session, 'BUS_REGISTER_HANDLER', { message_type: tag, category: 'query' }, 'the command bus');
+      const sender = await ctx.session('sender');
+      const asker = await ctx.session('asker');
+      sink.pause();
+      // The sink's queue goes past max_write_buffer (48 MiB: more than its default and the socket buffers).
+      const filler = `{"context":"${'f'.repeat(1 << 20)}"}`;
+      for (let i = 0; i < 48; i++) ctx.sendUnchecked(sender.conn, 'REASONING_REQUEST', { id: `f${i}`, dst: sink.session.clientId }, filler);
+      // Until the broker cuts the sink off (LIM-17), a BUS_QUERY for its handler must fail at once with
+      // OVERLOADED: one every 250 ms, so some of them meet the full queue while the sink is still there.
+      const bound = Date.now() + DEFAULT_LIMITS.slow_reader_timeout_ms + 10_000 + ctx.timeoutMs;
+      const outcomes: string[] = [];
+      for (let n = 1; Date.now() < bound; n++) {
+        asker.conn.send({ type: 'BUS_QUERY', header: { id: `q${n}` }, payload: { message_type: tag, payload: n, timeout_ms: 600_000 } });
+        for (let r = await asker.conn.next(250); r.kind !== 'timeout'; r = await asker.conn.next(0)) {
+          if (r.kind === 'closed') throw new CaseFailure('the broker closed the asker, which read everything', 'open', 'closed');
+          if (r.kind !== 'message' || r.message.name !== 'ERROR') continue;
+          const p = r.message.payload as { code: string; details?: { error?: { code?: string } } };
+          const code = p.code === 'HANDLER_FAILED' ? p.details?.error?.code ?? p.code : p.code;
+          if (code === 'OVERLOADED') return;
+          outcomes.push(`${String(r.message.header.re)}: ${p.code}`);
+          // PEER_GONE, NO_HANDLER: the sink is gone and every query before was queued, not refused.
+          if (code === 'PEER_GONE' || code === 'NO_HANDLER') {
+            throw new CaseFailure('no BUS_QUERY for the handler of a reader above max_write_buffer was refused with OVERLOADED before the reader was cut off: they were queued', 'ERROR OVERLOADED at once', outcomes.join(', '));
+          }
+        }
+      }
+      throw new CaseFailure('no BUS_QUERY for the handler of a reader above max_write_buffer was refused with OVERLOADED', 'ERROR OVERLOADED at once', outcomes.join(', ') || 'no answer');
+    },
+  }),
 ];

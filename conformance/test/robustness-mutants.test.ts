@@ -38,6 +38,7 @@ const VARIANTS: { defect: keyof NonNullable<BrokerOptions['defects']>; options: 
     cases: ['limits/in-flight-counts-every-request/type:bus-query', 'limits/in-flight-counts-every-request/type:service-dispatch'],
   },
   { defect: 'keepSlowReaders', options: {}, cases: ['limits/slow-reader-closed-sender-resumes'] },
+  { defect: 'queueOwnRequests', options: {}, cases: ['limits/own-requests-to-a-full-queue-refused'] },
 ];
 
 describe('robustness cases against brokers with one injected defect', () => {

@@ -112,7 +112,7 @@ export class Broker {
       this.log,
     );
     const send = (conn: Connection, frame: OutFrame, source?: Connection): void => this.batch.run(() => this.router.send(conn, frame, source));
-    this.calls = new BrokerCalls({ send, isOver: (conn) => this.flow.isOver(conn) });
+    this.calls = new BrokerCalls({ send, isOver: (conn) => !this.config.defects.queueOwnRequests && this.flow.isOver(conn) });
     const internal = (conn: Connection, error: unknown): void => this.log.error('internal fault answering a request', { client: conn.clientId, error: String(error) });
     this.bus = new BusHost({ calls: this.calls, maxSubscriptions: DEFAULT_LIMITS.max_subscriptions, send, internal });
     const dispatcher = new ServiceDispatcher({ calls: this.calls, services: this.services, send, internal });

@@ -64,6 +64,8 @@ export interface BrokerDefects {
   inFlightRoutedOnly?: boolean;
   /** LIM-17 off: a reader above max_write_buffer is never closed, so its senders stay paused. */
   keepSlowReaders?: boolean;
+  /** LIM-18 off: the broker queues its own requests for a reader already above max_write_buffer. */
+  queueOwnRequests?: boolean;
 }
 
 export interface BrokerConfig {
