@@ -72,8 +72,9 @@ run options:
 exit codes:
   0   every counted case passed (known failures failed as expected)
   1   an unexpected failure, or a known failure that passed
-  2   inconclusive: a required case timed out and none failed
+  2   inconclusive: a required case timed out (a started peer sent nothing at all) and none failed
   64  usage error     66 known-failures file missing     70 harness error
+  78  configuration error: a token file that group or others may read
   69  peer unavailable, or the peer command cannot start (not found, or it exits before it talks):
       the run stops at once and prints the command, its exit status and the end of its stderr
   Every run past the argument checks writes its report, whatever the peer does.
