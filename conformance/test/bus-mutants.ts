@@ -6,18 +6,10 @@
 import { frameBytes, nameOf, type Frame, type Link, type Mutant } from './mutant-proxy.js';
 import { messageByName } from '../../reference/codec/catalog.js';
 
+import { json, withJson } from './mutants.js';
+
 const text = new TextDecoder();
 const bytes = new TextEncoder();
-
-function json(f: Frame): Record<string, unknown> {
-  return JSON.parse(text.decode(f.payload)) as Record<string, unknown>;
-}
-
-function withJson(f: Frame, edit: (p: Record<string, unknown>) => void): Frame {
-  const p = json(f);
-  edit(p);
-  return { ...f, payload: bytes.encode(JSON.stringify(p)) };
-}
 
 function forge(type: string, header: Frame['header'], payload: unknown): Frame {
   return { code: messageByName(type).code, header, encoding: 'json', payload: bytes.encode(JSON.stringify(payload)) };

@@ -4,11 +4,11 @@ import { frameBytes, nameOf, type Frame, type Mutant } from './mutant-proxy.js';
 const text = new TextDecoder();
 const bytes = new TextEncoder();
 
-function json(f: Frame): Record<string, unknown> {
+export function json(f: Frame): Record<string, unknown> {
   return JSON.parse(text.decode(f.payload)) as Record<string, unknown>;
 }
 
-function withJson(f: Frame, edit: (p: Record<string, unknown>) => void): Frame {
+export function withJson(f: Frame, edit: (p: Record<string, unknown>) => void): Frame {
   const p = json(f);
   edit(p);
   return { ...f, payload: bytes.encode(JSON.stringify(p)) };

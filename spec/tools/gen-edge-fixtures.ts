@@ -23,6 +23,7 @@ export interface EdgeVector {
   error?: string;
   closes?: boolean;
   path?: string;
+  /** details.rule of the expected error, where the spec names one (ndarray check table). */
   rule?: string;
   max_frame?: number;
 }

@@ -13,24 +13,10 @@ import { NDARRAY_LAYOUT } from '../generated/catalog.js';
 import { ndarrayToFixture } from '../../reference/codec/transform.js';
 import { cborEncode, Tag } from '../../reference/codec/cbor.js';
 import { hex, utf8, concat, u32be, u64le, rawFrame, rawNdarray, packed } from './fixture-bytes.js';
-import { edgeValidFrames, edgeInvalidFrames } from './gen-edge-fixtures.js';
+import { edgeValidFrames, edgeInvalidFrames, type EdgeVector } from './gen-edge-fixtures.js';
 
-interface Vector {
-  id: string;
-  description: string;
-  spec: string[];
-  kind: string;
-  result: 'valid' | 'invalid' | 'acceptable';
-  hex: string;
-  message?: string;
-  decoded?: unknown;
-  error?: string;
-  closes?: boolean;
-  path?: string;
-  /** details.rule of the expected error, where the spec names one (ndarray check table). */
-  rule?: string;
-  max_frame?: number;
-}
+/** One fixture vector as written to fixtures/ (the shape the edge vectors share). */
+type Vector = EdgeVector;
 
 const slug = (name: string): string => name.toLowerCase().replace(/_/g, '-');
 const uniq = (ids: string[]): string[] => [...new Set(ids)];
