@@ -184,7 +184,7 @@ export function edgeInvalidFrames(minMaxFrame: number): EdgeVector[] {
   v.push(invalid('ndarray/cbor-field-dtype', 'in CBOR a float64 array where the field allows float32 only', ['ARR-7', 'ARR-1', 'ARR-5'],
     rawFrame(REASONING_REQUEST, 1, OK, cborEncode({ encoding: new Tag(packed('<f8', [1], [1]), NDARRAY_LAYOUT.cbor_tag), context: 'c', source: 'python' })), 'INVALID_ARRAY', false, { path: '/encoding', rule: 'field-dtype' }));
   // Step 8: a Name one byte past max_name_bytes in a payload.
-  v.push(invalid('schema/init-client-id-129-bytes', 'INIT whose client_id is 129 bytes, one past max_name_bytes', ['LIM-6', 'LIM-2', 'ERR-9'], rawFrame(INIT, 0, OK, initJson('c'.repeat(129))), 'SCHEMA_VIOLATION', false, { path: '/client_id', rule: 'maxLength' }));
+  v.push(invalid('schema/init-client-id-129-bytes', 'INIT whose client_id is 129 bytes, one past max_name_bytes', ['LIM-6', 'LIM-2', 'ERR-9'], rawFrame(INIT, 0, OK, initJson('c'.repeat(129))), 'SCHEMA_VIOLATION', false, { path: '/client_id', rule: 'maxBytes' }));
   return v;
 }
 
