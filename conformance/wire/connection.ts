@@ -216,7 +216,9 @@ export class WireConnection {
       this.note('in', `unframeable bytes: ${(e as Error).message}`, chunk);
       this.push({ kind: 'invalid', error: e as ProtocolError, bytes: chunk });
       if ((e as ProtocolError).code === 'FRAME_TOO_LARGE') {
-        this.violate(new PeerViolation(`the peer announced a frame longer than the max_frame of ${HARNESS_MAX_FRAME} bytes the harness announced (FRM-3): ${(e as Error).message}`,
+        // On a child's standard output, text that is not a frame reads as a huge length prefix: name that too.
+        const stdout = this.io.child ? '; on standard output this is also how bytes that are not frames read: a testee or child writes nothing else there (TST-1) (STDIO-2)' : '';
+        this.violate(new PeerViolation(`the peer announced a frame longer than the max_frame of ${HARNESS_MAX_FRAME} bytes the harness announced (FRM-3): ${(e as Error).message}${stdout}`,
           'FRM-3', `a length prefix of at most ${HARNESS_MAX_FRAME}`, (e as Error).message));
       }
       return;

@@ -131,6 +131,9 @@ export class Connection implements FlowEndpoint {
   startHeartbeat(ms: number, sendPing: () => void, onDead: () => void): void {
     const tick = (): void => {
       if (this.state !== 'open') return;
+      // While back-pressure keeps this connection unread (LIM-14), the peer's frames, PONGs included,
+      // wait in its socket: silence is the broker's doing, so it is never counted against the peer.
+      if (this.blockedBy.size > 0) this.markReceived();
       const idle = Date.now() - this.lastRx;
       if (idle < ms && this.unansweredPings === 0) {
         this.heartbeatTimer = setTimeout(tick, ms - idle);
