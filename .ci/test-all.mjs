@@ -40,7 +40,8 @@ function ctestIn(name, build, extra) {
     const r = capture(cmd, args);
     if (r.status !== 0) return { name, passed: 0, failed: 1, note: `${cmd} ${args.join(' ')} failed` };
   }
-  const r = capture('ctest', ['--test-dir', build, '--output-on-failure']);
+  // Two at a time: each test is its own process (most replay one fixture vector), none shares a port or a file.
+  const r = capture('ctest', ['--test-dir', build, '--output-on-failure', '-j2']);
   const m = /(\d+)% tests passed, (\d+) tests? failed out of (\d+)/.exec(r.text);
   if (!m) return { name, passed: 0, failed: 1, note: `ctest printed no summary (exit ${r.status})` };
   return { name, passed: Number(m[3]) - Number(m[2]), failed: Number(m[2]) };
