@@ -18,6 +18,9 @@ import type { CaseContext } from './context.js';
 /** How long a broker gets to notice a new pair directory (an inotify event, a directory read). */
 const NOTICE_MS = 500;
 
+/** A delay of `ms`, cut to a third of the broker's handshake_timeout_ms so that LIM-10 never ends the pair first. */
+const lateMs = (ctx: CaseContext, ms: number): number => Math.min(ms, Math.floor(ctx.limits.handshake_timeout_ms / 3));
+
 function brokerDir(ctx: CaseContext): string {
   const { fifo, exec } = ctx.options.address;
   if (fifo === undefined || exec !== undefined) throw new CaseSkipped('needs a broker over FIFO pairs (--target fifo:DIR)');
@@ -214,7 +217,8 @@ export const fifoCases: Case[] = [
         writeFd = await writeOpenWithin(join(pair, CLIENT_TO_BROKER), NOTICE_MS + ctx.timeoutMs);
         if (writeFd === undefined) throw new CaseFailure('the broker did not open its reading FIFO (client-to-broker) while the harness had not opened broker-to-client: it opens its writing FIFO first, or blocks', 'client-to-broker open for reading', 'ENXIO');
         await ctx.session(); // a pair waiting for its reader blocks nothing else
-        await new Promise((r) => setTimeout(r, 1000));
+        // Late, but well inside the broker's handshake timeout (LIM-10), which would otherwise close the pair.
+        await new Promise((r) => setTimeout(r, lateMs(ctx, 1000)));
         const answer = await handshakeOver(ctx, pair, writeFd);
         if (answer !== 'INIT_ACK') throw new CaseFailure('with the harness reading broker-to-client 1 s late, the broker did not complete the handshake (its writing open must be retried on ENXIO until its connect timeout)', 'INIT_ACK', answer);
       } finally {
@@ -234,7 +238,7 @@ export const fifoCases: Case[] = [
       const readFd = await openReadEnd(join(pair, BROKER_TO_CLIENT), false);
       let writeFd: number | undefined;
       try {
-        await new Promise((r) => setTimeout(r, 3 * NOTICE_MS));
+        await new Promise((r) => setTimeout(r, lateMs(ctx, 3 * NOTICE_MS)));
         writeFd = await writeOpenWithin(join(pair, CLIENT_TO_BROKER), ctx.timeoutMs);
         if (writeFd === undefined) throw new CaseFailure('after end of file on client-to-broker before any writer, the broker gave up the pair', 'client-to-broker still read', (await fsp.stat(pair).catch(() => undefined)) ? 'no reader (ENXIO)' : 'the pair was removed');
         const answer = await handshakeOver(ctx, pair, writeFd);
