@@ -322,33 +322,6 @@ export interface ReasoningRequestPayload {
   engine?: 'auto' | 'typescript' | 'python' | 'cpp' | 'redundant';
 }
 /**
- * Payload of REASONING_RESPONSE (0x11): The result of a REASONING_REQUEST.
- */
-export interface ReasoningResponsePayload {
-  /**
-   * Neurons that fired, over all layers.
-   */
-  spike_count: number;
-  confidence: Confidence;
-  /**
-   * One element per neuron of every layer in order (512 + 256 + 128 for the reference engine): 1 where it fired.
-   */
-  firing_pattern: NDArray;
-  /**
-   * Output-layer activations, when the engine reports them.
-   */
-  activations?: NDArray;
-  /**
-   * Name of the engine that computed the result (for example `typescript`, `cpp:teacher-1`).
-   */
-  engine: string;
-  /**
-   * Time the engine spent, in milliseconds.
-   */
-  latency_ms: number;
-  state_digest?: StateDigest;
-}
-/**
  * Payload of BATCH_REASONING_REQ (0x12): Asks an engine to reason over several encodings; results come back in the same order.
  *
  * This interface was referenced by `PayloadMap`'s JSON-Schema
@@ -1115,32 +1088,6 @@ export interface ErrorPayloadDetails {
   [k: string]: unknown;
 }
 /**
- * The outcome of one reasoning computation.
- *
- * This interface was referenced by `PayloadMap`'s JSON-Schema
- * via the `definition` "ReasoningResponsePayload".
+ * Payload of REASONING_RESPONSE (0x11): The result of a REASONING_REQUEST.
  */
-export interface ReasoningResult1 {
-  /**
-   * Neurons that fired, over all layers.
-   */
-  spike_count: number;
-  confidence: Confidence;
-  /**
-   * One element per neuron of every layer in order (512 + 256 + 128 for the reference engine): 1 where it fired.
-   */
-  firing_pattern: NDArray;
-  /**
-   * Output-layer activations, when the engine reports them.
-   */
-  activations?: NDArray;
-  /**
-   * Name of the engine that computed the result (for example `typescript`, `cpp:teacher-1`).
-   */
-  engine: string;
-  /**
-   * Time the engine spent, in milliseconds.
-   */
-  latency_ms: number;
-  state_digest?: StateDigest;
-}
+export type ReasoningResponsePayload = ReasoningResult;

@@ -161,9 +161,19 @@ export async function generateTypes(spec: SpecModel): Promise<string> {
   const defs: Record<string, JsonSchema> = {};
   for (const [name, schema] of Object.entries(spec.defsFile.$defs)) defs[name] = withTsTypes(schema) as JsonSchema;
   const withPayload = spec.messages.filter((m) => m.payload !== null);
+  // A payload that is only a reference to a shared definition becomes an alias of it: given to the
+  // compiler as a schema of its own, it would come out twice (the second copy named `ReasoningResult1`).
+  const aliases: string[] = [];
   for (const m of withPayload) {
     const typeName = payloadTypeName(m.name);
-    defs[typeName] = { ...(withTsTypes(m.payload) as JsonSchema), title: typeName, description: `Payload of ${m.name} (0x${m.code.toString(16).padStart(2, '0')}): ${m.summary}` };
+    const description = `Payload of ${m.name} (0x${m.code.toString(16).padStart(2, '0')}): ${m.summary}`;
+    const target = sharedDefOf(m.payload);
+    if (target !== undefined) {
+      if (!(target in defs)) throw new Error(`${m.name}: payload refers to #/$defs/${target}, which spec/defs.json lacks`);
+      aliases.push(`/**\n * ${description}\n */\nexport type ${typeName} = ${target};`);
+    } else {
+      defs[typeName] = { ...(withTsTypes(m.payload) as JsonSchema), title: typeName, description };
+    }
   }
   const root = {
     title: 'PayloadMap',
@@ -171,7 +181,8 @@ export async function generateTypes(spec: SpecModel): Promise<string> {
     type: 'object',
     additionalProperties: false,
     required: spec.messages.map((m) => m.name),
-    properties: Object.fromEntries(spec.messages.map((m) => [m.name, m.payload === null ? { type: 'null' } : { $ref: `#/$defs/${payloadTypeName(m.name)}` }])),
+    properties: Object.fromEntries(spec.messages.map((m) => [m.name, m.payload === null ? { type: 'null' }
+      : sharedDefOf(m.payload) !== undefined ? { tsType: payloadTypeName(m.name) } : { $ref: `#/$defs/${payloadTypeName(m.name)}` }])),
     $defs: defs,
   };
   const body = await compile(root as never, 'PayloadMap', {
@@ -183,5 +194,25 @@ export async function generateTypes(spec: SpecModel): Promise<string> {
     strictIndexSignatures: false,
     style: { singleQuote: true, printWidth: 120, trailingComma: 'all' },
   });
-  return `// ${BANNER}\n/* eslint-disable */\nimport type { NDArray } from '../../reference/codec/ndarray.js';\n\n${body}`;
+  const text = `${body}${aliases.map((a) => `${a}\n`).join('')}`;
+  const numbered = numberedNames(text);
+  if (numbered.length > 0) throw new Error(`generated types with numbered names (two schemas share a title?): ${numbered.join(', ')}`);
+  return `// ${BANNER}\n/* eslint-disable */\nimport type { NDArray } from '../../reference/codec/ndarray.js';\n\n${text}`;
+}
+
+/** The definition name when a payload schema is nothing but `{"$ref": "#/$defs/NAME"}`. */
+function sharedDefOf(payload: unknown): string | undefined {
+  if (payload === null || typeof payload !== 'object') return undefined;
+  const keys = Object.keys(payload);
+  const ref = (payload as { $ref?: unknown }).$ref;
+  if (keys.length !== 1 || typeof ref !== 'string') return undefined;
+  return /^#\/\$defs\/([A-Za-z_][A-Za-z0-9_]*)$/.exec(ref)?.[1];
+}
+
+/**
+ * Exported names ending in a digit: json-schema-to-typescript's way of telling two schemas with one
+ * title apart (`ReasoningResult1`), meaningless to a reader of the API docs.
+ */
+export function numberedNames(source: string): string[] {
+  return [...source.matchAll(/^export (?:interface|type|const|enum|class) ([A-Za-z_$][\w$]*)/gm)].map((m) => m[1]!).filter((n) => /\d$/.test(n));
 }
