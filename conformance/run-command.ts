@@ -60,6 +60,20 @@ export interface RunCommandOptions {
   err?: (text: string) => void;
   /** Where the summary goes (default: standard output). */
   out?: (text: string) => void;
+  /** Told the run's outcome once its report is written (the programmatic API, conformance/api.ts, builds on it). */
+  onFinish?: (run: FinishedRun) => void;
+}
+
+/** What a run that got as far as its report ended with. */
+export interface FinishedRun {
+  exitCode: number;
+  /** The report directory written. */
+  report: string;
+  /** The peer as the report describes it (target; name, language, version from its INIT or INIT_ACK). */
+  peer: Record<string, unknown>;
+  /** Why the run stopped before or during its cases, if it did. */
+  stopped?: string;
+  results: CaseResult[];
 }
 
 /** The harness version, from package.json. */
@@ -126,6 +140,7 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
       peer: { target, stopped: redactText(reason) }, harness_version: HARNESS_VERSION, protocol_version: PROTOCOL_VERSION, seed: o.seed, started,
       finished: new Date().toISOString(), suites: o.suites, exit_code: code,
     }, results);
+    o.onFinish?.({ exitCode: code, report: dir, peer: { target }, stopped: redactText(reason), results });
     if (o.json) out(`${JSON.stringify({ exit_code: code, report: dir, stopped: reason, results: results.map(({ wire: _w, ...r }) => r) }, null, 2)}\n`);
     else out(`report: ${join(dir, 'index.html')}\nFAIL (exit ${code})\n`);
     return code;
@@ -249,14 +264,16 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
     if (aborted) return stopped(peerName, target(), aborted.message, 69, results);
     const exitCode = exitCodeOf(results, o.strict);
     const stale = o.knownFailing.filter((p) => !results.some((r) => r.knownFailing && r.id.startsWith(p.replace(/\*.*$/, ''))));
+    const peer = {
+      target: target(), ...(typeof ack['broker_id'] === 'string' ? { broker_id: ack['broker_id'] } : {}), protocol_version: ack['protocol_version'],
+      ...(address.exec || listener ? { name: ack['name'], language: ack['language'], version: ack['version'], features: ack['features'] } : {}),
+    };
     const dir = writeReport(o.reportDir, peerName, {
-      peer: {
-        target: target(), ...(typeof ack['broker_id'] === 'string' ? { broker_id: ack['broker_id'] } : {}), protocol_version: ack['protocol_version'],
-        ...(address.exec || listener ? { name: ack['name'], language: ack['language'], version: ack['version'], features: ack['features'] } : {}),
-      },
+      peer,
       harness_version: HARNESS_VERSION, protocol_version: PROTOCOL_VERSION, seed: o.seed, started, finished: new Date().toISOString(),
       suites: o.suites, exit_code: exitCode,
     }, results);
+    o.onFinish?.({ exitCode, report: dir, peer, results });
     if (o.json) {
       out(`${JSON.stringify({ exit_code: exitCode, report: dir, results: results.map(({ wire: _w, ...r }) => r) }, null, 2)}\n`);
     } else {
