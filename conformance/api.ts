@@ -1,7 +1,7 @@
 /**
  * The harness from code: run a suite against a peer and get typed results, without printing anything
- * or ending the process. The `conformance` command runs the same function ({@link runCommand}) and
- * prints what it returns.
+ * or ending the process. The `conformance` command runs the same function (`runCommand`) and prints
+ * what it returns.
  *
  * @example
  * ```ts
@@ -11,6 +11,7 @@
  * if (!run.passed) process.exitCode = run.exitCode;
  * ```
  * @packageDocumentation
+ * @module harness
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -7,6 +7,7 @@
 import { DEFAULT_LIMITS, LIMITS } from '../spec/generated/catalog.js';
 import type { BrokerOptions } from '../reference/broker/config.js';
 
+/** A limit name of spec/limits.json. */
 export type LimitName = keyof typeof DEFAULT_LIMITS;
 export type Limits = { readonly [K in LimitName]: number };
 

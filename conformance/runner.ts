@@ -16,6 +16,7 @@ import { FifoError } from '../reference/transport/fifo-fs.js';
 import { PeerStartError, spawnFailureSince, startedCount } from './wire/peer-process.js';
 import { redactDeep } from './report/redact.js';
 
+/** How a case ended: pass, fail (the peer broke the requirement), timeout, skipped (does not apply), errored (the harness's own fault). */
 export type Outcome = 'pass' | 'fail' | 'skipped' | 'errored' | 'timeout';
 
 export interface CaseResult {

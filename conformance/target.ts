@@ -1,6 +1,7 @@
 /** Parses `--target` values: `host:port`, `[v6]:port`, `unix:PATH`, `fifo:DIR`. */
 import type { Address } from './wire/connection.js';
 
+/** A `target` that is not an address the harness can test (a usage error, exit 64). */
 export class TargetError extends Error {
   override name = 'TargetError';
 }

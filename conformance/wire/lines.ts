@@ -11,6 +11,7 @@ import { openReadEnd, openWriteEnd } from '../../reference/transport/fifo-fs.js'
 import { startPeerProcess, type PeerProcess } from './peer-process.js';
 import { TargetError } from '../target.js';
 
+/** The role of a legacy line peer under test (section 10.5). */
 export type LinesRole = 'requester' | 'responder';
 
 /** `--target lines:REQUEST_PIPE,REPLY_PIPE --role ROLE -- CMD ARGS`: the pipes and the peer under test. */

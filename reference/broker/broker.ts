@@ -27,6 +27,7 @@ import { ServiceDispatcher } from './dispatch.js';
 /** PING ids kept for matching PONGs; older ones move to the late-answer memory. */
 const PINGS_KEPT = 8;
 
+/** Where a broker listens, once {@link Broker.listen} resolved. */
 export interface BrokerAddress {
   /** The TCP port listened on (the ephemeral one when port 0 was asked), or undefined without TCP. */
   port: number | undefined;
@@ -36,6 +37,7 @@ export interface BrokerAddress {
   fifoDir?: string;
 }
 
+/** One connection as {@link Broker.stats} shows it: counters, in-flight requests, back-pressure and latency. */
 export interface ClientSnapshot {
   clientId: string | undefined;
   state: Connection['state'];
@@ -65,6 +67,7 @@ export interface BrokerStats {
   clients: ClientSnapshot[];
 }
 
+/** The reference broker: handshake, routing by `dst` without decoding payloads, correlation, timeouts, back-pressure, the bus and registry, graceful shutdown. `listen()` starts it, `shutdown()` drains it, `close()` stops it at once. */
 export class Broker {
   readonly config: BrokerConfig;
   readonly log: Logger;

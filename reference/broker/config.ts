@@ -17,6 +17,7 @@ export class BrokerConfigError extends Error {
   }
 }
 
+/** How a {@link Broker} listens and what limits it runs with; every field has a default from the spec. */
 export interface BrokerOptions {
   /** TCP host (default 127.0.0.1, TCP-1). A non-loopback host needs `token` (SEC-1). */
   host?: string;
@@ -53,6 +54,7 @@ export interface BrokerOptions {
   /**
    * Defects injected on purpose, for the tests that show a conformance case catches a broker broken
    * that way. Never set outside those tests.
+   * @internal
    */
   defects?: BrokerDefects;
   logLevel?: LogLevel;
@@ -68,6 +70,7 @@ export interface BrokerDefects {
   queueOwnRequests?: boolean;
 }
 
+/** A broker's options with every default filled in and every value checked. */
 export interface BrokerConfig {
   readonly host: string;
   readonly port: number;
@@ -88,6 +91,7 @@ export interface BrokerConfig {
   readonly slowReaderTimeoutMs: number;
   readonly maxHandshakeBytes: number;
   readonly expiredIdsKept: number;
+  /** @internal Test-only defects (see {@link BrokerOptions}). */
   readonly defects: BrokerDefects;
   readonly logLevel: LogLevel;
   readonly logSink: LogSink | undefined;
@@ -112,6 +116,7 @@ export function isLoopback(host: string): boolean {
   return h === '::1' || h === '0:0:0:0:0:0:0:1' || h.startsWith('::ffff:127.');
 }
 
+/** Fills in the defaults and checks the options; throws {@link BrokerConfigError} for one that cannot be honoured. */
 export function resolveConfig(options: BrokerOptions = {}): BrokerConfig {
   const host = options.host ?? '127.0.0.1';
   const tcp = options.tcp ?? true;

@@ -4,12 +4,15 @@
  * child). Embedded brokers default to `warn` so tests stay quiet; the CLI defaults to `info`.
  */
 
+/** The log levels, least severe first. */
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+/** A log level: lines below the logger's level are dropped. */
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** Where log lines go; the default writes to process.stderr. */
 export type LogSink = (line: string) => void;
 
+/** Fields added to a log line after `ts`, `level` and `msg`. */
 export type LogFields = Record<string, unknown>;
 
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -24,6 +27,7 @@ function replacer(_key: string, value: unknown): unknown {
   return typeof value === 'bigint' ? value.toString() : value;
 }
 
+/** A JSON-lines logger with a level threshold and fields added to every line. */
 export class Logger {
   private readonly threshold: number;
 
@@ -45,18 +49,22 @@ export class Logger {
     return RANK[level] >= this.threshold;
   }
 
+  /** Logs at level debug. */
   debug(msg: string, fields?: LogFields): void {
     this.write('debug', msg, fields);
   }
 
+  /** Logs at level info. */
   info(msg: string, fields?: LogFields): void {
     this.write('info', msg, fields);
   }
 
+  /** Logs at level warn. */
   warn(msg: string, fields?: LogFields): void {
     this.write('warn', msg, fields);
   }
 
+  /** Logs at level error. */
   error(msg: string, fields?: LogFields): void {
     this.write('error', msg, fields);
   }

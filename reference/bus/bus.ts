@@ -20,6 +20,7 @@ interface HandlerEntry {
   readonly handler: Handler;
 }
 
+/** Options of an {@link InMemoryBus}. */
 export interface InMemoryBusOptions {
   /** Default query timeout in ms (BUS-29); 30,000 when absent. */
   queryTimeoutMs?: number;
@@ -27,6 +28,7 @@ export interface InMemoryBusOptions {
   onSubscriberError?: (eventType: string, error: BusError) => void;
 }
 
+/** The command bus in one process: events, commands and queries by explicit type name, with middleware (section bus-semantics). */
 export class InMemoryBus implements CommandBus {
   protected subscriptions: Subscription[] = [];
   protected handlers = new Map<string, HandlerEntry>();

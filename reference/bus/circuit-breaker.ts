@@ -7,6 +7,7 @@
 import { BusError } from './errors.js';
 import type { AfterOutcome, BusMessage, Middleware, MiddlewareContext } from './types.js';
 
+/** The state of the circuit of one message type. */
 export type CircuitState = 'closed' | 'open' | 'half-open';
 
 interface Circuit {
@@ -17,6 +18,7 @@ interface Circuit {
   probing: boolean;
 }
 
+/** When a circuit opens and how long it stays open. */
 export interface CircuitBreakerOptions {
   /** Consecutive failures that open a circuit (at least 1). */
   threshold: number;
@@ -28,6 +30,7 @@ export interface CircuitBreakerOptions {
 
 const REJECTED = 'circuitRejected';
 
+/** Middleware that fails sends and queries of a type fast with OVERLOADED after repeated failures (BUS-38). */
 export class CircuitBreaker implements Middleware {
   private readonly circuits = new Map<string, Circuit>();
   private readonly now: () => number;
@@ -38,6 +41,7 @@ export class CircuitBreaker implements Middleware {
     this.now = options.now ?? Date.now;
   }
 
+  /** The state of a message type's circuit now. */
   state(messageType: string): CircuitState {
     const c = this.circuits.get(messageType);
     if (!c) return 'closed';
@@ -45,6 +49,7 @@ export class CircuitBreaker implements Middleware {
     return c.state;
   }
 
+  /** Refuses an operation while its circuit is open (letting one through once half-open). */
   before(ctx: MiddlewareContext, message: BusMessage): BusMessage {
     if (ctx.category === 'event') return message;
     const c = this.circuit(ctx.messageType);
@@ -57,6 +62,7 @@ export class CircuitBreaker implements Middleware {
     return message;
   }
 
+  /** Counts the operation's failure or success toward its circuit. */
   after(ctx: MiddlewareContext, _message: BusMessage, _result: unknown, error: BusError | undefined): AfterOutcome | undefined {
     if (ctx.category === 'event' || ctx.metadata[REJECTED]) return undefined;
     const c = this.circuit(ctx.messageType);

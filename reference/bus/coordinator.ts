@@ -10,15 +10,21 @@ import { BusError, asBusError } from './errors.js';
 import { withTimeout } from './bus.js';
 import type { CommandBus } from './types.js';
 
+/** Dispatch priorities, highest first (SVC-5). */
 export const PRIORITIES = ['realtime', 'high', 'normal', 'low', 'idle'] as const;
+/** A dispatch priority (see {@link PRIORITIES}). */
 export type Priority = (typeof PRIORITIES)[number];
 
 /** Defaults of a dispatch target (SVC-6, SVC-7) and of the backoff (SVC-8). */
 export const DEFAULT_DISPATCH_TIMEOUT_MS = 300_000;
+/** Retries of a dispatch target that gives none (SVC-7). */
 export const DEFAULT_MAX_RETRIES = 3;
+/** Base of the retry backoff, in ms (SVC-8). */
 export const DEFAULT_BACKOFF_BASE_MS = 100;
+/** Longest wait between retries, in ms (SVC-8). */
 export const MAX_BACKOFF_MS = 5_000;
 
+/** A service as the coordinator registers it: name, type, capabilities, limits and health. */
 export interface ServiceDescriptor {
   name: string;
   service_type: string;
@@ -31,6 +37,7 @@ export interface ServiceDescriptor {
   metadata?: Record<string, unknown>;
 }
 
+/** Where and how to dispatch: the service, its method, priority, timeout per attempt and retries. */
 export interface DispatchTarget {
   readonly service_name: string;
   readonly method: string;
@@ -39,6 +46,7 @@ export interface DispatchTarget {
   readonly max_retries?: number;
 }
 
+/** What a service's handler is called with for one attempt. */
 export interface DispatchCall {
   readonly method: string;
   readonly payload: unknown;
@@ -46,24 +54,35 @@ export interface DispatchCall {
   readonly attempt: number;
 }
 
+/** A service's handler: its result answers the dispatch, a throw is a failed attempt. */
 export type DispatchHandler = (call: DispatchCall) => unknown;
 
+/** The answer of a dispatch and the attempts it took. */
 export interface DispatchResult {
   result: unknown;
   attempts: number;
 }
 
+/** The answer of a request through the bus: a result or an error, never a throw. */
 export type RequestOutcome = { result: unknown } | { error: { code: string; message: string } };
 
 /** The coordinator operations, in process (Coordinator) and over the wire (WireCoordinator). */
 export interface ServiceCoordinator {
+  /** Registers (or replaces) a service, with the handler dispatches to it run. */
   registerService(descriptor: ServiceDescriptor, handler?: DispatchHandler): Promise<void>;
+  /** Removes a service; resolves false when there was none. */
   unregisterService(name: string): Promise<boolean>;
+  /** Marks a service healthy or not: an unhealthy service is not dispatched to (SVC-3). */
   setHealth(name: string, healthy: boolean): Promise<void>;
+  /** The descriptor of a service, current load included. */
   getService(name: string): Promise<ServiceDescriptor | undefined>;
+  /** The services, optionally of one type or healthy only. */
   listServices(filter?: { service_type?: string; healthy_only?: boolean }): Promise<ServiceDescriptor[]>;
+  /** Calls a service's handler with existence, health and max_concurrent checks, a timeout per attempt and retries with backoff. */
   dispatch(target: DispatchTarget, payload: unknown): Promise<DispatchResult>;
+  /** Publishes an event on the bus. */
   broadcast(eventType: string, payload: unknown): Promise<void>;
+  /** Sends a query on the bus and returns its answer or error as a value. */
   request(serviceName: string, queryType: string, payload: unknown, timeoutMs?: number): Promise<RequestOutcome>;
 }
 
@@ -72,6 +91,7 @@ export function backoffMs(retry: number, baseMs: number = DEFAULT_BACKOFF_BASE_M
   return Math.min(baseMs * 2 ** (retry - 1), MAX_BACKOFF_MS);
 }
 
+/** The rank of a priority: 0 for realtime; absent counts as normal. */
 export function priorityRank(p: Priority | undefined): number {
   const i = PRIORITIES.indexOf(p ?? 'normal');
   return i < 0 ? 2 : i;
@@ -89,6 +109,7 @@ interface Waiting {
   start: () => void;
 }
 
+/** Options of a {@link Coordinator}. */
 export interface CoordinatorOptions {
   /** Base of the retry backoff in ms (SVC-8); 100 when absent. */
   backoffBaseMs?: number;
@@ -96,6 +117,7 @@ export interface CoordinatorOptions {
   onLoad?: (service: string, load: number) => void;
 }
 
+/** The in-process coordinator: a service registry and dispatch over a {@link CommandBus}. */
 export class Coordinator implements ServiceCoordinator {
   private readonly services = new Map<string, Service>();
   private waiting: Waiting[] = [];

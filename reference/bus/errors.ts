@@ -4,6 +4,7 @@
  */
 import type { ErrorName } from '../../spec/generated/catalog.js';
 
+/** The error of every failed bus or coordinator operation; `code` names an entry of the error registry. */
 export class BusError extends Error {
   override name = 'BusError';
 

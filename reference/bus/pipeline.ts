@@ -9,6 +9,7 @@ import type { BusMessage, Middleware, MiddlewareContext } from './types.js';
 /** What an operation ended with: `aborted` when a `before` hook returned nothing. */
 export type Outcome = { aborted: true } | { aborted: false; result: unknown; error: BusError | undefined };
 
+/** Runs one operation through the middleware: `before` hooks, the core, then `after` hooks in reverse. */
 export async function runPipeline(middleware: readonly Middleware[], message: BusMessage, core: (message: BusMessage) => Promise<unknown>): Promise<Outcome> {
   // The routing key is taken from the original message, before any hook (BUS-34).
   const ctx: MiddlewareContext = { messageType: message.type, category: message.category, metadata: {} };

@@ -10,6 +10,7 @@
  * await client.close();
  * ```
  * @packageDocumentation
+ * @module client
  */
 export { ConcordClient, type ClientState, type ClientCloseInfo } from './client.js';
 export {

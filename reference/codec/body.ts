@@ -12,8 +12,10 @@ export const ENCODING_MASK = FRAMING.encodingMask;
 export const RESERVED_FLAGS_MASK = FRAMING.reservedFlagsMask;
 /** Payload encodings; the index is the value of the flags' encoding bits. */
 export const ENCODINGS: readonly PayloadEncoding[] = FRAMING.encodings;
+/** A payload encoding: `json` or `cbor`. */
 export type Encoding = PayloadEncoding;
 
+/** A frame body split into its parts: type, flags, header and the still-encoded payload. */
 export interface Envelope {
   type: number;
   flags: number;
@@ -24,6 +26,7 @@ export interface Envelope {
   payload: Uint8Array;
 }
 
+/** Options of {@link decodeEnvelope}. */
 export interface EnvelopeOptions {
   maxHeader?: number;
 }

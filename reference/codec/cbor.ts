@@ -6,6 +6,7 @@
  */
 import { Encoder, Decoder, Tag } from 'cbor-x';
 
+/** The cbor-x encoder options of the canonical CBOR of decision D3: definite lengths, text keys, float64 for fractions. */
 export const CBOR_ENCODER_OPTIONS = Object.freeze({
   useRecords: false,
   mapsAsObjects: true,
@@ -19,6 +20,7 @@ export const CBOR_ENCODER_OPTIONS = Object.freeze({
   pack: false,
 });
 
+/** The cbor-x decoder options: maps come back as Map so a non-text key can be refused. */
 export const CBOR_DECODER_OPTIONS = Object.freeze({
   useRecords: false,
   // Maps come back as Map so a non-text key can be refused rather than silently stringified.

@@ -4,6 +4,7 @@
  */
 import { ERRORS, type ErrorName } from '../../spec/generated/catalog.js';
 
+/** What an ERROR's `details` say about a fault: where, which rule, which statement, which limit. */
 export interface ErrorDetails {
   /** JSON pointer from the payload root, or `/header/...` for header keys. */
   path?: string;

@@ -18,6 +18,7 @@ export function encodeFrame(body: Uint8Array): Uint8Array {
   return out;
 }
 
+/** Options of a {@link FrameDecoder}. */
 export interface FrameDecoderOptions {
   /** Largest body accepted, in bytes (default: the spec's max_frame). */
   maxFrame?: number;
@@ -57,10 +58,12 @@ export class FrameDecoder {
     return this.prefixFill > 0 || this.body !== null;
   }
 
+  /** The framing fault that failed the decoder for good, if any. */
   get failed(): ProtocolError | null {
     return this.failure;
   }
 
+  /** Feeds bytes; returns the frame bodies they complete, in order. Throws a ProtocolError on a framing fault. */
   push(chunk: Uint8Array): Uint8Array[] {
     if (this.failure) throw this.failure;
     const out: Uint8Array[] = [];

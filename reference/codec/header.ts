@@ -5,6 +5,7 @@
 import { DEFAULT_LIMITS } from '../../spec/generated/catalog.js';
 import { ProtocolError } from './errors.js';
 
+/** The header of a frame body: `id`, and for routed frames `src`, `dst`, `re`; unknown keys are kept. */
 export interface Header {
   /** Required on every frame; unique per sender and connection among open requests. */
   id: string;

@@ -1,6 +1,7 @@
 /**
  * The TypeScript reference codec of the Concord wire protocol v1.
  * @packageDocumentation
+ * @module codec
  */
 export { ProtocolError, type ErrorDetails } from './errors.js';
 export { FrameDecoder, encodeFrame, type FrameDecoderOptions } from './frame.js';
@@ -14,6 +15,6 @@ export { decodeMessage, encodeMessage, encodeMessageFrame, type Message, type Ou
 export { messageByCode, messageByName } from './catalog.js';
 export { validatePayload } from './validate.js';
 export { fromTypedJson, toTypedJson } from './typed-json.js';
-export type { ErrorName, ErrorInfo, LimitInfo, MessageInfo, MessageName, Direction, Level, MessageKind } from '../../spec/generated/catalog.js';
+export type { PayloadEncoding, ErrorName, ErrorInfo, LimitInfo, MessageInfo, MessageName, Direction, Level, MessageKind } from '../../spec/generated/catalog.js';
 export { MESSAGES, ERRORS, LIMITS, DEFAULT_LIMITS, MessageType, PROTOCOL_VERSION } from '../../spec/generated/catalog.js';
 export type * from '../../spec/generated/types.js';

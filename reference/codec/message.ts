@@ -18,6 +18,7 @@ export interface Message<P = unknown> {
   payload: P;
 }
 
+/** Limits and negotiated encodings a frame body is decoded with. */
 export interface DecodeOptions {
   /** Largest header accepted (default max_header). */
   maxHeader?: number;
@@ -44,6 +45,7 @@ export function decodeMessage(body: Uint8Array, options: DecodeOptions = {}): Me
   }
 }
 
+/** A message to encode: its type by name or code, header, payload and encoding (default json). */
 export interface OutgoingMessage {
   /** Catalog name or type code. */
   type: string | number;

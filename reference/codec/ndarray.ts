@@ -6,6 +6,7 @@ import { NDARRAY_LAYOUT, LIMITS, type DtypeName } from '../../spec/generated/cat
 import { ProtocolError } from './errors.js';
 
 export type { DtypeName };
+/** The typed array holding an {@link NDArray}'s elements, by dtype. */
 export type TypedData =
   | Uint8Array | Int8Array | Int16Array | Uint16Array | Int32Array | Uint32Array
   | BigInt64Array | BigUint64Array | Float32Array | Float64Array;

@@ -11,6 +11,7 @@
 import { DEFAULT_LIMITS } from '../../spec/generated/catalog.js';
 import { ProtocolError } from './errors.js';
 
+/** The depth and size limits a payload is checked against before it is parsed (LIM-15, LIM-16). */
 export interface ShapeLimits {
   /** Deepest nesting accepted (default max_payload_depth). */
   maxDepth?: number;

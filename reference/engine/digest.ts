@@ -10,6 +10,7 @@ function leBytes(a: Int32Array): Uint8Array {
   return out;
 }
 
+/** The state digest (ENG-4), hex: SHA-256 over the prefix, the weights and the parameters; the same in every language. */
 export function stateDigest(s: EngineState): string {
   const h = createHash('sha256');
   h.update(DIGEST_PREFIX, 'ascii');

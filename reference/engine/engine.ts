@@ -10,6 +10,7 @@ import { hebbian, replaceLayer, syncParameters } from './learn.js';
 import { coordinate, type TeacherConfidence } from './mtl.js';
 import { cloneState, initialState, type EngineState } from './model.js';
 
+/** The outcome of one REASONING_REQUEST on an engine: what fired, how sure, and the state it ran on. */
 export interface ReasonResult {
   spike_count: number;
   confidence: number;
@@ -19,18 +20,21 @@ export interface ReasonResult {
   state_digest: string;
 }
 
+/** An engine's state after a change (FEEDBACK, STATE_UPDATE, PARAMETER_SYNC): equal digests mean equal states. */
 export interface StateAck {
   state_digest: string;
   /** uint64: a bigint in the TypeScript codec's data model. */
   state_version: bigint;
 }
 
+/** One item of a BATCH_REASONING_REQ: its result, or the error that item alone failed with. */
 export interface BatchItemResult {
   ok: boolean;
   result?: ReasonResult;
   error?: { code: string; message: string };
 }
 
+/** The answer to MTL_COORDINATE: the teachers' disagreement, the learning rates it implies and the state after the update (ENG-8). */
 export interface MtlResult {
   coordination_id: string;
   teacher_count: number;
@@ -47,6 +51,7 @@ function elements(encoding: unknown): ArrayLike<number> {
   throw new EngineError('SCHEMA_VIOLATION', 'encoding must be a float32 vector', { path: '/encoding' });
 }
 
+/** The deterministic reference engine: every engine in every language reproduces its answers and state digests bit for bit (fixtures/engine/engine.json). */
 export class ReferenceEngine {
   private state: EngineState;
   private digest: string;
@@ -56,10 +61,12 @@ export class ReferenceEngine {
     this.digest = stateDigest(this.state);
   }
 
+  /** Digest of the current state (ENG-4): equal across engines that hold the same state. */
   get stateDigest(): string {
     return this.digest;
   }
 
+  /** Version of the current state, raised by every change. */
   get stateVersion(): bigint {
     return this.state.version;
   }
@@ -74,6 +81,7 @@ export class ReferenceEngine {
     return { state_digest: this.digest, state_version: this.state.version };
   }
 
+  /** Runs one encoding (a float32 vector of any length, folded to the input width) through the network; the state does not change. */
   reason(encoding: unknown): ReasonResult {
     const started = performance.now();
     const f = forward(this.state, elements(encoding));
@@ -83,6 +91,7 @@ export class ReferenceEngine {
     };
   }
 
+  /** Runs each item on its own: a refused item gets its error, the others their results. */
   reasonBatch(items: readonly { encoding: unknown }[]): BatchItemResult[] {
     return items.map((item) => {
       try {
@@ -94,21 +103,25 @@ export class ReferenceEngine {
     });
   }
 
+  /** Applies the Hebbian update for an encoding and a reward in [-1, 1]. */
   feedback(encoding: unknown, reward: number, learningRate?: number): StateAck {
     hebbian(this.state, elements(encoding), reward, learningRate);
     return this.changed();
   }
 
+  /** Replaces the weights of one layer (STATE_UPDATE) at the given state version. */
   stateUpdate(layer: number, weights: NDArray, version: bigint): StateAck {
     replaceLayer(this.state, layer, weights.dtype, weights.shape, weights.data as ArrayLike<number>, version);
     return this.changed();
   }
 
+  /** Sets learning parameters (PARAMETER_SYNC), optionally at a given state version. */
   parameterSync(parameters: Record<string, number>, version?: bigint): StateAck {
     syncParameters(this.state, parameters, version);
     return this.changed();
   }
 
+  /** Coordinates the teachers' confidences (MTL_COORDINATE); with an encoding, applies the update it implies. */
   mtlCoordinate(id: string, teachers: readonly TeacherConfidence[], encoding?: unknown): MtlResult {
     if (teachers.length < 2) throw new EngineError('SCHEMA_VIOLATION', 'MTL_COORDINATE needs at least two teachers', { path: '/teacher_outputs' });
     const o = coordinate(teachers, this.state.lrQ);

@@ -3,6 +3,7 @@ import { ERRORS } from '../../spec/generated/catalog.js';
 
 type Code = (typeof ERRORS)[number]['name'];
 
+/** A refusal by an engine: `code` is an error name of the registry, sent back as the ERROR's code. */
 export class EngineError extends Error {
   override name = 'EngineError';
   constructor(readonly code: Code, message: string, readonly details: Record<string, unknown> = {}, readonly retryable = false) {

@@ -3,15 +3,15 @@ import type { NDArray } from '../codec/ndarray.js';
 import type { ReferenceEngine } from './engine.js';
 import type { TeacherConfidence } from './mtl.js';
 
+/** The request types an engine answers. */
 export const ENGINE_REQUESTS = ['REASONING_REQUEST', 'BATCH_REASONING_REQ', 'FEEDBACK', 'STATE_UPDATE', 'PARAMETER_SYNC', 'MTL_COORDINATE'] as const;
+/** One of {@link ENGINE_REQUESTS}. */
 export type EngineRequest = (typeof ENGINE_REQUESTS)[number];
-
-type P = Record<string, unknown>;
 
 const version = (v: unknown): bigint | undefined => (v === undefined ? undefined : BigInt(v as string | bigint));
 
 /** The response payload for one request; throws EngineError for a refusal. */
-export function handleEngineRequest(engine: ReferenceEngine, type: EngineRequest, p: P): unknown {
+export function handleEngineRequest(engine: ReferenceEngine, type: EngineRequest, p: Record<string, unknown>): unknown {
   switch (type) {
     case 'REASONING_REQUEST':
       return engine.reason(p['encoding']);

@@ -10,6 +10,7 @@
  * const r = await unified.reason(new Float32Array(64).fill(0.5));
  * ```
  * @packageDocumentation
+ * @module engine
  */
 export { ReferenceEngine, type ReasonResult, type StateAck, type BatchItemResult, type MtlResult } from './engine.js';
 export { EngineError } from './errors.js';

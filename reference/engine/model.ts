@@ -4,17 +4,22 @@
  */
 import { Xorshift32 } from './prng.js';
 
+/** Width of the first layer's input: encodings are folded to it. */
 export const INPUT_WIDTH = 64;
+/** Neurons per layer. */
 export const LAYER_SIZES = [512, 256, 128] as const;
 /** Inputs of each layer: the folded encoding, then the previous layer's spikes. */
 export const LAYER_INPUTS = [INPUT_WIDTH, 512, 256] as const;
+/** Neurons of all layers: the length of a firing pattern. */
 export const NEURONS = 512 + 256 + 128;
+/** Seed of the weights when none is given. */
 export const DEFAULT_SEED = 42;
 export const DEFAULT_LR_Q = 655;
 export const WEIGHT_LIMIT = 1_048_576;
 export const INPUT_SCALE = 256;
 export const DIGEST_PREFIX = 'concord-engine/1';
 
+/** An engine's whole state: weights, thresholds, learning rate and version. */
 export interface EngineState {
   seed: number;
   weights: [Int32Array, Int32Array, Int32Array];
@@ -34,10 +39,12 @@ export function drawWeights(seed: number): [Int32Array, Int32Array, Int32Array] 
   return [layers[0]!, layers[1]!, layers[2]!];
 }
 
+/** The state every engine starts from for a seed. */
 export function initialState(seed = DEFAULT_SEED): EngineState {
   return { seed, weights: drawWeights(seed), thresholds: [0, 0, 0], lrQ: DEFAULT_LR_Q, version: 0n };
 }
 
+/** A deep copy of a state. */
 export function cloneState(s: EngineState): EngineState {
   return { seed: s.seed, weights: [s.weights[0].slice(), s.weights[1].slice(), s.weights[2].slice()], thresholds: [...s.thresholds], lrQ: s.lrQ, version: s.version };
 }

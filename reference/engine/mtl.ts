@@ -4,6 +4,7 @@ export interface TeacherConfidence {
   confidence: number;
 }
 
+/** What a multi-teacher round implies: the mean confidence, the disagreement and each teacher's learning rate. */
 export interface MtlOutcome {
   mean: number;
   /** Population standard deviation of the confidences, float64. */

@@ -6,6 +6,7 @@ import { ConcordClient } from '../client/index.js';
 import type { ReferenceEngine } from './engine.js';
 import { ENGINE_REQUESTS, handleEngineRequest } from './handler.js';
 
+/** Where an engine attaches: the broker's address, the client id it serves under, and the broker's token. */
 export interface ServeOptions {
   host: string;
   port: number;

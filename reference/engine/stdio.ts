@@ -13,6 +13,7 @@ import { errorPayloadFor } from '../client/handlers.js';
 import type { ReferenceEngine } from './engine.js';
 import { ENGINE_REQUESTS, handleEngineRequest, type EngineRequest } from './handler.js';
 
+/** Serves an engine on a byte stream pair (the engine suite's transport): INIT first, then every engine request answered; resolves when the input ends. */
 export function serveStdio(engine: ReferenceEngine, input: Readable, output: Writable): Promise<void> {
   const decoder = new FrameDecoder({ maxFrame: DEFAULT_LIMITS.max_frame });
   let count = 0;

@@ -10,10 +10,12 @@
  * const outcome = model.execute('ping', {});
  * ```
  * @packageDocumentation
+ * @module instrument
  */
-export { InstrumentModel, type Outcome, type Trace } from './model.js';
+export { InstrumentModel, type Outcome, type Trace, type PidState, type IqState } from './model.js';
+export type { Asgs, AsgState } from './signal.js';
 export { WorkerSession, EXIT_CODE, type SessionOptions, type Faults, type EndReason } from './session.js';
 export { CommandError, instrumentSpec, type CommandErrorCode, type InstrumentSpec, type CommandSpec, type ParamSpec, type DataKind } from './spec.js';
 export { checkParams, roundToStep, type Params } from './params.js';
 export { Rng } from './rng.js';
-export { runInstrumentCommand, parseInstrumentArgs } from './command.js';
+export { runInstrumentCommand } from './command.js';

@@ -9,6 +9,7 @@ import { Rng } from './rng.js';
 import { components, measure, type Asgs, type AsgState } from './signal.js';
 import { CommandError, instrumentSpec } from './spec.js';
 
+/** A scope trace: the samples, the time of the first one and the time between samples. */
 export interface Trace {
   samples: NDArray;
   t0: number;
@@ -23,8 +24,10 @@ export type Outcome =
   | { kind: 'error'; error: CommandError; afterMs?: number }
   | { kind: 'shutdown' };
 
-interface PidState { p: number; i: number; d: number; setpoint: number; input: string; output_direct: string }
-interface IqState { frequency: number; bandwidth: number; input: string; output_direct: string }
+/** One PID controller's registers. */
+export interface PidState { p: number; i: number; d: number; setpoint: number; input: string; output_direct: string }
+/** One iq demodulator's registers. */
+export interface IqState { frequency: number; bandwidth: number; input: string; output_direct: string }
 
 function copies<T>(names: (string | number)[], initial: Record<string, string | number>): Record<string, T> {
   return Object.fromEntries(names.map((n) => [String(n), { ...initial } as T]));
@@ -36,6 +39,7 @@ function settings(p: Params): Params {
   return rest;
 }
 
+/** The stateful hardware mock: registers with the domains of spec/instrument/commands.json and signals from a seeded random source, so a seed replays a session exactly (INS-20). */
 export class InstrumentModel {
   private readonly rng: Rng;
   readonly scope: { decimation: number; trigger_source: string };

@@ -5,6 +5,7 @@
  */
 import { CommandError, instrumentSpec, type ParamSpec } from './spec.js';
 
+/** Checked command parameters, by name. */
 export type Params = Record<string, string | number>;
 
 function invalid(param: string, why: string): CommandError {

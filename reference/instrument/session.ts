@@ -33,8 +33,10 @@ export interface Faults {
 
 /** Why a session ended, and the exit code it implies (spec section 17). */
 export type EndReason = 'shutdown' | 'input-closed' | 'parent-died' | 'refused' | 'fault' | 'dropped';
+/** The exit code of the worker process for each way a session ends. */
 export const EXIT_CODE: Record<EndReason, number> = { shutdown: 0, 'input-closed': 0, 'parent-died': 0, refused: 69, fault: 65, dropped: 75 };
 
+/** What a {@link WorkerSession} serves, and how it writes and ends its connection. */
 export interface SessionOptions {
   /** `client`: send INIT (stdio, broker); `broker`: await the peer's INIT (listening on a port). */
   role: 'client' | 'broker';
@@ -43,16 +45,19 @@ export interface SessionOptions {
   faults: Faults;
   /** `dst` of events (through a broker); none on stdio and on a port. */
   eventsDst?: string;
+  /** Writes bytes to the peer. */
   write(bytes: Uint8Array): void;
   /** Closes the output after what was written. */
   end(): void;
   /** Drops the connection at once. */
   destroy(): void;
+  /** Called once when the session has ended, with why. */
   onEnd(reason: EndReason): void;
 }
 
 type Item = { kind: 'command'; m: Message } | { kind: 'system-shutdown'; m: Message };
 
+/** One connection of the instrument worker: handshake, commands answered one by one in order, faults injected as configured, shutdown. */
 export class WorkerSession {
   private readonly decoder = new FrameDecoder({ maxFrame: DEFAULT_LIMITS.max_frame });
   private state: 'handshake' | 'open' | 'ended' = 'handshake';

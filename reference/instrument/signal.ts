@@ -6,6 +6,7 @@
 import type { Rng } from './rng.js';
 import { instrumentSpec } from './spec.js';
 
+/** One signal generator's registers. */
 export interface AsgState {
   waveform: string;
   frequency: number;

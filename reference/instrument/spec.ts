@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
+/** One parameter of a command: its type, domain and what an invalid value gets (refused or clamped). */
 export interface ParamSpec {
   type: 'string' | 'number' | 'integer';
   /** Name of a list in `enums`. */
@@ -21,13 +22,16 @@ export interface ParamSpec {
   unit?: string;
 }
 
+/** What a successful command answers with. */
 export type DataKind = 'pong' | 'null' | 'trace' | 'number' | 'quadratures';
 
+/** One command of spec/instrument/commands.json: its parameters and the kind of data it answers. */
 export interface CommandSpec {
   data: DataKind;
   params: Record<string, ParamSpec>;
 }
 
+/** spec/instrument/commands.json: the scope's constants, the enums, every command and the registers' initial values. */
 export interface InstrumentSpec {
   scope: {
     samples: number;

@@ -4,9 +4,13 @@
 /** Protocol version this catalog describes (MAJOR.MINOR). */
 export const PROTOCOL_VERSION = "1.0";
 
+/** Which way a message travels. */
 export type Direction = 'client-to-broker' | 'broker-to-client' | 'routed';
+/** The weight of a statement or message: MUST, SHOULD, or neither. */
 export type Level = 'required' | 'recommended' | 'informational';
+/** What part a message plays in an exchange. */
 export type MessageKind = 'request' | 'response' | 'notification' | 'error';
+/** A name of the error registry (spec/errors.json). */
 export type ErrorName = 'MALFORMED_FRAME' | 'FRAME_TOO_LARGE' | 'UNSUPPORTED_ENCODING' | 'INVALID_HEADER' | 'UNKNOWN_TYPE' | 'INVALID_PAYLOAD' | 'SCHEMA_VIOLATION' | 'INVALID_ARRAY' | 'PROTOCOL_VIOLATION' | 'UNEXPECTED_MESSAGE' | 'VERSION_MISMATCH' | 'DUPLICATE_CLIENT_ID' | 'UNAUTHORIZED' | 'UNKNOWN_DESTINATION' | 'PEER_GONE' | 'OVERLOADED' | 'TIMEOUT' | 'SHUTTING_DOWN' | 'INTERNAL' | 'UNSUPPORTED' | 'HANDLER_EXISTS' | 'NO_HANDLER' | 'ABORTED' | 'HANDLER_FAILED' | 'SERVICE_EXISTS' | 'SERVICE_NOT_FOUND' | 'SERVICE_UNHEALTHY' | 'UNKNOWN_COMMAND' | 'INVALID_PARAMS' | 'HARDWARE_ERROR';
 
 /** One entry of the message catalog (spec/messages/*.json). */
@@ -78,6 +82,7 @@ export const MessageType = {
   INSTRUMENT_EVENT: 114,
   ERROR: 255,
 } as const;
+/** A message type's catalog name. */
 export type MessageName = keyof typeof MessageType;
 
 /** The message catalog, sorted by code. */
@@ -3201,6 +3206,7 @@ export const SCHEMA_DEFS: Readonly<Record<string, Readonly<Record<string, unknow
   }
 };
 
+/** One entry of the error registry. */
 export interface ErrorInfo {
   readonly id: number;
   readonly name: ErrorName;
@@ -3454,6 +3460,7 @@ export const ERRORS: readonly ErrorInfo[] = [
   }
 ];
 
+/** One limit of spec/limits.json: default, bounds, unit, and whether INIT_ACK announces it. */
 export interface LimitInfo {
   readonly name: string;
   readonly unit: string;
@@ -3682,8 +3689,10 @@ export const DEFAULT_LIMITS = {
   engine_timeout_ms: 30000,
 } as const;
 
+/** An ndarray element type by name (decision D4). */
 export type DtypeName = 'bool' | 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'int64' | 'uint64' | 'float32' | 'float64';
 
+/** The ndarray layout as data. */
 export interface NdarrayLayoutInfo {
   readonly fields: readonly { readonly name: string; readonly type: 'u64le' | 'ascii' | 'bytes' | 'json-object'; readonly count?: string; readonly length?: string; readonly meaning: string }[];
   readonly max_ndim: number;

@@ -25,9 +25,13 @@ export function generateCatalog(spec: SpecModel): string {
 /** Protocol version this catalog describes (MAJOR.MINOR). */
 export const PROTOCOL_VERSION = ${literal(spec.protocolVersion)};
 
+/** Which way a message travels. */
 export type Direction = 'client-to-broker' | 'broker-to-client' | 'routed';
+/** The weight of a statement or message: MUST, SHOULD, or neither. */
 export type Level = 'required' | 'recommended' | 'informational';
+/** What part a message plays in an exchange. */
 export type MessageKind = 'request' | 'response' | 'notification' | 'error';
+/** A name of the error registry (spec/errors.json). */
 export type ErrorName = ${errorNames};
 
 /** One entry of the message catalog (spec/messages/*.json). */
@@ -56,6 +60,7 @@ export interface MessageInfo {
 export const MessageType = {
 ${names}
 } as const;
+/** A message type's catalog name. */
 export type MessageName = keyof typeof MessageType;
 
 /** The message catalog, sorted by code. */
@@ -64,6 +69,7 @@ export const MESSAGES: readonly MessageInfo[] = ${literal(messages)};
 /** Shared schema definitions; every payload schema resolves \`#/$defs/...\` against them. */
 export const SCHEMA_DEFS: Readonly<Record<string, Readonly<Record<string, unknown>>>> = ${literal(spec.defsFile.$defs)};
 
+/** One entry of the error registry. */
 export interface ErrorInfo {
   readonly id: number;
   readonly name: ErrorName;
@@ -76,6 +82,7 @@ export interface ErrorInfo {
 /** The error registry (spec/errors.json). */
 export const ERRORS: readonly ErrorInfo[] = ${literal(spec.errorFile.errors)};
 
+/** One limit of spec/limits.json: default, bounds, unit, and whether INIT_ACK announces it. */
 export interface LimitInfo {
   readonly name: string;
   readonly unit: string;
@@ -95,8 +102,10 @@ export const DEFAULT_LIMITS = {
 ${spec.limitFile.limits.map((l) => `  ${l.name}: ${l.default},`).join('\n')}
 } as const;
 
+/** An ndarray element type by name (decision D4). */
 export type DtypeName = ${spec.ndarray.dtypes.map((d) => `'${d.name}'`).join(' | ')};
 
+/** The ndarray layout as data. */
 export interface NdarrayLayoutInfo {
   readonly fields: readonly { readonly name: string; readonly type: 'u64le' | 'ascii' | 'bytes' | 'json-object'; readonly count?: string; readonly length?: string; readonly meaning: string }[];
   readonly max_ndim: number;

@@ -4,6 +4,7 @@ import { ReferenceEngine } from '../engine.js';
 import type { TeacherConfidence } from '../mtl.js';
 import type { EngineBackend } from './backend.js';
 
+/** A {@link ReferenceEngine} in this process, behind the {@link EngineBackend} interface. */
 export class LocalBackend implements EngineBackend {
   readonly language = 'typescript' as const;
   readonly engine: ReferenceEngine;

@@ -8,6 +8,7 @@ import type { EngineBackend, EngineLanguage } from './backend.js';
 /** After a connection-level failure the engine is skipped this long, then tried again (it may have reconnected). */
 export const RETRY_AFTER_MS = 500;
 
+/** An engine reached through a broker by its client id, with a client of that broker; skipped for a while after a connection-level failure. */
 export class RemoteBackend implements EngineBackend {
   private failedAt = -Infinity;
 

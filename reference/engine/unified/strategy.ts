@@ -5,7 +5,9 @@
 import { DEFAULT_LIMITS } from '../../../spec/generated/catalog.js';
 import type { EngineBackend, EngineLanguage } from './backend.js';
 
+/** The selection strategies of a unified engine (ENG-10). */
 export const STRATEGIES = ['round_robin', 'python_first', 'cpp_first', 'performance', 'redundant'] as const;
+/** A selection strategy (see {@link STRATEGIES}). */
 export type Strategy = (typeof STRATEGIES)[number];
 
 /** Rotates a list so that index `k mod n` comes first. */

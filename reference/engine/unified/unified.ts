@@ -14,14 +14,17 @@ import type { EngineBackend, EngineLanguage } from './backend.js';
 import { ResultCache } from './cache.js';
 import { Selector, type Strategy } from './strategy.js';
 
+/** Which engine a call prefers: any (by the strategy), a language first, or two engines compared (`redundant`). */
 export type EngineHint = 'auto' | EngineLanguage | 'redundant';
 
+/** One engine that was asked and failed, on the way to a result or an error. */
 export interface Attempt {
   engine: string;
   code: string;
   message: string;
 }
 
+/** Why a unified call failed, with every engine it tried. */
 export interface UnifiedError {
   code: string;
   message: string;
@@ -30,6 +33,7 @@ export interface UnifiedError {
   attempts: Attempt[];
 }
 
+/** The result of {@link UnifiedEngine.reason}: the answer of the engine that gave it, or the error (`success` false). */
 export interface UnifiedResult {
   success: boolean;
   engine: string | null;
@@ -45,9 +49,13 @@ export interface UnifiedResult {
   redundant?: { results: ReasonResult[]; agreement: boolean };
 }
 
+/** How a {@link UnifiedEngine} picks engines, caches results and waits. */
 export interface UnifiedOptions {
+  /** Selection strategy for `auto` calls (default `round_robin`). */
   strategy?: Strategy;
+  /** Results kept in the LRU cache (default: the spec limit `engine_cache_max`). */
   cacheSize?: number;
+  /** How long one engine may take to answer (default: the spec limit `engine_timeout_ms`). */
   timeoutMs?: number;
   /** Seed all engines start from (the cache keys on its digest; without it, on the first answer's). */
   seed?: number;
@@ -77,6 +85,7 @@ export function agree(a: ReasonResult, b: ReasonResult): boolean {
   return true;
 }
 
+/** One `reason()` over several engines (ENG-10 to ENG-13): a selection strategy, an LRU cache keyed on the state digest, failover, redundant verification and multi-teacher learning. */
 export class UnifiedEngine {
   private readonly engines: EngineBackend[] = [];
   private readonly selectors = new Map<Strategy, Selector>();
@@ -96,12 +105,14 @@ export class UnifiedEngine {
     this.digest = options.seed !== undefined ? stateDigest(initialState(options.seed)) : undefined;
   }
 
+  /** Adds an engine (names must differ); returns this engine for chaining. */
   attach(engine: EngineBackend): this {
     if (this.engines.some((e) => e.name === engine.name)) throw new RangeError(`engine ${engine.name} is attached already`);
     this.engines.push(engine);
     return this;
   }
 
+  /** The attached engines, in attach order. */
   get attached(): readonly EngineBackend[] {
     return this.engines;
   }
@@ -129,6 +140,7 @@ export class UnifiedEngine {
     return [...live.filter((e) => e.language === hint), ...live.filter((e) => e.language !== hint)];
   }
 
+  /** Asks the first live engine the hint and strategy choose, failing over to the next on a connection-level failure; never throws (errors are in the result). */
   async reason(encoding: NDArray | Float32Array | readonly number[], context = '', engine: EngineHint = 'auto'): Promise<UnifiedResult> {
     const started = performance.now();
     const vector = toVector(encoding);
@@ -239,11 +251,13 @@ export class UnifiedEngine {
     return { acks, synchronized: digests.size === 1 };
   }
 
+  /** Sends FEEDBACK to every engine; `synchronized` says whether all report the same state digest. */
   async feedback(encoding: NDArray | Float32Array | readonly number[], reward: number, learningRate?: number): Promise<{ acks: Record<string, StateAck>; synchronized: boolean }> {
     const v = toVector(encoding);
     return this.everywhere((e) => e.feedback(v, reward, learningRate, this.timeoutMs));
   }
 
+  /** Sends PARAMETER_SYNC to every engine; `synchronized` says whether all report the same state digest. */
   async parameterSync(parameters: Record<string, number>): Promise<{ acks: Record<string, StateAck>; synchronized: boolean }> {
     return this.everywhere((e) => e.parameterSync(parameters, this.timeoutMs));
   }
@@ -263,6 +277,7 @@ export class UnifiedEngine {
     return { teacher_outputs: outputs, disagreement: first.disagreement, learning_rates: first.learning_rates, state_digest: first.state_digest, synchronized };
   }
 
+  /** Counters of calls, failovers, errors, redundant checks and the cache. */
   getMetrics(): Record<string, number> {
     return {
       ...this.counts,
@@ -271,6 +286,7 @@ export class UnifiedEngine {
     };
   }
 
+  /** Which engines are live, by language, and the connection and cache state. */
   getStatus(): Record<string, unknown> {
     const now = performance.now();
     const live = (l: EngineLanguage): EngineBackend[] => this.engines.filter((e) => e.language === l && e.live(now));
