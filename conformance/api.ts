@@ -191,7 +191,8 @@ let running = false;
 /**
  * Runs suites against a peer and returns each case's outcome. Nothing is printed and the process is
  * not ended; the peer processes the run started are stopped before it returns. One run at a time per
- * process.
+ * process: while it runs, an uncaught exception or unhandled rejection anywhere in the process is
+ * charged to the case in progress (that is how a peer's late fault reaches its case).
  *
  * @throws {@link HarnessUsageError} when the options cannot make a run (nothing has started then).
  * @throws {@link TargetError} when `target` is not an address (or a `lines:` target lacks `role` or `exec`).
