@@ -11,6 +11,9 @@ import { casesOf } from '../suites.js';
 import { renderJunit } from './junit.js';
 import { renderHtml } from './html.js';
 
+/** A case's result as the reports show it: a case that did not pass carries the command that replays it. */
+export type ReportedCase = CaseResult & { replay?: string };
+
 export interface RunSummary {
   peer: { target: string; broker_id?: string; [key: string]: unknown };
   harness_version: string;
@@ -24,6 +27,8 @@ export interface RunSummary {
   sections: Record<string, Counts>;
   /** Required statements of the suites run: checked, passed, failed, not reached. */
   statements: StatementCounts;
+  /** The command that runs the whole selection again, with the same seed. */
+  replay?: string;
 }
 
 /** A case id as a file name: `/` becomes `~` (ids never contain `~`). */
@@ -31,7 +36,7 @@ export function caseFileName(id: string): string {
   return `${id.replace(/\//g, '~')}.json`;
 }
 
-export function writeReport(root: string, peerName: string, summaryIn: Omit<RunSummary, 'counts' | 'sections' | 'statements'>, results: CaseResult[]): string {
+export function writeReport(root: string, peerName: string, summaryIn: Omit<RunSummary, 'counts' | 'sections' | 'statements'>, results: ReportedCase[]): string {
   const stamp = summaryIn.started.replace(/[:.]/g, '-');
   const peerDir = join(root, peerName.replace(/[^A-Za-z0-9._-]/g, '_'));
   const dir = join(peerDir, stamp);
@@ -39,7 +44,7 @@ export function writeReport(root: string, peerName: string, summaryIn: Omit<RunS
   const summary: RunSummary = { ...summaryIn, counts: countResults(results), sections: countBySection(results), statements: countStatements(results, requiredStatementsOf(casesOf(summaryIn.suites))) };
   const index = results.map((r) => ({
     id: r.id, section: r.section, level: r.level, outcome: r.outcome, known_failing: r.knownFailing, duration_ms: r.durationMs,
-    ...(r.outcome === 'pass' ? {} : { file: `cases/${caseFileName(r.id)}` }),
+    ...(r.outcome === 'pass' ? {} : { file: `cases/${caseFileName(r.id)}` }), ...(r.replay ? { replay: r.replay } : {}),
   }));
   writeFileSync(join(dir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
   writeFileSync(join(dir, 'index.json'), `${JSON.stringify(index, null, 2)}\n`);
