@@ -55,6 +55,10 @@ export function renderJunit(results: readonly ReportedCase[], name: string): str
 
 /** Writes the JUnit file of a run exactly at `path` (for --junit: CI systems read it from a fixed place). */
 export function writeJUnit(results: readonly ReportedCase[], path: string, name = 'concord'): void {
+  writeJUnitText(renderJunit(results, name), path);
+}
+
+export function writeJUnitText(xml: string, path: string): void {
   mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, renderJunit(results, name));
+  writeFileSync(path, xml);
 }

@@ -9,6 +9,8 @@ import { mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeJUnit } from '../report/junit.js';
+import type { ReportedCase } from '../report/write.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const FAILING = 'testee/echo/reasoning-request/encoding:json';
@@ -101,5 +103,12 @@ describe('the JUnit file', () => {
     expect(Number(totals['time'])).toBeGreaterThan(0);
     expect(suites.map((s) => s['name']).sort()).toEqual(['testee', 'transport-unix'].map((s) => `concord.exec-node-tsx-broken-testee.ts-lose-re.${s}`));
     for (const key of ['tests', 'failures', 'errors', 'skipped']) expect(suites.reduce((n, s) => n + Number(s[key]), 0), key).toBe(Number(totals[key]));
+  });
+  it('is written the same at a path of its own (for --junit), parent directories created', () => {
+    const results = readFileSync(join(json.report, 'results.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as ReportedCase & { type?: string })
+      .map(({ type: _t, ...r }) => r);
+    const path = join(reportDir, 'ci', 'out', 'conformance.xml');
+    writeJUnit(results, path, 'concord.exec-node-tsx-broken-testee.ts-lose-re');
+    expect(readFileSync(path, 'utf8')).toBe(readFileSync(join(json.report, 'junit.xml'), 'utf8'));
   });
 });
