@@ -88,10 +88,15 @@ export function replayCommand(source: ReplaySource, context: ReplayContext, case
 }
 
 /**
- * How this process was started, as words a user can type again: `npx conformance` for an installed
- * package, otherwise node with the script (relative to the working directory when inside it) and the tsx loader if it ran one.
+ * How this process was started, as words a user can type again: CONCORD_REPLAY_PROGRAM when set (a CI
+ * wrapper that knows how its users run the harness, words split at spaces), `npx conformance` for an
+ * installed package, otherwise node with the script (relative to the working directory when inside it)
+ * and the tsx loader if it ran one.
  */
-export function harnessProgram(argv: readonly string[] = process.argv, execArgv: readonly string[] = process.execArgv, cwd: string = process.cwd()): string[] {
+export function harnessProgram(argv: readonly string[] = process.argv, execArgv: readonly string[] = process.execArgv, cwd: string = process.cwd(),
+  env: NodeJS.ProcessEnv = process.env): string[] {
+  const given = env['CONCORD_REPLAY_PROGRAM']?.trim();
+  if (given) return given.split(/\s+/);
   const script = argv[1];
   if (script === undefined || basename(script) === 'conformance' || script.split(sep).includes('node_modules')) return [...DEFAULT_REPLAY_CONTEXT.program];
   const rel = relative(cwd, script);

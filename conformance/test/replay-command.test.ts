@@ -56,12 +56,13 @@ describe('replay command of one case', () => {
   });
 
   it('names the harness as it was started', () => {
-    expect(harnessProgram(['/usr/bin/node', '/w/p/node_modules/.bin/conformance'], [], '/w/p')).toEqual(['npx', 'conformance']);
-    expect(harnessProgram(['/usr/bin/node', '/w/p/node_modules/concord/dist/conformance/cli.js'], [], '/w/p')).toEqual(['npx', 'conformance']);
-    expect(harnessProgram(['/usr/bin/node', '/w/repo/dist/conformance/cli.js'], [], '/w/repo')).toEqual(['node', 'dist/conformance/cli.js']);
-    expect(harnessProgram(['/usr/bin/node', '/w/repo/conformance/cli.ts'], ['--import', 'tsx'], '/w/repo')).toEqual(['node', '--import', 'tsx', 'conformance/cli.ts']);
-    expect(harnessProgram(['/usr/bin/node', '/w/repo/conformance/cli.ts'], ['--require', '/w/repo/node_modules/tsx/dist/preflight.cjs'], '/elsewhere'))
+    expect(harnessProgram(['/usr/bin/node', '/w/p/node_modules/.bin/conformance'], [], '/w/p', {})).toEqual(['npx', 'conformance']);
+    expect(harnessProgram(['/usr/bin/node', '/w/p/node_modules/concord/dist/conformance/cli.js'], [], '/w/p', {})).toEqual(['npx', 'conformance']);
+    expect(harnessProgram(['/usr/bin/node', '/w/repo/dist/conformance/cli.js'], [], '/w/repo', {})).toEqual(['node', 'dist/conformance/cli.js']);
+    expect(harnessProgram(['/usr/bin/node', '/w/repo/conformance/cli.ts'], ['--import', 'tsx'], '/w/repo', {})).toEqual(['node', '--import', 'tsx', 'conformance/cli.ts']);
+    expect(harnessProgram(['/usr/bin/node', '/w/repo/conformance/cli.ts'], ['--require', '/w/repo/node_modules/tsx/dist/preflight.cjs'], '/elsewhere', {}))
       .toEqual(['node', '--import', 'tsx', '/w/repo/conformance/cli.ts']);
+    expect(harnessProgram(['/usr/bin/node', '/runner/_actions/concord/dist/conformance/cli.js'], [], '/w', { CONCORD_REPLAY_PROGRAM: ' npx  conformance ' })).toEqual(['npx', 'conformance']);
   });
 
   it('quotes only what a shell would change', () => {
