@@ -21,7 +21,7 @@ details.case{border:1px solid #e4c6c3;border-radius:4px;margin:.6rem 0;padding:.
 details.group>summary{font-size:1.15rem;font-weight:600;margin-top:1.5rem;cursor:pointer}
 pre,.text{white-space:pre-wrap;overflow-wrap:anywhere}pre{background:#f7f7f7;padding:.5rem;font-size:12px}
 code{font-family:ui-monospace,monospace}
-table.wire{table-layout:fixed;width:100%;font-size:12px}table.wire col.t{width:4rem}table.wire col.dir{width:3rem}
+table.wire{table-layout:fixed;width:100%;font-size:12px}table.wire col.t{width:3.5rem}table.wire col.dir{width:3rem}table.wire col.note{width:20%}table.wire col.hex{width:38%}
 table.wire td{overflow-wrap:anywhere}.hex{white-space:pre-wrap;word-break:break-all}.frames{white-space:pre-wrap;overflow-wrap:anywhere;color:#33415c}
 .replay{display:block;background:#f2f5fb;padding:.4rem .6rem;white-space:pre-wrap;overflow-wrap:anywhere}`;
 
@@ -57,7 +57,7 @@ function groupedHex(hex: string): string {
 }
 
 function wireTable(r: ReportedCase): string {
-  return r.wire.map((w) => `<h4>connection ${esc(w.connection)}</h4><table class="wire"><colgroup><col class="t"><col class="dir"><col><col><col></colgroup>
+  return r.wire.map((w) => `<h4>connection ${esc(w.connection)}</h4><table class="wire"><colgroup><col class="t"><col class="dir"><col class="note"><col class="hex"><col></colgroup>
 <tr><th>ms</th><th>dir</th><th>note</th><th>bytes (hex)</th><th>decoded</th></tr>${
     w.entries.map((e) => `<tr><td>${e.t}</td><td>${e.dir}</td><td class="text note">${esc(e.note)}</td><td><code class="hex">${esc(groupedHex(e.hex ?? ''))}</code></td><td class="frames">${esc(decodeFrames(e.hex).join('\n'))}</td></tr>`).join('')}</table>`).join('');
 }
