@@ -1,5 +1,5 @@
 /** Reads the bytes of a wire-log entry back as frames, for the report to show beside the hex. */
-import { FrameDecoder } from '../../reference/codec/frame.js';
+import { FrameDecoder, LENGTH_PREFIX_BYTES } from '../../reference/codec/frame.js';
 import { decodeMessage } from '../../reference/codec/message.js';
 
 const MAX_SHOWN = 1500;
@@ -39,6 +39,7 @@ export function decodeFrames(hex: string | undefined): string[] {
       lines.push(`undecodable frame (${body.length} bytes): ${(e as Error).message}`);
     }
   }
-  if (decoder.midFrame) lines.push(cut >= 0 ? `(the log keeps only the first ${bytes.length} bytes)` : `(${decoder.bufferedBytes} bytes of an unfinished frame)`);
+  const rest = bytes.length - bodies.reduce((n, b) => n + LENGTH_PREFIX_BYTES + b.length, 0);
+  if (decoder.midFrame) lines.push(cut >= 0 ? `(the log keeps only the first ${bytes.length} bytes)` : `(${rest} bytes of an unfinished frame)`);
   return lines;
 }
