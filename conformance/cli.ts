@@ -21,6 +21,7 @@ import { coverageCommand, casesOfStatement } from './coverage.js';
 import { stopAllPeers, stopPeersOnExit } from './wire/peer-process.js';
 import { printable } from './report/escape.js';
 import { redactText } from './report/redact.js';
+import { harnessProgram } from './report/replay-command.js';
 
 export const EXIT = { ok: 0, failed: 1, inconclusive: 2, usage: 64, dataErr: 65, noInput: 66, unavailable: 69, internal: 70, config: 78 } as const;
 
@@ -192,6 +193,7 @@ export async function main(argv: string[]): Promise<number> {
       target: v.target, exec: peerCommand.length > 0 && !brokerProcess ? peerCommand : undefined, ...(brokerProcess ? { brokerCommand: peerCommand } : {}), listen, token, limits, suites, run: v.run ?? [], skip: v.skip ?? [], seed, timeoutMs, startTimeoutMs,
       failFast: v['fail-fast'] ?? false, strict: v.strict ?? false, knownFailing, json: v.json ?? false,
       reportDir: v['report-dir'] ?? join(process.cwd(), 'reports'),
+      replay: { program: harnessProgram(), tokenFile: v['token-file'], reportDir: v['report-dir'] },
       ...(lines ? { role: v.role as 'requester' | 'responder', linesTimeoutS: v['lines-timeout'] !== undefined ? Number(v['lines-timeout']) : 2,
         linesPeer: { oneShot: v['one-shot'] ?? false, replyPattern: v['reply-pattern'], outputPattern: v['output-pattern'] } } : {}),
     });

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { PROTOCOL_VERSION } from '../spec/generated/catalog.js';
 import { casesOf } from './suites.js';
 import { runCases, selectCases, exitCodeOf, type CaseResult } from './runner.js';
-import { writeReport } from './report/write.js';
+import { writeReport, type ReportedCase } from './report/write.js';
 import { summaryTable } from './report/summary.js';
 import { parseTarget, TargetError } from './target.js';
 import { repoFile } from './paths.js';
@@ -19,6 +19,8 @@ import { Listener } from './wire/listener.js';
 import { PeerStartError, startFailureSince, startedCount, stopStartedSince, unstartable } from './wire/peer-process.js';
 import { registerSecret, redactText } from './report/redact.js';
 import { printable } from './report/escape.js';
+import { replayCommand, DEFAULT_REPLAY_CONTEXT, type ReplayContext } from './report/replay-command.js';
+import { failureLine, failureList } from './report/terminal.js';
 import { CaseContext, DEFAULT_START_TIMEOUT_MS } from './cases/context.js';
 import { probeBusAdapter } from './bus/probe.js';
 import { linesPeerOptions, type LinesRole, type LinesPeerOptions } from './wire/lines.js';
@@ -56,6 +58,8 @@ export interface RunCommandOptions {
   knownFailing: string[];
   json: boolean;
   reportDir: string;
+  /** How the harness was started, for the replay commands of failures (default: `npx conformance`). */
+  replay?: ReplayContext;
   /** Where progress and diagnostics go (default: standard error). */
   err?: (text: string) => void;
   /** Where the summary goes (default: standard output). */
@@ -131,14 +135,19 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
   const err = (t: string): void => rawErr(safe(t));
   const out = (t: string): void => rawOut(safe(t));
   registerSecret(o.token);
+  // From the options as given: the embedded broker's own token and FIFO directory are not the user's.
+  const given = o;
+  const replayOf = (id?: string): string => replayCommand(given, given.replay ?? DEFAULT_REPLAY_CONTEXT, id);
+  const withReplay = (ran: CaseResult[]): ReportedCase[] => ran.map((r) => (r.outcome === 'fail' || r.outcome === 'timeout' || r.outcome === 'errored' ? { ...r, replay: replayOf(r.id) } : r));
   const started = new Date().toISOString();
   const mark = startedCount();
   /** The report of a run stopped before its cases (or during them): always written. */
-  const stopped = (peerName: string, target: string, reason: string, code: number, results: CaseResult[] = []): number => {
+  const stopped = (peerName: string, target: string, reason: string, code: number, ran: CaseResult[] = []): number => {
     err(`conformance: ${reason}\n`);
+    const results = withReplay(ran);
     const dir = writeReport(o.reportDir, peerName, {
       peer: { target, stopped: redactText(reason) }, harness_version: HARNESS_VERSION, protocol_version: PROTOCOL_VERSION, seed: o.seed, started,
-      finished: new Date().toISOString(), suites: o.suites, exit_code: code,
+      finished: new Date().toISOString(), suites: o.suites, exit_code: code, replay: replayOf(),
     }, results);
     o.onFinish?.({ exitCode: code, report: dir, peer: { target }, stopped: redactText(reason), results });
     if (o.json) out(`${JSON.stringify({ exit_code: code, report: dir, stopped: reason, results: results.map(({ wire: _w, ...r }) => r) }, null, 2)}\n`);
@@ -254,7 +263,7 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
           return;
         }
         if (r.outcome === 'fail' || r.outcome === 'timeout' || r.outcome === 'errored') {
-          rawErr(`${tty ? '\r\x1b[K' : ''}${safe(`${r.outcome.toUpperCase()} ${r.id}: ${r.message?.split('\n')[0]}`)}\n`);
+          rawErr(`${tty ? '\r\x1b[K' : ''}${safe(failureLine({ ...r, replay: replayOf(r.id) }))}`);
         } else if (!tty && (i + 1) % 25 === 0) {
           err(`[${i + 1}/${n}]\n`);
         }
@@ -268,16 +277,17 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
       target: target(), ...(typeof ack['broker_id'] === 'string' ? { broker_id: ack['broker_id'] } : {}), protocol_version: ack['protocol_version'],
       ...(address.exec || listener ? { name: ack['name'], language: ack['language'], version: ack['version'], features: ack['features'] } : {}),
     };
+    const reported = withReplay(results);
     const dir = writeReport(o.reportDir, peerName, {
       peer,
       harness_version: HARNESS_VERSION, protocol_version: PROTOCOL_VERSION, seed: o.seed, started, finished: new Date().toISOString(),
-      suites: o.suites, exit_code: exitCode,
-    }, results);
-    o.onFinish?.({ exitCode, report: dir, peer, results });
+      suites: o.suites, exit_code: exitCode, replay: replayOf(),
+    }, reported);
+    o.onFinish?.({ exitCode, report: dir, peer, results: reported });
     if (o.json) {
-      out(`${JSON.stringify({ exit_code: exitCode, report: dir, results: results.map(({ wire: _w, ...r }) => r) }, null, 2)}\n`);
+      out(`${JSON.stringify({ exit_code: exitCode, report: dir, results: reported.map(({ wire: _w, ...r }) => r) }, null, 2)}\n`);
     } else {
-      out(`${summaryTable(results)}\n\nreport: ${join(dir, 'index.html')}\n`);
+      out(`${summaryTable(results)}\n${failureList(reported)}\nreport: ${join(dir, 'index.html')}\n`);
       for (const p of stale) out(`stale known-failure entry (matches no failing case): ${p}\n`);
       out(`${exitCode === 0 ? 'PASS' : 'FAIL'} (exit ${exitCode})\n`);
     }
