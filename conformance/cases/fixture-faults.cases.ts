@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { messageByCode } from '../../reference/codec/catalog.js';
 import { defineCase, type Case } from './model.js';
-import { repoFile } from '../paths.js';
+import { repoFile } from '../../reference/paths.js';
 import { readableId, schemaRuleOf } from './testee-vectors.js';
 
 interface Vector { id: string; description: string; spec: string[]; hex: string; error: string; closes: boolean; max_frame?: number; path?: string; rule?: string }

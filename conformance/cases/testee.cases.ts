@@ -12,11 +12,11 @@ import { encodeMessageFrame, type Message } from '../../reference/codec/message.
 import { encodeEnvelope } from '../../reference/codec/body.js';
 import { encodeFrame } from '../../reference/codec/frame.js';
 import { payloadToFixture, encodePayload } from '../../reference/codec/payload.js';
-import { payloadArb } from '../properties/arbitraries.js';
-import { differences, showPointer } from '../properties/equality.js';
+import { payloadArb } from '../../reference/properties/arbitraries.js';
+import { differences, showPointer } from '../../reference/properties/equality.js';
 import { readableId, schemaRuleOf } from './testee-vectors.js';
 import { testeeCodecCases } from './testee-codec.cases.js';
-import { repoFile } from '../paths.js';
+import { repoFile } from '../../reference/paths.js';
 import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
 import type { CaseContext, TesteeSession } from './context.js';
 import type { Encoding } from '../../reference/codec/body.js';
