@@ -3,6 +3,7 @@
  * module and a Perl module. No peer hand-writes a type code, an error name or a limit.
  */
 import { BANNER } from './gen-ts.js';
+import { derivedValues } from './derived.js';
 import type { SpecModel, MessageSpec } from './model.js';
 
 /** Framing constants of decisions D1-D3 (spec sections framing, body, encodings). */
@@ -225,10 +226,12 @@ export function generatePython(spec: SpecModel): string {
   const errors = errorsById(spec);
   const limits = spec.limitFile.limits;
   const limitConsts = limits.map((l) => l.name.toUpperCase());
+  const derived = derivedValues(spec);
   const fixed = ['PROTOCOL_VERSION', 'LENGTH_PREFIX_BYTES', 'BODY_PREFIX_BYTES', 'ENCODING_MASK', 'RESERVED_FLAGS_MASK', 'ENCODINGS',
-    'NDARRAY_MAX_NDIM', 'NDARRAY_MAX_DTYPE_LEN', 'NDARRAY_JSON_WRAPPER', 'NDARRAY_CBOR_TAG', 'NDARRAY_FIELDS', 'DTYPES', 'MESSAGES', 'ERRORS', 'LIMITS'];
+    'NDARRAY_MAX_NDIM', 'NDARRAY_MAX_DTYPE_LEN', 'NDARRAY_JSON_WRAPPER', 'NDARRAY_CBOR_TAG', 'NDARRAY_FIELDS', 'DTYPES', 'MESSAGES', 'ERRORS', 'LIMITS',
+    'ERROR_MESSAGE_MAX_LENGTH', 'DISPATCH_TIMEOUT_MS', 'DISPATCH_MAX_RETRIES'];
   unique([...fixed, ...limitConsts], 'Python module constants');
-  const exported = ['MessageType', 'MessageInfo', 'ErrorCode', 'ErrorInfo', ...fixed, ...limitConsts, 'ndarray_fields'];
+  const exported = ['MessageType', 'MessageName', 'MessageInfo', 'ErrorCode', 'ErrorInfo', ...fixed, ...limitConsts, 'dispatch_backoff_ms', 'ndarray_fields'];
   const pyBool = (b: boolean): string => (b ? 'True' : 'False');
   return `# ${BANNER}
 """Constants of the Concord wire protocol for Python peers (standard library only)."""
@@ -249,6 +252,12 @@ class MessageType(enum.IntEnum):
     """Message type codes (spec/messages/*.json), sorted by code."""
 
 ${messages.map((m) => `    ${m.name} = ${hex2(m.code)}`).join('\n')}
+
+
+class MessageName:
+    """Message type names (plain strings), the names frames carry in peers."""
+
+${messages.map((m) => `    ${m.name} = ${py(m.name)}`).join('\n')}
 
 
 @dataclass(frozen=True)
@@ -299,6 +308,17 @@ ${limits.map((l) => `    ${py(l.name)}: ${l.default},`).join('\n')}
 
 ${limits.map((l) => `${l.name.toUpperCase()} = ${l.default}  # ${l.unit}`).join('\n')}
 
+#: Longest ERROR \`message\` in characters (the ERROR payload schema's maxLength).
+ERROR_MESSAGE_MAX_LENGTH = ${derived.errorMessageMaxLength}
+#: SERVICE_DISPATCH defaults: one attempt's timeout (catalog) and max_retries (payload schema default).
+DISPATCH_TIMEOUT_MS = ${derived.dispatch.timeoutMs}
+DISPATCH_MAX_RETRIES = ${derived.dispatch.maxRetries}
+
+
+def dispatch_backoff_ms(retry: int, base_ms: int = DISPATCH_BACKOFF_BASE_MS) -> int:
+    """The wait before the r-th retry (r >= 1) of a dispatch: min(base x 2^(r-1), DISPATCH_BACKOFF_MAX_MS)."""
+    return min(base_ms * 2 ** (retry - 1), DISPATCH_BACKOFF_MAX_MS)
+
 # Framing (sections framing, body, encodings).
 LENGTH_PREFIX_BYTES = ${FRAMING.lengthPrefixBytes}
 BODY_PREFIX_BYTES = ${FRAMING.bodyPrefixBytes}
@@ -334,14 +354,18 @@ export function generatePerl(spec: SpecModel): string {
   const msgConsts = messages.map((m) => `MSG_${m.name}`);
   const errConsts = errors.map((e) => `ERR_${e.name}`);
   const limitConsts = limits.map((l) => `LIMIT_${l.name.toUpperCase()}`);
+  const nameConsts = messages.map((m) => `NAME_${m.name}`);
+  const derived = derivedValues(spec);
+  const dispatch = ['ERROR_MESSAGE_MAX_LENGTH', 'DISPATCH_TIMEOUT_MS', 'DISPATCH_MAX_RETRIES'];
   const framing = ['LENGTH_PREFIX_BYTES', 'BODY_PREFIX_BYTES', 'ENCODING_MASK', 'RESERVED_FLAGS_MASK',
     ...FRAMING.encodings.map((e) => `ENCODING_${e.toUpperCase()}`), '@ENCODINGS'];
   const ndarray = ['NDARRAY_MAX_NDIM', 'NDARRAY_MAX_DTYPE_LEN', 'NDARRAY_JSON_WRAPPER', 'NDARRAY_CBOR_TAG', '%DTYPES', '@NDARRAY_FIELDS'];
-  unique([...msgConsts, ...errConsts, ...limitConsts, ...framing, ...ndarray], 'Perl constants');
+  unique([...msgConsts, ...nameConsts, ...errConsts, ...limitConsts, ...dispatch, ...framing, ...ndarray], 'Perl constants');
   const tags: [string, string[]][] = [
     ['messages', [...msgConsts, '%MESSAGE_NAME', '%MESSAGE_CODE', '%RESPONSE_OF']],
     ['errors', [...errConsts, '%ERRORS']],
-    ['limits', [...limitConsts, '%LIMITS']],
+    ['names', nameConsts],
+    ['limits', [...limitConsts, '%LIMITS', ...dispatch]],
     ['framing', framing],
     ['ndarray', ndarray],
   ];
@@ -366,6 +390,9 @@ our $PROTOCOL_VERSION = ${pl(spec.protocolVersion)};
 # Message types (spec/messages/*.json), sorted by code.
 ${constants(messages.map((m) => [`MSG_${m.name}`, hex2(m.code)]))}
 
+# Message type names, the names frames carry in peers.
+${constants(messages.map((m) => [`NAME_${m.name}`, pl(m.name)]))}
+
 # Code -> name, name -> code, request name -> response name.
 our %MESSAGE_NAME = (
 ${messages.map((m) => `    ${hex2(m.code)} => ${pl(m.name)},`).join('\n')}
@@ -388,6 +415,13 @@ ${constants(limits.map((l) => [`LIMIT_${l.name.toUpperCase()}`, String(l.default
 our %LIMITS = (
 ${limits.map((l) => `    ${l.name} => ${l.default},`).join('\n')}
 );
+
+# Longest ERROR \`message\` in characters; SERVICE_DISPATCH defaults (catalog timeout_ms, schema max_retries).
+${constants([
+    ['ERROR_MESSAGE_MAX_LENGTH', String(derived.errorMessageMaxLength)],
+    ['DISPATCH_TIMEOUT_MS', String(derived.dispatch.timeoutMs)],
+    ['DISPATCH_MAX_RETRIES', String(derived.dispatch.maxRetries)],
+  ])}
 
 # Framing (sections framing, body, encodings).
 ${constants([

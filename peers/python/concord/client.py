@@ -36,8 +36,10 @@ PROTOCOL_VERSION = proto.PROTOCOL_VERSION
 SHUTDOWN_ACK_GRACE_S = 1.0
 #: Bound of the wait for the peer's close after our half-close.
 END_GRACE_S = 2.0
-DISPATCH_TIMEOUT_MS = 300_000
-DISPATCH_RETRIES = 3
+#: SERVICE_DISPATCH defaults (REG-5, REG-6) from the spec.
+DISPATCH_TIMEOUT_MS = proto.DISPATCH_TIMEOUT_MS
+DISPATCH_RETRIES = proto.DISPATCH_MAX_RETRIES
+M = proto.MessageName  # message names come from the generated catalog, never written by hand
 
 Handler = Callable[[Any, Message], Any]
 Backoff = Union[Callable[[int], float], Tuple[float, float]]
@@ -54,7 +56,7 @@ class RemoteError(Exception):
         self.details = dict(details or {})
 
     def to_payload(self) -> Dict[str, Any]:
-        p: Dict[str, Any] = {"code": self.code, "message": self.message[:4096], "definite": self.definite}
+        p: Dict[str, Any] = {"code": self.code, "message": self.message[:proto.ERROR_MESSAGE_MAX_LENGTH], "definite": self.definite}
         if self.details:
             p["details"] = self.details
         return p
@@ -88,11 +90,11 @@ def request_timeout_s(type_name: str, payload: Any, default_ms: Optional[int] = 
     p = payload if isinstance(payload, dict) else {}
     own = p.get("timeout_ms") if isinstance(p.get("timeout_ms"), (int, float)) and p.get("timeout_ms", 0) > 0 else None
     ms: Optional[float] = None
-    if type_name == "BUS_QUERY":
+    if type_name == M.BUS_QUERY:
         ms = own
-    elif type_name == "SERVICE_DISPATCH":
+    elif type_name == M.SERVICE_DISPATCH:
         retries = p.get("max_retries") if isinstance(p.get("max_retries"), int) else DISPATCH_RETRIES
-        ms = (retries + 1) * (own or DISPATCH_TIMEOUT_MS) + sum(min(100 * 2 ** (r - 1), 5000) for r in range(1, retries + 1))
+        ms = (retries + 1) * (own or DISPATCH_TIMEOUT_MS) + sum(proto.dispatch_backoff_ms(r) for r in range(1, retries + 1))
     if ms is None:
         ms = default_ms or message_info(type_name).timeout_ms or proto.REQUEST_TIMEOUT_MS
     return ms / 1000.0
@@ -203,7 +205,7 @@ class Client:
                 raise p.error
             m = p.answer
             assert m is not None
-            if m.name == "ERROR":
+            if m.name == M.ERROR:
                 e = m.payload
                 raise RemoteError(e.get("code", E.INTERNAL), e.get("message", ""), e.get("definite", False), e.get("details"))
             return m
@@ -231,7 +233,7 @@ class Client:
     def ping(self, timeout: Optional[float] = None) -> float:
         """Sends PING; returns the round trip in seconds."""
         start = time.monotonic()
-        self.request("PING", None, timeout=timeout)
+        self.request(M.PING, None, timeout=timeout)
         return time.monotonic() - start
 
     def close(self, reason: Optional[str] = None, drain_ms: Optional[int] = None) -> None:
@@ -258,11 +260,11 @@ class Client:
             payload["reason"] = reason
         if self._open:
             id_ = self._next_id()
-            p = _Pending("SHUTDOWN", "SHUTDOWN_ACK")
+            p = _Pending(M.SHUTDOWN, M.SHUTDOWN_ACK)
             with self._lock:
                 self._pending[id_] = p
             try:
-                self._write(self._encode("SHUTDOWN", {"id": id_}, payload))
+                self._write(self._encode(M.SHUTDOWN, {"id": id_}, payload))
                 if p.event.wait(drain / 1000.0 + SHUTDOWN_ACK_GRACE_S) and p.answer is not None:
                     log.info("SHUTDOWN acknowledged: %s", p.answer.payload)
                 else:
@@ -321,15 +323,15 @@ class Client:
             header["re"] = re
         if dst is not None:
             header["dst"] = dst
-        payload: Dict[str, Any] = {"code": code, "message": message[:4096], "definite": registry_definite(code) if definite is None else definite}
+        payload: Dict[str, Any] = {"code": code, "message": message[:proto.ERROR_MESSAGE_MAX_LENGTH], "definite": registry_definite(code) if definite is None else definite}
         if details:
             payload["details"] = details
         try:
             try:
-                frame = encode_message_frame("ERROR", header, payload)
+                frame = encode_message_frame(M.ERROR, header, payload)
             except (ProtocolError, TypeError, ValueError):
                 payload.pop("details", None)  # details that do not encode are dropped rather than the answer
-                frame = encode_message_frame("ERROR", header, payload)
+                frame = encode_message_frame(M.ERROR, header, payload)
             self._write(frame)
         except Exception as e:
             log.warning("could not send ERROR %s: %s", code, e)
@@ -441,7 +443,7 @@ class Client:
         re = m.header.get("re")
         with self._lock:
             p = self._pending.get(re) if isinstance(re, str) else None
-            if p is not None and (m.name == "ERROR" or m.name == p.expected):
+            if p is not None and (m.name == M.ERROR or m.name == p.expected):
                 del self._pending[re]
                 p.answer = m
                 p.event.set()
@@ -454,16 +456,16 @@ class Client:
         if late:
             log.debug("late answer discarded (REQ-16): %s re=%s", m.name, re)
             return
-        if m.name == "ERROR":
+        if m.name == M.ERROR:
             log.warning("ERROR from the broker (re=%s): %s", re, m.payload)  # never answered (ERR-6)
             return
         self._answer_error(m, E.UNEXPECTED_MESSAGE, f"{m.name} answers no open request (REQ-5)")
 
     def _on_request(self, m: Message) -> None:
-        if m.name == "PING":
-            self._answer(m, "PONG", None)  # also while draining (HS-9)
+        if m.name == M.PING:
+            self._answer(m, M.PONG, None)  # also while draining (HS-9)
             return
-        if m.name == "SHUTDOWN":
+        if m.name == M.SHUTDOWN:
             with self._lock:
                 if self._remote_shutdown is None:
                     self._remote_shutdown = threading.Thread(target=self._on_shutdown, args=(m,), name="concord-shutdown", daemon=True)
@@ -550,7 +552,7 @@ class Client:
             p.event.set()
         timed_out = len(still_open)
         try:
-            self._write(self._encode("SHUTDOWN_ACK", {"id": self._next_id(), "re": m.header["id"]},
+            self._write(self._encode(M.SHUTDOWN_ACK, {"id": self._next_id(), "re": m.header["id"]},
                                      {"drained": max(0, before - timed_out), "timed_out": timed_out}))
         except Exception as e:
             log.warning("could not send SHUTDOWN_ACK: %s", e)
@@ -643,7 +645,7 @@ def _read_frame(sock: socket.socket, decoder: FrameDecoder, queued: List[Any], d
     first = queued.pop(0)
     if isinstance(first, ProtocolError):
         try:  # a framing fault before INIT_ACK: answer it, then give up on this connection
-            sock.sendall(encode_message_frame("ERROR", {"id": "handshake-fault"}, first.to_payload()))
+            sock.sendall(encode_message_frame(M.ERROR, {"id": "handshake-fault"}, first.to_payload()))
         except OSError:
             pass
         raise first
@@ -655,14 +657,14 @@ def _open_once(host: str, port: int, init: Dict[str, Any], timeout: float) -> Tu
     try:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         decoder = FrameDecoder(max_frame=init["max_frame"])
-        sock.sendall(encode_message_frame("INIT", {"id": "1"}, init))
+        sock.sendall(encode_message_frame(M.INIT, {"id": "1"}, init))
         queued: List[Any] = []
         body = _read_frame(sock, decoder, queued, time.monotonic() + timeout)
         m = decode_message(body, encodings=SUPPORTED_ENCODINGS)
-        if m.name == "ERROR":
+        if m.name == M.ERROR:
             e = m.payload
             raise RemoteError(e.get("code", E.INTERNAL), e.get("message", ""), e.get("definite"), e.get("details"))
-        if m.name != "INIT_ACK" or m.header.get("re") != "1":
+        if m.name != M.INIT_ACK or m.header.get("re") != "1":
             raise ProtocolError(E.PROTOCOL_VIOLATION, f"expected INIT_ACK, got {m.name}")
         if m.payload.get("encoding") not in SUPPORTED_ENCODINGS:
             raise ProtocolError(E.PROTOCOL_VIOLATION, f"the broker chose encoding {m.payload.get('encoding')}, not offered")
