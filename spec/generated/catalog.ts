@@ -3704,6 +3704,31 @@ export const DEFAULT_LIMITS = {
   dispatch_backoff_max_ms: 5000,
 } as const;
 
+/** Smallest legal value of every limit, by name. */
+export const MIN_LIMITS = {
+  max_frame: 65536,
+  max_header: 1024,
+  max_id_bytes: 128,
+  max_name_bytes: 128,
+  max_in_flight: 1,
+  max_ndim: 32,
+  max_subscriptions: 1,
+  handshake_timeout_ms: 100,
+  heartbeat_ms: 100,
+  request_timeout_ms: 1,
+  shutdown_drain_ms: 0,
+  max_write_buffer: 65536,
+  max_payload_depth: 64,
+  max_payload_items: 65536,
+  slow_reader_timeout_ms: 100,
+  max_handshake_bytes: 65540,
+  engine_cache_max: 0,
+  engine_perf_window: 1,
+  engine_timeout_ms: 1,
+  dispatch_backoff_base_ms: 100,
+  dispatch_backoff_max_ms: 5000,
+} as const;
+
 /** The catalog's timeout_ms of every type that has one, by name (other requests use request_timeout_ms). */
 export const CATALOG_TIMEOUT_MS = {
   REASONING_REQUEST: 30000,

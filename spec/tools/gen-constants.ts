@@ -229,7 +229,7 @@ export function generatePython(spec: SpecModel): string {
   const derived = derivedValues(spec);
   const fixed = ['PROTOCOL_VERSION', 'LENGTH_PREFIX_BYTES', 'BODY_PREFIX_BYTES', 'ENCODING_MASK', 'RESERVED_FLAGS_MASK', 'ENCODINGS',
     'NDARRAY_MAX_NDIM', 'NDARRAY_MAX_DTYPE_LEN', 'NDARRAY_JSON_WRAPPER', 'NDARRAY_CBOR_TAG', 'NDARRAY_FIELDS', 'DTYPES', 'MESSAGES', 'ERRORS', 'LIMITS',
-    'ERROR_MESSAGE_MAX_LENGTH', 'DISPATCH_TIMEOUT_MS', 'DISPATCH_MAX_RETRIES'];
+    'ERROR_MESSAGE_MAX_LENGTH', 'DISPATCH_TIMEOUT_MS', 'DISPATCH_MAX_RETRIES', 'LIMIT_MIN'];
   unique([...fixed, ...limitConsts], 'Python module constants');
   const exported = ['MessageType', 'MessageName', 'MessageInfo', 'ErrorCode', 'ErrorInfo', ...fixed, ...limitConsts, 'dispatch_backoff_ms', 'ndarray_fields'];
   const pyBool = (b: boolean): string => (b ? 'True' : 'False');
@@ -307,6 +307,11 @@ ${limits.map((l) => `    ${py(l.name)}: ${l.default},`).join('\n')}
 }
 
 ${limits.map((l) => `${l.name.toUpperCase()} = ${l.default}  # ${l.unit}`).join('\n')}
+
+#: Smallest legal value of every limit, by name.
+LIMIT_MIN: Dict[str, int] = {
+${limits.map((l) => `    ${py(l.name)}: ${l.min},`).join('\n')}
+}
 
 #: Longest ERROR \`message\` in characters (the ERROR payload schema's maxLength).
 ERROR_MESSAGE_MAX_LENGTH = ${derived.errorMessageMaxLength}

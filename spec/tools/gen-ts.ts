@@ -97,6 +97,11 @@ export const DEFAULT_LIMITS = {
 ${spec.limitFile.limits.map((l) => `  ${l.name}: ${l.default},`).join('\n')}
 } as const;
 
+/** Smallest legal value of every limit, by name. */
+export const MIN_LIMITS = {
+${spec.limitFile.limits.map((l) => `  ${l.name}: ${l.min},`).join('\n')}
+} as const;
+
 /** The catalog's timeout_ms of every type that has one, by name (other requests use request_timeout_ms). */
 export const CATALOG_TIMEOUT_MS = {
 ${spec.messages.filter((m) => m.timeout_ms !== undefined && m.timeout_ms !== null).map((m) => `  ${m.name}: ${m.timeout_ms},`).join('\n')}

@@ -125,7 +125,7 @@ class Client:
         self.client_id = client_id
         self.broker_id: str = ack.get("broker_id", "")
         self.encoding: str = ack.get("encoding", "json")
-        self.peer_max_frame: int = int(ack.get("max_frame", 65536))
+        self.peer_max_frame: int = int(ack.get("max_frame", proto.LIMIT_MIN["max_frame"]))
         self.request_timeout_ms = request_timeout_ms
         self.shutdown_drain_ms = shutdown_drain_ms
         self._decoder = decoder

@@ -29,6 +29,7 @@ __all__ = [
     "ERROR_MESSAGE_MAX_LENGTH",
     "DISPATCH_TIMEOUT_MS",
     "DISPATCH_MAX_RETRIES",
+    "LIMIT_MIN",
     "MAX_FRAME",
     "MAX_HEADER",
     "MAX_ID_BYTES",
@@ -344,6 +345,31 @@ ENGINE_PERF_WINDOW = 16  # answers
 ENGINE_TIMEOUT_MS = 30000  # ms
 DISPATCH_BACKOFF_BASE_MS = 100  # ms
 DISPATCH_BACKOFF_MAX_MS = 5000  # ms
+
+#: Smallest legal value of every limit, by name.
+LIMIT_MIN: Dict[str, int] = {
+    "max_frame": 65536,
+    "max_header": 1024,
+    "max_id_bytes": 128,
+    "max_name_bytes": 128,
+    "max_in_flight": 1,
+    "max_ndim": 32,
+    "max_subscriptions": 1,
+    "handshake_timeout_ms": 100,
+    "heartbeat_ms": 100,
+    "request_timeout_ms": 1,
+    "shutdown_drain_ms": 0,
+    "max_write_buffer": 65536,
+    "max_payload_depth": 64,
+    "max_payload_items": 65536,
+    "slow_reader_timeout_ms": 100,
+    "max_handshake_bytes": 65540,
+    "engine_cache_max": 0,
+    "engine_perf_window": 1,
+    "engine_timeout_ms": 1,
+    "dispatch_backoff_base_ms": 100,
+    "dispatch_backoff_max_ms": 5000,
+}
 
 #: Longest ERROR `message` in characters (the ERROR payload schema's maxLength).
 ERROR_MESSAGE_MAX_LENGTH = 4096
