@@ -20,8 +20,10 @@ import { repoFile } from '../../reference/paths.js';
 import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
 import type { CaseContext, TesteeSession } from './context.js';
 import type { Encoding } from '../../reference/codec/body.js';
+import type { FixtureVector } from '../../spec/generated/fixture.js';
 
-interface Vector { id: string; description: string; spec: string[]; hex: string; result: string; error?: string; closes?: boolean; max_frame?: number; path?: string; rule?: string; decoded?: { encoding: Encoding; header: { id: string }; payload: unknown } }
+/** A frame vector (fixtures/fixture.schema.json) whose `decoded` is a frame record. */
+type Vector = Omit<FixtureVector, 'decoded'> & { decoded?: { encoding: Encoding; header: { id: string }; payload: unknown } };
 
 /** A vector's `spec` names statements and, in hand-written files, sometimes sections. */
 const isStatementId = (ref: string): boolean => /^[A-Z]{2,6}-[0-9]+$/.test(ref);

@@ -9,24 +9,11 @@
 import { decodeMessage, payloadToFixture, messageByCode } from '../../reference/codec/index.js';
 import { cborEncode, Tag } from '../../reference/codec/cbor.js';
 import { MessageType, NDARRAY_LAYOUT } from '../generated/catalog.js';
+import type { FixtureVector } from '../generated/fixture.js';
 import { hex, utf8, concat, rawFrame, rawNdarray, packed, u64le } from './fixture-bytes.js';
 
-export interface EdgeVector {
-  id: string;
-  description: string;
-  spec: string[];
-  kind: string;
-  result: 'valid' | 'invalid' | 'acceptable';
-  hex: string;
-  message?: string;
-  decoded?: unknown;
-  error?: string;
-  closes?: boolean;
-  path?: string;
-  /** details.rule of the expected error, where the spec names one (ndarray check table). */
-  rule?: string;
-  max_frame?: number;
-}
+/** A generated vector: the shape of fixtures/fixture.schema.json (spec/generated/fixture.ts). */
+export type EdgeVector = FixtureVector;
 
 const PING = MessageType.PING;
 const PONG = MessageType.PONG;

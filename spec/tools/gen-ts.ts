@@ -216,3 +216,33 @@ export async function generateTypes(spec: SpecModel): Promise<string> {
   });
   return `// ${BANNER}\n/* eslint-disable */\nimport type { NDArray } from '../../reference/codec/ndarray.js';\n\n${body}`;
 }
+
+/**
+ * `spec/generated/fixture.ts`: the fixture file and vector types of fixtures/fixture.schema.json, so that
+ * the fixture runner and the fixture generators share one description of a vector with the schema.
+ */
+export async function generateFixtureTypes(schemaText: string): Promise<string> {
+  const schema = JSON.parse(schemaText) as Record<string, unknown> & { definitions: Record<string, Record<string, unknown>> };
+  const root = {
+    ...schema,
+    $id: undefined,
+    $schema: undefined,
+    title: 'FixtureFileSchema',
+    // `decoded` is any JSON value (a number for a cbor vector, a frame record for a frame vector).
+    definitions: undefined,
+    properties: { ...(schema['properties'] as Record<string, unknown>), vectors: { type: 'array', items: withDecodedUnknown(schema.definitions['vector']!) } },
+  };
+  const body = await compile(root as never, 'FixtureFileSchema', {
+    bannerComment: '',
+    additionalProperties: false,
+    ignoreMinAndMaxItems: true,
+    strictIndexSignatures: false,
+    style: { singleQuote: true, printWidth: 120, trailingComma: 'all' },
+  });
+  return `// ${BANNER}\n/* eslint-disable */\n\n${body}`;
+}
+
+function withDecodedUnknown(vector: Record<string, unknown>): Record<string, unknown> {
+  const properties = vector['properties'] as Record<string, Record<string, unknown>>;
+  return { ...vector, title: 'FixtureVector', properties: { ...properties, decoded: { ...properties['decoded'], tsType: 'unknown' } } };
+}
