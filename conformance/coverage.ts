@@ -9,7 +9,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { STATEMENTS, type Level } from '../spec/generated/catalog.js';
 import { SUITES } from './suites.js';
-import { repoFile } from './paths.js';
+import { repoFile } from '../reference/paths.js';
 import type { Case } from './cases/model.js';
 
 export interface StatementCoverage {

@@ -5,7 +5,7 @@
  * values that keep every case meaningful, so the runtime cases take seconds, not minutes.
  */
 import { DEFAULT_LIMITS, LIMITS } from '../spec/generated/catalog.js';
-import type { BrokerOptions } from '../reference/broker/config.js';
+import type { BrokerOptions } from './oracle.js';
 
 /** A limit name of spec/limits.json. */
 export type LimitName = keyof typeof DEFAULT_LIMITS;

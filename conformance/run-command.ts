@@ -13,7 +13,7 @@ import { runCases, selectCases, exitCodeOf, type CaseResult } from './runner.js'
 import { writeReport, type ReportedCase } from './report/write.js';
 import { summaryTable } from './report/summary.js';
 import { parseTarget, TargetError } from './target.js';
-import { repoFile } from './paths.js';
+import { repoFile } from '../reference/paths.js';
 import { ConnectError, describe, WireConnection, type Address } from './wire/connection.js';
 import { Listener } from './wire/listener.js';
 import { PeerStartError, startFailureSince, startedCount, stopStartedSince, unstartable } from './wire/peer-process.js';
@@ -196,7 +196,7 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
     address = { ...(o.target !== undefined ? parseTarget(o.target) : o.fifo ? { fifo: scratchFifoDir() } : {}), exec: o.exec };
     peerName = `exec-${commandName(o.exec)}`;
   } else if (o.target === undefined) {
-    const { Broker } = await import('../reference/broker/index.js');
+    const { Broker } = await import('./oracle.js');
     // A token of our own, so the security cases run against the embedded broker too.
     o = { ...o, token: o.token ?? randomBytes(16).toString('hex') };
     const fifoDir = o.fifo ? scratchFifoDir() : undefined;

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, writeFileSync, mkdtempSync, rmSync } from 'node:
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { runCommand, type RunCommandOptions } from './run-command.js';
-import { repoFile } from './paths.js';
+import { repoFile } from '../reference/paths.js';
 import type { CaseResult } from './runner.js';
 import { casesOf } from './suites.js';
 import { countStatements, requiredStatementsOf, type StatementCounts } from './report/summary.js';

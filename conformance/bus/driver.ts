@@ -7,7 +7,7 @@ import type { ChildProcess } from 'node:child_process';
 import { startPeerProcess, type PeerProcess } from '../wire/peer-process.js';
 import { createInterface } from 'node:readline';
 import type { Command, Hello, Reply } from '../../reference/bus/adapter/protocol.js';
-import { AdapterSession, type BusFactory } from '../../reference/bus/adapter/session.js';
+import { AdapterSession, type BusFactory } from '../oracle.js';
 import { CaseFailure, CaseTimeout } from '../cases/model.js';
 
 export interface BusDriver {

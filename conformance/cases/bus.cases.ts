@@ -12,7 +12,7 @@ import { ADAPTER_CASES } from '../bus/adapter-rules.js';
 import { ProcessDriver, SessionDriver, ok, type BusDriver } from '../bus/driver.js';
 import type { CaseContext } from './context.js';
 import type { Hello } from '../../reference/bus/adapter/protocol.js';
-import { wireFactory } from '../../reference/bus/wire/factory.js';
+import { wireFactory } from '../oracle.js';
 import type { BusCaseDef } from '../bus/cases-model.js';
 
 export const BUS_CASE_DEFS: BusCaseDef[] = [...BUS_CASES, ...COORDINATOR_CASES, ...ADAPTER_CASES, MODEL_CASE];

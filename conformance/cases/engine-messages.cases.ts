@@ -8,12 +8,7 @@
 import { NDArray } from '../../reference/codec/ndarray.js';
 import { messageByName } from '../../reference/codec/catalog.js';
 import { encodePayload } from '../../reference/codec/payload.js';
-import { ReferenceEngine, type ReasonResult, type StateAck, type MtlResult } from '../../reference/engine/engine.js';
-import { encodingOf as elementsOf, layerWeights } from '../../reference/engine/fixtures.js';
-import type { EngineBackend, EngineLanguage } from '../../reference/engine/unified/backend.js';
-import { LocalBackend } from '../../reference/engine/unified/local.js';
-import { UnifiedEngine } from '../../reference/engine/unified/unified.js';
-import type { TeacherConfidence } from '../../reference/engine/mtl.js';
+import { ReferenceEngine, encodingOf as elementsOf, layerWeights, LocalBackend, UnifiedEngine, type ReasonResult, type StateAck, type MtlResult, type EngineBackend, type EngineLanguage, type TeacherConfidence } from '../oracle.js';
 import { defineCase, CaseFailure, type Case } from './model.js';
 import type { CaseContext, TesteeSession } from './context.js';
 import { ask, engineSession } from './engine.cases.js';

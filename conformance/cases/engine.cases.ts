@@ -8,15 +8,8 @@
 import { readFileSync } from 'node:fs';
 import { NDArray } from '../../reference/codec/ndarray.js';
 import { messageByName } from '../../reference/codec/catalog.js';
-import { repoFile } from '../paths.js';
-import { requestOf, stepDiff } from '../../reference/engine/fixture-steps.js';
-import { encodingOf, type EngineFixtures } from '../../reference/engine/fixtures.js';
-import { ReferenceEngine, type ReasonResult, type StateAck, type MtlResult } from '../../reference/engine/engine.js';
-import type { EngineBackend, EngineLanguage } from '../../reference/engine/unified/backend.js';
-import { LocalBackend } from '../../reference/engine/unified/local.js';
-import { UnifiedEngine } from '../../reference/engine/unified/unified.js';
-import { Xorshift32 } from '../../reference/engine/prng.js';
-import type { TeacherConfidence } from '../../reference/engine/mtl.js';
+import { repoFile } from '../../reference/paths.js';
+import { requestOf, stepDiff, encodingOf, ReferenceEngine, LocalBackend, UnifiedEngine, Xorshift32, type EngineFixtures, type ReasonResult, type StateAck, type MtlResult, type EngineBackend, type EngineLanguage, type TeacherConfidence } from '../oracle.js';
 import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
 import type { CaseContext, TesteeSession } from './context.js';
 import { engineMessageCases } from './engine-messages.cases.js';

@@ -7,10 +7,12 @@
 import { readFileSync } from 'node:fs';
 import { messageByCode } from '../../reference/codec/catalog.js';
 import { defineCase, type Case } from './model.js';
-import { repoFile } from '../paths.js';
+import { repoFile } from '../../reference/paths.js';
 import { readableId, schemaRuleOf } from './testee-vectors.js';
+import type { FixtureVector } from '../../spec/generated/fixture.js';
 
-interface Vector { id: string; description: string; spec: string[]; hex: string; error: string; closes: boolean; max_frame?: number; path?: string; rule?: string }
+/** An invalid frame vector (fixtures/fixture.schema.json): its error and whether it closes are always given. */
+type Vector = FixtureVector & { error: string; closes: boolean };
 
 const STATEMENT_OF: Record<string, (v: Vector) => string> = {
   MALFORMED_FRAME: (v) => (v.id.startsWith('frame/invalid/framing/') ? 'FRM-2' : 'BODY-1'),

@@ -200,7 +200,7 @@ export async function startWorker(ctx: CaseContext, options: Options = {}): Prom
         closeInput: () => conn.end(),
       };
     }
-    const { Broker } = await import('../../reference/broker/index.js');
+    const { Broker } = await import('../oracle.js');
     const broker = new Broker({ host: '127.0.0.1', port: 0, logLevel: 'error' });
     const bound = await broker.listen();
     cleanups.push(() => broker.close());

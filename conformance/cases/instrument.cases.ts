@@ -9,8 +9,7 @@ import type { Message } from '../../reference/codec/message.js';
 import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
 import type { CaseContext } from './context.js';
 import { startWorker, gone, leftBehind, type StartedWorker } from './instrument-worker.js';
-import { instrumentSpec } from '../../reference/instrument/spec.js';
-import { roundToStep } from '../../reference/instrument/params.js';
+import { instrumentSpec, roundToStep } from '../oracle.js';
 
 /** Commands of the 10,000-command pipeline case. */
 const PIPELINED = 10_000;

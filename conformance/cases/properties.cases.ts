@@ -7,8 +7,8 @@
 import fc from 'fast-check';
 import { MESSAGES } from '../../spec/generated/catalog.js';
 import { encodeMessageFrame } from '../../reference/codec/message.js';
-import { payloadArb } from '../properties/arbitraries.js';
-import { firstDifference } from '../properties/equality.js';
+import { payloadArb } from '../../reference/properties/arbitraries.js';
+import { firstDifference } from '../../reference/properties/equality.js';
 import { payloadToFixture } from '../../reference/codec/payload.js';
 import { defineCase, CaseFailure, type Case } from './model.js';
 import type { Encoding } from '../../reference/codec/body.js';

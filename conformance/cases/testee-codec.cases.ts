@@ -13,7 +13,7 @@ import { messageByName } from '../../reference/codec/catalog.js';
 import { decodePayload, payloadToFixture } from '../../reference/codec/payload.js';
 import { readFileSync } from 'node:fs';
 import { DEFAULT_LIMITS, MESSAGES } from '../../spec/generated/catalog.js';
-import { repoFile } from '../paths.js';
+import { repoFile } from '../../reference/paths.js';
 import { defineCase, CaseFailure, type Case } from './model.js';
 import type { CaseContext, ErrorExpectation, TesteeSession } from './context.js';
 import { expectEcho, needEncoding } from './testee.cases.js';

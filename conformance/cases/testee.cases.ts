@@ -12,16 +12,18 @@ import { encodeMessageFrame, type Message } from '../../reference/codec/message.
 import { encodeEnvelope } from '../../reference/codec/body.js';
 import { encodeFrame } from '../../reference/codec/frame.js';
 import { payloadToFixture, encodePayload } from '../../reference/codec/payload.js';
-import { payloadArb } from '../properties/arbitraries.js';
-import { differences, showPointer } from '../properties/equality.js';
+import { payloadArb } from '../../reference/properties/arbitraries.js';
+import { differences, showPointer } from '../../reference/properties/equality.js';
 import { readableId, schemaRuleOf } from './testee-vectors.js';
 import { testeeCodecCases } from './testee-codec.cases.js';
-import { repoFile } from '../paths.js';
+import { repoFile } from '../../reference/paths.js';
 import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
 import type { CaseContext, TesteeSession } from './context.js';
 import type { Encoding } from '../../reference/codec/body.js';
+import type { FixtureVector } from '../../spec/generated/fixture.js';
 
-interface Vector { id: string; description: string; spec: string[]; hex: string; result: string; error?: string; closes?: boolean; max_frame?: number; path?: string; rule?: string; decoded?: { encoding: Encoding; header: { id: string }; payload: unknown } }
+/** A frame vector (fixtures/fixture.schema.json) whose `decoded` is a frame record. */
+type Vector = Omit<FixtureVector, 'decoded'> & { decoded?: { encoding: Encoding; header: { id: string }; payload: unknown } };
 
 /** A vector's `spec` names statements and, in hand-written files, sometimes sections. */
 const isStatementId = (ref: string): boolean => /^[A-Z]{2,6}-[0-9]+$/.test(ref);

@@ -9,7 +9,7 @@ import { inProcessFactory } from '../../reference/bus/adapter/in-process.js';
 import { wireFactory } from '../../reference/bus/wire/factory.js';
 import { TS_FEATURES } from '../../reference/bus/adapter/command.js';
 import { Broker } from '../../reference/broker/index.js';
-import { propertySeed } from '../properties/seed.js';
+import { propertySeed } from '../../reference/properties/seed.js';
 import { CaseSkipped } from '../cases/model.js';
 
 const TIMEOUT = 5000;

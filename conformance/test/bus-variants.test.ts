@@ -6,7 +6,7 @@ import { TS_FEATURES } from '../../reference/bus/adapter/command.js';
 import { InMemoryBus, Coordinator } from '../../reference/bus/index.js';
 import type { BusFactory } from '../../reference/bus/adapter/session.js';
 import { CaseFailure } from '../cases/model.js';
-import { propertySeed } from '../properties/seed.js';
+import { propertySeed } from '../../reference/properties/seed.js';
 import * as broken from './broken-buses.js';
 
 type BusClass = new () => InMemoryBus;

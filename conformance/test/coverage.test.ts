@@ -9,7 +9,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { STATEMENTS } from '../../spec/generated/catalog.js';
 import { coverageMatrix, currentCoverage, uncoveredRequired, coverageCommand, casesOfStatement, coverageText } from '../coverage.js';
-import { repoFile } from '../paths.js';
+import { repoFile } from '../../reference/paths.js';
 
 describe('statement coverage', () => {
   const rows = currentCoverage();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { differences, firstDifference } from '../properties/equality.js';
+import { differences, firstDifference } from '../../reference/properties/equality.js';
 import { auditFrame, jsonDuplicateKeys, cborSenderFaults } from '../cases/sender-audit.js';
 import { readableId } from '../cases/testee-vectors.js';
 import { RulesFailure, Verdict } from '../cases/context.js';

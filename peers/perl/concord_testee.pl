@@ -11,7 +11,7 @@ use v5.36;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Concord::Spec;
-use Concord::Protocol qw($PROTOCOL_VERSION :limits :errors);
+use Concord::Protocol qw($PROTOCOL_VERSION :limits :names :errors);
 use Concord::Frame;
 use Concord::Message qw(decode_message encode_frame);
 use Concord::Error;
@@ -71,7 +71,7 @@ sub refuse ($e) {
     my %header = (id => 'err-' . ++$count);
     $header{re} = $e->frame_id if defined $e->frame_id;
     logmsg('INFO', "refused: $e") if $verbose;
-    out(encode_frame({ type => 'ERROR', header => \%header, payload => $e->to_payload }));
+    out(encode_frame({ type => NAME_ERROR, header => \%header, payload => $e->to_payload }));
     close_output() if $e->closes;
 }
 
@@ -83,7 +83,7 @@ sub answer ($body) {
     }
     if (!$handshaken) {
         # The harness's INIT_ACK: the one frame a testee does not echo.
-        $handshaken = $m->{name} eq 'INIT_ACK';
+        $handshaken = $m->{name} eq NAME_INIT_ACK;
         return if $handshaken;
     }
     my $frame = eval {
@@ -93,14 +93,14 @@ sub answer ($body) {
     if (my $e = $@) {
         # A value our decoder accepted but our encoder refuses is our own fault: say so.
         logmsg('ERROR', "cannot re-encode $m->{name}: $e");
-        $frame = encode_frame({ type => 'ERROR', header => { id => 'err-' . ++$count, re => $m->{header}{id} },
+        $frame = encode_frame({ type => NAME_ERROR, header => { id => 'err-' . ++$count, re => $m->{header}{id} },
                                 payload => { code => ERR_INTERNAL, message => substr("$e", 0, 4000), definite => Concord::JSON::false() } });
     }
     out($frame);
 }
 
 out(encode_frame({
-    type => 'INIT', header => { id => 'testee-init' },
+    type => NAME_INIT, header => { id => 'testee-init' },
     payload => {
         client_id => "testee-perl-$$", language => 'perl', role => 'testee', protocol_version => $PROTOCOL_VERSION,
         encodings => [@ENCODINGS], max_frame => LIMIT_MAX_FRAME, name => $NAME, version => $VERSION, features => [],

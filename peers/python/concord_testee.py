@@ -18,12 +18,12 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from concord._spec import proto  # noqa: E402
-from concord._spec import proto  # noqa: E402
 from concord import PROTOCOL_VERSION, FrameDecoder, ProtocolError, __version__, decode_message, encode_message_frame  # noqa: E402
 from concord.framing import MAX_FRAME  # noqa: E402
 from concord.message import SUPPORTED_ENCODINGS  # noqa: E402
 
 E = proto.ErrorCode
+M = proto.MessageName
 
 NAME = "concord-python-testee"
 
@@ -52,7 +52,7 @@ class Testee:
         return f"{prefix}-{self.count}"
 
     def start(self) -> None:
-        self.write(encode_message_frame("INIT", {"id": "testee-init"}, {
+        self.write(encode_message_frame(M.INIT, {"id": "testee-init"}, {
             "client_id": f"testee-{os.getpid()}", "language": "python", "role": "testee",
             "protocol_version": PROTOCOL_VERSION, "encodings": list(SUPPORTED_ENCODINGS), "max_frame": MAX_FRAME,
             "name": NAME, "version": __version__, "features": [],
@@ -67,7 +67,7 @@ class Testee:
         if e.frame_id is not None:
             header["re"] = e.frame_id
         log(f"refused: {e.code} {e.message[:200]}")
-        self.write(encode_message_frame("ERROR", header, e.to_payload()))
+        self.write(encode_message_frame(M.ERROR, header, e.to_payload()))
         if e.closes:
             self.close()
 
@@ -79,14 +79,14 @@ class Testee:
             return
         if not self.handshaken:
             # The harness's INIT_ACK: the one frame a testee does not echo.
-            self.handshaken = m.name == "INIT_ACK"
+            self.handshaken = m.name == M.INIT_ACK
             if self.handshaken:
                 return
         try:
             frame = encode_message_frame(m.type, {"id": self.next_id("echo"), "re": m.header["id"]}, m.payload, m.encoding)
         except Exception as e:  # a value our decoder accepted but our encoder refuses is our own fault
             log(f"cannot echo {m.name}: {e}")
-            frame = encode_message_frame("ERROR", {"id": self.next_id("err"), "re": m.header["id"]},
+            frame = encode_message_frame(M.ERROR, {"id": self.next_id("err"), "re": m.header["id"]},
                                          {"code": E.INTERNAL, "message": str(e)[:4000], "definite": False})
         self.write(frame)
 

@@ -11,11 +11,12 @@ import type {
 import type { BrokerCalls, RawPayload } from './calls.js';
 import type { Connection } from './connection.js';
 import { errorFrame, replyFrame, type OutFrame } from './frames.js';
+import { CATALOG_TIMEOUT_MS } from '../../spec/generated/catalog.js';
 
 /** Catalog timeouts of the broker's own requests (spec/messages/bus.json). */
-const EVENT_TIMEOUT_MS = 30_000;
-const SEND_TIMEOUT_MS = 30_000;
-const QUERY_DEFAULT_MS = 30_000;
+const EVENT_TIMEOUT_MS = CATALOG_TIMEOUT_MS.BUS_EVENT;
+const SEND_TIMEOUT_MS = CATALOG_TIMEOUT_MS.BUS_SEND;
+const QUERY_DEFAULT_MS = CATALOG_TIMEOUT_MS.BUS_QUERY;
 
 interface Subscription {
   readonly id: string;

@@ -7,6 +7,10 @@ import { BrokerConfigError } from './config.js';
 import { isLogLevel } from './logger.js';
 import { ListenError } from './listen.js';
 import { resolveToken, TokenSourceError } from '../token-source.js';
+import { DEFAULT_LIMITS, TRANSPORTS } from '../../spec/generated/catalog.js';
+
+/** TCP-1's default address, host and port (spec/transports.json). */
+const [TCP_HOST, TCP_PORT] = TRANSPORTS.find((t) => t.name === 'tcp')!.default_address!.split(/:(?=\d+$)/);
 
 /**
  * The last line of defence of a long-running broker: an exception or rejection that escaped every
@@ -34,8 +38,8 @@ function installSafetyNet(broker: Broker): void {
 }
 
 export const BROKER_HELP = `  broker                       run the reference broker (logs: JSON lines on stderr)
-    --host HOST                TCP host (default 127.0.0.1; another address needs --token)
-    --port PORT                TCP port (default 9999; 0 = ephemeral)
+    --host HOST                TCP host (default ${TCP_HOST}; another address needs --token)
+    --port PORT                TCP port (default ${TCP_PORT}; 0 = ephemeral)
     --unix PATH                listen on a Unix socket too (created 0600); alone, it replaces TCP
     --fifo-dir DIR             serve FIFO pairs put in DIR (created 0700); alone, it replaces TCP
     --token T                  shared secret every INIT must carry (visible to local users: prefer
@@ -43,8 +47,8 @@ export const BROKER_HELP = `  broker                       run the reference bro
     --token-file PATH          read the token from PATH's first line; refused when group or others
                                may read PATH (exit 78)
     --log-level LEVEL          debug, info (default), warn or error
-    --max-in-flight N          requests one connection may have open (default 1024)
-    --max-frame N              largest body accepted, in bytes (default 16777216)
+    --max-in-flight N          requests one connection may have open (default ${DEFAULT_LIMITS.max_in_flight})
+    --max-frame N              largest body accepted, in bytes (default ${DEFAULT_LIMITS.max_frame})
 `;
 
 export interface BrokerCommandValues {

@@ -6,6 +6,7 @@ import type { Language } from '../../spec/generated/types.js';
 import type { Socket } from 'node:net';
 import type { FifoStream } from '../transport/fifo-stream.js';
 import { FrameDecoder } from '../codec/index.js';
+import { MIN_LIMITS } from '../../spec/generated/catalog.js';
 import type { OutFrame } from './frames.js';
 import type { FlowEndpoint, WriteBatch } from './flow.js';
 import type { Logger } from './logger.js';
@@ -30,8 +31,8 @@ export interface ClientDrain {
 
 /** How long a half-closed connection may linger before it is destroyed. */
 const CLOSE_GRACE_MS = 2000;
-/** HS-1: an INIT body is at most 65,536 bytes, the smallest max_frame. */
-export const HANDSHAKE_MAX_FRAME = 65_536;
+/** HS-1: an INIT body is at most the smallest max_frame (65,536 bytes). */
+export const HANDSHAKE_MAX_FRAME = MIN_LIMITS.max_frame;
 /** At most three PINGs go unanswered (HS-11). */
 const MAX_UNANSWERED_PINGS = 3;
 
@@ -42,7 +43,7 @@ export class Connection implements FlowEndpoint {
   /** true when INIT_ACK chose CBOR, so CBOR payloads may flow in both directions (ENC-2, ENC-3). */
   cbor = false;
   /** The max_frame the client announced in INIT (FRM-4, REQ-11); before INIT, the smallest legal one. */
-  peerMaxFrame = 65_536;
+  peerMaxFrame: number = MIN_LIMITS.max_frame;
   /** SHUTDOWN sent or received on this connection: no new requests either way (HS-12, HS-13). */
   draining = false;
   /** Present while the broker answers this client's SHUTDOWN. */

@@ -8,18 +8,17 @@
 import { ProtocolError, type Message } from '../codec/index.js';
 import { MessageType } from '../codec/index.js';
 import type { ServiceDispatchPayload } from '../../spec/generated/types.js';
+import { DISPATCH_DEFAULTS, dispatchBackoffMs } from '../../spec/generated/catalog.js';
 import type { BrokerCalls, RawPayload } from './calls.js';
 import type { Connection } from './connection.js';
 import { errorFrame, replyFrame, type OutFrame } from './frames.js';
 import type { ServiceRegistry } from './services.js';
 
 const PRIORITY_RANK: Record<string, number> = { realtime: 0, high: 1, normal: 2, low: 3, idle: 4 };
-export const DISPATCH_TIMEOUT_MS = 300_000;
-export const DISPATCH_MAX_RETRIES = 3;
-
-export function dispatchBackoffMs(retry: number): number {
-  return Math.min(100 * 2 ** (retry - 1), 5000); // REG-7
-}
+/** Defaults of REG-5 and REG-6, and the backoff of REG-7, from the spec. */
+export const DISPATCH_TIMEOUT_MS = DISPATCH_DEFAULTS.timeout_ms;
+export const DISPATCH_MAX_RETRIES = DISPATCH_DEFAULTS.max_retries;
+export { dispatchBackoffMs };
 
 export interface DispatcherDeps {
   readonly calls: BrokerCalls;

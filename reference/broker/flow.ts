@@ -13,6 +13,7 @@
  * bound: a paused source keeps at most the one read it was handling.
  */
 import type { Socket } from 'node:net';
+import { DEFAULT_LIMITS } from '../../spec/generated/catalog.js';
 import type { FifoStream } from '../transport/fifo-stream.js';
 import type { ConnStats } from './stats.js';
 
@@ -70,7 +71,7 @@ export class FlowControl {
 
   constructor(
     readonly maxWriteBuffer: number,
-    private readonly slowReaderTimeoutMs = 5000,
+    private readonly slowReaderTimeoutMs: number = DEFAULT_LIMITS.slow_reader_timeout_ms,
     /** Called when `dest` stayed above max_write_buffer for slow_reader_timeout_ms; undefined keeps it (a test defect). */
     private readonly onSlowReader?: (dest: FlowEndpoint) => void,
   ) {}

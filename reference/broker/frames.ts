@@ -4,6 +4,7 @@
  * in JSON, which every peer accepts (ENC-1).
  */
 import { DEFAULT_LIMITS, depthOf, encodeFrame, encodeMessage, ProtocolError, type Header } from '../codec/index.js';
+import { ERROR_MESSAGE_MAX_LENGTH } from '../../spec/generated/catalog.js';
 
 /** Payloads up to this size are copied next to their header (one write); larger ones go as a second buffer (writev, no copy). */
 const COPY_LIMIT = 4096;
@@ -55,7 +56,7 @@ export function messageFrame(type: string, header: Header, payload?: unknown): O
   return { parts: [encodeFrame(body)], bodyLength: body.length };
 }
 
-const MAX_MESSAGE = 4096;
+const MAX_MESSAGE = ERROR_MESSAGE_MAX_LENGTH;
 
 /**
  * An ERROR frame reporting `error`; `re` is the faulty frame's id when it was readable (ERR-3). Never
@@ -65,7 +66,7 @@ const MAX_MESSAGE = 4096;
 export function errorFrame(id: string, re: string | undefined, error: unknown): OutFrame {
   const e = error instanceof ProtocolError ? error : new ProtocolError('INTERNAL', 'the broker failed handling this request');
   const payload = e.toPayload();
-  // The ERROR schema caps `message` at 4096 characters; a long text must not turn into an INTERNAL fault.
+  // The ERROR schema caps `message` (ERROR_MESSAGE_MAX_LENGTH characters); a long text must not turn into an INTERNAL fault.
   if (payload.message.length > MAX_MESSAGE) payload.message = `${payload.message.slice(0, MAX_MESSAGE - 3)}...`;
   const header = re === undefined ? { id } : { id, re };
   if (payload.details !== undefined && depthOf(payload) > DEFAULT_LIMITS.max_payload_depth) {

@@ -6,9 +6,10 @@
 import { BusError, asBusError } from './errors.js';
 import { abortedError, runPipeline } from './pipeline.js';
 import type { BusMessage, Category, CommandBus, Handler, Middleware, QueryOptions } from './types.js';
+import { CATALOG_TIMEOUT_MS } from '../../spec/generated/catalog.js';
 
 /** The query timeout used when a query gives none or 0 (BUS-29). */
-export const DEFAULT_QUERY_TIMEOUT_MS = 30_000;
+export const DEFAULT_QUERY_TIMEOUT_MS = CATALOG_TIMEOUT_MS.BUS_QUERY;
 
 interface Subscription {
   readonly eventType: string;

@@ -8,6 +8,7 @@
  */
 import { BusError, asBusError } from './errors.js';
 import { withTimeout } from './bus.js';
+import { DISPATCH_DEFAULTS, dispatchBackoffMs } from '../../spec/generated/catalog.js';
 import type { CommandBus } from './types.js';
 
 /** Dispatch priorities, highest first (SVC-5). */
@@ -16,13 +17,13 @@ export const PRIORITIES = ['realtime', 'high', 'normal', 'low', 'idle'] as const
 export type Priority = (typeof PRIORITIES)[number];
 
 /** Defaults of a dispatch target (SVC-6, SVC-7) and of the backoff (SVC-8). */
-export const DEFAULT_DISPATCH_TIMEOUT_MS = 300_000;
+export const DEFAULT_DISPATCH_TIMEOUT_MS = DISPATCH_DEFAULTS.timeout_ms;
 /** Retries of a dispatch target that gives none (SVC-7). */
-export const DEFAULT_MAX_RETRIES = 3;
+export const DEFAULT_MAX_RETRIES = DISPATCH_DEFAULTS.max_retries;
 /** Base of the retry backoff, in ms (SVC-8). */
-export const DEFAULT_BACKOFF_BASE_MS = 100;
+export const DEFAULT_BACKOFF_BASE_MS = DISPATCH_DEFAULTS.backoff_base_ms;
 /** Longest wait between retries, in ms (SVC-8). */
-export const MAX_BACKOFF_MS = 5_000;
+export const MAX_BACKOFF_MS = DISPATCH_DEFAULTS.backoff_max_ms;
 
 /** A service as the coordinator registers it: name, type, capabilities, limits and health. */
 export interface ServiceDescriptor {
@@ -86,10 +87,8 @@ export interface ServiceCoordinator {
   request(serviceName: string, queryType: string, payload: unknown, timeoutMs?: number): Promise<RequestOutcome>;
 }
 
-/** The wait before the r-th retry (r >= 1): min(base x 2^(r-1), 5000) ms (SVC-8). */
-export function backoffMs(retry: number, baseMs: number = DEFAULT_BACKOFF_BASE_MS): number {
-  return Math.min(baseMs * 2 ** (retry - 1), MAX_BACKOFF_MS);
-}
+/** The wait before the r-th retry (r >= 1): min(base x 2^(r-1), MAX_BACKOFF_MS) ms (SVC-8). */
+export const backoffMs: (retry: number, baseMs?: number) => number = dispatchBackoffMs;
 
 /** The rank of a priority: 0 for realtime; absent counts as normal. */
 export function priorityRank(p: Priority | undefined): number {

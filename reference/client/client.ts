@@ -5,6 +5,7 @@
  */
 import {
   DEFAULT_LIMITS,
+  LIMITS,
   PROTOCOL_VERSION,
   ProtocolError,
   encodeMessageFrame,
@@ -76,7 +77,8 @@ interface IncomingEntry {
 
 function resolveOptions(o: ConnectOptions): Resolved {
   const maxFrame = o.maxFrame ?? DEFAULT_LIMITS.max_frame;
-  if (!Number.isInteger(maxFrame) || maxFrame < 65_536 || maxFrame > 0xffffffff) throw new RangeError(`maxFrame ${maxFrame} is outside 65536 .. 4294967295`);
+  const range = LIMITS.find((l) => l.name === 'max_frame')!;
+  if (!Number.isInteger(maxFrame) || maxFrame < range.min || maxFrame > range.max) throw new RangeError(`maxFrame ${maxFrame} is outside ${range.min} .. ${range.max}`);
   const encodings: EncodingName[] = [...new Set<EncodingName>(o.encodings ?? ['json'])];
   if (!encodings.includes('json')) encodings.push('json');
   const endpoint: Endpoint = o.fifoDir !== undefined ? { fifoDir: o.fifoDir } : o.path !== undefined ? { path: o.path } : { host: o.host ?? '127.0.0.1', port: o.port ?? 9999 };

@@ -16,6 +16,7 @@ import {
   type Message,
 } from '../codec/index.js';
 import type { ErrorPayloadDetails } from '../../spec/generated/types.js';
+import { ERROR_MESSAGE_MAX_LENGTH, MIN_LIMITS } from '../../spec/generated/catalog.js';
 import { ConnectionClosedError, OverloadedError, registryDefinite } from './errors.js';
 import type { LogEntry } from './types.js';
 
@@ -70,7 +71,7 @@ export class Connection {
   /** Encodings accepted on incoming frames (undefined: both, until INIT_ACK says). */
   encodings: readonly Encoding[] | undefined;
   /** The peer's max_frame (from INIT_ACK); frames above it are never written. */
-  peerMaxFrame = 65_536;
+  peerMaxFrame: number = MIN_LIMITS.max_frame;
   /** Resolves once the socket has closed. */
   readonly closed: Promise<CloseInfo>;
 
@@ -147,7 +148,7 @@ export class Connection {
       const frame = encodeMessageFrame({
         type: 'ERROR',
         header: { id: this.options.nextId(), ...(options.re !== undefined ? { re: options.re } : {}), ...(options.dst !== undefined ? { dst: options.dst } : {}) },
-        payload: { code, message: message.slice(0, 4096), definite, ...(options.details ? { details: options.details } : {}) },
+        payload: { code, message: message.slice(0, ERROR_MESSAGE_MAX_LENGTH), definite, ...(options.details ? { details: options.details } : {}) },
       });
       this.write(frame, true).catch(() => undefined);
     } catch (e) {

@@ -4,6 +4,7 @@
  */
 import { messageByName, type Message } from '../codec/index.js';
 import type { ErrorPayload, ErrorPayloadDetails } from '../../spec/generated/types.js';
+import { ERROR_MESSAGE_MAX_LENGTH } from '../../spec/generated/catalog.js';
 import { isRegistryCode, registryDefinite } from './errors.js';
 
 /** A handler as stored: payload and message in, response payload (or nothing) out. */
@@ -50,8 +51,8 @@ export function errorPayloadFor(error: unknown): ErrorPayload {
   const message = typeof e?.message === 'string' && e.message.length > 0 ? e.message : String(error);
   if (e && isRegistryCode(e.code)) {
     const details = e.details && typeof e.details === 'object' && !Array.isArray(e.details) ? (e.details as ErrorPayloadDetails) : undefined;
-    return { code: e.code, message: message.slice(0, 4096), definite: registryDefinite(e.code), ...(details && Object.keys(details).length > 0 ? { details } : {}) };
+    return { code: e.code, message: message.slice(0, ERROR_MESSAGE_MAX_LENGTH), definite: registryDefinite(e.code), ...(details && Object.keys(details).length > 0 ? { details } : {}) };
   }
   const prefix = typeof e?.code === 'string' ? `${e.code}: ` : '';
-  return { code: 'INTERNAL', message: `${prefix}${message}`.slice(0, 4096), definite: registryDefinite('INTERNAL') };
+  return { code: 'INTERNAL', message: `${prefix}${message}`.slice(0, ERROR_MESSAGE_MAX_LENGTH), definite: registryDefinite('INTERNAL') };
 }

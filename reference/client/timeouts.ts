@@ -4,15 +4,7 @@
  * @module
  */
 import { DEFAULT_LIMITS, messageByName } from '../codec/index.js';
-
-/** SERVICE_DISPATCH defaults (REG-5, REG-6). */
-const DISPATCH_TIMEOUT_MS = 300_000;
-const DISPATCH_RETRIES = 3;
-
-/** The backoff before retry r of a dispatch (REG-7). */
-function dispatchBackoff(retry: number): number {
-  return Math.min(100 * 2 ** (retry - 1), 5000);
-}
+import { DISPATCH_DEFAULTS, dispatchBackoffMs } from '../../spec/generated/catalog.js';
 
 /**
  * The timeout a payload sets for itself: BUS_QUERY's `timeout_ms` when above 0 (BUS-13), and for
@@ -24,9 +16,9 @@ export function payloadTimeout(type: string, payload: unknown): number | undefin
   const own = typeof p.timeout_ms === 'number' && p.timeout_ms > 0 ? p.timeout_ms : undefined;
   if (type === 'BUS_QUERY') return own;
   if (type === 'SERVICE_DISPATCH') {
-    const retries = typeof p.max_retries === 'number' ? p.max_retries : DISPATCH_RETRIES;
-    let total = (retries + 1) * (own ?? DISPATCH_TIMEOUT_MS);
-    for (let r = 1; r <= retries; r++) total += dispatchBackoff(r);
+    const retries = typeof p.max_retries === 'number' ? p.max_retries : DISPATCH_DEFAULTS.max_retries;
+    let total = (retries + 1) * (own ?? DISPATCH_DEFAULTS.timeout_ms);
+    for (let r = 1; r <= retries; r++) total += dispatchBackoffMs(r);
     return total;
   }
   return undefined;

@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoFile } from '../../conformance/paths.js';
+import { repoFile } from '../paths.js';
 import type { ConcordClient } from '../client/index.js';
 import { NDArray } from '../codec/ndarray.js';
 import type { EngineLanguage } from './unified/backend.js';

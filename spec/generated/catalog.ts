@@ -3663,6 +3663,26 @@ export const LIMITS: readonly LimitInfo[] = [
     "section": "engine",
     "announced": false,
     "meaning": "Time a unified engine waits for one engine's answer before failing the call with TIMEOUT (retryable)."
+  },
+  {
+    "name": "dispatch_backoff_base_ms",
+    "unit": "ms",
+    "default": 100,
+    "min": 100,
+    "max": 100,
+    "section": "registry",
+    "announced": false,
+    "meaning": "Base of the wait before the r-th retry of a dispatch, min(base x 2^(r-1), dispatch_backoff_max_ms) (REG-7; a coordinator may be configured otherwise, SVC-8)."
+  },
+  {
+    "name": "dispatch_backoff_max_ms",
+    "unit": "ms",
+    "default": 5000,
+    "min": 5000,
+    "max": 5000,
+    "section": "registry",
+    "announced": false,
+    "meaning": "Longest wait before a retry of a dispatch (REG-7, SVC-8)."
   }
 ];
 
@@ -3687,7 +3707,71 @@ export const DEFAULT_LIMITS = {
   engine_cache_max: 1000,
   engine_perf_window: 16,
   engine_timeout_ms: 30000,
+  dispatch_backoff_base_ms: 100,
+  dispatch_backoff_max_ms: 5000,
 } as const;
+
+/** Smallest legal value of every limit, by name. */
+export const MIN_LIMITS = {
+  max_frame: 65536,
+  max_header: 1024,
+  max_id_bytes: 128,
+  max_name_bytes: 128,
+  max_in_flight: 1,
+  max_ndim: 32,
+  max_subscriptions: 1,
+  handshake_timeout_ms: 100,
+  heartbeat_ms: 100,
+  request_timeout_ms: 1,
+  shutdown_drain_ms: 0,
+  max_write_buffer: 65536,
+  max_payload_depth: 64,
+  max_payload_items: 65536,
+  slow_reader_timeout_ms: 100,
+  max_handshake_bytes: 65540,
+  engine_cache_max: 0,
+  engine_perf_window: 1,
+  engine_timeout_ms: 1,
+  dispatch_backoff_base_ms: 100,
+  dispatch_backoff_max_ms: 5000,
+} as const;
+
+/** The catalog's timeout_ms of every type that has one, by name (other requests use request_timeout_ms). */
+export const CATALOG_TIMEOUT_MS = {
+  REASONING_REQUEST: 30000,
+  BATCH_REASONING_REQ: 120000,
+  FEEDBACK: 30000,
+  STATE_UPDATE: 30000,
+  PARAMETER_SYNC: 30000,
+  MTL_COORDINATE: 30000,
+  MEMORY_UPDATE: 30000,
+  ENCODING_REQ: 30000,
+  BUS_PUBLISH: 60000,
+  BUS_EVENT: 30000,
+  BUS_SEND: 30000,
+  BUS_QUERY: 30000,
+  SERVICE_DISPATCH: 300000,
+  INSTRUMENT_COMMAND: 10000,
+} as const;
+
+/** Longest ERROR `message` in characters (the ERROR payload schema's maxLength). */
+export const ERROR_MESSAGE_MAX_LENGTH = 4096;
+
+/**
+ * SERVICE_DISPATCH defaults (REG-5, REG-6, REG-7, SVC-6, SVC-7, SVC-8): the catalog's timeout_ms of one
+ * attempt, the payload schema's default max_retries, and the retry backoff of spec/limits.json.
+ */
+export const DISPATCH_DEFAULTS = {
+  timeout_ms: 300000,
+  max_retries: 3,
+  backoff_base_ms: 100,
+  backoff_max_ms: 5000,
+} as const;
+
+/** The wait before the r-th retry (r >= 1) of a dispatch: min(base x 2^(r-1), backoff_max_ms) ms (REG-7, SVC-8). */
+export function dispatchBackoffMs(retry: number, baseMs: number = DISPATCH_DEFAULTS.backoff_base_ms): number {
+  return Math.min(baseMs * 2 ** (retry - 1), DISPATCH_DEFAULTS.backoff_max_ms);
+}
 
 /** An ndarray element type by name (decision D4). */
 export type DtypeName = 'bool' | 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'int64' | 'uint64' | 'float32' | 'float64';

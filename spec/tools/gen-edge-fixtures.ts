@@ -8,34 +8,21 @@
  */
 import { decodeMessage, payloadToFixture, messageByCode } from '../../reference/codec/index.js';
 import { cborEncode, Tag } from '../../reference/codec/cbor.js';
-import { NDARRAY_LAYOUT } from '../generated/catalog.js';
+import { MessageType, NDARRAY_LAYOUT } from '../generated/catalog.js';
+import type { FixtureVector } from '../generated/fixture.js';
 import { hex, utf8, concat, rawFrame, rawNdarray, packed, u64le } from './fixture-bytes.js';
 
-export interface EdgeVector {
-  id: string;
-  description: string;
-  spec: string[];
-  kind: string;
-  result: 'valid' | 'invalid' | 'acceptable';
-  hex: string;
-  message?: string;
-  decoded?: unknown;
-  error?: string;
-  closes?: boolean;
-  path?: string;
-  /** details.rule of the expected error, where the spec names one (ndarray check table). */
-  rule?: string;
-  max_frame?: number;
-}
+/** A generated vector: the shape of fixtures/fixture.schema.json (spec/generated/fixture.ts). */
+export type EdgeVector = FixtureVector;
 
-const PING = 0x03;
-const PONG = 0x04;
-const INIT = 0x01;
-const SHUTDOWN_ACK = 0x06;
-const ACK = 0x07;
-const PARAMETER_SYNC = 0x22;
-const REASONING_REQUEST = 0x10;
-const REASONING_RESPONSE = 0x11;
+const PING = MessageType.PING;
+const PONG = MessageType.PONG;
+const INIT = MessageType.INIT;
+const SHUTDOWN_ACK = MessageType.SHUTDOWN_ACK;
+const ACK = MessageType.ACK;
+const PARAMETER_SYNC = MessageType.PARAMETER_SYNC;
+const REASONING_REQUEST = MessageType.REASONING_REQUEST;
+const REASONING_RESPONSE = MessageType.REASONING_RESPONSE;
 const TS = '1700000000123456789';
 
 const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64');

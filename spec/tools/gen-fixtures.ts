@@ -9,7 +9,7 @@ import { ROOT_DIR } from './load.js';
 import type { SpecModel, MessageSpec } from './model.js';
 import { encodeMessageFrame, payloadFromFixture, payloadToFixture, NDArray } from '../../reference/codec/index.js';
 import { messageByName } from '../../reference/codec/catalog.js';
-import { NDARRAY_LAYOUT } from '../generated/catalog.js';
+import { MessageType, NDARRAY_LAYOUT } from '../generated/catalog.js';
 import { ndarrayToFixture } from '../../reference/codec/transform.js';
 import { cborEncode, Tag } from '../../reference/codec/cbor.js';
 import { hex, utf8, concat, u32be, u64le, rawFrame, rawNdarray, packed } from './fixture-bytes.js';
@@ -197,12 +197,12 @@ function depthVectors(spec: SpecModel): Vector[] {
   return out;
 }
 
-const PING = 0x03;
-const INIT = 0x01;
+const PING = MessageType.PING;
+const INIT = MessageType.INIT;
 const OK_HEADER = '{"id":"bad-1"}';
 const initPayload = '{"client_id":"c","language":"python","role":"client","protocol_version":"1.0","encodings":["json"],"max_frame":65536}';
-const REASONING_REQUEST = 0x10;
-const STATS_RESPONSE = 0x09;
+const REASONING_REQUEST = MessageType.REASONING_REQUEST;
+const STATS_RESPONSE = MessageType.STATS_RESPONSE;
 
 function invalid(id: string, description: string, statements: string[], bytes: Uint8Array, error: string, closes: boolean, extra: Partial<Vector> = {}): Vector {
   // Every refusal is judged in check-table order (ERR-1) with the registry's code and definite (ERR-2),
@@ -267,25 +267,25 @@ function invalidFrames(spec: SpecModel): Vector[] {
   v.push(payload('json-trailing', INIT, 0, `${initPayload} x`, 'bytes after the JSON value'));
   v.push(payload('json-bom', INIT, 0, concat([0xef, 0xbb, 0xbf], utf8(initPayload)), 'JSON preceded by a UTF-8 byte order mark'));
   v.push(payload('json-not-utf8', INIT, 0, concat(utf8('{"client_id":"'), [0xc3, 0x28], utf8('"}')), 'invalid UTF-8 inside a JSON string'));
-  v.push(payload('json-number-overflow', 0x22, 0, '{"parameters":{"rate":1e400}}', 'a JSON number beyond the binary64 range'));
+  v.push(payload('json-number-overflow', MessageType.PARAMETER_SYNC, 0, '{"parameters":{"rate":1e400}}', 'a JSON number beyond the binary64 range'));
   const cborInit = cborEncode(JSON.parse(initPayload));
   v.push(payload('cbor-trailing', INIT, 1, concat(cborInit, [0x00]), 'a second CBOR item after the payload'));
   v.push(payload('cbor-truncated', INIT, 1, cborInit.subarray(0, cborInit.length - 3), 'CBOR map cut short'));
   v.push(payload('cbor-int-key', INIT, 1, Uint8Array.from([0xa1, 0x01, 0x02]), 'a CBOR map with an integer key'));
-  v.push(payload('cbor-undefined', 0x30, 1, concat([0xa2], cborEncode('coordination_id'), cborEncode('m'), cborEncode('teacher_outputs'), [0xf7]), 'undefined is not in the payload data model', '/teacher_outputs'));
-  v.push(payload('cbor-bytes-outside-ndarray', 0x41, 1, concat([0xa1], cborEncode('text'), [0x42, 0x68, 0x69]), 'a byte string where a text field is expected', '/text'));
-  v.push(payload('cbor-date-tag', 0x41, 1, concat([0xa1], cborEncode('text'), [0xc1, 0x1a, 0x51, 0x4b, 0x67, 0xb0]), 'tag 1 (epoch date) is not allowed', '/text'));
-  v.push(payload('cbor-nan', 0x22, 1, concat([0xa1], cborEncode('parameters'), [0xa1], cborEncode('rate'), [0xf9, 0x7e, 0x00]), 'NaN is not a JSON number', '/parameters/rate'));
-  v.push(payload('cbor-undefined-in-int64', 0x07, 1, concat([0xa1], cborEncode('state_version'), [0xf7]), 'undefined in a 64-bit field: a data-model fault (step 6) before the int64 rule (step 8)', '/state_version'));
-  v.push(payload('cbor-nan-in-int64', 0x07, 1, concat([0xa1], cborEncode('state_version'), [0xf9, 0x7e, 0x00]), 'NaN in a 64-bit field: a data-model fault (step 6) before the int64 rule (step 8)', '/state_version'));
+  v.push(payload('cbor-undefined', MessageType.MTL_COORDINATE, 1, concat([0xa2], cborEncode('coordination_id'), cborEncode('m'), cborEncode('teacher_outputs'), [0xf7]), 'undefined is not in the payload data model', '/teacher_outputs'));
+  v.push(payload('cbor-bytes-outside-ndarray', MessageType.ENCODING_REQ, 1, concat([0xa1], cborEncode('text'), [0x42, 0x68, 0x69]), 'a byte string where a text field is expected', '/text'));
+  v.push(payload('cbor-date-tag', MessageType.ENCODING_REQ, 1, concat([0xa1], cborEncode('text'), [0xc1, 0x1a, 0x51, 0x4b, 0x67, 0xb0]), 'tag 1 (epoch date) is not allowed', '/text'));
+  v.push(payload('cbor-nan', MessageType.PARAMETER_SYNC, 1, concat([0xa1], cborEncode('parameters'), [0xa1], cborEncode('rate'), [0xf9, 0x7e, 0x00]), 'NaN is not a JSON number', '/parameters/rate'));
+  v.push(payload('cbor-undefined-in-int64', MessageType.ACK, 1, concat([0xa1], cborEncode('state_version'), [0xf7]), 'undefined in a 64-bit field: a data-model fault (step 6) before the int64 rule (step 8)', '/state_version'));
+  v.push(payload('cbor-nan-in-int64', MessageType.ACK, 1, concat([0xa1], cborEncode('state_version'), [0xf9, 0x7e, 0x00]), 'NaN in a 64-bit field: a data-model fault (step 6) before the int64 rule (step 8)', '/state_version'));
   v.push(payload('cbor-data-model-before-array', REASONING_REQUEST, 1,
     concat([0xa3], cborEncode('encoding'), cborEncode(new Tag(Uint8Array.from([1, 0, 0]), NDARRAY_LAYOUT.cbor_tag)), cborEncode('context'), [0xf7], cborEncode('source'), cborEncode('python')),
     'a truncated ndarray, then undefined later in the document: step 6 applies to the whole payload before step 7', '/context'));
   // LIM-15: one level past max_payload_depth, in both encodings; refused before any value is built.
   const maxDepth = spec.limitFile.limits.find((l) => l.name === 'max_payload_depth')!.default;
   const tooDeep = `{"event_type":"deep","payload":${'['.repeat(maxDepth)}${']'.repeat(maxDepth)}}`;
-  v.push(invalid('payload/depth-above-max:json', `a BUS_PUBLISH payload nested max_payload_depth + 1 (${maxDepth + 1}) levels deep`, ['LIM-15'], rawFrame(0x53, 0, OK_HEADER, tooDeep), 'INVALID_PAYLOAD', false, { path: '', rule: 'max-depth' }));
-  v.push(invalid('payload/depth-above-max:cbor', `a BUS_PUBLISH CBOR payload nested max_payload_depth + 1 (${maxDepth + 1}) levels deep`, ['LIM-15'], rawFrame(0x53, 1, OK_HEADER, cborEncode(JSON.parse(tooDeep))), 'INVALID_PAYLOAD', false, { path: '', rule: 'max-depth' }));
+  v.push(invalid('payload/depth-above-max:json', `a BUS_PUBLISH payload nested max_payload_depth + 1 (${maxDepth + 1}) levels deep`, ['LIM-15'], rawFrame(MessageType.BUS_PUBLISH, 0, OK_HEADER, tooDeep), 'INVALID_PAYLOAD', false, { path: '', rule: 'max-depth' }));
+  v.push(invalid('payload/depth-above-max:cbor', `a BUS_PUBLISH CBOR payload nested max_payload_depth + 1 (${maxDepth + 1}) levels deep`, ['LIM-15'], rawFrame(MessageType.BUS_PUBLISH, 1, OK_HEADER, cborEncode(JSON.parse(tooDeep))), 'INVALID_PAYLOAD', false, { path: '', rule: 'max-depth' }));
   // Schema.
   const schema = (id: string, type: number, p: string, path: string, rule: string, what: string): Vector =>
     invalid(`schema/${id}`, what, schemaStatements(rule), rawFrame(type, 0, OK_HEADER, p), 'SCHEMA_VIOLATION', false, { path, rule });
@@ -299,9 +299,9 @@ function invalidFrames(spec: SpecModel): Vector[] {
   v.push(schema('uint64-leading-zero', STATS_RESPONSE, stats('"05"'), '/uptime_ms', 'int64', 'a 64-bit decimal string with a leading zero'));
   v.push(schema('uint64-above-max', STATS_RESPONSE, stats('"18446744073709551616"'), '/uptime_ms', 'int64', 'a uint64 field holding 2^64'));
   v.push(schema('uint64-negative', STATS_RESPONSE, stats('"-1"'), '/uptime_ms', 'int64', 'a uint64 field holding -1'));
-  v.push(invalid('schema/uint64-as-cbor-string', 'a 64-bit field written as a text string in CBOR', ['ENC-13', 'ERR-9'], rawFrame(0x07, 1, OK_HEADER, cborEncode({ state_version: '5' })), 'SCHEMA_VIOLATION', false, { path: '/state_version', rule: 'int64' }));
+  v.push(invalid('schema/uint64-as-cbor-string', 'a 64-bit field written as a text string in CBOR', ['ENC-13', 'ERR-9'], rawFrame(MessageType.ACK, 1, OK_HEADER, cborEncode({ state_version: '5' })), 'SCHEMA_VIOLATION', false, { path: '/state_version', rule: 'int64' }));
   const f4 = (values: number[]): string => `{"$ndarray":"${b64(packed('<f4', [values.length], values))}"}`;
-  v.push(schema('confidence-above-one', 0x11, `{"spike_count":1,"confidence":1.5,"firing_pattern":{"$ndarray":"${b64(packed('|u1', [1], [1]))}"},"engine":"e","latency_ms":0}`, '/confidence', 'maximum', 'confidence 1.5 is outside [0, 1]'));
+  v.push(schema('confidence-above-one', MessageType.REASONING_RESPONSE, `{"spike_count":1,"confidence":1.5,"firing_pattern":{"$ndarray":"${b64(packed('|u1', [1], [1]))}"},"engine":"e","latency_ms":0}`, '/confidence', 'maximum', 'confidence 1.5 is outside [0, 1]'));
   v.push(schema('reasoning-context-number', REASONING_REQUEST, `{"encoding":${f4([1])},"context":5,"source":"python"}`, '/context', 'type', 'context must be a string'));
   // Arrays.
   const array = (id: string, bytesOrJson: Uint8Array | string, rule: string, what: string): Vector =>
@@ -322,7 +322,7 @@ function invalidFrames(spec: SpecModel): Vector[] {
   v.push(array('field-shape-2d', packed('<f4', [1, 1], [1]), 'field-shape', 'a 2-D array where the field needs 1-D'));
   v.push(array('field-shape-empty', packed('<f4', [0], []), 'field-shape', 'an empty vector where the field needs at least 1 element'));
   v.push(invalid('ndarray/bool-value', 'a bool element of 2', arrayStatements('bool-value'),
-    rawFrame(0x11, 0, OK_HEADER, `{"spike_count":1,"confidence":0.5,"firing_pattern":{"$ndarray":"${b64(rawNdarray({ dims: [2], dtype: '|b1', data: Uint8Array.from([1, 2]) }))}"},"engine":"e","latency_ms":0}`),
+    rawFrame(MessageType.REASONING_RESPONSE, 0, OK_HEADER, `{"spike_count":1,"confidence":0.5,"firing_pattern":{"$ndarray":"${b64(rawNdarray({ dims: [2], dtype: '|b1', data: Uint8Array.from([1, 2]) }))}"},"engine":"e","latency_ms":0}`),
     'INVALID_ARRAY', false, { path: '/firing_pattern', rule: 'bool-value' }));
   v.push(invalid('ndarray/cbor-untagged-bytes', 'in CBOR an ndarray field is a byte string without the ndarray tag', arrayStatements('wrapper'),
     rawFrame(REASONING_REQUEST, 1, OK_HEADER, concat([0xa3], cborEncode('encoding'), cborEncode(packed('<f4', [1], [1])), cborEncode('context'), cborEncode('c'), cborEncode('source'), cborEncode('python'))),

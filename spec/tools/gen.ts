@@ -5,7 +5,7 @@
 import { readFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { loadSpec, ROOT_DIR, SpecError } from './load.js';
-import { generateCatalog, generateTypes } from './gen-ts.js';
+import { generateCatalog, generateFixtureTypes, generateTypes } from './gen-ts.js';
 import type { SpecModel } from './model.js';
 
 export type Outputs = Map<string, string>;
@@ -15,6 +15,7 @@ async function stageOne(spec: SpecModel): Promise<Outputs> {
   return new Map([
     ['spec/generated/catalog.ts', generateCatalog(spec)],
     ['spec/generated/types.ts', await generateTypes(spec)],
+    ['spec/generated/fixture.ts', await generateFixtureTypes(readFileSync(join(ROOT_DIR, 'fixtures', 'fixture.schema.json'), 'utf8'))],
   ]);
 }
 

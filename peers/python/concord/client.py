@@ -12,19 +12,25 @@ The client speaks JSON payloads only (it offers encodings ["json"]).
 from __future__ import annotations
 
 import logging
-import random
 import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Set, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 from ._spec import CATALOG, message_info, proto
 from .envelope import ENCODINGS
 from .errors import ProtocolError, registry_definite
 from .framing import MAX_FRAME, FrameDecoder
 from .message import SUPPORTED_ENCODINGS, Message, decode_message, encode_message_frame
+from .client_errors import ConnectionClosed, RemoteError, RequestTimeout
+from .backoff import Backoff, _backoff_delay
+from .timeouts import DISPATCH_RETRIES, DISPATCH_TIMEOUT_MS, request_timeout_s
+from .pending import _Incoming, _Pending
+from .handshake import _open_once
+
+__all__ = ["Client", "connect", "RemoteError", "RequestTimeout", "ConnectionClosed", "request_timeout_s", "Backoff",
+           "DISPATCH_TIMEOUT_MS", "DISPATCH_RETRIES", "PROTOCOL_VERSION", "MessageType"]
 
 E = proto.ErrorCode  # error names come from the generated registry, never written by hand
 
@@ -36,80 +42,9 @@ PROTOCOL_VERSION = proto.PROTOCOL_VERSION
 SHUTDOWN_ACK_GRACE_S = 1.0
 #: Bound of the wait for the peer's close after our half-close.
 END_GRACE_S = 2.0
-DISPATCH_TIMEOUT_MS = 300_000
-DISPATCH_RETRIES = 3
+M = proto.MessageName  # message names come from the generated catalog, never written by hand
 
 Handler = Callable[[Any, Message], Any]
-Backoff = Union[Callable[[int], float], Tuple[float, float]]
-
-
-class RemoteError(Exception):
-    """An ERROR answering a request (or a local failure reported the same way)."""
-
-    def __init__(self, code: str, message: str, definite: Optional[bool] = None, details: Optional[Dict[str, Any]] = None) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = str(code)
-        self.message = message
-        self.definite = registry_definite(code) if definite is None else bool(definite)
-        self.details = dict(details or {})
-
-    def to_payload(self) -> Dict[str, Any]:
-        p: Dict[str, Any] = {"code": self.code, "message": self.message[:4096], "definite": self.definite}
-        if self.details:
-            p["details"] = self.details
-        return p
-
-
-class RequestTimeout(RemoteError):
-    """No answer within the request's timeout (definite false: the peer may have acted)."""
-
-    def __init__(self, type_name: str, timeout_s: float) -> None:
-        super().__init__(E.TIMEOUT, f"{type_name} got no answer within {timeout_s:g} s", False,
-                         {"timeout_ms": int(round(timeout_s * 1000))})
-
-
-class ConnectionClosed(RemoteError):
-    """The connection is closed or was lost (definite when the request was never sent)."""
-
-    def __init__(self, message: str, definite: bool) -> None:
-        super().__init__(E.PEER_GONE, message, definite)
-
-
-def _backoff_delay(backoff: Backoff, retry: int) -> float:
-    if callable(backoff):
-        return max(0.0, float(backoff(retry)))
-    initial, maximum = backoff
-    base = min(maximum, initial * 2 ** max(0, retry - 1))
-    return max(0.0, min(maximum, base * (1 + 0.2 * (2 * random.random() - 1))))
-
-
-def request_timeout_s(type_name: str, payload: Any, default_ms: Optional[int] = None) -> float:
-    """REQ-14: the payload's own timeout (BUS_QUERY, SERVICE_DISPATCH), else the catalog's, else request_timeout_ms."""
-    p = payload if isinstance(payload, dict) else {}
-    own = p.get("timeout_ms") if isinstance(p.get("timeout_ms"), (int, float)) and p.get("timeout_ms", 0) > 0 else None
-    ms: Optional[float] = None
-    if type_name == "BUS_QUERY":
-        ms = own
-    elif type_name == "SERVICE_DISPATCH":
-        retries = p.get("max_retries") if isinstance(p.get("max_retries"), int) else DISPATCH_RETRIES
-        ms = (retries + 1) * (own or DISPATCH_TIMEOUT_MS) + sum(min(100 * 2 ** (r - 1), 5000) for r in range(1, retries + 1))
-    if ms is None:
-        ms = default_ms or message_info(type_name).timeout_ms or proto.REQUEST_TIMEOUT_MS
-    return ms / 1000.0
-
-
-@dataclass
-class _Pending:
-    type_name: str
-    expected: str
-    event: threading.Event = field(default_factory=threading.Event)
-    answer: Optional[Message] = None
-    error: Optional[Exception] = None
-
-
-@dataclass
-class _Incoming:
-    answered: bool = False
 
 
 class Client:
@@ -123,7 +58,7 @@ class Client:
         self.client_id = client_id
         self.broker_id: str = ack.get("broker_id", "")
         self.encoding: str = ack.get("encoding", "json")
-        self.peer_max_frame: int = int(ack.get("max_frame", 65536))
+        self.peer_max_frame: int = int(ack.get("max_frame", proto.LIMIT_MIN["max_frame"]))
         self.request_timeout_ms = request_timeout_ms
         self.shutdown_drain_ms = shutdown_drain_ms
         self._decoder = decoder
@@ -203,7 +138,7 @@ class Client:
                 raise p.error
             m = p.answer
             assert m is not None
-            if m.name == "ERROR":
+            if m.name == M.ERROR:
                 e = m.payload
                 raise RemoteError(e.get("code", E.INTERNAL), e.get("message", ""), e.get("definite", False), e.get("details"))
             return m
@@ -231,7 +166,7 @@ class Client:
     def ping(self, timeout: Optional[float] = None) -> float:
         """Sends PING; returns the round trip in seconds."""
         start = time.monotonic()
-        self.request("PING", None, timeout=timeout)
+        self.request(M.PING, None, timeout=timeout)
         return time.monotonic() - start
 
     def close(self, reason: Optional[str] = None, drain_ms: Optional[int] = None) -> None:
@@ -258,11 +193,11 @@ class Client:
             payload["reason"] = reason
         if self._open:
             id_ = self._next_id()
-            p = _Pending("SHUTDOWN", "SHUTDOWN_ACK")
+            p = _Pending(M.SHUTDOWN, M.SHUTDOWN_ACK)
             with self._lock:
                 self._pending[id_] = p
             try:
-                self._write(self._encode("SHUTDOWN", {"id": id_}, payload))
+                self._write(self._encode(M.SHUTDOWN, {"id": id_}, payload))
                 if p.event.wait(drain / 1000.0 + SHUTDOWN_ACK_GRACE_S) and p.answer is not None:
                     log.info("SHUTDOWN acknowledged: %s", p.answer.payload)
                 else:
@@ -321,15 +256,15 @@ class Client:
             header["re"] = re
         if dst is not None:
             header["dst"] = dst
-        payload: Dict[str, Any] = {"code": code, "message": message[:4096], "definite": registry_definite(code) if definite is None else definite}
+        payload: Dict[str, Any] = {"code": code, "message": message[:proto.ERROR_MESSAGE_MAX_LENGTH], "definite": registry_definite(code) if definite is None else definite}
         if details:
             payload["details"] = details
         try:
             try:
-                frame = encode_message_frame("ERROR", header, payload)
+                frame = encode_message_frame(M.ERROR, header, payload)
             except (ProtocolError, TypeError, ValueError):
                 payload.pop("details", None)  # details that do not encode are dropped rather than the answer
-                frame = encode_message_frame("ERROR", header, payload)
+                frame = encode_message_frame(M.ERROR, header, payload)
             self._write(frame)
         except Exception as e:
             log.warning("could not send ERROR %s: %s", code, e)
@@ -441,7 +376,7 @@ class Client:
         re = m.header.get("re")
         with self._lock:
             p = self._pending.get(re) if isinstance(re, str) else None
-            if p is not None and (m.name == "ERROR" or m.name == p.expected):
+            if p is not None and (m.name == M.ERROR or m.name == p.expected):
                 del self._pending[re]
                 p.answer = m
                 p.event.set()
@@ -454,16 +389,16 @@ class Client:
         if late:
             log.debug("late answer discarded (REQ-16): %s re=%s", m.name, re)
             return
-        if m.name == "ERROR":
+        if m.name == M.ERROR:
             log.warning("ERROR from the broker (re=%s): %s", re, m.payload)  # never answered (ERR-6)
             return
         self._answer_error(m, E.UNEXPECTED_MESSAGE, f"{m.name} answers no open request (REQ-5)")
 
     def _on_request(self, m: Message) -> None:
-        if m.name == "PING":
-            self._answer(m, "PONG", None)  # also while draining (HS-9)
+        if m.name == M.PING:
+            self._answer(m, M.PONG, None)  # also while draining (HS-9)
             return
-        if m.name == "SHUTDOWN":
+        if m.name == M.SHUTDOWN:
             with self._lock:
                 if self._remote_shutdown is None:
                     self._remote_shutdown = threading.Thread(target=self._on_shutdown, args=(m,), name="concord-shutdown", daemon=True)
@@ -550,7 +485,7 @@ class Client:
             p.event.set()
         timed_out = len(still_open)
         try:
-            self._write(self._encode("SHUTDOWN_ACK", {"id": self._next_id(), "re": m.header["id"]},
+            self._write(self._encode(M.SHUTDOWN_ACK, {"id": self._next_id(), "re": m.header["id"]},
                                      {"drained": max(0, before - timed_out), "timed_out": timed_out}))
         except Exception as e:
             log.warning("could not send SHUTDOWN_ACK: %s", e)
@@ -621,56 +556,6 @@ class Client:
             self.closed.set()
         self._executor.shutdown(wait=False)
         log.info("closed (%s)", reason)
-
-
-def _read_frame(sock: socket.socket, decoder: FrameDecoder, queued: List[Any], deadline: float) -> bytes:
-    """The next body; a framing fault that follows whole frames in the same chunk is queued after
-    them (as a ProtocolError entry) for the receive loop to answer."""
-    while not queued:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise TimeoutError("no INIT_ACK in time")
-        sock.settimeout(remaining)
-        chunk = sock.recv(1 << 16)
-        if not chunk:
-            raise ConnectionError("the broker closed the connection during the handshake")
-        try:
-            queued.extend(decoder.push(chunk))
-        except ProtocolError as fault:
-            queued.extend(fault.frames_before)
-            fault.frames_before = []
-            queued.append(fault)
-    first = queued.pop(0)
-    if isinstance(first, ProtocolError):
-        try:  # a framing fault before INIT_ACK: answer it, then give up on this connection
-            sock.sendall(encode_message_frame("ERROR", {"id": "handshake-fault"}, first.to_payload()))
-        except OSError:
-            pass
-        raise first
-    return first
-
-
-def _open_once(host: str, port: int, init: Dict[str, Any], timeout: float) -> Tuple[socket.socket, Dict[str, Any], FrameDecoder, List[bytes]]:
-    sock = socket.create_connection((host, port), timeout=timeout)
-    try:
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        decoder = FrameDecoder(max_frame=init["max_frame"])
-        sock.sendall(encode_message_frame("INIT", {"id": "1"}, init))
-        queued: List[Any] = []
-        body = _read_frame(sock, decoder, queued, time.monotonic() + timeout)
-        m = decode_message(body, encodings=SUPPORTED_ENCODINGS)
-        if m.name == "ERROR":
-            e = m.payload
-            raise RemoteError(e.get("code", E.INTERNAL), e.get("message", ""), e.get("definite"), e.get("details"))
-        if m.name != "INIT_ACK" or m.header.get("re") != "1":
-            raise ProtocolError(E.PROTOCOL_VIOLATION, f"expected INIT_ACK, got {m.name}")
-        if m.payload.get("encoding") not in SUPPORTED_ENCODINGS:
-            raise ProtocolError(E.PROTOCOL_VIOLATION, f"the broker chose encoding {m.payload.get('encoding')}, not offered")
-        sock.settimeout(None)
-        return sock, m.payload, decoder, queued
-    except BaseException:
-        sock.close()
-        raise
 
 
 def connect(host: str = "127.0.0.1", port: int = 9999, client_id: Optional[str] = None, *, role: str = "client",

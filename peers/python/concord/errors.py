@@ -64,7 +64,7 @@ class ProtocolError(Exception):
 
     def to_payload(self) -> Dict[str, Any]:
         """The ERROR payload reporting this fault."""
-        p: Dict[str, Any] = {"code": self.code, "message": self.message[:4096], "definite": self.definite}
+        p: Dict[str, Any] = {"code": self.code, "message": self.message[:proto.ERROR_MESSAGE_MAX_LENGTH], "definite": self.definite}
         if self.details:
             p["details"] = dict(self.details)
         return p

@@ -7,9 +7,10 @@ import inspect
 from dataclasses import dataclass, replace
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple
 
-from .errors import BusError, ErrorCode, as_bus_error
+from .errors import BusError, ErrorCode, as_bus_error, proto
 
-DEFAULT_QUERY_TIMEOUT_MS = 30_000
+#: The catalog's timeout_ms of BUS_QUERY, used when a query names none (BUS-13).
+DEFAULT_QUERY_TIMEOUT_MS = proto.MESSAGES[proto.MessageType.BUS_QUERY].timeout_ms
 
 Handler = Callable[["Message"], Any]
 

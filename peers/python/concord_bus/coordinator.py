@@ -1,5 +1,5 @@
 """The in-process coordinator (SVC-1, SVC-2, SVC-3, SVC-4, SVC-5, SVC-6, SVC-7, SVC-8, SVC-9, SVC-10, SVC-11, SVC-12, SVC-13): existence, health, handler and max_concurrent checks; a
-timeout per attempt; retries with min(base x 2^(r-1), 5000) ms backoff; priority order within a turn;
+timeout per attempt; retries with min(base x 2^(r-1), DISPATCH_BACKOFF_MAX_MS) ms backoff; priority order within a turn;
 the load counter restored exactly once per dispatch."""
 from __future__ import annotations
 
@@ -8,18 +8,20 @@ import copy
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple
 
 from .bus import InMemoryBus, _call, with_timeout
-from .errors import BusError, ErrorCode, as_bus_error
+from .errors import BusError, ErrorCode, as_bus_error, proto
 
 PRIORITIES = ["realtime", "high", "normal", "low", "idle"]
-DEFAULT_DISPATCH_TIMEOUT_MS = 300_000
-DEFAULT_MAX_RETRIES = 3
-MAX_BACKOFF_MS = 5_000
+#: Defaults of a dispatch target (SVC-6, SVC-7) and of the backoff (SVC-8), from the spec.
+DEFAULT_DISPATCH_TIMEOUT_MS = proto.DISPATCH_TIMEOUT_MS
+DEFAULT_MAX_RETRIES = proto.DISPATCH_MAX_RETRIES
+DEFAULT_BACKOFF_BASE_MS = proto.DISPATCH_BACKOFF_BASE_MS
+MAX_BACKOFF_MS = proto.DISPATCH_BACKOFF_MAX_MS
 
 DispatchHandler = Callable[[Dict[str, Any]], Any]
 
 
-def backoff_ms(retry: int, base_ms: int = 100) -> int:
-    return min(base_ms * 2 ** (retry - 1), MAX_BACKOFF_MS)
+def backoff_ms(retry: int, base_ms: int = DEFAULT_BACKOFF_BASE_MS) -> int:
+    return proto.dispatch_backoff_ms(retry, base_ms)
 
 
 class _Service:
@@ -30,7 +32,7 @@ class _Service:
 
 
 class Coordinator:
-    def __init__(self, bus: InMemoryBus, backoff_base_ms: int = 100, on_load: Optional[Callable[[str, int], None]] = None) -> None:
+    def __init__(self, bus: InMemoryBus, backoff_base_ms: int = DEFAULT_BACKOFF_BASE_MS, on_load: Optional[Callable[[str, int], None]] = None) -> None:
         self.bus = bus
         self._services: Dict[str, _Service] = {}
         self._waiting: List[Tuple[int, int, "asyncio.Future[None]"]] = []

@@ -23,7 +23,9 @@ def _load_protocol():
     return module
 
 
-ErrorCode = _load_protocol().ErrorCode
+#: The generated constants module: error names, the catalog's timeouts, dispatch defaults.
+proto = _load_protocol()
+ErrorCode = proto.ErrorCode
 _CODE = re.compile(r"^[A-Z][A-Z0-9_]*$")
 
 

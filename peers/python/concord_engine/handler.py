@@ -3,11 +3,13 @@ from __future__ import annotations
 
 from typing import Any, Dict
 
-from concord import NDArray
+from concord import NDArray, proto
 
 from .core import Engine, EngineError
 
-ENGINE_REQUESTS = ("REASONING_REQUEST", "BATCH_REASONING_REQ", "FEEDBACK", "STATE_UPDATE", "PARAMETER_SYNC", "MTL_COORDINATE")
+M = proto.MessageName  # message names come from the generated catalog
+
+ENGINE_REQUESTS = (M.REASONING_REQUEST, M.BATCH_REASONING_REQ, M.FEEDBACK, M.STATE_UPDATE, M.PARAMETER_SYNC, M.MTL_COORDINATE)
 
 
 def _vector(v: Any):
@@ -18,26 +20,26 @@ def _vector(v: Any):
 
 def handle(engine: Engine, name: str, p: Dict[str, Any]) -> Any:
     """The response payload; raises EngineError for a refusal."""
-    if name == "REASONING_REQUEST":
+    if name == M.REASONING_REQUEST:
         r = engine.reason(_vector(p["encoding"]))
         r["firing_pattern"] = NDArray("|u1", [r["firing_pattern"].size], r["firing_pattern"])
         return r
-    if name == "BATCH_REASONING_REQ":
+    if name == M.BATCH_REASONING_REQ:
         results = engine.reason_batch([_vector(it["encoding"]) for it in p["items"]])
         for item in results:
             if item["ok"]:
                 fp = item["result"]["firing_pattern"]
                 item["result"]["firing_pattern"] = NDArray("|u1", [fp.size], fp)
         return {"results": results}
-    if name == "FEEDBACK":
+    if name == M.FEEDBACK:
         return engine.feedback(_vector(p["encoding"]), p["reward"], p.get("learning_rate"))
-    if name == "STATE_UPDATE":
+    if name == M.STATE_UPDATE:
         w = p["weights"]
         return engine.state_update(p["layer"], w.dtype, w.shape, w.data, int(p["state_version"]))
-    if name == "PARAMETER_SYNC":
+    if name == M.PARAMETER_SYNC:
         v = p.get("state_version")
         return engine.parameter_sync(p["parameters"], None if v is None else int(v))
-    if name == "MTL_COORDINATE":
+    if name == M.MTL_COORDINATE:
         enc = p.get("encoding")
         return engine.mtl_coordinate(p["coordination_id"], p["teacher_outputs"], None if enc is None else _vector(enc))
     raise EngineError("UNSUPPORTED", f"an engine does not handle {name}")

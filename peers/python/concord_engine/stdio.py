@@ -6,12 +6,14 @@ import os
 import sys
 from typing import Any, Callable, Optional
 
-from concord import PROTOCOL_VERSION, FrameDecoder, ProtocolError, __version__, decode_message, encode_message_frame, message_info
+from concord import PROTOCOL_VERSION, FrameDecoder, ProtocolError, __version__, decode_message, encode_message_frame, message_info, proto
 from concord.framing import MAX_FRAME
 from concord.message import SUPPORTED_ENCODINGS
 
 from .core import Engine, EngineError
 from .handler import ENGINE_REQUESTS, handle
+
+M = proto.MessageName  # message names come from the generated catalog
 
 
 class StdioEngine:
@@ -32,10 +34,10 @@ class StdioEngine:
             view = view[os.write(self.out_fd, view):]
 
     def error(self, re: Optional[str], code: str, message: str, details: Optional[dict] = None) -> None:
-        payload = {"code": code, "message": message[:4096], "definite": True}
+        payload = {"code": code, "message": message[:proto.ERROR_MESSAGE_MAX_LENGTH], "definite": True}
         if details:
             payload["details"] = details
-        self.send("ERROR", re, payload)
+        self.send(M.ERROR, re, payload)
 
     def on_body(self, body: bytes) -> None:
         try:
@@ -43,10 +45,10 @@ class StdioEngine:
         except ProtocolError as e:
             self.error(e.frame_id, e.code, str(e))
             return
-        if m.name in ("INIT_ACK", "ERROR") or message_info(m.name).kind == "response":
+        if m.name in (M.INIT_ACK, M.ERROR) or message_info(m.name).kind == "response":
             return
-        if m.name == "PING":
-            self.send("PONG", m.header["id"], None)
+        if m.name == M.PING:
+            self.send(M.PONG, m.header["id"], None)
         elif m.name not in ENGINE_REQUESTS:
             self.error(m.header["id"], "UNSUPPORTED", f"an engine does not handle {m.name}")
         else:
@@ -56,7 +58,7 @@ class StdioEngine:
                 self.error(m.header["id"], e.code, e.message, e.details)
 
     def run(self) -> int:
-        self.send("INIT", None, {
+        self.send(M.INIT, None, {
             "client_id": f"engine-python-{os.getpid()}", "language": "python", "role": "testee",
             "protocol_version": PROTOCOL_VERSION, "encodings": list(SUPPORTED_ENCODINGS), "max_frame": MAX_FRAME,
             "name": "concord-python-engine", "version": __version__, "features": ["engine"],

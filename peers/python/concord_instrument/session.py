@@ -18,6 +18,8 @@ from concord.message import SUPPORTED_ENCODINGS
 from .model import InstrumentModel, Outcome
 from .spec import CommandError
 
+M = proto.MessageName  # message names come from the generated catalog
+
 EXIT_CODE = {"shutdown": 0, "input-closed": 0, "parent-died": 0, "refused": 69, "fault": 65, "dropped": 75}
 _KIND = {info.name: info.kind for info in proto.MESSAGES.values()}
 
@@ -50,7 +52,7 @@ class WorkerSession:
         self.out: List[bytes] = []
         self.lock = threading.Lock()
         if role == "client":
-            self._send("INIT", {"id": "worker-init"}, {
+            self._send(M.INIT, {"id": "worker-init"}, {
                 "client_id": worker, "language": "python", "role": "worker", "protocol_version": PROTOCOL_VERSION,
                 "encodings": list(SUPPORTED_ENCODINGS), "max_frame": MAX_FRAME, "name": "concord-python-instrument",
                 "version": PROTOCOL_VERSION, "features": [],
@@ -79,7 +81,7 @@ class WorkerSession:
         header = {"id": self._next_id()}
         if self.events_dst is not None:
             header["dst"] = self.events_dst
-        self._send("INSTRUMENT_EVENT", header, {"event": event, "worker": self.worker, "mock": True, **extra})
+        self._send(M.INSTRUMENT_EVENT, header, {"event": event, "worker": self.worker, "mock": True, **extra})
 
     # input -------------------------------------------------------------------------------------
     def push(self, chunk: bytes) -> None:
@@ -118,7 +120,7 @@ class WorkerSession:
         header = {"id": self._next_id()}
         if e.frame_id is not None:
             header["re"] = e.frame_id
-        self._send("ERROR", header, e.to_payload())
+        self._send(M.ERROR, header, e.to_payload())
         if e.closes or self.state == "handshake":
             self.finish("refused" if self.state == "handshake" and self.role == "client" else "fault", send_final=False)
 
@@ -133,17 +135,17 @@ class WorkerSession:
         if self.state == "handshake":
             self._handshake(m)
             return
-        if m.name == "INSTRUMENT_COMMAND":
+        if m.name == M.INSTRUMENT_COMMAND:
             self._command(m)
-        elif m.name == "PING":
-            self._send("PONG", {"id": self._next_id(), "re": m.id})
-        elif m.name == "SHUTDOWN":
+        elif m.name == M.PING:
+            self._send(M.PONG, {"id": self._next_id(), "re": m.id})
+        elif m.name == M.SHUTDOWN:
             self.event("final", exit_code=0)
-            self._send("SHUTDOWN_ACK", {"id": self._next_id(), "re": m.id}, {"drained": self.answered, "timed_out": 0})
+            self._send(M.SHUTDOWN_ACK, {"id": self._next_id(), "re": m.id}, {"drained": self.answered, "timed_out": 0})
             self.finish("shutdown", send_final=False)
-        elif m.name == "ERROR" or _KIND.get(m.name) == "notification":
+        elif m.name == M.ERROR or _KIND.get(m.name) == "notification":
             return
-        elif m.name in ("INIT", "INIT_ACK") or _KIND.get(m.name) == "response":
+        elif m.name in (M.INIT, M.INIT_ACK) or _KIND.get(m.name) == "response":
             e = ProtocolError("UNEXPECTED_MESSAGE", f"{m.name} is not expected here", details={"statement": "REQ-5"})
             e.frame_id = m.id
             self._refuse(e)
@@ -154,16 +156,16 @@ class WorkerSession:
 
     def _handshake(self, m: Any) -> None:
         if self.role == "client":
-            if m.name == "INIT_ACK":
+            if m.name == M.INIT_ACK:
                 self.state = "open"
                 f = self.faults
                 injected = [x for x in (f"delay {f.delay_ms} ms" if f.delay_ms else "", f"error rate {f.error_rate}" if f.error_rate else "",
                                         f"drop after {f.drop_after} commands" if f.drop_after else "") if x]
                 self.event("ready", detail=f"fault injection: {', '.join(injected)}" if injected else f"seed {self.model.seed}")
-            elif m.name == "ERROR":
+            elif m.name == M.ERROR:
                 self.finish("refused", send_final=False)
             return
-        if m.name != "INIT":
+        if m.name != M.INIT:
             e = ProtocolError("PROTOCOL_VIOLATION", f"the first frame must be INIT, not {m.name}", details={"statement": "HS-2"})
             e.frame_id = m.id
             self._refuse(e)
@@ -174,7 +176,7 @@ class WorkerSession:
             e.frame_id = m.id
             self._refuse(e)
             return
-        self._send("INIT_ACK", {"id": self._next_id(), "re": m.id}, {
+        self._send(M.INIT_ACK, {"id": self._next_id(), "re": m.id}, {
             "broker_id": self.worker, "client_id": p["client_id"], "protocol_version": PROTOCOL_VERSION, "encoding": "json",
             "max_frame": MAX_FRAME, "max_in_flight": proto.LIMITS["max_in_flight"], "heartbeat_ms": proto.LIMITS["heartbeat_ms"],
         })
@@ -209,17 +211,17 @@ class WorkerSession:
         command = m.payload["command"]
         self.answered += 1
         if outcome.kind == "data":
-            self._send("INSTRUMENT_RESPONSE", header, {"command": command, "data": outcome.data})
+            self._send(M.INSTRUMENT_RESPONSE, header, {"command": command, "data": outcome.data})
         elif outcome.kind == "trace":
             t = dict(outcome.trace)
             t["samples"] = NDArray.from_numpy(t["samples"])
-            self._send("INSTRUMENT_RESPONSE", header, {"command": command, "trace": t})
+            self._send(M.INSTRUMENT_RESPONSE, header, {"command": command, "trace": t})
         elif outcome.kind == "shutdown":
             self.stopping = True
-            self._send("INSTRUMENT_RESPONSE", header, {"command": command, "data": None})
+            self._send(M.INSTRUMENT_RESPONSE, header, {"command": command, "data": None})
         else:
             e = outcome.error
-            self._send("ERROR", header, ProtocolError(e.code, e.message, details=e.details).to_payload())
+            self._send(M.ERROR, header, ProtocolError(e.code, e.message, details=e.details).to_payload())
 
     def after_chunk(self) -> None:
         """Ends the session after a `shutdown` once every command read with it is answered (INS-13)."""

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Coordinator, InMemoryBus, BusError, backoffMs, type DispatchTarget } from '../index.js';
-import { propertySeed } from '../../../conformance/properties/seed.js';
+import { propertySeed } from '../../properties/seed.js';
 
 function gate(): { wait: Promise<void>; open: () => void } {
   let open: () => void = () => undefined;

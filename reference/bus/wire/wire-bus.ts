@@ -10,6 +10,7 @@ import { abortedError, runPipeline } from '../pipeline.js';
 import { DEFAULT_QUERY_TIMEOUT_MS } from '../bus.js';
 import type { BusMessage, CommandBus, Handler, Middleware, QueryOptions } from '../types.js';
 import { fromRemote } from './errors.js';
+import { CATALOG_TIMEOUT_MS } from '../../../spec/generated/catalog.js';
 
 /** Extra time the client waits beyond the broker's own timeout, so the broker's TIMEOUT arrives first. */
 const MARGIN_MS = 5_000;
@@ -68,7 +69,7 @@ export class WireBus implements CommandBus {
   async send(commandType: string, payload: unknown): Promise<void> {
     const outcome = await runPipeline(this.middleware, { type: commandType, category: 'command', payload }, async (m) => {
       try {
-        await this.client.request('BUS_SEND', { message_type: commandType, ...(m.payload !== undefined ? { payload: json(m.payload) } : {}) }, { timeoutMs: 30_000 + MARGIN_MS });
+        await this.client.request('BUS_SEND', { message_type: commandType, ...(m.payload !== undefined ? { payload: json(m.payload) } : {}) }, { timeoutMs: CATALOG_TIMEOUT_MS.BUS_SEND + MARGIN_MS });
       } catch (e) {
         throw fromRemote(e, true);
       }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { FrameDecoder, encodeFrame } from '../frame.js';
 import { ProtocolError } from '../errors.js';
-import { propertySeed } from '../../../conformance/properties/seed.js';
+import { propertySeed } from '../../properties/seed.js';
 
 const body = fc.uint8Array({ minLength: 1, maxLength: 300 });
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { NDArray, packNDArray, unpackNDArray } from '../ndarray.js';
-import { ndarrayArb } from '../../../conformance/properties/arbitraries.js';
-import { firstDifference } from '../../../conformance/properties/equality.js';
-import { propertySeed } from '../../../conformance/properties/seed.js';
+import { ndarrayArb } from '../../properties/arbitraries.js';
+import { firstDifference } from '../../properties/equality.js';
+import { propertySeed } from '../../properties/seed.js';
 import { NDARRAY_LAYOUT } from '../../../spec/generated/catalog.js';
 
 describe('ndarray codec', () => {

@@ -6,9 +6,9 @@ import { encodePayload, decodePayload } from '../payload.js';
 import { ProtocolError } from '../errors.js';
 import { NDArray } from '../ndarray.js';
 import { messageByName } from '../catalog.js';
-import { payloadArb } from '../../../conformance/properties/arbitraries.js';
-import { firstDifference } from '../../../conformance/properties/equality.js';
-import { propertySeed } from '../../../conformance/properties/seed.js';
+import { payloadArb } from '../../properties/arbitraries.js';
+import { firstDifference } from '../../properties/equality.js';
+import { propertySeed } from '../../properties/seed.js';
 
 describe('payloads of every message type', () => {
   for (const info of MESSAGES) {

@@ -11,7 +11,7 @@ import { coordinate } from '../mtl.js';
 import { requestOf, stepDiff, type Answer } from '../fixture-steps.js';
 import { encodingOf, type EngineFixtures } from '../fixtures.js';
 import { engineFixturesText } from '../gen-fixtures.js';
-import { propertySeed } from '../../../conformance/properties/seed.js';
+import { propertySeed } from '../../properties/seed.js';
 
 const FIXTURES = JSON.parse(readFileSync(new URL('../../../fixtures/engine/engine.json', import.meta.url), 'utf8')) as EngineFixtures;
 

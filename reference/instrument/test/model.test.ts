@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { checkParams, roundToStep } from '../params.js';
 import { InstrumentModel, type Outcome } from '../model.js';
 import { CommandError, instrumentSpec, specFile } from '../spec.js';
-import { propertySeed } from '../../../conformance/properties/seed.js';
+import { propertySeed } from '../../properties/seed.js';
 
 function refusal(command: string, params: unknown): CommandError {
   try {

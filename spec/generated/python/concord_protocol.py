@@ -7,6 +7,7 @@ from typing import Dict, Optional, Tuple
 
 __all__ = [
     "MessageType",
+    "MessageName",
     "MessageInfo",
     "ErrorCode",
     "ErrorInfo",
@@ -25,6 +26,10 @@ __all__ = [
     "MESSAGES",
     "ERRORS",
     "LIMITS",
+    "ERROR_MESSAGE_MAX_LENGTH",
+    "DISPATCH_TIMEOUT_MS",
+    "DISPATCH_MAX_RETRIES",
+    "LIMIT_MIN",
     "MAX_FRAME",
     "MAX_HEADER",
     "MAX_ID_BYTES",
@@ -44,6 +49,9 @@ __all__ = [
     "ENGINE_CACHE_MAX",
     "ENGINE_PERF_WINDOW",
     "ENGINE_TIMEOUT_MS",
+    "DISPATCH_BACKOFF_BASE_MS",
+    "DISPATCH_BACKOFF_MAX_MS",
+    "dispatch_backoff_ms",
     "ndarray_fields",
 ]
 
@@ -98,6 +106,55 @@ class MessageType(enum.IntEnum):
     INSTRUMENT_RESPONSE = 0x71
     INSTRUMENT_EVENT = 0x72
     ERROR = 0xFF
+
+
+class MessageName:
+    """Message type names (plain strings), the names frames carry in peers."""
+
+    INIT = "INIT"
+    SHUTDOWN = "SHUTDOWN"
+    PING = "PING"
+    PONG = "PONG"
+    INIT_ACK = "INIT_ACK"
+    SHUTDOWN_ACK = "SHUTDOWN_ACK"
+    ACK = "ACK"
+    STATS_REQUEST = "STATS_REQUEST"
+    STATS_RESPONSE = "STATS_RESPONSE"
+    REASONING_REQUEST = "REASONING_REQUEST"
+    REASONING_RESPONSE = "REASONING_RESPONSE"
+    BATCH_REASONING_REQ = "BATCH_REASONING_REQ"
+    BATCH_REASONING_RSP = "BATCH_REASONING_RSP"
+    FEEDBACK = "FEEDBACK"
+    STATE_UPDATE = "STATE_UPDATE"
+    PARAMETER_SYNC = "PARAMETER_SYNC"
+    MTL_COORDINATE = "MTL_COORDINATE"
+    TEACHER_SYNC = "TEACHER_SYNC"
+    DISAGREEMENT_SIGNAL = "DISAGREEMENT_SIGNAL"
+    MEMORY_UPDATE = "MEMORY_UPDATE"
+    ENCODING_REQ = "ENCODING_REQ"
+    ENCODING_RSP = "ENCODING_RSP"
+    BUS_SUBSCRIBE = "BUS_SUBSCRIBE"
+    BUS_SUBSCRIBED = "BUS_SUBSCRIBED"
+    BUS_UNSUBSCRIBE = "BUS_UNSUBSCRIBE"
+    BUS_PUBLISH = "BUS_PUBLISH"
+    BUS_PUBLISHED = "BUS_PUBLISHED"
+    BUS_EVENT = "BUS_EVENT"
+    BUS_REGISTER_HANDLER = "BUS_REGISTER_HANDLER"
+    BUS_UNREGISTER_HANDLER = "BUS_UNREGISTER_HANDLER"
+    BUS_SEND = "BUS_SEND"
+    BUS_QUERY = "BUS_QUERY"
+    BUS_QUERY_RESULT = "BUS_QUERY_RESULT"
+    SERVICE_REGISTER = "SERVICE_REGISTER"
+    SERVICE_UNREGISTER = "SERVICE_UNREGISTER"
+    SERVICE_HEALTH = "SERVICE_HEALTH"
+    SERVICE_LIST = "SERVICE_LIST"
+    SERVICE_LIST_RESULT = "SERVICE_LIST_RESULT"
+    SERVICE_DISPATCH = "SERVICE_DISPATCH"
+    SERVICE_RESULT = "SERVICE_RESULT"
+    INSTRUMENT_COMMAND = "INSTRUMENT_COMMAND"
+    INSTRUMENT_RESPONSE = "INSTRUMENT_RESPONSE"
+    INSTRUMENT_EVENT = "INSTRUMENT_EVENT"
+    ERROR = "ERROR"
 
 
 @dataclass(frozen=True)
@@ -263,6 +320,8 @@ LIMITS: Dict[str, int] = {
     "engine_cache_max": 1000,
     "engine_perf_window": 16,
     "engine_timeout_ms": 30000,
+    "dispatch_backoff_base_ms": 100,
+    "dispatch_backoff_max_ms": 5000,
 }
 
 MAX_FRAME = 16777216  # bytes
@@ -284,6 +343,44 @@ MAX_HANDSHAKE_BYTES = 4194304  # bytes
 ENGINE_CACHE_MAX = 1000  # entries
 ENGINE_PERF_WINDOW = 16  # answers
 ENGINE_TIMEOUT_MS = 30000  # ms
+DISPATCH_BACKOFF_BASE_MS = 100  # ms
+DISPATCH_BACKOFF_MAX_MS = 5000  # ms
+
+#: Smallest legal value of every limit, by name.
+LIMIT_MIN: Dict[str, int] = {
+    "max_frame": 65536,
+    "max_header": 1024,
+    "max_id_bytes": 128,
+    "max_name_bytes": 128,
+    "max_in_flight": 1,
+    "max_ndim": 32,
+    "max_subscriptions": 1,
+    "handshake_timeout_ms": 100,
+    "heartbeat_ms": 100,
+    "request_timeout_ms": 1,
+    "shutdown_drain_ms": 0,
+    "max_write_buffer": 65536,
+    "max_payload_depth": 64,
+    "max_payload_items": 65536,
+    "slow_reader_timeout_ms": 100,
+    "max_handshake_bytes": 65540,
+    "engine_cache_max": 0,
+    "engine_perf_window": 1,
+    "engine_timeout_ms": 1,
+    "dispatch_backoff_base_ms": 100,
+    "dispatch_backoff_max_ms": 5000,
+}
+
+#: Longest ERROR `message` in characters (the ERROR payload schema's maxLength).
+ERROR_MESSAGE_MAX_LENGTH = 4096
+#: SERVICE_DISPATCH defaults: one attempt's timeout (catalog) and max_retries (payload schema default).
+DISPATCH_TIMEOUT_MS = 300000
+DISPATCH_MAX_RETRIES = 3
+
+
+def dispatch_backoff_ms(retry: int, base_ms: int = DISPATCH_BACKOFF_BASE_MS) -> int:
+    """The wait before the r-th retry (r >= 1) of a dispatch: min(base x 2^(r-1), DISPATCH_BACKOFF_MAX_MS)."""
+    return min(base_ms * 2 ** (retry - 1), DISPATCH_BACKOFF_MAX_MS)
 
 # Framing (sections framing, body, encodings).
 LENGTH_PREFIX_BYTES = 4

@@ -3,45 +3,139 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { ROOT_DIR } from '../load.js';
 
-// Issue rule: no peer hand-writes an error name; they come from the generated constants
-// (spec/generated/...). A quoted registry name in a peer's source is such a hand-written copy.
-const errorNames = (JSON.parse(readFileSync(join(ROOT_DIR, 'spec', 'errors.json'), 'utf8')) as { errors: { name: string }[] }).errors.map((e) => e.name);
-const quoted = new RegExp(`["'](${errorNames.join('|')})["']`);
+// Issue rule: no peer or reference source hand-writes a spec value; they come from the generated
+// constants (spec/generated/...). A quoted registry or message name, a type code, or a limit or
+// timeout literal in such a source is a copy the next spec change would miss.
+const json = <T>(path: string): T => JSON.parse(readFileSync(join(ROOT_DIR, path), 'utf8')) as T;
+const errorNames = json<{ errors: { name: string }[] }>('spec/errors.json').errors.map((e) => e.name);
+const messages = readdirSync(join(ROOT_DIR, 'spec', 'messages')).filter((f) => f.endsWith('.json'))
+  .flatMap((f) => json<{ messages: { name: string; code: number; timeout_ms?: number }[] }>(`spec/messages/${f}`).messages);
+const limits = json<{ limits: { name: string; default: number; min: number; max: number }[] }>('spec/limits.json').limits;
 
-const SOURCES: Record<string, RegExp> = {
-  'peers/python/concord': /\.py$/,
-  'peers/python': /^concord_[a-z_]+\.py$/,
-  'peers/perl/lib': /\.pm$/,
-  'peers/perl': /\.pl$/,
-  'cpp-client/src': /\.(cpp|hpp)$/,
-  'cpp-client/include': /\.hpp$/,
-  'cpp-client/tools': /\.cpp$/,
+const quotedError = new RegExp(`["'](${errorNames.join('|')})["']`);
+const quotedMessage = new RegExp(`["'](${messages.map((m) => m.name).join('|')})["']`);
+const TYPE_CODES = new Set(messages.map((m) => m.code));
+/**
+ * Limit defaults and bounds and catalog timeouts worth a lint: from 4096 up (smaller numbers such as
+ * 3, 16, 128 or 1000 are everyday integers), 65535 and 4294967295 left out (the u16 and u32 ranges of
+ * ports, hlen and lengths, not limits).
+ */
+const SPEC_NUMBERS = new Set([...limits.flatMap((l) => [l.default, l.min, l.max]), ...messages.flatMap((m) => (m.timeout_ms ? [m.timeout_ms] : []))]
+  .filter((v) => v >= 4096 && v !== 0xffff && v !== 0xffffffff));
+/** A line about a limit or a timeout (the number on it is then the limit's, not a byte mask). */
+const LIMIT_CONTEXT = /timeout|max_?frame|heartbeat|handshake|drain|in_?flight|backoff|retr|subscription|write_?buffer|slow_?reader|payload_?(depth|items)|max_?header|message|limit/i;
+/** A line about a message type (a hex literal on it is then a type code). */
+const TYPE_CONTEXT = /\b(type|msg|message)\w*\s*(===?|!==?|=|:|=>|,|\()\s*0x[0-9a-f]{2}\b|MessageType\s*\(\s*0x|\bcase\s+0x[0-9a-f]{2}\s*:/i;
+
+/**
+ * Lines that state a value on purpose, each with its reason: `file: pattern`. Tests and fixtures are
+ * not scanned at all (they state spec values to check them).
+ */
+const ALLOWED: Record<string, RegExp[]> = {
+  // Log levels named like a message type.
+  'peers/perl/concord_testee.pl': [/logmsg\('ERROR'/],
+  // Not spec limits: a copy bound of a log excerpt, a harness margin, reconnect backoff options of the clients.
+  'reference/broker/frames.ts': [/const COPY_LIMIT = 4096;/],
+  'reference/bus/wire/wire-coordinator.ts': [/\+ 5000;/],
+  'reference/client/backoff.ts': [/DEFAULT_BACKOFF: BackoffOptions = \{ initialMs: 100, maxMs: 5000/],
+  'cpp-client/include/concord/client.hpp': [/backoff_max\{5000\}/],
+  // The engine's weight bound (its model, section engine), equal to max_payload_items by chance.
+  'reference/engine/model.ts': [/WEIGHT_LIMIT = 1_048_576/],
+  'peers/python/concord_engine/core.py': [/WEIGHT_LIMIT = 1_048_576/],
+  // How long a FIFO testee waits for the harness to open its pair (not a protocol timeout).
+  'reference/transport/fifo-testee.ts': [/timeoutMs: 10_000/],
+  // The bound of the probe request that attaches a spawned engine (its own choice, not the catalog's).
+  'reference/engine/processes.ts': [/timeoutMs: 5000 \}\);/],
+  // The JSON decoder's own recursion guard, deeper than max_payload_depth on purpose.
+  'peers/perl/lib/Concord/JSON.pm': [/\$depth > 10000/],
 };
+ALLOWED['peers/perl/concord_testee.pl']!.push(/timeout_ms => 10_000/);
 
-function files(dir: string, pattern: RegExp, deep: boolean): string[] {
+interface Source { readonly dir: string; readonly pattern: RegExp; readonly deep: boolean }
+const PEERS: Source[] = [
+  { dir: 'peers/python/concord', pattern: /\.py$/, deep: true },
+  { dir: 'peers/python', pattern: /^concord_[a-z_]+\.py$/, deep: false },
+  { dir: 'peers/python/concord_bus', pattern: /\.py$/, deep: true },
+  { dir: 'peers/python/concord_engine', pattern: /\.py$/, deep: true },
+  { dir: 'peers/python/concord_instrument', pattern: /\.py$/, deep: true },
+  { dir: 'peers/perl/lib', pattern: /\.pm$/, deep: true },
+  { dir: 'peers/perl', pattern: /\.pl$/, deep: false },
+  { dir: 'cpp-client/src', pattern: /\.(cpp|hpp)$/, deep: true },
+  { dir: 'cpp-client/include', pattern: /\.hpp$/, deep: true },
+  { dir: 'cpp-client/tools', pattern: /\.cpp$/, deep: true },
+];
+const REFERENCE: Source[] = [{ dir: 'reference', pattern: /\.ts$/, deep: true }];
+
+function files({ dir, pattern, deep }: Source): string[] {
   const abs = join(ROOT_DIR, dir);
   return readdirSync(abs).flatMap((name) => {
     const path = join(abs, name);
-    if (statSync(path).isDirectory()) return deep ? files(relative(ROOT_DIR, path), pattern, deep) : [];
-    return pattern.test(name) ? [path] : [];
+    if (statSync(path).isDirectory()) return deep && !['test', 'tests', 't'].includes(name) ? files({ dir: relative(ROOT_DIR, path), pattern, deep }) : [];
+    return pattern.test(name) && !name.endsWith('.test.ts') ? [relative(ROOT_DIR, path)] : [];
   });
 }
+const unique = (list: string[]): string[] => [...new Set(list)];
+const peerFiles = unique(PEERS.flatMap(files));
+/** The sources the registry-name rule has covered from the start (the engine, bus and instrument packages still name errors by hand). */
+const errorNameFiles = unique([PEERS[0]!, PEERS[1]!, ...PEERS.slice(5)].flatMap(files));
+const referenceFiles = unique(REFERENCE.flatMap(files));
 
-describe('peers take error names from the generated constants', () => {
-  const all = Object.entries(SOURCES).flatMap(([dir, pattern]) => files(dir, pattern, !['peers/python', 'peers/perl'].includes(dir)));
+/** The code lines of a file (comment lines and trailing comments dropped) failing `bad`, less the allowed ones. */
+function findings(list: readonly string[], bad: (code: string) => boolean): string[] {
+  const found: string[] = [];
+  for (const file of list) {
+    let docstring = false;
+    readFileSync(join(ROOT_DIR, file), 'utf8').split('\n').forEach((line, i) => {
+      // Python docstrings are prose: a line that opens or closes one, and every line inside, is skipped.
+      const quotes = file.endsWith('.py') ? (line.match(/"""/g) ?? []).length : 0;
+      if (docstring || quotes > 0) {
+        if (quotes % 2 === 1) docstring = !docstring;
+        return;
+      }
+      if (/^\s*(#|\/\/|\*|\/\*)/.test(line)) return;
+      const code = line.replace(/(\s#|\/\/).*$/, '');
+      if (bad(code) && !(ALLOWED[file] ?? []).some((re) => re.test(line))) found.push(`${file}:${i + 1}: ${line.trim()}`);
+    });
+  }
+  return found;
+}
 
-  it('finds the peer sources', () => {
-    expect(all.length).toBeGreaterThan(20);
+const hasSpecNumber = (code: string): boolean => LIMIT_CONTEXT.test(code)
+  && [...code.matchAll(/(?<![\w.])(0x[0-9a-fA-F]+|[0-9][0-9_]*)(?![\w.])/g)].some((m) => SPEC_NUMBERS.has(Number(m[1]!.replace(/_/g, ''))));
+const hasTypeCode = (code: string): boolean => {
+  const m = TYPE_CONTEXT.exec(code);
+  const hex = m && /0x([0-9a-f]{2})/i.exec(m[0]);
+  return hex !== null && hex !== undefined && TYPE_CODES.has(parseInt(hex[1]!, 16));
+};
+
+describe('peers and the reference take spec values from the generated constants', () => {
+  it('finds the peer and reference sources', () => {
+    expect(peerFiles.length).toBeGreaterThan(20);
+    expect(referenceFiles.length).toBeGreaterThan(100);
+  });
+
+  it('the lint catches what it is meant to catch', () => {
+    expect(quotedMessage.test(`send("PING")`)).toBe(true);
+    expect(hasSpecNumber('const DISPATCH_TIMEOUT_MS = 300_000;')).toBe(true);
+    expect(hasSpecNumber('peerMaxFrame = 65536')).toBe(true);
+    expect(hasSpecNumber('const port = 65535; // limit')).toBe(false);
+    expect(hasTypeCode('if (type === 0x03) return;')).toBe(true);
+    expect(hasTypeCode('body[1] & 0x03')).toBe(false);
   });
 
   it('has no quoted registry name outside comments in any peer source', () => {
-    const found: string[] = [];
-    for (const file of all) {
-      readFileSync(file, 'utf8').split('\n').forEach((line, i) => {
-        const code = line.replace(/(\s#|\/\/).*$/, '');
-        if (!/^\s*(#|\/\/|\*)/.test(line) && quoted.test(code)) found.push(`${relative(ROOT_DIR, file)}:${i + 1}: ${line.trim()}`);
-      });
-    }
-    expect(found).toEqual([]);
+    expect(findings(errorNameFiles, (code) => quotedError.test(code))).toEqual([]);
+  });
+
+  it('has no quoted message name outside comments in any peer source', () => {
+    expect(findings(peerFiles, (code) => quotedMessage.test(code))).toEqual([]);
+  });
+
+  it('has no type code written as a number in any peer or reference source', () => {
+    expect(findings([...peerFiles, ...referenceFiles], hasTypeCode)).toEqual([]);
+  });
+
+  it('has no limit or timeout literal in any peer or reference source', () => {
+    expect(findings([...peerFiles, ...referenceFiles], hasSpecNumber)).toEqual([]);
   });
 });

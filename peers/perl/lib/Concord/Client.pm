@@ -11,7 +11,7 @@ use IO::Select;
 use Socket qw(IPPROTO_TCP TCP_NODELAY);
 use Time::HiRes ();
 use Concord::Spec;
-use Concord::Protocol qw($PROTOCOL_VERSION :limits :messages %ERRORS :errors);
+use Concord::Protocol qw($PROTOCOL_VERSION :limits :messages :names %ERRORS :errors);
 use Concord::Frame;
 use Concord::Message qw(decode_message encode_frame);
 use Concord::Error;
@@ -24,7 +24,7 @@ sub new ($class, %o) {
         role => $o{role} // 'client', name => $o{name} // 'concord-perl', version => $o{version} // '0.1.0',
         token => $o{token}, features => $o{features} // [], connect_retries => $o{connect_retries} // 5,
         backoff_ms => $o{backoff_ms} // 100, backoff_max_ms => $o{backoff_max_ms} // 5000,
-        connect_timeout_ms => $o{connect_timeout_ms} // 5000,
+        connect_timeout_ms => $o{connect_timeout_ms} // LIMIT_HANDSHAKE_TIMEOUT_MS,
         request_timeout_ms => $o{request_timeout_ms} // LIMIT_REQUEST_TIMEOUT_MS,
         shutdown_drain_ms => $o{shutdown_drain_ms} // LIMIT_SHUTDOWN_DRAIN_MS,
         logger => $o{logger} // \&_default_log, log_level => $o{log_level} // 'info',
@@ -107,10 +107,10 @@ sub _handshake_after_connect ($self, $sock) {
                 encodings => ['json'], max_frame => LIMIT_MAX_FRAME, name => $self->{name}, version => $self->{version},
                 features => [ @{ $self->{features} } ]);
     $init{token} = $self->{token} if defined $self->{token};
-    $self->{pending}{$id} = { type => 'INIT', response => 'INIT_ACK' };
-    $self->_write(encode_frame({ type => 'INIT', header => { id => $id }, payload => \%init }));
+    $self->{pending}{$id} = { type => NAME_INIT, response => NAME_INIT_ACK };
+    $self->_write(encode_frame({ type => NAME_INIT, header => { id => $id }, payload => \%init }));
     my $answer = $self->_wait_answer($id, $self->{connect_timeout_ms});
-    if ($answer->{name} ne 'INIT_ACK') {
+    if ($answer->{name} ne NAME_INIT_ACK) {
         $self->_shut('refused');
         die _error_from($answer);
     }
@@ -135,7 +135,7 @@ sub request ($self, $type, $payload, %o) {
     $self->{pending}{$id} = { type => $type, response => $info->{response} };
     $self->_write(encode_frame({ type => $type, header => \%header, payload => $payload }));
     my $answer = $self->_wait_answer($id, $timeout);
-    die _error_from($answer) if $answer->{name} eq 'ERROR';
+    die _error_from($answer) if $answer->{name} eq NAME_ERROR;
     return $answer;
 }
 
@@ -252,18 +252,18 @@ sub _on_body ($self, $body) {
     if ($kind eq 'response' || $kind eq 'error') {
         my $re = $m->{header}{re};
         my $p = defined $re ? $self->{pending}{$re} : undef;
-        if ($p && ($m->{name} eq $p->{response} || $m->{name} eq 'ERROR')) {
+        if ($p && ($m->{name} eq $p->{response} || $m->{name} eq NAME_ERROR)) {
             delete $self->{pending}{$re};
             $self->{answers}{$re} = $m;
             # Frames behind the INIT_ACK in the same read belong to the open connection.
-            $self->{phase} = 'open' if $m->{name} eq 'INIT_ACK' && $self->{phase} eq 'handshake';
+            $self->{phase} = 'open' if $m->{name} eq NAME_INIT_ACK && $self->{phase} eq 'handshake';
             return;
         }
         if (defined $re && delete $self->{abandoned}{$re}) {
             $self->log('debug', "late $m->{name} for $re discarded (REQ-16)");
             return;
         }
-        if ($m->{name} eq 'ERROR') {
+        if ($m->{name} eq NAME_ERROR) {
             $self->log('warn', 'ERROR from the broker: ' . ($m->{payload}{code} // '?') . ' ' . ($m->{payload}{message} // ''));
             return;    # never answer an ERROR (ERR-6)
         }
@@ -271,8 +271,8 @@ sub _on_body ($self, $body) {
             $p ? "$m->{name} is not the response to request $re" : "$m->{name} answers no open request (REQ-5)");
     }
     if ($kind eq 'request') {
-        return $self->_reply($m, 'PONG', undef) if $m->{name} eq 'PING';
-        return $self->_on_shutdown($m) if $m->{name} eq 'SHUTDOWN';
+        return $self->_reply($m, NAME_PONG, undef) if $m->{name} eq NAME_PING;
+        return $self->_on_shutdown($m) if $m->{name} eq NAME_SHUTDOWN;
         return $self->_answer_error($m, ERR_SHUTTING_DOWN, "$m->{name} arrived after SHUTDOWN (HS-13)") if $self->{phase} ne 'open';
         my $h = $self->{handlers}{ $m->{name} } or return $self->_answer_error($m, ERR_UNSUPPORTED, "no handler for $m->{name} (ERR-8)");
         my $result = eval { $h->($m->{payload}, $m) };
@@ -300,7 +300,7 @@ sub _answer_error ($self, $m, $code, $message) {
 
 sub _send_error ($self, $re, $e) {
     my %header = (id => $self->next_id, defined $re ? (re => $re) : ());
-    $self->_write(encode_frame({ type => 'ERROR', header => \%header, payload => $e->to_payload }));
+    $self->_write(encode_frame({ type => NAME_ERROR, header => \%header, payload => $e->to_payload }));
 }
 
 # A frame that failed a check: its ERROR (never for a faulty ERROR, ERR-6), then close if it closes.
@@ -325,7 +325,7 @@ sub _on_shutdown ($self, $m) {
         delete $self->{pending}{$id};
         $self->{abandoned}{$id} = 1;
     }
-    eval { $self->_reply($m, 'SHUTDOWN_ACK', { drained => 0, timed_out => $timed_out }); 1 }
+    eval { $self->_reply($m, NAME_SHUTDOWN_ACK, { drained => 0, timed_out => $timed_out }); 1 }
         or $self->log('warn', "could not send SHUTDOWN_ACK: $@");
     $self->_shut('shutdown');
 }
@@ -337,11 +337,11 @@ sub close ($self, %o) {
         my $drain = $o{drain_ms} // $self->{shutdown_drain_ms};
         $self->{phase} = 'draining';
         my $id = $self->next_id;
-        $self->{pending}{$id} = { type => 'SHUTDOWN', response => 'SHUTDOWN_ACK' };
+        $self->{pending}{$id} = { type => NAME_SHUTDOWN, response => NAME_SHUTDOWN_ACK };
         my $ok = eval {
-            $self->_write(encode_frame({ type => 'SHUTDOWN', header => { id => $id }, payload => { drain_ms => $drain + 0, %{ $o{reason} ? { reason => $o{reason} } : {} } } }));
+            $self->_write(encode_frame({ type => NAME_SHUTDOWN, header => { id => $id }, payload => { drain_ms => $drain + 0, %{ $o{reason} ? { reason => $o{reason} } : {} } } }));
             my $ack = $self->_wait_answer($id, $drain + 1000);
-            $self->log('info', 'SHUTDOWN acknowledged') if $ack->{name} eq 'SHUTDOWN_ACK';
+            $self->log('info', 'SHUTDOWN acknowledged') if $ack->{name} eq NAME_SHUTDOWN_ACK;
             1;
         };
         $self->log('warn', "no SHUTDOWN_ACK: $@") unless $ok;

@@ -58,6 +58,54 @@ use constant {
     MSG_ERROR                  => 0xFF,
 };
 
+# Message type names, the names frames carry in peers.
+use constant {
+    NAME_INIT                   => 'INIT',
+    NAME_SHUTDOWN               => 'SHUTDOWN',
+    NAME_PING                   => 'PING',
+    NAME_PONG                   => 'PONG',
+    NAME_INIT_ACK               => 'INIT_ACK',
+    NAME_SHUTDOWN_ACK           => 'SHUTDOWN_ACK',
+    NAME_ACK                    => 'ACK',
+    NAME_STATS_REQUEST          => 'STATS_REQUEST',
+    NAME_STATS_RESPONSE         => 'STATS_RESPONSE',
+    NAME_REASONING_REQUEST      => 'REASONING_REQUEST',
+    NAME_REASONING_RESPONSE     => 'REASONING_RESPONSE',
+    NAME_BATCH_REASONING_REQ    => 'BATCH_REASONING_REQ',
+    NAME_BATCH_REASONING_RSP    => 'BATCH_REASONING_RSP',
+    NAME_FEEDBACK               => 'FEEDBACK',
+    NAME_STATE_UPDATE           => 'STATE_UPDATE',
+    NAME_PARAMETER_SYNC         => 'PARAMETER_SYNC',
+    NAME_MTL_COORDINATE         => 'MTL_COORDINATE',
+    NAME_TEACHER_SYNC           => 'TEACHER_SYNC',
+    NAME_DISAGREEMENT_SIGNAL    => 'DISAGREEMENT_SIGNAL',
+    NAME_MEMORY_UPDATE          => 'MEMORY_UPDATE',
+    NAME_ENCODING_REQ           => 'ENCODING_REQ',
+    NAME_ENCODING_RSP           => 'ENCODING_RSP',
+    NAME_BUS_SUBSCRIBE          => 'BUS_SUBSCRIBE',
+    NAME_BUS_SUBSCRIBED         => 'BUS_SUBSCRIBED',
+    NAME_BUS_UNSUBSCRIBE        => 'BUS_UNSUBSCRIBE',
+    NAME_BUS_PUBLISH            => 'BUS_PUBLISH',
+    NAME_BUS_PUBLISHED          => 'BUS_PUBLISHED',
+    NAME_BUS_EVENT              => 'BUS_EVENT',
+    NAME_BUS_REGISTER_HANDLER   => 'BUS_REGISTER_HANDLER',
+    NAME_BUS_UNREGISTER_HANDLER => 'BUS_UNREGISTER_HANDLER',
+    NAME_BUS_SEND               => 'BUS_SEND',
+    NAME_BUS_QUERY              => 'BUS_QUERY',
+    NAME_BUS_QUERY_RESULT       => 'BUS_QUERY_RESULT',
+    NAME_SERVICE_REGISTER       => 'SERVICE_REGISTER',
+    NAME_SERVICE_UNREGISTER     => 'SERVICE_UNREGISTER',
+    NAME_SERVICE_HEALTH         => 'SERVICE_HEALTH',
+    NAME_SERVICE_LIST           => 'SERVICE_LIST',
+    NAME_SERVICE_LIST_RESULT    => 'SERVICE_LIST_RESULT',
+    NAME_SERVICE_DISPATCH       => 'SERVICE_DISPATCH',
+    NAME_SERVICE_RESULT         => 'SERVICE_RESULT',
+    NAME_INSTRUMENT_COMMAND     => 'INSTRUMENT_COMMAND',
+    NAME_INSTRUMENT_RESPONSE    => 'INSTRUMENT_RESPONSE',
+    NAME_INSTRUMENT_EVENT       => 'INSTRUMENT_EVENT',
+    NAME_ERROR                  => 'ERROR',
+};
+
 # Code -> name, name -> code, request name -> response name.
 our %MESSAGE_NAME = (
     0x01 => 'INIT',
@@ -234,25 +282,27 @@ our %ERRORS = (
 
 # Limits (spec/limits.json): defaults.
 use constant {
-    LIMIT_MAX_FRAME              => 16777216,
-    LIMIT_MAX_HEADER             => 4096,
-    LIMIT_MAX_ID_BYTES           => 128,
-    LIMIT_MAX_NAME_BYTES         => 128,
-    LIMIT_MAX_IN_FLIGHT          => 1024,
-    LIMIT_MAX_NDIM               => 32,
-    LIMIT_MAX_SUBSCRIPTIONS      => 1024,
-    LIMIT_HANDSHAKE_TIMEOUT_MS   => 5000,
-    LIMIT_HEARTBEAT_MS           => 10000,
-    LIMIT_REQUEST_TIMEOUT_MS     => 30000,
-    LIMIT_SHUTDOWN_DRAIN_MS      => 10000,
-    LIMIT_MAX_WRITE_BUFFER       => 8388608,
-    LIMIT_MAX_PAYLOAD_DEPTH      => 64,
-    LIMIT_MAX_PAYLOAD_ITEMS      => 1048576,
-    LIMIT_SLOW_READER_TIMEOUT_MS => 5000,
-    LIMIT_MAX_HANDSHAKE_BYTES    => 4194304,
-    LIMIT_ENGINE_CACHE_MAX       => 1000,
-    LIMIT_ENGINE_PERF_WINDOW     => 16,
-    LIMIT_ENGINE_TIMEOUT_MS      => 30000,
+    LIMIT_MAX_FRAME                => 16777216,
+    LIMIT_MAX_HEADER               => 4096,
+    LIMIT_MAX_ID_BYTES             => 128,
+    LIMIT_MAX_NAME_BYTES           => 128,
+    LIMIT_MAX_IN_FLIGHT            => 1024,
+    LIMIT_MAX_NDIM                 => 32,
+    LIMIT_MAX_SUBSCRIPTIONS        => 1024,
+    LIMIT_HANDSHAKE_TIMEOUT_MS     => 5000,
+    LIMIT_HEARTBEAT_MS             => 10000,
+    LIMIT_REQUEST_TIMEOUT_MS       => 30000,
+    LIMIT_SHUTDOWN_DRAIN_MS        => 10000,
+    LIMIT_MAX_WRITE_BUFFER         => 8388608,
+    LIMIT_MAX_PAYLOAD_DEPTH        => 64,
+    LIMIT_MAX_PAYLOAD_ITEMS        => 1048576,
+    LIMIT_SLOW_READER_TIMEOUT_MS   => 5000,
+    LIMIT_MAX_HANDSHAKE_BYTES      => 4194304,
+    LIMIT_ENGINE_CACHE_MAX         => 1000,
+    LIMIT_ENGINE_PERF_WINDOW       => 16,
+    LIMIT_ENGINE_TIMEOUT_MS        => 30000,
+    LIMIT_DISPATCH_BACKOFF_BASE_MS => 100,
+    LIMIT_DISPATCH_BACKOFF_MAX_MS  => 5000,
 };
 
 our %LIMITS = (
@@ -275,7 +325,16 @@ our %LIMITS = (
     engine_cache_max => 1000,
     engine_perf_window => 16,
     engine_timeout_ms => 30000,
+    dispatch_backoff_base_ms => 100,
+    dispatch_backoff_max_ms => 5000,
 );
+
+# Longest ERROR `message` in characters; SERVICE_DISPATCH defaults (catalog timeout_ms, schema max_retries).
+use constant {
+    ERROR_MESSAGE_MAX_LENGTH => 4096,
+    DISPATCH_TIMEOUT_MS      => 300000,
+    DISPATCH_MAX_RETRIES     => 3,
+};
 
 # Framing (sections framing, body, encodings).
 use constant {
@@ -415,6 +474,52 @@ our %EXPORT_TAGS = (
         ERR_HARDWARE_ERROR
         %ERRORS
     )],
+    names => [qw(
+        NAME_INIT
+        NAME_SHUTDOWN
+        NAME_PING
+        NAME_PONG
+        NAME_INIT_ACK
+        NAME_SHUTDOWN_ACK
+        NAME_ACK
+        NAME_STATS_REQUEST
+        NAME_STATS_RESPONSE
+        NAME_REASONING_REQUEST
+        NAME_REASONING_RESPONSE
+        NAME_BATCH_REASONING_REQ
+        NAME_BATCH_REASONING_RSP
+        NAME_FEEDBACK
+        NAME_STATE_UPDATE
+        NAME_PARAMETER_SYNC
+        NAME_MTL_COORDINATE
+        NAME_TEACHER_SYNC
+        NAME_DISAGREEMENT_SIGNAL
+        NAME_MEMORY_UPDATE
+        NAME_ENCODING_REQ
+        NAME_ENCODING_RSP
+        NAME_BUS_SUBSCRIBE
+        NAME_BUS_SUBSCRIBED
+        NAME_BUS_UNSUBSCRIBE
+        NAME_BUS_PUBLISH
+        NAME_BUS_PUBLISHED
+        NAME_BUS_EVENT
+        NAME_BUS_REGISTER_HANDLER
+        NAME_BUS_UNREGISTER_HANDLER
+        NAME_BUS_SEND
+        NAME_BUS_QUERY
+        NAME_BUS_QUERY_RESULT
+        NAME_SERVICE_REGISTER
+        NAME_SERVICE_UNREGISTER
+        NAME_SERVICE_HEALTH
+        NAME_SERVICE_LIST
+        NAME_SERVICE_LIST_RESULT
+        NAME_SERVICE_DISPATCH
+        NAME_SERVICE_RESULT
+        NAME_INSTRUMENT_COMMAND
+        NAME_INSTRUMENT_RESPONSE
+        NAME_INSTRUMENT_EVENT
+        NAME_ERROR
+    )],
     limits => [qw(
         LIMIT_MAX_FRAME
         LIMIT_MAX_HEADER
@@ -435,7 +540,12 @@ our %EXPORT_TAGS = (
         LIMIT_ENGINE_CACHE_MAX
         LIMIT_ENGINE_PERF_WINDOW
         LIMIT_ENGINE_TIMEOUT_MS
+        LIMIT_DISPATCH_BACKOFF_BASE_MS
+        LIMIT_DISPATCH_BACKOFF_MAX_MS
         %LIMITS
+        ERROR_MESSAGE_MAX_LENGTH
+        DISPATCH_TIMEOUT_MS
+        DISPATCH_MAX_RETRIES
     )],
     framing => [qw(
         LENGTH_PREFIX_BYTES

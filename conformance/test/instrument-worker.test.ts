@@ -6,15 +6,15 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { WireConnection } from '../../../conformance/wire/connection.js';
-import type { Message } from '../../codec/index.js';
-import { runCommand } from '../../../conformance/run-command.js';
-import type { CaseResult } from '../../../conformance/runner.js';
+import { WireConnection } from '../wire/connection.js';
+import type { Message } from '../../reference/codec/index.js';
+import { runCommand } from '../run-command.js';
+import type { CaseResult } from '../runner.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const CLI = fileURLToPath(new URL('../../cli.ts', import.meta.url));
+const CLI = fileURLToPath(new URL('../../reference/cli.ts', import.meta.url));
 const WORKER = [process.execPath, '--import', 'tsx', CLI, 'instrument'];
 const WAIT_MS = 20_000;
 

@@ -5,9 +5,9 @@
  */
 import fc from 'fast-check';
 import { MESSAGES, SCHEMA_DEFS, NDARRAY_LAYOUT, type MessageInfo } from '../../spec/generated/catalog.js';
-import { NDArray, dtypeInfo } from '../../reference/codec/ndarray.js';
-import { setOwn } from '../../reference/codec/errors.js';
-import type { NdarrayRule } from '../../reference/codec/plan.js';
+import { NDArray, dtypeInfo } from '../codec/ndarray.js';
+import { setOwn } from '../codec/errors.js';
+import type { NdarrayRule } from '../codec/plan.js';
 
 type Schema = Record<string, unknown>;
 

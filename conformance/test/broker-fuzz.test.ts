@@ -5,13 +5,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { Broker } from '../index.js';
-import { WireConnection } from '../../../conformance/wire/connection.js';
-import { encodeMessageFrame } from '../../codec/message.js';
-import { encodeFrame } from '../../codec/frame.js';
-import { payloadArb } from '../../../conformance/properties/arbitraries.js';
-import { propertySeed } from '../../../conformance/properties/seed.js';
-import { MESSAGES, PROTOCOL_VERSION } from '../../../spec/generated/catalog.js';
+import { Broker } from '../../reference/broker/index.js';
+import { WireConnection } from '../wire/connection.js';
+import { encodeMessageFrame } from '../../reference/codec/message.js';
+import { encodeFrame } from '../../reference/codec/frame.js';
+import { payloadArb } from '../../reference/properties/arbitraries.js';
+import { propertySeed } from '../../reference/properties/seed.js';
+import { MESSAGES, PROTOCOL_VERSION } from '../../spec/generated/catalog.js';
 
 const TOTAL_FRAMES = 10_000;
 const CONNECTIONS = 4;

@@ -4,7 +4,7 @@
  * marks `"float32": true` are compared as ENC-16 says: both rounded to binary32, then exactly.
  * Differences are named by exact JSON Pointers (RFC 6901: `~` as `~0`, `/` as `~1`, the root as "").
  */
-import { NDArray } from '../../reference/codec/ndarray.js';
+import { NDArray } from '../codec/ndarray.js';
 import { SCHEMA_DEFS } from '../../spec/generated/catalog.js';
 
 type Schema = Readonly<Record<string, unknown>>;
