@@ -14,6 +14,9 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), 'concord-action-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
+/** A harness run through tsx, with its peer: generous for a shared, loaded machine. */
+const RUN_MS = 180_000;
+
 /** A case the reference testee passes and the testee that drops `re` fails (testee-suite.test.ts). */
 const CASE = 'testee/echo/reasoning-request/encoding:json';
 
@@ -71,7 +74,7 @@ describe('the GitHub Action script', () => {
     expect(htmlReports(r.reportDir)).toHaveLength(1);
     expect(r.outputs).toEqual({ 'exit-code': '0', junit: join(r.reportDir, 'junit.xml') });
     expect(r.summary).toContain('PASS (exit 0)');
-  });
+  }, RUN_MS);
 
   it('a known failure listed in known-failing: exit 0, the case skipped in JUnit as a known failure', async () => {
     const known = join(scratch, 'known-failing.txt');
@@ -81,7 +84,7 @@ describe('the GitHub Action script', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(readFileSync(join(r.reportDir, 'junit.xml'), 'utf8')).toMatch(new RegExp(`name="${CASE}"[^>]*><skipped message="known failure`));
     expect(r.outputs['exit-code']).toBe('0');
-  });
+  }, RUN_MS);
 
   it('the same failure unlisted: exit 1, a JUnit failure and the HTML report all the same', async () => {
     const r = await step('fail', { INPUT_EXEC: `${process.execPath} --import tsx conformance/test/broken-testee.ts lose-re`, INPUT_SUITE: 'testee' });
@@ -90,5 +93,5 @@ describe('the GitHub Action script', () => {
     expect(htmlReports(r.reportDir)).toHaveLength(1);
     expect(r.outputs['exit-code']).toBe('1');
     expect(r.summary).toContain('FAIL (exit 1)');
-  });
+  }, RUN_MS);
 });

@@ -25,6 +25,8 @@ const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
   name: string; version: string; dependencies: Record<string, string>; bin: Record<string, string>; engines: Record<string, string>; overrides?: Record<string, string>;
 };
 const SETUP_MS = 600_000;
+/** A run spawns npx, the harness and its peers: generous for a shared, loaded machine. */
+const RUN_MS = 180_000;
 
 interface Run {
   code: number | null;
@@ -131,7 +133,7 @@ describe('the packed package', () => {
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toBe(`${pkg.name} ${pkg.version} (protocol ${PROTOCOL_VERSION})\n`);
     }
-  });
+  }, RUN_MS);
 
   it('--target: tests a broker started from the same install', async () => {
     const started = await startBroker(project);
@@ -142,7 +144,7 @@ describe('the packed package', () => {
     expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
     expect(r.stdout).toContain('PASS (exit 0)');
     expect(readFileSync(join(scratch, 'target.xml'), 'utf8')).toContain('name="framing/');
-  });
+  }, RUN_MS);
 
   it('--exec: tests the repository\'s Python testee by path', async () => {
     const r = await run('npx', ['conformance', '--exec', '--run', 'testee/echo/ping/**', '--run', 'testee/echo/reasoning-request/**', '--seed', '1',
@@ -152,12 +154,12 @@ describe('the packed package', () => {
     const [passed, failed, timeout, , errored] = /total\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)/.exec(r.stdout)!.slice(1).map(Number);
     expect(passed).toBeGreaterThanOrEqual(3);
     expect([failed, timeout, errored]).toEqual([0, 0, 0]);
-  });
+  }, RUN_MS);
 
   it('--listen: tests the shipped reference client, started per case', async () => {
     const r = await run('npx', ['conformance', '--listen', '0', '--run', 'handshake/client-first-frame-is-json-init', '--run', 'handshake/client-waits-for-init-ack',
       '--seed', '1', '--report-dir', join(scratch, 'reports'), '--', join(project, 'node_modules/.bin/concord'), 'client', '--port', '{port}'], project);
     expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
     expect(r.stdout).toMatch(/total\s+2\s+0\s/);
-  });
+  }, RUN_MS);
 });
