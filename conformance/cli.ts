@@ -6,8 +6,8 @@
  */
 import { resolveToken, TokenSourceError } from '../reference/token-source.js';
 import { parseArgs } from 'node:util';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { specCommand } from './spec-command.js';
 import { casesOf, SUITES } from './suites.js';
 import { selectCases } from './runner.js';
@@ -22,6 +22,9 @@ import { stopAllPeers, stopPeersOnExit } from './wire/peer-process.js';
 import { printable } from './report/escape.js';
 import { redactText } from './report/redact.js';
 import { harnessProgram } from './report/replay-command.js';
+import { parseArgsProblem, suggestion } from '../reference/cli-usage.js';
+import { versionLine } from '../reference/version.js';
+import { helpCommands, helpTopic } from './help.js';
 
 export const EXIT = { ok: 0, failed: 1, inconclusive: 2, usage: 64, dataErr: 65, noInput: 66, unavailable: 69, internal: 70, config: 78 } as const;
 
@@ -29,13 +32,15 @@ const HELP = `usage: conformance [run options]          run the suites (no --tar
        conformance --exec [run options] -- CMD ARGS   test a codec through the testee profile (suite testee)
        conformance --listen PORT [run options] [-- CMD ARGS]   test a client (suite client); the harness plays
                                              the broker and starts CMD per case ({port} is replaced)
-       conformance list [PATTERN] [--json]  list the cases
+       conformance list [PATTERN] [--suite NAME] [--json]   list the cases of every suite (or of the named ones)
        conformance list --statement ID [--json]   list the cases (of every suite) that check one statement
        conformance coverage [--json]         the statements with their cases, vectors and waivers
-       conformance show CASE                 show a case: its requirement, level and statements
+       conformance show CASE                 show a case (of any suite): its requirement, level and statements
        conformance spec [--json]             print the message catalog
        conformance selftest [--json] [--peer NAME]   run the suites against every reference peer and print
                                              the matrix (also written to reports/selftest/)
+       conformance help [COMMAND]            this help, or one command's (run, list, show, coverage, spec, selftest)
+       conformance --version                 print the package and protocol versions
 
 run options:
   --target host:port | [v6]:port | unix:PATH | fifo:DIR   the peer under test (a broker)
@@ -68,7 +73,9 @@ run options:
   --fail-fast            stop at the first unexpected failure
   --strict               recommended (SHOULD) cases count like required ones
   --json                 print the results as JSON on stdout
-  --report-dir DIR       where reports go (default: reports/)
+  --report-dir DIR       where reports go (default: reports/): DIR/PEER/TIMESTAMP/ holds index.html,
+                         junit.xml, summary.json and the failing cases' wire logs
+  --junit PATH           also write the JUnit XML exactly at PATH (CI systems expect a fixed path)
 
 exit codes:
   0   every counted case passed (known failures failed as expected)
@@ -81,28 +88,61 @@ exit codes:
   Every run past the argument checks writes its report, whatever the peer does.
 `;
 
-function usage(message: string): number {
-  process.stderr.write(`conformance: ${message}\n\n${HELP}`);
+/** A usage error: one line, never the whole help (`conformance help [COMMAND]` shows it; null: the message says where to look). */
+function usage(message: string, command?: string | null): number {
+  process.stderr.write(`conformance: ${message}${command === null ? '' : ` (see conformance help${command !== undefined ? ` ${command}` : ''})`}\n`);
   return EXIT.usage;
+}
+
+/** Why --junit PATH cannot be written, told before the run (a missing directory is created). */
+function junitPathProblem(path: string): string | undefined {
+  try {
+    if (existsSync(path) && statSync(path).isDirectory()) return `--junit takes a file path; ${path} is a directory`;
+    mkdirSync(dirname(resolve(path)), { recursive: true });
+    return undefined;
+  } catch (e) {
+    return `--junit ${path}: ${(e as Error).message}`;
+  }
+}
+
+const OPTIONS = {
+  json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' }, target: { type: 'string' }, token: { type: 'string' }, 'token-file': { type: 'string' },
+  suite: { type: 'string', multiple: true }, run: { type: 'string', multiple: true }, skip: { type: 'string', multiple: true },
+  'known-failing': { type: 'string' }, seed: { type: 'string' }, timeout: { type: 'string' }, 'start-timeout': { type: 'string' },
+  'fail-fast': { type: 'boolean' }, strict: { type: 'boolean' }, 'report-dir': { type: 'string' }, junit: { type: 'string' }, exec: { type: 'boolean' }, listen: { type: 'string' }, peer: { type: 'string', multiple: true },
+  role: { type: 'string' }, 'lines-timeout': { type: 'string' }, limit: { type: 'string', multiple: true }, statement: { type: 'string' }, 'one-shot': { type: 'boolean' }, 'reply-pattern': { type: 'string' }, 'output-pattern': { type: 'string' },
+} as const;
+
+/** The cases of the suites, each once (suite fifo repeats core), with the suites that hold it. */
+function casesWithSuites(suites: string[]): { cases: ReturnType<typeof casesOf>; suitesOf: Map<string, string[]> } {
+  const suitesOf = new Map<string, string[]>();
+  const cases: ReturnType<typeof casesOf> = [];
+  for (const s of suites) {
+    for (const c of casesOf([s])) {
+      const seen = suitesOf.get(c.id);
+      if (seen) seen.push(s);
+      else {
+        suitesOf.set(c.id, [s]);
+        cases.push(c);
+      }
+    }
+  }
+  return { cases, suitesOf };
 }
 
 export async function main(argv: string[]): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({
-      args: argv, allowPositionals: true,
-      options: {
-        json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, target: { type: 'string' }, token: { type: 'string' }, 'token-file': { type: 'string' },
-        suite: { type: 'string', multiple: true }, run: { type: 'string', multiple: true }, skip: { type: 'string', multiple: true },
-        'known-failing': { type: 'string' }, seed: { type: 'string' }, timeout: { type: 'string' }, 'start-timeout': { type: 'string' },
-        'fail-fast': { type: 'boolean' }, strict: { type: 'boolean' }, 'report-dir': { type: 'string' }, exec: { type: 'boolean' }, listen: { type: 'string' }, peer: { type: 'string', multiple: true },
-        role: { type: 'string' }, 'lines-timeout': { type: 'string' }, limit: { type: 'string', multiple: true }, statement: { type: 'string' }, 'one-shot': { type: 'boolean' }, 'reply-pattern': { type: 'string' }, 'output-pattern': { type: 'string' },
-      },
-    });
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: OPTIONS });
   } catch (e) {
-    return usage((e as Error).message);
+    return usage(parseArgsProblem(e as Error, Object.keys(OPTIONS)));
   }
   const v = parsed.values;
+  if (v.version) {
+    process.stdout.write(`${versionLine()}\n`);
+    return EXIT.ok;
+  }
+  for (const s of v.suite ?? []) if (!(s in SUITES)) return usage(`unknown suite ${s}${suggestion(s, Object.keys(SUITES)) || ` (suites: ${Object.keys(SUITES).join(', ')})`}`);
   const listen = v.listen !== undefined ? Number(v.listen) : undefined;
   if (listen !== undefined && (!Number.isInteger(listen) || listen < 0 || listen > 65535)) return usage('--listen takes a port number (0 for any free port)');
   if (v.exec) {
@@ -117,8 +157,15 @@ export async function main(argv: string[]): Promise<number> {
   const brokerProcess = !v.exec && listen === undefined && !lines && v.target === undefined && (v.suite ?? []).includes('broker-process') && parsed.positionals.length > 0;
   const peerCommand = v.exec || listen !== undefined || lines || brokerProcess ? parsed.positionals : [];
   const [command, ...rest] = peerCommand.length > 0 || v.exec ? [] : parsed.positionals;
-  if (v.help || command === 'help') {
-    process.stdout.write(HELP);
+  // `help COMMAND` and `COMMAND --help` print that command's part of the help.
+  const topic = command === 'help' ? rest[0] : v.help ? command : undefined;
+  if (command === 'help' || v.help) {
+    if (topic === undefined) process.stdout.write(HELP);
+    else {
+      const text = helpTopic(HELP, topic);
+      if (text === undefined) return usage(`no help on ${topic}${suggestion(topic, helpCommands(HELP)) || ` (commands: ${helpCommands(HELP).join(', ')})`}`, null);
+      process.stdout.write(text);
+    }
     return EXIT.ok;
   }
   if (command === 'spec' && rest.length === 0) {
@@ -143,21 +190,32 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${coverageCommand(v.json ?? false)}\n`);
     return EXIT.ok;
   }
+  // list and show search every suite unless --suite names some.
+  const searched = v.suite ?? Object.keys(SUITES);
   if (command === 'list' && rest.length <= 1) {
     const forStatement = v.statement !== undefined ? casesOfStatement(v.statement) : undefined;
     if (v.statement !== undefined && !forStatement) return usage(`no statement ${v.statement} in spec/protocol.md`);
-    const cases = selectCases(forStatement ?? casesOf(suites), rest, []);
-    if (v.json) process.stdout.write(`${JSON.stringify(cases.map((c) => ({ id: c.id, section: c.section, level: c.level, statements: c.statements, requirement: c.requirement })), null, 2)}\n`);
-    else process.stdout.write(`${formatTable(['case', 'level', 'statements'], cases.map((c) => [c.id, c.level, c.statements.join(' ')]))}\n${cases.length} cases\n`);
+    const { cases: all, suitesOf } = casesWithSuites(searched);
+    const cases = selectCases(forStatement ?? all, rest, []);
+    if (v.json) process.stdout.write(`${JSON.stringify(cases.map((c) => ({ id: c.id, section: c.section, level: c.level, statements: c.statements, requirement: c.requirement, suites: suitesOf.get(c.id) ?? [] })), null, 2)}\n`);
+    else process.stdout.write(`${formatTable(['case', 'level', 'suites', 'statements'], cases.map((c) => [c.id, c.level, (suitesOf.get(c.id) ?? []).join(' '), c.statements.join(' ')]))}\n${cases.length} cases (suites searched: ${forStatement ? 'all' : searched.join(', ')})\n`);
     return EXIT.ok;
   }
   if (command === 'show' && rest.length === 1) {
-    const c = casesOf(suites).find((x) => x.id === rest[0]);
-    if (!c) return usage(`no case ${rest[0]} (see conformance list)`);
+    const c = casesWithSuites(searched).cases.find((x) => x.id === rest[0]);
+    if (!c) return usage(`no case ${rest[0]}${suggestion(rest[0]!, casesWithSuites(searched).cases.map((x) => x.id))} (suites searched: ${searched.join(', ')}; see conformance list)`, null);
     process.stdout.write(`${c.id}\n  section:     ${c.section}\n  level:       ${c.level}\n  statements:  ${c.statements.join(', ')}\n  requirement: ${c.requirement}\n`);
     return EXIT.ok;
   }
-  if (command !== undefined) return usage(`unknown command or arguments: ${parsed.positionals.join(' ')}`);
+  if (command !== undefined) {
+    const commands = helpCommands(HELP).filter((c) => c !== 'run' && c !== 'version');
+    if (commands.includes(command)) return usage(`wrong arguments for ${command}: ${rest.join(' ') || 'none'}`, command);
+    return usage(`unknown command ${command}${suggestion(command, commands) || `; a peer's command goes after --exec --, e.g. conformance --exec -- ${parsed.positionals.join(' ')}`}`);
+  }
+  if (v.junit !== undefined) {
+    const problem = junitPathProblem(v.junit);
+    if (problem) return usage(problem);
+  }
 
   let knownFailing: string[] = [];
   if (v['known-failing'] !== undefined) {
@@ -192,7 +250,7 @@ export async function main(argv: string[]): Promise<number> {
     return await runCommand({
       target: v.target, exec: peerCommand.length > 0 && !brokerProcess ? peerCommand : undefined, ...(brokerProcess ? { brokerCommand: peerCommand } : {}), listen, token, limits, suites, run: v.run ?? [], skip: v.skip ?? [], seed, timeoutMs, startTimeoutMs,
       failFast: v['fail-fast'] ?? false, strict: v.strict ?? false, knownFailing, json: v.json ?? false,
-      reportDir: v['report-dir'] ?? join(process.cwd(), 'reports'),
+      reportDir: v['report-dir'] ?? join(process.cwd(), 'reports'), ...(v.junit !== undefined ? { junit: v.junit } : {}),
       replay: { program: harnessProgram(), tokenFile: v['token-file'], reportDir: v['report-dir'] },
       ...(lines ? { role: v.role as 'requester' | 'responder', linesTimeoutS: v['lines-timeout'] !== undefined ? Number(v['lines-timeout']) : 2,
         linesPeer: { oneShot: v['one-shot'] ?? false, replyPattern: v['reply-pattern'], outputPattern: v['output-pattern'] } } : {}),

@@ -3,10 +3,10 @@
  * the reference broker started in process), prints progress on stderr and a summary table, writes
  * reports/<peer>/<timestamp>/ and returns the exit code.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { PROTOCOL_VERSION } from '../spec/generated/catalog.js';
 import { casesOf } from './suites.js';
 import { runCases, selectCases, exitCodeOf, type CaseResult } from './runner.js';
@@ -60,6 +60,8 @@ export interface RunCommandOptions {
   reportDir: string;
   /** How the harness was started, for the replay commands of failures (default: `npx conformance`). */
   replay?: ReplayContext;
+  /** --junit PATH: the report's junit.xml is copied there too (CI systems expect a fixed path). */
+  junit?: string;
   /** Where progress and diagnostics go (default: standard error). */
   err?: (text: string) => void;
   /** Where the summary goes (default: standard output). */
@@ -91,6 +93,13 @@ function commandName(command: string[]): string {
 /** A private directory for FIFO pairs, inside a fresh temporary one (removed with it at the end). */
 function scratchFifoDir(): string {
   return join(mkdtempSync(join(tmpdir(), 'concord-fifo-')), 'pairs');
+}
+
+/** Copies the report's JUnit file to the path --junit names (its directory created when missing). */
+function copyJunit(reportDir: string, path: string | undefined): void {
+  if (path === undefined) return;
+  mkdirSync(dirname(resolve(path)), { recursive: true });
+  copyFileSync(join(reportDir, 'junit.xml'), path);
 }
 
 /** Reads a known-failures file: one pattern per line, `#` starts a comment. */
@@ -149,6 +158,11 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
       peer: { target, stopped: redactText(reason) }, harness_version: HARNESS_VERSION, protocol_version: PROTOCOL_VERSION, seed: o.seed, started,
       finished: new Date().toISOString(), suites: o.suites, exit_code: code, replay: replayOf(),
     }, results);
+    try {
+      copyJunit(dir, o.junit);
+    } catch (e) {
+      err(`conformance: cannot write --junit ${o.junit}: ${(e as Error).message}\n`);
+    }
     o.onFinish?.({ exitCode: code, report: dir, peer: { target }, stopped: redactText(reason), results });
     if (o.json) out(`${JSON.stringify({ exit_code: code, report: dir, stopped: reason, results: results.map(({ wire: _w, ...r }) => r) }, null, 2)}\n`);
     else out(`report: ${join(dir, 'index.html')}\nFAIL (exit ${code})\n`);
@@ -283,6 +297,7 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
       harness_version: HARNESS_VERSION, protocol_version: PROTOCOL_VERSION, seed: o.seed, started, finished: new Date().toISOString(),
       suites: o.suites, exit_code: exitCode, replay: replayOf(),
     }, reported);
+    copyJunit(dir, o.junit);
     o.onFinish?.({ exitCode, report: dir, peer, results: reported });
     if (o.json) {
       out(`${JSON.stringify({ exit_code: exitCode, report: dir, results: reported.map(({ wire: _w, ...r }) => r) }, null, 2)}\n`);

@@ -9,6 +9,7 @@
  *   concord bus-adapter [--port N]   the reference bus adapter on stdio (conformance --suite bus --exec)
  *   concord pipes setup|cleanup DIR  a FIFO pair directory for peers started by hand (section 10.4)
  *   concord instrument [...]         the instrument worker's hardware mock (spec section 17)
+ *   concord help [COMMAND]           the help, or one command's; concord --version
  */
 import { parseArgs } from 'node:util';
 import { encodeMessageFrame } from './codec/message.js';
@@ -25,6 +26,8 @@ import { PIPES_HELP, runPipesCommand } from './transport/pipes-command.js';
 import { runFifoTestee } from './transport/fifo-testee.js';
 import { ENGINE_HELP, runEngineCommand } from './engine/command.js';
 import { INSTRUMENT_HELP, runInstrumentCommand } from './instrument/command.js';
+import { parseArgsProblem, suggestion } from './cli-usage.js';
+import { versionLine } from './version.js';
 
 const HELP = `usage: concord <command> [options]
 
@@ -42,9 +45,30 @@ options:
   --encoding json|cbor         payload encoding for encode (default json)
   --id ID                      header id for encode (default "1")
   --dst NAME                   header dst for encode
+  help [COMMAND]               this help, or one command's;  --version: the package and protocol versions
 exit codes: 0 ok, 64 usage error, 65 the input is not a valid frame or payload,
             78 the broker cannot use its configuration or address
 `;
+
+/** The commands of the help: its lines indented by exactly two spaces start with one. */
+const COMMANDS = [...new Set(HELP.split('\n').flatMap((l) => /^ {2}([a-z][a-z-]*)/.exec(l)?.[1] ?? []))];
+
+/** One command's lines of the help (`concord help broker`): its entries and the lines indented under them. */
+function commandHelp(command: string): string {
+  const lines: string[] = [];
+  let inside = false;
+  for (const line of HELP.split('\n')) {
+    if (/^\S/.test(line) || /^ {2}\S/.test(line)) inside = line.startsWith(`  ${command} `) || line === `  ${command}`;
+    if (inside) lines.push(line);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** A usage error: one line (the help is one `concord help [COMMAND]` away). */
+function usage(message: string, command?: string): number {
+  process.stderr.write(`concord: ${message} (see concord help${command !== undefined ? ` ${command}` : ''})\n`);
+  return 64;
+}
 
 /** Decodes one frame: from the hex argument, or streamed from standard input (stopping at max_frame). */
 function decode(hexArg: string | undefined): number {
@@ -77,20 +101,27 @@ export function main(argv: string[]): number {
   }
   if (argv[0] === 'instrument') { void runInstrumentCommand(argv.slice(1)); return 0; } // own options: reference/instrument/command.ts
   let parsed;
+  const options = {
+    encoding: { type: 'string', default: 'json' }, id: { type: 'string', default: '1' }, dst: { type: 'string' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' },
+    host: { type: 'string' }, port: { type: 'string' }, unix: { type: 'string' }, 'fifo-dir': { type: 'string' }, token: { type: 'string' }, 'token-file': { type: 'string' },
+    'log-level': { type: 'string' }, 'max-in-flight': { type: 'string' }, 'max-frame': { type: 'string' },
+    'json-only': { type: 'boolean' }, 'client-id': { type: 'string' }, fifo: { type: 'string' },
+  } as const;
   try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: {
-      encoding: { type: 'string', default: 'json' }, id: { type: 'string', default: '1' }, dst: { type: 'string' }, help: { type: 'boolean', short: 'h' },
-      host: { type: 'string' }, port: { type: 'string' }, unix: { type: 'string' }, 'fifo-dir': { type: 'string' }, token: { type: 'string' }, 'token-file': { type: 'string' },
-      'log-level': { type: 'string' }, 'max-in-flight': { type: 'string' }, 'max-frame': { type: 'string' },
-      'json-only': { type: 'boolean' }, 'client-id': { type: 'string' }, fifo: { type: 'string' },
-    } });
+    parsed = parseArgs({ args: argv, allowPositionals: true, options });
   } catch (e) {
-    process.stderr.write(`concord: ${(e as Error).message}\n${HELP}`);
-    return 64;
+    return usage(parseArgsProblem(e as Error, Object.keys(options)));
   }
   const [command, ...rest] = parsed.positionals;
+  if (parsed.values.version) {
+    process.stdout.write(`${versionLine()}\n`);
+    return 0;
+  }
+  // `help COMMAND` and `COMMAND --help` print that command's lines of the help.
+  const topic = command === 'help' ? rest[0] : parsed.values.help ? command : undefined;
   if (parsed.values.help || command === 'help') {
-    process.stdout.write(HELP);
+    if (topic !== undefined && !COMMANDS.includes(topic)) return usage(`no command ${topic}${suggestion(topic, COMMANDS)}`);
+    process.stdout.write(topic === undefined ? HELP : commandHelp(topic));
     return 0;
   }
   const encoding = parsed.values.encoding;
@@ -123,8 +154,9 @@ export function main(argv: string[]): number {
   }
   if (command === 'decode' && rest.length <= 1) return decode(rest[0]);
   if (command === 'encode' && rest.length >= 1 && rest.length <= 2) return encode(rest[0]!, rest[1], encoding, parsed.values.id, parsed.values.dst);
-  process.stderr.write(`concord: ${command === undefined ? 'a command is required' : `unknown command or arguments: ${parsed.positionals.join(' ')}`}\n${HELP}`);
-  return 64;
+  if (command === undefined) return usage(`a command is required (${COMMANDS.join(', ')})`);
+  if (COMMANDS.includes(command)) return usage(`wrong arguments for ${command}: ${rest.join(' ') || 'none'}`, command);
+  return usage(`unknown command ${command}${suggestion(command, COMMANDS)}`);
 }
 
 process.exitCode = main(process.argv.slice(2));
