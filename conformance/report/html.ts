@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { STATEMENTS } from '../../spec/generated/catalog.js';
-import { repoFile } from '../paths.js';
+import { repoFile } from '../../reference/paths.js';
 import { countResults, countBySection } from './summary.js';
 import { decodeFrames } from './decode.js';
 import type { ReportedCase, RunSummary } from './write.js';

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import fc from 'fast-check';
 import { harnessProgram, replayArgv, replayCommand, shellQuote, type ReplaySource } from '../report/replay-command.js';
-import { propertySeed } from '../properties/seed.js';
+import { propertySeed } from '../../reference/properties/seed.js';
 
 /** The options of conformance/cli.ts that a replay uses. */
 const CLI_OPTIONS = {
