@@ -14,7 +14,7 @@ const ROOT = dirname(repoFile('package.json'));
 
 /** The reference modules both reference/ and conformance/ depend on (anything else is an oracle). */
 const SHARED = [/^reference\/codec\//, /^reference\/properties\//, /^reference\/paths\.ts$/, /^reference\/transport\/fifo-(fs|stream)\.ts$/,
-  /^reference\/table\.ts$/, /^reference\/token-source\.ts$/, /^reference\/bus\/adapter\/protocol\.ts$/];
+  /^reference\/table\.ts$/, /^reference\/token-source\.ts$/, /^reference\/cli-usage\.ts$/, /^reference\/version\.ts$/, /^reference\/bus\/adapter\/protocol\.ts$/];
 /** The one module through which the harness consults reference components as oracles. */
 const ORACLE = 'conformance/oracle.ts';
 /** Generated code may name the codec's NDArray class as a type, and nothing else of reference/. */
