@@ -6,6 +6,7 @@ import { readFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { loadSpec, ROOT_DIR, SpecError } from './load.js';
 import { generateCatalog, generateTypes } from './gen-ts.js';
+import { generate as generateCatalogJson } from './gen-catalog.js';
 import type { SpecModel } from './model.js';
 
 export type Outputs = Map<string, string>;
@@ -15,6 +16,7 @@ async function stageOne(spec: SpecModel): Promise<Outputs> {
   return new Map([
     ['spec/generated/catalog.ts', generateCatalog(spec)],
     ['spec/generated/types.ts', await generateTypes(spec)],
+    ...generateCatalogJson(spec),
   ]);
 }
 
