@@ -63,6 +63,31 @@ export function checkOrder(spec: SpecModel): CheckStep[] {
   return steps;
 }
 
+export interface ArrayCheck {
+  order: number;
+  check: string;
+  rule: string;
+}
+
+/** The rows of the ndarray check table of section 5 (`| order | check | rule |`). */
+export function ndarrayCheckOrder(spec: SpecModel): ArrayCheck[] {
+  const start = spec.prose.indexOf(`{#${spec.ndarray.section}}`);
+  const end = spec.prose.indexOf('\n## ', start);
+  const known = new Set(spec.ndarray.rules.map((r) => r.name));
+  const rows: ArrayCheck[] = [];
+  for (const line of spec.prose.slice(start, end < 0 ? undefined : end).split('\n')) {
+    const cells = /^\|\s*(\d+)\s*\|(.*)\|\s*`([a-z-]+)`\s*\|\s*$/.exec(line);
+    if (!cells) continue;
+    if (!known.has(cells[3]!)) throw new Error(`protocol.md ndarray check table: rule ${cells[3]} is not in ndarray.json`);
+    rows.push({ order: Number(cells[1]), check: cells[2]!.trim().replace(/`/g, ''), rule: cells[3]! });
+  }
+  rows.forEach((r, i) => {
+    if (r.order !== i + 1) throw new Error(`protocol.md ndarray check table: order ${r.order} where ${i + 1} was expected`);
+  });
+  if (rows.length === 0) throw new Error('protocol.md: the ndarray section has no check table');
+  return rows;
+}
+
 /** The extension keywords of the payload schemas: a plain validator ignores them (non-strict mode). */
 const EXTENSIONS: { keyword: string; meaning: string; error: string }[] = [
   { keyword: 'ndarray', meaning: 'The value is an ndarray (section 5): in JSON an object whose one key is the ndarray json_wrapper holding base64 of the layout, in CBOR a byte string under the ndarray cbor_tag. The keyword\'s object restricts `dtypes`, `ndim`, `shape` (null = any size), `minSize` and `maxSize` (element counts).', error: 'INVALID_ARRAY' },
@@ -105,7 +130,7 @@ export function catalogData(spec: SpecModel): Record<string, unknown> {
     messages,
     errors: spec.errorFile.errors,
     limits: spec.limitFile.limits,
-    ndarray: strip(spec.ndarray as unknown as Record<string, unknown>),
+    ndarray: { ...strip(spec.ndarray as unknown as Record<string, unknown>), check_order: ndarrayCheckOrder(spec) },
     transports: spec.transportFile.transports,
     defs: Object.fromEntries(Object.entries(defs).map(([k, v]) => [k, resolveSchema(v, defs)])),
   };

@@ -23,7 +23,7 @@ async function stageOne(spec: SpecModel): Promise<Outputs> {
 async function stageTwo(spec: SpecModel): Promise<Outputs> {
   const out: Outputs = new Map();
   // Order matters: the docs take their example frames from the generated fixtures.
-  const generators = ['./gen-constants.js', './gen-fixtures.js', './gen-docs.js', '../../reference/engine/gen-fixtures.js'];
+  const generators = ['./gen-constants.js', './gen-fixtures.js', './gen-docs.js', './gen-guide.js', '../../reference/engine/gen-fixtures.js'];
   for (const path of generators) {
     const mod = (await import(path)) as { generate: (s: SpecModel, earlier: Outputs) => Promise<Outputs> | Outputs };
     for (const [file, text] of await mod.generate(spec, out)) out.set(file, text);
