@@ -42,7 +42,8 @@ export function runTestee(input: Readable, output: Writable, options: TesteeOpti
 
   const close = (): void => {
     closed = true;
-    input.pause();
+    // Destroyed, not paused: a paused standard input still holds the process open (TST-9).
+    input.destroy();
     output.end();
   };
 
