@@ -5,6 +5,9 @@
  * section 8 is taken from its table in spec/protocol.md. `spec/catalog.schema.json` describes the
  * result; a test validates the generated file against it.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SPEC_DIR } from './load.js';
 import type { JsonSchema, SpecModel } from './model.js';
 
 export const CATALOG_FILE = 'spec/generated/catalog.json';
@@ -132,6 +135,7 @@ export function catalogData(spec: SpecModel): Record<string, unknown> {
     limits: spec.limitFile.limits,
     ndarray: { ...strip(spec.ndarray as unknown as Record<string, unknown>), check_order: ndarrayCheckOrder(spec) },
     transports: spec.transportFile.transports,
+    instrument: strip(JSON.parse(readFileSync(join(SPEC_DIR, 'instrument', 'commands.json'), 'utf8')) as Record<string, unknown>),
     defs: Object.fromEntries(Object.entries(defs).map(([k, v]) => [k, resolveSchema(v, defs)])),
   };
 }
