@@ -236,6 +236,11 @@ export function generateGuide(spec: SpecModel, template = readFileSync(TEMPLATE,
     ])),
     null_payload_types: () => c.messages.filter((m) => m.payload === null).map((m) => code(m.name)).join(', '),
     ndarray_types: () => c.messages.filter((m) => m.payload !== null && JSON.stringify(m.payload).includes('"ndarray"')).map((m) => code(m.name)).join(', '),
+    tcp_default: () => {
+      const tcp = c.transports.find((t) => t.name === 'tcp')?.default_address;
+      if (!tcp) throw new Error('guide: transports.json gives tcp no default_address');
+      return tcp;
+    },
     transports: () => table(['transport', 'address', 'framing', 'summary'], c.transports.map((t) => [code(t.name), code(t.address), t.framing, t.summary])),
     json_testee_init: () => JSON.stringify(testeeInit, null, 2),
     json_client_init: () => JSON.stringify(clientInit, null, 2),
