@@ -42,9 +42,10 @@ export function runTestee(input: Readable, output: Writable, options: TesteeOpti
 
   const close = (): void => {
     closed = true;
-    // Destroyed, not paused: a paused standard input still holds the process open (TST-9).
-    input.destroy();
-    output.end();
+    input.pause();
+    // Destroyed once the output is flushed (input and output may be one FIFO stream): a merely
+    // paused standard input would hold the process open (TST-9).
+    output.end(() => input.destroy());
   };
 
   const answer = (body: Uint8Array): void => {
