@@ -15,7 +15,7 @@ import { readFileSync } from 'node:fs';
 import { DEFAULT_LIMITS, MESSAGES } from '../../spec/generated/catalog.js';
 import { repoFile } from '../../reference/paths.js';
 import { defineCase, CaseFailure, type Case } from './model.js';
-import type { CaseContext, ErrorExpectation, TesteeSession } from './context.js';
+import { summarize, type CaseContext, type ErrorExpectation, type TesteeSession } from './context.js';
 import { expectEcho, needEncoding } from './testee.cases.js';
 
 const utf8 = new TextEncoder();
@@ -320,6 +320,28 @@ const streamCases: Case[] = [
       if (code !== 0) throw new CaseFailure(`[TST-7] the testee did not exit with status 0 after its input ended inside a frame`, '0', String(code));
     },
   })),
+  defineCase({
+    id: 'testee/framing/nothing-after-a-closing-error',
+    statements: ['TST-8', 'TST-9', 'TST-5', 'BODY-1'],
+    async run(ctx) {
+      const t = await ctx.testee();
+      // A frame whose length is sound but whose flags set a reserved bit (MALFORMED_FRAME, closes), and a
+      // PING in the same write: a testee that reads on after the fault finds the PING intact and echoes it.
+      const bad = Uint8Array.from(rawFrame('PING', '{"id":"reserved-bit"}'));
+      bad[5] = 0x04;
+      t.conn.sendRaw(Buffer.concat([bad, rawFrame('PING', '{"id":"after-the-fault"}')]), 'a PING with flags bit 2 set, then a valid PING, in one write');
+      const error = await ctx.expectMessage(t.conn, 'ERROR MALFORMED_FRAME for the reserved flag bit (BODY-1)', (m) => m.name === 'ERROR');
+      const code = (error.payload as { code?: unknown }).code;
+      if (code !== 'MALFORMED_FRAME') throw new CaseFailure(`[BODY-1] expected ERROR MALFORMED_FRAME for a reserved flag bit; got ERROR ${String(code)}`, 'MALFORMED_FRAME', String(code));
+      const next = await ctx.receive(t.conn, 'the testee to close its output after ERROR MALFORMED_FRAME (TST-8)');
+      if (next.kind === 'message') throw new CaseFailure(`[TST-8] after ERROR MALFORMED_FRAME, which closes, the testee answered a later frame: ${summarize(next.message)}`, 'nothing, then the end of output', summarize(next.message));
+      if (next.kind !== 'closed') throw new CaseFailure('[TST-8] after ERROR MALFORMED_FRAME, which closes, the testee wrote more bytes', 'the end of output', next.kind);
+      // Standard input stays open: the testee must exit on its own, with status 0.
+      const status = await Promise.race([t.conn.exitCode(), new Promise<'running'>((r) => setTimeout(() => r('running'), ctx.timeoutMs))]);
+      if (status === 'running') throw new CaseFailure(`[TST-9] the testee closed its output but was still running ${ctx.timeoutMs} ms later, its input still open`, 'exit with status 0', 'still running');
+      if (status !== 0) throw new CaseFailure('[TST-9] the testee did not exit with status 0 after its closing ERROR', '0', String(status));
+    },
+  }),
 ];
 
 interface ValidVector { id: string; hex: string; decoded: { encoding: Encoding; header: { id: string }; payload: unknown } }

@@ -27,7 +27,11 @@
  *   empty-as-object        an empty payload is read as `{}` (ENC-5)
  *   uint64-as-double       64-bit integers go through a binary64 number (ENC-12)
  *   whole-chunks-only      bytes of a frame split across reads are dropped (FRM-5)
+ *   answer-after-close     a frame with a reserved flag bit gets its MALFORMED_FRAME, but later frames are still answered (TST-8)
+ * Defects of how the testee ends:
+ *   exit-at-eof-only       after a closing ERROR the output closes, but the process runs on until its input ends (TST-9)
  */
+import { createWriteStream } from 'node:fs';
 import { PassThrough, Transform } from 'node:stream';
 import { runTestee } from '../../reference/testee/testee.js';
 import { FrameDecoder, encodeFrame } from '../../reference/codec/frame.js';
@@ -157,6 +161,10 @@ function filterInput(body: Uint8Array): Uint8Array | null {
       return body;
     case 'empty-as-object':
       return payload.length === 0 && body[0] !== 0x03 && body[0] !== 0x04 ? rebuild(header, Buffer.from('{}')) : body;
+    case 'answer-after-close':
+      // Step 2's fault answered without closing: the reference testee never sees it and reads on.
+      if ((body[1]! & 0xfc) !== 0) { answerError(undefined, 'MALFORMED_FRAME', ''); return null; }
+      return body;
     case 'uint64-as-double':
       return rebuild(header, Buffer.from(text.replace(/"state_version":"([0-9]+)"/g, (_m, n: string) => `"state_version":"${BigInt(Number(n)).toString()}"`)));
     default:
@@ -164,10 +172,17 @@ function filterInput(body: Uint8Array): Uint8Array | null {
   }
 }
 
-const INPUT_DEFECTS = new Set(['refuse-unknown-header', 'count-chars', 'integer-strict', 'no-indefinite-cbor', 'refuse-unknown-code', 'decode-null-payload', 'empty-as-object', 'uint64-as-double', 'whole-chunks-only']);
+const INPUT_DEFECTS = new Set(['answer-after-close', 'refuse-unknown-header', 'count-chars', 'integer-strict', 'no-indefinite-cbor', 'refuse-unknown-code', 'decode-null-payload', 'empty-as-object', 'uint64-as-double', 'whole-chunks-only']);
 
 /** The testee's input after the input-side defect. */
 function input(): NodeJS.ReadableStream {
+  if (defect === 'exit-at-eof-only') {
+    // The testee reads a copy; standard input itself is read on to its end, which alone ends the process.
+    const copy = new PassThrough();
+    process.stdin.on('data', (chunk: Buffer) => { if (!copy.destroyed) copy.write(chunk); });
+    process.stdin.on('end', () => process.exit(0));
+    return copy;
+  }
   if (!INPUT_DEFECTS.has(defect ?? '')) return process.stdin;
   const filtered = new PassThrough();
   const frames = new FrameDecoder();
@@ -196,6 +211,9 @@ if (defect === 'no-close') {
   // The closing ERROR is written, then output stays open: the process lingers as if still running.
   out.pipe(corrupt).pipe(process.stdout, { end: false });
   out.on('end', () => setTimeout(() => process.exit(0), 60_000));
+} else if (defect === 'exit-at-eof-only') {
+  // Ending process.stdout does not close descriptor 1; this stream closes it, as a testee closing its output does.
+  out.pipe(corrupt).pipe(createWriteStream('', { fd: 1 }));
 } else {
   out.pipe(corrupt).pipe(process.stdout);
 }

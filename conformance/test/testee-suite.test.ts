@@ -87,6 +87,8 @@ describe('the testee suite', () => {
     ['dup-header-key', 'testee/sender-rules-on-every-echo', 'BODY-8'],
     ['tagged-cbor', 'testee/sender-rules-on-every-echo', 'ENC-10'],
     ['whole-chunks-only', 'testee/framing/back-to-back-and-split-frames', 'FRM-5'],
+    ['answer-after-close', 'testee/framing/nothing-after-a-closing-error', 'TST-8'],
+    ['exit-at-eof-only', 'testee/framing/nothing-after-a-closing-error', 'TST-9'],
   ])('fails a testee with defect %s by %s, naming %s', async (defect, caseId, statement) => {
     const { code, results } = await run(tsx('conformance/test/broken-testee.ts', defect), [caseId]);
     const r = results.find((x) => x.id === caseId)!;

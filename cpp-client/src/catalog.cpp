@@ -84,36 +84,41 @@ std::string Catalog::default_dir() {
   return CONCORD_DEFAULT_SPEC_DIR;
 }
 
+std::string Catalog::catalog_file(const std::string& dir_in) {
+  if (dir_in.empty()) {
+    const char* env = std::getenv("CONCORD_CATALOG");
+    if (env && *env) return env;
+  }
+  return (fs::path(dir_in.empty() ? default_dir() : dir_in) / "generated" / "catalog.json").string();
+}
+
 std::shared_ptr<const Catalog> Catalog::load(const std::string& dir_in) {
   static std::mutex mutex;
   static std::map<std::string, std::shared_ptr<const Catalog>> cache;
-  std::string dir = dir_in.empty() ? default_dir() : dir_in;
+  const std::string dir = dir_in.empty() ? default_dir() : dir_in;
+  const std::string file = catalog_file(dir_in);
   std::lock_guard<std::mutex> lock(mutex);
-  auto hit = cache.find(dir);
+  auto hit = cache.find(file);
   if (hit != cache.end()) return hit->second;
 
   auto c = std::make_shared<Catalog>();
   c->dir_ = dir;
-  fs::path root(dir);
-  if (!fs::is_directory(root / "messages")) throw std::runtime_error("concord: no spec/messages directory under " + dir + " (set CONCORD_SPEC_DIR)");
-  c->defs_ = read_json_file(root / "defs.json").at("$defs");
-  std::vector<fs::path> files;
-  for (const auto& e : fs::directory_iterator(root / "messages")) if (e.path().extension() == ".json") files.push_back(e.path());
-  std::sort(files.begin(), files.end());
-  for (const auto& f : files) {
-    json area = read_json_file(f);
-    for (const auto& m : area.at("messages")) {
-      MessageSpec s;
-      s.code = m.at("code").get<std::uint8_t>();
-      s.name = m.at("name").get<std::string>();
-      s.kind = m.at("kind").get<std::string>();
-      s.directions = m.at("directions").get<std::vector<std::string>>();
-      s.response = m.contains("response") && m["response"].is_string() ? m["response"].get<std::string>() : "";
-      s.timeout_ms = m.contains("timeout_ms") && m["timeout_ms"].is_number_unsigned() ? m["timeout_ms"].get<std::uint32_t>() : 0;
-      s.schema = m.contains("payload") ? m["payload"] : json();
-      s.has_payload = s.schema.is_object();
-      c->messages_.push_back(std::move(s));
-    }
+  if (!fs::is_regular_file(file)) throw std::runtime_error("concord: no catalog " + file + " (set CONCORD_SPEC_DIR or CONCORD_CATALOG)");
+  // The generated catalog: payload schemas are standalone (no $ref), records as spec/catalog.schema.json says.
+  json doc = read_json_file(file);
+  c->defs_ = doc.at("defs");
+  for (const auto& m : doc.at("messages")) {
+    MessageSpec s;
+    s.code = m.at("code").get<std::uint8_t>();
+    s.name = m.at("name").get<std::string>();
+    s.kind = m.at("kind").get<std::string>();
+    s.directions = m.at("directions").get<std::vector<std::string>>();
+    s.response = m.at("response").is_string() ? m["response"].get<std::string>() : "";
+    s.timeout_ms = m.at("timeout_ms").is_number_unsigned() ? m["timeout_ms"].get<std::uint32_t>() : 0;
+    s.schema = m.at("payload");
+    s.has_payload = s.schema.is_object();
+    s.record = m;
+    c->messages_.push_back(std::move(s));
   }
   std::sort(c->messages_.begin(), c->messages_.end(), [](const MessageSpec& a, const MessageSpec& b) { return a.code < b.code; });
   for (const auto& s : c->messages_) c->by_code_[s.code] = &s;
@@ -128,7 +133,7 @@ std::shared_ptr<const Catalog> Catalog::load(const std::string& dir_in) {
   }
   for (const auto& s : c->messages_) if (s.has_payload) c->compile_patterns(s.schema);
   for (const auto& [name, schema] : c->defs_.items()) c->compile_patterns(schema);
-  cache[dir] = c;
+  cache[file] = c;
   return c;
 }
 

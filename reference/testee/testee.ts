@@ -43,7 +43,9 @@ export function runTestee(input: Readable, output: Writable, options: TesteeOpti
   const close = (): void => {
     closed = true;
     input.pause();
-    output.end();
+    // Destroyed once the output is flushed (input and output may be one FIFO stream): a merely
+    // paused standard input would hold the process open (TST-9).
+    output.end(() => input.destroy());
   };
 
   const answer = (body: Uint8Array): void => {

@@ -5443,6 +5443,18 @@ export const STATEMENTS: readonly { readonly id: string; readonly section: strin
     "text": "A testee MUST exit with status 0 when its standard input ends, after answering every complete frame it received."
   },
   {
+    "id": "TST-8",
+    "section": "testee",
+    "level": "required",
+    "text": "After writing an ERROR whose registry entry has `closes: true`, a testee MUST NOT answer any later frame, not even one that arrived in the same read as the faulty frame."
+  },
+  {
+    "id": "TST-9",
+    "section": "testee",
+    "level": "required",
+    "text": "A testee MUST exit with status 0 after it has closed its output following an ERROR that closes, without waiting for its standard input to end."
+  },
+  {
     "id": "ENG-1",
     "section": "engine",
     "level": "required",

@@ -205,6 +205,7 @@ function constraintsOf(s: JsonSchema): Inline {
   const names = s['propertyNames'];
   if (isObj(names) && typeof names['pattern'] === 'string') parts.push([T('keys match '), C(names['pattern'])]);
   if (s['additionalProperties'] === true && isObj(s['properties'])) add('other keys allowed');
+  if (s['additionalProperties'] === false) add('unknown fields refused');
   const nd = s['ndarray'];
   if (isObj(nd)) {
     if (Array.isArray(nd['shape'])) add(`shape [${nd['shape'].map((d) => (d === null ? '*' : String(d))).join(', ')}]`);
@@ -311,6 +312,9 @@ function messageBlocks(ctx: Ctx, m: MessageSpec): Block[] {
     ...(root?.def ? [p(T('A '), C(root.def), T(': '), ...rich(String(root.s['description'] ?? '')))] : []),
     m.payload === null ? p(T('No payload: the body ends after the header.'))
       : rows.length ? table(['field', 'type', 'required', 'constraints', 'description'], rows) : p(T('An empty object.')),
+    ...(m.payload !== null && root?.s['additionalProperties'] === false
+      ? [p(T('The payload object refuses unknown fields, as does every object marked "unknown fields refused": a key the table does not list is answered with '), L('SCHEMA_VIOLATION', errRef('SCHEMA_VIOLATION'), true), T(', '), C('details.rule'), T(' '), C('additionalProperties'), T(', '), C('details.path'), T(' the unknown key\'s own pointer (for example '), C('/unknown_field'), T(').'))]
+      : []),
     h(3, 'Example frame', `${id}-example`),
     ...(vector ? frameBlocks(ctx, vector) : [p(T('(no example frame)'))]),
   ];

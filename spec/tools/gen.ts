@@ -6,6 +6,7 @@ import { readFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { loadSpec, ROOT_DIR, SpecError } from './load.js';
 import { generateCatalog, generateFixtureTypes, generateTypes } from './gen-ts.js';
+import { generate as generateCatalogJson } from './gen-catalog.js';
 import type { SpecModel } from './model.js';
 
 export type Outputs = Map<string, string>;
@@ -16,13 +17,14 @@ async function stageOne(spec: SpecModel): Promise<Outputs> {
     ['spec/generated/catalog.ts', generateCatalog(spec)],
     ['spec/generated/types.ts', await generateTypes(spec)],
     ['spec/generated/fixture.ts', await generateFixtureTypes(readFileSync(join(ROOT_DIR, 'fixtures', 'fixture.schema.json'), 'utf8'))],
+    ...generateCatalogJson(spec),
   ]);
 }
 
 async function stageTwo(spec: SpecModel): Promise<Outputs> {
   const out: Outputs = new Map();
   // Order matters: the docs take their example frames from the generated fixtures.
-  const generators = ['./gen-constants.js', './gen-fixtures.js', './gen-docs.js', '../../reference/engine/gen-fixtures.js'];
+  const generators = ['./gen-constants.js', './gen-fixtures.js', './gen-docs.js', './gen-guide.js', '../../reference/engine/gen-fixtures.js'];
   for (const path of generators) {
     const mod = (await import(path)) as { generate: (s: SpecModel, earlier: Outputs) => Promise<Outputs> | Outputs };
     for (const [file, text] of await mod.generate(spec, out)) out.set(file, text);

@@ -1,6 +1,7 @@
-// The message catalog and payload schemas, loaded at run time from the spec directory
-// (spec/messages/*.json and spec/defs.json), checked against the generated constants, and the
-// validator for the JSON Schema subset the catalog uses plus the extensions ndarray, int64, float32.
+// The message catalog and payload schemas, loaded at run time from the generated catalog
+// (spec/generated/catalog.json, records as spec/catalog.schema.json describes them), checked against
+// the generated constants, and the validator for the JSON Schema subset the catalog uses plus the
+// extensions ndarray, int64, float32 and maxBytes.
 #pragma once
 
 #include <concord/errors.hpp>
@@ -23,6 +24,7 @@ struct MessageSpec {
   std::uint32_t timeout_ms = 0;         // 0: request_timeout_ms
   bool has_payload = false;
   json schema;                          // the payload schema (null when the type has none)
+  json record;                          // the whole catalog record (examples, level, summary, ...)
 
   MessageType type() const { return static_cast<MessageType>(code); }
   bool allows(std::string_view direction) const;
@@ -31,13 +33,16 @@ struct MessageSpec {
 class Catalog {
  public:
   /**
-   * Loads the spec directory: `dir` when not empty, else $CONCORD_SPEC_DIR when set, else the
-   * source tree's spec/ (compile definition CONCORD_DEFAULT_SPEC_DIR). Results are cached per
-   * directory. Throws std::runtime_error when the files are missing or disagree with protocol.hpp.
+   * Loads the generated catalog: `dir`/generated/catalog.json when `dir` is not empty, else the file
+   * $CONCORD_CATALOG names, else generated/catalog.json under $CONCORD_SPEC_DIR or the source tree's
+   * spec/ (compile definition CONCORD_DEFAULT_SPEC_DIR). Results are cached per file. Throws
+   * std::runtime_error when the file is missing or disagrees with protocol.hpp.
    */
   static std::shared_ptr<const Catalog> load(const std::string& dir = "");
-  /// The directory load("") would read.
+  /// The spec directory load("") would use.
   static std::string default_dir();
+  /// The catalog file load(dir) would read.
+  static std::string catalog_file(const std::string& dir = "");
 
   const std::string& dir() const noexcept { return dir_; }
   const MessageSpec* by_code(std::uint8_t code) const;

@@ -1,8 +1,10 @@
 """Locates spec/ and loads what the peer needs from it at runtime.
 
-The generated constants (spec/generated/python/concord_protocol.py) and the message catalog and
-shared schemas (spec/messages/*.json, spec/defs.json) are read from the spec directory, found
-relative to this package (peers/python/concord -> ../../../spec) or from $CONCORD_SPEC_DIR.
+Two generated files, nothing of spec/'s authoring form: the constants module
+(spec/generated/python/concord_protocol.py) and the catalog (spec/generated/catalog.json, every
+message type with its standalone payload schema). The spec directory is found relative to this
+package (peers/python/concord -> ../../../spec) or from $CONCORD_SPEC_DIR; $CONCORD_CATALOG names the
+catalog file itself (for example the one inside an installed npm package).
 """
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import importlib.util
 import json
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import make_dataclass
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
 
@@ -43,38 +45,32 @@ def _load_generated():
 proto = _load_generated()
 
 
-@dataclass(frozen=True)
-class CatalogEntry:
-    """One message type: the generated constants plus what only the JSON catalog holds."""
-
-    code: int
-    name: str
-    kind: str
-    response: Optional[str]
-    timeout_ms: Optional[int]
-    directions: Tuple[str, ...]
-    payload: Optional[Dict[str, Any]]
+CATALOG_FILE = Path(os.environ.get("CONCORD_CATALOG") or SPEC_DIR / "generated" / "catalog.json").resolve()
 
 
-def _load_catalog() -> Tuple[Dict[int, CatalogEntry], Dict[str, Any]]:
-    defs = json.loads((SPEC_DIR / "defs.json").read_text(encoding="utf-8"))["$defs"]
-    entries: Dict[int, CatalogEntry] = {}
-    for f in sorted((SPEC_DIR / "messages").glob("*.json")):
-        for m in json.loads(f.read_text(encoding="utf-8"))["messages"]:
-            info = proto.MESSAGES.get(m["code"])
-            if info is None or info.name != m["name"]:
-                raise RuntimeError(f"{f.name}: {m['name']} disagrees with the generated constants")
-            entries[info.code] = CatalogEntry(
-                info.code, info.name, info.kind, info.response, info.timeout_ms,
-                tuple(m.get("directions", ())), m.get("payload"),
-            )
+def _load_catalog() -> Tuple[Dict[int, Any], Dict[str, Any], Any]:
+    """The catalog's records as CatalogEntry objects whose fields are the record's keys: the record's
+    shape is described once, by spec/catalog.schema.json, and not again here."""
+    doc = json.loads(CATALOG_FILE.read_text(encoding="utf-8"))
+    records = doc["messages"]
+    fields = list(records[0])
+    entry_type = make_dataclass("CatalogEntry", [(f, Any) for f in fields], frozen=True)
+    entry_type.__doc__ = "One message type, as a record of spec/generated/catalog.json (spec/catalog.schema.json)."
+    entries: Dict[int, Any] = {}
+    for m in records:
+        if list(m) != fields:
+            raise RuntimeError(f"{CATALOG_FILE}: record {m.get('name')} has fields {list(m)}, expected {fields}")
+        info = proto.MESSAGES.get(m["code"])
+        if info is None or info.name != m["name"]:
+            raise RuntimeError(f"{CATALOG_FILE}: {m['name']} disagrees with the generated constants")
+        entries[m["code"]] = entry_type(**{**m, "directions": tuple(m["directions"])})
     missing = set(proto.MESSAGES) - set(entries)
     if missing:
         raise RuntimeError(f"catalog lacks types {sorted(missing)}")
-    return entries, defs
+    return entries, doc["defs"], entry_type
 
 
-CATALOG, SCHEMA_DEFS = _load_catalog()
+CATALOG, SCHEMA_DEFS, CatalogEntry = _load_catalog()
 CATALOG_BY_NAME: Dict[str, CatalogEntry] = {e.name: e for e in CATALOG.values()}
 
 

@@ -95,7 +95,7 @@ def main(argv) -> int:
         return 64
     try:
         instrument_spec()
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, KeyError) as e:
         log(f"cannot read the instrument spec: {e}")
         return 70
     model = InstrumentModel(a.seed)

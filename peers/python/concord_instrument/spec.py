@@ -1,17 +1,18 @@
-"""The command domains (spec/instrument/commands.json) and the typed error a command fails with."""
+"""The command domains (spec/instrument/commands.json, read from the generated catalog's `instrument`)
+and the typed error a command fails with."""
 from __future__ import annotations
 
 import json
 from functools import lru_cache
 from typing import Any, Dict, Optional
 
-from concord import SPEC_DIR
+from concord._spec import CATALOG_FILE
 
 
 @lru_cache(maxsize=1)
 def instrument_spec() -> Dict[str, Any]:
-    """The parsed commands.json; raises OSError/ValueError when unreadable (the worker exits 70)."""
-    return json.loads((SPEC_DIR / "instrument" / "commands.json").read_text(encoding="utf-8"))
+    """The commands and domains; raises OSError/ValueError/KeyError when unreadable (the worker exits 70)."""
+    return json.loads(CATALOG_FILE.read_text(encoding="utf-8"))["instrument"]
 
 
 class CommandError(Exception):

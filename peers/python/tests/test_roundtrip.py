@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from concord import CATALOG, SPEC_DIR, FrameDecoder, NDArray, ProtocolError, decode_message, encode_frame, encode_message, message_info
+from concord import CATALOG, FrameDecoder, NDArray, ProtocolError, decode_message, encode_frame, encode_message, message_info
 from concord.framing import MAX_FRAME
 from concord.ndarray import DTYPES, MAX_NDIM, pack, unpack
 from concord.payload import decode_payload, encode_payload, payload_from_fixture, payload_to_fixture
@@ -14,12 +14,7 @@ from helpers import first_difference
 
 
 def _examples():
-    out = []
-    for f in sorted((SPEC_DIR / "messages").glob("*.json")):
-        for m in json.loads(f.read_text(encoding="utf-8"))["messages"]:
-            for i, ex in enumerate(m.get("examples") or [None]):
-                out.append((m["name"], i, ex))
-    return out
+    return [(m.name, i, ex) for m in sorted(CATALOG.values(), key=lambda m: m.code) for i, ex in enumerate(m.examples)]
 
 
 EXAMPLES = _examples()

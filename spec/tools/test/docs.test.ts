@@ -5,6 +5,9 @@ import { ROOT_DIR } from '../load.js';
 import { MESSAGES, STATEMENTS } from '../../generated/catalog.js';
 
 const dir = join(ROOT_DIR, 'docs', 'protocol');
+/** Payload schemas with their shared definitions inlined (a payload may be a bare $ref). */
+const resolved = new Map((JSON.parse(readFileSync(join(ROOT_DIR, 'spec', 'generated', 'catalog.json'), 'utf8')) as { messages: { name: string; payload: Record<string, unknown> | null }[] })
+  .messages.map((m) => [m.name, m.payload ?? {}]));
 const html = readdirSync(dir).filter((f) => f.endsWith('.html'));
 const pages = new Map(html.map((f) => [f, readFileSync(join(dir, f), 'utf8')]));
 
@@ -47,6 +50,18 @@ describe('generated HTML protocol reference', () => {
       expect(hexDump, m.name).toMatch(/00000000 {2}00 00 [0-9a-f]{2} [0-9a-f]{2} [0-9a-f]{2}/);
       const code = m.code.toString(16).padStart(2, '0');
       expect(hexDump.replace(/\s+/g, ' '), `${m.name}: type byte 0x${code} after the length prefix`).toMatch(new RegExp(`00000000 {1,2}(?:[0-9a-f]{2} ){4}${code} `));
+    }
+  });
+
+  it('says in each message table whether the payload object refuses unknown fields', () => {
+    for (const m of MESSAGES) {
+      if (m.payload === null) continue;
+      const page = pages.get(`${m.area}.html`)!;
+      const id = m.name.toLowerCase();
+      const section = page.slice(page.indexOf(`id="${id}-payload"`), page.indexOf(`id="${id}-example"`));
+      const closed = resolved.get(m.name)!['additionalProperties'] === false;
+      expect(section.includes('refuses unknown fields'), `${m.name}: additionalProperties ${String(closed)}`).toBe(closed);
+      if (closed) expect(section, m.name).toContain('<code>additionalProperties</code>');
     }
   });
 });

@@ -1,6 +1,8 @@
 package Concord::Spec;
 # Locates spec/ relative to this module (or $ENV{CONCORD_SPEC_DIR}), makes the generated
-# Concord::Protocol constants loadable, and reads the message catalog and shared schemas.
+# Concord::Protocol constants loadable, and reads the generated catalog (spec/generated/catalog.json,
+# or $ENV{CONCORD_CATALOG}): every message type with its standalone payload schema. Entries are the
+# catalog's records as spec/catalog.schema.json describes them; nothing of spec/'s authoring form is read.
 use v5.36;
 use File::Basename ();
 use File::Spec ();
@@ -27,23 +29,24 @@ sub _read_json ($file) {
     return JSON::PP->new->utf8->decode($text);
 }
 
-# Shared schemas (spec/defs.json $defs).
+sub catalog_file () { $ENV{CONCORD_CATALOG} // File::Spec->catfile(spec_dir(), 'generated', 'catalog.json') }
+
+my $doc;
+sub _doc () { $doc //= _read_json(catalog_file()) }
+
+# Shared schemas, resolved (payload schemas do not refer to them; kept for $refs of other origins).
 sub defs () {
-    $defs //= _read_json(File::Spec->catfile(spec_dir(), 'defs.json'))->{'$defs'};
+    $defs //= _doc()->{defs};
     return $defs;
 }
 
-# { by_code => {code => entry}, by_name => {name => entry} }; entry: code name kind directions response payload
+# { by_code => {code => record}, by_name => {name => record} }
 sub catalog () {
     return $catalog if $catalog;
     my (%by_code, %by_name);
-    my $dir = File::Spec->catdir(spec_dir(), 'messages');
-    opendir my $dh, $dir or die "Concord::Spec: cannot list $dir: $!\n";
-    for my $f (sort grep { /\.json\z/ } readdir $dh) {
-        for my $m (@{ _read_json(File::Spec->catfile($dir, $f))->{messages} }) {
-            $by_code{ $m->{code} } = $m;
-            $by_name{ $m->{name} } = $m;
-        }
+    for my $m (@{ _doc()->{messages} }) {
+        $by_code{ $m->{code} } = $m;
+        $by_name{ $m->{name} } = $m;
     }
     $catalog = { by_code => \%by_code, by_name => \%by_name };
     return $catalog;
