@@ -3,7 +3,8 @@
  *   - `relay`: the C++ relay (cpp-client/bench/relay.cpp), the physical limit;
  *   - `router`: the minimal Node router (bench/node-router.ts), Node's floor;
  *   - `broker`: the reference broker from dist/ (`concord broker --port 0`).
- * CONCORD_BENCH_BROKER_NODE_FLAGS adds Node flags to the broker's process (e.g. `--cpu-prof`).
+ * CONCORD_BENCH_BROKER_NODE_FLAGS adds Node flags to the broker's process (e.g. `--cpu-prof`);
+ * CONCORD_BENCH_BROKER_CLI runs another build of the broker (a before/after comparison).
  */
 import type { ChildProcess } from 'node:child_process';
 import { BROKER_CLI, NODE_ROUTER, RELAY_BIN } from './build.js';
@@ -36,7 +37,8 @@ export async function startTarget(name: TargetName): Promise<TargetProcess> {
   let port: number;
   if (name === 'broker') {
     const flags = (process.env['CONCORD_BENCH_BROKER_NODE_FLAGS'] ?? '').split(' ').filter(Boolean);
-    child = spawnTracked(name, process.execPath, [...flags, BROKER_CLI, 'broker', '--host', '127.0.0.1', '--port', '0', '--log-level', 'info']);
+    const cli = process.env['CONCORD_BENCH_BROKER_CLI'] ?? BROKER_CLI;
+    child = spawnTracked(name, process.execPath, [...flags, cli, 'broker', '--host', '127.0.0.1', '--port', '0', '--log-level', 'info']);
     port = await awaitLine(name, child, brokerListening);
   } else if (name === 'router') {
     // Under tsx, execArgv carries its loader, so the TypeScript source runs as is.
