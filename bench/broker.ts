@@ -77,6 +77,7 @@ async function runScenario(r: Running, sc: Scenario, warmupMs: number, measureMs
     p50Us: run.p50_us >= 0 ? run.p50_us : undefined,
     p99Us: run.p99_us >= 0 ? run.p99_us : undefined,
     targetCpuUsPerReq: run.done > 0 && targetCpu >= 0 ? targetCpu / run.done : NaN,
+    targetSyscallsPerReq: run.done > 0 && (run.pid_io_syscalls[0] ?? -1) >= 0 ? run.pid_io_syscalls[0]! / run.done : NaN,
     loadgenCpuShare: run.self_cpu_share,
     workerCpuShare: workerCpu >= 0 ? workerCpu / 1000 / run.elapsed_ms : NaN,
     rssBeforeKb,

@@ -20,6 +20,8 @@ export interface LoadRun {
   self_cpu_share: number;
   /** CPU time of each PID given, during the measured window (-1 when unreadable). */
   pid_cpu_us: number[];
+  /** Read + write system calls of each PID during the window (/proc/PID/io; -1 when unreadable). */
+  pid_io_syscalls: number[];
   errors: number;
   stuck: number;
   dead: number;

@@ -14,6 +14,8 @@ export interface Sample {
   p50Us: number | undefined;
   p99Us: number | undefined;
   targetCpuUsPerReq: number;
+  /** The target's read + write system calls per request: how well it batches. */
+  targetSyscallsPerReq: number;
   loadgenCpuShare: number;
   workerCpuShare: number;
   rssBeforeKb: number;
@@ -21,13 +23,14 @@ export interface Sample {
   errors: number;
 }
 
-export type Metric = 'req_per_s' | 'p50_us' | 'p99_us' | 'target_cpu_us_per_req';
+export type Metric = 'req_per_s' | 'p50_us' | 'p99_us' | 'target_cpu_us_per_req' | 'target_io_syscalls_per_req';
 
 const pick: Record<Metric, (s: Sample) => number | undefined> = {
   req_per_s: (s) => s.reqPerSec,
   p50_us: (s) => s.p50Us,
   p99_us: (s) => s.p99Us,
   target_cpu_us_per_req: (s) => s.targetCpuUsPerReq,
+  target_io_syscalls_per_req: (s) => s.targetSyscallsPerReq,
 };
 
 /** The five ratios of issue 15, as (name stem, scenario, metric). */
@@ -90,6 +93,7 @@ export function perTarget(samples: Samples, scenarios: readonly { key: ScenarioK
         req_per_s: medianOf(samples, sc.key, t, 'req_per_s'),
         ...(sc.latency ? { p50_us: medianOf(samples, sc.key, t, 'p50_us'), p99_us: medianOf(samples, sc.key, t, 'p99_us') } : {}),
         target_cpu_us_per_req: medianOf(samples, sc.key, t, 'target_cpu_us_per_req'),
+        target_io_syscalls_per_req: medianOf(samples, sc.key, t, 'target_io_syscalls_per_req'),
         loadgen_cpu_share: median(ss.map((s) => s.loadgenCpuShare)),
         worker_cpu_share: median(ss.map((s) => s.workerCpuShare)),
         rss_kb_before_after: ss.map((s) => [s.rssBeforeKb, s.rssAfterKb]),
@@ -113,6 +117,7 @@ export function figuresTable(samples: Samples, targets: readonly TargetName[]): 
   row('small, 32 in flight: req/s', 'small_32', 'req_per_s', 0);
   row('768 f32, 32 in flight: req/s', '768f32_32', 'req_per_s', 0);
   row('small, 32 in flight: target CPU us/req', 'small_32', 'target_cpu_us_per_req', 2);
+  row('small, 32 in flight: target I/O syscalls/req', 'small_32', 'target_io_syscalls_per_req', 2);
   for (const [label, sc] of [['small 1', 'small_1'], ['small 32', 'small_32'], ['768 f32 32', '768f32_32']] as const) {
     rows.push([`${label}: CPU share load generator / worker`, ...targets.map((t) => {
       const ss = samples.get(sampleKey(sc, t)) ?? [];

@@ -15,7 +15,8 @@
 //                                     INFLIGHT requests kept open per connection to `worker` (the header
 //                                     carries `src`, so routers that never rewrite headers work too);
 //                                     counts only the MEASURE_MS window after WARMUP_MS; samples the CPU
-//                                     time of each PID (the target, the worker) at the window's edges;
+//                                     and read/write system calls of each PID (the target, the worker)
+//                                     at the window's edges;
 //                                     stops sending, waits (bounded) for the open requests  -> one JSON line
 //         quit
 //
@@ -346,6 +347,26 @@ double pid_cpu_us(long pid) {
   return (ut + st) * 1e6 / double(g_clk_tck);
 }
 
+// Read + write system calls of a process so far (/proc/PID/io syscr + syscw; -1 when unreadable).
+double pid_syscalls(long pid) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%ld/io", pid);
+  FILE* f = std::fopen(path, "r");
+  if (!f) return -1;
+  char key[32];
+  unsigned long long v = 0;
+  double n = 0;
+  int found = 0;
+  while (std::fscanf(f, "%31s %llu", key, &v) == 2) {
+    if (std::strcmp(key, "syscr:") == 0 || std::strcmp(key, "syscw:") == 0) {
+      n += double(v);
+      found++;
+    }
+  }
+  std::fclose(f);
+  return found == 2 ? n : -1;
+}
+
 double self_cpu_us() {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
@@ -370,8 +391,8 @@ void run(std::vector<Conn*>& conns, uint64_t inflight, double warmup_ms, double 
   double t_start = now_ms();
   double warm_end = t_start + warmup_ms;
   while (!g_stop && now_ms() < warm_end) poll_once(std::max(1, int(warm_end - now_ms())));
-  std::vector<double> cpu0;
-  for (long p : pids) cpu0.push_back(pid_cpu_us(p));
+  std::vector<double> cpu0, sys0;
+  for (long p : pids) cpu0.push_back(pid_cpu_us(p)), sys0.push_back(pid_syscalls(p));
   double self0 = self_cpu_us();
   uint64_t done0 = g_completed;
   g_recording = latency;
@@ -381,8 +402,8 @@ void run(std::vector<Conn*>& conns, uint64_t inflight, double warmup_ms, double 
   double elapsed = now_ms() - t0;
   uint64_t done = g_completed - done0;
   double self1 = self_cpu_us();
-  std::vector<double> cpu1;
-  for (long p : pids) cpu1.push_back(pid_cpu_us(p));
+  std::vector<double> cpu1, sys1;
+  for (long p : pids) cpu1.push_back(pid_cpu_us(p)), sys1.push_back(pid_syscalls(p));
   g_recording = false;
   g_sending = false;
   double drain_end = now_ms() + kDrainMs;
@@ -398,6 +419,8 @@ void run(std::vector<Conn*>& conns, uint64_t inflight, double warmup_ms, double 
     << ",\"p50_us\":" << (latency ? quantile(g_latencies, 0.5) * 1000 : -1) << ",\"p99_us\":" << (latency ? quantile(g_latencies, 0.99) * 1000 : -1)
     << ",\"self_cpu_share\":" << ((self1 - self0) / 1000.0 / elapsed) << ",\"pid_cpu_us\":[";
   for (size_t i = 0; i < pids.size(); i++) o << (i ? "," : "") << ((cpu0[i] < 0 || cpu1[i] < 0) ? -1 : cpu1[i] - cpu0[i]);
+  o << "],\"pid_io_syscalls\":[";
+  for (size_t i = 0; i < pids.size(); i++) o << (i ? "," : "") << ((sys0[i] < 0 || sys1[i] < 0) ? -1 : sys1[i] - sys0[i]);
   o << "],\"errors\":" << (g_errors - errors0) << ",\"stuck\":" << open() << ",\"dead\":" << std::count_if(conns.begin(), conns.end(), [](Conn* c) { return c->dead; }) << "}";
   std::cout << o.str() << std::endl;
 }
