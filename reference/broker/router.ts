@@ -67,12 +67,21 @@ for (let code = 0; code < 256; code++) {
   if (info?.response) RESPONSE_OF.set(code, messageByName(info.response).code);
 }
 
+/** Type codes that may be routed to a client: looked up per frame, so a set rather than an array scan. */
+const ROUTABLE = new Set<number>();
+for (let code = 0; code < 256; code++) if (messageByCode(code)?.directions.includes('routed')) ROUTABLE.add(code);
+
 function protocolError(code: ConstructorParameters<typeof ProtocolError>[0], message: string, details: Record<string, unknown> = {}): ProtocolError {
   return new ProtocolError(code, message, details);
 }
 
 export class Router {
-  constructor(private readonly deps: RouterDeps) {}
+  /** Built once: decodeEnvelope's options, passed for every frame. */
+  private readonly envelopeOptions: { maxHeader: number };
+
+  constructor(private readonly deps: RouterDeps) {
+    this.envelopeOptions = { maxHeader: deps.config.maxHeader };
+  }
 
   /** Writes a frame to `conn`; `source` is the connection whose frame caused it (back-pressure, LIM-14). */
   send(conn: Connection, frame: OutFrame, source?: Connection): void {
@@ -113,7 +122,7 @@ export class Router {
     conn.markReceived();
     let env: Envelope;
     try {
-      env = decodeEnvelope(body, { maxHeader: this.deps.config.maxHeader }); // steps 1-3
+      env = decodeEnvelope(body, this.envelopeOptions); // steps 1-3
     } catch (e) {
       this.fault(conn, body, e);
       return;
@@ -138,7 +147,7 @@ export class Router {
       return;
     }
     const dst = env.header.dst;
-    const routable = info.directions.includes('routed');
+    const routable = ROUTABLE.has(info.code);
     // REQ-7: a client id first, then a service name, then the broker's own id (a client may not take it,
     // see handshake.ts).
     if (routable && dst !== undefined && dst !== this.deps.config.brokerId) {

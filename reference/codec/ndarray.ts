@@ -18,6 +18,8 @@ interface DtypeInfo {
   itemsize: number;
   order: 'little' | 'big' | 'none';
   code: string;
+  /** The code's bytes as packed (ASCII), encoded once rather than per array. */
+  codeBytes: Uint8Array;
   make: (buffer: ArrayBufferLike, byteOffset: number, length: number) => TypedData;
   alloc: (length: number) => TypedData;
 }
@@ -39,6 +41,7 @@ for (const d of NDARRAY_LAYOUT.dtypes) {
       itemsize: d.itemsize,
       order: code[0] === '<' ? 'little' : code[0] === '>' ? 'big' : 'none',
       code,
+      codeBytes: new Uint8Array([...code].map((c) => c.charCodeAt(0))),
       make: (b, o, l) => new Ctor(b, o, l),
       alloc: (l) => new Ctor(l),
     });
@@ -144,6 +147,7 @@ function readLayout(bytes: Uint8Array, path: string): Layout {
   const total = bytes.byteLength;
   let offset = 0;
   let info: DtypeInfo | undefined;
+  let dtype = '';
   let size = 1;
   for (const f of NDARRAY_LAYOUT.fields) {
     if (f.type === 'u64le') {
@@ -171,7 +175,7 @@ function readLayout(bytes: Uint8Array, path: string): Layout {
         if ((out['dtype_len'] as number) > NDARRAY_LAYOUT.max_dtype_len) fail('dtype-unknown', `dtype_len ${out['dtype_len'] as number} exceeds ${NDARRAY_LAYOUT.max_dtype_len}`, path);
         break;
       case 'dtype': { // rule 7
-        const dtype = String.fromCharCode(...(out['dtype'] as Uint8Array));
+        dtype = String.fromCharCode(...(out['dtype'] as Uint8Array));
         info = DTYPES.get(dtype);
         if (!info) fail('dtype-unknown', `dtype ${JSON.stringify(dtype)} is not one of the listed codes`, path);
         break;
@@ -199,7 +203,7 @@ function readLayout(bytes: Uint8Array, path: string): Layout {
   }
   if (meta === null || typeof meta !== 'object' || Array.isArray(meta)) fail('meta-json', 'meta is not a JSON object', path);
   if (offset !== total) fail('trailing-bytes', `${total - offset} bytes follow the meta block`, path); // rule 12
-  return { dims: out['dims'] as number[], dtype: String.fromCharCode(...(out['dtype'] as Uint8Array)), info: info!, size, data: out['data'] as Uint8Array, meta: meta as Record<string, unknown> };
+  return { dims: out['dims'] as number[], dtype, info: info!, size, data: out['data'] as Uint8Array, meta: meta as Record<string, unknown> };
 }
 
 /** Decodes the D4 layout. Little-endian aligned data becomes a view on `bytes` (no copy). */
@@ -242,7 +246,7 @@ function writeU64(view: DataView, offset: number, value: number): void {
 /** Encodes an array in the D4 layout, in the byte order its dtype names. */
 export function packNDArray(array: NDArray): Uint8Array {
   const info = DTYPES.get(array.dtype)!;
-  const dtype = utf8.encode(array.dtype);
+  const dtype = info.codeBytes;
   const meta = array.meta && Object.keys(array.meta).length > 0 ? utf8.encode(JSON.stringify(array.meta)) : EMPTY_META;
   const raw = new Uint8Array(array.data.buffer, array.data.byteOffset, array.data.byteLength);
   const blocks: Record<string, number | readonly number[] | Uint8Array> = {

@@ -1,0 +1,32 @@
+/** Statistics of the benchmark: medians over rounds, ranges, and verdicts of ratios against targets. */
+
+/** The median of the finite values (NaN when there is none). */
+export function median(xs: readonly number[]): number {
+  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/** [min, max] of the finite values. */
+export function range(xs: readonly number[]): [number, number] {
+  const s = xs.filter((x) => Number.isFinite(x));
+  return s.length === 0 ? [NaN, NaN] : [Math.min(...s), Math.max(...s)];
+}
+
+/** A target written as `>= 0.8` or `<= 1.3`: 'met', 'not met', or '-' when the ratio is unknown. */
+export function verdict(ratio: number, target: string): string {
+  const m = /^(>=|<=) ([0-9.]+)/.exec(target);
+  if (!m || !Number.isFinite(ratio)) return '-';
+  return (m[1] === '>=' ? ratio >= Number(m[2]) : ratio <= Number(m[2])) ? 'met' : 'not met';
+}
+
+/** A plain text table: first column left-aligned, the others right-aligned, a rule under the header. */
+export function textTable(rows: readonly (readonly string[])[]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  const lines = rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '));
+  lines.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '));
+  return lines.join('\n');
+}
+
+export const fmt = (x: number | undefined, digits = 0): string => (x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(digits));

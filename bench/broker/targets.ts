@@ -1,0 +1,52 @@
+/**
+ * The three targets, started the same way and reached over the same topology:
+ *   - `relay`: the C++ relay (cpp-client/bench/relay.cpp), the physical limit;
+ *   - `router`: the minimal Node router (bench/node-router.ts), Node's floor;
+ *   - `broker`: the reference broker from dist/ (`concord broker --port 0`).
+ * CONCORD_BENCH_BROKER_NODE_FLAGS adds Node flags to the broker's process (e.g. `--cpu-prof`);
+ * CONCORD_BENCH_BROKER_CLI runs another build of the broker (a before/after comparison).
+ */
+import type { ChildProcess } from 'node:child_process';
+import { BROKER_CLI, NODE_ROUTER, RELAY_BIN } from './build.js';
+import { awaitLine, spawnTracked } from './processes.js';
+
+export type TargetName = 'broker' | 'router' | 'relay';
+export const TARGETS: readonly TargetName[] = ['broker', 'router', 'relay'];
+
+export interface TargetProcess {
+  name: TargetName;
+  child: ChildProcess;
+  pid: number;
+  port: number;
+}
+
+const listening = (line: string): number | undefined => {
+  const m = /^listening (\d+)$/.exec(line);
+  return m ? Number(m[1]) : undefined;
+};
+
+/** The broker reports its port in its `listening` log record on stderr. */
+const brokerListening = (line: string, stream: string): number | undefined => {
+  if (stream !== 'stderr' || !line.includes('"listening"')) return undefined;
+  const record = JSON.parse(line) as { msg?: string; port?: number };
+  return record.msg === 'listening' && typeof record.port === 'number' ? record.port : undefined;
+};
+
+export async function startTarget(name: TargetName): Promise<TargetProcess> {
+  let child: ChildProcess;
+  let port: number;
+  if (name === 'broker') {
+    const flags = (process.env['CONCORD_BENCH_BROKER_NODE_FLAGS'] ?? '').split(' ').filter(Boolean);
+    const cli = process.env['CONCORD_BENCH_BROKER_CLI'] ?? BROKER_CLI;
+    child = spawnTracked(name, process.execPath, [...flags, cli, 'broker', '--host', '127.0.0.1', '--port', '0', '--log-level', 'info']);
+    port = await awaitLine(name, child, brokerListening);
+  } else if (name === 'router') {
+    // Under tsx, execArgv carries its loader, so the TypeScript source runs as is.
+    child = spawnTracked(name, process.execPath, [...process.execArgv, NODE_ROUTER, '0']);
+    port = await awaitLine(name, child, listening);
+  } else {
+    child = spawnTracked(name, RELAY_BIN, ['0']);
+    port = await awaitLine(name, child, listening);
+  }
+  return { name, child, pid: child.pid!, port };
+}
