@@ -26,7 +26,7 @@ export default defineConfig({
     minWorkers: 1,
     projects: [
       { extends: true, test: { name: 'main', include: ['**/*.test.ts'], exclude: ['node_modules/**', 'dist/**', ...TIMING_SENSITIVE] } },
-      { extends: true, test: { name: 'timing', include: TIMING_SENSITIVE, sequence: { groupOrder: 1 }, fileParallelism: false, poolOptions: { forks: { singleFork: true } } } },
+      { extends: true, test: { name: 'timing', include: TIMING_SENSITIVE, sequence: { groupOrder: 1 }, poolOptions: { forks: { singleFork: true } } } },
     ],
   },
 });
