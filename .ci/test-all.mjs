@@ -45,6 +45,7 @@ function run(cmd, args, opts = {}) {
 /** A suite: runs `body(log)` and records its result and wall time; `log` collects its output. */
 async function suite(name, body) {
   const t0 = Date.now();
+  console.log(`== ${name}: started ${seconds(t0 - started)} into the run`);
   let out = '';
   const log = (text) => (out += text.endsWith('\n') ? text : `${text}\n`);
   let r;
@@ -172,7 +173,7 @@ async function perl(log) {
   const total = /Files=\d+, Tests=(\d+)/.exec(r.text);
   if (!total) return { passed: 0, failed: 1, note: `prove printed no summary (exit ${r.status})` };
   const failed = [...r.text.matchAll(/Failed (\d+)\/\d+ subtests/g)].reduce((n, m) => n + Number(m[1]), 0);
-  const failures = [...r.text.matchAll(/^(\S+\.t)\s+\(Wstat: [^)]*\)$/gm)].map((m) => m[1]);
+  const failures = [...r.text.matchAll(/^(\S+\.t)\s+\(Wstat:/gm)].map((m) => m[1]);
   if (r.status !== 0 && failed === 0) return { passed: Number(total[1]), failed: 1, note: `prove exited ${r.status}`, failures };
   return { passed: Number(total[1]) - failed, failed, failures };
 }
