@@ -1,118 +1,244 @@
 #!/usr/bin/env node
 // Runs every test suite of the project and ends with one plain line `N passed, N failed`.
-// Suites: TypeScript (vitest), C++ (CMake + ctest), Python (pytest), Perl (prove) and the
-// conformance selftest across every reference peer. A suite whose folder exists but cannot run
-// counts as a failure, never as silence.
-import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { join, dirname } from 'node:path';
+// Suites: C++ (one CMake build under ASan + UBSan, ctest), TypeScript (vitest), Python (pytest),
+// Perl (prove) and the conformance selftest across every reference peer. A suite whose folder exists
+// but cannot run counts as a failure, never as silence.
+//
+// Time (2 cores): independent suites run two at a time where neither is timing-sensitive; each
+// suite's output is printed whole when it ends, with its wall time; the summary lists every suite's
+// time and the name of every failed test before the last line.
+//   stage 1: the C++ build and ctest   |  npm run build (dist/), then prove
+//   stage 2: vitest (its timing-sensitive files run last, alone: vitest.config.ts)
+//   stage 3: pytest, then the selftest (its FIFO columns run last, alone: conformance/selftest.ts)
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { join, dirname, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const started = Date.now();
 const results = [];
+const hasCpp = existsSync(join(root, 'cpp-client', 'CMakeLists.txt'));
+const CPP_BUILD = join('cpp-client', 'build');
 
-/** Runs a command with its output shown live and returned. */
-function capture(cmd, args, opts = {}) {
-  const r = spawnSync(cmd, args, { cwd: root, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, ...opts });
-  if (r.stdout) process.stdout.write(r.stdout);
-  if (r.stderr) process.stderr.write(r.stderr);
-  return { status: r.status ?? 1, text: `${r.stdout ?? ''}\n${r.stderr ?? ''}`, error: r.error };
+const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
+
+/** Runs a command, keeping its output (printed by the suite when it ends); resolves with status and text. */
+function run(cmd, args, opts = {}) {
+  return new Promise((resolve) => {
+    let text = '';
+    let stdout = '';
+    let child;
+    try {
+      child = spawn(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+    } catch (e) {
+      resolve({ status: 127, text: `cannot start ${cmd}: ${e.message}\n`, stdout: '' });
+      return;
+    }
+    child.stdout.on('data', (d) => { text += d; stdout += d; });
+    child.stderr.on('data', (d) => (text += d));
+    child.on('error', (e) => (text += `cannot start ${cmd}: ${e.message}\n`));
+    child.on('close', (code, signal) => resolve({ status: code ?? (signal ? 128 : 1), text, stdout }));
+  });
 }
 
-function vitest() {
-  const out = join(root, '.vitest-results.json');
-  rmSync(out, { force: true });
-  const r = spawnSync('npx', ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${out}`], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
-  if (!existsSync(out)) return { name: 'typescript (vitest)', passed: 0, failed: 1, note: `vitest exited ${r.status} without results` };
-  const j = JSON.parse(readFileSync(out, 'utf8'));
-  rmSync(out, { force: true });
-  return { name: 'typescript (vitest)', passed: j.numPassedTests, failed: j.numFailedTests + (r.status !== 0 && j.numFailedTests === 0 ? 1 : 0), skipped: j.numPendingTests + j.numTodoTests };
+/** A suite: runs `body(log)` and records its result and wall time; `log` collects its output. */
+async function suite(name, body) {
+  const t0 = Date.now();
+  console.log(`== ${name}: started ${seconds(t0 - started)} into the run`);
+  let out = '';
+  const log = (text) => (out += text.endsWith('\n') ? text : `${text}\n`);
+  let r;
+  try {
+    r = await body(log);
+  } catch (e) {
+    r = { passed: 0, failed: 1, note: `crashed: ${e?.stack ?? e}` };
+  }
+  if (r === null) return;
+  const result = { name, ms: Date.now() - t0, failures: [], ...r };
+  results.push(result);
+  process.stdout.write(`\n== ${name} (${seconds(result.ms)}, ended ${seconds(Date.now() - started)} into the run)\n${out}`);
 }
 
-/** Configures, builds and runs ctest in one build folder; `extra` are cmake -D options. */
-function ctestIn(name, build, extra) {
-  if (!existsSync(join(root, 'cpp-client', 'CMakeLists.txt'))) return null;
+// ---- system packages -------------------------------------------------------------------------
+
+function installDeps() {
+  if (!existsSync(join(root, '.ci', 'install-deps'))) return;
+  // Installs the missing Debian packages as root with apt-get; otherwise says exactly which to install.
+  const r = spawnSync('bash', [join(root, '.ci', 'install-deps')], { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) console.log('npm test: some Debian packages are missing (above); the suites that need them will fail');
+  // Debian's numpy and pytest belong to /usr/bin/python3: put it first when another python3 lacks them.
+  const ok = (py) => spawnSync(py, ['-c', 'import numpy, pytest'], { stdio: 'ignore' }).status === 0;
+  if (!ok('python3') && existsSync('/usr/bin/python3') && ok('/usr/bin/python3')) process.env.PATH = `/usr/bin:${process.env.PATH}`;
+}
+
+// ---- C++ -------------------------------------------------------------------------------------
+
+/** Counts gtest's JSON reports (one per ctest entry) test by test, naming every failed one. */
+function gtestCounts(dir, expected) {
+  let passed = 0;
+  let failed = 0;
+  let skipped = 0;
+  const failures = [];
+  const found = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json')) : [];
+  for (const f of found) {
+    const j = JSON.parse(readFileSync(join(dir, f), 'utf8'));
+    for (const s of j.testsuites ?? []) {
+      for (const t of s.testsuite ?? []) {
+        if (t.result === 'SKIPPED' || t.status === 'NOTRUN') skipped++;
+        else if ((t.failures ?? []).length > 0) { failed++; failures.push(`${s.name}.${t.name}`); }
+        else passed++;
+      }
+    }
+  }
+  // A test binary that crashed (a sanitizer abort) writes no report: that shard counts as failed.
+  for (const name of expected) if (!found.includes(`${name}.json`)) { failed++; failures.push(`${name}: no gtest report (the process crashed or was killed; see its output)`); }
+  return { passed, failed, skipped, failures };
+}
+
+async function cpp(log) {
+  if (!hasCpp) return null;
+  // One build under AddressSanitizer and UBSan serves ctest and every suite that drives the C++
+  // binaries (vitest, pytest, selftest): each run of them is a sanitizer check as well.
   const steps = [
-    ['cmake', ['-S', 'cpp-client', '-B', build, ...extra]],
-    ['cmake', ['--build', build, '-j2']],
+    ['cmake', ['-S', 'cpp-client', '-B', CPP_BUILD, '-DCMAKE_BUILD_TYPE=Release', '-DCONCORD_SANITIZE=ON']],
+    ['cmake', ['--build', CPP_BUILD, '-j2']],
   ];
   for (const [cmd, args] of steps) {
-    const r = capture(cmd, args);
-    if (r.status !== 0) return { name, passed: 0, failed: 1, note: `${cmd} ${args.join(' ')} failed` };
+    const r = await run(cmd, args);
+    log(r.text);
+    if (r.status !== 0) return { passed: 0, failed: 1, note: `${cmd} ${args.join(' ')} failed`, failures: [`${cmd} ${args.join(' ')}`] };
   }
-  // Two at a time: each test is its own process (most replay one fixture vector), none shares a port or a file.
-  const r = capture('ctest', ['--test-dir', build, '--output-on-failure', '-j2']);
-  const m = /(\d+)% tests passed, (\d+) tests? failed out of (\d+)/.exec(r.text);
-  if (!m) return { name, passed: 0, failed: 1, note: `ctest printed no summary (exit ${r.status})` };
-  return { name, passed: Number(m[3]) - Number(m[2]), failed: Number(m[2]) };
+  const reports = join(root, CPP_BUILD, 'gtest');
+  rmSync(reports, { recursive: true, force: true });
+  mkdirSync(reports, { recursive: true });
+  const list = spawnSync('ctest', ['--test-dir', CPP_BUILD, '-N'], { cwd: root, encoding: 'utf8' });
+  const expected = [...(list.stdout ?? '').matchAll(/Test +#\d+: (\S+)/g)].map((m) => m[1]);
+  const r = await run('ctest', ['--test-dir', CPP_BUILD, '--output-on-failure', '-j2']);
+  log(r.text);
+  const counts = gtestCounts(reports, expected);
+  if (counts.passed + counts.failed === 0) return { passed: 0, failed: 1, note: `ctest ran no test (exit ${r.status})` };
+  if (r.status !== 0 && counts.failed === 0) return { ...counts, failed: 1, note: `ctest exited ${r.status}` };
+  return counts;
 }
 
-const cpp = () => ctestIn('c++ (ctest)', join('cpp-client', 'build'), ['-DCMAKE_BUILD_TYPE=Release']);
-cpp.title = 'c++ (ctest)';
-// The same tests under AddressSanitizer and UBSan: any report aborts the test that caused it.
-const cppSanitized = () => ctestIn('c++ asan+ubsan (ctest)', join('cpp-client', 'build-asan'), ['-DCMAKE_BUILD_TYPE=Debug', '-DCONCORD_SANITIZE=ON']);
-cppSanitized.title = 'c++ asan+ubsan (ctest)';
+// ---- TypeScript ------------------------------------------------------------------------------
 
-function python() {
-  const name = 'python (pytest)';
+async function buildDist(log) {
+  const r = await run('npm', ['run', '-s', 'build']);
+  log(r.text);
+  return r.status === 0;
+}
+
+async function vitest(log) {
+  const out = join(root, '.vitest-results.json');
+  rmSync(out, { force: true });
+  const r = await run('npx', ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${out}`]);
+  log(r.text);
+  if (!existsSync(out)) return { passed: 0, failed: 1, note: `vitest exited ${r.status} without results` };
+  const j = JSON.parse(readFileSync(out, 'utf8'));
+  rmSync(out, { force: true });
+  // Every failed test by file > describe > name; a file that failed before its tests ran, by its error.
+  const failures = [];
+  for (const f of j.testResults ?? []) {
+    const file = relative(root, f.name);
+    const failedTests = (f.assertionResults ?? []).filter((a) => a.status === 'failed');
+    for (const a of failedTests) failures.push(`${file} > ${[...(a.ancestorTitles ?? []), a.title].join(' > ')}`);
+    if (f.status === 'failed' && failedTests.length === 0) failures.push(`${file} (the file failed: ${String(f.message ?? '').split('\n')[0].slice(0, 200)})`);
+  }
+  const fileErrors = failures.length - j.numFailedTests;
+  const failed = j.numFailedTests + Math.max(0, fileErrors) + (r.status !== 0 && failures.length === 0 ? 1 : 0);
+  return { passed: j.numPassedTests, failed, skipped: j.numPendingTests + j.numTodoTests, failures, ...(r.status !== 0 && failures.length === 0 ? { note: `vitest exited ${r.status}` } : {}) };
+}
+
+// ---- Python and Perl -------------------------------------------------------------------------
+
+async function python(log) {
   if (!existsSync(join(root, 'peers', 'python', 'tests'))) return null;
-  const r = capture('python3', ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', join('peers', 'python', 'tests')]);
+  const r = await run('python3', ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', '-rf', join('peers', 'python', 'tests')]);
+  log(r.text);
   const count = (word) => Number(new RegExp(`(\\d+) ${word}`).exec(r.text.split('\n').filter((l) => /\d+ (passed|failed|error)/.test(l)).pop() ?? '')?.[1] ?? 0);
   const passed = count('passed');
   const failed = count('failed') + count('errors?');
+  const failures = [...r.text.matchAll(/^(?:FAILED|ERROR) (\S+)/gm)].map((m) => m[1]);
   // pytest exits 5 when it collects nothing: a suite that ran no test is a failure here.
-  if (r.status !== 0 && failed === 0) return { name, passed, failed: 1, note: `pytest exited ${r.status}` };
-  return { name, passed, failed, skipped: count('skipped') };
+  if (r.status !== 0 && failed === 0) return { passed, failed: 1, note: `pytest exited ${r.status}`, failures };
+  return { passed, failed, skipped: count('skipped'), failures };
 }
 
-function perl() {
-  const name = 'perl (prove)';
+async function perl(log) {
   if (!existsSync(join(root, 'peers', 'perl', 't'))) return null;
-  const r = capture('prove', ['-r', '-I', join('peers', 'perl', 'lib'), join('peers', 'perl', 't')]);
+  const r = await run('prove', ['-r', '-I', join('peers', 'perl', 'lib'), join('peers', 'perl', 't')]);
+  log(r.text);
   const total = /Files=\d+, Tests=(\d+)/.exec(r.text);
-  if (!total) return { name, passed: 0, failed: 1, note: `prove printed no summary (exit ${r.status})` };
+  if (!total) return { passed: 0, failed: 1, note: `prove printed no summary (exit ${r.status})` };
   const failed = [...r.text.matchAll(/Failed (\d+)\/\d+ subtests/g)].reduce((n, m) => n + Number(m[1]), 0);
-  if (r.status !== 0 && failed === 0) return { name, passed: Number(total[1]), failed: 1, note: `prove exited ${r.status}` };
-  return { name, passed: Number(total[1]) - failed, failed };
+  const failures = [...r.text.matchAll(/^(\S+\.t)\s+\(Wstat:/gm)].map((m) => m[1]);
+  if (r.status !== 0 && failed === 0) return { passed: Number(total[1]), failed: 1, note: `prove exited ${r.status}`, failures };
+  return { passed: Number(total[1]) - failed, failed, failures };
 }
 
-function selftest() {
-  const name = 'conformance selftest';
+// ---- conformance selftest --------------------------------------------------------------------
+
+async function selftest(log, distOk) {
+  if (!distOk) return { passed: 0, failed: 1, note: 'npm run build failed' };
   // Every reference peer whose sources are in the tree; one that is there but cannot run fails.
   const peers = ['reference-broker', 'typescript'];
-  if (existsSync(join(root, 'cpp-client', 'CMakeLists.txt'))) peers.push('cpp');
+  if (hasCpp) peers.push('cpp');
   if (existsSync(join(root, 'peers', 'python'))) peers.push('python');
   if (existsSync(join(root, 'peers', 'perl'))) peers.push('perl');
-  const build = capture('npm', ['run', '-s', 'build']);
-  if (build.status !== 0) return { name, passed: 0, failed: 1, note: 'npm run build failed' };
-  const r = capture(process.execPath, [join('dist', 'conformance', 'cli.js'), 'selftest', '--json', '--seed', String(Date.now() % 1_000_000), ...peers.flatMap((p) => ['--peer', p])]);
-  const json = r.text.slice(r.text.indexOf('{'));
+  // Two peer suites at a time (each in its own process); the FIFO columns run after them, alone.
+  const env = { ...process.env, CONCORD_SELFTEST_JOBS: process.env.CONCORD_SELFTEST_JOBS ?? '2' };
+  const r = await run(process.execPath, [join('dist', 'conformance', 'cli.js'), 'selftest', '--json', '--seed', String(Date.now() % 1_000_000), ...peers.flatMap((p) => ['--peer', p])], { env });
+  log(r.text);
+  const json = r.stdout.slice(r.stdout.indexOf('{'));
   let rows;
   try {
     rows = JSON.parse(json.slice(0, json.lastIndexOf('}') + 1)).peers;
   } catch {
-    return { name, passed: 0, failed: 1, note: `selftest printed no matrix (exit ${r.status})` };
+    return { passed: 0, failed: 1, note: `selftest printed no matrix (exit ${r.status})` };
   }
   let passed = 0;
   let failed = 0;
-  for (const p of rows) for (const c of Object.values(p.suites)) { passed += c.passed; failed += c.failed; }
-  if (r.status !== 0 && failed === 0) failed = 1; // an unavailable peer
-  return { name, passed, failed, note: r.status !== 0 ? `exit ${r.status}; see reports/selftest/matrix.md` : undefined };
+  const failures = [];
+  for (const p of rows) {
+    for (const [column, c] of Object.entries(p.suites)) {
+      passed += c.passed;
+      failed += c.failed;
+      if (c.failed > 0) failures.push(`${p.name} > ${column}: ${c.failed} failed (reports/selftest/matrix.md)`);
+    }
+  }
+  if (r.status !== 0 && failed === 0) { failed = 1; failures.push('a peer was unavailable (reports/selftest/matrix.md)'); } // an unavailable peer
+  return { passed, failed, failures, note: r.status !== 0 ? `exit ${r.status}; see reports/selftest/matrix.md` : undefined };
 }
 
-// C++ first: the vitest and pytest suites drive the C++ binaries too (CONCORD_REQUIRE_CPP makes their
-// absence a failure rather than a skip).
-if (existsSync(join(root, 'cpp-client', 'CMakeLists.txt'))) process.env.CONCORD_REQUIRE_CPP = '1';
-for (const suite of [cpp, vitest, cppSanitized, python, perl, selftest]) {
-  console.log(`\n== ${suite.title ?? suite.name}`);
-  const r = suite();
-  if (r) results.push(r);
-}
+// ---- the run ---------------------------------------------------------------------------------
+
+installDeps();
+// The vitest and pytest suites drive the C++ binaries too: CONCORD_REQUIRE_CPP makes their absence a failure rather than a skip.
+if (hasCpp) process.env.CONCORD_REQUIRE_CPP = '1';
+
+let distOk = false;
+await Promise.all([
+  suite('c++ asan+ubsan (build, ctest)', cpp),
+  (async () => {
+    await suite('typescript build (dist/)', async (log) => {
+      distOk = await buildDist(log);
+      return distOk ? { passed: 0, failed: 0 } : { passed: 0, failed: 1, note: 'npm run build failed', failures: ['npm run build'] };
+    });
+    await suite('perl (prove)', perl);
+  })(),
+]);
+await suite('typescript (vitest)', vitest);
+await suite('python (pytest)', python);
+await suite('conformance selftest', (log) => selftest(log, distOk));
 
 console.log('\n== summary');
 for (const r of results) {
-  console.log(`${r.name}: ${r.passed} passed, ${r.failed} failed${r.skipped ? `, ${r.skipped} skipped` : ''}${r.note ? ` (${r.note})` : ''}`);
+  console.log(`${r.name}: ${r.passed} passed, ${r.failed} failed${r.skipped ? `, ${r.skipped} skipped` : ''} in ${seconds(r.ms)}${r.note ? ` (${r.note})` : ''}`);
+  for (const f of r.failures ?? []) console.log(`  failed: ${f}`);
 }
+console.log(`total wall time ${seconds(Date.now() - started)}`);
 const passed = results.reduce((n, r) => n + r.passed, 0);
 const failed = results.reduce((n, r) => n + r.failed, 0);
 console.log(`${passed} passed, ${failed} failed`);

@@ -17,6 +17,7 @@ import { repoFile } from '../reference/paths.js';
 import { ConnectError, describe, WireConnection, type Address } from './wire/connection.js';
 import { Listener } from './wire/listener.js';
 import { PeerStartError, startFailureSince, startedCount, stopStartedSince, unstartable } from './wire/peer-process.js';
+import { TesteePool } from './wire/testee-pool.js';
 import { registerSecret, redactText } from './report/redact.js';
 import { printable } from './report/escape.js';
 import { replayCommand, DEFAULT_REPLAY_CONTEXT, type ReplayContext } from './report/replay-command.js';
@@ -237,6 +238,8 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
   }
   const target = (): string => (listener ? `listen:127.0.0.1:${listener.port}` : describe(address));
   let results: CaseResult[] = [];
+  // The testee suite hands a testee process from case to case where it may (testee-pool.ts).
+  const testees = address.exec && !address.lines && o.suites.includes('testee') ? new TesteePool(o.timeoutMs) : undefined;
   try {
     let ack: Record<string, unknown> = {};
     try {
@@ -267,7 +270,7 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
     const caseTimeoutMs = Math.max(o.timeoutMs * 20, 30_000, 6 * heartbeatMs + 4 * o.timeoutMs, 2 * limits.shutdown_drain_ms + 4 * o.timeoutMs, 2 * limits.handshake_timeout_ms + 4 * o.timeoutMs);
     let aborted: PeerStartError | undefined;
     results = await runCases(cases, {
-      address, listener, timeoutMs: o.timeoutMs, startTimeoutMs: o.startTimeoutMs, caseTimeoutMs, seed: o.seed, token: o.token, limits, ...(shutdownPeer ? { shutdownPeer } : {}),
+      address, listener, timeoutMs: o.timeoutMs, startTimeoutMs: o.startTimeoutMs, caseTimeoutMs, seed: o.seed, token: o.token, limits, ...(shutdownPeer ? { shutdownPeer } : {}), ...(testees ? { testees } : {}),
       failFast: o.failFast, knownFailing: o.knownFailing,
       onAbort: (e) => (aborted = e),
       onStray: (e) => err(`conformance: an error outside any case (ignored): ${(e as Error)?.stack ?? String(e)}\n`),
@@ -311,6 +314,7 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
     // Whatever broke, the report is written: the harness's own fault, exit 70.
     return stopped(peerName, target(), `internal error: ${(e as Error)?.stack ?? String(e)}`, 70, results);
   } finally {
+    testees?.close();
     stopStartedSince(mark);
     await stop?.().catch(() => undefined);
   }

@@ -122,10 +122,12 @@ export function selectCases(cases: Case[], run: string[] = [], skip: string[] = 
 }
 
 async function runOne(c: Case, options: RunOptions, runId: string, slot: Slot): Promise<CaseResult> {
-  const ctx = new CaseContext({ address: options.address, listener: options.listener, timeoutMs: options.timeoutMs, startTimeoutMs: options.startTimeoutMs, seed: options.seed, token: options.token, runId, ...(options.limits ? { limits: options.limits } : {}), ...(options.shutdownPeer ? { shutdownPeer: options.shutdownPeer } : {}) });
+  const ctx = new CaseContext({ address: options.address, listener: options.listener, timeoutMs: options.timeoutMs, startTimeoutMs: options.startTimeoutMs, seed: options.seed, token: options.token, runId, ...(options.limits ? { limits: options.limits } : {}), ...(options.shutdownPeer ? { shutdownPeer: options.shutdownPeer } : {}), ...(options.testees ? { testees: options.testees } : {}) });
   const started = Date.now();
   const base = { id: c.id, section: c.section, level: c.level, statements: c.statements, requirement: c.requirement, knownFailing: (options.knownFailing ?? []).some((p) => matches(p, c.id)) };
   let timer: NodeJS.Timeout | undefined;
+  // Only a case that passed or was skipped may hand its testee process on (testee-pool.ts).
+  let handOn = false;
   try {
     const limit = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new CaseTimeout(`the case did not finish within ${options.caseTimeoutMs} ms`)), options.caseTimeoutMs);
@@ -133,9 +135,11 @@ async function runOne(c: Case, options: RunOptions, runId: string, slot: Slot): 
     });
     // A case that throws synchronously still becomes a result.
     await Promise.race([Promise.resolve().then(() => c.run(ctx)), limit, ctx.violation]);
+    handOn = true;
     return { ...base, outcome: 'pass', durationMs: Date.now() - started, wire: [] };
   } catch (e) {
     const outcome = outcomeOf(e);
+    handOn = outcome === 'skipped';
     const err = (e instanceof Error ? e : new Error(String(e))) as Error & { expected?: string; actual?: string };
     return {
       ...base, outcome, message: describeError(e, outcome),
@@ -147,7 +151,7 @@ async function runOne(c: Case, options: RunOptions, runId: string, slot: Slot): 
     slot.interrupt = undefined;
     clearTimeout(timer);
     try {
-      ctx.close();
+      ctx.close(handOn);
     } catch {
       // closing what a peer broke must not end the run
     }

@@ -8,6 +8,8 @@
 import { existsSync, mkdirSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
+import { spawn, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { runCommand, type RunCommandOptions } from './run-command.js';
 import { repoFile } from '../reference/paths.js';
 import type { CaseResult } from './runner.js';
@@ -54,8 +56,24 @@ function repoPath(rel: string): string {
  */
 const ENGINE_TIMEOUT_MS = 10_000;
 
+let pythonPath: string | undefined;
+
+/**
+ * The interpreter `python3` names, resolved once: a version manager's shim (pyenv) runs a shell
+ * script before every start, which cost more than the Python peers' own start in every case.
+ */
+function python3(): string {
+  if (pythonPath === undefined) {
+    const r = spawnSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' });
+    const path = r.status === 0 ? r.stdout.trim() : '';
+    pythonPath = path !== '' && existsSync(path) ? path : 'python3';
+  }
+  return pythonPath;
+}
+
 function plans(): PeerPlan[] {
   const node = process.execPath;
+  const py = python3();
   const cli = existsSync(repoPath('dist/reference/cli.js')) ? [node, repoPath('dist/reference/cli.js')] : [node, '--import', 'tsx', repoPath('reference/cli.ts')];
   return [
     { name: 'reference-broker', language: 'typescript', runs: { core: { suite: 'core' }, bus: { suite: 'bus' }, fifo: { suite: 'fifo', fifo: true } } },
@@ -74,12 +92,12 @@ function plans(): PeerPlan[] {
       engine: { suite: 'engine', exec: [repoPath('cpp-client/build/concord-engine'), '--stdio'], needs: 'cpp-client/build/concord-engine', minTimeoutMs: ENGINE_TIMEOUT_MS },
     } },
     { name: 'python', language: 'python', runs: {
-      core: { suite: 'testee', exec: ['python3', repoPath('peers/python/concord_testee.py')], needs: 'peers/python/concord_testee.py' },
-      client: { suite: 'client', listen: true, exec: ['python3', repoPath('peers/python/concord_client_cli.py'), '--port', '{port}'], needs: 'peers/python/concord_client_cli.py' },
-      bus: { suite: 'bus', exec: ['python3', repoPath('peers/python/concord_bus_adapter.py')], needs: 'peers/python/concord_bus_adapter.py' },
-      engine: { suite: 'engine', exec: ['python3', repoPath('peers/python/concord_engine'), '--stdio'], needs: 'peers/python/concord_engine/__main__.py', minTimeoutMs: ENGINE_TIMEOUT_MS },
-      instrument: { suite: 'instrument', exec: ['python3', repoPath('peers/python/concord_instrument')], needs: 'peers/python/concord_instrument/__main__.py' },
-      'instrument-broker': { suite: 'instrument', exec: ['python3', repoPath('peers/python/concord_instrument'), '--broker', '{broker}'], needs: 'peers/python/concord_instrument/__main__.py' },
+      core: { suite: 'testee', exec: [py, repoPath('peers/python/concord_testee.py')], needs: 'peers/python/concord_testee.py' },
+      client: { suite: 'client', listen: true, exec: [py, repoPath('peers/python/concord_client_cli.py'), '--port', '{port}'], needs: 'peers/python/concord_client_cli.py' },
+      bus: { suite: 'bus', exec: [py, repoPath('peers/python/concord_bus_adapter.py')], needs: 'peers/python/concord_bus_adapter.py' },
+      engine: { suite: 'engine', exec: [py, repoPath('peers/python/concord_engine'), '--stdio'], needs: 'peers/python/concord_engine/__main__.py', minTimeoutMs: ENGINE_TIMEOUT_MS },
+      instrument: { suite: 'instrument', exec: [py, repoPath('peers/python/concord_instrument')], needs: 'peers/python/concord_instrument/__main__.py' },
+      'instrument-broker': { suite: 'instrument', exec: [py, repoPath('peers/python/concord_instrument'), '--broker', '{broker}'], needs: 'peers/python/concord_instrument/__main__.py' },
     } },
     { name: 'perl', language: 'perl', runs: {
       core: { suite: 'testee', exec: ['perl', repoPath('peers/perl/concord_testee.pl')], needs: 'peers/perl/concord_testee.pl' },
@@ -110,38 +128,92 @@ export interface SelftestOptions {
   reportDir: string;
   /** Only these peers (by name); all when empty. */
   peers?: string[];
+  /** Only these columns (suite names of the matrix); all when empty. */
+  columns?: string[];
+  /** Cells run at a time, each in its own process (default CONCORD_SELFTEST_JOBS, else 1: in this process, one by one). */
+  jobs?: number;
   err?: (text: string) => void;
 }
 
+/** Columns whose cases time FIFO opens and delays: they run alone, after every other column. */
+const TIMING_SENSITIVE = new Set(['fifo']);
+
+/** One cell of the matrix: runs one suite against one peer. */
+export async function runUnit(peerName: string, column: string, o: Pick<SelftestOptions, 'seed' | 'timeoutMs'>, scratch: string, err: (t: string) => void): Promise<SuiteCounts> {
+  const plan = plans().find((p) => p.name === peerName);
+  const run = plan?.runs[column];
+  if (!plan || !run) throw new RangeError(`selftest: no column ${column} for peer ${peerName}`);
+  if (run.needs && !existsSync(repoPath(run.needs))) {
+    err(`selftest: ${plan.name} ${column}: unavailable (${run.needs} is missing)\n`);
+    return { passed: 0, failed: 0, skipped: 0, required: 0, required_passed: 0, exit_code: 69, unavailable: `${run.needs} is missing` };
+  }
+  err(`selftest: ${plan.name} ${column} (suite ${run.suite})\n`);
+  const lines: string[] = [];
+  const options: RunCommandOptions = {
+    suites: [run.suite], run: [], skip: [], seed: o.seed, timeoutMs: Math.max(o.timeoutMs, run.minTimeoutMs ?? 0), failFast: false, strict: false, knownFailing: [],
+    json: true, reportDir: scratch, out: (t) => lines.push(t), err: () => undefined,
+    ...(run.exec ? { exec: run.exec } : {}), ...(run.listen ? { listen: 0 } : {}), ...(run.fifo ? { fifo: true } : {}),
+  };
+  const code = await runCommand(options);
+  const json = lines.find((l) => l.startsWith('{'));
+  return json ? counts((JSON.parse(json) as { results: CaseResult[] }).results, code, run.suite) : { passed: 0, failed: 0, skipped: 0, required: 0, required_passed: 0, exit_code: code, unavailable: `exit ${code} without results` };
+}
+
+/** The worker that runs one cell in a process of its own (selftest-worker.ts), compiled or from source. */
+function workerCommand(): string[] {
+  const self = fileURLToPath(import.meta.url);
+  return self.endsWith('.ts') ? [process.execPath, '--import', 'tsx', self.replace(/selftest\.ts$/, 'selftest-worker.ts')] : [process.execPath, self.replace(/selftest\.js$/, 'selftest-worker.js')];
+}
+
+/** Runs one cell in a child process; its progress lines pass through `err`. */
+function runUnitInChild(peerName: string, column: string, o: Pick<SelftestOptions, 'seed' | 'timeoutMs'>, err: (t: string) => void): Promise<SuiteCounts> {
+  const [cmd, ...args] = workerCommand();
+  return new Promise((resolve) => {
+    const child = spawn(cmd!, [...args, JSON.stringify({ peer: peerName, column, seed: o.seed, timeoutMs: o.timeoutMs })], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let tail = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
+    child.stderr.on('data', (d: Buffer) => {
+      const text = d.toString('utf8');
+      tail = (tail + text).slice(-2000);
+      err(text);
+    });
+    const fail = (why: string): SuiteCounts => ({ passed: 0, failed: 1, skipped: 0, required: 0, required_passed: 0, exit_code: 70, unavailable: why });
+    child.on('error', (e) => resolve(fail(`the selftest worker could not start: ${e.message}`)));
+    child.on('close', (code) => {
+      try {
+        resolve(JSON.parse(out.slice(out.lastIndexOf('\n{') + 1)) as SuiteCounts);
+      } catch {
+        resolve(fail(`the selftest worker exited ${code} without a result: ${tail.slice(-500)}`));
+      }
+    });
+  });
+}
+
+/**
+ * Runs every cell. With `jobs` above 1 (CONCORD_SELFTEST_JOBS), that many cells run at a time, each
+ * in a process of its own; the timing-sensitive columns (FIFO) then run one by one, with nothing
+ * else running. The matrix is the same whichever way it ran.
+ */
 export async function runSelftest(o: SelftestOptions): Promise<PeerRow[]> {
   const err = o.err ?? ((t: string) => void process.stderr.write(t));
-  const rows: PeerRow[] = [];
+  const jobs = Math.max(1, Math.trunc(o.jobs ?? Number(process.env['CONCORD_SELFTEST_JOBS'] ?? 1)) || 1);
+  const selected = plans().filter((p) => !o.peers?.length || o.peers.includes(p.name));
+  const cells = new Map<string, SuiteCounts>();
+  const key = (peer: string, column: string): string => `${peer}\u0000${column}`;
   const scratch = mkdtempSync(join(tmpdir(), 'concord-selftest-'));
   try {
-    for (const plan of plans().filter((p) => !o.peers?.length || o.peers.includes(p.name))) {
-      const row: PeerRow = { name: plan.name, language: plan.language, suites: {} };
-      for (const [column, run] of Object.entries(plan.runs)) {
-        if (run.needs && !existsSync(repoPath(run.needs))) {
-          row.suites[column] = { passed: 0, failed: 0, skipped: 0, required: 0, required_passed: 0, exit_code: 69, unavailable: `${run.needs} is missing` };
-          err(`selftest: ${plan.name} ${column}: unavailable (${run.needs} is missing)\n`);
-          continue;
-        }
-        err(`selftest: ${plan.name} ${column} (suite ${run.suite})\n`);
-        const lines: string[] = [];
-        const options: RunCommandOptions = {
-          suites: [run.suite], run: [], skip: [], seed: o.seed, timeoutMs: Math.max(o.timeoutMs, run.minTimeoutMs ?? 0), failFast: false, strict: false, knownFailing: [],
-          json: true, reportDir: scratch, out: (t) => lines.push(t), err: () => undefined,
-          ...(run.exec ? { exec: run.exec } : {}), ...(run.listen ? { listen: 0 } : {}), ...(run.fifo ? { fifo: true } : {}),
-        };
-        const code = await runCommand(options);
-        const json = lines.find((l) => l.startsWith('{'));
-        row.suites[column] = json ? counts((JSON.parse(json) as { results: CaseResult[] }).results, code, run.suite) : { passed: 0, failed: 0, skipped: 0, required: 0, required_passed: 0, exit_code: code, unavailable: `exit ${code} without results` };
-      }
-      rows.push(row);
-    }
+    const all = selected.flatMap((p) => Object.keys(p.runs).filter((c) => !o.columns?.length || o.columns.includes(c)).map((column) => ({ peer: p.name, column })));
+    const parallel = jobs > 1 ? all.filter((u) => !TIMING_SENSITIVE.has(u.column)) : [];
+    const queue = [...parallel];
+    await Promise.all(Array.from({ length: Math.min(jobs, queue.length) }, async () => {
+      for (let u = queue.shift(); u !== undefined; u = queue.shift()) cells.set(key(u.peer, u.column), await runUnitInChild(u.peer, u.column, o, err));
+    }));
+    for (const u of all) if (!cells.has(key(u.peer, u.column))) cells.set(key(u.peer, u.column), await runUnit(u.peer, u.column, o, scratch, err));
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
+  const rows: PeerRow[] = selected.map((p) => ({ name: p.name, language: p.language, suites: Object.fromEntries(Object.keys(p.runs).filter((c) => cells.has(key(p.name, c))).map((c) => [c, cells.get(key(p.name, c))!])) }));
   writeMatrix(o.reportDir, rows, o.seed);
   return rows;
 }

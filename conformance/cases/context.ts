@@ -6,6 +6,7 @@
 import { WireConnection, type Address, type PeerViolation, type Received } from '../wire/connection.js';
 import { ClientGone, type Listener } from '../wire/listener.js';
 import type { PeerProcess } from '../wire/peer-process.js';
+import type { PooledTestee, TesteePool } from '../wire/testee-pool.js';
 import { CaseFailure, CaseTimeout } from './model.js';
 import { PROTOCOL_VERSION, DEFAULT_LIMITS, ERRORS } from '../../spec/generated/catalog.js';
 import type { Message, OutgoingMessage } from '../../reference/codec/message.js';
@@ -34,6 +35,8 @@ export interface ContextOptions {
   limits?: Limits;
   /** Starts a graceful shutdown of the peer under test (HS-17), where the harness can: the embedded broker. */
   shutdownPeer?: () => void;
+  /** Testee processes handed from case to case (testee profile); without it every testee() starts one. */
+  testees?: TesteePool;
 }
 
 export interface Session {
@@ -160,6 +163,8 @@ export class CaseContext {
   readonly violation: Promise<never>;
   /** Sender-rule audits of what a peer writes, by connection. */
   private readonly auditors = new Map<WireConnection, (bytes: Uint8Array) => RuleFailure[]>();
+  /** Testee sessions of this case that the pool may hand on when the case ends well. */
+  private readonly testees: PooledTestee[] = [];
 
   constructor(readonly options: ContextOptions) {
     this.violation = new Promise<never>((_, reject) => (this.violated = reject));
@@ -241,19 +246,30 @@ export class CaseContext {
    * sender rules visible only in its bytes (FRM-4, BODY-8, ENC-2, ENC-7, ENC-9, ENC-10).
    */
   async testee(label = 'testee', options: { json?: boolean } = {}): Promise<TesteeSession> {
+    const jsonOnly = options.json === true;
+    const reused = await this.options.testees?.take(jsonOnly);
+    if (reused) {
+      this.track(reused.conn);
+      return this.auditTestee(reused);
+    }
     const conn = await this.open(label);
     const init = await this.expectMessage(conn, 'INIT from the testee (TST-2)', (m) => m.name === 'INIT', this.startTimeoutMs, { start: true });
     const p = init.payload as Record<string, unknown>;
     if (p['role'] !== 'testee') throw new CaseFailure('the testee\'s INIT does not declare role testee', 'testee', String(p['role']));
     const offered = (p['encodings'] as Encoding[]) ?? ['json'];
-    const encodings: Encoding[] = offered.includes('cbor') && options.json !== true ? ['json', 'cbor'] : ['json'];
+    const encodings: Encoding[] = offered.includes('cbor') && !jsonOnly ? ['json', 'cbor'] : ['json'];
     conn.send({ type: 'INIT_ACK', header: { id: 'harness-ack', re: init.header.id }, payload: {
       broker_id: 'concord-conformance', client_id: String(p['client_id']), protocol_version: PROTOCOL_VERSION,
       encoding: encodings.includes('cbor') ? 'cbor' : 'json', max_frame: DEFAULT_LIMITS.max_frame, max_in_flight: DEFAULT_LIMITS.max_in_flight,
       heartbeat_ms: DEFAULT_LIMITS.heartbeat_ms,
     } });
-    this.auditors.set(conn, (bytes) => auditFrame(bytes, { maxFrame: DEFAULT_LIMITS.max_frame, cbor: encodings.includes('cbor') }));
-    return { conn, init: p, encodings };
+    return this.auditTestee({ conn, init: p, encodings, jsonOnly });
+  }
+
+  private auditTestee(t: PooledTestee): TesteeSession {
+    this.testees.push(t);
+    this.auditors.set(t.conn, (bytes) => auditFrame(bytes, { maxFrame: DEFAULT_LIMITS.max_frame, cbor: t.encodings.includes('cbor') }));
+    return { conn: t.conn, init: t.init, encodings: t.encodings };
   }
 
   /**
@@ -293,8 +309,11 @@ export class CaseContext {
     return this.connections.map((c) => ({ connection: c.label, entries: c.log }));
   }
 
-  close(): void {
-    for (const c of this.connections) c.destroy();
+  /** Ends the case's connections; with `handOn` (the case passed or was skipped) the pool may keep its testee. */
+  close(handOn = false): void {
+    const pool = this.options.testees;
+    if (pool && handOn) for (const t of this.testees) pool.give(t);
+    for (const c of this.connections) if (!(pool && handOn && this.testees.some((t) => t.conn === c))) c.destroy();
     for (const child of this.children) this.options.listener?.stop(child);
   }
 

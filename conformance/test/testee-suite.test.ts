@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runCommand, type RunCommandOptions } from '../run-command.js';
 import type { CaseResult } from '../runner.js';
+import { startedCount } from '../wire/peer-process.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const reportDir = mkdtempSync(join(tmpdir(), 'concord-testee-'));
@@ -38,6 +39,27 @@ describe('the testee suite', () => {
     expect(results.length).toBeGreaterThan(15);
     expect(code).toBe(0);
   }, 180_000);
+
+  // One process serves the cases that leave it open (testee-pool.ts): here 11 echo cases and 2 refusals
+  // that keep the connection; the end-of-input case closes its testee and so starts its own.
+  it('hands one testee process from case to case, and a closing case gets its own', async () => {
+    const mark = startedCount();
+    const { code, results } = await run(tsx('reference/cli.ts', 'testee'), ['testee/echo/reasoning-request/**', 'testee/echo/init/**', 'testee/echo/error/**', 'testee/echo/stats-response/**', 'testee/refuse/header/id-missing', 'testee/refuse/schema/uint64-as-json-number', 'testee/exits-zero-at-end-of-input']);
+    expect(results.filter((r) => r.outcome !== 'pass').map((r) => `${r.id}: ${r.message}`)).toEqual([]);
+    expect(results.length).toBe(14);
+    // The probe, the end-of-input case and the pool's one process (which the later cases reuse).
+    expect(startedCount() - mark).toBe(3);
+    expect(code).toBe(0);
+  }, 120_000);
+
+  // A failing case ends its process: the next case starts afresh and fails on its own account.
+  it('never hands on the process of a failing case', async () => {
+    const mark = startedCount();
+    const { results } = await run(tsx('conformance/test/broken-testee.ts', 'lose-re'), ['testee/echo/reasoning-request/**']);
+    expect(results.map((r) => r.outcome)).toEqual(['fail', 'fail', 'fail']);
+    // The probe, then one process per failing case.
+    expect(startedCount() - mark).toBe(4);
+  }, 120_000);
 
   it('skips the CBOR cases of a testee that declares JSON only', async () => {
     const { code, results } = await run(tsx('reference/cli.ts', 'testee', '--json-only'), ['testee/echo/init/**', 'testee/refuse/payload/cbor-int-key']);

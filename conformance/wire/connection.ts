@@ -88,12 +88,14 @@ export class PeerViolation extends Error {
 export const HARNESS_MAX_FRAME = DEFAULT_LIMITS.max_frame;
 
 export class WireConnection {
-  readonly log: WireEntry[] = [];
-  private readonly opened = Date.now();
+  /** This connection's wire log (a fresh array after resetLog, so a finished case keeps its own). */
+  log: WireEntry[] = [];
+  private opened = Date.now();
   private readonly decoder = new FrameDecoder({ maxFrame: HARNESS_MAX_FRAME });
   private readonly queue: Received[] = [];
   private waiter: ((r: Received) => void) | null = null;
   private ended = false;
+  private ourSideEnded = false;
   /**
    * Answer the peer's PINGs with PONG instead of queueing them (set once a session is up), so that a
    * broker's heartbeat (HS-10) never stands in for the frame a case waits for.
@@ -257,6 +259,24 @@ export class WireConnection {
     return this.ended;
   }
 
+  /** Whether the harness half-closed its side (end()). */
+  get halfClosed(): boolean {
+    return this.ourSideEnded;
+  }
+
+  /** Received items not read yet. */
+  get pending(): number {
+    return this.queue.length;
+  }
+
+  /** Starts a new wire log (times from now), opened by `note`: a connection handed on to another case. */
+  resetLog(note: string): void {
+    this.log = [];
+    this.dropped = 0;
+    this.opened = Date.now();
+    this.note('event', note);
+  }
+
   /** Sends a message built with the reference codec. */
   send(message: OutgoingMessage): void {
     const frame = encodeMessageFrame(message);
@@ -289,6 +309,7 @@ export class WireConnection {
   /** Half-closes our side (no more bytes from us). */
   end(): void {
     this.note('event', 'harness half-closed its side');
+    this.ourSideEnded = true;
     this.io.output.end();
   }
 
