@@ -14,7 +14,7 @@ const TIMING_SENSITIVE = [
   'reference/transport/test/pipes-command.test.ts',
   'reference/broker/test/soak.test.ts',
   // Its one-connection-at-a-time case saw ECONNRESET once beside another file (passes alone).
-  'reference/instrument/test/worker.test.ts',
+  'conformance/test/instrument-worker.test.ts',
 ];
 
 export default defineConfig({
