@@ -29,7 +29,7 @@ export interface AfterOutcome {
   error?: BusError | Error | null;
 }
 
-/** Hooks around every send and query (and publish) of a bus (BUS-30 to BUS-34). */
+/** Hooks around every send and query (and publish) of a bus (BUS-30, BUS-31, BUS-32, BUS-33, BUS-34). */
 export interface Middleware {
   /** Returns the message to go on with (possibly replaced), or nothing to abort (BUS-31). */
   before?(ctx: MiddlewareContext, message: BusMessage): BusMessage | undefined | Promise<BusMessage | undefined>;

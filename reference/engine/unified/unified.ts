@@ -85,7 +85,7 @@ export function agree(a: ReasonResult, b: ReasonResult): boolean {
   return true;
 }
 
-/** One `reason()` over several engines (ENG-10 to ENG-13): a selection strategy, an LRU cache keyed on the state digest, failover, redundant verification and multi-teacher learning. */
+/** One `reason()` over several engines (ENG-10, ENG-11, ENG-12, ENG-13): a selection strategy, an LRU cache keyed on the state digest, failover, redundant verification and multi-teacher learning. */
 export class UnifiedEngine {
   private readonly engines: EngineBackend[] = [];
   private readonly selectors = new Map<Strategy, Selector>();
