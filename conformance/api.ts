@@ -18,7 +18,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Level } from '../spec/generated/catalog.js';
 import { runCommand, HARNESS_VERSION, type FinishedRun, type RunCommandOptions } from './run-command.js';
-import { selectCases, type Outcome } from './runner.js';
+import { selectCases, type CaseResult, type Outcome } from './runner.js';
+import type { WireEntry } from './wire/connection.js';
 import { casesOf, SUITES } from './suites.js';
 import { parseTarget, TargetError } from './target.js';
 import { DEFAULT_START_TIMEOUT_MS } from './cases/context.js';
@@ -26,7 +27,7 @@ import type { LimitName } from './limits.js';
 import type { LinesPeerOptions, LinesRole } from './wire/lines.js';
 
 export { PROTOCOL_VERSION } from '../spec/generated/catalog.js';
-export { HARNESS_VERSION, TargetError, type Outcome, type Level, type LimitName, type LinesRole, type LinesPeerOptions };
+export { HARNESS_VERSION, TargetError, type Outcome, type CaseResult, type WireEntry, type Level, type LimitName, type LinesRole, type LinesPeerOptions };
 
 /**
  * Which peer to test and how. Give at most one of `target`, `exec` (alone), `listen` and
@@ -83,31 +84,8 @@ export interface RunSuiteOptions {
   shutdownPeer?: () => void;
 }
 
-/** The result of one case. */
-export interface CaseOutcome {
-  /** Stable case id, `<section>/<slug>[/key:value...]`. */
-  id: string;
-  /** The spec section it belongs to. */
-  section: string;
-  /** Level of its first statement: only `required` cases (and `recommended` ones under `strict`) decide the exit code. */
-  level: Level;
-  /** The statement ids of spec/protocol.md it checks (a violation the harness saw on the way is added). */
-  statements: string[];
-  /** The requirement sentence of its first statement. */
-  requirement: string;
-  /** pass, fail (the peer broke the requirement), timeout, skipped, or errored (the harness's own fault). */
-  outcome: Outcome;
-  /** It matched a `knownFailing` pattern. */
-  knownFailing: boolean;
-  /** Why it did not pass. */
-  message?: string;
-  /** What the case expected, when it compared values. */
-  expected?: string;
-  /** What the peer sent instead. */
-  actual?: string;
-  /** How long it ran, in ms. */
-  durationMs: number;
-}
+/** The result of one case: a report's record without its wire log. */
+export type CaseOutcome = Omit<CaseResult, 'wire'>;
 
 /** How many cases ended in each outcome. */
 export interface Totals {

@@ -19,19 +19,31 @@ import { redactDeep } from './report/redact.js';
 /** How a case ended: pass, fail (the peer broke the requirement), timeout, skipped (does not apply), errored (the harness's own fault). */
 export type Outcome = 'pass' | 'fail' | 'skipped' | 'errored' | 'timeout';
 
+/** The result of one case, with the wire log of its connections. */
 export interface CaseResult {
+  /** Stable case id, `<section>/<slug>[/key:value...]`. */
   id: string;
+  /** The spec section it belongs to. */
   section: string;
+  /** Level of its first statement: only `required` cases (and `recommended` ones under `strict`) decide the exit code. */
   level: Case['level'];
+  /** The statement ids of spec/protocol.md it checks (a violation the harness saw on the way is added). */
   statements: string[];
+  /** The requirement sentence of its first statement. */
   requirement: string;
+  /** pass, fail (the peer broke the requirement), timeout, skipped, or errored (the harness's own fault). */
   outcome: Outcome;
-  /** Listed in the known-failures file. */
+  /** It matched a `knownFailing` pattern. */
   knownFailing: boolean;
+  /** Why it did not pass. */
   message?: string;
+  /** What the case expected, when it compared values. */
   expected?: string;
+  /** What the peer sent instead. */
   actual?: string;
+  /** How long it ran, in ms. */
   durationMs: number;
+  /** The bytes each connection of the case sent and received, for the report. */
   wire: { connection: string; entries: WireEntry[] }[];
 }
 

@@ -15,10 +15,13 @@ import { startPeerProcess, type PeerProcess } from './peer-process.js';
 import { openFifo } from './fifo.js';
 import type { LinesTarget } from './lines.js';
 
+/** One line of a connection's wire log: a frame sent or received, or an event. */
 export interface WireEntry {
   /** Milliseconds since the connection opened. */
   t: number;
+  /** Sent by the harness, received from the peer, or an event of the connection (opened, closed). */
   dir: 'out' | 'in' | 'event';
+  /** The bytes, in hex, when the entry carries any. */
   hex?: string;
   /** A one-line reading of the frame (type name and id) or the event. */
   note: string;
