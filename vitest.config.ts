@@ -13,7 +13,7 @@ const TIMING_SENSITIVE = [
   'reference/transport/test/fifo.test.ts',
   'reference/transport/test/pipes-command.test.ts',
   'reference/broker/test/soak.test.ts',
-  // Its one-connection-at-a-time case saw ECONNRESET once beside another file (passes alone).
+  // Starts and stops worker processes in quick succession on ports it hands between connections.
   'conformance/test/instrument-worker.test.ts',
 ];
 

@@ -91,6 +91,23 @@ describe('concord instrument --port', () => {
     expect(await exitOf(proc)).toBe(0);
   });
 
+  it('lets a connection that arrives while another is served wait its turn, unread, instead of resetting it', async () => {
+    const { proc, port } = await listening(['--port', '0']);
+    const a = await connectAsClient(port, 'a');
+    const b = await WireConnection.open({ host: '127.0.0.1', port }, 'b', WAIT_MS);
+    conns.push(b);
+    b.send({ type: 'INIT', header: { id: 'init-b' }, payload: { client_id: 'b', language: 'typescript', role: 'client', protocol_version: '1.0', encodings: ['json'], max_frame: 65536 } });
+    // a is still served while b waits.
+    command(a.conn, 'p', 'ping');
+    expect(await next(a.conn)).toMatchObject({ name: 'INSTRUMENT_RESPONSE', header: { re: 'p' } });
+    a.conn.destroy();
+    expect(await next(b)).toMatchObject({ name: 'INIT_ACK', header: { re: 'init-b' } });
+    expect(await next(b)).toMatchObject({ name: 'INSTRUMENT_EVENT', payload: { event: 'ready' } });
+    command(b, 'bye', 'shutdown');
+    expect(await next(b)).toMatchObject({ name: 'INSTRUMENT_RESPONSE', header: { re: 'bye' } });
+    expect(await exitOf(proc)).toBe(0);
+  });
+
   it('refuses a first frame other than INIT and closes', async () => {
     const { port } = await listening(['--port', '0']);
     const conn = await WireConnection.open({ host: '127.0.0.1', port }, 'x', WAIT_MS);

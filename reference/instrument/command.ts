@@ -10,6 +10,9 @@ import { Rng } from './rng.js';
 import { EXIT_CODE, WorkerSession, type EndReason, type Faults } from './session.js';
 import { instrumentSpec } from './spec.js';
 
+/** Connections that may wait while one is served: Node's default listen backlog, which they stand in for. */
+const WAITING_CONNECTIONS_MAX = 511;
+
 export const INSTRUMENT_HELP = `  instrument [--stdio | --port N | --broker HOST:PORT] [--seed N]
                                the reference instrument worker (hardware mock, spec section 17):
                                --port N listens on 127.0.0.1 (--host H), --broker connects as a client
@@ -123,11 +126,29 @@ export async function runInstrumentCommand(argv: string[]): Promise<void> {
   const { host, port } = o.mode;
   let active: Socket | undefined;
   let current: WorkerSession | undefined;
-  const server = createServer((socket) => {
-    if (active) {
-      socket.destroy(); // one connection at a time (section 17)
+  // One connection at a time (section 17): a connection that arrives while another is served waits,
+  // unread, as it would in the listen backlog (a client connecting just after the previous one closed
+  // must not be reset because the close was not seen yet); more than the backlog's 511 are refused.
+  const waiting: Socket[] = [];
+  const serveNext = (): void => {
+    for (let next = waiting.shift(); next; next = waiting.shift()) {
+      if (next.destroyed) continue;
+      serve(next);
       return;
     }
+  };
+  const server = createServer({ pauseOnConnect: true }, (socket) => {
+    if (active) {
+      if (waiting.length >= WAITING_CONNECTIONS_MAX) socket.destroy();
+      else {
+        socket.on('error', () => undefined);
+        waiting.push(socket);
+      }
+      return;
+    }
+    serve(socket);
+  });
+  function serve(socket: Socket): void {
     active = socket;
     socket.setNoDelay(true);
     current = new WorkerSession({
@@ -135,6 +156,7 @@ export async function runInstrumentCommand(argv: string[]): Promise<void> {
       write: (b) => void socket.write(b), end: () => socket.end(), destroy: () => socket.destroy(),
       onEnd: (r) => {
         if (r === 'shutdown' || r === 'parent-died') {
+          for (const w of waiting.splice(0)) w.destroy();
           server.close();
           onEnd(r);
         }
@@ -148,9 +170,11 @@ export async function runInstrumentCommand(argv: string[]): Promise<void> {
       if (active === socket) {
         active = undefined;
         current = undefined;
+        serveNext();
       }
     });
-  });
+    socket.resume();
+  }
   server.once('error', (e) => {
     process.stderr.write(`concord instrument: cannot listen on ${host}:${port}: ${e.message}\n`);
     exit(69);
