@@ -46,6 +46,8 @@
 
 #include "concord/protocol.hpp"
 
+#include "epoll_writer.hpp"
+
 namespace {
 
 using concord::protocol::MessageType;
@@ -132,31 +134,7 @@ void queue_frame(Conn* c, uint8_t type, std::string_view header, std::string_vie
   mark_dirty(c);
 }
 
-void set_events(Conn* c, bool want_out) {
-  if (c->want_out == want_out) return;
-  c->want_out = want_out;
-  epoll_event ev{};
-  ev.events = EPOLLIN | (want_out ? EPOLLOUT : 0u);
-  ev.data.ptr = c;
-  epoll_ctl(g_ep, EPOLL_CTL_MOD, c->fd, &ev);
-}
-
-void flush(Conn* c) {
-  if (c->dead || c->out_off == c->out.size()) return;
-  ssize_t w = send(c->fd, c->out.data() + c->out_off, c->out.size() - c->out_off, MSG_NOSIGNAL);
-  if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-    c->dead = true;
-    return;
-  }
-  if (w > 0) c->out_off += size_t(w);
-  if (c->out_off == c->out.size()) {
-    c->out.clear();
-    c->out_off = 0;
-    set_events(c, false);
-  } else {
-    set_events(c, true);
-  }
-}
+void flush(Conn* c) { concord_bench::flush(g_ep, c, [](Conn* d) { d->dead = true; }); }
 
 void flush_dirty() {
   for (Conn* c : g_dirty) {

@@ -27,6 +27,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include "epoll_writer.hpp"
+
 namespace {
 
 constexpr uint32_t kMaxFrame = 16777216;
@@ -101,32 +103,7 @@ void queue_message(Conn* c, uint8_t type, const std::string& header, const std::
   queue(c, f.data(), f.size());
 }
 
-void set_events(Conn* c, bool want_out) {
-  if (c->want_out == want_out) return;
-  c->want_out = want_out;
-  epoll_event ev{};
-  ev.events = EPOLLIN | (want_out ? EPOLLOUT : 0u);
-  ev.data.ptr = c;
-  epoll_ctl(g_ep, EPOLL_CTL_MOD, c->fd, &ev);
-}
-
-// One write per connection per wakeup; what the kernel does not take waits for EPOLLOUT.
-void flush(Conn* c) {
-  if (c->dead || c->out_off == c->out.size()) return;
-  ssize_t w = send(c->fd, c->out.data() + c->out_off, c->out.size() - c->out_off, MSG_NOSIGNAL);
-  if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-    close_conn(c);
-    return;
-  }
-  if (w > 0) c->out_off += size_t(w);
-  if (c->out_off == c->out.size()) {
-    c->out.clear();
-    c->out_off = 0;
-    set_events(c, false);
-  } else {
-    set_events(c, true);
-  }
-}
+void flush(Conn* c) { concord_bench::flush(g_ep, c, close_conn); }
 
 void handle_frame(Conn* c, const char* frame, size_t total) {
   const char* body = frame + 4;
