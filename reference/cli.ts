@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { encodeMessageFrame } from './codec/message.js';
 import { payloadFromFixture } from './codec/payload.js';
 import { decodeHex, decodeStream } from './decode-command.js';
-import { messageByCode, messageByName } from './codec/catalog.js';
+import { lookupMessage, messageByCode } from './codec/catalog.js';
 import { ProtocolError } from './codec/errors.js';
 import type { Encoding } from './codec/body.js';
 import { BROKER_HELP, runBrokerCommand } from './broker/command.js';
@@ -82,7 +82,8 @@ function decode(hexArg: string | undefined): number {
 
 function encode(type: string, payloadJson: string | undefined, encoding: Encoding, id: string, dst: string | undefined): number {
   try {
-    const info = /^(0x)?[0-9a-f]+$/i.test(type) && messageByCode(Number(type)) ? messageByCode(Number(type))! : messageByName(type.toUpperCase());
+    const info = (/^(0x)?[0-9a-f]+$/i.test(type) ? messageByCode(Number(type)) : undefined) ?? lookupMessage(type.toUpperCase());
+    if (!info) throw new RangeError(`no message type ${type}`);
     const payload = payloadFromFixture(info, payloadJson === undefined ? null : JSON.parse(payloadJson));
     const frame = encodeMessageFrame({ type: info.name, header: dst ? { id, dst } : { id }, payload, encoding });
     process.stdout.write(`${Buffer.from(frame).toString('hex')}\n`);

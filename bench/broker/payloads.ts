@@ -4,8 +4,9 @@
  * gets them as hex on its command line or stdin and only writes headers per request.
  */
 import { decodeEnvelope, encodeMessage, NDArray } from '../../reference/codec/index.js';
+import type { MessageName } from '../../spec/generated/catalog.js';
 
-function payloadBytes(type: string, payload: unknown): Uint8Array {
+function payloadBytes(type: MessageName, payload: unknown): Uint8Array {
   return decodeEnvelope(encodeMessage({ type, header: { id: 'x' }, payload, encoding: 'json' })).payload.slice();
 }
 

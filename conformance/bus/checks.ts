@@ -12,7 +12,7 @@ export function steps(log: LogEntry[]): string[] {
   return log.map((e) => `${e.label}/${e.role}`);
 }
 
-export function expectEqual(what: string, expected: unknown, actual: unknown): void {
+export function expectEqual<T>(what: string, expected: NoInfer<T>, actual: T): void {
   const e = JSON.stringify(expected);
   const a = JSON.stringify(actual);
   if (e !== a) throw new CaseFailure(`${what}: expected ${e}, got ${a}`, e, a);

@@ -4,6 +4,9 @@ import { fails, ok, type BusDriver } from './driver.js';
 import { expectEqual, readLog, started } from './checks.js';
 import type { BusCaseDef } from './cases-model.js';
 import type { Behaviour, DescriptorIn } from '../../reference/bus/adapter/protocol.js';
+import { registryName } from '../../reference/codec/catalog.js';
+import type { ErrorName } from '../../spec/generated/catalog.js';
+import type { ReceivedCode } from '../../reference/codec/catalog.js';
 
 function svc(name: string, extra: Partial<DescriptorIn> = {}): DescriptorIn {
   return { name, service_type: 'worker', version: '1.0.0', capabilities: ['run'], max_concurrent: 0, healthy: true, metadata: {}, ...extra };
@@ -13,7 +16,7 @@ async function register(d: BusDriver, name: string, behaviour: Behaviour, extra:
   await ok(d, { op: 'register_service', service: svc(name, extra), label: name, behaviour });
 }
 
-type Settled = { ok: true; value: { result: unknown; attempts: number } } | { ok: false; error: { code: string } };
+type Settled = { ok: true; value: { result: unknown; attempts: number } } | { ok: false; error: { code: ErrorName | ReceivedCode } };
 
 export const COORDINATOR_CASES: BusCaseDef[] = [
   {
@@ -62,7 +65,7 @@ export const COORDINATOR_CASES: BusCaseDef[] = [
         if (e instanceof CaseTimeout) throw new CaseFailure('the dispatch beyond max_concurrent 1 got no answer: it must be refused, not queued', 'OVERLOADED', 'no answer');
         throw e;
       });
-      if (refused.ok || refused.error.code !== 'OVERLOADED') throw new CaseFailure(`the dispatch beyond max_concurrent 1 answered ${refused.ok ? 'success' : refused.error.code}`, 'OVERLOADED', refused.ok ? 'success' : refused.error.code);
+      if (refused.ok || registryName(refused.error.code) !== 'OVERLOADED') throw new CaseFailure(`the dispatch beyond max_concurrent 1 answered ${refused.ok ? 'success' : refused.error.code}`, 'OVERLOADED', refused.ok ? 'success' : refused.error.code);
       await ok(d, { op: 'open_gate', gate: 'g' });
       const r = await first;
       if (!r.ok) throw new CaseFailure(`the first dispatch failed with ${r.error.code}`);
@@ -110,7 +113,7 @@ export const COORDINATOR_CASES: BusCaseDef[] = [
       expectEqual('result after two failures', { result: 'ok', attempts: 3 }, r);
       await register(d, 'dead', { kind: 'fail', code: 'HARDWARE_ERROR', message: 'dead' });
       const e = await fails(d, { op: 'dispatch', target: { service_name: 'dead', method: 'run', max_retries: 1 }, payload: null }, 'HANDLER_FAILED');
-      expectEqual('the last error in details.error', 'HARDWARE_ERROR', (e.details?.['error'] as { code?: string } | undefined)?.code);
+      expectEqual('the last error in details.error', 'HARDWARE_ERROR', registryName((e.details?.['error'] as { code?: string } | undefined)?.code));
       expectEqual('attempts of the dead service', 2, (await readLog(d)).filter((x) => x.label === 'dead').length);
     },
   },
@@ -159,7 +162,7 @@ export const COORDINATOR_CASES: BusCaseDef[] = [
     async run(d) {
       await ok(d, { op: 'register_handler', message_type: 'session.get', category: 'query', label: 'q', behaviour: { kind: 'echo' } });
       expectEqual('request of a handled type', { result: 'abc' }, await ok(d, { op: 'request', service_name: 'flow', query_type: 'session.get', payload: 'abc' }));
-      const r = await ok<{ error?: { code: string } }>(d, { op: 'request', service_name: 'flow', query_type: 'session.missing', payload: 'abc' });
+      const r = await ok<{ error?: { code: ErrorName | ReceivedCode } }>(d, { op: 'request', service_name: 'flow', query_type: 'session.missing', payload: 'abc' });
       expectEqual('request of a type without handler', 'NO_HANDLER', r.error?.code);
     },
   },

@@ -9,6 +9,9 @@ import { createInterface } from 'node:readline';
 import type { Command, Hello, Reply } from '../../reference/bus/adapter/protocol.js';
 import { AdapterSession, type BusFactory } from '../oracle.js';
 import { CaseFailure, CaseTimeout } from '../cases/model.js';
+import type { ErrorName } from '../../spec/generated/catalog.js';
+import { receivedCode } from '../../reference/codec/catalog.js';
+import { replyProblems } from './reply-schema.js';
 
 export interface BusDriver {
   /** Sends one command; resolves with its reply (never rejects for a bus error: that is a reply). */
@@ -29,8 +32,11 @@ export async function ok<T = unknown>(d: BusDriver, cmd: Command): Promise<T> {
   return r.value as T;
 }
 
+/** The harness's own code for an adapter that exited: not a registry name, so never taken for the adapter's answer. */
+const ADAPTER_EXITED = receivedCode('ADAPTER_EXITED');
+
 /** A command's error, failing the case when it succeeded or failed with another code. */
-export async function fails(d: BusDriver, cmd: Command, code: string): Promise<{ code: string; message: string; details?: Record<string, unknown> }> {
+export async function fails(d: BusDriver, cmd: Command, code: ErrorName): Promise<{ code: string; message: string; details?: Record<string, unknown> }> {
   const r = await d.call(cmd);
   if (r.ok) throw new CaseFailure(`${cmd.op} succeeded (${JSON.stringify(r.value)}); expected error ${code}`, code, 'success');
   if (r.error.code !== code) throw new CaseFailure(`${cmd.op} failed with ${r.error.code} (${r.error.message}); expected ${code}`, code, r.error.code);
@@ -112,7 +118,7 @@ export class SessionDriver extends BaseDriver {
 export class ProcessDriver extends BaseDriver {
   private readonly child: ChildProcess;
   private readonly peer: PeerProcess;
-  private readonly waiting = new Map<number, (r: Reply) => void>();
+  private readonly waiting = new Map<number, (r: Reply | CaseFailure) => void>();
   private readonly stderr: string[] = [];
   private exited: string | undefined;
 
@@ -122,12 +128,12 @@ export class ProcessDriver extends BaseDriver {
     this.child = this.peer.child;
     this.child.on('error', (e) => {
       this.exited = `cannot start ${command[0]}: ${e.message}`;
-      for (const [seq, resolve] of this.waiting) resolve({ seq, ok: false, error: { code: 'ADAPTER_EXITED', message: this.exited } });
+      for (const [seq, resolve] of this.waiting) resolve({ seq, ok: false, error: { code: ADAPTER_EXITED, message: this.exited } });
       this.waiting.clear();
     });
     this.child.on('exit', (code, signal) => {
       this.exited = `the adapter exited (${signal ?? code})`;
-      for (const [seq, resolve] of this.waiting) resolve({ seq, ok: false, error: { code: 'ADAPTER_EXITED', message: `${this.exited}; stderr: ${this.stderr.slice(-5).join(' | ')}` } });
+      for (const [seq, resolve] of this.waiting) resolve({ seq, ok: false, error: { code: ADAPTER_EXITED, message: `${this.exited}; stderr: ${this.stderr.slice(-5).join(' | ')}` } });
       this.waiting.clear();
     });
     this.child.stdin!.on('error', () => undefined); // an adapter that died is reported by 'exit'
@@ -145,21 +151,27 @@ export class ProcessDriver extends BaseDriver {
         this.strays.push(line.slice(0, 200));
         return;
       }
-      const resolve = this.waiting.get(reply.seq);
+      const resolve = this.waiting.get((reply as { seq?: unknown }).seq as number);
       if (!resolve) {
         this.note(`< (unasked seq ${String(reply.seq)}) ${line}`);
         this.strays.push(line.slice(0, 200));
         return;
       }
       this.waiting.delete(reply.seq);
+      const problems = replyProblems(reply);
+      if (problems.length > 0) {
+        this.note(`< (not a reply) ${line}`);
+        resolve(new CaseFailure(`[BUSA-1] the line answering seq ${reply.seq} is not a reply of the adapter protocol (spec/bus/adapter.schema.json): ${problems.slice(0, 3).join('; ')}`, 'a reply line', line.slice(0, 200)));
+        return;
+      }
       resolve(reply);
     });
   }
 
   protected exchange(seq: number, cmd: Command): Promise<Reply> {
     if (this.exited) throw new CaseFailure(`${this.exited}; stderr: ${this.stderr.slice(-5).join(' | ')}`);
-    return new Promise((resolve) => {
-      this.waiting.set(seq, resolve);
+    return new Promise((resolve, reject) => {
+      this.waiting.set(seq, (r) => (r instanceof CaseFailure ? reject(r) : resolve(r)));
       this.child.stdin!.write(`${JSON.stringify({ seq, ...cmd })}\n`);
     });
   }

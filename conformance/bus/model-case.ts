@@ -10,6 +10,8 @@ import { CaseFailure, CaseTimeout } from '../cases/model.js';
 import type { Command, LogEntry, Reply } from '../../reference/bus/adapter/protocol.js';
 import { ok, type BusDriver } from './driver.js';
 import type { BusCaseDef } from './cases-model.js';
+import type { ErrorName } from '../../spec/generated/catalog.js';
+import type { ReceivedCode } from '../../reference/codec/catalog.js';
 
 type MwKind = { kind: 'pass' } | { kind: 'abort' } | { kind: 'replace'; payload: number } | { kind: 'result'; value: number };
 
@@ -19,10 +21,10 @@ interface Model {
   middleware: { label: string; mw: MwKind }[];
 }
 
-const FAIL = { code: 'HARDWARE_ERROR', message: 'model failure' };
+const FAIL: { code: ErrorName; message: string } = { code: 'HARDWARE_ERROR', message: 'model failure' };
 
 /** What the model says an operation does: the reply and the log, middleware entries in order and the rest as a sorted multiset. */
-function simulate(m: Model, category: 'event' | 'command' | 'query', type: string, payload: number): { reply: { ok: true; value: unknown } | { ok: false; code: string }; mw: string[]; rest: string[] } {
+function simulate(m: Model, category: 'event' | 'command' | 'query', type: string, payload: number): { reply: { ok: true; value: unknown } | { ok: false; code: ErrorName | ReceivedCode }; mw: string[]; rest: string[] } {
   const mw: string[] = [];
   const rest: string[] = [];
   let p = payload;
@@ -32,7 +34,7 @@ function simulate(m: Model, category: 'event' | 'command' | 'query', type: strin
     if (k.kind === 'replace') p = k.payload;
   }
   let result: unknown = null;
-  let error: string | null = null;
+  let error: ErrorName | null = null;
   if (category === 'event') {
     for (const s of m.subs) if (s.live && s.type === type) rest.push(`${s.label}/subscriber ${p}`);
   } else {
@@ -66,7 +68,7 @@ class Mismatch extends CaseFailure {
   }
 }
 
-function same(statements: string[], what: string, expected: unknown, actual: unknown): void {
+function same<T>(statements: string[], what: string, expected: NoInfer<T>, actual: T): void {
   const e = JSON.stringify(expected);
   const a = JSON.stringify(actual);
   if (e !== a) throw new Mismatch(statements, what, e, a);
@@ -80,7 +82,7 @@ const RULES = {
   middleware: ['BUS-30', 'BUS-31', 'BUS-33'],
 };
 
-function replyShape(r: Reply): { ok: true; value: unknown } | { ok: false; code: string } {
+function replyShape(r: Reply): { ok: true; value: unknown } | { ok: false; code: ErrorName | ReceivedCode } {
   return r.ok ? { ok: true, value: r.value } : { ok: false, code: r.error.code };
 }
 

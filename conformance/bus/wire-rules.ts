@@ -10,28 +10,31 @@ import { summarize } from '../cases/context.js';
 import type { Message } from '../../reference/codec/message.js';
 import { DEFAULT_LIMITS } from '../../spec/generated/catalog.js';
 import { expectEqual } from './checks.js';
+import type { MessageName } from '../../spec/generated/catalog.js';
+import { registryName } from '../../reference/codec/catalog.js';
+import type { ErrorName } from '../../spec/generated/catalog.js';
 
 let counter = 0;
 const nextId = (prefix: string): string => `${prefix}-${++counter}`;
 
 /** Sends a request and returns its id. */
-export function send(s: Session, type: string, payload: unknown, id = nextId(type.toLowerCase())): string {
+export function send(s: Session, type: MessageName, payload: unknown, id = nextId(type.toLowerCase())): string {
   s.conn.send({ type, header: { id }, payload });
   return id;
 }
 
 /** The next frame on `s`, which must answer `re` with `type`. */
-export async function answerOf(ctx: CaseContext, s: Session, re: string, type: string, what: string): Promise<Message> {
+export async function answerOf(ctx: CaseContext, s: Session, re: string, type: MessageName, what: string): Promise<Message> {
   return ctx.expectMessage(s.conn, `${type} answering ${what} (re=${re})`, (m) => m.name === type && m.header.re === re);
 }
 
 /** The next frame on `s`, which must be a request of `type` the broker sends. */
-export async function incoming(ctx: CaseContext, s: Session, type: string, what: string, timeoutMs?: number): Promise<Message> {
+export async function incoming(ctx: CaseContext, s: Session, type: MessageName, what: string, timeoutMs?: number): Promise<Message> {
   return ctx.expectMessage(s.conn, `${type} ${what}`, (m) => m.name === type, timeoutMs);
 }
 
 /** Answers a request the broker sent with `type`. */
-export function reply(s: Session, to: Message, type: string, payload: unknown): void {
+export function reply(s: Session, to: Message, type: MessageName, payload: unknown): void {
   s.conn.send({ type, header: { id: nextId('answer'), re: to.header.id }, payload });
 }
 
@@ -48,7 +51,7 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
 
 /** The ERROR a handler or service answers with, with details, to be carried unchanged. */
 export function handlerError(message: string): Record<string, unknown> {
-  return { code: 'INVALID_PARAMS', message, definite: true, details: { path: '/channel', rule: 'range', channel: 9 } };
+  return { code: 'INVALID_PARAMS' satisfies ErrorName, message, definite: true, details: { path: '/channel', rule: 'range', channel: 9 } };
 }
 
 async function subscribe(ctx: CaseContext, s: Session, eventType: string): Promise<string> {
@@ -67,7 +70,7 @@ async function busHosted(ctx: CaseContext, s: Session): Promise<boolean> {
   const id = send(s, 'BUS_SUBSCRIBE', { event_type: ctx.uniqueId('probe') });
   const m = await ctx.expectMessage(s.conn, `BUS_SUBSCRIBED or ERROR UNSUPPORTED answering ${id}`, (x) => x.header.re === id && (x.name === 'BUS_SUBSCRIBED' || x.name === 'ERROR'));
   if (m.name === 'BUS_SUBSCRIBED') return true;
-  if ((m.payload as { code: string }).code === 'UNSUPPORTED') return false;
+  if (registryName((m.payload as { code: string }).code) === 'UNSUPPORTED') return false;
   throw new CaseFailure(`BUS_SUBSCRIBE refused with ${(m.payload as { code: string }).code}`, 'BUS_SUBSCRIBED', summarize(m));
 }
 
@@ -170,7 +173,7 @@ export const BUS_WIRE_CASES: Case[] = [
       const q = ctx.uniqueId('qry');
       await registerHandler(ctx, h, c, 'command');
       await registerHandler(ctx, h, q, 'query');
-      for (const [type, name, answer, payload] of [['BUS_SEND', c, 'ACK', {}], ['BUS_QUERY', q, 'BUS_QUERY_RESULT', { result: { v: 42 } }]] as const) {
+      for (const [type, name, answer, payload] of [['BUS_SEND', c, 'ACK', {}], ['BUS_QUERY', q, 'BUS_QUERY_RESULT', { result: { v: 42 } }]] as const satisfies readonly (readonly [MessageName, string, MessageName, unknown])[]) {
         const id = send(r, type, { message_type: name, payload: { x: [1, 'two'] } });
         const fwd = await incoming(ctx, h, type, `forwarded to the handler of ${name}`);
         if (fwd.header.src !== r.clientId) throw new CaseFailure(`the forwarded ${type} does not name the sender in src`, r.clientId, String(fwd.header.src));
@@ -193,7 +196,7 @@ export const BUS_WIRE_CASES: Case[] = [
       const q = ctx.uniqueId('qry');
       await registerHandler(ctx, h, c, 'command');
       await registerHandler(ctx, h, q, 'query');
-      for (const [type, name] of [['BUS_SEND', c], ['BUS_QUERY', q]] as const) {
+      for (const [type, name] of [['BUS_SEND', c], ['BUS_QUERY', q]] as const satisfies readonly (readonly [MessageName, string])[]) {
         const id = send(r, type, { message_type: name, payload: 9 });
         const error = handlerError(`${type} failed: channel 9 does not exist`);
         reply(h, await incoming(ctx, h, type, `forwarded to the handler of ${name}`), 'ERROR', error);

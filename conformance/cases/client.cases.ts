@@ -7,6 +7,7 @@ import { encodeEnvelope } from '../../reference/codec/body.js';
 import { encodeFrame } from '../../reference/codec/frame.js';
 import { defineCase, CaseFailure, type Case } from './model.js';
 import { messageByName } from '../../reference/codec/catalog.js';
+import type { ErrorName } from '../../spec/generated/catalog.js';
 
 /** INIT's fields in version 1.0: the catalog's INIT payload properties (the type is since 1.0, its fields with it). */
 const INIT_1_0_FIELDS = new Set(Object.keys((messageByName('INIT').payload as { properties: Record<string, unknown> }).properties));
@@ -54,7 +55,7 @@ export const clientCases: Case[] = [
     statements: ['ERR-6'],
     async run(ctx) {
       const { conn } = await ctx.client();
-      conn.send({ type: 'ERROR', header: { id: 'stray-error', re: 'never-sent' }, payload: { code: 'INTERNAL', message: 'harness test', definite: false } });
+      conn.send({ type: 'ERROR', header: { id: 'stray-error', re: 'never-sent' }, payload: { code: 'INTERNAL' satisfies ErrorName, message: 'harness test', definite: false } });
       // The next thing the client sends must be the PONG to this PING, not an answer to the ERROR.
       await ctx.expectOpen(conn, 'no answer to the ERROR, then PONG');
     },

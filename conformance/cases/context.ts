@@ -16,6 +16,7 @@ import { messageByName } from '../../reference/codec/catalog.js';
 import type { Encoding } from '../../reference/codec/body.js';
 import type { Limits } from '../limits.js';
 import { auditFrame } from './sender-audit.js';
+import type { ErrorName, MessageName, MessageNames } from '../../spec/generated/catalog.js';
 
 /** Default of --start-timeout. */
 export const DEFAULT_START_TIMEOUT_MS = 15_000;
@@ -142,13 +143,13 @@ export interface ErrorExpectation {
   /** The statement that requires this ERROR, named when it is missing or has another code. */
   statement?: string;
   /** How a still-open connection is shown: a broker answers PING with PONG, a testee echoes it (TST-4). */
-  probe?: 'PONG' | 'PING';
+  probe?: MessageNames<'PONG' | 'PING'>;
   /** Statements the path and rule come from (default ERR-9 for SCHEMA_VIOLATION, ARR-7 for INVALID_ARRAY, BODY-3 for INVALID_HEADER). */
   detailsStatement?: string;
 }
 
 /** The statement that fixes `details.path` and `details.rule` for an error code. */
-function detailsStatementOf(code: string): string {
+function detailsStatementOf(code: ErrorName): string {
   return code === 'INVALID_HEADER' ? 'BODY-3' : code === 'INVALID_ARRAY' ? 'ARR-7' : code === 'SCHEMA_VIOLATION' ? 'ERR-9' : code === 'INVALID_PAYLOAD' ? 'ENC-11' : 'FIX-3';
 }
 
@@ -351,7 +352,7 @@ export class CaseContext {
    * expected (BODY-3, ARR-7, ENC-4, ENC-11, ENC-13, ERR-9), then the close or the open connection
    * the registry implies (ERR-4, ERR-5). Every mismatch is reported, each with its statement id.
    */
-  async expectError(conn: WireConnection, code: string, options: ErrorExpectation = {}): Promise<Message> {
+  async expectError(conn: WireConnection, code: ErrorName, options: ErrorExpectation = {}): Promise<Message> {
     const entry = REGISTRY.get(code);
     if (!entry) throw new Error(`expectError: ${code} is not in the error registry`);
     const closes = options.closes ?? entry.closes;
@@ -387,14 +388,14 @@ export class CaseContext {
    * Proves the connection is usable: a PING answered with `re` set to its id, by PONG (a broker) or
    * by its echo, another PING (a testee, TST-4).
    */
-  async expectOpen(conn: WireConnection, what = 'the connection to stay open', answer: 'PONG' | 'PING' = 'PONG'): Promise<void> {
+  async expectOpen(conn: WireConnection, what = 'the connection to stay open', answer: MessageNames<'PONG' | 'PING'> = 'PONG'): Promise<void> {
     const id = `probe-${this.next()}`;
     conn.send({ type: 'PING', header: { id } });
     await this.expectMessage(conn, `${what} (${answer} with re=${id})`, (m) => m.name === answer && m.header.re === id);
   }
 
   /** Sends a frame whose payload is the given JSON text, unchecked (for payloads that must be refused). */
-  sendUnchecked(conn: WireConnection, type: string, header: Message['header'], payloadJson: string): void {
+  sendUnchecked(conn: WireConnection, type: MessageName, header: Message['header'], payloadJson: string): void {
     const body = encodeEnvelope(messageByName(type).code, 'json', header, new TextEncoder().encode(payloadJson));
     conn.sendRaw(encodeFrame(body), `${type} id=${JSON.stringify(header.id)} with payload ${payloadJson.slice(0, 80)}`);
   }

@@ -12,8 +12,12 @@ import { ReferenceEngine, encodingOf as elementsOf, layerWeights, LocalBackend, 
 import { defineCase, CaseFailure, type Case } from './model.js';
 import type { CaseContext, TesteeSession } from './context.js';
 import { ask, engineSession } from './engine.cases.js';
+import type { MessageName } from '../../spec/generated/catalog.js';
+import type { ErrorName } from '../../spec/generated/catalog.js';
+import { ProtocolError } from '../../reference/codec/errors.js';
+import { receivedCode, registryName } from '../../reference/codec/catalog.js';
 
-type Answer = { name: string; payload: unknown };
+type Answer = { name: MessageName; payload: unknown };
 const payloadOf = (a: Answer): Record<string, unknown> => (a.payload ?? {}) as Record<string, unknown>;
 const showAnswer = (a: Answer): string => (a.name === 'ERROR' ? `ERROR ${String(payloadOf(a)['code'])}` : a.name);
 const vec = (values: number[]): NDArray => NDArray.from('<f4', [values.length], values);
@@ -54,21 +58,21 @@ class TimedPeer implements EngineBackend {
     return true;
   }
   markFailed(): void {}
-  private async call<T>(type: string, payload: unknown, timeoutMs: number): Promise<T> {
+  private async call<T>(type: MessageName, payload: unknown, timeoutMs: number): Promise<T> {
     this.calls++;
     const id = `t${++this.n}`;
-    this.s.conn.send({ type, header: { id }, payload } as never);
+    this.s.conn.send({ type, header: { id }, payload });
     const want = messageByName(type).response!;
     // Calls are sequential: anything else that arrives is a late answer to a call already timed out (REQ-16).
     const deadline = Date.now() + timeoutMs;
-    let r: { name: string; payload: unknown } | undefined;
+    let r: Answer | undefined;
     while (r === undefined) {
       const x = await this.s.conn.next(Math.max(1, deadline - Date.now()));
-      if (x.kind === 'timeout') throw Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'TIMEOUT' });
+      if (x.kind === 'timeout') throw new ProtocolError('TIMEOUT', `no answer within ${timeoutMs} ms`);
       if (x.kind !== 'message') throw new CaseFailure(`the peer ${x.kind === 'closed' ? 'closed the connection' : 'sent an invalid frame'} instead of answering ${type}`);
       if ((x.message.name === want || x.message.name === 'ERROR') && x.message.header.re === id) r = x.message;
     }
-    if (r.name === 'ERROR') throw Object.assign(new Error((r.payload as { message: string }).message), { code: (r.payload as { code: string }).code });
+    if (r.name === 'ERROR') throw Object.assign(new Error((r.payload as { message: string }).message), { code: receivedCode((r.payload as { code: string }).code) });
     return r.payload as T;
   }
   reason(encoding: NDArray, context: string, timeoutMs: number): Promise<ReasonResult> {
@@ -88,7 +92,7 @@ class TimedPeer implements EngineBackend {
 /** A harness engine that fails every call with `code` (INTERNAL: a failure that must lead to failover). */
 class FailingBackend extends LocalBackend {
   calls = 0;
-  constructor(name: string, private readonly code: string) {
+  constructor(name: string, private readonly code: ErrorName) {
     super(name);
   }
   override reason(): Promise<ReasonResult> {
@@ -150,7 +154,7 @@ export function engineMessageCases(): Case[] {
       async run(ctx) {
         const s = await engineSession(ctx);
         const items = [encodingOf(7, 16), encodingOf(8, 16)];
-        const faults: [string, unknown, string][] = [
+        const faults: [string, unknown, ErrorName][] = [
           ['an item without encoding', { context: 'no encoding' }, 'SCHEMA_VIOLATION'],
           ['an item whose encoding is a plain number array', { encoding: [0.5, 0.25] }, 'INVALID_ARRAY'],
         ];
@@ -172,7 +176,7 @@ export function engineMessageCases(): Case[] {
         // Each state change is answered ACK with the digest and version after it, which a REASONING_RESPONSE then confirms.
         const s = await engineSession(ctx);
         const ref = new ReferenceEngine('reference');
-        const steps: [string, Record<string, unknown>, () => StateAck][] = [
+        const steps: [MessageName, Record<string, unknown>, () => StateAck][] = [
           ['FEEDBACK', { encoding: encodingOf(11, 64), reward: 0.5 }, () => ref.feedback(encodingOf(11, 64), 0.5)],
           ['PARAMETER_SYNC', { parameters: { learning_rate: 0.25 } }, () => ref.parameterSync({ learning_rate: 0.25 })],
           ['STATE_UPDATE', { layer: 2, weights: layerWeights(2, 9), state_version: 40n }, () => ref.stateUpdate(2, layerWeights(2, 9), 40n)],
@@ -267,7 +271,7 @@ export function engineMessageCases(): Case[] {
         // MEMORY_UPDATE is recommended: exactly one ERROR UNSUPPORTED passes (ERR-8); otherwise ACK, also for a replacement.
         const s = await engineSession(ctx);
         const first = await ask(ctx, s, 'MEMORY_UPDATE', { key: 'fact:1', encoding: vec([0.5, 0.25]), content: 'first' }, 'mem-1');
-        if (first.name === 'ERROR' && payloadOf(first)['code'] === 'UNSUPPORTED') return expectNoMoreAnswers(ctx, s, 'after ERROR UNSUPPORTED to MEMORY_UPDATE');
+        if (first.name === 'ERROR' && registryName(payloadOf(first)['code']) === 'UNSUPPORTED') return expectNoMoreAnswers(ctx, s, 'after ERROR UNSUPPORTED to MEMORY_UPDATE');
         const problems: string[] = [];
         if (first.name !== 'ACK') problems.push(`a new key: ${showAnswer(first)}`);
         const replace = await ask(ctx, s, 'MEMORY_UPDATE', { key: 'fact:1', encoding: vec([1, 2, 3]), content: 'replaced' }, 'mem-2');
@@ -286,7 +290,7 @@ export function engineMessageCases(): Case[] {
         const s = await engineSession(ctx);
         for (const dim of [1, 3, 768]) {
           const a = await ask(ctx, s, 'ENCODING_REQ', { text: `encode me at ${dim}`, dim }, `enc-${dim}`);
-          if (a.name === 'ERROR' && payloadOf(a)['code'] === 'UNSUPPORTED' && dim === 1) return expectNoMoreAnswers(ctx, s, 'after ERROR UNSUPPORTED to ENCODING_REQ');
+          if (a.name === 'ERROR' && registryName(payloadOf(a)['code']) === 'UNSUPPORTED' && dim === 1) return expectNoMoreAnswers(ctx, s, 'after ERROR UNSUPPORTED to ENCODING_REQ');
           const e = payloadOf(a)['encoding'];
           const size = e instanceof NDArray ? e.shape.reduce((x, y) => x * y, 1) : undefined;
           if (a.name !== 'ENCODING_RSP' || size !== dim) throw new CaseFailure(`ENCODING_REQ with dim ${dim}: /encoding must hold exactly ${dim} elements`, `${dim} elements`, a.name === 'ENCODING_RSP' ? `${String(size)} elements` : showAnswer(a));
@@ -333,7 +337,7 @@ export function engineMessageCases(): Case[] {
         const refusal = new UnifiedEngine({ strategy: 'round_robin', cacheSize: 0, timeoutMs: ctx.timeoutMs }).attach(peer).attach(local);
         const before = peer.calls;
         const x = await refusal.reason(NAN_ENCODING(), 'refused');
-        if (x.success || x.error?.code !== 'INVALID_ARRAY' || local.calls !== 0 || peer.calls !== before + 1 || refusal.getMetrics()['failovers'] !== 0) {
+        if (x.success || registryName(x.error?.code) !== 'INVALID_ARRAY' || local.calls !== 0 || peer.calls !== before + 1 || refusal.getMetrics()['failovers'] !== 0) {
           throw new CaseFailure('the peer\'s refusal of a non-finite encoding must be an input refusal (INVALID_ARRAY) that ends the call without failover', 'INVALID_ARRAY from the peer, 0 failovers', `${x.error?.code ?? 'success'}, failovers ${refusal.getMetrics()['failovers']}, the in-process engine asked ${local.calls} times`);
         }
       },
@@ -349,7 +353,7 @@ export function engineMessageCases(): Case[] {
         const u = new UnifiedEngine({ strategy: 'round_robin', cacheSize: 0, timeoutMs: ctx.timeoutMs }).attach(peer).attach(local);
         const r = await u.reason(encodingOf(500, 32), 'timely');
         if (!r.success) {
-          const timedOut = r.error?.code === 'TIMEOUT';
+          const timedOut = registryName(r.error?.code) === 'TIMEOUT';
           throw new CaseFailure(timedOut ? `the peer did not answer within engine_timeout_ms (${ctx.timeoutMs} ms): the call failed TIMEOUT${r.error?.retryable ? ', retryable' : ''}` : `the call failed: ${r.error?.code} ${r.error?.message}`,
             'an answer within engine_timeout_ms', `${r.error?.code}${local.calls ? `, failed over to the in-process engine ${local.calls} times` : ''}`);
         }

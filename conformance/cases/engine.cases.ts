@@ -13,6 +13,8 @@ import { requestOf, stepDiff, encodingOf, ReferenceEngine, LocalBackend, Unified
 import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
 import type { CaseContext, TesteeSession } from './context.js';
 import { engineMessageCases } from './engine-messages.cases.js';
+import type { MessageName } from '../../spec/generated/catalog.js';
+import { registryName } from '../../reference/codec/catalog.js';
 
 const fixtures = (): EngineFixtures => JSON.parse(readFileSync(repoFile('fixtures/engine/engine.json'), 'utf8')) as EngineFixtures;
 
@@ -25,7 +27,7 @@ export async function engineSession(ctx: CaseContext): Promise<TesteeSession> {
 }
 
 /** One request to the peer and its answer (response or ERROR with re = the request's id). */
-export async function ask(ctx: CaseContext, s: TesteeSession, type: string, payload: unknown, id: string): Promise<{ name: string; payload: unknown }> {
+export async function ask(ctx: CaseContext, s: TesteeSession, type: MessageName, payload: unknown, id: string): Promise<{ name: MessageName; payload: unknown }> {
   s.conn.send({ type, header: { id }, payload } as never);
   const want = messageByName(type).response!;
   const m = await ctx.expectMessage(s.conn, `${want} or ERROR with re=${id}`, (x) => (x.name === want || x.name === 'ERROR') && x.header.re === id);
@@ -40,7 +42,7 @@ class PeerBackend implements EngineBackend {
     return true;
   }
   markFailed(): void {}
-  private async call<T>(type: string, payload: unknown): Promise<T> {
+  private async call<T>(type: MessageName, payload: unknown): Promise<T> {
     const a = await ask(this.ctx, this.s, type, payload, `u${++this.n}`);
     if (a.name === 'ERROR') throw Object.assign(new Error((a.payload as { message: string }).message), { code: (a.payload as { code: string }).code });
     return a.payload as T;
@@ -117,7 +119,7 @@ export function engineCases(): Case[] {
         const s = await engineSession(ctx);
         const a = await ask(ctx, s, 'PARAMETER_SYNC', { parameters: { 'threshold.layer9': 1 } }, 'p');
         const p = a.payload as { code?: string; details?: { param?: string } };
-        if (a.name !== 'ERROR' || p.code !== 'INVALID_PARAMS' || p.details?.param !== 'threshold.layer9') {
+        if (a.name !== 'ERROR' || registryName(p.code) !== 'INVALID_PARAMS' || p.details?.param !== 'threshold.layer9') {
           throw new CaseFailure('an unknown parameter must be refused with INVALID_PARAMS naming it in details.param', 'ERROR INVALID_PARAMS param threshold.layer9', JSON.stringify(a));
         }
       },

@@ -14,6 +14,7 @@ import { FrameDecoder } from '../../reference/codec/frame.js';
 import { BROKER_TO_CLIENT, CLIENT_TO_BROKER, createPairIn, mkfifo, openReadEnd, removePairDir } from '../../reference/transport/fifo-fs.js';
 import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
 import type { CaseContext } from './context.js';
+import type { MessageName } from '../../spec/generated/catalog.js';
 
 /** How long a broker gets to notice a new pair directory (an inotify event, a directory read). */
 const NOTICE_MS = 500;
@@ -220,7 +221,7 @@ export const fifoCases: Case[] = [
         // Late, but well inside the broker's handshake timeout (LIM-10), which would otherwise close the pair.
         await new Promise((r) => setTimeout(r, lateMs(ctx, 1000)));
         const answer = await handshakeOver(ctx, pair, writeFd);
-        if (answer !== 'INIT_ACK') throw new CaseFailure('with the harness reading broker-to-client 1 s late, the broker did not complete the handshake (its writing open must be retried on ENXIO until its connect timeout)', 'INIT_ACK', answer);
+        if (answer !== ('INIT_ACK' satisfies MessageName)) throw new CaseFailure('with the harness reading broker-to-client 1 s late, the broker did not complete the handshake (its writing open must be retried on ENXIO until its connect timeout)', 'INIT_ACK', answer);
       } finally {
         if (writeFd !== undefined) closeSync(writeFd);
         await removePairDir(pair).catch(() => undefined);
@@ -242,7 +243,7 @@ export const fifoCases: Case[] = [
         writeFd = await writeOpenWithin(join(pair, CLIENT_TO_BROKER), ctx.timeoutMs);
         if (writeFd === undefined) throw new CaseFailure('after end of file on client-to-broker before any writer, the broker gave up the pair', 'client-to-broker still read', (await fsp.stat(pair).catch(() => undefined)) ? 'no reader (ENXIO)' : 'the pair was removed');
         const answer = await handshakeOver(ctx, pair, writeFd);
-        if (answer !== 'INIT_ACK') throw new CaseFailure('a writer coming after end of file was not served', 'INIT_ACK', answer);
+        if (answer !== ('INIT_ACK' satisfies MessageName)) throw new CaseFailure('a writer coming after end of file was not served', 'INIT_ACK', answer);
       } finally {
         closeSync(readFd);
         if (writeFd !== undefined) closeSync(writeFd);

@@ -10,6 +10,11 @@ import { defineCase, type Case } from './model.js';
 import { repoFile } from '../../reference/paths.js';
 import { readableId, schemaRuleOf } from './testee-vectors.js';
 import type { FixtureVector } from '../../spec/generated/fixture.js';
+import { toRegistryName } from '../../reference/codec/catalog.js';
+import type { ErrorName } from '../../spec/generated/catalog.js';
+
+/** The codes of faults found before the payload is read (framing, header, type, encoding). */
+const FRAMING_ERRORS: ReadonlySet<string> = new Set<ErrorName>(['MALFORMED_FRAME', 'FRAME_TOO_LARGE', 'INVALID_HEADER', 'UNKNOWN_TYPE', 'UNSUPPORTED_ENCODING']);
 
 /** An invalid frame vector (fixtures/fixture.schema.json): its error and whether it closes are always given. */
 type Vector = FixtureVector & { error: string; closes: boolean };
@@ -29,7 +34,7 @@ function appliesToBroker(v: Vector): boolean {
   if (!(v.error in STATEMENT_OF)) return false;
   // Vectors written for a receiver with a non-default max_frame say so; a broker's own limit decides.
   if (v.max_frame !== undefined) return false;
-  if (['MALFORMED_FRAME', 'FRAME_TOO_LARGE', 'INVALID_HEADER', 'UNKNOWN_TYPE', 'UNSUPPORTED_ENCODING'].includes(v.error)) return true;
+  if (FRAMING_ERRORS.has(v.error)) return true;
   // The session negotiates JSON: a CBOR payload would meet UNSUPPORTED_ENCODING before its own fault.
   if ((Buffer.from(v.hex, 'hex')[5]! & 3) !== 0) return false;
   const info = messageByCode(Buffer.from(v.hex, 'hex')[4]!);
@@ -51,7 +56,7 @@ export function fixtureFaultCases(): Case[] {
         conn.sendRaw(bytes, `fixture ${v.id}: ${v.description}`);
         // Every field a statement names: code, definite (ERR-2), re (ERR-3), details.path and rule, the close.
         const rule = v.rule ?? schemaRuleOf(v.id);
-        await ctx.expectError(conn, v.error, {
+        await ctx.expectError(conn, toRegistryName(v.error), {
           statement, closes: v.closes, re: readableId(bytes, v.error),
           ...(v.path !== undefined ? { path: v.path } : {}), ...(rule !== undefined ? { rule } : {}),
         });

@@ -1,6 +1,7 @@
 /** Framing (section framing): chunking, limits checked on the length prefix. */
 import { encodeMessageFrame } from '../../reference/codec/message.js';
 import { defineCase, CaseFailure, type Case } from './model.js';
+import { registryName } from '../../reference/codec/catalog.js';
 
 export const framingCases: Case[] = [
   defineCase({
@@ -49,7 +50,7 @@ export const framingCases: Case[] = [
       conn.sendRaw(Uint8Array.of(0xff, 0xff, 0xff, 0xff), 'length prefix 0xFFFFFFFF and no body');
       const m = await ctx.expectMessage(conn, 'ERROR FRAME_TOO_LARGE on the prefix alone', (x) => x.name === 'ERROR');
       const p = m.payload as { code: string; details?: { limit?: number } };
-      if (p.code !== 'FRAME_TOO_LARGE') throw new CaseFailure(`expected FRAME_TOO_LARGE, got ${p.code}`, 'FRAME_TOO_LARGE', p.code);
+      if (registryName(p.code) !== 'FRAME_TOO_LARGE') throw new CaseFailure(`expected FRAME_TOO_LARGE, got ${p.code}`, 'FRAME_TOO_LARGE', p.code);
       if (typeof p.details?.limit !== 'number') throw new CaseFailure('FRAME_TOO_LARGE without details.limit', 'details.limit = max_frame', JSON.stringify(p.details));
       await ctx.expectClosed(conn);
     },

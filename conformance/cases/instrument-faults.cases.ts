@@ -10,6 +10,7 @@ import type { Message } from '../../reference/codec/message.js';
 import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
 import { CaseContext } from './context.js';
 import { startWorker, type StartedWorker } from './instrument-worker.js';
+import { registryName } from '../../reference/codec/catalog.js';
 
 /** Commands other than ping and shutdown, each harmless and valid with its defaults. */
 const PROBES = ['sampler_read', 'pid_get_setpoint', 'iq_get_quadratures'];
@@ -58,7 +59,7 @@ export const instrumentFaultCases = (): Case[] => [
         for (let i = 0; i < 45; i++) {
           const command = PROBES[i % PROBES.length]!;
           const m = await answerTo(ctx, w, w.command(command, {}), `the answer to ${command}`);
-          if (m.name === 'ERROR' && (m.payload as { code?: unknown }).code === 'HARDWARE_ERROR') injected++;
+          if (m.name === 'ERROR' && registryName((m.payload as { code?: unknown }).code) === 'HARDWARE_ERROR') injected++;
         }
         if (injected > 0) problems.push(`without fault injection asked, ${injected} of 45 commands were answered HARDWARE_ERROR`);
       });
@@ -80,7 +81,7 @@ export const instrumentFaultCases = (): Case[] => [
           const id = w.command(command, {});
           const m = await ctx.expectMessage(w.conn, `ERROR HARDWARE_ERROR answering ${command} (re=${id})`, () => true);
           if (m.name === 'INSTRUMENT_EVENT') throw new CaseFailure(`a fault during ${command} was reported as INSTRUMENT_EVENT ${String((m.payload as { event?: unknown }).event)} instead of the command's ERROR`, 'ERROR HARDWARE_ERROR', `INSTRUMENT_EVENT ${String((m.payload as { event?: unknown }).event)}`);
-          if (m.header.re !== id || m.name !== 'ERROR' || (m.payload as { code?: unknown }).code !== 'HARDWARE_ERROR') throw new CaseFailure(`with --error-rate 1, ${command} was answered ${codeOf(m)}`, 'ERROR HARDWARE_ERROR', `${codeOf(m)} re=${String(m.header.re)}`);
+          if (m.header.re !== id || m.name !== 'ERROR' || registryName((m.payload as { code?: unknown }).code) !== 'HARDWARE_ERROR') throw new CaseFailure(`with --error-rate 1, ${command} was answered ${codeOf(m)}`, 'ERROR HARDWARE_ERROR', `${codeOf(m)} re=${String(m.header.re)}`);
         }
         await pingAlive(ctx, w, 'three hardware faults');
       });

@@ -10,6 +10,7 @@ import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
 import type { CaseContext } from './context.js';
 import { startWorker, gone, leftBehind, type StartedWorker } from './instrument-worker.js';
 import { instrumentSpec, roundToStep } from '../oracle.js';
+import type { ErrorName } from '../../spec/generated/catalog.js';
 
 /** Commands of the 10,000-command pipeline case. */
 const PIPELINED = 10_000;
@@ -57,7 +58,7 @@ async function expectAlive(ctx: CaseContext, w: StartedWorker, after: string): P
   if (p['data'] !== 'pong') throw new CaseFailure(`ping after ${after} answered ${JSON.stringify(p['data'])}`, 'pong', JSON.stringify(p['data']));
 }
 
-function expectError(m: Message, code: string, param?: string): void {
+function expectError(m: Message, code: ErrorName, param?: string): void {
   if (m.name !== 'ERROR') throw new CaseFailure(`expected ERROR ${code}; got ${describeAnswer(m)}`, code, describeAnswer(m));
   const p = m.payload as { code: string; details?: { param?: string } };
   if (p.code !== code) throw new CaseFailure(`expected ERROR ${code}; got ERROR ${p.code}`, code, p.code);

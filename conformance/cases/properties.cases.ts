@@ -13,6 +13,7 @@ import { payloadToFixture } from '../../reference/codec/payload.js';
 import type { Message } from '../../reference/codec/message.js';
 import { defineCase, CaseFailure, type Case } from './model.js';
 import type { Encoding } from '../../reference/codec/body.js';
+import type { ErrorName } from '../../spec/generated/catalog.js';
 
 const RUNS_PER_TYPE = 25;
 
@@ -49,7 +50,7 @@ function routedCase(encoding: Encoding): Case {
         if (diff !== null) throw new CaseFailure(`${info.name} arrived changed at ${diff}`, JSON.stringify(payloadToFixture(info, payload)).slice(0, 300), JSON.stringify(payloadToFixture(info, m.payload)).slice(0, 300));
         // Requests are answered with ERROR by B so nothing stays open at the broker.
         if (info.kind === 'request') {
-          b.conn.send({ type: 'ERROR', header: { id: `e-${id}`, re: m.header.id }, payload: { code: 'UNSUPPORTED', message: 'harness B does not serve it', definite: true } });
+          b.conn.send({ type: 'ERROR', header: { id: `e-${id}`, re: m.header.id }, payload: { code: 'UNSUPPORTED' satisfies ErrorName, message: 'harness B does not serve it', definite: true } });
           await current(a.conn, `the ERROR answering ${id}`, (x) => x.header.re, id, (x) => x.name === 'ERROR');
         }
       });

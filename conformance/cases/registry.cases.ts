@@ -8,6 +8,7 @@ import type { CaseContext, Session } from './context.js';
 import type { Message } from '../../reference/codec/message.js';
 import { BUS_WIRE_CASES, answerOf, handlerError, incoming, nothingYet, reply, send, sleep } from '../bus/wire-rules.js';
 import { expectEqual } from '../bus/checks.js';
+import { registryName } from '../../reference/codec/catalog.js';
 
 const request = { encoding: NDArray.from('<f4', [2], [1, 2]), context: 'registry', source: 'harness' };
 
@@ -242,7 +243,7 @@ export const registryCases: Case[] = [
       const late = dispatch(c, { service_name: name, method: 'run', payload: 'late', timeout_ms: 1000, max_retries: 0 });
       const held = await incoming(ctx, s, 'SERVICE_DISPATCH', 'the dispatch left to time out');
       expectEqual('current_load with a dispatch waiting for its answer', 1, await load(ctx, c, name));
-      await ctx.expectMessage(c.conn, `ERROR TIMEOUT re=${late} after timeout_ms 1000`, (m) => m.name === 'ERROR' && (m.payload as { code: string }).code === 'TIMEOUT' && m.header.re === late, 1000 + ctx.timeoutMs);
+      await ctx.expectMessage(c.conn, `ERROR TIMEOUT re=${late} after timeout_ms 1000`, (m) => m.name === 'ERROR' && registryName((m.payload as { code: string }).code) === 'TIMEOUT' && m.header.re === late, 1000 + ctx.timeoutMs);
       expectEqual('current_load after a timeout', 0, await load(ctx, c, name));
       reply(s, held, 'SERVICE_RESULT', { result: 'too late' }); // discarded; must not lower the load again
       await sleep(50);

@@ -7,6 +7,7 @@ import { decodeEnvelope } from '../../reference/codec/body.js';
 import type { Message } from '../../reference/codec/message.js';
 import { defineCase, CaseFailure, type Case } from './model.js';
 import type { CaseContext, Session } from './context.js';
+import { registryName } from '../../reference/codec/catalog.js';
 
 const encoding = NDArray.from('<f4', [4], [0.5, -0.25, 0.125, 1]);
 const request = { encoding, context: 'conformance', source: 'harness' };
@@ -145,7 +146,7 @@ export const requestCases: Case[] = [
       b.conn.destroy();
       const m = await ctx.expectMessage(a.conn, 'ERROR PEER_GONE with re=orphan', (x) => x.name === 'ERROR' && x.header.re === 'orphan');
       const p = m.payload as { code: string; definite: boolean };
-      if (p.code !== 'PEER_GONE' || p.definite !== false) throw new CaseFailure('expected PEER_GONE with definite=false', 'PEER_GONE definite=false', `${p.code} definite=${p.definite}`);
+      if (registryName(p.code) !== 'PEER_GONE' || p.definite !== false) throw new CaseFailure('expected PEER_GONE with definite=false', 'PEER_GONE definite=false', `${p.code} definite=${p.definite}`);
     },
   }),
   defineCase({
@@ -168,7 +169,7 @@ export const requestCases: Case[] = [
       // The first `limit` requests reach B; the one beyond gets OVERLOADED.
       const over = await ctx.expectMessage(a.conn, `ERROR OVERLOADED for request ${limit + 1}`, (m) => m.name === 'ERROR');
       const p = over.payload as { code: string };
-      if (p.code !== 'OVERLOADED' || over.header.re !== `p${limit}`) throw new CaseFailure(`expected OVERLOADED with re=p${limit}`, `OVERLOADED re=p${limit}`, `${p.code} re=${over.header.re}`);
+      if (registryName(p.code) !== 'OVERLOADED' || over.header.re !== `p${limit}`) throw new CaseFailure(`expected OVERLOADED with re=p${limit}`, `OVERLOADED re=p${limit}`, `${p.code} re=${over.header.re}`);
     },
   }),
 ];

@@ -8,6 +8,9 @@ import { DEFAULT_LIMITS } from '../../reference/codec/index.js';
 import { WireConnection } from '../wire/connection.js';
 import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
 import type { CaseContext, Session } from './context.js';
+import type { MessageName } from '../../spec/generated/catalog.js';
+import { registryName } from '../../reference/codec/catalog.js';
+import type { ErrorName } from '../../spec/generated/catalog.js';
 
 const MAX_DEPTH = DEFAULT_LIMITS.max_payload_depth;
 const u32 = (n: number): Uint8Array => {
@@ -22,10 +25,10 @@ function descriptor(name: string): Record<string, unknown> {
 }
 
 /** Sends a request and returns its answer; a broker without the feature (UNSUPPORTED) skips the case. */
-async function callOrSkip(ctx: CaseContext, s: Session, type: string, payload: unknown, feature: string): Promise<void> {
+async function callOrSkip(ctx: CaseContext, s: Session, type: MessageName, payload: unknown, feature: string): Promise<void> {
   const id = ctx.sendRequest(s.conn, { type, payload });
   const m = await ctx.expectMessage(s.conn, `the answer to ${type}`, (x) => x.header.re === id);
-  if (m.name === 'ERROR' && (m.payload as { code: string }).code === 'UNSUPPORTED') throw new CaseSkipped(`the broker does not implement ${feature}`);
+  if (m.name === 'ERROR' && registryName((m.payload as { code: string }).code) === 'UNSUPPORTED') throw new CaseSkipped(`the broker does not implement ${feature}`);
   if (m.name === 'ERROR') throw new CaseFailure(`${type} was refused`, 'its response', `ERROR ${(m.payload as { code: string }).code}`);
 }
 
@@ -48,7 +51,7 @@ async function rawSocketSession(ctx: CaseContext, label: string): Promise<{ sess
 }
 
 /** Open requests beyond max_in_flight, of a kind the broker answers itself, each addressed to a responder that never answers. */
-const inFlightKinds: { kind: string; type: string; setup(ctx: CaseContext, responder: Session, tag: string): Promise<void>; payload(tag: string, i: number): unknown }[] = [
+const inFlightKinds: { kind: string; type: MessageName; setup(ctx: CaseContext, responder: Session, tag: string): Promise<void>; payload(tag: string, i: number): unknown }[] = [
   {
     kind: 'bus-query',
     type: 'BUS_QUERY',
@@ -79,7 +82,7 @@ export const robustnessCases: Case[] = [
       for (let i = 0; i <= limit; i++) requester.conn.send({ type, header: { id: `q${i}` }, payload: payload(tag, i) });
       const over = await ctx.expectMessage(requester.conn, `ERROR OVERLOADED for ${type} number ${limit + 1}`, (m) => m.name === 'ERROR', ctx.timeoutMs * 4);
       const p = over.payload as { code: string; details?: { limit?: number } };
-      if (p.code !== 'OVERLOADED' || over.header.re !== `q${limit}`) throw new CaseFailure(`expected OVERLOADED with re=q${limit}`, `OVERLOADED re=q${limit}`, `${p.code} re=${String(over.header.re)}`);
+      if (registryName(p.code) !== 'OVERLOADED' || over.header.re !== `q${limit}`) throw new CaseFailure(`expected OVERLOADED with re=q${limit}`, `OVERLOADED re=q${limit}`, `${p.code} re=${String(over.header.re)}`);
       if (p.details?.limit !== limit) throw new CaseFailure('the OVERLOADED ERROR does not name the limit in details.limit', String(limit), String(p.details?.limit));
     },
   })),
@@ -116,8 +119,8 @@ export const robustnessCases: Case[] = [
       const thief = await ctx.session('thief');
       thief.conn.send({ type: 'SERVICE_REGISTER', header: { id: 'steal' }, payload: { service: descriptor(victim.clientId) } });
       const m = await ctx.expectMessage(thief.conn, 'ERROR SERVICE_EXISTS with re=steal', (x) => x.header.re === 'steal');
-      if (m.name === 'ERROR' && (m.payload as { code: string }).code === 'UNSUPPORTED') throw new CaseSkipped('the broker does not implement the service registry');
-      if (m.name !== 'ERROR' || (m.payload as { code: string }).code !== 'SERVICE_EXISTS') {
+      if (m.name === 'ERROR' && registryName((m.payload as { code: string }).code) === 'UNSUPPORTED') throw new CaseSkipped('the broker does not implement the service registry');
+      if (m.name !== 'ERROR' || registryName((m.payload as { code: string }).code) !== 'SERVICE_EXISTS') {
         throw new CaseFailure('a service was registered under a connected client\'s id', 'ERROR SERVICE_EXISTS', m.name === 'ERROR' ? `ERROR ${(m.payload as { code: string }).code}` : m.name);
       }
       await ctx.expectOpen(thief.conn);
@@ -131,7 +134,7 @@ export const robustnessCases: Case[] = [
       const s = await ctx.session();
       // STATS_REQUEST has no field `x`: a payload the depth check lets through is a SCHEMA_VIOLATION.
       ctx.sendUnchecked(s.conn, 'STATS_REQUEST', { id: 'deep' }, `{"x":${nested(levels - 1)}}`);
-      const expected = levels <= MAX_DEPTH ? 'SCHEMA_VIOLATION' : 'INVALID_PAYLOAD';
+      const expected: ErrorName = levels <= MAX_DEPTH ? 'SCHEMA_VIOLATION' : 'INVALID_PAYLOAD';
       const m = await ctx.expectError(s.conn, expected, { re: 'deep', closes: false });
       const rule = (m.payload as { details?: { rule?: string } }).details?.rule;
       if (expected === 'INVALID_PAYLOAD' && rule !== 'max-depth') throw new CaseFailure('the INVALID_PAYLOAD ERROR does not give rule max-depth', 'max-depth', String(rule));
@@ -177,7 +180,7 @@ export const robustnessCases: Case[] = [
         const conn = holders[i]!;
         const r = await conn.next(i === most - 1 ? ctx.timeoutMs : 1);
         if (r.kind === 'timeout') continue;
-        if (r.kind !== 'message' || r.message.name !== 'ERROR' || (r.message.payload as { code: string }).code !== 'OVERLOADED') {
+        if (r.kind !== 'message' || r.message.name !== 'ERROR' || registryName((r.message.payload as { code: string }).code) !== 'OVERLOADED') {
           throw new CaseFailure('a connection holding a partial first frame got something other than ERROR OVERLOADED', 'ERROR OVERLOADED, then a close', r.kind === 'message' ? r.message.name : r.kind);
         }
         await ctx.expectClosed(conn, 'the refused connection closed (HS-21)');
@@ -248,7 +251,7 @@ export const robustnessCases: Case[] = [
           if (r.kind === 'closed') throw new CaseFailure('the broker closed the asker, which read everything', 'open', 'closed');
           if (r.kind !== 'message' || r.message.name !== 'ERROR') continue;
           const p = r.message.payload as { code: string; details?: { error?: { code?: string } } };
-          const code = p.code === 'HANDLER_FAILED' ? p.details?.error?.code ?? p.code : p.code;
+          const code = registryName(registryName(p.code) === 'HANDLER_FAILED' ? p.details?.error?.code ?? p.code : p.code);
           if (code === 'OVERLOADED') return;
           outcomes.push(`${String(r.message.header.re)}: ${p.code}`);
           // PEER_GONE, NO_HANDLER: the sink is gone and every query before was queued, not refused.

@@ -10,6 +10,8 @@ import type { Message } from '../../reference/codec/message.js';
 import type { WireConnection, Received } from '../wire/connection.js';
 import { CaseFailure, CaseSkipped } from './model.js';
 import { summarize, type CaseContext, type Session } from './context.js';
+import { registryName } from '../../reference/codec/catalog.js';
+import type { MessageName } from '../../spec/generated/catalog.js';
 
 export const reasoning = (context = 'runtime', size = 4): Record<string, unknown> => ({
   encoding: NDArray.from('<f4', [size], Array.from({ length: size }, (_, i) => i / 8)), context, source: 'harness',
@@ -68,7 +70,7 @@ export async function closedWithin(ctx: CaseContext, conn: WireConnection, what:
 export async function expectTimeout(ctx: CaseContext, conn: WireConnection, re: string, ms: number, since = Date.now()): Promise<{ m: Message; at: number }> {
   const got = await messageWithin(ctx, conn, `ERROR TIMEOUT with re=${re}`, ms, (m) => m.name === 'ERROR' && m.header.re === re, since);
   const p = errorOf(got.m);
-  if (p.code !== 'TIMEOUT') throw new CaseFailure(`expected ERROR TIMEOUT with re=${re}; got ${p.code}`, 'TIMEOUT', p.code);
+  if (registryName(p.code) !== 'TIMEOUT') throw new CaseFailure(`expected ERROR TIMEOUT with re=${re}; got ${p.code}`, 'TIMEOUT', p.code);
   if (p.definite !== false) throw new CaseFailure('a TIMEOUT must have definite false (the peer may have acted)', 'definite false', `definite ${String(p.definite)}`);
   return got;
 }
@@ -107,10 +109,10 @@ export async function expectSilence(ctx: CaseContext, conn: WireConnection, what
 }
 
 /** A feature the broker may lack (the bus, the registry): UNSUPPORTED there skips the case, anything else is its answer. */
-export async function requestOrSkip(ctx: CaseContext, s: Session, type: string, payload: unknown, feature: string, id = `${type.toLowerCase()}-${ctx.uniqueId('x')}`): Promise<Message> {
+export async function requestOrSkip(ctx: CaseContext, s: Session, type: MessageName, payload: unknown, feature: string, id = `${type.toLowerCase()}-${ctx.uniqueId('x')}`): Promise<Message> {
   s.conn.send({ type, header: { id }, payload } as never);
   const m = await ctx.expectMessage(s.conn, `the answer to ${type} ${id}`, (x) => x.header.re === id);
-  if (m.name === 'ERROR' && errorOf(m).code === 'UNSUPPORTED') throw new CaseSkipped(`the broker does not implement ${feature} (UNSUPPORTED to ${type})`);
+  if (m.name === 'ERROR' && registryName(errorOf(m).code) === 'UNSUPPORTED') throw new CaseSkipped(`the broker does not implement ${feature} (UNSUPPORTED to ${type})`);
   return m;
 }
 

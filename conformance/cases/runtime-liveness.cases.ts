@@ -7,6 +7,7 @@ import { encodeMessageFrame } from '../../reference/codec/message.js';
 import { defineCase, CaseFailure, type Case } from './model.js';
 import type { CaseContext, Session } from './context.js';
 import { announcedHeartbeat, closedWithin, messageWithin, slack, session } from './runtime-helpers.js';
+import type { MessageName } from '../../spec/generated/catalog.js';
 
 /** A session whose PINGs the case sees (and answers, or not) itself. */
 async function manualSession(ctx: CaseContext, label: string): Promise<Session & { hb: number }> {
@@ -24,7 +25,7 @@ export const SLOW_AT_DEFAULT_LIMITS = [
   'handshake/any-frame-counts-as-liveness', 'limits/handshake-timeout', 'limits/shutdown-drain-at-most-own-limit',
 ];
 
-const isPing = (m: { name: string; header: { re?: string } }): boolean => m.name === 'PING' && m.header.re === undefined;
+const isPing = (m: { name: MessageName; header: { re?: string } }): boolean => m.name === 'PING' && m.header.re === undefined;
 
 export const livenessCases: Case[] = [
   defineCase({

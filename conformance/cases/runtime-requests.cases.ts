@@ -9,6 +9,7 @@ import { encodeMessageFrame } from '../../reference/codec/message.js';
 import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
 import type { CaseContext, Session } from './context.js';
 import { errorOf, expectTimeout, reasoning, reasoningAnswer, requestOrSkip, requireDrainTime, slack, session } from './runtime-helpers.js';
+import type { MessageName } from '../../spec/generated/catalog.js';
 
 function descriptor(name: string): Record<string, unknown> {
   return { name, service_type: 'conformance', version: '1.0.0', max_concurrent: 0, healthy: true };
@@ -138,7 +139,7 @@ export const runtimeRequestCases: Case[] = [
       ]), `BUS_SUBSCRIBE ${type} and BUS_PUBLISH ${type} in one write`);
       let delivered: number | undefined;
       for (let i = 0; i < 3 && delivered === undefined; i++) {
-        const m = await ctx.expectMessage(a.conn, 'BUS_SUBSCRIBED, the BUS_EVENT to our own subscription and BUS_PUBLISHED', (x) => ['BUS_SUBSCRIBED', 'BUS_EVENT', 'BUS_PUBLISHED'].includes(x.name));
+        const m = await ctx.expectMessage(a.conn, 'BUS_SUBSCRIBED, the BUS_EVENT to our own subscription and BUS_PUBLISHED', (x) => x.name === 'BUS_SUBSCRIBED' || x.name === 'BUS_EVENT' || x.name === 'BUS_PUBLISHED');
         if (m.name === 'BUS_EVENT') a.conn.send({ type: 'ACK', header: { id: `ack-${i}`, re: m.header.id }, payload: {} as never });
         if (m.name === 'BUS_PUBLISHED') delivered = (m.payload as { delivered: number }).delivered;
       }
@@ -160,7 +161,7 @@ export const runtimeRequestCases: Case[] = [
   ...([
     ['BUS_EVENT', { subscription_id: 's-1', event_type: 'wrong-way', publisher: 'harness' }],
     ['STATS_RESPONSE', { broker_id: 'harness', uptime_ms: '1', clients: [] }],
-  ] as const).map(([type, payload]) =>
+  ] as const satisfies readonly (readonly [MessageName, unknown])[]).map(([type, payload]) =>
     defineCase({
       id: `requests/wrong-direction/type:${type}`,
       statements: ['REQ-6'],

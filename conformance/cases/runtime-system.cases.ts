@@ -9,12 +9,15 @@ import { defineCase, CaseFailure, type Case } from './model.js';
 import { messageByName } from '../../reference/codec/catalog.js';
 import type { CaseContext, Session } from './context.js';
 import { errorOf, rawFrame, reasoning, reasoningAnswer, requestOrSkip, requireDrainTime, session } from './runtime-helpers.js';
+import type { MessageName } from '../../spec/generated/catalog.js';
+import { registryName } from '../../reference/codec/catalog.js';
+import type { ErrorName } from '../../spec/generated/catalog.js';
 
 interface StatsEntry { client_id: string }
 
 async function stats(ctx: CaseContext, s: Session, payload: Record<string, unknown>): Promise<StatsEntry[]> {
   const id = ctx.uniqueId('stats');
-  s.conn.send({ type: 'STATS_REQUEST', header: { id }, payload } as never);
+  s.conn.send({ type: 'STATS_REQUEST', header: { id }, payload });
   const m = await ctx.expectMessage(s.conn, `STATS_RESPONSE with re=${id}`, (x) => x.name === 'STATS_RESPONSE' && x.header.re === id);
   return (m.payload as { clients: StatsEntry[] }).clients;
 }
@@ -73,10 +76,10 @@ export const runtimeSystemCases: Case[] = [
     async run(ctx) {
       // INSTRUMENT_COMMAND addressed to the broker itself: a broker that hosts no instrument answers UNSUPPORTED.
       const { conn } = await session(ctx);
-      conn.send({ type: 'INSTRUMENT_COMMAND', header: { id: 'to-broker' }, payload: { command: 'ping', params: {} } } as never);
+      conn.send({ type: 'INSTRUMENT_COMMAND', header: { id: 'to-broker' }, payload: { command: 'ping', params: {} } });
       const m = await ctx.expectMessage(conn, 'INSTRUMENT_RESPONSE (a broker hosting an instrument) or ERROR UNSUPPORTED', (x) => x.header.re === 'to-broker');
       if (m.name === 'INSTRUMENT_RESPONSE') return;
-      if (m.name !== 'ERROR' || errorOf(m).code !== 'UNSUPPORTED') throw new CaseFailure(`a known type the broker does not implement must get UNSUPPORTED; got ${m.name} ${m.name === 'ERROR' ? errorOf(m).code : ''}`, 'UNSUPPORTED', m.name === 'ERROR' ? errorOf(m).code : m.name);
+      if (m.name !== 'ERROR' || registryName(errorOf(m).code) !== 'UNSUPPORTED') throw new CaseFailure(`a known type the broker does not implement must get UNSUPPORTED; got ${m.name} ${m.name === 'ERROR' ? errorOf(m).code : ''}`, 'UNSUPPORTED', m.name === 'ERROR' ? errorOf(m).code : m.name);
       if (errorOf(m).definite !== true) throw new CaseFailure('UNSUPPORTED must be definite', 'definite true', String(errorOf(m).definite));
       await ctx.expectOpen(conn, 'the connection open after UNSUPPORTED');
     },
@@ -90,7 +93,7 @@ export const runtimeSystemCases: Case[] = [
       a.conn.send({ type: 'REASONING_REQUEST', header: { id: 'q', dst: b.clientId }, payload: reasoning() });
       const f = await ctx.expectMessage(b.conn, 'the request at B', (m) => m.name === 'REASONING_REQUEST');
       // A code from a later minor version: the broker must pass it on as a failure, definite as given.
-      b.conn.send({ type: 'ERROR', header: { id: 'future', re: f.header.id }, payload: { code: 'FUTURE_CONDITION', message: 'a code of a later version', definite: true } } as never);
+      b.conn.send({ type: 'ERROR', header: { id: 'future', re: f.header.id }, payload: { code: 'FUTURE_CONDITION', message: 'a code of a later version', definite: true } });
       const m = await ctx.expectMessage(a.conn, 'the ERROR FUTURE_CONDITION with re=q', (x) => x.name === 'ERROR' && x.header.re === 'q');
       const p = errorOf(m);
       if (p.code !== 'FUTURE_CONDITION' || p.definite !== true) throw new CaseFailure('the handler\'s ERROR must reach the requester with its code and definite', 'FUTURE_CONDITION definite=true', `${p.code} definite=${String(p.definite)}`);
@@ -103,7 +106,7 @@ export const runtimeSystemCases: Case[] = [
     ['type-and-encoding', (id: string) => rawFrame(0x0a, 'cbor', { id }, Uint8Array.of(0xa0)), 'UNKNOWN_TYPE', 're'],
     ['encoding-and-payload', (id: string) => rawFrame(MessageType.STATS_REQUEST, 'cbor', { id }, Uint8Array.of(0xff, 0xff)), 'UNSUPPORTED_ENCODING', 're'],
     ['schema-and-direction', (id: string) => rawFrame(MessageType.BUS_EVENT, 'json', { id }, '{"subscription_id": 5}'), 'SCHEMA_VIOLATION', 're'],
-  ] as const).map(([name, build, code, re]) =>
+  ] as const satisfies readonly (readonly [string, (id: string) => Uint8Array, ErrorName, 're' | undefined])[]).map(([name, build, code, re]) =>
     defineCase({
       id: `errors/first-failing-step-wins/faults:${name}`,
       statements: ['ERR-1'],
@@ -226,7 +229,7 @@ export const runtimeSystemCases: Case[] = [
       const minorOf = (v: string): number => Number(/^1\.([0-9]+)$/.exec(v)?.[1] ?? NaN);
       const negotiated = String(s.ack['protocol_version']);
       if (minorOf(negotiated) !== 0) throw new CaseFailure(`INIT 1.0 must be answered with 1.0 (VER-2), got ${negotiated}`, '1.0', negotiated);
-      const check = (name: string): void => {
+      const check = (name: MessageName): void => {
         const since = messageByName(name).since;
         if (minorOf(since) > 0) throw new CaseFailure(`the broker sent ${name} (since ${since}) on a 1.0 connection`, 'types of 1.0 only', `${name} since ${since}`);
       };
@@ -235,10 +238,10 @@ export const runtimeSystemCases: Case[] = [
       s.conn.send({ type: 'PING', header: { id: ping } });
       check((await ctx.expectMessage(s.conn, `PONG with re=${ping}`, (m) => m.name === 'PONG' && m.header.re === ping)).name);
       const statsId = ctx.uniqueId('stats');
-      s.conn.send({ type: 'STATS_REQUEST', header: { id: statsId }, payload: {} } as never);
+      s.conn.send({ type: 'STATS_REQUEST', header: { id: statsId }, payload: {} });
       check((await ctx.expectMessage(s.conn, `STATS_RESPONSE with re=${statsId}`, (m) => m.name === 'STATS_RESPONSE' && m.header.re === statsId)).name);
       const lost = ctx.uniqueId('nobody');
-      s.conn.send({ type: 'REASONING_REQUEST', header: { id: lost, dst: ctx.uniqueId('absent') }, payload: reasoning() } as never);
+      s.conn.send({ type: 'REASONING_REQUEST', header: { id: lost, dst: ctx.uniqueId('absent') }, payload: reasoning() });
       check((await ctx.expectMessage(s.conn, `an answer with re=${lost}`, (m) => m.header.re === lost)).name);
     },
   }),
@@ -253,7 +256,7 @@ export const runtimeSystemCases: Case[] = [
         const text = JSON.stringify([m.header, m.payload], (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
         return [own, wrong].filter((t) => text.includes(t)).map((t) => (t === own ? 'the token' : 'the wrong token'));
       };
-      const check = (m: { name: string; header: unknown; payload: unknown }, what: string): void => {
+      const check = (m: { name: MessageName; header: unknown; payload: unknown }, what: string): void => {
         const found = leaks(m);
         if (found.length > 0) throw new CaseFailure(`${what}: the broker's ${m.name} carries ${found.join(' and ')} the client sent`, 'no token in any frame', m.name);
       };
@@ -263,14 +266,14 @@ export const runtimeSystemCases: Case[] = [
       check(await ctx.expectMessage(bad, 'ERROR answering an INIT whose max_frame is below its minimum', (m) => m.name === 'ERROR'), 'a refused INIT');
       // A wrong token: refused (a broker with a token) or accepted (one without); either answer must not echo it.
       const other = await ctx.open('wrong-token');
-      other.send({ type: 'INIT', header: { id: 'init' }, payload: { ...ctx.initPayload(ctx.uniqueId('sec4')), token: wrong } } as never);
+      other.send({ type: 'INIT', header: { id: 'init' }, payload: { ...ctx.initPayload(ctx.uniqueId('sec4')), token: wrong } });
       check(await ctx.expectMessage(other, 'INIT_ACK or ERROR answering an INIT with a wrong token', (m) => m.header.re === 'init'), 'an INIT with a wrong token');
       // A session holding the token, and another asking for everyone's STATS: no entry, no answer names it.
       const holder = await session(ctx, 'holder', { token: own });
       check({ name: 'INIT_ACK', header: {}, payload: holder.ack }, 'the INIT_ACK');
       const asker = await session(ctx, 'asker');
       const id = ctx.uniqueId('stats');
-      asker.conn.send({ type: 'STATS_REQUEST', header: { id }, payload: {} } as never);
+      asker.conn.send({ type: 'STATS_REQUEST', header: { id }, payload: {} });
       check(await ctx.expectMessage(asker.conn, `STATS_RESPONSE with re=${id}`, (m) => m.name === 'STATS_RESPONSE' && m.header.re === id), 'STATS');
     },
   }),

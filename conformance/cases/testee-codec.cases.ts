@@ -17,18 +17,21 @@ import { repoFile } from '../../reference/paths.js';
 import { defineCase, CaseFailure, type Case } from './model.js';
 import { summarize, type CaseContext, type ErrorExpectation, type TesteeSession } from './context.js';
 import { expectEcho, needEncoding } from './testee.cases.js';
+import type { MessageName } from '../../spec/generated/catalog.js';
+import type { ErrorName } from '../../spec/generated/catalog.js';
+import { registryName } from '../../reference/codec/catalog.js';
 
 const utf8 = new TextEncoder();
 
 /** A frame from raw header text and payload bytes, nothing checked. */
-function rawFrame(type: string | number, header: string, payload: Uint8Array | string = new Uint8Array(0), encoding: Encoding = 'json'): Uint8Array {
+function rawFrame(type: MessageName | number, header: string, payload: Uint8Array | string = new Uint8Array(0), encoding: Encoding = 'json'): Uint8Array {
   const code = typeof type === 'number' ? type : messageByName(type).code;
   const p = typeof payload === 'string' ? utf8.encode(payload) : payload;
   return encodeFrame(encodeEnvelope(code, encoding, utf8.encode(header), p));
 }
 
 /** The echo the reference codec expects for a JSON payload (its fixture form). */
-function fixtureOf(type: string, payloadJson: string): unknown {
+function fixtureOf(type: MessageName, payloadJson: string): unknown {
   const info = messageByName(type);
   return payloadToFixture(info, decodePayload(info, 'json', utf8.encode(payloadJson)));
 }
@@ -40,8 +43,8 @@ interface HeaderRow {
   statements: string[];
   header: Record<string, unknown> | string;
   /** Omitted: the frame must be echoed. */
-  error?: { code: string } & ErrorExpectation;
-  type?: string | number;
+  error?: { code: ErrorName } & ErrorExpectation;
+  type?: MessageName | number;
   /** Replaces the flags byte (a reserved encoding). */
   flags?: number;
 }
@@ -104,7 +107,7 @@ function headerCase(row: HeaderRow): Case {
 }
 
 /** Sends one JSON frame and expects its echo equal to the payload as the reference codec reads it. */
-async function echoJson(ctx: CaseContext, t: TesteeSession, type: string, id: string, payloadJson: string, expected?: unknown): Promise<void> {
+async function echoJson(ctx: CaseContext, t: TesteeSession, type: MessageName, id: string, payloadJson: string, expected?: unknown): Promise<void> {
   t.conn.sendRaw(rawFrame(type, JSON.stringify({ id }), payloadJson), `${type} ${id}: ${payloadJson.slice(0, 100)}`);
   await expectEcho(ctx, t, id, messageByName(type).code, 'json', expected ?? fixtureOf(type, payloadJson));
 }
@@ -332,7 +335,7 @@ const streamCases: Case[] = [
       t.conn.sendRaw(Buffer.concat([bad, rawFrame('PING', '{"id":"after-the-fault"}')]), 'a PING with flags bit 2 set, then a valid PING, in one write');
       const error = await ctx.expectMessage(t.conn, 'ERROR MALFORMED_FRAME for the reserved flag bit (BODY-1)', (m) => m.name === 'ERROR');
       const code = (error.payload as { code?: unknown }).code;
-      if (code !== 'MALFORMED_FRAME') throw new CaseFailure(`[BODY-1] expected ERROR MALFORMED_FRAME for a reserved flag bit; got ERROR ${String(code)}`, 'MALFORMED_FRAME', String(code));
+      if (registryName(code) !== 'MALFORMED_FRAME') throw new CaseFailure(`[BODY-1] expected ERROR MALFORMED_FRAME for a reserved flag bit; got ERROR ${String(code)}`, 'MALFORMED_FRAME', String(code));
       const next = await ctx.receive(t.conn, 'the testee to close its output after ERROR MALFORMED_FRAME (TST-8)');
       if (next.kind === 'message') throw new CaseFailure(`[TST-8] after ERROR MALFORMED_FRAME, which closes, the testee answered a later frame: ${summarize(next.message)}`, 'nothing, then the end of output', summarize(next.message));
       if (next.kind !== 'closed') throw new CaseFailure('[TST-8] after ERROR MALFORMED_FRAME, which closes, the testee wrote more bytes', 'the end of output', next.kind);

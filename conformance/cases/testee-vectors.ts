@@ -3,12 +3,13 @@
  * `re` ERR-3 requires, and the schema rule ERR-9 requires where the vector names only the path.
  */
 import { DEFAULT_LIMITS } from '../../spec/generated/catalog.js';
+import type { ErrorName } from '../../spec/generated/catalog.js';
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const utf8 = new TextEncoder();
 
 /** Errors found before the header is read (steps 1 and 2): no id is readable then. */
-const BEFORE_HEADER = new Set(['MALFORMED_FRAME', 'FRAME_TOO_LARGE']);
+const BEFORE_HEADER: ReadonlySet<string> = new Set<ErrorName>(['MALFORMED_FRAME', 'FRAME_TOO_LARGE']);
 
 /**
  * The id the ERROR answering this frame must carry as `re` (ERR-3): the header's `id` when the

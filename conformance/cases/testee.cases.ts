@@ -21,6 +21,8 @@ import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
 import type { CaseContext, TesteeSession } from './context.js';
 import type { Encoding } from '../../reference/codec/body.js';
 import type { FixtureVector } from '../../spec/generated/fixture.js';
+import { registryName } from '../../reference/codec/catalog.js';
+import { toRegistryName } from '../../reference/codec/catalog.js';
 
 /** A frame vector (fixtures/fixture.schema.json) whose `decoded` is a frame record. */
 type Vector = Omit<FixtureVector, 'decoded'> & { decoded?: { encoding: Encoding; header: { id: string }; payload: unknown } };
@@ -75,7 +77,7 @@ const fixtureCases = (): Case[] => [
       t.conn.sendRaw(bytes, `fixture ${v.id}: ${v.description}`);
       // Every field a statement names: code, definite, re, details.path and details.rule, the close.
       const rule = v.rule ?? schemaRuleOf(v.id);
-      await ctx.expectError(t.conn, v.error!, {
+      await ctx.expectError(t.conn, toRegistryName(v.error!), {
         statement: 'TST-5', closes: v.closes, re: readableId(bytes, v.error!), probe: 'PING',
         ...(v.path !== undefined ? { path: v.path } : {}), ...(rule !== undefined ? { rule } : {}),
       });
@@ -129,7 +131,7 @@ const mutationCase = defineCase({
       const p = m.payload as { code?: string; definite?: unknown; details?: { path?: string; rule?: string } };
       const v = ctx.verdict();
       if (v.check(m.name === 'ERROR', 'TST-5', `${info.name} without ${drop} was answered with ${m.name}`, 'ERROR SCHEMA_VIOLATION', m.name)) {
-        v.check(p.code === 'SCHEMA_VIOLATION', 'TST-5', `${info.name} without ${drop} was refused with ${String(p.code)}`, 'SCHEMA_VIOLATION', String(p.code));
+        v.check(registryName(p.code) === 'SCHEMA_VIOLATION', 'TST-5', `${info.name} without ${drop} was refused with ${String(p.code)}`, 'SCHEMA_VIOLATION', String(p.code));
         v.check(p.definite === true, 'ERR-2', `the SCHEMA_VIOLATION carries definite ${JSON.stringify(p.definite)}`, 'true', JSON.stringify(p.definite));
         v.check(p.details?.path === `/${drop}`, 'ERR-11', `the SCHEMA_VIOLATION for missing ${drop} gives details.path ${JSON.stringify(p.details?.path)}`, JSON.stringify(`/${drop}`), JSON.stringify(p.details?.path));
         v.check(p.details?.rule === 'required', 'ERR-11', `the SCHEMA_VIOLATION for missing ${drop} gives details.rule ${JSON.stringify(p.details?.rule)}`, '"required"', JSON.stringify(p.details?.rule));

@@ -7,6 +7,7 @@
  *   double-reply         every reply written twice (BUSA-1)
  *   serial               a line is handled only once the previous one is answered (BUSA-2)
  *   own-codes            errors carry the implementation's class name as their code (BUSA-3)
+ *   messageless-errors   error replies leave out `message` (spec/bus/adapter.schema.json, BUSA-1)
  *   exit-1-at-eof        exits with status 1 when its input ends (BUSA-4)
  */
 import { createInterface } from 'node:readline';
@@ -15,6 +16,7 @@ import { TS_FEATURES } from '../../reference/bus/adapter/command.js';
 import { Coordinator, InMemoryBus } from '../../reference/bus/index.js';
 import type { Reply, Request } from '../../reference/bus/adapter/protocol.js';
 import { QueueingCoordinator, UnboundedCoordinator } from './broken-buses.js';
+import { receivedCode } from '../../reference/codec/catalog.js';
 
 const defect = process.argv[2] ?? '';
 const session = new AdapterSession(async () => {
@@ -26,7 +28,8 @@ const session = new AdapterSession(async () => {
 
 function write(r: Reply): void {
   if (defect === 'stdout-noise') process.stdout.write(`handling seq ${r.seq}\n`);
-  if (defect === 'own-codes' && !r.ok) r = { ...r, error: { ...r.error, code: 'BusError' } };
+  if (defect === 'own-codes' && !r.ok) r = { ...r, error: { ...r.error, code: receivedCode('BusError') } };
+  if (defect === 'messageless-errors' && !r.ok) r = { ...r, error: { code: r.error.code } as typeof r.error };
   const line = `${JSON.stringify(r)}\n`;
   process.stdout.write(defect === 'double-reply' ? line + line : line);
 }

@@ -25,11 +25,12 @@ import { messageByCode } from '../../reference/codec/catalog.js';
 import { ProtocolError } from '../../reference/codec/errors.js';
 import { NDArray } from '../../reference/codec/ndarray.js';
 import { decodeMessage, encodeMessageFrame, type Message, type OutgoingMessage } from '../../reference/codec/message.js';
+import type { MessageName } from '../../spec/generated/catalog.js';
 
 const defect = process.argv[2] ?? '';
 const delayMs = Number(process.argv[3] ?? 3000);
 let n = 0;
-const frame = (type: string, re: string, payload: unknown): Uint8Array => encodeMessageFrame({ type, header: { id: `broken-${++n}`, re }, payload });
+const frame = (type: MessageName, re: string, payload: unknown): Uint8Array => encodeMessageFrame({ type, header: { id: `broken-${++n}`, re }, payload });
 const again = (m: Message, payload: unknown = m.payload): Uint8Array => encodeMessageFrame({ type: m.name, header: m.header, payload, encoding: m.encoding } as OutgoingMessage);
 
 const toEngine = new PassThrough();

@@ -7,11 +7,12 @@ import { frameBytes, nameOf, type Frame, type Link, type Mutant } from './mutant
 import { messageByName } from '../../reference/codec/catalog.js';
 
 import { json, withJson } from './mutants.js';
+import type { MessageName } from '../../spec/generated/catalog.js';
 
 const text = new TextDecoder();
 const bytes = new TextEncoder();
 
-function forge(type: string, header: Frame['header'], payload: unknown): Frame {
+function forge(type: MessageName, header: Frame['header'], payload: unknown): Frame {
   return { code: messageByName(type).code, header, encoding: 'json', payload: bytes.encode(JSON.stringify(payload)) };
 }
 

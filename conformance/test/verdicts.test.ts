@@ -4,11 +4,12 @@ import { auditFrame, jsonDuplicateKeys, cborSenderFaults } from '../cases/sender
 import { readableId } from '../cases/testee-vectors.js';
 import { RulesFailure, Verdict } from '../cases/context.js';
 import { messageByName } from '../../reference/codec/catalog.js';
+import type { MessageName } from '../../spec/generated/catalog.js';
 import { encodeEnvelope } from '../../reference/codec/body.js';
 import { encodeFrame } from '../../reference/codec/frame.js';
 
 const utf8 = new TextEncoder();
-const frame = (header: string, payload: Uint8Array | string, encoding: 'json' | 'cbor' = 'json', type = 'ACK'): Uint8Array =>
+const frame = (header: string, payload: Uint8Array | string, encoding: 'json' | 'cbor' = 'json', type: MessageName = 'ACK'): Uint8Array =>
   encodeFrame(encodeEnvelope(messageByName(type).code, encoding, utf8.encode(header), typeof payload === 'string' ? utf8.encode(payload) : payload));
 
 describe('value differences', () => {

@@ -12,6 +12,8 @@ import type { BrokerCalls, RawPayload } from './calls.js';
 import type { Connection } from './connection.js';
 import { errorFrame, replyFrame, type OutFrame } from './frames.js';
 import { CATALOG_TIMEOUT_MS } from '../../spec/generated/catalog.js';
+import type { MessageName } from '../../spec/generated/catalog.js';
+import type { MessageNames } from '../../spec/generated/catalog.js';
 
 /** Catalog timeouts of the broker's own requests (spec/messages/bus.json). */
 const EVENT_TIMEOUT_MS = CATALOG_TIMEOUT_MS.BUS_EVENT;
@@ -136,7 +138,7 @@ export class BusHost {
     this.reply(conn, id, 'BUS_PUBLISHED', { delivered: targets.length, failed });
   }
 
-  private async forward(conn: Connection, id: string, type: 'BUS_SEND' | 'BUS_QUERY', p: BusSendPayload | BusQueryPayload, timeoutMs: number, raw: RawPayload | undefined): Promise<void> {
+  private async forward(conn: Connection, id: string, type: MessageNames<'BUS_SEND' | 'BUS_QUERY'>, p: BusSendPayload | BusQueryPayload, timeoutMs: number, raw: RawPayload | undefined): Promise<void> {
     const handler = this.handlers.get(p.message_type);
     if (!handler) {
       if (type === 'BUS_SEND') return this.reply(conn, id, 'ACK', {}); // BUS-9
@@ -155,7 +157,7 @@ export class BusHost {
     this.reply(conn, id, type === 'BUS_SEND' ? 'ACK' : 'BUS_QUERY_RESULT', type === 'BUS_SEND' ? {} : answer.payload);
   }
 
-  private reply(conn: Connection, re: string, type: string, payload: unknown): void {
+  private reply(conn: Connection, re: string, type: MessageName, payload: unknown): void {
     if (conn.state === 'open') this.deps.send(conn, replyFrame(type, conn.nextId(), re, payload, conn.peerMaxFrame), conn);
   }
 

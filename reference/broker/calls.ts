@@ -6,6 +6,8 @@
 import { messageByName, ProtocolError, type Message } from '../codec/index.js';
 import type { Connection } from './connection.js';
 import { forwardFrame, messageFrame, type OutFrame } from './frames.js';
+import type { MessageName } from '../../spec/generated/catalog.js';
+import type { ErrorName } from '../../spec/generated/catalog.js';
 
 /** A payload as the requester sent it: forwarded as these bytes when the type stays the same (REQ-9, D2). */
 export interface RawPayload {
@@ -43,7 +45,7 @@ export class BrokerCalls {
    * with OVERLOADED when the target's queue is already full (LIM-18) or the frame exceeds its max_frame
    * (REQ-11): nothing is queued for a reader that does not read.
    */
-  call(target: Connection, type: string, payload: unknown, timeoutMs: number, src: string, options: CallOptions = {}): Promise<Message> {
+  call(target: Connection, type: MessageName, payload: unknown, timeoutMs: number, src: string, options: CallOptions = {}): Promise<Message> {
     if (target.state !== 'open') return Promise.reject(new ProtocolError('PEER_GONE', `${target.clientId ?? 'the target'} is gone`, { statement: 'HS-18' }));
     if (this.deps.isOver(target)) {
       return Promise.reject(new ProtocolError('OVERLOADED', `${target.clientId} is not reading: its queue is above max_write_buffer`, { statement: 'LIM-18' }));
@@ -89,7 +91,7 @@ export class BrokerCalls {
   refused(conn: Connection, re: string, error: unknown): void {
     const c = this.take(conn, re);
     if (!c) return;
-    const code = error instanceof ProtocolError ? error.code : 'INTERNAL';
+    const code: ErrorName = error instanceof ProtocolError ? error.code : 'INTERNAL';
     c.reject(new ProtocolError('HANDLER_FAILED', `the answer of ${conn.clientId} to ${c.typeName} was refused (${code})`, { refused: code }));
   }
 

@@ -3,7 +3,7 @@
  * range the limits table gives it (CONV-1: the data files win over prose), and the bind policy of SEC-1.
  */
 import { isIP } from 'node:net';
-import { DEFAULT_LIMITS, LIMITS, messageByName } from '../codec/index.js';
+import { DEFAULT_LIMITS, LIMITS, lookupMessage } from '../codec/index.js';
 import { isLogLevel, type LogLevel, type LogSink } from './logger.js';
 
 /** A broker option that cannot be honoured; raised before anything listens. */
@@ -134,12 +134,8 @@ export function resolveConfig(options: BrokerOptions = {}): BrokerConfig {
   if (!NAME.test(brokerId) || Buffer.byteLength(brokerId) > DEFAULT_LIMITS.max_name_bytes) throw new BrokerConfigError('brokerId', 'must be a Name (1-128 bytes, no control characters)');
   const typeTimeoutMs = new Map<number, number>();
   for (const [typeName, ms] of Object.entries(options.typeTimeoutMs ?? {})) {
-    let code: number;
-    try {
-      code = messageByName(typeName).code;
-    } catch {
-      throw new BrokerConfigError('typeTimeoutMs', `no message type ${typeName}`);
-    }
+    const code = lookupMessage(typeName)?.code;
+    if (code === undefined) throw new BrokerConfigError('typeTimeoutMs', `no message type ${typeName}`);
     if (!Number.isInteger(ms) || ms < 1) throw new BrokerConfigError('typeTimeoutMs', `${typeName}: must be a positive integer`);
     typeTimeoutMs.set(code, ms);
   }

@@ -5,6 +5,7 @@
  */
 import { DEFAULT_LIMITS, depthOf, encodeFrame, encodeMessage, ProtocolError, type Header } from '../codec/index.js';
 import { ERROR_MESSAGE_MAX_LENGTH } from '../../spec/generated/catalog.js';
+import type { MessageName } from '../../spec/generated/catalog.js';
 
 /** Payloads up to this size are copied next to their header (one write); larger ones go as a second buffer (writev, no copy). */
 const COPY_LIMIT = 4096;
@@ -51,7 +52,7 @@ export function forwardedBodyLength(header: ForwardHeader, payloadLength: number
 }
 
 /** A frame the broker originates (INIT_ACK, PONG, STATS_RESPONSE, SHUTDOWN, SHUTDOWN_ACK, PING). */
-export function messageFrame(type: string, header: Header, payload?: unknown): OutFrame {
+export function messageFrame(type: MessageName, header: Header, payload?: unknown): OutFrame {
   const body = encodeMessage({ type, header, payload: payload ?? null, encoding: 'json' });
   return { parts: [encodeFrame(body)], bodyLength: body.length };
 }
@@ -85,7 +86,7 @@ export function errorFrame(id: string, re: string | undefined, error: unknown): 
  * would exceed the requester's max_frame (a CBOR value re-encoded as JSON grows), the requester gets
  * ERROR `OVERLOADED` instead (REQ-11), so the answer is still exactly one.
  */
-export function replyFrame(type: string, id: string, re: string, payload: unknown, peerMaxFrame: number): OutFrame {
+export function replyFrame(type: MessageName, id: string, re: string, payload: unknown, peerMaxFrame: number): OutFrame {
   let frame: OutFrame;
   try {
     frame = messageFrame(type, { id, re }, payload);

@@ -10,6 +10,7 @@ import { BusError, asBusError } from './errors.js';
 import { withTimeout } from './bus.js';
 import { DISPATCH_DEFAULTS, dispatchBackoffMs } from '../../spec/generated/catalog.js';
 import type { CommandBus } from './types.js';
+import { registryName } from '../codec/catalog.js';
 
 /** Dispatch priorities, highest first (SVC-5). */
 export const PRIORITIES = ['realtime', 'high', 'normal', 'low', 'idle'] as const;
@@ -220,7 +221,7 @@ export class Coordinator implements ServiceCoordinator {
         return { result, attempts: attempt };
       } catch (e) {
         const err = asBusError(e);
-        if (err.code === 'TIMEOUT' && err.details['timeout_ms'] === timeoutMs) throw new BusError('TIMEOUT', err.message, { timeout_ms: timeoutMs, attempts: attempt, statement: 'SVC-6' });
+        if (registryName(err.code) === 'TIMEOUT' && err.details['timeout_ms'] === timeoutMs) throw new BusError('TIMEOUT', err.message, { timeout_ms: timeoutMs, attempts: attempt, statement: 'SVC-6' });
         last = err;
       }
     }

@@ -13,6 +13,7 @@ import {
   type Encoding,
   type Header,
   type Message,
+  type ReceivedCode,
 } from '../codec/index.js';
 import type { EncodingName, InitAckPayload, InitPayload, PayloadMap, ShutdownPayload } from '../../spec/generated/types.js';
 import { resolveBackoff, type BackoffOptions } from './backoff.js';
@@ -40,6 +41,7 @@ import type {
   ResponsePayload,
   SendOptions,
 } from './types.js';
+import type { ErrorName, MessageName } from '../../spec/generated/catalog.js';
 
 /** Extra time allowed for SHUTDOWN_ACK beyond the drain the broker was given. */
 const SHUTDOWN_ACK_GRACE_MS = 1000;
@@ -96,7 +98,8 @@ function resolveOptions(o: ConnectOptions): Resolved {
   try {
     encodeMessageFrame({ type: 'INIT', header: { id: '0' }, payload: init });
   } catch (e) {
-    throw new EncodeError(`invalid connect options: ${(e as Error).message}`, e instanceof ProtocolError ? e.code : 'SCHEMA_VIOLATION', { cause: e });
+    const code: ErrorName = e instanceof ProtocolError ? e.code : 'SCHEMA_VIOLATION';
+    throw new EncodeError(`invalid connect options: ${(e as Error).message}`, code, { cause: e });
   }
   return {
     endpoint,
@@ -377,7 +380,7 @@ export class ConcordClient {
     return (++this.seq).toString(36);
   }
 
-  private encode(conn: Connection, type: string, header: Header, payload: unknown, encoding?: Encoding): Uint8Array {
+  private encode(conn: Connection, type: MessageName, header: Header, payload: unknown, encoding?: Encoding): Uint8Array {
     const enc = encoding ?? this.ack?.encoding ?? 'json';
     if (enc !== 'json' && !conn.encodings?.includes(enc)) {
       throw new EncodeError(`${type}: encoding ${enc} was not negotiated on this connection (ENC-2)`, 'UNSUPPORTED_ENCODING');
@@ -386,7 +389,7 @@ export class ConcordClient {
     try {
       frame = encodeMessageFrame({ type, header, payload, encoding: enc });
     } catch (e) {
-      const code = e instanceof ProtocolError ? e.code : 'INVALID_PAYLOAD';
+      const code: ErrorName = e instanceof ProtocolError ? e.code : 'INVALID_PAYLOAD';
       throw new EncodeError(`${type}: ${(e as Error).message}`, code, { cause: e });
     }
     if (frame.length - 4 > conn.peerMaxFrame) {
@@ -395,7 +398,7 @@ export class ConcordClient {
     return frame;
   }
 
-  private async call(type: string, payload: unknown, options: RequestOptions): Promise<Message> {
+  private async call(type: MessageName, payload: unknown, options: RequestOptions): Promise<Message> {
     if (this.closeInfo?.reason === 'connection-lost') throw new ConnectionClosedError(`the connection is lost; ${type} not sent`, { definite: true, ...(this.closeInfo.error ? { cause: this.closeInfo.error } : {}) });
     if (this.stopping) throw new ShuttingDownError(`the client is ${this.phase === 'closed' ? 'closed' : 'shutting down'}; ${type} not sent`);
     const info = messageByName(type);
@@ -520,7 +523,7 @@ export class ConcordClient {
     this.finalize({ reason: 'shutdown' });
   }
 
-  private answer(conn: Connection, request: Message, type: string, payload: unknown): void {
+  private answer(conn: Connection, request: Message, type: MessageName, payload: unknown): void {
     let frame: Uint8Array;
     try {
       frame = this.encode(conn, type, this.answerHeader(request), payload, request.encoding);
@@ -532,7 +535,7 @@ export class ConcordClient {
     conn.write(frame, true).catch((e: Error) => this.log('warn', `could not send ${type}`, { error: e.message }));
   }
 
-  private answerPayload(conn: Connection, request: Message, p: { code: string; message: string; definite: boolean; details?: Record<string, unknown> }): void {
+  private answerPayload(conn: Connection, request: Message, p: { code: ErrorName; message: string; definite: boolean; details?: Record<string, unknown> }): void {
     const header = this.answerHeader(request);
     try {
       encodeMessageFrame({ type: 'ERROR', header, payload: p });
@@ -542,7 +545,7 @@ export class ConcordClient {
     conn.sendError(p.code, p.message, { re: request.header.id, ...(header.dst !== undefined ? { dst: header.dst } : {}), definite: p.definite, ...(p.details ? { details: p.details } : {}) });
   }
 
-  private answerError(conn: Connection, request: Message, code: string, message: string): void {
+  private answerError(conn: Connection, request: Message, code: ErrorName, message: string): void {
     this.answerPayload(conn, request, errorPayloadFor(Object.assign(new Error(message), { code })));
   }
 

@@ -16,7 +16,8 @@ import {
   type Message,
 } from '../codec/index.js';
 import type { ErrorPayloadDetails } from '../../spec/generated/types.js';
-import { ERROR_MESSAGE_MAX_LENGTH, MIN_LIMITS } from '../../spec/generated/catalog.js';
+import { ERROR_MESSAGE_MAX_LENGTH, MIN_LIMITS, type ErrorName } from '../../spec/generated/catalog.js';
+import type { ReceivedCode } from '../codec/index.js';
 import { ConnectionClosedError, OverloadedError, registryDefinite } from './errors.js';
 import type { LogEntry } from './types.js';
 
@@ -142,7 +143,7 @@ export class Connection {
   }
 
   /** Writes an ERROR (always JSON, ENC-1) answering the frame `re`; never throws. */
-  sendError(code: string, message: string, options: { re?: string; dst?: string; details?: ErrorPayloadDetails; definite?: boolean } = {}): void {
+  sendError(code: ErrorName | ReceivedCode, message: string, options: { re?: string; dst?: string; details?: ErrorPayloadDetails; definite?: boolean } = {}): void {
     const definite = options.definite ?? registryDefinite(code);
     try {
       const frame = encodeMessageFrame({

@@ -5,19 +5,19 @@
  * effect) and the standard `cause`.
  * @module
  */
-import { ERRORS } from '../../spec/generated/catalog.js';
+import { ERRORS, type ErrorName } from '../../spec/generated/catalog.js';
 import type { ErrorPayload, ErrorPayloadDetails } from '../../spec/generated/types.js';
-import type { Message } from '../codec/index.js';
+import { receivedCode, type Message, type ReceivedCode } from '../codec/index.js';
 
 const REGISTRY = new Map(ERRORS.map((e) => [e.name as string, e]));
 
 /** true when `code` is a name of the error registry (spec/errors.json). */
-export function isRegistryCode(code: unknown): code is string {
+export function isRegistryCode(code: unknown): code is ErrorName {
   return typeof code === 'string' && REGISTRY.has(code);
 }
 
 /** The registry's `definite` value for a code; `false` for a code the registry does not know. */
-export function registryDefinite(code: string): boolean {
+export function registryDefinite(code: ErrorName | ReceivedCode): boolean {
   return REGISTRY.get(code)?.definite ?? false;
 }
 
@@ -31,11 +31,11 @@ export interface ConcordErrorOptions {
 export class ConcordError extends Error {
   override name = 'ConcordError';
   /** A name of the error registry where one applies. */
-  readonly code: string | undefined;
+  readonly code: ErrorName | ReceivedCode | undefined;
   /** true when the operation certainly had no effect on the peer. */
   readonly definite: boolean;
 
-  constructor(message: string, code: string | undefined, definite: boolean, options: ConcordErrorOptions = {}) {
+  constructor(message: string, code: ErrorName | ReceivedCode | undefined, definite: boolean, options: ConcordErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.definite = definite;
@@ -51,14 +51,14 @@ export class ConcordError extends Error {
  */
 export class RemoteError extends ConcordError {
   override name = 'RemoteError';
-  declare readonly code: string;
+  declare readonly code: ErrorName | ReceivedCode;
   /** Machine-readable context of the ERROR (`path`, `rule`, `limit`, ...). */
   readonly details: ErrorPayloadDetails | undefined;
   /** The ERROR message, when the error came from the wire. */
   readonly frame: Message<ErrorPayload> | undefined;
 
   constructor(
-    code: string,
+    code: ErrorName | ReceivedCode,
     message: string,
     options: ConcordErrorOptions & { definite?: boolean; details?: ErrorPayloadDetails; frame?: Message<ErrorPayload> } = {},
   ) {
@@ -70,7 +70,7 @@ export class RemoteError extends ConcordError {
   /** The RemoteError an ERROR message reports. */
   static fromMessage(message: Message<ErrorPayload>): RemoteError {
     const p = message.payload;
-    return new RemoteError(p.code, p.message, { definite: p.definite, ...(p.details ? { details: p.details } : {}), frame: message });
+    return new RemoteError(receivedCode(p.code), p.message, { definite: p.definite, ...(p.details ? { details: p.details } : {}), frame: message });
   }
 }
 
@@ -131,7 +131,7 @@ export class ShuttingDownError extends ConcordError {
  */
 export class EncodeError extends ConcordError {
   override name = 'EncodeError';
-  constructor(message: string, code: string, options: ConcordErrorOptions = {}) {
+  constructor(message: string, code: ErrorName, options: ConcordErrorOptions = {}) {
     super(message, code, true, options);
   }
 }
@@ -145,7 +145,7 @@ export class HandshakeError extends ConcordError {
   override name = 'HandshakeError';
   /** Details of the broker's ERROR, when it sent one. */
   readonly details: ErrorPayloadDetails | undefined;
-  constructor(message: string, code: string, options: ConcordErrorOptions & { details?: ErrorPayloadDetails } = {}) {
+  constructor(message: string, code: ErrorName | ReceivedCode, options: ConcordErrorOptions & { details?: ErrorPayloadDetails } = {}) {
     super(message, code, true, options);
     this.details = options.details;
   }

@@ -6,6 +6,8 @@ import { messageByName, type Message } from '../codec/index.js';
 import type { ErrorPayload, ErrorPayloadDetails } from '../../spec/generated/types.js';
 import { ERROR_MESSAGE_MAX_LENGTH } from '../../spec/generated/catalog.js';
 import { isRegistryCode, registryDefinite } from './errors.js';
+import type { MessageName } from '../../spec/generated/catalog.js';
+import type { ErrorName } from '../../spec/generated/catalog.js';
 
 /** A handler as stored: payload and message in, response payload (or nothing) out. */
 export type AnyHandler = (payload: unknown, message: Message) => unknown;
@@ -18,7 +20,7 @@ export class HandlerRegistry {
   private readonly byType = new Map<string, AnyHandler[]>();
 
   /** Registers `handler` for `type`; returns the function that removes it. */
-  add(type: string, handler: AnyHandler): () => void {
+  add(type: MessageName, handler: AnyHandler): () => void {
     const info = messageByName(type);
     if (info.kind !== 'request' && info.kind !== 'notification') throw new TypeError(`on(${type}): only requests and notifications are handled`);
     if (type === 'INIT' || type === 'SHUTDOWN' || type === 'PING') throw new TypeError(`on(${type}): the client handles ${type} itself`);
@@ -46,7 +48,7 @@ export class HandlerRegistry {
  * answered with that code, its registry `definite` (ERR-2) and its `details`; anything else with
  * `INTERNAL`.
  */
-export function errorPayloadFor(error: unknown): ErrorPayload {
+export function errorPayloadFor(error: unknown): ErrorPayload & { code: ErrorName } {
   const e = error as { code?: unknown; message?: unknown; details?: unknown } | null;
   const message = typeof e?.message === 'string' && e.message.length > 0 ? e.message : String(error);
   if (e && isRegistryCode(e.code)) {
@@ -54,5 +56,6 @@ export function errorPayloadFor(error: unknown): ErrorPayload {
     return { code: e.code, message: message.slice(0, ERROR_MESSAGE_MAX_LENGTH), definite: registryDefinite(e.code), ...(details && Object.keys(details).length > 0 ? { details } : {}) };
   }
   const prefix = typeof e?.code === 'string' ? `${e.code}: ` : '';
-  return { code: 'INTERNAL', message: `${prefix}${message}`.slice(0, ERROR_MESSAGE_MAX_LENGTH), definite: registryDefinite('INTERNAL') };
+  const code: ErrorName = 'INTERNAL';
+  return { code, message: `${prefix}${message}`.slice(0, ERROR_MESSAGE_MAX_LENGTH), definite: registryDefinite(code) };
 }

@@ -4,7 +4,7 @@
  * @module
  */
 import { connect as netConnect, type Socket } from 'node:net';
-import { encodeMessageFrame, PROTOCOL_VERSION, type Message } from '../codec/index.js';
+import { encodeMessageFrame, PROTOCOL_VERSION, receivedCode, type ErrorName, type Message } from '../codec/index.js';
 import type { ErrorPayload, InitAckPayload, InitPayload } from '../../spec/generated/types.js';
 import { backoffDelay, sleep, type BackoffOptions } from './backoff.js';
 import { Connection, type ConnectionOptions } from './connection.js';
@@ -104,7 +104,7 @@ async function openSocket(endpoint: Endpoint, timeoutMs: number): Promise<Socket
 function checkAck(m: Message, initId: string, init: InitPayload): InitAckPayload | Error {
   if (m.name === 'ERROR') {
     const p = m.payload as ErrorPayload;
-    return new HandshakeError(`broker refused INIT: ${p.code}: ${p.message}`, p.code, p.details ? { details: p.details } : {});
+    return new HandshakeError(`broker refused INIT: ${p.code}: ${p.message}`, receivedCode(p.code), p.details ? { details: p.details } : {});
   }
   if (m.name !== 'INIT_ACK' || m.header.re !== initId) {
     return new HandshakeError(`expected INIT_ACK answering ${initId}, got ${m.name} (re ${String(m.header.re)})`, 'PROTOCOL_VIOLATION');
@@ -126,7 +126,7 @@ export interface RetryPolicy {
   /** Delays between attempts. */
   backoff: BackoffOptions;
   /** Handshake refusals worth retrying (for example DUPLICATE_CLIENT_ID while the broker notices a dropped connection). */
-  retryCodes?: readonly string[];
+  retryCodes?: readonly ErrorName[];
 }
 
 /**
@@ -148,7 +148,7 @@ export async function openWithRetry(options: OpenOptions, policy: RetryPolicy): 
     } catch (e) {
       last = e;
       if (options.signal?.aborted) throw e;
-      if (e instanceof HandshakeError && !policy.retryCodes?.includes(e.code ?? '')) throw e;
+      if (e instanceof HandshakeError && !policy.retryCodes?.some((code) => code === e.code)) throw e;
       options.log('warn', 'connection attempt failed', { attempt, of: attempts, error: (e as Error).message });
     }
   }

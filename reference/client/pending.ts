@@ -3,7 +3,7 @@
  * with their timeouts, and the ids of timed-out requests whose late answers are discarded (REQ-16).
  * @module
  */
-import type { Message } from '../codec/index.js';
+import type { Message, MessageName } from '../codec/index.js';
 import type { ErrorPayload } from '../../spec/generated/types.js';
 import { MAX_TIMER_MS } from './backoff.js';
 import { RemoteError, RequestTimeoutError } from './errors.js';
@@ -48,7 +48,7 @@ export class PendingRequests {
    * false) after `timeoutMs`, after which the id is remembered as late. The error names
    * `appliedTimeoutMs`, the request's whole timeout, of which `timeoutMs` is what remained.
    */
-  add(id: string, type: string, expect: string, timeoutMs: number, appliedTimeoutMs: number = timeoutMs): Promise<Message> {
+  add(id: string, type: MessageName, expect: MessageName, timeoutMs: number, appliedTimeoutMs: number = timeoutMs): Promise<Message> {
     if (this.open.has(id)) throw new Error(`pending: id ${id} is already open`);
     return new Promise<Message>((resolve, reject) => {
       const timer = setTimeout(() => {

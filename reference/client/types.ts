@@ -3,7 +3,7 @@
  * are notifications, and the client's options.
  * @module
  */
-import type { MessageName } from '../../spec/generated/catalog.js';
+import type { MessageName, MessageNames } from '../../spec/generated/catalog.js';
 import type { EncodingName, InitPayload, Language, PayloadMap } from '../../spec/generated/types.js';
 import type { Message } from '../codec/index.js';
 import type { BackoffOptions } from './backoff.js';
@@ -47,7 +47,7 @@ export const NOTIFICATIONS = ['DISAGREEMENT_SIGNAL', 'INSTRUMENT_EVENT'] as cons
 /** A request type of the catalog. */
 export type RequestName = keyof typeof RESPONSE_OF;
 /** The request types an application sends with `request()`: INIT and SHUTDOWN belong to the client. */
-export type ClientRequestName = Exclude<RequestName, 'INIT' | 'SHUTDOWN'>;
+export type ClientRequestName = Exclude<RequestName, MessageNames<'INIT' | 'SHUTDOWN'>>;
 /** A notification type of the catalog. */
 export type NotificationName = (typeof NOTIFICATIONS)[number];
 /** The response type name of request type `T`. */
@@ -55,7 +55,7 @@ export type ResponseNameOf<T extends RequestName> = (typeof RESPONSE_OF)[T];
 /** The payload of the response to request type `T`. */
 export type ResponsePayload<T extends RequestName> = PayloadMap[ResponseNameOf<T>];
 /** The types an application can handle with `on()`: requests (except the client's own) and notifications. */
-export type IncomingName = Exclude<RequestName, 'INIT' | 'SHUTDOWN' | 'PING'> | NotificationName;
+export type IncomingName = Exclude<RequestName, MessageNames<'INIT' | 'SHUTDOWN' | 'PING'>> | NotificationName;
 
 /**
  * A handler for incoming messages of type `T`. For a request it returns (or resolves to) the payload

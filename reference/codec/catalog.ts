@@ -1,9 +1,12 @@
 /** Lookups into the generated message catalog. */
-import { MESSAGES, type MessageInfo } from '../../spec/generated/catalog.js';
+import { ERRORS, MESSAGES, type ErrorName, type MessageInfo, type MessageName, type ReceivedCode } from '../../spec/generated/catalog.js';
 import { buildPlan, type Plan } from './plan.js';
 
 const byCode = new Map<number, MessageInfo>(MESSAGES.map((m) => [m.code, m]));
 const byName = new Map<string, MessageInfo>(MESSAGES.map((m) => [m.name, m]));
+export type { ReceivedCode };
+
+const registry = new Set<string>(ERRORS.map((e) => e.name));
 const plans = new Map<number, Plan>(MESSAGES.map((m) => [m.code, buildPlan(m.payload)]));
 
 /** The catalog entry of a type code, or undefined for an unknown code. */
@@ -12,10 +15,36 @@ export function messageByCode(code: number): MessageInfo | undefined {
 }
 
 /** The catalog entry of a type name; throws for an unknown name (a programming error). */
-export function messageByName(name: string): MessageInfo {
+export function messageByName(name: MessageName): MessageInfo {
   const m = byName.get(name);
   if (!m) throw new RangeError(`messageByName: no message type ${name}`);
   return m;
+}
+
+/** The catalog entry of a name read at run time (a command line, a spec file), or undefined. */
+export function lookupMessage(name: string): MessageInfo | undefined {
+  return byName.get(name);
+}
+
+/**
+ * A code received from a peer as a registry name, or undefined when it is not one (ERR-2 says it must
+ * be; a faulty peer may send anything). Comparing its result with a literal lets the compiler check the
+ * literal against the registry.
+ */
+export function registryName(code: unknown): ErrorName | undefined {
+  return typeof code === 'string' && registry.has(code) ? (code as ErrorName) : undefined;
+}
+
+/** A code that must be a registry name (a fixture's expected error, say); throws when it is not. */
+export function toRegistryName(code: string): ErrorName {
+  const name = registryName(code);
+  if (name === undefined) throw new RangeError(`${code} is not a name of the error registry`);
+  return name;
+}
+
+/** A code from the wire, typed for the places that take registry names or received codes. */
+export function receivedCode(code: string): ErrorName | ReceivedCode {
+  return code as ErrorName | ReceivedCode;
 }
 
 /** Where a type's ndarray and 64-bit fields are. */

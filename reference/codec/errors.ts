@@ -46,7 +46,7 @@ export class ProtocolError extends Error {
   }
 
   /** The ERROR payload that reports this fault. */
-  toPayload(): { code: string; message: string; definite: boolean; details?: ErrorDetails } {
+  toPayload(): { code: ErrorName; message: string; definite: boolean; details?: ErrorDetails } {
     const hasDetails = Object.keys(this.details).length > 0;
     return { code: this.code, message: this.message, definite: this.definite, ...(hasDetails ? { details: this.details } : {}) };
   }

@@ -8,11 +8,12 @@ import { decodeEnvelope, encodeEnvelope, ENCODINGS, type Encoding } from './body
 import { decodePayload, encodePayload } from './payload.js';
 import { encodeFrame } from './frame.js';
 import type { Header } from './header.js';
+import type { MessageName } from '../../spec/generated/catalog.js';
 
 /** A decoded message in the application model. */
 export interface Message<P = unknown> {
   type: number;
-  name: string;
+  name: MessageName;
   encoding: Encoding;
   header: Header;
   payload: P;
@@ -48,7 +49,7 @@ export function decodeMessage(body: Uint8Array, options: DecodeOptions = {}): Me
 /** A message to encode: its type by name or code, header, payload and encoding (default json). */
 export interface OutgoingMessage {
   /** Catalog name or type code. */
-  type: string | number;
+  type: MessageName | number;
   header: Header;
   payload?: unknown;
   encoding?: Encoding;

@@ -5,6 +5,7 @@
 import { NDArray } from '../codec/ndarray.js';
 import type { EngineRequest } from './handler.js';
 import { layerWeights, toFloat, type AckExpect, type ReasonExpect, type Step } from './fixtures.js';
+import type { MessageName } from '../../spec/generated/catalog.js';
 
 export interface StepRequest {
   type: EngineRequest;
@@ -13,7 +14,7 @@ export interface StepRequest {
 
 export interface Answer {
   /** The response type name, or ERROR. */
-  name: string;
+  name: MessageName;
   payload: unknown;
 }
 

@@ -2,9 +2,10 @@
 import type { NDArray } from '../codec/ndarray.js';
 import type { ReferenceEngine } from './engine.js';
 import type { TeacherConfidence } from './mtl.js';
+import type { MessageName } from '../../spec/generated/catalog.js';
 
 /** The request types an engine answers. */
-export const ENGINE_REQUESTS = ['REASONING_REQUEST', 'BATCH_REASONING_REQ', 'FEEDBACK', 'STATE_UPDATE', 'PARAMETER_SYNC', 'MTL_COORDINATE'] as const;
+export const ENGINE_REQUESTS = ['REASONING_REQUEST', 'BATCH_REASONING_REQ', 'FEEDBACK', 'STATE_UPDATE', 'PARAMETER_SYNC', 'MTL_COORDINATE'] as const satisfies readonly MessageName[];
 /** One of {@link ENGINE_REQUESTS}. */
 export type EngineRequest = (typeof ENGINE_REQUESTS)[number];
 

@@ -12,13 +12,14 @@ import { DEFAULT_LIMITS, PROTOCOL_VERSION } from '../../spec/generated/catalog.j
 import { errorPayloadFor } from '../client/handlers.js';
 import type { ReferenceEngine } from './engine.js';
 import { ENGINE_REQUESTS, handleEngineRequest, type EngineRequest } from './handler.js';
+import type { MessageName } from '../../spec/generated/catalog.js';
 
 /** Serves an engine on a byte stream pair (the engine suite's transport): INIT first, then every engine request answered; resolves when the input ends. */
 export function serveStdio(engine: ReferenceEngine, input: Readable, output: Writable): Promise<void> {
   const decoder = new FrameDecoder({ maxFrame: DEFAULT_LIMITS.max_frame });
   let count = 0;
   let closed = false;
-  const send = (type: string, re: string | undefined, payload: unknown, encoding: 'json' | 'cbor' = 'json'): void => {
+  const send = (type: MessageName, re: string | undefined, payload: unknown, encoding: 'json' | 'cbor' = 'json'): void => {
     output.write(encodeMessageFrame({ type, header: re !== undefined ? { id: `e${++count}`, re } : { id: `e${++count}` }, payload, encoding } as Parameters<typeof encodeMessageFrame>[0]));
   };
   send('INIT', undefined, {
@@ -30,7 +31,7 @@ export function serveStdio(engine: ReferenceEngine, input: Readable, output: Wri
     if (m.name === 'INIT_ACK' || m.name === 'ERROR' || messageByName(m.name).kind === 'response') return;
     if (m.name === 'PING') return send('PONG', m.header.id, null, m.encoding);
     if (!(ENGINE_REQUESTS as readonly string[]).includes(m.name)) {
-      return send('ERROR', m.header.id, { code: 'UNSUPPORTED', message: `an engine does not handle ${m.name}`, definite: true });
+      return send('ERROR', m.header.id, new ProtocolError('UNSUPPORTED', `an engine does not handle ${m.name}`).toPayload());
     }
     try {
       const response = handleEngineRequest(engine, m.name as EngineRequest, m.payload as Record<string, unknown>);

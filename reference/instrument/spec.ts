@@ -4,6 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { ErrorNames } from '../../spec/generated/catalog.js';
 
 /** One parameter of a command: its type, domain and what an invalid value gets (refused or clamped). */
 export interface ParamSpec {
@@ -72,7 +73,7 @@ export function instrumentSpec(): InstrumentSpec {
 }
 
 /** The error kinds a command can fail with (registry names, spec/errors.json). */
-export type CommandErrorCode = 'UNKNOWN_COMMAND' | 'INVALID_PARAMS' | 'HARDWARE_ERROR' | 'TIMEOUT' | 'SHUTTING_DOWN';
+export type CommandErrorCode = ErrorNames<'UNKNOWN_COMMAND' | 'INVALID_PARAMS' | 'HARDWARE_ERROR' | 'TIMEOUT' | 'SHUTTING_DOWN'>;
 
 /** A command failed; becomes one ERROR frame with this code, message and details. */
 export class CommandError extends Error {

@@ -68,7 +68,7 @@ export function runTestee(input: Readable, output: Writable, options: TesteeOpti
     } catch (e) {
       // A value our decoder accepted but our encoder refuses is our own fault: say so.
       const message = (e instanceof Error ? e.message : String(e)).slice(0, 4000);
-      output.write(encodeMessageFrame({ type: 'ERROR', header: { id: `err-${++count}`, re: m.header.id }, payload: { code: 'INTERNAL', message, definite: false } }));
+      output.write(encodeMessageFrame({ type: 'ERROR', header: { id: `err-${++count}`, re: m.header.id }, payload: new ProtocolError('INTERNAL', message).toPayload() }));
     }
   };
 

@@ -16,7 +16,7 @@ export type ErrorName = 'MALFORMED_FRAME' | 'FRAME_TOO_LARGE' | 'UNSUPPORTED_ENC
 /** One entry of the message catalog (spec/messages/*.json). */
 export interface MessageInfo {
   readonly code: number;
-  readonly name: string;
+  readonly name: MessageName;
   readonly area: string;
   readonly kind: MessageKind;
   readonly level: Level;
@@ -25,9 +25,9 @@ export interface MessageInfo {
   readonly directions: readonly Direction[];
   readonly sender: readonly string[];
   readonly receiver: readonly string[];
-  readonly response: string | null;
+  readonly response: MessageName | null;
   readonly timeout_ms: number | null;
-  readonly errors: readonly string[];
+  readonly errors: readonly ErrorName[];
   readonly section: string;
   /** The payload's JSON Schema; `null` for types that carry no payload. */
   readonly payload: Readonly<Record<string, unknown>> | null;
@@ -84,6 +84,17 @@ export const MessageType = {
 } as const;
 /** A message type's catalog name. */
 export type MessageName = keyof typeof MessageType;
+/** Some message names, each checked against the catalog where it is written: `MessageNames<'INIT' | 'SHUTDOWN'>`. */
+export type MessageNames<T extends MessageName> = T;
+/** Some registry names, each checked against the registry where it is written: `ErrorNames<'TIMEOUT' | 'PEER_GONE'>`. */
+export type ErrorNames<T extends ErrorName> = T;
+declare const receivedBrand: unique symbol;
+/**
+ * An error code as a peer sent it, not known to be a registry name. Where a code is either one the
+ * code base names (an ErrorName literal, checked by the compiler) or one from the wire, its type is
+ * `ErrorName | ReceivedCode`: a literal outside the registry does not compile there.
+ */
+export type ReceivedCode = string & { readonly [receivedBrand]: true };
 
 /** The message catalog, sorted by code. */
 export const MESSAGES: readonly MessageInfo[] = [

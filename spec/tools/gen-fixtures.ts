@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { ROOT_DIR } from './load.js';
 import type { SpecModel, MessageSpec } from './model.js';
 import { encodeMessageFrame, payloadFromFixture, payloadToFixture, NDArray } from '../../reference/codec/index.js';
-import { messageByName } from '../../reference/codec/catalog.js';
+import { lookupMessage, messageByName } from '../../reference/codec/catalog.js';
+import type { MessageInfo } from '../generated/catalog.js';
 import { MessageType, NDARRAY_LAYOUT } from '../generated/catalog.js';
 import { ndarrayToFixture } from '../../reference/codec/transform.js';
 import { cborEncode, Tag } from '../../reference/codec/cbor.js';
@@ -118,15 +119,22 @@ function headerFor(m: MessageSpec, i: number): { id: string } & Record<string, s
   return h;
 }
 
+/** The generated catalog's entry of a message of the spec model (the catalog is generated first). */
+function catalogEntry(m: MessageSpec): MessageInfo {
+  const info = lookupMessage(m.name);
+  if (!info) throw new Error(`${m.name} is not in spec/generated/catalog.ts: generate the catalog first`);
+  return info;
+}
+
 function validFrames(spec: SpecModel): Vector[] {
   const out: Vector[] = [];
   for (const m of spec.messages) {
     m.examples.forEach((example, i) => {
       for (const encoding of ['json', 'cbor'] as const) {
-        const info = messageByName(m.name);
+        const info = catalogEntry(m);
         const payload = payloadFromFixture(info, example);
         const header = headerFor(m, i);
-        const frame = encodeMessageFrame({ type: m.name, header, payload, encoding });
+        const frame = encodeMessageFrame({ type: info.name, header, payload, encoding });
         out.push({
           id: `frame/valid/${slug(m.name)}/encoding:${encoding}${m.examples.length > 1 ? `/example:${i + 1}` : ''}`,
           description: `${m.name} (0x${m.code.toString(16).padStart(2, '0')}) with its catalog example, ${encoding} payload`,
@@ -149,7 +157,7 @@ function validFrames(spec: SpecModel): Vector[] {
     const dropped = Object.keys(example).filter((k) => !required.has(k));
     if (dropped.length === 0) continue;
     const minimal = Object.fromEntries(Object.entries(example).filter(([k]) => required.has(k)));
-    const info = messageByName(m.name);
+    const info = catalogEntry(m);
     const payload = payloadFromFixture(info, minimal);
     const header = headerFor(m, 0);
     out.push({
@@ -159,7 +167,7 @@ function validFrames(spec: SpecModel): Vector[] {
       kind: 'frame',
       result: 'valid',
       message: m.name,
-      hex: hex(encodeMessageFrame({ type: m.name, header, payload, encoding: 'json' })),
+      hex: hex(encodeMessageFrame({ type: info.name, header, payload, encoding: 'json' })),
       decoded: { type: m.code, name: m.name, encoding: 'json', header, payload: payloadToFixture(info, payload) },
     });
   }

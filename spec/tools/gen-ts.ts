@@ -39,7 +39,7 @@ export type ErrorName = ${errorNames};
 /** One entry of the message catalog (spec/messages/*.json). */
 export interface MessageInfo {
   readonly code: number;
-  readonly name: string;
+  readonly name: MessageName;
   readonly area: string;
   readonly kind: MessageKind;
   readonly level: Level;
@@ -48,9 +48,9 @@ export interface MessageInfo {
   readonly directions: readonly Direction[];
   readonly sender: readonly string[];
   readonly receiver: readonly string[];
-  readonly response: string | null;
+  readonly response: MessageName | null;
   readonly timeout_ms: number | null;
-  readonly errors: readonly string[];
+  readonly errors: readonly ErrorName[];
   readonly section: string;
   /** The payload's JSON Schema; \`null\` for types that carry no payload. */
   readonly payload: Readonly<Record<string, unknown>> | null;
@@ -64,6 +64,17 @@ ${names}
 } as const;
 /** A message type's catalog name. */
 export type MessageName = keyof typeof MessageType;
+/** Some message names, each checked against the catalog where it is written: \`MessageNames<'INIT' | 'SHUTDOWN'>\`. */
+export type MessageNames<T extends MessageName> = T;
+/** Some registry names, each checked against the registry where it is written: \`ErrorNames<'TIMEOUT' | 'PEER_GONE'>\`. */
+export type ErrorNames<T extends ErrorName> = T;
+declare const receivedBrand: unique symbol;
+/**
+ * An error code as a peer sent it, not known to be a registry name. Where a code is either one the
+ * code base names (an ErrorName literal, checked by the compiler) or one from the wire, its type is
+ * \`ErrorName | ReceivedCode\`: a literal outside the registry does not compile there.
+ */
+export type ReceivedCode = string & { readonly [receivedBrand]: true };
 
 /** The message catalog, sorted by code. */
 export const MESSAGES: readonly MessageInfo[] = ${literal(messages)};
@@ -285,4 +296,41 @@ export async function generateFixtureTypes(schemaText: string): Promise<string> 
 function withDecodedUnknown(vector: Record<string, unknown>): Record<string, unknown> {
   const properties = vector['properties'] as Record<string, Record<string, unknown>>;
   return { ...vector, title: 'FixtureVector', properties: { ...properties, decoded: { ...properties['decoded'], tsType: 'unknown' } } };
+}
+
+/**
+ * The types of the bus adapter protocol (spec/bus/adapter.schema.json). A code is a registry name or,
+ * from a faulty adapter, anything else: `ErrorName | ReceivedCode`, so the harness's literals are checked.
+ */
+export async function generateBusAdapterTypes(schemaText: string): Promise<string> {
+  // Definitions move under $defs (where the compiler emits unreachable ones too); a bare object is a record.
+  const schema = JSON.parse(schemaText.replaceAll('#/definitions/', '#/$defs/')) as { description: string; definitions: Record<string, Record<string, unknown>> };
+  const typed = (schema: Record<string, unknown>): Record<string, unknown> => {
+    const out: Record<string, unknown> = { ...schema };
+    if (out['properties']) out['properties'] = Object.fromEntries(Object.entries(out['properties'] as object).map(([k, v]) => [k, typed(v as Record<string, unknown>)]));
+    for (const k of ['oneOf', 'anyOf', 'allOf'] as const) if (Array.isArray(out[k])) out[k] = (out[k] as Record<string, unknown>[]).map(typed);
+    if (out['items'] && typeof out['items'] === 'object') out['items'] = typed(out['items'] as Record<string, unknown>);
+    if (out['type'] === 'object' && out['properties'] === undefined) return { ...out, tsType: 'Record<string, unknown>' };
+    const constrained = ['type', '$ref', 'oneOf', 'anyOf', 'allOf', 'const', 'enum'].some((k) => k in out);
+    return constrained || Object.keys(out).length === 0 ? out : { ...out, tsType: 'unknown' }; // any JSON value, described
+  };
+  const $defs = Object.fromEntries(Object.entries(schema.definitions).map(([name, def]) =>
+    [name, name === 'ErrorCode' ? { ...def, tsType: 'ErrorName | ReceivedCode' } : { ...typed(def), title: name }]));
+  // The root names the protocol's four entry points; everything else is reached from them.
+  const root = {
+    title: 'BusAdapterProtocol',
+    description: `${schema.description} Its entry points: a command the harness sends (with its \`seq\`), the reply, an entry of the log, what \`hello\` answers.`,
+    type: 'object',
+    additionalProperties: false,
+    properties: { command: { $ref: '#/$defs/Command' }, reply: { $ref: '#/$defs/Reply' }, log_entry: { $ref: '#/$defs/LogEntry' }, hello: { $ref: '#/$defs/Hello' } },
+    $defs,
+  };
+  const body = await compile(root as never, 'BusAdapterProtocol', {
+    bannerComment: '',
+    additionalProperties: false,
+    unreachableDefinitions: true,
+    strictIndexSignatures: false,
+    style: { singleQuote: true, printWidth: 120, trailingComma: 'all' },
+  });
+  return `// ${BANNER}\n/* eslint-disable */\nimport type { ErrorName, ReceivedCode } from './catalog.js';\n\n${body}`;
 }

@@ -5,7 +5,7 @@
 import { readFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { loadSpec, ROOT_DIR, SpecError } from './load.js';
-import { generateCatalog, generateFixtureTypes, generateTypes } from './gen-ts.js';
+import { generateBusAdapterTypes, generateCatalog, generateFixtureTypes, generateTypes } from './gen-ts.js';
 import { generate as generateCatalogJson } from './gen-catalog.js';
 import type { SpecModel } from './model.js';
 
@@ -17,6 +17,7 @@ async function stageOne(spec: SpecModel): Promise<Outputs> {
     ['spec/generated/catalog.ts', generateCatalog(spec)],
     ['spec/generated/types.ts', await generateTypes(spec)],
     ['spec/generated/fixture.ts', await generateFixtureTypes(readFileSync(join(ROOT_DIR, 'fixtures', 'fixture.schema.json'), 'utf8'))],
+    ['spec/generated/bus-adapter.ts', await generateBusAdapterTypes(readFileSync(join(ROOT_DIR, 'spec', 'bus', 'adapter.schema.json'), 'utf8'))],
     ...generateCatalogJson(spec),
   ]);
 }

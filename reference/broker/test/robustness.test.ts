@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { messageByName, MessageType } from '../../codec/index.js';
 import { socketPath, useHarness } from './fixture.js';
 import { WireClient } from './wire-client.js';
+import type { MessageName } from '../../../spec/generated/catalog.js';
 
 const h = useHarness();
 
@@ -14,7 +15,7 @@ const deep = (levels: number): string => `${'['.repeat(levels)}${']'.repeat(leve
 /** Deep enough to overflow any recursive encoder, decoder or validator. */
 const HOSTILE_LEVELS = 50_000;
 
-const code = (name: string): number => messageByName(name).code;
+const code = (name: MessageName): number => messageByName(name).code;
 
 function u32(n: number): Buffer {
   const b = Buffer.alloc(4);
@@ -30,7 +31,7 @@ async function stillServes(client: WireClient): Promise<void> {
 }
 
 describe('LIM-15: deep payloads never crash the broker', () => {
-  const requests: [string, string][] = [
+  const requests: [MessageName, string][] = [
     ['BUS_QUERY', `{"message_type":"q","payload":${deep(HOSTILE_LEVELS)}}`],
     ['BUS_SEND', `{"message_type":"q","payload":${deep(HOSTILE_LEVELS)}}`],
     ['BUS_PUBLISH', `{"event_type":"e","payload":${deep(HOSTILE_LEVELS)}}`],

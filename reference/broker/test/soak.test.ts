@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { messageByName, type Message } from '../../codec/index.js';
 import { WireClient } from './wire-client.js';
+import type { MessageName } from '../../../spec/generated/catalog.js';
 
 /** The stated bound: the broker's resident memory never exceeds this during the soak. */
 const RSS_BOUND_MB = 400;
@@ -67,7 +68,7 @@ afterAll(() => {
 
 const deep = (levels: number): string => `${'['.repeat(levels)}${']'.repeat(levels)}`;
 const HOSTILE = deep(50_000);
-const code = (name: string): number => messageByName(name).code;
+const code = (name: MessageName): number => messageByName(name).code;
 
 /** Answers what `client` receives with `answer` until the connection ends or `stop()` is called. */
 function serve(client: WireClient, answer: (m: Message) => void): { stop(): void } {

@@ -5,6 +5,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { decodeEnvelope, decodeMessage, encodeEnvelope, ENCODINGS, messageByCode, messageByName, encodeFrame, encodeMessageFrame, FrameDecoder, type Encoding, type Header, type Message } from '../../codec/index.js';
+import type { MessageName } from '../../../spec/generated/catalog.js';
 
 export const WAIT_MS = 3000;
 
@@ -27,7 +28,9 @@ function decodeLoosely(body: Uint8Array): Message {
     return decodeMessage(body);
   } catch {
     const env = decodeEnvelope(body);
-    return { type: env.type, name: messageByCode(env.type)?.name ?? 'UNKNOWN', encoding: ENCODINGS[env.encodingBits] ?? 'json', header: env.header, payload: Buffer.from(env.payload).toString('utf8') };
+    const info = messageByCode(env.type);
+    if (!info) throw new Error(`the broker sent type code ${env.type}, which is not in the catalog`);
+    return { type: env.type, name: info.name, encoding: ENCODINGS[env.encodingBits] ?? 'json', header: env.header, payload: Buffer.from(env.payload).toString('utf8') };
   }
 }
 
@@ -87,7 +90,7 @@ export class WireClient {
   }
 
   /** Sends a message; the header gets a fresh id unless it has one. Returns the id used. */
-  send(type: string, header: Partial<Header> = {}, payload?: unknown, encoding: Encoding = 'json'): string {
+  send(type: MessageName, header: Partial<Header> = {}, payload?: unknown, encoding: Encoding = 'json'): string {
     const id = header.id ?? this.nextId();
     this.socket.write(encodeMessageFrame({ type, header: { ...header, id }, payload, encoding }));
     return id;
@@ -104,7 +107,7 @@ export class WireClient {
   }
 
   /** Sends a JSON payload without validating it first (for frames meant to be refused). */
-  sendUnchecked(type: string, header: Partial<Header>, payload: unknown): string {
+  sendUnchecked(type: MessageName, header: Partial<Header>, payload: unknown): string {
     const id = header.id ?? this.nextId();
     this.sendBody(messageByName(type).code, { ...header, id }, JSON.stringify(payload));
     return id;

@@ -6,12 +6,12 @@
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { AdapterSession } from './session.js';
-import type { Request } from './protocol.js';
+import type { Reply, Request, WireErr } from './protocol.js';
 
 export async function runBusAdapter(session: AdapterSession, input: Readable, output: Writable): Promise<number> {
   const rl = createInterface({ input, crlfDelay: Infinity });
   const open = new Set<Promise<void>>();
-  const write = (o: unknown): void => void output.write(`${JSON.stringify(o)}\n`);
+  const write = (o: Reply | { seq: null; ok: false; error: WireErr }): void => void output.write(`${JSON.stringify(o)}\n`);
   for await (const line of rl) {
     if (line.trim() === '') continue;
     let req: Request;

@@ -11,6 +11,7 @@ import { fromRemote } from './errors.js';
 import type { DispatchHandler, DispatchResult, DispatchTarget, RequestOutcome, ServiceCoordinator, ServiceDescriptor } from '../coordinator.js';
 import { DEFAULT_DISPATCH_TIMEOUT_MS, DEFAULT_MAX_RETRIES, MAX_BACKOFF_MS } from '../coordinator.js';
 import type { ServiceDispatchPayload } from '../../../spec/generated/types.js';
+import { registryName } from '../../codec/catalog.js';
 
 export class WireCoordinator implements ServiceCoordinator {
   private readonly handlers = new Map<string, DispatchHandler>();
@@ -40,7 +41,7 @@ export class WireCoordinator implements ServiceCoordinator {
       this.handlers.delete(name);
       return true;
     } catch (e) {
-      if (e instanceof RemoteError && e.code === 'SERVICE_NOT_FOUND') return false;
+      if (e instanceof RemoteError && registryName(e.code) === 'SERVICE_NOT_FOUND') return false;
       throw fromRemote(e, false);
     }
   }

@@ -12,11 +12,12 @@ import { requestOf, stepDiff, type Answer } from '../fixture-steps.js';
 import { encodingOf, type EngineFixtures } from '../fixtures.js';
 import { engineFixturesText } from '../gen-fixtures.js';
 import { propertySeed } from '../../properties/seed.js';
+import type { MessageName } from '../../../spec/generated/catalog.js';
 
 const FIXTURES = JSON.parse(readFileSync(new URL('../../../fixtures/engine/engine.json', import.meta.url), 'utf8')) as EngineFixtures;
 
 /** Encodes a message to a frame and decodes it again, as a remote peer would receive it. */
-function overTheWire(type: string, payload: unknown, encoding: 'json' | 'cbor'): { name: string; payload: unknown } {
+function overTheWire(type: string, payload: unknown, encoding: 'json' | 'cbor'): { name: MessageName; payload: unknown } {
   const frame = encodeMessageFrame({ type, header: { id: 'x', re: 'y' }, payload, encoding } as Parameters<typeof encodeMessageFrame>[0]);
   const [body] = new FrameDecoder().push(frame);
   const m = decodeMessage(body!);

@@ -13,6 +13,8 @@ import { stateDigest } from '../digest.js';
 import type { EngineBackend, EngineLanguage } from './backend.js';
 import { ResultCache } from './cache.js';
 import { Selector, type Strategy } from './strategy.js';
+import type { ErrorName } from '../../../spec/generated/catalog.js';
+import { receivedCode, registryName, type ReceivedCode } from '../../codec/catalog.js';
 
 /** Which engine a call prefers: any (by the strategy), a language first, or two engines compared (`redundant`). */
 export type EngineHint = 'auto' | EngineLanguage | 'redundant';
@@ -20,13 +22,13 @@ export type EngineHint = 'auto' | EngineLanguage | 'redundant';
 /** One engine that was asked and failed, on the way to a result or an error. */
 export interface Attempt {
   engine: string;
-  code: string;
+  code: ErrorName | ReceivedCode;
   message: string;
 }
 
 /** Why a unified call failed, with every engine it tried. */
 export interface UnifiedError {
-  code: string;
+  code: ErrorName | ReceivedCode;
   message: string;
   /** TIMEOUT: the same call may be retried. */
   retryable: boolean;
@@ -64,11 +66,12 @@ export interface UnifiedOptions {
 }
 
 /** Input refusals are the same on every engine: failing over would not help (ENG-12). */
-const INPUT_ERRORS = new Set(['INVALID_ARRAY', 'SCHEMA_VIOLATION', 'INVALID_PARAMS']);
+const INPUT_ERRORS: ReadonlySet<ErrorName | ReceivedCode> = new Set<ErrorName>(['INVALID_ARRAY', 'SCHEMA_VIOLATION', 'INVALID_PARAMS']);
 
-function errorOf(e: unknown): { code: string; message: string } {
+function errorOf(e: unknown): { code: ErrorName | ReceivedCode; message: string } {
   const x = e as { code?: unknown; message?: unknown };
-  return { code: typeof x?.code === 'string' ? x.code : 'INTERNAL', message: typeof x?.message === 'string' ? x.message : String(e) };
+  const code: ErrorName | ReceivedCode = typeof x?.code === 'string' ? receivedCode(x.code) : 'INTERNAL';
+  return { code, message: typeof x?.message === 'string' ? x.message : String(e) };
 }
 
 function toVector(encoding: NDArray | Float32Array | readonly number[]): NDArray {
@@ -180,7 +183,7 @@ export class UnifiedEngine {
         const { code, message } = errorOf(err);
         attempts.push({ engine: e.name, code, message });
         if (INPUT_ERRORS.has(code)) throw Object.assign(new EngineError(code as never, message), { attempts });
-        if (code === 'TIMEOUT') throw Object.assign(new EngineError('TIMEOUT', `engine ${e.name} did not answer within ${this.timeoutMs} ms; the call may be retried`, {}, true), { attempts });
+        if (registryName(code) === 'TIMEOUT') throw Object.assign(new EngineError('TIMEOUT', `engine ${e.name} did not answer within ${this.timeoutMs} ms; the call may be retried`, {}, true), { attempts });
         e.markFailed(performance.now());
       }
     }
