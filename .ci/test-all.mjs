@@ -8,6 +8,8 @@
 // suite's output is printed whole when it ends, with its wall time; the summary lists every suite's
 // time and the name of every failed test before the last line.
 //   stage 1: the C++ build and ctest   |  npm run build (dist/), then prove
+//            (from then on the tests start dist/'s JavaScript, not the sources through tsx:
+//            CONCORD_TEST_DIST, reference/test/programs.ts)
 //   stage 2: vitest (its timing-sensitive files run last, alone: vitest.config.ts)
 //   stage 3: pytest, then the selftest (its FIFO columns run last, alone: conformance/selftest.ts)
 import { spawn, spawnSync } from 'node:child_process';
