@@ -3,12 +3,11 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Broker } from '../../reference/broker/index.js';
 import { HarnessUsageError, listCases, runSuite, SUITE_NAMES, totalsOf, type SuiteRun } from '../api.js';
+import { tsProgram } from '../../reference/test/programs.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const tsx = (file: string, ...args: string[]): string[] => [process.execPath, '--import', 'tsx', join(root, file), ...args];
+const tsx = tsProgram;
 const reportDir = mkdtempSync(join(tmpdir(), 'concord-api-test-'));
 afterAll(() => rmSync(reportDir, { recursive: true, force: true }));
 

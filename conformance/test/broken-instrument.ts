@@ -7,13 +7,13 @@
  *   fault-as-event    reports a hardware fault during a command as INSTRUMENT_EVENT fault, no answer (INS-8)
  */
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { FrameDecoder } from '../../reference/codec/frame.js';
 import { decodeMessage, encodeMessageFrame, type OutgoingMessage } from '../../reference/codec/message.js';
+import { tsProgram } from '../../reference/test/programs.js';
 
 const [defect, ...args] = process.argv.slice(2);
-const cli = fileURLToPath(new URL('../../reference/cli.ts', import.meta.url));
-const child = spawn(process.execPath, ['--import', 'tsx', cli, 'instrument', ...(defect === 'unasked-errors' ? ['--error-rate', '0.5'] : []), ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+const instrument = tsProgram('reference/cli.ts', 'instrument', ...(defect === 'unasked-errors' ? ['--error-rate', '0.5'] : []), ...args);
+const child = spawn(process.execPath, instrument.slice(1), { stdio: ['pipe', 'pipe', 'inherit'] });
 process.stdin.pipe(child.stdin);
 child.stdin.on('error', () => undefined);
 child.on('exit', (code) => { process.exitCode = code ?? 1; });

@@ -6,17 +6,16 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { runCommand, type RunCommandOptions } from '../run-command.js';
 import type { CaseResult } from '../runner.js';
+import { tsProgram } from '../../reference/test/programs.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const reportDir = mkdtempSync(join(tmpdir(), 'concord-broker-process-suite-'));
 afterAll(() => rmSync(reportDir, { recursive: true, force: true }));
 
 const PLACEHOLDERS = ['--unix', '{unix}', '--port', '{port}', '--host', '{host}', '--fifo-dir', '{fifodir}', '--log-level', 'error'];
-const reference = [process.execPath, '--import', 'tsx', join(root, 'reference/cli.ts'), 'broker', ...PLACEHOLDERS];
-const broken = (defect: string): string[] => [process.execPath, '--import', 'tsx', join(root, 'conformance/test/broken-broker-process.ts'), defect, ...PLACEHOLDERS];
+const reference = tsProgram('reference/cli.ts', 'broker', ...PLACEHOLDERS);
+const broken = (defect: string): string[] => tsProgram('conformance/test/broken-broker-process.ts', defect, ...PLACEHOLDERS);
 const hasExternal = Object.values(networkInterfaces()).some((l) => (l ?? []).some((a) => a.family === 'IPv4' && !a.internal));
 
 async function run(brokerCommand: string[], runPatterns: string[] = []): Promise<CaseResult[]> {

@@ -8,15 +8,14 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { runCommand } from '../run-command.js';
 import type { CaseResult } from '../runner.js';
+import { tsProgram } from '../../reference/test/programs.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const reportDir = mkdtempSync(join(tmpdir(), 'concord-bus-adapters-'));
 afterAll(() => rmSync(reportDir, { recursive: true, force: true }));
 
-const tsx = (file: string, ...args: string[]): string[] => [process.execPath, '--import', 'tsx', join(root, file), ...args];
+const tsx = tsProgram;
 const ADAPTER_CASES = ['bus-adapter/**', 'coordinator-semantics/dispatch-check-order'];
 
 async function run(exec: string[], patterns: string[]): Promise<{ code: number; results: CaseResult[] }> {

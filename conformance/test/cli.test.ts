@@ -7,13 +7,14 @@ import { join } from 'node:path';
 import { PROTOCOL_VERSION } from '../../spec/generated/catalog.js';
 import { editDistance, didYouMean, parseArgsProblem } from '../../reference/cli-usage.js';
 import { parseArgs } from 'node:util';
+import { tsProgram } from '../../reference/test/programs.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
-/** Runs a CLI through tsx without blocking the test worker (a loaded machine makes spawnSync stall vitest's RPC). */
+/** Runs a CLI (tsProgram: built or through tsx) without blocking the test worker (a loaded machine makes spawnSync stall vitest's RPC). */
 function run(cli: string, args: string[], input?: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', cli, ...args], { cwd: root });
+    const child = spawn(process.execPath, tsProgram(cli, ...args).slice(1), { cwd: root });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (t: string) => (stdout += t));

@@ -2,11 +2,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { runCommand } from '../run-command.js';
 import type { CaseResult } from '../runner.js';
+import { tsProgram } from '../../reference/test/programs.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const reportDir = mkdtempSync(join(tmpdir(), 'concord-client-'));
 afterAll(() => rmSync(reportDir, { recursive: true, force: true }));
 
@@ -19,7 +18,7 @@ async function run(command: string[], runPatterns: string[] = []): Promise<{ cod
   return { code, results: (JSON.parse(lines.find((l) => l.startsWith('{'))!) as { results: CaseResult[] }).results };
 }
 
-const tsx = (file: string, ...args: string[]): string[] => [process.execPath, '--import', 'tsx', join(root, file), ...args];
+const tsx = tsProgram;
 
 describe('the client suite (conformance --listen)', () => {
   it('passes the reference TypeScript client', async () => {

@@ -3,11 +3,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { runCommand, type RunCommandOptions } from '../run-command.js';
 import type { CaseResult } from '../runner.js';
+import { tsProgram } from '../../reference/test/programs.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const reportDir = mkdtempSync(join(tmpdir(), 'concord-engine-suite-'));
 afterAll(() => rmSync(reportDir, { recursive: true, force: true }));
 
@@ -21,7 +20,7 @@ async function run(exec: string[], runPatterns: string[], timeoutMs = 10_000): P
   return { code, results: (JSON.parse(lines.find((l) => l.startsWith('{'))!) as { results: CaseResult[] }).results };
 }
 
-const engine = (...args: string[]): string[] => [process.execPath, '--import', 'tsx', join(root, 'reference/cli.ts'), 'engine', 'serve', '--stdio', ...args];
+const engine = (...args: string[]): string[] => tsProgram('reference/cli.ts', 'engine', 'serve', '--stdio', ...args);
 const SELECTION = ['engine/initial-digest', 'engine/fixtures/reason-encodings', 'engine/random-feedback-digests-agree'];
 
 describe('the engine suite', () => {
@@ -39,7 +38,7 @@ describe('the engine suite', () => {
     expect(code).toBe(1);
   }, 120_000);
 
-  const broken = (defect: string, ...args: string[]): string[] => [process.execPath, '--import', 'tsx', join(root, 'conformance/test/broken-engine.ts'), defect, ...args];
+  const broken = (defect: string, ...args: string[]): string[] => tsProgram('conformance/test/broken-engine.ts', defect, ...args);
   const MESSAGE_CASES = ['msg-reasoning', 'msg-learning', 'msg-mtl', 'msg-memory', 'engine/unified-one-answer-naming-engines', 'engine/unified-failover-order', 'engine/unified-timeout-retryable'];
 
   it('passes the reference engine on the per-message and unified-engine rules, also when it implements the recommended memory types', async () => {

@@ -7,11 +7,11 @@ import { matches, exitCodeOf, type CaseResult } from '../runner.js';
 import { parseTarget } from '../target.js';
 import { Ajv } from 'ajv';
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { casesOf } from '../suites.js';
 import { SLOW_AT_DEFAULT_LIMITS } from '../cases/runtime-liveness.cases.js';
 import { STATEMENTS } from '../../spec/generated/catalog.js';
 import { startBrokenServer, type BrokenKind } from './broken-servers.js';
+import { tsProgram } from '../../reference/test/programs.js';
 
 const reportDir = mkdtempSync(join(tmpdir(), 'concord-reports-'));
 afterAll(() => rmSync(reportDir, { recursive: true, force: true }));
@@ -88,7 +88,7 @@ describe.each<[BrokenKind, number[]]>([
 });
 
 it('passes against `concord broker` started as its own process (the README\'s two-shell flow)', async () => {
-  const broker = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../../reference/cli.ts', import.meta.url)), 'broker', '--port', '0', '--log-level', 'info'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const broker = spawn(process.execPath, tsProgram('reference/cli.ts', 'broker', '--port', '0', '--log-level', 'info').slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
   try {
     const port = await new Promise<number>((resolve, reject) => {
       let text = '';

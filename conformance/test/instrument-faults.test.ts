@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runCommand } from '../run-command.js';
 import type { CaseResult } from '../runner.js';
+import { tsProgram } from '../../reference/test/programs.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const reportDir = mkdtempSync(join(tmpdir(), 'concord-instrument-faults-'));
@@ -27,8 +28,8 @@ async function run(exec: string[], ids: string[]): Promise<CaseResult[]> {
 }
 
 const outcomes = (results: CaseResult[]): string[] => results.map((r) => `${r.id}: ${r.outcome}${r.outcome === 'pass' ? '' : ` ${r.message}`}`);
-const mock = [process.execPath, '--import', 'tsx', join(root, 'reference/cli.ts'), 'instrument'];
-const broken = (defect: string): string[] => [process.execPath, '--import', 'tsx', join(root, 'conformance/test/broken-instrument.ts'), defect];
+const mock = tsProgram('reference/cli.ts', 'instrument');
+const broken = (defect: string): string[] => tsProgram('conformance/test/broken-instrument.ts', defect);
 
 describe('the instrument fault-injection cases', () => {
   it.each([

@@ -5,7 +5,6 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { WireConnection } from '../wire/connection.js';
 import type { Message } from '../../reference/codec/index.js';
 import { runCommand } from '../run-command.js';
@@ -13,9 +12,9 @@ import type { CaseResult } from '../runner.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { tsProgram } from '../../reference/test/programs.js';
 
-const CLI = fileURLToPath(new URL('../../reference/cli.ts', import.meta.url));
-const WORKER = [process.execPath, '--import', 'tsx', CLI, 'instrument'];
+const WORKER = tsProgram('reference/cli.ts', 'instrument');
 const WAIT_MS = 20_000;
 
 const started: ChildProcess[] = [];

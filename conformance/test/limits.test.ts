@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { LIMITS } from '../../spec/generated/catalog.js';
 import { EMBEDDED_LIMITS, LimitError, parseLimitArgs, resolveLimits } from '../limits.js';
+import { tsProgram } from '../../reference/test/programs.js';
 
 describe('--limit NAME=VALUE', () => {
   it('takes each limit at its minimum and maximum and refuses one past either', () => {
@@ -34,8 +34,7 @@ describe('--limit NAME=VALUE', () => {
   });
 
   it('the command exits 64 with usage for a limit out of range', () => {
-    const cli = fileURLToPath(new URL('../cli.ts', import.meta.url));
-    const r = spawnSync(process.execPath, ['--import', 'tsx', cli, '--limit', 'heartbeat_ms=99'], { encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(process.execPath, tsProgram('conformance/cli.ts', '--limit', 'heartbeat_ms=99').slice(1), { encoding: 'utf8', timeout: 60_000 });
     expect(r.status).toBe(64);
     expect(r.stderr).toMatch(/--limit heartbeat_ms=99: must be an integer in 100 \.\. 600000/);
   }, 60_000);

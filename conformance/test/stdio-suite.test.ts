@@ -12,6 +12,7 @@ import { runCommand } from '../run-command.js';
 import type { CaseResult } from '../runner.js';
 import { notFrames } from '../cases/stdio.cases.js';
 import { encodeMessageFrame } from '../../reference/codec/message.js';
+import { tsProgram } from '../../reference/test/programs.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const reportDir = mkdtempSync(join(tmpdir(), 'concord-stdio-'));
@@ -26,7 +27,7 @@ async function run(suite: string, exec: string[], ids: string[]): Promise<CaseRe
   return (JSON.parse(lines.find((l) => l.startsWith('{'))!) as { results: CaseResult[] }).results;
 }
 
-const tsx = (file: string, ...args: string[]): string[] => [process.execPath, '--import', 'tsx', join(root, file), ...args];
+const tsx = tsProgram;
 const outcomes = (results: CaseResult[]): string[] => results.map((r) => `${r.id}: ${r.outcome}${r.outcome === 'pass' ? '' : ` ${r.message}`}`);
 const ids = (role: string, initCanFail: boolean): string[] => [
   `transport-stdio/${role}/first-frame-init`, `transport-stdio/${role}/stdout-frames-only`, `transport-stdio/${role}/exits-at-end-of-input`,

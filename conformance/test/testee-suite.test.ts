@@ -2,12 +2,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { runCommand, type RunCommandOptions } from '../run-command.js';
 import type { CaseResult } from '../runner.js';
 import { startedCount } from '../wire/peer-process.js';
+import { tsProgram } from '../../reference/test/programs.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const reportDir = mkdtempSync(join(tmpdir(), 'concord-testee-'));
 afterAll(() => rmSync(reportDir, { recursive: true, force: true }));
 
@@ -30,7 +29,7 @@ async function run(exec: string[], runPatterns: string[], extra: Partial<RunComm
   return { code, results: (JSON.parse(lines.find((l) => l.startsWith('{'))!) as { results: CaseResult[] }).results };
 }
 
-const tsx = (file: string, ...args: string[]): string[] => [process.execPath, '--import', 'tsx', join(root, file), ...args];
+const tsx = tsProgram;
 
 describe('the testee suite', () => {
   it('passes the reference TypeScript testee', async () => {

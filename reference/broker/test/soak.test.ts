@@ -12,15 +12,14 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { messageByName, type Message } from '../../codec/index.js';
 import { WireClient } from './wire-client.js';
 import type { MessageName } from '../../../spec/generated/catalog.js';
+import { tsProgram } from '../../test/programs.js';
 
 /** The stated bound: the broker's resident memory never exceeds this during the soak. */
 const RSS_BOUND_MB = 400;
-const CLI = fileURLToPath(new URL('../../cli.ts', import.meta.url));
 
 let broker: ChildProcess;
 let port = 0;
@@ -36,7 +35,7 @@ function rssKb(pid: number): number {
 }
 
 beforeAll(async () => {
-  broker = spawn(process.execPath, ['--import', 'tsx', CLI, 'broker', '--port', '0', '--unix', unixPath, '--log-level', 'info'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  broker = spawn(process.execPath, tsProgram('reference/cli.ts', 'broker', '--port', '0', '--unix', unixPath, '--log-level', 'info').slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
   port = await new Promise<number>((resolve, reject) => {
     let text = '';
     const onData = (d: Buffer): void => {

@@ -6,12 +6,12 @@ import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { readTokenFile, resolveToken, TokenSourceError } from '../../token-source.js';
 import { WireClient } from './wire-client.js';
+import { tsProgram } from '../../test/programs.js';
 
-const BROKER_CLI = fileURLToPath(new URL('../../cli.ts', import.meta.url));
-const HARNESS_CLI = fileURLToPath(new URL('../../../conformance/cli.ts', import.meta.url));
+const BROKER_CLI = 'reference/cli.ts';
+const HARNESS_CLI = 'conformance/cli.ts';
 const dirs: string[] = [];
 afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
@@ -29,7 +29,7 @@ function tokenFile(content: string, mode: number): string {
 /** Runs a CLI to its exit (bounded by the test timeout); resolves with its code and stderr. */
 function run(cli: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', cli, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env });
+    const child = spawn(process.execPath, tsProgram(cli, ...args).slice(1), { stdio: ['ignore', 'ignore', 'pipe'], env });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('close', (code) => resolve({ code, stderr }));
@@ -69,7 +69,7 @@ describe('concord broker and conformance take the token from the environment or 
   }, 60_000);
 
   it('concord broker takes CONCORD_TOKEN: a client without it is refused, one with it is accepted', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', BROKER_CLI, 'broker', '--port', '0', '--log-level', 'info'], {
+    const child = spawn(process.execPath, tsProgram(BROKER_CLI, 'broker', '--port', '0', '--log-level', 'info').slice(1), {
       stdio: ['ignore', 'ignore', 'pipe'],
       env: { ...process.env, CONCORD_TOKEN: 'env-secret' },
     });

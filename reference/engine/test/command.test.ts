@@ -2,12 +2,13 @@
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { tsProgram } from '../../test/programs.js';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 
 describe('concord engine run', () => {
   it('runs the redundant, mtl, cache and monitoring scenarios with a Python engine process', () => {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'reference/cli.ts', 'engine', 'run', '--scenario', 'redundant,mtl,cache,monitoring', '--engines', 'python', '--requests', '10'], { cwd: root, encoding: 'utf8', timeout: 150_000 });
+    const r = spawnSync(process.execPath, tsProgram('reference/cli.ts', 'engine', 'run', '--scenario', 'redundant,mtl,cache,monitoring', '--engines', 'python', '--requests', '10').slice(1), { cwd: root, encoding: 'utf8', timeout: 150_000 });
     expect(r.status, r.stderr).toBe(0);
     const out = r.stdout.split(/\n(?=\{)/).map((t) => JSON.parse(t) as Record<string, any>);
     const by = Object.fromEntries(out.map((o) => [o['scenario'], o]));
@@ -19,7 +20,7 @@ describe('concord engine run', () => {
   }, 160_000);
 
   it('refuses an unknown scenario with exit 64', () => {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'reference/cli.ts', 'engine', 'run', '--scenario', 'nope'], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(process.execPath, tsProgram('reference/cli.ts', 'engine', 'run', '--scenario', 'nope').slice(1), { cwd: root, encoding: 'utf8', timeout: 60_000 });
     expect(r.status).toBe(64);
     expect(r.stderr).toContain('unknown scenario nope');
   }, 60_000);

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runPipesCommand } from '../pipes-command.js';
+import { tsProgram } from '../../test/programs.js';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 const dirs: string[] = [];
@@ -69,7 +70,7 @@ describe('concord pipes', () => {
 
   it('the CLI returns the exit codes: 0, 64 for usage', () => {
     const dir = join(scratch(), 'cli-pair');
-    const cli = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', join(root, 'reference/cli.ts'), 'pipes', ...args], { cwd: root, encoding: 'utf8', timeout: 30_000 });
+    const cli = (...args: string[]) => spawnSync(process.execPath, tsProgram('reference/cli.ts', 'pipes', ...args).slice(1), { cwd: root, encoding: 'utf8', timeout: 30_000 });
     expect(cli('setup', dir).status).toBe(0);
     expect(statSync(join(dir, 'broker-to-client')).isFIFO()).toBe(true);
     expect(cli('cleanup', dir).status).toBe(0);
