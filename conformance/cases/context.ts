@@ -466,7 +466,7 @@ export class CaseContext {
 /** A MessageMatch as a test of a message. */
 export function matcher(match: MessageMatch): (m: Message) => boolean {
   const names = match.name === undefined ? undefined : Array.isArray(match.name) ? match.name : [match.name];
-  return (m) => (names === undefined || names.includes(m.name)) && (match.re === undefined || m.header.re === match.re);
+  return (m) => (names === undefined || names.includes(m.name)) && (match.re === undefined || m.header.re === match.re) && (match.src === undefined || m.header.src === match.src);
 }
 
 /** What a recorder keeps of a received item. */

@@ -12,6 +12,8 @@ export interface MessageMatch {
   name?: string | string[];
   /** The `re` the message must carry: an id the harness sent. */
   re?: string;
+  /** The `src` the message must carry: the client id a broker set (REQ-13). */
+  src?: string;
 }
 
 interface StepBase {
