@@ -83,7 +83,8 @@ describe('replay bundles against brokers', () => {
         rewritten++;
         return { ...f, header: { ...f.header, id: `rw-${f.header.id}` } };
       },
-      toBroker: (f) => (nameOf(f) === 'REASONING_RESPONSE' && f.header.re?.startsWith('rw-') ? { ...f, header: { ...f.header, re: f.header.re.slice(3) } } : f),
+      // Like a broker that rewrites ids: an answer whose re is not an id it handed out matches nothing.
+      toBroker: (f) => (nameOf(f) !== 'REASONING_RESPONSE' ? f : { ...f, header: { ...f.header, re: f.header.re?.startsWith('rw-') ? f.header.re.slice(3) : `unmapped-${String(f.header.re)}` } }),
     }, brokerPort);
     try {
       const r = await replay('--target', `127.0.0.1:${rewriting.port}`);
