@@ -45,7 +45,7 @@ const HELP = `usage: conformance [run options]          run the suites (no --tar
                                              (reports/PEER/RUN/bundles/CASE.bundle.json) against the peer it was
                                              recorded against or another; exit 0 pass, 1 fail, 2 inconclusive (the
                                              bundle stops at a check made in code), 66 bundle missing or invalid
-       conformance help [COMMAND]            this help, or one command's (run, list, show, coverage, spec, selftest)
+       conformance help [COMMAND]            this help, or one command's (run, list, show, coverage, spec, selftest, replay)
        conformance --version                 print the package and protocol versions
 
 run options:

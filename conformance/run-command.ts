@@ -72,6 +72,8 @@ export interface RunCommandOptions {
   out?: (text: string) => void;
   /** The cases to run instead of the suites' (`conformance replay`: the bundle's case); --run and --skip still apply. */
   cases?: Case[];
+  /** The command that runs these cases again, when it is not the run's own command line (`conformance replay BUNDLE ...`). */
+  replayLine?: string;
   /** Told the run's outcome once its report is written (the programmatic API, conformance/api.ts, builds on it). */
   onFinish?: (run: FinishedRun) => void;
 }
@@ -162,7 +164,7 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
   registerSecret(o.token);
   // From the options as given: the embedded broker's own token and FIFO directory are not the user's.
   const given = o;
-  const replayOf = (id?: string): string => replayCommand(given, given.replay ?? DEFAULT_REPLAY_CONTEXT, id);
+  const replayOf = (id?: string): string => given.replayLine ?? replayCommand(given, given.replay ?? DEFAULT_REPLAY_CONTEXT, id);
   const withReplay = (ran: CaseResult[]): ReportedCase[] => ran.map((r) => (r.outcome === 'fail' || r.outcome === 'timeout' || r.outcome === 'errored' ? { ...r, replay: replayOf(r.id) } : r));
   const started = new Date().toISOString();
   const mark = startedCount();

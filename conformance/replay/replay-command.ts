@@ -11,7 +11,7 @@ import { resolveToken, TokenSourceError } from '../../reference/token-source.js'
 import { parseArgsProblem } from '../../reference/cli-usage.js';
 import { runCommand, type RunCommandOptions } from '../run-command.js';
 import { TargetError } from '../target.js';
-import type { ReplayContext } from '../report/replay-command.js';
+import { shellQuote, DEFAULT_REPLAY_CONTEXT, type ReplayContext } from '../report/replay-command.js';
 import { readBundle, BundleError, type Bundle } from './bundle.js';
 import { bundleCase } from './bundle-case.js';
 
@@ -38,6 +38,12 @@ function peerOptions(bundle: Bundle, given: { target?: string; exec?: string[]; 
   if (p.kind === 'listen') return { listen: 0, ...(p.command ? { exec: p.command } : {}) };
   if (p.kind === 'target') return { target: p.target ?? '' };
   return {};
+}
+
+/** The arguments without --token and its value: a token is never printed (export CONCORD_TOKEN to replay). */
+function withoutToken(argv: string[]): string[] {
+  const end = argv.includes('--') ? argv.indexOf('--') : argv.length;
+  return argv.filter((a, i) => i >= end || !(a === '--token' || a.startsWith('--token=') || (i > 0 && argv[i - 1] === '--token')));
 }
 
 /** Parses the replay's arguments (the peer's command after `--`) and replays; returns the exit code. */
@@ -92,7 +98,8 @@ export async function replayMain(argv: string[], io: ReplayIo): Promise<number> 
       ...(bundle.options.limits ? { limits: bundle.options.limits } : {}),
       // A replay judges its one case whatever the case's level.
       failFast: false, strict: true, knownFailing: [], json: v.json ?? false,
-      reportDir: v['report-dir'] ?? join(process.cwd(), 'reports'), err: io.err, ...(io.out ? { out: io.out } : {}), ...(io.replay ? { replay: io.replay } : {}),
+      reportDir: v['report-dir'] ?? join(process.cwd(), 'reports'), err: io.err,
+      replayLine: [...(io.replay ?? DEFAULT_REPLAY_CONTEXT).program, 'replay', ...withoutToken(argv)].map(shellQuote).join(' '), ...(io.out ? { out: io.out } : {}), ...(io.replay ? { replay: io.replay } : {}),
     });
     if (code === 0 && bundle.faults) return REPLAY_EXIT.inconclusive;
     return code;

@@ -6,7 +6,7 @@
  * the replay read, not the one recorded. The run's token never reaches the bundle.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Broker } from '../../reference/broker/index.js';
@@ -72,6 +72,13 @@ describe('replay bundles against brokers', () => {
     const r = await replay('--target', `127.0.0.1:${brokerPort}`);
     expect(r.outcomes).toEqual({ [CASE]: 'pass' });
     expect(r.code).toBe(0);
+  }, 60_000);
+
+  it('keeps the token out of every file the run and the replays wrote', async () => {
+    await replay('--target', `127.0.0.1:${brokerPort}`);
+    const files = readdirSync(reportDir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
+    expect(files.length).toBeGreaterThan(5);
+    for (const f of files) expect(readFileSync(f).includes(Buffer.from(TOKEN)), f).toBe(false);
   }, 60_000);
 
   it('passes a broker that rewrites the ids of routed requests (REQ-12)', async () => {

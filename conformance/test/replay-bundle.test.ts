@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { spawn } from 'node:child_process';
 import { runCommand } from '../run-command.js';
 import { replayMain } from '../replay/replay-command.js';
 import { readBundle, bundleFileName, type Bundle } from '../replay/bundle.js';
@@ -46,6 +47,19 @@ async function replay(path: string, ...args: string[]): Promise<{ code: number; 
   const code = await replayMain([path, '--json', '--report-dir', reportDir, ...args], { err: (t) => (err += t), out: (t) => (out += t) });
   const json = out.trim() === '' ? { results: [] } : (JSON.parse(out) as { results: { id: string; outcome: string; message?: string }[] });
   return { code, outcomes: Object.fromEntries(json.results.map((r) => [r.id, r.outcome])), messages: json.results.map((r) => r.message ?? ''), err };
+}
+
+/** Runs the conformance command without blocking the test worker. */
+function cli(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'conformance/cli.ts', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
 }
 
 describe('replay bundles', () => {
@@ -105,6 +119,15 @@ describe('replay bundles', () => {
     expect(r.messages[0]).toMatch(/cannot be replayed past step \d+/);
     expect(r.code).toBe(2);
   }, 120_000);
+
+  it('replays through the command line: conformance replay BUNDLE --exec -- CMD exits with the verdict', async () => {
+    const r = await cli('replay', bundlePath(REFUSE), '--report-dir', reportDir, '--exec', '--', 'perl', 'peers/perl/concord_testee.pl');
+    expect(r.stderr).toContain(`conformance replay: ${REFUSE}, recorded fail against exec: `);
+    expect(r.stdout).toContain('PASS (exit 0)');
+    expect(r.status).toBe(0);
+    const help = await cli('help', 'replay');
+    expect(help.stdout).toMatch(/^usage: conformance replay BUNDLE /);
+  }, 150_000);
 
   it('refuses a missing bundle and one that fails its schema, in one line, with exit 66', async () => {
     const missing = await replay(join(reportDir, 'nothing.bundle.json'));
