@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { spawn } from 'node:child_process';
+import { runProcess, type ProcessOutput } from './run-process.js';
 import { runCommand } from '../run-command.js';
 import { replayMain } from '../replay/replay-command.js';
 import { readBundle, bundleFileName, type Bundle } from '../replay/bundle.js';
@@ -49,17 +49,9 @@ async function replay(path: string, ...args: string[]): Promise<{ code: number; 
   return { code, outcomes: Object.fromEntries(json.results.map((r) => [r.id, r.outcome])), messages: json.results.map((r) => r.message ?? ''), err };
 }
 
-/** Runs the conformance command without blocking the test worker. */
-function cli(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'conformance/cli.ts', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
+/** Runs the conformance command. */
+function cli(...args: string[]): Promise<ProcessOutput> {
+  return runProcess(process.execPath, ['--import', 'tsx', 'conformance/cli.ts', ...args], { cwd: root });
 }
 
 describe('replay bundles', () => {
