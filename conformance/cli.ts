@@ -25,6 +25,7 @@ import { harnessProgram } from './report/replay-command.js';
 import { parseArgsProblem, suggestion } from '../reference/cli-usage.js';
 import { versionLine } from '../reference/version.js';
 import { helpCommands, helpTopic } from './help.js';
+import { replayMain } from './replay/replay-command.js';
 
 export const EXIT = { ok: 0, failed: 1, inconclusive: 2, usage: 64, dataErr: 65, noInput: 66, unavailable: 69, internal: 70, config: 78 } as const;
 
@@ -39,7 +40,12 @@ const HELP = `usage: conformance [run options]          run the suites (no --tar
        conformance spec [--json]             print the message catalog
        conformance selftest [--json] [--peer NAME]   run the suites against every reference peer and print
                                              the matrix (also written to reports/selftest/)
-       conformance help [COMMAND]            this help, or one command's (run, list, show, coverage, spec, selftest)
+       conformance replay BUNDLE [--target ... | --exec -- CMD | --listen PORT [-- CMD]] [--timeout MS] [--token T]
+                                             [--report-dir DIR] [--json]   replay a failing case's bundle
+                                             (reports/PEER/RUN/bundles/CASE.bundle.json) against the peer it was
+                                             recorded against or another; exit 0 pass, 1 fail, 2 inconclusive (the
+                                             bundle stops at a check made in code), 66 bundle missing or invalid
+       conformance help [COMMAND]            this help, or one command's (run, list, show, coverage, spec, selftest, replay)
        conformance --version                 print the package and protocol versions
 
 run options:
@@ -131,6 +137,10 @@ function casesWithSuites(suites: string[]): { cases: ReturnType<typeof casesOf>;
 }
 
 export async function main(argv: string[]): Promise<number> {
+  const own = argv.includes('--') ? argv.slice(0, argv.indexOf('--')) : argv;
+  if (argv[0] === 'replay' && !own.includes('--help') && !own.includes('-h')) {
+    return replayMain(argv.slice(1), { err: (t) => void process.stderr.write(printable(redactText(t))), replay: { program: harnessProgram() } });
+  }
   let parsed;
   try {
     parsed = parseArgs({ args: argv, allowPositionals: true, options: OPTIONS });

@@ -26,6 +26,9 @@ import { CaseContext, DEFAULT_START_TIMEOUT_MS } from './cases/context.js';
 import { probeBusAdapter } from './bus/probe.js';
 import { linesPeerOptions, type LinesRole, type LinesPeerOptions } from './wire/lines.js';
 import { brokerOptionsFor, EMBEDDED_LIMITS, resolveLimits, type LimitName } from './limits.js';
+import type { Case } from './cases/model.js';
+import type { ScriptRecorder } from './replay/script.js';
+import { writeBundles, type BundlePeer, type RecordedCase } from './replay/bundle.js';
 
 export interface RunCommandOptions {
   target?: string;
@@ -67,6 +70,10 @@ export interface RunCommandOptions {
   err?: (text: string) => void;
   /** Where the summary goes (default: standard output). */
   out?: (text: string) => void;
+  /** The cases to run instead of the suites' (`conformance replay`: the bundle's case); --run and --skip still apply. */
+  cases?: Case[];
+  /** The command that runs these cases again, when it is not the run's own command line (`conformance replay BUNDLE ...`). */
+  replayLine?: string;
   /** Told the run's outcome once its report is written (the programmatic API, conformance/api.ts, builds on it). */
   onFinish?: (run: FinishedRun) => void;
 }
@@ -134,6 +141,16 @@ async function probeStart(command: string[], startTimeoutMs: number): Promise<vo
   }
 }
 
+/** The peer of a run as a bundle records it: a replay without a peer option reaches the same one. */
+function bundlePeer(o: RunCommandOptions, description: string): BundlePeer {
+  const base = { description, suites: o.suites };
+  if (o.brokerCommand !== undefined) return { ...base, kind: 'exec', target: 'broker-process', command: o.brokerCommand };
+  if (o.listen !== undefined) return { ...base, kind: 'listen', ...(o.exec ? { command: o.exec } : {}) };
+  if (o.exec !== undefined) return { ...base, kind: 'exec', command: o.exec, ...(o.target !== undefined ? { target: o.target } : {}) };
+  if (o.target !== undefined) return { ...base, kind: 'target', target: o.target };
+  return { ...base, kind: 'embedded' };
+}
+
 /** Everything the harness prints passes through here: peer-controlled text cannot drive the terminal, the token never shows. */
 function safe(text: string): string {
   return printable(redactText(text));
@@ -147,10 +164,20 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
   registerSecret(o.token);
   // From the options as given: the embedded broker's own token and FIFO directory are not the user's.
   const given = o;
-  const replayOf = (id?: string): string => replayCommand(given, given.replay ?? DEFAULT_REPLAY_CONTEXT, id);
+  const replayOf = (id?: string): string => given.replayLine ?? replayCommand(given, given.replay ?? DEFAULT_REPLAY_CONTEXT, id);
   const withReplay = (ran: CaseResult[]): ReportedCase[] => ran.map((r) => (r.outcome === 'fail' || r.outcome === 'timeout' || r.outcome === 'errored' ? { ...r, replay: replayOf(r.id) } : r));
   const started = new Date().toISOString();
   const mark = startedCount();
+  const recorded: RecordedCase[] = [];
+  /** Each failing case's replay bundle, next to the report in `dir` (a run that cannot write them still has its report). */
+  const bundles = (dir: string, description: string): void => {
+    try {
+      writeBundles(dir, { harnessVersion: HARNESS_VERSION, protocolVersion: PROTOCOL_VERSION, seed: o.seed, peer: bundlePeer(given, description), timeoutMs: o.timeoutMs,
+        ...(o.startTimeoutMs !== undefined ? { startTimeoutMs: o.startTimeoutMs } : {}), ...(given.limits ? { limits: given.limits } : {}) }, recorded);
+    } catch (e) {
+      err(`conformance: cannot write the replay bundles: ${(e as Error).message}\n`);
+    }
+  };
   /** The report of a run stopped before its cases (or during them): always written. */
   const stopped = (peerName: string, target: string, reason: string, code: number, ran: CaseResult[] = []): number => {
     err(`conformance: ${reason}\n`);
@@ -159,6 +186,7 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
       peer: { target, stopped: redactText(reason) }, harness_version: HARNESS_VERSION, protocol_version: PROTOCOL_VERSION, seed: o.seed, started,
       finished: new Date().toISOString(), suites: o.suites, exit_code: code, replay: replayOf(),
     }, results);
+    bundles(dir, target);
     try {
       copyJunit(dir, o.junit);
     } catch (e) {
@@ -258,7 +286,7 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
     // A peer process that ended (or never started) during the probe cannot be tested: say why, at once.
     const startFailure = await startFailureSince(mark, 500);
     if (startFailure) return stopped(peerName, target(), startFailure.message, 69);
-    const cases = selectCases(casesOf(o.suites), o.run, o.skip);
+    const cases = selectCases(o.cases ?? casesOf(o.suites), o.run, o.skip);
     if (cases.length === 0) {
       err('conformance: no case matches the selection\n');
       return 64;
@@ -273,6 +301,7 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
       address, listener, timeoutMs: o.timeoutMs, startTimeoutMs: o.startTimeoutMs, caseTimeoutMs, seed: o.seed, token: o.token, limits, ...(shutdownPeer ? { shutdownPeer } : {}), ...(testees ? { testees } : {}),
       failFast: o.failFast, knownFailing: o.knownFailing,
       onAbort: (e) => (aborted = e),
+      onRecorded: (result: CaseResult, recorder: ScriptRecorder) => { if (result.outcome !== 'pass' && result.outcome !== 'skipped') recorded.push({ result, recorder }); },
       onStray: (e) => err(`conformance: an error outside any case (ignored): ${(e as Error)?.stack ?? String(e)}\n`),
       onProgress: (i, n, c, r) => {
         if (!r) {
@@ -300,6 +329,7 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
       harness_version: HARNESS_VERSION, protocol_version: PROTOCOL_VERSION, seed: o.seed, started, finished: new Date().toISOString(),
       suites: o.suites, exit_code: exitCode, replay: replayOf(),
     }, reported);
+    bundles(dir, target());
     copyJunit(dir, o.junit);
     o.onFinish?.({ exitCode, report: dir, peer, results: reported });
     if (o.json) {

@@ -15,6 +15,7 @@ import { ConnectError, PeerViolation, type WireEntry } from './wire/connection.j
 import { FifoError } from '../reference/transport/fifo-fs.js';
 import { PeerStartError, spawnFailureSince, startedCount } from './wire/peer-process.js';
 import { redactDeep } from './report/redact.js';
+import { ScriptRecorder } from './replay/script.js';
 
 /** How a case ended: pass, fail (the peer broke the requirement), timeout, skipped (does not apply), errored (the harness's own fault). */
 export type Outcome = 'pass' | 'fail' | 'skipped' | 'errored' | 'timeout';
@@ -57,6 +58,8 @@ export interface RunOptions extends Omit<ContextOptions, 'runId'> {
   onAbort?: (e: PeerStartError) => void;
   /** A stray error that belongs to no case (after the run, or outside any case). */
   onStray?: (e: unknown) => void;
+  /** Told each finished case with the script it recorded (for its replay bundle); nothing records without it. */
+  onRecorded?: (result: CaseResult, recorder: ScriptRecorder) => void;
 }
 
 /** A case in progress or finished, for charging stray errors to it. */
@@ -133,8 +136,8 @@ export function selectCases(cases: Case[], run: string[] = [], skip: string[] = 
   return cases.filter((c) => (run.length === 0 || run.some((p) => matches(p, c.id))) && !skip.some((p) => matches(p, c.id)));
 }
 
-async function runOne(c: Case, options: RunOptions, runId: string, slot: Slot): Promise<CaseResult> {
-  const ctx = new CaseContext({ address: options.address, listener: options.listener, timeoutMs: options.timeoutMs, startTimeoutMs: options.startTimeoutMs, seed: options.seed, token: options.token, runId, ...(options.limits ? { limits: options.limits } : {}), ...(options.shutdownPeer ? { shutdownPeer: options.shutdownPeer } : {}), ...(options.testees ? { testees: options.testees } : {}) });
+async function runOne(c: Case, options: RunOptions, runId: string, slot: Slot, recorder: ScriptRecorder | undefined): Promise<CaseResult> {
+  const ctx = new CaseContext({ ...(recorder ? { recorder } : {}), address: options.address, listener: options.listener, timeoutMs: options.timeoutMs, startTimeoutMs: options.startTimeoutMs, seed: options.seed, token: options.token, runId, ...(options.limits ? { limits: options.limits } : {}), ...(options.shutdownPeer ? { shutdownPeer: options.shutdownPeer } : {}), ...(options.testees ? { testees: options.testees } : {}) });
   const started = Date.now();
   const base = { id: c.id, section: c.section, level: c.level, statements: c.statements, requirement: c.requirement, knownFailing: (options.knownFailing ?? []).some((p) => matches(p, c.id)) };
   let timer: NodeJS.Timeout | undefined;
@@ -180,8 +183,10 @@ export async function runCases(list: Case[], options: RunOptions): Promise<CaseR
       const c = list[i]!;
       options.onProgress?.(i, list.length, c);
       const slot: Slot = {};
-      const r = redactDeep(await cases.run(slot, () => runOne(c, options, runId, slot)));
+      const recorder = options.onRecorded ? new ScriptRecorder(options.token) : undefined;
+      const r = redactDeep(await cases.run(slot, () => runOne(c, options, runId, slot, recorder)));
       slot.result = r;
+      if (recorder) options.onRecorded?.(r, recorder);
       results.push(r);
       options.onProgress?.(i, list.length, c, r);
       const cannotStart = spawnFailureSince(mark);

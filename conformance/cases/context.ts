@@ -17,6 +17,7 @@ import type { Encoding } from '../../reference/codec/body.js';
 import type { Limits } from '../limits.js';
 import { auditFrame } from './sender-audit.js';
 import type { ErrorName, MessageName, MessageNames } from '../../spec/generated/catalog.js';
+import type { MessageMatch, ScriptRecorder, StepBody } from '../replay/script.js';
 
 /** Default of --start-timeout. */
 export const DEFAULT_START_TIMEOUT_MS = 15_000;
@@ -38,6 +39,8 @@ export interface ContextOptions {
   shutdownPeer?: () => void;
   /** Testee processes handed from case to case (testee profile); without it every testee() starts one. */
   testees?: TesteePool;
+  /** Records the case as a replay bundle's script (conformance/replay/). */
+  recorder?: ScriptRecorder;
 }
 
 export interface Session {
@@ -172,8 +175,13 @@ export class CaseContext {
     this.violation.catch(() => undefined); // observed by the runner's race; never a stray rejection
   }
 
-  private track(conn: WireConnection): WireConnection {
+  private track(conn: WireConnection, how: 'open' | 'adopted' = 'open'): WireConnection {
     this.connections.push(conn);
+    const recorder = this.options.recorder;
+    if (recorder) {
+      recorder.attach(conn, how);
+      conn.observer = { sent: (bytes, note, m) => recorder.sent(conn, bytes, note, m as Parameters<ScriptRecorder['sent']>[3]), read: (r) => recorder.read(conn, readItem(r)), ended: (how) => recorder.ended(conn, how) };
+    }
     if (conn.violation) this.violated?.(conn.violation);
     conn.onViolation = (v) => this.violated?.(v);
     return conn;
@@ -208,6 +216,16 @@ export class CaseContext {
     return `${prefix}-${this.options.runId}-${this.next()}`;
   }
 
+  /** Runs a helper as one step of the case's replay script (or just runs it when nothing records): what it reads and sends inside is that step. */
+  declare<T>(body: StepBody, run: () => Promise<T>): Promise<T> {
+    return this.options.recorder ? this.options.recorder.declare(body, run) : run();
+  }
+
+  /** The recorder of this case, for a property case that keeps only its smallest counterexample's run. */
+  get recorder(): ScriptRecorder | undefined {
+    return this.options.recorder;
+  }
+
   /** A collector for a case with several checks: `done()` throws one failure listing them all. */
   verdict(): Verdict {
     return new Verdict();
@@ -233,8 +251,15 @@ export class CaseContext {
 
   /** Opens a connection and completes the handshake. */
   async session(label?: string, overrides: Record<string, unknown> = {}): Promise<Session> {
-    const conn = await this.open(label);
     const clientId = (overrides['client_id'] as string | undefined) ?? this.uniqueId();
+    // The run's token stays out of the script: a replay sends its own.
+    const { token, client_id: _id, ...rest } = overrides;
+    const recorded = token !== undefined && token !== this.options.token ? { ...rest, token } : rest;
+    return this.declare({ op: 'session', client_id: clientId, overrides: recorded }, () => this.handshake(clientId, label, overrides));
+  }
+
+  private async handshake(clientId: string, label: string | undefined, overrides: Record<string, unknown>): Promise<Session> {
+    const conn = await this.open(label);
     conn.send({ type: 'INIT', header: { id: 'init' }, payload: this.initPayload(clientId, overrides) });
     const ack = await this.expectMessage(conn, 'INIT_ACK answering INIT (HS-6)', (m) => m.name === 'INIT_ACK' && m.header.re === 'init', undefined, { start: true });
     conn.answerPings = true;
@@ -246,7 +271,11 @@ export class CaseContext {
    * offers it unless `json` is asked. Every frame the testee writes afterwards is audited for the
    * sender rules visible only in its bytes (FRM-4, BODY-8, ENC-2, ENC-7, ENC-9, ENC-10).
    */
-  async testee(label = 'testee', options: { json?: boolean } = {}): Promise<TesteeSession> {
+  testee(label = 'testee', options: { json?: boolean } = {}): Promise<TesteeSession> {
+    return this.declare({ op: 'testee', json: options.json === true }, () => this.startTestee(label, options));
+  }
+
+  private async startTestee(label: string, options: { json?: boolean }): Promise<TesteeSession> {
     const jsonOnly = options.json === true;
     const reused = await this.options.testees?.take(jsonOnly);
     if (reused) {
@@ -277,7 +306,11 @@ export class CaseContext {
    * Listen mode: starts the client command (if any), accepts its connection and reads its INIT;
    * answers INIT_ACK unless `ack` is false.
    */
-  async client(options: { ack?: boolean; label?: string } = {}): Promise<ClientSession> {
+  client(options: { ack?: boolean; label?: string } = {}): Promise<ClientSession> {
+    return this.declare({ op: 'client', ack: options.ack !== false }, () => this.acceptClient(options));
+  }
+
+  private async acceptClient(options: { ack?: boolean; label?: string }): Promise<ClientSession> {
     const listener = this.options.listener;
     if (!listener) throw new Error('client(): the harness is not in listen mode');
     const peer = listener.launch();
@@ -302,7 +335,7 @@ export class CaseContext {
 
   /** Records a connection the case opened itself (its wire log joins the case's; close() ends it). */
   adopt(conn: WireConnection): WireConnection {
-    return this.track(conn);
+    return this.track(conn, 'adopted');
   }
 
   /** All wire logs of this case, connection by connection. */
@@ -313,6 +346,8 @@ export class CaseContext {
   /** Ends the case's connections; with `handOn` (the case passed or was skipped) the pool may keep its testee. */
   close(handOn = false): void {
     const pool = this.options.testees;
+    // The case is over: what happens to its connections now is not part of its script.
+    for (const c of this.connections) c.observer = undefined;
     if (pool && handOn) for (const t of this.testees) pool.give(t);
     for (const c of this.connections) if (!(pool && handOn && this.testees.some((t) => t.conn === c))) c.destroy();
     for (const child of this.children) this.options.listener?.stop(child);
@@ -333,8 +368,17 @@ export class CaseContext {
     return r;
   }
 
-  /** Waits for a message satisfying `accept`; anything else first is a failure. */
-  async expectMessage(conn: WireConnection, what: string, accept: (m: Message) => boolean, timeoutMs?: number, options: { start?: boolean } = {}): Promise<Message> {
+  /**
+   * Waits for a message satisfying `accept`; anything else first is a failure. A MessageMatch (a name
+   * and the id it answers) is written into a replay bundle as it is; a function is a check in code.
+   */
+  expectMessage(conn: WireConnection, what: string, accept: ((m: Message) => boolean) | MessageMatch, timeoutMs?: number, options: { start?: boolean } = {}): Promise<Message> {
+    const body: StepBody = typeof accept === 'function' ? { op: 'opaque', what: `expected ${what} (a check in code)` }
+      : { op: 'expect', what, match: accept, ...(timeoutMs !== undefined ? { timeout_ms: timeoutMs } : {}), ...(options.start ? { start: true } : {}) };
+    return this.declare({ ...body, conn: this.options.recorder?.connOf(conn) }, () => this.awaitMessage(conn, what, typeof accept === 'function' ? accept : matcher(accept), timeoutMs, options));
+  }
+
+  private async awaitMessage(conn: WireConnection, what: string, accept: (m: Message) => boolean, timeoutMs?: number, options: { start?: boolean } = {}): Promise<Message> {
     const r = await this.receive(conn, what, timeoutMs, options);
     // Sender rules first: a frame that breaks one may also be undecodable (a tag other than 49344).
     const audit = r.kind === 'message' || r.kind === 'invalid' ? this.auditors.get(conn)?.(r.bytes) ?? [] : [];
@@ -352,7 +396,11 @@ export class CaseContext {
    * expected (BODY-3, ARR-7, ENC-4, ENC-11, ENC-13, ERR-9), then the close or the open connection
    * the registry implies (ERR-4, ERR-5). Every mismatch is reported, each with its statement id.
    */
-  async expectError(conn: WireConnection, code: ErrorName, options: ErrorExpectation = {}): Promise<Message> {
+  expectError(conn: WireConnection, code: ErrorName, options: ErrorExpectation = {}): Promise<Message> {
+    return this.declare({ op: 'error', conn: this.options.recorder?.connOf(conn), code, options }, () => this.awaitError(conn, code, options));
+  }
+
+  private async awaitError(conn: WireConnection, code: ErrorName, options: ErrorExpectation): Promise<Message> {
     const entry = REGISTRY.get(code);
     if (!entry) throw new Error(`expectError: ${code} is not in the error registry`);
     const closes = options.closes ?? entry.closes;
@@ -378,7 +426,11 @@ export class CaseContext {
   }
 
   /** Expects the peer to close the connection (anything received first is a failure). */
-  async expectClosed(conn: WireConnection, what = 'the connection to close'): Promise<void> {
+  expectClosed(conn: WireConnection, what = 'the connection to close'): Promise<void> {
+    return this.declare({ op: 'closed', conn: this.options.recorder?.connOf(conn), what }, () => this.awaitClose(conn, what));
+  }
+
+  private async awaitClose(conn: WireConnection, what: string): Promise<void> {
     const r = await this.receive(conn, what);
     if (r.kind === 'closed') return;
     throw new CaseFailure(`expected ${what}; got ${r.kind === 'message' ? summarize(r.message) : 'an invalid frame'}`, 'close', r.kind);
@@ -388,7 +440,11 @@ export class CaseContext {
    * Proves the connection is usable: a PING answered with `re` set to its id, by PONG (a broker) or
    * by its echo, another PING (a testee, TST-4).
    */
-  async expectOpen(conn: WireConnection, what = 'the connection to stay open', answer: MessageNames<'PONG' | 'PING'> = 'PONG'): Promise<void> {
+  expectOpen(conn: WireConnection, what = 'the connection to stay open', answer: MessageNames<'PONG' | 'PING'> = 'PONG'): Promise<void> {
+    return this.declare({ op: 'probe-open', conn: this.options.recorder?.connOf(conn), what, answer }, () => this.probeOpen(conn, what, answer));
+  }
+
+  private async probeOpen(conn: WireConnection, what: string, answer: MessageNames<'PONG' | 'PING'>): Promise<void> {
     const id = `probe-${this.next()}`;
     conn.send({ type: 'PING', header: { id } });
     await this.expectMessage(conn, `${what} (${answer} with re=${id})`, (m) => m.name === answer && m.header.re === id);
@@ -406,6 +462,19 @@ export class CaseContext {
     conn.send({ ...message, header: { ...message.header, id }, ...(encoding ? { encoding } : {}) });
     return id;
   }
+}
+
+/** A MessageMatch as a test of a message. */
+export function matcher(match: MessageMatch): (m: Message) => boolean {
+  const names = match.name === undefined ? undefined : Array.isArray(match.name) ? match.name : [match.name];
+  return (m) => (names === undefined || names.includes(m.name)) && (match.re === undefined || m.header.re === match.re) && (match.src === undefined || m.header.src === match.src);
+}
+
+/** What a recorder keeps of a received item. */
+function readItem(r: Received): Parameters<ScriptRecorder['read']>[1] {
+  if (r.kind === 'message') return { kind: 'message', bytes: r.bytes, id: r.message.header.id };
+  if (r.kind === 'invalid') return { kind: 'invalid', bytes: r.bytes, note: r.error.message };
+  return r.kind === 'closed' ? { kind: 'closed', note: r.reason } : { kind: 'timeout' };
 }
 
 export function summarize(m: Message): string {

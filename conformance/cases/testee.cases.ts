@@ -42,7 +42,12 @@ export function needEncoding(t: TesteeSession, encoding: Encoding): void {
  * Waits for the echo of frame `id` and checks type, encoding and payload value against `expected`
  * (float32 fields compared as ENC-16 says); every differing JSON Pointer is named.
  */
-export async function expectEcho(ctx: CaseContext, t: TesteeSession, id: string, type: number, encoding: Encoding, expected: unknown): Promise<Message> {
+export function expectEcho(ctx: CaseContext, t: TesteeSession, id: string, type: number, encoding: Encoding, expected: unknown): Promise<Message> {
+  const conn = ctx.recorder?.connOf(t.conn);
+  return ctx.declare({ op: 'echo', conn, re: id, type, encoding, payload: expected }, () => checkEcho(ctx, t, id, type, encoding, expected));
+}
+
+async function checkEcho(ctx: CaseContext, t: TesteeSession, id: string, type: number, encoding: Encoding, expected: unknown): Promise<Message> {
   const info = messageByCode(type)!;
   const echo = await ctx.expectMessage(t.conn, `the echo of ${info.name} ${JSON.stringify(id)} (TST-4)`, (m) => m.header.re === id);
   const v = ctx.verdict();
@@ -87,6 +92,18 @@ const fixtureCases = (): Case[] => [
 
 const GENERATED_RUNS = 200;
 
+/**
+ * A replay bundle holds the smallest counterexample only: it is run once more, and the runs before it
+ * (generation and shrinking) leave the case's script. Its own verdict is the property's, already known.
+ */
+async function keepSmallest(ctx: CaseContext, firstRun: number | undefined, rerun: () => Promise<void>): Promise<void> {
+  const recorder = ctx.recorder;
+  if (!recorder || firstRun === undefined) return;
+  const again = recorder.mark();
+  await rerun().catch(() => undefined);
+  recorder.cut(firstRun, again);
+}
+
 function propertyCase(encoding: Encoding): Case {
   const arb = fc.constantFrom(...MESSAGES).chain((info) => payloadArb(info).map((payload) => ({ info, payload })));
   return defineCase({
@@ -96,13 +113,16 @@ function propertyCase(encoding: Encoding): Case {
       const t = await ctx.testee();
       needEncoding(t, encoding);
       let n = 0;
-      const result = await fc.check(fc.asyncProperty(arb, async ({ info, payload }) => {
+      const echoOne = async ({ info, payload }: { info: (typeof MESSAGES)[number]; payload: unknown }): Promise<void> => {
         const id = `g${++n}`;
         t.conn.sendRaw(encodeMessageFrame({ type: info.name, header: { id }, payload, encoding }), `${info.name} (generated)`);
         await expectEcho(ctx, t, id, info.code, encoding, payloadToFixture(info, payload));
-      }), { seed: ctx.seed, numRuns: GENERATED_RUNS });
+      };
+      const firstRun = ctx.recorder?.mark();
+      const result = await fc.check(fc.asyncProperty(arb, echoOne), { seed: ctx.seed, numRuns: GENERATED_RUNS });
       if (result.failed) {
         const [smallest] = result.counterexample ?? [];
+        if (smallest) await keepSmallest(ctx, firstRun, () => echoOne(smallest));
         const wire = smallest ? Buffer.from(encodeMessageFrame({ type: smallest.info.name, header: { id: 'g' }, payload: smallest.payload, encoding })).toString('hex') : '';
         const detail = `seed ${result.seed}, path ${result.counterexamplePath}, ${result.numShrinks} shrinks; smallest: ${smallest ? `${smallest.info.name} ${JSON.stringify(payloadToFixture(smallest.info, smallest.payload))}` : '?'}; wire bytes: ${wire}`;
         const cause = result.errorInstance as Error | undefined;

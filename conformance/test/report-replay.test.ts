@@ -4,13 +4,14 @@
  * and fails it again. The JUnit file's totals are read back with an XML parser.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeJUnit } from '../report/junit.js';
 import type { ReportedCase } from '../report/write.js';
+import { runProcess, type ProcessOutput } from './run-process.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const FAILING = 'testee/echo/reasoning-request/encoding:json';
@@ -18,18 +19,9 @@ const PASSING = 'testee/echo/init/encoding:json';
 const SKIPPED = 'transport-unix/socket-mode-0600';
 const TESTEE = [process.execPath, '--import', 'tsx', 'conformance/test/broken-testee.ts', 'lose-re'];
 
-/** Runs a command without blocking the test worker (a blocked worker misses vitest's own messages). */
-function run(command: string, args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    // The replay names the harness as this test starts it, whatever CI sets.
-    const child = spawn(command, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CONCORD_REPLAY_PROGRAM: '' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
+/** Runs a command; the replay names the harness as this test starts it, whatever CI sets. */
+function run(command: string, args: string[]): Promise<ProcessOutput> {
+  return runProcess(command, args, { cwd: root, env: { ...process.env, CONCORD_REPLAY_PROGRAM: '' } });
 }
 
 interface JsonResult { id: string; outcome: string; replay?: string }

@@ -71,6 +71,13 @@ const QUEUE_RESUME = 1024;
 /** Wire-log entries kept per connection: a flooding peer must not grow the report without bound. */
 const MAX_LOG_ENTRIES = 2000;
 
+/** Told what the case does on a connection (a replay bundle's recorder, conformance/replay/script.ts). */
+export interface WireObserver {
+  sent(bytes: Uint8Array, note: string, message?: OutgoingMessage): void;
+  read(r: Received): void;
+  ended(how: 'half-close' | 'close'): void;
+}
+
 /** The target could not be reached at all (refused, unreachable, or no answer to the TCP connect). */
 export class ConnectError extends Error {
   override name = 'ConnectError';
@@ -110,6 +117,8 @@ export class WireConnection {
   violation: PeerViolation | undefined;
   /** Told about a violation as it happens (the case context fails the case with it). */
   onViolation: ((v: PeerViolation) => void) | undefined;
+  /** Told every send, read and close of the case (not the harness's own PONGs to heartbeats). */
+  observer: WireObserver | undefined;
 
   private constructor(private readonly io: Io, readonly label: string) {
     io.input.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -239,7 +248,7 @@ export class WireConnection {
       const code = message.name === 'ERROR' ? ` ${(message.payload as { code: string }).code}` : '';
       this.note('in', `${message.name} id=${JSON.stringify(message.header.id)}${re}${code}`, frame);
       if (this.answerPings && message.name === 'PING' && !this.ended) {
-        this.send({ type: 'PONG', header: { id: `auto-pong-${++this.pongs}`, re: message.header.id } });
+        this.send({ type: 'PONG', header: { id: `auto-pong-${++this.pongs}`, re: message.header.id } }, false);
         return;
       }
       this.push({ kind: 'message', message, bytes: frame });
@@ -281,20 +290,32 @@ export class WireConnection {
   }
 
   /** Sends a message built with the reference codec. */
-  send(message: OutgoingMessage): void {
+  send(message: OutgoingMessage, observed = true): void {
     const frame = encodeMessageFrame(message);
-    this.note('out', `${typeof message.type === 'string' ? message.type : `type ${message.type}`} id=${JSON.stringify(message.header.id)}`, frame);
+    const note = `${typeof message.type === 'string' ? message.type : `type ${message.type}`} id=${JSON.stringify(message.header.id)}`;
+    if (observed) this.observer?.sent(frame, note, message);
+    this.note('out', note, frame);
     this.io.output.write(frame);
   }
 
   /** Sends raw bytes (a broken frame, or part of one). */
   sendRaw(bytes: Uint8Array, note = 'raw bytes'): void {
+    this.observer?.sent(bytes, note);
     this.note('out', note, bytes);
     this.io.output.write(bytes);
   }
 
   /** The next thing the peer sends, or `timeout` after `timeoutMs`. */
   next(timeoutMs: number): Promise<Received> {
+    const observer = this.observer;
+    if (!observer) return this.nextItem(timeoutMs);
+    return this.nextItem(timeoutMs).then((r) => {
+      observer.read(r);
+      return r;
+    });
+  }
+
+  private nextItem(timeoutMs: number): Promise<Received> {
     const queued = this.queue.shift();
     if (this.queue.length === QUEUE_RESUME && !this.violation && !this.ended) this.io.input.resume();
     if (queued) return Promise.resolve(queued);
@@ -311,6 +332,7 @@ export class WireConnection {
 
   /** Half-closes our side (no more bytes from us). */
   end(): void {
+    this.observer?.ended('half-close');
     this.note('event', 'harness half-closed its side');
     this.ourSideEnded = true;
     this.io.output.end();
@@ -318,6 +340,7 @@ export class WireConnection {
 
   /** Closes the connection at once. */
   destroy(): void {
+    this.observer?.ended('close');
     this.io.destroy();
     this.finish('closed by harness');
   }

@@ -45,12 +45,13 @@ const branded = (t: ts.Type): boolean => t.isIntersection() && t.types.some((m) 
  * string member refuses literals too; where it is compared, it does not (TypeScript lets any string
  * literal be compared with one).
  */
-function literalUnion(t: ts.Type, assigned: boolean): boolean {
+function literalUnion(t: ts.Type, assigned: boolean, checker: ts.TypeChecker): boolean {
   // NoInfer<T> stays a substitution type when T holds an object type (a branded string): look through it.
   const type = t.flags & ts.TypeFlags.Substitution ? (t as ts.SubstitutionType).baseType : t;
   const members = type.isUnion() ? type.types : [type];
   const fine = ts.TypeFlags.StringLiteral | ts.TypeFlags.Undefined | ts.TypeFlags.Null | ts.TypeFlags.NumberLike | ts.TypeFlags.BooleanLike;
-  return members.every((m) => (m.flags & fine) !== 0 || (assigned && branded(m))) && members.some((m) => (m.flags & ts.TypeFlags.StringLiteral) !== 0);
+  // Where a literal is assigned, an array member (`MessageName | MessageName[]`) refuses it too.
+  return members.every((m) => (m.flags & fine) !== 0 || (assigned && (branded(m) || checker.isArrayType(m)))) && members.some((m) => (m.flags & ts.TypeFlags.StringLiteral) !== 0);
 }
 
 /** The constraint a literal type meets where it is written: `MessageNames<'A' | 'B'>` checks 'A' against MessageName. */
@@ -117,7 +118,7 @@ export function scanFiles(rootNames: string[], options: ts.CompilerOptions = com
         const compared = contextual ? undefined : comparedWith(checker, node);
         const line = source.getLineAndCharacterOfPosition(node.getStart()).line;
         const allowed = (ALLOWED[file] ?? []).some((re) => re.test(lines[line] ?? ''));
-        if ((contextual && literalUnion(contextual, true)) || (compared && literalUnion(compared, false))) checked++;
+        if ((contextual && literalUnion(contextual, true, checker)) || (compared && literalUnion(compared, false, checker))) checked++;
         else if (proseArgument(checker, node as ts.Expression)) prose++;
         else if (!allowed) found.push(`${file}:${line + 1}: ${node.getText()}`);
       }
