@@ -9,13 +9,13 @@ from ._spec import CATALOG, CatalogEntry, message_info, proto
 from .envelope import ENCODINGS, MAX_HEADER, decode_envelope, encode_envelope
 from .errors import ProtocolError
 from .framing import encode_frame
-from .payload import decode_payload, encode_payload
+from .payload import ENCODINGS as PAYLOAD_ENCODINGS, decode_payload, encode_payload
 
 E = proto.ErrorCode  # error names come from the generated registry, never written by hand
 
 MessageType = proto.MessageType
-#: Encodings this peer implements (no CBOR in the standard library).
-SUPPORTED_ENCODINGS = ("json",)
+#: Encodings this peer implements: JSON, and CBOR where cbor2 (Debian python3-cbor2) is installed.
+SUPPORTED_ENCODINGS = PAYLOAD_ENCODINGS
 
 
 @dataclass
