@@ -26,8 +26,8 @@ sub decode_message ($body, %opt) {
         Concord::Error->throw(ERR_UNSUPPORTED_ENCODING, "payload encoding $encoding was not negotiated", rule => 'encoding')
             unless grep { $_ eq $encoding } @$accepted;
         Concord::Error->throw(ERR_UNSUPPORTED_ENCODING, "payload encoding $encoding is not implemented by this peer", rule => 'encoding')
-            unless $encoding eq 'json';
-        my $payload = Concord::Payload::decode_payload($info, $env->{payload});
+            unless grep { $_ eq $encoding } Concord::Payload::encodings();
+        my $payload = Concord::Payload::decode_payload($info, $env->{payload}, $encoding);
         $env->{message} = { type => $info->{code}, name => $info->{name}, encoding => $encoding, header => $env->{header}, payload => $payload };
         1;
     };
@@ -47,8 +47,8 @@ sub encode_message ($m) {
     my $info = $m->{type} =~ /\A[0-9]+\z/ ? Concord::Spec::message_by_code($m->{type}) : Concord::Spec::message_by_name($m->{type});
     die "encode_message: unknown type $m->{type}\n" unless $info;
     my $encoding = $m->{encoding} // 'json';
-    die "encode_message: this peer encodes JSON only\n" unless $encoding eq 'json';
-    my $payload = Concord::Payload::encode_payload($info, $m->{payload});
+    die "encode_message: this peer does not encode $encoding\n" unless grep { $_ eq $encoding } Concord::Payload::encodings();
+    my $payload = Concord::Payload::encode_payload($info, $m->{payload}, $encoding);
     return Concord::Envelope::encode_envelope($info->{code}, $encoding, $m->{header}, $payload);
 }
 
