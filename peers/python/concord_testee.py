@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from concord._spec import proto  # noqa: E402
 from concord import PROTOCOL_VERSION, FrameDecoder, ProtocolError, __version__, decode_message, encode_message_frame  # noqa: E402
 from concord.framing import MAX_FRAME  # noqa: E402
-from concord.message import SUPPORTED_ENCODINGS  # noqa: E402
+from concord.message import SUPPORTED_ENCODINGS, accepted_encodings  # noqa: E402
 
 E = proto.ErrorCode
 M = proto.MessageName
@@ -84,7 +84,7 @@ class Testee:
             # The harness's INIT_ACK: the one frame a testee does not echo.
             self.handshaken = m.name == M.INIT_ACK
             if self.handshaken:
-                self.accepted = ("json", "cbor") if m.payload.get("encoding") == "cbor" else ("json",)
+                self.accepted = accepted_encodings(m.payload.get("encoding"))
                 return
         try:
             frame = encode_message_frame(m.type, {"id": self.next_id("echo"), "re": m.header["id"]}, m.payload, m.encoding)
