@@ -15,7 +15,7 @@ use lib "$FindBin::Bin/lib";
 use Concord::Spec;
 use Concord::Protocol qw($PROTOCOL_VERSION :limits :names :errors);
 use Concord::Frame;
-use Concord::Message qw(decode_message encode_frame);
+use Concord::Message qw(decode_message encode_frame accepted_encodings);
 use Concord::Payload;
 use Concord::Error;
 use Concord::Fifo;
@@ -90,7 +90,7 @@ sub answer ($body) {
         # The harness's INIT_ACK: the one frame a testee does not echo.
         $handshaken = $m->{name} eq NAME_INIT_ACK;
         if ($handshaken) {
-            @accepted = ('json', ($m->{payload}{encoding} // '') eq 'cbor' ? ('cbor') : ());
+            @accepted = accepted_encodings($m->{payload}{encoding});
             return;
         }
     }

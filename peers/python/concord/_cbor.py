@@ -33,6 +33,8 @@ E = proto.ErrorCode
 
 #: Whether this Python can read and write CBOR payloads.
 AVAILABLE = cbor2 is not None
+#: The type cbor2 reads a tag as (an ndarray in an any-typed field is one).
+TAG_TYPE = cbor2.CBORTag if cbor2 is not None else dict
 
 NDARRAY_TAG = proto.NDARRAY_CBOR_TAG
 MAX_DEPTH = proto.LIMITS["max_payload_depth"]
@@ -148,10 +150,17 @@ class _Walk:
             self._level(level)
             inner = plan.items if kind == "array" else plan if kind == "any" else None
             i = 0
+            data = self.data
             while arg is None or i < arg:
                 if arg is None and self._at_break():
                     break
-                self.item(inner, pointer(path, i), level, checked)
+                b = data[self.pos] if self.pos < len(data) else 0xFF
+                if b < 0x38 and (b < 0x18 or b >= 0x20) or 0xF4 <= b <= 0xF6:
+                    # a small integer, false, true or null: one byte, nothing to check (the common case of long arrays)
+                    self.pos += 1
+                    self.count(False)
+                else:
+                    self.item(inner, pointer(path, i), level, checked)
                 i += 1
             return major, None
         if major == 5:

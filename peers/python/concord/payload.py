@@ -161,10 +161,14 @@ def _from_wire_any(node: Any, form: str, path: str) -> Any:
     if _cbor.is_ndarray_tag(node) if form == "cbor" else isinstance(node, dict) and len(node) == 1 and WRAPPER in node:
         return _decode_ndarray(node, form, path, None)
     if isinstance(node, list):
-        return [_from_wire_any(v, form, pointer(path, i)) for i, v in enumerate(node)]
+        return [_from_wire_any(v, form, pointer(path, i)) if isinstance(v, _NESTED) else v for i, v in enumerate(node)]
     if isinstance(node, dict):
-        return {k: _from_wire_any(v, form, pointer(path, k)) for k, v in node.items()}
+        return {k: _from_wire_any(v, form, pointer(path, k)) if isinstance(v, _NESTED) else v for k, v in node.items()}
     return node
+
+
+#: Values an any-typed field may hold an ndarray in (a scalar is returned as it is, without a path).
+_NESTED = (list, dict, _cbor.TAG_TYPE)
 
 
 def _ndarray_to_wire(value: NDArray, form: str) -> Any:

@@ -180,6 +180,14 @@ sub _item ($w, $plan, $path, $level, $checked, $key = 0) {
         my $inner = $kind eq 'array' ? $plan->{items} : $kind eq 'any' ? $plan : undef;
         my @out;
         for (my $i = 0; defined $arg ? $i < $arg : !_at_break($w); $i++) {
+            my $b = ord substr($w->{bytes}, $w->{pos}, 1);
+            if ($b < 0x18 && $w->{pos} < length $w->{bytes}) {
+                # a small unsigned integer: one byte, nothing to check (the common case of long arrays)
+                $w->{pos}++;
+                _count($w);
+                push @out, $b;
+                next;
+            }
             push @out, _item($w, $inner, _pointer($path, $i), $level, $checked);
         }
         return \@out;

@@ -11,7 +11,13 @@ use Concord::Envelope;
 use Concord::Payload;
 use Concord::Frame;
 
-our @EXPORT_OK = qw(decode_message encode_message encode_frame);
+our @EXPORT_OK = qw(decode_message encode_message encode_frame accepted_encodings);
+
+# The encodings a connection accepts once INIT_ACK chose $chosen: JSON always (ENC-1), CBOR only
+# when chosen and implemented (ENC-3).
+sub accepted_encodings ($chosen) {
+    return ('json', ($chosen // '') eq 'cbor' && grep({ $_ eq 'cbor' } Concord::Payload::encodings()) ? ('cbor') : ());
+}
 
 # decode_message($body, encodings => ['json'], max_header => N). Faults die as Concord::Error with
 # frame_id set when the header was readable.

@@ -112,11 +112,13 @@ sub _from_wire_any ($node, $path, $form) {
     my $w = NDARRAY_JSON_WRAPPER;
     return _decode_ndarray($node, $path, undef, $form)
         if $form eq 'cbor' ? ref $node eq 'Concord::CBOR::Tag' : ref $node eq 'HASH' && keys %$node == 1 && exists $node->{$w};
+    # Only containers and tags can hold an ndarray: scalars are kept as they are, without a path.
     if (ref $node eq 'ARRAY') {
-        my $i = 0;
-        return [ map { _from_wire_any($_, pointer($path, $i++), $form) } @$node ];
+        my $i = -1;
+        return [ map { $i++; ref $_ ? _from_wire_any($_, pointer($path, $i), $form) : $_ } @$node ];
     }
-    return { map { $_ => _from_wire_any($node->{$_}, pointer($path, $_), $form) } sort keys %$node } if ref $node eq 'HASH';
+    return { map { $_ => ref $node->{$_} ? _from_wire_any($node->{$_}, pointer($path, $_), $form) : $node->{$_} } sort keys %$node }
+        if ref $node eq 'HASH';
     return $node;
 }
 
