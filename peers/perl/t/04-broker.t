@@ -37,7 +37,7 @@ my $engine = Concord::Client->new(port => $port, client_id => 'perl-engine', rol
 my $asker  = Concord::Client->new(port => $port, client_id => 'perl-asker', logger => $quiet);
 ok(eval { $engine->connect; 1 }, 'engine connects') or diag("$@");
 ok(eval { $asker->connect; 1 }, 'asker connects') or diag("$@");
-is($engine->init_ack->{encoding}, 'json', 'JSON negotiated');
+is($engine->init_ack->{encoding}, 'cbor', 'CBOR negotiated (offered first; the client writes JSON)');
 
 my $seen;
 $engine->on(REASONING_REQUEST => sub ($payload, $m) {

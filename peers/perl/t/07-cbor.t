@@ -131,7 +131,8 @@ sub heads ($bytes, $pos_ref, $out) {
 }
 my $n = 12;
 my $printed = "$n";  # a number once printed carries a string flag: still written as a number
-my $payload = { event_type => 'e', payload => { a => [1, 2.5, -0.0, undef, Concord::JSON::true(), 'x' x 40, $n, '12'], v => $weights } };
+my $negative_zero = -1e-320 * 1e-10; # a literal -0.0 is folded to 0
+my $payload = { event_type => 'e', payload => { a => [1, 2.5, $negative_zero, undef, Concord::JSON::true(), 'x' x 40, $n, '12'], v => $weights } };
 my $bytes = Concord::Payload::encode_payload($publish, $payload, 'cbor');
 my @heads;
 my $pos = 0;
@@ -141,6 +142,7 @@ ok(!grep({ ($_->[0] & 31) == 31 } @heads), 'definite lengths only (ENC-9)');
 is_deeply([ map { unpack('n', substr($bytes, $_->[1] + 1, 2)) } grep { $_->[0] >> 5 == 6 } @heads ], [49344], 'no tag but the ndarray tag (ENC-10)');
 my $back = Concord::Payload::decode_payload($publish, $bytes, 'cbor')->{payload};
 ok(Concord::JSON::is_number($back->{a}[6]) && !Concord::JSON::is_number($back->{a}[7]), 'a number stays a number, a numeric string a string');
+is(sprintf('%g', $back->{a}[2]), '-0', '-0 keeps its sign (CBOR::XS alone writes it as the integer 0)');
 is(unpack('H*', $back->{v}->pack_layout), unpack('H*', $weights->pack_layout), 'the ndarray round trips');
 my $sv = Concord::Payload::encode_payload($state, { layer => 0, weights => $weights, state_version => '18446744073709551615' }, 'cbor');
 like(unpack('H*', $sv), qr/6d73746174655f76657273696f6e1bffffffffffffffff/, 'a uint64 field is written as a CBOR unsigned integer (ENC-12)');

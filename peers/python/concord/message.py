@@ -16,6 +16,9 @@ E = proto.ErrorCode  # error names come from the generated registry, never writt
 MessageType = proto.MessageType
 #: Encodings this peer implements: JSON, and CBOR where cbor2 (Debian python3-cbor2) is installed.
 SUPPORTED_ENCODINGS = PAYLOAD_ENCODINGS
+#: What a client offers in INIT, preferred first: CBOR where implemented, so that a broker choosing the
+#: first it supports (as the reference broker does) lets CBOR senders reach this client (REQ-10).
+CLIENT_ENCODINGS = ("cbor", "json") if "cbor" in SUPPORTED_ENCODINGS else ("json",)
 
 
 @dataclass
@@ -79,4 +82,4 @@ def encode_message_frame(type_: Any, header: Dict[str, Any], payload: Any = None
 
 
 __all__ = ["Message", "MessageType", "decode_message", "encode_message", "encode_message_frame", "encode_frame", "SUPPORTED_ENCODINGS",
-           "accepted_encodings"]
+           "CLIENT_ENCODINGS", "accepted_encodings"]

@@ -262,6 +262,8 @@ sub _typed ($v) {
     if (!$r) {
         return "$v" unless Concord::JSON::is_number($v);
         die "Concord::CBOR: $v is not a finite number\n" if $v != $v || $v == $INF || $v == -$INF;
+        # CBOR::XS writes an integral double as an integer, which would lose the sign of -0.
+        return CBOR::XS::as_float64($v) if $v == 0 && sprintf('%g', $v) eq '-0';
         return 0 + $v;
     }
     return $v if $r eq 'JSON::PP::Boolean' || $r eq 'CBOR::XS::Tagged';

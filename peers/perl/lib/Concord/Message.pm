@@ -11,7 +11,11 @@ use Concord::Envelope;
 use Concord::Payload;
 use Concord::Frame;
 
-our @EXPORT_OK = qw(decode_message encode_message encode_frame accepted_encodings);
+our @EXPORT_OK = qw(decode_message encode_message encode_frame accepted_encodings client_encodings);
+
+# What a client offers in INIT, preferred first: CBOR where implemented, so that a broker choosing the
+# first it supports (as the reference broker does) lets CBOR senders reach this client (REQ-10).
+sub client_encodings () { grep({ $_ eq 'cbor' } Concord::Payload::encodings()) ? ('cbor', 'json') : ('json') }
 
 # The encodings a connection accepts once INIT_ACK chose $chosen: JSON always (ENC-1), CBOR only
 # when chosen and implemented (ENC-3).
