@@ -71,8 +71,8 @@ function installDeps() {
   // Installs the missing Debian packages as root with apt-get; otherwise says exactly which to install.
   const r = spawnSync('bash', [join(root, '.ci', 'install-deps')], { cwd: root, stdio: 'inherit' });
   if (r.status !== 0) console.log('npm test: some Debian packages are missing (above); the suites that need them will fail');
-  // Debian's numpy and pytest belong to /usr/bin/python3: put it first when another python3 lacks them.
-  const ok = (py) => spawnSync(py, ['-c', 'import numpy, pytest'], { stdio: 'ignore' }).status === 0;
+  // Debian's numpy, pytest and cbor2 belong to /usr/bin/python3: put it first when another python3 lacks them.
+  const ok = (py) => spawnSync(py, ['-c', 'import numpy, pytest, cbor2'], { stdio: 'ignore' }).status === 0;
   if (!ok('python3') && existsSync('/usr/bin/python3') && ok('/usr/bin/python3')) process.env.PATH = `/usr/bin:${process.env.PATH}`;
 }
 

@@ -59,14 +59,19 @@ const ENGINE_TIMEOUT_MS = 10_000;
 let pythonPath: string | undefined;
 
 /**
- * The interpreter `python3` names, resolved once: a version manager's shim (pyenv) runs a shell
- * script before every start, which cost more than the Python peers' own start in every case.
+ * The Python interpreter for the Python peers, resolved once to its executable: the first of `python3`
+ * and Debian's `/usr/bin/python3` that has numpy and cbor2 (the peers' ndarrays and CBOR; a version
+ * manager's python3 may lack Debian's packages), else `python3`'s. Resolving skips a version manager's
+ * shim (pyenv), whose shell script cost more than the Python peers' own start in every case.
  */
 function python3(): string {
   if (pythonPath === undefined) {
-    const r = spawnSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' });
-    const path = r.status === 0 ? r.stdout.trim() : '';
-    pythonPath = path !== '' && existsSync(path) ? path : 'python3';
+    const executable = (python: string, imports: string): string => {
+      const r = spawnSync(python, ['-c', `import sys${imports}; print(sys.executable)`], { encoding: 'utf8' });
+      const path = r.status === 0 ? r.stdout.trim() : '';
+      return path !== '' && existsSync(path) ? path : '';
+    };
+    pythonPath = executable('python3', ', numpy, cbor2') || executable('/usr/bin/python3', ', numpy, cbor2') || executable('python3', '') || 'python3';
   }
   return pythonPath;
 }

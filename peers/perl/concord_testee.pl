@@ -2,7 +2,9 @@
 # Concord testee (spec section 15) for the Perl codec: INIT on standard output, then every frame
 # from standard input answered with its echo (same type and encoding, a fresh id, re = the
 # frame's id, the payload re-encoded from the decoded value) or with the ERROR of the first
-# failing check. JSON only: a CBOR frame gets UNSUPPORTED_ENCODING (TST-6). Logs go to STDERR.
+# failing check. It declares JSON and CBOR (with the `cbor` feature, TST-2) when CBOR::XS is
+# installed (Debian libcbor-xs-perl), JSON only otherwise; a frame in an encoding the harness's
+# INIT_ACK did not choose gets UNSUPPORTED_ENCODING (ENC-3). Logs go to STDERR.
 #
 #   npx conformance --exec -- perl peers/perl/concord_testee.pl
 #   npx conformance --suite testee --target fifo:DIR --exec -- perl peers/perl/concord_testee.pl --fifo {fifo}
@@ -13,7 +15,8 @@ use lib "$FindBin::Bin/lib";
 use Concord::Spec;
 use Concord::Protocol qw($PROTOCOL_VERSION :limits :names :errors);
 use Concord::Frame;
-use Concord::Message qw(decode_message encode_frame);
+use Concord::Message qw(decode_message encode_frame accepted_encodings);
+use Concord::Payload;
 use Concord::Error;
 use Concord::Fifo;
 use IO::Select;
@@ -36,7 +39,9 @@ if (defined $fifo) {
 
 my $NAME = 'concord-perl-testee';
 my $VERSION = '0.1.0';
-my @ENCODINGS = ('json');
+my @ENCODINGS = Concord::Payload::encodings();
+# Encodings accepted on this connection: what the INIT_ACK chose, and JSON always (ENC-1, ENC-3).
+my @accepted = @ENCODINGS;
 my $verbose = grep { $_ eq '--verbose' } @ARGV;
 
 sub logmsg ($level, $msg) {
@@ -76,7 +81,7 @@ sub refuse ($e) {
 }
 
 sub answer ($body) {
-    my $m = eval { decode_message($body, encodings => \@ENCODINGS) };
+    my $m = eval { decode_message($body, encodings => \@accepted) };
     if (my $e = $@) {
         return refuse($e) if Concord::Error::is_error($e);
         return refuse(Concord::Error->new(ERR_INTERNAL, "decoder failure: $e"));
@@ -84,7 +89,10 @@ sub answer ($body) {
     if (!$handshaken) {
         # The harness's INIT_ACK: the one frame a testee does not echo.
         $handshaken = $m->{name} eq NAME_INIT_ACK;
-        return if $handshaken;
+        if ($handshaken) {
+            @accepted = accepted_encodings($m->{payload}{encoding});
+            return;
+        }
     }
     my $frame = eval {
         encode_frame({ type => $m->{name}, header => { id => 'echo-' . ++$count, re => $m->{header}{id} },
@@ -103,7 +111,8 @@ out(encode_frame({
     type => NAME_INIT, header => { id => 'testee-init' },
     payload => {
         client_id => "testee-perl-$$", language => 'perl', role => 'testee', protocol_version => $PROTOCOL_VERSION,
-        encodings => [@ENCODINGS], max_frame => LIMIT_MAX_FRAME, name => $NAME, version => $VERSION, features => [],
+        encodings => [@ENCODINGS], max_frame => LIMIT_MAX_FRAME, name => $NAME, version => $VERSION,
+        features => [ grep { $_ eq 'cbor' } @ENCODINGS ],
     },
 }));
 

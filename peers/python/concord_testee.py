@@ -7,8 +7,9 @@ or with the ERROR of the first failing check (re when the frame's id was readabl
 INIT_ACK is the only frame not echoed. After an ERROR that closes, stdout is closed and the testee
 exits; at end of input it exits 0 once everything is answered. Logs go to stderr only.
 
-The Python peer is JSON-only: it declares encodings ["json"] and no `cbor` feature, so a CBOR
-frame is answered with UNSUPPORTED_ENCODING (TST-6).
+It declares the encodings its codec implements: JSON and CBOR (with the `cbor` feature, TST-2)
+when cbor2 is installed (Debian python3-cbor2), JSON only otherwise; a frame in an encoding the
+harness did not choose is answered with UNSUPPORTED_ENCODING (ENC-3).
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from concord._spec import proto  # noqa: E402
 from concord import PROTOCOL_VERSION, FrameDecoder, ProtocolError, __version__, decode_message, encode_message_frame  # noqa: E402
 from concord.framing import MAX_FRAME  # noqa: E402
-from concord.message import SUPPORTED_ENCODINGS  # noqa: E402
+from concord.message import SUPPORTED_ENCODINGS, accepted_encodings  # noqa: E402
 
 E = proto.ErrorCode
 M = proto.MessageName
@@ -39,6 +40,8 @@ class Testee:
         self.decoder = FrameDecoder(max_frame=MAX_FRAME)
         self.count = 0
         self.handshaken = False
+        #: Encodings accepted on this connection: what the INIT_ACK chose, and JSON always (ENC-1, ENC-3).
+        self.accepted = SUPPORTED_ENCODINGS
         self.closed = False
 
     def write(self, frame: bytes) -> None:
@@ -55,7 +58,7 @@ class Testee:
         self.write(encode_message_frame(M.INIT, {"id": "testee-init"}, {
             "client_id": f"testee-{os.getpid()}", "language": "python", "role": "testee",
             "protocol_version": PROTOCOL_VERSION, "encodings": list(SUPPORTED_ENCODINGS), "max_frame": MAX_FRAME,
-            "name": NAME, "version": __version__, "features": [],
+            "name": NAME, "version": __version__, "features": ["cbor"] if "cbor" in SUPPORTED_ENCODINGS else [],
         }))
 
     def close(self) -> None:
@@ -73,7 +76,7 @@ class Testee:
 
     def answer(self, body: bytes) -> None:
         try:
-            m = decode_message(body, encodings=SUPPORTED_ENCODINGS)
+            m = decode_message(body, encodings=self.accepted)
         except ProtocolError as e:
             self.refuse(e)
             return
@@ -81,6 +84,7 @@ class Testee:
             # The harness's INIT_ACK: the one frame a testee does not echo.
             self.handshaken = m.name == M.INIT_ACK
             if self.handshaken:
+                self.accepted = accepted_encodings(m.payload.get("encoding"))
                 return
         try:
             frame = encode_message_frame(m.type, {"id": self.next_id("echo"), "re": m.header["id"]}, m.payload, m.encoding)

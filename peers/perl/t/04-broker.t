@@ -10,25 +10,7 @@ use Time::HiRes ();
 use Concord::Client;
 use Concord::NDArray;
 
-our $REPO;
-my $node = (grep { -x "$_/node" } split /:/, $ENV{PATH})[0];
-plan skip_all => 'node is not installed' unless $node;
-plan skip_all => 'tsx is not installed (npm ci)' unless -d "$REPO/node_modules/tsx";
-
-my ($pid, $err_r) = spawn_broker('--port', '0');
-
-my $port;
-my $sel = IO::Select->new($err_r);
-my $deadline = Time::HiRes::time() + 30;
-my $buf = '';
-while (!$port && Time::HiRes::time() < $deadline) {
-    next unless $sel->can_read(0.5);
-    last unless sysread($err_r, $buf, 4096, length $buf);
-    while ($buf =~ s/\A([^\n]*)\n//) {
-        my $line = $1;
-        $port = $1 if $line =~ /"msg":"listening"/ && $line =~ /"port":(\d+)/;
-    }
-}
+my ($pid, $port) = start_broker();
 END { local $?; if ($pid) { kill "TERM", $pid; waitpid $pid, 0 } }
 ok($port, "the reference broker listens (port " . ($port // '?') . ')') or BAIL_OUT('no broker');
 
@@ -37,7 +19,7 @@ my $engine = Concord::Client->new(port => $port, client_id => 'perl-engine', rol
 my $asker  = Concord::Client->new(port => $port, client_id => 'perl-asker', logger => $quiet);
 ok(eval { $engine->connect; 1 }, 'engine connects') or diag("$@");
 ok(eval { $asker->connect; 1 }, 'asker connects') or diag("$@");
-is($engine->init_ack->{encoding}, 'json', 'JSON negotiated');
+is($engine->init_ack->{encoding}, 'cbor', 'CBOR negotiated (offered first; the client writes JSON)');
 
 my $seen;
 $engine->on(REASONING_REQUEST => sub ($payload, $m) {

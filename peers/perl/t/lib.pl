@@ -4,6 +4,8 @@ use FindBin;
 use lib "$FindBin::Bin/../lib";
 use JSON::PP ();
 use POSIX ();
+use IO::Select;
+use Time::HiRes ();
 use Concord::Spec;
 use Concord::JSON;
 
@@ -23,6 +25,27 @@ sub spawn_broker (@args) {
     }
     close $err_w;
     return ($pid, $err_r);
+}
+
+# Starts the reference broker on a free port (skipping the test without node or tsx) and waits for
+# its "listening" line; returns its pid and port (undef when it did not start within 30 s).
+sub start_broker (@args) {
+    my $node = (grep { -x "$_/node" } split /:/, $ENV{PATH})[0];
+    Test::More::plan(skip_all => 'node is not installed') unless $node;
+    Test::More::plan(skip_all => 'tsx is not installed (npm ci)') unless -d "$REPO/node_modules/tsx";
+    my ($pid, $err_r) = spawn_broker('--port', '0', @args);
+    my ($port, $buf) = (undef, '');
+    my $sel = IO::Select->new($err_r);
+    my $deadline = Time::HiRes::time() + 30;
+    while (!$port && Time::HiRes::time() < $deadline) {
+        next unless $sel->can_read(0.5);
+        last unless sysread($err_r, $buf, 4096, length $buf);
+        while ($buf =~ s/\A([^\n]*)\n//) {
+            my $line = $1;
+            $port = $1 if $line =~ /"msg":"listening"/ && $line =~ /"port":(\d+)/;
+        }
+    }
+    return ($pid, $port);
 }
 
 sub load_fixture ($rel) {

@@ -1,5 +1,6 @@
 """Concord wire protocol v1 for Python: framing, envelope, ndarray, JSON payloads with schema
-validation, and a client library. Standard library plus numpy; JSON payloads only (no CBOR)."""
+validation, and a client library. Standard library plus numpy; CBOR payloads through cbor2 (Debian
+python3-cbor2) when it is installed."""
 from ._spec import CATALOG, SPEC_DIR, message_info, proto
 from .errors import ProtocolError, pointer
 from .framing import FrameDecoder, encode_frame

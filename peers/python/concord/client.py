@@ -7,7 +7,9 @@ and graceful close with SHUTDOWN/SHUTDOWN_ACK in both directions (section 6).
     result = client.request("REASONING_REQUEST", {...}, dst="cpp-teacher-1")
     client.close()
 
-The client speaks JSON payloads only (it offers encodings ["json"]).
+The client offers CBOR, then JSON (CBOR where cbor2, Debian python3-cbor2, is installed) and reads
+whichever INIT_ACK allows; it writes JSON, which every peer accepts (ENC-1), so its requests also
+reach peers that did not negotiate CBOR (REQ-10).
 """
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ from ._spec import CATALOG, message_info, proto
 from .envelope import ENCODINGS
 from .errors import ProtocolError, registry_definite
 from .framing import MAX_FRAME, FrameDecoder
-from .message import SUPPORTED_ENCODINGS, Message, decode_message, encode_message_frame
+from .message import CLIENT_ENCODINGS, Message, accepted_encodings, decode_message, encode_message_frame
 from .client_errors import ConnectionClosed, RemoteError, RequestTimeout
 from .backoff import Backoff, _backoff_delay
 from .timeouts import DISPATCH_RETRIES, DISPATCH_TIMEOUT_MS, request_timeout_s
@@ -341,7 +343,7 @@ class Client:
 
     def _on_body(self, body: bytes) -> None:
         try:
-            m = decode_message(body, encodings=SUPPORTED_ENCODINGS)
+            m = decode_message(body, encodings=accepted_encodings(self.encoding))
         except ProtocolError as e:
             is_error = len(body) > 0 and body[0] == MessageType.ERROR
             log.warning("%s from the broker: %s %s", "faulty ERROR (not answered, ERR-6)" if is_error else "faulty frame",
@@ -571,7 +573,7 @@ def connect(host: str = "127.0.0.1", port: int = 9999, client_id: Optional[str] 
     cid = client_id or f"python-{os.getpid()}"
     init: Dict[str, Any] = {
         "client_id": cid, "language": "python", "role": role, "protocol_version": PROTOCOL_VERSION,
-        "encodings": list(SUPPORTED_ENCODINGS), "max_frame": max_frame, "name": name, "version": version,
+        "encodings": list(CLIENT_ENCODINGS), "max_frame": max_frame, "name": name, "version": version,
         "features": list(features),
     }
     if token is not None:

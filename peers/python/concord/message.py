@@ -3,19 +3,22 @@ type, encoding, payload, arrays, schema), and messages encoded to bodies and fra
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Dict, Iterable, Optional
+from typing import Any, Dict, Iterable, Optional, Tuple
 
 from ._spec import CATALOG, CatalogEntry, message_info, proto
 from .envelope import ENCODINGS, MAX_HEADER, decode_envelope, encode_envelope
 from .errors import ProtocolError
 from .framing import encode_frame
-from .payload import decode_payload, encode_payload
+from .payload import ENCODINGS as PAYLOAD_ENCODINGS, decode_payload, encode_payload
 
 E = proto.ErrorCode  # error names come from the generated registry, never written by hand
 
 MessageType = proto.MessageType
-#: Encodings this peer implements (no CBOR in the standard library).
-SUPPORTED_ENCODINGS = ("json",)
+#: Encodings this peer implements: JSON, and CBOR where cbor2 (Debian python3-cbor2) is installed.
+SUPPORTED_ENCODINGS = PAYLOAD_ENCODINGS
+#: What a client offers in INIT, preferred first: CBOR where implemented, so that a broker choosing the
+#: first it supports (as the reference broker does) lets CBOR senders reach this client (REQ-10).
+CLIENT_ENCODINGS = ("cbor", "json") if "cbor" in SUPPORTED_ENCODINGS else ("json",)
 
 
 @dataclass
@@ -33,6 +36,12 @@ class Message:
     @property
     def re(self) -> Optional[str]:
         return self.header.get("re")
+
+
+def accepted_encodings(chosen: Optional[str]) -> Tuple[str, ...]:
+    """The encodings a connection accepts once INIT_ACK chose `chosen`: JSON always (ENC-1), CBOR
+    only when chosen (ENC-3)."""
+    return ("json", "cbor") if chosen == "cbor" and "cbor" in SUPPORTED_ENCODINGS else ("json",)
 
 
 def decode_message(body: bytes, encodings: Iterable[str] = SUPPORTED_ENCODINGS, max_header: int = MAX_HEADER) -> Message:
@@ -72,4 +81,5 @@ def encode_message_frame(type_: Any, header: Dict[str, Any], payload: Any = None
     return encode_frame(encode_message(type_, header, payload, encoding))
 
 
-__all__ = ["Message", "MessageType", "decode_message", "encode_message", "encode_message_frame", "encode_frame", "SUPPORTED_ENCODINGS"]
+__all__ = ["Message", "MessageType", "decode_message", "encode_message", "encode_message_frame", "encode_frame", "SUPPORTED_ENCODINGS",
+           "CLIENT_ENCODINGS", "accepted_encodings"]

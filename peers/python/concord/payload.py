@@ -1,4 +1,4 @@
-"""JSON payloads (sections 4, 5, 8): strict parsing, the wire forms of ndarray and 64-bit integer
+"""Payloads (sections 4, 5, 8), JSON and CBOR: strict parsing, the wire forms of ndarray and 64-bit integer
 fields, and a validator for the subset of JSON Schema the catalog uses plus its keywords `ndarray`,
 `int64` and `float32`. Faults come in the reference codec's precedence: INVALID_PAYLOAD (parse),
 INVALID_ARRAY (ndarray fields, while converting from the wire form), SCHEMA_VIOLATION (schema).
@@ -14,6 +14,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
+from . import _cbor
 from . import ndarray as nd
 from ._json import JsonError, dumps_bytes, parse_bytes
 from ._spec import SCHEMA_DEFS, CatalogEntry, proto
@@ -128,6 +129,11 @@ def _decode_ndarray(node: Any, form: str, path: str, rule: Optional[Dict[str, An
             array = nd.from_fixture(node)
         except (ValueError, KeyError, TypeError) as e:
             _array_fault(path, "wrapper", f"fixture ndarray is not {{\"$ndarray\": {{dtype, shape, data, meta}}}} ({e})")
+    elif form == "cbor":
+        raw = _cbor.ndarray_bytes(node)
+        if raw is None:
+            _array_fault(path, "wrapper", f"must be a byte string under tag {proto.NDARRAY_CBOR_TAG}")
+        array = nd.unpack(raw, path)
     else:
         if isinstance(node, NDArray):  # already decoded (application values passed through)
             array = node
@@ -150,19 +156,32 @@ def _decode_ndarray(node: Any, form: str, path: str, rule: Optional[Dict[str, An
 
 
 def _from_wire_any(node: Any, form: str, path: str) -> Any:
-    """An any-typed field: every object whose only key is `$ndarray` is decoded and checked (ARR-8)."""
-    if isinstance(node, dict) and len(node) == 1 and WRAPPER in node:
+    """An any-typed field: every object whose only key is `$ndarray` (in CBOR, every ndarray tag) is
+    decoded and checked (ARR-8)."""
+    if _cbor.is_ndarray_tag(node) if form == "cbor" else isinstance(node, dict) and len(node) == 1 and WRAPPER in node:
         return _decode_ndarray(node, form, path, None)
     if isinstance(node, list):
-        return [_from_wire_any(v, form, pointer(path, i)) for i, v in enumerate(node)]
+        return [_from_wire_any(v, form, pointer(path, i)) if isinstance(v, _NESTED) else v for i, v in enumerate(node)]
     if isinstance(node, dict):
-        return {k: _from_wire_any(v, form, pointer(path, k)) for k, v in node.items()}
+        return {k: _from_wire_any(v, form, pointer(path, k)) if isinstance(v, _NESTED) else v for k, v in node.items()}
     return node
+
+
+#: Values an any-typed field may hold an ndarray in (a scalar is returned as it is, without a path).
+_NESTED = (list, dict, _cbor.TAG_TYPE)
+
+
+def _ndarray_to_wire(value: NDArray, form: str) -> Any:
+    if form == "fixture":
+        return nd.to_fixture(value)
+    if form == "cbor":
+        return _cbor.tag(nd.pack(value))
+    return {WRAPPER: base64.b64encode(nd.pack(value)).decode("ascii")}
 
 
 def _to_wire_any(value: Any, form: str) -> Any:
     if isinstance(value, NDArray):
-        return nd.to_fixture(value) if form == "fixture" else {WRAPPER: base64.b64encode(nd.pack(value)).decode("ascii")}
+        return _ndarray_to_wire(value, form)
     if isinstance(value, list):
         return [_to_wire_any(v, form) for v in value]
     if isinstance(value, dict):
@@ -179,21 +198,28 @@ class _NotInt64:
         self.node = node
 
 
-def _decode_int64(node: Any, signed: bool) -> Any:
-    if isinstance(node, str) and (_INT64 if signed else _UINT64).fullmatch(node) and node != "-0":
+def _decode_int64(node: Any, signed: bool, form: str) -> Any:
+    v = None
+    if form == "cbor":
+        # A CBOR integer; a float with an integral value is not told apart (cbor-x reads both alike).
+        if isinstance(node, int) and not isinstance(node, bool):
+            v = node
+        elif isinstance(node, float) and node.is_integer() and abs(node) < 2 ** 53:
+            v = int(node)
+    elif isinstance(node, str) and (_INT64 if signed else _UINT64).fullmatch(node) and node != "-0":
         v = int(node)
-        if (I64_MIN <= v <= I64_MAX) if signed else (0 <= v <= U64_MAX):
-            return v
+    if v is not None and ((I64_MIN <= v <= I64_MAX) if signed else (0 <= v <= U64_MAX)):
+        return v
     return _NotInt64(node)  # the schema's int64 keyword reports it
 
 
 def from_wire(plan: Plan, node: Any, form: str = "json", path: str = "") -> Any:
-    """Wire form ('json' or 'fixture') to application model; INVALID_ARRAY with the field's path."""
+    """Wire form ('json', 'cbor' or 'fixture') to application model; INVALID_ARRAY with the field's path."""
     k = plan.kind
     if k == "ndarray":
         return _decode_ndarray(node, form, path, plan.rule or {})
     if k == "int64":
-        return _decode_int64(node, plan.signed)
+        return _decode_int64(node, plan.signed, form)
     if k == "any":
         return _from_wire_any(node, form, path)
     if k == "array":
@@ -242,19 +268,17 @@ def normalize(plan: Plan, value: Any) -> Any:
 
 
 def to_wire(plan: Plan, value: Any, form: str = "json") -> Any:
-    """Application model to wire form ('json' or 'fixture'); the value must be valid."""
+    """Application model to wire form ('json', 'cbor' or 'fixture'); the value must be valid."""
     k = plan.kind
     if k == "ndarray":
-        if form == "fixture":
-            return nd.to_fixture(value)
-        return {WRAPPER: base64.b64encode(nd.pack(value)).decode("ascii")}
+        return _ndarray_to_wire(value, form)
     if k == "int64":
-        return str(int(value))
+        return int(value) if form == "cbor" else str(int(value))
     if k == "any":
         return _to_wire_any(value, form)
     if k == "float32":
         # ENC-15: the binary64 value of the binary32 the sender computed.
-        if form == "json" and isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        if form in ("json", "cbor") and isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
             return float(np.float32(value)) if abs(value) <= 3.4028234663852886e38 else value
         return value
     if k == "array":
@@ -491,6 +515,15 @@ def _check_depth(data: bytes) -> None:
         i += 1
 
 
+#: Payload encodings this Python implements: CBOR needs cbor2 (Debian python3-cbor2).
+ENCODINGS = ("json", "cbor") if _cbor.AVAILABLE else ("json",)
+
+
+def _require(encoding: str) -> None:
+    if encoding not in ENCODINGS:
+        raise ProtocolError(E.UNSUPPORTED_ENCODING, f"payload encoding {encoding} is not implemented", rule="encoding")
+
+
 def decode_payload(m: CatalogEntry, encoding: str, data: bytes) -> Any:
     """Decodes and validates a payload; types without payload decode to None."""
     if not m.payload:
@@ -499,29 +532,33 @@ def decode_payload(m: CatalogEntry, encoding: str, data: bytes) -> Any:
         return None
     if len(data) == 0:
         raise ProtocolError(E.INVALID_PAYLOAD, f"{m.name}: payload is empty", path="")
-    if encoding != "json":
-        raise ProtocolError(E.UNSUPPORTED_ENCODING, f"payload encoding {encoding} is not implemented", rule="encoding")
-    _check_depth(data)
-    try:
-        node = parse_bytes(data)
-    except JsonError as e:
-        raise ProtocolError(E.INVALID_PAYLOAD, f"{m.name}: payload is not JSON ({e})", path="") from None
-    value = from_wire(plan_of(m), node, "json")
+    _require(encoding)
+    plan = plan_of(m)
+    if encoding == "cbor":
+        # Limits, well-formedness and the data model over the whole payload (step 6), then cbor2 reads it.
+        node = _cbor.loads(data, _cbor.check(plan, data))
+    else:
+        _check_depth(data)
+        try:
+            node = parse_bytes(data)
+        except JsonError as e:
+            raise ProtocolError(E.INVALID_PAYLOAD, f"{m.name}: payload is not JSON ({e})", path="") from None
+    value = from_wire(plan, node, encoding)
     validate_payload(m, value)
     return value
 
 
 def encode_payload(m: CatalogEntry, value: Any, encoding: str = "json") -> bytes:
     """Validates and encodes a payload (numpy arrays in ndarray fields are accepted)."""
-    if encoding != "json":
-        raise ProtocolError(E.UNSUPPORTED_ENCODING, f"payload encoding {encoding} is not implemented", rule="encoding")
+    _require(encoding)
     if not m.payload:
         validate_payload(m, value)
         return b""
     plan = plan_of(m)
     value = normalize(plan, value)
     validate_payload(m, value)
-    return dumps_bytes(to_wire(plan, value, "json"))
+    wire = to_wire(plan, value, encoding)
+    return _cbor.dumps(wire) if encoding == "cbor" else dumps_bytes(wire)
 
 
 def payload_to_fixture(m: CatalogEntry, value: Any) -> Any:

@@ -63,7 +63,7 @@ def test_fault_in_the_same_segment_as_init_ack(scripted):
     out = {}
     t = _connect_in_thread(scripted.port, out)
     init = scripted.accept()
-    assert init.name == "INIT" and init.encoding == "json" and init.payload["encodings"] == ["json"]
+    assert init.name == "INIT" and init.encoding == "json" and init.payload["encodings"] == ["cbor", "json"]
     scripted.conn.sendall(scripted.ack_bytes(init) + b"\xff\xff\xff\xff")
     t.join(10)
     err = scripted.next()

@@ -3,7 +3,9 @@ package Concord::Client;
 # backoff, INIT/INIT_ACK, request() with a timeout, send() for notifications, handlers per type,
 # PONG for every PING, faulty frames answered with the ERROR of the first failing check, never an
 # ERROR for an ERROR, graceful close (SHUTDOWN, SHUTDOWN_ACK) and SHUTDOWN_ACK for the broker's
-# SHUTDOWN. JSON only: INIT declares encodings ["json"]. Incoming frames are handled while the
+# SHUTDOWN. INIT offers CBOR, then JSON (CBOR where CBOR::XS is installed); incoming frames are read
+# in whichever INIT_ACK allows, outgoing ones are JSON, which every peer accepts (ENC-1), so
+# requests also reach peers that did not negotiate CBOR (REQ-10). Incoming frames are handled while the
 # caller waits in connect(), request(), poll(), run() or close().
 use v5.36;
 use IO::Socket::INET;
@@ -13,7 +15,7 @@ use Time::HiRes ();
 use Concord::Spec;
 use Concord::Protocol qw($PROTOCOL_VERSION :limits :messages :names %ERRORS :errors);
 use Concord::Frame;
-use Concord::Message qw(decode_message encode_frame);
+use Concord::Message qw(decode_message encode_frame accepted_encodings client_encodings);
 use Concord::Error;
 use Concord::JSON;
 use Concord::Fifo;
@@ -104,7 +106,7 @@ sub _handshake_after_connect ($self, $sock) {
     $self->{select} = IO::Select->new($sock);
     my $id = $self->next_id;
     my %init = (client_id => $self->{client_id}, language => 'perl', role => $self->{role}, protocol_version => $PROTOCOL_VERSION,
-                encodings => ['json'], max_frame => LIMIT_MAX_FRAME, name => $self->{name}, version => $self->{version},
+                encodings => [ client_encodings() ], max_frame => LIMIT_MAX_FRAME, name => $self->{name}, version => $self->{version},
                 features => [ @{ $self->{features} } ]);
     $init{token} = $self->{token} if defined $self->{token};
     $self->{pending}{$id} = { type => NAME_INIT, response => NAME_INIT_ACK };
@@ -238,7 +240,7 @@ sub _wait_answer ($self, $id, $timeout_ms) {
 # ---- incoming ----
 
 sub _on_body ($self, $body) {
-    my $m = eval { decode_message($body, encodings => ['json']) };
+    my $m = eval { decode_message($body, encodings => [ accepted_encodings($self->{init_ack} && $self->{init_ack}{encoding}) ]) };
     if (my $e = $@) {
         die $e unless Concord::Error::is_error($e);
         return $self->_refuse($e, $body);

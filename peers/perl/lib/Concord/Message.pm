@@ -11,7 +11,17 @@ use Concord::Envelope;
 use Concord::Payload;
 use Concord::Frame;
 
-our @EXPORT_OK = qw(decode_message encode_message encode_frame);
+our @EXPORT_OK = qw(decode_message encode_message encode_frame accepted_encodings client_encodings);
+
+# What a client offers in INIT, preferred first: CBOR where implemented, so that a broker choosing the
+# first it supports (as the reference broker does) lets CBOR senders reach this client (REQ-10).
+sub client_encodings () { grep({ $_ eq 'cbor' } Concord::Payload::encodings()) ? ('cbor', 'json') : ('json') }
+
+# The encodings a connection accepts once INIT_ACK chose $chosen: JSON always (ENC-1), CBOR only
+# when chosen and implemented (ENC-3).
+sub accepted_encodings ($chosen) {
+    return ('json', ($chosen // '') eq 'cbor' && grep({ $_ eq 'cbor' } Concord::Payload::encodings()) ? ('cbor') : ());
+}
 
 # decode_message($body, encodings => ['json'], max_header => N). Faults die as Concord::Error with
 # frame_id set when the header was readable.
@@ -26,8 +36,8 @@ sub decode_message ($body, %opt) {
         Concord::Error->throw(ERR_UNSUPPORTED_ENCODING, "payload encoding $encoding was not negotiated", rule => 'encoding')
             unless grep { $_ eq $encoding } @$accepted;
         Concord::Error->throw(ERR_UNSUPPORTED_ENCODING, "payload encoding $encoding is not implemented by this peer", rule => 'encoding')
-            unless $encoding eq 'json';
-        my $payload = Concord::Payload::decode_payload($info, $env->{payload});
+            unless grep { $_ eq $encoding } Concord::Payload::encodings();
+        my $payload = Concord::Payload::decode_payload($info, $env->{payload}, $encoding);
         $env->{message} = { type => $info->{code}, name => $info->{name}, encoding => $encoding, header => $env->{header}, payload => $payload };
         1;
     };
@@ -47,8 +57,8 @@ sub encode_message ($m) {
     my $info = $m->{type} =~ /\A[0-9]+\z/ ? Concord::Spec::message_by_code($m->{type}) : Concord::Spec::message_by_name($m->{type});
     die "encode_message: unknown type $m->{type}\n" unless $info;
     my $encoding = $m->{encoding} // 'json';
-    die "encode_message: this peer encodes JSON only\n" unless $encoding eq 'json';
-    my $payload = Concord::Payload::encode_payload($info, $m->{payload});
+    die "encode_message: this peer does not encode $encoding\n" unless grep { $_ eq $encoding } Concord::Payload::encodings();
+    my $payload = Concord::Payload::encode_payload($info, $m->{payload}, $encoding);
     return Concord::Envelope::encode_envelope($info->{code}, $encoding, $m->{header}, $payload);
 }
 

@@ -1,9 +1,10 @@
 package Concord::Payload;
-# Payloads (spec sections 4, 5 and 8): JSON text <-> application values for one message type.
-# Decoding parses strict JSON (INVALID_PAYLOAD), converts ndarray fields from {"$ndarray": base64}
-# to Concord::NDArray (INVALID_ARRAY), then validates against the type's schema
-# (SCHEMA_VIOLATION with details path and rule), the order of the reference codec. 64-bit integer
-# fields stay decimal strings in the application model. Schemas are read from spec/ at run time.
+# Payloads (spec sections 4, 5 and 8): JSON text or CBOR <-> application values for one message
+# type. Decoding parses strict JSON or CBOR (INVALID_PAYLOAD; CBOR through Concord::CBOR, which
+# also checks the data model), converts ndarray fields from {"$ndarray": base64} or tag 49344 to
+# Concord::NDArray (INVALID_ARRAY), then validates against the type's schema (SCHEMA_VIOLATION
+# with details path and rule), the order of the reference codec. 64-bit integer fields are decimal
+# strings in the application model. Schemas are read from spec/ at run time.
 use v5.36;
 no warnings 'recursion';
 use MIME::Base64 ();
@@ -11,6 +12,7 @@ use Concord::Spec;
 use Concord::Protocol qw(:ndarray :errors LIMIT_MAX_PAYLOAD_DEPTH);
 use Concord::Error;
 use Concord::JSON;
+use Concord::CBOR;
 use Concord::NDArray;
 
 my $UINT64 = qr/\A(?:0|[1-9][0-9]{0,19})\z/;
@@ -83,7 +85,14 @@ sub check_ndarray_rule ($a, $rule, $path) {
         if defined $rule->{maxSize} && $a->size > $rule->{maxSize};
 }
 
-sub _decode_ndarray ($node, $path, $rule) {
+sub _decode_ndarray ($node, $path, $rule, $form = 'json') {
+    if ($form eq 'cbor') {
+        _array_fault($path, 'wrapper', 'must be a byte string under tag ' . NDARRAY_CBOR_TAG)
+            unless ref $node eq 'Concord::CBOR::Tag' && $node->tag == NDARRAY_CBOR_TAG && $node->is_bytes;
+        my $a = Concord::NDArray->unpack_layout($node->value, $path);
+        check_ndarray_rule($a, $rule, $path) if $rule;
+        return $a;
+    }
     my $w = NDARRAY_JSON_WRAPPER;
     _array_fault($path, 'wrapper', qq(must be an object {"$w": "<base64>"}))
         unless ref $node eq 'HASH' && keys %$node == 1 && exists $node->{$w}
@@ -97,22 +106,30 @@ sub _decode_ndarray ($node, $path, $rule) {
     return $a;
 }
 
-# An any-typed field: every object whose only key is `$ndarray` is an ndarray, decoded and checked (ARR-8).
-sub _from_wire_any ($node, $path) {
+# An any-typed field: every object whose only key is `$ndarray` (in CBOR, every tag 49344) is an
+# ndarray, decoded and checked (ARR-8).
+sub _from_wire_any ($node, $path, $form) {
     my $w = NDARRAY_JSON_WRAPPER;
-    return _decode_ndarray($node, $path, undef) if ref $node eq 'HASH' && keys %$node == 1 && exists $node->{$w};
+    return _decode_ndarray($node, $path, undef, $form)
+        if $form eq 'cbor' ? ref $node eq 'Concord::CBOR::Tag' : ref $node eq 'HASH' && keys %$node == 1 && exists $node->{$w};
+    # Only containers and tags can hold an ndarray: scalars are kept as they are, without a path.
     if (ref $node eq 'ARRAY') {
-        my $i = 0;
-        return [ map { _from_wire_any($_, pointer($path, $i++)) } @$node ];
+        my $i = -1;
+        return [ map { $i++; ref $_ ? _from_wire_any($_, pointer($path, $i), $form) : $_ } @$node ];
     }
-    return { map { $_ => _from_wire_any($node->{$_}, pointer($path, $_)) } sort keys %$node } if ref $node eq 'HASH';
+    return { map { $_ => ref $node->{$_} ? _from_wire_any($node->{$_}, pointer($path, $_), $form) : $node->{$_} } sort keys %$node }
+        if ref $node eq 'HASH';
     return $node;
 }
 
-sub _to_wire_any ($value) {
-    return $value->TO_JSON if ref $value && eval { $value->isa('Concord::NDArray') };
-    return [ map { _to_wire_any($_) } @$value ] if ref $value eq 'ARRAY';
-    return { map { $_ => _to_wire_any($value->{$_}) } keys %$value } if ref $value eq 'HASH';
+sub _ndarray_to_wire ($array, $form) {
+    return $form eq 'cbor' ? Concord::CBOR::ndarray_tag($array->pack_layout) : $array->TO_JSON;
+}
+
+sub _to_wire_any ($value, $form) {
+    return _ndarray_to_wire($value, $form) if ref $value && eval { $value->isa('Concord::NDArray') };
+    return [ map { _to_wire_any($_, $form) } @$value ] if ref $value eq 'ARRAY';
+    return { map { $_ => _to_wire_any($value->{$_}, $form) } keys %$value } if ref $value eq 'HASH';
     return $value;
 }
 
@@ -127,41 +144,45 @@ sub _int64_ok ($v, $signed) {
     return length($v) < 20 || $v le '18446744073709551615';
 }
 
-# Wire form (parsed JSON) to application model: ndarray fields become Concord::NDArray.
-sub from_wire ($plan, $node, $path = '') {
+# Wire form (parsed JSON, or CBOR as Concord::CBOR decodes it) to application model: ndarray fields
+# become Concord::NDArray (64-bit fields are already decimal strings: JSON's form, and Concord::CBOR's).
+sub from_wire ($plan, $node, $path = '', $form = 'json') {
     my $k = $plan->{kind};
-    return _decode_ndarray($node, $path, $plan->{rule}) if $k eq 'ndarray';
-    return _from_wire_any($node, $path) if $k eq 'any';
+    return _decode_ndarray($node, $path, $plan->{rule}, $form) if $k eq 'ndarray';
+    return _from_wire_any($node, $path, $form) if $k eq 'any';
     return $node if $k eq 'plain' || $k eq 'int64';
     if ($k eq 'array') {
         return $node unless ref $node eq 'ARRAY';
         my $i = 0;
-        return [ map { from_wire($plan->{items}, $_, pointer($path, $i++)) } @$node ];
+        return [ map { from_wire($plan->{items}, $_, pointer($path, $i++), $form) } @$node ];
     }
     return $node unless ref $node eq 'HASH';
     my %out;
     for my $key (sort keys %$node) {
         my $sub = $plan->{props}{$key} // $plan->{rest};
-        $out{$key} = $sub ? from_wire($sub, $node->{$key}, pointer($path, $key)) : $node->{$key};
+        $out{$key} = $sub ? from_wire($sub, $node->{$key}, pointer($path, $key), $form) : $node->{$key};
     }
     return \%out;
 }
 
-# Application model to wire form (before JSON text): NDArray to its wrapper, 64-bit fields as strings.
-sub to_wire ($plan, $value) {
+# Application model to wire form (before JSON text or CBOR): NDArray to its wrapper or tag, 64-bit
+# fields as decimal strings in JSON and integers in CBOR.
+sub to_wire ($plan, $value, $form = 'json') {
     my $k = $plan->{kind};
-    return $value->TO_JSON if $k eq 'ndarray' && ref $value && eval { $value->isa('Concord::NDArray') };
-    return _to_wire_any($value) if $k eq 'any';
-    return ref $value ? "$value" : $value if $k eq 'int64' && defined $value && (!ref $value || eval { $value->isa('Math::BigInt') });
+    return _ndarray_to_wire($value, $form) if $k eq 'ndarray' && ref $value && eval { $value->isa('Concord::NDArray') };
+    return _to_wire_any($value, $form) if $k eq 'any';
+    if ($k eq 'int64' && defined $value && (!ref $value || eval { $value->isa('Math::BigInt') })) {
+        return $form eq 'cbor' ? Concord::CBOR::int64("$value") : ref $value ? "$value" : $value;
+    }
     return $value if $k eq 'plain' || $k eq 'int64' || $k eq 'ndarray';
     if ($k eq 'array') {
-        return ref $value eq 'ARRAY' ? [ map { to_wire($plan->{items}, $_) } @$value ] : $value;
+        return ref $value eq 'ARRAY' ? [ map { to_wire($plan->{items}, $_, $form) } @$value ] : $value;
     }
     return $value unless ref $value eq 'HASH';
     my %out;
     for my $key (keys %$value) {
         my $sub = $plan->{props}{$key} // $plan->{rest};
-        $out{$key} = $sub ? to_wire($sub, $value->{$key}) : $value->{$key};
+        $out{$key} = $sub ? to_wire($sub, $value->{$key}, $form) : $value->{$key};
     }
     return \%out;
 }
@@ -348,14 +369,23 @@ sub validate_payload ($m, $payload) {
 
 # ---- whole payloads ----
 
-# Decodes and validates a JSON payload; types without payload decode to undef.
-sub decode_payload ($m, $bytes) {
+# Payload encodings this peer implements: CBOR needs CBOR::XS (Debian libcbor-xs-perl) to write.
+sub encodings () { $Concord::CBOR::AVAILABLE ? ('json', 'cbor') : ('json') }
+
+# Decodes and validates a JSON or CBOR payload; types without payload decode to undef.
+sub decode_payload ($m, $bytes, $encoding = 'json') {
     if (!$m->{payload}) {
         Concord::Error->throw(ERR_SCHEMA_VIOLATION, "$m->{name} carries no payload, got " . length($bytes) . ' bytes', path => '', rule => 'empty')
             if length $bytes;
         return undef;
     }
     Concord::Error->throw(ERR_INVALID_PAYLOAD, "$m->{name}: payload is empty", path => '') unless length $bytes;
+    if ($encoding eq 'cbor') {
+        # Limits, well-formedness and the data model over the whole payload (step 6) come first.
+        my $value = from_wire(plan_of($m), Concord::CBOR::decode(plan_of($m), $bytes), '', 'cbor');
+        validate_payload($m, $value);
+        return $value;
+    }
     my $text = Concord::JSON::utf8_text($bytes);
     Concord::Error->throw(ERR_INVALID_PAYLOAD, "$m->{name}: payload is not valid UTF-8", path => '') unless defined $text;
     _check_depth($bytes);
@@ -382,10 +412,11 @@ sub _check_depth ($bytes) {
     }
 }
 
-# Validates and encodes a payload to JSON bytes.
-sub encode_payload ($m, $value) {
+# Validates and encodes a payload to JSON or CBOR bytes.
+sub encode_payload ($m, $value, $encoding = 'json') {
     validate_payload($m, $value);
     return '' unless $m->{payload};
+    return Concord::CBOR::encode(to_wire(plan_of($m), $value, 'cbor')) if $encoding eq 'cbor';
     return Concord::JSON::encode(to_wire(plan_of($m), $value));
 }
 
