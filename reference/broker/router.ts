@@ -35,6 +35,19 @@ import type { ServiceRegistry } from './services.js';
 import type { BrokerCalls } from './calls.js';
 import type { BusHost } from './bus.js';
 import type { ServiceDispatcher } from './dispatch.js';
+import type { ClusterBrokerStats } from './cluster/node.js';
+
+/** What routing needs of the cluster a broker joined (section 19). */
+export interface ClusterRouting {
+  /** false while NATS is unreachable: remote clients are refused with OVERLOADED (CLU-8). */
+  readonly up: boolean;
+  /** Hands a local client's broadcast to every other broker (CLU-2). */
+  broadcast(frame: OutFrame): void;
+  /** The local part of the service registry changed. */
+  servicesChanged(): void;
+  /** STATS: every broker with its client count (protocol 1.1). */
+  brokers(localClients: number): ClusterBrokerStats[];
+}
 
 export interface RouterDeps {
   readonly config: BrokerConfig;
@@ -55,6 +68,8 @@ export interface RouterDeps {
   startClientDrain(conn: Connection, shutdownId: string, drainMs: number | undefined): void;
   /** A client acknowledged the SHUTDOWN the broker sent it (HS-16, HS-17). */
   shutdownAcked(conn: Connection): void;
+  /** Present when the broker is one of a cluster. */
+  readonly cluster?: ClusterRouting;
 }
 
 const JSON_ONLY: readonly Encoding[] = ['json'];
@@ -188,6 +203,7 @@ export class Router {
       if (dst === '*' && info.kind === 'notification') return this.broadcast(conn, env, info);
       throw protocolError('UNKNOWN_DESTINATION', `no client or service ${dst} is connected`, { path: '/header/dst', statement: 'REQ-8' });
     }
+    if (target.remote) this.checkRemote(conn, dst);
     // HS-12: the broker starts no new request on a connection that is draining.
     if (request && target.draining) throw protocolError('SHUTTING_DOWN', `${dst} is draining after SHUTDOWN`, { statement: 'HS-12' });
     if (env.encodingBits === 1 && !target.cbor) throw protocolError('UNSUPPORTED_ENCODING', `${dst} did not negotiate CBOR`, { rule: 'encoding', statement: 'REQ-10' });
@@ -205,18 +221,29 @@ export class Router {
     this.send(target, frame, conn);
   }
 
+  /**
+   * CLU-2: a frame that came from another broker is delivered to this broker's clients only, never
+   * forwarded again; CLU-8: while NATS is unreachable a remote client cannot be reached.
+   */
+  private checkRemote(conn: Connection, dst: string): void {
+    if (conn.remote) throw protocolError('UNKNOWN_DESTINATION', `${dst} is not connected to this broker`, { path: '/header/dst', statement: 'CLU-2' });
+    if (!this.deps.cluster!.up) throw protocolError('OVERLOADED', `${dst} is on another broker and the cluster link (NATS) is down; try again`, { statement: 'CLU-8' });
+  }
+
   private broadcast(conn: Connection, env: Envelope, info: MessageInfo): void {
     const header: ForwardHeader = { id: env.header.id, src: conn.clientId!, dst: '*' };
     if (env.header.ts !== undefined) header.ts = env.header.ts;
     const frame = forwardFrame(env.type, env.flags, header, env.payload);
     for (const target of this.deps.clients.values()) {
-      if (target === conn || target.state !== 'open') continue;
+      if (target === conn || target.state !== 'open' || target.remote) continue;
       if ((env.encodingBits === 1 && !target.cbor) || frame.bodyLength > target.peerMaxFrame) {
         this.deps.log.warn('broadcast skipped a client that cannot take the frame', { type: info.name, src: conn.clientId, client: target.clientId });
         continue;
       }
       this.send(target, frame, conn);
     }
+    // Each other broker gets it once and delivers it to its own clients (CLU-2).
+    if (!conn.remote) this.deps.cluster?.broadcast(frame);
   }
 
   /** A response or ERROR: forwarded to the requester when it answers a request forwarded here (REQ-13). */
@@ -294,22 +321,25 @@ export class Router {
         return;
       case MessageType.STATS_REQUEST:
         // Built from every client's entry: it can outgrow the requester's max_frame (REQ-11).
-        this.send(conn, replyFrame('STATS_RESPONSE', conn.nextId(), id, this.statsPayload(message.payload as StatsRequestPayload), conn.peerMaxFrame), conn);
+        this.send(conn, replyFrame('STATS_RESPONSE', conn.nextId(), id, this.statsPayload(message.payload as StatsRequestPayload, conn.minor), conn.peerMaxFrame), conn);
         return;
       case MessageType.SHUTDOWN:
         this.deps.startClientDrain(conn, id, (message.payload as ShutdownPayload).drain_ms);
         return;
       case MessageType.SERVICE_REGISTER:
         this.deps.services.register(conn, (message.payload as ServiceRegisterPayload).service, (name) => name === this.deps.config.brokerId || this.deps.clients.has(name));
+        this.deps.cluster?.servicesChanged();
         this.send(conn, messageFrame('ACK', { id: conn.nextId(), re: id }, {}), conn);
         return;
       case MessageType.SERVICE_UNREGISTER:
         this.deps.services.unregister(conn, (message.payload as ServiceUnregisterPayload).name);
+        this.deps.cluster?.servicesChanged();
         this.send(conn, messageFrame('ACK', { id: conn.nextId(), re: id }, {}), conn);
         return;
       case MessageType.SERVICE_HEALTH: {
         const p = message.payload as ServiceHealthPayload;
         this.deps.services.setHealth(conn, p.name, p.healthy);
+        this.deps.cluster?.servicesChanged();
         this.send(conn, messageFrame('ACK', { id: conn.nextId(), re: id }, {}), conn);
         return;
       }
@@ -326,13 +356,19 @@ export class Router {
   }
 
   /** SYS-2: every connected client, or only the one asked for (an empty list when it is not connected). */
-  private statsPayload(request: StatsRequestPayload): unknown {
+  private statsPayload(request: StatsRequestPayload, minor: number): unknown {
     const clients = [];
+    let local = 0;
     for (const c of this.deps.clients.values()) {
+      if (c.remote) continue; // a client of another broker is that broker's to report
+      local++;
       if (request.client_id !== undefined && c.clientId !== request.client_id) continue;
       clients.push(clientStatsEntry(c.clientId!, c.language, c.stats, c.requested.size));
     }
-    return { broker_id: this.deps.config.brokerId, uptime_ms: BigInt(Math.max(0, Math.floor(Date.now() - this.deps.startedAt))), clients };
+    const payload: Record<string, unknown> = { broker_id: this.deps.config.brokerId, uptime_ms: BigInt(Math.max(0, Math.floor(Date.now() - this.deps.startedAt))), clients };
+    // Protocol 1.1 (VER-3: only to a client that negotiated it): the brokers of the cluster.
+    if (this.deps.cluster && minor >= 1) payload['cluster'] = this.deps.cluster.brokers(local);
+    return payload;
   }
 
   private decodeOptions(conn: Connection): { maxHeader: number; encodings: readonly Encoding[] } {

@@ -35,6 +35,19 @@ export class ServiceRegistry {
     this.byName.set(descriptor.name, { descriptor: { ...rest, healthy: descriptor.healthy ?? true }, owner, load: 0 });
   }
 
+  /**
+   * A service another broker of the cluster registered (section 19), owned by the remote client
+   * providing it. A local registration of the same name is kept: the cluster announces, it never
+   * takes a name from a local provider.
+   */
+  adopt(owner: Connection, descriptor: ServiceDescriptor, name: string): boolean {
+    const held = this.byName.get(name);
+    if (held !== undefined && !held.owner.remote) return false;
+    const { current_load: _ignored, ...rest } = descriptor;
+    this.byName.set(name, { descriptor: { ...rest, name, healthy: descriptor.healthy ?? true }, owner, load: held?.owner === owner ? held.load : 0 });
+    return true;
+  }
+
   private owned(owner: Connection, name: string): ServiceEntry {
     const e = this.byName.get(name);
     if (!e || e.owner !== owner) throw new ProtocolError('SERVICE_NOT_FOUND', `this connection registered no service ${name}`, { path: '/name', statement: 'REG-2' });
@@ -67,8 +80,14 @@ export class ServiceRegistry {
       .sort((a, b) => byteOrder(a.name, b.name));
   }
 
-  /** HS-19: a closed connection's services go with it. */
-  dropOwner(owner: Connection): void {
-    for (const [name, e] of this.byName) if (e.owner === owner) this.byName.delete(name);
+  /** HS-19: a closed connection's services go with it; true when it had any. */
+  dropOwner(owner: Connection): boolean {
+    let dropped = false;
+    for (const [name, e] of this.byName) {
+      if (e.owner !== owner) continue;
+      this.byName.delete(name);
+      dropped = true;
+    }
+    return dropped;
   }
 }
