@@ -1,0 +1,35 @@
+/**
+ * Issue 17, "must show": the core suite passes against a cluster of three brokers on one NATS server,
+ * both against one broker of it and with the harness's connections spread over the three (the k-th
+ * connection of a case on broker k mod 3, so requesters and responders sit on different brokers).
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runSuite } from '../../../../conformance/api.js';
+import { brokerOptionsFor, EMBEDDED_LIMITS, resolveLimits } from '../../../../conformance/limits.js';
+import { startCluster, stopAfterAll, type ClusterUnderTest } from './cluster-fixture.js';
+
+const TOKEN = 'cluster-core-suite';
+const limits = resolveLimits(EMBEDDED_LIMITS);
+let cluster: ClusterUnderTest | undefined;
+
+beforeAll(async () => {
+  cluster = await startCluster(['b1', 'b2', 'b3'], { token: TOKEN, ...brokerOptionsFor(limits) });
+}, 60_000);
+stopAfterAll(() => cluster);
+
+async function core(target: string): Promise<void> {
+  const run = await runSuite({ target, token: TOKEN, limits: EMBEDDED_LIMITS, suites: ['core'] });
+  const failed = run.cases.filter((c) => c.outcome !== 'pass' && c.outcome !== 'skipped').map((c) => `${c.id}: ${c.outcome} ${c.message ?? ''}`);
+  expect(failed, `seed ${run.seed}`).toEqual([]);
+  expect(run.totals.pass).toBeGreaterThan(100);
+}
+
+describe('core suite against a three-broker cluster', () => {
+  it('with connections spread over the three brokers (k-th connection on broker k mod 3)', async () => {
+    await core(cluster!.ports.map((p) => `127.0.0.1:${p}`).join(','));
+  }, 600_000);
+
+  it('against one broker of it', async () => {
+    await core(`127.0.0.1:${cluster!.ports[1]}`);
+  }, 600_000);
+});
