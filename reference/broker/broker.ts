@@ -23,8 +23,7 @@ import { Router } from './router.js';
 import { BrokerCalls } from './calls.js';
 import { BusHost } from './bus.js';
 import { ServiceDispatcher } from './dispatch.js';
-import { ClusterNode, type ClusterBrokerStats } from './cluster/node.js';
-import type { RemoteConnection } from './cluster/remote-connection.js';
+import { ClusterNode, infoOf, type ClusterBrokerStats } from './cluster/node.js';
 import type { AcceptedInit } from './handshake.js';
 
 /** PING ids kept for matching PONGs; older ones move to the late-answer memory. */
@@ -70,6 +69,8 @@ export interface BrokerStats {
   clients: ClientSnapshot[];
   /** In a cluster: every broker with its client count, this one first. */
   cluster?: ClusterBrokerStats[];
+  /** In a cluster: whether NATS is reachable (remote traffic is refused while it is not, CLU-8). */
+  clusterUp?: boolean;
 }
 
 /** The reference broker: handshake, routing by `dst` without decoding payloads, correlation, timeouts, back-pressure, the bus and registry, graceful shutdown. `listen()` starts it, `shutdown()` drains it, `close()` stops it at once. */
@@ -302,7 +303,7 @@ export class Broker {
       readPauses: this.flow.pauses,
       readResumes: this.flow.resumes,
       clients,
-      ...(this.cluster ? { cluster: this.cluster.brokers([...this.localClients()].length) } : {}),
+      ...(this.cluster ? { cluster: this.cluster.brokers([...this.localClients()].length), clusterUp: this.cluster.up } : {}),
     };
   }
 
@@ -327,8 +328,8 @@ export class Broker {
     });
   }
 
-  /** A frame from a client of another broker, handled as the router handles a local one. */
-  private deliverRemote(from: RemoteConnection, body: Uint8Array): void {
+  /** A frame from a client of another broker (or a held one of a local client), handled as the router handles any. */
+  private deliverRemote(from: Connection, body: Uint8Array): void {
     try {
       this.batch.run(() => this.router.handle(from, body));
     } catch (e) {
@@ -493,7 +494,8 @@ export class Broker {
     conn.held = [];
     conn.socket.pause();
     this.claiming.add(id);
-    void cluster.claim(id).then(
+    const info = { ...infoOf(conn), id, cbor: accepted.encoding === 'cbor', max_frame: accepted.peerMaxFrame, language: accepted.language };
+    void cluster.claim(info).then(
       (outcome) => this.claimed(conn, accepted, outcome),
       () => this.claimed(conn, accepted, 'unreachable'),
     );
@@ -527,7 +529,7 @@ export class Broker {
       this.log.error('internal fault finishing a handshake', { error: String(e) });
       conn.destroy();
     }
-    conn.socket.resume();
+    if (conn.blockedBy.size === 0) conn.socket.resume();
   }
 
   private open(conn: Connection, accepted: AcceptedInit): void {

@@ -45,6 +45,8 @@ export interface ClusterRouting {
   broadcast(frame: OutFrame): void;
   /** The local part of the service registry changed. */
   servicesChanged(): void;
+  /** A `dst` unknown here: ask the cluster's claims, then handle the frame `again` (CLU-2). */
+  lookupThen(conn: Connection, dst: string, again: () => void): void;
   /** STATS: every broker with its client count (protocol 1.1). */
   brokers(localClients: number): ClusterBrokerStats[];
 }
@@ -131,8 +133,12 @@ export class Router {
     if (close) conn.end();
   }
 
-  /** One frame body from an open connection. */
-  handle(conn: Connection, body: Uint8Array): void {
+  /** One frame body from an open connection; `lookup` false once the cluster was asked about its `dst`. */
+  handle(conn: Connection, body: Uint8Array, lookup = true): void {
+    if (conn.held !== undefined) {
+      conn.held.push(body); // a cluster look-up for an earlier frame is running: order is kept
+      return;
+    }
     conn.stats.framesIn++;
     conn.markReceived();
     let env: Envelope;
@@ -143,14 +149,14 @@ export class Router {
       return;
     }
     try {
-      this.dispatch(conn, env, body);
+      this.dispatch(conn, env, body, lookup);
     } catch (e) {
       if (e instanceof ProtocolError && e.frameId === undefined) e.frameId = env.header.id;
       this.fault(conn, body, e);
     }
   }
 
-  private dispatch(conn: Connection, env: Envelope, body: Uint8Array): void {
+  private dispatch(conn: Connection, env: Envelope, body: Uint8Array, lookup: boolean): void {
     const info = messageByCode(env.type);
     if (!info) throw protocolError('UNKNOWN_TYPE', `type code 0x${env.type.toString(16).padStart(2, '0')} is not in the catalog`, { rule: 'type', statement: 'ERR-7' });
     // Step 5, against what this connection negotiated (ENC-3).
@@ -166,7 +172,7 @@ export class Router {
     // REQ-7: a client id first, then a service name, then the broker's own id (a client may not take it,
     // see handshake.ts).
     if (routable && dst !== undefined && dst !== this.deps.config.brokerId) {
-      this.route(conn, env, info, dst);
+      this.route(conn, env, info, dst, lookup ? body : undefined);
       return;
     }
     if (routable && dst === undefined && !info.directions.includes('client-to-broker')) {
@@ -195,12 +201,16 @@ export class Router {
   }
 
   /** Steps 9-12 for a routed request or notification, then the forward (hot path: header JSON only). */
-  private route(conn: Connection, env: Envelope, info: MessageInfo, dst: string): void {
+  private route(conn: Connection, env: Envelope, info: MessageInfo, dst: string, body: Uint8Array | undefined): void {
     const request = info.kind === 'request';
     this.checkLifecycle(conn, info);
     const target = this.deps.clients.get(dst) ?? this.deps.services.provider(dst);
     if (target === undefined || target.state !== 'open') {
       if (dst === '*' && info.kind === 'notification') return this.broadcast(conn, env, info);
+      if (this.deps.cluster && body !== undefined && !conn.remote) {
+        conn.stats.framesIn--; // counted again when it is handled once more
+        return this.deps.cluster.lookupThen(conn, dst, () => this.handle(conn, body, false));
+      }
       throw protocolError('UNKNOWN_DESTINATION', `no client or service ${dst} is connected`, { path: '/header/dst', statement: 'REQ-8' });
     }
     if (target.remote) this.checkRemote(conn, dst);
@@ -360,8 +370,8 @@ export class Router {
     const clients = [];
     let local = 0;
     for (const c of this.deps.clients.values()) {
-      if (c.remote) continue; // a client of another broker is that broker's to report
-      local++;
+      // In a cluster every client is listed; one of another broker with the traffic this broker exchanged with it.
+      if (!c.remote) local++;
       if (request.client_id !== undefined && c.clientId !== request.client_id) continue;
       clients.push(clientStatsEntry(c.clientId!, c.language, c.stats, c.requested.size));
     }

@@ -4,7 +4,13 @@
  * `update` at the revision read, so two brokers cannot both take it over.
  */
 import type { KV } from '@nats-io/kv';
-import { token } from './wire.js';
+import { token, type ClientInfo } from './wire.js';
+
+/** A claim's value: the owning broker and what routing to the client needs (CLU-3). */
+export interface Claim {
+  broker: string;
+  client: ClientInfo;
+}
 
 export type ClaimOutcome = 'claimed' | 'taken' | 'unreachable';
 
@@ -29,9 +35,10 @@ export class ClaimStore {
   ) {}
 
   /** Claims `clientId` for this broker; `isAlive(broker)` decides whether another holder's claim still stands. */
-  async claim(clientId: string, isAlive: (broker: string) => boolean): Promise<ClaimOutcome> {
+  async claim(client: ClientInfo, isAlive: (broker: string) => boolean): Promise<ClaimOutcome> {
+    const clientId = client.id;
     const key = token(clientId);
-    const value = JSON.stringify({ broker: this.brokerId });
+    const value = JSON.stringify({ broker: this.brokerId, client } satisfies Claim);
     try {
       this.held.set(clientId, await bounded(this.kv.create(key, value), CLAIM_TIMEOUT_MS));
       return 'claimed';
@@ -60,6 +67,14 @@ export class ClaimStore {
     }
   }
 
+  /** Who holds `clientId`, if anyone (a client that connected too recently for its join to have arrived). */
+  async lookup(clientId: string): Promise<Claim | undefined> {
+    const entry = await bounded(this.kv.get(token(clientId)), CLAIM_TIMEOUT_MS);
+    if (entry === null || entry.operation !== 'PUT') return undefined;
+    const claim = JSON.parse(entry.string()) as Partial<Claim>;
+    return typeof claim.broker === 'string' && typeof claim.client === 'object' && claim.client !== null ? (claim as Claim) : undefined;
+  }
+
   /** Releases a claim this broker holds (a no-op for one it does not). */
   async release(clientId: string): Promise<void> {
     const revision = this.held.get(clientId);
@@ -78,9 +93,10 @@ export class ClaimStore {
   }
 
   /** After NATS came back: this broker's claims are written again (a restarted server without storage lost them). */
-  async reassert(clientIds: Iterable<string>): Promise<string[]> {
+  async reassert(clients: Iterable<ClientInfo>): Promise<string[]> {
     const lost: string[] = [];
-    for (const id of clientIds) {
+    for (const client of clients) {
+      const id = client.id;
       const key = token(id);
       const entry = await bounded(this.kv.get(key), CLAIM_TIMEOUT_MS).catch(() => null);
       if (entry !== null && entry.operation === 'PUT') {
@@ -93,7 +109,7 @@ export class ClaimStore {
         continue;
       }
       try {
-        this.held.set(id, await bounded(this.kv.create(key, JSON.stringify({ broker: this.brokerId })), CLAIM_TIMEOUT_MS));
+        this.held.set(id, await bounded(this.kv.create(key, JSON.stringify({ broker: this.brokerId, client } satisfies Claim)), CLAIM_TIMEOUT_MS));
       } catch {
         lost.push(id);
       }

@@ -53,8 +53,8 @@ export interface ClusterHost {
   readonly batch: WriteBatch;
   readonly expiredIdsKept: number;
   readonly startedAt: number;
-  /** One frame from a remote client, handled as the router handles a local one. */
-  deliver(from: RemoteConnection, body: Uint8Array): void;
+  /** One frame from a client (a remote one, or a local one whose frames were held), handled by the router. */
+  deliver(from: Connection, body: Uint8Array): void;
   /** A remote client is gone: what the broker does when a local client closes (PEER_GONE, HS-18, HS-19). */
   drop(conn: Connection): void;
   /** Open local clients. */
@@ -155,8 +155,7 @@ export class ClusterNode implements RemoteLink {
   }
 
   private async reassertClaims(): Promise<void> {
-    const ids = [...this.host.localClients()].map((c) => c.clientId!).filter((id) => id !== undefined);
-    const lost = await this.claims!.reassert(ids).catch(() => []);
+    const lost = await this.claims!.reassert([...this.host.localClients()].map(infoOf)).catch(() => []);
     for (const id of lost) this.host.log.warn('a client id claim could not be written again after NATS came back', { client: id });
   }
 
@@ -179,9 +178,32 @@ export class ClusterNode implements RemoteLink {
   // ---- client ids --------------------------------------------------------------------------
 
   /** CLU-3: claims `clientId` cluster-wide before INIT_ACK. */
-  async claim(clientId: string): Promise<ClaimOutcome> {
+  async claim(client: ClientInfo): Promise<ClaimOutcome> {
     if (!this.up || !this.claims) return 'unreachable';
-    return this.claims.claim(clientId, (broker) => this.isAlive(broker));
+    return this.claims.claim(client, (broker) => this.isAlive(broker));
+  }
+
+  /**
+   * CLU-2: a `dst` no table here knows may be a client that just connected to another broker (its join
+   * is still on the way): the claims store says. The connection is not read meanwhile, so its frames
+   * keep their order; `again` handles the frame once more, without a second look-up.
+   */
+  lookupThen(conn: Connection, dst: string, again: () => void): void {
+    const claims = this.claims;
+    conn.held = [];
+    conn.socket.pause();
+    const lookup = this.up && claims ? claims.lookup(dst).catch(() => undefined) : Promise.resolve(undefined);
+    void lookup.then((found) => {
+      if (found !== undefined && found.broker !== this.host.brokerId && this.isAlive(found.broker) && !this.host.clients.has(dst)) this.add(found.client, found.broker);
+      const held = conn.held ?? [];
+      conn.held = undefined;
+      if (conn.state !== 'open') return;
+      this.host.batch.run(() => {
+        again();
+        for (const body of held) this.host.deliver(conn, body);
+      });
+      if (conn.blockedBy.size === 0) conn.socket.resume();
+    });
   }
 
   /** A local client was accepted: the other brokers learn it at once. */
@@ -406,6 +428,6 @@ export class ClusterNode implements RemoteLink {
   }
 }
 
-function infoOf(conn: Connection): ClientInfo {
+export function infoOf(conn: Connection): ClientInfo {
   return { id: conn.clientId!, cbor: conn.cbor, max_frame: conn.peerMaxFrame, language: conn.language };
 }

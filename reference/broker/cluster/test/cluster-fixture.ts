@@ -16,8 +16,8 @@ export interface ClusterUnderTest {
   settled(brokers?: Broker[]): Promise<void>;
 }
 
-/** Fast cluster timers for tests: heartbeat 200 ms, dead after 1 s. */
-export const TEST_CLUSTER_TIMERS = { heartbeatMs: 200, deadAfterMs: 1000 };
+/** Cluster timers for tests: heartbeat 200 ms; dead after 2 s, so a loaded machine declares no live broker dead. */
+export const TEST_CLUSTER_TIMERS = { heartbeatMs: 200, deadAfterMs: 2000 };
 
 export async function startCluster(ids: string[], options: BrokerOptions = {}): Promise<ClusterUnderTest> {
   const nats = await NatsProcess.start();

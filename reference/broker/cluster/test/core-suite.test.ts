@@ -17,16 +17,31 @@ beforeAll(async () => {
 }, 60_000);
 stopAfterAll(() => cluster);
 
-async function core(target: string): Promise<void> {
-  const run = await runSuite({ target, token: TOKEN, limits: EMBEDDED_LIMITS, suites: ['core'] });
-  const failed = run.cases.filter((c) => c.outcome !== 'pass' && c.outcome !== 'skipped').map((c) => `${c.id}: ${c.outcome} ${c.message ?? ''}`);
+/**
+ * Not cluster-wide yet (README, "Cluster"): the bus and SERVICE_DISPATCH run on the broker the
+ * requester is connected to and reach only its own clients, and a service name is claimed per broker
+ * (announced, not atomically). max_handshake_bytes is a per-broker limit by nature: spread over three
+ * brokers, no one broker reaches it. Listed as known failing, so a run where one passes fails and says so.
+ */
+const NOT_CLUSTER_WIDE = [
+  'bus/subscriptions-separate', 'bus/unsubscribe-gone-or-foreign-acked', 'bus/published-after-every-event-settles',
+  'bus/forwarded-to-the-handler', 'bus/handler-error-carried-unchanged', 'bus/query-timeout-zero-is-default',
+  'requests/broker-request-ids-unique', 'limits/in-flight-counts-every-request/type:bus-query', 'limits/own-requests-to-a-full-queue-refused',
+  'registry/dispatch-check-order', 'registry/dispatch-retries-with-backoff', 'registry/load-raised-and-lowered', 'registry/duplicate-name-refused',
+  'handshake/handshake-memory-bounded',
+];
+
+async function core(target: string, knownFailing: string[] = []): Promise<void> {
+  const run = await runSuite({ target, token: TOKEN, limits: EMBEDDED_LIMITS, suites: ['core'], knownFailing });
+  const known = new Set(knownFailing);
+  const failed = run.cases.filter((c) => (c.outcome !== 'pass' && c.outcome !== 'skipped') !== known.has(c.id)).map((c) => `${c.id}: ${c.outcome} ${c.message ?? ''}`);
   expect(failed, `seed ${run.seed}`).toEqual([]);
   expect(run.totals.pass).toBeGreaterThan(100);
 }
 
 describe('core suite against a three-broker cluster', () => {
   it('with connections spread over the three brokers (k-th connection on broker k mod 3)', async () => {
-    await core(cluster!.ports.map((p) => `127.0.0.1:${p}`).join(','));
+    await core(cluster!.ports.map((p) => `127.0.0.1:${p}`).join(','), NOT_CLUSTER_WIDE);
   }, 600_000);
 
   it('against one broker of it', async () => {
