@@ -5,13 +5,12 @@
  * 2-core machine the load generator, NATS and the brokers compete for the same cores, so nothing here
  * shows scale-out; the numbers say what a hop through NATS costs. Bounded in count and time.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { ConcordClient } from '../reference/client/index.js';
 import { NatsProcess } from '../reference/broker/cluster/nats-process.js';
 import { messageByName, payloadFromFixture } from '../reference/codec/index.js';
-import { ROOT_DIR } from '../spec/tools/load.js';
+import { startBrokerProcess, stopProcess } from './broker-process.js';
 
 const ROUNDS = 5;
 const SEQUENTIAL = 1_000;
@@ -29,33 +28,6 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 const REQUEST = { text: 'bench', dim: 4 };
 const rspInfo = messageByName('ENCODING_RSP');
 const RESPONSE = payloadFromFixture(rspInfo, rspInfo.examples[0] as Record<string, unknown>) as never;
-
-function startBroker(args: string[]): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT_DIR, 'reference/cli.ts'), 'broker', '--port', '0', '--log-level', 'info', ...args], { stdio: ['ignore', 'ignore', 'pipe'], cwd: ROOT_DIR });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('a broker did not start in time')), START_TIMEOUT_MS);
-    let buf = '';
-    child.stderr!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const m = /"msg":"listening".*?"port":(\d+)/.exec(buf);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, port: Number(m[1]) });
-      }
-      if (buf.length > 8192) buf = buf.slice(-2048);
-    });
-    child.once('exit', (code) => reject(new Error(`a broker exited with ${code}`)));
-  });
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  await new Promise<void>((resolve) => {
-    const t = setTimeout(() => { child.kill('SIGKILL'); resolve(); }, 5000);
-    child.once('exit', () => { clearTimeout(t); resolve(); });
-    child.kill('SIGTERM');
-  });
-}
 
 let seq = 0;
 const ids = new WeakMap<ConcordClient, string>();
@@ -105,9 +77,9 @@ export async function runClusterBench(log: (t: string) => void = (t) => void pro
   const children: ChildProcess[] = [];
   const clients: ConcordClient[] = [];
   try {
-    const alone = await startBroker([]);
-    const b1 = await startBroker(['--cluster', nats.url, '--broker-id', 'bench-1']);
-    const b2 = await startBroker(['--cluster', nats.url, '--broker-id', 'bench-2']);
+    const alone = await startBrokerProcess([], START_TIMEOUT_MS);
+    const b1 = await startBrokerProcess(['--cluster', nats.url, '--broker-id', 'bench-1'], START_TIMEOUT_MS);
+    const b2 = await startBrokerProcess(['--cluster', nats.url, '--broker-id', 'bench-2'], START_TIMEOUT_MS);
     children.push(alone.child, b1.child, b2.child);
     const track = async (p: Promise<ConcordClient>): Promise<ConcordClient> => { const c = await p; clients.push(c); return c; };
     // One broker: two requester/responder pairs on it. Two brokers: one pair on each (all local).
@@ -150,7 +122,7 @@ export async function runClusterBench(log: (t: string) => void = (t) => void pro
     return { report, table };
   } finally {
     await Promise.all(clients.map((c) => c.close({ drainMs: 0 }).catch(() => undefined)));
-    await Promise.all(children.map(stop));
+    await Promise.all(children.map((c) => stopProcess(c, 5000)));
     await nats.dispose();
   }
 }
