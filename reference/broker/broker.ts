@@ -573,18 +573,18 @@ export class Broker {
     this.connections.delete(conn);
     const wasClient = conn.clientId !== undefined && this.clients.get(conn.clientId) === conn;
     if (wasClient) this.clients.delete(conn.clientId!); // HS-19
-    const hadServices = this.forget(conn);
-    if (wasClient) this.cluster?.clientLeft(conn, hadServices);
+    const droppedServices = this.forget(conn);
+    if (wasClient) this.cluster?.clientLeft(conn, droppedServices);
     if (conn.clientId !== undefined) conn.log.info('client disconnected');
     this.shutdownCheck?.();
   }
 
   /**
    * What a connection's end means for the others, local or remote: its services, subscriptions and the
-   * broker's own requests go (HS-19), requests to it get PEER_GONE (HS-18). True when it had services.
+   * broker's own requests go (HS-19), requests to it get PEER_GONE (HS-18). Returns the names of its services.
    */
-  private forget(conn: Connection): boolean {
-    const hadServices = this.services.dropOwner(conn); // HS-19
+  private forget(conn: Connection): string[] {
+    const droppedServices = this.services.dropOwner(conn); // HS-19
     this.bus.closed(conn);
     this.calls.closed(conn);
     this.batch.run(() => {
@@ -592,7 +592,7 @@ export class Broker {
       this.inflight.requesterGone(conn);
     });
     this.flow.forget(conn);
-    return hadServices;
+    return droppedServices;
   }
 
   private settled(p: PendingRequest): void {

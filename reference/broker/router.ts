@@ -45,6 +45,10 @@ export interface ClusterRouting {
   broadcast(frame: OutFrame): void;
   /** The local part of the service registry changed. */
   servicesChanged(): void;
+  /** CLU-10: claims a service name cluster-wide, holding `conn`'s frames until `then` ran. */
+  claimService(conn: Connection, name: string, then: (outcome: 'claimed' | 'taken' | 'unreachable') => void): void;
+  /** A local service is gone: its name is free in the cluster. */
+  serviceReleased(name: string): void;
   /** A `dst` unknown here: ask the cluster's claims, then handle the frame `again` (CLU-2). */
   lookupThen(conn: Connection, dst: string, again: () => void): void;
   /** STATS: every broker with its client count (protocol 1.1). */
@@ -336,16 +340,22 @@ export class Router {
       case MessageType.SHUTDOWN:
         this.deps.startClientDrain(conn, id, (message.payload as ShutdownPayload).drain_ms);
         return;
-      case MessageType.SERVICE_REGISTER:
-        this.deps.services.register(conn, (message.payload as ServiceRegisterPayload).service, (name) => name === this.deps.config.brokerId || this.deps.clients.has(name));
-        this.deps.cluster?.servicesChanged();
+      case MessageType.SERVICE_REGISTER: {
+        const service = (message.payload as ServiceRegisterPayload).service;
+        const isClientName = (name: string): boolean => name === this.deps.config.brokerId || this.deps.clients.has(name);
+        if (this.deps.cluster) return this.registerInCluster(conn, id, service, isClientName, this.deps.cluster);
+        this.deps.services.register(conn, service, isClientName);
         this.send(conn, messageFrame('ACK', { id: conn.nextId(), re: id }, {}), conn);
         return;
-      case MessageType.SERVICE_UNREGISTER:
-        this.deps.services.unregister(conn, (message.payload as ServiceUnregisterPayload).name);
+      }
+      case MessageType.SERVICE_UNREGISTER: {
+        const name = (message.payload as ServiceUnregisterPayload).name;
+        this.deps.services.unregister(conn, name);
         this.deps.cluster?.servicesChanged();
+        this.deps.cluster?.serviceReleased(name);
         this.send(conn, messageFrame('ACK', { id: conn.nextId(), re: id }, {}), conn);
         return;
+      }
       case MessageType.SERVICE_HEALTH: {
         const p = message.payload as ServiceHealthPayload;
         this.deps.services.setHealth(conn, p.name, p.healthy);
@@ -363,6 +373,32 @@ export class Router {
         if (this.deps.bus.handles(info.code)) return this.deps.bus.handle(conn, message, raw);
         throw protocolError('UNSUPPORTED', `this broker does not implement ${info.name}`, { statement: 'ERR-8' });
     }
+  }
+
+  /**
+   * REG-1 across a cluster (CLU-10): the local checks, then the name claimed cluster-wide, then the
+   * registration and its ACK; a name another broker holds is refused with SERVICE_EXISTS, one that
+   * cannot be claimed while NATS is unreachable with OVERLOADED.
+   */
+  private registerInCluster(conn: Connection, id: string, service: ServiceRegisterPayload['service'], isClientName: (name: string) => boolean, cluster: ClusterRouting): void {
+    this.deps.services.checkFree(service, isClientName);
+    cluster.claimService(conn, service.name, (outcome) => {
+      try {
+        if (outcome === 'taken') throw protocolError('SERVICE_EXISTS', `service ${service.name} is already registered on a broker of the cluster`, { path: '/service/name', statement: 'REG-1' });
+        if (outcome === 'unreachable') throw protocolError('OVERLOADED', `service ${service.name} cannot be claimed: the cluster link (NATS) is down; try again`, { statement: 'CLU-8' });
+        try {
+          this.deps.services.register(conn, service, isClientName);
+        } catch (e) {
+          cluster.serviceReleased(service.name);
+          throw e;
+        }
+        cluster.servicesChanged();
+        this.send(conn, messageFrame('ACK', { id: conn.nextId(), re: id }, {}), conn);
+      } catch (e) {
+        if (e instanceof ProtocolError && e.frameId === undefined) e.frameId = id;
+        this.fault(conn, undefined, e);
+      }
+    });
   }
 
   /** SYS-2: every connected client, or only the one asked for (an empty list when it is not connected). */

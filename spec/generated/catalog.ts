@@ -5927,6 +5927,12 @@ export const STATEMENTS: readonly { readonly id: string; readonly section: strin
     "text": "While its NATS server is unreachable a broker MUST keep serving traffic between its own clients, MUST refuse a frame for a client of another broker with ERROR `OVERLOADED` (`details.statement` `CLU-8`), MUST refuse an INIT whose id it cannot claim with ERROR `OVERLOADED` (closing, HS-3), and MUST reconnect, traffic between brokers then resuming."
   },
   {
+    "id": "CLU-10",
+    "section": "cluster",
+    "level": "required",
+    "text": "A broker MUST claim a service name in the cluster's atomic store (the bucket `concord_services_v1`) before it answers SERVICE_REGISTER, refusing a name a live broker holds with ERROR `SERVICE_EXISTS` (REG-1) and one it cannot claim while NATS is unreachable with ERROR `OVERLOADED`, and MUST release the name when the service is unregistered or its provider closes."
+  },
+  {
     "id": "CLU-9",
     "section": "cluster",
     "level": "required",

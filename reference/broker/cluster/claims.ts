@@ -1,20 +1,17 @@
 /**
- * Cluster-wide client id claims (HS-5 across brokers, CLU-3): a JetStream key-value bucket whose
- * `create` succeeds for one claimant only. A claim left by a broker that died is taken over with an
- * `update` at the revision read, so two brokers cannot both take it over.
+ * Cluster-wide names (CLU-3): client ids, and service names (CLU-10), each in a JetStream key-value
+ * bucket whose `create` succeeds for one claimant only. A claim left by a broker that died is taken
+ * over with an `update` at the revision read, so two brokers cannot both take it over.
  */
 import type { KV } from '@nats-io/kv';
-import { token, type ClientInfo } from './wire.js';
-
-/** A claim's value: the owning broker and what routing to the client needs (CLU-3). */
-export interface Claim {
-  broker: string;
-  client: ClientInfo;
-}
+import { token } from './wire.js';
 
 export type ClaimOutcome = 'claimed' | 'taken' | 'unreachable';
 
-/** How long one claim may take before the INIT is refused as unreachable. */
+/** A claim's value: the owning broker and what the others need about the name (a client's routing facts, a service's owner). */
+export type Claim<D> = { broker: string } & D;
+
+/** How long one store operation may take before the claim counts as unreachable. */
 export const CLAIM_TIMEOUT_MS = 2000;
 
 function bounded<T>(p: Promise<T>, ms: number): Promise<T> {
@@ -25,7 +22,7 @@ function bounded<T>(p: Promise<T>, ms: number): Promise<T> {
   return Promise.race([p, expire]).finally(() => clearTimeout(timer));
 }
 
-export class ClaimStore {
+export class ClaimStore<D extends object> {
   /** Revisions of the claims this broker holds, so a release deletes only its own. */
   private readonly held = new Map<string, number>();
 
@@ -34,84 +31,81 @@ export class ClaimStore {
     private readonly brokerId: string,
   ) {}
 
-  /** Claims `clientId` for this broker; `isAlive(broker)` decides whether another holder's claim still stands. */
-  async claim(client: ClientInfo, isAlive: (broker: string) => boolean): Promise<ClaimOutcome> {
-    const clientId = client.id;
-    const key = token(clientId);
-    const value = JSON.stringify({ broker: this.brokerId, client } satisfies Claim);
+  private value(detail: D): string {
+    return JSON.stringify({ ...detail, broker: this.brokerId });
+  }
+
+  private async read(name: string): Promise<{ claim: Partial<Claim<D>>; revision: number } | undefined> {
+    const entry = await bounded(this.kv.get(token(name)), CLAIM_TIMEOUT_MS);
+    if (entry === null || entry.operation !== 'PUT') return undefined;
     try {
-      this.held.set(clientId, await bounded(this.kv.create(key, value), CLAIM_TIMEOUT_MS));
+      return { claim: JSON.parse(entry.string()) as Partial<Claim<D>>, revision: entry.revision };
+    } catch {
+      return { claim: {}, revision: entry.revision };
+    }
+  }
+
+  /** Claims `name` for this broker; `isAlive(broker)` decides whether another holder's claim still stands. */
+  async claim(name: string, detail: D, isAlive: (broker: string) => boolean): Promise<ClaimOutcome> {
+    const key = token(name);
+    try {
+      this.held.set(name, await bounded(this.kv.create(key, this.value(detail)), CLAIM_TIMEOUT_MS));
       return 'claimed';
     } catch {
       // Either the key exists or NATS did not answer: the entry tells which.
     }
-    let entry;
+    let found;
     try {
-      entry = await bounded(this.kv.get(key), CLAIM_TIMEOUT_MS);
+      found = await this.read(name);
     } catch {
       return 'unreachable';
     }
-    if (entry === null || entry.operation !== 'PUT') return 'unreachable';
-    let holder: unknown;
-    try {
-      holder = (JSON.parse(entry.string()) as { broker?: unknown }).broker;
-    } catch {
-      holder = undefined;
-    }
+    if (found === undefined) return 'unreachable';
+    const holder = found.claim.broker;
     if (typeof holder === 'string' && holder !== this.brokerId && isAlive(holder)) return 'taken';
     try {
-      this.held.set(clientId, await bounded(this.kv.update(key, value, entry.revision), CLAIM_TIMEOUT_MS));
+      this.held.set(name, await bounded(this.kv.update(key, this.value(detail), found.revision), CLAIM_TIMEOUT_MS));
       return 'claimed';
     } catch {
       return 'taken'; // another broker took it over first
     }
   }
 
-  /** Who holds `clientId`, if anyone (a client that connected too recently for its join to have arrived). */
-  async lookup(clientId: string): Promise<Claim | undefined> {
-    const entry = await bounded(this.kv.get(token(clientId)), CLAIM_TIMEOUT_MS);
-    if (entry === null || entry.operation !== 'PUT') return undefined;
-    const claim = JSON.parse(entry.string()) as Partial<Claim>;
-    return typeof claim.broker === 'string' && typeof claim.client === 'object' && claim.client !== null ? (claim as Claim) : undefined;
+  /** Who holds `name`, if anyone. */
+  async lookup(name: string): Promise<Claim<D> | undefined> {
+    const found = await this.read(name);
+    return typeof found?.claim.broker === 'string' ? (found.claim as Claim<D>) : undefined;
   }
 
   /** Releases a claim this broker holds (a no-op for one it does not). */
-  async release(clientId: string): Promise<void> {
-    const revision = this.held.get(clientId);
+  async release(name: string): Promise<void> {
+    const revision = this.held.get(name);
     if (revision === undefined) return;
-    this.held.delete(clientId);
-    await bounded(this.kv.delete(token(clientId), { previousSeq: revision }), CLAIM_TIMEOUT_MS);
+    this.held.delete(name);
+    await bounded(this.kv.delete(token(name), { previousSeq: revision }), CLAIM_TIMEOUT_MS);
   }
 
-  /** Removes the claims a dead broker left, each only while it is still that broker's. */
-  async clearStale(clientId: string, deadBroker: string): Promise<void> {
-    const key = token(clientId);
-    const entry = await bounded(this.kv.get(key), CLAIM_TIMEOUT_MS);
-    if (entry === null || entry.operation !== 'PUT') return;
-    if ((JSON.parse(entry.string()) as { broker?: unknown }).broker !== deadBroker) return;
-    await bounded(this.kv.delete(key, { previousSeq: entry.revision }), CLAIM_TIMEOUT_MS);
+  /** CLU-7: removes a claim a dead broker left, only while it is still that broker's. */
+  async clearStale(name: string, deadBroker: string): Promise<void> {
+    const found = await this.read(name);
+    if (found === undefined || found.claim.broker !== deadBroker) return;
+    await bounded(this.kv.delete(token(name), { previousSeq: found.revision }), CLAIM_TIMEOUT_MS);
   }
 
-  /** After NATS came back: this broker's claims are written again (a restarted server without storage lost them). */
-  async reassert(clients: Iterable<ClientInfo>): Promise<string[]> {
+  /** After NATS came back: this broker's claims are written again where they were lost; returns the names another broker holds now. */
+  async reassert(names: Iterable<[string, D]>): Promise<string[]> {
     const lost: string[] = [];
-    for (const client of clients) {
-      const id = client.id;
-      const key = token(id);
-      const entry = await bounded(this.kv.get(key), CLAIM_TIMEOUT_MS).catch(() => null);
-      if (entry !== null && entry.operation === 'PUT') {
-        const holder = (JSON.parse(entry.string()) as { broker?: unknown }).broker;
-        if (holder === this.brokerId) {
-          this.held.set(id, entry.revision);
-          continue;
-        }
-        lost.push(id);
+    for (const [name, detail] of names) {
+      const found = await this.read(name).catch(() => undefined);
+      if (found !== undefined) {
+        if (found.claim.broker === this.brokerId) this.held.set(name, found.revision);
+        else lost.push(name);
         continue;
       }
       try {
-        this.held.set(id, await bounded(this.kv.create(key, JSON.stringify({ broker: this.brokerId, client } satisfies Claim)), CLAIM_TIMEOUT_MS));
+        this.held.set(name, await bounded(this.kv.create(token(name), this.value(detail)), CLAIM_TIMEOUT_MS));
       } catch {
-        lost.push(id);
+        lost.push(name);
       }
     }
     return lost;

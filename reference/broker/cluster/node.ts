@@ -16,6 +16,7 @@ import { ClaimStore, type ClaimOutcome } from './claims.js';
 import { RemoteConnection, type RemoteLink } from './remote-connection.js';
 import {
   CLAIMS_BUCKET,
+  SERVICES_BUCKET,
   CONTROL_SUBJECT,
   decodeControl,
   decodeFrameMessage,
@@ -76,7 +77,8 @@ export interface ClusterBrokerStats {
 
 export class ClusterNode implements RemoteLink {
   private nc: NatsConnection | undefined;
-  private claims: ClaimStore | undefined;
+  private claims: ClaimStore<{ client: ClientInfo }> | undefined;
+  private serviceClaims: ClaimStore<{ owner: string }> | undefined;
   private connected = false;
   /** When the current NATS connection came up: other brokers get deadAfterMs from then to be heard. */
   private connectedAt = 0;
@@ -130,7 +132,9 @@ export class ClusterNode implements RemoteLink {
     nc.subscribe(frameSubject(this.host.brokerId), { callback: (err, msg) => (err ? undefined : this.onFrame(msg.data)) });
     nc.subscribe(CONTROL_SUBJECT, { callback: (err, msg) => (err ? undefined : this.onControl(msg.data)) });
     await nc.flush();
-    this.claims = new ClaimStore(await new Kvm(nc).create(CLAIMS_BUCKET, { history: 1 }), this.host.brokerId);
+    const kvm = new Kvm(nc);
+    this.serviceClaims = new ClaimStore(await kvm.create(SERVICES_BUCKET, { history: 1 }), this.host.brokerId);
+    this.claims = new ClaimStore(await kvm.create(CLAIMS_BUCKET, { history: 1 }), this.host.brokerId);
     this.linkUp();
     this.readyResolve?.();
     this.host.log.info('joined the cluster', { nats: this.options.url });
@@ -155,8 +159,10 @@ export class ClusterNode implements RemoteLink {
   }
 
   private async reassertClaims(): Promise<void> {
-    const lost = await this.claims!.reassert([...this.host.localClients()].map(infoOf)).catch(() => []);
+    const lost = await this.claims!.reassert([...this.host.localClients()].map((c) => [c.clientId!, { client: infoOf(c) }])).catch(() => []);
     for (const id of lost) this.host.log.warn('a client id claim could not be written again after NATS came back', { client: id });
+    const lostServices = await this.serviceClaims!.reassert(this.localServices().map((s) => [s.descriptor['name'] as string, { owner: s.owner }])).catch(() => []);
+    for (const name of lostServices) this.host.log.warn('a service name claim could not be written again after NATS came back', { service: name });
   }
 
   /** Leaves the cluster: other brokers drop this broker's clients at once instead of after deadAfterMs. */
@@ -168,6 +174,7 @@ export class ClusterNode implements RemoteLink {
     if (this.connected) {
       const ids = [...this.host.localClients()].map((c) => c.clientId).filter((id): id is string => id !== undefined);
       await Promise.all(ids.map((id) => this.claims?.release(id).catch(() => undefined)));
+      await Promise.all(this.localServices().map((svc) => this.serviceClaims?.release(svc.descriptor['name'] as string).catch(() => undefined)));
       this.publishControl({ v: 1, kind: 'bye', broker: this.host.brokerId });
       await nc.flush().catch(() => undefined);
     }
@@ -180,7 +187,40 @@ export class ClusterNode implements RemoteLink {
   /** CLU-3: claims `clientId` cluster-wide before INIT_ACK. */
   async claim(client: ClientInfo): Promise<ClaimOutcome> {
     if (!this.up || !this.claims) return 'unreachable';
-    return this.claims.claim(client, (broker) => this.isAlive(broker));
+    return this.claims.claim(client.id, { client }, (broker) => this.isAlive(broker));
+  }
+
+  /**
+   * CLU-10: a service name is claimed cluster-wide before SERVICE_REGISTER is answered; the connection
+   * is not read meanwhile. `then` runs with the outcome (in a write batch).
+   */
+  claimService(conn: Connection, name: string, then: (outcome: ClaimOutcome) => void): void {
+    const store = this.serviceClaims;
+    const outcome: Promise<ClaimOutcome> = this.up && store ? store.claim(name, { owner: conn.clientId! }, (b) => this.isAlive(b)).catch(() => 'unreachable' as const) : Promise.resolve('unreachable');
+    this.holdWhile(conn, outcome, then);
+    // A provider that closed while its claim ran never registered: the name goes back.
+    void outcome.then((o) => (o === 'claimed' && conn.state !== 'open' ? this.serviceReleased(name) : undefined));
+  }
+
+  /** A local service was unregistered or its provider closed: its name is free in the cluster again. */
+  serviceReleased(name: string): void {
+    void this.serviceClaims?.release(name).catch((e: unknown) => this.host.log.warn('releasing a service name claim failed', { service: name, error: String(e) }));
+  }
+
+  /** Holds `conn`'s frames (unread, in order) until `work` settles, then runs `then` and handles them. */
+  private holdWhile<T>(conn: Connection, work: Promise<T>, then: (result: T) => void): void {
+    conn.held = [];
+    conn.socket.pause();
+    void work.then((result) => {
+      const held = conn.held ?? [];
+      conn.held = undefined;
+      if (conn.state !== 'open') return;
+      this.host.batch.run(() => {
+        then(result);
+        for (const body of held) this.host.deliver(conn, body);
+      });
+      if (conn.blockedBy.size === 0) conn.socket.resume();
+    });
   }
 
   /**
@@ -190,19 +230,10 @@ export class ClusterNode implements RemoteLink {
    */
   lookupThen(conn: Connection, dst: string, again: () => void): void {
     const claims = this.claims;
-    conn.held = [];
-    conn.socket.pause();
     const lookup = this.up && claims ? claims.lookup(dst).catch(() => undefined) : Promise.resolve(undefined);
-    void lookup.then((found) => {
+    this.holdWhile(conn, lookup, (found) => {
       if (found !== undefined && found.broker !== this.host.brokerId && this.isAlive(found.broker) && !this.host.clients.has(dst)) this.add(found.client, found.broker);
-      const held = conn.held ?? [];
-      conn.held = undefined;
-      if (conn.state !== 'open') return;
-      this.host.batch.run(() => {
-        again();
-        for (const body of held) this.host.deliver(conn, body);
-      });
-      if (conn.blockedBy.size === 0) conn.socket.resume();
+      again();
     });
   }
 
@@ -212,10 +243,11 @@ export class ClusterNode implements RemoteLink {
   }
 
   /** A local client closed: its claim is released and the others drop it. */
-  clientLeft(conn: Connection, ownedServices: boolean): void {
+  clientLeft(conn: Connection, droppedServices: readonly string[]): void {
     const id = conn.clientId!;
     this.publishControl({ v: 1, kind: 'leave', broker: this.host.brokerId, client: id });
-    if (ownedServices) this.servicesChanged();
+    if (droppedServices.length > 0) this.servicesChanged();
+    for (const name of droppedServices) this.serviceReleased(name);
     void this.claims?.release(id).catch((e: unknown) => this.host.log.warn('releasing a client id claim failed', { client: id, error: String(e) }));
   }
 
@@ -413,11 +445,18 @@ export class ClusterNode implements RemoteLink {
     if (!this.members.delete(broker)) return;
     this.host.log.warn('broker gone', { broker, why, statement: 'CLU-6' });
     const ids = [...this.remote.values()].filter((c) => c.broker === broker).map((c) => c.clientId!);
+    const services = this.host.services.list({}).map((d) => d.name).filter((name) => {
+      const owner = this.host.services.provider(name);
+      return owner instanceof RemoteConnection && owner.broker === broker;
+    });
     this.host.batch.run(() => {
       for (const id of ids) this.remove(id, broker);
     });
     // The dead broker cannot release its claims; each survivor tries, each delete only at the revision it read.
-    if (why !== 'left the cluster') for (const id of ids) void this.claims?.clearStale(id, broker).catch(() => undefined);
+    if (why !== 'left the cluster') {
+      for (const id of ids) void this.claims?.clearStale(id, broker).catch(() => undefined);
+      for (const name of services) void this.serviceClaims?.clearStale(name, broker).catch(() => undefined);
+    }
   }
 
   /** STATS (protocol 1.1): every broker of the cluster with its client count, this one first. */

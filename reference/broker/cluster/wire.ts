@@ -12,6 +12,8 @@ export const SUBJECT_PREFIX = `concord.v${CLUSTER_FORMAT_VERSION}`;
 export const CONTROL_SUBJECT = `${SUBJECT_PREFIX}.control`;
 /** The JetStream key-value bucket holding the cluster-wide client id claims (key: id, value: owning broker). */
 export const CLAIMS_BUCKET = `concord_claims_v${CLUSTER_FORMAT_VERSION}`;
+/** The bucket of cluster-wide service names (key: name, value: owning broker and client). */
+export const SERVICES_BUCKET = `concord_services_v${CLUSTER_FORMAT_VERSION}`;
 
 /** A NATS subject token or KV key for any Name: base64url has neither `.` nor wildcards. */
 export function token(name: string): string {

@@ -19,15 +19,14 @@ stopAfterAll(() => cluster);
 
 /**
  * Not cluster-wide yet (README, "Cluster"): the bus and SERVICE_DISPATCH run on the broker the
- * requester is connected to and reach only its own clients, and a service name is claimed per broker
- * (announced, not atomically). max_handshake_bytes is a per-broker limit by nature: spread over three
+ * requester is connected to and reach only its own clients. max_handshake_bytes is a per-broker limit by nature: spread over three
  * brokers, no one broker reaches it. Listed as known failing, so a run where one passes fails and says so.
  */
 const NOT_CLUSTER_WIDE = [
   'bus/subscriptions-separate', 'bus/unsubscribe-gone-or-foreign-acked', 'bus/published-after-every-event-settles',
   'bus/forwarded-to-the-handler', 'bus/handler-error-carried-unchanged', 'bus/query-timeout-zero-is-default',
   'requests/broker-request-ids-unique', 'limits/in-flight-counts-every-request/type:bus-query', 'limits/own-requests-to-a-full-queue-refused',
-  'registry/dispatch-check-order', 'registry/dispatch-retries-with-backoff', 'registry/load-raised-and-lowered', 'registry/duplicate-name-refused',
+  'registry/dispatch-check-order', 'registry/dispatch-retries-with-backoff', 'registry/load-raised-and-lowered',
   'handshake/handshake-memory-bounded',
 ];
 

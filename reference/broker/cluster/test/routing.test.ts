@@ -86,6 +86,27 @@ describe('a cluster of three brokers', () => {
     await held.c.close();
   });
 
+  it('refuses a service name registered on another broker with SERVICE_EXISTS, and frees it when its provider leaves (CLU-10)', async () => {
+    const descriptor = { name: 'svc-claimed', service_type: 'test', version: '1' };
+    const first = await client(0);
+    first.c.send('SERVICE_REGISTER', { id: 'reg1' }, { service: descriptor });
+    expect((await first.c.next()).name).toBe('ACK');
+    const second = await client(2);
+    second.c.send('SERVICE_REGISTER', { id: 'reg2' }, { service: descriptor });
+    const refused = await second.c.next();
+    expect([refused.name, refused.header.re, (refused.payload as { code: string }).code]).toEqual(['ERROR', 'reg2', 'SERVICE_EXISTS']);
+    await first.c.close();
+    // The release reaches the store a little after the close: retried until it has (bounded by the test timeout).
+    for (let i = 0; ; i++) {
+      second.c.send('SERVICE_REGISTER', { id: `again${i}` }, { service: descriptor });
+      const m = await second.c.next();
+      if (m.name === 'ACK') break;
+      expect((m.payload as { code: string }).code).toBe('SERVICE_EXISTS');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await second.c.close();
+  });
+
   it('reports the cluster in STATS to a 1.1 client, and not to a 1.0 one (VER-3)', async () => {
     await cluster!.settled();
     const v11 = await client(1, { protocol_version: PROTOCOL_VERSION });
