@@ -491,6 +491,7 @@ export class Broker {
    */
   private claimThenOpen(conn: Connection, accepted: AcceptedInit, cluster: ClusterNode): void {
     const id = accepted.clientId;
+    conn.stopHandshakeTimer(); // LIM-10 is met: the INIT arrived; the claim is the broker's own wait (bounded)
     conn.held = [];
     conn.socket.pause();
     this.claiming.add(id);
@@ -501,7 +502,7 @@ export class Broker {
     );
   }
 
-  private claimed(conn: Connection, accepted: AcceptedInit, outcome: 'claimed' | 'taken' | 'unreachable'): void {
+  private claimed(conn: Connection, accepted: AcceptedInit, outcome: 'claimed' | 'taken' | 'service' | 'unreachable'): void {
     const id = accepted.clientId;
     this.claiming.delete(id);
     const held = conn.held ?? [];
@@ -521,7 +522,9 @@ export class Broker {
         const error =
           outcome === 'unreachable'
             ? new ProtocolError('OVERLOADED', `client id ${id} cannot be claimed: the cluster's claim store (NATS) is unreachable; try again`, { statement: 'CLU-8' })
-            : new ProtocolError('DUPLICATE_CLIENT_ID', `client id ${id} is already connected to a broker of the cluster`, { statement: 'HS-5' });
+            : outcome === 'service'
+              ? new ProtocolError('DUPLICATE_CLIENT_ID', `${id} is a service's name in the cluster`, { statement: 'HS-22' })
+              : new ProtocolError('DUPLICATE_CLIENT_ID', `client id ${id} is already connected to a broker of the cluster`, { statement: 'HS-5' });
         error.frameId = accepted.initId;
         this.router.fault(conn, undefined, error, true); // HS-3
       });

@@ -5930,7 +5930,7 @@ export const STATEMENTS: readonly { readonly id: string; readonly section: strin
     "id": "CLU-10",
     "section": "cluster",
     "level": "required",
-    "text": "A broker MUST claim a service name in the cluster's atomic store (the bucket `concord_services_v1`) before it answers SERVICE_REGISTER, refusing a name a live broker holds with ERROR `SERVICE_EXISTS` (REG-1) and one it cannot claim while NATS is unreachable with ERROR `OVERLOADED`, and MUST release the name when the service is unregistered or its provider closes."
+    "text": "A broker MUST claim a service name in the cluster's atomic store (the bucket `concord_services_v1`) before it answers SERVICE_REGISTER, refusing a name a live broker holds with ERROR `SERVICE_EXISTS` (REG-1) and one it cannot claim while NATS is unreachable with ERROR `OVERLOADED`, and MUST release the name when the service is unregistered or its provider closes; an INIT whose client id is a service name held in the cluster is refused with ERROR `DUPLICATE_CLIENT_ID` (HS-22)."
   },
   {
     "id": "CLU-9",

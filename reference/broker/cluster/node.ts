@@ -185,8 +185,16 @@ export class ClusterNode implements RemoteLink {
   // ---- client ids --------------------------------------------------------------------------
 
   /** CLU-3: claims `clientId` cluster-wide before INIT_ACK. */
-  async claim(client: ClientInfo): Promise<ClaimOutcome> {
-    if (!this.up || !this.claims) return 'unreachable';
+  async claim(client: ClientInfo): Promise<ClaimOutcome | 'service'> {
+    if (!this.up || !this.claims || !this.serviceClaims) return 'unreachable';
+    // HS-22 across the cluster: client ids and service names share one namespace.
+    let service;
+    try {
+      service = await this.serviceClaims.lookup(client.id);
+    } catch {
+      return 'unreachable';
+    }
+    if (service !== undefined && (service.broker === this.host.brokerId ? this.host.services.provider(client.id) !== undefined : this.isAlive(service.broker))) return 'service';
     return this.claims.claim(client.id, { client }, (broker) => this.isAlive(broker));
   }
 
@@ -196,7 +204,15 @@ export class ClusterNode implements RemoteLink {
    */
   claimService(conn: Connection, name: string, then: (outcome: ClaimOutcome) => void): void {
     const store = this.serviceClaims;
-    const outcome: Promise<ClaimOutcome> = this.up && store ? store.claim(name, { owner: conn.clientId! }, (b) => this.isAlive(b)).catch(() => 'unreachable' as const) : Promise.resolve('unreachable');
+    const clients = this.claims;
+    const claim = async (): Promise<ClaimOutcome> => {
+      if (!this.up || !store || !clients) return 'unreachable';
+      // REG-1 across the cluster: a name a client of another broker holds as its id is taken.
+      const holder = await clients.lookup(name);
+      if (holder !== undefined && holder.broker !== this.host.brokerId && this.isAlive(holder.broker)) return 'taken';
+      return store.claim(name, { owner: conn.clientId! }, (b) => this.isAlive(b));
+    };
+    const outcome = claim().catch((): ClaimOutcome => 'unreachable');
     this.holdWhile(conn, outcome, then);
     // A provider that closed while its claim ran never registered: the name goes back.
     void outcome.then((o) => (o === 'claimed' && conn.state !== 'open' ? this.serviceReleased(name) : undefined));

@@ -27,6 +27,7 @@ const NOT_CLUSTER_WIDE = [
   'bus/forwarded-to-the-handler', 'bus/handler-error-carried-unchanged', 'bus/query-timeout-zero-is-default',
   'requests/broker-request-ids-unique', 'limits/in-flight-counts-every-request/type:bus-query', 'limits/own-requests-to-a-full-queue-refused',
   'registry/dispatch-check-order', 'registry/dispatch-retries-with-backoff', 'registry/load-raised-and-lowered',
+  'requests/timeout-set-by-the-payload', 'requests/late-answer-discarded/after-timeout', 'limits/in-flight-counts-every-request/type:service-dispatch',
   'handshake/handshake-memory-bounded',
 ];
 
