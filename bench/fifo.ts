@@ -4,13 +4,12 @@
  * runs, for each transport in turn, sequential PING round trips (latency) and a pipelined burst with 32
  * in flight (throughput). Bounded in count and time; the ratios are FIFO / TCP from the same rounds.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ConcordClient } from '../reference/client/index.js';
-import { ROOT_DIR } from '../spec/tools/load.js';
+import { startBrokerProcess, stopProcess } from './broker-process.js';
 
 const ROUNDS = 5;
 const SEQUENTIAL = 2_000;
@@ -27,25 +26,6 @@ export interface FifoBenchResult {
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
-}
-
-function startBroker(fifoDir: string): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT_DIR, 'reference/cli.ts'), 'broker', '--host', '127.0.0.1', '--port', '0', '--fifo-dir', fifoDir, '--log-level', 'info'], { stdio: ['ignore', 'ignore', 'pipe'], cwd: ROOT_DIR });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('the broker did not start in time')), START_TIMEOUT_MS);
-    let buf = '';
-    child.stderr!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const m = /"msg":"listening".*?"port":(\d+)/.exec(buf);
-      if (m) {
-        clearTimeout(timer);
-        child.stderr!.resume();
-        resolve({ child, port: Number(m[1]) });
-      }
-      if (buf.length > 8192) buf = buf.slice(-2048);
-    });
-    child.once('exit', (code) => reject(new Error(`the broker exited with ${code}`)));
-  });
 }
 
 async function sequential(client: ConcordClient, n: number): Promise<number[]> {
@@ -74,7 +54,7 @@ async function pipelined(client: ConcordClient, n: number): Promise<number> {
 export async function runFifoBench(log: (t: string) => void = (t) => void process.stderr.write(t)): Promise<FifoBenchResult> {
   const scratch = mkdtempSync(join(tmpdir(), 'concord-bench-fifo-'));
   const fifoDir = join(scratch, 'pairs');
-  const { child, port } = await startBroker(fifoDir);
+  const { child, port } = await startBrokerProcess(['--fifo-dir', fifoDir], START_TIMEOUT_MS);
   const clients: ConcordClient[] = [];
   try {
     const tcp = await ConcordClient.connect({ host: '127.0.0.1', port, clientId: 'bench-tcp' });
@@ -116,12 +96,7 @@ export async function runFifoBench(log: (t: string) => void = (t) => void proces
     return { report, table };
   } finally {
     await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    await new Promise<void>((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) return resolve();
-      const t = setTimeout(() => { child.kill('SIGKILL'); resolve(); }, 3000);
-      child.once('exit', () => { clearTimeout(t); resolve(); });
-    });
+    await stopProcess(child);
     rmSync(scratch, { recursive: true, force: true });
   }
 }

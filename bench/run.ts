@@ -19,6 +19,7 @@ import { runBusBench, type BusBenchResult } from './bus.js';
 import { runFifoBench, type FifoBenchResult } from './fifo.js';
 import { runEngineBench, type EngineBenchResult } from './engine.js';
 import { runInstrumentBench, type InstrumentBenchResult } from './instrument.js';
+import { runClusterBench, type ClusterBenchResult } from './cluster.js';
 
 const ROUNDS = 15;
 const ITERATIONS = 2_000;
@@ -138,6 +139,14 @@ try {
   instrumentError = (e as Error).stack ?? String(e);
   process.exitCode = 1;
 }
+let cluster: ClusterBenchResult | undefined;
+let clusterError: string | undefined;
+try {
+  cluster = await runClusterBench();
+} catch (e) {
+  clusterError = (e as Error).stack ?? String(e);
+  process.exitCode = 1;
+}
 const report = {
   kind: 'codec+broker',
   node: process.version,
@@ -154,6 +163,7 @@ const report = {
   ...(fifo?.report ?? {}),
   ...(engine?.report ?? { engine_bench_error: engineError }),
   ...(instrument?.report ?? { instrument_bench_error: instrumentError }),
+  ...(cluster?.report ?? { cluster_bench_error: clusterError }),
 };
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 const dir = join(ROOT_DIR, 'reports', 'bench');
@@ -171,5 +181,6 @@ console.log(bus ? bus.table : `bus benchmark failed: ${busError}`);
 if (fifo) console.log(`\n${fifo.table}`);
 console.log(engine ? engine.table : `engine benchmark failed: ${engineError}`);
 console.log(instrument ? `\n${instrument.table}` : `\ninstrument benchmark failed: ${instrumentError}`);
+console.log(cluster ? `\n${cluster.table}` : `\ncluster benchmark failed: ${clusterError}`);
 console.log(`\nratios against the targets of issue 15 (rounds range: broker / baseline per interleaved round)\n${targetsTable(report, { ...broker?.ranges, ndarray_pack_unpack_vs_raw_binary_ratio: ndarrayPaired.range })}`);
 console.log(`\nwritten reports/bench/${stamp}.json`);

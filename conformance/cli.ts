@@ -50,6 +50,7 @@ const HELP = `usage: conformance [run options]          run the suites (no --tar
 
 run options:
   --target host:port | [v6]:port | unix:PATH | fifo:DIR   the peer under test (a broker)
+  --target HOST:PORT,HOST:PORT,...   the brokers of one cluster: a case's k-th connection goes to entry k mod N
   --exec -- CMD ARGS     start CMD as the peer, speaking frames on its stdin/stdout (spec section testee)
   --target fifo:DIR --exec -- CMD {fifo}   the same over a FIFO pair the harness creates in DIR for each peer
   --target lines:REQUEST_PIPE,REPLY_PIPE --role requester|responder [--lines-timeout S] -- CMD ARGS

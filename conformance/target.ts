@@ -1,4 +1,8 @@
-/** Parses `--target` values: `host:port`, `[v6]:port`, `unix:PATH`, `fifo:DIR`. */
+/**
+ * Parses `--target` values: `host:port`, `[v6]:port`, `unix:PATH`, `fifo:DIR`, or several TCP entry
+ * points `host:port,host:port,...` (the brokers of one cluster: a case's k-th connection goes to entry
+ * k mod N).
+ */
 import type { Address } from './wire/connection.js';
 
 /** A `target` that is not an address the harness can test (a usage error, exit 64). */
@@ -7,6 +11,15 @@ export class TargetError extends Error {
 }
 
 export function parseTarget(text: string): Address {
+  if (text.includes(',') && !text.startsWith('unix:') && !text.startsWith('fifo:') && !text.startsWith('lines:')) {
+    const entries = text.split(',').map((part) => parseOne(part.trim()));
+    if (entries.some((e) => e.host === undefined)) throw new TargetError('several --target entries must all be host:port (brokers of one cluster)');
+    return { ...entries[0]!, spread: entries };
+  }
+  return parseOne(text);
+}
+
+function parseOne(text: string): Address {
   if (text.startsWith('unix:')) {
     const path = text.slice(5);
     if (!path) throw new TargetError('unix: needs a socket path, e.g. unix:/tmp/concord.sock');

@@ -158,6 +158,8 @@ function detailsStatementOf(code: ErrorName): string {
 
 export class CaseContext {
   private readonly connections: WireConnection[] = [];
+  /** Connections opened so far, counted when asked for: with several entry points, the k-th goes to entry k mod N. */
+  private opened = 0;
   private readonly children: (PeerProcess | undefined)[] = [];
   private violated: ((v: PeerViolation) => void) | undefined;
   /**
@@ -234,7 +236,10 @@ export class CaseContext {
   /** A connection without handshake. */
   async open(label = `conn${this.connections.length + 1}`): Promise<WireConnection> {
     // A spawned peer's hash seed follows --seed, so a Python peer replays the same counterexample.
-    const address = this.options.address.exec ? { ...this.options.address, env: { PYTHONHASHSEED: String(Math.abs(Math.trunc(this.options.seed)) % 4294967296) } } : this.options.address;
+    const spread = this.options.address.spread;
+    const address = this.options.address.exec
+      ? { ...this.options.address, env: { PYTHONHASHSEED: String(Math.abs(Math.trunc(this.options.seed)) % 4294967296) } }
+      : spread !== undefined ? spread[this.opened++ % spread.length]! : this.options.address;
     const conn = await WireConnection.open(address, label, this.options.timeoutMs);
     return this.track(conn);
   }

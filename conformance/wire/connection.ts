@@ -51,6 +51,8 @@ export interface Address {
   lines?: LinesTarget;
   /** A broker the harness starts itself (suite broker-process): its command, `{unix}`, `{port}` and `{host}` replaced per case. */
   broker?: string[];
+  /** Several entry points (the brokers of one cluster): a case's k-th connection goes to entry k mod N. */
+  spread?: Address[];
 }
 
 /** The byte streams of a connection, and how to end it. */
@@ -356,5 +358,6 @@ export function describe(address: Address): string {
   if (address.lines) return `lines:${address.lines.request},${address.lines.reply} (${address.lines.role})`;
   if (address.fifo !== undefined) return `fifo:${address.fifo}${address.exec ? ` exec: ${address.exec.join(' ')}` : ''}`;
   if (address.exec) return `exec: ${address.exec.join(' ')}`;
+  if (address.spread) return address.spread.map(describe).join(',');
   return address.path ? `unix:${address.path}` : `${address.host ?? '127.0.0.1'}:${address.port}`;
 }

@@ -23,6 +23,8 @@ import { Router } from './router.js';
 import { BrokerCalls } from './calls.js';
 import { BusHost } from './bus.js';
 import { ServiceDispatcher } from './dispatch.js';
+import { ClusterNode, infoOf, type ClusterBrokerStats } from './cluster/node.js';
+import type { AcceptedInit } from './handshake.js';
 
 /** PING ids kept for matching PONGs; older ones move to the late-answer memory. */
 const PINGS_KEPT = 8;
@@ -65,6 +67,10 @@ export interface BrokerStats {
   readPauses: number;
   readResumes: number;
   clients: ClientSnapshot[];
+  /** In a cluster: every broker with its client count, this one first. */
+  cluster?: ClusterBrokerStats[];
+  /** In a cluster: whether NATS is reachable (remote traffic is refused while it is not, CLU-8). */
+  clusterUp?: boolean;
 }
 
 /** The reference broker: handshake, routing by `dst` without decoding payloads, correlation, timeouts, back-pressure, the bus and registry, graceful shutdown. `listen()` starts it, `shutdown()` drains it, `close()` stops it at once. */
@@ -84,6 +90,10 @@ export class Broker {
   private readonly bus: BusHost;
   private readonly drains: ClientDrains;
   private readonly handshakeContext: HandshakeContext;
+  /** Present with the `cluster` option (section 19). */
+  private readonly cluster: ClusterNode | undefined;
+  /** Client ids whose cluster-wide claim is running (CLU-3). */
+  private readonly claiming = new Set<string>();
   private readonly startedAt = Date.now();
   private connSeq = 0;
   /** Bytes held by connections without INIT_ACK for their frames in progress (HS-21). */
@@ -119,7 +129,9 @@ export class Broker {
     const internal = (conn: Connection, error: unknown): void => this.log.error('internal fault answering a request', { client: conn.clientId, error: String(error) });
     this.bus = new BusHost({ calls: this.calls, maxSubscriptions: DEFAULT_LIMITS.max_subscriptions, send, internal });
     const dispatcher = new ServiceDispatcher({ calls: this.calls, services: this.services, send, internal });
+    this.cluster = this.config.cluster === undefined ? undefined : this.newClusterNode();
     this.router = new Router({
+      ...(this.cluster ? { cluster: this.cluster } : {}),
       config: this.config,
       log: this.log,
       clients: this.clients,
@@ -149,7 +161,7 @@ export class Broker {
       heartbeatMs: this.config.heartbeatMs,
       maxSubscriptions: DEFAULT_LIMITS.max_subscriptions,
       tokenDigest: this.config.token === undefined ? undefined : tokenDigest(this.config.token),
-      isClientIdTaken: (id) => clients.has(id),
+      isClientIdTaken: (id) => clients.has(id) || this.claiming.has(id),
       isServiceName: (name) => this.services.provider(name) !== undefined,
     };
   }
@@ -185,6 +197,7 @@ export class Broker {
       await this.close();
       throw e;
     }
+    this.cluster?.start();
     this.log.info('listening', { ...address, max_frame: this.config.maxFrame, max_in_flight: this.config.maxInFlight, token: this.config.token !== undefined });
     return address;
   }
@@ -194,10 +207,17 @@ export class Broker {
     if (this.closing) return this.closing;
     this.shuttingDown = true;
     this.inflight.clear(this.connections);
+    if (this.cluster) this.inflight.clear([...this.clients.values()].filter((c) => c.remote));
     for (const conn of this.connections) conn.destroy();
     this.stopDrainWait?.();
-    this.closing = this.closeServers();
+    const cluster = this.cluster?.stop();
+    this.closing = this.closeServers().then(() => cluster);
     return this.closing;
+  }
+
+  /** With the `cluster` option: resolves once the broker joined (NATS connected, claims bucket open). */
+  clusterReady(): Promise<void> {
+    return this.cluster?.ready ?? Promise.resolve();
   }
 
   /**
@@ -251,6 +271,7 @@ export class Broker {
     await Promise.all(allClosed);
     this.closing = serversClosed;
     await serversClosed;
+    await this.cluster?.stop();
     this.log.info('shut down');
   }
 
@@ -282,7 +303,38 @@ export class Broker {
       readPauses: this.flow.pauses,
       readResumes: this.flow.resumes,
       clients,
+      ...(this.cluster ? { cluster: this.cluster.brokers([...this.localClients()].length), clusterUp: this.cluster.up } : {}),
     };
+  }
+
+  private *localClients(): Iterable<Connection> {
+    for (const c of this.clients.values()) if (!c.remote && c.state === 'open') yield c;
+  }
+
+  private newClusterNode(): ClusterNode {
+    let remoteSeq = 0;
+    return new ClusterNode(this.config.cluster!, {
+      brokerId: this.config.brokerId,
+      log: this.log.child({ component: 'cluster' }),
+      clients: this.clients,
+      services: this.services,
+      batch: this.batch,
+      expiredIdsKept: this.config.expiredIdsKept,
+      startedAt: this.startedAt,
+      deliver: (from, body) => this.deliverRemote(from, body),
+      drop: (conn) => this.forget(conn),
+      localClients: () => this.localClients(),
+      nextSeq: () => --remoteSeq, // negative: never a local connection's number
+    });
+  }
+
+  /** A frame from a client of another broker (or a held one of a local client), handled as the router handles any. */
+  private deliverRemote(from: Connection, body: Uint8Array): void {
+    try {
+      this.batch.run(() => this.router.handle(from, body));
+    } catch (e) {
+      this.log.error('internal fault handling an inter-broker frame', { client: from.clientId, error: String(e) });
+    }
   }
 
   private newServer(): Server {
@@ -415,6 +467,10 @@ export class Broker {
   }
 
   private handshake(conn: Connection, body: Uint8Array): void {
+    if (conn.held) {
+      conn.held.push(body); // after INIT, while its claim runs: handled once the connection is open
+      return;
+    }
     conn.stats.framesIn++;
     conn.markReceived();
     let accepted;
@@ -424,6 +480,62 @@ export class Broker {
       this.router.fault(conn, body, e, true); // HS-3
       return;
     }
+    if (this.cluster) this.claimThenOpen(conn, accepted, this.cluster);
+    else this.open(conn, accepted);
+  }
+
+  /**
+   * CLU-3: in a cluster the id is claimed cluster-wide before INIT_ACK; the connection is not read
+   * meanwhile. A claim another broker holds is refused as on one broker (HS-5); one that cannot be
+   * made while NATS is unreachable is refused with OVERLOADED (CLU-8). Either closes (HS-3).
+   */
+  private claimThenOpen(conn: Connection, accepted: AcceptedInit, cluster: ClusterNode): void {
+    const id = accepted.clientId;
+    conn.stopHandshakeTimer(); // LIM-10 is met: the INIT arrived; the claim is the broker's own wait (bounded)
+    conn.held = [];
+    conn.socket.pause();
+    this.claiming.add(id);
+    const info = { ...infoOf(conn), id, cbor: accepted.encoding === 'cbor', max_frame: accepted.peerMaxFrame, language: accepted.language };
+    void cluster.claim(info).then(
+      (outcome) => this.claimed(conn, accepted, outcome),
+      () => this.claimed(conn, accepted, 'unreachable'),
+    );
+  }
+
+  private claimed(conn: Connection, accepted: AcceptedInit, outcome: 'claimed' | 'taken' | 'service' | 'unreachable'): void {
+    const id = accepted.clientId;
+    this.claiming.delete(id);
+    const held = conn.held ?? [];
+    conn.held = undefined;
+    if (conn.state !== 'handshake') {
+      if (outcome === 'claimed' && !this.clients.has(id)) void this.cluster!.release(id);
+      return;
+    }
+    try {
+      this.batch.run(() => {
+        if (outcome === 'claimed' && !this.clients.has(id)) {
+          this.open(conn, accepted);
+          this.cluster!.joined(conn);
+          this.handleBodies(conn, held);
+          return;
+        }
+        const error =
+          outcome === 'unreachable'
+            ? new ProtocolError('OVERLOADED', `client id ${id} cannot be claimed: the cluster's claim store (NATS) is unreachable; try again`, { statement: 'CLU-8' })
+            : outcome === 'service'
+              ? new ProtocolError('DUPLICATE_CLIENT_ID', `${id} is a service's name in the cluster`, { statement: 'HS-22' })
+              : new ProtocolError('DUPLICATE_CLIENT_ID', `client id ${id} is already connected to a broker of the cluster`, { statement: 'HS-5' });
+        error.frameId = accepted.initId;
+        this.router.fault(conn, undefined, error, true); // HS-3
+      });
+    } catch (e) {
+      this.log.error('internal fault finishing a handshake', { error: String(e) });
+      conn.destroy();
+    }
+    if (conn.blockedBy.size === 0) conn.socket.resume();
+  }
+
+  private open(conn: Connection, accepted: AcceptedInit): void {
     conn.stopHandshakeTimer();
     this.releaseHandshakeBytes(conn);
     conn.decoder.maxFrame = this.config.maxFrame; // HS-20 no longer applies
@@ -432,6 +544,7 @@ export class Broker {
     conn.language = accepted.language;
     conn.cbor = accepted.encoding === 'cbor';
     conn.peerMaxFrame = accepted.peerMaxFrame;
+    conn.minor = accepted.minor;
     conn.log = this.log.child({ conn: conn.seq, client: accepted.clientId });
     this.clients.set(accepted.clientId, conn);
     this.router.send(conn, messageFrame('INIT_ACK', { id: conn.nextId(), re: accepted.initId }, accepted.ack), conn); // HS-6
@@ -461,8 +574,20 @@ export class Broker {
     this.releaseHandshakeBytes(conn);
     conn.markClosed();
     this.connections.delete(conn);
-    if (conn.clientId !== undefined && this.clients.get(conn.clientId) === conn) this.clients.delete(conn.clientId); // HS-19
-    this.services.dropOwner(conn); // HS-19
+    const wasClient = conn.clientId !== undefined && this.clients.get(conn.clientId) === conn;
+    if (wasClient) this.clients.delete(conn.clientId!); // HS-19
+    const droppedServices = this.forget(conn);
+    if (wasClient) this.cluster?.clientLeft(conn, droppedServices);
+    if (conn.clientId !== undefined) conn.log.info('client disconnected');
+    this.shutdownCheck?.();
+  }
+
+  /**
+   * What a connection's end means for the others, local or remote: its services, subscriptions and the
+   * broker's own requests go (HS-19), requests to it get PEER_GONE (HS-18). Returns the names of its services.
+   */
+  private forget(conn: Connection): string[] {
+    const droppedServices = this.services.dropOwner(conn); // HS-19
     this.bus.closed(conn);
     this.calls.closed(conn);
     this.batch.run(() => {
@@ -470,8 +595,7 @@ export class Broker {
       this.inflight.requesterGone(conn);
     });
     this.flow.forget(conn);
-    if (conn.clientId !== undefined) conn.log.info('client disconnected');
-    this.shutdownCheck?.();
+    return droppedServices;
   }
 
   private settled(p: PendingRequest): void {

@@ -49,6 +49,10 @@ export const BROKER_HELP = `  broker                       run the reference bro
     --log-level LEVEL          debug, info (default), warn or error
     --max-in-flight N          requests one connection may have open (default ${DEFAULT_LIMITS.max_in_flight})
     --max-frame N              largest body accepted, in bytes (default ${DEFAULT_LIMITS.max_frame})
+    --cluster URL              join the cluster of brokers on this NATS server (nats://HOST:PORT, JetStream
+                               on; several, comma-separated); spec section 19
+    --broker-id NAME           this broker's id, unique in the cluster (default concord-broker; with
+                               --cluster, concord-broker-PID)
 `;
 
 export interface BrokerCommandValues {
@@ -61,6 +65,8 @@ export interface BrokerCommandValues {
   'log-level'?: string;
   'max-in-flight'?: string;
   'max-frame'?: string;
+  cluster?: string;
+  'broker-id'?: string;
 }
 
 /** sysexits: usage error, configuration error. */
@@ -94,6 +100,8 @@ export function runBrokerCommand(values: BrokerCommandValues): number {
       maxInFlight: integer('--max-in-flight', values['max-in-flight']),
       maxFrame: integer('--max-frame', values['max-frame']),
       logLevel,
+      ...(values['broker-id'] !== undefined || values.cluster !== undefined ? { brokerId: values['broker-id'] ?? `concord-broker-${process.pid}` } : {}),
+      ...(values.cluster !== undefined ? { cluster: { url: values.cluster } } : {}),
     });
   } catch (e) {
     process.stderr.write(`concord broker: ${(e as Error).message}\n`);

@@ -5,6 +5,7 @@
 import { isIP } from 'node:net';
 import { DEFAULT_LIMITS, LIMITS, lookupMessage } from '../codec/index.js';
 import { isLogLevel, type LogLevel, type LogSink } from './logger.js';
+import type { ClusterOptions } from './cluster/node.js';
 
 /** A broker option that cannot be honoured; raised before anything listens. */
 export class BrokerConfigError extends Error {
@@ -59,6 +60,8 @@ export interface BrokerOptions {
   defects?: BrokerDefects;
   logLevel?: LogLevel;
   logSink?: LogSink;
+  /** Join a cluster of brokers over NATS (spec section 19); without it the broker stands alone. */
+  cluster?: ClusterOptions;
 }
 
 export interface BrokerDefects {
@@ -95,6 +98,7 @@ export interface BrokerConfig {
   readonly defects: BrokerDefects;
   readonly logLevel: LogLevel;
   readonly logSink: LogSink | undefined;
+  readonly cluster: ClusterOptions | undefined;
 }
 
 const NAME = /^[^\u0000-\u001f\u007f]+$/;
@@ -141,6 +145,10 @@ export function resolveConfig(options: BrokerOptions = {}): BrokerConfig {
   }
   const logLevel = options.logLevel ?? 'warn';
   if (!isLogLevel(logLevel)) throw new BrokerConfigError('logLevel', `must be debug, info, warn or error, got ${String(logLevel)}`);
+  if (options.cluster !== undefined) {
+    for (const url of options.cluster.url.split(',')) if (!/^(nats|tls):\/\/[^\s/]+$/.test(url.trim())) throw new BrokerConfigError('cluster', `${url} is not a NATS URL (nats://HOST:PORT)`);
+    if (Buffer.byteLength(brokerId) > 255) throw new BrokerConfigError('brokerId', 'a cluster broker id is at most 255 bytes');
+  }
   const expiredIdsKept = options.expiredIdsKept ?? 16_384;
   if (!Number.isInteger(expiredIdsKept) || expiredIdsKept < 1) throw new BrokerConfigError('expiredIdsKept', 'must be a positive integer');
   return {
@@ -166,5 +174,6 @@ export function resolveConfig(options: BrokerOptions = {}): BrokerConfig {
     defects: { ...options.defects },
     logLevel,
     logSink: options.logSink,
+    cluster: options.cluster,
   };
 }

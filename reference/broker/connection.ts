@@ -38,6 +38,12 @@ const MAX_UNANSWERED_PINGS = 3;
 
 export class Connection implements FlowEndpoint {
   state: ConnState = 'handshake';
+  /** The minor protocol version INIT_ACK agreed (VER-2): fields of a later minor are not sent (VER-3). */
+  minor = 0;
+  /** true for a client of another broker of the cluster (cluster/remote-connection.ts). */
+  remote = false;
+  /** Frames that arrived after this connection's INIT while its cluster-wide id claim runs (CLU-3), handled once it ends. */
+  held: Uint8Array[] | undefined;
   clientId: string | undefined;
   language: Language = 'other';
   /** true when INIT_ACK chose CBOR, so CBOR payloads may flow in both directions (ENC-2, ENC-3). */

@@ -28,6 +28,8 @@ export interface AcceptedInit {
   readonly language: Language;
   readonly encoding: Encoding;
   readonly peerMaxFrame: number;
+  /** The minor version agreed (VER-2). */
+  readonly minor: number;
   readonly ack: InitAck;
 }
 
@@ -116,5 +118,5 @@ export function acceptInit(body: Uint8Array, ctx: HandshakeContext): AcceptedIni
     heartbeat_ms: ctx.heartbeatMs,
     max_subscriptions: ctx.maxSubscriptions,
   };
-  return { initId: id, clientId: init.client_id, language: init.language, encoding, peerMaxFrame: init.max_frame, ack };
+  return { initId: id, clientId: init.client_id, language: init.language, encoding, peerMaxFrame: init.max_frame, minor, ack };
 }

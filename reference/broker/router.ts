@@ -35,6 +35,25 @@ import type { ServiceRegistry } from './services.js';
 import type { BrokerCalls } from './calls.js';
 import type { BusHost } from './bus.js';
 import type { ServiceDispatcher } from './dispatch.js';
+import type { ClusterBrokerStats } from './cluster/node.js';
+
+/** What routing needs of the cluster a broker joined (section 19). */
+export interface ClusterRouting {
+  /** false while NATS is unreachable: remote clients are refused with OVERLOADED (CLU-8). */
+  readonly up: boolean;
+  /** Hands a local client's broadcast to every other broker (CLU-2). */
+  broadcast(frame: OutFrame): void;
+  /** The local part of the service registry changed. */
+  servicesChanged(): void;
+  /** CLU-10: claims a service name cluster-wide, holding `conn`'s frames until `then` ran. */
+  claimService(conn: Connection, name: string, then: (outcome: 'claimed' | 'taken' | 'unreachable') => void): void;
+  /** A local service is gone: its name is free in the cluster. */
+  serviceReleased(name: string): void;
+  /** A `dst` unknown here: ask the cluster's claims, then handle the frame `again` (CLU-2). */
+  lookupThen(conn: Connection, dst: string, again: () => void): void;
+  /** STATS: every broker with its client count (protocol 1.1). */
+  brokers(localClients: number): ClusterBrokerStats[];
+}
 
 export interface RouterDeps {
   readonly config: BrokerConfig;
@@ -55,6 +74,8 @@ export interface RouterDeps {
   startClientDrain(conn: Connection, shutdownId: string, drainMs: number | undefined): void;
   /** A client acknowledged the SHUTDOWN the broker sent it (HS-16, HS-17). */
   shutdownAcked(conn: Connection): void;
+  /** Present when the broker is one of a cluster. */
+  readonly cluster?: ClusterRouting;
 }
 
 const JSON_ONLY: readonly Encoding[] = ['json'];
@@ -116,8 +137,12 @@ export class Router {
     if (close) conn.end();
   }
 
-  /** One frame body from an open connection. */
-  handle(conn: Connection, body: Uint8Array): void {
+  /** One frame body from an open connection; `lookup` false once the cluster was asked about its `dst`. */
+  handle(conn: Connection, body: Uint8Array, lookup = true): void {
+    if (conn.held !== undefined) {
+      conn.held.push(body); // a cluster look-up for an earlier frame is running: order is kept
+      return;
+    }
     conn.stats.framesIn++;
     conn.markReceived();
     let env: Envelope;
@@ -128,14 +153,14 @@ export class Router {
       return;
     }
     try {
-      this.dispatch(conn, env, body);
+      this.dispatch(conn, env, body, lookup);
     } catch (e) {
       if (e instanceof ProtocolError && e.frameId === undefined) e.frameId = env.header.id;
       this.fault(conn, body, e);
     }
   }
 
-  private dispatch(conn: Connection, env: Envelope, body: Uint8Array): void {
+  private dispatch(conn: Connection, env: Envelope, body: Uint8Array, lookup: boolean): void {
     const info = messageByCode(env.type);
     if (!info) throw protocolError('UNKNOWN_TYPE', `type code 0x${env.type.toString(16).padStart(2, '0')} is not in the catalog`, { rule: 'type', statement: 'ERR-7' });
     // Step 5, against what this connection negotiated (ENC-3).
@@ -151,7 +176,7 @@ export class Router {
     // REQ-7: a client id first, then a service name, then the broker's own id (a client may not take it,
     // see handshake.ts).
     if (routable && dst !== undefined && dst !== this.deps.config.brokerId) {
-      this.route(conn, env, info, dst);
+      this.route(conn, env, info, dst, lookup ? body : undefined);
       return;
     }
     if (routable && dst === undefined && !info.directions.includes('client-to-broker')) {
@@ -180,14 +205,19 @@ export class Router {
   }
 
   /** Steps 9-12 for a routed request or notification, then the forward (hot path: header JSON only). */
-  private route(conn: Connection, env: Envelope, info: MessageInfo, dst: string): void {
+  private route(conn: Connection, env: Envelope, info: MessageInfo, dst: string, body: Uint8Array | undefined): void {
     const request = info.kind === 'request';
     this.checkLifecycle(conn, info);
     const target = this.deps.clients.get(dst) ?? this.deps.services.provider(dst);
     if (target === undefined || target.state !== 'open') {
       if (dst === '*' && info.kind === 'notification') return this.broadcast(conn, env, info);
+      if (this.deps.cluster && body !== undefined && !conn.remote) {
+        conn.stats.framesIn--; // counted again when it is handled once more
+        return this.deps.cluster.lookupThen(conn, dst, () => this.handle(conn, body, false));
+      }
       throw protocolError('UNKNOWN_DESTINATION', `no client or service ${dst} is connected`, { path: '/header/dst', statement: 'REQ-8' });
     }
+    if (target.remote) this.checkRemote(conn, dst);
     // HS-12: the broker starts no new request on a connection that is draining.
     if (request && target.draining) throw protocolError('SHUTTING_DOWN', `${dst} is draining after SHUTDOWN`, { statement: 'HS-12' });
     if (env.encodingBits === 1 && !target.cbor) throw protocolError('UNSUPPORTED_ENCODING', `${dst} did not negotiate CBOR`, { rule: 'encoding', statement: 'REQ-10' });
@@ -205,18 +235,29 @@ export class Router {
     this.send(target, frame, conn);
   }
 
+  /**
+   * CLU-2: a frame that came from another broker is delivered to this broker's clients only, never
+   * forwarded again; CLU-8: while NATS is unreachable a remote client cannot be reached.
+   */
+  private checkRemote(conn: Connection, dst: string): void {
+    if (conn.remote) throw protocolError('UNKNOWN_DESTINATION', `${dst} is not connected to this broker`, { path: '/header/dst', statement: 'CLU-2' });
+    if (!this.deps.cluster!.up) throw protocolError('OVERLOADED', `${dst} is on another broker and the cluster link (NATS) is down; try again`, { statement: 'CLU-8' });
+  }
+
   private broadcast(conn: Connection, env: Envelope, info: MessageInfo): void {
     const header: ForwardHeader = { id: env.header.id, src: conn.clientId!, dst: '*' };
     if (env.header.ts !== undefined) header.ts = env.header.ts;
     const frame = forwardFrame(env.type, env.flags, header, env.payload);
     for (const target of this.deps.clients.values()) {
-      if (target === conn || target.state !== 'open') continue;
+      if (target === conn || target.state !== 'open' || target.remote) continue;
       if ((env.encodingBits === 1 && !target.cbor) || frame.bodyLength > target.peerMaxFrame) {
         this.deps.log.warn('broadcast skipped a client that cannot take the frame', { type: info.name, src: conn.clientId, client: target.clientId });
         continue;
       }
       this.send(target, frame, conn);
     }
+    // Each other broker gets it once and delivers it to its own clients (CLU-2).
+    if (!conn.remote) this.deps.cluster?.broadcast(frame);
   }
 
   /** A response or ERROR: forwarded to the requester when it answers a request forwarded here (REQ-13). */
@@ -294,22 +335,31 @@ export class Router {
         return;
       case MessageType.STATS_REQUEST:
         // Built from every client's entry: it can outgrow the requester's max_frame (REQ-11).
-        this.send(conn, replyFrame('STATS_RESPONSE', conn.nextId(), id, this.statsPayload(message.payload as StatsRequestPayload), conn.peerMaxFrame), conn);
+        this.send(conn, replyFrame('STATS_RESPONSE', conn.nextId(), id, this.statsPayload(message.payload as StatsRequestPayload, conn.minor), conn.peerMaxFrame), conn);
         return;
       case MessageType.SHUTDOWN:
         this.deps.startClientDrain(conn, id, (message.payload as ShutdownPayload).drain_ms);
         return;
-      case MessageType.SERVICE_REGISTER:
-        this.deps.services.register(conn, (message.payload as ServiceRegisterPayload).service, (name) => name === this.deps.config.brokerId || this.deps.clients.has(name));
+      case MessageType.SERVICE_REGISTER: {
+        const service = (message.payload as ServiceRegisterPayload).service;
+        const isClientName = (name: string): boolean => name === this.deps.config.brokerId || this.deps.clients.has(name);
+        if (this.deps.cluster) return this.registerInCluster(conn, id, service, isClientName, this.deps.cluster);
+        this.deps.services.register(conn, service, isClientName);
         this.send(conn, messageFrame('ACK', { id: conn.nextId(), re: id }, {}), conn);
         return;
-      case MessageType.SERVICE_UNREGISTER:
-        this.deps.services.unregister(conn, (message.payload as ServiceUnregisterPayload).name);
+      }
+      case MessageType.SERVICE_UNREGISTER: {
+        const name = (message.payload as ServiceUnregisterPayload).name;
+        this.deps.services.unregister(conn, name);
+        this.deps.cluster?.servicesChanged();
+        this.deps.cluster?.serviceReleased(name);
         this.send(conn, messageFrame('ACK', { id: conn.nextId(), re: id }, {}), conn);
         return;
+      }
       case MessageType.SERVICE_HEALTH: {
         const p = message.payload as ServiceHealthPayload;
         this.deps.services.setHealth(conn, p.name, p.healthy);
+        this.deps.cluster?.servicesChanged();
         this.send(conn, messageFrame('ACK', { id: conn.nextId(), re: id }, {}), conn);
         return;
       }
@@ -325,14 +375,46 @@ export class Router {
     }
   }
 
+  /**
+   * REG-1 across a cluster (CLU-10): the local checks, then the name claimed cluster-wide, then the
+   * registration and its ACK; a name another broker holds is refused with SERVICE_EXISTS, one that
+   * cannot be claimed while NATS is unreachable with OVERLOADED.
+   */
+  private registerInCluster(conn: Connection, id: string, service: ServiceRegisterPayload['service'], isClientName: (name: string) => boolean, cluster: ClusterRouting): void {
+    this.deps.services.checkFree(service, isClientName);
+    cluster.claimService(conn, service.name, (outcome) => {
+      try {
+        if (outcome === 'taken') throw protocolError('SERVICE_EXISTS', `service ${service.name} is already registered on a broker of the cluster`, { path: '/service/name', statement: 'REG-1' });
+        if (outcome === 'unreachable') throw protocolError('OVERLOADED', `service ${service.name} cannot be claimed: the cluster link (NATS) is down; try again`, { statement: 'CLU-8' });
+        try {
+          this.deps.services.register(conn, service, isClientName);
+        } catch (e) {
+          cluster.serviceReleased(service.name);
+          throw e;
+        }
+        cluster.servicesChanged();
+        this.send(conn, messageFrame('ACK', { id: conn.nextId(), re: id }, {}), conn);
+      } catch (e) {
+        if (e instanceof ProtocolError && e.frameId === undefined) e.frameId = id;
+        this.fault(conn, undefined, e);
+      }
+    });
+  }
+
   /** SYS-2: every connected client, or only the one asked for (an empty list when it is not connected). */
-  private statsPayload(request: StatsRequestPayload): unknown {
+  private statsPayload(request: StatsRequestPayload, minor: number): unknown {
     const clients = [];
+    let local = 0;
     for (const c of this.deps.clients.values()) {
+      // In a cluster every client is listed; one of another broker with the traffic this broker exchanged with it.
+      if (!c.remote) local++;
       if (request.client_id !== undefined && c.clientId !== request.client_id) continue;
       clients.push(clientStatsEntry(c.clientId!, c.language, c.stats, c.requested.size));
     }
-    return { broker_id: this.deps.config.brokerId, uptime_ms: BigInt(Math.max(0, Math.floor(Date.now() - this.deps.startedAt))), clients };
+    const payload: Record<string, unknown> = { broker_id: this.deps.config.brokerId, uptime_ms: BigInt(Math.max(0, Math.floor(Date.now() - this.deps.startedAt))), clients };
+    // Protocol 1.1 (VER-3: only to a client that negotiated it): the brokers of the cluster.
+    if (this.deps.cluster && minor >= 1) payload['cluster'] = this.deps.cluster.brokers(local);
+    return payload;
   }
 
   private decodeOptions(conn: Connection): { maxHeader: number; encodings: readonly Encoding[] } {

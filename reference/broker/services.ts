@@ -26,13 +26,31 @@ export class ServiceRegistry {
 
   /** `isClientName`: true for a name an open connection holds as its client id, or the broker's own (REG-1). */
   register(owner: Connection, descriptor: ServiceDescriptor, isClientName: (name: string) => boolean = () => false): void {
+    this.checkFree(descriptor, isClientName);
+    // current_load is the registry's to report, never the registrant's to set.
+    const { current_load: _ignored, ...rest } = descriptor;
+    this.byName.set(descriptor.name, { descriptor: { ...rest, healthy: descriptor.healthy ?? true }, owner, load: 0 });
+  }
+
+  /** REG-1's checks of a registration, without making it (a cluster claims the name in between). */
+  checkFree(descriptor: ServiceDescriptor, isClientName: (name: string) => boolean): void {
     if (this.byName.has(descriptor.name)) throw new ProtocolError('SERVICE_EXISTS', `service ${descriptor.name} is already registered`, { path: '/service/name', statement: 'REG-1' });
     // Client ids and service names share one namespace (REQ-7): a service named like a client would
     // capture the traffic routed to it.
     if (isClientName(descriptor.name)) throw new ProtocolError('SERVICE_EXISTS', `${descriptor.name} is a connected client's id`, { path: '/service/name', statement: 'REG-1' });
-    // current_load is the registry's to report, never the registrant's to set.
+  }
+
+  /**
+   * A service another broker of the cluster registered (section 19), owned by the remote client
+   * providing it. A local registration of the same name is kept: the cluster announces, it never
+   * takes a name from a local provider.
+   */
+  adopt(owner: Connection, descriptor: ServiceDescriptor, name: string): boolean {
+    const held = this.byName.get(name);
+    if (held !== undefined && !held.owner.remote) return false;
     const { current_load: _ignored, ...rest } = descriptor;
-    this.byName.set(descriptor.name, { descriptor: { ...rest, healthy: descriptor.healthy ?? true }, owner, load: 0 });
+    this.byName.set(name, { descriptor: { ...rest, name, healthy: descriptor.healthy ?? true }, owner, load: held?.owner === owner ? held.load : 0 });
+    return true;
   }
 
   private owned(owner: Connection, name: string): ServiceEntry {
@@ -67,8 +85,14 @@ export class ServiceRegistry {
       .sort((a, b) => byteOrder(a.name, b.name));
   }
 
-  /** HS-19: a closed connection's services go with it. */
-  dropOwner(owner: Connection): void {
-    for (const [name, e] of this.byName) if (e.owner === owner) this.byName.delete(name);
+  /** HS-19: a closed connection's services go with it; returns their names. */
+  dropOwner(owner: Connection): string[] {
+    const dropped: string[] = [];
+    for (const [name, e] of this.byName) {
+      if (e.owner !== owner) continue;
+      this.byName.delete(name);
+      dropped.push(name);
+    }
+    return dropped;
   }
 }

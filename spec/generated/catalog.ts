@@ -2,7 +2,7 @@
 /* eslint-disable */
 
 /** Protocol version this catalog describes (MAJOR.MINOR). */
-export const PROTOCOL_VERSION = "1.0";
+export const PROTOCOL_VERSION = "1.1";
 
 /** Which way a message travels. */
 export type Direction = 'client-to-broker' | 'broker-to-client' | 'routed';
@@ -656,6 +656,30 @@ export const MESSAGES: readonly MessageInfo[] = [
               "latency_p99_us": {
                 "description": "99th percentile of the same, microseconds.",
                 "type": "number",
+                "minimum": 0
+              }
+            }
+          }
+        },
+        "cluster": {
+          "description": "Since 1.1, from a broker of a cluster (section 19, CLU-9): every broker with its number of clients, the answering broker first. Sent only to a client that negotiated 1.1 or later (VER-3).",
+          "type": "array",
+          "items": {
+            "title": "ClusterBroker",
+            "description": "One broker of the cluster.",
+            "type": "object",
+            "required": [
+              "broker_id",
+              "clients"
+            ],
+            "additionalProperties": false,
+            "properties": {
+              "broker_id": {
+                "$ref": "#/$defs/Name"
+              },
+              "clients": {
+                "description": "Clients connected to that broker.",
+                "type": "integer",
                 "minimum": 0
               }
             }
@@ -4150,6 +4174,10 @@ export const SECTIONS: readonly { readonly slug: string; readonly title: string 
     "title": "18.2 Bus adapter protocol"
   },
   {
+    "slug": "cluster",
+    "title": "19. Cluster of brokers"
+  },
+  {
     "slug": "decision-changes",
     "title": "Appendix A. Changes to and additions beyond the protocol decisions"
   }
@@ -5860,5 +5888,65 @@ export const STATEMENTS: readonly { readonly id: string; readonly section: strin
     "section": "bus-adapter",
     "level": "required",
     "text": "A bus adapter MUST exit with status 0 when its standard input ends."
+  },
+  {
+    "id": "CLU-1",
+    "section": "cluster",
+    "level": "required",
+    "text": "A broker of a cluster MUST behave towards its clients as one broker does: sections 6 to 8 hold for frames between clients of different brokers (routing by client id, then service name, then the broker's own id; exactly one answer per request; ids restored; `src` set; payloads forwarded untouched; late answers dropped)."
+  },
+  {
+    "id": "CLU-2",
+    "section": "cluster",
+    "level": "required",
+    "text": "A broker MUST route a frame whose `dst` names a client or service of another broker to that broker, which delivers it to its own client or service only and MUST NOT forward it again; a broadcast (`dst` `*`) MUST reach each other broker once and every client of the cluster but its sender."
+  },
+  {
+    "id": "CLU-3",
+    "section": "cluster",
+    "level": "required",
+    "text": "A broker MUST claim a client id in the cluster's atomic store (the JetStream key-value bucket `concord_claims_v1`, with `create`) before it sends INIT_ACK, and MUST refuse an id a live broker holds with ERROR `DUPLICATE_CLIENT_ID`, as HS-5 does on one broker."
+  },
+  {
+    "id": "CLU-4",
+    "section": "cluster",
+    "level": "required",
+    "text": "A broker MUST announce itself on the control subject every 500 ms (the cluster heartbeat) and MUST hold another broker dead when it has not heard from it for 2,000 ms while its own NATS connection was up."
+  },
+  {
+    "id": "CLU-5",
+    "section": "cluster",
+    "level": "required",
+    "text": "Every inter-broker message MUST carry the format version (1); a broker MUST drop, and log, a message of a version it does not speak."
+  },
+  {
+    "id": "CLU-6",
+    "section": "cluster",
+    "level": "required",
+    "text": "When another broker is dead or leaves, a broker MUST answer each request in flight from its clients to that broker's clients with ERROR `PEER_GONE`, exactly once, and MUST drop that broker's clients and services from its tables."
+  },
+  {
+    "id": "CLU-7",
+    "section": "cluster",
+    "level": "required",
+    "text": "The brokers that survive a dead broker MUST remove its client id claims, each only while it still names the dead broker, so that its clients can connect again to any broker."
+  },
+  {
+    "id": "CLU-8",
+    "section": "cluster",
+    "level": "required",
+    "text": "While its NATS server is unreachable a broker MUST keep serving traffic between its own clients, MUST refuse a frame for a client of another broker with ERROR `OVERLOADED` (`details.statement` `CLU-8`), MUST refuse an INIT whose id it cannot claim with ERROR `OVERLOADED` (closing, HS-3), and MUST reconnect, traffic between brokers then resuming."
+  },
+  {
+    "id": "CLU-10",
+    "section": "cluster",
+    "level": "required",
+    "text": "A broker MUST claim a service name in the cluster's atomic store (the bucket `concord_services_v1`) before it answers SERVICE_REGISTER, refusing a name a live broker holds with ERROR `SERVICE_EXISTS` (REG-1) and one it cannot claim while NATS is unreachable with ERROR `OVERLOADED`, and MUST release the name when the service is unregistered or its provider closes; an INIT whose client id is a service name held in the cluster is refused with ERROR `DUPLICATE_CLIENT_ID` (HS-22)."
+  },
+  {
+    "id": "CLU-9",
+    "section": "cluster",
+    "level": "required",
+    "text": "A broker of a cluster MUST list in STATS_RESPONSE every client of the cluster (a client of another broker with the traffic this broker exchanged with it), and, to a client that negotiated protocol 1.1 or later, `cluster`: every broker with its number of clients, its own entry first."
   }
 ];

@@ -263,6 +263,10 @@ export interface StatsResponsePayload {
    * One entry per connected client (or only the one asked for).
    */
   clients: ClientStats[];
+  /**
+   * Since 1.1, from a broker of a cluster (section 19, CLU-9): every broker with its number of clients, the answering broker first. Sent only to a client that negotiated 1.1 or later (VER-3).
+   */
+  cluster?: ClusterBroker[];
 }
 /**
  * Counters of one connection.
@@ -298,6 +302,16 @@ export interface ClientStats {
    * 99th percentile of the same, microseconds.
    */
   latency_p99_us?: number;
+}
+/**
+ * One broker of the cluster.
+ */
+export interface ClusterBroker {
+  broker_id: Name;
+  /**
+   * Clients connected to that broker.
+   */
+  clients: number;
 }
 /**
  * Payload of REASONING_REQUEST (0x10): Asks an engine to reason over one encoding vector.

@@ -56,7 +56,7 @@ __all__ = [
 ]
 
 #: Protocol version (MAJOR.MINOR) these constants describe.
-PROTOCOL_VERSION = "1.0"
+PROTOCOL_VERSION = "1.1"
 
 
 class MessageType(enum.IntEnum):

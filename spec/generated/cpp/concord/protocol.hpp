@@ -9,7 +9,7 @@
 namespace concord::protocol {
 
 /// Protocol version (MAJOR.MINOR) these constants describe.
-inline constexpr char kProtocolVersion[] = "1.0";
+inline constexpr char kProtocolVersion[] = "1.1";
 
 // ---- Message types (spec/messages/*.json), sorted by code ----
 

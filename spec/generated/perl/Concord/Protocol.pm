@@ -8,7 +8,7 @@ use warnings;
 use Exporter 'import';
 
 # Protocol version (MAJOR.MINOR) these constants describe.
-our $PROTOCOL_VERSION = '1.0';
+our $PROTOCOL_VERSION = '1.1';
 
 # Message types (spec/messages/*.json), sorted by code.
 use constant {
