@@ -12,7 +12,9 @@
  * @packageDocumentation
  * @module engine
  */
-export { ReferenceEngine, type ReasonResult, type StateAck, type BatchItemResult, type MtlResult } from './engine.js';
+export { ReferenceEngine, type ReasonResult, type StateAck, type BatchItemResult, type MtlResult, type EncodingResult } from './engine.js';
+export { EngineMemory, type MemoryEntry } from './memory.js';
+export { encodeText, hashEncode, fnv1a32, type Encoded } from './encoder.js';
 export { EngineError } from './errors.js';
 export { stateDigest } from './digest.js';
 export { initialState, cloneState, DEFAULT_SEED, INPUT_WIDTH, LAYER_SIZES, NEURONS, type EngineState } from './model.js';

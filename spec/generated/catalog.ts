@@ -3645,6 +3645,16 @@ export const LIMITS: readonly LimitInfo[] = [
     "meaning": "Results a unified engine's LRU cache holds; the least recently used entry is evicted beyond it (0 disables the cache)."
   },
   {
+    "name": "engine_memory_max",
+    "unit": "entries",
+    "default": 256,
+    "min": 1,
+    "max": 65536,
+    "section": "engine",
+    "announced": false,
+    "meaning": "Entries an engine's memory (MEMORY_UPDATE) holds; storing a new key beyond it evicts the least recently stored entry (ENG-19)."
+  },
+  {
     "name": "engine_perf_window",
     "unit": "answers",
     "default": 16,
@@ -3705,6 +3715,7 @@ export const DEFAULT_LIMITS = {
   slow_reader_timeout_ms: 5000,
   max_handshake_bytes: 4194304,
   engine_cache_max: 1000,
+  engine_memory_max: 256,
   engine_perf_window: 16,
   engine_timeout_ms: 30000,
   dispatch_backoff_base_ms: 100,
@@ -3730,6 +3741,7 @@ export const MIN_LIMITS = {
   slow_reader_timeout_ms: 100,
   max_handshake_bytes: 65540,
   engine_cache_max: 0,
+  engine_memory_max: 1,
   engine_perf_window: 1,
   engine_timeout_ms: 1,
   dispatch_backoff_base_ms: 100,
@@ -5555,6 +5567,24 @@ export const STATEMENTS: readonly { readonly id: string; readonly section: strin
     "section": "engine",
     "level": "required",
     "text": "An engine under test on standard input and output (`conformance --suite engine --exec -- CMD`) MUST write INIT first with `role` `testee` and the feature `engine`, then answer each engine request with its response or ERROR, PING with PONG, any other request with ERROR `UNSUPPORTED`, and exit with status 0 when its input ends."
+  },
+  {
+    "id": "ENG-18",
+    "section": "engine",
+    "level": "required",
+    "text": "An engine MUST put in every REASONING_RESPONSE, and in every successful item of a BATCH_REASONING_RSP, the `activations` the rule above defines, bit for bit."
+  },
+  {
+    "id": "ENG-19",
+    "section": "engine",
+    "level": "required",
+    "text": "An engine MUST answer MEMORY_UPDATE with ACK carrying its unchanged `state_digest` and `state_version` after storing the entry as the memory rule above defines, keeping at most engine_memory_max entries and evicting the least recently stored one beyond it."
+  },
+  {
+    "id": "ENG-20",
+    "section": "engine",
+    "level": "required",
+    "text": "An engine MUST answer ENCODING_REQ with ENCODING_RSP carrying the encoding and `model` the encoder rule above defines, bit for bit."
   },
   {
     "id": "INS-12",

@@ -47,6 +47,7 @@ __all__ = [
     "SLOW_READER_TIMEOUT_MS",
     "MAX_HANDSHAKE_BYTES",
     "ENGINE_CACHE_MAX",
+    "ENGINE_MEMORY_MAX",
     "ENGINE_PERF_WINDOW",
     "ENGINE_TIMEOUT_MS",
     "DISPATCH_BACKOFF_BASE_MS",
@@ -318,6 +319,7 @@ LIMITS: Dict[str, int] = {
     "slow_reader_timeout_ms": 5000,
     "max_handshake_bytes": 4194304,
     "engine_cache_max": 1000,
+    "engine_memory_max": 256,
     "engine_perf_window": 16,
     "engine_timeout_ms": 30000,
     "dispatch_backoff_base_ms": 100,
@@ -341,6 +343,7 @@ MAX_PAYLOAD_ITEMS = 1048576  # values
 SLOW_READER_TIMEOUT_MS = 5000  # ms
 MAX_HANDSHAKE_BYTES = 4194304  # bytes
 ENGINE_CACHE_MAX = 1000  # entries
+ENGINE_MEMORY_MAX = 256  # entries
 ENGINE_PERF_WINDOW = 16  # answers
 ENGINE_TIMEOUT_MS = 30000  # ms
 DISPATCH_BACKOFF_BASE_MS = 100  # ms
@@ -365,6 +368,7 @@ LIMIT_MIN: Dict[str, int] = {
     "slow_reader_timeout_ms": 100,
     "max_handshake_bytes": 65540,
     "engine_cache_max": 0,
+    "engine_memory_max": 1,
     "engine_perf_window": 1,
     "engine_timeout_ms": 1,
     "dispatch_backoff_base_ms": 100,

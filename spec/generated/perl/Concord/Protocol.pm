@@ -299,6 +299,7 @@ use constant {
     LIMIT_SLOW_READER_TIMEOUT_MS   => 5000,
     LIMIT_MAX_HANDSHAKE_BYTES      => 4194304,
     LIMIT_ENGINE_CACHE_MAX         => 1000,
+    LIMIT_ENGINE_MEMORY_MAX        => 256,
     LIMIT_ENGINE_PERF_WINDOW       => 16,
     LIMIT_ENGINE_TIMEOUT_MS        => 30000,
     LIMIT_DISPATCH_BACKOFF_BASE_MS => 100,
@@ -323,6 +324,7 @@ our %LIMITS = (
     slow_reader_timeout_ms => 5000,
     max_handshake_bytes => 4194304,
     engine_cache_max => 1000,
+    engine_memory_max => 256,
     engine_perf_window => 16,
     engine_timeout_ms => 30000,
     dispatch_backoff_base_ms => 100,
@@ -538,6 +540,7 @@ our %EXPORT_TAGS = (
         LIMIT_SLOW_READER_TIMEOUT_MS
         LIMIT_MAX_HANDSHAKE_BYTES
         LIMIT_ENGINE_CACHE_MAX
+        LIMIT_ENGINE_MEMORY_MAX
         LIMIT_ENGINE_PERF_WINDOW
         LIMIT_ENGINE_TIMEOUT_MS
         LIMIT_DISPATCH_BACKOFF_BASE_MS
