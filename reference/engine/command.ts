@@ -11,17 +11,71 @@ import { startCluster } from './cluster.js';
 import { engineAvailable } from './processes.js';
 import { runScenario, SCENARIOS, type Scenario } from './scenarios.js';
 import type { EngineLanguage } from './unified/backend.js';
+import { serveUnified, UNIFIED_ENGINE_ID, type AttachedEngine } from './unified/service.js';
+import { STRATEGIES, type Strategy } from './unified/strategy.js';
 
 export const ENGINE_HELP = `  engine serve --stdio | --port N [--host H] [--id NAME] [--token T] [--seed N]
                                one reference engine: frames on stdin/stdout (engine suite), or attached
                                to a broker under client id NAME (reconnects when the broker restarts)
+  engine serve --unified --port N [--host H] [--id NAME] [--token T] [--engines ID:LANG,...] [--local]
+               [--strategy S] [--cache-size N] [--timeout-ms N]
+                               the unified engine as a broker service under client id NAME (default
+                               ${UNIFIED_ENGINE_ID}) over the engines attached as ID (language LANG:
+                               typescript, python or cpp) and, with --local, one in process; strategies:
+                               ${STRATEGIES.join(', ')}
   engine run [--scenario NAME|all] [--engines typescript,python,cpp] [--requests N]
                                a broker on loopback, the in-process engine and one process per listed
                                language, the unified engine over them; scenarios: ${SCENARIOS.join(', ')}
 `;
 
+/** `--engines ID:LANG,...` as attached engines. */
+function attachedEngines(text: string): AttachedEngine[] {
+  return text.split(',').filter(Boolean).map((item) => {
+    const at = item.lastIndexOf(':');
+    const language = item.slice(at + 1);
+    if (at <= 0 || !['typescript', 'python', 'cpp'].includes(language)) throw new RangeError(`--engines: ${item} is not ID:LANG with LANG typescript, python or cpp`);
+    return { id: item.slice(0, at), language: language as EngineLanguage };
+  });
+}
+
+/** A positive integer option, or undefined when absent. */
+function count(name: string, v: string | undefined, min: number): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new RangeError(`--${name} ${v} is not an integer >= ${min}`);
+  return n;
+}
+
+async function serveUnifiedCommand(values: Record<string, string | boolean | undefined>): Promise<number> {
+  if (values['port'] === undefined) throw new RangeError('--unified needs --port');
+  const strategy = (values['strategy'] as string | undefined) ?? 'round_robin';
+  if (!(STRATEGIES as readonly string[]).includes(strategy)) throw new RangeError(`--strategy ${strategy} is not one of ${STRATEGIES.join(', ')}`);
+  const engines = attachedEngines((values['engines'] as string | undefined) ?? '');
+  if (engines.length === 0 && !values['local']) throw new RangeError('--unified needs --engines ID:LANG,... or --local');
+  const cacheSize = count('cache-size', values['cache-size'] as string | undefined, 0);
+  const timeoutMs = count('timeout-ms', values['timeout-ms'] as string | undefined, 1);
+  const service = await serveUnified({
+    host: values['host'] as string, port: Number(values['port']), engines, local: values['local'] === true,
+    ...(values['id'] !== undefined ? { clientId: values['id'] as string } : {}), ...(values['token'] !== undefined ? { token: values['token'] as string } : {}),
+    unified: { strategy: strategy as Strategy, ...(cacheSize !== undefined ? { cacheSize } : {}), ...(timeoutMs !== undefined ? { timeoutMs } : {}) },
+  });
+  process.stderr.write(`${JSON.stringify({ msg: 'unified engine attached', id: service.id, engines: engines.map((e) => e.id), local: values['local'] === true, strategy })}\n`);
+  const stop = (): void => void service.close();
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  await service.client.closed;
+  return 0;
+}
+
 async function serve(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { stdio: { type: 'boolean' }, host: { type: 'string', default: '127.0.0.1' }, port: { type: 'string' }, id: { type: 'string' }, token: { type: 'string' }, seed: { type: 'string', default: '42' } } });
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      stdio: { type: 'boolean' }, host: { type: 'string', default: '127.0.0.1' }, port: { type: 'string' }, id: { type: 'string' }, token: { type: 'string' }, seed: { type: 'string', default: '42' },
+      unified: { type: 'boolean' }, engines: { type: 'string' }, local: { type: 'boolean' }, strategy: { type: 'string' }, 'cache-size': { type: 'string' }, 'timeout-ms': { type: 'string' },
+    },
+  });
+  if (values.unified) return serveUnifiedCommand(values);
   const seed = Number(values.seed);
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new RangeError(`--seed ${values.seed} is not a uint32`);
   const id = values.id ?? `engine-typescript-${process.pid}`;

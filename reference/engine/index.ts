@@ -26,4 +26,5 @@ export { UnifiedEngine, agree, type EngineHint, type Attempt, type UnifiedError,
 export { STRATEGIES, type Strategy } from './unified/strategy.js';
 export { LocalBackend } from './unified/local.js';
 export { RemoteBackend } from './unified/remote.js';
+export { serveUnified, responseOf, UNIFIED_ENGINE_ID, type UnifiedService, type UnifiedServiceOptions, type AttachedEngine } from './unified/service.js';
 export type { EngineBackend, EngineLanguage } from './unified/backend.js';

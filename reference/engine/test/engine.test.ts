@@ -153,7 +153,8 @@ describe('memory and encoder', () => {
     expect(stepDiff(step, got)).toMatch(/activations differ from element 5/);
     const enc = FIXTURES.scenarios.find((s) => s.id === 'memory/encoder')!.steps[0]!;
     const rsp = answer(engine, 'ENCODING_REQ', requestOf(enc).payload, 'json');
-    ((rsp.payload as { encoding: NDArray }).encoding.data as Float32Array)[2] += 1;
+    const elements = (rsp.payload as { encoding: NDArray }).encoding.data as Float32Array;
+    elements[2] = elements[2]! + 1;
     expect(stepDiff(enc, rsp)).toMatch(/encoding differs from element 2/);
   });
 });

@@ -45,7 +45,9 @@ export interface UnifiedResult {
   latency_ms: number;
   cached: boolean;
   error: UnifiedError | null;
-  /** Redundant mode: both engines' results and whether they agree exactly (ENG-11). */
+  /** The chosen engine's whole answer (what a service sends back as REASONING_RESPONSE). */
+  result: ReasonResult | null;
+  /** Redundant mode when both engines answered: both results, in the pair's order, and whether they agree exactly (ENG-11). */
   redundant?: { results: ReasonResult[]; agreement: boolean };
 }
 
@@ -187,21 +189,29 @@ export class UnifiedEngine {
     throw Object.assign(new EngineError('PEER_GONE', `every engine failed: ${attempts.map((a) => `${a.engine}: ${a.code} ${a.message}`).join('; ')}`), { attempts });
   }
 
+  /** Two engines at once (ENG-11): both answers compared, the more confident one returned; one failing leaves the other's answer. */
   private async reasonRedundant(started: number, vector: NDArray, context: string, order: EngineBackend[]): Promise<UnifiedResult> {
     const pair = order.slice(0, 2);
     if (pair.length < 2) throw Object.assign(new EngineError('SERVICE_UNHEALTHY', `redundant mode needs two live engines, ${pair.length} live`), { attempts: [] });
     const settled = await Promise.allSettled(pair.map((e) => e.reason(vector, context, this.timeoutMs)));
     const attempts: Attempt[] = [];
     settled.forEach((s, i) => {
-      if (s.status === 'rejected') attempts.push({ engine: pair[i]!.name, ...errorOf(s.reason) });
+      if (s.status === 'rejected') {
+        attempts.push({ engine: pair[i]!.name, ...errorOf(s.reason) });
+        pair[i]!.markFailed(performance.now());
+      } else this.countEngine(pair[i]!.language);
     });
-    if (attempts.length) throw Object.assign(new EngineError('PEER_GONE', `redundant call failed: ${attempts.map((a) => `${a.engine}: ${a.code}`).join('; ')}`), { attempts });
-    const results = settled.map((s) => (s as PromiseFulfilledResult<ReasonResult>).value);
-    pair.forEach((e) => this.countEngine(e.language));
-    const agreement = agree(results[0]!, results[1]!);
+    if (attempts.length === 2) throw Object.assign(new EngineError('PEER_GONE', `redundant call failed: ${attempts.map((a) => `${a.engine}: ${a.code}`).join('; ')}`), { attempts });
+    const results = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+    if (results.length === 1) {
+      this.counts.failovers++;
+      return this.finish(started, results[0]!, false);
+    }
+    const [a, b] = results as [ReasonResult, ReasonResult];
+    const agreement = agree(a, b);
     this.counts.redundant_checks++;
     if (!agreement) this.counts.redundant_disagreements++;
-    return { ...this.finish(started, results[0]!, false), redundant: { results, agreement } };
+    return { ...this.finish(started, b.confidence > a.confidence ? b : a, false), redundant: { results, agreement } };
   }
 
   private countEngine(language: EngineLanguage): void {
@@ -212,7 +222,7 @@ export class UnifiedEngine {
     const latency = performance.now() - started;
     this.latencySum += latency;
     this.latencyN++;
-    return { success: true, engine: r.engine, confidence: r.confidence, spike_count: r.spike_count, firing_pattern: r.firing_pattern, state_digest: r.state_digest, latency_ms: latency, cached, error: null };
+    return { success: true, engine: r.engine, confidence: r.confidence, spike_count: r.spike_count, firing_pattern: r.firing_pattern, state_digest: r.state_digest, latency_ms: latency, cached, error: null, result: r };
   }
 
   private fail(started: number, e: unknown): UnifiedResult {
@@ -220,7 +230,7 @@ export class UnifiedEngine {
     const { code, message } = errorOf(e);
     const attempts = (e as { attempts?: Attempt[] }).attempts ?? [];
     const retryable = e instanceof EngineError && e.retryable;
-    return { success: false, engine: null, confidence: null, spike_count: null, firing_pattern: null, state_digest: null, latency_ms: performance.now() - started, cached: false, error: { code, message, retryable, attempts } };
+    return { success: false, engine: null, confidence: null, spike_count: null, firing_pattern: null, state_digest: null, latency_ms: performance.now() - started, cached: false, error: { code, message, retryable, attempts }, result: null };
   }
 
   /** Reasons over every item; results in item order, at most `concurrency` calls at once. */
@@ -260,6 +270,14 @@ export class UnifiedEngine {
   /** Sends PARAMETER_SYNC to every engine; `synchronized` says whether all report the same state digest. */
   async parameterSync(parameters: Record<string, number>): Promise<{ acks: Record<string, StateAck>; synchronized: boolean }> {
     return this.everywhere((e) => e.parameterSync(parameters, this.timeoutMs));
+  }
+
+  /** Sends STATE_UPDATE to every engine (each must support it); `synchronized` says whether all report the same state digest. */
+  async stateUpdate(layer: number, weights: NDArray, version: bigint): Promise<{ acks: Record<string, StateAck>; synchronized: boolean }> {
+    return this.everywhere((e) => {
+      if (!e.stateUpdate) throw new EngineError('UNSUPPORTED', `engine ${e.name} does not take STATE_UPDATE`);
+      return e.stateUpdate(layer, weights, version, this.timeoutMs);
+    });
   }
 
   /**

@@ -57,7 +57,7 @@ __all__ = [
 ]
 
 #: Protocol version (MAJOR.MINOR) these constants describe.
-PROTOCOL_VERSION = "1.0"
+PROTOCOL_VERSION = "1.1"
 
 
 class MessageType(enum.IntEnum):
@@ -76,6 +76,8 @@ class MessageType(enum.IntEnum):
     REASONING_RESPONSE = 0x11
     BATCH_REASONING_REQ = 0x12
     BATCH_REASONING_RSP = 0x13
+    ENGINE_STATUS_REQ = 0x14
+    ENGINE_STATUS_RSP = 0x15
     FEEDBACK = 0x20
     STATE_UPDATE = 0x21
     PARAMETER_SYNC = 0x22
@@ -125,6 +127,8 @@ class MessageName:
     REASONING_RESPONSE = "REASONING_RESPONSE"
     BATCH_REASONING_REQ = "BATCH_REASONING_REQ"
     BATCH_REASONING_RSP = "BATCH_REASONING_RSP"
+    ENGINE_STATUS_REQ = "ENGINE_STATUS_REQ"
+    ENGINE_STATUS_RSP = "ENGINE_STATUS_RSP"
     FEEDBACK = "FEEDBACK"
     STATE_UPDATE = "STATE_UPDATE"
     PARAMETER_SYNC = "PARAMETER_SYNC"
@@ -186,6 +190,8 @@ MESSAGES: Dict[int, MessageInfo] = {
     0x11: MessageInfo(0x11, "REASONING_RESPONSE", "response", None, None, "required", "msg-reasoning"),
     0x12: MessageInfo(0x12, "BATCH_REASONING_REQ", "request", "BATCH_REASONING_RSP", 120000, "required", "msg-reasoning"),
     0x13: MessageInfo(0x13, "BATCH_REASONING_RSP", "response", None, None, "required", "msg-reasoning"),
+    0x14: MessageInfo(0x14, "ENGINE_STATUS_REQ", "request", "ENGINE_STATUS_RSP", 30000, "recommended", "msg-reasoning"),
+    0x15: MessageInfo(0x15, "ENGINE_STATUS_RSP", "response", None, None, "recommended", "msg-reasoning"),
     0x20: MessageInfo(0x20, "FEEDBACK", "request", "ACK", 30000, "required", "msg-learning"),
     0x21: MessageInfo(0x21, "STATE_UPDATE", "request", "ACK", 30000, "required", "msg-learning"),
     0x22: MessageInfo(0x22, "PARAMETER_SYNC", "request", "ACK", 30000, "required", "msg-learning"),

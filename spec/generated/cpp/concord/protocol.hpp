@@ -9,7 +9,7 @@
 namespace concord::protocol {
 
 /// Protocol version (MAJOR.MINOR) these constants describe.
-inline constexpr char kProtocolVersion[] = "1.0";
+inline constexpr char kProtocolVersion[] = "1.1";
 
 // ---- Message types (spec/messages/*.json), sorted by code ----
 
@@ -27,6 +27,8 @@ enum class MessageType : std::uint8_t {
   ReasoningResponse = 0x11,
   BatchReasoningReq = 0x12,
   BatchReasoningRsp = 0x13,
+  EngineStatusReq = 0x14,
+  EngineStatusRsp = 0x15,
   Feedback = 0x20,
   StateUpdate = 0x21,
   ParameterSync = 0x22,
@@ -89,6 +91,10 @@ constexpr std::string_view message_name(MessageType type) {
       return "BATCH_REASONING_REQ";
     case MessageType::BatchReasoningRsp:
       return "BATCH_REASONING_RSP";
+    case MessageType::EngineStatusReq:
+      return "ENGINE_STATUS_REQ";
+    case MessageType::EngineStatusRsp:
+      return "ENGINE_STATUS_RSP";
     case MessageType::Feedback:
       return "FEEDBACK";
     case MessageType::StateUpdate:
@@ -163,7 +169,7 @@ struct MessageInfo {
   std::uint32_t timeout_ms;   // 0 = the default (kRequestTimeoutMs)
 };
 
-inline constexpr std::array<MessageInfo, 44> kMessages{{
+inline constexpr std::array<MessageInfo, 46> kMessages{{
     MessageInfo{0x01, "INIT", "request", "INIT_ACK", 0},
     MessageInfo{0x02, "SHUTDOWN", "request", "SHUTDOWN_ACK", 0},
     MessageInfo{0x03, "PING", "request", "PONG", 0},
@@ -177,6 +183,8 @@ inline constexpr std::array<MessageInfo, 44> kMessages{{
     MessageInfo{0x11, "REASONING_RESPONSE", "response", "", 0},
     MessageInfo{0x12, "BATCH_REASONING_REQ", "request", "BATCH_REASONING_RSP", 120000},
     MessageInfo{0x13, "BATCH_REASONING_RSP", "response", "", 0},
+    MessageInfo{0x14, "ENGINE_STATUS_REQ", "request", "ENGINE_STATUS_RSP", 30000},
+    MessageInfo{0x15, "ENGINE_STATUS_RSP", "response", "", 0},
     MessageInfo{0x20, "FEEDBACK", "request", "ACK", 30000},
     MessageInfo{0x21, "STATE_UPDATE", "request", "ACK", 30000},
     MessageInfo{0x22, "PARAMETER_SYNC", "request", "ACK", 30000},
