@@ -192,7 +192,7 @@ export class UnifiedEngine {
   /** Two engines at once (ENG-11): both answers compared, the more confident one returned; one failing leaves the other's answer. */
   private async reasonRedundant(started: number, vector: NDArray, context: string, order: EngineBackend[]): Promise<UnifiedResult> {
     const pair = order.slice(0, 2);
-    if (pair.length < 2) throw Object.assign(new EngineError('SERVICE_UNHEALTHY', `redundant mode needs two live engines, ${pair.length} live`), { attempts: [] });
+    if (pair.length === 0) throw Object.assign(new EngineError('SERVICE_UNHEALTHY', 'redundant mode found no live engine'), { attempts: [] });
     const settled = await Promise.allSettled(pair.map((e) => e.reason(vector, context, this.timeoutMs)));
     const attempts: Attempt[] = [];
     settled.forEach((s, i) => {
@@ -201,9 +201,10 @@ export class UnifiedEngine {
         pair[i]!.markFailed(performance.now());
       } else this.countEngine(pair[i]!.language);
     });
-    if (attempts.length === 2) throw Object.assign(new EngineError('PEER_GONE', `redundant call failed: ${attempts.map((a) => `${a.engine}: ${a.code}`).join('; ')}`), { attempts });
+    if (attempts.length === pair.length) throw Object.assign(new EngineError('PEER_GONE', `redundant call failed: ${attempts.map((a) => `${a.engine}: ${a.code}`).join('; ')}`), { attempts });
     const results = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
     if (results.length === 1) {
+      // One engine live, or one of the two failed: the survivor's answer (ENG-11).
       this.counts.failovers++;
       return this.finish(started, results[0]!, false);
     }
