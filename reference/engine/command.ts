@@ -18,11 +18,12 @@ export const ENGINE_HELP = `  engine serve --stdio | --port N [--host H] [--id N
                                one reference engine: frames on stdin/stdout (engine suite), or attached
                                to a broker under client id NAME (reconnects when the broker restarts)
   engine serve --unified --port N [--host H] [--id NAME] [--token T] [--engines ID:LANG,...] [--local]
-               [--strategy S] [--cache-size N] [--timeout-ms N]
+               [--strategy S] [--cache-size N] [--timeout-ms N] [--disagreement-threshold X] [--observers ID,...]
                                the unified engine as a broker service under client id NAME (default
                                ${UNIFIED_ENGINE_ID}) over the engines attached as ID (language LANG:
                                typescript, python or cpp) and, with --local, one in process; strategies:
-                               ${STRATEGIES.join(', ')}
+                               ${STRATEGIES.join(', ')}; an MTL round whose disagreement exceeds X
+                               sends DISAGREEMENT_SIGNAL to each observer
   engine run [--scenario NAME|all] [--engines typescript,python,cpp] [--requests N]
                                a broker on loopback, the in-process engine and one process per listed
                                language, the unified engine over them; scenarios: ${SCENARIOS.join(', ')}
@@ -54,10 +55,13 @@ async function serveUnifiedCommand(values: Record<string, string | boolean | und
   if (engines.length === 0 && !values['local']) throw new RangeError('--unified needs --engines ID:LANG,... or --local');
   const cacheSize = count('cache-size', values['cache-size'] as string | undefined, 0);
   const timeoutMs = count('timeout-ms', values['timeout-ms'] as string | undefined, 1);
+  const threshold = values['disagreement-threshold'] === undefined ? undefined : Number(values['disagreement-threshold']);
+  if (threshold !== undefined && !(threshold >= 0 && threshold <= 1)) throw new RangeError(`--disagreement-threshold ${String(values['disagreement-threshold'])} is not a number in [0, 1]`);
+  const observers = ((values['observers'] as string | undefined) ?? '').split(',').filter(Boolean);
   const service = await serveUnified({
-    host: values['host'] as string, port: Number(values['port']), engines, local: values['local'] === true,
+    host: values['host'] as string, port: Number(values['port']), engines, local: values['local'] === true, observers,
     ...(values['id'] !== undefined ? { clientId: values['id'] as string } : {}), ...(values['token'] !== undefined ? { token: values['token'] as string } : {}),
-    unified: { strategy: strategy as Strategy, ...(cacheSize !== undefined ? { cacheSize } : {}), ...(timeoutMs !== undefined ? { timeoutMs } : {}) },
+    unified: { strategy: strategy as Strategy, ...(cacheSize !== undefined ? { cacheSize } : {}), ...(timeoutMs !== undefined ? { timeoutMs } : {}), ...(threshold !== undefined ? { disagreementThreshold: threshold } : {}) },
   });
   process.stderr.write(`${JSON.stringify({ msg: 'unified engine attached', id: service.id, engines: engines.map((e) => e.id), local: values['local'] === true, strategy })}\n`);
   const stop = (): void => void service.close();
@@ -73,6 +77,7 @@ async function serve(argv: string[]): Promise<number> {
     options: {
       stdio: { type: 'boolean' }, host: { type: 'string', default: '127.0.0.1' }, port: { type: 'string' }, id: { type: 'string' }, token: { type: 'string' }, seed: { type: 'string', default: '42' },
       unified: { type: 'boolean' }, engines: { type: 'string' }, local: { type: 'boolean' }, strategy: { type: 'string' }, 'cache-size': { type: 'string' }, 'timeout-ms': { type: 'string' },
+      'disagreement-threshold': { type: 'string' }, observers: { type: 'string' },
     },
   });
   if (values.unified) return serveUnifiedCommand(values);

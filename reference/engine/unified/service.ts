@@ -2,7 +2,8 @@
  * The unified engine as a broker service (spec section engine, ENG-21, ENG-22): a client id
  * (`unified-engine` by default) that any client in any language reaches with ordinary engine
  * requests. REASONING_REQUEST and BATCH_REASONING_REQ honour the `engine` hint; FEEDBACK,
- * STATE_UPDATE and PARAMETER_SYNC go to every engine; ENGINE_STATUS_REQ gives metrics and status.
+ * STATE_UPDATE, PARAMETER_SYNC and MTL_COORDINATE go to every engine (a round disagreeing beyond the
+ * threshold sends DISAGREEMENT_SIGNAL to the observers); ENGINE_STATUS_REQ gives metrics and status.
  */
 import { ConcordClient } from '../../client/index.js';
 import type { NDArray } from '../../codec/ndarray.js';
@@ -11,7 +12,7 @@ import type { ReasonResult, StateAck } from '../engine.js';
 import type { EngineBackend, EngineLanguage } from './backend.js';
 import { LocalBackend } from './local.js';
 import { RemoteBackend } from './remote.js';
-import { UnifiedEngine, type EngineHint, type UnifiedOptions, type UnifiedResult } from './unified.js';
+import { UnifiedEngine, type DisagreementSignal, type EngineHint, type TeacherOutput, type UnifiedOptions, type UnifiedResult } from './unified.js';
 
 /** The client id the service attaches under unless told otherwise. */
 export const UNIFIED_ENGINE_ID = 'unified-engine';
@@ -32,6 +33,8 @@ export interface UnifiedServiceOptions {
   engines: AttachedEngine[];
   /** Also the in-process TypeScript engine (first in attach order). */
   local?: boolean;
+  /** Client ids sent a DISAGREEMENT_SIGNAL for every round whose disagreement exceeds `unified.disagreementThreshold`. */
+  observers?: string[];
   unified?: UnifiedOptions;
 }
 
@@ -76,7 +79,11 @@ export async function serveUnified(o: UnifiedServiceOptions): Promise<UnifiedSer
     encodings: ['json', 'cbor'], reconnect: true, retries: 1_000_000, backoff: { initialMs: 50, maxMs: 1000 },
     ...(o.token !== undefined ? { token: o.token } : {}),
   });
-  const unified = new UnifiedEngine({ ...o.unified, connected: () => client.state === 'open' });
+  // A signal is a notification: a failed send (an observer gone) must not fail the round.
+  const signal = (payload: DisagreementSignal): void => {
+    for (const dst of o.observers ?? []) client.send('DISAGREEMENT_SIGNAL', payload, { dst }).catch(() => undefined);
+  };
+  const unified = new UnifiedEngine({ ...o.unified, connected: () => client.state === 'open', onDisagreement: signal });
   const backends: EngineBackend[] = [...(o.local ? [new LocalBackend('typescript')] : []), ...o.engines.map((e) => new RemoteBackend(client, e.id, e.language))];
   for (const b of backends) unified.attach(b);
 
@@ -93,6 +100,12 @@ export async function serveUnified(o: UnifiedServiceOptions): Promise<UnifiedSer
   client.on('FEEDBACK', (async (p: Record<string, unknown>) => ackOf(await unified.feedback(p['encoding'] as NDArray, p['reward'] as number, p['learning_rate'] as number | undefined))) as never);
   client.on('PARAMETER_SYNC', (async (p: Record<string, unknown>) => ackOf(await unified.parameterSync(p['parameters'] as Record<string, number>))) as never);
   client.on('STATE_UPDATE', (async (p: Record<string, unknown>) => ackOf(await unified.stateUpdate(p['layer'] as number, p['weights'] as NDArray, BigInt(p['state_version'] as string | bigint)))) as never);
+  client.on('MTL_COORDINATE', (async (p: Record<string, unknown>) => {
+    const id = p['coordination_id'] as string;
+    const outputs = (p['teacher_outputs'] as TeacherOutput[]).map((t) => ({ teacher_id: t.teacher_id, confidence: t.confidence, spike_count: t.spike_count }));
+    const r = await unified.coordinate(id, outputs, p['encoding'] as NDArray | undefined);
+    return { coordination_id: id, teacher_count: outputs.length, disagreement: r.disagreement, learning_rates: r.learning_rates, state_version: r.state_version, state_digest: r.state_digest };
+  }) as never);
   // A JSON round trip drops the status entries that are undefined (no digest learned yet).
   client.on('ENGINE_STATUS_REQ', (() => ({ metrics: unified.getMetrics(), status: JSON.parse(JSON.stringify(unified.getStatus())) as unknown })) as never);
   return { id: o.clientId ?? UNIFIED_ENGINE_ID, client, unified, close: () => client.close({ reason: 'unified engine stopping', drainMs: 1000 }) };

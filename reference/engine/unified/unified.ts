@@ -14,6 +14,13 @@ import type { EngineBackend, EngineLanguage } from './backend.js';
 import { ResultCache } from './cache.js';
 import { Selector, type Strategy } from './strategy.js';
 
+/** One teacher's answer in a coordination round (MTL_COORDINATE's teacher_outputs). */
+export interface TeacherOutput {
+  teacher_id: string;
+  confidence: number;
+  spike_count: number;
+}
+
 /** Which engine a call prefers: any (by the strategy), a language first, or two engines compared (`redundant`). */
 export type EngineHint = 'auto' | EngineLanguage | 'redundant';
 
@@ -63,6 +70,18 @@ export interface UnifiedOptions {
   seed?: number;
   /** Whether the broker connection is up (getStatus' ipc_server_running). */
   connected?: () => boolean;
+  /** A coordination round whose disagreement exceeds this is reported to `onDisagreement` (default: never). */
+  disagreementThreshold?: number;
+  /** Called once per round whose disagreement exceeds `disagreementThreshold` (a service sends DISAGREEMENT_SIGNAL). */
+  onDisagreement?: (signal: DisagreementSignal) => void;
+}
+
+/** A round whose teachers disagreed beyond the threshold: the DISAGREEMENT_SIGNAL payload. */
+export interface DisagreementSignal {
+  coordination_id: string;
+  disagreement_score: number;
+  threshold: number;
+  teacher_ids: string[];
 }
 
 /** Input refusals are the same on every engine: failing over would not help (ENG-12). */
@@ -95,7 +114,7 @@ export class UnifiedEngine {
   private readonly timeoutMs: number;
   /** The engines' state digest as last learned: from a state change, else from the first answer. */
   private digest: string | undefined;
-  private readonly counts = { total_reasoning: 0, python_reasoning: 0, cpp_reasoning: 0, typescript_reasoning: 0, failovers: 0, errors: 0, redundant_checks: 0, redundant_disagreements: 0 };
+  private readonly counts = { total_reasoning: 0, python_reasoning: 0, cpp_reasoning: 0, typescript_reasoning: 0, failovers: 0, errors: 0, redundant_checks: 0, redundant_disagreements: 0, disagreement_signals: 0 };
   private latencySum = 0;
   private latencyN = 0;
   readonly strategy: Strategy;
@@ -285,15 +304,30 @@ export class UnifiedEngine {
    * Multi-teacher learning: every engine answers the encoding as a teacher, then each applies the
    * MTL_COORDINATE update to the same outputs, so all states move together (ENG-8).
    */
-  async mtlCoordinate(encoding: NDArray | Float32Array | readonly number[], coordinationId = `mtl-${Date.now()}`): Promise<{ teacher_outputs: { teacher_id: string; confidence: number; spike_count: number }[]; disagreement: number; learning_rates: Record<string, number>; state_digest: string; synchronized: boolean }> {
+  async mtlCoordinate(encoding: NDArray | Float32Array | readonly number[], coordinationId = `mtl-${Date.now()}`): Promise<{ teacher_outputs: TeacherOutput[]; disagreement: number; learning_rates: Record<string, number>; state_digest: string; synchronized: boolean; signalled: boolean }> {
     const v = toVector(encoding);
     const outputs = await Promise.all(this.engines.map(async (e) => {
       const r = await e.reason(v, 'mtl', this.timeoutMs);
       return { teacher_id: e.name, confidence: r.confidence, spike_count: r.spike_count };
     }));
-    const { acks, synchronized } = await this.everywhere((e) => e.mtlCoordinate(coordinationId, outputs, v, this.timeoutMs));
-    const first = Object.values(acks)[0]!;
-    return { teacher_outputs: outputs, disagreement: first.disagreement, learning_rates: first.learning_rates, state_digest: first.state_digest, synchronized };
+    return { teacher_outputs: outputs, ...(await this.coordinate(coordinationId, outputs, v)) };
+  }
+
+  /**
+   * One coordination round over given teacher outputs (a client's MTL loop): every engine applies the
+   * update; a disagreement above the threshold is reported once through `onDisagreement`.
+   */
+  async coordinate(coordinationId: string, outputs: TeacherOutput[], encoding?: NDArray): Promise<{ disagreement: number; learning_rates: Record<string, number>; state_digest: string; state_version: bigint; synchronized: boolean; signalled: boolean }> {
+    const { acks, synchronized } = await this.everywhere((e) => e.mtlCoordinate(coordinationId, outputs, encoding, this.timeoutMs));
+    const first = Object.values(acks)[0];
+    if (!first) throw new EngineError('SERVICE_UNHEALTHY', 'no engine is attached');
+    const threshold = this.options.disagreementThreshold;
+    const signalled = threshold !== undefined && first.disagreement > threshold;
+    if (signalled) {
+      this.counts.disagreement_signals++;
+      this.options.onDisagreement?.({ coordination_id: coordinationId, disagreement_score: first.disagreement, threshold, teacher_ids: outputs.map((o) => o.teacher_id) });
+    }
+    return { disagreement: first.disagreement, learning_rates: first.learning_rates, state_digest: first.state_digest, state_version: first.state_version, synchronized, signalled };
   }
 
   /** Counters of calls, failovers, errors, redundant checks and the cache. */
