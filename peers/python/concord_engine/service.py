@@ -46,6 +46,25 @@ class UnifiedEngineClient:
     def parameter_sync(self, parameters: Dict[str, float]) -> Dict[str, Any]:
         return self.client.request(M.PARAMETER_SYNC, {"parameters": parameters}, dst=self.service, timeout=self.timeout)
 
+    def coordinate(self, coordination_id: str, teacher_outputs: Any, encoding: Any = None) -> Dict[str, Any]:
+        """One MTL round over the teachers' outputs (teacher_id, confidence, spike_count): every engine behind the
+        service applies it; the TEACHER_SYNC with the disagreement and each teacher's learning rate."""
+        payload: Dict[str, Any] = {"coordination_id": coordination_id,
+                                   "teacher_outputs": [{"teacher_id": t["teacher_id"], "confidence": t["confidence"], "spike_count": t["spike_count"]} for t in teacher_outputs]}
+        if encoding is not None:
+            payload["encoding"] = _vector(encoding)
+        return self.client.request(M.MTL_COORDINATE, payload, dst=self.service, timeout=self.timeout)
+
+    def mtl_round(self, coordination_id: str, encoding: Any, teachers: Any = ("python", "cpp")) -> Dict[str, Any]:
+        """The MTL loop's one round: each teacher (an engine hint) answers the encoding, then the round is coordinated."""
+        outputs = []
+        for hint in teachers:
+            r = self.reason(encoding, f"mtl {coordination_id} {hint}", engine=hint)
+            outputs.append({"teacher_id": r["engine"], "confidence": r["confidence"], "spike_count": r["spike_count"]})
+        sync = self.coordinate(coordination_id, outputs, encoding)
+        sync["teacher_outputs"] = outputs
+        return sync
+
     def status(self) -> Dict[str, Any]:
         """{"metrics": {...}, "status": {...}}: the service's getMetrics() and getStatus()."""
         return self.client.request(M.ENGINE_STATUS_REQ, {}, dst=self.service, timeout=self.timeout)

@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -62,24 +63,29 @@ def service(broker):
         "python": start([sys.executable, str(REPO / "peers" / "python" / "concord_engine"), "--port", str(broker), "--id", PY_ENGINE]),
         "typescript": start(node_cli + ["engine", "serve", "--port", str(broker), "--id", TS_ENGINE]),
     }
-    client = connect("127.0.0.1", broker, f"py-unified-user-{os.getpid()}")
+    client_id = f"py-unified-user-{os.getpid()}"
+    client = connect("127.0.0.1", broker, client_id)
+    signals = []
+    signalled = threading.Event()
+    client.on("DISAGREEMENT_SIGNAL", lambda payload, *_: (signals.append(payload), signalled.set()))
     try:
         probe = {"encoding": encoding(0, 4), "context": "attach", "source": "python"}
         for engine_id in (PY_ENGINE, TS_ENGINE):
             wait_for(engine_id, lambda: client.request("REASONING_REQUEST", probe, dst=engine_id, timeout=10))
         procs["service"] = start(node_cli + ["engine", "serve", "--unified", "--port", str(broker), "--strategy", "python_first",
-                                             "--engines", f"{PY_ENGINE}:python,{TS_ENGINE}:typescript"])
+                                             "--engines", f"{PY_ENGINE}:python,{TS_ENGINE}:typescript",
+                                             "--disagreement-threshold", "0.01", "--observers", client_id])
         unified = UnifiedEngineClient(client)
         wait_for("the unified engine service", unified.status)
-        yield unified, procs
+        yield unified, procs, (signals, signalled)
     finally:
         client.close(drain_ms=500)
         for p in procs.values():
             stop(p)
 
 
-def test_strategy_hints_cache_feedback_redundancy_and_failover(service):
-    unified, procs = service
+def test_strategy_hints_cache_feedback_redundancy_mtl_and_failover(service):
+    unified, procs, (signals, signalled) = service
     # python_first over a python and a typescript engine: calls 0-3 of every 5 to python, call 4 to typescript.
     engines = [unified.reason(encoding(100 + i))["engine"] for i in range(10)]
     assert engines.count(PY_ENGINE) == 8 and engines.count(TS_ENGINE) == 2, engines
@@ -109,6 +115,18 @@ def test_strategy_hints_cache_feedback_redundancy_and_failover(service):
     status = unified.status()["status"]
     assert status["python_engine_active"] is True and status["strategy"] == "python_first"
 
+    # The MTL loop through the service, with teachers from different seeds: the TypeScript engine is reseeded
+    # (directly, not through the service), so the two teachers disagree and the observer gets a signal.
+    unified.client.request("PARAMETER_SYNC", {"parameters": {"seed": 7}}, dst=TS_ENGINE, timeout=20)
+    sync = unified.mtl_round("mtl-py-1", encoding(450), teachers=("python", "typescript"))
+    assert [t["teacher_id"] for t in sync["teacher_outputs"]] == [PY_ENGINE, TS_ENGINE]
+    confidences = [t["confidence"] for t in sync["teacher_outputs"]]
+    assert sync["disagreement"] == pytest.approx(abs(confidences[0] - confidences[1]) / 2, rel=1e-6) and sync["disagreement"] > 0.01
+    assert set(sync["learning_rates"]) == {PY_ENGINE, TS_ENGINE}
+    assert signalled.wait(20), "no DISAGREEMENT_SIGNAL reached the observer"
+    assert signals[0]["coordination_id"] == "mtl-py-1" and signals[0]["teacher_ids"] == [PY_ENGINE, TS_ENGINE]
+    assert signals[0]["disagreement_score"] == sync["disagreement"] and signals[0]["threshold"] == 0.01
+
     # Kill the Python engine process: a call for python fails over to the TypeScript engine.
     failovers = unified.status()["metrics"]["failovers"]
     stop(procs["python"], signal.SIGKILL)
@@ -122,6 +140,6 @@ def test_strategy_hints_cache_feedback_redundancy_and_failover(service):
 
 
 def test_an_unknown_hint_is_refused_before_sending(service):
-    unified, _ = service
+    unified, _, _ = service
     with pytest.raises(ValueError):
         unified.reason(encoding(1), engine="fastest")
