@@ -1,7 +1,7 @@
 // A C++ client uses the unified engine service (`concord engine serve --unified`) through the
 // TypeScript broker: the cpp_first strategy and the `engine` hint, cache hits, FEEDBACK to every
 // engine, redundant agreement, failover when the C++ engine process is killed, and redundant fallback
-// (ENG-11, ENG-21, ENG-22). Every process is started here and stopped by its PID. Skipped without node.
+// (ENG-9 to ENG-15). Every process is started here and stopped by its PID. Skipped without node.
 #include <gtest/gtest.h>
 
 #include "../engine/engine.hpp"

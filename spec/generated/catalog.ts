@@ -5676,7 +5676,7 @@ export const STATEMENTS: readonly { readonly id: string; readonly section: strin
     "id": "ENG-11",
     "section": "engine",
     "level": "required",
-    "text": "In redundant mode a unified engine MUST ask the first two live engines; when both answer it MUST report each engine's confidence and spike count (`engine_results`, in the pair's order) and `agreement`, true exactly when spike_count, confidence, firing_pattern and state_digest are equal, and answer with the result of higher confidence (the first of the pair on a tie); when one of them fails it MUST answer with the other's result, without `engine_results` or `agreement`, and count a failover; only when both fail does the call fail."
+    "text": "In redundant mode a unified engine MUST ask the first two live engines; when both answer it MUST report each engine's confidence and spike count (`engine_results`, in the pair's order) and `agreement`, true exactly when spike_count, confidence, firing_pattern and state_digest are equal, and answer with the result of higher confidence (the first of the pair on a tie); when one of them fails, or only one engine is live, it MUST answer with the result of the one that answered, without `engine_results` or `agreement`, and count a failover; only when no engine answers does the call fail."
   },
   {
     "id": "ENG-12",
@@ -5731,18 +5731,6 @@ export const STATEMENTS: readonly { readonly id: string; readonly section: strin
     "section": "engine",
     "level": "required",
     "text": "An engine MUST answer ENCODING_REQ with ENCODING_RSP carrying the encoding and `model` the encoder rule above defines, bit for bit."
-  },
-  {
-    "id": "ENG-21",
-    "section": "engine",
-    "level": "required",
-    "text": "A unified engine service MUST answer each REASONING_REQUEST routed to it exactly once, by the engine its `engine` hint selects, with that engine's result or with an ERROR whose `details.attempts` names each engine tried and its error code."
-  },
-  {
-    "id": "ENG-22",
-    "section": "engine",
-    "level": "required",
-    "text": "A unified engine service MUST apply FEEDBACK, STATE_UPDATE and PARAMETER_SYNC to every attached engine and answer ACK with the digest and version of the first engine, or an ERROR when one of them refuses."
   },
   {
     "id": "INS-12",

@@ -1,5 +1,5 @@
 /**
- * The unified engine as a broker service (spec section engine, ENG-21, ENG-22): a client id
+ * The unified engine as a broker service (spec section engine, ENG-9 to ENG-15): a client id
  * (`unified-engine` by default) that any client in any language reaches with ordinary engine
  * requests. REASONING_REQUEST and BATCH_REASONING_REQ honour the `engine` hint; FEEDBACK,
  * STATE_UPDATE, PARAMETER_SYNC and MTL_COORDINATE go to every engine (a round disagreeing beyond the
@@ -50,7 +50,7 @@ export interface UnifiedService {
 /** `engine` entries of a BATCH/REASONING_REQUEST as a hint (absent means auto). */
 const hintOf = (p: Record<string, unknown>): EngineHint => (p['engine'] as EngineHint | undefined) ?? 'auto';
 
-/** A failed call as the ERROR the requester gets: the code, and each engine tried with its code (ENG-21). */
+/** A failed call as the ERROR the requester gets: the code, and each engine tried with its code (ENG-9). */
 function refusal(r: UnifiedResult): EngineError {
   const e = r.error!;
   return new EngineError(e.code as never, e.message, { attempts: e.attempts.map((a) => ({ engine: a.engine, code: a.code })) }, e.retryable);
@@ -65,7 +65,7 @@ export function responseOf(r: UnifiedResult): ReasonResult & Record<string, unkn
   };
 }
 
-/** The ACK of a change applied everywhere: the first engine's state (ENG-22). */
+/** The ACK of a change applied everywhere: the first engine's state (ENG-14). */
 function ackOf(x: { acks: Record<string, StateAck> }): StateAck {
   const first = Object.values(x.acks)[0];
   if (!first) throw new EngineError('SERVICE_UNHEALTHY', 'no engine is attached');
