@@ -62,6 +62,6 @@ export const confidenceOf = (q: number): number => q / 65536;
 
 /** Activations (ENG-18): each output sum clamped to +-2^24 over 2^24, exact in float32. */
 export function activationsOf(outputSums: ArrayLike<number>): Float32Array {
-  const limit = 16_777_216;
+  const limit = 2 ** 24; // the spec's scale: integers of 24 bits are exact in float32
   return Float32Array.from(outputSums, (p) => (p < -limit ? -limit : p > limit ? limit : p) / limit);
 }

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { useHarness } from './fixture.js';
 import { DEFAULT_LIMITS } from '../../../spec/generated/catalog.js';
+import { PROTOCOL_VERSION } from '../../../spec/generated/catalog.js';
 
 const h = useHarness();
 
@@ -19,7 +20,7 @@ describe('handshake', () => {
     expect(ack.name).toBe('INIT_ACK');
     expect(ack.header.re).toBe(initId);
     expect(ack.encoding).toBe('json');
-    expect(ack.payload).toEqual({ broker_id: 'test-broker', client_id: 'alpha', protocol_version: '1.0', encoding: 'cbor', max_frame: 100_000, max_in_flight: 7, heartbeat_ms: 1000, max_subscriptions: DEFAULT_LIMITS.max_subscriptions });
+    expect(ack.payload).toEqual({ broker_id: 'test-broker', client_id: 'alpha', protocol_version: PROTOCOL_VERSION, encoding: 'cbor', max_frame: 100_000, max_in_flight: 7, heartbeat_ms: 1000, max_subscriptions: DEFAULT_LIMITS.max_subscriptions });
   });
 
   it('chooses json when the client lists it first', async () => {

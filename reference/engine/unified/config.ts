@@ -3,7 +3,7 @@
  * load_balancing as `strategy`, the cache size, the timeout), from flags or a configuration file
  * (`concord engine serve --unified --config FILE`, keys as the flags without `--`).
  */
-import { DEFAULT_LIMITS } from '../../../spec/generated/catalog.js';
+import { DEFAULT_LIMITS, LIMITS } from '../../../spec/generated/catalog.js';
 import type { EngineLanguage } from './backend.js';
 import { STRATEGIES, type Strategy } from './strategy.js';
 
@@ -29,8 +29,10 @@ export const ENGINE_CONFIG_KEYS = {
   'typescript-enabled': 'boolean', unified: 'boolean',
 } as const;
 
-function integer(name: string, v: unknown, min: number, max: number, fallback: number): number {
-  if (v === undefined) return fallback;
+/** A setting checked against the range of its limit in spec/limits.json. */
+function integer(name: string, v: unknown, limit: 'engine_cache_max' | 'engine_timeout_ms'): number {
+  const { min, max } = LIMITS.find((l) => l.name === limit)!;
+  if (v === undefined) return DEFAULT_LIMITS[limit];
   const n = Number(v);
   if (!Number.isInteger(n) || n < min || n > max) throw new RangeError(`${name} ${String(v)} is not an integer ${min} to ${max}`);
   return n;
@@ -46,8 +48,8 @@ export function engineConfigOf(values: Record<string, string | boolean | undefin
   return {
     python_enabled: values['python-enabled'] !== false, cpp_enabled: values['cpp-enabled'] !== false, typescript_enabled: values['typescript-enabled'] !== false,
     strategy: strategy as Strategy,
-    cache_size: integer('cache-size', values['cache-size'], 0, 1_048_576, DEFAULT_LIMITS.engine_cache_max),
-    timeout_ms: integer('timeout-ms', values['timeout-ms'], 1, 3_600_000, DEFAULT_LIMITS.engine_timeout_ms),
+    cache_size: integer('cache-size', values['cache-size'], 'engine_cache_max'),
+    timeout_ms: integer('timeout-ms', values['timeout-ms'], 'engine_timeout_ms'),
     ...(threshold !== undefined ? { disagreement_threshold: threshold } : {}),
   };
 }
