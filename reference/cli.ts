@@ -105,7 +105,7 @@ export function main(argv: string[]): number {
   const options = {
     encoding: { type: 'string', default: 'json' }, id: { type: 'string', default: '1' }, dst: { type: 'string' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' },
     host: { type: 'string' }, port: { type: 'string' }, unix: { type: 'string' }, 'fifo-dir': { type: 'string' }, token: { type: 'string' }, 'token-file': { type: 'string' },
-    'log-level': { type: 'string' }, 'max-in-flight': { type: 'string' }, 'max-frame': { type: 'string' }, cluster: { type: 'string' }, 'broker-id': { type: 'string' },
+    'log-level': { type: 'string' }, 'max-in-flight': { type: 'string' }, 'max-frame': { type: 'string' }, cluster: { type: 'string' }, 'broker-id': { type: 'string' }, config: { type: 'string' },
     'json-only': { type: 'boolean' }, 'client-id': { type: 'string' }, fifo: { type: 'string' },
   } as const;
   try {

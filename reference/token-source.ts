@@ -13,34 +13,51 @@ export class TokenSourceError extends Error {
 /** The INIT schema caps `token` at 512 characters; a larger file is not a token. */
 const MAX_FILE_BYTES = 4096;
 
-/**
- * Reads the token in `path`: its first line, without the line ending. Refused when the file is
- * readable or writable by group or others (mode & 0o077), so a secret left world-readable is noticed
- * rather than used, and when it is empty or not a regular file. The mode is checked on the opened
- * descriptor, so the file read is the file checked.
- */
-export function readTokenFile(path: string): string {
+/** A file read through one descriptor, so the file read is the file checked: its text and whether group or others may access it. */
+export interface CheckedFile {
+  text: string;
+  /** mode & 0o777, for the message that refuses it. */
+  mode: number;
+  /** Readable or writable by group or others (mode & 0o077). */
+  shared: boolean;
+}
+
+/** Reads a regular file of at most `maxBytes` (`flag` names the option in errors). */
+export function readCheckedFile(flag: string, path: string, maxBytes: number): CheckedFile {
   let fd: number;
   try {
     fd = openSync(path, 'r');
   } catch (e) {
-    throw new TokenSourceError(`--token-file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new TokenSourceError(`${flag} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   try {
     const stat = fstatSync(fd);
-    if (!stat.isFile()) throw new TokenSourceError(`--token-file ${path}: not a regular file`);
-    if ((stat.mode & 0o077) !== 0) {
-      throw new TokenSourceError(`--token-file ${path}: readable by group or others (mode ${(stat.mode & 0o777).toString(8).padStart(4, '0')}); chmod 600 it`);
-    }
-    const buffer = Buffer.alloc(MAX_FILE_BYTES + 1);
+    if (!stat.isFile()) throw new TokenSourceError(`${flag} ${path}: not a regular file`);
+    const buffer = Buffer.alloc(maxBytes + 1);
     const n = readSync(fd, buffer, 0, buffer.length, 0);
-    if (n > MAX_FILE_BYTES) throw new TokenSourceError(`--token-file ${path}: larger than ${MAX_FILE_BYTES} bytes`);
-    const token = buffer.subarray(0, n).toString('utf8').split(/\r?\n/)[0]!;
-    if (token.length === 0) throw new TokenSourceError(`--token-file ${path}: the first line is empty`);
-    return token;
+    if (n > maxBytes) throw new TokenSourceError(`${flag} ${path}: larger than ${maxBytes} bytes`);
+    return { text: buffer.subarray(0, n).toString('utf8'), mode: stat.mode & 0o777, shared: (stat.mode & 0o077) !== 0 };
   } finally {
     closeSync(fd);
   }
+}
+
+/** The refusal of a file holding a secret that group or others may read. */
+export function sharedSecretError(flag: string, path: string, f: CheckedFile, what = 'readable by group or others'): TokenSourceError {
+  return new TokenSourceError(`${flag} ${path}: ${what} (mode ${f.mode.toString(8).padStart(4, '0')}); chmod 600 it`);
+}
+
+/**
+ * Reads the token in `path`: its first line, without the line ending. Refused when the file is
+ * readable or writable by group or others (mode & 0o077), so a secret left world-readable is noticed
+ * rather than used, and when it is empty or not a regular file.
+ */
+export function readTokenFile(path: string): string {
+  const f = readCheckedFile('--token-file', path, MAX_FILE_BYTES);
+  if (f.shared) throw sharedSecretError('--token-file', path, f);
+  const token = f.text.split(/\r?\n/)[0]!;
+  if (token.length === 0) throw new TokenSourceError(`--token-file ${path}: the first line is empty`);
+  return token;
 }
 
 export interface TokenOptions {

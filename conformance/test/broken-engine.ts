@@ -12,6 +12,9 @@
  *   mem-two-answers      MEMORY_UPDATE is answered twice, ACK and UNSUPPORTED (MEM-1)
  *   encoding-right-dim   ENCODING_REQ is answered with `dim` elements (a correct encoder: MEM-2 passes)
  *   encoding-wrong-dim   ENCODING_REQ is answered with `dim` + 1 elements (MEM-2)
+ *   no-activations       REASONING_RESPONSE carries no `activations` (ENG-18)
+ *   memory-keeps-first   a MEMORY_UPDATE of a key already stored is ACKed but not applied (ENG-19, MEM-1)
+ *   encoding-hash-only   ENCODING_REQ ignores the memory: always the hash encoder (ENG-20)
  *   nonfinite-internal   a non-finite encoding is refused with INTERNAL, not INVALID_ARRAY (ENG-9, ENG-12)
  *   double-answer        every REASONING_RESPONSE is sent twice (ENG-9)
  *   slow-reason          every REASONING_RESPONSE is held back [ms] milliseconds (ENG-13)
@@ -24,6 +27,7 @@ import { decodeEnvelope } from '../../reference/codec/body.js';
 import { messageByCode } from '../../reference/codec/catalog.js';
 import { ProtocolError } from '../../reference/codec/errors.js';
 import { NDArray } from '../../reference/codec/ndarray.js';
+import { hashEncode } from '../../reference/engine/encoder.js';
 import { decodeMessage, encodeMessageFrame, type Message, type OutgoingMessage } from '../../reference/codec/message.js';
 import type { MessageName } from '../../spec/generated/catalog.js';
 
@@ -42,6 +46,8 @@ const inDecoder = new FrameDecoder();
 let held: Uint8Array | undefined;
 /** The type of each request by id, so that an answer's defect can depend on what it answers. */
 const asked = new Map<string, string>();
+/** Memory keys the engine was given (memory-keeps-first). */
+const stored = new Set<string>();
 process.stdin.on('data', (chunk: Buffer) => {
   for (const body of inDecoder.push(chunk)) {
     let m: Message;
@@ -61,6 +67,16 @@ process.stdin.on('data', (chunk: Buffer) => {
     if (m.name === 'MEMORY_UPDATE' && defect === 'mem-two-answers') {
       out(frame('ACK', m.header.id, {}));
       out(frame('ERROR', m.header.id, { code: 'UNSUPPORTED', message: 'no memory', definite: true }));
+      continue;
+    }
+    if (m.name === 'MEMORY_UPDATE' && defect === 'memory-keeps-first') {
+      const key = (m.payload as { key: string }).key;
+      if (stored.has(key)) { out(frame('ACK', m.header.id, {})); continue; }
+      stored.add(key);
+    }
+    if (m.name === 'ENCODING_REQ' && defect === 'encoding-hash-only') {
+      const { text, dim } = m.payload as { text: string; dim?: number };
+      out(frame('ENCODING_RSP', m.header.id, { encoding: new NDArray('<f4', [dim ?? 64], hashEncode(text, dim ?? 64)), model: 'concord-hash-encoder' }));
       continue;
     }
     if (m.name === 'ENCODING_REQ' && defect.startsWith('encoding-')) {
@@ -107,7 +123,10 @@ fromEngine.pipe(new Transform({
         delete rates[Object.keys(rates)[0]!];
         this.push(again(m, { ...p, learning_rates: rates }));
       } else if (m.name === 'ERROR' && defect === 'nonfinite-internal' && p['code'] === 'INVALID_ARRAY') this.push(again(m, { ...p, code: 'INTERNAL', definite: false }));
-      else if (m.name === 'REASONING_RESPONSE' && defect === 'double-answer') {
+      else if (m.name === 'REASONING_RESPONSE' && defect === 'no-activations') {
+        const { activations: _dropped, ...rest } = p;
+        this.push(again(m, rest));
+      } else if (m.name === 'REASONING_RESPONSE' && defect === 'double-answer') {
         this.push(again(m));
         this.push(again({ ...m, header: { ...m.header, id: `${m.header.id}-again` } }));
       } else if (m.name === 'REASONING_RESPONSE' && defect === 'slow-reason') {

@@ -49,7 +49,18 @@ describe('the engine suite', () => {
     expect(encoder.results.map((r) => r.outcome)).toEqual(['pass']);
   }, 400_000);
 
+  it('passes the reference engine on the memory and encoder fixtures (MEMORY_UPDATE, ENCODING_REQ)', async () => {
+    const ids = ['engine/fixtures/memory-encoder', 'engine/fixtures/memory-eviction', 'engine/fixtures/memory-update-and-recall'];
+    const { results } = await run(engine(), ids);
+    expect(results.filter((r) => r.outcome !== 'pass').map((r) => `${r.id}: ${r.message}`)).toEqual([]);
+    expect(results.map((r) => r.id).sort()).toEqual(ids);
+  }, 120_000);
+
   it.each([
+    ['no-activations', 'engine/fixtures/reason-encodings'],
+    ['memory-keeps-first', 'engine/fixtures/memory-update-and-recall'],
+    ['memory-keeps-first', 'engine/fixtures/memory-eviction'],
+    ['encoding-hash-only', 'engine/fixtures/memory-update-and-recall'],
     ['batch-drop-last', 'msg-reasoning/batch-entry-per-item'],
     ['batch-fail-all', 'msg-reasoning/batch-item-failure-isolated'],
     ['batch-per-item-fault', 'msg-reasoning/batch-fault-refuses-whole'],

@@ -67,7 +67,14 @@ std::vector<float> vector_of(const json& value, const std::string& path) {
   return out;
 }
 
-Engine::Engine(std::string name, std::uint32_t seed) : name_(std::move(name)) {
+std::vector<float> activations_of(const std::vector<std::int64_t>& output_sums) {
+  std::vector<float> out;
+  out.reserve(output_sums.size());
+  for (auto p : output_sums) out.push_back(static_cast<float>(static_cast<double>(clamp64(p, -16777216, 16777216)) / 16777216.0));
+  return out;
+}
+
+Engine::Engine(std::string name, std::uint32_t seed, std::size_t memory_max) : name_(std::move(name)), memory_(memory_max) {
   Xorshift32 rng(seed);
   for (int l = 0; l < 3; ++l) w_[l] = draw_layer(rng, l);
   digest_ = compute_digest();
@@ -129,7 +136,10 @@ Forward Engine::forward(const std::vector<float>& encoding) const {
       const std::int32_t* row = w_[l].data() + static_cast<std::size_t>(n) * kLayerInputs[l];
       for (int k : active) p += row[k];
       f.spikes[offset_out + n] = p > thresholds_[l];
-      if (l == 2) fired_out += f.spikes[offset_out + n];
+      if (l == 2) {
+        fired_out += f.spikes[offset_out + n];
+        f.output_sums.push_back(p);
+      }
     }
     offset_in = offset_out;
     offset_out += kLayerSizes[l];
@@ -146,6 +156,7 @@ json Engine::reason(const std::vector<float>& encoding) const {
   return {{"spike_count", f.spike_count},
           {"confidence", static_cast<double>(f.confidence_q) / 65536.0},
           {"firing_pattern", ndarray_value(NDArray::from_values<std::uint8_t>("|u1", {static_cast<std::uint64_t>(kNeurons)}, f.spikes))},
+          {"activations", ndarray_value(NDArray::vector_f4(activations_of(f.output_sums)))},
           {"engine", name_},
           {"latency_ms", static_cast<double>(f32(ms))},
           {"state_digest", digest_}};
@@ -259,6 +270,16 @@ json Engine::mtl_coordinate(const std::string& id, const json& teachers, const s
           {"state_version", ack["state_version"]}, {"state_digest", ack["state_digest"]}};
 }
 
+json Engine::memory_update(const std::string& key, const std::vector<float>& encoding, std::optional<std::string> content) {
+  memory_.store(key, encoding, std::move(content));
+  return {{"state_digest", digest_}, {"state_version", version_}};
+}
+
+json Engine::encode(const std::string& text, std::optional<std::size_t> dim) const {
+  auto [elements, model] = memory_.encode(text, dim.value_or(kInputWidth));
+  return {{"encoding", ndarray_value(NDArray::vector_f4(elements))}, {"model", model}};
+}
+
 json Engine::handle(MessageType type, const json& p) {
   switch (type) {
     case MessageType::ReasoningRequest:
@@ -291,6 +312,16 @@ json Engine::handle(MessageType type, const json& p) {
       std::optional<std::vector<float>> enc;
       if (p.contains("encoding")) enc = vector_of(p["encoding"], "/encoding");
       return mtl_coordinate(p.at("coordination_id").get<std::string>(), p.at("teacher_outputs"), enc);
+    }
+    case MessageType::MemoryUpdate: {
+      std::optional<std::string> content;
+      if (p.contains("content")) content = p["content"].get<std::string>();
+      return memory_update(p.at("key").get<std::string>(), vector_of(p.at("encoding"), "/encoding"), std::move(content));
+    }
+    case MessageType::EncodingReq: {
+      std::optional<std::size_t> dim;
+      if (p.contains("dim")) dim = p["dim"].get<std::size_t>();
+      return encode(p.at("text").get<std::string>(), dim);
     }
     default:
       throw ProtocolError(ErrorCode::Unsupported, "an engine does not handle this type");

@@ -5,6 +5,8 @@
 
 #include <concord/concord.hpp>
 
+#include "memory.hpp"
+
 #include <array>
 #include <cstdint>
 #include <string>
@@ -40,14 +42,18 @@ struct Forward {
   std::vector<std::uint8_t> spikes;  // s0 || s1 || s2
   int spike_count = 0;
   int confidence_q = 0;  // fired output neurons x 512, over 65536
+  std::vector<std::int64_t> output_sums;  // P2_n, the activations before scaling (ENG-18)
 };
+
+/// ENG-18: each output-layer sum clamped to +-2^24, over 2^24 (exact in float32).
+std::vector<float> activations_of(const std::vector<std::int64_t>& output_sums);
 
 /// Weights of one layer drawn like the engine's: (draw >> 16) - 32768, row by row.
 std::vector<std::int32_t> draw_layer(Xorshift32& rng, int layer);
 
 class Engine {
  public:
-  explicit Engine(std::string name = "cpp", std::uint32_t seed = kDefaultSeed);
+  explicit Engine(std::string name = "cpp", std::uint32_t seed = kDefaultSeed, std::size_t memory_max = protocol::kEngineMemoryMax);
 
   const std::string& digest() const noexcept { return digest_; }
   std::uint64_t version() const noexcept { return version_; }
@@ -61,6 +67,10 @@ class Engine {
   json state_update(int layer, const NDArray& weights, std::uint64_t version);
   json parameter_sync(const json& parameters, std::optional<std::uint64_t> version);
   json mtl_coordinate(const std::string& id, const json& teachers, const std::optional<std::vector<float>>& encoding);
+  /// MEMORY_UPDATE (ENG-19): the state, and so its digest and version, stay as they are.
+  json memory_update(const std::string& key, const std::vector<float>& encoding, std::optional<std::string> content);
+  /// ENCODING_REQ (ENG-20): `dim` elements, 64 when absent.
+  json encode(const std::string& text, std::optional<std::size_t> dim) const;
 
  private:
   void hebbian(const std::vector<float>& encoding, double reward, std::optional<double> learning_rate);
@@ -73,6 +83,7 @@ class Engine {
   std::int32_t lr_q_ = kDefaultLrQ;
   std::uint64_t version_ = 0;
   std::string digest_;
+  EngineMemory memory_;
 };
 
 /// Float32 elements of a Vector field (either byte order).

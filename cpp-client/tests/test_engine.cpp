@@ -62,13 +62,25 @@ std::pair<MessageType, json> request_of(const json& step) {
     }
     return {MessageType::BatchReasoningReq, {{"items", items}, {"source", "gtest"}}};
   }
+  if (op == "memory_update") {
+    json p = {{"key", step["key"]}, {"encoding", f32(step["encoding"])}};
+    if (step.contains("content")) p["content"] = step["content"];
+    return {MessageType::MemoryUpdate, p};
+  }
+  if (op == "encode") {
+    json p = {{"text", step["text"]}};
+    if (step.contains("dim")) p["dim"] = step["dim"];
+    return {MessageType::EncodingReq, p};
+  }
   json p = {{"coordination_id", step["coordination_id"]}, {"teacher_outputs", step["teacher_outputs"]}};
   if (step.contains("encoding")) p["encoding"] = f32(step["encoding"]);
   return {MessageType::MtlCoordinate, p};
 }
 
+/// The elements' bytes in hex: uint8 patterns as they are, float32 vectors little-endian (as the fixtures pin them).
 std::string hex_of(const json& pattern) {
   NDArray a = ndarray_from_value(pattern);
+  if (a.dtype() == ">f4") a = NDArray::vector_f4(engine::vector_of(pattern, "/"));
   std::string out;
   char b[3];
   for (auto v : a.data()) {
@@ -82,6 +94,7 @@ void check_reason(const json& want, const json& got, const std::string& where) {
   EXPECT_EQ(got.at("spike_count"), want.at("spike_count")) << where;
   EXPECT_EQ(got.at("confidence").get<double>(), want.at("confidence").get<double>()) << where;
   EXPECT_EQ(hex_of(got.at("firing_pattern")), want.at("firing_pattern_hex").get<std::string>()) << where;
+  EXPECT_EQ(hex_of(got.at("activations")), want.at("activations_hex").get<std::string>()) << where;
   EXPECT_EQ(got.at("state_digest"), want.at("state_digest")) << where;
 }
 
@@ -112,6 +125,9 @@ void run_step(Engine& eng, const json& step, const std::string& where) {
       if (want[i]["ok"].get<bool>()) check_reason(want[i]["result"], got["results"][i]["result"], where + " item " + std::to_string(i));
       else EXPECT_EQ(got["results"][i]["error"]["code"], want[i]["code"]) << where;
     }
+  } else if (op == "encode") {
+    EXPECT_EQ(got.at("model"), want.at("model")) << where;
+    EXPECT_EQ(hex_of(got.at("encoding")), want.at("encoding_hex").get<std::string>()) << where;
   } else {
     EXPECT_EQ(got.at("state_digest"), want.at("state_digest")) << where;
     EXPECT_EQ(std::to_string(got.at("state_version").get<std::uint64_t>()), want.at("state_version").get<std::string>()) << where;

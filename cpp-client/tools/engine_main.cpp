@@ -23,18 +23,14 @@ std::atomic<bool> g_stop{false};
 
 using tools::write_all;
 
+// The request types an engine answers (spec section engine): one list for stdio and the broker.
+constexpr MessageType kEngineRequests[] = {MessageType::ReasoningRequest, MessageType::BatchReasoningReq, MessageType::Feedback,
+                                           MessageType::StateUpdate,      MessageType::ParameterSync,     MessageType::MtlCoordinate,
+                                           MessageType::MemoryUpdate,     MessageType::EncodingReq};
+
 bool is_engine_request(MessageType t) {
-  switch (t) {
-    case MessageType::ReasoningRequest:
-    case MessageType::BatchReasoningReq:
-    case MessageType::Feedback:
-    case MessageType::StateUpdate:
-    case MessageType::ParameterSync:
-    case MessageType::MtlCoordinate:
-      return true;
-    default:
-      return false;
-  }
+  for (MessageType e : kEngineRequests) if (e == t) return true;
+  return false;
 }
 
 int serve_stdio(engine::Engine& eng, const std::string& spec_dir) {
@@ -97,8 +93,7 @@ int serve_broker(engine::Engine& eng, ClientOptions options) {
   int failures = 0;     // consecutive failed connections, bounded
   while (!g_stop) {
     auto client = std::make_unique<Client>(options);
-    for (MessageType t : {MessageType::ReasoningRequest, MessageType::BatchReasoningReq, MessageType::Feedback, MessageType::StateUpdate,
-                          MessageType::ParameterSync, MessageType::MtlCoordinate}) {
+    for (MessageType t : kEngineRequests) {
       client->on(t, [&eng, &state](const Message& m) {
         std::lock_guard<std::mutex> lock(state);
         return eng.handle(m.message_type(), m.payload);

@@ -7,6 +7,7 @@ import { BrokerConfigError } from './config.js';
 import { isLogLevel } from './logger.js';
 import { ListenError } from './listen.js';
 import { resolveToken, TokenSourceError } from '../token-source.js';
+import { withConfigFile } from '../config-file.js';
 import { DEFAULT_LIMITS, TRANSPORTS } from '../../spec/generated/catalog.js';
 
 /** TCP-1's default address, host and port (spec/transports.json). */
@@ -53,7 +54,16 @@ export const BROKER_HELP = `  broker                       run the reference bro
                                on; several, comma-separated); spec section 19
     --broker-id NAME           this broker's id, unique in the cluster (default concord-broker; with
                                --cluster, concord-broker-PID)
+    --config FILE              every option above from a JSON object (keys without --); options given
+                               here win; a file holding a token is refused when group or others may
+                               read it (exit 78)
 `;
+
+/** The settings a broker configuration file may hold: every option of the command. */
+export const BROKER_CONFIG_KEYS = {
+  host: 'string', port: 'string', unix: 'string', 'fifo-dir': 'string', token: 'string', 'token-file': 'string',
+  'log-level': 'string', 'max-in-flight': 'string', 'max-frame': 'string',
+} as const;
 
 export interface BrokerCommandValues {
   host?: string;
@@ -67,6 +77,7 @@ export interface BrokerCommandValues {
   'max-frame'?: string;
   cluster?: string;
   'broker-id'?: string;
+  config?: string;
 }
 
 /** sysexits: usage error, configuration error. */
@@ -80,7 +91,14 @@ function integer(flag: string, value: string | undefined): number | undefined {
 }
 
 /** Starts the broker; returns an exit code for synchronous failures, 0 once it is starting. */
-export function runBrokerCommand(values: BrokerCommandValues): number {
+export function runBrokerCommand(flags: BrokerCommandValues): number {
+  let values: BrokerCommandValues;
+  try {
+    values = withConfigFile(flags, BROKER_CONFIG_KEYS);
+  } catch (e) {
+    process.stderr.write(`concord broker: ${(e as Error).message}\n`);
+    return EX_CONFIG;
+  }
   const logLevel = values['log-level'] ?? 'info';
   if (!isLogLevel(logLevel)) {
     process.stderr.write(`concord broker: --log-level must be debug, info, warn or error\n`);

@@ -4,7 +4,9 @@
  */
 import { NDArray } from '../codec/ndarray.js';
 import { EngineError } from './errors.js';
-import { confidenceOf, forward } from './forward.js';
+import { activationsOf, confidenceOf, forward } from './forward.js';
+import { EngineMemory } from './memory.js';
+import { encodeText } from './encoder.js';
 import { stateDigest } from './digest.js';
 import { hebbian, replaceLayer, syncParameters } from './learn.js';
 import { coordinate, type TeacherConfidence } from './mtl.js';
@@ -15,6 +17,8 @@ export interface ReasonResult {
   spike_count: number;
   confidence: number;
   firing_pattern: NDArray;
+  /** The 128 output-layer activations (ENG-18). */
+  activations: NDArray;
   engine: string;
   latency_ms: number;
   state_digest: string;
@@ -44,6 +48,12 @@ export interface MtlResult {
   state_digest: string;
 }
 
+/** The answer to ENCODING_REQ (ENG-20). */
+export interface EncodingResult {
+  encoding: NDArray;
+  model: string;
+}
+
 /** Float32 elements of a Vector payload field (the codec has checked dtype and shape). */
 function elements(encoding: unknown): ArrayLike<number> {
   if (encoding instanceof NDArray) return encoding.data as ArrayLike<number>;
@@ -55,8 +65,10 @@ function elements(encoding: unknown): ArrayLike<number> {
 export class ReferenceEngine {
   private state: EngineState;
   private digest: string;
+  private readonly memory: EngineMemory;
 
-  constructor(readonly name = 'typescript', seed?: number) {
+  constructor(readonly name = 'typescript', seed?: number, memoryMax?: number) {
+    this.memory = new EngineMemory(memoryMax);
     this.state = initialState(seed);
     this.digest = stateDigest(this.state);
   }
@@ -87,7 +99,7 @@ export class ReferenceEngine {
     const f = forward(this.state, elements(encoding));
     return {
       spike_count: f.spikeCount, confidence: confidenceOf(f.confidenceQ), firing_pattern: new NDArray('|u1', [f.spikes.length], f.spikes),
-      engine: this.name, latency_ms: Math.fround(performance.now() - started), state_digest: this.digest,
+      activations: new NDArray('<f4', [f.outputSums.length], activationsOf(f.outputSums)), engine: this.name, latency_ms: Math.fround(performance.now() - started), state_digest: this.digest,
     };
   }
 
@@ -119,6 +131,18 @@ export class ReferenceEngine {
   parameterSync(parameters: Record<string, number>, version?: bigint): StateAck {
     syncParameters(this.state, parameters, version);
     return this.changed();
+  }
+
+  /** Stores an encoding under a key (MEMORY_UPDATE, ENG-19); the state, and so its digest and version, stay as they are. */
+  memoryUpdate(key: string, encoding: unknown, content?: string): StateAck {
+    this.memory.store(key, elements(encoding), content);
+    return { state_digest: this.digest, state_version: this.state.version };
+  }
+
+  /** The encoding of a text (ENCODING_REQ, ENG-20): from memory when an entry has it as content, else hashed. */
+  encode(text: string, dim?: number): EncodingResult {
+    const e = encodeText(this.memory, text, dim);
+    return { encoding: new NDArray('<f4', [e.elements.length], e.elements), model: e.model };
   }
 
   /** Coordinates the teachers' confidences (MTL_COORDINATE); with an encoding, applies the update it implies. */

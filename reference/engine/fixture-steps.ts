@@ -4,7 +4,7 @@
  */
 import { NDArray } from '../codec/ndarray.js';
 import type { EngineRequest } from './handler.js';
-import { layerWeights, toFloat, type AckExpect, type ReasonExpect, type Step } from './fixtures.js';
+import { f32Hex, layerWeights, toFloat, type AckExpect, type EncodeExpect, type ReasonExpect, type Step } from './fixtures.js';
 import type { MessageName } from '../../spec/generated/catalog.js';
 
 export interface StepRequest {
@@ -34,6 +34,10 @@ export function requestOf(step: Step): StepRequest {
       return { type: 'BATCH_REASONING_REQ', payload: { items: step.items.map((it) => ({ encoding: f32(it.encoding), ...(it.context !== undefined ? { context: it.context } : {}) })), source: 'conformance' } };
     case 'mtl':
       return { type: 'MTL_COORDINATE', payload: { coordination_id: step.coordination_id, teacher_outputs: step.teacher_outputs, ...(step.encoding ? { encoding: f32(step.encoding) } : {}) } };
+    case 'memory_update':
+      return { type: 'MEMORY_UPDATE', payload: { key: step.key, encoding: f32(step.encoding), ...(step.content !== undefined ? { content: step.content } : {}) } };
+    case 'encode':
+      return { type: 'ENCODING_REQ', payload: { text: step.text, ...(step.dim !== undefined ? { dim: step.dim } : {}) } };
   }
 }
 
@@ -41,6 +45,24 @@ export function requestOf(step: Step): StepRequest {
 export function patternHex(p: unknown): string {
   if (!(p instanceof NDArray)) return `<not an ndarray: ${JSON.stringify(p)?.slice(0, 60)}>`;
   return Buffer.from(Array.from(p.data as ArrayLike<number | boolean>, (v) => Number(v))).toString('hex');
+}
+
+/** Float32 vector elements as little-endian hex, whatever byte order the peer sent. */
+function vectorHex(v: unknown): string {
+  if (!(v instanceof NDArray) || !(v.data instanceof Float32Array)) return `<not a float32 ndarray: ${JSON.stringify(v)?.slice(0, 60)}>`;
+  return f32Hex(v);
+}
+
+/** Where two hex strings of float32 elements first differ, as an element index. */
+function firstElementDiff(got: string, want: string): string {
+  const i = [...got].findIndex((c, k) => c !== want[k]);
+  return `element ${Math.floor((i < 0 ? Math.min(got.length, want.length) : i) / 8)} (length ${got.length / 8}, expected ${want.length / 8})`;
+}
+
+function encodeDiff(expect: EncodeExpect, got: Record<string, unknown>): string | null {
+  if (got['model'] !== expect.model) return `model ${String(got['model'])}, expected ${expect.model}`;
+  const hex = vectorHex(got['encoding']);
+  return hex === expect.encoding_hex ? null : `encoding differs from ${firstElementDiff(hex, expect.encoding_hex)}`;
 }
 
 function reasonDiff(expect: ReasonExpect, got: Record<string, unknown>, where: string): string | null {
@@ -51,6 +73,8 @@ function reasonDiff(expect: ReasonExpect, got: Record<string, unknown>, where: s
     const i = [...hex].findIndex((c, k) => c !== expect.firing_pattern_hex[k]);
     return `${where}firing_pattern differs from neuron ${Math.floor(i / 2)} (length ${hex.length / 2}, expected ${expect.firing_pattern_hex.length / 2})`;
   }
+  const activations = vectorHex(got['activations']);
+  if (activations !== expect.activations_hex) return `${where}activations differ from ${firstElementDiff(activations, expect.activations_hex)}`;
   if (got['state_digest'] !== expect.state_digest) return `${where}state_digest ${String(got['state_digest'])}, expected ${expect.state_digest}`;
   return null;
 }
@@ -77,7 +101,10 @@ export function stepDiff(step: Step, answer: Answer): string | null {
     case 'state_update':
       return ackDiff(step.expect, p);
     case 'parameter_sync':
+    case 'memory_update':
       return step.expect ? ackDiff(step.expect, p) : null;
+    case 'encode':
+      return encodeDiff(step.expect, p);
     case 'batch': {
       const results = p['results'] as Record<string, unknown>[] | undefined;
       if (!Array.isArray(results) || results.length !== step.expect.length) return `expected ${step.expect.length} results, got ${results?.length}`;

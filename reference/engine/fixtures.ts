@@ -1,6 +1,6 @@
 /**
  * The engine's test vectors (fixtures/engine/engine.json), written by `npm run gen` from the
- * TypeScript reference engine and reproduced by every other engine (ENG-1, ENG-2, ENG-3, ENG-4, ENG-5, ENG-6, ENG-7, ENG-8). Each scenario starts
+ * TypeScript reference engine and reproduced by every other engine (ENG-1, ENG-2, ENG-3, ENG-4, ENG-5, ENG-6, ENG-7, ENG-8, ENG-18, ENG-19, ENG-20). Each scenario starts
  * from a fresh engine with seed 42 and applies its steps in order; every step names what it expects.
  */
 import { NDArray } from '../codec/ndarray.js';
@@ -8,6 +8,7 @@ import { ReferenceEngine, type StateAck } from './engine.js';
 import { EngineError } from './errors.js';
 import { Xorshift32 } from './prng.js';
 import { DEFAULT_SEED, LAYER_INPUTS, LAYER_SIZES } from './model.js';
+import { DEFAULT_LIMITS } from '../../spec/generated/catalog.js';
 
 export type Step =
   | { op: 'reason'; encoding: number[]; context: string; expect: ReasonExpect }
@@ -16,9 +17,13 @@ export type Step =
   | { op: 'parameter_sync'; parameters: Record<string, number>; state_version?: string; expect?: AckExpect; expect_error?: string }
   | { op: 'state_update'; layer: number; weights_seed: number; state_version: string; expect: AckExpect }
   | { op: 'batch'; items: { encoding: (number | string)[]; context?: string }[]; expect: ({ ok: true; result: ReasonExpect } | { ok: false; code: string })[] }
-  | { op: 'mtl'; coordination_id: string; teacher_outputs: { teacher_id: string; confidence: number; spike_count: number }[]; encoding?: number[]; expect: MtlExpect };
+  | { op: 'mtl'; coordination_id: string; teacher_outputs: { teacher_id: string; confidence: number; spike_count: number }[]; encoding?: number[]; expect: MtlExpect }
+  | { op: 'memory_update'; key: string; encoding: (number | string)[]; content?: string; expect?: AckExpect; expect_error?: string }
+  | { op: 'encode'; text: string; dim?: number; expect: EncodeExpect };
 
-export interface ReasonExpect { spike_count: number; confidence: number; firing_pattern_hex: string; state_digest: string }
+export interface ReasonExpect { spike_count: number; confidence: number; firing_pattern_hex: string; activations_hex: string; state_digest: string }
+/** ENCODING_RSP: the encoder's name and the vector's float32 little-endian bytes. */
+export interface EncodeExpect { model: string; encoding_hex: string }
 export interface AckExpect { state_digest: string; state_version: string }
 export interface MtlExpect { teacher_count: number; disagreement: number; learning_rates: Record<string, number>; state_digest: string; state_version: string }
 
@@ -47,13 +52,21 @@ export function layerWeights(layer: number, seed: number): NDArray {
   return new NDArray('<i4', [rows, cols], data);
 }
 
+/** Float32 elements as little-endian bytes in hex: how fixtures pin float vectors bit for bit. */
+export function f32Hex(a: NDArray): string {
+  const data = a.data as Float32Array;
+  const b = Buffer.alloc(data.length * 4);
+  data.forEach((v, i) => b.writeFloatLE(v, i * 4));
+  return b.toString('hex');
+}
+
 /** Typed-JSON floats ("NaN", "Infinity") to numbers; the fixture keeps JSON-safe text for them. */
 export const toFloat = (v: number | string): number => (typeof v === 'number' ? v : Number(v));
 const f32 = (values: (number | string)[]): NDArray => NDArray.from('<f4', [values.length], values.map(toFloat));
 
 function reasonExpect(e: ReferenceEngine, encoding: (number | string)[]): ReasonExpect {
   const r = e.reason(f32(encoding));
-  return { spike_count: r.spike_count, confidence: r.confidence, firing_pattern_hex: Buffer.from(r.firing_pattern.data as Uint8Array).toString('hex'), state_digest: r.state_digest };
+  return { spike_count: r.spike_count, confidence: r.confidence, firing_pattern_hex: Buffer.from(r.firing_pattern.data as Uint8Array).toString('hex'), activations_hex: f32Hex(r.activations), state_digest: r.state_digest };
 }
 
 /** Runs steps on a fresh engine, filling in each expectation. */
@@ -66,6 +79,20 @@ const ackOf = (a: StateAck): AckExpect => ({ state_digest: a.state_digest, state
 const feedback = (e: ReferenceEngine, encoding: number[], reward: number, learning_rate?: number): Step => ({
   op: 'feedback', encoding, reward, ...(learning_rate !== undefined ? { learning_rate } : {}), expect: ackOf(e.feedback(f32(encoding), reward, learning_rate)),
 });
+
+const memoryUpdate = (e: ReferenceEngine, key: string, encoding: (number | string)[], content?: string): Step => {
+  const step = { op: 'memory_update' as const, key, encoding, ...(content !== undefined ? { content } : {}) };
+  try {
+    return { ...step, expect: ackOf(e.memoryUpdate(key, f32(encoding), content)) };
+  } catch (err) {
+    if (err instanceof EngineError) return { ...step, expect_error: err.code };
+    throw err;
+  }
+};
+const encode = (e: ReferenceEngine, text: string, dim?: number): Step => {
+  const r = e.encode(text, dim);
+  return { op: 'encode', text, ...(dim !== undefined ? { dim } : {}), expect: { model: r.model, encoding_hex: f32Hex(r.encoding) } };
+};
 
 function refusal(f: () => unknown): string {
   try {
@@ -80,7 +107,7 @@ function refusal(f: () => unknown): string {
 export function buildEngineFixtures(): EngineFixtures {
   const edge = [1e6, -1e6, 0.001, -0.001, -0, 0.00390625, -0.00390625, 127.99, -128.5, 3.4028234663852886e38];
   const scenarios = [
-    scenario('reason/encodings', 'Forward passes over encodings of several lengths, folding and clamping included.', ['ENG-1', 'ENG-2'], (e) => [
+    scenario('reason/encodings', 'Forward passes over encodings of several lengths, folding and clamping included.', ['ENG-1', 'ENG-2', 'ENG-18'], (e) => [
       reason(e, [0.5], 'one element'),
       reason(e, encodingOf(1, 3), 'three'),
       reason(e, encodingOf(2, 64), 'exactly the input width'),
@@ -135,7 +162,7 @@ export function buildEngineFixtures(): EngineFixtures {
       }
       return steps;
     }),
-    scenario('batch/order-and-partial-failure', 'A batch answers every item at its index; the non-finite item fails alone.', ['ENG-7'], (e) => {
+    scenario('batch/order-and-partial-failure', 'A batch answers every item at its index; the non-finite item fails alone.', ['ENG-7', 'ENG-18'], (e) => {
       const items: { encoding: (number | string)[]; context?: string }[] = [
         { encoding: encodingOf(40, 768), context: 'first' }, { encoding: [1, '-Infinity'] }, { encoding: encodingOf(41, 10) }, { encoding: encodingOf(40, 768), context: 'again' },
       ];
@@ -162,6 +189,33 @@ export function buildEngineFixtures(): EngineFixtures {
       mtl('mtl_003', [0.5, 0.5, 0.5, 0.5], encodingOf(51, 768));
       mtl('mtl_004', [1, 0, 0.25], encodingOf(52, 100));
       steps.push(reason(e, encodingOf(50, 768)));
+      return steps;
+    }),
+    scenario('memory/encoder', 'The hash encoder at several dims and texts (empty, non-ASCII, long), then a forward pass over an encoding it made.', ['ENG-20', 'MEM-2'], (e) => [
+      encode(e, 'hello world', 4), encode(e, 'hello world'), encode(e, ''), encode(e, 'grüße, 世界 🚀', 7), encode(e, 'x'.repeat(5000), 768), encode(e, 'one element', 1),
+      reason(e, Array.from(e.encode('hello world', 768).encoding.data as Float32Array)),
+    ]),
+    scenario('memory/update-and-recall', 'MEMORY_UPDATE leaves the digest and version alone; ENCODING_REQ recalls the most recent entry whose content is the text, cut or padded to dim; a replaced key no longer answers; a non-finite element is refused.', ['ENG-19', 'ENG-20', 'MEM-1'], (e) => [
+      feedback(e, encodingOf(60, 768), 0.5),
+      memoryUpdate(e, 'fact:1', [0.5, -0.25, 0.125], 'water boils'),
+      encode(e, 'water boils', 2), encode(e, 'water boils', 5), encode(e, 'water boils'),
+      memoryUpdate(e, 'fact:2', encodingOf(61, 16), 'water boils'),
+      encode(e, 'water boils', 16),
+      memoryUpdate(e, 'fact:2', [1], 'ice melts'),
+      encode(e, 'water boils', 3), encode(e, 'ice melts', 3),
+      memoryUpdate(e, 'fact:1', [2, 'NaN'], 'water boils'),
+      encode(e, 'water boils', 3),
+      memoryUpdate(e, 'fact:3', [0.75]),
+      encode(e, 'fact:3', 1),
+    ]),
+    scenario('memory/eviction', 'At engine_memory_max entries, a new key evicts the least recently stored entry; storing an existing key again makes it the most recent.', ['ENG-19'], (e) => {
+      const max = DEFAULT_LIMITS.engine_memory_max;
+      const steps: Step[] = [];
+      for (let i = 0; i < max; i++) steps.push(memoryUpdate(e, `k${i}`, [i / 512], `c${i}`));
+      steps.push(memoryUpdate(e, 'k0', [0.5], 'c0'));
+      steps.push(encode(e, 'c0', 1), encode(e, 'c1', 1));
+      steps.push(memoryUpdate(e, `k${max}`, [1.5], `c${max}`));
+      steps.push(encode(e, 'c0', 1), encode(e, 'c1', 1), encode(e, 'c2', 1), encode(e, `c${max}`, 1));
       return steps;
     }),
   ];

@@ -10,6 +10,8 @@ export interface Forward {
   spikeCount: number;
   /** Fired output neurons x 512: the confidence numerator over 65536. */
   confidenceQ: number;
+  /** P2_n, the exact output-layer sums (the activations before scaling, ENG-18). */
+  outputSums: Float64Array;
 }
 
 const clamp16 = (v: number): number => (v < -32768 ? -32768 : v > 32767 ? 32767 : v);
@@ -27,7 +29,7 @@ export function foldInput(encoding: ArrayLike<number>): Int32Array {
 }
 
 /** One layer: s_n = 1 when sum_k W[n][k] in_k > threshold. Binary inputs skip the multiply. */
-function layer(w: Int32Array, inputs: ArrayLike<number>, nIn: number, nOut: number, threshold: number, out: Uint8Array, offset: number, binary: boolean): number {
+function layer(w: Int32Array, inputs: ArrayLike<number>, nIn: number, nOut: number, threshold: number, out: Uint8Array, offset: number, binary: boolean, sums?: Float64Array): number {
   let fired = 0;
   const active: number[] = [];
   if (binary) for (let k = 0; k < nIn; k++) if (inputs[k]) active.push(k);
@@ -36,6 +38,7 @@ function layer(w: Int32Array, inputs: ArrayLike<number>, nIn: number, nOut: numb
     let p = 0;
     if (binary) for (const k of active) p += w[row + k]!;
     else for (let k = 0; k < nIn; k++) p += w[row + k]! * inputs[k]!;
+    if (sums) sums[n] = p;
     const s = p > threshold ? 1 : 0;
     out[offset + n] = s;
     fired += s;
@@ -49,9 +52,16 @@ export function forward(state: EngineState, encoding: ArrayLike<number>): Forwar
   const [n0, n1, n2] = LAYER_SIZES;
   const f0 = layer(state.weights[0], x, LAYER_INPUTS[0], n0, state.thresholds[0], spikes, 0, false);
   const f1 = layer(state.weights[1], spikes.subarray(0, n0), LAYER_INPUTS[1], n1, state.thresholds[1], spikes, n0, true);
-  const f2 = layer(state.weights[2], spikes.subarray(n0, n0 + n1), LAYER_INPUTS[2], n2, state.thresholds[2], spikes, n0 + n1, true);
-  return { x, spikes, spikeCount: f0 + f1 + f2, confidenceQ: f2 * 512 };
+  const outputSums = new Float64Array(n2);
+  const f2 = layer(state.weights[2], spikes.subarray(n0, n0 + n1), LAYER_INPUTS[2], n2, state.thresholds[2], spikes, n0 + n1, true, outputSums);
+  return { x, spikes, spikeCount: f0 + f1 + f2, confidenceQ: f2 * 512, outputSums };
 }
 
 /** confidence = confidenceQ / 65536: the one division, exact in float32. */
 export const confidenceOf = (q: number): number => q / 65536;
+
+/** Activations (ENG-18): each output sum clamped to +-2^24 over 2^24, exact in float32. */
+export function activationsOf(outputSums: ArrayLike<number>): Float32Array {
+  const limit = 2 ** 24; // the spec's scale: integers of 24 bits are exact in float32
+  return Float32Array.from(outputSums, (p) => (p < -limit ? -limit : p > limit ? limit : p) / limit);
+}

@@ -5,7 +5,7 @@ import type { TeacherConfidence } from './mtl.js';
 import type { MessageName } from '../../spec/generated/catalog.js';
 
 /** The request types an engine answers. */
-export const ENGINE_REQUESTS = ['REASONING_REQUEST', 'BATCH_REASONING_REQ', 'FEEDBACK', 'STATE_UPDATE', 'PARAMETER_SYNC', 'MTL_COORDINATE'] as const satisfies readonly MessageName[];
+export const ENGINE_REQUESTS = ['REASONING_REQUEST', 'BATCH_REASONING_REQ', 'FEEDBACK', 'STATE_UPDATE', 'PARAMETER_SYNC', 'MTL_COORDINATE', 'MEMORY_UPDATE', 'ENCODING_REQ'] as const satisfies readonly MessageName[];
 /** One of {@link ENGINE_REQUESTS}. */
 export type EngineRequest = (typeof ENGINE_REQUESTS)[number];
 
@@ -26,5 +26,9 @@ export function handleEngineRequest(engine: ReferenceEngine, type: EngineRequest
       return engine.parameterSync(p['parameters'] as Record<string, number>, version(p['state_version']));
     case 'MTL_COORDINATE':
       return engine.mtlCoordinate(p['coordination_id'] as string, p['teacher_outputs'] as TeacherConfidence[], p['encoding']);
+    case 'MEMORY_UPDATE':
+      return engine.memoryUpdate(p['key'] as string, p['encoding'], p['content'] as string | undefined);
+    case 'ENCODING_REQ':
+      return engine.encode(p['text'] as string, p['dim'] as number | undefined);
   }
 }

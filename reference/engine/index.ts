@@ -12,7 +12,9 @@
  * @packageDocumentation
  * @module engine
  */
-export { ReferenceEngine, type ReasonResult, type StateAck, type BatchItemResult, type MtlResult } from './engine.js';
+export { ReferenceEngine, type ReasonResult, type StateAck, type BatchItemResult, type MtlResult, type EncodingResult } from './engine.js';
+export { EngineMemory, type MemoryEntry } from './memory.js';
+export { encodeText, hashEncode, fnv1a32, type Encoded } from './encoder.js';
 export { EngineError } from './errors.js';
 export { stateDigest } from './digest.js';
 export { initialState, cloneState, DEFAULT_SEED, INPUT_WIDTH, LAYER_SIZES, NEURONS, type EngineState } from './model.js';
@@ -24,4 +26,5 @@ export { UnifiedEngine, agree, type EngineHint, type Attempt, type UnifiedError,
 export { STRATEGIES, type Strategy } from './unified/strategy.js';
 export { LocalBackend } from './unified/local.js';
 export { RemoteBackend } from './unified/remote.js';
+export { serveUnified, responseOf, UNIFIED_ENGINE_ID, type UnifiedService, type UnifiedServiceOptions, type AttachedEngine } from './unified/service.js';
 export type { EngineBackend, EngineLanguage } from './unified/backend.js';

@@ -5,13 +5,17 @@
  */
 import { encodingOf } from './fixtures.js';
 import type { EngineBackend } from './unified/backend.js';
-import { UnifiedEngine } from './unified/unified.js';
+import { UnifiedEngine, type DisagreementSignal } from './unified/unified.js';
+import { LocalBackend } from './unified/local.js';
 import type { Strategy } from './unified/strategy.js';
 
 export const SCENARIOS = ['auto', 'batch', 'redundant', 'mtl', 'performance', 'cache', 'monitoring'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 type Summary = Record<string, unknown>;
+
+/** The MTL example signals a round whose disagreement (a standard deviation of confidences) exceeds this. */
+export const MTL_EXAMPLE_THRESHOLD = 0.01;
 
 let connected: (() => boolean) | undefined;
 
@@ -44,9 +48,12 @@ export async function runScenario(name: Scenario, backends: EngineBackend[], req
       return { engines: r.redundant?.results.map((x) => x.engine), agreement: r.redundant?.agreement ?? null, error: r.error };
     }
     case 'mtl': {
-      const u = unified(backends);
+      // Two more teachers drawn from other seeds than the engines' 42, so that teachers can disagree.
+      const signals: DisagreementSignal[] = [];
+      const u = new UnifiedEngine({ disagreementThreshold: MTL_EXAMPLE_THRESHOLD, onDisagreement: (s) => signals.push(s), ...(connected ? { connected } : {}) });
+      for (const b of [...backends, new LocalBackend('teacher-seed-7', 7), new LocalBackend('teacher-seed-1234', 1234)]) u.attach(b);
       const r = await u.mtlCoordinate(encodingOf(8, 768), 'mtl-example');
-      return { teachers: r.teacher_outputs, disagreement: r.disagreement, learning_rates: r.learning_rates, state_digest: r.state_digest, synchronized: r.synchronized };
+      return { teachers: r.teacher_outputs, disagreement: r.disagreement, threshold: MTL_EXAMPLE_THRESHOLD, disagreement_signals: signals, learning_rates: r.learning_rates, state_digest: r.state_digest, synchronized: r.synchronized };
     }
     case 'performance': {
       const per: Record<string, number> = {};

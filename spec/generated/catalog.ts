@@ -50,6 +50,8 @@ export const MessageType = {
   REASONING_RESPONSE: 17,
   BATCH_REASONING_REQ: 18,
   BATCH_REASONING_RSP: 19,
+  ENGINE_STATUS_REQ: 20,
+  ENGINE_STATUS_RSP: 21,
   FEEDBACK: 32,
   STATE_UPDATE: 33,
   PARAMETER_SYNC: 34,
@@ -1082,6 +1084,108 @@ export const MESSAGES: readonly MessageInfo[] = [
             }
           }
         ]
+      }
+    ]
+  },
+  {
+    "code": 20,
+    "name": "ENGINE_STATUS_REQ",
+    "area": "reasoning",
+    "kind": "request",
+    "level": "recommended",
+    "since": "1.1",
+    "summary": "Asks a unified engine service for its metrics and status (the seeds' getMetrics() and getStatus()).",
+    "directions": [
+      "routed"
+    ],
+    "sender": [
+      "client",
+      "coordinator"
+    ],
+    "receiver": [
+      "engine"
+    ],
+    "response": "ENGINE_STATUS_RSP",
+    "timeout_ms": 30000,
+    "errors": [
+      "SCHEMA_VIOLATION",
+      "UNKNOWN_DESTINATION",
+      "PEER_GONE",
+      "TIMEOUT"
+    ],
+    "section": "msg-reasoning",
+    "payload": {
+      "type": "object",
+      "additionalProperties": false,
+      "properties": {}
+    },
+    "examples": [
+      {}
+    ]
+  },
+  {
+    "code": 21,
+    "name": "ENGINE_STATUS_RSP",
+    "area": "reasoning",
+    "kind": "response",
+    "level": "recommended",
+    "since": "1.1",
+    "summary": "A unified engine service's metrics (counters) and status (engines, cache, strategy).",
+    "directions": [
+      "routed"
+    ],
+    "sender": [
+      "engine"
+    ],
+    "receiver": [
+      "client",
+      "coordinator"
+    ],
+    "response": null,
+    "timeout_ms": null,
+    "errors": [],
+    "section": "msg-reasoning",
+    "payload": {
+      "type": "object",
+      "required": [
+        "metrics",
+        "status"
+      ],
+      "additionalProperties": false,
+      "properties": {
+        "metrics": {
+          "description": "Counters and means by name (ENG-15: total_reasoning, python_reasoning, cpp_reasoning, typescript_reasoning, failovers, avg_latency_ms, cache_hits, cache_misses, cache_invalidations, ...).",
+          "type": "object",
+          "additionalProperties": {
+            "description": "One counter or mean.",
+            "type": "number"
+          }
+        },
+        "status": {
+          "description": "The service's state by name (ENG-15: python_engine_active, cpp_engines_active, ipc_server_running, connected_cpp_clients, cache_size, strategy, engines, ...).",
+          "type": "object"
+        }
+      }
+    },
+    "examples": [
+      {
+        "metrics": {
+          "total_reasoning": 3,
+          "cache_hits": 1,
+          "cache_misses": 2,
+          "failovers": 0
+        },
+        "status": {
+          "strategy": "round_robin",
+          "cache_size": 2,
+          "engines": [
+            {
+              "name": "engine-python-1",
+              "language": "python",
+              "live": true
+            }
+          ]
+        }
       }
     ]
   },
@@ -3142,6 +3246,47 @@ export const SCHEMA_DEFS: Readonly<Record<string, Readonly<Record<string, unknow
           "maxSize": 65536
         }
       },
+      "engine_results": {
+        "description": "Since 1.1. A unified engine in redundant mode: each engine's name, confidence and spike count, in the pair's order, when both answered (the seeds' python_confidence and cpp_confidence for any pair of engines).",
+        "type": "array",
+        "minItems": 2,
+        "maxItems": 2,
+        "items": {
+          "title": "EngineConfidence",
+          "description": "One engine's answer in a redundant call.",
+          "type": "object",
+          "required": [
+            "engine",
+            "confidence",
+            "spike_count"
+          ],
+          "additionalProperties": false,
+          "properties": {
+            "engine": {
+              "description": "The engine's name.",
+              "type": "string",
+              "minLength": 1,
+              "maxLength": 128
+            },
+            "confidence": {
+              "$ref": "#/$defs/Confidence"
+            },
+            "spike_count": {
+              "description": "Its spike count.",
+              "type": "integer",
+              "minimum": 0
+            }
+          }
+        }
+      },
+      "agreement": {
+        "description": "Since 1.1. A unified engine in redundant mode: true exactly when both engines gave the same spike_count, confidence, firing_pattern and state_digest (ENG-11).",
+        "type": "boolean"
+      },
+      "cached": {
+        "description": "Since 1.1. A unified engine: true when the result came from its cache.",
+        "type": "boolean"
+      },
       "engine": {
         "description": "Name of the engine that computed the result (for example `typescript`, `cpp:teacher-1`).",
         "type": "string",
@@ -3680,6 +3825,16 @@ export const LIMITS: readonly LimitInfo[] = [
     "meaning": "Results a unified engine's LRU cache holds; the least recently used entry is evicted beyond it (0 disables the cache)."
   },
   {
+    "name": "engine_memory_max",
+    "unit": "entries",
+    "default": 256,
+    "min": 1,
+    "max": 65536,
+    "section": "engine",
+    "announced": false,
+    "meaning": "Entries an engine's memory (MEMORY_UPDATE) holds; storing a new key beyond it evicts the least recently stored entry (ENG-19)."
+  },
+  {
     "name": "engine_perf_window",
     "unit": "answers",
     "default": 16,
@@ -3740,6 +3895,7 @@ export const DEFAULT_LIMITS = {
   slow_reader_timeout_ms: 5000,
   max_handshake_bytes: 4194304,
   engine_cache_max: 1000,
+  engine_memory_max: 256,
   engine_perf_window: 16,
   engine_timeout_ms: 30000,
   dispatch_backoff_base_ms: 100,
@@ -3765,6 +3921,7 @@ export const MIN_LIMITS = {
   slow_reader_timeout_ms: 100,
   max_handshake_bytes: 65540,
   engine_cache_max: 0,
+  engine_memory_max: 1,
   engine_perf_window: 1,
   engine_timeout_ms: 1,
   dispatch_backoff_base_ms: 100,
@@ -3775,6 +3932,7 @@ export const MIN_LIMITS = {
 export const CATALOG_TIMEOUT_MS = {
   REASONING_REQUEST: 30000,
   BATCH_REASONING_REQ: 120000,
+  ENGINE_STATUS_REQ: 30000,
   FEEDBACK: 30000,
   STATE_UPDATE: 30000,
   PARAMETER_SYNC: 30000,
@@ -5557,7 +5715,7 @@ export const STATEMENTS: readonly { readonly id: string; readonly section: strin
     "id": "ENG-11",
     "section": "engine",
     "level": "required",
-    "text": "In redundant mode a unified engine MUST report both results and `agreement`, true exactly when spike_count, confidence, firing_pattern and state_digest are equal."
+    "text": "In redundant mode a unified engine MUST ask the first two live engines; when both answer it MUST report each engine's confidence and spike count (`engine_results`, in the pair's order) and `agreement`, true exactly when spike_count, confidence, firing_pattern and state_digest are equal, and answer with the result of higher confidence (the first of the pair on a tie); when one of them fails, or only one engine is live, it MUST answer with the result of the one that answered, without `engine_results` or `agreement`, and count a failover; only when no engine answers does the call fail."
   },
   {
     "id": "ENG-12",
@@ -5594,6 +5752,24 @@ export const STATEMENTS: readonly { readonly id: string; readonly section: strin
     "section": "engine",
     "level": "required",
     "text": "An engine under test on standard input and output (`conformance --suite engine --exec -- CMD`) MUST write INIT first with `role` `testee` and the feature `engine`, then answer each engine request with its response or ERROR, PING with PONG, any other request with ERROR `UNSUPPORTED`, and exit with status 0 when its input ends."
+  },
+  {
+    "id": "ENG-18",
+    "section": "engine",
+    "level": "required",
+    "text": "An engine MUST put in every REASONING_RESPONSE, and in every successful item of a BATCH_REASONING_RSP, the `activations` the rule above defines, bit for bit."
+  },
+  {
+    "id": "ENG-19",
+    "section": "engine",
+    "level": "required",
+    "text": "An engine MUST answer MEMORY_UPDATE with ACK carrying its unchanged `state_digest` and `state_version` after storing the entry as the memory rule above defines, keeping at most engine_memory_max entries and evicting the least recently stored one beyond it."
+  },
+  {
+    "id": "ENG-20",
+    "section": "engine",
+    "level": "required",
+    "text": "An engine MUST answer ENCODING_REQ with ENCODING_RSP carrying the encoding and `model` the encoder rule above defines, bit for bit."
   },
   {
     "id": "INS-12",

@@ -69,6 +69,8 @@ export interface PayloadMap {
   REASONING_RESPONSE: ReasoningResponsePayload;
   BATCH_REASONING_REQ: BatchReasoningReqPayload;
   BATCH_REASONING_RSP: BatchReasoningRspPayload;
+  ENGINE_STATUS_REQ: EngineStatusReqPayload;
+  ENGINE_STATUS_RSP: EngineStatusRspPayload;
   FEEDBACK: FeedbackPayload;
   STATE_UPDATE: StateUpdatePayload;
   PARAMETER_SYNC: ParameterSyncPayload;
@@ -415,6 +417,21 @@ export interface ReasoningResult {
    */
   activations?: NDArray;
   /**
+   * Since 1.1. A unified engine in redundant mode: each engine's name, confidence and spike count, in the pair's order, when both answered (the seeds' python_confidence and cpp_confidence for any pair of engines).
+   *
+   * @minItems 2
+   * @maxItems 2
+   */
+  engine_results?: EngineConfidence[];
+  /**
+   * Since 1.1. A unified engine in redundant mode: true exactly when both engines gave the same spike_count, confidence, firing_pattern and state_digest (ENG-11).
+   */
+  agreement?: boolean;
+  /**
+   * Since 1.1. A unified engine: true when the result came from its cache.
+   */
+  cached?: boolean;
+  /**
    * Name of the engine that computed the result (for example `typescript`, `cpp:teacher-1`).
    */
   engine: string;
@@ -423,6 +440,20 @@ export interface ReasoningResult {
    */
   latency_ms: number;
   state_digest?: StateDigest;
+}
+/**
+ * One engine's answer in a redundant call.
+ */
+export interface EngineConfidence {
+  /**
+   * The engine's name.
+   */
+  engine: string;
+  confidence: Confidence;
+  /**
+   * Its spike count.
+   */
+  spike_count: number;
 }
 /**
  * An error carried inside a result (a failed batch item, a failed handler).
@@ -439,6 +470,34 @@ export interface ItemError {
    * Human-readable text.
    */
   message: string;
+}
+/**
+ * Payload of ENGINE_STATUS_REQ (0x14): Asks a unified engine service for its metrics and status (the seeds' getMetrics() and getStatus()).
+ *
+ * This interface was referenced by `PayloadMap`'s JSON-Schema
+ * via the `definition` "EngineStatusReqPayload".
+ */
+export interface EngineStatusReqPayload {}
+/**
+ * Payload of ENGINE_STATUS_RSP (0x15): A unified engine service's metrics (counters) and status (engines, cache, strategy).
+ *
+ * This interface was referenced by `PayloadMap`'s JSON-Schema
+ * via the `definition` "EngineStatusRspPayload".
+ */
+export interface EngineStatusRspPayload {
+  /**
+   * Counters and means by name (ENG-15: total_reasoning, python_reasoning, cpp_reasoning, typescript_reasoning, failovers, avg_latency_ms, cache_hits, cache_misses, cache_invalidations, ...).
+   */
+  metrics: {
+    /**
+     * One counter or mean.
+     */
+    [k: string]: number;
+  };
+  /**
+   * The service's state by name (ENG-15: python_engine_active, cpp_engines_active, ipc_server_running, connected_cpp_clients, cache_size, strategy, engines, ...).
+   */
+  status: {};
 }
 /**
  * Payload of FEEDBACK (0x20): A learning signal for an engine: the encoding it saw and a reward; answered with the engine's new state digest.

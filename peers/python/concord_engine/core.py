@@ -70,12 +70,20 @@ def fold_input(encoding: np.ndarray) -> np.ndarray:
     return np.clip(x, -32768, 32767)
 
 
+def activations_of(output_sums: np.ndarray) -> np.ndarray:
+    """ENG-18: each output-layer sum clamped to +-2^24, over 2^24 (exact in float32)."""
+    return (np.clip(output_sums, -16777216, 16777216) / 16777216).astype("<f4")
+
+
 def _f32(v: float) -> float:
     return struct.unpack("<f", struct.pack("<f", v))[0]
 
 
 class Engine:
-    def __init__(self, name: str = "python", seed: int = DEFAULT_SEED) -> None:
+    def __init__(self, name: str = "python", seed: int = DEFAULT_SEED, memory_max: Optional[int] = None) -> None:
+        from .memory import EngineMemory  # here, not at the top: memory.py builds on this module
+
+        self.memory = EngineMemory() if memory_max is None else EngineMemory(memory_max)
         self.name = name
         self.seed = seed
         self.weights = draw_weights(seed)
@@ -101,16 +109,16 @@ class Engine:
         x = fold_input(encoding)
         s0 = (self.weights[0] @ x) > self.thresholds[0]
         s1 = (self.weights[1] @ s0.astype(np.int64)) > self.thresholds[1]
-        s2 = (self.weights[2] @ s1.astype(np.int64)) > self.thresholds[2]
-        return x, s0, s1, s2
+        p2 = self.weights[2] @ s1.astype(np.int64)
+        return x, s0, s1, p2 > self.thresholds[2], p2
 
     def reason(self, encoding: np.ndarray) -> Dict[str, Any]:
         started = time.perf_counter()
-        _, s0, s1, s2 = self.forward(encoding)
+        _, s0, s1, s2, p2 = self.forward(encoding)
         pattern = np.concatenate([s0, s1, s2]).astype(np.uint8)
         return {
             "spike_count": int(pattern.sum()), "confidence": int(s2.sum()) * 512 / 65536,
-            "firing_pattern": pattern, "engine": self.name,
+            "firing_pattern": pattern, "activations": activations_of(p2), "engine": self.name,
             "latency_ms": _f32((time.perf_counter() - started) * 1000.0), "state_digest": self.digest,
         }
 
@@ -123,6 +131,17 @@ class Engine:
                 out.append({"ok": False, "error": {"code": err.code, "message": err.message}})
         return out
 
+    # ---- memory and encodings ----------------------------------------------------------------
+    def memory_update(self, key: str, encoding: np.ndarray, content: Optional[str] = None) -> Dict[str, Any]:
+        """ENG-19: stores the entry; the state (digest, version) is unchanged."""
+        self.memory.store(key, encoding, content)
+        return {"state_digest": self.digest, "state_version": self.version}
+
+    def encode(self, text: str, dim: Optional[int] = None) -> Dict[str, Any]:
+        """ENG-20: the memory's entry for the text, else the hash encoder."""
+        encoding, model = self.memory.encode(text, dim)
+        return {"encoding": encoding, "model": model}
+
     # ---- learning and sync --------------------------------------------------------------------
     @staticmethod
     def _lr_q(rate: float, param: str = "learning_rate") -> int:
@@ -133,7 +152,7 @@ class Engine:
     def _hebbian(self, encoding: np.ndarray, reward: float, learning_rate: Optional[float]) -> None:
         if not (-1 <= reward <= 1):
             raise EngineError("INVALID_PARAMS", f"reward {reward} is outside [-1, 1]", {"param": "reward"})
-        x, s0, s1, s2 = self.forward(encoding)
+        x, s0, s1, s2, _ = self.forward(encoding)
         r_q = math.floor(reward * 256)
         l_q = self.lr_q if learning_rate is None else self._lr_q(learning_rate)
         delta = (r_q * l_q) // 256  # Python's // rounds towards minus infinity, as the spec says

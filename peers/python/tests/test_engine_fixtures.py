@@ -48,6 +48,13 @@ def request(step):
         if "encoding" in step:
             p["encoding"] = f32(step["encoding"])
         return "MTL_COORDINATE", p
+    if op == "memory_update":
+        p = {"key": step["key"], "encoding": f32(step["encoding"])}
+        if "content" in step:
+            p["content"] = step["content"]
+        return "MEMORY_UPDATE", p
+    if op == "encode":
+        return "ENCODING_REQ", {"text": step["text"], **({"dim": step["dim"]} if "dim" in step else {})}
     raise AssertionError(op)
 
 
@@ -59,10 +66,17 @@ def wire(type_, payload):
     return m.payload
 
 
+def f32_hex(a):
+    """Float32 elements as little-endian bytes in hex (how the fixtures pin vectors)."""
+    assert isinstance(a, NDArray) and a.dtype in ("<f4", ">f4"), a
+    return np.asarray(a.data, dtype="<f4").tobytes().hex()
+
+
 def check_reason(expect, got, where=""):
     assert got["spike_count"] == expect["spike_count"], where
     assert got["confidence"] == expect["confidence"], where
     assert bytes(np.asarray(got["firing_pattern"].data, dtype=np.uint8)).hex() == expect["firing_pattern_hex"], where
+    assert f32_hex(got["activations"]) == expect["activations_hex"], where
     assert got["state_digest"] == expect["state_digest"], where
 
 
@@ -91,6 +105,9 @@ def run_step(engine, step):
         assert answer["learning_rates"] == expect["learning_rates"]
         assert answer["state_digest"] == expect["state_digest"]
         assert str(answer["state_version"]) == expect["state_version"]
+    elif op == "encode":
+        assert answer["model"] == expect["model"]
+        assert f32_hex(answer["encoding"]) == expect["encoding_hex"]
     elif expect is not None:
         assert answer["state_digest"] == expect["state_digest"]
         assert str(answer["state_version"]) == expect["state_version"]

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { ConcordClient, ConnectError, HandshakeError } from '../index.js';
 import { FakeBroker } from './fake-broker.js';
 import { connect, logWatcher, startBroker, track, trackClient } from './helpers.js';
+import { PROTOCOL_VERSION } from '../../../spec/generated/catalog.js';
 
 describe('connect and handshake', () => {
   it('sends INIT in JSON and takes the INIT_ACK', async () => {
@@ -12,7 +13,7 @@ describe('connect and handshake', () => {
     const client = await connect(broker);
     expect(broker.inits).toHaveLength(1);
     const init = broker.inits[0]!;
-    expect(init).toMatchObject({ client_id: 'ts-test', language: 'typescript', role: 'client', protocol_version: '1.0', encodings: ['json'], max_frame: 16_777_216 });
+    expect(init).toMatchObject({ client_id: 'ts-test', language: 'typescript', role: 'client', protocol_version: PROTOCOL_VERSION, encodings: ['json'], max_frame: 16_777_216 });
     expect(init.token).toBeUndefined();
     expect(client.state).toBe('open');
     expect(client.session).toMatchObject({ broker_id: 'fake-1', encoding: 'json', max_in_flight: 7 });

@@ -13,7 +13,10 @@ describe('concord engine run', () => {
     const out = r.stdout.split(/\n(?=\{)/).map((t) => JSON.parse(t) as Record<string, any>);
     const by = Object.fromEntries(out.map((o) => [o['scenario'], o]));
     expect(by['redundant']).toMatchObject({ agreement: true, engines: ['typescript', 'engine-python-1'] });
-    expect(by['mtl']).toMatchObject({ synchronized: true, disagreement: 0 });
+    // Teachers drawn from seeds 42, 7 and 1234 disagree: a non-zero disagreement above the example's threshold, signalled once.
+    expect(by['mtl']['disagreement']).toBeGreaterThan(by['mtl']['threshold']);
+    expect(by['mtl']['teachers'].map((t: { teacher_id: string }) => t.teacher_id)).toEqual(['typescript', 'engine-python-1', 'teacher-seed-7', 'teacher-seed-1234']);
+    expect(by['mtl']['disagreement_signals']).toMatchObject([{ coordination_id: 'mtl-example', disagreement_score: by['mtl']['disagreement'] }]);
     expect(by['cache']).toMatchObject({ after_repeat: { cache_hits: 50 }, after_feedback: { cache_invalidations: 50 } });
     expect(by['monitoring']['status']).toMatchObject({ python_engine_active: true, typescript_engine_active: true, ipc_server_running: true, cpp_engines_active: 0 });
     expect(by['monitoring']['metrics']).toMatchObject({ total_reasoning: 20, python_reasoning: 10, typescript_reasoning: 10 });

@@ -7,6 +7,8 @@ import { ReferenceEngine } from '../engine.js';
 import { EngineError } from '../errors.js';
 import { handleEngineRequest } from '../handler.js';
 import { Xorshift32 } from '../prng.js';
+import { messageByName } from '../../codec/catalog.js';
+import { fnv1a32, hashEncode } from '../encoder.js';
 import { coordinate } from '../mtl.js';
 import { requestOf, stepDiff, type Answer } from '../fixture-steps.js';
 import { encodingOf, type EngineFixtures } from '../fixtures.js';
@@ -24,12 +26,11 @@ function overTheWire(type: string, payload: unknown, encoding: 'json' | 'cbor'):
   return { name: m.name, payload: m.payload };
 }
 
-function answer(engine: ReferenceEngine, type: string, payload: unknown, encoding: 'json' | 'cbor'): Answer {
+function answer(engine: ReferenceEngine, type: MessageName, payload: unknown, encoding: 'json' | 'cbor'): Answer {
   const req = overTheWire(type, payload, encoding);
   try {
     const response = handleEngineRequest(engine, req.name as never, req.payload as Record<string, unknown>);
-    const responseType = { REASONING_REQUEST: 'REASONING_RESPONSE', BATCH_REASONING_REQ: 'BATCH_REASONING_RSP', MTL_COORDINATE: 'TEACHER_SYNC' }[type] ?? 'ACK';
-    return overTheWire(responseType, response, encoding);
+    return overTheWire(messageByName(type).response!, response, encoding);
   } catch (e) {
     if (!(e instanceof EngineError)) throw e;
     return { name: 'ERROR', payload: { code: e.code, message: e.message } };
@@ -85,6 +86,18 @@ describe('engine semantics', () => {
       expect(r.confidence).toBe(bits.subarray(768).reduce((a, b) => a + b, 0) / 128);
     }), { seed, numRuns: 50 });
   });
+  it('activations: 128 values in [-1, 1], positive exactly where an output neuron fired (threshold 0)', () => {
+    fc.assert(fc.property(fc.integer({ min: 1, max: 0xffffffff }), fc.integer({ min: 1, max: 2000 }), (s, n) => {
+      const r = new ReferenceEngine('t').reason(NDArray.from('<f4', [n], encodingOf(s, n)));
+      const a = r.activations.data as Float32Array;
+      const bits = (r.firing_pattern.data as Uint8Array).subarray(768);
+      expect(a.length).toBe(128);
+      a.forEach((v, i) => {
+        expect(Math.abs(v)).toBeLessThanOrEqual(1);
+        expect(v > 0 ? 1 : 0).toBe(bits[i]);
+      });
+    }), { seed, numRuns: 30 });
+  });
   it('reward 0 changes the version, not the weights', () => {
     const e = new ReferenceEngine('t');
     const before = e.stateDigest;
@@ -103,5 +116,46 @@ describe('engine semantics', () => {
     expect(o.disagreement).toBe(0.25);
     expect(o.learningRates['a']!).toBeGreaterThan(o.learningRates['b']!);
     expect(o.reward).toBe(0);
+  });
+});
+
+describe('memory and encoder', () => {
+  it('FNV-1a 32 gives the published values ("" and "a")', () => {
+    expect(fnv1a32(new Uint8Array())).toBe(0x811c9dc5);
+    expect(fnv1a32(Buffer.from('a'))).toBe(0xe40c292c);
+  });
+  it('the hash encoder is deterministic, in [-1, 1), and its prefix does not depend on dim', () => {
+    const long = hashEncode('some text', 100);
+    expect(Array.from(hashEncode('some text', 10))).toEqual(Array.from(long.subarray(0, 10)));
+    expect(long.every((v) => v >= -1 && v < 1)).toBe(true);
+    expect(Array.from(hashEncode('some text!', 10))).not.toEqual(Array.from(long.subarray(0, 10)));
+  });
+  it('a memory of 2 entries keeps the 2 most recently stored, at the limit and one past it', () => {
+    const e = new ReferenceEngine('t', 42, 2);
+    e.memoryUpdate('a', NDArray.from('<f4', [1], [0.25]), 'A');
+    e.memoryUpdate('b', NDArray.from('<f4', [1], [0.5]), 'B');
+    expect([e.encode('A', 1).model, e.encode('B', 1).model]).toEqual(['concord-memory', 'concord-memory']);
+    e.memoryUpdate('c', NDArray.from('<f4', [1], [0.75]), 'C');
+    expect([e.encode('A', 1).model, e.encode('B', 1).model, e.encode('C', 1).model]).toEqual(['concord-hash-encoder', 'concord-memory', 'concord-memory']);
+  });
+  it('a refused MEMORY_UPDATE changes nothing; an accepted one leaves the digest and version alone', () => {
+    const e = new ReferenceEngine('t');
+    const ack = e.memoryUpdate('k', NDArray.from('<f4', [2], [1, 2]), 'text');
+    expect(ack).toEqual({ state_digest: e.stateDigest, state_version: 0n });
+    expect(() => e.memoryUpdate('k', NDArray.from('<f4', [2], [1, Number.POSITIVE_INFINITY]), 'text')).toThrow(EngineError);
+    expect(Array.from(e.encode('text', 3).encoding.data as Float32Array)).toEqual([1, 2, 0]);
+  });
+  it('the fixture check catches a wrong activation and a wrong encoding element', () => {
+    const engine = new ReferenceEngine('typescript', FIXTURES.seed);
+    const step = FIXTURES.scenarios[0]!.steps[0]!;
+    const got = answer(engine, 'REASONING_REQUEST', requestOf(step).payload, 'json');
+    const p = got.payload as { activations: NDArray };
+    (p.activations.data as Float32Array)[5] = -(p.activations.data as Float32Array)[5]! || 0.5;
+    expect(stepDiff(step, got)).toMatch(/activations differ from element 5/);
+    const enc = FIXTURES.scenarios.find((s) => s.id === 'memory/encoder')!.steps[0]!;
+    const rsp = answer(engine, 'ENCODING_REQ', requestOf(enc).payload, 'json');
+    const elements = (rsp.payload as { encoding: NDArray }).encoding.data as Float32Array;
+    elements[2] = elements[2]! + 1;
+    expect(stepDiff(enc, rsp)).toMatch(/encoding differs from element 2/);
   });
 });

@@ -140,3 +140,47 @@ describe('unified engine over two in-process engines', () => {
     expect(r.disagreement).toBe(0);
   });
 });
+
+describe('redundant mode with a failing or disagreeing engine (ENG-11)', () => {
+  /** A local engine that fails every reason() with a connection-level error. */
+  class Dead extends LocalBackend {
+    override async reason(): Promise<never> {
+      throw Object.assign(new Error('gone'), { code: 'PEER_GONE' });
+    }
+  }
+  const enc = NDArray.from('<f4', [768], encodingOf(5, 768));
+
+  it('one engine of the pair failing gives the other\'s result, without a comparison, counted as a failover', async () => {
+    for (const order of [['dead', 'live'], ['live', 'dead']]) {
+      const u = new UnifiedEngine({ strategy: 'redundant' });
+      for (const name of order) u.attach(name === 'dead' ? new Dead(name) : new LocalBackend(name));
+      const r = await u.reason(enc);
+      expect(r.success, JSON.stringify(r.error)).toBe(true);
+      expect(r.engine).toBe('live');
+      expect(r.redundant).toBeUndefined();
+      expect(u.getMetrics()['failovers']).toBe(1);
+    }
+  });
+  it('both failing fails the call, naming both', async () => {
+    const r = await new UnifiedEngine({ strategy: 'redundant' }).attach(new Dead('x')).attach(new Dead('y')).reason(enc);
+    expect(r.success).toBe(false);
+    expect(r.error!.attempts.map((a) => a.engine)).toEqual(['x', 'y']);
+  });
+  it('a single engine answers alone', async () => {
+    const r = await new UnifiedEngine({ strategy: 'redundant' }).attach(new LocalBackend('only')).reason(enc);
+    expect([r.success, r.engine, r.redundant]).toEqual([true, 'only', undefined]);
+  });
+  it('disagreeing engines: the more confident answer, ties to the first of the pair', async () => {
+    const a = new LocalBackend('a');
+    const b = new LocalBackend('b');
+    const u = new UnifiedEngine({ strategy: 'redundant' }).attach(a).attach(b);
+    const tie = await u.reason(enc);
+    expect([tie.engine, tie.redundant?.agreement]).toEqual(['a', true]);
+    b.engine.parameterSync({ 'threshold.layer2': -100_000_000 }); // every output neuron of b fires: confidence 1
+    const r = await u.reason(NDArray.from('<f4', [768], encodingOf(6, 768)));
+    expect(r.redundant?.agreement).toBe(false);
+    expect(r.redundant?.results.map((x) => x.engine)).toEqual(['a', 'b']);
+    expect(r.engine).toBe(r.redundant!.results[1]!.confidence > r.redundant!.results[0]!.confidence ? 'b' : 'a');
+    expect(r.confidence).toBe(1);
+  });
+});

@@ -23,6 +23,8 @@ export interface EngineBackend {
   parameterSync(parameters: Record<string, number>, timeoutMs: number): Promise<StateAck>;
   /** MTL_COORDINATE: the multi-teacher update; resolves with the coordination result. */
   mtlCoordinate(id: string, teachers: TeacherConfidence[], encoding: NDArray | undefined, timeoutMs: number): Promise<MtlResult>;
+  /** STATE_UPDATE: one layer's weights replaced at a version; resolves with the new state. */
+  stateUpdate?(layer: number, weights: NDArray, version: bigint, timeoutMs: number): Promise<StateAck>;
   /** Records a connection-level failure (the engine is skipped for a while). */
   markFailed(now: number): void;
 }

@@ -31,6 +31,10 @@ export class LocalBackend implements EngineBackend {
     return this.engine.parameterSync(parameters);
   }
 
+  async stateUpdate(layer: number, weights: NDArray, version: bigint): Promise<ReturnType<ReferenceEngine['stateUpdate']>> {
+    return this.engine.stateUpdate(layer, weights, version);
+  }
+
   async mtlCoordinate(id: string, teachers: TeacherConfidence[], encoding: NDArray | undefined): Promise<ReturnType<ReferenceEngine['mtlCoordinate']>> {
     return this.engine.mtlCoordinate(id, teachers, encoding);
   }

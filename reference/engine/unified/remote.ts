@@ -36,6 +36,10 @@ export class RemoteBackend implements EngineBackend {
     return (await this.client.request('PARAMETER_SYNC', { parameters }, { dst: this.name, timeoutMs })) as unknown as StateAck;
   }
 
+  async stateUpdate(layer: number, weights: NDArray, version: bigint, timeoutMs: number): Promise<StateAck> {
+    return (await this.client.request('STATE_UPDATE', { layer, weights, state_version: version }, { dst: this.name, timeoutMs })) as unknown as StateAck;
+  }
+
   async mtlCoordinate(id: string, teachers: TeacherConfidence[], encoding: NDArray | undefined, timeoutMs: number): Promise<MtlResult> {
     const payload = { coordination_id: id, teacher_outputs: teachers.map((t) => ({ teacher_id: t.teacher_id, confidence: t.confidence, spike_count: 0 })), ...(encoding ? { encoding } : {}) };
     return (await this.client.request('MTL_COORDINATE', payload, { dst: this.name, timeoutMs })) as unknown as MtlResult;

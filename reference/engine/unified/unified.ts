@@ -16,6 +16,13 @@ import { Selector, type Strategy } from './strategy.js';
 import type { ErrorName } from '../../../spec/generated/catalog.js';
 import { receivedCode, registryName, type ReceivedCode } from '../../codec/catalog.js';
 
+/** One teacher's answer in a coordination round (MTL_COORDINATE's teacher_outputs). */
+export interface TeacherOutput {
+  teacher_id: string;
+  confidence: number;
+  spike_count: number;
+}
+
 /** Which engine a call prefers: any (by the strategy), a language first, or two engines compared (`redundant`). */
 export type EngineHint = 'auto' | EngineLanguage | 'redundant';
 
@@ -47,7 +54,9 @@ export interface UnifiedResult {
   latency_ms: number;
   cached: boolean;
   error: UnifiedError | null;
-  /** Redundant mode: both engines' results and whether they agree exactly (ENG-11). */
+  /** The chosen engine's whole answer (what a service sends back as REASONING_RESPONSE). */
+  result: ReasonResult | null;
+  /** Redundant mode when both engines answered: both results, in the pair's order, and whether they agree exactly (ENG-11). */
   redundant?: { results: ReasonResult[]; agreement: boolean };
 }
 
@@ -63,6 +72,18 @@ export interface UnifiedOptions {
   seed?: number;
   /** Whether the broker connection is up (getStatus' ipc_server_running). */
   connected?: () => boolean;
+  /** A coordination round whose disagreement exceeds this is reported to `onDisagreement` (default: never). */
+  disagreementThreshold?: number;
+  /** Called once per round whose disagreement exceeds `disagreementThreshold` (a service sends DISAGREEMENT_SIGNAL). */
+  onDisagreement?: (signal: DisagreementSignal) => void;
+}
+
+/** A round whose teachers disagreed beyond the threshold: the DISAGREEMENT_SIGNAL payload. */
+export interface DisagreementSignal {
+  coordination_id: string;
+  disagreement_score: number;
+  threshold: number;
+  teacher_ids: string[];
 }
 
 /** Input refusals are the same on every engine: failing over would not help (ENG-12). */
@@ -96,7 +117,7 @@ export class UnifiedEngine {
   private readonly timeoutMs: number;
   /** The engines' state digest as last learned: from a state change, else from the first answer. */
   private digest: string | undefined;
-  private readonly counts = { total_reasoning: 0, python_reasoning: 0, cpp_reasoning: 0, typescript_reasoning: 0, failovers: 0, errors: 0, redundant_checks: 0, redundant_disagreements: 0 };
+  private readonly counts = { total_reasoning: 0, python_reasoning: 0, cpp_reasoning: 0, typescript_reasoning: 0, failovers: 0, errors: 0, redundant_checks: 0, redundant_disagreements: 0, disagreement_signals: 0 };
   private latencySum = 0;
   private latencyN = 0;
   readonly strategy: Strategy;
@@ -190,21 +211,30 @@ export class UnifiedEngine {
     throw Object.assign(new EngineError('PEER_GONE', `every engine failed: ${attempts.map((a) => `${a.engine}: ${a.code} ${a.message}`).join('; ')}`), { attempts });
   }
 
+  /** Two engines at once (ENG-11): both answers compared, the more confident one returned; one failing leaves the other's answer. */
   private async reasonRedundant(started: number, vector: NDArray, context: string, order: EngineBackend[]): Promise<UnifiedResult> {
     const pair = order.slice(0, 2);
-    if (pair.length < 2) throw Object.assign(new EngineError('SERVICE_UNHEALTHY', `redundant mode needs two live engines, ${pair.length} live`), { attempts: [] });
+    if (pair.length === 0) throw Object.assign(new EngineError('SERVICE_UNHEALTHY', 'redundant mode found no live engine'), { attempts: [] });
     const settled = await Promise.allSettled(pair.map((e) => e.reason(vector, context, this.timeoutMs)));
     const attempts: Attempt[] = [];
     settled.forEach((s, i) => {
-      if (s.status === 'rejected') attempts.push({ engine: pair[i]!.name, ...errorOf(s.reason) });
+      if (s.status === 'rejected') {
+        attempts.push({ engine: pair[i]!.name, ...errorOf(s.reason) });
+        pair[i]!.markFailed(performance.now());
+      } else this.countEngine(pair[i]!.language);
     });
-    if (attempts.length) throw Object.assign(new EngineError('PEER_GONE', `redundant call failed: ${attempts.map((a) => `${a.engine}: ${a.code}`).join('; ')}`), { attempts });
-    const results = settled.map((s) => (s as PromiseFulfilledResult<ReasonResult>).value);
-    pair.forEach((e) => this.countEngine(e.language));
-    const agreement = agree(results[0]!, results[1]!);
+    if (attempts.length === pair.length) throw Object.assign(new EngineError('PEER_GONE', `redundant call failed: ${attempts.map((a) => `${a.engine}: ${a.code}`).join('; ')}`), { attempts });
+    const results = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+    if (results.length === 1) {
+      // One engine live, or one of the two failed: the survivor's answer (ENG-11).
+      this.counts.failovers++;
+      return this.finish(started, results[0]!, false);
+    }
+    const [a, b] = results as [ReasonResult, ReasonResult];
+    const agreement = agree(a, b);
     this.counts.redundant_checks++;
     if (!agreement) this.counts.redundant_disagreements++;
-    return { ...this.finish(started, results[0]!, false), redundant: { results, agreement } };
+    return { ...this.finish(started, b.confidence > a.confidence ? b : a, false), redundant: { results, agreement } };
   }
 
   private countEngine(language: EngineLanguage): void {
@@ -215,7 +245,7 @@ export class UnifiedEngine {
     const latency = performance.now() - started;
     this.latencySum += latency;
     this.latencyN++;
-    return { success: true, engine: r.engine, confidence: r.confidence, spike_count: r.spike_count, firing_pattern: r.firing_pattern, state_digest: r.state_digest, latency_ms: latency, cached, error: null };
+    return { success: true, engine: r.engine, confidence: r.confidence, spike_count: r.spike_count, firing_pattern: r.firing_pattern, state_digest: r.state_digest, latency_ms: latency, cached, error: null, result: r };
   }
 
   private fail(started: number, e: unknown): UnifiedResult {
@@ -223,7 +253,7 @@ export class UnifiedEngine {
     const { code, message } = errorOf(e);
     const attempts = (e as { attempts?: Attempt[] }).attempts ?? [];
     const retryable = e instanceof EngineError && e.retryable;
-    return { success: false, engine: null, confidence: null, spike_count: null, firing_pattern: null, state_digest: null, latency_ms: performance.now() - started, cached: false, error: { code, message, retryable, attempts } };
+    return { success: false, engine: null, confidence: null, spike_count: null, firing_pattern: null, state_digest: null, latency_ms: performance.now() - started, cached: false, error: { code, message, retryable, attempts }, result: null };
   }
 
   /** Reasons over every item; results in item order, at most `concurrency` calls at once. */
@@ -265,19 +295,42 @@ export class UnifiedEngine {
     return this.everywhere((e) => e.parameterSync(parameters, this.timeoutMs));
   }
 
+  /** Sends STATE_UPDATE to every engine (each must support it); `synchronized` says whether all report the same state digest. */
+  async stateUpdate(layer: number, weights: NDArray, version: bigint): Promise<{ acks: Record<string, StateAck>; synchronized: boolean }> {
+    return this.everywhere((e) => {
+      if (!e.stateUpdate) throw new EngineError('UNSUPPORTED', `engine ${e.name} does not take STATE_UPDATE`);
+      return e.stateUpdate(layer, weights, version, this.timeoutMs);
+    });
+  }
+
   /**
    * Multi-teacher learning: every engine answers the encoding as a teacher, then each applies the
    * MTL_COORDINATE update to the same outputs, so all states move together (ENG-8).
    */
-  async mtlCoordinate(encoding: NDArray | Float32Array | readonly number[], coordinationId = `mtl-${Date.now()}`): Promise<{ teacher_outputs: { teacher_id: string; confidence: number; spike_count: number }[]; disagreement: number; learning_rates: Record<string, number>; state_digest: string; synchronized: boolean }> {
+  async mtlCoordinate(encoding: NDArray | Float32Array | readonly number[], coordinationId = `mtl-${Date.now()}`): Promise<{ teacher_outputs: TeacherOutput[]; disagreement: number; learning_rates: Record<string, number>; state_digest: string; synchronized: boolean; signalled: boolean }> {
     const v = toVector(encoding);
     const outputs = await Promise.all(this.engines.map(async (e) => {
       const r = await e.reason(v, 'mtl', this.timeoutMs);
       return { teacher_id: e.name, confidence: r.confidence, spike_count: r.spike_count };
     }));
-    const { acks, synchronized } = await this.everywhere((e) => e.mtlCoordinate(coordinationId, outputs, v, this.timeoutMs));
-    const first = Object.values(acks)[0]!;
-    return { teacher_outputs: outputs, disagreement: first.disagreement, learning_rates: first.learning_rates, state_digest: first.state_digest, synchronized };
+    return { teacher_outputs: outputs, ...(await this.coordinate(coordinationId, outputs, v)) };
+  }
+
+  /**
+   * One coordination round over given teacher outputs (a client's MTL loop): every engine applies the
+   * update; a disagreement above the threshold is reported once through `onDisagreement`.
+   */
+  async coordinate(coordinationId: string, outputs: TeacherOutput[], encoding?: NDArray): Promise<{ disagreement: number; learning_rates: Record<string, number>; state_digest: string; state_version: bigint; synchronized: boolean; signalled: boolean }> {
+    const { acks, synchronized } = await this.everywhere((e) => e.mtlCoordinate(coordinationId, outputs, encoding, this.timeoutMs));
+    const first = Object.values(acks)[0];
+    if (!first) throw new EngineError('SERVICE_UNHEALTHY', 'no engine is attached');
+    const threshold = this.options.disagreementThreshold;
+    const signalled = threshold !== undefined && first.disagreement > threshold;
+    if (signalled) {
+      this.counts.disagreement_signals++;
+      this.options.onDisagreement?.({ coordination_id: coordinationId, disagreement_score: first.disagreement, threshold, teacher_ids: outputs.map((o) => o.teacher_id) });
+    }
+    return { disagreement: first.disagreement, learning_rates: first.learning_rates, state_digest: first.state_digest, state_version: first.state_version, synchronized, signalled };
   }
 
   /** Counters of calls, failovers, errors, redundant checks and the cache. */

@@ -47,6 +47,7 @@ __all__ = [
     "SLOW_READER_TIMEOUT_MS",
     "MAX_HANDSHAKE_BYTES",
     "ENGINE_CACHE_MAX",
+    "ENGINE_MEMORY_MAX",
     "ENGINE_PERF_WINDOW",
     "ENGINE_TIMEOUT_MS",
     "DISPATCH_BACKOFF_BASE_MS",
@@ -75,6 +76,8 @@ class MessageType(enum.IntEnum):
     REASONING_RESPONSE = 0x11
     BATCH_REASONING_REQ = 0x12
     BATCH_REASONING_RSP = 0x13
+    ENGINE_STATUS_REQ = 0x14
+    ENGINE_STATUS_RSP = 0x15
     FEEDBACK = 0x20
     STATE_UPDATE = 0x21
     PARAMETER_SYNC = 0x22
@@ -124,6 +127,8 @@ class MessageName:
     REASONING_RESPONSE = "REASONING_RESPONSE"
     BATCH_REASONING_REQ = "BATCH_REASONING_REQ"
     BATCH_REASONING_RSP = "BATCH_REASONING_RSP"
+    ENGINE_STATUS_REQ = "ENGINE_STATUS_REQ"
+    ENGINE_STATUS_RSP = "ENGINE_STATUS_RSP"
     FEEDBACK = "FEEDBACK"
     STATE_UPDATE = "STATE_UPDATE"
     PARAMETER_SYNC = "PARAMETER_SYNC"
@@ -185,6 +190,8 @@ MESSAGES: Dict[int, MessageInfo] = {
     0x11: MessageInfo(0x11, "REASONING_RESPONSE", "response", None, None, "required", "msg-reasoning"),
     0x12: MessageInfo(0x12, "BATCH_REASONING_REQ", "request", "BATCH_REASONING_RSP", 120000, "required", "msg-reasoning"),
     0x13: MessageInfo(0x13, "BATCH_REASONING_RSP", "response", None, None, "required", "msg-reasoning"),
+    0x14: MessageInfo(0x14, "ENGINE_STATUS_REQ", "request", "ENGINE_STATUS_RSP", 30000, "recommended", "msg-reasoning"),
+    0x15: MessageInfo(0x15, "ENGINE_STATUS_RSP", "response", None, None, "recommended", "msg-reasoning"),
     0x20: MessageInfo(0x20, "FEEDBACK", "request", "ACK", 30000, "required", "msg-learning"),
     0x21: MessageInfo(0x21, "STATE_UPDATE", "request", "ACK", 30000, "required", "msg-learning"),
     0x22: MessageInfo(0x22, "PARAMETER_SYNC", "request", "ACK", 30000, "required", "msg-learning"),
@@ -318,6 +325,7 @@ LIMITS: Dict[str, int] = {
     "slow_reader_timeout_ms": 5000,
     "max_handshake_bytes": 4194304,
     "engine_cache_max": 1000,
+    "engine_memory_max": 256,
     "engine_perf_window": 16,
     "engine_timeout_ms": 30000,
     "dispatch_backoff_base_ms": 100,
@@ -341,6 +349,7 @@ MAX_PAYLOAD_ITEMS = 1048576  # values
 SLOW_READER_TIMEOUT_MS = 5000  # ms
 MAX_HANDSHAKE_BYTES = 4194304  # bytes
 ENGINE_CACHE_MAX = 1000  # entries
+ENGINE_MEMORY_MAX = 256  # entries
 ENGINE_PERF_WINDOW = 16  # answers
 ENGINE_TIMEOUT_MS = 30000  # ms
 DISPATCH_BACKOFF_BASE_MS = 100  # ms
@@ -365,6 +374,7 @@ LIMIT_MIN: Dict[str, int] = {
     "slow_reader_timeout_ms": 100,
     "max_handshake_bytes": 65540,
     "engine_cache_max": 0,
+    "engine_memory_max": 1,
     "engine_perf_window": 1,
     "engine_timeout_ms": 1,
     "dispatch_backoff_base_ms": 100,

@@ -27,6 +27,8 @@ enum class MessageType : std::uint8_t {
   ReasoningResponse = 0x11,
   BatchReasoningReq = 0x12,
   BatchReasoningRsp = 0x13,
+  EngineStatusReq = 0x14,
+  EngineStatusRsp = 0x15,
   Feedback = 0x20,
   StateUpdate = 0x21,
   ParameterSync = 0x22,
@@ -89,6 +91,10 @@ constexpr std::string_view message_name(MessageType type) {
       return "BATCH_REASONING_REQ";
     case MessageType::BatchReasoningRsp:
       return "BATCH_REASONING_RSP";
+    case MessageType::EngineStatusReq:
+      return "ENGINE_STATUS_REQ";
+    case MessageType::EngineStatusRsp:
+      return "ENGINE_STATUS_RSP";
     case MessageType::Feedback:
       return "FEEDBACK";
     case MessageType::StateUpdate:
@@ -163,7 +169,7 @@ struct MessageInfo {
   std::uint32_t timeout_ms;   // 0 = the default (kRequestTimeoutMs)
 };
 
-inline constexpr std::array<MessageInfo, 44> kMessages{{
+inline constexpr std::array<MessageInfo, 46> kMessages{{
     MessageInfo{0x01, "INIT", "request", "INIT_ACK", 0},
     MessageInfo{0x02, "SHUTDOWN", "request", "SHUTDOWN_ACK", 0},
     MessageInfo{0x03, "PING", "request", "PONG", 0},
@@ -177,6 +183,8 @@ inline constexpr std::array<MessageInfo, 44> kMessages{{
     MessageInfo{0x11, "REASONING_RESPONSE", "response", "", 0},
     MessageInfo{0x12, "BATCH_REASONING_REQ", "request", "BATCH_REASONING_RSP", 120000},
     MessageInfo{0x13, "BATCH_REASONING_RSP", "response", "", 0},
+    MessageInfo{0x14, "ENGINE_STATUS_REQ", "request", "ENGINE_STATUS_RSP", 30000},
+    MessageInfo{0x15, "ENGINE_STATUS_RSP", "response", "", 0},
     MessageInfo{0x20, "FEEDBACK", "request", "ACK", 30000},
     MessageInfo{0x21, "STATE_UPDATE", "request", "ACK", 30000},
     MessageInfo{0x22, "PARAMETER_SYNC", "request", "ACK", 30000},
@@ -420,6 +428,7 @@ inline constexpr std::uint64_t kMaxPayloadItems = 1048576;  // values
 inline constexpr std::uint64_t kSlowReaderTimeoutMs = 5000;  // ms
 inline constexpr std::uint64_t kMaxHandshakeBytes = 4194304;  // bytes
 inline constexpr std::uint64_t kEngineCacheMax = 1000;  // entries
+inline constexpr std::uint64_t kEngineMemoryMax = 256;  // entries
 inline constexpr std::uint64_t kEnginePerfWindow = 16;  // answers
 inline constexpr std::uint64_t kEngineTimeoutMs = 30000;  // ms
 inline constexpr std::uint64_t kDispatchBackoffBaseMs = 100;  // ms
@@ -433,7 +442,7 @@ struct LimitInfo {
   bool announced;  // announced in INIT / INIT_ACK
 };
 
-inline constexpr std::array<LimitInfo, 21> kLimits{{
+inline constexpr std::array<LimitInfo, 22> kLimits{{
     LimitInfo{"max_frame", 16777216, 65536, 4294967295, true},
     LimitInfo{"max_header", 4096, 1024, 65535, false},
     LimitInfo{"max_id_bytes", 128, 128, 128, false},
@@ -451,6 +460,7 @@ inline constexpr std::array<LimitInfo, 21> kLimits{{
     LimitInfo{"slow_reader_timeout_ms", 5000, 100, 600000, false},
     LimitInfo{"max_handshake_bytes", 4194304, 65540, 1073741824, false},
     LimitInfo{"engine_cache_max", 1000, 0, 1048576, false},
+    LimitInfo{"engine_memory_max", 256, 1, 65536, false},
     LimitInfo{"engine_perf_window", 16, 1, 4096, false},
     LimitInfo{"engine_timeout_ms", 30000, 1, 3600000, false},
     LimitInfo{"dispatch_backoff_base_ms", 100, 100, 100, false},
