@@ -49,6 +49,8 @@ __all__ = [
     "ENGINE_CACHE_MAX",
     "ENGINE_PERF_WINDOW",
     "ENGINE_TIMEOUT_MS",
+    "RECONNECT_BACKOFF_BASE_MS",
+    "RECONNECT_BACKOFF_MAX_MS",
     "DISPATCH_BACKOFF_BASE_MS",
     "DISPATCH_BACKOFF_MAX_MS",
     "dispatch_backoff_ms",
@@ -320,6 +322,8 @@ LIMITS: Dict[str, int] = {
     "engine_cache_max": 1000,
     "engine_perf_window": 16,
     "engine_timeout_ms": 30000,
+    "reconnect_backoff_base_ms": 100,
+    "reconnect_backoff_max_ms": 5000,
     "dispatch_backoff_base_ms": 100,
     "dispatch_backoff_max_ms": 5000,
 }
@@ -343,6 +347,8 @@ MAX_HANDSHAKE_BYTES = 4194304  # bytes
 ENGINE_CACHE_MAX = 1000  # entries
 ENGINE_PERF_WINDOW = 16  # answers
 ENGINE_TIMEOUT_MS = 30000  # ms
+RECONNECT_BACKOFF_BASE_MS = 100  # ms
+RECONNECT_BACKOFF_MAX_MS = 5000  # ms
 DISPATCH_BACKOFF_BASE_MS = 100  # ms
 DISPATCH_BACKOFF_MAX_MS = 5000  # ms
 
@@ -367,6 +373,8 @@ LIMIT_MIN: Dict[str, int] = {
     "engine_cache_max": 0,
     "engine_perf_window": 1,
     "engine_timeout_ms": 1,
+    "reconnect_backoff_base_ms": 1,
+    "reconnect_backoff_max_ms": 1,
     "dispatch_backoff_base_ms": 100,
     "dispatch_backoff_max_ms": 5000,
 }

@@ -422,6 +422,8 @@ inline constexpr std::uint64_t kMaxHandshakeBytes = 4194304;  // bytes
 inline constexpr std::uint64_t kEngineCacheMax = 1000;  // entries
 inline constexpr std::uint64_t kEnginePerfWindow = 16;  // answers
 inline constexpr std::uint64_t kEngineTimeoutMs = 30000;  // ms
+inline constexpr std::uint64_t kReconnectBackoffBaseMs = 100;  // ms
+inline constexpr std::uint64_t kReconnectBackoffMaxMs = 5000;  // ms
 inline constexpr std::uint64_t kDispatchBackoffBaseMs = 100;  // ms
 inline constexpr std::uint64_t kDispatchBackoffMaxMs = 5000;  // ms
 
@@ -433,7 +435,7 @@ struct LimitInfo {
   bool announced;  // announced in INIT / INIT_ACK
 };
 
-inline constexpr std::array<LimitInfo, 21> kLimits{{
+inline constexpr std::array<LimitInfo, 23> kLimits{{
     LimitInfo{"max_frame", 16777216, 65536, 4294967295, true},
     LimitInfo{"max_header", 4096, 1024, 65535, false},
     LimitInfo{"max_id_bytes", 128, 128, 128, false},
@@ -453,6 +455,8 @@ inline constexpr std::array<LimitInfo, 21> kLimits{{
     LimitInfo{"engine_cache_max", 1000, 0, 1048576, false},
     LimitInfo{"engine_perf_window", 16, 1, 4096, false},
     LimitInfo{"engine_timeout_ms", 30000, 1, 3600000, false},
+    LimitInfo{"reconnect_backoff_base_ms", 100, 1, 600000, false},
+    LimitInfo{"reconnect_backoff_max_ms", 5000, 1, 600000, false},
     LimitInfo{"dispatch_backoff_base_ms", 100, 100, 100, false},
     LimitInfo{"dispatch_backoff_max_ms", 5000, 5000, 5000, false},
 }};
