@@ -330,7 +330,13 @@ export class ConcordClient {
       this.reconnects++;
       this.attach(opened, false);
       // HS-24: restored before the application's requests flow again (they wait in the limiter).
-      const failures = await this.restorable.restore((type, payload) => this.direct(opened.conn, type, payload));
+      let failures;
+      try {
+        failures = await this.restorable.restore((type, payload) => this.direct(opened.conn, type, payload));
+      } catch (e) {
+        if (this.conn === opened.conn) opened.conn.destroy(e as Error); // a restore that timed out: try again on a new connection
+        return; // the loss reconnects
+      }
       if (this.conn !== opened.conn) return; // lost again meanwhile: that loss reconnects
       this.limiter.resume(opened.ack.max_in_flight);
       if (failures.length > 0) this.log('warn', 'restorations refused', { failures: failures.map((f) => `${f.type}: ${f.error.message}`) });

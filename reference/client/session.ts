@@ -6,6 +6,7 @@
  * @module
  */
 import type { BusRegisterHandlerPayload, ServiceRegisterPayload } from '../../spec/generated/types.js';
+import { RemoteError } from './errors.js';
 
 /** A restoration the broker refused (reported to the application, HS-24). */
 export interface RestoreFailure {
@@ -70,7 +71,8 @@ export class SessionRecord {
 
   /**
    * Replays every record on a new connection (services, then handlers, then subscriptions); resolves
-   * with what the broker refused, each dropped from the record so that it is reported once.
+   * with what the broker refused (an ERROR), each dropped from the record so that it is reported once.
+   * Any other failure (the connection lost again, a timeout) rejects and keeps the record.
    */
   async restore(request: RestoreRequest): Promise<RestoreFailure[]> {
     const failures: RestoreFailure[] = [];
@@ -78,7 +80,8 @@ export class SessionRecord {
       try {
         return (await request(type, payload)) ?? {};
       } catch (e) {
-        failures.push({ type, payload, error: e as Error });
+        if (!(e instanceof RemoteError)) throw e; // lost again or timed out: kept for the next restore
+        failures.push({ type, payload, error: e });
         return undefined;
       }
     };

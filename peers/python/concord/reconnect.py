@@ -205,7 +205,12 @@ class ReconnectingClient:
             client.close()
             return
         self._attach(client)
-        failures = self._session.restore(lambda name, payload: client.request(name, payload))
+        try:
+            failures = self._session.restore(lambda name, payload: client.request(name, payload))
+        except RemoteError as e:  # lost again (its watcher reconnects) or timed out (start over)
+            log.warning("restore failed: %s", e)
+            client._destroy()
+            return
         self.reconnects += 1
         self._publish(client)
         self._tell("restored", {"attempts": attempt, "failures": failures})

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from ._spec import proto
+from .client_errors import ConnectionClosed, RemoteError, RequestTimeout
 
 M = proto.MessageName
 
@@ -104,6 +105,8 @@ class SessionRecord:
         try:
             answer = request(name, payload)
             return answer if answer is not None else {}
-        except Exception as e:  # reported to the application, never dropped silently (HS-24)
+        except RemoteError as e:  # the broker refused: reported to the application, never dropped silently (HS-24)
+            if isinstance(e, (ConnectionClosed, RequestTimeout)):
+                raise  # lost again or timed out: the record is kept for the next restore
             failures.append((name, payload, e))
             return None

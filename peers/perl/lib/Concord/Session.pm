@@ -4,7 +4,7 @@ package Concord::Session;
 # application keeps the subscription ids it was given: after a restore, BUS_UNSUBSCRIBE is
 # translated to the new id and each BUS_EVENT back to the original one.
 use v5.36;
-use Concord::Protocol qw(:names);
+use Concord::Protocol qw(:names :errors);
 
 sub new ($class) { bless { subscriptions => {}, handlers => {}, services => {}, order => 0 }, $class }
 
@@ -46,12 +46,18 @@ sub incoming ($self, $type, $payload) {
 
 # Replays every record through REQUEST->(TYPE, PAYLOAD) (the answer's payload, or dies): services,
 # then handlers, then subscriptions. Returns what the broker refused as [TYPE, PAYLOAD, ERROR],
-# each dropped from the record so that it is reported once.
+# each dropped from the record so that it is reported once; a lost connection or a timeout dies and
+# keeps the record.
 sub restore ($self, $request) {
     my @failures;
     my $replay = sub ($type, $payload) {
         my $answer = eval { $request->($type, $payload) // {} };
-        push @failures, [$type, $payload, $@] unless defined $answer;
+        if (!defined $answer) {
+            my $e = $@;
+            # Lost again or timed out: die and keep the record for the next restore.
+            die $e if !ref $e || !$e->can('code') || $e->code eq ERR_PEER_GONE || $e->code eq ERR_TIMEOUT;
+            push @failures, [$type, $payload, $e];
+        }
         return $answer;
     };
     my $by_order = sub ($table) { sort { $table->{$a}{order} <=> $table->{$b}{order} } keys %$table };
