@@ -5,108 +5,22 @@
 // a typed INVALID_PARAMS, and shutdown acknowledged before the final event. Skipped without node.
 #include <concord/concord.hpp>
 
+#include "child_process.hpp"
+
 #include <gtest/gtest.h>
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <chrono>
-#include <cstdlib>
 #include <future>
 #include <regex>
 #include <string>
 #include <vector>
-
-extern char** environ;
 
 using namespace concord;
 using namespace std::chrono_literals;
 
 namespace {
 
-const std::string kRepo = CONCORD_REPO_DIR;
-
-/// A child process with its standard error readable; killed (SIGKILL) and reaped by the destructor.
-class Child {
- public:
-  explicit Child(const std::vector<std::string>& argv) {
-    int fds[2];
-    if (::pipe(fds) != 0) throw std::runtime_error("pipe");
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], 2);
-    posix_spawn_file_actions_addclose(&actions, fds[0]);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    int rc = ::posix_spawnp(&pid_, args[0], &actions, nullptr, args.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    ::close(fds[1]);
-    err_fd_ = fds[0];
-    if (rc != 0) throw std::runtime_error("cannot start " + argv[0]);
-  }
-  ~Child() {
-    if (!reaped_) {
-      ::kill(pid_, SIGKILL);
-      int status;
-      ::waitpid(pid_, &status, 0);
-    }
-    ::close(err_fd_);
-  }
-
-  /// Reads standard error until `pattern` matches (first group returned) or `limit` passes.
-  std::string wait_for(const std::regex& pattern, std::chrono::milliseconds limit) {
-    auto deadline = std::chrono::steady_clock::now() + limit;
-    std::smatch m;
-    while (!std::regex_search(text_, m, pattern)) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
-      pollfd p{err_fd_, POLLIN, 0};
-      if (left <= 0 || ::poll(&p, 1, static_cast<int>(left)) != 1) return "";
-      char buf[4096];
-      ssize_t n = ::read(err_fd_, buf, sizeof buf);
-      if (n <= 0) return "";
-      text_.append(buf, static_cast<std::size_t>(n));
-    }
-    return m.size() > 1 ? m[1].str() : m[0].str();
-  }
-
-  /// The exit status once the process ends within `limit`, else -1.
-  int wait_exit(std::chrono::milliseconds limit) {
-    auto deadline = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < deadline) {
-      int status;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        reaped_ = true;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      }
-      std::this_thread::sleep_for(20ms);
-    }
-    return -1;
-  }
-
-  const std::string& stderr_text() const { return text_; }
-
- private:
-  pid_t pid_ = -1;
-  int err_fd_ = -1;
-  bool reaped_ = false;
-  std::string text_;
-};
-
-bool has_node() { return std::system("node --version > /dev/null 2>&1") == 0; }
-
-/// The `concord` command: the built one when present, else the TypeScript source through tsx.
-std::vector<std::string> concord_cli() {
-  std::string dist = kRepo + "/dist/reference/cli.js";
-  if (::access(dist.c_str(), R_OK) == 0) return {"node", dist};
-  return {"node", "--import", "tsx", kRepo + "/reference/cli.ts"};
-}
+using namespace concord_test;
 
 json command(Client& client, const std::string& worker, const std::string& name, json params = nullptr) {
   json payload{{"command", name}};
