@@ -1,5 +1,5 @@
-"""A reference broker process on a fixed loopback port that a test can kill and start again (so that
-clients reconnect to the same address), stopped by its PID."""
+"""A reference broker process on a loopback port (0: any free one) that a test can kill and start
+again (so that clients reconnect to the same address), stopped by its PID."""
 from __future__ import annotations
 
 import json
@@ -46,13 +46,26 @@ class BrokerProcess:
                 break
             lines.append(line)
             try:
-                if json.loads(line).get("msg") == "listening":
-                    threading.Thread(target=lambda: [None for _ in proc.stderr], daemon=True).start()  # type: ignore[union-attr]
-                    return
+                entry = json.loads(line)
             except ValueError:
                 continue
+            if entry.get("msg") == "listening":
+                self.port = int(entry["port"])  # the port bound, for a start on port 0
+                threading.Thread(target=lambda: [None for _ in proc.stderr], daemon=True).start()  # type: ignore[union-attr]
+                return
         self.kill()
         raise RuntimeError(f"the broker did not start on port {self.port}: {b''.join(lines)[-2000:]!r}")
+
+    def stop(self) -> None:
+        """SIGTERM (a graceful shutdown), SIGKILL if it has not ended within 10 s."""
+        proc, self.proc = self.proc, None
+        if proc is not None and proc.poll() is None:
+            os.kill(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.kill(proc.pid, signal.SIGKILL)
+                proc.wait(5)
 
     def kill(self) -> None:
         """SIGKILL, as a crash: no SHUTDOWN reaches the clients, their connections just drop."""
