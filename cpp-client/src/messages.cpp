@@ -117,6 +117,56 @@ TeacherSync TeacherSync::from_message(const Message& m) {
   return s;
 }
 
+json Feedback::to_payload() const {
+  json p = {{"encoding", vector_value(encoding)}, {"reward", f32(reward)}};
+  if (learning_rate) p["learning_rate"] = f32(*learning_rate);
+  if (request_ref) p["request_ref"] = *request_ref;
+  return p;
+}
+
+Feedback Feedback::from_message(const Message& m) {
+  const json& p = m.payload;
+  Feedback f;
+  f.encoding = floats_of(p.at("encoding"));
+  f.reward = p.at("reward").get<float>();
+  if (p.contains("learning_rate")) f.learning_rate = p["learning_rate"].get<float>();
+  if (p.contains("request_ref")) f.request_ref = p["request_ref"].get<std::string>();
+  return f;
+}
+
+json StateUpdate::to_payload() const {
+  json p = {{"layer", layer}, {"weights", ndarray_value(NDArray::from_values<float>("<f4", {rows, columns}, weights))}, {"state_version", state_version}};
+  if (state_digest) p["state_digest"] = *state_digest;
+  return p;
+}
+
+StateUpdate StateUpdate::from_message(const Message& m) {
+  const json& p = m.payload;
+  StateUpdate s;
+  s.layer = p.at("layer").get<std::uint32_t>();
+  NDArray w = ndarray_from_value(p.at("weights"));
+  if (w.kind() != 'f' || w.itemsize() != 4 || w.shape().size() != 2) throw std::invalid_argument("STATE_UPDATE weights: not a float32 matrix");
+  s.rows = w.shape()[0];
+  s.columns = w.shape()[1];
+  s.weights = w.values<float>();
+  s.state_version = p.at("state_version").get<std::uint64_t>();
+  if (p.contains("state_digest")) s.state_digest = p["state_digest"].get<std::string>();
+  return s;
+}
+
+json ParameterSync::to_payload() const {
+  json p = {{"parameters", parameters}};
+  if (state_version) p["state_version"] = *state_version;
+  return p;
+}
+
+ParameterSync ParameterSync::from_message(const Message& m) {
+  ParameterSync s;
+  s.parameters = m.payload.at("parameters").get<std::map<std::string, double>>();
+  if (m.payload.contains("state_version")) s.state_version = m.payload["state_version"].get<std::uint64_t>();
+  return s;
+}
+
 ClientOptions IPCClient::make_options(std::string client_id, std::string language, std::string host, int port) {
   ClientOptions o;
   o.client_id = std::move(client_id);
@@ -158,6 +208,46 @@ std::future<TeacherSync> IPCClient::send_mtl_signal(const MtlCoordinate& signal)
   o.dst = signal.dst;
   auto f = client_.request(MessageType::MtlCoordinate, signal.to_payload(), o);
   return std::async(std::launch::deferred, [f = std::move(f)]() mutable { return TeacherSync::from_message(f.get()); });
+}
+
+namespace {
+std::future<json> ack_payload(std::future<Message> f) {
+  return std::async(std::launch::deferred, [f = std::move(f)]() mutable { return f.get().payload; });
+}
+}  // namespace
+
+std::future<json> IPCClient::send_feedback(const Feedback& feedback) {
+  RequestOptions o;
+  o.dst = feedback.dst;
+  return ack_payload(client_.request(MessageType::Feedback, feedback.to_payload(), o));
+}
+
+std::future<json> IPCClient::send_state_update(const StateUpdate& update) {
+  RequestOptions o;
+  o.dst = update.dst;
+  return ack_payload(client_.request(MessageType::StateUpdate, update.to_payload(), o));
+}
+
+std::future<json> IPCClient::send_parameter_sync(const ParameterSync& sync) {
+  RequestOptions o;
+  o.dst = sync.dst;
+  return ack_payload(client_.request(MessageType::ParameterSync, sync.to_payload(), o));
+}
+
+json IPCClient::request(MessageType type, const json& payload, const std::string& dst, std::optional<std::chrono::milliseconds> timeout) {
+  RequestOptions o;
+  o.dst = dst;
+  o.timeout = timeout;
+  return client_.request(type, payload, o).get().payload;
+}
+
+json IPCClient::send(MessageType type, const json& payload, const std::string& dst) {
+  const MessageSpec* spec = client_.codec().catalog().by_type(type);
+  if (spec && spec->kind == "request") return request(type, payload, dst);
+  SendOptions o;
+  o.dst = dst;
+  client_.send(type, payload, o);
+  return nullptr;
 }
 
 void IPCClient::on_reasoning_request(std::function<ReasoningResponse(const ReasoningRequest&)> compute) {

@@ -45,11 +45,7 @@ class Child {
     if (rc != 0) throw std::runtime_error("cannot start " + argv[0]);
   }
   ~Child() {
-    if (!reaped_) {
-      ::kill(pid_, SIGKILL);
-      int status;
-      ::waitpid(pid_, &status, 0);
-    }
+    kill();
     ::close(err_fd_);
   }
   Child(const Child&) = delete;
@@ -63,6 +59,15 @@ class Child {
       ::kill(pid_, SIGKILL);
       wait_exit(limit);
     }
+  }
+
+  /// SIGKILL by PID (a crash: nothing is flushed or announced) and reap; idempotent.
+  void kill() {
+    if (reaped_) return;
+    ::kill(pid_, SIGKILL);
+    int status;
+    ::waitpid(pid_, &status, 0);
+    reaped_ = true;
   }
 
   /// Reads standard error until `pattern` matches (first group returned) or `limit` passes.

@@ -5,6 +5,8 @@
 // a typed INVALID_PARAMS, and shutdown acknowledged before the final event. Skipped without node.
 #include <concord/concord.hpp>
 
+#include "child_process.hpp"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -12,8 +14,6 @@
 #include <regex>
 #include <string>
 #include <vector>
-
-#include "child_process.hpp"
 
 using namespace concord;
 using namespace concord::testing;

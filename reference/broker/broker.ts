@@ -12,6 +12,8 @@ import { Connection } from './connection.js';
 import { ClientDrains } from './drain.js';
 import { FlowControl, WriteBatch } from './flow.js';
 import { messageFrame, type OutFrame } from './frames.js';
+import { checkPush, type PushName } from './push.js';
+import type { PayloadMap } from '../../spec/generated/types.js';
 import { DEFAULT_LIMITS } from '../../spec/generated/catalog.js';
 import { acceptInit, tokenDigest, type HandshakeContext } from './handshake.js';
 import { ExpiredIds, Inflight, type PendingRequest } from './inflight.js';
@@ -273,6 +275,31 @@ export class Broker {
     await serversClosed;
     await this.cluster?.stop();
     this.log.info('shut down');
+  }
+
+  /**
+   * Sends notification `type` (DISAGREEMENT_SIGNAL, INSTRUMENT_EVENT) to the client `clientId`, the
+   * seed's `send_to_client`. Returns false when no such client is connected; throws TypeError for a
+   * type a broker does not push and ProtocolError for a payload that breaks the schema.
+   */
+  sendToClient<T extends PushName>(clientId: string, type: T, payload: PayloadMap[T]): boolean {
+    checkPush(type, payload);
+    const conn = this.clients.get(clientId);
+    if (conn?.state !== 'open') return false;
+    this.batch.run(() => this.router.send(conn, messageFrame(type, { id: conn.nextId() }, payload)));
+    return true;
+  }
+
+  /** Sends notification `type` to every connected client (the seed's `broadcast`); returns how many. */
+  broadcast<T extends PushName>(type: T, payload: PayloadMap[T]): number {
+    checkPush(type, payload);
+    let sent = 0;
+    for (const conn of this.clients.values()) {
+      if (conn.state !== 'open') continue;
+      this.batch.run(() => this.router.send(conn, messageFrame(type, { id: conn.nextId() }, payload)));
+      sent++;
+    }
+    return sent;
   }
 
   /** Counters of the broker and of every connection. */

@@ -8,3 +8,4 @@ export { BrokerConfigError, resolveConfig, isLoopback, type BrokerOptions, type 
 export { ListenError } from './listen.js';
 export { Logger, LOG_LEVELS, isLogLevel, type LogLevel, type LogSink, type LogFields } from './logger.js';
 export type { ConnState } from './connection.js';
+export type { PushName } from './push.js';

@@ -2,6 +2,7 @@
  * Exponential backoff with jitter, and an abortable sleep, for connection attempts.
  * @module
  */
+import { DEFAULT_LIMITS } from '../../spec/generated/catalog.js';
 
 /** The longest delay a Node timer takes (2^31 - 1 ms); longer timeouts are clamped to it. */
 export const MAX_TIMER_MS = 2_147_483_647;
@@ -18,8 +19,13 @@ export interface BackoffOptions {
   jitter: number;
 }
 
-/** 100 ms, doubling, capped at 5 s, +-20 %. */
-export const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 100, maxMs: 5000, factor: 2, jitter: 0.2 };
+/** reconnect_backoff_base_ms (100 ms), doubling, capped at reconnect_backoff_max_ms (5 s), +-20 % (HS-23). */
+export const DEFAULT_BACKOFF: BackoffOptions = {
+  initialMs: DEFAULT_LIMITS.reconnect_backoff_base_ms,
+  maxMs: DEFAULT_LIMITS.reconnect_backoff_max_ms,
+  factor: 2,
+  jitter: 0.2,
+};
 
 /** Fills in the defaults and checks the ranges. */
 export function resolveBackoff(options: Partial<BackoffOptions> = {}): BackoffOptions {

@@ -29,10 +29,12 @@ import { HandlerRegistry, errorPayloadFor, type AnyHandler } from './handlers.js
 import { InFlightLimiter } from './limiter.js';
 import { PendingRequests } from './pending.js';
 import { requestTimeout } from './timeouts.js';
+import { SessionRecord } from './session.js';
 import type {
   ClientRequestName,
   ClientStats,
   ConnectOptions,
+  ConnectionEvent,
   Handler,
   IncomingName,
   LogEntry,
@@ -71,6 +73,7 @@ interface Resolved {
   maxWriteBuffer: number;
   shutdownDrainMs: number;
   onLog: ((entry: LogEntry) => void) | undefined;
+  onConnection: ((event: ConnectionEvent) => void) | undefined;
 }
 
 interface IncomingEntry {
@@ -113,6 +116,7 @@ function resolveOptions(o: ConnectOptions): Resolved {
     maxWriteBuffer: o.maxWriteBuffer ?? DEFAULT_LIMITS.max_write_buffer,
     shutdownDrainMs: o.shutdownDrainMs ?? DEFAULT_LIMITS.shutdown_drain_ms,
     onLog: o.onLog,
+    onConnection: o.onConnection,
   };
 }
 
@@ -160,6 +164,8 @@ export class ConcordClient {
   private readonly pending = new PendingRequests();
   private readonly limiter: InFlightLimiter;
   private readonly handlers = new HandlerRegistry();
+  /** Subscriptions, bus handlers and services to restore after a reconnect (HS-24). */
+  private readonly restorable = new SessionRecord();
   private readonly incoming = new Map<string, IncomingEntry>();
   private readonly abort = new AbortController();
   private conn: Connection | undefined;
@@ -287,7 +293,8 @@ export class ConcordClient {
     };
   }
 
-  private attach({ conn, ack }: Opened): void {
+  /** Takes `conn` as the connection; its in-flight slots open now, or after the restore when `resume` is false. */
+  private attach({ conn, ack }: Opened, resume = true): void {
     this.conn = conn;
     this.ack = ack;
     this.phase = 'open';
@@ -295,7 +302,7 @@ export class ConcordClient {
     this.log('info', 'connected', { brokerId: ack.broker_id, encoding: ack.encoding, maxInFlight: ack.max_in_flight });
     void conn.closed.then((info) => this.onConnectionClosed(conn, info));
     conn.setSink((m) => this.onMessage(conn, m));
-    this.limiter.resume(ack.max_in_flight);
+    if (resume) this.limiter.resume(ack.max_in_flight);
   }
 
   private onConnectionClosed(conn: Connection, info: CloseInfo): void {
@@ -310,6 +317,7 @@ export class ConcordClient {
       this.finalize({ reason: 'connection-lost', ...(info.error ? { error: info.error } : {}) });
       return;
     }
+    this.tell({ kind: 'lost', ...(info.error ? { error: info.error } : {}) });
     void this.reconnect();
   }
 
@@ -323,11 +331,40 @@ export class ConcordClient {
         return;
       }
       this.reconnects++;
-      this.attach(opened);
+      this.attach(opened, false);
+      // HS-24: restored before the application's requests flow again (they wait in the limiter).
+      let failures;
+      try {
+        failures = await this.restorable.restore((type, payload) => this.direct(opened.conn, type, payload));
+      } catch (e) {
+        if (this.conn === opened.conn) opened.conn.destroy(e as Error); // a restore that timed out: try again on a new connection
+        return; // the loss reconnects
+      }
+      if (this.conn !== opened.conn) return; // lost again meanwhile: that loss reconnects
+      this.limiter.resume(opened.ack.max_in_flight);
+      if (failures.length > 0) this.log('warn', 'restorations refused', { failures: failures.map((f) => `${f.type}: ${f.error.message}`) });
+      this.tell({ kind: 'restored', reconnects: this.reconnects, failures });
     } catch (e) {
       if (this.stopping) return;
       this.log('error', 'reconnect failed', { error: (e as Error).message });
+      this.tell({ kind: 'gave-up', error: e as Error });
       this.finalize({ reason: 'connection-lost', error: e as Error });
+    }
+  }
+
+  /** One request on `conn` outside the in-flight limiter (the restore runs while it is paused). */
+  private async direct(conn: Connection, type: MessageName, payload: unknown): Promise<unknown> {
+    const id = this.nextId();
+    const answer = this.pending.add(id, type, messageByName(type).response!, requestTimeout(type, payload, undefined, this.opts.requestTimeoutMs));
+    conn.write(this.encode(conn, type, { id }, payload)).catch((e: Error) => this.pending.fail(id, e));
+    return (await answer).payload;
+  }
+
+  private tell(event: ConnectionEvent): void {
+    try {
+      this.opts.onConnection?.(event);
+    } catch (e) {
+      this.log('error', 'onConnection failed', { error: String(e) }); // a failing listener never breaks the client
     }
   }
 
@@ -412,11 +449,13 @@ export class ConcordClient {
       const conn = this.conn;
       if (!conn?.isOpen) throw new ConnectionClosedError(`not connected; ${type} not sent`, { definite: true });
       const id = this.nextId();
-      const frame = this.encode(conn, type, { id, ...(options.dst !== undefined ? { dst: options.dst } : {}) }, payload, options.encoding);
+      const frame = this.encode(conn, type, { id, ...(options.dst !== undefined ? { dst: options.dst } : {}) }, this.restorable.outgoing(type, payload), options.encoding);
       const remaining = Math.max(1, Math.round(timeoutMs - (performance.now() - start)));
       const answer = this.pending.add(id, type, info.response, remaining, timeoutMs);
       conn.write(frame).catch((e: Error) => this.pending.fail(id, e));
-      return await answer;
+      const message = await answer;
+      this.restorable.accepted(type, payload, message.payload);
+      return message;
     } finally {
       ticket.release();
       this.notifyIdle();
@@ -472,7 +511,7 @@ export class ConcordClient {
     const entry: IncomingEntry = { answered: false };
     this.incoming.set(m.header.id, entry);
     try {
-      const result = await handler(m.payload, m);
+      const result = await handler(this.restorable.incoming(m.name, m.payload), m);
       if (!entry.answered) this.answer(conn, m, messageByName(m.name).response!, result);
     } catch (e) {
       if (!entry.answered) this.answerPayload(conn, m, errorPayloadFor(e));

@@ -35,6 +35,7 @@ export { HandlerRegistry, errorPayloadFor, type AnyHandler } from './handlers.js
 export { InFlightLimiter, type Ticket } from './limiter.js';
 export { PendingRequests, DEFAULT_LATE_IDS, type Settlement } from './pending.js';
 export { payloadTimeout, requestTimeout } from './timeouts.js';
+export { SessionRecord, type RestoreFailure, type RestoreRequest } from './session.js';
 export {
   RESPONSE_OF,
   NOTIFICATIONS,
@@ -47,6 +48,7 @@ export {
   type Handler,
   type LogEntry,
   type ConnectOptions,
+  type ConnectionEvent,
   type RequestOptions,
   type SendOptions,
   type ClientStats,

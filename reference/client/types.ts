@@ -3,6 +3,7 @@
  * are notifications, and the client's options.
  * @module
  */
+import type { RestoreFailure } from './session.js';
 import type { MessageName, MessageNames } from '../../spec/generated/catalog.js';
 import type { EncodingName, InitPayload, Language, PayloadMap } from '../../spec/generated/types.js';
 import type { Message } from '../codec/index.js';
@@ -127,7 +128,19 @@ export interface ConnectOptions {
   features?: string[];
   /** Receives the client's log records. */
   onLog?: (entry: LogEntry) => void;
+  /**
+   * Told when the connection is lost and reconnection starts, when it is restored (after the bus
+   * subscriptions, bus handlers and services are restored, HS-24; `failures` lists what the broker
+   * refused) and when reconnection gives up (the client is then closed).
+   */
+  onConnection?: (event: ConnectionEvent) => void;
 }
+
+/** What `onConnection` is told (HS-23, HS-24). */
+export type ConnectionEvent =
+  | { kind: 'lost'; error?: Error }
+  | { kind: 'restored'; reconnects: number; failures: RestoreFailure[] }
+  | { kind: 'gave-up'; error: Error };
 
 /** Per-request options of `request()`. */
 export interface RequestOptions {

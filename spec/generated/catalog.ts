@@ -3855,6 +3855,26 @@ export const LIMITS: readonly LimitInfo[] = [
     "meaning": "Time a unified engine waits for one engine's answer before failing the call with TIMEOUT (retryable)."
   },
   {
+    "name": "reconnect_backoff_base_ms",
+    "unit": "ms",
+    "default": 100,
+    "min": 1,
+    "max": 600000,
+    "section": "handshake",
+    "announced": false,
+    "meaning": "Wait before a client's first reconnection attempt after its connection was lost; each further attempt waits twice the previous, with +-20 % jitter (HS-23)."
+  },
+  {
+    "name": "reconnect_backoff_max_ms",
+    "unit": "ms",
+    "default": 5000,
+    "min": 1,
+    "max": 600000,
+    "section": "handshake",
+    "announced": false,
+    "meaning": "Longest wait between a client's reconnection attempts (HS-23)."
+  },
+  {
     "name": "dispatch_backoff_base_ms",
     "unit": "ms",
     "default": 100,
@@ -3898,6 +3918,8 @@ export const DEFAULT_LIMITS = {
   engine_memory_max: 256,
   engine_perf_window: 16,
   engine_timeout_ms: 30000,
+  reconnect_backoff_base_ms: 100,
+  reconnect_backoff_max_ms: 5000,
   dispatch_backoff_base_ms: 100,
   dispatch_backoff_max_ms: 5000,
 } as const;
@@ -3924,6 +3946,8 @@ export const MIN_LIMITS = {
   engine_memory_max: 1,
   engine_perf_window: 1,
   engine_timeout_ms: 1,
+  reconnect_backoff_base_ms: 1,
+  reconnect_backoff_max_ms: 1,
   dispatch_backoff_base_ms: 100,
   dispatch_backoff_max_ms: 5000,
 } as const;
@@ -4744,6 +4768,24 @@ export const STATEMENTS: readonly { readonly id: string; readonly section: strin
     "section": "handshake",
     "level": "required",
     "text": "A broker MUST refuse an INIT whose `client_id` is a registered service name with ERROR `DUPLICATE_CLIENT_ID`, since client ids and service names share one namespace (REQ-7)."
+  },
+  {
+    "id": "HS-23",
+    "section": "handshake",
+    "level": "recommended",
+    "text": "A client that loses its connection other than by SHUTDOWN SHOULD reconnect, waiting before its r-th attempt min(reconnect_backoff_base_ms x 2^(r-1), reconnect_backoff_max_ms), 100 ms and 5,000 ms by default, scaled by a random factor within +-20 %, and SHOULD tell its application when the connection is lost and when it is restored."
+  },
+  {
+    "id": "HS-24",
+    "section": "handshake",
+    "level": "recommended",
+    "text": "A client that reconnects SHOULD restore, before it tells its application the connection is restored, what HS-19 removed: its bus subscriptions (the application keeps the subscription ids it was given), its bus handlers and the services it registered; a restoration the broker refuses SHOULD be reported to the application, never dropped silently."
+  },
+  {
+    "id": "HS-25",
+    "section": "handshake",
+    "level": "recommended",
+    "text": "A client whose connection is lost SHOULD fail at once each request it sent and has no answer to with `PEER_GONE` (definite false, since the peer may have acted) and not resend it, and either hold a request started while it is reconnecting until the connection is restored, within that request's own timeout, or fail it with `PEER_GONE` (definite true), never longer."
   },
   {
     "id": "REQ-1",

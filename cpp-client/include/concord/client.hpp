@@ -40,8 +40,8 @@ struct ClientOptions {
   /// Largest body this client accepts (announced in INIT).
   std::uint64_t max_frame = protocol::kMaxFrame;
   /// Backoff before the r-th connect retry: min(initial x 2^(r-1), max).
-  std::chrono::milliseconds backoff_initial{100};
-  std::chrono::milliseconds backoff_max{5000};
+  std::chrono::milliseconds backoff_initial{protocol::kReconnectBackoffBaseMs};
+  std::chrono::milliseconds backoff_max{protocol::kReconnectBackoffMaxMs};
   /// How long connect() waits for INIT_ACK.
   std::chrono::milliseconds handshake_timeout{protocol::kHandshakeTimeoutMs};
   /// Log sink (default: standard error); never receives the token.
@@ -85,6 +85,8 @@ class Client {
    */
   void connect(int retries = 5);
   bool connected() const noexcept { return connected_.load(); }
+  /// True once SHUTDOWN was sent or received: a close after it is not a lost connection (HS-23).
+  bool draining() const noexcept { return draining_.load(); }
   /// The broker's INIT_ACK payload.
   const json& init_ack() const noexcept { return ack_; }
   /// The encoding INIT_ACK chose (CBOR payloads may be sent only when it is CBOR).

@@ -12,3 +12,5 @@
 #include <concord/text.hpp>
 #include <concord/client.hpp>
 #include <concord/messages.hpp>
+#include <concord/reconnect.hpp>
+#include <concord/session.hpp>

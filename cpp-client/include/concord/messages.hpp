@@ -74,6 +74,41 @@ struct TeacherSync {
   static TeacherSync from_message(const Message& m);
 };
 
+/// FEEDBACK (0x20), answered by ACK: a reward for the connections an encoding made fire.
+struct Feedback {
+  std::vector<float> encoding;
+  float reward = 0;  // [-1, 1]
+  std::optional<float> learning_rate;
+  std::optional<std::string> request_ref;
+  std::string dst;
+
+  json to_payload() const;
+  static Feedback from_message(const Message& m);
+};
+
+/// STATE_UPDATE (0x21), answered by ACK: one layer's weights (rows = neurons, columns = inputs).
+struct StateUpdate {
+  std::uint32_t layer = 0;
+  std::uint64_t rows = 0, columns = 0;
+  std::vector<float> weights;  // row-major, rows x columns
+  std::uint64_t state_version = 0;
+  std::optional<std::string> state_digest;
+  std::string dst;
+
+  json to_payload() const;
+  static StateUpdate from_message(const Message& m);
+};
+
+/// PARAMETER_SYNC (0x22), answered by ACK.
+struct ParameterSync {
+  std::map<std::string, double> parameters;  // 1 .. 256
+  std::optional<std::uint64_t> state_version;
+  std::string dst;
+
+  json to_payload() const;
+  static ParameterSync from_message(const Message& m);
+};
+
 /**
  * The seeds' C++ API over a Concord connection. connect() returns false instead of throwing;
  * the other calls throw ConnectionError when not connected.
@@ -94,6 +129,19 @@ class IPCClient {
   void send_response(const ReasoningResponse& resp);
   /// Sends MTL_COORDINATE to `signal.dst`; the future holds the TEACHER_SYNC.
   std::future<TeacherSync> send_mtl_signal(const MtlCoordinate& signal);
+
+  /// Sends FEEDBACK, STATE_UPDATE, PARAMETER_SYNC to `dst`; each future holds the ACK's payload.
+  std::future<json> send_feedback(const Feedback& feedback);
+  std::future<json> send_state_update(const StateUpdate& update);
+  std::future<json> send_parameter_sync(const ParameterSync& sync);
+
+  /// Any message by type: a request waits for its answer and returns its payload (throws
+  /// RemoteError, TimeoutError, ConnectionError); a notification returns null once written.
+  json send(MessageType type, const json& payload = nullptr, const std::string& dst = "");
+  /// A request; returns the response payload.
+  json request(MessageType type, const json& payload = nullptr, const std::string& dst = "", std::optional<std::chrono::milliseconds> timeout = std::nullopt);
+  /// The handler of incoming `type` (see Client::Handler), replacing an earlier one.
+  void register_handler(MessageType type, Client::Handler handler) { client_.on(type, std::move(handler)); }
 
   /// Answers every REASONING_REQUEST with `compute` (on the dispatcher thread).
   void on_reasoning_request(std::function<ReasoningResponse(const ReasoningRequest&)> compute);

@@ -6,6 +6,7 @@ from .errors import ProtocolError, pointer
 from .framing import FrameDecoder, encode_frame
 from .message import Message, MessageType, decode_message, encode_message, encode_message_frame
 from .ndarray import NDArray, pack as pack_ndarray, unpack as unpack_ndarray
+from .ipc import IPCClient
 
 PROTOCOL_VERSION = proto.PROTOCOL_VERSION
 __version__ = "0.1.0"
@@ -13,5 +14,5 @@ __version__ = "0.1.0"
 __all__ = [
     "CATALOG", "SPEC_DIR", "message_info", "proto", "ProtocolError", "pointer", "FrameDecoder", "encode_frame",
     "Message", "MessageType", "decode_message", "encode_message", "encode_message_frame", "NDArray",
-    "pack_ndarray", "unpack_ndarray", "PROTOCOL_VERSION", "__version__",
+    "pack_ndarray", "unpack_ndarray", "PROTOCOL_VERSION", "__version__", "IPCClient",
 ]

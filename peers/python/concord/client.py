@@ -560,7 +560,7 @@ class Client:
         log.info("closed (%s)", reason)
 
 
-def connect(host: str = "127.0.0.1", port: int = 9999, client_id: Optional[str] = None, *, role: str = "client",
+def connect(host: str = "127.0.0.1", port: int = 9999, client_id: Optional[str] = None, *, role: str = "client", language: str = "python",
             token: Optional[str] = None, retries: int = 5, backoff: Backoff = (0.1, 5.0), timeout: float = 10.0,
             request_timeout_ms: Optional[int] = None, name: str = "concord-python", version: str = "0.1.0",
             features: Tuple[str, ...] = (), max_frame: int = MAX_FRAME, handler_threads: int = 8) -> Client:
@@ -572,7 +572,7 @@ def connect(host: str = "127.0.0.1", port: int = 9999, client_id: Optional[str] 
 
     cid = client_id or f"python-{os.getpid()}"
     init: Dict[str, Any] = {
-        "client_id": cid, "language": "python", "role": role, "protocol_version": PROTOCOL_VERSION,
+        "client_id": cid, "language": language, "role": role, "protocol_version": PROTOCOL_VERSION,
         "encodings": list(CLIENT_ENCODINGS), "max_frame": max_frame, "name": name, "version": version,
         "features": list(features),
     }

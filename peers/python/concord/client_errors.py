@@ -1,6 +1,7 @@
 """The client's errors: an ERROR answering a request, a request timeout, a lost connection."""
 from __future__ import annotations
 
+import enum
 from typing import Any, Dict, Optional
 
 from ._spec import proto
@@ -13,8 +14,8 @@ class RemoteError(Exception):
     """An ERROR answering a request (or a local failure reported the same way)."""
 
     def __init__(self, code: str, message: str, definite: Optional[bool] = None, details: Optional[Dict[str, Any]] = None) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = str(code)
+        super().__init__(f"{code.value if isinstance(code, enum.Enum) else code}: {message}")
+        self.code = code.value if isinstance(code, enum.Enum) else str(code)  # str() of a str Enum is 'ErrorCode.X'
         self.message = message
         self.definite = registry_definite(code) if definite is None else bool(definite)
         self.details = dict(details or {})

@@ -50,6 +50,8 @@ __all__ = [
     "ENGINE_MEMORY_MAX",
     "ENGINE_PERF_WINDOW",
     "ENGINE_TIMEOUT_MS",
+    "RECONNECT_BACKOFF_BASE_MS",
+    "RECONNECT_BACKOFF_MAX_MS",
     "DISPATCH_BACKOFF_BASE_MS",
     "DISPATCH_BACKOFF_MAX_MS",
     "dispatch_backoff_ms",
@@ -328,6 +330,8 @@ LIMITS: Dict[str, int] = {
     "engine_memory_max": 256,
     "engine_perf_window": 16,
     "engine_timeout_ms": 30000,
+    "reconnect_backoff_base_ms": 100,
+    "reconnect_backoff_max_ms": 5000,
     "dispatch_backoff_base_ms": 100,
     "dispatch_backoff_max_ms": 5000,
 }
@@ -352,6 +356,8 @@ ENGINE_CACHE_MAX = 1000  # entries
 ENGINE_MEMORY_MAX = 256  # entries
 ENGINE_PERF_WINDOW = 16  # answers
 ENGINE_TIMEOUT_MS = 30000  # ms
+RECONNECT_BACKOFF_BASE_MS = 100  # ms
+RECONNECT_BACKOFF_MAX_MS = 5000  # ms
 DISPATCH_BACKOFF_BASE_MS = 100  # ms
 DISPATCH_BACKOFF_MAX_MS = 5000  # ms
 
@@ -377,6 +383,8 @@ LIMIT_MIN: Dict[str, int] = {
     "engine_memory_max": 1,
     "engine_perf_window": 1,
     "engine_timeout_ms": 1,
+    "reconnect_backoff_base_ms": 1,
+    "reconnect_backoff_max_ms": 1,
     "dispatch_backoff_base_ms": 100,
     "dispatch_backoff_max_ms": 5000,
 }

@@ -34,11 +34,9 @@ const TYPE_CONTEXT = /\b(type|msg|message)\w*\s*(===?|!==?|=|:|=>|,|\()\s*0x[0-9
 const ALLOWED: Record<string, RegExp[]> = {
   // Log levels named like a message type.
   'peers/perl/concord_testee.pl': [/logmsg\('ERROR'/],
-  // Not spec limits: a copy bound of a log excerpt, a harness margin, reconnect backoff options of the clients.
+  // Not spec limits: a copy bound of a log excerpt, a harness margin.
   'reference/broker/frames.ts': [/const COPY_LIMIT = 4096;/],
   'reference/bus/wire/wire-coordinator.ts': [/\+ 5000;/],
-  'reference/client/backoff.ts': [/DEFAULT_BACKOFF: BackoffOptions = \{ initialMs: 100, maxMs: 5000/],
-  'cpp-client/include/concord/client.hpp': [/backoff_max\{5000\}/],
   // The engine's weight bound (its model, section engine), equal to max_payload_items by chance.
   'reference/engine/model.ts': [/WEIGHT_LIMIT = 1_048_576/],
   'peers/python/concord_engine/core.py': [/WEIGHT_LIMIT = 1_048_576/],

@@ -19,13 +19,16 @@ use Concord::Message qw(decode_message encode_frame accepted_encodings client_en
 use Concord::Error;
 use Concord::JSON;
 use Concord::Fifo;
+use Concord::Session;
 
 sub new ($class, %o) {
     my $self = bless {
         host => $o{host} // '127.0.0.1', port => $o{port}, fifo_dir => $o{fifo_dir}, client_id => $o{client_id} // "perl-$$-" . int(rand(1e6)),
         role => $o{role} // 'client', name => $o{name} // 'concord-perl', version => $o{version} // '0.1.0',
         token => $o{token}, features => $o{features} // [], connect_retries => $o{connect_retries} // 5,
-        backoff_ms => $o{backoff_ms} // 100, backoff_max_ms => $o{backoff_max_ms} // 5000,
+        backoff_ms => $o{backoff_ms} // LIMIT_RECONNECT_BACKOFF_BASE_MS, backoff_max_ms => $o{backoff_max_ms} // LIMIT_RECONNECT_BACKOFF_MAX_MS,
+        language => $o{language} // 'perl', reconnect => $o{reconnect} // 0, on_connection => $o{on_connection},
+        reconnect_attempts => $o{reconnect_attempts} // 0, session => Concord::Session->new, reconnects => 0,
         connect_timeout_ms => $o{connect_timeout_ms} // LIMIT_HANDSHAKE_TIMEOUT_MS,
         request_timeout_ms => $o{request_timeout_ms} // LIMIT_REQUEST_TIMEOUT_MS,
         shutdown_drain_ms => $o{shutdown_drain_ms} // LIMIT_SHUTDOWN_DRAIN_MS,
@@ -53,6 +56,7 @@ sub init_ack ($self)     { $self->{init_ack} }
 sub is_open ($self)      { $self->{phase} eq 'open' || $self->{phase} eq 'draining' }
 sub close_reason ($self) { $self->{close_reason} }
 sub next_id ($self)      { 'p' . $$ . '-' . ++$self->{seq} }
+sub reconnects ($self)   { $self->{reconnects} }
 
 # on(TYPE => sub ($payload, $message) { ... }): a request handler returns the response payload
 # (or dies with a Concord::Error to answer ERROR); a notification handler's result is ignored.
@@ -105,7 +109,7 @@ sub _connect_fifo ($self) {
 sub _handshake_after_connect ($self, $sock) {
     $self->{select} = IO::Select->new($sock);
     my $id = $self->next_id;
-    my %init = (client_id => $self->{client_id}, language => 'perl', role => $self->{role}, protocol_version => $PROTOCOL_VERSION,
+    my %init = (client_id => $self->{client_id}, language => $self->{language}, role => $self->{role}, protocol_version => $PROTOCOL_VERSION,
                 encodings => [ client_encodings() ], max_frame => LIMIT_MAX_FRAME, name => $self->{name}, version => $self->{version},
                 features => [ @{ $self->{features} } ]);
     $init{token} = $self->{token} if defined $self->{token};
@@ -126,7 +130,20 @@ sub _handshake_after_connect ($self, $sock) {
 
 # request(TYPE, PAYLOAD, dst => ..., timeout_ms => ...): the response message, or dies with a
 # Concord::Error (the broker's ERROR, TIMEOUT, or PEER_GONE when the connection ends).
+#
+# With reconnect => 1, a lost connection is reopened (HS-23) by the next request(), send(), poll() or
+# run(), waiting min(backoff_ms x 2^(r-1), backoff_max_ms) +-20 % before attempt r, and the bus
+# subscriptions (same ids for the application), bus handlers and services are restored (HS-24);
+# on_connection->(EVENT, INFO) is told 'lost', 'restored' ({ attempts, failures }) and 'gave-up'.
+# A request in flight at the drop dies with PEER_GONE (HS-25).
 sub request ($self, $type, $payload, %o) {
+    $self->_ensure_open;
+    my $answer = $self->_request($type, $self->{session}->outgoing($type, $payload), %o);
+    $self->{session}->accepted($type, $payload, $answer->{payload});
+    return $answer;
+}
+
+sub _request ($self, $type, $payload, %o) {
     my $info = Concord::Spec::message_by_name($type) or die "request: unknown type $type\n";
     die "request: $type is not a request type\n" unless $info->{kind} eq 'request' && $info->{response};
     die Concord::Error->new(ERR_SHUTTING_DOWN, "the client is " . ($self->{phase} eq 'closed' ? 'closed' : 'shutting down') . "; $type not sent")
@@ -143,6 +160,7 @@ sub request ($self, $type, $payload, %o) {
 
 # send(TYPE, PAYLOAD, dst => ...): a notification (or any frame without an awaited answer).
 sub send ($self, $type, $payload, %o) {
+    $self->_ensure_open;
     die Concord::Error->new(ERR_SHUTTING_DOWN, "the client is not open; $type not sent") unless $self->is_open;
     my $id = $o{id} // $self->next_id;
     $self->_write(encode_frame({ type => $type, header => { id => $id, defined $o{dst} ? (dst => $o{dst}) : (), defined $o{re} ? (re => $o{re}) : () },
@@ -178,6 +196,7 @@ sub _write ($self, $bytes) {
 
 # Handles incoming frames for at most $timeout_ms (undef: wait for one read). Returns false once closed.
 sub poll ($self, $timeout_ms = undef) {
+    $self->_ensure_open;
     return 0 unless $self->{sock};
     my @ready = $self->{select}->can_read(defined $timeout_ms ? $timeout_ms / 1000 : undef);
     return 1 unless @ready;
@@ -210,6 +229,7 @@ sub poll ($self, $timeout_ms = undef) {
 # Runs until the connection ends (or $o{until} returns true, or $o{timeout_ms} passes).
 sub run ($self, %o) {
     my $deadline = defined $o{timeout_ms} ? Time::HiRes::time() + $o{timeout_ms} / 1000 : undef;
+    $self->_ensure_open;
     while ($self->{sock}) {
         return 1 if $o{until} && $o{until}->();
         my $left = defined $deadline ? ($deadline - Time::HiRes::time()) * 1000 : 1000;
@@ -277,7 +297,7 @@ sub _on_body ($self, $body) {
         return $self->_on_shutdown($m) if $m->{name} eq NAME_SHUTDOWN;
         return $self->_answer_error($m, ERR_SHUTTING_DOWN, "$m->{name} arrived after SHUTDOWN (HS-13)") if $self->{phase} ne 'open';
         my $h = $self->{handlers}{ $m->{name} } or return $self->_answer_error($m, ERR_UNSUPPORTED, "no handler for $m->{name} (ERR-8)");
-        my $result = eval { $h->($m->{payload}, $m) };
+        my $result = eval { $h->($self->{session}->incoming($m->{name}, $m->{payload}), $m) };
         if (my $e = $@) {
             my $err = Concord::Error::is_error($e) ? $e : Concord::Error->new(ERR_INTERNAL, "handler failed: $e");
             return $self->_send_error($m->{header}{id}, $err);
@@ -354,6 +374,7 @@ sub close ($self, %o) {
 sub _shut ($self, $reason) {
     $self->{close_reason} //= $reason;
     $self->{phase} = 'closed';
+    $self->_tell('lost', {}) if $self->{reconnect} && $self->{close_reason} eq 'connection-lost' && $self->{sock};
     if (my $sock = delete $self->{sock}) {
         if (my $out = delete $self->{out}) { CORE::close($out) } else { shutdown($sock, 1) }
         # Let the peer read what we wrote before the close (a reset could lose it).
@@ -363,6 +384,41 @@ sub _shut ($self, $reason) {
         CORE::close($sock);
         Concord::Fifo::remove_pair(delete $self->{fifo_pair}) if $self->{fifo_pair};
     }
+}
+
+# ---- reconnection (HS-23 .. HS-25) ----
+
+sub _ensure_open ($self) {
+    return unless $self->{reconnect} && $self->{phase} eq 'closed' && ($self->{close_reason} // '') eq 'connection-lost';
+    my $attempt = 0;
+    while (1) {
+        $attempt++;
+        my $delay = $self->{backoff_ms} * 2**($attempt - 1);
+        $delay = $self->{backoff_max_ms} if $delay > $self->{backoff_max_ms};
+        Time::HiRes::sleep($delay * (0.8 + 0.4 * rand()) / 1000);
+        @$self{qw(phase close_reason init_ack)} = ('new', undef, undef);
+        %{ $self->{pending} } = ();
+        local $self->{connect_retries} = 0;
+        last if eval { $self->connect; 1 };
+        my $e = $@;
+        # Refused connections and an id not yet released (HS-19) are retried; any other refusal is final.
+        my $retry = Concord::Error::is_error($e) && ($e->code eq ERR_PEER_GONE || $e->code eq ERR_DUPLICATE_CLIENT_ID);
+        @$self{qw(phase close_reason)} = ('closed', $retry ? 'connection-lost' : 'reconnect-failed');
+        if (!$retry || ($self->{reconnect_attempts} && $attempt >= $self->{reconnect_attempts})) {
+            $self->{close_reason} = 'reconnect-failed';
+            $self->_tell('gave-up', { attempts => $attempt, error => $e });
+            die $e;
+        }
+        $self->log('info', "reconnect attempt $attempt failed: $e");
+    }
+    my $failures = $self->{session}->restore(sub ($type, $payload) { $self->_request($type, $payload)->{payload} });
+    $self->{reconnects}++;
+    $self->_tell('restored', { attempts => $attempt, failures => $failures });
+}
+
+sub _tell ($self, $event, $info) {
+    my $listener = $self->{on_connection} or return;
+    eval { $listener->($event, $info); 1 } or $self->log('error', "on_connection failed: $@");
 }
 
 sub DESTROY ($self) { CORE::close($self->{sock}) if $self->{sock} }

@@ -431,6 +431,8 @@ inline constexpr std::uint64_t kEngineCacheMax = 1000;  // entries
 inline constexpr std::uint64_t kEngineMemoryMax = 256;  // entries
 inline constexpr std::uint64_t kEnginePerfWindow = 16;  // answers
 inline constexpr std::uint64_t kEngineTimeoutMs = 30000;  // ms
+inline constexpr std::uint64_t kReconnectBackoffBaseMs = 100;  // ms
+inline constexpr std::uint64_t kReconnectBackoffMaxMs = 5000;  // ms
 inline constexpr std::uint64_t kDispatchBackoffBaseMs = 100;  // ms
 inline constexpr std::uint64_t kDispatchBackoffMaxMs = 5000;  // ms
 
@@ -442,7 +444,7 @@ struct LimitInfo {
   bool announced;  // announced in INIT / INIT_ACK
 };
 
-inline constexpr std::array<LimitInfo, 22> kLimits{{
+inline constexpr std::array<LimitInfo, 24> kLimits{{
     LimitInfo{"max_frame", 16777216, 65536, 4294967295, true},
     LimitInfo{"max_header", 4096, 1024, 65535, false},
     LimitInfo{"max_id_bytes", 128, 128, 128, false},
@@ -463,6 +465,8 @@ inline constexpr std::array<LimitInfo, 22> kLimits{{
     LimitInfo{"engine_memory_max", 256, 1, 65536, false},
     LimitInfo{"engine_perf_window", 16, 1, 4096, false},
     LimitInfo{"engine_timeout_ms", 30000, 1, 3600000, false},
+    LimitInfo{"reconnect_backoff_base_ms", 100, 1, 600000, false},
+    LimitInfo{"reconnect_backoff_max_ms", 5000, 1, 600000, false},
     LimitInfo{"dispatch_backoff_base_ms", 100, 100, 100, false},
     LimitInfo{"dispatch_backoff_max_ms", 5000, 5000, 5000, false},
 }};

@@ -289,28 +289,30 @@ our %ERRORS = (
 
 # Limits (spec/limits.json): defaults.
 use constant {
-    LIMIT_MAX_FRAME                => 16777216,
-    LIMIT_MAX_HEADER               => 4096,
-    LIMIT_MAX_ID_BYTES             => 128,
-    LIMIT_MAX_NAME_BYTES           => 128,
-    LIMIT_MAX_IN_FLIGHT            => 1024,
-    LIMIT_MAX_NDIM                 => 32,
-    LIMIT_MAX_SUBSCRIPTIONS        => 1024,
-    LIMIT_HANDSHAKE_TIMEOUT_MS     => 5000,
-    LIMIT_HEARTBEAT_MS             => 10000,
-    LIMIT_REQUEST_TIMEOUT_MS       => 30000,
-    LIMIT_SHUTDOWN_DRAIN_MS        => 10000,
-    LIMIT_MAX_WRITE_BUFFER         => 8388608,
-    LIMIT_MAX_PAYLOAD_DEPTH        => 64,
-    LIMIT_MAX_PAYLOAD_ITEMS        => 1048576,
-    LIMIT_SLOW_READER_TIMEOUT_MS   => 5000,
-    LIMIT_MAX_HANDSHAKE_BYTES      => 4194304,
-    LIMIT_ENGINE_CACHE_MAX         => 1000,
-    LIMIT_ENGINE_MEMORY_MAX        => 256,
-    LIMIT_ENGINE_PERF_WINDOW       => 16,
-    LIMIT_ENGINE_TIMEOUT_MS        => 30000,
-    LIMIT_DISPATCH_BACKOFF_BASE_MS => 100,
-    LIMIT_DISPATCH_BACKOFF_MAX_MS  => 5000,
+    LIMIT_MAX_FRAME                 => 16777216,
+    LIMIT_MAX_HEADER                => 4096,
+    LIMIT_MAX_ID_BYTES              => 128,
+    LIMIT_MAX_NAME_BYTES            => 128,
+    LIMIT_MAX_IN_FLIGHT             => 1024,
+    LIMIT_MAX_NDIM                  => 32,
+    LIMIT_MAX_SUBSCRIPTIONS         => 1024,
+    LIMIT_HANDSHAKE_TIMEOUT_MS      => 5000,
+    LIMIT_HEARTBEAT_MS              => 10000,
+    LIMIT_REQUEST_TIMEOUT_MS        => 30000,
+    LIMIT_SHUTDOWN_DRAIN_MS         => 10000,
+    LIMIT_MAX_WRITE_BUFFER          => 8388608,
+    LIMIT_MAX_PAYLOAD_DEPTH         => 64,
+    LIMIT_MAX_PAYLOAD_ITEMS         => 1048576,
+    LIMIT_SLOW_READER_TIMEOUT_MS    => 5000,
+    LIMIT_MAX_HANDSHAKE_BYTES       => 4194304,
+    LIMIT_ENGINE_CACHE_MAX          => 1000,
+    LIMIT_ENGINE_MEMORY_MAX         => 256,
+    LIMIT_ENGINE_PERF_WINDOW        => 16,
+    LIMIT_ENGINE_TIMEOUT_MS         => 30000,
+    LIMIT_RECONNECT_BACKOFF_BASE_MS => 100,
+    LIMIT_RECONNECT_BACKOFF_MAX_MS  => 5000,
+    LIMIT_DISPATCH_BACKOFF_BASE_MS  => 100,
+    LIMIT_DISPATCH_BACKOFF_MAX_MS   => 5000,
 };
 
 our %LIMITS = (
@@ -334,6 +336,8 @@ our %LIMITS = (
     engine_memory_max => 256,
     engine_perf_window => 16,
     engine_timeout_ms => 30000,
+    reconnect_backoff_base_ms => 100,
+    reconnect_backoff_max_ms => 5000,
     dispatch_backoff_base_ms => 100,
     dispatch_backoff_max_ms => 5000,
 );
@@ -554,6 +558,8 @@ our %EXPORT_TAGS = (
         LIMIT_ENGINE_MEMORY_MAX
         LIMIT_ENGINE_PERF_WINDOW
         LIMIT_ENGINE_TIMEOUT_MS
+        LIMIT_RECONNECT_BACKOFF_BASE_MS
+        LIMIT_RECONNECT_BACKOFF_MAX_MS
         LIMIT_DISPATCH_BACKOFF_BASE_MS
         LIMIT_DISPATCH_BACKOFF_MAX_MS
         %LIMITS
