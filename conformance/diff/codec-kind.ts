@@ -73,6 +73,7 @@ export function codecKind(encodings: readonly Encoding[]): DiffKind<CodecInput> 
       }
     }),
     free: [],
+    upTo: (input) => input,
     show: (input) => {
       const fixture = payloadToFixture(input.info, input.payload) as Record<string, unknown> | null;
       if (input.drop === undefined) return `${input.info.name} in ${input.encoding}: ${JSON.stringify(fixture, bigints)}`;

@@ -92,7 +92,6 @@ function fieldStatement(type: EngineRequest): (field: string) => string | undefi
     if (field === 'definite') return 'ERR-2';
     if (field === 're') return 'ERR-3';
     if (field === '/state_digest') return 'ENG-4';
-    if (type === 'REASONING_REQUEST' && field === 'kind') return 'ENG-2';
     return undefined;
   };
 }
@@ -108,7 +107,8 @@ function referenceAnswer(engine: ReferenceEngine, type: EngineRequest, payload: 
   } catch (e) {
     const p = errorPayloadFor(e);
     const details = p.details as { path?: unknown; rule?: unknown; param?: unknown } | undefined;
-    return { statement: STATEMENT_OF[type], fieldStatement: fieldStatement(type), answer: { kind: 'error', code: p.code, definite: p.definite, re: id, path: details?.path, rule: details?.rule, param: details?.param } };
+    // A refused reasoning request is ENG-2's (a non-finite element); every other refusal is its request's statement.
+    return { statement: type === 'REASONING_REQUEST' ? 'ENG-2' : STATEMENT_OF[type], fieldStatement: fieldStatement(type), answer: { kind: 'error', code: p.code, definite: p.definite, re: id, path: details?.path, rule: details?.rule, param: details?.param } };
   }
 }
 
@@ -129,6 +129,8 @@ export function engineKind(encodings: readonly Encoding[]): DiffKind<EngineInput
       const requests = [{ ...RESET, encoding: 'json' as Encoding }, ...input.commands.map(({ command, encoding }) => ({ ...requestOf(command), encoding }))];
       return requests.map((r, i) => referenceAnswer(engine, r.type as EngineRequest, r.payload, r.encoding, steps[i]!.id));
     },
+    // Step 0 is the reset, step k the command k - 1.
+    upTo: (input, step) => ({ commands: input.commands.slice(0, step) }),
     free: [/^\/engine$/, /^\/latency_ms$/, /^\/results\/\d+\/result\/(engine|latency_ms)$/, /^\/results\/\d+\/error\/message$/],
     show: (input) => ['PARAMETER_SYNC (the reset to a fresh engine)', ...input.commands.map(({ command, encoding }) => {
       const r = requestOf(command);

@@ -32,6 +32,8 @@ export interface DiffKind<I> {
   oracle(input: I, steps: Step[]): (Expected | undefined)[];
   /** Answer fields no statement fixes (JSON Pointers into the payload). */
   readonly free: readonly RegExp[];
+  /** The input cut after its step `step` (the steps after a disagreement are never sent). */
+  upTo(input: I, step: number): I;
   /** The input in words and typed JSON, for the report. */
   show(input: I): string;
 }

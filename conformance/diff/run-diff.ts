@@ -165,14 +165,15 @@ export async function runDiff(options: DiffOptions): Promise<DiffResult> {
     if (!(cause instanceof Disagreed)) {
       return { ...ran, exit: 70, problem: `harness fault while comparing (seed ${result.seed}, path ${result.counterexamplePath}): ${cause instanceof Error ? cause.stack ?? cause.message : String(cause)}` };
     }
-    const [input] = result.counterexample!;
-    const expected = kind.oracle(input, cause.steps)[cause.step];
+    const input = kind.upTo(result.counterexample![0], cause.step);
+    const steps = cause.steps.slice(0, cause.step + 1);
+    const expected = kind.oracle(input, steps)[cause.step];
     return {
       ...ran,
       exit: 1,
       disagreement: {
         input: kind.show(input),
-        frames: cause.steps.map((s) => ({ note: s.note, hex: Buffer.from(s.frame).toString('hex') })),
+        frames: steps.map((s) => ({ note: s.note, hex: Buffer.from(s.frame).toString('hex') })),
         step: cause.step,
         answers: cause.answers.map((answer, i) => ({ peer: labels[i]!, answer })),
         expected: expected?.answer,
