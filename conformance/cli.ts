@@ -40,14 +40,14 @@ const HELP = `usage: conformance [run options]          run the suites (no --tar
        conformance spec [--json]             print the message catalog
        conformance selftest [--json] [--peer NAME]   run the suites against every reference peer and print
                                              the matrix (also written to reports/selftest/)
-       conformance diff --peer 'CMD ARGS' --peer 'CMD ARGS' [--peer ...] [--kind codec|engine] [--seed N]
+       conformance diff --peer 'CMD ARGS' --peer 'CMD ARGS' [--peer ...] [--kind codec|engine|broker] [--seed N]
                                              [--runs N] [--timeout MS] [--start-timeout MS] [--json]
                                              the same generated inputs to every peer (a command line split as
                                              sh would, run without a shell); the smallest input on which their
                                              answers differ, side by side, with the statement the wrong one
-                                             breaks (or a spec gap). Kind from the peers' INIT (engine feature:
-                                             engine; role testee: codec). Exit 0 agree, 1 disagree, 69 a peer
-                                             cannot start
+                                             breaks (or a spec gap). --peer tcp:HOST:PORT: a broker. Kind from
+                                             the peers' INIT (engine feature: engine; role testee: codec).
+                                             Exit 0 agree, 1 disagree, 69 a peer cannot start, 70 harness fault
        conformance help [COMMAND]            this help, or one command's (run, list, show, coverage, spec, selftest, diff)
        conformance --version                 print the package and protocol versions
 

@@ -27,7 +27,7 @@ export function formatDiff(r: DiffResult): string {
   rows.push(['spec', d.expected ? showAnswer(d.expected, 160) : '(the spec does not decide)', '']);
   lines.push(formatTable(['peer', 'answer', 'verdict'], rows).replace(/^/gm, '  '));
   const wrong = d.verdicts.filter((v): v is Extract<PeerVerdict, { verdict: 'wrong' }> => v.verdict === 'wrong');
-  if (!d.expected) lines.push('spec gap: the spec does not say which answer is right; the disagreement is reported for the spec to decide');
+  if (wrong.length === 0) lines.push('spec gap: the spec does not say which answer is right; the disagreement is reported for the spec to decide');
   else if (wrong.length === d.verdicts.length) lines.push(`every peer is wrong: ${wrong.map((v) => `${v.peer} by ${v.statements.join(', ')}`).join('; ')}`);
   else lines.push(...wrong.map((v) => `${v.peer} is wrong by ${v.statements.join(', ')}`));
   return lines.join('\n');

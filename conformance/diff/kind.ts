@@ -18,6 +18,8 @@ export interface Expected {
   answer: Answer;
   /** The statement the whole answer falls under (TST-4 for an echo, ENG-3 for a FEEDBACK's ACK...). */
   statement: string;
+  /** Answer fields the spec leaves open at this step (`details.path` of an UNKNOWN_DESTINATION): peers differing only there show a spec gap. */
+  open?: readonly string[];
   /** The statement of one differing field when it is not `statement` (`definite`: ERR-2, `re`: ERR-3...). */
   fieldStatement?: (field: string) => string | undefined;
 }

@@ -10,6 +10,9 @@ import { PeerStartError, startFailureSince, startedCount, unstartable } from '..
 import type { Encoding } from '../../reference/codec/body.js';
 import { splitCommand } from './split-command.js';
 import { answerOf, type Answer } from './answer.js';
+import { messageByName } from '../../reference/codec/catalog.js';
+
+const isAnswer = (name: string): boolean => name === 'ERROR' || messageByName(name).kind === 'response';
 
 /** What a `--peer` value names. */
 export interface PeerSpec {
@@ -110,6 +113,8 @@ export class DiffPeer {
     for (;;) {
       const r = await conn.next(this.options.timeoutMs);
       if (r.kind === 'message' && r.message.header.re !== undefined && this.unanswered.has(r.message.header.re)) continue;
+      // A broker also sends what other clients cause (PEER_GONE, bus traffic, their requests): only an answer (to this frame, or to none) counts.
+      if (this.isBroker && r.kind === 'message' && (!isAnswer(r.message.name) || (r.message.header.re !== undefined && r.message.header.re !== id))) continue;
       const answer = answerOf(r, this.options.timeoutMs);
       if (answer.kind === 'silent') this.unanswered.add(id);
       if (answer.kind === 'silent' || answer.kind === 'closed' || answer.kind === 'undecodable') this.broken = true;

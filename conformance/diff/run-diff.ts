@@ -11,8 +11,9 @@ import { DiffPeer, PeerUnavailable, parsePeer, type PeerSpec } from './peer.js';
 import type { DiffKind, Expected, Step } from './kind.js';
 import { codecKind } from './codec-kind.js';
 import { engineKind } from './engine-kind.js';
+import { brokerKind } from './broker-kind.js';
 
-export const DIFF_KINDS = ['codec', 'engine'] as const;
+export const DIFF_KINDS = ['codec', 'engine', 'broker'] as const;
 export type DiffKindName = (typeof DIFF_KINDS)[number];
 
 export interface DiffOptions {
@@ -21,7 +22,7 @@ export interface DiffOptions {
   /** Detected from the peers' INIT when absent. */
   kind?: DiffKindName;
   seed: number;
-  /** Inputs to generate (default: 100 for codecs, 20 for engines). */
+  /** Inputs to generate (default: 100 for codecs and brokers, 20 for engines). */
   runs?: number;
   /** How long to wait for each answer. */
   timeoutMs: number;
@@ -69,7 +70,7 @@ class Disagreed extends Error {
   }
 }
 
-const DEFAULT_RUNS: Record<DiffKindName, number> = { codec: 100, engine: 20 };
+const DEFAULT_RUNS: Record<DiffKindName, number> = { codec: 100, engine: 20, broker: 100 };
 
 export function peerLabel(i: number): string {
   return String.fromCharCode(65 + i);
@@ -84,18 +85,28 @@ function kindOf(peer: DiffPeer): DiffKindName | string {
 }
 
 function makeKind(name: DiffKindName, encodings: Encoding[]): DiffKind<unknown> {
-  return (name === 'codec' ? codecKind(encodings) : engineKind(encodings)) as DiffKind<unknown>;
+  return (name === 'codec' ? codecKind(encodings) : name === 'engine' ? engineKind(encodings) : brokerKind()) as DiffKind<unknown>;
 }
 
-/** Judges every peer's answer at the differing step against the spec's. */
+/** The fields in which `answer` breaks the spec's answer (none: it is right as far as the spec decides). */
+export function wrongFields(answer: Answer, expected: Expected, free: readonly RegExp[]): string[] {
+  return answerDifferences(answer, expected.answer, free).filter((f) => !(expected.open ?? []).includes(f));
+}
+
+/**
+ * Judges every peer's answer at the differing step against the spec's. When the spec does not decide,
+ * or no peer breaks what it decides (they differ only where it leaves the answer open), every verdict
+ * is undecided: a spec gap.
+ */
 function judge(labels: string[], answers: Answer[], expected: Expected | undefined, free: readonly RegExp[]): PeerVerdict[] {
-  return labels.map((peer, i) => {
+  const verdicts = labels.map((peer, i): PeerVerdict => {
     if (!expected) return { peer, verdict: 'undecided' };
-    const fields = answerDifferences(answers[i]!, expected.answer, free);
+    const fields = wrongFields(answers[i]!, expected, free);
     if (fields.length === 0) return { peer, verdict: 'right' };
     const statements = [...new Set(fields.map((f) => expected.fieldStatement?.(f) ?? expected.statement))];
     return { peer, verdict: 'wrong', fields, statements };
   });
+  return verdicts.some((v) => v.verdict === 'wrong') ? verdicts : labels.map((peer) => ({ peer, verdict: 'undecided' }));
 }
 
 export async function runDiff(options: DiffOptions): Promise<DiffResult> {
