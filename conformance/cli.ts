@@ -41,7 +41,7 @@ const HELP = `usage: conformance [run options]          run the suites (no --tar
        conformance selftest [--json] [--peer NAME]   run the suites against every reference peer and print
                                              the matrix (also written to reports/selftest/)
        conformance diff --peer 'CMD ARGS' --peer 'CMD ARGS' [--peer ...] [--kind codec|engine|broker] [--seed N]
-                                             [--runs N] [--timeout MS] [--start-timeout MS] [--json]
+                                             [--runs N] [--timeout MS (each answer; 10000)] [--start-timeout MS] [--json]
                                              the same generated inputs to every peer (a command line split as
                                              sh would, run without a shell); the smallest input on which their
                                              answers differ, side by side, with the statement the wrong one

@@ -30,7 +30,8 @@ export async function diffCommand(args: DiffCommandArgs, defaults: { startTimeou
   const seed = args.seed !== undefined ? Number(args.seed) : (Date.now() ^ Math.floor(Math.random() * 0x7fffffff)) | 0;
   if (!Number.isInteger(seed)) return usage('--seed takes an integer');
   const runs = positive(args.runs);
-  const timeoutMs = positive(args.timeout) ?? 5000;
+  // As long as the engine suite waits: a Python engine draws its 196,608 weights again at every reset.
+  const timeoutMs = positive(args.timeout) ?? 10_000;
   const startTimeoutMs = positive(args['start-timeout']) ?? defaults.startTimeoutMs;
   if (Number.isNaN(runs) || Number.isNaN(timeoutMs) || Number.isNaN(startTimeoutMs)) return usage('--runs, --timeout and --start-timeout take positive integers');
   if (!args.json) io.err(`conformance diff: seed ${seed}\n`);

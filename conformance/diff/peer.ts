@@ -48,7 +48,8 @@ export interface PeerOptions {
   cbor: boolean;
 }
 
-let runs = 0;
+/** Numbers the peers' case contexts (each its own run id, so client ids never repeat). */
+let contexts = 0;
 
 export class DiffPeer {
   private conn: WireConnection | undefined;
@@ -65,7 +66,7 @@ export class DiffPeer {
   private constructor(readonly spec: PeerSpec, private readonly ctx: CaseContext, private readonly options: PeerOptions) {}
 
   static async start(spec: PeerSpec, options: PeerOptions): Promise<DiffPeer> {
-    const ctx = new CaseContext({ address: spec.address, timeoutMs: options.timeoutMs, startTimeoutMs: options.startTimeoutMs, seed: options.seed, runId: `diff${++runs}` });
+    const ctx = new CaseContext({ address: spec.address, timeoutMs: options.timeoutMs, startTimeoutMs: options.startTimeoutMs, seed: options.seed, runId: `diff${++contexts}` });
     const peer = new DiffPeer(spec, ctx, options);
     await peer.connect();
     return peer;
@@ -110,8 +111,10 @@ export class DiffPeer {
     }
     const conn = this.conn!;
     conn.sendRaw(frame, note);
+    // One bound for the whole wait, however much else the peer sends meanwhile.
+    const deadline = Date.now() + this.options.timeoutMs;
     for (;;) {
-      const r = await conn.next(this.options.timeoutMs);
+      const r = await conn.next(Math.max(1, deadline - Date.now()));
       if (r.kind === 'message' && r.message.header.re !== undefined && this.unanswered.has(r.message.header.re)) continue;
       // A broker also sends what other clients cause (PEER_GONE, bus traffic, their requests): only an answer (to this frame, or to none) counts.
       if (this.isBroker && r.kind === 'message' && (!isAnswer(r.message.name) || (r.message.header.re !== undefined && r.message.header.re !== id))) continue;
