@@ -6,11 +6,12 @@
  */
 import type { Received } from '../wire/connection.js';
 import { messageByName } from '../../reference/codec/catalog.js';
+import type { MessageName } from '../../spec/generated/catalog.js';
 import { payloadToFixture } from '../../reference/codec/payload.js';
 import { differences } from '../../reference/properties/equality.js';
 
 export type Answer =
-  | { kind: 'message'; type: string; encoding: string; re: string | undefined; payload: unknown }
+  | { kind: 'message'; type: MessageName; encoding: string; re: string | undefined; payload: unknown }
   | { kind: 'error'; code: unknown; definite: unknown; re: string | undefined; path: unknown; rule: unknown; param: unknown }
   | { kind: 'closed' }
   | { kind: 'silent'; ms: number }

@@ -6,7 +6,7 @@
  * BODY-3, ARR-7, ENC-11).
  */
 import fc from 'fast-check';
-import { MESSAGES, type MessageInfo } from '../../spec/generated/catalog.js';
+import { MESSAGES, type ErrorName, type MessageInfo } from '../../spec/generated/catalog.js';
 import { encodeMessageFrame } from '../../reference/codec/message.js';
 import { decodeMessage } from '../../reference/codec/message.js';
 import { encodeEnvelope, type Encoding } from '../../reference/codec/body.js';
@@ -36,7 +36,7 @@ function frameOf(input: CodecInput, id: string): Uint8Array {
 }
 
 /** The statement a differing field of an ERROR breaks, the code's own statement aside. */
-function errorFieldStatement(code: string, rule: unknown): (field: string) => string | undefined {
+function errorFieldStatement(code: ErrorName, rule: unknown): (field: string) => string | undefined {
   return (field) => {
     if (field === 'definite') return 'ERR-2';
     if (field === 're') return 'ERR-3';

@@ -35,7 +35,7 @@ const LR_STEPS = 65536;
 /** The default learning rate of a fresh engine: lr_q 655 (spec section engine). */
 const DEFAULT_LEARNING_RATE = 655 / LR_STEPS;
 
-const RESET = { type: 'PARAMETER_SYNC', payload: { parameters: { seed: 42, learning_rate: DEFAULT_LEARNING_RATE, 'threshold.layer0': 0, 'threshold.layer1': 0, 'threshold.layer2': 0 }, state_version: 0n } };
+const RESET = { type: 'PARAMETER_SYNC' as const, payload: { parameters: { seed: 42, learning_rate: DEFAULT_LEARNING_RATE, 'threshold.layer0': 0, 'threshold.layer1': 0, 'threshold.layer2': 0 }, state_version: 0n } };
 
 const vectorArb = (nonFinite: boolean): fc.Arbitrary<Vector> => fc.record({ n: fc.integer({ min: 1, max: 160 }), seed: fc.integer({ min: 1, max: 0xffff }) }).chain((v) =>
   nonFinite ? fc.option(fc.record({ at: fc.integer({ min: 0, max: v.n - 1 }), value: fc.constantFrom('NaN' as const, 'Infinity' as const, '-Infinity' as const) }), { nil: undefined, freq: 4 }).map((bad) => (bad ? { ...v, nonFinite: bad } : v)) : fc.constant(v));

@@ -11,8 +11,9 @@ import type { Encoding } from '../../reference/codec/body.js';
 import { splitCommand } from './split-command.js';
 import { answerOf, type Answer } from './answer.js';
 import { messageByName } from '../../reference/codec/catalog.js';
+import type { MessageName } from '../../spec/generated/catalog.js';
 
-const isAnswer = (name: string): boolean => name === 'ERROR' || messageByName(name).kind === 'response';
+const isAnswer = (name: MessageName): boolean => name === 'ERROR' || messageByName(name).kind === 'response';
 
 /** What a `--peer` value names. */
 export interface PeerSpec {
