@@ -26,6 +26,7 @@ import { parseArgsProblem, suggestion } from '../reference/cli-usage.js';
 import { versionLine } from '../reference/version.js';
 import { helpCommands, helpTopic } from './help.js';
 import { replayMain } from './replay/replay-command.js';
+import { diffCommand } from './diff/diff-command.js';
 
 export const EXIT = { ok: 0, failed: 1, inconclusive: 2, usage: 64, dataErr: 65, noInput: 66, unavailable: 69, internal: 70, config: 78 } as const;
 
@@ -45,7 +46,15 @@ const HELP = `usage: conformance [run options]          run the suites (no --tar
                                              (reports/PEER/RUN/bundles/CASE.bundle.json) against the peer it was
                                              recorded against or another; exit 0 pass, 1 fail, 2 inconclusive (the
                                              bundle stops at a check made in code), 66 bundle missing or invalid
-       conformance help [COMMAND]            this help, or one command's (run, list, show, coverage, spec, selftest, replay)
+       conformance diff --peer 'CMD ARGS' --peer 'CMD ARGS' [--peer ...] [--kind codec|engine|broker] [--seed N]
+                                             [--runs N] [--timeout MS (each answer; 10000)] [--start-timeout MS] [--json]
+                                             the same generated inputs to every peer (a command line split as
+                                             sh would, run without a shell); the smallest input on which their
+                                             answers differ, side by side, with the statement the wrong one
+                                             breaks (or a spec gap). --peer tcp:HOST:PORT: a broker. Kind from
+                                             the peers' INIT (engine feature: engine; role testee: codec).
+                                             Exit 0 agree, 1 disagree, 69 a peer cannot start, 70 harness fault
+       conformance help [COMMAND]            this help, or one command's (run, list, show, coverage, spec, selftest, replay, diff)
        conformance --version                 print the package and protocol versions
 
 run options:
@@ -117,7 +126,7 @@ const OPTIONS = {
   suite: { type: 'string', multiple: true }, run: { type: 'string', multiple: true }, skip: { type: 'string', multiple: true },
   'known-failing': { type: 'string' }, seed: { type: 'string' }, timeout: { type: 'string' }, 'start-timeout': { type: 'string' },
   'fail-fast': { type: 'boolean' }, strict: { type: 'boolean' }, 'report-dir': { type: 'string' }, junit: { type: 'string' }, exec: { type: 'boolean' }, listen: { type: 'string' }, peer: { type: 'string', multiple: true },
-  role: { type: 'string' }, 'lines-timeout': { type: 'string' }, limit: { type: 'string', multiple: true }, statement: { type: 'string' }, 'one-shot': { type: 'boolean' }, 'reply-pattern': { type: 'string' }, 'output-pattern': { type: 'string' },
+  role: { type: 'string' }, 'lines-timeout': { type: 'string' }, limit: { type: 'string', multiple: true }, statement: { type: 'string' }, kind: { type: 'string' }, runs: { type: 'string' }, 'one-shot': { type: 'boolean' }, 'reply-pattern': { type: 'string' }, 'output-pattern': { type: 'string' },
 } as const;
 
 /** The cases of the suites, each once (suite fifo repeats core), with the suites that hold it. */
@@ -183,6 +192,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${specCommand(v.json ?? false)}\n`);
     return EXIT.ok;
   }
+  if (command === 'diff' && rest.length === 0) return diffCommand(v, { startTimeoutMs: DEFAULT_START_TIMEOUT_MS }, { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) });
   let suites: string[];
   try {
     suites = v.suite ?? [listen !== undefined ? 'client' : v.exec ? 'testee' : lines ? 'lines' : 'core'];

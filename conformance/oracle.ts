@@ -19,3 +19,5 @@ export { AdapterSession, type BusFactory } from '../reference/bus/adapter/sessio
 export { wireFactory } from '../reference/bus/wire/factory.js';
 export type { BrokerOptions } from '../reference/broker/config.js';
 export { Broker } from '../reference/broker/index.js';
+export { handleEngineRequest, ENGINE_REQUESTS, type EngineRequest } from '../reference/engine/handler.js';
+export { errorPayloadFor } from '../reference/client/handlers.js';

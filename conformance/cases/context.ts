@@ -152,7 +152,7 @@ export interface ErrorExpectation {
 }
 
 /** The statement that fixes `details.path` and `details.rule` for an error code. */
-function detailsStatementOf(code: ErrorName): string {
+export function detailsStatementOf(code: ErrorName): string {
   return code === 'INVALID_HEADER' ? 'BODY-3' : code === 'INVALID_ARRAY' ? 'ARR-7' : code === 'SCHEMA_VIOLATION' ? 'ERR-9' : code === 'INVALID_PAYLOAD' ? 'ENC-11' : 'FIX-3';
 }
 
