@@ -25,6 +25,7 @@ import { harnessProgram } from './report/replay-command.js';
 import { parseArgsProblem, suggestion } from '../reference/cli-usage.js';
 import { versionLine } from '../reference/version.js';
 import { helpCommands, helpTopic } from './help.js';
+import { parseFaultSpec, FaultSpecError, type FaultSpec } from './faults/profile.js';
 
 export const EXIT = { ok: 0, failed: 1, inconclusive: 2, usage: 64, dataErr: 65, noInput: 66, unavailable: 69, internal: 70, config: 78 } as const;
 
@@ -67,6 +68,12 @@ run options:
   --known-failing @FILE  patterns (one per line, # comments) of cases expected to fail; an
                          unexpected pass fails the run, stale entries are reported
   --seed N               seed of generated cases (printed on every run; replays them)
+  --faults SEED[:PROFILE]   perturb the harness's side of every connection with transport faults drawn
+                         from SEED (0-4294967295), recorded in the wire log and the report; a failure is
+                         re-run with ever fewer faults and reported with the smallest schedule that still
+                         fails. Profiles: split (frames cut into chunks, every byte alone for frames under
+                         64 bytes, and several frames in one write), slow (pauses between chunks, a reader
+                         that stops reading for a while), all (both; the default)
   --timeout MS           how long to wait for each expected frame (default 2000)
   --start-timeout MS     how long a peer started by --exec or --listen -- CMD may take to send its
                          first frame (default 15000: interpreters start slowly on loaded machines)
@@ -108,7 +115,7 @@ function junitPathProblem(path: string): string | undefined {
 const OPTIONS = {
   json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' }, target: { type: 'string' }, token: { type: 'string' }, 'token-file': { type: 'string' },
   suite: { type: 'string', multiple: true }, run: { type: 'string', multiple: true }, skip: { type: 'string', multiple: true },
-  'known-failing': { type: 'string' }, seed: { type: 'string' }, timeout: { type: 'string' }, 'start-timeout': { type: 'string' },
+  'known-failing': { type: 'string' }, seed: { type: 'string' }, faults: { type: 'string' }, timeout: { type: 'string' }, 'start-timeout': { type: 'string' },
   'fail-fast': { type: 'boolean' }, strict: { type: 'boolean' }, 'report-dir': { type: 'string' }, junit: { type: 'string' }, exec: { type: 'boolean' }, listen: { type: 'string' }, peer: { type: 'string', multiple: true },
   role: { type: 'string' }, 'lines-timeout': { type: 'string' }, limit: { type: 'string', multiple: true }, statement: { type: 'string' }, 'one-shot': { type: 'boolean' }, 'reply-pattern': { type: 'string' }, 'output-pattern': { type: 'string' },
 } as const;
@@ -230,6 +237,13 @@ export async function main(argv: string[]): Promise<number> {
   const timeoutMs = v.timeout !== undefined ? Number(v.timeout) : 2000;
   if (!Number.isInteger(seed)) return usage('--seed takes an integer');
   if (!Number.isInteger(timeoutMs) || timeoutMs < 1) return usage('--timeout takes a positive number of milliseconds');
+  let faults: FaultSpec | undefined;
+  try {
+    faults = v.faults !== undefined ? parseFaultSpec(v.faults) : undefined;
+  } catch (e) {
+    if (e instanceof FaultSpecError) return usage(e.message);
+    throw e;
+  }
   const startTimeoutMs = v['start-timeout'] !== undefined ? Number(v['start-timeout']) : DEFAULT_START_TIMEOUT_MS;
   if (!Number.isInteger(startTimeoutMs) || startTimeoutMs < 1) return usage('--start-timeout takes a positive number of milliseconds');
   let token: string | undefined;
@@ -248,7 +262,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   try {
     return await runCommand({
-      target: v.target, exec: peerCommand.length > 0 && !brokerProcess ? peerCommand : undefined, ...(brokerProcess ? { brokerCommand: peerCommand } : {}), listen, token, limits, suites, run: v.run ?? [], skip: v.skip ?? [], seed, timeoutMs, startTimeoutMs,
+      target: v.target, exec: peerCommand.length > 0 && !brokerProcess ? peerCommand : undefined, ...(brokerProcess ? { brokerCommand: peerCommand } : {}), listen, token, limits, suites, run: v.run ?? [], skip: v.skip ?? [], seed, ...(faults ? { faults } : {}), timeoutMs, startTimeoutMs,
       failFast: v['fail-fast'] ?? false, strict: v.strict ?? false, knownFailing, json: v.json ?? false,
       reportDir: v['report-dir'] ?? join(process.cwd(), 'reports'), ...(v.junit !== undefined ? { junit: v.junit } : {}),
       replay: { program: harnessProgram(), tokenFile: v['token-file'], reportDir: v['report-dir'] },

@@ -15,6 +15,9 @@ import { ConnectError, PeerViolation, type WireEntry } from './wire/connection.j
 import { FifoError } from '../reference/transport/fifo-fs.js';
 import { PeerStartError, spawnFailureSince, startedCount } from './wire/peer-process.js';
 import { redactDeep } from './report/redact.js';
+import type { FaultSpec } from './faults/profile.js';
+import { drawFaults, faultsFromSchedule, stepCount, type CaseFaults, type ConnectionSchedule, type FaultSchedule } from './faults/schedule.js';
+import { shrinkSchedule } from './faults/shrink.js';
 
 /** How a case ended: pass, fail (the peer broke the requirement), timeout, skipped (does not apply), errored (the harness's own fault). */
 export type Outcome = 'pass' | 'fail' | 'skipped' | 'errored' | 'timeout';
@@ -45,9 +48,21 @@ export interface CaseResult {
   durationMs: number;
   /** The bytes each connection of the case sent and received, for the report. */
   wire: { connection: string; entries: WireEntry[] }[];
+  /** Under --faults, a case that did not pass: the faults it ran with (shrunk to the smallest that still fails). */
+  faults?: CaseFaultReport;
 }
 
-export interface RunOptions extends Omit<ContextOptions, 'runId'> {
+/** The faults of a failed case under --faults, as the report and a replay bundle keep them. */
+export interface CaseFaultReport {
+  seed: number;
+  profile: string;
+  /** Per connection, the steps applied: for a failure, the smallest schedule found that still fails. */
+  schedule: ConnectionSchedule[];
+  /** How shrinking went: steps drawn, steps left, re-runs spent, and whether the case fails with no fault at all. */
+  shrink?: { drawn_steps: number; steps: number; runs: number; fails_without_faults: boolean };
+}
+
+export interface RunOptions extends Omit<ContextOptions, 'runId' | 'faults'> {
   /** Hard limit for one case, whatever it waits for. */
   caseTimeoutMs: number;
   failFast?: boolean;
@@ -57,6 +72,8 @@ export interface RunOptions extends Omit<ContextOptions, 'runId'> {
   onAbort?: (e: PeerStartError) => void;
   /** A stray error that belongs to no case (after the run, or outside any case). */
   onStray?: (e: unknown) => void;
+  /** --faults: every connection of every case perturbed, drawn from this seed and profile. */
+  faults?: FaultSpec;
 }
 
 /** A case in progress or finished, for charging stray errors to it. */
@@ -133,8 +150,8 @@ export function selectCases(cases: Case[], run: string[] = [], skip: string[] = 
   return cases.filter((c) => (run.length === 0 || run.some((p) => matches(p, c.id))) && !skip.some((p) => matches(p, c.id)));
 }
 
-async function runOne(c: Case, options: RunOptions, runId: string, slot: Slot): Promise<CaseResult> {
-  const ctx = new CaseContext({ address: options.address, listener: options.listener, timeoutMs: options.timeoutMs, startTimeoutMs: options.startTimeoutMs, seed: options.seed, token: options.token, runId, ...(options.limits ? { limits: options.limits } : {}), ...(options.shutdownPeer ? { shutdownPeer: options.shutdownPeer } : {}), ...(options.testees ? { testees: options.testees } : {}) });
+async function runOne(c: Case, options: RunOptions, runId: string, slot: Slot, faults?: CaseFaults): Promise<CaseResult> {
+  const ctx = new CaseContext({ address: options.address, listener: options.listener, timeoutMs: options.timeoutMs, startTimeoutMs: options.startTimeoutMs, seed: options.seed, token: options.token, runId, ...(options.limits ? { limits: options.limits } : {}), ...(options.shutdownPeer ? { shutdownPeer: options.shutdownPeer } : {}), ...(options.testees ? { testees: options.testees } : {}), ...(faults ? { faults } : {}) });
   const started = Date.now();
   const base = { id: c.id, section: c.section, level: c.level, statements: c.statements, requirement: c.requirement, knownFailing: (options.knownFailing ?? []).some((p) => matches(p, c.id)) };
   let timer: NodeJS.Timeout | undefined;
@@ -170,6 +187,36 @@ async function runOne(c: Case, options: RunOptions, runId: string, slot: Slot): 
   }
 }
 
+function failed(r: CaseResult): boolean {
+  return r.outcome === 'fail' || r.outcome === 'timeout';
+}
+
+/** Runs a case in a slot of its own (stray errors are charged to it), with the given faults. */
+async function runInSlot(c: Case, options: RunOptions, runId: string, faults?: CaseFaults): Promise<CaseResult> {
+  const slot: Slot = {};
+  const r = redactDeep(await cases.run(slot, () => runOne(c, options, runId, slot, faults)));
+  slot.result = r;
+  return r;
+}
+
+/**
+ * A case that failed under faults, re-run with ever smaller schedules (shrink.ts): the result shown
+ * is the failure under the smallest schedule that still fails, its wire log showing those faults.
+ */
+async function shrinkUnderFaults(c: Case, options: RunOptions, runId: string, first: CaseResult, drawn: FaultSchedule): Promise<CaseResult> {
+  let smallest: { schedule: string; result: CaseResult } | undefined;
+  const shrunk = await shrinkSchedule(drawn, async (candidate) => {
+    const r = await runInSlot(c, options, runId, faultsFromSchedule(candidate));
+    if (!failed(r)) return false;
+    smallest = { schedule: JSON.stringify(candidate), result: r };
+    return true;
+  });
+  const shown = smallest?.schedule === JSON.stringify(shrunk.schedule) ? smallest.result : first;
+  const schedule = shown === first ? drawn : shrunk.schedule;
+  return { ...shown, faults: { seed: drawn.seed, profile: drawn.profile, schedule: schedule.connections,
+    shrink: { drawn_steps: stepCount(drawn), steps: stepCount(schedule), runs: shrunk.runs, fails_without_faults: shrunk.failsWithoutFaults } } };
+}
+
 export async function runCases(list: Case[], options: RunOptions): Promise<CaseResult[]> {
   const runId = `${options.seed.toString(36)}${Date.now().toString(36)}`.replace('-', 'n');
   const results: CaseResult[] = [];
@@ -179,9 +226,10 @@ export async function runCases(list: Case[], options: RunOptions): Promise<CaseR
     for (let i = 0; i < list.length; i++) {
       const c = list[i]!;
       options.onProgress?.(i, list.length, c);
-      const slot: Slot = {};
-      const r = redactDeep(await cases.run(slot, () => runOne(c, options, runId, slot)));
-      slot.result = r;
+      const faults = options.faults ? drawFaults(options.faults, c.id) : undefined;
+      let r = await runInSlot(c, options, runId, faults);
+      if (faults && failed(r) && !r.knownFailing) r = await shrinkUnderFaults(c, options, runId, r, faults.schedule());
+      else if (faults && r.outcome === 'errored') r = { ...r, faults: { seed: options.faults!.seed, profile: options.faults!.profile, schedule: faults.schedule().connections } };
       results.push(r);
       options.onProgress?.(i, list.length, c, r);
       const cannotStart = spawnFailureSince(mark);

@@ -16,6 +16,7 @@ import { messageByName } from '../../reference/codec/catalog.js';
 import type { Encoding } from '../../reference/codec/body.js';
 import type { Limits } from '../limits.js';
 import { auditFrame } from './sender-audit.js';
+import type { CaseFaults } from '../faults/schedule.js';
 
 /** Default of --start-timeout. */
 export const DEFAULT_START_TIMEOUT_MS = 15_000;
@@ -37,6 +38,8 @@ export interface ContextOptions {
   shutdownPeer?: () => void;
   /** Testee processes handed from case to case (testee profile); without it every testee() starts one. */
   testees?: TesteePool;
+  /** --faults: how each connection of the case is perturbed (drawn from the seed, or a recorded schedule). */
+  faults?: CaseFaults;
 }
 
 export interface Session {
@@ -172,6 +175,8 @@ export class CaseContext {
   }
 
   private track(conn: WireConnection): WireConnection {
+    const faults = this.options.faults;
+    if (faults) conn.perturb(faults.forConnection(this.connections.length, conn.label), `faults on connection ${this.connections.length} (${conn.label}) of this case`);
     this.connections.push(conn);
     if (conn.violation) this.violated?.(conn.violation);
     conn.onViolation = (v) => this.violated?.(v);
