@@ -53,9 +53,18 @@ export interface CaseFaults {
 
 /** Frames shorter than this may be cut at every byte boundary. */
 export const EVERY_BOUNDARY_BELOW = 64;
-/** The most the pauses of one write add up to, and the longest a reader stops (ms): well inside any reply timeout. */
+/** The most the pauses of one write add up to, and the longest a reader stops (ms). */
 export const MAX_WRITE_DELAY_MS = 40;
 export const MAX_READ_PAUSE_MS = 60;
+/** How long sends chosen to be coalesced wait for the ones after them (a case may await a reply first). */
+export const COALESCE_HOLD_MS = 20;
+/**
+ * What the faults of one connection may add to its time in all, on the writing side (pauses and
+ * coalescing holds) and on the reading side (slow-reader pauses): a case that sends a thousand
+ * frames must still get its answer within --timeout (default 2000 ms).
+ */
+export const WRITE_BUDGET_MS = 400;
+export const READ_BUDGET_MS = 300;
 
 /** FNV-1a of a text, for a per-case, per-connection stream of draws. */
 function hash32(text: string): number {
@@ -90,8 +99,8 @@ function drawCuts(d: Draws, length: number): number[] {
   return [...cuts].sort((a, b) => a - b);
 }
 
-function drawDelays(d: Draws, chunks: number): number[] {
-  let budget = MAX_WRITE_DELAY_MS;
+function drawDelays(d: Draws, chunks: number, left: number): number[] {
+  let budget = Math.min(MAX_WRITE_DELAY_MS, left);
   return Array.from({ length: chunks }, () => {
     const ms = d.chance(3) ? Math.min(budget, 1 + d.below(10)) : 0;
     budget -= ms;
@@ -105,19 +114,29 @@ function drawnConnection(spec: FaultSpec, kinds: ReadonlySet<FaultKind>, caseId:
   // Writes and reads draw from streams of their own: reads arrive in an order the harness does not choose.
   const writes = new Draws(base);
   const reads = new Draws(Math.imul(base ^ 0x5bd1e995, 0x27d4eb2d) >>> 0);
+  let writeBudget = WRITE_BUDGET_MS;
+  let readBudget = READ_BUDGET_MS;
   return {
-    coalesce: () => (kinds.has('coalesce') && writes.chance(4) ? 2 + writes.below(2) : 1),
+    coalesce: () => {
+      const count = kinds.has('coalesce') && writes.chance(4) ? 2 + writes.below(2) : 1;
+      if (count === 1 || writeBudget < COALESCE_HOLD_MS) return 1;
+      writeBudget -= COALESCE_HOLD_MS; // at most: the hold ends when the sends arrive
+      return count;
+    },
     chunks: (write, group, length) => {
       if (group > 1) record.steps.push({ kind: 'coalesce', write, count: group });
       const cuts = kinds.has('split') ? drawCuts(writes, length) : [];
       if (cuts.length > 0) record.steps.push({ kind: 'split', write, cuts });
-      const delays = kinds.has('delay') ? drawDelays(writes, cuts.length + 1) : [];
+      const delays = kinds.has('delay') ? drawDelays(writes, cuts.length + 1, writeBudget) : [];
+      writeBudget -= delays.reduce((a, b) => a + b, 0);
       if (delays.some((ms) => ms > 0)) record.steps.push({ kind: 'delay', write, ms: delays });
       return { cuts, delays };
     },
     readPause: (read) => {
       if (!kinds.has('slow-reader') || !reads.chance(6)) return 0;
-      const ms = 5 + reads.below(MAX_READ_PAUSE_MS - 4);
+      const ms = Math.min(readBudget, 5 + reads.below(MAX_READ_PAUSE_MS - 4));
+      if (ms <= 0) return 0;
+      readBudget -= ms;
       record.steps.push({ kind: 'slow-reader', read, ms });
       return ms;
     },

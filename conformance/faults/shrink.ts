@@ -23,7 +23,17 @@ function flatten(s: FaultSchedule): Located[] {
   return s.connections.flatMap((c) => c.steps.map((step) => ({ connection: c.connection, label: c.label, step })));
 }
 
-function rebuild(base: FaultSchedule, steps: Located[]): FaultSchedule {
+/** A delay whose pauses all fall after the last chunk of its write (its split was dropped) changes nothing. */
+function inert(s: Located, steps: Located[]): boolean {
+  if (s.step.kind !== 'delay') return false;
+  const write = s.step.write;
+  const split = steps.find((x) => x.connection === s.connection && x.step.kind === 'split' && x.step.write === write)?.step;
+  const chunks = split?.kind === 'split' ? split.cuts.length + 1 : 1;
+  return s.step.ms.slice(0, chunks).every((ms) => ms === 0);
+}
+
+function rebuild(base: FaultSchedule, all: Located[]): FaultSchedule {
+  const steps = all.filter((s) => !inert(s, all));
   const connections = base.connections.map((c) => ({ connection: c.connection, label: c.label, steps: steps.filter((s) => s.connection === c.connection).map((s) => s.step) }));
   return { seed: base.seed, profile: base.profile, connections };
 }

@@ -4,10 +4,7 @@
  */
 import type { Writable } from 'node:stream';
 import type { ConnectionFaults } from './schedule.js';
-import { describeStep } from './schedule.js';
-
-/** How long sends chosen to be coalesced wait for the ones after them (a case may await a reply first). */
-export const COALESCE_HOLD_MS = 20;
+import { COALESCE_HOLD_MS, describeStep } from './schedule.js';
 
 export class FaultyWriter {
   private readonly queue: Uint8Array[] = [];
