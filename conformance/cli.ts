@@ -38,8 +38,10 @@ const HELP = `usage: conformance [run options]          run the suites (no --tar
        conformance coverage [--json]         the statements with their cases, vectors and waivers
        conformance show CASE                 show a case (of any suite): its requirement, level and statements
        conformance spec [--json]             print the message catalog
-       conformance selftest [--json] [--peer NAME]   run the suites against every reference peer and print
-                                             the matrix (also written to reports/selftest/)
+       conformance selftest [--json] [--peer NAME] [--faults SEED[:PROFILE]]   run the suites against every
+                                             reference peer and print the matrix (also written to reports/selftest/);
+                                             column faults is column core under --faults 7:all, and --faults runs
+                                             every column under the faults given
        conformance help [COMMAND]            this help, or one command's (run, list, show, coverage, spec, selftest)
        conformance --version                 print the package and protocol versions
 
@@ -188,7 +190,13 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (command === 'selftest' && rest.length === 0) {
     const seed = v.seed !== undefined ? Number(v.seed) : (Date.now() ^ Math.floor(Math.random() * 0x7fffffff)) | 0;
-    const rows = await runSelftest({ seed, timeoutMs: v.timeout !== undefined ? Number(v.timeout) : 3000, reportDir: v['report-dir'] ?? join(process.cwd(), 'reports'), peers: v.peer ?? [] });
+    let faults: FaultSpec | undefined;
+    try {
+      faults = v.faults !== undefined ? parseFaultSpec(v.faults) : undefined;
+    } catch (e) {
+      return usage((e as Error).message, 'selftest');
+    }
+    const rows = await runSelftest({ seed, timeoutMs: v.timeout !== undefined ? Number(v.timeout) : 3000, reportDir: v['report-dir'] ?? join(process.cwd(), 'reports'), peers: v.peer ?? [], ...(faults ? { faults } : {}) });
     if (v.json) process.stdout.write(`${JSON.stringify({ seed, peers: rows.map((r) => ({ name: r.name, language: r.language, suites: Object.fromEntries(Object.entries(r.suites).map(([k, c]) => [k, { passed: c.passed, failed: c.failed, skipped: c.skipped }])) })) }, null, 2)}\n`);
     else process.stdout.write(`${matrixMarkdown(rows, seed)}\nmatrix: reports/selftest/matrix.html\n`);
     return selftestPassed(rows) ? EXIT.ok : EXIT.failed;
