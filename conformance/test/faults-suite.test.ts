@@ -8,8 +8,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { runCommand, type RunCommandOptions } from '../run-command.js';
 import type { CaseResult } from '../runner.js';
 
@@ -68,34 +66,4 @@ describe('--faults', () => {
     expect(notPassed(results)).toEqual([]);
     expect(code).toBe(0);
   }, 180_000);
-});
-
-/** Runs the CLI through tsx without blocking the test worker. */
-function cli(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'conformance/cli.ts', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (t: string) => (stdout += t));
-    child.stderr.setEncoding('utf8').on('data', (t: string) => (stderr += t));
-    child.on('error', fail);
-    child.on('close', (status) => done({ status, stdout, stderr }));
-  });
-}
-
-describe('conformance --faults', () => {
-  it('runs the embedded broker under faults, naming them in the run header and summary.json', async () => {
-    const r = await cli(['--faults', '7', '--run', 'framing/several-frames-in-one-write', '--run', 'handshake/pong-echoes-id/**', '--seed', '3', '--report-dir', reportDir]);
-    expect(r.stderr).toContain('seed 3, faults 7:all (replay with --seed 3 --faults 7:all)');
-    expect(r.stdout).toContain('PASS (exit 0)');
-    expect(r.status).toBe(0);
-    const report = /report: (.*)index\.html/.exec(r.stdout)![1]!;
-    expect((JSON.parse(readFileSync(join(report, 'summary.json'), 'utf8')) as { faults: unknown }).faults).toEqual({ seed: 7, profile: 'all' });
-  }, 120_000);
-
-  it('refuses a value that is not SEED[:PROFILE] with one line, exit 64', async () => {
-    const r = await cli(['--faults', '7:chaos']);
-    expect(r.status).toBe(64);
-    expect(r.stderr).toMatch(/^conformance: --faults: unknown profile chaos \(profiles: split, slow, all\)[^\n]*\n$/);
-  }, 60_000);
 });
