@@ -96,6 +96,7 @@ describe('conformance spec', () => {
       expect(r.status).toBe(0);
       const report = /report: (.*)index\.html/.exec(r.stdout)![1]!;
       expect((JSON.parse(readFileSync(join(report, 'summary.json'), 'utf8')) as { faults: unknown }).faults).toEqual({ seed: 7, profile: 'all' });
+      expect(readFileSync(join(report, 'index.html'), 'utf8')).toContain('<code>--faults 7:all</code>');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
