@@ -174,9 +174,10 @@ export class CaseContext {
     this.violation.catch(() => undefined); // observed by the runner's race; never a stray rejection
   }
 
-  private track(conn: WireConnection): WireConnection {
+  private track(conn: WireConnection, unperturbed?: string): WireConnection {
     const faults = this.options.faults;
-    if (faults) conn.perturb(faults.forConnection(this.connections.length, conn.label), `faults on connection ${this.connections.length} (${conn.label}) of this case`);
+    if (faults && unperturbed !== undefined) conn.resetLog(`no faults on connection ${this.connections.length} (${conn.label}) of this case: ${unperturbed}`);
+    else if (faults) conn.perturb(faults.forConnection(this.connections.length, conn.label), `faults on connection ${this.connections.length} (${conn.label}) of this case`);
     this.connections.push(conn);
     if (conn.violation) this.violated?.(conn.violation);
     conn.onViolation = (v) => this.violated?.(v);
@@ -217,12 +218,16 @@ export class CaseContext {
     return new Verdict();
   }
 
-  /** A connection without handshake. */
-  async open(label = `conn${this.connections.length + 1}`): Promise<WireConnection> {
+  /**
+   * A connection without handshake. `unperturbed` (the reason) keeps --faults off it: for bytes whose
+   * outcome the spec defines only when they arrive as written (a partial frame that must be refused
+   * whole, where later chunks would meet a closed socket).
+   */
+  async open(label = `conn${this.connections.length + 1}`, unperturbed?: string): Promise<WireConnection> {
     // A spawned peer's hash seed follows --seed, so a Python peer replays the same counterexample.
     const address = this.options.address.exec ? { ...this.options.address, env: { PYTHONHASHSEED: String(Math.abs(Math.trunc(this.options.seed)) % 4294967296) } } : this.options.address;
     const conn = await WireConnection.open(address, label, this.options.timeoutMs);
-    return this.track(conn);
+    return this.track(conn, unperturbed);
   }
 
   /** The INIT payload the harness sends, with overrides. */

@@ -16,6 +16,7 @@ export class FaultyWriter {
   private ending = false;
   private stopped = false;
   private wake: (() => void) | null = null;
+  private idlers: (() => void)[] = [];
 
   constructor(private readonly out: Writable, private readonly faults: ConnectionFaults, private readonly note: (text: string) => void) {}
 
@@ -40,6 +41,16 @@ export class FaultyWriter {
     if (!this.pumping) void this.pump();
   }
 
+  /** Resolves once every byte sent so far has been handed to the stream. */
+  idle(): Promise<void> {
+    if (this.stopped || (!this.pumping && this.queue.length === 0)) return Promise.resolve();
+    return new Promise((resolve) => this.idlers.push(resolve));
+  }
+
+  private settle(): void {
+    for (const resolve of this.idlers.splice(0)) resolve();
+  }
+
   /**
    * Writes whatever is still held back at once, in order, and stops perturbing (the connection is
    * being closed, or handed to another case with faults of its own).
@@ -52,6 +63,7 @@ export class FaultyWriter {
     this.queue.length = 0;
     this.wake?.();
     if (this.ending) this.out.end();
+    this.settle();
   }
 
   private pause(ms: number): Promise<void> {
@@ -115,6 +127,7 @@ export class FaultyWriter {
     } finally {
       this.wake = null;
       this.pumping = false;
+      this.settle();
     }
   }
 }

@@ -230,6 +230,11 @@ export class WireConnection {
     this.reads = 0;
   }
 
+  /** Resolves once every byte the harness sent is handed to the transport (at once without --faults). */
+  drained(): Promise<void> {
+    return this.faulty?.writer.idle() ?? Promise.resolve();
+  }
+
   private write(bytes: Uint8Array): void {
     if (this.faulty) this.faulty.writer.write(bytes);
     else this.io.output.write(bytes);
