@@ -119,6 +119,16 @@ describe('fault schedules', () => {
     expect(none.writes.map((w) => w.length)).toEqual(sent.map((f) => f.length));
   });
 
+  it('say when every byte sent so far has been written (idle)', async () => {
+    const out = new Recorder();
+    const faults = faultsFromSchedule({ seed: 1, profile: 'all', connections: [{ connection: 0, label: 'a', steps: [{ kind: 'split', write: 0, cuts: [1, 2] }, { kind: 'delay', write: 0, ms: [5, 5, 5] }] }] });
+    const writer = new FaultyWriter(out, faults.forConnection(0, 'a'), () => undefined);
+    writer.write(Buffer.from('abcd'));
+    expect(out.writes).toEqual([]);
+    await writer.idle();
+    expect(out.writes.map((w) => w.toString())).toEqual(['a', 'b', 'cd']);
+  });
+
   it('write what is held back at once when the connection closes', () => {
     const out = new Recorder();
     const faults = faultsFromSchedule({ seed: 1, profile: 'all', connections: [{ connection: 0, label: 'a', steps: [{ kind: 'coalesce', write: 0, count: 3 }, { kind: 'delay', write: 0, ms: [30] }] }] });
