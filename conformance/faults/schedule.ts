@@ -65,6 +65,11 @@ export const COALESCE_HOLD_MS = 20;
  */
 export const WRITE_BUDGET_MS = 400;
 export const READ_BUDGET_MS = 300;
+/**
+ * Writes of one connection that may be cut or coalesced: a flood of a thousand frames cut into
+ * chunks costs the peer (and an in-process broker) thousands of extra reads on a loaded machine.
+ */
+export const MAX_PERTURBED_WRITES = 64;
 
 /** FNV-1a of a text, for a per-case, per-connection stream of draws. */
 function hash32(text: string): number {
@@ -116,20 +121,23 @@ function drawnConnection(spec: FaultSpec, kinds: ReadonlySet<FaultKind>, caseId:
   const reads = new Draws(Math.imul(base ^ 0x5bd1e995, 0x27d4eb2d) >>> 0);
   let writeBudget = WRITE_BUDGET_MS;
   let readBudget = READ_BUDGET_MS;
+  let perturbed = 0;
   return {
     coalesce: () => {
       const count = kinds.has('coalesce') && writes.chance(4) ? 2 + writes.below(2) : 1;
-      if (count === 1 || writeBudget < COALESCE_HOLD_MS) return 1;
+      if (count === 1 || writeBudget < COALESCE_HOLD_MS || perturbed >= MAX_PERTURBED_WRITES) return 1;
       writeBudget -= COALESCE_HOLD_MS; // at most: the hold ends when the sends arrive
       return count;
     },
     chunks: (write, group, length) => {
+      if (perturbed >= MAX_PERTURBED_WRITES) return { cuts: [], delays: [] };
       if (group > 1) record.steps.push({ kind: 'coalesce', write, count: group });
       const cuts = kinds.has('split') ? drawCuts(writes, length) : [];
       if (cuts.length > 0) record.steps.push({ kind: 'split', write, cuts });
       const delays = kinds.has('delay') ? drawDelays(writes, cuts.length + 1, writeBudget) : [];
       writeBudget -= delays.reduce((a, b) => a + b, 0);
       if (delays.some((ms) => ms > 0)) record.steps.push({ kind: 'delay', write, ms: delays });
+      if (group > 1 || cuts.length > 0 || delays.some((ms) => ms > 0)) perturbed++;
       return { cuts, delays };
     },
     readPause: (read) => {

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Writable } from 'node:stream';
 import { parseFaultSpec, FaultSpecError } from '../faults/profile.js';
-import { drawFaults, faultsFromSchedule, EVERY_BOUNDARY_BELOW, WRITE_BUDGET_MS, READ_BUDGET_MS, type CaseFaults, type FaultSchedule } from '../faults/schedule.js';
+import { drawFaults, faultsFromSchedule, EVERY_BOUNDARY_BELOW, WRITE_BUDGET_MS, READ_BUDGET_MS, MAX_PERTURBED_WRITES, type CaseFaults, type FaultSchedule } from '../faults/schedule.js';
 import { FaultyWriter } from '../faults/writer.js';
 import { shrinkSchedule } from '../faults/shrink.js';
 import { propertySeed } from '../../reference/properties/seed.js';
@@ -82,6 +82,7 @@ describe('fault schedules', () => {
         reads += c.readPause(w);
       });
       expect(pauses).toBeLessThanOrEqual(WRITE_BUDGET_MS);
+      expect(new Set(f.schedule().connections[0]!.steps.filter((x) => x.kind !== 'slow-reader').map((x) => (x as { write: number }).write)).size).toBeLessThanOrEqual(MAX_PERTURBED_WRITES);
       expect(reads).toBeLessThanOrEqual(READ_BUDGET_MS);
     }), { seed, numRuns: 200 });
   });
