@@ -27,6 +27,7 @@ import { versionLine } from '../reference/version.js';
 import { helpCommands, helpTopic } from './help.js';
 import { replayMain } from './replay/replay-command.js';
 import { diffCommand } from './diff/diff-command.js';
+import { parseFaultSpec, FaultSpecError, type FaultSpec } from './faults/profile.js';
 
 export const EXIT = { ok: 0, failed: 1, inconclusive: 2, usage: 64, dataErr: 65, noInput: 66, unavailable: 69, internal: 70, config: 78 } as const;
 
@@ -39,8 +40,10 @@ const HELP = `usage: conformance [run options]          run the suites (no --tar
        conformance coverage [--json]         the statements with their cases, vectors and waivers
        conformance show CASE                 show a case (of any suite): its requirement, level and statements
        conformance spec [--json]             print the message catalog
-       conformance selftest [--json] [--peer NAME]   run the suites against every reference peer and print
-                                             the matrix (also written to reports/selftest/)
+       conformance selftest [--json] [--peer NAME] [--faults SEED[:PROFILE]]   run the suites against every
+                                             reference peer and print the matrix (also written to reports/selftest/);
+                                             column faults is column core under --faults 7:all, and --faults runs
+                                             every column under the faults given
        conformance replay BUNDLE [--target ... | --exec -- CMD | --listen PORT [-- CMD]] [--timeout MS] [--token T]
                                              [--report-dir DIR] [--json]   replay a failing case's bundle
                                              (reports/PEER/RUN/bundles/CASE.bundle.json) against the peer it was
@@ -83,6 +86,12 @@ run options:
   --known-failing @FILE  patterns (one per line, # comments) of cases expected to fail; an
                          unexpected pass fails the run, stale entries are reported
   --seed N               seed of generated cases (printed on every run; replays them)
+  --faults SEED[:PROFILE]   perturb the harness's side of every connection with transport faults drawn
+                         from SEED (0-4294967295), recorded in the wire log and the report; a failure is
+                         re-run with ever fewer faults and reported with the smallest schedule that still
+                         fails. Profiles: split (frames cut into chunks, every byte alone for frames under
+                         64 bytes, and several frames in one write), slow (pauses between chunks, a reader
+                         that stops reading for a while), all (both; the default)
   --timeout MS           how long to wait for each expected frame (default 2000)
   --start-timeout MS     how long a peer started by --exec or --listen -- CMD may take to send its
                          first frame (default 15000: interpreters start slowly on loaded machines)
@@ -124,7 +133,7 @@ function junitPathProblem(path: string): string | undefined {
 const OPTIONS = {
   json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' }, target: { type: 'string' }, token: { type: 'string' }, 'token-file': { type: 'string' },
   suite: { type: 'string', multiple: true }, run: { type: 'string', multiple: true }, skip: { type: 'string', multiple: true },
-  'known-failing': { type: 'string' }, seed: { type: 'string' }, timeout: { type: 'string' }, 'start-timeout': { type: 'string' },
+  'known-failing': { type: 'string' }, seed: { type: 'string' }, faults: { type: 'string' }, timeout: { type: 'string' }, 'start-timeout': { type: 'string' },
   'fail-fast': { type: 'boolean' }, strict: { type: 'boolean' }, 'report-dir': { type: 'string' }, junit: { type: 'string' }, exec: { type: 'boolean' }, listen: { type: 'string' }, peer: { type: 'string', multiple: true },
   role: { type: 'string' }, 'lines-timeout': { type: 'string' }, limit: { type: 'string', multiple: true }, statement: { type: 'string' }, kind: { type: 'string' }, runs: { type: 'string' }, 'one-shot': { type: 'boolean' }, 'reply-pattern': { type: 'string' }, 'output-pattern': { type: 'string' },
 } as const;
@@ -202,7 +211,13 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (command === 'selftest' && rest.length === 0) {
     const seed = v.seed !== undefined ? Number(v.seed) : (Date.now() ^ Math.floor(Math.random() * 0x7fffffff)) | 0;
-    const rows = await runSelftest({ seed, timeoutMs: v.timeout !== undefined ? Number(v.timeout) : 3000, reportDir: v['report-dir'] ?? join(process.cwd(), 'reports'), peers: v.peer ?? [] });
+    let faults: FaultSpec | undefined;
+    try {
+      faults = v.faults !== undefined ? parseFaultSpec(v.faults) : undefined;
+    } catch (e) {
+      return usage((e as Error).message, 'selftest');
+    }
+    const rows = await runSelftest({ seed, timeoutMs: v.timeout !== undefined ? Number(v.timeout) : 3000, reportDir: v['report-dir'] ?? join(process.cwd(), 'reports'), peers: v.peer ?? [], ...(faults ? { faults } : {}) });
     if (v.json) process.stdout.write(`${JSON.stringify({ seed, peers: rows.map((r) => ({ name: r.name, language: r.language, suites: Object.fromEntries(Object.entries(r.suites).map(([k, c]) => [k, { passed: c.passed, failed: c.failed, skipped: c.skipped }])) })) }, null, 2)}\n`);
     else process.stdout.write(`${matrixMarkdown(rows, seed)}\nmatrix: reports/selftest/matrix.html\n`);
     return selftestPassed(rows) ? EXIT.ok : EXIT.failed;
@@ -251,6 +266,13 @@ export async function main(argv: string[]): Promise<number> {
   const timeoutMs = v.timeout !== undefined ? Number(v.timeout) : 2000;
   if (!Number.isInteger(seed)) return usage('--seed takes an integer');
   if (!Number.isInteger(timeoutMs) || timeoutMs < 1) return usage('--timeout takes a positive number of milliseconds');
+  let faults: FaultSpec | undefined;
+  try {
+    faults = v.faults !== undefined ? parseFaultSpec(v.faults) : undefined;
+  } catch (e) {
+    if (e instanceof FaultSpecError) return usage(e.message);
+    throw e;
+  }
   const startTimeoutMs = v['start-timeout'] !== undefined ? Number(v['start-timeout']) : DEFAULT_START_TIMEOUT_MS;
   if (!Number.isInteger(startTimeoutMs) || startTimeoutMs < 1) return usage('--start-timeout takes a positive number of milliseconds');
   let token: string | undefined;
@@ -269,7 +291,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   try {
     return await runCommand({
-      target: v.target, exec: peerCommand.length > 0 && !brokerProcess ? peerCommand : undefined, ...(brokerProcess ? { brokerCommand: peerCommand } : {}), listen, token, limits, suites, run: v.run ?? [], skip: v.skip ?? [], seed, timeoutMs, startTimeoutMs,
+      target: v.target, exec: peerCommand.length > 0 && !brokerProcess ? peerCommand : undefined, ...(brokerProcess ? { brokerCommand: peerCommand } : {}), listen, token, limits, suites, run: v.run ?? [], skip: v.skip ?? [], seed, ...(faults ? { faults } : {}), timeoutMs, startTimeoutMs,
       failFast: v['fail-fast'] ?? false, strict: v.strict ?? false, knownFailing, json: v.json ?? false,
       reportDir: v['report-dir'] ?? join(process.cwd(), 'reports'), ...(v.junit !== undefined ? { junit: v.junit } : {}),
       replay: { program: harnessProgram(), tokenFile: v['token-file'], reportDir: v['report-dir'] },

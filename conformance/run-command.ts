@@ -29,6 +29,8 @@ import { brokerOptionsFor, EMBEDDED_LIMITS, resolveLimits, type LimitName } from
 import type { Case } from './cases/model.js';
 import type { ScriptRecorder } from './replay/script.js';
 import { writeBundles, type BundlePeer, type RecordedCase } from './replay/bundle.js';
+import { formatFaultSpec, type FaultSpec } from './faults/profile.js';
+import type { FaultSchedule } from './faults/schedule.js';
 
 export interface RunCommandOptions {
   target?: string;
@@ -54,6 +56,10 @@ export interface RunCommandOptions {
   run: string[];
   skip: string[];
   seed: number;
+  /** --faults SEED[:PROFILE]: the harness's side of every connection perturbed (conformance/faults/). */
+  faults?: FaultSpec;
+  /** A replay's recorded fault schedule (conformance replay). */
+  faultSchedule?: FaultSchedule;
   timeoutMs: number;
   /** How long a started peer process may take to send its first frame (--start-timeout). */
   startTimeoutMs?: number;
@@ -183,7 +189,7 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
     err(`conformance: ${reason}\n`);
     const results = withReplay(ran);
     const dir = writeReport(o.reportDir, peerName, {
-      peer: { target, stopped: redactText(reason) }, harness_version: HARNESS_VERSION, protocol_version: PROTOCOL_VERSION, seed: o.seed, started,
+      peer: { target, stopped: redactText(reason) }, harness_version: HARNESS_VERSION, protocol_version: PROTOCOL_VERSION, seed: o.seed, ...(o.faults ? { faults: o.faults } : {}), started,
       finished: new Date().toISOString(), suites: o.suites, exit_code: code, replay: replayOf(),
     }, results);
     bundles(dir, target);
@@ -291,7 +297,8 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
       err('conformance: no case matches the selection\n');
       return 64;
     }
-    err(`conformance: ${cases.length} cases, seed ${o.seed} (replay with --seed ${o.seed})\n`);
+    const faults = o.faults ? `, faults ${formatFaultSpec(o.faults)}` : '';
+    err(`conformance: ${cases.length} cases, seed ${o.seed}${faults} (replay with --seed ${o.seed}${o.faults ? ` --faults ${formatFaultSpec(o.faults)}` : ''})\n`);
     const tty = o.err === undefined && process.stderr.isTTY;
     // A heartbeat case waits for four heartbeats, a drain case for the drain: the case limit grows with them.
     const heartbeatMs = typeof ack['heartbeat_ms'] === 'number' ? ack['heartbeat_ms'] : limits.heartbeat_ms;
@@ -299,7 +306,7 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
     let aborted: PeerStartError | undefined;
     results = await runCases(cases, {
       address, listener, timeoutMs: o.timeoutMs, startTimeoutMs: o.startTimeoutMs, caseTimeoutMs, seed: o.seed, token: o.token, limits, ...(shutdownPeer ? { shutdownPeer } : {}), ...(testees ? { testees } : {}),
-      failFast: o.failFast, knownFailing: o.knownFailing,
+      failFast: o.failFast, knownFailing: o.knownFailing, ...(o.faults ? { faults: o.faults } : {}), ...(o.faultSchedule ? { faultSchedule: o.faultSchedule } : {}),
       onAbort: (e) => (aborted = e),
       onRecorded: (result: CaseResult, recorder: ScriptRecorder) => { if (result.outcome !== 'pass' && result.outcome !== 'skipped') recorded.push({ result, recorder }); },
       onStray: (e) => err(`conformance: an error outside any case (ignored): ${(e as Error)?.stack ?? String(e)}\n`),
@@ -326,14 +333,14 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
     const reported = withReplay(results);
     const dir = writeReport(o.reportDir, peerName, {
       peer,
-      harness_version: HARNESS_VERSION, protocol_version: PROTOCOL_VERSION, seed: o.seed, started, finished: new Date().toISOString(),
+      harness_version: HARNESS_VERSION, protocol_version: PROTOCOL_VERSION, seed: o.seed, ...(o.faults ? { faults: o.faults } : {}), started, finished: new Date().toISOString(),
       suites: o.suites, exit_code: exitCode, replay: replayOf(),
     }, reported);
     bundles(dir, target());
     copyJunit(dir, o.junit);
     o.onFinish?.({ exitCode, report: dir, peer, results: reported });
     if (o.json) {
-      out(`${JSON.stringify({ exit_code: exitCode, report: dir, results: reported.map(({ wire: _w, ...r }) => r) }, null, 2)}\n`);
+      out(`${JSON.stringify({ exit_code: exitCode, report: dir, ...(o.faults ? { faults: o.faults } : {}), results: reported.map(({ wire: _w, ...r }) => r) }, null, 2)}\n`);
     } else {
       out(`${summaryTable(results)}\n${failureList(reported)}\nreport: ${join(dir, 'index.html')}\n`);
       for (const p of stale) out(`stale known-failure entry (matches no failing case): ${p}\n`);

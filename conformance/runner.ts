@@ -16,6 +16,9 @@ import { FifoError } from '../reference/transport/fifo-fs.js';
 import { PeerStartError, spawnFailureSince, startedCount } from './wire/peer-process.js';
 import { redactDeep } from './report/redact.js';
 import { ScriptRecorder } from './replay/script.js';
+import type { FaultSpec } from './faults/profile.js';
+import { drawFaults, faultsFromSchedule, stepCount, type CaseFaults, type ConnectionSchedule, type FaultSchedule } from './faults/schedule.js';
+import { shrinkSchedule } from './faults/shrink.js';
 
 /** How a case ended: pass, fail (the peer broke the requirement), timeout, skipped (does not apply), errored (the harness's own fault). */
 export type Outcome = 'pass' | 'fail' | 'skipped' | 'errored' | 'timeout';
@@ -46,9 +49,21 @@ export interface CaseResult {
   durationMs: number;
   /** The bytes each connection of the case sent and received, for the report. */
   wire: { connection: string; entries: WireEntry[] }[];
+  /** Under --faults, a case that did not pass: the faults it ran with (shrunk to the smallest that still fails). */
+  faults?: CaseFaultReport;
 }
 
-export interface RunOptions extends Omit<ContextOptions, 'runId'> {
+/** The faults of a failed case under --faults, as the report and a replay bundle keep them. */
+export interface CaseFaultReport {
+  seed: number;
+  profile: string;
+  /** Per connection, the steps applied: for a failure, the smallest schedule found that still fails. */
+  schedule: ConnectionSchedule[];
+  /** How shrinking went: steps drawn, steps left, re-runs spent, and whether the case fails with no fault at all. */
+  shrink?: { drawn_steps: number; steps: number; runs: number; fails_without_faults: boolean };
+}
+
+export interface RunOptions extends Omit<ContextOptions, 'runId' | 'faults'> {
   /** Hard limit for one case, whatever it waits for. */
   caseTimeoutMs: number;
   failFast?: boolean;
@@ -60,6 +75,10 @@ export interface RunOptions extends Omit<ContextOptions, 'runId'> {
   onStray?: (e: unknown) => void;
   /** Told each finished case with the script it recorded (for its replay bundle); nothing records without it. */
   onRecorded?: (result: CaseResult, recorder: ScriptRecorder) => void;
+  /** --faults: every connection of every case perturbed, drawn from this seed and profile. */
+  faults?: FaultSpec;
+  /** A replay's recorded fault schedule, applied as it was (instead of drawing from `faults`). */
+  faultSchedule?: FaultSchedule;
 }
 
 /** A case in progress or finished, for charging stray errors to it. */
@@ -136,8 +155,8 @@ export function selectCases(cases: Case[], run: string[] = [], skip: string[] = 
   return cases.filter((c) => (run.length === 0 || run.some((p) => matches(p, c.id))) && !skip.some((p) => matches(p, c.id)));
 }
 
-async function runOne(c: Case, options: RunOptions, runId: string, slot: Slot, recorder: ScriptRecorder | undefined): Promise<CaseResult> {
-  const ctx = new CaseContext({ ...(recorder ? { recorder } : {}), address: options.address, listener: options.listener, timeoutMs: options.timeoutMs, startTimeoutMs: options.startTimeoutMs, seed: options.seed, token: options.token, runId, ...(options.limits ? { limits: options.limits } : {}), ...(options.shutdownPeer ? { shutdownPeer: options.shutdownPeer } : {}), ...(options.testees ? { testees: options.testees } : {}) });
+async function runOne(c: Case, options: RunOptions, runId: string, slot: Slot, faults: CaseFaults | undefined, recorder: ScriptRecorder | undefined): Promise<CaseResult> {
+  const ctx = new CaseContext({ ...(recorder ? { recorder } : {}), address: options.address, listener: options.listener, timeoutMs: options.timeoutMs, startTimeoutMs: options.startTimeoutMs, seed: options.seed, token: options.token, runId, ...(options.limits ? { limits: options.limits } : {}), ...(options.shutdownPeer ? { shutdownPeer: options.shutdownPeer } : {}), ...(options.testees ? { testees: options.testees } : {}), ...(faults ? { faults } : {}) });
   const started = Date.now();
   const base = { id: c.id, section: c.section, level: c.level, statements: c.statements, requirement: c.requirement, knownFailing: (options.knownFailing ?? []).some((p) => matches(p, c.id)) };
   let timer: NodeJS.Timeout | undefined;
@@ -173,6 +192,44 @@ async function runOne(c: Case, options: RunOptions, runId: string, slot: Slot, r
   }
 }
 
+function failed(r: CaseResult): boolean {
+  return r.outcome === 'fail' || r.outcome === 'timeout';
+}
+
+/** Runs a case in a slot of its own (stray errors are charged to it), with the given faults. */
+/** One run of a case in its slot; each run records its own script when bundles are wanted. */
+async function runInSlot(c: Case, options: RunOptions, runId: string, faults?: CaseFaults): Promise<Recorded> {
+  const slot: Slot = {};
+  const recorder = options.onRecorded ? new ScriptRecorder(options.token) : undefined;
+  const result = redactDeep(await cases.run(slot, () => runOne(c, options, runId, slot, faults, recorder)));
+  slot.result = result;
+  return { result, recorder };
+}
+
+/** A case's result and the script its run recorded (when bundles are wanted). */
+interface Recorded {
+  result: CaseResult;
+  recorder: ScriptRecorder | undefined;
+}
+
+/**
+ * A case that failed under faults, re-run with ever smaller schedules (shrink.ts): the result shown
+ * is the failure under the smallest schedule that still fails, its wire log showing those faults.
+ */
+async function shrinkUnderFaults(c: Case, options: RunOptions, runId: string, first: Recorded, drawn: FaultSchedule): Promise<Recorded> {
+  let smallest: { schedule: string; run: Recorded } | undefined;
+  const shrunk = await shrinkSchedule(drawn, async (candidate) => {
+    const run = await runInSlot(c, options, runId, faultsFromSchedule(candidate));
+    if (!failed(run.result)) return false;
+    smallest = { schedule: JSON.stringify(candidate), run };
+    return true;
+  });
+  const shown = smallest?.schedule === JSON.stringify(shrunk.schedule) ? smallest.run : first;
+  const schedule = shown === first ? drawn : shrunk.schedule;
+  return { ...shown, result: { ...shown.result, faults: { seed: drawn.seed, profile: drawn.profile, schedule: schedule.connections,
+    shrink: { drawn_steps: stepCount(drawn), steps: stepCount(schedule), runs: shrunk.runs, fails_without_faults: shrunk.failsWithoutFaults } } } };
+}
+
 export async function runCases(list: Case[], options: RunOptions): Promise<CaseResult[]> {
   const runId = `${options.seed.toString(36)}${Date.now().toString(36)}`.replace('-', 'n');
   const results: CaseResult[] = [];
@@ -182,11 +239,12 @@ export async function runCases(list: Case[], options: RunOptions): Promise<CaseR
     for (let i = 0; i < list.length; i++) {
       const c = list[i]!;
       options.onProgress?.(i, list.length, c);
-      const slot: Slot = {};
-      const recorder = options.onRecorded ? new ScriptRecorder(options.token) : undefined;
-      const r = redactDeep(await cases.run(slot, () => runOne(c, options, runId, slot, recorder)));
-      slot.result = r;
-      if (recorder) options.onRecorded?.(r, recorder);
+      const faults = options.faultSchedule ? faultsFromSchedule(options.faultSchedule) : options.faults ? drawFaults(options.faults, c.id) : undefined;
+      let run = await runInSlot(c, options, runId, faults);
+      if (faults && options.faults && failed(run.result) && !run.result.knownFailing) run = await shrinkUnderFaults(c, options, runId, run, faults.schedule());
+      else if (faults && run.result.outcome === 'errored') run = { ...run, result: { ...run.result, faults: { seed: options.faults!.seed, profile: options.faults!.profile, schedule: faults.schedule().connections } } };
+      const r = run.result;
+      if (run.recorder) options.onRecorded?.(r, run.recorder);
       results.push(r);
       options.onProgress?.(i, list.length, c, r);
       const cannotStart = spawnFailureSince(mark);

@@ -15,6 +15,7 @@ import { repoFile } from '../reference/paths.js';
 import type { CaseResult } from './runner.js';
 import { casesOf } from './suites.js';
 import { countStatements, requiredStatementsOf, type StatementCounts } from './report/summary.js';
+import { formatFaultSpec, type FaultSpec } from './faults/profile.js';
 
 export type Language = 'typescript' | 'cpp' | 'python' | 'perl';
 
@@ -42,7 +43,20 @@ interface PeerPlan {
   name: string;
   language: Language;
   /** suite name in the matrix -> how to run it */
-  runs: Record<string, { suite: string; exec?: string[]; listen?: boolean; needs?: string; fifo?: boolean; minTimeoutMs?: number }>;
+  runs: Record<string, { suite: string; exec?: string[]; listen?: boolean; needs?: string; fifo?: boolean; minTimeoutMs?: number; faults?: boolean }>;
+}
+
+/**
+ * The faults column: the peer's `core` column again with --faults at this fixed seed (the seed CI
+ * runs), so that every reference peer is shown to survive split, coalesced, delayed and slowly read
+ * frames. `selftest --faults SEED[:PROFILE]` runs every column under other faults.
+ */
+export const SELFTEST_FAULTS: FaultSpec = { seed: 7, profile: 'all' };
+
+/** Adds the faults column to every peer that has a core column. */
+function withFaultsColumn(plan: PeerPlan): PeerPlan {
+  const core = plan.runs['core'];
+  return core ? { ...plan, runs: { ...plan.runs, faults: { ...core, faults: true } } } : plan;
 }
 
 function repoPath(rel: string): string {
@@ -77,6 +91,10 @@ function python3(): string {
 }
 
 function plans(): PeerPlan[] {
+  return basePlans().map(withFaultsColumn);
+}
+
+function basePlans(): PeerPlan[] {
   const node = process.execPath;
   const py = python3();
   const cli = existsSync(repoPath('dist/reference/cli.js')) ? [node, repoPath('dist/reference/cli.js')] : [node, '--import', 'tsx', repoPath('reference/cli.ts')];
@@ -137,6 +155,8 @@ export interface SelftestOptions {
   columns?: string[];
   /** Cells run at a time, each in its own process (default CONCORD_SELFTEST_JOBS, else 1: in this process, one by one). */
   jobs?: number;
+  /** --faults: every cell runs under these transport faults (the faults column under SELFTEST_FAULTS regardless). */
+  faults?: FaultSpec;
   err?: (text: string) => void;
 }
 
@@ -144,7 +164,7 @@ export interface SelftestOptions {
 const TIMING_SENSITIVE = new Set(['fifo']);
 
 /** One cell of the matrix: runs one suite against one peer. */
-export async function runUnit(peerName: string, column: string, o: Pick<SelftestOptions, 'seed' | 'timeoutMs'>, scratch: string, err: (t: string) => void): Promise<SuiteCounts> {
+export async function runUnit(peerName: string, column: string, o: Pick<SelftestOptions, 'seed' | 'timeoutMs' | 'faults'>, scratch: string, err: (t: string) => void): Promise<SuiteCounts> {
   const plan = plans().find((p) => p.name === peerName);
   const run = plan?.runs[column];
   if (!plan || !run) throw new RangeError(`selftest: no column ${column} for peer ${peerName}`);
@@ -152,12 +172,13 @@ export async function runUnit(peerName: string, column: string, o: Pick<Selftest
     err(`selftest: ${plan.name} ${column}: unavailable (${run.needs} is missing)\n`);
     return { passed: 0, failed: 0, skipped: 0, required: 0, required_passed: 0, exit_code: 69, unavailable: `${run.needs} is missing` };
   }
-  err(`selftest: ${plan.name} ${column} (suite ${run.suite})\n`);
+  const faults = run.faults ? SELFTEST_FAULTS : o.faults;
+  err(`selftest: ${plan.name} ${column} (suite ${run.suite}${faults ? `, faults ${formatFaultSpec(faults)}` : ''})\n`);
   const lines: string[] = [];
   const options: RunCommandOptions = {
     suites: [run.suite], run: [], skip: [], seed: o.seed, timeoutMs: Math.max(o.timeoutMs, run.minTimeoutMs ?? 0), failFast: false, strict: false, knownFailing: [],
     json: true, reportDir: scratch, out: (t) => lines.push(t), err: () => undefined,
-    ...(run.exec ? { exec: run.exec } : {}), ...(run.listen ? { listen: 0 } : {}), ...(run.fifo ? { fifo: true } : {}),
+    ...(run.exec ? { exec: run.exec } : {}), ...(run.listen ? { listen: 0 } : {}), ...(run.fifo ? { fifo: true } : {}), ...(faults ? { faults } : {}),
   };
   const code = await runCommand(options);
   const json = lines.find((l) => l.startsWith('{'));
@@ -171,10 +192,10 @@ function workerCommand(): string[] {
 }
 
 /** Runs one cell in a child process; its progress lines pass through `err`. */
-function runUnitInChild(peerName: string, column: string, o: Pick<SelftestOptions, 'seed' | 'timeoutMs'>, err: (t: string) => void): Promise<SuiteCounts> {
+function runUnitInChild(peerName: string, column: string, o: Pick<SelftestOptions, 'seed' | 'timeoutMs' | 'faults'>, err: (t: string) => void): Promise<SuiteCounts> {
   const [cmd, ...args] = workerCommand();
   return new Promise((resolve) => {
-    const child = spawn(cmd!, [...args, JSON.stringify({ peer: peerName, column, seed: o.seed, timeoutMs: o.timeoutMs })], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd!, [...args, JSON.stringify({ peer: peerName, column, seed: o.seed, timeoutMs: o.timeoutMs, ...(o.faults ? { faults: o.faults } : {}) })], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let tail = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
@@ -232,7 +253,7 @@ function cell(c: SuiteCounts | undefined): string {
 
 export function matrixMarkdown(rows: PeerRow[], seed: number): string {
   const columns = [...new Set(rows.flatMap((r) => Object.keys(r.suites)))];
-  return [`# Concord selftest`, '', `Seed ${seed}. \`statements N/M checked\`: of the M required statements the suite's cases name, N had a case that ran against the peer (not skipped). \`core\` is the broker suite for a broker and the testee suite for a codec; \`bus\` the bus suite, over the wire for the broker and through a bus adapter for a language.`, '',
+  return [`# Concord selftest`, '', `Seed ${seed}; column \`faults\` is column \`core\` under \`--faults ${formatFaultSpec(SELFTEST_FAULTS)}\`. \`statements N/M checked\`: of the M required statements the suite's cases name, N had a case that ran against the peer (not skipped). \`core\` is the broker suite for a broker and the testee suite for a codec; \`bus\` the bus suite, over the wire for the broker and through a bus adapter for a language.`, '',
     `| peer | language | ${columns.join(' | ')} |`, `|---|---|${columns.map(() => '---').join('|')}|`,
     ...rows.map((r) => `| ${r.name} | ${r.language} | ${columns.map((c) => cell(r.suites[c])).join(' | ')} |`), ''].join('\n');
 }
@@ -247,7 +268,7 @@ function matrixHtml(rows: PeerRow[], seed: number): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Concord selftest</title><style>
 body{font:14px system-ui,sans-serif;max-width:1100px;margin:1rem auto}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3rem .6rem}
 .ok{background:#e8f5e9}.bad{background:#fdecea;font-weight:600}</style></head><body><h1>Concord selftest</h1>
-<p>Seed ${seed}. <code>core</code> is the broker suite for a broker and the testee suite for a codec; <code>bus</code> the bus suite, over the wire for the broker and through a bus adapter for a language.</p>
+<p>Seed ${seed}; column <code>faults</code> is column <code>core</code> under <code>--faults ${formatFaultSpec(SELFTEST_FAULTS)}</code>. <code>core</code> is the broker suite for a broker and the testee suite for a codec; <code>bus</code> the bus suite, over the wire for the broker and through a bus adapter for a language.</p>
 <table id="matrix"><tr><th>peer</th><th>language</th>${columns.map((c) => `<th>${esc(c)}</th>`).join('')}</tr>
 ${rows.map((r) => `<tr><td>${esc(r.name)}</td><td>${r.language}</td>${columns.map((c) => td(r.suites[c])).join('')}</tr>`).join('\n')}</table></body></html>
 `;

@@ -18,6 +18,7 @@ import type { Limits } from '../limits.js';
 import { auditFrame } from './sender-audit.js';
 import type { ErrorName, MessageName, MessageNames } from '../../spec/generated/catalog.js';
 import type { MessageMatch, ScriptRecorder, StepBody } from '../replay/script.js';
+import type { CaseFaults } from '../faults/schedule.js';
 
 /** Default of --start-timeout. */
 export const DEFAULT_START_TIMEOUT_MS = 15_000;
@@ -41,6 +42,8 @@ export interface ContextOptions {
   testees?: TesteePool;
   /** Records the case as a replay bundle's script (conformance/replay/). */
   recorder?: ScriptRecorder;
+  /** --faults: how each connection of the case is perturbed (drawn from the seed, or a recorded schedule). */
+  faults?: CaseFaults;
 }
 
 export interface Session {
@@ -177,7 +180,10 @@ export class CaseContext {
     this.violation.catch(() => undefined); // observed by the runner's race; never a stray rejection
   }
 
-  private track(conn: WireConnection, how: 'open' | 'adopted' = 'open'): WireConnection {
+  private track(conn: WireConnection, how: 'open' | 'adopted' = 'open', unperturbed?: string): WireConnection {
+    const faults = this.options.faults;
+    if (faults && unperturbed !== undefined) conn.resetLog(`no faults on connection ${this.connections.length} (${conn.label}) of this case: ${unperturbed}`);
+    else if (faults) conn.perturb(faults.forConnection(this.connections.length, conn.label), `faults on connection ${this.connections.length} (${conn.label}) of this case`);
     this.connections.push(conn);
     const recorder = this.options.recorder;
     if (recorder) {
@@ -233,15 +239,19 @@ export class CaseContext {
     return new Verdict();
   }
 
-  /** A connection without handshake. */
-  async open(label = `conn${this.connections.length + 1}`): Promise<WireConnection> {
+  /**
+   * A connection without handshake. `unperturbed` (the reason) keeps --faults off it: for bytes whose
+   * outcome the spec defines only when they arrive as written (a partial frame that must be refused
+   * whole, where later chunks would meet a closed socket).
+   */
+  async open(label = `conn${this.connections.length + 1}`, unperturbed?: string): Promise<WireConnection> {
     // A spawned peer's hash seed follows --seed, so a Python peer replays the same counterexample.
     const spread = this.options.address.spread;
     const address = this.options.address.exec
       ? { ...this.options.address, env: { PYTHONHASHSEED: String(Math.abs(Math.trunc(this.options.seed)) % 4294967296) } }
       : spread !== undefined ? spread[this.opened++ % spread.length]! : this.options.address;
     const conn = await WireConnection.open(address, label, this.options.timeoutMs);
-    return this.track(conn);
+    return this.track(conn, 'open', unperturbed);
   }
 
   /** The INIT payload the harness sends, with overrides. */

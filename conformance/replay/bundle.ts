@@ -82,6 +82,7 @@ export function buildBundle(run: BundleRun, recorded: RecordedCase): Bundle {
     options: { timeout_ms: run.timeoutMs, ...(run.startTimeoutMs !== undefined ? { start_timeout_ms: run.startTimeoutMs } : {}), ...(Object.keys(limits).length > 0 ? { limits } : {}) },
     replayable: why === undefined, ...(why !== undefined ? { not_replayable: why } : {}),
     steps: recorder.steps, received: recorder.received,
+    ...(result.faults ? { faults: { seed: result.faults.seed, profile: result.faults.profile, schedule: result.faults.schedule } } : {}),
   });
 }
 

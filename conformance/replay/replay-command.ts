@@ -14,6 +14,7 @@ import { TargetError } from '../target.js';
 import { shellQuote, DEFAULT_REPLAY_CONTEXT, type ReplayContext } from '../report/replay-command.js';
 import { readBundle, BundleError, type Bundle } from './bundle.js';
 import { bundleCase } from './bundle-case.js';
+import type { FaultSchedule } from '../faults/schedule.js';
 
 export const REPLAY_EXIT = { ok: 0, failed: 1, inconclusive: 2, usage: 64, noInput: 66, config: 78 } as const;
 
@@ -89,19 +90,19 @@ export async function replayMain(argv: string[], io: ReplayIo): Promise<number> 
   const peer = peerOptions(bundle, { ...(v.target !== undefined ? { target: v.target } : {}), ...(v.exec ? { exec: command } : {}), ...(listen !== undefined ? { listen, ...(command.length > 0 ? { exec: command } : {}) } : {}) });
   io.err(`conformance replay: ${bundle.case.id}, recorded ${bundle.verdict.outcome} against ${bundle.peer.description} (harness ${bundle.harness_version}, protocol ${bundle.protocol_version}, seed ${bundle.seed})\n`);
   if (!bundle.replayable) io.err(`conformance replay: this bundle is not replayable to its end (${bundle.not_replayable ?? 'no reason recorded'}): the replay stops there, inconclusive\n`);
-  if (bundle.faults) io.err(`conformance replay: the bundle records transport faults (seed ${bundle.faults.seed}, profile ${bundle.faults.profile}); this harness replays without them, so a pass is inconclusive\n`);
+  if (bundle.faults) io.err(`conformance replay: applying the bundle's transport faults (seed ${bundle.faults.seed}, profile ${bundle.faults.profile})\n`);
   const startWait = startTimeoutMs ?? bundle.options.start_timeout_ms;
   try {
     const code = await runCommand({
       ...peer, token, suites: bundle.peer.suites, cases: [bundleCase(bundle)], run: [], skip: [], seed: bundle.seed,
       timeoutMs: timeoutMs ?? bundle.options.timeout_ms, ...(startWait !== undefined ? { startTimeoutMs: startWait } : {}),
       ...(bundle.options.limits ? { limits: bundle.options.limits } : {}),
+      ...(bundle.faults ? { faultSchedule: { seed: bundle.faults.seed, profile: bundle.faults.profile, connections: bundle.faults.schedule as FaultSchedule['connections'] } } : {}),
       // A replay judges its one case whatever the case's level.
       failFast: false, strict: true, knownFailing: [], json: v.json ?? false,
       reportDir: v['report-dir'] ?? join(process.cwd(), 'reports'), err: io.err,
       replayLine: [...(io.replay ?? DEFAULT_REPLAY_CONTEXT).program, 'replay', ...withoutToken(argv)].map(shellQuote).join(' '), ...(io.out ? { out: io.out } : {}), ...(io.replay ? { replay: io.replay } : {}),
     });
-    if (code === 0 && bundle.faults) return REPLAY_EXIT.inconclusive;
     return code;
   } catch (e) {
     if (e instanceof TargetError) return usage(e.message);

@@ -92,7 +92,8 @@ export function renderHtml(summary: RunSummary, results: ReportedCase[]): string
 ${stopped !== undefined ? `<tr><th>stopped</th><td><pre class="stopped">${esc(stopped)}</pre></td></tr>` : ''}
 <tr><th>cases</th><td>${c.total}: ${c.passed} passed, ${c.failed} failed, ${c.timeout} timed out, ${c.skipped} skipped, ${c.errored} harness errors, ${c.expected_failures} expected failures</td></tr>
 <tr><th>required statements</th><td>${statementsLine(summary)}</td></tr>
-<tr><th>seed</th><td><code>${summary.seed}</code></td></tr>
+<tr><th>seed</th><td><code>${summary.seed}</code></td></tr>${summary.faults ? `
+<tr><th>faults</th><td><code>--faults ${summary.faults.seed}:${esc(summary.faults.profile)}</code></td></tr>` : ''}
 ${summary.replay ? `<tr><th>run again</th><td><code class="replay">${esc(summary.replay)}</code></td></tr>` : ''}
 <tr><th>harness</th><td>${esc(summary.harness_version)}, protocol ${esc(summary.protocol_version)}</td></tr>
 <tr><th>started</th><td>${esc(summary.started)}</td></tr></table>

@@ -18,6 +18,8 @@ export interface ReplaySource {
   limits?: Partial<Record<string, number>>;
   suites: string[];
   seed: number;
+  /** --faults SEED:PROFILE: a failure under faults replays with the same faults. */
+  faults?: { seed: number; profile: string };
   timeoutMs: number;
   startTimeoutMs?: number;
   strict: boolean;
@@ -71,6 +73,7 @@ export function replayArgv(source: ReplaySource, context: ReplayContext, caseId?
   if (context.reportDir !== undefined) argv.push('--report-dir', context.reportDir);
   if (caseId !== undefined) argv.push('--run', caseId);
   argv.push('--seed', String(source.seed));
+  if (source.faults !== undefined) argv.push('--faults', `${source.faults.seed}:${source.faults.profile}`);
   // After `--` every word is the peer's, whatever it looks like.
   if (peer !== undefined && peer.length > 0) argv.push('--', ...peer);
   return argv;

@@ -19,6 +19,8 @@ export interface RunSummary {
   harness_version: string;
   protocol_version: string;
   seed: number;
+  /** --faults: the seed and profile of the transport faults every connection ran with. */
+  faults?: { seed: number; profile: string };
   started: string;
   finished: string;
   suites: string[];

@@ -27,6 +27,9 @@
  *   empty-as-object        an empty payload is read as `{}` (ENC-5)
  *   uint64-as-double       64-bit integers go through a binary64 number (ENC-12)
  *   whole-chunks-only      bytes of a frame split across reads are dropped (FRM-5)
+ *   one-read-one-frame     after the handshake, every read is taken as exactly one frame: a frame split across
+ *                          reads is lost, and of several frames in one read only the first is answered (FRM-5).
+ *                          The harness writes one frame per read unless --faults cuts or coalesces its writes.
  *   answer-after-close     a frame with a reserved flag bit gets its MALFORMED_FRAME, but later frames are still answered (TST-8)
  * Defects of how the testee ends:
  *   exit-at-eof-only       after a closing ERROR the output closes, but the process runs on until its input ends (TST-9)
@@ -41,6 +44,8 @@ import { encodeHeader } from '../../reference/codec/header.js';
 
 const defect = process.argv[2];
 const decoder = new FrameDecoder();
+/** one-read-one-frame: the reads up to the INIT_ACK are decoded properly (a handshake read in a loop, as such peers do). */
+let handshaken = false;
 
 function reencode(m: Message): Uint8Array {
   return encodeMessageFrame({ type: m.name, header: m.header, payload: m.payload, encoding: m.encoding });
@@ -172,7 +177,15 @@ function filterInput(body: Uint8Array): Uint8Array | null {
   }
 }
 
-const INPUT_DEFECTS = new Set(['answer-after-close', 'refuse-unknown-header', 'count-chars', 'integer-strict', 'no-indefinite-cbor', 'refuse-unknown-code', 'decode-null-payload', 'empty-as-object', 'uint64-as-double', 'whole-chunks-only']);
+function isInitAck(body: Uint8Array): boolean {
+  try {
+    return decodeMessage(body).name === 'INIT_ACK';
+  } catch {
+    return false;
+  }
+}
+
+const INPUT_DEFECTS = new Set(['answer-after-close', 'refuse-unknown-header', 'count-chars', 'integer-strict', 'no-indefinite-cbor', 'refuse-unknown-code', 'decode-null-payload', 'empty-as-object', 'uint64-as-double', 'whole-chunks-only', 'one-read-one-frame']);
 
 /** The testee's input after the input-side defect. */
 function input(): NodeJS.ReadableStream {
@@ -192,8 +205,12 @@ function input(): NodeJS.ReadableStream {
       if (defect === 'whole-chunks-only') {
         // Only frames wholly inside this read survive; a fresh decoder forgets any partial frame.
         bodies = new FrameDecoder().push(chunk);
+      } else if (defect === 'one-read-one-frame' && handshaken) {
+        // The first frame of the read, whole, or nothing; the rest of the read is never looked at.
+        bodies = new FrameDecoder().push(chunk).slice(0, 1);
       } else {
         bodies = frames.push(chunk);
+        if (defect === 'one-read-one-frame') handshaken = bodies.some(isInitAck);
       }
     } catch {
       filtered.write(chunk);

@@ -88,6 +88,24 @@ describe('conformance spec', () => {
     expect(unrelated.stderr).not.toContain('did you mean');
   });
 
+  it('--faults runs the embedded broker under faults, named in the run header and summary.json; a bad value is a usage error', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'concord-cli-faults-'));
+    try {
+      const r = await run('conformance/cli.ts', ['--faults', '7', '--run', 'framing/several-frames-in-one-write', '--seed', '3', '--report-dir', dir]);
+      expect(r.stderr).toContain('seed 3, faults 7:all (replay with --seed 3 --faults 7:all)');
+      expect(r.stdout).toContain('PASS (exit 0)');
+      expect(r.status).toBe(0);
+      const report = /report: (.*)index\.html/.exec(r.stdout)![1]!;
+      expect((JSON.parse(readFileSync(join(report, 'summary.json'), 'utf8')) as { faults: unknown }).faults).toEqual({ seed: 7, profile: 'all' });
+      expect(readFileSync(join(report, 'index.html'), 'utf8')).toContain('<code>--faults 7:all</code>');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const bad = await run('conformance/cli.ts', ['--faults', '7:chaos']);
+    expect(bad.status).toBe(64);
+    expect(bad.stderr).toMatch(/^conformance: --faults: unknown profile chaos \(profiles: split, slow, all\)[^\n]*\n$/);
+   }, 120_000);
+
   it('help COMMAND prints that command\'s part of the help; the full help documents --junit beside --report-dir', async () => {
     const list = await run('conformance/cli.ts', ['help', 'list']);
     expect(list.status).toBe(0);

@@ -14,6 +14,8 @@ import { redactBytes, redactText } from '../report/redact.js';
 import { startPeerProcess, type PeerProcess } from './peer-process.js';
 import { openFifo } from './fifo.js';
 import type { LinesTarget } from './lines.js';
+import { FaultyWriter } from '../faults/writer.js';
+import { describeStep, type ConnectionFaults } from '../faults/schedule.js';
 
 /** One line of a connection's wire log: a frame sent or received, or an event. */
 export interface WireEntry {
@@ -121,6 +123,12 @@ export class WireConnection {
   onViolation: ((v: PeerViolation) => void) | undefined;
   /** Told every send, read and close of the case (not the harness's own PONGs to heartbeats). */
   observer: WireObserver | undefined;
+  /** Under --faults: the writer that perturbs what the harness sends, and the reader's schedule. */
+  private faulty: { writer: FaultyWriter; faults: ConnectionFaults } | undefined;
+  /** Chunks read from the peer since the faults were set (the slow reader counts them). */
+  private reads = 0;
+  /** The slow reader is pausing: reading resumes when its pause ends. */
+  private readerHeld = false;
 
   private constructor(private readonly io: Io, readonly label: string) {
     io.input.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -222,8 +230,49 @@ export class WireConnection {
     }
   }
 
+  /**
+   * Perturbs this connection's side from now on (--faults): writes go through `faults`' cuts, pauses
+   * and coalescing, and reading stops where it says. Bytes held back by earlier faults go out first.
+   */
+  perturb(faults: ConnectionFaults, note: string): void {
+    this.faulty?.writer.flushNow();
+    this.note('event', note);
+    this.faulty = { faults, writer: new FaultyWriter(this.io.output, faults, (text) => this.note('event', text)) };
+    this.reads = 0;
+  }
+
+  /** Resolves once every byte the harness sent is handed to the transport (at once without --faults). */
+  drained(): Promise<void> {
+    return this.faulty?.writer.idle() ?? Promise.resolve();
+  }
+
+  private write(bytes: Uint8Array): void {
+    if (this.faulty) this.faulty.writer.write(bytes);
+    else this.io.output.write(bytes);
+  }
+
+  /** Reads again unless something still holds reading back (a violation, a full queue, the slow reader). */
+  private resumeInput(): void {
+    if (!this.violation && !this.ended && !this.readerHeld && this.queue.length < QUEUE_PAUSE) this.io.input.resume();
+  }
+
+  /** The slow reader (--faults): after some reads the harness stops reading for a while. */
+  private slowReader(): void {
+    const read = this.reads++;
+    const ms = this.faulty?.faults.readPause(read) ?? 0;
+    if (ms <= 0 || this.ended) return;
+    this.note('event', describeStep({ kind: 'slow-reader', read, ms }));
+    this.readerHeld = true;
+    this.io.input.pause();
+    setTimeout(() => {
+      this.readerHeld = false;
+      this.resumeInput();
+    }, ms).unref();
+  }
+
   private onData(chunk: Buffer): void {
     if (this.violation) return;
+    if (this.faulty) this.slowReader();
     let bodies: Uint8Array[];
     try {
       bodies = this.decoder.push(chunk);
@@ -297,14 +346,14 @@ export class WireConnection {
     const note = `${typeof message.type === 'string' ? message.type : `type ${message.type}`} id=${JSON.stringify(message.header.id)}`;
     if (observed) this.observer?.sent(frame, note, message);
     this.note('out', note, frame);
-    this.io.output.write(frame);
+    this.write(frame);
   }
 
   /** Sends raw bytes (a broken frame, or part of one). */
   sendRaw(bytes: Uint8Array, note = 'raw bytes'): void {
     this.observer?.sent(bytes, note);
     this.note('out', note, bytes);
-    this.io.output.write(bytes);
+    this.write(bytes);
   }
 
   /** The next thing the peer sends, or `timeout` after `timeoutMs`. */
@@ -319,7 +368,7 @@ export class WireConnection {
 
   private nextItem(timeoutMs: number): Promise<Received> {
     const queued = this.queue.shift();
-    if (this.queue.length === QUEUE_RESUME && !this.violation && !this.ended) this.io.input.resume();
+    if (this.queue.length === QUEUE_RESUME) this.resumeInput();
     if (queued) return Promise.resolve(queued);
     if (this.ended) return Promise.resolve({ kind: 'closed', reason: 'already closed' });
     return new Promise((resolve) => {
@@ -337,12 +386,15 @@ export class WireConnection {
     this.observer?.ended('half-close');
     this.note('event', 'harness half-closed its side');
     this.ourSideEnded = true;
-    this.io.output.end();
+    if (this.faulty) this.faulty.writer.end();
+    else this.io.output.end();
   }
 
   /** Closes the connection at once. */
   destroy(): void {
     this.observer?.ended('close');
+    // What faults still hold back goes out first, as it would have without them.
+    this.faulty?.writer.flushNow();
     this.io.destroy();
     this.finish('closed by harness');
   }
