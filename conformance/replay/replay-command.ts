@@ -90,7 +90,7 @@ export async function replayMain(argv: string[], io: ReplayIo): Promise<number> 
   const peer = peerOptions(bundle, { ...(v.target !== undefined ? { target: v.target } : {}), ...(v.exec ? { exec: command } : {}), ...(listen !== undefined ? { listen, ...(command.length > 0 ? { exec: command } : {}) } : {}) });
   io.err(`conformance replay: ${bundle.case.id}, recorded ${bundle.verdict.outcome} against ${bundle.peer.description} (harness ${bundle.harness_version}, protocol ${bundle.protocol_version}, seed ${bundle.seed})\n`);
   if (!bundle.replayable) io.err(`conformance replay: this bundle is not replayable to its end (${bundle.not_replayable ?? 'no reason recorded'}): the replay stops there, inconclusive\n`);
-  if (bundle.faults) io.err(`conformance replay: applying the bundle's transport faults (seed ${bundle.faults.seed}, profile ${bundle.faults.profile})\n`);
+  if (bundle.faults) io.err(`conformance replay: applying the bundle's transport faults (seed ${bundle.faults.seed}, profile ${bundle.faults.profile}); they are placed by write and read count, which a peer handed on from an earlier case counted differently, so a pass is inconclusive\n`);
   const startWait = startTimeoutMs ?? bundle.options.start_timeout_ms;
   try {
     const code = await runCommand({
@@ -103,6 +103,8 @@ export async function replayMain(argv: string[], io: ReplayIo): Promise<number> 
       reportDir: v['report-dir'] ?? join(process.cwd(), 'reports'), err: io.err,
       replayLine: [...(io.replay ?? DEFAULT_REPLAY_CONTEXT).program, 'replay', ...withoutToken(argv)].map(shellQuote).join(' '), ...(io.out ? { out: io.out } : {}), ...(io.replay ? { replay: io.replay } : {}),
     });
+    // A fail under the recorded faults is a verdict; a pass may only mean the faults fell elsewhere.
+    if (code === 0 && bundle.faults) return REPLAY_EXIT.inconclusive;
     return code;
   } catch (e) {
     if (e instanceof TargetError) return usage(e.message);
