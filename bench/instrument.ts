@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { decodeEnvelope, decodeMessage, encodeMessageFrame, FrameDecoder } from '../reference/codec/index.js';
 import { ROOT_DIR } from '../spec/tools/load.js';
+import { PROTOCOL_VERSION, DEFAULT_LIMITS } from '../spec/generated/catalog.js';
 
 const ROUNDS = 5;
 const ROUND_TRIPS = 1_000;
@@ -68,8 +69,8 @@ class StdioPeer {
         if (!init) return;
         if (bodies.length === 1) {
           this.child.stdin!.write(encodeMessageFrame({ type: 'INIT_ACK', header: { id: 'ack', re: init.header.id }, payload: {
-            broker_id: 'bench', client_id: String((init.payload as { client_id: string }).client_id), protocol_version: '1.0', encoding: 'json',
-            max_frame: 16_777_216, max_in_flight: 1024, heartbeat_ms: 10_000 } }));
+            broker_id: 'bench', client_id: String((init.payload as { client_id: string }).client_id), protocol_version: PROTOCOL_VERSION, encoding: 'json',
+            max_frame: DEFAULT_LIMITS.max_frame, max_in_flight: DEFAULT_LIMITS.max_in_flight, heartbeat_ms: DEFAULT_LIMITS.heartbeat_ms } }));
         }
         if (kind === 'testee' || bodies.length >= 2) { // a worker's ready event follows INIT_ACK
           clearTimeout(timer);

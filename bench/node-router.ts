@@ -8,12 +8,10 @@
  *   node [tsx] bench/node-router.ts PORT      (0 = ephemeral; prints "listening PORT" when ready)
  */
 import { createServer, type Socket } from 'node:net';
+import { DEFAULT_LIMITS, MessageType, PROTOCOL_VERSION } from '../spec/generated/catalog.js';
 
-const PING = 0x03;
-const PONG = 0x04;
-const INIT = 0x01;
-const INIT_ACK = 0x05;
-const MAX_FRAME = 16_777_216;
+const { PING, PONG, INIT, INIT_ACK } = MessageType;
+const MAX_FRAME = DEFAULT_LIMITS.max_frame;
 
 const byName = new Map<string, Socket>();
 const corked: Socket[] = [];
@@ -52,7 +50,7 @@ function serve(socket: Socket): void {
       if (type !== INIT || typeof payload.client_id !== 'string' || byName.has(payload.client_id)) return void socket.destroy();
       name = payload.client_id;
       byName.set(name, socket);
-      const ack = { broker_id: 'node-router', client_id: name, protocol_version: '1.0', encoding: 'json', max_frame: MAX_FRAME, max_in_flight: 1024, heartbeat_ms: 10_000 };
+      const ack = { broker_id: 'node-router', client_id: name, protocol_version: PROTOCOL_VERSION, encoding: 'json', max_frame: MAX_FRAME, max_in_flight: DEFAULT_LIMITS.max_in_flight, heartbeat_ms: DEFAULT_LIMITS.heartbeat_ms };
       send(socket, frame(INIT_ACK, JSON.stringify({ id: 'ack', re: header.id }), JSON.stringify(ack)));
       return;
     }

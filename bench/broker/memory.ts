@@ -8,6 +8,7 @@ import { createConnection, type Socket } from 'node:net';
 import { encodeMessageFrame } from '../../reference/codec/index.js';
 import { rssKb } from './procfs.js';
 import { START_TIMEOUT_MS } from './processes.js';
+import { PROTOCOL_VERSION, MIN_LIMITS } from '../../spec/generated/catalog.js';
 
 export const IDLE_CONNECTIONS = 200;
 const SETTLE_MS = 300;
@@ -24,7 +25,7 @@ function openIdle(port: number, clientId: string): Promise<Socket> {
       reject(e);
     });
     socket.once('connect', () => {
-      const init = { client_id: clientId, language: 'typescript', role: 'client', protocol_version: '1.0', encodings: ['json'], max_frame: 65_536, name: 'concord-bench-idle' };
+      const init = { client_id: clientId, language: 'typescript', role: 'client', protocol_version: PROTOCOL_VERSION, encodings: ['json'], max_frame: MIN_LIMITS.max_frame, name: 'concord-bench-idle' };
       socket.write(encodeMessageFrame({ type: 'INIT', header: { id: 'i' }, payload: init }));
     });
     // Any answer ends the wait: INIT_ACK (the 5th byte is its type code, checked by the caller's count).

@@ -9,6 +9,7 @@ import type { Message } from '../../reference/codec/message.js';
 import { BUS_WIRE_CASES, answerOf, handlerError, incoming, nothingYet, reply, send, sleep } from '../bus/wire-rules.js';
 import { expectEqual } from '../bus/checks.js';
 import { registryName } from '../../reference/codec/catalog.js';
+import { dispatchBackoffMs, DISPATCH_DEFAULTS } from '../../spec/generated/catalog.js';
 
 const request = { encoding: NDArray.from('<f4', [2], [1, 2]), context: 'registry', source: 'harness' };
 
@@ -29,7 +30,7 @@ async function list(ctx: CaseContext, s: Session, name: string): Promise<{ name:
 }
 
 /** The backoff before the r-th retry (REG-7). */
-const backoff = (r: number): number => Math.min(100 * 2 ** (r - 1), 5000);
+const backoff = (r: number): number => dispatchBackoffMs(r);
 /** Timer granularity below the bound, and the generous slack above it (a verdict bound from the spec, on a loaded machine). */
 const EARLY_MS = 15;
 const LATE_MS = 3000;
@@ -65,7 +66,7 @@ async function attempts(ctx: CaseContext, s: Session, sent: Record<string, unkno
 function expectBackoff(gaps: number[]): void {
   gaps.forEach((gap, i) => {
     const want = backoff(i + 1);
-    if (gap < want - EARLY_MS || gap > want + LATE_MS) throw new CaseFailure(`retry ${i + 1} came ${gap} ms after the failed attempt; REG-7 asks for min(100 x 2^(r-1), 5000) = ${want} ms`, `${want} ms`, `${gap} ms`);
+    if (gap < want - EARLY_MS || gap > want + LATE_MS) throw new CaseFailure(`retry ${i + 1} came ${gap} ms after the failed attempt; REG-7 asks for min(${DISPATCH_DEFAULTS.backoff_base_ms} x 2^(r-1), ${DISPATCH_DEFAULTS.backoff_max_ms}) = ${want} ms`, `${want} ms`, `${gap} ms`);
   });
 }
 

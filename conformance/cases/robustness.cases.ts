@@ -11,6 +11,7 @@ import type { CaseContext, Session } from './context.js';
 import type { MessageName } from '../../spec/generated/catalog.js';
 import { registryName } from '../../reference/codec/catalog.js';
 import type { ErrorName } from '../../spec/generated/catalog.js';
+import { MIN_LIMITS } from '../../spec/generated/catalog.js';
 
 const MAX_DEPTH = DEFAULT_LIMITS.max_payload_depth;
 const u32 = (n: number): Uint8Array => {
@@ -92,10 +93,11 @@ export const robustnessCases: Case[] = [
     statements: ['HS-20', 'HS-1'],
     async run(ctx) {
       const conn = await ctx.open();
-      conn.sendRaw(u32(65_537), 'length prefix 65,537 as the first frame, no body');
+      const first = MIN_LIMITS.max_frame;
+      conn.sendRaw(u32(first + 1), `length prefix ${first + 1} as the first frame, no body`);
       const m = await ctx.expectError(conn, 'FRAME_TOO_LARGE', { closes: true });
       const limit = (m.payload as { details?: { limit?: number } }).details?.limit;
-      if (limit !== 65_536) throw new CaseFailure('the FRAME_TOO_LARGE ERROR does not give details.limit 65536', '65536', String(limit));
+      if (limit !== first) throw new CaseFailure(`the FRAME_TOO_LARGE ERROR does not give details.limit ${first}`, String(first), String(limit));
     },
   }),
   // A broker with two namespaces lets a client named like a service receive that service's traffic.

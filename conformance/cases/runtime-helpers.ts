@@ -12,6 +12,7 @@ import { CaseFailure, CaseSkipped } from './model.js';
 import { summarize, type CaseContext, type Session } from './context.js';
 import { registryName } from '../../reference/codec/catalog.js';
 import type { MessageName } from '../../spec/generated/catalog.js';
+import { MIN_LIMITS, MAX_LIMITS } from '../../spec/generated/catalog.js';
 
 export const reasoning = (context = 'runtime', size = 4): Record<string, unknown> => ({
   encoding: NDArray.from('<f4', [size], Array.from({ length: size }, (_, i) => i / 8)), context, source: 'harness',
@@ -34,8 +35,8 @@ export function slack(ctx: CaseContext, intervalMs: number): number {
 /** The heartbeat the broker announced in INIT_ACK (LIM-11), or a failure naming LIM-11. */
 export function announcedHeartbeat(ack: Record<string, unknown>): number {
   const hb = ack['heartbeat_ms'];
-  if (typeof hb !== 'number' || !Number.isInteger(hb) || hb < 100 || hb > 600_000) {
-    throw new CaseFailure(`INIT_ACK announces no usable heartbeat_ms (LIM-11, HS-6): ${JSON.stringify(hb)}`, 'an integer in 100 .. 600000', JSON.stringify(hb));
+  if (typeof hb !== 'number' || !Number.isInteger(hb) || hb < MIN_LIMITS.heartbeat_ms || hb > MAX_LIMITS.heartbeat_ms) {
+    throw new CaseFailure(`INIT_ACK announces no usable heartbeat_ms (LIM-11, HS-6): ${JSON.stringify(hb)}`, `an integer in ${MIN_LIMITS.heartbeat_ms} .. ${MAX_LIMITS.heartbeat_ms}`, JSON.stringify(hb));
   }
   return hb;
 }

@@ -8,6 +8,7 @@ import { defineCase, CaseFailure, type Case } from './model.js';
 import type { CaseContext, Session } from './context.js';
 import { announcedHeartbeat, closedWithin, messageWithin, slack, session } from './runtime-helpers.js';
 import type { MessageName } from '../../spec/generated/catalog.js';
+import { MIN_LIMITS, MAX_LIMITS, DEFAULT_LIMITS } from '../../spec/generated/catalog.js';
 
 /** A session whose PINGs the case sees (and answers, or not) itself. */
 async function manualSession(ctx: CaseContext, label: string): Promise<Session & { hb: number }> {
@@ -33,11 +34,13 @@ export const livenessCases: Case[] = [
     statements: ['LIM-1', 'HS-6'],
     async run(ctx) {
       const { ack } = await session(ctx);
-      const ranges: [string, number, number][] = [['max_frame', 65_536, 4_294_967_295], ['max_in_flight', 1, 1_048_576], ['heartbeat_ms', 100, 600_000]];
+      const announced = ['max_frame', 'max_in_flight', 'heartbeat_ms'] as const;
+      const ranges: [string, number, number][] = announced.map((k) => [k, MIN_LIMITS[k], MAX_LIMITS[k]]);
       const wrong = ranges.filter(([k, lo, hi]) => typeof ack[k] !== 'number' || !Number.isInteger(ack[k]) || (ack[k] as number) < lo || (ack[k] as number) > hi);
       if (wrong.length > 0) throw new CaseFailure(`INIT_ACK does not announce ${wrong.map(([k]) => k).join(', ')} within the limits table's range`, wrong.map(([k, lo, hi]) => `${k} in ${lo}..${hi}`).join('; '), wrong.map(([k]) => `${k}=${JSON.stringify(ack[k])}`).join('; '));
-      if (ack['max_subscriptions'] !== undefined && !(Number.isInteger(ack['max_subscriptions']) && (ack['max_subscriptions'] as number) >= 1 && (ack['max_subscriptions'] as number) <= 1_048_576)) {
-        throw new CaseFailure('INIT_ACK announces max_subscriptions outside 1..1048576', '1..1048576', JSON.stringify(ack['max_subscriptions']));
+      if (ack['max_subscriptions'] !== undefined && !(Number.isInteger(ack['max_subscriptions']) && (ack['max_subscriptions'] as number) >= MIN_LIMITS.max_subscriptions && (ack['max_subscriptions'] as number) <= MAX_LIMITS.max_subscriptions)) {
+        const range = `${MIN_LIMITS.max_subscriptions}..${MAX_LIMITS.max_subscriptions}`;
+        throw new CaseFailure(`INIT_ACK announces max_subscriptions outside ${range}`, range, JSON.stringify(ack['max_subscriptions']));
       }
     },
   }),
@@ -48,7 +51,7 @@ export const livenessCases: Case[] = [
       const { ack } = await session(ctx);
       const hb = announcedHeartbeat(ack);
       const expected = ctx.limits.heartbeat_ms;
-      if (hb !== expected) throw new CaseFailure(`INIT_ACK announces heartbeat_ms ${hb}; the broker is configured with ${expected} (the default 10000 unless --limit heartbeat_ms says otherwise)`, String(expected), String(hb));
+      if (hb !== expected) throw new CaseFailure(`INIT_ACK announces heartbeat_ms ${hb}; the broker is configured with ${expected} (the default ${DEFAULT_LIMITS.heartbeat_ms} unless --limit heartbeat_ms says otherwise)`, String(expected), String(hb));
     },
   }),
   defineCase({

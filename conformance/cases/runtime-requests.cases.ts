@@ -10,6 +10,7 @@ import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
 import type { CaseContext, Session } from './context.js';
 import { errorOf, expectTimeout, reasoning, reasoningAnswer, requestOrSkip, requireDrainTime, slack, session } from './runtime-helpers.js';
 import type { MessageName } from '../../spec/generated/catalog.js';
+import { CATALOG_TIMEOUT_MS, MIN_LIMITS, DEFAULT_LIMITS } from '../../spec/generated/catalog.js';
 
 function descriptor(name: string): Record<string, unknown> {
   return { name, service_type: 'conformance', version: '1.0.0', max_concurrent: 0, healthy: true };
@@ -59,7 +60,7 @@ export const runtimeRequestCases: Case[] = [
       a.conn.send({ type: 'REASONING_REQUEST', header: { id: 'slow', dst: b.clientId }, payload: reasoning() });
       const f = await ctx.expectMessage(b.conn, 'the request at B', (m) => m.name === 'REASONING_REQUEST');
       const r = await a.conn.next(Math.min(1000, ctx.timeoutMs));
-      if (r.kind !== 'timeout') throw new CaseFailure(`A got ${r.kind === 'message' ? `${r.message.name}${r.message.name === 'ERROR' ? ` ${errorOf(r.message).code}` : ''}` : r.kind} while B had the request for less than a second; its catalog timeout_ms is 30000`, 'nothing', r.kind);
+      if (r.kind !== 'timeout') throw new CaseFailure(`A got ${r.kind === 'message' ? `${r.message.name}${r.message.name === 'ERROR' ? ` ${errorOf(r.message).code}` : ''}` : r.kind} while B had the request for less than a second; its catalog timeout_ms is ${CATALOG_TIMEOUT_MS.REASONING_REQUEST}`, 'nothing', r.kind);
       b.conn.send({ type: 'REASONING_RESPONSE', header: { id: 'in-time', re: f.header.id }, payload: reasoningAnswer(2) });
       await ctx.expectMessage(a.conn, 'the answer within the catalog timeout', (m) => m.name === 'REASONING_RESPONSE' && m.header.re === 'slow');
     },
@@ -210,11 +211,11 @@ export const runtimeRequestCases: Case[] = [
       id: `requests/destination-max-frame/size:${size}`,
       statements: ['REQ-11', 'LIM-2'],
       async run(ctx) {
-        const small = 65_536;
+        const small = MIN_LIMITS.max_frame;
         const a = await session(ctx, 'A');
         const b = await session(ctx, 'B', { max_frame: small });
         // Past: the payload alone exceeds B's max_frame. At: room for the largest header a broker may write.
-        const payloadBudget = size === 'past-limit' ? small + 1 : small - 4096 - 64;
+        const payloadBudget = size === 'past-limit' ? small + 1 : small - DEFAULT_LIMITS.max_header - 64;
         // base64 of n float32 takes 4n/3 bytes, plus the JSON around it.
         const n = Math.floor(((payloadBudget - 200) * 3) / 16) + (size === 'past-limit' ? 64 : 0);
         const payload = { encoding: NDArray.from('<f4', [n], new Array<number>(n).fill(0.25)), context: 'max-frame', source: 'harness' };

@@ -3952,6 +3952,34 @@ export const MIN_LIMITS = {
   dispatch_backoff_max_ms: 5000,
 } as const;
 
+/** Largest legal value of every limit, by name. */
+export const MAX_LIMITS = {
+  max_frame: 4294967295,
+  max_header: 65535,
+  max_id_bytes: 128,
+  max_name_bytes: 128,
+  max_in_flight: 1048576,
+  max_ndim: 32,
+  max_subscriptions: 1048576,
+  handshake_timeout_ms: 600000,
+  heartbeat_ms: 600000,
+  request_timeout_ms: 3600000,
+  shutdown_drain_ms: 600000,
+  max_write_buffer: 1073741824,
+  max_payload_depth: 64,
+  max_payload_items: 16777216,
+  slow_reader_timeout_ms: 600000,
+  max_handshake_bytes: 1073741824,
+  engine_cache_max: 1048576,
+  engine_memory_max: 65536,
+  engine_perf_window: 4096,
+  engine_timeout_ms: 3600000,
+  reconnect_backoff_base_ms: 600000,
+  reconnect_backoff_max_ms: 600000,
+  dispatch_backoff_base_ms: 100,
+  dispatch_backoff_max_ms: 5000,
+} as const;
+
 /** The catalog's timeout_ms of every type that has one, by name (other requests use request_timeout_ms). */
 export const CATALOG_TIMEOUT_MS = {
   REASONING_REQUEST: 30000,

@@ -120,6 +120,11 @@ export const MIN_LIMITS = {
 ${spec.limitFile.limits.map((l) => `  ${l.name}: ${l.min},`).join('\n')}
 } as const;
 
+/** Largest legal value of every limit, by name. */
+export const MAX_LIMITS = {
+${spec.limitFile.limits.map((l) => `  ${l.name}: ${l.max},`).join('\n')}
+} as const;
+
 /** The catalog's timeout_ms of every type that has one, by name (other requests use request_timeout_ms). */
 export const CATALOG_TIMEOUT_MS = {
 ${spec.messages.filter((m) => m.timeout_ms !== undefined && m.timeout_ms !== null).map((m) => `  ${m.name}: ${m.timeout_ms},`).join('\n')}
