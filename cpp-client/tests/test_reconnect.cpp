@@ -19,6 +19,7 @@
 
 using namespace concord;
 using namespace concord::testing;
+using namespace std::chrono_literals;
 
 namespace {
 

@@ -22,8 +22,8 @@ export const ENGINE_HELP = `  engine serve --stdio | --port N [--host H] [--id N
   engine serve --unified --port N [--host H] [--id NAME] [--token T] [--engines ID:LANG,...] [--local]
                [--strategy S] [--cache-size N] [--timeout-ms N] [--disagreement-threshold X] [--observers ID,...]
                [--config FILE]
-                               the unified engine as a broker service under client id NAME (default
-                               ${UNIFIED_ENGINE_ID}) over the engines attached as ID (language LANG:
+                               the unified engine as the broker service NAME (default
+                               ${UNIFIED_ENGINE_ID}; its client id is NAME-PID) over the engines attached as ID (language LANG:
                                typescript, python or cpp) and, with --local, one in process; strategies:
                                ${STRATEGIES.join(', ')}; an MTL round whose disagreement exceeds X
                                sends DISAGREEMENT_SIGNAL to each observer; --config FILE: the same

@@ -1,11 +1,13 @@
 /**
- * The unified engine as a broker service (spec section engine, ENG-9 to ENG-15): a client id
- * (`unified-engine` by default) that any client in any language reaches with ordinary engine
- * requests. REASONING_REQUEST and BATCH_REASONING_REQ honour the `engine` hint; FEEDBACK,
+ * The unified engine as a broker service (spec section engine, ENG-9 to ENG-15): a service registered
+ * under a name (`unified-engine` by default; SERVICE_REGISTER, restored after a reconnect) that any
+ * client in any language reaches with ordinary engine requests sent to that name (REQ-7 resolves a
+ * service name after the client ids). Its own client id is the name and its process id. REASONING_REQUEST and BATCH_REASONING_REQ honour the `engine` hint; FEEDBACK,
  * STATE_UPDATE, PARAMETER_SYNC and MTL_COORDINATE go to every engine (a round disagreeing beyond the
  * threshold sends DISAGREEMENT_SIGNAL to the observers); ENGINE_STATUS_REQ gives metrics and status.
  */
 import { ConcordClient } from '../../client/index.js';
+import { PROTOCOL_VERSION } from '../../../spec/generated/catalog.js';
 import type { NDArray } from '../../codec/ndarray.js';
 import { EngineError } from '../errors.js';
 import type { ReasonResult, StateAck } from '../engine.js';
@@ -14,7 +16,7 @@ import { LocalBackend } from './local.js';
 import { RemoteBackend } from './remote.js';
 import { UnifiedEngine, type DisagreementSignal, type EngineHint, type TeacherOutput, type UnifiedOptions, type UnifiedResult } from './unified.js';
 
-/** The client id the service attaches under unless told otherwise. */
+/** The service name the unified engine registers unless told otherwise. */
 export const UNIFIED_ENGINE_ID = 'unified-engine';
 
 /** An engine already attached to the broker, by its client id and language. */
@@ -27,6 +29,7 @@ export interface AttachedEngine {
 export interface UnifiedServiceOptions {
   host: string;
   port: number;
+  /** The service name clients send to (default `unified-engine`). */
   clientId?: string;
   token?: string;
   /** Engines on the broker, in attach order. */
@@ -75,7 +78,7 @@ function ackOf(x: { acks: Record<string, StateAck> }): StateAck {
 /** Attaches the unified engine to a broker and serves until closed; reconnects with backoff like an engine (ENG-16). */
 export async function serveUnified(o: UnifiedServiceOptions): Promise<UnifiedService> {
   const client = await ConcordClient.connect({
-    host: o.host, port: o.port, clientId: o.clientId ?? UNIFIED_ENGINE_ID, role: 'engine', language: 'typescript', features: ['engine'],
+    host: o.host, port: o.port, clientId: `${o.clientId ?? UNIFIED_ENGINE_ID}-${process.pid}`, role: 'engine', language: 'typescript', features: ['engine'],
     encodings: ['json', 'cbor'], reconnect: true, retries: 1_000_000, backoff: { initialMs: 50, maxMs: 1000 },
     ...(o.token !== undefined ? { token: o.token } : {}),
   });
@@ -108,5 +111,7 @@ export async function serveUnified(o: UnifiedServiceOptions): Promise<UnifiedSer
   }) as never);
   // A JSON round trip drops the status entries that are undefined (no digest learned yet).
   client.on('ENGINE_STATUS_REQ', (() => ({ metrics: unified.getMetrics(), status: JSON.parse(JSON.stringify(unified.getStatus())) as unknown })) as never);
+  // Registered once the handlers are in place, so that no request reaches it before it can answer.
+  await client.request('SERVICE_REGISTER', { service: { name: o.clientId ?? UNIFIED_ENGINE_ID, service_type: 'unified-engine', version: PROTOCOL_VERSION, capabilities: ['engine'] } });
   return { id: o.clientId ?? UNIFIED_ENGINE_ID, client, unified, close: () => client.close({ reason: 'unified engine stopping', drainMs: 1000 }) };
 }
