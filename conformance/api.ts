@@ -27,6 +27,8 @@ import type { LimitName } from './limits.js';
 import type { LinesPeerOptions, LinesRole } from './wire/lines.js';
 
 export { PROTOCOL_VERSION } from '../spec/generated/catalog.js';
+export type { CaseFaultReport } from './runner.js';
+export type { ConnectionSchedule, FaultStep } from './faults/schedule.js';
 export { HARNESS_VERSION, TargetError, type Outcome, type CaseResult, type WireEntry, type Level, type LimitName, type LinesRole, type LinesPeerOptions };
 
 /**

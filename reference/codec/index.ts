@@ -15,6 +15,6 @@ export { decodeMessage, encodeMessage, encodeMessageFrame, type Message, type Ou
 export { lookupMessage, messageByCode, messageByName, receivedCode, registryName, toRegistryName, type ReceivedCode } from './catalog.js';
 export { validatePayload } from './validate.js';
 export { fromTypedJson, toTypedJson } from './typed-json.js';
-export type { PayloadEncoding, ErrorName, ErrorInfo, LimitInfo, MessageInfo, MessageName, Direction, Level, MessageKind } from '../../spec/generated/catalog.js';
+export type { PayloadEncoding, ErrorName, ErrorInfo, LimitInfo, MessageInfo, MessageName, MessageNames, ErrorNames, Direction, Level, MessageKind } from '../../spec/generated/catalog.js';
 export { MESSAGES, ERRORS, LIMITS, DEFAULT_LIMITS, MessageType, PROTOCOL_VERSION } from '../../spec/generated/catalog.js';
 export type * from '../../spec/generated/types.js';

@@ -22,7 +22,7 @@ export { coordinate, type TeacherConfidence, type MtlOutcome } from './mtl.js';
 export { ENGINE_REQUESTS, handleEngineRequest, type EngineRequest } from './handler.js';
 export { serveBroker, type ServeOptions } from './serve.js';
 export { serveStdio } from './stdio.js';
-export { UnifiedEngine, agree, type EngineHint, type Attempt, type UnifiedError, type UnifiedResult, type UnifiedOptions } from './unified/unified.js';
+export { UnifiedEngine, agree, type EngineHint, type Attempt, type UnifiedError, type UnifiedResult, type UnifiedOptions, type TeacherOutput, type DisagreementSignal } from './unified/unified.js';
 export { STRATEGIES, type Strategy } from './unified/strategy.js';
 export { LocalBackend } from './unified/local.js';
 export { RemoteBackend } from './unified/remote.js';

@@ -11,6 +11,7 @@ export interface MemoryEntry {
   content?: string;
 }
 
+/** An engine's memory (MEMORY_UPDATE, ENG-19): at most engine_memory_max entries, the oldest evicted first. */
 export class EngineMemory {
   // A Map iterates in insertion order: deleting and setting again makes a key the most recent.
   private readonly entries = new Map<string, MemoryEntry>();

@@ -43,10 +43,11 @@ export interface UnifiedServiceOptions {
 
 /** A running service: its connection and the unified engine behind it. */
 export interface UnifiedService {
-  /** The client id it serves under. */
+  /** The service name it registered. */
   id: string;
   client: ConcordClient;
   unified: UnifiedEngine;
+  /** Leaves the broker (SHUTDOWN with a short drain); the engines behind it keep running. */
   close(): Promise<void>;
 }
 
