@@ -23,7 +23,7 @@ my $T0 = Time::HiRes::time();
 sub elapsed ($what) { note sprintf('%s after %.1f s', $what, Time::HiRes::time() - $T0) }
 my $port = do { my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0, Listen => 1) or die; my $p = $s->sockport; close $s; $p };
 
-sub start_broker () {
+sub start_broker_on_port () {
     my ($pid, $err_r) = spawn_broker('--port', $port);
     my $sel = IO::Select->new($err_r);
     my $deadline = Time::HiRes::time() + 60;
@@ -38,7 +38,7 @@ sub start_broker () {
     BAIL_OUT("the broker did not start on $port: $buf");
 }
 
-my ($bpid, $berr) = start_broker();
+my ($bpid, $berr) = start_broker_on_port();
 elapsed('broker up');
 my ($wpid);
 END { local $?; for my $p (grep { $_ } $wpid, $bpid) { kill 'KILL', $p; waitpid $p, 0 } }
@@ -97,7 +97,7 @@ my $err = eval { $caller->request(BUS_QUERY => { message_type => 'rc.slow', payl
 ok(Concord::Error::is_error($err) && $err->code eq 'PEER_GONE', 'the request in flight at the drop dies with PEER_GONE (HS-25)') or diag("$err");
 waitpid $bpid, 0;
 elapsed('broker killed');
-($bpid, $berr) = start_broker();
+($bpid, $berr) = start_broker_on_port();
 elapsed('broker up again');
 
 is(next_line(qr/^restored/), 'restored 0', 'the worker reconnected and restored everything');
