@@ -14,7 +14,9 @@ const ROOT = dirname(repoFile('package.json'));
 
 /** The reference modules both reference/ and conformance/ depend on (anything else is an oracle). */
 const SHARED = [/^reference\/codec\//, /^reference\/properties\//, /^reference\/paths\.ts$/, /^reference\/transport\/fifo-(fs|stream)\.ts$/,
-  /^reference\/table\.ts$/, /^reference\/token-source\.ts$/, /^reference\/cli-usage\.ts$/, /^reference\/version\.ts$/, /^reference\/bus\/adapter\/protocol\.ts$/];
+  /^reference\/table\.ts$/, /^reference\/token-source\.ts$/, /^reference\/cli-usage\.ts$/, /^reference\/version\.ts$/, /^reference\/bus\/adapter\/protocol\.ts$/,
+  // The spec's xorshift32 (the engine's weights; the harness's fault schedules draw from it too).
+  /^reference\/engine\/prng\.ts$/];
 /** The one module through which the harness consults reference components as oracles. */
 const ORACLE = 'conformance/oracle.ts';
 /** Generated code may name the codec's NDArray class as a type, and nothing else of reference/. */

@@ -1,4 +1,4 @@
-"""The unified engine service from Python (spec section engine, ENG-9 to ENG-15): a thin helper over a
+"""The unified engine service from Python (spec section engine, ENG-9, ENG-10, ENG-11, ENG-12, ENG-13, ENG-14, ENG-15): a thin helper over a
 connected concord Client that routes engine requests to the service (`unified-engine` by default) with
 the `engine` hint, and reads its metrics and status (ENGINE_STATUS_REQ, protocol 1.1)."""
 from __future__ import annotations

@@ -24,12 +24,13 @@ class StdioEngine:
         self.out_fd = out_fd
         self.count = 0
 
-    def send(self, type_: str, re: Optional[str], payload: Any) -> None:
+    def send(self, type_: str, re: Optional[str], payload: Any, encoding: str = "json") -> None:
+        # An answer is written in the request's encoding, as the other engines do; an ERROR always in JSON (ENC-1).
         self.count += 1
         header = {"id": f"e{self.count}"}
         if re is not None:
             header["re"] = re
-        view = memoryview(encode_message_frame(type_, header, payload))
+        view = memoryview(encode_message_frame(type_, header, payload, encoding))
         while view:
             view = view[os.write(self.out_fd, view):]
 
@@ -48,12 +49,12 @@ class StdioEngine:
         if m.name in (M.INIT_ACK, M.ERROR) or message_info(m.name).kind == "response":
             return
         if m.name == M.PING:
-            self.send(M.PONG, m.header["id"], None)
+            self.send(M.PONG, m.header["id"], None, m.encoding)
         elif m.name not in ENGINE_REQUESTS:
             self.error(m.header["id"], "UNSUPPORTED", f"an engine does not handle {m.name}")
         else:
             try:
-                self.send(message_info(m.name).response, m.header["id"], handle(self.engine, m.name, m.payload))
+                self.send(message_info(m.name).response, m.header["id"], handle(self.engine, m.name, m.payload), m.encoding)
             except EngineError as e:
                 self.error(m.header["id"], e.code, e.message, e.details)
 

@@ -1,4 +1,4 @@
-"""CBOR payloads as strict as the reference codec (ENC-8 to ENC-11, LIM-15, LIM-16): every RFC 8949
+"""CBOR payloads as strict as the reference codec (ENC-8, ENC-9, ENC-10, ENC-11, LIM-15, LIM-16): every RFC 8949
 Appendix A item as a value where the catalog allows any value, the faults cbor2 alone would let
 through, and what the encoder writes."""
 import math

@@ -1,7 +1,7 @@
 """A Python client uses the unified engine service (`concord engine serve --unified`) through the broker:
 the `engine` hint and the python_first strategy, cache hits, FEEDBACK to every engine, redundant agreement,
 failover when an engine process is killed, and redundant fallback to the engine that is left (ENG-11,
-ENG-9 to ENG-15). Every process is started here and stopped by its PID."""
+ENG-9, ENG-10, ENG-11, ENG-12, ENG-13, ENG-14, ENG-15). Every process is started here and stopped by its PID."""
 from __future__ import annotations
 
 import os

@@ -1,5 +1,5 @@
 /**
- * The unified engine as a broker service (spec section engine, ENG-9 to ENG-15): a service registered
+ * The unified engine as a broker service (spec section engine, ENG-9, ENG-10, ENG-11, ENG-12, ENG-13, ENG-14, ENG-15): a service registered
  * under a name (`unified-engine` by default; SERVICE_REGISTER, restored after a reconnect) that any
  * client in any language reaches with ordinary engine requests sent to that name (REQ-7 resolves a
  * service name after the client ids). Its own client id is the name and its process id. REASONING_REQUEST and BATCH_REASONING_REQ honour the `engine` hint; FEEDBACK,

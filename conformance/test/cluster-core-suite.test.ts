@@ -4,9 +4,9 @@
  * connection of a case on broker k mod 3, so requesters and responders sit on different brokers).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runSuite } from '../../../../conformance/api.js';
-import { brokerOptionsFor, EMBEDDED_LIMITS, resolveLimits } from '../../../../conformance/limits.js';
-import { startCluster, stopAfterAll, type ClusterUnderTest } from './cluster-fixture.js';
+import { runSuite } from '../api.js';
+import { brokerOptionsFor, EMBEDDED_LIMITS, resolveLimits } from '../limits.js';
+import { startCluster, stopAfterAll, type ClusterUnderTest } from '../../reference/broker/cluster/test/cluster-fixture.js';
 
 const TOKEN = 'cluster-core-suite';
 const limits = resolveLimits(EMBEDDED_LIMITS);
