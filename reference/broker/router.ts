@@ -137,14 +137,19 @@ export class Router {
     if (close) conn.end();
   }
 
-  /** One frame body from an open connection; `lookup` false once the cluster was asked about its `dst`. */
-  handle(conn: Connection, body: Uint8Array, lookup = true): void {
+  /** One frame body from an open connection. */
+  handle(conn: Connection, body: Uint8Array): void {
     if (conn.held !== undefined) {
       conn.held.push(body); // a cluster look-up for an earlier frame is running: order is kept
       return;
     }
     conn.stats.framesIn++;
     conn.markReceived();
+    this.process(conn, body, true);
+  }
+
+  /** Checks and acts on a counted frame; `lookup` false once the cluster was asked about its `dst`. */
+  private process(conn: Connection, body: Uint8Array, lookup: boolean): void {
     let env: Envelope;
     try {
       env = decodeEnvelope(body, this.envelopeOptions); // steps 1-3
@@ -212,8 +217,7 @@ export class Router {
     if (target === undefined || target.state !== 'open') {
       if (dst === '*' && info.kind === 'notification') return this.broadcast(conn, env, info);
       if (this.deps.cluster && body !== undefined && !conn.remote) {
-        conn.stats.framesIn--; // counted again when it is handled once more
-        return this.deps.cluster.lookupThen(conn, dst, () => this.handle(conn, body, false));
+        return this.deps.cluster.lookupThen(conn, dst, () => this.process(conn, body, false));
       }
       throw protocolError('UNKNOWN_DESTINATION', `no client or service ${dst} is connected`, { path: '/header/dst', statement: 'REQ-8' });
     }
