@@ -7,13 +7,13 @@
  */
 import { ERRORS, type ErrorName } from '../../spec/generated/catalog.js';
 import type { ErrorPayload, ErrorPayloadDetails } from '../../spec/generated/types.js';
-import { receivedCode, type Message, type ReceivedCode } from '../codec/index.js';
+import { receivedCode, registryName, type Message, type ReceivedCode } from '../codec/index.js';
 
 const REGISTRY = new Map(ERRORS.map((e) => [e.name as string, e]));
 
 /** true when `code` is a name of the error registry (spec/errors.json). */
 export function isRegistryCode(code: unknown): code is ErrorName {
-  return typeof code === 'string' && REGISTRY.has(code);
+  return registryName(code) !== undefined;
 }
 
 /** The registry's `definite` value for a code; `false` for a code the registry does not know. */
