@@ -35,7 +35,10 @@ const NOT_CLUSTER_WIDE = [
  * passes when the dispatching broker has heard of the service before the dispatch arrives and fails
  * with SERVICE_NOT_FOUND when not, so it can be neither required nor listed as known failing.
  */
-const RACING = ['requests/timeout-set-by-the-payload', 'requests/late-answer-discarded/after-timeout', 'limits/in-flight-counts-every-request/type:service-dispatch'];
+const RACING = [
+  'requests/timeout-set-by-the-payload', 'requests/late-answer-discarded/after-timeout', 'limits/in-flight-counts-every-request/type:service-dispatch',
+  'registry/dispatch-timeout-not-retried',
+];
 
 async function core(target: string, knownFailing: string[] = [], skip: string[] = []): Promise<void> {
   const run = await runSuite({ target, token: TOKEN, limits: EMBEDDED_LIMITS, suites: ['core'], knownFailing, skip });
