@@ -129,9 +129,10 @@ export class Broker {
     const send = (conn: Connection, frame: OutFrame, source?: Connection): void => this.batch.run(() => this.router.send(conn, frame, source));
     this.calls = new BrokerCalls({ send, isOver: (conn) => !this.config.defects.queueOwnRequests && this.flow.isOver(conn) });
     const internal = (conn: Connection, error: unknown): void => this.log.error('internal fault answering a request', { client: conn.clientId, error: String(error) });
-    this.bus = new BusHost({ calls: this.calls, maxSubscriptions: DEFAULT_LIMITS.max_subscriptions, send, internal });
-    const dispatcher = new ServiceDispatcher({ calls: this.calls, services: this.services, send, internal });
     this.cluster = this.config.cluster === undefined ? undefined : this.newClusterNode();
+    const peers = this.cluster ? { cluster: this.cluster } : {};
+    this.bus = new BusHost({ calls: this.calls, maxSubscriptions: DEFAULT_LIMITS.max_subscriptions, send, internal, ...peers });
+    const dispatcher = new ServiceDispatcher({ calls: this.calls, services: this.services, send, internal, ...peers });
     this.router = new Router({
       ...(this.cluster ? { cluster: this.cluster } : {}),
       config: this.config,
@@ -351,6 +352,7 @@ export class Broker {
       deliver: (from, body) => this.deliverRemote(from, body),
       drop: (conn) => this.forget(conn),
       localClients: () => this.localClients(),
+      localHandlers: () => this.bus.localHandlers(),
       nextSeq: () => --remoteSeq, // negative: never a local connection's number
     });
   }

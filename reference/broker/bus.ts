@@ -14,6 +14,7 @@ import { errorFrame, replyFrame, type OutFrame } from './frames.js';
 import { CATALOG_TIMEOUT_MS } from '../../spec/generated/catalog.js';
 import type { MessageName } from '../../spec/generated/catalog.js';
 import type { MessageNames } from '../../spec/generated/catalog.js';
+import { askBroker, relayToBroker, type ClusterPeers } from './cluster/relay.js';
 
 /** Catalog timeouts of the broker's own requests (spec/messages/bus.json). */
 const EVENT_TIMEOUT_MS = CATALOG_TIMEOUT_MS.BUS_EVENT;
@@ -33,6 +34,8 @@ export interface BusHostDeps {
   send(conn: Connection, frame: OutFrame, source?: Connection): void;
   /** Logs a fault that is not a protocol error (an INTERNAL answer follows). */
   internal(conn: Connection, error: unknown): void;
+  /** Present in a cluster: subscribers and handlers on other brokers (CLU-11, CLU-13). */
+  readonly cluster?: ClusterPeers;
 }
 
 const HANDLED = new Set<number>([
@@ -63,7 +66,8 @@ export class BusHost {
         let mine = 0;
         for (const s of this.subs.values()) if (s.conn === conn) mine++;
         if (mine >= this.deps.maxSubscriptions) throw new ProtocolError('OVERLOADED', `${mine} subscriptions on this connection already`, { limit: this.deps.maxSubscriptions, statement: 'LIM-9' });
-        const sub: Subscription = { id: `sub-${++this.seq}`, conn, eventType: (m.payload as BusSubscribePayload).event_type };
+        // In a cluster the broker id makes the id unique cluster-wide (BUS-4 must leave another's alone).
+        const sub: Subscription = { id: this.deps.cluster ? `sub-${this.deps.cluster.brokerId}-${++this.seq}` : `sub-${++this.seq}`, conn, eventType: (m.payload as BusSubscribePayload).event_type };
         this.subs.set(sub.id, sub); // active before BUS_SUBSCRIBED is sent (BUS-3)
         return this.reply(conn, id, 'BUS_SUBSCRIBED', { subscription_id: sub.id });
       }
@@ -74,24 +78,50 @@ export class BusHost {
       }
       case MessageType.BUS_REGISTER_HANDLER: {
         const type = (m.payload as BusRegisterHandlerPayload).message_type;
-        if (this.handlers.has(type)) throw new ProtocolError('HANDLER_EXISTS', `a handler for ${type} is already registered`, { path: '/message_type', statement: 'BUS-2' });
-        this.handlers.set(type, conn);
-        return this.reply(conn, id, 'ACK', {});
+        this.checkNoHandler(type);
+        const cluster = this.deps.cluster;
+        if (cluster === undefined || conn.remote) {
+          this.handlers.set(type, conn);
+          return this.reply(conn, id, 'ACK', {});
+        }
+        return cluster.claimHandler(conn, type, (outcome) => this.registerClaimed(conn, id, type, outcome));
       }
       case MessageType.BUS_UNREGISTER_HANDLER: {
         const type = (m.payload as BusUnregisterHandlerPayload).message_type;
-        if (this.handlers.get(type) === conn) this.handlers.delete(type);
+        if (this.handlers.get(type) === conn) this.dropHandler(type, conn);
         return this.reply(conn, id, 'ACK', {});
       }
       case MessageType.BUS_PUBLISH:
-        return this.open(conn, id, () => this.publish(conn, id, m.payload as BusPublishPayload));
+        return this.open(conn, id, () => this.publish(conn, m, raw));
       case MessageType.BUS_SEND:
-        return this.open(conn, id, () => this.forward(conn, id, 'BUS_SEND', m.payload as BusSendPayload, SEND_TIMEOUT_MS, raw));
+        return this.open(conn, id, () => this.forward(conn, m, 'BUS_SEND', SEND_TIMEOUT_MS, raw));
       case MessageType.BUS_QUERY: {
         const p = m.payload as BusQueryPayload;
-        return this.open(conn, id, () => this.forward(conn, id, 'BUS_QUERY', p, p.timeout_ms !== undefined && p.timeout_ms > 0 ? p.timeout_ms : QUERY_DEFAULT_MS, raw)); // BUS-13
+        return this.open(conn, id, () => this.forward(conn, m, 'BUS_QUERY', p.timeout_ms !== undefined && p.timeout_ms > 0 ? p.timeout_ms : QUERY_DEFAULT_MS, raw)); // BUS-13
       }
     }
+  }
+
+  private checkNoHandler(type: string): void {
+    if (this.handlers.has(type)) throw new ProtocolError('HANDLER_EXISTS', `a handler for ${type} is already registered`, { path: '/message_type', statement: 'BUS-2' });
+  }
+
+  /** CLU-13: the handler is registered, and acknowledged, once its type is claimed cluster-wide. */
+  private registerClaimed(conn: Connection, id: string, type: string, outcome: 'claimed' | 'taken' | 'unreachable'): void {
+    try {
+      if (outcome === 'taken') throw new ProtocolError('HANDLER_EXISTS', `a handler for ${type} is already registered on a broker of the cluster`, { path: '/message_type', statement: 'BUS-2' });
+      if (outcome === 'unreachable') throw new ProtocolError('OVERLOADED', `the handler for ${type} cannot be claimed: the cluster link (NATS) is down; try again`, { statement: 'CLU-8' });
+      this.checkNoHandler(type); // a local registration that claimed first (the claim is then its)
+      this.handlers.set(type, conn);
+      this.reply(conn, id, 'ACK', {});
+    } catch (e) {
+      this.fail(conn, id, e);
+    }
+  }
+
+  private dropHandler(type: string, conn: Connection): void {
+    this.handlers.delete(type);
+    if (!conn.remote) this.deps.cluster?.handlerReleased(type);
   }
 
   /**
@@ -118,15 +148,25 @@ export class BusHost {
     });
   }
 
+  /** The handlers of this broker's own clients: message type and client id (claims written again after a NATS outage). */
+  localHandlers(): [string, string][] {
+    return [...this.handlers].filter(([, c]) => !c.remote).map(([type, c]) => [type, c.clientId!]);
+  }
+
   /** HS-19: a closed connection's subscriptions and handlers go with it. */
   closed(conn: Connection): void {
     for (const [id, s] of this.subs) if (s.conn === conn) this.subs.delete(id);
-    for (const [type, c] of this.handlers) if (c === conn) this.handlers.delete(type);
+    for (const [type, c] of this.handlers) if (c === conn) this.dropHandler(type, conn);
   }
 
-  private async publish(conn: Connection, id: string, p: BusPublishPayload): Promise<void> {
+  private async publish(conn: Connection, m: Message, raw: RawPayload | undefined): Promise<void> {
+    const id = m.header.id;
+    const p = m.payload as BusPublishPayload;
     const targets = [...this.subs.values()].filter((s) => s.eventType === p.event_type);
-    if (targets.length === 0) return this.reply(conn, id, 'BUS_PUBLISHED', { delivered: 0, failed: 0 }); // answered at once, in order
+    // CLU-11: every other broker delivers to its own subscribers and counts; a frame from another broker stops here.
+    const others = this.deps.cluster && !conn.remote ? this.deps.cluster.otherBrokers() : [];
+    if (targets.length === 0 && others.length === 0) return this.reply(conn, id, 'BUS_PUBLISHED', { delivered: 0, failed: 0 }); // answered at once, in order
+    const elsewhere = others.map((b) => askBroker(this.deps, this.deps.cluster!, b, conn, m, EVENT_TIMEOUT_MS, raw));
     const publisher = conn.clientId!;
     // BUS-5, BUS-6, BUS-7: one BUS_EVENT per subscription, the publisher's own included; failures only counted.
     const outcomes = await Promise.allSettled(
@@ -134,12 +174,32 @@ export class BusHost {
         this.deps.calls.call(s.conn, 'BUS_EVENT', { subscription_id: s.id, event_type: p.event_type, publisher, ...('payload' in p ? { payload: p.payload } : {}) }, EVENT_TIMEOUT_MS, publisher, { source: conn }),
       ),
     );
-    const failed = outcomes.filter((o) => o.status === 'rejected' || o.value.type !== MessageType.ACK).length;
-    this.reply(conn, id, 'BUS_PUBLISHED', { delivered: targets.length, failed });
+    let failed = outcomes.filter((o) => o.status === 'rejected' || o.value.type !== MessageType.ACK).length;
+    let delivered = targets.length;
+    // A broker that died or could not answer reached no subscriber this publisher can count.
+    for (const o of await Promise.allSettled(elsewhere)) {
+      if (o.status === 'rejected' || o.value.type !== MessageType.BUS_PUBLISHED) continue;
+      const counts = o.value.payload as { delivered: number; failed: number };
+      delivered += counts.delivered;
+      failed += counts.failed;
+    }
+    this.reply(conn, id, 'BUS_PUBLISHED', { delivered, failed });
   }
 
-  private async forward(conn: Connection, id: string, type: MessageNames<'BUS_SEND' | 'BUS_QUERY'>, p: BusSendPayload | BusQueryPayload, timeoutMs: number, raw: RawPayload | undefined): Promise<void> {
+  private async forward(conn: Connection, m: Message, type: MessageNames<'BUS_SEND' | 'BUS_QUERY'>, timeoutMs: number, raw: RawPayload | undefined): Promise<void> {
+    const id = m.header.id;
+    const p = m.payload as BusSendPayload | BusQueryPayload;
     const handler = this.handlers.get(p.message_type);
+    const cluster = this.deps.cluster;
+    if (!handler && cluster !== undefined && !conn.remote) {
+      let broker;
+      try {
+        broker = await cluster.handlerBroker(p.message_type); // CLU-13: the handler's broker forwards
+      } catch (e) {
+        return this.fail(conn, id, e);
+      }
+      if (broker !== undefined) return relayToBroker(this.deps, cluster, broker, conn, m, timeoutMs, raw);
+    }
     if (!handler) {
       if (type === 'BUS_SEND') return this.reply(conn, id, 'ACK', {}); // BUS-9
       return this.fail(conn, id, new ProtocolError('NO_HANDLER', `no handler is registered for ${p.message_type}`, { statement: 'BUS-12' }));

@@ -20,6 +20,8 @@ export interface CallOptions {
   raw?: RawPayload;
   /** The connection whose frame caused the call: paused when the target's queue is full (LIM-14). */
   source?: Connection;
+  /** Set on a request to another broker of the cluster: its broker id (CLU-11). */
+  dst?: string;
 }
 
 export interface CallDeps {
@@ -51,12 +53,13 @@ export class BrokerCalls {
       return Promise.reject(new ProtocolError('OVERLOADED', `${target.clientId} is not reading: its queue is above max_write_buffer`, { statement: 'LIM-18' }));
     }
     const id = target.nextId();
+    const header = options.dst === undefined ? { id, src } : { id, src, dst: options.dst };
     let frame: OutFrame;
     try {
       const raw = options.raw;
       frame = raw !== undefined && (!raw.cbor || target.cbor)
-        ? forwardFrame(messageByName(type).code, raw.cbor ? 1 : 0, { id, src }, raw.bytes)
-        : messageFrame(type, { id, src }, payload);
+        ? forwardFrame(messageByName(type).code, raw.cbor ? 1 : 0, header, raw.bytes)
+        : messageFrame(type, header, payload);
     } catch (e) {
       return Promise.reject(e instanceof ProtocolError ? e : new ProtocolError('INTERNAL', `${type} could not be encoded`));
     }

@@ -7,12 +7,13 @@
  */
 import { ProtocolError, type Message } from '../codec/index.js';
 import { MessageType } from '../codec/index.js';
-import type { ServiceDispatchPayload } from '../../spec/generated/types.js';
+import type { ServiceDescriptor, ServiceDispatchPayload, ServiceListPayload } from '../../spec/generated/types.js';
 import { DISPATCH_DEFAULTS, dispatchBackoffMs } from '../../spec/generated/catalog.js';
 import type { BrokerCalls, RawPayload } from './calls.js';
 import type { Connection } from './connection.js';
 import { errorFrame, replyFrame, type OutFrame } from './frames.js';
-import type { ServiceRegistry } from './services.js';
+import { sortByName, type ServiceRegistry } from './services.js';
+import { askBroker, relayToBroker, type ClusterPeers } from './cluster/relay.js';
 
 const PRIORITY_RANK: Record<string, number> = { realtime: 0, high: 1, normal: 2, low: 3, idle: 4 };
 /** Defaults of REG-5 and REG-6, and the backoff of REG-7, from the spec. */
@@ -27,6 +28,8 @@ export interface DispatcherDeps {
   send(conn: Connection, frame: OutFrame, source?: Connection): void;
   /** Logs a fault that is not a protocol error (an INTERNAL answer follows). */
   internal(conn: Connection, error: unknown): void;
+  /** Present in a cluster: providers on other brokers (CLU-11, CLU-12). */
+  readonly cluster?: ClusterPeers;
 }
 
 interface Waiting {
@@ -46,6 +49,12 @@ export class ServiceDispatcher {
   handle(conn: Connection, m: Message, raw?: RawPayload): void {
     const p = m.payload as ServiceDispatchPayload;
     const entry = this.deps.services.entry(p.service_name);
+    const cluster = this.deps.cluster;
+    if (cluster !== undefined && (entry === undefined || entry.owner.remote)) {
+      // A frame from another broker is answered with this broker's own providers only (CLU-2).
+      if (!conn.remote) return this.relay(conn, m, raw, cluster);
+      throw new ProtocolError('SERVICE_NOT_FOUND', `no service ${p.service_name} is registered on this broker`, { path: '/service_name', statement: 'CLU-11' });
+    }
     if (!entry) throw new ProtocolError('SERVICE_NOT_FOUND', `no service ${p.service_name} is registered`, { path: '/service_name', statement: 'REG-4' });
     if (entry.descriptor.healthy === false) throw new ProtocolError('SERVICE_UNHEALTHY', `${p.service_name} is unhealthy`, { statement: 'REG-4' });
     // Open from here until answered: counted by LIM-7; a fault inside becomes INTERNAL, never a crash.
@@ -67,6 +76,54 @@ export class ServiceDispatcher {
         },
       );
     });
+  }
+
+  /**
+   * SERVICE_LIST (REG-3). In a cluster (CLU-11) every broker lists its own clients' services with their
+   * load, so the listing shows each service's load where it is dispatched; a broker that does not
+   * answer is left out.
+   */
+  list(conn: Connection, m: Message, raw: RawPayload | undefined): void {
+    const filter = m.payload as ServiceListPayload;
+    const cluster = this.deps.cluster;
+    const here = this.deps.services.list(filter, cluster !== undefined);
+    const others = cluster !== undefined && !conn.remote ? cluster.otherBrokers() : [];
+    if (others.length === 0) return this.answer(conn, m.header.id, 'SERVICE_LIST_RESULT', { services: here });
+    conn.localOpen++;
+    void Promise.allSettled(others.map((b) => askBroker(this.deps, cluster!, b, conn, m, 0, raw))).then((answers) => {
+      conn.localOpen--;
+      const services = [...here];
+      for (const a of answers) if (a.status === 'fulfilled' && a.value.type === MessageType.SERVICE_LIST_RESULT) services.push(...(a.value.payload as { services: ServiceDescriptor[] }).services);
+      this.answer(conn, m.header.id, 'SERVICE_LIST_RESULT', { services: sortByName(services) });
+    });
+  }
+
+  /**
+   * CLU-11, CLU-12: the provider's broker dispatches (checks, load, retries, backoff) and its answer is
+   * this one's. A service not announced here yet is looked up in the claims store, never refused for
+   * the announcement being on its way.
+   */
+  private relay(conn: Connection, m: Message, raw: RawPayload | undefined, cluster: ClusterPeers): void {
+    const p = m.payload as ServiceDispatchPayload;
+    conn.localOpen++;
+    const run = async (): Promise<void> => {
+      let broker;
+      try {
+        broker = await cluster.serviceBroker(p.service_name);
+      } catch (e) {
+        return this.fail(conn, m.header.id, e);
+      }
+      if (broker === undefined) return this.fail(conn, m.header.id, new ProtocolError('SERVICE_NOT_FOUND', `no service ${p.service_name} is registered`, { path: '/service_name', statement: 'REG-4' }));
+      await relayToBroker(this.deps, cluster, broker, conn, m, dispatchBoundMs(p), raw);
+    };
+    run().then(
+      () => void conn.localOpen--,
+      (e: unknown) => {
+        conn.localOpen--;
+        this.deps.internal(conn, e);
+        this.fail(conn, m.header.id, e);
+      },
+    );
   }
 
   private async start(conn: Connection, re: string, p: ServiceDispatchPayload, raw: RawPayload | undefined): Promise<void> {
@@ -114,10 +171,22 @@ export class ServiceDispatcher {
   }
 
   private reply(conn: Connection, re: string, payload: unknown): void {
-    if (conn.state === 'open') this.deps.send(conn, replyFrame('SERVICE_RESULT', conn.nextId(), re, payload, conn.peerMaxFrame), conn);
+    this.answer(conn, re, 'SERVICE_RESULT', payload);
+  }
+
+  private answer(conn: Connection, re: string, type: 'SERVICE_RESULT' | 'SERVICE_LIST_RESULT', payload: unknown): void {
+    if (conn.state === 'open') this.deps.send(conn, replyFrame(type, conn.nextId(), re, payload, conn.peerMaxFrame), conn);
   }
 
   private fail(conn: Connection, re: string, error: unknown): void {
     if (conn.state === 'open') this.deps.send(conn, errorFrame(conn.nextId(), re, error), conn);
   }
+}
+
+/** The longest a dispatch can take on the provider's broker: every attempt timing out, every backoff waited. */
+export function dispatchBoundMs(p: ServiceDispatchPayload): number {
+  const retries = p.max_retries ?? DISPATCH_MAX_RETRIES;
+  let ms = (retries + 1) * (p.timeout_ms ?? DISPATCH_TIMEOUT_MS);
+  for (let r = 1; r <= retries; r++) ms += dispatchBackoffMs(r);
+  return ms;
 }

@@ -22,7 +22,6 @@ import {
   type ServiceRegisterPayload,
   type ServiceUnregisterPayload,
   type ServiceHealthPayload,
-  type ServiceListPayload,
 } from '../codec/index.js';
 import type { BrokerConfig } from './config.js';
 import type { Connection } from './connection.js';
@@ -368,7 +367,7 @@ export class Router {
         return;
       }
       case MessageType.SERVICE_LIST:
-        this.send(conn, replyFrame('SERVICE_LIST_RESULT', conn.nextId(), id, { services: this.deps.services.list(message.payload as ServiceListPayload) }, conn.peerMaxFrame), conn);
+        this.deps.dispatcher.list(conn, message, raw);
         return;
       case MessageType.SERVICE_DISPATCH:
         this.deps.dispatcher.handle(conn, message, raw);

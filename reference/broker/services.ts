@@ -21,6 +21,11 @@ function byteOrder(a: string, b: string): number {
   return Buffer.compare(utf8.encode(a), utf8.encode(b));
 }
 
+/** REG-3's order of a listing. */
+export function sortByName(services: ServiceDescriptor[]): ServiceDescriptor[] {
+  return services.sort((a, b) => byteOrder(a.name, b.name));
+}
+
 export class ServiceRegistry {
   private readonly byName = new Map<string, ServiceEntry>();
 
@@ -78,11 +83,13 @@ export class ServiceRegistry {
     return this.byName.get(name)?.owner;
   }
 
-  list(filter: { name?: string; service_type?: string }): ServiceDescriptor[] {
-    return [...this.byName.values()]
-      .filter((e) => (filter.name === undefined || e.descriptor.name === filter.name) && (filter.service_type === undefined || e.descriptor.service_type === filter.service_type))
-      .map((e) => ({ ...e.descriptor, current_load: e.load }))
-      .sort((a, b) => byteOrder(a.name, b.name));
+  /** `ownOnly`: only services of this broker's own clients (a cluster's broker asked by another, CLU-11). */
+  list(filter: { name?: string; service_type?: string }, ownOnly = false): ServiceDescriptor[] {
+    return sortByName(
+      [...this.byName.values()]
+        .filter((e) => (!ownOnly || !e.owner.remote) && (filter.name === undefined || e.descriptor.name === filter.name) && (filter.service_type === undefined || e.descriptor.service_type === filter.service_type))
+        .map((e) => ({ ...e.descriptor, current_load: e.load })),
+    );
   }
 
   /** HS-19: a closed connection's services go with it; returns their names. */

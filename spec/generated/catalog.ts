@@ -6190,6 +6190,24 @@ export const STATEMENTS: readonly { readonly id: string; readonly section: strin
     "text": "A broker MUST claim a service name in the cluster's atomic store (the bucket `concord_services_v1`) before it answers SERVICE_REGISTER, refusing a name a live broker holds with ERROR `SERVICE_EXISTS` (REG-1) and one it cannot claim while NATS is unreachable with ERROR `OVERLOADED`, and MUST release the name when the service is unregistered or its provider closes; an INIT whose client id is a service name held in the cluster is refused with ERROR `DUPLICATE_CLIENT_ID` (HS-22)."
   },
   {
+    "id": "CLU-11",
+    "section": "cluster",
+    "level": "required",
+    "text": "A request a broker answers itself (BUS_PUBLISH, BUS_SEND, BUS_QUERY, SERVICE_DISPATCH, SERVICE_LIST) whose handler, provider or subscribers are clients of another broker MUST be handed to that broker as a frame message whose `dst` is that broker's id and whose `src` is the requester; the receiving broker MUST answer it by the rules of one broker with its own clients only, never handing it on, and the requesting broker MUST give that answer (response or ERROR, unchanged) to the requester as its own, exactly once. A BUS_PUBLISH goes to every other live broker and its BUS_PUBLISHED counts the subscriptions of the whole cluster; a SERVICE_LIST lists every broker's services with the load their own broker counts; a subscription id names its broker, so it is unique in the cluster."
+  },
+  {
+    "id": "CLU-12",
+    "section": "cluster",
+    "level": "required",
+    "text": "A broker MUST NOT refuse a SERVICE_DISPATCH with `SERVICE_NOT_FOUND` before it has looked the service name up in `concord_services_v1`: since SERVICE_REGISTER is answered only once the name is claimed there (CLU-10), a dispatch sent after that answer finds the service on any broker, whether or not the provider's broker has announced it yet."
+  },
+  {
+    "id": "CLU-13",
+    "section": "cluster",
+    "level": "required",
+    "text": "A broker MUST claim a bus handler's message type in `concord_handlers_v1` before it answers BUS_REGISTER_HANDLER, refusing a type a live broker holds with ERROR `HANDLER_EXISTS` (BUS-2) and one it cannot claim while NATS is unreachable with ERROR `OVERLOADED`, MUST release the type when the handler is unregistered or its client closes, and MUST look a BUS_SEND's or BUS_QUERY's type up there before treating it as having no handler (BUS-9, BUS-12)."
+  },
+  {
     "id": "CLU-9",
     "section": "cluster",
     "level": "required",

@@ -5,7 +5,7 @@
  */
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Kvm } from '@nats-io/kv';
-import { decodeEnvelope, DEFAULT_LIMITS } from '../../codec/index.js';
+import { decodeEnvelope, DEFAULT_LIMITS, ProtocolError } from '../../codec/index.js';
 import type { Connection } from '../connection.js';
 import type { WriteBatch } from '../flow.js';
 import type { OutFrame } from '../frames.js';
@@ -14,8 +14,10 @@ import type { ServiceRegistry } from '../services.js';
 import { ExpiredIds } from '../inflight.js';
 import { ClaimStore, type ClaimOutcome } from './claims.js';
 import { RemoteConnection, type RemoteLink } from './remote-connection.js';
+import type { ClusterPeers } from './relay.js';
 import {
   CLAIMS_BUCKET,
+  HANDLERS_BUCKET,
   SERVICES_BUCKET,
   CONTROL_SUBJECT,
   decodeControl,
@@ -60,6 +62,8 @@ export interface ClusterHost {
   drop(conn: Connection): void;
   /** Open local clients. */
   localClients(): Iterable<Connection>;
+  /** The bus handlers of local clients: message type and the client's id. */
+  localHandlers(): [string, string][];
   nextSeq(): number;
 }
 
@@ -75,10 +79,13 @@ export interface ClusterBrokerStats {
   clients: number;
 }
 
-export class ClusterNode implements RemoteLink {
+export class ClusterNode implements RemoteLink, ClusterPeers {
   private nc: NatsConnection | undefined;
   private claims: ClaimStore<{ client: ClientInfo }> | undefined;
   private serviceClaims: ClaimStore<{ owner: string }> | undefined;
+  private handlerClaims: ClaimStore<{ owner: string }> | undefined;
+  /** One connection per other live broker: requests the broker hands to that broker (CLU-11). */
+  private readonly brokerLinks = new Map<string, RemoteConnection>();
   private connected = false;
   /** When the current NATS connection came up: other brokers get deadAfterMs from then to be heard. */
   private connectedAt = 0;
@@ -134,6 +141,7 @@ export class ClusterNode implements RemoteLink {
     await nc.flush();
     const kvm = new Kvm(nc);
     this.serviceClaims = new ClaimStore(await kvm.create(SERVICES_BUCKET, { history: 1 }), this.host.brokerId);
+    this.handlerClaims = new ClaimStore(await kvm.create(HANDLERS_BUCKET, { history: 1 }), this.host.brokerId);
     this.claims = new ClaimStore(await kvm.create(CLAIMS_BUCKET, { history: 1 }), this.host.brokerId);
     this.linkUp();
     this.readyResolve?.();
@@ -163,6 +171,8 @@ export class ClusterNode implements RemoteLink {
     for (const id of lost) this.host.log.warn('a client id claim could not be written again after NATS came back', { client: id });
     const lostServices = await this.serviceClaims!.reassert(this.localServices().map((s) => [s.descriptor['name'] as string, { owner: s.owner }])).catch(() => []);
     for (const name of lostServices) this.host.log.warn('a service name claim could not be written again after NATS came back', { service: name });
+    const lostHandlers = await this.handlerClaims!.reassert(this.host.localHandlers().map(([type, owner]) => [type, { owner }])).catch(() => []);
+    for (const type of lostHandlers) this.host.log.warn('a bus handler claim could not be written again after NATS came back', { message_type: type });
   }
 
   /** Leaves the cluster: other brokers drop this broker's clients at once instead of after deadAfterMs. */
@@ -175,6 +185,7 @@ export class ClusterNode implements RemoteLink {
       const ids = [...this.host.localClients()].map((c) => c.clientId).filter((id): id is string => id !== undefined);
       await Promise.all(ids.map((id) => this.claims?.release(id).catch(() => undefined)));
       await Promise.all(this.localServices().map((svc) => this.serviceClaims?.release(svc.descriptor['name'] as string).catch(() => undefined)));
+      await Promise.all(this.host.localHandlers().map(([type]) => this.handlerClaims?.release(type).catch(() => undefined)));
       this.publishControl({ v: 1, kind: 'bye', broker: this.host.brokerId });
       await nc.flush().catch(() => undefined);
     }
@@ -221,6 +232,60 @@ export class ClusterNode implements RemoteLink {
   /** A local service was unregistered or its provider closed: its name is free in the cluster again. */
   serviceReleased(name: string): void {
     void this.serviceClaims?.release(name).catch((e: unknown) => this.host.log.warn('releasing a service name claim failed', { service: name, error: String(e) }));
+  }
+
+  // ---- requests handed to other brokers (CLU-11, CLU-12, CLU-13) ------------------------------
+
+  get brokerId(): string {
+    return this.host.brokerId;
+  }
+
+  /** A lost answer between brokers counts as a TIMEOUT once the failure detector would have noticed a dead broker. */
+  get relayMarginMs(): number {
+    return this.deadAfterMs;
+  }
+
+  otherBrokers(): Connection[] {
+    return this.up ? [...this.brokerLinks.values()] : [];
+  }
+
+  /** The link to `broker`, or the refusal of CLU-8 while NATS is unreachable. */
+  private linkTo(broker: string | undefined): Connection | undefined {
+    if (!this.up) throw new ProtocolError('OVERLOADED', 'the cluster link (NATS) is down; try again', { statement: 'CLU-8' });
+    return broker === undefined || broker === this.host.brokerId ? undefined : this.brokerLinks.get(broker);
+  }
+
+  async serviceBroker(name: string): Promise<Connection | undefined> {
+    const owner = this.host.services.provider(name);
+    if (owner instanceof RemoteConnection) return this.linkTo(owner.broker);
+    // CLU-12: not announced here yet (or not at all): the claims store says whether and where it is.
+    return this.linkTo(await this.claimHolder(this.serviceClaims, name));
+  }
+
+  async handlerBroker(messageType: string): Promise<Connection | undefined> {
+    return this.linkTo(await this.claimHolder(this.handlerClaims, messageType));
+  }
+
+  private async claimHolder(store: ClaimStore<object> | undefined, name: string): Promise<string | undefined> {
+    if (!this.up || store === undefined) return undefined;
+    let found;
+    try {
+      found = await store.lookup(name);
+    } catch {
+      throw new ProtocolError('OVERLOADED', 'the cluster\'s claims store (NATS) did not answer; try again', { statement: 'CLU-8' });
+    }
+    return found !== undefined && this.isAlive(found.broker) ? found.broker : undefined;
+  }
+
+  claimHandler(conn: Connection, messageType: string, then: (outcome: ClaimOutcome) => void): void {
+    const store = this.handlerClaims;
+    const outcome = this.up && store ? store.claim(messageType, { owner: conn.clientId! }, (b) => this.isAlive(b)).catch((): ClaimOutcome => 'unreachable') : Promise.resolve<ClaimOutcome>('unreachable');
+    this.holdWhile(conn, outcome, then);
+    void outcome.then((o) => (o === 'claimed' && conn.state !== 'open' ? this.handlerReleased(messageType) : undefined));
+  }
+
+  handlerReleased(messageType: string): void {
+    void this.handlerClaims?.release(messageType).catch((e: unknown) => this.host.log.warn('releasing a bus handler claim failed', { message_type: messageType, error: String(e) }));
   }
 
   /** Holds `conn`'s frames (unread, in order) until `work` settles, then runs `then` and handles them. */
@@ -321,6 +386,8 @@ export class ClusterNode implements RemoteLink {
     else if (re !== undefined) {
       // An answer the other broker originated (TIMEOUT, PEER_GONE, a refusal): the id names the request alone.
       for (const r of this.remote.values()) if (r.broker === sender && r.served.has(re)) from = r;
+      // Otherwise the answer to a request this broker handed to the sender (CLU-11).
+      from ??= this.brokerLinks.get(sender);
     }
     if (from === undefined || from.broker !== sender) {
       this.host.log.debug('inter-broker frame for no known request or client dropped', { sender, src, re });
@@ -383,6 +450,7 @@ export class ClusterNode implements RemoteLink {
     if (m.kind === 'bye') return this.brokerGone(m.broker, 'left the cluster');
     const member = this.members.get(m.broker) ?? { lastSeen: 0, uptimeMs: 0, clients: 0 };
     member.lastSeen = Date.now();
+    if (!this.members.has(m.broker)) this.brokerJoined(m.broker);
     this.members.set(m.broker, member);
     this.host.batch.run(() => {
       switch (m.kind) {
@@ -456,6 +524,11 @@ export class ClusterNode implements RemoteLink {
     }
   }
 
+  private brokerJoined(broker: string): void {
+    const info: ClientInfo = { id: broker, cbor: true, max_frame: DEFAULT_LIMITS.max_frame, language: 'other' };
+    this.brokerLinks.set(broker, new RemoteConnection(this.host.nextSeq(), info, broker, this, this.host.expiredIdsKept, this.host.batch, this.host.log.child({ broker })));
+  }
+
   /** CLU-6: every client of a dead broker is gone; requests in flight to them get PEER_GONE (HS-18). */
   private brokerGone(broker: string, why: string): void {
     if (!this.members.delete(broker)) return;
@@ -465,8 +538,14 @@ export class ClusterNode implements RemoteLink {
       const owner = this.host.services.provider(name);
       return owner instanceof RemoteConnection && owner.broker === broker;
     });
+    const link = this.brokerLinks.get(broker);
+    this.brokerLinks.delete(broker);
     this.host.batch.run(() => {
       for (const id of ids) this.remove(id, broker);
+      if (link !== undefined) {
+        link.gone();
+        this.host.drop(link); // requests handed to it get PEER_GONE (CLU-11)
+      }
     });
     // The dead broker cannot release its claims; each survivor tries, each delete only at the revision it read.
     if (why !== 'left the cluster') {

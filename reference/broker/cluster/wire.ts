@@ -14,6 +14,8 @@ export const CONTROL_SUBJECT = `${SUBJECT_PREFIX}.control`;
 export const CLAIMS_BUCKET = `concord_claims_v${CLUSTER_FORMAT_VERSION}`;
 /** The bucket of cluster-wide service names (key: name, value: owning broker and client). */
 export const SERVICES_BUCKET = `concord_services_v${CLUSTER_FORMAT_VERSION}`;
+/** The bucket of cluster-wide bus handlers (key: message type, value: owning broker and client). */
+export const HANDLERS_BUCKET = `concord_handlers_v${CLUSTER_FORMAT_VERSION}`;
 
 /** A NATS subject token or KV key for any Name: base64url has neither `.` nor wildcards. */
 export function token(name: string): string {
