@@ -107,6 +107,85 @@ describe('a cluster of three brokers', () => {
     await second.c.close();
   });
 
+  it('claims a bus handler type cluster-wide: another broker refuses it with HANDLER_EXISTS, and it is free again when its client leaves (CLU-13)', async () => {
+    const first = await client(0);
+    first.c.send('BUS_REGISTER_HANDLER', { id: 'h1' }, { message_type: 'cluster.claimed', category: 'command' });
+    expect((await first.c.next()).name).toBe('ACK');
+    const second = await client(1);
+    second.c.send('BUS_REGISTER_HANDLER', { id: 'h2' }, { message_type: 'cluster.claimed', category: 'command' });
+    const refused = await second.c.next();
+    expect([refused.name, refused.header.re, (refused.payload as { code: string }).code]).toEqual(['ERROR', 'h2', 'HANDLER_EXISTS']);
+    await first.c.close();
+    // The release reaches the store a little after the close: retried until it has (bounded by the test timeout).
+    for (let i = 0; ; i++) {
+      second.c.send('BUS_REGISTER_HANDLER', { id: `again${i}` }, { message_type: 'cluster.claimed', category: 'command' });
+      const m = await second.c.next();
+      if (m.name === 'ACK') break;
+      expect((m.payload as { code: string }).code).toBe('HANDLER_EXISTS');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await second.c.close();
+  });
+
+  it('hands a BUS_QUERY to the broker of its handler, and the answer back unchanged (CLU-11, CLU-13)', async () => {
+    const handler = await client(2);
+    handler.c.send('BUS_REGISTER_HANDLER', { id: 'h' }, { message_type: 'cluster.query', category: 'query' });
+    expect((await handler.c.next()).name).toBe('ACK');
+    const asker = await client(0);
+    // No retry: the ACK came after the claim, so the asker's broker finds the handler at once.
+    asker.c.send('BUS_QUERY', { id: 'q' }, { message_type: 'cluster.query', payload: { n: 1 } });
+    const fwd = await handler.c.next();
+    expect([fwd.name, fwd.header.src, fwd.payload]).toEqual(['BUS_QUERY', asker.id, { message_type: 'cluster.query', payload: { n: 1 } }]);
+    handler.c.send('BUS_QUERY_RESULT', { re: fwd.header.id }, { result: { n: 2 } });
+    const answer = await asker.c.next();
+    expect([answer.name, answer.header.re, answer.payload]).toEqual(['BUS_QUERY_RESULT', 'q', { result: { n: 2 } }]);
+    await Promise.all([handler.c.close(), asker.c.close()]);
+  });
+
+  it('counts the subscriptions of every broker in BUS_PUBLISHED, each event delivered once (CLU-11)', async () => {
+    await cluster!.settled();
+    const subscribers = await Promise.all([0, 1, 2, 2].map((b) => client(b)));
+    const ids = new Set<string>();
+    for (const s of subscribers) {
+      s.c.send('BUS_SUBSCRIBE', { id: 'sub' }, { event_type: 'cluster.event' });
+      const m = await s.c.next();
+      ids.add((m.payload as { subscription_id: string }).subscription_id);
+    }
+    expect(ids.size).toBe(4); // unique across brokers
+    const publisher = await client(1);
+    publisher.c.send('BUS_PUBLISH', { id: 'pub' }, { event_type: 'cluster.event', payload: 7 });
+    for (const s of subscribers) {
+      const event = await s.c.next();
+      expect([event.name, (event.payload as { publisher: string }).publisher]).toEqual(['BUS_EVENT', publisher.id]);
+      s.c.send('ACK', { re: event.header.id }, {});
+    }
+    const published = await publisher.c.next();
+    expect([published.name, published.header.re, published.payload]).toEqual(['BUS_PUBLISHED', 'pub', { delivered: 4, failed: 0 }]);
+    await Promise.all([...subscribers, publisher].map((c) => c.c.close()));
+  });
+
+  it('dispatches right after the provider\'s registration on another broker, and lists the load its broker counts (CLU-11, CLU-12)', async () => {
+    const provider = await client(0);
+    provider.c.send('SERVICE_REGISTER', { id: 'reg' }, { service: { name: 'svc-dispatched', service_type: 'test', version: '1', max_concurrent: 1 } });
+    expect((await provider.c.next()).name).toBe('ACK');
+    const caller = await client(1);
+    caller.c.send('SERVICE_DISPATCH', { id: 'd1' }, { service_name: 'svc-dispatched', method: 'run', payload: 1, max_retries: 0 });
+    const fwd = await provider.c.next();
+    expect([fwd.name, fwd.header.src]).toEqual(['SERVICE_DISPATCH', caller.id]);
+    const lister = await client(2);
+    lister.c.send('SERVICE_LIST', { id: 'l' }, { name: 'svc-dispatched' });
+    const listed = (await lister.c.next()).payload as { services: { current_load: number }[] };
+    expect(listed.services.map((x) => x.current_load)).toEqual([1]);
+    // max_concurrent is the provider broker's: a second caller elsewhere is refused.
+    lister.c.send('SERVICE_DISPATCH', { id: 'd2' }, { service_name: 'svc-dispatched', method: 'run' });
+    const refused = await lister.c.next();
+    expect([refused.name, refused.header.re, (refused.payload as { code: string }).code]).toEqual(['ERROR', 'd2', 'OVERLOADED']);
+    provider.c.send('SERVICE_RESULT', { re: fwd.header.id }, { result: 'ok' });
+    const result = await caller.c.next();
+    expect([result.name, result.header.re, result.payload]).toEqual(['SERVICE_RESULT', 'd1', { result: 'ok', attempts: 1 }]);
+    await Promise.all([provider.c.close(), caller.c.close(), lister.c.close()]);
+  });
+
   it('reports the cluster in STATS to a 1.1 client, and not to a 1.0 one (VER-3)', async () => {
     await cluster!.settled();
     const v11 = await client(1, { protocol_version: PROTOCOL_VERSION });
