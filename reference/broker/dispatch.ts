@@ -9,6 +9,7 @@ import { ProtocolError, type Message } from '../codec/index.js';
 import { MessageType } from '../codec/index.js';
 import type { ServiceDescriptor, ServiceDispatchPayload, ServiceListPayload } from '../../spec/generated/types.js';
 import { DISPATCH_DEFAULTS, dispatchBackoffMs } from '../../spec/generated/catalog.js';
+import type { MessageNames } from '../../spec/generated/catalog.js';
 import type { BrokerCalls, RawPayload } from './calls.js';
 import type { Connection } from './connection.js';
 import { errorFrame, replyFrame, type OutFrame } from './frames.js';
@@ -174,7 +175,7 @@ export class ServiceDispatcher {
     this.answer(conn, re, 'SERVICE_RESULT', payload);
   }
 
-  private answer(conn: Connection, re: string, type: 'SERVICE_RESULT' | 'SERVICE_LIST_RESULT', payload: unknown): void {
+  private answer(conn: Connection, re: string, type: MessageNames<'SERVICE_RESULT' | 'SERVICE_LIST_RESULT'>, payload: unknown): void {
     if (conn.state === 'open') this.deps.send(conn, replyFrame(type, conn.nextId(), re, payload, conn.peerMaxFrame), conn);
   }
 
