@@ -27,7 +27,9 @@ const PER_BROKER = ['handshake/handshake-memory-bounded'];
 async function core(target: string, knownFailing: string[] = []): Promise<void> {
   const run = await runSuite({ target, token: TOKEN, limits: EMBEDDED_LIMITS, suites: ['core'], knownFailing });
   const known = new Set(knownFailing);
-  const failed = run.cases.filter((c) => (c.outcome !== 'pass' && c.outcome !== 'skipped') !== known.has(c.id)).map((c) => `${c.id}: ${c.outcome} ${c.message ?? ''}`);
+  // A known failing case that passes is reported; one skipped as inconclusive on a loaded machine is not.
+  const wrong = (c: { id: string; outcome: string }): boolean => (known.has(c.id) ? c.outcome === 'pass' : c.outcome !== 'pass' && c.outcome !== 'skipped');
+  const failed = run.cases.filter(wrong).map((c) => `${c.id}: ${c.outcome} ${c.message ?? ''}`);
   expect(failed, `seed ${run.seed}`).toEqual([]);
   expect(run.totals.pass).toBeGreaterThan(100);
 }

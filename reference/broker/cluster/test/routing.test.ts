@@ -86,42 +86,25 @@ describe('a cluster of three brokers', () => {
     await held.c.close();
   });
 
-  it('refuses a service name registered on another broker with SERVICE_EXISTS, and frees it when its provider leaves (CLU-10)', async () => {
-    const descriptor = { name: 'svc-claimed', service_type: 'test', version: '1' };
+  const CLAIMED_NAMES = [
+    { what: 'a service name', code: 'SERVICE_EXISTS', statement: 'CLU-10', type: 'SERVICE_REGISTER' as const, payload: { service: { name: 'svc-claimed', service_type: 'test', version: '1' } } },
+    { what: 'a bus handler type', code: 'HANDLER_EXISTS', statement: 'CLU-13', type: 'BUS_REGISTER_HANDLER' as const, payload: { message_type: 'cluster.claimed', category: 'command' } },
+  ];
+  it.each(CLAIMED_NAMES)('refuses $what registered on another broker with $code, and frees it when its client leaves ($statement)', async ({ code, type, payload }) => {
     const first = await client(0);
-    first.c.send('SERVICE_REGISTER', { id: 'reg1' }, { service: descriptor });
+    first.c.send(type, { id: 'reg1' }, payload);
     expect((await first.c.next()).name).toBe('ACK');
     const second = await client(2);
-    second.c.send('SERVICE_REGISTER', { id: 'reg2' }, { service: descriptor });
+    second.c.send(type, { id: 'reg2' }, payload);
     const refused = await second.c.next();
-    expect([refused.name, refused.header.re, (refused.payload as { code: string }).code]).toEqual(['ERROR', 'reg2', 'SERVICE_EXISTS']);
+    expect([refused.name, refused.header.re, (refused.payload as { code: string }).code]).toEqual(['ERROR', 'reg2', code]);
     await first.c.close();
     // The release reaches the store a little after the close: retried until it has (bounded by the test timeout).
     for (let i = 0; ; i++) {
-      second.c.send('SERVICE_REGISTER', { id: `again${i}` }, { service: descriptor });
+      second.c.send(type, { id: `again${i}` }, payload);
       const m = await second.c.next();
       if (m.name === 'ACK') break;
-      expect((m.payload as { code: string }).code).toBe('SERVICE_EXISTS');
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    await second.c.close();
-  });
-
-  it('claims a bus handler type cluster-wide: another broker refuses it with HANDLER_EXISTS, and it is free again when its client leaves (CLU-13)', async () => {
-    const first = await client(0);
-    first.c.send('BUS_REGISTER_HANDLER', { id: 'h1' }, { message_type: 'cluster.claimed', category: 'command' });
-    expect((await first.c.next()).name).toBe('ACK');
-    const second = await client(1);
-    second.c.send('BUS_REGISTER_HANDLER', { id: 'h2' }, { message_type: 'cluster.claimed', category: 'command' });
-    const refused = await second.c.next();
-    expect([refused.name, refused.header.re, (refused.payload as { code: string }).code]).toEqual(['ERROR', 'h2', 'HANDLER_EXISTS']);
-    await first.c.close();
-    // The release reaches the store a little after the close: retried until it has (bounded by the test timeout).
-    for (let i = 0; ; i++) {
-      second.c.send('BUS_REGISTER_HANDLER', { id: `again${i}` }, { message_type: 'cluster.claimed', category: 'command' });
-      const m = await second.c.next();
-      if (m.name === 'ACK') break;
-      expect((m.payload as { code: string }).code).toBe('HANDLER_EXISTS');
+      expect((m.payload as { code: string }).code).toBe(code);
       await new Promise((r) => setTimeout(r, 50));
     }
     await second.c.close();
