@@ -190,6 +190,10 @@ export class ClusterNode implements RemoteLink, ClusterPeers {
       await nc.flush().catch(() => undefined);
     }
     this.connected = false;
+    // Requests handed to other brokers can no longer be answered: they end now (PEER_GONE), and their timers with them.
+    this.host.batch.run(() => {
+      for (const broker of [...this.brokerLinks.keys()]) this.dropLink(broker);
+    });
     await nc.close().catch(() => undefined);
   }
 
@@ -529,6 +533,15 @@ export class ClusterNode implements RemoteLink, ClusterPeers {
     this.brokerLinks.set(broker, new RemoteConnection(this.host.nextSeq(), info, broker, this, this.host.expiredIdsKept, this.host.batch, this.host.log.child({ broker })));
   }
 
+  /** Requests handed to `broker` get PEER_GONE (CLU-6, CLU-11). */
+  private dropLink(broker: string): void {
+    const link = this.brokerLinks.get(broker);
+    if (link === undefined) return;
+    this.brokerLinks.delete(broker);
+    link.gone();
+    this.host.drop(link);
+  }
+
   /** CLU-6: every client of a dead broker is gone; requests in flight to them get PEER_GONE (HS-18). */
   private brokerGone(broker: string, why: string): void {
     if (!this.members.delete(broker)) return;
@@ -538,14 +551,9 @@ export class ClusterNode implements RemoteLink, ClusterPeers {
       const owner = this.host.services.provider(name);
       return owner instanceof RemoteConnection && owner.broker === broker;
     });
-    const link = this.brokerLinks.get(broker);
-    this.brokerLinks.delete(broker);
     this.host.batch.run(() => {
       for (const id of ids) this.remove(id, broker);
-      if (link !== undefined) {
-        link.gone();
-        this.host.drop(link); // requests handed to it get PEER_GONE (CLU-11)
-      }
+      this.dropLink(broker);
     });
     // The dead broker cannot release its claims; each survivor tries, each delete only at the revision it read.
     if (why !== 'left the cluster') {

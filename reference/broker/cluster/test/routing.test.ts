@@ -182,4 +182,23 @@ describe('a cluster of three brokers', () => {
     expect(((await v10.c.next()).payload as Record<string, unknown>)['cluster']).toBeUndefined();
     await Promise.all([v11.c.close(), v10.c.close()]);
   });
+  // Last: it takes a fourth broker out of the cluster.
+  it('answers a dispatch handed to a broker that leaves with PEER_GONE, exactly once (CLU-6, CLU-11)', async () => {
+    const { broker, port } = await cluster!.add('r4');
+    await cluster!.settled();
+    const { client: provider } = await WireClient.open({ port }, `rt-${++n}`);
+    provider.send('SERVICE_REGISTER', { id: 'reg' }, { service: { name: 'svc-leaving', service_type: 'test', version: '1' } });
+    expect((await provider.next()).name).toBe('ACK');
+    const caller = await client(0);
+    caller.c.send('SERVICE_DISPATCH', { id: 'd' }, { service_name: 'svc-leaving', method: 'run', max_retries: 3 });
+    expect((await provider.next()).name).toBe('SERVICE_DISPATCH');
+    await broker.close();
+    const gone = await caller.c.next();
+    expect([gone.name, gone.header.re, (gone.payload as { code: string }).code]).toEqual(['ERROR', 'd', 'PEER_GONE']);
+    // Exactly once: a PING round trip comes back before any second answer could.
+    const ping = caller.c.send('PING');
+    const pong = await caller.c.next();
+    expect([pong.name, pong.header.re]).toEqual(['PONG', ping]);
+    await caller.c.close();
+  });
 });
