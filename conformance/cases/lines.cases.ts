@@ -19,9 +19,9 @@ const PIPE_BUF = 4096;
 const LF = Buffer.from('\n');
 
 function target(ctx: CaseContext): LinesTarget {
-  const t = ctx.options.address.lines;
-  if (!t) throw new CaseSkipped('needs a lines target (--target lines:REQUEST_PIPE,REPLY_PIPE --role ROLE -- CMD)');
-  return t;
+  const t = ctx.options.target;
+  if (t.kind !== 'lines') throw new CaseSkipped('needs a lines target (--target lines:REQUEST_PIPE,REPLY_PIPE --role ROLE -- CMD)');
+  return t.lines;
 }
 
 /** How long the harness waits for one phase of the peer: its own timeout and a margin for its start. */
