@@ -10,22 +10,11 @@ import { join } from 'node:path';
 import { parseLinesTarget, parseTarget, TargetError } from './target.js';
 import { Listener } from './wire/listener.js';
 import { BrokerProcessPeer, EmbeddedPeer, ExecFifoPeer, ExecPeer, FifoDirPeer, ListenPeer, TcpPeer, type PeerTarget } from './wire/peer-target.js';
-import { brokerOptionsFor, EMBEDDED_LIMITS, resolveLimits, type LimitName, type Limits } from './limits.js';
-import type { LinesPeerOptions, LinesRole } from './wire/lines.js';
+import { brokerOptionsFor, EMBEDDED_LIMITS, resolveLimits, type Limits } from './limits.js';
+import type { RunCommandOptions } from './run-command.js';
 
-/** The options a run's peer comes from (a part of RunCommandOptions). */
-export interface PeerOptions {
-  target?: string;
-  exec?: string[];
-  listen?: number;
-  fifo?: boolean;
-  role?: LinesRole;
-  linesTimeoutS?: number;
-  linesPeer?: LinesPeerOptions;
-  brokerCommand?: string[];
-  token?: string;
-  limits?: Partial<Record<LimitName, number>>;
-}
+/** The options a run's peer comes from. */
+export type PeerOptions = Pick<RunCommandOptions, 'target' | 'exec' | 'listen' | 'fifo' | 'role' | 'linesTimeoutS' | 'linesPeer' | 'brokerCommand' | 'token' | 'limits'>;
 
 /** A run's peer, and what the harness started for it. */
 export interface RunPeer {

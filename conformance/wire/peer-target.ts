@@ -22,43 +22,47 @@ export function commandName(command: string[]): string {
   return command.filter((a) => !a.startsWith('-') && !a.includes('{port}')).map((a) => a.split('/').pop()!).join('-').slice(0, 80);
 }
 
-/** A report directory name from a description: no path separators or colons. */
-const fileSafe = (text: string): string => text.replace(/[:/]/g, '_');
+/** A broker reached at an address: its report directory is named after the address, without path separators or colons. */
+abstract class AddressedPeer {
+  abstract describe(): string;
+  name(): string {
+    return this.describe().replace(/[:/]/g, '_');
+  }
+}
 
 /** A broker at a TCP address: IPv4, IPv6 (`[::1]:PORT` on the command line) or a host name. */
-export class TcpPeer {
+export class TcpPeer extends AddressedPeer {
   readonly kind = 'tcp';
-  constructor(readonly host: string, readonly port: number) {}
+  constructor(readonly host: string, readonly port: number) {
+    super();
+  }
   open(label: string, timeoutMs: number): Promise<WireConnection> {
     return WireConnection.connect({ host: this.host, port: this.port }, this.describe(), label, timeoutMs);
   }
   describe(): string {
     return `${this.host}:${this.port}`;
   }
-  name(): string {
-    return fileSafe(this.describe());
-  }
 }
 
 /** A broker at a Unix socket path. */
-export class UnixPeer {
+export class UnixPeer extends AddressedPeer {
   readonly kind = 'unix';
-  constructor(readonly path: string) {}
+  constructor(readonly path: string) {
+    super();
+  }
   open(label: string, timeoutMs: number): Promise<WireConnection> {
     return WireConnection.connect({ path: this.path }, this.describe(), label, timeoutMs);
   }
   describe(): string {
     return `unix:${this.path}`;
   }
-  name(): string {
-    return fileSafe(this.describe());
-  }
 }
 
 /** The brokers of one cluster: several TCP entry points, a case's k-th connection going to entry k mod N. */
-export class ClusterPeer {
+export class ClusterPeer extends AddressedPeer {
   readonly kind = 'cluster';
   constructor(readonly entries: readonly TcpPeer[]) {
+    super();
     if (entries.length === 0) throw new Error('ClusterPeer: a cluster needs at least one entry point');
   }
   open(label: string, timeoutMs: number, place?: ConnectionPlace): Promise<WireConnection> {
@@ -67,23 +71,19 @@ export class ClusterPeer {
   describe(): string {
     return this.entries.map((e) => e.describe()).join(',');
   }
-  name(): string {
-    return fileSafe(this.describe());
-  }
 }
 
 /** A broker's FIFO directory (section 10.4): each connection puts a new pair there. */
-export class FifoDirPeer {
+export class FifoDirPeer extends AddressedPeer {
   readonly kind = 'fifo';
-  constructor(readonly dir: string) {}
+  constructor(readonly dir: string) {
+    super();
+  }
   async open(label: string, timeoutMs: number): Promise<WireConnection> {
     return WireConnection.fromIo(await openFifo(this.dir, undefined, timeoutMs), label);
   }
   describe(): string {
     return `fifo:${this.dir}`;
-  }
-  name(): string {
-    return fileSafe(this.describe());
   }
 }
 
