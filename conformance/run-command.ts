@@ -3,19 +3,17 @@
  * the reference broker started in process), prints progress on stderr and a summary table, writes
  * reports/<peer>/<timestamp>/ and returns the exit code.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { randomBytes } from 'node:crypto';
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { PROTOCOL_VERSION } from '../spec/generated/catalog.js';
 import { casesOf } from './suites.js';
 import { runCases, selectCases, exitCodeOf, type CaseResult } from './runner.js';
 import { writeReport, type ReportedCase } from './report/write.js';
 import { summaryTable } from './report/summary.js';
-import { parseTarget, TargetError } from './target.js';
 import { repoFile } from '../reference/paths.js';
-import { ConnectError, describe, WireConnection, type Address } from './wire/connection.js';
-import { Listener } from './wire/listener.js';
+import { ConnectError } from './wire/connection.js';
+import { commandName, commandOf, ExecPeer, type PeerTarget } from './wire/peer-target.js';
+import { ListenError, runPeerOf, type RunPeer } from './run-peer.js';
 import { PeerStartError, startFailureSince, startedCount, stopStartedSince, unstartable } from './wire/peer-process.js';
 import { TesteePool } from './wire/testee-pool.js';
 import { registerSecret, redactText } from './report/redact.js';
@@ -24,8 +22,8 @@ import { replayCommand, DEFAULT_REPLAY_CONTEXT, type ReplayContext } from './rep
 import { failureLine, failureList } from './report/terminal.js';
 import { CaseContext, DEFAULT_START_TIMEOUT_MS } from './cases/context.js';
 import { probeBusAdapter } from './bus/probe.js';
-import { linesPeerOptions, type LinesRole, type LinesPeerOptions } from './wire/lines.js';
-import { brokerOptionsFor, EMBEDDED_LIMITS, resolveLimits, type LimitName } from './limits.js';
+import type { LinesRole, LinesPeerOptions } from './wire/lines.js';
+import type { LimitName } from './limits.js';
 import type { Case } from './cases/model.js';
 import type { ScriptRecorder } from './replay/script.js';
 import { writeBundles, type BundlePeer, type RecordedCase } from './replay/bundle.js';
@@ -99,16 +97,6 @@ export interface FinishedRun {
 /** The harness version, from package.json. */
 export const HARNESS_VERSION = (JSON.parse(readFileSync(repoFile('package.json'), 'utf8')) as { version: string }).version;
 
-/** A short name for a peer command: its words without paths, flags and placeholders. */
-function commandName(command: string[]): string {
-  return command.filter((a) => !a.startsWith('-') && !a.includes('{port}')).map((a) => a.split('/').pop()!).join('-').slice(0, 80);
-}
-
-/** A private directory for FIFO pairs, inside a fresh temporary one (removed with it at the end). */
-function scratchFifoDir(): string {
-  return join(mkdtempSync(join(tmpdir(), 'concord-fifo-')), 'pairs');
-}
-
 /** Copies the report's JUnit file to the path --junit names (its directory created when missing). */
 function copyJunit(reportDir: string, path: string | undefined): void {
   if (path === undefined) return;
@@ -121,12 +109,14 @@ export function readKnownFailing(path: string): string[] {
   return readFileSync(path, 'utf8').split('\n').map((l) => l.replace(/#.*/, '').trim()).filter(Boolean);
 }
 
-async function probe(address: Address, timeoutMs: number, token: string | undefined, listener: Listener | undefined, suites: string[], startTimeoutMs?: number): Promise<Record<string, unknown>> {
-  if (address.exec && suites.length > 0 && suites.every((s) => s === 'bus')) return probeBusAdapter(address.exec, Math.max(startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS, timeoutMs));
-  const ctx = new CaseContext({ address, listener, timeoutMs, startTimeoutMs, seed: 0, token, runId: `probe${Date.now().toString(36)}` });
+/** The peer's hello before the cases: a client's INIT, a testee's INIT, a bus adapter's hello, or a broker's INIT_ACK. */
+async function probe(target: PeerTarget, timeoutMs: number, token: string | undefined, suites: string[], startTimeoutMs?: number): Promise<Record<string, unknown>> {
+  const command = commandOf(target);
+  if (command && suites.length > 0 && suites.every((s) => s === 'bus')) return probeBusAdapter([...command], Math.max(startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS, timeoutMs));
+  const ctx = new CaseContext({ target, timeoutMs, startTimeoutMs, seed: 0, token, runId: `probe${Date.now().toString(36)}` });
   try {
-    if (listener) return (await ctx.client({ label: 'probe' })).init.payload as Record<string, unknown>;
-    if (address.exec) return (await ctx.testee('probe')).init;
+    if (target.kind === 'listen') return (await ctx.client({ label: 'probe' })).init.payload as Record<string, unknown>;
+    if (command) return (await ctx.testee('probe')).init;
     return (await ctx.session('probe')).ack;
   } finally {
     ctx.close();
@@ -137,9 +127,9 @@ async function probe(address: Address, timeoutMs: number, token: string | undefi
  * For suites that start their own peer in every case (instrument over stdio): starts the command once
  * and waits for its first frame, so that a command that cannot start is told at once.
  */
-async function probeStart(command: string[], startTimeoutMs: number): Promise<void> {
+async function probeStart(command: readonly string[], startTimeoutMs: number): Promise<void> {
   if (command.some((a) => a.includes('{'))) return; // needs placeholders only a case fills in
-  const conn = await WireConnection.open({ exec: command }, 'start probe', startTimeoutMs);
+  const conn = await new ExecPeer(command).open('start probe', startTimeoutMs);
   try {
     await conn.next(startTimeoutMs);
   } finally {
@@ -203,95 +193,48 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
     else out(`report: ${join(dir, 'index.html')}\nFAIL (exit ${code})\n`);
     return code;
   };
-  const command = o.exec;
-  const cannot = command ? unstartable(command) : undefined;
-  if (command && cannot !== undefined) {
-    const name = o.listen !== undefined ? `client-${commandName(command)}` : `exec-${commandName(command)}`;
-    return stopped(name, `exec: ${command.join(' ')}`, new PeerStartError(command, `not started: ${cannot}`, '').message, 69);
+  const cannot = o.exec ? unstartable(o.exec) : undefined;
+  if (o.exec && cannot !== undefined) {
+    const name = o.listen !== undefined ? `client-${commandName(o.exec)}` : `exec-${commandName(o.exec)}`;
+    return stopped(name, `exec: ${o.exec.join(' ')}`, new PeerStartError(o.exec, `not started: ${cannot}`, '').message, 69);
   }
   // `--suite fifo` without a target tests the embedded broker over FIFO pairs.
   if (o.fifo === undefined && o.target === undefined && o.exec === undefined && o.listen === undefined && o.suites.includes('fifo')) o = { ...o, fifo: true };
-  let address: Address = {};
-  let stop: (() => Promise<void>) | undefined;
-  let peerName: string;
-  let listener: Listener | undefined;
-  let limits = resolveLimits(o.limits);
-  let shutdownPeer = o.shutdownPeer;
-  if (o.target?.startsWith('lines:')) {
-    const [request, reply, ...extra] = o.target.slice(6).split(',');
-    if (!request || !reply || extra.length > 0) throw new TargetError('lines: needs two pipe paths, lines:REQUEST_PIPE,REPLY_PIPE');
-    if (!o.exec?.length || !o.role) throw new TargetError('lines: needs --role and the peer command after --');
-    const timeoutS = o.linesTimeoutS ?? 2;
-    if (!Number.isInteger(timeoutS) || timeoutS < 1 || timeoutS > 60) throw new TargetError('--lines-timeout takes whole seconds, 1 to 60');
-    address = { lines: { request, reply, role: o.role, command: o.exec, timeoutS, ...linesPeerOptions(o.linesPeer) } };
-    peerName = `lines-${o.role}-${commandName(o.exec)}`;
-  } else if (o.brokerCommand !== undefined) {
-    address = { broker: o.brokerCommand };
-    peerName = `broker-process-${commandName(o.brokerCommand)}`;
-  } else if (o.listen !== undefined) {
-    listener = new Listener(o.exec);
-    let port: number;
-    try {
-      port = await listener.start(o.listen);
-    } catch (e) {
-      return stopped('client-listen', `listen:127.0.0.1:${o.listen}`, `cannot listen: ${(e as Error).message}`, 69);
-    }
-    stop = () => listener!.close();
-    peerName = o.exec ? `client-${commandName(o.exec)}` : `client-port-${port}`;
-    err(o.exec ? `conformance: listening on 127.0.0.1:${port}; starting the client for each case: ${o.exec.join(' ')}\n`
-      : `conformance: listening on 127.0.0.1:${port}; connect your client (it must reconnect after each case)\n`);
-  } else if (o.exec !== undefined) {
-    // With fifo:DIR the peer gets a FIFO pair as {fifo} instead of stdio (section 10.4).
-    address = { ...(o.target !== undefined ? parseTarget(o.target) : o.fifo ? { fifo: scratchFifoDir() } : {}), exec: o.exec };
-    peerName = `exec-${commandName(o.exec)}`;
-  } else if (o.target === undefined) {
-    const { Broker } = await import('./oracle.js');
-    // A token of our own, so the security cases run against the embedded broker too.
-    o = { ...o, token: o.token ?? randomBytes(16).toString('hex') };
-    const fifoDir = o.fifo ? scratchFifoDir() : undefined;
-    // Its timers at their minimum (limits.ts), so heartbeat, handshake and drain cases take seconds.
-    limits = resolveLimits({ ...EMBEDDED_LIMITS, ...o.limits });
-    const broker = new Broker({ host: '127.0.0.1', port: 0, logLevel: 'error', token: o.token, ...brokerOptionsFor(limits), ...(fifoDir !== undefined ? { tcp: false, fifoDir } : {}) });
-    const bound = await broker.listen();
-    address = fifoDir !== undefined ? { fifo: fifoDir } : { host: '127.0.0.1', port: bound.port! };
-    stop = () => broker.close();
-    shutdownPeer = () => void broker.shutdown();
-    peerName = 'reference-broker';
-    err(`conformance: no --target; testing the reference broker started in process on ${describe(address)}\n`);
-  } else {
-    address = parseTarget(o.target);
-    peerName = describe(address).replace(/[:/]/g, '_');
+  let peer: RunPeer;
+  try {
+    peer = await runPeerOf(o, err);
+  } catch (e) {
+    if (e instanceof ListenError) return stopped(e.peerName, e.target, e.message, 69);
+    throw e;
   }
-  if (address.fifo !== undefined && o.target === undefined) {
-    const dir = address.fifo;
-    const previous = stop;
-    stop = async () => {
-      await previous?.();
-      rmSync(join(dir, '..'), { recursive: true, force: true });
-    };
-  }
-  const target = (): string => (listener ? `listen:127.0.0.1:${listener.port}` : describe(address));
+  const { target, limits } = peer;
+  const stop = peer.stop;
+  const peerName = target.name();
+  const shutdownPeer = target.kind === 'embedded' ? target.shutdown : o.shutdownPeer;
+  const token = peer.token;
+  const describeTarget = (): string => target.describe();
   let results: CaseResult[] = [];
   // The testee suite hands a testee process from case to case where it may (testee-pool.ts).
-  const testees = address.exec && !address.lines && o.suites.includes('testee') ? new TesteePool(o.timeoutMs) : undefined;
+  const command = commandOf(target);
+  const testees = command && o.suites.includes('testee') ? new TesteePool(o.timeoutMs) : undefined;
   try {
     let ack: Record<string, unknown> = {};
     try {
       // A lines peer has no handshake; the instrument suite starts (and handshakes) its own worker in every case.
-      const ownStart = address.lines || address.broker || (address.exec && o.suites.every((s) => s === 'instrument'));
-      if (!ownStart) ack = await probe(address, o.timeoutMs, o.token, listener, o.suites, o.startTimeoutMs);
-      else if (address.exec && !address.lines) await probeStart(address.exec, Math.max(o.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS, o.timeoutMs));
+      const ownStart = target.kind === 'lines' || target.kind === 'broker-process' || (command && o.suites.every((s) => s === 'instrument'));
+      if (!ownStart) ack = await probe(target, o.timeoutMs, token, o.suites, o.startTimeoutMs);
+      else if (command) await probeStart(command, Math.max(o.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS, o.timeoutMs));
     } catch (e) {
-      if (e instanceof PeerStartError) return stopped(peerName, target(), e.message, 69);
+      if (e instanceof PeerStartError) return stopped(peerName, describeTarget(), e.message, 69);
       const startFailure = await startFailureSince(mark, 500);
-      if (startFailure) return stopped(peerName, target(), startFailure.message, 69);
-      if (e instanceof ConnectError) return stopped(peerName, target(), `the peer at ${describe(address)} is unavailable: ${e.message}`, 69);
+      if (startFailure) return stopped(peerName, describeTarget(), startFailure.message, 69);
+      if (e instanceof ConnectError) return stopped(peerName, describeTarget(), `the peer at ${describeTarget()} is unavailable: ${e.message}`, 69);
       // It accepts connections but does not complete a handshake: every case will say what it breaks.
-      err(`conformance: the peer at ${target()} did not complete a handshake (${(e as Error).message}); running the cases anyway\n`);
+      err(`conformance: the peer at ${describeTarget()} did not complete a handshake (${(e as Error).message}); running the cases anyway\n`);
     }
     // A peer process that ended (or never started) during the probe cannot be tested: say why, at once.
     const startFailure = await startFailureSince(mark, 500);
-    if (startFailure) return stopped(peerName, target(), startFailure.message, 69);
+    if (startFailure) return stopped(peerName, describeTarget(), startFailure.message, 69);
     const cases = selectCases(o.cases ?? casesOf(o.suites), o.run, o.skip);
     if (cases.length === 0) {
       err('conformance: no case matches the selection\n');
@@ -305,7 +248,7 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
     const caseTimeoutMs = Math.max(o.timeoutMs * 20, 30_000, 6 * heartbeatMs + 4 * o.timeoutMs, 2 * limits.shutdown_drain_ms + 4 * o.timeoutMs, 2 * limits.handshake_timeout_ms + 4 * o.timeoutMs);
     let aborted: PeerStartError | undefined;
     results = await runCases(cases, {
-      address, listener, timeoutMs: o.timeoutMs, startTimeoutMs: o.startTimeoutMs, caseTimeoutMs, seed: o.seed, token: o.token, limits, ...(shutdownPeer ? { shutdownPeer } : {}), ...(testees ? { testees } : {}),
+      target, timeoutMs: o.timeoutMs, startTimeoutMs: o.startTimeoutMs, caseTimeoutMs, seed: o.seed, token, limits, ...(shutdownPeer ? { shutdownPeer } : {}), ...(testees ? { testees } : {}),
       failFast: o.failFast, knownFailing: o.knownFailing, ...(o.faults ? { faults: o.faults } : {}), ...(o.faultSchedule ? { faultSchedule: o.faultSchedule } : {}),
       onAbort: (e) => (aborted = e),
       onRecorded: (result: CaseResult, recorder: ScriptRecorder) => { if (result.outcome !== 'pass' && result.outcome !== 'skipped') recorded.push({ result, recorder }); },
@@ -323,12 +266,12 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
       },
     });
     if (tty) rawErr('\r\x1b[K');
-    if (aborted) return stopped(peerName, target(), aborted.message, 69, results);
+    if (aborted) return stopped(peerName, describeTarget(), aborted.message, 69, results);
     const exitCode = exitCodeOf(results, o.strict);
     const stale = o.knownFailing.filter((p) => !results.some((r) => r.knownFailing && r.id.startsWith(p.replace(/\*.*$/, ''))));
     const peer = {
-      target: target(), ...(typeof ack['broker_id'] === 'string' ? { broker_id: ack['broker_id'] } : {}), protocol_version: ack['protocol_version'],
-      ...(address.exec || listener ? { name: ack['name'], language: ack['language'], version: ack['version'], features: ack['features'] } : {}),
+      target: describeTarget(), ...(typeof ack['broker_id'] === 'string' ? { broker_id: ack['broker_id'] } : {}), protocol_version: ack['protocol_version'],
+      ...(command || target.kind === 'listen' ? { name: ack['name'], language: ack['language'], version: ack['version'], features: ack['features'] } : {}),
     };
     const reported = withReplay(results);
     const dir = writeReport(o.reportDir, peerName, {
@@ -336,7 +279,7 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
       harness_version: HARNESS_VERSION, protocol_version: PROTOCOL_VERSION, seed: o.seed, ...(o.faults ? { faults: o.faults } : {}), started, finished: new Date().toISOString(),
       suites: o.suites, exit_code: exitCode, replay: replayOf(),
     }, reported);
-    bundles(dir, target());
+    bundles(dir, describeTarget());
     copyJunit(dir, o.junit);
     o.onFinish?.({ exitCode, report: dir, peer, results: reported });
     if (o.json) {
@@ -349,7 +292,7 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
     return exitCode;
   } catch (e) {
     // Whatever broke, the report is written: the harness's own fault, exit 70.
-    return stopped(peerName, target(), `internal error: ${(e as Error)?.stack ?? String(e)}`, 70, results);
+    return stopped(peerName, describeTarget(), `internal error: ${(e as Error)?.stack ?? String(e)}`, 70, results);
   } finally {
     testees?.close();
     stopStartedSince(mark);

@@ -156,7 +156,7 @@ export function selectCases(cases: Case[], run: string[] = [], skip: string[] = 
 }
 
 async function runOne(c: Case, options: RunOptions, runId: string, slot: Slot, faults: CaseFaults | undefined, recorder: ScriptRecorder | undefined): Promise<CaseResult> {
-  const ctx = new CaseContext({ ...(recorder ? { recorder } : {}), address: options.address, listener: options.listener, timeoutMs: options.timeoutMs, startTimeoutMs: options.startTimeoutMs, seed: options.seed, token: options.token, runId, ...(options.limits ? { limits: options.limits } : {}), ...(options.shutdownPeer ? { shutdownPeer: options.shutdownPeer } : {}), ...(options.testees ? { testees: options.testees } : {}), ...(faults ? { faults } : {}) });
+  const ctx = new CaseContext({ ...(recorder ? { recorder } : {}), target: options.target, timeoutMs: options.timeoutMs, startTimeoutMs: options.startTimeoutMs, seed: options.seed, token: options.token, runId, ...(options.limits ? { limits: options.limits } : {}), ...(options.shutdownPeer ? { shutdownPeer: options.shutdownPeer } : {}), ...(options.testees ? { testees: options.testees } : {}), ...(faults ? { faults } : {}) });
   const started = Date.now();
   const base = { id: c.id, section: c.section, level: c.level, statements: c.statements, requirement: c.requirement, knownFailing: (options.knownFailing ?? []).some((p) => matches(p, c.id)) };
   let timer: NodeJS.Timeout | undefined;

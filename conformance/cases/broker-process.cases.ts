@@ -26,9 +26,9 @@ interface Started {
 }
 
 function command(ctx: CaseContext): string[] {
-  const c = ctx.options.address.broker;
-  if (!c) throw new CaseSkipped('needs the broker command: conformance --suite broker-process -- CMD ARGS');
-  return c;
+  const t = ctx.options.target;
+  if (t.kind !== 'broker-process') throw new CaseSkipped('needs the broker command: conformance --suite broker-process -- CMD ARGS');
+  return [...t.command];
 }
 
 /** Starts the broker with the placeholders filled (umask 0, so that only the broker's own choice sets the socket's mode). */

@@ -11,6 +11,7 @@ import { MODEL_CASE } from '../bus/model-case.js';
 import { ADAPTER_CASES } from '../bus/adapter-rules.js';
 import { ProcessDriver, SessionDriver, ok, type BusDriver } from '../bus/driver.js';
 import type { CaseContext } from './context.js';
+import { commandOf, socketOf } from '../wire/peer-target.js';
 import type { Hello } from '../../reference/bus/adapter/protocol.js';
 import { wireFactory } from '../oracle.js';
 import type { BusCaseDef } from '../bus/cases-model.js';
@@ -18,9 +19,11 @@ import type { BusCaseDef } from '../bus/cases-model.js';
 export const BUS_CASE_DEFS: BusCaseDef[] = [...BUS_CASES, ...COORDINATOR_CASES, ...ADAPTER_CASES, MODEL_CASE];
 
 function openDriver(ctx: CaseContext): BusDriver {
-  const a = ctx.options.address;
-  if (a.exec) return new ProcessDriver(a.exec, ctx.timeoutMs);
-  const target = { ...(a.path !== undefined ? { path: a.path } : { host: a.host ?? '127.0.0.1', port: a.port! }), ...(ctx.options.token !== undefined ? { token: ctx.options.token } : {}) };
+  const command = commandOf(ctx.options.target);
+  if (command) return new ProcessDriver([...command], ctx.timeoutMs);
+  const socket = socketOf(ctx.options.target);
+  if (!socket) throw new CaseSkipped('the bus suite needs a bus adapter command (--exec) or a broker over TCP or Unix');
+  const target = { ...(socket.kind === 'unix' ? { path: socket.path } : { host: socket.host, port: socket.port }), ...(ctx.options.token !== undefined ? { token: ctx.options.token } : {}) };
   return new SessionDriver(wireFactory(target), { name: 'wire-bus', language: 'typescript', version: '0.1.0', features: [] }, ctx.timeoutMs);
 }
 

@@ -3,8 +3,9 @@
  * handshaken sessions, and the shared verifiers that turn what the peer did into pass, fail or
  * timeout with expected-versus-actual wording.
  */
-import { WireConnection, type Address, type PeerViolation, type Received } from '../wire/connection.js';
+import type { WireConnection, PeerViolation, Received } from '../wire/connection.js';
 import { ClientGone, type Listener } from '../wire/listener.js';
+import type { PeerTarget } from '../wire/peer-target.js';
 import type { PeerProcess } from '../wire/peer-process.js';
 import type { PooledTestee, TesteePool } from '../wire/testee-pool.js';
 import { CaseFailure, CaseTimeout } from './model.js';
@@ -24,9 +25,8 @@ import type { CaseFaults } from '../faults/schedule.js';
 export const DEFAULT_START_TIMEOUT_MS = 15_000;
 
 export interface ContextOptions {
-  address: Address;
-  /** Listen mode: where clients under test connect. */
-  listener?: Listener;
+  /** The peer under test: where the case's connections go (listen mode: where its clients connect). */
+  target: PeerTarget;
   /** How long to wait for each expected frame or close. */
   timeoutMs: number;
   /** How long a started process (testee, client under test) may take to send its first frame: interpreters and loaded machines start slowly. */
@@ -161,7 +161,7 @@ export function detailsStatementOf(code: ErrorName): string {
 
 export class CaseContext {
   private readonly connections: WireConnection[] = [];
-  /** Connections opened so far, counted when asked for: with several entry points, the k-th goes to entry k mod N. */
+  /** Connections opened so far, counted when asked for: with several entry points (a cluster), the k-th goes to entry k mod N. */
   private opened = 0;
   private readonly children: (PeerProcess | undefined)[] = [];
   private violated: ((v: PeerViolation) => void) | undefined;
@@ -197,6 +197,11 @@ export class CaseContext {
 
   get timeoutMs(): number {
     return this.options.timeoutMs;
+  }
+
+  /** Listen mode: where clients under test connect. */
+  private get listener(): Listener | undefined {
+    return this.options.target.kind === 'listen' ? this.options.target.listener : undefined;
   }
 
   /** The wait for a started process's first frame: at least the frame timeout. */
@@ -245,12 +250,7 @@ export class CaseContext {
    * whole, where later chunks would meet a closed socket).
    */
   async open(label = `conn${this.connections.length + 1}`, unperturbed?: string): Promise<WireConnection> {
-    // A spawned peer's hash seed follows --seed, so a Python peer replays the same counterexample.
-    const spread = this.options.address.spread;
-    const address = this.options.address.exec
-      ? { ...this.options.address, env: { PYTHONHASHSEED: String(Math.abs(Math.trunc(this.options.seed)) % 4294967296) } }
-      : spread !== undefined ? spread[this.opened++ % spread.length]! : this.options.address;
-    const conn = await WireConnection.open(address, label, this.options.timeoutMs);
+    const conn = await this.options.target.open(label, this.options.timeoutMs, { index: this.opened++, seed: this.options.seed });
     return this.track(conn, 'open', unperturbed);
   }
 
@@ -326,7 +326,7 @@ export class CaseContext {
   }
 
   private async acceptClient(options: { ack?: boolean; label?: string }): Promise<ClientSession> {
-    const listener = this.options.listener;
+    const listener = this.listener;
     if (!listener) throw new Error('client(): the harness is not in listen mode');
     const peer = listener.launch();
     this.children.push(peer);
@@ -365,7 +365,7 @@ export class CaseContext {
     for (const c of this.connections) c.observer = undefined;
     if (pool && handOn) for (const t of this.testees) pool.give(t);
     for (const c of this.connections) if (!(pool && handOn && this.testees.some((t) => t.conn === c))) c.destroy();
-    for (const child of this.children) this.options.listener?.stop(child);
+    for (const child of this.children) this.listener?.stop(child);
   }
 
   /**

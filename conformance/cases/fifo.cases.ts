@@ -14,6 +14,7 @@ import { FrameDecoder } from '../../reference/codec/frame.js';
 import { BROKER_TO_CLIENT, CLIENT_TO_BROKER, createPairIn, mkfifo, openReadEnd, removePairDir } from '../../reference/transport/fifo-fs.js';
 import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
 import type { CaseContext } from './context.js';
+import { fifoDirOf } from '../wire/peer-target.js';
 import type { MessageName } from '../../spec/generated/catalog.js';
 
 /** How long a broker gets to notice a new pair directory (an inotify event, a directory read). */
@@ -23,8 +24,8 @@ const NOTICE_MS = 500;
 const lateMs = (ctx: CaseContext, ms: number): number => Math.min(ms, Math.floor(ctx.limits.handshake_timeout_ms / 3));
 
 function brokerDir(ctx: CaseContext): string {
-  const { fifo, exec } = ctx.options.address;
-  if (fifo === undefined || exec !== undefined) throw new CaseSkipped('needs a broker over FIFO pairs (--target fifo:DIR)');
+  const fifo = fifoDirOf(ctx.options.target);
+  if (fifo === undefined) throw new CaseSkipped('needs a broker over FIFO pairs (--target fifo:DIR)');
   return fifo;
 }
 

@@ -9,6 +9,7 @@
 import type { Message } from '../../reference/codec/message.js';
 import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
 import { CaseContext } from './context.js';
+import { commandOf, ExecPeer } from '../wire/peer-target.js';
 import { startWorker, type StartedWorker } from './instrument-worker.js';
 import { registryName } from '../../reference/codec/catalog.js';
 
@@ -17,9 +18,10 @@ const PROBES = ['sampler_read', 'pid_get_setpoint', 'iq_get_quadratures'];
 
 /** Starts the worker command with `extra` arguments; its processes end with the case, by PID. */
 async function withWorkerArgs(ctx: CaseContext, extra: string[], body: (w: StartedWorker) => Promise<void>): Promise<void> {
-  const exec = ctx.options.address.exec;
+  const exec = commandOf(ctx.options.target);
   if (!exec) throw new CaseSkipped('needs a worker command: conformance --suite instrument --exec -- CMD');
-  const inner = new CaseContext({ ...ctx.options, address: { ...ctx.options.address, exec: [...exec, ...extra] } });
+  // The worker runs on stdio whatever the target's transport (startWorker starts it itself).
+  const inner = new CaseContext({ ...ctx.options, target: new ExecPeer([...exec, ...extra]) });
   try {
     const w = await startWorker(inner);
     try {

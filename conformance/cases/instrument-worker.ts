@@ -10,6 +10,7 @@ import type { Writable } from 'node:stream';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { WireConnection } from '../wire/connection.js';
+import { commandOf, TcpPeer } from '../wire/peer-target.js';
 import { startPeerProcess, type PeerProcess } from '../wire/peer-process.js';
 import type { Message } from '../../reference/codec/message.js';
 import { DEFAULT_LIMITS, PROTOCOL_VERSION } from '../../spec/generated/catalog.js';
@@ -165,8 +166,9 @@ export interface StartedWorker extends WorkerHandle {
 
 /** Starts the worker under test and completes its handshake up to the `ready` event (INS-12). */
 export async function startWorker(ctx: CaseContext, options: Options = {}): Promise<StartedWorker> {
-  const exec = ctx.options.address.exec;
-  if (!exec) throw new CaseSkipped('the instrument suite needs a worker command: conformance --suite instrument --exec -- CMD');
+  const given = commandOf(ctx.options.target);
+  if (!given) throw new CaseSkipped('the instrument suite needs a worker command: conformance --suite instrument --exec -- CMD');
+  const exec = [...given];
   const viaBroker = exec.some((a) => a.includes('{broker}'));
   const cleanups: (() => void | Promise<void>)[] = [];
   let workerPid: number | undefined;
@@ -212,7 +214,7 @@ export async function startWorker(ctx: CaseContext, options: Options = {}): Prom
       port = relay.port;
       cut = relay.cut;
     }
-    const conn = ctx.adopt(await WireConnection.open({ host: '127.0.0.1', port: bound.port! }, 'harness', ctx.timeoutMs));
+    const conn = ctx.adopt(await new TcpPeer('127.0.0.1', bound.port!).open('harness', ctx.timeoutMs));
     cleanups.push(() => conn.destroy());
     conn.send({ type: 'INIT', header: { id: 'init' }, payload: {
       client_id: `harness-instrument-${process.pid}-${++counter}`, language: 'typescript', role: 'harness', protocol_version: PROTOCOL_VERSION,

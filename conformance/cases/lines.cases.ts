@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { mkfifo } from '../../reference/transport/fifo-fs.js';
-import { printedReply, readLine, readPipe, startPeer, stopPeer, writeLine, type LinesTarget, type PeerRun } from '../wire/lines.js';
+import { printedReply, readLine, readPipe, startPeer, stopPeer, writeLine, type LinesRole, type LinesTarget, type PeerRun } from '../wire/lines.js';
 import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
 import type { CaseContext } from './context.js';
 
@@ -19,9 +19,9 @@ const PIPE_BUF = 4096;
 const LF = Buffer.from('\n');
 
 function target(ctx: CaseContext): LinesTarget {
-  const t = ctx.options.address.lines;
-  if (!t) throw new CaseSkipped('needs a lines target (--target lines:REQUEST_PIPE,REPLY_PIPE --role ROLE -- CMD)');
-  return t;
+  const t = ctx.options.target;
+  if (t.kind !== 'lines') throw new CaseSkipped('needs a lines target (--target lines:REQUEST_PIPE,REPLY_PIPE --role ROLE -- CMD)');
+  return t.lines;
 }
 
 /** How long the harness waits for one phase of the peer: its own timeout and a margin for its start. */
@@ -137,148 +137,148 @@ async function normalExchange(t: LinesTarget, started: PeerRun[], text: string, 
 
 const allBytes = (): Buffer => Buffer.from(Array.from({ length: 4 * 256 }, (_, i) => i % 256).filter((b) => b !== 10));
 
+/** What a case for one role does, its pipes fresh and every peer it starts stopped afterwards. */
+type RoleRun = (t: LinesTarget, started: PeerRun[]) => Promise<void>;
+
+/**
+ * The cases for one rule that a requester and a responder show differently: `<id>/requester` and
+ * `<id>/responder`, each skipped for a peer of the other role. Until issue 19 each was one case
+ * `<id>` that forked on the role; that id still selects both (--run and known-failing lists match by
+ * prefix).
+ */
+function roleCases(id: string, statements: string[], runs: Record<LinesRole, RoleRun>): Case[] {
+  return (['requester', 'responder'] as const).map((role) => defineCase({
+    id: `${id}/${role}`,
+    statements,
+    async run(ctx) {
+      const t = target(ctx);
+      if (t.role !== role) throw new CaseSkipped(`checks a ${role}; the peer under test is a ${t.role}`);
+      await freshPipes(t);
+      await withPeers((started) => runs[role](t, started));
+    },
+  }));
+}
+
+/** After a missing pipe: the peer must not have created anything at `path` (LINES-9). */
+async function expectNothingCreated(path: string): Promise<void> {
+  const st = await fsp.lstat(path).catch(() => undefined);
+  if (st) throw new CaseFailure(`the peer created ${st.isFIFO() ? 'a FIFO' : 'a regular file'} at ${path} where the pipe was missing`, 'nothing created', st.isFIFO() ? 'FIFO' : 'regular file');
+}
+
+/** Puts a regular file where the pipe the peer reads should be. */
+async function plantFile(path: string): Promise<void> {
+  await removeAt(path);
+  await fsp.writeFile(path, 'planted\n', { mode: 0o600 });
+}
+
+/** After a substituted pipe: the regular file must be as planted. */
+async function expectPlantedUnchanged(path: string): Promise<void> {
+  const text = await fsp.readFile(path, 'utf8').catch(() => '(gone)');
+  if (text !== 'planted\n') throw new CaseFailure('the peer changed the regular file in place of its pipe', '"planted\\n"', JSON.stringify(text.slice(0, 60)));
+}
+
 export const linesCases: Case[] = [
-  defineCase({
-    id: 'transport-lines/byte-transparency',
-    statements: ['LINES-2', 'LINES-3'],
-    async run(ctx) {
-      const t = target(ctx);
-      await freshPipes(t);
-      const msg = allBytes(); // every byte value but LF, NUL included, 1020 bytes
-      await withPeers(async (started) => {
-        if (t.role === 'requester') {
-          const reply = Buffer.from(msg).reverse();
-          const { request, run } = await requesterExchange(t, started, msg, Buffer.concat([reply, LF]));
-          expectBytes('the request is not the message byte for byte', request, msg);
-          expectPrinted(t, 'the printed reply is not the reply byte for byte', run.stdout, reply);
-        } else {
-          expectReply(t, 'the echoed reply is not the request byte for byte', await responderExchange(t, started, Buffer.concat([msg, LF])), msg);
-        }
-      });
+  ...roleCases('transport-lines/byte-transparency', ['LINES-2', 'LINES-3'], {
+    // Every byte value but LF, NUL included, 1020 bytes.
+    async requester(t, started) {
+      const msg = allBytes();
+      const reply = Buffer.from(msg).reverse();
+      const { request, run } = await requesterExchange(t, started, msg, Buffer.concat([reply, LF]));
+      expectBytes('the request is not the message byte for byte', request, msg);
+      expectPrinted(t, 'the printed reply is not the reply byte for byte', run.stdout, reply);
+    },
+    async responder(t, started) {
+      const msg = allBytes();
+      expectReply(t, 'the echoed reply is not the request byte for byte', await responderExchange(t, started, Buffer.concat([msg, LF])), msg);
     },
   }),
-  defineCase({
-    id: 'transport-lines/lf-and-eof-framing',
-    statements: ['LINES-3'],
-    async run(ctx) {
-      const t = target(ctx);
-      await freshPipes(t);
-      await withPeers(async (started) => {
-        if (t.role === 'requester') {
-          const { run } = await requesterExchange(t, started, Buffer.from('frame me'), Buffer.from('first\nsecond line, to be discarded\n'));
-          expectPrinted(t, 'the requester did not stop at the first LF', run.stdout, Buffer.from('first'));
-          const eof = await requesterExchange(t, started, Buffer.from('again'), Buffer.from('no-lf-at-eof'));
-          expectPrinted(t, 'a reply ended by end of file instead of LF was not taken whole', eof.run.stdout, Buffer.from('no-lf-at-eof'));
-        } else {
-          expectReply(t, 'the responder did not stop at the first LF', await responderExchange(t, started, Buffer.from('first\nTAIL that must be discarded')), Buffer.from('first'));
-          expectReply(t, 'a request ended by end of file was not taken whole', await responderExchange(t, started, Buffer.from('no-lf-at-eof')), Buffer.from('no-lf-at-eof'));
-        }
-      });
+  ...roleCases('transport-lines/lf-and-eof-framing', ['LINES-3'], {
+    async requester(t, started) {
+      const { run } = await requesterExchange(t, started, Buffer.from('frame me'), Buffer.from('first\nsecond line, to be discarded\n'));
+      expectPrinted(t, 'the requester did not stop at the first LF', run.stdout, Buffer.from('first'));
+      const eof = await requesterExchange(t, started, Buffer.from('again'), Buffer.from('no-lf-at-eof'));
+      expectPrinted(t, 'a reply ended by end of file instead of LF was not taken whole', eof.run.stdout, Buffer.from('no-lf-at-eof'));
+    },
+    async responder(t, started) {
+      expectReply(t, 'the responder did not stop at the first LF', await responderExchange(t, started, Buffer.from('first\nTAIL that must be discarded')), Buffer.from('first'));
+      expectReply(t, 'a request ended by end of file was not taken whole', await responderExchange(t, started, Buffer.from('no-lf-at-eof')), Buffer.from('no-lf-at-eof'));
     },
   }),
-  defineCase({
-    id: 'transport-lines/phase-timeout',
-    statements: ['LINES-7'],
-    async run(ctx) {
-      const t = target(ctx);
-      await freshPipes(t);
-      await withPeers(async (started) => {
-        if (t.role === 'requester') {
-          const { run } = await requesterExchange(t, started, Buffer.from('nobody answers'), undefined);
-          if (run.signal !== null || run.code === 0) throw new CaseFailure('a requester without a reply must give up after its timeout with a failure status', 'non-zero exit', run.signal ?? `exit ${run.code}`);
-        } else {
-          const server = startResponder(t, started);
-          // A requester that opens the request pipe and stalls mid-line for longer than the timeout.
-          await writeLine(t.request, Buffer.from('stalled, no LF'), waitMs(t)).catch(() => undefined);
-          const { openWriteEnd } = await import('../../reference/transport/fifo-fs.js');
-          const fd = await openWriteEnd(t.request, waitMs(t), false).catch(() => undefined);
-          await new Promise((r) => setTimeout(r, (t.timeoutS + 1) * 1000));
-          if (fd !== undefined) (await import('node:fs')).closeSync(fd);
-          const drained = await readLine(t.reply, 500); // the reply to the stalled request, if any
-          void drained;
-          if (server.child.signalCode !== null) throw new CaseFailure(`the responder was killed by ${server.child.signalCode} after a stalled request`, 'running', server.child.signalCode);
-          // A one-shot responder may end with its dropped exchange; the next exchange then starts a new one.
-          if (server.child.exitCode !== null && !t.oneShot) throw new CaseFailure('the responder exited after a stalled request instead of serving on', 'running', `exit ${server.child.exitCode}`);
-          expectReply(t, 'after a timed-out exchange the responder does not serve the next one', await responderExchange(t, started, Buffer.from('after the stall\n')), Buffer.from('after the stall'));
-        }
-      });
+  ...roleCases('transport-lines/phase-timeout', ['LINES-7'], {
+    async requester(t, started) {
+      const { run } = await requesterExchange(t, started, Buffer.from('nobody answers'), undefined);
+      if (run.signal !== null || run.code === 0) throw new CaseFailure('a requester without a reply must give up after its timeout with a failure status', 'non-zero exit', run.signal ?? `exit ${run.code}`);
+    },
+    async responder(t, started) {
+      const server = startResponder(t, started);
+      // A requester that opens the request pipe and stalls mid-line for longer than the timeout.
+      await writeLine(t.request, Buffer.from('stalled, no LF'), waitMs(t)).catch(() => undefined);
+      const { openWriteEnd } = await import('../../reference/transport/fifo-fs.js');
+      const fd = await openWriteEnd(t.request, waitMs(t), false).catch(() => undefined);
+      await new Promise((r) => setTimeout(r, (t.timeoutS + 1) * 1000));
+      if (fd !== undefined) (await import('node:fs')).closeSync(fd);
+      const drained = await readLine(t.reply, 500); // the reply to the stalled request, if any
+      void drained;
+      if (server.child.signalCode !== null) throw new CaseFailure(`the responder was killed by ${server.child.signalCode} after a stalled request`, 'running', server.child.signalCode);
+      // A one-shot responder may end with its dropped exchange; the next exchange then starts a new one.
+      if (server.child.exitCode !== null && !t.oneShot) throw new CaseFailure('the responder exited after a stalled request instead of serving on', 'running', `exit ${server.child.exitCode}`);
+      expectReply(t, 'after a timed-out exchange the responder does not serve the next one', await responderExchange(t, started, Buffer.from('after the stall\n')), Buffer.from('after the stall'));
     },
   }),
-  defineCase({
-    id: 'transport-lines/start-order',
-    statements: ['LINES-8'],
-    async run(ctx) {
-      const t = target(ctx);
-      await freshPipes(t);
-      await withPeers(async (started) => {
-        if (t.role === 'requester') {
-          // The requester first; the harness opens the pipes 500 ms later.
-          const run = startPeer(t, { stdin: Buffer.from('early bird\n') });
-          started.push(run);
-          await new Promise((r) => setTimeout(r, 500));
-          const got = await readLine(t.request, waitMs(t));
-          if (got.kind !== 'line') throw new CaseFailure('started before its responder, the requester sent nothing');
-          await writeLine(t.reply, Buffer.from('late reply\n'), waitMs(t));
-          expectPrinted(t, 'started first, the requester did not get the reply', (await bounded(run.exit, waitMs(t), 'the requester to exit')).stdout, Buffer.from('late reply'));
-          await normalExchange(t, started, 'harness first'); // the usual order: the harness reads first
-        } else {
-          // The harness first: its request waits (ENXIO retries) until the responder starts 500 ms later.
-          const pending = responderExchange(t, started, Buffer.from('before you\n'), { startAfterMs: 500 });
-          expectReply(t, 'started after its requester, the responder did not answer', await pending, Buffer.from('before you'));
-        }
-      });
+  ...roleCases('transport-lines/start-order', ['LINES-8'], {
+    async requester(t, started) {
+      // The requester first; the harness opens the pipes 500 ms later.
+      const run = startPeer(t, { stdin: Buffer.from('early bird\n') });
+      started.push(run);
+      await new Promise((r) => setTimeout(r, 500));
+      const got = await readLine(t.request, waitMs(t));
+      if (got.kind !== 'line') throw new CaseFailure('started before its responder, the requester sent nothing');
+      await writeLine(t.reply, Buffer.from('late reply\n'), waitMs(t));
+      expectPrinted(t, 'started first, the requester did not get the reply', (await bounded(run.exit, waitMs(t), 'the requester to exit')).stdout, Buffer.from('late reply'));
+      await normalExchange(t, started, 'harness first'); // the usual order: the harness reads first
+    },
+    async responder(t, started) {
+      // The harness first: its request waits (ENXIO retries) until the responder starts 500 ms later.
+      const pending = responderExchange(t, started, Buffer.from('before you\n'), { startAfterMs: 500 });
+      expectReply(t, 'started after its requester, the responder did not answer', await pending, Buffer.from('before you'));
     },
   }),
-  defineCase({
-    id: 'transport-lines/missing-pipe-never-created',
-    statements: ['LINES-9', 'FIFO-2'],
-    async run(ctx) {
-      const t = target(ctx);
-      await freshPipes(t);
-      const written = t.role === 'requester' ? t.request : t.reply;
-      await removeAt(written);
-      await withPeers(async (started) => {
-        if (t.role === 'requester') {
-          const run = startPeer(t, { stdin: Buffer.from('where does this go?\n') });
-          started.push(run);
-          const r = await bounded(run.exit, waitMs(t), 'the requester to exit');
-          if (r.code === 0) throw new CaseFailure('the requester reported success with its request pipe missing', 'non-zero exit', 'exit 0');
-        } else {
-          startResponder(t, started);
-          await writeLine(t.request, Buffer.from('reply to nowhere\n'), waitMs(t));
-          await new Promise((r) => setTimeout(r, 1000));
-        }
-        const st = await fsp.lstat(written).catch(() => undefined);
-        if (st) throw new CaseFailure(`the peer created ${st.isFIFO() ? 'a FIFO' : 'a regular file'} at ${written} where the pipe was missing`, 'nothing created', st.isFIFO() ? 'FIFO' : 'regular file');
-      });
+  // The pipe the peer writes is missing: it must fail, and create nothing there.
+  ...roleCases('transport-lines/missing-pipe-never-created', ['LINES-9', 'FIFO-2'], {
+    async requester(t, started) {
+      await removeAt(t.request);
+      const run = startPeer(t, { stdin: Buffer.from('where does this go?\n') });
+      started.push(run);
+      const r = await bounded(run.exit, waitMs(t), 'the requester to exit');
+      if (r.code === 0) throw new CaseFailure('the requester reported success with its request pipe missing', 'non-zero exit', 'exit 0');
+      await expectNothingCreated(t.request);
+    },
+    async responder(t, started) {
+      await removeAt(t.reply);
+      startResponder(t, started);
+      await writeLine(t.request, Buffer.from('reply to nowhere\n'), waitMs(t));
+      await new Promise((r) => setTimeout(r, 1000));
+      await expectNothingCreated(t.reply);
     },
   }),
-  defineCase({
-    id: 'transport-lines/substituted-pipe-refused',
-    statements: ['LINES-9', 'FIFO-2'],
-    async run(ctx) {
-      const t = target(ctx);
-      await freshPipes(t);
-      const read = t.role === 'requester' ? t.reply : t.request;
-      await removeAt(read);
-      await fsp.writeFile(read, 'planted\n', { mode: 0o600 });
-      await withPeers(async (started) => {
-        if (t.role === 'requester') {
-          const run = startPeer(t, { stdin: Buffer.from('substituted\n') });
-          started.push(run);
-          await readLine(t.request, waitMs(t));
-          const r = await bounded(run.exit, waitMs(t), 'the requester to exit');
-          if (r.stdout.includes('planted')) throw new CaseFailure('the requester took a regular file for its reply pipe', 'refused', show(r.stdout));
-          if (r.code === 0) throw new CaseFailure('the requester reported success with a regular file as its reply pipe', 'non-zero exit', 'exit 0');
-        } else {
-          const server = startResponder(t, started);
-          const reply = await readLine(t.reply, 1500);
-          if (reply.kind === 'line') throw new CaseFailure('the responder served a regular file as its request pipe', 'no reply', show(reply.bytes));
-          void server;
-        }
-        const text = await fsp.readFile(read, 'utf8').catch(() => '(gone)');
-        if (text !== 'planted\n') throw new CaseFailure('the peer changed the regular file in place of its pipe', '"planted\\n"', JSON.stringify(text.slice(0, 60)));
-      });
+  // A regular file where the pipe the peer reads should be: it must refuse it and leave it as it is.
+  ...roleCases('transport-lines/substituted-pipe-refused', ['LINES-9', 'FIFO-2'], {
+    async requester(t, started) {
+      await plantFile(t.reply);
+      const run = startPeer(t, { stdin: Buffer.from('substituted\n') });
+      started.push(run);
+      await readLine(t.request, waitMs(t));
+      const r = await bounded(run.exit, waitMs(t), 'the requester to exit');
+      if (r.stdout.includes('planted')) throw new CaseFailure('the requester took a regular file for its reply pipe', 'refused', show(r.stdout));
+      if (r.code === 0) throw new CaseFailure('the requester reported success with a regular file as its reply pipe', 'non-zero exit', 'exit 0');
+      await expectPlantedUnchanged(t.reply);
+    },
+    async responder(t, started) {
+      await plantFile(t.request);
+      startResponder(t, started);
+      const reply = await readLine(t.reply, 1500);
+      if (reply.kind === 'line') throw new CaseFailure('the responder served a regular file as its request pipe', 'no reply', show(reply.bytes));
+      await expectPlantedUnchanged(t.request);
     },
   }),
   defineCase({
@@ -359,51 +359,37 @@ export const linesCases: Case[] = [
       });
     },
   }),
-  defineCase({
-    id: 'transport-lines/early-close-survived',
-    statements: ['LINES-7', 'FIFO-5'],
-    async run(ctx) {
-      const t = target(ctx);
-      await freshPipes(t);
-      await withPeers(async (started) => {
-        if (t.role === 'requester') {
-          // The harness's reader goes away at once: the request is lost or the write gets EPIPE.
-          const run = startPeer(t, { stdin: Buffer.from(`${'x'.repeat(3000)}\n`) });
-          started.push(run);
-          await readPipe(t.request, 50);
-          const r = await bounded(run.exit, waitMs(t) * 2, 'the requester to exit');
-          if (r.signal !== null) throw new CaseFailure(`the requester was killed by ${r.signal} when its reader went away`, 'an exit status', r.signal);
-          if (r.code === 0) throw new CaseFailure('the requester reported success although its request was never answered', 'non-zero exit', 'exit 0');
-        } else {
-          const server = startResponder(t, started);
-          await writeLine(t.request, Buffer.from('reader leaves early\n'), waitMs(t));
-          await readPipe(t.reply, 1); // open and close the reply pipe before the reply is read
-          await new Promise((r) => setTimeout(r, (t.timeoutS + 1) * 1000));
-          if (server.child.signalCode !== null) throw new CaseFailure(`the responder was killed by ${server.child.signalCode} when its reader went away`, 'running', server.child.signalCode);
-          if (server.child.exitCode !== null && !t.oneShot) throw new CaseFailure('the responder exited when its reader went away', 'running', `exit ${server.child.exitCode}`);
-          expectReply(t, 'after an early close the responder does not serve the next exchange', await responderExchange(t, started, Buffer.from('next\n')), Buffer.from('next'));
-        }
-      });
+  ...roleCases('transport-lines/early-close-survived', ['LINES-7', 'FIFO-5'], {
+    async requester(t, started) {
+      // The harness's reader goes away at once: the request is lost or the write gets EPIPE.
+      const run = startPeer(t, { stdin: Buffer.from(`${'x'.repeat(3000)}\n`) });
+      started.push(run);
+      await readPipe(t.request, 50);
+      const r = await bounded(run.exit, waitMs(t) * 2, 'the requester to exit');
+      if (r.signal !== null) throw new CaseFailure(`the requester was killed by ${r.signal} when its reader went away`, 'an exit status', r.signal);
+      if (r.code === 0) throw new CaseFailure('the requester reported success although its request was never answered', 'non-zero exit', 'exit 0');
+    },
+    async responder(t, started) {
+      const server = startResponder(t, started);
+      await writeLine(t.request, Buffer.from('reader leaves early\n'), waitMs(t));
+      await readPipe(t.reply, 1); // open and close the reply pipe before the reply is read
+      await new Promise((r) => setTimeout(r, (t.timeoutS + 1) * 1000));
+      if (server.child.signalCode !== null) throw new CaseFailure(`the responder was killed by ${server.child.signalCode} when its reader went away`, 'running', server.child.signalCode);
+      if (server.child.exitCode !== null && !t.oneShot) throw new CaseFailure('the responder exited when its reader went away', 'running', `exit ${server.child.exitCode}`);
+      expectReply(t, 'after an early close the responder does not serve the next exchange', await responderExchange(t, started, Buffer.from('next\n')), Buffer.from('next'));
     },
   }),
-  defineCase({
-    id: 'transport-lines/no-stale-data',
-    statements: ['LINES-4'],
-    async run(ctx) {
-      const t = target(ctx);
-      await freshPipes(t);
-      await withPeers(async (started) => {
-        if (t.role === 'requester') {
-          const aborted = await requesterExchange(t, started, Buffer.from('old request'), undefined);
-          if (aborted.run.code === 0) throw new CaseFailure('the requester reported success for an exchange never answered', 'non-zero exit', 'exit 0');
-          await normalExchange(t, started, 'new request');
-        } else {
-          startResponder(t, started);
-          await writeLine(t.request, Buffer.from('old request\n'), waitMs(t)); // its reply is never read
-          await new Promise((r) => setTimeout(r, (t.timeoutS + 1.5) * 1000));
-          expectReply(t, 'the reply belongs to an earlier, aborted exchange', await responderExchange(t, started, Buffer.from('new request\n')), Buffer.from('new request'));
-        }
-      });
+  ...roleCases('transport-lines/no-stale-data', ['LINES-4'], {
+    async requester(t, started) {
+      const aborted = await requesterExchange(t, started, Buffer.from('old request'), undefined);
+      if (aborted.run.code === 0) throw new CaseFailure('the requester reported success for an exchange never answered', 'non-zero exit', 'exit 0');
+      await normalExchange(t, started, 'new request');
+    },
+    async responder(t, started) {
+      startResponder(t, started);
+      await writeLine(t.request, Buffer.from('old request\n'), waitMs(t)); // its reply is never read
+      await new Promise((r) => setTimeout(r, (t.timeoutS + 1.5) * 1000));
+      expectReply(t, 'the reply belongs to an earlier, aborted exchange', await responderExchange(t, started, Buffer.from('new request\n')), Buffer.from('new request'));
     },
   }),
   defineCase({

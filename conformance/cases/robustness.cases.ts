@@ -6,6 +6,7 @@
 import { connect } from 'node:net';
 import { DEFAULT_LIMITS } from '../../reference/codec/index.js';
 import { WireConnection } from '../wire/connection.js';
+import { socketOf } from '../wire/peer-target.js';
 import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
 import type { CaseContext, Session } from './context.js';
 import type { MessageName } from '../../spec/generated/catalog.js';
@@ -35,12 +36,10 @@ async function callOrSkip(ctx: CaseContext, s: Session, type: MessageName, paylo
 
 /** A TCP or Unix connection the case controls itself (pausing its reads), recorded in the wire log. */
 async function rawSocketSession(ctx: CaseContext, label: string): Promise<{ session: Session; pause(): void; resume(): void }> {
-  const address = ctx.options.address;
-  if (address.exec !== undefined || address.fifo !== undefined || address.lines !== undefined || (address.port === undefined && address.path === undefined)) {
-    throw new CaseSkipped('the case needs a socket target (TCP or Unix)');
-  }
+  const address = socketOf(ctx.options.target);
+  if (!address) throw new CaseSkipped('the case needs a socket target (TCP or Unix)');
   const socket = await new Promise<ReturnType<typeof connect>>((resolve, reject) => {
-    const s = address.path !== undefined ? connect({ path: address.path }) : connect({ host: address.host ?? '127.0.0.1', port: address.port! });
+    const s = address.kind === 'unix' ? connect({ path: address.path }) : connect({ host: address.host, port: address.port });
     s.once('connect', () => resolve(s));
     s.once('error', reject);
   });

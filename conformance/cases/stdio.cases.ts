@@ -13,6 +13,7 @@ import { PROTOCOL_VERSION, DEFAULT_LIMITS } from '../../spec/generated/catalog.j
 import { WireConnection } from '../wire/connection.js';
 import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
 import type { CaseContext } from './context.js';
+import { commandOf } from '../wire/peer-target.js';
 
 interface Child {
   proc: ChildProcess;
@@ -22,8 +23,9 @@ interface Child {
 }
 
 async function withChild(ctx: CaseContext, body: (c: Child) => Promise<void>): Promise<void> {
-  const exec = ctx.options.address.exec;
-  if (!exec) throw new CaseSkipped('needs a peer command: --exec -- CMD');
+  const given = commandOf(ctx.options.target);
+  if (!given) throw new CaseSkipped('needs a peer command: --exec -- CMD');
+  const exec = [...given];
   if (exec.some((a) => /\{(broker|fifo|unix|port|host)\}/.test(a))) throw new CaseSkipped('the peer does not run on stdio (its command names a placeholder)');
   // Started like every peer (its own process group, ended whole), but by the case: it watches the exit.
   const peer = startPeerProcess(exec, { stdio: ['pipe', 'pipe', 'pipe'] });

@@ -5,7 +5,8 @@
  * closed or fell silent, so one bad answer never shifts the answers that follow.
  */
 import { CaseContext } from '../cases/context.js';
-import { ConnectError, type Address, type WireConnection } from '../wire/connection.js';
+import { ConnectError, type WireConnection } from '../wire/connection.js';
+import { ExecPeer, TcpPeer } from '../wire/peer-target.js';
 import { PeerStartError, startFailureSince, startedCount, unstartable } from '../wire/peer-process.js';
 import type { Encoding } from '../../reference/codec/body.js';
 import { splitCommand } from './split-command.js';
@@ -19,7 +20,8 @@ const isAnswer = (name: MessageName): boolean => name === 'ERROR' || messageByNa
 export interface PeerSpec {
   /** The `--peer` value as given. */
   text: string;
-  address: Address;
+  /** A broker over TCP, or a command started on stdio. */
+  target: TcpPeer | ExecPeer;
 }
 
 /** A peer that cannot be started or reached (exit 69). */
@@ -33,12 +35,12 @@ export function parsePeer(text: string): PeerSpec {
   if (tcp) {
     const port = Number(tcp[3]);
     if (port < 1 || port > 65535) throw new Error(`--peer ${text}: port ${port} is out of range 1-65535`);
-    return { text, address: { host: tcp[1] ?? tcp[2]!, port } };
+    return { text, target: new TcpPeer(tcp[1] ?? tcp[2]!, port) };
   }
   if (text.startsWith('tcp:')) throw new Error(`--peer ${JSON.stringify(text)} is not tcp:HOST:PORT`);
   const exec = splitCommand(text);
   if (exec.length === 0) throw new Error('--peer takes a command line or tcp:HOST:PORT, not an empty string');
-  return { text, address: { exec } };
+  return { text, target: new ExecPeer(exec) };
 }
 
 export interface PeerOptions {
@@ -67,18 +69,18 @@ export class DiffPeer {
   private constructor(readonly spec: PeerSpec, private readonly ctx: CaseContext, private readonly options: PeerOptions) {}
 
   static async start(spec: PeerSpec, options: PeerOptions): Promise<DiffPeer> {
-    const ctx = new CaseContext({ address: spec.address, timeoutMs: options.timeoutMs, startTimeoutMs: options.startTimeoutMs, seed: options.seed, runId: `diff${++contexts}` });
+    const ctx = new CaseContext({ target: spec.target, timeoutMs: options.timeoutMs, startTimeoutMs: options.startTimeoutMs, seed: options.seed, runId: `diff${++contexts}` });
     const peer = new DiffPeer(spec, ctx, options);
     await peer.connect();
     return peer;
   }
 
   get isBroker(): boolean {
-    return this.spec.address.exec === undefined;
+    return this.spec.target.kind === 'tcp';
   }
 
   private async connect(): Promise<void> {
-    const exec = this.spec.address.exec;
+    const exec = this.spec.target.kind === 'exec' ? [...this.spec.target.command] : undefined;
     const problem = exec ? unstartable(exec) : undefined;
     if (problem) throw new PeerUnavailable(`cannot start the peer ${this.spec.text}: ${problem}`);
     const mark = startedCount();

@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Broker } from '../../reference/broker/index.js';
-import { WireConnection } from '../wire/connection.js';
+import type { WireConnection } from '../wire/connection.js';
+import { TcpPeer } from '../wire/peer-target.js';
 import { encodeMessageFrame } from '../../reference/codec/message.js';
 import { encodeFrame } from '../../reference/codec/frame.js';
 import { payloadArb } from '../../reference/properties/arbitraries.js';
@@ -60,7 +61,7 @@ beforeAll(async () => {
 afterAll(() => broker.close());
 
 async function session(label: string, n: number): Promise<WireConnection> {
-  const conn = await WireConnection.open({ port }, label, WAIT_MS);
+  const conn = await new TcpPeer('127.0.0.1', port).open(label, WAIT_MS);
   conn.send({ type: 'INIT', header: { id: 'init' }, payload: {
     client_id: `${label}-${n}`, language: 'typescript', role: 'harness', protocol_version: PROTOCOL_VERSION, encodings: ['json', 'cbor'], max_frame: 16_777_216,
   } });

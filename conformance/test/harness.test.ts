@@ -150,9 +150,10 @@ describe('case selection and verdicts', () => {
   });
 
   it('parses targets', () => {
-    expect(parseTarget('127.0.0.1:9999')).toEqual({ host: '127.0.0.1', port: 9999 });
-    expect(parseTarget('[::1]:9999')).toEqual({ host: '::1', port: 9999 });
-    expect(parseTarget('unix:/tmp/c.sock')).toEqual({ path: '/tmp/c.sock' });
+    expect(parseTarget('127.0.0.1:9999')).toEqual({ kind: 'tcp', host: '127.0.0.1', port: 9999 });
+    expect(parseTarget('[::1]:9999')).toEqual({ kind: 'tcp', host: '::1', port: 9999 });
+    expect(parseTarget('unix:/tmp/c.sock')).toEqual({ kind: 'unix', path: '/tmp/c.sock' });
+    expect(parseTarget('[::1]:9999').describe()).toBe('::1:9999');
     expect(() => parseTarget('localhost')).toThrow(/host:port/);
   });
 });

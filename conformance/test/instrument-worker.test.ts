@@ -5,7 +5,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { WireConnection } from '../wire/connection.js';
+import type { WireConnection } from '../wire/connection.js';
+import { ExecPeer, TcpPeer } from '../wire/peer-target.js';
 import type { Message } from '../../reference/codec/index.js';
 import { runCommand } from '../run-command.js';
 import type { CaseResult } from '../runner.js';
@@ -51,7 +52,7 @@ async function listening(args: string[]): Promise<{ proc: ChildProcess; port: nu
 }
 
 async function connectAsClient(port: number, id: string): Promise<{ conn: WireConnection; ready: Message }> {
-  const conn = await WireConnection.open({ host: '127.0.0.1', port }, id, WAIT_MS);
+  const conn = await new TcpPeer('127.0.0.1', port).open(id, WAIT_MS);
   conns.push(conn);
   conn.send({ type: 'INIT', header: { id: 'init' }, payload: { client_id: id, language: 'typescript', role: 'client', protocol_version: '1.0', encodings: ['json'], max_frame: 65536 } });
   const ack = await next(conn);
@@ -66,7 +67,7 @@ function command(conn: WireConnection, id: string, name: string, params?: Record
 }
 
 async function stdioWorker(args: string[]): Promise<{ conn: WireConnection; ready: Message }> {
-  const conn = await WireConnection.open({ exec: [...WORKER, ...args] }, 'worker', WAIT_MS);
+  const conn = await new ExecPeer([...WORKER, ...args]).open('worker', WAIT_MS);
   conns.push(conn);
   const init = await next(conn);
   expect(init).toMatchObject({ name: 'INIT', payload: { role: 'worker' } });
@@ -93,7 +94,7 @@ describe('concord instrument --port', () => {
   it('lets a connection that arrives while another is served wait its turn, unread, instead of resetting it', async () => {
     const { proc, port } = await listening(['--port', '0']);
     const a = await connectAsClient(port, 'a');
-    const b = await WireConnection.open({ host: '127.0.0.1', port }, 'b', WAIT_MS);
+    const b = await new TcpPeer('127.0.0.1', port).open('b', WAIT_MS);
     conns.push(b);
     b.send({ type: 'INIT', header: { id: 'init-b' }, payload: { client_id: 'b', language: 'typescript', role: 'client', protocol_version: '1.0', encodings: ['json'], max_frame: 65536 } });
     // a is still served while b waits.
@@ -109,7 +110,7 @@ describe('concord instrument --port', () => {
 
   it('refuses a first frame other than INIT and closes', async () => {
     const { port } = await listening(['--port', '0']);
-    const conn = await WireConnection.open({ host: '127.0.0.1', port }, 'x', WAIT_MS);
+    const conn = await new TcpPeer('127.0.0.1', port).open('x', WAIT_MS);
     conns.push(conn);
     command(conn, 'early', 'ping');
     expect(await next(conn)).toMatchObject({ name: 'ERROR', header: { re: 'early' }, payload: { code: 'PROTOCOL_VIOLATION' } });

@@ -50,15 +50,17 @@ describe('the lines suite', () => {
     expect(process.getuid?.() === 0 ? probe.outcome : 'fail').toBe('fail');
   }, 120_000);
 
-  it('flags a requester that creates a regular file where its pipe is missing', async () => {
-    const { results } = await run('requester', ['--create-regular'], ['transport-lines/missing-pipe-never-created']);
-    expect(failed(results)).toEqual(['transport-lines/missing-pipe-never-created']);
-    expect(results[0]!.message).toMatch(/regular file/);
+  it.each(['requester', 'responder'] as const)('flags a %s that creates a regular file where the pipe it writes is missing; its old id selects the case of each role', async (role) => {
+    // The id of the case before it was split by role (issue 19) selects both role cases; the other role's is skipped.
+    const { results } = await run(role, ['--create-regular'], ['transport-lines/missing-pipe-never-created']);
+    expect(failed(results)).toEqual([`transport-lines/missing-pipe-never-created/${role}`]);
+    expect(results.find((r) => r.outcome === 'fail')!.message).toMatch(/regular file/);
+    expect(results.filter((r) => r.outcome === 'skipped').map((r) => r.id)).toEqual([`transport-lines/missing-pipe-never-created/${role === 'requester' ? 'responder' : 'requester'}`]);
   }, 120_000);
 
-  it('flags a responder that creates a regular file where its reply pipe is missing', async () => {
-    const { results } = await run('responder', ['--create-regular'], ['transport-lines/missing-pipe-never-created']);
-    expect(failed(results)).toEqual(['transport-lines/missing-pipe-never-created']);
+  it.each(['requester', 'responder'] as const)('flags a %s that takes a regular file for the pipe it reads', async (role) => {
+    const { results } = await run(role, ['--create-regular'], [`transport-lines/substituted-pipe-refused/${role}`]);
+    expect(failed(results)).toEqual([`transport-lines/substituted-pipe-refused/${role}`]);
   }, 120_000);
 
   it('flags requesters whose large concurrent messages are written (and interleave)', async () => {
@@ -87,19 +89,19 @@ describe('the lines suite', () => {
     }, 240_000);
 
     it('without the options, the same peers fail: the fixed reply is no echo, the prefix is not the reply', async () => {
-      const responder = await run('responder', [], ['transport-lines/byte-transparency'], { script: fixed.script, peer: { oneShot: true } });
-      expect(failed(responder.results)).toEqual(['transport-lines/byte-transparency']);
-      const requester = await run('requester', [], ['transport-lines/byte-transparency'], { script: prefixed.script, peer: {} });
-      expect(failed(requester.results)).toEqual(['transport-lines/byte-transparency']);
-      const wrong = await run('responder', [], ['transport-lines/byte-transparency'], { script: fixed.script, peer: { oneShot: true, replyPattern: 'status: FAILED.*' } });
-      expect(failed(wrong.results)).toEqual(['transport-lines/byte-transparency']);
+      const responder = await run('responder', [], ['transport-lines/byte-transparency/responder'], { script: fixed.script, peer: { oneShot: true } });
+      expect(failed(responder.results)).toEqual(['transport-lines/byte-transparency/responder']);
+      const requester = await run('requester', [], ['transport-lines/byte-transparency/requester'], { script: prefixed.script, peer: {} });
+      expect(failed(requester.results)).toEqual(['transport-lines/byte-transparency/requester']);
+      const wrong = await run('responder', [], ['transport-lines/byte-transparency/responder'], { script: fixed.script, peer: { oneShot: true, replyPattern: 'status: FAILED.*' } });
+      expect(failed(wrong.results)).toEqual(['transport-lines/byte-transparency/responder']);
     }, 120_000);
 
     it('still flags a broken existing peer: world-writable pipes, a regular file created where a pipe is missing', async () => {
       const responder = await run('responder', ['--world-writable'], ['transport-lines/pipes-not-world-writable'], fixed);
       expect(failed(responder.results)).toEqual(['transport-lines/pipes-not-world-writable']);
-      const requester = await run('requester', ['--create-regular'], ['transport-lines/missing-pipe-never-created'], prefixed);
-      expect(failed(requester.results)).toEqual(['transport-lines/missing-pipe-never-created']);
+      const requester = await run('requester', ['--create-regular'], ['transport-lines/missing-pipe-never-created/requester'], prefixed);
+      expect(failed(requester.results)).toEqual(['transport-lines/missing-pipe-never-created/requester']);
     }, 120_000);
   });
 });

@@ -23,17 +23,21 @@ async function entry(index: number, log: number[]): Promise<number> {
 describe('several --target entry points', () => {
   it('parses host:port entries, and refuses a list that mixes in another kind of address', () => {
     const a = parseTarget('127.0.0.1:7001,[::1]:7002,localhost:7003');
-    expect(a.spread).toEqual([{ host: '127.0.0.1', port: 7001 }, { host: '::1', port: 7002 }, { host: 'localhost', port: 7003 }]);
-    expect([a.host, a.port]).toEqual(['127.0.0.1', 7001]);
+    expect(a.kind).toBe('cluster');
+    expect(a.kind === 'cluster' ? a.entries.map((e) => [e.kind, e.host, e.port]) : []).toEqual([['tcp', '127.0.0.1', 7001], ['tcp', '::1', 7002], ['tcp', 'localhost', 7003]]);
+    expect(a.describe()).toBe('127.0.0.1:7001,::1:7002,localhost:7003');
     expect(() => parseTarget('127.0.0.1:7001,unix:/tmp/x.sock')).toThrow(TargetError);
     expect(() => parseTarget('127.0.0.1:7001,nonsense')).toThrow(TargetError);
-    expect(parseTarget('127.0.0.1:7001').spread).toBeUndefined();
+    expect(parseTarget('127.0.0.1:7001').kind).toBe('tcp');
+    expect(parseTarget('[::1]:7001').kind).toBe('tcp');
+    expect(parseTarget('unix:/tmp/x.sock').kind).toBe('unix');
+    expect(parseTarget('fifo:/tmp/d').kind).toBe('fifo');
   });
 
   it("sends a case's k-th connection to entry k mod N, in the order they are asked for", async () => {
     const accepted: number[] = [];
     const ports = [await entry(0, accepted), await entry(1, accepted), await entry(2, accepted)];
-    const ctx = new CaseContext({ address: parseTarget(ports.map((p) => `127.0.0.1:${p}`).join(',')), timeoutMs: 5000, seed: 1, runId: 'spread' });
+    const ctx = new CaseContext({ target: parseTarget(ports.map((p) => `127.0.0.1:${p}`).join(',')), timeoutMs: 5000, seed: 1, runId: 'spread' });
     try {
       for (let k = 0; k < 5; k++) await ctx.open();
       for (let i = 0; i < 100 && accepted.length < 5; i++) await new Promise((r) => setTimeout(r, 20));

@@ -12,8 +12,6 @@ import { ProtocolError } from '../../reference/codec/errors.js';
 import { DEFAULT_LIMITS } from '../../spec/generated/catalog.js';
 import { redactBytes, redactText } from '../report/redact.js';
 import { startPeerProcess, type PeerProcess } from './peer-process.js';
-import { openFifo } from './fifo.js';
-import type { LinesTarget } from './lines.js';
 import { FaultyWriter } from '../faults/writer.js';
 import { describeStep, type ConnectionFaults } from '../faults/schedule.js';
 
@@ -35,27 +33,6 @@ export type Received =
   | { kind: 'invalid'; error: ProtocolError; bytes: Uint8Array }
   | { kind: 'closed'; reason: string }
   | { kind: 'timeout' };
-
-export interface Address {
-  host?: string;
-  port?: number;
-  path?: string;
-  /** A child process speaking frames on its standard input and output: command and arguments. */
-  exec?: string[];
-  /** Variables added to an exec peer's environment (PYTHONHASHSEED from --seed, so runs replay). */
-  env?: Record<string, string>;
-  /**
-   * FIFO pairs (section 10.4): alone, a broker's `--fifo-dir` (each connection puts a new pair there);
-   * with `exec`, where the harness creates a pair for each started peer, passed as `{fifo}`.
-   */
-  fifo?: string;
-  /** The legacy line profile (section 10.5): the pipes, the peer's role and command. */
-  lines?: LinesTarget;
-  /** A broker the harness starts itself (suite broker-process): its command, `{unix}`, `{port}` and `{host}` replaced per case. */
-  broker?: string[];
-  /** Several entry points (the brokers of one cluster): a case's k-th connection goes to entry k mod N. */
-  spread?: Address[];
-}
 
 /** The byte streams of a connection, and how to end it. */
 export interface Io {
@@ -145,17 +122,20 @@ export class WireConnection {
     return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
   }
 
-  /** Opens a TCP or Unix-socket connection, or starts an exec peer; rejects after `timeoutMs`. */
-  static open(address: Address, label: string, timeoutMs: number): Promise<WireConnection> {
-    if (address.fifo !== undefined) return openFifo({ ...address, fifo: address.fifo }, timeoutMs).then((io) => new WireConnection(io, label));
-    if (address.exec) return Promise.resolve(WireConnection.spawn(address.exec, label, address.env));
+  /** Opens a TCP or Unix-socket connection (`description` names it in errors); rejects after `timeoutMs`. */
+  static connect(to: { host: string; port: number } | { path: string }, description: string, label: string, timeoutMs: number): Promise<WireConnection> {
     return new Promise((resolve, reject) => {
-      const socket = address.path ? connect({ path: address.path }) : connect({ host: address.host ?? '127.0.0.1', port: address.port! });
+      const socket = connect(to);
       socket.setNoDelay(true);
-      const timer = setTimeout(() => { socket.destroy(); reject(new ConnectError(`connect to ${describe(address)} timed out after ${timeoutMs} ms`)); }, timeoutMs);
+      const timer = setTimeout(() => { socket.destroy(); reject(new ConnectError(`connect to ${description} timed out after ${timeoutMs} ms`)); }, timeoutMs);
       socket.once('connect', () => { clearTimeout(timer); resolve(new WireConnection({ input: socket, output: socket, destroy: () => socket.destroy() }, label)); });
-      socket.once('error', (e) => { clearTimeout(timer); reject(new ConnectError(`cannot connect to ${describe(address)}: ${e.message}`)); });
+      socket.once('error', (e) => { clearTimeout(timer); reject(new ConnectError(`cannot connect to ${description}: ${e.message}`)); });
     });
+  }
+
+  /** Talks frames over byte streams opened elsewhere (a FIFO pair, conformance/wire/fifo.ts). */
+  static fromIo(io: Io, label: string): WireConnection {
+    return new WireConnection(io, label);
   }
 
   /** Wraps a socket the harness accepted (listen mode: the peer under test is a client). */
@@ -170,7 +150,7 @@ export class WireConnection {
   }
 
   /** Starts a peer process and talks frames over its stdio; its standard error is kept for the log. */
-  private static spawn(command: string[], label: string, env?: Record<string, string>): WireConnection {
+  static exec(command: string[], label: string, env?: Record<string, string>): WireConnection {
     return WireConnection.wrapPeer(startPeerProcess(command, { stdio: ['pipe', 'pipe', 'pipe'], ...(env ? { env: { ...process.env, ...env } } : {}) }), label, { stop: true });
   }
 
@@ -404,12 +384,4 @@ function lengthPrefix(n: number): Buffer {
   const b = Buffer.alloc(4);
   b.writeUInt32BE(n);
   return b;
-}
-
-export function describe(address: Address): string {
-  if (address.lines) return `lines:${address.lines.request},${address.lines.reply} (${address.lines.role})`;
-  if (address.fifo !== undefined) return `fifo:${address.fifo}${address.exec ? ` exec: ${address.exec.join(' ')}` : ''}`;
-  if (address.exec) return `exec: ${address.exec.join(' ')}`;
-  if (address.spread) return address.spread.map(describe).join(',');
-  return address.path ? `unix:${address.path}` : `${address.host ?? '127.0.0.1'}:${address.port}`;
 }

@@ -6,7 +6,7 @@
  */
 import { FifoStream, type FifoSide } from '../../reference/transport/fifo-stream.js';
 import { createPairIn, ensurePrivateDir, removePairDir } from '../../reference/transport/fifo-fs.js';
-import type { Address, Io } from './connection.js';
+import type { Io } from './connection.js';
 import { ConnectError } from './connection.js';
 import { startPeerProcess } from './peer-process.js';
 
@@ -21,22 +21,23 @@ function connectStream(pair: string, side: FifoSide, timeoutMs: number): Promise
   });
 }
 
-export async function openFifo(address: Address & { fifo: string }, timeoutMs: number): Promise<Io> {
+/** A new pair in `dir`: opened as a broker's client without `command`, or as the broker side of `command` started on it. */
+export async function openFifo(dir: string, command: string[] | undefined, timeoutMs: number): Promise<Io> {
   let pair: string;
   try {
-    if (address.exec) await ensurePrivateDir(address.fifo); // the harness owns the directory of the peers it starts
-    pair = await createPairIn(address.fifo);
+    if (command) await ensurePrivateDir(dir); // the harness owns the directory of the peers it starts
+    pair = await createPairIn(dir);
   } catch (e) {
-    throw new ConnectError(`cannot create a FIFO pair in ${address.fifo}: ${(e as Error).message}`);
+    throw new ConnectError(`cannot create a FIFO pair in ${dir}: ${(e as Error).message}`);
   }
-  if (!address.exec) {
+  if (!command) {
     const stream = await connectStream(pair, 'client', timeoutMs).catch(async (e: unknown) => {
       await removePairDir(pair);
       throw e;
     });
     return { input: stream, output: stream, destroy: () => { stream.destroy(); void removePairDir(pair); } };
   }
-  const [cmd, ...args] = address.exec.map((a) => a.replaceAll('{fifo}', pair));
+  const [cmd, ...args] = command.map((a) => a.replaceAll('{fifo}', pair));
   const peer = startPeerProcess([cmd!, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   const kill = (): void => peer.stop();
   try {

@@ -9,7 +9,7 @@ import { Socket } from 'node:net';
 import { closeSync, writeSync } from 'node:fs';
 import { openReadEnd, openWriteEnd } from '../../reference/transport/fifo-fs.js';
 import { startPeerProcess, type PeerProcess } from './peer-process.js';
-import { TargetError } from '../target.js';
+import { TargetError } from '../target-error.js';
 
 /** The role of a legacy line peer under test (section 10.5). */
 export type LinesRole = 'requester' | 'responder';

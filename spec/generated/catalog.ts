@@ -13,25 +13,81 @@ export type MessageKind = 'request' | 'response' | 'notification' | 'error';
 /** A name of the error registry (spec/errors.json). */
 export type ErrorName = 'MALFORMED_FRAME' | 'FRAME_TOO_LARGE' | 'UNSUPPORTED_ENCODING' | 'INVALID_HEADER' | 'UNKNOWN_TYPE' | 'INVALID_PAYLOAD' | 'SCHEMA_VIOLATION' | 'INVALID_ARRAY' | 'PROTOCOL_VIOLATION' | 'UNEXPECTED_MESSAGE' | 'VERSION_MISMATCH' | 'DUPLICATE_CLIENT_ID' | 'UNAUTHORIZED' | 'UNKNOWN_DESTINATION' | 'PEER_GONE' | 'OVERLOADED' | 'TIMEOUT' | 'SHUTTING_DOWN' | 'INTERNAL' | 'UNSUPPORTED' | 'HANDLER_EXISTS' | 'NO_HANDLER' | 'ABORTED' | 'HANDLER_FAILED' | 'SERVICE_EXISTS' | 'SERVICE_NOT_FOUND' | 'SERVICE_UNHEALTHY' | 'UNKNOWN_COMMAND' | 'INVALID_PARAMS' | 'HARDWARE_ERROR';
 
-/** One entry of the message catalog (spec/messages/*.json). */
+/**
+ * One entry of the message catalog (spec/messages/*.json), as spec/catalog.schema.json defines a message record.
+ */
 export interface MessageInfo {
+  /**
+   * The type byte of the body prefix.
+   */
   readonly code: number;
+  /**
+   * The type's name, upper case.
+   */
   readonly name: MessageName;
+  /**
+   * The catalog area (spec/messages/AREA.json).
+   */
   readonly area: string;
-  readonly kind: MessageKind;
-  readonly level: Level;
-  readonly since: string;
-  readonly summary: string;
-  readonly directions: readonly Direction[];
-  readonly sender: readonly string[];
-  readonly receiver: readonly string[];
-  readonly response: MessageName | null;
-  readonly timeout_ms: number | null;
-  readonly errors: readonly ErrorName[];
+  /**
+   * Anchor of the spec section that defines the type.
+   */
   readonly section: string;
-  /** The payload's JSON Schema; `null` for types that carry no payload. */
+  /**
+   * request (answered by its response type or ERROR), response, notification (never answered) or error.
+   */
+  readonly kind: MessageKind;
+  /**
+   * Whether a peer whose role sends or receives the type must implement it (CONV-2, CONV-3).
+   */
+  readonly level: Level;
+  /**
+   * The protocol version that introduced the type.
+   */
+  readonly since: string;
+  /**
+   * One sentence on what the type is for.
+   */
+  readonly summary: string;
+  /**
+   * Where the type may travel: client-to-broker, broker-to-client, routed (through the broker to a dst).
+   */
+  readonly directions: readonly Direction[];
+  /**
+   * Roles that send the type.
+   */
+  readonly sender: readonly string[];
+  /**
+   * Roles that receive the type.
+   */
+  readonly receiver: readonly string[];
+  /**
+   * The response type of a request; null otherwise.
+   */
+  readonly response: MessageName | null;
+  /**
+   * Registry codes specific to this type (the check-order codes apply to every type).
+   */
+  readonly errors: readonly ErrorName[];
+  /**
+   * The type's own timeout; null when it has none.
+   */
+  readonly timeout_ms: number | null;
+  /**
+   * For a request: timeout_ms, else the request_timeout_ms default (a payload timeout field overrides both, REQ-14); null for other kinds.
+   */
+  readonly effective_timeout_ms: number | null;
+  /**
+   * Defaults the payload schema gives its top-level fields (for example a retry count).
+   */
+  readonly payload_defaults: Readonly<Record<string, unknown>>;
+  /**
+   * The payload's JSON Schema, its `#/$defs/...` references resolved against SCHEMA_DEFS (catalog.json inlines them); null for a type without payload.
+   */
   readonly payload: Readonly<Record<string, unknown>> | null;
-  /** Example payloads in the fixtures' typed-JSON notation. */
+  /**
+   * Example payloads in the typed-JSON notation of spec section 14.
+   */
   readonly examples: readonly unknown[];
 }
 
@@ -104,6 +160,7 @@ export const MESSAGES: readonly MessageInfo[] = [
     "code": 1,
     "name": "INIT",
     "area": "system",
+    "section": "msg-system",
     "kind": "request",
     "level": "required",
     "since": "1.0",
@@ -118,7 +175,6 @@ export const MESSAGES: readonly MessageInfo[] = [
       "broker"
     ],
     "response": "INIT_ACK",
-    "timeout_ms": null,
     "errors": [
       "PROTOCOL_VIOLATION",
       "VERSION_MISMATCH",
@@ -126,7 +182,9 @@ export const MESSAGES: readonly MessageInfo[] = [
       "UNAUTHORIZED",
       "SCHEMA_VIOLATION"
     ],
-    "section": "msg-system",
+    "timeout_ms": null,
+    "effective_timeout_ms": 30000,
+    "payload_defaults": {},
     "payload": {
       "type": "object",
       "required": [
@@ -232,6 +290,7 @@ export const MESSAGES: readonly MessageInfo[] = [
     "code": 2,
     "name": "SHUTDOWN",
     "area": "system",
+    "section": "msg-system",
     "kind": "request",
     "level": "required",
     "since": "1.0",
@@ -249,11 +308,12 @@ export const MESSAGES: readonly MessageInfo[] = [
       "client"
     ],
     "response": "SHUTDOWN_ACK",
-    "timeout_ms": null,
     "errors": [
       "SCHEMA_VIOLATION"
     ],
-    "section": "msg-system",
+    "timeout_ms": null,
+    "effective_timeout_ms": 30000,
+    "payload_defaults": {},
     "payload": {
       "type": "object",
       "additionalProperties": false,
@@ -282,6 +342,7 @@ export const MESSAGES: readonly MessageInfo[] = [
     "code": 3,
     "name": "PING",
     "area": "system",
+    "section": "msg-system",
     "kind": "request",
     "level": "required",
     "since": "1.0",
@@ -299,9 +360,10 @@ export const MESSAGES: readonly MessageInfo[] = [
       "client"
     ],
     "response": "PONG",
-    "timeout_ms": null,
     "errors": [],
-    "section": "msg-system",
+    "timeout_ms": null,
+    "effective_timeout_ms": 30000,
+    "payload_defaults": {},
     "payload": null,
     "examples": [
       null
@@ -311,6 +373,7 @@ export const MESSAGES: readonly MessageInfo[] = [
     "code": 4,
     "name": "PONG",
     "area": "system",
+    "section": "msg-system",
     "kind": "response",
     "level": "required",
     "since": "1.0",
@@ -328,9 +391,10 @@ export const MESSAGES: readonly MessageInfo[] = [
       "client"
     ],
     "response": null,
-    "timeout_ms": null,
     "errors": [],
-    "section": "msg-system",
+    "timeout_ms": null,
+    "effective_timeout_ms": null,
+    "payload_defaults": {},
     "payload": null,
     "examples": [
       null
@@ -340,6 +404,7 @@ export const MESSAGES: readonly MessageInfo[] = [
     "code": 5,
     "name": "INIT_ACK",
     "area": "system",
+    "section": "msg-system",
     "kind": "response",
     "level": "required",
     "since": "1.0",
@@ -354,9 +419,10 @@ export const MESSAGES: readonly MessageInfo[] = [
       "client"
     ],
     "response": null,
-    "timeout_ms": null,
     "errors": [],
-    "section": "msg-system",
+    "timeout_ms": null,
+    "effective_timeout_ms": null,
+    "payload_defaults": {},
     "payload": {
       "type": "object",
       "required": [
@@ -438,6 +504,7 @@ export const MESSAGES: readonly MessageInfo[] = [
     "code": 6,
     "name": "SHUTDOWN_ACK",
     "area": "system",
+    "section": "msg-system",
     "kind": "response",
     "level": "required",
     "since": "1.0",
@@ -455,9 +522,10 @@ export const MESSAGES: readonly MessageInfo[] = [
       "client"
     ],
     "response": null,
-    "timeout_ms": null,
     "errors": [],
-    "section": "msg-system",
+    "timeout_ms": null,
+    "effective_timeout_ms": null,
+    "payload_defaults": {},
     "payload": {
       "type": "object",
       "required": [
@@ -488,6 +556,7 @@ export const MESSAGES: readonly MessageInfo[] = [
     "code": 7,
     "name": "ACK",
     "area": "system",
+    "section": "msg-system",
     "kind": "response",
     "level": "required",
     "since": "1.0",
@@ -504,9 +573,10 @@ export const MESSAGES: readonly MessageInfo[] = [
       "any"
     ],
     "response": null,
-    "timeout_ms": null,
     "errors": [],
-    "section": "msg-system",
+    "timeout_ms": null,
+    "effective_timeout_ms": null,
+    "payload_defaults": {},
     "payload": {
       "type": "object",
       "additionalProperties": false,
@@ -536,6 +606,7 @@ export const MESSAGES: readonly MessageInfo[] = [
     "code": 8,
     "name": "STATS_REQUEST",
     "area": "system",
+    "section": "msg-system",
     "kind": "request",
     "level": "recommended",
     "since": "1.0",
@@ -550,11 +621,12 @@ export const MESSAGES: readonly MessageInfo[] = [
       "broker"
     ],
     "response": "STATS_RESPONSE",
-    "timeout_ms": null,
     "errors": [
       "SCHEMA_VIOLATION"
     ],
-    "section": "msg-system",
+    "timeout_ms": null,
+    "effective_timeout_ms": 30000,
+    "payload_defaults": {},
     "payload": {
       "type": "object",
       "additionalProperties": false,
@@ -572,6 +644,7 @@ export const MESSAGES: readonly MessageInfo[] = [
     "code": 9,
     "name": "STATS_RESPONSE",
     "area": "system",
+    "section": "msg-system",
     "kind": "response",
     "level": "recommended",
     "since": "1.0",
@@ -586,9 +659,10 @@ export const MESSAGES: readonly MessageInfo[] = [
       "client"
     ],
     "response": null,
-    "timeout_ms": null,
     "errors": [],
-    "section": "msg-system",
+    "timeout_ms": null,
+    "effective_timeout_ms": null,
+    "payload_defaults": {},
     "payload": {
       "type": "object",
       "required": [
@@ -713,6 +787,7 @@ export const MESSAGES: readonly MessageInfo[] = [
     "code": 16,
     "name": "REASONING_REQUEST",
     "area": "reasoning",
+    "section": "msg-reasoning",
     "kind": "request",
     "level": "required",
     "since": "1.0",
@@ -729,7 +804,6 @@ export const MESSAGES: readonly MessageInfo[] = [
       "teacher"
     ],
     "response": "REASONING_RESPONSE",
-    "timeout_ms": 30000,
     "errors": [
       "SCHEMA_VIOLATION",
       "INVALID_ARRAY",
@@ -739,7 +813,9 @@ export const MESSAGES: readonly MessageInfo[] = [
       "TIMEOUT",
       "INTERNAL"
     ],
-    "section": "msg-reasoning",
+    "timeout_ms": 30000,
+    "effective_timeout_ms": 30000,
+    "payload_defaults": {},
     "payload": {
       "type": "object",
       "required": [
@@ -806,6 +882,7 @@ export const MESSAGES: readonly MessageInfo[] = [
     "code": 17,
     "name": "REASONING_RESPONSE",
     "area": "reasoning",
+    "section": "msg-reasoning",
     "kind": "response",
     "level": "required",
     "since": "1.0",
@@ -822,9 +899,10 @@ export const MESSAGES: readonly MessageInfo[] = [
       "coordinator"
     ],
     "response": null,
-    "timeout_ms": null,
     "errors": [],
-    "section": "msg-reasoning",
+    "timeout_ms": null,
+    "effective_timeout_ms": null,
+    "payload_defaults": {},
     "payload": {
       "$ref": "#/$defs/ReasoningResult"
     },
@@ -873,6 +951,7 @@ export const MESSAGES: readonly MessageInfo[] = [
     "code": 18,
     "name": "BATCH_REASONING_REQ",
     "area": "reasoning",
+    "section": "msg-reasoning",
     "kind": "request",
     "level": "required",
     "since": "1.0",
@@ -888,7 +967,6 @@ export const MESSAGES: readonly MessageInfo[] = [
       "engine"
     ],
     "response": "BATCH_REASONING_RSP",
-    "timeout_ms": 120000,
     "errors": [
       "SCHEMA_VIOLATION",
       "INVALID_ARRAY",
@@ -897,7 +975,9 @@ export const MESSAGES: readonly MessageInfo[] = [
       "OVERLOADED",
       "TIMEOUT"
     ],
-    "section": "msg-reasoning",
+    "timeout_ms": 120000,
+    "effective_timeout_ms": 120000,
+    "payload_defaults": {},
     "payload": {
       "type": "object",
       "required": [
@@ -996,6 +1076,7 @@ export const MESSAGES: readonly MessageInfo[] = [
     "code": 19,
     "name": "BATCH_REASONING_RSP",
     "area": "reasoning",
+    "section": "msg-reasoning",
     "kind": "response",
     "level": "required",
     "since": "1.0",
@@ -1011,9 +1092,10 @@ export const MESSAGES: readonly MessageInfo[] = [
       "coordinator"
     ],
     "response": null,
-    "timeout_ms": null,
     "errors": [],
-    "section": "msg-reasoning",
+    "timeout_ms": null,
+    "effective_timeout_ms": null,
+    "payload_defaults": {},
     "payload": {
       "type": "object",
       "required": [
@@ -1091,6 +1173,7 @@ export const MESSAGES: readonly MessageInfo[] = [
     "code": 20,
     "name": "ENGINE_STATUS_REQ",
     "area": "reasoning",
+    "section": "msg-reasoning",
     "kind": "request",
     "level": "recommended",
     "since": "1.1",
@@ -1106,14 +1189,15 @@ export const MESSAGES: readonly MessageInfo[] = [
       "engine"
     ],
     "response": "ENGINE_STATUS_RSP",
-    "timeout_ms": 30000,
     "errors": [
       "SCHEMA_VIOLATION",
       "UNKNOWN_DESTINATION",
       "PEER_GONE",
       "TIMEOUT"
     ],
-    "section": "msg-reasoning",
+    "timeout_ms": 30000,
+    "effective_timeout_ms": 30000,
+    "payload_defaults": {},
     "payload": {
       "type": "object",
       "additionalProperties": false,
@@ -1127,6 +1211,7 @@ export const MESSAGES: readonly MessageInfo[] = [
     "code": 21,
     "name": "ENGINE_STATUS_RSP",
     "area": "reasoning",
+    "section": "msg-reasoning",
     "kind": "response",
     "level": "recommended",
     "since": "1.1",
@@ -1142,9 +1227,10 @@ export const MESSAGES: readonly MessageInfo[] = [
       "coordinator"
     ],
     "response": null,
-    "timeout_ms": null,
     "errors": [],
-    "section": "msg-reasoning",
+    "timeout_ms": null,
+    "effective_timeout_ms": null,
+    "payload_defaults": {},
     "payload": {
       "type": "object",
       "required": [
@@ -1193,6 +1279,7 @@ export const MESSAGES: readonly MessageInfo[] = [
     "code": 32,
     "name": "FEEDBACK",
     "area": "learning",
+    "section": "msg-learning",
     "kind": "request",
     "level": "required",
     "since": "1.0",
@@ -1209,7 +1296,6 @@ export const MESSAGES: readonly MessageInfo[] = [
       "teacher"
     ],
     "response": "ACK",
-    "timeout_ms": 30000,
     "errors": [
       "SCHEMA_VIOLATION",
       "INVALID_ARRAY",
@@ -1217,7 +1303,9 @@ export const MESSAGES: readonly MessageInfo[] = [
       "PEER_GONE",
       "TIMEOUT"
     ],
-    "section": "msg-learning",
+    "timeout_ms": 30000,
+    "effective_timeout_ms": 30000,
+    "payload_defaults": {},
     "payload": {
       "type": "object",
       "required": [
@@ -1273,6 +1361,7 @@ export const MESSAGES: readonly MessageInfo[] = [
     "code": 33,
     "name": "STATE_UPDATE",
     "area": "learning",
+    "section": "msg-learning",
     "kind": "request",
     "level": "required",
     "since": "1.0",
@@ -1289,7 +1378,6 @@ export const MESSAGES: readonly MessageInfo[] = [
       "teacher"
     ],
     "response": "ACK",
-    "timeout_ms": 30000,
     "errors": [
       "SCHEMA_VIOLATION",
       "INVALID_ARRAY",
@@ -1297,7 +1385,9 @@ export const MESSAGES: readonly MessageInfo[] = [
       "PEER_GONE",
       "TIMEOUT"
     ],
-    "section": "msg-learning",
+    "timeout_ms": 30000,
+    "effective_timeout_ms": 30000,
+    "payload_defaults": {},
     "payload": {
       "type": "object",
       "required": [
@@ -1363,6 +1453,7 @@ export const MESSAGES: readonly MessageInfo[] = [
     "code": 34,
     "name": "PARAMETER_SYNC",
     "area": "learning",
+    "section": "msg-learning",
     "kind": "request",
     "level": "required",
     "since": "1.0",
@@ -1378,14 +1469,15 @@ export const MESSAGES: readonly MessageInfo[] = [
       "teacher"
     ],
     "response": "ACK",
-    "timeout_ms": 30000,
     "errors": [
       "SCHEMA_VIOLATION",
       "UNKNOWN_DESTINATION",
       "PEER_GONE",
       "TIMEOUT"
     ],
-    "section": "msg-learning",
+    "timeout_ms": 30000,
+    "effective_timeout_ms": 30000,
+    "payload_defaults": {},
     "payload": {
       "type": "object",
       "required": [
@@ -1426,6 +1518,7 @@ export const MESSAGES: readonly MessageInfo[] = [
     "code": 48,
     "name": "MTL_COORDINATE",
     "area": "mtl",
+    "section": "msg-mtl",
     "kind": "request",
     "level": "required",
     "since": "1.0",
@@ -1443,7 +1536,6 @@ export const MESSAGES: readonly MessageInfo[] = [
       "engine"
     ],
     "response": "TEACHER_SYNC",
-    "timeout_ms": 30000,
     "errors": [
       "SCHEMA_VIOLATION",
       "INVALID_ARRAY",
@@ -1451,7 +1543,9 @@ export const MESSAGES: readonly MessageInfo[] = [
       "PEER_GONE",
       "TIMEOUT"
     ],
-    "section": "msg-mtl",
+    "timeout_ms": 30000,
+    "effective_timeout_ms": 30000,
+    "payload_defaults": {},
     "payload": {
       "type": "object",
       "required": [
@@ -1546,6 +1640,7 @@ export const MESSAGES: readonly MessageInfo[] = [
     "code": 49,
     "name": "TEACHER_SYNC",
     "area": "mtl",
+    "section": "msg-mtl",
     "kind": "response",
     "level": "required",
     "since": "1.0",
@@ -1563,9 +1658,10 @@ export const MESSAGES: readonly MessageInfo[] = [
       "teacher"
     ],
     "response": null,
-    "timeout_ms": null,
     "errors": [],
-    "section": "msg-mtl",
+    "timeout_ms": null,
+    "effective_timeout_ms": null,
+    "payload_defaults": {},
     "payload": {
       "type": "object",
       "required": [
@@ -1631,6 +1727,7 @@ export const MESSAGES: readonly MessageInfo[] = [
     "code": 50,
     "name": "DISAGREEMENT_SIGNAL",
     "area": "mtl",
+    "section": "msg-mtl",
     "kind": "notification",
     "level": "recommended",
     "since": "1.0",
@@ -1647,12 +1744,13 @@ export const MESSAGES: readonly MessageInfo[] = [
       "client"
     ],
     "response": null,
-    "timeout_ms": null,
     "errors": [
       "SCHEMA_VIOLATION",
       "UNKNOWN_DESTINATION"
     ],
-    "section": "msg-mtl",
+    "timeout_ms": null,
+    "effective_timeout_ms": null,
+    "payload_defaults": {},
     "payload": {
       "type": "object",
       "required": [
@@ -1705,6 +1803,7 @@ export const MESSAGES: readonly MessageInfo[] = [
     "code": 64,
     "name": "MEMORY_UPDATE",
     "area": "memory",
+    "section": "msg-memory",
     "kind": "request",
     "level": "recommended",
     "since": "1.0",
@@ -1721,7 +1820,6 @@ export const MESSAGES: readonly MessageInfo[] = [
       "engine"
     ],
     "response": "ACK",
-    "timeout_ms": 30000,
     "errors": [
       "SCHEMA_VIOLATION",
       "INVALID_ARRAY",
@@ -1729,7 +1827,9 @@ export const MESSAGES: readonly MessageInfo[] = [
       "PEER_GONE",
       "TIMEOUT"
     ],
-    "section": "msg-memory",
+    "timeout_ms": 30000,
+    "effective_timeout_ms": 30000,
+    "payload_defaults": {},
     "payload": {
       "type": "object",
       "required": [
@@ -1782,6 +1882,7 @@ export const MESSAGES: readonly MessageInfo[] = [
     "code": 65,
     "name": "ENCODING_REQ",
     "area": "memory",
+    "section": "msg-memory",
     "kind": "request",
     "level": "recommended",
     "since": "1.0",
@@ -1797,14 +1898,15 @@ export const MESSAGES: readonly MessageInfo[] = [
       "engine"
     ],
     "response": "ENCODING_RSP",
-    "timeout_ms": 30000,
     "errors": [
       "SCHEMA_VIOLATION",
       "UNKNOWN_DESTINATION",
       "PEER_GONE",
       "TIMEOUT"
     ],
-    "section": "msg-memory",
+    "timeout_ms": 30000,
+    "effective_timeout_ms": 30000,
+    "payload_defaults": {},
     "payload": {
       "type": "object",
       "required": [
@@ -1836,6 +1938,7 @@ export const MESSAGES: readonly MessageInfo[] = [
     "code": 66,
     "name": "ENCODING_RSP",
     "area": "memory",
+    "section": "msg-memory",
     "kind": "response",
     "level": "recommended",
     "since": "1.0",
@@ -1851,9 +1954,10 @@ export const MESSAGES: readonly MessageInfo[] = [
       "engine"
     ],
     "response": null,
-    "timeout_ms": null,
     "errors": [],
-    "section": "msg-memory",
+    "timeout_ms": null,
+    "effective_timeout_ms": null,
+    "payload_defaults": {},
     "payload": {
       "type": "object",
       "required": [
@@ -1900,6 +2004,7 @@ export const MESSAGES: readonly MessageInfo[] = [
     "code": 80,
     "name": "BUS_SUBSCRIBE",
     "area": "bus",
+    "section": "bus",
     "kind": "request",
     "level": "recommended",
     "since": "1.0",
@@ -1914,12 +2019,13 @@ export const MESSAGES: readonly MessageInfo[] = [
       "broker"
     ],
     "response": "BUS_SUBSCRIBED",
-    "timeout_ms": null,
     "errors": [
       "SCHEMA_VIOLATION",
       "OVERLOADED"
     ],
-    "section": "bus",
+    "timeout_ms": null,
+    "effective_timeout_ms": 30000,
+    "payload_defaults": {},
     "payload": {
       "type": "object",
       "required": [
@@ -1945,6 +2051,7 @@ export const MESSAGES: readonly MessageInfo[] = [
     "code": 81,
     "name": "BUS_SUBSCRIBED",
     "area": "bus",
+    "section": "bus",
     "kind": "response",
     "level": "recommended",
     "since": "1.0",
@@ -1959,9 +2066,10 @@ export const MESSAGES: readonly MessageInfo[] = [
       "client"
     ],
     "response": null,
-    "timeout_ms": null,
     "errors": [],
-    "section": "bus",
+    "timeout_ms": null,
+    "effective_timeout_ms": null,
+    "payload_defaults": {},
     "payload": {
       "type": "object",
       "required": [
@@ -1987,6 +2095,7 @@ export const MESSAGES: readonly MessageInfo[] = [
     "code": 82,
     "name": "BUS_UNSUBSCRIBE",
     "area": "bus",
+    "section": "bus",
     "kind": "request",
     "level": "recommended",
     "since": "1.0",
@@ -2001,11 +2110,12 @@ export const MESSAGES: readonly MessageInfo[] = [
       "broker"
     ],
     "response": "ACK",
-    "timeout_ms": null,
     "errors": [
       "SCHEMA_VIOLATION"
     ],
-    "section": "bus",
+    "timeout_ms": null,
+    "effective_timeout_ms": 30000,
+    "payload_defaults": {},
     "payload": {
       "type": "object",
       "required": [
@@ -2031,6 +2141,7 @@ export const MESSAGES: readonly MessageInfo[] = [
     "code": 83,
     "name": "BUS_PUBLISH",
     "area": "bus",
+    "section": "bus",
     "kind": "request",
     "level": "recommended",
     "since": "1.0",
@@ -2045,11 +2156,12 @@ export const MESSAGES: readonly MessageInfo[] = [
       "broker"
     ],
     "response": "BUS_PUBLISHED",
-    "timeout_ms": 60000,
     "errors": [
       "SCHEMA_VIOLATION"
     ],
-    "section": "bus",
+    "timeout_ms": 60000,
+    "effective_timeout_ms": 60000,
+    "payload_defaults": {},
     "payload": {
       "type": "object",
       "required": [
@@ -2082,6 +2194,7 @@ export const MESSAGES: readonly MessageInfo[] = [
     "code": 84,
     "name": "BUS_PUBLISHED",
     "area": "bus",
+    "section": "bus",
     "kind": "response",
     "level": "recommended",
     "since": "1.0",
@@ -2096,9 +2209,10 @@ export const MESSAGES: readonly MessageInfo[] = [
       "client"
     ],
     "response": null,
-    "timeout_ms": null,
     "errors": [],
-    "section": "bus",
+    "timeout_ms": null,
+    "effective_timeout_ms": null,
+    "payload_defaults": {},
     "payload": {
       "type": "object",
       "required": [
@@ -2129,6 +2243,7 @@ export const MESSAGES: readonly MessageInfo[] = [
     "code": 85,
     "name": "BUS_EVENT",
     "area": "bus",
+    "section": "bus",
     "kind": "request",
     "level": "recommended",
     "since": "1.0",
@@ -2143,11 +2258,12 @@ export const MESSAGES: readonly MessageInfo[] = [
       "client"
     ],
     "response": "ACK",
-    "timeout_ms": 30000,
     "errors": [
       "HANDLER_FAILED"
     ],
-    "section": "bus",
+    "timeout_ms": 30000,
+    "effective_timeout_ms": 30000,
+    "payload_defaults": {},
     "payload": {
       "type": "object",
       "required": [
@@ -2193,6 +2309,7 @@ export const MESSAGES: readonly MessageInfo[] = [
     "code": 86,
     "name": "BUS_REGISTER_HANDLER",
     "area": "bus",
+    "section": "bus",
     "kind": "request",
     "level": "recommended",
     "since": "1.0",
@@ -2207,12 +2324,13 @@ export const MESSAGES: readonly MessageInfo[] = [
       "broker"
     ],
     "response": "ACK",
-    "timeout_ms": null,
     "errors": [
       "SCHEMA_VIOLATION",
       "HANDLER_EXISTS"
     ],
-    "section": "bus",
+    "timeout_ms": null,
+    "effective_timeout_ms": 30000,
+    "payload_defaults": {},
     "payload": {
       "type": "object",
       "required": [
@@ -2248,6 +2366,7 @@ export const MESSAGES: readonly MessageInfo[] = [
     "code": 87,
     "name": "BUS_UNREGISTER_HANDLER",
     "area": "bus",
+    "section": "bus",
     "kind": "request",
     "level": "recommended",
     "since": "1.0",
@@ -2262,11 +2381,12 @@ export const MESSAGES: readonly MessageInfo[] = [
       "broker"
     ],
     "response": "ACK",
-    "timeout_ms": null,
     "errors": [
       "SCHEMA_VIOLATION"
     ],
-    "section": "bus",
+    "timeout_ms": null,
+    "effective_timeout_ms": 30000,
+    "payload_defaults": {},
     "payload": {
       "type": "object",
       "required": [
@@ -2292,6 +2412,7 @@ export const MESSAGES: readonly MessageInfo[] = [
     "code": 88,
     "name": "BUS_SEND",
     "area": "bus",
+    "section": "bus",
     "kind": "request",
     "level": "recommended",
     "since": "1.0",
@@ -2309,7 +2430,6 @@ export const MESSAGES: readonly MessageInfo[] = [
       "client"
     ],
     "response": "ACK",
-    "timeout_ms": 30000,
     "errors": [
       "SCHEMA_VIOLATION",
       "HANDLER_FAILED",
@@ -2317,7 +2437,9 @@ export const MESSAGES: readonly MessageInfo[] = [
       "PEER_GONE",
       "TIMEOUT"
     ],
-    "section": "bus",
+    "timeout_ms": 30000,
+    "effective_timeout_ms": 30000,
+    "payload_defaults": {},
     "payload": {
       "type": "object",
       "required": [
@@ -2349,6 +2471,7 @@ export const MESSAGES: readonly MessageInfo[] = [
     "code": 89,
     "name": "BUS_QUERY",
     "area": "bus",
+    "section": "bus",
     "kind": "request",
     "level": "recommended",
     "since": "1.0",
@@ -2366,7 +2489,6 @@ export const MESSAGES: readonly MessageInfo[] = [
       "client"
     ],
     "response": "BUS_QUERY_RESULT",
-    "timeout_ms": 30000,
     "errors": [
       "SCHEMA_VIOLATION",
       "NO_HANDLER",
@@ -2375,7 +2497,9 @@ export const MESSAGES: readonly MessageInfo[] = [
       "PEER_GONE",
       "TIMEOUT"
     ],
-    "section": "bus",
+    "timeout_ms": 30000,
+    "effective_timeout_ms": 30000,
+    "payload_defaults": {},
     "payload": {
       "type": "object",
       "required": [
@@ -2412,6 +2536,7 @@ export const MESSAGES: readonly MessageInfo[] = [
     "code": 90,
     "name": "BUS_QUERY_RESULT",
     "area": "bus",
+    "section": "bus",
     "kind": "response",
     "level": "recommended",
     "since": "1.0",
@@ -2429,9 +2554,10 @@ export const MESSAGES: readonly MessageInfo[] = [
       "client"
     ],
     "response": null,
-    "timeout_ms": null,
     "errors": [],
-    "section": "bus",
+    "timeout_ms": null,
+    "effective_timeout_ms": null,
+    "payload_defaults": {},
     "payload": {
       "type": "object",
       "additionalProperties": false,
@@ -2454,6 +2580,7 @@ export const MESSAGES: readonly MessageInfo[] = [
     "code": 96,
     "name": "SERVICE_REGISTER",
     "area": "registry",
+    "section": "registry",
     "kind": "request",
     "level": "recommended",
     "since": "1.0",
@@ -2468,12 +2595,13 @@ export const MESSAGES: readonly MessageInfo[] = [
       "broker"
     ],
     "response": "ACK",
-    "timeout_ms": null,
     "errors": [
       "SCHEMA_VIOLATION",
       "SERVICE_EXISTS"
     ],
-    "section": "registry",
+    "timeout_ms": null,
+    "effective_timeout_ms": 30000,
+    "payload_defaults": {},
     "payload": {
       "type": "object",
       "required": [
@@ -2506,6 +2634,7 @@ export const MESSAGES: readonly MessageInfo[] = [
     "code": 97,
     "name": "SERVICE_UNREGISTER",
     "area": "registry",
+    "section": "registry",
     "kind": "request",
     "level": "recommended",
     "since": "1.0",
@@ -2520,12 +2649,13 @@ export const MESSAGES: readonly MessageInfo[] = [
       "broker"
     ],
     "response": "ACK",
-    "timeout_ms": null,
     "errors": [
       "SCHEMA_VIOLATION",
       "SERVICE_NOT_FOUND"
     ],
-    "section": "registry",
+    "timeout_ms": null,
+    "effective_timeout_ms": 30000,
+    "payload_defaults": {},
     "payload": {
       "type": "object",
       "required": [
@@ -2548,6 +2678,7 @@ export const MESSAGES: readonly MessageInfo[] = [
     "code": 98,
     "name": "SERVICE_HEALTH",
     "area": "registry",
+    "section": "registry",
     "kind": "request",
     "level": "recommended",
     "since": "1.0",
@@ -2562,12 +2693,13 @@ export const MESSAGES: readonly MessageInfo[] = [
       "broker"
     ],
     "response": "ACK",
-    "timeout_ms": null,
     "errors": [
       "SCHEMA_VIOLATION",
       "SERVICE_NOT_FOUND"
     ],
-    "section": "registry",
+    "timeout_ms": null,
+    "effective_timeout_ms": 30000,
+    "payload_defaults": {},
     "payload": {
       "type": "object",
       "required": [
@@ -2596,6 +2728,7 @@ export const MESSAGES: readonly MessageInfo[] = [
     "code": 99,
     "name": "SERVICE_LIST",
     "area": "registry",
+    "section": "registry",
     "kind": "request",
     "level": "recommended",
     "since": "1.0",
@@ -2610,11 +2743,12 @@ export const MESSAGES: readonly MessageInfo[] = [
       "broker"
     ],
     "response": "SERVICE_LIST_RESULT",
-    "timeout_ms": null,
     "errors": [
       "SCHEMA_VIOLATION"
     ],
-    "section": "registry",
+    "timeout_ms": null,
+    "effective_timeout_ms": 30000,
+    "payload_defaults": {},
     "payload": {
       "type": "object",
       "additionalProperties": false,
@@ -2640,6 +2774,7 @@ export const MESSAGES: readonly MessageInfo[] = [
     "code": 100,
     "name": "SERVICE_LIST_RESULT",
     "area": "registry",
+    "section": "registry",
     "kind": "response",
     "level": "recommended",
     "since": "1.0",
@@ -2654,9 +2789,10 @@ export const MESSAGES: readonly MessageInfo[] = [
       "client"
     ],
     "response": null,
-    "timeout_ms": null,
     "errors": [],
-    "section": "registry",
+    "timeout_ms": null,
+    "effective_timeout_ms": null,
+    "payload_defaults": {},
     "payload": {
       "type": "object",
       "required": [
@@ -2696,6 +2832,7 @@ export const MESSAGES: readonly MessageInfo[] = [
     "code": 101,
     "name": "SERVICE_DISPATCH",
     "area": "registry",
+    "section": "registry",
     "kind": "request",
     "level": "recommended",
     "since": "1.0",
@@ -2713,7 +2850,6 @@ export const MESSAGES: readonly MessageInfo[] = [
       "service"
     ],
     "response": "SERVICE_RESULT",
-    "timeout_ms": 300000,
     "errors": [
       "SCHEMA_VIOLATION",
       "SERVICE_NOT_FOUND",
@@ -2723,7 +2859,11 @@ export const MESSAGES: readonly MessageInfo[] = [
       "HANDLER_FAILED",
       "PEER_GONE"
     ],
-    "section": "registry",
+    "timeout_ms": 300000,
+    "effective_timeout_ms": 300000,
+    "payload_defaults": {
+      "max_retries": 3
+    },
     "payload": {
       "type": "object",
       "required": [
@@ -2779,6 +2919,7 @@ export const MESSAGES: readonly MessageInfo[] = [
     "code": 102,
     "name": "SERVICE_RESULT",
     "area": "registry",
+    "section": "registry",
     "kind": "response",
     "level": "recommended",
     "since": "1.0",
@@ -2796,9 +2937,10 @@ export const MESSAGES: readonly MessageInfo[] = [
       "broker"
     ],
     "response": null,
-    "timeout_ms": null,
     "errors": [],
-    "section": "registry",
+    "timeout_ms": null,
+    "effective_timeout_ms": null,
+    "payload_defaults": {},
     "payload": {
       "type": "object",
       "additionalProperties": false,
@@ -2826,6 +2968,7 @@ export const MESSAGES: readonly MessageInfo[] = [
     "code": 112,
     "name": "INSTRUMENT_COMMAND",
     "area": "instrument",
+    "section": "instrument",
     "kind": "request",
     "level": "recommended",
     "since": "1.0",
@@ -2841,7 +2984,6 @@ export const MESSAGES: readonly MessageInfo[] = [
       "worker"
     ],
     "response": "INSTRUMENT_RESPONSE",
-    "timeout_ms": 10000,
     "errors": [
       "SCHEMA_VIOLATION",
       "UNKNOWN_COMMAND",
@@ -2850,7 +2992,9 @@ export const MESSAGES: readonly MessageInfo[] = [
       "TIMEOUT",
       "PEER_GONE"
     ],
-    "section": "instrument",
+    "timeout_ms": 10000,
+    "effective_timeout_ms": 10000,
+    "payload_defaults": {},
     "payload": {
       "type": "object",
       "required": [
@@ -2886,6 +3030,7 @@ export const MESSAGES: readonly MessageInfo[] = [
     "code": 113,
     "name": "INSTRUMENT_RESPONSE",
     "area": "instrument",
+    "section": "instrument",
     "kind": "response",
     "level": "recommended",
     "since": "1.0",
@@ -2901,9 +3046,10 @@ export const MESSAGES: readonly MessageInfo[] = [
       "client"
     ],
     "response": null,
-    "timeout_ms": null,
     "errors": [],
-    "section": "instrument",
+    "timeout_ms": null,
+    "effective_timeout_ms": null,
+    "payload_defaults": {},
     "payload": {
       "type": "object",
       "required": [
@@ -2972,6 +3118,7 @@ export const MESSAGES: readonly MessageInfo[] = [
     "code": 114,
     "name": "INSTRUMENT_EVENT",
     "area": "instrument",
+    "section": "instrument",
     "kind": "notification",
     "level": "recommended",
     "since": "1.0",
@@ -2988,9 +3135,10 @@ export const MESSAGES: readonly MessageInfo[] = [
       "client"
     ],
     "response": null,
-    "timeout_ms": null,
     "errors": [],
-    "section": "instrument",
+    "timeout_ms": null,
+    "effective_timeout_ms": null,
+    "payload_defaults": {},
     "payload": {
       "type": "object",
       "required": [
@@ -3040,6 +3188,7 @@ export const MESSAGES: readonly MessageInfo[] = [
     "code": 255,
     "name": "ERROR",
     "area": "system",
+    "section": "msg-system",
     "kind": "error",
     "level": "required",
     "since": "1.0",
@@ -3056,9 +3205,10 @@ export const MESSAGES: readonly MessageInfo[] = [
       "any"
     ],
     "response": null,
-    "timeout_ms": null,
     "errors": [],
-    "section": "msg-system",
+    "timeout_ms": null,
+    "effective_timeout_ms": null,
+    "payload_defaults": {},
     "payload": {
       "type": "object",
       "required": [

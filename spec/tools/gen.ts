@@ -14,7 +14,7 @@ export type Outputs = Map<string, string>;
 /** Stage 1 has no dependency on the codec; stage 2 (fixtures, docs) runs the codec on stage 1's catalog. */
 async function stageOne(spec: SpecModel): Promise<Outputs> {
   return new Map([
-    ['spec/generated/catalog.ts', generateCatalog(spec)],
+    ['spec/generated/catalog.ts', await generateCatalog(spec, readFileSync(join(ROOT_DIR, 'spec', 'catalog.schema.json'), 'utf8'))],
     ['spec/generated/types.ts', await generateTypes(spec)],
     ['spec/generated/fixture.ts', await generateFixtureTypes(readFileSync(join(ROOT_DIR, 'fixtures', 'fixture.schema.json'), 'utf8'))],
     ['spec/generated/bus-adapter.ts', await generateBusAdapterTypes(readFileSync(join(ROOT_DIR, 'spec', 'bus', 'adapter.schema.json'), 'utf8'))],

@@ -255,9 +255,9 @@ describe('item 12: the token is never written', () => {
 describe('item 13: a peer\'s exit or refusal is the peer\'s outcome, not the harness\'s', () => {
   it('a lines responder that exits without reading: a failure (exit 1), not a harness error (70)', async () => {
     const d = mkdtempSync(join(scratch, 'lines-'));
-    const run = await harness(['--target', `lines:${d}/req,${d}/rep`, '--role', 'responder', '--lines-timeout', '1', '--run', 'transport-lines/start-order', ...FAST], ['/bin/true']);
+    const run = await harness(['--target', `lines:${d}/req,${d}/rep`, '--role', 'responder', '--lines-timeout', '1', '--run', 'transport-lines/start-order/responder', ...FAST], ['/bin/true']);
     expectSane(run);
-    expect(outcome(run, 'transport-lines/start-order')?.outcome).toBe('fail');
+    expect(outcome(run, 'transport-lines/start-order/responder')?.outcome).toBe('fail');
     expect(run.code).toBe(1);
   }, RUN_MS);
 

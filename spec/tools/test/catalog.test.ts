@@ -97,3 +97,19 @@ describe('spec/generated/catalog.json', () => {
     expect(catalog).toEqual(JSON.parse(JSON.stringify(catalogData(loadSpec()))));
   });
 });
+
+describe('MessageInfo (spec/generated/catalog.ts)', () => {
+  it('is generated from the schema\'s message record: its fields are the record\'s, and MESSAGES matches catalog.json but for the payload\'s $refs', async () => {
+    const { generateMessageInfo } = await import('../gen-ts.js');
+    const { MESSAGES } = await import('../../generated/catalog.js');
+    const record = (schema['definitions'] as { message: { properties: Record<string, unknown>; required: string[] } }).message;
+    const text = await generateMessageInfo(JSON.stringify(schema));
+    const fields = [...text.matchAll(/^ {2}readonly ([a-z_]+)\??: /gm)].map((m) => m[1]);
+    expect(fields).toEqual(Object.keys(record.properties));
+    for (const [i, m] of MESSAGES.entries()) {
+      expect(Object.keys(m).sort()).toEqual([...record.required].sort());
+      const { payload: _p, ...rest } = catalog.messages[i]!;
+      expect({ ...m, payload: undefined }).toEqual({ ...rest, payload: undefined });
+    }
+  });
+});
