@@ -91,7 +91,8 @@ run options:
                          re-run with ever fewer faults and reported with the smallest schedule that still
                          fails. Profiles: split (frames cut into chunks, every byte alone for frames under
                          64 bytes, and several frames in one write), slow (pauses between chunks, a reader
-                         that stops reading for a while), all (both; the default)
+                         that stops reading for a while), cut (before some broker sessions, a connection
+                         with the same client id ends inside a frame: FRM-7, HS-19), all (every one; the default)
   --timeout MS           how long to wait for each expected frame (default 2000)
   --start-timeout MS     how long a peer started by --exec or --listen -- CMD may take to send its
                          first frame (default 15000: interpreters start slowly on loaded machines)
