@@ -49,13 +49,14 @@ const HELP = `usage: conformance [run options]          run the suites (no --tar
                                              (reports/PEER/RUN/bundles/CASE.bundle.json) against the peer it was
                                              recorded against or another; exit 0 pass, 1 fail, 2 inconclusive (the
                                              bundle stops at a check made in code), 66 bundle missing or invalid
-       conformance diff --peer 'CMD ARGS' --peer 'CMD ARGS' [--peer ...] [--kind codec|engine|broker] [--seed N]
+       conformance diff --peer 'CMD ARGS' --peer 'CMD ARGS' [--peer ...] [--kind codec|engine|broker|bus] [--seed N]
                                              [--runs N] [--timeout MS (each answer; 10000)] [--start-timeout MS] [--json]
                                              the same generated inputs to every peer (a command line split as
                                              sh would, run without a shell); the smallest input on which their
                                              answers differ, side by side, with the statement the wrong one
                                              breaks (or a spec gap). --peer tcp:HOST:PORT: a broker. Kind from
-                                             the peers' INIT (engine feature: engine; role testee: codec).
+                                             the peers' INIT (engine feature: engine; role testee: codec);
+                                             --kind bus: bus adapters (generated bus scripts, section bus-adapter).
                                              Exit 0 agree, 1 disagree, 69 a peer cannot start, 70 harness fault
        conformance help [COMMAND]            this help, or one command's (run, list, show, coverage, spec, selftest, replay, diff)
        conformance --version                 print the package and protocol versions
