@@ -42,8 +42,9 @@ const HELP = `usage: conformance [run options]          run the suites (no --tar
        conformance spec [--json]             print the message catalog
        conformance selftest [--json] [--peer NAME] [--faults SEED[:PROFILE]]   run the suites against every
                                              reference peer and print the matrix (also written to reports/selftest/);
-                                             column faults is column core under --faults 7:all, and --faults runs
-                                             every column under the faults given
+                                             columns faults, faults-client and faults-bus are columns core, client
+                                             and (a broker's) bus under --faults 7:all, and --faults runs every
+                                             column under the faults given
        conformance replay BUNDLE [--target ... | --exec -- CMD | --listen PORT [-- CMD]] [--timeout MS] [--token T]
                                              [--report-dir DIR] [--json]   replay a failing case's bundle
                                              (reports/PEER/RUN/bundles/CASE.bundle.json) against the peer it was
