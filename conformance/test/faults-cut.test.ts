@@ -13,6 +13,8 @@ import { Broker } from '../../reference/broker/index.js';
 import { runCommand } from '../run-command.js';
 import type { CaseResult } from '../runner.js';
 import type { FaultSpec } from '../faults/profile.js';
+import { replayMain } from '../replay/replay-command.js';
+import { bundleFileName } from '../replay/bundle.js';
 import { startCutProxy, type CutDefect } from './broken-cut-proxy.js';
 
 /** Cases whose sessions handshake and then exchange requests: each session may be preceded by a cut. */
@@ -32,14 +34,18 @@ afterAll(async () => {
   rmSync(reportDir, { recursive: true, force: true });
 });
 
-async function run(port: number, faults?: FaultSpec): Promise<{ code: number; results: CaseResult[] }> {
+async function run(port: number, faults?: FaultSpec): Promise<{ code: number; results: CaseResult[]; report: string }> {
   let results: CaseResult[] = [];
+  let report = '';
   const code = await runCommand({
     target: `127.0.0.1:${port}`, suites: ['core'], run: SELECTION, skip: [], seed: 1, timeoutMs: 3000, failFast: false, strict: false,
     knownFailing: [], json: true, reportDir, out: () => undefined, err: () => undefined, ...(faults ? { faults } : {}),
-    onFinish: (finished) => (results = finished.results),
+    onFinish: (finished) => {
+      results = finished.results;
+      report = finished.report;
+    },
   });
-  return { code, results };
+  return { code, results, report };
 }
 
 const notPassed = (results: CaseResult[]): string[] => results.filter((r) => r.outcome !== 'pass').map((r) => `${r.id}: ${r.outcome} ${r.message}`);
@@ -79,6 +85,17 @@ describe('--faults SEED:cut', () => {
           // The reconnecting connection's log shows what the dropped one sent before its end.
           const notes = r.wire.flatMap((w) => w.entries).map((e) => e.note);
           expect(notes.some((n) => n.startsWith('connection dropped by the cut') && n.includes('harness half-closed')), r.id).toBe(true);
+        }
+        // The bundle replays the cut: the broken broker fails again, the reference broker passes (inconclusive under faults: exit 2).
+        const bundle = join(cut.report, 'bundles', bundleFileName(failed[0]!.id));
+        const replay = (port: number): Promise<number> => replayMain([bundle, '--target', `127.0.0.1:${port}`, '--report-dir', reportDir, '--json'], { err: () => undefined, out: () => undefined });
+        expect(await replay(proxy.port)).toBe(1);
+        // A broker of its own: the broken one still holds the sessions with the bundle's client ids.
+        const fresh = new Broker({ host: '127.0.0.1', port: 0, logLevel: 'error', maxInFlight: 64 });
+        try {
+          expect(await replay((await fresh.listen()).port!)).toBe(2);
+        } finally {
+          await fresh.close();
         }
       } finally {
         await proxy.close();
