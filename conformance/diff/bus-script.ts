@@ -8,6 +8,7 @@
 import fc from 'fast-check';
 import type { Command, LogEntry, Reply } from '../../reference/bus/adapter/protocol.js';
 import type { BusDriver } from '../bus/driver.js';
+import type { ErrorName } from '../../spec/generated/catalog.js';
 import { FAIL, RULES, replyShape, simulate, split, type Model, type MwKind } from '../bus/model-case.js';
 
 export type BusStep =
@@ -144,7 +145,7 @@ export function expectedSteps(steps: BusStep[]): (BusExpected | null)[] {
       case 'register': {
         const exists = m.handlers.has(s.type);
         if (!exists) m.handlers.set(s.type, { label: s.label, fail: s.fail, value: s.value });
-        return { observation: { reply: exists ? { ok: false, code: 'HANDLER_EXISTS' } : { ok: true, value: null } }, statements: ['BUS-19'], open: exists ? [] : ['reply.value'] };
+        return { observation: { reply: exists ? { ok: false, code: 'HANDLER_EXISTS' satisfies ErrorName } : { ok: true, value: null } }, statements: ['BUS-19'], open: exists ? [] : ['reply.value'] };
       }
       case 'middleware':
         if (m.middleware.length >= MAX_MIDDLEWARE) return null;

@@ -7,6 +7,7 @@
  */
 import fc from 'fast-check';
 import type { Hello } from '../../reference/bus/adapter/protocol.js';
+import type { ErrorName } from '../../spec/generated/catalog.js';
 import { ProcessDriver, type BusDriver } from '../bus/driver.js';
 import { CaseFailure, CaseTimeout } from '../cases/model.js';
 import { splitCommand, CommandSplitError } from './split-command.js';
@@ -96,7 +97,7 @@ export async function runBusDiff(o: BusDiffOptions): Promise<BusDiffResult> {
   const drivers = commands.map((c) => new ProcessDriver(c, o.timeoutMs));
   try {
     for (const [i, d] of drivers.entries()) {
-      const hello = await d.call({ op: 'hello' }).catch((e: unknown) => ({ ok: false as const, error: { code: 'TIMEOUT', message: (e as Error).message } }));
+      const hello = await d.call({ op: 'hello' }).catch((e: unknown) => ({ ok: false as const, error: { code: 'TIMEOUT' satisfies ErrorName, message: (e as Error).message } }));
       if (!hello.ok) return { ...base, exit: 69, problem: `adapter ${labels[i]} (${o.peers[i]}) did not answer hello: ${hello.error.message}` };
       const h = hello.value as Hello;
       base.peers[i] = { ...base.peers[i]!, name: String(h.name ?? ''), language: String(h.language ?? '') };
