@@ -42,20 +42,22 @@ const HELP = `usage: conformance [run options]          run the suites (no --tar
        conformance spec [--json]             print the message catalog
        conformance selftest [--json] [--peer NAME] [--faults SEED[:PROFILE]]   run the suites against every
                                              reference peer and print the matrix (also written to reports/selftest/);
-                                             column faults is column core under --faults 7:all, and --faults runs
-                                             every column under the faults given
+                                             columns faults, faults-client and faults-bus are columns core, client
+                                             and (a broker's) bus under --faults 7:all, and --faults runs every
+                                             column under the faults given
        conformance replay BUNDLE [--target ... | --exec -- CMD | --listen PORT [-- CMD]] [--timeout MS] [--token T]
                                              [--report-dir DIR] [--json]   replay a failing case's bundle
                                              (reports/PEER/RUN/bundles/CASE.bundle.json) against the peer it was
                                              recorded against or another; exit 0 pass, 1 fail, 2 inconclusive (the
                                              bundle stops at a check made in code), 66 bundle missing or invalid
-       conformance diff --peer 'CMD ARGS' --peer 'CMD ARGS' [--peer ...] [--kind codec|engine|broker] [--seed N]
+       conformance diff --peer 'CMD ARGS' --peer 'CMD ARGS' [--peer ...] [--kind codec|engine|broker|bus] [--seed N]
                                              [--runs N] [--timeout MS (each answer; 10000)] [--start-timeout MS] [--json]
                                              the same generated inputs to every peer (a command line split as
                                              sh would, run without a shell); the smallest input on which their
                                              answers differ, side by side, with the statement the wrong one
                                              breaks (or a spec gap). --peer tcp:HOST:PORT: a broker. Kind from
-                                             the peers' INIT (engine feature: engine; role testee: codec).
+                                             the peers' INIT (engine feature: engine; role testee: codec);
+                                             --kind bus: bus adapters (generated bus scripts, section bus-adapter).
                                              Exit 0 agree, 1 disagree, 69 a peer cannot start, 70 harness fault
        conformance help [COMMAND]            this help, or one command's (run, list, show, coverage, spec, selftest, replay, diff)
        conformance --version                 print the package and protocol versions
@@ -91,7 +93,8 @@ run options:
                          re-run with ever fewer faults and reported with the smallest schedule that still
                          fails. Profiles: split (frames cut into chunks, every byte alone for frames under
                          64 bytes, and several frames in one write), slow (pauses between chunks, a reader
-                         that stops reading for a while), all (both; the default)
+                         that stops reading for a while), cut (before some broker sessions, a connection
+                         with the same client id ends inside a frame: FRM-7, HS-19), all (every one; the default)
   --timeout MS           how long to wait for each expected frame (default 2000)
   --start-timeout MS     how long a peer started by --exec or --listen -- CMD may take to send its
                          first frame (default 15000: interpreters start slowly on loaded machines)

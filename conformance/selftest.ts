@@ -47,16 +47,29 @@ interface PeerPlan {
 }
 
 /**
- * The faults column: the peer's `core` column again with --faults at this fixed seed (the seed CI
- * runs), so that every reference peer is shown to survive split, coalesced, delayed and slowly read
- * frames. `selftest --faults SEED[:PROFILE]` runs every column under other faults.
+ * The faults columns: the peer's `core`, `client` and (a broker's) `bus` columns again with --faults
+ * at this fixed seed (the seed CI runs), so that every reference peer is shown to survive split,
+ * coalesced, delayed and slowly read frames and mid-frame disconnects. `selftest --faults
+ * SEED[:PROFILE]` runs every column under other faults.
  */
 export const SELFTEST_FAULTS: FaultSpec = { seed: 7, profile: 'all' };
 
-/** Adds the faults column to every peer that has a core column. */
-function withFaultsColumn(plan: PeerPlan): PeerPlan {
+/**
+ * The columns run again under SELFTEST_FAULTS: `faults` is `core`'s, `faults-client` and `faults-bus`
+ * the client's and the broker's bus suite's, where the harness owns the byte stream and a run takes
+ * seconds. Left out: a bus adapter's JSON command lines and the lines suite (one write per line is
+ * their rule), FIFO columns (they time opens and delays) and engines (a process per case: the
+ * slowest column, and the testee column already shows each codec under faults).
+ */
+function withFaultsColumns(plan: PeerPlan): PeerPlan {
+  const runs = { ...plan.runs };
   const core = plan.runs['core'];
-  return core ? { ...plan, runs: { ...plan.runs, faults: { ...core, faults: true } } } : plan;
+  if (core) runs['faults'] = { ...core, faults: true };
+  const client = plan.runs['client'];
+  if (client) runs['faults-client'] = { ...client, faults: true };
+  const bus = plan.runs['bus'];
+  if (bus && !bus.exec) runs['faults-bus'] = { ...bus, faults: true };
+  return { ...plan, runs };
 }
 
 function repoPath(rel: string): string {
@@ -91,7 +104,7 @@ function python3(): string {
 }
 
 function plans(): PeerPlan[] {
-  return basePlans().map(withFaultsColumn);
+  return basePlans().map(withFaultsColumns);
 }
 
 function basePlans(): PeerPlan[] {
@@ -253,7 +266,7 @@ function cell(c: SuiteCounts | undefined): string {
 
 export function matrixMarkdown(rows: PeerRow[], seed: number): string {
   const columns = [...new Set(rows.flatMap((r) => Object.keys(r.suites)))];
-  return [`# Concord selftest`, '', `Seed ${seed}; column \`faults\` is column \`core\` under \`--faults ${formatFaultSpec(SELFTEST_FAULTS)}\`. \`statements N/M checked\`: of the M required statements the suite's cases name, N had a case that ran against the peer (not skipped). \`core\` is the broker suite for a broker and the testee suite for a codec; \`bus\` the bus suite, over the wire for the broker and through a bus adapter for a language.`, '',
+  return [`# Concord selftest`, '', `Seed ${seed}; columns \`faults\`, \`faults-client\` and \`faults-bus\` are columns \`core\`, \`client\` and \`bus\` (a broker's) under \`--faults ${formatFaultSpec(SELFTEST_FAULTS)}\`. \`statements N/M checked\`: of the M required statements the suite's cases name, N had a case that ran against the peer (not skipped). \`core\` is the broker suite for a broker and the testee suite for a codec; \`bus\` the bus suite, over the wire for the broker and through a bus adapter for a language.`, '',
     `| peer | language | ${columns.join(' | ')} |`, `|---|---|${columns.map(() => '---').join('|')}|`,
     ...rows.map((r) => `| ${r.name} | ${r.language} | ${columns.map((c) => cell(r.suites[c])).join(' | ')} |`), ''].join('\n');
 }
@@ -268,7 +281,7 @@ function matrixHtml(rows: PeerRow[], seed: number): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Concord selftest</title><style>
 body{font:14px system-ui,sans-serif;max-width:1100px;margin:1rem auto}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3rem .6rem}
 .ok{background:#e8f5e9}.bad{background:#fdecea;font-weight:600}</style></head><body><h1>Concord selftest</h1>
-<p>Seed ${seed}; column <code>faults</code> is column <code>core</code> under <code>--faults ${formatFaultSpec(SELFTEST_FAULTS)}</code>. <code>core</code> is the broker suite for a broker and the testee suite for a codec; <code>bus</code> the bus suite, over the wire for the broker and through a bus adapter for a language.</p>
+<p>Seed ${seed}; columns <code>faults</code>, <code>faults-client</code> and <code>faults-bus</code> are columns <code>core</code>, <code>client</code> and <code>bus</code> (a broker's) under <code>--faults ${formatFaultSpec(SELFTEST_FAULTS)}</code>. <code>core</code> is the broker suite for a broker and the testee suite for a codec; <code>bus</code> the bus suite, over the wire for the broker and through a bus adapter for a language.</p>
 <table id="matrix"><tr><th>peer</th><th>language</th>${columns.map((c) => `<th>${esc(c)}</th>`).join('')}</tr>
 ${rows.map((r) => `<tr><td>${esc(r.name)}</td><td>${r.language}</td>${columns.map((c) => td(r.suites[c])).join('')}</tr>`).join('\n')}</table></body></html>
 `;

@@ -13,18 +13,18 @@ import type { BusCaseDef } from './cases-model.js';
 import type { ErrorName } from '../../spec/generated/catalog.js';
 import type { ReceivedCode } from '../../reference/codec/catalog.js';
 
-type MwKind = { kind: 'pass' } | { kind: 'abort' } | { kind: 'replace'; payload: number } | { kind: 'result'; value: number };
+export type MwKind = { kind: 'pass' } | { kind: 'abort' } | { kind: 'replace'; payload: number } | { kind: 'result'; value: number };
 
-interface Model {
+export interface Model {
   subs: { handle: string; type: string; label: string; live: boolean }[];
   handlers: Map<string, { label: string; fail: boolean; value: number }>;
   middleware: { label: string; mw: MwKind }[];
 }
 
-const FAIL: { code: ErrorName; message: string } = { code: 'HARDWARE_ERROR', message: 'model failure' };
+export const FAIL: { code: ErrorName; message: string } = { code: 'HARDWARE_ERROR', message: 'model failure' };
 
 /** What the model says an operation does: the reply and the log, middleware entries in order and the rest as a sorted multiset. */
-function simulate(m: Model, category: 'event' | 'command' | 'query', type: string, payload: number): { reply: { ok: true; value: unknown } | { ok: false; code: ErrorName | ReceivedCode }; mw: string[]; rest: string[] } {
+export function simulate(m: Model, category: 'event' | 'command' | 'query', type: string, payload: number): { reply: { ok: true; value: unknown } | { ok: false; code: ErrorName | ReceivedCode }; mw: string[]; rest: string[] } {
   const mw: string[] = [];
   const rest: string[] = [];
   let p = payload;
@@ -55,7 +55,8 @@ function simulate(m: Model, category: 'event' | 'command' | 'query', type: strin
   return { reply: { ok: true, value: category === 'query' ? result : null }, mw, rest: rest.sort() };
 }
 
-function split(log: LogEntry[]): { mw: string[]; rest: string[] } {
+/** An adapter's log as the model compares it: middleware entries in order, subscribers and handlers as a sorted multiset. */
+export function split(log: LogEntry[]): { mw: string[]; rest: string[] } {
   const mw = log.filter((e) => e.role === 'before' || e.role === 'after').map((e) => (e.role === 'before' ? `${e.label}/before ${JSON.stringify(e.payload)}` : `${e.label}/after ${JSON.stringify(e.payload)} result=${JSON.stringify(e.result ?? null)} error=${e.error ?? null}`));
   const rest = log.filter((e) => e.role === 'subscriber' || e.role === 'handler').map((e) => `${e.label}/${e.role} ${JSON.stringify(e.payload)}`).sort();
   return { mw, rest };
@@ -75,14 +76,15 @@ function same<T>(statements: string[], what: string, expected: NoInfer<T>, actua
 }
 
 /** The statements each compared value follows, by operation. */
-const RULES = {
+export const RULES = {
   event: { reply: ['BUS-24', 'BUS-25', 'BUS-31'], rest: ['BUS-21', 'BUS-22', 'BUS-23', 'BUS-24', 'BUS-31'] },
   command: { reply: ['BUS-26', 'BUS-27', 'BUS-31', 'BUS-33'], rest: ['BUS-26', 'BUS-27', 'BUS-31'] },
   query: { reply: ['BUS-27', 'BUS-28', 'BUS-31', 'BUS-33'], rest: ['BUS-27', 'BUS-28', 'BUS-31'] },
   middleware: ['BUS-30', 'BUS-31', 'BUS-33'],
 };
 
-function replyShape(r: Reply): { ok: true; value: unknown } | { ok: false; code: ErrorName | ReceivedCode } {
+/** A reply as the model compares it: the value, or only the error's code. */
+export function replyShape(r: Reply): { ok: true; value: unknown } | { ok: false; code: ErrorName | ReceivedCode } {
   return r.ok ? { ok: true, value: r.value } : { ok: false, code: r.error.code };
 }
 

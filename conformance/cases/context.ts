@@ -20,6 +20,7 @@ import { auditFrame } from './sender-audit.js';
 import type { ErrorName, MessageName, MessageNames } from '../../spec/generated/catalog.js';
 import type { MessageMatch, ScriptRecorder, StepBody } from '../replay/script.js';
 import type { CaseFaults } from '../faults/schedule.js';
+import { cutFrame, dropMidFrame } from '../faults/cut.js';
 
 /** Default of --start-timeout. */
 export const DEFAULT_START_TIMEOUT_MS = 15_000;
@@ -275,10 +276,26 @@ export class CaseContext {
 
   private async handshake(clientId: string, label: string | undefined, overrides: Record<string, unknown>): Promise<Session> {
     const conn = await this.open(label);
-    conn.send({ type: 'INIT', header: { id: 'init' }, payload: this.initPayload(clientId, overrides) });
-    const ack = await this.expectMessage(conn, 'INIT_ACK answering INIT (HS-6)', (m) => m.name === 'INIT_ACK' && m.header.re === 'init', undefined, { start: true });
+    const init = this.initPayload(clientId, overrides);
+    const cut = await this.cutBefore(conn, init);
+    conn.send({ type: 'INIT', header: { id: 'init' }, payload: init });
+    const ack = await this.expectMessage(conn, cut ? 'INIT_ACK answering INIT (HS-6) with the client id of a connection that ended inside a frame (FRM-7, HS-19)' : 'INIT_ACK answering INIT (HS-6)', (m) => m.name === 'INIT_ACK' && m.header.re === 'init', undefined, { start: true });
     conn.answerPings = true;
     return { conn, clientId, ack: ack.payload as Record<string, unknown> };
+  }
+
+  /**
+   * A `cut` fault before a session's INIT (--faults): a connection with the same client id drops
+   * mid-frame first. Only against one broker over TCP or a Unix socket, where the reconnect meets
+   * the broker that saw the disconnect. Returns whether it happened.
+   */
+  private async cutBefore(conn: WireConnection, init: Record<string, unknown>): Promise<boolean> {
+    const a = this.options.address;
+    if (!this.options.faults || a.exec || a.fifo !== undefined || a.spread || a.lines) return false;
+    const bytes = conn.cutBeforeInit(cutFrame().length);
+    if (bytes === 0) return false;
+    await dropMidFrame({ open: () => WireConnection.open(a, `${conn.label} (cut)`, this.options.timeoutMs), init, bytes, timeoutMs: this.options.timeoutMs, log: conn });
+    return true;
   }
 
   /**

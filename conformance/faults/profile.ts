@@ -4,7 +4,7 @@
  */
 
 /** One kind of perturbation of the harness's side of a connection. */
-export type FaultKind = 'split' | 'coalesce' | 'delay' | 'slow-reader';
+export type FaultKind = 'split' | 'coalesce' | 'delay' | 'slow-reader' | 'cut';
 
 /** The profiles `--faults SEED:PROFILE` accepts, and the kinds each applies. */
 export const FAULT_PROFILES: Record<string, readonly FaultKind[]> = {
@@ -12,8 +12,14 @@ export const FAULT_PROFILES: Record<string, readonly FaultKind[]> = {
   split: ['split', 'coalesce'],
   /** Pauses between the chunks the harness writes, and a reader that stops reading for a while. */
   slow: ['delay', 'slow-reader'],
+  /**
+   * Mid-frame disconnects where the spec defines the outcome (FRM-7, HS-19): before a client
+   * session's INIT, a connection with the same client id ends inside a frame, and the session
+   * reconnects with that id. Applies to broker sessions over TCP or a Unix socket only.
+   */
+  cut: ['cut'],
   /** Everything above. */
-  all: ['split', 'coalesce', 'delay', 'slow-reader'],
+  all: ['split', 'coalesce', 'delay', 'slow-reader', 'cut'],
 };
 
 export const DEFAULT_FAULT_PROFILE = 'all';

@@ -19,7 +19,12 @@ export type FaultStep =
   /** Pauses (ms) before each chunk of that write (the first before its first byte). */
   | { kind: 'delay'; write: number; ms: number[] }
   /** After reading chunk `read`, the harness stops reading for `ms`. */
-  | { kind: 'slow-reader'; read: number; ms: number };
+  | { kind: 'slow-reader'; read: number; ms: number }
+  /**
+   * Before this connection's INIT, another connection with the same client id sent the first
+   * `bytes` bytes of a `of`-byte frame and ended its stream there (FRM-7); this one reconnects.
+   */
+  | { kind: 'cut'; bytes: number; of: number };
 
 /** The faults applied to one connection of a case, by its position among the case's connections. */
 export interface ConnectionSchedule {
@@ -43,6 +48,8 @@ export interface ConnectionFaults {
   chunks(write: number, group: number, length: number): { cuts: number[]; delays: number[] };
   /** How long to stop reading after chunk `read` (0: read on). */
   readPause(read: number): number;
+  /** How many bytes of a `length`-byte frame a connection dropped before this one's INIT sends (0: no cut). */
+  cut(length: number): number;
 }
 
 /** The faults of one case: one ConnectionFaults per connection, and the schedule they applied. */
@@ -70,6 +77,8 @@ export const READ_BUDGET_MS = 300;
  * chunks costs the peer (and an in-process broker) thousands of extra reads on a loaded machine.
  */
 export const MAX_PERTURBED_WRITES = 64;
+/** One broker session in this many is preceded by a mid-frame disconnect (each costs a connection and a close). */
+export const CUT_ONE_IN = 4;
 
 /** FNV-1a of a text, for a per-case, per-connection stream of draws. */
 function hash32(text: string): number {
@@ -119,6 +128,8 @@ function drawnConnection(spec: FaultSpec, kinds: ReadonlySet<FaultKind>, caseId:
   // Writes and reads draw from streams of their own: reads arrive in an order the harness does not choose.
   const writes = new Draws(base);
   const reads = new Draws(Math.imul(base ^ 0x5bd1e995, 0x27d4eb2d) >>> 0);
+  // Cuts draw from a stream of their own too, so adding them left the other faults of a seed as they were.
+  const cuts = new Draws(Math.imul(base ^ 0x9e3779b9, 0x85ebca6b) >>> 0);
   let writeBudget = WRITE_BUDGET_MS;
   let readBudget = READ_BUDGET_MS;
   let perturbed = 0;
@@ -147,6 +158,13 @@ function drawnConnection(spec: FaultSpec, kinds: ReadonlySet<FaultKind>, caseId:
       readBudget -= ms;
       record.steps.push({ kind: 'slow-reader', read, ms });
       return ms;
+    },
+    cut: (length) => {
+      if (!kinds.has('cut') || length < 2 || !cuts.chance(CUT_ONE_IN)) return 0;
+      // A third of the cuts fall inside the 4-byte length prefix, like the split cuts.
+      const bytes = cuts.chance(3) ? 1 + cuts.below(Math.min(4, length - 1)) : 1 + cuts.below(length - 1);
+      record.steps.push({ kind: 'cut', bytes, of: length });
+      return bytes;
     },
   };
 }
@@ -185,6 +203,10 @@ export function faultsFromSchedule(schedule: FaultSchedule): CaseFaults {
           return { cuts, delays: at('delay', 'write', write)?.ms ?? [] };
         },
         readPause: (read) => at('slow-reader', 'read', read)?.ms ?? 0,
+        cut: (length) => {
+          const step = steps.find((s): s is Extract<FaultStep, { kind: 'cut' }> => s.kind === 'cut');
+          return step ? Math.min(step.bytes, length - 1) : 0;
+        },
       };
     },
     schedule: () => ({ seed: schedule.seed, profile: schedule.profile, connections: applied }),
@@ -203,5 +225,6 @@ export function describeStep(step: FaultStep): string {
     case 'split': return `fault split: the write starting with send #${step.write} cut into ${step.cuts.length + 1} chunks${step.cuts.length > 8 ? ' (at every byte)' : ` at byte ${step.cuts.join(', ')}`}`;
     case 'delay': return `fault delay: pauses of ${step.ms.join(', ')} ms before the chunks of the write starting with send #${step.write}`;
     case 'slow-reader': return `fault slow-reader: the harness stops reading for ${step.ms} ms after read #${step.read}`;
+    case 'cut': return `fault cut: before this connection's INIT, a connection with the same client id sent ${step.bytes} of the ${step.of} bytes of a frame and ended its stream inside it (FRM-7); this one reconnects with that id (HS-19)`;
   }
 }

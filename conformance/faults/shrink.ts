@@ -44,6 +44,7 @@ function simpler(step: FaultStep): FaultStep | undefined {
   if (step.kind === 'coalesce' && step.count > 2) return { ...step, count: 2 };
   if (step.kind === 'delay' && step.ms.filter((m) => m > 0).length > 1) return { ...step, ms: step.ms.map((m, i) => (i === step.ms.findIndex((x) => x > 0) ? m : 0)) };
   if (step.kind === 'slow-reader' && step.ms > 5) return { ...step, ms: 5 };
+  if (step.kind === 'cut' && step.bytes > 1) return { ...step, bytes: 1 };
   return undefined;
 }
 

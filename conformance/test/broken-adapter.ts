@@ -9,24 +9,31 @@
  *   own-codes            errors carry the implementation's class name as their code (BUSA-3)
  *   messageless-errors   error replies leave out `message` (spec/bus/adapter.schema.json, BUSA-1)
  *   exit-1-at-eof        exits with status 1 when its input ends (BUSA-4)
+ *   replacing-handlers   a second handler for a type replaces the first (BUS-19)
+ *   unsubscribe-true     unsubscribe answers the value true instead of null (no statement fixes it: a spec gap)
  */
 import { createInterface } from 'node:readline';
 import { AdapterSession } from '../../reference/bus/adapter/session.js';
 import { TS_FEATURES } from '../../reference/bus/adapter/command.js';
 import { Coordinator, InMemoryBus } from '../../reference/bus/index.js';
 import type { Reply, Request } from '../../reference/bus/adapter/protocol.js';
-import { QueueingCoordinator, UnboundedCoordinator } from './broken-buses.js';
+import { QueueingCoordinator, ReplacingHandlers, UnboundedCoordinator } from './broken-buses.js';
 import { receivedCode } from '../../reference/codec/catalog.js';
 
 const defect = process.argv[2] ?? '';
 const session = new AdapterSession(async () => {
-  const bus = new InMemoryBus();
+  const bus = defect === 'replacing-handlers' ? new ReplacingHandlers() : new InMemoryBus();
   const Coord = defect === 'accepts-over-limit' ? UnboundedCoordinator : defect === 'queues-over-limit' ? QueueingCoordinator : Coordinator;
   const coordinator = new Coord(bus, { backoffBaseMs: 10 });
   return { bus, members: [bus], coordinator, close: async () => undefined };
 }, { name: `broken-${defect}`, language: 'typescript', version: '0', features: TS_FEATURES });
 
+/** The op of each request not answered yet, by seq. */
+const ops = new Map<number, string>();
+
 function write(r: Reply): void {
+  if (defect === 'unsubscribe-true' && r.ok && ops.get(r.seq) === 'unsubscribe') r = { ...r, value: true };
+  ops.delete(r.seq);
   if (defect === 'stdout-noise') process.stdout.write(`handling seq ${r.seq}\n`);
   if (defect === 'own-codes' && !r.ok) r = { ...r, error: { ...r.error, code: receivedCode('BusError') } };
   if (defect === 'messageless-errors' && !r.ok) r = { ...r, error: { code: r.error.code } as typeof r.error };
@@ -38,6 +45,7 @@ let previous: Promise<void> = Promise.resolve();
 const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
 rl.on('line', (line) => {
   const req = JSON.parse(line) as Request;
+  ops.set(req.seq, req.op);
   const handled = (): Promise<void> => session.handle(req).then(write);
   if (defect === 'serial') previous = previous.then(handled);
   else void handled();

@@ -66,6 +66,31 @@ describe('fault schedules', () => {
     expect([...kinds].sort()).toEqual(['coalesce', 'delay', 'slow-reader', 'split']);
   });
 
+  it('draw mid-frame cuts only under profiles with cut, inside the frame, recorded and replayed from the record', () => {
+    const seed = propertySeed();
+    fc.assert(fc.property(fc.nat(0xffffffff), fc.constantFrom('split', 'slow', 'cut', 'all'), fc.integer({ min: 2, max: 300 }), (s, profile, length) => {
+      const f = drawFaults({ seed: s, profile }, 'c/d');
+      const drawn = Array.from({ length: 8 }, (_, i) => f.forConnection(i, `c${i}`).cut(length));
+      if (profile === 'split' || profile === 'slow') expect(drawn.every((b) => b === 0)).toBe(true);
+      expect(drawn.every((b) => b >= 0 && b < length)).toBe(true);
+      const schedule = f.schedule();
+      const steps = schedule.connections.flatMap((c) => c.steps);
+      expect(steps.length).toBe(drawn.filter((b) => b > 0).length);
+      const again = faultsFromSchedule(schedule);
+      expect(Array.from({ length: 8 }, (_, i) => again.forConnection(i, `c${i}`).cut(length))).toEqual(drawn);
+    }), { seed, numRuns: 200 });
+    // One session in CUT_ONE_IN: across many connections, some are cut.
+    const many = drawFaults({ seed: 7, profile: 'cut' }, 'e/f');
+    expect(Array.from({ length: 64 }, (_, i) => many.forConnection(i, 'x').cut(14)).filter((b) => b > 0).length).toBeGreaterThan(0);
+  });
+
+  it('shrink a cut to one byte while the case still fails', async () => {
+    const failing: FaultSchedule = { seed: 1, profile: 'cut', connections: [{ connection: 0, label: 'a', steps: [{ kind: 'cut', bytes: 9, of: 14 }] }] };
+    const r = await shrinkSchedule(failing, async (s) => s.connections[0]!.steps.some((x) => x.kind === 'cut'));
+    expect(r.failsWithoutFaults).toBe(false);
+    expect(r.schedule.connections[0]!.steps).toEqual([{ kind: 'cut', bytes: 1, of: 14 }]);
+  });
+
   it('cut at every boundary only frames under 64 bytes, and keep pauses within the budgets', () => {
     const seed = propertySeed();
     fc.assert(fc.property(fc.nat(0xffffffff), fc.constantFrom('split', 'slow', 'all'), fc.array(fc.integer({ min: 1, max: 300 }), { minLength: 1, maxLength: 300 }), (s, profile, lengths) => {

@@ -221,6 +221,21 @@ export class WireConnection {
     this.reads = 0;
   }
 
+  /**
+   * How many bytes of a `length`-byte frame a connection with this one's client id drops before this
+   * one's INIT (a `cut` fault, noted in the wire log); 0 without one.
+   */
+  cutBeforeInit(length: number): number {
+    const bytes = this.faulty?.faults.cut(length) ?? 0;
+    if (bytes > 0) this.note('event', describeStep({ kind: 'cut', bytes, of: length }));
+    return bytes;
+  }
+
+  /** A line in this connection's wire log about something that happened elsewhere (the connection a cut dropped). */
+  noteEvent(text: string): void {
+    this.note('event', text);
+  }
+
   /** Resolves once every byte the harness sent is handed to the transport (at once without --faults). */
   drained(): Promise<void> {
     return this.faulty?.writer.idle() ?? Promise.resolve();
