@@ -121,15 +121,21 @@ export function readKnownFailing(path: string): string[] {
   return readFileSync(path, 'utf8').split('\n').map((l) => l.replace(/#.*/, '').trim()).filter(Boolean);
 }
 
-async function probe(address: Address, timeoutMs: number, token: string | undefined, listener: Listener | undefined, suites: string[], startTimeoutMs?: number): Promise<Record<string, unknown>> {
+async function probe(address: Address, timeoutMs: number, token: string | undefined, listener: Listener | undefined, suites: string[], startTimeoutMs?: number, testees?: { pool: TesteePool; seed: number }): Promise<Record<string, unknown>> {
   if (address.exec && suites.length > 0 && suites.every((s) => s === 'bus')) return probeBusAdapter(address.exec, Math.max(startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS, timeoutMs));
-  const ctx = new CaseContext({ address, listener, timeoutMs, startTimeoutMs, seed: 0, token, runId: `probe${Date.now().toString(36)}` });
+  // With a pool, the probed process serves the first case: started with the run's seed, as a case's would be.
+  const ctx = new CaseContext({ address, listener, timeoutMs, startTimeoutMs, seed: testees?.seed ?? 0, token, runId: `probe${Date.now().toString(36)}`, ...(testees ? { testees: testees.pool } : {}) });
+  let handOn = false;
   try {
     if (listener) return (await ctx.client({ label: 'probe' })).init.payload as Record<string, unknown>;
-    if (address.exec) return (await ctx.testee('probe')).init;
+    if (address.exec) {
+      const { init } = await ctx.testee('probe');
+      handOn = true;
+      return init;
+    }
     return (await ctx.session('probe')).ack;
   } finally {
-    ctx.close();
+    ctx.close(handOn);
   }
 }
 
@@ -279,7 +285,7 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
     try {
       // A lines peer has no handshake; the instrument suite starts (and handshakes) its own worker in every case.
       const ownStart = address.lines || address.broker || (address.exec && o.suites.every((s) => s === 'instrument'));
-      if (!ownStart) ack = await probe(address, o.timeoutMs, o.token, listener, o.suites, o.startTimeoutMs);
+      if (!ownStart) ack = await probe(address, o.timeoutMs, o.token, listener, o.suites, o.startTimeoutMs, testees && { pool: testees, seed: o.seed });
       else if (address.exec && !address.lines) await probeStart(address.exec, Math.max(o.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS, o.timeoutMs));
     } catch (e) {
       if (e instanceof PeerStartError) return stopped(peerName, target(), e.message, 69);

@@ -245,13 +245,17 @@ export class CaseContext {
    * whole, where later chunks would meet a closed socket).
    */
   async open(label = `conn${this.connections.length + 1}`, unperturbed?: string): Promise<WireConnection> {
+    return this.track(await this.connect(label), 'open', unperturbed);
+  }
+
+  /** A new connection, not yet tracked: for an exec peer, a process started now. */
+  private connect(label: string): Promise<WireConnection> {
     // A spawned peer's hash seed follows --seed, so a Python peer replays the same counterexample.
     const spread = this.options.address.spread;
     const address = this.options.address.exec
       ? { ...this.options.address, env: { PYTHONHASHSEED: String(Math.abs(Math.trunc(this.options.seed)) % 4294967296) } }
       : spread !== undefined ? spread[this.opened++ % spread.length]! : this.options.address;
-    const conn = await WireConnection.open(address, label, this.options.timeoutMs);
-    return this.track(conn, 'open', unperturbed);
+    return WireConnection.open(address, label, this.options.timeoutMs);
   }
 
   /** The INIT payload the harness sends, with overrides. */
@@ -297,7 +301,10 @@ export class CaseContext {
       this.track(reused.conn);
       return this.auditTestee(reused);
     }
-    const conn = await this.open(label);
+    // A process the pool started ahead (not under --faults, whose reader schedule starts with the case; not over FIFOs).
+    const pool = this.options.testees;
+    const ahead = pool && !this.options.faults && this.options.address.fifo === undefined;
+    const conn = ahead ? this.track(await pool.fresh(label, (l) => this.connect(l)), 'open') : await this.open(label);
     const init = await this.expectMessage(conn, 'INIT from the testee (TST-2)', (m) => m.name === 'INIT', this.startTimeoutMs, { start: true });
     const p = init.payload as Record<string, unknown>;
     if (p['role'] !== 'testee') throw new CaseFailure('the testee\'s INIT does not declare role testee', 'testee', String(p['role']));
