@@ -68,7 +68,7 @@ export async function checkTesteeProperty<T>(ctx: CaseContext, t: TesteeSession,
   const result = await fc.check(property, { seed: ctx.seed, numRuns: p.numRuns });
   if (!result.failed) {
     const cause = failure.error;
-    const detail = `seed ${ctx.seed}: input ${failure.index + 1} of ${generated.length}, written with up to ${PIPELINE_DEPTH} frames unanswered; sent one at a time every input was answered right, but TST-3 requires answers to frames written back to back, in order`;
+    const detail = `seed ${ctx.seed}: input ${failure.index + 1} of ${generated.length}, written with up to ${PIPELINE_DEPTH} frames unanswered; sent one at a time every input was answered right, but frames written back to back must each be answered too, in order (TST-3)`;
     if (cause instanceof CaseFailure) throw new CaseFailure(`${cause.message} (${detail})`, cause.expected, cause.actual);
     throw cause instanceof Error ? cause : new Error(detail);
   }
