@@ -109,17 +109,25 @@ export function readKnownFailing(path: string): string[] {
   return readFileSync(path, 'utf8').split('\n').map((l) => l.replace(/#.*/, '').trim()).filter(Boolean);
 }
 
-/** The peer's hello before the cases: a client's INIT, a testee's INIT, a bus adapter's hello, or a broker's INIT_ACK. */
-async function probe(target: PeerTarget, timeoutMs: number, token: string | undefined, suites: string[], startTimeoutMs?: number): Promise<Record<string, unknown>> {
+/**
+ * The peer's hello before the cases: a client's INIT, a testee's INIT, a bus adapter's hello, or a broker's INIT_ACK.
+ * With a testee pool, the probed process serves the first case: started with the run's seed, as a case's would be.
+ */
+async function probe(target: PeerTarget, timeoutMs: number, token: string | undefined, suites: string[], startTimeoutMs?: number, testees?: { pool: TesteePool; seed: number }): Promise<Record<string, unknown>> {
   const command = commandOf(target);
   if (command && suites.length > 0 && suites.every((s) => s === 'bus')) return probeBusAdapter([...command], Math.max(startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS, timeoutMs));
-  const ctx = new CaseContext({ target, timeoutMs, startTimeoutMs, seed: 0, token, runId: `probe${Date.now().toString(36)}` });
+  const ctx = new CaseContext({ target, timeoutMs, startTimeoutMs, seed: testees?.seed ?? 0, token, runId: `probe${Date.now().toString(36)}`, ...(testees ? { testees: testees.pool } : {}) });
+  let handOn = false;
   try {
     if (target.kind === 'listen') return (await ctx.client({ label: 'probe' })).init.payload as Record<string, unknown>;
-    if (command) return (await ctx.testee('probe')).init;
+    if (command) {
+      const { init } = await ctx.testee('probe');
+      handOn = true;
+      return init;
+    }
     return (await ctx.session('probe')).ack;
   } finally {
-    ctx.close();
+    ctx.close(handOn);
   }
 }
 
@@ -222,7 +230,7 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
     try {
       // A lines peer has no handshake; the instrument suite starts (and handshakes) its own worker in every case.
       const ownStart = target.kind === 'lines' || target.kind === 'broker-process' || (command && o.suites.every((s) => s === 'instrument'));
-      if (!ownStart) ack = await probe(target, o.timeoutMs, token, o.suites, o.startTimeoutMs);
+      if (!ownStart) ack = await probe(target, o.timeoutMs, token, o.suites, o.startTimeoutMs, testees && { pool: testees, seed: o.seed });
       else if (command) await probeStart(command, Math.max(o.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS, o.timeoutMs));
     } catch (e) {
       if (e instanceof PeerStartError) return stopped(peerName, describeTarget(), e.message, 69);

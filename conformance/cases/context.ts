@@ -5,7 +5,7 @@
  */
 import type { WireConnection, PeerViolation, Received } from '../wire/connection.js';
 import { ClientGone, type Listener } from '../wire/listener.js';
-import type { PeerTarget } from '../wire/peer-target.js';
+import { socketOf, type PeerTarget } from '../wire/peer-target.js';
 import type { PeerProcess } from '../wire/peer-process.js';
 import type { PooledTestee, TesteePool } from '../wire/testee-pool.js';
 import { CaseFailure, CaseTimeout } from './model.js';
@@ -251,8 +251,12 @@ export class CaseContext {
    * whole, where later chunks would meet a closed socket).
    */
   async open(label = `conn${this.connections.length + 1}`, unperturbed?: string): Promise<WireConnection> {
-    const conn = await this.options.target.open(label, this.options.timeoutMs, { index: this.opened++, seed: this.options.seed });
-    return this.track(conn, 'open', unperturbed);
+    return this.track(await this.connect(label), 'open', unperturbed);
+  }
+
+  /** A new connection, not yet tracked: for an exec peer, a process started now. */
+  private connect(label: string): Promise<WireConnection> {
+    return this.options.target.open(label, this.options.timeoutMs, { index: this.opened++, seed: this.options.seed });
   }
 
   /** The INIT payload the harness sends, with overrides. */
@@ -290,11 +294,12 @@ export class CaseContext {
    * the broker that saw the disconnect. Returns whether it happened.
    */
   private async cutBefore(conn: WireConnection, init: Record<string, unknown>): Promise<boolean> {
-    const a = this.options.address;
-    if (!this.options.faults || a.exec || a.fifo !== undefined || a.spread || a.lines) return false;
+    const target = this.options.target;
+    const socket = target.kind === 'cluster' ? undefined : socketOf(target);
+    if (!this.options.faults || socket === undefined) return false;
     const bytes = conn.cutBeforeInit(cutFrame().length);
     if (bytes === 0) return false;
-    await dropMidFrame({ open: () => WireConnection.open(a, `${conn.label} (cut)`, this.options.timeoutMs), init, bytes, timeoutMs: this.options.timeoutMs, log: conn });
+    await dropMidFrame({ open: () => socket.open(`${conn.label} (cut)`, this.options.timeoutMs), init, bytes, timeoutMs: this.options.timeoutMs, log: conn });
     return true;
   }
 
@@ -314,7 +319,10 @@ export class CaseContext {
       this.track(reused.conn);
       return this.auditTestee(reused);
     }
-    const conn = await this.open(label);
+    // A process the pool started ahead (not under --faults, whose reader schedule starts with the case; not over FIFOs).
+    const pool = this.options.testees;
+    const ahead = pool && !this.options.faults && this.options.target.kind === 'exec';
+    const conn = ahead ? this.track(await pool.fresh(label, (l) => this.connect(l)), 'open') : await this.open(label);
     const init = await this.expectMessage(conn, 'INIT from the testee (TST-2)', (m) => m.name === 'INIT', this.startTimeoutMs, { start: true });
     const p = init.payload as Record<string, unknown>;
     if (p['role'] !== 'testee') throw new CaseFailure('the testee\'s INIT does not declare role testee', 'testee', String(p['role']));

@@ -16,6 +16,7 @@ import { payloadArb } from '../../reference/properties/arbitraries.js';
 import { differences, showPointer } from '../../reference/properties/equality.js';
 import { readableId, schemaRuleOf } from './testee-vectors.js';
 import { testeeCodecCases } from './testee-codec.cases.js';
+import { checkTesteeProperty } from './testee-property.js';
 import { repoFile } from '../../reference/paths.js';
 import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
 import type { CaseContext, TesteeSession } from './context.js';
@@ -92,43 +93,23 @@ const fixtureCases = (): Case[] => [
 
 const GENERATED_RUNS = 200;
 
-/**
- * A replay bundle holds the smallest counterexample only: it is run once more, and the runs before it
- * (generation and shrinking) leave the case's script. Its own verdict is the property's, already known.
- */
-async function keepSmallest(ctx: CaseContext, firstRun: number | undefined, rerun: () => Promise<void>): Promise<void> {
-  const recorder = ctx.recorder;
-  if (!recorder || firstRun === undefined) return;
-  const again = recorder.mark();
-  await rerun().catch(() => undefined);
-  recorder.cut(firstRun, again);
-}
-
 function propertyCase(encoding: Encoding): Case {
-  const arb = fc.constantFrom(...MESSAGES).chain((info) => payloadArb(info).map((payload) => ({ info, payload })));
+  type Generated = { info: (typeof MESSAGES)[number]; payload: unknown };
+  const frame = ({ info, payload }: Generated, id: string): Uint8Array => encodeMessageFrame({ type: info.name, header: { id }, payload, encoding });
   return defineCase({
     id: `testee/prop-generated-messages-echo-equal/encoding:${encoding}`,
     statements: ['TST-4', 'ENC-17'],
     async run(ctx) {
       const t = await ctx.testee();
       needEncoding(t, encoding);
-      let n = 0;
-      const echoOne = async ({ info, payload }: { info: (typeof MESSAGES)[number]; payload: unknown }): Promise<void> => {
-        const id = `g${++n}`;
-        t.conn.sendRaw(encodeMessageFrame({ type: info.name, header: { id }, payload, encoding }), `${info.name} (generated)`);
-        await expectEcho(ctx, t, id, info.code, encoding, payloadToFixture(info, payload));
-      };
-      const firstRun = ctx.recorder?.mark();
-      const result = await fc.check(fc.asyncProperty(arb, echoOne), { seed: ctx.seed, numRuns: GENERATED_RUNS });
-      if (result.failed) {
-        const [smallest] = result.counterexample ?? [];
-        if (smallest) await keepSmallest(ctx, firstRun, () => echoOne(smallest));
-        const wire = smallest ? Buffer.from(encodeMessageFrame({ type: smallest.info.name, header: { id: 'g' }, payload: smallest.payload, encoding })).toString('hex') : '';
-        const detail = `seed ${result.seed}, path ${result.counterexamplePath}, ${result.numShrinks} shrinks; smallest: ${smallest ? `${smallest.info.name} ${JSON.stringify(payloadToFixture(smallest.info, smallest.payload))}` : '?'}; wire bytes: ${wire}`;
-        const cause = result.errorInstance as Error | undefined;
-        if (cause instanceof CaseFailure) throw new CaseFailure(`${cause.message} (${detail})`, cause.expected, cause.actual);
-        throw cause ?? new Error(detail);
-      }
+      await checkTesteeProperty<Generated>(ctx, t, {
+        arb: fc.constantFrom(...MESSAGES).chain((info) => payloadArb(info).map((payload) => ({ info, payload }))),
+        numRuns: GENERATED_RUNS,
+        idPrefix: 'g',
+        send: (s, g, id) => s.conn.sendRaw(frame(g, id), `${g.info.name} (generated)`),
+        check: (s, { info, payload }, id) => expectEcho(ctx, s, id, info.code, encoding, payloadToFixture(info, payload)),
+        describe: (g) => `${g.info.name} ${JSON.stringify(payloadToFixture(g.info, g.payload))}; wire bytes: ${Buffer.from(frame(g, 'g')).toString('hex')}`,
+      });
     },
   });
 }
@@ -140,30 +121,29 @@ const mutationCase = defineCase({
   async run(ctx) {
     const t = await ctx.testee();
     const withRequired = MESSAGES.filter((m) => Array.isArray(m.payload?.['required']) && (m.payload!['required'] as string[]).length > 0);
-    const arb = fc.constantFrom(...withRequired).chain((info) => fc.tuple(payloadArb(info), fc.constantFrom(...(info.payload!['required'] as string[]))).map(([payload, drop]) => ({ info, payload, drop })));
-    let n = 0;
-    const result = await fc.check(fc.asyncProperty(arb, async ({ info, payload, drop }) => {
-      const id = `m${++n}`;
-      const wire = JSON.parse(new TextDecoder().decode(encodePayload(info, 'json', payload))) as Record<string, unknown>;
-      delete wire[drop];
-      t.conn.sendRaw(encodeFrame(encodeEnvelope(info.code, 'json', { id }, new TextEncoder().encode(JSON.stringify(wire)))), `${info.name} without ${drop}`);
-      const m = await ctx.expectMessage(t.conn, `ERROR SCHEMA_VIOLATION for ${info.name} without ${drop}`, (x) => x.header.re === id);
-      const p = m.payload as { code?: string; definite?: unknown; details?: { path?: string; rule?: string } };
-      const v = ctx.verdict();
-      if (v.check(m.name === 'ERROR', 'TST-5', `${info.name} without ${drop} was answered with ${m.name}`, 'ERROR SCHEMA_VIOLATION', m.name)) {
-        v.check(registryName(p.code) === 'SCHEMA_VIOLATION', 'TST-5', `${info.name} without ${drop} was refused with ${String(p.code)}`, 'SCHEMA_VIOLATION', String(p.code));
-        v.check(p.definite === true, 'ERR-2', `the SCHEMA_VIOLATION carries definite ${JSON.stringify(p.definite)}`, 'true', JSON.stringify(p.definite));
-        v.check(p.details?.path === `/${drop}`, 'ERR-11', `the SCHEMA_VIOLATION for missing ${drop} gives details.path ${JSON.stringify(p.details?.path)}`, JSON.stringify(`/${drop}`), JSON.stringify(p.details?.path));
-        v.check(p.details?.rule === 'required', 'ERR-11', `the SCHEMA_VIOLATION for missing ${drop} gives details.rule ${JSON.stringify(p.details?.rule)}`, '"required"', JSON.stringify(p.details?.rule));
-      }
-      v.done();
-    }), { seed: ctx.seed, numRuns: GENERATED_RUNS });
-    if (result.failed) {
-      const cause = result.errorInstance as Error | undefined;
-      const detail = `seed ${result.seed}, path ${result.counterexamplePath}, ${result.numShrinks} shrinks`;
-      if (cause instanceof CaseFailure) throw new CaseFailure(`${cause.message} (${detail})`, cause.expected, cause.actual);
-      throw cause ?? new Error(detail);
-    }
+    type Mutated = { info: (typeof withRequired)[number]; payload: unknown; drop: string };
+    await checkTesteeProperty<Mutated>(ctx, t, {
+      arb: fc.constantFrom(...withRequired).chain((info) => fc.tuple(payloadArb(info), fc.constantFrom(...(info.payload!['required'] as string[]))).map(([payload, drop]) => ({ info, payload, drop }))),
+      numRuns: GENERATED_RUNS,
+      idPrefix: 'm',
+      send(s, { info, payload, drop }, id) {
+        const wire = JSON.parse(new TextDecoder().decode(encodePayload(info, 'json', payload))) as Record<string, unknown>;
+        delete wire[drop];
+        s.conn.sendRaw(encodeFrame(encodeEnvelope(info.code, 'json', { id }, new TextEncoder().encode(JSON.stringify(wire)))), `${info.name} without ${drop}`);
+      },
+      async check(s, { info, drop }, id) {
+        const m = await ctx.expectMessage(s.conn, `ERROR SCHEMA_VIOLATION for ${info.name} without ${drop}`, (x) => x.header.re === id);
+        const p = m.payload as { code?: string; definite?: unknown; details?: { path?: string; rule?: string } };
+        const v = ctx.verdict();
+        if (v.check(m.name === 'ERROR', 'TST-5', `${info.name} without ${drop} was answered with ${m.name}`, 'ERROR SCHEMA_VIOLATION', m.name)) {
+          v.check(registryName(p.code) === 'SCHEMA_VIOLATION', 'TST-5', `${info.name} without ${drop} was refused with ${String(p.code)}`, 'SCHEMA_VIOLATION', String(p.code));
+          v.check(p.definite === true, 'ERR-2', `the SCHEMA_VIOLATION carries definite ${JSON.stringify(p.definite)}`, 'true', JSON.stringify(p.definite));
+          v.check(p.details?.path === `/${drop}`, 'ERR-11', `the SCHEMA_VIOLATION for missing ${drop} gives details.path ${JSON.stringify(p.details?.path)}`, JSON.stringify(`/${drop}`), JSON.stringify(p.details?.path));
+          v.check(p.details?.rule === 'required', 'ERR-11', `the SCHEMA_VIOLATION for missing ${drop} gives details.rule ${JSON.stringify(p.details?.rule)}`, '"required"', JSON.stringify(p.details?.rule));
+        }
+        v.done();
+      },
+    });
   },
 });
 

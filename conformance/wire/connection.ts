@@ -94,6 +94,7 @@ export class WireConnection {
   answerPings = false;
   private pongs = 0;
   private dropped = 0;
+  private takenCount = 0;
   /** Set when the peer broke a rule that ends the case at once. */
   violation: PeerViolation | undefined;
   /** Told about a violation as it happens (the case context fails the case with it). */
@@ -364,7 +365,10 @@ export class WireConnection {
   private nextItem(timeoutMs: number): Promise<Received> {
     const queued = this.queue.shift();
     if (this.queue.length === QUEUE_RESUME) this.resumeInput();
-    if (queued) return Promise.resolve(queued);
+    if (queued) {
+      this.takenCount++;
+      return Promise.resolve(queued);
+    }
     if (this.ended) return Promise.resolve({ kind: 'closed', reason: 'already closed' });
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
@@ -372,8 +376,13 @@ export class WireConnection {
         this.note('event', `nothing received within ${timeoutMs} ms`);
         resolve({ kind: 'timeout' });
       }, timeoutMs);
-      this.waiter = (r) => { clearTimeout(timer); resolve(r); };
+      this.waiter = (r) => { clearTimeout(timer); this.takenCount++; resolve(r); };
     });
+  }
+
+  /** Items the peer sent that readers have taken (timeouts not counted): how many answers a pipelined case has read. */
+  get taken(): number {
+    return this.takenCount;
   }
 
   /** Half-closes our side (no more bytes from us). */

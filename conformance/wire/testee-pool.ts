@@ -9,6 +9,11 @@
  *   frames in order, so nothing of an earlier case can arrive after that echo.
  * Anything else ends the process and the next case starts a fresh one. Cases that close the testee
  * (end of input, errors that close) therefore always get a process of their own.
+ *
+ * A case that needs a fresh process gets one started while the cases before it ran (a spare): the
+ * spare has written its INIT and waits for INIT_ACK, exactly where a process just started would be,
+ * only without the wait. Taking it starts the next spare, so a run of closing cases does not wait
+ * for one start after another.
  */
 import type { WireConnection } from './connection.js';
 import type { Encoding } from '../../reference/codec/body.js';
@@ -25,6 +30,8 @@ export interface PooledTestee {
 
 export class TesteePool {
   private idle: PooledTestee | undefined;
+  /** A process started ahead for the next case that needs a fresh one. */
+  private spare: Promise<WireConnection> | undefined;
   private syncs = 0;
   /** Processes handed on, for the run's diagnostics and tests. */
   reused = 0;
@@ -66,9 +73,25 @@ export class TesteePool {
     return undefined;
   }
 
-  /** Ends the kept process (the end of a run). */
+  /**
+   * A freshly started process for a case: the spare when there is one still running, else one started
+   * now by `start` (labelled `label`); either way the next spare is started in the background.
+   */
+  async fresh(label: string, start: (label: string) => Promise<WireConnection>): Promise<WireConnection> {
+    const ready = this.spare;
+    this.spare = start('testee');
+    this.spare.catch(() => undefined); // a start that fails is the next case's to report
+    const conn = await ready?.catch(() => undefined);
+    if (conn && !conn.closed && conn.violation === undefined) return conn;
+    conn?.destroy();
+    return start(label);
+  }
+
+  /** Ends the kept process and the spare (the end of a run). */
   close(): void {
     this.idle?.conn.destroy();
     this.idle = undefined;
+    void this.spare?.then((c) => c.destroy(), () => undefined);
+    this.spare = undefined;
   }
 }

@@ -23,6 +23,27 @@ function resolve(schema: Schema): Schema {
   return resolve(target as Schema);
 }
 
+/** The UTF-16 surrogates, which are no code points of their own. */
+const SURROGATE_FIRST = 0xd800;
+const SURROGATE_COUNT = 0xe000 - SURROGATE_FIRST;
+
+/**
+ * One code point, drawn exactly as fast-check's `unit: 'binary'` draws it (an index over every code
+ * point but the surrogates), with an unmapper that computes the index instead of looking it up: the
+ * built-in one first builds a map of all 1.1 million code points, 2 to 10 s of a harness start.
+ */
+const binaryUnit: fc.Arbitrary<string> = fc.nat({ max: 0x10ffff - SURROGATE_COUNT }).map(
+  (i) => String.fromCodePoint(i < SURROGATE_FIRST ? i : i + SURROGATE_COUNT),
+  (c) => {
+    const cp = typeof c === 'string' ? c.codePointAt(0) : undefined;
+    if (cp === undefined || String.fromCodePoint(cp) !== c || (cp >= SURROGATE_FIRST && cp < SURROGATE_FIRST + SURROGATE_COUNT)) throw new Error('not one code point');
+    return cp < SURROGATE_FIRST ? cp : cp - SURROGATE_COUNT;
+  },
+);
+
+/** Strings of any code points (fast-check's unit binary). */
+const binaryString = (constraints: { minLength?: number; maxLength?: number }): fc.Arbitrary<string> => fc.string({ ...constraints, unit: binaryUnit });
+
 /** JSON text cannot carry -0; payload values never hold it. */
 const noNegativeZero = (x: number): number => (Object.is(x, -0) ? 0 : x);
 
@@ -70,7 +91,7 @@ function stringArb(s: Schema): fc.Arbitrary<string> {
   const max = Math.min((s['maxLength'] as number | undefined) ?? 24, 24);
   const length = (x: string): boolean => [...x].length >= min && [...x].length <= ((s['maxLength'] as number | undefined) ?? Infinity);
   if (typeof s['pattern'] === 'string') return fc.stringMatching(new RegExp(s['pattern'] as string, 'u')).filter(length);
-  return fc.string({ unit: 'binary', minLength: min, maxLength: Math.max(min, max) });
+  return binaryString({ minLength: min, maxLength: Math.max(min, max) });
 }
 
 function numberArb(s: Schema, integer: boolean): fc.Arbitrary<number> {
@@ -85,8 +106,24 @@ function numberArb(s: Schema, integer: boolean): fc.Arbitrary<number> {
   return fc.double({ min: lo ?? -1e300, max: hi ?? 1e300, noNaN: true, noDefaultInfinity: true }).filter(excl).map(noNegativeZero);
 }
 
+/**
+ * Arbitraries built so far, by schema: building one can cost far more than drawing from it (fc.string
+ * with unit binary maps all of Unicode, about 30 ms), and a message arbitrary builds its payload's
+ * for every message it draws. An arbitrary is immutable, so the values drawn stay the same.
+ */
+const built = new WeakMap<Schema, fc.Arbitrary<unknown>>();
+
 /** An arbitrary of valid values for a payload schema (the subset of JSON Schema the catalog uses). */
 export function schemaArb(input: Schema): fc.Arbitrary<unknown> {
+  let arb = built.get(input);
+  if (arb === undefined) {
+    arb = buildSchemaArb(input);
+    built.set(input, arb);
+  }
+  return arb;
+}
+
+function buildSchemaArb(input: Schema): fc.Arbitrary<unknown> {
   const s = resolve(input);
   if (s['ndarray']) return ndarrayFieldArb(s['ndarray'] as NdarrayRule);
   if (s['int64']) return s['int64'] === 'int64' ? fc.bigInt({ min: -(1n << 63n), max: (1n << 63n) - 1n }) : fc.bigInt({ min: 0n, max: (1n << 64n) - 1n });
@@ -121,7 +158,7 @@ function objectArb(s: Schema): fc.Arbitrary<Record<string, unknown>> {
     return fixed as fc.Arbitrary<Record<string, unknown>>;
   }
   const names = s['propertyNames'] as Schema | undefined;
-  const key = names ? stringArb({ type: 'string', ...names }) : fc.string({ unit: 'binary', maxLength: 12 });
+  const key = names ? stringArb({ type: 'string', ...names }) : binaryString({ maxLength: 12 });
   const minKeys = (s['minProperties'] as number | undefined) ?? 0;
   const rest = fc.dictionary(key.filter((k) => !(k in props)), schemaArb(additional as Schema), { minKeys, maxKeys: Math.max(minKeys, 4), noNullPrototype: true });
   return fc.tuple(fixed, rest).map(([a, b]) => {
