@@ -24,7 +24,7 @@ import { rssKb } from './broker/procfs.js';
 import { figuresTable, perTarget, ratios, sampleKey, type Sample, type Samples, type ScenarioKey } from './broker/report.js';
 import { fmt } from './broker/stats.js';
 import { brokerGeneratedCases, coreSuite, testeeSuite, type GeneratedCases, type SuiteRun, type TesteeSuite } from './broker/suites.js';
-import { startTarget, TARGETS, type TargetName, type TargetProcess } from './broker/targets.js';
+import { KNOWN_TARGETS, startTarget, TARGETS, type TargetName, type TargetProcess } from './broker/targets.js';
 
 const CLIENTS = 4;
 const envNumber = (name: string, fallback: number): number => (process.env[name] ? Number(process.env[name]) : fallback);
@@ -98,7 +98,7 @@ export interface BrokerBenchResult {
 export async function runBrokerBench(): Promise<BrokerBenchResult> {
   ensureBrokerBuilt();
   buildCpp();
-  const targets = (process.env['CONCORD_BENCH_TARGETS']?.split(',') ?? TARGETS).filter((t): t is TargetName => (TARGETS as readonly string[]).includes(t));
+  const targets = (process.env['CONCORD_BENCH_TARGETS']?.split(',') ?? TARGETS).filter((t): t is TargetName => (KNOWN_TARGETS as readonly string[]).includes(t));
   const running = new Map<TargetName, Running>();
   const samples: Samples = new Map();
   const rssSeries: Partial<Record<TargetName, number[]>> = {};

@@ -4,14 +4,18 @@
  *   - `router`: the minimal Node router (bench/node-router.ts), Node's floor;
  *   - `broker`: the reference broker from dist/ (`concord broker --port 0`).
  * CONCORD_BENCH_BROKER_NODE_FLAGS adds Node flags to the broker's process (e.g. `--cpu-prof`);
- * CONCORD_BENCH_BROKER_CLI runs another build of the broker (a before/after comparison).
+ * CONCORD_BENCH_BROKER_CLI runs another build of the broker; CONCORD_BENCH_BEFORE_CLI adds that build as
+ * a fourth target, `before`, so a before/after comparison runs side by side in the same interleaved rounds
+ * (name it in CONCORD_BENCH_TARGETS, e.g. `broker,before,router`).
  */
 import type { ChildProcess } from 'node:child_process';
 import { BROKER_CLI, NODE_ROUTER, RELAY_BIN } from './build.js';
 import { awaitLine, spawnTracked } from './processes.js';
 
-export type TargetName = 'broker' | 'router' | 'relay';
+export type TargetName = 'broker' | 'router' | 'relay' | 'before';
 export const TARGETS: readonly TargetName[] = ['broker', 'router', 'relay'];
+/** Every name CONCORD_BENCH_TARGETS may list: the default three and `before`. */
+export const KNOWN_TARGETS: readonly TargetName[] = [...TARGETS, 'before'];
 
 export interface TargetProcess {
   name: TargetName;
@@ -35,9 +39,10 @@ const brokerListening = (line: string, stream: string): number | undefined => {
 export async function startTarget(name: TargetName): Promise<TargetProcess> {
   let child: ChildProcess;
   let port: number;
-  if (name === 'broker') {
+  if (name === 'broker' || name === 'before') {
     const flags = (process.env['CONCORD_BENCH_BROKER_NODE_FLAGS'] ?? '').split(' ').filter(Boolean);
-    const cli = process.env['CONCORD_BENCH_BROKER_CLI'] ?? BROKER_CLI;
+    const cli = name === 'before' ? process.env['CONCORD_BENCH_BEFORE_CLI'] : (process.env['CONCORD_BENCH_BROKER_CLI'] ?? BROKER_CLI);
+    if (cli === undefined) throw new Error('the target `before` needs CONCORD_BENCH_BEFORE_CLI (the cli.js of another build)');
     child = spawnTracked(name, process.execPath, [...flags, cli, 'broker', '--host', '127.0.0.1', '--port', '0', '--log-level', 'info']);
     port = await awaitLine(name, child, brokerListening);
   } else if (name === 'router') {

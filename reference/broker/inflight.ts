@@ -6,6 +6,7 @@
  */
 import { ProtocolError, type MessageInfo } from '../codec/index.js';
 import type { Connection } from './connection.js';
+import { Deadlines, type DeadlineEntry, type DeadlineList } from './deadlines.js';
 import type { Logger } from './logger.js';
 
 /** Insertion-ordered set with a capacity: the oldest id is forgotten first. */
@@ -24,7 +25,7 @@ export class ExpiredIds {
   }
 }
 
-export interface PendingRequest {
+export interface PendingRequest extends DeadlineEntry {
   readonly requester: Connection;
   readonly target: Connection;
   /** The id the requester chose, restored in the answer's `re` (REQ-13). */
@@ -35,9 +36,8 @@ export interface PendingRequest {
   readonly responseType: number;
   readonly typeName: string;
   readonly timeoutMs: number;
-  /** performance.now() at arrival, for the latency ring. */
+  /** performance.now() at arrival, for the latency ring and the deadline. */
   readonly startedAt: number;
-  timer: NodeJS.Timeout | undefined;
 }
 
 export interface InflightHooks {
@@ -49,6 +49,8 @@ export interface InflightHooks {
 
 export class Inflight {
   private open = 0;
+  /** REQ-15: one timer per timeout value, not per request (deadlines.ts). */
+  private readonly deadlines = new Deadlines<PendingRequest>((p) => this.timeout(p, p.timeoutMs, 'REQ-15'));
 
   constructor(
     private readonly hooks: InflightHooks,
@@ -71,9 +73,12 @@ export class Inflight {
       typeName: info.name,
       timeoutMs,
       startedAt: performance.now(),
-      timer: undefined,
+      deadline: 0,
+      deadlineList: undefined as DeadlineList<DeadlineEntry> | undefined,
+      deadlinePrev: undefined,
+      deadlineNext: undefined,
     };
-    p.timer = setTimeout(() => this.timeout(p, timeoutMs, 'REQ-15'), timeoutMs);
+    this.deadlines.add(p, p.startedAt, timeoutMs);
     requester.requested.add(p);
     target.served.set(outId, p);
     this.open++;
@@ -112,14 +117,14 @@ export class Inflight {
     }
   }
 
-  /** Stops every timer (broker close). */
-  clear(connections: Iterable<Connection>): void {
-    for (const c of connections) for (const p of c.requested) clearTimeout(p.timer);
+  /** Stops every timer (broker close); `connections` is kept for the callers, every deadline list stops. */
+  clear(_connections: Iterable<Connection>): void {
+    this.deadlines.stop();
   }
 
   private remove(p: PendingRequest, answered: boolean): void {
     if (!p.requester.requested.delete(p)) return;
-    clearTimeout(p.timer);
+    this.deadlines.remove(p);
     p.target.served.delete(p.outId);
     this.open--;
     if (answered) p.requester.stats.latency.add((performance.now() - p.startedAt) * 1000);

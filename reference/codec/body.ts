@@ -45,8 +45,10 @@ export function decodeEnvelope(body: Uint8Array, options: EnvelopeOptions = {}):
   if (hlen > body.length - BODY_PREFIX_BYTES) {
     throw new ProtocolError('MALFORMED_FRAME', `header length ${hlen} overruns the ${body.length - BODY_PREFIX_BYTES} bytes after the prefix`, { rule: 'hlen-overrun' });
   }
-  const header = decodeHeader(body.subarray(BODY_PREFIX_BYTES, BODY_PREFIX_BYTES + hlen), options.maxHeader ?? DEFAULT_LIMITS.max_header);
-  return { type, flags, encodingBits: flags & ENCODING_MASK, header, payload: body.subarray(BODY_PREFIX_BYTES + hlen) };
+  // Plain Uint8Array views: a Buffer's subarray builds a Buffer, which costs more on every routed frame.
+  const start = body.byteOffset + BODY_PREFIX_BYTES;
+  const header = decodeHeader(new Uint8Array(body.buffer, start, hlen), options.maxHeader ?? DEFAULT_LIMITS.max_header);
+  return { type, flags, encodingBits: flags & ENCODING_MASK, header, payload: new Uint8Array(body.buffer, start + hlen, body.length - BODY_PREFIX_BYTES - hlen) };
 }
 
 /** Assembles a body from its parts. */

@@ -85,7 +85,8 @@ export class FrameDecoder {
         if (this.prefixFill === 0 && chunk.length - i >= LENGTH_PREFIX_BYTES) {
           const length = this.checkLength(readU32(chunk, i));
           if (chunk.length - i - LENGTH_PREFIX_BYTES >= length) {
-            out.push(chunk.subarray(i + LENGTH_PREFIX_BYTES, i + LENGTH_PREFIX_BYTES + length));
+            // A plain view (not chunk.subarray, which builds a Buffer when the chunk is one): one per frame.
+            out.push(new Uint8Array(chunk.buffer, chunk.byteOffset + i + LENGTH_PREFIX_BYTES, length));
             i += LENGTH_PREFIX_BYTES + length;
             continue;
           }
