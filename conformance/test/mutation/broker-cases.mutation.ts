@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Broker } from '../../../reference/broker/index.js';
 import { loadBuiltHarness } from './harness-build.js';
-import { MUTATION_SEED, MUTATION_SUITES, SKIPPED_ON_REFERENCE } from './scope.js';
+import { CASE_LIMITS, MUTATION_SEED, MUTATION_SUITES, SKIPPED_ON_REFERENCE } from './scope.js';
 import type { CaseResult } from '../../runner.js';
 import type { Case } from '../../cases/model.js';
 
@@ -25,13 +25,14 @@ console.log(`mutation cases: suites ${MUTATION_SUITES.join(', ')}, seed ${MUTATI
 /** Runs one case of `suite` against a fresh broker built from the sources; its result. */
 async function runAgainstSourceBroker(suite: string, c: Case): Promise<CaseResult> {
   const token = randomBytes(16).toString('hex');
-  const limits = harness.resolveLimits(harness.EMBEDDED_LIMITS);
+  const given = { ...harness.EMBEDDED_LIMITS, ...CASE_LIMITS.get(c.id) };
+  const limits = harness.resolveLimits(given);
   const broker = new Broker({ host: '127.0.0.1', port: 0, logLevel: 'error', token, ...harness.brokerOptionsFor(limits) });
   const bound = await broker.listen();
   let results: CaseResult[] = [];
   try {
     await harness.runCommand({
-      target: `127.0.0.1:${bound.port!}`, token, limits: harness.EMBEDDED_LIMITS, shutdownPeer: () => void broker.shutdown(),
+      target: `127.0.0.1:${bound.port!}`, token, limits: given, shutdownPeer: () => void broker.shutdown(),
       suites: [suite], cases: [c], run: [], skip: [], seed: MUTATION_SEED,
       timeoutMs: 2000, failFast: false, strict: true, knownFailing: [], json: true, reportDir,
       out: () => undefined, err: () => undefined, onFinish: (run) => (results = run.results),
