@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Broker } from '../../../reference/broker/index.js';
 import { loadBuiltHarness } from './harness-build.js';
-import { CASE_LIMITS, MUTATION_SEED, MUTATION_SUITES, SKIPPED_ON_REFERENCE } from './scope.js';
+import { CASE_LIMITS, frameTimeoutOf, MUTATION_SEED, MUTATION_SUITES, SKIPPED_ON_REFERENCE } from './scope.js';
 import type { CaseResult } from '../../runner.js';
 import type { Case } from '../../cases/model.js';
 
@@ -34,7 +34,7 @@ async function runAgainstSourceBroker(suite: string, c: Case): Promise<CaseResul
     await harness.runCommand({
       target: `127.0.0.1:${bound.port!}`, token, limits: given, shutdownPeer: () => void broker.shutdown(),
       suites: [suite], cases: [c], run: [], skip: [], seed: MUTATION_SEED,
-      timeoutMs: 2000, failFast: false, strict: true, knownFailing: [], json: true, reportDir,
+      timeoutMs: frameTimeoutOf(c.id), failFast: false, strict: true, knownFailing: [], json: true, reportDir,
       out: () => undefined, err: () => undefined, onFinish: (run) => (results = run.results),
     });
   } finally {

@@ -26,3 +26,16 @@ export const SKIPPED_ON_REFERENCE: ReadonlyMap<string, string> = new Map([
 export const CASE_LIMITS: ReadonlyMap<string, Partial<Record<LimitName, number>>> = new Map([
   ['handshake/handshake-memory-bounded', { handshake_timeout_ms: 10_000 }],
 ]);
+
+/** The frame timeout of the harness (`--timeout`) for every case, and for the property cases. */
+export const FRAME_TIMEOUT_MS = 2000;
+/**
+ * A property case runs its generated inputs within 20 frame timeouts; on a machine loaded many times
+ * over it needs more (a hang guard, not a measurement), or the dry run fails and no mutant is tested.
+ */
+export const PROPERTY_FRAME_TIMEOUT_MS = 6000;
+
+/** The frame timeout a case runs with. */
+export function frameTimeoutOf(id: string): number {
+  return id.includes('/prop-') ? PROPERTY_FRAME_TIMEOUT_MS : FRAME_TIMEOUT_MS;
+}

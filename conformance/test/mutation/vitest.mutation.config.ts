@@ -9,8 +9,8 @@ export default defineConfig({
     root: new URL('../../../', import.meta.url).pathname,
     include: ['conformance/test/mutation/**/*.mutation.ts'],
     exclude: ['node_modules/**', 'dist/**'],
-    // A hang guard for a case that heartbeat, drain and request timeouts make take seconds.
-    testTimeout: 120_000,
+    // A hang guard above the harness's own case limit (20 frame timeouts of a property case).
+    testTimeout: 300_000,
     silent: false,
   },
 });
