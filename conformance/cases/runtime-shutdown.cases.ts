@@ -93,6 +93,21 @@ export const shutdownCases: Case[] = [
     },
   }),
   defineCase({
+    id: 'handshake/shutdown-drain-times-out-requests-forwarded-to-it',
+    statements: ['HS-14'],
+    async run(ctx) {
+      // B, the responder, leaves and never answers: when B's drain runs out, A's request is answered
+      // with the drain's TIMEOUT, not left open until its own timeout (30 s for REASONING_REQUEST).
+      const { a, b } = await pairWithRequest(ctx);
+      const drain = Math.min(300, ctx.limits.shutdown_drain_ms);
+      const since = Date.now();
+      b.conn.send({ type: 'SHUTDOWN', header: { id: 'bye-b' }, payload: { reason: 'conformance: responder leaves without answering', drain_ms: drain } });
+      const { m } = await expectTimeout(ctx, a.conn, 'q-open', drain + slack(ctx, drain), since);
+      const named = errorOf(m).details?.['timeout_ms'];
+      if (named !== undefined && named !== drain) throw new CaseFailure(`the TIMEOUT of B's drain names timeout_ms ${String(named)}; B's drain_ms was ${drain} (HS-14)`, String(drain), String(named));
+    },
+  }),
+  defineCase({
     id: 'limits/shutdown-drain-at-most-own-limit',
     statements: ['LIM-13', 'HS-14'],
     async run(ctx) {

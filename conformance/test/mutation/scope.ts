@@ -1,0 +1,41 @@
+/** What the mutation run tests the broker with: its suites, their seed, and what the reference broker skips. */
+import type { LimitName } from '../../limits.js';
+
+/**
+ * The suites a broker in process serves over TCP: `core` and the bus of the broker (`bus`).
+ * `broker-process` starts the broker as a child process, where Stryker sees no coverage; `fifo` repeats
+ * `core` over FIFO pairs (the FIFO transport is outside `reference/broker`).
+ */
+export const MUTATION_SUITES = ['core', 'bus'] as const;
+
+/** One seed for the dry run and every mutant, so a generated case sends the same inputs each time. */
+export const MUTATION_SEED = 16;
+
+/** Cases the reference broker skips here (the id and the reason): a mutant cannot be killed by them. */
+export const SKIPPED_ON_REFERENCE: ReadonlyMap<string, string> = new Map([
+  ['coordinator-semantics/priority-order', 'a bus adapter that declares same-turn only'],
+  ['bus-adapter/one-line-per-line', 'a bus adapter process (--exec) only'],
+  ['bus-adapter/exit-zero-at-end-of-input', 'a bus adapter process (--exec) only'],
+]);
+
+/**
+ * Limits a case runs with over the embedded broker's (a broker and harness both told them): opening 65
+ * connections within half of a 1,000 ms handshake_timeout_ms fails on a loaded machine, and the case then
+ * skips, which would leave its mutants unkillable.
+ */
+export const CASE_LIMITS: ReadonlyMap<string, Partial<Record<LimitName, number>>> = new Map([
+  ['handshake/handshake-memory-bounded', { handshake_timeout_ms: 10_000 }],
+]);
+
+/** The frame timeout of the harness (`--timeout`) for every case, and for the property cases. */
+export const FRAME_TIMEOUT_MS = 2000;
+/**
+ * A property case runs its generated inputs within 20 frame timeouts; on a machine loaded many times
+ * over it needs more (a hang guard, not a measurement), or the dry run fails and no mutant is tested.
+ */
+export const PROPERTY_FRAME_TIMEOUT_MS = 6000;
+
+/** The frame timeout a case runs with. */
+export function frameTimeoutOf(id: string): number {
+  return id.includes('/prop-') ? PROPERTY_FRAME_TIMEOUT_MS : FRAME_TIMEOUT_MS;
+}
