@@ -108,6 +108,7 @@ async function cpp(log) {
     ['cmake', ['-S', 'cpp-client', '-B', CPP_BUILD, '-DCMAKE_BUILD_TYPE=Release', '-DCONCORD_SANITIZE=ON']],
     ['cmake', ['--build', CPP_BUILD, '-j2']],
   ];
+  const t0 = Date.now();
   for (const [cmd, args] of steps) {
     const r = await run(cmd, args);
     log(r.text);
@@ -118,9 +119,10 @@ async function cpp(log) {
   mkdirSync(reports, { recursive: true });
   const list = spawnSync('ctest', ['--test-dir', CPP_BUILD, '-N'], { cwd: root, encoding: 'utf8' });
   const expected = [...(list.stdout ?? '').matchAll(/Test +#\d+: (\S+)/g)].map((m) => m[1]);
+  const t1 = Date.now();
   const r = await run('ctest', ['--test-dir', CPP_BUILD, '--output-on-failure', '-j2']);
   log(r.text);
-  const counts = gtestCounts(reports, expected);
+  const counts = { ...gtestCounts(reports, expected), parts: [`build ${seconds(t1 - t0)}, ctest ${seconds(Date.now() - t1)}`] };
   if (counts.passed + counts.failed === 0) return { passed: 0, failed: 1, note: `ctest ran no test (exit ${r.status})` };
   if (r.status !== 0 && counts.failed === 0) return { ...counts, failed: 1, note: `ctest exited ${r.status}` };
   return counts;
@@ -161,6 +163,13 @@ function buildTestPrograms(log) {
   log(`transpiled ${n} test programs into dist/`);
 }
 
+/** The ten files that took longest (wall time, two files running at a time): where the next saving is. */
+function slowestFiles(files) {
+  const timed = files.filter((f) => f.endTime > f.startTime).map((f) => ({ file: relative(root, f.name), ms: f.endTime - f.startTime }));
+  timed.sort((a, b) => b.ms - a.ms);
+  return timed.slice(0, 10).map((f) => `${seconds(f.ms)} ${f.file}`);
+}
+
 async function vitest(log) {
   const out = join(root, '.vitest-results.json');
   rmSync(out, { force: true });
@@ -179,7 +188,7 @@ async function vitest(log) {
   }
   const fileErrors = failures.length - j.numFailedTests;
   const failed = j.numFailedTests + Math.max(0, fileErrors) + (r.status !== 0 && failures.length === 0 ? 1 : 0);
-  return { passed: j.numPassedTests, failed, skipped: j.numPendingTests + j.numTodoTests, failures, ...(r.status !== 0 && failures.length === 0 ? { note: `vitest exited ${r.status}` } : {}) };
+  return { passed: j.numPassedTests, failed, skipped: j.numPendingTests + j.numTodoTests, failures, parts: slowestFiles(j.testResults ?? []), ...(r.status !== 0 && failures.length === 0 ? { note: `vitest exited ${r.status}` } : {}) };
 }
 
 // ---- Python and Perl -------------------------------------------------------------------------
@@ -239,8 +248,11 @@ async function selftest(log, distOk) {
       if (c.failed > 0) failures.push(`${p.name} > ${column}: ${c.failed} failed (reports/selftest/matrix.md)`);
     }
   }
+  // The five cells that took longest (selftest.ts prints each cell's time).
+  const cells = [...r.text.matchAll(/^selftest: (\S+ \S+) took ([\d.]+) s$/gm)].map((m) => ({ cell: m[1], s: Number(m[2]) })).sort((a, b) => b.s - a.s);
+  const parts = cells.slice(0, 5).map((c) => `${c.s.toFixed(1)} s ${c.cell}`);
   if (r.status !== 0 && failed === 0) { failed = 1; failures.push('a peer was unavailable (reports/selftest/matrix.md)'); } // an unavailable peer
-  return { passed, failed, failures, note: r.status !== 0 ? `exit ${r.status}; see reports/selftest/matrix.md` : undefined };
+  return { passed, failed, failures, parts, note: r.status !== 0 ? `exit ${r.status}; see reports/selftest/matrix.md` : undefined };
 }
 
 // ---- the run ---------------------------------------------------------------------------------
@@ -268,6 +280,7 @@ console.log('\n== summary');
 for (const r of results) {
   console.log(`${r.name}: ${r.passed} passed, ${r.failed} failed${r.skipped ? `, ${r.skipped} skipped` : ''} in ${seconds(r.ms)}${r.note ? ` (${r.note})` : ''}`);
   for (const f of r.failures ?? []) console.log(`  failed: ${f}`);
+  for (const p of r.parts ?? []) console.log(`  ${p}`);
 }
 console.log(`total wall time ${seconds(Date.now() - started)}`);
 const passed = results.reduce((n, r) => n + r.passed, 0);

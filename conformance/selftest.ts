@@ -245,10 +245,16 @@ export async function runSelftest(o: SelftestOptions): Promise<PeerRow[]> {
     const all = selected.flatMap((p) => Object.keys(p.runs).filter((c) => !o.columns?.length || o.columns.includes(c)).map((column) => ({ peer: p.name, column })));
     const parallel = jobs > 1 ? all.filter((u) => !TIMING_SENSITIVE.has(u.column)) : [];
     const queue = [...parallel];
+    // Each cell's wall time, on stderr: where the selftest's time goes (npm test lists the longest).
+    const timed = async (u: { peer: string; column: string }, body: () => Promise<SuiteCounts>): Promise<void> => {
+      const t0 = Date.now();
+      cells.set(key(u.peer, u.column), await body());
+      err(`selftest: ${u.peer} ${u.column} took ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+    };
     await Promise.all(Array.from({ length: Math.min(jobs, queue.length) }, async () => {
-      for (let u = queue.shift(); u !== undefined; u = queue.shift()) cells.set(key(u.peer, u.column), await runUnitInChild(u.peer, u.column, o, err));
+      for (let u = queue.shift(); u !== undefined; u = queue.shift()) await timed(u, () => runUnitInChild(u.peer, u.column, o, err));
     }));
-    for (const u of all) if (!cells.has(key(u.peer, u.column))) cells.set(key(u.peer, u.column), await runUnit(u.peer, u.column, o, scratch, err));
+    for (const u of all) if (!cells.has(key(u.peer, u.column))) await timed(u, () => runUnit(u.peer, u.column, o, scratch, err));
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }

@@ -17,7 +17,10 @@ describe('conformance selftest', () => {
     expect(side[0]!.suites['client']!.passed).toBeGreaterThan(5);
     const matrix = JSON.parse(readFileSync(join(reportDir, 'selftest', 'matrix.json'), 'utf8')) as { peers: unknown[] };
     expect(matrix.peers).toEqual(JSON.parse(JSON.stringify(side)));
-    const alone = await runSelftest({ ...base, jobs: 1 });
+    const progress: string[] = [];
+    const alone = await runSelftest({ ...base, jobs: 1, err: (t) => progress.push(t) });
+    // Every cell's wall time is on stderr, for npm test's list of the longest.
+    expect(progress.join('').match(/^selftest: (typescript|perl) client took \d+\.\d s$/gm)).toEqual([expect.stringMatching(/typescript/), expect.stringMatching(/perl/)]);
     const counts = (rows: typeof side): unknown => rows.map((r) => Object.entries(r.suites).map(([k, c]) => [r.name, k, c.passed, c.failed, c.skipped, c.required]));
     expect(counts(side)).toEqual(counts(alone));
   }, 240_000);
