@@ -47,7 +47,7 @@ async function rawSocketSession(ctx: CaseContext, label: string): Promise<{ sess
   const clientId = ctx.uniqueId(label);
   conn.send({ type: 'INIT', header: { id: 'init' }, payload: ctx.initPayload(clientId) });
   const ack = await ctx.expectMessage(conn, 'INIT_ACK answering INIT', (m) => m.name === 'INIT_ACK' && m.header.re === 'init');
-  return { session: { conn, clientId, ack: ack.payload as Record<string, unknown> }, pause: () => socket.pause(), resume: () => socket.resume() };
+  return { session: { conn, clientId, ack: ack.payload as Record<string, unknown> }, pause: () => conn.pauseReading(), resume: () => conn.resumeReading() };
 }
 
 /** Open requests beyond max_in_flight, of a kind the broker answers itself, each addressed to a responder that never answers. */

@@ -107,6 +107,8 @@ export class WireConnection {
   private reads = 0;
   /** The slow reader is pausing: reading resumes when its pause ends. */
   private readerHeld = false;
+  /** The case stopped reading on purpose (a reader that never reads): nothing else may resume it. */
+  private caseHeld = false;
 
   private constructor(private readonly io: Io, readonly label: string) {
     io.input.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -247,9 +249,25 @@ export class WireConnection {
     else this.io.output.write(bytes);
   }
 
-  /** Reads again unless something still holds reading back (a violation, a full queue, the slow reader). */
+  /** Reads again unless something still holds reading back (a violation, a full queue, the slow reader, the case). */
   private resumeInput(): void {
-    if (!this.violation && !this.ended && !this.readerHeld && this.queue.length < QUEUE_PAUSE) this.io.input.resume();
+    if (!this.violation && !this.ended && !this.readerHeld && !this.caseHeld && this.queue.length < QUEUE_PAUSE) this.io.input.resume();
+  }
+
+  /**
+   * Stops reading until `resumeReading` (a case playing a peer that never reads). The slow reader of
+   * --faults and the queue's back-pressure pause and resume too; without this hold, their resume would
+   * end the case's pause early and the peer would see a reader after all.
+   */
+  pauseReading(): void {
+    this.caseHeld = true;
+    this.io.input.pause();
+  }
+
+  /** Ends the case's own pause (reading resumes unless something else still holds it back). */
+  resumeReading(): void {
+    this.caseHeld = false;
+    this.resumeInput();
   }
 
   /** The slow reader (--faults): after some reads the harness stops reading for a while. */
