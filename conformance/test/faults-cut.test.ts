@@ -5,11 +5,10 @@
  * session of such a connection, or carries its partial frame into the next connection, passes
  * them without faults and fails them with the cut, shrunk to that one step.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { Broker } from '../../reference/broker/index.js';
+import { useReferenceBroker } from './reference-broker-fixture.js';
 import { runCommand } from '../run-command.js';
 import type { CaseResult } from '../runner.js';
 import type { FaultSpec } from '../faults/profile.js';
@@ -21,18 +20,8 @@ import { startCutProxy, type CutDefect } from './broken-cut-proxy.js';
 const SELECTION = ['requests/route-and-correlate', 'requests/id-echoed-verbatim/**', 'handshake/pong-echoes-id/**', 'requests/pipelined-frames-in-order/**'];
 const CUT: FaultSpec = { seed: 7, profile: 'cut' };
 
-const reportDir = mkdtempSync(join(tmpdir(), 'concord-faults-cut-'));
-let broker: Broker;
-let brokerPort: number;
-
-beforeAll(async () => {
-  broker = new Broker({ host: '127.0.0.1', port: 0, logLevel: 'error', maxInFlight: 64 });
-  brokerPort = (await broker.listen()).port!;
-});
-afterAll(async () => {
-  await broker.close();
-  rmSync(reportDir, { recursive: true, force: true });
-});
+const fixture = useReferenceBroker('concord-faults-cut-');
+const reportDir = fixture.reportDir;
 
 async function run(port: number, faults?: FaultSpec): Promise<{ code: number; results: CaseResult[]; report: string }> {
   let results: CaseResult[] = [];
@@ -54,7 +43,7 @@ const cutNotes = (r: CaseResult): string[] => r.wire.flatMap((w) => w.entries).m
 describe('--faults SEED:cut', () => {
   it('passes the reference broker, streams ending inside frames on the way', async () => {
     // A proxy without defect counts the mid-frame ends: the cuts did happen, and the broker passed them.
-    const proxy = await startCutProxy('none', brokerPort);
+    const proxy = await startCutProxy('none', fixture.port);
     try {
       const { code, results } = await run(proxy.port, CUT);
       expect(notPassed(results)).toEqual([]);
@@ -67,7 +56,7 @@ describe('--faults SEED:cut', () => {
 
   for (const defect of ['keep-session', 'carry-partial'] satisfies CutDefect[]) {
     it(`passes a broker that mishandles a mid-frame end (${defect}) without faults, fails it with the cut`, async () => {
-      const proxy = await startCutProxy(defect, brokerPort);
+      const proxy = await startCutProxy(defect, fixture.port);
       try {
         const clean = await run(proxy.port);
         expect(notPassed(clean.results)).toEqual([]);

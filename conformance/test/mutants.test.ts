@@ -1,26 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Broker } from '../../reference/broker/index.js';
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { useReferenceBroker } from './reference-broker-fixture.js';
 import { runCommand } from '../run-command.js';
 import { casesOf } from '../suites.js';
 import type { CaseResult } from '../runner.js';
 import { startMutantProxy } from './mutant-proxy.js';
 import { MUTANTS } from './mutants.js';
 
-const reportDir = mkdtempSync(join(tmpdir(), 'concord-mutants-'));
-let broker: Broker;
-let brokerPort: number;
-
-beforeAll(async () => {
-  broker = new Broker({ host: '127.0.0.1', port: 0, logLevel: 'error', maxInFlight: 64 });
-  brokerPort = (await broker.listen()).port!;
-});
-afterAll(async () => {
-  await broker.close();
-  rmSync(reportDir, { recursive: true, force: true });
-});
+const fixture = useReferenceBroker('concord-mutants-');
+const reportDir = fixture.reportDir;
 
 describe('broker variants with one injected defect', () => {
   it('has at least 8 variants, each naming a case that exists', () => {
@@ -30,7 +18,7 @@ describe('broker variants with one injected defect', () => {
   });
 
   it('passes the named cases through a proxy that injects no defect (the proxy itself is sound)', async () => {
-    const proxy = await startMutantProxy({ name: 'none', caughtBy: '', toBroker: (f) => f, toClient: (f) => f }, brokerPort);
+    const proxy = await startMutantProxy({ name: 'none', caughtBy: '', toBroker: (f) => f, toClient: (f) => f }, fixture.port);
     try {
       const lines: string[] = [];
       const code = await runCommand({
@@ -44,7 +32,7 @@ describe('broker variants with one injected defect', () => {
   }, 60_000);
 
   it.each(MUTANTS.map((m) => [m.name, m] as const))('%s is caught by its case', async (_name, mutant) => {
-    const proxy = await startMutantProxy(mutant, brokerPort);
+    const proxy = await startMutantProxy(mutant, fixture.port);
     try {
       const lines: string[] = [];
       const code = await runCommand({
@@ -61,7 +49,7 @@ describe('broker variants with one injected defect', () => {
 
   it('replays: the same --seed reproduces the same shrunk counterexample', async () => {
     const mutant = MUTANTS.find((m) => m.name === 'payload-value-changed-in-transit')!;
-    const proxy = await startMutantProxy(mutant, brokerPort);
+    const proxy = await startMutantProxy(mutant, fixture.port);
     try {
       const once = async (seed: number): Promise<string> => {
         const lines: string[] = [];
