@@ -101,7 +101,8 @@ function measure(b: Build, batches: number): number {
     }
   }
   const used = process.cpuUsage(t0);
-  inflight.clear([]);
+  // Builds before the deadline lists took the connections whose timers to stop (none here).
+  (inflight.clear as (connections?: Iterable<unknown>) => void).call(inflight, []);
   if (bytes === 0) throw new Error('nothing was forwarded');
   return (used.user + used.system) / (batches * FRAMES_PER_READ);
 }

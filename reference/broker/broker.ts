@@ -209,8 +209,7 @@ export class Broker {
   close(): Promise<void> {
     if (this.closing) return this.closing;
     this.shuttingDown = true;
-    this.inflight.clear(this.connections);
-    if (this.cluster) this.inflight.clear([...this.clients.values()].filter((c) => c.remote));
+    this.inflight.clear();
     for (const conn of this.connections) conn.destroy();
     this.stopDrainWait?.();
     const cluster = this.cluster?.stop();

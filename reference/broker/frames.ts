@@ -65,11 +65,6 @@ export function forwardFrame(type: number, flags: number, header: ForwardHeader,
   return { parts: [head, payload], bodyLength };
 }
 
-/** The body length a forwarded frame will have, to check the destination's max_frame before building it (REQ-11). */
-export function forwardedBodyLength(header: ForwardHeader, payloadLength: number): number {
-  return 4 + Buffer.byteLength(forwardHeaderJson(header)) + payloadLength;
-}
-
 /** A frame the broker originates (INIT_ACK, PONG, STATS_RESPONSE, SHUTDOWN, SHUTDOWN_ACK, PING). */
 export function messageFrame(type: MessageName, header: Header, payload?: unknown): OutFrame {
   const body = encodeMessage({ type, header, payload: payload ?? null, encoding: 'json' });

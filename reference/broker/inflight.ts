@@ -117,8 +117,8 @@ export class Inflight {
     }
   }
 
-  /** Stops every timer (broker close); `connections` is kept for the callers, every deadline list stops. */
-  clear(_connections: Iterable<Connection>): void {
+  /** Stops every deadline timer (broker close). */
+  clear(): void {
     this.deadlines.stop();
   }
 
