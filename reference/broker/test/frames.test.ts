@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { forwardFrame, forwardHeaderJson, jsonString, type ForwardHeader } from '../frames.js';
+import { propertySeed } from '../../properties/seed.js';
+
+/** Strings of every kind the quoting must get right: ASCII with quotes, backslashes and controls, any UTF-16 (lone surrogates too). */
+const anyString = fc.oneof(fc.string({ unit: 'binary' }), fc.string({ unit: fc.integer({ min: 0, max: 0x7f }).map((c) => String.fromCharCode(c)) }), fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)) }));
+
+describe('forwarded header JSON', () => {
+  it('jsonString is JSON.stringify of a string, byte for byte (property)', () => {
+    fc.assert(
+      fc.property(anyString, (s) => {
+        expect(jsonString(s)).toBe(JSON.stringify(s));
+      }),
+      { seed: propertySeed(), numRuns: 2000 },
+    );
+  });
+
+  it('takes the quote-only path and the JSON.stringify path at their boundaries', () => {
+    for (const s of ['', 'c0', ' ~', 'a"b', 'a\\b', '\u001f', '\u007f', '\u0080', 'é', '\ud800']) expect(jsonString(s)).toBe(JSON.stringify(s));
+  });
+
+  it('forwardHeaderJson is JSON.stringify of the header with its keys in order (property)', () => {
+    const header = fc.record({ id: anyString, re: anyString, src: anyString, dst: anyString, ts: anyString }, { requiredKeys: ['id', 'src'] });
+    fc.assert(
+      fc.property(header, (h) => {
+        const ordered: ForwardHeader = { id: h.id, ...(h.re !== undefined ? { re: h.re } : {}), src: h.src, ...(h.dst !== undefined ? { dst: h.dst } : {}), ...(h.ts !== undefined ? { ts: h.ts } : {}) };
+        expect(forwardHeaderJson(ordered)).toBe(JSON.stringify(ordered));
+      }),
+      { seed: propertySeed(), numRuns: 1000 },
+    );
+  });
+
+  it('forwardFrame writes the prefix, the header as UTF-8 and the payload untouched', () => {
+    const payload = Uint8Array.of(1, 2, 3);
+    const frame = forwardFrame(0x20, 0, { id: '7', src: 'é"', dst: 'w' }, payload);
+    const bytes = Buffer.concat(frame.parts);
+    const header = Buffer.from(JSON.stringify({ id: '7', src: 'é"', dst: 'w' }));
+    expect(frame.bodyLength).toBe(4 + header.length + 3);
+    expect(bytes.readUInt32BE(0)).toBe(frame.bodyLength);
+    expect(bytes.readUInt16BE(6)).toBe(header.length);
+    expect(bytes.subarray(8, 8 + header.length).equals(header)).toBe(true);
+    expect([...bytes.subarray(8 + header.length)]).toEqual([1, 2, 3]);
+  });
+});
