@@ -4,6 +4,7 @@
  */
 import { DEFAULT_LIMITS } from '../../spec/generated/catalog.js';
 import { ProtocolError } from './errors.js';
+import { parseFlatStringObject } from './flat-json.js';
 
 /** The header of a frame body: `id`, and for routed frames `src`, `dst`, `re`; unknown keys are kept. */
 export interface Header {
@@ -57,7 +58,8 @@ export function decodeHeader(bytes: Uint8Array, maxHeader: number = DEFAULT_LIMI
   if (bytes.length === 0) bad('', 'is empty (the id is required)');
   let parsed: unknown;
   try {
-    parsed = JSON.parse(strictDecoder.decode(bytes));
+    const text = strictDecoder.decode(bytes);
+    parsed = parseFlatStringObject(text) ?? JSON.parse(text);
   } catch {
     bad('', 'is not UTF-8 JSON');
   }

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { parseFlatStringObject } from '../flat-json.js';
+import { propertySeed } from '../../properties/seed.js';
+
+/** JSON.parse's result or the error it throws, for comparing with the fast path. */
+function parsed(text: string): { value: unknown } | { error: true } {
+  try {
+    return { value: JSON.parse(text) as unknown };
+  } catch {
+    return { error: true };
+  }
+}
+
+/** Text near the fast path's shape: fragments of compact flat objects, with the characters that must send it to JSON.parse. */
+const nearHeader = fc
+  .array(fc.constantFrom('{', '}', '"', ':', ',', '\\', ' ', 'id', 'dst', '__proto__', 'a', '1', '\u0000', '\u001f', 'é', '\ud800', 'null', '[', ']'), { maxLength: 24 })
+  .map((parts) => parts.join(''));
+
+describe('parseFlatStringObject', () => {
+  it('reads any flat object of strings as JSON.parse does, keys in the same order (property)', () => {
+    fc.assert(
+      fc.property(fc.dictionary(fc.string({ unit: 'binary' }), fc.string({ unit: 'binary' })), (object) => {
+        const text = JSON.stringify(object);
+        const fast = parseFlatStringObject(text);
+        if (fast === undefined) return; // escapes or __proto__: JSON.parse's job
+        expect(Object.entries(fast)).toEqual(Object.entries(JSON.parse(text) as object));
+      }),
+      { seed: propertySeed(), numRuns: 1000 },
+    );
+  });
+
+  it('never gives a result JSON.parse would not (property)', () => {
+    fc.assert(
+      fc.property(fc.oneof(nearHeader, fc.json(), fc.string()), (text) => {
+        const fast = parseFlatStringObject(text);
+        if (fast === undefined) return;
+        const slow = parsed(text);
+        expect('value' in slow).toBe(true);
+        expect(Object.entries(fast)).toEqual(Object.entries((slow as { value: object }).value));
+      }),
+      { seed: propertySeed(), numRuns: 3000 },
+    );
+  });
+
+  it('takes the fast path for a compact header of plain strings', () => {
+    expect(parseFlatStringObject('{"id":"7","dst":"worker","src":"c0","ts":"1"}')).toEqual({ id: '7', dst: 'worker', src: 'c0', ts: '1' });
+    expect(parseFlatStringObject('{}')).toEqual({});
+    expect(parseFlatStringObject('{"id":"é\u007f"}')).toEqual({ id: 'é\u007f' });
+  });
+
+  it('leaves everything else to JSON.parse', () => {
+    for (const text of ['{"id": "7"}', '{"id":"a\\"b"}', '{"id":7}', '{"id":"7",}', '{"id":"7"}}', '{"__proto__":"x"}', '{"id":"\u0001"}', '{"a":{"b":"c"}}', '', '{', '{"id":"7"']) {
+      expect(parseFlatStringObject(text)).toBeUndefined();
+    }
+  });
+});
