@@ -20,13 +20,13 @@ const nearHeader = fc
 describe('parseFlatStringObject', () => {
   it('reads any flat object of strings as JSON.parse does, keys in the same order (property)', () => {
     fc.assert(
-      fc.property(fc.dictionary(fc.string({ unit: 'binary' }), fc.string({ unit: 'binary' })), (object) => {
+      fc.property(fc.dictionary(fc.string({ unit: 'binary', maxLength: 12 }), fc.string({ unit: 'binary', maxLength: 24 }), { maxKeys: 6 }), (object) => {
         const text = JSON.stringify(object);
         const fast = parseFlatStringObject(text);
         if (fast === undefined) return; // escapes or __proto__: JSON.parse's job
         expect(Object.entries(fast)).toEqual(Object.entries(JSON.parse(text) as object));
       }),
-      { seed: propertySeed(), numRuns: 1000 },
+      { seed: propertySeed(), numRuns: 400 },
     );
   });
 
