@@ -20,8 +20,8 @@ const nearHeader = fc
 describe('parseFlatStringObject', () => {
   it('reads any flat object of strings as JSON.parse does, keys in the same order (property)', () => {
     fc.assert(
-      fc.property(fc.dictionary(fc.string({ unit: 'binary', maxLength: 12 }), fc.string({ unit: 'binary', maxLength: 24 }), { maxKeys: 6 }), (object) => {
-        const text = JSON.stringify(object);
+      fc.property(fc.array(fc.tuple(fc.string({ unit: 'binary', maxLength: 12 }), fc.string({ unit: 'binary', maxLength: 24 })), { maxLength: 6 }), (entries) => {
+        const text = JSON.stringify(Object.fromEntries(entries));
         const fast = parseFlatStringObject(text);
         if (fast === undefined) return; // escapes or __proto__: JSON.parse's job
         expect(Object.entries(fast)).toEqual(Object.entries(JSON.parse(text) as object));
