@@ -198,7 +198,7 @@ function buildTestPrograms(log) {
   log(`transpiled ${n} test programs into dist/`);
 }
 
-/** The ten files that took longest (wall time, two files running at a time): where the next saving is. */
+/** The ten files that took longest (wall time, three files running at a time): where the next saving is. */
 function slowestFiles(files) {
   const timed = files.filter((f) => f.endTime > f.startTime).map((f) => ({ file: relative(root, f.name), ms: f.endTime - f.startTime }));
   timed.sort((a, b) => b.ms - a.ms);
