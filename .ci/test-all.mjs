@@ -15,6 +15,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { availableParallelism, loadavg } from 'node:os';
 import { join, dirname, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -26,6 +27,40 @@ const hasCpp = existsSync(join(root, 'cpp-client', 'CMakeLists.txt'));
 const CPP_BUILD = join('cpp-client', 'build');
 
 const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
+
+/**
+ * CPU seconds (user + system) of this process's finished children, from /proc (Linux; undefined
+ * elsewhere). A suite's processes are all waited for by the time it ends, so the difference over a
+ * stage is what the stage cost; against its wall time it says whether the stage is CPU-bound (near
+ * 100% of the cores) or waits (timeouts, silences), where running more at a time would pay.
+ */
+function childrenCpuSeconds() {
+  try {
+    const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
+    // After the ")": field 3 is the state; cutime and cstime are fields 16 and 17 of stat(5), in clock ticks.
+    return (Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout?.trim()) || 100;
+const CORES = availableParallelism();
+const stages = [];
+
+/** Runs one stage (suites that run together) and records its wall time and its children's CPU time. */
+async function stage(name, body) {
+  const t0 = Date.now();
+  const cpu0 = childrenCpuSeconds();
+  await body();
+  const cpu1 = childrenCpuSeconds();
+  stages.push({ name, ms: Date.now() - t0, cpu: cpu0 === undefined || cpu1 === undefined ? undefined : cpu1 - cpu0 });
+}
+
+/** `stage: 630.0 s wall, 700.0 CPU-s (56% of 2 cores)`: how busy the machine was kept. */
+function stageLine(st) {
+  const use = st.cpu === undefined ? '' : `, ${st.cpu.toFixed(1)} CPU-s (${Math.round((100 * st.cpu) / (CORES * (st.ms / 1000)))}% of ${CORES} cores)`;
+  return `${st.name}: ${seconds(st.ms)} wall${use}`;
+}
 
 /** Runs a command, keeping its output (printed by the suite when it ends); resolves with status and text. */
 function run(cmd, args, opts = {}) {
@@ -163,7 +198,7 @@ function buildTestPrograms(log) {
   log(`transpiled ${n} test programs into dist/`);
 }
 
-/** The ten files that took longest (wall time, two files running at a time): where the next saving is. */
+/** The ten files that took longest (wall time, three files running at a time): where the next saving is. */
 function slowestFiles(files) {
   const timed = files.filter((f) => f.endTime > f.startTime).map((f) => ({ file: relative(root, f.name), ms: f.endTime - f.startTime }));
   timed.sort((a, b) => b.ms - a.ms);
@@ -262,7 +297,7 @@ installDeps();
 if (hasCpp) process.env.CONCORD_REQUIRE_CPP = '1';
 
 let distOk = false;
-await Promise.all([
+await stage('stage 1 (c++ beside build and prove)', () => Promise.all([
   suite('c++ asan+ubsan (build, ctest)', cpp),
   (async () => {
     await suite('typescript build (dist/)', async (log) => {
@@ -271,10 +306,12 @@ await Promise.all([
     });
     await suite('perl (prove)', perl);
   })(),
-]);
-await suite('typescript (vitest)', vitest);
-await suite('python (pytest)', python);
-await suite('conformance selftest', (log) => selftest(log, distOk));
+]));
+await stage('stage 2 (vitest)', () => suite('typescript (vitest)', vitest));
+await stage('stage 3 (pytest, selftest)', async () => {
+  await suite('python (pytest)', python);
+  await suite('conformance selftest', (log) => selftest(log, distOk));
+});
 
 console.log('\n== summary');
 for (const r of results) {
@@ -282,7 +319,8 @@ for (const r of results) {
   for (const f of r.failures ?? []) console.log(`  failed: ${f}`);
   for (const p of r.parts ?? []) console.log(`  ${p}`);
 }
-console.log(`total wall time ${seconds(Date.now() - started)}`);
+for (const st of stages) console.log(stageLine(st));
+console.log(`total wall time ${seconds(Date.now() - started)} (load average at the end ${loadavg().map((l) => l.toFixed(1)).join(' ')})`);
 const passed = results.reduce((n, r) => n + r.passed, 0);
 const failed = results.reduce((n, r) => n + r.failed, 0);
 console.log(`${passed} passed, ${failed} failed`);

@@ -21,13 +21,9 @@ async function run(command: string[], runPatterns: string[] = []): Promise<{ cod
 const tsx = tsProgram;
 
 describe('the client suite (conformance --listen)', () => {
-  it('passes the reference TypeScript client', async () => {
-    const { code, results } = await run(tsx('reference/cli.ts', 'client', '--port', '{port}'));
-    expect(results.filter((r) => r.outcome !== 'pass').map((r) => `${r.id}: ${r.message}`)).toEqual([]);
-    expect(results.length).toBe(11);
-    expect(code).toBe(0);
-  }, 180_000);
-
+  // That the reference TypeScript client passes the whole client suite is shown by `conformance selftest`,
+  // which npm test runs (its typescript client cell: the same program, the same 2000 ms frame timeout).
+  // Kept here: each defect is caught.
   it('catches a client that does not wait for INIT_ACK and never answers', async () => {
     const { code, results } = await run(tsx('conformance/test/broken-client.ts', '{port}'), ['handshake/client-waits-for-init-ack', 'handshake/client-answers-ping/id:zero']);
     const outcome = (id: string): string | undefined => results.find((r) => r.id === id)?.outcome;

@@ -1,4 +1,7 @@
-/** The engine suite passes the reference engine and catches one whose state differs (seed 43, not 42). */
+/**
+ * The engine suite catches an engine whose state differs (seed 43, not 42) and each broken engine by the
+ * case meant for it (the reference engine's pass is the selftest's engine cell).
+ */
 import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,13 +27,10 @@ const engine = (...args: string[]): string[] => tsProgram('reference/cli.ts', 'e
 const SELECTION = ['engine/initial-digest', 'engine/fixtures/reason-encodings', 'engine/random-feedback-digests-agree'];
 
 describe('the engine suite', () => {
-  it('passes the reference TypeScript engine', async () => {
-    const { code, results } = await run(engine(), SELECTION);
-    expect(results.filter((r) => r.outcome !== 'pass').map((r) => `${r.id}: ${r.message}`)).toEqual([]);
-    expect(results).toHaveLength(3);
-    expect(code).toBe(0);
-  }, 120_000);
-
+  // That the reference TypeScript engine passes these cases (and every other of the suite) is shown by
+  // `conformance selftest`, which npm test runs: its typescript engine cell runs the whole engine suite
+  // against the same program at the same 10,000 ms frame timeout. Running selections of it here too
+  // checked the same verdicts twice. Kept here: each defect is caught, and a sound variant passes.
   it('fails an engine whose weights come from another seed, on every selected case', async () => {
     const { code, results } = await run(engine('--seed', '43'), SELECTION);
     expect(results.map((r) => r.outcome)).toEqual(['fail', 'fail', 'fail']);
@@ -39,21 +39,9 @@ describe('the engine suite', () => {
   }, 120_000);
 
   const broken = (defect: string, ...args: string[]): string[] => tsProgram('conformance/test/broken-engine.ts', defect, ...args);
-  const MESSAGE_CASES = ['msg-reasoning', 'msg-learning', 'msg-mtl', 'msg-memory', 'engine/unified-one-answer-naming-engines', 'engine/unified-failover-order', 'engine/unified-timeout-retryable'];
-
-  it('passes the reference engine on the per-message and unified-engine rules, also when it implements the recommended memory types', async () => {
-    const { results } = await run(engine(), MESSAGE_CASES);
-    expect(results.filter((r) => r.outcome !== 'pass').map((r) => `${r.id}: ${r.message}`)).toEqual([]);
-    expect(results).toHaveLength(12);
+  it('passes an engine that implements the recommended memory encoder (ENCODING_REQ at the exact dimension)', async () => {
     const encoder = await run(broken('encoding-right-dim'), ['msg-memory/encoding-exact-dim']);
     expect(encoder.results.map((r) => r.outcome)).toEqual(['pass']);
-  }, 400_000);
-
-  it('passes the reference engine on the memory and encoder fixtures (MEMORY_UPDATE, ENCODING_REQ)', async () => {
-    const ids = ['engine/fixtures/memory-encoder', 'engine/fixtures/memory-eviction', 'engine/fixtures/memory-update-and-recall'];
-    const { results } = await run(engine(), ids);
-    expect(results.filter((r) => r.outcome !== 'pass').map((r) => `${r.id}: ${r.message}`)).toEqual([]);
-    expect(results.map((r) => r.id).sort()).toEqual(ids);
   }, 120_000);
 
   it.each([

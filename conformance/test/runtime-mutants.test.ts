@@ -50,9 +50,13 @@ async function run(target: string | undefined, cases: string[], shutdownPeer?: (
 const failing = (results: CaseResult[]): string => results.filter((r) => r.outcome !== 'pass').map((r) => `${r.id}: ${r.outcome} ${r.message ?? ''}`).join('\n');
 
 describe('broker-runtime cases against the reference broker', () => {
-  it('the embedded reference broker passes every runtime case', async () => {
-    const { code, results } = await run(undefined, RUNTIME_CASES);
-    expect(results.map((r) => r.id).sort()).toEqual([...RUNTIME_CASES].sort());
+  // The pass check of the variants' conditions (these LIMITS): the cases that shut the broker down
+  // against a broker of their own, here; every other runtime case through the proxy below. That the
+  // embedded broker passes the whole core suite, runtime cases included, at the embedded limits is the
+  // selftest's reference-broker core cell (npm test runs it).
+  it('the embedded reference broker passes every runtime case that shuts it down', async () => {
+    const { code, results } = await run(undefined, SHUTS_DOWN);
+    expect(results.map((r) => r.id).sort()).toEqual([...SHUTS_DOWN].sort());
     expect(failing(results)).toBe('');
     expect(code).toBe(0);
   }, 120_000);

@@ -1,20 +1,18 @@
 /**
- * The stdio transport cases (STDIO-1, STDIO-2, STDIO-3) pass the reference stdio children (testee,
- * engine, instrument worker; TypeScript and Python) and fail a child broken each way they target
- * (broken-stdio.ts wrapping the conforming peer).
+ * The stdio transport cases (STDIO-1, STDIO-2, STDIO-3) fail a child broken each way they target
+ * (broken-stdio.ts wrapping the conforming peer); that the reference stdio children pass them is the
+ * selftest's to show (below).
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { runCommand } from '../run-command.js';
 import type { CaseResult } from '../runner.js';
 import { notFrames } from '../cases/stdio.cases.js';
 import { encodeMessageFrame } from '../../reference/codec/message.js';
 import { tsProgram } from '../../reference/test/programs.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const reportDir = mkdtempSync(join(tmpdir(), 'concord-stdio-'));
 afterAll(() => rmSync(reportDir, { recursive: true, force: true }));
 
@@ -28,11 +26,6 @@ async function run(suite: string, exec: string[], ids: string[]): Promise<CaseRe
 }
 
 const tsx = tsProgram;
-const outcomes = (results: CaseResult[]): string[] => results.map((r) => `${r.id}: ${r.outcome}${r.outcome === 'pass' ? '' : ` ${r.message}`}`);
-const ids = (role: string, initCanFail: boolean): string[] => [
-  `transport-stdio/${role}/first-frame-init`, `transport-stdio/${role}/stdout-frames-only`, `transport-stdio/${role}/exits-at-end-of-input`,
-  ...(initCanFail ? [`transport-stdio/${role}/nonzero-exit-when-handshake-refused`] : []),
-];
 
 describe('notFrames', () => {
   const ping = Buffer.from(encodeMessageFrame({ type: 'PING', header: { id: 'p' } }));
@@ -46,18 +39,12 @@ describe('notFrames', () => {
 });
 
 describe('the stdio transport cases', () => {
-  it.each([
-    ['testee', 'the TypeScript testee', tsx('reference/cli.ts', 'testee'), false],
-    ['testee', 'the Python testee', ['python3', join(root, 'peers/python/concord_testee.py')], false],
-    ['engine', 'the TypeScript engine', tsx('reference/cli.ts', 'engine', 'serve', '--stdio'), false],
-    ['engine', 'the Python engine', ['python3', join(root, 'peers/python/concord_engine'), '--stdio'], false],
-    ['instrument', 'the TypeScript mock worker', tsx('reference/cli.ts', 'instrument'), true],
-    ['instrument', 'the Python worker', ['python3', join(root, 'peers/python/concord_instrument')], true],
-  ] as const)('pass (%s) %s', async (suite, _name, exec, initCanFail) => {
-    const want = ids(suite, initCanFail);
-    expect(outcomes(await run(suite, [...exec], want))).toEqual(want.map((id) => `${id}: pass`));
-  }, 180_000);
-
+  // That the reference children (the TypeScript and Python testee, engine and instrument worker) pass
+  // these cases is shown by `conformance selftest`, which npm test runs: its core, engine and instrument
+  // cells run the whole testee, engine and instrument suites, these cases included, against the same
+  // programs (frame timeout 2000 ms, the engines' 10,000 ms; here it was 5000 ms, and the end-of-input
+  // wait is at least 5000 ms either way). Running them here too checked the same verdicts twice and
+  // paid the Python engine's start (numpy, 196,608 weights) twice. Kept here: each defect is caught.
   it.each([
     ['ping-before-init', 'testee', 'first-frame-init'],
     ['log-on-stdout', 'testee', 'stdout-frames-only'],

@@ -10,15 +10,6 @@ import { tsProgram } from '../../reference/test/programs.js';
 const reportDir = mkdtempSync(join(tmpdir(), 'concord-testee-'));
 afterAll(() => rmSync(reportDir, { recursive: true, force: true }));
 
-/** A selection across every kind of testee case (the whole suite runs in `conformance selftest`). */
-const SELECTION = [
-  'testee/exits-zero-at-end-of-input',
-  'testee/echo/reasoning-request/**', 'testee/echo/stats-response/**', 'testee/echo/error/**', 'testee/echo/init/**',
-  'testee/refuse/framing/zero-length', 'testee/refuse/header/id-missing', 'testee/refuse/ndarray/dtype-native-order',
-  'testee/refuse/schema/uint64-as-json-number', 'testee/refuse/payload/cbor-int-key',
-  'testee/prop-generated-messages-echo-equal/**', 'testee/prop-missing-required-field-refused',
-];
-
 async function run(exec: string[], runPatterns: string[], extra: Partial<RunCommandOptions> = {}): Promise<{ code: number; results: CaseResult[] }> {
   const lines: string[] = [];
   const o: RunCommandOptions = {
@@ -32,12 +23,10 @@ async function run(exec: string[], runPatterns: string[], extra: Partial<RunComm
 const tsx = tsProgram;
 
 describe('the testee suite', () => {
-  it('passes the reference TypeScript testee', async () => {
-    const { code, results } = await run(tsx('reference/cli.ts', 'testee'), SELECTION);
-    expect(results.filter((r) => r.outcome !== 'pass').map((r) => `${r.id}: ${r.message}`)).toEqual([]);
-    expect(results.length).toBeGreaterThan(15);
-    expect(code).toBe(0);
-  }, 180_000);
+  // That the reference TypeScript testee passes the whole suite is shown by `conformance selftest`,
+  // which npm test runs (its typescript core cell: the same program, frame timeout 2000 ms, stricter than
+  // this file's 3000); a selection of it here checked the same verdicts twice, in the timing project
+  // where nothing runs beside it. The tests below pass it on the cases they need.
 
   // One process serves the cases that leave it open (testee-pool.ts): here 11 echo cases and 2 refusals
   // that keep the connection; the end-of-input case closes its testee and so starts its own.
