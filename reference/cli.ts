@@ -174,4 +174,7 @@ export async function main(argv: string[]): Promise<number> {
   return usage(`unknown command ${command}${suggestion(command, commands)}`);
 }
 
-process.exitCode = await main(process.argv.slice(2));
+// A command that finishes on its own sets the exit code itself (possibly before main returns, now that
+// main awaits module loads): main's 0 means nothing to report and must not overwrite it.
+const code = await main(process.argv.slice(2));
+if (code !== 0) process.exitCode = code;
