@@ -55,10 +55,6 @@ export const EMBEDDED_LIMITS: Partial<Record<LimitName, number>> = {
   handshake_timeout_ms: 1000,
   request_timeout_ms: LIMITS.find((l) => l.name === 'request_timeout_ms')!.min,
   shutdown_drain_ms: 1000,
-  // Two cases leave a reader above max_write_buffer until the broker cuts it off (LIM-17, LIM-18): at the
-  // default 5 s that was a fifth of the core suite. LIM-18's case asks every 250 ms while the reader is
-  // still there, so 2 s leaves it eight chances to meet the full queue.
-  slow_reader_timeout_ms: 2000,
 };
 
 /** The reference broker's options for these limits (its timers and the limits it enforces). */
@@ -66,6 +62,6 @@ export function brokerOptionsFor(l: Limits): BrokerOptions {
   return {
     heartbeatMs: l.heartbeat_ms, handshakeTimeoutMs: l.handshake_timeout_ms, requestTimeoutMs: l.request_timeout_ms,
     shutdownDrainMs: l.shutdown_drain_ms, maxFrame: l.max_frame, maxHeader: l.max_header, maxInFlight: l.max_in_flight,
-    maxWriteBuffer: l.max_write_buffer, slowReaderTimeoutMs: l.slow_reader_timeout_ms,
+    maxWriteBuffer: l.max_write_buffer,
   };
 }
