@@ -86,6 +86,9 @@ async function runScenario(r: Running, sc: Scenario, warmupMs: number, measureMs
   };
 }
 
+/** A suite's ten slowest cases, id and ms: where its wall time goes (most of it waiting on the peer's timers). */
+const slowest = (run: SuiteRun): [string, number][] => [...run.results].sort((a, b) => b.durationMs - a.durationMs).slice(0, 10).map((r) => [r.id, r.durationMs]);
+
 export interface BrokerBenchResult {
   /** Fields merged into the bench report (ratios at the top level, details under `broker_bench`). */
   report: Record<string, unknown>;
@@ -171,8 +174,8 @@ export async function runBrokerBench(): Promise<BrokerBenchResult> {
       rss_kb_after_start_warmup_rounds: rssSeries,
       idle_connections: { count: IDLE_CONNECTIONS, ...idle },
       generated_cases: cases,
-      testee_suite: testee && { exit_code: testee.exitCode, outcomes: testee.outcomes, inputs: testee.inputs },
-      core_suite: core && { exit_code: core.exitCode, outcomes: core.outcomes },
+      testee_suite: testee && { exit_code: testee.exitCode, outcomes: testee.outcomes, inputs: testee.inputs, harness_cpu_ms: testee.harnessCpuMs, testee_cpu_ms: testee.peerCpuMs, slowest_cases: slowest(testee) },
+      core_suite: core && { exit_code: core.exitCode, outcomes: core.outcomes, harness_cpu_ms: core.harnessCpuMs, slowest_cases: slowest(core) },
     },
   };
 
@@ -183,8 +186,8 @@ export async function runBrokerBench(): Promise<BrokerBenchResult> {
     `idle connection kB of RSS (${IDLE_CONNECTIONS} connections): ${Object.entries(idle).map(([n, x]) => `${n} ${fmt(x.per_connection_kb, 1)}`).join(', ')}`,
     `RSS kB (start, after warm-up, after each round): ${Object.entries(rssSeries).map(([n, xs]) => `${n} ${xs.join(' ')}`).join('; ')}`,
     cases ? `generated cases against the reference broker: ${cases.generated} in ${cases.seconds.toFixed(2)} s = ${cases.perSecond.toFixed(0)}/s (seed ${cases.seed})` : 'harness timings skipped (CONCORD_BENCH_SUITES=0)',
-    ...(testee ? [`testee suite against the reference testee: ${testee.wallMs.toFixed(0)} ms (${JSON.stringify(testee.outcomes)}); ${testee.inputs} generated inputs at ${testee.inputsPerSecond.toFixed(0)}/s`] : []),
-    ...(core ? [`core suite against the embedded broker: ${core.wallMs.toFixed(0)} ms (${JSON.stringify(core.outcomes)})`] : []),
+    ...(testee ? [`testee suite against the reference testee: ${testee.wallMs.toFixed(0)} ms (${JSON.stringify(testee.outcomes)}; CPU: harness ${testee.harnessCpuMs.toFixed(0)} ms, testees ${testee.peerCpuMs.toFixed(0)} ms); ${testee.inputs} generated inputs at ${testee.inputsPerSecond.toFixed(0)}/s`] : []),
+    ...(core ? [`core suite against the embedded broker: ${core.wallMs.toFixed(0)} ms (${JSON.stringify(core.outcomes)}; CPU of harness and broker ${core.harnessCpuMs.toFixed(0)} ms)`] : []),
   ].join('\n');
   const errors = [...samples.values()].flat().reduce((n, s) => n + s.errors, 0);
   if (errors > 0) log(`bench: ${errors} ERROR frames were received during the broker benchmark\n`);

@@ -18,18 +18,24 @@ import { decodeHex, decodeStream } from './decode-command.js';
 import { lookupMessage, messageByCode } from './codec/catalog.js';
 import { ProtocolError } from './codec/errors.js';
 import type { Encoding } from './codec/body.js';
-import { BROKER_HELP, runBrokerCommand } from './broker/command.js';
 import { runTestee } from './testee/testee.js';
-import { CLIENT_HELP, runClientCommand } from './client/command.js';
 import { BUS_ADAPTER_HELP } from './bus/adapter/help.js';
 import { PIPES_HELP, runPipesCommand } from './transport/pipes-command.js';
 import { runFifoTestee } from './transport/fifo-testee.js';
-import { ENGINE_HELP, runEngineCommand } from './engine/command.js';
-import { INSTRUMENT_HELP, runInstrumentCommand } from './instrument/command.js';
 import { parseArgsProblem, suggestion } from './cli-usage.js';
 import { versionLine } from './version.js';
 
-const HELP = `usage: concord <command> [options]
+// Loaded on demand: `concord testee` is started once per case by the testee suite, and the broker's,
+// the engine's and the client's modules (the NATS client among them) were a third of its start-up CPU.
+const brokerCommand = (): Promise<typeof import('./broker/command.js')> => import('./broker/command.js');
+const clientCommand = (): Promise<typeof import('./client/command.js')> => import('./client/command.js');
+const engineCommand = (): Promise<typeof import('./engine/command.js')> => import('./engine/command.js');
+const instrumentCommand = (): Promise<typeof import('./instrument/command.js')> => import('./instrument/command.js');
+
+/** The whole help text (it loads every command's module for its lines). */
+async function helpText(): Promise<string> {
+  const [{ BROKER_HELP }, { CLIENT_HELP }, { ENGINE_HELP }, { INSTRUMENT_HELP }] = await Promise.all([brokerCommand(), clientCommand(), engineCommand(), instrumentCommand()]);
+  return `usage: concord <command> [options]
 
 commands:
   decode [HEX]                 decode one whole frame (length prefix included) given as hex,
@@ -49,15 +55,18 @@ options:
 exit codes: 0 ok, 64 usage error, 65 the input is not a valid frame or payload,
             78 the broker cannot use its configuration or address
 `;
+}
 
 /** The commands of the help: its lines indented by exactly two spaces start with one. */
-const COMMANDS = [...new Set(HELP.split('\n').flatMap((l) => /^ {2}([a-z][a-z-]*)/.exec(l)?.[1] ?? []))];
+async function commandNames(): Promise<string[]> {
+  return [...new Set((await helpText()).split('\n').flatMap((l) => /^ {2}([a-z][a-z-]*)/.exec(l)?.[1] ?? []))];
+}
 
 /** One command's lines of the help (`concord help broker`): its entries and the lines indented under them. */
-function commandHelp(command: string): string {
+function commandHelp(help: string, command: string): string {
   const lines: string[] = [];
   let inside = false;
-  for (const line of HELP.split('\n')) {
+  for (const line of help.split('\n')) {
     if (/^\S/.test(line) || /^ {2}\S/.test(line)) inside = line.startsWith(`  ${command} `) || line === `  ${command}`;
     if (inside) lines.push(line);
   }
@@ -95,12 +104,13 @@ function encode(type: string, payloadJson: string | undefined, encoding: Encodin
   }
 }
 
-export function main(argv: string[]): number {
+export async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'engine') {
+    const { runEngineCommand } = await engineCommand();
     void runEngineCommand(argv.slice(1)).then((code) => { process.exitCode = code; });
     return 0;
   }
-  if (argv[0] === 'instrument') { void runInstrumentCommand(argv.slice(1)); return 0; } // own options: reference/instrument/command.ts
+  if (argv[0] === 'instrument') { void (await instrumentCommand()).runInstrumentCommand(argv.slice(1)); return 0; } // own options: reference/instrument/command.ts
   let parsed;
   const options = {
     encoding: { type: 'string', default: 'json' }, id: { type: 'string', default: '1' }, dst: { type: 'string' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' },
@@ -121,8 +131,10 @@ export function main(argv: string[]): number {
   // `help COMMAND` and `COMMAND --help` print that command's lines of the help.
   const topic = command === 'help' ? rest[0] : parsed.values.help ? command : undefined;
   if (parsed.values.help || command === 'help') {
-    if (topic !== undefined && !COMMANDS.includes(topic)) return usage(`no command ${topic}${suggestion(topic, COMMANDS)}`);
-    process.stdout.write(topic === undefined ? HELP : commandHelp(topic));
+    const commands = await commandNames();
+    if (topic !== undefined && !commands.includes(topic)) return usage(`no command ${topic}${suggestion(topic, commands)}`);
+    const help = await helpText();
+    process.stdout.write(topic === undefined ? help : commandHelp(help, topic));
     return 0;
   }
   const encoding = parsed.values.encoding;
@@ -130,8 +142,9 @@ export function main(argv: string[]): number {
     process.stderr.write(`concord: --encoding must be json or cbor\n`);
     return 64;
   }
-  if (command === 'broker' && rest.length === 0) return runBrokerCommand(parsed.values);
+  if (command === 'broker' && rest.length === 0) return (await brokerCommand()).runBrokerCommand(parsed.values);
   if (command === 'client' && rest.length === 0) {
+    const { runClientCommand } = await clientCommand();
     void runClientCommand(parsed.values).then((code) => { process.exitCode = code; });
     return 0;
   }
@@ -155,9 +168,13 @@ export function main(argv: string[]): number {
   }
   if (command === 'decode' && rest.length <= 1) return decode(rest[0]);
   if (command === 'encode' && rest.length >= 1 && rest.length <= 2) return encode(rest[0]!, rest[1], encoding, parsed.values.id, parsed.values.dst);
-  if (command === undefined) return usage(`a command is required (${COMMANDS.join(', ')})`);
-  if (COMMANDS.includes(command)) return usage(`wrong arguments for ${command}: ${rest.join(' ') || 'none'}`, command);
-  return usage(`unknown command ${command}${suggestion(command, COMMANDS)}`);
+  const commands = await commandNames();
+  if (command === undefined) return usage(`a command is required (${commands.join(', ')})`);
+  if (commands.includes(command)) return usage(`wrong arguments for ${command}: ${rest.join(' ') || 'none'}`, command);
+  return usage(`unknown command ${command}${suggestion(command, commands)}`);
 }
 
-process.exitCode = main(process.argv.slice(2));
+// A command that finishes on its own sets the exit code itself (possibly before main returns, now that
+// main awaits module loads): main's 0 means nothing to report and must not overwrite it.
+const code = await main(process.argv.slice(2));
+if (code !== 0) process.exitCode = code;

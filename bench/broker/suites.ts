@@ -13,6 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { MESSAGES } from '../../reference/codec/index.js';
 import { runCommand, type RunCommandOptions } from '../../conformance/run-command.js';
 import { BROKER_CLI } from './build.js';
+import { childrenCpuUs } from './procfs.js';
 
 /** RUNS_PER_TYPE in conformance/cases/properties.cases.ts. */
 const PROPERTY_RUNS_PER_TYPE = 25;
@@ -30,6 +31,10 @@ interface CaseResult {
 export interface SuiteRun {
   exitCode: number;
   wallMs: number;
+  /** CPU time (user + system) of the harness process during the run: the embedded broker's included. */
+  harnessCpuMs: number;
+  /** CPU time of the peer processes the run started and saw end (the testees). */
+  peerCpuMs: number;
   results: CaseResult[];
   outcomes: Record<string, number>;
 }
@@ -42,6 +47,8 @@ async function runSuite(label: string, o: Partial<RunCommandOptions> & { suites:
   let err = '';
   process.stderr.write(`bench: ${label}\n`);
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  const peers0 = childrenCpuUs(process.pid);
   let exitCode: number;
   try {
     exitCode = await runCommand({
@@ -52,11 +59,14 @@ async function runSuite(label: string, o: Partial<RunCommandOptions> & { suites:
     rmSync(reportDir, { recursive: true, force: true });
   }
   const wallMs = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  const harnessCpuMs = (cpu.user + cpu.system) / 1000;
+  const peerCpuMs = (childrenCpuUs(process.pid) - peers0) / 1000;
   const results = (JSON.parse(out || '{"results":[]}') as { results: CaseResult[] }).results;
   const outcomes: Record<string, number> = {};
   for (const r of results) outcomes[r.outcome] = (outcomes[r.outcome] ?? 0) + 1;
   if (exitCode !== 0) process.stderr.write(`bench: ${label}: exit ${exitCode}: ${err.trim().split('\n').slice(-3).join(' | ')}\n`);
-  return { exitCode, wallMs, results, outcomes };
+  return { exitCode, wallMs, harnessCpuMs, peerCpuMs, results, outcomes };
 }
 
 export interface GeneratedCases {
