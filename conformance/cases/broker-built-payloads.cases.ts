@@ -5,7 +5,7 @@
  * left out (LIM-15). Both written for mutants of reference/broker/frames.ts that no case reached (issue 16).
  */
 import { DEFAULT_LIMITS } from '../../reference/codec/index.js';
-import { MIN_LIMITS } from '../../spec/generated/catalog.js';
+import { MIN_LIMITS, type ErrorName } from '../../spec/generated/catalog.js';
 import { defineCase, CaseFailure, type Case } from './model.js';
 import type { CaseContext, Session } from './context.js';
 import { errorOf, requestOrSkip, session } from './runtime-helpers.js';
@@ -55,7 +55,7 @@ export const brokerBuiltPayloadCases: Case[] = [
       // The handler's ERROR payload is exactly max_payload_depth deep: the payload (1), details (2), then arrays.
       const arrays = DEFAULT_LIMITS.max_payload_depth - 2;
       const deep: unknown = JSON.parse(`${'['.repeat(arrays)}${']'.repeat(arrays)}`);
-      handler.conn.send({ type: 'ERROR', header: { id: 'deep-error', re }, payload: { code: 'INTERNAL', message: 'deep details', definite: true, details: { deep } } });
+      handler.conn.send({ type: 'ERROR', header: { id: 'deep-error', re }, payload: { code: 'INTERNAL' satisfies ErrorName, message: 'deep details', definite: true, details: { deep } } });
       const m = await ctx.expectError(asker.conn, 'HANDLER_FAILED', { re: 'deep-q', closes: false });
       const error = errorOf(m).details?.['error'];
       if (error !== undefined) throw new CaseFailure('HANDLER_FAILED carried the too-deep details.error', 'details.error left out', 'details.error present');
