@@ -45,20 +45,27 @@ export const brokerBuiltPayloadCases: Case[] = [
     },
   }),
   // A broker that copies a handler's ERROR into details.error unchecked sends the asker a payload two
-  // levels deeper than the handler's, past max_payload_depth, which the asker must refuse.
-  defineCase({
-    id: 'limits/handler-error-too-deep-left-out',
-    statements: ['LIM-15', 'BUS-11'],
-    async run(ctx) {
-      const { handler, asker, tag } = await handlerAndAsker(ctx);
-      const re = await queryAtHandler(ctx, handler, asker, tag, 'deep-q');
-      // The handler's ERROR payload is exactly max_payload_depth deep: the payload (1), details (2), then arrays.
-      const arrays = DEFAULT_LIMITS.max_payload_depth - 2;
-      const deep: unknown = JSON.parse(`${'['.repeat(arrays)}${']'.repeat(arrays)}`);
-      handler.conn.send({ type: 'ERROR', header: { id: 'deep-error', re }, payload: { code: 'INTERNAL' satisfies ErrorName, message: 'deep details', definite: true, details: { deep } } });
-      const m = await ctx.expectError(asker.conn, 'HANDLER_FAILED', { re: 'deep-q', closes: false });
-      const error = errorOf(m).details?.['error'];
-      if (error !== undefined) throw new CaseFailure('HANDLER_FAILED carried the too-deep details.error', 'details.error left out', 'details.error present');
-    },
-  }),
+  // levels deeper than the handler's, past max_payload_depth, which the asker must refuse (past-limit);
+  // one that cuts at the wrong depth drops a details.error that fits (at-limit, BUS-11: unchanged).
+  ...(['at-limit', 'past-limit'] as const).map((depth) =>
+    defineCase({
+      id: `limits/handler-error-depth/depth:${depth}`,
+      statements: ['LIM-15', 'BUS-11'],
+      async run(ctx) {
+        const { handler, asker, tag } = await handlerAndAsker(ctx);
+        const re = await queryAtHandler(ctx, handler, asker, tag, 'deep-q');
+        // Levels: the HANDLER_FAILED payload (1), details (2), error (3) = the handler's payload, its details (4),
+        // then the arrays; at-limit ends exactly at max_payload_depth, past-limit two levels beyond.
+        const arrays = DEFAULT_LIMITS.max_payload_depth - (depth === 'at-limit' ? 4 : 2);
+        const deep: unknown = JSON.parse(`${'['.repeat(arrays)}${']'.repeat(arrays)}`);
+        const sent = { code: 'INTERNAL' satisfies ErrorName, message: 'deep details', definite: true, details: { deep } };
+        handler.conn.send({ type: 'ERROR', header: { id: 'deep-error', re }, payload: sent });
+        const m = await ctx.expectError(asker.conn, 'HANDLER_FAILED', { re: 'deep-q', closes: false });
+        const error = errorOf(m).details?.['error'];
+        if (depth === 'past-limit' && error !== undefined) throw new CaseFailure('HANDLER_FAILED carried the too-deep details.error', 'details.error left out', 'details.error present');
+        if (depth === 'at-limit' && JSON.stringify(error) !== JSON.stringify(sent)) {
+          throw new CaseFailure('HANDLER_FAILED did not carry the handler\'s ERROR payload, which fits max_payload_depth, unchanged', JSON.stringify(sent).slice(0, 80), String(JSON.stringify(error)).slice(0, 80));
+        }
+      },
+    })),
 ];
