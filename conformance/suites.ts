@@ -19,6 +19,7 @@ import { runtimeRequestCases } from './cases/runtime-requests.cases.js';
 import { runtimeSystemCases } from './cases/runtime-system.cases.js';
 import { brokerShutdownCases } from './cases/runtime-broker-shutdown.cases.js';
 import { robustnessCases } from './cases/robustness.cases.js';
+import { brokerBuiltPayloadCases } from './cases/broker-built-payloads.cases.js';
 import { brokerProcessCases } from './cases/broker-process.cases.js';
 import { instrumentFaultCases } from './cases/instrument-faults.cases.js';
 import { stdioCases } from './cases/stdio.cases.js';
@@ -26,6 +27,7 @@ import { stdioCases } from './cases/stdio.cases.js';
 export const SUITES: Record<string, () => Case[]> = {
   core: () => [...framingCases, ...fixtureFaultCases(), ...handshakeCases, ...requestCases, ...registryCases, ...propertyCases,
     ...livenessCases, ...shutdownCases, ...runtimeRequestCases, ...runtimeSystemCases, ...robustnessCases,
+    ...brokerBuiltPayloadCases,
     // Last: it shuts the broker down (skipped where the harness cannot).
     ...brokerShutdownCases],
   /** A peer's codec through the testee profile (conformance --exec -- CMD). */

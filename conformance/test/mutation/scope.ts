@@ -19,12 +19,16 @@ export const SKIPPED_ON_REFERENCE: ReadonlyMap<string, string> = new Map([
 ]);
 
 /**
- * Limits a case runs with over the embedded broker's (a broker and harness both told them): opening 65
+ * Limits a case runs with over the embedded broker's (a broker and harness both told them). Opening 65
  * connections within half of a 1,000 ms handshake_timeout_ms fails on a loaded machine, and the case then
  * skips, which would leave its mutants unkillable.
  */
 export const CASE_LIMITS: ReadonlyMap<string, Partial<Record<LimitName, number>>> = new Map([
   ['handshake/handshake-memory-bounded', { handshake_timeout_ms: 10_000 }],
+  // This case waits out slow_reader_timeout_ms (default 5 s, the slowest case of the run): a reader that
+  // never reads is at fault after 1 s as after 5 s, and every mutant that reaches the case is cheaper.
+  // (limits/own-requests-to-a-full-queue-refused keeps the default: it needs the full queue to last.)
+  ['limits/slow-reader-closed-sender-resumes', { slow_reader_timeout_ms: 1000 }],
 ]);
 
 /** The frame timeout of the harness (`--timeout`) for every case, and for the property cases. */
