@@ -8,7 +8,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
-#include <regex>
+#include <string_view>
 
 namespace concord::engine {
 namespace {
@@ -42,6 +42,15 @@ bool integral(const json& v) {
   if (!v.is_number_float()) return false;
   double d = v.get<double>();
   return std::isfinite(d) && std::floor(d) == d;
+}
+
+// The layer of a parameter named exactly threshold.layer0, 1 or 2, else -1. A plain comparison rather
+// than std::regex: under the sanitizers one regex instantiation cost this file half its build time.
+int threshold_layer(std::string_view name) {
+  constexpr std::string_view kPrefix = "threshold.layer";
+  if (name.size() != kPrefix.size() + 1 || name.substr(0, kPrefix.size()) != kPrefix) return -1;
+  const char digit = name.back();
+  return digit >= '0' && digit <= '2' ? digit - '0' : -1;
 }
 
 float f32(double v) { return static_cast<float>(v); }
@@ -216,7 +225,6 @@ json Engine::state_update(int layer, const NDArray& weights, std::uint64_t versi
 }
 
 json Engine::parameter_sync(const json& parameters, std::optional<std::uint64_t> version) {
-  static const std::regex threshold("^threshold\\.layer([0-2])$");
   std::optional<std::uint32_t> seed;
   std::optional<std::int32_t> lr_q;
   std::array<std::optional<std::int32_t>, 3> thresholds;
@@ -224,16 +232,15 @@ json Engine::parameter_sync(const json& parameters, std::optional<std::uint64_t>
     const std::string& name = it.key();
     const json& v = it.value();
     const double d = v.get<double>();
-    std::smatch m;
     if (name == "seed") {
       if (!integral(v) || d < 0 || d > 4294967295.0) throw invalid_params(name, "parameter seed: not an integer 0 to 4294967295");
       seed = static_cast<std::uint32_t>(d);
     } else if (name == "learning_rate") {
       if (!(d > 0 && d <= 1)) throw invalid_params(name, "parameter learning_rate: outside (0, 1]");
       lr_q = static_cast<std::int32_t>(std::max(1.0, std::floor(d * 65536.0)));
-    } else if (std::regex_match(name, m, threshold)) {
+    } else if (const int layer = threshold_layer(name); layer >= 0) {
       if (!integral(v) || d < -2147483648.0 || d > 2147483647.0) throw invalid_params(name, "parameter " + name + ": not an int32");
-      thresholds[std::stoi(m[1].str())] = static_cast<std::int32_t>(d);
+      thresholds[layer] = static_cast<std::int32_t>(d);
     } else {
       throw invalid_params(name, "parameter " + name + ": unknown parameter (known: seed, learning_rate, threshold.layer0, threshold.layer1, threshold.layer2)");
     }
