@@ -33,11 +33,7 @@ export interface ForwardHeader {
  * a third of JSON.stringify's call on the forwarding path (issue 15); anything else goes to it.
  */
 export function jsonString(s: string): string {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return JSON.stringify(s);
-  }
-  return '"' + s + '"';
+  return plain(s) ? '"' + s + '"' : JSON.stringify(s);
 }
 
 /**
@@ -53,10 +49,67 @@ export function forwardHeaderJson(header: ForwardHeader): string {
   return json + '}';
 }
 
-/** Builds the frame a broker forwards: header JSON is the only serialisation on the hot path. */
+/** True when `s` is printable ASCII without quote or backslash: its JSON literal is `"` + s + `"`, one byte per character. */
+function plain(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return false;
+  }
+  return true;
+}
+
+/** Copies the one-byte characters of `s` into `buf` at `at`; returns the offset after them. */
+function putAscii(buf: Buffer, at: number, s: string): number {
+  for (let i = 0; i < s.length; i++) buf[at + i] = s.charCodeAt(i);
+  return at + s.length;
+}
+
+// Key literals of the forwarded header, in forwardHeaderJson's order.
+const OPEN_ID = '{"id":"';
+const KEY_RE = '","re":"';
+const KEY_SRC = '","src":"';
+const KEY_DST = '","dst":"';
+const KEY_TS = '","ts":"';
+const CLOSE = '"}';
+
+/** Bytes of the header forwardHeaderJson gives, when every value is plain; -1 when one is not. */
+function plainHeaderLength(h: ForwardHeader): number {
+  if (!plain(h.id) || !plain(h.src)) return -1;
+  let n = OPEN_ID.length + h.id.length + KEY_SRC.length + h.src.length + CLOSE.length;
+  if (h.re !== undefined) {
+    if (!plain(h.re)) return -1;
+    n += KEY_RE.length + h.re.length;
+  }
+  if (h.dst !== undefined) {
+    if (!plain(h.dst)) return -1;
+    n += KEY_DST.length + h.dst.length;
+  }
+  if (h.ts !== undefined) {
+    if (!plain(h.ts)) return -1;
+    n += KEY_TS.length + h.ts.length;
+  }
+  return n;
+}
+
+/** Writes the header forwardHeaderJson gives for a plain header straight into `buf` at `at` (no JSON string, no encoder call). */
+function putPlainHeader(buf: Buffer, at: number, h: ForwardHeader): void {
+  at = putAscii(buf, putAscii(buf, at, OPEN_ID), h.id);
+  if (h.re !== undefined) at = putAscii(buf, putAscii(buf, at, KEY_RE), h.re);
+  at = putAscii(buf, putAscii(buf, at, KEY_SRC), h.src);
+  if (h.dst !== undefined) at = putAscii(buf, putAscii(buf, at, KEY_DST), h.dst);
+  if (h.ts !== undefined) at = putAscii(buf, putAscii(buf, at, KEY_TS), h.ts);
+  putAscii(buf, at, CLOSE);
+}
+
+/**
+ * Builds the frame a broker forwards: the header is the only serialisation on the hot path. Plain
+ * headers (the usual case) are written byte by byte into the frame, which skips building the JSON
+ * string and the encoder call (issue 15); others go through forwardHeaderJson. Same bytes either way.
+ */
 export function forwardFrame(type: number, flags: number, header: ForwardHeader, payload: Uint8Array): OutFrame {
-  const json = forwardHeaderJson(header);
-  const hlen = Buffer.byteLength(json);
+  let hlen = plainHeaderLength(header);
+  const json = hlen < 0 ? forwardHeaderJson(header) : undefined;
+  if (json !== undefined) hlen = Buffer.byteLength(json);
   const bodyLength = 4 + hlen + payload.length;
   const inline = payload.length <= COPY_LIMIT;
   const head = Buffer.allocUnsafe(PREFIX + hlen + (inline ? payload.length : 0));
@@ -68,9 +121,8 @@ export function forwardFrame(type: number, flags: number, header: ForwardHeader,
   head[5] = flags;
   head[6] = hlen >>> 8;
   head[7] = hlen & 0xff;
-  // Header text of one byte per character (ids, names and ts are ASCII in practice) is written as latin1, which
-  // skips the UTF-8 encoder; anything else goes through it.
-  head.write(json, PREFIX, hlen, hlen === json.length ? 'latin1' : 'utf8');
+  if (json === undefined) putPlainHeader(head, PREFIX, header);
+  else head.write(json, PREFIX, hlen, 'utf8');
   if (inline) {
     head.set(payload, PREFIX + hlen);
     return { parts: [head], bodyLength };

@@ -23,6 +23,26 @@ function stringEnd(text: string, from: number): number {
   return -1;
 }
 
+/**
+ * The key between `start` and `end`: the routing keys as their literals (already internalised, so the
+ * property store skips hashing a fresh slice on every frame), any other key as a slice.
+ */
+function keyAt(text: string, start: number, end: number): string {
+  const c = text.charCodeAt(start);
+  switch (end - start) {
+    case 2:
+      if (c === 0x69 && text.charCodeAt(start + 1) === 0x64) return 'id';
+      if (c === 0x72 && text.charCodeAt(start + 1) === 0x65) return 're';
+      if (c === 0x74 && text.charCodeAt(start + 1) === 0x73) return 'ts';
+      break;
+    case 3:
+      if (c === 0x64 && text.charCodeAt(start + 1) === 0x73 && text.charCodeAt(start + 2) === 0x74) return 'dst';
+      if (c === 0x73 && text.charCodeAt(start + 1) === 0x72 && text.charCodeAt(start + 2) === 0x63) return 'src';
+      break;
+  }
+  return text.slice(start, end);
+}
+
 /** What JSON.parse(text) gives when `text` is a compact flat object of plain strings; undefined otherwise (then call JSON.parse). */
 export function parseFlatStringObject(text: string): Record<string, string> | undefined {
   const n = text.length;
@@ -36,7 +56,7 @@ export function parseFlatStringObject(text: string): Record<string, string> | un
     if (keyEnd < 0 || text.charCodeAt(keyEnd + 1) !== COLON || text.charCodeAt(keyEnd + 2) !== QUOTE) return undefined;
     const valueEnd = stringEnd(text, keyEnd + 3);
     if (valueEnd < 0) return undefined;
-    const key = text.slice(i + 1, keyEnd);
+    const key = keyAt(text, i + 1, keyEnd);
     // JSON.parse makes `__proto__` an own key; an assignment would set the prototype instead.
     if (key === '__proto__') return undefined;
     out[key] = text.slice(keyEnd + 3, valueEnd);

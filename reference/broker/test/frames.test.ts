@@ -42,4 +42,30 @@ describe('forwarded header JSON', () => {
     expect(bytes.subarray(8, 8 + header.length).equals(header)).toBe(true);
     expect([...bytes.subarray(8 + header.length)]).toEqual([1, 2, 3]);
   });
+
+  it('forwardFrame gives the frame of JSON.stringify(header) for plain and other headers, small and large payloads (property)', () => {
+    const plainString = fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)) });
+    const value = fc.oneof(plainString, anyString);
+    const header = fc.record({ id: value, re: value, src: value, dst: value, ts: value }, { requiredKeys: ['id', 'src'] });
+    // 4096 bytes is the largest payload copied next to the header; one more goes as its own part.
+    const payloadLength = fc.oneof(fc.integer({ min: 0, max: 64 }), fc.constantFrom(4096, 4097));
+    fc.assert(
+      fc.property(header, payloadLength, fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 }), (h, n, type, flags) => {
+        const ordered: ForwardHeader = { id: h.id, ...(h.re !== undefined ? { re: h.re } : {}), src: h.src, ...(h.dst !== undefined ? { dst: h.dst } : {}), ...(h.ts !== undefined ? { ts: h.ts } : {}) };
+        const payload = Uint8Array.from({ length: n }, (_, i) => i & 0xff);
+        const json = Buffer.from(JSON.stringify(ordered));
+        const expected = Buffer.alloc(8 + json.length + n);
+        expected.writeUInt32BE(4 + json.length + n, 0);
+        expected[4] = type;
+        expected[5] = flags;
+        expected.writeUInt16BE(json.length, 6);
+        json.copy(expected, 8);
+        expected.set(payload, 8 + json.length);
+        const frame = forwardFrame(type, flags, ordered, payload);
+        expect(frame.bodyLength).toBe(4 + json.length + n);
+        expect(Buffer.concat(frame.parts).equals(expected)).toBe(true);
+      }),
+      { seed: propertySeed(), numRuns: 1000 },
+    );
+  });
 });
