@@ -62,6 +62,6 @@ export function brokerOptionsFor(l: Limits): BrokerOptions {
   return {
     heartbeatMs: l.heartbeat_ms, handshakeTimeoutMs: l.handshake_timeout_ms, requestTimeoutMs: l.request_timeout_ms,
     shutdownDrainMs: l.shutdown_drain_ms, maxFrame: l.max_frame, maxHeader: l.max_header, maxInFlight: l.max_in_flight,
-    maxWriteBuffer: l.max_write_buffer,
+    maxWriteBuffer: l.max_write_buffer, slowReaderTimeoutMs: l.slow_reader_timeout_ms,
   };
 }

@@ -27,10 +27,7 @@ async function runAgainstSourceBroker(suite: string, c: Case): Promise<CaseResul
   const token = randomBytes(16).toString('hex');
   const given = { ...harness.EMBEDDED_LIMITS, ...CASE_LIMITS.get(c.id) };
   const limits = harness.resolveLimits(given);
-  // brokerOptionsFor leaves slow_reader_timeout_ms to the broker's default; CASE_LIMITS may lower it.
-  const broker = new Broker({
-    host: '127.0.0.1', port: 0, logLevel: 'error', token, ...harness.brokerOptionsFor(limits), slowReaderTimeoutMs: limits.slow_reader_timeout_ms,
-  });
+  const broker = new Broker({ host: '127.0.0.1', port: 0, logLevel: 'error', token, ...harness.brokerOptionsFor(limits) });
   const bound = await broker.listen();
   let results: CaseResult[] = [];
   try {
