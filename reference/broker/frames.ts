@@ -28,24 +28,16 @@ export interface ForwardHeader {
 }
 
 /**
- * A string as a JSON string literal, byte for byte what JSON.stringify gives. Ids, names and ts are
- * printable ASCII without quote or backslash in practice: those are only wrapped in quotes, which costs
- * a third of JSON.stringify's call on the forwarding path (issue 15); anything else goes to it.
- */
-export function jsonString(s: string): string {
-  return plain(s) ? '"' + s + '"' : JSON.stringify(s);
-}
-
-/**
  * The JSON of a forwarded header, byte for byte what JSON.stringify gives for the keys in this order
- * (id, re, src, dst, ts: the order every caller builds them in), without the object walk.
+ * (id, re, src, dst, ts: the order every caller builds them in), without the object walk. Only headers
+ * with a value that is not plain ASCII come here: forwardFrame writes the others byte by byte.
  */
 export function forwardHeaderJson(header: ForwardHeader): string {
-  let json = '{"id":' + jsonString(header.id);
-  if (header.re !== undefined) json += ',"re":' + jsonString(header.re);
-  json += ',"src":' + jsonString(header.src);
-  if (header.dst !== undefined) json += ',"dst":' + jsonString(header.dst);
-  if (header.ts !== undefined) json += ',"ts":' + jsonString(header.ts);
+  let json = '{"id":' + JSON.stringify(header.id);
+  if (header.re !== undefined) json += ',"re":' + JSON.stringify(header.re);
+  json += ',"src":' + JSON.stringify(header.src);
+  if (header.dst !== undefined) json += ',"dst":' + JSON.stringify(header.dst);
+  if (header.ts !== undefined) json += ',"ts":' + JSON.stringify(header.ts);
   return json + '}';
 }
 
