@@ -117,7 +117,16 @@ export const RUNTIME_VARIANTS: (() => RuntimeVariant)[] = [
   }),
   () => ({
     name: 'drain-does-not-wait', caughtBy: ['handshake/shutdown-drain-awaits-answers', 'handshake/shutdown-drain-awaits-requests-forwarded-to-it', 'handshake/shutdown-refuses-new-requests'],
-    toBroker: (f) => (f.name === 'SHUTDOWN' ? withJson(f, (p) => { p['drain_ms'] = 0; }) : f),
+    // drain_ms forced to 0. A conforming broker may still deliver an answer that beats its 1 ms timer, so
+    // the frames the client sends after SHUTDOWN (the case's PING) are held 50 ms: the drain has
+    // certainly run out before the case lets the responder answer.
+    toBroker: (f, link) => {
+      if (f.name === 'SHUTDOWN') { link.state['drained'] = true; return withJson(f, (p) => { p['drain_ms'] = 0; }); }
+      if (!link.state['drained']) return f;
+      const after = ((link.state['after'] as Promise<void> | undefined) ?? Promise.resolve()).then(() => new Promise<void>((ok) => setTimeout(ok, 50)));
+      link.state['after'] = after.then(() => link.toBroker(f));
+      return 'handled';
+    },
   }),
   () => ({
     name: 'shutdown-ack-miscounted', caughtBy: ['handshake/shutdown-drain-awaits-answers', 'handshake/shutdown-drain-times-out'],
