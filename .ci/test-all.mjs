@@ -10,8 +10,10 @@
 //   stage 1: the C++ build and ctest   |  npm run build (dist/), then prove
 //            (from then on the tests start dist/'s JavaScript, not the sources through tsx:
 //            CONCORD_TEST_DIST, reference/test/programs.ts)
-//   stage 2: vitest (its timing-sensitive files run last, alone: vitest.config.ts)
-//   stage 3: pytest, then the selftest (its FIFO columns run last, alone: conformance/selftest.ts)
+//   stage 2: vitest's projects main and shared  |  pytest, then the selftest without its FIFO column
+//            (neither measures time closely: they share the two cores, which one alone left half idle)
+//   stage 3: one at a time, nothing beside them: vitest's timing-sensitive files (project timing,
+//            vitest.config.ts), then the selftest's FIFO column (it times opens and delays)
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -205,10 +207,11 @@ function slowestFiles(files) {
   return timed.slice(0, 10).map((f) => `${seconds(f.ms)} ${f.file}`);
 }
 
-async function vitest(log) {
-  const out = join(root, '.vitest-results.json');
+/** Runs the vitest projects named (vitest.config.ts), each test counted once. */
+async function vitest(log, projects) {
+  const out = join(root, `.vitest-results-${projects.join('-')}.json`);
   rmSync(out, { force: true });
-  const r = await run('npx', ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${out}`]);
+  const r = await run('npx', ['vitest', 'run', ...projects.flatMap((p) => ['--project', p]), '--reporter=default', '--reporter=json', `--outputFile.json=${out}`]);
   log(r.text);
   if (!existsSync(out)) return { passed: 0, failed: 1, note: `vitest exited ${r.status} without results` };
   const j = JSON.parse(readFileSync(out, 'utf8'));
@@ -255,16 +258,17 @@ async function perl(log) {
 
 // ---- conformance selftest --------------------------------------------------------------------
 
-async function selftest(log, distOk) {
+/** The selftest's columns, `columnArgs` choosing them (--column, --skip-column); its matrix goes to `reportDir`. */
+async function selftest(log, distOk, columnArgs, reportDir) {
   if (!distOk) return { passed: 0, failed: 1, note: 'npm run build failed' };
   // Every reference peer whose sources are in the tree; one that is there but cannot run fails.
   const peers = ['reference-broker', 'typescript'];
   if (hasCpp) peers.push('cpp');
   if (existsSync(join(root, 'peers', 'python'))) peers.push('python');
   if (existsSync(join(root, 'peers', 'perl'))) peers.push('perl');
-  // Two peer suites at a time (each in its own process); the FIFO columns run after them, alone.
+  // Two peer suites at a time (each in its own process); a FIFO column runs its cells one by one.
   const env = { ...process.env, CONCORD_SELFTEST_JOBS: process.env.CONCORD_SELFTEST_JOBS ?? '2' };
-  const r = await run(process.execPath, [join('dist', 'conformance', 'cli.js'), 'selftest', '--json', '--seed', String(Date.now() % 1_000_000), ...peers.flatMap((p) => ['--peer', p])], { env });
+  const r = await run(process.execPath, [join('dist', 'conformance', 'cli.js'), 'selftest', '--json', '--seed', String(Date.now() % 1_000_000), '--report-dir', reportDir, ...columnArgs, ...peers.flatMap((p) => ['--peer', p])], { env });
   log(r.text);
   const json = r.stdout.slice(r.stdout.indexOf('{'));
   let rows;
@@ -280,14 +284,14 @@ async function selftest(log, distOk) {
     for (const [column, c] of Object.entries(p.suites)) {
       passed += c.passed;
       failed += c.failed;
-      if (c.failed > 0) failures.push(`${p.name} > ${column}: ${c.failed} failed (reports/selftest/matrix.md)`);
+      if (c.failed > 0) failures.push(`${p.name} > ${column}: ${c.failed} failed (${relative(root, join(reportDir, 'selftest', 'matrix.md'))})`);
     }
   }
   // The five cells that took longest (selftest.ts prints each cell's time).
   const cells = [...r.text.matchAll(/^selftest: (\S+ \S+) took ([\d.]+) s$/gm)].map((m) => ({ cell: m[1], s: Number(m[2]) })).sort((a, b) => b.s - a.s);
   const parts = cells.slice(0, 5).map((c) => `${c.s.toFixed(1)} s ${c.cell}`);
-  if (r.status !== 0 && failed === 0) { failed = 1; failures.push('a peer was unavailable (reports/selftest/matrix.md)'); } // an unavailable peer
-  return { passed, failed, failures, parts, note: r.status !== 0 ? `exit ${r.status}; see reports/selftest/matrix.md` : undefined };
+  if (r.status !== 0 && failed === 0) { failed = 1; failures.push(`a peer was unavailable (${relative(root, join(reportDir, 'selftest', 'matrix.md'))})`); } // an unavailable peer
+  return { passed, failed, failures, parts, note: r.status !== 0 ? `exit ${r.status}; see ${relative(root, join(reportDir, 'selftest', 'matrix.md'))}` : undefined };
 }
 
 // ---- the run ---------------------------------------------------------------------------------
@@ -307,10 +311,17 @@ await stage('stage 1 (c++ beside build and prove)', () => Promise.all([
     await suite('perl (prove)', perl);
   })(),
 ]));
-await stage('stage 2 (vitest)', () => suite('typescript (vitest)', vitest));
-await stage('stage 3 (pytest, selftest)', async () => {
-  await suite('python (pytest)', python);
-  await suite('conformance selftest', (log) => selftest(log, distOk));
+// The suites that tolerate a loaded machine run side by side; then the timing-sensitive ones, alone.
+await stage('stage 2 (vitest beside pytest and the selftest)', () => Promise.all([
+  suite('typescript (vitest)', (log) => vitest(log, ['main', 'shared'])),
+  (async () => {
+    await suite('python (pytest)', python);
+    await suite('conformance selftest', (log) => selftest(log, distOk, ['--skip-column', 'fifo'], 'reports'));
+  })(),
+]));
+await stage('stage 3 (timing-sensitive, one at a time)', async () => {
+  await suite('typescript (vitest, timing-sensitive files)', (log) => vitest(log, ['timing']));
+  await suite('conformance selftest (fifo column)', (log) => selftest(log, distOk, ['--column', 'fifo'], join('reports', 'selftest-fifo')));
 });
 
 console.log('\n== summary');

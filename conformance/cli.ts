@@ -14,7 +14,7 @@ import { selectCases } from './runner.js';
 import { runCommand, readKnownFailing } from './run-command.js';
 import { TargetError } from './target.js';
 import { formatTable } from '../reference/table.js';
-import { runSelftest, matrixMarkdown, selftestPassed } from './selftest.js';
+import { runSelftest, matrixMarkdown, selftestPassed, selftestColumns } from './selftest.js';
 import { DEFAULT_START_TIMEOUT_MS } from './cases/context.js';
 import { parseLimitArgs, LimitError } from './limits.js';
 import { coverageCommand, casesOfStatement } from './coverage.js';
@@ -40,8 +40,9 @@ const HELP = `usage: conformance [run options]          run the suites (no --tar
        conformance coverage [--json]         the statements with their cases, vectors and waivers
        conformance show CASE                 show a case (of any suite): its requirement, level and statements
        conformance spec [--json]             print the message catalog
-       conformance selftest [--json] [--peer NAME] [--faults SEED[:PROFILE]]   run the suites against every
-                                             reference peer and print the matrix (also written to reports/selftest/);
+       conformance selftest [--json] [--peer NAME] [--column NAME] [--skip-column NAME] [--faults SEED[:PROFILE]]
+                                             run the suites against every reference peer (or those named, and only
+                                             the columns named or not skipped) and print the matrix (also written to reports/selftest/);
                                              columns faults, faults-client and faults-bus are columns core, client
                                              and (a broker's) bus under --faults 7:all, and --faults runs every
                                              column under the faults given
@@ -138,6 +139,7 @@ const OPTIONS = {
   suite: { type: 'string', multiple: true }, run: { type: 'string', multiple: true }, skip: { type: 'string', multiple: true },
   'known-failing': { type: 'string' }, seed: { type: 'string' }, faults: { type: 'string' }, timeout: { type: 'string' }, 'start-timeout': { type: 'string' },
   'fail-fast': { type: 'boolean' }, strict: { type: 'boolean' }, 'report-dir': { type: 'string' }, junit: { type: 'string' }, exec: { type: 'boolean' }, listen: { type: 'string' }, peer: { type: 'string', multiple: true },
+  column: { type: 'string', multiple: true }, 'skip-column': { type: 'string', multiple: true },
   role: { type: 'string' }, 'lines-timeout': { type: 'string' }, limit: { type: 'string', multiple: true }, statement: { type: 'string' }, kind: { type: 'string' }, runs: { type: 'string' }, 'one-shot': { type: 'boolean' }, 'reply-pattern': { type: 'string' }, 'output-pattern': { type: 'string' },
 } as const;
 
@@ -220,7 +222,9 @@ export async function main(argv: string[]): Promise<number> {
     } catch (e) {
       return usage((e as Error).message, 'selftest');
     }
-    const rows = await runSelftest({ seed, timeoutMs: v.timeout !== undefined ? Number(v.timeout) : 3000, reportDir: v['report-dir'] ?? join(process.cwd(), 'reports'), peers: v.peer ?? [], ...(faults ? { faults } : {}) });
+    const columns = selftestColumns();
+    for (const c of [...(v.column ?? []), ...(v['skip-column'] ?? [])]) if (!columns.includes(c)) return usage(`no selftest column ${c}${suggestion(c, columns) || ` (columns: ${columns.join(', ')})`}`, 'selftest');
+    const rows = await runSelftest({ seed, timeoutMs: v.timeout !== undefined ? Number(v.timeout) : 3000, reportDir: v['report-dir'] ?? join(process.cwd(), 'reports'), peers: v.peer ?? [], columns: v.column ?? [], skipColumns: v['skip-column'] ?? [], ...(faults ? { faults } : {}) });
     if (v.json) process.stdout.write(`${JSON.stringify({ seed, peers: rows.map((r) => ({ name: r.name, language: r.language, suites: Object.fromEntries(Object.entries(r.suites).map(([k, c]) => [k, { passed: c.passed, failed: c.failed, skipped: c.skipped }])) })) }, null, 2)}\n`);
     else process.stdout.write(`${matrixMarkdown(rows, seed)}\nmatrix: reports/selftest/matrix.html\n`);
     return selftestPassed(rows) ? EXIT.ok : EXIT.failed;

@@ -166,11 +166,18 @@ export interface SelftestOptions {
   peers?: string[];
   /** Only these columns (suite names of the matrix); all when empty. */
   columns?: string[];
+  /** Not these columns (npm test runs the FIFO column apart from the others). */
+  skipColumns?: string[];
   /** Cells run at a time, each in its own process (default CONCORD_SELFTEST_JOBS, else 1: in this process, one by one). */
   jobs?: number;
   /** --faults: every cell runs under these transport faults (the faults column under SELFTEST_FAULTS regardless). */
   faults?: FaultSpec;
   err?: (text: string) => void;
+}
+
+/** Every column of the matrix, over all peers (for --column and --skip-column). */
+export function selftestColumns(): string[] {
+  return [...new Set(plans().flatMap((p) => Object.keys(p.runs)))];
 }
 
 /** Columns whose cases time FIFO opens and delays: they run alone, after every other column. */
@@ -242,7 +249,7 @@ export async function runSelftest(o: SelftestOptions): Promise<PeerRow[]> {
   const key = (peer: string, column: string): string => `${peer}\u0000${column}`;
   const scratch = mkdtempSync(join(tmpdir(), 'concord-selftest-'));
   try {
-    const all = selected.flatMap((p) => Object.keys(p.runs).filter((c) => !o.columns?.length || o.columns.includes(c)).map((column) => ({ peer: p.name, column })));
+    const all = selected.flatMap((p) => Object.keys(p.runs).filter((c) => (!o.columns?.length || o.columns.includes(c)) && !o.skipColumns?.includes(c)).map((column) => ({ peer: p.name, column })));
     const parallel = jobs > 1 ? all.filter((u) => !TIMING_SENSITIVE.has(u.column)) : [];
     const queue = [...parallel];
     // Each cell's wall time, on stderr: where the selftest's time goes (npm test lists the longest).
