@@ -16,8 +16,8 @@ const CLOSE = 0x7d;
 const fromCode = String.fromCharCode;
 
 /** Index of the closing quote of a string starting at `from`, or -1 when it has an escape, a control or non-ASCII byte, or no end. */
-function stringEnd(b: Uint8Array, from: number): number {
-  for (let i = from; i < b.length; i++) {
+function stringEnd(b: Uint8Array, from: number, end: number): number {
+  for (let i = from; i < end; i++) {
     const c = b[i]!;
     if (c === QUOTE) return i;
     if (c === BACKSLASH || c < 0x20 || c > 0x7f) return -1;
@@ -67,25 +67,27 @@ function keyAt(b: Uint8Array, start: number, end: number): string {
   return ascii(b, start, end);
 }
 
-/** What JSON.parse gives for `bytes` when they are a compact flat ASCII object of plain strings; undefined otherwise (then decode and call JSON.parse). */
-export function parseFlatAsciiObject(bytes: Uint8Array): Record<string, string> | undefined {
-  const n = bytes.length;
-  if (n < 2 || bytes[0] !== OPEN || bytes[n - 1] !== CLOSE) return undefined;
+/**
+ * What JSON.parse gives for `bytes` (from `start` to `end`, the whole array by default) when they are a
+ * compact flat ASCII object of plain strings; undefined otherwise (then decode and call JSON.parse).
+ */
+export function parseFlatAsciiObject(bytes: Uint8Array, start = 0, end = bytes.length): Record<string, string> | undefined {
+  if (end - start < 2 || bytes[start] !== OPEN || bytes[end - 1] !== CLOSE) return undefined;
   const out: Record<string, string> = {};
-  if (n === 2) return out;
-  let i = 1;
+  if (end - start === 2) return out;
+  let i = start + 1;
   for (;;) {
     if (bytes[i] !== QUOTE) return undefined;
-    const keyEnd = stringEnd(bytes, i + 1);
+    const keyEnd = stringEnd(bytes, i + 1, end);
     if (keyEnd < 0 || bytes[keyEnd + 1] !== COLON || bytes[keyEnd + 2] !== QUOTE) return undefined;
-    const valueEnd = stringEnd(bytes, keyEnd + 3);
+    const valueEnd = stringEnd(bytes, keyEnd + 3, end);
     if (valueEnd < 0) return undefined;
     const key = keyAt(bytes, i + 1, keyEnd);
     // JSON.parse makes `__proto__` an own key; an assignment would set the prototype instead.
     if (key === '__proto__') return undefined;
     out[key] = ascii(bytes, keyEnd + 3, valueEnd);
     const next = bytes[valueEnd + 1];
-    if (next === CLOSE) return valueEnd + 2 === n ? out : undefined;
+    if (next === CLOSE) return valueEnd + 2 === end ? out : undefined;
     if (next !== COMMA) return undefined;
     i = valueEnd + 2;
   }

@@ -54,13 +54,19 @@ function hasControl(v: string): boolean {
 
 /** Parses and checks header bytes; `maxHeader` is the receiver's limit. */
 export function decodeHeader(bytes: Uint8Array, maxHeader: number = DEFAULT_LIMITS.max_header): Header {
-  if (bytes.length > maxHeader) throw new ProtocolError('INVALID_HEADER', `header of ${bytes.length} bytes exceeds max_header ${maxHeader}`, { path: '/header', limit: maxHeader });
-  if (bytes.length === 0) bad('', 'is empty (the id is required)');
+  return decodeHeaderIn(bytes, 0, bytes.length, maxHeader);
+}
+
+/** {@link decodeHeader} of the header lying from `start` to `end` in `body`: no view is built unless the header is not plain ASCII. */
+export function decodeHeaderIn(body: Uint8Array, start: number, end: number, maxHeader: number): Header {
+  const length = end - start;
+  if (length > maxHeader) throw new ProtocolError('INVALID_HEADER', `header of ${length} bytes exceeds max_header ${maxHeader}`, { path: '/header', limit: maxHeader });
+  if (length === 0) bad('', 'is empty (the id is required)');
   // ASCII bytes are valid UTF-8 as they are: only other headers need the strict decoder.
-  let parsed: unknown = parseFlatAsciiObject(bytes);
+  let parsed: unknown = parseFlatAsciiObject(body, start, end);
   if (parsed === undefined) {
     try {
-      parsed = JSON.parse(strictDecoder.decode(bytes));
+      parsed = JSON.parse(strictDecoder.decode(body.subarray(start, end)));
     } catch {
       bad('', 'is not UTF-8 JSON');
     }

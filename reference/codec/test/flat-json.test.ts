@@ -46,6 +46,18 @@ describe('parseFlatAsciiObject', () => {
     );
   });
 
+  it('reads a header lying inside a larger body exactly as the header alone, whatever bytes surround it (property)', () => {
+    const around = fc.uint8Array({ maxLength: 6 });
+    fc.assert(
+      fc.property(fc.oneof(nearHeader, fc.dictionary(fc.string({ maxLength: 6 }), fc.string({ maxLength: 10 })).map((o) => JSON.stringify(o))), around, around, (text, before, after) => {
+        const bytes = Buffer.from(text, 'utf8');
+        const body = Buffer.concat([before, bytes, after]);
+        expect(parseFlatAsciiObject(body, before.length, before.length + bytes.length)).toEqual(parseFlatAsciiObject(bytes));
+      }),
+      { seed: propertySeed(), numRuns: 2000 },
+    );
+  });
+
   it('takes the fast path for a compact header of plain strings', () => {
     expect(parseFlatStringObject('{"id":"7","dst":"worker","src":"c0","ts":"1"}')).toEqual({ id: '7', dst: 'worker', src: 'c0', ts: '1' });
     expect(parseFlatStringObject('{}')).toEqual({});
