@@ -14,6 +14,9 @@ const COMMA = 0x2c;
 const OPEN = 0x7b;
 const CLOSE = 0x7d;
 const fromCode = String.fromCharCode;
+/** Longer values are decoded rather than spread into arguments: an unknown key may hold up to 65,535 bytes, which would use stack for each. */
+const SPREAD_MAX = 64;
+const asciiDecoder = new TextDecoder();
 
 /** Index of the closing quote of a string starting at `from`, or -1 when it has an escape, a control or non-ASCII byte, or no end. */
 function stringEnd(b: Uint8Array, from: number, end: number): number {
@@ -43,7 +46,8 @@ function ascii(b: Uint8Array, s: number, e: number): string {
     case 6:
       return fromCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!);
     default:
-      return fromCode.apply(null, b.subarray(s, e) as unknown as number[]);
+      // The bytes are ASCII, so UTF-8 decoding them is exact.
+      return e - s <= SPREAD_MAX ? fromCode.apply(null, b.subarray(s, e) as unknown as number[]) : asciiDecoder.decode(b.subarray(s, e));
   }
 }
 

@@ -64,6 +64,8 @@ describe('parseFlatAsciiObject', () => {
     expect(parseFlatStringObject('{"id":" \u007f","x":""}')).toEqual({ id: ' \u007f', x: '' });
     // Values of every length the string building distinguishes (up to 6 bytes one by one, longer ones at once).
     for (let n = 0; n <= 9; n++) expect(parseFlatStringObject(`{"k${n}":"${'abcdefghi'.slice(0, n)}"}`)).toEqual({ [`k${n}`]: 'abcdefghi'.slice(0, n) });
+    // Spread into String.fromCharCode up to 64 bytes, decoded above: a value as long as a 16-bit hlen allows is read too.
+    for (const n of [64, 65, 0xffff]) expect(parseFlatStringObject(`{"x":"${'a~'.repeat(n).slice(0, n)}"}`)).toEqual({ x: 'a~'.repeat(n).slice(0, n) });
   });
 
   it('leaves everything else to JSON.parse', () => {
