@@ -12,7 +12,9 @@
  * rounds (flat = no growth per message), and how fast the harness runs (bench/broker/suites.ts).
  *
  * Environment: CONCORD_BENCH_ROUNDS, CONCORD_BENCH_MEASURE_MS, CONCORD_BENCH_TARGETS (comma list),
- * CONCORD_BENCH_SUITES=0 (skip the harness timings), CONCORD_BENCH_BROKER_NODE_FLAGS (targets.ts).
+ * CONCORD_BENCH_SCENARIOS (comma list of scenario keys: small_1, small_32, 768f32_32; e.g. one load to
+ * profile), CONCORD_BENCH_SUITES=0 (skip the harness timings), CONCORD_BENCH_BROKER_NODE_FLAGS (targets.ts).
+ * `npx tsx bench/broker-only.ts` runs this benchmark alone.
  */
 import { performance } from 'node:perf_hooks';
 import { buildCpp, ensureBrokerBuilt } from './broker/build.js';
@@ -42,11 +44,15 @@ interface Scenario {
   latency: boolean;
 }
 
-const SCENARIOS: Scenario[] = [
+const ALL_SCENARIOS: Scenario[] = [
   { key: 'small_1', label: 'small, 1 in flight', inFlight: 1, payloadHex: hex(SMALL_REQUEST), latency: true },
   { key: 'small_32', label: 'small, 32 in flight', inFlight: 32, payloadHex: hex(SMALL_REQUEST), latency: false },
   { key: '768f32_32', label: '768 f32, 32 in flight', inFlight: 32, payloadHex: hex(LARGE_REQUEST), latency: false },
 ];
+const chosenScenarios = process.env['CONCORD_BENCH_SCENARIOS']?.split(',');
+const unknownScenario = chosenScenarios?.find((k) => !ALL_SCENARIOS.some((s) => s.key === k));
+if (unknownScenario !== undefined) throw new Error(`CONCORD_BENCH_SCENARIOS: unknown scenario ${unknownScenario} (known: ${ALL_SCENARIOS.map((s) => s.key).join(', ')})`);
+const SCENARIOS = chosenScenarios === undefined ? ALL_SCENARIOS : ALL_SCENARIOS.filter((s) => chosenScenarios.includes(s.key));
 
 interface Running {
   target: TargetProcess;

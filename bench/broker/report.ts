@@ -117,6 +117,7 @@ export function figuresTable(samples: Samples, targets: readonly TargetName[]): 
   row('small, 32 in flight: req/s', 'small_32', 'req_per_s', 0);
   row('768 f32, 32 in flight: req/s', '768f32_32', 'req_per_s', 0);
   row('small, 32 in flight: target CPU us/req', 'small_32', 'target_cpu_us_per_req', 2);
+  row('768 f32, 32 in flight: target CPU us/req', '768f32_32', 'target_cpu_us_per_req', 2);
   row('small, 32 in flight: target I/O syscalls/req', 'small_32', 'target_io_syscalls_per_req', 2);
   for (const [label, sc] of [['small 1', 'small_1'], ['small 32', 'small_32'], ['768 f32 32', '768f32_32']] as const) {
     rows.push([`${label}: CPU share load generator / worker`, ...targets.map((t) => {

