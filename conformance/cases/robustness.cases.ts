@@ -9,6 +9,7 @@ import { WireConnection } from '../wire/connection.js';
 import { socketOf } from '../wire/peer-target.js';
 import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
 import type { CaseContext, Session } from './context.js';
+import type { Message } from '../../reference/codec/message.js';
 import type { MessageName } from '../../spec/generated/catalog.js';
 import { registryName } from '../../reference/codec/catalog.js';
 import type { ErrorName } from '../../spec/generated/catalog.js';
@@ -48,6 +49,35 @@ async function rawSocketSession(ctx: CaseContext, label: string): Promise<{ sess
   conn.send({ type: 'INIT', header: { id: 'init' }, payload: ctx.initPayload(clientId) });
   const ack = await ctx.expectMessage(conn, 'INIT_ACK answering INIT', (m) => m.name === 'INIT_ACK' && m.header.re === 'init');
   return { session: { conn, clientId, ack: ack.payload as Record<string, unknown> }, pause: () => conn.pauseReading(), resume: () => conn.resumeReading() };
+}
+
+/**
+ * Keeps a session that never reads alive under HS-11: a DISAGREEMENT_SIGNAL (a notification, which
+ * nothing answers) to `dst` every half heartbeat_ms, for at most `boundMs`. Returns the stop.
+ */
+function keepAlive(s: Session, dst: string, boundMs: number): () => void {
+  const heartbeat = typeof s.ack['heartbeat_ms'] === 'number' ? s.ack['heartbeat_ms'] : DEFAULT_LIMITS.heartbeat_ms;
+  const every = Math.max(10, Math.floor(heartbeat / 2));
+  let beats = 0;
+  const timer = setInterval(() => {
+    if (s.conn.closed || beats * every > boundMs) return clearInterval(timer);
+    s.conn.send({ type: 'DISAGREEMENT_SIGNAL', header: { id: `beat-${beats++}`, dst }, payload: { coordination_id: 'keepalive', disagreement_score: 0.5, threshold: 0.25 } });
+  }, every);
+  return () => clearInterval(timer);
+}
+
+/**
+ * Reads `s` until the PONG answering `id`, answering PINGs (HS-9) and skipping the keep-alive signals;
+ * anything else goes to `other`. The PONG must come within `boundMs` in all.
+ */
+async function untilPong(ctx: CaseContext, s: Session, id: string, what: string, boundMs: number, other: (m: Message) => void): Promise<void> {
+  const deadline = Date.now() + boundMs;
+  for (;;) {
+    const m = await ctx.expectMessage(s.conn, `${what}, then PONG with re=${id}, within ${boundMs} ms in all`, () => true, Math.max(1, deadline - Date.now()));
+    if (m.name === 'PONG' && m.header.re === id) return;
+    if (m.name === 'PING') s.conn.send({ type: 'PONG', header: { id: `pong-${m.header.id}`, re: m.header.id } });
+    else if (m.name !== 'DISAGREEMENT_SIGNAL') other(m);
+  }
 }
 
 /** Open requests beyond max_in_flight, of a kind the broker answers itself, each addressed to a responder that never answers. */
@@ -197,7 +227,10 @@ export const robustnessCases: Case[] = [
     },
   }),
   // A broker that pauses the senders of a reader that never reads stalls them for good (LIM-14 before
-  // issue 13); one that cuts off the sender punishes the innocent side.
+  // issue 13); one that cuts off the sender punishes the innocent side. The sink keeps writing while it
+  // never reads, so HS-11 cannot drop it: a broker whose slow_reader_timeout_ms timer is missing leaves
+  // it connected and the sender paused for good (LIM-17). A broker that never stops reading the sender
+  // answers its PING while the sink is still connected, and forwards the probe behind it (LIM-14).
   defineCase({
     id: 'limits/slow-reader-closed-sender-resumes',
     statements: ['LIM-17', 'LIM-14'],
@@ -205,25 +238,35 @@ export const robustnessCases: Case[] = [
       const sink = await rawSocketSession(ctx, 'sink');
       const sender = await ctx.session('sender');
       sink.pause();
-      // 48 requests of 1 MiB: more than max_write_buffer's default and the socket buffers together.
+      const bound = ctx.limits.slow_reader_timeout_ms + 10_000 + ctx.timeoutMs;
+      // 1 MiB requests, 40 MiB more than max_write_buffer: more than the limit and the socket buffers together.
       const filler = `{"context":"${'f'.repeat(1 << 20)}"}`;
-      const count = 48;
-      for (let i = 0; i < count; i++) ctx.sendUnchecked(sender.conn, 'REASONING_REQUEST', { id: `f${i}`, dst: sink.session.clientId }, filler);
-      sender.conn.send({ type: 'PING', header: { id: 'after-flood' } });
-      // Every request is answered once (PEER_GONE or UNKNOWN_DESTINATION once the sink is gone), then the PONG.
-      const bound = DEFAULT_LIMITS.slow_reader_timeout_ms + 10_000 + ctx.timeoutMs;
-      const answered = new Set<string>();
-      for (;;) {
-        const m = await ctx.expectMessage(sender.conn, 'answers to the flood, then PONG with re=after-flood', () => true, bound);
-        if (m.name === 'PONG' && m.header.re === 'after-flood') break;
-        if (m.name === 'PING') {
-          sender.conn.send({ type: 'PONG', header: { id: `pong-${m.header.id}`, re: m.header.id } }); // HS-9, while it waits
-          continue;
-        }
-        if (m.name !== 'ERROR' || m.header.re === undefined || answered.has(m.header.re)) {
-          throw new CaseFailure('the sender got something other than one ERROR per request before its PONG', 'PEER_GONE or UNKNOWN_DESTINATION', `${m.name} re=${String(m.header.re)}`);
-        }
-        answered.add(m.header.re);
+      const count = Math.ceil(ctx.limits.max_write_buffer / (1 << 20)) + 40;
+      const stopKeepalive = keepAlive(sink.session, sender.clientId, 2 * bound);
+      try {
+        for (let i = 0; i < count; i++) ctx.sendUnchecked(sender.conn, 'REASONING_REQUEST', { id: `f${i}`, dst: sink.session.clientId }, filler);
+        sender.conn.send({ type: 'PING', header: { id: 'after-flood' } });
+        // Every request is answered once (PEER_GONE or UNKNOWN_DESTINATION once the sink is gone), then the PONG.
+        const answered = new Set<string>();
+        const oneErrorPerRequest = (m: Message): void => {
+          if (m.name !== 'ERROR' || m.header.re === undefined || !/^f[0-9]+$/.test(m.header.re) || answered.has(m.header.re)) {
+            throw new CaseFailure('the sender got something other than one ERROR per request before its PONG', 'PEER_GONE or UNKNOWN_DESTINATION', `${m.name} re=${String(m.header.re)}`);
+          }
+          answered.add(m.header.re);
+        };
+        await untilPong(ctx, sender, 'after-flood', 'the sink cut off at slow_reader_timeout_ms (LIM-17), though it kept writing, and the sender read again: one ERROR per request', bound, oneErrorPerRequest);
+        stopKeepalive();
+        // The PING was read, so the sink must be cut off by now (LIM-14): a request to it is refused.
+        ctx.sendUnchecked(sender.conn, 'REASONING_REQUEST', { id: 'probe', dst: sink.session.clientId }, '{"context":"probe"}');
+        sender.conn.send({ type: 'PING', header: { id: 'after-probe' } });
+        let refused = false;
+        await untilPong(ctx, sender, 'after-probe', 'an ERROR for the probe to the sink, cut off by now', bound, (m) => {
+          if (m.name === 'ERROR' && m.header.re === 'probe') refused = true;
+          else oneErrorPerRequest(m);
+        });
+        if (!refused) throw new CaseFailure('the broker read the sender\'s PING while the reader it feeds, above max_write_buffer, was still connected: a request to that reader was forwarded (LIM-14)', 'ERROR for the probe before the PONG', 'no answer to the probe');
+      } finally {
+        stopKeepalive();
       }
       // The sink was cut off: reading again, it finds the end of the connection.
       sink.resume();
