@@ -88,6 +88,18 @@ export const handshakeCases: Case[] = [
       await ctx.expectError(conn, 'UNAUTHORIZED', { re: 'init-token', closes: true });
     },
   }),
+  // A broker that digests whatever the token field holds fails on an INIT without one, instead of refusing it.
+  defineCase({
+    id: 'security/missing-token',
+    statements: ['SEC-2'],
+    async run(ctx) {
+      if (ctx.options.token === undefined) throw new CaseSkipped('the broker runs without a token (pass --token to test it)');
+      const conn = await ctx.open();
+      const { token: _token, ...init } = ctx.initPayload(ctx.uniqueId());
+      conn.send({ type: 'INIT', header: { id: 'init-no-token' }, payload: init });
+      await ctx.expectError(conn, 'UNAUTHORIZED', { re: 'init-no-token', closes: true });
+    },
+  }),
   ...['0', ' ', 'ünïcødé ✓', 'x'.repeat(128)].map((id, i) =>
     defineCase({
       id: `handshake/pong-echoes-id/id:${['zero', 'space', 'unicode', '128-bytes'][i]}`,

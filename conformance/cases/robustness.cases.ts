@@ -8,8 +8,12 @@ import { DEFAULT_LIMITS } from '../../reference/codec/index.js';
 import { WireConnection } from '../wire/connection.js';
 import { socketOf } from '../wire/peer-target.js';
 import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
-import type { CaseContext, Session } from './context.js';
-import type { Message } from '../../reference/codec/message.js';
+import { summarize, type CaseContext, type Session } from './context.js';
+import { reasoning } from './runtime-helpers.js';
+import { encodeMessageFrame, type Message } from '../../reference/codec/message.js';
+import { encodeEnvelope } from '../../reference/codec/body.js';
+import { encodeFrame } from '../../reference/codec/frame.js';
+import { messageByName } from '../../reference/codec/catalog.js';
 import type { MessageName } from '../../spec/generated/catalog.js';
 import { registryName } from '../../reference/codec/catalog.js';
 import type { ErrorName } from '../../spec/generated/catalog.js';
@@ -78,6 +82,26 @@ async function untilPong(ctx: CaseContext, s: Session, id: string, what: string,
     if (m.name === 'PING') s.conn.send({ type: 'PONG', header: { id: `pong-${m.header.id}`, re: m.header.id } });
     else if (m.name !== 'DISAGREEMENT_SIGNAL') other(m);
   }
+}
+
+/**
+ * Fills the queue of `dst` (a client that does not read, with a bus query handler for `tag`) with 1 MiB
+ * requests from `feeder`, one at a time, until a BUS_QUERY for its handler is refused with OVERLOADED:
+ * the broker's sign that the queue is above max_write_buffer (LIM-18). Skips the case after `cap` MiB
+ * without that sign.
+ */
+async function fillUntilRefused(ctx: CaseContext, feeder: Session, asker: Session, dst: string, tag: string, cap: number): Promise<void> {
+  const filler = `{"context":"${'f'.repeat(1 << 20)}"}`;
+  for (let n = 0; n < cap; n++) {
+    ctx.sendUnchecked(feeder.conn, 'REASONING_REQUEST', { id: `fill${n}`, dst }, filler);
+    asker.conn.send({ type: 'BUS_QUERY', header: { id: `full${n}` }, payload: { message_type: tag, payload: n, timeout_ms: 600_000 } });
+    for (let r = await asker.conn.next(100); r.kind !== 'timeout'; r = await asker.conn.next(0)) {
+      if (r.kind !== 'message' || r.message.name !== 'ERROR') continue;
+      const p = r.message.payload as { code: string; details?: { error?: { code?: string } } };
+      if (registryName(registryName(p.code) === 'HANDLER_FAILED' ? p.details?.error?.code ?? p.code : p.code) === 'OVERLOADED') return;
+    }
+  }
+  throw new CaseSkipped(`no BUS_QUERY for the handler of ${dst} was refused with OVERLOADED after ${cap} MiB queued for it (LIM-18): the case cannot tell when its queue is full`);
 }
 
 /** Open requests beyond max_in_flight, of a kind the broker answers itself, each addressed to a responder that never answers. */
@@ -275,6 +299,67 @@ export const robustnessCases: Case[] = [
         if (r.kind === 'closed') return;
       }
       throw new CaseFailure('the reader that never read is still connected', 'closed', 'open');
+    },
+  }),
+  // A broker that resumes a sender as soon as one reader holding it drains, while another still holds
+  // it, reads that sender again and queues its frames without bound (LIM-14). The second holder here is
+  // the sender itself: its own queue is full, and its PING's answer goes there.
+  defineCase({
+    id: 'limits/sender-held-until-every-full-reader-drains',
+    statements: ['LIM-14'],
+    async run(ctx) {
+      // Over several brokers the feeders may sit on another broker, and pausing does not cross brokers.
+      const target = ctx.options.target;
+      if (target.kind === 'cluster' && target.entries.length > 1) throw new CaseSkipped('the case needs every connection on one broker: pausing a sender (LIM-14) does not cross brokers');
+      const held = await rawSocketSession(ctx, 'held');
+      const reader = await rawSocketSession(ctx, 'reader');
+      const witness = await ctx.session('witness');
+      const heldTag = ctx.uniqueId('held');
+      const readerTag = ctx.uniqueId('reader');
+      await callOrSkip(ctx, held.session, 'BUS_REGISTER_HANDLER', { message_type: heldTag, category: 'query' }, 'the command bus');
+      await callOrSkip(ctx, reader.session, 'BUS_REGISTER_HANDLER', { message_type: readerTag, category: 'query' }, 'the command bus');
+      const feeders = [await ctx.session('feeds-held'), await ctx.session('feeds-reader')];
+      const askers = [await ctx.session('asks-held'), await ctx.session('asks-reader')];
+      held.pause();
+      reader.pause();
+      const bound = ctx.limits.slow_reader_timeout_ms + ctx.timeoutMs;
+      const stops = [keepAlive(held.session, witness.clientId, bound), keepAlive(reader.session, witness.clientId, bound)];
+      try {
+        const cap = Math.ceil(ctx.limits.max_write_buffer / (1 << 20)) + 40;
+        await Promise.all([
+          fillUntilRefused(ctx, feeders[0]!, askers[0]!, held.session.clientId, heldTag, cap),
+          fillUntilRefused(ctx, feeders[1]!, askers[1]!, reader.session.clientId, readerTag, cap),
+        ]);
+        // One write: a request to the full reader (held pauses), a PING whose PONG goes to held's own full
+        // queue (held now waits for both), then 1 MiB for the witness, so that the last frame, X, cannot
+        // be in the read that paused held.
+        const fill = encodeFrame(encodeEnvelope(messageByName('REASONING_REQUEST').code, 'json', { id: 'fill', dst: witness.clientId }, new TextEncoder().encode(`{"context":"${'f'.repeat(1 << 20)}"}`)));
+        held.session.conn.sendRaw(Buffer.concat([
+          encodeMessageFrame({ type: 'REASONING_REQUEST', header: { id: 'hold', dst: reader.session.clientId }, payload: reasoning('hold') }),
+          encodeMessageFrame({ type: 'PING', header: { id: 'self' } }),
+          fill,
+          encodeMessageFrame({ type: 'DISAGREEMENT_SIGNAL', header: { id: 'x', dst: witness.clientId }, payload: { coordination_id: 'x', disagreement_score: 0.5, threshold: 0.25 } }),
+        ]), 'REASONING_REQUEST hold to the reader, PING self, 1 MiB for the witness, DISAGREEMENT_SIGNAL x for the witness, in one write');
+        stops[0]!();
+        // The reader drains: held must stay paused, since its own queue still holds it.
+        reader.resume();
+        // (The feeder's 1 MiB requests carry an unchecked payload: the reader sees them as invalid.)
+        for (;;) {
+          const r = await ctx.receive(reader.session.conn, 'what the reader\'s queue held, then held\'s request hold', bound);
+          if (r.kind === 'closed') throw new CaseFailure('the reader was closed while it read its queue', 'held\'s request hold', 'closed');
+          if (r.kind === 'message' && r.message.name === 'REASONING_REQUEST' && r.message.header.src === held.session.clientId) break;
+        }
+        stops[1]!();
+        // Whatever the broker read of held after that reached the witness by now.
+        const until = Date.now() + Math.min(1000, ctx.timeoutMs);
+        for (let r = await witness.conn.next(until - Date.now()); r.kind !== 'timeout'; r = await witness.conn.next(Math.max(1, until - Date.now()))) {
+          if (r.kind === 'message' && r.message.header.src === held.session.clientId && !r.message.header.id.startsWith('beat-')) {
+            throw new CaseFailure('the broker read a connection again when one reader it fed drained, while that connection\'s own queue, above max_write_buffer, still held it: its later frames reached the witness (LIM-14)', 'nothing from held at the witness', summarize(r.message));
+          }
+        }
+      } finally {
+        for (const stop of stops) stop();
+      }
     },
   }),
   defineCase({
