@@ -88,6 +88,19 @@ export const handshakeCases: Case[] = [
       await ctx.expectError(conn, 'UNAUTHORIZED', { re: 'init-token', closes: true });
     },
   }),
+  // A broker that goes on with an INIT its schema refused (the major version being right) fails on the
+  // missing fields; one that drops the schema's own error loses the path and rule of ERR-9.
+  defineCase({
+    id: 'handshake/init-schema-checked-before-token',
+    statements: ['HS-4', 'HS-3', 'ERR-9'],
+    async run(ctx) {
+      const conn = await ctx.open();
+      const payload: Record<string, unknown> = { ...ctx.initPayload(ctx.uniqueId()), max_frame: 1 };
+      if (ctx.options.token !== undefined) payload['token'] = wrongToken(ctx.options.token);
+      ctx.sendUnchecked(conn, 'INIT', { id: 'init-bad-schema' }, JSON.stringify(payload));
+      await ctx.expectError(conn, 'SCHEMA_VIOLATION', { re: 'init-bad-schema', closes: true, path: '/max_frame', rule: 'minimum' });
+    },
+  }),
   // A broker that digests whatever the token field holds fails on an INIT without one, instead of refusing it.
   defineCase({
     id: 'security/missing-token',
