@@ -88,6 +88,31 @@ export const handshakeCases: Case[] = [
       await ctx.expectError(conn, 'UNAUTHORIZED', { re: 'init-token', closes: true });
     },
   }),
+  // A broker that goes on with an INIT its schema refused (the major version being right) fails on the
+  // missing fields; one that drops the schema's own error loses the path and rule of ERR-9.
+  defineCase({
+    id: 'handshake/init-schema-checked-before-token',
+    statements: ['HS-4', 'HS-3', 'ERR-9'],
+    async run(ctx) {
+      const conn = await ctx.open();
+      const payload: Record<string, unknown> = { ...ctx.initPayload(ctx.uniqueId()), max_frame: 1 };
+      if (ctx.options.token !== undefined) payload['token'] = wrongToken(ctx.options.token);
+      ctx.sendUnchecked(conn, 'INIT', { id: 'init-bad-schema' }, JSON.stringify(payload));
+      await ctx.expectError(conn, 'SCHEMA_VIOLATION', { re: 'init-bad-schema', closes: true, path: '/max_frame', rule: 'minimum' });
+    },
+  }),
+  // A broker that digests whatever the token field holds fails on an INIT without one, instead of refusing it.
+  defineCase({
+    id: 'security/missing-token',
+    statements: ['SEC-2'],
+    async run(ctx) {
+      if (ctx.options.token === undefined) throw new CaseSkipped('the broker runs without a token (pass --token to test it)');
+      const conn = await ctx.open();
+      const { token: _token, ...init } = ctx.initPayload(ctx.uniqueId());
+      conn.send({ type: 'INIT', header: { id: 'init-no-token' }, payload: init });
+      await ctx.expectError(conn, 'UNAUTHORIZED', { re: 'init-no-token', closes: true });
+    },
+  }),
   ...['0', ' ', 'ünïcødé ✓', 'x'.repeat(128)].map((id, i) =>
     defineCase({
       id: `handshake/pong-echoes-id/id:${['zero', 'space', 'unicode', '128-bytes'][i]}`,

@@ -123,7 +123,7 @@ export const requestCases: Case[] = [
     async run(ctx) {
       const conn = await ctx.open();
       conn.send({ type: 'INIT', header: { id: 'init-star' }, payload: ctx.initPayload('*') });
-      await ctx.expectError(conn, 'SCHEMA_VIOLATION', { re: 'init-star', closes: true });
+      await ctx.expectError(conn, 'SCHEMA_VIOLATION', { re: 'init-star', closes: true, path: '/client_id', detailsStatement: 'REQ-20' });
     },
   }),
   defineCase({

@@ -8,7 +8,12 @@ import { DEFAULT_LIMITS } from '../../reference/codec/index.js';
 import { WireConnection } from '../wire/connection.js';
 import { socketOf } from '../wire/peer-target.js';
 import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
-import type { CaseContext, Session } from './context.js';
+import { summarize, type CaseContext, type Session } from './context.js';
+import { reasoning } from './runtime-helpers.js';
+import { encodeMessageFrame, type Message } from '../../reference/codec/message.js';
+import { encodeEnvelope } from '../../reference/codec/body.js';
+import { encodeFrame } from '../../reference/codec/frame.js';
+import { messageByName } from '../../reference/codec/catalog.js';
 import type { MessageName } from '../../spec/generated/catalog.js';
 import { registryName } from '../../reference/codec/catalog.js';
 import type { ErrorName } from '../../spec/generated/catalog.js';
@@ -48,6 +53,55 @@ async function rawSocketSession(ctx: CaseContext, label: string): Promise<{ sess
   conn.send({ type: 'INIT', header: { id: 'init' }, payload: ctx.initPayload(clientId) });
   const ack = await ctx.expectMessage(conn, 'INIT_ACK answering INIT', (m) => m.name === 'INIT_ACK' && m.header.re === 'init');
   return { session: { conn, clientId, ack: ack.payload as Record<string, unknown> }, pause: () => conn.pauseReading(), resume: () => conn.resumeReading() };
+}
+
+/**
+ * Keeps a session that never reads alive under HS-11: a DISAGREEMENT_SIGNAL (a notification, which
+ * nothing answers) to `dst` every half heartbeat_ms, for at most `boundMs`. Returns the stop.
+ */
+function keepAlive(s: Session, dst: string, boundMs: number): () => void {
+  const heartbeat = typeof s.ack['heartbeat_ms'] === 'number' ? s.ack['heartbeat_ms'] : DEFAULT_LIMITS.heartbeat_ms;
+  const every = Math.max(10, Math.floor(heartbeat / 2));
+  let beats = 0;
+  const timer = setInterval(() => {
+    if (s.conn.closed || beats * every > boundMs) return clearInterval(timer);
+    s.conn.send({ type: 'DISAGREEMENT_SIGNAL', header: { id: `beat-${beats++}`, dst }, payload: { coordination_id: 'keepalive', disagreement_score: 0.5, threshold: 0.25 } });
+  }, every);
+  return () => clearInterval(timer);
+}
+
+/**
+ * Reads `s` until the PONG answering `id`, answering PINGs (HS-9) and skipping the keep-alive signals;
+ * anything else goes to `other`. The PONG must come within `boundMs` in all.
+ */
+async function untilPong(ctx: CaseContext, s: Session, id: string, what: string, boundMs: number, other: (m: Message) => void): Promise<void> {
+  const deadline = Date.now() + boundMs;
+  for (;;) {
+    const m = await ctx.expectMessage(s.conn, `${what}, then PONG with re=${id}, within ${boundMs} ms in all`, () => true, Math.max(1, deadline - Date.now()));
+    if (m.name === 'PONG' && m.header.re === id) return;
+    if (m.name === 'PING') s.conn.send({ type: 'PONG', header: { id: `pong-${m.header.id}`, re: m.header.id } });
+    else if (m.name !== 'DISAGREEMENT_SIGNAL') other(m);
+  }
+}
+
+/**
+ * Fills the queue of `dst` (a client that does not read, with a bus query handler for `tag`) with 1 MiB
+ * requests from `feeder`, one at a time, until a BUS_QUERY for its handler is refused with OVERLOADED:
+ * the broker's sign that the queue is above max_write_buffer (LIM-18). Skips the case after `cap` MiB
+ * without that sign.
+ */
+async function fillUntilRefused(ctx: CaseContext, feeder: Session, asker: Session, dst: string, tag: string, cap: number): Promise<void> {
+  const filler = `{"context":"${'f'.repeat(1 << 20)}"}`;
+  for (let n = 0; n < cap; n++) {
+    ctx.sendUnchecked(feeder.conn, 'REASONING_REQUEST', { id: `fill${n}`, dst }, filler);
+    asker.conn.send({ type: 'BUS_QUERY', header: { id: `full${n}` }, payload: { message_type: tag, payload: n, timeout_ms: 600_000 } });
+    for (let r = await asker.conn.next(100); r.kind !== 'timeout'; r = await asker.conn.next(0)) {
+      if (r.kind !== 'message' || r.message.name !== 'ERROR') continue;
+      const p = r.message.payload as { code: string; details?: { error?: { code?: string } } };
+      if (registryName(registryName(p.code) === 'HANDLER_FAILED' ? p.details?.error?.code ?? p.code : p.code) === 'OVERLOADED') return;
+    }
+  }
+  throw new CaseSkipped(`no BUS_QUERY for the handler of ${dst} was refused with OVERLOADED after ${cap} MiB queued for it (LIM-18): the case cannot tell when its queue is full`);
 }
 
 /** Open requests beyond max_in_flight, of a kind the broker answers itself, each addressed to a responder that never answers. */
@@ -197,7 +251,10 @@ export const robustnessCases: Case[] = [
     },
   }),
   // A broker that pauses the senders of a reader that never reads stalls them for good (LIM-14 before
-  // issue 13); one that cuts off the sender punishes the innocent side.
+  // issue 13); one that cuts off the sender punishes the innocent side. The sink keeps writing while it
+  // never reads, so HS-11 cannot drop it: a broker whose slow_reader_timeout_ms timer is missing leaves
+  // it connected and the sender paused for good (LIM-17). A broker that never stops reading the sender
+  // answers its PING while the sink is still connected, and forwards the probe behind it (LIM-14).
   defineCase({
     id: 'limits/slow-reader-closed-sender-resumes',
     statements: ['LIM-17', 'LIM-14'],
@@ -205,25 +262,35 @@ export const robustnessCases: Case[] = [
       const sink = await rawSocketSession(ctx, 'sink');
       const sender = await ctx.session('sender');
       sink.pause();
-      // 48 requests of 1 MiB: more than max_write_buffer's default and the socket buffers together.
+      const bound = ctx.limits.slow_reader_timeout_ms + 10_000 + ctx.timeoutMs;
+      // 1 MiB requests, 40 MiB more than max_write_buffer: more than the limit and the socket buffers together.
       const filler = `{"context":"${'f'.repeat(1 << 20)}"}`;
-      const count = 48;
-      for (let i = 0; i < count; i++) ctx.sendUnchecked(sender.conn, 'REASONING_REQUEST', { id: `f${i}`, dst: sink.session.clientId }, filler);
-      sender.conn.send({ type: 'PING', header: { id: 'after-flood' } });
-      // Every request is answered once (PEER_GONE or UNKNOWN_DESTINATION once the sink is gone), then the PONG.
-      const bound = DEFAULT_LIMITS.slow_reader_timeout_ms + 10_000 + ctx.timeoutMs;
-      const answered = new Set<string>();
-      for (;;) {
-        const m = await ctx.expectMessage(sender.conn, 'answers to the flood, then PONG with re=after-flood', () => true, bound);
-        if (m.name === 'PONG' && m.header.re === 'after-flood') break;
-        if (m.name === 'PING') {
-          sender.conn.send({ type: 'PONG', header: { id: `pong-${m.header.id}`, re: m.header.id } }); // HS-9, while it waits
-          continue;
-        }
-        if (m.name !== 'ERROR' || m.header.re === undefined || answered.has(m.header.re)) {
-          throw new CaseFailure('the sender got something other than one ERROR per request before its PONG', 'PEER_GONE or UNKNOWN_DESTINATION', `${m.name} re=${String(m.header.re)}`);
-        }
-        answered.add(m.header.re);
+      const count = Math.ceil(ctx.limits.max_write_buffer / (1 << 20)) + 40;
+      const stopKeepalive = keepAlive(sink.session, sender.clientId, 2 * bound);
+      try {
+        for (let i = 0; i < count; i++) ctx.sendUnchecked(sender.conn, 'REASONING_REQUEST', { id: `f${i}`, dst: sink.session.clientId }, filler);
+        sender.conn.send({ type: 'PING', header: { id: 'after-flood' } });
+        // Every request is answered once (PEER_GONE or UNKNOWN_DESTINATION once the sink is gone), then the PONG.
+        const answered = new Set<string>();
+        const oneErrorPerRequest = (m: Message): void => {
+          if (m.name !== 'ERROR' || m.header.re === undefined || !/^f[0-9]+$/.test(m.header.re) || answered.has(m.header.re)) {
+            throw new CaseFailure('the sender got something other than one ERROR per request before its PONG', 'PEER_GONE or UNKNOWN_DESTINATION', `${m.name} re=${String(m.header.re)}`);
+          }
+          answered.add(m.header.re);
+        };
+        await untilPong(ctx, sender, 'after-flood', 'the sink cut off at slow_reader_timeout_ms (LIM-17), though it kept writing, and the sender read again: one ERROR per request', bound, oneErrorPerRequest);
+        stopKeepalive();
+        // The PING was read, so the sink must be cut off by now (LIM-14): a request to it is refused.
+        ctx.sendUnchecked(sender.conn, 'REASONING_REQUEST', { id: 'probe', dst: sink.session.clientId }, '{"context":"probe"}');
+        sender.conn.send({ type: 'PING', header: { id: 'after-probe' } });
+        let refused = false;
+        await untilPong(ctx, sender, 'after-probe', 'an ERROR for the probe to the sink, cut off by now', bound, (m) => {
+          if (m.name === 'ERROR' && m.header.re === 'probe') refused = true;
+          else oneErrorPerRequest(m);
+        });
+        if (!refused) throw new CaseFailure('the broker read the sender\'s PING while the reader it feeds, above max_write_buffer, was still connected: a request to that reader was forwarded (LIM-14)', 'ERROR for the probe before the PONG', 'no answer to the probe');
+      } finally {
+        stopKeepalive();
       }
       // The sink was cut off: reading again, it finds the end of the connection.
       sink.resume();
@@ -232,6 +299,67 @@ export const robustnessCases: Case[] = [
         if (r.kind === 'closed') return;
       }
       throw new CaseFailure('the reader that never read is still connected', 'closed', 'open');
+    },
+  }),
+  // A broker that resumes a sender as soon as one reader holding it drains, while another still holds
+  // it, reads that sender again and queues its frames without bound (LIM-14). The second holder here is
+  // the sender itself: its own queue is full, and its PING's answer goes there.
+  defineCase({
+    id: 'limits/sender-held-until-every-full-reader-drains',
+    statements: ['LIM-14'],
+    async run(ctx) {
+      // Over several brokers the feeders may sit on another broker, and pausing does not cross brokers.
+      const target = ctx.options.target;
+      if (target.kind === 'cluster' && target.entries.length > 1) throw new CaseSkipped('the case needs every connection on one broker: pausing a sender (LIM-14) does not cross brokers');
+      const held = await rawSocketSession(ctx, 'held');
+      const reader = await rawSocketSession(ctx, 'reader');
+      const witness = await ctx.session('witness');
+      const heldTag = ctx.uniqueId('held');
+      const readerTag = ctx.uniqueId('reader');
+      await callOrSkip(ctx, held.session, 'BUS_REGISTER_HANDLER', { message_type: heldTag, category: 'query' }, 'the command bus');
+      await callOrSkip(ctx, reader.session, 'BUS_REGISTER_HANDLER', { message_type: readerTag, category: 'query' }, 'the command bus');
+      const feeders = [await ctx.session('feeds-held'), await ctx.session('feeds-reader')];
+      const askers = [await ctx.session('asks-held'), await ctx.session('asks-reader')];
+      held.pause();
+      reader.pause();
+      const bound = ctx.limits.slow_reader_timeout_ms + ctx.timeoutMs;
+      const stops = [keepAlive(held.session, witness.clientId, bound), keepAlive(reader.session, witness.clientId, bound)];
+      try {
+        const cap = Math.ceil(ctx.limits.max_write_buffer / (1 << 20)) + 40;
+        await Promise.all([
+          fillUntilRefused(ctx, feeders[0]!, askers[0]!, held.session.clientId, heldTag, cap),
+          fillUntilRefused(ctx, feeders[1]!, askers[1]!, reader.session.clientId, readerTag, cap),
+        ]);
+        // One write: a request to the full reader (held pauses), a PING whose PONG goes to held's own full
+        // queue (held now waits for both), then 1 MiB for the witness, so that the last frame, X, cannot
+        // be in the read that paused held.
+        const fill = encodeFrame(encodeEnvelope(messageByName('REASONING_REQUEST').code, 'json', { id: 'fill', dst: witness.clientId }, new TextEncoder().encode(`{"context":"${'f'.repeat(1 << 20)}"}`)));
+        held.session.conn.sendRaw(Buffer.concat([
+          encodeMessageFrame({ type: 'REASONING_REQUEST', header: { id: 'hold', dst: reader.session.clientId }, payload: reasoning('hold') }),
+          encodeMessageFrame({ type: 'PING', header: { id: 'self' } }),
+          fill,
+          encodeMessageFrame({ type: 'DISAGREEMENT_SIGNAL', header: { id: 'x', dst: witness.clientId }, payload: { coordination_id: 'x', disagreement_score: 0.5, threshold: 0.25 } }),
+        ]), 'REASONING_REQUEST hold to the reader, PING self, 1 MiB for the witness, DISAGREEMENT_SIGNAL x for the witness, in one write');
+        stops[0]!();
+        // The reader drains: held must stay paused, since its own queue still holds it.
+        reader.resume();
+        // (The feeder's 1 MiB requests carry an unchecked payload: the reader sees them as invalid.)
+        for (;;) {
+          const r = await ctx.receive(reader.session.conn, 'what the reader\'s queue held, then held\'s request hold', bound);
+          if (r.kind === 'closed') throw new CaseFailure('the reader was closed while it read its queue', 'held\'s request hold', 'closed');
+          if (r.kind === 'message' && r.message.name === 'REASONING_REQUEST' && r.message.header.src === held.session.clientId) break;
+        }
+        stops[1]!();
+        // Whatever the broker read of held after that reached the witness by now.
+        const until = Date.now() + Math.min(1000, ctx.timeoutMs);
+        for (let r = await witness.conn.next(until - Date.now()); r.kind !== 'timeout'; r = await witness.conn.next(Math.max(1, until - Date.now()))) {
+          if (r.kind === 'message' && r.message.header.src === held.session.clientId && !r.message.header.id.startsWith('beat-')) {
+            throw new CaseFailure('the broker read a connection again when one reader it fed drained, while that connection\'s own queue, above max_write_buffer, still held it: its later frames reached the witness (LIM-14)', 'nothing from held at the witness', summarize(r.message));
+          }
+        }
+      } finally {
+        for (const stop of stops) stop();
+      }
     },
   }),
   defineCase({
