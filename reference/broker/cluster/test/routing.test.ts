@@ -100,7 +100,7 @@ describe('a cluster of three brokers', () => {
     expect([refused.name, refused.header.re, (refused.payload as { code: string }).code]).toEqual(['ERROR', 'reg2', code]);
     await first.c.close();
     // The release reaches the store a little after the close: retried until it has (bounded by the test timeout).
-    // OVERLOADED is the store not answering in time on a loaded machine (CLU-8: try again), so it is retried too.
+    // OVERLOADED is the store not answering in time on a loaded machine (the spec's try-again), so it is retried too.
     for (let i = 0; ; i++) {
       second.c.send(type, { id: `again${i}` }, payload);
       const m = await second.c.next();
