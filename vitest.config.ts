@@ -1,6 +1,4 @@
-import { relative } from 'node:path';
 import { defineConfig } from 'vitest/config';
-import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /**
  * Files whose cases wait on FIFO opens, line-protocol phases, sub-second silences, a soak or a
@@ -42,34 +40,6 @@ const SHARED_MODULES = [
   'reference/engine/test/engine.test.ts',
 ];
 
-/**
- * Files that wait on processes for a minute or more (wall time of a clean idle `npm test`, largest
- * first): started first, so that they do not begin last and leave the other workers idle at the end.
- * vitest orders by the durations in its cache when it has them, but a clean clone (CI) has none and
- * would order by file size, which put cluster-core-suite (69 s) among the last files to start.
- */
-const LONGEST_FIRST = [
-  'conformance/test/runtime-mutants.test.ts',
-  'conformance/test/harness.test.ts',
-  'conformance/test/cluster-core-suite.test.ts',
-  'conformance/test/broker-process-suite.test.ts',
-  'conformance/test/package-install.test.ts',
-  'conformance/test/robustness-mutants.test.ts',
-  'conformance/test/faults-suite.test.ts',
-  'conformance/test/engine-suite.test.ts',
-];
-
-class LongestFirstSequencer extends BaseSequencer {
-  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
-    const rank = (f: TestSpecification): number => {
-      const i = LONGEST_FIRST.indexOf(relative(f.project.config.root, f.moduleId).split('\\').join('/'));
-      return i < 0 ? LONGEST_FIRST.length : i;
-    };
-    // Array.prototype.sort is stable: the rest keep vitest's own order.
-    return (await super.sort(files)).sort((a, b) => rank(a) - rank(b));
-  }
-}
-
 export default defineConfig({
   test: {
     exclude: ['node_modules/**', 'dist/**', '.stryker-tmp/**'],
@@ -83,7 +53,6 @@ export default defineConfig({
     // 394 s one by one. The timing project still runs alone, one file at a time, after the rest.
     maxWorkers: 3,
     minWorkers: 1,
-    sequence: { sequencer: LongestFirstSequencer },
     projects: [
       { extends: true, test: { name: 'main', include: ['**/*.test.ts'], exclude: ['node_modules/**', 'dist/**', '.stryker-tmp/**', ...TIMING_SENSITIVE, ...SHARED_MODULES] } },
       { extends: true, test: { name: 'shared', include: SHARED_MODULES, isolate: false } },

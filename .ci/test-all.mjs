@@ -7,11 +7,10 @@
 // Time (2 cores): independent suites run two at a time where neither is timing-sensitive; each
 // suite's output is printed whole when it ends, with its wall time; the summary lists every suite's
 // time and the name of every failed test before the last line.
-//   stage 1: the C++ build and ctest   |  npm run build (dist/), then prove, then pytest but for
-//            the file that drives the C++ binaries (the C++ build leaves a core half idle)
+//   stage 1: the C++ build and ctest   |  npm run build (dist/), then prove
 //            (from then on the tests start dist/'s JavaScript, not the sources through tsx:
 //            CONCORD_TEST_DIST, reference/test/programs.ts)
-//   stage 2: vitest's projects main and shared  |  pytest's C++ file, then the selftest without its FIFO column
+//   stage 2: vitest's projects main and shared  |  pytest, then the selftest without its FIFO column
 //            (neither measures time closely: they share the two cores, which one alone left half idle)
 //   stage 3: one at a time, nothing beside them: vitest's timing-sensitive files (project timing,
 //            vitest.config.ts), then the selftest's FIFO column (it times opens and delays)
@@ -232,14 +231,9 @@ async function vitest(log, projects) {
 
 // ---- Python and Perl -------------------------------------------------------------------------
 
-/** The tests that drive the C++ binaries, run once the C++ build is done; the rest run beside it. */
-const PYTEST_NEEDS_CPP = join('peers', 'python', 'tests', 'test_cross_language.py');
-
-/** pytest over `which`: every file but the C++ one ('without-cpp'), or only that one ('cpp'). */
-async function python(log, which) {
+async function python(log) {
   if (!existsSync(join(root, 'peers', 'python', 'tests'))) return null;
-  const files = which === 'cpp' ? [PYTEST_NEEDS_CPP] : [join('peers', 'python', 'tests'), `--ignore=${PYTEST_NEEDS_CPP}`];
-  const r = await run('python3', ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', '-rf', ...files]);
+  const r = await run('python3', ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', '-rf', join('peers', 'python', 'tests')]);
   log(r.text);
   const count = (word) => Number(new RegExp(`(\\d+) ${word}`).exec(r.text.split('\n').filter((l) => /\d+ (passed|failed|error)/.test(l)).pop() ?? '')?.[1] ?? 0);
   const passed = count('passed');
@@ -307,7 +301,7 @@ installDeps();
 if (hasCpp) process.env.CONCORD_REQUIRE_CPP = '1';
 
 let distOk = false;
-await stage('stage 1 (c++ beside build, prove and pytest)', () => Promise.all([
+await stage('stage 1 (c++ beside build and prove)', () => Promise.all([
   suite('c++ asan+ubsan (build, ctest)', cpp),
   (async () => {
     await suite('typescript build (dist/)', async (log) => {
@@ -315,14 +309,13 @@ await stage('stage 1 (c++ beside build, prove and pytest)', () => Promise.all([
       return distOk ? { passed: 0, failed: 0 } : { passed: 0, failed: 1, note: 'npm run build failed', failures: ['npm run build'] };
     });
     await suite('perl (prove)', perl);
-    await suite('python (pytest)', (log) => python(log, 'without-cpp'));
   })(),
 ]));
 // The suites that tolerate a loaded machine run side by side; then the timing-sensitive ones, alone.
-await stage('stage 2 (vitest beside the selftest)', () => Promise.all([
+await stage('stage 2 (vitest beside pytest and the selftest)', () => Promise.all([
   suite('typescript (vitest)', (log) => vitest(log, ['main', 'shared'])),
   (async () => {
-    await suite('python (pytest, with the C++ peer)', (log) => python(log, 'cpp'));
+    await suite('python (pytest)', python);
     await suite('conformance selftest', (log) => selftest(log, distOk, ['--skip-column', 'fifo'], 'reports'));
   })(),
 ]));
