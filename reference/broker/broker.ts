@@ -456,7 +456,7 @@ export class Broker {
     // The frames of one read arrived together: one clock reading each for HS-11 and for the requests'
     // start times, rather than one per frame (issue 15).
     if (bodies.length > 0) conn.markReceived();
-    this.inflight.atRead(() => this.batch.runHeld(() => this.handleBodies(conn, bodies)));
+    this.batch.run(() => this.handleBodies(conn, bodies));
   }
 
   /**

@@ -176,8 +176,6 @@ export class Connection implements FlowEndpoint {
     if (this.state === 'closed') return;
     this.state = 'closing';
     this.stopTimers();
-    // Frames a held batch still keeps corked are handed over first, as when its batch had ended before.
-    if (this.corked) this.socket.uncork();
     this.socket.destroy();
   }
 

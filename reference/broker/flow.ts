@@ -4,8 +4,6 @@
  * Batching: every frame written while one 'data' event is handled goes out under cork(), and each
  * socket touched is uncorked once at the end, so a read of N frames costs one writev per destination
  * instead of N writes (performance.md: 459k msgs/s corked against 127k with one write per frame).
- * Socket reads hold their batch open until the event loop's check phase (runHeld): the reads of one
- * poll phase, from every connection, share one writev per destination.
  *
  * Back-pressure (LIM-14): every frame queued for a reader counts, forwarded or the broker's own. When
  * the bytes queued for a reader exceed max_write_buffer, the connections whose frames went there stop
@@ -38,26 +36,6 @@ export interface FlowEndpoint {
 export class WriteBatch {
   private depth = 0;
   private readonly corked: FlowEndpoint[] = [];
-  /** true while a batch opened by runHeld waits for the check phase. */
-  private held = false;
-  private readonly endHeld = (): void => {
-    this.held = false;
-    if (--this.depth === 0) this.flush();
-  };
-
-  /**
-   * Like {@link run}, but the batch stays open until the event loop's check phase (setImmediate), so
-   * every read of the same poll phase writes under it: four clients' requests to one worker go out
-   * as one writev rather than four (issue 15).
-   */
-  runHeld(fn: () => void): void {
-    if (!this.held) {
-      this.held = true;
-      this.depth++;
-      setImmediate(this.endHeld);
-    }
-    this.run(fn);
-  }
 
   /** Runs `fn` with every write corked; batches nest (the outermost one uncorks). */
   run(fn: () => void): void {
