@@ -135,6 +135,7 @@ export function targetsTable(report: Record<string, unknown>, ranges: Record<str
     ...RATIOS.flatMap(([stem]) => BASELINES.map(([b]) => `${stem}_vs_${b}_ratio`)),
     'load_generator_cpu_share', 'testee_inputs_per_second', 'testee_suite_wall_ms', 'core_suite_wall_ms',
     'ndarray_pack_unpack_vs_raw_binary_ratio', 'idle_connection_kb', 'broker_rss_growth_ratio',
+    'broker_rss_vs_node_router_ratio',
   ];
   for (const k of keys) {
     const v = report[k];
