@@ -85,9 +85,7 @@ function measure(b: Build, batches: number): number {
   let seq = 0;
   let bytes = 0;
   const t0 = process.cpuUsage();
-  // Builds with Inflight.atRead read the clock once per read (as the broker's read handler does), older ones per request.
-  const perRead = (fn: () => void): void => (typeof inflight.atRead === 'function' ? inflight.atRead(fn) : fn());
-  for (let n = 0; n < batches; n++) perRead(() => {
+  for (let n = 0; n < batches; n++) {
     const open: InflightModule.PendingRequest[] = [];
     for (const body of new b.frame.FrameDecoder().push(requests)) {
       const env = b.body.decodeEnvelope(body, options);
@@ -101,7 +99,7 @@ function measure(b: Build, batches: number): number {
       bytes += b.frames.forwardFrame(env.type, env.flags, { id: (++seq).toString(36), re: p.origId, src: worker.clientId! }, env.payload).bodyLength;
       inflight.answered(p);
     }
-  });
+  }
   const used = process.cpuUsage(t0);
   // Builds before the deadline lists took the connections whose timers to stop (none here).
   (inflight.clear as (connections?: Iterable<unknown>) => void).call(inflight, []);

@@ -453,9 +453,6 @@ export class Broker {
       return;
     }
     if (conn.state === 'handshake' && !this.holdHandshakeBytes(conn)) return;
-    // The frames of one read arrived together: one clock reading each for HS-11 and for the requests'
-    // start times, rather than one per frame (issue 15).
-    if (bodies.length > 0) conn.markReceived();
     this.batch.run(() => this.handleBodies(conn, bodies));
   }
 
@@ -489,7 +486,10 @@ export class Broker {
     conn.end();
   }
 
+  /** Whole frames of one connection: one read's, those before a framing fault in it, or those held while its client id was claimed. */
   private handleBodies(conn: Connection, bodies: Uint8Array[]): void {
+    // One clock reading for HS-11 for all of them, not one per frame (issue 15).
+    if (bodies.length > 0) conn.markReceived();
     for (const body of bodies) {
       if (!conn.readable) break; // a closing fault ends the read (ERR-4)
       if (conn.state === 'handshake') this.handshake(conn, body);
@@ -503,7 +503,6 @@ export class Broker {
       return;
     }
     conn.stats.framesIn++;
-    conn.markReceived();
     let accepted;
     try {
       accepted = acceptInit(body, this.handshakeContext);

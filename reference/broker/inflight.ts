@@ -49,8 +49,6 @@ export interface InflightHooks {
 
 export class Inflight {
   private open = 0;
-  /** performance.now() of the read being handled (see atRead); undefined outside one. */
-  private readAt: number | undefined;
   /** REQ-15: one timer per timeout value, not per request (deadlines.ts). */
   private readonly deadlines = new Deadlines<PendingRequest>((p) => this.timeout(p, p.timeoutMs, 'REQ-15'));
 
@@ -64,21 +62,6 @@ export class Inflight {
     return this.open;
   }
 
-  /**
-   * Runs `fn`, which handles the frames of one read, with the clock read once for all of them: a request's
-   * start and an answer's arrival are the time of the read that brought them (two clock readings per
-   * request were a measured cost, issue 15).
-   */
-  atRead(fn: () => void): void {
-    const outer = this.readAt;
-    this.readAt = performance.now();
-    try {
-      fn();
-    } finally {
-      this.readAt = outer;
-    }
-  }
-
   /** Tracks a request forwarded from `requester` to `target` as `outId`. */
   track(requester: Connection, target: Connection, origId: string, outId: string, info: MessageInfo, responseType: number, timeoutMs: number): PendingRequest {
     const p: PendingRequest = {
@@ -89,7 +72,7 @@ export class Inflight {
       responseType,
       typeName: info.name,
       timeoutMs,
-      startedAt: this.now(),
+      startedAt: performance.now(),
       deadline: 0,
       deadlineList: undefined as DeadlineList<DeadlineEntry> | undefined,
       deadlinePrev: undefined,
@@ -144,11 +127,7 @@ export class Inflight {
     this.deadlines.remove(p);
     p.target.served.delete(p.outId);
     this.open--;
-    if (answered) p.requester.stats.latency.add((this.now() - p.startedAt) * 1000);
+    if (answered) p.requester.stats.latency.add((performance.now() - p.startedAt) * 1000);
     this.hooks.settled(p);
-  }
-
-  private now(): number {
-    return this.readAt ?? performance.now();
   }
 }
