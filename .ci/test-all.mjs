@@ -7,13 +7,15 @@
 // Time (2 cores): independent suites run two at a time where neither is timing-sensitive; each
 // suite's output is printed whole when it ends, with its wall time; the summary lists every suite's
 // time and the name of every failed test before the last line.
-//   stage 1: the C++ build and ctest   |  npm run build (dist/), then prove
+//   stage 1: the C++ build and ctest   |  npm run build (dist/), then prove, then vitest's project shared
 //            (from then on the tests start dist/'s JavaScript, not the sources through tsx:
 //            CONCORD_TEST_DIST, reference/test/programs.ts)
-//   stage 2: vitest's projects main and shared  |  pytest, then the selftest without its FIFO column
+//   stage 2: vitest's project main  |  pytest, then the selftest without its FIFO column
 //            (neither measures time closely: they share the two cores, which one alone left half idle)
-//   stage 3: one at a time, nothing beside them: vitest's timing-sensitive files (project timing,
-//            vitest.config.ts), then the selftest's FIFO column (it times opens and delays)
+//   stage 3: vitest's timing-sensitive files (project timing, vitest.config.ts), one at a time  |
+//            vitest's FIFO and lines files (project pipes), then the selftest's FIFO column (it times
+//            opens and delays): every FIFO and lines case on one lane, never two at once; the lanes
+//            wait on silences and timeouts rather than compute (about 45% of two cores together)
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -301,7 +303,7 @@ installDeps();
 if (hasCpp) process.env.CONCORD_REQUIRE_CPP = '1';
 
 let distOk = false;
-await stage('stage 1 (c++ beside build and prove)', () => Promise.all([
+await stage('stage 1 (c++ beside build, prove and vitest shared)', () => Promise.all([
   suite('c++ asan+ubsan (build, ctest)', cpp),
   (async () => {
     await suite('typescript build (dist/)', async (log) => {
@@ -309,20 +311,25 @@ await stage('stage 1 (c++ beside build and prove)', () => Promise.all([
       return distOk ? { passed: 0, failed: 0 } : { passed: 0, failed: 1, note: 'npm run build failed', failures: ['npm run build'] };
     });
     await suite('perl (prove)', perl);
+    // Pure computation (no child process): it fills the cores the C++ build's serial steps leave idle.
+    await suite('typescript (vitest, shared modules)', (log) => vitest(log, ['shared']));
   })(),
 ]));
 // The suites that tolerate a loaded machine run side by side; then the timing-sensitive ones, alone.
 await stage('stage 2 (vitest beside pytest and the selftest)', () => Promise.all([
-  suite('typescript (vitest)', (log) => vitest(log, ['main', 'shared'])),
+  suite('typescript (vitest)', (log) => vitest(log, ['main'])),
   (async () => {
     await suite('python (pytest)', python);
     await suite('conformance selftest', (log) => selftest(log, distOk, ['--skip-column', 'fifo'], 'reports'));
   })(),
 ]));
-await stage('stage 3 (timing-sensitive, one at a time)', async () => {
-  await suite('typescript (vitest, timing-sensitive files)', (log) => vitest(log, ['timing']));
-  await suite('conformance selftest (fifo column)', (log) => selftest(log, distOk, ['--column', 'fifo'], join('reports', 'selftest-fifo')));
-});
+await stage('stage 3 (timing-sensitive, two lanes)', () => Promise.all([
+  suite('typescript (vitest, timing-sensitive files)', (log) => vitest(log, ['timing'])),
+  (async () => {
+    await suite('typescript (vitest, FIFO and lines files)', (log) => vitest(log, ['pipes']));
+    await suite('conformance selftest (fifo column)', (log) => selftest(log, distOk, ['--column', 'fifo'], join('reports', 'selftest-fifo')));
+  })(),
+]));
 
 console.log('\n== summary');
 for (const r of results) {
