@@ -1,6 +1,6 @@
 /**
- * Request handling a broker shows at runtime: timeouts of forwarded requests and late answers (REQ-14,
- * REQ-15, REQ-16), the order frames of one connection take effect (REQ-17), notifications left
+ * Request handling a broker shows at runtime: timeouts of forwarded requests, set by a payload or
+ * by the catalog, and late answers (REQ-14, REQ-15, REQ-16), the order frames of one connection take effect (REQ-17), notifications left
  * unanswered (REQ-2), types in the wrong direction (REQ-6), and the destination's encoding and
  * max_frame (REQ-10, REQ-11).
  */
@@ -63,6 +63,29 @@ export const runtimeRequestCases: Case[] = [
       if (r.kind !== 'timeout') throw new CaseFailure(`A got ${r.kind === 'message' ? `${r.message.name}${r.message.name === 'ERROR' ? ` ${errorOf(r.message).code}` : ''}` : r.kind} while B had the request for less than a second; its catalog timeout_ms is ${CATALOG_TIMEOUT_MS.REASONING_REQUEST}`, 'nothing', r.kind);
       b.conn.send({ type: 'REASONING_RESPONSE', header: { id: 'in-time', re: f.header.id }, payload: reasoningAnswer(2) });
       await ctx.expectMessage(a.conn, 'the answer within the catalog timeout', (m) => m.name === 'REASONING_RESPONSE' && m.header.re === 'slow');
+    },
+  }),
+  defineCase({
+    id: 'requests/timeout-at-the-catalog-timeout',
+    statements: ['REQ-15', 'REQ-14', 'REQ-16', 'REQ-1'],
+    async run(ctx) {
+      // The broker's own deadline (not a payload's, which the bus and the registry time): a routed
+      // request its target never answers. INSTRUMENT_COMMAND has the shortest catalog timeout_ms, and
+      // REQ-14 lets no one shorten it, so the case waits it out.
+      const timeoutMs = CATALOG_TIMEOUT_MS.INSTRUMENT_COMMAND;
+      const a = await session(ctx, 'A');
+      const b = await session(ctx, 'B', { role: 'worker' });
+      const since = Date.now();
+      a.conn.send({ type: 'INSTRUMENT_COMMAND', header: { id: 'unanswered', dst: b.clientId }, payload: { command: 'ping', params: {} } });
+      const forwarded = await ctx.expectMessage(b.conn, 'the INSTRUMENT_COMMAND forwarded to B', (m) => m.name === 'INSTRUMENT_COMMAND');
+      const { m, at } = await expectTimeout(ctx, a.conn, 'unanswered', timeoutMs + slack(ctx, timeoutMs), since);
+      const named = errorOf(m).details?.['timeout_ms'];
+      if (named !== timeoutMs) throw new CaseFailure(`the TIMEOUT names details.timeout_ms ${JSON.stringify(named)}; INSTRUMENT_COMMAND's catalog timeout_ms is ${timeoutMs} (REQ-15)`, String(timeoutMs), JSON.stringify(named));
+      if (at < timeoutMs * 0.9) throw new CaseFailure(`TIMEOUT came ${at} ms after the request, before its catalog timeout_ms of ${timeoutMs} (REQ-14)`, `>= ${timeoutMs} ms`, `${at} ms`);
+      // B answers too late: the answer reaches no one and is not refused (REQ-16); A got its one answer (REQ-1).
+      b.conn.send({ type: 'INSTRUMENT_RESPONSE', header: { id: 'too-late', re: forwarded.header.id }, payload: { command: 'ping', data: 'pong' } });
+      await ctx.expectOpen(b.conn, 'no ERROR for the late answer (the next frame is the PONG)');
+      await ctx.expectOpen(a.conn, 'no second answer to the request (the next frame is the PONG)');
     },
   }),
   defineCase({
