@@ -5,8 +5,8 @@ import { propertySeed } from '../../properties/seed.js';
 
 describe('frame buffers cut from slabs', () => {
   it('hands out buffers of the size asked that never share a byte, across slab ends and past the largest cut (property)', () => {
-    // Up to 20 KiB: frames cut from a slab (at most 16 KiB) and ones allocated on their own.
-    const sizes = fc.array(fc.oneof(fc.integer({ min: 1, max: 300 }), fc.integer({ min: 4000, max: 20 * 1024 })), { minLength: 1, maxLength: 60 });
+    // Frames cut from a slab (at most 4 KiB) and larger ones allocated on their own.
+    const sizes = fc.array(fc.oneof(fc.integer({ min: 1, max: 300 }), fc.integer({ min: 3000, max: 20 * 1024 })), { minLength: 1, maxLength: 60 });
     fc.assert(
       fc.property(sizes, (list) => {
         const taken = list.map((size, i) => {
