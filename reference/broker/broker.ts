@@ -488,12 +488,18 @@ export class Broker {
 
   /** Whole frames of one connection: one read's, those before a framing fault in it, or those held while its client id was claimed. */
   private handleBodies(conn: Connection, bodies: Uint8Array[]): void {
-    // One clock reading for HS-11 for all of them, not one per frame (issue 15).
-    if (bodies.length > 0) conn.markReceived();
-    for (const body of bodies) {
-      if (!conn.readable) break; // a closing fault ends the read (ERR-4)
-      if (conn.state === 'handshake') this.handshake(conn, body);
-      else this.router.handle(conn, body);
+    if (bodies.length === 0) return;
+    // One clock reading for HS-11 and one for the requests' times for all of them, not per frame (issue 15).
+    conn.markReceived();
+    const outer = this.inflight.beginRead();
+    try {
+      for (const body of bodies) {
+        if (!conn.readable) break; // a closing fault ends the read (ERR-4)
+        if (conn.state === 'handshake') this.handshake(conn, body);
+        else this.router.handle(conn, body);
+      }
+    } finally {
+      this.inflight.endRead(outer);
     }
   }
 

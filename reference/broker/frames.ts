@@ -6,6 +6,7 @@
 import { DEFAULT_LIMITS, depthOf, encodeFrame, encodeMessage, ProtocolError, type Header } from '../codec/index.js';
 import { ERROR_MESSAGE_MAX_LENGTH } from '../../spec/generated/catalog.js';
 import type { MessageName } from '../../spec/generated/catalog.js';
+import { takeBuffer } from './slab.js';
 
 /** Payloads up to this size are copied next to their header (one write); larger ones go as a second buffer (writev, no copy). */
 const COPY_LIMIT = 4096;
@@ -104,7 +105,7 @@ export function forwardFrame(type: number, flags: number, header: ForwardHeader,
   if (json !== undefined) hlen = Buffer.byteLength(json);
   const bodyLength = 4 + hlen + payload.length;
   const inline = payload.length <= COPY_LIMIT;
-  const head = Buffer.allocUnsafe(PREFIX + hlen + (inline ? payload.length : 0));
+  const head = takeBuffer(PREFIX + hlen + (inline ? payload.length : 0));
   head[0] = bodyLength >>> 24;
   head[1] = (bodyLength >>> 16) & 0xff;
   head[2] = (bodyLength >>> 8) & 0xff;

@@ -36,7 +36,7 @@ export interface PendingRequest extends DeadlineEntry {
   readonly responseType: number;
   readonly typeName: string;
   readonly timeoutMs: number;
-  /** performance.now() at arrival, for the latency ring and the deadline. */
+  /** performance.now() at arrival (its read's), for the latency ring and the deadline. */
   readonly startedAt: number;
 }
 
@@ -51,6 +51,12 @@ export class Inflight {
   private open = 0;
   /** REQ-15: one timer per timeout value, not per request (deadlines.ts). */
   private readonly deadlines = new Deadlines<PendingRequest>((p) => this.timeout(p, p.timeoutMs, 'REQ-15'));
+  /**
+   * performance.now() of the read whose frames are being handled (beginRead), undefined outside one:
+   * requests that read opens start at it and answers it carries end at it, so the clock is read once
+   * per read rather than twice per request (issue 15: about 1.5% of the broker's busy time).
+   */
+  private readAt: number | undefined;
 
   constructor(
     private readonly hooks: InflightHooks,
@@ -60,6 +66,17 @@ export class Inflight {
   /** Requests open across all connections. */
   get size(): number {
     return this.open;
+  }
+
+  /** The frames of one read are handled from now until endRead(outer), `outer` being what this returns. */
+  beginRead(): number | undefined {
+    const outer = this.readAt;
+    this.readAt = performance.now();
+    return outer;
+  }
+
+  endRead(outer: number | undefined): void {
+    this.readAt = outer;
   }
 
   /** Tracks a request forwarded from `requester` to `target` as `outId`. */
@@ -72,7 +89,7 @@ export class Inflight {
       responseType,
       typeName: info.name,
       timeoutMs,
-      startedAt: performance.now(),
+      startedAt: this.readAt ?? performance.now(),
       deadline: 0,
       deadlineList: undefined as DeadlineList<DeadlineEntry> | undefined,
       deadlinePrev: undefined,
@@ -127,7 +144,7 @@ export class Inflight {
     this.deadlines.remove(p);
     p.target.served.delete(p.outId);
     this.open--;
-    if (answered) p.requester.stats.latency.add((performance.now() - p.startedAt) * 1000);
+    if (answered) p.requester.stats.latency.add(((this.readAt ?? performance.now()) - p.startedAt) * 1000);
     this.hooks.settled(p);
   }
 }

@@ -28,9 +28,9 @@ function stringEnd(b: Uint8Array, from: number, end: number): number {
   return -1;
 }
 
-/** The ASCII bytes from `s` to `e` as a string: short ones (ids, client names) in one call, without a view. */
-function ascii(b: Uint8Array, s: number, e: number): string {
-  switch (e - s) {
+/** The `n` (at most 8) ASCII bytes from `s` as a string, in one call with the bytes as arguments. */
+function upTo8(b: Uint8Array, s: number, n: number): string {
+  switch (n) {
     case 0:
       return '';
     case 1:
@@ -45,10 +45,24 @@ function ascii(b: Uint8Array, s: number, e: number): string {
       return fromCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!);
     case 6:
       return fromCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!);
+    case 7:
+      return fromCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!);
     default:
-      // The bytes are ASCII, so UTF-8 decoding them is exact.
-      return e - s <= SPREAD_MAX ? fromCode.apply(null, b.subarray(s, e) as unknown as number[]) : asciiDecoder.decode(b.subarray(s, e));
+      return fromCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!, b[s + 7]!);
   }
+}
+
+/**
+ * The ASCII bytes from `s` to `e` as a string. Up to 16 bytes (ids and client names: a counter's
+ * digits soon pass 6) by one or two calls with the bytes as arguments, about half the time of
+ * spreading a view into `apply` (issue 15).
+ */
+function ascii(b: Uint8Array, s: number, e: number): string {
+  const n = e - s;
+  if (n <= 8) return upTo8(b, s, n);
+  if (n <= 16) return upTo8(b, s, 8) + upTo8(b, s + 8, n - 8);
+  // The bytes are ASCII, so UTF-8 decoding them is exact.
+  return n <= SPREAD_MAX ? fromCode.apply(null, b.subarray(s, e) as unknown as number[]) : asciiDecoder.decode(b.subarray(s, e));
 }
 
 /**

@@ -62,8 +62,13 @@ describe('parseFlatAsciiObject', () => {
     expect(parseFlatStringObject('{"id":"7","dst":"worker","src":"c0","ts":"1"}')).toEqual({ id: '7', dst: 'worker', src: 'c0', ts: '1' });
     expect(parseFlatStringObject('{}')).toEqual({});
     expect(parseFlatStringObject('{"id":" \u007f","x":""}')).toEqual({ id: ' \u007f', x: '' });
-    // Values of every length the string building distinguishes (up to 6 bytes one by one, longer ones at once).
-    for (let n = 0; n <= 9; n++) expect(parseFlatStringObject(`{"k${n}":"${'abcdefghi'.slice(0, n)}"}`)).toEqual({ [`k${n}`]: 'abcdefghi'.slice(0, n) });
+    // Values and keys of every length the string building distinguishes: up to 8 bytes in one call, up to
+    // 16 in two, up to 64 spread, decoded above; the bytes differ so that a mixed-up position shows.
+    const text = (n: number): string => Array.from({ length: n }, (_, i) => String.fromCharCode(0x21 + ((i * 7) % 94)).replace(/["\\]/, 'q')).join('');
+    for (let n = 0; n <= 66; n++) {
+      expect(parseFlatStringObject(`{"k${n}":"${text(n)}"}`)).toEqual({ [`k${n}`]: text(n) });
+      expect(parseFlatStringObject(`{"${text(n)}":"v"}`)).toEqual(JSON.parse(`{"${text(n)}":"v"}`));
+    }
     // Spread into String.fromCharCode up to 64 bytes, decoded above: a value as long as a 16-bit hlen allows is read too.
     for (const n of [64, 65, 0xffff]) expect(parseFlatStringObject(`{"x":"${'a~'.repeat(n).slice(0, n)}"}`)).toEqual({ x: 'a~'.repeat(n).slice(0, n) });
   });
