@@ -1,5 +1,25 @@
 /** Handshake and lifecycle (section handshake) and the token check (section security). */
 import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
+import { encodeEnvelope } from '../../reference/codec/body.js';
+import { encodeFrame } from '../../reference/codec/frame.js';
+import { messageByCode } from '../../reference/codec/catalog.js';
+import type { CaseContext } from './context.js';
+import type { MessageNames } from '../../spec/generated/catalog.js';
+
+/** The smallest type code the catalog does not hold. */
+const UNASSIGNED_TYPE = Array.from({ length: 255 }, (_, i) => i + 1).find((code) => messageByCode(code) === undefined)!;
+
+/** Client-to-broker types sent without `dst` as a first frame, with one schema fault each: the broker is their final receiver. */
+const SCHEMA_FAULTS: { type: MessageNames<'STATS_REQUEST' | 'INSTRUMENT_COMMAND'>; payload: string; path: string; rule: string; why: string }[] = [
+  { type: 'STATS_REQUEST', payload: '{"client_id": 5}', path: '/client_id', rule: 'type', why: 'client-to-broker only' },
+  { type: 'INSTRUMENT_COMMAND', payload: '{"command": 5}', path: '/command', rule: 'type', why: 'client-to-broker and routed, sent without dst (REQ-8)' },
+];
+
+/** An INIT payload of this run without its token: every fault these cases send comes before the token step (HS-4), and the secret stays out of bundles. */
+function initWithoutToken(ctx: CaseContext, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  const { token: _token, ...init } = ctx.initPayload(ctx.uniqueId(), overrides);
+  return init;
+}
 
 export const handshakeCases: Case[] = [
   defineCase({
@@ -111,6 +131,100 @@ export const handshakeCases: Case[] = [
       const { token: _token, ...init } = ctx.initPayload(ctx.uniqueId());
       conn.send({ type: 'INIT', header: { id: 'init-no-token' }, payload: init });
       await ctx.expectError(conn, 'UNAUTHORIZED', { re: 'init-no-token', closes: true });
+    },
+  }),
+  // First frames that fail a check of section 8 before its lifecycle step (HS-2): each gets the error of
+  // its own step (ERR-1), and the connection closes whatever the registry says of that error (HS-3).
+  defineCase({
+    id: 'handshake/first-frame-unknown-type',
+    statements: ['HS-3', 'ERR-7', 'ERR-1'],
+    async run(ctx) {
+      const conn = await ctx.open();
+      conn.sendRaw(encodeFrame(encodeEnvelope(UNASSIGNED_TYPE, 'json', { id: 'first-odd-type' }, new Uint8Array(0))), `type 0x${UNASSIGNED_TYPE.toString(16)} as the first frame`);
+      await ctx.expectError(conn, 'UNKNOWN_TYPE', { re: 'first-odd-type', closes: true });
+    },
+  }),
+  // Nothing is negotiated before INIT_ACK, so CBOR fails the encoding step (step 5), before the payload
+  // steps and the lifecycle: also for a routed frame, whose payload steps are its destination's.
+  ...([['INIT', undefined], ['INSTRUMENT_COMMAND', 'first-cbor-dst']] as const).map(([type, dst]) =>
+    defineCase({
+      id: `handshake/first-frame-cbor/type:${type}`,
+      statements: ['HS-3', 'ENC-3', 'ERR-1'],
+      async run(ctx) {
+        const conn = await ctx.open();
+        const payload = type === 'INIT' ? initWithoutToken(ctx) : { command: 'ping' };
+        conn.send({ type, header: { id: 'first-cbor', ...(dst ? { dst } : {}) }, payload, encoding: 'cbor' });
+        await ctx.expectError(conn, 'UNSUPPORTED_ENCODING', { re: 'first-cbor', closes: true });
+      },
+    })),
+  // Steps 6-8 belong to the final receiver: the broker checks the payload of a frame sent to it before
+  // the lifecycle (step 9), but not that of a routed frame, whose payload is the destination's (section 7).
+  ...SCHEMA_FAULTS.map((f) =>
+    defineCase({
+      id: `handshake/first-frame-schema-fault/type:${f.type}`,
+      statements: ['HS-2', 'ERR-1', 'HS-3', 'ERR-9'],
+      async run(ctx) {
+        const conn = await ctx.open();
+        ctx.sendUnchecked(conn, f.type, { id: 'first-bad-payload' }, f.payload);
+        await ctx.expectError(conn, 'SCHEMA_VIOLATION', { re: 'first-bad-payload', closes: true, path: f.path, rule: f.rule });
+      },
+    })),
+  defineCase({
+    id: 'handshake/first-frame-routed-payload-unchecked',
+    statements: ['HS-2', 'ERR-1'],
+    async run(ctx) {
+      const destination = await ctx.session('destination');
+      const conn = await ctx.open();
+      ctx.sendUnchecked(conn, 'INSTRUMENT_COMMAND', { id: 'first-routed', dst: destination.clientId }, '{"command": 5}');
+      await ctx.expectError(conn, 'PROTOCOL_VIOLATION', { re: 'first-routed', closes: true });
+    },
+  }),
+  // INIT's payload steps come first (ERR-1); only the schema step is preceded by the version check (VER-1).
+  defineCase({
+    id: 'handshake/init-payload-not-json',
+    statements: ['HS-3', 'ENC-6', 'ERR-1'],
+    async run(ctx) {
+      const conn = await ctx.open();
+      ctx.sendUnchecked(conn, 'INIT', { id: 'init-not-json' }, '{"client_id": ');
+      await ctx.expectError(conn, 'INVALID_PAYLOAD', { re: 'init-not-json', closes: true });
+    },
+  }),
+  defineCase({
+    id: 'handshake/init-payload-null',
+    statements: ['HS-4', 'HS-3', 'ERR-9'],
+    async run(ctx) {
+      const conn = await ctx.open();
+      ctx.sendUnchecked(conn, 'INIT', { id: 'init-null' }, 'null');
+      await ctx.expectError(conn, 'SCHEMA_VIOLATION', { re: 'init-null', closes: true, path: '', rule: 'type' });
+    },
+  }),
+  // A version that is not a MAJOR.MINOR string has no major version (section 13): the schema refuses it,
+  // however its digits read.
+  defineCase({
+    id: 'handshake/init-version-not-a-string',
+    statements: ['HS-4', 'VER-1', 'HS-3', 'ERR-9'],
+    async run(ctx) {
+      const conn = await ctx.open();
+      ctx.sendUnchecked(conn, 'INIT', { id: 'init-version-number' }, JSON.stringify(initWithoutToken(ctx, { protocol_version: 2.5 })));
+      await ctx.expectError(conn, 'SCHEMA_VIOLATION', { re: 'init-version-number', closes: true, path: '/protocol_version', rule: 'type' });
+    },
+  }),
+  // The broker's id is learnt from a session, then claimed on a new connection to the same broker (in a
+  // cluster, each broker has its own id).
+  defineCase({
+    id: 'handshake/client-id-of-the-broker',
+    statements: ['HS-26', 'HS-3'],
+    async run(ctx) {
+      const { conn, ack } = await ctx.session('witness');
+      const brokerId = ack['broker_id'];
+      if (typeof brokerId !== 'string') throw new CaseFailure('INIT_ACK carries no broker_id (HS-6)', 'a broker_id', JSON.stringify(brokerId));
+      const second = await ctx.openBeside(conn, 'impostor');
+      // The INIT holds what this broker answered: a replay against another broker stops here instead of sending a stale id.
+      await ctx.declare({ op: 'opaque', what: 'INIT whose client_id is the broker_id the first connection\'s INIT_ACK gave' }, () => {
+        second.send({ type: 'INIT', header: { id: 'init-broker-id' }, payload: ctx.initPayload(brokerId) });
+        return Promise.resolve();
+      });
+      await ctx.expectError(second, 'DUPLICATE_CLIENT_ID', { re: 'init-broker-id', closes: true });
     },
   }),
   ...['0', ' ', 'ünïcødé ✓', 'x'.repeat(128)].map((id, i) =>
