@@ -141,7 +141,7 @@ export const handshakeCases: Case[] = [
     async run(ctx) {
       const conn = await ctx.open();
       conn.sendRaw(encodeFrame(encodeEnvelope(UNASSIGNED_TYPE, 'json', { id: 'first-odd-type' }, new Uint8Array(0))), `type 0x${UNASSIGNED_TYPE.toString(16)} as the first frame`);
-      await ctx.expectError(conn, 'UNKNOWN_TYPE', { re: 'first-odd-type', closes: true });
+      await ctx.expectError(conn, 'UNKNOWN_TYPE', { re: 'first-odd-type', closes: true, statement: 'ERR-7' });
     },
   }),
   // Nothing is negotiated before INIT_ACK, so CBOR fails the encoding step (step 5), before the payload
@@ -154,7 +154,7 @@ export const handshakeCases: Case[] = [
         const conn = await ctx.open();
         const payload = type === 'INIT' ? initWithoutToken(ctx) : { command: 'ping' };
         conn.send({ type, header: { id: 'first-cbor', ...(dst ? { dst } : {}) }, payload, encoding: 'cbor' });
-        await ctx.expectError(conn, 'UNSUPPORTED_ENCODING', { re: 'first-cbor', closes: true });
+        await ctx.expectError(conn, 'UNSUPPORTED_ENCODING', { re: 'first-cbor', closes: true, statement: 'ENC-3' });
       },
     })),
   // Steps 6-8 belong to the final receiver: the broker checks the payload of a frame sent to it before
@@ -166,7 +166,7 @@ export const handshakeCases: Case[] = [
       async run(ctx) {
         const conn = await ctx.open();
         ctx.sendUnchecked(conn, f.type, { id: 'first-bad-payload' }, f.payload);
-        await ctx.expectError(conn, 'SCHEMA_VIOLATION', { re: 'first-bad-payload', closes: true, path: f.path, rule: f.rule });
+        await ctx.expectError(conn, 'SCHEMA_VIOLATION', { re: 'first-bad-payload', closes: true, path: f.path, rule: f.rule, statement: 'ERR-1' });
       },
     })),
   defineCase({
@@ -176,7 +176,7 @@ export const handshakeCases: Case[] = [
       const destination = await ctx.session('destination');
       const conn = await ctx.open();
       ctx.sendUnchecked(conn, 'INSTRUMENT_COMMAND', { id: 'first-routed', dst: destination.clientId }, '{"command": 5}');
-      await ctx.expectError(conn, 'PROTOCOL_VIOLATION', { re: 'first-routed', closes: true });
+      await ctx.expectError(conn, 'PROTOCOL_VIOLATION', { re: 'first-routed', closes: true, statement: 'HS-2' });
     },
   }),
   // INIT's payload steps come first (ERR-1); only the schema step is preceded by the version check (VER-1).
@@ -186,7 +186,7 @@ export const handshakeCases: Case[] = [
     async run(ctx) {
       const conn = await ctx.open();
       ctx.sendUnchecked(conn, 'INIT', { id: 'init-not-json' }, '{"client_id": ');
-      await ctx.expectError(conn, 'INVALID_PAYLOAD', { re: 'init-not-json', closes: true });
+      await ctx.expectError(conn, 'INVALID_PAYLOAD', { re: 'init-not-json', closes: true, statement: 'ENC-6' });
     },
   }),
   defineCase({
@@ -195,7 +195,7 @@ export const handshakeCases: Case[] = [
     async run(ctx) {
       const conn = await ctx.open();
       ctx.sendUnchecked(conn, 'INIT', { id: 'init-null' }, 'null');
-      await ctx.expectError(conn, 'SCHEMA_VIOLATION', { re: 'init-null', closes: true, path: '', rule: 'type' });
+      await ctx.expectError(conn, 'SCHEMA_VIOLATION', { re: 'init-null', closes: true, path: '', rule: 'type', statement: 'HS-4' });
     },
   }),
   // A version that is not a MAJOR.MINOR string has no major version (section 13): the schema refuses it,
@@ -206,7 +206,7 @@ export const handshakeCases: Case[] = [
     async run(ctx) {
       const conn = await ctx.open();
       ctx.sendUnchecked(conn, 'INIT', { id: 'init-version-number' }, JSON.stringify(initWithoutToken(ctx, { protocol_version: 2.5 })));
-      await ctx.expectError(conn, 'SCHEMA_VIOLATION', { re: 'init-version-number', closes: true, path: '/protocol_version', rule: 'type' });
+      await ctx.expectError(conn, 'SCHEMA_VIOLATION', { re: 'init-version-number', closes: true, path: '/protocol_version', rule: 'type', statement: 'VER-1' });
     },
   }),
   // The broker's id is learnt from a session, then claimed on a new connection to the same broker (in a
@@ -224,7 +224,7 @@ export const handshakeCases: Case[] = [
         second.send({ type: 'INIT', header: { id: 'init-broker-id' }, payload: ctx.initPayload(brokerId) });
         return Promise.resolve();
       });
-      await ctx.expectError(second, 'DUPLICATE_CLIENT_ID', { re: 'init-broker-id', closes: true });
+      await ctx.expectError(second, 'DUPLICATE_CLIENT_ID', { re: 'init-broker-id', closes: true, statement: 'HS-26' });
     },
   }),
   ...['0', ' ', 'ünïcødé ✓', 'x'.repeat(128)].map((id, i) =>
