@@ -15,6 +15,9 @@ const SCHEMA_FAULTS: { type: MessageNames<'STATS_REQUEST' | 'INSTRUMENT_COMMAND'
   { type: 'INSTRUMENT_COMMAND', payload: '{"command": 5}', path: '/command', rule: 'type', why: 'client-to-broker and routed, sent without dst (REQ-8)' },
 ];
 
+/** First frames in CBOR: INIT, and a routed type (with `dst`) that the broker also receives without one. */
+const CBOR_FIRST_FRAMES: { type: MessageNames<'INIT' | 'INSTRUMENT_COMMAND'>; dst?: string }[] = [{ type: 'INIT' }, { type: 'INSTRUMENT_COMMAND', dst: 'first-cbor-dst' }];
+
 /** An INIT payload of this run without its token: every fault these cases send comes before the token step (HS-4), and the secret stays out of bundles. */
 function initWithoutToken(ctx: CaseContext, overrides: Record<string, unknown> = {}): Record<string, unknown> {
   const { token: _token, ...init } = ctx.initPayload(ctx.uniqueId(), overrides);
@@ -146,7 +149,7 @@ export const handshakeCases: Case[] = [
   }),
   // Nothing is negotiated before INIT_ACK, so CBOR fails the encoding step (step 5), before the payload
   // steps and the lifecycle: also for a routed frame, whose payload steps are its destination's.
-  ...([['INIT', undefined], ['INSTRUMENT_COMMAND', 'first-cbor-dst']] as const).map(([type, dst]) =>
+  ...CBOR_FIRST_FRAMES.map(({ type, dst }) =>
     defineCase({
       id: `handshake/first-frame-cbor/type:${type}`,
       statements: ['HS-3', 'ENC-3', 'ERR-1'],
