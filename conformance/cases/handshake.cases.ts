@@ -4,15 +4,36 @@ import { encodeEnvelope } from '../../reference/codec/body.js';
 import { encodeFrame } from '../../reference/codec/frame.js';
 import { messageByCode } from '../../reference/codec/catalog.js';
 import type { CaseContext } from './context.js';
-import type { MessageNames } from '../../spec/generated/catalog.js';
+import type { ErrorNames, MessageNames } from '../../spec/generated/catalog.js';
 
 /** The smallest type code the catalog does not hold. */
 const UNASSIGNED_TYPE = Array.from({ length: 255 }, (_, i) => i + 1).find((code) => messageByCode(code) === undefined)!;
 
-/** Client-to-broker types sent without `dst` as a first frame, with one schema fault each: the broker is their final receiver. */
-const SCHEMA_FAULTS: { type: MessageNames<'STATS_REQUEST' | 'INSTRUMENT_COMMAND'>; payload: string; path: string; rule: string; why: string }[] = [
-  { type: 'STATS_REQUEST', payload: '{"client_id": 5}', path: '/client_id', rule: 'type', why: 'client-to-broker only' },
-  { type: 'INSTRUMENT_COMMAND', payload: '{"command": 5}', path: '/command', rule: 'type', why: 'client-to-broker and routed, sent without dst (REQ-8)' },
+/** A first frame in JSON with one payload fault, and the ERROR (with its close, HS-3) that must answer it. */
+interface FaultyFirstFrame {
+  id: string;
+  statements: string[];
+  type: MessageNames<'INIT' | 'STATS_REQUEST' | 'INSTRUMENT_COMMAND'>;
+  payload(ctx: CaseContext): string;
+  code: ErrorNames<'INVALID_PAYLOAD' | 'SCHEMA_VIOLATION'>;
+  /** The statement the code comes from. */
+  statement: string;
+  path?: string;
+  rule?: string;
+}
+
+/**
+ * The payload steps (6-8) come before the lifecycle (step 9, HS-2) for frames the broker receives
+ * itself: a client-to-broker type, or one that is also routed sent without `dst` (REQ-8). For INIT,
+ * only the schema step comes after the version check (VER-1).
+ */
+const FAULTY_FIRST_FRAMES: FaultyFirstFrame[] = [
+  { id: 'handshake/first-frame-schema-fault/type:STATS_REQUEST', statements: ['HS-2', 'ERR-1', 'HS-3', 'ERR-9'], type: 'STATS_REQUEST', payload: () => '{"client_id": 5}', code: 'SCHEMA_VIOLATION', statement: 'ERR-1', path: '/client_id', rule: 'type' },
+  { id: 'handshake/first-frame-schema-fault/type:INSTRUMENT_COMMAND', statements: ['HS-2', 'ERR-1', 'HS-3', 'ERR-9'], type: 'INSTRUMENT_COMMAND', payload: () => '{"command": 5}', code: 'SCHEMA_VIOLATION', statement: 'ERR-1', path: '/command', rule: 'type' },
+  { id: 'handshake/init-payload-not-json', statements: ['HS-3', 'ENC-6', 'ERR-1'], type: 'INIT', payload: () => '{"client_id": ', code: 'INVALID_PAYLOAD', statement: 'ENC-6' },
+  { id: 'handshake/init-payload-null', statements: ['HS-4', 'HS-3', 'ERR-9'], type: 'INIT', payload: () => 'null', code: 'SCHEMA_VIOLATION', statement: 'HS-4', path: '', rule: 'type' },
+  // A version that is not a MAJOR.MINOR string has no major version (section 13), however its digits read.
+  { id: 'handshake/init-version-not-a-string', statements: ['HS-4', 'VER-1', 'HS-3', 'ERR-9'], type: 'INIT', payload: (ctx) => JSON.stringify(initWithoutToken(ctx, { protocol_version: 2.5 })), code: 'SCHEMA_VIOLATION', statement: 'VER-1', path: '/protocol_version', rule: 'type' },
 ];
 
 /** First frames in CBOR: INIT, and a routed type (with `dst`) that the broker also receives without one. */
@@ -160,18 +181,18 @@ export const handshakeCases: Case[] = [
         await ctx.expectError(conn, 'UNSUPPORTED_ENCODING', { re: 'first-cbor', closes: true, statement: 'ENC-3' });
       },
     })),
-  // Steps 6-8 belong to the final receiver: the broker checks the payload of a frame sent to it before
-  // the lifecycle (step 9), but not that of a routed frame, whose payload is the destination's (section 7).
-  ...SCHEMA_FAULTS.map((f) =>
+  ...FAULTY_FIRST_FRAMES.map((f) =>
     defineCase({
-      id: `handshake/first-frame-schema-fault/type:${f.type}`,
-      statements: ['HS-2', 'ERR-1', 'HS-3', 'ERR-9'],
+      id: f.id,
+      statements: f.statements,
       async run(ctx) {
         const conn = await ctx.open();
-        ctx.sendUnchecked(conn, f.type, { id: 'first-bad-payload' }, f.payload);
-        await ctx.expectError(conn, 'SCHEMA_VIOLATION', { re: 'first-bad-payload', closes: true, path: f.path, rule: f.rule, statement: 'ERR-1' });
+        ctx.sendUnchecked(conn, f.type, { id: 'first-bad-payload' }, f.payload(ctx));
+        await ctx.expectError(conn, f.code, { re: 'first-bad-payload', closes: true, statement: f.statement, ...(f.path !== undefined ? { path: f.path, rule: f.rule } : {}) });
       },
     })),
+  // Steps 6-8 belong to the final receiver: the payload of a routed frame is its destination's (section 7),
+  // so the broker answers a routed first frame at the lifecycle step whatever its payload.
   defineCase({
     id: 'handshake/first-frame-routed-payload-unchecked',
     statements: ['HS-2', 'ERR-1'],
@@ -180,36 +201,6 @@ export const handshakeCases: Case[] = [
       const conn = await ctx.open();
       ctx.sendUnchecked(conn, 'INSTRUMENT_COMMAND', { id: 'first-routed', dst: destination.clientId }, '{"command": 5}');
       await ctx.expectError(conn, 'PROTOCOL_VIOLATION', { re: 'first-routed', closes: true, statement: 'HS-2' });
-    },
-  }),
-  // INIT's payload steps come first (ERR-1); only the schema step is preceded by the version check (VER-1).
-  defineCase({
-    id: 'handshake/init-payload-not-json',
-    statements: ['HS-3', 'ENC-6', 'ERR-1'],
-    async run(ctx) {
-      const conn = await ctx.open();
-      ctx.sendUnchecked(conn, 'INIT', { id: 'init-not-json' }, '{"client_id": ');
-      await ctx.expectError(conn, 'INVALID_PAYLOAD', { re: 'init-not-json', closes: true, statement: 'ENC-6' });
-    },
-  }),
-  defineCase({
-    id: 'handshake/init-payload-null',
-    statements: ['HS-4', 'HS-3', 'ERR-9'],
-    async run(ctx) {
-      const conn = await ctx.open();
-      ctx.sendUnchecked(conn, 'INIT', { id: 'init-null' }, 'null');
-      await ctx.expectError(conn, 'SCHEMA_VIOLATION', { re: 'init-null', closes: true, path: '', rule: 'type', statement: 'HS-4' });
-    },
-  }),
-  // A version that is not a MAJOR.MINOR string has no major version (section 13): the schema refuses it,
-  // however its digits read.
-  defineCase({
-    id: 'handshake/init-version-not-a-string',
-    statements: ['HS-4', 'VER-1', 'HS-3', 'ERR-9'],
-    async run(ctx) {
-      const conn = await ctx.open();
-      ctx.sendUnchecked(conn, 'INIT', { id: 'init-version-number' }, JSON.stringify(initWithoutToken(ctx, { protocol_version: 2.5 })));
-      await ctx.expectError(conn, 'SCHEMA_VIOLATION', { re: 'init-version-number', closes: true, path: '/protocol_version', rule: 'type', statement: 'VER-1' });
     },
   }),
   // The broker's id is learnt from a session, then claimed on a new connection to the same broker (in a
