@@ -1,6 +1,6 @@
 /**
- * Request handling a broker shows at runtime: timeouts of forwarded requests and late answers (REQ-14,
- * REQ-15, REQ-16), the order frames of one connection take effect (REQ-17), notifications left
+ * Request handling a broker shows at runtime: timeouts of forwarded requests, set by a payload or
+ * by the catalog, and late answers (REQ-14, REQ-15, REQ-16), the order frames of one connection take effect (REQ-17), notifications left
  * unanswered (REQ-2), types in the wrong direction (REQ-6), and the destination's encoding and
  * max_frame (REQ-10, REQ-11).
  */
@@ -8,6 +8,7 @@ import { NDArray } from '../../reference/codec/ndarray.js';
 import { encodeMessageFrame } from '../../reference/codec/message.js';
 import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
 import type { CaseContext, Session } from './context.js';
+import type { WireConnection } from '../wire/connection.js';
 import { errorOf, expectTimeout, reasoning, reasoningAnswer, requestOrSkip, requireDrainTime, slack, session } from './runtime-helpers.js';
 import type { MessageName } from '../../spec/generated/catalog.js';
 import { CATALOG_TIMEOUT_MS, MIN_LIMITS, DEFAULT_LIMITS } from '../../spec/generated/catalog.js';
@@ -32,11 +33,20 @@ async function dispatchThatTimesOut(ctx: CaseContext, timeoutMs: number): Promis
   const since = Date.now();
   a.conn.send({ type: 'SERVICE_DISPATCH', header: { id: 'd1' }, payload: { service_name: name, method: 'wait', payload: {}, timeout_ms: timeoutMs, max_retries: 0 } });
   const forwarded = await ctx.expectMessage(b.conn, 'the SERVICE_DISPATCH forwarded to the service', (m) => m.name === 'SERVICE_DISPATCH');
-  const { m, at } = await expectTimeout(ctx, a.conn, 'd1', timeoutMs + slack(ctx, timeoutMs), since);
-  const named = errorOf(m).details?.['timeout_ms'];
-  if (named !== timeoutMs) throw new CaseFailure(`the TIMEOUT names details.timeout_ms ${JSON.stringify(named)}; the dispatch set timeout_ms ${timeoutMs} (REQ-15)`, String(timeoutMs), JSON.stringify(named));
-  if (at < timeoutMs * 0.9) throw new CaseFailure(`TIMEOUT came ${at} ms after the dispatch, before its timeout_ms of ${timeoutMs} (REQ-14)`, `>= ${timeoutMs} ms`, `${at} ms`);
+  await expectTimeoutAt(ctx, a.conn, 'd1', timeoutMs, since, 'the dispatch set timeout_ms');
   return { a, b, forwardedId: forwarded.header.id };
+}
+
+/**
+ * Expects the one TIMEOUT answering `re`, naming `timeoutMs` (REQ-15), and not earlier than 90% of it
+ * after `since` (REQ-14); later than the timeout by more than the slack is a failure too (a hang guard,
+ * not a measurement). `source` says where the timeout comes from.
+ */
+async function expectTimeoutAt(ctx: CaseContext, conn: WireConnection, re: string, timeoutMs: number, since: number, source: string): Promise<void> {
+  const { m, at } = await expectTimeout(ctx, conn, re, timeoutMs + slack(ctx, timeoutMs), since);
+  const named = errorOf(m).details?.['timeout_ms'];
+  if (named !== timeoutMs) throw new CaseFailure(`the TIMEOUT names details.timeout_ms ${JSON.stringify(named)}; ${source} ${timeoutMs} (REQ-15)`, String(timeoutMs), JSON.stringify(named));
+  if (at < timeoutMs * 0.9) throw new CaseFailure(`TIMEOUT came ${at} ms after the request, before its timeout of ${timeoutMs} ms (REQ-14)`, `>= ${timeoutMs} ms`, `${at} ms`);
 }
 
 const signal = { coordination_id: 'runtime', disagreement_score: 0.5, threshold: 0.25 };
@@ -63,6 +73,26 @@ export const runtimeRequestCases: Case[] = [
       if (r.kind !== 'timeout') throw new CaseFailure(`A got ${r.kind === 'message' ? `${r.message.name}${r.message.name === 'ERROR' ? ` ${errorOf(r.message).code}` : ''}` : r.kind} while B had the request for less than a second; its catalog timeout_ms is ${CATALOG_TIMEOUT_MS.REASONING_REQUEST}`, 'nothing', r.kind);
       b.conn.send({ type: 'REASONING_RESPONSE', header: { id: 'in-time', re: f.header.id }, payload: reasoningAnswer(2) });
       await ctx.expectMessage(a.conn, 'the answer within the catalog timeout', (m) => m.name === 'REASONING_RESPONSE' && m.header.re === 'slow');
+    },
+  }),
+  defineCase({
+    id: 'requests/timeout-at-the-catalog-timeout',
+    statements: ['REQ-15', 'REQ-14', 'REQ-16', 'REQ-1'],
+    async run(ctx) {
+      // The broker's own deadline (not a payload's, which the bus and the registry time): a routed
+      // request its target never answers. INSTRUMENT_COMMAND has the shortest catalog timeout_ms, and
+      // REQ-14 lets no one shorten it, so the case waits it out.
+      const timeoutMs = CATALOG_TIMEOUT_MS.INSTRUMENT_COMMAND;
+      const a = await session(ctx, 'A');
+      const b = await session(ctx, 'B', { role: 'worker' });
+      const since = Date.now();
+      a.conn.send({ type: 'INSTRUMENT_COMMAND', header: { id: 'unanswered', dst: b.clientId }, payload: { command: 'ping', params: {} } });
+      const forwarded = await ctx.expectMessage(b.conn, 'the INSTRUMENT_COMMAND forwarded to B', (m) => m.name === 'INSTRUMENT_COMMAND');
+      await expectTimeoutAt(ctx, a.conn, 'unanswered', timeoutMs, since, 'INSTRUMENT_COMMAND\'s catalog timeout_ms is');
+      // B answers too late: the answer reaches no one and is not refused (REQ-16); A got its one answer (REQ-1).
+      b.conn.send({ type: 'INSTRUMENT_RESPONSE', header: { id: 'too-late', re: forwarded.header.id }, payload: { command: 'ping', data: 'pong' } });
+      await ctx.expectOpen(b.conn, 'no ERROR for the late answer (the next frame is the PONG)');
+      await ctx.expectOpen(a.conn, 'no second answer to the request (the next frame is the PONG)');
     },
   }),
   defineCase({

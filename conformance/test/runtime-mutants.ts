@@ -165,8 +165,13 @@ export const RUNTIME_VARIANTS: (() => RuntimeVariant)[] = [
     toClient: (f) => (isError(f, 'TIMEOUT') || f.name === 'SHUTDOWN_ACK' ? null : f),
   }),
   () => ({
-    name: 'timeout-names-another-timeout', caughtBy: ['requests/timeout-set-by-the-payload'],
+    name: 'timeout-names-another-timeout', caughtBy: ['requests/timeout-set-by-the-payload', 'requests/timeout-at-the-catalog-timeout'],
     toClient: (f) => (isError(f, 'TIMEOUT') ? withJson(f, (p) => { p['details'] = { timeout_ms: 300_000 }; }) : f),
+  }),
+  () => ({
+    // No TIMEOUT when a forwarded request's own timeout passes (the broker's deadline never fires).
+    name: 'forwarded-request-never-times-out', caughtBy: ['requests/timeout-at-the-catalog-timeout'],
+    toClient: (f) => (isError(f, 'TIMEOUT') ? null : f),
   }),
   () => ({
     name: 'request-timeout-for-every-type', caughtBy: ['requests/catalog-timeout-before-request-timeout'],
