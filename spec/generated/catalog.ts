@@ -4969,7 +4969,7 @@ export const STATEMENTS: readonly { readonly id: string; readonly section: strin
     "id": "HS-26",
     "section": "handshake",
     "level": "required",
-    "text": "A broker MUST refuse an INIT whose `client_id` equals its own `broker_id` with ERROR `DUPLICATE_CLIENT_ID`, since REQ-7 resolves a `dst` to a client before the broker itself, so such a client would capture the frames addressed to the broker."
+    "text": "A broker that routes frames between clients MUST refuse an INIT whose `client_id` equals its own `broker_id` with ERROR `DUPLICATE_CLIENT_ID`, since REQ-7 resolves a `dst` to a client before the broker itself, so such a client would capture the frames addressed to the broker."
   },
   {
     "id": "REQ-1",
