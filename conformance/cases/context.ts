@@ -164,6 +164,8 @@ export class CaseContext {
   private readonly connections: WireConnection[] = [];
   /** Connections opened so far, counted when asked for: with several entry points (a cluster), the k-th goes to entry k mod N. */
   private opened = 0;
+  /** The place index each connection was opened with (openBeside reaches the same broker again). */
+  private readonly places = new Map<WireConnection, number>();
   private readonly children: (PeerProcess | undefined)[] = [];
   private violated: ((v: PeerViolation) => void) | undefined;
   /**
@@ -254,9 +256,21 @@ export class CaseContext {
     return this.track(await this.connect(label), 'open', unperturbed);
   }
 
-  /** A new connection, not yet tracked: for an exec peer, a process started now. */
-  private connect(label: string): Promise<WireConnection> {
-    return this.options.target.open(label, this.options.timeoutMs, { index: this.opened++, seed: this.options.seed });
+  /**
+   * A connection without handshake to the broker `beside` reached: in a cluster, the same entry point,
+   * for a case about one broker's own state (its id), which another broker of the cluster does not share.
+   */
+  async openBeside(beside: WireConnection, label = `conn${this.connections.length + 1}`): Promise<WireConnection> {
+    const index = this.places.get(beside);
+    if (index === undefined) throw new Error(`openBeside: connection ${beside.label} was not opened by this case`);
+    return this.track(await this.connect(label, index), 'open');
+  }
+
+  /** A new connection, not yet tracked: for an exec peer, a process started now. `index` picks a cluster's entry (k mod N). */
+  private async connect(label: string, index = this.opened++): Promise<WireConnection> {
+    const conn = await this.options.target.open(label, this.options.timeoutMs, { index, seed: this.options.seed });
+    this.places.set(conn, index);
+    return conn;
   }
 
   /** The INIT payload the harness sends, with overrides. */

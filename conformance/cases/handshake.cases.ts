@@ -1,5 +1,49 @@
 /** Handshake and lifecycle (section handshake) and the token check (section security). */
 import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
+import { encodeEnvelope } from '../../reference/codec/body.js';
+import { encodeFrame } from '../../reference/codec/frame.js';
+import { messageByCode } from '../../reference/codec/catalog.js';
+import type { CaseContext } from './context.js';
+import type { ErrorNames, MessageNames } from '../../spec/generated/catalog.js';
+
+/** The smallest type code the catalog does not hold. */
+const UNASSIGNED_TYPE = Array.from({ length: 255 }, (_, i) => i + 1).find((code) => messageByCode(code) === undefined)!;
+
+/** A first frame in JSON with one payload fault, and the ERROR (with its close, HS-3) that must answer it. */
+interface FaultyFirstFrame {
+  id: string;
+  statements: string[];
+  type: MessageNames<'INIT' | 'STATS_REQUEST' | 'INSTRUMENT_COMMAND'>;
+  payload(ctx: CaseContext): string;
+  code: ErrorNames<'INVALID_PAYLOAD' | 'SCHEMA_VIOLATION'>;
+  /** The statement the code comes from. */
+  statement: string;
+  path?: string;
+  rule?: string;
+}
+
+/**
+ * The payload steps (6-8) come before the lifecycle (step 9, HS-2) for frames the broker receives
+ * itself: a client-to-broker type, or one that is also routed sent without `dst` (REQ-8). For INIT,
+ * only the schema step comes after the version check (VER-1).
+ */
+const FAULTY_FIRST_FRAMES: FaultyFirstFrame[] = [
+  { id: 'handshake/first-frame-schema-fault/type:STATS_REQUEST', statements: ['HS-2', 'ERR-1', 'HS-3', 'ERR-9'], type: 'STATS_REQUEST', payload: () => '{"client_id": 5}', code: 'SCHEMA_VIOLATION', statement: 'ERR-1', path: '/client_id', rule: 'type' },
+  { id: 'handshake/first-frame-schema-fault/type:INSTRUMENT_COMMAND', statements: ['HS-2', 'ERR-1', 'HS-3', 'ERR-9'], type: 'INSTRUMENT_COMMAND', payload: () => '{"command": 5}', code: 'SCHEMA_VIOLATION', statement: 'ERR-1', path: '/command', rule: 'type' },
+  { id: 'handshake/init-payload-not-json', statements: ['HS-3', 'ENC-6', 'ERR-1'], type: 'INIT', payload: () => '{"client_id": ', code: 'INVALID_PAYLOAD', statement: 'ENC-6' },
+  { id: 'handshake/init-payload-null', statements: ['HS-4', 'HS-3', 'ERR-9'], type: 'INIT', payload: () => 'null', code: 'SCHEMA_VIOLATION', statement: 'HS-4', path: '', rule: 'type' },
+  // A version that is not a MAJOR.MINOR string has no major version (section 13), however its digits read.
+  { id: 'handshake/init-version-not-a-string', statements: ['HS-4', 'VER-1', 'HS-3', 'ERR-9'], type: 'INIT', payload: (ctx) => JSON.stringify(initWithoutToken(ctx, { protocol_version: 2.5 })), code: 'SCHEMA_VIOLATION', statement: 'VER-1', path: '/protocol_version', rule: 'type' },
+];
+
+/** First frames in CBOR: INIT, and a routed type (with `dst`) that the broker also receives without one. */
+const CBOR_FIRST_FRAMES: { type: MessageNames<'INIT' | 'INSTRUMENT_COMMAND'>; dst?: string }[] = [{ type: 'INIT' }, { type: 'INSTRUMENT_COMMAND', dst: 'first-cbor-dst' }];
+
+/** An INIT payload of this run without its token: every fault these cases send comes before the token step (HS-4), and the secret stays out of bundles. */
+function initWithoutToken(ctx: CaseContext, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  const { token: _token, ...init } = ctx.initPayload(ctx.uniqueId(), overrides);
+  return init;
+}
 
 export const handshakeCases: Case[] = [
   defineCase({
@@ -111,6 +155,70 @@ export const handshakeCases: Case[] = [
       const { token: _token, ...init } = ctx.initPayload(ctx.uniqueId());
       conn.send({ type: 'INIT', header: { id: 'init-no-token' }, payload: init });
       await ctx.expectError(conn, 'UNAUTHORIZED', { re: 'init-no-token', closes: true });
+    },
+  }),
+  // First frames that fail a check of section 8 before its lifecycle step (HS-2): each gets the error of
+  // its own step (ERR-1), and the connection closes whatever the registry says of that error (HS-3).
+  defineCase({
+    id: 'handshake/first-frame-unknown-type',
+    statements: ['HS-3', 'ERR-7', 'ERR-1'],
+    async run(ctx) {
+      const conn = await ctx.open();
+      conn.sendRaw(encodeFrame(encodeEnvelope(UNASSIGNED_TYPE, 'json', { id: 'first-odd-type' }, new Uint8Array(0))), `type 0x${UNASSIGNED_TYPE.toString(16)} as the first frame`);
+      await ctx.expectError(conn, 'UNKNOWN_TYPE', { re: 'first-odd-type', closes: true, statement: 'ERR-7' });
+    },
+  }),
+  // Nothing is negotiated before INIT_ACK, so CBOR fails the encoding step (step 5), before the payload
+  // steps and the lifecycle: also for a routed frame, whose payload steps are its destination's.
+  ...CBOR_FIRST_FRAMES.map(({ type, dst }) =>
+    defineCase({
+      id: `handshake/first-frame-cbor/type:${type}`,
+      statements: ['HS-3', 'ENC-3', 'ERR-1'],
+      async run(ctx) {
+        const conn = await ctx.open();
+        const payload = type === 'INIT' ? initWithoutToken(ctx) : { command: 'ping' };
+        conn.send({ type, header: { id: 'first-cbor', ...(dst ? { dst } : {}) }, payload, encoding: 'cbor' });
+        await ctx.expectError(conn, 'UNSUPPORTED_ENCODING', { re: 'first-cbor', closes: true, statement: 'ENC-3' });
+      },
+    })),
+  ...FAULTY_FIRST_FRAMES.map((f) =>
+    defineCase({
+      id: f.id,
+      statements: f.statements,
+      async run(ctx) {
+        const conn = await ctx.open();
+        ctx.sendUnchecked(conn, f.type, { id: 'first-bad-payload' }, f.payload(ctx));
+        await ctx.expectError(conn, f.code, { re: 'first-bad-payload', closes: true, statement: f.statement, ...(f.path !== undefined ? { path: f.path, rule: f.rule } : {}) });
+      },
+    })),
+  // Steps 6-8 belong to the final receiver: the payload of a routed frame is its destination's (section 7),
+  // so the broker answers a routed first frame at the lifecycle step whatever its payload.
+  defineCase({
+    id: 'handshake/first-frame-routed-payload-unchecked',
+    statements: ['HS-2', 'ERR-1'],
+    async run(ctx) {
+      const destination = await ctx.session('destination');
+      const conn = await ctx.open();
+      ctx.sendUnchecked(conn, 'INSTRUMENT_COMMAND', { id: 'first-routed', dst: destination.clientId }, '{"command": 5}');
+      await ctx.expectError(conn, 'PROTOCOL_VIOLATION', { re: 'first-routed', closes: true, statement: 'HS-2' });
+    },
+  }),
+  // The broker's id is learnt from a session, then claimed on a new connection to the same broker (in a
+  // cluster, each broker has its own id).
+  defineCase({
+    id: 'handshake/client-id-of-the-broker',
+    statements: ['HS-26', 'HS-3'],
+    async run(ctx) {
+      const { conn, ack } = await ctx.session('witness');
+      const brokerId = ack['broker_id'];
+      if (typeof brokerId !== 'string') throw new CaseFailure('INIT_ACK carries no broker_id (HS-6)', 'a broker_id', JSON.stringify(brokerId));
+      const second = await ctx.openBeside(conn, 'impostor');
+      // The INIT holds what this broker answered: a replay against another broker stops here instead of sending a stale id.
+      await ctx.declare({ op: 'opaque', what: 'INIT whose client_id is the broker_id the first connection\'s INIT_ACK gave' }, () => {
+        second.send({ type: 'INIT', header: { id: 'init-broker-id' }, payload: ctx.initPayload(brokerId) });
+        return Promise.resolve();
+      });
+      await ctx.expectError(second, 'DUPLICATE_CLIENT_ID', { re: 'init-broker-id', closes: true, statement: 'HS-26' });
     },
   }),
   ...['0', ' ', 'ünïcødé ✓', 'x'.repeat(128)].map((id, i) =>

@@ -46,4 +46,21 @@ describe('several --target entry points', () => {
       ctx.close();
     }
   });
+
+  it('opens a connection beside an earlier one on that one\'s entry, and goes on spreading the others', async () => {
+    const accepted: number[] = [];
+    const ports = [await entry(0, accepted), await entry(1, accepted), await entry(2, accepted)];
+    const ctx = new CaseContext({ target: parseTarget(ports.map((p) => `127.0.0.1:${p}`).join(',')), timeoutMs: 5000, seed: 1, runId: 'beside' });
+    try {
+      await ctx.open();
+      const second = await ctx.open();
+      await ctx.openBeside(second);
+      await ctx.open();
+      for (let i = 0; i < 100 && accepted.length < 4; i++) await new Promise((r) => setTimeout(r, 20));
+      // Sorted: accept events of different servers may reach the loop in either order; without openBeside it would be [0, 0, 1, 2].
+      expect([...accepted].sort()).toEqual([0, 1, 1, 2]);
+    } finally {
+      ctx.close();
+    }
+  });
 });

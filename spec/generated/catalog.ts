@@ -4966,6 +4966,12 @@ export const STATEMENTS: readonly { readonly id: string; readonly section: strin
     "text": "A client whose connection is lost SHOULD fail at once each request it sent and has no answer to with `PEER_GONE` (definite false, since the peer may have acted) and not resend it, and either hold a request started while it is reconnecting until the connection is restored, within that request's own timeout, or fail it with `PEER_GONE` (definite true), never longer."
   },
   {
+    "id": "HS-26",
+    "section": "handshake",
+    "level": "required",
+    "text": "A broker that routes frames between clients MUST refuse an INIT whose `client_id` equals its own `broker_id` with ERROR `DUPLICATE_CLIENT_ID`, since REQ-7 resolves a `dst` to a client before the broker itself, so such a client would capture the frames addressed to the broker."
+  },
+  {
     "id": "REQ-1",
     "section": "requests",
     "level": "required",
