@@ -3,8 +3,8 @@
  * the bus (bus/wire-rules.ts): the broker cases of the core suite that the harness plays every client of.
  */
 import { NDArray } from '../../reference/codec/ndarray.js';
-import { defineCase, CaseFailure, type Case } from './model.js';
-import type { CaseContext, Session } from './context.js';
+import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
+import { summarize, type CaseContext, type Session } from './context.js';
 import type { Message } from '../../reference/codec/message.js';
 import { BUS_WIRE_CASES, answerOf, handlerError, incoming, nothingYet, reply, send, sleep } from '../bus/wire-rules.js';
 import { expectEqual } from '../bus/checks.js';
@@ -263,6 +263,69 @@ export const registryCases: Case[] = [
       await incoming(ctx, s, 'SERVICE_DISPATCH', 'the attempt the service leaves unanswered');
       s.conn.destroy();
       await ctx.expectError(c.conn, 'PEER_GONE', { re: id, closes: false });
+    },
+  }),
+  defineCase({
+    id: 'registry/dispatch-to-a-service-gone-before-its-attempt',
+    statements: ['REG-4'],
+    async run(ctx) {
+      // Dispatch and unregister in one read: a broker that accepted the dispatch may start it only after
+      // the service is gone, and must then answer SERVICE_NOT_FOUND, never fault (INTERNAL).
+      const s = await ctx.session('service');
+      const name = ctx.uniqueId('svc');
+      await register(ctx, s, name);
+      const id = dispatch(s, { service_name: name, method: 'run', payload: 'own', max_retries: 0 });
+      const gone = send(s, 'SERVICE_UNREGISTER', { name });
+      let acked = false;
+      let answered = false;
+      while (!acked || !answered) {
+        const m = await ctx.expectMessage(s.conn, `ACK re=${gone}, and SERVICE_NOT_FOUND re=${id} or the attempt of the dispatch`, (x) => (x.name === 'ACK' && x.header.re === gone) || x.header.re === id || x.name === 'SERVICE_DISPATCH');
+        if (m.name === 'ACK') acked = true;
+        // Started before the unregistration was read: the attempt is the service's to answer.
+        else if (m.name === 'SERVICE_DISPATCH') reply(s, m, 'SERVICE_RESULT', { result: 'ran' });
+        else if (m.name === 'SERVICE_RESULT' || (m.name === 'ERROR' && registryName((m.payload as { code: string }).code) === 'SERVICE_NOT_FOUND')) answered = true;
+        else throw new CaseFailure(`a dispatch whose service was unregistered before its attempt was answered ${summarize(m)}`, 'ERROR SERVICE_NOT_FOUND (or the attempt, then SERVICE_RESULT)', summarize(m));
+      }
+    },
+  }),
+  defineCase({
+    id: 'limits/dispatch-answered-frees-its-in-flight-slot',
+    statements: ['LIM-7'],
+    async run(ctx) {
+      // max_in_flight dispatches answered, then one more: a broker that never releases a dispatch's slot
+      // refuses it with OVERLOADED.
+      const c = await ctx.session('caller');
+      const s = await ctx.session('service');
+      const name = ctx.uniqueId('svc');
+      await register(ctx, s, name);
+      const limit = Number(c.ack['max_in_flight']);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 4096) throw new CaseSkipped(`max_in_flight ${String(c.ack['max_in_flight'])} is too large to reach in this case`);
+      const ids = Array.from({ length: limit }, (_, i) => dispatch(c, { service_name: name, method: 'run', payload: i, max_retries: 0 }));
+      for (let i = 0; i < limit; i++) reply(s, await incoming(ctx, s, 'SERVICE_DISPATCH', `${i + 1} of ${limit}`), 'SERVICE_RESULT', { result: i });
+      const open = new Set(ids);
+      while (open.size > 0) await ctx.expectMessage(c.conn, `SERVICE_RESULT for each of ${limit} dispatches (${open.size} still open)`, (x) => x.name === 'SERVICE_RESULT' && open.delete(String(x.header.re)));
+      const more = dispatch(c, { service_name: name, method: 'run', payload: 'after', max_retries: 0 });
+      // A refusal comes before the PONG of a PING sent after the dispatch; an accepted dispatch waits for the service.
+      await nothingYet(ctx, c, `a dispatch with none open was answered before its attempt (after ${limit} answered dispatches)`);
+      reply(s, await incoming(ctx, s, 'SERVICE_DISPATCH', `the dispatch after ${limit} answered ones (none open)`), 'SERVICE_RESULT', { result: 'after' });
+      await answerOf(ctx, c, more, 'SERVICE_RESULT', `a dispatch with none open, after ${limit} answered`);
+    },
+  }),
+  defineCase({
+    id: 'registry/dispatch-payload-negative-zero-unchanged',
+    statements: ['REG-8'],
+    async run(ctx) {
+      // -0.0 is lost by re-encoding in JSON and CBOR alike (0): the caller's payload must reach the service as sent.
+      const c = await ctx.session('caller');
+      const s = await ctx.session('service');
+      const name = ctx.uniqueId('svc');
+      await register(ctx, s, name);
+      ctx.sendUnchecked(c.conn, 'SERVICE_DISPATCH', { id: 'neg-zero' }, `{"service_name":${JSON.stringify(name)},"method":"run","payload":{"x":-0.0},"max_retries":0}`);
+      const fwd = await incoming(ctx, s, 'SERVICE_DISPATCH', 'the attempt of a payload holding -0.0');
+      const x = ((fwd.payload as { payload?: { x?: unknown } }).payload ?? {}).x;
+      if (!Object.is(x, -0)) throw new CaseFailure('the payload the service received is not the caller\'s (REG-8): payload.x', '-0.0', String(x));
+      reply(s, fwd, 'SERVICE_RESULT', { result: 0 });
+      await answerOf(ctx, c, 'neg-zero', 'SERVICE_RESULT', 'the dispatch');
     },
   }),
   ...BUS_WIRE_CASES,
