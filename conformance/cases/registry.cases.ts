@@ -328,5 +328,42 @@ export const registryCases: Case[] = [
       await answerOf(ctx, c, 'neg-zero', 'SERVICE_RESULT', 'the dispatch');
     },
   }),
+  defineCase({
+    id: 'registry/first-retry-before-a-later-longer-timeout',
+    statements: ['REG-7', 'REG-5'],
+    async run(ctx) {
+      // Two of the broker's own timers, compared on one connection (no clock of the harness): the first
+      // retry's wait (REG-7: 100 ms) is set before a dispatch of timeout_ms 250 starts, so the retry must
+      // come before that TIMEOUT. A broker waiting the backoff of a later retry (400 ms) sends the TIMEOUT first.
+      const waitMs = backoff(1);
+      const timeoutMs = waitMs + 150;
+      const c = await ctx.session('caller');
+      const s = await ctx.session('service');
+      const flaky = ctx.uniqueId('svc');
+      const hung = ctx.uniqueId('svc');
+      await register(ctx, s, flaky);
+      await register(ctx, s, hung);
+      const retried = dispatch(c, { service_name: flaky, method: 'run', payload: 'retried', max_retries: 1 });
+      reply(s, await incoming(ctx, s, 'SERVICE_DISPATCH', 'attempt 1 of the dispatch to be retried'), 'ERROR', handlerError('attempt 1'));
+      const timed = dispatch(s, { service_name: hung, method: 'run', payload: 'timed', timeout_ms: timeoutMs, max_retries: 0 });
+      const order: string[] = [];
+      let retry: Message | undefined;
+      while (order.length < 2) {
+        const m = await ctx.expectMessage(s.conn, `the retry of ${retried} and the TIMEOUT of ${timed}`, (x) => x.name === 'SERVICE_DISPATCH' || (x.name === 'ERROR' && x.header.re === timed));
+        const payload = (m.payload as { payload?: unknown }).payload;
+        if (m.name === 'ERROR') {
+          expectEqual(`the ERROR of ${timed} (REG-5)`, 'TIMEOUT', registryName((m.payload as { code: string }).code));
+          order.push('timeout');
+        } else if (payload === 'retried') {
+          retry = m;
+          order.push('retry');
+        }
+        // The attempt of the dispatch left to time out: never answered.
+      }
+      if (order[0] !== 'retry') throw new CaseFailure(`the TIMEOUT of a ${timeoutMs} ms attempt started after the failed attempt came before the retry, which REG-7 sends ${waitMs} ms after the failure`, 'the retry, then the TIMEOUT', order.join(', then '));
+      reply(s, retry!, 'SERVICE_RESULT', { result: 'second' });
+      expectEqual('SERVICE_RESULT of the retried dispatch', { result: 'second', attempts: 2 }, (await answerOf(ctx, c, retried, 'SERVICE_RESULT', 'the retried dispatch')).payload);
+    },
+  }),
   ...BUS_WIRE_CASES,
 ];
