@@ -74,6 +74,15 @@ async function load(ctx: CaseContext, s: Session, name: string): Promise<number>
   return (await list(ctx, s, name))[0]?.current_load ?? -1;
 }
 
+/** A caller, and a service connection that registered a fresh service name. */
+async function callerAndService(ctx: CaseContext): Promise<{ c: Session; s: Session; name: string }> {
+  const c = await ctx.session('caller');
+  const s = await ctx.session('service');
+  const name = ctx.uniqueId('svc');
+  await register(ctx, s, name);
+  return { c, s, name };
+}
+
 export const registryCases: Case[] = [
   defineCase({
     id: 'requests/route-to-service-name',
@@ -294,10 +303,7 @@ export const registryCases: Case[] = [
     async run(ctx) {
       // max_in_flight dispatches answered, then one more: a broker that never releases a dispatch's slot
       // refuses it with OVERLOADED.
-      const c = await ctx.session('caller');
-      const s = await ctx.session('service');
-      const name = ctx.uniqueId('svc');
-      await register(ctx, s, name);
+      const { c, s, name } = await callerAndService(ctx);
       const limit = Number(c.ack['max_in_flight']);
       if (!Number.isInteger(limit) || limit < 1 || limit > 4096) throw new CaseSkipped(`max_in_flight ${String(c.ack['max_in_flight'])} is too large to reach in this case`);
       const ids = Array.from({ length: limit }, (_, i) => dispatch(c, { service_name: name, method: 'run', payload: i, max_retries: 0 }));
@@ -316,10 +322,7 @@ export const registryCases: Case[] = [
     statements: ['REG-8'],
     async run(ctx) {
       // -0.0 is lost by re-encoding in JSON and CBOR alike (0): the caller's payload must reach the service as sent.
-      const c = await ctx.session('caller');
-      const s = await ctx.session('service');
-      const name = ctx.uniqueId('svc');
-      await register(ctx, s, name);
+      const { c, s, name } = await callerAndService(ctx);
       ctx.sendUnchecked(c.conn, 'SERVICE_DISPATCH', { id: 'neg-zero' }, `{"service_name":${JSON.stringify(name)},"method":"run","payload":{"x":-0.0},"max_retries":0}`);
       const fwd = await incoming(ctx, s, 'SERVICE_DISPATCH', 'the attempt of a payload holding -0.0');
       const x = ((fwd.payload as { payload?: { x?: unknown } }).payload ?? {}).x;
@@ -337,11 +340,8 @@ export const registryCases: Case[] = [
       // come before that TIMEOUT. A broker waiting the backoff of a later retry (400 ms) sends the TIMEOUT first.
       const waitMs = backoff(1);
       const timeoutMs = waitMs + 150;
-      const c = await ctx.session('caller');
-      const s = await ctx.session('service');
-      const flaky = ctx.uniqueId('svc');
+      const { c, s, name: flaky } = await callerAndService(ctx);
       const hung = ctx.uniqueId('svc');
-      await register(ctx, s, flaky);
       await register(ctx, s, hung);
       const retried = dispatch(c, { service_name: flaky, method: 'run', payload: 'retried', max_retries: 1 });
       reply(s, await incoming(ctx, s, 'SERVICE_DISPATCH', 'attempt 1 of the dispatch to be retried'), 'ERROR', handlerError('attempt 1'));
