@@ -18,6 +18,11 @@ const RUNTIME_CASES = [...livenessCases, ...shutdownCases, ...runtimeRequestCase
 /** Cases that need the broker shut down, so run against a broker of their own. */
 const SHUTS_DOWN = brokerShutdownCases.map((c) => c.id);
 /**
+ * Cases that never meet a drain yet wait out a catalog timeout (10 s): left out of the 0 ms drain run,
+ * whose point is the drain; the proxy run and their variants still run them.
+ */
+const DRAIN_FREE_WAITS = ['requests/timeout-at-the-catalog-timeout'];
+/**
  * The embedded harness's low timers, with a drain long enough to tell a drain of the client's drain_ms
  * (300 ms) from one of the broker's own even with a frame timeout of a loaded machine.
  */
@@ -63,10 +68,12 @@ describe('broker-runtime cases against the reference broker', () => {
 
   it('the embedded reference broker draining for 0 ms (the minimum of shutdown_drain_ms) fails no case', async () => {
     // The cases that act during a drain cannot be shown then: they skip rather than blame the broker.
-    const { code, results } = await run(undefined, RUNTIME_CASES, undefined, { ...EMBEDDED_LIMITS, shutdown_drain_ms: 0 });
-    expect(results.length).toBe(RUNTIME_CASES.length);
+    const cases = RUNTIME_CASES.filter((id) => !DRAIN_FREE_WAITS.includes(id));
+    expect(cases.length).toBe(RUNTIME_CASES.length - DRAIN_FREE_WAITS.length);
+    const { code, results } = await run(undefined, cases, undefined, { ...EMBEDDED_LIMITS, shutdown_drain_ms: 0 });
+    expect(results.length).toBe(cases.length);
     expect(results.filter((r) => r.outcome !== 'pass' && r.outcome !== 'skipped').map((r) => `${r.id}: ${r.outcome} ${r.message ?? ''}`)).toEqual([]);
-    expect(results.filter((r) => r.outcome === 'pass').length).toBeGreaterThan(RUNTIME_CASES.length / 2);
+    expect(results.filter((r) => r.outcome === 'pass').length).toBeGreaterThan(cases.length / 2);
     expect(code).toBe(0);
   }, 120_000);
 
