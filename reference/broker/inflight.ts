@@ -89,7 +89,7 @@ export class Inflight {
       responseType,
       typeName: info.name,
       timeoutMs,
-      startedAt: this.readAt ?? performance.now(),
+      startedAt: this.now(),
       deadline: 0,
       deadlineList: undefined as DeadlineList<DeadlineEntry> | undefined,
       deadlinePrev: undefined,
@@ -144,7 +144,12 @@ export class Inflight {
     this.deadlines.remove(p);
     p.target.served.delete(p.outId);
     this.open--;
-    if (answered) p.requester.stats.latency.add(((this.readAt ?? performance.now()) - p.startedAt) * 1000);
+    if (answered) p.requester.stats.latency.add((this.now() - p.startedAt) * 1000);
     this.hooks.settled(p);
+  }
+
+  /** The time of the read being handled, or the clock outside one. */
+  private now(): number {
+    return this.readAt ?? performance.now();
   }
 }
