@@ -1,5 +1,5 @@
 /** Broker variants with one injected defect each, and the case that must catch it. */
-import { frameBytes, nameOf, type Frame, type Mutant } from './mutant-proxy.js';
+import { frameBytes, nameOf, type Frame, type Link, type Mutant, type Rewrite } from './mutant-proxy.js';
 
 const text = new TextDecoder();
 const bytes = new TextEncoder();
@@ -15,6 +15,31 @@ export function withJson(f: Frame, edit: (p: Record<string, unknown>) => void): 
 }
 
 const isError = (f: Frame, code: string): boolean => nameOf(f) === 'ERROR' && json(f)['code'] === code;
+
+/** Client links that have had their INIT_ACK: an ERROR before it answers the first frame. */
+const acked = new WeakSet<Link>();
+
+/** A broker whose first-frame checks answer with `to` where the spec says `from`; frames after INIT_ACK are answered as before. */
+function firstFrameRecode(from: string, to: string): Rewrite {
+  return (f, link) => {
+    if (nameOf(f) === 'INIT_ACK') acked.add(link);
+    return !acked.has(link) && isError(f, from) ? withJson(f, (p) => { p['code'] = to; }) : f;
+  };
+}
+
+/** A broker that lets a client take its own broker_id (HS-26): the proxy renames such an INIT's client_id, so the broker accepts it. */
+function brokerIdTaken(): Mutant {
+  let brokerId: unknown;
+  return {
+    name: 'client-takes-the-broker-id',
+    caughtBy: 'handshake/client-id-of-the-broker',
+    toClient: (f) => {
+      if (nameOf(f) === 'INIT_ACK') brokerId = json(f)['broker_id'];
+      return f;
+    },
+    toBroker: (f) => (nameOf(f) === 'INIT' && f.encoding === 'json' && json(f)['client_id'] === brokerId ? withJson(f, (p) => { p['client_id'] = `${String(brokerId)}-accepted`; }) : f),
+  };
+}
 
 export const MUTANTS: Mutant[] = [
   {
@@ -97,5 +122,23 @@ export const MUTANTS: Mutant[] = [
     name: 'in-flight-limit-not-enforced',
     caughtBy: 'limits/in-flight-limit',
     toClient: (f) => (isError(f, 'OVERLOADED') ? null : f),
+  },
+  // First frames that are not a well-formed INIT, each answered by the wrong check step (section 8).
+  { name: 'first-frame-of-unknown-type-faults', caughtBy: 'handshake/first-frame-unknown-type', toClient: firstFrameRecode('UNKNOWN_TYPE', 'INTERNAL') },
+  { name: 'first-frame-in-cbor-refused-by-the-lifecycle', caughtBy: 'handshake/first-frame-cbor/type:INSTRUMENT_COMMAND', toClient: firstFrameRecode('UNSUPPORTED_ENCODING', 'PROTOCOL_VIOLATION') },
+  { name: 'first-frame-lifecycle-before-its-payload', caughtBy: 'handshake/first-frame-schema-fault/type:STATS_REQUEST', toClient: firstFrameRecode('SCHEMA_VIOLATION', 'PROTOCOL_VIOLATION') },
+  { name: 'undecodable-init-faults', caughtBy: 'handshake/init-payload-not-json', toClient: firstFrameRecode('INVALID_PAYLOAD', 'INTERNAL') },
+  { name: 'numeric-version-read-as-a-version', caughtBy: 'handshake/init-version-not-a-string', toClient: firstFrameRecode('SCHEMA_VIOLATION', 'VERSION_MISMATCH') },
+  { name: 'routed-first-frame-payload-checked', caughtBy: 'handshake/first-frame-routed-payload-unchecked', toClient: firstFrameRecode('PROTOCOL_VIOLATION', 'SCHEMA_VIOLATION') },
+  brokerIdTaken(),
+  {
+    name: 'dispatch-payload-re-encoded',
+    caughtBy: 'registry/dispatch-payload-negative-zero-unchanged',
+    toClient: (f) => (nameOf(f) === 'SERVICE_DISPATCH' && f.encoding === 'json' ? withJson(f, () => undefined) : f),
+  },
+  {
+    name: 'dispatch-to-a-gone-service-faults',
+    caughtBy: 'registry/dispatch-to-a-service-gone-before-its-attempt',
+    toClient: (f) => (isError(f, 'SERVICE_NOT_FOUND') ? withJson(f, (p) => { p['code'] = 'INTERNAL'; }) : f),
   },
 ];
