@@ -18,6 +18,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { buildCpp, ensureBrokerBuilt } from './broker/build.js';
+import { planCpus, type CpuPlan } from './broker/cpus.js';
 import { Clients, Worker } from './broker/loadgen.js';
 import { idleConnectionKb, IDLE_CONNECTIONS } from './broker/memory.js';
 import { hex, LARGE_REQUEST, RESPONSE, SMALL_REQUEST } from './broker/payloads.js';
@@ -65,11 +66,11 @@ interface Running {
 
 const log = (text: string): void => void process.stderr.write(text);
 
-async function startTopology(name: TargetName): Promise<Running> {
-  const target = await startTarget(name);
+async function startTopology(name: TargetName, cpus: CpuPlan): Promise<Running> {
+  const target = await startTarget(name, cpus.target);
   const idle = await idleConnectionKb(target.pid, target.port);
-  const worker = await Worker.start(target.port, hex(RESPONSE));
-  const clients = await Clients.start(target.port, CLIENTS);
+  const worker = await Worker.start(target.port, hex(RESPONSE), cpus.load);
+  const clients = await Clients.start(target.port, CLIENTS, cpus.load);
   return { target, worker, clients, idle };
 }
 
@@ -115,9 +116,11 @@ export async function runBrokerBench(): Promise<BrokerBenchResult> {
   const rssSeries: Partial<Record<TargetName, number[]>> = {};
   let rounds = 0;
   const began = performance.now();
+  const cpus = planCpus();
+  log(`bench: cores: ${cpus.description}\n`);
   try {
     for (const name of targets) {
-      const r = await startTopology(name);
+      const r = await startTopology(name, cpus);
       running.set(name, r);
       rssSeries[name] = [rssKb(r.target.pid)];
     }
@@ -178,6 +181,7 @@ export async function runBrokerBench(): Promise<BrokerBenchResult> {
     broker_bench: {
       rounds,
       clients: CLIENTS,
+      cores: cpus.description,
       warmup_ms: WARMUP_MS,
       measure_ms: MEASURE_MS,
       load_generator: 'cpp-client/bench/loadgen.cpp (epoll, pipelined, batched writes); load_generator_cpu_share is the largest median over scenarios and targets',
@@ -193,7 +197,7 @@ export async function runBrokerBench(): Promise<BrokerBenchResult> {
   };
 
   const table = [
-    `broker benchmark: ${CLIENTS} clients -> worker through each target (C++ load generator), median of ${rounds} interleaved rounds (${MEASURE_MS} ms each)`,
+    `broker benchmark: ${CLIENTS} clients -> worker through each target (C++ load generator), median of ${rounds} interleaved rounds (${MEASURE_MS} ms each); ${cpus.description}`,
     figuresTable(samples, targets),
     '',
     `idle connection kB of RSS (${IDLE_CONNECTIONS} connections): ${Object.entries(idle).map(([n, x]) => `${n} ${fmt(x.per_connection_kb, 1)}`).join(', ')}`,

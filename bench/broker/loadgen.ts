@@ -43,8 +43,8 @@ export class Worker {
   errors = 0;
   private constructor(readonly child: ChildProcess) {}
 
-  static async start(port: number, responseHex: string): Promise<Worker> {
-    const child = spawnTracked('worker', LOADGEN_BIN, ['worker', String(port), responseHex]);
+  static async start(port: number, responseHex: string, cpus?: string): Promise<Worker> {
+    const child = spawnTracked('worker', LOADGEN_BIN, ['worker', String(port), responseHex], cpus);
     const w = new Worker(child);
     child.stdout!.on('data', (d: Buffer) => {
       for (const m of d.toString('utf8').matchAll(/^errors (\d+)$/gm)) w.errors = Number(m[1]);
@@ -80,8 +80,8 @@ export class Clients {
     });
   }
 
-  static async start(port: number, connections: number): Promise<Clients> {
-    const child = spawnTracked('clients', LOADGEN_BIN, ['clients', String(port), String(connections)]);
+  static async start(port: number, connections: number, cpus?: string): Promise<Clients> {
+    const child = spawnTracked('clients', LOADGEN_BIN, ['clients', String(port), String(connections)], cpus);
     await awaitLine('clients', child, (line, stream) => (stream === 'stdout' && line === 'ready' ? true : undefined));
     return new Clients(child);
   }

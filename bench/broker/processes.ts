@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { relative } from 'node:path';
 import { ROOT_DIR } from '../../spec/tools/load.js';
+import { pinned } from './cpus.js';
 
 export const START_TIMEOUT_MS = 10_000;
 const STOP_GRACE_MS = 3_000;
@@ -25,8 +26,12 @@ function installExitHook(): void {
 
 const shown = (a: string): string => (a.startsWith('/') ? relative(ROOT_DIR, a) || a : a.length > 40 ? `${a.slice(0, 16)}...(${a.length} chars)` : a);
 
-/** Starts a tracked child with piped stdio. */
-export function spawnTracked(name: string, cmd: string, args: string[]): ChildProcess {
+/**
+ * Starts a tracked child with piped stdio, on the cores `cpus` lists when given (`taskset -c`, which
+ * execs the command: the child's PID is the command's own).
+ */
+export function spawnTracked(name: string, command: string, commandArgs: string[], cpus?: string): ChildProcess {
+  const [cmd, args] = pinned(cpus, command, commandArgs);
   log(`bench: starting ${name}: ${[cmd, ...args].map(shown).join(' ')}\n`);
   const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], cwd: ROOT_DIR });
   started.add(child);

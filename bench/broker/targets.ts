@@ -40,21 +40,22 @@ const brokerListening = (line: string, stream: string): number | undefined => {
 /** Extra Node flags from an environment variable, space separated. */
 const nodeFlags = (variable: string): string[] => (process.env[variable] ?? '').split(' ').filter(Boolean);
 
-export async function startTarget(name: TargetName): Promise<TargetProcess> {
+/** Starts a target, on the cores `cpus` lists when given (bench/broker/cpus.ts). */
+export async function startTarget(name: TargetName, cpus?: string): Promise<TargetProcess> {
   let child: ChildProcess;
   let port: number;
   if (name === 'broker' || name === 'before') {
     const flags = nodeFlags('CONCORD_BENCH_BROKER_NODE_FLAGS');
     const cli = name === 'before' ? process.env['CONCORD_BENCH_BEFORE_CLI'] : (process.env['CONCORD_BENCH_BROKER_CLI'] ?? BROKER_CLI);
     if (cli === undefined) throw new Error('the target `before` needs CONCORD_BENCH_BEFORE_CLI (the cli.js of another build)');
-    child = spawnTracked(name, process.execPath, [...flags, cli, 'broker', '--host', '127.0.0.1', '--port', '0', '--log-level', 'info']);
+    child = spawnTracked(name, process.execPath, [...flags, cli, 'broker', '--host', '127.0.0.1', '--port', '0', '--log-level', 'info'], cpus);
     port = await awaitLine(name, child, brokerListening);
   } else if (name === 'router') {
     // Under tsx, execArgv carries its loader, so the TypeScript source runs as is.
-    child = spawnTracked(name, process.execPath, [...process.execArgv, ...nodeFlags('CONCORD_BENCH_ROUTER_NODE_FLAGS'), NODE_ROUTER, '0']);
+    child = spawnTracked(name, process.execPath, [...process.execArgv, ...nodeFlags('CONCORD_BENCH_ROUTER_NODE_FLAGS'), NODE_ROUTER, '0'], cpus);
     port = await awaitLine(name, child, listening);
   } else {
-    child = spawnTracked(name, RELAY_BIN, ['0']);
+    child = spawnTracked(name, RELAY_BIN, ['0'], cpus);
     port = await awaitLine(name, child, listening);
   }
   return { name, child, pid: child.pid!, port };
