@@ -19,16 +19,23 @@ export interface CpuPlan {
   description: string;
 }
 
-/** The CPUs this process may run on, from `taskset -pc` (undefined when taskset cannot tell). */
-function allowedCpus(): number[] | undefined {
-  const r = spawnSync('taskset', ['-pc', String(process.pid)], { encoding: 'utf8' });
-  if (r.error !== undefined || r.status !== 0) return undefined;
-  const list = /:\s*([\d,-]+)\s*$/.exec(r.stdout)?.[1];
+/**
+ * The CPUs of `taskset -pc PID`'s answer ("pid 7's current affinity list: 0,2-3"), in order; undefined
+ * when the answer has no list in that form.
+ */
+export function parseAffinity(answer: string): number[] | undefined {
+  const list = /affinity list:\s*(\d+(?:-\d+)?(?:,\d+(?:-\d+)?)*)\s*$/.exec(answer)?.[1];
   if (list === undefined) return undefined;
   return list.split(',').flatMap((part) => {
-    const [lo, hi = lo] = part.split('-').map(Number);
-    return Array.from({ length: hi! - lo! + 1 }, (_, i) => lo! + i);
+    const [lo, hi = lo] = part.split('-').map(Number) as [number, number?];
+    return Array.from({ length: Math.max(0, hi - lo + 1) }, (_, i) => lo + i);
   });
+}
+
+/** The CPUs this process may run on (undefined when taskset is missing or cannot tell). */
+function allowedCpus(): number[] | undefined {
+  const r = spawnSync('taskset', ['-pc', String(process.pid)], { encoding: 'utf8' });
+  return r.error !== undefined || r.status !== 0 ? undefined : parseAffinity(r.stdout);
 }
 
 export function planCpus(env: NodeJS.ProcessEnv = process.env): CpuPlan {
