@@ -158,6 +158,28 @@ export const requestCases: Case[] = [
     },
   }),
   defineCase({
+    id: 'requests/unsolicited-pong-and-shutdown-ack-refused',
+    statements: ['REQ-5'],
+    async run(ctx) {
+      // The broker is the final receiver of PONG and SHUTDOWN_ACK: one that answers none of its PINGs
+      // or its SHUTDOWN (never sent on this connection), or has no re, is refused, not dropped.
+      // Schema-valid payloads, so steps 6-8 pass and step 10 decides.
+      const a = await ctx.session();
+      const unsolicited: { type: 'PONG' | 'SHUTDOWN_ACK'; id: string; re?: string }[] = [
+        { type: 'PONG', id: 'pong-stray', re: 'never-pinged' },
+        { type: 'PONG', id: 'pong-no-re' },
+        { type: 'SHUTDOWN_ACK', id: 'ack-stray', re: 'never-sent' },
+        { type: 'SHUTDOWN_ACK', id: 'ack-no-re' },
+      ];
+      for (const { type, id, re } of unsolicited) {
+        const header = re === undefined ? { id } : { id, re };
+        if (type === 'PONG') a.conn.send({ type, header });
+        else a.conn.send({ type, header, payload: { drained: 0 } });
+        await ctx.expectError(a.conn, 'UNEXPECTED_MESSAGE', { re: id, closes: false, statement: 'REQ-5' });
+      }
+    },
+  }),
+  defineCase({
     id: 'limits/in-flight-limit',
     statements: ['LIM-7', 'LIM-2'],
     async run(ctx) {

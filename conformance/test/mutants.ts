@@ -41,6 +41,20 @@ function brokerIdTaken(): Mutant {
   };
 }
 
+/** A broker that drops a PONG or SHUTDOWN_ACK answering none of its PINGs or its SHUTDOWN (REQ-5): the proxy swallows it. */
+function unsolicitedAnswerDropped(): Mutant {
+  const asked = new WeakMap<Link, Set<unknown>>();
+  return {
+    name: 'unsolicited-pong-or-shutdown-ack-dropped',
+    caughtBy: 'requests/unsolicited-pong-and-shutdown-ack-refused',
+    toClient: (f, link) => {
+      if (nameOf(f) === 'PING' || nameOf(f) === 'SHUTDOWN') asked.set(link, (asked.get(link) ?? new Set()).add(f.header.id));
+      return f;
+    },
+    toBroker: (f, link) => ((nameOf(f) === 'PONG' || nameOf(f) === 'SHUTDOWN_ACK') && !asked.get(link)?.has(f.header.re) ? null : f),
+  };
+}
+
 export const MUTANTS: Mutant[] = [
   {
     name: 'response-routed-to-the-wrong-client',
@@ -131,6 +145,7 @@ export const MUTANTS: Mutant[] = [
   { name: 'numeric-version-read-as-a-version', caughtBy: 'handshake/init-version-not-a-string', toClient: firstFrameRecode('SCHEMA_VIOLATION', 'VERSION_MISMATCH') },
   { name: 'routed-first-frame-payload-checked', caughtBy: 'handshake/first-frame-routed-payload-unchecked', toClient: firstFrameRecode('PROTOCOL_VIOLATION', 'SCHEMA_VIOLATION') },
   brokerIdTaken(),
+  unsolicitedAnswerDropped(),
   {
     name: 'dispatch-payload-re-encoded',
     caughtBy: 'registry/dispatch-payload-negative-zero-unchanged',
