@@ -1,12 +1,14 @@
 /**
  * Graceful SHUTDOWN sent by a client to the broker, with requests in flight to a responder the harness
- * also plays (HS-12, HS-13, HS-14, HS-15, LIM-13). The broker's own shutdown (HS-16, HS-17) cannot be
- * triggered over the wire, so no case here can show it.
+ * also plays (HS-12, HS-13, HS-14, HS-15, LIM-13), at the in-flight limit too (LIM-7). The broker's own
+ * shutdown (HS-16, HS-17) cannot be triggered over the wire, so no case here can show it.
  */
 import type { Message } from '../../reference/codec/message.js';
 import { defineCase, CaseFailure, type Case } from './model.js';
 import type { CaseContext, Session } from './context.js';
 import { errorOf, expectSilence, requireDrainTime, expectTimeout, messageWithin, pairWithRequest, reasoning, reasoningAnswer, slack, session } from './runtime-helpers.js';
+import { registryName } from '../../reference/codec/catalog.js';
+import type { MessageMatch } from '../replay/script.js';
 
 /** SHUTDOWN_ACK answering `re` with these counts (an absent timed_out counts as 0), then the close. */
 async function expectAckAndClose(ctx: CaseContext, s: Session, re: string, drained: number, timedOut: number, withinMs = ctx.timeoutMs): Promise<void> {
@@ -120,6 +122,48 @@ export const shutdownCases: Case[] = [
       const named = errorOf(m).details?.['timeout_ms'];
       if (named !== undefined && named !== own) throw new CaseFailure(`the drain's TIMEOUT names timeout_ms ${String(named)}; shutdown_drain_ms is ${own}`, String(own), String(named));
       await expectAckAndClose(ctx, a, 'bye', 0, 1);
+    },
+  }),
+  defineCase({
+    id: 'limits/ping-and-shutdown-at-in-flight-limit',
+    statements: ['LIM-7', 'HS-9', 'ERR-8', 'REQ-2', 'HS-14', 'HS-15'],
+    async run(ctx) {
+      // A holds max_in_flight requests open at B, which never answers. LIM-7 counts requests only and
+      // never refuses PING or SHUTDOWN, so at the limit a PING is answered (HS-9), a notification is
+      // handled as below it, and a SHUTDOWN starts the drain (HS-14, HS-15).
+      const a = await session(ctx, 'A');
+      const b = await session(ctx, 'B');
+      const limit = Number(a.ack['max_in_flight']);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 4096) throw new CaseFailure('INIT_ACK announces no usable max_in_flight (HS-6)', 'an integer in 1 .. 4096 for this case', String(a.ack['max_in_flight']));
+      const open = new Set<string>();
+      for (let i = 0; i < limit; i++) {
+        open.add(`held-${i}`);
+        a.conn.send({ type: 'REASONING_REQUEST', header: { id: `held-${i}`, dst: b.clientId }, payload: reasoning() });
+      }
+      // Frames of one connection are handled in order (REQ-17): the PING meets all `limit` requests open,
+      // and A's next frame must be its PONG (no OVERLOADED for the PING nor for a request within the limit).
+      a.conn.send({ type: 'PING', header: { id: 'ping-at-limit' } });
+      await ctx.expectMessage(a.conn, `PONG with re=ping-at-limit, with ${limit} requests in flight (LIM-7 never refuses PING; HS-9)`, { name: 'PONG', re: 'ping-at-limit' } satisfies MessageMatch);
+      // A notification the broker itself receives (INSTRUMENT_EVENT without dst) adds no open request:
+      // it is handled as below the limit, answered by UNSUPPORTED where the broker does not implement
+      // the type (ERR-8) or by nothing (REQ-2), never by OVERLOADED.
+      a.conn.send({ type: 'INSTRUMENT_EVENT', header: { id: 'event-at-limit' }, payload: { event: 'ready', worker: a.clientId } });
+      a.conn.send({ type: 'PING', header: { id: 'after-event' } });
+      const next = await ctx.expectMessage(a.conn, 'ERROR UNSUPPORTED with re=event-at-limit (ERR-8) or no answer to it (REQ-2), then PONG with re=after-event', (m) => (m.name === 'ERROR' && m.header.re === 'event-at-limit') || (m.name === 'PONG' && m.header.re === 'after-event'));
+      if (next.name === 'ERROR') {
+        const { code } = errorOf(next);
+        if (registryName(code) !== 'UNSUPPORTED') throw new CaseFailure(`a notification sent at the in-flight limit got ERROR ${code}; LIM-7 counts requests only`, 'UNSUPPORTED (ERR-8) or no answer (REQ-2)', `ERROR ${code}`);
+        await ctx.expectMessage(a.conn, 'PONG with re=after-event', { name: 'PONG', re: 'after-event' } satisfies MessageMatch);
+      }
+      a.conn.send({ type: 'SHUTDOWN', header: { id: 'bye-at-limit' }, payload: { reason: 'conformance: shutdown at the in-flight limit', drain_ms: 0 } });
+      // B never answers: the drain (drain_ms 0) ends at once and answers every open request with TIMEOUT.
+      for (let i = 0; i < limit; i++) {
+        const m = await ctx.expectMessage(a.conn, `the drain's TIMEOUT ${i + 1} of ${limit} (HS-14; LIM-7 never refuses SHUTDOWN)`, (x) => x.name === 'ERROR');
+        const { code } = errorOf(m);
+        if (m.header.re === 'bye-at-limit') throw new CaseFailure(`SHUTDOWN was refused with ${code} at the in-flight limit; LIM-7 never refuses SHUTDOWN`, 'the drain\'s TIMEOUTs, then SHUTDOWN_ACK', `ERROR ${code} re=bye-at-limit`);
+        if (registryName(code) !== 'TIMEOUT' || !open.delete(String(m.header.re))) throw new CaseFailure(`expected the drain's TIMEOUT for one of the ${limit} open requests (HS-14, REQ-1); got ERROR ${code} re=${String(m.header.re)}`, 'TIMEOUT re=held-N, once each', `${code} re=${String(m.header.re)}`);
+      }
+      await expectAckAndClose(ctx, a, 'bye-at-limit', 0, limit);
     },
   }),
 ];

@@ -46,7 +46,33 @@ function rebuild(type: number, flags: number, header: Record<string, unknown>, p
   return Buffer.concat([prefix, body]);
 }
 
+/**
+ * A broker that counts frames of the kinds `refuses` picks against max_in_flight (LIM-7 never refuses
+ * PING or SHUTDOWN and counts requests only): the proxy tracks the client's open REASONING_REQUESTs and
+ * answers such a frame at the announced limit with OVERLOADED itself.
+ */
+const refusedAtInFlightLimit = (name: string, refuses: (f: RFrame) => boolean) => (): RuntimeVariant => ({
+  name, caughtBy: ['limits/ping-and-shutdown-at-in-flight-limit'],
+  toBroker: (f, link) => {
+    const open = (link.state['open'] ??= new Set<string>()) as Set<string>;
+    if (f.name === 'REASONING_REQUEST') open.add(f.header.id);
+    else if (refuses(f) && open.size >= (link.state['maxInFlight'] as number)) {
+      link.toClient(errorFrame(f.header.id, 'OVERLOADED', true, { limit: link.state['maxInFlight'] }));
+      return 'handled';
+    }
+    return f;
+  },
+  toClient: (f, link) => {
+    if (f.name === 'INIT_ACK') link.state['maxInFlight'] = jsonOf(f)['max_in_flight'];
+    if (f.header.re !== undefined) (link.state['open'] as Set<string> | undefined)?.delete(f.header.re);
+    return f;
+  },
+});
+
 export const RUNTIME_VARIANTS: (() => RuntimeVariant)[] = [
+  refusedAtInFlightLimit('ping-refused-at-in-flight-limit', isPing),
+  refusedAtInFlightLimit('shutdown-refused-at-in-flight-limit', (f) => f.name === 'SHUTDOWN'),
+  refusedAtInFlightLimit('notification-refused-at-in-flight-limit', (f) => f.name === 'INSTRUMENT_EVENT'),
   () => ({
     // An ERROR that quotes the INIT it refuses, token and all.
     name: 'error-quotes-the-init', caughtBy: ['security/token-never-echoed'],
