@@ -4,7 +4,8 @@
  */
 import { NDArray, packNDArray } from '../../reference/codec/ndarray.js';
 import { decodeEnvelope } from '../../reference/codec/body.js';
-import type { Message } from '../../reference/codec/message.js';
+import type { Message, OutgoingMessage } from '../../reference/codec/message.js';
+import type { MessageNames } from '../../spec/generated/catalog.js';
 import { defineCase, CaseFailure, type Case } from './model.js';
 import type { CaseContext, Session } from './context.js';
 import { registryName } from '../../reference/codec/catalog.js';
@@ -165,16 +166,15 @@ export const requestCases: Case[] = [
       // or its SHUTDOWN (never sent on this connection), or has no re, is refused, not dropped.
       // Schema-valid payloads, so steps 6-8 pass and step 10 decides.
       const a = await ctx.session();
-      const unsolicited: { type: 'PONG' | 'SHUTDOWN_ACK'; id: string; re?: string }[] = [
+      // PONG has no payload; SHUTDOWN_ACK's needs `drained`.
+      const unsolicited: (Pick<OutgoingMessage, 'payload'> & { type: MessageNames<'PONG' | 'SHUTDOWN_ACK'>; id: string; re?: string })[] = [
         { type: 'PONG', id: 'pong-stray', re: 'never-pinged' },
         { type: 'PONG', id: 'pong-no-re' },
-        { type: 'SHUTDOWN_ACK', id: 'ack-stray', re: 'never-sent' },
-        { type: 'SHUTDOWN_ACK', id: 'ack-no-re' },
+        { type: 'SHUTDOWN_ACK', id: 'ack-stray', re: 'never-sent', payload: { drained: 0 } },
+        { type: 'SHUTDOWN_ACK', id: 'ack-no-re', payload: { drained: 0 } },
       ];
-      for (const { type, id, re } of unsolicited) {
-        const header = re === undefined ? { id } : { id, re };
-        if (type === 'PONG') a.conn.send({ type, header });
-        else a.conn.send({ type, header, payload: { drained: 0 } });
+      for (const { type, id, re, payload } of unsolicited) {
+        a.conn.send({ type, header: re === undefined ? { id } : { id, re }, ...(payload === undefined ? {} : { payload }) });
         await ctx.expectError(a.conn, 'UNEXPECTED_MESSAGE', { re: id, closes: false, statement: 'REQ-5' });
       }
     },
