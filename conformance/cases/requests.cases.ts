@@ -137,6 +137,44 @@ export const requestCases: Case[] = [
     },
   }),
   defineCase({
+    id: 'requests/unknown-destination-of-a-notification',
+    statements: ['REQ-8'],
+    async run(ctx) {
+      // A notification to no one is refused like a request (REQ-8 names every routed type), not broadcast.
+      const { a, b } = await pair(ctx);
+      a.conn.send({ type: 'DISAGREEMENT_SIGNAL', header: { id: 'note-nowhere', dst: ctx.uniqueId('absent') }, payload: { coordination_id: 'nowhere', disagreement_score: 0.5, threshold: 0.25 } });
+      await ctx.expectError(a.conn, 'UNKNOWN_DESTINATION', { re: 'note-nowhere', closes: false, statement: 'REQ-8' });
+      await ctx.expectOpen(b.conn, 'the notification reached no other client (the next frame is the PONG)');
+    },
+  }),
+  defineCase({
+    id: 'requests/routed-request-without-dst',
+    statements: ['REQ-8'],
+    async run(ctx) {
+      // REASONING_REQUEST travels only routed (its directions lack client-to-broker): without dst it has no destination.
+      const a = await ctx.session();
+      a.conn.send({ type: 'REASONING_REQUEST', header: { id: 'no-dst' }, payload: request });
+      await ctx.expectError(a.conn, 'UNKNOWN_DESTINATION', { re: 'no-dst', closes: false, statement: 'REQ-8' });
+    },
+  }),
+  defineCase({
+    id: 'requests/dst-of-the-broker-resolves',
+    statements: ['REQ-7', 'REQ-1'],
+    async run(ctx) {
+      // A dst equal to the broker_id of INIT_ACK resolves to the broker itself (REQ-7): whatever it answers
+      // (its response, UNSUPPORTED, or UNEXPECTED_MESSAGE for a type clients do not send it), the frame had
+      // a destination, so the answer is never UNKNOWN_DESTINATION.
+      const a = await ctx.session();
+      const brokerId = a.ack['broker_id'];
+      if (typeof brokerId !== 'string') throw new CaseFailure('INIT_ACK carries no broker_id (HS-6)', 'a Name', JSON.stringify(brokerId));
+      a.conn.send({ type: 'REASONING_REQUEST', header: { id: 'to-broker', dst: brokerId }, payload: request });
+      const m = await ctx.expectMessage(a.conn, `one answer with re=to-broker to a REASONING_REQUEST addressed to the broker_id ${JSON.stringify(brokerId)} (REQ-1)`, { re: 'to-broker' } satisfies MessageMatch);
+      const code = m.name === 'ERROR' ? registryName((m.payload as { code: string }).code) : undefined;
+      if (code === 'UNKNOWN_DESTINATION') throw new CaseFailure(`a dst equal to the broker_id ${JSON.stringify(brokerId)} was answered UNKNOWN_DESTINATION; REQ-7 resolves it to the broker`, 'an answer other than UNKNOWN_DESTINATION', 'ERROR UNKNOWN_DESTINATION');
+      await ctx.expectOpen(a.conn, 'one answer only (the next frame is the PONG)');
+    },
+  }),
+  defineCase({
     id: 'handshake/peer-gone-on-disconnect',
     statements: ['HS-18'],
     async run(ctx) {

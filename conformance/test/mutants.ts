@@ -1,5 +1,6 @@
 /** Broker variants with one injected defect each, and the case that must catch it. */
 import { frameBytes, nameOf, type Frame, type Link, type Mutant, type Rewrite } from './mutant-proxy.js';
+import { MessageType } from '../../spec/generated/catalog.js';
 
 const text = new TextDecoder();
 const bytes = new TextEncoder();
@@ -38,6 +39,41 @@ function brokerIdTaken(): Mutant {
       return f;
     },
     toBroker: (f) => (nameOf(f) === 'INIT' && f.encoding === 'json' && json(f)['client_id'] === brokerId ? withJson(f, (p) => { p['client_id'] = `${String(brokerId)}-accepted`; }) : f),
+  };
+}
+
+/** The proxy answers `f` itself with ERROR `code` (definite, keeps the connection), as the broker would. */
+function refuse(f: Frame, link: Link, code: string): 'handled' {
+  const payload = bytes.encode(JSON.stringify({ code, message: 'injected by the variant', definite: true }));
+  link.client.write(frameBytes({ code: MessageType.ERROR, header: { id: `proxy-${f.header.id}`, re: f.header.id }, encoding: 'json', payload }));
+  return 'handled';
+}
+
+/** A broker that answers a frame addressed to its own broker_id as if no one had that name (REQ-7). */
+function brokerIdUnresolved(): Mutant {
+  let brokerId: unknown;
+  return {
+    name: 'dst-of-the-broker-unknown',
+    caughtBy: 'requests/dst-of-the-broker-resolves',
+    toClient: (f) => {
+      if (nameOf(f) === 'INIT_ACK') brokerId = json(f)['broker_id'];
+      return f;
+    },
+    toBroker: (f, link) => (f.header.dst !== undefined && f.header.dst === brokerId ? refuse(f, link, 'UNKNOWN_DESTINATION') : f),
+  };
+}
+
+/** A broker that broadcasts a notification whose dst names no connected client (REQ-8): the proxy rewrites such a dst to `*`. */
+function absentDstBroadcast(): Mutant {
+  const clients = new Set<unknown>();
+  return {
+    name: 'notification-to-an-absent-dst-broadcast',
+    caughtBy: 'requests/unknown-destination-of-a-notification',
+    toClient: (f) => {
+      if (nameOf(f) === 'INIT_ACK') clients.add(json(f)['client_id']);
+      return f;
+    },
+    toBroker: (f) => (nameOf(f) === 'DISAGREEMENT_SIGNAL' && f.header.dst !== '*' && !clients.has(f.header.dst) ? { ...f, header: { ...f.header, dst: '*' } } : f),
   };
 }
 
@@ -146,6 +182,14 @@ export const MUTANTS: Mutant[] = [
   { name: 'routed-first-frame-payload-checked', caughtBy: 'handshake/first-frame-routed-payload-unchecked', toClient: firstFrameRecode('PROTOCOL_VIOLATION', 'SCHEMA_VIOLATION') },
   brokerIdTaken(),
   unsolicitedAnswerDropped(),
+  {
+    // A routed-only request without dst handled as addressed to the broker (REQ-8).
+    name: 'routed-request-without-dst-unsupported',
+    caughtBy: 'requests/routed-request-without-dst',
+    toBroker: (f, link) => (nameOf(f) === 'REASONING_REQUEST' && f.header.dst === undefined ? refuse(f, link, 'UNSUPPORTED') : f),
+  },
+  brokerIdUnresolved(),
+  absentDstBroadcast(),
   {
     name: 'dispatch-payload-re-encoded',
     caughtBy: 'registry/dispatch-payload-negative-zero-unchanged',
