@@ -5,8 +5,8 @@
 import { NDArray, packNDArray } from '../../reference/codec/ndarray.js';
 import { decodeEnvelope } from '../../reference/codec/body.js';
 import type { Message, OutgoingMessage } from '../../reference/codec/message.js';
-import type { MessageNames } from '../../spec/generated/catalog.js';
-import { defineCase, CaseFailure, type Case } from './model.js';
+import { MIN_LIMITS, type MessageNames } from '../../spec/generated/catalog.js';
+import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
 import type { CaseContext, Session } from './context.js';
 import { registryName } from '../../reference/codec/catalog.js';
 import type { MessageMatch } from '../replay/script.js';
@@ -107,6 +107,36 @@ export const requestCases: Case[] = [
         await ctx.expectOpen(peer.conn, 'exactly one copy (the next frame is the PONG)');
       }
       await ctx.expectOpen(a.conn, 'no copy back to the sender (the next frame is the PONG)');
+    },
+  }),
+  defineCase({
+    id: 'requests/broadcast-skips-who-cannot-take-it/by:encoding',
+    statements: ['REQ-18', 'REQ-2'],
+    async run(ctx) {
+      const a = await ctx.session('A', { encodings: ['cbor', 'json'] });
+      if (a.ack['encoding'] !== 'cbor') throw new CaseSkipped('the broker does not speak CBOR');
+      const b = await ctx.session('B', { encodings: ['cbor', 'json'] });
+      const c = await ctx.session('C', { encodings: ['json'] });
+      a.conn.send({ type: 'DISAGREEMENT_SIGNAL', header: { id: 'cbor-to-all', dst: '*' }, payload: { coordination_id: 'cbor', disagreement_score: 0.5, threshold: 0.25 }, encoding: 'cbor' });
+      await ctx.expectMessage(b.conn, 'the CBOR broadcast at B, which negotiated CBOR', (m) => m.name === 'DISAGREEMENT_SIGNAL' && m.header.src === a.clientId);
+      await ctx.expectOpen(c.conn, 'no CBOR broadcast at C, which negotiated JSON only (the next frame is the PONG)');
+      await ctx.expectOpen(a.conn, 'no answer to the broadcast, whoever it skipped (REQ-2; the next frame is the PONG)');
+    },
+  }),
+  defineCase({
+    id: 'requests/broadcast-skips-who-cannot-take-it/by:max-frame',
+    statements: ['REQ-18', 'REQ-2'],
+    async run(ctx) {
+      const small = MIN_LIMITS.max_frame;
+      const a = await ctx.session('A');
+      const b = await ctx.session('B');
+      const d = await ctx.session('D', { max_frame: small });
+      // A schema-valid payload padded with JSON whitespace past D's max_frame (a broker forwards it unread, REQ-9).
+      const payload = `${JSON.stringify({ coordination_id: 'large', disagreement_score: 0.5, threshold: 0.25 })}${' '.repeat(small)}`;
+      ctx.sendUnchecked(a.conn, 'DISAGREEMENT_SIGNAL', { id: 'large-to-all', dst: '*' }, payload);
+      await ctx.expectMessage(b.conn, `the broadcast of more than ${small} bytes at B (default max_frame)`, (m) => m.name === 'DISAGREEMENT_SIGNAL' && m.header.src === a.clientId);
+      await ctx.expectOpen(d.conn, `no broadcast above D's max_frame of ${small} (the next frame is the PONG)`);
+      await ctx.expectOpen(a.conn, 'no answer to the broadcast, whoever it skipped (REQ-2; the next frame is the PONG)');
     },
   }),
   defineCase({

@@ -77,6 +77,32 @@ function absentDstBroadcast(): Mutant {
   };
 }
 
+/**
+ * A broker that delivers a broadcast also to clients that cannot take it (REQ-18): when a broadcast
+ * reaches one client, the proxy copies it to every other client `cannotTake` picks, once.
+ */
+function broadcastToAll(name: string, caughtBy: string, cannotTake: (f: Frame, peer: { encoding?: unknown; maxFrame?: unknown }) => boolean): Mutant {
+  const peers = new WeakMap<Link, { clientId?: unknown; encoding?: unknown; maxFrame?: unknown }>();
+  const copied = new Set<string>();
+  const of = (link: Link): { clientId?: unknown; encoding?: unknown; maxFrame?: unknown } => peers.get(link) ?? peers.set(link, {}).get(link)!;
+  return {
+    name, caughtBy,
+    toBroker: (f, link) => {
+      if (nameOf(f) === 'INIT' && f.encoding === 'json') of(link).maxFrame = json(f)['max_frame'];
+      return f;
+    },
+    toClient: (f, link) => {
+      if (nameOf(f) === 'INIT_ACK') Object.assign(of(link), { clientId: json(f)['client_id'], encoding: json(f)['encoding'] });
+      const key = `${String(f.header.src)}/${f.header.id}`;
+      if (f.header.dst === '*' && !copied.has(key)) {
+        copied.add(key);
+        for (const other of link.all) if (other !== link && of(other).clientId !== f.header.src && cannotTake(f, of(other))) other.client.write(frameBytes(f));
+      }
+      return f;
+    },
+  };
+}
+
 /** A broker that drops a PONG or SHUTDOWN_ACK answering none of its PINGs or its SHUTDOWN (REQ-5): the proxy swallows it. */
 function unsolicitedAnswerDropped(): Mutant {
   const asked = new WeakMap<Link, Set<unknown>>();
@@ -190,6 +216,8 @@ export const MUTANTS: Mutant[] = [
   },
   brokerIdUnresolved(),
   absentDstBroadcast(),
+  broadcastToAll('cbor-broadcast-to-json-only-clients', 'requests/broadcast-skips-who-cannot-take-it/by:encoding', (f, peer) => f.encoding === 'cbor' && peer.encoding === 'json'),
+  broadcastToAll('broadcast-past-a-clients-max-frame', 'requests/broadcast-skips-who-cannot-take-it/by:max-frame', (f, peer) => typeof peer.maxFrame === 'number' && frameBytes(f).length - 4 > peer.maxFrame),
   {
     name: 'dispatch-payload-re-encoded',
     caughtBy: 'registry/dispatch-payload-negative-zero-unchanged',
