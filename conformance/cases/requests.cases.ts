@@ -26,6 +26,13 @@ function receiveAtB(ctx: CaseContext, b: Session, from: Session): Promise<Messag
   return ctx.expectMessage(b.conn, `REASONING_REQUEST routed to ${b.clientId} with src=${JSON.stringify(from.clientId)} (the broker sets src to the sender)`, { name: 'REASONING_REQUEST', src: from.clientId } satisfies MessageMatch);
 }
 
+/** A's broadcast DISAGREEMENT_SIGNAL reaches `taker`, not `skipped` (REQ-18), and A gets no answer (REQ-2). */
+async function expectBroadcastSkips(ctx: CaseContext, a: Session, taker: { at: Session; what: string }, skipped: { at: Session; what: string }): Promise<void> {
+  await ctx.expectMessage(taker.at.conn, taker.what, (m) => m.name === 'DISAGREEMENT_SIGNAL' && m.header.src === a.clientId);
+  await ctx.expectOpen(skipped.at.conn, `${skipped.what} (the next frame is the PONG)`);
+  await ctx.expectOpen(a.conn, 'no answer to the broadcast, whoever it skipped (REQ-2; the next frame is the PONG)');
+}
+
 export const requestCases: Case[] = [
   defineCase({
     id: 'requests/route-and-correlate',
@@ -118,9 +125,7 @@ export const requestCases: Case[] = [
       const b = await ctx.session('B', { encodings: ['cbor', 'json'] });
       const c = await ctx.session('C', { encodings: ['json'] });
       a.conn.send({ type: 'DISAGREEMENT_SIGNAL', header: { id: 'cbor-to-all', dst: '*' }, payload: { coordination_id: 'cbor', disagreement_score: 0.5, threshold: 0.25 }, encoding: 'cbor' });
-      await ctx.expectMessage(b.conn, 'the CBOR broadcast at B, which negotiated CBOR', (m) => m.name === 'DISAGREEMENT_SIGNAL' && m.header.src === a.clientId);
-      await ctx.expectOpen(c.conn, 'no CBOR broadcast at C, which negotiated JSON only (the next frame is the PONG)');
-      await ctx.expectOpen(a.conn, 'no answer to the broadcast, whoever it skipped (REQ-2; the next frame is the PONG)');
+      await expectBroadcastSkips(ctx, a, { at: b, what: 'the CBOR broadcast at B, which negotiated CBOR' }, { at: c, what: 'no CBOR broadcast at C, which negotiated JSON only' });
     },
   }),
   defineCase({
@@ -134,9 +139,7 @@ export const requestCases: Case[] = [
       // A schema-valid payload padded with JSON whitespace past D's max_frame (a broker forwards it unread, REQ-9).
       const payload = `${JSON.stringify({ coordination_id: 'large', disagreement_score: 0.5, threshold: 0.25 })}${' '.repeat(small)}`;
       ctx.sendUnchecked(a.conn, 'DISAGREEMENT_SIGNAL', { id: 'large-to-all', dst: '*' }, payload);
-      await ctx.expectMessage(b.conn, `the broadcast of more than ${small} bytes at B (default max_frame)`, (m) => m.name === 'DISAGREEMENT_SIGNAL' && m.header.src === a.clientId);
-      await ctx.expectOpen(d.conn, `no broadcast above D's max_frame of ${small} (the next frame is the PONG)`);
-      await ctx.expectOpen(a.conn, 'no answer to the broadcast, whoever it skipped (REQ-2; the next frame is the PONG)');
+      await expectBroadcastSkips(ctx, a, { at: b, what: `the broadcast of more than ${small} bytes at B (default max_frame)` }, { at: d, what: `no broadcast above D's max_frame of ${small}` });
     },
   }),
   defineCase({
