@@ -4,7 +4,7 @@
  */
 import { NDArray, packNDArray } from '../../reference/codec/ndarray.js';
 import { decodeEnvelope } from '../../reference/codec/body.js';
-import type { Message, OutgoingMessage } from '../../reference/codec/message.js';
+import { encodeMessageFrame, type Message, type OutgoingMessage } from '../../reference/codec/message.js';
 import { MIN_LIMITS, type MessageNames } from '../../spec/generated/catalog.js';
 import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
 import type { CaseContext, Session } from './context.js';
@@ -142,6 +142,24 @@ export const requestCases: Case[] = [
       await expectBroadcastSkips(ctx, a, { at: b, what: `the broadcast of more than ${small} bytes at B (default max_frame)` }, { at: d, what: `no broadcast above D's max_frame of ${small}` });
     },
   }),
+  ...([2, 3, 1] as const).map((bits) =>
+    defineCase({
+      id: `encodings/routed-frame-encoding-checked/bits:${bits}`,
+      statements: ['ENC-3'],
+      async run(ctx) {
+        // Step 5 is every receiver's, the broker's included for a frame it only forwards: encoding bits
+        // 2 or 3, or 1 from a connection that did not negotiate CBOR, are refused, even towards a
+        // destination that negotiated CBOR, and never forwarded.
+        const a = await ctx.session('A', { encodings: ['json'] });
+        const b = await ctx.session('B', { encodings: ['cbor', 'json'] });
+        if (bits === 1 && b.ack['encoding'] !== 'cbor') throw new CaseSkipped('the broker does not speak CBOR');
+        const frame = Buffer.from(encodeMessageFrame({ type: 'REASONING_REQUEST', header: { id: `bits-${bits}`, dst: b.clientId }, payload: request, encoding: bits === 1 ? 'cbor' : 'json' }));
+        frame[5] = (frame[5]! & ~3) | bits;
+        a.conn.sendRaw(frame, `REASONING_REQUEST bits-${bits} to B with encoding bits ${bits}`);
+        await ctx.expectError(a.conn, 'UNSUPPORTED_ENCODING', { re: `bits-${bits}`, closes: false, statement: 'ENC-3' });
+        await ctx.expectOpen(b.conn, 'B did not receive the refused frame (the next frame is the PONG)');
+      },
+    })),
   defineCase({
     id: 'requests/request-to-everyone-refused',
     statements: ['REQ-19'],

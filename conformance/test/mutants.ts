@@ -103,6 +103,31 @@ function broadcastToAll(name: string, caughtBy: string, cannotTake: (f: Frame, p
   };
 }
 
+/**
+ * A broker that skips step 5 for the frames it forwards (ENC-3): a REASONING_REQUEST whose encoding
+ * bits are `bits` (1: on a connection that did not negotiate CBOR) goes, as sent, to the client its
+ * dst names instead of to the broker.
+ */
+function encodingUncheckedWhenRouted(bits: 1 | 2 | 3): Mutant {
+  const peers = new WeakMap<Link, { clientId: unknown; encoding: unknown }>();
+  return {
+    name: `routed-frame-with-encoding-bits-${bits}-forwarded`,
+    caughtBy: `encodings/routed-frame-encoding-checked/bits:${bits}`,
+    toClient: (f, link) => {
+      if (nameOf(f) === 'INIT_ACK') peers.set(link, { clientId: json(f)['client_id'], encoding: json(f)['encoding'] });
+      return f;
+    },
+    rawToBroker: (chunk, link, forward) => {
+      const whole = chunk.length > 8 && chunk.readUInt32BE(0) === chunk.length - 4;
+      const picked = whole && chunk[4] === MessageType.REASONING_REQUEST && (chunk[5]! & 3) === bits && (bits > 1 || peers.get(link)?.encoding === 'json');
+      const dst = picked ? (JSON.parse(chunk.subarray(8, 8 + chunk.readUInt16BE(6)).toString('utf8')) as { dst?: unknown }).dst : undefined;
+      const target = link.all.find((l) => l !== link && dst !== undefined && peers.get(l)?.clientId === dst);
+      if (target) target.client.write(chunk);
+      else forward(chunk);
+    },
+  };
+}
+
 /** A broker that drops a PONG or SHUTDOWN_ACK answering none of its PINGs or its SHUTDOWN (REQ-5): the proxy swallows it. */
 function unsolicitedAnswerDropped(): Mutant {
   const asked = new WeakMap<Link, Set<unknown>>();
@@ -216,6 +241,9 @@ export const MUTANTS: Mutant[] = [
   },
   brokerIdUnresolved(),
   absentDstBroadcast(),
+  encodingUncheckedWhenRouted(2),
+  encodingUncheckedWhenRouted(3),
+  encodingUncheckedWhenRouted(1),
   broadcastToAll('cbor-broadcast-to-json-only-clients', 'requests/broadcast-skips-who-cannot-take-it/by:encoding', (f, peer) => f.encoding === 'cbor' && peer.encoding === 'json'),
   broadcastToAll('broadcast-past-a-clients-max-frame', 'requests/broadcast-skips-who-cannot-take-it/by:max-frame', (f, peer) => typeof peer.maxFrame === 'number' && frameBytes(f).length - 4 > peer.maxFrame),
   {
