@@ -248,6 +248,21 @@ export const requestCases: Case[] = [
     },
   }),
   defineCase({
+    id: 'requests/wrong-response-type-refused',
+    statements: ['REQ-5', 'REQ-13'],
+    async run(ctx) {
+      const { a, b } = await pair(ctx);
+      a.conn.send({ type: 'REASONING_REQUEST', header: { id: 'wants-reasoning', dst: b.clientId }, payload: request });
+      const forwarded = await receiveAtB(ctx, b, a);
+      // ACK travels routed too, but it is not REASONING_REQUEST's response type: refused, and the request stays open.
+      b.conn.send({ type: 'ACK', header: { id: 'wrong-type', re: forwarded.header.id }, payload: {} });
+      await ctx.expectError(b.conn, 'UNEXPECTED_MESSAGE', { re: 'wrong-type', closes: false, statement: 'REQ-5' });
+      await ctx.expectOpen(a.conn, 'A did not receive the ACK (the next frame is the PONG)');
+      b.conn.send({ type: 'REASONING_RESPONSE', header: { id: 'right-type', re: forwarded.header.id }, payload: answer(3) });
+      await ctx.expectMessage(a.conn, 'the REASONING_RESPONSE to the request still open, with re=wants-reasoning', { name: 'REASONING_RESPONSE', re: 'wants-reasoning' } satisfies MessageMatch);
+    },
+  }),
+  defineCase({
     id: 'requests/unsolicited-pong-and-shutdown-ack-refused',
     statements: ['REQ-5'],
     async run(ctx) {

@@ -236,6 +236,24 @@ export const runtimeRequestCases: Case[] = [
       if ((m.payload as { spike_count: number }).spike_count !== 6) throw new CaseFailure('B got an answer other than the JSON one', '6', String((m.payload as { spike_count: number }).spike_count));
     },
   }),
+  defineCase({
+    id: 'requests/answer-past-requester-max-frame-overloaded',
+    statements: ['REQ-11'],
+    async run(ctx) {
+      // The answer travels routed too: its destination is the requester, whose max_frame bounds it.
+      const small = MIN_LIMITS.max_frame;
+      const a = await session(ctx, 'A', { max_frame: small });
+      const b = await session(ctx, 'B');
+      a.conn.send({ type: 'REASONING_REQUEST', header: { id: 'small-asker', dst: b.clientId }, payload: reasoning() });
+      const forwarded = await ctx.expectMessage(b.conn, 'the request at B', (m) => m.name === 'REASONING_REQUEST');
+      // A schema-valid answer padded with JSON whitespace past A's max_frame (forwarded unread, REQ-9).
+      ctx.sendUnchecked(b.conn, 'REASONING_RESPONSE', { id: 'too-large', re: forwarded.header.id }, `${JSON.stringify(reasoningAnswer(1))}${' '.repeat(small)}`);
+      const m = await ctx.expectError(b.conn, 'OVERLOADED', { re: 'too-large', closes: false, statement: 'REQ-11' });
+      const limit = errorOf(m).details?.['limit'];
+      if (limit !== small) throw new CaseFailure(`OVERLOADED names details.limit ${JSON.stringify(limit)}; A announced max_frame ${small}`, String(small), JSON.stringify(limit));
+      await ctx.expectOpen(a.conn, 'A did not receive the oversized answer (the next frame is the PONG)');
+    },
+  }),
   ...(['at-limit', 'past-limit'] as const).map((size) =>
     defineCase({
       id: `requests/destination-max-frame/size:${size}`,

@@ -241,6 +241,19 @@ export const MUTANTS: Mutant[] = [
   },
   brokerIdUnresolved(),
   absentDstBroadcast(),
+  (() => {
+    // A broker that drops an answer of the wrong type to a forwarded request without a word (REQ-5).
+    const asked = new WeakMap<Link, Set<unknown>>();
+    return {
+      name: 'wrong-response-type-dropped',
+      caughtBy: 'requests/wrong-response-type-refused',
+      toClient: (f, link) => {
+        if (nameOf(f) === 'REASONING_REQUEST') asked.set(link, (asked.get(link) ?? new Set()).add(f.header.id));
+        return f;
+      },
+      toBroker: (f, link) => (nameOf(f) === 'ACK' && asked.get(link)?.has(f.header.re) ? null : f),
+    } satisfies Mutant;
+  })(),
   encodingUncheckedWhenRouted(2),
   encodingUncheckedWhenRouted(3),
   encodingUncheckedWhenRouted(1),

@@ -70,6 +70,15 @@ const refusedAtInFlightLimit = (name: string, refuses: (f: RFrame) => boolean) =
 });
 
 export const RUNTIME_VARIANTS: (() => RuntimeVariant)[] = [
+  () => ({
+    // An answer too large for its requester dropped without a word to the one who sent it (REQ-11, LIM-2).
+    name: 'answer-past-requester-max-frame-dropped', caughtBy: ['requests/answer-past-requester-max-frame-overloaded'],
+    toBroker: (f, link) => {
+      if (f.name === 'REASONING_RESPONSE') ((link.state['answers'] ??= new Set<string>()) as Set<string>).add(f.header.id);
+      return f;
+    },
+    toClient: (f, link) => (isError(f, 'OVERLOADED') && (link.state['answers'] as Set<string> | undefined)?.has(String(f.header.re)) ? null : f),
+  }),
   refusedAtInFlightLimit('ping-refused-at-in-flight-limit', isPing),
   refusedAtInFlightLimit('shutdown-refused-at-in-flight-limit', (f) => f.name === 'SHUTDOWN'),
   refusedAtInFlightLimit('notification-refused-at-in-flight-limit', (f) => f.name === 'INSTRUMENT_EVENT'),
