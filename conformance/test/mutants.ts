@@ -28,17 +28,26 @@ function firstFrameRecode(from: string, to: string): Rewrite {
   };
 }
 
-/** A broker that lets a client take its own broker_id (HS-26): the proxy renames such an INIT's client_id, so the broker accepts it. */
-function brokerIdTaken(): Mutant {
+/** The broker_id of the last INIT_ACK that passed `toClient`, which forwards every frame unchanged. */
+function brokerIdSeen(): { toClient: (f: Frame) => Frame; id: () => unknown } {
   let brokerId: unknown;
   return {
-    name: 'client-takes-the-broker-id',
-    caughtBy: 'handshake/client-id-of-the-broker',
     toClient: (f) => {
       if (nameOf(f) === 'INIT_ACK') brokerId = json(f)['broker_id'];
       return f;
     },
-    toBroker: (f) => (nameOf(f) === 'INIT' && f.encoding === 'json' && json(f)['client_id'] === brokerId ? withJson(f, (p) => { p['client_id'] = `${String(brokerId)}-accepted`; }) : f),
+    id: () => brokerId,
+  };
+}
+
+/** A broker that lets a client take its own broker_id (HS-26): the proxy renames such an INIT's client_id, so the broker accepts it. */
+function brokerIdTaken(): Mutant {
+  const seen = brokerIdSeen();
+  return {
+    name: 'client-takes-the-broker-id',
+    caughtBy: 'handshake/client-id-of-the-broker',
+    toClient: seen.toClient,
+    toBroker: (f) => (nameOf(f) === 'INIT' && f.encoding === 'json' && json(f)['client_id'] === seen.id() ? withJson(f, (p) => { p['client_id'] = `${String(seen.id())}-accepted`; }) : f),
   };
 }
 
@@ -51,15 +60,12 @@ function refuse(f: Frame, link: Link, code: string): 'handled' {
 
 /** A broker that answers a frame addressed to its own broker_id as if no one had that name (REQ-7). */
 function brokerIdUnresolved(): Mutant {
-  let brokerId: unknown;
+  const seen = brokerIdSeen();
   return {
     name: 'dst-of-the-broker-unknown',
     caughtBy: 'requests/dst-of-the-broker-resolves',
-    toClient: (f) => {
-      if (nameOf(f) === 'INIT_ACK') brokerId = json(f)['broker_id'];
-      return f;
-    },
-    toBroker: (f, link) => (f.header.dst !== undefined && f.header.dst === brokerId ? refuse(f, link, 'UNKNOWN_DESTINATION') : f),
+    toClient: seen.toClient,
+    toBroker: (f, link) => (f.header.dst !== undefined && f.header.dst === seen.id() ? refuse(f, link, 'UNKNOWN_DESTINATION') : f),
   };
 }
 
