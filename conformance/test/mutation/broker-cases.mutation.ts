@@ -22,8 +22,42 @@ afterAll(() => rmSync(reportDir, { recursive: true, force: true }));
 // Replay one case with: npx tsx conformance/cli.ts --seed MUTATION_SEED --run ID
 console.log(`mutation cases: suites ${MUTATION_SUITES.join(', ')}, seed ${MUTATION_SEED}`);
 
+/**
+ * An exception nothing caught, or a rejection nothing handled, while a case ran. The broker runs inside
+ * this process, where vitest only logs it; run as its own process (`concord broker`), the same broker
+ * would die of it and fail every later exchange, so here it fails the case.
+ */
+class BrokerCrashed extends Error {
+  constructor(caseId: string, cause: unknown) {
+    super(`the broker threw an uncaught exception while ${caseId} ran: ${String(cause)}`, { cause });
+    this.name = 'BrokerCrashed';
+  }
+}
+
+/** Runs `run`, then throws BrokerCrashed for the first uncaught exception or unhandled rejection during it. */
+async function failingOnUncaught<T>(caseId: string, run: () => Promise<T>): Promise<T> {
+  const uncaught: unknown[] = [];
+  const record = (e: unknown): void => void uncaught.push(e);
+  process.on('uncaughtException', record);
+  process.on('unhandledRejection', record);
+  try {
+    const result = await run();
+    // A close listener that throws runs after the sockets close: let those events fire first.
+    await new Promise((resolve) => setImmediate(resolve));
+    if (uncaught.length > 0) throw new BrokerCrashed(caseId, uncaught[0]);
+    return result;
+  } finally {
+    process.off('uncaughtException', record);
+    process.off('unhandledRejection', record);
+  }
+}
+
 /** Runs one case of `suite` against a fresh broker built from the sources; its result. */
 async function runAgainstSourceBroker(suite: string, c: Case): Promise<CaseResult> {
+  return failingOnUncaught(c.id, () => runCase(suite, c));
+}
+
+async function runCase(suite: string, c: Case): Promise<CaseResult> {
   const token = randomBytes(16).toString('hex');
   const given = { ...harness.EMBEDDED_LIMITS, ...CASE_LIMITS.get(c.id) };
   const limits = harness.resolveLimits(given);
