@@ -4,6 +4,7 @@
  */
 import { NDArray } from '../../reference/codec/ndarray.js';
 import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
+import { inFlightLimitToReach } from './in-flight-limit.js';
 import { summarize, type CaseContext, type Session } from './context.js';
 import type { Message } from '../../reference/codec/message.js';
 import { BUS_WIRE_CASES, answerOf, handlerError, incoming, nothingYet, reply, send, sleep } from '../bus/wire-rules.js';
@@ -304,8 +305,7 @@ export const registryCases: Case[] = [
       // max_in_flight dispatches answered, then one more: a broker that never releases a dispatch's slot
       // refuses it with OVERLOADED.
       const { c, s, name } = await callerAndService(ctx);
-      const limit = Number(c.ack['max_in_flight']);
-      if (!Number.isInteger(limit) || limit < 1 || limit > 4096) throw new CaseSkipped(`max_in_flight ${String(c.ack['max_in_flight'])} is too large to reach in this case`);
+      const limit = inFlightLimitToReach(c.ack, 'skip');
       const ids = Array.from({ length: limit }, (_, i) => dispatch(c, { service_name: name, method: 'run', payload: i, max_retries: 0 }));
       for (let i = 0; i < limit; i++) reply(s, await incoming(ctx, s, 'SERVICE_DISPATCH', `${i + 1} of ${limit}`), 'SERVICE_RESULT', { result: i });
       const open = new Set(ids);

@@ -7,6 +7,7 @@ import { decodeEnvelope } from '../../reference/codec/body.js';
 import { encodeMessageFrame, type Message, type OutgoingMessage } from '../../reference/codec/message.js';
 import { MIN_LIMITS, type MessageNames } from '../../spec/generated/catalog.js';
 import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
+import { inFlightLimitToReach } from './in-flight-limit.js';
 import type { CaseContext, Session } from './context.js';
 import { registryName } from '../../reference/codec/catalog.js';
 import type { MessageMatch } from '../replay/script.js';
@@ -288,10 +289,7 @@ export const requestCases: Case[] = [
     statements: ['LIM-7', 'LIM-2'],
     async run(ctx) {
       const { a, b } = await pair(ctx);
-      const limit = Number(a.ack['max_in_flight']);
-      if (!Number.isInteger(limit) || limit < 1) throw new CaseFailure('INIT_ACK announces no usable max_in_flight (HS-6)', 'a positive integer', String(a.ack['max_in_flight']));
-      // LIM-7 allows up to 1,048,576: a larger limit is no fault, only more than this case sends.
-      if (limit > 4096) throw new CaseSkipped(`max_in_flight ${limit} is too large to reach in this case`);
+      const limit = inFlightLimitToReach(a.ack, 'fail');
       for (let i = 0; i <= limit; i++) a.conn.send({ type: 'REASONING_REQUEST', header: { id: `p${i}`, dst: b.clientId }, payload: request });
       // The first `limit` requests reach B; the one beyond gets OVERLOADED.
       const over = await ctx.expectMessage(a.conn, `ERROR OVERLOADED for request ${limit + 1}`, (m) => m.name === 'ERROR');

@@ -8,6 +8,7 @@ import { DEFAULT_LIMITS } from '../../reference/codec/index.js';
 import { WireConnection } from '../wire/connection.js';
 import { socketOf } from '../wire/peer-target.js';
 import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
+import { inFlightLimitToReach } from './in-flight-limit.js';
 import { summarize, type CaseContext, type Session } from './context.js';
 import { reasoning } from './runtime-helpers.js';
 import { encodeMessageFrame, type Message } from '../../reference/codec/message.js';
@@ -131,8 +132,7 @@ export const robustnessCases: Case[] = [
       const requester = await ctx.session('requester');
       const tag = ctx.uniqueId(kind);
       await setup(ctx, responder, tag);
-      const limit = Number(requester.ack['max_in_flight']);
-      if (!Number.isInteger(limit) || limit < 1 || limit > 4096) throw new CaseSkipped(`max_in_flight ${String(requester.ack['max_in_flight'])} is too large to reach in this case`);
+      const limit = inFlightLimitToReach(requester.ack, 'skip');
       for (let i = 0; i <= limit; i++) requester.conn.send({ type, header: { id: `q${i}` }, payload: payload(tag, i) });
       const over = await ctx.expectMessage(requester.conn, `ERROR OVERLOADED for ${type} number ${limit + 1}`, (m) => m.name === 'ERROR', ctx.timeoutMs * 4);
       const p = over.payload as { code: string; details?: { limit?: number } };

@@ -5,6 +5,7 @@
  */
 import type { Message } from '../../reference/codec/message.js';
 import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
+import { inFlightLimitToReach } from './in-flight-limit.js';
 import type { CaseContext, Session } from './context.js';
 import { errorOf, expectSilence, requireDrainTime, expectTimeout, messageWithin, pairWithRequest, reasoning, reasoningAnswer, slack, session } from './runtime-helpers.js';
 import { registryName } from '../../reference/codec/catalog.js';
@@ -133,10 +134,7 @@ export const shutdownCases: Case[] = [
       // handled as below it, and a SHUTDOWN starts the drain (HS-14, HS-15).
       const a = await session(ctx, 'A');
       const b = await session(ctx, 'B');
-      const limit = Number(a.ack['max_in_flight']);
-      if (!Number.isInteger(limit) || limit < 1) throw new CaseFailure('INIT_ACK announces no usable max_in_flight (HS-6)', 'a positive integer', String(a.ack['max_in_flight']));
-      // A broker may allow far more (LIM-7's range): that is no fault, only more than this case sends.
-      if (limit > 4096) throw new CaseSkipped(`max_in_flight ${limit} is too large to reach in this case`);
+      const limit = inFlightLimitToReach(a.ack, 'fail');
       const open = new Set<string>();
       for (let i = 0; i < limit; i++) {
         open.add(`held-${i}`);
