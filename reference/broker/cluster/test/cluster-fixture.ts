@@ -23,13 +23,13 @@ export const TEST_CLUSTER_TIMERS = { heartbeatMs: 200, deadAfterMs: 2000 };
  * No broker yet on the running NATS server `nats`: `add` starts each. A broker is listed in `brokers`
  * as soon as it is made, so one that never becomes ready is still there to close.
  */
-export function clusterOn(nats: NatsProcess, options: BrokerOptions = {}): ClusterUnderTest {
+export function clusterOn(nats: NatsProcess, options: BrokerOptions = {}, timers: { heartbeatMs: number; deadAfterMs: number } = TEST_CLUSTER_TIMERS): ClusterUnderTest {
   const c: ClusterUnderTest = {
     nats,
     brokers: [],
     ports: [],
     async add(id, more = {}) {
-      const broker = new Broker({ port: 0, logLevel: 'error', ...options, ...more, brokerId: id, cluster: { url: nats.url, ...TEST_CLUSTER_TIMERS } });
+      const broker = new Broker({ port: 0, logLevel: 'error', ...options, ...more, brokerId: id, cluster: { url: nats.url, ...timers } });
       c.brokers.push(broker);
       const bound = await broker.listen();
       await broker.clusterReady();
