@@ -18,7 +18,10 @@ import { loadBuiltHarness } from './harness-build.js';
 import { defineCaseTests, reportDirForThisFile, runCaseAgainst, type StartBrokers } from './case-runner.js';
 import { MUTATION_SEED, NEEDS_ONE_BROKER, PER_BROKER_CASES } from './scope.js';
 
-/** The suite of this file: `bus` adds nothing a cluster changes that `core` does not reach. */
+/**
+ * The suite of this file. `bus` passes spread too (36 cases, 9 s), but none of its cases failed with any
+ * of three cluster-only mutants of bus.ts applied by hand (lines 112, 167, 194): not worth its time yet.
+ */
 const CLUSTER_SUITES = ['core'] as const;
 const BROKERS = ['b1', 'b2', 'b3'];
 /**
