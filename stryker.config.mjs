@@ -4,21 +4,30 @@
  * dist/ (unmutated: conformance/test/mutation/harness-build.ts) and runs StrykerJS over the broker's
  * sources with the conformance suites as the only tests (one vitest test per case).
  *
- * Scope: reference/broker/*.ts, except
+ * Tests: `broker-cases.mutation.ts` runs the `core` and `bus` cases against one broker in process;
+ * `cluster-cases.mutation.ts` runs the `core` cases again against three brokers in process joined by a
+ * nats-server (one per file run, stopped by PID), the connections spread over them, so a requester and
+ * its responder sit on different brokers: the only way to reach the broker's cluster-only paths.
+ *
+ * Scope: reference/broker/*.ts and reference/broker/cluster/*.ts, except
  * - command.ts: the `concord broker` command line; only the broker-process suite reaches it, and that
  *   suite starts the broker as a child process, where Stryker sees no coverage;
  * - index.ts: re-exports only;
- * - cluster/**: the NATS-backed cluster (its rewrite for cluster-wide dispatch, issue 17, is done) is
- *   reached only by the cluster suites, which need a nats-server and two brokers per case; the mutation
- *   tests run the in-process core and bus suites, where every cluster mutant would be NoCoverage. A
- *   cluster test file (a nats-server per worker) is the next step, not yet written.
+ * - cluster/nats-process.ts: starts and stops the nats-server child for the tests, no broker behaviour;
+ * - cluster/test/** (not matched by `cluster/*.ts`): the cluster tests' fixture, which the cluster
+ *   cases use to start their brokers.
+ * The cluster files (738 mutants by Stryker's instrumenter, a few static) are in since the cluster cases
+ * reach them: applied by hand, relay.ts line 45 (`{ raw, ... }` -> `{}`) fails a cluster case, as do
+ * router.ts lines 217 and 262 and dispatch.ts lines 54 and 92 ("cluster only" in survivors.md). The cost:
+ * the cluster file takes 83-106 s for its 201 cases (the single broker's file 69 s for 239), and a
+ * surviving mutant runs every case that reaches it in both files.
  *
  * @type {import('@stryker-mutator/api/core').PartialStrykerOptions}
  */
 export default {
   testRunner: 'vitest',
   vitest: { configFile: 'conformance/test/mutation/vitest.mutation.config.ts' },
-  mutate: ['reference/broker/*.ts', '!reference/broker/command.ts', '!reference/broker/index.ts'],
+  mutate: ['reference/broker/*.ts', '!reference/broker/command.ts', '!reference/broker/index.ts', 'reference/broker/cluster/*.ts', '!reference/broker/cluster/nats-process.ts'],
   // Only what the suites and the built harness read is copied into the sandboxes.
   ignorePatterns: ['cpp-client', 'peers', 'bench', 'docs', 'reports'],
   coverageAnalysis: 'perTest',

@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { runSuite } from '../api.js';
 import { brokerOptionsFor, EMBEDDED_LIMITS, resolveLimits } from '../limits.js';
 import { startCluster, stopAfterAll, type ClusterUnderTest } from '../../reference/broker/cluster/test/cluster-fixture.js';
+import { PER_BROKER_CASES } from './mutation/scope.js';
 
 const TOKEN = 'cluster-core-suite';
 const limits = resolveLimits(EMBEDDED_LIMITS);
@@ -18,11 +19,11 @@ beforeAll(async () => {
 stopAfterAll(() => cluster);
 
 /**
- * max_handshake_bytes is a per-broker limit by nature (LIM-2 bounds the memory one broker spends on
- * handshakes): spread over three brokers, no one broker reaches it. Listed as known failing, so a run
- * where it passes fails and says so.
+ * Per-broker limits by nature (max_handshake_bytes: LIM-2 bounds the memory one broker spends on
+ * handshakes): spread over three brokers, no one broker reaches them. Listed as known failing, so a run
+ * where one passes fails and says so.
  */
-const PER_BROKER = ['handshake/handshake-memory-bounded'];
+const PER_BROKER = [...PER_BROKER_CASES.keys()];
 
 async function core(target: string, knownFailing: string[] = []): Promise<void> {
   const run = await runSuite({ target, token: TOKEN, limits: EMBEDDED_LIMITS, suites: ['core'], knownFailing });

@@ -48,7 +48,13 @@ export class NatsProcess {
   /** Starts a server on a free port (or `port`), waiting at most `startMs` for it to accept. */
   static async start(port?: number, startMs = 20_000): Promise<NatsProcess> {
     const nats = new NatsProcess(port ?? (await freePort()));
-    await nats.run(startMs);
+    try {
+      await nats.run(startMs);
+    } catch (e) {
+      // The caller gets no handle to a server that did not start: it is stopped (by PID) here.
+      await nats.dispose();
+      throw e;
+    }
     return nats;
   }
 

@@ -19,17 +19,20 @@ export interface ClusterUnderTest {
 /** Cluster timers for tests: heartbeat 200 ms; dead after 2 s, so a loaded machine declares no live broker dead. */
 export const TEST_CLUSTER_TIMERS = { heartbeatMs: 200, deadAfterMs: 2000 };
 
-export async function startCluster(ids: string[], options: BrokerOptions = {}): Promise<ClusterUnderTest> {
-  const nats = await NatsProcess.start();
+/**
+ * No broker yet on the running NATS server `nats`: `add` starts each. A broker is listed in `brokers`
+ * as soon as it is made, so one that never becomes ready is still there to close.
+ */
+export function clusterOn(nats: NatsProcess, options: BrokerOptions = {}, timers: { heartbeatMs: number; deadAfterMs: number } = TEST_CLUSTER_TIMERS): ClusterUnderTest {
   const c: ClusterUnderTest = {
     nats,
     brokers: [],
     ports: [],
     async add(id, more = {}) {
-      const broker = new Broker({ port: 0, logLevel: 'error', ...options, ...more, brokerId: id, cluster: { url: nats.url, ...TEST_CLUSTER_TIMERS } });
+      const broker = new Broker({ port: 0, logLevel: 'error', ...options, ...more, brokerId: id, cluster: { url: nats.url, ...timers } });
+      c.brokers.push(broker);
       const bound = await broker.listen();
       await broker.clusterReady();
-      c.brokers.push(broker);
       c.ports.push(bound.port!);
       return { broker, port: bound.port! };
     },
@@ -41,6 +44,12 @@ export async function startCluster(ids: string[], options: BrokerOptions = {}): 
       }
     },
   };
+  return c;
+}
+
+/** A NATS server of its own and the brokers `ids` joined to it, each seeing the others. */
+export async function startCluster(ids: string[], options: BrokerOptions = {}): Promise<ClusterUnderTest> {
+  const c = clusterOn(await NatsProcess.start(), options);
   for (const id of ids) await c.add(id);
   await c.settled();
   return c;

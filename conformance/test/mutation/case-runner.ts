@@ -1,0 +1,113 @@
+/**
+ * What the mutation test files share: one vitest test per conformance case, each run through the
+ * compiled harness (harness-build.ts) against brokers its file starts from the (mutated) sources for
+ * that case alone and stops when the case ends, failing the case on an exception nothing caught.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { BrokerOptions } from '../../../reference/broker/index.js';
+import type { BuiltHarness } from './harness-build.js';
+import { CASE_LIMITS, frameTimeoutOf, MUTATION_SEED, SKIPPED_ON_REFERENCE } from './scope.js';
+import type { CaseResult } from '../../runner.js';
+import type { Case } from '../../cases/model.js';
+
+/**
+ * An exception nothing caught, or a rejection nothing handled, while a case ran. The broker runs inside
+ * this process, where vitest only logs it; run as its own process (`concord broker`), the same broker
+ * would die of it and fail every later exchange, so here it fails the case.
+ */
+export class BrokerCrashed extends Error {
+  constructor(caseId: string, cause: unknown) {
+    super(`the broker threw an uncaught exception while ${caseId} ran: ${String(cause)}`, { cause });
+    this.name = 'BrokerCrashed';
+  }
+}
+
+/** Runs `run`, then throws BrokerCrashed for the first uncaught exception or unhandled rejection during it. */
+async function failingOnUncaught<T>(caseId: string, run: () => Promise<T>): Promise<T> {
+  const uncaught: unknown[] = [];
+  const record = (e: unknown): void => void uncaught.push(e);
+  process.on('uncaughtException', record);
+  process.on('unhandledRejection', record);
+  try {
+    const result = await run();
+    // A close listener that throws runs after the sockets close: let those events fire first.
+    await new Promise((resolve) => setImmediate(resolve));
+    if (uncaught.length > 0) throw new BrokerCrashed(caseId, uncaught[0]);
+    return result;
+  } finally {
+    process.off('uncaughtException', record);
+    process.off('unhandledRejection', record);
+  }
+}
+
+/** The brokers one case runs against: the harness's target, and how to shut them down (HS-17) or stop them. */
+export interface BrokersUnderTest {
+  /** `host:port`, or several joined by commas (the k-th connection of a case goes to the k-th mod n). */
+  target: string;
+  /** Starts the graceful shutdown the harness asks for (`handshake/broker-shutdown-drains-and-closes`). */
+  shutdown(): void;
+  /** Stops every broker at once; called when the case ends, also when it failed. */
+  close(): Promise<void>;
+}
+
+/** Starts the brokers of one case with the token and the options of the case's limits. */
+export type StartBrokers = (caseId: string, options: BrokerOptions & { token: string }) => Promise<BrokersUnderTest>;
+
+/** Runs one case of `suite` through the built harness against brokers `start` makes for it; its result. */
+export async function runCaseAgainst(harness: BuiltHarness, start: StartBrokers, reportDir: string, suite: string, c: Case): Promise<CaseResult> {
+  return failingOnUncaught(c.id, async () => {
+    const token = randomBytes(16).toString('hex');
+    const given = { ...harness.EMBEDDED_LIMITS, ...CASE_LIMITS.get(c.id) };
+    const brokers = await start(c.id, { token, ...harness.brokerOptionsFor(harness.resolveLimits(given)) });
+    let results: CaseResult[] = [];
+    try {
+      await harness.runCommand({
+        target: brokers.target, token, limits: given, shutdownPeer: () => brokers.shutdown(),
+        suites: [suite], cases: [c], run: [], skip: [], seed: MUTATION_SEED,
+        timeoutMs: frameTimeoutOf(c.id), failFast: false, strict: true, knownFailing: [], json: true, reportDir,
+        out: () => undefined, err: () => undefined, onFinish: (run) => (results = run.results),
+      });
+    } finally {
+      await brokers.close();
+    }
+    const result = results.find((r) => r.id === c.id);
+    if (!result) throw new Error(`the harness reported no result for ${c.id}`);
+    return result;
+  });
+}
+
+/** A directory for the harness's reports, removed when the test file ends. */
+export function reportDirForThisFile(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'concord-mutation-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+export interface CaseTests {
+  suites: readonly string[];
+  /** The test's name for a case and its expected outcome; distinct across the mutation files. */
+  testName(c: Case, expected: string): string;
+  /** Cases left out of this file, with the reason. */
+  leftOut?: ReadonlyMap<string, string>;
+  run(suite: string, c: Case): Promise<CaseResult>;
+}
+
+/** One test per case: it must pass, or be skipped where the reference broker skips it. */
+export function defineCaseTests(harness: BuiltHarness, t: CaseTests): void {
+  for (const suite of t.suites) {
+    describe(suite, () => {
+      for (const c of harness.casesOf([suite])) {
+        if (t.leftOut?.has(c.id)) continue;
+        const expected = SKIPPED_ON_REFERENCE.has(c.id) ? 'skipped' : 'pass';
+        it(t.testName(c, expected), async () => {
+          const r = await t.run(suite, c);
+          expect(r.outcome, r.message).toBe(expected);
+        });
+      }
+    });
+  }
+}
