@@ -275,4 +275,47 @@ export const MUTANTS: Mutant[] = [
     caughtBy: 'registry/dispatch-to-a-service-gone-before-its-attempt',
     toClient: (f) => (isError(f, 'SERVICE_NOT_FOUND') ? withJson(f, (p) => { p['code'] = 'INTERNAL'; }) : f),
   },
+  refusedInitKeptOpen(),
+  framesAfterClosingFaultHandled(),
 ];
+
+/**
+ * A broker that closes after a refused first frame only when the error closes (HS-3): the proxy answers an
+ * INIT without `role` with SCHEMA_VIOLATION itself and keeps the connection, so the next INIT is accepted.
+ */
+function refusedInitKeptOpen(): Mutant {
+  const opened = new WeakSet<Link>();
+  return {
+    name: 'refused-first-frame-kept-open',
+    caughtBy: 'handshake/refused-init-closes-before-a-retry',
+    toClient: (f, link) => {
+      if (nameOf(f) === 'INIT_ACK') opened.add(link);
+      return f;
+    },
+    toBroker: (f, link) => (!opened.has(link) && nameOf(f) === 'INIT' && f.encoding === 'json' && !('role' in json(f)) ? refuse(f, link, 'SCHEMA_VIOLATION') : f),
+  };
+}
+
+/**
+ * A broker that acts on the frames after a closing fault in the same read (ERR-4): an open client's write
+ * that starts with a second INIT reaches the broker with the INIT moved last, so the frames behind it are
+ * handled before the fault.
+ */
+function framesAfterClosingFaultHandled(): Mutant {
+  const opened = new WeakSet<Link>();
+  return {
+    name: 'frames-after-a-closing-fault-handled',
+    caughtBy: 'errors/closing-fault-ends-the-read',
+    toClient: (f, link) => {
+      if (nameOf(f) === 'INIT_ACK') opened.add(link);
+      return f;
+    },
+    rawToBroker: (chunk, link, forward) => {
+      const frames: Buffer[] = [];
+      for (let at = 0; at + 4 <= chunk.length && at + 4 + chunk.readUInt32BE(at) <= chunk.length; at += 4 + chunk.readUInt32BE(at)) frames.push(chunk.subarray(at, at + 4 + chunk.readUInt32BE(at)));
+      const whole = frames.reduce((n, f) => n + f.length, 0) === chunk.length;
+      if (opened.has(link) && whole && frames.length > 1 && frames[0]![4] === MessageType.INIT) forward(Buffer.concat([...frames.slice(1), frames[0]!]));
+      else forward(chunk);
+    },
+  };
+}
