@@ -3,7 +3,7 @@
  * a client taking a service's name, requests the broker answers itself beyond max_in_flight, and a
  * reader that never reads. Each case fails a broker that goes wrong in the way its comment names.
  */
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { DEFAULT_LIMITS } from '../../reference/codec/index.js';
 import { WireConnection } from '../wire/connection.js';
 import { socketOf } from '../wire/peer-target.js';
@@ -40,7 +40,7 @@ async function callOrSkip(ctx: CaseContext, s: Session, type: MessageName, paylo
 }
 
 /** A TCP or Unix connection the case controls itself (pausing its reads), recorded in the wire log. */
-async function rawSocketSession(ctx: CaseContext, label: string): Promise<{ session: Session; pause(): void; resume(): void }> {
+async function rawSocketSession(ctx: CaseContext, label: string): Promise<{ session: Session; socket: Socket; pause(): void; resume(): void }> {
   const address = socketOf(ctx.options.target);
   if (!address) throw new CaseSkipped('the case needs a socket target (TCP or Unix)');
   const socket = await new Promise<ReturnType<typeof connect>>((resolve, reject) => {
@@ -52,7 +52,7 @@ async function rawSocketSession(ctx: CaseContext, label: string): Promise<{ sess
   const clientId = ctx.uniqueId(label);
   conn.send({ type: 'INIT', header: { id: 'init' }, payload: ctx.initPayload(clientId) });
   const ack = await ctx.expectMessage(conn, 'INIT_ACK answering INIT', (m) => m.name === 'INIT_ACK' && m.header.re === 'init');
-  return { session: { conn, clientId, ack: ack.payload as Record<string, unknown> }, pause: () => conn.pauseReading(), resume: () => conn.resumeReading() };
+  return { session: { conn, clientId, ack: ack.payload as Record<string, unknown> }, socket, pause: () => conn.pauseReading(), resume: () => conn.resumeReading() };
 }
 
 /**
@@ -360,6 +360,38 @@ export const robustnessCases: Case[] = [
       } finally {
         for (const stop of stops) stop();
       }
+    },
+  }),
+  // A broker with no error listener on its sockets dies of a peer's reset (an uncaught ECONNRESET or EPIPE
+  // in a broker process), and every client with it. A reset is a disconnect (section 10.1): the requests
+  // forwarded to the reset client get PEER_GONE (HS-18) and the broker goes on serving.
+  defineCase({
+    id: 'handshake/reset-while-written-is-a-disconnect',
+    statements: ['HS-18'],
+    async run(ctx) {
+      const reset = await rawSocketSession(ctx, 'reset');
+      const asker = await ctx.session('asker');
+      reset.pause();
+      // Requests the reset client never reads, together half of max_write_buffer (the asker is never paused):
+      // the broker is still writing them, or they wait in the socket, when the reset comes.
+      const count = 4;
+      const size = Math.min(1 << 20, Math.floor(ctx.limits.max_write_buffer / (2 * count)), Number(reset.session.ack['max_frame'] ?? DEFAULT_LIMITS.max_frame) - 1024);
+      const filler = `{"context":"${'r'.repeat(Math.max(1, size - 16))}"}`;
+      for (let i = 0; i < count; i++) ctx.sendUnchecked(asker.conn, 'REASONING_REQUEST', { id: `w${i}`, dst: reset.session.clientId }, filler);
+      // The broker reads the asker in order: once this PING is answered, every request was forwarded.
+      await ctx.expectOpen(asker.conn, 'the asker\'s PING answered after its requests were forwarded');
+      reset.socket.resetAndDestroy();
+      const gone = new Set<string>();
+      while (gone.size < count) {
+        const m = await ctx.expectMessage(asker.conn, `ERROR PEER_GONE for each of w0 .. w${count - 1} (HS-18), the reset client having disconnected`, (x) => x.name === 'ERROR' && /^w[0-9]+$/.test(x.header.re ?? '') && !gone.has(x.header.re!));
+        const p = m.payload as { code?: string; definite?: unknown };
+        if (registryName(String(p.code)) !== 'PEER_GONE' || p.definite !== false) throw new CaseFailure(`a request to the client that reset its connection was answered with ${String(p.code)} (definite ${String(p.definite)})`, 'PEER_GONE, definite false', `${String(p.code)}, definite ${String(p.definite)}`);
+        gone.add(m.header.re!);
+      }
+      // The broker goes on serving: a new session, and the asker's.
+      const after = await ctx.session('after');
+      await ctx.expectOpen(after.conn, 'a session opened after the reset answering its PING');
+      await ctx.expectOpen(asker.conn, 'the asker still served after the reset');
     },
   }),
   defineCase({

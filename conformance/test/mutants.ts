@@ -277,7 +277,25 @@ export const MUTANTS: Mutant[] = [
   },
   refusedInitKeptOpen(),
   framesAfterClosingFaultHandled(),
+  diesOfAClientReset(),
 ];
+
+/**
+ * A broker with no error listener on its sockets, run as its own process without a last-resort handler:
+ * a client's reset kills it. The proxy drops every connection then and refuses every later one.
+ */
+function diesOfAClientReset(): Mutant {
+  let dead = false;
+  return {
+    name: 'dies-of-a-client-reset',
+    caughtBy: 'handshake/reset-while-written-is-a-disconnect',
+    clientError: (_e, link) => {
+      dead = true;
+      for (const l of [...link.all]) l.client.destroy();
+    },
+    rawToBroker: (chunk, link, forward) => (dead ? link.client.destroy() : forward(chunk)),
+  };
+}
 
 /**
  * A broker that closes after a refused first frame only when the error closes (HS-3): the proxy answers an
