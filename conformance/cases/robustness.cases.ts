@@ -292,11 +292,18 @@ export const robustnessCases: Case[] = [
       } finally {
         stopKeepalive();
       }
-      // The sink was cut off: reading again, it finds the end of the connection.
+      // The sink was cut off: reading again, it finds its queue, ERROR OVERLOADED naming max_write_buffer
+      // in details.limit (LIM-17), then the end of the connection.
       sink.resume();
-      for (let i = 0; i <= count + 2; i++) {
+      let overloaded: Message | undefined;
+      for (let i = 0; i <= count + 16; i++) {
         const r = await ctx.receive(sink.session.conn, 'the sink\'s connection closed (LIM-17)', bound);
-        if (r.kind === 'closed') return;
+        if (r.kind === 'message' && r.message.name === 'ERROR' && registryName((r.message.payload as { code: string }).code) === 'OVERLOADED') overloaded = r.message;
+        if (r.kind !== 'closed') continue;
+        if (!overloaded) throw new CaseFailure('the broker closed the reader that never read without ERROR OVERLOADED before the close (LIM-17)', 'ERROR OVERLOADED, then the close', 'the close alone');
+        const limit = (overloaded.payload as { details?: { limit?: unknown } }).details?.limit;
+        if (limit !== ctx.limits.max_write_buffer) throw new CaseFailure(`the OVERLOADED closing the slow reader gives details.limit ${JSON.stringify(limit)}, not max_write_buffer ${ctx.limits.max_write_buffer} (LIM-17; pass --limit max_write_buffer=N for a broker with another)`, String(ctx.limits.max_write_buffer), JSON.stringify(limit));
+        return;
       }
       throw new CaseFailure('the reader that never read is still connected', 'closed', 'open');
     },
