@@ -369,6 +369,65 @@ export const robustnessCases: Case[] = [
       }
     },
   }),
+  // A broker that does not resume a sender when the full reader it fed drains (it misses the reader's
+  // drain) leaves the sender unread for good: the reader read everything, so LIM-17 never frees it either.
+  // The reader is not at fault: it must not be closed (LIM-17 applies to a reader that stayed full).
+  defineCase({
+    id: 'limits/reader-drains-sender-resumes',
+    statements: ['LIM-14', 'LIM-17'],
+    async run(ctx) {
+      const reader = await rawSocketSession(ctx, 'reader');
+      const tag = ctx.uniqueId('drains');
+      await callOrSkip(ctx, reader.session, 'BUS_REGISTER_HANDLER', { message_type: tag, category: 'query' }, 'the command bus');
+      const sender = await ctx.session('sender');
+      const asker = await ctx.session('asker');
+      reader.pause();
+      const since = Date.now();
+      const bound = ctx.limits.slow_reader_timeout_ms + 4 * ctx.timeoutMs;
+      const stopKeepalive = keepAlive(reader.session, sender.clientId, 4 * bound);
+      let stopDraining = false;
+      let readerClosedAt: number | undefined;
+      try {
+        // The sender's requests fill the reader's queue past max_write_buffer: the sender is paused (LIM-14).
+        await fillUntilRefused(ctx, sender, asker, reader.session.clientId, tag, Math.ceil(ctx.limits.max_write_buffer / (1 << 20)) + 40);
+        sender.conn.send({ type: 'PING', header: { id: 'after-fill' } });
+        // The reader reads its whole queue, as fast as it can (its PINGs answered, everything else dropped).
+        reader.resume();
+        const drained = (async () => {
+          const until = Date.now() + 4 * bound;
+          while (!stopDraining && Date.now() < until) {
+            const r = await reader.session.conn.next(100);
+            if (r.kind === 'closed') return void (readerClosedAt = Date.now());
+            if (r.kind === 'message' && r.message.name === 'PING') reader.session.conn.send({ type: 'PONG', header: { id: `pong-${r.message.header.id}`, re: r.message.header.id } });
+          }
+        })();
+        // Once the reader drained, the broker reads the sender again: its PING is answered.
+        await untilPong(ctx, sender, 'after-fill', 'the sender read again once the reader it fed drained its queue (LIM-14)', bound, (m) => {
+          if (m.name === 'ERROR' && /^fill[0-9]+$/.test(m.header.re ?? '')) return;
+          throw new CaseFailure('the sender got something other than its PONG while the reader drained', 'PONG with re=after-fill', summarize(m));
+        });
+        stopDraining = true;
+        await drained;
+      } catch (e) {
+        // A reader cut off before it drained (too slow a machine for slow_reader_timeout_ms) gives no verdict.
+        if (e instanceof CaseFailure && readerClosedAt !== undefined && readerClosedAt - since >= ctx.limits.slow_reader_timeout_ms) throw new CaseSkipped(`the reader was cut off (LIM-17) ${readerClosedAt - since} ms into the case, before it drained its queue: no verdict at slow_reader_timeout_ms ${ctx.limits.slow_reader_timeout_ms}`);
+        throw e;
+      } finally {
+        stopDraining = true;
+        stopKeepalive();
+      }
+      if (readerClosedAt !== undefined && readerClosedAt - since >= ctx.limits.slow_reader_timeout_ms) throw new CaseSkipped(`the reader was cut off (LIM-17) ${readerClosedAt - since} ms into the case: no verdict at slow_reader_timeout_ms ${ctx.limits.slow_reader_timeout_ms}`);
+      if (readerClosedAt !== undefined) throw new CaseFailure(`the broker closed the reader ${readerClosedAt - since} ms into the case, within slow_reader_timeout_ms ${ctx.limits.slow_reader_timeout_ms}, though it read its queue (LIM-17)`, 'the reader kept', 'closed');
+      // What is left of its queue in the socket buffers comes first (the filler is not a valid payload).
+      reader.session.conn.send({ type: 'PING', header: { id: 'reader-kept' } });
+      const until = Date.now() + bound;
+      for (;;) {
+        const r = await ctx.receive(reader.session.conn, 'PONG with re=reader-kept: the reader, which drained its queue, still served (LIM-17)', Math.max(1, until - Date.now()));
+        if (r.kind === 'closed') throw new CaseFailure('the broker closed the reader, which had drained its queue, before answering its PING (LIM-17)', 'PONG with re=reader-kept', 'closed');
+        if (r.kind === 'message' && r.message.name === 'PONG' && r.message.header.re === 'reader-kept') return;
+      }
+    },
+  }),
   // A broker with no error listener on its sockets dies of a peer's reset (an uncaught ECONNRESET or EPIPE
   // in a broker process), and every client with it. A reset is a disconnect (section 10.1): the requests
   // forwarded to the reset client get PEER_GONE (HS-18) and the broker goes on serving.
