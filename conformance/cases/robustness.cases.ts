@@ -25,6 +25,11 @@ const u32 = (n: number): Uint8Array => {
   b.writeUInt32BE(n);
   return b;
 };
+/** An INIT payload of this run without its token: the secret stays out of raw bytes and bundles. */
+function initWithoutTokenOf(ctx: CaseContext): Record<string, unknown> {
+  const { token: _token, ...init } = ctx.initPayload(ctx.uniqueId('raw'));
+  return init;
+}
 const nested = (levels: number): string => `${'['.repeat(levels)}${']'.repeat(levels)}`;
 
 function descriptor(name: string): Record<string, unknown> {
@@ -250,6 +255,63 @@ export const robustnessCases: Case[] = [
         return;
       }
       throw new CaseFailure(`${most} connections each holding a 65,536-byte first frame in progress were all kept`, `ERROR OVERLOADED by connection ${most}`, 'none refused');
+    },
+  }),
+  // A broker that adds a first frame's held bytes again at each read, instead of their growth, refuses a
+  // first frame that arrives in many pieces, though that frame alone holds 65,536 bytes of the budget (HS-21).
+  defineCase({
+    id: 'handshake/trickled-first-frame-counted-once',
+    statements: ['HS-21', 'FRM-5'],
+    async run(ctx) {
+      const conn = await ctx.open('trickle', 'its pieces must arrive as separate reads within handshake_timeout_ms');
+      // An INIT (without the token: its answer may be UNAUTHORIZED) padded with JSON whitespace to the
+      // largest first frame, 65,536 bytes of body (HS-20).
+      const payload = new TextEncoder().encode(JSON.stringify(initWithoutTokenOf(ctx)));
+      const largest = MIN_LIMITS.max_frame;
+      const bare = encodeEnvelope(messageByName('INIT').code, 'json', { id: 'init-trickled' }, payload).length;
+      const frame = encodeFrame(encodeEnvelope(messageByName('INIT').code, 'json', { id: 'init-trickled' }, Buffer.concat([payload, Buffer.alloc(largest - bare, 0x20)])));
+      const pieces = 64;
+      const gap = Math.max(1, Math.min(5, Math.floor(ctx.limits.handshake_timeout_ms / (4 * pieces))));
+      const step = Math.ceil(frame.length / pieces);
+      const since = Date.now();
+      for (let at = 0; at < frame.length; at += step) {
+        conn.sendRaw(frame.subarray(at, at + step), `bytes ${at} .. ${Math.min(frame.length, at + step)} of an INIT of 65,536 bytes, ${gap} ms apart`);
+        await new Promise((resolve) => setTimeout(resolve, gap));
+      }
+      const r = await ctx.receive(conn, 'the answer to the trickled first frame (INIT_ACK, or an ERROR other than OVERLOADED)');
+      const code = r.kind === 'message' && r.message.name === 'ERROR' ? registryName((r.message.payload as { code: string }).code) : undefined;
+      if (r.kind === 'closed' && Date.now() - since >= ctx.limits.handshake_timeout_ms) throw new CaseSkipped(`the pieces took longer than handshake_timeout_ms (${ctx.limits.handshake_timeout_ms} ms): no verdict`);
+      if (code === 'OVERLOADED') throw new CaseFailure(`a first frame of 65,536 bytes that arrived in ${pieces} pieces was refused with OVERLOADED, though no other connection held anything (HS-21: the bytes held, counted once)`, 'INIT_ACK, or an ERROR other than OVERLOADED', 'ERROR OVERLOADED');
+      if (r.kind !== 'message' || (r.message.name !== 'INIT_ACK' && r.message.name !== 'ERROR')) throw new CaseFailure('the trickled first frame got no answer', 'INIT_ACK, or an ERROR other than OVERLOADED', r.kind === 'message' ? summarize(r.message) : r.kind);
+      // What it held is released: a session after it gets in.
+      const after = await ctx.session('after-trickle');
+      await ctx.expectOpen(after.conn);
+    },
+  }),
+  // A broker that goes on counting an open client's frame in progress against max_handshake_bytes (HS-21
+  // bounds connections without INIT_ACK only) refuses a frame above it that max_frame allows (FRM-1).
+  defineCase({
+    id: 'handshake/handshake-budget-ends-at-init-ack',
+    statements: ['HS-21', 'FRM-1'],
+    async run(ctx) {
+      const a = await ctx.session('A');
+      const b = await ctx.session('B');
+      // A payload one MiB above max_handshake_bytes: a context longer than its schema allows, which is B's to
+      // refuse, not the broker's (section 7: the payload of a routed frame is its destination's).
+      const payload = Buffer.from(`{"context":"${'h'.repeat(ctx.limits.max_handshake_bytes + (1 << 20))}"}`);
+      const body = payload.length + 64;
+      if (body > Number(a.ack['max_frame']) || body > DEFAULT_LIMITS.max_frame) throw new CaseSkipped(`a frame above max_handshake_bytes (${body} bytes) is above the broker's max_frame ${String(a.ack['max_frame'])}`);
+      ctx.sendUnchecked(a.conn, 'REASONING_REQUEST', { id: 'big', dst: b.clientId }, payload.toString('latin1'));
+      const until = Date.now() + 4 * ctx.timeoutMs;
+      for (;;) {
+        const r = await ctx.receive(b.conn, `REASONING_REQUEST big from A, whole, at B (${payload.length} bytes of payload)`, Math.max(1, until - Date.now()));
+        if (r.kind === 'closed') throw new CaseFailure('B was closed while the large request was on its way', 'REASONING_REQUEST big', 'closed');
+        if (r.kind === 'timeout' || (r.kind === 'message' && r.message.name !== 'REASONING_REQUEST')) continue;
+        const tail = Buffer.from(r.bytes).subarray(-payload.length);
+        if (!tail.equals(payload)) throw new CaseFailure('the large request reached B changed', `its ${payload.length} bytes of payload`, `${r.bytes.length} bytes`);
+        break;
+      }
+      await ctx.expectOpen(a.conn, 'A still open, with no ERROR for its large request');
     },
   }),
   // A broker that pauses the senders of a reader that never reads stalls them for good (LIM-14 before

@@ -1,6 +1,6 @@
 /** Broker variants with one injected defect each, and the case that must catch it. */
 import { frameBytes, nameOf, type Frame, type Link, type Mutant, type Rewrite } from './mutant-proxy.js';
-import { MessageType } from '../../spec/generated/catalog.js';
+import { DEFAULT_LIMITS, MessageType } from '../../spec/generated/catalog.js';
 
 const text = new TextDecoder();
 const bytes = new TextEncoder();
@@ -278,7 +278,64 @@ export const MUTANTS: Mutant[] = [
   refusedInitKeptOpen(),
   framesAfterClosingFaultHandled(),
   diesOfAClientReset(),
+  handshakeBudgetAfterInitAck(),
+  trickledFirstFrameCountedAgain(),
 ];
+
+/** ERROR OVERLOADED from the proxy, then the close, as a broker refusing under HS-21 would. */
+function overloadedAndClose(link: Link): void {
+  const payload = bytes.encode(JSON.stringify({ code: 'OVERLOADED', message: 'injected by the variant', definite: true, details: { limit: DEFAULT_LIMITS.max_handshake_bytes } }));
+  link.client.end(frameBytes({ code: MessageType.ERROR, header: { id: 'proxy-overloaded' }, encoding: 'json', payload }));
+}
+
+/**
+ * A broker that counts an open client's frame in progress against max_handshake_bytes (HS-21): a frame
+ * whose length prefix is above 4 MiB, on a connection past INIT_ACK, is refused and the connection closed.
+ * (A test-proxy simplification: the prefix starts its chunk, as the case writes it.)
+ */
+function handshakeBudgetAfterInitAck(): Mutant {
+  const opened = new WeakSet<Link>();
+  const refused = new WeakSet<Link>();
+  return {
+    name: 'handshake-budget-applied-after-init-ack',
+    caughtBy: 'handshake/handshake-budget-ends-at-init-ack',
+    toClient: (f, link) => {
+      if (nameOf(f) === 'INIT_ACK') opened.add(link);
+      return f;
+    },
+    rawToBroker: (chunk, link, forward) => {
+      if (!refused.has(link) && opened.has(link) && chunk.length >= 4 && chunk.readUInt32BE(0) > DEFAULT_LIMITS.max_handshake_bytes) {
+        refused.add(link);
+        overloadedAndClose(link);
+      }
+      if (!refused.has(link)) forward(chunk);
+    },
+  };
+}
+
+/**
+ * A broker that counts a first frame's bytes again at each read (HS-21): a connection without INIT_ACK
+ * whose first frame arrives in more than 32 reads is refused with OVERLOADED.
+ */
+function trickledFirstFrameCountedAgain(): Mutant {
+  const reads = new WeakMap<Link, number>();
+  const opened = new WeakSet<Link>();
+  return {
+    name: 'trickled-first-frame-counted-again',
+    caughtBy: 'handshake/trickled-first-frame-counted-once',
+    toClient: (f, link) => {
+      if (nameOf(f) === 'INIT_ACK' || nameOf(f) === 'ERROR') opened.add(link);
+      return f;
+    },
+    rawToBroker: (chunk, link, forward) => {
+      if (opened.has(link)) return forward(chunk);
+      const n = (reads.get(link) ?? 0) + 1;
+      reads.set(link, n);
+      if (n === 33) overloadedAndClose(link);
+      if (n < 33) forward(chunk);
+    },
+  };
+}
 
 /**
  * A broker with no error listener on its sockets, run as its own process without a last-resort handler:

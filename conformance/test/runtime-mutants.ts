@@ -449,6 +449,17 @@ export const RUNTIME_VARIANTS: (() => RuntimeVariant)[] = [
     };
   },
   () => ({
+    // A broker that takes any bytes read as a sign of life (HS-10): no PING while the client is inside a frame.
+    name: 'partial-frame-counts-as-liveness', caughtBy: ['handshake/partial-frame-is-silence'],
+    rawToBroker: (chunk, link, forward) => {
+      let pending = Buffer.concat([(link.state['pending'] as Buffer | undefined) ?? Buffer.alloc(0), chunk]);
+      while (pending.length >= 4 && pending.length >= 4 + pending.readUInt32BE(0)) pending = pending.subarray(4 + pending.readUInt32BE(0));
+      link.state['pending'] = pending;
+      forward(chunk);
+    },
+    toClient: (f, link) => (isPing(f) && ((link.state['pending'] as Buffer | undefined)?.length ?? 0) > 0 ? null : f),
+  }),
+  () => ({
     name: 'version-echoed', caughtBy: ['versioning/minor-negotiated'],
     toBroker: (f, link) => { if (f.name === 'INIT') link.state['v'] = jsonOf(f)['protocol_version']; return f; },
     toClient: (f, link) => (f.name === 'INIT_ACK' ? withJson(f, (p) => { p['protocol_version'] = link.state['v']; }) : f),
