@@ -3,7 +3,7 @@ import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
 import { encodeEnvelope } from '../../reference/codec/body.js';
 import { encodeFrame } from '../../reference/codec/frame.js';
 import { encodeMessageFrame } from '../../reference/codec/message.js';
-import { messageByCode } from '../../reference/codec/catalog.js';
+import { messageByCode, registryName } from '../../reference/codec/catalog.js';
 import type { CaseContext } from './context.js';
 import type { ErrorNames, MessageNames } from '../../spec/generated/catalog.js';
 
@@ -243,7 +243,7 @@ export const handshakeCases: Case[] = [
       const { client_id: clientId, ...rest } = initWithoutToken(ctx);
       ctx.sendUnchecked(conn, 'INIT', { id: 'init-refused' }, JSON.stringify({ client_id: clientId }));
       const m = await ctx.expectMessage(conn, 'ERROR SCHEMA_VIOLATION with re=init-refused', (x) => x.name === 'ERROR' && x.header.re === 'init-refused');
-      const code = (m.payload as { code?: unknown }).code;
+      const code = registryName(String((m.payload as { code?: unknown }).code));
       if (code !== 'SCHEMA_VIOLATION') throw new CaseFailure(`an INIT without its required fields was refused with ${String(code)}`, 'SCHEMA_VIOLATION', String(code));
       // Sent once the ERROR arrived, before the close is awaited: a connection kept open takes it.
       conn.send({ type: 'INIT', header: { id: 'init-retry' }, payload: { client_id: clientId, ...rest, ...(ctx.options.token !== undefined ? { token: ctx.options.token } : {}) } });
