@@ -248,7 +248,9 @@ export const robustnessCases: Case[] = [
           throw new CaseFailure('a connection holding a partial first frame got something other than ERROR OVERLOADED', 'ERROR OVERLOADED, then a close', r.kind === 'message' ? r.message.name : r.kind);
         }
         const limit = (r.message.payload as { details?: { limit?: unknown } }).details?.limit;
-        if (limit !== ctx.limits.max_handshake_bytes) throw new CaseFailure(`the OVERLOADED refusing a connection in the handshake gives details.limit ${JSON.stringify(limit)}, not max_handshake_bytes ${ctx.limits.max_handshake_bytes} (HS-21)`, String(ctx.limits.max_handshake_bytes), JSON.stringify(limit));
+        // HS-21 asks for details.limit set, not for its value: a broker may hold another max_handshake_bytes
+        // than the harness was told, and the number it names cannot be checked from outside.
+        if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1) throw new CaseFailure(`the OVERLOADED refusing a connection in the handshake gives details.limit ${JSON.stringify(limit)}, not a limit in bytes (HS-21)`, 'a positive integer', JSON.stringify(limit));
         await ctx.expectClosed(conn, 'the refused connection closed (HS-21)');
         // With the holders gone, a complete INIT gets in (with them, an INIT that arrives in pieces may be
         // refused too: it holds bytes of a frame in progress while the budget is full).
