@@ -2,7 +2,8 @@
 import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
 import { encodeEnvelope } from '../../reference/codec/body.js';
 import { encodeFrame } from '../../reference/codec/frame.js';
-import { messageByCode } from '../../reference/codec/catalog.js';
+import { encodeMessageFrame } from '../../reference/codec/message.js';
+import { messageByCode, registryName } from '../../reference/codec/catalog.js';
 import type { CaseContext } from './context.js';
 import type { ErrorNames, MessageNames } from '../../spec/generated/catalog.js';
 
@@ -231,6 +232,41 @@ export const handshakeCases: Case[] = [
         await ctx.expectMessage(conn, `PONG with re=${JSON.stringify(id)} and no payload`, (m) => m.name === 'PONG' && m.header.re === id);
       },
     })),
+  // A broker that closes after a refused first frame only when the error's registry entry closes keeps the
+  // connection open after SCHEMA_VIOLATION, and the INIT sent after it gets INIT_ACK (HS-3). The handshake
+  // timer (LIM-10) would close it later anyway, so the close alone does not show it.
+  defineCase({
+    id: 'handshake/refused-init-closes-before-a-retry',
+    statements: ['HS-3'],
+    async run(ctx) {
+      const conn = await ctx.open();
+      const { client_id: clientId, ...rest } = initWithoutToken(ctx);
+      ctx.sendUnchecked(conn, 'INIT', { id: 'init-refused' }, JSON.stringify({ client_id: clientId }));
+      const m = await ctx.expectMessage(conn, 'ERROR SCHEMA_VIOLATION with re=init-refused', (x) => x.name === 'ERROR' && x.header.re === 'init-refused');
+      const code = registryName(String((m.payload as { code?: unknown }).code));
+      if (code !== 'SCHEMA_VIOLATION') throw new CaseFailure(`an INIT without its required fields was refused with ${String(code)}`, 'SCHEMA_VIOLATION', String(code));
+      // Sent once the ERROR arrived, before the close is awaited: a connection kept open takes it.
+      conn.send({ type: 'INIT', header: { id: 'init-retry' }, payload: { client_id: clientId, ...rest, ...(ctx.options.token !== undefined ? { token: ctx.options.token } : {}) } });
+      await ctx.expectClosed(conn, 'the close after the ERROR answering the first frame, and no INIT_ACK for an INIT sent after it (HS-3)');
+    },
+  }),
+  // A broker that goes on with the frames read after a closing fault acts on frames of a connection it is
+  // closing: the DISAGREEMENT_SIGNAL behind a second INIT, in the same write, reaches B (ERR-4).
+  defineCase({
+    id: 'errors/closing-fault-ends-the-read',
+    statements: ['ERR-4', 'HS-2'],
+    async run(ctx) {
+      const a = await ctx.session('A');
+      const b = await ctx.session('B');
+      a.conn.sendRaw(Buffer.concat([
+        encodeMessageFrame({ type: 'INIT', header: { id: 'init-again' }, payload: initWithoutToken(ctx) }),
+        encodeMessageFrame({ type: 'DISAGREEMENT_SIGNAL', header: { id: 'behind-the-fault', dst: b.clientId }, payload: { coordination_id: 'err-4', disagreement_score: 0.5, threshold: 0.25 } }),
+      ]), 'a second INIT (PROTOCOL_VIOLATION, which closes) and a DISAGREEMENT_SIGNAL to B, in one write');
+      await ctx.expectError(a.conn, 'PROTOCOL_VIOLATION', { re: 'init-again', closes: true, statement: 'HS-2' });
+      // B's PONG comes after anything of A the broker forwarded: nothing may come before it.
+      await ctx.expectOpen(b.conn, 'B receiving nothing of A after its closing fault (ERR-4), then its PONG');
+    },
+  }),
   defineCase({
     id: 'handshake/client-shutdown-acknowledged',
     statements: ['HS-15'],

@@ -3,7 +3,7 @@
  * a client taking a service's name, requests the broker answers itself beyond max_in_flight, and a
  * reader that never reads. Each case fails a broker that goes wrong in the way its comment names.
  */
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { DEFAULT_LIMITS } from '../../reference/codec/index.js';
 import { WireConnection } from '../wire/connection.js';
 import { socketOf } from '../wire/peer-target.js';
@@ -21,11 +21,18 @@ import type { ErrorName } from '../../spec/generated/catalog.js';
 import { MIN_LIMITS } from '../../spec/generated/catalog.js';
 
 const MAX_DEPTH = DEFAULT_LIMITS.max_payload_depth;
+/** How long a case moving megabytes waits for them at least, whatever --timeout says (a hang guard on a loaded machine). */
+const BULK_WAIT_MS = 10_000;
 const u32 = (n: number): Uint8Array => {
   const b = Buffer.alloc(4);
   b.writeUInt32BE(n);
   return b;
 };
+/** An INIT payload of this run without its token: the secret stays out of raw bytes and bundles. */
+function initWithoutTokenOf(ctx: CaseContext): Record<string, unknown> {
+  const { token: _token, ...init } = ctx.initPayload(ctx.uniqueId('raw'));
+  return init;
+}
 const nested = (levels: number): string => `${'['.repeat(levels)}${']'.repeat(levels)}`;
 
 function descriptor(name: string): Record<string, unknown> {
@@ -41,7 +48,7 @@ async function callOrSkip(ctx: CaseContext, s: Session, type: MessageName, paylo
 }
 
 /** A TCP or Unix connection the case controls itself (pausing its reads), recorded in the wire log. */
-async function rawSocketSession(ctx: CaseContext, label: string): Promise<{ session: Session; pause(): void; resume(): void }> {
+async function rawSocketSession(ctx: CaseContext, label: string): Promise<{ session: Session; socket: Socket; pause(): void; resume(): void }> {
   const address = socketOf(ctx.options.target);
   if (!address) throw new CaseSkipped('the case needs a socket target (TCP or Unix)');
   const socket = await new Promise<ReturnType<typeof connect>>((resolve, reject) => {
@@ -53,7 +60,7 @@ async function rawSocketSession(ctx: CaseContext, label: string): Promise<{ sess
   const clientId = ctx.uniqueId(label);
   conn.send({ type: 'INIT', header: { id: 'init' }, payload: ctx.initPayload(clientId) });
   const ack = await ctx.expectMessage(conn, 'INIT_ACK answering INIT', (m) => m.name === 'INIT_ACK' && m.header.re === 'init');
-  return { session: { conn, clientId, ack: ack.payload as Record<string, unknown> }, pause: () => conn.pauseReading(), resume: () => conn.resumeReading() };
+  return { session: { conn, clientId, ack: ack.payload as Record<string, unknown> }, socket, pause: () => conn.pauseReading(), resume: () => conn.resumeReading() };
 }
 
 /**
@@ -240,6 +247,10 @@ export const robustnessCases: Case[] = [
         if (r.kind !== 'message' || r.message.name !== 'ERROR' || registryName((r.message.payload as { code: string }).code) !== 'OVERLOADED') {
           throw new CaseFailure('a connection holding a partial first frame got something other than ERROR OVERLOADED', 'ERROR OVERLOADED, then a close', r.kind === 'message' ? r.message.name : r.kind);
         }
+        const limit = (r.message.payload as { details?: { limit?: unknown } }).details?.limit;
+        // HS-21 asks for details.limit set, not for its value: a broker may hold another max_handshake_bytes
+        // than the harness was told, and the number it names cannot be checked from outside.
+        if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1) throw new CaseFailure(`the OVERLOADED refusing a connection in the handshake gives details.limit ${JSON.stringify(limit)}, not a limit in bytes (HS-21)`, 'a positive integer', JSON.stringify(limit));
         await ctx.expectClosed(conn, 'the refused connection closed (HS-21)');
         // With the holders gone, a complete INIT gets in (with them, an INIT that arrives in pieces may be
         // refused too: it holds bytes of a frame in progress while the budget is full).
@@ -248,6 +259,74 @@ export const robustnessCases: Case[] = [
         return;
       }
       throw new CaseFailure(`${most} connections each holding a 65,536-byte first frame in progress were all kept`, `ERROR OVERLOADED by connection ${most}`, 'none refused');
+    },
+  }),
+  // A broker that adds a first frame's held bytes again at each read, instead of their growth, refuses a
+  // first frame that arrives in many pieces, though that frame alone holds 65,536 bytes of the budget (HS-21).
+  defineCase({
+    id: 'handshake/trickled-first-frame-counted-once',
+    statements: ['HS-21', 'FRM-5'],
+    async run(ctx) {
+      const conn = await ctx.open('trickle', 'its pieces must arrive as separate reads within handshake_timeout_ms');
+      // An INIT (without the token: its answer may be UNAUTHORIZED) padded with JSON whitespace to the
+      // largest first frame, 65,536 bytes of body (HS-20).
+      const payload = new TextEncoder().encode(JSON.stringify(initWithoutTokenOf(ctx)));
+      const largest = MIN_LIMITS.max_frame;
+      const bare = encodeEnvelope(messageByName('INIT').code, 'json', { id: 'init-trickled' }, payload).length;
+      const frame = encodeFrame(encodeEnvelope(messageByName('INIT').code, 'json', { id: 'init-trickled' }, Buffer.concat([payload, Buffer.alloc(largest - bare, 0x20)])));
+      const pieces = 64;
+      const gap = Math.max(1, Math.min(5, Math.floor(ctx.limits.handshake_timeout_ms / (4 * pieces))));
+      const step = Math.ceil(frame.length / pieces);
+      const since = Date.now();
+      for (let at = 0; at < frame.length; at += step) {
+        conn.sendRaw(frame.subarray(at, at + step), `bytes ${at} .. ${Math.min(frame.length, at + step)} of an INIT of 65,536 bytes, ${gap} ms apart`);
+        await new Promise((resolve) => setTimeout(resolve, gap));
+      }
+      const r = await ctx.receive(conn, 'the answer to the trickled first frame (INIT_ACK, or an ERROR other than OVERLOADED)');
+      const code = r.kind === 'message' && r.message.name === 'ERROR' ? registryName((r.message.payload as { code: string }).code) : undefined;
+      if (r.kind === 'closed' && Date.now() - since >= ctx.limits.handshake_timeout_ms) throw new CaseSkipped(`the pieces took longer than handshake_timeout_ms (${ctx.limits.handshake_timeout_ms} ms): no verdict`);
+      if (code === 'OVERLOADED') throw new CaseFailure(`a first frame of 65,536 bytes that arrived in ${pieces} pieces was refused with OVERLOADED, though no other connection held anything (HS-21: the bytes held, counted once)`, 'INIT_ACK, or an ERROR other than OVERLOADED', 'ERROR OVERLOADED');
+      if (r.kind !== 'message' || (r.message.name !== 'INIT_ACK' && r.message.name !== 'ERROR')) throw new CaseFailure('the trickled first frame got no answer', 'INIT_ACK, or an ERROR other than OVERLOADED', r.kind === 'message' ? summarize(r.message) : r.kind);
+      // What it held is released: a session after it gets in.
+      const after = await ctx.session('after-trickle');
+      await ctx.expectOpen(after.conn);
+    },
+  }),
+  // A broker that goes on counting an open client's frame in progress against max_handshake_bytes (HS-21
+  // bounds connections without INIT_ACK only) refuses a frame above it that max_frame allows (FRM-1).
+  defineCase({
+    id: 'handshake/handshake-budget-ends-at-init-ack',
+    statements: ['HS-21', 'FRM-1'],
+    async run(ctx) {
+      const a = await ctx.session('A');
+      // B on A's broker (in a cluster, the budget is one broker's): a handshake of its own.
+      const b = { conn: await ctx.openBeside(a.conn, 'B'), clientId: ctx.uniqueId('B') };
+      b.conn.send({ type: 'INIT', header: { id: 'init' }, payload: ctx.initPayload(b.clientId) });
+      await ctx.expectMessage(b.conn, 'INIT_ACK answering B\'s INIT (HS-6)', (m) => m.name === 'INIT_ACK' && m.header.re === 'init');
+      b.conn.answerPings = true;
+      // A payload one MiB above max_handshake_bytes: a context longer than its schema allows, which is B's to
+      // refuse, not the broker's (section 7: the payload of a routed frame is its destination's).
+      const payload = Buffer.from(`{"context":"${'h'.repeat(ctx.limits.max_handshake_bytes + (1 << 20))}"}`);
+      const body = payload.length + 64;
+      if (body > Number(a.ack['max_frame']) || body > DEFAULT_LIMITS.max_frame) throw new CaseSkipped(`a frame above max_handshake_bytes (${body} bytes) is above the broker's max_frame ${String(a.ack['max_frame'])}`);
+      ctx.sendUnchecked(a.conn, 'REASONING_REQUEST', { id: 'big', dst: b.clientId }, payload.toString('latin1'));
+      // Moving 5 MiB may take a while on a loaded machine (a hang guard, not a measurement); A refused ends it at once.
+      const until = Date.now() + Math.max(4 * ctx.timeoutMs, BULK_WAIT_MS);
+      for (;;) {
+        const r = await b.conn.next(Math.max(1, Math.min(200, until - Date.now())));
+        if (r.kind === 'timeout') {
+          const refused = await a.conn.next(1);
+          if (refused.kind !== 'timeout') throw new CaseFailure(`A's frame of ${payload.length + 64} bytes, within max_frame, was answered while INIT_ACK had long been sent (HS-21 bounds connections without INIT_ACK only)`, 'nothing: the request forwarded to B', refused.kind === 'message' ? summarize(refused.message) : refused.kind);
+          if (Date.now() >= until) throw new CaseFailure(`expected REASONING_REQUEST big from A, whole, at B (${payload.length} bytes of payload); nothing within ${Math.max(4 * ctx.timeoutMs, BULK_WAIT_MS)} ms`, 'REASONING_REQUEST big', 'nothing');
+          continue;
+        }
+        if (r.kind === 'closed') throw new CaseFailure('B was closed while the large request was on its way', 'REASONING_REQUEST big', 'closed');
+        if (r.kind === 'message' && r.message.name !== 'REASONING_REQUEST') continue;
+        const tail = Buffer.from(r.bytes).subarray(-payload.length);
+        if (!tail.equals(payload)) throw new CaseFailure('the large request reached B changed', `its ${payload.length} bytes of payload`, `${r.bytes.length} bytes`);
+        break;
+      }
+      await ctx.expectOpen(a.conn, 'A still open, with no ERROR for its large request');
     },
   }),
   // A broker that pauses the senders of a reader that never reads stalls them for good (LIM-14 before
@@ -267,6 +346,8 @@ export const robustnessCases: Case[] = [
       const filler = `{"context":"${'f'.repeat(1 << 20)}"}`;
       const count = Math.ceil(ctx.limits.max_write_buffer / (1 << 20)) + 40;
       const stopKeepalive = keepAlive(sink.session, sender.clientId, 2 * bound);
+      // Requests the broker had forwarded to the sink when it closed it: each gets PEER_GONE (HS-18).
+      let forwarded = 0;
       try {
         for (let i = 0; i < count; i++) ctx.sendUnchecked(sender.conn, 'REASONING_REQUEST', { id: `f${i}`, dst: sink.session.clientId }, filler);
         sender.conn.send({ type: 'PING', header: { id: 'after-flood' } });
@@ -277,6 +358,7 @@ export const robustnessCases: Case[] = [
             throw new CaseFailure('the sender got something other than one ERROR per request before its PONG', 'PEER_GONE or UNKNOWN_DESTINATION', `${m.name} re=${String(m.header.re)}`);
           }
           answered.add(m.header.re);
+          if (registryName((m.payload as { code?: unknown }).code) === 'PEER_GONE') forwarded++;
         };
         await untilPong(ctx, sender, 'after-flood', 'the sink cut off at slow_reader_timeout_ms (LIM-17), though it kept writing, and the sender read again: one ERROR per request', bound, oneErrorPerRequest);
         stopKeepalive();
@@ -292,11 +374,23 @@ export const robustnessCases: Case[] = [
       } finally {
         stopKeepalive();
       }
-      // The sink was cut off: reading again, it finds the end of the connection.
+      // The sink was cut off: reading again, it finds its queue, ERROR OVERLOADED naming max_write_buffer
+      // in details.limit (LIM-17), then the end of the connection. A broker may drop what the sink left
+      // unread when it closes (ERR-4: at once); only a sink that got every forwarded request must have
+      // got the ERROR behind them.
       sink.resume();
-      for (let i = 0; i <= count + 2; i++) {
+      let overloaded: Message | undefined;
+      let received = 0;
+      for (let i = 0; i <= count + 16; i++) {
         const r = await ctx.receive(sink.session.conn, 'the sink\'s connection closed (LIM-17)', bound);
-        if (r.kind === 'closed') return;
+        if (r.kind === 'invalid' || (r.kind === 'message' && r.message.name === 'REASONING_REQUEST')) received++;
+        if (r.kind === 'message' && r.message.name === 'ERROR' && registryName((r.message.payload as { code: string }).code) === 'OVERLOADED') overloaded = r.message;
+        if (r.kind !== 'closed') continue;
+        if (!overloaded && received < forwarded) return;
+        if (!overloaded) throw new CaseFailure('the broker closed the reader that never read without ERROR OVERLOADED before the close (LIM-17)', 'ERROR OVERLOADED, then the close', 'the close alone');
+        const limit = (overloaded.payload as { details?: { limit?: unknown } }).details?.limit;
+        if (limit !== ctx.limits.max_write_buffer) throw new CaseFailure(`the OVERLOADED closing the slow reader gives details.limit ${JSON.stringify(limit)}, not max_write_buffer ${ctx.limits.max_write_buffer} (LIM-17; pass --limit max_write_buffer=N for a broker with another)`, String(ctx.limits.max_write_buffer), JSON.stringify(limit));
+        return;
       }
       throw new CaseFailure('the reader that never read is still connected', 'closed', 'open');
     },
@@ -360,6 +454,100 @@ export const robustnessCases: Case[] = [
       } finally {
         for (const stop of stops) stop();
       }
+    },
+  }),
+  // A broker that does not resume a sender when the full reader it fed drains (it misses the reader's
+  // drain) leaves the sender unread for good: the reader read everything, so LIM-17 never frees it either.
+  // The reader is not at fault: it must not be closed (LIM-17 applies to a reader that stayed full).
+  defineCase({
+    id: 'limits/reader-drains-sender-resumes',
+    statements: ['LIM-14', 'LIM-17'],
+    async run(ctx) {
+      const reader = await rawSocketSession(ctx, 'reader');
+      const tag = ctx.uniqueId('drains');
+      await callOrSkip(ctx, reader.session, 'BUS_REGISTER_HANDLER', { message_type: tag, category: 'query' }, 'the command bus');
+      const sender = await ctx.session('sender');
+      const asker = await ctx.session('asker');
+      reader.pause();
+      const since = Date.now();
+      const bound = ctx.limits.slow_reader_timeout_ms + 4 * ctx.timeoutMs;
+      const stopKeepalive = keepAlive(reader.session, sender.clientId, 4 * bound);
+      let stopDraining = false;
+      let readerClosedAt: number | undefined;
+      try {
+        // The sender's requests fill the reader's queue past max_write_buffer: the sender is paused (LIM-14).
+        await fillUntilRefused(ctx, sender, asker, reader.session.clientId, tag, Math.ceil(ctx.limits.max_write_buffer / (1 << 20)) + 40);
+        sender.conn.send({ type: 'PING', header: { id: 'after-fill' } });
+        // The reader reads its whole queue, as fast as it can (its PINGs answered, everything else dropped).
+        reader.resume();
+        const drained = (async () => {
+          const until = Date.now() + 4 * bound;
+          while (!stopDraining && Date.now() < until) {
+            const r = await reader.session.conn.next(100);
+            if (r.kind === 'closed') return void (readerClosedAt = Date.now());
+            if (r.kind === 'message' && r.message.name === 'PING') reader.session.conn.send({ type: 'PONG', header: { id: `pong-${r.message.header.id}`, re: r.message.header.id } });
+          }
+        })();
+        // Once the reader drained, the broker reads the sender again: its PING is answered.
+        await untilPong(ctx, sender, 'after-fill', 'the sender read again once the reader it fed drained its queue (LIM-14)', bound, (m) => {
+          if (m.name === 'ERROR' && /^fill[0-9]+$/.test(m.header.re ?? '')) return;
+          throw new CaseFailure('the sender got something other than its PONG while the reader drained', 'PONG with re=after-fill', summarize(m));
+        });
+        stopDraining = true;
+        await drained;
+      } catch (e) {
+        // A reader cut off before it drained (too slow a machine for slow_reader_timeout_ms) gives no verdict.
+        if (e instanceof CaseFailure && readerClosedAt !== undefined && readerClosedAt - since >= ctx.limits.slow_reader_timeout_ms) throw new CaseSkipped(`the reader was cut off (LIM-17) ${readerClosedAt - since} ms into the case, before it drained its queue: no verdict at slow_reader_timeout_ms ${ctx.limits.slow_reader_timeout_ms}`);
+        throw e;
+      } finally {
+        stopDraining = true;
+        stopKeepalive();
+      }
+      if (readerClosedAt !== undefined && readerClosedAt - since >= ctx.limits.slow_reader_timeout_ms) throw new CaseSkipped(`the reader was cut off (LIM-17) ${readerClosedAt - since} ms into the case: no verdict at slow_reader_timeout_ms ${ctx.limits.slow_reader_timeout_ms}`);
+      if (readerClosedAt !== undefined) throw new CaseFailure(`the broker closed the reader ${readerClosedAt - since} ms into the case, within slow_reader_timeout_ms ${ctx.limits.slow_reader_timeout_ms}, though it read its queue (LIM-17)`, 'the reader kept', 'closed');
+      // What is left of its queue in the socket buffers comes first (the filler is not a valid payload).
+      reader.session.conn.send({ type: 'PING', header: { id: 'reader-kept' } });
+      const until = Date.now() + bound;
+      for (;;) {
+        const r = await ctx.receive(reader.session.conn, 'PONG with re=reader-kept: the reader, which drained its queue, still served (LIM-17)', Math.max(1, until - Date.now()));
+        if (r.kind === 'closed') throw new CaseFailure('the broker closed the reader, which had drained its queue, before answering its PING (LIM-17)', 'PONG with re=reader-kept', 'closed');
+        if (r.kind === 'message' && r.message.name === 'PONG' && r.message.header.re === 'reader-kept') return;
+      }
+    },
+  }),
+  // A broker with no error listener on its sockets dies of a peer's reset (an uncaught ECONNRESET or EPIPE
+  // in a broker process), and every client with it. A reset is a disconnect (section 10.1): the requests
+  // forwarded to the reset client get PEER_GONE (HS-18) and the broker goes on serving.
+  defineCase({
+    id: 'handshake/reset-while-written-is-a-disconnect',
+    statements: ['HS-18'],
+    async run(ctx) {
+      const reset = await rawSocketSession(ctx, 'reset');
+      const asker = await ctx.session('asker');
+      reset.pause();
+      // Requests the reset client never reads, together half of max_write_buffer (the asker is never paused):
+      // the broker is still writing them, or they wait in the socket, when the reset comes.
+      const count = 4;
+      const size = Math.min(1 << 20, Math.floor(ctx.limits.max_write_buffer / (2 * count)), Number(reset.session.ack['max_frame'] ?? DEFAULT_LIMITS.max_frame) - 1024);
+      const filler = `{"context":"${'r'.repeat(Math.max(1, size - 16))}"}`;
+      for (let i = 0; i < count; i++) ctx.sendUnchecked(asker.conn, 'REASONING_REQUEST', { id: `w${i}`, dst: reset.session.clientId }, filler);
+      // The broker reads the asker in order: once this PING is answered, every request was forwarded
+      // (megabytes: a longer wait than a frame's on a loaded machine, a hang guard).
+      const bulkWait = Math.max(4 * ctx.timeoutMs, BULK_WAIT_MS);
+      asker.conn.send({ type: 'PING', header: { id: 'forwarded' } });
+      await ctx.expectMessage(asker.conn, 'PONG with re=forwarded, after the requests to the reset client', (m) => m.name === 'PONG' && m.header.re === 'forwarded', bulkWait);
+      reset.socket.resetAndDestroy();
+      const gone = new Set<string>();
+      while (gone.size < count) {
+        const m = await ctx.expectMessage(asker.conn, `ERROR PEER_GONE for each of w0 .. w${count - 1} (HS-18), the reset client having disconnected`, (x) => x.name === 'ERROR' && /^w[0-9]+$/.test(x.header.re ?? '') && !gone.has(x.header.re!), bulkWait);
+        const p = m.payload as { code?: string; definite?: unknown };
+        if (registryName(String(p.code)) !== 'PEER_GONE' || p.definite !== false) throw new CaseFailure(`a request to the client that reset its connection was answered with ${String(p.code)} (definite ${String(p.definite)})`, 'PEER_GONE, definite false', `${String(p.code)}, definite ${String(p.definite)}`);
+        gone.add(m.header.re!);
+      }
+      // The broker goes on serving: a new session, and the asker's.
+      const after = await ctx.session('after');
+      await ctx.expectOpen(after.conn, 'a session opened after the reset answering its PING');
+      await ctx.expectOpen(asker.conn, 'the asker still served after the reset');
     },
   }),
   defineCase({

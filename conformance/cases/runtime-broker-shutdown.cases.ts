@@ -1,21 +1,37 @@
 /**
  * The broker's own graceful shutdown (HS-17, HS-16), for a broker the harness can make shut down: the
- * embedded reference broker. It ends the broker, so the core suite runs it last. Against a broker the
- * harness cannot shut down the case is skipped, saying so.
+ * embedded reference broker. They end the broker, so the core suite runs them last, and a broker is shut
+ * down once: in a run that shares one broker only the first of them runs, the others are skipped (the
+ * mutation run and runtime-mutants.test.ts give each its own broker). Against a broker the harness cannot
+ * shut down they are skipped, saying so.
  */
 import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
-import { closedWithin, expectTimeout, messageWithin, reasoning, reasoningAnswer, requireDrainTime, slack, session } from './runtime-helpers.js';
+import { closedWithin, expectTimeout, messageWithin, pairWithRequest, reasoning, reasoningAnswer, requireDrainTime, slack, session } from './runtime-helpers.js';
 import { fifoDirOf } from '../wire/peer-target.js';
+import type { CaseContext } from './context.js';
+
+/** The shutdown triggers already pulled: one per broker, which cannot shut down twice. */
+const pulled = new WeakSet<() => void>();
+
+/** The trigger of the broker's shutdown, or CaseSkipped where the harness cannot use it (any more). */
+function shutdownTrigger(ctx: CaseContext): () => void {
+  const trigger = ctx.options.shutdownPeer;
+  if (!trigger) throw new CaseSkipped('the harness cannot make this broker shut down (only the embedded reference broker); HS-17 is not shown here');
+  // Over FIFO pairs the embedded broker's shutdown is not yet shown frame by frame (a known gap, see the README).
+  if (fifoDirOf(ctx.options.target) !== undefined || ctx.options.target.kind === 'exec-fifo') throw new CaseSkipped('broker shutdown over FIFO pairs is not checked yet; HS-17 is shown over TCP');
+  if (pulled.has(trigger)) throw new CaseSkipped('an earlier case of this run shut this broker down already; run this case alone (--run) to check it');
+  return () => {
+    pulled.add(trigger);
+    trigger();
+  };
+}
 
 export const brokerShutdownCases: Case[] = [
   defineCase({
     id: 'handshake/broker-shutdown-drains-and-closes',
     statements: ['HS-17', 'HS-16', 'HS-13'],
     async run(ctx) {
-      const trigger = ctx.options.shutdownPeer;
-      if (!trigger) throw new CaseSkipped('the harness cannot make this broker shut down (only the embedded reference broker); HS-17 is not shown here');
-      // Over FIFO pairs the embedded broker's shutdown is not yet shown frame by frame (a known gap, see the README).
-      if (fifoDirOf(ctx.options.target) !== undefined || ctx.options.target.kind === 'exec-fifo') throw new CaseSkipped('broker shutdown over FIFO pairs is not checked yet; HS-17 is shown over TCP');
+      const trigger = shutdownTrigger(ctx);
       requireDrainTime(ctx, 'for a request to be refused and an answer forwarded');
       const a = await session(ctx, 'A');
       const b = await session(ctx, 'B');
@@ -43,4 +59,57 @@ export const brokerShutdownCases: Case[] = [
       for (const s of [a, b]) await closedWithin(ctx, s.conn, `the broker closing ${s.clientId} at the end of its shutdown`, ctx.timeoutMs);
     },
   }),
+  // A broker that ends its drain as soon as no request is open closes a client right after its SHUTDOWN,
+  // though that client has not acknowledged it: a PING the client sends then is never answered (HS-16).
+  defineCase({
+    id: 'handshake/broker-shutdown-idle-goes-on-answering',
+    statements: ['HS-16', 'HS-17'],
+    async run(ctx) {
+      const trigger = shutdownTrigger(ctx);
+      requireDrainTime(ctx, 'for a PING to be answered during the drain');
+      const s = await session(ctx, 'idle');
+      const drain = ctx.limits.shutdown_drain_ms;
+      const since = Date.now();
+      trigger();
+      const { m: bye } = await messageWithin(ctx, s.conn, 'SHUTDOWN from the broker', ctx.timeoutMs, (x) => x.name === 'SHUTDOWN', since);
+      s.conn.send({ type: 'PING', header: { id: 'during-drain' } });
+      const { r, at } = await nextItem(ctx, s.conn, 'PONG with re=during-drain while the broker drains (HS-16)', ctx.timeoutMs);
+      if (r.kind === 'closed') {
+        // Only at its drain_ms may the broker stop answering a client that has not acknowledged.
+        if (at - since >= drain * 0.9) throw new CaseSkipped(`the PING reached the broker only near the end of its ${drain} ms drain; no verdict`);
+        throw new CaseFailure(`the broker closed the connection ${at - since} ms after its SHUTDOWN, before SHUTDOWN_ACK and before its drain_ms ${drain}, without answering the PING sent meanwhile (HS-16)`, 'PONG with re=during-drain', 'connection closed');
+      }
+      if (r.kind !== 'message' || r.message.name !== 'PONG' || r.message.header.re !== 'during-drain') throw new CaseFailure('expected PONG with re=during-drain while the broker drains (HS-16)', 'PONG', r.kind === 'message' ? r.message.name : r.kind);
+      s.conn.send({ type: 'SHUTDOWN_ACK', header: { id: 'ack', re: bye.header.id }, payload: { drained: 0 } });
+      await closedWithin(ctx, s.conn, 'the broker closing the connection after SHUTDOWN_ACK (HS-16)', drain + slack(ctx, drain));
+    },
+  }),
+  // A broker that ends its drain once every client acknowledged its SHUTDOWN, whatever is still open,
+  // closes without answering a request it accepted (HS-17). B acknowledges without answering what it
+  // received (it breaks HS-14, which the broker must survive); A gives up its wait at once (HS-14: at most).
+  defineCase({
+    id: 'handshake/broker-shutdown-acked-early-still-times-out',
+    statements: ['HS-17', 'LIM-13', 'HS-16'],
+    async run(ctx) {
+      const trigger = shutdownTrigger(ctx);
+      requireDrainTime(ctx, 'for the drain to outlast the acknowledgements');
+      const { a, b } = await pairWithRequest(ctx, 'q-open');
+      const drain = ctx.limits.shutdown_drain_ms;
+      const since = Date.now();
+      trigger();
+      for (const [i, s] of [a, b].entries()) {
+        const { m } = await messageWithin(ctx, s.conn, `SHUTDOWN from the broker at ${s.clientId}`, ctx.timeoutMs, (x) => x.name === 'SHUTDOWN', since);
+        s.conn.send({ type: 'SHUTDOWN_ACK', header: { id: `ack-${i}`, re: m.header.id }, payload: { drained: 0 } });
+      }
+      const { at } = await expectTimeout(ctx, a.conn, 'q-open', drain + slack(ctx, drain), since);
+      if (at < drain * 0.9) throw new CaseFailure(`the drain's TIMEOUT came ${at} ms after the shutdown began, before shutdown_drain_ms ${drain}`, `>= ${drain} ms`, `${at} ms`);
+      for (const s of [a, b]) await closedWithin(ctx, s.conn, `the broker closing ${s.clientId} at the end of its shutdown`, ctx.timeoutMs);
+    },
+  }),
 ];
+
+/** The next item (a message, an invalid frame or the close) within `ms`, and when it came. */
+async function nextItem(ctx: CaseContext, conn: Parameters<CaseContext['receive']>[0], what: string, ms: number): Promise<{ r: Awaited<ReturnType<CaseContext['receive']>>; at: number }> {
+  const r = await ctx.receive(conn, what, ms);
+  return { r, at: Date.now() };
+}

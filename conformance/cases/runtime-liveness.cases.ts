@@ -3,7 +3,10 @@
  * heartbeat it announces (LIM-11, LIM-1), and the handshake timeout (LIM-10). Timed against the
  * heartbeat_ms of INIT_ACK and the handshake_timeout_ms given with --limit.
  */
-import { encodeMessageFrame } from '../../reference/codec/message.js';
+import { encodeMessageFrame, type Message } from '../../reference/codec/message.js';
+import { encodeEnvelope } from '../../reference/codec/body.js';
+import { encodeFrame } from '../../reference/codec/frame.js';
+import { messageByName } from '../../reference/codec/catalog.js';
 import { defineCase, CaseFailure, type Case } from './model.js';
 import type { CaseContext, Session } from './context.js';
 import { announcedHeartbeat, closedWithin, messageWithin, slack, session } from './runtime-helpers.js';
@@ -24,11 +27,50 @@ async function manualSession(ctx: CaseContext, label: string): Promise<Session &
 export const SLOW_AT_DEFAULT_LIMITS = [
   'handshake/ping-after-each-heartbeat-of-silence', 'handshake/three-unanswered-pings-close', 'handshake/answered-pings-keep-the-connection',
   'handshake/any-frame-counts-as-liveness', 'limits/handshake-timeout', 'limits/shutdown-drain-at-most-own-limit',
+  'handshake/partial-frame-is-silence',
 ];
 
 const isPing = (m: { name: MessageName; header: { re?: string } }): boolean => m.name === 'PING' && m.header.re === undefined;
 
+/** A STATS_REQUEST (id `padded`) whose payload `{}` is padded with JSON whitespace to `body` bytes of body. */
+function paddedStatsRequest(body: number): Uint8Array {
+  const type = messageByName('STATS_REQUEST').code;
+  const bare = encodeEnvelope(type, 'json', { id: 'padded' }, new TextEncoder().encode('{}')).length;
+  return encodeFrame(encodeEnvelope(type, 'json', { id: 'padded' }, new TextEncoder().encode(`{}${' '.repeat(body - bare)}`)));
+}
+
 export const livenessCases: Case[] = [
+  // A broker that takes any bytes read as a sign of life, not only a whole frame (HS-10), never pings a
+  // client stalled inside a frame: one byte now and then keeps it from ever being found dead (HS-11).
+  defineCase({
+    id: 'handshake/partial-frame-is-silence',
+    statements: ['HS-10'],
+    async run(ctx) {
+      const { conn, hb } = await manualSession(ctx, 'trickling');
+      const frame = paddedStatsRequest(1000);
+      const since = Date.now();
+      conn.sendRaw(frame.subarray(0, 4), 'the length prefix of a 1,000-byte STATS_REQUEST, its body to follow a byte at a time');
+      let sent = 4;
+      let ping: Message | undefined;
+      // One byte of the body every quarter heartbeat, for three heartbeats (the body is far longer).
+      const until = since + 3 * hb;
+      while (ping === undefined && Date.now() < until) {
+        const r = await conn.next(Math.max(1, Math.min(Math.floor(hb / 4), until - Date.now())));
+        if (r.kind === 'timeout') {
+          conn.sendRaw(frame.subarray(sent, sent + 1), `byte ${sent - 4} of the body`);
+          sent++;
+        } else if (r.kind === 'message' && isPing(r.message)) ping = r.message;
+        else throw new CaseFailure('expected nothing but a PING while the frame trickles in', 'PING', r.kind === 'message' ? r.message.name : r.kind);
+      }
+      if (ping === undefined) throw new CaseFailure(`no PING in ${3 * hb} ms, three times heartbeat_ms, while the connection sent one byte of a frame every ${Math.floor(hb / 4)} ms and no whole frame (HS-10: bytes are not a frame)`, `PING within ${hb} ms`, 'no PING');
+      // The rest of the frame, then the PONG: both answered, the connection kept.
+      conn.sendRaw(frame.subarray(sent), 'the rest of the STATS_REQUEST');
+      conn.send({ type: 'PONG', header: { id: 'pong-partial', re: ping.header.id } });
+      await messageWithin(ctx, conn, 'STATS_RESPONSE with re=padded', ctx.timeoutMs, (m) => m.name === 'STATS_RESPONSE' && m.header.re === 'padded');
+      conn.answerPings = true;
+      await ctx.expectOpen(conn);
+    },
+  }),
   defineCase({
     id: 'limits/announced-limits',
     statements: ['LIM-1', 'HS-6'],

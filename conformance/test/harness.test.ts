@@ -9,6 +9,7 @@ import { Ajv } from 'ajv';
 import { spawn } from 'node:child_process';
 import { casesOf } from '../suites.js';
 import { SLOW_AT_DEFAULT_LIMITS } from '../cases/runtime-liveness.cases.js';
+import { brokerShutdownCases } from '../cases/runtime-broker-shutdown.cases.js';
 import { STATEMENTS } from '../../spec/generated/catalog.js';
 import { startBrokenServer, type BrokenKind } from './broken-servers.js';
 import { tsProgram } from '../../reference/test/programs.js';
@@ -39,9 +40,13 @@ describe('the harness against the reference broker (no --target)', () => {
 
   it('passes every case and exits 0', () => {
     const { summary, results } = lastRun('reference-broker');
-    expect(results.filter((r) => r.outcome !== 'pass').map((r) => `${r.id}: ${r.message}`)).toEqual([]);
+    // A broker shuts down once: the shutdown cases after the first are skipped in a run sharing one broker
+    // (runtime-mutants.test.ts runs each against a broker of its own).
+    const later = new Set(brokerShutdownCases.slice(1).map((c) => c.id));
+    expect(results.filter((r) => later.has(r.id)).map((r) => r.outcome)).toEqual([...later].map(() => 'skipped'));
+    expect(results.filter((r) => r.outcome !== 'pass' && !later.has(r.id)).map((r) => `${r.id}: ${r.message}`)).toEqual([]);
     expect(code).toBe(0);
-    expect(summary.counts.passed).toBe(results.length);
+    expect(summary.counts.passed).toBe(results.length - later.size);
     expect(summary.seed).toBe(42);
   });
 

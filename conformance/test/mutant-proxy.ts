@@ -38,6 +38,8 @@ export interface Mutant {
   toClient?: Rewrite;
   /** Raw interception of client bytes before framing (for length-prefix defects). */
   rawToBroker?: (chunk: Buffer, link: Link, forward: (b: Buffer) => void) => void;
+  /** A fault of a client's socket (its reset), which the proxy otherwise ignores. */
+  clientError?: (error: Error, link: Link) => void;
 }
 
 export function frameBytes(f: Frame): Uint8Array {
@@ -111,7 +113,7 @@ export async function startMutantProxy(mutant: Mutant, brokerPort: number): Prom
     };
     client.on('close', drop);
     upstream.on('close', drop);
-    client.on('error', () => undefined);
+    client.on('error', (e) => mutant.clientError?.(e, link));
     upstream.on('error', () => undefined);
   });
   await new Promise<void>((resolve) => server.listen({ host: '127.0.0.1', port: 0 }, resolve));

@@ -1,6 +1,6 @@
 /** Broker variants with one injected defect each, and the case that must catch it. */
 import { frameBytes, nameOf, type Frame, type Link, type Mutant, type Rewrite } from './mutant-proxy.js';
-import { MessageType } from '../../spec/generated/catalog.js';
+import { DEFAULT_LIMITS, MessageType } from '../../spec/generated/catalog.js';
 
 const text = new TextDecoder();
 const bytes = new TextEncoder();
@@ -275,4 +275,122 @@ export const MUTANTS: Mutant[] = [
     caughtBy: 'registry/dispatch-to-a-service-gone-before-its-attempt',
     toClient: (f) => (isError(f, 'SERVICE_NOT_FOUND') ? withJson(f, (p) => { p['code'] = 'INTERNAL'; }) : f),
   },
+  refusedInitKeptOpen(),
+  framesAfterClosingFaultHandled(),
+  diesOfAClientReset(),
+  handshakeBudgetAfterInitAck(),
+  trickledFirstFrameCountedAgain(),
 ];
+
+/** ERROR OVERLOADED from the proxy, then the close, as a broker refusing under HS-21 would. */
+function overloadedAndClose(link: Link): void {
+  const payload = bytes.encode(JSON.stringify({ code: 'OVERLOADED', message: 'injected by the variant', definite: true, details: { limit: DEFAULT_LIMITS.max_handshake_bytes } }));
+  link.client.end(frameBytes({ code: MessageType.ERROR, header: { id: 'proxy-overloaded' }, encoding: 'json', payload }));
+}
+
+/**
+ * A broker that counts an open client's frame in progress against max_handshake_bytes (HS-21): a frame
+ * whose length prefix is above 4 MiB, on a connection past INIT_ACK, is refused and the connection closed.
+ * (A test-proxy simplification: the prefix starts its chunk, as the case writes it.)
+ */
+function handshakeBudgetAfterInitAck(): Mutant {
+  const opened = new WeakSet<Link>();
+  const refused = new WeakSet<Link>();
+  return {
+    name: 'handshake-budget-applied-after-init-ack',
+    caughtBy: 'handshake/handshake-budget-ends-at-init-ack',
+    toClient: (f, link) => {
+      if (nameOf(f) === 'INIT_ACK') opened.add(link);
+      return f;
+    },
+    rawToBroker: (chunk, link, forward) => {
+      if (!refused.has(link) && opened.has(link) && chunk.length >= 4 && chunk.readUInt32BE(0) > DEFAULT_LIMITS.max_handshake_bytes) {
+        refused.add(link);
+        overloadedAndClose(link);
+      }
+      if (!refused.has(link)) forward(chunk);
+    },
+  };
+}
+
+/**
+ * A broker that counts a first frame's bytes again at each read (HS-21): a connection without INIT_ACK
+ * whose first frame arrives in more than 32 reads is refused with OVERLOADED.
+ */
+function trickledFirstFrameCountedAgain(): Mutant {
+  const reads = new WeakMap<Link, number>();
+  const opened = new WeakSet<Link>();
+  return {
+    name: 'trickled-first-frame-counted-again',
+    caughtBy: 'handshake/trickled-first-frame-counted-once',
+    toClient: (f, link) => {
+      if (nameOf(f) === 'INIT_ACK' || nameOf(f) === 'ERROR') opened.add(link);
+      return f;
+    },
+    rawToBroker: (chunk, link, forward) => {
+      if (opened.has(link)) return forward(chunk);
+      const n = (reads.get(link) ?? 0) + 1;
+      reads.set(link, n);
+      if (n === 33) overloadedAndClose(link);
+      if (n < 33) forward(chunk);
+    },
+  };
+}
+
+/**
+ * A broker with no error listener on its sockets, run as its own process without a last-resort handler:
+ * a client's reset kills it. The proxy drops every connection then and refuses every later one.
+ */
+function diesOfAClientReset(): Mutant {
+  let dead = false;
+  return {
+    name: 'dies-of-a-client-reset',
+    caughtBy: 'handshake/reset-while-written-is-a-disconnect',
+    clientError: (_e, link) => {
+      dead = true;
+      for (const l of [...link.all]) l.client.destroy();
+    },
+    rawToBroker: (chunk, link, forward) => (dead ? link.client.destroy() : forward(chunk)),
+  };
+}
+
+/**
+ * A broker that closes after a refused first frame only when the error closes (HS-3): the proxy answers an
+ * INIT without `role` with SCHEMA_VIOLATION itself and keeps the connection, so the next INIT is accepted.
+ */
+function refusedInitKeptOpen(): Mutant {
+  const opened = new WeakSet<Link>();
+  return {
+    name: 'refused-first-frame-kept-open',
+    caughtBy: 'handshake/refused-init-closes-before-a-retry',
+    toClient: (f, link) => {
+      if (nameOf(f) === 'INIT_ACK') opened.add(link);
+      return f;
+    },
+    toBroker: (f, link) => (!opened.has(link) && nameOf(f) === 'INIT' && f.encoding === 'json' && !('role' in json(f)) ? refuse(f, link, 'SCHEMA_VIOLATION') : f),
+  };
+}
+
+/**
+ * A broker that acts on the frames after a closing fault in the same read (ERR-4): an open client's write
+ * that starts with a second INIT reaches the broker with the INIT moved last, so the frames behind it are
+ * handled before the fault.
+ */
+function framesAfterClosingFaultHandled(): Mutant {
+  const opened = new WeakSet<Link>();
+  return {
+    name: 'frames-after-a-closing-fault-handled',
+    caughtBy: 'errors/closing-fault-ends-the-read',
+    toClient: (f, link) => {
+      if (nameOf(f) === 'INIT_ACK') opened.add(link);
+      return f;
+    },
+    rawToBroker: (chunk, link, forward) => {
+      const frames: Buffer[] = [];
+      for (let at = 0; at + 4 <= chunk.length && at + 4 + chunk.readUInt32BE(at) <= chunk.length; at += 4 + chunk.readUInt32BE(at)) frames.push(chunk.subarray(at, at + 4 + chunk.readUInt32BE(at)));
+      const whole = frames.reduce((n, f) => n + f.length, 0) === chunk.length;
+      if (opened.has(link) && whole && frames.length > 1 && frames[0]![4] === MessageType.INIT) forward(Buffer.concat([...frames.slice(1), frames[0]!]));
+      else forward(chunk);
+    },
+  };
+}

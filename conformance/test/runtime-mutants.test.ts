@@ -60,10 +60,13 @@ describe('broker-runtime cases against the reference broker', () => {
   // embedded broker passes the whole core suite, runtime cases included, at the embedded limits is the
   // selftest's reference-broker core cell (npm test runs it).
   it('the embedded reference broker passes every runtime case that shuts it down', async () => {
-    const { code, results } = await run(undefined, SHUTS_DOWN);
-    expect(results.map((r) => r.id).sort()).toEqual([...SHUTS_DOWN].sort());
-    expect(failing(results)).toBe('');
-    expect(code).toBe(0);
+    // One broker per case: a broker shuts down once, and a later case of the same run is skipped.
+    for (const id of SHUTS_DOWN) {
+      const { code, results } = await run(undefined, [id]);
+      expect(results.map((r) => r.id)).toEqual([id]);
+      expect(failing(results)).toBe('');
+      expect(code).toBe(0);
+    }
   }, 120_000);
 
   it('the embedded reference broker draining for 0 ms (the minimum of shutdown_drain_ms) fails no case', async () => {

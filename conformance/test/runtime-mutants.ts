@@ -423,6 +423,43 @@ export const RUNTIME_VARIANTS: (() => RuntimeVariant)[] = [
     toClient: (f) => (isError(f, 'TIMEOUT') ? null : f),
   }),
   () => ({
+    // A broker whose drain ends as soon as nothing is open: it closes an idle client right after its SHUTDOWN (HS-16).
+    name: 'idle-client-closed-at-broker-shutdown', caughtBy: ['handshake/broker-shutdown-idle-goes-on-answering'], shutsDown: true,
+    toClient: (f, link) => {
+      // Ended right after the SHUTDOWN is written: the PONG the client asks for then meets a closed socket.
+      if (f.name === 'SHUTDOWN') setImmediate(() => link.client.end());
+      return f;
+    },
+  }),
+  () => {
+    // A broker whose drain ends once every client acknowledged its SHUTDOWN, requests still open or not (HS-17).
+    const told = new Set<RLink>();
+    const acked = new Set<RLink>();
+    return {
+      name: 'broker-shutdown-ends-at-the-acks', caughtBy: ['handshake/broker-shutdown-acked-early-still-times-out'], shutsDown: true,
+      toClient: (f, link) => {
+        if (f.name === 'SHUTDOWN') told.add(link);
+        return f;
+      },
+      toBroker: (f, link) => {
+        if (f.name === 'SHUTDOWN_ACK' && told.has(link)) acked.add(link);
+        if (told.size > 0 && acked.size === told.size) for (const l of told) setTimeout(() => l.client.end(), 10);
+        return f;
+      },
+    };
+  },
+  () => ({
+    // A broker that takes any bytes read as a sign of life (HS-10): no PING while the client is inside a frame.
+    name: 'partial-frame-counts-as-liveness', caughtBy: ['handshake/partial-frame-is-silence'],
+    rawToBroker: (chunk, link, forward) => {
+      let pending = Buffer.concat([(link.state['pending'] as Buffer | undefined) ?? Buffer.alloc(0), chunk]);
+      while (pending.length >= 4 && pending.length >= 4 + pending.readUInt32BE(0)) pending = pending.subarray(4 + pending.readUInt32BE(0));
+      link.state['pending'] = pending;
+      forward(chunk);
+    },
+    toClient: (f, link) => (isPing(f) && ((link.state['pending'] as Buffer | undefined)?.length ?? 0) > 0 ? null : f),
+  }),
+  () => ({
     name: 'version-echoed', caughtBy: ['versioning/minor-negotiated'],
     toBroker: (f, link) => { if (f.name === 'INIT') link.state['v'] = jsonOf(f)['protocol_version']; return f; },
     toClient: (f, link) => (f.name === 'INIT_ACK' ? withJson(f, (p) => { p['protocol_version'] = link.state['v']; }) : f),
