@@ -199,6 +199,11 @@ std::string Client::start_request(MessageType type, const json& payload, const R
   auto timeout = options.timeout.value_or(std::chrono::milliseconds(spec->timeout_ms ? spec->timeout_ms : protocol::kRequestTimeoutMs));
   {
     std::lock_guard<std::mutex> lock(mutex_);
+    // Checked again under the lock that end_connection holds while it takes the requests it fails: a
+    // request is either among those or refused here, never registered after the end, where no receiver
+    // would answer or expire it and its future would wait for ever (the rare hang of
+    // concord-reconnect-tests: its pinger's PING, started as the broker was killed).
+    if (!connected_) throw ConnectionError("not connected");
     pending_[id] = Pending{response->code, std::chrono::steady_clock::now() + timeout, timeout, std::move(promise), std::move(callback)};
   }
   try {
@@ -345,14 +350,13 @@ void Client::receive_loop() {
 void Client::end_connection(const std::string& why) {
   std::vector<std::string> ids;
   {
+    // One step under the lock: from here start_request refuses, so the requests taken here are all
+    // that this connection will ever have to fail.
     std::lock_guard<std::mutex> lock(mutex_);
+    connected_ = false;
     for (const auto& [id, p] : pending_) ids.push_back(id);
   }
   for (const auto& id : ids) complete(id, std::nullopt, std::make_exception_ptr(ConnectionError("connection ended: " + why)));
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    connected_ = false;
-  }
   closed_cv_.notify_all();
   {
     std::lock_guard<std::mutex> lock(queue_mutex_);

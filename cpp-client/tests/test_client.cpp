@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include <future>
+#include <mutex>
+#include <thread>
 
 using namespace concord;
 using concord::testing::codec;
@@ -70,6 +72,9 @@ class FakeBroker {
     bodies_.erase(bodies_.begin());
     return codec().decode_message(b);
   }
+
+  /// Half-closes towards the client (FIN): its receiver sees the end while its sends still succeed.
+  void end_output() { ::shutdown(fd_, SHUT_WR); }
 
   bool closed(int timeout_ms = 3000) {
     auto m = next(timeout_ms);
@@ -298,6 +303,64 @@ TEST(Client, BrokerRefusalIsARemoteError) {
   } catch (const RemoteError& e) {
     EXPECT_EQ(e.code(), "DUPLICATE_CLIENT_ID");
   }
+}
+
+// A request started while the connection ends is either failed by the end or refused, never left
+// waiting for an answer that no receiver will read nor expire. Several threads send PINGs while the
+// broker ends the connection (FIN, so that sends still succeed): before the fix a request that passed
+// the `connected` check just before the end was registered just after it, its future never became
+// ready, and concord-reconnect-tests' pinger hung at the broker's kill. Rounds repeat the race; the
+// waits are hang guards, not timing assertions.
+TEST(Client, RequestsStartedAsTheConnectionEndsAllComplete) {
+  constexpr int kRounds = 20;
+  constexpr int kSenders = 4;
+  constexpr int kMaxPerSender = 100000;
+  const auto guard = std::chrono::steady_clock::now() + 30s;
+  RequestOptions o;
+  o.timeout = std::chrono::minutes(10);  // only the connection's end completes these requests
+  int hung = 0, failed = 0, refused = 0;
+  for (int round = 0; round < kRounds && hung == 0; ++round) {
+    FakeBroker broker;
+    Client client(options_for(broker.port));
+    auto connecting = std::async(std::launch::async, [&] { client.connect(3); });
+    broker.handshake();
+    connecting.get();
+    std::mutex mutex;
+    std::vector<std::future<Message>> answers;
+    std::vector<std::thread> senders;
+    for (int t = 0; t < kSenders; ++t) {
+      senders.emplace_back([&] {
+        for (int i = 0; i < kMaxPerSender; ++i) {  // ends at the first refusal, soon after the broker's FIN
+          try {
+            auto f = client.request(MessageType::Ping, nullptr, o);
+            std::lock_guard<std::mutex> lock(mutex);
+            answers.push_back(std::move(f));
+          } catch (const ConnectionError&) {
+            std::lock_guard<std::mutex> lock(mutex);
+            ++refused;
+            return;
+          }
+        }
+      });
+    }
+    EXPECT_TRUE(broker.next());  // requests are flowing
+    broker.end_output();
+    for (auto& s : senders) s.join();
+    for (auto& f : answers) {
+      if (f.wait_until(guard) != std::future_status::ready) {
+        ++hung;
+        continue;
+      }
+      try {
+        f.get();
+        ADD_FAILURE() << "a PING was answered by a broker that answers nothing";
+      } catch (const ConnectionError&) {
+        ++failed;
+      }
+    }
+  }
+  EXPECT_EQ(hung, 0) << "requests left waiting for ever (" << failed << " failed at the end, " << refused << " refused)";
+  EXPECT_GT(failed, 0);  // the race was run: requests were in flight at the end
 }
 
 }  // namespace

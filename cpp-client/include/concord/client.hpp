@@ -98,6 +98,8 @@ class Client {
   /// Sends a message (thread safe); returns its id.
   std::string send(MessageType type, const json& payload = nullptr, const SendOptions& options = {});
   /// Sends a request; the future holds its response, or a RemoteError / TimeoutError / ConnectionError.
+  /// Always completed: a request that loses the race with the connection's end is either failed by the
+  /// end or refused here (ConnectionError thrown), never left to a receiver that is gone.
   std::future<Message> request(MessageType type, const json& payload = nullptr, const RequestOptions& options = {});
   /// Same with a callback, called once on the receive thread (it must not block on other requests).
   std::string request(MessageType type, const json& payload, Callback callback, const RequestOptions& options = {});
