@@ -1,5 +1,6 @@
 // Child processes for the tests that run the reference broker and engines (node) beside the C++
-// client: spawned by PID with standard error readable, stopped and reaped by PID.
+// client: spawned by PID with standard error read all along (a child that logs more than a pipe holds,
+// 64 KiB, would otherwise block on its next log line and stop answering), stopped and reaped by PID.
 #pragma once
 
 #include <fcntl.h>
@@ -9,8 +10,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdlib>
+#include <mutex>
 #include <regex>
 #include <stdexcept>
 #include <string>
@@ -23,7 +27,7 @@ namespace concord::testing {
 
 inline const std::string kRepo = CONCORD_REPO_DIR;
 
-/// A child process with its standard error readable; killed (SIGKILL) and reaped by the destructor.
+/// A child process whose standard error a thread reads until it ends; killed (SIGKILL) and reaped by the destructor.
 class Child {
  public:
   explicit Child(const std::vector<std::string>& argv) {
@@ -42,10 +46,17 @@ class Child {
     posix_spawn_file_actions_destroy(&actions);
     ::close(fds[1]);
     err_fd_ = fds[0];
-    if (rc != 0) throw std::runtime_error("cannot start " + argv[0]);
+    if (rc != 0) {
+      ::close(err_fd_);
+      throw std::runtime_error("cannot start " + argv[0]);
+    }
+    reader_ = std::thread([this] { read_stderr(); });
   }
   ~Child() {
     kill();
+    // A grandchild may hold the pipe open after the kill: the reader polls and stops on the flag.
+    stopping_ = true;
+    reader_.join();
     ::close(err_fd_);
   }
   Child(const Child&) = delete;
@@ -70,19 +81,12 @@ class Child {
     reaped_ = true;
   }
 
-  /// Reads standard error until `pattern` matches (first group returned) or `limit` passes.
+  /// Waits until standard error so far matches `pattern` (first group returned) or `limit` passes ("").
   std::string wait_for(const std::regex& pattern, std::chrono::milliseconds limit) {
-    auto deadline = std::chrono::steady_clock::now() + limit;
+    std::unique_lock lock(mutex_);
     std::smatch m;
-    while (!std::regex_search(text_, m, pattern)) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
-      pollfd p{err_fd_, POLLIN, 0};
-      if (left <= 0 || ::poll(&p, 1, static_cast<int>(left)) != 1) return "";
-      char buf[4096];
-      ssize_t n = ::read(err_fd_, buf, sizeof buf);
-      if (n <= 0) return "";
-      text_.append(buf, static_cast<std::size_t>(n));
-    }
+    auto matched = [&] { return std::regex_search(text_, m, pattern); };
+    if (!changed_.wait_for(lock, limit, [&] { return matched() || ended_; }) || !matched()) return "";
     return m.size() > 1 ? m[1].str() : m[0].str();
   }
 
@@ -100,13 +104,39 @@ class Child {
     return -1;
   }
 
-  const std::string& stderr_text() const { return text_; }
+  /// Standard error read so far.
+  std::string stderr_text() const {
+    std::lock_guard lock(mutex_);
+    return text_;
+  }
 
  private:
+  void read_stderr() {
+    char buf[4096];
+    while (!stopping_) {
+      pollfd p{err_fd_, POLLIN, 0};
+      if (::poll(&p, 1, 100) != 1) continue;
+      ssize_t n = ::read(err_fd_, buf, sizeof buf);
+      std::lock_guard lock(mutex_);
+      if (n <= 0) {
+        ended_ = true;
+        changed_.notify_all();
+        return;
+      }
+      text_.append(buf, static_cast<std::size_t>(n));
+      changed_.notify_all();
+    }
+  }
+
   pid_t pid_ = -1;
   int err_fd_ = -1;
   bool reaped_ = false;
+  std::atomic<bool> stopping_{false};
+  mutable std::mutex mutex_;
+  std::condition_variable changed_;
+  bool ended_ = false;
   std::string text_;
+  std::thread reader_;
 };
 
 inline bool has_node() { return std::system("node --version > /dev/null 2>&1") == 0; }

@@ -279,3 +279,11 @@ TEST(IPCClient, SeedNamesCarryTypedLearningMessages) {
   teacher.disconnect();
   learner.disconnect();
 }
+
+// The broker children of these tests log to a pipe: after the line a test waits for, a child that logs
+// more than the pipe holds (64 KiB) must not block on its next write and stop answering.
+TEST(ChildProcess, StandardErrorIsReadPastAPipefulAfterTheAwaitedLine) {
+  Child child({"sh", "-c", "echo ready >&2; head -c 262144 /dev/zero >&2; exit 3"});
+  ASSERT_FALSE(child.wait_for(std::regex("ready"), kBound).empty()) << child.stderr_text();
+  EXPECT_EQ(child.wait_exit(kBound), 3) << "the child blocked writing its standard error";
+}
