@@ -7,7 +7,7 @@ import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { PROTOCOL_VERSION } from '../spec/generated/catalog.js';
 import { casesOf } from './suites.js';
-import { runCases, selectCases, exitCodeOf, type CaseResult } from './runner.js';
+import { runCases, selectCases, exitCodeOf, isPeerGone, type CaseResult } from './runner.js';
 import { writeReport, type ReportedCase } from './report/write.js';
 import { summaryTable } from './report/summary.js';
 import { repoFile } from '../reference/paths.js';
@@ -255,12 +255,22 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
     const heartbeatMs = typeof ack['heartbeat_ms'] === 'number' ? ack['heartbeat_ms'] : limits.heartbeat_ms;
     const caseTimeoutMs = Math.max(o.timeoutMs * 20, 30_000, 6 * heartbeatMs + 4 * o.timeoutMs, 2 * limits.shutdown_drain_ms + 4 * o.timeoutMs, 2 * limits.handshake_timeout_ms + 4 * o.timeoutMs);
     let aborted: PeerStartError | undefined;
+    // An error outside any case, thrown in this process (the harness, or a broker it runs in process), is
+    // the harness's fault: the run goes on, but its verdict cannot be trusted (exit 70). A peer going away
+    // while no case reads from it is only logged: the case that next uses the peer sees it.
+    const strays: unknown[] = [];
+    const onStray = (e: unknown): void => {
+      const text = (e as Error)?.stack ?? String(e);
+      if (isPeerGone(e)) return err(`conformance: the peer went away outside any case (the next case that uses it sees it): ${text}\n`);
+      strays.push(e);
+      err(`conformance: harness fault, an error outside any case: ${text}\n`);
+    };
     results = await runCases(cases, {
       target, timeoutMs: o.timeoutMs, startTimeoutMs: o.startTimeoutMs, caseTimeoutMs, seed: o.seed, token, limits, ...(shutdownPeer ? { shutdownPeer } : {}), ...(testees ? { testees } : {}),
       failFast: o.failFast, knownFailing: o.knownFailing, ...(o.faults ? { faults: o.faults } : {}), ...(o.faultSchedule ? { faultSchedule: o.faultSchedule } : {}),
       onAbort: (e) => (aborted = e),
       onRecorded: (result: CaseResult, recorder: ScriptRecorder) => { if (result.outcome !== 'pass' && result.outcome !== 'skipped') recorded.push({ result, recorder }); },
-      onStray: (e) => err(`conformance: an error outside any case (ignored): ${(e as Error)?.stack ?? String(e)}\n`),
+      onStray,
       onProgress: (i, n, c, r) => {
         if (!r) {
           if (tty) rawErr(`\r\x1b[K${safe(`[${i + 1}/${n}] ${c.id}`)}`);
@@ -275,6 +285,10 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
     });
     if (tty) rawErr('\r\x1b[K');
     if (aborted) return stopped(peerName, describeTarget(), aborted.message, 69, results);
+    if (strays.length > 0) {
+      const first = strays[0] as Error;
+      return stopped(peerName, describeTarget(), `harness fault: ${strays.length} error(s) outside any case, the first: ${first?.stack ?? String(first)}`, 70, results);
+    }
     const exitCode = exitCodeOf(results, o.strict);
     const stale = o.knownFailing.filter((p) => !results.some((r) => r.knownFailing && r.id.startsWith(p.replace(/\*.*$/, ''))));
     const peer = {

@@ -94,12 +94,17 @@ const cases = new AsyncLocalStorage<Slot>();
 /** System errors that only a peer going away or refusing causes (a closed pipe, a reset, no reader). */
 const PEER_GONE_CODES = new Set(['EPIPE', 'ECONNRESET', 'ECONNREFUSED', 'ENXIO', 'ERR_STREAM_DESTROYED', 'ERR_STREAM_WRITE_AFTER_END']);
 
+/** Whether `e` is a system error that only a peer going away or refusing causes. */
+export function isPeerGone(e: unknown): boolean {
+  return PEER_GONE_CODES.has(String((e as NodeJS.ErrnoException)?.code));
+}
+
 function outcomeOf(e: unknown): Outcome {
   if (e instanceof CaseFailure || e instanceof PeerViolation) return 'fail';
   if (e instanceof CaseTimeout) return 'timeout';
   if (e instanceof CaseSkipped) return 'skipped';
   // The target answered the probe: refusing or dropping a connection later is the peer's doing.
-  if (e instanceof ConnectError || e instanceof FifoError || PEER_GONE_CODES.has(String((e as NodeJS.ErrnoException)?.code))) return 'fail';
+  if (e instanceof ConnectError || e instanceof FifoError || isPeerGone(e)) return 'fail';
   return 'errored';
 }
 
