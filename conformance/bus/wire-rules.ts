@@ -131,6 +131,43 @@ export const BUS_WIRE_CASES: Case[] = [
     },
   }),
   defineCase({
+    id: 'bus/close-removes-only-its-own',
+    statements: ['BUS-7', 'BUS-10', 'HS-19', 'REG-4'],
+    async run(ctx) {
+      // A closing connection takes its own subscriptions, handlers and services (HS-19) and nobody else's.
+      const [a, b, c, e] = [await ctx.session('A-closes'), await ctx.session('B-stays'), await ctx.session('C-handler-and-service'), await ctx.session('E-publisher')];
+      const t = ctx.uniqueId('evt');
+      const q = ctx.uniqueId('qry');
+      const svc = ctx.uniqueId('svc');
+      const kept = await subscribe(ctx, b, t);
+      await subscribe(ctx, a, t);
+      await registerHandler(ctx, c, q, 'query');
+      const reg = send(c, 'SERVICE_REGISTER', { service: { name: svc, service_type: 'conformance', version: '1.0.0', max_concurrent: 0, healthy: true } });
+      const regAnswer = await ctx.expectMessage(c.conn, `ACK or ERROR answering SERVICE_REGISTER (re=${reg})`, (m) => m.header.re === reg);
+      const registry = regAnswer.name === 'ACK';
+      if (!registry && registryName((regAnswer.payload as { code: string }).code) !== 'UNSUPPORTED') throw new CaseFailure(`SERVICE_REGISTER refused with ${(regAnswer.payload as { code: string }).code}`, 'ACK (or UNSUPPORTED without the registry)', summarize(regAnswer));
+      // D, which holds nothing, closes; then A closes. Time for the broker to see both closes.
+      (await ctx.session('D-holds-nothing')).conn.destroy();
+      await sleep(150);
+      a.conn.destroy();
+      await sleep(150);
+      const pub = send(e, 'BUS_PUBLISH', { event_type: t, payload: 'after the closes' });
+      const ev = await incoming(ctx, b, 'BUS_EVENT', 'to B, whose subscription no other connection\'s close removes');
+      expectEqual('the subscription of the event', kept, (ev.payload as { subscription_id: string }).subscription_id);
+      reply(b, ev, 'ACK', {});
+      expectEqual('BUS_PUBLISHED after A closed (A\'s subscription gone with it, B\'s kept: HS-19, BUS-7)', { delivered: 1, failed: 0 }, published(await answerOf(ctx, e, pub, 'BUS_PUBLISHED', 'the publish after the closes')));
+      const query = send(e, 'BUS_QUERY', { message_type: q, payload: 'still there?' });
+      reply(c, await incoming(ctx, c, 'BUS_QUERY', 'to C\'s handler, which the closes of D and A leave registered (HS-19, BUS-10)'), 'BUS_QUERY_RESULT', { result: 'yes' });
+      expectEqual('the query result', { result: 'yes' }, (await answerOf(ctx, e, query, 'BUS_QUERY_RESULT', 'the query after the closes')).payload);
+      if (!registry) return;
+      const d = send(e, 'SERVICE_DISPATCH', { service_name: svc, method: 'still-there', payload: 1 });
+      const got = await ctx.expectMessage(c.conn, `the SERVICE_DISPATCH to ${svc} at C (or, wrongly, an answer at E)`, (m) => m.name === 'SERVICE_DISPATCH');
+      reply(c, got, 'SERVICE_RESULT', { result: 'yes' });
+      const m = await ctx.expectMessage(e.conn, `the answer to SERVICE_DISPATCH re=${d}`, (x) => x.header.re === d);
+      if (m.name !== 'SERVICE_RESULT') throw new CaseFailure('the SERVICE_DISPATCH to C\'s service was refused after other connections closed (HS-19, REG-4)', 'SERVICE_RESULT', summarize(m));
+    },
+  }),
+  defineCase({
     id: 'bus/published-after-every-event-settles',
     statements: ['BUS-6', 'BUS-7'],
     async run(ctx) {
