@@ -10,6 +10,7 @@ import { summarize } from '../cases/context.js';
 import type { Message } from '../../reference/codec/message.js';
 import { DEFAULT_LIMITS } from '../../spec/generated/catalog.js';
 import { expectEqual } from './checks.js';
+import { inFlightLimitToReach } from '../cases/in-flight-limit.js';
 import type { MessageName } from '../../spec/generated/catalog.js';
 import { registryName } from '../../reference/codec/catalog.js';
 import type { ErrorName } from '../../spec/generated/catalog.js';
@@ -292,6 +293,26 @@ export const BUS_WIRE_CASES: Case[] = [
       }
       const over = send(s, 'BUS_SUBSCRIBE', { event_type: t });
       await ctx.expectError(s.conn, 'OVERLOADED', { re: over, closes: false });
+    },
+  }),
+  defineCase({
+    id: 'limits/bus-requests-answered-free-their-in-flight-slot',
+    statements: ['LIM-7'],
+    async run(ctx) {
+      // max_in_flight bus requests, each answered (BUS_PUBLISH to a type without subscriber), then one
+      // more: a broker that never releases an answered bus request's slot refuses it with OVERLOADED.
+      const s = await ctx.session('publisher');
+      const limit = inFlightLimitToReach(s.ack, 'skip');
+      if (!(await busHosted(ctx, s))) throw new CaseSkipped('the broker does not host the bus (BUS_SUBSCRIBE answered UNSUPPORTED)');
+      const t = ctx.uniqueId('nobody');
+      // In batches of 64 answered before the next: never near the limit at once.
+      for (let done = 0; done < limit;) {
+        const ids = Array.from({ length: Math.min(64, limit - done) }, () => send(s, 'BUS_PUBLISH', { event_type: t, payload: done }));
+        for (const id of ids) await answerOf(ctx, s, id, 'BUS_PUBLISHED', `BUS_PUBLISH ${++done} of max_in_flight ${limit}, to a type without subscriber`);
+      }
+      const more = send(s, 'BUS_PUBLISH', { event_type: t, payload: 'after' });
+      const m = await ctx.expectMessage(s.conn, `the answer to the BUS_PUBLISH after ${limit} answered ones (re=${more})`, (x) => x.header.re === more);
+      if (m.name !== 'BUS_PUBLISHED') throw new CaseFailure(`a BUS_PUBLISH with none open was refused after ${limit} answered bus requests: their in-flight slots were not freed (LIM-7)`, 'BUS_PUBLISHED', summarize(m));
     },
   }),
   defineCase({
