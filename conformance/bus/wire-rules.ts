@@ -244,6 +244,27 @@ export const BUS_WIRE_CASES: Case[] = [
     },
   }),
   defineCase({
+    id: 'bus/refused-query-result-answers-the-asker-at-once',
+    statements: ['BUS-10', 'ERR-9'],
+    async run(ctx) {
+      // The handler answers a forwarded BUS_QUERY with a BUS_QUERY_RESULT its schema refuses (a member
+      // additionalProperties false forbids): the handler gets SCHEMA_VIOLATION naming it (ERR-9), and the
+      // asker its answer now (BUS-10: the handler has answered), not a TIMEOUT 30 s later.
+      const r = await ctx.session('requester');
+      const h = await ctx.session('handler');
+      const q = ctx.uniqueId('qry');
+      await registerHandler(ctx, h, q, 'query');
+      const id = send(r, 'BUS_QUERY', { message_type: q, payload: 'ask' });
+      const fwd = await incoming(ctx, h, 'BUS_QUERY', `forwarded to the handler of ${q}`);
+      ctx.sendUnchecked(h.conn, 'BUS_QUERY_RESULT', { id: 'faulty-result', re: fwd.header.id }, '{"result":1,"not_in_the_schema":2}');
+      const v = await ctx.expectError(h.conn, 'SCHEMA_VIOLATION', { re: 'faulty-result', closes: false });
+      const d = (v.payload as { details?: { path?: unknown; rule?: unknown } }).details;
+      expectEqual('details.path and details.rule of the SCHEMA_VIOLATION (ERR-9)', { path: '/not_in_the_schema', rule: 'additionalProperties' }, { path: d?.path, rule: d?.rule });
+      const m = await ctx.expectMessage(r.conn, `an answer to the BUS_QUERY (re=${id}) once its handler's answer was refused, within the frame timeout (its own timeout is 30,000 ms)`, (x) => x.header.re === id);
+      if (m.name !== 'ERROR') throw new CaseFailure('the asker got a result from an answer the broker refused', 'ERROR', summarize(m));
+    },
+  }),
+  defineCase({
     id: 'bus/query-timeout-zero-is-default',
     statements: ['BUS-13'],
     async run(ctx) {
