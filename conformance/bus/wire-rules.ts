@@ -129,6 +129,11 @@ export const BUS_WIRE_CASES: Case[] = [
       const fwd = await incoming(ctx, a, 'BUS_QUERY', 'to A\'s handler, which B\'s unregister left untouched');
       reply(a, fwd, 'BUS_QUERY_RESULT', { result: 'still here' });
       expectEqual('the query result', { result: 'still here' }, (await answerOf(ctx, b, query, 'BUS_QUERY_RESULT', 'the query')).payload);
+      // A's own unsubscribe ends delivery: B's publish reaches nobody.
+      await answerOf(ctx, a, send(a, 'BUS_UNSUBSCRIBE', { subscription_id: sid }), 'ACK', 'A\'s BUS_UNSUBSCRIBE of its own subscription');
+      const after = send(b, 'BUS_PUBLISH', { event_type: t, payload: 2 });
+      expectEqual('BUS_PUBLISHED after the only subscription was unsubscribed', { delivered: 0, failed: 0 }, published(await answerOf(ctx, b, after, 'BUS_PUBLISHED', 'the publish after the unsubscribe')));
+      await nothingYet(ctx, a, 'no BUS_EVENT after A unsubscribed');
     },
   }),
   defineCase({
@@ -314,6 +319,9 @@ export const BUS_WIRE_CASES: Case[] = [
       }
       const over = send(s, 'BUS_SUBSCRIBE', { event_type: t });
       await ctx.expectError(s.conn, 'OVERLOADED', { re: over, closes: false });
+      // The limit is per connection: another connection still subscribes.
+      const other = await ctx.session('another');
+      await subscribe(ctx, other, t);
     },
   }),
   defineCase({
