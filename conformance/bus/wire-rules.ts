@@ -230,6 +230,25 @@ export const BUS_WIRE_CASES: Case[] = [
     },
   }),
   defineCase({
+    id: 'bus/query-from-cbor-sender-to-json-handler',
+    statements: ['BUS-10', 'ENC-2'],
+    async run(ctx) {
+      // A CBOR sender's BUS_QUERY reaches a JSON-only handler in JSON (ENC-2), its payload equal.
+      const r = await ctx.session('cbor-requester', { encodings: ['cbor', 'json'] });
+      if (r.ack['encoding'] !== 'cbor') throw new CaseSkipped('the broker does not speak CBOR');
+      const h = await ctx.session('json-handler', { encodings: ['json'] });
+      const q = ctx.uniqueId('qry');
+      await registerHandler(ctx, h, q, 'query');
+      const id = nextId('cbor-query');
+      r.conn.send({ type: 'BUS_QUERY', header: { id }, payload: { message_type: q, payload: { x: [1, 'two'] } }, encoding: 'cbor' });
+      const fwd = await incoming(ctx, h, 'BUS_QUERY', `from a CBOR sender, at a handler whose INIT_ACK chose json`);
+      if (fwd.encoding !== 'json') throw new CaseFailure('the broker sent a CBOR payload on a connection whose INIT_ACK chose json (ENC-2)', 'encoding json', `encoding ${fwd.encoding}`);
+      expectEqual('the forwarded BUS_QUERY\'s payload', { x: [1, 'two'] }, (fwd.payload as { payload?: unknown }).payload);
+      reply(h, fwd, 'BUS_QUERY_RESULT', { result: 'from json' });
+      expectEqual('the query result at the CBOR sender', { result: 'from json' }, (await answerOf(ctx, r, id, 'BUS_QUERY_RESULT', 'the CBOR query')).payload);
+    },
+  }),
+  defineCase({
     id: 'bus/handler-error-carried-unchanged',
     statements: ['BUS-11'],
     async run(ctx) {
