@@ -10,6 +10,7 @@ import { summarize } from '../cases/context.js';
 import type { Message } from '../../reference/codec/message.js';
 import { DEFAULT_LIMITS } from '../../spec/generated/catalog.js';
 import { expectEqual } from './checks.js';
+import { inFlightLimitToReach } from '../cases/in-flight-limit.js';
 import type { MessageName } from '../../spec/generated/catalog.js';
 import { registryName } from '../../reference/codec/catalog.js';
 import type { ErrorName } from '../../spec/generated/catalog.js';
@@ -128,6 +129,48 @@ export const BUS_WIRE_CASES: Case[] = [
       const fwd = await incoming(ctx, a, 'BUS_QUERY', 'to A\'s handler, which B\'s unregister left untouched');
       reply(a, fwd, 'BUS_QUERY_RESULT', { result: 'still here' });
       expectEqual('the query result', { result: 'still here' }, (await answerOf(ctx, b, query, 'BUS_QUERY_RESULT', 'the query')).payload);
+      // A's own unsubscribe ends delivery: B's publish reaches nobody.
+      await answerOf(ctx, a, send(a, 'BUS_UNSUBSCRIBE', { subscription_id: sid }), 'ACK', 'A\'s BUS_UNSUBSCRIBE of its own subscription');
+      const after = send(b, 'BUS_PUBLISH', { event_type: t, payload: 2 });
+      expectEqual('BUS_PUBLISHED after the only subscription was unsubscribed', { delivered: 0, failed: 0 }, published(await answerOf(ctx, b, after, 'BUS_PUBLISHED', 'the publish after the unsubscribe')));
+      await nothingYet(ctx, a, 'no BUS_EVENT after A unsubscribed');
+    },
+  }),
+  defineCase({
+    id: 'bus/close-removes-only-its-own',
+    statements: ['BUS-7', 'BUS-10', 'HS-19', 'REG-4'],
+    async run(ctx) {
+      // A closing connection takes its own subscriptions, handlers and services (HS-19) and nobody else's.
+      const [a, b, c, e] = [await ctx.session('A-closes'), await ctx.session('B-stays'), await ctx.session('C-handler-and-service'), await ctx.session('E-publisher')];
+      const t = ctx.uniqueId('evt');
+      const q = ctx.uniqueId('qry');
+      const svc = ctx.uniqueId('svc');
+      const kept = await subscribe(ctx, b, t);
+      await subscribe(ctx, a, t);
+      await registerHandler(ctx, c, q, 'query');
+      const reg = send(c, 'SERVICE_REGISTER', { service: { name: svc, service_type: 'conformance', version: '1.0.0', max_concurrent: 0, healthy: true } });
+      const regAnswer = await ctx.expectMessage(c.conn, `ACK or ERROR answering SERVICE_REGISTER (re=${reg})`, (m) => m.header.re === reg);
+      const registry = regAnswer.name === 'ACK';
+      if (!registry && registryName((regAnswer.payload as { code: string }).code) !== 'UNSUPPORTED') throw new CaseFailure(`SERVICE_REGISTER refused with ${(regAnswer.payload as { code: string }).code}`, 'ACK (or UNSUPPORTED without the registry)', summarize(regAnswer));
+      // D, which holds nothing, closes; then A closes. Time for the broker to see both closes.
+      (await ctx.session('D-holds-nothing')).conn.destroy();
+      await sleep(150);
+      a.conn.destroy();
+      await sleep(150);
+      const pub = send(e, 'BUS_PUBLISH', { event_type: t, payload: 'after the closes' });
+      const ev = await incoming(ctx, b, 'BUS_EVENT', 'to B, whose subscription no other connection\'s close removes');
+      expectEqual('the subscription of the event', kept, (ev.payload as { subscription_id: string }).subscription_id);
+      reply(b, ev, 'ACK', {});
+      expectEqual('BUS_PUBLISHED after A closed (A\'s subscription gone with it, B\'s kept: HS-19, BUS-7)', { delivered: 1, failed: 0 }, published(await answerOf(ctx, e, pub, 'BUS_PUBLISHED', 'the publish after the closes')));
+      const query = send(e, 'BUS_QUERY', { message_type: q, payload: 'still there?' });
+      reply(c, await incoming(ctx, c, 'BUS_QUERY', 'to C\'s handler, which the closes of D and A leave registered (HS-19, BUS-10)'), 'BUS_QUERY_RESULT', { result: 'yes' });
+      expectEqual('the query result', { result: 'yes' }, (await answerOf(ctx, e, query, 'BUS_QUERY_RESULT', 'the query after the closes')).payload);
+      if (!registry) return;
+      const d = send(e, 'SERVICE_DISPATCH', { service_name: svc, method: 'still-there', payload: 1 });
+      const got = await ctx.expectMessage(c.conn, `the SERVICE_DISPATCH to ${svc} at C (or, wrongly, an answer at E)`, (m) => m.name === 'SERVICE_DISPATCH');
+      reply(c, got, 'SERVICE_RESULT', { result: 'yes' });
+      const m = await ctx.expectMessage(e.conn, `the answer to SERVICE_DISPATCH re=${d}`, (x) => x.header.re === d);
+      if (m.name !== 'SERVICE_RESULT') throw new CaseFailure('the SERVICE_DISPATCH to C\'s service was refused after other connections closed (HS-19, REG-4)', 'SERVICE_RESULT', summarize(m));
     },
   }),
   defineCase({
@@ -187,6 +230,25 @@ export const BUS_WIRE_CASES: Case[] = [
     },
   }),
   defineCase({
+    id: 'bus/query-from-cbor-sender-to-json-handler',
+    statements: ['BUS-10', 'ENC-2'],
+    async run(ctx) {
+      // A CBOR sender's BUS_QUERY reaches a JSON-only handler in JSON (ENC-2), its payload equal.
+      const r = await ctx.session('cbor-requester', { encodings: ['cbor', 'json'] });
+      if (r.ack['encoding'] !== 'cbor') throw new CaseSkipped('the broker does not speak CBOR');
+      const h = await ctx.session('json-handler', { encodings: ['json'] });
+      const q = ctx.uniqueId('qry');
+      await registerHandler(ctx, h, q, 'query');
+      const id = nextId('cbor-query');
+      r.conn.send({ type: 'BUS_QUERY', header: { id }, payload: { message_type: q, payload: { x: [1, 'two'] } }, encoding: 'cbor' });
+      const fwd = await incoming(ctx, h, 'BUS_QUERY', `from a CBOR sender, at a handler whose INIT_ACK chose json`);
+      if (fwd.encoding !== 'json') throw new CaseFailure('the broker sent a CBOR payload on a connection whose INIT_ACK chose json (ENC-2)', 'encoding json', `encoding ${fwd.encoding}`);
+      expectEqual('the forwarded BUS_QUERY\'s payload', { x: [1, 'two'] }, (fwd.payload as { payload?: unknown }).payload);
+      reply(h, fwd, 'BUS_QUERY_RESULT', { result: 'from json' });
+      expectEqual('the query result at the CBOR sender', { result: 'from json' }, (await answerOf(ctx, r, id, 'BUS_QUERY_RESULT', 'the CBOR query')).payload);
+    },
+  }),
+  defineCase({
     id: 'bus/handler-error-carried-unchanged',
     statements: ['BUS-11'],
     async run(ctx) {
@@ -203,6 +265,27 @@ export const BUS_WIRE_CASES: Case[] = [
         const m = await ctx.expectError(r.conn, 'HANDLER_FAILED', { re: id, closes: false });
         expectEqual(`details.error of the HANDLER_FAILED answering ${type}`, error, (m.payload as { details?: { error?: unknown } }).details?.error);
       }
+    },
+  }),
+  defineCase({
+    id: 'bus/refused-query-result-answers-the-asker-at-once',
+    statements: ['BUS-10', 'ERR-9'],
+    async run(ctx) {
+      // The handler answers a forwarded BUS_QUERY with a BUS_QUERY_RESULT its schema refuses (a member
+      // additionalProperties false forbids): the handler gets SCHEMA_VIOLATION naming it (ERR-9), and the
+      // asker its answer now (BUS-10: the handler has answered), not a TIMEOUT 30 s later.
+      const r = await ctx.session('requester');
+      const h = await ctx.session('handler');
+      const q = ctx.uniqueId('qry');
+      await registerHandler(ctx, h, q, 'query');
+      const id = send(r, 'BUS_QUERY', { message_type: q, payload: 'ask' });
+      const fwd = await incoming(ctx, h, 'BUS_QUERY', `forwarded to the handler of ${q}`);
+      ctx.sendUnchecked(h.conn, 'BUS_QUERY_RESULT', { id: 'faulty-result', re: fwd.header.id }, '{"result":1,"not_in_the_schema":2}');
+      const v = await ctx.expectError(h.conn, 'SCHEMA_VIOLATION', { re: 'faulty-result', closes: false });
+      const d = (v.payload as { details?: { path?: unknown; rule?: unknown } }).details;
+      expectEqual('details.path and details.rule of the SCHEMA_VIOLATION (ERR-9)', { path: '/not_in_the_schema', rule: 'additionalProperties' }, { path: d?.path, rule: d?.rule });
+      const m = await ctx.expectMessage(r.conn, `an answer to the BUS_QUERY (re=${id}) once its handler's answer was refused, within the frame timeout (its own timeout is 30,000 ms)`, (x) => x.header.re === id);
+      if (m.name !== 'ERROR') throw new CaseFailure('the asker got a result from an answer the broker refused', 'ERROR', summarize(m));
     },
   }),
   defineCase({
@@ -255,6 +338,29 @@ export const BUS_WIRE_CASES: Case[] = [
       }
       const over = send(s, 'BUS_SUBSCRIBE', { event_type: t });
       await ctx.expectError(s.conn, 'OVERLOADED', { re: over, closes: false });
+      // The limit is per connection: another connection still subscribes.
+      const other = await ctx.session('another');
+      await subscribe(ctx, other, t);
+    },
+  }),
+  defineCase({
+    id: 'limits/bus-requests-answered-free-their-in-flight-slot',
+    statements: ['LIM-7'],
+    async run(ctx) {
+      // max_in_flight bus requests, each answered (BUS_PUBLISH to a type without subscriber), then one
+      // more: a broker that never releases an answered bus request's slot refuses it with OVERLOADED.
+      const s = await ctx.session('publisher');
+      const limit = inFlightLimitToReach(s.ack, 'skip');
+      if (!(await busHosted(ctx, s))) throw new CaseSkipped('the broker does not host the bus (BUS_SUBSCRIBE answered UNSUPPORTED)');
+      const t = ctx.uniqueId('nobody');
+      // In batches of 64 answered before the next: never near the limit at once.
+      for (let done = 0; done < limit;) {
+        const ids = Array.from({ length: Math.min(64, limit - done) }, () => send(s, 'BUS_PUBLISH', { event_type: t, payload: done }));
+        for (const id of ids) await answerOf(ctx, s, id, 'BUS_PUBLISHED', `BUS_PUBLISH ${++done} of max_in_flight ${limit}, to a type without subscriber`);
+      }
+      const more = send(s, 'BUS_PUBLISH', { event_type: t, payload: 'after' });
+      const m = await ctx.expectMessage(s.conn, `the answer to the BUS_PUBLISH after ${limit} answered ones (re=${more})`, (x) => x.header.re === more);
+      if (m.name !== 'BUS_PUBLISHED') throw new CaseFailure(`a BUS_PUBLISH with none open was refused after ${limit} answered bus requests: their in-flight slots were not freed (LIM-7)`, 'BUS_PUBLISHED', summarize(m));
     },
   }),
   defineCase({

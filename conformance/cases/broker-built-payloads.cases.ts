@@ -44,6 +44,24 @@ export const brokerBuiltPayloadCases: Case[] = [
       if (limit !== small) throw new CaseFailure(`OVERLOADED names details.limit ${JSON.stringify(limit)}; the asker announced max_frame ${small}`, String(small), JSON.stringify(limit));
     },
   }),
+  // The broker's own request (a forwarded BUS_QUERY, not a routed frame) larger than its target's
+  // max_frame: the asker is answered with an ERROR and nothing above that max_frame reaches the handler.
+  defineCase({
+    id: 'limits/broker-request-within-target-max-frame',
+    statements: ['LIM-2', 'FRM-4'],
+    async run(ctx) {
+      const small = MIN_LIMITS.max_frame;
+      const handler = await session(ctx, 'handler', { max_frame: small });
+      const tag = ctx.uniqueId('big');
+      const m = await requestOrSkip(ctx, handler, 'BUS_REGISTER_HANDLER', { message_type: tag, category: 'query' }, 'the command bus');
+      if (m.name === 'ERROR') throw new CaseFailure('BUS_REGISTER_HANDLER was refused', 'its response', `ERROR ${errorOf(m).code}`);
+      const asker = await session(ctx, 'asker');
+      asker.conn.send({ type: 'BUS_QUERY', header: { id: 'too-big-q' }, payload: { message_type: tag, payload: 'q'.repeat(small + 1) } });
+      const answer = await ctx.expectMessage(asker.conn, `an ERROR answering a BUS_QUERY whose forwarded frame would exceed its handler's max_frame of ${small} (FRM-4, LIM-2)`, (x) => x.header.re === 'too-big-q');
+      if (answer.name !== 'ERROR') throw new CaseFailure('a BUS_QUERY larger than its handler\'s max_frame was answered as if forwarded', 'ERROR', answer.name);
+      await ctx.expectOpen(handler.conn, `nothing above the handler's max_frame of ${small} at the handler (FRM-4): the next frame is the PONG`);
+    },
+  }),
   // A broker that copies a handler's ERROR into details.error unchecked sends the asker a payload two
   // levels deeper than the handler's, past max_payload_depth, which the asker must refuse (past-limit);
   // one that cuts at the wrong depth drops a details.error that fits (at-limit, BUS-11: unchanged).

@@ -9,8 +9,9 @@ import { encodeMessageFrame } from '../../reference/codec/message.js';
 import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
 import type { CaseContext, Session } from './context.js';
 import type { WireConnection } from '../wire/connection.js';
-import { errorOf, expectTimeout, reasoning, reasoningAnswer, requestOrSkip, requireDrainTime, slack, session } from './runtime-helpers.js';
+import { errorOf, expectTimeout, messageWithin, reasoning, reasoningAnswer, requestOrSkip, requireDrainTime, slack, session } from './runtime-helpers.js';
 import type { MessageName } from '../../spec/generated/catalog.js';
+import { registryName } from '../../reference/codec/catalog.js';
 import { CATALOG_TIMEOUT_MS, MIN_LIMITS, DEFAULT_LIMITS } from '../../spec/generated/catalog.js';
 
 function descriptor(name: string): Record<string, unknown> {
@@ -85,14 +86,40 @@ export const runtimeRequestCases: Case[] = [
       const timeoutMs = CATALOG_TIMEOUT_MS.INSTRUMENT_COMMAND;
       const a = await session(ctx, 'A');
       const b = await session(ctx, 'B', { role: 'worker' });
+      // Several open at once, each timed alone: r1 to r4 in one write, r2 answered, then r5 sent once
+      // A has that answer (so r5 is due after the others). r1, r3, r4 and r5 each get their TIMEOUT.
+      const command = (id: string): Uint8Array => encodeMessageFrame({ type: 'INSTRUMENT_COMMAND', header: { id, dst: b.clientId }, payload: { command: 'ping', params: { id } } });
       const since = Date.now();
-      a.conn.send({ type: 'INSTRUMENT_COMMAND', header: { id: 'unanswered', dst: b.clientId }, payload: { command: 'ping', params: {} } });
-      const forwarded = await ctx.expectMessage(b.conn, 'the INSTRUMENT_COMMAND forwarded to B', (m) => m.name === 'INSTRUMENT_COMMAND');
-      await expectTimeoutAt(ctx, a.conn, 'unanswered', timeoutMs, since, 'INSTRUMENT_COMMAND\'s catalog timeout_ms is');
+      a.conn.sendRaw(Buffer.concat(['r1', 'r2', 'r3', 'r4'].map(command)), 'INSTRUMENT_COMMANDs r1 to r4 in one write');
+      const forwarded = new Map<string, string>();
+      for (let i = 0; i < 4; i++) {
+        const f = await ctx.expectMessage(b.conn, `INSTRUMENT_COMMAND ${i + 1} of 4 forwarded to B`, (m) => m.name === 'INSTRUMENT_COMMAND');
+        forwarded.set(String((f.payload as { params?: { id?: unknown } }).params?.id), f.header.id);
+      }
+      const r2 = forwarded.get('r2');
+      if (r2 === undefined) throw new CaseFailure('B did not get r2 among the four forwarded INSTRUMENT_COMMANDs (their params forwarded unchanged)', 'r1, r2, r3, r4', [...forwarded.keys()].join(', '));
+      b.conn.send({ type: 'INSTRUMENT_RESPONSE', header: { id: 'r2-answer', re: r2 }, payload: { command: 'ping', data: 'pong' } });
+      await ctx.expectMessage(a.conn, 'the INSTRUMENT_RESPONSE answering r2', (m) => m.name === 'INSTRUMENT_RESPONSE' && m.header.re === 'r2');
+      const sinceR5 = Date.now();
+      a.conn.send({ type: 'INSTRUMENT_COMMAND', header: { id: 'r5', dst: b.clientId }, payload: { command: 'ping', params: { id: 'r5' } } });
+      await ctx.expectMessage(b.conn, 'r5 forwarded to B', (m) => m.name === 'INSTRUMENT_COMMAND');
+      // The TIMEOUTs in any order (no statement orders answers to distinct requests).
+      const pending = new Set(['r1', 'r3', 'r4', 'r5']);
+      for (let i = 0; i < 4; i++) {
+        const { m, at } = await messageWithin(ctx, a.conn, `ERROR TIMEOUT for one of ${[...pending].join(', ')} (INSTRUMENT_COMMAND's catalog timeout_ms is ${timeoutMs}, REQ-15)`, timeoutMs + slack(ctx, timeoutMs), (x) => x.name === 'ERROR' && pending.has(String(x.header.re)), since);
+        const re = String(m.header.re);
+        pending.delete(re);
+        const p = errorOf(m);
+        if (registryName(p.code) !== 'TIMEOUT' || p.definite !== false) throw new CaseFailure(`${re} was answered ERROR ${p.code} definite ${String(p.definite)}`, 'TIMEOUT, definite false (REQ-15)', `${p.code}, definite ${String(p.definite)}`);
+        const named = p.details?.['timeout_ms'];
+        if (named !== timeoutMs) throw new CaseFailure(`the TIMEOUT of ${re} names details.timeout_ms ${JSON.stringify(named)}; INSTRUMENT_COMMAND's catalog timeout_ms is ${timeoutMs} (REQ-15)`, String(timeoutMs), JSON.stringify(named));
+        const after = re === 'r5' ? at - (sinceR5 - since) : at;
+        if (after < timeoutMs * 0.9) throw new CaseFailure(`TIMEOUT of ${re} came ${after} ms after the request, before its timeout of ${timeoutMs} ms (REQ-14)`, `>= ${timeoutMs} ms`, `${after} ms`);
+      }
       // B answers too late: the answer reaches no one and is not refused (REQ-16); A got its one answer (REQ-1).
-      b.conn.send({ type: 'INSTRUMENT_RESPONSE', header: { id: 'too-late', re: forwarded.header.id }, payload: { command: 'ping', data: 'pong' } });
+      b.conn.send({ type: 'INSTRUMENT_RESPONSE', header: { id: 'too-late', re: forwarded.get('r1') ?? 'r1' }, payload: { command: 'ping', data: 'pong' } });
       await ctx.expectOpen(b.conn, 'no ERROR for the late answer (the next frame is the PONG)');
-      await ctx.expectOpen(a.conn, 'no second answer to the request (the next frame is the PONG)');
+      await ctx.expectOpen(a.conn, 'no second answer to the requests (the next frame is the PONG)');
     },
   }),
   defineCase({

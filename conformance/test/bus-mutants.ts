@@ -8,6 +8,8 @@ import { messageByName } from '../../reference/codec/catalog.js';
 
 import { json, withJson } from './mutants.js';
 import type { MessageName } from '../../spec/generated/catalog.js';
+import { DEFAULT_LIMITS } from '../../spec/generated/catalog.js';
+import { cborEncode } from '../../reference/codec/cbor.js';
 
 const text = new TextDecoder();
 const bytes = new TextEncoder();
@@ -123,6 +125,83 @@ function sendRefused(): Mutant {
   };
 }
 
+/** A broker that acknowledges BUS_UNSUBSCRIBE and ends nothing (BUS-4): the subscription keeps delivering. */
+function unsubscribeIgnored(): Mutant {
+  return {
+    name: 'own-unsubscribe-ignored',
+    caughtBy: 'bus/unsubscribe-gone-or-foreign-acked',
+    toBroker: (f, link) => {
+      if (nameOf(f) !== 'BUS_UNSUBSCRIBE') return f;
+      link.client.write(frameBytes(forge('ACK', { id: `ack-${f.header.id}`, re: f.header.id }, {})));
+      return 'handled';
+    },
+  };
+}
+
+/** A broker that counts every connection's subscriptions against one connection's max_subscriptions (LIM-9). */
+function subscriptionsCountedAcrossConnections(): Mutant {
+  let subscribed = 0;
+  return {
+    name: 'subscriptions-counted-across-connections',
+    caughtBy: 'limits/max-subscriptions',
+    toBroker: (f, link) => {
+      if (nameOf(f) !== 'BUS_SUBSCRIBE') return f;
+      if (subscribed < DEFAULT_LIMITS.max_subscriptions) return f;
+      link.client.write(frameBytes(forge('ERROR', { id: `ov-${f.header.id}`, re: f.header.id }, { code: 'OVERLOADED', message: 'too many subscriptions', definite: true })));
+      return 'handled';
+    },
+    toClient: (f) => {
+      if (nameOf(f) === 'BUS_SUBSCRIBED') subscribed++;
+      return f;
+    },
+  };
+}
+
+/** A broker whose answered bus requests keep their in-flight slot (LIM-7): after max_in_flight, every one is refused. */
+function busRequestsNeverFreed(): Mutant {
+  const opened = perLink(() => ({ n: 0 }));
+  return {
+    name: 'answered-bus-requests-keep-their-slot',
+    caughtBy: 'limits/bus-requests-answered-free-their-in-flight-slot',
+    toBroker: (f, link) => {
+      const type = nameOf(f);
+      if (type !== 'BUS_PUBLISH' && type !== 'BUS_SEND' && type !== 'BUS_QUERY') return f;
+      if (opened(link).n++ < DEFAULT_LIMITS.max_in_flight) return f;
+      link.client.write(frameBytes(forge('ERROR', { id: `ov-${f.header.id}`, re: f.header.id }, { code: 'OVERLOADED', message: 'in flight', definite: true, details: { limit: DEFAULT_LIMITS.max_in_flight } })));
+      return 'handled';
+    },
+  };
+}
+
+/** A broker that refuses a faulty BUS_QUERY_RESULT but never fails the query it answered (BUS-10): the asker waits its timeout. */
+function refusedAnswerLeavesTheAskerWaiting(): Mutant {
+  return {
+    name: 'refused-answer-leaves-the-asker-waiting',
+    caughtBy: 'bus/refused-query-result-answers-the-asker-at-once',
+    toBroker: (f, link) => {
+      if (nameOf(f) !== 'BUS_QUERY_RESULT') return f;
+      const extra = Object.keys(json(f)).find((k) => k !== 'result');
+      if (extra === undefined) return f;
+      link.client.write(frameBytes(forge('ERROR', { id: `sv-${f.header.id}`, re: f.header.id }, { code: 'SCHEMA_VIOLATION', message: 'not in the schema', definite: true, details: { path: `/${extra}`, rule: 'additionalProperties' } })));
+      return 'handled';
+    },
+  };
+}
+
+/** A broker that passes a CBOR sender's bytes on to a handler whose INIT_ACK chose json (ENC-2). */
+function cborToJsonHandler(): Mutant {
+  const jsonOnly = perLink(() => ({ yes: false }));
+  return {
+    name: 'cbor-forwarded-to-a-json-handler',
+    caughtBy: 'bus/query-from-cbor-sender-to-json-handler',
+    toBroker: (f, link) => {
+      if (nameOf(f) === 'INIT') jsonOnly(link).yes = !(json(f)['encodings'] as string[]).includes('cbor');
+      return f;
+    },
+    toClient: (f, link) => (nameOf(f) === 'BUS_QUERY' && jsonOnly(link).yes ? { ...f, encoding: 'cbor', payload: cborEncode(json(f)) } : f),
+  };
+}
+
 export const BUS_MUTANTS: Mutant[] = [
   {
     // Every BUS_EVENT the broker sends gets one id, so open events on a connection collide (REQ-3).
@@ -132,6 +211,11 @@ export const BUS_MUTANTS: Mutant[] = [
   },
   sharedSubscription(),
   foreignUnsubscribe(),
+  unsubscribeIgnored(),
+  subscriptionsCountedAcrossConnections(),
+  busRequestsNeverFreed(),
+  refusedAnswerLeavesTheAskerWaiting(),
+  cborToJsonHandler(),
   publishedEarly(),
   {
     name: 'subscriber-failures-not-counted',

@@ -208,6 +208,14 @@ export const RUNTIME_VARIANTS: (() => RuntimeVariant)[] = [
     name: 'forwarded-request-never-times-out', caughtBy: ['requests/timeout-at-the-catalog-timeout'],
     toClient: (f) => (isError(f, 'TIMEOUT') ? null : f),
   }),
+  () => {
+    // One deadline list that loses entries: of several forwarded requests open at once, only the first times out.
+    let timedOut = 0;
+    return {
+      name: 'only-the-first-open-request-times-out', caughtBy: ['requests/timeout-at-the-catalog-timeout'],
+      toClient: (f: RFrame) => (isError(f, 'TIMEOUT') && timedOut++ > 0 ? null : f),
+    };
+  },
   () => ({
     name: 'request-timeout-for-every-type', caughtBy: ['requests/catalog-timeout-before-request-timeout'],
     // As if request_timeout_ms (1 ms here) applied to a type with a catalog timeout_ms of its own.
