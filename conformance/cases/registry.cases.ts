@@ -116,6 +116,23 @@ export const registryCases: Case[] = [
     },
   }),
   defineCase({
+    id: 'registry/listing-gives-healthy',
+    statements: ['REG-3'],
+    async run(ctx) {
+      // The descriptor's optional fields left out: the listing still gives the service its load and
+      // health (a broker that lists what was registered, rather than the registry's state, leaves them out).
+      const b = await ctx.session();
+      const name = ctx.uniqueId('svc');
+      b.conn.send({ type: 'SERVICE_REGISTER', header: { id: 'bare' }, payload: { service: { name, service_type: 'engine', version: '1.0.0' } } });
+      await ctx.expectMessage(b.conn, `ACK of SERVICE_REGISTER ${name} with no healthy, max_concurrent or capabilities`, (m) => m.name === 'ACK' && m.header.re === 'bare');
+      const found = await list(ctx, b, name);
+      const listed = found[0] as Record<string, unknown> | undefined;
+      if (found.length !== 1 || typeof listed?.['healthy'] !== 'boolean' || listed['current_load'] !== 0) {
+        throw new CaseFailure(`SERVICE_LIST does not give ${name}, registered without healthy, its current_load and healthy (REG-3)`, `[{name: ${name}, current_load: 0, healthy: true or false}]`, JSON.stringify(found));
+      }
+    },
+  }),
+  defineCase({
     id: 'registry/duplicate-name-refused',
     statements: ['REG-1'],
     async run(ctx) {

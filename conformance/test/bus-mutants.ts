@@ -303,6 +303,12 @@ export const BUS_MUTANTS: Mutant[] = [
     toClient: (f) => (nameOf(f) === 'SERVICE_LIST_RESULT' ? withJson(f, (p) => { for (const s of p['services'] as Record<string, unknown>[]) s['current_load'] = 0; }) : f),
   },
   {
+    // The listing echoes the descriptor as registered: a service registered without `healthy` has none.
+    name: 'health-not-listed-when-not-registered',
+    caughtBy: 'registry/listing-gives-healthy',
+    toClient: (f) => (nameOf(f) === 'SERVICE_LIST_RESULT' ? withJson(f, (p) => { for (const s of p['services'] as Record<string, unknown>[]) if (s['max_concurrent'] === undefined) delete s['healthy']; }) : f),
+  },
+  {
     name: 'service-loss-reported-as-timeout',
     caughtBy: 'registry/peer-gone-not-retried',
     toClient: (f) => (isError(f, 'PEER_GONE') ? withJson(f, (p) => { p['code'] = 'TIMEOUT'; }) : f),

@@ -45,7 +45,7 @@ export interface ClusterRouting {
   /** The local part of the service registry changed. */
   servicesChanged(): void;
   /** CLU-10: claims a service name cluster-wide, holding `conn`'s frames until `then` ran. */
-  claimService(conn: Connection, name: string, then: (outcome: 'claimed' | 'taken' | 'unreachable') => void): void;
+  claimService(conn: Connection, descriptor: ServiceRegisterPayload['service'], then: (outcome: 'claimed' | 'taken' | 'unreachable') => void): void;
   /** A local service is gone: its name is free in the cluster. */
   serviceReleased(name: string): void;
   /** A `dst` unknown here: ask the cluster's claims, then handle the frame `again` (CLU-2). */
@@ -384,7 +384,7 @@ export class Router {
    */
   private registerInCluster(conn: Connection, id: string, service: ServiceRegisterPayload['service'], isClientName: (name: string) => boolean, cluster: ClusterRouting): void {
     this.deps.services.checkFree(service, isClientName);
-    cluster.claimService(conn, service.name, (outcome) => {
+    cluster.claimService(conn, service, (outcome) => {
       try {
         if (outcome === 'taken') throw protocolError('SERVICE_EXISTS', `service ${service.name} is already registered on a broker of the cluster`, { path: '/service/name', statement: 'REG-1' });
         if (outcome === 'unreachable') throw protocolError('OVERLOADED', `service ${service.name} cannot be claimed: the cluster link (NATS) is down; try again`, { statement: 'CLU-8' });

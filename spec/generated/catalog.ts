@@ -6355,7 +6355,7 @@ export const STATEMENTS: readonly { readonly id: string; readonly section: strin
     "id": "CLU-12",
     "section": "cluster",
     "level": "required",
-    "text": "A broker MUST NOT refuse a SERVICE_DISPATCH with `SERVICE_NOT_FOUND` before it has looked the service name up in `concord_services_v1`: since SERVICE_REGISTER is answered only once the name is claimed there (CLU-10), a dispatch sent after that answer finds the service on any broker, whether or not the provider's broker has announced it yet."
+    "text": "A broker MUST NOT refuse a SERVICE_DISPATCH with `SERVICE_NOT_FOUND`, nor a frame whose `dst` names a service with `UNKNOWN_DESTINATION`, before it has looked the service name up in `concord_services_v1`: since SERVICE_REGISTER is answered only once the name is claimed there (CLU-10), a dispatch or request sent after that answer finds the service on any broker, whether or not the provider's broker has announced it yet (SYS-1)."
   },
   {
     "id": "CLU-13",

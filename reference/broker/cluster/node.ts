@@ -11,6 +11,7 @@ import type { WriteBatch } from '../flow.js';
 import type { OutFrame } from '../frames.js';
 import type { Logger } from '../logger.js';
 import type { ServiceRegistry } from '../services.js';
+import type { ServiceDescriptor } from '../../../spec/generated/types.js';
 import { ExpiredIds } from '../inflight.js';
 import { ClaimStore, type ClaimOutcome } from './claims.js';
 import { RemoteConnection, type RemoteLink } from './remote-connection.js';
@@ -79,10 +80,17 @@ export interface ClusterBrokerStats {
   clients: number;
 }
 
+
+/** A service found in the claims store: its provider's id, the provider's routing facts when not known here yet, its descriptor. */
+interface ClaimedService {
+  owner: string;
+  provider: ClientInfo | undefined;
+  descriptor: Record<string, unknown>;
+}
 export class ClusterNode implements RemoteLink, ClusterPeers {
   private nc: NatsConnection | undefined;
   private claims: ClaimStore<{ client: ClientInfo }> | undefined;
-  private serviceClaims: ClaimStore<{ owner: string }> | undefined;
+  private serviceClaims: ClaimStore<ServiceInfo> | undefined;
   private handlerClaims: ClaimStore<{ owner: string }> | undefined;
   /** One connection per other live broker: requests the broker hands to that broker (CLU-11). */
   private readonly brokerLinks = new Map<string, RemoteConnection>();
@@ -169,7 +177,7 @@ export class ClusterNode implements RemoteLink, ClusterPeers {
   private async reassertClaims(): Promise<void> {
     const lost = await this.claims!.reassert([...this.host.localClients()].map((c) => [c.clientId!, { client: infoOf(c) }])).catch(() => []);
     for (const id of lost) this.host.log.warn('a client id claim could not be written again after NATS came back', { client: id });
-    const lostServices = await this.serviceClaims!.reassert(this.localServices().map((s) => [s.descriptor['name'] as string, { owner: s.owner }])).catch(() => []);
+    const lostServices = await this.serviceClaims!.reassert(this.localServices().map((s) => [s.descriptor['name'] as string, s])).catch(() => []);
     for (const name of lostServices) this.host.log.warn('a service name claim could not be written again after NATS came back', { service: name });
     const lostHandlers = await this.handlerClaims!.reassert(this.host.localHandlers().map(([type, owner]) => [type, { owner }])).catch(() => []);
     for (const type of lostHandlers) this.host.log.warn('a bus handler claim could not be written again after NATS came back', { message_type: type });
@@ -217,7 +225,8 @@ export class ClusterNode implements RemoteLink, ClusterPeers {
    * CLU-10: a service name is claimed cluster-wide before SERVICE_REGISTER is answered; the connection
    * is not read meanwhile. `then` runs with the outcome (in a write batch).
    */
-  claimService(conn: Connection, name: string, then: (outcome: ClaimOutcome) => void): void {
+  claimService(conn: Connection, descriptor: ServiceDescriptor, then: (outcome: ClaimOutcome) => void): void {
+    const name = descriptor.name;
     const store = this.serviceClaims;
     const clients = this.claims;
     const claim = async (): Promise<ClaimOutcome> => {
@@ -225,7 +234,10 @@ export class ClusterNode implements RemoteLink, ClusterPeers {
       // REG-1 across the cluster: a name a client of another broker holds as its id is taken.
       const holder = await clients.lookup(name);
       if (holder !== undefined && holder.broker !== this.host.brokerId && this.isAlive(holder.broker)) return 'taken';
-      return store.claim(name, { owner: conn.clientId! }, (b) => this.isAlive(b));
+      // The descriptor goes with the claim: a broker asked for the name before this one's announcement
+      // reaches it adopts the service from the claim (lookupThen).
+      const { current_load: _load, ...announced } = descriptor;
+      return store.claim(name, { owner: conn.clientId!, descriptor: announced as Record<string, unknown> }, (b) => this.isAlive(b));
     };
     const outcome = claim().catch((): ClaimOutcome => 'unreachable');
     this.holdWhile(conn, outcome, then);
@@ -314,12 +326,41 @@ export class ClusterNode implements RemoteLink, ClusterPeers {
    * keep their order; `again` handles the frame once more, without a second look-up.
    */
   lookupThen(conn: Connection, dst: string, again: () => void): void {
-    const claims = this.claims;
-    const lookup = this.up && claims ? claims.lookup(dst).catch(() => undefined) : Promise.resolve(undefined);
-    this.holdWhile(conn, lookup, (found) => {
-      if (found !== undefined && found.broker !== this.host.brokerId && this.isAlive(found.broker) && !this.host.clients.has(dst)) this.add(found.client, found.broker);
+    this.holdWhile(conn, this.lookUp(dst), (found) => {
+      if (found?.client !== undefined && !this.host.clients.has(dst)) this.add(found.client, found.broker);
+      else if (found?.service !== undefined && this.host.services.provider(dst) === undefined) this.adoptClaimed(dst, found.broker, found.service);
       again();
     });
+  }
+
+  /**
+   * Who holds `dst` on another live broker: a client, or a service (SYS-1 across brokers: a request sent
+   * right after another broker acknowledged the registration can arrive before its announcement), with
+   * the service's provider as a client.
+   */
+  private async lookUp(dst: string): Promise<{ broker: string; client?: ClientInfo; service?: ClaimedService } | undefined> {
+    const clients = this.claims;
+    const services = this.serviceClaims;
+    if (!this.up || clients === undefined || services === undefined) return undefined;
+    const elsewhere = (broker: string | undefined): broker is string => broker !== undefined && broker !== this.host.brokerId && this.isAlive(broker);
+    try {
+      const [client, service] = await Promise.all([clients.lookup(dst), services.lookup(dst)]);
+      if (client !== undefined && elsewhere(client.broker)) return { broker: client.broker, client: client.client };
+      if (service === undefined || !elsewhere(service.broker) || service.descriptor === undefined) return undefined;
+      const known = this.remote.get(service.owner);
+      const provider = known?.broker === service.broker ? undefined : (await clients.lookup(service.owner))?.client;
+      if (known?.broker !== service.broker && provider === undefined) return undefined;
+      return { broker: service.broker, service: { owner: service.owner, provider, descriptor: service.descriptor } };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** A service another broker's claim names, adopted until that broker's announcement replaces it. */
+  private adoptClaimed(name: string, broker: string, service: ClaimedService): void {
+    const known = this.remote.get(service.owner);
+    const owner = known?.broker === broker ? known : service.provider && this.add(service.provider, broker);
+    if (owner) this.host.services.adopt(owner, service.descriptor as never, name);
   }
 
   /** A local client was accepted: the other brokers learn it at once. */

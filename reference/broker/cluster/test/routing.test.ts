@@ -6,7 +6,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { WireClient } from '../../test/wire-client.js';
 import { encodingReq, encodingRsp } from '../../test/payloads.js';
 import { PROTOCOL_VERSION } from '../../../../spec/generated/catalog.js';
-import { startCluster, stopAfterAll, type ClusterUnderTest } from './cluster-fixture.js';
+import { clusterOn, startCluster, stopAfterAll, type ClusterUnderTest } from './cluster-fixture.js';
+import { NatsProcess } from '../nats-process.js';
 
 let cluster: ClusterUnderTest | undefined;
 beforeAll(async () => {
@@ -40,20 +41,12 @@ describe('a cluster of three brokers', () => {
     provider.c.send('SERVICE_REGISTER', { id: 'reg' }, { service: { name: 'svc-cluster', service_type: 'test', version: '1' } });
     expect((await provider.c.next()).name).toBe('ACK');
     const caller = await client(2);
-    // The registration reaches the other brokers by a control message: the caller retries until it has.
-    let got;
-    for (let i = 0; i < 100; i++) {
-      caller.c.send('ENCODING_REQ', { id: `s${i}`, dst: 'svc-cluster' }, encodingReq('x'));
-      const first = await Promise.race([provider.c.next(), caller.c.next()]);
-      if (first.name === 'ENCODING_REQ') {
-        got = first;
-        break;
-      }
-      expect([first.name, (first.payload as { code: string }).code]).toEqual(['ERROR', 'UNKNOWN_DESTINATION']);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    expect(got?.header.src).toBe(caller.id);
-    provider.c.send('ENCODING_RSP', { re: got!.header.id }, encodingRsp('s'));
+    // Right after the ACK (SYS-1): found through the claim if the announcement has not arrived yet.
+    caller.c.send('ENCODING_REQ', { id: 's0', dst: 'svc-cluster' }, encodingReq('x'));
+    const got = await provider.c.next();
+    expect(got.name).toBe('ENCODING_REQ');
+    expect(got.header.src).toBe(caller.id);
+    provider.c.send('ENCODING_RSP', { re: got.header.id }, encodingRsp('s'));
     expect((await caller.c.next()).name).toBe('ENCODING_RSP');
     await Promise.all([provider.c.close(), caller.c.close()]);
   });
@@ -201,5 +194,30 @@ describe('a cluster of three brokers', () => {
     const pong = await caller.c.next();
     expect([pong.name, pong.header.re]).toEqual(['PONG', ping]);
     await caller.c.close();
+  });
+});
+
+describe('a service announced to no other broker yet (SYS-1 across brokers)', () => {
+  // Heartbeats slower than the test: the broker that joins after the registration hears of the
+  // service only from the claims store, never from an announcement.
+  const SLOW = { heartbeatMs: 60_000, deadAfterMs: 120_000 };
+  let slow: ClusterUnderTest | undefined;
+  stopAfterAll(() => slow);
+
+  it('routes a request to it from a broker that joined after its registration, and the answer back (CLU-12)', async () => {
+    slow = clusterOn(await NatsProcess.start(), {}, SLOW);
+    const { port: providerPort } = await slow.add('s1');
+    const { client: provider } = await WireClient.open({ port: providerPort }, 'late-provider');
+    provider.send('SERVICE_REGISTER', { id: 'reg' }, { service: { name: 'svc-unannounced', service_type: 'test', version: '1', max_concurrent: 2 } });
+    expect((await provider.next()).name).toBe('ACK');
+    const { port: callerPort } = await slow.add('s2');
+    const { client: caller } = await WireClient.open({ port: callerPort }, 'late-caller');
+    caller.send('ENCODING_REQ', { id: 'first', dst: 'svc-unannounced' }, encodingReq('x'));
+    const got = await provider.next();
+    expect([got.name, got.header.src, got.payload]).toEqual(['ENCODING_REQ', 'late-caller', encodingReq('x')]);
+    provider.send('ENCODING_RSP', { re: got.header.id }, encodingRsp('s'));
+    const answer = await caller.next();
+    expect([answer.name, answer.header.re, answer.header.src]).toEqual(['ENCODING_RSP', 'first', 'late-provider']);
+    await Promise.all([provider.close(), caller.close()]);
   });
 });
