@@ -6,7 +6,7 @@
 import { frameBytes, nameOf, type Frame, type Link, type Mutant } from './mutant-proxy.js';
 import { messageByName } from '../../reference/codec/catalog.js';
 
-import { json, withJson } from './mutants.js';
+import { json, refuse, withJson } from './mutants.js';
 import type { MessageName } from '../../spec/generated/catalog.js';
 import { DEFAULT_LIMITS } from '../../spec/generated/catalog.js';
 import { cborEncode } from '../../reference/codec/cbor.js';
@@ -117,8 +117,7 @@ function sendRefused(): Mutant {
     toBroker: (f, link) => {
       if (nameOf(f) === 'BUS_REGISTER_HANDLER') handled.add(String(json(f)['message_type']));
       if (nameOf(f) === 'BUS_SEND' && !handled.has(String(json(f)['message_type']))) {
-        link.client.write(frameBytes(forge('ERROR', { id: `nh-${f.header.id}`, re: f.header.id }, { code: 'NO_HANDLER', message: 'no handler', definite: true })));
-        return 'handled';
+        return refuse(f, link, 'NO_HANDLER');
       }
       return f;
     },
@@ -147,8 +146,7 @@ function subscriptionsCountedAcrossConnections(): Mutant {
     toBroker: (f, link) => {
       if (nameOf(f) !== 'BUS_SUBSCRIBE') return f;
       if (subscribed < DEFAULT_LIMITS.max_subscriptions) return f;
-      link.client.write(frameBytes(forge('ERROR', { id: `ov-${f.header.id}`, re: f.header.id }, { code: 'OVERLOADED', message: 'too many subscriptions', definite: true })));
-      return 'handled';
+      return refuse(f, link, 'OVERLOADED');
     },
     toClient: (f) => {
       if (nameOf(f) === 'BUS_SUBSCRIBED') subscribed++;
@@ -167,8 +165,7 @@ function busRequestsNeverFreed(): Mutant {
       const type = nameOf(f);
       if (type !== 'BUS_PUBLISH' && type !== 'BUS_SEND' && type !== 'BUS_QUERY') return f;
       if (opened(link).n++ < DEFAULT_LIMITS.max_in_flight) return f;
-      link.client.write(frameBytes(forge('ERROR', { id: `ov-${f.header.id}`, re: f.header.id }, { code: 'OVERLOADED', message: 'in flight', definite: true, details: { limit: DEFAULT_LIMITS.max_in_flight } })));
-      return 'handled';
+      return refuse(f, link, 'OVERLOADED', { limit: DEFAULT_LIMITS.max_in_flight });
     },
   };
 }
@@ -182,8 +179,7 @@ function refusedAnswerLeavesTheAskerWaiting(): Mutant {
       if (nameOf(f) !== 'BUS_QUERY_RESULT') return f;
       const extra = Object.keys(json(f)).find((k) => k !== 'result');
       if (extra === undefined) return f;
-      link.client.write(frameBytes(forge('ERROR', { id: `sv-${f.header.id}`, re: f.header.id }, { code: 'SCHEMA_VIOLATION', message: 'not in the schema', definite: true, details: { path: `/${extra}`, rule: 'additionalProperties' } })));
-      return 'handled';
+      return refuse(f, link, 'SCHEMA_VIOLATION', { path: `/${extra}`, rule: 'additionalProperties' });
     },
   };
 }

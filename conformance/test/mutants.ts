@@ -52,8 +52,9 @@ function brokerIdTaken(): Mutant {
 }
 
 /** The proxy answers `f` itself with ERROR `code` (definite, keeps the connection), as the broker would. */
-function refuse(f: Frame, link: Link, code: string): 'handled' {
-  const payload = bytes.encode(JSON.stringify({ code, message: 'injected by the variant', definite: true }));
+/** Answers `f` with ERROR `code` (and `details`) in the broker's place; the broker never sees `f`. */
+export function refuse(f: Frame, link: Link, code: string, details?: Record<string, unknown>): 'handled' {
+  const payload = bytes.encode(JSON.stringify({ code, message: 'injected by the variant', definite: true, ...(details && { details }) }));
   link.client.write(frameBytes({ code: MessageType.ERROR, header: { id: `proxy-${f.header.id}`, re: f.header.id }, encoding: 'json', payload }));
   return 'handled';
 }

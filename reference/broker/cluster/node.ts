@@ -80,13 +80,18 @@ export interface ClusterBrokerStats {
   clients: number;
 }
 
-
-/** A service found in the claims store: its provider's id, the provider's routing facts when not known here yet, its descriptor. */
+/** A service found in the claims store: its provider's routing facts and its descriptor. */
 interface ClaimedService {
-  owner: string;
-  provider: ClientInfo | undefined;
+  provider: ClientInfo;
   descriptor: Record<string, unknown>;
 }
+
+/** A descriptor as other brokers get it: current_load is each broker's own count. */
+function announced(descriptor: ServiceDescriptor): Record<string, unknown> {
+  const { current_load: _load, ...rest } = descriptor;
+  return rest;
+}
+
 export class ClusterNode implements RemoteLink, ClusterPeers {
   private nc: NatsConnection | undefined;
   private claims: ClaimStore<{ client: ClientInfo }> | undefined;
@@ -236,8 +241,7 @@ export class ClusterNode implements RemoteLink, ClusterPeers {
       if (holder !== undefined && holder.broker !== this.host.brokerId && this.isAlive(holder.broker)) return 'taken';
       // The descriptor goes with the claim: a broker asked for the name before this one's announcement
       // reaches it adopts the service from the claim (lookupThen).
-      const { current_load: _load, ...announced } = descriptor;
-      return store.claim(name, { owner: conn.clientId!, descriptor: announced as Record<string, unknown> }, (b) => this.isAlive(b));
+      return store.claim(name, { owner: conn.clientId!, descriptor: announced(descriptor) }, (b) => this.isAlive(b));
     };
     const outcome = claim().catch((): ClaimOutcome => 'unreachable');
     this.holdWhile(conn, outcome, then);
@@ -347,10 +351,8 @@ export class ClusterNode implements RemoteLink, ClusterPeers {
       const [client, service] = await Promise.all([clients.lookup(dst), services.lookup(dst)]);
       if (client !== undefined && elsewhere(client.broker)) return { broker: client.broker, client: client.client };
       if (service === undefined || !elsewhere(service.broker) || service.descriptor === undefined) return undefined;
-      const known = this.remote.get(service.owner);
-      const provider = known?.broker === service.broker ? undefined : (await clients.lookup(service.owner))?.client;
-      if (known?.broker !== service.broker && provider === undefined) return undefined;
-      return { broker: service.broker, service: { owner: service.owner, provider, descriptor: service.descriptor } };
+      const provider = await clients.lookup(service.owner);
+      return provider === undefined ? undefined : { broker: service.broker, service: { provider: provider.client, descriptor: service.descriptor } };
     } catch {
       return undefined;
     }
@@ -358,9 +360,8 @@ export class ClusterNode implements RemoteLink, ClusterPeers {
 
   /** A service another broker's claim names, adopted until that broker's announcement replaces it. */
   private adoptClaimed(name: string, broker: string, service: ClaimedService): void {
-    const known = this.remote.get(service.owner);
-    const owner = known?.broker === broker ? known : service.provider && this.add(service.provider, broker);
-    if (owner) this.host.services.adopt(owner, service.descriptor as never, name);
+    const owner = this.add(service.provider, broker);
+    if (owner !== undefined) this.host.services.adopt(owner, service.descriptor as never, name);
   }
 
   /** A local client was accepted: the other brokers learn it at once. */
@@ -473,8 +474,7 @@ export class ClusterNode implements RemoteLink, ClusterPeers {
     return this.host.services.list({}).flatMap((d) => {
       const owner = this.host.services.provider(d.name);
       if (owner === undefined || owner.remote) return [];
-      const { current_load: _load, ...descriptor } = d;
-      return [{ owner: owner.clientId!, descriptor }];
+      return [{ owner: owner.clientId!, descriptor: announced(d) }];
     });
   }
 
