@@ -8,7 +8,7 @@
 import { Broker } from '../../../reference/broker/index.js';
 import { loadBuiltHarness } from './harness-build.js';
 import { defineCaseTests, reportDirForThisFile, runCaseAgainst, type StartBrokers } from './case-runner.js';
-import { MUTATION_SEED, MUTATION_SUITES } from './scope.js';
+import { CASES_TOGETHER, MUTATION_SEED, MUTATION_SUITES } from './scope.js';
 
 const harness = await loadBuiltHarness();
 const reportDir = reportDirForThisFile();
@@ -29,5 +29,6 @@ const oneBroker: StartBrokers = async (_caseId, options) => {
 defineCaseTests(harness, {
   suites: MUTATION_SUITES,
   testName: (c, expected) => `${c.id} -> ${expected}`,
+  together: CASES_TOGETHER,
   run: (suite, c) => runCaseAgainst(harness, oneBroker, reportDir, suite, c),
 });

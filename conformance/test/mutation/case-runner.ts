@@ -3,14 +3,15 @@
  * compiled harness (harness-build.ts) against brokers its file starts from the (mutated) sources for
  * that case alone and stops when the case ends, failing the case on an exception nothing caught.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { BrokerOptions } from '../../../reference/broker/index.js';
 import type { BuiltHarness } from './harness-build.js';
-import { CASE_LIMITS, frameTimeoutOf, MUTATION_SEED, SKIPPED_ON_REFERENCE } from './scope.js';
+import { CASE_LIMITS, frameTimeoutOf, MUTATION_SEED, runsAlone, SKIPPED_ON_REFERENCE } from './scope.js';
+import { startPool, type CasePool, type PoolJob } from './case-pool.js';
 import type { CaseResult } from '../../runner.js';
 import type { Case } from '../../cases/model.js';
 
@@ -68,7 +69,9 @@ export async function runCaseAgainst(harness: BuiltHarness, start: StartBrokers,
       await harness.runCommand({
         target: brokers.target, token, limits: given, shutdownPeer: () => brokers.shutdown(),
         suites: [suite], cases: [c], run: [], skip: [], seed: MUTATION_SEED,
-        timeoutMs: frameTimeoutOf(c.id), failFast: false, strict: true, knownFailing: [], json: true, reportDir,
+        timeoutMs: frameTimeoutOf(c.id), failFast: false, strict: true, knownFailing: [], json: true,
+        // Apart from the reports of cases running beside it (case-pool.ts): their `latest` links would clash.
+        reportDir: join(reportDir, c.id.replace(/[^A-Za-z0-9._-]/g, '_')),
         out: () => undefined, err: () => undefined, onFinish: (run) => (results = run.results),
       });
     } finally {
@@ -87,12 +90,24 @@ export function reportDirForThisFile(): string {
   return dir;
 }
 
+declare module 'vitest' {
+  interface ProvidedContext {
+    /** Given by Stryker's vitest runner: 'dry-run' (coverage per test) or 'mutant'; absent outside Stryker. */
+    mode?: 'dry-run' | 'mutant';
+  }
+}
+
 export interface CaseTests {
   suites: readonly string[];
   /** The test's name for a case and its expected outcome; distinct across the mutation files. */
   testName(c: Case, expected: string): string;
   /** Cases left out of this file, with the reason. */
   leftOut?: ReadonlyMap<string, string>;
+  /**
+   * How many cases run at once under a mutant (case-pool.ts); 1 where the cases share state beyond their
+   * brokers. The dry run and any run outside Stryker take one case at a time.
+   */
+  together: number;
   run(suite: string, c: Case): Promise<CaseResult>;
 }
 
@@ -100,11 +115,30 @@ export interface CaseTests {
 export function defineCaseTests(harness: BuiltHarness, t: CaseTests): void {
   for (const suite of t.suites) {
     describe(suite, () => {
+      const tests: Array<{ name: string; c: Case; expected: string }> = [];
       for (const c of harness.casesOf([suite])) {
         if (t.leftOut?.has(c.id)) continue;
         const expected = SKIPPED_ON_REFERENCE.has(c.id) ? 'skipped' : 'pass';
-        it(t.testName(c, expected), async () => {
-          const r = await t.run(suite, c);
+        tests.push({ name: t.testName(c, expected), c, expected });
+      }
+      let pool: CasePool<CaseResult> | undefined;
+      beforeAll((describeBlock) => {
+        if (inject('mode') !== 'mutant' || t.together <= 1) return;
+        // The tests Stryker selected for this mutant (its per-test coverage): vitest has marked the others skipped.
+        const selected = new Set(describeBlock.tasks.filter((task) => task.mode === 'run').map((task) => task.name));
+        const jobs: PoolJob<CaseResult>[] = tests.filter((x) => selected.has(x.name)).map((x) => ({ name: x.name, alone: runsAlone(x.c.id), run: () => t.run(suite, x.c) }));
+        // The cases that run alone go last, so that none holds up the cases sharing the pool.
+        jobs.sort((x, y) => Number(x.alone) - Number(y.alone));
+        const expectedOf = new Map(tests.map((x) => [x.name, x.expected]));
+        pool = startPool(jobs, t.together, (name, s) => !('value' in s) || s.value.outcome !== expectedOf.get(name));
+      });
+      afterAll(() => pool?.stop());
+      for (const { name, c, expected } of tests) {
+        it(name, async () => {
+          const settled = pool ? await pool.outcome(name) : { value: await t.run(suite, c) };
+          if (settled === undefined) throw new Error(`${c.id} was not run: an earlier case of this mutant failed`);
+          if ('error' in settled) throw settled.error;
+          const r = settled.value;
           expect(r.outcome, r.message).toBe(expected);
         });
       }

@@ -62,3 +62,22 @@ export const PER_BROKER_CASES: ReadonlyMap<string, string> = new Map([
 export const NEEDS_ONE_BROKER: ReadonlyMap<string, string> = new Map([
   ['limits/sender-held-until-every-full-reader-drains', 'pausing a sender (LIM-14) does not cross brokers'],
 ]);
+
+/**
+ * How many cases of the single broker run at once under a mutant (case-pool.ts). Measured idle
+ * (2026-12-03, one case after another): the 254 cases took 55 s of wall time and 10.8 s of CPU, 12.5 s of
+ * it `requests/timeout-at-the-catalog-timeout` waiting out a 10 s timeout. CONCORD_MUTATION_TOGETHER=1 runs
+ * them one after another.
+ */
+export const CASES_TOGETHER = Number(process.env['CONCORD_MUTATION_TOGETHER'] ?? 6);
+
+/**
+ * Cases that run by themselves under a mutant: those that load the machine (floods and filled limits,
+ * generated inputs, a frame split at every byte; 100 ms to 1.8 s of CPU each, measured as above), whose
+ * load could make a case beside them miss a frame timeout and kill a mutant no case kills on its own.
+ * The handshake timeouts of `limits/handshake-timeout/` only wait (25 ms of CPU).
+ */
+export function runsAlone(id: string): boolean {
+  return (id.startsWith('limits/') && !id.startsWith('limits/handshake-timeout/')) || id.includes('/prop')
+    || ['framing/split-at-every-byte', 'handshake/handshake-budget-ends-at-init-ack', 'requests/many-in-flight-no-cross-talk'].includes(id);
+}
