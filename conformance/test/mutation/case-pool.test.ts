@@ -2,14 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { startPool, type PoolJob } from './case-pool.js';
 
 /** Jobs that record how many ran at once; each ends when the test releases it. */
-function tracked(specs: Array<{ name: string; alone?: boolean; fails?: boolean }>) {
+function tracked(specs: Array<{ name: string; placement?: PoolJob<string>['placement']; fails?: boolean }>) {
   let now = 0;
   const seen: Array<{ name: string; beside: number }> = [];
   const release = new Map<string, () => void>();
   const started: string[] = [];
   const jobs: PoolJob<string>[] = specs.map((s) => ({
     name: s.name,
-    alone: s.alone ?? false,
+    placement: s.placement ?? 'pool',
     run: () => new Promise<string>((resolve, reject) => {
       started.push(s.name);
       seen.push({ name: s.name, beside: now++ });
@@ -49,13 +49,27 @@ describe('startPool', () => {
   });
 
   it('runs a job marked alone with no other job beside it', async () => {
-    const t = tracked([{ name: 'a' }, { name: 'b' }, { name: 'heavy', alone: true }, { name: 'c' }]);
+    const t = tracked([{ name: 'a' }, { name: 'b' }, { name: 'heavy', placement: 'alone' }, { name: 'c' }]);
     const pool = startPool(t.jobs, 4, () => false);
     await drain(t);
     await pool.stop();
     expect(t.seen.find((s) => s.name === 'heavy')?.beside).toBe(0);
     expect(t.seen.find((s) => s.name === 'c')?.beside).toBe(0);
     expect(t.started).toEqual(['a', 'b', 'heavy', 'c']);
+  });
+
+  it('starts the jobs that wait first, beside the pool and the alone jobs', async () => {
+    const t = tracked([{ name: 'a' }, { name: 'heavy', placement: 'alone' }, { name: 'timer', placement: 'waits' }]);
+    const pool = startPool(t.jobs, 1, () => false);
+    await new Promise((r) => setImmediate(r));
+    expect(t.started).toEqual(['timer', 'a']);
+    t.release.get('a')!();
+    t.release.delete('a');
+    for (let turn = 0; turn < 5 && !t.started.includes('heavy'); turn++) await new Promise((r) => setImmediate(r));
+    expect(t.seen.find((s) => s.name === 'heavy')?.beside).toBe(1);
+    await drain(t);
+    await pool.stop();
+    expect(await pool.outcome('timer')).toEqual({ value: 'timer done' });
   });
 
   it('starts nothing after a failure, and says so with an undefined outcome', async () => {

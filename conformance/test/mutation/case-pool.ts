@@ -13,8 +13,12 @@ export type Settled<T> = { value: T } | { error: unknown };
 export interface PoolJob<T> {
   /** The vitest test that awaits the job. */
   name: string;
-  /** A job that must not share the machine with others (their load could upset its timing). */
-  alone: boolean;
+  /**
+   * How the job shares the machine: `pool` beside up to `width` - 1 other pool jobs; `alone` beside no
+   * job but those that wait (its load could upset the timing of others); `waits` beside anything, from
+   * the start (it spends seconds waiting on a timer, with a few ms of CPU and a margin of seconds).
+   */
+  placement: 'pool' | 'alone' | 'waits';
   run(): Promise<T>;
 }
 
@@ -26,8 +30,8 @@ export interface CasePool<T> {
 }
 
 /**
- * Starts `jobs` in order, at most `width` at once; a job marked `alone` waits for the running ones to
- * end and runs by itself. `failed` is asked of every outcome: after the first failure no further job
+ * Starts the jobs that wait at once, then the others in order: at most `width` pool jobs at once; an
+ * `alone` job waits for the running pool jobs to end and runs without them. `failed` is asked of every outcome: after the first failure no further job
  * starts (vitest's bail stops the tests that would await them, and Stryker needs one failure only).
  */
 export function startPool<T>(jobs: readonly PoolJob<T>[], width: number, failed: (name: string, s: Settled<T>) => boolean): CasePool<T> {
@@ -39,25 +43,26 @@ export function startPool<T>(jobs: readonly PoolJob<T>[], width: number, failed:
     outcomes.set(job.name, { promise, resolve });
   }
   let stopped = false;
-  const running = new Set<Promise<void>>();
-  const launch = (job: PoolJob<T>): Promise<void> => {
-    const done = job.run().then((value): Settled<T> => ({ value }), (error: unknown): Settled<T> => ({ error })).then((s) => {
+  const launch = (job: PoolJob<T>): Promise<void> =>
+    job.run().then((value): Settled<T> => ({ value }), (error: unknown): Settled<T> => ({ error })).then((s) => {
       if (failed(job.name, s)) stopped = true;
       outcomes.get(job.name)!.resolve(s);
     });
-    running.add(done);
-    void done.then(() => running.delete(done));
-    return done;
-  };
+  const waiting = jobs.filter((job) => job.placement === 'waits').map(launch);
+  /** The pool and alone jobs running. */
+  const running = new Set<Promise<void>>();
   const scheduled = (async () => {
     for (const job of jobs) {
-      if (job.alone) await Promise.all(running);
+      if (job.placement === 'waits') continue;
+      if (job.placement === 'alone') await Promise.all(running);
       else while (running.size >= width) await Promise.race(running);
       if (stopped) break;
       const done = launch(job);
-      if (job.alone) await done;
+      running.add(done);
+      void done.then(() => running.delete(done));
+      if (job.placement === 'alone') await done;
     }
-    await Promise.all(running);
+    await Promise.all([...running, ...waiting]);
     for (const { resolve } of outcomes.values()) resolve(undefined);
   })();
   return {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { BrokerOptions } from '../../../reference/broker/index.js';
 import type { BuiltHarness } from './harness-build.js';
-import { CASE_LIMITS, frameTimeoutOf, MUTATION_SEED, runsAlone, SKIPPED_ON_REFERENCE } from './scope.js';
+import { CASE_LIMITS, frameTimeoutOf, MUTATION_SEED, placementOf, SKIPPED_ON_REFERENCE } from './scope.js';
 import { startPool, type CasePool, type PoolJob } from './case-pool.js';
 import type { CaseResult } from '../../runner.js';
 import type { Case } from '../../cases/model.js';
@@ -126,9 +126,9 @@ export function defineCaseTests(harness: BuiltHarness, t: CaseTests): void {
         if (inject('mode') !== 'mutant' || t.together <= 1) return;
         // The tests Stryker selected for this mutant (its per-test coverage): vitest has marked the others skipped.
         const selected = new Set(describeBlock.tasks.filter((task) => task.mode === 'run').map((task) => task.name));
-        const jobs: PoolJob<CaseResult>[] = tests.filter((x) => selected.has(x.name)).map((x) => ({ name: x.name, alone: runsAlone(x.c.id), run: () => t.run(suite, x.c) }));
+        const jobs: PoolJob<CaseResult>[] = tests.filter((x) => selected.has(x.name)).map((x) => ({ name: x.name, placement: placementOf(x.c.id), run: () => t.run(suite, x.c) }));
         // The cases that run alone go last, so that none holds up the cases sharing the pool.
-        jobs.sort((x, y) => Number(x.alone) - Number(y.alone));
+        jobs.sort((x, y) => Number(x.placement === 'alone') - Number(y.placement === 'alone'));
         const expectedOf = new Map(tests.map((x) => [x.name, x.expected]));
         pool = startPool(jobs, t.together, (name, s) => !('value' in s) || s.value.outcome !== expectedOf.get(name));
       });

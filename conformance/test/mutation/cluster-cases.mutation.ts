@@ -3,11 +3,12 @@
  * paths (remote clients, look-ups in the claims store, relayed dispatch, the cluster's STATS) and
  * `reference/broker/cluster/` are reached only when requester and responder sit on different brokers.
  * Each case runs against three brokers built from the (mutated) sources in process, joined by one
- * nats-server per file run, with the harness's connections spread over them as
+ * nats-server, with the harness's connections spread over them as
  * `cluster-core-suite.test.ts` does (target `h:p1,h:p2,h:p3`: the k-th connection of a case on broker
  * k mod 3). The brokers are new for every case, with ids of that case, and every JetStream bucket is
  * destroyed after it, so no state of one case (a mutant's included) reaches the next through the
- * brokers or the claims. The nats-server is stopped by its PID when the file ends.
+ * brokers or the claims. Cases side by side take separate nats-servers (at most one per case running),
+ * all stopped by their PIDs when the file ends.
  */
 import { afterAll } from 'vitest';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
@@ -16,7 +17,7 @@ import { NatsProcess } from '../../../reference/broker/cluster/nats-process.js';
 import { clusterOn, type ClusterUnderTest } from '../../../reference/broker/cluster/test/cluster-fixture.js';
 import { loadBuiltHarness } from './harness-build.js';
 import { defineCaseTests, reportDirForThisFile, runCaseAgainst, type StartBrokers } from './case-runner.js';
-import { MUTATION_SEED, NEEDS_ONE_BROKER, PER_BROKER_CASES } from './scope.js';
+import { CLUSTER_CASES_TOGETHER, MUTATION_SEED, NEEDS_ONE_BROKER, PER_BROKER_CASES } from './scope.js';
 
 /**
  * The suite of this file. `bus` passes spread too (36 cases, 9 s), but none of its cases failed with any
@@ -43,7 +44,7 @@ class ClusterStartTimeout extends Error {
   override name = 'ClusterStartTimeout';
 }
 
-/** The nats-server of this file run, and a connection of the tests' own to empty its JetStream. */
+/** A nats-server for the cases, and a connection of the tests' own to empty its JetStream. */
 class NatsForCases {
   private constructor(
     readonly server: NatsProcess,
@@ -74,11 +75,24 @@ class NatsForCases {
   }
 }
 
-/** Started by the first case that runs (a run Stryker narrows to other files starts none). */
-let nats: Promise<NatsForCases> | undefined;
+/**
+ * nats-servers no case holds. A case takes one (starting one when none is free) and gives it back
+ * emptied when it ends: cases side by side (case-pool.ts) must not share the claim buckets, which each
+ * case empties. A run Stryker narrows to other files starts none.
+ */
+const idle: NatsForCases[] = [];
+const started: Promise<NatsForCases>[] = [];
 /** Clusters whose case has not stopped them yet (one whose test timed out): stopped when the file ends. */
 const running = new Set<ClusterUnderTest>();
 let caseNumber = 0;
+
+function takeServer(): Promise<NatsForCases> {
+  const free = idle.pop();
+  if (free) return Promise.resolve(free);
+  const server = NatsForCases.start();
+  started.push(server);
+  return server;
+}
 
 async function closeBrokers(cluster: ClusterUnderTest): Promise<void> {
   running.delete(cluster);
@@ -87,8 +101,8 @@ async function closeBrokers(cluster: ClusterUnderTest): Promise<void> {
 
 afterAll(async () => {
   await Promise.all([...running].map(closeBrokers));
-  const started = await nats?.catch(() => undefined);
-  await started?.dispose();
+  const servers = await Promise.all(started.map((s) => s.catch(() => undefined)));
+  await Promise.all(servers.map((s) => s?.dispose()));
 }, 30_000);
 
 function within<T>(ms: number, what: string, work: Promise<T>): Promise<T> {
@@ -99,14 +113,15 @@ function within<T>(ms: number, what: string, work: Promise<T>): Promise<T> {
   return Promise.race([work, expire]).finally(() => clearTimeout(timer));
 }
 
-/** Three brokers joined to the file's nats-server, the harness's connections spread over them. */
+/** Three brokers joined to a nats-server of their own, the harness's connections spread over them. */
 const spreadCluster: StartBrokers = async (caseId, options) => {
-  const server = await (nats ??= NatsForCases.start());
+  const server = await takeServer();
   const cluster = clusterOn(server.server, { host: '127.0.0.1', ...options }, CASE_CLUSTER_TIMERS);
   running.add(cluster);
   const close = async (): Promise<void> => {
     await closeBrokers(cluster);
-    await server.emptyJetStream();
+    // A server that cannot be emptied goes back to no case.
+    await server.emptyJetStream().then(() => idle.push(server));
   };
   const n = ++caseNumber;
   try {
@@ -131,7 +146,6 @@ defineCaseTests(harness, {
   suites: CLUSTER_SUITES,
   testName: (c, expected) => `cluster > ${c.id} -> ${expected}`,
   leftOut: new Map([...PER_BROKER_CASES, ...NEEDS_ONE_BROKER]),
-  // One case at a time: the cases share the nats-server, whose claim buckets each case empties when it ends.
-  together: 1,
+  together: CLUSTER_CASES_TOGETHER,
   run: (suite, c) => runCaseAgainst(harness, spreadCluster, reportDir, suite, c),
 });

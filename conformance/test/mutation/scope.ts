@@ -72,12 +72,22 @@ export const NEEDS_ONE_BROKER: ReadonlyMap<string, string> = new Map([
 export const CASES_TOGETHER = Number(process.env['CONCORD_MUTATION_TOGETHER'] ?? 6);
 
 /**
- * Cases that run by themselves under a mutant: those that load the machine (floods and filled limits,
- * generated inputs, a frame split at every byte; 100 ms to 1.8 s of CPU each, measured as above), whose
- * load could make a case beside them miss a frame timeout and kill a mutant no case kills on its own.
- * The handshake timeouts of `limits/handshake-timeout/` only wait (25 ms of CPU).
+ * The same for the cluster's cases, each on three brokers and a nats-server of its own (a case's
+ * brokers use 3 times the CPU of one broker). CONCORD_MUTATION_CLUSTER_TOGETHER=1 runs them one by one.
  */
-export function runsAlone(id: string): boolean {
-  return (id.startsWith('limits/') && !id.startsWith('limits/handshake-timeout/')) || id.includes('/prop')
+export const CLUSTER_CASES_TOGETHER = Number(process.env['CONCORD_MUTATION_CLUSTER_TOGETHER'] ?? 3);
+
+/**
+ * Where a case runs under a mutant (case-pool.ts). `alone`: the cases that load the machine (floods and
+ * filled limits, generated inputs, a frame split at every byte; 100 ms to 1.8 s of CPU each, measured as
+ * above), whose load could make a case beside them miss a frame timeout and kill a mutant no case kills
+ * on its own; the handshake timeouts of `limits/handshake-timeout/` only wait (25 ms of CPU). `waits`:
+ * `requests/timeout-at-the-catalog-timeout`, 12.5 s of waiting and 64 ms of CPU, whose every timed
+ * check has a margin of 5 s; it runs from the start, beside the others.
+ */
+export function placementOf(id: string): 'pool' | 'alone' | 'waits' {
+  if (id === 'requests/timeout-at-the-catalog-timeout') return 'waits';
+  const heavy = (id.startsWith('limits/') && !id.startsWith('limits/handshake-timeout/')) || id.includes('/prop')
     || ['framing/split-at-every-byte', 'handshake/handshake-budget-ends-at-init-ack', 'requests/many-in-flight-no-cross-talk'].includes(id);
+  return heavy ? 'alone' : 'pool';
 }
