@@ -10,15 +10,17 @@
 /** A case's result, or what it threw. */
 export type Settled<T> = { value: T } | { error: unknown };
 
+/**
+ * How a job shares the machine: `pool` beside up to `width` - 1 other pool jobs; `alone` beside no job
+ * but those that wait (its load could upset the timing of others); `waits` beside anything, from the
+ * start (it spends seconds waiting on a timer, with a few ms of CPU and a margin of seconds).
+ */
+export type Placement = 'pool' | 'alone' | 'waits';
+
 export interface PoolJob<T> {
   /** The vitest test that awaits the job. */
   name: string;
-  /**
-   * How the job shares the machine: `pool` beside up to `width` - 1 other pool jobs; `alone` beside no
-   * job but those that wait (its load could upset the timing of others); `waits` beside anything, from
-   * the start (it spends seconds waiting on a timer, with a few ms of CPU and a margin of seconds).
-   */
-  placement: 'pool' | 'alone' | 'waits';
+  placement: Placement;
   run(): Promise<T>;
 }
 
@@ -31,8 +33,8 @@ export interface CasePool<T> {
 
 /**
  * Starts the jobs that wait at once, then the others in order: at most `width` pool jobs at once; an
- * `alone` job waits for the running pool jobs to end and runs without them. `failed` is asked of every outcome: after the first failure no further job
- * starts (vitest's bail stops the tests that would await them, and Stryker needs one failure only).
+ * `alone` job waits for the running pool jobs to end and runs without them. `failed` is asked of every
+ * outcome: after the first failure no further job starts (Stryker needs one failure only).
  */
 export function startPool<T>(jobs: readonly PoolJob<T>[], width: number, failed: (name: string, s: Settled<T>) => boolean): CasePool<T> {
   if (!Number.isInteger(width) || width < 1) throw new RangeError(`a pool of width ${width}: at least 1`);

@@ -1,5 +1,6 @@
 /** What the mutation run tests the broker with: its suites, their seed, and what the reference broker skips. */
 import type { LimitName } from '../../limits.js';
+import type { Placement } from './case-pool.js';
 
 /**
  * The suites a broker in process serves over TCP: `core` and the bus of the broker (`bus`).
@@ -69,13 +70,22 @@ export const NEEDS_ONE_BROKER: ReadonlyMap<string, string> = new Map([
  * it `requests/timeout-at-the-catalog-timeout` waiting out a 10 s timeout. CONCORD_MUTATION_TOGETHER=1 runs
  * them one after another.
  */
-export const CASES_TOGETHER = Number(process.env['CONCORD_MUTATION_TOGETHER'] ?? 6);
+export const CASES_TOGETHER = casesTogether('CONCORD_MUTATION_TOGETHER', 6);
 
 /**
  * The same for the cluster's cases, each on three brokers and a nats-server of its own (a case's
  * brokers use 3 times the CPU of one broker). CONCORD_MUTATION_CLUSTER_TOGETHER=1 runs them one by one.
  */
-export const CLUSTER_CASES_TOGETHER = Number(process.env['CONCORD_MUTATION_CLUSTER_TOGETHER'] ?? 3);
+export const CLUSTER_CASES_TOGETHER = casesTogether('CONCORD_MUTATION_CLUSTER_TOGETHER', 3);
+
+/** A width from the environment variable `name`, `fallback` when unset; a value that is no positive integer stops the run. */
+function casesTogether(name: string, fallback: number): number {
+  const given = process.env[name];
+  if (given === undefined || given === '') return fallback;
+  const n = Number(given);
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`${name}=${given}: the number of cases run at once must be a positive integer`);
+  return n;
+}
 
 /**
  * Where a case runs under a mutant (case-pool.ts). `alone`: the cases that load the machine (floods and
@@ -85,7 +95,7 @@ export const CLUSTER_CASES_TOGETHER = Number(process.env['CONCORD_MUTATION_CLUST
  * `requests/timeout-at-the-catalog-timeout`, 12.5 s of waiting and 64 ms of CPU, whose every timed
  * check has a margin of 5 s; it runs from the start, beside the others.
  */
-export function placementOf(id: string): 'pool' | 'alone' | 'waits' {
+export function placementOf(id: string): Placement {
   if (id === 'requests/timeout-at-the-catalog-timeout') return 'waits';
   const heavy = (id.startsWith('limits/') && !id.startsWith('limits/handshake-timeout/')) || id.includes('/prop')
     || ['framing/split-at-every-byte', 'handshake/handshake-budget-ends-at-init-ack', 'requests/many-in-flight-no-cross-talk'].includes(id);
