@@ -21,6 +21,13 @@
  *
  * @type {import('@stryker-mutator/api/core').PartialStrykerOptions}
  */
+/** A worker count from the environment: unset gives `fallback`; anything but a positive integer stops the run. */
+function workers(value, fallback) {
+  if (value === undefined || value === '') return fallback;
+  if (!/^[1-9][0-9]*$/.test(value)) throw new RangeError(`CONCORD_MUTATION_WORKERS=${value}: expected a positive integer (Stryker's --concurrency)`);
+  return Number(value);
+}
+
 export default {
   testRunner: 'vitest',
   vitest: { configFile: 'conformance/test/mutation/vitest.mutation.config.ts' },
@@ -43,8 +50,9 @@ export default {
   // 189 s CPU, same verdicts. Loaded (load 10 to 13): 4 workers took 458 s wall and 207 s CPU and turned 5
   // survivors into Timeouts and 1 into a kill that no case makes on its own (cases that missed their frame
   // timeouts): false detections that would inflate the score. On this shared machine two stay; on an idle
-  // one, `--concurrency 4` is a third faster.
-  concurrency: 2,
+  // one, `--concurrency 4` is a third faster: `CONCORD_MUTATION_WORKERS=4 npm run mutation` sets it for
+  // both runs, since the chained script passes no flag on.
+  concurrency: workers(process.env.CONCORD_MUTATION_WORKERS, 2),
   timeoutMS: 10_000,
   timeoutFactor: 3,
   dryRunTimeoutMinutes: 20,

@@ -72,4 +72,10 @@ describe('the mutation summary', () => {
     expect(validate({ ...s, score: 101 })).toBe(false);
     expect(validate({ ...s, commit: 'HEAD' })).toBe(false);
   });
+
+  it.each(['summary.json', 'summary-cluster.json'])('publishes reports/mutation/%s valid against the schema', (name) => {
+    const validate = new Ajv({ allErrors: true }).compile(schema);
+    const published = JSON.parse(readFileSync(new URL(`../../../reports/mutation/${name}`, import.meta.url), 'utf8')) as unknown;
+    expect(validate(published), JSON.stringify(validate.errors)).toBe(true);
+  });
 });

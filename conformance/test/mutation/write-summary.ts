@@ -1,8 +1,9 @@
 /**
  * Writes `reports/mutation/summary.json` from Stryker's JSON report(s) (the last step of
- * `npm run mutation`): `npx tsx conformance/test/mutation/write-summary.ts [REPORT.json ...]`,
- * by default `reports/mutation/mutation.json`. Exit 66 when a report cannot be read, 65 when it is not
- * a Stryker report.
+ * `npm run mutation`): `npx tsx conformance/test/mutation/write-summary.ts [--out FILE] [REPORT.json ...]`,
+ * by default `reports/mutation/mutation.json` into `reports/mutation/summary.json`. `--out` writes a
+ * summary of part of the scope elsewhere (the cluster's run alone: `summary-cluster.json`). Exit 66 when
+ * a report cannot be read, 65 when it is not a Stryker report, 64 on a bad command line.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -11,9 +12,17 @@ import { fileURLToPath } from 'node:url';
 import { summarize, ReportFormatError } from './summary.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
-const inputs = process.argv.slice(2);
-const paths = inputs.length > 0 ? inputs : [join(root, 'reports/mutation/mutation.json')];
-const out = join(root, 'reports/mutation/summary.json');
+let args = process.argv.slice(2);
+let out = join(root, 'reports/mutation/summary.json');
+if (args[0] === '--out') {
+  if (args[1] === undefined || args[1].startsWith('-')) {
+    process.stderr.write('mutation summary: --out needs a file\n');
+    process.exit(64);
+  }
+  out = args[1];
+  args = args.slice(2);
+}
+const paths = args.length > 0 ? args : [join(root, 'reports/mutation/mutation.json')];
 
 let reports: { label: string; report: unknown }[];
 try {
