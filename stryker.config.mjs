@@ -21,11 +21,16 @@
  *
  * @type {import('@stryker-mutator/api/core').PartialStrykerOptions}
  */
-/** A worker count from the environment: unset gives `fallback`; anything but a positive integer stops the run. */
-function workers(value, fallback) {
-  if (value === undefined || value === '') return fallback;
-  if (!/^[1-9][0-9]*$/.test(value)) throw new RangeError(`CONCORD_MUTATION_WORKERS=${value}: expected a positive integer (Stryker's --concurrency)`);
-  return Number(value);
+/**
+ * A worker count from the environment variable `name`, `fallback` when unset; anything but a positive
+ * integer stops the run. The shape of scope.ts's `casesTogether`, written again because Stryker loads this
+ * file as plain JavaScript, which cannot import the TypeScript one.
+ */
+function workers(name, fallback) {
+  const given = process.env[name];
+  if (given === undefined || given === '') return fallback;
+  if (!/^[1-9][0-9]*$/.test(given)) throw new RangeError(`${name}=${given}: expected a positive integer (Stryker's --concurrency)`);
+  return Number(given);
 }
 
 export default {
@@ -52,7 +57,7 @@ export default {
   // timeouts): false detections that would inflate the score. On this shared machine two stay; on an idle
   // one, `--concurrency 4` is a third faster: `CONCORD_MUTATION_WORKERS=4 npm run mutation` sets it for
   // both runs, since the chained script passes no flag on.
-  concurrency: workers(process.env.CONCORD_MUTATION_WORKERS, 2),
+  concurrency: workers('CONCORD_MUTATION_WORKERS', 2),
   timeoutMS: 10_000,
   timeoutFactor: 3,
   dryRunTimeoutMinutes: 20,

@@ -9,19 +9,19 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { summarize, ReportFormatError } from './summary.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
-let args = process.argv.slice(2);
-let out = join(root, 'reports/mutation/summary.json');
-if (args[0] === '--out') {
-  if (args[1] === undefined || args[1].startsWith('-')) {
-    process.stderr.write('mutation summary: --out needs a file\n');
-    process.exit(64);
-  }
-  out = args[1];
-  args = args.slice(2);
+let parsed;
+try {
+  parsed = parseArgs({ options: { out: { type: 'string' } }, allowPositionals: true });
+} catch (e) {
+  process.stderr.write(`mutation summary: ${(e as Error).message}\n`);
+  process.exit(64);
 }
+const out = parsed.values.out ?? join(root, 'reports/mutation/summary.json');
+const args = parsed.positionals;
 const paths = args.length > 0 ? args : [join(root, 'reports/mutation/mutation.json')];
 
 let reports: { label: string; report: unknown }[];
