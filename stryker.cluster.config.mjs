@@ -1,7 +1,7 @@
 // @ts-check
 /**
  * The second run of `npm run mutation` (see stryker.config.mjs): the cluster's sources against the core
- * cases run on three brokers in process joined by a nats-server (`cluster-cases.mutation.ts`: one
+ * and cluster suites' cases run on three brokers in process joined by a nats-server (`cluster-cases.mutation.ts`: one
  * nats-server per file run, stopped by PID; new brokers for every case, the connections spread over
  * them, so a requester and its responder sit on different brokers).
  *

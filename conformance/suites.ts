@@ -23,6 +23,7 @@ import { brokerBuiltPayloadCases } from './cases/broker-built-payloads.cases.js'
 import { brokerProcessCases } from './cases/broker-process.cases.js';
 import { instrumentFaultCases } from './cases/instrument-faults.cases.js';
 import { stdioCases } from './cases/stdio.cases.js';
+import { clusterCases } from './cases/cluster.cases.js';
 
 export const SUITES: Record<string, () => Case[]> = {
   core: () => [...framingCases, ...fixtureFaultCases(), ...handshakeCases, ...requestCases, ...registryCases, ...propertyCases,
@@ -44,6 +45,8 @@ export const SUITES: Record<string, () => Case[]> = {
   engine: () => [...engineCases(), ...stdioCases('engine', false)],
   /** An instrument worker (spec section 17) over stdio, or through a broker when the command holds {broker}. */
   instrument: () => [...instrumentCases(), ...instrumentFaultCases(), ...stdioCases('instrument', true)],
+  /** A cluster of brokers (--target HOST:PORT,HOST:PORT[,...], section 19): claims, look-ups and STATS across brokers. */
+  cluster: () => clusterCases,
   /** A broker the harness starts itself (conformance --suite broker-process -- CMD, {unix} {port} {host} replaced). */
   'broker-process': () => brokerProcessCases,
 };

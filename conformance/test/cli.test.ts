@@ -124,7 +124,7 @@ describe('conformance spec', () => {
   it('list covers every suite and says which it searched; --suite narrows it', async () => {
     const all = await run('conformance/cli.ts', ['list', '--json']);
     const cases = JSON.parse(all.stdout) as { id: string; suites: string[] }[];
-    for (const s of ['core', 'testee', 'client', 'bus', 'lines', 'engine', 'instrument', 'broker-process']) expect(cases.some((c) => c.suites.includes(s)), s).toBe(true);
+    for (const s of ['core', 'testee', 'client', 'bus', 'lines', 'engine', 'instrument', 'broker-process', 'cluster']) expect(cases.some((c) => c.suites.includes(s)), s).toBe(true);
     expect(new Set(cases.map((c) => c.id)).size).toBe(cases.length);
     const core = await run('conformance/cli.ts', ['list', '--suite', 'core']);
     expect(core.stdout).toMatch(/\n\d+ cases \(suites searched: core\)\n$/);

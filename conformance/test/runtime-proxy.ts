@@ -42,6 +42,8 @@ export interface RuntimeVariant {
   shutsDown?: boolean;
   /** Connect upstream only when the client's first whole frame arrives. */
   lazyUpstream?: boolean;
+  /** Keep the broker's connection open when the client closes (a broker that misses the close). */
+  keepsUpstream?: boolean;
   onConnect?: (link: RLink) => void;
   toBroker?: RRewrite;
   toClient?: RRewrite;
@@ -98,9 +100,12 @@ export async function startRuntimeProxy(variant: RuntimeVariant, brokerPort: num
       toClient: (f) => { if (!client.destroyed) client.write(rframeBytes(f)); },
       toBroker: (f) => writeUp(rframeBytes(f)),
     };
-    const drop = (): void => {
+    const forget = (): void => {
       const i = links.indexOf(link);
       if (i >= 0) links.splice(i, 1);
+    };
+    const drop = (): void => {
+      forget();
       client.destroy();
       upstream?.destroy();
     };
@@ -158,7 +163,7 @@ export async function startRuntimeProxy(variant: RuntimeVariant, brokerPort: num
       }
     };
     client.on('data', (chunk: Buffer) => (variant.rawToBroker ? variant.rawToBroker(chunk, link, framed) : framed(chunk)));
-    client.on('close', drop);
+    client.on('close', variant.keepsUpstream ? forget : drop);
     client.on('error', () => undefined);
     variant.onConnect?.(link);
   });

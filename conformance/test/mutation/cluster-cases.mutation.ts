@@ -1,5 +1,5 @@
 /**
- * The core suite's cases as mutation tests against a cluster (issue 16): the broker's cluster-only
+ * The core and cluster suites' cases as mutation tests against a cluster (issue 16): the broker's cluster-only
  * paths (remote clients, look-ups in the claims store, relayed dispatch, the cluster's STATS) and
  * `reference/broker/cluster/` are reached only when requester and responder sit on different brokers.
  * Each case runs against three brokers built from the (mutated) sources in process, joined by one
@@ -20,10 +20,12 @@ import { defineCaseTests, reportDirForThisFile, runCaseAgainst, type StartBroker
 import { CLUSTER_CASES_TOGETHER, MUTATION_SEED, NEEDS_ONE_BROKER, PER_BROKER_CASES } from './scope.js';
 
 /**
- * The suite of this file. `bus` passes spread too (36 cases, 9 s), but none of its cases failed with any
- * of three cluster-only mutants of bus.ts applied by hand (lines 112, 167, 194): not worth its time yet.
+ * The suites of this file: the core cases spread over the brokers, and the cluster suite (claims,
+ * look-ups, STATS across brokers). `bus` passes spread too (36 cases, 9 s), but none of its cases failed
+ * with any of three cluster-only mutants of bus.ts applied by hand (lines 112, 167, 194): not worth its
+ * time yet.
  */
-const CLUSTER_SUITES = ['core'] as const;
+const CLUSTER_SUITES = ['core', 'cluster'] as const;
 const BROKERS = ['b1', 'b2', 'b3'];
 /**
  * The brokers see each other one heartbeat after the last joined: at the fixture's 200 ms that was 228 ms

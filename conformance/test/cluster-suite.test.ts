@@ -1,0 +1,183 @@
+/**
+ * The cluster suite is tested before it is trusted: the reference cluster (three brokers on one NATS
+ * server) passes every case through three entry points and through two; a target of one broker skips
+ * every case; two brokers that never joined a cluster fail every case but the refusals a lone broker
+ * gives rightly; and each proxy variant below,
+ * put in front of every broker of the reference cluster with one defect, fails the cases named for it.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runSuite, type CaseOutcome } from '../api.js';
+import { Broker } from '../../reference/broker/index.js';
+import { clusterCases } from '../cases/cluster.cases.js';
+import { startCluster, stopAfterAll, type ClusterUnderTest } from '../../reference/broker/cluster/test/cluster-fixture.js';
+import { startRuntimeProxy, frame, jsonOf, withJson, type RProxy, type RuntimeVariant } from './runtime-proxy.js';
+import { MessageType } from '../../spec/generated/catalog.js';
+
+const CASES = clusterCases.map((c) => c.id);
+/** Cases whose right answers a lone broker gives too (refusals of names nobody holds): a variant below must catch each. */
+const LONE_BROKER_PASSES = ['cluster/refusals-after-a-look-up'];
+const LOOK_UP_REFUSALS = new Set(['NO_HANDLER', 'SERVICE_NOT_FOUND', 'UNKNOWN_DESTINATION']);
+let cluster: ClusterUnderTest | undefined;
+
+beforeAll(async () => {
+  cluster = await startCluster(['b1', 'b2', 'b3'], { host: '127.0.0.1' });
+}, 60_000);
+stopAfterAll(() => cluster);
+
+const targetOf = (ports: number[]): string => ports.map((p) => `127.0.0.1:${p}`).join(',');
+
+async function clusterSuite(target: string, run: string[] = []): Promise<{ seed: number; cases: CaseOutcome[] }> {
+  const r = await runSuite({ target, suites: ['cluster'], run, timeoutMs: 2000 });
+  return { seed: r.seed, cases: r.cases };
+}
+
+const notPassing = (cases: CaseOutcome[]): string[] => cases.filter((c) => c.outcome !== 'pass').map((c) => `${c.id}: ${c.outcome} ${c.message ?? ''}`);
+
+describe('the cluster suite against the reference cluster', () => {
+  it('passes every case with its connections spread over three brokers', async () => {
+    const run = await clusterSuite(targetOf(cluster!.ports));
+    expect(run.cases.map((c) => c.id)).toEqual(CASES);
+    expect(notPassing(run.cases), `seed ${run.seed}`).toEqual([]);
+  }, 120_000);
+
+  it('passes every case with two of the three brokers as entry points', async () => {
+    const run = await clusterSuite(targetOf(cluster!.ports.slice(0, 2)));
+    expect(notPassing(run.cases), `seed ${run.seed}`).toEqual([]);
+  }, 120_000);
+
+  it('skips every case against one broker, saying what it needs', async () => {
+    const run = await clusterSuite(targetOf(cluster!.ports.slice(0, 1)));
+    expect(run.cases.map((c) => c.outcome)).toEqual(CASES.map(() => 'skipped'));
+    expect(run.cases[0]!.message).toMatch(/two or more brokers of one cluster/);
+  }, 60_000);
+});
+
+describe('brokers that do not act as one cluster', () => {
+  const alone: Broker[] = [];
+  afterAll(async () => {
+    await Promise.all(alone.map((b) => b.close()));
+  });
+
+  it('two brokers that never joined a cluster fail every case but those a lone broker answers rightly', async () => {
+    for (let i = 0; i < 2; i++) alone.push(new Broker({ host: '127.0.0.1', port: 0, logLevel: 'error', brokerId: `alone-${i}` }));
+    const ports = await Promise.all(alone.map(async (b) => (await b.listen()).port!));
+    const run = await clusterSuite(targetOf(ports));
+    const outcomes = JSON.stringify(run.cases.map((c) => [c.id, c.outcome, c.message]));
+    const caught = run.cases.filter((c) => c.outcome === 'fail' || c.outcome === 'timeout').map((c) => c.id);
+    expect(caught, `seed ${run.seed}: ${outcomes}`).toEqual(CASES.filter((id) => !LONE_BROKER_PASSES.includes(id)));
+    expect(run.cases.filter((c) => LONE_BROKER_PASSES.includes(c.id)).map((c) => c.outcome), outcomes).toEqual(LONE_BROKER_PASSES.map(() => 'pass'));
+  }, 120_000);
+});
+
+const isStats = (name: string | undefined): boolean => name === 'STATS_RESPONSE';
+
+/** Defects only a cluster has, each in front of every broker of the reference cluster. */
+const VARIANTS: (() => RuntimeVariant)[] = [
+  () => ({
+    name: 'STATS lists the other brokers first',
+    caughtBy: ['cluster/stats-of-the-whole-cluster'],
+    toClient: (f) => (isStats(f.name) ? withJson(f, (p) => { (p['cluster'] as unknown[] | undefined)?.reverse(); }) : f),
+  }),
+  () => ({
+    name: 'STATS leaves out the cluster list',
+    caughtBy: ['cluster/stats-of-the-whole-cluster'],
+    toClient: (f) => (isStats(f.name) ? withJson(f, (p) => { delete p['cluster']; }) : f),
+  }),
+  () => ({
+    name: 'STATS lists only the broker\'s own clients',
+    caughtBy: ['cluster/stats-of-the-whole-cluster'],
+    onConnect: (link) => { link.state['mine'] = new Set<string>(); },
+    toBroker: (f, link) => {
+      if (f.name === 'INIT') (link.state['mine'] as Set<string>).add(String(jsonOf(f)['client_id']));
+      return f;
+    },
+    toClient: (f, link) => {
+      if (!isStats(f.name)) return f;
+      // Every link of this proxy is a client of this broker: keep only their entries.
+      const mine = new Set(link.all.flatMap((l) => [...((l.state['mine'] as Set<string> | undefined) ?? [])]));
+      return withJson(f, (p) => { p['clients'] = (p['clients'] as { client_id: string }[]).filter((c) => mine.has(c.client_id)); });
+    },
+  }),
+  () => ({
+    name: 'a broadcast from another broker delivered twice',
+    caughtBy: ['cluster/broadcast-once-to-every-client'],
+    toClient: (f, link) => {
+      if (f.name !== 'DISAGREEMENT_SIGNAL') return f;
+      link.toClient(f);
+      return f;
+    },
+  }),
+  () => ({
+    name: 'SERVICE_UNREGISTER acknowledged, the name kept claimed',
+    caughtBy: ['cluster/service-name-held-on-another-broker'],
+    toBroker: (f, link) => {
+      if (f.name !== 'SERVICE_UNREGISTER') return f;
+      link.toClient(frame('ACK', MessageType.ACK, { id: `proxy-${f.header.id}`, re: f.header.id }, {}));
+      return 'handled';
+    },
+  }),
+  () => ({
+    name: 'BUS_UNREGISTER_HANDLER acknowledged, the type kept claimed',
+    caughtBy: ['cluster/handler-type-held-on-another-broker'],
+    toBroker: (f, link) => {
+      if (f.name !== 'BUS_UNREGISTER_HANDLER') return f;
+      link.toClient(frame('ACK', MessageType.ACK, { id: `proxy-${f.header.id}`, re: f.header.id }, {}));
+      return 'handled';
+    },
+  }),
+  () => ({
+    name: 'a closed client\'s connection kept open by its broker (its id, names and types still held)',
+    caughtBy: ['cluster/client-id-held-on-another-broker', 'cluster/service-name-free-when-its-provider-closes', 'cluster/handler-type-free-when-its-client-closes'],
+    keepsUpstream: true,
+  }),
+  () => ({
+    name: 'a refusal after a look-up never sent (the request left unanswered)',
+    caughtBy: ['cluster/refusals-after-a-look-up'],
+    toClient: (f) => (f.name === 'ERROR' && LOOK_UP_REFUSALS.has(String(jsonOf(f)['code'])) ? null : f),
+  }),
+  () => ({
+    name: 'a handler\'s ERROR relayed without details.error',
+    caughtBy: ['cluster/handler-error-relayed-unchanged'],
+    toClient: (f) => (f.name === 'ERROR' && jsonOf(f)['code'] === 'HANDLER_FAILED' ? withJson(f, (p) => { delete (p['details'] as Record<string, unknown>)['error']; }) : f),
+  }),
+  () => ({
+    name: 'BUS_PUBLISHED counts only the publisher\'s broker',
+    caughtBy: ['cluster/publish-reaches-every-broker'],
+    toClient: (f) => (f.name === 'BUS_PUBLISHED' ? withJson(f, (p) => { p['delivered'] = 1; }) : f),
+  }),
+];
+
+describe('cluster variants with one defect, in front of every broker', () => {
+  it('names only cases of the suite, and every case a lone broker passes', () => {
+    const named = new Set(VARIANTS.flatMap((v) => v().caughtBy));
+    for (const id of named) expect(CASES).toContain(id);
+    for (const id of LONE_BROKER_PASSES) expect([...named]).toContain(id);
+  });
+
+  it.each(VARIANTS.map((make) => [make().name, make] as const))('%s is caught by each case named for it', async (_name, make) => {
+    const variant = make();
+    const proxies: RProxy[] = [];
+    try {
+      for (const port of cluster!.ports) proxies.push(await startRuntimeProxy(variant, port));
+      const run = await clusterSuite(targetOf(proxies.map((p) => p.port)), variant.caughtBy);
+      for (const id of variant.caughtBy) {
+        const r = run.cases.find((c) => c.id === id);
+        expect(r, `${id} did not run`).toBeDefined();
+        expect(['fail', 'timeout'], `seed ${run.seed}, ${id}: ${r!.outcome} ${r!.message ?? ''}`).toContain(r!.outcome);
+      }
+    } finally {
+      await Promise.all(proxies.map((p) => p.close()));
+    }
+  }, 60_000);
+
+  it('the proxy injecting no defect passes every case (the proxy itself is sound)', async () => {
+    const proxies: RProxy[] = [];
+    try {
+      for (const port of cluster!.ports) proxies.push(await startRuntimeProxy({ name: 'none', caughtBy: [] }, port));
+      const run = await clusterSuite(targetOf(proxies.map((p) => p.port)));
+      expect(notPassing(run.cases), `seed ${run.seed}`).toEqual([]);
+    } finally {
+      await Promise.all(proxies.map((p) => p.close()));
+    }
+  }, 120_000);
+});
