@@ -13,6 +13,7 @@ import type { CaseContext, Session } from './context.js';
 import { summarize } from './context.js';
 import type { Message } from '../../reference/codec/message.js';
 import type { WireConnection } from '../wire/connection.js';
+import type { MessageMatch } from '../replay/script.js';
 import { errorOf, reasoning, reasoningAnswer, requestOrSkip, session } from './runtime-helpers.js';
 import { answerOf, handlerError, incoming, reply, send, sleep } from '../bus/wire-rules.js';
 import { registryName } from '../../reference/codec/catalog.js';
@@ -159,10 +160,10 @@ export const clusterCases: Case[] = [
         const tries = [await initFor(ctx, clientId, `r${round}-x`), await initFor(ctx, clientId, `r${round}-y`)];
         const answers = await Promise.all(tries.map((t) => ctx.expectMessage(t.conn, `INIT_ACK or ERROR answering ${t.id}`, (m) => m.header.re === t.id && (m.name === 'INIT_ACK' || m.name === 'ERROR'))));
         const names = answers.map(codeOf);
-        if (names.filter((n) => n === 'INIT_ACK').length !== 1 || !names.includes('DUPLICATE_CLIENT_ID')) {
+        if (names.filter((n) => n === ('INIT_ACK' satisfies MessageName)).length !== 1 || !names.includes('DUPLICATE_CLIENT_ID' satisfies ErrorName)) {
           throw new CaseFailure(`[CLU-3] INITs for one client id on two brokers at once (round ${round + 1}) must be accepted once and refused once`, 'one INIT_ACK, one ERROR DUPLICATE_CLIENT_ID', answers.map(summarize).join(' | '));
         }
-        const loser = tries[names.indexOf('DUPLICATE_CLIENT_ID')]!;
+        const loser = tries[names.indexOf('DUPLICATE_CLIENT_ID' satisfies ErrorName)]!;
         await ctx.expectClosed(loser.conn, 'the refused connection closed (HS-5)');
       }
     },
@@ -175,9 +176,9 @@ export const clusterCases: Case[] = [
       const [a, b] = await sessionsInOrder(ctx, ['A', 'B']); // entries 0 and 1
       // Sent the moment B's INIT_ACK arrived: B is a client of the cluster from then on (CLU-3).
       a!.conn.send({ type: 'REASONING_REQUEST', header: { id: 'to-b', dst: b!.clientId }, payload: reasoning('cluster') });
-      const fwd = await ctx.expectMessage(b!.conn, `REASONING_REQUEST routed to ${b!.clientId} on another broker, src=${a!.clientId}`, { name: 'REASONING_REQUEST', src: a!.clientId });
+      const fwd = await ctx.expectMessage(b!.conn, `REASONING_REQUEST routed to ${b!.clientId} on another broker, src=${a!.clientId}`, { name: 'REASONING_REQUEST', src: a!.clientId } satisfies MessageMatch);
       b!.conn.send({ type: 'REASONING_RESPONSE', header: { id: 'from-b', re: fwd.header.id }, payload: reasoningAnswer(3) });
-      await ctx.expectMessage(a!.conn, 'REASONING_RESPONSE with re=to-b (the id restored across brokers)', { name: 'REASONING_RESPONSE', re: 'to-b' });
+      await ctx.expectMessage(a!.conn, 'REASONING_RESPONSE with re=to-b (the id restored across brokers)', { name: 'REASONING_RESPONSE', re: 'to-b' } satisfies MessageMatch);
     },
   }),
   defineCase({
@@ -421,10 +422,10 @@ export const clusterCases: Case[] = [
       // Names nobody holds anywhere: once looked up in the cluster, each is refused at once, never left unanswered.
       const nobody = ctx.uniqueId('nobody');
       const probe = await requestOrSkip(ctx, a!, 'BUS_QUERY', { message_type: nobody, payload: null }, 'the bus');
-      if (codeOf(probe) !== 'NO_HANDLER') throw new CaseFailure(`[BUS-12] a BUS_QUERY for a type no broker of the cluster handles must be refused with NO_HANDLER`, 'ERROR NO_HANDLER', summarize(probe));
+      if (codeOf(probe) !== ('NO_HANDLER' satisfies ErrorName)) throw new CaseFailure(`[BUS-12] a BUS_QUERY for a type no broker of the cluster handles must be refused with NO_HANDLER`, 'ERROR NO_HANDLER', summarize(probe));
       await answerOf(ctx, a!, send(a!, 'BUS_SEND', { message_type: nobody, payload: null }), 'ACK', `BUS_SEND of a type no broker handles (BUS-9)`);
       const dispatched = await requestOrSkip(ctx, a!, 'SERVICE_DISPATCH', { service_name: nobody, method: 'run', payload: null }, 'the service registry');
-      if (codeOf(dispatched) !== 'SERVICE_NOT_FOUND') throw new CaseFailure('[CLU-12] a SERVICE_DISPATCH to a name no broker of the cluster holds must be refused with SERVICE_NOT_FOUND', 'ERROR SERVICE_NOT_FOUND', summarize(dispatched));
+      if (codeOf(dispatched) !== ('SERVICE_NOT_FOUND' satisfies ErrorName)) throw new CaseFailure('[CLU-12] a SERVICE_DISPATCH to a name no broker of the cluster holds must be refused with SERVICE_NOT_FOUND', 'ERROR SERVICE_NOT_FOUND', summarize(dispatched));
       a!.conn.send({ type: 'REASONING_REQUEST', header: { id: 'to-nobody', dst: nobody }, payload: reasoning('cluster') });
       await ctx.expectError(a!.conn, 'UNKNOWN_DESTINATION', { re: 'to-nobody', closes: false, statement: 'REQ-8' });
     },
