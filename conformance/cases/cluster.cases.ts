@@ -55,6 +55,13 @@ function answerTo(ctx: CaseContext, s: Session, id: string, what: string): Promi
   return ctx.expectMessage(s.conn, `the answer to ${what} (re=${id})`, (m) => m.header.re === id);
 }
 
+/** A request the case needs granted: UNSUPPORTED skips the case (requestOrSkip), any answer but `ok` fails it. */
+async function granted(ctx: CaseContext, s: Session, type: MessageName, payload: unknown, feature: string, ok: MessageName): Promise<Message> {
+  const m = await requestOrSkip(ctx, s, type, payload, feature);
+  if (m.name !== ok) throw new CaseFailure(`${type} was not answered with ${ok}`, ok, summarize(m));
+  return m;
+}
+
 /** Expects ERROR `code` answering `id`, the connection staying open (ERR-5). */
 async function refused(ctx: CaseContext, s: Session, id: string, code: ErrorName, statement: string): Promise<void> {
   await ctx.expectError(s.conn, code, { re: id, closes: false, statement });
@@ -236,8 +243,7 @@ export const clusterCases: Case[] = [
       const [a, b] = await sessionsInOrder(ctx, ['A', 'B']); // entries 0 and 1
       const name = ctx.uniqueId('svc');
       const service = { service: { name, service_type: 'conformance', version: '1.0.0' } };
-      const ack = await requestOrSkip(ctx, a!, 'SERVICE_REGISTER', service, 'the service registry');
-      if (ack.name !== 'ACK') throw new CaseFailure(`SERVICE_REGISTER of a new name was not acknowledged`, 'ACK', summarize(ack));
+      await granted(ctx, a!, 'SERVICE_REGISTER', service, 'the service registry', 'ACK');
       await refused(ctx, b!, send(b!, 'SERVICE_REGISTER', service), 'SERVICE_EXISTS', 'CLU-10');
       const { conn, id } = await initFor(ctx, name, 'C-service-name'); // entry 2 (0 of two)
       await ctx.expectError(conn, 'DUPLICATE_CLIENT_ID', { re: id, closes: true, statement: 'CLU-10' });
@@ -251,8 +257,7 @@ export const clusterCases: Case[] = [
     async run(ctx) {
       brokersOf(ctx);
       const [a, b] = await sessionsInOrder(ctx, ['A', 'B']); // entries 0 and 1
-      const probe = await requestOrSkip(ctx, a!, 'SERVICE_LIST', {}, 'the service registry');
-      if (probe.name !== 'SERVICE_LIST_RESULT') throw new CaseFailure('SERVICE_LIST was not answered with SERVICE_LIST_RESULT', 'SERVICE_LIST_RESULT', summarize(probe));
+      await granted(ctx, a!, 'SERVICE_LIST', {}, 'the service registry', 'SERVICE_LIST_RESULT');
       for (let round = 0; round < RACE_ROUNDS; round++) {
         const service = { service: { name: ctx.uniqueId('raced-svc'), service_type: 'conformance', version: '1.0.0' } };
         await race(ctx, round % 2 === 0 ? [a!, b!] : [b!, a!], 'SERVICE_REGISTER', service, 'ACK', 'SERVICE_EXISTS', 'CLU-10');
@@ -267,8 +272,7 @@ export const clusterCases: Case[] = [
       const [a, b, c] = await sessionsInOrder(ctx, ['A', 'B', 'C']); // entries 0, 1, 2 (0 of two)
       const type = ctx.uniqueId('cmd');
       const handler = { message_type: type, category: 'command' };
-      const ack = await requestOrSkip(ctx, a!, 'BUS_REGISTER_HANDLER', handler, 'the bus');
-      if (ack.name !== 'ACK') throw new CaseFailure('BUS_REGISTER_HANDLER of a new type was not acknowledged', 'ACK', summarize(ack));
+      await granted(ctx, a!, 'BUS_REGISTER_HANDLER', handler, 'the bus', 'ACK');
       await refused(ctx, b!, send(b!, 'BUS_REGISTER_HANDLER', handler), 'HANDLER_EXISTS', 'CLU-13');
       // Sent the moment the handler's ACK arrived: the type is looked up in the cluster, not refused as unhandled.
       const sent = send(c!, 'BUS_SEND', { message_type: type, payload: { n: 1 } });
@@ -288,8 +292,7 @@ export const clusterCases: Case[] = [
     async run(ctx) {
       brokersOf(ctx);
       const [a, b] = await sessionsInOrder(ctx, ['A', 'B']); // entries 0 and 1
-      const probe = await requestOrSkip(ctx, a!, 'BUS_SUBSCRIBE', { event_type: ctx.uniqueId('probe') }, 'the bus');
-      if (probe.name !== 'BUS_SUBSCRIBED') throw new CaseFailure('BUS_SUBSCRIBE was not answered with BUS_SUBSCRIBED', 'BUS_SUBSCRIBED', summarize(probe));
+      await granted(ctx, a!, 'BUS_SUBSCRIBE', { event_type: ctx.uniqueId('probe') }, 'the bus', 'BUS_SUBSCRIBED');
       for (let round = 0; round < RACE_ROUNDS; round++) {
         const handler = { message_type: ctx.uniqueId('raced-cmd'), category: round % 2 === 0 ? 'command' : 'query' };
         await race(ctx, round % 2 === 0 ? [a!, b!] : [b!, a!], 'BUS_REGISTER_HANDLER', handler, 'ACK', 'HANDLER_EXISTS', 'CLU-13');
@@ -303,8 +306,7 @@ export const clusterCases: Case[] = [
       brokersOf(ctx);
       const [a, b] = await sessionsInOrder(ctx, ['A', 'B']); // entries 0 and 1
       const name = ctx.uniqueId('svc');
-      const ack = await requestOrSkip(ctx, a!, 'SERVICE_REGISTER', { service: { name, service_type: 'conformance', version: '1.0.0' } }, 'the service registry');
-      if (ack.name !== 'ACK') throw new CaseFailure('SERVICE_REGISTER of a new name was not acknowledged', 'ACK', summarize(ack));
+      await granted(ctx, a!, 'SERVICE_REGISTER', { service: { name, service_type: 'conformance', version: '1.0.0' } }, 'the service registry', 'ACK');
       // Both sent the moment the ACK arrived, before the provider's broker can have announced the service.
       const dispatched = send(b!, 'SERVICE_DISPATCH', { service_name: name, method: 'run', payload: { n: 1 }, max_retries: 0 });
       b!.conn.send({ type: 'REASONING_REQUEST', header: { id: 'to-svc', dst: name }, payload: reasoning('cluster') });
@@ -326,8 +328,7 @@ export const clusterCases: Case[] = [
       brokersOf(ctx);
       const [p, ...subscribers] = await sessionsInOrder(ctx, ['P', 'B', 'C', 'D']); // entries 0, 1, 2, 3 mod N
       const type = ctx.uniqueId('event');
-      const probe = await requestOrSkip(ctx, subscribers[0]!, 'BUS_SUBSCRIBE', { event_type: type }, 'the bus');
-      if (probe.name !== 'BUS_SUBSCRIBED') throw new CaseFailure('BUS_SUBSCRIBE was not answered with BUS_SUBSCRIBED', 'BUS_SUBSCRIBED', summarize(probe));
+      const probe = await granted(ctx, subscribers[0]!, 'BUS_SUBSCRIBE', { event_type: type }, 'the bus', 'BUS_SUBSCRIBED');
       const subscriptions = [(probe.payload as { subscription_id: string }).subscription_id];
       for (const s of subscribers.slice(1)) {
         const m = await answerOf(ctx, s, send(s, 'BUS_SUBSCRIBE', { event_type: type }), 'BUS_SUBSCRIBED', `BUS_SUBSCRIBE ${type}`);
@@ -356,8 +357,7 @@ export const clusterCases: Case[] = [
       const kind = ctx.uniqueId('kind');
       const names = [b!, c!].map(() => ctx.uniqueId('listed'));
       for (const [i, s] of [b!, c!].entries()) {
-        const ack = await requestOrSkip(ctx, s, 'SERVICE_REGISTER', { service: { name: names[i], service_type: kind, version: '1.0.0' } }, 'the service registry');
-        if (ack.name !== 'ACK') throw new CaseFailure('SERVICE_REGISTER of a new name was not acknowledged', 'ACK', summarize(ack));
+        await granted(ctx, s, 'SERVICE_REGISTER', { service: { name: names[i], service_type: kind, version: '1.0.0' } }, 'the service registry', 'ACK');
       }
       const listed = await answerOf(ctx, a!, send(a!, 'SERVICE_LIST', { service_type: kind }), 'SERVICE_LIST_RESULT', `SERVICE_LIST of type ${kind}`);
       const services = (listed.payload as { services: { name: string; current_load?: unknown }[] }).services;
@@ -375,8 +375,7 @@ export const clusterCases: Case[] = [
       const [a, b] = await sessionsInOrder(ctx, ['A', 'B']); // entries 0 and 1
       const name = ctx.uniqueId('svc');
       const service = { service: { name, service_type: 'conformance', version: '1.0.0' } };
-      const ack = await requestOrSkip(ctx, a!, 'SERVICE_REGISTER', service, 'the service registry');
-      if (ack.name !== 'ACK') throw new CaseFailure('SERVICE_REGISTER of a new name was not acknowledged', 'ACK', summarize(ack));
+      await granted(ctx, a!, 'SERVICE_REGISTER', service, 'the service registry', 'ACK');
       await refused(ctx, b!, send(b!, 'SERVICE_REGISTER', service), 'SERVICE_EXISTS', 'CLU-10');
       a!.conn.destroy();
       await takeOnceReleased(ctx, b!, 'SERVICE_REGISTER', service, 'ACK', `the service name ${name} of a provider that closed`, 'CLU-10');
@@ -389,8 +388,7 @@ export const clusterCases: Case[] = [
       brokersOf(ctx);
       const [a, b] = await sessionsInOrder(ctx, ['A', 'B']); // entries 0 and 1
       const handler = { message_type: ctx.uniqueId('cmd'), category: 'query' };
-      const ack = await requestOrSkip(ctx, a!, 'BUS_REGISTER_HANDLER', handler, 'the bus');
-      if (ack.name !== 'ACK') throw new CaseFailure('BUS_REGISTER_HANDLER of a new type was not acknowledged', 'ACK', summarize(ack));
+      await granted(ctx, a!, 'BUS_REGISTER_HANDLER', handler, 'the bus', 'ACK');
       await refused(ctx, b!, send(b!, 'BUS_REGISTER_HANDLER', handler), 'HANDLER_EXISTS', 'CLU-13');
       a!.conn.destroy();
       await takeOnceReleased(ctx, b!, 'BUS_REGISTER_HANDLER', handler, 'ACK', `the handler type ${handler.message_type} of a client that closed`, 'CLU-13');
@@ -403,8 +401,7 @@ export const clusterCases: Case[] = [
       brokersOf(ctx);
       const [a, b] = await sessionsInOrder(ctx, ['A', 'B']); // entries 0 and 1
       const type = ctx.uniqueId('query');
-      const ack = await requestOrSkip(ctx, a!, 'BUS_REGISTER_HANDLER', { message_type: type, category: 'query' }, 'the bus');
-      if (ack.name !== 'ACK') throw new CaseFailure('BUS_REGISTER_HANDLER of a new type was not acknowledged', 'ACK', summarize(ack));
+      await granted(ctx, a!, 'BUS_REGISTER_HANDLER', { message_type: type, category: 'query' }, 'the bus', 'ACK');
       const query = send(b!, 'BUS_QUERY', { message_type: type, payload: { n: 1 } });
       const error = handlerError('refused by the handler on another broker');
       reply(a!, await incoming(ctx, a!, 'BUS_QUERY', `to A's handler, from B on another broker`), 'ERROR', error);
