@@ -11,8 +11,8 @@
  * ran every case twice, once per file, though the cluster's cases add to the single broker's only on
  * cluster paths. A survivor there cost both files' time (69 s and 83-106 s), and a run of router.ts and
  * ten smaller files at --concurrency 4, alone on this machine, tested about 5 mutants a minute (2026-12-03).
- * The price: the few cluster-only lines outside cluster/ (router.ts 217 and 262, dispatch.ts 54 and 92,
- * which a cluster case kills by hand) count as out of reach again.
+ * The cluster-only lines outside cluster/, which this run's lone broker never reaches, are mutated by the
+ * cluster's run too (its CLUSTER_ONLY_LINES); the summary merges the two reports mutant by mutant.
  *
  * Scope: reference/broker/*.ts, except
  * - command.ts: the `concord broker` command line; only the broker-process suite reaches it, and that

@@ -1,10 +1,14 @@
 /**
  * The mutation summary (summary.ts) on small Stryker-shaped reports: its counts and scores, survivors
- * grouped by mutator class and file, reports merged file by file, malformed reports refused, and its
- * output valid against reports/mutation-summary.schema.json.
+ * grouped by mutator class and file, reports merged mutant by mutant (and into a summary published
+ * before), malformed reports refused, and its output valid against reports/mutation-summary.schema.json.
  */
 import { describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
 import { summarize, ReportFormatError, type MutantStatus, type StrykerMutant } from './summary.js';
 
@@ -41,13 +45,45 @@ describe('the mutation summary', () => {
     });
   });
 
-  it('merges reports over parts of the scope, the later one winning for a file both hold', () => {
-    const first = report({ 'reference/broker/a.ts': [mutant('Survived')], 'reference/broker/c.ts': [mutant('Killed')] });
-    const second = report({ 'reference/broker/a.ts': [mutant('Killed'), mutant('Killed')] });
+  it('merges overlapping reports mutant by mutant: a mutant killed in either run counts as killed', () => {
+    const first = report({
+      'reference/broker/a.ts': [mutant('Survived', 'ConditionalExpression', 1), mutant('NoCoverage', 'ConditionalExpression', 2), mutant('Killed', 'ConditionalExpression', 3)],
+      'reference/broker/c.ts': [mutant('Killed')],
+    });
+    const second = report({
+      'reference/broker/a.ts': [mutant('Killed', 'ConditionalExpression', 1), mutant('Survived', 'ConditionalExpression', 2), mutant('Survived', 'ConditionalExpression', 3), mutant('NoCoverage', 'StringLiteral', 4)],
+    });
     const s = summarize([{ label: 'first', report: first }, { label: 'second', report: second }], META);
-    expect(s.counts.Killed).toBe(3);
-    expect(s.counts.Survived).toBe(0);
-    expect(s.score).toBe(100);
+    // a.ts line 1 killed by the second run, line 2 reached by it, line 3 killed by the first, line 4 only in the second
+    expect(s.counts).toMatchObject({ Killed: 3, Survived: 1, NoCoverage: 1 });
+    expect(s.survivors['ConditionalExpression']).toEqual({ 'reference/broker/a.ts': [{ line: 2, column: 4, replacement: 'true', status: 'Survived' }] });
+    expect(s.score).toBe(60);
+  });
+
+  it('keeps two mutants of one report at one place with one replacement apart', () => {
+    const twice = report({ 'reference/broker/a.ts': [mutant('Survived', 'BlockStatement', 5), mutant('Killed', 'BlockStatement', 5)] });
+    expect(summarize([{ label: 'twice', report: twice }], META).counts).toMatchObject({ Killed: 1, Survived: 1 });
+  });
+
+  it('folds a run over part of the scope into a summary published before: only its survivors can change', () => {
+    const published = summarize([{ label: 'whole', report: report({
+      'reference/broker/a.ts': [mutant('Killed', 'ConditionalExpression', 1), mutant('Survived', 'ConditionalExpression', 2), mutant('NoCoverage', 'ConditionalExpression', 3), mutant('NoCoverage', 'ConditionalExpression', 4)],
+    }) }], META);
+    const part = report({
+      // line 1: killed in the base, survives here (the base's detection stands); 2 killed; 3 reached; 4 unchanged
+      'reference/broker/a.ts': [mutant('Survived', 'ConditionalExpression', 1), mutant('Killed', 'ConditionalExpression', 2), mutant('Survived', 'ConditionalExpression', 3), mutant('NoCoverage', 'ConditionalExpression', 4)],
+      'reference/broker/cluster/n.ts': [mutant('Killed'), mutant('Survived', 'StringLiteral', 8)],
+    });
+    const s = summarize([{ label: 'part', report: part }], META, published);
+    expect(s.counts).toMatchObject({ Killed: 3, Survived: 2, NoCoverage: 1 });
+    expect(s.files).toEqual(['reference/broker/a.ts', 'reference/broker/cluster/n.ts']);
+    expect(s.survivors).toEqual({
+      ConditionalExpression: { 'reference/broker/a.ts': [{ line: 3, column: 4, replacement: 'true', status: 'Survived' }, { line: 4, column: 4, replacement: 'true', status: 'NoCoverage' }] },
+      StringLiteral: { 'reference/broker/cluster/n.ts': [{ line: 8, column: 4, replacement: 'true', status: 'Survived' }] },
+    });
+    expect(s.score).toBe(50);
+    // the same fold again changes nothing
+    expect(summarize([{ label: 'part', report: part }], META, s)).toEqual(s);
   });
 
   it('scores an empty scope 0 rather than dividing by zero', () => {
@@ -77,5 +113,47 @@ describe('the mutation summary', () => {
     const validate = new Ajv({ allErrors: true }).compile(schema);
     const published = JSON.parse(readFileSync(new URL(`../../../reports/mutation/${name}`, import.meta.url), 'utf8')) as unknown;
     expect(validate(published), JSON.stringify(validate.errors)).toBe(true);
+  });
+});
+
+describe('write-summary --base (a part of the scope folded into the summary published before)', () => {
+  const root = fileURLToPath(new URL('../../../', import.meta.url));
+  const head = spawnSync('git', ['rev-parse', 'HEAD'], { cwd: root, encoding: 'utf8' }).stdout.trim();
+  // The first commit of the repository: the broker's sources have changed since.
+  const first = spawnSync('git', ['rev-list', '--max-parents=0', 'HEAD'], { cwd: root, encoding: 'utf8' }).stdout.trim().split('\n')[0]!;
+  const run = (dir: string, base: unknown): { status: number | null; stderr: string; out: MutationSummaryLike | undefined } => {
+    writeFileSync(join(dir, 'base.json'), JSON.stringify(base));
+    const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'conformance/test/mutation/write-summary.ts'), '--out', join(dir, 'out.json'), '--base', join(dir, 'base.json'), join(dir, 'part.json')], { cwd: root, encoding: 'utf8' });
+    let out: MutationSummaryLike | undefined;
+    try {
+      out = JSON.parse(readFileSync(join(dir, 'out.json'), 'utf8')) as MutationSummaryLike;
+    } catch {
+      out = undefined;
+    }
+    return { status: r.status, stderr: r.stderr, out };
+  };
+  interface MutationSummaryLike { counts: { Killed: number; Survived: number }; commit: string }
+  const file = 'reference/broker/frames.ts';
+  const baseAt = (commit: string): unknown => summarize([{ label: 'whole', report: report({ [file]: [mutant('Survived', 'ConditionalExpression', 2)] }) }], { ...META, commit });
+
+  it('folds the part in when the base\'s sources are unchanged, and refuses (exit 65) when they changed or it is not a summary', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'concord-summary-'));
+    try {
+      writeFileSync(join(dir, 'part.json'), JSON.stringify(report({ [file]: [mutant('Killed', 'ConditionalExpression', 2)] })));
+      const folded = run(dir, baseAt(head));
+      expect(folded.status, folded.stderr).toBe(0);
+      expect(folded.out?.counts).toMatchObject({ Killed: 1, Survived: 0 });
+      expect(folded.out?.commit).toBe(head);
+      rmSync(join(dir, 'out.json'));
+      const stale = run(dir, baseAt(first));
+      expect(stale.status).toBe(65);
+      expect(stale.stderr).toContain('changed since its commit');
+      expect(stale.out).toBeUndefined();
+      const invalid = run(dir, { score: 'high' });
+      expect(invalid.status).toBe(65);
+      expect(invalid.stderr).toContain('not a valid summary');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

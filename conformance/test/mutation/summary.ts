@@ -1,9 +1,11 @@
 /**
  * The published mutation figure: `reports/mutation/summary.json`, boiled down from Stryker's JSON
- * report(s) (mutation-testing-report-schema 1.x). Several reports (runs over parts of the scope) merge
- * file by file, the later report winning for a file both hold.
+ * report(s) (mutation-testing-report-schema 1.x). Several reports (runs over parts of the scope, which
+ * may overlap: the cluster's run also mutates the cluster-only lines of the single broker's files) merge
+ * mutant by mutant: a mutant is the same in two reports when its file, mutator, start and replacement
+ * are, and it takes its best status (killed in either run counts as killed). A summary published before
+ * can be the base of a merge (`base`), when the sources are unchanged since.
  */
-
 /** A mutant's status as Stryker reports it. */
 export type MutantStatus = 'Killed' | 'Survived' | 'NoCoverage' | 'Timeout' | 'CompileError' | 'RuntimeError' | 'Ignored' | 'Pending';
 
@@ -62,21 +64,97 @@ function checkReport(r: unknown, label: string): asserts r is StrykerReport {
 
 const round2 = (x: number): number => Math.round(x * 100) / 100;
 
-/** Merges the reports and summarises them; `date` and `commit` say when and of what. */
-export function summarize(reports: { label: string; report: unknown }[], meta: { date: string; commit: string }): MutationSummary {
-  const files = new Map<string, StrykerMutant[]>();
+/** Which status a mutant keeps when runs disagree: a detection beats a survivor, a reached mutant one no case reached. */
+const RANK: Record<MutantStatus, number> = { Killed: 7, Timeout: 6, Survived: 5, NoCoverage: 4, RuntimeError: 3, CompileError: 2, Ignored: 1, Pending: 0 };
+const better = (a: MutantStatus, b: MutantStatus): MutantStatus => (RANK[b] > RANK[a] ? b : a);
+
+/** What makes two reports' mutants the same mutant (the sources being the same). */
+const keyOf = (mutatorName: string, line: number, column: number, replacement: string): string => `${mutatorName}\u0000${line}:${column}\u0000${replacement}`;
+
+interface Entry {
+  mutatorName: string;
+  line: number;
+  column: number;
+  replacement: string;
+  status: MutantStatus;
+}
+
+/** Every report's mutants by file, then by key, each with its best status. */
+function mergeReports(reports: { label: string; report: unknown }[]): Map<string, Map<string, Entry>> {
+  const files = new Map<string, Map<string, Entry>>();
   for (const { label, report } of reports) {
     checkReport(report, label);
-    for (const [file, f] of Object.entries(report.files)) files.set(file, f.mutants);
+    for (const [file, f] of Object.entries(report.files)) {
+      const byKey = files.get(file) ?? new Map<string, Entry>();
+      files.set(file, byKey);
+      const seen = new Map<string, number>(); // two mutants of one report with one key stay two
+      for (const m of f.mutants) {
+        const base = keyOf(m.mutatorName, m.location.start.line, m.location.start.column, m.replacement ?? '');
+        const n = (seen.get(base) ?? 0) + 1;
+        seen.set(base, n);
+        const key = n === 1 ? base : `${base}#${n}`;
+        const known = byKey.get(key);
+        if (known !== undefined) known.status = better(known.status, m.status);
+        else byKey.set(key, { mutatorName: m.mutatorName, line: m.location.start.line, column: m.location.start.column, replacement: m.replacement ?? '', status: m.status });
+      }
+    }
   }
+  return files;
+}
+
+/** Survivors, every status counted, of a summary published before: its mutants not killed are known one by one, the rest by count. */
+function unpack(base: MutationSummary): { counts: Record<MutantStatus, number>; files: Map<string, Map<string, Entry>> } {
+  const files = new Map<string, Map<string, Entry>>(base.files.map((f) => [f, new Map<string, Entry>()]));
+  for (const [mutatorName, byFile] of Object.entries(base.survivors)) {
+    for (const [file, list] of Object.entries(byFile)) {
+      const byKey = files.get(file) ?? new Map<string, Entry>();
+      files.set(file, byKey);
+      for (const s of list) {
+        const k = keyOf(mutatorName, s.line, s.column, s.replacement);
+        let key = k;
+        for (let n = 2; byKey.has(key); n++) key = `${k}#${n}`;
+        byKey.set(key, { mutatorName, line: s.line, column: s.column, replacement: s.replacement, status: s.status });
+      }
+    }
+  }
+  return { counts: { ...base.counts }, files };
+}
+
+/**
+ * Merges the reports and summarises them; `date` and `commit` say when and of what. With `base` (a
+ * summary of the same sources), the reports' mutants of a file it holds can only improve the status
+ * of its survivors: a mutant it does not list as a survivor it counted as killed (or ignored) already.
+ */
+export function summarize(reports: { label: string; report: unknown }[], meta: { date: string; commit: string }, base?: MutationSummary): MutationSummary {
+  const merged = mergeReports(reports);
   const counts = Object.fromEntries(STATUSES.map((s) => [s, 0])) as Record<MutantStatus, number>;
+  let known = new Map<string, Map<string, Entry>>();
+  if (base !== undefined) {
+    const unpacked = unpack(base);
+    Object.assign(counts, unpacked.counts);
+    known = unpacked.files;
+  }
+  for (const [file, byKey] of merged) {
+    const survivorsHere = known.get(file);
+    if (survivorsHere === undefined) {
+      for (const e of byKey.values()) counts[e.status]++;
+      known.set(file, byKey);
+      continue;
+    }
+    for (const [key, e] of byKey) {
+      const was = survivorsHere.get(key);
+      if (was === undefined || RANK[e.status] <= RANK[was.status]) continue;
+      counts[was.status]--;
+      counts[e.status]++;
+      was.status = e.status;
+    }
+  }
   const survivors: Record<string, Record<string, Survivor[]>> = {};
-  for (const [file, mutants] of [...files].sort(([a], [b]) => a.localeCompare(b))) {
-    for (const m of mutants) {
-      counts[m.status]++;
-      if (m.status !== 'Survived' && m.status !== 'NoCoverage') continue;
-      const byFile = (survivors[m.mutatorName] ??= {});
-      (byFile[file] ??= []).push({ line: m.location.start.line, column: m.location.start.column, replacement: m.replacement ?? '', status: m.status });
+  for (const [file, byKey] of [...known].sort(([a], [b]) => a.localeCompare(b))) {
+    for (const e of [...byKey.values()].sort((a, b) => a.line - b.line || a.column - b.column)) {
+      if (e.status !== 'Survived' && e.status !== 'NoCoverage') continue;
+      const byFile = (survivors[e.mutatorName] ??= {});
+      (byFile[file] ??= []).push({ line: e.line, column: e.column, replacement: e.replacement, status: e.status });
     }
   }
   const detected = counts.Killed + counts.Timeout;
@@ -85,6 +163,6 @@ export function summarize(reports: { label: string; report: unknown }[], meta: {
   return {
     score: valid === 0 ? 0 : round2((100 * detected) / valid),
     score_of_covered: covered === 0 ? 0 : round2((100 * detected) / covered),
-    date: meta.date, commit: meta.commit, files: [...files.keys()].sort(), counts, survivors,
+    date: meta.date, commit: meta.commit, files: [...known.keys()].sort(), counts, survivors,
   };
 }

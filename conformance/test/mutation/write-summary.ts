@@ -10,12 +10,13 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { summarize, ReportFormatError } from './summary.js';
+import { Ajv } from 'ajv';
+import { summarize, ReportFormatError, type MutationSummary } from './summary.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 let parsed;
 try {
-  parsed = parseArgs({ options: { out: { type: 'string' } }, allowPositionals: true });
+  parsed = parseArgs({ options: { out: { type: 'string' }, base: { type: 'string' } }, allowPositionals: true });
 } catch (e) {
   process.stderr.write(`mutation summary: ${(e as Error).message}\n`);
   process.exit(64);
@@ -32,8 +33,35 @@ try {
   process.exit(66);
 }
 const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
+
+/** The summary named by --base, checked against the schema and against the sources it was measured on. */
+function readBase(path: string): MutationSummary {
+  let base: unknown;
+  try {
+    base = JSON.parse(readFileSync(path, 'utf8')) as unknown;
+  } catch (e) {
+    process.stderr.write(`mutation summary: cannot read the base summary: ${(e as Error).message}\n`);
+    process.exit(66);
+  }
+  const schema = JSON.parse(readFileSync(join(root, 'reports/mutation-summary.schema.json'), 'utf8')) as object;
+  const validate = new Ajv({ allErrors: true }).compile<MutationSummary>(schema);
+  if (!validate(base)) {
+    process.stderr.write(`mutation summary: ${path} is not a valid summary: ${JSON.stringify(validate.errors)}\n`);
+    process.exit(65);
+  }
+  // Mutants are matched by line and column: the base's files must be the same bytes as now.
+  try {
+    execFileSync('git', ['diff', '--quiet', base.commit, 'HEAD', '--', ...base.files], { cwd: root, stdio: 'ignore' });
+  } catch {
+    process.stderr.write(`mutation summary: the sources of ${path} changed since its commit ${base.commit} (or git does not know it): run the whole scope again\n`);
+    process.exit(65);
+  }
+  return base;
+}
+
+const base = parsed.values.base === undefined ? undefined : readBase(parsed.values.base);
 try {
-  const summary = summarize(reports, { date: new Date().toISOString(), commit });
+  const summary = summarize(reports, { date: new Date().toISOString(), commit }, base);
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, `${JSON.stringify(summary, null, 2)}\n`);
   process.stdout.write(`mutation score ${summary.score}% (${summary.score_of_covered}% of covered mutants) over ${summary.files.length} files: ${out}\n`);
