@@ -71,6 +71,16 @@ const better = (a: MutantStatus, b: MutantStatus): MutantStatus => (RANK[b] > RA
 /** What makes two reports' mutants the same mutant (the sources being the same). */
 const keyOf = (mutatorName: string, line: number, column: number, replacement: string): string => `${mutatorName}\u0000${line}:${column}\u0000${replacement}`;
 
+/** Keys in order of occurrence: the n-th mutant with one key (n > 1) gets `key#n`, so two mutants at one place with one replacement stay two. */
+function occurrenceKeys(): (key: string) => string {
+  const seen = new Map<string, number>();
+  return (key) => {
+    const n = (seen.get(key) ?? 0) + 1;
+    seen.set(key, n);
+    return n === 1 ? key : `${key}#${n}`;
+  };
+}
+
 interface Entry {
   mutatorName: string;
   line: number;
@@ -87,12 +97,9 @@ function mergeReports(reports: { label: string; report: unknown }[]): Map<string
     for (const [file, f] of Object.entries(report.files)) {
       const byKey = files.get(file) ?? new Map<string, Entry>();
       files.set(file, byKey);
-      const seen = new Map<string, number>(); // two mutants of one report with one key stay two
+      const occurrence = occurrenceKeys();
       for (const m of f.mutants) {
-        const base = keyOf(m.mutatorName, m.location.start.line, m.location.start.column, m.replacement ?? '');
-        const n = (seen.get(base) ?? 0) + 1;
-        seen.set(base, n);
-        const key = n === 1 ? base : `${base}#${n}`;
+        const key = occurrence(keyOf(m.mutatorName, m.location.start.line, m.location.start.column, m.replacement ?? ''));
         const known = byKey.get(key);
         if (known !== undefined) known.status = better(known.status, m.status);
         else byKey.set(key, { mutatorName: m.mutatorName, line: m.location.start.line, column: m.location.start.column, replacement: m.replacement ?? '', status: m.status });
@@ -109,11 +116,9 @@ function unpack(base: MutationSummary): { counts: Record<MutantStatus, number>; 
     for (const [file, list] of Object.entries(byFile)) {
       const byKey = files.get(file) ?? new Map<string, Entry>();
       files.set(file, byKey);
+      const occurrence = occurrenceKeys(); // keys differ by mutator, so one numbering per mutator and file suffices
       for (const s of list) {
-        const k = keyOf(mutatorName, s.line, s.column, s.replacement);
-        let key = k;
-        for (let n = 2; byKey.has(key); n++) key = `${k}#${n}`;
-        byKey.set(key, { mutatorName, line: s.line, column: s.column, replacement: s.replacement, status: s.status });
+        byKey.set(occurrence(keyOf(mutatorName, s.line, s.column, s.replacement)), { mutatorName, line: s.line, column: s.column, replacement: s.replacement, status: s.status });
       }
     }
   }
