@@ -157,6 +157,38 @@ export const registryCases: Case[] = [
     },
   }),
   defineCase({
+    id: 'registry/unregistered-service-gone',
+    statements: ['REG-4', 'SYS-1', 'REG-3'],
+    async run(ctx) {
+      // The ACK of SERVICE_UNREGISTER means the service is gone (SYS-1): no longer listed, a dispatch to it
+      // finds nothing, and its name is free for another client. A broker that ACKs and keeps the entry
+      // (SERVICE_UNREGISTER handled like SERVICE_HEALTH) dispatches to a provider that has left the role.
+      const a = await ctx.session('A');
+      const b = await ctx.session('B');
+      const name = ctx.uniqueId('svc');
+      await register(ctx, a, name);
+      a.conn.send({ type: 'SERVICE_UNREGISTER', header: { id: 'unreg' }, payload: { name } });
+      await ctx.expectMessage(a.conn, 'ACK with re=unreg (SERVICE_UNREGISTER of its own service)', (m) => m.name === 'ACK' && m.header.re === 'unreg');
+      const listed = await list(ctx, b, name);
+      if (listed.length > 0) throw new CaseFailure(`service ${name} is still listed after its unregistration was acknowledged (SYS-1, REG-3)`, 'no entry', JSON.stringify(listed));
+      await ctx.expectError(b.conn, 'SERVICE_NOT_FOUND', { re: dispatch(b, { service_name: name, method: 'run', max_retries: 0 }), closes: false, statement: 'REG-4' });
+      await register(ctx, b, name, 'reg-again');
+      await ctx.expectOpen(a.conn, 'no attempt of the dispatch at the former provider (the next frame is the PONG)');
+    },
+  }),
+  defineCase({
+    id: 'registry/service-named-like-the-broker-refused',
+    statements: ['REG-1'],
+    async run(ctx) {
+      // A service named like the broker would be shadowed by it, or capture the frames addressed to it (REQ-7).
+      const a = await ctx.session('A');
+      const brokerId = a.ack['broker_id'];
+      if (typeof brokerId !== 'string') throw new CaseSkipped(`INIT_ACK carries no broker_id string (${String(brokerId)}); the handshake cases judge it`);
+      a.conn.send({ type: 'SERVICE_REGISTER', header: { id: 'as-broker' }, payload: { service: descriptor(brokerId) } });
+      await ctx.expectError(a.conn, 'SERVICE_EXISTS', { re: 'as-broker', closes: false });
+    },
+  }),
+  defineCase({
     id: 'handshake/services-go-with-their-connection',
     statements: ['HS-19'],
     async run(ctx) {

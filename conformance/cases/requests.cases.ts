@@ -5,11 +5,12 @@
 import { NDArray, packNDArray } from '../../reference/codec/ndarray.js';
 import { decodeEnvelope } from '../../reference/codec/body.js';
 import { encodeMessageFrame, type Message, type OutgoingMessage } from '../../reference/codec/message.js';
-import { MIN_LIMITS, type MessageNames } from '../../spec/generated/catalog.js';
+import { MIN_LIMITS, MessageType, type MessageNames } from '../../spec/generated/catalog.js';
 import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
 import { inFlightLimitToReach } from './in-flight-limit.js';
 import type { CaseContext, Session } from './context.js';
 import { registryName } from '../../reference/codec/catalog.js';
+import { rawFrame } from './runtime-helpers.js';
 import type { MessageMatch } from '../replay/script.js';
 
 const encoding = NDArray.from('<f4', [4], [0.5, -0.25, 0.125, 1]);
@@ -20,6 +21,13 @@ const answer = (spikes: number): Record<string, unknown> => ({
 
 async function pair(ctx: CaseContext): Promise<{ a: Session; b: Session }> {
   return { a: await ctx.session('A'), b: await ctx.session('B') };
+}
+
+/** The frame with encoding bits 2, reserved (ENC-3). */
+function reserved(frame: Uint8Array): Uint8Array {
+  const copy = Uint8Array.from(frame);
+  copy[5] = (copy[5]! & ~3) | 2;
+  return copy;
 }
 
 /** B takes the next frame, which must be the routed REASONING_REQUEST with src set to the sender (a declarative match: replay bundles carry it). */
@@ -200,6 +208,30 @@ export const requestCases: Case[] = [
     },
   }),
   defineCase({
+    id: 'requests/notifications-to-a-client-not-counted',
+    statements: ['REQ-2', 'LIM-7'],
+    async run(ctx) {
+      // A broker that tracks a routed notification like a request counts it against max_in_flight (LIM-7
+      // counts requests only) and, since no answer ever comes (REQ-2), times it out at the sender. So:
+      // max_in_flight notifications to B, then a request, whose answer must be the next frame A receives.
+      const { a, b } = await pair(ctx);
+      const limit = inFlightLimitToReach(a.ack, 'fail');
+      for (let i = 0; i < limit; i++) {
+        a.conn.send({ type: 'DISAGREEMENT_SIGNAL', header: { id: `note-${i}`, dst: b.clientId }, payload: { coordination_id: `c${i}`, disagreement_score: 0.5, threshold: 0.25 } });
+      }
+      a.conn.send({ type: 'REASONING_REQUEST', header: { id: 'after-notes', dst: b.clientId }, payload: request });
+      let notes = 0;
+      for (;;) {
+        const m = await ctx.expectMessage(b.conn, `the ${limit} DISAGREEMENT_SIGNALs (${notes} so far), then the REASONING_REQUEST`, (x) => x.name === 'DISAGREEMENT_SIGNAL' || x.name === 'REASONING_REQUEST');
+        if (m.name === 'DISAGREEMENT_SIGNAL') { notes++; continue; }
+        b.conn.send({ type: 'REASONING_RESPONSE', header: { id: 'answer-after-notes', re: m.header.id }, payload: answer(1) });
+        break;
+      }
+      if (notes !== limit) throw new CaseFailure(`B received ${notes} of the ${limit} notifications before the request sent after them`, String(limit), String(notes));
+      await ctx.expectMessage(a.conn, `REASONING_RESPONSE with re=after-notes as A's first frame: no OVERLOADED and no TIMEOUT for ${limit} notifications (REQ-2, LIM-7)`, (m) => m.name === 'REASONING_RESPONSE' && m.header.re === 'after-notes');
+    },
+  }),
+  defineCase({
     id: 'requests/routed-request-without-dst',
     statements: ['REQ-8'],
     async run(ctx) {
@@ -284,6 +316,24 @@ export const requestCases: Case[] = [
       }
     },
   }),
+  // An ERROR the broker refuses at steps 5-8 is still an ERROR: a broker that answers every refused
+  // frame, without looking at its type first, sends an ERROR back (ERR-6), and two such peers loop.
+  ...([
+    // [name, frame builder]: each fault is one the broker answers with an ERROR in any other frame.
+    ['encoding-reserved', (id: string) => reserved(rawFrame(MessageType.ERROR, 'json', { id, re: 'never-sent' }, '{"code":"INTERNAL","message":"x","definite":false}'))],
+    ['cbor-not-negotiated', (id: string) => rawFrame(MessageType.ERROR, 'cbor', { id, re: 'never-sent' }, Uint8Array.of(0xa0))],
+    ['payload-not-json', (id: string) => rawFrame(MessageType.ERROR, 'json', { id, re: 'never-sent' }, '{"code":')],
+    ['schema', (id: string) => rawFrame(MessageType.ERROR, 'json', { id, re: 'never-sent' }, '{"code":5,"message":"x","definite":"no"}')],
+  ] as const satisfies readonly (readonly [string, (id: string) => Uint8Array])[]).map(([name, build]) =>
+    defineCase({
+      id: `errors/faulty-error-not-answered/fault:${name}`,
+      statements: ['ERR-6'],
+      async run(ctx) {
+        const { conn } = await ctx.session(undefined, { encodings: ['json'] });
+        conn.sendRaw(build(`faulty-${name}`), `an ERROR frame with a fault (${name}) that any other frame would be answered for`);
+        await ctx.expectOpen(conn, 'no answer to the faulty ERROR: the next frame is the PONG (ERR-6)');
+      },
+    })),
   defineCase({
     id: 'limits/in-flight-limit',
     statements: ['LIM-7', 'LIM-2'],

@@ -10,7 +10,7 @@ import { messageByName } from '../../reference/codec/catalog.js';
 import { defineCase, CaseFailure, type Case } from './model.js';
 import type { CaseContext, Session } from './context.js';
 import { announcedHeartbeat, closedWithin, messageWithin, slack, session } from './runtime-helpers.js';
-import type { MessageName } from '../../spec/generated/catalog.js';
+import type { ErrorName, MessageName } from '../../spec/generated/catalog.js';
 import { MIN_LIMITS, MAX_LIMITS, DEFAULT_LIMITS } from '../../spec/generated/catalog.js';
 
 /** A session whose PINGs the case sees (and answers, or not) itself. */
@@ -27,7 +27,7 @@ async function manualSession(ctx: CaseContext, label: string): Promise<Session &
 export const SLOW_AT_DEFAULT_LIMITS = [
   'handshake/ping-after-each-heartbeat-of-silence', 'handshake/three-unanswered-pings-close', 'handshake/answered-pings-keep-the-connection',
   'handshake/any-frame-counts-as-liveness', 'limits/handshake-timeout', 'limits/shutdown-drain-at-most-own-limit',
-  'handshake/partial-frame-is-silence',
+  'handshake/partial-frame-is-silence', 'requests/answers-to-a-broker-ping',
 ];
 
 const isPing = (m: { name: MessageName; header: { re?: string } }): boolean => m.name === 'PING' && m.header.re === undefined;
@@ -143,6 +143,24 @@ export const livenessCases: Case[] = [
       }
       conn.answerPings = true;
       await ctx.expectOpen(conn, 'the connection open after four answered PINGs');
+    },
+  }),
+  defineCase({
+    id: 'requests/answers-to-a-broker-ping',
+    statements: ['REQ-5', 'REQ-1', 'ERR-6'],
+    async run(ctx) {
+      // The broker's PING is a request like any other: an answer of the wrong type is refused and leaves
+      // it open (REQ-5), an ERROR is its one answer and is not answered (REQ-1, ERR-6), so a PONG after
+      // that answers nothing open (REQ-5). A broker that takes any frame with the PING's re as its PONG,
+      // or ignores an ERROR to it, accepts one of these silently.
+      const { conn, hb } = await manualSession(ctx, 'answering-oddly');
+      const { m: ping } = await messageWithin(ctx, conn, 'the broker\'s PING after a heartbeat of silence', hb + slack(ctx, hb), isPing);
+      conn.answerPings = true; // later PINGs get their PONG from the connection; this one is the case's
+      conn.send({ type: 'SHUTDOWN_ACK', header: { id: 'ack-to-ping', re: ping.header.id }, payload: { drained: 0 } });
+      await ctx.expectError(conn, 'UNEXPECTED_MESSAGE', { re: 'ack-to-ping', closes: false, statement: 'REQ-5' });
+      conn.send({ type: 'ERROR', header: { id: 'error-to-ping', re: ping.header.id }, payload: { code: 'INTERNAL' satisfies ErrorName, message: 'the PING answered with an ERROR', definite: false } });
+      conn.send({ type: 'PONG', header: { id: 'pong-after-error', re: ping.header.id } });
+      await ctx.expectError(conn, 'UNEXPECTED_MESSAGE', { re: 'pong-after-error', closes: false, statement: 'REQ-5' });
     },
   }),
   defineCase({

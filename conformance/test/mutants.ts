@@ -281,7 +281,74 @@ export const MUTANTS: Mutant[] = [
   diesOfAClientReset(),
   handshakeBudgetAfterInitAck(),
   trickledFirstFrameCountedAgain(),
+  faultyErrorAnswered(),
+  notificationsCounted(),
+  serviceNamedLikeTheBroker(),
+  {
+    // A broker that acknowledges SERVICE_UNREGISTER and keeps the service (SYS-1): the proxy ACKs in its place.
+    name: 'unregister-acked-service-kept',
+    caughtBy: 'registry/unregistered-service-gone',
+    toBroker: (f, link) => {
+      if (nameOf(f) !== 'SERVICE_UNREGISTER') return f;
+      link.client.write(frameBytes({ code: MessageType.ACK, header: { id: `proxy-${f.header.id}`, re: f.header.id }, encoding: f.encoding, payload: f.encoding === 'json' ? bytes.encode('{}') : Uint8Array.of(0xa0) }));
+      return 'handled';
+    },
+  },
 ];
+
+/**
+ * A broker that answers a refused ERROR frame like any other (ERR-6): an ERROR with the reserved encoding
+ * bits 2 gets UNSUPPORTED_ENCODING. The proxy cannot parse such a frame, so it looks at the raw bytes
+ * (a test-proxy simplification: the case writes the frame as one chunk of its own).
+ */
+function faultyErrorAnswered(): Mutant {
+  return {
+    name: 'faulty-error-answered',
+    caughtBy: 'errors/faulty-error-not-answered/fault:encoding-reserved',
+    rawToBroker: (chunk, link, forward) => {
+      const length = chunk.length >= 8 ? chunk.readUInt32BE(0) + 4 : Infinity;
+      if (length > chunk.length || chunk[4] !== MessageType.ERROR || (chunk[5]! & 3) !== 2) { forward(chunk); return; }
+      const header = JSON.parse(text.decode(chunk.subarray(8, 8 + chunk.readUInt16BE(6)))) as { id: string };
+      refuse({ code: MessageType.ERROR, header: { id: header.id }, encoding: 'json', payload: new Uint8Array(0) }, link, 'UNSUPPORTED_ENCODING');
+      if (length < chunk.length) forward(chunk.subarray(length)); // the frames written after it, such as the case's PING
+    },
+  };
+}
+
+/** A broker that counts routed notifications as requests in flight (REQ-2, LIM-7): the proxy refuses the request past the limit. */
+function notificationsCounted(): Mutant {
+  const notes = new WeakMap<Link, number>();
+  const limit = new WeakMap<Link, number>();
+  return {
+    name: 'notifications-counted-in-flight',
+    caughtBy: 'requests/notifications-to-a-client-not-counted',
+    toClient: (f, link) => {
+      if (nameOf(f) === 'INIT_ACK') limit.set(link, json(f)['max_in_flight'] as number);
+      return f;
+    },
+    toBroker: (f, link) => {
+      if (nameOf(f) === 'DISAGREEMENT_SIGNAL' && f.header.dst !== undefined && f.header.dst !== '*') notes.set(link, (notes.get(link) ?? 0) + 1);
+      const max = limit.get(link) ?? DEFAULT_LIMITS.max_in_flight;
+      if (nameOf(f) === 'REASONING_REQUEST' && (notes.get(link) ?? 0) >= max) return refuse(f, link, 'OVERLOADED', { limit: max });
+      return f;
+    },
+  };
+}
+
+/** A broker that registers a service named like itself (REG-1): the proxy renames such a registration, so the broker accepts it. */
+function serviceNamedLikeTheBroker(): Mutant {
+  const seen = brokerIdSeen();
+  return {
+    name: 'service-named-like-the-broker-accepted',
+    caughtBy: 'registry/service-named-like-the-broker-refused',
+    toClient: seen.toClient,
+    toBroker: (f) => {
+      if (nameOf(f) !== 'SERVICE_REGISTER' || f.encoding !== 'json') return f;
+      const service = json(f)['service'] as { name?: unknown } | undefined;
+      return service?.name === seen.id() ? withJson(f, (p) => { (p['service'] as { name: string }).name = `${String(seen.id())}-accepted`; }) : f;
+    },
+  };
+}
 
 /** ERROR OVERLOADED from the proxy, then the close, as a broker refusing under HS-21 would. */
 function overloadedAndClose(link: Link): void {

@@ -468,6 +468,26 @@ export const RUNTIME_VARIANTS: (() => RuntimeVariant)[] = [
     toClient: (f, link) => (isPing(f) && ((link.state['pending'] as Buffer | undefined)?.length ?? 0) > 0 ? null : f),
   }),
   () => ({
+    // A broker that takes any frame answering its PING as the PONG (REQ-5): the proxy turns a SHUTDOWN_ACK
+    // or ERROR whose re is one of the broker's PINGs into that PONG.
+    name: 'any-answer-to-a-ping-is-its-pong', caughtBy: ['requests/answers-to-a-broker-ping'],
+    toClient: (f, link) => {
+      if (isPing(f)) link.state[`ping:${f.header.id}`] = true;
+      return f;
+    },
+    toBroker: (f, link) => ((f.name === 'SHUTDOWN_ACK' || f.name === 'ERROR') && link.state[`ping:${String(f.header.re)}`] === true
+      ? frame('PONG', MessageType.PONG, { id: f.header.id, re: f.header.re! }, undefined) : f),
+  }),
+  () => ({
+    // A broker whose PING stays open after an ERROR answered it (REQ-1): the proxy drops such an ERROR.
+    name: 'ping-open-after-an-error', caughtBy: ['requests/answers-to-a-broker-ping'],
+    toClient: (f, link) => {
+      if (isPing(f)) link.state[`ping:${f.header.id}`] = true;
+      return f;
+    },
+    toBroker: (f, link) => (f.name === 'ERROR' && link.state[`ping:${String(f.header.re)}`] === true ? null : f),
+  }),
+  () => ({
     name: 'version-echoed', caughtBy: ['versioning/minor-negotiated'],
     toBroker: (f, link) => { if (f.name === 'INIT') link.state['v'] = jsonOf(f)['protocol_version']; return f; },
     toClient: (f, link) => (f.name === 'INIT_ACK' ? withJson(f, (p) => { p['protocol_version'] = link.state['v']; }) : f),
