@@ -71,14 +71,15 @@ async function refused(ctx: CaseContext, s: Session, id: string, code: ErrorName
  * Sends `type` from both sessions at once, `first` leading, and checks that exactly one is acknowledged
  * with `ok` and the other refused with `code`: an atomic claim in the cluster, not two local ones.
  */
-async function race(ctx: CaseContext, pair: [Session, Session], type: MessageName, payload: unknown, ok: MessageName, code: ErrorName, statement: string): Promise<void> {
+async function race(ctx: CaseContext, pair: [Session, Session], type: MessageName, payload: unknown, ok: MessageName, code: ErrorName, statement: string, from = 'from two brokers'): Promise<Session> {
   const ids = pair.map((s) => send(s, type, payload));
-  const answers = await Promise.all(pair.map((s, i) => answerTo(ctx, s, ids[i]!, `${type} sent at once from two brokers`)));
+  const answers = await Promise.all(pair.map((s, i) => answerTo(ctx, s, ids[i]!, `${type} sent at once ${from}`)));
   const names = answers.map(codeOf);
   const acked = names.filter((n) => n === ok).length;
   if (acked !== 1 || !names.includes(code)) {
-    throw new CaseFailure(`[${statement}] ${type} of one name from two brokers at once must be granted once and refused once with ${code}`, `one ${ok}, one ERROR ${code}`, answers.map(summarize).join(' | '));
+    throw new CaseFailure(`[${statement}] ${type} of one name ${from} at once must be granted once and refused once with ${code}`, `one ${ok}, one ERROR ${code}`, answers.map(summarize).join(' | '));
   }
+  return pair[names.indexOf(ok)]!;
 }
 
 /** Sends `type` from `s` until it is answered `ok`, for at most RELEASE_WITHIN_MS plus the frame timeout. */
@@ -261,6 +262,29 @@ export const clusterCases: Case[] = [
       for (let round = 0; round < RACE_ROUNDS; round++) {
         const service = { service: { name: ctx.uniqueId('raced-svc'), service_type: 'conformance', version: '1.0.0' } };
         await race(ctx, round % 2 === 0 ? [a!, b!] : [b!, a!], 'SERVICE_REGISTER', service, 'ACK', 'SERVICE_EXISTS', 'CLU-10');
+      }
+    },
+  }),
+  defineCase({
+    id: 'cluster/service-name-raced-on-one-broker-stays-claimed',
+    statements: ['CLU-10', 'REG-1', 'HS-22'],
+    async run(ctx) {
+      // Two clients of one broker race for a name: the claims store grants it to that broker twice, so a
+      // broker that lets both claims run and then refuses the loser locally may release the claim the
+      // winner holds; a client of another broker may then take the name as its client id.
+      const n = brokersOf(ctx);
+      const labels = Array.from({ length: n + 1 }, (_, i) => (i === 0 ? 'A' : i === n ? 'A2' : `S${i}`));
+      const sessions = await sessionsInOrder(ctx, labels); // A and A2 on entry 0, S1 on entry 1
+      const [a, other, a2] = [sessions[0]!, sessions[1]!, sessions[n]!];
+      await granted(ctx, a, 'SERVICE_LIST', {}, 'the service registry', 'SERVICE_LIST_RESULT');
+      for (let round = 0; round < RACE_ROUNDS; round++) {
+        const service = { service: { name: ctx.uniqueId('raced-here'), service_type: 'conformance', version: '1.0.0' } };
+        const winner = await race(ctx, round % 2 === 0 ? [a, a2] : [a2, a], 'SERVICE_REGISTER', service, 'ACK', 'SERVICE_EXISTS', 'REG-1', 'from two clients of one broker');
+        await refused(ctx, other, send(other, 'SERVICE_REGISTER', service), 'SERVICE_EXISTS', 'CLU-10');
+        // A client id is checked against the claims, not against a broker's directory of services (CLU-10, HS-22).
+        const { conn, id } = await initFor(ctx, service.service.name, `C-${round}`); // entry n + 1 + round mod n
+        await ctx.expectError(conn, 'DUPLICATE_CLIENT_ID', { re: id, closes: true, statement: 'CLU-10' });
+        await ctx.expectOpen(winner.conn, `the winner ${winner.clientId} untouched`);
       }
     },
   }),

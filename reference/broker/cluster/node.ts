@@ -106,6 +106,8 @@ export class ClusterNode implements RemoteLink, ClusterPeers {
   private readonly remote = new Map<string, RemoteConnection>();
   /** Clients that left recently: a late frame naming one must not bring it back. */
   private readonly left = new ExpiredIds(4096);
+  /** Service names and handler types with a claim of this broker on the way (claimOnce). */
+  private readonly claimsInFlight = new Set<string>();
   private readonly prefix: Uint8Array;
   private readonly heartbeatMs: number;
   private readonly deadAfterMs: number;
@@ -243,10 +245,25 @@ export class ClusterNode implements RemoteLink, ClusterPeers {
       // reaches it adopts the service from the claim (lookupThen).
       return store.claim(name, { owner: conn.clientId!, descriptor: announced(descriptor) }, (b) => this.isAlive(b));
     };
-    const outcome = claim().catch((): ClaimOutcome => 'unreachable');
+    const outcome = this.claimOnce(`service:${name}`, claim);
     this.holdWhile(conn, outcome, then);
     // A provider that closed while its claim ran never registered: the name goes back.
     void outcome.then((o) => (o === 'claimed' && conn.state !== 'open' ? this.serviceReleased(name) : undefined));
+  }
+
+  /**
+   * Runs `claim` unless this broker has a claim of `key` on the way already, which makes it 'taken'. The
+   * store grants a name again to the broker that holds it, so two local registrations racing would both
+   * be told 'claimed'; the loser's local refusal (REG-1, BUS-2) would then release the winner's claim,
+   * and its owner in the store would be the loser. The claim settles, and `then` registers the winner,
+   * in one run of microtasks, so no frame is read between the two.
+   */
+  private claimOnce(key: string, claim: () => Promise<ClaimOutcome>): Promise<ClaimOutcome> {
+    if (this.claimsInFlight.has(key)) return Promise.resolve('taken');
+    this.claimsInFlight.add(key);
+    const outcome = claim().catch((): ClaimOutcome => 'unreachable');
+    void outcome.then(() => this.claimsInFlight.delete(key));
+    return outcome;
   }
 
   /** A local service was unregistered or its provider closed: its name is free in the cluster again. */
@@ -299,7 +316,7 @@ export class ClusterNode implements RemoteLink, ClusterPeers {
 
   claimHandler(conn: Connection, messageType: string, then: (outcome: ClaimOutcome) => void): void {
     const store = this.handlerClaims;
-    const outcome = this.up && store ? store.claim(messageType, { owner: conn.clientId! }, (b) => this.isAlive(b)).catch((): ClaimOutcome => 'unreachable') : Promise.resolve<ClaimOutcome>('unreachable');
+    const outcome = this.up && store ? this.claimOnce(`handler:${messageType}`, () => store.claim(messageType, { owner: conn.clientId! }, (b) => this.isAlive(b))) : Promise.resolve<ClaimOutcome>('unreachable');
     this.holdWhile(conn, outcome, then);
     void outcome.then((o) => (o === 'claimed' && conn.state !== 'open' ? this.handlerReleased(messageType) : undefined));
   }

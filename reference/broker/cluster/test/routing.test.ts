@@ -220,4 +220,28 @@ describe('a service announced to no other broker yet (SYS-1 across brokers)', ()
     expect([answer.name, answer.header.re, answer.header.src]).toEqual(['ENCODING_RSP', 'first', 'late-provider']);
     await Promise.all([provider.close(), caller.close()]);
   });
+
+  it('keeps the claim of a name two clients of one broker raced for, with the winner as its owner (CLU-10, CLU-12)', async () => {
+    // The store grants a name again to the broker holding it: a broker that let both claims run would
+    // refuse the loser locally and release the winner's claim (or leave the loser as its owner), and a
+    // broker that knows the service only from the claims store would then not find it, or route to the loser.
+    slow = slow ?? clusterOn(await NatsProcess.start(), {}, SLOW);
+    const { port } = await slow.add('s3');
+    const [first, second] = await Promise.all(['raced-1', 'raced-2'].map(async (id) => (await WireClient.open({ port }, id)).client));
+    for (const c of [first!, second!]) c.send('SERVICE_REGISTER', { id: 'reg' }, { service: { name: 'svc-raced-here', service_type: 'test', version: '1' } });
+    const answers = await Promise.all([first!, second!].map(async (c) => {
+      const m = await c.next();
+      return m.name === 'ERROR' ? (m.payload as { code: string }).code : m.name;
+    }));
+    expect(answers.slice().sort()).toEqual(['ACK', 'SERVICE_EXISTS']);
+    const winner = answers[0] === 'ACK' ? first! : second!;
+    const { port: callerPort } = await slow.add('s4');
+    const { client: caller } = await WireClient.open({ port: callerPort }, 'raced-caller');
+    caller.send('ENCODING_REQ', { id: 'to-raced', dst: 'svc-raced-here' }, encodingReq('y'));
+    const got = await winner.next();
+    expect([got.name, got.header.src]).toEqual(['ENCODING_REQ', 'raced-caller']);
+    winner.send('ENCODING_RSP', { re: got.header.id }, encodingRsp('w'));
+    expect((await caller.next()).header.re).toBe('to-raced');
+    await Promise.all([first!.close(), second!.close(), caller.close()]);
+  });
 });
