@@ -8,7 +8,8 @@
 import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
 import { closedWithin, expectTimeout, messageWithin, pairWithRequest, reasoning, reasoningAnswer, requireDrainTime, slack, session } from './runtime-helpers.js';
 import { fifoDirOf } from '../wire/peer-target.js';
-import type { CaseContext } from './context.js';
+import { summarize, type CaseContext } from './context.js';
+import type { ErrorName } from '../../spec/generated/catalog.js';
 
 /** The shutdown triggers already pulled: one per broker, which cannot shut down twice. */
 const pulled = new WeakSet<() => void>();
@@ -63,7 +64,7 @@ export const brokerShutdownCases: Case[] = [
   // though that client has not acknowledged it: a PING the client sends then is never answered (HS-16).
   defineCase({
     id: 'handshake/broker-shutdown-idle-goes-on-answering',
-    statements: ['HS-16', 'HS-17'],
+    statements: ['HS-16', 'HS-17', 'REQ-5'],
     async run(ctx) {
       const trigger = shutdownTrigger(ctx);
       requireDrainTime(ctx, 'for a PING to be answered during the drain');
@@ -80,6 +81,14 @@ export const brokerShutdownCases: Case[] = [
         throw new CaseFailure(`the broker closed the connection ${at - since} ms after its SHUTDOWN, before SHUTDOWN_ACK and before its drain_ms ${drain}, without answering the PING sent meanwhile (HS-16)`, 'PONG with re=during-drain', 'connection closed');
       }
       if (r.kind !== 'message' || r.message.name !== 'PONG' || r.message.header.re !== 'during-drain') throw new CaseFailure('expected PONG with re=during-drain while the broker drains (HS-16)', 'PONG', r.kind === 'message' ? r.message.name : r.kind);
+      // A PONG is not the answer to SHUTDOWN: refused, and the SHUTDOWN stays open (REQ-5), so the drain goes on.
+      s.conn.send({ type: 'PONG', header: { id: 'pong-to-shutdown', re: bye.header.id } });
+      const refusal = await nextItem(ctx, s.conn, 'ERROR UNEXPECTED_MESSAGE with re=pong-to-shutdown (REQ-5)', ctx.timeoutMs);
+      if (refusal.r.kind === 'closed' && refusal.at - since >= drain * 0.9) throw new CaseSkipped(`the PONG reached the broker only near the end of its ${drain} ms drain; no verdict`);
+      const refused = refusal.r.kind === 'message' ? refusal.r.message : undefined;
+      if (refused?.name !== 'ERROR' || refused.header.re !== 'pong-to-shutdown' || (refused.payload as { code?: unknown }).code !== ('UNEXPECTED_MESSAGE' satisfies ErrorName)) {
+        throw new CaseFailure('[REQ-5] a PONG answering the broker\'s SHUTDOWN must be refused with UNEXPECTED_MESSAGE, the SHUTDOWN staying open', 'ERROR UNEXPECTED_MESSAGE with re=pong-to-shutdown', refused ? summarize(refused) : refusal.r.kind);
+      }
       s.conn.send({ type: 'SHUTDOWN_ACK', header: { id: 'ack', re: bye.header.id }, payload: { drained: 0 } });
       await closedWithin(ctx, s.conn, 'the broker closing the connection after SHUTDOWN_ACK (HS-16)', drain + slack(ctx, drain));
     },

@@ -439,6 +439,16 @@ export const RUNTIME_VARIANTS: (() => RuntimeVariant)[] = [
       return f;
     },
   }),
+  () => ({
+    // A broker that takes a PONG answering its SHUTDOWN as the SHUTDOWN_ACK (REQ-5): the proxy turns it into one.
+    name: 'pong-taken-as-shutdown-ack', caughtBy: ['handshake/broker-shutdown-idle-goes-on-answering'], shutsDown: true,
+    toClient: (f, link) => {
+      if (f.name === 'SHUTDOWN') link.state['shutdown'] = f.header.id;
+      return f;
+    },
+    toBroker: (f, link) => (f.name === 'PONG' && f.header.re !== undefined && f.header.re === link.state['shutdown']
+      ? frame('SHUTDOWN_ACK', MessageType.SHUTDOWN_ACK, f.header, { drained: 0 }) : f),
+  }),
   () => {
     // A broker whose drain ends once every client acknowledged its SHUTDOWN, requests still open or not (HS-17).
     const told = new Set<RLink>();
