@@ -293,7 +293,7 @@ async function selftest(log, distOk, columnArgs, reportDir) {
     for (const [column, c] of Object.entries(p.suites)) {
       passed += c.passed;
       failed += c.failed;
-      if (c.failed > 0) failures.push(`${p.name} > ${column}: ${c.failed} failed (${relative(root, join(reportDir, 'selftest', 'matrix.md'))})`);
+      if (c.failed > 0) failures.push(`${p.name} > ${column}: ${c.failed} failed (${relative(root, join(reportDir, 'selftest', 'matrix.md'))})`, ...(c.not_passing ?? []).map((n) => `  ${n}`));
     }
   }
   // The five cells that took longest (selftest.ts prints each cell's time).

@@ -31,7 +31,12 @@ export interface SuiteCounts {
   statements?: StatementCounts;
   /** Why the suite could not run (the peer's program is missing). */
   unavailable?: string;
+  /** The cases that failed, timed out or errored: `id: outcome: message` (the message cut to NOT_PASSING_TEXT). */
+  not_passing?: string[];
 }
+
+/** Characters of a case's message kept in `not_passing`: enough to tell a timeout from a wrong answer. */
+const NOT_PASSING_TEXT = 300;
 
 export interface PeerRow {
   name: string;
@@ -155,7 +160,15 @@ function counts(results: CaseResult[], exitCode: number, suite: string): SuiteCo
     required_passed: required.filter((r) => r.outcome === 'pass').length,
     exit_code: exitCode,
     statements: countStatements(results, requiredStatementsOf(casesOf([suite]))),
+    ...notPassing(results),
   };
+}
+
+/** The cases of a cell that did not pass, named so that a red cell in CI says which case to replay. */
+export function notPassing(results: CaseResult[]): Pick<SuiteCounts, 'not_passing'> {
+  const bad = results.filter((r) => r.outcome === 'fail' || r.outcome === 'timeout' || r.outcome === 'errored');
+  if (bad.length === 0) return {};
+  return { not_passing: bad.map((r) => `${r.id}: ${r.outcome}${r.message ? `: ${r.message.replace(/\s+/g, ' ').slice(0, NOT_PASSING_TEXT)}` : ''}`) };
 }
 
 export interface SelftestOptions {
@@ -281,7 +294,14 @@ export function matrixMarkdown(rows: PeerRow[], seed: number): string {
   const columns = [...new Set(rows.flatMap((r) => Object.keys(r.suites)))];
   return [`# Concord selftest`, '', `Seed ${seed}; columns \`faults\`, \`faults-client\` and \`faults-bus\` are columns \`core\`, \`client\` and \`bus\` (a broker's) under \`--faults ${formatFaultSpec(SELFTEST_FAULTS)}\`. \`statements N/M checked\`: of the M required statements the suite's cases name, N had a case that ran against the peer (not skipped). \`core\` is the broker suite for a broker and the testee suite for a codec; \`bus\` the bus suite, over the wire for the broker and through a bus adapter for a language.`, '',
     `| peer | language | ${columns.join(' | ')} |`, `|---|---|${columns.map(() => '---').join('|')}|`,
-    ...rows.map((r) => `| ${r.name} | ${r.language} | ${columns.map((c) => cell(r.suites[c])).join(' | ')} |`), ''].join('\n');
+    ...rows.map((r) => `| ${r.name} | ${r.language} | ${columns.map((c) => cell(r.suites[c])).join(' | ')} |`), '',
+    ...notPassingSection(rows)].join('\n');
+}
+
+/** Under the table: each cell's cases that did not pass, with the seed above to replay them. */
+function notPassingSection(rows: PeerRow[]): string[] {
+  const lines = rows.flatMap((r) => Object.entries(r.suites).flatMap(([column, c]) => (c.not_passing ?? []).map((line) => `- ${r.name} > ${column}: ${line}`)));
+  return lines.length === 0 ? [] : ['## Not passing', '', ...lines, ''];
 }
 
 function matrixHtml(rows: PeerRow[], seed: number): string {

@@ -15,6 +15,7 @@ describe('conformance selftest', () => {
     expect(selftestPassed(side)).toBe(true);
     expect(side.map((r) => [r.name, Object.keys(r.suites)])).toEqual([['typescript', ['client']], ['perl', ['client']]]);
     expect(side[0]!.suites['client']!.passed).toBeGreaterThan(5);
+    expect(side.flatMap((r) => Object.values(r.suites).map((c) => c.not_passing))).toEqual([undefined, undefined]);
     const matrix = JSON.parse(readFileSync(join(reportDir, 'selftest', 'matrix.json'), 'utf8')) as { peers: unknown[] };
     expect(matrix.peers).toEqual(JSON.parse(JSON.stringify(side)));
     const progress: string[] = [];

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { CaseResult } from '../runner.js';
 import { countStatements, requiredStatementsOf } from '../report/summary.js';
 import { writeReport, type RunSummary } from '../report/write.js';
-import { matrixMarkdown } from '../selftest.js';
+import { matrixMarkdown, notPassing } from '../selftest.js';
 import { casesOf } from '../suites.js';
 
 const result = (id: string, statements: string[], outcome: CaseResult['outcome']): CaseResult =>
@@ -50,5 +50,16 @@ describe('required statements of a run', () => {
   it('shows checked/required statements per peer and suite in the selftest matrix', () => {
     const md = matrixMarkdown([{ name: 'p', language: 'python', suites: { core: { passed: 3, failed: 0, skipped: 1, required: 3, required_passed: 3, exit_code: 0, statements: { required: 40, checked: 31, passed: 31, failed: 0, not_reached: 9 } } } }], 7);
     expect(md).toContain('statements 31/40 checked');
+  });
+
+  it('names the cases of a cell that did not pass, in the cell and under the matrix', () => {
+    const result = (id: string, outcome: CaseResult['outcome'], message?: string): CaseResult => ({
+      id, section: 'requests', level: 'required', statements: ['REQ-1'], requirement: 'r', outcome, knownFailing: false, durationMs: 1, wire: [], ...(message ? { message } : {}),
+    });
+    const cell = notPassing([result('requests/a', 'pass'), result('requests/b', 'fail', 'expected PONG\n  got ERROR'), result('requests/c', 'timeout'), result('requests/d', 'skipped')]);
+    expect(cell.not_passing).toEqual(['requests/b: fail: expected PONG got ERROR', 'requests/c: timeout']);
+    expect(notPassing([result('requests/a', 'pass')])).toEqual({});
+    const md = matrixMarkdown([{ name: 'p', language: 'python', suites: { faults: { passed: 1, failed: 2, skipped: 1, required: 3, required_passed: 1, exit_code: 1, ...cell } } }], 7);
+    expect(md).toContain('## Not passing\n\n- p > faults: requests/b: fail: expected PONG got ERROR\n- p > faults: requests/c: timeout');
   });
 });
