@@ -298,13 +298,18 @@ export function matrixMarkdown(rows: PeerRow[], seed: number): string {
     ...notPassingSection(rows)].join('\n');
 }
 
-/** Under the table: each cell's cases that did not pass, with the seed above to replay them. */
+/** Under the table (markdown and HTML): each cell's cases that did not pass, with the seed above to replay them. */
 function notPassingSection(rows: PeerRow[]): string[] {
-  const lines = rows.flatMap((r) => Object.entries(r.suites).flatMap(([column, c]) => (c.not_passing ?? []).map((line) => `- ${r.name} > ${column}: ${line}`)));
-  return lines.length === 0 ? [] : ['## Not passing', '', ...lines, ''];
+  const lines = notPassingLines(rows);
+  return lines.length === 0 ? [] : ['## Not passing', '', ...lines.map((l) => `- ${l}`), ''];
 }
 
-function matrixHtml(rows: PeerRow[], seed: number): string {
+/** `peer > column: id: outcome: message`, for every case of the matrix that did not pass. */
+function notPassingLines(rows: PeerRow[]): string[] {
+  return rows.flatMap((r) => Object.entries(r.suites).flatMap(([column, c]) => (c.not_passing ?? []).map((line) => `${r.name} > ${column}: ${line}`)));
+}
+
+export function matrixHtml(rows: PeerRow[], seed: number): string {
   const esc = (s: string): string => s.replace(/[<>&]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;' })[c]!);
   const columns = [...new Set(rows.flatMap((r) => Object.keys(r.suites)))];
   const td = (c: SuiteCounts | undefined): string => {
@@ -316,7 +321,8 @@ body{font:14px system-ui,sans-serif;max-width:1100px;margin:1rem auto}table{bord
 .ok{background:#e8f5e9}.bad{background:#fdecea;font-weight:600}</style></head><body><h1>Concord selftest</h1>
 <p>Seed ${seed}; columns <code>faults</code>, <code>faults-client</code> and <code>faults-bus</code> are columns <code>core</code>, <code>client</code> and <code>bus</code> (a broker's) under <code>--faults ${formatFaultSpec(SELFTEST_FAULTS)}</code>. <code>core</code> is the broker suite for a broker and the testee suite for a codec; <code>bus</code> the bus suite, over the wire for the broker and through a bus adapter for a language.</p>
 <table id="matrix"><tr><th>peer</th><th>language</th>${columns.map((c) => `<th>${esc(c)}</th>`).join('')}</tr>
-${rows.map((r) => `<tr><td>${esc(r.name)}</td><td>${r.language}</td>${columns.map((c) => td(r.suites[c])).join('')}</tr>`).join('\n')}</table></body></html>
+${rows.map((r) => `<tr><td>${esc(r.name)}</td><td>${r.language}</td>${columns.map((c) => td(r.suites[c])).join('')}</tr>`).join('\n')}</table>
+${notPassingLines(rows).length === 0 ? '' : `<h2>Not passing</h2><ul>${notPassingLines(rows).map((l) => `<li>${esc(l)}</li>`).join('')}</ul>`}</body></html>
 `;
 }
 
