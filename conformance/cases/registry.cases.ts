@@ -160,9 +160,10 @@ export const registryCases: Case[] = [
     id: 'registry/unregistered-service-gone',
     statements: ['REG-4', 'SYS-1', 'REG-3'],
     async run(ctx) {
-      // The ACK of SERVICE_UNREGISTER means the service is gone (SYS-1): no longer listed, a dispatch to it
-      // finds nothing, and its name is free for another client. A broker that ACKs and keeps the entry
-      // (SERVICE_UNREGISTER handled like SERVICE_HEALTH) dispatches to a provider that has left the role.
+      // The ACK of SERVICE_UNREGISTER means the service is gone (SYS-1): no longer listed, and a dispatch to
+      // it finds nothing. A broker that ACKs and keeps the entry (SERVICE_UNREGISTER handled like
+      // SERVICE_HEALTH) dispatches to a provider that has left the role. (Whether the name is free again at
+      // once is not asked: across a cluster its release may lag, and the spec sets no bound, CLU-10.)
       const a = await ctx.session('A');
       const b = await ctx.session('B');
       const name = ctx.uniqueId('svc');
@@ -172,7 +173,6 @@ export const registryCases: Case[] = [
       const listed = await list(ctx, b, name);
       if (listed.length > 0) throw new CaseFailure(`service ${name} is still listed after its unregistration was acknowledged (SYS-1, REG-3)`, 'no entry', JSON.stringify(listed));
       await ctx.expectError(b.conn, 'SERVICE_NOT_FOUND', { re: dispatch(b, { service_name: name, method: 'run', max_retries: 0 }), closes: false, statement: 'REG-4' });
-      await register(ctx, b, name, 'reg-again');
       await ctx.expectOpen(a.conn, 'no attempt of the dispatch at the former provider (the next frame is the PONG)');
     },
   }),
