@@ -14,7 +14,7 @@ import { selectCases } from './runner.js';
 import { runCommand, readKnownFailing } from './run-command.js';
 import { TargetError } from './target.js';
 import { formatTable } from '../reference/table.js';
-import { runSelftest, matrixMarkdown, selftestPassed, selftestColumns } from './selftest.js';
+import { runSelftest, matrixMarkdown, selftestJson, selftestPassed, selftestColumns } from './selftest.js';
 import { DEFAULT_START_TIMEOUT_MS } from './cases/context.js';
 import { parseLimitArgs, LimitError } from './limits.js';
 import { coverageCommand, casesOfStatement } from './coverage.js';
@@ -225,7 +225,7 @@ export async function main(argv: string[]): Promise<number> {
     const columns = selftestColumns();
     for (const c of [...(v.column ?? []), ...(v['skip-column'] ?? [])]) if (!columns.includes(c)) return usage(`no selftest column ${c}${suggestion(c, columns) || ` (columns: ${columns.join(', ')})`}`, 'selftest');
     const rows = await runSelftest({ seed, timeoutMs: v.timeout !== undefined ? Number(v.timeout) : 3000, reportDir: v['report-dir'] ?? join(process.cwd(), 'reports'), peers: v.peer ?? [], columns: v.column ?? [], skipColumns: v['skip-column'] ?? [], ...(faults ? { faults } : {}) });
-    if (v.json) process.stdout.write(`${JSON.stringify({ seed, peers: rows.map((r) => ({ name: r.name, language: r.language, suites: Object.fromEntries(Object.entries(r.suites).map(([k, c]) => [k, { passed: c.passed, failed: c.failed, skipped: c.skipped }])) })) }, null, 2)}\n`);
+    if (v.json) process.stdout.write(`${JSON.stringify(selftestJson(rows, seed), null, 2)}\n`);
     else process.stdout.write(`${matrixMarkdown(rows, seed)}\nmatrix: reports/selftest/matrix.html\n`);
     return selftestPassed(rows) ? EXIT.ok : EXIT.failed;
   }

@@ -290,6 +290,17 @@ function cell(c: SuiteCounts | undefined): string {
   return `${c.passed} passed / ${c.failed} failed / ${c.skipped} skipped (required ${c.required_passed}/${c.required}${statements})`;
 }
 
+/** What `selftest --json` prints: each cell's counts and the cases that did not pass (.ci's summary names them). */
+export function selftestJson(rows: PeerRow[], seed: number): { seed: number; peers: { name: string; language: Language; suites: Record<string, Pick<SuiteCounts, 'passed' | 'failed' | 'skipped' | 'not_passing'>> }[] } {
+  return {
+    seed,
+    peers: rows.map((r) => ({
+      name: r.name, language: r.language,
+      suites: Object.fromEntries(Object.entries(r.suites).map(([k, c]) => [k, { passed: c.passed, failed: c.failed, skipped: c.skipped, ...(c.not_passing ? { not_passing: c.not_passing } : {}) }])),
+    })),
+  };
+}
+
 export function matrixMarkdown(rows: PeerRow[], seed: number): string {
   const columns = [...new Set(rows.flatMap((r) => Object.keys(r.suites)))];
   return [`# Concord selftest`, '', `Seed ${seed}; columns \`faults\`, \`faults-client\` and \`faults-bus\` are columns \`core\`, \`client\` and \`bus\` (a broker's) under \`--faults ${formatFaultSpec(SELFTEST_FAULTS)}\`. \`statements N/M checked\`: of the M required statements the suite's cases name, N had a case that ran against the peer (not skipped). \`core\` is the broker suite for a broker and the testee suite for a codec; \`bus\` the bus suite, over the wire for the broker and through a bus adapter for a language.`, '',

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { CaseResult } from '../runner.js';
 import { countStatements, requiredStatementsOf } from '../report/summary.js';
 import { writeReport, type RunSummary } from '../report/write.js';
-import { matrixHtml, matrixMarkdown, notPassing } from '../selftest.js';
+import { matrixHtml, matrixMarkdown, notPassing, selftestJson } from '../selftest.js';
 import { casesOf } from '../suites.js';
 
 const result = (id: string, statements: string[], outcome: CaseResult['outcome']): CaseResult =>
@@ -63,5 +63,7 @@ describe('required statements of a run', () => {
     expect(md).toContain('## Not passing\n\n- p > faults: requests/b: fail: expected PONG got ERROR\n- p > faults: requests/c: timeout');
     const html = matrixHtml([{ name: 'p', language: 'python', suites: { faults: { passed: 0, failed: 1, skipped: 0, required: 1, required_passed: 0, exit_code: 1, not_passing: ['requests/b: fail: <ERROR> & more'] } } }], 7);
     expect(html).toContain('<h2>Not passing</h2><ul><li>p &gt; faults: requests/b: fail: &lt;ERROR&gt; &amp; more</li></ul>');
+    expect(selftestJson([{ name: 'p', language: 'python', suites: { faults: { passed: 1, failed: 2, skipped: 1, required: 3, required_passed: 1, exit_code: 1, ...cell }, core: { passed: 3, failed: 0, skipped: 0, required: 3, required_passed: 3, exit_code: 0 } } }], 7))
+      .toEqual({ seed: 7, peers: [{ name: 'p', language: 'python', suites: { faults: { passed: 1, failed: 2, skipped: 1, not_passing: cell.not_passing }, core: { passed: 3, failed: 0, skipped: 0 } } }] });
   });
 });
