@@ -87,11 +87,7 @@ export class WireConnection {
   private waiter: ((r: Received) => void) | null = null;
   private ended = false;
   private ourSideEnded = false;
-  /**
-   * Answer the peer's PINGs with PONG instead of queueing them (set once a session is up), so that a
-   * broker's heartbeat (HS-10) never stands in for the frame a case waits for.
-   */
-  answerPings = false;
+  private answering = false;
   private pongs = 0;
   private dropped = 0;
   private takenCount = 0;
@@ -199,6 +195,29 @@ export class WireConnection {
     this.note('event', v.message);
     this.io.input.pause();
     this.onViolation?.(v);
+  }
+
+  /**
+   * Answer the peer's PINGs with PONG instead of queueing them (set once a session is up), so that a
+   * broker's heartbeat (HS-10) never stands in for the frame a case waits for. Turned on after a case
+   * read PINGs itself, it answers those already queued too: on a loaded machine one may have come
+   * before the case got to it.
+   */
+  get answerPings(): boolean {
+    return this.answering;
+  }
+
+  set answerPings(on: boolean) {
+    this.answering = on;
+    if (!on || this.ended) return;
+    const pings = this.queue.filter((r) => r.kind === 'message' && r.message.name === 'PING');
+    if (pings.length === 0) return;
+    this.queue.splice(0, this.queue.length, ...this.queue.filter((r) => !pings.includes(r)));
+    for (const r of pings) if (r.kind === 'message') this.pong(r.message.header.id);
+  }
+
+  private pong(re: string): void {
+    this.send({ type: 'PONG', header: { id: `auto-pong-${++this.pongs}`, re } }, false);
   }
 
   private push(r: Received): void {
@@ -312,8 +331,8 @@ export class WireConnection {
       const re = message.header.re !== undefined ? ` re=${JSON.stringify(message.header.re)}` : '';
       const code = message.name === 'ERROR' ? ` ${(message.payload as { code: string }).code}` : '';
       this.note('in', `${message.name} id=${JSON.stringify(message.header.id)}${re}${code}`, frame);
-      if (this.answerPings && message.name === 'PING' && !this.ended) {
-        this.send({ type: 'PONG', header: { id: `auto-pong-${++this.pongs}`, re: message.header.id } }, false);
+      if (this.answering && message.name === 'PING' && !this.ended) {
+        this.pong(message.header.id);
         return;
       }
       this.push({ kind: 'message', message, bytes: frame });
