@@ -40,15 +40,28 @@ function brokerIdSeen(): { toClient: (f: Frame) => Frame; id: () => unknown } {
   };
 }
 
-/** A broker that lets a client take its own broker_id (HS-26): the proxy renames such an INIT's client_id, so the broker accepts it. */
-function brokerIdTaken(): Mutant {
+/**
+ * A broker that accepts its own broker_id as a name in `type`'s payload, where `named` finds it (the
+ * object and key holding it): the proxy renames such a frame's name, so the broker accepts it.
+ */
+function brokerIdAccepted(name: string, caughtBy: string, type: string, named: (p: Record<string, unknown>) => [Record<string, unknown>, string] | undefined): Mutant {
   const seen = brokerIdSeen();
-  return {
-    name: 'client-takes-the-broker-id',
-    caughtBy: 'handshake/client-id-of-the-broker',
-    toClient: seen.toClient,
-    toBroker: (f) => (nameOf(f) === 'INIT' && f.encoding === 'json' && json(f)['client_id'] === seen.id() ? withJson(f, (p) => { p['client_id'] = `${String(seen.id())}-accepted`; }) : f),
+  const holder = (p: Record<string, unknown>): [Record<string, unknown>, string] | undefined => {
+    const at = named(p);
+    return at !== undefined && at[0][at[1]] === seen.id() ? at : undefined;
   };
+  return {
+    name,
+    caughtBy,
+    toClient: seen.toClient,
+    toBroker: (f) => (nameOf(f) === type && f.encoding === 'json' && holder(json(f)) !== undefined
+      ? withJson(f, (p) => { const [o, k] = holder(p)!; o[k] = `${String(seen.id())}-accepted`; }) : f),
+  };
+}
+
+/** A broker that lets a client take its own broker_id (HS-26). */
+function brokerIdTaken(): Mutant {
+  return brokerIdAccepted('client-takes-the-broker-id', 'handshake/client-id-of-the-broker', 'INIT', (p) => [p, 'client_id']);
 }
 
 /** The proxy answers `f` itself with ERROR `code` (definite, keeps the connection), as the broker would. */
@@ -335,19 +348,10 @@ function notificationsCounted(): Mutant {
   };
 }
 
-/** A broker that registers a service named like itself (REG-1): the proxy renames such a registration, so the broker accepts it. */
+/** A broker that registers a service named like itself (REG-1). */
 function serviceNamedLikeTheBroker(): Mutant {
-  const seen = brokerIdSeen();
-  return {
-    name: 'service-named-like-the-broker-accepted',
-    caughtBy: 'registry/service-named-like-the-broker-refused',
-    toClient: seen.toClient,
-    toBroker: (f) => {
-      if (nameOf(f) !== 'SERVICE_REGISTER' || f.encoding !== 'json') return f;
-      const service = json(f)['service'] as { name?: unknown } | undefined;
-      return service?.name === seen.id() ? withJson(f, (p) => { (p['service'] as { name: string }).name = `${String(seen.id())}-accepted`; }) : f;
-    },
-  };
+  return brokerIdAccepted('service-named-like-the-broker-accepted', 'registry/service-named-like-the-broker-refused', 'SERVICE_REGISTER',
+    (p) => (typeof p['service'] === 'object' && p['service'] !== null ? [p['service'] as Record<string, unknown>, 'name'] : undefined));
 }
 
 /** ERROR OVERLOADED from the proxy, then the close, as a broker refusing under HS-21 would. */
