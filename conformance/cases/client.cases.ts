@@ -7,10 +7,12 @@ import { encodeEnvelope } from '../../reference/codec/body.js';
 import { encodeFrame } from '../../reference/codec/frame.js';
 import { defineCase, CaseFailure, type Case } from './model.js';
 import { messageByName } from '../../reference/codec/catalog.js';
+import { isLaterVersion } from '../../reference/codec/versions.js';
 import type { ErrorName } from '../../spec/generated/catalog.js';
 
-/** INIT's fields in version 1.0: the catalog's INIT payload properties (the type is since 1.0, its fields with it). */
-const INIT_1_0_FIELDS = new Set(Object.keys((messageByName('INIT').payload as { properties: Record<string, unknown> }).properties));
+/** INIT's fields in version 1.0: the catalog's INIT payload properties without a later `since`. */
+const INIT_1_0_FIELDS = new Set(Object.entries((messageByName('INIT').payload as { properties: Record<string, { since?: string }> }).properties)
+  .filter(([, s]) => s.since === undefined || !isLaterVersion(s.since, '1.0')).map(([k]) => k));
 
 export const clientCases: Case[] = [
   defineCase({

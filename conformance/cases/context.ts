@@ -3,6 +3,7 @@
  * handshaken sessions, and the shared verifiers that turn what the peer did into pass, fail or
  * timeout with expected-versus-actual wording.
  */
+import { harnessInitAck } from './init-ack.js';
 import type { WireConnection, PeerViolation, Received } from '../wire/connection.js';
 import { ClientGone, type Listener } from '../wire/listener.js';
 import { socketOf, type PeerTarget } from '../wire/peer-target.js';
@@ -342,11 +343,7 @@ export class CaseContext {
     if (p['role'] !== 'testee') throw new CaseFailure('the testee\'s INIT does not declare role testee', 'testee', String(p['role']));
     const offered = (p['encodings'] as Encoding[]) ?? ['json'];
     const encodings: Encoding[] = offered.includes('cbor') && !jsonOnly ? ['json', 'cbor'] : ['json'];
-    conn.send({ type: 'INIT_ACK', header: { id: 'harness-ack', re: init.header.id }, payload: {
-      broker_id: 'concord-conformance', client_id: String(p['client_id']), protocol_version: PROTOCOL_VERSION,
-      encoding: encodings.includes('cbor') ? 'cbor' : 'json', max_frame: DEFAULT_LIMITS.max_frame, max_in_flight: DEFAULT_LIMITS.max_in_flight,
-      heartbeat_ms: DEFAULT_LIMITS.heartbeat_ms,
-    } });
+    conn.send(harnessInitAck(init, encodings.includes('cbor') ? 'cbor' : 'json'));
     return this.auditTestee({ conn, init: p, encodings, jsonOnly });
   }
 
@@ -380,11 +377,7 @@ export class CaseContext {
 
   /** Answers a client's INIT with INIT_ACK. */
   ackClient(conn: WireConnection, init: Message): void {
-    const p = init.payload as Record<string, unknown>;
-    conn.send({ type: 'INIT_ACK', header: { id: 'harness-ack', re: init.header.id }, payload: {
-      broker_id: 'concord-conformance', client_id: String(p['client_id']), protocol_version: PROTOCOL_VERSION, encoding: 'json',
-      max_frame: DEFAULT_LIMITS.max_frame, max_in_flight: DEFAULT_LIMITS.max_in_flight, heartbeat_ms: DEFAULT_LIMITS.heartbeat_ms,
-    } });
+    conn.send(harnessInitAck(init));
   }
 
   /** Records a connection the case opened itself (its wire log joins the case's; close() ends it). */

@@ -5,6 +5,7 @@
  * own and talks to the worker through the broker (section 17). Every process started here is ended
  * by its PID in `close()`.
  */
+import { harnessInitAck } from './init-ack.js';
 import type { ChildProcess } from 'node:child_process';
 import type { Writable } from 'node:stream';
 import { existsSync, readFileSync } from 'node:fs';
@@ -188,10 +189,7 @@ export async function startWorker(ctx: CaseContext, options: Options = {}): Prom
       const init = await expectWithin(ctx, conn, 'INIT from the worker (INS-12)', WORKER_START_MS, (m) => m.name === 'INIT');
       const p = init.payload as Record<string, unknown>;
       if (p['role'] !== 'worker') throw new CaseFailure('the worker\'s INIT does not declare role worker (INS-12)', 'worker', String(p['role']));
-      conn.send({ type: 'INIT_ACK', header: { id: 'harness-ack', re: init.header.id }, payload: {
-        broker_id: 'concord-conformance', client_id: String(p['client_id']), protocol_version: PROTOCOL_VERSION, encoding: 'json',
-        max_frame: DEFAULT_LIMITS.max_frame, max_in_flight: DEFAULT_LIMITS.max_in_flight, heartbeat_ms: DEFAULT_LIMITS.heartbeat_ms,
-      } });
+      conn.send(harnessInitAck(init));
       const ready = await expectReady(ctx, conn);
       const pid = workerPid;
       return {

@@ -6,7 +6,7 @@
  */
 import { MessageType } from '../../spec/generated/catalog.js';
 import { defineCase, CaseFailure, type Case } from './model.js';
-import { messageByName } from '../../reference/codec/catalog.js';
+import { describeLaterParts, partsLaterThan } from '../../reference/codec/versions.js';
 import type { CaseContext, Session } from './context.js';
 import { errorOf, rawFrame, reasoning, reasoningAnswer, requestOrSkip, requireDrainTime, session } from './runtime-helpers.js';
 import type { MessageName } from '../../spec/generated/catalog.js';
@@ -223,26 +223,25 @@ export const runtimeSystemCases: Case[] = [
     id: 'versioning/nothing-later-than-negotiated',
     statements: ['VER-3'],
     async run(ctx) {
-      // A 1.0 session: every frame the broker sends must be a 1.0 type whose payload is valid as 1.0
-      // (the harness's decoder refuses any field 1.0 does not have, since payload objects are closed).
+      // A 1.0 session: every frame the broker sends must be a type of 1.0 without a field added later (the
+      // catalog's `since` of types and fields). A 1.0 peer would refuse such a field: payload objects are closed.
       const s = await session(ctx, 'v1.0', { protocol_version: '1.0' });
-      const minorOf = (v: string): number => Number(/^1\.([0-9]+)$/.exec(v)?.[1] ?? NaN);
       const negotiated = String(s.ack['protocol_version']);
-      if (minorOf(negotiated) !== 0) throw new CaseFailure(`INIT 1.0 must be answered with 1.0 (VER-2), got ${negotiated}`, '1.0', negotiated);
-      const check = (name: MessageName): void => {
-        const since = messageByName(name).since;
-        if (minorOf(since) > 0) throw new CaseFailure(`the broker sent ${name} (since ${since}) on a 1.0 connection`, 'types of 1.0 only', `${name} since ${since}`);
+      if (!/^1\.0+$/.test(negotiated)) throw new CaseFailure(`INIT 1.0 must be answered with 1.0 (VER-2), got ${negotiated}`, '1.0', negotiated);
+      const check = (m: { name: MessageName; payload: unknown }): void => {
+        const later = partsLaterThan(m.name, m.payload, negotiated);
+        if (later.length > 0) throw new CaseFailure(`the broker sent ${describeLaterParts(m.name, later)} on a 1.0 connection`, 'types and fields of 1.0 only', describeLaterParts(m.name, later));
       };
-      check('INIT_ACK');
+      check({ name: 'INIT_ACK', payload: s.ack });
       const ping = ctx.uniqueId('ping');
       s.conn.send({ type: 'PING', header: { id: ping } });
-      check((await ctx.expectMessage(s.conn, `PONG with re=${ping}`, (m) => m.name === 'PONG' && m.header.re === ping)).name);
+      check(await ctx.expectMessage(s.conn, `PONG with re=${ping}`, (m) => m.name === 'PONG' && m.header.re === ping));
       const statsId = ctx.uniqueId('stats');
       s.conn.send({ type: 'STATS_REQUEST', header: { id: statsId }, payload: {} });
-      check((await ctx.expectMessage(s.conn, `STATS_RESPONSE with re=${statsId}`, (m) => m.name === 'STATS_RESPONSE' && m.header.re === statsId)).name);
+      check(await ctx.expectMessage(s.conn, `STATS_RESPONSE with re=${statsId}`, (m) => m.name === 'STATS_RESPONSE' && m.header.re === statsId));
       const lost = ctx.uniqueId('nobody');
       s.conn.send({ type: 'REASONING_REQUEST', header: { id: lost, dst: ctx.uniqueId('absent') }, payload: reasoning() });
-      check((await ctx.expectMessage(s.conn, `an answer with re=${lost}`, (m) => m.header.re === lost)).name);
+      check(await ctx.expectMessage(s.conn, `an answer with re=${lost}`, (m) => m.header.re === lost));
     },
   }),
   defineCase({

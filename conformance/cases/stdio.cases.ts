@@ -5,11 +5,12 @@
  * has an initialisation that can fail, with a non-zero status when it does (STDIO-3). The harness starts
  * the child itself so that it sees every byte of its standard output, and kills it by PID at the end.
  */
+import { harnessInitAck } from './init-ack.js';
 import type { ChildProcess } from 'node:child_process';
 import { startPeerProcess } from '../wire/peer-process.js';
 import { decodeMessage, type Message } from '../../reference/codec/message.js';
 import { ProtocolError } from '../../reference/codec/errors.js';
-import { PROTOCOL_VERSION, DEFAULT_LIMITS } from '../../spec/generated/catalog.js';
+import { DEFAULT_LIMITS } from '../../spec/generated/catalog.js';
 import { WireConnection } from '../wire/connection.js';
 import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
 import type { CaseContext } from './context.js';
@@ -47,11 +48,7 @@ async function firstFrame(ctx: CaseContext, c: Child): Promise<Message> {
 }
 
 function acknowledge(c: Child, init: Message): void {
-  const p = init.payload as Record<string, unknown>;
-  c.conn.send({ type: 'INIT_ACK', header: { id: 'harness-ack', re: init.header.id }, payload: {
-    broker_id: 'concord-conformance', client_id: String(p['client_id']), protocol_version: PROTOCOL_VERSION, encoding: 'json',
-    max_frame: DEFAULT_LIMITS.max_frame, max_in_flight: DEFAULT_LIMITS.max_in_flight, heartbeat_ms: DEFAULT_LIMITS.heartbeat_ms,
-  } });
+  c.conn.send(harnessInitAck(init));
 }
 
 /** Sends a PING and waits for the frame answering it (a testee's echo, a worker's PONG), skipping events. */

@@ -92,9 +92,10 @@ export const RUNTIME_VARIANTS: (() => RuntimeVariant)[] = [
     toClient: (f, link) => (f.name === 'ERROR' && link.state['init'] ? withJson(f, (p) => { p['details'] = { ...(p['details'] as object | undefined), init: link.state['init'] }; }) : f),
   }),
   () => ({
-    // A 1.1-style STATS field slipped into a 1.0 session: payload objects are closed, so a 1.0 peer refuses it.
+    // STATS_RESPONSE's 1.1 field `cluster`, well formed, sent on every session, 1.0 ones included: payload
+    // objects are closed, so a 1.0 peer refuses it. Only the field's `since` tells it from a valid answer.
     name: 'stats-with-a-later-field', caughtBy: ['versioning/nothing-later-than-negotiated'],
-    toClient: (f) => (f.name === 'STATS_RESPONSE' ? withJson(f, (p) => { p['cluster'] = { brokers: 2 }; }) : f),
+    toClient: (f) => (f.name === 'STATS_RESPONSE' ? withJson(f, (p) => { p['cluster'] = [{ broker_id: String(p['broker_id']), clients: 1 }]; }) : f),
   }),
   () => ({
     name: 'never-pings', caughtBy: ['handshake/ping-after-each-heartbeat-of-silence', 'handshake/three-unanswered-pings-close'],

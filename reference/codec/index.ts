@@ -14,6 +14,7 @@ export { checkJsonShape, checkCborShape, depthOf, type ShapeLimits } from './sha
 export { decodeMessage, encodeMessage, encodeMessageFrame, type Message, type OutgoingMessage, type DecodeOptions } from './message.js';
 export { lookupMessage, messageByCode, messageByName, receivedCode, registryName, toRegistryName, type ReceivedCode } from './catalog.js';
 export { validatePayload } from './validate.js';
+export { isLaterVersion, negotiatedVersion, partsLaterThan, describeLaterParts, type LaterPart } from './versions.js';
 export { fromTypedJson, toTypedJson } from './typed-json.js';
 export type { PayloadEncoding, ErrorName, ErrorInfo, LimitInfo, MessageInfo, MessageName, MessageNames, ErrorNames, Direction, Level, MessageKind } from '../../spec/generated/catalog.js';
 export { MESSAGES, ERRORS, LIMITS, DEFAULT_LIMITS, MessageType, PROTOCOL_VERSION } from '../../spec/generated/catalog.js';

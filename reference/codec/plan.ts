@@ -26,7 +26,7 @@ const PLAIN: Plan = { kind: 'plain' };
 const ANY: Plan = { kind: 'any' };
 
 /** Keywords that only annotate: a schema with nothing else allows any value. */
-const ANNOTATIONS = new Set(['description', 'title', 'examples', '$comment', 'default']);
+const ANNOTATIONS = new Set(['description', 'title', 'examples', '$comment', 'default', 'since']);
 
 function allowsAnyValue(schema: Record<string, unknown>): boolean {
   return Object.keys(schema).every((k) => ANNOTATIONS.has(k));

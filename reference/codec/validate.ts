@@ -1,7 +1,8 @@
 /**
  * Payload validators, compiled once per message type from the catalog with ajv (on first use). The codec's own
  * schema keywords are registered here: `ndarray` (an NDArray satisfying the field's rule), `int64`
- * (a bigint in range), `float32` (an annotation the comparison uses) and `maxBytes` (a length in bytes of UTF-8).
+ * (a bigint in range), `float32` (an annotation the comparison uses), `since` (an annotation for senders, VER-3)
+ * and `maxBytes` (a length in bytes of UTF-8).
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { MESSAGES, SCHEMA_DEFS, type MessageInfo } from '../../spec/generated/catalog.js';
@@ -54,6 +55,7 @@ function createAjv(): Ajv {
     },
   });
   ajv.addKeyword({ keyword: 'float32', schemaType: 'boolean' });
+  ajv.addKeyword({ keyword: 'since', schemaType: 'string' }); // VER-3: an annotation for senders (versions.ts)
   // LIM-6: names are bounded in bytes of UTF-8; ajv's maxLength counts code points.
   ajv.addKeyword({
     keyword: 'maxBytes',

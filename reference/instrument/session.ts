@@ -12,6 +12,7 @@ import {
   decodeMessage,
   encodeMessageFrame,
   messageByName,
+  negotiatedVersion,
   type Encoding,
   type Message,
   type OutgoingMessage,
@@ -195,7 +196,7 @@ export class WorkerSession {
     const encoding = init.encodings.find((e) => e === 'json' || e === 'cbor') ?? 'json';
     this.encodings = init.encodings.includes('cbor') ? ['json', 'cbor'] : ['json'];
     this.send({ type: 'INIT_ACK', header: { id: this.nextId(), re: m.header.id }, payload: {
-      broker_id: this.o.worker, client_id: init.client_id, protocol_version: PROTOCOL_VERSION, encoding,
+      broker_id: this.o.worker, client_id: init.client_id, protocol_version: negotiatedVersion(init.protocol_version), encoding, // VER-2
       max_frame: DEFAULT_LIMITS.max_frame, max_in_flight: DEFAULT_LIMITS.max_in_flight, heartbeat_ms: DEFAULT_LIMITS.heartbeat_ms,
     } });
     this.state = 'open';

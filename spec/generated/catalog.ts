@@ -738,7 +738,8 @@ export const MESSAGES: readonly MessageInfo[] = [
           }
         },
         "cluster": {
-          "description": "Since 1.1, from a broker of a cluster (section 19, CLU-9): every broker with its number of clients, the answering broker first. Sent only to a client that negotiated 1.1 or later (VER-3).",
+          "since": "1.1",
+          "description": "From a broker of a cluster (section 19, CLU-9): every broker with its number of clients, the answering broker first. Sent only to a client that negotiated 1.1 or later (VER-3).",
           "type": "array",
           "items": {
             "title": "ClusterBroker",
@@ -3397,7 +3398,8 @@ export const SCHEMA_DEFS: Readonly<Record<string, Readonly<Record<string, unknow
         }
       },
       "engine_results": {
-        "description": "Since 1.1. A unified engine in redundant mode: each engine's name, confidence and spike count, in the pair's order, when both answered (the seeds' python_confidence and cpp_confidence for any pair of engines).",
+        "since": "1.1",
+        "description": "A unified engine in redundant mode: each engine's name, confidence and spike count, in the pair's order, when both answered (the seeds' python_confidence and cpp_confidence for any pair of engines).",
         "type": "array",
         "minItems": 2,
         "maxItems": 2,
@@ -3430,11 +3432,13 @@ export const SCHEMA_DEFS: Readonly<Record<string, Readonly<Record<string, unknow
         }
       },
       "agreement": {
-        "description": "Since 1.1. A unified engine in redundant mode: true exactly when both engines gave the same spike_count, confidence, firing_pattern and state_digest (ENG-11).",
+        "since": "1.1",
+        "description": "A unified engine in redundant mode: true exactly when both engines gave the same spike_count, confidence, firing_pattern and state_digest (ENG-11).",
         "type": "boolean"
       },
       "cached": {
-        "description": "Since 1.1. A unified engine: true when the result came from its cache.",
+        "since": "1.1",
+        "description": "A unified engine: true when the result came from its cache.",
         "type": "boolean"
       },
       "engine": {

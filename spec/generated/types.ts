@@ -266,7 +266,9 @@ export interface StatsResponsePayload {
    */
   clients: ClientStats[];
   /**
-   * Since 1.1, from a broker of a cluster (section 19, CLU-9): every broker with its number of clients, the answering broker first. Sent only to a client that negotiated 1.1 or later (VER-3).
+   * From a broker of a cluster (section 19, CLU-9): every broker with its number of clients, the answering broker first. Sent only to a client that negotiated 1.1 or later (VER-3).
+   *
+   * @since 1.1: left out on a session of an earlier version (VER-3).
    */
   cluster?: ClusterBroker[];
 }
@@ -417,18 +419,24 @@ export interface ReasoningResult {
    */
   activations?: NDArray;
   /**
-   * Since 1.1. A unified engine in redundant mode: each engine's name, confidence and spike count, in the pair's order, when both answered (the seeds' python_confidence and cpp_confidence for any pair of engines).
+   * A unified engine in redundant mode: each engine's name, confidence and spike count, in the pair's order, when both answered (the seeds' python_confidence and cpp_confidence for any pair of engines).
+   *
+   * @since 1.1: left out on a session of an earlier version (VER-3).
    *
    * @minItems 2
    * @maxItems 2
    */
   engine_results?: EngineConfidence[];
   /**
-   * Since 1.1. A unified engine in redundant mode: true exactly when both engines gave the same spike_count, confidence, firing_pattern and state_digest (ENG-11).
+   * A unified engine in redundant mode: true exactly when both engines gave the same spike_count, confidence, firing_pattern and state_digest (ENG-11).
+   *
+   * @since 1.1: left out on a session of an earlier version (VER-3).
    */
   agreement?: boolean;
   /**
-   * Since 1.1. A unified engine: true when the result came from its cache.
+   * A unified engine: true when the result came from its cache.
+   *
+   * @since 1.1: left out on a session of an earlier version (VER-3).
    */
   cached?: boolean;
   /**

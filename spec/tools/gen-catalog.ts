@@ -97,6 +97,7 @@ const EXTENSIONS: { keyword: string; meaning: string; error: string }[] = [
   { keyword: 'int64', meaning: 'A 64-bit integer, `uint64` or `int64`: a decimal string in JSON (patterns of ENC-12), an integer in CBOR.', error: 'SCHEMA_VIOLATION (rule int64)' },
   { keyword: 'float32', meaning: 'A number computed in binary32: written as the binary64 value of that binary32, compared after rounding to binary32 (ENC-15, ENC-16).', error: 'none (a comparison rule)' },
   { keyword: 'maxBytes', meaning: 'A string\'s greatest length in bytes of UTF-8, where maxLength counts characters (LIM-6).', error: 'SCHEMA_VIOLATION (rule maxBytes)' },
+  { keyword: 'since', meaning: 'The protocol version that introduced the field, when later than its type\'s `since`: a sender leaves the field out of a session that negotiated an earlier version (VER-3). Such a field is always optional.', error: 'none (an annotation for senders)' },
 ];
 
 const strip = <T extends Record<string, unknown>>(o: T): Omit<T, '$schema'> => {

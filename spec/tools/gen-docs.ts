@@ -212,6 +212,7 @@ function constraintsOf(s: JsonSchema): Inline {
     add(range(nd['minSize'], nd['maxSize'], 'size'));
   }
   if (s['default'] !== undefined) parts.push([T('default '), C(JSON.stringify(s['default']))]);
+  if (typeof s['since'] === 'string') add(`since ${s['since']}: not sent on a session of an earlier version (VER-3)`);
   return joined(parts, '; ');
 }
 

@@ -35,7 +35,7 @@ function table(head: string[], rows: string[][]): string {
 const isObj = (x: unknown): x is JsonSchema => typeof x === 'object' && x !== null && !Array.isArray(x);
 
 /** Schema keywords that carry data or annotations, not checks. */
-const NOT_CHECKS = new Set(['description', 'title', 'default', 'examples', '$comment']);
+const NOT_CHECKS = new Set(['description', 'title', 'default', 'examples', '$comment', 'since']);
 
 /** Counts each keyword of the payload schemas (every level), for the list of what a validator needs. */
 function keywordCounts(messages: CatalogMessage[]): Map<string, number> {

@@ -204,7 +204,7 @@ export function payloadTypeName(messageName: string): string {
   return messageName.toLowerCase().split('_').map((w) => w[0]!.toUpperCase() + w.slice(1)).join('') + 'Payload';
 }
 
-/** Marks the codec's custom keywords with the TypeScript type their decoded value has. */
+/** Marks the codec's custom keywords with the TypeScript type their decoded value has, and a later field with `@since`. */
 function withTsTypes(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(withTsTypes);
   if (node === null || typeof node !== 'object') return node;
@@ -212,9 +212,11 @@ function withTsTypes(node: unknown): unknown {
   for (const [k, v] of Object.entries(node)) out[k] = withTsTypes(v);
   if ('ndarray' in out) out['tsType'] = 'NDArray';
   if ('int64' in out) out['tsType'] = 'bigint';
+  if (typeof out['since'] === 'string') out['description'] = `${String(out['description'] ?? '')}\n\n@since ${out['since']}: left out on a session of an earlier version (VER-3).`;
   delete out['ndarray'];
   delete out['int64'];
   delete out['float32'];
+  delete out['since'];
   return out;
 }
 

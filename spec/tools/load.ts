@@ -54,6 +54,47 @@ export function parseProse(text: string): { sections: Section[]; statements: Sta
   return { sections, statements };
 }
 
+/** Orders `MAJOR.MINOR` versions as pairs of decimal integers (VER-2). */
+export function compareVersions(a: string, b: string): number {
+  const [am, an] = a.split('.').map(Number) as [number, number];
+  const [bm, bn] = b.split('.').map(Number) as [number, number];
+  return am - bm || an - bn;
+}
+
+type SchemaNode = Record<string, unknown>;
+const isNode = (x: unknown): x is SchemaNode => typeof x === 'object' && x !== null && !Array.isArray(x);
+
+/**
+ * A field's `since` (VER-3) must be later than its type's and no later than the protocol's, and the field
+ * must be optional: a new minor only adds optional fields, so a sender of an older minor still writes valid payloads.
+ */
+function laterFieldProblems(m: MessageSpec, defs: Record<string, unknown>, protocol: string): string[] {
+  const problems: string[] = [];
+  const seen = new Set<unknown>();
+  const visit = (node: unknown, path: string, required: boolean): void => {
+    if (!isNode(node) || seen.has(node)) return;
+    const ref = typeof node['$ref'] === 'string' ? /^#\/\$defs\/(.+)$/.exec(node['$ref']) : null;
+    const since = node['since'];
+    if (typeof since === 'string') {
+      if (compareVersions(since, m.since) <= 0) problems.push(`${m.name} ${path}: since ${since} is not later than the type's ${m.since}; leave it out`);
+      if (compareVersions(since, protocol) > 0) problems.push(`${m.name} ${path}: since ${since} is later than the protocol version ${protocol}`);
+      if (required) problems.push(`${m.name} ${path}: a field of a later version (${since}) must be optional`);
+    }
+    if (ref) {
+      seen.add(node);
+      visit(defs[ref[1]!], path, false);
+      return;
+    }
+    const props = node['properties'];
+    const req = Array.isArray(node['required']) ? (node['required'] as string[]) : [];
+    if (isNode(props)) for (const [k, v] of Object.entries(props)) visit(v, `${path}/${k}`, req.includes(k));
+    if (isNode(node['items'])) visit(node['items'], `${path}/*`, false);
+    if (isNode(node['additionalProperties'])) visit(node['additionalProperties'], `${path}/*`, false);
+  };
+  visit(m.payload, '', false);
+  return problems;
+}
+
 export function loadSpec(specDir: string = SPEC_DIR): SpecModel {
   const meta = readJson(join(specDir, 'meta.schema.json')) as Record<string, unknown>;
   const ajv = new Ajv({ allErrors: true, strict: false });
@@ -155,6 +196,8 @@ export function loadSpec(specDir: string = SPEC_DIR): SpecModel {
 
   const versionMatch = /^# .*version (\d+\.\d+)/m.exec(prose);
   if (!versionMatch) throw new SpecError(['protocol.md: the title must name the protocol version ("# ... version MAJOR.MINOR")']);
+  for (const m of messages) problems.push(...laterFieldProblems(m, defs.$defs, versionMatch[1]!));
+  if (problems.length) throw new SpecError(problems);
   return {
     protocolVersion: versionMatch[1]!,
     messages,

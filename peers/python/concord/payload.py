@@ -62,7 +62,7 @@ class Plan:
 PLAIN = Plan("plain")
 # A field whose schema allows any value: a `$ndarray` wrapper in it is an ndarray (ARR-8).
 ANY = Plan("any")
-_ANNOTATIONS = {"description", "title", "examples", "$comment", "default"}
+_ANNOTATIONS = {"description", "title", "examples", "$comment", "default", "since"}
 
 
 def build_plan(schema: Any) -> Plan:

@@ -24,6 +24,12 @@ EXIT_CODE = {"shutdown": 0, "input-closed": 0, "parent-died": 0, "refused": 69, 
 _KIND = {info.name: info.kind for info in proto.MESSAGES.values()}
 
 
+def _negotiated(offered: str) -> str:
+    """VER-2: the worker's major with the smaller of its own minor and the client's (same major: VER-1 checked it)."""
+    major, minor = PROTOCOL_VERSION.split(".")
+    return f"{major}.{min(int(minor), int(offered.split('.')[1]))}"
+
+
 class Faults:
     def __init__(self, delay_ms: int = 0, error_rate: float = 0.0, drop_after: int = 0, seed: int = 0) -> None:
         self.delay_ms = delay_ms
@@ -177,7 +183,7 @@ class WorkerSession:
             self._refuse(e)
             return
         self._send(M.INIT_ACK, {"id": self._next_id(), "re": m.id}, {
-            "broker_id": self.worker, "client_id": p["client_id"], "protocol_version": PROTOCOL_VERSION, "encoding": "json",
+            "broker_id": self.worker, "client_id": p["client_id"], "protocol_version": _negotiated(p["protocol_version"]), "encoding": "json",
             "max_frame": MAX_FRAME, "max_in_flight": proto.LIMITS["max_in_flight"], "heartbeat_ms": proto.LIMITS["heartbeat_ms"],
         })
         self.state = "open"

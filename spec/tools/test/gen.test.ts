@@ -66,6 +66,28 @@ describe('spec loader', () => {
     }
   });
 
+  it('rejects a field `since` that is required, not later than its type, later than the protocol, or not a version (VER-3)', () => {
+    const dir = specCopy((d) => {
+      editJson(join(d, 'messages', 'system.json'), (a) => {
+        const stats = a.messages.find((m: { name: string }) => m.name === 'STATS_RESPONSE');
+        stats.payload.required.push('cluster');
+        stats.payload.properties.uptime_ms.since = '1.0';
+      });
+      editJson(join(d, 'defs.json'), (f) => { f.$defs.ReasoningResult.properties.cached.since = '1.9'; });
+      editJson(join(d, 'messages', 'reasoning.json'), (a) => { a.messages[0].payload.properties.context.since = 'soon'; });
+    });
+    try {
+      expect(() => loadSpec(dir)).toThrow(/messages\/reasoning.json\/messages\/0\/payload\/properties\/context\/since/);
+      editJson(join(dir, 'messages', 'reasoning.json'), (a) => { delete a.messages[0].payload.properties.context.since; });
+      expect(() => loadSpec(dir)).toThrow(/STATS_RESPONSE \/cluster: a field of a later version \(1\.1\) must be optional/);
+      expect(() => loadSpec(dir)).toThrow(/STATS_RESPONSE \/uptime_ms: since 1\.0 is not later than the type's 1\.0/);
+      expect(() => loadSpec(dir)).toThrow(/REASONING_RESPONSE \/cached: since 1\.9 is later than the protocol version 1\.1/);
+      expect(() => loadSpec(dir)).toThrow(/BATCH_REASONING_RSP \/results\/\*\/result\/cached: since 1\.9/);
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  });
+
   it('rejects two types with one code, and a response that is not a message', () => {
     const dir = specCopy((d) => editJson(join(d, 'messages', 'memory.json'), (a) => {
       a.messages[0].code = 0x10;

@@ -31,7 +31,7 @@ my %PLANS;
 my $PLAIN = { kind => 'plain' };
 # A field whose schema allows any value: a `$ndarray` wrapper in it is an ndarray (ARR-8).
 my $ANY = { kind => 'any' };
-my %ANNOTATION = map { $_ => 1 } qw(description title examples $comment default);
+my %ANNOTATION = map { $_ => 1 } qw(description title examples $comment default since);
 
 sub build_plan ($schema) {
     return $PLAIN unless $schema;
