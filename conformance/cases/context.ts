@@ -17,7 +17,8 @@ import { encodeFrame } from '../../reference/codec/frame.js';
 import { messageByName } from '../../reference/codec/catalog.js';
 import type { Encoding } from '../../reference/codec/body.js';
 import type { Limits } from '../limits.js';
-import { auditFrame } from './sender-audit.js';
+import { auditFrame, auditVersion } from './sender-audit.js';
+import { negotiatedVersion } from '../../reference/codec/versions.js';
 import type { ErrorName, MessageName, MessageNames } from '../../spec/generated/catalog.js';
 import type { MessageMatch, ScriptRecorder, StepBody } from '../replay/script.js';
 import type { CaseFaults } from '../faults/schedule.js';
@@ -175,7 +176,8 @@ export class CaseContext {
    */
   readonly violation: Promise<never>;
   /** Sender-rule audits of what a peer writes, by connection. */
-  private readonly auditors = new Map<WireConnection, (bytes: Uint8Array) => RuleFailure[]>();
+  /** Sender rules checked on every frame a peer writes to the harness playing its broker (sender-audit.ts). */
+  private readonly auditors = new Map<WireConnection, (bytes: Uint8Array, message: Message | undefined) => RuleFailure[]>();
   /** Testee sessions of this case that the pool may hand on when the case ends well. */
   private readonly testees: PooledTestee[] = [];
 
@@ -349,7 +351,8 @@ export class CaseContext {
 
   private auditTestee(t: PooledTestee): TesteeSession {
     this.testees.push(t);
-    this.auditors.set(t.conn, (bytes) => auditFrame(bytes, { maxFrame: DEFAULT_LIMITS.max_frame, cbor: t.encodings.includes('cbor') }));
+    const negotiated = negotiatedVersion(t.init['protocol_version']);
+    this.auditors.set(t.conn, (bytes, m) => [...auditFrame(bytes, { maxFrame: DEFAULT_LIMITS.max_frame, cbor: t.encodings.includes('cbor') }), ...(m ? auditVersion(m, negotiated) : [])]);
     return { conn: t.conn, init: t.init, encodings: t.encodings };
   }
 
@@ -377,6 +380,8 @@ export class CaseContext {
 
   /** Answers a client's INIT with INIT_ACK. */
   ackClient(conn: WireConnection, init: Message): void {
+    const negotiated = negotiatedVersion((init.payload as Record<string, unknown>)['protocol_version']);
+    this.auditors.set(conn, (_bytes, m) => (m ? auditVersion(m, negotiated) : []));
     conn.send(harnessInitAck(init));
   }
 
@@ -428,7 +433,7 @@ export class CaseContext {
   private async awaitMessage(conn: WireConnection, what: string, accept: (m: Message) => boolean, timeoutMs?: number, options: { start?: boolean } = {}): Promise<Message> {
     const r = await this.receive(conn, what, timeoutMs, options);
     // Sender rules first: a frame that breaks one may also be undecodable (a tag other than 49344).
-    const audit = r.kind === 'message' || r.kind === 'invalid' ? this.auditors.get(conn)?.(r.bytes) ?? [] : [];
+    const audit = r.kind === 'message' || r.kind === 'invalid' ? this.auditors.get(conn)?.(r.bytes, r.kind === 'message' ? r.message : undefined) ?? [] : [];
     if (audit.length > 0) throw new RulesFailure(audit.map((f) => ({ ...f, message: `${f.message} (in ${r.kind === 'message' ? summarize(r.message) : 'a frame the harness cannot decode'})` })));
     if (r.kind === 'closed') throw new CaseFailure(`expected ${what}; the peer closed the connection (${r.reason})`, what, 'connection closed');
     if (r.kind === 'invalid') throw new CaseFailure(`expected ${what}; the peer sent a frame that breaks the spec: ${r.error.code ?? ''} ${r.error.message}`, what, Buffer.from(r.bytes).toString('hex').slice(0, 200));

@@ -3,10 +3,13 @@
  * after decoding, so the harness reads the bytes themselves. FRM-4 (length within the max_frame
  * the harness announced), BODY-8 (header at most max_header bytes, no duplicate keys), ENC-2 (no
  * CBOR unless INIT_ACK chose it), ENC-7 (no duplicate keys), ENC-9 (definite lengths only),
- * ENC-10 (no tag but 49344).
+ * ENC-10 (no tag but 49344). And one rule on the decoded message: VER-3, nothing later than the version
+ * the harness's INIT_ACK negotiated.
  */
 import { DEFAULT_LIMITS } from '../../spec/generated/catalog.js';
 import type { RuleFailure } from './context.js';
+import type { Message } from '../../reference/codec/message.js';
+import { describeLaterParts, partsLaterThan } from '../../reference/codec/versions.js';
 
 const NDARRAY_TAG = 49344;
 const text = new TextDecoder('utf-8', { fatal: false });
@@ -139,4 +142,12 @@ export function auditFrame(frame: Uint8Array, options: AuditOptions): RuleFailur
   if (encodingBits === 0) for (const d of jsonDuplicateKeys(text.decode(payload))) out.push({ statement: 'ENC-7', message: `the peer wrote a JSON payload with duplicate key ${d}`, expected: 'no duplicate keys', actual: d });
   if (encodingBits === 1) out.push(...cborSenderFaults(payload));
   return out;
+}
+
+/** VER-3: the types and fields of `m` later than the version `negotiated` with the peer. */
+export function auditVersion(m: Message, negotiated: string): RuleFailure[] {
+  const later = partsLaterThan(m.name, m.payload, negotiated);
+  if (later.length === 0) return [];
+  const what = describeLaterParts(m.name, later);
+  return [{ statement: 'VER-3', message: `the peer sent ${what} on a connection that negotiated ${negotiated}`, expected: `types and fields of ${negotiated} or earlier`, actual: what }];
 }

@@ -18,6 +18,8 @@
  *   nonfinite-internal   a non-finite encoding is refused with INTERNAL, not INVALID_ARRAY (ENG-9, ENG-12)
  *   double-answer        every REASONING_RESPONSE is sent twice (ENG-9)
  *   slow-reason          every REASONING_RESPONSE is held back [ms] milliseconds (ENG-13)
+ *   v1.0                 its INIT offers protocol 1.0 (a sound engine of 1.0: VER-2 gives it 1.0)
+ *   v1.0-cached          the same, and every REASONING_RESPONSE carries `cached`, a field of 1.1 (VER-3)
  */
 import { PassThrough, Transform } from 'node:stream';
 import { serveStdio } from '../../reference/engine/stdio.js';
@@ -109,6 +111,14 @@ fromEngine.pipe(new Transform({
     for (const body of outDecoder.push(chunk)) {
       const m = decodeMessage(body);
       const p = m.payload as Record<string, unknown>;
+      if (m.name === 'INIT' && defect.startsWith('v1.0')) {
+        this.push(again(m, { ...p, protocol_version: '1.0' }));
+        continue;
+      }
+      if (m.name === 'REASONING_RESPONSE' && defect === 'v1.0-cached') {
+        this.push(again(m, { ...p, cached: false }));
+        continue;
+      }
       if (m.name === 'BATCH_REASONING_RSP' && defect === 'batch-drop-last') this.push(again(m, { results: (p['results'] as unknown[]).slice(0, -1) }));
       else if (m.name === 'BATCH_REASONING_RSP' && defect === 'batch-fail-all') {
         const results = p['results'] as { ok: boolean; error?: unknown }[];

@@ -39,6 +39,14 @@ describe('the engine suite', () => {
   }, 120_000);
 
   const broken = (defect: string, ...args: string[]): string[] => tsProgram('conformance/test/broken-engine.ts', defect, ...args);
+  it('holds an engine of 1.0 to 1.0 (VER-2, VER-3): passes it, and fails it when it sends a field of 1.1', async () => {
+    const sound = await run(broken('v1.0'), ['engine/fixtures/reason-encodings']);
+    expect(sound.results.map((r) => `${r.outcome} ${r.message ?? ''}`)).toEqual(['pass ']);
+    const later = await run(broken('v1.0-cached'), ['engine/fixtures/reason-encodings']);
+    expect(later.results.map((r) => r.outcome)).toEqual(['fail']);
+    expect(later.results[0]!.message).toMatch(/\[VER-3\] the peer sent REASONING_RESPONSE \/cached \(since 1\.1\) on a connection that negotiated 1\.0/);
+  }, 120_000);
+
   it('passes an engine that implements the recommended memory encoder (ENCODING_REQ at the exact dimension)', async () => {
     const encoder = await run(broken('encoding-right-dim'), ['msg-memory/encoding-exact-dim']);
     expect(encoder.results.map((r) => r.outcome)).toEqual(['pass']);
