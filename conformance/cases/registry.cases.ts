@@ -367,6 +367,34 @@ export const registryCases: Case[] = [
     },
   }),
   defineCase({
+    id: 'limits/in-flight-limit-after-listings-and-dispatches',
+    statements: ['LIM-7'],
+    async run(ctx) {
+      // Answered SERVICE_LISTs and dispatches must leave the caller's count of open requests where it was.
+      // A broker that releases one twice (a listing gathered from a cluster's brokers, a dispatch relayed to
+      // another broker) lets the caller past max_in_flight afterwards, which `limits/in-flight-limit`, run
+      // on a fresh connection, does not see.
+      const { c, s, name } = await callerAndService(ctx);
+      const limit = inFlightLimitToReach(c.ack, 'skip');
+      for (let i = 0; i < 2; i++) {
+        if ((await list(ctx, c, name)).length !== 1) throw new CaseFailure(`SERVICE_LIST ${name} does not list the one service of that name`, '1 entry', 'another count');
+        const id = dispatch(c, { service_name: name, method: 'run', payload: i, max_retries: 0 });
+        reply(s, await incoming(ctx, s, 'SERVICE_DISPATCH', `${i + 1} of 2`), 'SERVICE_RESULT', { result: i });
+        await answerOf(ctx, c, id, 'SERVICE_RESULT', `dispatch ${i + 1} of 2`);
+      }
+      // Then as limits/in-flight-limit: `limit` requests to T, which does not answer them, and one more. T is
+      // on the caller's broker: in a cluster, another broker would count the requests it receives itself.
+      const t = { conn: await ctx.openBeside(c.conn, 'T'), clientId: ctx.uniqueId('T') };
+      t.conn.send({ type: 'INIT', header: { id: 'init' }, payload: ctx.initPayload(t.clientId) });
+      await ctx.expectMessage(t.conn, 'INIT_ACK answering T\'s INIT (HS-6)', (m) => m.name === 'INIT_ACK' && m.header.re === 'init');
+      t.conn.answerPings = true;
+      for (let i = 0; i <= limit; i++) c.conn.send({ type: 'REASONING_REQUEST', header: { id: `p${i}`, dst: t.clientId }, payload: request });
+      const over = await ctx.expectMessage(c.conn, `ERROR OVERLOADED for request ${limit + 1}, after two answered SERVICE_LISTs and two answered dispatches`, (m) => m.name === 'ERROR');
+      const code = registryName((over.payload as { code?: unknown }).code);
+      if (code !== 'OVERLOADED' || over.header.re !== `p${limit}`) throw new CaseFailure(`request ${limit + 1} beyond max_in_flight ${limit}, after two answered SERVICE_LISTs and two answered dispatches, was not the one refused`, `OVERLOADED re=p${limit}`, `${String(code)} re=${over.header.re}`);
+    },
+  }),
+  defineCase({
     id: 'registry/dispatch-payload-negative-zero-unchanged',
     statements: ['REG-8'],
     async run(ctx) {

@@ -39,6 +39,9 @@ const VARIANTS: { defect: keyof NonNullable<BrokerOptions['defects']>; options: 
   },
   { defect: 'keepSlowReaders', options: {}, cases: ['limits/slow-reader-closed-sender-resumes'] },
   { defect: 'queueOwnRequests', options: {}, cases: ['limits/own-requests-to-a-full-queue-refused'] },
+  // An answered dispatch that frees two slots: limits/dispatch-answered-frees-its-in-flight-slot passes it (its
+  // count only drifts low); the caller must be refused at max_in_flight after answered dispatches.
+  { defect: 'dispatchReleasedTwice', options: { maxInFlight: 16 }, cases: ['limits/in-flight-limit-after-listings-and-dispatches'] },
 ];
 
 describe('robustness cases against brokers with one injected defect', () => {

@@ -132,7 +132,7 @@ export class Broker {
     this.cluster = this.config.cluster === undefined ? undefined : this.newClusterNode();
     const peers = this.cluster ? { cluster: this.cluster } : {};
     this.bus = new BusHost({ calls: this.calls, maxSubscriptions: DEFAULT_LIMITS.max_subscriptions, send, internal, ...peers });
-    const dispatcher = new ServiceDispatcher({ calls: this.calls, services: this.services, send, internal, ...peers });
+    const dispatcher = new ServiceDispatcher({ calls: this.calls, services: this.services, send, internal, defects: this.config.defects, ...peers });
     this.router = new Router({
       ...(this.cluster ? { cluster: this.cluster } : {}),
       config: this.config,

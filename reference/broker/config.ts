@@ -71,6 +71,8 @@ export interface BrokerDefects {
   keepSlowReaders?: boolean;
   /** LIM-18 off: the broker queues its own requests for a reader already above max_write_buffer. */
   queueOwnRequests?: boolean;
+  /** LIM-7 off by one: an answered dispatch releases two slots, so the caller may later go past max_in_flight. */
+  dispatchReleasedTwice?: boolean;
 }
 
 /** A broker's options with every default filled in and every value checked. */

@@ -11,6 +11,7 @@ import type { ServiceDescriptor, ServiceDispatchPayload, ServiceListPayload } fr
 import { DISPATCH_DEFAULTS, dispatchBackoffMs } from '../../spec/generated/catalog.js';
 import type { MessageNames } from '../../spec/generated/catalog.js';
 import type { BrokerCalls, RawPayload } from './calls.js';
+import type { BrokerDefects } from './config.js';
 import type { Connection } from './connection.js';
 import { errorFrame, replyFrame, type OutFrame } from './frames.js';
 import { sortByName, type ServiceRegistry } from './services.js';
@@ -31,6 +32,8 @@ export interface DispatcherDeps {
   internal(conn: Connection, error: unknown): void;
   /** Present in a cluster: providers on other brokers (CLU-11, CLU-12). */
   readonly cluster?: ClusterPeers;
+  /** Test-only defects (BrokerOptions.defects). */
+  readonly defects?: BrokerDefects;
 }
 
 interface Waiting {
@@ -69,7 +72,7 @@ export class ServiceDispatcher {
         running = Promise.reject(e);
       }
       running.then(
-        () => void conn.localOpen--,
+        () => void (conn.localOpen -= this.deps.defects?.dispatchReleasedTwice ? 2 : 1),
         (e: unknown) => {
           conn.localOpen--;
           this.deps.internal(conn, e);
