@@ -113,6 +113,9 @@ async function stats(ctx: CaseContext, s: Session, payload: Record<string, unkno
 }
 
 /** Why a STATS_RESPONSE does not (yet) show the cluster as `sessions` on their brokers make it, or undefined. */
+/** Clients the STATS case adds on the asker's broker: with S0 and S_N there, more than the rest of a cluster of up to 6 brokers. */
+const BESIDE_THE_ASKER = 4;
+
 function statsGap(got: Stats, sessions: Session[], brokerOf: Map<Session, string>, listsBrokers: boolean): string | undefined {
   for (const s of sessions) {
     const n = got.clients.filter((c) => c.client_id === s.clientId).length;
@@ -221,6 +224,13 @@ export const clusterCases: Case[] = [
       const brokerOf = new Map<Session, string>();
       for (const s of sessions) brokerOf.set(s, (await stats(ctx, s, { client_id: s.clientId })).broker_id);
       const asker = sessions[0]!;
+      // More clients on the asker's broker than on all the others together: its own count in `cluster` must
+      // be at least theirs, which a broker counting the other brokers' clients as its own falls short of.
+      for (let i = 0; i < BESIDE_THE_ASKER; i++) {
+        const s = await ctx.sessionBeside(asker.conn, `S0-beside-${i}`);
+        sessions.push(s);
+        brokerOf.set(s, brokerOf.get(asker)!);
+      }
       const listsBrokers = asker.ack['protocol_version'] !== '1.0';
       const until = Date.now() + ctx.timeoutMs + STATS_LAG_MS;
       let got = await stats(ctx, asker);

@@ -269,6 +269,16 @@ export class CaseContext {
     return this.track(await this.connect(label, index), 'open');
   }
 
+  /** A session (handshake done, PINGs answered) on the broker `beside` reached: see openBeside. */
+  async sessionBeside(beside: WireConnection, label = `conn${this.connections.length + 1}`): Promise<Session> {
+    const clientId = this.uniqueId(label);
+    const conn = await this.openBeside(beside, label);
+    conn.send({ type: 'INIT', header: { id: 'init' }, payload: this.initPayload(clientId) });
+    const ack = await this.expectMessage(conn, `INIT_ACK answering ${label}'s INIT (HS-6)`, (m) => m.name === 'INIT_ACK' && m.header.re === 'init');
+    conn.answerPings = true;
+    return { conn, clientId, ack: ack.payload as Record<string, unknown> };
+  }
+
   /** A new connection, not yet tracked: for an exec peer, a process started now. `index` picks a cluster's entry (k mod N). */
   private async connect(label: string, index = this.opened++): Promise<WireConnection> {
     const conn = await this.options.target.open(label, this.options.timeoutMs, { index, seed: this.options.seed });

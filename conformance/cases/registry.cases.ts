@@ -384,10 +384,7 @@ export const registryCases: Case[] = [
       }
       // Then as limits/in-flight-limit: `limit` requests to T, which does not answer them, and one more. T is
       // on the caller's broker: in a cluster, another broker would count the requests it receives itself.
-      const t = { conn: await ctx.openBeside(c.conn, 'T'), clientId: ctx.uniqueId('T') };
-      t.conn.send({ type: 'INIT', header: { id: 'init' }, payload: ctx.initPayload(t.clientId) });
-      await ctx.expectMessage(t.conn, 'INIT_ACK answering T\'s INIT (HS-6)', (m) => m.name === 'INIT_ACK' && m.header.re === 'init');
-      t.conn.answerPings = true;
+      const t = await ctx.sessionBeside(c.conn, 'T');
       for (let i = 0; i <= limit; i++) c.conn.send({ type: 'REASONING_REQUEST', header: { id: `p${i}`, dst: t.clientId }, payload: request });
       const over = await ctx.expectMessage(c.conn, `ERROR OVERLOADED for request ${limit + 1}, after two answered SERVICE_LISTs and two answered dispatches`, (m) => m.name === 'ERROR');
       const code = registryName((over.payload as { code?: unknown }).code);

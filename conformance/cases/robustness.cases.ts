@@ -300,10 +300,7 @@ export const robustnessCases: Case[] = [
     async run(ctx) {
       const a = await ctx.session('A');
       // B on A's broker (in a cluster, the budget is one broker's): a handshake of its own.
-      const b = { conn: await ctx.openBeside(a.conn, 'B'), clientId: ctx.uniqueId('B') };
-      b.conn.send({ type: 'INIT', header: { id: 'init' }, payload: ctx.initPayload(b.clientId) });
-      await ctx.expectMessage(b.conn, 'INIT_ACK answering B\'s INIT (HS-6)', (m) => m.name === 'INIT_ACK' && m.header.re === 'init');
-      b.conn.answerPings = true;
+      const b = await ctx.sessionBeside(a.conn, 'B');
       // A payload one MiB above max_handshake_bytes: a context longer than its schema allows, which is B's to
       // refuse, not the broker's (section 7: the payload of a routed frame is its destination's).
       const payload = Buffer.from(`{"context":"${'h'.repeat(ctx.limits.max_handshake_bytes + (1 << 20))}"}`);
