@@ -25,6 +25,9 @@ const RACE_ROUNDS = 3;
 const RELEASE_WITHIN_MS = 2000;
 /** Between two tries to take a released claim. */
 const RETRY_EVERY_MS = 50;
+/** How long the provider of the slow dispatch takes, and that dispatch's timeout_ms, far above it (a slow machine keeps the verdict). */
+const SLOW_ANSWER_MS = 2500;
+const SLOW_DISPATCH_TIMEOUT_MS = 30_000;
 /**
  * How long STATS may lag behind a client's join on another broker: CLU-4's heartbeat (500 ms) carries
  * each broker's count, so two heartbeats beside the frame timeout.
@@ -442,6 +445,25 @@ export const clusterCases: Case[] = [
       const m = await ctx.expectError(b!.conn, 'HANDLER_FAILED', { re: query, closes: false, statement: 'BUS-11' });
       const carried = (m.payload as { details?: { error?: unknown } }).details?.error;
       if (JSON.stringify(carried) !== JSON.stringify(error)) throw new CaseFailure('[CLU-11] the handler\'s ERROR did not reach the requester on another broker unchanged (details.error, BUS-11)', JSON.stringify(error), JSON.stringify(carried));
+    },
+  }),
+  defineCase({
+    id: 'cluster/slow-dispatch-answered-across-brokers',
+    statements: ['CLU-11', 'REG-5'],
+    async run(ctx) {
+      // A dispatch relayed to the provider's broker, answered after SLOW_ANSWER_MS: late for a relay bounded
+      // by a fixed few seconds (the reference's failure detector waits 2 s), well within the dispatch's own
+      // timeout_ms, which alone bounds the attempt (REG-5). The answer must reach the caller.
+      brokersOf(ctx);
+      const [a, b] = await sessionsInOrder(ctx, ['A', 'B']); // entries 0 and 1
+      const name = ctx.uniqueId('svc');
+      await granted(ctx, a!, 'SERVICE_REGISTER', { service: { name, service_type: 'conformance', version: '1.0.0' } }, 'the service registry', 'ACK');
+      const dispatched = send(b!, 'SERVICE_DISPATCH', { service_name: name, method: 'run', payload: { n: 1 }, timeout_ms: SLOW_DISPATCH_TIMEOUT_MS, max_retries: 0 });
+      const attempt = await incoming(ctx, a!, 'SERVICE_DISPATCH', `to ${name} on A's broker, from B on another broker`);
+      await sleep(SLOW_ANSWER_MS);
+      reply(a!, attempt, 'SERVICE_RESULT', { result: 'slow', attempts: 1 });
+      const result = await answerTo(ctx, b!, dispatched, `SERVICE_DISPATCH to ${name} (timeout_ms ${SLOW_DISPATCH_TIMEOUT_MS}), answered by its provider on another broker after ${SLOW_ANSWER_MS} ms`);
+      if (result.name !== 'SERVICE_RESULT') throw new CaseFailure(`[CLU-11] a dispatch whose provider, on another broker, answered after ${SLOW_ANSWER_MS} ms, within its timeout_ms ${SLOW_DISPATCH_TIMEOUT_MS}, did not get the provider's answer (REG-5 bounds the attempt by timeout_ms only)`, 'SERVICE_RESULT', summarize(result));
     },
   }),
   defineCase({

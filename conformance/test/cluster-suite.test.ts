@@ -105,6 +105,32 @@ const VARIANTS: (() => RuntimeVariant)[] = [
     },
   }),
   () => ({
+    // A caller's broker that bounds a relayed dispatch by a fixed 2 s (the failure detector's wait) instead of
+    // the dispatch's timeout_ms: TIMEOUT at 2 s, the provider's later answer dropped.
+    name: 'a dispatch bounded at 2 s, whatever its timeout_ms',
+    caughtBy: ['cluster/slow-dispatch-answered-across-brokers'],
+    onConnect: (link) => { link.state['bounds'] = new Map<string, NodeJS.Timeout>(); link.state['late'] = new Set<string>(); },
+    toBroker: (f, link) => {
+      if (f.name !== 'SERVICE_DISPATCH') return f;
+      const id = String(f.header.id);
+      const bounds = link.state['bounds'] as Map<string, NodeJS.Timeout>;
+      bounds.set(id, setTimeout(() => {
+        bounds.delete(id);
+        (link.state['late'] as Set<string>).add(id);
+        link.toClient(frame('ERROR', MessageType.ERROR, { id: `proxy-timeout-${id}`, re: id }, { code: 'TIMEOUT', message: 'bounded at 2 s by the variant', definite: false }));
+      }, 2000).unref());
+      return f;
+    },
+    toClient: (f, link) => {
+      const re = f.header.re === undefined ? undefined : String(f.header.re);
+      if (re === undefined) return f;
+      if ((link.state['late'] as Set<string>).delete(re)) return null;
+      clearTimeout((link.state['bounds'] as Map<string, NodeJS.Timeout>).get(re));
+      (link.state['bounds'] as Map<string, NodeJS.Timeout>).delete(re);
+      return f;
+    },
+  }),
+  () => ({
     name: 'a broadcast from another broker delivered twice',
     caughtBy: ['cluster/broadcast-once-to-every-client'],
     toClient: (f, link) => {
