@@ -414,8 +414,12 @@ export const clusterCases: Case[] = [
       const service = { service: { name, service_type: 'conformance', version: '1.0.0' } };
       await granted(ctx, a!, 'SERVICE_REGISTER', service, 'the service registry', 'ACK');
       await refused(ctx, b!, send(b!, 'SERVICE_REGISTER', service), 'SERVICE_EXISTS', 'CLU-10');
+      const c = await ctx.sessionBeside(a!.conn, 'C'); // on A's broker, which claimed the name first
       a!.conn.destroy();
       await takeOnceReleased(ctx, b!, 'SERVICE_REGISTER', service, 'ACK', `the service name ${name} of a provider that closed`, 'CLU-10');
+      // And back: the broker that held the name before may claim it again once B closes.
+      b!.conn.destroy();
+      await takeOnceReleased(ctx, c, 'SERVICE_REGISTER', service, 'ACK', `the service name ${name}, back on the broker that held it first, after its second provider closed`, 'CLU-10');
     },
   }),
   defineCase({
@@ -427,8 +431,11 @@ export const clusterCases: Case[] = [
       const handler = { message_type: ctx.uniqueId('cmd'), category: 'query' };
       await granted(ctx, a!, 'BUS_REGISTER_HANDLER', handler, 'the bus', 'ACK');
       await refused(ctx, b!, send(b!, 'BUS_REGISTER_HANDLER', handler), 'HANDLER_EXISTS', 'CLU-13');
+      const c = await ctx.sessionBeside(a!.conn, 'C'); // on A's broker, which claimed the type first
       a!.conn.destroy();
       await takeOnceReleased(ctx, b!, 'BUS_REGISTER_HANDLER', handler, 'ACK', `the handler type ${handler.message_type} of a client that closed`, 'CLU-13');
+      b!.conn.destroy();
+      await takeOnceReleased(ctx, c, 'BUS_REGISTER_HANDLER', handler, 'ACK', `the handler type ${handler.message_type}, back on the broker that held it first, after its second handler closed`, 'CLU-13');
     },
   }),
   defineCase({
