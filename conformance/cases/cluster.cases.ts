@@ -97,6 +97,16 @@ async function takeOnceReleased(ctx: CaseContext, s: Session, type: MessageName,
   }
 }
 
+/** A (entry 0) holding a new service, its registration granted, and B (entry 1); `service` is the SERVICE_REGISTER payload. */
+async function serviceOnA(ctx: CaseContext): Promise<{ a: Session; b: Session; name: string; service: { service: Record<string, unknown> } }> {
+  brokersOf(ctx);
+  const [a, b] = await sessionsInOrder(ctx, ['A', 'B']);
+  const name = ctx.uniqueId('svc');
+  const service = { service: { name, service_type: 'conformance', version: '1.0.0' } };
+  await granted(ctx, a!, 'SERVICE_REGISTER', service, 'the service registry', 'ACK');
+  return { a: a!, b: b!, name, service };
+}
+
 /** Opens a connection and sends INIT for `clientId` without waiting. */
 async function initFor(ctx: CaseContext, clientId: string, label: string): Promise<{ conn: WireConnection; id: string }> {
   const conn = await ctx.open(label);
@@ -253,16 +263,12 @@ export const clusterCases: Case[] = [
     id: 'cluster/service-name-held-on-another-broker',
     statements: ['CLU-10', 'REG-1', 'HS-22'],
     async run(ctx) {
-      brokersOf(ctx);
-      const [a, b] = await sessionsInOrder(ctx, ['A', 'B']); // entries 0 and 1
-      const name = ctx.uniqueId('svc');
-      const service = { service: { name, service_type: 'conformance', version: '1.0.0' } };
-      await granted(ctx, a!, 'SERVICE_REGISTER', service, 'the service registry', 'ACK');
-      await refused(ctx, b!, send(b!, 'SERVICE_REGISTER', service), 'SERVICE_EXISTS', 'CLU-10');
+      const { a, b, name, service } = await serviceOnA(ctx);
+      await refused(ctx, b, send(b, 'SERVICE_REGISTER', service), 'SERVICE_EXISTS', 'CLU-10');
       const { conn, id } = await initFor(ctx, name, 'C-service-name'); // entry 2 (0 of two)
       await ctx.expectError(conn, 'DUPLICATE_CLIENT_ID', { re: id, closes: true, statement: 'CLU-10' });
-      await answerOf(ctx, a!, send(a!, 'SERVICE_UNREGISTER', { name }), 'ACK', `SERVICE_UNREGISTER ${name}`);
-      await takeOnceReleased(ctx, b!, 'SERVICE_REGISTER', service, 'ACK', `the service name ${name}`, 'CLU-10');
+      await answerOf(ctx, a, send(a, 'SERVICE_UNREGISTER', { name }), 'ACK', `SERVICE_UNREGISTER ${name}`);
+      await takeOnceReleased(ctx, b, 'SERVICE_REGISTER', service, 'ACK', `the service name ${name}`, 'CLU-10');
     },
   }),
   defineCase({
@@ -340,21 +346,18 @@ export const clusterCases: Case[] = [
     id: 'cluster/dispatch-right-after-registration-elsewhere',
     statements: ['CLU-12', 'CLU-10'],
     async run(ctx) {
-      brokersOf(ctx);
-      const [a, b] = await sessionsInOrder(ctx, ['A', 'B']); // entries 0 and 1
-      const name = ctx.uniqueId('svc');
-      await granted(ctx, a!, 'SERVICE_REGISTER', { service: { name, service_type: 'conformance', version: '1.0.0' } }, 'the service registry', 'ACK');
+      const { a, b, name } = await serviceOnA(ctx);
       // Both sent the moment the ACK arrived, before the provider's broker can have announced the service.
-      const dispatched = send(b!, 'SERVICE_DISPATCH', { service_name: name, method: 'run', payload: { n: 1 }, max_retries: 0 });
-      b!.conn.send({ type: 'REASONING_REQUEST', header: { id: 'to-svc', dst: name }, payload: reasoning('cluster') });
+      const dispatched = send(b, 'SERVICE_DISPATCH', { service_name: name, method: 'run', payload: { n: 1 }, max_retries: 0 });
+      b.conn.send({ type: 'REASONING_REQUEST', header: { id: 'to-svc', dst: name }, payload: reasoning('cluster') });
       // The two reach A by different paths (the dispatch through the registry, the request routed by name): in either order.
       const arrived: Message[] = [];
       for (let i = 0; i < 2; i++) {
-        arrived.push(await ctx.expectMessage(a!.conn, `SERVICE_DISPATCH and REASONING_REQUEST (src=${b!.clientId}) to ${name}, sent from another broker right after its registration (${i + 1} of 2)`,
-          (m) => !arrived.some((x) => x.name === m.name) && (m.name === 'SERVICE_DISPATCH' || (m.name === 'REASONING_REQUEST' && m.header.src === b!.clientId))));
+        arrived.push(await ctx.expectMessage(a.conn, `SERVICE_DISPATCH and REASONING_REQUEST (src=${b.clientId}) to ${name}, sent from another broker right after its registration (${i + 1} of 2)`,
+          (m) => !arrived.some((x) => x.name === m.name) && (m.name === 'SERVICE_DISPATCH' || (m.name === 'REASONING_REQUEST' && m.header.src === b.clientId))));
       }
-      reply(a!, arrived.find((m) => m.name === 'SERVICE_DISPATCH')!, 'SERVICE_RESULT', { result: 'ran', attempts: 1 });
-      const result = await answerTo(ctx, b!, dispatched, `SERVICE_DISPATCH to ${name}`);
+      reply(a, arrived.find((m) => m.name === 'SERVICE_DISPATCH')!, 'SERVICE_RESULT', { result: 'ran', attempts: 1 });
+      const result = await answerTo(ctx, b, dispatched, `SERVICE_DISPATCH to ${name}`);
       if (result.name !== 'SERVICE_RESULT') throw new CaseFailure(`[CLU-12] SERVICE_DISPATCH to ${name}, registered on another broker, was not dispatched`, 'SERVICE_RESULT', summarize(result));
     },
   }),
@@ -408,17 +411,13 @@ export const clusterCases: Case[] = [
     id: 'cluster/service-name-free-when-its-provider-closes',
     statements: ['CLU-10'],
     async run(ctx) {
-      brokersOf(ctx);
-      const [a, b] = await sessionsInOrder(ctx, ['A', 'B']); // entries 0 and 1
-      const name = ctx.uniqueId('svc');
-      const service = { service: { name, service_type: 'conformance', version: '1.0.0' } };
-      await granted(ctx, a!, 'SERVICE_REGISTER', service, 'the service registry', 'ACK');
-      await refused(ctx, b!, send(b!, 'SERVICE_REGISTER', service), 'SERVICE_EXISTS', 'CLU-10');
-      const c = await ctx.sessionBeside(a!.conn, 'C'); // on A's broker, which claimed the name first
-      a!.conn.destroy();
-      await takeOnceReleased(ctx, b!, 'SERVICE_REGISTER', service, 'ACK', `the service name ${name} of a provider that closed`, 'CLU-10');
+      const { a, b, name, service } = await serviceOnA(ctx);
+      await refused(ctx, b, send(b, 'SERVICE_REGISTER', service), 'SERVICE_EXISTS', 'CLU-10');
+      const c = await ctx.sessionBeside(a.conn, 'C'); // on A's broker, which claimed the name first
+      a.conn.destroy();
+      await takeOnceReleased(ctx, b, 'SERVICE_REGISTER', service, 'ACK', `the service name ${name} of a provider that closed`, 'CLU-10');
       // And back: the broker that held the name before may claim it again once B closes.
-      b!.conn.destroy();
+      b.conn.destroy();
       await takeOnceReleased(ctx, c, 'SERVICE_REGISTER', service, 'ACK', `the service name ${name}, back on the broker that held it first, after its second provider closed`, 'CLU-10');
     },
   }),
@@ -461,15 +460,12 @@ export const clusterCases: Case[] = [
       // A dispatch relayed to the provider's broker, answered after SLOW_ANSWER_MS: late for a relay bounded
       // by a fixed few seconds (the reference's failure detector waits 2 s), well within the dispatch's own
       // timeout_ms, which alone bounds the attempt (REG-5). The answer must reach the caller.
-      brokersOf(ctx);
-      const [a, b] = await sessionsInOrder(ctx, ['A', 'B']); // entries 0 and 1
-      const name = ctx.uniqueId('svc');
-      await granted(ctx, a!, 'SERVICE_REGISTER', { service: { name, service_type: 'conformance', version: '1.0.0' } }, 'the service registry', 'ACK');
-      const dispatched = send(b!, 'SERVICE_DISPATCH', { service_name: name, method: 'run', payload: { n: 1 }, timeout_ms: SLOW_DISPATCH_TIMEOUT_MS, max_retries: 0 });
-      const attempt = await incoming(ctx, a!, 'SERVICE_DISPATCH', `to ${name} on A's broker, from B on another broker`);
+      const { a, b, name } = await serviceOnA(ctx);
+      const dispatched = send(b, 'SERVICE_DISPATCH', { service_name: name, method: 'run', payload: { n: 1 }, timeout_ms: SLOW_DISPATCH_TIMEOUT_MS, max_retries: 0 });
+      const attempt = await incoming(ctx, a, 'SERVICE_DISPATCH', `to ${name} on A's broker, from B on another broker`);
       await sleep(SLOW_ANSWER_MS);
-      reply(a!, attempt, 'SERVICE_RESULT', { result: 'slow', attempts: 1 });
-      const result = await answerTo(ctx, b!, dispatched, `SERVICE_DISPATCH to ${name} (timeout_ms ${SLOW_DISPATCH_TIMEOUT_MS}), answered by its provider on another broker after ${SLOW_ANSWER_MS} ms`);
+      reply(a, attempt, 'SERVICE_RESULT', { result: 'slow', attempts: 1 });
+      const result = await answerTo(ctx, b, dispatched, `SERVICE_DISPATCH to ${name} (timeout_ms ${SLOW_DISPATCH_TIMEOUT_MS}), answered by its provider on another broker after ${SLOW_ANSWER_MS} ms`);
       if (result.name !== 'SERVICE_RESULT') throw new CaseFailure(`[CLU-11] a dispatch whose provider, on another broker, answered after ${SLOW_ANSWER_MS} ms, within its timeout_ms ${SLOW_DISPATCH_TIMEOUT_MS}, did not get the provider's answer (REG-5 bounds the attempt by timeout_ms only)`, 'SERVICE_RESULT', summarize(result));
     },
   }),

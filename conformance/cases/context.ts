@@ -390,9 +390,10 @@ export class CaseContext {
 
   /** Answers a client's INIT with INIT_ACK. */
   ackClient(conn: WireConnection, init: Message): void {
-    const negotiated = negotiatedVersion((init.payload as Record<string, unknown>)['protocol_version']);
+    const ack = harnessInitAck(init);
+    const negotiated = String((ack.payload as { protocol_version: string }).protocol_version);
     this.auditors.set(conn, (_bytes, m) => (m ? auditVersion(m, negotiated) : []));
-    conn.send(harnessInitAck(init));
+    conn.send(ack);
   }
 
   /** Records a connection the case opened itself (its wire log joins the case's; close() ends it). */

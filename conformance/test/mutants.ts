@@ -64,8 +64,7 @@ function brokerIdTaken(): Mutant {
   return brokerIdAccepted('client-takes-the-broker-id', 'handshake/client-id-of-the-broker', 'INIT', (p) => [p, 'client_id']);
 }
 
-/** The proxy answers `f` itself with ERROR `code` (definite, keeps the connection), as the broker would. */
-/** Answers `f` with ERROR `code` (and `details`) in the broker's place; the broker never sees `f`. */
+/** Answers `f` with ERROR `code` (and `details`) in the broker's place, as the broker would; the broker never sees `f`. */
 export function refuse(f: Frame, link: Link, code: string, details?: Record<string, unknown>): 'handled' {
   const payload = bytes.encode(JSON.stringify({ code, message: 'injected by the variant', definite: true, ...(details && { details }) }));
   link.client.write(frameBytes({ code: MessageType.ERROR, header: { id: `proxy-${f.header.id}`, re: f.header.id }, encoding: 'json', payload }));

@@ -32,7 +32,8 @@ function allowsAnyValue(schema: Record<string, unknown>): boolean {
   return Object.keys(schema).every((k) => ANNOTATIONS.has(k));
 }
 
-function resolve(schema: Record<string, unknown>): Record<string, unknown> {
+/** Follows `#/$defs/NAME` references to the shared definition (the catalog has no other kind). */
+export function resolve(schema: Record<string, unknown>): Record<string, unknown> {
   const ref = schema['$ref'];
   if (typeof ref !== 'string') return schema;
   const name = ref.replace('#/$defs/', '');

@@ -3,8 +3,9 @@
  * `since` is later than that version must not be sent on it. The catalog gives each type's `since`, and each
  * field added after its type its own `since` (an annotation of the payload schema).
  */
-import { PROTOCOL_VERSION, SCHEMA_DEFS, type MessageName } from '../../spec/generated/catalog.js';
+import { PROTOCOL_VERSION, type MessageName } from '../../spec/generated/catalog.js';
 import { messageByName } from './catalog.js';
+import { resolve } from './plan.js';
 
 type SchemaNode = Readonly<Record<string, unknown>>;
 
@@ -25,11 +26,6 @@ export interface LaterPart {
   /** JSON pointer of the field in the payload; null when the type itself is later. */
   readonly pointer: string | null;
   readonly since: string;
-}
-
-function resolve(node: SchemaNode): SchemaNode {
-  const ref = typeof node['$ref'] === 'string' ? /^#\/\$defs\/(.+)$/.exec(node['$ref']) : null;
-  return ref ? (SCHEMA_DEFS[ref[1]!] ?? node) : node;
 }
 
 /** The fields of `value` whose schema (`node`) says they came after `negotiated`, in document order. */

@@ -54,8 +54,11 @@ export function parseProse(text: string): { sections: Section[]; statements: Sta
   return { sections, statements };
 }
 
-/** Orders `MAJOR.MINOR` versions as pairs of decimal integers (VER-2). */
-export function compareVersions(a: string, b: string): number {
+/**
+ * Orders `MAJOR.MINOR` versions as pairs of decimal integers (VER-2). Not reference/codec/versions.ts's
+ * isLaterVersion: that module loads the generated catalog, which the loader runs before it is regenerated.
+ */
+function compareVersions(a: string, b: string): number {
   const [am, an] = a.split('.').map(Number) as [number, number];
   const [bm, bn] = b.split('.').map(Number) as [number, number];
   return am - bm || an - bn;
