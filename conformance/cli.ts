@@ -77,6 +77,10 @@ run options:
   --listen PORT          play the broker on 127.0.0.1:PORT (0: any) for a client under test
   --suite broker-process -- CMD ARGS   start the broker under test in each case ({unix}, {port}, {host}
                          replaced): socket mode, what it leaves at PATH, default address, loopback only
+  --suite cluster-process -- CMD ARGS  start a cluster of three brokers on a nats-server of the harness's own
+                         in each case ({host}, {port}, {nats}, {id} replaced): a broker killed, NATS down and
+                         back, heartbeats and the format version on NATS (CLU-4, CLU-5, CLU-6, CLU-7,
+                         CLU-8; needs nats-server)
   --token T              the token the peer requires at INIT (also from CONCORD_TOKEN)
   --token-file PATH      read the token from PATH (refused when group or others may read it)
   --limit NAME=VALUE     a limit of spec/limits.json the peer runs with (repeatable; default: the spec's
@@ -187,8 +191,8 @@ export async function main(argv: string[]): Promise<number> {
   const lines = v.target?.startsWith('lines:') ?? false;
   if (lines && (v.role !== 'requester' && v.role !== 'responder')) return usage('--target lines:... needs --role requester or --role responder (the role of the peer under test)');
   if (lines && parsed.positionals.length === 0) return usage('--target lines:... needs the peer command after --, e.g. -- perl requester.pl --request {request} --reply {reply}');
-  // With --exec, --listen, a lines target or suite broker-process the positionals are the peer's command line, not a subcommand.
-  const brokerProcess = !v.exec && listen === undefined && !lines && v.target === undefined && (v.suite ?? []).includes('broker-process') && parsed.positionals.length > 0;
+  // With --exec, --listen, a lines target or suite broker-process or cluster-process the positionals are the peer's command line, not a subcommand.
+  const brokerProcess = !v.exec && listen === undefined && !lines && v.target === undefined && (v.suite ?? []).some((s) => s === 'broker-process' || s === 'cluster-process') && parsed.positionals.length > 0;
   const peerCommand = v.exec || listen !== undefined || lines || brokerProcess ? parsed.positionals : [];
   const [command, ...rest] = peerCommand.length > 0 || v.exec ? [] : parsed.positionals;
   // `help COMMAND` and `COMMAND --help` print that command's part of the help.

@@ -24,6 +24,7 @@ import { brokerProcessCases } from './cases/broker-process.cases.js';
 import { instrumentFaultCases } from './cases/instrument-faults.cases.js';
 import { stdioCases } from './cases/stdio.cases.js';
 import { clusterCases } from './cases/cluster.cases.js';
+import { clusterProcessCases } from './cases/cluster-process.cases.js';
 
 export const SUITES: Record<string, () => Case[]> = {
   core: () => [...framingCases, ...fixtureFaultCases(), ...handshakeCases, ...requestCases, ...registryCases, ...propertyCases,
@@ -49,6 +50,8 @@ export const SUITES: Record<string, () => Case[]> = {
   cluster: () => clusterCases,
   /** A broker the harness starts itself (conformance --suite broker-process -- CMD, {unix} {port} {host} replaced). */
   'broker-process': () => brokerProcessCases,
+  /** A cluster the harness owns (conformance --suite cluster-process -- CMD, {host} {port} {nats} {id} replaced): dead brokers, NATS outages, the NATS format. */
+  'cluster-process': () => clusterProcessCases,
 };
 
 export function casesOf(suites: string[]): Case[] {

@@ -40,6 +40,20 @@ export interface ClusterOptions {
   heartbeatMs?: number;
   /** A broker not heard from for this long is dead (default {@link DEFAULT_CLUSTER_DEAD_AFTER_MS}). */
   deadAfterMs?: number;
+  /**
+   * Defects injected on purpose, for the tests that show a cluster-process case catches a broker broken
+   * that way (conformance/test/broken-cluster-broker.ts). Never set outside those tests.
+   * @internal
+   */
+  defects?: ClusterDefects;
+}
+
+/** @internal Test-only defects of a cluster node (ClusterOptions.defects). */
+export interface ClusterDefects {
+  /** CLU-5 off: inter-broker messages of another format version are handled as if they were version 1. */
+  anyFormat?: boolean;
+  /** CLU-4 off: the failure detector goes on while NATS is unreachable, so every other broker dies after 2 s of outage. */
+  deadWhileCutOff?: boolean;
 }
 
 /** CLU-6: brokers announce themselves every 500 ms ... */
@@ -435,7 +449,7 @@ export class ClusterNode implements RemoteLink, ClusterPeers {
     let src: string | undefined;
     let re: string | undefined;
     try {
-      ({ sender, body } = decodeFrameMessage(data));
+      ({ sender, body } = decodeFrameMessage(data, this.options.defects?.anyFormat));
       const env = decodeEnvelope(body, { maxHeader: DEFAULT_LIMITS.max_header });
       src = env.header.src;
       re = env.header.re;
@@ -478,7 +492,7 @@ export class ClusterNode implements RemoteLink, ClusterPeers {
   }
 
   private tick(): void {
-    if (!this.connected) return;
+    if (!this.connected && !this.options.defects?.deadWhileCutOff) return;
     this.heartbeat();
     const now = Date.now();
     for (const [broker, m] of this.members) {
@@ -503,7 +517,7 @@ export class ClusterNode implements RemoteLink, ClusterPeers {
   private onControl(data: Uint8Array): void {
     let m: ControlMessage;
     try {
-      m = decodeControl(data);
+      m = decodeControl(data, this.options.defects?.anyFormat);
     } catch (e) {
       this.host.log.warn('control message dropped', { error: String(e) });
       return;

@@ -57,8 +57,9 @@ export class ClusterFormatError extends Error {
   override name = 'ClusterFormatError';
 }
 
-export function decodeFrameMessage(data: Uint8Array): { sender: string; body: Uint8Array } {
-  if (data.length < 2 || data[0] !== CLUSTER_FORMAT_VERSION) throw new ClusterFormatError(`frame message of format ${data[0]} (this broker speaks ${CLUSTER_FORMAT_VERSION})`);
+/** `anyVersion` is a test-only defect (ClusterDefects.anyFormat): the version byte is not checked. */
+export function decodeFrameMessage(data: Uint8Array, anyVersion = false): { sender: string; body: Uint8Array } {
+  if (data.length < 2 || (data[0] !== CLUSTER_FORMAT_VERSION && !anyVersion)) throw new ClusterFormatError(`frame message of format ${data[0]} (this broker speaks ${CLUSTER_FORMAT_VERSION})`);
   const n = data[1]!;
   if (data.length < 2 + n) throw new ClusterFormatError('frame message shorter than its sender id');
   return { sender: Buffer.from(data.subarray(2, 2 + n)).toString('utf8'), body: data.subarray(2 + n) };
@@ -92,7 +93,8 @@ export function encodeControl(message: ControlMessage): Uint8Array {
   return Buffer.from(JSON.stringify(message), 'utf8');
 }
 
-export function decodeControl(data: Uint8Array): ControlMessage {
+/** `anyVersion` is a test-only defect (ClusterDefects.anyFormat): `v` is not checked. */
+export function decodeControl(data: Uint8Array, anyVersion = false): ControlMessage {
   let m: unknown;
   try {
     m = JSON.parse(Buffer.from(data).toString('utf8'));
@@ -100,7 +102,7 @@ export function decodeControl(data: Uint8Array): ControlMessage {
     throw new ClusterFormatError('control message is not JSON');
   }
   const o = m as Record<string, unknown>;
-  if (typeof o !== 'object' || o === null || o['v'] !== CLUSTER_FORMAT_VERSION || typeof o['broker'] !== 'string' || !KINDS.has(o['kind'] as string)) {
+  if (typeof o !== 'object' || o === null || (o['v'] !== CLUSTER_FORMAT_VERSION && !anyVersion) || typeof o['broker'] !== 'string' || !KINDS.has(o['kind'] as string)) {
     throw new ClusterFormatError(`control message of another format: ${JSON.stringify(o).slice(0, 80)}`);
   }
   return o as ControlMessage;

@@ -1,0 +1,297 @@
+/**
+ * The cluster-process suite (`conformance --suite cluster-process -- CMD ARGS`, section 19): what a
+ * cluster owes its clients when a broker dies or the NATS server goes away, and what it puts on NATS.
+ * Unlike the cluster suite, which judges a running cluster from its clients' side, each case here owns
+ * the cluster (owned-cluster.ts): its own nats-server and three brokers from the command, `{host}`,
+ * `{port}`, `{nats}` and `{id}` replaced; the k-th connection of a case goes to broker k mod 3.
+ */
+import { encodeMessage } from '../../reference/codec/message.js';
+import { registryName } from '../../reference/codec/catalog.js';
+import type { Message } from '../../reference/codec/message.js';
+import { defineCase, CaseFailure, type Case } from './model.js';
+import { summarize, type CaseContext, type Session } from './context.js';
+import { errorOf, expectSilence, reasoning, reasoningAnswer, session } from './runtime-helpers.js';
+import { withOwnedCluster, type OwnedCluster } from './owned-cluster.js';
+import { sleep } from '../bus/wire-rules.js';
+import type { ErrorName } from '../../spec/generated/catalog.js';
+
+/** Section 19's timings: a heartbeat every 500 ms; a broker silent for 2,000 ms is dead, seen by clients at most 2.5 s after it died. */
+const HEARTBEAT_MS = 500;
+const DEAD_WITHIN_MS = 2500;
+/** A claim released by the survivors is free again within this (the spec sets no bound; a release is one write to the store). */
+const RELEASE_WITHIN_MS = 2000;
+/** Heartbeats watched over this window; each broker must send at least HEARTBEATS_AT_LEAST (6 nominal: two may be lost to a loaded machine). */
+const WATCH_MS = 3000;
+const HEARTBEATS_AT_LEAST = 4;
+/** The longest gap between two heartbeats of one broker that still reads as "every 500 ms" on a loaded machine. */
+const LONGEST_GAP_MS = 3 * HEARTBEAT_MS;
+/** How long after the NATS server died a broker may still not know it: a closed TCP connection is seen at once. */
+const OUTAGE_NOTICED_MS = 1000;
+/** How long the NATS server stays down: past the 2,000 ms after which a broker that keeps judging others while cut off holds them dead. */
+const OUTAGE_MS = 3000;
+/** The spec sets no bound on the reconnection; NATS clients retry every 250 ms to 2 s. */
+const RECONNECT_WITHIN_MS = 10_000;
+const RETRY_EVERY_MS = 100;
+
+const signal = { coordination_id: 'cluster-process', disagreement_score: 0.5, threshold: 0.25 };
+
+/** Sessions on brokers 0, 1 and 2 of the owned cluster, in that order. */
+async function onEachBroker(cl: OwnedCluster, labels: string[]): Promise<Session[]> {
+  const out: Session[] = [];
+  for (const label of labels) out.push(await session(cl.ctx, label));
+  return out;
+}
+
+function codeOf(m: Message): string {
+  return m.name === 'ERROR' ? registryName(errorOf(m).code) ?? String(errorOf(m).code) : m.name;
+}
+
+/** Whether `m` is ERROR `code`. */
+const is = (m: Message, code: ErrorName): boolean => m.name === 'ERROR' && codeOf(m) === code;
+
+/** The next frame on `s`, which must answer `re`; a frame answering `held` instead fails the case with `heldMessage`. */
+async function answerTo(c: CaseContext, s: Session, re: string, what: string, ms: number, held?: { re: string; message: string }): Promise<Message> {
+  const m = await c.expectMessage(s.conn, what, (x) => x.header.re === re || (held !== undefined && x.header.re === held.re), ms);
+  if (held !== undefined && m.header.re === held.re) throw new CaseFailure(held.message, `nothing for ${held.re} yet`, summarize(m));
+  return m;
+}
+
+/** Slices of the wait in firstOf: short, so that neither connection's frame waits long behind the other's. */
+const POLL_SLICE_MS = 25;
+
+/** The first frame on either session within `ms` (each read in turn, none consumed from the other); undefined when none came. */
+async function firstOf(a: Session, b: Session, what: string, ms: number): Promise<{ at: 'A' | 'B'; m: Message } | undefined> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    for (const [at, s] of [['A', a], ['B', b]] as const) {
+      const r = await s.conn.next(POLL_SLICE_MS);
+      if (r.kind === 'timeout') continue;
+      if (r.kind !== 'message') throw new CaseFailure(`expected ${what}; ${at}'s connection ${r.kind === 'closed' ? `closed (${r.reason})` : 'got a frame that breaks the spec'}`, what, r.kind);
+      return { at, m: r.message };
+    }
+  }
+  return undefined;
+}
+
+export const clusterProcessCases: Case[] = [
+  defineCase({
+    id: 'cluster/dead-broker-requests-answered-peer-gone',
+    statements: ['CLU-6', 'CLU-4'],
+    async run(ctx) {
+      await withOwnedCluster(ctx, async (cl) => {
+        const c = cl.ctx;
+        const [a, b, cc] = await onEachBroker(cl, ['A', 'B', 'C']);
+        // Two requests of A in flight across brokers: to B, whose broker is killed, and to C, whose broker lives on.
+        a!.conn.send({ type: 'REASONING_REQUEST', header: { id: 'to-b', dst: b!.clientId }, payload: reasoning('cluster') });
+        await c.expectMessage(b!.conn, "A's request, forwarded to B on broker 2", (m) => m.name === 'REASONING_REQUEST' && m.header.src === a!.clientId);
+        a!.conn.send({ type: 'REASONING_REQUEST', header: { id: 'to-c', dst: cc!.clientId }, payload: reasoning('cluster') });
+        const atC = await c.expectMessage(cc!.conn, "A's request, forwarded to C on broker 3", (m) => m.name === 'REASONING_REQUEST' && m.header.src === a!.clientId);
+        const killedAt = Date.now();
+        await cl.kill(1);
+        const bound = DEAD_WITHIN_MS + c.timeoutMs;
+        const gone = await answerTo(c, a!, 'to-b', `ERROR PEER_GONE answering A's request to B within ${bound} ms of the death of B's broker (CLU-6, CLU-4)`, bound);
+        const took = Date.now() - killedAt;
+        if (!is(gone, 'PEER_GONE')) throw new CaseFailure(`[CLU-6] A's request to B, whose broker died, was answered ${codeOf(gone)}`, 'ERROR PEER_GONE', summarize(gone));
+        if (errorOf(gone).definite !== false) throw new CaseFailure('[ERR-2] PEER_GONE must carry definite false', 'definite false', String(errorOf(gone).definite));
+        // The survivor's own traffic across brokers goes on.
+        cc!.conn.send({ type: 'REASONING_RESPONSE', header: { id: 'from-c', re: atC.header.id }, payload: reasoningAnswer(2) });
+        const fromC = await answerTo(c, a!, 'to-c', "C's answer to A, across the surviving brokers", c.timeoutMs, { re: 'to-b', message: "[CLU-6] A's request to B was answered a second time" });
+        if (fromC.name !== 'REASONING_RESPONSE') throw new CaseFailure("[CLU-6] A's request to C, on a broker that lives, did not get C's answer", 'REASONING_RESPONSE', summarize(fromC));
+        // Exactly once: nothing more for to-b, and B is gone from the tables (REQ-8 once the survivors dropped its claim, CLU-7).
+        await expectSilence(c, a!.conn, "nothing more for A's request to B (exactly one answer)", HEARTBEAT_MS);
+        const until = Date.now() + RELEASE_WITHIN_MS + c.timeoutMs;
+        for (let n = 1; ; n++) {
+          const id = `after-${n}`;
+          a!.conn.send({ type: 'REASONING_REQUEST', header: { id, dst: b!.clientId }, payload: reasoning('cluster') });
+          const m = await answerTo(c, a!, id, `the answer to a request for B after its broker died (${id})`, c.timeoutMs, { re: 'to-b', message: "[CLU-6] A's request to B was answered a second time" });
+          if (is(m, 'UNKNOWN_DESTINATION')) break;
+          if (!is(m, 'PEER_GONE') || Date.now() > until) {
+            throw new CaseFailure(`[CLU-6] ${took} ms after B's broker died, A's request to B was answered PEER_GONE, but B was still not dropped from the tables: a request to it ${Date.now() > until ? `${RELEASE_WITHIN_MS + c.timeoutMs} ms later` : 'then'} got ${codeOf(m)}`, 'ERROR UNKNOWN_DESTINATION (REQ-8)', summarize(m));
+          }
+          await sleep(RETRY_EVERY_MS);
+        }
+      });
+    },
+  }),
+
+  defineCase({
+    id: 'cluster/dead-brokers-client-ids-free-again',
+    statements: ['CLU-7', 'CLU-3'],
+    async run(ctx) {
+      await withOwnedCluster(ctx, async (cl) => {
+        const c = cl.ctx;
+        const [, b, cc] = await onEachBroker(cl, ['A', 'B', 'C']);
+        // B's id is held by a live broker: refused on broker 3 (CLU-3) before the death ...
+        const before = await c.openBeside(cc!.conn, 'B-again-early');
+        before.send({ type: 'INIT', header: { id: 'init' }, payload: c.initPayload(b!.clientId) });
+        await c.expectError(before, 'DUPLICATE_CLIENT_ID', { re: 'init', statement: 'CLU-3' });
+        await cl.kill(1);
+        // ... and free again on broker 3 after it, once the survivors removed the dead broker's claims.
+        const bound = DEAD_WITHIN_MS + RELEASE_WITHIN_MS + c.timeoutMs;
+        const until = Date.now() + bound;
+        for (let n = 1; ; n++) {
+          const conn = await c.openBeside(cc!.conn, `B-again-${n}`);
+          conn.send({ type: 'INIT', header: { id: 'init' }, payload: c.initPayload(b!.clientId) });
+          const m = await c.expectMessage(conn, `the answer to INIT with the client id of B, whose broker died (try ${n})`, (x) => x.header.re === 'init');
+          if (m.name === 'INIT_ACK') break;
+          if (!is(m, 'DUPLICATE_CLIENT_ID')) throw new CaseFailure(`[CLU-7] INIT with the id of a client whose broker died was answered ${codeOf(m)}`, 'INIT_ACK (or DUPLICATE_CLIENT_ID until the claim is removed)', summarize(m));
+          conn.destroy();
+          if (Date.now() > until) throw new CaseFailure(`[CLU-7] ${bound} ms after B's broker died, its client id was still claimed: INIT with it was refused DUPLICATE_CLIENT_ID`, 'INIT_ACK', summarize(m));
+          await sleep(RETRY_EVERY_MS);
+        }
+      });
+    },
+  }),
+
+  defineCase({
+    id: 'cluster/heartbeats-and-format-version-on-nats',
+    statements: ['CLU-4', 'CLU-5'],
+    async run(ctx) {
+      await withOwnedCluster(ctx, async (cl) => {
+        const c = cl.ctx;
+        const nc = await cl.natsClient();
+        const ids = cl.brokers.map((x) => x.id);
+        const beats = new Map<string, number[]>(ids.map((id) => [id, []]));
+        const problems: string[] = [];
+        const sub = nc.subscribe('concord.v1.>', {
+          callback: (_err, msg) => {
+            if (msg.subject === 'concord.v1.control') {
+              let m: { v?: unknown; kind?: unknown; broker?: unknown };
+              try {
+                m = JSON.parse(Buffer.from(msg.data).toString('utf8')) as typeof m;
+              } catch {
+                problems.push(`a control message that is not JSON: ${Buffer.from(msg.data).toString('utf8').slice(0, 80)}`);
+                return;
+              }
+              if (m.v !== 1) problems.push(`a control message of format ${JSON.stringify(m.v)}, not 1 (CLU-5): ${JSON.stringify(m).slice(0, 120)}`);
+              if (m.kind === 'heartbeat' && typeof m.broker === 'string') beats.get(m.broker)?.push(Date.now());
+            } else if (msg.subject.startsWith('concord.v1.frame.') && msg.data[0] !== 1) {
+              problems.push(`a frame message on ${msg.subject} of format ${msg.data[0]}, not 1 (CLU-5)`);
+            }
+          },
+        });
+        // Traffic across brokers while watching, so that frame messages are seen too.
+        const [a, b] = await onEachBroker(cl, ['A', 'B']);
+        const start = Date.now();
+        for (let n = 0; Date.now() - start < WATCH_MS; n++) {
+          a!.conn.send({ type: 'REASONING_REQUEST', header: { id: `w${n}`, dst: b!.clientId }, payload: reasoning('cluster') });
+          const fwd = await c.expectMessage(b!.conn, `A's request w${n} at B, on another broker`, (m) => m.name === 'REASONING_REQUEST');
+          b!.conn.send({ type: 'REASONING_RESPONSE', header: { id: `r${n}`, re: fwd.header.id }, payload: reasoningAnswer(1) });
+          await answerTo(c, a!, `w${n}`, `B's answer to w${n}`, c.timeoutMs);
+          await sleep(HEARTBEAT_MS / 2);
+        }
+        const watched = Date.now() - start;
+        sub.unsubscribe();
+        for (const [id, at] of beats) {
+          const gaps = at.slice(1).map((t, i) => t - at[i]!);
+          const longest = Math.max(0, ...gaps);
+          if (at.length < HEARTBEATS_AT_LEAST || longest > LONGEST_GAP_MS) {
+            problems.push(`[CLU-4] broker ${id} sent ${at.length} heartbeats in ${watched} ms (every ${HEARTBEAT_MS} ms gives ${Math.floor(watched / HEARTBEAT_MS)}; at least ${HEARTBEATS_AT_LEAST} expected), the longest gap ${longest} ms (at most ${LONGEST_GAP_MS})`);
+          }
+        }
+        if (problems.length > 0) throw new CaseFailure(problems.join('; '), `a heartbeat every ${HEARTBEAT_MS} ms from each broker, every message of format 1`, problems[0]!);
+      });
+    },
+  }),
+
+  defineCase({
+    id: 'cluster/foreign-format-version-dropped',
+    statements: ['CLU-5'],
+    async run(ctx) {
+      await withOwnedCluster(ctx, async (cl) => {
+        const c = cl.ctx;
+        const nc = await cl.natsClient();
+        const [a, b] = await onEachBroker(cl, ['A', 'B']);
+        const [first, second] = cl.brokers;
+        // A `bye` of format 2 in the name of B's broker: handled, it would drop B's clients at once (the next
+        // heartbeat brings them back, so each request follows its `bye` closely; three rounds).
+        for (let n = 1; n <= 3; n++) {
+          nc.publish('concord.v1.control', JSON.stringify({ v: 2, kind: 'bye', broker: second!.id }));
+          await nc.flush();
+          await sleep(20);
+          a!.conn.send({ type: 'REASONING_REQUEST', header: { id: `after-bye-${n}`, dst: b!.clientId }, payload: reasoning('cluster') });
+          const r = await b!.conn.next(c.timeoutMs);
+          if (r.kind !== 'message' || r.message.name !== 'REASONING_REQUEST') {
+            const answer = await a!.conn.next(c.timeoutMs);
+            throw new CaseFailure(`[CLU-5] after a control message {"v": 2, "kind": "bye"} in the name of broker ${second!.id}, A's request to B (a client of that broker) did not reach B`, 'the request forwarded to B (the message of format 2 dropped)', answer.kind === 'message' ? `A got ${summarize(answer.message)}` : `B: ${r.kind === 'message' ? summarize(r.message) : r.kind}`);
+          }
+          b!.conn.send({ type: 'REASONING_RESPONSE', header: { id: `r-bye-${n}`, re: r.message.header.id }, payload: reasoningAnswer(1) });
+          await answerTo(c, a!, `after-bye-${n}`, `B's answer to after-bye-${n}`, c.timeoutMs);
+        }
+        // A frame message of format 2 for A, in the name of B's broker: dropped. The same bytes with format 1 arrive (the control).
+        const body = encodeMessage({ type: 'DISAGREEMENT_SIGNAL', header: { id: 'foreign', src: b!.clientId, dst: a!.clientId }, payload: signal, encoding: 'json' });
+        const sender = Buffer.from(second!.id, 'utf8');
+        const subject = `concord.v1.frame.${Buffer.from(first!.id, 'utf8').toString('base64url')}`;
+        const message = (version: number): Uint8Array => Buffer.concat([Buffer.from([version, sender.length]), sender, body]);
+        nc.publish(subject, message(2));
+        await nc.flush();
+        await expectSilence(c, a!.conn, `nothing at A after a frame message of format 2 for it on ${subject} (CLU-5)`, c.timeoutMs);
+        nc.publish(subject, message(1));
+        await nc.flush();
+        await c.expectMessage(a!.conn, `the same frame message with format 1 delivered to A (section 19's format; without it the drop above shows nothing)`, (m) => m.name === 'DISAGREEMENT_SIGNAL' && m.header.src === b!.clientId);
+      });
+    },
+  }),
+
+  defineCase({
+    id: 'cluster/nats-outage-local-traffic-served-remote-refused',
+    statements: ['CLU-8', 'CLU-4'],
+    async run(ctx) {
+      await withOwnedCluster(ctx, async (cl) => {
+        const c = cl.ctx;
+        const [a, b] = await onEachBroker(cl, ['A', 'B']);
+        const local = await c.sessionBeside(a!.conn, 'A2');
+        // A request of A held by B across the outage: its answer must reach A afterwards, never PEER_GONE.
+        a!.conn.send({ type: 'REASONING_REQUEST', header: { id: 'held', dst: b!.clientId }, payload: reasoning('cluster') });
+        const held = await c.expectMessage(b!.conn, "A's request held by B, on another broker", (m) => m.name === 'REASONING_REQUEST');
+        const heldGone = { re: 'held', message: "[CLU-4] A's request to B was answered while B and its broker lived: a broker cut off from NATS held the other brokers dead (it must give each 2,000 ms anew from the reconnection)" };
+        const downAt = Date.now();
+        await cl.stopNats();
+        await sleep(OUTAGE_NOTICED_MS);
+        // Remote traffic refused with OVERLOADED (CLU-8) ...
+        a!.conn.send({ type: 'REASONING_REQUEST', header: { id: 'during', dst: b!.clientId }, payload: reasoning('cluster') });
+        const during = await answerTo(c, a!, 'during', `ERROR OVERLOADED (CLU-8) answering a request for a client of another broker, ${OUTAGE_NOTICED_MS} ms into the NATS outage`, c.timeoutMs, heldGone);
+        const details = (errorOf(during).details ?? {}) as { statement?: unknown };
+        if (!is(during, 'OVERLOADED') || details.statement !== 'CLU-8') throw new CaseFailure('[CLU-8] while NATS is unreachable, a frame for a client of another broker must be refused with ERROR OVERLOADED, details.statement CLU-8', 'ERROR OVERLOADED, details.statement CLU-8', summarize(during));
+        // ... traffic between the broker's own clients served ...
+        a!.conn.send({ type: 'REASONING_REQUEST', header: { id: 'local', dst: local.clientId }, payload: reasoning('cluster') });
+        const atLocal = await c.expectMessage(local.conn, "A's request at A2, on the same broker, during the outage (CLU-8)", (m) => m.name === 'REASONING_REQUEST');
+        local.conn.send({ type: 'REASONING_RESPONSE', header: { id: 'from-a2', re: atLocal.header.id }, payload: reasoningAnswer(1) });
+        const fromLocal = await answerTo(c, a!, 'local', "A2's answer during the outage", c.timeoutMs, heldGone);
+        if (fromLocal.name !== 'REASONING_RESPONSE') throw new CaseFailure("[CLU-8] a broker cut off from NATS must keep serving traffic between its own clients", 'REASONING_RESPONSE', summarize(fromLocal));
+        // ... and an INIT it cannot claim refused with OVERLOADED, closing (HS-3).
+        const fresh = await c.openBeside(a!.conn, 'new-during-outage');
+        fresh.send({ type: 'INIT', header: { id: 'init' }, payload: c.initPayload(c.uniqueId('outage')) });
+        await c.expectError(fresh, 'OVERLOADED', { re: 'init', closes: true, statement: 'CLU-8' });
+        await sleep(Math.max(0, downAt + OUTAGE_MS - Date.now()));
+        await cl.startNats();
+        // Back: traffic between brokers resumes (OVERLOADED while the broker reconnects), B still known.
+        const until = Date.now() + RECONNECT_WITHIN_MS + c.timeoutMs;
+        for (let n = 1; ; n++) {
+          const id = `back-${n}`;
+          a!.conn.send({ type: 'REASONING_REQUEST', header: { id, dst: b!.clientId }, payload: reasoning('cluster') });
+          const r = await firstOf(a!, b!, `A's request ${id} forwarded to B, or its answer at A`, c.timeoutMs);
+          if (r === undefined) {
+            // Published while B's broker was not yet back on NATS (core NATS keeps no message for a subscriber
+            // that is away): the request ends with TIMEOUT at its catalog timeout, after this case. Try again.
+            if (Date.now() > until) throw new CaseFailure(`[CLU-8] ${RECONNECT_WITHIN_MS + c.timeoutMs} ms after the NATS server came back, requests for a client of another broker were neither forwarded nor refused`, 'forwarded to B', 'nothing');
+            continue;
+          }
+          if (r.at === 'A' && r.m.header.re === 'held') throw new CaseFailure(heldGone.message, "nothing for 'held' yet", summarize(r.m));
+          if (r.at === 'A' && r.m.header.re !== id) throw new CaseFailure(`expected the answer to ${id}; got ${summarize(r.m)}`, `the answer to ${id}`, summarize(r.m));
+          if (r.at === 'B') {
+            b!.conn.send({ type: 'REASONING_RESPONSE', header: { id: `r-${id}`, re: r.m.header.id }, payload: reasoningAnswer(1) });
+            await answerTo(c, a!, id, `B's answer to ${id}`, c.timeoutMs, heldGone);
+            break;
+          }
+          if (!is(r.m, 'OVERLOADED')) throw new CaseFailure(`[CLU-4] after the NATS outage, a request for B (connected all along to its live broker) got ${codeOf(r.m)}: B was dropped while its broker was only out of reach`, 'forwarded to B (or OVERLOADED while reconnecting)', summarize(r.m));
+          if (Date.now() > until) throw new CaseFailure(`[CLU-8] ${RECONNECT_WITHIN_MS + c.timeoutMs} ms after the NATS server came back, a request for a client of another broker was still refused: the broker did not reconnect`, 'forwarded to B', summarize(r.m));
+          await sleep(RETRY_EVERY_MS);
+        }
+        b!.conn.send({ type: 'REASONING_RESPONSE', header: { id: 'r-held', re: held.header.id }, payload: reasoningAnswer(4) });
+        const answer = await answerTo(c, a!, 'held', "B's answer to the request it held across the outage", c.timeoutMs);
+        if (answer.name !== 'REASONING_RESPONSE') throw new CaseFailure('[CLU-4] the request B held across the NATS outage was not answered by B', 'REASONING_RESPONSE', summarize(answer));
+      });
+    },
+  }),
+];

@@ -1,0 +1,26 @@
+/**
+ * A deliberately broken cluster broker for the cluster-process suite's own tests: the reference broker
+ * joined to a cluster with one defect. Run as `tsx broken-cluster-broker.ts <defect> --host H --port P
+ * --cluster URL --broker-id ID`.
+ *   heartbeat-1000      announces itself every 1,000 ms instead of 500 (CLU-4)
+ *   dead-after-8000     holds another broker dead after 8,000 ms of silence instead of 2,000 (CLU-4, CLU-6, CLU-7)
+ *   any-format          handles inter-broker messages of any format version (CLU-5)
+ *   dead-while-cut-off  goes on judging the other brokers while NATS is unreachable (CLU-4, CLU-8)
+ */
+import { parseArgs } from 'node:util';
+import { Broker } from '../../reference/broker/broker.js';
+import type { ClusterOptions } from '../../reference/broker/cluster/node.js';
+
+const DEFECTS: Record<string, Omit<ClusterOptions, 'url'>> = {
+  'heartbeat-1000': { heartbeatMs: 1000 },
+  'dead-after-8000': { deadAfterMs: 8000 },
+  'any-format': { defects: { anyFormat: true } },
+  'dead-while-cut-off': { defects: { deadWhileCutOff: true } },
+};
+
+const [defect, ...argv] = process.argv.slice(2);
+const broken = DEFECTS[defect ?? ''];
+if (broken === undefined) throw new RangeError(`unknown defect ${String(defect)} (known: ${Object.keys(DEFECTS).join(', ')})`);
+const { values } = parseArgs({ args: argv, options: { host: { type: 'string' }, port: { type: 'string' }, cluster: { type: 'string' }, 'broker-id': { type: 'string' } } });
+const broker = new Broker({ host: values.host, port: Number(values.port), brokerId: values['broker-id'], logLevel: 'error', cluster: { url: values.cluster!, ...broken } });
+await broker.listen();
