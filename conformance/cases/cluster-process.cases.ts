@@ -10,7 +10,7 @@ import { registryName } from '../../reference/codec/catalog.js';
 import type { Message } from '../../reference/codec/message.js';
 import { defineCase, CaseFailure, type Case } from './model.js';
 import { summarize, type CaseContext, type Session } from './context.js';
-import { errorOf, expectSilence, reasoning, reasoningAnswer, session } from './runtime-helpers.js';
+import { errorOf, expectSilence, reasoning, reasoningAnswer, requestOrSkip, session } from './runtime-helpers.js';
 import { withOwnedCluster, type OwnedCluster } from './owned-cluster.js';
 import { sleep } from '../bus/wire-rules.js';
 import type { ErrorName } from '../../spec/generated/catalog.js';
@@ -115,16 +115,53 @@ export const clusterProcessCases: Case[] = [
   }),
 
   defineCase({
+    id: 'cluster/dead-brokers-services-dropped',
+    statements: ['CLU-6', 'CLU-11'],
+    async run(ctx) {
+      await withOwnedCluster(ctx, async (cl) => {
+        const c = cl.ctx;
+        const [a, b] = await onEachBroker(cl, ['A', 'B']);
+        const name = c.uniqueId('svc');
+        const registered = await requestOrSkip(c, b!, 'SERVICE_REGISTER', { service: { name, service_type: 'conformance', version: '1.0.0' } }, 'the service registry');
+        if (registered.name !== 'ACK') throw new CaseFailure(`SERVICE_REGISTER of ${name} was not acknowledged`, 'ACK', summarize(registered));
+        // A dispatch from A, handed to B's broker (CLU-11) and held by B when that broker dies.
+        a!.conn.send({ type: 'SERVICE_DISPATCH', header: { id: 'dispatch' }, payload: { service_name: name, method: 'run', payload: { n: 1 }, max_retries: 0 } });
+        await c.expectMessage(b!.conn, `A's SERVICE_DISPATCH to ${name} at B, on another broker`, (m) => m.name === 'SERVICE_DISPATCH');
+        await cl.kill(1);
+        const bound = DEAD_WITHIN_MS + c.timeoutMs;
+        const gone = await answerTo(c, a!, 'dispatch', `ERROR PEER_GONE answering A's SERVICE_DISPATCH handed to the broker that died, within ${bound} ms (CLU-6)`, bound);
+        if (!is(gone, 'PEER_GONE')) throw new CaseFailure(`[CLU-6] a SERVICE_DISPATCH in flight to a service of a broker that died was answered ${codeOf(gone)}`, 'ERROR PEER_GONE', summarize(gone));
+        // The service goes with its broker: no longer listed, and a dispatch to it refused SERVICE_NOT_FOUND.
+        const until = Date.now() + RELEASE_WITHIN_MS + c.timeoutMs;
+        for (let n = 1; ; n++) {
+          const listed = await requestOrSkip(c, a!, 'SERVICE_LIST', {}, 'the service registry', `list-${n}`);
+          const names = ((listed.payload as { services?: { name?: unknown }[] }).services ?? []).map((x) => x.name);
+          const id = `again-${n}`;
+          a!.conn.send({ type: 'SERVICE_DISPATCH', header: { id }, payload: { service_name: name, method: 'run', payload: { n: 2 }, max_retries: 0 } });
+          const again = await answerTo(c, a!, id, `the answer to a SERVICE_DISPATCH to ${name} after its broker died`, c.timeoutMs, { re: 'dispatch', message: "[CLU-6] A's SERVICE_DISPATCH was answered a second time" });
+          if (!names.includes(name) && is(again, 'SERVICE_NOT_FOUND')) break;
+          if (Date.now() > until) {
+            throw new CaseFailure(`[CLU-6] ${RELEASE_WITHIN_MS + c.timeoutMs} ms after the PEER_GONE, the service ${name} of the dead broker was ${names.includes(name) ? 'still listed by SERVICE_LIST' : 'no longer listed'} and a dispatch to it got ${codeOf(again)}`, 'not listed, and SERVICE_NOT_FOUND', summarize(again));
+          }
+          await sleep(RETRY_EVERY_MS);
+        }
+      });
+    },
+  }),
+
+  defineCase({
     id: 'cluster/dead-brokers-client-ids-free-again',
     statements: ['CLU-7', 'CLU-3'],
     async run(ctx) {
       await withOwnedCluster(ctx, async (cl) => {
         const c = cl.ctx;
-        const [, b, cc] = await onEachBroker(cl, ['A', 'B', 'C']);
+        // B and B2 on broker 2: B's id is taken again on a survivor, B2's on a broker started after the death.
+        const [, b, cc, , b2] = await onEachBroker(cl, ['A', 'B', 'C', 'D', 'B2']);
         // B's id is held by a live broker: refused on broker 3 (CLU-3) before the death ...
         const before = await c.openBeside(cc!.conn, 'B-again-early');
         before.send({ type: 'INIT', header: { id: 'init' }, payload: c.initPayload(b!.clientId) });
         await c.expectError(before, 'DUPLICATE_CLIENT_ID', { re: 'init', statement: 'CLU-3' });
+        const killedAt = Date.now();
         await cl.kill(1);
         // ... and free again on broker 3 after it, once the survivors removed the dead broker's claims.
         const bound = DEAD_WITHIN_MS + RELEASE_WITHIN_MS + c.timeoutMs;
@@ -139,6 +176,15 @@ export const clusterProcessCases: Case[] = [
           if (Date.now() > until) throw new CaseFailure(`[CLU-7] ${bound} ms after B's broker died, its client id was still claimed: INIT with it was refused DUPLICATE_CLIENT_ID`, 'INIT_ACK', summarize(m));
           await sleep(RETRY_EVERY_MS);
         }
+        // A broker started once the survivors had their time has never heard of the dead one: only the
+        // claims store tells it whether B2's id is taken, and the survivors must have removed that claim.
+        await sleep(Math.max(0, killedAt + DEAD_WITHIN_MS + RELEASE_WITHIN_MS - Date.now()));
+        const late = await cl.startBroker();
+        await cl.announced(late);
+        const conn = await cl.openTo(late, 'B2-on-a-new-broker');
+        conn.send({ type: 'INIT', header: { id: 'init' }, payload: c.initPayload(b2!.clientId) });
+        const m = await c.expectMessage(conn, `the answer to INIT with the client id of B2 on a broker started ${Date.now() - killedAt} ms after B2's broker died`, (x) => x.header.re === 'init');
+        if (m.name !== 'INIT_ACK') throw new CaseFailure(`[CLU-7] a broker started ${DEAD_WITHIN_MS + RELEASE_WITHIN_MS} ms after B2's broker died refused B2's id: the survivors left the dead broker's claim in the store`, 'INIT_ACK', summarize(m));
       });
     },
   }),

@@ -14,8 +14,9 @@ import { join } from 'node:path';
 import { connect as connectNats, type NatsConnection } from '@nats-io/transport-node';
 import { startPeerProcess, unstartable, type PeerProcess } from '../wire/peer-process.js';
 import { ClusterPeer, TcpPeer } from '../wire/peer-target.js';
+import type { WireConnection } from '../wire/connection.js';
 import { CaseContext } from './context.js';
-import { CaseSkipped } from './model.js';
+import { CaseFailure, CaseSkipped } from './model.js';
 
 /** The NATS server the harness starts: Debian's `nats-server`, or the program NATS_SERVER names. */
 const NATS_SERVER = process.env['NATS_SERVER'] ?? 'nats-server';
@@ -49,6 +50,16 @@ function accepts(port: number): Promise<boolean> {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** The sending broker of a control message (section 19: JSON with `broker`), undefined for anything else. */
+function brokerOf(data: Uint8Array): string | undefined {
+  try {
+    const broker = (JSON.parse(Buffer.from(data).toString('utf8')) as { broker?: unknown }).broker;
+    return typeof broker === 'string' ? broker : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** A process of the owned cluster could not be started: a fault of the setup, not a verdict on the brokers' conformance. */
 export class ClusterSetupError extends Error {
   override name = 'ClusterSetupError';
@@ -77,6 +88,7 @@ export class OwnedCluster {
 
   private constructor(
     private readonly outer: CaseContext,
+    private readonly command: string[],
     readonly brokers: OwnedBroker[],
     readonly natsPort: number,
     private readonly storeDir: string,
@@ -104,25 +116,58 @@ export class OwnedCluster {
     const missing = unstartable([NATS_SERVER]);
     if (missing !== undefined) throw new CaseSkipped(`needs a NATS server to own the cluster (${missing}; Debian: apt-get install nats-server, or set NATS_SERVER)`);
     const storeDir = mkdtempSync(join(tmpdir(), 'concord-owned-nats-'));
-    const brokers: OwnedBroker[] = [];
-    const cluster = new OwnedCluster(ctx, brokers, await freePort(), storeDir);
+    const cluster = new OwnedCluster(ctx, command, [], await freePort(), storeDir);
     try {
       await cluster.startNats();
-      for (let i = 0; i < count; i++) {
-        const id = ctx.uniqueId(`broker${i + 1}`);
-        const port = await freePort();
-        const vars: Record<string, string> = { host: '127.0.0.1', port: String(port), nats: cluster.natsUrl, id };
-        const args = command.map((a) => Object.entries(vars).reduce((x, [k, v]) => x.replaceAll(`{${k}}`, v), a));
-        const proc = startPeerProcess(args, { stdio: ['ignore', 'ignore', 'pipe'] });
-        brokers.push({ id, port, process: proc });
-        await listening(`broker ${id}`, proc, port, ctx.startTimeoutMs);
-      }
+      for (let i = 0; i < count; i++) await cluster.startBroker();
       await cluster.joined();
     } catch (e) {
       await cluster.close();
       throw e;
     }
     return cluster;
+  }
+
+  /**
+   * Starts one more broker from the command and waits until it accepts connections (the first ones
+   * before `ctx` is first used: its entries are the brokers started by then). Returns its index.
+   */
+  async startBroker(): Promise<number> {
+    const i = this.brokers.length;
+    const id = this.outer.uniqueId(`broker${i + 1}`);
+    const port = await freePort();
+    const vars: Record<string, string> = { host: '127.0.0.1', port: String(port), nats: this.natsUrl, id };
+    const args = this.command.map((a) => Object.entries(vars).reduce((x, [k, v]) => x.replaceAll(`{${k}}`, v), a));
+    const proc = startPeerProcess(args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.brokers.push({ id, port, process: proc });
+    await listening(`broker ${id}`, proc, port, this.outer.startTimeoutMs);
+    return i;
+  }
+
+  /** A connection to broker `i` (one started after `ctx` too), tracked by `ctx`. */
+  async openTo(i: number, label: string): Promise<WireConnection> {
+    return this.ctx.adopt(await new TcpPeer('127.0.0.1', this.brokers[i]!.port).open(label, this.outer.timeoutMs));
+  }
+
+  /** Resolves at the first message broker `i` publishes on the control subject (its NATS link is up), or fails after JOIN_WITHIN_MS. */
+  async announced(i: number): Promise<void> {
+    const id = this.brokers[i]!.id;
+    const nc = await this.natsClient();
+    const sub = nc.subscribe('concord.v1.control');
+    const timer = setTimeout(() => sub.unsubscribe(), JOIN_WITHIN_MS);
+    let heard = false;
+    try {
+      for await (const m of sub) {
+        if (brokerOf(m.data) === id) {
+          heard = true;
+          break;
+        }
+      }
+    } finally {
+      clearTimeout(timer);
+      sub.unsubscribe();
+    }
+    if (!heard) throw new CaseFailure(`[CLU-4] within ${JOIN_WITHIN_MS} ms of listening, broker ${id} sent no message on concord.v1.control`, 'a heartbeat every 500 ms', 'none');
   }
 
   /** Starts (or starts again, on the same port and storage: the claims survive) the NATS server. */
@@ -160,13 +205,8 @@ export class OwnedCluster {
     const timer = setTimeout(() => sub.unsubscribe(), JOIN_WITHIN_MS);
     try {
       for await (const m of sub) {
-        let broker: unknown;
-        try {
-          broker = (JSON.parse(Buffer.from(m.data).toString('utf8')) as { broker?: unknown }).broker;
-        } catch {
-          continue;
-        }
-        if (typeof broker === 'string' && ids.has(broker)) heard.add(broker);
+        const broker = brokerOf(m.data);
+        if (broker !== undefined && ids.has(broker)) heard.add(broker);
         if (heard.size === ids.size) break;
       }
     } finally {
@@ -175,7 +215,8 @@ export class OwnedCluster {
     }
     if (heard.size < ids.size) {
       const silent = [...ids].filter((id) => !heard.has(id));
-      throw new ClusterSetupError(`within ${JOIN_WITHIN_MS} ms of listening, ${silent.join(', ')} sent nothing on concord.v1.control (CLU-4): the brokers did not join the NATS server at ${this.natsUrl}`);
+      // The brokers run and the NATS server is the harness's: a broker that never announces itself breaks CLU-4.
+      throw new CaseFailure(`[CLU-4] within ${JOIN_WITHIN_MS} ms of listening, ${silent.join(', ')} sent no message on concord.v1.control: no heartbeat, so the brokers did not form a cluster on the NATS server at ${this.natsUrl}`, 'a heartbeat every 500 ms from each broker', 'none');
     }
     await sleep(2 * 500);
   }

@@ -6,6 +6,7 @@
  *   dead-after-8000     holds another broker dead after 8,000 ms of silence instead of 2,000 (CLU-4, CLU-6, CLU-7)
  *   any-format          handles inter-broker messages of any format version (CLU-5)
  *   dead-while-cut-off  goes on judging the other brokers while NATS is unreachable (CLU-4, CLU-8)
+ *   keep-dead-claims    leaves a dead broker's claims in the store (CLU-7)
  */
 import { parseArgs } from 'node:util';
 import { Broker } from '../../reference/broker/broker.js';
@@ -16,6 +17,7 @@ const DEFECTS: Record<string, Omit<ClusterOptions, 'url'>> = {
   'dead-after-8000': { deadAfterMs: 8000 },
   'any-format': { defects: { anyFormat: true } },
   'dead-while-cut-off': { defects: { deadWhileCutOff: true } },
+  'keep-dead-claims': { defects: { keepDeadClaims: true } },
 };
 
 const [defect, ...argv] = process.argv.slice(2);

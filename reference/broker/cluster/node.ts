@@ -54,6 +54,8 @@ export interface ClusterDefects {
   anyFormat?: boolean;
   /** CLU-4 off: the failure detector goes on while NATS is unreachable, so every other broker dies after 2 s of outage. */
   deadWhileCutOff?: boolean;
+  /** CLU-7 off: the survivors leave a dead broker's claims in the store, so its clients' ids stay taken. */
+  keepDeadClaims?: boolean;
 }
 
 /** CLU-6: brokers announce themselves every 500 ms ... */
@@ -628,7 +630,7 @@ export class ClusterNode implements RemoteLink, ClusterPeers {
       this.dropLink(broker);
     });
     // The dead broker cannot release its claims; each survivor tries, each delete only at the revision it read.
-    if (why !== 'left the cluster') {
+    if (why !== 'left the cluster' && !this.options.defects?.keepDeadClaims) {
       for (const id of ids) void this.claims?.clearStale(id, broker).catch(() => undefined);
       for (const name of services) void this.serviceClaims?.clearStale(name, broker).catch(() => undefined);
     }
