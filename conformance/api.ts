@@ -25,10 +25,12 @@ import { parseTarget, TargetError } from './target.js';
 import { DEFAULT_START_TIMEOUT_MS } from './cases/context.js';
 import type { LimitName } from './limits.js';
 import type { LinesPeerOptions, LinesRole } from './wire/lines.js';
+import type { ClusterDriver } from './wire/cluster-driver.js';
 
 export { PROTOCOL_VERSION } from '../spec/generated/catalog.js';
 export type { CaseFaultReport } from './runner.js';
 export type { ConnectionSchedule, FaultStep } from './faults/schedule.js';
+export type { ClusterDriver } from './wire/cluster-driver.js';
 export { HARNESS_VERSION, TargetError, type Outcome, type CaseResult, type WireEntry, type Level, type LimitName, type LinesRole, type LinesPeerOptions };
 
 /**
@@ -50,6 +52,12 @@ export interface RunSuiteOptions {
   fifo?: boolean;
   /** Suite `broker-process`: the broker command the harness starts in each case (`{unix}`, `{port}`, `{host}` replaced). */
   brokerCommand?: string[];
+  /**
+   * Suite `cluster-process` without a command: what starts each case's NATS server and brokers and
+   * kills them (for brokers in this process). With `brokerCommand` instead, the harness starts
+   * `nats-server` and the command itself.
+   */
+  clusterDriver?: () => Promise<ClusterDriver>;
   /** With a `lines:` target: the role of the peer under test. */
   role?: LinesRole;
   /** With a `lines:` target: the per-phase timeout in whole seconds (default 2). */
@@ -158,6 +166,7 @@ function check(o: RunSuiteOptions, suites: string[]): void {
   if (o.listen !== undefined && o.target !== undefined) throw new HarnessUsageError('listen and target exclude each other');
   if (o.exec !== undefined && o.exec.length === 0) throw new HarnessUsageError('exec needs a command');
   if (o.brokerCommand !== undefined && (o.target !== undefined || o.exec !== undefined || o.listen !== undefined)) throw new HarnessUsageError('brokerCommand excludes target, exec and listen');
+  if (o.clusterDriver !== undefined && (o.brokerCommand !== undefined || o.target !== undefined || o.exec !== undefined || o.listen !== undefined)) throw new HarnessUsageError('clusterDriver excludes brokerCommand, target, exec and listen');
   if (o.target !== undefined && !o.target.startsWith('lines:')) {
     parseTarget(o.target);
     if (o.exec !== undefined && !o.target.startsWith('fifo:')) throw new HarnessUsageError('exec takes no target other than fifo:DIR');
@@ -198,6 +207,7 @@ export async function runSuite(options: RunSuiteOptions = {}): Promise<SuiteRun>
     const o: RunCommandOptions = {
       target: options.target, exec: options.brokerCommand ? undefined : options.exec, listen: options.listen, fifo: options.fifo,
       ...(options.brokerCommand ? { brokerCommand: options.brokerCommand } : {}),
+      ...(options.clusterDriver ? { clusterDriver: options.clusterDriver } : {}),
       ...(options.role ? { role: options.role, linesTimeoutS: options.linesTimeoutS ?? 2, linesPeer: options.linesPeer } : {}),
       token: options.token, limits: options.limits, suites, run: options.run ?? [], skip: options.skip ?? [], seed,
       timeoutMs: options.timeoutMs ?? 2000, startTimeoutMs: options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS,

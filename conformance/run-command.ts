@@ -13,6 +13,7 @@ import { summaryTable } from './report/summary.js';
 import { repoFile } from '../reference/paths.js';
 import { ConnectError } from './wire/connection.js';
 import { commandName, commandOf, ExecPeer, type PeerTarget } from './wire/peer-target.js';
+import type { ClusterDriver } from './wire/cluster-driver.js';
 import { ListenError, runPeerOf, type RunPeer } from './run-peer.js';
 import { PeerStartError, startFailureSince, startedCount, stopStartedSince, unstartable } from './wire/peer-process.js';
 import { TesteePool } from './wire/testee-pool.js';
@@ -45,6 +46,8 @@ export interface RunCommandOptions {
   linesPeer?: LinesPeerOptions;
   /** Suite broker-process: the broker command the harness starts in each case ({unix}, {port}, {host} replaced). */
   brokerCommand?: string[];
+  /** Suite cluster-process without a command: what starts each case's NATS server and brokers (brokers in this process, for the mutation tests). */
+  clusterDriver?: () => Promise<ClusterDriver>;
   token?: string;
   /** Makes the target shut down gracefully (HS-17), for a harness that controls it (tests); the embedded broker has its own. */
   shutdownPeer?: () => void;
@@ -149,6 +152,8 @@ async function probeStart(command: readonly string[], startTimeoutMs: number): P
 function bundlePeer(o: RunCommandOptions, description: string): BundlePeer {
   const base = { description, suites: o.suites };
   if (o.brokerCommand !== undefined) return { ...base, kind: 'exec', target: 'broker-process', command: o.brokerCommand };
+  // A cluster a driver of the caller's owns has no command line a replay could start again.
+  if (o.clusterDriver !== undefined) return { ...base, kind: 'embedded' };
   if (o.listen !== undefined) return { ...base, kind: 'listen', ...(o.exec ? { command: o.exec } : {}) };
   if (o.exec !== undefined) return { ...base, kind: 'exec', command: o.exec, ...(o.target !== undefined ? { target: o.target } : {}) };
   if (o.target !== undefined) return { ...base, kind: 'target', target: o.target };
@@ -229,7 +234,7 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
     let ack: Record<string, unknown> = {};
     try {
       // A lines peer has no handshake; the instrument suite starts (and handshakes) its own worker in every case.
-      const ownStart = target.kind === 'lines' || target.kind === 'broker-process' || (command && o.suites.every((s) => s === 'instrument'));
+      const ownStart = target.kind === 'lines' || target.kind === 'broker-process' || target.kind === 'owned-cluster' || (command && o.suites.every((s) => s === 'instrument'));
       if (!ownStart) ack = await probe(target, o.timeoutMs, token, o.suites, o.startTimeoutMs, testees && { pool: testees, seed: o.seed });
       else if (command) await probeStart(command, Math.max(o.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS, o.timeoutMs));
     } catch (e) {

@@ -9,12 +9,12 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { parseLinesTarget, parseTarget, TargetError } from './target.js';
 import { Listener } from './wire/listener.js';
-import { BrokerProcessPeer, EmbeddedPeer, ExecFifoPeer, ExecPeer, FifoDirPeer, ListenPeer, TcpPeer, type PeerTarget } from './wire/peer-target.js';
+import { BrokerProcessPeer, EmbeddedPeer, ExecFifoPeer, ExecPeer, FifoDirPeer, ListenPeer, OwnedClusterPeer, TcpPeer, type PeerTarget } from './wire/peer-target.js';
 import { brokerOptionsFor, EMBEDDED_LIMITS, resolveLimits, type Limits } from './limits.js';
 import type { RunCommandOptions } from './run-command.js';
 
 /** The options a run's peer comes from. */
-export type PeerOptions = Pick<RunCommandOptions, 'target' | 'exec' | 'listen' | 'fifo' | 'role' | 'linesTimeoutS' | 'linesPeer' | 'brokerCommand' | 'token' | 'limits'>;
+export type PeerOptions = Pick<RunCommandOptions, 'target' | 'exec' | 'listen' | 'fifo' | 'role' | 'linesTimeoutS' | 'linesPeer' | 'brokerCommand' | 'clusterDriver' | 'token' | 'limits'>;
 
 /** A run's peer, and what the harness started for it. */
 export interface RunPeer {
@@ -49,6 +49,7 @@ export async function runPeerOf(o: PeerOptions, say: (text: string) => void): Pr
     return { target: parseLinesTarget(o.target, { role: o.role, command: o.exec, timeoutS: o.linesTimeoutS, peer: o.linesPeer }), limits, ...token };
   }
   if (o.brokerCommand !== undefined) return { target: new BrokerProcessPeer(o.brokerCommand), limits, ...token };
+  if (o.clusterDriver !== undefined) return { target: new OwnedClusterPeer(o.clusterDriver), limits, ...token };
   if (o.listen !== undefined) return { ...(await listenPeer(o.listen, o.exec, say)), limits, ...token };
   if (o.exec !== undefined) return { ...execPeer(o.exec, o.target, o.fifo === true), limits, ...token };
   if (o.target === undefined) return embeddedPeer(o, say);

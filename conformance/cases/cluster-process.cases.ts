@@ -180,7 +180,7 @@ export const clusterProcessCases: Case[] = [
         // claims store tells it whether B2's id is taken, and the survivors must have removed that claim.
         await sleep(Math.max(0, killedAt + DEAD_WITHIN_MS + RELEASE_WITHIN_MS - Date.now()));
         const late = await cl.startBroker();
-        await cl.announced(late);
+        await cl.announced([late]);
         const conn = await cl.openTo(late, 'B2-on-a-new-broker');
         conn.send({ type: 'INIT', header: { id: 'init' }, payload: c.initPayload(b2!.clientId) });
         const m = await c.expectMessage(conn, `the answer to INIT with the client id of B2 on a broker started ${Date.now() - killedAt} ms after B2's broker died`, (x) => x.header.re === 'init');

@@ -1,52 +1,22 @@
 /**
- * A cluster the harness owns (suite cluster-process, `conformance --suite cluster-process -- CMD ARGS`):
- * its own NATS server (`nats-server -js` on a free loopback port, storage in a scratch directory) and
- * N brokers started from the broker command with `{host}`, `{port}`, `{nats}` and `{id}` replaced. Owning
- * the processes is what lets a case do what the cluster suite cannot (section 19): kill a broker
- * (SIGKILL to its process group: a death, not a `bye`), stop the NATS server and start it again on the
- * same port and storage, watch the control subject and publish on it as a foreign broker would.
- * Every process is started by startPeerProcess (a process group of its own) and ended by its PID.
+ * A cluster the harness owns (suite cluster-process): a NATS server and N brokers a ClusterDriver starts
+ * (conformance/wire/cluster-driver.ts: from the broker command, `conformance --suite cluster-process --
+ * CMD ARGS`, or the API's `clusterDriver`). Owning them is what lets a case do what the cluster suite
+ * cannot (section 19): kill a broker (a death, not a `bye`), stop the NATS server and start it again on
+ * the same port and storage, watch the control subject and publish on it as a foreign broker would.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { connect as connectTcp, createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { connect as connectNats, type NatsConnection } from '@nats-io/transport-node';
-import { startPeerProcess, unstartable, type PeerProcess } from '../wire/peer-process.js';
+import { ClusterDriverUnavailable, ProcessClusterDriver, type ClusterDriver } from '../wire/cluster-driver.js';
 import { ClusterPeer, TcpPeer } from '../wire/peer-target.js';
 import type { WireConnection } from '../wire/connection.js';
 import { CaseContext } from './context.js';
 import { CaseFailure, CaseSkipped } from './model.js';
 
-/** The NATS server the harness starts: Debian's `nats-server`, or the program NATS_SERVER names. */
-const NATS_SERVER = process.env['NATS_SERVER'] ?? 'nats-server';
-/** Between two tries to connect to a process that is starting. */
-const POLL_MS = 50;
-/** How long brokers may take to see each other once all listen: the heartbeats of section 19 make it 500 ms. */
+/** How long a broker may take to announce itself once it listens: section 19's heartbeat is every 500 ms. */
 const JOIN_WITHIN_MS = 10_000;
-
-/** A free TCP port on loopback (bound, then released: the process started next takes it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connectTcp({ port, host: '127.0.0.1' });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
+/** After every broker was heard: two heartbeats, so that each has heard the others too. */
+const SETTLE_MS = 2 * 500;
+const CONTROL_SUBJECT = 'concord.v1.control';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -60,67 +30,49 @@ function brokerOf(data: Uint8Array): string | undefined {
   }
 }
 
-/** A process of the owned cluster could not be started: a fault of the setup, not a verdict on the brokers' conformance. */
-export class ClusterSetupError extends Error {
-  override name = 'ClusterSetupError';
-}
-
-/** Waits until `port` accepts, the process exits, or `ms` pass. */
-async function listening(what: string, proc: PeerProcess, port: number, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await accepts(port))) {
-    if (proc.status !== undefined) throw new ClusterSetupError(`${what} exited (${proc.status}) before accepting on 127.0.0.1:${port}: ${proc.command.join(' ')}${proc.stderrTail() ? `\n${proc.stderrTail()}` : ''}`);
-    if (Date.now() > deadline) throw new ClusterSetupError(`${what} did not accept on 127.0.0.1:${port} within ${ms} ms: ${proc.command.join(' ')}`);
-    await sleep(POLL_MS);
-  }
-}
-
 export interface OwnedBroker {
   readonly id: string;
   readonly port: number;
-  process: PeerProcess;
 }
 
 export class OwnedCluster {
-  private nats: PeerProcess | undefined;
   private readonly clients: NatsConnection[] = [];
   private context: CaseContext | undefined;
+  readonly brokers: OwnedBroker[] = [];
 
   private constructor(
     private readonly outer: CaseContext,
-    private readonly command: string[],
-    readonly brokers: OwnedBroker[],
-    readonly natsPort: number,
-    private readonly storeDir: string,
+    private readonly driver: ClusterDriver,
   ) {}
 
-  /** Where the case's connections go once the brokers run: the k-th to broker k mod N (not recorded into replay bundles: a replay cannot own the cluster). */
+  get natsUrl(): string {
+    return this.driver.natsUrl;
+  }
+
+  /** Where the case's connections go: the k-th to broker k mod N of those started before its first use (not recorded into replay bundles: a replay cannot own the cluster). */
   get ctx(): CaseContext {
     this.context ??= new CaseContext({ ...this.outer.options, target: new ClusterPeer(this.brokers.map((b) => new TcpPeer('127.0.0.1', b.port))), recorder: undefined });
     return this.context;
   }
 
-  get natsUrl(): string {
-    return `nats://127.0.0.1:${this.natsPort}`;
-  }
-
-  /**
-   * Starts the NATS server and `count` brokers from the suite's command, then waits until they have
-   * heard each other (two heartbeats). Skips the case when the command or the machine cannot do it.
-   */
+  /** Starts the NATS server and `count` brokers, then waits until they have heard each other. Skips the case when the peer options cannot own a cluster. */
   static async start(ctx: CaseContext, count = 3): Promise<OwnedCluster> {
     const t = ctx.options.target;
-    if (t.kind !== 'broker-process') throw new CaseSkipped('needs the broker command: conformance --suite cluster-process -- CMD ARGS ({host} {port} {nats} {id} replaced)');
-    const command = [...t.command];
-    for (const p of ['port', 'nats', 'id']) if (!command.some((a) => a.includes(`{${p}}`))) throw new CaseSkipped(`the broker command has no {${p}}: the harness starts ${count} brokers on one NATS server of its own`);
-    const missing = unstartable([NATS_SERVER]);
-    if (missing !== undefined) throw new CaseSkipped(`needs a NATS server to own the cluster (${missing}; Debian: apt-get install nats-server, or set NATS_SERVER)`);
-    const storeDir = mkdtempSync(join(tmpdir(), 'concord-owned-nats-'));
-    const cluster = new OwnedCluster(ctx, command, [], await freePort(), storeDir);
+    let driver: ClusterDriver;
     try {
-      await cluster.startNats();
+      if (t.kind === 'broker-process') driver = await ProcessClusterDriver.start(t.command, ctx.startTimeoutMs);
+      else if (t.kind === 'owned-cluster') driver = await t.driver();
+      else throw new ClusterDriverUnavailable('needs the broker command: conformance --suite cluster-process -- CMD ARGS ({host} {port} {nats} {id} replaced)');
+    } catch (e) {
+      if (e instanceof ClusterDriverUnavailable) throw new CaseSkipped(e.message);
+      throw e;
+    }
+    const cluster = new OwnedCluster(ctx, driver);
+    try {
       for (let i = 0; i < count; i++) await cluster.startBroker();
-      await cluster.joined();
+      const all = cluster.brokers.map((_, i) => i);
+      await cluster.announced(all);
+      await sleep(SETTLE_MS);
     } catch (e) {
       await cluster.close();
       throw e;
@@ -128,80 +80,29 @@ export class OwnedCluster {
     return cluster;
   }
 
-  /**
-   * Starts one more broker from the command and waits until it accepts connections (the first ones
-   * before `ctx` is first used: its entries are the brokers started by then). Returns its index.
-   */
+  /** Starts one more broker (its id unique to the run); returns its index. Brokers started after `ctx` was first used are reached with openTo. */
   async startBroker(): Promise<number> {
     const i = this.brokers.length;
     const id = this.outer.uniqueId(`broker${i + 1}`);
-    const port = await freePort();
-    const vars: Record<string, string> = { host: '127.0.0.1', port: String(port), nats: this.natsUrl, id };
-    const args = this.command.map((a) => Object.entries(vars).reduce((x, [k, v]) => x.replaceAll(`{${k}}`, v), a));
-    const proc = startPeerProcess(args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    this.brokers.push({ id, port, process: proc });
-    await listening(`broker ${id}`, proc, port, this.outer.startTimeoutMs);
+    const port = await this.driver.startBroker(id);
+    this.brokers.push({ id, port });
     return i;
   }
 
-  /** A connection to broker `i` (one started after `ctx` too), tracked by `ctx`. */
+  /** A connection to broker `i`, tracked by `ctx`. */
   async openTo(i: number, label: string): Promise<WireConnection> {
     return this.ctx.adopt(await new TcpPeer('127.0.0.1', this.brokers[i]!.port).open(label, this.outer.timeoutMs));
   }
 
-  /** Resolves at the first message broker `i` publishes on the control subject (its NATS link is up), or fails after JOIN_WITHIN_MS. */
-  async announced(i: number): Promise<void> {
-    const id = this.brokers[i]!.id;
-    const nc = await this.natsClient();
-    const sub = nc.subscribe('concord.v1.control');
-    const timer = setTimeout(() => sub.unsubscribe(), JOIN_WITHIN_MS);
-    let heard = false;
-    try {
-      for await (const m of sub) {
-        if (brokerOf(m.data) === id) {
-          heard = true;
-          break;
-        }
-      }
-    } finally {
-      clearTimeout(timer);
-      sub.unsubscribe();
-    }
-    if (!heard) throw new CaseFailure(`[CLU-4] within ${JOIN_WITHIN_MS} ms of listening, broker ${id} sent no message on concord.v1.control`, 'a heartbeat every 500 ms', 'none');
-  }
-
-  /** Starts (or starts again, on the same port and storage: the claims survive) the NATS server. */
-  async startNats(): Promise<void> {
-    const proc = startPeerProcess([NATS_SERVER, '-js', '-a', '127.0.0.1', '-p', String(this.natsPort), '-sd', this.storeDir], { stdio: ['ignore', 'ignore', 'pipe'] });
-    this.nats = proc;
-    await listening('nats-server', proc, this.natsPort, this.outer.startTimeoutMs);
-  }
-
-  /** Kills the NATS server (SIGKILL to its group) and waits for its exit: every broker loses its link at once. */
-  async stopNats(): Promise<void> {
-    const proc = this.nats;
-    this.nats = undefined;
-    if (!proc) return;
-    proc.stop();
-    await proc.exited;
-  }
-
-  /** Kills broker `i` (SIGKILL to its process group: no `bye`, its connections reset) and waits for its exit. */
-  async kill(i: number): Promise<void> {
-    const b = this.brokers[i]!;
-    b.process.stop();
-    await b.process.exited;
-  }
-
   /**
-   * Waits until every broker has heard every other one: each broker's heartbeat seen on the control
-   * subject after all of them listen, then one more period, so that each has received the others'.
+   * Resolves once each broker of `which` has published on the control subject (its NATS link is up);
+   * one that stays silent for JOIN_WITHIN_MS breaks CLU-4 (the brokers run, and the NATS server is the harness's).
    */
-  private async joined(): Promise<void> {
-    const nc = await this.natsClient();
+  async announced(which: number[]): Promise<void> {
+    const ids = new Set(which.map((i) => this.brokers[i]!.id));
     const heard = new Set<string>();
-    const ids = new Set(this.brokers.map((b) => b.id));
-    const sub = nc.subscribe('concord.v1.control');
+    const nc = await this.natsClient();
+    const sub = nc.subscribe(CONTROL_SUBJECT);
     const timer = setTimeout(() => sub.unsubscribe(), JOIN_WITHIN_MS);
     try {
       for await (const m of sub) {
@@ -213,12 +114,23 @@ export class OwnedCluster {
       clearTimeout(timer);
       sub.unsubscribe();
     }
-    if (heard.size < ids.size) {
-      const silent = [...ids].filter((id) => !heard.has(id));
-      // The brokers run and the NATS server is the harness's: a broker that never announces itself breaks CLU-4.
-      throw new CaseFailure(`[CLU-4] within ${JOIN_WITHIN_MS} ms of listening, ${silent.join(', ')} sent no message on concord.v1.control: no heartbeat, so the brokers did not form a cluster on the NATS server at ${this.natsUrl}`, 'a heartbeat every 500 ms from each broker', 'none');
+    const silent = [...ids].filter((id) => !heard.has(id));
+    if (silent.length > 0) {
+      throw new CaseFailure(`[CLU-4] within ${JOIN_WITHIN_MS} ms of listening, ${silent.join(', ')} sent no message on ${CONTROL_SUBJECT}: no heartbeat, so no cluster formed on the NATS server at ${this.natsUrl}`, 'a heartbeat every 500 ms from each broker', 'none');
     }
-    await sleep(2 * 500);
+  }
+
+  /** Kills broker `i`: no `bye`, its connections dropped (SIGKILL to its process group, with the command). */
+  kill(i: number): Promise<void> {
+    return this.driver.kill(this.brokers[i]!.id);
+  }
+
+  stopNats(): Promise<void> {
+    return this.driver.stopNats();
+  }
+
+  startNats(): Promise<void> {
+    return this.driver.startNats();
   }
 
   /** A NATS connection of the harness's own to the owned server (closed with the cluster). */
@@ -228,14 +140,11 @@ export class OwnedCluster {
     return nc;
   }
 
-  /** Ends the case's connections, every broker, the NATS server, and removes the storage. */
+  /** Ends the case's connections, every broker and the NATS server. */
   async close(): Promise<void> {
     this.context?.close();
     await Promise.all(this.clients.map((nc) => nc.close().catch(() => undefined)));
-    for (const b of this.brokers) b.process.stop();
-    await Promise.all(this.brokers.map((b) => b.process.exited));
-    await this.stopNats();
-    rmSync(this.storeDir, { recursive: true, force: true });
+    await this.driver.close();
   }
 }
 

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { runSuite, type CaseOutcome } from '../api.js';
 import { clusterProcessCases } from '../cases/cluster-process.cases.js';
 import { tsProgram } from '../../reference/test/programs.js';
+import { inProcessClusterDriver } from './in-process-cluster-driver.js';
 
 const PLACEHOLDERS = ['--host', '{host}', '--port', '{port}', '--cluster', '{nats}', '--broker-id', '{id}'];
 const reference = tsProgram('reference/cli.ts', 'broker', ...PLACEHOLDERS, '--log-level', 'error');
@@ -42,4 +43,12 @@ describe('the cluster-process suite', () => {
     expect(run.cases.map((c) => `${c.id}: ${c.outcome}`), `seed ${run.seed}`).toEqual(ids.map((id) => `${id}: fail`));
     for (const c of run.cases) expect(c.message).toMatch(message);
   }, 120_000);
+});
+
+describe('the cluster-process suite against brokers in this process (the mutation tests run it so)', () => {
+  it('passes every case, a kill being Broker.crash()', async () => {
+    const r = await runSuite({ clusterDriver: inProcessClusterDriver(), suites: ['cluster-process'], timeoutMs: 2000 });
+    expect(outcomes(r.cases).filter((o) => !o.endsWith(': pass')), `seed ${r.seed}`).toEqual([]);
+    expect(r.cases.length).toBe(clusterProcessCases.length);
+  }, 180_000);
 });

@@ -9,6 +9,7 @@ import { ConnectError, WireConnection } from './connection.js';
 import { openFifo } from './fifo.js';
 import type { LinesTarget } from './lines.js';
 import type { Listener } from './listener.js';
+import type { ClusterDriver } from './cluster-driver.js';
 
 /** Which connection of a case is being opened, and the run's seed (a spawned peer's hash seed follows it). */
 export interface ConnectionPlace {
@@ -180,8 +181,23 @@ export class EmbeddedPeer {
   }
 }
 
+/** A cluster whose brokers and NATS server a driver the API was given starts and ends (suite cluster-process), such as brokers in this process. */
+export class OwnedClusterPeer {
+  readonly kind = 'owned-cluster';
+  constructor(readonly driver: () => Promise<ClusterDriver>) {}
+  open(): Promise<WireConnection> {
+    return Promise.reject(new ConnectError(`${this.describe()}: each case starts its own cluster (suite cluster-process)`));
+  }
+  describe(): string {
+    return 'owned cluster (clusterDriver)';
+  }
+  name(): string {
+    return 'owned-cluster';
+  }
+}
+
 /** Every kind of peer; `kind` tells them apart. */
-export type PeerTarget = TcpPeer | UnixPeer | ClusterPeer | FifoDirPeer | ExecPeer | ExecFifoPeer | LinesPeer | BrokerProcessPeer | ListenPeer | EmbeddedPeer;
+export type PeerTarget = TcpPeer | UnixPeer | ClusterPeer | FifoDirPeer | ExecPeer | ExecFifoPeer | LinesPeer | BrokerProcessPeer | ListenPeer | EmbeddedPeer | OwnedClusterPeer;
 
 /** The peer command the harness starts for each connection (over stdio or a FIFO pair), if it starts one. */
 export function commandOf(target: PeerTarget): readonly string[] | undefined {

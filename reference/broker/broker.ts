@@ -217,6 +217,16 @@ export class Broker {
     return this.closing;
   }
 
+  /**
+   * @internal Test-only: ends as a killed process would, for brokers run in one test process (the
+   * cluster-process suite's mutation tests): connections dropped, and with `cluster` no `bye` said and
+   * no claim released, so the other brokers must find the death by the silence (CLU-4, CLU-6, CLU-7).
+   */
+  crash(): Promise<void> {
+    this.cluster?.abandon();
+    return this.close();
+  }
+
   /** With the `cluster` option: resolves once the broker joined (NATS connected, claims bucket open). */
   clusterReady(): Promise<void> {
     return this.cluster?.ready ?? Promise.resolve();

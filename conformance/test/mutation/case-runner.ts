@@ -14,6 +14,7 @@ import { CASE_LIMITS, frameTimeoutOf, MUTATION_SEED, placementOf, SKIPPED_ON_REF
 import { startPool, type CasePool, type PoolJob } from './case-pool.js';
 import type { CaseResult } from '../../runner.js';
 import type { Case } from '../../cases/model.js';
+import type { ClusterDriver } from '../../wire/cluster-driver.js';
 
 /**
  * An exception nothing caught, or a rejection nothing handled, while a case ran. The broker runs inside
@@ -48,7 +49,9 @@ async function failingOnUncaught<T>(caseId: string, run: () => Promise<T>): Prom
 /** The brokers one case runs against: the harness's target, and how to shut them down (HS-17) or stop them. */
 export interface BrokersUnderTest {
   /** `host:port`, or several joined by commas (the k-th connection of a case goes to the k-th mod n). */
-  target: string;
+  target?: string;
+  /** Instead of a target, for the cluster-process suite: what starts the case's own cluster (its brokers in this process). */
+  clusterDriver?: () => Promise<ClusterDriver>;
   /** Starts the graceful shutdown the harness asks for (`handshake/broker-shutdown-drains-and-closes`). */
   shutdown(): void;
   /** Stops every broker at once; called when the case ends, also when it failed. */
@@ -67,7 +70,7 @@ export async function runCaseAgainst(harness: BuiltHarness, start: StartBrokers,
     let results: CaseResult[] = [];
     try {
       await harness.runCommand({
-        target: brokers.target, token, limits: given, shutdownPeer: () => brokers.shutdown(),
+        ...(brokers.clusterDriver ? { clusterDriver: brokers.clusterDriver } : { target: brokers.target }), token, limits: given, shutdownPeer: () => brokers.shutdown(),
         suites: [suite], cases: [c], run: [], skip: [], seed: MUTATION_SEED,
         timeoutMs: frameTimeoutOf(c.id), failFast: false, strict: true, knownFailing: [], json: true,
         // Apart from the reports of cases running beside it (case-pool.ts): their `latest` links would clash.
@@ -126,7 +129,7 @@ export function defineCaseTests(harness: BuiltHarness, t: CaseTests): void {
         if (inject('mode') !== 'mutant' || t.together <= 1) return;
         // The tests Stryker selected for this mutant (its per-test coverage): vitest has marked the others skipped.
         const selected = new Set(describeBlock.tasks.filter((task) => task.mode === 'run').map((task) => task.name));
-        const jobs: PoolJob<CaseResult>[] = tests.filter((x) => selected.has(x.name)).map((x) => ({ name: x.name, placement: placementOf(x.c.id), run: () => t.run(suite, x.c) }));
+        const jobs: PoolJob<CaseResult>[] = tests.filter((x) => selected.has(x.name)).map((x) => ({ name: x.name, placement: placementOf(x.c.id, suite), run: () => t.run(suite, x.c) }));
         // The cases that run alone go last, so that none holds up the cases sharing the pool.
         jobs.sort((x, y) => Number(x.placement === 'alone') - Number(y.placement === 'alone'));
         const expectedOf = new Map(tests.map((x) => [x.name, x.expected]));

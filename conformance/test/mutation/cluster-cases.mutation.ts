@@ -17,15 +17,16 @@ import { NatsProcess } from '../../../reference/broker/cluster/nats-process.js';
 import { clusterOn, type ClusterUnderTest } from '../../../reference/broker/cluster/test/cluster-fixture.js';
 import { loadBuiltHarness } from './harness-build.js';
 import { defineCaseTests, reportDirForThisFile, runCaseAgainst, type StartBrokers } from './case-runner.js';
+import { inProcessClusterDriver } from '../in-process-cluster-driver.js';
 import { CLUSTER_CASES_TOGETHER, MUTATION_SEED, NEEDS_ONE_BROKER, PER_BROKER_CASES } from './scope.js';
 
 /**
- * The suites of this file: the core cases spread over the brokers, and the cluster suite (claims,
- * look-ups, STATS across brokers). `bus` passes spread too (36 cases, 9 s), but none of its cases failed
+ * The suites of this file: the core cases spread over the brokers, the cluster suite (claims,
+ * look-ups, STATS across brokers), and the cluster-process suite (a broker killed, NATS stopped). `bus` passes spread too (36 cases, 9 s), but none of its cases failed
  * with any of three cluster-only mutants of bus.ts applied by hand (lines 112, 167, 194): not worth its
  * time yet.
  */
-const CLUSTER_SUITES = ['core', 'cluster'] as const;
+const CLUSTER_SUITES = ['core', 'cluster', 'cluster-process'] as const;
 const BROKERS = ['b1', 'b2', 'b3'];
 /**
  * The brokers see each other one heartbeat after the last joined: at the fixture's 200 ms that was 228 ms
@@ -144,10 +145,17 @@ const spreadCluster: StartBrokers = async (caseId, options) => {
   };
 };
 
+/**
+ * The cluster-process suite owns its cluster: each case starts its NATS server and brokers through the
+ * driver (in this process, from the mutated sources, with the default 500 ms heartbeat the cases judge),
+ * kills a broker with Broker.crash() and stops NATS; the harness ends them when the case ends.
+ */
+const ownedCluster: StartBrokers = (_caseId, options) => Promise.resolve({ clusterDriver: inProcessClusterDriver(options), shutdown: () => undefined, close: () => Promise.resolve() });
+
 defineCaseTests(harness, {
   suites: CLUSTER_SUITES,
   testName: (c, expected) => `cluster > ${c.id} -> ${expected}`,
   leftOut: new Map([...PER_BROKER_CASES, ...NEEDS_ONE_BROKER]),
   together: CLUSTER_CASES_TOGETHER,
-  run: (suite, c) => runCaseAgainst(harness, spreadCluster, reportDir, suite, c),
+  run: (suite, c) => runCaseAgainst(harness, suite === 'cluster-process' ? ownedCluster : spreadCluster, reportDir, suite, c),
 });

@@ -93,10 +93,14 @@ function casesTogether(name: string, fallback: number): number {
  * above), whose load could make a case beside them miss a frame timeout and kill a mutant no case kills
  * on its own; the handshake timeouts of `limits/handshake-timeout/` only wait (25 ms of CPU). `waits`:
  * `requests/timeout-at-the-catalog-timeout`, 12.5 s of waiting and 64 ms of CPU, whose every timed
- * check has a margin of 5 s; it runs from the start, beside the others.
+ * check has a margin of 5 s; it runs from the start, beside the others. The cluster-process suite's
+ * cases run alone too: each owns a cluster, and its timed checks (heartbeat gaps, a death seen within
+ * 2.5 s) must not lose their margins to cases beside them.
  */
-export function placementOf(id: string): Placement {
+export function placementOf(id: string, suite?: string): Placement {
   if (id === 'requests/timeout-at-the-catalog-timeout') return 'waits';
+  // Each starts a NATS server and brokers of its own and judges heartbeat gaps and a death's 2.5 s bound.
+  if (suite === 'cluster-process') return 'alone';
   const heavy = (id.startsWith('limits/') && !id.startsWith('limits/handshake-timeout/')) || id.includes('/prop')
     || ['framing/split-at-every-byte', 'handshake/handshake-budget-ends-at-init-ack', 'requests/many-in-flight-no-cross-talk'].includes(id);
   return heavy ? 'alone' : 'pool';

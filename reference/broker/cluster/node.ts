@@ -206,6 +206,16 @@ export class ClusterNode implements RemoteLink, ClusterPeers {
     for (const type of lostHandlers) this.host.log.warn('a bus handler claim could not be written again after NATS came back', { message_type: type });
   }
 
+  /**
+   * @internal Test-only (Broker.crash): forgets the link as a killed process would, before the broker's
+   * connections close, so that stop() then says no `bye` and releases no claim: the others find this
+   * broker dead by its silence and take its claims over (CLU-4, CLU-7).
+   */
+  abandon(): void {
+    this.connected = false;
+    this.claims = this.serviceClaims = this.handlerClaims = undefined;
+  }
+
   /** Leaves the cluster: other brokers drop this broker's clients at once instead of after deadAfterMs. */
   async stop(): Promise<void> {
     this.stopped = true;
