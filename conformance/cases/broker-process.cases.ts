@@ -9,6 +9,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { startPeerProcess, type PeerProcess } from '../wire/peer-process.js';
+import { freePort } from '../wire/cluster-driver.js';
 import { promises as fsp } from 'node:fs';
 import { createServer, connect, type Server } from 'node:net';
 import { constants as fsc, openSync, closeSync } from 'node:fs';
@@ -76,14 +77,6 @@ async function waitReachable(s: Started, target: { path: string } | { host: stri
     await new Promise((r) => setTimeout(r, 100));
   }
   return false;
-}
-
-async function freePort(host = '127.0.0.1'): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((resolve, reject) => { srv.once('error', reject); srv.listen(0, host, resolve); });
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
 }
 
 async function portFree(port: number, host = '127.0.0.1'): Promise<boolean> {

@@ -13,13 +13,12 @@ import { summarize, type CaseContext, type Session } from './context.js';
 import { errorOf, expectSilence, reasoning, reasoningAnswer, requestOrSkip, session } from './runtime-helpers.js';
 import { withOwnedCluster, type OwnedCluster } from './owned-cluster.js';
 import { sleep } from '../bus/wire-rules.js';
+import { RELEASE_WITHIN_MS, RETRY_EVERY_MS } from './cluster.cases.js';
 import type { ErrorName } from '../../spec/generated/catalog.js';
 
 /** Section 19's timings: a heartbeat every 500 ms; a broker silent for 2,000 ms is dead, seen by clients at most 2.5 s after it died. */
 const HEARTBEAT_MS = 500;
 const DEAD_WITHIN_MS = 2500;
-/** A claim released by the survivors is free again within this (the spec sets no bound; a release is one write to the store). */
-const RELEASE_WITHIN_MS = 2000;
 /** Heartbeats watched over this window; each broker must send at least HEARTBEATS_AT_LEAST (6 nominal: two may be lost to a loaded machine). */
 const WATCH_MS = 3000;
 const HEARTBEATS_AT_LEAST = 4;
@@ -31,7 +30,6 @@ const OUTAGE_NOTICED_MS = 1000;
 const OUTAGE_MS = 3000;
 /** The spec sets no bound on the reconnection; NATS clients retry every 250 ms to 2 s. */
 const RECONNECT_WITHIN_MS = 10_000;
-const RETRY_EVERY_MS = 100;
 
 const signal = { coordination_id: 'cluster-process', disagreement_score: 0.5, threshold: 0.25 };
 

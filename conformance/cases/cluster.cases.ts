@@ -22,9 +22,9 @@ import type { ErrorName, MessageName } from '../../spec/generated/catalog.js';
 /** Races per claim case: each pair of entries the rounds reach is raced once, whoever sends first alternating. */
 const RACE_ROUNDS = 3;
 /** A released claim is free again within this (the spec sets no bound; a release is one write to the store). */
-const RELEASE_WITHIN_MS = 2000;
+export const RELEASE_WITHIN_MS = 2000;
 /** Between two tries to take a released claim. */
-const RETRY_EVERY_MS = 50;
+export const RETRY_EVERY_MS = 50;
 /** How long the provider of the slow dispatch takes, and that dispatch's timeout_ms, far above it (a slow machine keeps the verdict). */
 const SLOW_ANSWER_MS = 2500;
 const SLOW_DISPATCH_TIMEOUT_MS = 8 * SLOW_ANSWER_MS;

@@ -43,12 +43,12 @@ const NATS_SERVER = process.env['NATS_SERVER'] ?? 'nats-server';
 /** Between two tries to connect to a process that is starting. */
 const POLL_MS = 50;
 
-/** A free TCP port on loopback (bound, then released: the process started next takes it). */
-export function freePort(): Promise<number> {
+/** A free TCP port on `host` (bound, then released: the process started next takes it). */
+export function freePort(host = '127.0.0.1'): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
+    s.listen(0, host, () => {
       const { port } = s.address() as { port: number };
       s.close(() => resolve(port));
     });
