@@ -4,7 +4,9 @@
  *   - `router`: the minimal Node router (bench/node-router.ts), Node's floor;
  *   - `broker`: the reference broker from dist/ (`concord broker --port 0`).
  * CONCORD_BENCH_BROKER_NODE_FLAGS adds Node flags to the broker's process (e.g. `--cpu-prof`),
- * CONCORD_BENCH_ROUTER_NODE_FLAGS to the Node router's (to profile both the same way);
+ * CONCORD_BENCH_ROUTER_NODE_FLAGS to the Node router's (to profile both the same way),
+ * CONCORD_BENCH_BEFORE_NODE_FLAGS to the `before` target's in place of the broker's (so one build can run
+ * side by side with and without a flag);
  * CONCORD_BENCH_BROKER_CLI runs another build of the broker; CONCORD_BENCH_BEFORE_CLI adds that build as
  * a fourth target, `before`, so a before/after comparison runs side by side in the same interleaved rounds
  * (name it in CONCORD_BENCH_TARGETS, e.g. `broker,before,router`).
@@ -45,7 +47,7 @@ export async function startTarget(name: TargetName, cpus?: string): Promise<Targ
   let child: ChildProcess;
   let port: number;
   if (name === 'broker' || name === 'before') {
-    const flags = nodeFlags('CONCORD_BENCH_BROKER_NODE_FLAGS');
+    const flags = nodeFlags(name === 'before' && process.env['CONCORD_BENCH_BEFORE_NODE_FLAGS'] !== undefined ? 'CONCORD_BENCH_BEFORE_NODE_FLAGS' : 'CONCORD_BENCH_BROKER_NODE_FLAGS');
     const cli = name === 'before' ? process.env['CONCORD_BENCH_BEFORE_CLI'] : (process.env['CONCORD_BENCH_BROKER_CLI'] ?? BROKER_CLI);
     if (cli === undefined) throw new Error('the target `before` needs CONCORD_BENCH_BEFORE_CLI (the cli.js of another build)');
     child = spawnTracked(name, process.execPath, [...flags, cli, 'broker', '--host', '127.0.0.1', '--port', '0', '--log-level', 'info'], cpus);
