@@ -52,7 +52,15 @@ export function withRe(frame: Uint8Array, re: string): Uint8Array {
 /** The case a bundle replays: its id, section and statements; it counts as required whatever its level, since it was asked for. */
 export function bundleCase(bundle: Bundle): Case {
   const c = bundle.case;
-  return { id: c.id, section: c.section, level: 'required', statements: c.statements, requirement: c.requirement, run: (ctx) => play(ctx, bundle.steps) };
+  return {
+    id: c.id, section: c.section, level: 'required', statements: c.statements, requirement: c.requirement,
+    run: async (ctx) => {
+      await play(ctx, bundle.steps);
+      // Steps that ran out of a bundle marked not replayable are not the case: what it did beyond them (a
+      // check in code, a peer driven another way, such as a cluster the case owned) was never recorded.
+      if (!bundle.replayable) throw new NotReplayable(`the bundle's ${bundle.steps.length} recorded steps passed, but the case did more that no bundle can hold: ${bundle.not_replayable ?? 'no reason recorded'} (replay the case itself with the command in its report)`);
+    },
+  };
 }
 
 async function play(ctx: CaseContext, steps: Step[]): Promise<void> {

@@ -112,6 +112,16 @@ describe('replay bundles', () => {
     expect(r.code).toBe(2);
   }, 120_000);
 
+  it('stops inconclusive (exit 2), never a pass, when a bundle marked not replayable runs out of steps (a case that drove its peer another way)', async () => {
+    const b = JSON.parse(readFileSync(bundlePath(ECHO), 'utf8')) as Bundle;
+    const unrecorded = join(reportDir, 'unrecorded.bundle.json');
+    writeFileSync(unrecorded, JSON.stringify({ ...b, replayable: false, not_replayable: 'the case owned a cluster of brokers' }));
+    const r = await replay(unrecorded, '--exec', '--', ...tsx('reference/cli.ts', 'testee'));
+    expect(r.outcomes).toEqual({ [ECHO]: 'timeout' });
+    expect(r.messages[0]).toMatch(/recorded steps passed, but the case did more .*owned a cluster/);
+    expect(r.code).toBe(2);
+  }, 120_000);
+
   it('replays through the command line: conformance replay BUNDLE --exec -- CMD exits with the verdict', async () => {
     const r = await cli('replay', bundlePath(REFUSE), '--report-dir', reportDir, '--exec', '--', 'perl', 'peers/perl/concord_testee.pl');
     expect(r.stderr).toContain(`conformance replay: ${REFUSE}, recorded fail against exec: `);
