@@ -6,14 +6,13 @@
  * `{port}`, `{nats}` and `{id}` replaced; the k-th connection of a case goes to broker k mod 3.
  */
 import { encodeMessage } from '../../reference/codec/message.js';
-import { registryName } from '../../reference/codec/catalog.js';
 import type { Message } from '../../reference/codec/message.js';
 import { defineCase, CaseFailure, type Case } from './model.js';
 import { summarize, type CaseContext, type Session } from './context.js';
-import { errorOf, expectSilence, reasoning, reasoningAnswer, requestOrSkip, session } from './runtime-helpers.js';
-import { withOwnedCluster, type OwnedCluster } from './owned-cluster.js';
+import { errorOf, expectSilence, reasoning, reasoningAnswer, requestOrSkip } from './runtime-helpers.js';
+import { withOwnedCluster } from './owned-cluster.js';
 import { sleep } from '../bus/wire-rules.js';
-import { RELEASE_WITHIN_MS, RETRY_EVERY_MS } from './cluster.cases.js';
+import { codeOf, RELEASE_WITHIN_MS, RETRY_EVERY_MS, sessionsInOrder } from './cluster.cases.js';
 import type { ErrorName } from '../../spec/generated/catalog.js';
 
 /** Section 19's timings: a heartbeat every 500 ms; a broker silent for 2,000 ms is dead, seen by clients at most 2.5 s after it died. */
@@ -32,17 +31,6 @@ const OUTAGE_MS = 3000;
 const RECONNECT_WITHIN_MS = 10_000;
 
 const signal = { coordination_id: 'cluster-process', disagreement_score: 0.5, threshold: 0.25 };
-
-/** Sessions on brokers 0, 1 and 2 of the owned cluster, in that order. */
-async function onEachBroker(cl: OwnedCluster, labels: string[]): Promise<Session[]> {
-  const out: Session[] = [];
-  for (const label of labels) out.push(await session(cl.ctx, label));
-  return out;
-}
-
-function codeOf(m: Message): string {
-  return m.name === 'ERROR' ? registryName(errorOf(m).code) ?? String(errorOf(m).code) : m.name;
-}
 
 /** Whether `m` is ERROR `code`. */
 const is = (m: Message, code: ErrorName): boolean => m.name === 'ERROR' && codeOf(m) === code;
@@ -78,7 +66,7 @@ export const clusterProcessCases: Case[] = [
     async run(ctx) {
       await withOwnedCluster(ctx, async (cl) => {
         const c = cl.ctx;
-        const [a, b, cc] = await onEachBroker(cl, ['A', 'B', 'C']);
+        const [a, b, cc] = await sessionsInOrder(cl.ctx, ['A', 'B', 'C']);
         // Two requests of A in flight across brokers: to B, whose broker is killed, and to C, whose broker lives on.
         a!.conn.send({ type: 'REASONING_REQUEST', header: { id: 'to-b', dst: b!.clientId }, payload: reasoning('cluster') });
         await c.expectMessage(b!.conn, "A's request, forwarded to B on broker 2", (m) => m.name === 'REASONING_REQUEST' && m.header.src === a!.clientId);
@@ -118,7 +106,7 @@ export const clusterProcessCases: Case[] = [
     async run(ctx) {
       await withOwnedCluster(ctx, async (cl) => {
         const c = cl.ctx;
-        const [a, b] = await onEachBroker(cl, ['A', 'B']);
+        const [a, b] = await sessionsInOrder(cl.ctx, ['A', 'B']);
         const name = c.uniqueId('svc');
         const registered = await requestOrSkip(c, b!, 'SERVICE_REGISTER', { service: { name, service_type: 'conformance', version: '1.0.0' } }, 'the service registry');
         if (registered.name !== 'ACK') throw new CaseFailure(`SERVICE_REGISTER of ${name} was not acknowledged`, 'ACK', summarize(registered));
@@ -154,7 +142,7 @@ export const clusterProcessCases: Case[] = [
       await withOwnedCluster(ctx, async (cl) => {
         const c = cl.ctx;
         // B and B2 on broker 2: B's id is taken again on a survivor, B2's on a broker started after the death.
-        const [, b, cc, , b2] = await onEachBroker(cl, ['A', 'B', 'C', 'D', 'B2']);
+        const [, b, cc, , b2] = await sessionsInOrder(cl.ctx, ['A', 'B', 'C', 'D', 'B2']);
         // B's id is held by a live broker: refused on broker 3 (CLU-3) before the death ...
         const before = await c.openBeside(cc!.conn, 'B-again-early');
         before.send({ type: 'INIT', header: { id: 'init' }, payload: c.initPayload(b!.clientId) });
@@ -215,7 +203,7 @@ export const clusterProcessCases: Case[] = [
           },
         });
         // Traffic across brokers while watching, so that frame messages are seen too.
-        const [a, b] = await onEachBroker(cl, ['A', 'B']);
+        const [a, b] = await sessionsInOrder(cl.ctx, ['A', 'B']);
         const start = Date.now();
         for (let n = 0; Date.now() - start < WATCH_MS; n++) {
           a!.conn.send({ type: 'REASONING_REQUEST', header: { id: `w${n}`, dst: b!.clientId }, payload: reasoning('cluster') });
@@ -245,7 +233,7 @@ export const clusterProcessCases: Case[] = [
       await withOwnedCluster(ctx, async (cl) => {
         const c = cl.ctx;
         const nc = await cl.natsClient();
-        const [a, b] = await onEachBroker(cl, ['A', 'B']);
+        const [a, b] = await sessionsInOrder(cl.ctx, ['A', 'B']);
         const [first, second] = cl.brokers;
         // A `bye` of format 2 in the name of B's broker: handled, it would drop B's clients at once (the next
         // heartbeat brings them back, so each request follows its `bye` closely; three rounds).
@@ -283,7 +271,7 @@ export const clusterProcessCases: Case[] = [
     async run(ctx) {
       await withOwnedCluster(ctx, async (cl) => {
         const c = cl.ctx;
-        const [a, b] = await onEachBroker(cl, ['A', 'B']);
+        const [a, b] = await sessionsInOrder(cl.ctx, ['A', 'B']);
         const local = await c.sessionBeside(a!.conn, 'A2');
         // A request of A held by B across the outage: its answer must reach A afterwards, never PEER_GONE.
         a!.conn.send({ type: 'REASONING_REQUEST', header: { id: 'held', dst: b!.clientId }, payload: reasoning('cluster') });

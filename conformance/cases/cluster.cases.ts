@@ -43,13 +43,14 @@ function brokersOf(ctx: CaseContext): number {
 }
 
 /** A session per label, the i-th on entry i mod N (when the case opened no connection before them). */
-async function sessionsInOrder(ctx: CaseContext, labels: string[]): Promise<Session[]> {
+export async function sessionsInOrder(ctx: CaseContext, labels: string[]): Promise<Session[]> {
   const out: Session[] = [];
   for (const label of labels) out.push(await session(ctx, label));
   return out;
 }
 
-function codeOf(m: Message): string {
+/** An ERROR's code name (its registry name), or the message's type name. */
+export function codeOf(m: Message): string {
   return m.name === 'ERROR' ? registryName(errorOf(m).code) ?? String(errorOf(m).code) : m.name;
 }
 

@@ -127,6 +127,8 @@ export class ClusterNode implements RemoteLink, ClusterPeers {
   private readonly prefix: Uint8Array;
   private readonly heartbeatMs: number;
   private readonly deadAfterMs: number;
+  /** Test-only defects (ClusterOptions.defects); none in any real broker. */
+  private readonly defects: ClusterDefects;
   private idSeq = 0;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -141,6 +143,7 @@ export class ClusterNode implements RemoteLink, ClusterPeers {
     this.prefix = senderPrefix(host.brokerId);
     this.heartbeatMs = options.heartbeatMs ?? DEFAULT_CLUSTER_HEARTBEAT_MS;
     this.deadAfterMs = options.deadAfterMs ?? DEFAULT_CLUSTER_DEAD_AFTER_MS;
+    this.defects = options.defects ?? {};
     this.ready = new Promise((resolve) => (this.readyResolve = resolve));
   }
 
@@ -461,7 +464,7 @@ export class ClusterNode implements RemoteLink, ClusterPeers {
     let src: string | undefined;
     let re: string | undefined;
     try {
-      ({ sender, body } = decodeFrameMessage(data, this.options.defects?.anyFormat));
+      ({ sender, body } = decodeFrameMessage(data, this.defects.anyFormat));
       const env = decodeEnvelope(body, { maxHeader: DEFAULT_LIMITS.max_header });
       src = env.header.src;
       re = env.header.re;
@@ -504,7 +507,7 @@ export class ClusterNode implements RemoteLink, ClusterPeers {
   }
 
   private tick(): void {
-    if (!this.connected && !this.options.defects?.deadWhileCutOff) return;
+    if (!this.connected && !this.defects.deadWhileCutOff) return;
     this.heartbeat();
     const now = Date.now();
     for (const [broker, m] of this.members) {
@@ -529,7 +532,7 @@ export class ClusterNode implements RemoteLink, ClusterPeers {
   private onControl(data: Uint8Array): void {
     let m: ControlMessage;
     try {
-      m = decodeControl(data, this.options.defects?.anyFormat);
+      m = decodeControl(data, this.defects.anyFormat);
     } catch (e) {
       this.host.log.warn('control message dropped', { error: String(e) });
       return;
@@ -640,7 +643,7 @@ export class ClusterNode implements RemoteLink, ClusterPeers {
       this.dropLink(broker);
     });
     // The dead broker cannot release its claims; each survivor tries, each delete only at the revision it read.
-    if (why !== 'left the cluster' && !this.options.defects?.keepDeadClaims) {
+    if (why !== 'left the cluster' && !this.defects.keepDeadClaims) {
       for (const id of ids) void this.claims?.clearStale(id, broker).catch(() => undefined);
       for (const name of services) void this.serviceClaims?.clearStale(name, broker).catch(() => undefined);
     }
