@@ -4,7 +4,7 @@
  * {@link RemoteConnection} in the broker's client table), frames in and out, and the id claims.
  */
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { Kvm } from '@nats-io/kv';
+import { Kvm, type KV } from '@nats-io/kv';
 import { decodeEnvelope, DEFAULT_LIMITS, ProtocolError } from '../../codec/index.js';
 import type { Connection } from '../connection.js';
 import type { WriteBatch } from '../flow.js';
@@ -102,6 +102,27 @@ interface ClaimedService {
   descriptor: Record<string, unknown>;
 }
 
+/** Tries to create a bucket this many times, BUCKET_RETRY_MS apart, before the cluster link fails. */
+const BUCKET_TRIES = 20;
+const BUCKET_RETRY_MS = 100;
+
+/**
+ * Opens (creating it when absent) one of the cluster's key-value buckets. Brokers started together on a
+ * fresh NATS server create each bucket at the same moment, and JetStream refuses all but one of those
+ * creations ("subjects overlap with an existing stream"); the bucket exists then, so a later try opens
+ * it. Seen in CI: one of three brokers never joined, its link failed for good at the first refusal.
+ */
+async function bucket(kvm: Kvm, name: string): Promise<KV> {
+  for (let tries = 1; ; tries++) {
+    try {
+      return await kvm.create(name, { history: 1 });
+    } catch (e) {
+      if (tries >= BUCKET_TRIES) throw e;
+      await new Promise((r) => setTimeout(r, BUCKET_RETRY_MS));
+    }
+  }
+}
+
 /** A descriptor as other brokers get it: current_load is each broker's own count. */
 function announced(descriptor: ServiceDescriptor): Record<string, unknown> {
   const { current_load: _load, ...rest } = descriptor;
@@ -174,9 +195,9 @@ export class ClusterNode implements RemoteLink, ClusterPeers {
     nc.subscribe(CONTROL_SUBJECT, { callback: (err, msg) => (err ? undefined : this.onControl(msg.data)) });
     await nc.flush();
     const kvm = new Kvm(nc);
-    this.serviceClaims = new ClaimStore(await kvm.create(SERVICES_BUCKET, { history: 1 }), this.host.brokerId);
-    this.handlerClaims = new ClaimStore(await kvm.create(HANDLERS_BUCKET, { history: 1 }), this.host.brokerId);
-    this.claims = new ClaimStore(await kvm.create(CLAIMS_BUCKET, { history: 1 }), this.host.brokerId);
+    this.serviceClaims = new ClaimStore(await bucket(kvm, SERVICES_BUCKET), this.host.brokerId);
+    this.handlerClaims = new ClaimStore(await bucket(kvm, HANDLERS_BUCKET), this.host.brokerId);
+    this.claims = new ClaimStore(await bucket(kvm, CLAIMS_BUCKET), this.host.brokerId);
     this.linkUp();
     this.readyResolve?.();
     this.host.log.info('joined the cluster', { nats: this.options.url });
