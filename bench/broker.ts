@@ -1,7 +1,9 @@
 /**
- * The broker benchmark (issues 3 and 15), run by `npm run bench` after the codec one. Three targets under
+ * The broker benchmark (issues 3 and 15), run by `npm run bench` after the codec one. Four targets under
  * the same load and topology, measured in one run with interleaved rounds (bench/broker/targets.ts): the
- * reference broker, the minimal Node router (Node's floor) and the C++ relay (the physical limit).
+ * reference broker, a second process of the same build (the control: how far apart the run measures two
+ * copies of one build, which decides whether a ratio near its target means anything), the minimal Node
+ * router (Node's floor) and the C++ relay (the physical limit).
  *
  * Topology per target: the C++ load generator's `worker` process (one connection answering every
  * REASONING_REQUEST) and its `clients` process (CLIENTS connections `c0`.. keeping requests in flight

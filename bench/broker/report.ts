@@ -41,7 +41,18 @@ const RATIOS: readonly [string, ScenarioKey, Metric][] = [
   ['p50_small_1', 'small_1', 'p50_us'],
   ['p99_small_1', 'small_1', 'p99_us'],
 ];
-const BASELINES: readonly [string, TargetName][] = [['node_router', 'router'], ['c_relay', 'relay']];
+/**
+ * What the broker is divided by: Node's floor, the physical limit, and a second process of the broker's
+ * own build (`same_build`, the control: its ratio would be 1.0 on a quiet machine).
+ */
+const BASELINES: readonly [string, TargetName][] = [['node_router', 'router'], ['c_relay', 'relay'], ['same_build', 'broker-again']];
+
+/** The control ratio measured on the same metric as `field` (a `*_vs_node_router_ratio`), or undefined. */
+function sameBuildOf(report: Record<string, unknown>, field: string): number | undefined {
+  const stem = /^(.*)_vs_node_router_ratio$/.exec(field)?.[1];
+  const v = stem === undefined ? undefined : report[`${stem}_vs_same_build_ratio`];
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}
 
 /** Targets of issue 15 (ratios of the broker to the Node router; the relay is reported beside them). */
 export const TARGETS_TEXT: Record<string, string> = {
@@ -142,7 +153,7 @@ export function targetsTable(report: Record<string, unknown>, ranges: Record<str
     const x = typeof v === 'number' ? v : NaN;
     const target = TARGETS_TEXT[k] ?? '-';
     const r = ranges[k];
-    rows.push([k, fmt(x, Math.abs(x) >= 100 ? 0 : 2), r ? `${fmt(r[0], 2)}-${fmt(r[1], 2)}` : '', target, verdict(x, target)]);
+    rows.push([k, fmt(x, Math.abs(x) >= 100 ? 0 : 2), r ? `${fmt(r[0], 2)}-${fmt(r[1], 2)}` : '', target, verdict(x, target, sameBuildOf(report, k))]);
   }
   return textTable(rows);
 }

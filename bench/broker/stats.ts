@@ -14,11 +14,21 @@ export function range(xs: readonly number[]): [number, number] {
   return s.length === 0 ? [NaN, NaN] : [Math.min(...s), Math.max(...s)];
 }
 
-/** A target written as `>= 0.8` or `<= 1.3`: 'met', 'not met', or '-' when the ratio is unknown. */
-export function verdict(ratio: number, target: string): string {
+/**
+ * A target written as `>= 0.8` or `<= 1.3`: 'met', 'not met', or '-' when the ratio is unknown.
+ * `sameBuild` is the control of the same run and metric (the broker over a second process of its own
+ * build, 1.0 on a quiet machine): a ratio that lies within that factor of its target, on either side,
+ * is 'within noise', since the run could not tell two copies of one build apart by as much.
+ */
+export function verdict(ratio: number, target: string, sameBuild?: number): string {
   const m = /^(>=|<=) ([0-9.]+)/.exec(target);
   if (!m || !Number.isFinite(ratio)) return '-';
-  return (m[1] === '>=' ? ratio >= Number(m[2]) : ratio <= Number(m[2])) ? 'met' : 'not met';
+  const bound = Number(m[2]);
+  if (sameBuild !== undefined && sameBuild > 0) {
+    const noise = Math.max(sameBuild, 1 / sameBuild);
+    if (noise > 1 && ratio <= bound * noise && ratio >= bound / noise) return 'within noise';
+  }
+  return (m[1] === '>=' ? ratio >= bound : ratio <= bound) ? 'met' : 'not met';
 }
 
 /** A plain text table: first column left-aligned, the others right-aligned, a rule under the header. */

@@ -2,7 +2,10 @@
  * The three targets, started the same way and reached over the same topology:
  *   - `relay`: the C++ relay (cpp-client/bench/relay.cpp), the physical limit;
  *   - `router`: the minimal Node router (bench/node-router.ts), Node's floor;
- *   - `broker`: the reference broker from dist/ (`concord broker --port 0`).
+ *   - `broker`: the reference broker from dist/ (`concord broker --port 0`);
+ *   - `broker-again`: a second process of the same build, started the same way: the control. Two
+ *     processes of one build measured side by side should give 1.0; what they give instead is the
+ *     noise of the run (the host, the process's luck), the same for the broker's other ratios.
  * CONCORD_BENCH_BROKER_NODE_FLAGS adds Node flags to the broker's process (e.g. `--cpu-prof`),
  * CONCORD_BENCH_ROUTER_NODE_FLAGS to the Node router's (to profile both the same way),
  * CONCORD_BENCH_BEFORE_NODE_FLAGS to the `before` target's in place of the broker's (so one build can run
@@ -15,9 +18,9 @@ import type { ChildProcess } from 'node:child_process';
 import { BROKER_CLI, NODE_ROUTER, RELAY_BIN } from './build.js';
 import { awaitLine, spawnTracked } from './processes.js';
 
-export type TargetName = 'broker' | 'router' | 'relay' | 'before';
-export const TARGETS: readonly TargetName[] = ['broker', 'router', 'relay'];
-/** Every name CONCORD_BENCH_TARGETS may list: the default three and `before`. */
+export type TargetName = 'broker' | 'broker-again' | 'router' | 'relay' | 'before';
+export const TARGETS: readonly TargetName[] = ['broker', 'broker-again', 'router', 'relay'];
+/** Every name CONCORD_BENCH_TARGETS may list: the default four and `before`. */
 export const KNOWN_TARGETS: readonly TargetName[] = [...TARGETS, 'before'];
 
 export interface TargetProcess {
@@ -46,7 +49,7 @@ const nodeFlags = (variable: string): string[] => (process.env[variable] ?? '').
 export async function startTarget(name: TargetName, cpus?: string): Promise<TargetProcess> {
   let child: ChildProcess;
   let port: number;
-  if (name === 'broker' || name === 'before') {
+  if (name === 'broker' || name === 'broker-again' || name === 'before') {
     const flags = nodeFlags(name === 'before' && process.env['CONCORD_BENCH_BEFORE_NODE_FLAGS'] !== undefined ? 'CONCORD_BENCH_BEFORE_NODE_FLAGS' : 'CONCORD_BENCH_BROKER_NODE_FLAGS');
     const cli = name === 'before' ? process.env['CONCORD_BENCH_BEFORE_CLI'] : (process.env['CONCORD_BENCH_BROKER_CLI'] ?? BROKER_CLI);
     if (cli === undefined) throw new Error('the target `before` needs CONCORD_BENCH_BEFORE_CLI (the cli.js of another build)');
