@@ -103,7 +103,7 @@ function integer(flag: string, value: string | undefined): number | undefined {
 /**
  * The broker thread's young generation, in MiB: V8 makes it three semi-spaces' worth (two semi-spaces
  * and the young large-object space), so 24 is 8 MiB per semi-space, half V8's default. 4 MiB measured
- * the same CPU with 16 MB less RSS at small frames and 4% more at 768 float32; 2 MiB cost 1.35x.
+ * the same CPU with 16 MB less RSS at small frames and 4% more at 768 float32; 2 MiB cost 1.3x.
  */
 export const BROKER_YOUNG_GENERATION_MB = 24;
 
