@@ -34,7 +34,13 @@ function startBroker(env: NodeJS.ProcessEnv = {}): Promise<Started> {
       const lines = rest.split('\n');
       rest = lines.pop()!;
       for (const line of lines) {
-        const record = JSON.parse(line) as Record<string, unknown>;
+        // Log records are JSON lines; anything else on stderr (a warning of Node's) is not one of them.
+        let record: Record<string, unknown>;
+        try {
+          record = JSON.parse(line) as Record<string, unknown>;
+        } catch {
+          continue;
+        }
         records.push(record);
         if (record['msg'] === 'listening') {
           clearTimeout(timer);
