@@ -1,5 +1,5 @@
 /**
- * The three targets, started the same way and reached over the same topology:
+ * The targets, started the same way and reached over the same topology (`before` only when named):
  *   - `relay`: the C++ relay (cpp-client/bench/relay.cpp), the physical limit;
  *   - `router`: the minimal Node router (bench/node-router.ts), Node's floor;
  *   - `broker`: the reference broker from dist/ (`concord broker --port 0`);
