@@ -1,14 +1,15 @@
 /**
  * A deliberately broken broker process for the broker-process suite's own tests: `concord broker`
  * with one defect. Run as `tsx broken-broker-process.ts <defect> [concord broker options]`.
- *   socket-0666     chmods its Unix socket to 0666 once it exists (UNIX-1)
+ *   socket-0666     chmods its Unix socket to 0666 where the broker chmods it to 0600 (UNIX-1)
  *   unlink-any      removes whatever is at its Unix socket path before listening (UNIX-2)
  *   other-port      listens on 127.0.0.1:9998 when no --port is given (TCP-1)
  *   all-interfaces  listens on 0.0.0.0 (with a token of its own) when no --host is given (SEC-1)
  *   fifo-dir-0755   creates an absent --fifo-dir with mode 0755 (FIFO-9)
  *   fifo-dir-any    makes an existing --fifo-dir private (chmod 0700, chown to itself) and serves it (FIFO-9)
  */
-import { chmodSync, chownSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import fs, { chmodSync, chownSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
 import { parseArgs } from 'node:util';
 import { runBrokerCommand, type BrokerCommandValues } from '../../reference/broker/command.js';
 
@@ -28,11 +29,13 @@ if (defect === 'fifo-dir-any' && fifoDir !== undefined && existsSync(fifoDir)) {
   chownSync(fifoDir, process.getuid!(), process.getgid!());
 }
 if (defect === 'socket-0666' && values.unix !== undefined) {
+  // In the broker's own synchronous chmod, so that no connection can see the socket 0600 first (a timer
+  // polling for the socket lost that race under load). The broker runs on this thread: a worker thread
+  // would load node:fs afresh, unpatched.
   const path = values.unix;
-  const timer = setInterval(() => {
-    if (!existsSync(path)) return;
-    chmodSync(path, 0o666);
-    clearInterval(timer);
-  }, 5);
+  const chmod = fs.chmodSync;
+  fs.chmodSync = (p, mode) => chmod(p, p === path ? 0o666 : mode);
+  syncBuiltinESMExports();
+  process.env['CONCORD_BROKER_MAIN_THREAD'] = '1';
 }
 process.exitCode = runBrokerCommand(values);
