@@ -8,10 +8,12 @@ import { NDArray } from '../../reference/codec/ndarray.js';
 import { encodeMessageFrame } from '../../reference/codec/message.js';
 import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
 import type { CaseContext, Session } from './context.js';
+import type { Message } from '../../reference/codec/message.js';
 import type { WireConnection } from '../wire/connection.js';
 import { errorOf, expectTimeout, messageWithin, reasoning, reasoningAnswer, requestOrSkip, requireDrainTime, slack, session } from './runtime-helpers.js';
-import type { MessageName } from '../../spec/generated/catalog.js';
-import { registryName } from '../../reference/codec/catalog.js';
+import type { ErrorName, MessageName } from '../../spec/generated/catalog.js';
+import { messageByName, registryName } from '../../reference/codec/catalog.js';
+import { encodePayload } from '../../reference/codec/payload.js';
 import { CATALOG_TIMEOUT_MS, MIN_LIMITS, DEFAULT_LIMITS } from '../../spec/generated/catalog.js';
 
 function descriptor(name: string): Record<string, unknown> {
@@ -24,6 +26,108 @@ async function registerService(ctx: CaseContext, b: Session): Promise<string> {
   const m = await requestOrSkip(ctx, b, 'SERVICE_REGISTER', { service: descriptor(name) }, 'the service registry');
   if (m.name !== 'ACK') throw new CaseFailure(`SERVICE_REGISTER ${name} was not acknowledged`, 'ACK', m.name);
   return name;
+}
+
+/** A schema-valid JSON payload of `type` padded with spaces to exactly `bytes` bytes (forwarded unread, REQ-9). */
+function paddedPayload(type: MessageName, value: Record<string, unknown>, bytes: number): string {
+  const json = Buffer.from(encodePayload(messageByName(type), 'json', value)).toString('utf8');
+  return `${json}${' '.repeat(Math.max(0, bytes - Buffer.byteLength(json)))}`;
+}
+
+/** Sends a frame with the given payload text, unchecked; returns its body length. */
+function sentBody(ctx: CaseContext, conn: WireConnection, type: MessageName, header: Message['header'], payloadJson: string): number {
+  ctx.sendUnchecked(conn, type, header, payloadJson);
+  return 4 + Buffer.byteLength(JSON.stringify(header)) + Buffer.byteLength(payloadJson);
+}
+
+/**
+ * The first frame `accept` takes at `conn` within `timeoutMs`, with its body length (the length
+ * prefix's value); undefined when none came. Other frames are passed over.
+ */
+async function arrival(ctx: CaseContext, conn: WireConnection, what: string, accept: (m: Message) => boolean, timeoutMs: number): Promise<{ message: Message; bodyLength: number } | undefined> {
+  const until = Date.now() + timeoutMs;
+  for (let left = timeoutMs; left > 0; left = until - Date.now()) {
+    const r = await conn.next(left);
+    if (r.kind === 'timeout') return undefined;
+    if (r.kind === 'closed') throw new CaseFailure(`expected ${what}; the connection closed (${r.reason})`, what, 'connection closed');
+    if (r.kind === 'invalid') throw new CaseFailure(`expected ${what}; the broker sent a frame that breaks the spec: ${r.error.message}`, what, 'invalid frame');
+    if (accept(r.message)) return { message: r.message, bodyLength: r.bytes.length - 4 };
+  }
+  return undefined;
+}
+
+const OVERLOADED: ErrorName = 'OVERLOADED';
+
+/** One way a routed frame reaches a receiver whose max_frame is MIN_LIMITS.max_frame. */
+interface ExactRoute {
+  type: MessageName;
+  /** Sends the frame with id `id` and a payload of `bytes` bytes; returns the length of the body it wrote. */
+  send(id: string, bytes: number): Promise<number>;
+  /** The connection the frame was sent on, where an OVERLOADED refusal comes back (a broadcast is skipped instead, REQ-18). */
+  sender: WireConnection;
+  receiver: WireConnection;
+  refusable: boolean;
+}
+
+interface Outcome { sent: number; at: number | undefined; refused: boolean }
+
+/**
+ * Sends one frame and finds out what became of it: its body length at the receiver, or its refusal.
+ * No order between two connections is assumed (the receiver may sit on another broker of a cluster):
+ * the outcome `expected` is waited for first, the other one only when it did not come.
+ */
+async function outcomeOf(ctx: CaseContext, route: ExactRoute, id: string, bytes: number, expected: 'delivered' | 'refused'): Promise<Outcome> {
+  const sent = await route.send(id, bytes);
+  const delivered = async (): Promise<number | undefined> =>
+    (await arrival(ctx, route.receiver, `the ${route.type} ${id}`, (m) => m.name === route.type, ctx.timeoutMs))?.bodyLength;
+  const refused = async (): Promise<boolean> => {
+    if (!route.refusable) return false;
+    const m = await arrival(ctx, route.sender, `ERROR OVERLOADED re=${id}`, (x) => x.name === 'ERROR' && x.header.re === id, ctx.timeoutMs);
+    if (m === undefined) return false;
+    const code = errorOf(m.message).code;
+    if (code !== OVERLOADED) throw new CaseFailure(`the ${route.type} ${id} (${sent} bytes as sent) was refused with ${code}`, 'forwarded, or OVERLOADED past the limit (REQ-11)', code);
+    return true;
+  };
+  if (expected === 'delivered') {
+    const at = await delivered();
+    return at !== undefined ? { sent, at, refused: false } : { sent, at, refused: await refused() };
+  }
+  if (await refused()) return { sent, at: undefined, refused: true };
+  return { sent, at: await delivered(), refused: false };
+}
+
+/**
+ * REQ-11 at the limit itself and one past it: a frame that is exactly the receiver's max_frame once
+ * forwarded must be forwarded, and one a byte longer refused with OVERLOADED (skipped, for a broadcast).
+ * The broker's framing is measured on a small frame first and the next ones sized to land on the limit;
+ * when the one at the limit is refused, a third small frame shows whether the framing kept its length (a
+ * broker may write longer rewritten ids later), and only then is the refusal the broker's fault.
+ */
+async function exactlyAtMaxFrame(ctx: CaseContext, route: ExactRoute, ownMaxFrame: number): Promise<void> {
+  const small = MIN_LIMITS.max_frame;
+  const probe = 1000;
+  const first = await outcomeOf(ctx, route, 'p1', probe, 'delivered');
+  if (first.at === undefined) throw new CaseFailure(`a ${route.type} of ${probe} payload bytes was not forwarded to a receiver whose max_frame is ${small}`, 'forwarded', first.refused ? OVERLOADED : 'nothing');
+  const framing = first.at - probe;
+  const bytes = small - framing;
+  if (first.sent - probe + bytes + 1 > ownMaxFrame) throw new CaseSkipped(`the broker's own max_frame (${ownMaxFrame}) leaves no room to send a frame that is ${small} bytes once forwarded`);
+  const past = (at: number | undefined): void => {
+    if (at !== undefined && at > small) throw new CaseFailure(`the broker forwarded a ${route.type} of ${at} bytes to a receiver whose max_frame is ${small}`, `at most ${small} bytes`, String(at));
+  };
+  const exact = await outcomeOf(ctx, route, 'p2', bytes, 'delivered');
+  past(exact.at);
+  if (exact.at === undefined) {
+    const verdict = exact.refused ? 'refused with OVERLOADED' : 'not delivered';
+    const again = await outcomeOf(ctx, route, 'p3', probe, 'delivered');
+    if (again.at !== first.at) throw new CaseSkipped(`the broker's framing of the same ${route.type} went from ${framing} to ${again.at === undefined ? 'nothing' : again.at - probe} bytes, so the limit cannot be aimed at`);
+    throw new CaseFailure(`a ${route.type} that is exactly ${small} bytes once forwarded (the receiver's max_frame; ${framing} bytes of framing before and after) was ${verdict}`, `forwarded at ${small} bytes`, verdict);
+  }
+  const over = await outcomeOf(ctx, route, 'p4', bytes + 1, route.refusable ? 'refused' : 'delivered');
+  past(over.at);
+  // Delivered within the limit: the broker's framing shrank, and the frame fits; nothing to judge.
+  if (route.refusable && !over.refused && over.at === undefined) {
+    throw new CaseFailure(`a ${route.type} one byte past the receiver's max_frame of ${small} once forwarded was neither forwarded nor refused`, 'ERROR OVERLOADED', 'nothing');
+  }
 }
 
 /** A SERVICE_DISPATCH with its own timeout_ms, forwarded to B, never answered in time. */
@@ -283,6 +387,48 @@ export const runtimeRequestCases: Case[] = [
       const limit = errorOf(m).details?.['limit'];
       if (limit !== small) throw new CaseFailure(`OVERLOADED names details.limit ${JSON.stringify(limit)}; A announced max_frame ${small}`, String(small), JSON.stringify(limit));
       await ctx.expectOpen(a.conn, 'A did not receive the oversized answer (the next frame is the PONG)');
+    },
+  }),
+  defineCase({
+    id: 'requests/destination-max-frame/exactly:request',
+    statements: ['REQ-11', 'LIM-2'],
+    async run(ctx) {
+      const a = await session(ctx, 'A');
+      const b = await session(ctx, 'B', { max_frame: MIN_LIMITS.max_frame });
+      await exactlyAtMaxFrame(ctx, {
+        type: 'REASONING_REQUEST', sender: a.conn, receiver: b.conn, refusable: true,
+        send: async (id, bytes) => sentBody(ctx, a.conn, 'REASONING_REQUEST', { id, dst: b.clientId }, paddedPayload('REASONING_REQUEST', reasoning('exact'), bytes)),
+      }, Number(a.ack['max_frame']));
+    },
+  }),
+  defineCase({
+    id: 'requests/destination-max-frame/exactly:answer',
+    statements: ['REQ-11', 'LIM-2'],
+    async run(ctx) {
+      // The answer's destination is the requester: its max_frame bounds the answer.
+      const a = await session(ctx, 'A', { max_frame: MIN_LIMITS.max_frame });
+      const b = await session(ctx, 'B');
+      await exactlyAtMaxFrame(ctx, {
+        type: 'REASONING_RESPONSE', sender: b.conn, receiver: a.conn, refusable: true,
+        send: async (id, bytes) => {
+          // Two-byte request ids: a broker that relays through another (a cluster) may write longer ones on the way.
+          a.conn.send({ type: 'REASONING_REQUEST', header: { id, dst: b.clientId }, payload: reasoning() });
+          const asked = await ctx.expectMessage(b.conn, `request ${id} at B`, (m) => m.name === 'REASONING_REQUEST' && m.header.src === a.clientId);
+          return sentBody(ctx, b.conn, 'REASONING_RESPONSE', { id, re: asked.header.id }, paddedPayload('REASONING_RESPONSE', reasoningAnswer(), bytes));
+        },
+      }, Number(b.ack['max_frame']));
+    },
+  }),
+  defineCase({
+    id: 'requests/destination-max-frame/exactly:broadcast',
+    statements: ['REQ-18', 'LIM-2'],
+    async run(ctx) {
+      const a = await session(ctx, 'A');
+      const b = await session(ctx, 'B', { max_frame: MIN_LIMITS.max_frame });
+      await exactlyAtMaxFrame(ctx, {
+        type: 'DISAGREEMENT_SIGNAL', sender: a.conn, receiver: b.conn, refusable: false,
+        send: async (id, bytes) => sentBody(ctx, a.conn, 'DISAGREEMENT_SIGNAL', { id, dst: '*' }, paddedPayload('DISAGREEMENT_SIGNAL', { coordination_id: 'exact', disagreement_score: 0.5, threshold: 0.25 }, bytes)),
+      }, Number(a.ack['max_frame']));
     },
   }),
   ...(['at-limit', 'past-limit'] as const).map((size) =>

@@ -44,3 +44,18 @@ describe('core suite against a three-broker cluster', () => {
     await core(`127.0.0.1:${cluster!.ports[1]}`);
   }, 600_000);
 });
+
+describe('a cluster with one defect, against the core suite spread over it', () => {
+  it('fails the case at the requester\'s max_frame when the refusal of a relayed answer never reaches the answerer (REQ-11)', async () => {
+    const broken = await startCluster(['d1', 'd2'], { token: TOKEN, ...brokerOptionsFor(limits), cluster: { url: '', defects: { relayedRefusalsLost: true } } });
+    try {
+      const target = broken.ports.map((p) => `127.0.0.1:${p}`).join(',');
+      const run = await runSuite({ target, token: TOKEN, limits: EMBEDDED_LIMITS, suites: ['core'], run: ['requests/destination-max-frame/exactly:answer'] });
+      expect(run.cases.map((c) => `${c.id}: ${c.outcome}`)).toEqual(['requests/destination-max-frame/exactly:answer: fail']);
+      expect(run.cases[0]!.message).toMatch(/one byte past .* neither forwarded nor refused/);
+    } finally {
+      await Promise.all(broken.brokers.map((b) => b.close()));
+      await broken.nats.dispose();
+    }
+  }, 120_000);
+});

@@ -4,7 +4,7 @@
  * cases that must catch them. Factories: every run gets fresh state.
  */
 import { MessageType } from '../../spec/generated/catalog.js';
-import { frame, jsonOf, withJson, type RFrame, type RLink, type RuntimeVariant } from './runtime-proxy.js';
+import { frame, jsonOf, rframeBytes, withJson, type RFrame, type RLink, type RuntimeVariant } from './runtime-proxy.js';
 
 const isError = (f: RFrame, code: string): boolean => f.name === 'ERROR' && jsonOf(f)['code'] === code;
 const isPing = (f: RFrame): boolean => f.name === 'PING' && f.header.re === undefined;
@@ -301,6 +301,16 @@ export const RUNTIME_VARIANTS: (() => RuntimeVariant)[] = [
       }
       return f;
     },
+  }),
+  () => ({
+    // Off by one at the limit: a frame of exactly the receiver's max_frame is held back (REQ-11, REQ-18).
+    name: 'exactly-destination-max-frame-dropped',
+    caughtBy: ['requests/destination-max-frame/exactly:request', 'requests/destination-max-frame/exactly:answer', 'requests/destination-max-frame/exactly:broadcast'],
+    toBroker: (f, link) => {
+      if (f.name === 'INIT') link.state['maxFrame'] = jsonOf(f)['max_frame'];
+      return f;
+    },
+    toClient: (f, link) => (f.header.src !== undefined && rframeBytes(f).length - 4 === link.state['maxFrame'] ? null : f),
   }),
   () => ({
     name: 'stats-entry-twice', caughtBy: ['msg-system/stats-one-entry-per-client'],

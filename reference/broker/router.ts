@@ -35,6 +35,7 @@ import type { BrokerCalls } from './calls.js';
 import type { BusHost } from './bus.js';
 import type { ServiceDispatcher } from './dispatch.js';
 import type { ClusterBrokerStats } from './cluster/node.js';
+import type { RemoteConnection } from './cluster/remote-connection.js';
 
 /** What routing needs of the cluster a broker joined (section 19). */
 export interface ClusterRouting {
@@ -78,6 +79,18 @@ export interface RouterDeps {
 }
 
 const JSON_ONLY: readonly Encoding[] = ['json'];
+
+/**
+ * REQ-11 on the way to a client of another broker: that broker writes the frame the client gets, with ids
+ * of its own in place of `ids` (at least 1 byte each), and checks its max_frame exactly on it, its refusal
+ * coming back as an answer. Here the frame is refused only when it cannot fit whatever ids are written.
+ */
+function remoteIdSlack(target: Connection, first: string | undefined, second?: string): number {
+  return target.remote ? idBytesOverOne(first) + idBytesOverOne(second) : 0;
+}
+
+/** The bytes an id takes in a JSON header beyond those of the shortest id (one byte, in quotes). */
+const idBytesOverOne = (id: string | undefined): number => (id === undefined ? 0 : Buffer.byteLength(JSON.stringify(id)) - 3);
 const BOTH: readonly Encoding[] = ['json', 'cbor'];
 
 /** Response type code of every request type, looked up once rather than per frame. */
@@ -226,7 +239,7 @@ export class Router {
     const header: ForwardHeader = { id: request ? target.nextId() : env.header.id, src: conn.clientId!, dst };
     if (env.header.ts !== undefined) header.ts = env.header.ts;
     const frame = forwardFrame(env.type, env.flags, header, env.payload);
-    if (frame.bodyLength > target.peerMaxFrame) {
+    if (frame.bodyLength - remoteIdSlack(target, request ? header.id : undefined) > target.peerMaxFrame) {
       throw protocolError('OVERLOADED', `the frame would exceed ${dst}'s max_frame`, { limit: target.peerMaxFrame, statement: 'REQ-11' });
     }
     if (request) {
@@ -277,11 +290,18 @@ export class Router {
         const header: ForwardHeader = { id: requester.nextId(), re: p.origId, src: conn.clientId! };
         if (env.header.ts !== undefined) header.ts = env.header.ts;
         const frame = forwardFrame(env.type, env.flags, header, env.payload);
-        if (frame.bodyLength > requester.peerMaxFrame) {
+        if (frame.bodyLength - remoteIdSlack(requester, header.id, p.origId) > requester.peerMaxFrame) {
           throw protocolError('OVERLOADED', `the answer would exceed ${requester.clientId}'s max_frame`, { limit: requester.peerMaxFrame, statement: 'REQ-11' });
         }
         this.send(requester, frame, conn);
+        if (requester.remote) (requester as RemoteConnection).relayed(header.id, conn, env.header.id);
         this.deps.inflight.answered(p);
+        return;
+      }
+      const relayed = isError && conn.remote ? (conn as RemoteConnection).takeRelayed(re) : undefined;
+      if (relayed !== undefined) {
+        // The requester's broker refused an answer relayed from here (REQ-11): the answerer gets the ERROR.
+        this.send(relayed.answerer, messageFrame('ERROR', { id: relayed.answerer.nextId(), re: relayed.id }, decodeMessage(body, this.decodeOptions(conn)).payload));
         return;
       }
       if (conn.expired.has(re)) {

@@ -56,6 +56,8 @@ export interface ClusterDefects {
   deadWhileCutOff?: boolean;
   /** CLU-7 off: the survivors leave a dead broker's claims in the store, so its clients' ids stay taken. */
   keepDeadClaims?: boolean;
+  /** REQ-11 across brokers off: the requester's broker's refusal of an answer relayed from here never reaches the answerer. */
+  relayedRefusalsLost?: boolean;
 }
 
 /** CLU-6: brokers announce themselves every 500 ms ... */
@@ -497,8 +499,9 @@ export class ClusterNode implements RemoteLink, ClusterPeers {
     let from: RemoteConnection | undefined;
     if (src !== undefined) from = this.remote.get(src) ?? this.adopt(src, sender);
     else if (re !== undefined) {
-      // An answer the other broker originated (TIMEOUT, PEER_GONE, a refusal): the id names the request alone.
-      for (const r of this.remote.values()) if (r.broker === sender && r.served.has(re)) from = r;
+      // An answer the other broker originated (TIMEOUT, PEER_GONE, a refusal): the id names the request, or
+      // the answer this broker relayed, alone.
+      for (const r of this.remote.values()) if (r.broker === sender && (r.served.has(re) || (!this.defects.relayedRefusalsLost && r.hasRelayed(re)))) from = r;
       // Otherwise the answer to a request this broker handed to the sender (CLU-11).
       from ??= this.brokerLinks.get(sender);
     }

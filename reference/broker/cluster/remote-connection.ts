@@ -43,9 +43,18 @@ function detachedSocket(): Socket {
   return socket as unknown as Socket;
 }
 
+/** How many answers relayed to one remote client are remembered for a refusal coming back (oldest forgotten first). */
+export const RELAYED_ANSWERS_KEPT = 1024;
+
 export class RemoteConnection extends Connection {
   /** The broker this client is connected to. */
   broker: string;
+  /**
+   * Answers relayed to this client, by the id they travelled under, with their answerer and own id: the
+   * client's broker may still refuse one (REQ-11, its max_frame checked on the frame it writes), and
+   * that ERROR must reach the answerer with `re` set to the answer's id (ERR-3).
+   */
+  private readonly relayedAnswers = new Map<string, { answerer: Connection; id: string }>();
 
   constructor(
     seq: number,
@@ -69,6 +78,23 @@ export class RemoteConnection extends Connection {
     this.cbor = info.cbor;
     this.peerMaxFrame = info.max_frame;
     this.language = info.language as Language;
+  }
+
+  /** Remembers an answer relayed under `id` (see relayedAnswers). */
+  relayed(id: string, answerer: Connection, answerId: string): void {
+    this.relayedAnswers.set(id, { answerer, id: answerId });
+    if (this.relayedAnswers.size > RELAYED_ANSWERS_KEPT) this.relayedAnswers.delete(this.relayedAnswers.keys().next().value!);
+  }
+
+  hasRelayed(id: string): boolean {
+    return this.relayedAnswers.has(id);
+  }
+
+  /** The answer relayed under `id`, forgotten once taken. */
+  takeRelayed(id: string): { answerer: Connection; id: string } | undefined {
+    const relayed = this.relayedAnswers.get(id);
+    this.relayedAnswers.delete(id);
+    return relayed;
   }
 
   override nextId(): string {

@@ -29,7 +29,7 @@ export function clusterOn(nats: NatsProcess, options: BrokerOptions = {}, timers
     brokers: [],
     ports: [],
     async add(id, more = {}) {
-      const broker = new Broker({ port: 0, logLevel: 'error', ...options, ...more, brokerId: id, cluster: { url: nats.url, ...timers } });
+      const broker = new Broker({ port: 0, logLevel: 'error', ...options, ...more, brokerId: id, cluster: { ...options.cluster, url: nats.url, ...timers } });
       c.brokers.push(broker);
       const bound = await broker.listen();
       await broker.clusterReady();
