@@ -55,9 +55,10 @@ export const requestCases: Case[] = [
       if ((back.payload as { spike_count: number }).spike_count !== 7) throw new CaseFailure('the response payload changed on the way', '7', String((back.payload as { spike_count: number }).spike_count));
     },
   }),
-  ...['0', ' ', 'ïd-ü-✓', '"quoted"\\', 'y'.repeat(128)].map((id, i) =>
+  // Each character JSON must escape alone too: a broker that escapes one of them only when another is there fails.
+  ...['0', ' ', 'ïd-ü-✓', '"quoted"\\', 'y'.repeat(128), '"', '\\', '\u0001\u001f'].map((id, i) =>
     defineCase({
-      id: `requests/id-echoed-verbatim/id:${['zero', 'space', 'unicode', 'escapes', '128-bytes'][i]}`,
+      id: `requests/id-echoed-verbatim/id:${['zero', 'space', 'unicode', 'escapes', '128-bytes', 'quote', 'backslash', 'control'][i]}`,
       statements: ['REQ-4', 'REQ-13'],
       async run(ctx) {
         const { a, b } = await pair(ctx);
@@ -65,6 +66,19 @@ export const requestCases: Case[] = [
         const forwarded = await receiveAtB(ctx, b, a);
         b.conn.send({ type: 'REASONING_RESPONSE', header: { id: 'resp', re: forwarded.header.id }, payload: answer(1) });
         await ctx.expectMessage(a.conn, `REASONING_RESPONSE with re=${JSON.stringify(id)}`, { name: 'REASONING_RESPONSE', re: id } satisfies MessageMatch);
+      },
+    })),
+  // A notification keeps the sender's id on its way (only a request's may be replaced, REQ-12): the header
+  // the broker writes must still be JSON, whatever characters the id holds.
+  ...(['"', '\\', '\u0001', 'ïd-✓'] as const).map((id, i) =>
+    defineCase({
+      id: `requests/notification-forwarded-whatever-its-id/id:${['quote', 'backslash', 'control', 'unicode'][i]}`,
+      statements: ['REQ-7', 'BODY-4'],
+      async run(ctx) {
+        const { a, b } = await pair(ctx);
+        a.conn.send({ type: 'DISAGREEMENT_SIGNAL', header: { id, dst: b.clientId }, payload: { coordination_id: 'odd-id', disagreement_score: 0.5, threshold: 0.25 } });
+        const m = await ctx.expectMessage(b.conn, `the DISAGREEMENT_SIGNAL with id ${JSON.stringify(id)} at B, its header valid JSON`, (x) => x.name === 'DISAGREEMENT_SIGNAL' && x.header.src === a.clientId);
+        if (Buffer.byteLength(m.header.id) < 1 || Buffer.byteLength(m.header.id) > 128) throw new CaseFailure('the forwarded notification has no valid id', 'an id of 1-128 bytes', JSON.stringify(m.header.id));
       },
     })),
   defineCase({

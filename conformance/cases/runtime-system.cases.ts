@@ -8,6 +8,7 @@ import { MessageType } from '../../spec/generated/catalog.js';
 import { defineCase, CaseFailure, type Case } from './model.js';
 import { describeLaterParts, partsLaterThan } from '../../reference/codec/versions.js';
 import type { CaseContext, Session } from './context.js';
+import type { Message } from '../../reference/codec/message.js';
 import { errorOf, rawFrame, reasoning, reasoningAnswer, requestOrSkip, requireDrainTime, session } from './runtime-helpers.js';
 import type { MessageName } from '../../spec/generated/catalog.js';
 import { registryName } from '../../reference/codec/catalog.js';
@@ -29,6 +30,28 @@ function paddedHeader(id: string, bytes: number): Uint8Array {
   const base = JSON.stringify({ id, pad: '' });
   const header = JSON.stringify({ id, pad: 'x'.repeat(bytes - Buffer.byteLength(base)) });
   return new TextEncoder().encode(header);
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** The k-th smallest (1-based) of `values`. */
+const kth = (values: number[], k: number): number => [...values].sort((x, y) => x - y)[k - 1]!;
+
+/** One STATS_RESPONSE entry as SYS-3 reads it: counters as numbers (u64 strings in JSON). */
+interface CountedEntry { language: string; frames_in: number; frames_out: number; bytes_in: number; bytes_out: number; in_flight: number; latency_p50_us?: number; latency_p99_us?: number }
+
+function counted(entry: Record<string, unknown>): CountedEntry {
+  const n = (key: string): number => Number(entry[key]);
+  return {
+    language: String(entry['language']), frames_in: n('frames_in'), frames_out: n('frames_out'), bytes_in: n('bytes_in'), bytes_out: n('bytes_out'), in_flight: n('in_flight'),
+    ...(entry['latency_p50_us'] !== undefined ? { latency_p50_us: n('latency_p50_us') } : {}),
+    ...(entry['latency_p99_us'] !== undefined ? { latency_p99_us: n('latency_p99_us') } : {}),
+  };
+}
+
+/** A range a value must fall in, inclusive; the failure names the field and how the bounds were found. */
+function within(problems: string[], field: string, value: number | undefined, low: number, high: number, why: string): void {
+  if (value === undefined || !Number.isFinite(value) || value < low || value > high) problems.push(`${field} is ${value} where ${why} puts it in [${low}, ${high}]`);
 }
 
 export const runtimeSystemCases: Case[] = [
@@ -53,6 +76,82 @@ export const runtimeSystemCases: Case[] = [
       if (one.length !== 1 || one[0]!.client_id !== b.clientId) throw new CaseFailure(`STATS_REQUEST naming ${b.clientId} must return only its entry`, `[${b.clientId}]`, JSON.stringify(one.map((e) => e.client_id)));
       const none = await stats(ctx, a, { client_id: ctx.uniqueId('absent') });
       if (none.length !== 0) throw new CaseFailure('STATS_REQUEST naming a client that is not connected must return an empty list', '[]', JSON.stringify(none.map((e) => e.client_id)));
+    },
+  }),
+  defineCase({
+    id: 'msg-system/stats-count-the-traffic',
+    statements: ['SYS-3'],
+    async run(ctx) {
+      const startedBefore = performance.now();
+      const a = await session(ctx, 'A', { language: 'perl' });
+      const b = await session(ctx, 'B');
+      const c = await session(ctx, 'C');
+      // A asks B five times at once; B answers each after its own delay, so the broker's latency of each
+      // request lies between that delay and A's round trip (ms), whatever else the broker does.
+      const delays = [40, 100, 160, 220, 280];
+      const sentAt = delays.map((_, i) => {
+        a.conn.send({ type: 'REASONING_REQUEST', header: { id: `s${i}`, dst: b.clientId }, payload: reasoning(`d${i}`) });
+        return performance.now();
+      });
+      const answered: Promise<void>[] = [];
+      for (let n = 0; n < delays.length; n++) {
+        const asked = await ctx.expectMessage(b.conn, `request ${n + 1} of ${delays.length} at B`, (m) => m.name === 'REASONING_REQUEST');
+        const i = Number((asked.payload as { context: string }).context.slice(1));
+        answered.push(sleep(delays[i]!).then(() => b.conn.send({ type: 'REASONING_RESPONSE', header: { id: `r${i}`, re: asked.header.id }, payload: reasoningAnswer(i) })));
+      }
+      const high: number[] = [];
+      for (let n = 0; n < delays.length; n++) {
+        const m = await ctx.expectMessage(a.conn, `answer ${n + 1} of ${delays.length} at A`, (x) => x.name === 'REASONING_RESPONSE');
+        high.push(performance.now() - sentAt[Number(String(m.header.re).slice(1))]! + 1);
+      }
+      await Promise.all(answered);
+      const low = delays.map((d) => d - 1);
+      // One request left open: in_flight 1.
+      a.conn.send({ type: 'REASONING_REQUEST', header: { id: 'open', dst: b.clientId }, payload: reasoning('open') });
+      await ctx.expectMessage(b.conn, 'request open at B', (m) => m.name === 'REASONING_REQUEST' && (m.payload as { context: string }).context === 'open');
+      // C asks twice, 300 ms apart: uptime_ms must grow by the time between (ms, 2 ms of clock granularity).
+      // (C asks about itself: in a cluster it may sit on another broker, whose counts of A are its own, CLU-9.)
+      const ask = async (s: Session, id: string): Promise<{ message: Message; sent: number; got: number }> => {
+        const sent = performance.now();
+        s.conn.send({ type: 'STATS_REQUEST', header: { id }, payload: { client_id: s.clientId } });
+        const message = await ctx.expectMessage(s.conn, `STATS_RESPONSE re=${id}`, (x) => x.name === 'STATS_RESPONSE' && x.header.re === id);
+        return { message, sent, got: performance.now() };
+      };
+      const first = await ask(c, 'st1');
+      await sleep(300);
+      const second = await ask(c, 'st2');
+      // A asks about itself once (its own earlier STATS_REQUESTs would be requests of its own to count).
+      const before = { ...a.conn.traffic };
+      const id = 'stats-a';
+      a.conn.send({ type: 'STATS_REQUEST', header: { id }, payload: { client_id: a.clientId } });
+      const sent = { ...a.conn.traffic };
+      let own: { payload: Record<string, unknown>; before: { frames: number; bytes: number }; length: number } | undefined;
+      for (;;) {
+        const r = await a.conn.next(ctx.timeoutMs);
+        if (r.kind !== 'message') throw new CaseFailure(`expected STATS_RESPONSE re=${id}, got ${r.kind}`, 'STATS_RESPONSE', r.kind);
+        if (r.message.name === 'STATS_RESPONSE' && r.message.header.re === id) { own = { payload: r.message.payload as Record<string, unknown>, before: r.before, length: r.bytes.length }; break; }
+      }
+      // A's PONGs to the broker's PINGs may follow its STATS_REQUEST: what A wrote until the answer came.
+      const untilAnswer = { ...a.conn.traffic };
+      const entries = (own.payload['clients'] as Record<string, unknown>[] | undefined) ?? [];
+      if (entries.length !== 1) throw new CaseFailure(`STATS_RESPONSE naming A has ${entries.length} entries`, '1', String(entries.length));
+      const e = counted(entries[0]!);
+      const problems: string[] = [];
+      if (e.language !== 'perl') problems.push(`language is ${JSON.stringify(e.language)}; A's INIT declared "perl"`);
+      // The STATS_REQUEST being answered has been received (it counts in), not yet answered (it may count in flight).
+      within(problems, 'in_flight', e.in_flight, 1, 2, 'A\'s one forwarded request without an answer (and its STATS_REQUEST)');
+      within(problems, 'frames_in', e.frames_in, sent.framesOut, untilAnswer.framesOut, 'the frames A wrote (INIT and this STATS_REQUEST included)');
+      within(problems, 'bytes_in', e.bytes_in, sent.bytesOut, untilAnswer.bytesOut, 'the bytes A wrote (length prefixes included)');
+      within(problems, 'frames_out', e.frames_out, before.framesIn, own.before.frames + 1, 'the frames A read (INIT_ACK included, its STATS_RESPONSE perhaps)');
+      within(problems, 'bytes_out', e.bytes_out, before.bytesIn, own.before.bytes + own.length, 'the bytes A read (its STATS_RESPONSE perhaps included)');
+      // Five samples: the median is the 3rd smallest, the 99th percentile between the 4th and the 5th.
+      if (e.latency_p50_us !== undefined) within(problems, 'latency_p50_us', e.latency_p50_us, Math.floor(kth(low, 3) * 1000), Math.ceil(kth(high, 3) * 1000), `B's delays and A's round trips (ms: ${delays.join(', ')})`);
+      if (e.latency_p99_us !== undefined) within(problems, 'latency_p99_us', e.latency_p99_us, Math.floor(kth(low, 4) * 1000), Math.ceil(kth(high, 5) * 1000), "B's delays and A's round trips");
+      const uptime = (m: Message): number => Number((m.payload as Record<string, unknown>)['uptime_ms']);
+      within(problems, 'uptime_ms', uptime(second.message) - uptime(first.message), Math.floor(second.sent - first.got) - 2, Math.ceil(second.got - first.sent) + 2, 'the time between two STATS_REQUESTs (its growth)');
+      // From below, the case: the broker was up before it began. From above, only the Unix epoch is sure.
+      within(problems, 'uptime_ms', uptime(second.message), Math.floor(second.sent - startedBefore) - 2, Date.now(), 'the time since the case began and the time since 1970');
+      if (problems.length > 0) throw new CaseFailure(`STATS_RESPONSE does not count A's traffic as SYS-3 says: ${problems.join('; ')}`, 'counts as SYS-3 defines them', problems[0]);
     },
   }),
   defineCase({

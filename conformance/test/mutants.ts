@@ -178,6 +178,18 @@ export const MUTANTS: Mutant[] = [
     toClient: (f) => (nameOf(f) === 'REASONING_RESPONSE' ? { ...f, header: { ...f.header, re: `${f.header.re}-x` } } : f),
   },
   {
+    // JSON escapes lost when the answer's re holds nothing but a quote (the fast path that writes plain ids as they are).
+    name: 're-quote-unescaped',
+    caughtBy: 'requests/id-echoed-verbatim/id:quote',
+    toClient: (f) => (nameOf(f) === 'REASONING_RESPONSE' && f.header.re === '"' ? { ...f, header: { ...f.header, re: "'" } } : f),
+  },
+  {
+    // A notification whose id needs escaping never delivered (a header the broker cannot write).
+    name: 'notification-with-escaped-id-lost',
+    caughtBy: 'requests/notification-forwarded-whatever-its-id/id:backslash',
+    toClient: (f) => (nameOf(f) === 'DISAGREEMENT_SIGNAL' && f.header.id.includes('\\') ? null : f),
+  },
+  {
     name: 'pong-without-re',
     caughtBy: 'handshake/pong-echoes-id/id:space',
     toClient: (f) => {

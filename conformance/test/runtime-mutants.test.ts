@@ -112,7 +112,9 @@ describe('broker variants with one runtime defect', () => {
         expect(r, `${id} did not run`).toBeDefined();
         expect(['fail', 'timeout'], `${id}: ${r!.outcome} ${r!.message ?? ''}`).toContain(r!.outcome);
       }
-      expect(code).not.toBe(0);
+      // A failed recommended case fails the run only under --strict (exitCodeOf).
+      if (results.some((r) => variant.caughtBy.includes(r.id) && r.level === 'required')) expect(code).not.toBe(0);
+      else expect(code).toBe(0);
     } finally {
       await proxy.close();
       await own?.close();

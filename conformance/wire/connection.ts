@@ -27,9 +27,12 @@ export interface WireEntry {
   note: string;
 }
 
+/** Whole frames and their bytes (length prefixes included) read on a connection. */
+export interface InboundCount { frames: number; bytes: number }
+
 /** What the peer sent next: a decoded message, an undecodable frame, or the end of the stream. */
 export type Received =
-  | { kind: 'message'; message: Message; bytes: Uint8Array }
+  | { kind: 'message'; message: Message; bytes: Uint8Array; /** The connection's traffic counts before this frame. */ before: InboundCount }
   | { kind: 'invalid'; error: ProtocolError; bytes: Uint8Array }
   | { kind: 'closed'; reason: string }
   | { kind: 'timeout' };
@@ -97,6 +100,14 @@ export class WireConnection {
   onViolation: ((v: PeerViolation) => void) | undefined;
   /** Told every send, read and close of the case (not the harness's own PONGs to heartbeats). */
   observer: WireObserver | undefined;
+  /**
+   * What crossed this connection, length prefixes included: the frames and bytes the harness wrote (its
+   * own PONGs too) and the whole frames it read (the PINGs it answered too). A case checks a broker's
+   * STATS against them (SYS-3).
+   */
+  readonly traffic = { framesOut: 0, bytesOut: 0, framesIn: 0, bytesIn: 0 };
+  /** Where the harness's outgoing byte stream stands: inside a length prefix, or inside a body. */
+  private readonly outgoing = { prefix: 0, prefixBytes: 0, bodyLeft: 0 };
   /** Under --faults: the writer that perturbs what the harness sends, and the reader's schedule. */
   private faulty: { writer: FaultyWriter; faults: ConnectionFaults } | undefined;
   /** Chunks read from the peer since the faults were set (the slow reader counts them). */
@@ -264,8 +275,29 @@ export class WireConnection {
   }
 
   private write(bytes: Uint8Array): void {
+    this.countOut(bytes);
     if (this.faulty) this.faulty.writer.write(bytes);
     else this.io.output.write(bytes);
+  }
+
+  /** Counts the bytes the harness writes, and the frames they complete (a raw write may hold part of one, or several). */
+  private countOut(bytes: Uint8Array): void {
+    this.traffic.bytesOut += bytes.length;
+    const o = this.outgoing;
+    for (let i = 0; i < bytes.length; ) {
+      if (o.bodyLeft > 0) {
+        const n = Math.min(o.bodyLeft, bytes.length - i);
+        o.bodyLeft -= n;
+        i += n;
+        continue;
+      }
+      o.prefix = o.prefix * 256 + bytes[i++]!;
+      if (++o.prefixBytes < 4) continue;
+      this.traffic.framesOut++;
+      o.bodyLeft = o.prefix;
+      o.prefix = 0;
+      o.prefixBytes = 0;
+    }
   }
 
   /** Reads again unless something still holds reading back (a violation, a full queue, the slow reader, the case). */
@@ -326,6 +358,9 @@ export class WireConnection {
 
   private onBody(body: Uint8Array): void {
     const frame = Buffer.concat([lengthPrefix(body.length), body]);
+    const before: InboundCount = { frames: this.traffic.framesIn, bytes: this.traffic.bytesIn };
+    this.traffic.framesIn++;
+    this.traffic.bytesIn += frame.length;
     try {
       const message = decodeMessage(body);
       const re = message.header.re !== undefined ? ` re=${JSON.stringify(message.header.re)}` : '';
@@ -335,7 +370,7 @@ export class WireConnection {
         this.pong(message.header.id);
         return;
       }
-      this.push({ kind: 'message', message, bytes: frame });
+      this.push({ kind: 'message', message, bytes: frame, before });
     } catch (e) {
       // A payload too deep for the decoder (a stack overflow) is the peer's frame, not a harness fault.
       const error = e instanceof ProtocolError ? e : new ProtocolError('INVALID_PAYLOAD', `the frame cannot be decoded: ${(e as Error).message}`);
