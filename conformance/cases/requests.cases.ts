@@ -82,6 +82,24 @@ export const requestCases: Case[] = [
       },
     })),
   defineCase({
+    id: 'requests/ts-forwarded-unchanged',
+    statements: ['REQ-21', 'BODY-5'],
+    async run(ctx) {
+      const { a, b } = await pair(ctx);
+      // The largest ts BODY-5 allows, a small one, and one of today: each must reach the other side as sent.
+      const [asked, answered, broadcast] = ['18446744073709551615', '0', String(BigInt(Date.now()) * 1_000_000n)];
+      a.conn.send({ type: 'REASONING_REQUEST', header: { id: 'with-ts', dst: b.clientId, ts: asked }, payload: request });
+      const forwarded = await receiveAtB(ctx, b, a);
+      b.conn.send({ type: 'REASONING_RESPONSE', header: { id: 'answer-ts', re: forwarded.header.id, ts: answered }, payload: answer(2) });
+      const back = await ctx.expectMessage(a.conn, 'the answer at A', (m) => m.name === 'REASONING_RESPONSE' && m.header.re === 'with-ts');
+      a.conn.send({ type: 'DISAGREEMENT_SIGNAL', header: { id: 'bcast-ts', dst: '*', ts: broadcast }, payload: { coordination_id: 'ts', disagreement_score: 0.5, threshold: 0.25 } });
+      const signal = await ctx.expectMessage(b.conn, 'the broadcast at B', (m) => m.name === 'DISAGREEMENT_SIGNAL' && m.header.src === a.clientId);
+      const lost = [['the request', asked, forwarded.header.ts], ['the answer', answered, back.header.ts], ['the broadcast', broadcast, signal.header.ts]]
+        .filter(([, sent, got]) => sent !== got).map(([what, sent, got]) => `${what} sent with ts ${sent} arrived with ${got === undefined ? 'none' : `ts ${got}`}`);
+      if (lost.length > 0) throw new CaseFailure(`ts not forwarded unchanged: ${lost.join('; ')}`, 'the sender\'s ts', lost[0]);
+    },
+  }),
+  defineCase({
     id: 'requests/many-in-flight-no-cross-talk',
     statements: ['REQ-1', 'REQ-4', 'REQ-13'],
     async run(ctx) {

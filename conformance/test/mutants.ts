@@ -190,6 +190,16 @@ export const MUTANTS: Mutant[] = [
     toClient: (f) => (nameOf(f) === 'DISAGREEMENT_SIGNAL' && f.header.id.includes('\\') ? null : f),
   },
   {
+    // The broker's own time, or none, in place of the sender's ts (REQ-21).
+    name: 'ts-dropped',
+    caughtBy: 'requests/ts-forwarded-unchanged',
+    toClient: (f) => {
+      if (f.header.ts === undefined) return f;
+      const { ts: _ts, ...header } = f.header;
+      return { ...f, header };
+    },
+  },
+  {
     name: 'pong-without-re',
     caughtBy: 'handshake/pong-echoes-id/id:space',
     toClient: (f) => {

@@ -5096,6 +5096,12 @@ export const STATEMENTS: readonly { readonly id: string; readonly section: strin
     "text": "A broker MUST refuse an INIT whose `client_id` is `*` with ERROR `SCHEMA_VIOLATION` at `/client_id`."
   },
   {
+    "id": "REQ-21",
+    "section": "requests",
+    "level": "recommended",
+    "text": "A broker SHOULD forward the `ts` of a routed frame it forwards (request, response, notification, broadcast) unchanged: it is the sender's time, not the broker's."
+  },
+  {
     "id": "ERR-1",
     "section": "errors",
     "level": "required",
