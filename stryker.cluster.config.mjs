@@ -13,11 +13,27 @@
  *
  * @type {import('@stryker-mutator/api/core').PartialStrykerOptions}
  */
+import { readFileSync } from 'node:fs';
 import base from './stryker.config.mjs';
 
 /**
- * Lines of reference/broker/*.ts taken only with the `cluster` option (file:from-to, Stryker's mutation
- * ranges): claims before INIT_ACK, look-ups of an unknown `dst`, remote clients, the cluster's part of
+ * `reference/broker/FILE:FROM-TO` once line FROM of FILE still opens with `opening`: the ranges are line
+ * numbers, which an edit above them shifts, and a stale range would mutate lines no cluster case is for.
+ * Loading this config (a Stryker run, or conformance/test/mutation/cluster-lines.test.ts in npm test)
+ * then fails and names the range to move.
+ */
+function clusterOnlyRange(file, from, to, opening) {
+  const path = `reference/broker/${file}`;
+  const line = readFileSync(new URL(path, import.meta.url), 'utf8').split('\n')[from - 1] ?? '';
+  if (!line.trim().startsWith(opening)) {
+    throw new Error(`stryker.cluster.config.mjs: ${path}:${from} no longer opens with ${JSON.stringify(opening)} (it reads ${JSON.stringify(line.trim())}): move the range ${from}-${to}`);
+  }
+  return `${path}:${from}-${to}`;
+}
+
+/**
+ * Lines of reference/broker/*.ts taken only with the `cluster` option (file, from, to, and how line
+ * `from` opens, checked by clusterOnlyRange; Stryker's mutation ranges): claims before INIT_ACK, look-ups of an unknown `dst`, remote clients, the cluster's part of
  * STATS, SERVICE_LIST, SERVICE_DISPATCH, the bus's subscriptions and handlers, and the cluster options.
  * Whole functions where the function is cluster-only, single conditions where it is not. A range holds
  * a block's mutant (its body emptied) only when it reaches the block's closing line. Kept to the
@@ -25,16 +41,49 @@ import base from './stryker.config.mjs';
  * a second time against three brokers.
  */
 const CLUSTER_ONLY_LINES = [
-  'router.ts:141-144', 'router.ts:217-219', 'router.ts:222-222', 'router.ts:244-247', 'router.ts:254-254', 'router.ts:262-262',
-  'router.ts:348-348', 'router.ts:356-357', 'router.ts:364-364', 'router.ts:385-404', 'router.ts:412-412', 'router.ts:418-418',
-  'broker.ts:132-137', 'broker.ts:203-203', 'broker.ts:215-216', 'broker.ts:221-223', 'broker.ts:276-276', 'broker.ts:333-333',
-  'broker.ts:337-366', 'broker.ts:507-510', 'broker.ts:519-519', 'broker.ts:528-572', 'broker.ts:616-616',
-  'bus.ts:70-70', 'bus.ts:82-87', 'bus.ts:109-125', 'bus.ts:150-154', 'bus.ts:167-169', 'bus.ts:178-185', 'bus.ts:193-202',
-  'dispatch.ts:53-58', 'dispatch.ts:89-99', 'dispatch.ts:107-128', 'dispatch.ts:187-193',
-  'services.ts:53-59', 'services.ts:86-91',
-  'config.ts:148-151',
-  'calls.ts:56-56',
-].map((range) => `reference/broker/${range}`);
+  ['router.ts', 89, 89, 'return target.remote ? idBytesOverOne(first) + i'],
+  ['router.ts', 93, 93, 'const idBytesOverOne = (id: string | undefined):'],
+  ['router.ts', 154, 157, 'if (conn.held !== undefined) {'],
+  ['router.ts', 230, 232, 'if (this.deps.cluster && body !== undefined && !'],
+  ['router.ts', 235, 235, 'if (target.remote) this.checkRemote(conn, dst);'],
+  ['router.ts', 257, 260, 'private checkRemote(conn: Connection, dst: strin'],
+  ['router.ts', 267, 267, 'if (target === conn || target.state !== \'open\' |'],
+  ['router.ts', 275, 275, 'if (!conn.remote) this.deps.cluster?.broadcast(f'],
+  ['router.ts', 297, 297, 'if (requester.remote) (requester as RemoteConnec'],
+  ['router.ts', 301, 305, 'const relayed = isError && conn.remote ? (conn a'],
+  ['router.ts', 368, 368, 'if (this.deps.cluster) return this.registerInClu'],
+  ['router.ts', 376, 377, 'this.deps.cluster?.servicesChanged();'],
+  ['router.ts', 384, 384, 'this.deps.cluster?.servicesChanged();'],
+  ['router.ts', 405, 424, 'private registerInCluster(conn: Connection, id: '],
+  ['router.ts', 432, 432, 'if (!c.remote) local++;'],
+  ['router.ts', 438, 438, 'if (this.deps.cluster && minor >= 1) payload[\'cl'],
+  ['broker.ts', 132, 137, 'this.cluster = this.config.cluster === undefined'],
+  ['broker.ts', 203, 203, 'this.cluster?.start();'],
+  ['broker.ts', 215, 216, 'const cluster = this.cluster?.stop();'],
+  ['broker.ts', 231, 233, 'clusterReady(): Promise<void> {'],
+  ['broker.ts', 286, 286, 'await this.cluster?.stop();'],
+  ['broker.ts', 343, 343, '...(this.cluster ? { cluster: this.cluster.broke'],
+  ['broker.ts', 347, 376, 'private *localClients(): Iterable<Connection> {'],
+  ['broker.ts', 517, 520, 'if (conn.held) {'],
+  ['broker.ts', 529, 529, 'if (this.cluster) this.claimThenOpen(conn, accep'],
+  ['broker.ts', 538, 582, 'private claimThenOpen(conn: Connection, accepted'],
+  ['broker.ts', 626, 626, 'if (wasClient) this.cluster?.clientLeft(conn, dr'],
+  ['bus.ts', 70, 70, 'const sub: Subscription = { id: this.deps.cluste'],
+  ['bus.ts', 82, 87, 'const cluster = this.deps.cluster;'],
+  ['bus.ts', 109, 125, '/** CLU-13: the handler is registered, and ackno'],
+  ['bus.ts', 151, 154, '/** The handlers of this broker\'s own clients: me'],
+  ['bus.ts', 167, 169, 'const others = this.deps.cluster && !conn.remote'],
+  ['bus.ts', 178, 185, 'let delivered = targets.length;'],
+  ['bus.ts', 193, 202, 'const cluster = this.deps.cluster;'],
+  ['dispatch.ts', 56, 61, 'const cluster = this.deps.cluster;'],
+  ['dispatch.ts', 92, 102, 'const cluster = this.deps.cluster;'],
+  ['dispatch.ts', 110, 131, 'private relay(conn: Connection, m: Message, raw:'],
+  ['dispatch.ts', 190, 196, '/** The longest a dispatch can take on the provi'],
+  ['services.ts', 53, 59, 'adopt(owner: Connection, descriptor: ServiceDesc'],
+  ['services.ts', 86, 91, '/** `ownOnly`: only services of this broker\'s ow'],
+  ['config.ts', 150, 153, 'if (options.cluster !== undefined) {'],
+  ['calls.ts', 56, 56, 'const header = options.dst === undefined ? { id,'],
+].map(([file, from, to, opening]) => clusterOnlyRange(file, from, to, opening));
 
 export default {
   ...base,

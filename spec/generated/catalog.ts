@@ -5183,7 +5183,7 @@ export const STATEMENTS: readonly { readonly id: string; readonly section: strin
     "id": "SYS-3",
     "section": "msg-system",
     "level": "recommended",
-    "text": "A broker SHOULD fill each STATS_RESPONSE entry as its fields say: `language` as the client's INIT declared it; `frames_in` and `bytes_in` every frame and byte it received from the client (INIT and the STATS_REQUEST being answered included), `frames_out` and `bytes_out` every one it sent to it (INIT_ACK included); `in_flight` the client's requests it forwarded and has not answered yet; `latency_p50_us` and `latency_p99_us`, when present, quantiles of the time from the arrival of the client's routed requests to the departure of their answers; and `uptime_ms` the milliseconds since it started."
+    "text": "A broker SHOULD fill each STATS_RESPONSE entry as its fields say: `language` as the client's INIT declared it; `frames_in` and `bytes_in` every frame and byte it received from the client (INIT and the STATS_REQUEST being answered included), `frames_out` and `bytes_out` every one it sent to it (INIT_ACK included); `in_flight` the client's requests it forwarded and has not answered yet; `latency_p50_us` and `latency_p99_us`, once an answer to one of the client's routed requests has left, quantiles of the time from the arrival of those requests to the departure of their answers; and `uptime_ms` the milliseconds since it started."
   },
   {
     "id": "RSN-1",
