@@ -79,11 +79,13 @@ export interface RouterDeps {
 }
 
 const JSON_ONLY: readonly Encoding[] = ['json'];
+const BOTH: readonly Encoding[] = ['json', 'cbor'];
 
 /**
- * REQ-11 on the way to a client of another broker: that broker writes the frame the client gets, with ids
- * of its own in place of `ids` (at least 1 byte each), and checks its max_frame exactly on it, its refusal
- * coming back as an answer. Here the frame is refused only when it cannot fit whatever ids are written.
+ * REQ-11 on the way to a client of another broker: that broker writes the frame the client gets, with
+ * ids of its own in place of `first` and `second` (at least 1 byte each), and checks its max_frame exactly
+ * on it, its refusal coming back as an answer. Here the frame is refused only when it cannot fit whatever
+ * ids are written.
  */
 function remoteIdSlack(target: Connection, first: string | undefined, second?: string): number {
   return target.remote ? idBytesOverOne(first) + idBytesOverOne(second) : 0;
@@ -91,7 +93,6 @@ function remoteIdSlack(target: Connection, first: string | undefined, second?: s
 
 /** The bytes an id takes in a JSON header beyond those of the shortest id (one byte, in quotes). */
 const idBytesOverOne = (id: string | undefined): number => (id === undefined ? 0 : Buffer.byteLength(JSON.stringify(id)) - 3);
-const BOTH: readonly Encoding[] = ['json', 'cbor'];
 
 /** Response type code of every request type, looked up once rather than per frame. */
 const RESPONSE_OF = new Map<number, number>();

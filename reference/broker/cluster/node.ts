@@ -501,7 +501,9 @@ export class ClusterNode implements RemoteLink, ClusterPeers {
     else if (re !== undefined) {
       // An answer the other broker originated (TIMEOUT, PEER_GONE, a refusal): the id names the request, or
       // the answer this broker relayed, alone.
-      for (const r of this.remote.values()) if (r.broker === sender && (r.served.has(re) || (!this.defects.relayedRefusalsLost && r.hasRelayed(re)))) from = r;
+      for (const r of this.remote.values()) {
+        if (r.broker === sender && (r.served.has(re) || (!this.defects.relayedRefusalsLost && r.hasRelayed(re)))) from = r;
+      }
       // Otherwise the answer to a request this broker handed to the sender (CLU-11).
       from ??= this.brokerLinks.get(sender);
     }
