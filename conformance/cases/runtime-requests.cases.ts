@@ -58,16 +58,29 @@ async function arrival(ctx: CaseContext, conn: WireConnection, what: string, acc
 
 const OVERLOADED: ErrorName = 'OVERLOADED';
 
-/** One way a routed frame reaches a receiver whose max_frame is MIN_LIMITS.max_frame. */
+/** How a frame reaches a receiver whose max_frame is MIN_LIMITS.max_frame, and what became of one. */
 interface ExactRoute {
+  type: MessageName;
+  /** Refused with OVERLOADED past the limit (else skipped: a broadcast, REQ-18). */
+  refusable: boolean;
+  /** Sends the frame with id `id` and `bytes` bytes of payload, and finds out what became of it. */
+  outcome(id: string, bytes: number, expected: 'delivered' | 'refused'): Promise<Outcome>;
+}
+
+/** A frame the broker forwards from one connection to another. */
+interface Forwarding {
   type: MessageName;
   /** Sends the frame with id `id` and a payload of `bytes` bytes; returns the length of the body it wrote. */
   send(id: string, bytes: number): Promise<number>;
-  /** The connection the frame was sent on, where an OVERLOADED refusal comes back (a broadcast is skipped instead, REQ-18). */
+  /** The connection the frame was sent on, where an OVERLOADED refusal comes back. */
   sender: WireConnection;
   receiver: WireConnection;
   refusable: boolean;
 }
+
+const forwarding = (ctx: CaseContext, f: Forwarding): ExactRoute => ({
+  type: f.type, refusable: f.refusable, outcome: (id, bytes, expected) => outcomeOf(ctx, f, id, bytes, expected),
+});
 
 interface Outcome { sent: number; at: number | undefined; refused: boolean }
 
@@ -76,7 +89,7 @@ interface Outcome { sent: number; at: number | undefined; refused: boolean }
  * No order between two connections is assumed (the receiver may sit on another broker of a cluster):
  * the outcome `expected` is waited for first, the other one only when it did not come.
  */
-async function outcomeOf(ctx: CaseContext, route: ExactRoute, id: string, bytes: number, expected: 'delivered' | 'refused'): Promise<Outcome> {
+async function outcomeOf(ctx: CaseContext, route: Forwarding, id: string, bytes: number, expected: 'delivered' | 'refused'): Promise<Outcome> {
   const sent = await route.send(id, bytes);
   const delivered = async (): Promise<number | undefined> =>
     (await arrival(ctx, route.receiver, `the ${route.type} ${id}`, (m) => m.name === route.type, ctx.timeoutMs))?.bodyLength;
@@ -106,7 +119,7 @@ async function outcomeOf(ctx: CaseContext, route: ExactRoute, id: string, bytes:
 async function exactlyAtMaxFrame(ctx: CaseContext, route: ExactRoute, ownMaxFrame: number): Promise<void> {
   const small = MIN_LIMITS.max_frame;
   const probe = 1000;
-  const first = await outcomeOf(ctx, route, 'p1', probe, 'delivered');
+  const first = await route.outcome('p1', probe, 'delivered');
   if (first.at === undefined) throw new CaseFailure(`a ${route.type} of ${probe} payload bytes was not forwarded to a receiver whose max_frame is ${small}`, 'forwarded', first.refused ? OVERLOADED : 'nothing');
   const framing = first.at - probe;
   const bytes = small - framing;
@@ -114,15 +127,15 @@ async function exactlyAtMaxFrame(ctx: CaseContext, route: ExactRoute, ownMaxFram
   const past = (at: number | undefined): void => {
     if (at !== undefined && at > small) throw new CaseFailure(`the broker forwarded a ${route.type} of ${at} bytes to a receiver whose max_frame is ${small}`, `at most ${small} bytes`, String(at));
   };
-  const exact = await outcomeOf(ctx, route, 'p2', bytes, 'delivered');
+  const exact = await route.outcome('p2', bytes, 'delivered');
   past(exact.at);
   if (exact.at === undefined) {
     const verdict = exact.refused ? 'refused with OVERLOADED' : 'not delivered';
-    const again = await outcomeOf(ctx, route, 'p3', probe, 'delivered');
+    const again = await route.outcome('p3', probe, 'delivered');
     if (again.at !== first.at) throw new CaseSkipped(`the broker's framing of the same ${route.type} went from ${framing} to ${again.at === undefined ? 'nothing' : again.at - probe} bytes, so the limit cannot be aimed at`);
     throw new CaseFailure(`a ${route.type} that is exactly ${small} bytes once forwarded (the receiver's max_frame; ${framing} bytes of framing before and after) was ${verdict}`, `forwarded at ${small} bytes`, verdict);
   }
-  const over = await outcomeOf(ctx, route, 'p4', bytes + 1, route.refusable ? 'refused' : 'delivered');
+  const over = await route.outcome('p4', bytes + 1, route.refusable ? 'refused' : 'delivered');
   past(over.at);
   // Delivered within the limit: the broker's framing shrank, and the frame fits; nothing to judge.
   if (route.refusable && !over.refused && over.at === undefined) {
@@ -395,10 +408,10 @@ export const runtimeRequestCases: Case[] = [
     async run(ctx) {
       const a = await session(ctx, 'A');
       const b = await session(ctx, 'B', { max_frame: MIN_LIMITS.max_frame });
-      await exactlyAtMaxFrame(ctx, {
+      await exactlyAtMaxFrame(ctx, forwarding(ctx, {
         type: 'REASONING_REQUEST', sender: a.conn, receiver: b.conn, refusable: true,
         send: async (id, bytes) => sentBody(ctx, a.conn, 'REASONING_REQUEST', { id, dst: b.clientId }, paddedPayload('REASONING_REQUEST', reasoning('exact'), bytes)),
-      }, Number(a.ack['max_frame']));
+      }), Number(a.ack['max_frame']));
     },
   }),
   defineCase({
@@ -408,13 +421,55 @@ export const runtimeRequestCases: Case[] = [
       // The answer's destination is the requester: its max_frame bounds the answer.
       const a = await session(ctx, 'A', { max_frame: MIN_LIMITS.max_frame });
       const b = await session(ctx, 'B');
-      await exactlyAtMaxFrame(ctx, {
+      await exactlyAtMaxFrame(ctx, forwarding(ctx, {
         type: 'REASONING_RESPONSE', sender: b.conn, receiver: a.conn, refusable: true,
         send: async (id, bytes) => {
           // Two-byte request ids: a broker that relays through another (a cluster) may write longer ones on the way.
           a.conn.send({ type: 'REASONING_REQUEST', header: { id, dst: b.clientId }, payload: reasoning() });
           const asked = await ctx.expectMessage(b.conn, `request ${id} at B`, (m) => m.name === 'REASONING_REQUEST' && m.header.src === a.clientId);
           return sentBody(ctx, b.conn, 'REASONING_RESPONSE', { id, re: asked.header.id }, paddedPayload('REASONING_RESPONSE', reasoningAnswer(), bytes));
+        },
+      }), Number(b.ack['max_frame']));
+    },
+  }),
+  defineCase({
+    id: 'requests/destination-max-frame/exactly:dispatch',
+    statements: ['REQ-11', 'LIM-2', 'REG-8'],
+    async run(ctx) {
+      // The broker's own request to a provider, carrying the caller's payload unchanged (REG-8).
+      const a = await session(ctx, 'A');
+      const b = await session(ctx, 'B', { max_frame: MIN_LIMITS.max_frame });
+      const name = await registerService(ctx, b);
+      await exactlyAtMaxFrame(ctx, forwarding(ctx, {
+        type: 'SERVICE_DISPATCH', sender: a.conn, receiver: b.conn, refusable: true,
+        send: async (id, bytes) => sentBody(ctx, a.conn, 'SERVICE_DISPATCH', { id }, paddedPayload('SERVICE_DISPATCH', { service_name: name, method: 'exact', payload: {}, max_retries: 0 }, bytes)),
+      }), Number(a.ack['max_frame']));
+    },
+  }),
+  defineCase({
+    id: 'requests/destination-max-frame/exactly:broker-reply',
+    statements: ['REQ-11', 'LIM-2', 'REG-11'],
+    async run(ctx) {
+      // A reply the broker builds itself around the provider's result (SERVICE_RESULT): the same limit, its
+      // refusal an ERROR OVERLOADED to the caller in the reply's place, still one answer (REQ-1).
+      const a = await session(ctx, 'A', { max_frame: MIN_LIMITS.max_frame });
+      const b = await session(ctx, 'B');
+      const name = await registerService(ctx, b);
+      await exactlyAtMaxFrame(ctx, {
+        type: 'SERVICE_RESULT', refusable: true,
+        async outcome(id, bytes) {
+          a.conn.send({ type: 'SERVICE_DISPATCH', header: { id }, payload: { service_name: name, method: 'exact', payload: {}, max_retries: 0 } });
+          const asked = await ctx.expectMessage(b.conn, `dispatch ${id} at the provider`, (m) => m.name === 'SERVICE_DISPATCH');
+          // The result is a string of `bytes` characters: the broker re-encodes it, so its length is the payload's lever.
+          const before = b.conn.traffic.bytesOut;
+          b.conn.send({ type: 'SERVICE_RESULT', header: { id: `r${id}`, re: asked.header.id }, payload: { result: 'x'.repeat(bytes) } });
+          const sent = b.conn.traffic.bytesOut - before - 4;
+          const answer = await arrival(ctx, a.conn, `SERVICE_RESULT or ERROR re=${id}`, (m) => m.header.re === id, ctx.timeoutMs);
+          if (answer === undefined) throw new CaseFailure(`dispatch ${id} got no answer (REQ-1)`, 'SERVICE_RESULT or ERROR OVERLOADED', 'nothing');
+          if (answer.message.name === 'SERVICE_RESULT') return { sent, at: answer.bodyLength, refused: false };
+          const code = answer.message.name === 'ERROR' ? errorOf(answer.message).code : answer.message.name;
+          if (code !== OVERLOADED) throw new CaseFailure(`dispatch ${id} was answered with ${code}`, 'SERVICE_RESULT, or OVERLOADED past A\'s max_frame (REQ-11)', code);
+          return { sent, at: undefined, refused: true };
         },
       }, Number(b.ack['max_frame']));
     },
@@ -425,10 +480,10 @@ export const runtimeRequestCases: Case[] = [
     async run(ctx) {
       const a = await session(ctx, 'A');
       const b = await session(ctx, 'B', { max_frame: MIN_LIMITS.max_frame });
-      await exactlyAtMaxFrame(ctx, {
+      await exactlyAtMaxFrame(ctx, forwarding(ctx, {
         type: 'DISAGREEMENT_SIGNAL', sender: a.conn, receiver: b.conn, refusable: false,
         send: async (id, bytes) => sentBody(ctx, a.conn, 'DISAGREEMENT_SIGNAL', { id, dst: '*' }, paddedPayload('DISAGREEMENT_SIGNAL', { coordination_id: 'exact', disagreement_score: 0.5, threshold: 0.25 }, bytes)),
-      }, Number(a.ack['max_frame']));
+      }), Number(a.ack['max_frame']));
     },
   }),
   ...(['at-limit', 'past-limit'] as const).map((size) =>

@@ -305,12 +305,12 @@ export const RUNTIME_VARIANTS: (() => RuntimeVariant)[] = [
   () => ({
     // Off by one at the limit: a frame of exactly the receiver's max_frame is held back (REQ-11, REQ-18).
     name: 'exactly-destination-max-frame-dropped',
-    caughtBy: ['requests/destination-max-frame/exactly:request', 'requests/destination-max-frame/exactly:answer', 'requests/destination-max-frame/exactly:broadcast'],
+    caughtBy: ['request', 'answer', 'broadcast', 'dispatch', 'broker-reply'].map((path) => `requests/destination-max-frame/exactly:${path}`),
     toBroker: (f, link) => {
       if (f.name === 'INIT') link.state['maxFrame'] = jsonOf(f)['max_frame'];
       return f;
     },
-    toClient: (f, link) => (f.header.src !== undefined && rframeBytes(f).length - 4 === link.state['maxFrame'] ? null : f),
+    toClient: (f, link) => (rframeBytes(f).length - 4 === link.state['maxFrame'] ? null : f),
   }),
   () => ({
     name: 'stats-entry-twice', caughtBy: ['msg-system/stats-one-entry-per-client'],

@@ -218,7 +218,7 @@ export class BusHost {
   }
 
   private reply(conn: Connection, re: string, type: MessageName, payload: unknown): void {
-    if (conn.state === 'open') this.deps.send(conn, replyFrame(type, conn.nextId(), re, payload, conn.peerMaxFrame), conn);
+    if (conn.state === 'open') this.deps.send(conn, replyFrame(type, conn.nextId(), re, payload, conn), conn);
   }
 
   private fail(conn: Connection, re: string, error: unknown): void {

@@ -179,7 +179,7 @@ export class ServiceDispatcher {
   }
 
   private answer(conn: Connection, re: string, type: MessageNames<'SERVICE_RESULT' | 'SERVICE_LIST_RESULT'>, payload: unknown): void {
-    if (conn.state === 'open') this.deps.send(conn, replyFrame(type, conn.nextId(), re, payload, conn.peerMaxFrame), conn);
+    if (conn.state === 'open') this.deps.send(conn, replyFrame(type, conn.nextId(), re, payload, conn), conn);
   }
 
   private fail(conn: Connection, re: string, error: unknown): void {

@@ -153,18 +153,38 @@ export function errorFrame(id: string, re: string | undefined, error: unknown): 
   }
 }
 
+/** Where a frame goes, as far as REQ-11 is concerned: its max_frame, and whether another broker writes it on. */
+export interface FrameDestination {
+  readonly peerMaxFrame: number;
+  readonly remote: boolean;
+}
+
+/**
+ * REQ-11 on the way to a client of another broker: that broker writes the frame the client gets, with
+ * ids of its own in place of `first` and `second` (at least 1 byte each), and checks its max_frame exactly
+ * on it, its refusal coming back as an answer. Here the frame is refused only when it cannot fit whatever
+ * ids are written: the bytes to allow beyond the client's max_frame.
+ */
+export function remoteIdSlack(to: FrameDestination, first: string | undefined, second?: string): number {
+  return to.remote ? idBytesOverOne(first) + idBytesOverOne(second) : 0;
+}
+
+/** The bytes an id takes in a JSON header beyond those of the shortest id (one byte, in quotes). */
+const idBytesOverOne = (id: string | undefined): number => (id === undefined ? 0 : Buffer.byteLength(JSON.stringify(id)) - 3);
+
 /**
  * A response the broker builds around a peer's value (BUS_QUERY_RESULT, SERVICE_RESULT, ...): when it
  * would exceed the requester's max_frame (a CBOR value re-encoded as JSON grows), the requester gets
- * ERROR `OVERLOADED` instead (REQ-11), so the answer is still exactly one.
+ * ERROR `OVERLOADED` instead (REQ-11), so the answer is still exactly one. For a client of another broker,
+ * that broker builds the reply again with its own ids and checks it exactly (remoteIdSlack).
  */
-export function replyFrame(type: MessageName, id: string, re: string, payload: unknown, peerMaxFrame: number): OutFrame {
+export function replyFrame(type: MessageName, id: string, re: string, payload: unknown, to: FrameDestination): OutFrame {
   let frame: OutFrame;
   try {
     frame = messageFrame(type, { id, re }, payload);
   } catch (e) {
     return errorFrame(id, re, e);
   }
-  if (frame.bodyLength <= peerMaxFrame) return frame;
-  return errorFrame(id, re, new ProtocolError('OVERLOADED', `the ${type} would exceed this connection's max_frame`, { limit: peerMaxFrame, statement: 'REQ-11' }));
+  if (frame.bodyLength - remoteIdSlack(to, id, re) <= to.peerMaxFrame) return frame;
+  return errorFrame(id, re, new ProtocolError('OVERLOADED', `the ${type} would exceed this connection's max_frame`, { limit: to.peerMaxFrame, statement: 'REQ-11' }));
 }

@@ -26,7 +26,7 @@ import {
 import type { BrokerConfig } from './config.js';
 import type { Connection } from './connection.js';
 import type { FlowControl } from './flow.js';
-import { errorFrame, forwardFrame, messageFrame, replyFrame, type ForwardHeader, type OutFrame } from './frames.js';
+import { errorFrame, forwardFrame, messageFrame, remoteIdSlack, replyFrame, type ForwardHeader, type OutFrame } from './frames.js';
 import type { Inflight } from './inflight.js';
 import type { Logger } from './logger.js';
 import { clientStatsEntry } from './stats.js';
@@ -80,19 +80,6 @@ export interface RouterDeps {
 
 const JSON_ONLY: readonly Encoding[] = ['json'];
 const BOTH: readonly Encoding[] = ['json', 'cbor'];
-
-/**
- * REQ-11 on the way to a client of another broker: that broker writes the frame the client gets, with
- * ids of its own in place of `first` and `second` (at least 1 byte each), and checks its max_frame exactly
- * on it, its refusal coming back as an answer. Here the frame is refused only when it cannot fit whatever
- * ids are written.
- */
-function remoteIdSlack(target: Connection, first: string | undefined, second?: string): number {
-  return target.remote ? idBytesOverOne(first) + idBytesOverOne(second) : 0;
-}
-
-/** The bytes an id takes in a JSON header beyond those of the shortest id (one byte, in quotes). */
-const idBytesOverOne = (id: string | undefined): number => (id === undefined ? 0 : Buffer.byteLength(JSON.stringify(id)) - 3);
 
 /** Response type code of every request type, looked up once rather than per frame. */
 const RESPONSE_OF = new Map<number, number>();
@@ -358,7 +345,7 @@ export class Router {
         return;
       case MessageType.STATS_REQUEST:
         // Built from every client's entry: it can outgrow the requester's max_frame (REQ-11).
-        this.send(conn, replyFrame('STATS_RESPONSE', conn.nextId(), id, this.statsPayload(message.payload as StatsRequestPayload, conn.minor), conn.peerMaxFrame), conn);
+        this.send(conn, replyFrame('STATS_RESPONSE', conn.nextId(), id, this.statsPayload(message.payload as StatsRequestPayload, conn.minor), conn), conn);
         return;
       case MessageType.SHUTDOWN:
         this.deps.startClientDrain(conn, id, (message.payload as ShutdownPayload).drain_ms);

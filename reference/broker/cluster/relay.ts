@@ -58,5 +58,5 @@ export async function relayToBroker(deps: RelayDeps, peers: ClusterPeers, broker
   }
   if (conn.state !== 'open') return;
   const type = messageByCode(answer.type)!.name as MessageName;
-  deps.send(conn, replyFrame(type, conn.nextId(), re, answer.payload, conn.peerMaxFrame), conn);
+  deps.send(conn, replyFrame(type, conn.nextId(), re, answer.payload, conn), conn);
 }
