@@ -41,8 +41,7 @@ function clusterOnlyRange(file, from, to, opening) {
  * a second time against three brokers.
  */
 const CLUSTER_ONLY_LINES = [
-  ['frames.ts', 169, 169, 'return to.remote ? idBytesOverOne(first) + idByte'],
-  ['frames.ts', 173, 173, 'const idBytesOverOne = (id: string | undefined):'],
+  ['frames.ts', 174, 174, 'const idBytesOverOne = (id: string | undefined):'],
   ['router.ts', 142, 145, 'if (conn.held !== undefined) {'],
   ['router.ts', 218, 220, 'if (this.deps.cluster && body !== undefined && !'],
   ['router.ts', 223, 223, 'if (target.remote) this.checkRemote(conn, dst);'],

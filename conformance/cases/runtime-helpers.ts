@@ -7,7 +7,7 @@ import { NDArray } from '../../reference/codec/ndarray.js';
 import { encodeEnvelope, type Encoding } from '../../reference/codec/body.js';
 import { encodeFrame } from '../../reference/codec/frame.js';
 import type { Message } from '../../reference/codec/message.js';
-import type { WireConnection, Received } from '../wire/connection.js';
+import type { InboundCount, WireConnection, Received } from '../wire/connection.js';
 import { CaseFailure, CaseSkipped } from './model.js';
 import { summarize, type CaseContext, type Session } from './context.js';
 import { registryName } from '../../reference/codec/catalog.js';
@@ -55,6 +55,23 @@ export async function messageWithin(ctx: CaseContext, conn: WireConnection, what
   if (r.kind === 'invalid') throw new CaseFailure(`expected ${what}; the peer sent a frame that breaks the spec: ${r.error.message}`, what, 'invalid frame');
   if (!accept(r.message)) throw new CaseFailure(`expected ${what}; got ${summarize(r.message)}`, what, summarize(r.message));
   return { m: r.message, at };
+}
+
+/**
+ * The first frame `accept` takes at `conn` within `timeoutMs`, with its body length (the length
+ * prefix's value) and the connection's inbound counts before it; undefined when none came. Other frames
+ * are passed over.
+ */
+export async function arrival(ctx: CaseContext, conn: WireConnection, what: string, accept: (m: Message) => boolean, timeoutMs: number): Promise<{ message: Message; bodyLength: number; before: InboundCount } | undefined> {
+  const until = Date.now() + timeoutMs;
+  for (let left = timeoutMs; left > 0; left = until - Date.now()) {
+    const r = await conn.next(left);
+    if (r.kind === 'timeout') return undefined;
+    if (r.kind === 'closed') throw new CaseFailure(`expected ${what}; the connection closed (${r.reason})`, what, 'connection closed');
+    if (r.kind === 'invalid') throw new CaseFailure(`expected ${what}; the peer sent a frame that breaks the spec: ${r.error.message}`, what, 'invalid frame');
+    if (accept(r.message)) return { message: r.message, bodyLength: r.bytes.length - 4, before: r.before };
+  }
+  return undefined;
 }
 
 /** Expects the close within `ms`; an ERROR before it is tolerated (section 6 prose, no statement), anything else fails. */

@@ -10,7 +10,7 @@ import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
 import type { CaseContext, Session } from './context.js';
 import type { Message } from '../../reference/codec/message.js';
 import type { WireConnection } from '../wire/connection.js';
-import { errorOf, expectTimeout, messageWithin, reasoning, reasoningAnswer, requestOrSkip, requireDrainTime, slack, session } from './runtime-helpers.js';
+import { arrival, errorOf, expectTimeout, messageWithin, reasoning, reasoningAnswer, requestOrSkip, requireDrainTime, slack, session } from './runtime-helpers.js';
 import type { ErrorName, MessageName } from '../../spec/generated/catalog.js';
 import { messageByName, registryName } from '../../reference/codec/catalog.js';
 import { encodePayload } from '../../reference/codec/payload.js';
@@ -38,22 +38,6 @@ function paddedPayload(type: MessageName, value: Record<string, unknown>, bytes:
 function sentBody(ctx: CaseContext, conn: WireConnection, type: MessageName, header: Message['header'], payloadJson: string): number {
   ctx.sendUnchecked(conn, type, header, payloadJson);
   return 4 + Buffer.byteLength(JSON.stringify(header)) + Buffer.byteLength(payloadJson);
-}
-
-/**
- * The first frame `accept` takes at `conn` within `timeoutMs`, with its body length (the length
- * prefix's value); undefined when none came. Other frames are passed over.
- */
-async function arrival(ctx: CaseContext, conn: WireConnection, what: string, accept: (m: Message) => boolean, timeoutMs: number): Promise<{ message: Message; bodyLength: number } | undefined> {
-  const until = Date.now() + timeoutMs;
-  for (let left = timeoutMs; left > 0; left = until - Date.now()) {
-    const r = await conn.next(left);
-    if (r.kind === 'timeout') return undefined;
-    if (r.kind === 'closed') throw new CaseFailure(`expected ${what}; the connection closed (${r.reason})`, what, 'connection closed');
-    if (r.kind === 'invalid') throw new CaseFailure(`expected ${what}; the broker sent a frame that breaks the spec: ${r.error.message}`, what, 'invalid frame');
-    if (accept(r.message)) return { message: r.message, bodyLength: r.bytes.length - 4 };
-  }
-  return undefined;
 }
 
 const OVERLOADED: ErrorName = 'OVERLOADED';
@@ -402,18 +386,28 @@ export const runtimeRequestCases: Case[] = [
       await ctx.expectOpen(a.conn, 'A did not receive the oversized answer (the next frame is the PONG)');
     },
   }),
-  defineCase({
-    id: 'requests/destination-max-frame/exactly:request',
-    statements: ['REQ-11', 'LIM-2'],
-    async run(ctx) {
-      const a = await session(ctx, 'A');
-      const b = await session(ctx, 'B', { max_frame: MIN_LIMITS.max_frame });
-      await exactlyAtMaxFrame(ctx, forwarding(ctx, {
-        type: 'REASONING_REQUEST', sender: a.conn, receiver: b.conn, refusable: true,
-        send: async (id, bytes) => sentBody(ctx, a.conn, 'REASONING_REQUEST', { id, dst: b.clientId }, paddedPayload('REASONING_REQUEST', reasoning('exact'), bytes)),
-      }), Number(a.ack['max_frame']));
-    },
-  }),
+  // A sends, B (at the smallest max_frame) receives: a routed request, the SERVICE_DISPATCH the broker
+  // sends a provider with the caller's payload unchanged (REG-8), and a broadcast, which skips B instead.
+  ...([
+    { path: 'request', type: 'REASONING_REQUEST', statements: ['REQ-11', 'LIM-2'], refusable: true },
+    { path: 'dispatch', type: 'SERVICE_DISPATCH', statements: ['REQ-11', 'LIM-2', 'REG-8'], refusable: true },
+    { path: 'broadcast', type: 'DISAGREEMENT_SIGNAL', statements: ['REQ-18', 'LIM-2'], refusable: false },
+  ] satisfies { path: string; type: MessageName; statements: string[]; refusable: boolean }[]).map(({ path, type, statements, refusable }) =>
+    defineCase({
+      id: `requests/destination-max-frame/exactly:${path}`,
+      statements,
+      async run(ctx) {
+        const a = await session(ctx, 'A');
+        const b = await session(ctx, 'B', { max_frame: MIN_LIMITS.max_frame });
+        const [dst, payload] = path === 'request' ? [b.clientId, reasoning('exact')]
+          : path === 'broadcast' ? ['*', { coordination_id: 'exact', disagreement_score: 0.5, threshold: 0.25 }]
+          : [undefined, { service_name: await registerService(ctx, b), method: 'exact', payload: {}, max_retries: 0 }];
+        await exactlyAtMaxFrame(ctx, forwarding(ctx, {
+          type, sender: a.conn, receiver: b.conn, refusable,
+          send: async (id, bytes) => sentBody(ctx, a.conn, type, dst === undefined ? { id } : { id, dst }, paddedPayload(type, payload, bytes)),
+        }), Number(a.ack['max_frame']));
+      },
+    })),
   defineCase({
     id: 'requests/destination-max-frame/exactly:answer',
     statements: ['REQ-11', 'LIM-2'],
@@ -430,20 +424,6 @@ export const runtimeRequestCases: Case[] = [
           return sentBody(ctx, b.conn, 'REASONING_RESPONSE', { id, re: asked.header.id }, paddedPayload('REASONING_RESPONSE', reasoningAnswer(), bytes));
         },
       }), Number(b.ack['max_frame']));
-    },
-  }),
-  defineCase({
-    id: 'requests/destination-max-frame/exactly:dispatch',
-    statements: ['REQ-11', 'LIM-2', 'REG-8'],
-    async run(ctx) {
-      // The broker's own request to a provider, carrying the caller's payload unchanged (REG-8).
-      const a = await session(ctx, 'A');
-      const b = await session(ctx, 'B', { max_frame: MIN_LIMITS.max_frame });
-      const name = await registerService(ctx, b);
-      await exactlyAtMaxFrame(ctx, forwarding(ctx, {
-        type: 'SERVICE_DISPATCH', sender: a.conn, receiver: b.conn, refusable: true,
-        send: async (id, bytes) => sentBody(ctx, a.conn, 'SERVICE_DISPATCH', { id }, paddedPayload('SERVICE_DISPATCH', { service_name: name, method: 'exact', payload: {}, max_retries: 0 }, bytes)),
-      }), Number(a.ack['max_frame']));
     },
   }),
   defineCase({
@@ -472,18 +452,6 @@ export const runtimeRequestCases: Case[] = [
           return { sent, at: undefined, refused: true };
         },
       }, Number(b.ack['max_frame']));
-    },
-  }),
-  defineCase({
-    id: 'requests/destination-max-frame/exactly:broadcast',
-    statements: ['REQ-18', 'LIM-2'],
-    async run(ctx) {
-      const a = await session(ctx, 'A');
-      const b = await session(ctx, 'B', { max_frame: MIN_LIMITS.max_frame });
-      await exactlyAtMaxFrame(ctx, forwarding(ctx, {
-        type: 'DISAGREEMENT_SIGNAL', sender: a.conn, receiver: b.conn, refusable: false,
-        send: async (id, bytes) => sentBody(ctx, a.conn, 'DISAGREEMENT_SIGNAL', { id, dst: '*' }, paddedPayload('DISAGREEMENT_SIGNAL', { coordination_id: 'exact', disagreement_score: 0.5, threshold: 0.25 }, bytes)),
-      }), Number(a.ack['max_frame']));
     },
   }),
   ...(['at-limit', 'past-limit'] as const).map((size) =>

@@ -4,12 +4,13 @@
  * (LIM-4, LIM-5), version negotiation (VER-1, VER-2), nothing sent beyond the negotiated version (VER-3)
  * and no token echoed (SEC-4).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { MessageType } from '../../spec/generated/catalog.js';
 import { defineCase, CaseFailure, type Case } from './model.js';
 import { describeLaterParts, partsLaterThan } from '../../reference/codec/versions.js';
 import type { CaseContext, Session } from './context.js';
 import type { Message } from '../../reference/codec/message.js';
-import { errorOf, rawFrame, reasoning, reasoningAnswer, requestOrSkip, requireDrainTime, session } from './runtime-helpers.js';
+import { arrival, errorOf, rawFrame, reasoning, reasoningAnswer, requestOrSkip, requireDrainTime, session } from './runtime-helpers.js';
 import type { MessageName } from '../../spec/generated/catalog.js';
 import { registryName } from '../../reference/codec/catalog.js';
 import type { ErrorName } from '../../spec/generated/catalog.js';
@@ -31,8 +32,6 @@ function paddedHeader(id: string, bytes: number): Uint8Array {
   const header = JSON.stringify({ id, pad: 'x'.repeat(bytes - Buffer.byteLength(base)) });
   return new TextEncoder().encode(header);
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** The k-th smallest (1-based) of `values`. */
 const kth = (values: number[], k: number): number => [...values].sort((x, y) => x - y)[k - 1]!;
@@ -129,15 +128,11 @@ export const runtimeSystemCases: Case[] = [
       const id = 'stats-a';
       a.conn.send({ type: 'STATS_REQUEST', header: { id }, payload: { client_id: a.clientId } });
       const sent = { ...a.conn.traffic };
-      let own: { payload: Record<string, unknown>; before: { frames: number; bytes: number }; length: number } | undefined;
-      for (;;) {
-        const r = await a.conn.next(ctx.timeoutMs);
-        if (r.kind !== 'message') throw new CaseFailure(`expected STATS_RESPONSE re=${id}, got ${r.kind}`, 'STATS_RESPONSE', r.kind);
-        if (r.message.name === 'STATS_RESPONSE' && r.message.header.re === id) { own = { payload: r.message.payload as Record<string, unknown>, before: r.before, length: r.bytes.length }; break; }
-      }
+      const own = await arrival(ctx, a.conn, `STATS_RESPONSE re=${id}`, (m) => m.name === 'STATS_RESPONSE' && m.header.re === id, ctx.timeoutMs);
+      if (own === undefined) throw new CaseFailure(`A's STATS_REQUEST ${id} got no answer`, 'STATS_RESPONSE', 'nothing');
       // A's PONGs to the broker's PINGs may follow its STATS_REQUEST: what A wrote until the answer came.
       const untilAnswer = { ...a.conn.traffic };
-      const entries = (own.payload['clients'] as Record<string, unknown>[] | undefined) ?? [];
+      const entries = ((own.message.payload as Record<string, unknown>)['clients'] as Record<string, unknown>[] | undefined) ?? [];
       if (entries.length !== 1) throw new CaseFailure(`STATS_RESPONSE naming A has ${entries.length} entries`, '1', String(entries.length));
       const e = counted(entries[0]!);
       const problems: string[] = [];
@@ -147,7 +142,7 @@ export const runtimeSystemCases: Case[] = [
       within(problems, 'frames_in', e.frames_in, sent.framesOut, untilAnswer.framesOut, 'the frames A wrote (INIT and this STATS_REQUEST included)');
       within(problems, 'bytes_in', e.bytes_in, sent.bytesOut, untilAnswer.bytesOut, 'the bytes A wrote (length prefixes included)');
       within(problems, 'frames_out', e.frames_out, before.framesIn, own.before.frames + 1, 'the frames A read (INIT_ACK included, its STATS_RESPONSE perhaps)');
-      within(problems, 'bytes_out', e.bytes_out, before.bytesIn, own.before.bytes + own.length, 'the bytes A read (its STATS_RESPONSE perhaps included)');
+      within(problems, 'bytes_out', e.bytes_out, before.bytesIn, own.before.bytes + own.bodyLength + 4, 'the bytes A read (its STATS_RESPONSE perhaps included)');
       // Five samples: the median is the 3rd smallest, the 99th percentile between the 4th and the 5th.
       within(problems, 'latency_p50_us', e.latency_p50_us, Math.floor(kth(low, 3) * 1000), Math.ceil(kth(high, 3) * 1000), `B's delays and A's round trips (ms: ${delays.join(', ')})`);
       within(problems, 'latency_p99_us', e.latency_p99_us, Math.floor(kth(low, 4) * 1000), Math.ceil(kth(high, 5) * 1000), "B's delays and A's round trips");

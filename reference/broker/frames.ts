@@ -160,13 +160,14 @@ export interface FrameDestination {
 }
 
 /**
- * REQ-11 on the way to a client of another broker: that broker writes the frame the client gets, with
- * ids of its own in place of `first` and `second` (at least 1 byte each), and checks its max_frame exactly
- * on it, its refusal coming back as an answer. Here the frame is refused only when it cannot fit whatever
- * ids are written: the bytes to allow beyond the client's max_frame.
+ * REQ-11: whether a frame of `bodyLength` bytes exceeds its destination's max_frame. On the way to a
+ * client of another broker, that broker writes the frame the client gets, with ids of its own in place of
+ * `first` and `second` (at least 1 byte each), checks its max_frame exactly on it, and its refusal comes
+ * back as an answer: here the frame exceeds only when it cannot fit whatever ids are written. The slack
+ * is worked out only for a frame already over the limit, never on the forwarding path's usual frame.
  */
-export function remoteIdSlack(to: FrameDestination, first: string | undefined, second?: string): number {
-  return to.remote ? idBytesOverOne(first) + idBytesOverOne(second) : 0;
+export function exceedsMaxFrame(bodyLength: number, to: FrameDestination, first?: string, second?: string): boolean {
+  return bodyLength > to.peerMaxFrame && (!to.remote || bodyLength - idBytesOverOne(first) - idBytesOverOne(second) > to.peerMaxFrame);
 }
 
 /** The bytes an id takes in a JSON header beyond those of the shortest id (one byte, in quotes). */
@@ -176,7 +177,7 @@ const idBytesOverOne = (id: string | undefined): number => (id === undefined ? 0
  * A response the broker builds around a peer's value (BUS_QUERY_RESULT, SERVICE_RESULT, ...): when it
  * would exceed the requester's max_frame (a CBOR value re-encoded as JSON grows), the requester gets
  * ERROR `OVERLOADED` instead (REQ-11), so the answer is still exactly one. For a client of another broker,
- * that broker builds the reply again with its own ids and checks it exactly (remoteIdSlack).
+ * that broker builds the reply again with its own ids and checks it exactly (exceedsMaxFrame).
  */
 export function replyFrame(type: MessageName, id: string, re: string, payload: unknown, to: FrameDestination): OutFrame {
   let frame: OutFrame;
@@ -185,6 +186,6 @@ export function replyFrame(type: MessageName, id: string, re: string, payload: u
   } catch (e) {
     return errorFrame(id, re, e);
   }
-  if (frame.bodyLength - remoteIdSlack(to, id, re) <= to.peerMaxFrame) return frame;
+  if (!exceedsMaxFrame(frame.bodyLength, to, id, re)) return frame;
   return errorFrame(id, re, new ProtocolError('OVERLOADED', `the ${type} would exceed this connection's max_frame`, { limit: to.peerMaxFrame, statement: 'REQ-11' }));
 }

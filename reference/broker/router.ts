@@ -26,7 +26,7 @@ import {
 import type { BrokerConfig } from './config.js';
 import type { Connection } from './connection.js';
 import type { FlowControl } from './flow.js';
-import { errorFrame, forwardFrame, messageFrame, remoteIdSlack, replyFrame, type ForwardHeader, type OutFrame } from './frames.js';
+import { errorFrame, exceedsMaxFrame, forwardFrame, messageFrame, replyFrame, type ForwardHeader, type OutFrame } from './frames.js';
 import type { Inflight } from './inflight.js';
 import type { Logger } from './logger.js';
 import { clientStatsEntry } from './stats.js';
@@ -227,7 +227,7 @@ export class Router {
     const header: ForwardHeader = { id: request ? target.nextId() : env.header.id, src: conn.clientId!, dst };
     if (env.header.ts !== undefined) header.ts = env.header.ts;
     const frame = forwardFrame(env.type, env.flags, header, env.payload);
-    if (frame.bodyLength - remoteIdSlack(target, request ? header.id : undefined) > target.peerMaxFrame) {
+    if (exceedsMaxFrame(frame.bodyLength, target, request ? header.id : undefined)) {
       throw protocolError('OVERLOADED', `the frame would exceed ${dst}'s max_frame`, { limit: target.peerMaxFrame, statement: 'REQ-11' });
     }
     if (request) {
@@ -278,7 +278,7 @@ export class Router {
         const header: ForwardHeader = { id: requester.nextId(), re: p.origId, src: conn.clientId! };
         if (env.header.ts !== undefined) header.ts = env.header.ts;
         const frame = forwardFrame(env.type, env.flags, header, env.payload);
-        if (frame.bodyLength - remoteIdSlack(requester, header.id, p.origId) > requester.peerMaxFrame) {
+        if (exceedsMaxFrame(frame.bodyLength, requester, header.id, p.origId)) {
           throw protocolError('OVERLOADED', `the answer would exceed ${requester.clientId}'s max_frame`, { limit: requester.peerMaxFrame, statement: 'REQ-11' });
         }
         this.send(requester, frame, conn);
