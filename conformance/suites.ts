@@ -7,6 +7,7 @@ import { requestCases } from './cases/requests.cases.js';
 import { propertyCases } from './cases/properties.cases.js';
 import { testeeCases } from './cases/testee.cases.js';
 import { clientCases } from './cases/client.cases.js';
+import { clientReceiverCases } from './cases/client-receiver.cases.js';
 import { registryCases } from './cases/registry.cases.js';
 import { busCases } from './cases/bus.cases.js';
 import { fifoCases } from './cases/fifo.cases.js';
@@ -35,7 +36,7 @@ export const SUITES: Record<string, () => Case[]> = {
   /** A peer's codec through the testee profile (conformance --exec -- CMD). */
   testee: () => [...testeeCases(), ...stdioCases('testee', false)],
   /** A client under test (conformance --listen). */
-  client: () => clientCases,
+  client: () => [...clientCases, ...clientReceiverCases],
   /** A bus through a bus adapter (--exec), or the bus of a broker (--target, or the reference broker). */
   bus: busCases,
   /** A broker over FIFO pairs (--target fifo:DIR): the FIFO cases, then the core suite over FIFOs. */

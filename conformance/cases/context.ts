@@ -389,8 +389,8 @@ export class CaseContext {
   }
 
   /** Answers a client's INIT with INIT_ACK. */
-  ackClient(conn: WireConnection, init: Message): void {
-    const ack = harnessInitAck(init);
+  ackClient(conn: WireConnection, init: Message, encoding: Encoding = 'json'): void {
+    const ack = harnessInitAck(init, encoding);
     const negotiated = String((ack.payload as { protocol_version: string }).protocol_version);
     this.auditors.set(conn, (_bytes, m) => (m ? auditVersion(m, negotiated) : []));
     conn.send(ack);

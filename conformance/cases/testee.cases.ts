@@ -26,12 +26,12 @@ import { registryName } from '../../reference/codec/catalog.js';
 import { toRegistryName } from '../../reference/codec/catalog.js';
 
 /** A frame vector (fixtures/fixture.schema.json) whose `decoded` is a frame record. */
-type Vector = Omit<FixtureVector, 'decoded'> & { decoded?: { encoding: Encoding; header: { id: string }; payload: unknown } };
+export type Vector = Omit<FixtureVector, 'decoded'> & { decoded?: { encoding: Encoding; header: { id: string }; payload: unknown } };
 
 /** A vector's `spec` names statements and, in hand-written files, sometimes sections. */
-const isStatementId = (ref: string): boolean => /^[A-Z]{2,6}-[0-9]+$/.test(ref);
+export const isStatementId = (ref: string): boolean => /^[A-Z]{2,6}-[0-9]+$/.test(ref);
 
-function vectors(file: string): Vector[] {
+export function vectors(file: string): Vector[] {
   return (JSON.parse(readFileSync(repoFile(`fixtures/frames/${file}`), 'utf8')) as { vectors: Vector[] }).vectors;
 }
 

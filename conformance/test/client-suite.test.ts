@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { runCommand } from '../run-command.js';
 import type { CaseResult } from '../runner.js';
 import { tsProgram } from '../../reference/test/programs.js';
+import { RECEIVING_CLIENT_DEFECTS, type ReceivingClientDefect } from './receiving-client-defects.js';
 
 const reportDir = mkdtempSync(join(tmpdir(), 'concord-client-'));
 afterAll(() => rmSync(reportDir, { recursive: true, force: true }));
@@ -37,4 +38,35 @@ describe('the client suite (conformance --listen)', () => {
     expect(results.map((r) => `${r.id}: ${r.outcome}`)).toEqual(['versioning/client-init-of-version-1-0: fail']);
     expect(code).toBe(1);
   }, 60_000);
+});
+
+/** The receiver cases (client-receiver.cases.ts) each defect of broken-receiving-client.ts must fail. */
+const RECEIVER_DEFECTS: Record<ReceivingClientDefect, string[]> = {
+  'one-read-one-frame': ['framing/client-any-division/coalesced', 'framing/client-any-division/split-every-byte', 'framing/client-any-division/across-frames'],
+  'limit-inclusive': ['framing/client-max-frame/exactly'],
+  'limit-after-body': ['framing/client-max-frame/one-past', 'framing/client-refuses-oversized-length'],
+  'limit-not-given': ['framing/client-max-frame/one-past'],
+  'response-by-type': ['requests/client-unsolicited-response/pong', 'requests/client-unsolicited-response/pong-without-re', 'requests/client-unsolicited-response/shutdown-ack'],
+  'any-direction': ['requests/client-wrong-direction/type:STATS_REQUEST', 'requests/client-wrong-direction/type:SERVICE_REGISTER', 'requests/client-wrong-direction/type:BUS_SUBSCRIBE'],
+  'strict-header': ['body/client-ignores-unknown-header-keys'],
+  'answers-faulty-error': ['errors/client-ignores-error/faulty'],
+};
+const RECEIVER_CASES = ['framing/client-**', 'body/client-**', 'requests/client-**', 'errors/client-ignores-error/**'];
+
+describe('the client suite\'s receiver cases', () => {
+  const receiving = (defect?: ReceivingClientDefect): string[] => tsx('conformance/test/broken-receiving-client.ts', '{port}', ...(defect ? [defect] : []));
+
+  it('pass a small conforming client (its own framing, the reference codec), the CBOR and small-max_frame vectors included', async () => {
+    const { code, results } = await run(receiving(), [...RECEIVER_CASES, 'errors/client-refuses/framing/**', 'errors/client-refuses/payload/cbor-**']);
+    expect(results.filter((r) => r.outcome !== 'pass').map((r) => `${r.id}: ${r.outcome} ${r.message ?? ''}`)).toEqual([]);
+    expect(results.length).toBeGreaterThan(30);
+    expect(code).toBe(0);
+  }, 240_000);
+
+  it.each(RECEIVING_CLIENT_DEFECTS)('fail a client broken by %s in the cases that target it', async (defect) => {
+    const targets = RECEIVER_DEFECTS[defect];
+    const { code, results } = await run(receiving(defect), targets);
+    expect(results.map((r) => `${r.id}: ${r.outcome}`).sort()).toEqual(targets.map((id) => `${id}: fail`).sort());
+    expect(code).toBe(1);
+  }, 120_000);
 });

@@ -25,7 +25,9 @@ export async function runClientCommand(o: ClientCommandOptions): Promise<number>
   }
   try {
     const client = await ConcordClient.connect({
-      host: o.host ?? '127.0.0.1', port, clientId: o['client-id'] ?? `concord-client-${process.pid}`, role: 'client',
+      // CBOR first, as the C++, Python and Perl clients offer it: a broker choosing the first encoding
+      // it supports then lets CBOR senders reach this client (REQ-10), and CBOR frames get checked.
+      host: o.host ?? '127.0.0.1', port, clientId: o['client-id'] ?? `concord-client-${process.pid}`, role: 'client', encodings: ['cbor', 'json'],
       ...(o.token !== undefined ? { token: o.token } : {}), retries: 5,
       onLog: (e) => process.stderr.write(`${JSON.stringify({ level: e.level, msg: e.message, ...e.data })}\n`),
     });

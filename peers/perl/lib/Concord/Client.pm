@@ -277,8 +277,12 @@ sub _on_body ($self, $body) {
         if ($p && ($m->{name} eq $p->{response} || $m->{name} eq NAME_ERROR)) {
             delete $self->{pending}{$re};
             $self->{answers}{$re} = $m;
-            # Frames behind the INIT_ACK in the same read belong to the open connection.
-            $self->{phase} = 'open' if $m->{name} eq NAME_INIT_ACK && $self->{phase} eq 'handshake';
+            # Frames behind the INIT_ACK in the same read belong to the open connection, with the
+            # encoding it chose (a CBOR frame may follow it at once).
+            if ($m->{name} eq NAME_INIT_ACK && $self->{phase} eq 'handshake') {
+                $self->{phase} = 'open';
+                $self->{init_ack} = $m->{payload};
+            }
             return;
         }
         if (defined $re && delete $self->{abandoned}{$re}) {

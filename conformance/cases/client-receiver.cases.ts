@@ -1,0 +1,245 @@
+/**
+ * What a client must do as the receiver of the broker's frames (conformance --listen): the check
+ * table's steps 1 to 8 on every frame (each invalid fixture vector sent to the client, which must
+ * answer the vector's ERROR), max_frame at its limit and one past it, any division of the byte
+ * stream into reads, responses and types that cannot come from a broker, unknown header keys, and
+ * ERRORs that are never answered. Designed from how clients go wrong: a read taken for a frame, a
+ * limit checked with `>=`, a body awaited before its length is checked, a response matched by type
+ * alone, an ERROR answered.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { encodeEnvelope } from '../../reference/codec/body.js';
+import { encodeFrame } from '../../reference/codec/frame.js';
+import { encodeMessageFrame } from '../../reference/codec/message.js';
+import { messageByName, toRegistryName } from '../../reference/codec/catalog.js';
+import { DEFAULT_LIMITS, type ErrorName, type MessageName } from '../../spec/generated/catalog.js';
+import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
+import type { CaseContext, ClientSession } from './context.js';
+import { readableId, schemaRuleOf } from './testee-vectors.js';
+import type { MessageMatch } from '../replay/script.js';
+import { vectors, isStatementId } from './testee.cases.js';
+
+const BEFORE_ENCODING: ReadonlySet<ErrorName> = new Set<ErrorName>(['MALFORMED_FRAME', 'FRAME_TOO_LARGE']);
+
+/** The max_frame the client announced in its INIT (LIM-1), the spec's default when it gave none. */
+function announcedMaxFrame(session: ClientSession): number {
+  const given = (session.init.payload as { max_frame?: unknown }).max_frame;
+  return typeof given === 'number' ? given : DEFAULT_LIMITS.max_frame;
+}
+
+/** The client's encodings (INIT's `encodings`). */
+function offered(session: ClientSession): string[] {
+  const given = (session.init.payload as { encodings?: unknown }).encodings;
+  return Array.isArray(given) ? given.map(String) : [];
+}
+
+/**
+ * A client after INIT_ACK; with `cbor`, an INIT_ACK choosing CBOR (the case is skipped for a client
+ * that did not offer it), so that CBOR frames pass step 5 and reach the payload checks.
+ */
+async function ackedClient(ctx: CaseContext, cbor = false): Promise<ClientSession> {
+  const session = await ctx.client({ ack: false });
+  if (cbor && !offered(session).includes('cbor')) throw new CaseSkipped('the client does not offer cbor in its INIT');
+  ctx.ackClient(session.conn, session.init, cbor ? 'cbor' : 'json');
+  return session;
+}
+
+/** One frame with a JSON header and the given payload bytes, unchecked. */
+function rawFrame(type: MessageName, header: Record<string, unknown>, payload: Uint8Array, encoding: 'json' | 'cbor' = 'json'): Uint8Array {
+  return encodeFrame(encodeEnvelope(messageByName(type).code, encoding, header as { id: string }, payload));
+}
+
+/** The first example payload of a catalog type. */
+function examplePayload(type: MessageName): unknown {
+  const examples = messageByName(type).examples as unknown[] | undefined;
+  if (!examples || examples.length === 0) throw new Error(`${type} has no example payload in the catalog`);
+  return examples[0];
+}
+
+/**
+ * Every invalid fixture vector (fixtures/frames/invalid.json), sent to a client after its handshake:
+ * a client is the final receiver of what the broker writes to it, so steps 1 to 8 are its own and
+ * the answer is the vector's ERROR, as from a testee (TST-5). CBOR vectors need CBOR negotiated;
+ * vectors made for a small max_frame run only against a client that announced that max_frame.
+ */
+const refusalCases = (): Case[] => vectors('invalid.json').map((v) => {
+  const bytes = Buffer.from(v.hex, 'hex');
+  // A CBOR frame refused before its encoding is read (steps 1 and 2) needs no CBOR negotiated.
+  const cbor = bytes.length > 5 && (bytes[5]! & 3) === 1 && !BEFORE_ENCODING.has(toRegistryName(v.error!));
+  return defineCase({
+    id: `errors/client-refuses/${v.id.replace('frame/invalid/', '')}`,
+    statements: [...new Set(['ERR-1', 'ERR-2', 'ERR-3', v.closes ? 'ERR-4' : 'ERR-5', ...v.spec.filter(isStatementId)])],
+    async run(ctx) {
+      const session = await ackedClient(ctx, cbor);
+      if (v.max_frame !== undefined && announcedMaxFrame(session) !== v.max_frame) {
+        throw new CaseSkipped(`the vector is for a receiver whose max_frame is ${v.max_frame}; the client announced ${announcedMaxFrame(session)}`);
+      }
+      session.conn.sendRaw(bytes, `fixture ${v.id}: ${v.description}`);
+      const rule = v.rule ?? schemaRuleOf(v.id);
+      await ctx.expectError(session.conn, toRegistryName(v.error!), {
+        statement: 'ERR-1', closes: v.closes, re: readableId(bytes, v.error!),
+        ...(v.path !== undefined ? { path: v.path } : {}), ...(rule !== undefined ? { rule } : {}),
+      });
+    },
+  });
+});
+
+/**
+ * max_frame at the limit and one past it (FRM-3, LIM-3), against the max_frame the client announced.
+ * At the limit: a PING whose body is exactly max_frame bytes, its payload present where PING has
+ * none, so the answer is SCHEMA_VIOLATION (ENC-4, decided without decoding the payload) and not
+ * FRAME_TOO_LARGE. One past: the length prefix alone; the client must refuse it before any byte of
+ * the body arrives, `details.limit` naming its max_frame.
+ */
+const maxFrameCases: Case[] = [
+  defineCase({
+    id: 'framing/client-max-frame/exactly',
+    statements: ['FRM-3', 'LIM-3', 'ENC-4'],
+    async run(ctx) {
+      const session = await ackedClient(ctx);
+      const limit = announcedMaxFrame(session);
+      const id = 'at-max-frame';
+      const empty = encodeEnvelope(messageByName('PING').code, 'json', { id }, new Uint8Array(0)).length;
+      session.conn.sendRaw(rawFrame('PING', { id }, new Uint8Array(limit - empty).fill(0x20)), `PING whose body is exactly the client's max_frame of ${limit} bytes, with a payload`);
+      // Up to 16 MiB: the answer's bound starts once the client has taken the whole frame.
+      await session.conn.drained();
+      await ctx.expectError(session.conn, 'SCHEMA_VIOLATION', { statement: 'FRM-3', re: id, path: '', rule: 'empty', detailsStatement: 'ENC-4' });
+    },
+  }),
+  defineCase({
+    id: 'framing/client-max-frame/one-past',
+    statements: ['FRM-3', 'LIM-3', 'SEC-5'],
+    async run(ctx) {
+      const session = await ackedClient(ctx);
+      const limit = announcedMaxFrame(session);
+      const prefix = new Uint8Array(4);
+      new DataView(prefix.buffer).setUint32(0, limit + 1);
+      session.conn.sendRaw(prefix, `length prefix ${limit + 1}, one past the client's max_frame, and no body`);
+      const error = await ctx.expectError(session.conn, 'FRAME_TOO_LARGE', { statement: 'FRM-3' });
+      const given = (error.payload as { details?: { limit?: unknown } }).details?.limit;
+      if (given !== limit) throw new CaseFailure(`FRAME_TOO_LARGE must give details.limit ${limit}, the client's max_frame (FRM-3); it gives ${JSON.stringify(given)}`, String(limit), JSON.stringify(given));
+    },
+  }),
+];
+
+/** PINGs the client must answer in order, whatever the reads they arrive in (FRM-5). */
+function pings(prefix: string, n: number): { ids: string[]; bytes: Uint8Array } {
+  const ids = Array.from({ length: n }, (_, i) => `${prefix}-${i + 1}`);
+  return { ids, bytes: Buffer.concat(ids.map((id) => encodeMessageFrame({ type: 'PING', header: { id } }))) };
+}
+
+async function expectPongs(ctx: CaseContext, session: ClientSession, ids: string[], how: string): Promise<void> {
+  for (const id of ids) await ctx.expectMessage(session.conn, `PONG with re=${id} (${how}, FRM-5)`, { name: 'PONG', re: id } satisfies MessageMatch);
+}
+
+/** Writes `bytes` in the pieces that end at `cuts`, 20 ms apart, so that each arrives in a read of its own. */
+async function writeInPieces(session: ClientSession, bytes: Uint8Array, cuts: number[], note: string): Promise<void> {
+  let from = 0;
+  for (const to of [...cuts, bytes.length]) {
+    session.conn.sendRaw(bytes.subarray(from, to), `${note}: bytes ${from}..${to}`);
+    from = to;
+    if (from < bytes.length) await sleep(20);
+  }
+}
+
+const divisionCases: Case[] = [
+  defineCase({
+    id: 'framing/client-any-division/coalesced',
+    statements: ['FRM-5', 'HS-9'],
+    async run(ctx) {
+      const session = await ackedClient(ctx);
+      const { ids, bytes } = pings('together', 3);
+      session.conn.sendRaw(bytes, 'three PINGs in one write');
+      await expectPongs(ctx, session, ids, 'three frames in one read');
+    },
+  }),
+  defineCase({
+    id: 'framing/client-any-division/split-every-byte',
+    statements: ['FRM-5', 'HS-9'],
+    async run(ctx) {
+      const session = await ackedClient(ctx);
+      const { ids, bytes } = pings('bytewise', 1);
+      await writeInPieces(session, bytes, Array.from({ length: bytes.length - 1 }, (_, i) => i + 1), 'one PING a byte at a time');
+      await expectPongs(ctx, session, ids, 'a frame split at every byte');
+    },
+  }),
+  defineCase({
+    id: 'framing/client-any-division/across-frames',
+    statements: ['FRM-5', 'HS-9'],
+    async run(ctx) {
+      const session = await ackedClient(ctx);
+      const { ids, bytes } = pings('across', 3);
+      const frame = bytes.length / 3;
+      // Inside the first length prefix; then the rest of the first frame with the second's prefix cut
+      // in two; then the rest of the second with the third whole.
+      await writeInPieces(session, bytes, [2, frame + 2], 'three PINGs split inside their length prefixes');
+      await expectPongs(ctx, session, ids, 'reads that end inside length prefixes');
+    },
+  }),
+];
+
+/**
+ * A response the client never asked for (REQ-5): by `re` no open request of the client matches, and
+ * the type alone must not make it look answered. Also a response without `re`.
+ */
+const UNSOLICITED: readonly (readonly [string, MessageName, { id: string; re?: string }])[] = [
+  ['pong', 'PONG', { id: 'stray-pong', re: 'never-pinged' }],
+  ['pong-without-re', 'PONG', { id: 'stray-pong-no-re' }],
+  ['shutdown-ack', 'SHUTDOWN_ACK', { id: 'stray-shutdown-ack', re: 'never-shut-down' }],
+];
+const unsolicitedCases: Case[] = UNSOLICITED.map(([slug, type, header]) => defineCase({
+  id: `requests/client-unsolicited-response/${slug}`,
+  statements: ['REQ-5'],
+  async run(ctx) {
+    const session = await ackedClient(ctx);
+    const payload = messageByName(type).payload === null ? undefined : examplePayload(type);
+    session.conn.send({ type, header, ...(payload !== undefined ? { payload } : {}) } as Parameters<typeof session.conn.send>[0]);
+    await ctx.expectError(session.conn, 'UNEXPECTED_MESSAGE', { statement: 'REQ-5', re: header.id });
+  },
+}));
+
+/** Valid requests of types that only a client sends to a broker (REQ-6): a broker never writes them. */
+const wrongDirectionCases: Case[] = (['STATS_REQUEST', 'SERVICE_REGISTER', 'BUS_SUBSCRIBE'] as const satisfies readonly MessageName[]).map((type) => defineCase({
+  id: `requests/client-wrong-direction/type:${type}`,
+  statements: ['REQ-6'],
+  async run(ctx) {
+    const session = await ackedClient(ctx);
+    const id = `wrong-way-${type.toLowerCase()}`;
+    session.conn.send({ type, header: { id }, payload: examplePayload(type) } as Parameters<typeof session.conn.send>[0]);
+    await ctx.expectError(session.conn, 'UNEXPECTED_MESSAGE', { statement: 'REQ-6', re: id });
+  },
+}));
+
+const headerCases: Case[] = [
+  defineCase({
+    id: 'body/client-ignores-unknown-header-keys',
+    statements: ['BODY-6', 'HS-9'],
+    async run(ctx) {
+      const session = await ackedClient(ctx);
+      const id = 'with-extra-keys';
+      session.conn.sendRaw(rawFrame('PING', { id, 'x-trace': 'abc', later: { nested: [1, 2] }, ts: '1764547200000' }, new Uint8Array(0)), 'PING with header keys the spec does not define');
+      await ctx.expectMessage(session.conn, `PONG with re=${id}: unknown header keys are ignored (BODY-6)`, { name: 'PONG', re: id } satisfies MessageMatch);
+    },
+  }),
+];
+
+/**
+ * ERRORs the client must not answer (ERR-6), even one whose code it does not know (ERR-10) or one that
+ * is itself faulty; the next frame from the client must be the PONG to the harness's probe.
+ */
+const errorCases: Case[] = ([
+  ['unknown-code', '{"code":"NOT_A_REGISTRY_CODE","message":"a code of a later version","definite":true}', ['ERR-6', 'ERR-10']],
+  ['faulty', `{"code":${JSON.stringify('INTERNAL' satisfies ErrorName)},"message":"definite is missing"}`, ['ERR-6']],
+] as const).map(([slug, payload, statements]) => defineCase({
+  id: `errors/client-ignores-error/${slug}`,
+  statements: [...statements],
+  async run(ctx) {
+    const session = await ackedClient(ctx);
+    ctx.sendUnchecked(session.conn, 'ERROR', { id: `error-${slug}`, re: 'never-sent' }, payload);
+    await ctx.expectOpen(session.conn, `no answer to the ERROR (${slug}), then PONG`);
+  },
+}));
+
+export const clientReceiverCases: Case[] = [
+  ...maxFrameCases, ...divisionCases, ...headerCases, ...unsolicitedCases, ...wrongDirectionCases, ...errorCases, ...refusalCases(),
+];

@@ -1,0 +1,111 @@
+/**
+ * A small client for the harness's own tests of the client suite's receiver cases
+ * (client-receiver.cases.ts): `tsx broken-receiving-client.ts PORT [DEFECT]`. Without a defect it
+ * conforms: its own framing (max_frame 65,536, announced in INIT), the reference codec for steps 2 to
+ * 8, then PING answered, SHUTDOWN acknowledged, ERRORs never answered, responses and broker-bound
+ * types refused. Each DEFECT breaks one rule the way clients are found to break it.
+ */
+import { connect } from 'node:net';
+import { decodeMessage, encodeMessageFrame, type Message, type OutgoingMessage } from '../../reference/codec/message.js';
+import { ProtocolError } from '../../reference/codec/errors.js';
+import { messageByCode } from '../../reference/codec/catalog.js';
+import { MessageType, PROTOCOL_VERSION, type ErrorName } from '../../spec/generated/catalog.js';
+import { RECEIVING_CLIENT_DEFECTS, type ReceivingClientDefect } from './receiving-client-defects.js';
+
+
+const MAX_FRAME = 65_536;
+const KNOWN_HEADER_KEYS = new Set(['id', 're', 'src', 'dst', 'ts']);
+const defect = process.argv[3] as ReceivingClientDefect | undefined;
+if (defect !== undefined && !RECEIVING_CLIENT_DEFECTS.includes(defect)) {
+  process.stderr.write(`unknown defect ${defect}; known: ${RECEIVING_CLIENT_DEFECTS.join(', ')}\n`);
+  process.exit(64);
+}
+
+let encodings: ('json' | 'cbor')[] = ['json', 'cbor'];
+let acked = false;
+let closed = false;
+let count = 0;
+let buffered = Buffer.alloc(0);
+
+const socket = connect({ host: '127.0.0.1', port: Number(process.argv[2]) }, () => {
+  send({ type: 'INIT', header: { id: 'init' }, payload: {
+    client_id: `receiving-${process.pid}`, language: 'typescript', role: 'client', protocol_version: PROTOCOL_VERSION, encodings: ['cbor', 'json'], max_frame: MAX_FRAME,
+  } });
+});
+
+function send(m: OutgoingMessage): void {
+  if (!closed) socket.write(encodeMessageFrame(m));
+}
+
+function error(code: ErrorName, message: string, re: string | undefined, details?: Record<string, unknown>, closes = false): void {
+  send({ type: 'ERROR', header: { id: `err-${++count}`, ...(re !== undefined ? { re } : {}) }, payload: new ProtocolError(code, message, details ?? {}).toPayload() });
+  if (closes) close();
+}
+
+function close(): void {
+  closed = true;
+  socket.end();
+}
+
+function onBody(body: Uint8Array): void {
+  const isError = body[0] === MessageType.ERROR;
+  let m: Message;
+  try {
+    m = decodeMessage(body, { encodings });
+  } catch (e) {
+    if (!(e instanceof ProtocolError)) throw e;
+    if (isError && defect !== 'answers-faulty-error') return e.closes ? close() : undefined;
+    send({ type: 'ERROR', header: { id: `err-${++count}`, ...(e.frameId !== undefined ? { re: e.frameId } : {}) }, payload: e.toPayload() });
+    if (e.closes) close();
+    return;
+  }
+  if (defect === 'strict-header') {
+    const unknown = Object.keys(m.header).filter((k) => !KNOWN_HEADER_KEYS.has(k));
+    if (unknown.length > 0) return error('INVALID_HEADER', `unknown header keys ${unknown.join(', ')}`, m.header.id, { path: `/header/${unknown[0]}` });
+  }
+  if (!acked) {
+    acked = m.name === 'INIT_ACK';
+    if (acked && (m.payload as { encoding?: string }).encoding !== 'cbor') encodings = ['json'];
+    return;
+  }
+  const info = messageByCode(body[0]!)!;
+  if (m.name === 'ERROR') return;
+  if (!info.directions.includes('broker-to-client') && !info.directions.includes('routed')) {
+    if (defect === 'any-direction') return error('UNSUPPORTED', `${m.name} is not implemented`, m.header.id);
+    return error('UNEXPECTED_MESSAGE', `${m.name} never travels from broker to client`, m.header.id);
+  }
+  if (info.kind === 'response') return defect === 'response-by-type' ? undefined : error('UNEXPECTED_MESSAGE', `${m.name} answers no open request`, m.header.id);
+  if (m.name === 'PING') return send({ type: 'PONG', header: { id: `pong-${++count}`, re: m.header.id } });
+  if (m.name === 'SHUTDOWN') {
+    send({ type: 'SHUTDOWN_ACK', header: { id: `ack-${++count}`, re: m.header.id }, payload: { drained: 0, timed_out: 0 } });
+    return close();
+  }
+  error('UNSUPPORTED', `no handler for ${m.name}`, m.header.id);
+}
+
+/** Takes whole frames off the buffer; refuses a length of 0 or above max_frame as the check table says. */
+function onData(chunk: Buffer): void {
+  if (defect === 'one-read-one-frame') {
+    if (chunk.length >= 4) onBody(chunk.subarray(4, 4 + chunk.readUInt32BE(0)));
+    return;
+  }
+  buffered = Buffer.concat([buffered, chunk]);
+  while (!closed && buffered.length >= 4) {
+    const length = buffered.readUInt32BE(0);
+    if (length === 0) return error('MALFORMED_FRAME', 'length 0', undefined, {}, true);
+    const tooLarge = defect === 'limit-inclusive' ? length >= MAX_FRAME : length > MAX_FRAME;
+    if (tooLarge && !(defect === 'limit-after-body' && buffered.length < 4 + length)) {
+      return error('FRAME_TOO_LARGE', `length ${length} above max_frame ${MAX_FRAME}`, undefined, defect === 'limit-not-given' ? {} : { limit: MAX_FRAME }, true);
+    }
+    if (buffered.length < 4 + length) return;
+    const body = buffered.subarray(4, 4 + length);
+    buffered = buffered.subarray(4 + length);
+    onBody(body);
+  }
+}
+
+socket.on('data', (chunk: Buffer) => {
+  if (!closed) onData(chunk);
+});
+socket.on('error', () => process.exit(1));
+socket.on('close', () => process.exit(0));

@@ -1,0 +1,20 @@
+/** The defects broken-receiving-client.ts can be started with, each breaking one rule of a client as receiver. */
+export const RECEIVING_CLIENT_DEFECTS = [
+  /** Takes each read for one frame: the rest of a read is lost, a split frame is garbage. */
+  'one-read-one-frame',
+  /** Refuses a frame of exactly max_frame (`>=` for `>`). */
+  'limit-inclusive',
+  /** Checks the length only once the whole body has arrived, so a prefix alone is never refused. */
+  'limit-after-body',
+  /** FRAME_TOO_LARGE without details.limit. */
+  'limit-not-given',
+  /** Takes any PONG or SHUTDOWN_ACK for the answer to something, silently. */
+  'response-by-type',
+  /** Answers a type a broker never sends with UNSUPPORTED, as if it were only unimplemented. */
+  'any-direction',
+  /** Refuses header keys it does not know. */
+  'strict-header',
+  /** Answers an ERROR it cannot decode with an ERROR. */
+  'answers-faulty-error',
+] as const;
+export type ReceivingClientDefect = (typeof RECEIVING_CLIENT_DEFECTS)[number];
