@@ -7,12 +7,12 @@ import { requestCases } from './cases/requests.cases.js';
 import { propertyCases } from './cases/properties.cases.js';
 import { testeeCases } from './cases/testee.cases.js';
 import { clientCases } from './cases/client.cases.js';
-import { clientReceiverCases } from './cases/client-receiver.cases.js';
+import { clientReceiverCases, receiverCases } from './cases/receiver.cases.js';
 import { registryCases } from './cases/registry.cases.js';
 import { busCases } from './cases/bus.cases.js';
 import { fifoCases } from './cases/fifo.cases.js';
 import { linesCases } from './cases/lines.cases.js';
-import { engineCases } from './cases/engine.cases.js';
+import { engineCases, openEngine } from './cases/engine.cases.js';
 import { instrumentCases } from './cases/instrument.cases.js';
 import { livenessCases } from './cases/runtime-liveness.cases.js';
 import { shutdownCases } from './cases/runtime-shutdown.cases.js';
@@ -36,7 +36,7 @@ export const SUITES: Record<string, () => Case[]> = {
   /** A peer's codec through the testee profile (conformance --exec -- CMD). */
   testee: () => [...testeeCases(), ...stdioCases('testee', false)],
   /** A client under test (conformance --listen). */
-  client: () => [...clientCases, ...clientReceiverCases],
+  client: () => [...clientCases, ...clientReceiverCases()],
   /** A bus through a bus adapter (--exec), or the bus of a broker (--target, or the reference broker). */
   bus: busCases,
   /** A broker over FIFO pairs (--target fifo:DIR): the FIFO cases, then the core suite over FIFOs. */
@@ -44,7 +44,7 @@ export const SUITES: Record<string, () => Case[]> = {
   /** A legacy line-based pipe peer (--target lines:REQ,REP --role ROLE -- CMD), section 10.5. */
   lines: () => linesCases,
   /** An engine peer on stdio (conformance --suite engine --exec -- CMD): fixtures, digests, unified-engine behaviour. */
-  engine: () => [...engineCases(), ...stdioCases('engine', false)],
+  engine: () => [...engineCases(), ...receiverCases('engine', openEngine), ...stdioCases('engine', false)],
   /** An instrument worker (spec section 17) over stdio, or through a broker when the command holds {broker}. */
   instrument: () => [...instrumentCases(), ...instrumentFaultCases(), ...stdioCases('instrument', true)],
   /** A cluster of brokers (--target HOST:PORT,HOST:PORT[,...], section 19): claims, look-ups and STATS across brokers. */

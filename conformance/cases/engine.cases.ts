@@ -15,6 +15,7 @@ import type { CaseContext, TesteeSession } from './context.js';
 import { engineMessageCases } from './engine-messages.cases.js';
 import type { MessageName } from '../../spec/generated/catalog.js';
 import { registryName } from '../../reference/codec/catalog.js';
+import type { OpenReceiver } from './receiver.cases.js';
 
 const fixtures = (): EngineFixtures => JSON.parse(readFileSync(repoFile('fixtures/engine/engine.json'), 'utf8')) as EngineFixtures;
 
@@ -25,6 +26,13 @@ export async function engineSession(ctx: CaseContext): Promise<TesteeSession> {
   if (!features.includes('engine')) throw new CaseSkipped('the peer does not declare the feature engine');
   return s;
 }
+
+/** An engine as the receiver of the harness's frames (receiver.cases.ts): an engine session, CBOR when asked and offered. */
+export const openEngine: OpenReceiver = async (ctx, cbor) => {
+  const s = await engineSession(ctx);
+  if (cbor && !s.encodings.includes('cbor')) throw new CaseSkipped('the engine does not offer cbor in its INIT');
+  return { conn: s.conn, init: s.init };
+};
 
 /** One request to the peer and its answer (response or ERROR with re = the request's id). */
 export async function ask(ctx: CaseContext, s: TesteeSession, type: MessageName, payload: unknown, id: string): Promise<{ name: MessageName; payload: unknown }> {

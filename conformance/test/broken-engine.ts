@@ -18,6 +18,8 @@
  *   nonfinite-internal   a non-finite encoding is refused with INTERNAL, not INVALID_ARRAY (ENG-9, ENG-12)
  *   double-answer        every REASONING_RESPONSE is sent twice (ENG-9)
  *   slow-reason          every REASONING_RESPONSE is held back [ms] milliseconds (ENG-13)
+ *   responses-dropped    a response it never asked for (a stray PONG) is dropped unanswered (REQ-5)
+ *   error-details-dropped its ERRORs lose `details` (BODY-3: INVALID_HEADER's path)
  *   v1.0                 its INIT offers protocol 1.0 (a sound engine of 1.0: VER-2 gives it 1.0)
  *   v1.0-cached          the same, and every REASONING_RESPONSE carries `cached`, a field of 1.1 (VER-3)
  */
@@ -65,6 +67,7 @@ process.stdin.on('data', (chunk: Buffer) => {
       continue;
     }
     asked.set(m.header.id, m.name);
+    if (defect === 'responses-dropped' && messageByCode(body[0]!)?.kind === 'response' && m.name !== 'INIT_ACK') continue;
     if (m.name === 'MEMORY_UPDATE' && defect === 'mem-internal') { out(frame('ERROR', m.header.id, { code: 'INTERNAL', message: 'memory is broken', definite: false })); continue; }
     if (m.name === 'MEMORY_UPDATE' && defect === 'mem-two-answers') {
       out(frame('ACK', m.header.id, {}));
@@ -117,6 +120,11 @@ fromEngine.pipe(new Transform({
       }
       if (m.name === 'REASONING_RESPONSE' && defect === 'v1.0-cached') {
         this.push(again(m, { ...p, cached: false }));
+        continue;
+      }
+      if (m.name === 'ERROR' && defect === 'error-details-dropped') {
+        const { details: _dropped, ...rest } = p;
+        this.push(again(m, rest));
         continue;
       }
       if (m.name === 'BATCH_REASONING_RSP' && defect === 'batch-drop-last') this.push(again(m, { results: (p['results'] as unknown[]).slice(0, -1) }));

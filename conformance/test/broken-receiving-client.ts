@@ -1,6 +1,6 @@
 /**
  * A small client for the harness's own tests of the client suite's receiver cases
- * (client-receiver.cases.ts): `tsx broken-receiving-client.ts PORT [DEFECT]`. Without a defect it
+ * (receiver.cases.ts): `tsx broken-receiving-client.ts PORT [DEFECT]`. Without a defect it
  * conforms: its own framing (max_frame 65,536, announced in INIT), the reference codec for steps 2 to
  * 8, then PING answered, SHUTDOWN acknowledged, ERRORs never answered, responses and broker-bound
  * types refused. Each DEFECT breaks one rule the way clients are found to break it.

@@ -40,7 +40,7 @@ describe('the client suite (conformance --listen)', () => {
   }, 60_000);
 });
 
-/** The receiver cases (client-receiver.cases.ts) each defect of broken-receiving-client.ts must fail. */
+/** The receiver cases (receiver.cases.ts) each defect of broken-receiving-client.ts must fail. */
 const RECEIVER_DEFECTS: Record<ReceivingClientDefect, string[]> = {
   'one-read-one-frame': ['framing/client-any-division/coalesced', 'framing/client-any-division/split-every-byte', 'framing/client-any-division/across-frames'],
   'limit-inclusive': ['framing/client-max-frame/exactly'],

@@ -70,6 +70,8 @@ describe('the engine suite', () => {
     ['nonfinite-internal', 'engine/unified-one-answer-naming-engines'],
     ['nonfinite-internal', 'engine/unified-failover-order'],
     ['double-answer', 'engine/unified-one-answer-naming-engines'],
+    ['responses-dropped', 'requests/engine-unsolicited-response/pong'],
+    ['error-details-dropped', 'errors/engine-refuses/header/id-missing'],
   ])('fails an engine broken by %s in %s', async (defect, id) => {
     const { results } = await run(broken(defect), [id]);
     expect(results.map((r) => `${r.id}: ${r.outcome}`)).toEqual([`${id}: fail`]);

@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <csignal>
@@ -47,6 +48,8 @@ int serve_stdio(engine::Engine& eng, const std::string& spec_dir) {
                {"features", json::array({"cbor", "engine"})}};
   send(MessageType::Init, std::nullopt, init, Encoding::Json);
   FrameDecoder decoder(protocol::kMaxFrame);
+  DecodeOptions decode_options;
+  bool acked = false;
   std::vector<std::uint8_t> buf(1 << 16);
   for (;;) {
     ssize_t n = ::read(STDIN_FILENO, buf.data(), buf.size());
@@ -62,18 +65,38 @@ int serve_stdio(engine::Engine& eng, const std::string& spec_dir) {
     for (const auto& body : bodies) {
       Message m;
       try {
-        m = codec.decode_message(body);
+        m = codec.decode_message(body, decode_options);
       } catch (const ProtocolError& e) {
-        send(MessageType::Error, e.frame_id(), e.to_payload(), Encoding::Json);
-        if (e.closes()) return 0;
+        // A faulty ERROR is never answered (ERR-6); a fault that closes ends the output either way.
+        if (body.empty() || body[0] != static_cast<std::uint8_t>(MessageType::Error)) send(MessageType::Error, e.frame_id(), e.to_payload(), Encoding::Json);
+        if (e.closes()) {
+          ::close(STDOUT_FILENO);
+          return 0;
+        }
         continue;
       }
       const auto* spec = codec.catalog().by_name(m.name);
-      if (m.message_type() == MessageType::Error || (spec && spec->kind == "response")) continue;
-      if (m.message_type() == MessageType::Ping) {
+      if (m.message_type() == MessageType::Error) continue;
+      // The harness's first INIT_ACK is the one answer an engine awaits; it says whether CBOR was chosen (ENC-3).
+      if (m.message_type() == MessageType::InitAck && !acked) {
+        acked = true;
+        decode_options.allow_cbor = m.payload.value("encoding", std::string()) == "cbor";
+        continue;
+      }
+      const auto refuse = [&](ErrorCode code, const std::string& message) {
+        send(MessageType::Error, m.id(), ProtocolError(code, message).to_payload(), Encoding::Json);
+      };
+      const auto travels = [&](const char* direction) {
+        return spec && std::find(spec->directions.begin(), spec->directions.end(), direction) != spec->directions.end();
+      };
+      if (!travels("broker-to-client") && !travels("routed")) {
+        refuse(ErrorCode::UnexpectedMessage, m.name + " never travels from a broker to a client (REQ-6)");
+      } else if (spec && spec->kind == "response") {
+        refuse(ErrorCode::UnexpectedMessage, m.name + " answers no request of this engine (REQ-5)");
+      } else if (m.message_type() == MessageType::Ping) {
         send(MessageType::Pong, m.id(), nullptr, m.encoding);
       } else if (!is_engine_request(m.message_type())) {
-        send(MessageType::Error, m.id(), {{"code", std::string(protocol::error_name(protocol::ErrorCode::Unsupported))}, {"message", "an engine does not handle " + m.name}, {"definite", true}}, Encoding::Json);
+        refuse(ErrorCode::Unsupported, "an engine does not handle " + m.name);
       } else {
         try {
           json response = eng.handle(m.message_type(), m.payload);

@@ -1,14 +1,15 @@
 /**
  * An engine on standard input and output (the engine suite's transport, like the testee profile):
  * INIT with role `testee` and feature `engine` first (a peer under test, ENG-17), then every engine request answered with its response or ERROR,
- * PING with PONG, anything else with ERROR UNSUPPORTED. Exits when its input ends.
+ * PING with PONG, a response or a type a broker never sends with UNEXPECTED_MESSAGE, anything else with ERROR
+ * UNSUPPORTED; faulty frames as the check table says (an ERROR never answered). Exits when its input ends.
  */
 import type { Readable, Writable } from 'node:stream';
 import { FrameDecoder } from '../codec/frame.js';
 import { decodeMessage, encodeMessageFrame, type Message } from '../codec/message.js';
 import { ProtocolError } from '../codec/errors.js';
 import { messageByName } from '../codec/catalog.js';
-import { DEFAULT_LIMITS, PROTOCOL_VERSION } from '../../spec/generated/catalog.js';
+import { DEFAULT_LIMITS, MessageType, PROTOCOL_VERSION } from '../../spec/generated/catalog.js';
 import { errorPayloadFor } from '../client/handlers.js';
 import type { ReferenceEngine } from './engine.js';
 import { ENGINE_REQUESTS, handleEngineRequest, type EngineRequest } from './handler.js';
@@ -27,8 +28,24 @@ export function serveStdio(engine: ReferenceEngine, input: Readable, output: Wri
     encodings: ['json', 'cbor'], max_frame: DEFAULT_LIMITS.max_frame, name: 'concord-typescript-engine', version: PROTOCOL_VERSION, features: ['cbor', 'engine'],
   });
 
+  let acked = false;
+  let encodings: ('json' | 'cbor')[] = ['json', 'cbor'];
   const handle = (m: Message): void => {
-    if (m.name === 'INIT_ACK' || m.name === 'ERROR' || messageByName(m.name).kind === 'response') return;
+    // The check table's steps 9 and 10, then 13: the harness's first INIT_ACK is the one answer an
+    // engine awaits; any other response answers nothing it sent (REQ-5); a type a broker never
+    // writes is refused as such (REQ-6), not as unimplemented.
+    if (m.name === 'ERROR') return;
+    if (m.name === 'INIT_ACK' && !acked) {
+      acked = true;
+      // CBOR frames only when the INIT_ACK chose CBOR (ENC-3).
+      if ((m.payload as { encoding?: string }).encoding !== 'cbor') encodings = ['json'];
+      return;
+    }
+    const info = messageByName(m.name);
+    if (!info.directions.includes('broker-to-client') && !info.directions.includes('routed')) {
+      return send('ERROR', m.header.id, new ProtocolError('UNEXPECTED_MESSAGE', `${m.name} never travels from a broker to a client (REQ-6)`).toPayload());
+    }
+    if (info.kind === 'response') return send('ERROR', m.header.id, new ProtocolError('UNEXPECTED_MESSAGE', `${m.name} answers no request of this engine (REQ-5)`).toPayload());
     if (m.name === 'PING') return send('PONG', m.header.id, null, m.encoding);
     if (!(ENGINE_REQUESTS as readonly string[]).includes(m.name)) {
       return send('ERROR', m.header.id, new ProtocolError('UNSUPPORTED', `an engine does not handle ${m.name}`).toPayload());
@@ -41,24 +58,40 @@ export function serveStdio(engine: ReferenceEngine, input: Readable, output: Wri
     }
   };
 
+  const answer = (body: Uint8Array): void => {
+    let m: Message;
+    try {
+      m = decodeMessage(body, { encodings });
+    } catch (e) {
+      if (!(e instanceof ProtocolError)) throw e;
+      return refuse(e, body);
+    }
+    handle(m);
+  };
+
+  /** Answers a faulty frame (never a faulty ERROR: ERR-6); a fault that closes ends the output. */
+  const refuse = (e: ProtocolError, body?: Uint8Array): void => {
+    if (body?.[0] !== MessageType.ERROR) send('ERROR', e.frameId, e.toPayload());
+    if (e.closes) {
+      closed = true;
+      output.end();
+    }
+  };
+
   return new Promise((resolve) => {
     input.on('data', (chunk: Buffer) => {
       if (closed) return;
+      let bodies: Uint8Array[];
       try {
-        for (const body of decoder.push(chunk)) {
-          try {
-            handle(decodeMessage(body));
-          } catch (e) {
-            if (!(e instanceof ProtocolError)) throw e;
-            send('ERROR', e.frameId, e.toPayload());
-            if (e.closes) throw e;
-          }
-        }
+        bodies = decoder.push(chunk);
       } catch (e) {
-        if (e instanceof ProtocolError && !e.frameId) send('ERROR', undefined, e.toPayload());
-        closed = true;
-        output.end();
+        if (!(e instanceof ProtocolError)) throw e;
+        bodies = e.framesBefore ?? [];
+        for (const body of bodies) if (!closed) answer(body);
+        if (!closed) refuse(e);
+        return;
       }
+      for (const body of bodies) if (!closed) answer(body);
     });
     input.on('end', () => {
       if (!closed) output.end();

@@ -1,11 +1,12 @@
 /**
- * What a client must do as the receiver of the broker's frames (conformance --listen): the check
- * table's steps 1 to 8 on every frame (each invalid fixture vector sent to the client, which must
- * answer the vector's ERROR), max_frame at its limit and one past it, any division of the byte
- * stream into reads, responses and types that cannot come from a broker, unknown header keys, and
- * ERRORs that are never answered. Designed from how clients go wrong: a read taken for a frame, a
- * limit checked with `>=`, a body awaited before its length is checked, a response matched by type
- * alone, an ERROR answered.
+ * What a peer must do as the receiver of the frames a broker writes to it, for the roles that receive
+ * them: a client under test (conformance --listen) and an engine on stdio. The check table's steps 1
+ * to 8 on every frame (each invalid fixture vector sent after the handshake must be answered with the
+ * vector's ERROR), max_frame at its limit and one past it, any division of the byte stream into reads,
+ * responses and types that cannot come from a broker, unknown header keys, and ERRORs that are never
+ * answered. Designed from how receivers go wrong: a read taken for a frame, a limit checked with `>=`,
+ * a body awaited before its length is checked, a response matched by type alone, a broker-bound type
+ * refused as merely unimplemented, an ERROR answered, a closing fault that does not close.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { encodeEnvelope } from '../../reference/codec/body.js';
@@ -14,35 +15,42 @@ import { encodeMessageFrame } from '../../reference/codec/message.js';
 import { messageByName, toRegistryName } from '../../reference/codec/catalog.js';
 import { DEFAULT_LIMITS, type ErrorName, type MessageName } from '../../spec/generated/catalog.js';
 import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
-import type { CaseContext, ClientSession } from './context.js';
+import type { CaseContext } from './context.js';
+import type { WireConnection } from '../wire/connection.js';
 import { readableId, schemaRuleOf } from './testee-vectors.js';
 import type { MessageMatch } from '../replay/script.js';
 import { vectors, isStatementId } from './testee.cases.js';
 
 const BEFORE_ENCODING: ReadonlySet<ErrorName> = new Set<ErrorName>(['MALFORMED_FRAME', 'FRAME_TOO_LARGE']);
 
-/** The max_frame the client announced in its INIT (LIM-1), the spec's default when it gave none. */
-function announcedMaxFrame(session: ClientSession): number {
-  const given = (session.init.payload as { max_frame?: unknown }).max_frame;
-  return typeof given === 'number' ? given : DEFAULT_LIMITS.max_frame;
-}
-
-/** The client's encodings (INIT's `encodings`). */
-function offered(session: ClientSession): string[] {
-  const given = (session.init.payload as { encodings?: unknown }).encodings;
-  return Array.isArray(given) ? given.map(String) : [];
+/** A peer under test after its handshake, as the receiver of what the harness writes. */
+export interface ReceiverSession {
+  conn: WireConnection;
+  /** Its INIT payload. */
+  init: Record<string, unknown>;
 }
 
 /**
- * A client after INIT_ACK; with `cbor`, an INIT_ACK choosing CBOR (the case is skipped for a client
- * that did not offer it), so that CBOR frames pass step 5 and reach the payload checks.
+ * Opens a session with the peer; with `cbor`, one whose INIT_ACK chose CBOR (skipping the case for a
+ * peer that did not offer it), so that CBOR frames pass step 5 and reach the payload checks.
  */
-async function ackedClient(ctx: CaseContext, cbor = false): Promise<ClientSession> {
-  const session = await ctx.client({ ack: false });
-  if (cbor && !offered(session).includes('cbor')) throw new CaseSkipped('the client does not offer cbor in its INIT');
-  ctx.ackClient(session.conn, session.init, cbor ? 'cbor' : 'json');
-  return session;
+export type OpenReceiver = (ctx: CaseContext, cbor: boolean) => Promise<ReceiverSession>;
+
+/** The max_frame the peer announced in its INIT (LIM-1), the spec's default when it gave none. */
+function announcedMaxFrame(session: ReceiverSession): number {
+  const given = session.init['max_frame'];
+  return typeof given === 'number' ? given : DEFAULT_LIMITS.max_frame;
 }
+
+/** A client under test (conformance --listen) after an INIT_ACK of the harness. */
+const openClient: OpenReceiver = async (ctx, cbor) => {
+  const { conn, init } = await ctx.client({ ack: false });
+  const payload = init.payload as Record<string, unknown>;
+  const offered = Array.isArray(payload['encodings']) ? payload['encodings'].map(String) : [];
+  if (cbor && !offered.includes('cbor')) throw new CaseSkipped('the client does not offer cbor in its INIT');
+  ctx.ackClient(conn, init, cbor ? 'cbor' : 'json');
+  return { conn, init: payload };
+};
 
 /** One frame with a JSON header and the given payload bytes, unchecked. */
 function rawFrame(type: MessageName, header: Record<string, unknown>, payload: Uint8Array, encoding: 'json' | 'cbor' = 'json'): Uint8Array {
@@ -62,15 +70,15 @@ function examplePayload(type: MessageName): unknown {
  * the answer is the vector's ERROR, as from a testee (TST-5). CBOR vectors need CBOR negotiated;
  * vectors made for a small max_frame run only against a client that announced that max_frame.
  */
-const refusalCases = (): Case[] => vectors('invalid.json').map((v) => {
+const refusalCases = (role: string, open: OpenReceiver): Case[] => vectors('invalid.json').map((v) => {
   const bytes = Buffer.from(v.hex, 'hex');
   // A CBOR frame refused before its encoding is read (steps 1 and 2) needs no CBOR negotiated.
   const cbor = bytes.length > 5 && (bytes[5]! & 3) === 1 && !BEFORE_ENCODING.has(toRegistryName(v.error!));
   return defineCase({
-    id: `errors/client-refuses/${v.id.replace('frame/invalid/', '')}`,
+    id: `errors/${role}-refuses/${v.id.replace('frame/invalid/', '')}`,
     statements: [...new Set(['ERR-1', 'ERR-2', 'ERR-3', v.closes ? 'ERR-4' : 'ERR-5', ...v.spec.filter(isStatementId)])],
     async run(ctx) {
-      const session = await ackedClient(ctx, cbor);
+      const session = await open(ctx, cbor);
       if (v.max_frame !== undefined && announcedMaxFrame(session) !== v.max_frame) {
         throw new CaseSkipped(`the vector is for a receiver whose max_frame is ${v.max_frame}; the client announced ${announcedMaxFrame(session)}`);
       }
@@ -91,12 +99,12 @@ const refusalCases = (): Case[] => vectors('invalid.json').map((v) => {
  * FRAME_TOO_LARGE. One past: the length prefix alone; the client must refuse it before any byte of
  * the body arrives, `details.limit` naming its max_frame.
  */
-const maxFrameCases: Case[] = [
+const maxFrameCases = (role: string, open: OpenReceiver): Case[] => [
   defineCase({
-    id: 'framing/client-max-frame/exactly',
+    id: `framing/${role}-max-frame/exactly`,
     statements: ['FRM-3', 'LIM-3', 'ENC-4'],
     async run(ctx) {
-      const session = await ackedClient(ctx);
+      const session = await open(ctx, false);
       const limit = announcedMaxFrame(session);
       const id = 'at-max-frame';
       const empty = encodeEnvelope(messageByName('PING').code, 'json', { id }, new Uint8Array(0)).length;
@@ -107,10 +115,10 @@ const maxFrameCases: Case[] = [
     },
   }),
   defineCase({
-    id: 'framing/client-max-frame/one-past',
+    id: `framing/${role}-max-frame/one-past`,
     statements: ['FRM-3', 'LIM-3', 'SEC-5'],
     async run(ctx) {
-      const session = await ackedClient(ctx);
+      const session = await open(ctx, false);
       const limit = announcedMaxFrame(session);
       const prefix = new Uint8Array(4);
       new DataView(prefix.buffer).setUint32(0, limit + 1);
@@ -128,12 +136,12 @@ function pings(prefix: string, n: number): { ids: string[]; bytes: Uint8Array } 
   return { ids, bytes: Buffer.concat(ids.map((id) => encodeMessageFrame({ type: 'PING', header: { id } }))) };
 }
 
-async function expectPongs(ctx: CaseContext, session: ClientSession, ids: string[], how: string): Promise<void> {
+async function expectPongs(ctx: CaseContext, session: ReceiverSession, ids: string[], how: string): Promise<void> {
   for (const id of ids) await ctx.expectMessage(session.conn, `PONG with re=${id} (${how}, FRM-5)`, { name: 'PONG', re: id } satisfies MessageMatch);
 }
 
 /** Writes `bytes` in the pieces that end at `cuts`, 20 ms apart, so that each arrives in a read of its own. */
-async function writeInPieces(session: ClientSession, bytes: Uint8Array, cuts: number[], note: string): Promise<void> {
+async function writeInPieces(session: ReceiverSession, bytes: Uint8Array, cuts: number[], note: string): Promise<void> {
   let from = 0;
   for (const to of [...cuts, bytes.length]) {
     session.conn.sendRaw(bytes.subarray(from, to), `${note}: bytes ${from}..${to}`);
@@ -142,32 +150,32 @@ async function writeInPieces(session: ClientSession, bytes: Uint8Array, cuts: nu
   }
 }
 
-const divisionCases: Case[] = [
+const divisionCases = (role: string, open: OpenReceiver): Case[] => [
   defineCase({
-    id: 'framing/client-any-division/coalesced',
+    id: `framing/${role}-any-division/coalesced`,
     statements: ['FRM-5', 'HS-9'],
     async run(ctx) {
-      const session = await ackedClient(ctx);
+      const session = await open(ctx, false);
       const { ids, bytes } = pings('together', 3);
       session.conn.sendRaw(bytes, 'three PINGs in one write');
       await expectPongs(ctx, session, ids, 'three frames in one read');
     },
   }),
   defineCase({
-    id: 'framing/client-any-division/split-every-byte',
+    id: `framing/${role}-any-division/split-every-byte`,
     statements: ['FRM-5', 'HS-9'],
     async run(ctx) {
-      const session = await ackedClient(ctx);
+      const session = await open(ctx, false);
       const { ids, bytes } = pings('bytewise', 1);
       await writeInPieces(session, bytes, Array.from({ length: bytes.length - 1 }, (_, i) => i + 1), 'one PING a byte at a time');
       await expectPongs(ctx, session, ids, 'a frame split at every byte');
     },
   }),
   defineCase({
-    id: 'framing/client-any-division/across-frames',
+    id: `framing/${role}-any-division/across-frames`,
     statements: ['FRM-5', 'HS-9'],
     async run(ctx) {
-      const session = await ackedClient(ctx);
+      const session = await open(ctx, false);
       const { ids, bytes } = pings('across', 3);
       const frame = bytes.length / 3;
       // Inside the first length prefix; then the rest of the first frame with the second's prefix cut
@@ -187,11 +195,11 @@ const UNSOLICITED: readonly (readonly [string, MessageName, { id: string; re?: s
   ['pong-without-re', 'PONG', { id: 'stray-pong-no-re' }],
   ['shutdown-ack', 'SHUTDOWN_ACK', { id: 'stray-shutdown-ack', re: 'never-shut-down' }],
 ];
-const unsolicitedCases: Case[] = UNSOLICITED.map(([slug, type, header]) => defineCase({
-  id: `requests/client-unsolicited-response/${slug}`,
+const unsolicitedCases = (role: string, open: OpenReceiver): Case[] => UNSOLICITED.map(([slug, type, header]) => defineCase({
+  id: `requests/${role}-unsolicited-response/${slug}`,
   statements: ['REQ-5'],
   async run(ctx) {
-    const session = await ackedClient(ctx);
+    const session = await open(ctx, false);
     const payload = messageByName(type).payload === null ? undefined : examplePayload(type);
     session.conn.send({ type, header, ...(payload !== undefined ? { payload } : {}) } as Parameters<typeof session.conn.send>[0]);
     await ctx.expectError(session.conn, 'UNEXPECTED_MESSAGE', { statement: 'REQ-5', re: header.id });
@@ -199,23 +207,23 @@ const unsolicitedCases: Case[] = UNSOLICITED.map(([slug, type, header]) => defin
 }));
 
 /** Valid requests of types that only a client sends to a broker (REQ-6): a broker never writes them. */
-const wrongDirectionCases: Case[] = (['STATS_REQUEST', 'SERVICE_REGISTER', 'BUS_SUBSCRIBE'] as const satisfies readonly MessageName[]).map((type) => defineCase({
-  id: `requests/client-wrong-direction/type:${type}`,
+const wrongDirectionCases = (role: string, open: OpenReceiver): Case[] => (['STATS_REQUEST', 'SERVICE_REGISTER', 'BUS_SUBSCRIBE'] as const satisfies readonly MessageName[]).map((type) => defineCase({
+  id: `requests/${role}-wrong-direction/type:${type}`,
   statements: ['REQ-6'],
   async run(ctx) {
-    const session = await ackedClient(ctx);
+    const session = await open(ctx, false);
     const id = `wrong-way-${type.toLowerCase()}`;
     session.conn.send({ type, header: { id }, payload: examplePayload(type) } as Parameters<typeof session.conn.send>[0]);
     await ctx.expectError(session.conn, 'UNEXPECTED_MESSAGE', { statement: 'REQ-6', re: id });
   },
 }));
 
-const headerCases: Case[] = [
+const headerCases = (role: string, open: OpenReceiver): Case[] => [
   defineCase({
-    id: 'body/client-ignores-unknown-header-keys',
+    id: `body/${role}-ignores-unknown-header-keys`,
     statements: ['BODY-6', 'HS-9'],
     async run(ctx) {
-      const session = await ackedClient(ctx);
+      const session = await open(ctx, false);
       const id = 'with-extra-keys';
       session.conn.sendRaw(rawFrame('PING', { id, 'x-trace': 'abc', later: { nested: [1, 2] }, ts: '1764547200000' }, new Uint8Array(0)), 'PING with header keys the spec does not define');
       await ctx.expectMessage(session.conn, `PONG with re=${id}: unknown header keys are ignored (BODY-6)`, { name: 'PONG', re: id } satisfies MessageMatch);
@@ -227,19 +235,24 @@ const headerCases: Case[] = [
  * ERRORs the client must not answer (ERR-6), even one whose code it does not know (ERR-10) or one that
  * is itself faulty; the next frame from the client must be the PONG to the harness's probe.
  */
-const errorCases: Case[] = ([
+const errorCases = (role: string, open: OpenReceiver): Case[] => ([
   ['unknown-code', '{"code":"NOT_A_REGISTRY_CODE","message":"a code of a later version","definite":true}', ['ERR-6', 'ERR-10']],
   ['faulty', `{"code":${JSON.stringify('INTERNAL' satisfies ErrorName)},"message":"definite is missing"}`, ['ERR-6']],
 ] as const).map(([slug, payload, statements]) => defineCase({
-  id: `errors/client-ignores-error/${slug}`,
+  id: `errors/${role}-ignores-error/${slug}`,
   statements: [...statements],
   async run(ctx) {
-    const session = await ackedClient(ctx);
+    const session = await open(ctx, false);
     ctx.sendUnchecked(session.conn, 'ERROR', { id: `error-${slug}`, re: 'never-sent' }, payload);
     await ctx.expectOpen(session.conn, `no answer to the ERROR (${slug}), then PONG`);
   },
 }));
 
-export const clientReceiverCases: Case[] = [
-  ...maxFrameCases, ...divisionCases, ...headerCases, ...unsolicitedCases, ...wrongDirectionCases, ...errorCases, ...refusalCases(),
-];
+/** The receiver cases for peers of one role (its name in the case ids), each session opened by `open`. */
+export function receiverCases(role: string, open: OpenReceiver): Case[] {
+  return [...maxFrameCases(role, open), ...divisionCases(role, open), ...headerCases(role, open), ...unsolicitedCases(role, open),
+    ...wrongDirectionCases(role, open), ...errorCases(role, open), ...refusalCases(role, open)];
+}
+
+/** The client suite's receiver cases (conformance --listen). */
+export const clientReceiverCases = (): Case[] => receiverCases('client', openClient);
