@@ -13,7 +13,7 @@ import { busCases } from './cases/bus.cases.js';
 import { fifoCases } from './cases/fifo.cases.js';
 import { linesCases } from './cases/lines.cases.js';
 import { engineCases, openEngine } from './cases/engine.cases.js';
-import { instrumentCases } from './cases/instrument.cases.js';
+import { instrumentCases, openWorker } from './cases/instrument.cases.js';
 import { livenessCases } from './cases/runtime-liveness.cases.js';
 import { shutdownCases } from './cases/runtime-shutdown.cases.js';
 import { runtimeRequestCases } from './cases/runtime-requests.cases.js';
@@ -46,7 +46,7 @@ export const SUITES: Record<string, () => Case[]> = {
   /** An engine peer on stdio (conformance --suite engine --exec -- CMD): fixtures, digests, unified-engine behaviour. */
   engine: () => [...engineCases(), ...receiverCases('engine', openEngine), ...stdioCases('engine', false)],
   /** An instrument worker (spec section 17) over stdio, or through a broker when the command holds {broker}. */
-  instrument: () => [...instrumentCases(), ...instrumentFaultCases(), ...stdioCases('instrument', true)],
+  instrument: () => [...instrumentCases(), ...instrumentFaultCases(), ...receiverCases('worker', openWorker, { closing: false }), ...stdioCases('instrument', true)],
   /** A cluster of brokers (--target HOST:PORT,HOST:PORT[,...], section 19): claims, look-ups and STATS across brokers. */
   cluster: () => clusterCases,
   /** A broker the harness starts itself (conformance --suite broker-process -- CMD, {unix} {port} {host} replaced). */

@@ -169,6 +169,8 @@ export class CaseContext {
   /** The place index each connection was opened with (openBeside reaches the same broker again). */
   private readonly places = new Map<WireConnection, number>();
   private readonly children: (PeerProcess | undefined)[] = [];
+  /** What a case's helpers started and must end with the case (a worker's process, by PID). */
+  private readonly closers: (() => void)[] = [];
   private violated: ((v: PeerViolation) => void) | undefined;
   /**
    * Rejects with the first rule a peer broke that ends the case at once (a length prefix above
@@ -414,6 +416,12 @@ export class CaseContext {
     if (pool && handOn) for (const t of this.testees) pool.give(t);
     for (const c of this.connections) if (!(pool && handOn && this.testees.some((t) => t.conn === c))) c.destroy();
     for (const child of this.children) this.listener?.stop(child);
+    for (const end of this.closers.splice(0)) end();
+  }
+
+  /** Runs `end` when the case closes, whatever its outcome. */
+  onClose(end: () => void): void {
+    this.closers.push(end);
   }
 
   /**

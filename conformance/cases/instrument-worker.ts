@@ -163,6 +163,8 @@ export interface StartedWorker extends WorkerHandle {
   closeInput(): void;
   /** The intermediate parent's PID (option `parent`). */
   parentPid?: number;
+  /** The worker's INIT payload (over stdio; through a broker the harness never sees it). */
+  init?: Record<string, unknown>;
 }
 
 /** Starts the worker under test and completes its handshake up to the `ready` event (INS-12). */
@@ -193,7 +195,7 @@ export async function startWorker(ctx: CaseContext, options: Options = {}): Prom
       const ready = await expectReady(ctx, conn);
       const pid = workerPid;
       return {
-        via: 'stdio', conn, ready, window: Number.MAX_SAFE_INTEGER, pid, close, peer,
+        via: 'stdio', conn, ready, window: Number.MAX_SAFE_INTEGER, pid, close, peer, init: p,
         ...(options.parent ? { parentPid: child.pid! } : {}),
         command: (command, params, id) => send(conn, undefined, command, params, id),
         exited: () => exitOf(child, pid),

@@ -11,6 +11,8 @@ import type { CaseContext } from './context.js';
 import { startWorker, gone, leftBehind, type StartedWorker } from './instrument-worker.js';
 import { instrumentSpec, roundToStep } from '../oracle.js';
 import type { ErrorName } from '../../spec/generated/catalog.js';
+import type { OpenReceiver } from './receiver.cases.js';
+import { commandOf } from '../wire/peer-target.js';
 
 /** Commands of the 10,000-command pipeline case. */
 const PIPELINED = 10_000;
@@ -25,6 +27,19 @@ async function withWorker(ctx: CaseContext, body: (w: StartedWorker) => Promise<
     await w.close();
   }
 }
+
+/**
+ * A worker on stdio as the receiver of the harness's frames (receiver.cases.ts); ended by PID with the
+ * case. Through a broker the broker receives them, not the worker; the harness negotiates JSON.
+ */
+export const openWorker: OpenReceiver = async (ctx, cbor) => {
+  if (commandOf(ctx.options.target)?.some((a) => a.includes('{broker}'))) throw new CaseSkipped('through a broker, the frames reach the broker, not the worker');
+  if (cbor) throw new CaseSkipped('the harness negotiates JSON with a worker');
+  const w = await startWorker(ctx);
+  ctx.onClose(() => void w.close());
+  if (!w.init) throw new Error('a worker on stdio without its INIT');
+  return { conn: w.conn, init: w.init };
+};
 
 function describeAnswer(m: Message): string {
   const p = m.payload as Record<string, unknown>;

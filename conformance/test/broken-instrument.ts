@@ -5,6 +5,7 @@
  *   silent-injection  its ready event's detail does not mention the fault injection asked for (INS-21)
  *   fault-as-internal reports a hardware fault during a command as ERROR INTERNAL (INS-8)
  *   fault-as-event    reports a hardware fault during a command as INSTRUMENT_EVENT fault, no answer (INS-8)
+ *   wrong-way-unsupported  refuses a type no broker sends (STATS_REQUEST) as UNSUPPORTED, not UNEXPECTED_MESSAGE (REQ-6)
  */
 import { spawn } from 'node:child_process';
 import { FrameDecoder } from '../../reference/codec/frame.js';
@@ -27,6 +28,7 @@ child.stdout.on('data', (chunk: Buffer) => {
     const hardware = m.name === 'ERROR' && p['code'] === 'HARDWARE_ERROR';
     if (defect === 'silent-injection' && m.name === 'INSTRUMENT_EVENT' && p['event'] === 'ready') again({ ...p, detail: 'seed 0' });
     else if (defect === 'fault-as-internal' && hardware) again({ ...p, code: 'INTERNAL', definite: false });
+    else if (defect === 'wrong-way-unsupported' && m.name === 'ERROR' && p['code'] === 'UNEXPECTED_MESSAGE') again({ ...p, code: 'UNSUPPORTED', definite: true });
     else if (defect === 'fault-as-event' && hardware) again({ event: 'fault', worker: 'broken', mock: true, detail: String(p['message']) }, 'INSTRUMENT_EVENT', { id: `broken-${++n}` });
     else again(m.payload);
   }

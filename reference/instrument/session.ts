@@ -161,7 +161,11 @@ export class WorkerSession {
       case 'SHUTDOWN': return this.enqueue({ kind: 'system-shutdown', m });
       case 'ERROR': return; // never answered
       default: {
-        const kind = messageByName(m.name).kind;
+        const { kind, directions } = messageByName(m.name);
+        // A type no broker writes to a client is refused as such (REQ-6, step 10), before ERR-8's step 13.
+        if (!directions.includes('broker-to-client') && !directions.includes('routed')) {
+          return this.refuse(Object.assign(new ProtocolError('UNEXPECTED_MESSAGE', `${m.name} never travels from a broker to a client`, { statement: 'REQ-6' }), { frameId: m.header.id }));
+        }
         if (m.name === 'INIT' || m.name === 'INIT_ACK' || kind === 'response') {
           return this.refuse(Object.assign(new ProtocolError('UNEXPECTED_MESSAGE', `${m.name} is not expected here`, { statement: 'REQ-5' }), { frameId: m.header.id }));
         }
