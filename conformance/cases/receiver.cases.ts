@@ -1,6 +1,6 @@
 /**
  * What a peer must do as the receiver of the frames a broker writes to it, for the roles that receive
- * them: a client under test (conformance --listen) and an engine on stdio. The check table's steps 1
+ * them: a client under test (conformance --listen), an engine and an instrument worker on stdio. The check table's steps 1
  * to 8 on every frame (each invalid fixture vector sent after the handshake must be answered with the
  * vector's ERROR), max_frame at its limit and one past it, any division of the byte stream into reads,
  * responses and types that cannot come from a broker, unknown header keys, and ERRORs that are never
@@ -12,16 +12,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { encodeEnvelope } from '../../reference/codec/body.js';
 import { encodeFrame } from '../../reference/codec/frame.js';
 import { encodeMessageFrame } from '../../reference/codec/message.js';
-import { messageByName, toRegistryName } from '../../reference/codec/catalog.js';
+import { messageByName } from '../../reference/codec/catalog.js';
 import { DEFAULT_LIMITS, type ErrorName, type MessageName } from '../../spec/generated/catalog.js';
 import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
 import type { CaseContext } from './context.js';
 import type { WireConnection } from '../wire/connection.js';
-import { readableId, schemaRuleOf } from './testee-vectors.js';
+import { vectors, isStatementId, refusalOf } from './testee-vectors.js';
 import type { MessageMatch } from '../replay/script.js';
-import { vectors, isStatementId } from './testee.cases.js';
-
-const BEFORE_ENCODING: ReadonlySet<ErrorName> = new Set<ErrorName>(['MALFORMED_FRAME', 'FRAME_TOO_LARGE']);
 
 /** A peer under test after its handshake, as the receiver of what the harness writes. */
 export interface ReceiverSession {
@@ -65,41 +62,36 @@ function examplePayload(type: MessageName): unknown {
 }
 
 /**
- * Every invalid fixture vector (fixtures/frames/invalid.json), sent to a client after its handshake:
- * a client is the final receiver of what the broker writes to it, so steps 1 to 8 are its own and
- * the answer is the vector's ERROR, as from a testee (TST-5). CBOR vectors need CBOR negotiated;
- * vectors made for a small max_frame run only against a client that announced that max_frame.
+ * Every invalid fixture vector (fixtures/frames/invalid.json), sent after the handshake: the peer is
+ * the final receiver of what a broker writes to it, so steps 1 to 8 are its own and the answer is the
+ * vector's ERROR, as from a testee (TST-5). CBOR vectors need CBOR negotiated; vectors made for a small
+ * max_frame run only against a peer that announced that max_frame. Without `closing`, the vectors whose
+ * fault closes the connection are left out.
  */
 const refusalCases = (role: string, open: OpenReceiver, closing: boolean): Case[] => vectors('invalid.json').filter((v) => closing || v.closes !== true).map((v) => {
-  const bytes = Buffer.from(v.hex, 'hex');
-  // A CBOR frame refused before its encoding is read (steps 1 and 2) needs no CBOR negotiated.
-  const cbor = bytes.length > 5 && (bytes[5]! & 3) === 1 && !BEFORE_ENCODING.has(toRegistryName(v.error!));
+  const refusal = refusalOf(v);
   return defineCase({
     id: `errors/${role}-refuses/${v.id.replace('frame/invalid/', '')}`,
     statements: [...new Set(['ERR-1', 'ERR-2', 'ERR-3', v.closes ? 'ERR-4' : 'ERR-5', ...v.spec.filter(isStatementId)])],
     async run(ctx) {
-      const session = await open(ctx, cbor);
+      const session = await open(ctx, refusal.cbor);
       if (v.max_frame !== undefined && announcedMaxFrame(session) !== v.max_frame) {
-        throw new CaseSkipped(`the vector is for a receiver whose max_frame is ${v.max_frame}; the client announced ${announcedMaxFrame(session)}`);
+        throw new CaseSkipped(`the vector is for a receiver whose max_frame is ${v.max_frame}; the ${role} announced ${announcedMaxFrame(session)}`);
       }
-      session.conn.sendRaw(bytes, `fixture ${v.id}: ${v.description}`);
-      const rule = v.rule ?? schemaRuleOf(v.id);
-      await ctx.expectError(session.conn, toRegistryName(v.error!), {
-        statement: 'ERR-1', closes: v.closes, re: readableId(bytes, v.error!),
-        ...(v.path !== undefined ? { path: v.path } : {}), ...(rule !== undefined ? { rule } : {}),
-      });
+      session.conn.sendRaw(refusal.bytes, `fixture ${v.id}: ${v.description}`);
+      await ctx.expectError(session.conn, refusal.code, { statement: 'ERR-1', ...refusal.expectation });
     },
   });
 });
 
 /**
- * max_frame at the limit and one past it (FRM-3, LIM-3), against the max_frame the client announced.
+ * max_frame at the limit and one past it (FRM-3, LIM-3), against the max_frame the peer announced.
  * At the limit: a PING whose body is exactly max_frame bytes, its payload present where PING has
  * none, so the answer is SCHEMA_VIOLATION (ENC-4, decided without decoding the payload) and not
- * FRAME_TOO_LARGE. One past: the length prefix alone; the client must refuse it before any byte of
- * the body arrives, `details.limit` naming its max_frame.
+ * FRAME_TOO_LARGE. One past (only with `closing`, since it closes): the length prefix alone; the peer
+ * must refuse it before any byte of the body arrives, `details.limit` naming its max_frame.
  */
-const maxFrameCases = (role: string, open: OpenReceiver): Case[] => [
+const maxFrameCases = (role: string, open: OpenReceiver, closing: boolean): Case[] => [
   defineCase({
     id: `framing/${role}-max-frame/exactly`,
     statements: ['FRM-3', 'LIM-3', 'ENC-4'],
@@ -108,13 +100,13 @@ const maxFrameCases = (role: string, open: OpenReceiver): Case[] => [
       const limit = announcedMaxFrame(session);
       const id = 'at-max-frame';
       const empty = encodeEnvelope(messageByName('PING').code, 'json', { id }, new Uint8Array(0)).length;
-      session.conn.sendRaw(rawFrame('PING', { id }, new Uint8Array(limit - empty).fill(0x20)), `PING whose body is exactly the client's max_frame of ${limit} bytes, with a payload`);
+      session.conn.sendRaw(rawFrame('PING', { id }, new Uint8Array(limit - empty).fill(0x20)), `PING whose body is exactly the ${role}'s max_frame of ${limit} bytes, with a payload`);
       // Up to 16 MiB: the answer's bound starts once the client has taken the whole frame.
       await session.conn.drained();
       await ctx.expectError(session.conn, 'SCHEMA_VIOLATION', { statement: 'FRM-3', re: id, path: '', rule: 'empty', detailsStatement: 'ENC-4' });
     },
   }),
-  defineCase({
+  ...(closing ? [defineCase({
     id: `framing/${role}-max-frame/one-past`,
     statements: ['FRM-3', 'LIM-3', 'SEC-5'],
     async run(ctx) {
@@ -122,15 +114,15 @@ const maxFrameCases = (role: string, open: OpenReceiver): Case[] => [
       const limit = announcedMaxFrame(session);
       const prefix = new Uint8Array(4);
       new DataView(prefix.buffer).setUint32(0, limit + 1);
-      session.conn.sendRaw(prefix, `length prefix ${limit + 1}, one past the client's max_frame, and no body`);
+      session.conn.sendRaw(prefix, `length prefix ${limit + 1}, one past the ${role}'s max_frame, and no body`);
       const error = await ctx.expectError(session.conn, 'FRAME_TOO_LARGE', { statement: 'FRM-3' });
       const given = (error.payload as { details?: { limit?: unknown } }).details?.limit;
-      if (given !== limit) throw new CaseFailure(`FRAME_TOO_LARGE must give details.limit ${limit}, the client's max_frame (FRM-3); it gives ${JSON.stringify(given)}`, String(limit), JSON.stringify(given));
+      if (given !== limit) throw new CaseFailure(`FRAME_TOO_LARGE must give details.limit ${limit}, the ${role}'s max_frame (FRM-3); it gives ${JSON.stringify(given)}`, String(limit), JSON.stringify(given));
     },
-  }),
+  })] : []),
 ];
 
-/** PINGs the client must answer in order, whatever the reads they arrive in (FRM-5). */
+/** PINGs the peer must answer in order, whatever the reads they arrive in (FRM-5). */
 function pings(prefix: string, n: number): { ids: string[]; bytes: Uint8Array } {
   const ids = Array.from({ length: n }, (_, i) => `${prefix}-${i + 1}`);
   return { ids, bytes: Buffer.concat(ids.map((id) => encodeMessageFrame({ type: 'PING', header: { id } }))) };
@@ -187,7 +179,7 @@ const divisionCases = (role: string, open: OpenReceiver): Case[] => [
 ];
 
 /**
- * A response the client never asked for (REQ-5): by `re` no open request of the client matches, and
+ * A response the peer never asked for (REQ-5): by `re` no open request of the peer matches, and
  * the type alone must not make it look answered. Also a response without `re`.
  */
 const UNSOLICITED: readonly (readonly [string, MessageName, { id: string; re?: string }])[] = [
@@ -232,8 +224,8 @@ const headerCases = (role: string, open: OpenReceiver): Case[] => [
 ];
 
 /**
- * ERRORs the client must not answer (ERR-6), even one whose code it does not know (ERR-10) or one that
- * is itself faulty; the next frame from the client must be the PONG to the harness's probe.
+ * ERRORs the peer must not answer (ERR-6), even one whose code it does not know (ERR-10) or one that
+ * is itself faulty; the next frame from the peer must be the PONG to the harness's probe.
  */
 const errorCases = (role: string, open: OpenReceiver): Case[] => ([
   ['unknown-code', '{"code":"NOT_A_REGISTRY_CODE","message":"a code of a later version","definite":true}', ['ERR-6', 'ERR-10']],
@@ -255,13 +247,9 @@ const errorCases = (role: string, open: OpenReceiver): Case[] => ([
  */
 export function receiverCases(role: string, open: OpenReceiver, options: { closing?: boolean } = {}): Case[] {
   const closing = options.closing !== false;
-  const keep = (c: Case): boolean => closing || !CLOSING_CASES.some((id) => c.id === `framing/${role}-${id}`);
-  return [...maxFrameCases(role, open).filter(keep), ...divisionCases(role, open), ...headerCases(role, open), ...unsolicitedCases(role, open),
+  return [...maxFrameCases(role, open, closing), ...divisionCases(role, open), ...headerCases(role, open), ...unsolicitedCases(role, open),
     ...wrongDirectionCases(role, open), ...errorCases(role, open), ...refusalCases(role, open, closing)];
 }
-
-/** The cases (after `framing/ROLE-`) whose fault closes the connection. */
-const CLOSING_CASES = ['max-frame/one-past'];
 
 /** The client suite's receiver cases (conformance --listen). */
 export const clientReceiverCases = (): Case[] => receiverCases('client', openClient);

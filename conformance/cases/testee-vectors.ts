@@ -2,8 +2,25 @@
  * What the harness derives from an invalid vector's bytes to judge the ERROR that answers it: the
  * `re` ERR-3 requires, and the schema rule ERR-9 requires where the vector names only the path.
  */
+import { readFileSync } from 'node:fs';
 import { DEFAULT_LIMITS } from '../../spec/generated/catalog.js';
 import type { ErrorName } from '../../spec/generated/catalog.js';
+import type { FixtureVector } from '../../spec/generated/fixture.js';
+import type { Encoding } from '../../reference/codec/body.js';
+import { toRegistryName } from '../../reference/codec/catalog.js';
+import { repoFile } from '../../reference/paths.js';
+import type { ErrorExpectation } from './context.js';
+
+/** A frame vector (fixtures/fixture.schema.json) whose `decoded` is a frame record. */
+export type Vector = Omit<FixtureVector, 'decoded'> & { decoded?: { encoding: Encoding; header: { id: string }; payload: unknown } };
+
+/** A vector's `spec` names statements and, in hand-written files, sometimes sections. */
+export const isStatementId = (ref: string): boolean => /^[A-Z]{2,6}-[0-9]+$/.test(ref);
+
+/** The vectors of one file of fixtures/frames/. */
+export function vectors(file: string): Vector[] {
+  return (JSON.parse(readFileSync(repoFile(`fixtures/frames/${file}`), 'utf8')) as { vectors: Vector[] }).vectors;
+}
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const utf8 = new TextEncoder();
@@ -56,4 +73,25 @@ const SCHEMA_RULES: Record<string, string> = {
 
 export function schemaRuleOf(vectorId: string): string | undefined {
   return SCHEMA_RULES[vectorId];
+}
+
+/** How an invalid vector must be refused, whoever receives it (a testee, a client, an engine, a worker). */
+export interface Refusal {
+  bytes: Buffer;
+  code: ErrorName;
+  /** Every field a statement names: the close (ERR-4, ERR-5), `re` (ERR-3), `details.path` and `details.rule`. */
+  expectation: ErrorExpectation;
+  /** The frame carries CBOR that the receiver reads only with CBOR negotiated (a fault found before the header needs none). */
+  cbor: boolean;
+}
+
+export function refusalOf(v: Vector): Refusal {
+  const bytes = Buffer.from(v.hex, 'hex');
+  const rule = v.rule ?? schemaRuleOf(v.id);
+  return {
+    bytes,
+    code: toRegistryName(v.error!),
+    expectation: { closes: v.closes, re: readableId(bytes, v.error!), ...(v.path !== undefined ? { path: v.path } : {}), ...(rule !== undefined ? { rule } : {}) },
+    cbor: bytes.length > 5 && (bytes[5]! & 3) === 1 && !BEFORE_HEADER.has(v.error!),
+  };
 }

@@ -4,7 +4,6 @@
  * becomes a case, generated messages of every type travel as properties, and mutated ones must be
  * refused with the right error.
  */
-import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { MESSAGES } from '../../spec/generated/catalog.js';
 import { messageByCode } from '../../reference/codec/catalog.js';
@@ -14,26 +13,13 @@ import { encodeFrame } from '../../reference/codec/frame.js';
 import { payloadToFixture, encodePayload } from '../../reference/codec/payload.js';
 import { payloadArb } from '../../reference/properties/arbitraries.js';
 import { differences, showPointer } from '../../reference/properties/equality.js';
-import { readableId, schemaRuleOf } from './testee-vectors.js';
+import { vectors, isStatementId, refusalOf } from './testee-vectors.js';
 import { testeeCodecCases } from './testee-codec.cases.js';
 import { checkTesteeProperty } from './testee-property.js';
-import { repoFile } from '../../reference/paths.js';
 import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
 import type { CaseContext, TesteeSession } from './context.js';
 import type { Encoding } from '../../reference/codec/body.js';
-import type { FixtureVector } from '../../spec/generated/fixture.js';
 import { registryName } from '../../reference/codec/catalog.js';
-import { toRegistryName } from '../../reference/codec/catalog.js';
-
-/** A frame vector (fixtures/fixture.schema.json) whose `decoded` is a frame record. */
-export type Vector = Omit<FixtureVector, 'decoded'> & { decoded?: { encoding: Encoding; header: { id: string }; payload: unknown } };
-
-/** A vector's `spec` names statements and, in hand-written files, sometimes sections. */
-export const isStatementId = (ref: string): boolean => /^[A-Z]{2,6}-[0-9]+$/.test(ref);
-
-export function vectors(file: string): Vector[] {
-  return (JSON.parse(readFileSync(repoFile(`fixtures/frames/${file}`), 'utf8')) as { vectors: Vector[] }).vectors;
-}
 
 export function needEncoding(t: TesteeSession, encoding: Encoding): void {
   if (!t.encodings.includes(encoding)) throw new CaseSkipped(`the testee does not declare ${encoding}`);
@@ -73,22 +59,19 @@ const fixtureCases = (): Case[] => [
       await expectEcho(ctx, t, v.decoded!.header.id, Buffer.from(v.hex, 'hex')[4]!, v.decoded!.encoding, v.decoded!.payload);
     },
   })),
-  ...vectors('invalid.json').filter((v) => v.max_frame === undefined).map((v) => defineCase({
-    id: `testee/refuse/${v.id.replace('frame/invalid/', '')}`,
-    statements: [...new Set(['TST-5', 'ERR-2', 'ERR-3', v.closes ? 'ERR-4' : 'ERR-5', ...v.spec.filter(isStatementId)])],
-    async run(ctx) {
-      const t = await ctx.testee();
-      const bytes = Buffer.from(v.hex, 'hex');
-      if (bytes.length > 5 && (bytes[5]! & 3) === 1) needEncoding(t, 'cbor');
-      t.conn.sendRaw(bytes, `fixture ${v.id}: ${v.description}`);
-      // Every field a statement names: code, definite, re, details.path and details.rule, the close.
-      const rule = v.rule ?? schemaRuleOf(v.id);
-      await ctx.expectError(t.conn, toRegistryName(v.error!), {
-        statement: 'TST-5', closes: v.closes, re: readableId(bytes, v.error!), probe: 'PING',
-        ...(v.path !== undefined ? { path: v.path } : {}), ...(rule !== undefined ? { rule } : {}),
-      });
-    },
-  })),
+  ...vectors('invalid.json').filter((v) => v.max_frame === undefined).map((v) => {
+    const refusal = refusalOf(v);
+    return defineCase({
+      id: `testee/refuse/${v.id.replace('frame/invalid/', '')}`,
+      statements: [...new Set(['TST-5', 'ERR-2', 'ERR-3', v.closes ? 'ERR-4' : 'ERR-5', ...v.spec.filter(isStatementId)])],
+      async run(ctx) {
+        const t = await ctx.testee();
+        if (refusal.cbor) needEncoding(t, 'cbor');
+        t.conn.sendRaw(refusal.bytes, `fixture ${v.id}: ${v.description}`);
+        await ctx.expectError(t.conn, refusal.code, { statement: 'TST-5', probe: 'PING', ...refusal.expectation });
+      },
+    });
+  }),
 ];
 
 const GENERATED_RUNS = 200;

@@ -10,6 +10,7 @@ import {
   ProtocolError,
   encodeMessageFrame,
   messageByName,
+  reachesClient,
   type Encoding,
   type Header,
   type Message,
@@ -466,7 +467,7 @@ export class ConcordClient {
 
   private onMessage(conn: Connection, m: Message): void {
     const info = messageByName(m.name);
-    if (!info.directions.includes('broker-to-client') && !info.directions.includes('routed')) {
+    if (!reachesClient(info)) {
       this.answerError(conn, m, 'UNEXPECTED_MESSAGE', `${m.name} never travels from broker to client (REQ-6)`);
       return;
     }

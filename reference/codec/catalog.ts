@@ -21,6 +21,15 @@ export function messageByName(name: MessageName): MessageInfo {
   return m;
 }
 
+/**
+ * Whether a broker may write this type to a client: its directions hold broker-to-client or routed.
+ * A client-side receiver refuses any other type with UNEXPECTED_MESSAGE (REQ-6, step 10 of the check
+ * table), before it asks whether it implements the type (ERR-8, step 13).
+ */
+export function reachesClient(info: MessageInfo): boolean {
+  return info.directions.includes('broker-to-client') || info.directions.includes('routed');
+}
+
 /** The catalog entry of a name read at run time (a command line, a spec file), or undefined. */
 export function lookupMessage(name: string): MessageInfo | undefined {
   return byName.get(name);

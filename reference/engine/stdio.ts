@@ -8,7 +8,7 @@ import type { Readable, Writable } from 'node:stream';
 import { FrameDecoder } from '../codec/frame.js';
 import { decodeMessage, encodeMessageFrame, type Message } from '../codec/message.js';
 import { ProtocolError } from '../codec/errors.js';
-import { messageByName } from '../codec/catalog.js';
+import { messageByName, reachesClient } from '../codec/catalog.js';
 import { DEFAULT_LIMITS, MessageType, PROTOCOL_VERSION } from '../../spec/generated/catalog.js';
 import { errorPayloadFor } from '../client/handlers.js';
 import type { ReferenceEngine } from './engine.js';
@@ -42,7 +42,7 @@ export function serveStdio(engine: ReferenceEngine, input: Readable, output: Wri
       return;
     }
     const info = messageByName(m.name);
-    if (!info.directions.includes('broker-to-client') && !info.directions.includes('routed')) {
+    if (!reachesClient(info)) {
       return send('ERROR', m.header.id, new ProtocolError('UNEXPECTED_MESSAGE', `${m.name} never travels from a broker to a client (REQ-6)`).toPayload());
     }
     if (info.kind === 'response') return send('ERROR', m.header.id, new ProtocolError('UNEXPECTED_MESSAGE', `${m.name} answers no request of this engine (REQ-5)`).toPayload());

@@ -12,6 +12,7 @@ import {
   decodeMessage,
   encodeMessageFrame,
   messageByName,
+  reachesClient,
   negotiatedVersion,
   type Encoding,
   type Message,
@@ -161,15 +162,14 @@ export class WorkerSession {
       case 'SHUTDOWN': return this.enqueue({ kind: 'system-shutdown', m });
       case 'ERROR': return; // never answered
       default: {
-        const { kind, directions } = messageByName(m.name);
-        // A type no broker writes to a client is refused as such (REQ-6, step 10), before ERR-8's step 13.
-        if (!directions.includes('broker-to-client') && !directions.includes('routed')) {
+        const info = messageByName(m.name);
+        if (!reachesClient(info)) {
           return this.refuse(Object.assign(new ProtocolError('UNEXPECTED_MESSAGE', `${m.name} never travels from a broker to a client`, { statement: 'REQ-6' }), { frameId: m.header.id }));
         }
-        if (m.name === 'INIT' || m.name === 'INIT_ACK' || kind === 'response') {
+        if (m.name === 'INIT' || m.name === 'INIT_ACK' || info.kind === 'response') {
           return this.refuse(Object.assign(new ProtocolError('UNEXPECTED_MESSAGE', `${m.name} is not expected here`, { statement: 'REQ-5' }), { frameId: m.header.id }));
         }
-        if (kind === 'request') return this.refuse(Object.assign(new ProtocolError('UNSUPPORTED', `the worker does not implement ${m.name}`, { statement: 'ERR-8' }), { frameId: m.header.id }));
+        if (info.kind === 'request') return this.refuse(Object.assign(new ProtocolError('UNSUPPORTED', `the worker does not implement ${m.name}`, { statement: 'ERR-8' }), { frameId: m.header.id }));
       }
     }
   }

@@ -74,6 +74,12 @@ CATALOG, SCHEMA_DEFS, CatalogEntry = _load_catalog()
 CATALOG_BY_NAME: Dict[str, CatalogEntry] = {e.name: e for e in CATALOG.values()}
 
 
+def reaches_client(info: CatalogEntry) -> bool:
+    """Whether a broker may write this type to a client (directions broker-to-client or routed); a
+    client-side receiver refuses any other with UNEXPECTED_MESSAGE (REQ-6, step 10) before ERR-8's step 13."""
+    return "broker-to-client" in info.directions or "routed" in info.directions
+
+
 def message_info(type_: Any) -> CatalogEntry:
     """The catalog entry of a type code, MessageType or name; KeyError when unknown."""
     if isinstance(type_, str):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from typing import List
 
-from ._spec import CATALOG, proto
+from ._spec import CATALOG, proto, reaches_client
 from .errors import ProtocolError
 from .message import Message, accepted_encodings, decode_message
 
@@ -86,7 +86,7 @@ class _Receiving:
 
     def _dispatch(self, m: Message) -> None:
         info = CATALOG[m.type]
-        if "broker-to-client" not in info.directions and "routed" not in info.directions:
+        if not reaches_client(info):
             self._answer_error(m, E.UNEXPECTED_MESSAGE, f"{m.name} never travels from broker to client (REQ-6)")
             return
         if info.kind in ("response", "error"):

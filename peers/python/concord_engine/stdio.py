@@ -6,7 +6,7 @@ import os
 import sys
 from typing import Any, Callable, Optional
 
-from concord import PROTOCOL_VERSION, FrameDecoder, ProtocolError, __version__, decode_message, encode_message_frame, message_info, proto
+from concord import PROTOCOL_VERSION, FrameDecoder, ProtocolError, __version__, decode_message, encode_message_frame, message_info, proto, reaches_client
 from concord.framing import MAX_FRAME
 from concord.errors import registry_definite
 from concord.message import SUPPORTED_ENCODINGS
@@ -70,7 +70,7 @@ class StdioEngine:
                 self.encodings = ("json",)
             return
         info = message_info(m.name)
-        if "broker-to-client" not in info.directions and "routed" not in info.directions:
+        if not reaches_client(info):
             self.error(m.header["id"], "UNEXPECTED_MESSAGE", f"{m.name} never travels from a broker to a client (REQ-6)")
         elif info.kind == "response":
             self.error(m.header["id"], "UNEXPECTED_MESSAGE", f"{m.name} answers no request of this engine (REQ-5)")

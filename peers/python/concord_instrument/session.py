@@ -11,7 +11,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 import numpy as np
 
-from concord import PROTOCOL_VERSION, FrameDecoder, NDArray, ProtocolError, decode_message, encode_message_frame, message_info, proto
+from concord import PROTOCOL_VERSION, FrameDecoder, NDArray, ProtocolError, decode_message, encode_message_frame, message_info, proto, reaches_client
 from concord.framing import MAX_FRAME
 from concord.message import SUPPORTED_ENCODINGS
 
@@ -149,8 +149,7 @@ class WorkerSession:
             self.event("final", exit_code=0)
             self._send(M.SHUTDOWN_ACK, {"id": self._next_id(), "re": m.id}, {"drained": self.answered, "timed_out": 0})
             self.finish("shutdown", send_final=False)
-        elif not ({"broker-to-client", "routed"} & set(message_info(m.name).directions)):
-            # A type no broker writes to a client is refused as such (REQ-6, step 10), before ERR-8's step 13.
+        elif not reaches_client(message_info(m.name)):
             e = ProtocolError("UNEXPECTED_MESSAGE", f"{m.name} never travels from a broker to a client", details={"statement": "REQ-6"})
             e.frame_id = m.id
             self._refuse(e)
