@@ -31,6 +31,8 @@ export interface Survivor {
   column: number;
   replacement: string;
   status: 'Survived' | 'NoCoverage';
+  /** The rule of survivor-classes.ts that classes it equivalent or out of the spec's reach, if any. */
+  rule?: string;
 }
 
 export interface MutationSummary {
@@ -38,6 +40,10 @@ export interface MutationSummary {
   score: number;
   /** The same among the mutants some case reached (NoCoverage left out). */
   score_of_covered: number;
+  /** The same among the mutants no rule of survivor-classes.ts classes equivalent or out of reach. */
+  score_of_non_equivalent?: number;
+  /** Per rule of survivor-classes.ts: its class, its reason, and how many survivors it claims. */
+  classes?: Record<string, { class: 'out-of-reach' | 'equivalent'; reason: string; survivors: number }>;
   date: string;
   commit: string;
   /** The files mutated, relative to the repository root. */

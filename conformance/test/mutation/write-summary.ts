@@ -3,7 +3,8 @@
  * `npm run mutation`): `npx tsx conformance/test/mutation/write-summary.ts [--out FILE] [REPORT.json ...]`,
  * by default `reports/mutation/mutation.json` into `reports/mutation/summary.json`. `--out` writes a
  * summary of part of the scope elsewhere (the cluster's run alone: `summary-cluster.json`). Exit 66 when
- * a report cannot be read, 65 when it is not a Stryker report, 64 on a bad command line.
+ * a report cannot be read, 65 when it is not a Stryker report, 64 on a bad command line. Survivors are
+ * classed by the rules of survivor-classes.ts (`score_of_non_equivalent`, `classes`).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -12,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Ajv } from 'ajv';
 import { summarize, ReportFormatError, type MutationSummary } from './summary.js';
+import { withClasses } from './survivor-classes.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 let parsed;
@@ -61,10 +63,11 @@ function readBase(path: string): MutationSummary {
 
 const base = parsed.values.base === undefined ? undefined : readBase(parsed.values.base);
 try {
-  const summary = summarize(reports, { date: new Date().toISOString(), commit }, base);
+  // The mutated files are the working tree's: Stryker copied them into its sandboxes.
+  const summary = withClasses(summarize(reports, { date: new Date().toISOString(), commit }, base), (file) => readFileSync(join(root, file), 'utf8'));
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, `${JSON.stringify(summary, null, 2)}\n`);
-  process.stdout.write(`mutation score ${summary.score}% (${summary.score_of_covered}% of covered mutants) over ${summary.files.length} files: ${out}\n`);
+  process.stdout.write(`mutation score ${summary.score}% (${summary.score_of_covered}% of covered mutants, ${summary.score_of_non_equivalent}% of those no rule classes out of reach) over ${summary.files.length} files: ${out}\n`);
 } catch (e) {
   if (!(e instanceof ReportFormatError)) throw e;
   process.stderr.write(`mutation summary: ${e.message}\n`);

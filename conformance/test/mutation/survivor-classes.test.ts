@@ -1,0 +1,110 @@
+/**
+ * The rules that class surviving mutants out of reach (survivor-classes.ts): each claims what it names
+ * and nothing beside it (an error's code, a listener's event name, a log call whose fields change state,
+ * a guard that also does work), and the published summary's classes are those the rules give today.
+ */
+import { describe, expect, it } from 'vitest';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { MutatedSource, withClasses } from './survivor-classes.js';
+import type { MutationSummary } from './summary.js';
+
+const LINES = [
+  'function f(conn: any, socket: any, queue: any[], id: string): void {',
+  "  conn.log.info('client connected', { id });",
+  "  if (conn.clientId !== undefined) conn.log.info('gone');",
+  "  socket.on('error', (e: Error) => conn.log.debug('socket error', { error: e.message }));",
+  "  if (id) throw new ProtocolError('OVERLOADED', `too many ${id}`, { statement: 'HS-21', limit: 3 });",
+  "  if (id) throw protocolError('OVERLOADED', 'down', { statement: 'CLU-8' });",
+  "  if (conn.ready) { conn.log.warn('ready'); conn.close(); }",
+  "  conn.log.info('next', { id: conn.nextId() });",
+  "  if (queue.shift()) conn.log.info('shifted');",
+  "  if (id) throw protocolError('UNSUPPORTED', 'no', { statement: 'ERR-8' });",
+  "  try { conn.close(); } catch { conn.log.error('close failed'); }",
+  '}',
+];
+const source = new MutatedSource('sample.ts', LINES.join('\n'));
+
+/** The rule claiming a mutant that starts at the `nth` occurrence of `text` on line `line` (1-based). */
+function ruleAt(line: number, text: string, nth = 1): string | undefined {
+  let column = -1;
+  for (let i = 0; i < nth; i++) column = LINES[line - 1]!.indexOf(text, column + 1);
+  if (column < 0) throw new Error(`${text} is not on line ${line}`);
+  return source.classify({ mutatorName: 'Any', line, column: column + 1, replacement: '' })?.id;
+}
+
+describe('the classes of surviving mutants', () => {
+  it("claims a log line's text and fields, not a call whose fields change state", () => {
+    expect(ruleAt(2, "'client connected'")).toBe('log-line');
+    expect(ruleAt(2, '{ id }')).toBe('log-line');
+    expect(ruleAt(4, "'socket error'")).toBe('log-line');
+    expect(ruleAt(8, "'next'")).toBeUndefined(); // conn.nextId() would not run
+  });
+
+  it('claims code whose only effect is a log line, not a guard that does more or whose condition does', () => {
+    expect(ruleAt(3, 'conn.clientId !== undefined')).toBe('log-only-code');
+    expect(ruleAt(4, '(e: Error) =>')).toBe('log-only-code');
+    expect(ruleAt(11, "{ conn.log.error('close failed'); }")).toBe('log-only-code');
+    expect(ruleAt(11, '{ conn.close(); }')).toBeUndefined();
+    expect(ruleAt(7, 'conn.ready')).toBeUndefined();
+    expect(ruleAt(9, 'queue.shift()')).toBeUndefined();
+    expect(ruleAt(4, "'error'")).toBeUndefined(); // without its listener a socket error crashes the process
+  });
+
+  it("claims an error's text and optional statement id, not its code, other details, or a required statement", () => {
+    expect(ruleAt(5, '`too many ${id}`')).toBe('error-text');
+    expect(ruleAt(6, "'down'")).toBe('error-text');
+    expect(ruleAt(5, "'OVERLOADED'")).toBeUndefined();
+    expect(ruleAt(5, "'HS-21'")).toBe('error-statement');
+    expect(ruleAt(5, "{ statement: 'HS-21', limit: 3 }")).toBeUndefined(); // `limit` is checked (LIM-2)
+    expect(ruleAt(10, "{ statement: 'ERR-8' }")).toBe('error-statement');
+    expect(ruleAt(6, "'CLU-8'")).toBeUndefined(); // CLU-8 requires it
+    expect(ruleAt(6, "{ statement: 'CLU-8' }")).toBeUndefined();
+  });
+
+  it('scores the mutants no rule claims, and says per rule how many it claimed and why', () => {
+    const summary: MutationSummary = {
+      score: 50, score_of_covered: 50, date: '2026-12-05T00:00:00.000Z', commit: '0'.repeat(40), files: ['sample.ts'],
+      counts: { Killed: 4, Timeout: 0, Survived: 3, NoCoverage: 1, CompileError: 0, RuntimeError: 0, Ignored: 0, Pending: 0 },
+      survivors: {
+        StringLiteral: { 'sample.ts': [
+          { line: 2, column: LINES[1]!.indexOf("'client") + 1, replacement: '""', status: 'Survived' },
+          { line: 5, column: LINES[4]!.indexOf("'OVERLOADED'") + 1, replacement: '""', status: 'Survived' },
+          { line: 5, column: LINES[4]!.indexOf("'HS-21'") + 1, replacement: '""', status: 'NoCoverage' },
+        ] },
+        ConditionalExpression: { 'sample.ts': [{ line: 7, column: LINES[6]!.indexOf('conn.ready') + 1, replacement: 'true', status: 'Survived' }] },
+      },
+    };
+    const classed = withClasses(summary, () => LINES.join('\n'));
+    expect(classed.score_of_non_equivalent).toBe(66.67); // 4 of 6: two of the 8 valid mutants claimed
+    expect(classed.classes).toEqual({
+      'log-line': { class: 'out-of-reach', reason: expect.any(String), survivors: 1 },
+      'error-statement': { class: 'out-of-reach', reason: expect.any(String), survivors: 1 },
+    });
+    expect(classed.survivors['StringLiteral']!['sample.ts']!.map((s) => s.rule)).toEqual(['log-line', undefined, 'error-statement']);
+    expect(Object.keys(classed).slice(0, 3)).toEqual(['score', 'score_of_covered', 'score_of_non_equivalent']);
+  });
+});
+
+describe('the published summary', () => {
+  const root = fileURLToPath(new URL('../../../', import.meta.url));
+  const published = join(root, 'reports/mutation/summary.json');
+  const commit = (JSON.parse(readFileSync(published, 'utf8')) as MutationSummary).commit;
+  const known = spawnSync('git', ['cat-file', '-e', `${commit}^{commit}`], { cwd: root }).status === 0;
+  if (!known) process.stdout.write(`survivor-classes.test: the summary's commit ${commit} is not in this clone (shallow?); its classes are not rechecked\n`);
+
+  it.runIf(known)('carries the classes the rules give its survivors today (npx tsx conformance/test/mutation/classify.ts)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'concord-classes-'));
+    try {
+      const copy = join(dir, 'summary.json');
+      writeFileSync(copy, readFileSync(published));
+      execFileSync('npx', ['tsx', 'conformance/test/mutation/classify.ts', copy], { cwd: root, stdio: 'pipe' });
+      expect(readFileSync(copy, 'utf8')).toBe(readFileSync(published, 'utf8'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
