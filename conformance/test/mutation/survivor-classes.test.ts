@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MutatedSource, withClasses } from './survivor-classes.js';
+import { IN_PROCESS_API, MutatedSource, withClasses } from './survivor-classes.js';
 import type { MutationSummary } from './summary.js';
 
 const LINES = [
@@ -63,6 +63,29 @@ describe('the classes of surviving mutants', () => {
     expect(ruleAt(10, "{ statement: 'ERR-8' }")).toBe('error-statement');
     expect(ruleAt(6, "'CLU-8'")).toBeUndefined(); // CLU-8 requires it
     expect(ruleAt(6, "{ statement: 'CLU-8' }")).toBeUndefined();
+  });
+
+  it("claims the body of a method of the broker's in-process API, not another method or another file", () => {
+    const text = ['class Broker {', '  stats() { return { n: this.n + 1 }; }', '  listen() { return this.n > 0; }', '}'].join('\n');
+    const at = (file: string, line: number, snippet: string) =>
+      new MutatedSource(file, text).classify({ mutatorName: 'Any', line, column: text.split('\n')[line - 1]!.indexOf(snippet) + 1, replacement: '' })?.id;
+    expect(at('reference/broker/broker.ts', 2, 'this.n + 1')).toBe('in-process-api');
+    expect(at('reference/broker/broker.ts', 3, 'this.n > 0')).toBeUndefined();
+    expect(at('reference/broker/router.ts', 2, 'this.n + 1')).toBeUndefined();
+  });
+
+  it('names in-process methods that nothing outside the tests calls', () => {
+    const root = fileURLToPath(new URL('../../../', import.meta.url));
+    const methods = Object.values(IN_PROCESS_API).flatMap((classes) => Object.values(classes).flat());
+    const calls = new RegExp(`\\.(${methods.join('|')})\\(`);
+    const files = execFileSync('git', ['ls-files', '*.ts'], { cwd: root, encoding: 'utf8' }).split('\n')
+      .filter((f) => f !== '' && !/(^|\/)test\/|\.test\.ts$|\.mutation\.ts$/.test(f) && !(f in IN_PROCESS_API));
+    // `.stats(` and `.broadcast(` are common names: only a file that imports the broker could call the broker's.
+    const callers = files.filter((f) => {
+      const text = readFileSync(join(root, f), 'utf8');
+      return calls.test(text) && /from '[^']*\/broker(\/index|\/broker)?\.js'/.test(text);
+    });
+    expect(callers).toEqual([]);
   });
 
   it('scores the mutants no rule claims, and says per rule how many it claimed and why', () => {

@@ -30,8 +30,8 @@ export interface SurvivorRule {
   class: SurvivorClass;
   /** Why a peer cannot tell the mutant from the original, in a sentence. */
   reason: string;
-  /** `node` is the outermost syntax node that starts where the mutant does. */
-  claims(node: ts.Node, site: MutantSite): boolean;
+  /** `node` is the outermost syntax node that starts where the mutant does, in `file` (from the repository root). */
+  claims(node: ts.Node, file: string): boolean;
 }
 
 const LOG_METHODS = new Set(['debug', 'info', 'warn', 'error', 'child']);
@@ -70,6 +70,26 @@ function isLogCall(n: ts.Node): n is ts.CallExpression | ts.NewExpression {
 function inArguments(call: ts.CallExpression | ts.NewExpression, inner: ts.Node, index?: number): boolean {
   const args = call.arguments ?? ts.factory.createNodeArray();
   return args.some((a, i) => (index === undefined || i === index) && a.pos <= inner.pos && inner.end <= a.end);
+}
+
+/**
+ * Methods no message of the protocol reaches, by file and class: the broker's API for a program that
+ * embeds it (the seed's `send_to_client` and `broadcast`, its counters) and for its own tests.
+ * survivor-classes.test.ts checks that nothing outside the tests calls them.
+ */
+export const IN_PROCESS_API: Readonly<Record<string, Readonly<Record<string, readonly string[]>>>> = {
+  'reference/broker/broker.ts': { Broker: ['sendToClient', 'broadcast', 'stats', 'clusterReady', 'crash'] },
+};
+
+/** true when `node` lies in the body of a method of IN_PROCESS_API. */
+function inInProcessApi(node: ts.Node, file: string): boolean {
+  const classes = IN_PROCESS_API[file];
+  if (classes === undefined) return false;
+  for (const a of ancestors(node)) {
+    if (!ts.isMethodDeclaration(a) || !ts.isIdentifier(a.name) || !ts.isClassDeclaration(a.parent) || a.parent.name === undefined) continue;
+    return classes[a.parent.name.text]?.includes(a.name.text) ?? false;
+  }
+  return false;
 }
 
 /** The argument of an error factory's call that holds `node` when it is the error's `message` or `details`. */
@@ -141,6 +161,12 @@ export const SURVIVOR_RULES: readonly SurvivorRule[] = [
     claims: (node) => errorFactoryArgument(node, 'message') !== undefined,
   },
   {
+    id: 'in-process-api',
+    class: 'out-of-reach',
+    reason: "the broker's in-process API (pushes and counters for a program that embeds it, hooks of its own tests): no message of the protocol calls it",
+    claims: (node, file) => inInProcessApi(node, file),
+  },
+  {
     id: 'error-statement',
     class: 'out-of-reach',
     reason: 'the statement id an ERROR names in `details.statement`, which section 8 makes optional ("may name"); CLU-8, whose text requires it, is left out',
@@ -179,7 +205,7 @@ export class MutatedSource {
   classify(site: MutantSite): SurvivorRule | undefined {
     const node = this.nodeAt(site);
     if (node === undefined) return undefined;
-    return SURVIVOR_RULES.find((r) => r.claims(node, site));
+    return SURVIVOR_RULES.find((r) => r.claims(node, this.file.fileName));
   }
 }
 
