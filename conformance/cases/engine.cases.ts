@@ -20,17 +20,17 @@ import type { OpenReceiver } from './receiver.cases.js';
 const fixtures = (): EngineFixtures => JSON.parse(readFileSync(repoFile('fixtures/engine/engine.json'), 'utf8')) as EngineFixtures;
 
 /** Starts the peer and checks it declares the engine feature (ENG-17). */
-export async function engineSession(ctx: CaseContext): Promise<TesteeSession> {
-  const s = await ctx.testee('engine');
+export async function engineSession(ctx: CaseContext, options: { json?: boolean } = {}): Promise<TesteeSession> {
+  const s = await ctx.testee('engine', options);
   const features = (s.init['features'] as string[] | undefined) ?? [];
   if (!features.includes('engine')) throw new CaseSkipped('the peer does not declare the feature engine');
   return s;
 }
 
-/** An engine as the receiver of the harness's frames (receiver.cases.ts): an engine session, CBOR when asked and offered. */
-export const openEngine: OpenReceiver = async (ctx, cbor) => {
-  const s = await engineSession(ctx);
-  if (cbor && !s.encodings.includes('cbor')) throw new CaseSkipped('the engine does not offer cbor in its INIT');
+/** An engine as the receiver of the harness's frames (receiver.cases.ts): an engine session, its INIT_ACK choosing as asked. */
+export const openEngine: OpenReceiver = async (ctx, ack) => {
+  const s = await engineSession(ctx, { json: ack === 'json' });
+  if (ack === 'cbor' && !s.encodings.includes('cbor')) throw new CaseSkipped('the engine does not offer cbor in its INIT');
   return { conn: s.conn, init: s.init };
 };
 

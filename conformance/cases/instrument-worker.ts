@@ -14,6 +14,7 @@ import { WireConnection } from '../wire/connection.js';
 import { commandOf, TcpPeer } from '../wire/peer-target.js';
 import { startPeerProcess, type PeerProcess } from '../wire/peer-process.js';
 import type { Message } from '../../reference/codec/message.js';
+import type { Encoding } from '../../reference/codec/index.js';
 import { DEFAULT_LIMITS, PROTOCOL_VERSION } from '../../spec/generated/catalog.js';
 import { CaseFailure, CaseSkipped } from './model.js';
 import type { CaseContext } from './context.js';
@@ -43,6 +44,8 @@ interface Options {
   relay?: boolean;
   /** Start the worker under an intermediate parent the case can kill. */
   parent?: boolean;
+  /** Over stdio, the encoding INIT_ACK chooses (default json); cbor skips the case for a worker that does not offer it. */
+  encoding?: Encoding;
 }
 
 let counter = 0;
@@ -191,7 +194,10 @@ export async function startWorker(ctx: CaseContext, options: Options = {}): Prom
       const init = await expectWithin(ctx, conn, 'INIT from the worker (INS-12)', WORKER_START_MS, (m) => m.name === 'INIT');
       const p = init.payload as Record<string, unknown>;
       if (p['role'] !== 'worker') throw new CaseFailure('the worker\'s INIT does not declare role worker (INS-12)', 'worker', String(p['role']));
-      conn.send(harnessInitAck(init));
+      const encoding = options.encoding ?? 'json';
+      const offered = Array.isArray(p['encodings']) ? (p['encodings'] as unknown[]) : [];
+      if (!offered.includes(encoding)) throw new CaseSkipped(`the worker does not offer ${encoding} in its INIT`);
+      conn.send(harnessInitAck(init, encoding));
       const ready = await expectReady(ctx, conn);
       const pid = workerPid;
       return {

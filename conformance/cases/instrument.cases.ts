@@ -32,10 +32,9 @@ async function withWorker(ctx: CaseContext, body: (w: StartedWorker) => Promise<
  * A worker on stdio as the receiver of the harness's frames (receiver.cases.ts); ended by PID with the
  * case. Through a broker the broker receives them, not the worker; the harness negotiates JSON.
  */
-export const openWorker: OpenReceiver = async (ctx, cbor) => {
+export const openWorker: OpenReceiver = async (ctx, ack) => {
   if (commandOf(ctx.options.target)?.some((a) => a.includes('{broker}'))) throw new CaseSkipped('through a broker, the frames reach the broker, not the worker');
-  if (cbor) throw new CaseSkipped('the harness negotiates JSON with a worker');
-  const w = await startWorker(ctx);
+  const w = await startWorker(ctx, { encoding: ack === 'cbor' ? 'cbor' : 'json' });
   ctx.onClose(() => void w.close());
   if (!w.init) throw new Error('a worker on stdio without its INIT');
   return { conn: w.conn, init: w.init };

@@ -3,7 +3,8 @@
  * them: a client under test (conformance --listen), an engine and an instrument worker on stdio. The check table's steps 1
  * to 8 on every frame (each invalid fixture vector sent after the handshake must be answered with the
  * vector's ERROR), max_frame at its limit and one past it, any division of the byte stream into reads,
- * responses and types that cannot come from a broker, unknown header keys, and ERRORs that are never
+ * responses and types that cannot come from a broker, unknown header keys, CBOR that INIT_ACK did not
+ * choose, and ERRORs that are never
  * answered. Designed from how receivers go wrong: a read taken for a frame, a limit checked with `>=`,
  * a body awaited before its length is checked, a response matched by type alone, a broker-bound type
  * refused as merely unimplemented, an ERROR answered, a closing fault that does not close.
@@ -28,10 +29,14 @@ export interface ReceiverSession {
 }
 
 /**
- * Opens a session with the peer; with `cbor`, one whose INIT_ACK chose CBOR (skipping the case for a
- * peer that did not offer it), so that CBOR frames pass step 5 and reach the payload checks.
+ * What a case needs INIT_ACK to choose: `cbor` (skipping the case for a peer that did not offer it), so
+ * that CBOR frames pass step 5 and reach the payload checks; `json`, whatever the peer offered; `either`,
+ * what the suite's handshake chooses on its own.
  */
-export type OpenReceiver = (ctx: CaseContext, cbor: boolean) => Promise<ReceiverSession>;
+export type AckEncoding = 'cbor' | 'json' | 'either';
+
+/** Opens a session with the peer, its INIT_ACK choosing as `ack` asks. */
+export type OpenReceiver = (ctx: CaseContext, ack: AckEncoding) => Promise<ReceiverSession>;
 
 /** The max_frame the peer announced in its INIT (LIM-1), the spec's default when it gave none. */
 function announcedMaxFrame(session: ReceiverSession): number {
@@ -40,12 +45,12 @@ function announcedMaxFrame(session: ReceiverSession): number {
 }
 
 /** A client under test (conformance --listen) after an INIT_ACK of the harness. */
-const openClient: OpenReceiver = async (ctx, cbor) => {
+const openClient: OpenReceiver = async (ctx, ack) => {
   const { conn, init } = await ctx.client({ ack: false });
   const payload = init.payload as Record<string, unknown>;
   const offered = Array.isArray(payload['encodings']) ? payload['encodings'].map(String) : [];
-  if (cbor && !offered.includes('cbor')) throw new CaseSkipped('the client does not offer cbor in its INIT');
-  ctx.ackClient(conn, init, cbor ? 'cbor' : 'json');
+  if (ack === 'cbor' && !offered.includes('cbor')) throw new CaseSkipped('the client does not offer cbor in its INIT');
+  ctx.ackClient(conn, init, ack === 'cbor' ? 'cbor' : 'json');
   return { conn, init: payload };
 };
 
@@ -74,7 +79,7 @@ const refusalCases = (role: string, open: OpenReceiver, closing: boolean): Case[
     id: `errors/${role}-refuses/${v.id.replace('frame/invalid/', '')}`,
     statements: [...new Set(['ERR-1', 'ERR-2', 'ERR-3', v.closes ? 'ERR-4' : 'ERR-5', ...v.spec.filter(isStatementId)])],
     async run(ctx) {
-      const session = await open(ctx, refusal.cbor);
+      const session = await open(ctx, refusal.cbor ? 'cbor' : 'either');
       if (v.max_frame !== undefined && announcedMaxFrame(session) !== v.max_frame) {
         throw new CaseSkipped(`the vector is for a receiver whose max_frame is ${v.max_frame}; the ${role} announced ${announcedMaxFrame(session)}`);
       }
@@ -96,7 +101,7 @@ const maxFrameCases = (role: string, open: OpenReceiver, closing: boolean): Case
     id: `framing/${role}-max-frame/exactly`,
     statements: ['FRM-3', 'LIM-3', 'ENC-4'],
     async run(ctx) {
-      const session = await open(ctx, false);
+      const session = await open(ctx, 'either');
       const limit = announcedMaxFrame(session);
       const id = 'at-max-frame';
       const empty = encodeEnvelope(messageByName('PING').code, 'json', { id }, new Uint8Array(0)).length;
@@ -110,7 +115,7 @@ const maxFrameCases = (role: string, open: OpenReceiver, closing: boolean): Case
     id: `framing/${role}-max-frame/one-past`,
     statements: ['FRM-3', 'LIM-3', 'SEC-5'],
     async run(ctx) {
-      const session = await open(ctx, false);
+      const session = await open(ctx, 'either');
       const limit = announcedMaxFrame(session);
       const prefix = new Uint8Array(4);
       new DataView(prefix.buffer).setUint32(0, limit + 1);
@@ -147,7 +152,7 @@ const divisionCases = (role: string, open: OpenReceiver): Case[] => [
     id: `framing/${role}-any-division/coalesced`,
     statements: ['FRM-5', 'HS-9'],
     async run(ctx) {
-      const session = await open(ctx, false);
+      const session = await open(ctx, 'either');
       const { ids, bytes } = pings('together', 3);
       session.conn.sendRaw(bytes, 'three PINGs in one write');
       await expectPongs(ctx, session, ids, 'three frames in one read');
@@ -157,7 +162,7 @@ const divisionCases = (role: string, open: OpenReceiver): Case[] => [
     id: `framing/${role}-any-division/split-every-byte`,
     statements: ['FRM-5', 'HS-9'],
     async run(ctx) {
-      const session = await open(ctx, false);
+      const session = await open(ctx, 'either');
       const { ids, bytes } = pings('bytewise', 1);
       await writeInPieces(session, bytes, Array.from({ length: bytes.length - 1 }, (_, i) => i + 1), 'one PING a byte at a time');
       await expectPongs(ctx, session, ids, 'a frame split at every byte');
@@ -167,7 +172,7 @@ const divisionCases = (role: string, open: OpenReceiver): Case[] => [
     id: `framing/${role}-any-division/across-frames`,
     statements: ['FRM-5', 'HS-9'],
     async run(ctx) {
-      const session = await open(ctx, false);
+      const session = await open(ctx, 'either');
       const { ids, bytes } = pings('across', 3);
       const frame = bytes.length / 3;
       // Inside the first length prefix; then the rest of the first frame with the second's prefix cut
@@ -191,7 +196,7 @@ const unsolicitedCases = (role: string, open: OpenReceiver): Case[] => UNSOLICIT
   id: `requests/${role}-unsolicited-response/${slug}`,
   statements: ['REQ-5'],
   async run(ctx) {
-    const session = await open(ctx, false);
+    const session = await open(ctx, 'either');
     const payload = messageByName(type).payload === null ? undefined : examplePayload(type);
     session.conn.send({ type, header, ...(payload !== undefined ? { payload } : {}) } as Parameters<typeof session.conn.send>[0]);
     await ctx.expectError(session.conn, 'UNEXPECTED_MESSAGE', { statement: 'REQ-5', re: header.id });
@@ -203,7 +208,7 @@ const wrongDirectionCases = (role: string, open: OpenReceiver): Case[] => (['STA
   id: `requests/${role}-wrong-direction/type:${type}`,
   statements: ['REQ-6'],
   async run(ctx) {
-    const session = await open(ctx, false);
+    const session = await open(ctx, 'either');
     const id = `wrong-way-${type.toLowerCase()}`;
     session.conn.send({ type, header: { id }, payload: examplePayload(type) } as Parameters<typeof session.conn.send>[0]);
     await ctx.expectError(session.conn, 'UNEXPECTED_MESSAGE', { statement: 'REQ-6', re: id });
@@ -215,13 +220,35 @@ const headerCases = (role: string, open: OpenReceiver): Case[] => [
     id: `body/${role}-ignores-unknown-header-keys`,
     statements: ['BODY-6', 'HS-9'],
     async run(ctx) {
-      const session = await open(ctx, false);
+      const session = await open(ctx, 'either');
       const id = 'with-extra-keys';
       session.conn.sendRaw(rawFrame('PING', { id, 'x-trace': 'abc', later: { nested: [1, 2] }, ts: '1764547200000' }, new Uint8Array(0)), 'PING with header keys the spec does not define');
       await ctx.expectMessage(session.conn, `PONG with re=${id}: unknown header keys are ignored (BODY-6)`, { name: 'PONG', re: id } satisfies MessageMatch);
     },
   }),
 ];
+
+/**
+ * CBOR on a connection whose INIT_ACK chose JSON (ENC-3): UNSUPPORTED_ENCODING, the connection kept,
+ * whether or not the peer offered CBOR in its INIT. Designed from a receiver that decodes any encoding
+ * it supports, negotiated or not, and from one that checks the encoding only when it decodes a payload
+ * (step 5 comes before step 6). The payload variant is a SHUTDOWN, which every role takes from a broker,
+ * so a peer that decodes it starts to shut down instead.
+ */
+const CBOR_UNNEGOTIATED: readonly (readonly [string, MessageName, Uint8Array, string])[] = [
+  ['without-payload', 'PING', new Uint8Array(0), 'PING with encoding bits 1 (CBOR) and no payload'],
+  ['with-payload', 'SHUTDOWN', Uint8Array.of(0xa1, 0x68, ...new TextEncoder().encode('drain_ms'), 0x19, 0x03, 0xe8), 'SHUTDOWN with the CBOR payload {drain_ms: 1000}'],
+];
+const encodingCases = (role: string, open: OpenReceiver): Case[] => CBOR_UNNEGOTIATED.map(([slug, type, payload, what]) => defineCase({
+  id: `encodings/${role}-cbor-not-negotiated/${slug}`,
+  statements: ['ENC-3', 'ERR-5'],
+  async run(ctx) {
+    const session = await open(ctx, 'json');
+    const id = `cbor-unasked-${slug}`;
+    session.conn.sendRaw(rawFrame(type, { id }, payload, 'cbor'), `${what}, on a connection whose INIT_ACK chose JSON`);
+    await ctx.expectError(session.conn, 'UNSUPPORTED_ENCODING', { statement: 'ENC-3', re: id, closes: false });
+  },
+}));
 
 /**
  * ERRORs the peer must not answer (ERR-6), even one whose code it does not know (ERR-10) or one that
@@ -234,7 +261,7 @@ const errorCases = (role: string, open: OpenReceiver): Case[] => ([
   id: `errors/${role}-ignores-error/${slug}`,
   statements: [...statements],
   async run(ctx) {
-    const session = await open(ctx, false);
+    const session = await open(ctx, 'either');
     ctx.sendUnchecked(session.conn, 'ERROR', { id: `error-${slug}`, re: 'never-sent' }, payload);
     await ctx.expectOpen(session.conn, `no answer to the ERROR (${slug}), then PONG`);
   },
@@ -247,7 +274,7 @@ const errorCases = (role: string, open: OpenReceiver): Case[] => ([
  */
 export function receiverCases(role: string, open: OpenReceiver, options: { closing?: boolean } = {}): Case[] {
   const closing = options.closing !== false;
-  return [...maxFrameCases(role, open, closing), ...divisionCases(role, open), ...headerCases(role, open), ...unsolicitedCases(role, open),
+  return [...maxFrameCases(role, open, closing), ...divisionCases(role, open), ...headerCases(role, open), ...encodingCases(role, open), ...unsolicitedCases(role, open),
     ...wrongDirectionCases(role, open), ...errorCases(role, open), ...refusalCases(role, open, closing)];
 }
 

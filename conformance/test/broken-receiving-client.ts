@@ -65,7 +65,7 @@ function onBody(body: Uint8Array): void {
   }
   if (!acked) {
     acked = m.name === 'INIT_ACK';
-    if (acked && (m.payload as { encoding?: string }).encoding !== 'cbor') encodings = ['json'];
+    if (acked && (m.payload as { encoding?: string }).encoding !== 'cbor' && defect !== 'cbor-unasked') encodings = ['json'];
     return;
   }
   const info = messageByCode(body[0]!)!;

@@ -50,8 +50,9 @@ const RECEIVER_DEFECTS: Record<ReceivingClientDefect, string[]> = {
   'any-direction': ['requests/client-wrong-direction/type:STATS_REQUEST', 'requests/client-wrong-direction/type:SERVICE_REGISTER', 'requests/client-wrong-direction/type:BUS_SUBSCRIBE'],
   'strict-header': ['body/client-ignores-unknown-header-keys'],
   'answers-faulty-error': ['errors/client-ignores-error/faulty'],
+  'cbor-unasked': ['encodings/client-cbor-not-negotiated/without-payload', 'encodings/client-cbor-not-negotiated/with-payload'],
 };
-const RECEIVER_CASES = ['framing/client-**', 'body/client-**', 'requests/client-**', 'errors/client-ignores-error/**'];
+const RECEIVER_CASES = ['framing/client-**', 'body/client-**', 'encodings/client-**', 'requests/client-**', 'errors/client-ignores-error/**'];
 
 describe('the client suite\'s receiver cases', () => {
   const receiving = (defect?: ReceivingClientDefect): string[] => tsx('conformance/test/broken-receiving-client.ts', '{port}', ...(defect ? [defect] : []));

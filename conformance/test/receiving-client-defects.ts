@@ -16,5 +16,7 @@ export const RECEIVING_CLIENT_DEFECTS = [
   'strict-header',
   /** Answers an ERROR it cannot decode with an ERROR. */
   'answers-faulty-error',
+  /** Decodes CBOR whatever INIT_ACK chose. */
+  'cbor-unasked',
 ] as const;
 export type ReceivingClientDefect = (typeof RECEIVING_CLIENT_DEFECTS)[number];

@@ -49,6 +49,8 @@ class WorkerSession:
         self._write = write
         self.events_dst = events_dst
         self.decoder = FrameDecoder(max_frame=MAX_FRAME)
+        # CBOR frames only once an INIT_ACK chose CBOR (ENC-3); this worker's own INIT_ACK chooses JSON.
+        self.encodings: tuple = ("json",)
         self.state = "handshake"
         self.ended: Optional[str] = None
         self.stopping = False
@@ -132,7 +134,7 @@ class WorkerSession:
 
     def _on_body(self, body: bytes) -> None:
         try:
-            m = decode_message(body, encodings=SUPPORTED_ENCODINGS)
+            m = decode_message(body, encodings=self.encodings)
         except ProtocolError as e:
             if body[:1] == b"\xff":
                 return  # a faulty ERROR is never answered (ERR-6)
@@ -168,6 +170,8 @@ class WorkerSession:
         if self.role == "client":
             if m.name == M.INIT_ACK:
                 self.state = "open"
+                if m.payload.get("encoding") == "cbor":
+                    self.encodings = tuple(SUPPORTED_ENCODINGS)
                 f = self.faults
                 injected = [x for x in (f"delay {f.delay_ms} ms" if f.delay_ms else "", f"error rate {f.error_rate}" if f.error_rate else "",
                                         f"drop after {f.drop_after} commands" if f.drop_after else "") if x]
