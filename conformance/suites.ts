@@ -46,7 +46,7 @@ export const SUITES: Record<string, () => Case[]> = {
   /** An engine peer on stdio (conformance --suite engine --exec -- CMD): fixtures, digests, unified-engine behaviour. */
   engine: () => [...engineCases(), ...receiverCases('engine', openEngine), ...stdioCases('engine', false)],
   /** An instrument worker (spec section 17) over stdio, or through a broker when the command holds {broker}. */
-  instrument: () => [...instrumentCases(), ...instrumentFaultCases(), ...receiverCases('worker', openWorker, { closing: false }), ...stdioCases('instrument', true)],
+  instrument: () => [...instrumentCases(), ...instrumentFaultCases(), ...receiverCases('worker', openWorker), ...stdioCases('instrument', true)],
   /** A cluster of brokers (--target HOST:PORT,HOST:PORT[,...], section 19): claims, look-ups and STATS across brokers. */
   cluster: () => clusterCases,
   /** A broker the harness starts itself (conformance --suite broker-process -- CMD, {unix} {port} {host} replaced). */

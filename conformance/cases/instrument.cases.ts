@@ -30,7 +30,7 @@ async function withWorker(ctx: CaseContext, body: (w: StartedWorker) => Promise<
 
 /**
  * A worker on stdio as the receiver of the harness's frames (receiver.cases.ts); ended by PID with the
- * case. Through a broker the broker receives them, not the worker; the harness negotiates JSON.
+ * case. Through a broker the broker receives them, not the worker.
  */
 export const openWorker: OpenReceiver = async (ctx, ack) => {
   if (commandOf(ctx.options.target)?.some((a) => a.includes('{broker}'))) throw new CaseSkipped('through a broker, the frames reach the broker, not the worker');
@@ -362,6 +362,21 @@ export const instrumentCases = (): Case[] => [
       const code = await w.exited();
       if (code !== 0) throw new CaseFailure(`the worker exited with ${code} after shutdown (INS-13)`, '0', String(code));
       await expectNoDescendants(w, 'after shutdown');
+    }),
+  }),
+  // A worker that logs a framing fault and reads on (its input can no longer be trusted), or that exits
+  // as if all went well; the receiver cases check the ERROR and the close of every closing fault.
+  defineCase({
+    id: 'instrument-worker/closing-fault-ends-worker',
+    statements: ['INS-15', 'ERR-4'],
+    run: (ctx) => withWorker(ctx, async (w) => {
+      if (w.via !== 'stdio') throw new CaseSkipped('through a broker, the broker reads the frames and closes the connection, not the worker');
+      w.conn.sendRaw(Uint8Array.of(0, 0, 0, 0), 'a length prefix of 0 (MALFORMED_FRAME, which closes)');
+      await ctx.expectError(w.conn, 'MALFORMED_FRAME', { statement: 'ERR-4' });
+      if (!(await gone(w.pid, EXIT_MS))) throw new CaseFailure(`the worker (PID ${w.pid}) still runs ${EXIT_MS} ms after the fault that closed its connection (INS-15)`);
+      const code = await w.exited();
+      if (code !== 65) throw new CaseFailure(`the worker exited with ${code} after a fault that closed its connection (INS-15: exit code 65)`, '65', String(code));
+      await expectNoDescendants(w, 'after a closing fault');
     }),
   }),
   defineCase({

@@ -70,10 +70,9 @@ function examplePayload(type: MessageName): unknown {
  * Every invalid fixture vector (fixtures/frames/invalid.json), sent after the handshake: the peer is
  * the final receiver of what a broker writes to it, so steps 1 to 8 are its own and the answer is the
  * vector's ERROR, as from a testee (TST-5). CBOR vectors need CBOR negotiated; vectors made for a small
- * max_frame run only against a peer that announced that max_frame. Without `closing`, the vectors whose
- * fault closes the connection are left out.
+ * max_frame run only against a peer that announced that max_frame.
  */
-const refusalCases = (role: string, open: OpenReceiver, closing: boolean): Case[] => vectors('invalid.json').filter((v) => closing || v.closes !== true).map((v) => {
+const refusalCases = (role: string, open: OpenReceiver): Case[] => vectors('invalid.json').map((v) => {
   const refusal = refusalOf(v);
   return defineCase({
     id: `errors/${role}-refuses/${v.id.replace('frame/invalid/', '')}`,
@@ -93,10 +92,10 @@ const refusalCases = (role: string, open: OpenReceiver, closing: boolean): Case[
  * max_frame at the limit and one past it (FRM-3, LIM-3), against the max_frame the peer announced.
  * At the limit: a PING whose body is exactly max_frame bytes, its payload present where PING has
  * none, so the answer is SCHEMA_VIOLATION (ENC-4, decided without decoding the payload) and not
- * FRAME_TOO_LARGE. One past (only with `closing`, since it closes): the length prefix alone; the peer
+ * FRAME_TOO_LARGE. One past: the length prefix alone; the peer
  * must refuse it before any byte of the body arrives, `details.limit` naming its max_frame.
  */
-const maxFrameCases = (role: string, open: OpenReceiver, closing: boolean): Case[] => [
+const maxFrameCases = (role: string, open: OpenReceiver): Case[] => [
   defineCase({
     id: `framing/${role}-max-frame/exactly`,
     statements: ['FRM-3', 'LIM-3', 'ENC-4'],
@@ -111,7 +110,7 @@ const maxFrameCases = (role: string, open: OpenReceiver, closing: boolean): Case
       await ctx.expectError(session.conn, 'SCHEMA_VIOLATION', { statement: 'FRM-3', re: id, path: '', rule: 'empty', detailsStatement: 'ENC-4' });
     },
   }),
-  ...(closing ? [defineCase({
+  defineCase({
     id: `framing/${role}-max-frame/one-past`,
     statements: ['FRM-3', 'LIM-3', 'SEC-5'],
     async run(ctx) {
@@ -124,7 +123,7 @@ const maxFrameCases = (role: string, open: OpenReceiver, closing: boolean): Case
       const given = (error.payload as { details?: { limit?: unknown } }).details?.limit;
       if (given !== limit) throw new CaseFailure(`FRAME_TOO_LARGE must give details.limit ${limit}, the ${role}'s max_frame (FRM-3); it gives ${JSON.stringify(given)}`, String(limit), JSON.stringify(given));
     },
-  })] : []),
+  }),
 ];
 
 /** PINGs the peer must answer in order, whatever the reads they arrive in (FRM-5). */
@@ -267,15 +266,10 @@ const errorCases = (role: string, open: OpenReceiver): Case[] => ([
   },
 }));
 
-/**
- * The receiver cases for peers of one role (its name in the case ids), each session opened by `open`.
- * `closing: false` leaves out the faults that close the connection (ERR-4), for a role whose own
- * statements say otherwise (a worker stays alive whatever frame it reads, INS-15).
- */
-export function receiverCases(role: string, open: OpenReceiver, options: { closing?: boolean } = {}): Case[] {
-  const closing = options.closing !== false;
-  return [...maxFrameCases(role, open, closing), ...divisionCases(role, open), ...headerCases(role, open), ...encodingCases(role, open), ...unsolicitedCases(role, open),
-    ...wrongDirectionCases(role, open), ...errorCases(role, open), ...refusalCases(role, open, closing)];
+/** The receiver cases for peers of one role (its name in the case ids), each session opened by `open`. */
+export function receiverCases(role: string, open: OpenReceiver): Case[] {
+  return [...maxFrameCases(role, open), ...divisionCases(role, open), ...headerCases(role, open), ...encodingCases(role, open), ...unsolicitedCases(role, open),
+    ...wrongDirectionCases(role, open), ...errorCases(role, open), ...refusalCases(role, open)];
 }
 
 /** The client suite's receiver cases (conformance --listen). */

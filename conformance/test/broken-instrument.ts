@@ -6,6 +6,8 @@
  *   fault-as-internal reports a hardware fault during a command as ERROR INTERNAL (INS-8)
  *   fault-as-event    reports a hardware fault during a command as INSTRUMENT_EVENT fault, no answer (INS-8)
  *   wrong-way-unsupported  refuses a type no broker sends (STATS_REQUEST) as UNSUPPORTED, not UNEXPECTED_MESSAGE (REQ-6)
+ *   exits-zero-on-fault    exits with status 0, not 65, after a fault that closed its connection (INS-15)
+ * The proxy ends with the mock, with its exit status.
  */
 import { spawn } from 'node:child_process';
 import { FrameDecoder } from '../../reference/codec/frame.js';
@@ -17,7 +19,11 @@ const instrument = tsProgram('reference/cli.ts', 'instrument', ...(defect === 'u
 const child = spawn(process.execPath, instrument.slice(1), { stdio: ['pipe', 'pipe', 'inherit'] });
 process.stdin.pipe(child.stdin);
 child.stdin.on('error', () => undefined);
-child.on('exit', (code) => { process.exitCode = code ?? 1; });
+child.on('exit', (code) => {
+  process.exitCode = defect === 'exits-zero-on-fault' && code === 65 ? 0 : code ?? 1;
+  process.stdin.unpipe(child.stdin);
+  process.stdin.destroy();
+});
 const decoder = new FrameDecoder();
 let n = 0;
 child.stdout.on('data', (chunk: Buffer) => {

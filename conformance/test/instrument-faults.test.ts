@@ -45,6 +45,7 @@ describe('the instrument fault-injection cases', () => {
     ['fault-as-internal', INS8],
     ['fault-as-event', INS8],
     ['wrong-way-unsupported', 'requests/worker-wrong-direction/type:STATS_REQUEST'],
+    ['exits-zero-on-fault', 'instrument-worker/closing-fault-ends-worker'],
   ])('fail a worker broken by %s in %s', async (defect, id) => {
     const results = await run(broken(defect), [id]);
     expect(results.map((r) => `${r.id}: ${r.outcome}`)).toEqual([`${id}: fail`]);

@@ -6035,7 +6035,7 @@ export const STATEMENTS: readonly { readonly id: string; readonly section: strin
     "id": "INS-15",
     "section": "instrument-worker",
     "level": "required",
-    "text": "A worker MUST answer a frame it cannot take with the ERROR of section 8 and stay alive, a faulty command never ending the worker."
+    "text": "A worker MUST answer a frame it cannot take with the ERROR of section 8 and stay alive, a faulty command never ending the worker; only a fault whose error closes the connection (ERR-4) ends it, the worker then closing its output and exiting with code 65."
   },
   {
     "id": "INS-16",
