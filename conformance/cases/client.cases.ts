@@ -1,14 +1,17 @@
 /**
  * Client-role cases (conformance --listen): the harness plays the broker and checks what every
  * client must do whatever its purpose: INIT first and alone until INIT_ACK, PINGs answered, faulty
- * frames answered with the right ERROR, ERRORs never answered, SHUTDOWN acknowledged.
+ * frames answered with the right ERROR, ERRORs never answered, SHUTDOWN acknowledged after what came
+ * before it, with its counts.
  */
 import { encodeEnvelope } from '../../reference/codec/body.js';
 import { encodeFrame } from '../../reference/codec/frame.js';
+import { encodeMessageFrame } from '../../reference/codec/message.js';
 import { defineCase, CaseFailure, type Case } from './model.js';
 import { messageByName } from '../../reference/codec/catalog.js';
 import { isLaterVersion } from '../../reference/codec/versions.js';
 import type { ErrorName } from '../../spec/generated/catalog.js';
+import type { MessageMatch } from '../replay/script.js';
 
 /** INIT's fields in version 1.0: the catalog's INIT payload properties without a later `since`. */
 const INIT_1_0_FIELDS = new Set(Object.entries((messageByName('INIT').payload as { properties: Record<string, { since?: string }> }).properties)
@@ -77,7 +80,27 @@ export const clientCases: Case[] = [
     async run(ctx) {
       const { conn } = await ctx.client();
       conn.send({ type: 'SHUTDOWN', header: { id: 'broker-bye' }, payload: { reason: 'conformance test', drain_ms: 1000 } });
-      await ctx.expectMessage(conn, 'SHUTDOWN_ACK with re=broker-bye', (m) => m.name === 'SHUTDOWN_ACK' && m.header.re === 'broker-bye');
+      const ack = await ctx.expectMessage(conn, 'SHUTDOWN_ACK with re=broker-bye', (m) => m.name === 'SHUTDOWN_ACK' && m.header.re === 'broker-bye');
+      // The harness sent the client no request: nothing was drained, nothing timed out.
+      const p = ack.payload as { drained?: unknown; timed_out?: unknown };
+      if (p.drained !== 0 || (p.timed_out ?? 0) !== 0) {
+        throw new CaseFailure(`SHUTDOWN_ACK counts drained=${JSON.stringify(p.drained)} timed_out=${JSON.stringify(p.timed_out ?? 0)}, though the client had received no request (HS-15)`, 'drained=0 timed_out=0', `drained=${JSON.stringify(p.drained)} timed_out=${JSON.stringify(p.timed_out ?? 0)}`);
+      }
+      await ctx.expectClosed(conn, 'the client to close after SHUTDOWN_ACK');
+    },
+  }),
+  // A client that looks for SHUTDOWN first in what it read, or acknowledges before it answers.
+  defineCase({
+    id: 'handshake/client-answers-before-shutdown-ack',
+    statements: ['HS-14', 'HS-15', 'HS-9'],
+    async run(ctx) {
+      const { conn } = await ctx.client();
+      conn.sendRaw(Buffer.concat([
+        encodeMessageFrame({ type: 'PING', header: { id: 'before-bye' } }),
+        encodeMessageFrame({ type: 'SHUTDOWN', header: { id: 'broker-bye' }, payload: { reason: 'conformance test', drain_ms: 1000 } }),
+      ]), 'PING, then SHUTDOWN, in one write');
+      await ctx.expectMessage(conn, 'PONG with re=before-bye: the PING came before the SHUTDOWN (HS-14)', { name: 'PONG', re: 'before-bye' } satisfies MessageMatch);
+      await ctx.expectMessage(conn, 'SHUTDOWN_ACK with re=broker-bye once the PING is answered (HS-15)', { name: 'SHUTDOWN_ACK', re: 'broker-bye' } satisfies MessageMatch);
       await ctx.expectClosed(conn, 'the client to close after SHUTDOWN_ACK');
     },
   }),

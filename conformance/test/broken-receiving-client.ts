@@ -77,7 +77,7 @@ function onBody(body: Uint8Array): void {
   if (info.kind === 'response') return defect === 'response-by-type' ? undefined : error('UNEXPECTED_MESSAGE', `${m.name} answers no open request`, m.header.id);
   if (m.name === 'PING') return send({ type: 'PONG', header: { id: `pong-${++count}`, re: m.header.id } });
   if (m.name === 'SHUTDOWN') {
-    send({ type: 'SHUTDOWN_ACK', header: { id: `ack-${++count}`, re: m.header.id }, payload: { drained: 0, timed_out: 0 } });
+    send({ type: 'SHUTDOWN_ACK', header: { id: `ack-${++count}`, re: m.header.id }, payload: { drained: defect === 'shutdown-ack-miscounts' ? 1 : 0, timed_out: 0 } });
     return close();
   }
   error('UNSUPPORTED', `no handler for ${m.name}`, m.header.id);
@@ -90,18 +90,28 @@ function onData(chunk: Buffer): void {
     return;
   }
   buffered = Buffer.concat([buffered, chunk]);
+  const bodies: Uint8Array[] = [];
+  // The frames of one read, in order (with shutdown-first, a SHUTDOWN before the frames that preceded it).
+  const handle = (): void => {
+    if (defect === 'shutdown-first') bodies.sort((a, b) => Number(b[0] === MessageType.SHUTDOWN) - Number(a[0] === MessageType.SHUTDOWN));
+    for (const body of bodies) if (!closed) onBody(body);
+  };
   while (!closed && buffered.length >= 4) {
     const length = buffered.readUInt32BE(0);
-    if (length === 0) return error('MALFORMED_FRAME', 'length 0', undefined, {}, true);
+    if (length === 0) {
+      handle();
+      return error('MALFORMED_FRAME', 'length 0', undefined, {}, true);
+    }
     const tooLarge = defect === 'limit-inclusive' ? length >= MAX_FRAME : length > MAX_FRAME;
     if (tooLarge && !(defect === 'limit-after-body' && buffered.length < 4 + length)) {
+      handle();
       return error('FRAME_TOO_LARGE', `length ${length} above max_frame ${MAX_FRAME}`, undefined, defect === 'limit-not-given' ? {} : { limit: MAX_FRAME }, true);
     }
-    if (buffered.length < 4 + length) return;
-    const body = buffered.subarray(4, 4 + length);
+    if (buffered.length < 4 + length) break;
+    bodies.push(buffered.subarray(4, 4 + length));
     buffered = buffered.subarray(4 + length);
-    onBody(body);
   }
+  handle();
 }
 
 socket.on('data', (chunk: Buffer) => {

@@ -51,8 +51,10 @@ const RECEIVER_DEFECTS: Record<ReceivingClientDefect, string[]> = {
   'strict-header': ['body/client-ignores-unknown-header-keys'],
   'answers-faulty-error': ['errors/client-ignores-error/faulty'],
   'cbor-unasked': ['encodings/client-cbor-not-negotiated/without-payload', 'encodings/client-cbor-not-negotiated/with-payload'],
+  'shutdown-ack-miscounts': ['handshake/client-acknowledges-shutdown'],
+  'shutdown-first': ['handshake/client-answers-before-shutdown-ack'],
 };
-const RECEIVER_CASES = ['framing/client-**', 'body/client-**', 'encodings/client-**', 'requests/client-**', 'errors/client-ignores-error/**'];
+const RECEIVER_CASES = ['framing/client-**', 'body/client-**', 'encodings/client-**', 'requests/client-**', 'errors/client-ignores-error/**', 'handshake/client-acknowledges-shutdown', 'handshake/client-answers-before-shutdown-ack'];
 
 describe('the client suite\'s receiver cases', () => {
   const receiving = (defect?: ReceivingClientDefect): string[] => tsx('conformance/test/broken-receiving-client.ts', '{port}', ...(defect ? [defect] : []));

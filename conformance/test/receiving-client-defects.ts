@@ -18,5 +18,9 @@ export const RECEIVING_CLIENT_DEFECTS = [
   'answers-faulty-error',
   /** Decodes CBOR whatever INIT_ACK chose. */
   'cbor-unasked',
+  /** Counts a request it never received in SHUTDOWN_ACK's `drained`. */
+  'shutdown-ack-miscounts',
+  /** Takes a SHUTDOWN before the frames that came before it in the same read: acknowledges and closes with them unanswered. */
+  'shutdown-first',
 ] as const;
 export type ReceivingClientDefect = (typeof RECEIVING_CLIENT_DEFECTS)[number];
