@@ -183,6 +183,22 @@ const divisionCases = (role: string, open: OpenReceiver): Case[] => [
 ];
 
 /**
+ * PINGs whose ids hold the characters a JSON writer must escape, each alone and together (REQ-4, BODY-4:
+ * any string of 1 to 128 bytes): the PONG's `re` must be the id, its header still JSON. Designed from
+ * a peer that writes its header by concatenation, or escapes one character only when another is there.
+ */
+const ESCAPED_IDS: readonly (readonly [string, string])[] = [['quote', '"'], ['backslash', '\\'], ['control', '\u0001\u001f'], ['escapes', '"quoted"\\\n']];
+const idEchoCases = (role: string, open: OpenReceiver): Case[] => ESCAPED_IDS.map(([slug, id]) => defineCase({
+  id: `requests/${role}-pong-re-escaped/id:${slug}`,
+  statements: ['REQ-4', 'HS-9', 'BODY-4'],
+  async run(ctx) {
+    const session = await open(ctx, 'either');
+    session.conn.send({ type: 'PING', header: { id } });
+    await ctx.expectMessage(session.conn, `PONG with re=${JSON.stringify(id)}`, { name: 'PONG', re: id } satisfies MessageMatch);
+  },
+}));
+
+/**
  * A response the peer never asked for (REQ-5): by `re` no open request of the peer matches, and
  * the type alone must not make it look answered. Also a response without `re`.
  */
@@ -268,7 +284,7 @@ const errorCases = (role: string, open: OpenReceiver): Case[] => ([
 
 /** The receiver cases for peers of one role (its name in the case ids), each session opened by `open`. */
 export function receiverCases(role: string, open: OpenReceiver): Case[] {
-  return [...maxFrameCases(role, open), ...divisionCases(role, open), ...headerCases(role, open), ...encodingCases(role, open), ...unsolicitedCases(role, open),
+  return [...maxFrameCases(role, open), ...divisionCases(role, open), ...headerCases(role, open), ...encodingCases(role, open), ...idEchoCases(role, open), ...unsolicitedCases(role, open),
     ...wrongDirectionCases(role, open), ...errorCases(role, open), ...refusalCases(role, open)];
 }
 

@@ -37,6 +37,15 @@ function send(m: OutgoingMessage): void {
   if (!closed) socket.write(encodeMessageFrame(m));
 }
 
+/** A PONG whose header is written by concatenation, the id unescaped: the defect concatenated-header. */
+function sendConcatenatedPong(re: string): void {
+  const header = Buffer.from(`{"id":"pong-${++count}","re":"${re}"}`);
+  const body = Buffer.concat([Uint8Array.of(MessageType.PONG, 0, header.length >> 8, header.length & 0xff), header]);
+  const prefix = Buffer.alloc(4);
+  prefix.writeUInt32BE(body.length);
+  if (!closed) socket.write(Buffer.concat([prefix, body]));
+}
+
 function error(code: ErrorName, message: string, re: string | undefined, details?: Record<string, unknown>, closes = false): void {
   send({ type: 'ERROR', header: { id: `err-${++count}`, ...(re !== undefined ? { re } : {}) }, payload: new ProtocolError(code, message, details ?? {}).toPayload() });
   if (closes) close();
@@ -75,7 +84,10 @@ function onBody(body: Uint8Array): void {
     return error('UNEXPECTED_MESSAGE', `${m.name} never travels from broker to client`, m.header.id);
   }
   if (info.kind === 'response') return defect === 'response-by-type' ? undefined : error('UNEXPECTED_MESSAGE', `${m.name} answers no open request`, m.header.id);
-  if (m.name === 'PING') return send({ type: 'PONG', header: { id: `pong-${++count}`, re: m.header.id } });
+  if (m.name === 'PING') {
+    if (defect === 'concatenated-header') return sendConcatenatedPong(m.header.id);
+    return send({ type: 'PONG', header: { id: `pong-${++count}`, re: m.header.id } });
+  }
   if (m.name === 'SHUTDOWN') {
     send({ type: 'SHUTDOWN_ACK', header: { id: `ack-${++count}`, re: m.header.id }, payload: { drained: defect === 'shutdown-ack-miscounts' ? 1 : 0, timed_out: 0 } });
     return close();

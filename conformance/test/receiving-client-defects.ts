@@ -22,5 +22,7 @@ export const RECEIVING_CLIENT_DEFECTS = [
   'shutdown-ack-miscounts',
   /** Takes a SHUTDOWN before the frames that came before it in the same read: acknowledges and closes with them unanswered. */
   'shutdown-first',
+  /** Writes the PONG's header by concatenation, the PING's id unescaped. */
+  'concatenated-header',
 ] as const;
 export type ReceivingClientDefect = (typeof RECEIVING_CLIENT_DEFECTS)[number];
