@@ -199,6 +199,37 @@ const idEchoCases = (role: string, open: OpenReceiver): Case[] => ESCAPED_IDS.ma
 }));
 
 /**
+ * The burst case's PINGs, each with an id of 120 bytes: their PONGs (about 4.6 MB together) overfill a
+ * pipe's 64 KiB and what Linux holds for a loopback socket nobody reads (about 4 MB, the send buffer's
+ * autotuned maximum), so the peer's own writes must wait.
+ */
+const BURST_PINGS = 30_000;
+const BURST_ID_BYTES = 120;
+
+/**
+ * Many PINGs in one write while the harness does not read (HS-9, FRM-1, FRM-6): the PONGs fill the OS
+ * buffers between the peer and the harness, so the peer meets a write that blocks or takes only part of
+ * its bytes. Every PONG must still arrive, whole and in order, once the harness reads again. Designed
+ * from writers that ignore a partial write's count or drop a frame on EAGAIN.
+ */
+const burstCases = (role: string, open: OpenReceiver): Case[] => [
+  defineCase({
+    id: `framing/${role}-burst-past-os-buffers`,
+    statements: ['FRM-6', 'FRM-1', 'HS-9'],
+    async run(ctx) {
+      const session = await open(ctx, 'either');
+      const { ids, bytes } = pings('burst'.padEnd(BURST_ID_BYTES - 6, '-'), BURST_PINGS);
+      session.conn.pauseReading();
+      session.conn.sendRaw(bytes, `${BURST_PINGS} PINGs in one write, the harness not reading for 500 ms`);
+      // Not `drained()`: a peer blocked on its full output may stop reading its input until the harness reads.
+      await sleep(500);
+      session.conn.resumeReading();
+      await expectPongs(ctx, session, ids, `${BURST_PINGS} PINGs answered while the harness held its reading`);
+    },
+  }),
+];
+
+/**
  * A response the peer never asked for (REQ-5): by `re` no open request of the peer matches, and
  * the type alone must not make it look answered. Also a response without `re`.
  */
@@ -284,7 +315,7 @@ const errorCases = (role: string, open: OpenReceiver): Case[] => ([
 
 /** The receiver cases for peers of one role (its name in the case ids), each session opened by `open`. */
 export function receiverCases(role: string, open: OpenReceiver): Case[] {
-  return [...maxFrameCases(role, open), ...divisionCases(role, open), ...headerCases(role, open), ...encodingCases(role, open), ...idEchoCases(role, open), ...unsolicitedCases(role, open),
+  return [...maxFrameCases(role, open), ...divisionCases(role, open), ...headerCases(role, open), ...encodingCases(role, open), ...idEchoCases(role, open), ...burstCases(role, open), ...unsolicitedCases(role, open),
     ...wrongDirectionCases(role, open), ...errorCases(role, open), ...refusalCases(role, open)];
 }
 

@@ -33,8 +33,15 @@ const socket = connect({ host: '127.0.0.1', port: Number(process.argv[2]) }, () 
   } });
 });
 
+/** With drops-when-full: set while the socket's buffer is full, the frames written meanwhile dropped. */
+let full = false;
+
 function send(m: OutgoingMessage): void {
-  if (!closed) socket.write(encodeMessageFrame(m));
+  if (closed || (defect === 'drops-when-full' && full)) return;
+  if (!socket.write(encodeMessageFrame(m)) && defect === 'drops-when-full') {
+    full = true;
+    socket.once('drain', () => { full = false; });
+  }
 }
 
 /** A PONG whose header is written by concatenation, the id unescaped: the defect concatenated-header. */

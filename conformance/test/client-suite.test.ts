@@ -53,6 +53,7 @@ const RECEIVER_DEFECTS: Record<ReceivingClientDefect, string[]> = {
   'cbor-unasked': ['encodings/client-cbor-not-negotiated/without-payload', 'encodings/client-cbor-not-negotiated/with-payload'],
   'shutdown-ack-miscounts': ['handshake/client-acknowledges-shutdown'],
   'shutdown-first': ['handshake/client-answers-before-shutdown-ack'],
+  'drops-when-full': ['framing/client-burst-past-os-buffers'],
   'concatenated-header': ['requests/client-pong-re-escaped/id:quote', 'requests/client-pong-re-escaped/id:backslash', 'requests/client-pong-re-escaped/id:control', 'requests/client-pong-re-escaped/id:escapes'],
 };
 const RECEIVER_CASES = ['framing/client-**', 'body/client-**', 'encodings/client-**', 'requests/client-**', 'errors/client-ignores-error/**', 'handshake/client-acknowledges-shutdown', 'handshake/client-answers-before-shutdown-ack'];

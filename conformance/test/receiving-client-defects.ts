@@ -24,5 +24,7 @@ export const RECEIVING_CLIENT_DEFECTS = [
   'shutdown-first',
   /** Writes the PONG's header by concatenation, the PING's id unescaped. */
   'concatenated-header',
+  /** Drops the frames it writes while its socket's buffer is full, as a writer that ignores EAGAIN. */
+  'drops-when-full',
 ] as const;
 export type ReceivingClientDefect = (typeof RECEIVING_CLIENT_DEFECTS)[number];
