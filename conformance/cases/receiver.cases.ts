@@ -1,12 +1,13 @@
 /**
  * What a peer must do as the receiver of the frames a broker writes to it, for the roles that receive
- * them: a client under test (conformance --listen), an engine and an instrument worker on stdio. The check table's steps 1
- * to 8 on every frame (each invalid fixture vector sent after the handshake must be answered with the
- * vector's ERROR), max_frame at its limit and one past it, any division of the byte stream into reads,
- * responses and types that cannot come from a broker, unknown header keys, CBOR that INIT_ACK did not
- * choose, and ERRORs that are never
- * answered. Designed from how receivers go wrong: a read taken for a frame, a limit checked with `>=`,
- * a body awaited before its length is checked, a response matched by type alone, a broker-bound type
+ * them: a client under test (conformance --listen), an engine and an instrument worker on stdio. The
+ * check table's steps 1 to 8 on every frame (each invalid fixture vector sent after the handshake must
+ * be answered with the vector's ERROR), max_frame at its limit and one past it, any division of the byte
+ * stream into reads, a burst that fills the OS buffers, ids JSON must escape, CBOR that INIT_ACK did not
+ * choose, responses and types that cannot come from a broker, unknown header keys, and ERRORs that are
+ * never answered. Designed from how receivers go wrong: a read taken for a frame, a limit checked with
+ * `>=`, a body awaited before its length is checked, a partial write's rest dropped, a header written by
+ * concatenation, any supported encoding decoded, a response matched by type alone, a broker-bound type
  * refused as merely unimplemented, an ERROR answered, a closing fault that does not close.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -132,8 +133,8 @@ function pings(prefix: string, n: number): { ids: string[]; bytes: Uint8Array } 
   return { ids, bytes: Buffer.concat(ids.map((id) => encodeMessageFrame({ type: 'PING', header: { id } }))) };
 }
 
-async function expectPongs(ctx: CaseContext, session: ReceiverSession, ids: string[], how: string): Promise<void> {
-  for (const id of ids) await ctx.expectMessage(session.conn, `PONG with re=${id} (${how}, FRM-5)`, { name: 'PONG', re: id } satisfies MessageMatch);
+async function expectPongs(ctx: CaseContext, session: ReceiverSession, ids: string[], how: string, statement = 'FRM-5'): Promise<void> {
+  for (const id of ids) await ctx.expectMessage(session.conn, `PONG with re=${id} (${how}, ${statement})`, { name: 'PONG', re: id } satisfies MessageMatch);
 }
 
 /** Writes `bytes` in the pieces that end at `cuts`, 20 ms apart, so that each arrives in a read of its own. */
@@ -224,7 +225,7 @@ const burstCases = (role: string, open: OpenReceiver): Case[] => [
       // Not `drained()`: a peer blocked on its full output may stop reading its input until the harness reads.
       await sleep(500);
       session.conn.resumeReading();
-      await expectPongs(ctx, session, ids, `${BURST_PINGS} PINGs answered while the harness held its reading`);
+      await expectPongs(ctx, session, ids, `${BURST_PINGS} PINGs answered while the harness held its reading`, 'FRM-6');
     },
   }),
 ];
