@@ -7,8 +7,9 @@
  * observe, and `score_of_non_equivalent` is the score over the rest.
  *
  * Kept narrow on purpose: a rule claims a mutant only when every way the mutant can change the broker's
- * behaviour stays inside the log or the text of an error. A guard of a log line counts only when its
- * branch holds log calls alone and its condition calls nothing that could change state.
+ * behaviour stays inside the log, the text of an error, a detail the spec makes optional, or an API no
+ * message reaches. A guard of a log line counts only when its branch holds log calls alone and its
+ * condition calls nothing that could change state.
  */
 import ts from 'typescript';
 import type { MutationSummary } from './summary.js';
