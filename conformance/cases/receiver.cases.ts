@@ -14,8 +14,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { encodeEnvelope } from '../../reference/codec/body.js';
 import { encodeFrame } from '../../reference/codec/frame.js';
 import { encodeMessageFrame } from '../../reference/codec/message.js';
-import { messageByName } from '../../reference/codec/catalog.js';
-import { DEFAULT_LIMITS, type ErrorName, type MessageName } from '../../spec/generated/catalog.js';
+import { payloadFromFixture } from '../../reference/codec/payload.js';
+import { messageByName, reachesClient } from '../../reference/codec/catalog.js';
+import { DEFAULT_LIMITS, MESSAGES, type ErrorName, type MessageName } from '../../spec/generated/catalog.js';
+import { summarize } from './context.js';
 import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
 import type { CaseContext } from './context.js';
 import type { WireConnection } from '../wire/connection.js';
@@ -60,11 +62,11 @@ function rawFrame(type: MessageName, header: Record<string, unknown>, payload: U
   return encodeFrame(encodeEnvelope(messageByName(type).code, encoding, header as { id: string }, payload));
 }
 
-/** The first example payload of a catalog type. */
+/** The first example payload of a catalog type, as the application value (its ndarrays and 64-bit integers decoded). */
 function examplePayload(type: MessageName): unknown {
   const examples = messageByName(type).examples as unknown[] | undefined;
   if (!examples || examples.length === 0) throw new Error(`${type} has no example payload in the catalog`);
-  return examples[0];
+  return payloadFromFixture(messageByName(type), examples[0]);
 }
 
 /**
@@ -230,6 +232,42 @@ const burstCases = (role: string, open: OpenReceiver): Case[] => [
   }),
 ];
 
+/** The requests a broker may write to a client, but PING and SHUTDOWN, which have cases of their own. */
+const REQUESTS_TO_CLIENTS: readonly MessageName[] = MESSAGES.filter((m) => m.kind === 'request' && reachesClient(m) && m.name !== 'PING' && m.name !== 'SHUTDOWN').map((m) => m.name);
+
+/**
+ * One request of every type a broker may write to a client, each with its catalog example, in one write
+ * (REQ-1): each must get exactly one answer, its response type or an ERROR, with `re` its id (REQ-4),
+ * whether or not the peer implements the type (ERR-8: UNSUPPORTED). A PING then must be answered with
+ * no second answer before its PONG. Designed from peers that drop what they do not implement, answer an
+ * unimplemented request twice (an ERROR, then a default response), or answer with the wrong `re`.
+ */
+const answerEveryRequestCases = (role: string, open: OpenReceiver): Case[] => [
+  defineCase({
+    id: `requests/${role}-every-request-answered-once`,
+    statements: ['REQ-1', 'REQ-4', 'ERR-8'],
+    async run(ctx) {
+      const session = await open(ctx, 'either');
+      const waiting = new Map(REQUESTS_TO_CLIENTS.map((type) => [`each-${type.toLowerCase()}`, type]));
+      for (const [id, type] of waiting) session.conn.send({ type, header: { id }, payload: examplePayload(type) } as Parameters<typeof session.conn.send>[0]);
+      const answered = new Set<string>();
+      while (waiting.size > 0) {
+        const m = await ctx.expectMessage(session.conn, `an answer to each request, still none to ${[...waiting.keys()].join(', ')} (REQ-1)`, () => true);
+        if (messageByName(m.name).kind === 'notification') continue; // an event of the peer's own
+        const re = m.header.re;
+        if (re !== undefined && answered.has(re)) throw new CaseFailure(`the request ${re} was answered a second time, by ${summarize(m)} (REQ-1)`, 'one answer', 'two');
+        const type = re === undefined ? undefined : waiting.get(re);
+        if (type === undefined) throw new CaseFailure(`${summarize(m)} answers none of the harness's requests (REQ-4: re must be the request's id)`, `re one of ${[...waiting.keys()].join(', ')}`, String(re));
+        const response = messageByName(type).response;
+        if (m.name !== response && m.name !== 'ERROR') throw new CaseFailure(`${type} was answered with ${m.name}, neither its response type ${String(response)} nor ERROR (REQ-1)`, `${String(response)} or ERROR`, m.name);
+        waiting.delete(re!);
+        answered.add(re!);
+      }
+      await ctx.expectOpen(session.conn, 'no second answer to any request (REQ-1), then PONG');
+    },
+  }),
+];
+
 /**
  * A response the peer never asked for (REQ-5): by `re` no open request of the peer matches, and
  * the type alone must not make it look answered. Also a response without `re`.
@@ -316,7 +354,7 @@ const errorCases = (role: string, open: OpenReceiver): Case[] => ([
 
 /** The receiver cases for peers of one role (its name in the case ids), each session opened by `open`. */
 export function receiverCases(role: string, open: OpenReceiver): Case[] {
-  return [...maxFrameCases(role, open), ...divisionCases(role, open), ...headerCases(role, open), ...encodingCases(role, open), ...idEchoCases(role, open), ...burstCases(role, open), ...unsolicitedCases(role, open),
+  return [...maxFrameCases(role, open), ...divisionCases(role, open), ...headerCases(role, open), ...encodingCases(role, open), ...idEchoCases(role, open), ...burstCases(role, open), ...answerEveryRequestCases(role, open), ...unsolicitedCases(role, open),
     ...wrongDirectionCases(role, open), ...errorCases(role, open), ...refusalCases(role, open)];
 }
 

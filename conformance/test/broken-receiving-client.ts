@@ -99,6 +99,7 @@ function onBody(body: Uint8Array): void {
     send({ type: 'SHUTDOWN_ACK', header: { id: `ack-${++count}`, re: m.header.id }, payload: { drained: defect === 'shutdown-ack-miscounts' ? 1 : 0, timed_out: 0 } });
     return close();
   }
+  if (defect === 'drops-unimplemented' && info.kind === 'request') return;
   error('UNSUPPORTED', `no handler for ${m.name}`, m.header.id);
 }
 

@@ -54,6 +54,7 @@ const RECEIVER_DEFECTS: Record<ReceivingClientDefect, string[]> = {
   'shutdown-ack-miscounts': ['handshake/client-acknowledges-shutdown'],
   'shutdown-first': ['handshake/client-answers-before-shutdown-ack'],
   'drops-when-full': ['framing/client-burst-past-os-buffers'],
+  'drops-unimplemented': ['requests/client-every-request-answered-once'],
   'concatenated-header': ['requests/client-pong-re-escaped/id:quote', 'requests/client-pong-re-escaped/id:backslash', 'requests/client-pong-re-escaped/id:control', 'requests/client-pong-re-escaped/id:escapes'],
 };
 const RECEIVER_CASES = ['framing/client-**', 'body/client-**', 'encodings/client-**', 'requests/client-**', 'errors/client-ignores-error/**', 'handshake/client-acknowledges-shutdown', 'handshake/client-answers-before-shutdown-ack'];

@@ -26,5 +26,7 @@ export const RECEIVING_CLIENT_DEFECTS = [
   'concatenated-header',
   /** Drops the frames it writes while its socket's buffer is full, as a writer that ignores EAGAIN. */
   'drops-when-full',
+  /** Answers nothing to a request it does not implement, instead of UNSUPPORTED. */
+  'drops-unimplemented',
 ] as const;
 export type ReceivingClientDefect = (typeof RECEIVING_CLIENT_DEFECTS)[number];
