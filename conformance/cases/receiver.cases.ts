@@ -208,6 +208,11 @@ const idEchoCases = (role: string, open: OpenReceiver): Case[] => ESCAPED_IDS.ma
  */
 const BURST_PINGS = 30_000;
 const BURST_ID_BYTES = 120;
+/**
+ * How long the harness holds its reading: long enough for a peer on a loaded machine to write past the
+ * 4 MB (a Node client took longer than 500 ms under CI's load, so its writes never had to wait).
+ */
+const BURST_HOLD_MS = 2000;
 
 /**
  * Many PINGs in one write while the harness does not read (HS-9, FRM-1, FRM-6): the PONGs fill the OS
@@ -223,9 +228,9 @@ const burstCases = (role: string, open: OpenReceiver): Case[] => [
       const session = await open(ctx, 'either');
       const { ids, bytes } = pings('burst'.padEnd(BURST_ID_BYTES - 6, '-'), BURST_PINGS);
       session.conn.pauseReading();
-      session.conn.sendRaw(bytes, `${BURST_PINGS} PINGs in one write, the harness not reading for 500 ms`);
+      session.conn.sendRaw(bytes, `${BURST_PINGS} PINGs in one write, the harness not reading for ${BURST_HOLD_MS} ms`);
       // Not `drained()`: a peer blocked on its full output may stop reading its input until the harness reads.
-      await sleep(500);
+      await sleep(BURST_HOLD_MS);
       session.conn.resumeReading();
       await expectPongs(ctx, session, ids, `${BURST_PINGS} PINGs answered while the harness held its reading`, 'FRM-6');
     },

@@ -142,8 +142,10 @@ export const shutdownCases: Case[] = [
       }
       // Frames of one connection are handled in order (REQ-17): the PING meets all `limit` requests open,
       // and A's next frame must be its PONG (no OVERLOADED for the PING nor for a request within the limit).
+      // The PONG waits behind `limit` requests routed first: a millisecond each on top of the frame timeout
+      // (through a proxy on a loaded machine, 1,024 of them took longer than a frame timeout of 1 s).
       a.conn.send({ type: 'PING', header: { id: 'ping-at-limit' } });
-      await ctx.expectMessage(a.conn, `PONG with re=ping-at-limit, with ${limit} requests in flight (LIM-7 never refuses PING; HS-9)`, { name: 'PONG', re: 'ping-at-limit' } satisfies MessageMatch);
+      await ctx.expectMessage(a.conn, `PONG with re=ping-at-limit, with ${limit} requests in flight (LIM-7 never refuses PING; HS-9)`, { name: 'PONG', re: 'ping-at-limit' } satisfies MessageMatch, ctx.timeoutMs + limit);
       // A notification the broker itself receives (INSTRUMENT_EVENT without dst) adds no open request:
       // it is handled as below the limit, answered by UNSUPPORTED where the broker does not implement
       // the type (ERR-8) or by nothing (REQ-2), never by OVERLOADED.
