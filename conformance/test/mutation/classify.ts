@@ -7,12 +7,11 @@
  * commit cannot be read, 65 when the summary is not valid against reports/mutation-summary.schema.json.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Ajv } from 'ajv';
 import { withClasses } from './survivor-classes.js';
-import type { MutationSummary } from './summary.js';
+import { readSummaryOrExit } from './summary-file.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const path = process.argv[2] ?? join(root, 'reports/mutation/summary.json');
@@ -22,16 +21,7 @@ function fail(code: number, message: string): never {
   process.exit(code);
 }
 
-let summary: unknown;
-try {
-  summary = JSON.parse(readFileSync(path, 'utf8')) as unknown;
-} catch (e) {
-  fail(66, `cannot read ${path}: ${(e as Error).message}`);
-}
-const schema = JSON.parse(readFileSync(join(root, 'reports/mutation-summary.schema.json'), 'utf8')) as object;
-const validate = new Ajv({ allErrors: true }).compile<MutationSummary>(schema);
-if (!validate(summary)) fail(65, `${path} is not a valid summary: ${JSON.stringify(validate.errors)}`);
-const valid = summary;
+const valid = readSummaryOrExit(path, 'mutation classify');
 
 const sourceAtCommit = (file: string): string => {
   try {

@@ -11,9 +11,9 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Ajv } from 'ajv';
 import { summarize, ReportFormatError, type MutationSummary } from './summary.js';
 import { withClasses } from './survivor-classes.js';
+import { readSummaryOrExit } from './summary-file.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 let parsed;
@@ -38,19 +38,7 @@ const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, encoding:
 
 /** The summary named by --base, checked against the schema and against the sources it was measured on. */
 function readBase(path: string): MutationSummary {
-  let base: unknown;
-  try {
-    base = JSON.parse(readFileSync(path, 'utf8')) as unknown;
-  } catch (e) {
-    process.stderr.write(`mutation summary: cannot read the base summary: ${(e as Error).message}\n`);
-    process.exit(66);
-  }
-  const schema = JSON.parse(readFileSync(join(root, 'reports/mutation-summary.schema.json'), 'utf8')) as object;
-  const validate = new Ajv({ allErrors: true }).compile<MutationSummary>(schema);
-  if (!validate(base)) {
-    process.stderr.write(`mutation summary: ${path} is not a valid summary: ${JSON.stringify(validate.errors)}\n`);
-    process.exit(65);
-  }
+  const base = readSummaryOrExit(path, 'mutation summary');
   // Mutants are matched by line and column: the base's files must be the same bytes as now.
   try {
     execFileSync('git', ['diff', '--quiet', base.commit, 'HEAD', '--', ...base.files], { cwd: root, stdio: 'ignore' });
