@@ -168,6 +168,55 @@ function setpointInEffect(v: number): number {
   return clamp(roundToStep(clamp(v), setpointStep()));
 }
 
+const ASG_CHANNELS = ['asg0', 'asg1'];
+
+function requireMock(w: StartedWorker, why: string): void {
+  if ((w.ready.payload as { mock?: boolean }).mock !== true) throw new CaseSkipped(why);
+}
+
+function extremes(samples: NDArray): { min: number; max: number } {
+  let min = Infinity;
+  let max = -Infinity;
+  for (let k = 0; k < samples.size; k++) {
+    const v = samples.data[k] as number;
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  return { min, max };
+}
+
+/** How often the samples rise from below -threshold to above +threshold: periods of a sine, noise ignored. */
+function risingCrossings(samples: NDArray, threshold: number): number {
+  let rises = 0;
+  let low = false;
+  for (let k = 0; k < samples.size; k++) {
+    const v = samples.data[k] as number;
+    if (v < -threshold) low = true;
+    else if (v > threshold && low) {
+      rises++;
+      low = false;
+    }
+  }
+  return rises;
+}
+
+/**
+ * Fails unless the samples are the level `want` plus the mock's noise: the mean within six standard
+ * errors (and float32's rounding), the deviation within a factor of 1.5 of noise_sigma_volts.
+ */
+function expectLevel(samples: NDArray, want: number, what: string): void {
+  const sigma = instrumentSpec().scope.noise_sigma_volts;
+  const n = samples.size;
+  let sum = 0;
+  for (let k = 0; k < n; k++) sum += samples.data[k] as number;
+  const mean = sum / n;
+  let sq = 0;
+  for (let k = 0; k < n; k++) sq += ((samples.data[k] as number) - mean) ** 2;
+  const std = Math.sqrt(sq / (n - 1));
+  if (Math.abs(mean - want) > 6 * sigma / Math.sqrt(n) + 1e-6) throw new CaseFailure(`the mean of ${what} is ${mean} V, not ${want} V`, String(want), String(mean));
+  if (std < sigma / 1.5 || std > sigma * 1.5) throw new CaseFailure(`the noise of ${what} has standard deviation ${std} V`, String(sigma), String(std));
+}
+
 async function check<T>(ctx: CaseContext, arb: fc.Arbitrary<T>, runs: number, predicate: (v: T) => Promise<void>): Promise<void> {
   const result = await fc.check(fc.asyncProperty(arb, predicate), { seed: ctx.seed, numRuns: runs });
   if (result.failed) {
@@ -298,8 +347,7 @@ export const instrumentCases = (): Case[] => [
     id: 'instrument/trace-properties',
     statements: ['INS-9', 'INS-18', 'INS-19'],
     run: (ctx) => withWorker(ctx, async (w) => {
-      if ((w.ready.payload as { mock?: boolean }).mock !== true) throw new CaseSkipped('noise statistics apply to a mock worker (ready.mock true)');
-      const sigma = instrumentSpec().scope.noise_sigma_volts;
+      requireMock(w, 'noise statistics apply to a mock worker (ready.mock true)');
       const settings = fc.record({
         decimation: fc.constantFrom(...(instrumentSpec().enums['decimation'] as number[])),
         offset: fc.double({ min: -0.9, max: 0.9, noNaN: true }),
@@ -313,17 +361,76 @@ export const instrumentCases = (): Case[] => [
         await ok(ctx, w, 'asg_setup', { channel: s.asg, waveform: 'dc', offset: s.offset, amplitude: 0, output_direct: s.input === 'in1' ? 'out1' : 'out2', trigger_source: 'immediately' });
         const t = traceOf(await ok(ctx, w, 'scope_acquire', { decimation: s.decimation, input_channel: s.input, timeout: 1 }));
         checkTrace(t, s.decimation);
-        const n = t.samples.size;
-        let sum = 0;
-        for (let k = 0; k < n; k++) sum += t.samples.data[k] as number;
-        const mean = sum / n;
-        let sq = 0;
-        for (let k = 0; k < n; k++) sq += ((t.samples.data[k] as number) - mean) ** 2;
-        const std = Math.sqrt(sq / (n - 1));
-        // Six standard errors for the mean, and a factor of 1.5 for the deviation, of n = 16,384 samples.
-        if (Math.abs(mean - s.offset) > 6 * sigma / Math.sqrt(n) + 1e-6) throw new CaseFailure(`the trace's mean is ${mean} for a dc level of ${s.offset} V (INS-18)`, String(s.offset), String(mean));
-        if (std < sigma / 1.5 || std > sigma * 1.5) throw new CaseFailure(`the trace's noise has standard deviation ${std} V (INS-18)`, String(sigma), String(std));
+        expectLevel(t.samples, s.offset, `a trace of ${s.input} with a dc level of ${s.offset} V routed to it (INS-18)`);
       });
+    }),
+  }),
+  defineCase({
+    id: 'instrument-worker/unrouted-inputs',
+    statements: ['INS-18'],
+    run: (ctx) => withWorker(ctx, async (w) => {
+      requireMock(w, 'the default signals apply to a mock worker (ready.mock true)');
+      // Nothing routed to either output (a worker on a TCP port keeps the settings of earlier cases).
+      for (const channel of ASG_CHANNELS) await ok(ctx, w, 'asg_setup', { channel, output_direct: 'off' });
+      const s = instrumentSpec().scope;
+      const sine = s.default_signal;
+      // Decimation 64: 16,384 samples of 512 ns span 8.4 periods of the 1 kHz sine.
+      const in1 = traceOf(await ok(ctx, w, 'scope_acquire', { decimation: 64, trigger_source: 'immediately', input_channel: 'in1', timeout: 1 }));
+      checkTrace(in1, 64);
+      const { min, max } = extremes(in1.samples);
+      // The sampled peaks lie within 6 noise deviations of the amplitude (a 1,953-sample period misses a peak by 5e-6 of it).
+      const slack = 6 * s.noise_sigma_volts;
+      if (Math.abs(max - sine.amplitude) > slack || Math.abs(min + sine.amplitude) > slack) throw new CaseFailure(`with nothing routed to out1, in1 swings from ${min} to ${max} V (INS-18: a sine of ${sine.amplitude} V amplitude)`, `-${sine.amplitude} .. ${sine.amplitude}`, `${min} .. ${max}`);
+      const periods = s.samples * in1.dt * sine.frequency;
+      const rises = risingCrossings(in1.samples, sine.amplitude / 2);
+      if (Math.abs(rises - periods) > 1) throw new CaseFailure(`with nothing routed to out1, in1 rises through 0 V ${rises} times in ${s.samples} samples of ${in1.dt} s (INS-18: a ${sine.frequency} Hz sine, ${periods.toFixed(1)} periods)`, `${Math.floor(periods)} or ${Math.ceil(periods)}`, String(rises));
+      const in2 = traceOf(await ok(ctx, w, 'scope_acquire', { decimation: 64, trigger_source: 'immediately', input_channel: 'in2', timeout: 1 }));
+      checkTrace(in2, 64);
+      expectLevel(in2.samples, 0, 'in2 with nothing routed to out2 (INS-18: 0 V plus the noise)');
+    }),
+  }),
+  defineCase({
+    id: 'instrument-worker/generators-summed-on-their-output',
+    statements: ['INS-18'],
+    run: (ctx) => withWorker(ctx, async (w) => {
+      requireMock(w, 'the loopback cable applies to a mock worker (ready.mock true)');
+      const sigma = instrumentSpec().scope.noise_sigma_volts;
+      // Levels at least 50 mV from 0 (fast-check draws values near 0 first): a generator left out, or an input read as 0 V, shows.
+      const level = fc.tuple(fc.double({ min: 0.05, max: 0.45, noNaN: true }), fc.boolean()).map(([v, negative]) => (negative ? -v : v));
+      const levels = fc.record({ a: level, b: level });
+      await check(ctx, levels, 4, async ({ a, b }) => {
+        // asg0 on out1 alone, asg1 on both outputs: in1 shows a + b, in2 shows b.
+        await ok(ctx, w, 'asg_setup', { channel: 'asg0', waveform: 'dc', amplitude: 0, offset: a, output_direct: 'out1', trigger_source: 'immediately' });
+        await ok(ctx, w, 'asg_setup', { channel: 'asg1', waveform: 'dc', amplitude: 0, offset: b, output_direct: 'both', trigger_source: 'immediately' });
+        for (const [input, want, what] of [['in1', a + b, 'asg0 on out1 plus asg1 on both'], ['in2', b, 'asg1 on both']] as const) {
+          const t = traceOf(await ok(ctx, w, 'scope_acquire', { decimation: 8, trigger_source: 'immediately', input_channel: input, timeout: 1 }));
+          checkTrace(t, 8);
+          expectLevel(t.samples, want, `${input} with ${what} at dc ${a} and ${b} V (INS-18: the sum of the generators routed to its output)`);
+          const read = (await ok(ctx, w, 'sampler_read', { channel: input }))['data'];
+          if (typeof read !== 'number' || Math.abs(read - want) > 6 * sigma) throw new CaseFailure(`sampler_read ${input} with ${what} at dc ${a} and ${b} V read ${JSON.stringify(read)} (INS-18: a sampler input shows the generators routed to its output)`, `${want} +- ${6 * sigma}`, JSON.stringify(read));
+        }
+      });
+    }),
+  }),
+  defineCase({
+    id: 'instrument-worker/inputs-clipped',
+    statements: ['INS-18', 'INS-9'],
+    run: (ctx) => withWorker(ctx, async (w) => {
+      requireMock(w, 'the ADC model applies to a mock worker (ready.mock true)');
+      const s = instrumentSpec().scope;
+      // Two generators at full offset on both outputs put 2 V on each input, 1,000 noise deviations past the range.
+      for (const limit of [s.max_volts, s.min_volts]) {
+        const offset = Math.sign(limit);
+        for (const channel of ASG_CHANNELS) await ok(ctx, w, 'asg_setup', { channel, waveform: 'dc', amplitude: 0, offset, output_direct: 'both', trigger_source: 'immediately' });
+        for (const input of ['in1', 'in2']) {
+          const t = traceOf(await ok(ctx, w, 'scope_acquire', { decimation: 1, trigger_source: 'immediately', input_channel: input, timeout: 1 }));
+          const { min, max } = extremes(t.samples);
+          if (min !== limit || max !== limit) throw new CaseFailure(`${input} with ${2 * offset} V routed to it reads ${min} .. ${max} V (INS-18: every value clipped to [${s.min_volts}, ${s.max_volts}] V)`, String(limit), `${min} .. ${max}`);
+          const read = (await ok(ctx, w, 'sampler_read', { channel: input }))['data'];
+          if (read !== limit) throw new CaseFailure(`sampler_read ${input} with ${2 * offset} V routed to it read ${JSON.stringify(read)} (INS-18: clipped to [${s.min_volts}, ${s.max_volts}] V)`, String(limit), JSON.stringify(read));
+        }
+      }
+      for (const channel of ASG_CHANNELS) await ok(ctx, w, 'asg_setup', { channel, offset: 0, output_direct: 'off' });
     }),
   }),
   defineCase({

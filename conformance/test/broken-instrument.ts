@@ -7,17 +7,57 @@
  *   fault-as-event    reports a hardware fault during a command as INSTRUMENT_EVENT fault, no answer (INS-8)
  *   wrong-way-unsupported  refuses a type no broker sends (STATS_REQUEST) as UNSUPPORTED, not UNEXPECTED_MESSAGE (REQ-6)
  *   exits-zero-on-fault    exits with status 0, not 65, after a fault that closed its connection (INS-15)
+ *   no-default-sine        in1 stays near 0 V when no generator drives out1, instead of the 1 kHz sine (INS-18)
+ *   default-sine-on-in2    in2 also shows the 1 kHz sine when no generator drives out2 (INS-18)
+ *   last-generator-wins    an input shows only asg1 when both generators drive its output (INS-18)
+ *   clips-symmetric        the ADC clips at -max_volts instead of -1 V, in traces and the sampler (INS-18)
+ *   sampler-reads-zero     sampler_read of an input reads 0 V, whatever drives it (INS-18)
  * The proxy ends with the mock, with its exit status.
  */
 import { spawn } from 'node:child_process';
 import { FrameDecoder } from '../../reference/codec/frame.js';
 import { decodeMessage, encodeMessageFrame, type OutgoingMessage } from '../../reference/codec/message.js';
 import { tsProgram } from '../../reference/test/programs.js';
+import { NDArray } from '../../reference/codec/index.js';
+import { instrumentSpec } from '../oracle.js';
 
 const [defect, ...args] = process.argv.slice(2);
 const instrument = tsProgram('reference/cli.ts', 'instrument', ...(defect === 'unasked-errors' ? ['--error-rate', '0.5'] : []), ...args);
 const child = spawn(process.execPath, instrument.slice(1), { stdio: ['pipe', 'pipe', 'inherit'] });
 process.stdin.pipe(child.stdin);
+// The signal defects need the generators' settings and what each command reads: the commands, read as they pass.
+const asgs: Record<string, { offset: number; output_direct: string }> = { asg0: { offset: 0, output_direct: 'off' }, asg1: { offset: 0, output_direct: 'off' } };
+const reads = new Map<string, string>();
+const commands = new FrameDecoder();
+process.stdin.on('data', (chunk: Buffer) => {
+  for (const body of commands.push(chunk)) {
+    const m = decodeMessage(body);
+    if (m.name !== 'INSTRUMENT_COMMAND') continue;
+    const { command, params = {} } = m.payload as { command: string; params?: Record<string, unknown> };
+    if (command === 'asg_setup') {
+      const a = asgs[String(params['channel'] ?? 'asg0')];
+      if (a && typeof params['offset'] === 'number') a.offset = Math.max(-1, Math.min(1, params['offset']));
+      if (a && typeof params['output_direct'] === 'string') a.output_direct = params['output_direct'];
+    } else if (command === 'scope_acquire') reads.set(m.header.id, String(params['input_channel'] ?? 'in1'));
+    else if (command === 'sampler_read') reads.set(m.header.id, String(params['channel'] ?? 'in1'));
+  }
+});
+const driving = (input: string | undefined): string[] => {
+  const out = input === 'in1' ? 'out1' : input === 'in2' ? 'out2' : undefined;
+  return Object.keys(asgs).filter((k) => out !== undefined && (asgs[k]!.output_direct === out || asgs[k]!.output_direct === 'both'));
+};
+/** The value `v` of `input` as the worker broken by the signal defect would show it. */
+function broken(v: number, input: string | undefined, t: number): number {
+  const { max_volts: max, default_signal: sine } = instrumentSpec().scope;
+  const by = driving(input);
+  switch (defect) {
+    case 'no-default-sine': return input === 'in1' && by.length === 0 ? v / 100 : v;
+    case 'default-sine-on-in2': return input === 'in2' && by.length === 0 ? v + sine.amplitude * Math.sin(2 * Math.PI * sine.frequency * t) : v;
+    case 'last-generator-wins': return by.length === 2 ? v - asgs['asg0']!.offset : v;
+    case 'clips-symmetric': return v === -1 ? -max : v;
+    default: return v;
+  }
+}
 child.stdin.on('error', () => undefined);
 child.on('exit', (code) => {
   process.exitCode = defect === 'exits-zero-on-fault' && code === 65 ? 0 : code ?? 1;
@@ -32,6 +72,14 @@ child.stdout.on('data', (chunk: Buffer) => {
     const p = (m.payload ?? {}) as Record<string, unknown>;
     const again = (payload: unknown, type = m.name, header: OutgoingMessage['header'] = m.header): void => void process.stdout.write(encodeMessageFrame({ type, header, payload, encoding: m.encoding } as OutgoingMessage));
     const hardware = m.name === 'ERROR' && p['code'] === 'HARDWARE_ERROR';
+    const input = m.header.re === undefined ? undefined : reads.get(m.header.re);
+    const trace = p['trace'] as { samples: NDArray; dt: number } | undefined;
+    if (trace?.samples instanceof NDArray) {
+      const data = trace.samples.data as Float32Array;
+      for (let k = 0; k < data.length; k++) data[k] = broken(data[k]!, input, k * trace.dt);
+    } else if (m.name === 'INSTRUMENT_RESPONSE' && p['command'] === 'sampler_read' && typeof p['data'] === 'number') {
+      p['data'] = defect === 'sampler-reads-zero' ? 0 : broken(p['data'], input, 0);
+    }
     if (defect === 'silent-injection' && m.name === 'INSTRUMENT_EVENT' && p['event'] === 'ready') again({ ...p, detail: 'seed 0' });
     else if (defect === 'fault-as-internal' && hardware) again({ ...p, code: 'INTERNAL', definite: false });
     else if (defect === 'wrong-way-unsupported' && m.name === 'ERROR' && p['code'] === 'UNEXPECTED_MESSAGE') again({ ...p, code: 'UNSUPPORTED', definite: true });

@@ -1,6 +1,6 @@
 /**
- * The instrument fault-injection cases (INS-8, INS-21) pass the reference mock and the Python worker
- * and fail a worker broken each way they target (broken-instrument.ts).
+ * The instrument fault-injection cases (INS-8, INS-21) and the mock's signal model (INS-18) pass the
+ * reference mock and the Python worker and fail a worker broken each way they target (broken-instrument.ts).
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -17,6 +17,10 @@ afterAll(() => rmSync(reportDir, { recursive: true, force: true }));
 
 const INS21 = 'instrument-worker/fault-injection-announced-only-when-asked';
 const INS8 = 'instrument/hardware-error-during-command';
+const UNROUTED = 'instrument-worker/unrouted-inputs';
+const SUMMED = 'instrument-worker/generators-summed-on-their-output';
+const CLIPPED = 'instrument-worker/inputs-clipped';
+const PASSING = [INS21, INS8, UNROUTED, SUMMED, CLIPPED].sort();
 
 async function run(exec: string[], ids: string[]): Promise<CaseResult[]> {
   const lines: string[] = [];
@@ -31,12 +35,12 @@ const outcomes = (results: CaseResult[]): string[] => results.map((r) => `${r.id
 const mock = tsProgram('reference/cli.ts', 'instrument');
 const broken = (defect: string): string[] => tsProgram('conformance/test/broken-instrument.ts', defect);
 
-describe('the instrument fault-injection cases', () => {
+describe('the instrument fault-injection and signal-model cases', () => {
   it.each([
     ['the TypeScript mock', mock],
     ['the Python worker', ['python3', join(root, 'peers/python/concord_instrument')]],
   ])('pass %s', async (_name, exec) => {
-    expect(outcomes(await run(exec, [INS21, INS8]))).toEqual([`${INS21}: pass`, `${INS8}: pass`]);
+    expect(outcomes(await run(exec, PASSING)).sort()).toEqual(PASSING.map((id) => `${id}: pass`));
   }, 120_000);
 
   it.each([
@@ -46,6 +50,11 @@ describe('the instrument fault-injection cases', () => {
     ['fault-as-event', INS8],
     ['wrong-way-unsupported', 'requests/worker-wrong-direction/type:STATS_REQUEST'],
     ['exits-zero-on-fault', 'instrument-worker/closing-fault-ends-worker'],
+    ['no-default-sine', UNROUTED],
+    ['default-sine-on-in2', UNROUTED],
+    ['last-generator-wins', SUMMED],
+    ['sampler-reads-zero', SUMMED],
+    ['clips-symmetric', CLIPPED],
   ])('fail a worker broken by %s in %s', async (defect, id) => {
     const results = await run(broken(defect), [id]);
     expect(results.map((r) => `${r.id}: ${r.outcome}`)).toEqual([`${id}: fail`]);
