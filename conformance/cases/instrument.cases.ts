@@ -217,6 +217,18 @@ function expectLevel(samples: NDArray, want: number, what: string): void {
   if (std < sigma / 1.5 || std > sigma * 1.5) throw new CaseFailure(`the noise of ${what} has standard deviation ${std} V`, String(sigma), String(std));
 }
 
+/** Commands with more than one faulty parameter, and the one INS-14 names. */
+const severalFaults: [string, Record<string, unknown>, string][] = [
+  // The request lists input before channel; the file lists channel first.
+  ['pid_configure', { input: 'in9', channel: 'pid3' }, 'channel'],
+  ['asg_setup', { trigger_source: 'ch1_positive_edge', output_direct: 'out3', waveform: 'triangle' }, 'waveform'],
+  ['scope_acquire', { timeout: 0, decimation: 3 }, 'decimation'],
+  // An unknown name before, after and between faulty known ones.
+  ['pid_configure', { zeta: 1, channel: 'pid3' }, 'zeta'],
+  ['pid_configure', { channel: 'pid3', zeta: 1 }, 'zeta'],
+  ['asg_setup', { waveform: 'triangle', colour: 'red', output_direct: 'out3' }, 'colour'],
+];
+
 async function check<T>(ctx: CaseContext, arb: fc.Arbitrary<T>, runs: number, predicate: (v: T) => Promise<void>): Promise<void> {
   const result = await fc.check(fc.asyncProperty(arb, predicate), { seed: ctx.seed, numRuns: runs });
   if (result.failed) {
@@ -263,6 +275,42 @@ export const instrumentCases = (): Case[] => [
         }
       }
       await expectAlive(ctx, w, 'refused parameters');
+    }),
+  }),
+  defineCase({
+    id: 'instrument-worker/invalid-params-named-in-order',
+    statements: ['INS-14', 'INS-5'],
+    run: (ctx) => withWorker(ctx, async (w) => {
+      // Several faults in one command: an unknown name wins wherever it stands, then the file's order, not the request's.
+      for (const [command, params, param] of severalFaults) {
+        const id = w.command(command, params);
+        const m = await answerTo(ctx, w, id, `ERROR INVALID_PARAMS for ${command} ${JSON.stringify(params)}`);
+        try {
+          expectError(m, 'INVALID_PARAMS', param);
+        } catch (e) {
+          throw new CaseFailure(`${command} ${JSON.stringify(params)}: ${(e as Error).message}; INS-14 names an unknown parameter first, else the first faulty one in the order of spec/instrument/commands.json`, (e as CaseFailure).expected, (e as CaseFailure).actual);
+        }
+      }
+      await expectAlive(ctx, w, 'commands with several faulty parameters');
+    }),
+  }),
+  defineCase({
+    id: 'instrument-worker/integer-params-with-a-fraction-of-zero',
+    statements: ['INS-14', 'ENC-14'],
+    run: (ctx) => withWorker(ctx, async (w) => {
+      // Integer parameters spelled 64.0 and 6.4e1 (JSON.stringify writes neither, so the payload is written by hand).
+      for (const spelling of ['64.0', '6.4e1', '1024.000']) {
+        const header = { id: `decimation-${spelling}`, ...(w.dst !== undefined ? { dst: w.dst } : { src: 'concord-conformance' }) };
+        ctx.sendUnchecked(w.conn, 'INSTRUMENT_COMMAND', header, `{"command":"scope_set_decimation","params":{"value":${spelling}}}`);
+        const m = await answerTo(ctx, w, header.id, `INSTRUMENT_RESPONSE to scope_set_decimation {"value":${spelling}}`);
+        if (m.name !== 'INSTRUMENT_RESPONSE') throw new CaseFailure(`scope_set_decimation {"value":${spelling}} was refused: ${describeAnswer(m)} (ENC-14: a number with a zero fractional part is an integer)`, 'INSTRUMENT_RESPONSE', describeAnswer(m));
+        const t = traceOf(await ok(ctx, w, 'scope_acquire', { trigger_source: 'immediately', input_channel: 'in1', timeout: 1 }));
+        const want = Number(spelling);
+        if (t.decimation !== want) throw new CaseFailure(`after scope_set_decimation {"value":${spelling}} a trace reports decimation ${t.decimation} (INS-14)`, String(want), String(t.decimation));
+      }
+      // A fraction that is not zero stays refused.
+      const id = w.command('scope_set_decimation', { value: 64.5 });
+      expectError(await answerTo(ctx, w, id, 'ERROR INVALID_PARAMS for scope_set_decimation {"value":64.5}'), 'INVALID_PARAMS', 'value');
     }),
   }),
   defineCase({

@@ -12,6 +12,9 @@
  *   last-generator-wins    an input shows only asg1 when both generators drive its output (INS-18)
  *   clips-symmetric        the ADC clips at -max_volts instead of -1 V, in traces and the sampler (INS-18)
  *   sampler-reads-zero     sampler_read of an input reads 0 V, whatever drives it (INS-18)
+ *   request-order          INVALID_PARAMS names the request's first parameter, not the file's first faulty one (INS-14)
+ *   unknown-names-last     INVALID_PARAMS names a faulty known parameter before an unknown name (INS-14)
+ *   integers-only          an integer parameter written 64.0 or 6.4e1 is refused with INVALID_PARAMS (ENC-14)
  * The proxy ends with the mock, with its exit status.
  */
 import { spawn } from 'node:child_process';
@@ -28,12 +31,19 @@ process.stdin.pipe(child.stdin);
 // The signal defects need the generators' settings and what each command reads: the commands, read as they pass.
 const asgs: Record<string, { offset: number; output_direct: string }> = { asg0: { offset: 0, output_direct: 'off' }, asg1: { offset: 0, output_direct: 'off' } };
 const reads = new Map<string, string>();
+/** The parameter names of each command, in the request's order, by id. */
+const paramsOf = new Map<string, { command: string; names: string[] }>();
+/** Ids of scope_set_decimation commands whose JSON writes the value with a fraction or an exponent. */
+const spelledAsFloat = new Set<string>();
 const commands = new FrameDecoder();
 process.stdin.on('data', (chunk: Buffer) => {
   for (const body of commands.push(chunk)) {
     const m = decodeMessage(body);
     if (m.name !== 'INSTRUMENT_COMMAND') continue;
     const { command, params = {} } = m.payload as { command: string; params?: Record<string, unknown> };
+    paramsOf.set(m.header.id, { command, names: Object.keys(params) });
+    // scope_set_decimation's value is its one integer parameter named `value`.
+    if (command === 'scope_set_decimation' && /"value":-?[0-9]+(\.[0-9]+|[eE])/.test(Buffer.from(body).toString('latin1'))) spelledAsFloat.add(m.header.id);
     if (command === 'asg_setup') {
       const a = asgs[String(params['channel'] ?? 'asg0')];
       if (a && typeof params['offset'] === 'number') a.offset = Math.max(-1, Math.min(1, params['offset']));
@@ -79,6 +89,18 @@ child.stdout.on('data', (chunk: Buffer) => {
       for (let k = 0; k < data.length; k++) data[k] = broken(data[k]!, input, k * trace.dt);
     } else if (m.name === 'INSTRUMENT_RESPONSE' && p['command'] === 'sampler_read' && typeof p['data'] === 'number') {
       p['data'] = defect === 'sampler-reads-zero' ? 0 : broken(p['data'], input, 0);
+    }
+    const asked = m.header.re === undefined ? undefined : paramsOf.get(m.header.re);
+    if (m.name === 'ERROR' && p['code'] === 'INVALID_PARAMS' && asked !== undefined) {
+      const details = p['details'] as { param?: string } | undefined;
+      const known = Object.keys(instrumentSpec().commands[asked.command]?.params ?? {});
+      const named = details?.param;
+      if (defect === 'request-order' && asked.names.length > 1) p['details'] = { ...details, param: asked.names[0] };
+      if (defect === 'unknown-names-last' && named !== undefined && !known.includes(named)) p['details'] = { ...details, param: asked.names.find((n) => known.includes(n)) ?? named };
+    }
+    if (defect === 'integers-only' && m.name === 'INSTRUMENT_RESPONSE' && m.header.re !== undefined && spelledAsFloat.has(m.header.re)) {
+      again({ code: 'INVALID_PARAMS', message: 'value: expected an integer', definite: true, details: { param: 'value' } }, 'ERROR');
+      continue;
     }
     if (defect === 'silent-injection' && m.name === 'INSTRUMENT_EVENT' && p['event'] === 'ready') again({ ...p, detail: 'seed 0' });
     else if (defect === 'fault-as-internal' && hardware) again({ ...p, code: 'INTERNAL', definite: false });

@@ -1,6 +1,7 @@
 /**
- * The instrument fault-injection cases (INS-8, INS-21) and the mock's signal model (INS-18) pass the
- * reference mock and the Python worker and fail a worker broken each way they target (broken-instrument.ts).
+ * The instrument fault-injection cases (INS-8, INS-21), the mock's signal model (INS-18) and the checks of
+ * parameters (INS-14, ENC-14) pass the reference mock and the Python worker and fail a worker broken each
+ * way they target (broken-instrument.ts).
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -20,7 +21,9 @@ const INS8 = 'instrument/hardware-error-during-command';
 const UNROUTED = 'instrument-worker/unrouted-inputs';
 const SUMMED = 'instrument-worker/generators-summed-on-their-output';
 const CLIPPED = 'instrument-worker/inputs-clipped';
-const PASSING = [INS21, INS8, UNROUTED, SUMMED, CLIPPED].sort();
+const IN_ORDER = 'instrument-worker/invalid-params-named-in-order';
+const ZERO_FRACTION = 'instrument-worker/integer-params-with-a-fraction-of-zero';
+const PASSING = [INS21, INS8, UNROUTED, SUMMED, CLIPPED, IN_ORDER, ZERO_FRACTION].sort();
 
 async function run(exec: string[], ids: string[]): Promise<CaseResult[]> {
   const lines: string[] = [];
@@ -35,7 +38,7 @@ const outcomes = (results: CaseResult[]): string[] => results.map((r) => `${r.id
 const mock = tsProgram('reference/cli.ts', 'instrument');
 const broken = (defect: string): string[] => tsProgram('conformance/test/broken-instrument.ts', defect);
 
-describe('the instrument fault-injection and signal-model cases', () => {
+describe('the instrument cases of injected faults, the signal model and parameter checks', () => {
   it.each([
     ['the TypeScript mock', mock],
     ['the Python worker', ['python3', join(root, 'peers/python/concord_instrument')]],
@@ -55,6 +58,9 @@ describe('the instrument fault-injection and signal-model cases', () => {
     ['last-generator-wins', SUMMED],
     ['sampler-reads-zero', SUMMED],
     ['clips-symmetric', CLIPPED],
+    ['request-order', IN_ORDER],
+    ['unknown-names-last', IN_ORDER],
+    ['integers-only', ZERO_FRACTION],
   ])('fail a worker broken by %s in %s', async (defect, id) => {
     const results = await run(broken(defect), [id]);
     expect(results.map((r) => `${r.id}: ${r.outcome}`)).toEqual([`${id}: fail`]);
