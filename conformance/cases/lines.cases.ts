@@ -359,6 +359,32 @@ export const linesCases: Case[] = [
       });
     },
   }),
+  defineCase({
+    id: 'transport-lines/message-at-pipe-buf',
+    statements: ['LINES-10', 'LINES-2'],
+    async run(ctx) {
+      const t = target(ctx);
+      if (t.role !== 'requester') throw new CaseSkipped('checks what a requester writes; a responder\'s reply depends on its application');
+      await freshPipes(t);
+      await withPeers(async (started) => {
+        // At the limit: 4,095 bytes and the LF fill PIPE_BUF exactly, and must be written.
+        const atLimit = Buffer.alloc(PIPE_BUF - 1, 0x61);
+        const { request, run } = await requesterExchange(t, started, atLimit, Buffer.from('at the limit\n'));
+        expectBytes('a request of PIPE_BUF bytes (LF included) did not arrive whole', request, atLimit);
+        if (run.code !== 0) throw new CaseFailure('a requester whose request of PIPE_BUF bytes (LF included) was answered did not exit 0', 'exit 0', run.signal ?? `exit ${run.code}`);
+      });
+      await freshPipes(t);
+      await withPeers(async (started) => {
+        // One past it: 4,096 bytes and the LF. A writer that counts the message without its LF writes it.
+        const past = startPeer(t, { stdin: Buffer.concat([Buffer.alloc(PIPE_BUF, 0x62), LF]) });
+        started.push(past);
+        const { data } = await readPipe(t.request, waitMs(t), { holdWriter: true, until: past.exit, untilLines: 1 });
+        if (data.length > 0) throw new CaseFailure(`a requester wrote a message of ${data.length} bytes, above PIPE_BUF (LINES-10: ${PIPE_BUF} bytes, LF included)`, 'refused, nothing written', `${data.length} bytes written`);
+        const r = await bounded(past.exit, waitMs(t), 'the requester to exit');
+        if (r.signal !== null || r.code === 0) throw new CaseFailure('a requester that refused a message above PIPE_BUF reported success', 'non-zero exit', r.signal ?? `exit ${r.code}`);
+      });
+    },
+  }),
   ...roleCases('transport-lines/early-close-survived', ['LINES-7', 'FIFO-5'], {
     async requester(t, started) {
       // The harness's reader goes away at once: the request is lost or the write gets EPIPE.

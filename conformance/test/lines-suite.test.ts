@@ -69,6 +69,13 @@ describe('the lines suite', () => {
     console.log(`[lines] ${results[0]!.message}`);
   }, 120_000);
 
+  it('flags a requester that counts a message without its LF against PIPE_BUF', async () => {
+    const { results } = await run('requester', ['--limit-without-lf'], ['transport-lines/message-at-pipe-buf', 'transport-lines/concurrent-writers-above-pipe-buf']);
+    // The concurrent case sends 100 kB messages, which even this requester refuses: only the new case sees the defect.
+    expect(results.map((r) => `${r.id}: ${r.outcome}`).sort()).toEqual(['transport-lines/concurrent-writers-above-pipe-buf: pass', 'transport-lines/message-at-pipe-buf: fail']);
+    expect(results.find((r) => r.outcome === 'fail')!.message).toMatch(/4097 bytes, above PIPE_BUF/);
+  }, 120_000);
+
   describe('meets existing peers as they are', () => {
     const fixed = { script: 'lines-fixed-responder.pl', peer: { oneShot: true, replyPattern: 'status: OK, model2 ready' } };
     const prefixed = { script: 'lines-prefix-requester.pl', peer: { outputPattern: '^model1 got: (.*)$' } };
