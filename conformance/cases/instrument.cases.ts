@@ -4,6 +4,7 @@
  * its own worker and ends it by PID. Generated cases draw settings with the run's seed.
  */
 import fc from 'fast-check';
+import { performance } from 'node:perf_hooks';
 import { NDArray } from '../../reference/codec/index.js';
 import type { Message } from '../../reference/codec/message.js';
 import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
@@ -389,6 +390,34 @@ export const instrumentCases = (): Case[] => [
       const ms = (m.payload as { details?: { timeout_ms?: number } }).details?.timeout_ms;
       if (ms !== 200) throw new CaseFailure(`details.timeout_ms is ${ms} (INS-7)`, '200', String(ms));
       await expectAlive(ctx, w, 'a trigger timeout');
+    }),
+  }),
+  defineCase({
+    id: 'instrument-worker/every-trigger-source',
+    statements: ['INS-17', 'INS-7'],
+    run: (ctx) => withWorker(ctx, async (w) => {
+      requireMock(w, 'which triggers arrive is the mock\'s model (ready.mock true)');
+      const never = instrumentSpec().scope.triggers_that_never_arrive;
+      const timeout = 0.15;
+      for (const source of instrumentSpec().enums['scope_trigger'] as string[]) {
+        // Set by scope_set_trigger, not by the acquire: the trigger in effect is the scope's setting.
+        await ok(ctx, w, 'scope_set_trigger', { source });
+        const sent = performance.now();
+        const id = w.command('scope_acquire', { decimation: 1, input_channel: 'in1', timeout });
+        const m = await answerTo(ctx, w, id, `the answer to scope_acquire with trigger ${source}`);
+        const waited = performance.now() - sent;
+        if (!never.includes(source)) {
+          if (m.name !== 'INSTRUMENT_RESPONSE') throw new CaseFailure(`scope_acquire with trigger ${source}, which arrives, was answered ${describeAnswer(m)} (INS-17: the trace is delivered)`, 'INSTRUMENT_RESPONSE with a trace', describeAnswer(m));
+          checkTrace(traceOf(m.payload as Record<string, unknown>), 1);
+          continue;
+        }
+        if (m.name !== 'ERROR' || (m.payload as { code?: string }).code !== 'TIMEOUT') throw new CaseFailure(`scope_acquire with trigger ${source}, which never arrives, was answered ${describeAnswer(m)} (INS-17: ERROR TIMEOUT once its timeout has passed)`, 'ERROR TIMEOUT', describeAnswer(m));
+        const ms = (m.payload as { details?: { timeout_ms?: number } }).details?.timeout_ms;
+        if (ms !== timeout * 1000) throw new CaseFailure(`TIMEOUT for trigger ${source} carries details.timeout_ms ${ms} (INS-7)`, String(timeout * 1000), String(ms));
+        // A lower bound only: a loaded machine makes the answer later, never earlier.
+        if (waited < timeout * 1000 - 20) throw new CaseFailure(`TIMEOUT for trigger ${source} came ${waited.toFixed(0)} ms after the acquire, before its timeout of ${timeout * 1000} ms had passed (INS-17)`, `>= ${timeout * 1000} ms`, `${waited.toFixed(0)} ms`);
+      }
+      await ok(ctx, w, 'scope_set_trigger', { source: 'immediately' });
     }),
   }),
   defineCase({

@@ -15,11 +15,16 @@
  *   request-order          INVALID_PARAMS names the request's first parameter, not the file's first faulty one (INS-14)
  *   unknown-names-last     INVALID_PARAMS names a faulty known parameter before an unknown name (INS-14)
  *   integers-only          an integer parameter written 64.0 or 6.4e1 is refused with INVALID_PARAMS (ENC-14)
- * The proxy ends with the mock, with its exit status.
+ *   ignores-set-trigger    scope_set_trigger is answered but changes nothing: every acquire without its own trigger fires at once (INS-17)
+ *   timeout-at-once        an acquire whose trigger never arrives is answered TIMEOUT at once, not after its timeout (INS-17)
+ * The proxy ends with the mock, with its exit status. It reads the commands as they pass, for the defects
+ * that depend on them, the bytes passing unchanged; a fault of the framing ends that reading (under
+ * ignores-set-trigger, which rewrites commands and passes on only what it read, it ends the input).
  */
 import { spawn } from 'node:child_process';
 import { FrameDecoder } from '../../reference/codec/frame.js';
-import { decodeMessage, encodeMessageFrame, type OutgoingMessage } from '../../reference/codec/message.js';
+import { encodeFrame } from '../../reference/codec/frame.js';
+import { decodeMessage, encodeMessage, encodeMessageFrame, type OutgoingMessage } from '../../reference/codec/message.js';
 import { tsProgram } from '../../reference/test/programs.js';
 import { NDArray } from '../../reference/codec/index.js';
 import { instrumentSpec } from '../oracle.js';
@@ -27,7 +32,10 @@ import { instrumentSpec } from '../oracle.js';
 const [defect, ...args] = process.argv.slice(2);
 const instrument = tsProgram('reference/cli.ts', 'instrument', ...(defect === 'unasked-errors' ? ['--error-rate', '0.5'] : []), ...args);
 const child = spawn(process.execPath, instrument.slice(1), { stdio: ['pipe', 'pipe', 'inherit'] });
-process.stdin.pipe(child.stdin);
+/** Rewrites the commands it passes on (ignores-set-trigger); the other defects pass the bytes as they come. */
+const rewriting = defect === 'ignores-set-trigger';
+if (!rewriting) process.stdin.pipe(child.stdin);
+const write = (payload: unknown, type: OutgoingMessage['type'], header: OutgoingMessage['header']): void => void process.stdout.write(encodeMessageFrame({ type, header, payload, encoding: 'json' } as OutgoingMessage));
 // The signal defects need the generators' settings and what each command reads: the commands, read as they pass.
 const asgs: Record<string, { offset: number; output_direct: string }> = { asg0: { offset: 0, output_direct: 'off' }, asg1: { offset: 0, output_direct: 'off' } };
 const reads = new Map<string, string>();
@@ -35,23 +43,56 @@ const reads = new Map<string, string>();
 const paramsOf = new Map<string, { command: string; names: string[] }>();
 /** Ids of scope_set_decimation commands whose JSON writes the value with a fraction or an exponent. */
 const spelledAsFloat = new Set<string>();
+/** The scope's trigger as the commands set it, and the ids this proxy answered itself (the mock's answer to them is dropped). */
+let trigger: string = instrumentSpec().initial.scope.trigger_source;
+const answeredHere = new Set<string>();
 const commands = new FrameDecoder();
+let readable = true;
 process.stdin.on('data', (chunk: Buffer) => {
-  for (const body of commands.push(chunk)) {
-    const m = decodeMessage(body);
-    if (m.name !== 'INSTRUMENT_COMMAND') continue;
-    const { command, params = {} } = m.payload as { command: string; params?: Record<string, unknown> };
-    paramsOf.set(m.header.id, { command, names: Object.keys(params) });
-    // scope_set_decimation's value is its one integer parameter named `value`.
-    if (command === 'scope_set_decimation' && /"value":-?[0-9]+(\.[0-9]+|[eE])/.test(Buffer.from(body).toString('latin1'))) spelledAsFloat.add(m.header.id);
-    if (command === 'asg_setup') {
-      const a = asgs[String(params['channel'] ?? 'asg0')];
-      if (a && typeof params['offset'] === 'number') a.offset = Math.max(-1, Math.min(1, params['offset']));
-      if (a && typeof params['output_direct'] === 'string') a.output_direct = params['output_direct'];
-    } else if (command === 'scope_acquire') reads.set(m.header.id, String(params['input_channel'] ?? 'in1'));
-    else if (command === 'sampler_read') reads.set(m.header.id, String(params['channel'] ?? 'in1'));
+  if (!readable) return;
+  try {
+    for (const body of commands.push(chunk)) {
+      const passed = command(body);
+      if (rewriting) child.stdin.write(encodeFrame(passed));
+    }
+  } catch {
+    readable = false; // no longer framed as the proxy reads it: the rest passes unread (unchanged, unless rewriting)
   }
 });
+
+/** Notes what one command asks for; returns the body to pass on (rewritten under ignores-set-trigger). */
+function command(body: Uint8Array): Uint8Array {
+  let m: ReturnType<typeof decodeMessage>;
+  try {
+    m = decodeMessage(body);
+  } catch {
+    return body; // a faulty frame the mock must answer: passed on as it is
+  }
+  if (m.name !== 'INSTRUMENT_COMMAND') return body;
+  const { command: name, params = {} } = m.payload as { command: string; params?: Record<string, unknown> };
+  paramsOf.set(m.header.id, { command: name, names: Object.keys(params) });
+  // scope_set_decimation's value is its one integer parameter named `value`.
+  if (name === 'scope_set_decimation' && /"value":-?[0-9]+(\.[0-9]+|[eE])/.test(Buffer.from(body).toString('latin1'))) spelledAsFloat.add(m.header.id);
+  if (name === 'asg_setup') {
+    const a = asgs[String(params['channel'] ?? 'asg0')];
+    if (a && typeof params['offset'] === 'number') a.offset = Math.max(-1, Math.min(1, params['offset']));
+    if (a && typeof params['output_direct'] === 'string') a.output_direct = params['output_direct'];
+  } else if (name === 'sampler_read') reads.set(m.header.id, String(params['channel'] ?? 'in1'));
+  else if (name === 'scope_set_trigger') {
+    if (typeof params['source'] === 'string') trigger = params['source'];
+    if (rewriting) return encodeMessage({ type: 'INSTRUMENT_COMMAND', header: m.header, payload: { command: name, params: { ...params, source: 'immediately' } }, encoding: m.encoding } as OutgoingMessage);
+  } else if (name === 'scope_acquire') {
+    reads.set(m.header.id, String(params['input_channel'] ?? 'in1'));
+    if (typeof params['trigger_source'] === 'string') trigger = params['trigger_source'];
+    if (defect === 'timeout-at-once' && instrumentSpec().scope.triggers_that_never_arrive.includes(trigger)) {
+      const timeoutMs = Math.round(Number(params['timeout'] ?? 1) * 1000);
+      answeredHere.add(m.header.id);
+      write({ code: 'TIMEOUT', message: `no ${trigger} trigger`, definite: false, details: { timeout_ms: timeoutMs } }, 'ERROR', { id: `at-once-${m.header.id}`, re: m.header.id });
+    }
+  }
+  return body;
+}
+
 const driving = (input: string | undefined): string[] => {
   const out = input === 'in1' ? 'out1' : input === 'in2' ? 'out2' : undefined;
   return Object.keys(asgs).filter((k) => out !== undefined && (asgs[k]!.output_direct === out || asgs[k]!.output_direct === 'both'));
@@ -90,6 +131,7 @@ child.stdout.on('data', (chunk: Buffer) => {
     } else if (m.name === 'INSTRUMENT_RESPONSE' && p['command'] === 'sampler_read' && typeof p['data'] === 'number') {
       p['data'] = defect === 'sampler-reads-zero' ? 0 : broken(p['data'], input, 0);
     }
+    if (m.header.re !== undefined && answeredHere.delete(m.header.re)) continue;
     const asked = m.header.re === undefined ? undefined : paramsOf.get(m.header.re);
     if (m.name === 'ERROR' && p['code'] === 'INVALID_PARAMS' && asked !== undefined) {
       const details = p['details'] as { param?: string } | undefined;

@@ -1,7 +1,7 @@
 /**
- * The instrument fault-injection cases (INS-8, INS-21), the mock's signal model (INS-18) and the checks of
- * parameters (INS-14, ENC-14) pass the reference mock and the Python worker and fail a worker broken each
- * way they target (broken-instrument.ts).
+ * The instrument fault-injection cases (INS-8, INS-21), the mock's signal model (INS-18), its triggers
+ * (INS-17) and the checks of parameters (INS-14, ENC-14) pass the reference mock and the Python worker and
+ * fail a worker broken each way they target (broken-instrument.ts).
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -23,7 +23,8 @@ const SUMMED = 'instrument-worker/generators-summed-on-their-output';
 const CLIPPED = 'instrument-worker/inputs-clipped';
 const IN_ORDER = 'instrument-worker/invalid-params-named-in-order';
 const ZERO_FRACTION = 'instrument-worker/integer-params-with-a-fraction-of-zero';
-const PASSING = [INS21, INS8, UNROUTED, SUMMED, CLIPPED, IN_ORDER, ZERO_FRACTION].sort();
+const TRIGGERS = 'instrument-worker/every-trigger-source';
+const PASSING = [INS21, INS8, UNROUTED, SUMMED, CLIPPED, IN_ORDER, ZERO_FRACTION, TRIGGERS].sort();
 
 async function run(exec: string[], ids: string[]): Promise<CaseResult[]> {
   const lines: string[] = [];
@@ -61,6 +62,8 @@ describe('the instrument cases of injected faults, the signal model and paramete
     ['request-order', IN_ORDER],
     ['unknown-names-last', IN_ORDER],
     ['integers-only', ZERO_FRACTION],
+    ['ignores-set-trigger', TRIGGERS],
+    ['timeout-at-once', TRIGGERS],
   ])('fail a worker broken by %s in %s', async (defect, id) => {
     const results = await run(broken(defect), [id]);
     expect(results.map((r) => `${r.id}: ${r.outcome}`)).toEqual([`${id}: fail`]);
