@@ -3,7 +3,7 @@ import { CaseFailure } from '../cases/model.js';
 import { fails, ok, type BusDriver } from './driver.js';
 import { expectEqual, labels, logUntil, readLog, started, steps } from './checks.js';
 import type { BusCaseDef } from './cases-model.js';
-import type { Behaviour } from '../../reference/bus/adapter/protocol.js';
+import type { Behaviour, Command } from '../../reference/bus/adapter/protocol.js';
 
 const record: Behaviour = { kind: 'return', value: null };
 
@@ -65,6 +65,29 @@ export const BUS_CASES: BusCaseDef[] = [
       await ok(d, { op: 'publish', event_type: 'tick', payload: 1 });
       expectEqual('subscribers left', ['b'], labels(await readLog(d), 'subscriber'));
       expectEqual('subscriber_count', 1, await ok(d, { op: 'subscriber_count', event_type: 'tick' }));
+    },
+  },
+  {
+    id: 'bus-semantics/unsubscribe-one-of-a-functions-two',
+    statements: ['BUS-21', 'BUS-22'],
+    async run(d) {
+      // One function subscribed twice is two subscriptions (BUS-21); each handle ends its own, however
+      // often it is called (BUS-22). A bus that ends "the first subscription of this function" (a
+      // list.remove of the function) ends the other one on the second call.
+      const first = await ok<string>(d, { op: 'subscribe', event_type: 'tick', label: 'f' });
+      const second = await ok<string>(d, { op: 'subscribe', event_type: 'tick', label: 'f' });
+      if (first === second) throw new CaseFailure('[BUS-21] two subscribe calls of one function returned the same handle', 'two handles', `${JSON.stringify(first)} twice`);
+      const deliveries = async (payload: number): Promise<number> => {
+        await ok(d, { op: 'publish', event_type: 'tick', payload });
+        return labels(await readLog(d), 'subscriber').length;
+      };
+      await ok(d, { op: 'unsubscribe', handle: first });
+      expectEqual('[BUS-22] calls of the function after its first handle was called (its second subscription still live)', 1, await deliveries(1));
+      await ok(d, { op: 'unsubscribe', handle: first });
+      expectEqual('[BUS-22] calls of the function after its first handle was called a second time (a no-op: the second subscription still live)', 1, await deliveries(2));
+      expectEqual('[BUS-22, BUS-35] subscriber_count after the first handle was called twice', 1, await ok(d, { op: 'subscriber_count', event_type: 'tick' }));
+      await ok(d, { op: 'unsubscribe', handle: second });
+      expectEqual('[BUS-22] calls of the function after both handles were called', 0, await deliveries(3));
     },
   },
   {
@@ -178,6 +201,32 @@ export const BUS_CASES: BusCaseDef[] = [
       const e = await fails(d, { op: 'query', message_type: 'q', payload: 1 }, 'UNAUTHORIZED');
       expectEqual('the hook\'s message', 'no token', e.message);
       expectEqual('what ran', ['auth/before'], steps(await readLog(d)));
+    },
+  },
+  {
+    id: 'bus-semantics/before-failure-ends-every-operation',
+    statements: ['BUS-32', 'BUS-15'],
+    async run(d) {
+      // A failing hook between two others, for query, send and publish alike: the operation fails with
+      // the hook's error as it is, the later hook, the handler or subscribers and every after hook
+      // skipped, the after hook of the middleware before it included (not unwound as in an onion).
+      await handler(d, 'q', 'h', { kind: 'echo' });
+      await handler(d, 'c', 'hc', { kind: 'echo' }, 'command');
+      await ok(d, { op: 'subscribe', event_type: 'e', label: 's' });
+      await ok(d, { op: 'add_middleware', label: 'outer' });
+      await ok(d, { op: 'add_middleware', label: 'guard', before: { kind: 'fail', code: 'UNAUTHORIZED', message: 'no token for this operation' } });
+      await ok(d, { op: 'add_middleware', label: 'inner' });
+      const operations: Command[] = [
+        { op: 'query', message_type: 'q', payload: 1 },
+        { op: 'send', message_type: 'c', payload: 2 },
+        { op: 'publish', event_type: 'e', payload: 3 },
+      ];
+      for (const cmd of operations) {
+        const r = await d.call(cmd);
+        if (r.ok) throw new CaseFailure(`[BUS-32] ${cmd.op} succeeded (${JSON.stringify(r.value)}) although a before hook failed: it must fail with that hook's error`, 'UNAUTHORIZED', 'success');
+        expectEqual(`[BUS-32] the error ${cmd.op} failed with (the failed hook's, unchanged)`, { code: 'UNAUTHORIZED', message: 'no token for this operation' }, { code: r.error.code as string, message: r.error.message });
+        expectEqual(`[BUS-32] what ran for ${cmd.op} (later hooks, the ${cmd.op === 'publish' ? 'subscribers' : 'handler'} and every after hook skipped)`, ['outer/before', 'guard/before'], steps(await readLog(d)));
+      }
     },
   },
   {

@@ -95,6 +95,40 @@ export const COORDINATOR_CASES: BusCaseDef[] = [
     },
   },
   {
+    id: 'coordinator-semantics/load-restored-whatever-the-outcome',
+    statements: ['SVC-5', 'SVC-2'],
+    async run(d) {
+      const loadOf = async (name: string): Promise<{ got: number | undefined; listed: number | undefined }> => ({
+        got: (await ok<{ current_load?: number } | null>(d, { op: 'get_service', name }))?.current_load,
+        listed: (await ok<{ name: string; current_load?: number }[]>(d, { op: 'list_services', service_type: 'worker', healthy_only: false })).find((x) => x.name === name)?.current_load,
+      });
+      // The load while a dispatch runs, as get_service and list_services give it (SVC-2: "each with its current load").
+      await register(d, 'held', { kind: 'gate', gate: 'g', value: 'done' }, { max_concurrent: 1 });
+      const running = started(d.call({ op: 'dispatch', target: { service_name: 'held', method: 'run', max_retries: 0 }, payload: null }));
+      let load = await loadOf('held');
+      // Until the dispatch has started (a bounded wait for a state, not a measurement: 500 polls of 10 ms or more).
+      for (let i = 0; i < 500 && load.got !== 1; i++) {
+        await new Promise((r) => setTimeout(r, 10));
+        load = await loadOf('held');
+      }
+      expectEqual('[SVC-5] get_service\'s current_load while one dispatch runs', 1, load.got);
+      expectEqual('[SVC-2] list_services\' current_load of the service while one dispatch runs', 1, load.listed);
+      await ok(d, { op: 'open_gate', gate: 'g' });
+      const r = await running;
+      if (!r.ok) throw new CaseFailure(`the released dispatch failed with ${r.error.code}`, 'success', r.error.code);
+      expectEqual('[SVC-5] the load after a dispatch that succeeded', { got: 0, listed: 0 }, await loadOf('held'));
+      // A failed dispatch (every attempt failed) and a timed-out one lower it too, and free their slot.
+      await register(d, 'dead', { kind: 'fail', code: 'HARDWARE_ERROR', message: 'dead' }, { max_concurrent: 1 });
+      await register(d, 'hung', { kind: 'never' }, { max_concurrent: 1 });
+      for (let round = 1; round <= 2; round++) {
+        await fails(d, { op: 'dispatch', target: { service_name: 'dead', method: 'run', max_retries: 1 }, payload: round }, 'HANDLER_FAILED');
+        expectEqual(`[SVC-5] the load after failed dispatch ${round} of 2 (lowered whatever the outcome; max_concurrent 1)`, { got: 0, listed: 0 }, await loadOf('dead'));
+        await fails(d, { op: 'dispatch', target: { service_name: 'hung', method: 'run', timeout_ms: 50, max_retries: 0 }, payload: round }, 'TIMEOUT');
+        expectEqual(`[SVC-5] the load after timed-out dispatch ${round} of 2 (lowered whatever the outcome; max_concurrent 1)`, { got: 0, listed: 0 }, await loadOf('hung'));
+      }
+    },
+  },
+  {
     id: 'coordinator-semantics/timeout-not-retried',
     statements: ['SVC-6'],
     async run(d) {
@@ -118,6 +152,22 @@ export const COORDINATOR_CASES: BusCaseDef[] = [
     },
   },
   {
+    id: 'coordinator-semantics/retries-at-their-bounds',
+    statements: ['SVC-7'],
+    async run(d) {
+      // max_retries 0 is no retry (not "absent"), and an absent max_retries is 3: 1 and 4 attempts.
+      const attempts = async (service: string): Promise<number> => (await readLog(d)).filter((x) => x.role === 'service' && x.label === service).length;
+      await register(d, 'once', { kind: 'fail', code: 'HARDWARE_ERROR', message: 'probe unplugged' });
+      const e = await fails(d, { op: 'dispatch', target: { service_name: 'once', method: 'run', max_retries: 0 }, payload: null }, 'HANDLER_FAILED');
+      expectEqual('[SVC-7] the last attempt\'s error in details.error of a dispatch with max_retries 0', 'HARDWARE_ERROR', registryName((e.details?.['error'] as { code?: string } | undefined)?.code));
+      expectEqual('[SVC-7] attempts of a failing dispatch with max_retries 0 (max_retries + 1)', 1, await attempts('once'));
+      await register(d, 'always', { kind: 'fail', code: 'HARDWARE_ERROR', message: 'probe unplugged' });
+      const f = await fails(d, { op: 'dispatch', target: { service_name: 'always', method: 'run' }, payload: null }, 'HANDLER_FAILED');
+      expectEqual('[SVC-7] the last attempt\'s error in details.error of a dispatch without max_retries', 'HARDWARE_ERROR', registryName((f.details?.['error'] as { code?: string } | undefined)?.code));
+      expectEqual('[SVC-7] attempts of a failing dispatch without max_retries (3 retries when absent)', 4, await attempts('always'));
+    },
+  },
+  {
     id: 'coordinator-semantics/same-call-every-attempt',
     statements: ['SVC-9'],
     async run(d) {
@@ -137,6 +187,20 @@ export const COORDINATOR_CASES: BusCaseDef[] = [
       await ok(d, { op: 'dispatch_batch', items: ranks.map((p, i) => ({ target: { service_name: 'sched', method: 'run', priority: p }, payload: `${p}-${i}` })) });
       const order = (await readLog(d)).filter((x) => x.role === 'service').map((x) => x.payload);
       expectEqual('start order', ['realtime-2', 'high-4', 'normal-1', 'normal-5', 'low-3', 'idle-0'], order);
+    },
+  },
+  {
+    id: 'coordinator-semantics/absent-priority-is-normal',
+    statements: ['SVC-10'],
+    needs: ['same-turn'],
+    async run(d) {
+      // Targets without priority among explicit ones: absent ranks exactly as normal, first come first
+      // served with the explicit normals (not first, as a zero value or an index of -1 would rank it).
+      await register(d, 'sched', { kind: 'echo' }, { max_concurrent: 0 });
+      const ranks = ['low', undefined, 'idle', 'normal', 'high', undefined] as const;
+      await ok(d, { op: 'dispatch_batch', items: ranks.map((p, i) => ({ target: { service_name: 'sched', method: 'run', ...(p !== undefined ? { priority: p } : {}) }, payload: `${p ?? 'absent'}-${i}` })) });
+      const order = (await readLog(d)).filter((x) => x.role === 'service').map((x) => x.payload);
+      expectEqual('[SVC-10] start order (absent means normal, first come first served within a rank)', ['high-4', 'absent-1', 'normal-3', 'absent-5', 'low-0', 'idle-2'], order);
     },
   },
   {

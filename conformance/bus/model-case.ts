@@ -48,7 +48,9 @@ export function simulate(m: Model, category: 'event' | 'command' | 'query', type
     }
   }
   for (const { label, mw: k } of [...m.middleware].reverse()) {
-    mw.push(`${label}/after ${p} result=${JSON.stringify(result)} error=${error}`);
+    // Which message an after hook receives no statement fixes (the one the handler got, or its own layer's
+    // in an onion chain): only its order, the running result and the running error are compared (BUS-33).
+    mw.push(`${label}/after result=${JSON.stringify(result)} error=${error}`);
     if (k.kind === 'result') result = k.value;
   }
   if (error) return { reply: { ok: false, code: error }, mw, rest: rest.sort() };
@@ -57,7 +59,7 @@ export function simulate(m: Model, category: 'event' | 'command' | 'query', type
 
 /** An adapter's log as the model compares it: middleware entries in order, subscribers and handlers as a sorted multiset. */
 export function split(log: LogEntry[]): { mw: string[]; rest: string[] } {
-  const mw = log.filter((e) => e.role === 'before' || e.role === 'after').map((e) => (e.role === 'before' ? `${e.label}/before ${JSON.stringify(e.payload)}` : `${e.label}/after ${JSON.stringify(e.payload)} result=${JSON.stringify(e.result ?? null)} error=${e.error ?? null}`));
+  const mw = log.filter((e) => e.role === 'before' || e.role === 'after').map((e) => (e.role === 'before' ? `${e.label}/before ${JSON.stringify(e.payload)}` : `${e.label}/after result=${JSON.stringify(e.result ?? null)} error=${e.error ?? null}`));
   const rest = log.filter((e) => e.role === 'subscriber' || e.role === 'handler').map((e) => `${e.label}/${e.role} ${JSON.stringify(e.payload)}`).sort();
   return { mw, rest };
 }

@@ -11,19 +11,44 @@
  *   exit-1-at-eof        exits with status 1 when its input ends (BUSA-4)
  *   replacing-handlers   a second handler for a type replaces the first (BUS-19)
  *   unsubscribe-true     unsubscribe answers the value true instead of null (no statement fixes it: a spec gap)
+ *   unsubscribe-first-of-function   a handle ends the first subscription of its function, so a second call ends another (BUS-22)
+ *   onion-middleware     a failing before hook unwinds through the after hooks of the middleware before it (BUS-32)
+ *   publish-never-fails  publish swallows every failure, a before hook's included (BUS-32)
+ *   load-kept-on-failure a failed or timed-out dispatch keeps its slot of the service's load (SVC-5)
+ *   listing-without-load list_services gives every service current_load 0 (SVC-2)
+ *   zero-retries-means-default   max_retries 0 taken as absent, 3 retries made (SVC-7)
+ *   absent-retries-means-none    an absent max_retries taken as 0 (SVC-7)
+ *   absent-priority-first        a dispatch without priority ranked before realtime ones (SVC-10)
  */
 import { createInterface } from 'node:readline';
 import { AdapterSession } from '../../reference/bus/adapter/session.js';
 import { TS_FEATURES } from '../../reference/bus/adapter/command.js';
 import { Coordinator, InMemoryBus } from '../../reference/bus/index.js';
 import type { Reply, Request } from '../../reference/bus/adapter/protocol.js';
-import { QueueingCoordinator, ReplacingHandlers, UnboundedCoordinator } from './broken-buses.js';
+import * as broken from './broken-buses.js';
 import { receivedCode } from '../../reference/codec/catalog.js';
 
 const defect = process.argv[2] ?? '';
+/** The defects of the bus, and of the coordinator, by name. */
+const BUSES: Record<string, new () => InMemoryBus> = {
+  'replacing-handlers': broken.ReplacingHandlers,
+  'unsubscribe-first-of-function': broken.UnsubscribeFirstOfFunction,
+  'onion-middleware': broken.OnionMiddleware,
+  'publish-never-fails': broken.PublishNeverFails,
+};
+const COORDINATORS: Record<string, typeof Coordinator> = {
+  'accepts-over-limit': broken.UnboundedCoordinator,
+  'queues-over-limit': broken.QueueingCoordinator,
+  'load-kept-on-failure': broken.LoadKeptOnFailure,
+  'listing-without-load': broken.ListingWithoutLoad,
+  'zero-retries-means-default': broken.ZeroRetriesMeansDefault,
+  'absent-retries-means-none': broken.AbsentRetriesMeansNone,
+  'absent-priority-first': broken.AbsentPriorityFirst,
+};
+
 const session = new AdapterSession(async () => {
-  const bus = defect === 'replacing-handlers' ? new ReplacingHandlers() : new InMemoryBus();
-  const Coord = defect === 'accepts-over-limit' ? UnboundedCoordinator : defect === 'queues-over-limit' ? QueueingCoordinator : Coordinator;
+  const bus = new (BUSES[defect] ?? InMemoryBus)();
+  const Coord = COORDINATORS[defect] ?? Coordinator;
   const coordinator = new Coord(bus, { backoffBaseMs: 10 });
   return { bus, members: [bus], coordinator, close: async () => undefined };
 }, { name: `broken-${defect}`, language: 'typescript', version: '0', features: TS_FEATURES });

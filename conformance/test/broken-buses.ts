@@ -3,7 +3,7 @@
  * coordinator-semantics (several are the seed's own defects). Each must be caught by that rule's case.
  */
 import { InMemoryBus, BusError, Coordinator, abortedError, runPipeline, withTimeout, asBusError } from '../../reference/bus/index.js';
-import type { BusMessage, Handler, DispatchTarget, DispatchResult, Middleware } from '../../reference/bus/index.js';
+import type { BusMessage, Handler, DispatchTarget, DispatchResult, Middleware, Outcome, ServiceDescriptor } from '../../reference/bus/index.js';
 
 /** BUS-19: a second registration replaces the first. */
 export class ReplacingHandlers extends InMemoryBus {
@@ -196,5 +196,178 @@ export class FailedHookAborts extends InMemoryBus {
       if (asBusError(e).code === 'UNAUTHORIZED') throw abortedError(t);
       throw e;
     }
+  }
+}
+
+/**
+ * BUS-22 (with BUS-21): unsubscribe removes the first subscription of the same function and type, as
+ * `list.remove(handler)` does, so calling a handle again ends the function's other subscription.
+ */
+export class UnsubscribeFirstOfFunction extends InMemoryBus {
+  override async subscribe(t: string, h: Handler): Promise<() => Promise<void>> {
+    await super.subscribe(t, h);
+    return async () => {
+      const i = this.subscriptions.findIndex((s) => s.eventType === t && s.handler === h);
+      if (i >= 0) this.subscriptions = this.subscriptions.filter((_, j) => j !== i);
+    };
+  }
+}
+
+/**
+ * The middleware chain as nested calls (an "onion": each hook wraps the rest). `unwind` is the defect of
+ * OnionMiddleware: a `before` hook's failure runs the `after` hooks of the middleware entered before it
+ * (BUS-32). `ownLayer` gives each `after` hook the message its own layer received, where the reference
+ * chain gives every one the message the handler got; no statement fixes which, so a bus doing either conforms.
+ */
+async function onionPipeline(middleware: readonly Middleware[], message: BusMessage, core: (m: BusMessage) => Promise<unknown>, how: { unwind: boolean; ownLayer: boolean }): Promise<Outcome> {
+  const ctx = { messageType: message.type, category: message.category, metadata: {} };
+  let last = message;
+  /** A before hook's failure on its way out, past every after hook (BUS-32). */
+  class Skipping { constructor(readonly error: BusError) {} }
+  const layer = async (i: number, current: BusMessage): Promise<Outcome> => {
+    last = current;
+    if (i === middleware.length) {
+      try {
+        return { aborted: false, result: await core(current), error: undefined };
+      } catch (e) {
+        return { aborted: false, result: undefined, error: asBusError(e) };
+      }
+    }
+    const m = middleware[i]!;
+    let inner: Outcome;
+    try {
+      const next = m.before ? await m.before(ctx, current) : current;
+      if (next === undefined || next === null) return { aborted: true };
+      inner = await layer(i + 1, next);
+      if (inner.aborted) return inner;
+    } catch (e) {
+      if (e instanceof Skipping) throw e;
+      if (!how.unwind) throw new Skipping(asBusError(e));
+      return { aborted: false, result: undefined, error: asBusError(e) }; // this layer's after is skipped, the outer layers' run
+    }
+    if (!m.after) return inner;
+    const out = await m.after(ctx, how.ownLayer ? current : last, inner.result, inner.error);
+    if (!out) return inner;
+    return { aborted: false, result: 'result' in out ? out.result : inner.result, error: 'error' in out ? (out.error ? asBusError(out.error) : undefined) : inner.error };
+  };
+  try {
+    return await layer(0, message);
+  } catch (e) {
+    if (e instanceof Skipping) return { aborted: false, result: undefined, error: e.error };
+    throw e;
+  }
+}
+
+/** BUS-32: an onion chain, whose failing `before` hook still runs the `after` hooks of the middleware before it. */
+export class OnionMiddleware extends InMemoryBus {
+  protected onion = { unwind: true, ownLayer: false };
+
+  override async publish(t: string, payload: unknown): Promise<void> {
+    const subscribers = this.subscriptions.filter((s) => s.eventType === t);
+    const outcome = await onionPipeline(this.middleware, { type: t, category: 'event', payload }, async (m) => {
+      await Promise.all(subscribers.map(async (s) => { try { await s.handler(m); } catch { /* BUS-24 */ } }));
+      return undefined;
+    }, this.onion);
+    if (!outcome.aborted && outcome.error) throw outcome.error;
+  }
+
+  override async send(t: string, payload: unknown): Promise<void> {
+    const entry = this.handlers.get(t);
+    const outcome = await onionPipeline(this.middleware, { type: t, category: 'command', payload }, async (m) => {
+      if (entry) await entry.handler(m);
+      return undefined;
+    }, this.onion);
+    if (outcome.aborted) throw abortedError(t);
+    if (outcome.error) throw outcome.error;
+  }
+
+  override async query(t: string, payload: unknown, o: { timeoutMs?: number } = {}): Promise<unknown> {
+    const entry = this.handlers.get(t);
+    const outcome = await onionPipeline(this.middleware, { type: t, category: 'query', payload }, async (m) => {
+      if (!entry) throw new BusError('NO_HANDLER', t);
+      return withTimeout(Promise.resolve().then(() => entry.handler(m)), o.timeoutMs || this.queryTimeoutMs, t);
+    }, this.onion);
+    if (outcome.aborted) throw abortedError(t);
+    if (outcome.error) throw outcome.error;
+    return outcome.result;
+  }
+}
+
+/**
+ * Not broken: an onion chain done right (a failing `before` hook skips every `after` hook), whose `after`
+ * hooks each see the message their own layer received. No case may fail it (no false verdicts).
+ */
+export class ConformingOnion extends OnionMiddleware {
+  protected override onion = { unwind: false, ownLayer: true };
+}
+
+/** BUS-32: publish swallows every failure, a `before` hook's included (BUS-24 read as "publish never fails"). */
+export class PublishNeverFails extends InMemoryBus {
+  override async publish(t: string, payload: unknown): Promise<void> {
+    try {
+      await super.publish(t, payload);
+    } catch {
+      // swallowed
+    }
+  }
+}
+
+/** BUS-26, BUS-28: without a handler, send returns and query fails before any middleware runs. */
+export class NoHandlerSkipsMiddleware extends InMemoryBus {
+  override async send(t: string, payload: unknown): Promise<void> {
+    if (!this.handlers.has(t)) return;
+    return super.send(t, payload);
+  }
+
+  override async query(t: string, payload: unknown, o?: { timeoutMs?: number }): Promise<unknown> {
+    if (!this.handlers.has(t)) throw new BusError('NO_HANDLER', `no handler for ${t}`);
+    return super.query(t, payload, o);
+  }
+}
+
+/** The coordinator's own table of services (private in the reference), for defects of the load counter. */
+function servicesOf(c: Coordinator): Map<string, { load: number }> {
+  return (c as unknown as { services: Map<string, { load: number }> }).services;
+}
+
+/** SVC-5: the load is lowered only when a dispatch succeeds; a failed or timed-out one keeps its slot. */
+export class LoadKeptOnFailure extends Coordinator {
+  override async dispatch(t: DispatchTarget, payload: unknown): Promise<DispatchResult> {
+    try {
+      return await super.dispatch(t, payload);
+    } catch (e) {
+      const code = asBusError(e).code;
+      const s = servicesOf(this).get(t.service_name);
+      if (s && (code === 'HANDLER_FAILED' || code === 'TIMEOUT')) s.load++; // undoes the reference's lowering
+      throw e;
+    }
+  }
+}
+
+/** SVC-2: the listing gives every service the load it was registered with (0), not its current load. */
+export class ListingWithoutLoad extends Coordinator {
+  override async listServices(filter?: { service_type?: string; healthy_only?: boolean }): Promise<ServiceDescriptor[]> {
+    return (await super.listServices(filter)).map((s) => ({ ...s, current_load: 0 }));
+  }
+}
+
+/** SVC-7: `max_retries || 3`: a target's max_retries 0 is taken as absent, so a failing dispatch is tried 4 times. */
+export class ZeroRetriesMeansDefault extends Coordinator {
+  override async dispatch(t: DispatchTarget, payload: unknown): Promise<DispatchResult> {
+    return super.dispatch({ ...t, max_retries: t.max_retries || 3 }, payload);
+  }
+}
+
+/** SVC-7: a target without max_retries is not retried (the default taken as 0 instead of 3). */
+export class AbsentRetriesMeansNone extends Coordinator {
+  override async dispatch(t: DispatchTarget, payload: unknown): Promise<DispatchResult> {
+    return super.dispatch({ ...t, max_retries: t.max_retries ?? 0 }, payload);
+  }
+}
+
+/** SVC-10: a target without priority ranks first (the zero value of a rank table, or indexOf's -1). */
+export class AbsentPriorityFirst extends Coordinator {
+  override async dispatch(t: DispatchTarget, payload: unknown): Promise<DispatchResult> {
+    return super.dispatch({ ...t, priority: t.priority ?? 'realtime' }, payload);
   }
 }
