@@ -3,6 +3,7 @@ import { CaseFailure } from '../cases/model.js';
 import { fails, ok, type BusDriver } from './driver.js';
 import { expectEqual, labels, logUntil, readLog, started, steps } from './checks.js';
 import type { BusCaseDef } from './cases-model.js';
+import type { ErrorName } from '../../spec/generated/catalog.js';
 import type { Behaviour, Command } from '../../reference/bus/adapter/protocol.js';
 
 const record: Behaviour = { kind: 'return', value: null };
@@ -224,7 +225,7 @@ export const BUS_CASES: BusCaseDef[] = [
       for (const cmd of operations) {
         const r = await d.call(cmd);
         if (r.ok) throw new CaseFailure(`[BUS-32] ${cmd.op} succeeded (${JSON.stringify(r.value)}) although a before hook failed: it must fail with that hook's error`, 'UNAUTHORIZED', 'success');
-        expectEqual(`[BUS-32] the error ${cmd.op} failed with (the failed hook's, unchanged)`, { code: 'UNAUTHORIZED', message: 'no token for this operation' }, { code: r.error.code as string, message: r.error.message });
+        expectEqual(`[BUS-32] the error ${cmd.op} failed with (the failed hook's, unchanged)`, { code: 'UNAUTHORIZED' satisfies ErrorName, message: 'no token for this operation' }, { code: r.error.code as string, message: r.error.message });
         expectEqual(`[BUS-32] what ran for ${cmd.op} (later hooks, the ${cmd.op === 'publish' ? 'subscribers' : 'handler'} and every after hook skipped)`, ['outer/before', 'guard/before'], steps(await readLog(d)));
       }
     },

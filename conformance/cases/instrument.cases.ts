@@ -411,7 +411,7 @@ export const instrumentCases = (): Case[] => [
           checkTrace(traceOf(m.payload as Record<string, unknown>), 1);
           continue;
         }
-        if (m.name !== 'ERROR' || (m.payload as { code?: string }).code !== 'TIMEOUT') throw new CaseFailure(`scope_acquire with trigger ${source}, which never arrives, was answered ${describeAnswer(m)} (INS-17: ERROR TIMEOUT once its timeout has passed)`, 'ERROR TIMEOUT', describeAnswer(m));
+        if (m.name !== 'ERROR' || (m.payload as { code?: string }).code !== ('TIMEOUT' satisfies ErrorName)) throw new CaseFailure(`scope_acquire with trigger ${source}, which never arrives, was answered ${describeAnswer(m)} (INS-17: ERROR TIMEOUT once its timeout has passed)`, 'ERROR TIMEOUT', describeAnswer(m));
         const ms = (m.payload as { details?: { timeout_ms?: number } }).details?.timeout_ms;
         if (ms !== timeout * 1000) throw new CaseFailure(`TIMEOUT for trigger ${source} carries details.timeout_ms ${ms} (INS-7)`, String(timeout * 1000), String(ms));
         // A lower bound only: a loaded machine makes the answer later, never earlier.
