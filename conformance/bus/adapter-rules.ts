@@ -75,4 +75,21 @@ export const ADAPTER_CASES: BusCaseDef[] = [
       if (status.code !== 0) throw new CaseFailure(`the adapter exited with ${status.signal ?? `status ${status.code}`} when its standard input ended`, 'exit status 0', String(status.signal ?? status.code));
     },
   },
+  {
+    id: 'bus-adapter/exit-at-end-of-input-with-work-pending',
+    statements: ['BUSA-4'],
+    process: true,
+    async run(d) {
+      // A query whose handler never finishes is still open when the input ends: the adapter must exit anyway,
+      // not when the query's own timeout (30 s by default) fires.
+      await ok(d, { op: 'register_handler', message_type: 'stuck', category: 'query', label: 'stuck', behaviour: { kind: 'never' } });
+      const pending = d.call({ op: 'query', message_type: 'stuck', payload: null });
+      pending.catch(() => undefined);
+      // Lines are read in order: once this later one is answered, the query has been read and is running.
+      await ok(d, { op: 'has_handler', message_type: 'stuck' });
+      const status = await (d as ProcessDriver).endInput(EXIT_BOUND_MS);
+      if (status === null) throw new CaseFailure(`the adapter still runs ${EXIT_BOUND_MS} ms after its standard input ended, a query it had read still open`, 'exit status 0', 'still running');
+      if (status.code !== 0) throw new CaseFailure(`the adapter exited with ${status.signal ?? `status ${status.code}`} when its standard input ended, a query still open`, 'exit status 0', String(status.signal ?? status.code));
+    },
+  },
 ];

@@ -36,7 +36,7 @@ describe('bus adapter processes', () => {
   it('the reference TypeScript adapter passes the adapter cases', async () => {
     const { code, results } = await run(tsx('reference/cli.ts', 'bus-adapter'), [...ADAPTER_CASES, ...DEFECT_CASES]);
     expect(results.filter((r) => r.outcome !== 'pass').map((r) => `${r.id}: ${r.message}`)).toEqual([]);
-    expect(results).toHaveLength(5 + DEFECT_CASES.length);
+    expect(results).toHaveLength(6 + DEFECT_CASES.length);
     expect(code).toBe(0);
   }, 90_000);
 
@@ -48,6 +48,7 @@ describe('bus adapter processes', () => {
     // A reply of the wrong shape fails its case (checked against spec/bus/adapter.schema.json), never the harness.
     ['messageless-errors', 'bus-adapter/error-code-from-registry'],
     ['exit-1-at-eof', 'bus-adapter/exit-zero-at-end-of-input'],
+    ['exit-when-timers-end', 'bus-adapter/exit-at-end-of-input-with-work-pending'],
     ['accepts-over-limit', 'coordinator-semantics/dispatch-check-order'],
     // Issue 13 item 7: the first dispatch's reply timer fires after the case failed; the run goes on.
     ['queues-over-limit', 'coordinator-semantics/dispatch-check-order'],

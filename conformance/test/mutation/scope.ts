@@ -17,6 +17,7 @@ export const SKIPPED_ON_REFERENCE: ReadonlyMap<string, string> = new Map([
   ['coordinator-semantics/priority-order', 'a bus adapter that declares same-turn only'],
   ['bus-adapter/one-line-per-line', 'a bus adapter process (--exec) only'],
   ['bus-adapter/exit-zero-at-end-of-input', 'a bus adapter process (--exec) only'],
+  ['bus-adapter/exit-at-end-of-input-with-work-pending', 'a bus adapter process (--exec) only'],
 ]);
 
 /**

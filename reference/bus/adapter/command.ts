@@ -20,8 +20,10 @@ export function runBusAdapterCommand(o: { host?: string; port?: string; token?: 
   } else {
     session = new AdapterSession(inProcessFactory(), { name: 'concord-bus', language: 'typescript', version: '0.1.0', features: TS_FEATURES });
   }
+  // BUSA-4: exit once the input ended and the replies written so far are flushed, not when the timers of
+  // work still open (a query's 30 s timeout) would let the event loop end.
   void runBusAdapter(session, process.stdin, process.stdout).then((code) => {
-    process.exitCode = code;
+    process.stdout.write('', () => process.exit(code));
   });
   return 0;
 }
