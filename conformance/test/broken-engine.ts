@@ -22,6 +22,13 @@
  *   error-details-dropped its ERRORs lose `details` (BODY-3: INVALID_HEADER's path)
  *   v1.0                 its INIT offers protocol 1.0 (a sound engine of 1.0: VER-2 gives it 1.0)
  *   v1.0-cached          the same, and every REASONING_RESPONSE carries `cached`, a field of 1.1 (VER-3)
+ *   state-update-clamps  a STATE_UPDATE weight outside [-1048576, 1048576] is clamped and applied, not refused (ENG-5)
+ *   state-update-count-only a STATE_UPDATE is checked for the layer's element count, not its shape: a transposed matrix is applied (ENG-5)
+ *   lr-q-zero            a FEEDBACK learning_rate below 1/65536 gives l_q = floor(l x 65536) = 0, not max(1, 0): the update changes no weight (ENG-3)
+ *   mtl-default-rate     TEACHER_SYNC rates use the default lr_q 655, not the learning rate PARAMETER_SYNC set (ENG-8)
+ *   cache-ignores-mtl    reasoning results are cached by encoding and context, emptied by FEEDBACK, STATE_UPDATE and PARAMETER_SYNC but not by MTL_COORDINATE (ENG-2, ENG-8)
+ *   nonfinite-learned-as-zero the learning path skips the finiteness check: a FEEDBACK or MTL_COORDINATE encoding's non-finite elements are read as 0 and the update applied (ENG-3, ENG-8)
+ *   failed-feedback-counts a FEEDBACK refused for a non-finite element still adds 1 to the version (ENG-3)
  */
 import { PassThrough, Transform } from 'node:stream';
 import { serveStdio } from '../../reference/engine/stdio.js';
@@ -32,6 +39,7 @@ import { messageByCode } from '../../reference/codec/catalog.js';
 import { ProtocolError } from '../../reference/codec/errors.js';
 import { NDArray } from '../../reference/codec/ndarray.js';
 import { hashEncode } from '../../reference/engine/encoder.js';
+import { coordinate, type TeacherConfidence } from '../../reference/engine/mtl.js';
 import { decodeMessage, encodeMessageFrame, type Message, type OutgoingMessage } from '../../reference/codec/message.js';
 import type { MessageName } from '../../spec/generated/catalog.js';
 
@@ -52,6 +60,49 @@ let held: Uint8Array | undefined;
 const asked = new Map<string, string>();
 /** Memory keys the engine was given (memory-keeps-first). */
 const stored = new Set<string>();
+/** cache-ignores-mtl: results by encoding and context, and the key of each request on its way. */
+const cache = new Map<string, unknown>();
+const cacheKeyOf = new Map<string, string>();
+/** mtl-default-rate: the teachers of each MTL_COORDINATE by request id. */
+const teachersOf = new Map<string, TeacherConfidence[]>();
+/** failed-feedback-counts: refused FEEDBACKs the version counted, since the last version set outright. */
+let uncounted = 0n;
+/** nonfinite-learned-as-zero: the encoding with its non-finite elements as 0 (itself when it has none). */
+const zeroed = (e: unknown): unknown => {
+  if (!(e instanceof NDArray) || Array.from(e.data as ArrayLike<number>).every(Number.isFinite)) return e;
+  return NDArray.from('<f4', e.shape, Array.from(e.data as ArrayLike<number>, (v) => (Number.isFinite(v) ? v : 0)));
+};
+/** The inbound defects that rewrite or answer a request; true when the request was dealt with. */
+function rewritten(m: Message): boolean {
+  const p = (m.payload ?? {}) as Record<string, unknown>;
+  const forward = (payload: Record<string, unknown>): true => { toEngine.write(again(m, payload)); return true; };
+  if (defect === 'state-update-clamps' && m.name === 'STATE_UPDATE') {
+    const w = p['weights'] as NDArray;
+    const values = Array.from(w.data as ArrayLike<number>);
+    if (w.dtype.endsWith('i4') && values.some((x) => Math.abs(x) > 1048576)) return forward({ ...p, weights: NDArray.from('<i4', w.shape, values.map((x) => Math.max(-1048576, Math.min(1048576, x)))) });
+  }
+  if (defect === 'state-update-count-only' && m.name === 'STATE_UPDATE') {
+    const w = p['weights'] as NDArray;
+    const layer = p['layer'] as number;
+    const shape = [[512, 64], [256, 512], [128, 256]][layer];
+    if (shape && w.shape.length === 2 && w.shape[0]! * w.shape[1]! === shape[0]! * shape[1]! && w.shape[0] !== shape[0]) return forward({ ...p, weights: new NDArray(w.dtype, shape, w.data) });
+  }
+  if (defect === 'lr-q-zero' && m.name === 'FEEDBACK' && typeof p['learning_rate'] === 'number' && Math.floor(p['learning_rate'] * 65536) === 0) return forward({ ...p, reward: 0 });
+  if (defect === 'mtl-default-rate' && m.name === 'MTL_COORDINATE') teachersOf.set(m.header.id, p['teacher_outputs'] as TeacherConfidence[]);
+  if (defect === 'cache-ignores-mtl') {
+    if (['FEEDBACK', 'STATE_UPDATE', 'PARAMETER_SYNC'].includes(m.name)) cache.clear();
+    if (m.name === 'REASONING_REQUEST') {
+      const e = p['encoding'] as NDArray;
+      const key = `${Array.from(e.data as ArrayLike<number>).join(',')}|${String(p['context'])}`;
+      const hit = cache.get(key);
+      if (hit !== undefined) { out(frame('REASONING_RESPONSE', m.header.id, hit)); return true; }
+      cacheKeyOf.set(m.header.id, key);
+    }
+  }
+  if (defect === 'nonfinite-learned-as-zero' && (m.name === 'FEEDBACK' || m.name === 'MTL_COORDINATE') && zeroed(p['encoding']) !== p['encoding']) return forward({ ...p, encoding: zeroed(p['encoding']) });
+  if (defect === 'failed-feedback-counts' && (m.name === 'STATE_UPDATE' || (m.name === 'PARAMETER_SYNC' && p['state_version'] !== undefined))) uncounted = 0n;
+  return false;
+}
 process.stdin.on('data', (chunk: Buffer) => {
   for (const body of inDecoder.push(chunk)) {
     let m: Message;
@@ -68,6 +119,7 @@ process.stdin.on('data', (chunk: Buffer) => {
     }
     asked.set(m.header.id, m.name);
     if (defect === 'responses-dropped' && messageByCode(body[0]!)?.kind === 'response' && m.name !== 'INIT_ACK') continue;
+    if (rewritten(m)) continue;
     if (m.name === 'MEMORY_UPDATE' && defect === 'mem-internal') { out(frame('ERROR', m.header.id, { code: 'INTERNAL', message: 'memory is broken', definite: false })); continue; }
     if (m.name === 'MEMORY_UPDATE' && defect === 'mem-two-answers') {
       out(frame('ACK', m.header.id, {}));
@@ -125,6 +177,16 @@ fromEngine.pipe(new Transform({
       if (m.name === 'ERROR' && defect === 'error-details-dropped') {
         const { details: _dropped, ...rest } = p;
         this.push(again(m, rest));
+        continue;
+      }
+      if (m.name === 'REASONING_RESPONSE' && defect === 'cache-ignores-mtl' && cacheKeyOf.has(m.header.re ?? '')) cache.set(cacheKeyOf.get(m.header.re!)!, p);
+      if (m.name === 'ERROR' && defect === 'failed-feedback-counts' && asked.get(m.header.re ?? '') === 'FEEDBACK' && p['code'] === 'INVALID_ARRAY') uncounted += 1n;
+      if ((m.name === 'ACK' || m.name === 'TEACHER_SYNC') && defect === 'failed-feedback-counts' && uncounted > 0n && p['state_version'] !== undefined) {
+        this.push(again(m, { ...p, state_version: BigInt(p['state_version'] as bigint) + uncounted }));
+        continue;
+      }
+      if (m.name === 'TEACHER_SYNC' && defect === 'mtl-default-rate' && teachersOf.has(m.header.re ?? '')) {
+        this.push(again(m, { ...p, learning_rates: coordinate(teachersOf.get(m.header.re!)!, 655).learningRates }));
         continue;
       }
       if (m.name === 'BATCH_REASONING_RSP' && defect === 'batch-drop-last') this.push(again(m, { results: (p['results'] as unknown[]).slice(0, -1) }));

@@ -72,6 +72,13 @@ describe('the engine suite', () => {
     ['double-answer', 'engine/unified-one-answer-naming-engines'],
     ['responses-dropped', 'requests/engine-unsolicited-response/pong'],
     ['error-details-dropped', 'errors/engine-refuses/header/id-missing'],
+    ['state-update-clamps', 'engine/state-update-limits'],
+    ['state-update-count-only', 'engine/state-update-limits'],
+    ['lr-q-zero', 'engine/feedback-learning-rate-edges'],
+    ['mtl-default-rate', 'engine/mtl-rates-follow-learning-rate'],
+    ['cache-ignores-mtl', 'engine/reason-after-each-change'],
+    ['nonfinite-learned-as-zero', 'engine/non-finite-changes-nothing'],
+    ['failed-feedback-counts', 'engine/non-finite-changes-nothing'],
   ])('fails an engine broken by %s in %s', async (defect, id) => {
     const { results } = await run(broken(defect), [id]);
     expect(results.map((r) => `${r.id}: ${r.outcome}`)).toEqual([`${id}: fail`]);
