@@ -209,7 +209,7 @@ export class Coordinator implements ServiceCoordinator {
   }
 
   private async attempts(service: Service, handler: DispatchHandler, target: DispatchTarget, payload: unknown): Promise<DispatchResult> {
-    const timeoutMs = target.timeout_ms ?? DEFAULT_DISPATCH_TIMEOUT_MS;
+    const timeoutMs = target.timeout_ms || DEFAULT_DISPATCH_TIMEOUT_MS; // SVC-6: absent or 0 is the default
     const maxRetries = target.max_retries ?? DEFAULT_MAX_RETRIES;
     let last: BusError | undefined;
     for (let attempt = 1; attempt <= maxRetries + 1; attempt++) {

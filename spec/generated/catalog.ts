@@ -6239,7 +6239,7 @@ export const STATEMENTS: readonly { readonly id: string; readonly section: strin
     "id": "SVC-6",
     "section": "coordinator-semantics",
     "level": "required",
-    "text": "A coordinator MUST bound each attempt by the target's `timeout_ms` (300,000 ms when absent) and end the dispatch with `TIMEOUT` naming it when an attempt times out, without retrying (B10)."
+    "text": "A coordinator MUST bound each attempt by the target's `timeout_ms` (300,000 ms when absent or 0, 0 never meaning \"expire now\", as for BUS_QUERY in BUS-13) and end the dispatch with `TIMEOUT` naming it when an attempt times out, without retrying (B10)."
   },
   {
     "id": "SVC-7",

@@ -65,7 +65,7 @@ export class WireCoordinator implements ServiceCoordinator {
   }
 
   async dispatch(t: DispatchTarget, payload: unknown): Promise<DispatchResult> {
-    const timeoutMs = t.timeout_ms ?? DEFAULT_DISPATCH_TIMEOUT_MS;
+    const timeoutMs = t.timeout_ms || DEFAULT_DISPATCH_TIMEOUT_MS; // SVC-6: absent or 0 is the default (the wire's minimum is 1)
     const retries = t.max_retries ?? DEFAULT_MAX_RETRIES;
     // The whole dispatch, every attempt and backoff included, plus a margin: the broker answers first.
     const bound = (timeoutMs + 1000) * (retries + 1) + retries * MAX_BACKOFF_MS + 5000;
