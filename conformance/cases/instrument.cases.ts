@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { performance } from 'node:perf_hooks';
 import { NDArray } from '../../reference/codec/index.js';
-import type { Message } from '../../reference/codec/message.js';
+import { encodeMessageFrame, type Message } from '../../reference/codec/message.js';
 import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
 import type { CaseContext } from './context.js';
 import { startWorker, gone, leftBehind, type StartedWorker } from './instrument-worker.js';
@@ -546,6 +546,41 @@ export const instrumentCases = (): Case[] => [
       const code = await w.exited();
       if (code !== 0) throw new CaseFailure(`the worker exited with ${code} after shutdown (INS-13)`, '0', String(code));
       await expectNoDescendants(w, 'after shutdown');
+    }),
+  }),
+  defineCase({
+    id: 'instrument-worker/commands-after-shutdown-refused',
+    statements: ['INS-13', 'INS-2', 'INS-1'],
+    run: (ctx) => withWorker(ctx, async (w) => {
+      // shutdown with commands pipelined behind it: each one the worker read must get ERROR SHUTTING_DOWN, in
+      // order, and none may run; which of them it read before it stopped reading is its own, so the answered
+      // ones must be the first ones. Then final with exit_code 0.
+      // In one write: a worker reading its input in one read holds them all when it answers shutdown.
+      const pipeline: [string, string, Record<string, unknown>?][] = [['sd-before', 'ping'], ['sd-shutdown', 'shutdown'], ['sd-after-1', 'ping'], ['sd-after-2', 'pid_set_setpoint', { channel: 'pid0', value: 0.25 }], ['sd-after-3', 'sampler_read', { channel: 'in1' }]];
+      const route = w.dst !== undefined ? { dst: w.dst } : { src: 'concord-conformance' };
+      w.conn.sendRaw(Buffer.concat(pipeline.map(([id, command, params]) => encodeMessageFrame({ type: 'INSTRUMENT_COMMAND', header: { id, ...route }, payload: params ? { command, params } : { command } }))), 'ping, shutdown and three commands behind it, in one write');
+      const [before, shutdown, ...after] = pipeline.map(([id]) => id) as [string, string, ...string[]];
+      await answerTo(ctx, w, before, 'the answer to the ping before shutdown');
+      const answer = await answerTo(ctx, w, shutdown, 'INSTRUMENT_RESPONSE to shutdown');
+      if (answer.name !== 'INSTRUMENT_RESPONSE') throw new CaseFailure(`shutdown was answered ${describeAnswer(answer)} (INS-13)`, 'INSTRUMENT_RESPONSE', describeAnswer(answer));
+      let refused = 0;
+      for (;;) {
+        const m = await ctx.expectMessage(w.conn, `ERROR SHUTTING_DOWN for the commands after shutdown, or INSTRUMENT_EVENT final (INS-13)`, (x) => x.name === 'INSTRUMENT_RESPONSE' || x.name === 'ERROR' || x.name === 'INSTRUMENT_EVENT');
+        if (m.name === 'INSTRUMENT_EVENT') {
+          const f = m.payload as { event: string; exit_code?: number };
+          if (f.event !== 'final' || f.exit_code !== 0) throw new CaseFailure(`after shutdown and ${refused} refused command(s), an event ${JSON.stringify(f)} (INS-13: final with exit_code 0)`, 'final 0', JSON.stringify(f));
+          break;
+        }
+        const id = after[refused];
+        if (id === undefined) throw new CaseFailure(`after shutdown and the ${after.length} commands behind it were refused, the worker answered again: ${describeAnswer(m)}`, 'INSTRUMENT_EVENT final', describeAnswer(m));
+        if (m.header.re !== id) throw new CaseFailure(`after shutdown the worker answered re=${JSON.stringify(m.header.re)} where the next command behind shutdown was ${JSON.stringify(id)} (INS-2: answers in the order received)`, id, String(m.header.re));
+        if (m.name !== 'ERROR' || (m.payload as { code?: string }).code !== ('SHUTTING_DOWN' satisfies ErrorName)) throw new CaseFailure(`command ${refused + 1} behind shutdown was answered ${describeAnswer(m)} (INS-13: ERROR SHUTTING_DOWN, the command not carried out)`, 'ERROR SHUTTING_DOWN', describeAnswer(m));
+        refused++;
+      }
+      if (w.via === 'stdio') await ctx.expectClosed(w.conn, 'the worker closing its output after final');
+      if (!(await gone(w.pid, EXIT_MS))) throw new CaseFailure(`the worker (PID ${w.pid}) still runs ${EXIT_MS} ms after final (INS-13)`);
+      const code = await w.exited();
+      if (code !== 0) throw new CaseFailure(`the worker exited with ${code} after shutdown (INS-13)`, '0', String(code));
     }),
   }),
   // A worker that logs a framing fault and reads on (its input can no longer be trusted), or that exits

@@ -17,6 +17,8 @@
  *   integers-only          an integer parameter written 64.0 or 6.4e1 is refused with INVALID_PARAMS (ENC-14)
  *   ignores-set-trigger    scope_set_trigger is answered but changes nothing: every acquire without its own trigger fires at once (INS-17)
  *   timeout-at-once        an acquire whose trigger never arrives is answered TIMEOUT at once, not after its timeout (INS-17)
+ *   runs-after-shutdown    a command read after shutdown is carried out and answered INSTRUMENT_RESPONSE, not SHUTTING_DOWN (INS-13)
+ *   final-first            the final event goes out before the SHUTTING_DOWN answers of the commands behind shutdown (INS-13, INS-1)
  * The proxy ends with the mock, with its exit status. It reads the commands as they pass, for the defects
  * that depend on them, the bytes passing unchanged; a fault of the framing ends that reading (under
  * ignores-set-trigger, which rewrites commands and passes on only what it read, it ends the input).
@@ -46,6 +48,8 @@ const spelledAsFloat = new Set<string>();
 /** The scope's trigger as the commands set it, and the ids this proxy answered itself (the mock's answer to them is dropped). */
 let trigger: string = instrumentSpec().initial.scope.trigger_source;
 const answeredHere = new Set<string>();
+/** final-first: the SHUTTING_DOWN answers held until the final event is out. */
+const heldBack: Uint8Array[] = [];
 const commands = new FrameDecoder();
 let readable = true;
 process.stdin.on('data', (chunk: Buffer) => {
@@ -132,6 +136,20 @@ child.stdout.on('data', (chunk: Buffer) => {
       p['data'] = defect === 'sampler-reads-zero' ? 0 : broken(p['data'], input, 0);
     }
     if (m.header.re !== undefined && answeredHere.delete(m.header.re)) continue;
+    const shuttingDown = m.name === 'ERROR' && p['code'] === 'SHUTTING_DOWN';
+    if (defect === 'runs-after-shutdown' && shuttingDown && m.header.re !== undefined) {
+      again({ command: paramsOf.get(m.header.re)?.command ?? 'ping', data: null }, 'INSTRUMENT_RESPONSE');
+      continue;
+    }
+    if (defect === 'final-first' && shuttingDown) {
+      heldBack.push(body);
+      continue;
+    }
+    if (defect === 'final-first' && m.name === 'INSTRUMENT_EVENT' && p['event'] === 'final') {
+      again(m.payload);
+      for (const b of heldBack.splice(0)) process.stdout.write(encodeFrame(b));
+      continue;
+    }
     const asked = m.header.re === undefined ? undefined : paramsOf.get(m.header.re);
     if (m.name === 'ERROR' && p['code'] === 'INVALID_PARAMS' && asked !== undefined) {
       const details = p['details'] as { param?: string } | undefined;

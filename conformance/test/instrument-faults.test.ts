@@ -1,7 +1,7 @@
 /**
  * The instrument fault-injection cases (INS-8, INS-21), the mock's signal model (INS-18), its triggers
- * (INS-17) and the checks of parameters (INS-14, ENC-14) pass the reference mock and the Python worker and
- * fail a worker broken each way they target (broken-instrument.ts).
+ * (INS-17), commands after shutdown (INS-13) and the checks of parameters (INS-14, ENC-14) pass the
+ * reference mock and the Python worker and fail a worker broken each way they target (broken-instrument.ts).
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -24,7 +24,8 @@ const CLIPPED = 'instrument-worker/inputs-clipped';
 const IN_ORDER = 'instrument-worker/invalid-params-named-in-order';
 const ZERO_FRACTION = 'instrument-worker/integer-params-with-a-fraction-of-zero';
 const TRIGGERS = 'instrument-worker/every-trigger-source';
-const PASSING = [INS21, INS8, UNROUTED, SUMMED, CLIPPED, IN_ORDER, ZERO_FRACTION, TRIGGERS].sort();
+const AFTER_SHUTDOWN = 'instrument-worker/commands-after-shutdown-refused';
+const PASSING = [INS21, INS8, UNROUTED, SUMMED, CLIPPED, IN_ORDER, ZERO_FRACTION, TRIGGERS, AFTER_SHUTDOWN].sort();
 
 async function run(exec: string[], ids: string[]): Promise<CaseResult[]> {
   const lines: string[] = [];
@@ -64,6 +65,8 @@ describe('the instrument cases of injected faults, the signal model and paramete
     ['integers-only', ZERO_FRACTION],
     ['ignores-set-trigger', TRIGGERS],
     ['timeout-at-once', TRIGGERS],
+    ['runs-after-shutdown', AFTER_SHUTDOWN],
+    ['final-first', AFTER_SHUTDOWN],
   ])('fail a worker broken by %s in %s', async (defect, id) => {
     const results = await run(broken(defect), [id]);
     expect(results.map((r) => `${r.id}: ${r.outcome}`)).toEqual([`${id}: fail`]);

@@ -93,12 +93,16 @@ export class WorkerSession {
         bodies = this.decoder.push(chunk);
       } catch (e) {
         for (const body of (e as ProtocolError).framesBefore ?? []) this.onBody(body);
+        if (!this.busy && !this.ended) this.pump(); // the frames before the fault are answered first
         this.refuse(e);
         return;
       }
       for (const body of bodies) if (!this.ended) this.onBody(body);
     } finally {
       this.batching = false;
+      // The commands of one read are all queued before any is answered, so that those behind a
+      // `shutdown` were read and get SHUTTING_DOWN (INS-13) instead of being dropped by the end.
+      if (!this.busy && !this.ended) this.pump();
       this.flush();
     }
   }
@@ -209,7 +213,7 @@ export class WorkerSession {
 
   private enqueue(item: Item): void {
     this.queue.push(item);
-    if (!this.busy) this.pump();
+    if (!this.busy && !this.batching) this.pump();
   }
 
   /** Answers queued items in order; a delayed answer holds back every later one. */
