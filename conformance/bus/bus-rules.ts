@@ -250,6 +250,38 @@ export const BUS_CASES: BusCaseDef[] = [
     },
   },
   {
+    id: 'bus-semantics/after-error-fails-a-successful-operation',
+    statements: ['BUS-33', 'BUS-16'],
+    async run(d) {
+      // The handler (or the subscriber) succeeds and the inner after hook returns an error: that error
+      // becomes the running error, the outer after hook sees it, and the operation fails with it as it is.
+      // A bus whose after hook can only replace an error already there (or that returns the handler's
+      // result whenever there is one) ends the operation in success.
+      await handler(d, 'q', 'h', { kind: 'return', value: 'handler' });
+      await handler(d, 'c', 'hc', { kind: 'return', value: null }, 'command');
+      await ok(d, { op: 'subscribe', event_type: 'e', label: 's' });
+      await ok(d, { op: 'add_middleware', label: 'outer' });
+      await ok(d, { op: 'add_middleware', label: 'veto', after: { kind: 'error', code: 'UNAUTHORIZED', message: 'vetoed after the fact' } });
+      const operations: [Command, string][] = [
+        [{ op: 'query', message_type: 'q', payload: 1 }, 'h/handler'],
+        [{ op: 'send', message_type: 'c', payload: 2 }, 'hc/handler'],
+        [{ op: 'publish', event_type: 'e', payload: 3 }, 's/subscriber'],
+      ];
+      for (const [cmd, core] of operations) {
+        const r = await d.call(cmd);
+        const log = await readLog(d);
+        const what = cmd.op === 'publish' ? 'subscriber' : 'handler';
+        expectEqual(`[BUS-30, BUS-33] what ran for ${cmd.op} after its before hooks (the ${what}, then both after hooks in reverse order)`, [core, 'veto/after', 'outer/after'], steps(log.filter((e) => e.role !== 'before')));
+        // BUS-33 says it of a query, BUS-16 of every operation ("the operation returning the last one").
+        const tag = cmd.op === 'query' ? 'BUS-33' : 'BUS-33, BUS-16';
+        if (r.ok) throw new CaseFailure(`[${tag}] ${cmd.op} succeeded (${JSON.stringify(r.value)}) although an after hook returned an error after the ${what} succeeded: it must fail with that error`, 'UNAUTHORIZED' satisfies ErrorName, 'success');
+        expectEqual(`[${tag}] the error ${cmd.op} failed with (the after hook's, unchanged)`, { code: 'UNAUTHORIZED' satisfies ErrorName, message: 'vetoed after the fact' }, { code: r.error.code as string, message: r.error.message });
+        const outer = log.find((e) => e.role === 'after' && e.label === 'outer');
+        expectEqual(`[BUS-33] the running error the outer after hook saw for ${cmd.op} (the one the inner hook returned after the ${what} succeeded)`, 'UNAUTHORIZED' satisfies ErrorName, outer?.error ?? null);
+      }
+    },
+  },
+  {
     id: 'bus-semantics/routing-key-before-middleware',
     statements: ['BUS-34', 'BUS-17'],
     async run(d) {
@@ -259,6 +291,24 @@ export const BUS_CASES: BusCaseDef[] = [
       expectEqual('the handler\'s result', 'rewritten', await ok(d, { op: 'query', message_type: 'a', payload: 'original' }));
       const handlers = (await readLog(d)).filter((e) => e.role === 'handler').map((e) => `${e.label}:${JSON.stringify(e.payload)}`);
       expectEqual('who handled what', ['A:"rewritten"'], handlers);
+    },
+  },
+  {
+    id: 'bus-semantics/routing-key-before-middleware-publish-and-send',
+    statements: ['BUS-34', 'BUS-17'],
+    async run(d) {
+      // As for a query (routing-key-before-middleware): a before hook that replaces an event's or a
+      // command's type changes what the subscribers or the handler receive, not which ones receive it.
+      await ok(d, { op: 'subscribe', event_type: 'a', label: 'SA' });
+      await ok(d, { op: 'subscribe', event_type: 'b', label: 'SB' });
+      await handler(d, 'a', 'HA', { kind: 'echo' }, 'command');
+      await handler(d, 'b', 'HB', { kind: 'echo' }, 'command');
+      await ok(d, { op: 'add_middleware', label: 'rewrite', before: { kind: 'replace', type: 'b', payload: 'rewritten' } });
+      const received = async (): Promise<string[]> => (await readLog(d)).filter((e) => e.role === 'subscriber' || e.role === 'handler').map((e) => `${e.label}:${JSON.stringify(e.payload)}`);
+      await ok(d, { op: 'publish', event_type: 'a', payload: 'original' });
+      expectEqual('[BUS-34] who received the event published as a (its type replaced by b before the subscribers ran)', ['SA:"rewritten"'], await received());
+      await ok(d, { op: 'send', message_type: 'a', payload: 'original' });
+      expectEqual('[BUS-34] who handled the command sent as a (its type replaced by b before the handler ran)', ['HA:"rewritten"'], await received());
     },
   },
   {

@@ -72,6 +72,36 @@ export const COORDINATOR_CASES: BusCaseDef[] = [
     },
   },
   {
+    id: 'coordinator-semantics/health-checked-before-load',
+    statements: ['SVC-3'],
+    async run(d) {
+      // dispatch-check-order refuses an unhealthy idle service and a healthy full one; a service that is
+      // both unhealthy and at its max_concurrent is refused for its health, checked first. (NO_HANDLER
+      // before OVERLOADED is out of reach: the adapter protocol registers every service with a handler.)
+      await register(d, 'single', { kind: 'gate', gate: 'g', value: 'done' }, { max_concurrent: 1 });
+      const first = started(d.call({ op: 'dispatch', target: { service_name: 'single', method: 'run', max_retries: 0 }, payload: 1 }));
+      const loadOf = async (): Promise<number | undefined> => (await ok<{ current_load?: number } | null>(d, { op: 'get_service', name: 'single' }))?.current_load;
+      let load = await loadOf();
+      // Until the dispatch has started (a bounded wait for a state, not a measurement: 500 polls of 10 ms or more).
+      for (let i = 0; i < 500 && load !== 1; i++) {
+        await new Promise((r) => setTimeout(r, 10));
+        load = await loadOf();
+      }
+      expectEqual('[SVC-5] the load of the service (max_concurrent 1) while its one dispatch is held', 1, load);
+      await ok(d, { op: 'set_health', name: 'single', healthy: false });
+      const refused = await d.call({ op: 'dispatch', target: { service_name: 'single', method: 'run', max_retries: 0 }, payload: 2 });
+      if (refused.ok) throw new CaseFailure(`[SVC-3] a dispatch to a service that is unhealthy and at its max_concurrent succeeded (${JSON.stringify(refused.value)})`, 'SERVICE_UNHEALTHY' satisfies ErrorName, 'success');
+      if (registryName(refused.error.code) !== ('SERVICE_UNHEALTHY' satisfies ErrorName)) {
+        throw new CaseFailure(`[SVC-3] a dispatch to a service that is unhealthy and at its max_concurrent was refused with ${refused.error.code} (${refused.error.message}): health is checked before load, so it must be SERVICE_UNHEALTHY`, 'SERVICE_UNHEALTHY' satisfies ErrorName, refused.error.code);
+      }
+      expectEqual('[SVC-3] service calls of the refused dispatch', [], (await readLog(d)).filter((e) => e.role === 'service' && e.payload === 2).map((e) => e.payload));
+      await ok(d, { op: 'set_health', name: 'single', healthy: true });
+      await ok(d, { op: 'open_gate', gate: 'g' });
+      const r = await first;
+      if (!r.ok) throw new CaseFailure(`the held dispatch failed with ${r.error.code} once released`, 'success', r.error.code);
+    },
+  },
+  {
     id: 'coordinator-semantics/load-bounded-and-restored',
     statements: ['SVC-4', 'SVC-5'],
     async run(d) {
@@ -136,6 +166,36 @@ export const COORDINATOR_CASES: BusCaseDef[] = [
       const e = await fails(d, { op: 'dispatch', target: { service_name: 'hung', method: 'run', timeout_ms: 50, max_retries: 3 }, payload: null }, 'TIMEOUT');
       expectEqual('the TIMEOUT names the timeout', 50, e.details?.['timeout_ms']);
       expectEqual('attempts made', 1, (await readLog(d)).filter((x) => x.role === 'service').length);
+    },
+  },
+  {
+    id: 'coordinator-semantics/zero-timeout-means-default',
+    statements: ['SVC-6'],
+    async run(d) {
+      // timeout_ms 0 is the default 300,000 ms, never "expire now": a dispatch whose service is held a
+      // while, then released, succeeds. A coordinator that bounds the attempt at 0 or 1 ms answers TIMEOUT
+      // while the service is still held.
+      await register(d, 'held', { kind: 'gate', gate: 'g', value: 'done' });
+      const running = started(d.call({ op: 'dispatch', target: { service_name: 'held', method: 'run', timeout_ms: 0, max_retries: 0 }, payload: null }));
+      let answered = false;
+      void running.then(() => (answered = true), () => (answered = true));
+      // Until the service was called (a bounded wait for a state: 500 polls of 10 ms or more) ...
+      let called = false;
+      for (let i = 0; i < 500 && !called && !answered; i++) {
+        called = (await readLog(d)).some((e) => e.role === 'service');
+        if (!called) await new Promise((r) => setTimeout(r, 10));
+      }
+      // ... and then a while longer: long past a bound of 0 or 1 ms, far within the default (a wait, not a measurement).
+      await new Promise((r) => setTimeout(r, 200));
+      if (answered) {
+        const early = await running;
+        const got = early.ok ? `success ${JSON.stringify(early.value)}` : `${early.error.code} (${early.error.message})`;
+        throw new CaseFailure(`[SVC-6] a dispatch with timeout_ms 0 ended with ${got} while its service was still held: 0 means the default 300,000 ms, never "expire now"`, 'pending until the service is released', got);
+      }
+      await ok(d, { op: 'open_gate', gate: 'g' });
+      const r = await running;
+      if (!r.ok) throw new CaseFailure(`[SVC-6] a dispatch with timeout_ms 0 failed with ${r.error.code} (${r.error.message}) once its service was released: 0 means the default 300,000 ms`, 'success', r.error.code);
+      expectEqual('[SVC-6, SVC-11] the result of the dispatch with timeout_ms 0', { result: 'done', attempts: 1 }, r.value);
     },
   },
   {

@@ -21,6 +21,12 @@
  *   zero-retries-means-default   max_retries 0 taken as absent, 3 retries made (SVC-7)
  *   absent-retries-means-none    an absent max_retries taken as 0 (SVC-7)
  *   absent-priority-first        a dispatch without priority ranked before realtime ones (SVC-10)
+ *   publish-routes-after-middleware   subscribers looked up by the type a before hook left (BUS-34)
+ *   send-routes-after-middleware      the command handler looked up by the type a before hook left (BUS-34)
+ *   after-error-only-replaces-an-error   an after hook's error dropped when the handler succeeded (BUS-33)
+ *   load-checked-before-health   an unhealthy service at its max_concurrent refused OVERLOADED (SVC-3)
+ *   zero-timeout-clamped-to-one  a dispatch's timeout_ms 0 bounds the attempt at 1 ms (SVC-6)
+ *   zero-timeout-expires-now     a dispatch's timeout_ms 0 expires at once (SVC-6)
  */
 import { createInterface } from 'node:readline';
 import { AdapterSession } from '../../reference/bus/adapter/session.js';
@@ -37,6 +43,9 @@ const BUSES: Record<string, new () => InMemoryBus> = {
   'unsubscribe-first-of-function': broken.UnsubscribeFirstOfFunction,
   'onion-middleware': broken.OnionMiddleware,
   'publish-never-fails': broken.PublishNeverFails,
+  'publish-routes-after-middleware': broken.PublishRoutesAfterMiddleware,
+  'send-routes-after-middleware': broken.SendRoutesAfterMiddleware,
+  'after-error-only-replaces-an-error': broken.AfterErrorOnlyReplacesAnError,
 };
 const COORDINATORS: Record<string, typeof Coordinator> = {
   'accepts-over-limit': broken.UnboundedCoordinator,
@@ -46,6 +55,9 @@ const COORDINATORS: Record<string, typeof Coordinator> = {
   'zero-retries-means-default': broken.ZeroRetriesMeansDefault,
   'absent-retries-means-none': broken.AbsentRetriesMeansNone,
   'absent-priority-first': broken.AbsentPriorityFirst,
+  'load-checked-before-health': broken.LoadCheckedBeforeHealth,
+  'zero-timeout-clamped-to-one': broken.ZeroTimeoutClampedToOne,
+  'zero-timeout-expires-now': broken.ZeroTimeoutExpiresNow,
 };
 
 const session = new AdapterSession(async () => {

@@ -371,3 +371,76 @@ export class AbsentPriorityFirst extends Coordinator {
     return super.dispatch({ ...t, priority: t.priority ?? 'realtime' }, payload);
   }
 }
+
+/**
+ * BUS-34 (and BUS-17) for publish: the subscribers are looked up after middleware, by the type of the
+ * message the before hooks left (a query still routed by its own type, so routing-key-before-middleware passes).
+ */
+export class PublishRoutesAfterMiddleware extends InMemoryBus {
+  override async publish(t: string, payload: unknown): Promise<void> {
+    const outcome = await runPipeline(this.middleware, { type: t, category: 'event', payload }, async (m: BusMessage) => {
+      await Promise.all(this.subscriptions.filter((s) => s.eventType === m.type).map(async (s) => { try { await s.handler(m); } catch { /* BUS-24 */ } }));
+      return undefined;
+    });
+    if (!outcome.aborted && outcome.error) throw outcome.error;
+  }
+}
+
+/** BUS-34 (and BUS-17) for send: the handler is looked up after middleware, by the replaced command's type. */
+export class SendRoutesAfterMiddleware extends InMemoryBus {
+  override async send(t: string, payload: unknown): Promise<void> {
+    const outcome = await runPipeline(this.middleware, { type: t, category: 'command', payload }, async (m: BusMessage) => {
+      const entry = this.handlers.get(m.type);
+      if (entry) await entry.handler(m);
+      return undefined;
+    });
+    if (outcome.aborted) throw abortedError(t);
+    if (outcome.error) throw outcome.error;
+  }
+}
+
+/**
+ * BUS-33 (and BUS-16): an after hook's error replaces only an error already running (`if (error && out.error)`);
+ * returned after a success it is dropped, so the operation succeeds and the later after hooks see no error.
+ * A handler's error replaced or recovered (after-chain) behaves as the reference's.
+ */
+export class AfterErrorOnlyReplacesAnError extends InMemoryBus {
+  override use(m: Middleware): void {
+    const after = m.after?.bind(m);
+    const only: Middleware['after'] = after
+      ? async (ctx, msg, result, error) => {
+          const out = await after(ctx, msg, result, error);
+          if (!out || error || !out.error) return out;
+          const { error: _dropped, ...rest } = out;
+          return rest;
+        }
+      : undefined;
+    super.use({ ...(m.before ? { before: m.before.bind(m) } : {}), ...(only ? { after: only } : {}) });
+  }
+}
+
+/** SVC-3: the load is checked before the health, so an unhealthy service at its max_concurrent is refused OVERLOADED. */
+export class LoadCheckedBeforeHealth extends Coordinator {
+  override async dispatch(t: DispatchTarget, payload: unknown): Promise<DispatchResult> {
+    const s = await this.getService(t.service_name);
+    const limit = s?.max_concurrent ?? 0;
+    if (s && limit > 0 && (s.current_load ?? 0) >= limit) throw new BusError('OVERLOADED', `${t.service_name} already runs ${s.current_load} dispatches (max_concurrent ${limit})`, { limit });
+    return super.dispatch(t, payload);
+  }
+}
+
+/** SVC-6: a target's timeout_ms 0 is clamped to 1 ms (the wire's minimum) instead of read as the default 300,000 ms. */
+export class ZeroTimeoutClampedToOne extends Coordinator {
+  override async dispatch(t: DispatchTarget, payload: unknown): Promise<DispatchResult> {
+    return super.dispatch(t.timeout_ms === 0 ? { ...t, timeout_ms: 1 } : t, payload);
+  }
+}
+
+/** SVC-6: a target's timeout_ms 0 expires at once (the attempt bounded at 0 ms), as the TypeScript coordinators had it. */
+export class ZeroTimeoutExpiresNow extends Coordinator {
+  override async dispatch(t: DispatchTarget, payload: unknown): Promise<DispatchResult> {
+    if (t.timeout_ms !== 0) return super.dispatch(t, payload);
+    const { timeout_ms: _zero, ...rest } = t;
+    return withTimeout(super.dispatch(rest, payload), 0, `${t.service_name}.${t.method}`);
+  }
+}

@@ -21,6 +21,8 @@ const ADAPTER_CASES = ['bus-adapter/**', 'coordinator-semantics/dispatch-check-o
 const DEFECT_CASES = [
   'bus-semantics/unsubscribe-one-of-a-functions-two', 'bus-semantics/before-failure-ends-every-operation', 'coordinator-semantics/load-restored-whatever-the-outcome',
   'coordinator-semantics/retries-at-their-bounds', 'coordinator-semantics/absent-priority-is-normal',
+  'bus-semantics/routing-key-before-middleware-publish-and-send', 'bus-semantics/after-error-fails-a-successful-operation',
+  'coordinator-semantics/health-checked-before-load', 'coordinator-semantics/zero-timeout-means-default',
 ];
 
 async function run(exec: string[], patterns: string[]): Promise<{ code: number; results: CaseResult[] }> {
@@ -60,6 +62,12 @@ describe('bus adapter processes', () => {
     ['zero-retries-means-default', 'coordinator-semantics/retries-at-their-bounds'],
     ['absent-retries-means-none', 'coordinator-semantics/retries-at-their-bounds'],
     ['absent-priority-first', 'coordinator-semantics/absent-priority-is-normal'],
+    ['publish-routes-after-middleware', 'bus-semantics/routing-key-before-middleware-publish-and-send'],
+    ['send-routes-after-middleware', 'bus-semantics/routing-key-before-middleware-publish-and-send'],
+    ['after-error-only-replaces-an-error', 'bus-semantics/after-error-fails-a-successful-operation'],
+    ['load-checked-before-health', 'coordinator-semantics/health-checked-before-load'],
+    ['zero-timeout-clamped-to-one', 'coordinator-semantics/zero-timeout-means-default'],
+    ['zero-timeout-expires-now', 'coordinator-semantics/zero-timeout-means-default'],
   ])('an adapter with defect %s is caught by %s', async (defect, caseId) => {
     const { code, results } = await run(tsx('conformance/test/broken-adapter.ts', defect), [caseId]);
     const r = results.find((x) => x.id === caseId)!;

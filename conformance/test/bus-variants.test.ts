@@ -48,6 +48,12 @@ const VARIANTS: { name: string; caseId: string; make: BusFactory }[] = [
   { name: 'max_retries 0 taken as absent (max_retries || 3)', caseId: 'coordinator-semantics/retries-at-their-bounds', make: factory(InMemoryBus, broken.ZeroRetriesMeansDefault) },
   { name: 'absent max_retries taken as 0', caseId: 'coordinator-semantics/retries-at-their-bounds', make: factory(InMemoryBus, broken.AbsentRetriesMeansNone) },
   { name: 'absent priority ranked first', caseId: 'coordinator-semantics/absent-priority-is-normal', make: factory(InMemoryBus, broken.AbsentPriorityFirst) },
+  { name: 'publish routed by the type a before hook left', caseId: 'bus-semantics/routing-key-before-middleware-publish-and-send', make: factory(broken.PublishRoutesAfterMiddleware) },
+  { name: 'send routed by the type a before hook left', caseId: 'bus-semantics/routing-key-before-middleware-publish-and-send', make: factory(broken.SendRoutesAfterMiddleware) },
+  { name: 'an after hook\'s error dropped when the handler succeeded', caseId: 'bus-semantics/after-error-fails-a-successful-operation', make: factory(broken.AfterErrorOnlyReplacesAnError) },
+  { name: 'load checked before health', caseId: 'coordinator-semantics/health-checked-before-load', make: factory(InMemoryBus, broken.LoadCheckedBeforeHealth) },
+  { name: 'dispatch timeout_ms 0 clamped to 1 ms', caseId: 'coordinator-semantics/zero-timeout-means-default', make: factory(InMemoryBus, broken.ZeroTimeoutClampedToOne) },
+  { name: 'dispatch timeout_ms 0 expires at once', caseId: 'coordinator-semantics/zero-timeout-means-default', make: factory(InMemoryBus, broken.ZeroTimeoutExpiresNow) },
 ];
 
 function driver(make: BusFactory): SessionDriver {
