@@ -63,6 +63,10 @@ process.stdin.on('data', (chunk: Buffer) => {
     readable = false; // no longer framed as the proxy reads it: the rest passes unread (unchanged, unless rewriting)
   }
 });
+// Piped input ends the mock's with it; rewritten input is ended here.
+process.stdin.on('end', () => {
+  if (rewriting) child.stdin.end();
+});
 
 /** Notes what one command asks for; returns the body to pass on (rewritten under ignores-set-trigger). */
 function command(body: Uint8Array): Uint8Array {
