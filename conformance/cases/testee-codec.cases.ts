@@ -15,7 +15,7 @@ import { readFileSync } from 'node:fs';
 import { DEFAULT_LIMITS, MESSAGES } from '../../spec/generated/catalog.js';
 import { repoFile } from '../../reference/paths.js';
 import { defineCase, CaseFailure, type Case } from './model.js';
-import { summarize, type CaseContext, type ErrorExpectation, type TesteeSession } from './context.js';
+import { RulesFailure, summarize, type CaseContext, type ErrorExpectation, type TesteeSession } from './context.js';
 import { expectEcho, needEncoding } from './testee.cases.js';
 import type { MessageName } from '../../spec/generated/catalog.js';
 import type { ErrorName } from '../../spec/generated/catalog.js';
@@ -477,6 +477,208 @@ const arrayWrapperCase = defineCase({
   },
 });
 
+/** Runs `check`, adding `why` to each failure it reports (a RulesFailure keeps each rule's statement). */
+async function explained(why: string, check: () => Promise<unknown>): Promise<void> {
+  try {
+    await check();
+  } catch (e) {
+    if (e instanceof RulesFailure) throw new RulesFailure(e.failures.map((f) => ({ ...f, message: `${f.message} (${why})` })));
+    if (e instanceof CaseFailure) throw new CaseFailure(`${e.message} (${why})`, e.expected, e.actual);
+    throw e;
+  }
+}
+
+/**
+ * The exact decimal expansion of a finite binary64 value: a JSON number whose value is `x` itself, not
+ * merely one that reads back as `x`. A decoder that converts the text straight to binary32 (strtof)
+ * then rounds the same value as one that reads binary64 first, so a tie stays a tie either way.
+ */
+export function exactDecimal(x: number): string {
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, Math.abs(x));
+  const bits = view.getBigUint64(0);
+  const biased = Number((bits >> 52n) & 0x7ffn);
+  const mantissa = (bits & ((1n << 52n) - 1n)) | (biased === 0 ? 0n : 1n << 52n);
+  const e = (biased === 0 ? 1 : biased) - 1075;
+  const sign = x < 0 || Object.is(x, -0) ? '-' : '';
+  if (e >= 0) return `${sign}${(mantissa << BigInt(e)).toString()}`;
+  const digits = (mantissa * 5n ** BigInt(-e)).toString().replace(/0+$/, '');
+  const scale = -e - ((mantissa * 5n ** BigInt(-e)).toString().length - digits.length);
+  // digits x 10^-scale, written as d.ddd e-N
+  if (digits === '') return `${sign}0`;
+  const exponent = digits.length - 1 - scale;
+  return `${sign}${digits[0]}${digits.length > 1 ? `.${digits.slice(1)}` : ''}e${exponent}`;
+}
+
+/**
+ * ENC-16 rounds to nearest, ties to even. Each value is a binary64 exactly halfway between two
+ * binary32 values (written in its exact decimal expansion), or one a codec that truncates gets wrong:
+ * a codec that rounds ties away from zero (adding half an ulp, then cutting) echoes the other neighbour.
+ */
+const FLOAT32_TIES: [string, number, number][] = [
+  ['tie-to-even-below-half', 0.5 + 2 ** -25, 0.5],
+  ['tie-to-even-above-half', 0.5 + 3 * 2 ** -25, 0.5 + 2 ** -23],
+  ['tie-to-even-at-one', 1 + 2 ** -24, 1],
+  ['integer-tie-2^24+1', 2 ** 24 + 1, 2 ** 24],
+  ['integer-tie-2^24+3', 2 ** 24 + 3, 2 ** 24 + 4],
+  ['subnormal-tie-to-zero', 2 ** -150, 0],
+  ['subnormal-tie-up', 3 * 2 ** -150, 2 ** -148],
+];
+
+const float32TiesCase = defineCase({
+  id: 'testee/payload/float32-ties-round-to-even',
+  statements: ['TST-4', 'ENC-16', 'ENC-15'],
+  async run(ctx) {
+    const t = await ctx.testee();
+    const v = ctx.verdict();
+    for (const [slug, value, binary32] of FLOAT32_TIES) {
+      if (Math.fround(value) !== binary32) throw new Error(`float32-ties-round-to-even: ${slug} is not the tie it claims`);
+      const payload = `{"coordination_id":"c","teacher_count":2,"disagreement":${exactDecimal(value)},"learning_rates":{"a":0.5}}`;
+      // Echoing binary64 `value` or binary32 `binary32` passes; the other neighbour does not (ENC-16).
+      await v.collect('ENC-16', () => explained(`disagreement ${value}, sent as its exact decimal expansion, lies halfway between two binary32 values and rounds to the even one, ${binary32} (ties to even)`, () => echoJson(ctx, t, 'TEACHER_SYNC', `ft-${slug}`, payload)), true);
+    }
+    v.done();
+  },
+});
+
+/**
+ * BODY-3's byte lengths are those of the decoded string, never of its escaped JSON spelling (section
+ * 3): each header here spells its strings, and once a key, with JSON escapes, so a codec that
+ * measures or matches the raw text before unescaping it refuses what it must accept or accepts what
+ * it must refuse.
+ */
+const escape = (s: string): string => [...s].map((c) => {
+  const cp = c.codePointAt(0)!;
+  if (cp < 0x10000) return `\\u${cp.toString(16).padStart(4, '0')}`;
+  const hi = 0xd800 + ((cp - 0x10000) >> 10);
+  const lo = 0xdc00 + ((cp - 0x10000) & 0x3ff);
+  return `\\u${hi.toString(16)}\\u${lo.toString(16)}`;
+}).join('');
+
+interface EscapedRow { slug: string; statement: string; header: string; id?: string; error?: { code: ErrorName } & ErrorExpectation }
+
+const ESCAPED_ROWS: EscapedRow[] = [
+  // 64 x U+00E9: 128 bytes of UTF-8, 384 bytes as written.
+  { slug: 'id-128-bytes-escaped', statement: 'LIM-5', header: `{"id":"${escape(e2.repeat(64))}"}`, id: e2.repeat(64) },
+  { slug: 'id-129-bytes-escaped', statement: 'LIM-5', header: `{"id":"${escape(e2.repeat(64))}a"}`, error: { code: 'INVALID_HEADER', path: '/header/id' } },
+  // The key itself escaped: "\u0069d" is "id".
+  { slug: 'id-key-escaped', statement: 'BODY-4', header: `{"\\u0069d":"esc-key"}`, id: 'esc-key' },
+  // 32 x U+1F600 as surrogate pairs: 128 bytes of UTF-8 (not 192, as six-byte CESU-8 would count).
+  { slug: 're-128-bytes-surrogate-pairs', statement: 'LIM-5', header: `{"id":"esc-re","re":"${escape('😀'.repeat(32))}"}`, id: 'esc-re' },
+  { slug: 'dst-128-bytes-escaped', statement: 'LIM-6', header: `{"id":"esc-dst","dst":"${escape(e3.repeat(42))}ab"}`, id: 'esc-dst' },
+  { slug: 'dst-129-bytes-escaped', statement: 'LIM-6', header: `{"id":"esc-dst-long","dst":"${escape(e3.repeat(43))}"}`, error: { code: 'INVALID_HEADER', path: '/header/dst', re: 'esc-dst-long' } },
+];
+
+const escapedHeaderCase = defineCase({
+  id: 'testee/header/escaped-strings-measured-decoded',
+  statements: ['TST-4', 'TST-5', 'BODY-4', 'BODY-5', 'LIM-5', 'LIM-6', 'BODY-3'],
+  async run(ctx) {
+    const t = await ctx.testee();
+    const v = ctx.verdict();
+    for (const row of ESCAPED_ROWS) {
+      t.conn.sendRaw(rawFrame('ACK', row.header, ACK_PAYLOAD), `ACK ${row.slug}: header ${row.header.slice(0, 100)}`);
+      if (row.error) {
+        const { code, ...expect } = row.error;
+        await v.collect(row.statement, () => ctx.expectError(t.conn, code, { probe: 'PING', statement: row.statement, ...expect }));
+      } else {
+        await v.collect(row.statement, () => explained(`the header ${row.slug} is valid once its escapes are decoded (byte lengths count the decoded UTF-8, section 3)`, () => expectEcho(ctx, t, row.id!, messageByName('ACK').code, 'json', fixtureOf('ACK', ACK_PAYLOAD))), true);
+      }
+    }
+    v.done();
+  },
+});
+
+/** An ndarray layout (section 5) from its fields, nothing checked. */
+function layoutOf(dims: bigint[], dtype: string, dataLen: bigint, data: Uint8Array = new Uint8Array(0), meta = '{}'): Buffer {
+  const u64 = (n: bigint): Buffer => { const b = Buffer.alloc(8); b.writeBigUInt64LE(n); return b; };
+  return Buffer.concat([u64(BigInt(dims.length)), ...dims.map(u64), u64(BigInt(dtype.length)), Buffer.from(dtype, 'latin1'), u64(dataLen), data, u64(BigInt(Buffer.byteLength(meta))), Buffer.from(meta)]);
+}
+
+/**
+ * Rule 9 computes product(dims) x itemsize exactly. A codec that multiplies in u64 and wraps (or in
+ * binary64 and rounds) finds the announced data_len where there is none; one that stops at the first
+ * overflow refuses an empty array whose zero dimension comes last.
+ */
+const ELEMENT_COUNT_ROWS: { slug: string; layout: Buffer; valid: boolean; why: string }[] = [
+  { slug: 'product-wraps-to-zero', layout: layoutOf([2n ** 62n, 4n], '|u1', 0n), valid: false, why: '2^62 x 4 is 2^64, which wraps to 0 in 64 bits' },
+  { slug: 'itemsize-wraps-to-zero', layout: layoutOf([2n ** 61n], '<f8', 0n), valid: false, why: '2^61 float64 take 2^64 bytes, which wraps to 0 in 64 bits' },
+  { slug: 'product-wraps-to-data-len', layout: layoutOf([2n ** 63n + 1n, 2n], '|u1', 2n, Uint8Array.of(1, 2)), valid: false, why: '(2^63 + 1) x 2 is 2^64 + 2, which wraps to 2 in 64 bits' },
+  { slug: 'product-rounds-in-binary64', layout: layoutOf([2n ** 53n + 1n], '|u1', 2n ** 53n), valid: false, why: '2^53 + 1 rounds to 2^53 in binary64' },
+  { slug: 'zero-dimension-after-overflow', layout: layoutOf([2n ** 62n, 4n, 0n], '|u1', 0n), valid: true, why: 'the product is exactly 0 although 2^62 x 4 overflows 64 bits on the way' },
+];
+
+const elementCountCases = (): Case[] => (['json', 'cbor'] as Encoding[]).map((encoding) => defineCase({
+  id: `testee/ndarray/element-count-computed-exactly/encoding:${encoding}`,
+  statements: [...new Set(['TST-4', 'TST-5', 'ARR-7', 'ARR-3', 'ARR-8', encoding === 'json' ? 'ARR-4' : 'ARR-5'])],
+  ...(encoding === 'cbor' ? { needs: ['cbor'] } : {}),
+  async run(ctx) {
+    const t = await ctx.testee();
+    needEncoding(t, encoding);
+    const v = ctx.verdict();
+    for (const row of ELEMENT_COUNT_ROWS) {
+      const id = `ec-${row.slug}`;
+      t.conn.sendRaw(publishWithArray(row.layout, encoding, id), `BUS_PUBLISH carrying an ndarray: ${row.why}`);
+      if (row.valid) {
+        const expected = { event_type: 'e', payload: { $ndarray: ndarrayFixture(row.layout) } };
+        await v.collect('ARR-3', () => explained(`the empty array ${row.slug} is valid (${row.why}; rule 9 computes the product exactly)`, () => expectEcho(ctx, t, id, messageByName('BUS_PUBLISH').code, encoding, expected)), true);
+      } else {
+        await v.collect('ARR-7', () => ctx.expectError(t.conn, 'INVALID_ARRAY', { statement: 'ARR-7', re: id, path: '/payload', rule: 'data-length', probe: 'PING' }));
+      }
+    }
+    v.done();
+  },
+}));
+
+/** The typed-JSON form of a valid layout, as the reference codec reads it. */
+function ndarrayFixture(layout: Buffer): unknown {
+  const json = JSON.stringify({ event_type: 'e', payload: { $ndarray: layout.toString('base64') } });
+  return (fixtureOf('BUS_PUBLISH', json) as { payload: { $ndarray: unknown } }).payload.$ndarray;
+}
+
+/**
+ * Every head RFC 8949 allows is well-formed, so a CBOR receiver reads them all (ENC-8, ENC-17): half
+ * floats (subnormal, largest, negative), single and double subnormals, and integers, strings, arrays
+ * and maps whose length or value sits in a longer head than needed.
+ */
+const CBOR_HEADS: [string, number[], unknown][] = [
+  ['half-smallest-subnormal', [0xf9, 0x00, 0x01], 2 ** -24],
+  ['half-largest-subnormal', [0xf9, 0x03, 0xff], 1023 * 2 ** -24],
+  ['half-smallest-normal', [0xf9, 0x04, 0x00], 2 ** -14],
+  ['half-largest', [0xf9, 0x7b, 0xff], 65504],
+  ['half-negative-subnormal', [0xf9, 0x80, 0x01], -(2 ** -24)],
+  ['half-negative', [0xf9, 0xc4, 0x00], -4],
+  ['single-subnormal', [0xfa, 0x00, 0x00, 0x00, 0x01], 2 ** -149],
+  ['single-largest', [0xfa, 0x7f, 0x7f, 0xff, 0xff], 3.4028234663852886e38],
+  ['double-subnormal', [0xfb, 0, 0, 0, 0, 0, 0, 0, 0x01], 5e-324],
+  ['uint-in-1-byte-head', [0x18, 0x05], 5],
+  ['uint-in-8-byte-head', [0x1b, 0, 0, 0, 0, 0, 0, 0, 0x05], 5],
+  ['negint-in-2-byte-head', [0x39, 0x00, 0x00], -1],
+  ['text-in-1-byte-head', [0x78, 0x02, 0x68, 0x69], 'hi'],
+  ['text-in-4-byte-head', [0x7a, 0, 0, 0, 0x02, 0x68, 0x69], 'hi'],
+  ['array-in-2-byte-head', [0x99, 0x00, 0x01, 0x01], [1]],
+  ['map-in-1-byte-head-key-in-1-byte-head', [0xb8, 0x01, 0x78, 0x01, 0x6b, 0x01], { k: 1 }],
+];
+
+const cborHeadsCase = defineCase({
+  id: 'testee/payload/cbor-every-well-formed-head-accepted',
+  statements: ['TST-4', 'ENC-8', 'ENC-17'],
+  needs: ['cbor'],
+  async run(ctx) {
+    const t = await ctx.testee();
+    needEncoding(t, 'cbor');
+    const text = (x: string): number[] => [0x60 + x.length, ...utf8.encode(x)];
+    const v = ctx.verdict();
+    for (const [slug, head, value] of CBOR_HEADS) {
+      const id = `ch-${slug}`;
+      // {"event_type": "e", "payload": [VALUE]}, the map itself in a 1-byte head (0xb8 0x02).
+      const cbor = Uint8Array.from([0xb8, 0x02, ...text('event_type'), ...text('e'), ...text('payload'), 0x81, ...head]);
+      t.conn.sendRaw(rawFrame('BUS_PUBLISH', JSON.stringify({ id }), cbor, 'cbor'), `BUS_PUBLISH in CBOR with ${slug} (${Buffer.from(head).toString('hex')})`);
+      await v.collect('ENC-17', () => explained(`${Buffer.from(head).toString('hex')} is the well-formed CBOR for ${JSON.stringify(value)} (RFC 8949)`, () => expectEcho(ctx, t, id, messageByName('BUS_PUBLISH').code, 'cbor', { event_type: 'e', payload: [value] })), true);
+    }
+    v.done();
+  },
+});
+
 export function testeeCodecCases(): Case[] {
-  return [...HEADER_ROWS.map(headerCase), ...payloadCases, ...encodingCases, ...errorCases, ...streamCases, ...profileCases, ...arrayCases(), arrayWrapperCase, senderRulesCase];
+  return [...HEADER_ROWS.map(headerCase), escapedHeaderCase, ...payloadCases, float32TiesCase, cborHeadsCase, ...encodingCases, ...errorCases, ...streamCases, ...profileCases, ...arrayCases(), ...elementCountCases(), arrayWrapperCase, senderRulesCase];
 }

@@ -17,6 +17,8 @@
  *   dup-header-key   echoes are written with the `id` key twice in their header (BODY-8)
  *   tagged-cbor      CBOR echoes wrap their payload in tag 55799 (ENC-10)
  *   rounds-float32   float32 fields are echoed rounded to two decimals (ENC-16)
+ *   float32-ties-away  float32 fields are rounded to binary32 by adding half an ulp and cutting: a tie goes
+ *                    away from zero instead of to the even neighbour (ENC-16)
  * Defects of what the testee accepts (applied to its input before the reference testee reads it):
  *   refuse-unknown-header  a header key it does not know is refused with INVALID_HEADER (BODY-6)
  *   count-chars            src and dst are measured in characters, not bytes of UTF-8 (LIM-6)
@@ -30,6 +32,12 @@
  *   one-read-one-frame     after the handshake, every read is taken as exactly one frame: a frame split across
  *                          reads is lost, and of several frames in one read only the first is answered (FRM-5).
  *                          The harness writes one frame per read unless --faults cuts or coalesces its writes.
+ *   escaped-length         id, re, src and dst are measured in bytes of their JSON spelling, escapes and all,
+ *                          before they are decoded (LIM-5, LIM-6)
+ *   dims-product-wraps     an ndarray's element count is multiplied in u64 and wraps: a layout whose data_len
+ *                          equals product(dims) x itemsize mod 2^64 is taken as valid and echoed as it came (ARR-7)
+ *   half-subnormal-as-normal  a CBOR half float with exponent 0 is read as a normal one, with the implicit leading
+ *                          bit (ENC-17)
  *   answer-after-close     a frame with a reserved flag bit gets its MALFORMED_FRAME, but later frames are still answered (TST-8)
  * Defects of how the testee ends:
  *   exit-at-eof-only       after a closing ERROR the output closes, but the process runs on until its input ends (TST-9)
@@ -41,8 +49,10 @@ import { FrameDecoder, encodeFrame } from '../../reference/codec/frame.js';
 import { decodeMessage, encodeMessageFrame, type Message } from '../../reference/codec/message.js';
 import { encodeEnvelope } from '../../reference/codec/body.js';
 import { encodeHeader } from '../../reference/codec/header.js';
+import { messageByName } from '../../reference/codec/catalog.js';
 
 const defect = process.argv[2];
+const BUS_PUBLISH = messageByName('BUS_PUBLISH').code;
 const decoder = new FrameDecoder();
 /** one-read-one-frame: the reads up to the INIT_ACK are decoded properly (a handshake read in a loop, as such peers do). */
 let handshaken = false;
@@ -64,11 +74,67 @@ function indefinite(m: Message, frame: Uint8Array): Uint8Array {
   return encodeFrame(encodeEnvelope(m.type, 'cbor', encodeHeader(m.header), changed));
 }
 
+/** Binary32 rounding done by hand, half an ulp added to the magnitude and the rest cut: ties go away from zero. */
+function tiesAway(x: number): number {
+  const f = Math.fround(x);
+  if (!Number.isFinite(x) || f === x) return x;
+  const bits = new Uint32Array(new Float32Array([Math.abs(f)]).buffer)[0]!;
+  const neighbour = new Float32Array(new Uint32Array([Math.abs(f) > Math.abs(x) ? bits - 1 : bits + 1]).buffer)[0]! * Math.sign(x);
+  const [near, far] = Math.abs(f) < Math.abs(neighbour) ? [f, neighbour] : [neighbour, f];
+  return Math.abs(x - near) === Math.abs(far - x) ? far : f;
+}
+
+/** product(dims) x itemsize of an ndarray layout as a u64 that wraps, and exactly; undefined when the layout ends first. */
+function elementBytes(layout: Buffer): { wrapped: bigint; exact: bigint; dataLen: bigint; rest: number } | undefined {
+  try {
+    let off = 0;
+    const u64 = (): bigint => { const v = layout.readBigUInt64LE(off); off += 8; return v; };
+    const ndim = Number(u64());
+    if (ndim > 32) return undefined;
+    const dims = Array.from({ length: ndim }, u64);
+    const dtypeLen = Number(u64());
+    if (dtypeLen > 16) return undefined;
+    const itemsize = BigInt(Number(layout.subarray(off, off + dtypeLen).toString('latin1').slice(2)) || 0);
+    off += dtypeLen;
+    const dataLen = u64();
+    const exact = dims.reduce((a, d) => a * d, 1n) * itemsize;
+    return { wrapped: BigInt.asUintN(64, exact), exact, dataLen, rest: layout.length - off };
+  } catch {
+    return undefined;
+  }
+}
+
+/** A CBOR payload with each half float of exponent 0 (a subnormal) replaced by the double a decoder gets when it adds the implicit bit. */
+function halfSubnormalsAsNormal(payload: Uint8Array): Uint8Array {
+  const out: number[] = [];
+  for (let i = 0; i < payload.length; i++) {
+    const b = payload[i]!;
+    if (b === 0xf9 && i + 2 < payload.length && (payload[i + 1]! & 0x7c) === 0 && ((payload[i + 1]! & 0x03) !== 0 || payload[i + 2]! !== 0)) {
+      const mant = ((payload[i + 1]! & 0x03) << 8) | payload[i + 2]!;
+      const wrong = (1024 + mant) * 2 ** -25 * (payload[i + 1]! & 0x80 ? -1 : 1);
+      const d = Buffer.alloc(9);
+      d[0] = 0xfb;
+      d.writeDoubleBE(wrong, 1);
+      out.push(...d);
+      i += 2;
+    } else {
+      out.push(b);
+    }
+  }
+  return Uint8Array.from(out);
+}
+
 let errorCount = 0;
 const corrupt = new Transform({
   transform(chunk: Buffer, _enc, done) {
     for (const body of decoder.push(chunk)) {
-      const m = decodeMessage(body);
+      let m: Message;
+      try {
+        m = decodeMessage(body);
+      } catch {
+        this.push(encodeFrame(body)); // an echo the defect wrote as it came (dims-product-wraps)
+        continue;
+      }
       const payload = m.payload as Record<string, unknown> & { details?: Record<string, unknown> };
       if (defect === 'lose-re' && m.name !== 'INIT') {
         const { re: _re, ...header } = m.header;
@@ -89,6 +155,8 @@ const corrupt = new Transform({
         this.push(encodeMessageFrame({ type: 'INIT', header: m.header, payload: rest }));
       } else if (defect === 'rounds-float32' && m.name === 'TEACHER_SYNC') {
         this.push(encodeMessageFrame({ type: m.name, header: m.header, payload: { ...payload, disagreement: Math.round(Number(payload['disagreement']) * 100) / 100 }, encoding: m.encoding }));
+      } else if (defect === 'float32-ties-away' && m.name === 'TEACHER_SYNC') {
+        this.push(encodeMessageFrame({ type: m.name, header: m.header, payload: { ...payload, disagreement: tiesAway(Number(payload['disagreement'])) }, encoding: m.encoding }));
       } else if (defect === 'dup-header-key' && m.header.re !== undefined && m.name !== 'ERROR') {
         const header = `{"id":${JSON.stringify(m.header.id)},${JSON.stringify('id')}:${JSON.stringify(m.header.id)},"re":${JSON.stringify(m.header.re)}}`;
         const framed = reencode(m);
@@ -170,6 +238,28 @@ function filterInput(body: Uint8Array): Uint8Array | null {
       // Step 2's fault answered without closing: the reference testee never sees it and reads on.
       if ((body[1]! & 0xfc) !== 0) { answerError(undefined, 'MALFORMED_FRAME', ''); return null; }
       return body;
+    case 'escaped-length': {
+      // The raw text between the quotes of each string value, escapes undecoded.
+      const raw = Buffer.from(body.subarray(4, 4 + hlen)).toString('utf8');
+      for (const [, key, spelled] of raw.matchAll(/"(id|re|src|dst)"\s*:\s*"((?:[^"\\]|\\.)*)"/g)) {
+        if (Buffer.byteLength(spelled!) > 128) { answerError(key === 'id' ? undefined : id, 'INVALID_HEADER', `/header/${key!}`); return null; }
+      }
+      return body;
+    }
+    case 'dims-product-wraps': {
+      if ((body[1]! & 3) !== 0 || body[0] !== BUS_PUBLISH) return body;
+      for (const [, b64] of text.matchAll(/"\$ndarray":"([A-Za-z0-9+/=]*)"/g)) {
+        const n = elementBytes(Buffer.from(b64!, 'base64'));
+        if (n && n.exact !== n.dataLen && n.wrapped === n.dataLen && n.rest >= Number(n.dataLen)) {
+          // Taken as valid: echoed as it came, the array the harness cannot read.
+          out.write(encodeFrame(encodeEnvelope(body[0]!, 'json', Buffer.from(JSON.stringify({ id: `bad-${++errorCount}`, ...(id !== undefined ? { re: id } : {}) })), payload)));
+          return null;
+        }
+      }
+      return body;
+    }
+    case 'half-subnormal-as-normal':
+      return (body[1]! & 3) === 1 && body[0] === BUS_PUBLISH ? rebuild(header, halfSubnormalsAsNormal(payload)) : body;
     case 'uint64-as-double':
       return rebuild(header, Buffer.from(text.replace(/"state_version":"([0-9]+)"/g, (_m, n: string) => `"state_version":"${BigInt(Number(n)).toString()}"`)));
     default:
@@ -185,7 +275,7 @@ function isInitAck(body: Uint8Array): boolean {
   }
 }
 
-const INPUT_DEFECTS = new Set(['answer-after-close', 'refuse-unknown-header', 'count-chars', 'integer-strict', 'no-indefinite-cbor', 'refuse-unknown-code', 'decode-null-payload', 'empty-as-object', 'uint64-as-double', 'whole-chunks-only', 'one-read-one-frame']);
+const INPUT_DEFECTS = new Set(['escaped-length', 'dims-product-wraps', 'half-subnormal-as-normal', 'answer-after-close', 'refuse-unknown-header', 'count-chars', 'integer-strict', 'no-indefinite-cbor', 'refuse-unknown-code', 'decode-null-payload', 'empty-as-object', 'uint64-as-double', 'whole-chunks-only', 'one-read-one-frame']);
 
 /** The testee's input after the input-side defect. */
 function input(): NodeJS.ReadableStream {
@@ -222,6 +312,8 @@ function input(): NodeJS.ReadableStream {
     }
   });
   process.stdin.on('end', () => filtered.end());
+  // The testee destroys its input when it closes after an ERROR that closes (TST-9): stop reading, so the process exits.
+  filtered.on('close', () => process.stdin.destroy());
   return filtered;
 }
 if (defect === 'no-close') {

@@ -104,6 +104,14 @@ describe('the testee suite', () => {
     ['one-read-one-frame', 'testee/prop-generated-messages-echo-equal/encoding:json', 'TST-3'],
     ['answer-after-close', 'testee/framing/nothing-after-a-closing-error', 'TST-8'],
     ['exit-at-eof-only', 'testee/framing/nothing-after-a-closing-error', 'TST-9'],
+    // A tie between two binary32 values goes to the even one; 0.85 and the property's values are never ties.
+    ['float32-ties-away', 'testee/payload/float32-ties-round-to-even', 'ENC-16'],
+    // Byte lengths are those of the decoded string: 64 escaped U+00E9 are 128 bytes, not 384.
+    ['escaped-length', 'testee/header/escaped-strings-measured-decoded', 'LIM-5'],
+    ['escaped-length', 'testee/header/escaped-strings-measured-decoded', 'LIM-6'],
+    // The fixture dims-overflow has a data_len the wrapped product misses; these hit it.
+    ['dims-product-wraps', 'testee/ndarray/element-count-computed-exactly/encoding:json', 'ARR-7'],
+    ['half-subnormal-as-normal', 'testee/payload/cbor-every-well-formed-head-accepted', 'ENC-17'],
   ])('fails a testee with defect %s by %s, naming %s', async (defect, caseId, statement) => {
     const { code, results } = await run(tsx('conformance/test/broken-testee.ts', defect), [caseId]);
     const r = results.find((x) => x.id === caseId)!;
