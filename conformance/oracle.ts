@@ -12,6 +12,7 @@ export type { EngineBackend, EngineLanguage } from '../reference/engine/unified/
 export { LocalBackend } from '../reference/engine/unified/local.js';
 export { UnifiedEngine } from '../reference/engine/unified/unified.js';
 export { Xorshift32 } from '../reference/engine/prng.js';
+export { WEIGHT_LIMIT } from '../reference/engine/model.js';
 export type { TeacherConfidence } from '../reference/engine/mtl.js';
 export { instrumentSpec } from '../reference/instrument/spec.js';
 export { roundToStep } from '../reference/instrument/params.js';

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { NDArray } from '../../reference/codec/ndarray.js';
 import { messageByName } from '../../reference/codec/catalog.js';
 import { repoFile } from '../../reference/paths.js';
-import { requestOf, stepDiff, encodingOf, layerWeights, ReferenceEngine, LocalBackend, UnifiedEngine, Xorshift32, type EngineFixtures, type ReasonResult, type StateAck, type MtlResult, type EngineBackend, type EngineLanguage, type TeacherConfidence } from '../oracle.js';
+import { requestOf, stepDiff, encodingOf, layerWeights, ReferenceEngine, WEIGHT_LIMIT, LocalBackend, UnifiedEngine, Xorshift32, type EngineFixtures, type ReasonResult, type StateAck, type MtlResult, type EngineBackend, type EngineLanguage, type TeacherConfidence } from '../oracle.js';
 import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
 import type { CaseContext, TesteeSession } from './context.js';
 import { engineMessageCases } from './engine-messages.cases.js';
@@ -236,7 +236,7 @@ function weightsWith(layer: number, seed: number, edits: [number, number][], sha
   return NDArray.from(dtype, shape ?? [...base.shape], data);
 }
 
-const LIMIT = 1048576;
+const LIMIT = WEIGHT_LIMIT;
 
 export function engineLimitCases(): Case[] {
   return [
@@ -254,7 +254,7 @@ export function engineLimitCases(): Case[] {
         const taken = await ask(ctx, s, 'STATE_UPDATE', { layer: 2, weights: atLimit, state_version: 7n }, 'su-limit');
         const wantTaken = ref.stateUpdate(2, atLimit, 7n);
         const d = ackMismatch(taken, wantTaken);
-        v.check(d === null, 'ENG-5', `a STATE_UPDATE of layer 2 whose weights include exactly 1048576 and -1048576 (the limits, inside the range) must be applied and answered ACK with the digest after it and state_version 7: ${d}`, `ACK ${wantTaken.state_digest} version 7`, shown(taken));
+        v.check(d === null, 'ENG-5', `a STATE_UPDATE of layer 2 whose weights include exactly ${LIMIT} and -${LIMIT} (the limits, inside the range) must be applied and answered ACK with the digest after it and state_version 7: ${d}`, `ACK ${wantTaken.state_digest} version 7`, shown(taken));
         const refusals: [string, Record<string, unknown>, string][] = [
           ['a weight of 1048577 (one past the limit) at the last index of layer 2', { layer: 2, weights: weightsWith(2, 12, [[-1, LIMIT + 1]]), state_version: 8n }, 'weights'],
           ['a weight of -1048577 at index 0 of layer 1', { layer: 1, weights: weightsWith(1, 13, [[0, -LIMIT - 1]]), state_version: 9n }, 'weights'],
