@@ -72,12 +72,27 @@ export const COORDINATOR_CASES: BusCaseDef[] = [
     },
   },
   {
+    id: 'coordinator-semantics/service-without-handler',
+    statements: ['SVC-3'],
+    needs: ['handler-check'],
+    async run(d) {
+      // A service registered without a dispatch handler: NO_HANDLER, after the health check (an unhealthy
+      // one is refused SERVICE_UNHEALTHY first) and after the existence check.
+      await ok(d, { op: 'register_service', service: svc('bare'), label: 'bare' });
+      await fails(d, { op: 'dispatch', target: { service_name: 'bare', method: 'run', max_retries: 0 }, payload: 1 }, 'NO_HANDLER');
+      await ok(d, { op: 'set_health', name: 'bare', healthy: false });
+      await fails(d, { op: 'dispatch', target: { service_name: 'bare', method: 'run', max_retries: 0 }, payload: 2 }, 'SERVICE_UNHEALTHY');
+      await ok(d, { op: 'unregister_service', name: 'bare' });
+      await fails(d, { op: 'dispatch', target: { service_name: 'bare', method: 'run', max_retries: 0 }, payload: 3 }, 'SERVICE_NOT_FOUND');
+    },
+  },
+  {
     id: 'coordinator-semantics/health-checked-before-load',
     statements: ['SVC-3'],
     async run(d) {
       // dispatch-check-order refuses an unhealthy idle service and a healthy full one; a service that is
       // both unhealthy and at its max_concurrent is refused for its health, checked first. (NO_HANDLER
-      // before OVERLOADED is out of reach: the adapter protocol registers every service with a handler.)
+      // before OVERLOADED cannot be seen: a service without a handler never has a load.)
       await register(d, 'single', { kind: 'gate', gate: 'g', value: 'done' }, { max_concurrent: 1 });
       const first = started(d.call({ op: 'dispatch', target: { service_name: 'single', method: 'run', max_retries: 0 }, payload: 1 }));
       const loadOf = async (): Promise<number | undefined> => (await ok<{ current_load?: number } | null>(d, { op: 'get_service', name: 'single' }))?.current_load;

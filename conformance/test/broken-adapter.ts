@@ -27,6 +27,8 @@
  *   load-checked-before-health   an unhealthy service at its max_concurrent refused OVERLOADED (SVC-3)
  *   zero-timeout-clamped-to-one  a dispatch's timeout_ms 0 bounds the attempt at 1 ms (SVC-6)
  *   zero-timeout-expires-now     a dispatch's timeout_ms 0 expires at once (SVC-6)
+ *   handler-checked-before-health  an unhealthy service without a handler refused NO_HANDLER, not SERVICE_UNHEALTHY (SVC-3)
+ *   missing-handler-as-failure   a dispatch to a service without a handler fails HANDLER_FAILED, not NO_HANDLER (SVC-3)
  */
 import { createInterface } from 'node:readline';
 import { AdapterSession } from '../../reference/bus/adapter/session.js';
@@ -55,6 +57,8 @@ const COORDINATORS: Record<string, typeof Coordinator> = {
   'zero-retries-means-default': broken.ZeroRetriesMeansDefault,
   'absent-retries-means-none': broken.AbsentRetriesMeansNone,
   'absent-priority-first': broken.AbsentPriorityFirst,
+  'handler-checked-before-health': broken.HandlerCheckedBeforeHealth,
+  'missing-handler-as-failure': broken.MissingHandlerAsFailure,
   'load-checked-before-health': broken.LoadCheckedBeforeHealth,
   'zero-timeout-clamped-to-one': broken.ZeroTimeoutClampedToOne,
   'zero-timeout-expires-now': broken.ZeroTimeoutExpiresNow,

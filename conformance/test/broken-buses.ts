@@ -325,9 +325,27 @@ export class NoHandlerSkipsMiddleware extends InMemoryBus {
   }
 }
 
-/** The coordinator's own table of services (private in the reference), for defects of the load counter. */
-function servicesOf(c: Coordinator): Map<string, { load: number }> {
-  return (c as unknown as { services: Map<string, { load: number }> }).services;
+/** The coordinator's own table of services (private in the reference), for defects of the load counter and the handler. */
+function servicesOf(c: Coordinator): Map<string, { load: number; handler: unknown; descriptor: { healthy?: boolean } }> {
+  return (c as unknown as { services: Map<string, { load: number; handler: unknown; descriptor: { healthy?: boolean } }> }).services;
+}
+
+/** SVC-3: the handler checked before the health: an unhealthy service without a handler is refused NO_HANDLER. */
+export class HandlerCheckedBeforeHealth extends Coordinator {
+  override async dispatch(t: DispatchTarget, payload: unknown): Promise<DispatchResult> {
+    const s = servicesOf(this).get(t.service_name);
+    if (s && !s.handler) throw new BusError('NO_HANDLER', `${t.service_name} has no dispatch handler`);
+    return super.dispatch(t, payload);
+  }
+}
+
+/** SVC-3: a dispatch to a service without a handler calls nothing and fails as a failed attempt (the seed's coordinator). */
+export class MissingHandlerAsFailure extends Coordinator {
+  override async dispatch(t: DispatchTarget, payload: unknown): Promise<DispatchResult> {
+    const s = servicesOf(this).get(t.service_name);
+    if (s && !s.handler && s.descriptor.healthy !== false) throw new BusError('HANDLER_FAILED', `${t.service_name}: handler is not a function`, { error: { code: 'INTERNAL', message: 'handler is not a function' } });
+    return super.dispatch(t, payload);
+  }
 }
 
 /** SVC-5: the load is lowered only when a dispatch succeeds; a failed or timed-out one keeps its slot. */

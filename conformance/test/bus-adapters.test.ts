@@ -23,6 +23,7 @@ const DEFECT_CASES = [
   'coordinator-semantics/retries-at-their-bounds', 'coordinator-semantics/absent-priority-is-normal',
   'bus-semantics/routing-key-before-middleware-publish-and-send', 'bus-semantics/after-error-fails-a-successful-operation',
   'coordinator-semantics/health-checked-before-load', 'coordinator-semantics/zero-timeout-means-default',
+  'coordinator-semantics/service-without-handler',
 ];
 
 async function run(exec: string[], patterns: string[]): Promise<{ code: number; results: CaseResult[] }> {
@@ -62,6 +63,8 @@ describe('bus adapter processes', () => {
     ['zero-retries-means-default', 'coordinator-semantics/retries-at-their-bounds'],
     ['absent-retries-means-none', 'coordinator-semantics/retries-at-their-bounds'],
     ['absent-priority-first', 'coordinator-semantics/absent-priority-is-normal'],
+    ['handler-checked-before-health', 'coordinator-semantics/service-without-handler'],
+    ['missing-handler-as-failure', 'coordinator-semantics/service-without-handler'],
     ['publish-routes-after-middleware', 'bus-semantics/routing-key-before-middleware-publish-and-send'],
     ['send-routes-after-middleware', 'bus-semantics/routing-key-before-middleware-publish-and-send'],
     ['after-error-only-replaces-an-error', 'bus-semantics/after-error-fails-a-successful-operation'],

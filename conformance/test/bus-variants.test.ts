@@ -52,6 +52,8 @@ const VARIANTS: { name: string; caseId: string; make: BusFactory }[] = [
   { name: 'send routed by the type a before hook left', caseId: 'bus-semantics/routing-key-before-middleware-publish-and-send', make: factory(broken.SendRoutesAfterMiddleware) },
   { name: 'an after hook\'s error dropped when the handler succeeded', caseId: 'bus-semantics/after-error-fails-a-successful-operation', make: factory(broken.AfterErrorOnlyReplacesAnError) },
   { name: 'load checked before health', caseId: 'coordinator-semantics/health-checked-before-load', make: factory(InMemoryBus, broken.LoadCheckedBeforeHealth) },
+  { name: 'handler checked before health', caseId: 'coordinator-semantics/service-without-handler', make: factory(InMemoryBus, broken.HandlerCheckedBeforeHealth) },
+  { name: 'a missing handler reported as a failed attempt', caseId: 'coordinator-semantics/service-without-handler', make: factory(InMemoryBus, broken.MissingHandlerAsFailure) },
   { name: 'dispatch timeout_ms 0 clamped to 1 ms', caseId: 'coordinator-semantics/zero-timeout-means-default', make: factory(InMemoryBus, broken.ZeroTimeoutClampedToOne) },
   { name: 'dispatch timeout_ms 0 expires at once', caseId: 'coordinator-semantics/zero-timeout-means-default', make: factory(InMemoryBus, broken.ZeroTimeoutExpiresNow) },
 ];

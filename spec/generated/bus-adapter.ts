@@ -79,7 +79,7 @@ export type Command =
       op: 'register_service';
       service: DescriptorIn;
       label: string;
-      behaviour: Behaviour;
+      behaviour?: Behaviour;
     }
   | {
       op: 'unregister_service';

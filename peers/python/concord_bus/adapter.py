@@ -158,7 +158,9 @@ class Session:
             self.subs.clear()
             return None
         if op == "register_service":
-            return await co.register_service(c["service"], self.service(c["label"], c["behaviour"]))
+            # Without a behaviour, a service without a dispatch handler (feature handler-check, SVC-3).
+            behaviour = c.get("behaviour")
+            return await co.register_service(c["service"], None if behaviour is None else self.service(c["label"], behaviour))
         if op == "unregister_service":
             return await co.unregister_service(c["name"])
         if op == "set_health":

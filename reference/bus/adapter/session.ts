@@ -119,7 +119,8 @@ export class AdapterSession {
         this.subscriptions.clear();
         return null;
       case 'register_service':
-        return u.coordinator.registerService(c.service, this.service(c.label, c.behaviour));
+        // Without a behaviour, a service without a dispatch handler (feature handler-check, SVC-3).
+        return u.coordinator.registerService(c.service, c.behaviour === undefined ? undefined : this.service(c.label, c.behaviour));
       case 'unregister_service':
         return u.coordinator.unregisterService(c.name);
       case 'set_health':
