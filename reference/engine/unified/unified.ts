@@ -273,10 +273,12 @@ export class UnifiedEngine {
   /** Applies one state change to every engine; the cache is emptied and the new digest adopted (ENG-14). */
   private async everywhere<T extends StateAck | MtlResult>(op: (e: EngineBackend) => Promise<T>): Promise<{ acks: Record<string, T>; synchronized: boolean }> {
     this.cache.invalidate();
+    // In the engines' order, whichever answers first: the first engine's ACK answers a change (section 16).
+    const results = await Promise.all(this.engines.map((e) => op(e)));
     const acks: Record<string, T> = {};
-    await Promise.all(this.engines.map(async (e) => {
-      acks[e.name] = await op(e);
-    }));
+    this.engines.forEach((e, i) => {
+      acks[e.name] = results[i]!;
+    });
     const digests = new Set(Object.values(acks).map((a) => a.state_digest));
     const first = Object.values(acks)[0];
     if (first) this.digest = first.state_digest;
