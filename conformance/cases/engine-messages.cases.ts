@@ -2,13 +2,15 @@
  * The per-message rules of sections 9.2-9.5 as an engine on stdio shows them (RSN, LRN, MTL, MEM),
  * and the unified engine's answer, failover and timeout rules (ENG-9, ENG-12, ENG-13) with the peer
  * as one of its engines. The engine answering MTL_COORDINATE is the coordinator of MTL-1 and MTL-2
- * (ENG-8). MEMORY_UPDATE and ENCODING_REQ are `recommended` types: an engine may answer them with
+ * (ENG-8). The unified engine's cache key (ENG-14), its redundant pairs (ENG-11) and concurrent calls
+ * (ENG-9, ENG-10) are held against the peer's answers too: a miss, each member of a pair and each of
+ * many calls in flight at once must get the result of its own encoding. MEMORY_UPDATE and ENCODING_REQ are `recommended` types: an engine may answer them with
  * exactly one ERROR UNSUPPORTED (ERR-8); the MEM cases check the rule when the engine implements them.
  */
 import { NDArray } from '../../reference/codec/ndarray.js';
 import { messageByName } from '../../reference/codec/catalog.js';
 import { encodePayload } from '../../reference/codec/payload.js';
-import { ReferenceEngine, encodingOf as elementsOf, layerWeights, LocalBackend, UnifiedEngine, type ReasonResult, type StateAck, type MtlResult, type EngineBackend, type EngineLanguage, type TeacherConfidence } from '../oracle.js';
+import { ReferenceEngine, encodingOf as elementsOf, layerWeights, LocalBackend, UnifiedEngine, Xorshift32, type ReasonResult, type StateAck, type MtlResult, type EngineBackend, type EngineLanguage, type TeacherConfidence } from '../oracle.js';
 import { defineCase, CaseFailure, type Case } from './model.js';
 import type { CaseContext, TesteeSession } from './context.js';
 import { ask, engineSession } from './engine.cases.js';
@@ -111,6 +113,89 @@ class CountingLocal extends LocalBackend {
 }
 
 const NAN_ENCODING = (): NDArray => vec([0.5, Number.NaN, 0.25]);
+
+/** Where a result differs from the reference's in the fields redundant mode compares (ENG-11), or null. */
+function resultMismatch(got: ReasonResult | null | undefined, want: ReasonResult): string | null {
+  if (!got) return 'no result';
+  if (got.state_digest !== want.state_digest) return `/state_digest ${String(got.state_digest)}, expected ${want.state_digest}`;
+  if (got.spike_count !== want.spike_count) return `/spike_count ${String(got.spike_count)}, expected ${want.spike_count}`;
+  if (got.confidence !== want.confidence) return `/confidence ${String(got.confidence)}, expected ${want.confidence}`;
+  const g = got.firing_pattern instanceof NDArray ? Array.from(got.firing_pattern.data as ArrayLike<number | boolean>, Number) : [];
+  const w = Array.from(want.firing_pattern.data as ArrayLike<number>);
+  const at = w.findIndex((x, i) => g[i] !== x);
+  if (at >= 0 || g.length !== w.length) return `/firing_pattern differs from neuron ${at < 0 ? Math.min(g.length, w.length) : at}`;
+  return null;
+}
+
+/**
+ * The peer as an engine the unified engine may call many times at once (reasonBatch runs up to 32
+ * calls concurrently, as a unified service does for BATCH_REASONING_REQ): requests are sent as the
+ * calls start and one reader hands each answer to the call whose id it names. An answer to no open
+ * call (a second answer, a wrong `re`) or a closed connection is kept in `problems`.
+ */
+class PipelinedPeer implements EngineBackend {
+  calls = 0;
+  readonly problems: string[] = [];
+  private n = 0;
+  private reading = false;
+  private readonly open = new Map<string, { type: MessageName; deadline: number; resolve: (p: unknown) => void; reject: (e: unknown) => void }>();
+  constructor(private readonly s: TesteeSession, readonly name: string, readonly language: EngineLanguage) {}
+  live(): boolean {
+    return true;
+  }
+  markFailed(): void {}
+  private call<T>(type: MessageName, payload: unknown, timeoutMs: number): Promise<T> {
+    this.calls++;
+    const id = `p${++this.n}`;
+    const answer = new Promise<T>((resolve, reject) => this.open.set(id, { type, deadline: Date.now() + timeoutMs, resolve: resolve as (p: unknown) => void, reject }));
+    this.s.conn.send({ type, header: { id }, payload } as never);
+    void this.read();
+    return answer;
+  }
+  /** One reader while calls are open; an open call past its deadline fails TIMEOUT (the unified engine's timeout, ENG-13). */
+  private async read(): Promise<void> {
+    if (this.reading) return;
+    this.reading = true;
+    try {
+      while (this.open.size > 0) {
+        const deadline = Math.min(...[...this.open.values()].map((o) => o.deadline));
+        const x = await this.s.conn.next(Math.max(1, deadline - Date.now()));
+        if (x.kind === 'timeout') {
+          for (const [id, o] of this.open) if (o.deadline <= Date.now()) { this.open.delete(id); o.reject(new ProtocolError('TIMEOUT', `no answer to ${id} in time`)); }
+          continue;
+        }
+        if (x.kind !== 'message') {
+          this.problems.push(x.kind === 'closed' ? `the peer closed the connection with ${this.open.size} requests unanswered` : `the peer sent an invalid frame: ${x.error.message}`);
+          for (const o of this.open.values()) o.reject(new ProtocolError('PEER_GONE', 'the connection failed'));
+          this.open.clear();
+          break;
+        }
+        const m = x.message;
+        const re = m.header.re;
+        const o = re === undefined ? undefined : this.open.get(re);
+        if (o === undefined) { this.problems.push(`${m.name} with re=${String(re)} answers no open request (a second answer, or the wrong re)`); continue; }
+        this.open.delete(re!);
+        if (m.name === 'ERROR') o.reject(Object.assign(new Error((m.payload as { message: string }).message), { code: receivedCode((m.payload as { code: string }).code) }));
+        else if (m.name === messageByName(o.type).response) o.resolve(m.payload);
+        else { this.problems.push(`${o.type} ${re} was answered with ${m.name}`); o.reject(new ProtocolError('INTERNAL', `answered with ${m.name}`)); }
+      }
+    } finally {
+      this.reading = false;
+    }
+  }
+  reason(encoding: NDArray, context: string, timeoutMs: number): Promise<ReasonResult> {
+    return this.call('REASONING_REQUEST', { encoding, context, source: 'conformance' }, timeoutMs);
+  }
+  feedback(encoding: NDArray, reward: number, lr: number | undefined, timeoutMs: number): Promise<StateAck> {
+    return this.call('FEEDBACK', { encoding, reward, ...(lr !== undefined ? { learning_rate: lr } : {}) }, timeoutMs);
+  }
+  parameterSync(parameters: Record<string, number>, timeoutMs: number): Promise<StateAck> {
+    return this.call('PARAMETER_SYNC', { parameters }, timeoutMs);
+  }
+  mtlCoordinate(id: string, teachers: TeacherConfidence[], encoding: NDArray | undefined, timeoutMs: number): Promise<MtlResult> {
+    return this.call('MTL_COORDINATE', { coordination_id: id, teacher_outputs: teachers.map((t) => ({ ...t, spike_count: 0 })), ...(encoding ? { encoding } : {}) }, timeoutMs);
+  }
+}
 
 export function engineMessageCases(): Case[] {
   return [
@@ -357,6 +442,184 @@ export function engineMessageCases(): Case[] {
           throw new CaseFailure(timedOut ? `the peer did not answer within engine_timeout_ms (${ctx.timeoutMs} ms): the call failed TIMEOUT${r.error?.retryable ? ', retryable' : ''}` : `the call failed: ${r.error?.code} ${r.error?.message}`,
             'an answer within engine_timeout_ms', `${r.error?.code}${local.calls ? `, failed over to the in-process engine ${local.calls} times` : ''}`);
         }
+      },
+    }),
+    defineCase({
+      id: 'engine/unified-cache-key',
+      statements: ['ENG-14', 'ENG-1'],
+      async run(ctx) {
+        // The unified engine (its cache on) over the peer alone. The key is the encoding's float32 bytes,
+        // the context and the state digest: what it tells apart is a miss the peer answers, and the answer
+        // must be the result of that very encoding (a cache keyed on less, such as the first 64 elements,
+        // answers an earlier encoding's result); what it does not tell apart is a hit the peer never sees.
+        const s = await engineSession(ctx);
+        const peer = new TimedPeer(ctx, s, 'peer', 'typescript');
+        const u = new UnifiedEngine({ strategy: 'round_robin', timeoutMs: ctx.timeoutMs }).attach(peer);
+        const ref = new ReferenceEngine('reference');
+        const v = ctx.verdict();
+        const zero = u.getMetrics();
+        const counters = ['total_reasoning', 'cache_hits', 'cache_misses', 'cache_invalidations', 'failovers'];
+        v.check(counters.every((k) => zero[k] === 0) && u.getStatus()['cache_size'] === 0, 'ENG-14', 'before the first call every counter and the cache are empty', '0 each', JSON.stringify(counters.map((k) => zero[k])));
+        const base = elementsOf(1201, 96);
+        const changed = (i: number, x: number): number[] => base.map((y, j) => (j === i ? x : y));
+        const steps: [string, NDArray | number[], string, boolean][] = [
+          ['the first call (no state digest learned yet)', vec(base), 'a', false],
+          ['the same encoding and context again', vec(base), 'a', true],
+          ['the same encoding in another context', vec(base), 'b', false],
+          ['element 90 set to 100 (past the first 64)', vec(changed(90, 100)), 'a', false],
+          ['its first 64 elements only', vec(base.slice(0, 64)), 'a', false],
+          ['its elements rotated by one (other sums x_j)', vec([...base.slice(1), base[0]!]), 'a', false],
+          ['element 3 one quantum (1/256) higher', vec(changed(3, base[3]! + 1 / 256)), 'a', false],
+          ['its values as float64 numbers 1e-12 off (the same float32 bytes)', base.map((x) => x + x * 1e-12), 'a', true],
+          ['[0, 0.5]', vec([0, 0.5]), 'z', false],
+          ['[-0, 0.5] (other float32 bytes, the same result)', vec([-0, 0.5]), 'z', false],
+          ['[0, 0.5] again', vec([0, 0.5]), 'z', true],
+          ['the first encoding and context once more', vec(base), 'a', true],
+        ];
+        let hits = 0;
+        let misses = 0;
+        const ask1 = async (what: string, enc: NDArray | number[], context: string, hit: boolean): Promise<void> => {
+          const before = peer.calls;
+          const r = await u.reason(enc, context);
+          const asked = peer.calls - before;
+          if (hit) hits++;
+          else misses++;
+          if (!r.success) { v.fail('ENG-14', `${what}, context ${context}: the call failed: ${r.error?.code} ${r.error?.message}`); return; }
+          v.check(r.cached === hit && asked === (hit ? 0 : 1), 'ENG-14', `${what}, context ${context}: must be a cache ${hit ? 'hit the peer is not asked for' : 'miss the peer answers'}`,
+            hit ? 'cached, the peer not asked' : 'not cached, the peer asked once', `${r.cached ? 'cached' : 'not cached'}, the peer asked ${asked} times`);
+          const d = resultMismatch(r.result, ref.reason(vec(Array.from(enc instanceof NDArray ? (enc.data as ArrayLike<number>) : enc))));
+          v.check(d === null, hit ? 'ENG-14' : 'ENG-1', `${what}, context ${context}: the answer is not the result of this encoding on the current state (${d})`);
+        };
+        for (const [what, enc, context, hit] of steps) await ask1(what, enc, context, hit);
+        const cachedBefore = misses;
+        const sync = await u.feedback(vec(base), 0.5);
+        const wantAck = ref.feedback(vec(base), 0.5);
+        v.check(sync.acks['peer']?.state_digest === wantAck.state_digest, 'ENG-3', 'the ACK of FEEDBACK through the unified engine does not carry the digest after it', wantAck.state_digest, String(sync.acks['peer']?.state_digest));
+        await ask1('the first encoding after a FEEDBACK through the unified engine (another state digest)', vec(base), 'a', false);
+        await ask1('the same, again', vec(base), 'a', true);
+        await ask1('[0, 0.5] after the FEEDBACK', vec([0, 0.5]), 'z', false);
+        const m = u.getMetrics();
+        const want = { total_reasoning: hits + misses, cache_hits: hits, cache_misses: misses, cache_invalidations: cachedBefore };
+        const got = Object.fromEntries(Object.keys(want).map((k) => [k, m[k]]));
+        v.check(JSON.stringify(got) === JSON.stringify(want), 'ENG-14', `getMetrics() must count ${hits} hits, ${misses} misses and the ${cachedBefore} entries the FEEDBACK emptied`, JSON.stringify(want), JSON.stringify(got));
+        v.done();
+      },
+    }),
+    defineCase({
+      id: 'engine/unified-redundant-pairs',
+      statements: ['ENG-11', 'ENG-1'],
+      async run(ctx) {
+        // Redundant mode over the peer and the in-process engine, in both orders, on long encodings (up
+        // to the 65,536 elements of a Vector; some drawn from the run's seed, replay with --seed): both
+        // answer, so engine_results holds both in the pair's order and agreement is true exactly when
+        // the peer's result equals the reference's; on a tie the first of the pair answers. Then one
+        // member failing, one engine alone and a pair whose states differ.
+        const s = await engineSession(ctx);
+        const peer = new TimedPeer(ctx, s, 'peer', 'typescript');
+        const local = new CountingLocal('harness-local');
+        const ref = new ReferenceEngine('reference');
+        const v = ctx.verdict();
+        const rng = new Xorshift32(ctx.seed >>> 0 || 1);
+        const encodings: [string, NDArray][] = [
+          ['4096 zeros, then 61,440 elements of 100', vec([...new Array<number>(4096).fill(0), ...new Array<number>(61440).fill(100)])],
+          ['4097 seeded elements', encodingOf(4097, 4097)],
+          ['65,536 seeded elements', encodingOf(65536, 65536)],
+        ];
+        for (let i = 0; i < 4; i++) {
+          const n = 4097 + (rng.next() % 61440);
+          const seed = rng.next();
+          encodings.push([`${n} elements drawn from seed ${seed} (run seed ${ctx.seed})`, encodingOf(seed, n)]);
+        }
+        const pairs: [string, UnifiedEngine, number][] = [
+          ['the peer, then the in-process engine', new UnifiedEngine({ strategy: 'redundant', timeoutMs: ctx.timeoutMs }).attach(peer).attach(local), 0],
+          ['the in-process engine, then the peer', new UnifiedEngine({ strategy: 'redundant', timeoutMs: ctx.timeoutMs }).attach(local).attach(peer), 1],
+        ];
+        for (const [what, e] of encodings) {
+          const want = ref.reason(e);
+          for (const [order, u, at] of pairs) {
+            const r = await u.reason(e, 'pair');
+            if (!r.success || !r.redundant) { v.fail('ENG-11', `${what} over ${order}: both engines must answer, with engine_results and agreement`, 'both results', r.success ? 'one result' : `${r.error?.code} ${r.error?.message}`); continue; }
+            const results = r.redundant.results;
+            const d = resultMismatch(results[at], want);
+            v.check(d === null, 'ENG-1', `${what} over ${order}: the peer's result differs from the reference's, so the pair disagrees (${d})`);
+            v.check(results.length === 2 && resultMismatch(results[1 - at], want) === null, 'ENG-11', `${what} over ${order}: engine_results must hold both answers in the pair's order`);
+            if (d === null) {
+              v.check(r.redundant.agreement, 'ENG-11', `${what} over ${order}: equal results must report agreement true`, 'true', String(r.redundant.agreement));
+              v.check(r.result === results[0], 'ENG-11', `${what} over ${order}: on equal confidences the first of the pair answers`);
+            }
+          }
+        }
+        const checks = pairs.map(([, u]) => u.getMetrics());
+        v.check(checks.every((m) => m['redundant_checks'] === encodings.length && m['failovers'] === 0), 'ENG-11', 'every call compared both answers, with no failover', `${encodings.length} checks, 0 failovers each`, JSON.stringify(checks.map((m) => [m['redundant_checks'], m['failovers']])));
+        // One member failing, then the peer alone: the answer of the one that answered, no comparison, one failover.
+        const e = encodingOf(1300, 256);
+        const want = ref.reason(e);
+        for (const [what, u] of [
+          ['a harness engine failing with INTERNAL, then the peer', new UnifiedEngine({ strategy: 'redundant', timeoutMs: ctx.timeoutMs }).attach(new FailingBackend('harness-failing', 'INTERNAL')).attach(peer)],
+          ['the peer alone', new UnifiedEngine({ strategy: 'redundant', timeoutMs: ctx.timeoutMs }).attach(peer)],
+        ] as const) {
+          const r = await u.reason(e, 'single');
+          const d = resultMismatch(r.result, want);
+          v.check(r.success && r.redundant === undefined && u.getMetrics()['failovers'] === 1 && d === null, 'ENG-11', `redundant mode over ${what} must answer with the peer's result, without engine_results or agreement, counting one failover`,
+            'the peer\'s result, 1 failover', r.success ? `${d ?? 'the result'}${r.redundant ? ', with engine_results' : ''}, ${u.getMetrics()['failovers']} failovers` : `${r.error?.code} ${r.error?.message}`);
+        }
+        // The in-process engine learns alone: the pair now disagrees and the more confident answers (the first on a tie).
+        const other = new ReferenceEngine('reference-other');
+        local.engine.feedback(e, 1);
+        other.feedback(e, 1);
+        const wantLocal = other.reason(e);
+        const [, u] = pairs[0]!;
+        const r = await u.reason(e, 'desync');
+        if (!r.success || !r.redundant) v.fail('ENG-11', 'two engines in different states must both answer in redundant mode', 'both results', r.success ? 'one result' : `${r.error?.code} ${r.error?.message}`);
+        else {
+          const pick = wantLocal.confidence > want.confidence ? 1 : 0;
+          v.check(!r.redundant.agreement && r.result === r.redundant.results[pick] && resultMismatch(r.redundant.results[0], want) === null, 'ENG-11', `after a FEEDBACK to the in-process engine only, the pair (peer ${want.confidence}, in-process ${wantLocal.confidence}) must disagree and answer with the ${pick ? 'in-process engine' : 'peer'}`,
+            `agreement false, answer of ${pick ? 'harness-local' : 'the peer'}`, `agreement ${r.redundant.agreement}, answer of ${r.result === r.redundant.results[0] ? 'the peer' : 'harness-local'}`);
+        }
+        v.done();
+      },
+    }),
+    defineCase({
+      id: 'engine/unified-concurrent-calls',
+      statements: ['ENG-9', 'ENG-10'],
+      async run(ctx) {
+        // reasonBatch starts 24 calls at once (as a unified service does for a BATCH_REASONING_REQ): the
+        // REASONING_REQUESTs reach the peer back to back, before any is answered. Each call must end once,
+        // with the result of its own encoding; round robin over the peer and the in-process engine gives
+        // the even calls to the peer, the odd ones to the in-process engine; then the peer alone takes all.
+        const s = await engineSession(ctx);
+        const peer = new PipelinedPeer(s, 'peer', 'typescript');
+        const local = new CountingLocal('harness-local');
+        const ref = new ReferenceEngine('reference');
+        const v = ctx.verdict();
+        const items = Array.from({ length: 24 }, (_, i) => ({ encoding: encodingOf(1400 + i, 48 + 7 * i), context: `item-${i}` }));
+        const wants = items.map((x) => ref.reason(x.encoding));
+        const rounds: [string, UnifiedEngine, number][] = [
+          ['the peer and the in-process engine, round robin', new UnifiedEngine({ strategy: 'round_robin', cacheSize: 0, timeoutMs: ctx.timeoutMs }).attach(peer).attach(local), 12],
+          ['the peer alone', new UnifiedEngine({ strategy: 'round_robin', cacheSize: 0, timeoutMs: ctx.timeoutMs }).attach(peer), 24],
+        ];
+        for (const [what, u, toPeer] of rounds) {
+          const before = peer.calls;
+          const localBefore = local.calls;
+          const results = await u.reasonBatch(items);
+          if (peer.problems.length) throw new CaseFailure(`[ENG-9] ${what}: ${peer.problems.join('; ')}`, 'one answer to each request', peer.problems[0]);
+          const wrong: string[] = [];
+          results.forEach((r, i) => {
+            if (!r.success) { wrong.push(`call ${i} failed: ${r.error?.code} ${r.error?.message}`); return; }
+            const d = resultMismatch(r.result, wants[i]!);
+            if (d) wrong.push(`call ${i} (${r.engine === 'harness-local' ? 'in-process' : 'the peer'}): ${d}`);
+          });
+          v.check(wrong.length === 0, 'ENG-9', `${what}: 24 calls in flight at once must each end with the result of its own encoding: ${wrong.slice(0, 4).join('; ')}${wrong.length > 4 ? `; and ${wrong.length - 4} more` : ''}`,
+            'the result of each call\'s encoding', `${wrong.length} of 24 wrong`);
+          const byPeer = results.flatMap((r, i) => (r.success && r.engine !== 'harness-local' ? [i] : []));
+          const wantByPeer = items.flatMap((_, i) => (toPeer === 24 || i % 2 === 0 ? [i] : []));
+          v.check(peer.calls - before === toPeer && local.calls - localBefore === 24 - toPeer && JSON.stringify(byPeer) === JSON.stringify(wantByPeer), 'ENG-10', `${what}: round robin must give the peer ${toPeer === 24 ? 'every call' : 'the even calls'}, one request each`,
+            `peer asked ${toPeer} times, calls ${JSON.stringify(wantByPeer)}`, `peer asked ${peer.calls - before} times, calls ${JSON.stringify(byPeer)}`);
+          const m = u.getMetrics();
+          v.check(m['total_reasoning'] === 24 && m['failovers'] === 0, 'ENG-9', `${what}: getMetrics() must count 24 calls and no failover`, '24, 0', `${m['total_reasoning']}, ${m['failovers']}`);
+        }
+        v.done();
+        await expectNoMoreAnswers(ctx, s, 'after 48 REASONING_REQUESTs in flight at once');
       },
     }),
   ];

@@ -29,6 +29,9 @@
  *   cache-ignores-mtl    reasoning results are cached by encoding and context, emptied by FEEDBACK, STATE_UPDATE and PARAMETER_SYNC but not by MTL_COORDINATE (ENG-2, ENG-8)
  *   nonfinite-learned-as-zero the learning path skips the finiteness check: a FEEDBACK or MTL_COORDINATE encoding's non-finite elements are read as 0 and the update applied (ENG-3, ENG-8)
  *   failed-feedback-counts a FEEDBACK refused for a non-finite element still adds 1 to the version (ENG-3)
+ *   cache-key-prefix     reasoning results are cached by the encoding's first 64 elements and the context, emptied by every state change (ENG-14, ENG-1)
+ *   input-truncated      an encoding longer than 4096 elements is read as its first 4096, in every request that carries one (ENG-1, ENG-11)
+ *   pipelined-shared-buffer REASONING_REQUESTs that wait together for the engine share one input buffer: each is computed on the encoding of the last to arrive (ENG-9)
  */
 import { PassThrough, Transform } from 'node:stream';
 import { serveStdio } from '../../reference/engine/stdio.js';
@@ -72,6 +75,18 @@ const zeroed = (e: unknown): unknown => {
   if (!(e instanceof NDArray) || Array.from(e.data as ArrayLike<number>).every(Number.isFinite)) return e;
   return NDArray.from('<f4', e.shape, Array.from(e.data as ArrayLike<number>, (v) => (Number.isFinite(v) ? v : 0)));
 };
+/** input-truncated: the encoding cut to its first 4096 elements (itself when it is not longer). */
+const truncated = (e: unknown): unknown => (e instanceof NDArray && e.size > 4096 ? NDArray.from('<f4', [4096], Array.from(e.data as ArrayLike<number>).slice(0, 4096)) : e);
+/** pipelined-shared-buffer: the REASONING_REQUESTs waiting for the engine, handed over together shortly after the first arrived. */
+let waiting: Message[] = [];
+let handOver: NodeJS.Timeout | undefined;
+function handOverWaiting(): void {
+  if (handOver !== undefined) clearTimeout(handOver);
+  handOver = undefined;
+  const shared = (waiting.at(-1)?.payload as { encoding?: unknown } | undefined)?.encoding;
+  for (const w of waiting) toEngine.write(again(w, { ...(w.payload as Record<string, unknown>), encoding: shared }));
+  waiting = [];
+}
 /** The inbound defects that rewrite or answer a request; true when the request was dealt with. */
 function rewritten(m: Message): boolean {
   const p = (m.payload ?? {}) as Record<string, unknown>;
@@ -89,17 +104,22 @@ function rewritten(m: Message): boolean {
   }
   if (defect === 'lr-q-zero' && m.name === 'FEEDBACK' && typeof p['learning_rate'] === 'number' && Math.floor(p['learning_rate'] * 65536) === 0) return forward({ ...p, reward: 0 });
   if (defect === 'mtl-default-rate' && m.name === 'MTL_COORDINATE') teachersOf.set(m.header.id, p['teacher_outputs'] as TeacherConfidence[]);
-  if (defect === 'cache-ignores-mtl') {
-    if (['FEEDBACK', 'STATE_UPDATE', 'PARAMETER_SYNC'].includes(m.name)) cache.clear();
+  if (defect === 'cache-ignores-mtl' || defect === 'cache-key-prefix') {
+    if (['FEEDBACK', 'STATE_UPDATE', 'PARAMETER_SYNC'].includes(m.name) || (defect === 'cache-key-prefix' && m.name === 'MTL_COORDINATE')) cache.clear();
     if (m.name === 'REASONING_REQUEST') {
       const e = p['encoding'] as NDArray;
-      const key = `${Array.from(e.data as ArrayLike<number>).join(',')}|${String(p['context'])}`;
+      const key = `${Array.from(e.data as ArrayLike<number>).slice(0, defect === 'cache-key-prefix' ? 64 : undefined).join(',')}|${String(p['context'])}`;
       const hit = cache.get(key);
       if (hit !== undefined) { out(frame('REASONING_RESPONSE', m.header.id, hit)); return true; }
       cacheKeyOf.set(m.header.id, key);
     }
   }
   if (defect === 'nonfinite-learned-as-zero' && (m.name === 'FEEDBACK' || m.name === 'MTL_COORDINATE') && zeroed(p['encoding']) !== p['encoding']) return forward({ ...p, encoding: zeroed(p['encoding']) });
+  if (defect === 'input-truncated') {
+    if ((m.name === 'REASONING_REQUEST' || m.name === 'FEEDBACK' || m.name === 'MTL_COORDINATE') && truncated(p['encoding']) !== p['encoding']) return forward({ ...p, encoding: truncated(p['encoding']) });
+    const items = p['items'] as { encoding?: unknown }[] | undefined;
+    if (m.name === 'BATCH_REASONING_REQ' && items?.some((x) => truncated(x.encoding) !== x.encoding)) return forward({ ...p, items: items.map((x) => ({ ...x, encoding: truncated(x.encoding) })) });
+  }
   if (defect === 'failed-feedback-counts' && (m.name === 'STATE_UPDATE' || (m.name === 'PARAMETER_SYNC' && p['state_version'] !== undefined))) uncounted = 0n;
   return false;
 }
@@ -114,10 +134,16 @@ process.stdin.on('data', (chunk: Buffer) => {
         out(frame('BATCH_REASONING_RSP', env.header.id, { results: [{ ok: false, error: { code: e.code, message: e.message } }] }));
         continue;
       }
+      if (waiting.length > 0) handOverWaiting();
       toEngine.write(frameOf(body)); // the engine refuses it itself
       continue;
     }
     asked.set(m.header.id, m.name);
+    if (defect === 'pipelined-shared-buffer') {
+      // Requests keep their order: anything else first hands over the waiting REASONING_REQUESTs.
+      if (m.name === 'REASONING_REQUEST') { waiting.push(m); handOver ??= setTimeout(handOverWaiting, 30); continue; }
+      if (waiting.length > 0) handOverWaiting();
+    }
     if (defect === 'responses-dropped' && messageByCode(body[0]!)?.kind === 'response' && m.name !== 'INIT_ACK') continue;
     if (rewritten(m)) continue;
     if (m.name === 'MEMORY_UPDATE' && defect === 'mem-internal') { out(frame('ERROR', m.header.id, { code: 'INTERNAL', message: 'memory is broken', definite: false })); continue; }
@@ -151,7 +177,10 @@ process.stdin.on('data', (chunk: Buffer) => {
     toEngine.write(frameOf(body));
   }
 });
-process.stdin.on('end', () => toEngine.end());
+process.stdin.on('end', () => {
+  if (waiting.length > 0) handOverWaiting();
+  toEngine.end();
+});
 
 function frameOf(body: Uint8Array): Buffer {
   const prefix = Buffer.alloc(4);
@@ -179,7 +208,7 @@ fromEngine.pipe(new Transform({
         this.push(again(m, rest));
         continue;
       }
-      if (m.name === 'REASONING_RESPONSE' && defect === 'cache-ignores-mtl' && cacheKeyOf.has(m.header.re ?? '')) cache.set(cacheKeyOf.get(m.header.re!)!, p);
+      if (m.name === 'REASONING_RESPONSE' && (defect === 'cache-ignores-mtl' || defect === 'cache-key-prefix') && cacheKeyOf.has(m.header.re ?? '')) cache.set(cacheKeyOf.get(m.header.re!)!, p);
       if (m.name === 'ERROR' && defect === 'failed-feedback-counts' && asked.get(m.header.re ?? '') === 'FEEDBACK' && p['code'] === 'INVALID_ARRAY') uncounted += 1n;
       if ((m.name === 'ACK' || m.name === 'TEACHER_SYNC') && defect === 'failed-feedback-counts' && uncounted > 0n && p['state_version'] !== undefined) {
         this.push(again(m, { ...p, state_version: BigInt(p['state_version'] as bigint) + uncounted }));

@@ -79,6 +79,9 @@ describe('the engine suite', () => {
     ['cache-ignores-mtl', 'engine/reason-after-each-change'],
     ['nonfinite-learned-as-zero', 'engine/non-finite-changes-nothing'],
     ['failed-feedback-counts', 'engine/non-finite-changes-nothing'],
+    ['cache-key-prefix', 'engine/unified-cache-key'],
+    ['input-truncated', 'engine/unified-redundant-pairs'],
+    ['pipelined-shared-buffer', 'engine/unified-concurrent-calls'],
   ])('fails an engine broken by %s in %s', async (defect, id) => {
     const { results } = await run(broken(defect), [id]);
     expect(results.map((r) => `${r.id}: ${r.outcome}`)).toEqual([`${id}: fail`]);
