@@ -31,7 +31,7 @@ describe('the fifo suite', () => {
     try {
       const { code, results } = await run(dir, ['transport-fifo/**', 'framing/**', 'requests/route-and-correlate', 'handshake/peer-gone-on-disconnect']);
       expect(results.filter((r) => r.outcome !== 'pass').map((r) => `${r.id}: ${r.outcome} ${r.message}`)).toEqual([]);
-      expect(results.filter((r) => r.id.startsWith('transport-fifo/')).length).toBe(8);
+      expect(results.filter((r) => r.id.startsWith('transport-fifo/')).length).toBe(12);
       expect(code).toBe(0);
     } finally {
       await broker.close();
@@ -55,15 +55,22 @@ describe('the fifo suite', () => {
   }, 60_000);
 
   it.each([
-    ['write-first', 'transport-fifo/open-order-non-blocking'],
-    ['no-retry', 'transport-fifo/open-order-non-blocking'],
-    ['eof-disconnect', 'transport-fifo/eof-before-writer-not-disconnect'],
-  ] as [FifoDefect, string][])('flags a broker that opens its pairs wrongly (%s) in %s', async (defect, id) => {
+    ['write-first', 'transport-fifo/open-order-non-blocking', /reading FIFO/],
+    ['no-retry', 'transport-fifo/open-order-non-blocking', /ENXIO/],
+    ['eof-disconnect', 'transport-fifo/eof-before-writer-not-disconnect', /end of file/],
+    ['rm-recursive', 'transport-fifo/pair-removal-removes-nothing-else', /foreign in the ended pair was removed/],
+    ['all-pairs', 'transport-fifo/pair-removal-removes-nothing-else', /other client's pair .*, still served was removed/],
+    ['stray-files', 'transport-fifo/pair-removal-removes-nothing-else', /the file .* beside the pairs was removed/],
+    ['remove-refused', 'transport-fifo/refused-pair-left-untouched', /broker-to-client missing.*mode 0750.*absent/],
+    ['lax-modes', 'transport-fifo/insecure-pair-refused', /mode 0750.*mode 0701.*mode 0640.*mode 0604/],
+    ['unchecked-write-end', 'transport-fifo/regular-write-end-never-used', /regular file broker-to-client/],
+  ] as [FifoDefect, string, RegExp][])('flags a broker that opens, refuses or removes its pairs wrongly (%s) in %s', async (defect, id, message) => {
     const dir = join(scratch, `broken-${defect}`);
     const broker = await startBrokenFifoBroker(dir, defect);
     try {
       const { results } = await run(dir, [id]);
       expect(results.map((r) => [r.id, r.outcome])).toEqual([[id, 'fail']]);
+      expect(results[0]!.message).toMatch(message);
     } finally {
       await broker.close();
     }
