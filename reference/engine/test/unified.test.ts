@@ -122,6 +122,13 @@ describe('unified engine over two in-process engines', () => {
     expect(u.getMetrics()['failovers']).toBe(0);
   });
 
+  it('in redundant mode, a non-finite encoding both engines refuse fails with their INVALID_ARRAY, not PEER_GONE', async () => {
+    const { u } = two();
+    const r = await u.reason([1, Number.NaN], '', 'redundant');
+    expect(r).toMatchObject({ success: false, error: { code: 'INVALID_ARRAY', retryable: false } });
+    expect(r.error!.attempts.map((a) => a.code)).toEqual(['INVALID_ARRAY', 'INVALID_ARRAY']);
+  });
+
   it('reasonBatch keeps item order under concurrency', async () => {
     const { u } = two();
     const items = Array.from({ length: 100 }, (_, i) => ({ encoding: encodingOf(500 + i, 64) }));

@@ -223,7 +223,12 @@ export class UnifiedEngine {
         pair[i]!.markFailed(performance.now());
       } else this.countEngine(pair[i]!.language);
     });
-    if (attempts.length === pair.length) throw Object.assign(new EngineError('PEER_GONE', `redundant call failed: ${attempts.map((a) => `${a.engine}: ${a.code}`).join('; ')}`), { attempts });
+    if (attempts.length === pair.length) {
+      // Both refused the input (INVALID_ARRAY, ...): that refusal, as firstAnswer gives it, not PEER_GONE.
+      const refusal = attempts.find((a) => INPUT_ERRORS.has(a.code));
+      if (refusal) throw Object.assign(new EngineError(refusal.code as never, refusal.message), { attempts });
+      throw Object.assign(new EngineError('PEER_GONE', `redundant call failed: ${attempts.map((a) => `${a.engine}: ${a.code}`).join('; ')}`), { attempts });
+    }
     const results = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
     if (results.length === 1) {
       // One engine live, or one of the two failed: the survivor's answer (ENG-11).
