@@ -86,8 +86,8 @@ class TimedPeer implements EngineBackend {
   parameterSync(parameters: Record<string, number>, timeoutMs: number): Promise<StateAck> {
     return this.call('PARAMETER_SYNC', { parameters }, timeoutMs);
   }
-  mtlCoordinate(id: string, teachers: TeacherConfidence[], _e: NDArray | undefined, timeoutMs: number): Promise<MtlResult> {
-    return this.call('MTL_COORDINATE', { coordination_id: id, teacher_outputs: teachers.map((t) => ({ ...t, spike_count: 0 })) }, timeoutMs);
+  mtlCoordinate(id: string, teachers: TeacherConfidence[], encoding: NDArray | undefined, timeoutMs: number): Promise<MtlResult> {
+    return this.call('MTL_COORDINATE', { coordination_id: id, teacher_outputs: teachers.map((t) => ({ ...t, spike_count: 0 })), ...(encoding ? { encoding } : {}) }, timeoutMs);
   }
 }
 
