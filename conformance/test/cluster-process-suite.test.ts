@@ -36,7 +36,8 @@ describe('the cluster-process suite', () => {
     ['heartbeat-1000', ['cluster/heartbeats-and-format-version-on-nats'], /\[CLU-4\] broker .* sent 3 heartbeats/],
     ['dead-after-8000', ['cluster/dead-broker-requests-answered-peer-gone', 'cluster/dead-brokers-services-dropped', 'cluster/dead-brokers-client-ids-free-again'], /PEER_GONE .* within 4500 ms|\[CLU-7\]/],
     ['keep-dead-claims', ['cluster/dead-brokers-client-ids-free-again'], /\[CLU-7\] a broker started 4500 ms after B2's broker died refused B2's id/],
-    ['any-format', ['cluster/foreign-format-version-dropped'], /\[CLU-5\]/],
+    // Either of the case's two checks may catch it first (the 'bye' or the frame message of format 2); both name CLU-5.
+    ['any-format', ['cluster/foreign-format-version-dropped'], /[[(]CLU-5[\])]/],
     ['dead-while-cut-off', ['cluster/nats-outage-local-traffic-served-remote-refused'], /\[CLU-4\] A's request to B was answered while B and its broker lived/],
   ])('fails a broker broken by %s in %j', async (defect, ids, message) => {
     const run = await suite(broken(defect), ids);
