@@ -34,6 +34,16 @@ export async function logUntil(d: BusDriver, done: (log: LogEntry[]) => boolean,
   throw new CaseFailure(`${what} never happened; log: ${JSON.stringify(all)}`);
 }
 
+/** Reads `read()` until `done` holds, at most 500 more reads 10 ms apart (a bounded wait for a state, not a measurement); the last value read. */
+export async function pollUntil<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
+  let value = await read();
+  for (let i = 0; i < 500 && !done(value); i++) {
+    await new Promise((r) => setTimeout(r, 10));
+    value = await read();
+  }
+  return value;
+}
+
 /**
  * An operation started now and awaited later, with a handler attached at once: when the bus
  * misbehaves and the case fails before it awaits the operation, the operation's later rejection (its

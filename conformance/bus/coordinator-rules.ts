@@ -1,7 +1,7 @@
 /** Cases of section coordinator-semantics, one rule each, through the bus adapter. */
 import { CaseFailure, CaseTimeout } from '../cases/model.js';
 import { fails, ok, type BusDriver } from './driver.js';
-import { expectEqual, readLog, started } from './checks.js';
+import { expectEqual, readLog, started, pollUntil } from './checks.js';
 import type { BusCaseDef } from './cases-model.js';
 import type { Behaviour, DescriptorIn } from '../../reference/bus/adapter/protocol.js';
 import { registryName } from '../../reference/codec/catalog.js';
@@ -96,12 +96,7 @@ export const COORDINATOR_CASES: BusCaseDef[] = [
       await register(d, 'single', { kind: 'gate', gate: 'g', value: 'done' }, { max_concurrent: 1 });
       const first = started(d.call({ op: 'dispatch', target: { service_name: 'single', method: 'run', max_retries: 0 }, payload: 1 }));
       const loadOf = async (): Promise<number | undefined> => (await ok<{ current_load?: number } | null>(d, { op: 'get_service', name: 'single' }))?.current_load;
-      let load = await loadOf();
-      // Until the dispatch has started (a bounded wait for a state, not a measurement: 500 polls of 10 ms or more).
-      for (let i = 0; i < 500 && load !== 1; i++) {
-        await new Promise((r) => setTimeout(r, 10));
-        load = await loadOf();
-      }
+      const load = await pollUntil(loadOf, (l) => l === 1); // until the dispatch has started
       expectEqual('[SVC-5] the load of the service (max_concurrent 1) while its one dispatch is held', 1, load);
       await ok(d, { op: 'set_health', name: 'single', healthy: false });
       const refused = await d.call({ op: 'dispatch', target: { service_name: 'single', method: 'run', max_retries: 0 }, payload: 2 });
@@ -150,12 +145,7 @@ export const COORDINATOR_CASES: BusCaseDef[] = [
       // The load while a dispatch runs, as get_service and list_services give it (SVC-2: "each with its current load").
       await register(d, 'held', { kind: 'gate', gate: 'g', value: 'done' }, { max_concurrent: 1 });
       const running = started(d.call({ op: 'dispatch', target: { service_name: 'held', method: 'run', max_retries: 0 }, payload: null }));
-      let load = await loadOf('held');
-      // Until the dispatch has started (a bounded wait for a state, not a measurement: 500 polls of 10 ms or more).
-      for (let i = 0; i < 500 && load.got !== 1; i++) {
-        await new Promise((r) => setTimeout(r, 10));
-        load = await loadOf('held');
-      }
+      const load = await pollUntil(() => loadOf('held'), (l) => l.got === 1); // until the dispatch has started
       expectEqual('[SVC-5] get_service\'s current_load while one dispatch runs', 1, load.got);
       expectEqual('[SVC-2] list_services\' current_load of the service while one dispatch runs', 1, load.listed);
       await ok(d, { op: 'open_gate', gate: 'g' });
@@ -194,12 +184,8 @@ export const COORDINATOR_CASES: BusCaseDef[] = [
       const running = started(d.call({ op: 'dispatch', target: { service_name: 'held', method: 'run', timeout_ms: 0, max_retries: 0 }, payload: null }));
       let answered = false;
       void running.then(() => (answered = true), () => (answered = true));
-      // Until the service was called (a bounded wait for a state: 500 polls of 10 ms or more) ...
-      let called = false;
-      for (let i = 0; i < 500 && !called && !answered; i++) {
-        called = (await readLog(d)).some((e) => e.role === 'service');
-        if (!called) await new Promise((r) => setTimeout(r, 10));
-      }
+      // Until the service was called (or the dispatch already answered) ...
+      await pollUntil(async () => answered || (await readLog(d)).some((e) => e.role === 'service'), (done) => done);
       // ... and then a while longer: long past a bound of 0 or 1 ms, far within the default (a wait, not a measurement).
       await new Promise((r) => setTimeout(r, 200));
       if (answered) {

@@ -115,7 +115,7 @@ class CountingLocal extends LocalBackend {
 const NAN_ENCODING = (): NDArray => vec([0.5, Number.NaN, 0.25]);
 
 /** Where a result differs from the reference's in the fields redundant mode compares (ENG-11), or null. */
-function resultMismatch(got: ReasonResult | null | undefined, want: ReasonResult): string | null {
+export function resultMismatch(got: ReasonResult | null | undefined, want: ReasonResult): string | null {
   if (!got) return 'no result';
   if (got.state_digest !== want.state_digest) return `/state_digest ${String(got.state_digest)}, expected ${want.state_digest}`;
   if (got.spike_count !== want.spike_count) return `/spike_count ${String(got.spike_count)}, expected ${want.spike_count}`;

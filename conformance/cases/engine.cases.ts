@@ -12,7 +12,7 @@ import { repoFile } from '../../reference/paths.js';
 import { requestOf, stepDiff, encodingOf, layerWeights, ReferenceEngine, WEIGHT_LIMIT, LocalBackend, UnifiedEngine, Xorshift32, type EngineFixtures, type ReasonResult, type StateAck, type MtlResult, type EngineBackend, type EngineLanguage, type TeacherConfidence } from '../oracle.js';
 import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
 import type { CaseContext, TesteeSession } from './context.js';
-import { engineMessageCases } from './engine-messages.cases.js';
+import { engineMessageCases, resultMismatch } from './engine-messages.cases.js';
 import type { MessageName } from '../../spec/generated/catalog.js';
 import { registryName } from '../../reference/codec/catalog.js';
 import type { OpenReceiver } from './receiver.cases.js';
@@ -199,18 +199,12 @@ const f32 = (values: number[]): NDArray => NDArray.from('<f4', [values.length], 
 const seeded = (seed: number, length: number): NDArray => f32(encodingOf(seed, length));
 const versionOf = (a: Answer): string => String(fields(a)['state_version']);
 
-/** Where a REASONING_RESPONSE differs from the reference engine's result on the same state, or null. */
+/** Where a REASONING_RESPONSE differs from the reference engine's result on the same state (resultMismatch, then the activations), or null. */
 function reasonMismatch(a: Answer, want: ReasonResult): string | null {
   if (a.name !== 'REASONING_RESPONSE') return `${shown(a)} instead of REASONING_RESPONSE`;
   const p = fields(a);
-  if (p['state_digest'] !== want.state_digest) return `/state_digest ${String(p['state_digest'])}, expected ${want.state_digest}`;
-  if (p['spike_count'] !== want.spike_count) return `/spike_count ${String(p['spike_count'])}, expected ${want.spike_count}`;
-  if (p['confidence'] !== want.confidence) return `/confidence ${String(p['confidence'])}, expected ${want.confidence}`;
-  const pattern = p['firing_pattern'];
-  const gotPattern = pattern instanceof NDArray ? Array.from(pattern.data as ArrayLike<number | boolean>, Number) : [];
-  const wantPattern = Array.from(want.firing_pattern.data as ArrayLike<number>);
-  const at = wantPattern.findIndex((v, i) => gotPattern[i] !== v);
-  if (at >= 0 || gotPattern.length !== wantPattern.length) return `/firing_pattern differs from neuron ${at < 0 ? wantPattern.length : at}`;
+  const m = resultMismatch(p as unknown as ReasonResult, want);
+  if (m) return m;
   const acts = p['activations'];
   const gotActs = acts instanceof NDArray ? Array.from(acts.data as ArrayLike<number>) : [];
   const wantActs = Array.from(want.activations.data as ArrayLike<number>);
