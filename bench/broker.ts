@@ -10,11 +10,12 @@
  * to `worker`, `src` set by the client so that routers which never rewrite headers work too). The
  * clients process reports its own CPU share, so a capped run is visible (bench/broker/loadgen.ts).
  *
- * Also measured: each target's idle per-connection memory (before any load), the broker's RSS over the
- * rounds (flat = no growth per message), and how fast the harness runs (bench/broker/suites.ts).
+ * Also measured: each target's idle per-connection memory (before any load), the broker's RSS under
+ * sustained load after the rounds (flat = no growth per message), and how fast the harness runs
+ * (bench/broker/suites.ts).
  *
  * Environment: CONCORD_BENCH_ROUNDS, CONCORD_BENCH_MEASURE_MS, CONCORD_BENCH_TARGETS (comma list),
- * CONCORD_BENCH_SCENARIOS (comma list of scenario keys: small_1, small_32, 768f32_32; e.g. one load to
+ * CONCORD_BENCH_SOAK_STEPS (seconds of the memory phase, 30), CONCORD_BENCH_SCENARIOS (comma list of scenario keys: small_1, small_32, 768f32_32; e.g. one load to
  * profile), CONCORD_BENCH_SUITES=0 (skip the harness timings), CONCORD_BENCH_BROKER_NODE_FLAGS (targets.ts).
  * `npx tsx bench/broker-only.ts` runs this benchmark alone.
  */
@@ -27,7 +28,7 @@ import { hex, LARGE_REQUEST, RESPONSE, SMALL_REQUEST } from './broker/payloads.j
 import { stopAll, stopChild } from './broker/processes.js';
 import { rssKb } from './broker/procfs.js';
 import { figuresTable, perTarget, ratios, sampleKey, type Sample, type Samples, type ScenarioKey } from './broker/report.js';
-import { fmt } from './broker/stats.js';
+import { fmt, growth } from './broker/stats.js';
 import { brokerGeneratedCases, coreSuite, testeeSuite, type GeneratedCases, type SuiteRun, type TesteeSuite } from './broker/suites.js';
 import { KNOWN_TARGETS, startTarget, TARGETS, type TargetName, type TargetProcess } from './broker/targets.js';
 
@@ -40,6 +41,14 @@ const WARMUP_MS = 250;
 const MEASURE_MS = envNumber('CONCORD_BENCH_MEASURE_MS', 1_000);
 /** The scenario rounds stop starting once this much time has passed (the warm-up pass included). */
 const TIME_BUDGET_MS = 180_000;
+/**
+ * The memory phase: the broker alone under sustained load, SOAK_STEPS runs of SOAK_STEP_MS back to back
+ * (32 in flight, small and 768-float32 requests in turn), its RSS read after each. The interleaved
+ * rounds cannot judge memory: each target idles while the other three are measured, and V8 shrinks an
+ * idle heap, so the broker's RSS after a round swung 93-119 MB with nothing retained (2026-12-05).
+ */
+const SOAK_STEPS = envNumber('CONCORD_BENCH_SOAK_STEPS', 30);
+const SOAK_STEP_MS = 1_000;
 
 interface Scenario {
   key: ScenarioKey;
@@ -116,6 +125,7 @@ export async function runBrokerBench(): Promise<BrokerBenchResult> {
   const running = new Map<TargetName, Running>();
   const samples: Samples = new Map();
   const rssSeries: Partial<Record<TargetName, number[]>> = {};
+  const soakRss: number[] = [];
   let rounds = 0;
   const began = performance.now();
   const cpus = planCpus();
@@ -142,6 +152,14 @@ export async function runBrokerBench(): Promise<BrokerBenchResult> {
       log(`\rbench: broker round ${rounds + 1}/${ROUNDS}`);
     }
     log('\n');
+    const broker = running.get('broker');
+    const sustained = SCENARIOS.filter((sc) => sc.inFlight > 1);
+    for (let step = 0; broker && sustained.length > 0 && step < SOAK_STEPS; step++) {
+      await runScenario(broker, sustained[step % sustained.length]!, 0, SOAK_STEP_MS);
+      soakRss.push(rssKb(broker.target.pid));
+      log(`\rbench: broker under sustained load ${step + 1}/${SOAK_STEPS} s`);
+    }
+    if (soakRss.length > 0) log('\n');
   } finally {
     for (const r of running.values()) {
       await r.clients.close();
@@ -162,12 +180,10 @@ export async function runBrokerBench(): Promise<BrokerBenchResult> {
 
   const { ratios: r, ranges } = ratios(samples);
   const loadgenShares = [...samples.values()].flat().map((s) => s.loadgenCpuShare);
-  // Memory: RSS after the last round over RSS after the middle round; flat = 1. The first rounds are left
-  // out because V8 sizes the heap for the load over them: twenty rounds (2026-12-03) climbed from 87 to
-  // 120 MB in five and then stayed within 1% for fifteen, level with the Node router's 120 MB. The
-  // first version of this ratio took the first round as its base and so read that sizing as growth.
-  const brokerRss = rssSeries.broker ?? [];
-  const rssGrowth = rounds >= 3 ? brokerRss[brokerRss.length - 1]! / brokerRss[1 + Math.ceil(rounds / 2)]! : NaN;
+  // Memory: growth of the broker's RSS under the sustained load (stats.ts's growth: the last third of the
+  // samples over the middle third). Twenty rounds on 2026-12-03 climbed from 87 to 120 MB in five and
+  // then stayed within 1%; forty broker-only rounds on 2026-12-05 stayed at 110-118 MB from the second.
+  const rssGrowth = growth(soakRss);
   const lastRss = (t: TargetName): number => rssSeries[t]?.at(-1) ?? NaN;
   const idle = Object.fromEntries([...running].map(([name, x]) => [name, { per_connection_kb: x.idle.perConnectionKb, rss_kb_before: x.idle.rssBeforeKb, rss_kb_with: x.idle.rssWithKb }]));
   const report = {
@@ -191,6 +207,7 @@ export async function runBrokerBench(): Promise<BrokerBenchResult> {
       ratio_ranges_over_rounds: ranges,
       scenarios: perTarget(samples, SCENARIOS, targets),
       rss_kb_after_start_warmup_rounds: rssSeries,
+      broker_rss_kb_under_sustained_load: { step_ms: SOAK_STEP_MS, after_each_step: soakRss },
       idle_connections: { count: IDLE_CONNECTIONS, ...idle },
       generated_cases: cases,
       testee_suite: testee && { exit_code: testee.exitCode, outcomes: testee.outcomes, inputs: testee.inputs, harness_cpu_ms: testee.harnessCpuMs, testee_cpu_ms: testee.peerCpuMs, slowest_cases: slowest(testee) },
@@ -204,6 +221,7 @@ export async function runBrokerBench(): Promise<BrokerBenchResult> {
     '',
     `idle connection kB of RSS (${IDLE_CONNECTIONS} connections): ${Object.entries(idle).map(([n, x]) => `${n} ${fmt(x.per_connection_kb, 1)}`).join(', ')}`,
     `RSS kB (start, after warm-up, after each round): ${Object.entries(rssSeries).map(([n, xs]) => `${n} ${xs.join(' ')}`).join('; ')}`,
+    `broker RSS kB under sustained load, every ${SOAK_STEP_MS} ms: ${soakRss.join(' ')} (growth, last third over middle third: ${fmt(rssGrowth, 2)})`,
     cases ? `generated cases against the reference broker: ${cases.generated} in ${cases.seconds.toFixed(2)} s = ${cases.perSecond.toFixed(0)}/s (seed ${cases.seed})` : 'harness timings skipped (CONCORD_BENCH_SUITES=0)',
     ...(testee ? [`testee suite against the reference testee: ${testee.wallMs.toFixed(0)} ms (${JSON.stringify(testee.outcomes)}; CPU: harness ${testee.harnessCpuMs.toFixed(0)} ms, testees ${testee.peerCpuMs.toFixed(0)} ms); ${testee.inputs} generated inputs at ${testee.inputsPerSecond.toFixed(0)}/s`] : []),
     ...(core ? [`core suite against the embedded broker: ${core.wallMs.toFixed(0)} ms (${JSON.stringify(core.outcomes)}; CPU of harness and broker ${core.harnessCpuMs.toFixed(0)} ms)`] : []),

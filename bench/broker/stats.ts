@@ -8,6 +8,18 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
+/**
+ * How much a series sampled at even steps under sustained load grew: the median of its last third over
+ * the median of its middle third (1.0 = flat; NaN below three samples). The first third is left out
+ * because V8 sizes the heap for the load over it. Medians, not single samples: RSS read at one instant
+ * lands anywhere on the garbage collector's sawtooth, which spans 7-8% of the broker's RSS here.
+ */
+export function growth(xs: readonly number[]): number {
+  if (xs.length < 3) return NaN;
+  const third = Math.floor(xs.length / 3);
+  return median(xs.slice(xs.length - third)) / median(xs.slice(third, xs.length - third));
+}
+
 /** [min, max] of the finite values. */
 export function range(xs: readonly number[]): [number, number] {
   const s = xs.filter((x) => Number.isFinite(x));

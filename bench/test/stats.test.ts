@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { verdict } from '../broker/stats.js';
+import { growth, verdict } from '../broker/stats.js';
 import { targetsTable } from '../broker/report.js';
 
 describe('bench verdicts against the issue-15 targets', () => {
@@ -35,5 +35,19 @@ describe('bench verdicts against the issue-15 targets', () => {
     expect(row('throughput_small_32_vs_node_router_ratio')).toMatch(/within noise$/);
     expect(row('throughput_768f32_32_vs_node_router_ratio')).toMatch(/not met$/);
     expect(row('throughput_small_32_vs_same_build_ratio')).toMatch(/ -$/);
+  });
+
+  it('reads a sawtooth that stays level as flat, and a series that keeps climbing as growth', () => {
+    // The garbage collector's sawtooth: every third sample 8% lower, around a level 110 MB.
+    const sawtooth = Array.from({ length: 30 }, (_, i) => (i % 3 === 2 ? 101_000 : 110_000 + (i % 2) * 500));
+    expect(growth(sawtooth)).toBeGreaterThan(0.99);
+    expect(growth(sawtooth)).toBeLessThan(1.01);
+    // (kB) 10 kB more per sample on top of the same sawtooth is no growth to speak of ...
+    expect(growth(sawtooth.map((x, i) => x + i * 10))).toBeLessThan(1.01);
+    // ... 3 MB per sample (a leak of 3 kB a message at a thousand messages a second) is.
+    expect(growth(sawtooth.map((x, i) => x + i * 3_000))).toBeGreaterThan(1.1);
+    // The first third (the heap's sizing) counts for nothing, however low it starts.
+    expect(growth([50_000, 60_000, 110_000, 110_000, 110_000, 110_000])).toBe(1);
+    expect(growth([110_000, 110_000])).toBeNaN();
   });
 });
