@@ -27,6 +27,7 @@ const PIPES = [
   'conformance/test/lines-suite.test.ts',
   'reference/transport/test/fifo.test.ts',
   'reference/transport/test/pipes-command.test.ts',
+  'reference/broker/test/fifo-fd-ownership.test.ts',
 ];
 
 /**

@@ -130,6 +130,13 @@ export function runBrokerCommand(flags: BrokerCommandValues): number {
     ...entryOptions,
     workerData: { mark: WORKER_MARK, flags },
     resourceLimits: { maxYoungGenerationSizeMb: BROKER_YOUNG_GENERATION_MB },
+    // The FIFO transport opens each FIFO with fs.open() and hands the descriptor to a libuv pipe handle
+    // (net.Socket, transport/fifo-stream.ts), which closes it itself, never through fs.close(). A worker's
+    // tracking of fs.open() descriptors (Node's default) cannot see that hand-over and keeps every such
+    // number as open: it warned "File descriptor N opened in unmanaged mode twice" each time the number
+    // came back for a later pair, and at the thread's exit it would close every number it still holds, by
+    // then possibly another file of the process. The broker closes its own descriptors.
+    trackUnmanagedFds: false,
   });
   const forward = (signal: NodeJS.Signals): void => worker.postMessage({ signal });
   process.on('SIGINT', forward);

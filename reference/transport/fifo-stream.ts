@@ -81,6 +81,13 @@ export class FifoStream extends Duplex {
     this.attach(readFd, writeFd);
   }
 
+  /**
+   * From here the sockets own the two descriptors: destroying them closes them (libuv), and nothing
+   * else may close them (fs.close on the number could close another file once it is reused). Node's
+   * tracking of fs.open() descriptors in a worker thread cannot see that hand-over: a worker that runs
+   * FIFO streams is started with `trackUnmanagedFds: false` (as broker/command.ts does), or it warns
+   * "File descriptor N opened in unmanaged mode twice" and closes stale numbers when it exits.
+   */
   private attach(readFd: number, writeFd: number): void {
     const reader = new Socket({ fd: readFd, readable: true, writable: false });
     const writer = new Socket({ fd: writeFd, readable: false, writable: true });
