@@ -9,7 +9,7 @@ import { connect } from 'node:net';
 import { decodeMessage, encodeMessageFrame, type Message, type OutgoingMessage } from '../../reference/codec/message.js';
 import { ProtocolError } from '../../reference/codec/errors.js';
 import { messageByCode } from '../../reference/codec/catalog.js';
-import { MessageType, PROTOCOL_VERSION, type ErrorName } from '../../spec/generated/catalog.js';
+import { DEFAULT_LIMITS, MessageType, PROTOCOL_VERSION, type ErrorName } from '../../spec/generated/catalog.js';
 import { RECEIVING_CLIENT_DEFECTS, type ReceivingClientDefect } from './receiving-client-defects.js';
 
 
@@ -22,6 +22,12 @@ if (defect !== undefined && !RECEIVING_CLIENT_DEFECTS.includes(defect)) {
 }
 
 let encodings: ('json' | 'cbor')[] = ['json', 'cbor'];
+/** The encoding INIT_ACK chose. */
+let negotiated: 'json' | 'cbor' = 'json';
+/** The max_frame it refuses lengths above: the one it announced (with limit-from-init-ack, INIT_ACK's once it arrives). */
+let limit = defect === 'limit-from-init-ack' ? DEFAULT_LIMITS.max_frame : MAX_FRAME;
+/** With error-drops-read: set once a faulty frame of the current read has been answered. */
+let dropRead = false;
 let acked = false;
 let closed = false;
 let count = 0;
@@ -29,7 +35,7 @@ let buffered = Buffer.alloc(0);
 
 const socket = connect({ host: '127.0.0.1', port: Number(process.argv[2]) }, () => {
   send({ type: 'INIT', header: { id: 'init' }, payload: {
-    client_id: `receiving-${process.pid}`, language: 'typescript', role: 'client', protocol_version: PROTOCOL_VERSION, encodings: ['cbor', 'json'], max_frame: MAX_FRAME,
+    client_id: `receiving-${process.pid}`, language: 'typescript', role: 'client', protocol_version: PROTOCOL_VERSION, encodings: ['cbor', 'json'], max_frame: limit,
   } });
 });
 
@@ -38,6 +44,7 @@ let full = false;
 
 function send(m: OutgoingMessage): void {
   if (closed || (defect === 'drops-when-full' && full)) return;
+  if (defect === 'writes-offered-encoding' && acked && m.payload !== undefined) m = { ...m, encoding: 'cbor' };
   if (!socket.write(encodeMessageFrame(m)) && defect === 'drops-when-full') {
     full = true;
     socket.once('drain', () => { full = false; });
@@ -63,8 +70,17 @@ function close(): void {
   socket.end();
 }
 
+/** The id as a text search of the header finds it (header-id-by-search), or its escaped spelling (id-length-of-spelling). */
+function headerText(body: Uint8Array): string {
+  return Buffer.from(body.subarray(4, 4 + ((body[2]! << 8) | body[3]!))).toString('utf8');
+}
+
 function onBody(body: Uint8Array): void {
   const isError = body[0] === MessageType.ERROR;
+  if (defect === 'decodes-negotiated-encoding' && acked && negotiated === 'cbor' && (body[1]! & 3) === 0 && body.length > 4 + ((body[2]! << 8) | body[3]!)) {
+    body = Uint8Array.from(body);
+    body[1] = body[1]! | 1;
+  }
   let m: Message;
   try {
     m = decodeMessage(body, { encodings });
@@ -73,7 +89,16 @@ function onBody(body: Uint8Array): void {
     if (isError && defect !== 'answers-faulty-error') return e.closes ? close() : undefined;
     send({ type: 'ERROR', header: { id: `err-${++count}`, ...(e.frameId !== undefined ? { re: e.frameId } : {}) }, payload: e.toPayload() });
     if (e.closes) close();
+    else if (defect === 'error-drops-read') dropRead = true;
     return;
+  }
+  if (defect === 'header-id-by-search') {
+    const found = /id"\s*:\s*("(?:[^"\\]|\\.)*")/.exec(headerText(body));
+    if (found) m.header.id = JSON.parse(found[1]!) as string;
+  }
+  if (defect === 'id-length-of-spelling') {
+    const spelled = /"id"\s*:\s*"((?:[^"\\]|\\.)*)"/.exec(headerText(body));
+    if (spelled && Buffer.byteLength(spelled[1]!) > DEFAULT_LIMITS.max_id_bytes) return error('INVALID_HEADER', 'id longer than max_id_bytes', undefined, { path: '/header/id' });
   }
   if (defect === 'strict-header') {
     const unknown = Object.keys(m.header).filter((k) => !KNOWN_HEADER_KEYS.has(k));
@@ -81,11 +106,15 @@ function onBody(body: Uint8Array): void {
   }
   if (!acked) {
     acked = m.name === 'INIT_ACK';
-    if (acked && (m.payload as { encoding?: string }).encoding !== 'cbor' && defect !== 'cbor-unasked') encodings = ['json'];
+    if (!acked) return;
+    const ack = m.payload as { encoding?: string; max_frame?: number };
+    negotiated = ack.encoding === 'cbor' ? 'cbor' : 'json';
+    if (negotiated !== 'cbor' && defect !== 'cbor-unasked') encodings = ['json'];
+    if (defect === 'limit-from-init-ack' && typeof ack.max_frame === 'number') limit = ack.max_frame;
     return;
   }
   const info = messageByCode(body[0]!)!;
-  if (m.name === 'ERROR') return;
+  if (m.name === 'ERROR') return defect === 'error-without-re-closes' && m.header.re === undefined ? close() : undefined;
   if (!info.directions.includes('broker-to-client') && !info.directions.includes('routed')) {
     if (defect === 'any-direction') return error('UNSUPPORTED', `${m.name} is not implemented`, m.header.id);
     return error('UNEXPECTED_MESSAGE', `${m.name} never travels from broker to client`, m.header.id);
@@ -96,6 +125,7 @@ function onBody(body: Uint8Array): void {
     return send({ type: 'PONG', header: { id: `pong-${++count}`, re: m.header.id } });
   }
   if (m.name === 'SHUTDOWN') {
+    if (defect === 'shutdown-needs-drain-ms' && typeof (m.payload as { drain_ms?: unknown }).drain_ms !== 'number') return;
     send({ type: 'SHUTDOWN_ACK', header: { id: `ack-${++count}`, re: m.header.id }, payload: { drained: defect === 'shutdown-ack-miscounts' ? 1 : 0, timed_out: 0 } });
     return close();
   }
@@ -105,7 +135,7 @@ function onBody(body: Uint8Array): void {
 
 /** Takes whole frames off the buffer; refuses a length of 0 or above max_frame as the check table says. */
 function onData(chunk: Buffer): void {
-  if (defect === 'one-read-one-frame') {
+  if (defect === 'one-read-one-frame' || (defect === 'handshake-one-read' && !acked)) {
     if (chunk.length >= 4) onBody(chunk.subarray(4, 4 + chunk.readUInt32BE(0)));
     return;
   }
@@ -114,7 +144,8 @@ function onData(chunk: Buffer): void {
   // The frames of one read, in order (with shutdown-first, a SHUTDOWN before the frames that preceded it).
   const handle = (): void => {
     if (defect === 'shutdown-first') bodies.sort((a, b) => Number(b[0] === MessageType.SHUTDOWN) - Number(a[0] === MessageType.SHUTDOWN));
-    for (const body of bodies) if (!closed) onBody(body);
+    for (const body of bodies) if (!closed && !dropRead) onBody(body);
+    dropRead = false;
   };
   while (!closed && buffered.length >= 4) {
     const length = buffered.readUInt32BE(0);
@@ -122,10 +153,10 @@ function onData(chunk: Buffer): void {
       handle();
       return error('MALFORMED_FRAME', 'length 0', undefined, {}, true);
     }
-    const tooLarge = defect === 'limit-inclusive' ? length >= MAX_FRAME : length > MAX_FRAME;
+    const tooLarge = defect === 'limit-inclusive' ? length >= limit : length > limit;
     if (tooLarge && !(defect === 'limit-after-body' && buffered.length < 4 + length)) {
       handle();
-      return error('FRAME_TOO_LARGE', `length ${length} above max_frame ${MAX_FRAME}`, undefined, defect === 'limit-not-given' ? {} : { limit: MAX_FRAME }, true);
+      return error('FRAME_TOO_LARGE', `length ${length} above max_frame ${limit}`, undefined, defect === 'limit-not-given' ? {} : { limit }, true);
     }
     if (buffered.length < 4 + length) break;
     bodies.push(buffered.subarray(4, 4 + length));

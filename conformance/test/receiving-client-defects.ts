@@ -28,5 +28,23 @@ export const RECEIVING_CLIENT_DEFECTS = [
   'drops-when-full',
   /** Answers nothing to a request it does not implement, instead of UNSUPPORTED. */
   'drops-unimplemented',
+  /** Takes each read of the handshake for one frame: what follows INIT_ACK in its read is lost, a split INIT_ACK is garbage. */
+  'handshake-one-read',
+  /** Writes its payloads in CBOR, the first encoding it offered, whatever INIT_ACK chose. */
+  'writes-offered-encoding',
+  /** Decodes every payload in the encoding INIT_ACK chose, whatever the frame's encoding bits say. */
+  'decodes-negotiated-encoding',
+  /** Drops the rest of a read once it has answered a faulty frame, even with an ERROR that keeps the connection. */
+  'error-drops-read',
+  /** Answers nothing to a SHUTDOWN without drain_ms, as a handler that reads the field unconditionally. */
+  'shutdown-needs-drain-ms',
+  /** Announces the default max_frame in INIT, then takes INIT_ACK's max_frame for its own. */
+  'limit-from-init-ack',
+  /** Finds the id by a text search for `id":` in the header, not in the parsed object. */
+  'header-id-by-search',
+  /** Measures the id in its escaped JSON spelling, refusing an id of 128 bytes written with escapes. */
+  'id-length-of-spelling',
+  /** Takes an ERROR without `re`, one it cannot correlate, for the end of the connection and closes. */
+  'error-without-re-closes',
 ] as const;
 export type ReceivingClientDefect = (typeof RECEIVING_CLIENT_DEFECTS)[number];
