@@ -4,7 +4,7 @@
  * dist/ (unmutated: conformance/test/mutation/harness-build.ts) and runs StrykerJS twice, each run with
  * the conformance suites as the only tests (one vitest test per case):
  * - this config: reference/broker/*.ts against `broker-cases.mutation.ts`, the `core` and `bus` cases
- *   against one broker in process;
+ *   against one broker in process, and the `broker-process` cases, which start their own;
  * - stryker.cluster.config.mjs: reference/broker/cluster/*.ts against `cluster-cases.mutation.ts`, the
  *   `core` cases against three brokers in process joined by a nats-server.
  * Why two runs: with both files in one run, a mutant of the broker's core (which every case reaches)
@@ -15,8 +15,9 @@
  * cluster's run too (its CLUSTER_ONLY_LINES); the summary merges the two reports mutant by mutant.
  *
  * Scope: reference/broker/*.ts, except
- * - command.ts: the `concord broker` command line; only the broker-process suite reaches it, and that
- *   suite starts the broker as a child process, where Stryker sees no coverage;
+ * - command.ts: the `concord broker` command line (its worker thread, signals and exit codes), which only
+ *   a broker started as a child process has, where Stryker sees no coverage; the broker-process suite
+ *   runs here on brokers started in process from the same options (in-process-broker-launcher.ts);
  * - index.ts: re-exports only.
  *
  * @type {import('@stryker-mutator/api/core').PartialStrykerOptions}

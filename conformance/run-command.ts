@@ -14,6 +14,7 @@ import { repoFile } from '../reference/paths.js';
 import { ConnectError } from './wire/connection.js';
 import { commandName, commandOf, ExecPeer, type PeerTarget } from './wire/peer-target.js';
 import type { ClusterDriver } from './wire/cluster-driver.js';
+import type { BrokerLauncher } from './wire/broker-launch.js';
 import { ListenError, runPeerOf, type RunPeer } from './run-peer.js';
 import { PeerStartError, startFailureSince, startedCount, stopStartedSince, unstartable } from './wire/peer-process.js';
 import { TesteePool } from './wire/testee-pool.js';
@@ -46,6 +47,8 @@ export interface RunCommandOptions {
   linesPeer?: LinesPeerOptions;
   /** Suite broker-process: the broker command the harness starts in each case ({unix}, {port}, {host} replaced). */
   brokerCommand?: string[];
+  /** With brokerCommand: what starts each case's broker from the filled command line, instead of a process (a broker in this process, for the mutation tests). */
+  brokerLauncher?: BrokerLauncher;
   /** Suite cluster-process without a command: what starts each case's NATS server and brokers (brokers in this process, for the mutation tests). */
   clusterDriver?: () => Promise<ClusterDriver>;
   token?: string;

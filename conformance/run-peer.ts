@@ -14,7 +14,7 @@ import { brokerOptionsFor, EMBEDDED_LIMITS, resolveLimits, type Limits } from '.
 import type { RunCommandOptions } from './run-command.js';
 
 /** The options a run's peer comes from. */
-export type PeerOptions = Pick<RunCommandOptions, 'target' | 'exec' | 'listen' | 'fifo' | 'role' | 'linesTimeoutS' | 'linesPeer' | 'brokerCommand' | 'clusterDriver' | 'token' | 'limits'>;
+export type PeerOptions = Pick<RunCommandOptions, 'target' | 'exec' | 'listen' | 'fifo' | 'role' | 'linesTimeoutS' | 'linesPeer' | 'brokerCommand' | 'brokerLauncher' | 'clusterDriver' | 'token' | 'limits'>;
 
 /** A run's peer, and what the harness started for it. */
 export interface RunPeer {
@@ -48,7 +48,7 @@ export async function runPeerOf(o: PeerOptions, say: (text: string) => void): Pr
   if (o.target?.startsWith('lines:')) {
     return { target: parseLinesTarget(o.target, { role: o.role, command: o.exec, timeoutS: o.linesTimeoutS, peer: o.linesPeer }), limits, ...token };
   }
-  if (o.brokerCommand !== undefined) return { target: new BrokerProcessPeer(o.brokerCommand), limits, ...token };
+  if (o.brokerCommand !== undefined) return { target: new BrokerProcessPeer(o.brokerCommand, o.brokerLauncher), limits, ...token };
   if (o.clusterDriver !== undefined) return { target: new OwnedClusterPeer(o.clusterDriver), limits, ...token };
   if (o.listen !== undefined) return { ...(await listenPeer(o.listen, o.exec, say)), limits, ...token };
   if (o.exec !== undefined) return { ...execPeer(o.exec, o.target, o.fifo === true), limits, ...token };

@@ -7,8 +7,7 @@
  * that nothing listens beyond loopback unless configured (SEC-1), and with `{fifodir}` the parent
  * directory of FIFO pairs it creates or refuses (FIFO-9).
  */
-import type { ChildProcess } from 'node:child_process';
-import { startPeerProcess, type PeerProcess } from '../wire/peer-process.js';
+import { launchBrokerProcess, type LaunchedBroker } from '../wire/broker-launch.js';
 import { freePort } from '../wire/cluster-driver.js';
 import { promises as fsp } from 'node:fs';
 import { createServer, connect, type Server } from 'node:net';
@@ -16,15 +15,9 @@ import { constants as fsc, openSync, closeSync } from 'node:fs';
 import { BROKER_TO_CLIENT, CLIENT_TO_BROKER, mkfifo } from '../../reference/transport/fifo-fs.js';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
 import type { CaseContext } from './context.js';
-
-interface Started {
-  peer: PeerProcess;
-  child: ChildProcess;
-  exited: Promise<number | null>;
-  stderr: () => string;
-}
 
 function command(ctx: CaseContext): string[] {
   const t = ctx.options.target;
@@ -32,30 +25,19 @@ function command(ctx: CaseContext): string[] {
   return [...t.command];
 }
 
-/** Starts the broker with the placeholders filled (umask 0, so that only the broker's own choice sets the socket's mode). */
-function start(cmd: string[], vars: Record<string, string>): Started {
+/** Starts the broker with the placeholders filled, as a process of its own unless the run was given a launcher. */
+function start(ctx: CaseContext, cmd: string[], vars: Record<string, string>): LaunchedBroker {
   const args = cmd.map((a) => Object.entries(vars).reduce((x, [k, v]) => x.replaceAll(`{${k}}`, v), a));
-  const old = process.umask(0);
-  let peer: PeerProcess;
-  try {
-    // Started where every peer is (its own process group, ended whole).
-    peer = startPeerProcess(args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  } finally {
-    process.umask(old);
-  }
-  const child = peer.child;
-  let err = '';
-  child.stderr!.on('data', (c: Buffer) => { if (err.length < 4000) err += c.toString(); });
-  const exited = new Promise<number | null>((resolve) => {
-    child.on('exit', (code) => resolve(code));
-    child.on('error', () => resolve(127));
-  });
-  return { peer, child, exited, stderr: () => err };
+  const t = ctx.options.target;
+  return (t.kind === 'broker-process' && t.launch ? t.launch : launchBrokerProcess)(args);
 }
 
-function stop(s: Started): void {
-  s.peer.stop();
-}
+/**
+ * How long a case of UNIX-2 gives the broker, once its TCP port answers, to finish starting or exit
+ * before it judges PATH: the reference broker binds TCP first, then the Unix socket, and a broker that
+ * replaced a live socket only then passed while the check ran in between.
+ */
+const UNIX_SETTLE_MS = 1500;
 
 /** Whether a connection to the address is accepted within `ms`. */
 function reachable(target: { path: string } | { host: string; port: number }, ms: number): Promise<boolean> {
@@ -69,11 +51,11 @@ function reachable(target: { path: string } | { host: string; port: number }, ms
 }
 
 /** Polls until the address accepts connections, the broker exits, or `ms` pass. */
-async function waitReachable(s: Started, target: { path: string } | { host: string; port: number }, ms: number): Promise<boolean> {
+async function waitReachable(s: LaunchedBroker, target: { path: string } | { host: string; port: number }, ms: number): Promise<boolean> {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
     if (await reachable(target, 500)) return true;
-    if (s.child.exitCode !== null || s.child.signalCode !== null) return false;
+    if (s.ended()) return false;
     await new Promise((r) => setTimeout(r, 100));
   }
   return false;
@@ -87,13 +69,13 @@ async function portFree(port: number, host = '127.0.0.1'): Promise<boolean> {
 }
 
 /** Runs `body` with a scratch directory (0700) and the brokers it starts ended by PID whatever happens. */
-async function withScratch<T>(body: (dir: string, started: Started[]) => Promise<T>): Promise<T> {
+async function withScratch<T>(body: (dir: string, started: LaunchedBroker[]) => Promise<T>): Promise<T> {
   const dir = await fsp.mkdtemp(join(tmpdir(), 'concord-broker-process-'));
-  const started: Started[] = [];
+  const started: LaunchedBroker[] = [];
   try {
     return await body(dir, started);
   } finally {
-    for (const s of started) stop(s);
+    for (const s of started) s.stop();
     await Promise.all(started.map((s) => Promise.race([s.exited, new Promise((r) => setTimeout(r, 2000))])));
     await fsp.rm(dir, { recursive: true, force: true });
   }
@@ -128,7 +110,7 @@ function externalAddress(): string | undefined {
  * Waits until the broker is up (its TCP port, when the command has one, accepts connections) or has
  * exited; without a port, a fixed grace of at most the start timeout.
  */
-async function settled(ctx: CaseContext, cmd: string[], s: Started, port: number): Promise<void> {
+async function settled(ctx: CaseContext, cmd: string[], s: LaunchedBroker, port: number): Promise<void> {
   if (cmd.some((a) => a.includes('{port}'))) await waitReachable(s, { host: '127.0.0.1', port }, ctx.startTimeoutMs);
   else await Promise.race([s.exited, new Promise((r) => setTimeout(r, Math.min(ctx.startTimeoutMs, 5000)))]);
 }
@@ -168,9 +150,9 @@ export const brokerProcessCases: Case[] = [
       needs(cmd, 'unix');
       await withScratch(async (dir, started) => {
         const path = join(dir, 'broker.sock');
-        const s = start(cmd, { unix: path, port: String(await freePort()), host: '127.0.0.1', fifodir: join(dir, 'pairs') });
+        const s = start(ctx, cmd, { unix: path, port: String(await freePort()), host: '127.0.0.1', fifodir: join(dir, 'pairs') });
         started.push(s);
-        if (!(await waitReachable(s, { path }, ctx.startTimeoutMs))) throw new CaseFailure(`the broker did not accept connections on unix:${path}`, 'listening', s.child.exitCode !== null ? `exit ${s.child.exitCode}: ${s.stderr().slice(0, 200)}` : 'not listening');
+        if (!(await waitReachable(s, { path }, ctx.startTimeoutMs))) throw new CaseFailure(`the broker did not accept connections on unix:${path}`, 'listening', s.ended() ? `exit ${s.exitCode()}: ${s.stderr().slice(0, 200)}` : 'not listening');
         const mode = (await fsp.lstat(path)).mode & 0o777;
         if (mode !== 0o600) throw new CaseFailure(`the socket was created with mode ${mode.toString(8).padStart(4, '0')} (the harness started the broker with umask 0)`, '0600', mode.toString(8).padStart(4, '0'));
       });
@@ -188,9 +170,11 @@ export const brokerProcessCases: Case[] = [
         const path = join(dir, 'broker.sock');
         await fsp.writeFile(path, 'not a socket\n', { mode: 0o600 });
         const port = await freePort();
-        const s = start(cmd, { unix: path, port: String(port), host: '127.0.0.1', fifodir: join(dir, 'pairs') });
+        const s = start(ctx, cmd, { unix: path, port: String(port), host: '127.0.0.1', fifodir: join(dir, 'pairs') });
         started.push(s);
         await settled(ctx, cmd, s, port);
+        // A broker may reach its Unix socket after its TCP listener: let it finish starting (or exit).
+        await Promise.race([s.exited, sleep(UNIX_SETTLE_MS)]);
         const st = await fsp.lstat(path).catch(() => undefined);
         const text = st?.isFile() ? await fsp.readFile(path, 'utf8') : undefined;
         if (text !== 'not a socket\n') problems.push(`a regular file at PATH was ${st === undefined ? 'removed' : st.isSocket() ? 'replaced by a socket' : 'changed'}`);
@@ -203,13 +187,21 @@ export const brokerProcessCases: Case[] = [
         other.on('connection', () => { accepted++; });
         try {
           const port = await freePort();
-          const s = start(cmd, { unix: path, port: String(port), host: '127.0.0.1', fifodir: join(dir, 'pairs') });
+          const s = start(ctx, cmd, { unix: path, port: String(port), host: '127.0.0.1', fifodir: join(dir, 'pairs') });
           started.push(s);
           await settled(ctx, cmd, s, port);
-          const before = accepted;
-          const ok = await reachable({ path }, 1000);
-          await new Promise((r) => setTimeout(r, 100));
-          if (!ok || accepted === before) problems.push('a socket at PATH on which another process listens was removed or replaced');
+          // A broker may reach its Unix socket after its TCP listener, or touch PATH as it exits: PATH is
+          // watched until it has exited, for UNIX_SETTLE_MS at most, and once more after.
+          const deadline = Date.now() + UNIX_SETTLE_MS;
+          let kept = true;
+          for (let last = false; kept && !last; ) {
+            last = s.ended() || Date.now() >= deadline;
+            const before = accepted;
+            const ok = await reachable({ path }, 1000);
+            await sleep(100);
+            kept = ok && accepted > before;
+          }
+          if (!kept) problems.push('a socket at PATH on which another process listens was removed or replaced');
         } finally {
           other.close();
         }
@@ -224,12 +216,12 @@ export const brokerProcessCases: Case[] = [
       const cmd = withoutPlaceholders(command(ctx));
       if (!(await portFree(9999))) throw new CaseSkipped('127.0.0.1:9999 is in use on this machine; the default address cannot be checked');
       await withScratch(async (_dir, started) => {
-        const s = start(cmd, {});
+        const s = start(ctx, cmd, {});
         started.push(s);
         if (await waitReachable(s, { host: '127.0.0.1', port: 9999 }, ctx.startTimeoutMs)) return;
         // Another process may have taken the port meanwhile: that is no verdict on the broker.
-        if (s.child.exitCode !== null && !(await portFree(9999))) throw new CaseSkipped('127.0.0.1:9999 was taken by another process while the broker started');
-        throw new CaseFailure(`started without an address (${cmd.join(' ')}), the broker does not listen on 127.0.0.1:9999`, '127.0.0.1:9999', s.child.exitCode !== null ? `exit ${s.child.exitCode}: ${s.stderr().slice(0, 200)}` : 'nothing there');
+        if (s.ended() && !(await portFree(9999))) throw new CaseSkipped('127.0.0.1:9999 was taken by another process while the broker started');
+        throw new CaseFailure(`started without an address (${cmd.join(' ')}), the broker does not listen on 127.0.0.1:9999`, '127.0.0.1:9999', s.ended() ? `exit ${s.exitCode()}: ${s.stderr().slice(0, 200)}` : 'nothing there');
       });
     },
   }),
@@ -245,16 +237,16 @@ export const brokerProcessCases: Case[] = [
       const problems: string[] = [];
       await withScratch(async (dir, started) => {
         const port = await freePort();
-        const s = start(byDefault, { port: String(port), unix: join(dir, 'broker.sock'), fifodir: join(dir, 'pairs') });
+        const s = start(ctx, byDefault, { port: String(port), unix: join(dir, 'broker.sock'), fifodir: join(dir, 'pairs') });
         started.push(s);
-        if (!(await waitReachable(s, { host: '127.0.0.1', port }, ctx.startTimeoutMs))) throw new CaseFailure(`the broker did not listen on 127.0.0.1:${port}`, 'listening', s.child.exitCode !== null ? `exit ${s.child.exitCode}` : 'not listening');
+        if (!(await waitReachable(s, { host: '127.0.0.1', port }, ctx.startTimeoutMs))) throw new CaseFailure(`the broker did not listen on 127.0.0.1:${port}`, 'listening', s.ended() ? `exit ${s.exitCode()}` : 'not listening');
         if (await reachable({ host: external, port }, 1000)) problems.push(`with no host configured it accepts connections on ${external}:${port}`);
       });
       if (cmd.some((a) => a.includes('{host}'))) {
         // Another address without a token: the broker must refuse it (not start, or not listen there).
         await withScratch(async (dir, started) => {
           const port = await freePort('0.0.0.0');
-          const s = start(cmd, { port: String(port), host: '0.0.0.0', unix: join(dir, 'broker.sock'), fifodir: join(dir, 'pairs') });
+          const s = start(ctx, cmd, { port: String(port), host: '0.0.0.0', unix: join(dir, 'broker.sock'), fifodir: join(dir, 'pairs') });
           started.push(s);
           const open = await waitReachable(s, { host: external, port }, Math.min(ctx.startTimeoutMs, 3000));
           if (open) problems.push(`configured for 0.0.0.0 without a token it accepts connections on ${external}:${port}`);
@@ -274,12 +266,12 @@ export const brokerProcessCases: Case[] = [
       // Absent: created with mode 0700 (the broker runs with umask 0) and served.
       await withScratch(async (dir, started) => {
         const parent = join(dir, 'pairs');
-        const s = start(cmd, await vars(dir, parent));
+        const s = start(ctx, cmd, await vars(dir, parent));
         started.push(s);
         const deadline = Date.now() + ctx.startTimeoutMs;
-        while (Date.now() < deadline && !(await fsp.stat(parent).catch(() => undefined)) && s.child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
+        while (Date.now() < deadline && !(await fsp.stat(parent).catch(() => undefined)) && !s.ended()) await new Promise((r) => setTimeout(r, 100));
         const st = await fsp.stat(parent).catch(() => undefined);
-        if (!st) problems.push(`an absent parent directory was not created (${s.child.exitCode !== null ? `exit ${s.child.exitCode}` : 'still absent'})`);
+        if (!st) problems.push(`an absent parent directory was not created (${s.ended() ? `exit ${s.exitCode()}` : 'still absent'})`);
         else if ((st.mode & 0o777) !== 0o700) problems.push(`the parent directory was created with mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}, not 0700`);
       });
       // Granting access to group or others, or owned by another user (as root only): not served.
@@ -291,10 +283,10 @@ export const brokerProcessCases: Case[] = [
           const parent = join(dir, 'pairs');
           await make(parent);
           const v = await vars(dir, parent);
-          const s = start(cmd, v);
+          const s = start(ctx, cmd, v);
           started.push(s);
           await settled(ctx, cmd, s, Number(v['port']));
-          if (s.child.exitCode !== null || s.child.signalCode !== null) return; // refused by not starting
+          if (s.ended()) return; // refused by not starting
           if (await servesPairIn(parent, 1500)) problems.push(`a parent directory of ${what} is served`);
         });
       }

@@ -7,10 +7,13 @@
  *   all-interfaces  listens on 0.0.0.0 (with a token of its own) when no --host is given (SEC-1)
  *   fifo-dir-0755   creates an absent --fifo-dir with mode 0755 (FIFO-9)
  *   fifo-dir-any    makes an existing --fifo-dir private (chmod 0700, chown to itself) and serves it (FIFO-9)
+ *   unix-late       binds its Unix socket only after its TCP listener is up, removing whatever is at the
+ *                   path, a live socket included (UNIX-2): the order in which the check ran too early
  */
 import fs, { chmodSync, chownSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import { parseArgs } from 'node:util';
+import { createServer } from 'node:net';
 import { runBrokerCommand, type BrokerCommandValues } from '../../reference/broker/command.js';
 
 const [defect, ...argv] = process.argv.slice(2);
@@ -37,5 +40,15 @@ if (defect === 'socket-0666' && values.unix !== undefined) {
   fs.chmodSync = (p, mode) => chmod(p, p === path ? 0o666 : mode);
   syncBuiltinESMExports();
   process.env['CONCORD_BROKER_MAIN_THREAD'] = '1';
+}
+if (defect === 'unix-late' && values.unix !== undefined) {
+  const path = values.unix;
+  delete values.unix;
+  // Well after the broker's TCP listener is up (the suite waits for it), as a broker that starts its
+  // listeners one by one and clears the path of the last one.
+  setTimeout(() => {
+    rmSync(path, { force: true });
+    createServer((c) => c.end()).listen(path, () => chmodSync(path, 0o600));
+  }, 400);
 }
 process.exitCode = runBrokerCommand(values);

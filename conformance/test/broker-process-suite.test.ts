@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { runCommand, type RunCommandOptions } from '../run-command.js';
 import type { CaseResult } from '../runner.js';
 import { tsProgram } from '../../reference/test/programs.js';
+import type { BrokerLauncher } from '../wire/broker-launch.js';
+import { IN_PROCESS_BROKER_COMMAND, launchBrokerInProcess } from './mutation/in-process-broker-launcher.js';
 
 const reportDir = mkdtempSync(join(tmpdir(), 'concord-broker-process-suite-'));
 afterAll(() => rmSync(reportDir, { recursive: true, force: true }));
@@ -18,10 +20,10 @@ const reference = tsProgram('reference/cli.ts', 'broker', ...PLACEHOLDERS);
 const broken = (defect: string): string[] => tsProgram('conformance/test/broken-broker-process.ts', defect, ...PLACEHOLDERS);
 const hasExternal = Object.values(networkInterfaces()).some((l) => (l ?? []).some((a) => a.family === 'IPv4' && !a.internal));
 
-async function run(brokerCommand: string[], runPatterns: string[] = []): Promise<CaseResult[]> {
+async function run(brokerCommand: string[], runPatterns: string[] = [], brokerLauncher?: BrokerLauncher): Promise<CaseResult[]> {
   const lines: string[] = [];
   const o: RunCommandOptions = {
-    brokerCommand, suites: ['broker-process'], run: runPatterns, skip: [], seed: 1, timeoutMs: 2000, startTimeoutMs: 30_000, failFast: false, strict: false,
+    brokerCommand, ...(brokerLauncher ? { brokerLauncher } : {}), suites: ['broker-process'], run: runPatterns, skip: [], seed: 1, timeoutMs: 2000, startTimeoutMs: 30_000, failFast: false, strict: false,
     knownFailing: [], json: true, reportDir, out: (t) => lines.push(t), err: () => undefined,
   };
   await runCommand(o);
@@ -40,9 +42,21 @@ describe('the broker-process suite', () => {
     expect(results.filter((r) => r.outcome === 'fail' || r.outcome === 'errored').map((r) => `${r.id}: ${r.message}`)).toEqual([]);
   }, 240_000);
 
+  // The mutation run's way (npm run mutation): every broker of a case in this process, from the same options.
+  it('passes brokers started in this process from the command line, as the mutation run starts them', async () => {
+    const results = await run(IN_PROCESS_BROKER_COMMAND, ['transport-unix/**', 'transport-fifo/**', 'security/**'], launchBrokerInProcess);
+    expect(results.map((r) => `${r.id}: ${r.outcome}`).sort()).toEqual([
+      `security/loopback-only: ${hasExternal ? 'pass' : 'skipped'}`,
+      'transport-fifo/parent-dir-created-or-refused: pass',
+      'transport-unix/path-left-alone: pass',
+      'transport-unix/socket-mode-0600: pass',
+    ]);
+  }, 240_000);
+
   it.each([
     ['socket-0666', 'transport-unix/socket-mode-0600'],
     ['unlink-any', 'transport-unix/path-left-alone'],
+    ['unix-late', 'transport-unix/path-left-alone'],
     ['fifo-dir-0755', 'transport-fifo/parent-dir-created-or-refused'],
     ['fifo-dir-any', 'transport-fifo/parent-dir-created-or-refused'],
   ])('fails a broker broken by %s in %s', async (defect, id) => {

@@ -10,6 +10,7 @@ import { openFifo } from './fifo.js';
 import type { LinesTarget } from './lines.js';
 import type { Listener } from './listener.js';
 import type { ClusterDriver } from './cluster-driver.js';
+import type { BrokerLauncher } from './broker-launch.js';
 
 /** Which connection of a case is being opened, and the run's seed (a spawned peer's hash seed follows it). */
 export interface ConnectionPlace {
@@ -135,10 +136,13 @@ export class LinesPeer {
   }
 }
 
-/** A broker command each case of suite broker-process starts itself, `{unix}`, `{port}` and `{host}` replaced. */
+/**
+ * A broker command each case of suite broker-process starts itself, `{unix}`, `{port}` and `{host}`
+ * replaced: as a process of its own, or through `launch` when the API was given one (broker-launch.ts).
+ */
 export class BrokerProcessPeer {
   readonly kind = 'broker-process';
-  constructor(readonly command: readonly string[]) {}
+  constructor(readonly command: readonly string[], readonly launch?: BrokerLauncher) {}
   open(): Promise<WireConnection> {
     return Promise.reject(new ConnectError(`${this.describe()}: each case starts its own broker (suite broker-process)`));
   }

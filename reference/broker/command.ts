@@ -13,7 +13,7 @@
  */
 import { isMainThread, parentPort, resourceLimits, Worker, workerData } from 'node:worker_threads';
 import { Broker } from './broker.js';
-import { BrokerConfigError } from './config.js';
+import { BrokerConfigError, type BrokerOptions } from './config.js';
 import { isLogLevel } from './logger.js';
 import { ListenError } from './listen.js';
 import { resolveToken, TokenSourceError } from '../token-source.js';
@@ -173,6 +173,27 @@ if (!isMainThread && (workerData as { mark?: string } | null)?.mark === WORKER_M
   if (code !== 0) process.exit(code);
 }
 
+/**
+ * The broker's options from the command's values (a configuration file already merged in): throws
+ * BrokerConfigError for a value that is no integer and TokenSourceError for a token file it cannot use.
+ * Also what starts a broker in process from the same command line (the mutation tests' broker-process cases).
+ */
+export function brokerOptionsOf(values: Omit<BrokerCommandValues, 'config'>): BrokerOptions {
+  return {
+    host: values.host,
+    port: integer('--port', values.port),
+    // TCP stays on unless --unix or --fifo-dir is given alone.
+    tcp: (values.unix === undefined && values['fifo-dir'] === undefined) || values.port !== undefined || values.host !== undefined,
+    unixPath: values.unix,
+    fifoDir: values['fifo-dir'],
+    token: resolveToken({ token: values.token, tokenFile: values['token-file'] }),
+    maxInFlight: integer('--max-in-flight', values['max-in-flight']),
+    maxFrame: integer('--max-frame', values['max-frame']),
+    ...(values['broker-id'] !== undefined || values.cluster !== undefined ? { brokerId: values['broker-id'] ?? `concord-broker-${process.pid}` } : {}),
+    ...(values.cluster !== undefined ? { cluster: { url: values.cluster } } : {}),
+  };
+}
+
 /** Starts the broker; returns an exit code for synchronous failures, 0 once it is starting. */
 function serveBroker(flags: BrokerCommandValues, onSignals: (handler: (signal: NodeJS.Signals) => void) => void): number {
   let values: BrokerCommandValues;
@@ -189,21 +210,7 @@ function serveBroker(flags: BrokerCommandValues, onSignals: (handler: (signal: N
   }
   let broker: Broker;
   try {
-    const token = resolveToken({ token: values.token, tokenFile: values['token-file'] });
-    broker = new Broker({
-      host: values.host,
-      port: integer('--port', values.port),
-      // TCP stays on unless --unix or --fifo-dir is given alone.
-      tcp: (values.unix === undefined && values['fifo-dir'] === undefined) || values.port !== undefined || values.host !== undefined,
-      unixPath: values.unix,
-      fifoDir: values['fifo-dir'],
-      token,
-      maxInFlight: integer('--max-in-flight', values['max-in-flight']),
-      maxFrame: integer('--max-frame', values['max-frame']),
-      logLevel,
-      ...(values['broker-id'] !== undefined || values.cluster !== undefined ? { brokerId: values['broker-id'] ?? `concord-broker-${process.pid}` } : {}),
-      ...(values.cluster !== undefined ? { cluster: { url: values.cluster } } : {}),
-    });
+    broker = new Broker({ ...brokerOptionsOf(values), logLevel });
   } catch (e) {
     process.stderr.write(`concord broker: ${(e as Error).message}\n`);
     return e instanceof BrokerConfigError || e instanceof TokenSourceError ? EX_CONFIG : EX_USAGE;

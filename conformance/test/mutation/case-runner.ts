@@ -15,6 +15,7 @@ import { startPool, type CasePool, type PoolJob } from './case-pool.js';
 import type { CaseResult } from '../../runner.js';
 import type { Case } from '../../cases/model.js';
 import type { ClusterDriver } from '../../wire/cluster-driver.js';
+import type { BrokerLauncher } from '../../wire/broker-launch.js';
 
 /**
  * An exception nothing caught, or a rejection nothing handled, while a case ran. The broker runs inside
@@ -80,6 +81,25 @@ export async function runCaseAgainst(harness: BuiltHarness, start: StartBrokers,
     } finally {
       await brokers.close();
     }
+    const result = results.find((r) => r.id === c.id);
+    if (!result) throw new Error(`the harness reported no result for ${c.id}`);
+    return result;
+  });
+}
+
+/**
+ * Runs one case of suite broker-process through the built harness, which starts each of the case's
+ * brokers from `command` (placeholders filled) with `launch`, in this process; its result.
+ */
+export async function runLaunchedCase(harness: BuiltHarness, launch: BrokerLauncher, command: string[], reportDir: string, suite: string, c: Case): Promise<CaseResult> {
+  return failingOnUncaught(c.id, async () => {
+    let results: CaseResult[] = [];
+    await harness.runCommand({
+      brokerCommand: command, brokerLauncher: launch, suites: [suite], cases: [c], run: [], skip: [], seed: MUTATION_SEED,
+      timeoutMs: frameTimeoutOf(c.id), failFast: false, strict: true, knownFailing: [], json: true,
+      reportDir: join(reportDir, c.id.replace(/[^A-Za-z0-9._-]/g, '_')),
+      out: () => undefined, err: () => undefined, onFinish: (run) => (results = run.results),
+    });
     const result = results.find((r) => r.id === c.id);
     if (!result) throw new Error(`the harness reported no result for ${c.id}`);
     return result;
