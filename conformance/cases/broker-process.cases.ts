@@ -33,11 +33,12 @@ function start(ctx: CaseContext, cmd: string[], vars: Record<string, string>): L
 }
 
 /**
- * How long a case of UNIX-2 gives the broker, once its TCP port answers, to finish starting or exit
- * before it judges PATH: the reference broker binds TCP first, then the Unix socket, and a broker that
- * replaced a live socket only then passed while the check ran in between.
+ * How long a case gives the broker, once its first listener answers, to finish starting or exit before
+ * it judges its other listeners: the reference broker binds TCP first, then the Unix socket, and a
+ * broker that replaced a live socket only then passed UNIX-2 while the check ran in between (as would
+ * one that binds a non-loopback address after the loopback one, SEC-1).
  */
-const UNIX_SETTLE_MS = 1500;
+const LISTENERS_SETTLE_MS = 1500;
 
 /** Whether a connection to the address is accepted within `ms`. */
 function reachable(target: { path: string } | { host: string; port: number }, ms: number): Promise<boolean> {
@@ -174,7 +175,7 @@ export const brokerProcessCases: Case[] = [
         started.push(s);
         await settled(ctx, cmd, s, port);
         // A broker may reach its Unix socket after its TCP listener: let it finish starting (or exit).
-        await Promise.race([s.exited, sleep(UNIX_SETTLE_MS)]);
+        await Promise.race([s.exited, sleep(LISTENERS_SETTLE_MS)]);
         const st = await fsp.lstat(path).catch(() => undefined);
         const text = st?.isFile() ? await fsp.readFile(path, 'utf8') : undefined;
         if (text !== 'not a socket\n') problems.push(`a regular file at PATH was ${st === undefined ? 'removed' : st.isSocket() ? 'replaced by a socket' : 'changed'}`);
@@ -191,8 +192,8 @@ export const brokerProcessCases: Case[] = [
           started.push(s);
           await settled(ctx, cmd, s, port);
           // A broker may reach its Unix socket after its TCP listener, or touch PATH as it exits: PATH is
-          // watched until it has exited, for UNIX_SETTLE_MS at most, and once more after.
-          const deadline = Date.now() + UNIX_SETTLE_MS;
+          // watched until it has exited, for LISTENERS_SETTLE_MS at most, and once more after.
+          const deadline = Date.now() + LISTENERS_SETTLE_MS;
           let kept = true;
           for (let last = false; kept && !last; ) {
             last = s.ended() || Date.now() >= deadline;
@@ -240,7 +241,8 @@ export const brokerProcessCases: Case[] = [
         const s = start(ctx, byDefault, { port: String(port), unix: join(dir, 'broker.sock'), fifodir: join(dir, 'pairs') });
         started.push(s);
         if (!(await waitReachable(s, { host: '127.0.0.1', port }, ctx.startTimeoutMs))) throw new CaseFailure(`the broker did not listen on 127.0.0.1:${port}`, 'listening', s.ended() ? `exit ${s.exitCode()}` : 'not listening');
-        if (await reachable({ host: external, port }, 1000)) problems.push(`with no host configured it accepts connections on ${external}:${port}`);
+        // Watched while the broker may still be adding listeners (LISTENERS_SETTLE_MS).
+        if (await waitReachable(s, { host: external, port }, LISTENERS_SETTLE_MS)) problems.push(`with no host configured it accepts connections on ${external}:${port}`);
       });
       if (cmd.some((a) => a.includes('{host}'))) {
         // Another address without a token: the broker must refuse it (not start, or not listen there).

@@ -9,11 +9,14 @@
  *   fifo-dir-any    makes an existing --fifo-dir private (chmod 0700, chown to itself) and serves it (FIFO-9)
  *   unix-late       binds its Unix socket only after its TCP listener is up, removing whatever is at the
  *                   path, a live socket included (UNIX-2): the order in which the check ran too early
+ *   external-late   also listens on a non-loopback address of the machine, after its loopback listener
+ *                   is up and with no host configured (SEC-1)
  */
 import fs, { chmodSync, chownSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import { parseArgs } from 'node:util';
 import { createServer } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { runBrokerCommand, type BrokerCommandValues } from '../../reference/broker/command.js';
 
 const [defect, ...argv] = process.argv.slice(2);
@@ -50,5 +53,10 @@ if (defect === 'unix-late' && values.unix !== undefined) {
     rmSync(path, { force: true });
     createServer((c) => c.end()).listen(path, () => chmodSync(path, 0o600));
   }, 400);
+}
+const external = Object.values(networkInterfaces()).flat().find((a) => a?.family === 'IPv4' && !a.internal)?.address;
+if (defect === 'external-late' && values.host === undefined && values.port !== undefined && external !== undefined) {
+  const port = Number(values.port);
+  setTimeout(() => void createServer((c) => c.end()).listen(port, external), 400);
 }
 process.exitCode = runBrokerCommand(values);

@@ -70,8 +70,8 @@ describe('the broker-process suite', () => {
     if (r!.outcome === 'fail') expect(r!.message).toMatch(/127\.0\.0\.1:9999/);
   }, 120_000);
 
-  it.runIf(hasExternal)('fails a broker listening on every interface by default', async () => {
-    const results = await run(broken('all-interfaces'), ['security/loopback-only']);
+  it.runIf(hasExternal).each(['all-interfaces', 'external-late'])('fails a broker broken by %s in security/loopback-only (listening beyond loopback by default)', async (defect) => {
+    const results = await run(broken(defect), ['security/loopback-only']);
     expect(results.map((r) => r.outcome)).toEqual(['fail']);
   }, 120_000);
 });
