@@ -22,6 +22,7 @@ import { runTestee } from './testee/testee.js';
 import { BUS_ADAPTER_HELP } from './bus/adapter/help.js';
 import { PIPES_HELP, runPipesCommand } from './transport/pipes-command.js';
 import { runFifoTestee } from './transport/fifo-testee.js';
+import { watchParent } from './transport/parent.js';
 import { parseArgsProblem, suggestion } from './cli-usage.js';
 import { versionLine } from './version.js';
 
@@ -152,6 +153,8 @@ export async function main(argv: string[]): Promise<number> {
     const options = parsed.values['json-only'] ? { encodings: ['json' as const] } : {};
     if (parsed.values.fifo !== undefined) return runFifoTestee(parsed.values.fifo, options);
     void runTestee(process.stdin, process.stdout, options);
+    // STDIO-3: exit when the parent dies, even while standard input stays open.
+    watchParent(() => process.exit(0));
     return 0;
   }
   if (command === 'pipes') {

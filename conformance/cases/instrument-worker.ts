@@ -8,11 +8,11 @@
 import { harnessInitAck } from './init-ack.js';
 import type { ChildProcess } from 'node:child_process';
 import type { Writable } from 'node:stream';
-import { existsSync, readFileSync } from 'node:fs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { WireConnection } from '../wire/connection.js';
 import { commandOf, TcpPeer } from '../wire/peer-target.js';
 import { startPeerProcess, type PeerProcess } from '../wire/peer-process.js';
+import { startUnderParent } from '../wire/intermediate-parent.js';
 import type { Message } from '../../reference/codec/message.js';
 import type { Encoding } from '../../reference/codec/index.js';
 import { DEFAULT_LIMITS, PROTOCOL_VERSION } from '../../spec/generated/catalog.js';
@@ -50,35 +50,8 @@ interface Options {
 
 let counter = 0;
 
-/** Whether a process is still running (a zombie counts as gone). */
-export function alive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  const stat = `/proc/${pid}/stat`;
-  if (existsSync(stat)) {
-    try {
-      const text = readFileSync(stat, 'utf8');
-      return text.slice(text.lastIndexOf(')') + 2, text.lastIndexOf(')') + 3) !== 'Z';
-    } catch {
-      return false;
-    }
-  }
-  return true;
-}
-
-/** Polls until `pid` is gone or `ms` passed; true when gone. */
-export async function gone(pid: number, ms: number): Promise<boolean> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    if (!alive(pid)) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return !alive(pid);
-}
+/** Re-exported for the instrument cases: whether the worker's PID is gone within a wait. */
+export { gone } from '../wire/intermediate-parent.js';
 
 function kill(pid: number | undefined): void {
   // Never 0 or negative: kill(-1) ends every process the harness may signal, kill(0) its own group.
@@ -89,13 +62,6 @@ function kill(pid: number | undefined): void {
     // already gone
   }
 }
-
-/**
- * Node script of the intermediate parent: starts the worker with its own fd 4 as the worker's standard
- * input (so killing the parent does not close the worker's input: Node closes a child's stdin pipe when
- * the child exits), the same stdout and stderr, and reports the worker's PID on fd 3.
- */
-const PARENT_SCRIPT = `const c=require('child_process').spawn(process.argv[1],process.argv.slice(2),{stdio:[4,1,2]});require('fs').writeSync(3,c.pid+'\\n');setInterval(()=>{},1e9);`;
 
 interface SpawnedWorker {
   peer: PeerProcess;
@@ -110,20 +76,8 @@ function spawnWorker(command: string[], parent: boolean): SpawnedWorker {
     const peer = startPeerProcess(command, { stdio: ['pipe', 'pipe', 'pipe'] });
     return { peer, child: peer.child, input: peer.child.stdin!, workerPid: Promise.resolve(peer.child.pid ?? -1) };
   }
-  const peer = startPeerProcess([process.execPath, '-e', PARENT_SCRIPT, ...command], { stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe'] });
-  const child = peer.child;
-  const input = child.stdio[4] as Writable;
-  input.on('error', () => undefined);
-  const workerPid = new Promise<number>((resolve) => {
-    let text = '';
-    (child.stdio[3] as NodeJS.ReadableStream).on('data', (d: Buffer) => {
-      text += d.toString();
-      if (text.includes('\n')) resolve(Number(text.trim()));
-    });
-    child.once('exit', () => resolve(-1));
-    child.once('error', () => resolve(-1));
-  });
-  return { peer, child, input, workerPid };
+  const { peer, input, childPid } = startUnderParent(command);
+  return { peer, child: peer.child, input, workerPid: childPid };
 }
 
 /** How long descendants of an exited worker get to end before they count as left behind. */

@@ -2,12 +2,15 @@
  * The stdio transport (spec section 10.3) as a child process meets it, for every suite that starts one
  * speaking frames (testee, engine, instrument worker): its first frame is INIT (STDIO-1), its standard
  * output carries frames and nothing else (STDIO-2), it exits at end of input and, where the peer's role
- * has an initialisation that can fail, with a non-zero status when it does (STDIO-3). The harness starts
- * the child itself so that it sees every byte of its standard output, and kills it by PID at the end.
+ * has an initialisation that can fail, with a non-zero status when it does (STDIO-3), and when its parent
+ * dies while its input stays open (STDIO-3; the instrument suite checks that for workers, INS-16). The
+ * harness starts the child itself (or under an intermediate parent it can kill) so that it sees every
+ * byte of its standard output, and kills it by PID and process group at the end.
  */
 import { harnessInitAck } from './init-ack.js';
 import type { ChildProcess } from 'node:child_process';
 import { startPeerProcess } from '../wire/peer-process.js';
+import { alive, gone, startUnderParent } from '../wire/intermediate-parent.js';
 import { decodeMessage, type Message } from '../../reference/codec/message.js';
 import { ProtocolError } from '../../reference/codec/errors.js';
 import { DEFAULT_LIMITS } from '../../spec/generated/catalog.js';
@@ -17,28 +20,41 @@ import type { CaseContext } from './context.js';
 import { commandOf } from '../wire/peer-target.js';
 
 interface Child {
+  /** The process the harness started: the child, or its intermediate parent (option `underParent`). */
   proc: ChildProcess;
   conn: WireConnection;
+  /** The child's PID. */
+  pid: number;
   /** Every byte the child wrote to its standard output so far. */
   stdout(): Buffer;
 }
 
-async function withChild(ctx: CaseContext, body: (c: Child) => Promise<void>): Promise<void> {
+async function withChild(ctx: CaseContext, body: (c: Child) => Promise<void>, options: { underParent?: boolean } = {}): Promise<void> {
   const given = commandOf(ctx.options.target);
   if (!given) throw new CaseSkipped('needs a peer command: --exec -- CMD');
   const exec = [...given];
   if (exec.some((a) => /\{(broker|fifo|unix|port|host)\}/.test(a))) throw new CaseSkipped('the peer does not run on stdio (its command names a placeholder)');
   // Started like every peer (its own process group, ended whole), but by the case: it watches the exit.
-  const peer = startPeerProcess(exec, { stdio: ['pipe', 'pipe', 'pipe'] });
+  // Under an intermediate parent, the harness holds the child's input through the parent's fd 4.
+  const started = options.underParent ? startUnderParent(exec) : undefined;
+  const peer = started?.peer ?? startPeerProcess(exec, { stdio: ['pipe', 'pipe', 'pipe'] });
   const proc = peer.child;
   const chunks: Buffer[] = [];
   proc.stdout!.on('data', (d: Buffer) => chunks.push(d));
-  const conn = WireConnection.fromPeer(peer, 'stdio-child');
+  // The connection before the PID: frames the child sends meanwhile must not be lost.
+  const conn = WireConnection.fromPeer(peer, 'stdio-child', started?.input);
+  let pid = -1;
   try {
-    await body({ proc, conn, stdout: () => Buffer.concat(chunks) });
+    pid = started ? await started.childPid : proc.pid ?? -1;
+    if (pid <= 0) throw new CaseFailure(`the child could not be started (${peer.status ?? 'no PID reported'})${peer.stderrTail() ? `; stderr: ${peer.stderrTail()}` : ''}`);
+    await body({ proc, conn, pid, stdout: () => Buffer.concat(chunks) });
   } finally {
     conn.destroy();
     peer.stop();
+    // A child under an intermediate parent the case killed: ended by its PID too.
+    if (started && alive(pid)) {
+      try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
+    }
   }
 }
 
@@ -90,7 +106,10 @@ export function notFrames(out: Buffer, maxFrame: number): string | null {
   return null;
 }
 
-/** The three STDIO cases under `transport-stdio/<role>/`; `initCanFail` adds the refused-handshake case. */
+/**
+ * The STDIO cases under `transport-stdio/<role>/`; `initCanFail` adds the refused-handshake case, and every
+ * role but the instrument worker's (INS-16 covers it) the parent-death case.
+ */
 export function stdioCases(role: string, initCanFail: boolean): Case[] {
   const exitMs = (ctx: CaseContext): number => Math.max(ctx.timeoutMs, 5000);
   const cases: Case[] = [
@@ -134,6 +153,23 @@ export function stdioCases(role: string, initCanFail: boolean): Case[] {
       },
     }),
   ];
+  // Workers: instrument-worker/parent-killed-exits (INS-16) already checks this, descendants included.
+  if (role !== 'instrument') cases.push(defineCase({
+    id: `transport-stdio/${role}/exits-when-parent-dies`,
+    statements: ['STDIO-3'],
+    async run(ctx) {
+      await withChild(ctx, async (c) => {
+        acknowledge(c, await firstFrame(ctx, c));
+        await pingAnswered(ctx, c);
+        const parentPid = c.proc.pid;
+        if (parentPid === undefined || parentPid <= 0) throw new CaseFailure('the child\'s intermediate parent has no PID');
+        // Only the parent dies: the child's input stays open (the harness holds it), so only
+        // parent-death detection can end the child.
+        process.kill(parentPid, 'SIGKILL');
+        if (!(await gone(c.pid, exitMs(ctx)))) throw new CaseFailure(`the child (PID ${c.pid}) still runs ${exitMs(ctx)} ms after its parent was killed, its standard input still open`, 'exited', 'running');
+      }, { underParent: true });
+    },
+  }));
   if (initCanFail) cases.push(defineCase({
     id: `transport-stdio/${role}/nonzero-exit-when-handshake-refused`,
     statements: ['STDIO-3'],

@@ -5,9 +5,13 @@
  *   log-on-stdout     writes a log line to standard output once the handshake is answered (STDIO-2)
  *   ignore-eof        never passes the end of its input on, so it runs on after it (STDIO-3)
  *   exit-zero         exits with status 0 whatever the peer's status, a refused handshake included (STDIO-3)
+ *   ignore-parent-death  runs on (and keeps the peer running: its parent, the wrapper, lives) when the
+ *                     wrapper's parent dies while its input stays open (STDIO-3)
+ * Without that defect the wrapper, the process the cases see as the child, exits when its parent dies.
  */
 import { spawn } from 'node:child_process';
 import { encodeMessageFrame } from '../../reference/codec/message.js';
+import { watchParent } from '../../reference/transport/parent.js';
 
 const [defect, command, ...args] = process.argv.slice(2);
 const child = spawn(command!, args, { stdio: ['pipe', 'pipe', 'inherit'] });
@@ -18,4 +22,5 @@ process.stdin.pipe(child.stdin, { end: defect !== 'ignore-eof' });
 // At once, not on a timer: a child whose input ends within a timer's delay exited before it fired, and the
 // defect did not show (one CI run under load).
 if (defect === 'log-on-stdout') process.stdin.once('data', () => process.stdout.write('handshake answered, serving\n'));
+if (defect !== 'ignore-parent-death') watchParent(() => { child.kill('SIGKILL'); process.exit(0); });
 child.on('close', (code, signal) => process.exit(defect === 'exit-zero' ? 0 : code ?? (signal ? 1 : 0)));

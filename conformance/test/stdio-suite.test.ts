@@ -50,10 +50,19 @@ describe('the stdio transport cases', () => {
     ['log-on-stdout', 'testee', 'stdout-frames-only'],
     ['ignore-eof', 'testee', 'exits-at-end-of-input'],
     ['exit-zero', 'instrument', 'nonzero-exit-when-handshake-refused'],
+    ['ignore-parent-death', 'testee', 'exits-when-parent-dies'],
   ])('fail a child broken by %s (%s suite, %s)', async (defect, suite, name) => {
     const peer = suite === 'testee' ? tsx('reference/cli.ts', 'testee') : tsx('reference/cli.ts', 'instrument');
     const id = `transport-stdio/${suite}/${name}`;
     const results = await run(suite, tsx('conformance/test/broken-stdio.ts', defect, ...peer), [id]);
     expect(results.map((r) => `${r.id}: ${r.outcome}`)).toEqual([`${id}: fail`]);
+  }, 120_000);
+
+  // The parent-death case against the same wrapper without the defect (it watches its parent): the
+  // case passes a child that exits when its parent dies, so the failure above is the defect's.
+  it('pass a child that exits when its parent dies (testee suite, exits-when-parent-dies)', async () => {
+    const id = 'transport-stdio/testee/exits-when-parent-dies';
+    const results = await run('testee', tsx('conformance/test/broken-stdio.ts', 'none', ...tsx('reference/cli.ts', 'testee')), [id]);
+    expect(results.map((r) => `${r.id}: ${r.outcome}`)).toEqual([`${id}: pass`]);
   }, 120_000);
 });

@@ -182,6 +182,7 @@ int main(int argc, char** argv) {
     return 64;
   }
   if (options.client_id.empty()) options.client_id = "engine-cpp-" + std::to_string(::getpid());
+  if (stdio) concord::tools::exit_with_parent();  // STDIO-3: the parent's death ends the stdio engine
   try {
     engine::Engine eng(stdio ? "cpp" : options.client_id, seed);
     if (stdio) return serve_stdio(eng, spec_dir);

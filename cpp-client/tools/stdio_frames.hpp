@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <thread>
 
 namespace concord::tools {
 
@@ -21,6 +23,19 @@ inline bool write_all(const Bytes& b) {
     off += static_cast<std::size_t>(n);
   }
   return true;
+}
+
+/// STDIO-3: the child exits when its parent dies, even while its standard input stays open. A detached
+/// thread polls getppid(), which changes when the parent dies and the child is re-parented; the main
+/// thread may be blocked in read(), so the watcher ends the process itself. Not prctl(PR_SET_PDEATHSIG):
+/// that fires when the *thread* that forked the child exits, which would end a testee started from a
+/// short-lived thread of a living parent.
+inline void exit_with_parent() {
+  const pid_t parent = ::getppid();
+  std::thread([parent] {
+    while (::getppid() == parent) std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    ::_exit(0);
+  }).detach();
 }
 
 }  // namespace concord::tools

@@ -22,6 +22,7 @@ using tools::write_all;
 }  // namespace
 
 int main(int argc, char** argv) {
+  tools::exit_with_parent();  // STDIO-3: the parent's death ends the testee
   std::signal(SIGPIPE, SIG_IGN);
   std::string spec_dir;
   bool json_only = false;

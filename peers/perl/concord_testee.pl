@@ -26,6 +26,11 @@ binmode STDOUT;
 $| = 1;
 $SIG{PIPE} = 'IGNORE'; # FIFO-5: a reader gone is EPIPE, an end, never a kill
 
+# STDIO-3: the testee exits when its parent dies even while its input stays open; the read loop polls
+# getppid() (it changes when the parent dies and the testee is re-parented).
+my $PARENT = getppid();
+my $PARENT_POLL_S = 0.25;
+
 my ($IN, $OUT) = (\*STDIN, \*STDOUT);
 my ($fifo) = map { $ARGV[$_ + 1] } grep { $ARGV[$_] eq '--fifo' } 0 .. $#ARGV;
 if (defined $fifo) {
@@ -121,7 +126,8 @@ my $decoder = Concord::Frame->new(max_frame => LIMIT_MAX_FRAME);
 # select() only reports it once a writer has come and gone.
 my $select = IO::Select->new($IN);
 while (!$closed) {
-    $select->can_read;
+    last if getppid() != $PARENT; # STDIO-3: the parent died
+    next unless $select->can_read($PARENT_POLL_S);
     my $n = sysread($IN, my $chunk, 65536);
     if (!defined $n) {
         next if $!{EINTR};

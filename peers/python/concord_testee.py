@@ -22,6 +22,7 @@ from concord._spec import proto  # noqa: E402
 from concord import PROTOCOL_VERSION, FrameDecoder, ProtocolError, __version__, decode_message, encode_message_frame  # noqa: E402
 from concord.framing import MAX_FRAME  # noqa: E402
 from concord.message import SUPPORTED_ENCODINGS, accepted_encodings  # noqa: E402
+from concord.parent import exit_when_parent_dies  # noqa: E402
 
 E = proto.ErrorCode
 M = proto.MessageName
@@ -124,6 +125,7 @@ class Testee:
 
 
 def main() -> int:
+    exit_when_parent_dies()  # STDIO-3: the parent's death ends the testee even while stdin stays open
     try:
         return Testee(sys.stdout.fileno()).run(sys.stdin.fileno())
     except BrokenPipeError:

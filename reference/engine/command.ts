@@ -6,6 +6,7 @@
 import { parseArgs } from 'node:util';
 import { ReferenceEngine } from './engine.js';
 import { serveStdio } from './stdio.js';
+import { watchParent } from '../transport/parent.js';
 import { serveBroker } from './serve.js';
 import { startCluster } from './cluster.js';
 import { engineAvailable } from './processes.js';
@@ -85,6 +86,8 @@ async function serve(argv: string[]): Promise<number> {
   const id = values.id ?? `engine-typescript-${process.pid}`;
   const engine = new ReferenceEngine(values.stdio ? 'typescript' : id, seed);
   if (values.stdio) {
+    // STDIO-3: exit when the parent dies, even while standard input stays open.
+    watchParent(() => process.exit(0));
     await serveStdio(engine, process.stdin, process.stdout);
     return 0;
   }

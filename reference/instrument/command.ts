@@ -5,7 +5,7 @@
 import { connect, createServer, type Socket } from 'node:net';
 import { parseArgs } from 'node:util';
 import { InstrumentModel } from './model.js';
-import { watchParent } from './parent.js';
+import { watchParent } from '../transport/parent.js';
 import { Rng } from './rng.js';
 import { EXIT_CODE, WorkerSession, type EndReason, type Faults } from './session.js';
 import { instrumentSpec } from './spec.js';

@@ -27,6 +27,8 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="[concord-python-engine] %(message)s")
     if a.stdio:
+        from concord.parent import exit_when_parent_dies
+        exit_when_parent_dies()  # STDIO-3: the parent's death ends the engine even while stdin stays open
         from concord_engine.stdio import StdioEngine
         return StdioEngine(lambda: Engine("python", a.seed), sys.stdout.fileno()).run()
     engine = Engine(a.id or "python", a.seed)

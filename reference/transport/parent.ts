@@ -1,5 +1,5 @@
 /**
- * Parent-death detection (INS-16). Node's `process.ppid` is read once at start, so the live parent
+ * Parent-death detection for stdio children: instrument workers (INS-16), testees and engines (STDIO-3). Node's `process.ppid` is read once at start, so the live parent
  * comes from /proc/self/stat on Linux; elsewhere a signal-0 probe of the first parent.
  */
 import { existsSync, readFileSync } from 'node:fs';
