@@ -166,7 +166,10 @@ export function stdioCases(role: string, initCanFail: boolean): Case[] {
         // Only the parent dies: the child's input stays open (the harness holds it), so only
         // parent-death detection can end the child.
         process.kill(parentPid, 'SIGKILL');
-        if (!(await gone(c.pid, exitMs(ctx)))) throw new CaseFailure(`the child (PID ${c.pid}) still runs ${exitMs(ctx)} ms after its parent was killed, its standard input still open`, 'exited', 'running');
+        if (!(await gone(c.pid, exitMs(ctx)))) {
+          // The harness judges the process it started: a launcher in front of the peer (npx, tsx, a shell) must end too.
+          throw new CaseFailure(`the child (PID ${c.pid}) still runs ${exitMs(ctx)} ms after its parent was killed, its standard input still open; when the command is a launcher (npx, tsx, a shell script), it is the launcher that must exit: exec the peer, or start it directly`, 'exited', 'running');
+        }
       }, { underParent: true });
     },
   }));

@@ -5,8 +5,9 @@
  *   log-on-stdout     writes a log line to standard output once the handshake is answered (STDIO-2)
  *   ignore-eof        never passes the end of its input on, so it runs on after it (STDIO-3)
  *   exit-zero         exits with status 0 whatever the peer's status, a refused handshake included (STDIO-3)
- *   ignore-parent-death  runs on (and keeps the peer running: its parent, the wrapper, lives) when the
- *                     wrapper's parent dies while its input stays open (STDIO-3)
+ *   ignore-parent-death  runs on for a minute whatever happens to its parent (STDIO-3) or to the peer:
+ *                     the reference peers watch every ancestor (reference/transport/parent.ts), so the
+ *                     peer itself ends when the wrapper's parent dies, and the wrapper must outlive it
  * Without that defect the wrapper, the process the cases see as the child, exits when its parent dies.
  */
 import { spawn } from 'node:child_process';
@@ -23,4 +24,8 @@ process.stdin.pipe(child.stdin, { end: defect !== 'ignore-eof' });
 // defect did not show (one CI run under load).
 if (defect === 'log-on-stdout') process.stdin.once('data', () => process.stdout.write('handshake answered, serving\n'));
 if (defect !== 'ignore-parent-death') watchParent(() => { child.kill('SIGKILL'); process.exit(0); });
-child.on('close', (code, signal) => process.exit(defect === 'exit-zero' ? 0 : code ?? (signal ? 1 : 0)));
+child.on('close', (code, signal) => {
+  // Runs on for a minute at most (the case ends it sooner, by its process group).
+  if (defect === 'ignore-parent-death') setTimeout(() => process.exit(code ?? 1), 60_000);
+  else process.exit(defect === 'exit-zero' ? 0 : code ?? (signal ? 1 : 0));
+});
