@@ -33,6 +33,7 @@ const SELECTION = [
   'testee/payload/names-counted-in-bytes-of-utf8',
   'testee/prop-generated-messages-echo-equal/encoding:json',
   'testee/sender-rules-on-every-echo',
+  'transport-stdio/testee/exits-when-parent-dies',
 ];
 
 interface CaseResult { id: string; outcome: string; message?: string }

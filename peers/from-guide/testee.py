@@ -12,6 +12,8 @@ import os
 import re
 import struct
 import sys
+import threading
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CATALOG_PATH = os.path.join(HERE, "..", "..", "spec", "generated", "catalog.json")
@@ -554,7 +556,19 @@ class Testee:
             log("end of input inside a frame: %d bytes dropped" % len(buf))
 
 
+def exit_when_parent_dies():
+    """STDIO-3 (guide 2.8): a daemon thread ends the testee once its parent is gone."""
+    first = os.getppid()
+
+    def watch():
+        while os.getppid() == first:
+            time.sleep(0.25)
+        os._exit(0)
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def main():
+    exit_when_parent_dies()
     try:
         Testee().run()
     finally:
