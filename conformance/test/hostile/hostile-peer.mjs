@@ -188,7 +188,12 @@ function decodeTypeCode(m) {
 /** Runs the reference worker on this process's stdio and exits when it does. */
 function wrapWorker() {
   const worker = spawn(process.execPath, [fileURLToPath(new URL('reference/cli.js', dist)), 'instrument', '--stdio'], { stdio: 'inherit' });
-  worker.on('exit', (code) => process.exit(code ?? 1));
+  // The reference worker watches every ancestor, so it ends when this wrapper's parent dies: the wrapper
+  // then runs on until its own input ends (a minute at most), as a worker that only watches its input.
+  worker.on('exit', (code) => {
+    setTimeout(() => process.exit(code ?? 1), 60_000);
+    process.stdin.once('end', () => process.exit(code ?? 1)).once('error', () => process.exit(code ?? 1)).resume();
+  });
 }
 
 function broker(onConnection) {
