@@ -13,7 +13,8 @@ import { promises as fsp } from 'node:fs';
 import { createServer, connect, type Server } from 'node:net';
 import { constants as fsc, openSync, closeSync } from 'node:fs';
 import { BROKER_TO_CLIENT, CLIENT_TO_BROKER, mkfifo } from '../../reference/transport/fifo-fs.js';
-import { networkInterfaces, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
+import { externalIPv4 } from '../wire/external-address.js';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
@@ -99,13 +100,6 @@ function withoutPlaceholders(cmd: string[], names = ['unix', 'port', 'host', 'fi
   return out;
 }
 
-/** A non-loopback IPv4 address of this machine, if any. */
-function externalAddress(): string | undefined {
-  for (const list of Object.values(networkInterfaces())) {
-    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
-  }
-  return undefined;
-}
 
 /**
  * Waits until the broker is up (its TCP port, when the command has one, accepts connections) or has
@@ -233,7 +227,7 @@ export const brokerProcessCases: Case[] = [
       const cmd = command(ctx);
       needs(cmd, 'port');
       const byDefault = withoutPlaceholders(cmd, ['host']);
-      const external = externalAddress();
+      const external = externalIPv4();
       if (external === undefined) throw new CaseSkipped('this machine has no non-loopback IPv4 address to probe');
       const problems: string[] = [];
       await withScratch(async (dir, started) => {

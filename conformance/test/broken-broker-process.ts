@@ -16,7 +16,7 @@ import fs, { chmodSync, chownSync, existsSync, mkdirSync, rmSync } from 'node:fs
 import { syncBuiltinESMExports } from 'node:module';
 import { parseArgs } from 'node:util';
 import { createServer } from 'node:net';
-import { networkInterfaces } from 'node:os';
+import { externalIPv4 } from '../wire/external-address.js';
 import { runBrokerCommand, type BrokerCommandValues } from '../../reference/broker/command.js';
 
 const [defect, ...argv] = process.argv.slice(2);
@@ -54,7 +54,7 @@ if (defect === 'unix-late' && values.unix !== undefined) {
     createServer((c) => c.end()).listen(path, () => chmodSync(path, 0o600));
   }, 400);
 }
-const external = Object.values(networkInterfaces()).flat().find((a) => a?.family === 'IPv4' && !a.internal)?.address;
+const external = externalIPv4();
 if (defect === 'external-late' && values.host === undefined && values.port !== undefined && external !== undefined) {
   const port = Number(values.port);
   setTimeout(() => void createServer((c) => c.end()).listen(port, external), 400);

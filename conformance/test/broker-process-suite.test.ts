@@ -4,7 +4,8 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { networkInterfaces, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
+import { externalIPv4 } from '../wire/external-address.js';
 import { join } from 'node:path';
 import { runCommand, type RunCommandOptions } from '../run-command.js';
 import type { CaseResult } from '../runner.js';
@@ -18,7 +19,7 @@ afterAll(() => rmSync(reportDir, { recursive: true, force: true }));
 const PLACEHOLDERS = ['--unix', '{unix}', '--port', '{port}', '--host', '{host}', '--fifo-dir', '{fifodir}', '--log-level', 'error'];
 const reference = tsProgram('reference/cli.ts', 'broker', ...PLACEHOLDERS);
 const broken = (defect: string): string[] => tsProgram('conformance/test/broken-broker-process.ts', defect, ...PLACEHOLDERS);
-const hasExternal = Object.values(networkInterfaces()).some((l) => (l ?? []).some((a) => a.family === 'IPv4' && !a.internal));
+const hasExternal = externalIPv4() !== undefined;
 
 async function run(brokerCommand: string[], runPatterns: string[] = [], brokerLauncher?: BrokerLauncher): Promise<CaseResult[]> {
   const lines: string[] = [];

@@ -7,7 +7,7 @@
  */
 import { parseArgs } from 'node:util';
 import { Broker, BrokerConfigError, ListenError } from '../../../reference/broker/index.js';
-import { brokerOptionsOf, type BrokerCommandValues } from '../../../reference/broker/command.js';
+import { BROKER_CONFIG_KEYS, brokerOptionsOf, type BrokerCommandValues } from '../../../reference/broker/command.js';
 import { TokenSourceError } from '../../../reference/token-source.js';
 import type { BrokerLauncher, LaunchedBroker } from '../../wire/broker-launch.js';
 
@@ -17,7 +17,8 @@ export const IN_PROCESS_BROKER_COMMAND = ['concord-broker-in-process', '--host',
 const EX_CONFIG = 78;
 const EX_SOFTWARE = 70;
 
-const OPTIONS = { host: { type: 'string' }, port: { type: 'string' }, unix: { type: 'string' }, 'fifo-dir': { type: 'string' }, token: { type: 'string' } } as const;
+/** The options of `concord broker` a configuration file may hold, every one a string. */
+const OPTIONS = Object.fromEntries(Object.keys(BROKER_CONFIG_KEYS).map((k) => [k, { type: 'string' as const }]));
 
 export const launchBrokerInProcess: BrokerLauncher = (args) => {
   let code: number | null = null;

@@ -1,5 +1,5 @@
 /** What the mutation run tests the broker with: its suites, their seed, and what the reference broker skips. */
-import { networkInterfaces } from 'node:os';
+import { externalIPv4 } from '../../wire/external-address.js';
 import type { LimitName } from '../../limits.js';
 import type { Placement } from './case-pool.js';
 
@@ -14,12 +14,8 @@ export const MUTATION_SUITES = ['core', 'bus'] as const;
 /** The broker-process cases the mutation run leaves out, and why: a mutant must not be killed by the machine. */
 export const BROKER_PROCESS_LEFT_OUT: ReadonlyMap<string, string> = new Map([
   ['transport-tcp/default-address', 'binds the fixed port 9999, which the Stryker workers running it at once (and any other program) would race for: a case skipped for a taken port would count as a kill'],
-  ...(hasExternalIPv4() ? [] : [['security/loopback-only', 'this machine has no non-loopback IPv4 address to probe: the case skips'] as const]),
+  ...(externalIPv4() !== undefined ? [] : [['security/loopback-only', 'this machine has no non-loopback IPv4 address to probe: the case skips'] as const]),
 ]);
-
-function hasExternalIPv4(): boolean {
-  return Object.values(networkInterfaces()).some((list) => (list ?? []).some((a) => a.family === 'IPv4' && !a.internal));
-}
 
 /** One seed for the dry run and every mutant, so a generated case sends the same inputs each time. */
 export const MUTATION_SEED = 16;

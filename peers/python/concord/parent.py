@@ -1,6 +1,6 @@
-"""Parent-death detection for the stdio peers (testee, engine): STDIO-3 asks a child to exit when its
-parent dies even while its standard input stays open. The same approach as the instrument worker's
-watch_parent (INS-16): os.getppid() changes when the parent dies and the child is re-parented."""
+"""Parent-death detection for the stdio peers: STDIO-3 asks a child to exit when its parent dies even
+while its standard input stays open (the instrument worker's INS-16 too). os.getppid() changes when the
+parent dies and the child is re-parented."""
 from __future__ import annotations
 
 import os
@@ -10,13 +10,18 @@ import time
 POLL_S = 0.25
 
 
-def exit_when_parent_dies(status: int = 0) -> None:
-    """Starts a daemon thread that ends the process with `status` once its first parent is gone."""
+def watch_parent(on_death) -> None:
+    """Starts a daemon thread that calls `on_death` once the parent this process started with is gone."""
     first = os.getppid()
 
     def loop() -> None:
         while os.getppid() == first:
             time.sleep(POLL_S)
-        # The main thread may be blocked reading stdin: end the process from here.
-        os._exit(status)
+        on_death()
     threading.Thread(target=loop, name="parent-watch", daemon=True).start()
+
+
+def exit_when_parent_dies(status: int = 0) -> None:
+    """Ends the process with `status` once its parent is gone: from the watcher thread with os._exit,
+    since the main thread may be blocked reading stdin."""
+    watch_parent(lambda: os._exit(status))

@@ -11,8 +11,6 @@ import argparse
 import os
 import socket
 import sys
-import threading
-import time
 
 if __package__ in (None, ""):  # run as a directory or file: make `concord` and this package importable
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -21,8 +19,7 @@ if __package__ in (None, ""):  # run as a directory or file: make `concord` and 
 from concord_instrument.model import InstrumentModel  # noqa: E402
 from concord_instrument.session import EXIT_CODE, Faults, WorkerSession, write_all  # noqa: E402
 from concord_instrument.spec import instrument_spec  # noqa: E402
-
-PARENT_POLL_S = 0.25
+from concord.parent import watch_parent  # noqa: E402  (INS-16)
 
 
 def log(message: str) -> None:
@@ -59,19 +56,6 @@ def parse(argv):
             raise Usage()
         a.broker = (host.strip("[]"), int(port))
     return a
-
-
-def watch_parent(on_death) -> None:
-    """INS-16: polls the parent; os.getppid() changes when the parent dies and the worker is re-parented."""
-    first = os.getppid()
-
-    def loop() -> None:
-        while True:
-            time.sleep(PARENT_POLL_S)
-            if os.getppid() != first:
-                on_death()
-                return
-    threading.Thread(target=loop, daemon=True).start()
 
 
 def serve_stream(session: WorkerSession, read) -> str:
