@@ -142,7 +142,8 @@ export function defineCaseTests(harness: BuiltHarness, t: CaseTests): void {
       for (const c of harness.casesOf([suite])) {
         if (t.leftOut?.has(c.id)) continue;
         const expected = SKIPPED_ON_REFERENCE.has(c.id) ? 'skipped' : 'pass';
-        tests.push({ name: t.testName(c, expected), c, expected });
+        // The fingerprint keeps Stryker's incremental mode honest: a changed case is a new test (case-fingerprint.ts).
+        tests.push({ name: `${t.testName(c, expected)} #${harness.fingerprint(c)}`, c, expected });
       }
       let pool: CasePool<CaseResult> | undefined;
       beforeAll((describeBlock) => {

@@ -6,6 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { caseFingerprints, readBuiltFiles, type FingerprintedCase } from './case-fingerprint.js';
 
 type RunCommandModule = typeof import('../../run-command.js');
 type LimitsModule = typeof import('../../limits.js');
@@ -18,6 +19,8 @@ export interface BuiltHarness {
   EMBEDDED_LIMITS: LimitsModule['EMBEDDED_LIMITS'];
   resolveLimits: LimitsModule['resolveLimits'];
   brokerOptionsFor: LimitsModule['brokerOptionsFor'];
+  /** 12 hex digits that change when the built case, or the harness code its verdict rests on, changes (case-fingerprint.ts). */
+  fingerprint(c: FingerprintedCase): string;
 }
 
 /** Raised when `dist/` is missing: the mutation run needs `npm run build` first (`npm run mutation` does it). */
@@ -36,7 +39,9 @@ export async function loadBuiltHarness(): Promise<BuiltHarness> {
     import(at('limits.js').href) as Promise<LimitsModule>,
     import(at('suites.js').href) as Promise<SuitesModule>,
   ]);
+  const prints = caseFingerprints(readBuiltFiles(fileURLToPath(new URL('..', DIST))));
   return {
+    fingerprint: (c) => prints.of(c),
     runCommand: run.runCommand, casesOf: suites.casesOf,
     EMBEDDED_LIMITS: limits.EMBEDDED_LIMITS, resolveLimits: limits.resolveLimits, brokerOptionsFor: limits.brokerOptionsFor,
   };
