@@ -4,7 +4,7 @@
  * selftest's to show (below).
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCommand } from '../run-command.js';
@@ -56,6 +56,21 @@ describe('the stdio transport cases', () => {
     const id = `transport-stdio/${suite}/${name}`;
     const results = await run(suite, tsx('conformance/test/broken-stdio.ts', defect, ...peer), [id]);
     expect(results.map((r) => `${r.id}: ${r.outcome}`)).toEqual([`${id}: fail`]);
+  }, 120_000);
+
+  // Behind a launcher that waits on them (`sh -c 'PEER; true'`, as a user's wrapper script does), the
+  // process whose parent dies is the shell: the peers watch every ancestor, so they end and the shell
+  // with them. Each failed this case while it watched only its own parent. The C++ testee is in the
+  // selftest's matrix when cpp-client/build has it; here it needs the build too.
+  const launched: Array<[string, string]> = [
+    ['Python', 'python3 peers/python/concord_testee.py'],
+    ['Perl', 'perl peers/perl/concord_testee.pl'],
+    ...(existsSync('cpp-client/build/concord-testee') ? [['C++', 'cpp-client/build/concord-testee'] as [string, string]] : []),
+  ];
+  it.each(launched)('pass the %s testee behind a launcher shell (testee suite, exits-when-parent-dies)', async (_language, command) => {
+    const id = 'transport-stdio/testee/exits-when-parent-dies';
+    const results = await run('testee', ['sh', '-c', `${command}; true`], [id]);
+    expect(results.map((r) => `${r.id}: ${r.outcome}`)).toEqual([`${id}: pass`]);
   }, 120_000);
 
   // The parent-death case against the same wrapper without the defect (it watches its parent): the

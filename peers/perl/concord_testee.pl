@@ -27,9 +27,41 @@ $| = 1;
 $SIG{PIPE} = 'IGNORE'; # FIFO-5: a reader gone is EPIPE, an end, never a kill
 
 # STDIO-3: the testee exits when its parent dies even while its input stays open; the read loop polls
-# getppid() (it changes when the parent dies and the testee is re-parented).
+# getppid() (it changes when the parent dies and the testee is re-parented). On Linux it also watches
+# every ancestor, as reference/transport/parent.ts does: started through a launcher (a shell script,
+# `env`), the process whose parent died is the launcher, which waits on the testee and never notices.
 my $PARENT = getppid();
 my $PARENT_POLL_S = 0.25;
+my $MAX_ANCESTORS = 32; # a chain this deep is a bug, not a launcher
+
+# The parent of PID from /proc/PID/stat, or undef when it is gone; read after the last ')', since the
+# command name may hold spaces and parentheses.
+sub parent_of {
+    my ($pid) = @_;
+    open(my $fh, '<', "/proc/$pid/stat") or return undef;
+    my $stat = <$fh>;
+    close $fh;
+    return undef unless defined $stat && $stat =~ /\)\s+\S+\s+(\d+)[^)]*$/;
+    return $1;
+}
+
+# Each ancestor at start with the parent it had then, from the parent up to (not including) PID 1.
+my @ANCESTRY;
+for (my $pid = $PARENT; $pid > 1 && @ANCESTRY < $MAX_ANCESTORS;) {
+    my $up = parent_of($pid);
+    last unless defined $up;
+    push @ANCESTRY, [$pid, $up];
+    $pid = $up;
+}
+
+sub orphaned {
+    return 1 if getppid() != $PARENT;
+    for my $link (@ANCESTRY) {
+        my $up = parent_of($link->[0]);
+        return 1 if !defined $up || $up != $link->[1];
+    }
+    return 0;
+}
 
 my ($IN, $OUT) = (\*STDIN, \*STDOUT);
 my ($fifo) = map { $ARGV[$_ + 1] } grep { $ARGV[$_] eq '--fifo' } 0 .. $#ARGV;
@@ -126,7 +158,7 @@ my $decoder = Concord::Frame->new(max_frame => LIMIT_MAX_FRAME);
 # select() only reports it once a writer has come and gone.
 my $select = IO::Select->new($IN);
 while (!$closed) {
-    last if getppid() != $PARENT; # STDIO-3: the parent died
+    last if orphaned(); # STDIO-3: the parent, or an ancestor, died
     next unless $select->can_read($PARENT_POLL_S);
     my $n = sysread($IN, my $chunk, 65536);
     if (!defined $n) {
