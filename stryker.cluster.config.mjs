@@ -89,6 +89,8 @@ export default {
   vitest: { configFile: 'conformance/test/mutation/vitest.cluster-mutation.config.ts' },
   mutate: ['reference/broker/cluster/*.ts', '!reference/broker/cluster/nats-process.ts', ...CLUSTER_ONLY_LINES],
   incrementalFile: 'reports/mutation/stryker-incremental-cluster.json',
+  // Sandboxes of its own, so that it can run beside the main config in one checkout.
+  tempDirName: '.stryker-tmp-cluster',
   jsonReporter: { fileName: 'reports/mutation/mutation-cluster.json' },
   htmlReporter: { fileName: 'reports/mutation/mutation-cluster.html' },
 };

@@ -55,7 +55,7 @@ const SHARED_MODULES = [
 
 export default defineConfig({
   test: {
-    exclude: ['node_modules/**', 'dist/**', '.stryker-tmp/**'],
+    exclude: ['node_modules/**', 'dist/**', '.stryker-tmp*/**'],
     testTimeout: 60_000,
     // Property tests print their seed on stdout; keep it visible.
     silent: false,
@@ -67,7 +67,7 @@ export default defineConfig({
     maxWorkers: 3,
     minWorkers: 1,
     projects: [
-      { extends: true, test: { name: 'main', include: ['**/*.test.ts'], exclude: ['node_modules/**', 'dist/**', '.stryker-tmp/**', ...TIMING_SENSITIVE, ...PIPES, ...SHARED_MODULES] } },
+      { extends: true, test: { name: 'main', include: ['**/*.test.ts'], exclude: ['node_modules/**', 'dist/**', '.stryker-tmp*/**', ...TIMING_SENSITIVE, ...PIPES, ...SHARED_MODULES] } },
       { extends: true, test: { name: 'shared', include: SHARED_MODULES, isolate: false } },
       { extends: true, test: { name: 'timing', include: TIMING_SENSITIVE, sequence: { groupOrder: 1 }, poolOptions: { forks: { singleFork: true } } } },
       { extends: true, test: { name: 'pipes', include: PIPES, sequence: { groupOrder: 2 }, poolOptions: { forks: { singleFork: true } } } },
