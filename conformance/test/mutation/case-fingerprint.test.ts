@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { caseFingerprints, readBuiltFiles, textPattern, type FingerprintedCase } from './case-fingerprint.js';
 
 // Two cases in `a`, one in `b` (which imports `a`), one in `c` (outside cases/); the texts are what tsc would emit.
@@ -78,6 +80,19 @@ describe('mutation test names: case fingerprints for Stryker incremental mode', 
     expect(textPattern(transformed.replace('id: 1', 'id: 2')).test(squashedFile)).toBe(false);
   });
 
+  it('reads only the built files whose source still exists: a stale output of a removed source changes nothing', () => {
+    const root = mkdtempSync(join(tmpdir(), 'concord-fingerprint-'));
+    try {
+      for (const [path, text] of [['conformance/a.ts', 'a'], ['dist/conformance/a.js', 'a'], ['dist/conformance/gone.js', 'gone'], ['dist/conformance/a.js.map', '{}']]) {
+        mkdirSync(dirname(join(root, path!)), { recursive: true });
+        writeFileSync(join(root, path!), text!);
+      }
+      expect([...readBuiltFiles(join(root, 'dist'), root).keys()]).toEqual(['conformance/a.js']);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it('the statements a case names are part of it', () => {
     const p = caseFingerprints(build());
     expect(p.homeOf(cases.a1!)).toBe('conformance/cases/a.cases.js');
@@ -87,7 +102,7 @@ describe('mutation test names: case fingerprints for Stryker incremental mode', 
   it('reads a real build: every case of the mutation run found in exactly one case module', async () => {
     const dist = fileURLToPath(new URL('../../../dist/', import.meta.url));
     if (!existsSync(`${dist}conformance/suites.js`)) return expect.fail('no dist/: run npm run build first (npm test does)');
-    const files = readBuiltFiles(dist);
+    const files = readBuiltFiles(dist, fileURLToPath(new URL('../../../', import.meta.url)));
     const { casesOf } = (await import(new URL('conformance/suites.js', `file://${dist}`).href)) as typeof import('../../suites.js');
     const prints = caseFingerprints(files);
     // Loaded through vitest's transform, as the mutation run loads them (textPattern sees through it).

@@ -16,7 +16,7 @@
  * A case whose module cannot be found is fingerprinted with every case module: never reused wrongly.
  */
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, posix, relative, sep } from 'node:path';
 
 /** The parts of a case the fingerprint reads. */
@@ -37,14 +37,23 @@ const RELATIVE_IMPORT = /from ['"](\.\.?\/[^'"]+\.js)['"]/g;
 /** The broker under mutation: Stryker diffs its sources itself. */
 const BROKER = /^reference\/broker\//;
 
-/** Every `.js` file under `distRoot` (dist/), by its path relative to it with `/` separators. */
-export function readBuiltFiles(distRoot: string): BuiltFiles {
+/**
+ * Every `.js` file under `distRoot` (dist/) whose TypeScript source is still under `sourceRoot`, by its
+ * path relative to dist/ with `/` separators. tsc never deletes the output of a source that was moved or
+ * removed, so a working tree's dist/ keeps files a clean build lacks; nothing imports them, and counted
+ * they renamed every test (reference/instrument/parent.js, left behind when the module moved to
+ * reference/transport/, made a rerun with nothing changed retest all 2,150 mutants).
+ */
+export function readBuiltFiles(distRoot: string, sourceRoot: string): BuiltFiles {
   const files = new Map<string, string>();
   const walk = (dir: string): void => {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
       const path = join(dir, entry.name);
       if (entry.isDirectory()) walk(path);
-      else if (entry.name.endsWith('.js')) files.set(relative(distRoot, path).split(sep).join('/'), readFileSync(path, 'utf8'));
+      else if (entry.name.endsWith('.js')) {
+        const relativePath = relative(distRoot, path);
+        if (existsSync(join(sourceRoot, relativePath.replace(/\.js$/, '.ts')))) files.set(relativePath.split(sep).join('/'), readFileSync(path, 'utf8'));
+      }
     }
   };
   walk(distRoot);

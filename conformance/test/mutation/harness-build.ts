@@ -39,7 +39,7 @@ export async function loadBuiltHarness(): Promise<BuiltHarness> {
     import(at('limits.js').href) as Promise<LimitsModule>,
     import(at('suites.js').href) as Promise<SuitesModule>,
   ]);
-  const prints = caseFingerprints(readBuiltFiles(fileURLToPath(new URL('..', DIST))));
+  const prints = caseFingerprints(readBuiltFiles(fileURLToPath(new URL('..', DIST)), fileURLToPath(new URL('../../../', import.meta.url))));
   return {
     fingerprint: (c) => prints.of(c),
     runCommand: run.runCommand, casesOf: suites.casesOf,
