@@ -57,7 +57,9 @@ export default {
   // survivors into Timeouts and 1 into a kill that no case makes on its own (cases that missed their frame
   // timeouts): false detections that would inflate the score. On this shared machine two stay; on an idle
   // one, `--concurrency 4` is a third faster: `CONCORD_MUTATION_WORKERS=4 npm run mutation` sets it for
-  // both runs, since the chained script passes no flag on.
+  // both runs, since the chained script passes no flag on. The main run alone with eight took 54.6 minutes
+  // at load 5 to 10 (2026-12-05), with 30 Timeouts against 29 at four, each a hang the mutant causes
+  // (survivors.md, top section); three left the machine at load 1 and were projected at 2 h 14 min.
   concurrency: workers('CONCORD_MUTATION_WORKERS', 2),
   timeoutMS: 10_000,
   timeoutFactor: 3,
