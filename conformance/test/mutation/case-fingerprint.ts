@@ -11,8 +11,9 @@
  *   text of the case's `run`) and the case modules it imports, so a case changed, or a helper of its
  *   module, renames that module's tests (and its importers') only;
  * - every other built file of the harness, except the broker's own (Stryker tracks the broker's sources
- *   itself, mutant by mutant), so a change to shared code (the wire, the oracle, the limits) renames
- *   every test, and the next run is a whole one.
+ *   itself, mutant by mutant; no case of the mutation suites runs the built broker, which oracle.js
+ *   re-exports for the embedded target), so a change to shared code (the wire, the oracle, the limits)
+ *   renames every test, and the next run is a whole one.
  * A case whose module cannot be found is fingerprinted with every case module: never reused wrongly.
  */
 import { createHash } from 'node:crypto';
