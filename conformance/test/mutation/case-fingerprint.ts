@@ -84,7 +84,7 @@ export function textPattern(fnText: string): RegExp {
 }
 
 /** The built modules that define cases, sorted. */
-export function caseModulesOf(files: BuiltFiles): string[] {
+function caseModulesOf(files: BuiltFiles): string[] {
   return [...files.keys()].filter((p) => isCaseModule(p, files.get(p)!)).sort();
 }
 
@@ -113,11 +113,18 @@ export function caseFingerprints(files: BuiltFiles): { of(c: FingerprintedCase):
     const homes = caseModules.filter((p) => body.test(squashed.get(p)!));
     return homes.length === 1 ? homes[0] : undefined;
   };
+  /** The hash of a home module and the case modules it imports, once per module (most hold many cases). */
+  const moduleHashes = new Map<string, string>();
+  const moduleHash = (home: string): string => {
+    let hash = moduleHashes.get(home);
+    if (hash === undefined) moduleHashes.set(home, (hash = sha(closure(home).flatMap((p) => [p, files.get(p)!]))));
+    return hash;
+  };
   return {
     homeOf,
     of(c) {
       const home = homeOf(c);
-      const module = home !== undefined ? sha(closure(home).flatMap((p) => [p, files.get(p)!])) : everyCaseModule;
+      const module = home !== undefined ? moduleHash(home) : everyCaseModule;
       return sha([shared, module, c.id, ...c.statements]).slice(0, 12);
     },
   };
