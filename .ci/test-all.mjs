@@ -216,6 +216,13 @@ function slowestFiles(files) {
   return timed.slice(0, 10).map((f) => `${seconds(f.ms)} ${f.file}`);
 }
 
+/** The first lines of a failure message (at most 8 lines, 800 characters), indented under its test. */
+function messageHead(message) {
+  if (!message) return '';
+  const lines = String(message).replace(/\x1b\[[0-9;]*m/g, '').split('\n').filter((l) => l.trim() !== '' && !/^\s+at /.test(l));
+  return `\n      ${lines.slice(0, 8).join('\n      ').slice(0, 800)}`;
+}
+
 /** Runs the vitest projects named (vitest.config.ts), each test counted once. */
 async function vitest(log, projects) {
   const out = join(root, `.vitest-results-${projects.join('-')}.json`);
@@ -230,12 +237,15 @@ async function vitest(log, projects) {
   for (const f of j.testResults ?? []) {
     const file = relative(root, f.name);
     const failedTests = (f.assertionResults ?? []).filter((a) => a.status === 'failed');
-    for (const a of failedTests) failures.push(`${file} > ${[...(a.ancestorTitles ?? []), a.title].join(' > ')}`);
+    // With the head of its message: CI keeps only the log's tail, and a flaky failure must be diagnosable from it.
+    for (const a of failedTests) failures.push(`${file} > ${[...(a.ancestorTitles ?? []), a.title].join(' > ')}${messageHead(a.failureMessages?.[0])}`);
     if (f.status === 'failed' && failedTests.length === 0) failures.push(`${file} (the file failed: ${String(f.message ?? '').split('\n')[0].slice(0, 200)})`);
   }
   const fileErrors = failures.length - j.numFailedTests;
   const failed = j.numFailedTests + Math.max(0, fileErrors) + (r.status !== 0 && failures.length === 0 ? 1 : 0);
-  return { passed: j.numPassedTests, failed, skipped: j.numPendingTests + j.numTodoTests, failures, parts: slowestFiles(j.testResults ?? []), ...(r.status !== 0 && failures.length === 0 ? { note: `vitest exited ${r.status}` } : {}) };
+  // A test that passed only on its second try says so on a line that starts `RETRIED: `: kept for the summary.
+  const retried = [...r.text.replace(/\x1b\[[0-9;]*m/g, '').matchAll(/RETRIED: (.*)$/gm)].map((m) => m[1].slice(0, 800));
+  return { passed: j.numPassedTests, failed, skipped: j.numPendingTests + j.numTodoTests, failures, retried, parts: slowestFiles(j.testResults ?? []), ...(r.status !== 0 && failures.length === 0 ? { note: `vitest exited ${r.status}` } : {}) };
 }
 
 // ---- Python and Perl -------------------------------------------------------------------------
@@ -342,6 +352,7 @@ console.log('\n== summary');
 for (const r of results) {
   console.log(`${r.name}: ${r.passed} passed, ${r.failed} failed${r.skipped ? `, ${r.skipped} skipped` : ''} in ${seconds(r.ms)}${r.note ? ` (${r.note})` : ''}`);
   for (const f of r.failures ?? []) console.log(`  failed: ${f}`);
+  for (const f of r.retried ?? []) console.log(`  passed when retried: ${f}`);
   for (const p of r.parts ?? []) console.log(`  ${p}`);
 }
 for (const st of stages) console.log(stageLine(st));
