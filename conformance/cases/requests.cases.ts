@@ -42,6 +42,13 @@ async function expectBroadcastSkips(ctx: CaseContext, a: Session, taker: { at: S
   await ctx.expectOpen(a.conn, 'no answer to the broadcast, whoever it skipped (REQ-2; the next frame is the PONG)');
 }
 
+/** REQ-21: each frame arrived with the ts its sender wrote (what it was, that ts, the frame as received). */
+function expectTsKept(frames: [what: string, sent: string, received: Message][]): void {
+  const lost = frames.filter(([, sent, m]) => m.header.ts !== sent)
+    .map(([what, sent, m]) => `${what} sent with ts ${sent} arrived with ${m.header.ts === undefined ? 'none' : `ts ${m.header.ts}`}`);
+  if (lost.length > 0) throw new CaseFailure(`ts not forwarded unchanged: ${lost.join('; ')}`, 'the sender\'s ts', lost[0]);
+}
+
 export const requestCases: Case[] = [
   defineCase({
     id: 'requests/route-and-correlate',
@@ -94,11 +101,34 @@ export const requestCases: Case[] = [
       const back = await ctx.expectMessage(a.conn, 'the answer at A', (m) => m.name === 'REASONING_RESPONSE' && m.header.re === 'with-ts');
       a.conn.send({ type: 'DISAGREEMENT_SIGNAL', header: { id: 'bcast-ts', dst: '*', ts: broadcast }, payload: { coordination_id: 'ts', disagreement_score: 0.5, threshold: 0.25 } });
       const signal = await ctx.expectMessage(b.conn, 'the broadcast at B', (m) => m.name === 'DISAGREEMENT_SIGNAL' && m.header.src === a.clientId);
-      const lost = [['the request', asked, forwarded.header.ts], ['the answer', answered, back.header.ts], ['the broadcast', broadcast, signal.header.ts]]
-        .filter(([, sent, got]) => sent !== got).map(([what, sent, got]) => `${what} sent with ts ${sent} arrived with ${got === undefined ? 'none' : `ts ${got}`}`);
-      if (lost.length > 0) throw new CaseFailure(`ts not forwarded unchanged: ${lost.join('; ')}`, 'the sender\'s ts', lost[0]);
+      expectTsKept([['the request', asked, forwarded], ['the answer', answered, back], ['the broadcast', broadcast, signal]]);
     },
   }),
+  // A client id may hold any character but a control one (defs.json Name): a broker that writes the
+  // headers it forwards without escaping, or that drops a key on its slow path for such headers, breaks
+  // only for a client whose id needs escaping. B's id holds a quote, a backslash and non-ASCII text; A's
+  // is plain, so each direction meets one odd name: dst on the way to B, src on the way back.
+  ...([
+    { id: 'requests/client-id-needing-escapes-routed-both-ways', statements: ['REQ-13', 'BODY-7', 'REQ-7'], ts: false },
+    { id: 'requests/ts-forwarded-unchanged-to-and-from-a-client-id-needing-escapes', statements: ['REQ-21', 'BODY-7'], ts: true },
+  ] as const).map(({ id, statements, ts }) =>
+    defineCase({
+      id,
+      statements: [...statements],
+      async run(ctx) {
+        const a = await ctx.session('A');
+        const b = await ctx.session('B', { client_id: `${ctx.uniqueId('b')}-"q\\ï-✓` });
+        const stamp = (t: string): { ts?: string } => (ts ? { ts: t } : {});
+        a.conn.send({ type: 'REASONING_REQUEST', header: { id: 'q-odd', dst: b.clientId, ...stamp('1') }, payload: request });
+        const forwarded = await receiveAtB(ctx, b, a);
+        b.conn.send({ type: 'REASONING_RESPONSE', header: { id: 'r-odd', re: forwarded.header.id, ...stamp('2') }, payload: answer(5) });
+        const back = await ctx.expectMessage(a.conn, `REASONING_RESPONSE with re=q-odd and src=${JSON.stringify(b.clientId)}`, { name: 'REASONING_RESPONSE', re: 'q-odd', src: b.clientId } satisfies MessageMatch);
+        b.conn.send({ type: 'DISAGREEMENT_SIGNAL', header: { id: 'n-odd', dst: a.clientId, ...stamp('3') }, payload: { coordination_id: 'odd-src', disagreement_score: 0.5, threshold: 0.25 } });
+        const signal = await ctx.expectMessage(a.conn, `B's DISAGREEMENT_SIGNAL at A with src=${JSON.stringify(b.clientId)}`, { name: 'DISAGREEMENT_SIGNAL', src: b.clientId } satisfies MessageMatch);
+        if (!ts) return;
+        expectTsKept([['the request', '1', forwarded], ['the answer', '2', back], ['the notification', '3', signal]]);
+      },
+    })),
   defineCase({
     id: 'requests/many-in-flight-no-cross-talk',
     statements: ['REQ-1', 'REQ-4', 'REQ-13'],

@@ -79,6 +79,24 @@ export const shutdownCases: Case[] = [
     },
   }),
   defineCase({
+    id: 'handshake/shutdown-leaves-notifications-alone',
+    statements: ['HS-12', 'REQ-2', 'REQ-7'],
+    async run(ctx) {
+      requireDrainTime(ctx, 'for a notification to pass');
+      const { a, b, forwarded } = await pairWithRequest(ctx);
+      a.conn.send({ type: 'SHUTDOWN', header: { id: 'bye' }, payload: { reason: 'conformance: notifications while draining', drain_ms: 600_000 } });
+      await ctx.expectOpen(a.conn, 'PONG while draining');
+      // HS-12 and HS-13 stop requests only: a broker that refuses every frame of a draining connection
+      // answers this notification (REQ-2) and never forwards it.
+      a.conn.send({ type: 'DISAGREEMENT_SIGNAL', header: { id: 'signal-while-draining', dst: b.clientId }, payload: { coordination_id: 'drain', disagreement_score: 0.5, threshold: 0.25 } });
+      await ctx.expectMessage(b.conn, 'A\'s DISAGREEMENT_SIGNAL sent after its SHUTDOWN, forwarded to B', (m) => m.name === 'DISAGREEMENT_SIGNAL' && m.header.src === a.clientId);
+      await ctx.expectOpen(a.conn, 'no answer to A\'s notification (the next frame is the PONG, REQ-2)');
+      answerB(b, forwarded);
+      await ctx.expectMessage(a.conn, 'the answer to the request sent before SHUTDOWN', (m) => m.name === 'REASONING_RESPONSE' && m.header.re === 'q-open');
+      await expectAckAndClose(ctx, a, 'bye', 1, 0);
+    },
+  }),
+  defineCase({
     id: 'handshake/shutdown-drain-times-out',
     statements: ['HS-14', 'HS-15', 'REQ-16'],
     async run(ctx) {

@@ -200,6 +200,24 @@ export const MUTANTS: Mutant[] = [
     },
   },
   {
+    // A src that needs escaping written as it is, then read back without its quote (REQ-13, BODY-7): the
+    // fast path for plain headers taken for an id it cannot write.
+    name: 'src-needing-escapes-garbled',
+    caughtBy: 'requests/client-id-needing-escapes-routed-both-ways',
+    toClient: (f) => (f.header.src?.includes('"') ? { ...f, header: { ...f.header, src: f.header.src.replace('"', '') } } : f),
+  },
+  {
+    // ts kept on the fast path only: a header with a name that needs escaping loses it (REQ-21).
+    // requests/ts-forwarded-unchanged, whose client ids are plain, does not see it.
+    name: 'ts-dropped-beside-a-name-needing-escapes',
+    caughtBy: 'requests/ts-forwarded-unchanged-to-and-from-a-client-id-needing-escapes',
+    toClient: (f) => {
+      if (f.header.ts === undefined || !/["\\]/.test(`${f.header.src ?? ''}${f.header.dst ?? ''}`)) return f;
+      const { ts: _ts, ...header } = f.header;
+      return { ...f, header };
+    },
+  },
+  {
     name: 'pong-without-re',
     caughtBy: 'handshake/pong-echoes-id/id:space',
     toClient: (f) => {

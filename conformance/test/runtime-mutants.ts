@@ -188,6 +188,17 @@ export const RUNTIME_VARIANTS: (() => RuntimeVariant)[] = [
     toClient: (f) => (f.name === 'ERROR' && f.header.re === 'to-draining' ? null : f),
   }),
   () => ({
+    name: 'draining-refuses-notifications', caughtBy: ['handshake/shutdown-leaves-notifications-alone'],
+    // HS-13 applied to every frame, not just requests: once the client has sent SHUTDOWN, its routed
+    // notifications are answered with SHUTTING_DOWN and never forwarded.
+    toBroker: (f, link) => {
+      if (f.name === 'SHUTDOWN') link.state['draining'] = true;
+      if (!link.state['draining'] || f.name !== 'DISAGREEMENT_SIGNAL') return f;
+      link.toClient(errorFrame(f.header.id, 'SHUTTING_DOWN', true, { statement: 'HS-13' }));
+      return 'handled';
+    },
+  }),
+  () => ({
     name: 'drain-ignores-the-clients-drain-ms', caughtBy: ['handshake/shutdown-drain-times-out'],
     toBroker: (f) => (f.name === 'SHUTDOWN' ? withJson(f, (p) => { delete p['drain_ms']; }) : f),
   }),
