@@ -24,6 +24,11 @@ const LINES = [
   "  if (queue.shift()) conn.log.info('shifted');",
   "  if (id) throw protocolError('UNSUPPORTED', 'no', { statement: 'ERR-8' });",
   "  try { conn.close(); } catch { conn.log.error('close failed'); }",
+  "  if (!Number.isInteger(id) || id < 0) throw new BrokerConfigError('port', 'bad');",
+  "  if (id.length > 3) { throw new BrokerConfigError('token', 'long'); }",
+  "  if (queue.shift() === id) throw new BrokerConfigError('queue', 'changed');",
+  "  if (id === '') throw new ProtocolError('OVERLOADED', 'empty');",
+  "  if (id === 'x') { conn.close(); throw new BrokerConfigError('x', 'closed'); }",
   '}',
 ];
 const source = new MutatedSource('sample.ts', LINES.join('\n'));
@@ -63,6 +68,17 @@ describe('the classes of surviving mutants', () => {
     expect(ruleAt(10, "{ statement: 'ERR-8' }")).toBe('error-statement');
     expect(ruleAt(6, "'CLU-8'")).toBeUndefined(); // CLU-8 requires it
     expect(ruleAt(6, "{ statement: 'CLU-8' }")).toBeUndefined();
+  });
+
+  it("claims the condition and branch of a check of the broker's own options, not one that does more or refuses a peer", () => {
+    expect(ruleAt(12, '!Number.isInteger(id)')).toBe('option-check');
+    expect(ruleAt(12, 'id < 0')).toBe('option-check');
+    expect(ruleAt(13, "{ throw new BrokerConfigError('token', 'long'); }")).toBe('option-check');
+    expect(ruleAt(13, "'long'")).toBe('error-text');
+    expect(ruleAt(12, "'port'")).toBeUndefined(); // an argument of the refusal, not the check
+    expect(ruleAt(14, 'queue.shift() === id')).toBeUndefined(); // the condition changes state
+    expect(ruleAt(15, "id === ''")).toBeUndefined(); // a peer's frame refused: the suites see it
+    expect(ruleAt(16, "id === 'x'")).toBeUndefined(); // the branch does more than refuse
   });
 
   it("claims the body of a method of the broker's in-process API, not another method or another file", () => {

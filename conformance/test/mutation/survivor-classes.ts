@@ -64,7 +64,7 @@ function isLogCall(n: ts.Node): n is ts.CallExpression | ts.NewExpression {
   let logs = false;
   if (ts.isNewExpression(n)) logs = lastName(n.expression) === 'Logger';
   else if (ts.isCallExpression(n) && ts.isPropertyAccessExpression(n.expression)) logs = LOG_METHODS.has(n.expression.name.text) && lastName(n.expression.expression) === 'log';
-  return logs && (n as ts.CallExpression | ts.NewExpression).arguments!.every(sideEffectFree);
+  return logs && (n as ts.CallExpression | ts.NewExpression).arguments!.every((a) => sideEffectFree(a));
 }
 
 /** true when `inner` lies within one of `call`'s arguments (not its callee). */
@@ -119,12 +119,12 @@ function onlyLogs(s: ts.Statement): boolean {
   return false;
 }
 
-/** true when evaluating `e` cannot change state: no call but the pure reads above, no assignment. */
-function sideEffectFree(e: ts.Node): boolean {
+/** true when evaluating `e` cannot change state: no call but the pure reads `calls` names, no assignment. */
+function sideEffectFree(e: ts.Node, calls: ReadonlySet<string> = PURE_CALLS): boolean {
   let free = true;
   const visit = (n: ts.Node): void => {
     if (ts.isCallExpression(n) || ts.isNewExpression(n)) {
-      if (!PURE_CALLS.has(lastName(n.expression) ?? '')) free = false;
+      if (!calls.has(lastName(n.expression) ?? '')) free = false;
     }
     if (ts.isBinaryExpression(n) && n.operatorToken.kind >= ts.SyntaxKind.FirstAssignment && n.operatorToken.kind <= ts.SyntaxKind.LastAssignment) free = false;
     if ((ts.isPrefixUnaryExpression(n) || ts.isPostfixUnaryExpression(n)) && (n.operator === ts.SyntaxKind.PlusPlusToken || n.operator === ts.SyntaxKind.MinusMinusToken)) free = false;
@@ -132,6 +132,15 @@ function sideEffectFree(e: ts.Node): boolean {
   };
   visit(e);
   return free;
+}
+
+/** Calls an option check's condition may make: tests of the option's value that change nothing. */
+const OPTION_TEST_CALLS = new Set(['isInteger', 'test', 'byteLength', 'isLoopback', 'isLogLevel']);
+
+/** `throw new BrokerConfigError(...)`, alone or as the one statement of a block. */
+function onlyRefusesOption(s: ts.Statement): boolean {
+  if (ts.isBlock(s)) return s.statements.length === 1 && onlyRefusesOption(s.statements[0]!);
+  return ts.isThrowStatement(s) && s.expression !== undefined && ts.isNewExpression(s.expression) && lastName(s.expression.expression) === 'BrokerConfigError';
 }
 
 export const SURVIVOR_RULES: readonly SurvivorRule[] = [
@@ -166,6 +175,21 @@ export const SURVIVOR_RULES: readonly SurvivorRule[] = [
     class: 'out-of-reach',
     reason: "the broker's in-process API (pushes and counters for a program that embeds it, hooks of its own tests): no message of the protocol calls it",
     claims: (node, file) => inInProcessApi(node, file),
+  },
+  {
+    id: 'option-check',
+    class: 'out-of-reach',
+    reason: "a check of the broker's own options (`if (...) throw new BrokerConfigError(...)`): it refuses an operator's bad option before anything listens, and the suites test a broker that started, so no peer sees a check that lets a bad option through, nor one that refuses a good option the run does not pass (one that refuses the run's own options fails every case)",
+    claims: (node) => {
+      for (const a of ancestors(node)) {
+        if (ts.isIfStatement(a)) {
+          const mutated = node === a.thenStatement || (a.expression.pos <= node.pos && node.end <= a.expression.end);
+          return mutated && a.elseStatement === undefined && onlyRefusesOption(a.thenStatement) && sideEffectFree(a.expression, OPTION_TEST_CALLS);
+        }
+        if (ts.isFunctionLike(a)) return false;
+      }
+      return false;
+    },
   },
   {
     id: 'error-statement',
