@@ -25,14 +25,20 @@ function answerB(b: Session, forwarded: Message, id = 'b-answer'): void {
   b.conn.send({ type: 'REASONING_RESPONSE', header: { id, re: forwarded.header.id }, payload: reasoningAnswer(3) });
 }
 
+/** A's request open at B, then A's SHUTDOWN `bye` (with `drainMs` when given): A drains while B holds the request. */
+async function drainingWithRequest(ctx: CaseContext, what: string, reason: string, drainMs?: number): Promise<{ a: Session; b: Session; forwarded: Message }> {
+  requireDrainTime(ctx, what);
+  const pair = await pairWithRequest(ctx);
+  pair.a.conn.send({ type: 'SHUTDOWN', header: { id: 'bye' }, payload: { reason, ...(drainMs !== undefined ? { drain_ms: drainMs } : {}) } });
+  return pair;
+}
+
 export const shutdownCases: Case[] = [
   defineCase({
     id: 'handshake/shutdown-drain-awaits-answers',
     statements: ['HS-14', 'HS-15', 'HS-9'],
     async run(ctx) {
-      requireDrainTime(ctx, 'for an answer to arrive');
-      const { a, b, forwarded } = await pairWithRequest(ctx);
-      a.conn.send({ type: 'SHUTDOWN', header: { id: 'bye' }, payload: { reason: 'conformance: drain with a request in flight' } });
+      const { a, b, forwarded } = await drainingWithRequest(ctx, 'for an answer to arrive', 'conformance: drain with a request in flight');
       // While draining, PING is still answered (HS-9).
       await ctx.expectOpen(a.conn, 'PONG while draining (HS-9)');
       answerB(b, forwarded);
@@ -82,9 +88,7 @@ export const shutdownCases: Case[] = [
     id: 'handshake/shutdown-leaves-notifications-alone',
     statements: ['HS-12', 'REQ-2', 'REQ-7'],
     async run(ctx) {
-      requireDrainTime(ctx, 'for a notification to pass');
-      const { a, b, forwarded } = await pairWithRequest(ctx);
-      a.conn.send({ type: 'SHUTDOWN', header: { id: 'bye' }, payload: { reason: 'conformance: notifications while draining', drain_ms: 600_000 } });
+      const { a, b, forwarded } = await drainingWithRequest(ctx, 'for a notification to pass', 'conformance: notifications while draining', 600_000);
       await ctx.expectOpen(a.conn, 'PONG while draining');
       // HS-12 and HS-13 stop requests only: a broker that refuses every frame of a draining connection
       // answers this notification (REQ-2) and never forwards it.
