@@ -9,6 +9,7 @@ import { inFlightLimitToReach } from './in-flight-limit.js';
 import type { CaseContext, Session } from './context.js';
 import { errorOf, expectSilence, requireDrainTime, expectTimeout, messageWithin, pairWithRequest, reasoning, reasoningAnswer, slack, session } from './runtime-helpers.js';
 import { registryName } from '../../reference/codec/catalog.js';
+import { MAX_LIMITS } from '../../spec/generated/catalog.js';
 import type { MessageMatch } from '../replay/script.js';
 
 /** SHUTDOWN_ACK answering `re` with these counts (an absent timed_out counts as 0), then the close. */
@@ -88,7 +89,7 @@ export const shutdownCases: Case[] = [
     id: 'handshake/shutdown-leaves-notifications-alone',
     statements: ['HS-12', 'REQ-2', 'REQ-7'],
     async run(ctx) {
-      const { a, b, forwarded } = await drainingWithRequest(ctx, 'for a notification to pass', 'conformance: notifications while draining', 600_000);
+      const { a, b, forwarded } = await drainingWithRequest(ctx, 'for a notification to pass', 'conformance: notifications while draining', MAX_LIMITS.shutdown_drain_ms);
       await ctx.expectOpen(a.conn, 'PONG while draining');
       // HS-12 and HS-13 stop requests only: a broker that refuses every frame of a draining connection
       // answers this notification (REQ-2) and never forwards it.
