@@ -22,6 +22,7 @@ import { createRequire } from 'node:module';
 import { availableParallelism, loadavg } from 'node:os';
 import { join, dirname, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stripVTControlCharacters } from 'node:util';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
@@ -219,7 +220,7 @@ function slowestFiles(files) {
 /** The first lines of a failure message (at most 8 lines, 800 characters), indented under its test. */
 function messageHead(message) {
   if (!message) return '';
-  const lines = String(message).replace(/\x1b\[[0-9;]*m/g, '').split('\n').filter((l) => l.trim() !== '' && !/^\s+at /.test(l));
+  const lines = stripVTControlCharacters(String(message)).split('\n').filter((l) => l.trim() !== '' && !/^\s+at /.test(l));
   return `\n      ${lines.slice(0, 8).join('\n      ').slice(0, 800)}`;
 }
 
@@ -244,7 +245,7 @@ async function vitest(log, projects) {
   const fileErrors = failures.length - j.numFailedTests;
   const failed = j.numFailedTests + Math.max(0, fileErrors) + (r.status !== 0 && failures.length === 0 ? 1 : 0);
   // A test that passed only on its second try says so on a line that starts `RETRIED: `: kept for the summary.
-  const retried = [...r.text.replace(/\x1b\[[0-9;]*m/g, '').matchAll(/RETRIED: (.*)$/gm)].map((m) => m[1].slice(0, 800));
+  const retried = [...stripVTControlCharacters(r.text).matchAll(/RETRIED: (.*)$/gm)].map((m) => m[1].slice(0, 800));
   return { passed: j.numPassedTests, failed, skipped: j.numPendingTests + j.numTodoTests, failures, retried, parts: slowestFiles(j.testResults ?? []), ...(r.status !== 0 && failures.length === 0 ? { note: `vitest exited ${r.status}` } : {}) };
 }
 

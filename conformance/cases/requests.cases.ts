@@ -10,7 +10,7 @@ import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
 import { inFlightLimitToReach } from './in-flight-limit.js';
 import type { CaseContext, Session } from './context.js';
 import { registryName } from '../../reference/codec/catalog.js';
-import { rawFrame } from './runtime-helpers.js';
+import { disagreementSignal, rawFrame } from './runtime-helpers.js';
 import type { MessageMatch } from '../replay/script.js';
 
 const encoding = NDArray.from('<f4', [4], [0.5, -0.25, 0.125, 1]);
@@ -123,7 +123,7 @@ export const requestCases: Case[] = [
         const forwarded = await receiveAtB(ctx, b, a);
         b.conn.send({ type: 'REASONING_RESPONSE', header: { id: 'r-odd', re: forwarded.header.id, ...stamp('2') }, payload: answer(5) });
         const back = await ctx.expectMessage(a.conn, `REASONING_RESPONSE with re=q-odd and src=${JSON.stringify(b.clientId)}`, { name: 'REASONING_RESPONSE', re: 'q-odd', src: b.clientId } satisfies MessageMatch);
-        b.conn.send({ type: 'DISAGREEMENT_SIGNAL', header: { id: 'n-odd', dst: a.clientId, ...stamp('3') }, payload: { coordination_id: 'odd-src', disagreement_score: 0.5, threshold: 0.25 } });
+        b.conn.send({ type: 'DISAGREEMENT_SIGNAL', header: { id: 'n-odd', dst: a.clientId, ...stamp('3') }, payload: disagreementSignal('odd-src') });
         const signal = await ctx.expectMessage(a.conn, `B's DISAGREEMENT_SIGNAL at A with src=${JSON.stringify(b.clientId)}`, { name: 'DISAGREEMENT_SIGNAL', src: b.clientId } satisfies MessageMatch);
         if (!ts) return;
         expectTsKept([['the request', '1', forwarded], ['the answer', '2', back], ['the notification', '3', signal]]);

@@ -17,6 +17,8 @@ import { MIN_LIMITS, MAX_LIMITS } from '../../spec/generated/catalog.js';
 export const reasoning = (context = 'runtime', size = 4): Record<string, unknown> => ({
   encoding: NDArray.from('<f4', [size], Array.from({ length: size }, (_, i) => i / 8)), context, source: 'harness',
 });
+/** A DISAGREEMENT_SIGNAL payload (a routed notification) naming `coordinationId`. */
+export const disagreementSignal = (coordinationId: string): Record<string, unknown> => ({ coordination_id: coordinationId, disagreement_score: 0.5, threshold: 0.25 });
 export const reasoningAnswer = (spikes = 1): Record<string, unknown> => ({
   spike_count: spikes, confidence: 0.5, firing_pattern: NDArray.from('|u1', [2], [1, 0]), engine: 'harness', latency_ms: 0,
 });

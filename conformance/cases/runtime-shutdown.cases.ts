@@ -7,7 +7,7 @@ import type { Message } from '../../reference/codec/message.js';
 import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
 import { inFlightLimitToReach } from './in-flight-limit.js';
 import type { CaseContext, Session } from './context.js';
-import { errorOf, expectSilence, requireDrainTime, expectTimeout, messageWithin, pairWithRequest, reasoning, reasoningAnswer, slack, session } from './runtime-helpers.js';
+import { disagreementSignal, errorOf, expectSilence, requireDrainTime, expectTimeout, messageWithin, pairWithRequest, reasoning, reasoningAnswer, slack, session } from './runtime-helpers.js';
 import { registryName } from '../../reference/codec/catalog.js';
 import { MAX_LIMITS } from '../../spec/generated/catalog.js';
 import type { MessageMatch } from '../replay/script.js';
@@ -93,7 +93,7 @@ export const shutdownCases: Case[] = [
       await ctx.expectOpen(a.conn, 'PONG while draining');
       // HS-12 and HS-13 stop requests only: a broker that refuses every frame of a draining connection
       // answers this notification (REQ-2) and never forwards it.
-      a.conn.send({ type: 'DISAGREEMENT_SIGNAL', header: { id: 'signal-while-draining', dst: b.clientId }, payload: { coordination_id: 'drain', disagreement_score: 0.5, threshold: 0.25 } });
+      a.conn.send({ type: 'DISAGREEMENT_SIGNAL', header: { id: 'signal-while-draining', dst: b.clientId }, payload: disagreementSignal('drain') });
       await ctx.expectMessage(b.conn, 'A\'s DISAGREEMENT_SIGNAL sent after its SHUTDOWN, forwarded to B', (m) => m.name === 'DISAGREEMENT_SIGNAL' && m.header.src === a.clientId);
       await ctx.expectOpen(a.conn, 'no answer to A\'s notification (the next frame is the PONG, REQ-2)');
       answerB(b, forwarded);

@@ -31,7 +31,7 @@ async function core(target: string, knownFailing: string[] = []): Promise<void> 
   const known = new Set(knownFailing);
   // A known failing case that passes is reported; one skipped as inconclusive on a loaded machine is not.
   const wrong = (c: Outcome): boolean => (known.has(c.id) ? c.outcome === 'pass' : c.outcome !== 'pass' && c.outcome !== 'skipped');
-  const describe = (c: Outcome): string => `${c.id}: ${c.outcome} ${c.message ?? ''}`;
+  const line = (c: Outcome): string => `${c.id}: ${c.outcome} ${c.message ?? ''}`;
   const suite = (seed?: number, run?: string[]) => runSuite({ target, token: TOKEN, limits: EMBEDDED_LIMITS, suites: ['core'], knownFailing, ...(seed !== undefined ? { seed } : {}), ...(run ? { run } : {}) });
   const first = await suite();
   expect(first.totals.pass).toBeGreaterThan(100);
@@ -44,9 +44,9 @@ async function core(target: string, knownFailing: string[] = []): Promise<void> 
   const ids = new Set(wrongFirst.map((c) => c.id));
   // --run takes patterns: an id also matches the ids it is a prefix of, which the rerun leaves aside.
   const rerun = (await suite(first.seed, [...ids])).cases.filter((c) => ids.has(c.id));
-  const firstRun = wrongFirst.map(describe).join(' | ');
+  const firstRun = wrongFirst.map(line).join(' | ');
   expect(rerun.map((c) => c.id).sort(), 'the rerun ran every wrong case').toEqual([...ids].sort());
-  expect(rerun.filter(wrong).map(describe), `seed ${first.seed}; first run: ${firstRun}`).toEqual([]);
+  expect(rerun.filter(wrong).map(line), `seed ${first.seed}; first run: ${firstRun}`).toEqual([]);
   // .ci/test-all.mjs lists the lines that start so in its summary.
   console.warn(`RETRIED: cluster core suite (${target}), seed ${first.seed}: wrong in the whole run, right when run again alone: ${firstRun}`);
 }

@@ -112,6 +112,15 @@ function* ancestors(node: ts.Node): Generator<ts.Node> {
   for (let n: ts.Node | undefined = node; n !== undefined; n = n.parent) yield n;
 }
 
+/** The innermost `if` that holds `node` within the same function, if any. */
+function enclosingIf(node: ts.Node): ts.IfStatement | undefined {
+  for (const a of ancestors(node)) {
+    if (ts.isIfStatement(a)) return a;
+    if (ts.isFunctionLike(a)) return undefined;
+  }
+  return undefined;
+}
+
 /** A statement that does nothing but log: `log.info(...);` or a block of such statements. */
 function onlyLogs(s: ts.Statement): boolean {
   if (ts.isExpressionStatement(s)) return isLogCall(s.expression);
@@ -157,11 +166,8 @@ export const SURVIVOR_RULES: readonly SurvivorRule[] = [
     claims: (node) => {
       if (ts.isArrowFunction(node)) return isLogCall(node.body);
       if (ts.isBlock(node) && onlyLogs(node)) return true;
-      for (const a of ancestors(node)) {
-        if (ts.isIfStatement(a)) return a.elseStatement === undefined && onlyLogs(a.thenStatement) && sideEffectFree(a.expression);
-        if (ts.isFunctionLike(a)) return false;
-      }
-      return false;
+      const guard = enclosingIf(node);
+      return guard !== undefined && guard.elseStatement === undefined && onlyLogs(guard.thenStatement) && sideEffectFree(guard.expression);
     },
   },
   {
@@ -181,14 +187,10 @@ export const SURVIVOR_RULES: readonly SurvivorRule[] = [
     class: 'out-of-reach',
     reason: "a check of the broker's own options (`if (...) throw new BrokerConfigError(...)`): it refuses an operator's bad option before anything listens, and the suites test a broker that started, so no peer sees a check that lets a bad option through, nor one that refuses a good option the run does not pass (one that refuses the run's own options fails every case)",
     claims: (node) => {
-      for (const a of ancestors(node)) {
-        if (ts.isIfStatement(a)) {
-          const mutated = node === a.thenStatement || (a.expression.pos <= node.pos && node.end <= a.expression.end);
-          return mutated && a.elseStatement === undefined && onlyRefusesOption(a.thenStatement) && sideEffectFree(a.expression, OPTION_TEST_CALLS);
-        }
-        if (ts.isFunctionLike(a)) return false;
-      }
-      return false;
+      const check = enclosingIf(node);
+      if (check === undefined || check.elseStatement !== undefined) return false;
+      const mutated = node === check.thenStatement || (check.expression.pos <= node.pos && node.end <= check.expression.end);
+      return mutated && onlyRefusesOption(check.thenStatement) && sideEffectFree(check.expression, OPTION_TEST_CALLS);
     },
   },
   {
