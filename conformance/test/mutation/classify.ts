@@ -33,4 +33,4 @@ const sourceAtCommit = (file: string): string => {
 const classified = withClasses(valid, sourceAtCommit);
 writeFileSync(path, `${JSON.stringify(classified, null, 2)}\n`);
 for (const [id, c] of Object.entries(classified.classes ?? {})) process.stdout.write(`${id} (${c.class}): ${c.survivors} survivors\n`);
-process.stdout.write(`mutation score ${classified.score}%; ${classified.score_of_non_equivalent}% of the mutants no rule classes equivalent or out of reach: ${path}\n`);
+process.stdout.write(`mutation score ${classified.score}%; ${classified.score_of_non_equivalent}% of the mutants neither rule nor review classes equivalent or out of reach: ${path}\n`);

@@ -40,7 +40,7 @@ export interface MutationSummary {
   score: number;
   /** The same among the mutants some case reached (NoCoverage left out). */
   score_of_covered: number;
-  /** The same among the mutants no rule of survivor-classes.ts classes equivalent or out of reach. */
+  /** The same among the mutants no rule of survivor-classes.ts, nor the review (reviewed-survivors.json), classes equivalent or out of reach. */
   score_of_non_equivalent?: number;
   /** Per rule of survivor-classes.ts: its class, its reason, and how many survivors it claims. */
   classes?: Record<string, { class: 'out-of-reach' | 'equivalent'; reason: string; survivors: number }>;

@@ -3,8 +3,9 @@
  * "survivors are either killed by new cases, or listed with the reason they are equivalent or out of the
  * spec's reach"). Each rule names one such kind, says why, and recognises it from the syntax around the
  * mutant's start (TypeScript's parser, never line numbers, so a rule holds across edits). A mutant no
- * rule claims stays a plain survivor: the rules only subtract what the protocol does not let a peer
- * observe, and `score_of_non_equivalent` is the score over the rest.
+ * rule claims may still be classed by review (reviewed-survivors.ts, one reason per mutant); otherwise it
+ * stays a plain survivor. Rules and review only subtract what the protocol does not let a peer observe,
+ * and `score_of_non_equivalent` is the score over the rest.
  *
  * Kept narrow on purpose: a rule claims a mutant only when every way the mutant can change the broker's
  * behaviour stays inside the log, the text of an error, a detail the spec makes optional, or an API no
@@ -13,6 +14,7 @@
  */
 import ts from 'typescript';
 import type { MutationSummary } from './summary.js';
+import { ReviewedList } from './reviewed-survivors.js';
 
 /** Why no case can kill a mutant: the spec leaves what it changes unobservable, or nothing changes. */
 export type SurvivorClass = 'out-of-reach' | 'equivalent';
@@ -228,6 +230,13 @@ export class MutatedSource {
     return found;
   }
 
+  /** The text of line `line` (1-based), or undefined past the end. */
+  lineText(line: number): string | undefined {
+    const starts = this.file.getLineStarts();
+    if (line < 1 || line > starts.length) return undefined;
+    return this.file.text.slice(starts[line - 1], starts[line] ?? this.file.text.length).replace(/\r?\n$/, '');
+  }
+
   /** The first rule that claims the mutant, or undefined when it stays a survivor. */
   classify(site: MutantSite): SurvivorRule | undefined {
     const node = this.nodeAt(site);
@@ -244,17 +253,18 @@ interface Classifiable {
 
 /** What the rules claimed in one summary: per rule, and the score over the mutants left. */
 export interface Classification {
-  /** Detected mutants per hundred valid ones that no rule claims, two decimals. */
+  /** Detected mutants per hundred valid ones that no rule nor review claims, two decimals. */
   score_of_non_equivalent: number;
   /** Each rule that claimed a survivor: its class, its reason and how many it claimed. */
   classes: Record<string, { class: SurvivorClass; reason: string; survivors: number }>;
 }
 
 /**
- * Marks every survivor of `summary` that a rule claims with the rule's id (in place) and returns the
- * classification; `sourceOf(file)` gives a mutated file's text as it was when the summary was measured.
+ * Marks every survivor of `summary` that a rule claims, or failing that the review (`reviewed`, by default
+ * reviewed-survivors.json), with the rule's id (in place) and returns the classification; `sourceOf(file)`
+ * gives a mutated file's text as it was when the summary was measured.
  */
-export function classifySurvivors(summary: Classifiable, sourceOf: (file: string) => string): Classification {
+export function classifySurvivors(summary: Classifiable, sourceOf: (file: string) => string, reviewed: ReviewedList = ReviewedList.read()): Classification {
   const sources = new Map<string, MutatedSource>();
   const classes: Classification['classes'] = {};
   let claimed = 0;
@@ -264,7 +274,8 @@ export function classifySurvivors(summary: Classifiable, sourceOf: (file: string
       if (source === undefined) sources.set(file, (source = new MutatedSource(file, sourceOf(file))));
       for (const s of list) {
         delete s.rule;
-        const rule = source.classify({ mutatorName, line: s.line, column: s.column, replacement: s.replacement });
+        const site = { mutatorName, line: s.line, column: s.column, replacement: s.replacement };
+        const rule = source.classify(site) ?? reviewed.reviewOf(file, site, source.lineText(s.line) ?? '');
         if (rule === undefined) continue;
         s.rule = rule.id;
         claimed++;
@@ -278,8 +289,8 @@ export function classifySurvivors(summary: Classifiable, sourceOf: (file: string
 }
 
 /** `summary` with its survivors classed: the score of non-equivalent mutants after the other scores, the classes last. */
-export function withClasses(summary: MutationSummary, sourceOf: (file: string) => string): MutationSummary {
+export function withClasses(summary: MutationSummary, sourceOf: (file: string) => string, reviewed?: ReviewedList): MutationSummary {
   const { score, score_of_covered, score_of_non_equivalent: _before, classes: _classesBefore, ...rest } = summary;
-  const c = classifySurvivors(summary, sourceOf);
+  const c = classifySurvivors(summary, sourceOf, reviewed);
   return { score, score_of_covered, score_of_non_equivalent: c.score_of_non_equivalent, ...rest, classes: c.classes };
 }

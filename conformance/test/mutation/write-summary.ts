@@ -55,7 +55,7 @@ try {
   const summary = withClasses(summarize(reports, { date: new Date().toISOString(), commit }, base), (file) => readFileSync(join(root, file), 'utf8'));
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, `${JSON.stringify(summary, null, 2)}\n`);
-  process.stdout.write(`mutation score ${summary.score}% (${summary.score_of_covered}% of covered mutants, ${summary.score_of_non_equivalent}% of those no rule classes out of reach) over ${summary.files.length} files: ${out}\n`);
+  process.stdout.write(`mutation score ${summary.score}% (${summary.score_of_covered}% of covered mutants, ${summary.score_of_non_equivalent}% of those neither rule nor review classes out of reach) over ${summary.files.length} files: ${out}\n`);
 } catch (e) {
   if (!(e instanceof ReportFormatError)) throw e;
   process.stderr.write(`mutation summary: ${e.message}\n`);

@@ -1,0 +1,84 @@
+/**
+ * The survivors classed by review (reviewed-survivors.ts): an entry applies only while its line reads as
+ * reviewed, never over a rule, and the committed list names survivors of the published summary only,
+ * each with a known reason.
+ */
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ReviewedList, ReviewedListError, type ReviewedSurvivors } from './reviewed-survivors.js';
+import { withClasses } from './survivor-classes.js';
+import type { MutationSummary } from './summary.js';
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const FILE = 'reference/broker/sample.ts';
+const LINES = ['function f(conn: any): void {', '  if (conn.ready) conn.go();', "  conn.log.info('went');", '}'];
+const site = { mutatorName: 'ConditionalExpression', line: 2, column: 7, replacement: 'true' };
+
+function list(overrides: Partial<ReviewedSurvivors> = {}): ReviewedSurvivors {
+  return {
+    reasons: {
+      'sample-ready-always': { class: 'equivalent', text: 'conn.ready is always true when f runs, so the guard never skips go()' },
+      'sample-log-field': { class: 'out-of-reach', text: '[log] only the log line changes' },
+    },
+    mutants: [{ file: FILE, line: 2, column: 7, mutator: 'ConditionalExpression', replacement: 'true', source: 'if (conn.ready) conn.go();', reason: 'sample-ready-always' }],
+    ...overrides,
+  };
+}
+
+describe('a reviewed list', () => {
+  it('classes the survivor it names while its line reads as reviewed, and no other', () => {
+    const reviewed = new ReviewedList(list());
+    expect(reviewed.reviewOf(FILE, site, LINES[1]!)).toEqual({ id: 'reviewed:sample-ready-always', class: 'equivalent', reason: expect.stringContaining('conn.ready') });
+    expect(reviewed.reviewOf(FILE, site, '  if (conn.ready && conn.open) conn.go();')).toBeUndefined();
+    expect(reviewed.reviewOf(FILE, { ...site, replacement: 'false' }, LINES[1]!)).toBeUndefined();
+    expect(reviewed.reviewOf('reference/broker/other.ts', site, LINES[1]!)).toBeUndefined();
+    expect(reviewed.stale(() => LINES.join('\n'))).toEqual([]);
+    expect(reviewed.stale(() => ['', ...LINES].join('\n')).map((m) => m.line)).toEqual([2]);
+  });
+
+  it('refuses an unknown reason, a mutant listed twice, and an out-of-reach reason without its kind', () => {
+    const [entry] = list().mutants;
+    expect(() => new ReviewedList(list({ mutants: [{ ...entry!, reason: 'nowhere' }] }))).toThrow(ReviewedListError);
+    expect(() => new ReviewedList(list({ mutants: [entry!, { ...entry! }] }))).toThrow(/listed twice/);
+    expect(() => new ReviewedList(list({ reasons: { ...list().reasons, 'sample-vague': { class: 'out-of-reach', text: 'nobody can see this one anyway' } } }))).toThrow(/starts with its kind/);
+  });
+
+  it("counts a review in the summary's classes, after the rules", () => {
+    const summary: MutationSummary = {
+      score: 50, score_of_covered: 50, date: '2026-12-06T00:00:00.000Z', commit: '0'.repeat(40), files: [FILE],
+      counts: { Killed: 2, Timeout: 0, Survived: 2, NoCoverage: 0, CompileError: 0, RuntimeError: 0, Ignored: 0, Pending: 0 },
+      survivors: {
+        ConditionalExpression: { [FILE]: [{ line: 2, column: 7, replacement: 'true', status: 'Survived' }] },
+        StringLiteral: { [FILE]: [{ line: 3, column: 17, replacement: '""', status: 'Survived' }] },
+      },
+    };
+    const logLine = { file: FILE, line: 3, column: 17, mutator: 'StringLiteral', replacement: '""', source: "conn.log.info('went');", reason: 'sample-log-field' };
+    const classed = withClasses(summary, () => LINES.join('\n'), new ReviewedList(list({ mutants: [...list().mutants, logLine] })));
+    expect(classed.survivors['ConditionalExpression']![FILE]![0]!.rule).toBe('reviewed:sample-ready-always');
+    expect(classed.survivors['StringLiteral']![FILE]![0]!.rule).toBe('log-line'); // the rule, not the review
+    expect(classed.classes?.['reviewed:sample-ready-always']).toEqual({ class: 'equivalent', reason: expect.any(String), survivors: 1 });
+    expect(classed.score_of_non_equivalent).toBe(100);
+  });
+});
+
+describe('the committed review (reviewed-survivors.json)', () => {
+  const reviewed = ReviewedList.read();
+  const summary = JSON.parse(readFileSync(join(root, 'reports/mutation/summary.json'), 'utf8')) as MutationSummary;
+
+  it('uses every reason it gives', () => {
+    const used = new Set(reviewed.list.mutants.map((m) => m.reason));
+    expect(Object.keys(reviewed.list.reasons).filter((r) => !used.has(r))).toEqual([]);
+  });
+
+  it('names lines that still read as reviewed (a changed line needs its mutants reviewed again)', () => {
+    const stale = reviewed.stale((file) => readFileSync(join(root, file), 'utf8'));
+    expect(stale.map((m) => `${m.file}:${m.line}: ${m.source}`)).toEqual([]);
+  });
+
+  it('names only survivors of the published summary (a mutant killed since leaves the list)', () => {
+    const unknown = reviewed.list.mutants.filter((m) => !(summary.survivors[m.mutator]?.[m.file] ?? []).some((s) => s.line === m.line && s.column === m.column && s.replacement === m.replacement));
+    expect(unknown.map((m) => `${m.file}:${m.line}:${m.column} ${m.mutator} -> ${m.replacement}`)).toEqual([]);
+  });
+});
