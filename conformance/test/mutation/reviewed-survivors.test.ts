@@ -28,20 +28,39 @@ function list(overrides: Partial<ReviewedSurvivors> = {}): ReviewedSurvivors {
 }
 
 describe('a reviewed list', () => {
-  it('classes the survivor it names while its line reads as reviewed, and no other', () => {
+  it('classes the survivor it names while its line reads as reviewed, wherever edits above move that line, and no other', () => {
     const reviewed = new ReviewedList(list());
-    expect(reviewed.reviewOf(FILE, site, LINES[1]!)).toEqual({ id: 'reviewed:sample-ready-always', class: 'equivalent', reason: expect.stringContaining('conn.ready') });
-    expect(reviewed.reviewOf(FILE, site, '  if (conn.ready && conn.open) conn.go();')).toBeUndefined();
-    expect(reviewed.reviewOf(FILE, { ...site, replacement: 'false' }, LINES[1]!)).toBeUndefined();
-    expect(reviewed.reviewOf('reference/broker/other.ts', site, LINES[1]!)).toBeUndefined();
-    expect(reviewed.stale(() => LINES.join('\n'))).toEqual([]);
-    expect(reviewed.stale(() => ['', ...LINES].join('\n')).map((m) => m.line)).toEqual([2]);
+    expect(reviewed.reviewOf(FILE, site, LINES)).toEqual({ id: 'reviewed:sample-ready-always', class: 'equivalent', reason: expect.stringContaining('conn.ready') });
+    expect(reviewed.reviewOf(FILE, { ...site, line: 3 }, ['// a line added above', ...LINES])?.id).toBe('reviewed:sample-ready-always');
+    const changed = LINES.map((l, i) => (i === 1 ? '  if (conn.ready && conn.open) conn.go();' : l));
+    expect(reviewed.reviewOf(FILE, site, changed)).toBeUndefined();
+    expect(reviewed.reviewOf(FILE, { ...site, replacement: 'false' }, LINES)).toBeUndefined();
+    expect(reviewed.reviewOf(FILE, { ...site, column: 8 }, LINES)).toBeUndefined();
+    expect(reviewed.reviewOf('reference/broker/other.ts', site, LINES)).toBeUndefined();
+    expect(reviewed.stale(() => ['// a line added above', ...LINES].join('\n'))).toEqual([]);
+    expect(reviewed.stale(() => changed.join('\n')).map((m) => m.line)).toEqual([2]);
   });
 
-  it('refuses an unknown reason, a mutant listed twice, and an out-of-reach reason without its kind', () => {
+  it('holds a text found on several lines at its own line only', () => {
+    const twice = [...LINES, '  if (conn.ready) conn.go();'];
+    const reviewed = new ReviewedList(list());
+    expect(reviewed.reviewOf(FILE, site, twice)?.id).toBe('reviewed:sample-ready-always');
+    expect(reviewed.reviewOf(FILE, { ...site, line: 5 }, twice)).toBeUndefined();
+    expect(reviewed.stale(() => twice.join('\n'))).toEqual([]);
+    expect(reviewed.stale(() => ['', ...twice].join('\n')).map((m) => m.line)).toEqual([2]);
+  });
+
+  it('classes as many of the mutants with one start and replacement as it lists', () => {
+    const [entry] = list().mutants;
+    const once = new ReviewedList(list());
+    const twice = new ReviewedList(list({ mutants: [entry!, { ...entry! }] }));
+    expect([0, 1, 2].map((nth) => once.reviewOf(FILE, site, LINES, nth)?.id)).toEqual(['reviewed:sample-ready-always', undefined, undefined]);
+    expect([0, 1, 2].map((nth) => twice.reviewOf(FILE, site, LINES, nth)?.id)).toEqual(['reviewed:sample-ready-always', 'reviewed:sample-ready-always', undefined]);
+  });
+
+  it('refuses an unknown reason and an out-of-reach reason without its kind', () => {
     const [entry] = list().mutants;
     expect(() => new ReviewedList(list({ mutants: [{ ...entry!, reason: 'nowhere' }] }))).toThrow(ReviewedListError);
-    expect(() => new ReviewedList(list({ mutants: [entry!, { ...entry! }] }))).toThrow(/listed twice/);
     expect(() => new ReviewedList(list({ reasons: { ...list().reasons, 'sample-vague': { class: 'out-of-reach', text: 'nobody can see this one anyway' } } }))).toThrow(/starts with its kind/);
   });
 
@@ -77,8 +96,19 @@ describe('the committed review (reviewed-survivors.json)', () => {
     expect(stale.map((m) => `${m.file}:${m.line}: ${m.source}`)).toEqual([]);
   });
 
-  it('names only survivors of the published summary (a mutant killed since leaves the list)', () => {
-    const unknown = reviewed.list.mutants.filter((m) => !(summary.survivors[m.mutator]?.[m.file] ?? []).some((s) => s.line === m.line && s.column === m.column && s.replacement === m.replacement));
-    expect(unknown.map((m) => `${m.file}:${m.line}:${m.column} ${m.mutator} -> ${m.replacement}`)).toEqual([]);
+  it('names only survivors of the published summary, each mutant no more often than it survived (a mutant killed since leaves the list)', () => {
+    const listed = new Map<string, number>();
+    for (const m of reviewed.list.mutants) {
+      const key = `${m.file}:${m.line}:${m.column} ${m.mutator} -> ${m.replacement}`;
+      listed.set(key, (listed.get(key) ?? 0) + 1);
+    }
+    const survived = new Map<string, number>();
+    for (const [mutator, files] of Object.entries(summary.survivors)) {
+      for (const [file, list] of Object.entries(files)) for (const s of list) {
+        const key = `${file}:${s.line}:${s.column} ${mutator} -> ${s.replacement}`;
+        survived.set(key, (survived.get(key) ?? 0) + 1);
+      }
+    }
+    expect([...listed].filter(([key, n]) => n > (survived.get(key) ?? 0))).toEqual([]);
   });
 });

@@ -5,9 +5,10 @@
  *
  * The list lives beside the rules, not in the broker as Stryker's `// Stryker disable` comments: several
  * hundred reasons would bury the code they describe, and every comment line would move the mutants
- * below it. An entry names its mutant by place and replacement and keeps the text of its line; once that
- * line changes the entry no longer applies (reviewed-survivors.test.ts names it) until the mutant is
- * reviewed again.
+ * below it. An entry names its mutant by column, mutator and replacement on a line of a given text: it
+ * follows its line when edits above move it, and once the line itself changes the entry no longer applies
+ * (reviewed-survivors.test.ts names it) until the mutant is reviewed again. A text found on several lines
+ * of a file (`} catch {`) holds only at the entry's own line number.
  * @module
  */
 import { readFileSync } from 'node:fs';
@@ -37,7 +38,7 @@ export interface ReviewedSurvivors {
   mutants: ReviewedMutant[];
 }
 
-/** A list that does not hold together: invalid against its schema, an unknown reason, one mutant twice. */
+/** A list that does not hold together: invalid against its schema, or naming an unknown reason. */
 export class ReviewedListError extends Error {
   override name = 'ReviewedListError';
 }
@@ -50,11 +51,12 @@ export interface Review {
   reason: string;
 }
 
-const keyOf = (file: string, site: MutantSite): string => `${file}\u0000${site.mutatorName}\u0000${site.line}:${site.column}\u0000${site.replacement}`;
+const keyOf = (file: string, text: string, site: Omit<MutantSite, 'line'>): string => `${file}\u0000${text}\u0000${site.mutatorName}\u0000${site.column}\u0000${site.replacement}`;
 
-/** The reviewed list, checked: valid against its schema, every reason known and of a known kind, no mutant twice. */
+/** The reviewed list, checked: valid against its schema, every reason known and of a known kind. */
 export class ReviewedList {
-  private readonly byKey = new Map<string, ReviewedMutant>();
+  /** Entries by file, line text and mutant; several when one text is on several lines. */
+  private readonly byKey = new Map<string, ReviewedMutant[]>();
 
   constructor(readonly list: ReviewedSurvivors) {
     for (const [id, r] of Object.entries(list.reasons)) {
@@ -64,9 +66,8 @@ export class ReviewedList {
     }
     for (const m of list.mutants) {
       if (list.reasons[m.reason] === undefined) throw new ReviewedListError(`${m.file}:${m.line}:${m.column}: unknown reason ${m.reason}`);
-      const key = keyOf(m.file, { mutatorName: m.mutator, line: m.line, column: m.column, replacement: m.replacement });
-      if (this.byKey.has(key)) throw new ReviewedListError(`${m.file}:${m.line}:${m.column} ${m.mutator} -> ${m.replacement}: listed twice`);
-      this.byKey.set(key, m);
+      const key = keyOf(m.file, m.source, { mutatorName: m.mutator, column: m.column, replacement: m.replacement });
+      this.byKey.set(key, [...(this.byKey.get(key) ?? []), m]);
     }
   }
 
@@ -77,21 +78,37 @@ export class ReviewedList {
     return new ReviewedList(list);
   }
 
-  /** The review of the survivor at `site` of `file`, whose line now reads `lineText`; undefined when none applies. */
-  reviewOf(file: string, site: MutantSite, lineText: string): Review | undefined {
-    const m = this.byKey.get(keyOf(file, site));
-    if (m === undefined || m.source !== lineText.trim()) return undefined;
+  /**
+   * The review of the survivor at `site` of `file`, given the file's lines as measured; undefined when
+   * none applies: no entry for that text, or the text is on several lines and the entries are for others.
+   * Stryker can make several mutants with one start and one replacement (`a && b` and `a && b && c`, both
+   * `true`), which a summary cannot tell apart: an entry listed n times classes n of them, and `nth`
+   * counts from 0 the survivors with this site that came before.
+   */
+  reviewOf(file: string, site: MutantSite, lines: readonly string[], nth = 0): Review | undefined {
+    const text = lines[site.line - 1]?.trim();
+    if (text === undefined) return undefined;
+    const entries = this.byKey.get(keyOf(file, text, site)) ?? [];
+    const m = (occurrences(lines, text) === 1 ? entries : entries.filter((e) => e.line === site.line))[nth];
+    if (m === undefined) return undefined;
     const r = this.list.reasons[m.reason]!;
     return { id: `reviewed:${m.reason}`, class: r.class, reason: r.text };
   }
 
-  /** Entries whose line no longer reads as it did when reviewed, given each file's text now. */
+  /** Entries that no longer apply: their text is on no line of the file now, or on several but not on the entry's own. */
   stale(sourceOf: (file: string) => string): ReviewedMutant[] {
-    const lines = new Map<string, string[]>();
+    const files = new Map<string, string[]>();
     return this.list.mutants.filter((m) => {
-      let text = lines.get(m.file);
-      if (text === undefined) lines.set(m.file, (text = sourceOf(m.file).split('\n')));
-      return text[m.line - 1]?.trim() !== m.source;
+      let lines = files.get(m.file);
+      if (lines === undefined) files.set(m.file, (lines = sourceOf(m.file).split('\n')));
+      const n = occurrences(lines, m.source);
+      return n === 0 || (n > 1 && lines[m.line - 1]?.trim() !== m.source);
     });
   }
+}
+
+function occurrences(lines: readonly string[], text: string): number {
+  let n = 0;
+  for (const l of lines) if (l.trim() === text) n++;
+  return n;
 }

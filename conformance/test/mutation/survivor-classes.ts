@@ -230,11 +230,9 @@ export class MutatedSource {
     return found;
   }
 
-  /** The text of line `line` (1-based), or undefined past the end. */
-  lineText(line: number): string | undefined {
-    const starts = this.file.getLineStarts();
-    if (line < 1 || line > starts.length) return undefined;
-    return this.file.text.slice(starts[line - 1], starts[line] ?? this.file.text.length).replace(/\r?\n$/, '');
+  /** The file's lines. */
+  lines(): string[] {
+    return this.file.text.split('\n');
   }
 
   /** The first rule that claims the mutant, or undefined when it stays a survivor. */
@@ -272,10 +270,15 @@ export function classifySurvivors(summary: Classifiable, sourceOf: (file: string
     for (const [file, list] of Object.entries(byFile)) {
       let source = sources.get(file);
       if (source === undefined) sources.set(file, (source = new MutatedSource(file, sourceOf(file))));
+      let lines: string[] | undefined;
+      const seen = new Map<string, number>(); // survivors so far with one start and replacement (reviewOf's nth)
       for (const s of list) {
         delete s.rule;
         const site = { mutatorName, line: s.line, column: s.column, replacement: s.replacement };
-        const rule = source.classify(site) ?? reviewed.reviewOf(file, site, source.lineText(s.line) ?? '');
+        const at = `${s.line}:${s.column}\u0000${s.replacement}`;
+        const nth = seen.get(at) ?? 0;
+        seen.set(at, nth + 1);
+        const rule = source.classify(site) ?? reviewed.reviewOf(file, site, (lines ??= source.lines()), nth);
         if (rule === undefined) continue;
         s.rule = rule.id;
         claimed++;
