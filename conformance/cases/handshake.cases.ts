@@ -123,6 +123,23 @@ export const handshakeCases: Case[] = [
       if (details?.path !== '/client_id' || details.rule !== 'type') throw new CaseFailure('the SCHEMA_VIOLATION does not name the field and rule', '/client_id type', `${details?.path} ${details?.rule}`);
     },
   }),
+  // The report of a member 5,000 characters long can outgrow ERROR's own `message` (at most 4,096
+  // characters): a broker that does not cut its text sends an ERROR that breaks ERROR's schema, or a
+  // second fault about its own ERROR instead of the report (ERR-3, ERR-9).
+  defineCase({
+    id: 'errors/schema-violation-of-a-long-unknown-member',
+    statements: ['ERR-9', 'ERR-3'],
+    async run(ctx) {
+      const { conn } = await ctx.session();
+      const member = 'k'.repeat(5000);
+      ctx.sendUnchecked(conn, 'STATS_REQUEST', { id: 'long-member' }, JSON.stringify({ [member]: 1 }));
+      const m = await ctx.expectError(conn, 'SCHEMA_VIOLATION', { re: 'long-member', closes: false });
+      const details = (m.payload as { details?: { path?: string; rule?: string } }).details;
+      if (details?.path !== `/${member}` || details.rule !== 'additionalProperties') {
+        throw new CaseFailure('the SCHEMA_VIOLATION for an unknown member of STATS_REQUEST does not name it and its rule (ERR-9)', `/k... (5,001 characters) additionalProperties`, `${details?.path === undefined ? 'no path' : `${details.path.slice(0, 40)}... (${details.path.length} characters)`} ${details?.rule}`);
+      }
+    },
+  }),
   defineCase({
     id: 'security/wrong-token',
     statements: ['SEC-2'],

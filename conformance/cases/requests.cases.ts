@@ -31,6 +31,21 @@ function reserved(frame: Uint8Array): Uint8Array {
 }
 
 /** B takes the next frame, which must be the routed REASONING_REQUEST with src set to the sender (a declarative match: replay bundles carry it). */
+/**
+ * A length of 1 to 100 drawn from `unique` (a client id unique to the run): a name made of one
+ * character repeated can be unique only by its length.
+ */
+function lengthFrom(unique: string): number {
+  let h = 0;
+  for (const c of unique) h = (h * 31 + c.charCodeAt(0)) >>> 0;
+  return 1 + (h % 100);
+}
+
+/** `ascii` with each character moved to U+0100 + its code: still unique, no character ASCII, 2 UTF-8 bytes each. */
+function nonAscii(ascii: string): string {
+  return [...ascii.slice(-(MIN_LIMITS.max_name_bytes / 2))].map((c) => String.fromCharCode(0x100 + c.charCodeAt(0))).join('');
+}
+
 function receiveAtB(ctx: CaseContext, b: Session, from: Session): Promise<Message> {
   return ctx.expectMessage(b.conn, `REASONING_REQUEST routed to ${b.clientId} with src=${JSON.stringify(from.clientId)} (the broker sets src to the sender)`, { name: 'REASONING_REQUEST', src: from.clientId } satisfies MessageMatch);
 }
@@ -108,16 +123,22 @@ export const requestCases: Case[] = [
   // headers it forwards without escaping, or that drops a key on its slow path for such headers, breaks
   // only for a client whose id needs escaping. B's id holds a quote, a backslash and non-ASCII text; A's
   // is plain, so each direction meets one odd name: dst on the way to B, src on the way back.
+  // A broker that looks for one kind of such character only in a name that also holds others (the ids
+  // above) misses a name made of that kind alone: B's id is then only quotes, only backslashes, or only
+  // non-ASCII text.
   ...([
-    { id: 'requests/client-id-needing-escapes-routed-both-ways', statements: ['REQ-13', 'BODY-7', 'REQ-7'], ts: false },
-    { id: 'requests/ts-forwarded-unchanged-to-and-from-a-client-id-needing-escapes', statements: ['REQ-21', 'BODY-7'], ts: true },
-  ] as const).map(({ id, statements, ts }) =>
+    { id: 'requests/client-id-needing-escapes-routed-both-ways', statements: ['REQ-13', 'BODY-7', 'REQ-7'], ts: false, bId: (ctx: CaseContext) => `${ctx.uniqueId('b')}-"q\\ï-✓` },
+    { id: 'requests/ts-forwarded-unchanged-to-and-from-a-client-id-needing-escapes', statements: ['REQ-21', 'BODY-7'], ts: true, bId: (ctx: CaseContext) => `${ctx.uniqueId('b')}-"q\\ï-✓` },
+    { id: 'requests/client-id-of-one-escaped-kind-routed-both-ways/id:quotes', statements: ['REQ-13', 'BODY-7', 'REQ-7'], ts: false, bId: (ctx: CaseContext) => '"'.repeat(lengthFrom(ctx.uniqueId())) },
+    { id: 'requests/client-id-of-one-escaped-kind-routed-both-ways/id:backslashes', statements: ['REQ-13', 'BODY-7', 'REQ-7'], ts: false, bId: (ctx: CaseContext) => '\\'.repeat(lengthFrom(ctx.uniqueId())) },
+    { id: 'requests/client-id-of-one-escaped-kind-routed-both-ways/id:non-ascii', statements: ['REQ-13', 'BODY-7', 'REQ-7'], ts: false, bId: (ctx: CaseContext) => nonAscii(ctx.uniqueId('b')) },
+  ] as const).map(({ id, statements, ts, bId }) =>
     defineCase({
       id,
       statements: [...statements],
       async run(ctx) {
         const a = await ctx.session('A');
-        const b = await ctx.session('B', { client_id: `${ctx.uniqueId('b')}-"q\\ï-✓` });
+        const b = await ctx.session('B', { client_id: bId(ctx) });
         const stamp = (t: string): { ts?: string } => (ts ? { ts: t } : {});
         a.conn.send({ type: 'REASONING_REQUEST', header: { id: 'q-odd', dst: b.clientId, ...stamp('1') }, payload: request });
         const forwarded = await receiveAtB(ctx, b, a);

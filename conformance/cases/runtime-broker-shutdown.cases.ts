@@ -93,6 +93,29 @@ export const brokerShutdownCases: Case[] = [
       await closedWithin(ctx, s.conn, 'the broker closing the connection after SHUTDOWN_ACK (HS-16)', drain + slack(ctx, drain));
     },
   }),
+  // A broker that waits out its whole shutdown_drain_ms though every client acknowledged its SHUTDOWN
+  // and nothing is open keeps them connected for nothing: HS-16 closes a connection once SHUTDOWN_ACK
+  // arrives (drain_ms is only the bound). The close must come before 90% of the drain has passed.
+  defineCase({
+    id: 'handshake/broker-shutdown-ends-at-the-last-ack',
+    statements: ['HS-16', 'HS-17'],
+    async run(ctx) {
+      const trigger = shutdownTrigger(ctx);
+      const drain = ctx.limits.shutdown_drain_ms;
+      if (drain < 2 * ctx.timeoutMs) throw new CaseSkipped(`shutdown_drain_ms ${drain} is under twice the frame timeout (${ctx.timeoutMs} ms): a close at the acks cannot be told from one at the drain's end on a loaded machine (run with a larger --limit shutdown_drain_ms)`);
+      const clients = [await session(ctx, 'A'), await session(ctx, 'B')];
+      const since = Date.now();
+      trigger();
+      for (const [i, s] of clients.entries()) {
+        const { m } = await messageWithin(ctx, s.conn, `SHUTDOWN from the broker at ${s.clientId}`, ctx.timeoutMs, (x) => x.name === 'SHUTDOWN', since);
+        s.conn.send({ type: 'SHUTDOWN_ACK', header: { id: `ack-${i}`, re: m.header.id }, payload: { drained: 0 } });
+      }
+      for (const s of clients) {
+        const at = await closedWithin(ctx, s.conn, `the broker closing ${s.clientId} at the end of its shutdown`, drain + slack(ctx, drain), since);
+        if (at >= drain * 0.9) throw new CaseFailure(`the broker closed ${s.clientId} ${at} ms after its shutdown began, at the end of its shutdown_drain_ms ${drain}, though every client had acknowledged and nothing was open (HS-16)`, 'a close soon after the last SHUTDOWN_ACK', `${at} ms`);
+      }
+    },
+  }),
   // A broker that ends its drain once every client acknowledged its SHUTDOWN, whatever is still open,
   // closes without answering a request it accepted (HS-17). B acknowledges without answering what it
   // received (it breaks HS-14, which the broker must survive); A gives up its wait at once (HS-14: at most).

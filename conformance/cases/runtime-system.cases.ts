@@ -80,6 +80,27 @@ export const runtimeSystemCases: Case[] = [
       if (none.length !== 0) throw new CaseFailure('STATS_REQUEST naming a client that is not connected must return an empty list', '[]', JSON.stringify(none.map((e) => e.client_id)));
     },
   }),
+  // A request that ends outside any read of its requester (its target's connection drops) must leave
+  // STATS answerable: a broker that times such an end with a clock it reads only inside reads records a
+  // latency that is not a number, and then cannot build STATS_RESPONSE (SYS-2, SYS-3).
+  defineCase({
+    id: 'msg-system/stats-after-a-request-ended-by-peer-gone',
+    statements: ['SYS-2', 'HS-18', 'SYS-3'],
+    async run(ctx) {
+      const a = await session(ctx, 'A');
+      const b = await session(ctx, 'B');
+      a.conn.send({ type: 'REASONING_REQUEST', header: { id: 'ended-by-close', dst: b.clientId }, payload: reasoning() });
+      await ctx.expectMessage(b.conn, 'the request at B', (m) => m.name === 'REASONING_REQUEST');
+      b.conn.destroy();
+      await ctx.expectMessage(a.conn, 'ERROR PEER_GONE with re=ended-by-close', (m) => m.name === 'ERROR' && m.header.re === 'ended-by-close');
+      const entries = await stats(ctx, a, { client_id: a.clientId });
+      if (entries.length !== 1) throw new CaseFailure(`STATS_REQUEST naming ${a.clientId} must return its entry`, '1 entry', `${entries.length} entries`);
+      for (const field of ['latency_p50_us', 'latency_p99_us'] as const) {
+        const value: unknown = (entries[0] as unknown as Record<string, unknown>)[field];
+        if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value) || value < 0)) throw new CaseFailure(`${field} is ${JSON.stringify(value)} after a request ended by PEER_GONE (SYS-3: microseconds)`, 'absent, or a number of microseconds', JSON.stringify(value));
+      }
+    },
+  }),
   defineCase({
     id: 'msg-system/stats-count-the-traffic',
     statements: ['SYS-3'],
@@ -259,6 +280,30 @@ export const runtimeSystemCases: Case[] = [
       const size = ctx.limits.max_header + 1;
       conn.sendRaw(rawFrame(MessageType.PING, 'json', paddedHeader('past-max-header', size), new Uint8Array(0)), `PING with a header of max_header + 1 = ${size} bytes`);
       await ctx.expectError(conn, 'INVALID_HEADER', { closes: false });
+    },
+  }),
+  // The first frame is read before any INIT_ACK: a broker that checks its header against a fixed 4,096
+  // bytes instead of its own max_header, or not at all, lets an INIT past the limit in (LIM-4, HS-3).
+  defineCase({
+    id: 'limits/first-frame-header-past-max-header-refused',
+    statements: ['LIM-4', 'HS-3'],
+    async run(ctx) {
+      const conn = await ctx.open();
+      const size = ctx.limits.max_header + 1;
+      conn.sendRaw(rawFrame(MessageType.INIT, 'json', paddedHeader('init-past-max-header', size), JSON.stringify(ctx.initPayload(ctx.uniqueId()))), `INIT with a header of max_header + 1 = ${size} bytes`);
+      await ctx.expectError(conn, 'INVALID_HEADER', { closes: true });
+    },
+  }),
+  // ... and one that checks it against less than max_header refuses a first frame it must read: a PING
+  // first, with a header of exactly max_header, is a PROTOCOL_VIOLATION answering the PING (HS-2).
+  defineCase({
+    id: 'limits/first-frame-header-at-max-header-read',
+    statements: ['LIM-4', 'HS-2'],
+    async run(ctx) {
+      const conn = await ctx.open();
+      const size = ctx.limits.max_header;
+      conn.sendRaw(rawFrame(MessageType.PING, 'json', paddedHeader('first-at-max-header', size), new Uint8Array(0)), `a first frame PING with a header of exactly max_header = ${size} bytes`);
+      await ctx.expectError(conn, 'PROTOCOL_VIOLATION', { re: 'first-at-max-header', closes: true });
     },
   }),
   ...([

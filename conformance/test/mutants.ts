@@ -71,6 +71,23 @@ export function refuse(f: Frame, link: Link, code: string, details?: Record<stri
   return 'handled';
 }
 
+/**
+ * A broker that times a request's end with a clock it reads only inside its reads: a request ended by
+ * its target's close (PEER_GONE) records a latency that is not a number, and the requester's
+ * STATS_RESPONSE then fails its own schema and is never sent (SYS-2).
+ */
+function statsLostAfterPeerGone(): Mutant {
+  const ended = new WeakSet<Link>();
+  return {
+    name: 'stats-lost-after-peer-gone',
+    caughtBy: 'msg-system/stats-after-a-request-ended-by-peer-gone',
+    toClient: (f, link) => {
+      if (nameOf(f) === 'ERROR' && f.header.re === 'ended-by-close') ended.add(link);
+      return nameOf(f) === 'STATS_RESPONSE' && ended.has(link) ? null : f;
+    },
+  };
+}
+
 /** A broker that answers a frame addressed to its own broker_id as if no one had that name (REQ-7). */
 function brokerIdUnresolved(): Mutant {
   const seen = brokerIdSeen();
@@ -162,6 +179,7 @@ function unsolicitedAnswerDropped(): Mutant {
 }
 
 export const MUTANTS: Mutant[] = [
+  statsLostAfterPeerGone(),
   {
     name: 'response-routed-to-the-wrong-client',
     caughtBy: 'requests/route-and-correlate',
@@ -205,6 +223,25 @@ export const MUTANTS: Mutant[] = [
     name: 'src-needing-escapes-garbled',
     caughtBy: 'requests/client-id-needing-escapes-routed-both-ways',
     toClient: (f) => (f.header.src?.includes('"') ? { ...f, header: { ...f.header, src: f.header.src.replace('"', '') } } : f),
+  },
+  // The test for a name that needs escaping made for one kind of character beside others only: a name
+  // of quotes alone, backslashes alone or non-ASCII text alone goes down the fast path and is written
+  // unreadable, so the frame never reaches its client as a frame (REQ-13, BODY-7).
+  ...([
+    ['quotes', /^"+$/],
+    ['backslashes', /^\\+$/],
+    ['non-ascii', /^[^\x00-\x7f]+$/],
+  ] as const).map(([kind, oneKind]): Mutant => ({
+    name: `name-of-${kind}-alone-unreadable`,
+    caughtBy: `requests/client-id-of-one-escaped-kind-routed-both-ways/id:${kind}`,
+    toClient: (f) => (oneKind.test(f.header.src ?? '') || oneKind.test(f.header.dst ?? '') ? null : f),
+  })),
+  {
+    // The report of a 5,000-character member not cut to ERROR's maxLength: the ERROR fails its own
+    // schema and what goes out is a second fault about it, with no `re` and about /message (ERR-3, ERR-9).
+    name: 'long-report-replaced-by-a-fault-of-its-own',
+    caughtBy: 'errors/schema-violation-of-a-long-unknown-member',
+    toClient: (f) => (nameOf(f) === 'ERROR' && f.header.re === 'long-member' ? withJson({ ...f, header: { id: f.header.id } }, (p) => { p['message'] = 'the ERROR does not match its schema'; p['details'] = { path: '/message', rule: 'maxLength' }; }) : f),
   },
   {
     // ts kept on the fast path only: a header with a name that needs escaping loses it (REQ-21).

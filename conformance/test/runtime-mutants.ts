@@ -378,7 +378,7 @@ export const RUNTIME_VARIANTS: (() => RuntimeVariant)[] = [
     },
   }),
   () => ({
-    name: 'max-header-off-by-one', caughtBy: ['limits/header-at-max-header-accepted'],
+    name: 'max-header-off-by-one', caughtBy: ['limits/header-at-max-header-accepted', 'limits/first-frame-header-at-max-header-read'],
     rawToBroker: (chunk, link, forward) => {
       const h = chunk.length >= 8 ? chunk.readUInt16BE(6) : 0;
       if (h === 4096) { link.toClient(errorFrame(undefined, 'INVALID_HEADER', true, { path: '/header' })); return; }
@@ -386,7 +386,7 @@ export const RUNTIME_VARIANTS: (() => RuntimeVariant)[] = [
     },
   }),
   () => ({
-    name: 'max-header-not-enforced', caughtBy: ['limits/header-past-max-header-refused'],
+    name: 'max-header-not-enforced', caughtBy: ['limits/header-past-max-header-refused', 'limits/first-frame-header-past-max-header-refused'],
     rawToBroker: (chunk, _link, forward) => {
       const f = chunk.length >= 8 && chunk.readUInt16BE(6) > 4096 ? rawHeader(chunk) : null;
       if (f) { f.header['pad'] = ''; forward(rebuild(f.type, f.flags, f.header, f.payload)); return; }
@@ -458,6 +458,11 @@ export const RUNTIME_VARIANTS: (() => RuntimeVariant)[] = [
   () => ({
     name: 'broker-shutdown-never-times-out', caughtBy: ['handshake/broker-shutdown-drains-and-closes'], shutsDown: true,
     toClient: (f) => (isError(f, 'TIMEOUT') ? null : f),
+  }),
+  () => ({
+    // A broker that waits out its shutdown_drain_ms whatever the acks: the proxy keeps them from it (HS-16).
+    name: 'broker-shutdown-waits-out-the-drain', caughtBy: ['handshake/broker-shutdown-ends-at-the-last-ack'], shutsDown: true,
+    toBroker: (f) => (f.name === 'SHUTDOWN_ACK' ? null : f),
   }),
   () => ({
     // A broker whose drain ends as soon as nothing is open: it closes an idle client right after its SHUTDOWN (HS-16).

@@ -43,6 +43,14 @@ export const CASE_LIMITS: ReadonlyMap<string, Partial<Record<LimitName, number>>
   // behind its 40 MiB flood, is read (up to 2 s at load 16), or that mutant would pass.
   // (limits/own-requests-to-a-full-queue-refused keeps the default: it needs the full queue to last.)
   ['limits/slow-reader-closed-sender-resumes', { slow_reader_timeout_ms: 3000 }],
+  // max_header away from its default (LIM-4 allows 1,024 to 65,535): a decode that falls back to the
+  // default 4,096 instead of the broker's own max_header reads as the original at the default.
+  ['limits/header-past-max-header-refused', { max_header: 1024 }],
+  ['limits/first-frame-header-past-max-header-refused', { max_header: 1024 }],
+  ['limits/header-at-max-header-accepted', { max_header: 8192 }],
+  ['limits/first-frame-header-at-max-header-read', { max_header: 8192 }],
+  // A close at the acks against one at the drain's end: the embedded 1,000 ms makes the case skip.
+  ['handshake/broker-shutdown-ends-at-the-last-ack', { shutdown_drain_ms: 10_000 }],
 ]);
 
 /** The frame timeout of the harness (`--timeout`) for every case, and for the property cases. */
