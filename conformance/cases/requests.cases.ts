@@ -32,13 +32,14 @@ function reserved(frame: Uint8Array): Uint8Array {
 
 /** B takes the next frame, which must be the routed REASONING_REQUEST with src set to the sender (a declarative match: replay bundles carry it). */
 /**
- * A length of 1 to 100 drawn from `unique` (a client id unique to the run): a name made of one
- * character repeated can be unique only by its length.
+ * Client ids for A and B made of `char` alone (unique only by their lengths, 1 to 101, drawn from a
+ * client id unique to the run), and a notification id of it.
  */
-function lengthFrom(unique: string): number {
+function oneKind(char: string, ctx: CaseContext): { a: string; b: string; signal: string } {
   let h = 0;
-  for (const c of unique) h = (h * 31 + c.charCodeAt(0)) >>> 0;
-  return 1 + (h % 100);
+  for (const c of ctx.uniqueId()) h = (h * 31 + c.charCodeAt(0)) >>> 0;
+  const n = 1 + (h % 100);
+  return { a: char.repeat(n), b: char.repeat(n + 1), signal: char };
 }
 
 /** `ascii` with each character moved to U+0100 + its code: still unique, no character ASCII, 2 UTF-8 bytes each. */
@@ -124,28 +125,29 @@ export const requestCases: Case[] = [
   // only for a client whose id needs escaping. B's id holds a quote, a backslash and non-ASCII text; A's
   // is plain, so each direction meets one odd name: dst on the way to B, src on the way back.
   // A broker that looks for one kind of such character only in a name that also holds others (the ids
-  // above) misses a name made of that kind alone: B's id is then only quotes, only backslashes, or only
-  // non-ASCII text.
+  // above) misses a header whose values are all of that kind alone: quotes alone, backslashes alone or
+  // non-ASCII text alone. A notification keeps its sender's id, so when A, B and the notification's id
+  // are all of one kind, every value of the header B's notification reaches A with is.
   ...([
-    { id: 'requests/client-id-needing-escapes-routed-both-ways', statements: ['REQ-13', 'BODY-7', 'REQ-7'], ts: false, bId: (ctx: CaseContext) => `${ctx.uniqueId('b')}-"q\\ï-✓` },
-    { id: 'requests/ts-forwarded-unchanged-to-and-from-a-client-id-needing-escapes', statements: ['REQ-21', 'BODY-7'], ts: true, bId: (ctx: CaseContext) => `${ctx.uniqueId('b')}-"q\\ï-✓` },
-    { id: 'requests/client-id-of-one-escaped-kind-routed-both-ways/id:quotes', statements: ['REQ-13', 'BODY-7', 'REQ-7'], ts: false, bId: (ctx: CaseContext) => '"'.repeat(lengthFrom(ctx.uniqueId())) },
-    { id: 'requests/client-id-of-one-escaped-kind-routed-both-ways/id:backslashes', statements: ['REQ-13', 'BODY-7', 'REQ-7'], ts: false, bId: (ctx: CaseContext) => '\\'.repeat(lengthFrom(ctx.uniqueId())) },
-    { id: 'requests/client-id-of-one-escaped-kind-routed-both-ways/id:non-ascii', statements: ['REQ-13', 'BODY-7', 'REQ-7'], ts: false, bId: (ctx: CaseContext) => nonAscii(ctx.uniqueId('b')) },
-  ] as const).map(({ id, statements, ts, bId }) =>
+    { id: 'requests/client-id-needing-escapes-routed-both-ways', statements: ['REQ-13', 'BODY-7', 'REQ-7'], ts: false, ids: (ctx: CaseContext) => ({ b: `${ctx.uniqueId('b')}-"q\\ï-✓`, signal: 'n-odd' }) },
+    { id: 'requests/ts-forwarded-unchanged-to-and-from-a-client-id-needing-escapes', statements: ['REQ-21', 'BODY-7'], ts: true, ids: (ctx: CaseContext) => ({ b: `${ctx.uniqueId('b')}-"q\\ï-✓`, signal: 'n-odd' }) },
+    { id: 'requests/client-id-of-one-escaped-kind-routed-both-ways/id:quotes', statements: ['REQ-13', 'BODY-7', 'REQ-7'], ts: false, ids: (ctx: CaseContext) => oneKind('"', ctx) },
+    { id: 'requests/client-id-of-one-escaped-kind-routed-both-ways/id:backslashes', statements: ['REQ-13', 'BODY-7', 'REQ-7'], ts: false, ids: (ctx: CaseContext) => oneKind('\\', ctx) },
+    { id: 'requests/client-id-of-one-escaped-kind-routed-both-ways/id:non-ascii', statements: ['REQ-13', 'BODY-7', 'REQ-7'], ts: false, ids: (ctx: CaseContext) => ({ a: nonAscii(ctx.uniqueId('a')), b: nonAscii(ctx.uniqueId('b')), signal: 'ñ' }) },
+  ] as const).map(({ id, statements, ts, ids }) =>
     defineCase({
       id,
       statements: [...statements],
       async run(ctx) {
-        const a = await ctx.session('A');
-        const b = await ctx.session('B', { client_id: bId(ctx) });
-        const stamp = (t: string): { ts?: string } => (ts ? { ts: t } : {});
+        const names: { a?: string; b: string; signal: string } = ids(ctx);
+        const a = await ctx.session('A', names.a !== undefined ? { client_id: names.a } : {});
+        const b = await ctx.session('B', { client_id: names.b });        const stamp = (t: string): { ts?: string } => (ts ? { ts: t } : {});
         a.conn.send({ type: 'REASONING_REQUEST', header: { id: 'q-odd', dst: b.clientId, ...stamp('1') }, payload: request });
         const forwarded = await receiveAtB(ctx, b, a);
         b.conn.send({ type: 'REASONING_RESPONSE', header: { id: 'r-odd', re: forwarded.header.id, ...stamp('2') }, payload: answer(5) });
         const back = await ctx.expectMessage(a.conn, `REASONING_RESPONSE with re=q-odd and src=${JSON.stringify(b.clientId)}`, { name: 'REASONING_RESPONSE', re: 'q-odd', src: b.clientId } satisfies MessageMatch);
-        b.conn.send({ type: 'DISAGREEMENT_SIGNAL', header: { id: 'n-odd', dst: a.clientId, ...stamp('3') }, payload: disagreementSignal('odd-src') });
-        const signal = await ctx.expectMessage(a.conn, `B's DISAGREEMENT_SIGNAL at A with src=${JSON.stringify(b.clientId)}`, { name: 'DISAGREEMENT_SIGNAL', src: b.clientId } satisfies MessageMatch);
+        b.conn.send({ type: 'DISAGREEMENT_SIGNAL', header: { id: names.signal, dst: a.clientId, ...stamp('3') }, payload: disagreementSignal('odd-src') });
+        const signal = await ctx.expectMessage(a.conn, `B's DISAGREEMENT_SIGNAL (id ${JSON.stringify(names.signal)}) at A with src=${JSON.stringify(b.clientId)}`, { name: 'DISAGREEMENT_SIGNAL', src: b.clientId } satisfies MessageMatch);
         if (!ts) return;
         expectTsKept([['the request', '1', forwarded], ['the answer', '2', back], ['the notification', '3', signal]]);
       },
