@@ -145,3 +145,16 @@ export function requireDrainTime(ctx: CaseContext, doing: string): void {
   const drain = ctx.limits.shutdown_drain_ms;
   if (drain < 200) throw new CaseSkipped(`shutdown_drain_ms ${drain} leaves no time ${doing} during the drain`);
 }
+
+/** The descriptor of the service `name` the runtime cases register. */
+export function descriptor(name: string): Record<string, unknown> {
+  return { name, service_type: 'conformance', version: '1.0.0', max_concurrent: 0, healthy: true };
+}
+
+/** B registers a service (the case is skipped on a broker without the registry); returns its name. */
+export async function registerService(ctx: CaseContext, b: Session): Promise<string> {
+  const name = ctx.uniqueId('svc');
+  const m = await requestOrSkip(ctx, b, 'SERVICE_REGISTER', { service: descriptor(name) }, 'the service registry');
+  if (m.name !== 'ACK') throw new CaseFailure(`SERVICE_REGISTER ${name} was not acknowledged`, 'ACK', m.name);
+  return name;
+}

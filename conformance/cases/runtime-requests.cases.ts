@@ -10,23 +10,11 @@ import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
 import type { CaseContext, Session } from './context.js';
 import type { Message } from '../../reference/codec/message.js';
 import type { WireConnection } from '../wire/connection.js';
-import { arrival, errorOf, expectTimeout, messageWithin, reasoning, reasoningAnswer, requestOrSkip, requireDrainTime, slack, session } from './runtime-helpers.js';
+import { arrival, descriptor, errorOf, expectTimeout, messageWithin, reasoning, reasoningAnswer, registerService, requestOrSkip, requireDrainTime, slack, session } from './runtime-helpers.js';
 import type { ErrorName, MessageName } from '../../spec/generated/catalog.js';
 import { messageByName, registryName } from '../../reference/codec/catalog.js';
 import { encodePayload } from '../../reference/codec/payload.js';
 import { CATALOG_TIMEOUT_MS, MIN_LIMITS, DEFAULT_LIMITS } from '../../spec/generated/catalog.js';
-
-function descriptor(name: string): Record<string, unknown> {
-  return { name, service_type: 'conformance', version: '1.0.0', max_concurrent: 0, healthy: true };
-}
-
-/** B registers a service (the case is skipped on a broker without the registry); returns its name. */
-async function registerService(ctx: CaseContext, b: Session): Promise<string> {
-  const name = ctx.uniqueId('svc');
-  const m = await requestOrSkip(ctx, b, 'SERVICE_REGISTER', { service: descriptor(name) }, 'the service registry');
-  if (m.name !== 'ACK') throw new CaseFailure(`SERVICE_REGISTER ${name} was not acknowledged`, 'ACK', m.name);
-  return name;
-}
 
 /** A schema-valid JSON payload of `type` padded with spaces to exactly `bytes` bytes (forwarded unread, REQ-9). */
 function paddedPayload(type: MessageName, value: Record<string, unknown>, bytes: number): string {

@@ -7,7 +7,7 @@ import type { Message } from '../../reference/codec/message.js';
 import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
 import { inFlightLimitToReach } from './in-flight-limit.js';
 import type { CaseContext, Session } from './context.js';
-import { disagreementSignal, errorOf, expectSilence, requireDrainTime, expectTimeout, messageWithin, pairWithRequest, reasoning, reasoningAnswer, slack, session } from './runtime-helpers.js';
+import { disagreementSignal, errorOf, expectSilence, requireDrainTime, expectTimeout, messageWithin, pairWithRequest, reasoning, reasoningAnswer, registerService, slack, session } from './runtime-helpers.js';
 import { registryName } from '../../reference/codec/catalog.js';
 import { MAX_LIMITS } from '../../spec/generated/catalog.js';
 import type { MessageMatch } from '../replay/script.js';
@@ -101,6 +101,39 @@ export const shutdownCases: Case[] = [
       await expectAckAndClose(ctx, a, 'bye', 1, 0);
     },
   }),
+  // The requests a drain awaits include those the broker answers itself: a SERVICE_DISPATCH waits on
+  // its provider like a routed request waits on its destination. A broker that counts routed requests
+  // only acknowledges the SHUTDOWN at once and closes, and the dispatch is never answered (HS-14).
+  ...([
+    { id: 'handshake/shutdown-drain-awaits-a-dispatch', statements: ['HS-14', 'HS-15', 'REG-4'], answered: true },
+    { id: 'handshake/shutdown-drain-times-out-a-dispatch', statements: ['HS-14', 'HS-15'], answered: false },
+  ] as const).map(({ id, statements, answered }) =>
+    defineCase({
+      id,
+      statements: [...statements],
+      async run(ctx) {
+        requireDrainTime(ctx, 'for a dispatch to be answered during the drain');
+        const a = await session(ctx, 'A');
+        const b = await session(ctx, 'B');
+        const name = await registerService(ctx, b);
+        a.conn.send({ type: 'SERVICE_DISPATCH', header: { id: 'd-open' }, payload: { service_name: name, method: 'wait', payload: {}, max_retries: 0 } });
+        const asked = await ctx.expectMessage(b.conn, 'the SERVICE_DISPATCH at the provider B', (m) => m.name === 'SERVICE_DISPATCH');
+        // Answered: the drain may wait as long as it likes (its bound is the broker's own); not answered,
+        // it must end at the SHUTDOWN's drain_ms with the dispatch's TIMEOUT.
+        const drain = answered ? MAX_LIMITS.shutdown_drain_ms : Math.min(300, ctx.limits.shutdown_drain_ms);
+        const since = Date.now();
+        a.conn.send({ type: 'SHUTDOWN', header: { id: 'bye' }, payload: { reason: 'conformance: drain with a dispatch open', drain_ms: drain } });
+        if (!answered) {
+          await expectTimeout(ctx, a.conn, 'd-open', drain + slack(ctx, drain), since);
+          await expectAckAndClose(ctx, a, 'bye', 0, 1);
+          return;
+        }
+        await ctx.expectOpen(a.conn, 'no SHUTDOWN_ACK while the dispatch A sent before it is open (HS-14)');
+        b.conn.send({ type: 'SERVICE_RESULT', header: { id: 'result', re: asked.header.id }, payload: { result: 'done' } });
+        await ctx.expectMessage(a.conn, 'SERVICE_RESULT with re=d-open, before SHUTDOWN_ACK', (m) => m.name === 'SERVICE_RESULT' && m.header.re === 'd-open');
+        await expectAckAndClose(ctx, a, 'bye', 1, 0);
+      },
+    })),
   defineCase({
     id: 'handshake/shutdown-drain-times-out',
     statements: ['HS-14', 'HS-15', 'REQ-16'],

@@ -71,23 +71,6 @@ export function refuse(f: Frame, link: Link, code: string, details?: Record<stri
   return 'handled';
 }
 
-/**
- * A broker that times a request's end with a clock it reads only inside its reads: a request ended by
- * its target's close (PEER_GONE) records a latency that is not a number, and the requester's
- * STATS_RESPONSE then fails its own schema and is never sent (SYS-2).
- */
-function statsLostAfterPeerGone(): Mutant {
-  const ended = new WeakSet<Link>();
-  return {
-    name: 'stats-lost-after-peer-gone',
-    caughtBy: 'msg-system/stats-after-a-request-ended-by-peer-gone',
-    toClient: (f, link) => {
-      if (nameOf(f) === 'ERROR' && f.header.re === 'ended-by-close') ended.add(link);
-      return nameOf(f) === 'STATS_RESPONSE' && ended.has(link) ? null : f;
-    },
-  };
-}
-
 /** A broker that answers a frame addressed to its own broker_id as if no one had that name (REQ-7). */
 function brokerIdUnresolved(): Mutant {
   const seen = brokerIdSeen();
@@ -179,7 +162,6 @@ function unsolicitedAnswerDropped(): Mutant {
 }
 
 export const MUTANTS: Mutant[] = [
-  statsLostAfterPeerGone(),
   {
     name: 'response-routed-to-the-wrong-client',
     caughtBy: 'requests/route-and-correlate',

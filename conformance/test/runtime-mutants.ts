@@ -198,6 +198,36 @@ export const RUNTIME_VARIANTS: (() => RuntimeVariant)[] = [
       return 'handled';
     },
   }),
+  () => {
+    // A drain that counts the requests the broker forwards only: the client's SERVICE_DISPATCH, which the
+    // broker answers itself, is left out, and the SHUTDOWN is acknowledged at once and the client closed (HS-14).
+    const dispatches = new Map<RLink, Set<string>>();
+    const open = (link: RLink): Set<string> => dispatches.get(link) ?? dispatches.set(link, new Set()).get(link)!;
+    return {
+      name: 'drain-ignores-requests-the-broker-answers', caughtBy: ['handshake/shutdown-drain-awaits-a-dispatch', 'handshake/shutdown-drain-times-out-a-dispatch'],
+      toBroker: (f, link) => {
+        if (f.name === 'SERVICE_DISPATCH') open(link).add(f.header.id);
+        if (f.name !== 'SHUTDOWN' || open(link).size === 0) return f;
+        link.toClient(frame('SHUTDOWN_ACK', MessageType.SHUTDOWN_ACK, { id: `proxy-${f.header.id}`, re: f.header.id }, { drained: 0, timed_out: 0 }));
+        setImmediate(() => link.client.end());
+        return 'handled';
+      },
+      toClient: (f, link) => {
+        if (f.header.re !== undefined) open(link).delete(f.header.re);
+        return f;
+      },
+    };
+  },
+  () => ({
+    // A broker that times a request's end with a clock it reads only inside its reads: a request ended by
+    // its target's close (PEER_GONE) records a latency that is not a number, and the requester's
+    // STATS_RESPONSE then fails its own schema and is never sent (SYS-2).
+    name: 'stats-lost-after-peer-gone', caughtBy: ['msg-system/stats-after-a-request-ended-by-peer-gone'],
+    toClient: (f, link) => {
+      if (f.name === 'ERROR' && f.header.re === 'ended-by-close') link.state['ended'] = true;
+      return f.name === 'STATS_RESPONSE' && link.state['ended'] === true ? null : f;
+    },
+  }),
   () => ({
     name: 'drain-ignores-the-clients-drain-ms', caughtBy: ['handshake/shutdown-drain-times-out'],
     toBroker: (f) => (f.name === 'SHUTDOWN' ? withJson(f, (p) => { delete p['drain_ms']; }) : f),

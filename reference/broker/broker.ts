@@ -131,8 +131,8 @@ export class Broker {
     const internal = (conn: Connection, error: unknown): void => this.log.error('internal fault answering a request', { client: conn.clientId, error: String(error) });
     this.cluster = this.config.cluster === undefined ? undefined : this.newClusterNode();
     const peers = this.cluster ? { cluster: this.cluster } : {};
-    this.bus = new BusHost({ calls: this.calls, maxSubscriptions: DEFAULT_LIMITS.max_subscriptions, send, internal, ...peers });
-    const dispatcher = new ServiceDispatcher({ calls: this.calls, services: this.services, send, internal, defects: this.config.defects, ...peers });
+    this.bus = new BusHost({ calls: this.calls, maxSubscriptions: DEFAULT_LIMITS.max_subscriptions, send, internal, localSettled: (c) => this.drains.check(c), ...peers });
+    const dispatcher = new ServiceDispatcher({ calls: this.calls, services: this.services, send, internal, localSettled: (c) => this.drains.check(c), defects: this.config.defects, ...peers });
     this.router = new Router({
       ...(this.cluster ? { cluster: this.cluster } : {}),
       config: this.config,

@@ -34,6 +34,8 @@ export interface BusHostDeps {
   send(conn: Connection, frame: OutFrame, source?: Connection): void;
   /** Logs a fault that is not a protocol error (an INTERNAL answer follows). */
   internal(conn: Connection, error: unknown): void;
+  /** A request of `conn` the broker answers itself is over: a drain of `conn` may end (HS-14). */
+  localSettled(conn: Connection): void;
   /** Present in a cluster: subscribers and handlers on other brokers (CLU-11, CLU-13). */
   readonly cluster?: ClusterPeers;
 }
@@ -130,10 +132,14 @@ export class BusHost {
    */
   private open(conn: Connection, id: string, run: () => Promise<void>): void {
     conn.localOpen++;
+    conn.localIds.add(id);
     let answered = false;
     const settle = (): void => {
-      if (!answered) conn.localOpen--;
+      if (answered) return;
       answered = true;
+      conn.localOpen--;
+      conn.localIds.delete(id);
+      this.deps.localSettled(conn);
     };
     let running: Promise<void>;
     try {
@@ -141,10 +147,11 @@ export class BusHost {
     } catch (e) {
       running = Promise.reject(e);
     }
+    // The answer goes out before a drain that ends on this request acknowledges (HS-14, HS-15).
     running.then(settle, (e: unknown) => {
-      settle();
       this.deps.internal(conn, e);
       this.fail(conn, id, e);
+      settle();
     });
   }
 

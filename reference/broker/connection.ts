@@ -73,6 +73,8 @@ export class Connection implements FlowEndpoint {
    * `requested`, what LIM-7 counts.
    */
   localOpen = 0;
+  /** The ids of those requests, which a drain of this client awaits like `requested` (HS-14). */
+  readonly localIds = new Set<string>();
   /** Bytes of a frame in progress this connection holds against max_handshake_bytes (HS-21). */
   handshakeBytes = 0;
   readonly decoder: FrameDecoder;

@@ -30,6 +30,8 @@ export interface DispatcherDeps {
   send(conn: Connection, frame: OutFrame, source?: Connection): void;
   /** Logs a fault that is not a protocol error (an INTERNAL answer follows). */
   internal(conn: Connection, error: unknown): void;
+  /** A request of `conn` the broker answers itself is over: a drain of `conn` may end (HS-14). */
+  localSettled(conn: Connection): void;
   /** Present in a cluster: providers on other brokers (CLU-11, CLU-12). */
   readonly cluster?: ClusterPeers;
   /** Test-only defects (BrokerOptions.defects). */
@@ -62,8 +64,8 @@ export class ServiceDispatcher {
     if (!entry) throw new ProtocolError('SERVICE_NOT_FOUND', `no service ${p.service_name} is registered`, { path: '/service_name', statement: 'REG-4' });
     if (entry.descriptor.healthy === false) throw new ProtocolError('SERVICE_UNHEALTHY', `${p.service_name} is unhealthy`, { statement: 'REG-4' });
     // Open from here until answered: counted by LIM-7; a fault inside becomes INTERNAL, never a crash.
-    conn.localOpen++;
     const re = m.header.id;
+    this.opened(conn, re);
     this.enqueue(PRIORITY_RANK[p.priority ?? 'normal'] ?? 2, () => {
       let running: Promise<void>;
       try {
@@ -72,11 +74,11 @@ export class ServiceDispatcher {
         running = Promise.reject(e);
       }
       running.then(
-        () => void (conn.localOpen -= this.deps.defects?.dispatchReleasedTwice ? 2 : 1),
+        () => this.closed(conn, re, this.deps.defects?.dispatchReleasedTwice ? 2 : 1),
         (e: unknown) => {
-          conn.localOpen--;
           this.deps.internal(conn, e);
           this.fail(conn, re, e);
+          this.closed(conn, re);
         },
       );
     });
@@ -93,12 +95,12 @@ export class ServiceDispatcher {
     const here = this.deps.services.list(filter, cluster !== undefined);
     const others = cluster !== undefined && !conn.remote ? cluster.otherBrokers() : [];
     if (others.length === 0) return this.answer(conn, m.header.id, 'SERVICE_LIST_RESULT', { services: here });
-    conn.localOpen++;
+    this.opened(conn, m.header.id);
     void Promise.allSettled(others.map((b) => askBroker(this.deps, cluster!, b, conn, m, 0, raw))).then((answers) => {
-      conn.localOpen--;
       const services = [...here];
       for (const a of answers) if (a.status === 'fulfilled' && a.value.type === MessageType.SERVICE_LIST_RESULT) services.push(...(a.value.payload as { services: ServiceDescriptor[] }).services);
       this.answer(conn, m.header.id, 'SERVICE_LIST_RESULT', { services: sortByName(services) });
+      this.closed(conn, m.header.id);
     });
   }
 
@@ -109,7 +111,7 @@ export class ServiceDispatcher {
    */
   private relay(conn: Connection, m: Message, raw: RawPayload | undefined, cluster: ClusterPeers): void {
     const p = m.payload as ServiceDispatchPayload;
-    conn.localOpen++;
+    this.opened(conn, m.header.id);
     const run = async (): Promise<void> => {
       let broker;
       try {
@@ -121,13 +123,26 @@ export class ServiceDispatcher {
       await relayToBroker(this.deps, cluster, broker, conn, m, dispatchBoundMs(p), raw);
     };
     run().then(
-      () => void conn.localOpen--,
+      () => this.closed(conn, m.header.id),
       (e: unknown) => {
-        conn.localOpen--;
         this.deps.internal(conn, e);
         this.fail(conn, m.header.id, e);
+        this.closed(conn, m.header.id);
       },
     );
+  }
+
+  /** A request of `conn` this broker answers itself: LIM-7 counts it, a drain of `conn` awaits it (HS-14). */
+  private opened(conn: Connection, id: string): void {
+    conn.localOpen++;
+    conn.localIds.add(id);
+  }
+
+  /** Its answer has gone out (`released`: how much LIM-7's count drops, 1 but for a test defect). */
+  private closed(conn: Connection, id: string, released = 1): void {
+    conn.localOpen -= released;
+    conn.localIds.delete(id);
+    this.deps.localSettled(conn);
   }
 
   private async start(conn: Connection, re: string, p: ServiceDispatchPayload, raw: RawPayload | undefined): Promise<void> {

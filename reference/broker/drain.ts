@@ -1,11 +1,12 @@
 /**
  * A client's SHUTDOWN (HS-12, HS-13, HS-14, HS-15): the connection takes no new requests either way, the broker
- * waits for the requests the client sent and for those forwarded to it, at most the smaller of the
- * SHUTDOWN's `drain_ms` and its own shutdown_drain_ms (LIM-13), answers what is still open with TIMEOUT,
- * then sends SHUTDOWN_ACK and closes.
+ * waits for the requests the client sent (forwarded ones, and those it answers itself: bus, dispatch) and
+ * for those forwarded to it, at most the smaller of the SHUTDOWN's `drain_ms` and its own
+ * shutdown_drain_ms (LIM-13), answers what is still open with TIMEOUT, then sends SHUTDOWN_ACK and closes.
  */
+import { ProtocolError } from '../codec/index.js';
 import type { Connection } from './connection.js';
-import { messageFrame, type OutFrame } from './frames.js';
+import { errorFrame, messageFrame, type OutFrame } from './frames.js';
 import type { Inflight } from './inflight.js';
 import type { Logger } from './logger.js';
 
@@ -23,14 +24,14 @@ export class ClientDrains {
     conn.draining = true;
     const drainMs = Math.min(requestedMs ?? this.deps.shutdownDrainMs, this.deps.shutdownDrainMs);
     const timer = setTimeout(() => this.expire(conn), drainMs);
-    conn.drain = { shutdownId, initial: conn.requested.size, timedOut: 0, timer, drainMs };
+    conn.drain = { shutdownId, initial: conn.requested.size + conn.localIds.size, timedOut: 0, timer, drainMs };
     this.deps.log.info('client shutdown: draining', { client: conn.clientId, in_flight: conn.requested.size, served: conn.served.size, drain_ms: drainMs });
     this.check(conn);
   }
 
   /** Called whenever a request of `conn` settles: the drain ends once nothing is open either way. */
   check(conn: Connection): void {
-    if (conn.drain !== undefined && conn.state === 'open' && conn.requested.size === 0 && conn.served.size === 0) this.finish(conn);
+    if (conn.drain !== undefined && conn.state === 'open' && conn.requested.size === 0 && conn.localIds.size === 0 && conn.served.size === 0) this.finish(conn);
   }
 
   /** drain_ms ran out: every request still open gets TIMEOUT (HS-14); `check` then acknowledges. */
@@ -42,6 +43,12 @@ export class ClientDrains {
       this.deps.inflight.timeout(p, drain.drainMs, 'HS-14');
     }
     for (const p of [...conn.served.values()]) this.deps.inflight.timeout(p, drain.drainMs, 'HS-14');
+    // The answer that comes later goes nowhere: the connection ends with this drain (its state is no longer open).
+    for (const id of [...conn.localIds]) {
+      drain.timedOut++;
+      conn.localIds.delete(id);
+      this.deps.send(conn, errorFrame(conn.nextId(), id, new ProtocolError('TIMEOUT', `the request got no answer within the drain's ${drain.drainMs} ms`, { timeout_ms: drain.drainMs, statement: 'HS-14' })));
+    }
     this.check(conn);
   }
 

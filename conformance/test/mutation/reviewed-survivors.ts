@@ -5,10 +5,11 @@
  *
  * The list lives beside the rules, not in the broker as Stryker's `// Stryker disable` comments: several
  * hundred reasons would bury the code they describe, and every comment line would move the mutants
- * below it. An entry names its mutant by column, mutator and replacement on a line of a given text: it
- * follows its line when edits above move it, and once the line itself changes the entry no longer applies
- * (reviewed-survivors.test.ts names it) until the mutant is reviewed again. A text found on several lines
- * of a file (`} catch {`) holds only at the entry's own line number.
+ * below it. An entry names its mutant by column, mutator and replacement on a line of a given text, as
+ * measured at the published summary's commit: it follows its line when edits above move it, and once the
+ * line itself changes the entry no longer applies until the mutant is reviewed again (reviewed-survivors.test.ts
+ * checks the list against the sources of the summary's commit). A text found on several lines of a file
+ * (`} catch {`) holds only at the entry's own line number.
  * @module
  */
 import { readFileSync } from 'node:fs';
