@@ -81,7 +81,7 @@ const CLUSTER_ONLY_LINES = [
   ['services.ts', 53, 59, 'adopt(owner: Connection, descriptor: ServiceDesc'],
   ['services.ts', 86, 91, '/** `ownOnly`: only services of this broker\'s ow'],
   ['config.ts', 150, 153, 'if (options.cluster !== undefined) {'],
-  ['calls.ts', 56, 56, 'const header = options.dst === undefined ? { id,'],
+  ['calls.ts', 59, 59, 'const header = options.dst === undefined ? { id,'],
 ].map(([file, from, to, opening]) => clusterOnlyRange(file, from, to, opening));
 
 export default {

@@ -7,7 +7,7 @@ import type { Message } from '../../reference/codec/message.js';
 import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
 import { inFlightLimitToReach } from './in-flight-limit.js';
 import type { CaseContext, Session } from './context.js';
-import { disagreementSignal, errorOf, expectSilence, requireDrainTime, expectTimeout, messageWithin, pairWithRequest, reasoning, reasoningAnswer, registerService, slack, session } from './runtime-helpers.js';
+import { disagreementSignal, errorOf, expectSilence, requireDrainTime, expectTimeout, messageWithin, pairWithRequest, reasoning, reasoningAnswer, registerService, requestOrSkip, slack, session } from './runtime-helpers.js';
 import { registryName } from '../../reference/codec/catalog.js';
 import { MAX_LIMITS } from '../../spec/generated/catalog.js';
 import type { MessageMatch } from '../replay/script.js';
@@ -134,6 +134,29 @@ export const shutdownCases: Case[] = [
         await expectAckAndClose(ctx, a, 'bye', 1, 0);
       },
     })),
+  // HS-12 binds the broker too: once B has sent SHUTDOWN, the broker may send it no request of its own
+  // but PING. A broker that goes on delivering BUS_EVENTs to a draining subscriber starts a request the
+  // client may no longer have to answer. B's drain is held open by A's request, which B answers last.
+  defineCase({
+    id: 'handshake/no-bus-event-to-a-draining-subscriber',
+    statements: ['HS-12'],
+    async run(ctx) {
+      requireDrainTime(ctx, 'for a publish during the drain');
+      const { a, b, forwarded } = await pairWithRequest(ctx);
+      const eventType = ctx.uniqueId('drain-event');
+      const subscribed = await requestOrSkip(ctx, b, 'BUS_SUBSCRIBE', { event_type: eventType }, 'the command bus');
+      if (subscribed.name !== 'BUS_SUBSCRIBED') throw new CaseFailure(`B's BUS_SUBSCRIBE got ${subscribed.name}`, 'BUS_SUBSCRIBED', subscribed.name);
+      b.conn.send({ type: 'SHUTDOWN', header: { id: 'bye-b' }, payload: { reason: 'conformance: a subscriber leaves', drain_ms: MAX_LIMITS.shutdown_drain_ms } });
+      await ctx.expectOpen(b.conn, 'PONG while B drains (its SHUTDOWN read before the publish)');
+      a.conn.send({ type: 'BUS_PUBLISH', header: { id: 'publish-while-b-drains' }, payload: { event_type: eventType, payload: { n: 1 } } });
+      await expectSilence(ctx, b.conn, 'no BUS_EVENT at B, which sent SHUTDOWN (HS-12)', Math.min(500, ctx.timeoutMs));
+      await ctx.expectMessage(a.conn, 'BUS_PUBLISHED with re=publish-while-b-drains', (m) => m.name === 'BUS_PUBLISHED' && m.header.re === 'publish-while-b-drains');
+      answerB(b, forwarded);
+      await ctx.expectMessage(a.conn, 'the answer B gave while draining', (m) => m.name === 'REASONING_RESPONSE');
+      const ack = await ctx.expectMessage(b.conn, "B's SHUTDOWN_ACK, with no BUS_EVENT before it (HS-12)", (m) => m.name === 'SHUTDOWN_ACK' || m.name === 'BUS_EVENT');
+      if (ack.name === 'BUS_EVENT') throw new CaseFailure('the broker sent B a BUS_EVENT after B had sent SHUTDOWN (HS-12: no new request but PING)', 'SHUTDOWN_ACK', ack.name);
+    },
+  }),
   defineCase({
     id: 'handshake/shutdown-drain-times-out',
     statements: ['HS-14', 'HS-15', 'REQ-16'],

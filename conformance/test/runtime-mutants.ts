@@ -229,6 +229,20 @@ export const RUNTIME_VARIANTS: (() => RuntimeVariant)[] = [
     },
   }),
   () => ({
+    // A broker whose own requests ignore a client's SHUTDOWN: a publish still reaches a draining
+    // subscriber as a BUS_EVENT (HS-12). The proxy writes that event to every client that sent SHUTDOWN.
+    name: 'bus-event-to-a-draining-subscriber', caughtBy: ['handshake/no-bus-event-to-a-draining-subscriber'],
+    toBroker: (f, link) => {
+      if (f.name === 'SHUTDOWN') link.state['draining'] = true;
+      if (f.name !== 'BUS_PUBLISH') return f;
+      const eventType = jsonOf(f)['event_type'];
+      for (const l of link.all) {
+        if (l.state['draining'] === true) l.toClient(frame('BUS_EVENT', MessageType.BUS_EVENT, { id: `proxy-event-${f.header.id}`, src: 'proxy' }, { subscription_id: 'proxy-sub', event_type: eventType, publisher: 'proxy' }));
+      }
+      return f;
+    },
+  }),
+  () => ({
     name: 'drain-ignores-the-clients-drain-ms', caughtBy: ['handshake/shutdown-drain-times-out'],
     toBroker: (f) => (f.name === 'SHUTDOWN' ? withJson(f, (p) => { delete p['drain_ms']; }) : f),
   }),

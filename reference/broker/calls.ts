@@ -44,11 +44,14 @@ export class BrokerCalls {
 
   /**
    * Sends `type` to `target` as a request of the broker's, `src` naming whom it acts for. Fails at once
-   * with OVERLOADED when the target's queue is already full (LIM-18) or the frame exceeds its max_frame
-   * (REQ-11): nothing is queued for a reader that does not read.
+   * with SHUTTING_DOWN when the target drains after SHUTDOWN (HS-12), and with OVERLOADED when its
+   * queue is already full (LIM-18) or the frame exceeds its max_frame (REQ-11): nothing is queued for a
+   * reader that does not read.
    */
   call(target: Connection, type: MessageName, payload: unknown, timeoutMs: number, src: string, options: CallOptions = {}): Promise<Message> {
     if (target.state !== 'open') return Promise.reject(new ProtocolError('PEER_GONE', `${target.clientId ?? 'the target'} is gone`, { statement: 'HS-18' }));
+    // HS-12: after SHUTDOWN either way, the broker starts no request on the connection (as router.ts for routed ones).
+    if (target.draining) return Promise.reject(new ProtocolError('SHUTTING_DOWN', `${target.clientId} is draining after SHUTDOWN`, { statement: 'HS-12' }));
     if (this.deps.isOver(target)) {
       return Promise.reject(new ProtocolError('OVERLOADED', `${target.clientId} is not reading: its queue is above max_write_buffer`, { statement: 'LIM-18' }));
     }
