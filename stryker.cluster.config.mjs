@@ -50,12 +50,12 @@ const CLUSTER_ONLY_LINES = [
   ['router.ts', 263, 263, 'if (!conn.remote) this.deps.cluster?.broadcast(f'],
   ['router.ts', 285, 285, 'if (requester.remote) (requester as RemoteConnec'],
   ['router.ts', 289, 293, 'const relayed = isError && conn.remote ? (conn a'],
-  ['router.ts', 356, 356, 'if (this.deps.cluster) return this.registerInClu'],
-  ['router.ts', 364, 365, 'this.deps.cluster?.servicesChanged();'],
-  ['router.ts', 372, 372, 'this.deps.cluster?.servicesChanged();'],
-  ['router.ts', 393, 412, 'private registerInCluster(conn: Connection, id: '],
-  ['router.ts', 420, 420, 'if (!c.remote) local++;'],
-  ['router.ts', 426, 426, 'if (this.deps.cluster && minor >= 1) payload[\'cl'],
+  ['router.ts', 358, 358, 'if (this.deps.cluster) return this.registerInClu'],
+  ['router.ts', 366, 367, 'this.deps.cluster?.servicesChanged();'],
+  ['router.ts', 374, 374, 'this.deps.cluster?.servicesChanged();'],
+  ['router.ts', 395, 414, 'private registerInCluster(conn: Connection, id: '],
+  ['router.ts', 422, 422, 'if (!c.remote) local++;'],
+  ['router.ts', 428, 428, 'if (this.deps.cluster && minor >= 1) payload[\'cl'],
   ['broker.ts', 132, 137, 'this.cluster = this.config.cluster === undefined'],
   ['broker.ts', 203, 203, 'this.cluster?.start();'],
   ['broker.ts', 215, 216, 'const cluster = this.cluster?.stop();'],
@@ -81,7 +81,7 @@ const CLUSTER_ONLY_LINES = [
   ['services.ts', 53, 59, 'adopt(owner: Connection, descriptor: ServiceDesc'],
   ['services.ts', 86, 91, '/** `ownOnly`: only services of this broker\'s ow'],
   ['config.ts', 150, 153, 'if (options.cluster !== undefined) {'],
-  ['calls.ts', 59, 59, 'const header = options.dst === undefined ? { id,'],
+  ['calls.ts', 62, 62, 'const header = options.dst === undefined ? { id,'],
 ].map(([file, from, to, opening]) => clusterOnlyRange(file, from, to, opening));
 
 export default {

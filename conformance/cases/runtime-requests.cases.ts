@@ -7,7 +7,7 @@
 import { NDArray } from '../../reference/codec/ndarray.js';
 import { encodeMessageFrame } from '../../reference/codec/message.js';
 import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
-import type { CaseContext, Session } from './context.js';
+import { summarize, type CaseContext, type Session } from './context.js';
 import type { Message } from '../../reference/codec/message.js';
 import type { WireConnection } from '../wire/connection.js';
 import { arrival, descriptor, errorOf, expectTimeout, messageWithin, reasoning, reasoningAnswer, registerService, requestOrSkip, requireDrainTime, slack, session } from './runtime-helpers.js';
@@ -142,6 +142,25 @@ async function expectTimeoutAt(ctx: CaseContext, conn: WireConnection, re: strin
 const signal = { coordination_id: 'runtime', disagreement_score: 0.5, threshold: 0.25 };
 
 export const runtimeRequestCases: Case[] = [
+  // REQ-5 binds the broker as a requester too: a provider's response of another type than SERVICE_RESULT
+  // to the SERVICE_DISPATCH the broker sent it is refused, and the dispatch stays open for the real answer.
+  // A broker that takes any response with the right `re` as the answer ends the dispatch on an ACK.
+  defineCase({
+    id: 'requests/wrong-response-type-to-the-brokers-request-refused',
+    statements: ['REQ-5'],
+    async run(ctx) {
+      const a = await session(ctx, 'A');
+      const b = await session(ctx, 'B');
+      const name = await registerService(ctx, b);
+      a.conn.send({ type: 'SERVICE_DISPATCH', header: { id: 'd-typed' }, payload: { service_name: name, method: 'typed', payload: {}, max_retries: 0 } });
+      const asked = await ctx.expectMessage(b.conn, 'the SERVICE_DISPATCH at the provider B', (m) => m.name === 'SERVICE_DISPATCH');
+      b.conn.send({ type: 'ACK', header: { id: 'wrong-type', re: asked.header.id }, payload: {} });
+      await ctx.expectError(b.conn, 'UNEXPECTED_MESSAGE', { re: 'wrong-type', closes: false });
+      b.conn.send({ type: 'SERVICE_RESULT', header: { id: 'right-type', re: asked.header.id }, payload: { result: 'typed' } });
+      const m = await ctx.expectMessage(a.conn, 'SERVICE_RESULT with re=d-typed (the dispatch still open after the ACK)', (x) => x.header.re === 'd-typed');
+      if (m.name !== 'SERVICE_RESULT') throw new CaseFailure(`the dispatch was answered with ${summarize(m)} after its provider's ACK was refused`, 'SERVICE_RESULT', summarize(m));
+    },
+  }),
   defineCase({
     id: 'requests/timeout-set-by-the-payload',
     statements: ['REQ-14', 'REQ-15'],

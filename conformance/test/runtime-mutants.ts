@@ -243,6 +243,17 @@ export const RUNTIME_VARIANTS: (() => RuntimeVariant)[] = [
     },
   }),
   () => ({
+    // A broker that takes any response with the right `re` as the answer to its own request (REQ-5): the
+    // provider's ACK to a SERVICE_DISPATCH ends the dispatch and is never refused. The proxy keeps the ACK
+    // from the broker, so no refusal comes.
+    name: 'any-response-answers-the-brokers-request', caughtBy: ['requests/wrong-response-type-to-the-brokers-request-refused'],
+    toClient: (f, link) => {
+      if (f.name === 'SERVICE_DISPATCH') link.state[`asked:${f.header.id}`] = true;
+      return f;
+    },
+    toBroker: (f, link) => (f.name === 'ACK' && link.state[`asked:${String(f.header.re)}`] === true ? null : f),
+  }),
+  () => ({
     name: 'drain-ignores-the-clients-drain-ms', caughtBy: ['handshake/shutdown-drain-times-out'],
     toBroker: (f) => (f.name === 'SHUTDOWN' ? withJson(f, (p) => { delete p['drain_ms']; }) : f),
   }),

@@ -4,6 +4,7 @@
  * with TIMEOUT (its id then remembered so a late answer is dropped, REQ-16) or PEER_GONE (HS-18).
  */
 import { messageByName, ProtocolError, type Message } from '../codec/index.js';
+import { MessageType } from '../../spec/generated/catalog.js';
 import type { Connection } from './connection.js';
 import { forwardFrame, messageFrame, type OutFrame } from './frames.js';
 import type { MessageName } from '../../spec/generated/catalog.js';
@@ -35,6 +36,8 @@ interface Call {
   readonly reject: (e: ProtocolError) => void;
   readonly timer: NodeJS.Timeout;
   readonly typeName: string;
+  /** The type code of the request's response (the catalog's `response`); an ERROR answers it too. */
+  readonly responseType: number | undefined;
 }
 
 export class BrokerCalls {
@@ -77,7 +80,8 @@ export class BrokerCalls {
       }, timeoutMs);
       let calls = this.open.get(target);
       if (!calls) this.open.set(target, (calls = new Map()));
-      calls.set(id, { resolve, reject, timer, typeName: type });
+      const response = messageByName(type).response;
+      calls.set(id, { resolve, reject, timer, typeName: type, responseType: response == null ? undefined : messageByName(response).code });
       this.deps.send(target, frame, options.source);
     });
   }
@@ -85,6 +89,16 @@ export class BrokerCalls {
   /** true when `re` answers one of our calls on `conn`. */
   owns(conn: Connection, re: string): boolean {
     return this.open.get(conn)?.has(re) ?? false;
+  }
+
+  /**
+   * Why a frame of type `code` with `re` cannot answer the open call `re` on `conn`: a response of
+   * another type than the request's (REQ-5, the call staying open); undefined when it can.
+   */
+  mismatch(conn: Connection, re: string, code: number, name: string): string | undefined {
+    const c = this.open.get(conn)?.get(re);
+    if (c === undefined || code === MessageType.ERROR || code === c.responseType) return undefined;
+    return `${name} does not answer the broker's ${c.typeName}; the request stays open`;
   }
 
   /** Settles the call `message` answers. */

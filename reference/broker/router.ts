@@ -298,6 +298,8 @@ export class Router {
       }
     }
     if (re !== undefined && this.deps.calls.owns(conn, re)) {
+      const mismatch = this.deps.calls.mismatch(conn, re, info.code, info.name);
+      if (mismatch !== undefined) throw protocolError('UNEXPECTED_MESSAGE', mismatch, { statement: 'REQ-5' });
       // An answer to the broker's own request. One it refuses (too deep, invalid) still answers that
       // request, as failed (section 7), so the client the broker acts for is not left waiting.
       let message;
