@@ -158,3 +158,13 @@ export async function registerService(ctx: CaseContext, b: Session): Promise<str
   if (m.name !== 'ACK') throw new CaseFailure(`SERVICE_REGISTER ${name} was not acknowledged`, 'ACK', m.name);
   return name;
 }
+
+/** A and B, B providing a service, and A's SERVICE_DISPATCH `id` to it as B received it (the broker's own request). */
+export async function dispatchAtProvider(ctx: CaseContext, id: string, method: string): Promise<{ a: Session; b: Session; asked: Message }> {
+  const a = await session(ctx, 'A');
+  const b = await session(ctx, 'B');
+  const name = await registerService(ctx, b);
+  a.conn.send({ type: 'SERVICE_DISPATCH', header: { id }, payload: { service_name: name, method, payload: {}, max_retries: 0 } });
+  const asked = await ctx.expectMessage(b.conn, `the SERVICE_DISPATCH ${id} at the provider B`, (m) => m.name === 'SERVICE_DISPATCH');
+  return { a, b, asked };
+}

@@ -10,7 +10,7 @@ import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
 import { summarize, type CaseContext, type Session } from './context.js';
 import type { Message } from '../../reference/codec/message.js';
 import type { WireConnection } from '../wire/connection.js';
-import { arrival, descriptor, errorOf, expectTimeout, messageWithin, reasoning, reasoningAnswer, registerService, requestOrSkip, requireDrainTime, slack, session } from './runtime-helpers.js';
+import { arrival, descriptor, dispatchAtProvider, errorOf, expectTimeout, messageWithin, reasoning, reasoningAnswer, registerService, requestOrSkip, requireDrainTime, slack, session } from './runtime-helpers.js';
 import type { ErrorName, MessageName } from '../../spec/generated/catalog.js';
 import { messageByName, registryName } from '../../reference/codec/catalog.js';
 import { encodePayload } from '../../reference/codec/payload.js';
@@ -149,11 +149,7 @@ export const runtimeRequestCases: Case[] = [
     id: 'requests/wrong-response-type-to-the-brokers-request-refused',
     statements: ['REQ-5'],
     async run(ctx) {
-      const a = await session(ctx, 'A');
-      const b = await session(ctx, 'B');
-      const name = await registerService(ctx, b);
-      a.conn.send({ type: 'SERVICE_DISPATCH', header: { id: 'd-typed' }, payload: { service_name: name, method: 'typed', payload: {}, max_retries: 0 } });
-      const asked = await ctx.expectMessage(b.conn, 'the SERVICE_DISPATCH at the provider B', (m) => m.name === 'SERVICE_DISPATCH');
+      const { a, b, asked } = await dispatchAtProvider(ctx, 'd-typed', 'typed');
       b.conn.send({ type: 'ACK', header: { id: 'wrong-type', re: asked.header.id }, payload: {} });
       await ctx.expectError(b.conn, 'UNEXPECTED_MESSAGE', { re: 'wrong-type', closes: false });
       b.conn.send({ type: 'SERVICE_RESULT', header: { id: 'right-type', re: asked.header.id }, payload: { result: 'typed' } });

@@ -7,7 +7,7 @@ import type { Message } from '../../reference/codec/message.js';
 import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
 import { inFlightLimitToReach } from './in-flight-limit.js';
 import type { CaseContext, Session } from './context.js';
-import { disagreementSignal, errorOf, expectSilence, requireDrainTime, expectTimeout, messageWithin, pairWithRequest, reasoning, reasoningAnswer, registerService, requestOrSkip, slack, session } from './runtime-helpers.js';
+import { disagreementSignal, dispatchAtProvider, errorOf, expectSilence, requireDrainTime, expectTimeout, messageWithin, pairWithRequest, reasoning, reasoningAnswer, requestOrSkip, slack, session } from './runtime-helpers.js';
 import { registryName } from '../../reference/codec/catalog.js';
 import { MAX_LIMITS } from '../../spec/generated/catalog.js';
 import type { MessageMatch } from '../replay/script.js';
@@ -113,11 +113,7 @@ export const shutdownCases: Case[] = [
       statements: [...statements],
       async run(ctx) {
         requireDrainTime(ctx, 'for a dispatch to be answered during the drain');
-        const a = await session(ctx, 'A');
-        const b = await session(ctx, 'B');
-        const name = await registerService(ctx, b);
-        a.conn.send({ type: 'SERVICE_DISPATCH', header: { id: 'd-open' }, payload: { service_name: name, method: 'wait', payload: {}, max_retries: 0 } });
-        const asked = await ctx.expectMessage(b.conn, 'the SERVICE_DISPATCH at the provider B', (m) => m.name === 'SERVICE_DISPATCH');
+        const { a, b, asked } = await dispatchAtProvider(ctx, 'd-open', 'wait');
         // Answered: the drain may wait as long as it likes (its bound is the broker's own); not answered,
         // it must end at the SHUTDOWN's drain_ms with the dispatch's TIMEOUT.
         const drain = answered ? MAX_LIMITS.shutdown_drain_ms : Math.min(300, ctx.limits.shutdown_drain_ms);
