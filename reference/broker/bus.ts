@@ -131,14 +131,12 @@ export class BusHost {
    * (LIM-7), and whatever it throws or rejects with becomes an INTERNAL answer, never a crash.
    */
   private open(conn: Connection, id: string, run: () => Promise<void>): void {
-    conn.localOpen++;
-    conn.localIds.add(id);
+    conn.openLocal(id);
     let answered = false;
     const settle = (): void => {
       if (answered) return;
       answered = true;
-      conn.localOpen--;
-      conn.localIds.delete(id);
+      conn.closeLocal(id);
       this.deps.localSettled(conn);
     };
     let running: Promise<void>;

@@ -3,7 +3,7 @@
  * SERVICE_DISPATCH): each resolves with the target's answer (its response or ERROR message), or fails
  * with TIMEOUT (its id then remembered so a late answer is dropped, REQ-16) or PEER_GONE (HS-18).
  */
-import { messageByName, ProtocolError, type Message } from '../codec/index.js';
+import { messageByName, ProtocolError, responseCodeOf, type Message } from '../codec/index.js';
 import { MessageType } from '../../spec/generated/catalog.js';
 import type { Connection } from './connection.js';
 import { forwardFrame, messageFrame, type OutFrame } from './frames.js';
@@ -80,8 +80,7 @@ export class BrokerCalls {
       }, timeoutMs);
       let calls = this.open.get(target);
       if (!calls) this.open.set(target, (calls = new Map()));
-      const response = messageByName(type).response;
-      calls.set(id, { resolve, reject, timer, typeName: type, responseType: response == null ? undefined : messageByName(response).code });
+      calls.set(id, { resolve, reject, timer, typeName: type, responseType: responseCodeOf(messageByName(type).code) });
       this.deps.send(target, frame, options.source);
     });
   }

@@ -188,6 +188,18 @@ export class Connection implements FlowEndpoint {
     clearTimeout(this.closeTimer);
   }
 
+  /** A request of this client that the broker answers itself (bus, dispatch) opens: LIM-7 counts it, a drain awaits it. */
+  openLocal(id: string): void {
+    this.localOpen++;
+    this.localIds.add(id);
+  }
+
+  /** Its answer has gone out (`released`: how much LIM-7's count drops, 1 but for a test defect). */
+  closeLocal(id: string, released = 1): void {
+    this.localOpen -= released;
+    this.localIds.delete(id);
+  }
+
   /** Open requests of this client, every kind counted (LIM-7). */
   get openRequests(): number {
     return this.requested.size + this.localOpen;

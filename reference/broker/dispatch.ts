@@ -65,7 +65,7 @@ export class ServiceDispatcher {
     if (entry.descriptor.healthy === false) throw new ProtocolError('SERVICE_UNHEALTHY', `${p.service_name} is unhealthy`, { statement: 'REG-4' });
     // Open from here until answered: counted by LIM-7; a fault inside becomes INTERNAL, never a crash.
     const re = m.header.id;
-    this.opened(conn, re);
+    conn.openLocal(re);
     this.enqueue(PRIORITY_RANK[p.priority ?? 'normal'] ?? 2, () => {
       let running: Promise<void>;
       try {
@@ -95,7 +95,7 @@ export class ServiceDispatcher {
     const here = this.deps.services.list(filter, cluster !== undefined);
     const others = cluster !== undefined && !conn.remote ? cluster.otherBrokers() : [];
     if (others.length === 0) return this.answer(conn, m.header.id, 'SERVICE_LIST_RESULT', { services: here });
-    this.opened(conn, m.header.id);
+    conn.openLocal(m.header.id);
     void Promise.allSettled(others.map((b) => askBroker(this.deps, cluster!, b, conn, m, 0, raw))).then((answers) => {
       const services = [...here];
       for (const a of answers) if (a.status === 'fulfilled' && a.value.type === MessageType.SERVICE_LIST_RESULT) services.push(...(a.value.payload as { services: ServiceDescriptor[] }).services);
@@ -111,7 +111,7 @@ export class ServiceDispatcher {
    */
   private relay(conn: Connection, m: Message, raw: RawPayload | undefined, cluster: ClusterPeers): void {
     const p = m.payload as ServiceDispatchPayload;
-    this.opened(conn, m.header.id);
+    conn.openLocal(m.header.id);
     const run = async (): Promise<void> => {
       let broker;
       try {
@@ -132,16 +132,9 @@ export class ServiceDispatcher {
     );
   }
 
-  /** A request of `conn` this broker answers itself: LIM-7 counts it, a drain of `conn` awaits it (HS-14). */
-  private opened(conn: Connection, id: string): void {
-    conn.localOpen++;
-    conn.localIds.add(id);
-  }
-
-  /** Its answer has gone out (`released`: how much LIM-7's count drops, 1 but for a test defect). */
+  /** A request of `conn` this broker answered itself is over: a drain of `conn` may end (HS-14). */
   private closed(conn: Connection, id: string, released = 1): void {
-    conn.localOpen -= released;
-    conn.localIds.delete(id);
+    conn.closeLocal(id, released);
     this.deps.localSettled(conn);
   }
 

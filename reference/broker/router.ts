@@ -12,6 +12,7 @@ import {
   decodeMessage,
   messageByCode,
   messageByName,
+  responseCodeOf,
   MessageType,
   ProtocolError,
   type Encoding,
@@ -80,13 +81,6 @@ export interface RouterDeps {
 
 const JSON_ONLY: readonly Encoding[] = ['json'];
 const BOTH: readonly Encoding[] = ['json', 'cbor'];
-
-/** Response type code of every request type, looked up once rather than per frame. */
-const RESPONSE_OF = new Map<number, number>();
-for (let code = 0; code < 256; code++) {
-  const info = messageByCode(code);
-  if (info?.response) RESPONSE_OF.set(code, messageByName(info.response).code);
-}
 
 /** Type codes that may be routed to a client: looked up per frame, so a set rather than an array scan. */
 const ROUTABLE = new Set<number>();
@@ -233,7 +227,7 @@ export class Router {
     if (request) {
       this.checkInFlight(conn, info, true);
       const timeoutMs = this.deps.config.typeTimeoutMs.get(info.code) ?? info.timeout_ms ?? this.deps.config.requestTimeoutMs; // REQ-14
-      this.deps.inflight.track(conn, target, env.header.id, header.id, info, RESPONSE_OF.get(info.code)!, timeoutMs);
+      this.deps.inflight.track(conn, target, env.header.id, header.id, info, responseCodeOf(info.code)!, timeoutMs);
     }
     this.send(target, frame, conn);
   }

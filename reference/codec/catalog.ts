@@ -8,10 +8,16 @@ export type { ReceivedCode };
 
 const registry = new Set<string>(ERRORS.map((e) => e.name));
 const plans = new Map<number, Plan>(MESSAGES.map((m) => [m.code, buildPlan(m.payload)]));
+const responses = new Map<number, number>(MESSAGES.flatMap((m) => (m.response ? [[m.code, byName.get(m.response)!.code] as const] : [])));
 
 /** The catalog entry of a type code, or undefined for an unknown code. */
 export function messageByCode(code: number): MessageInfo | undefined {
   return byCode.get(code);
+}
+
+/** The type code of a request type's response (the catalog's `response`), looked up once rather than per frame; undefined for other types. */
+export function responseCodeOf(code: number): number | undefined {
+  return responses.get(code);
 }
 
 /** The catalog entry of a type name; throws for an unknown name (a programming error). */

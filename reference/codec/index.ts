@@ -12,7 +12,7 @@ export { cborEncode, cborDecode, CBOR_ENCODER_OPTIONS, CBOR_DECODER_OPTIONS } fr
 export { decodePayload, encodePayload, payloadToFixture, payloadFromFixture } from './payload.js';
 export { checkJsonShape, checkCborShape, depthOf, type ShapeLimits } from './shape.js';
 export { decodeMessage, encodeMessage, encodeMessageFrame, type Message, type OutgoingMessage, type DecodeOptions } from './message.js';
-export { lookupMessage, messageByCode, messageByName, reachesClient, receivedCode, registryName, toRegistryName, type ReceivedCode } from './catalog.js';
+export { lookupMessage, messageByCode, messageByName, reachesClient, receivedCode, registryName, responseCodeOf, toRegistryName, type ReceivedCode } from './catalog.js';
 export { validatePayload } from './validate.js';
 export { isLaterVersion, negotiatedVersion, partsLaterThan, describeLaterParts, type LaterPart } from './versions.js';
 export { fromTypedJson, toTypedJson } from './typed-json.js';
