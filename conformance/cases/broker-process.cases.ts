@@ -240,13 +240,18 @@ export const brokerProcessCases: Case[] = [
       });
       if (cmd.some((a) => a.includes('{host}'))) {
         // Another address without a token: the broker must refuse it (not start, or not listen there).
-        await withScratch(async (dir, started) => {
-          const port = await freePort('0.0.0.0');
-          const s = start(ctx, cmd, { port: String(port), host: '0.0.0.0', unix: join(dir, 'broker.sock'), fifodir: join(dir, 'pairs') });
-          started.push(s);
-          const open = await waitReachable(s, { host: external, port }, Math.min(ctx.startTimeoutMs, 3000));
-          if (open) problems.push(`configured for 0.0.0.0 without a token it accepts connections on ${external}:${port}`);
-        });
+        // Each names every interface: IPv4's wildcard, IPv6's (which on Linux takes IPv4 too), and the
+        // empty host, which Node binds as `::`. A loopback test that matches on text alone ('::' is not
+        // '::1', '' is not 'localhost') passes one of them.
+        for (const host of ['0.0.0.0', '::', '']) {
+          await withScratch(async (dir, started) => {
+            const port = await freePort('0.0.0.0');
+            const s = start(ctx, cmd, { port: String(port), host, unix: join(dir, 'broker.sock'), fifodir: join(dir, 'pairs') });
+            started.push(s);
+            const open = await waitReachable(s, { host: external, port }, Math.min(ctx.startTimeoutMs, 3000));
+            if (open) problems.push(`configured for ${JSON.stringify(host)} without a token it accepts connections on ${external}:${port}`);
+          });
+        }
       }
       if (problems.length) throw new CaseFailure(problems.join('; '), 'loopback only', problems[0]);
     },

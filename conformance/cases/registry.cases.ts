@@ -330,6 +330,26 @@ export const registryCases: Case[] = [
       await ctx.expectError(c.conn, 'PEER_GONE', { re: id, closes: false });
     },
   }),
+  // The service fails the first attempt and leaves during the backoff before the retry (REG-7): its
+  // registration ended with its connection (HS-19), so there is no one to retry. A broker that sends the
+  // retry to the closed connection leaves the dispatch to its timeout_ms (300,000 ms when absent).
+  defineCase({
+    id: 'registry/service-gone-between-attempts-not-retried',
+    statements: ['REG-12', 'REG-6'],
+    async run(ctx) {
+      const c = await ctx.session('caller');
+      const s = await ctx.session('service');
+      const name = ctx.uniqueId('svc');
+      await register(ctx, s, name);
+      const id = dispatch(c, { service_name: name, method: 'run', max_retries: 3 });
+      const fwd = await incoming(ctx, s, 'SERVICE_DISPATCH', 'the attempt the service fails before it leaves');
+      reply(s, fwd, 'ERROR', handlerError('failing, then leaving'));
+      s.conn.destroy();
+      const m = await ctx.expectMessage(c.conn, `an ERROR with re=${id} ending the dispatch of a service that left (no retry)`, (x) => x.header.re === id);
+      const code = m.name === 'ERROR' ? registryName((m.payload as { code: string }).code) : undefined;
+      if (code === undefined || code === 'TIMEOUT') throw new CaseFailure('[REG-12] a dispatch whose service failed an attempt and then disconnected must end at once, without a retry (PEER_GONE), not wait for an attempt\'s timeout', 'ERROR PEER_GONE', summarize(m));
+    },
+  }),
   defineCase({
     id: 'registry/dispatch-to-a-service-gone-before-its-attempt',
     statements: ['REG-4'],

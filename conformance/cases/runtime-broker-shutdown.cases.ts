@@ -8,8 +8,8 @@
 import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
 import { closedWithin, expectTimeout, messageWithin, pairWithRequest, reasoning, reasoningAnswer, requireDrainTime, slack, session } from './runtime-helpers.js';
 import { fifoDirOf } from '../wire/peer-target.js';
-import { summarize, type CaseContext } from './context.js';
-import type { ErrorName } from '../../spec/generated/catalog.js';
+import { summarize, type CaseContext, type Session } from './context.js';
+import type { ErrorName, MessageName } from '../../spec/generated/catalog.js';
 
 /** The shutdown triggers already pulled: one per broker, which cannot shut down twice. */
 const pulled = new WeakSet<() => void>();
@@ -101,19 +101,78 @@ export const brokerShutdownCases: Case[] = [
     statements: ['HS-16', 'HS-17'],
     async run(ctx) {
       const trigger = shutdownTrigger(ctx);
+      requireLongDrain(ctx);
+      await closedAtTheAcks(ctx, trigger, [await session(ctx, 'A'), await session(ctx, 'B')], 'nothing was open');
+    },
+  }),
+  // The same after requests that ended before the shutdown: one answered, one whose requester left
+  // (no one is left to answer, HS-18 concerns the target's close only). A broker that counts either as
+  // still open waits out its drain though every client acknowledged.
+  defineCase({
+    id: 'handshake/broker-shutdown-ends-at-the-last-ack-after-ended-requests',
+    statements: ['HS-16', 'HS-17'],
+    async run(ctx) {
+      const trigger = shutdownTrigger(ctx);
+      requireLongDrain(ctx);
+      const a = await session(ctx, 'A');
+      const b = await session(ctx, 'B');
+      const c = await session(ctx, 'C');
+      a.conn.send({ type: 'REASONING_REQUEST', header: { id: 'answered', dst: b.clientId }, payload: reasoning() });
+      const asked = await ctx.expectMessage(b.conn, 'the request from A at B', (m) => m.name === 'REASONING_REQUEST' && m.header.src === a.clientId);
+      b.conn.send({ type: 'REASONING_RESPONSE', header: { id: 'b-answer', re: asked.header.id }, payload: reasoningAnswer(2) });
+      await ctx.expectMessage(a.conn, 'B\'s answer at A', (m) => m.name === 'REASONING_RESPONSE' && m.header.re === 'answered');
+      c.conn.send({ type: 'REASONING_REQUEST', header: { id: 'abandoned', dst: b.clientId }, payload: reasoning() });
+      await ctx.expectMessage(b.conn, 'the request from C at B', (m) => m.name === 'REASONING_REQUEST' && m.header.src === c.clientId);
+      c.conn.destroy();
+      // Once A's request to C is answered (PEER_GONE when it reached C before the close was handled,
+      // UNKNOWN_DESTINATION after), the broker has handled C's close, and with it the abandoned request.
+      a.conn.send({ type: 'REASONING_REQUEST', header: { id: 'to-c', dst: c.clientId }, payload: reasoning() });
+      await ctx.expectMessage(a.conn, 'ERROR with re=to-c once C has gone', (m) => m.name === 'ERROR' && m.header.re === 'to-c');
+      await closedAtTheAcks(ctx, trigger, [a, b], 'the requests before the shutdown had ended (one answered, one abandoned by its requester)');
+    },
+  }),
+  // The edges of the broker's shutdown. A client draining after its own SHUTDOWN gets no SHUTDOWN from
+  // the broker: after receiving SHUTDOWN a side may start no request but PING (HS-12), and its drain
+  // ends with SHUTDOWN_ACK once B answers what A asked. A connection that had not sent INIT when the
+  // shutdown began gets no session the broker would leave undrained: it is closed without INIT_ACK, or
+  // sent SHUTDOWN after its INIT_ACK like every client (HS-17).
+  defineCase({
+    id: 'handshake/broker-shutdown-spares-draining-and-unopened-connections',
+    statements: ['HS-12', 'HS-17', 'HS-14'],
+    async run(ctx) {
+      const trigger = shutdownTrigger(ctx);
+      requireDrainTime(ctx, 'for a held request to be answered during the drain');
       const drain = ctx.limits.shutdown_drain_ms;
-      if (drain < 2 * ctx.timeoutMs) throw new CaseSkipped(`shutdown_drain_ms ${drain} is under twice the frame timeout (${ctx.timeoutMs} ms): a close at the acks cannot be told from one at the drain's end on a loaded machine (run with a larger --limit shutdown_drain_ms)`);
-      const clients = [await session(ctx, 'A'), await session(ctx, 'B')];
+      const { a, b, forwarded } = await pairWithRequest(ctx, 'held');
+      const unopened = await ctx.open('unopened');
+      a.conn.send({ type: 'SHUTDOWN', header: { id: 'a-bye' }, payload: { reason: 'client leaving', drain_ms: drain } });
+      // Frames of one connection are handled in order: with the PONG, the broker has A's SHUTDOWN.
+      a.conn.send({ type: 'PING', header: { id: 'after-bye' } });
+      await ctx.expectMessage(a.conn, 'PONG with re=after-bye while A drains (HS-9)', (m) => m.name === 'PONG' && m.header.re === 'after-bye');
       const since = Date.now();
       trigger();
-      for (const [i, s] of clients.entries()) {
-        const { m } = await messageWithin(ctx, s.conn, `SHUTDOWN from the broker at ${s.clientId}`, ctx.timeoutMs, (x) => x.name === 'SHUTDOWN', since);
-        s.conn.send({ type: 'SHUTDOWN_ACK', header: { id: `ack-${i}`, re: m.header.id }, payload: { drained: 0 } });
+      unopened.send({ type: 'INIT', header: { id: 'init' }, payload: ctx.initPayload(ctx.uniqueId('late')) });
+      const { m: bye } = await messageWithin(ctx, b.conn, 'SHUTDOWN from the broker at B', ctx.timeoutMs, (x) => x.name === 'SHUTDOWN', since);
+      b.conn.send({ type: 'REASONING_RESPONSE', header: { id: 'b-answer', re: forwarded.header.id }, payload: reasoningAnswer(2) });
+      b.conn.send({ type: 'SHUTDOWN_ACK', header: { id: 'b-ack', re: bye.header.id }, payload: { drained: 1 } });
+      const atA: string[] = [];
+      for (;;) {
+        const r = await ctx.receive(a.conn, 'A\'s answer, SHUTDOWN_ACK and close', drain + slack(ctx, drain));
+        if (r.kind === 'closed') break;
+        if (r.kind !== 'message') throw new CaseFailure(`expected A's answer, SHUTDOWN_ACK and the close; got ${r.kind}`, 'REASONING_RESPONSE, SHUTDOWN_ACK, close', r.kind);
+        if (r.message.name === 'SHUTDOWN') throw new CaseFailure('[HS-12] the broker sent SHUTDOWN to a client that was draining after its own SHUTDOWN: after receiving SHUTDOWN it may start no request but PING', 'no SHUTDOWN at A', summarize(r.message));
+        atA.push(r.message.name === 'ERROR' ? `ERROR ${String((r.message.payload as { code?: unknown }).code)}` : r.message.name);
       }
-      for (const s of clients) {
-        const at = await closedWithin(ctx, s.conn, `the broker closing ${s.clientId} at the end of its shutdown`, drain + slack(ctx, drain), since);
-        if (at >= drain * 0.9) throw new CaseFailure(`the broker closed ${s.clientId} ${at} ms after its shutdown began, at the end of its shutdown_drain_ms ${drain}, though every client had acknowledged and nothing was open (HS-16)`, 'a close soon after the last SHUTDOWN_ACK', `${at} ms`);
+      const expected: MessageName[] = ['REASONING_RESPONSE', 'SHUTDOWN_ACK'];
+      if (atA.join(', ') !== expected.join(', ')) throw new CaseFailure('[HS-14, HS-15] A, draining with a request open to B, must get B\'s answer, then SHUTDOWN_ACK, then the close', expected.join(', '), atA.join(', ') || 'nothing');
+      const first = await ctx.receive(unopened, 'the close of a connection without INIT (or INIT_ACK then SHUTDOWN)', ctx.timeoutMs);
+      if (first.kind === 'message' && first.message.name === 'INIT_ACK') {
+        const r = await ctx.receive(unopened, 'SHUTDOWN after the INIT_ACK of a session opened during the shutdown (HS-17)', ctx.timeoutMs);
+        if (r.kind !== 'message' || r.message.name !== 'SHUTDOWN') throw new CaseFailure('[HS-17] a session the broker opened while shutting down must get SHUTDOWN like every client (or the connection be closed without INIT_ACK)', 'SHUTDOWN', r.kind === 'message' ? summarize(r.message) : r.kind);
+      } else if (first.kind !== 'closed') {
+        throw new CaseFailure('a connection that had not sent INIT when the broker began to shut down must be closed (or get INIT_ACK then SHUTDOWN)', 'close', first.kind === 'message' ? summarize(first.message) : first.kind);
       }
+      await closedWithin(ctx, b.conn, 'the broker closing B after its SHUTDOWN_ACK (HS-16)', drain + slack(ctx, drain), since);
     },
   }),
   // A broker that ends its drain once every client acknowledged its SHUTDOWN, whatever is still open,
@@ -139,6 +198,30 @@ export const brokerShutdownCases: Case[] = [
     },
   }),
 ];
+
+/** Skips when a close at the acks cannot be told from one at the drain's end. */
+function requireLongDrain(ctx: CaseContext): void {
+  const drain = ctx.limits.shutdown_drain_ms;
+  if (drain < 2 * ctx.timeoutMs) throw new CaseSkipped(`shutdown_drain_ms ${drain} is under twice the frame timeout (${ctx.timeoutMs} ms): a close at the acks cannot be told from one at the drain's end on a loaded machine (run with a larger --limit shutdown_drain_ms)`);
+}
+
+/**
+ * Shuts the broker down, has every client answer its SHUTDOWN with SHUTDOWN_ACK at once, and expects
+ * each closed before 90% of shutdown_drain_ms has passed (HS-16); `why` says why nothing holds the drain.
+ */
+async function closedAtTheAcks(ctx: CaseContext, trigger: () => void, clients: Session[], why: string): Promise<void> {
+  const drain = ctx.limits.shutdown_drain_ms;
+  const since = Date.now();
+  trigger();
+  for (const [i, s] of clients.entries()) {
+    const { m } = await messageWithin(ctx, s.conn, `SHUTDOWN from the broker at ${s.clientId}`, ctx.timeoutMs, (x) => x.name === 'SHUTDOWN', since);
+    s.conn.send({ type: 'SHUTDOWN_ACK', header: { id: `ack-${i}`, re: m.header.id }, payload: { drained: 0 } });
+  }
+  for (const s of clients) {
+    const at = await closedWithin(ctx, s.conn, `the broker closing ${s.clientId} at the end of its shutdown`, drain + slack(ctx, drain), since);
+    if (at >= drain * 0.9) throw new CaseFailure(`the broker closed ${s.clientId} ${at} ms after its shutdown began, at the end of its shutdown_drain_ms ${drain}, though every client had acknowledged and ${why} (HS-16)`, 'a close soon after the last SHUTDOWN_ACK', `${at} ms`);
+  }
+}
 
 /** The next item (a message, an invalid frame or the close) within `ms`, and when it came. */
 async function nextItem(ctx: CaseContext, conn: Parameters<CaseContext['receive']>[0], what: string, ms: number): Promise<{ r: Awaited<ReturnType<CaseContext['receive']>>; at: number }> {

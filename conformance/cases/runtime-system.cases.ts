@@ -24,6 +24,17 @@ async function stats(ctx: CaseContext, s: Session, payload: Record<string, unkno
   return (m.payload as { clients: StatsEntry[] }).clients;
 }
 
+/** The entry's latency quantiles, which SYS-3 requires once an answer has left: both finite, p99 >= p50. */
+function latencyOf(entry: StatsEntry | undefined, when: string): { p50: number; p99: number } {
+  if (entry === undefined) throw new CaseFailure(`STATS_REQUEST naming the client must return its entry (${when})`, '1 entry', 'none');
+  const { latency_p50_us: p50, latency_p99_us: p99 } = entry as unknown as Record<string, unknown>;
+  for (const [field, value] of [['latency_p50_us', p50], ['latency_p99_us', p99]] as const) {
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new CaseFailure(`${field} is ${JSON.stringify(value) ?? 'absent'} ${when} (SYS-3: given once an answer has left, in microseconds)`, 'a number of microseconds', JSON.stringify(value) ?? 'absent');
+  }
+  if ((p99 as number) < (p50 as number)) throw new CaseFailure(`latency_p99_us ${String(p99)} is below latency_p50_us ${String(p50)} ${when}`, 'p99 >= p50', `${String(p99)} < ${String(p50)}`);
+  return { p50: p50 as number, p99: p99 as number };
+}
+
 const count = (entries: StatsEntry[], id: string): number => entries.filter((e) => e.client_id === id).length;
 
 /** A header of exactly `bytes` bytes: `{"id":ID,"pad":"xxx..."}` (unknown keys are ignored, BODY-6). */
@@ -99,6 +110,51 @@ export const runtimeSystemCases: Case[] = [
         const value: unknown = (entries[0] as unknown as Record<string, unknown>)[field];
         if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value) || value < 0)) throw new CaseFailure(`${field} is ${JSON.stringify(value)} after a request ended by PEER_GONE (SYS-3: microseconds)`, 'absent, or a number of microseconds', JSON.stringify(value));
       }
+    },
+  }),
+  // SYS-3 counts every answer that left, PEER_GONE included, and measures it to its departure: a broker
+  // that samples only normal answers omits the latency, one that stamps the departure with the time of
+  // its last read (before B's close) reports about nothing.
+  defineCase({
+    id: 'msg-system/stats-latency-of-a-request-ended-by-peer-gone',
+    statements: ['SYS-3', 'HS-18'],
+    async run(ctx) {
+      const held = 300;
+      const a = await session(ctx, 'A');
+      const b = await session(ctx, 'B');
+      a.conn.send({ type: 'REASONING_REQUEST', header: { id: 'held-then-gone', dst: b.clientId }, payload: reasoning() });
+      await ctx.expectMessage(b.conn, 'the request at B', (m) => m.name === 'REASONING_REQUEST');
+      await sleep(held);
+      b.conn.destroy();
+      await ctx.expectMessage(a.conn, 'ERROR PEER_GONE with re=held-then-gone', (m) => m.name === 'ERROR' && m.header.re === 'held-then-gone');
+      const [entry] = await stats(ctx, a, { client_id: a.clientId });
+      const latency = latencyOf(entry, 'after its only routed request was answered PEER_GONE');
+      // The request arrived before B read it and its answer left after B closed, `held` ms later (1 ms of clock granularity).
+      if (latency.p50 < (held - 1) * 1000) throw new CaseFailure(`latency_p50_us is ${latency.p50} for a request answered PEER_GONE at least ${held} ms after it arrived (SYS-3: to the departure of its answer)`, `>= ${(held - 1) * 1000}`, String(latency.p50));
+    },
+  }),
+  // Quantiles over more answers than a broker may keep samples of: both must still be given, p99 >= p50.
+  defineCase({
+    id: 'msg-system/stats-latency-after-many-answers',
+    statements: ['SYS-3'],
+    async run(ctx) {
+      const answers = 1100;
+      const a = await session(ctx, 'A');
+      const b = await session(ctx, 'B');
+      // In batches below max_in_flight (LIM-7), which the handshake cases judge.
+      const limit = Number(a.ack['max_in_flight']);
+      const batch = Number.isInteger(limit) && limit >= 1 ? Math.min(100, limit) : 1;
+      for (let sent = 0; sent < answers; sent += batch) {
+        const ids = Array.from({ length: Math.min(batch, answers - sent) }, (_, i) => `many-${sent + i}`);
+        for (const id of ids) a.conn.send({ type: 'REASONING_REQUEST', header: { id, dst: b.clientId }, payload: reasoning() });
+        for (const id of ids) {
+          const asked = await ctx.expectMessage(b.conn, `request ${id} at B`, (m) => m.name === 'REASONING_REQUEST');
+          b.conn.send({ type: 'REASONING_RESPONSE', header: { id: `answer-${id}`, re: asked.header.id }, payload: reasoningAnswer(1) });
+        }
+        for (const id of ids) await ctx.expectMessage(a.conn, `the answer to ${id}`, (m) => m.name === 'REASONING_RESPONSE' && m.header.re === id);
+      }
+      const [entry] = await stats(ctx, a, { client_id: a.clientId });
+      latencyOf(entry, `after ${answers} routed requests were answered`);
     },
   }),
   defineCase({

@@ -11,6 +11,8 @@
  *                   path, a live socket included (UNIX-2): the order in which the check ran too early
  *   external-late   also listens on a non-loopback address of the machine, after its loopback listener
  *                   is up and with no host configured (SEC-1)
+ *   wildcard-v6     takes `::` and the empty host (Node binds it as `::`) for loopback: it serves them
+ *                   without a token, on every interface (SEC-1)
  */
 import fs, { chmodSync, chownSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
@@ -25,6 +27,7 @@ const values = parseArgs({ args: argv, options: Object.fromEntries(names.map((n)
 if (defect === 'unlink-any' && values.unix !== undefined) rmSync(values.unix, { force: true });
 if (defect === 'other-port' && values.port === undefined) values.port = '9998';
 if (defect === 'all-interfaces' && values.host === undefined) Object.assign(values, { host: '0.0.0.0', token: 'broken' });
+if (defect === 'wildcard-v6' && (values.host === '::' || values.host === '') && values.token === undefined) values.token = 'broken';
 const fifoDir = values['fifo-dir'];
 if (defect === 'fifo-dir-0755' && fifoDir !== undefined && !existsSync(fifoDir)) {
   mkdirSync(fifoDir);

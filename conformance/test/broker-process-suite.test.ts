@@ -71,6 +71,12 @@ describe('the broker-process suite', () => {
     if (r!.outcome === 'fail') expect(r!.message).toMatch(/127\.0\.0\.1:9999/);
   }, 120_000);
 
+  it.runIf(hasExternal)('fails a broker broken by wildcard-v6 in security/loopback-only (:: and the empty host served without a token)', async () => {
+    const [r] = await run(broken('wildcard-v6'), ['security/loopback-only']);
+    expect(r!.outcome).toBe('fail');
+    expect(r!.message).toMatch(/configured for "::" without a token/);
+  }, 120_000);
+
   it.runIf(hasExternal).each(['all-interfaces', 'external-late'])('fails a broker broken by %s in security/loopback-only (listening beyond loopback by default)', async (defect) => {
     const results = await run(broken(defect), ['security/loopback-only']);
     expect(results.map((r) => r.outcome)).toEqual(['fail']);

@@ -304,6 +304,20 @@ export const BUS_MUTANTS: Mutant[] = [
     caughtBy: 'registry/listing-gives-healthy',
     toClient: (f) => (nameOf(f) === 'SERVICE_LIST_RESULT' ? withJson(f, (p) => { for (const s of p['services'] as Record<string, unknown>[]) if (s['max_concurrent'] === undefined) delete s['healthy']; }) : f),
   },
+  (() => {
+    // A broker that retries a failed attempt on the service's closed connection: the dispatch waits for
+    // its timeout_ms. The proxy drops the answer that ends a dispatch once a service has failed an attempt.
+    let failed = false;
+    return {
+      name: 'retry-sent-to-a-service-gone-between-attempts',
+      caughtBy: 'registry/service-gone-between-attempts-not-retried',
+      toBroker: (f: Frame) => {
+        if (nameOf(f) === 'ERROR' && f.header.re !== undefined) failed = true;
+        return f;
+      },
+      toClient: (f: Frame) => (failed && nameOf(f) === 'ERROR' && !isError(f, 'TIMEOUT') && f.header.re !== undefined ? null : f),
+    } satisfies Mutant;
+  })(),
   {
     name: 'service-loss-reported-as-timeout',
     caughtBy: 'registry/peer-gone-not-retried',

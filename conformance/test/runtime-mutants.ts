@@ -229,6 +229,28 @@ export const RUNTIME_VARIANTS: (() => RuntimeVariant)[] = [
     },
   }),
   () => ({
+    // A broker that stamps a PEER_GONE answer's departure with the time of its last read, before the
+    // target's close: the latency of such a request reads as about nothing (SYS-3).
+    name: 'latency-of-peer-gone-stamped-at-the-last-read', caughtBy: ['msg-system/stats-latency-of-a-request-ended-by-peer-gone'],
+    toClient: (f, link) => {
+      if (f.name === 'ERROR' && jsonOf(f)['code'] === 'PEER_GONE') link.state['gone'] = true;
+      return f.name === 'STATS_RESPONSE' && link.state['gone'] === true
+        ? withJson(f, (p) => { for (const c of p['clients'] as Record<string, unknown>[]) Object.assign(c, { latency_p50_us: 3, latency_p99_us: 3 }); })
+        : f;
+    },
+  }),
+  () => ({
+    // A broker whose ring of latency samples overflows its count past 1,024: p99's rank falls outside the
+    // samples and is left out (SYS-3).
+    name: 'latency-p99-lost-past-the-ring', caughtBy: ['msg-system/stats-latency-after-many-answers'],
+    toClient: (f, link) => {
+      if (f.name === 'REASONING_RESPONSE') count(link, 'answers');
+      return f.name === 'STATS_RESPONSE' && ((link.state['answers'] as number | undefined) ?? 0) > 1024
+        ? withJson(f, (p) => { for (const c of p['clients'] as Record<string, unknown>[]) delete c['latency_p99_us']; })
+        : f;
+    },
+  }),
+  () => ({
     // A broker whose own requests ignore a client's SHUTDOWN: a publish still reaches a draining
     // subscriber as a BUS_EVENT (HS-12). The proxy writes that event to every client that sent SHUTDOWN.
     name: 'bus-event-to-a-draining-subscriber', caughtBy: ['handshake/no-bus-event-to-a-draining-subscriber'],
@@ -519,6 +541,65 @@ export const RUNTIME_VARIANTS: (() => RuntimeVariant)[] = [
     name: 'broker-shutdown-waits-out-the-drain', caughtBy: ['handshake/broker-shutdown-ends-at-the-last-ack'], shutsDown: true,
     toBroker: (f) => (f.name === 'SHUTDOWN_ACK' ? null : f),
   }),
+  () => ({
+    // A broker whose drain counts a request that was answered before the shutdown as still open: it waits
+    // out shutdown_drain_ms though every client acknowledged. The proxy keeps the answerer's ack from it (HS-16).
+    name: 'broker-shutdown-holds-for-an-answered-request', caughtBy: ['handshake/broker-shutdown-ends-at-the-last-ack-after-ended-requests'], shutsDown: true,
+    toBroker: (f, link) => {
+      if (f.name === 'REASONING_RESPONSE') link.state['answered'] = true;
+      return f.name === 'SHUTDOWN_ACK' && link.state['answered'] === true ? null : f;
+    },
+  }),
+  () => {
+    // A broker whose shutdown sends SHUTDOWN to every open client, one draining after its own SHUTDOWN
+    // too (HS-12): the proxy copies the broker's SHUTDOWN to each client that sent SHUTDOWN.
+    return {
+      name: 'broker-shutdown-sent-to-a-draining-client', caughtBy: ['handshake/broker-shutdown-spares-draining-and-unopened-connections'], shutsDown: true,
+      toBroker: (f, link) => {
+        if (f.name === 'SHUTDOWN') link.state['draining'] = true;
+        return f;
+      },
+      toClient: (f, link) => {
+        if (f.name === 'SHUTDOWN' && f.header.re === undefined) {
+          for (const other of link.all) if (other.state['draining'] === true) other.toClient({ ...f, header: { ...f.header, id: `${f.header.id}-copy` } });
+        }
+        return f;
+      },
+    };
+  },
+  () => {
+    // A broker that leaves a connection without INIT open when it shuts down, and opens a session for its
+    // INIT that it never drains (HS-17): the proxy keeps such a client connected and answers its INIT
+    // with a copy of an INIT_ACK the broker gave another client.
+    let initAck: RFrame | undefined;
+    return {
+      name: 'unopened-connection-kept-at-shutdown', caughtBy: ['handshake/broker-shutdown-spares-draining-and-unopened-connections'], shutsDown: true,
+      keepsClient: (link) => {
+        link.state['brokerGone'] = true;
+        if (link.state['opened'] === true) return false;
+        // An INIT that met the broker's close unanswered gets its INIT_ACK now.
+        const pending = link.state['pendingInit'] as string | undefined;
+        if (pending !== undefined && initAck !== undefined) link.toClient({ ...initAck, header: { id: 'forged-ack', re: pending } });
+        return true;
+      },
+      toBroker: (f, link) => {
+        if (f.name !== 'INIT') return f;
+        if (link.state['brokerGone'] !== true) {
+          link.state['pendingInit'] = f.header.id;
+          return f;
+        }
+        if (initAck !== undefined) link.toClient({ ...initAck, header: { id: 'forged-ack', re: f.header.id } });
+        return 'handled';
+      },
+      toClient: (f, link) => {
+        if (f.name === 'INIT_ACK') {
+          link.state['opened'] = true;
+          initAck = f;
+        }
+        return f;
+      },
+    };
+  },
   () => ({
     // A broker whose drain ends as soon as nothing is open: it closes an idle client right after its SHUTDOWN (HS-16).
     name: 'idle-client-closed-at-broker-shutdown', caughtBy: ['handshake/broker-shutdown-idle-goes-on-answering'], shutsDown: true,

@@ -44,6 +44,8 @@ export interface RuntimeVariant {
   lazyUpstream?: boolean;
   /** Keep the broker's connection open when the client closes (a broker that misses the close). */
   keepsUpstream?: boolean;
+  /** Whether to keep the client's connection open when the broker closes this link's (a broker that leaves it open). */
+  keepsClient?: (link: RLink) => boolean;
   onConnect?: (link: RLink) => void;
   toBroker?: RRewrite;
   toClient?: RRewrite;
@@ -115,7 +117,7 @@ export async function startRuntimeProxy(variant: RuntimeVariant, brokerPort: num
       upstream = up;
       sockets.add(up);
       up.on('error', () => undefined);
-      up.on('close', drop);
+      up.on('close', () => (variant.keepsClient?.(link) ? undefined : drop()));
       const decoder = new FrameDecoder({ maxFrame: 2 ** 32 - 1 });
       up.on('data', (chunk: Buffer) => {
         let bodies: Uint8Array[];

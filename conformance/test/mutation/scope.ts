@@ -51,6 +51,7 @@ export const CASE_LIMITS: ReadonlyMap<string, Partial<Record<LimitName, number>>
   ['limits/first-frame-header-at-max-header-read', { max_header: 8192 }],
   // A close at the acks against one at the drain's end: the embedded 1,000 ms makes the case skip.
   ['handshake/broker-shutdown-ends-at-the-last-ack', { shutdown_drain_ms: 10_000 }],
+  ['handshake/broker-shutdown-ends-at-the-last-ack-after-ended-requests', { shutdown_drain_ms: 10_000 }],
 ]);
 
 /** The frame timeout of the harness (`--timeout`) for every case, and for the property cases. */
