@@ -2,6 +2,8 @@
  * The mutation summary (summary.ts) on small Stryker-shaped reports: its counts and scores, survivors
  * grouped by mutator class and file, reports merged mutant by mutant (and into a summary published
  * before), malformed reports refused, and its output valid against reports/mutation-summary.schema.json.
+ * write-summary.ts end to end: the fold into a base, and a report of an older source rebased, refused
+ * while incomplete (with the lines to run again), then completed by a run over those lines.
  */
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
@@ -10,16 +12,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
-import { summarize, ReportFormatError, type MutantStatus, type StrykerMutant } from './summary.js';
+import { summarize, ReportFormatError, type MutantStatus, type MutationSummary, type StrykerMutant } from './summary.js';
+import { currentMutants, mutateRanges, type CurrentMutant } from './current-mutants.js';
 
 const META = { date: '2026-12-02T17:00:00.000Z', commit: '0123456789abcdef0123456789abcdef01234567' };
 const schema = JSON.parse(readFileSync(new URL('../../../reports/mutation-summary.schema.json', import.meta.url), 'utf8')) as object;
 
 let nextId = 0;
 const mutant = (status: MutantStatus, mutatorName = 'ConditionalExpression', line = 1): StrykerMutant =>
-  ({ id: String(nextId++), mutatorName, status, replacement: 'true', location: { start: { line, column: 4 } } });
-const report = (files: Record<string, StrykerMutant[]>): unknown =>
-  ({ schemaVersion: '1.0', files: Object.fromEntries(Object.entries(files).map(([f, mutants]) => [f, { language: 'typescript', source: '', mutants }])) });
+  ({ id: String(nextId++), mutatorName, status, replacement: 'true', location: { start: { line, column: 4 }, end: { line, column: 8 } } });
+/** A report of `files`, each mutated in `sources` (by default, an empty text). */
+const report = (files: Record<string, StrykerMutant[]>, sources: Record<string, string> = {}): unknown =>
+  ({ schemaVersion: '1.0', files: Object.fromEntries(Object.entries(files).map(([f, mutants]) => [f, { language: 'typescript', source: sources[f] ?? '', mutants }])) });
 
 describe('the mutation summary', () => {
   const sample = report({
@@ -95,6 +99,7 @@ describe('the mutation summary', () => {
     ['no files', { schemaVersion: '1.0' }, /no "files" object/],
     ['a later schema', { schemaVersion: '2.0', files: {} }, /schemaVersion 2\.0/],
     ['an unknown status', report({ 'x.ts': [{ ...mutant('Killed'), status: 'Zombie' as MutantStatus }] }), /unknown status Zombie/],
+    ['a mutant without its end', report({ 'x.ts': [{ ...mutant('Killed'), location: { start: { line: 1, column: 4 } } } as StrykerMutant] }), /mutant \d+ has no start and end location/],
   ])('refuses %s with a ReportFormatError naming the report', (_what, bad, message) => {
     expect(() => summarize([{ label: 'bad.json', report: bad }], META)).toThrow(ReportFormatError);
     expect(() => summarize([{ label: 'bad.json', report: bad }], META)).toThrow(message);
@@ -116,8 +121,9 @@ describe('the mutation summary', () => {
   });
 });
 
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+
 describe('write-summary --base (a part of the scope folded into the summary published before)', () => {
-  const root = fileURLToPath(new URL('../../../', import.meta.url));
   const head = spawnSync('git', ['rev-parse', 'HEAD'], { cwd: root, encoding: 'utf8' }).stdout.trim();
   // The first commit of the repository: the broker's sources have changed since.
   const first = spawnSync('git', ['rev-list', '--max-parents=0', 'HEAD'], { cwd: root, encoding: 'utf8' }).stdout.trim().split('\n')[0]!;
@@ -139,7 +145,7 @@ describe('write-summary --base (a part of the scope folded into the summary publ
   it('folds the part in when the base\'s sources are unchanged, and refuses (exit 65) when they changed or it is not a summary', () => {
     const dir = mkdtempSync(join(tmpdir(), 'concord-summary-'));
     try {
-      writeFileSync(join(dir, 'part.json'), JSON.stringify(report({ [file]: [mutant('Killed', 'ConditionalExpression', 2)] })));
+      writeFileSync(join(dir, 'part.json'), JSON.stringify(report({ [file]: [mutant('Killed', 'ConditionalExpression', 2)] }, { [file]: readFileSync(join(root, file), 'utf8') })));
       const folded = run(dir, baseAt(head));
       expect(folded.status, folded.stderr).toBe(0);
       expect(folded.out?.counts).toMatchObject({ Killed: 1, Survived: 0 });
@@ -152,6 +158,50 @@ describe('write-summary --base (a part of the scope folded into the summary publ
       const invalid = run(dir, { score: 'high' });
       expect(invalid.status).toBe(65);
       expect(invalid.stderr).toContain('not a valid summary');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('write-summary over a changed source: rebased, then checked complete', () => {
+  const file = 'reference/broker/slab.ts';
+  const run = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', join(root, 'conformance/test/mutation/write-summary.ts'), ...args], { cwd: root, encoding: 'utf8' });
+
+  it('refuses (exit 65) while a current mutant is in no report, --plan names its lines, and a run over them completes it', async () => {
+    const source = readFileSync(join(root, file), 'utf8');
+    const current = await currentMutants(file, source);
+    const asReport = (mutants: CurrentMutant[], mutated: string): unknown =>
+      report({ [file]: mutants.map((c, i) => ({ id: String(i), status: 'Killed', ...c })) }, { [file]: mutated });
+    // The old run mutated a source that differed on one line: the mutants spanning it are dropped.
+    const changed = current.find((c) => c.location.start.line === c.location.end.line)!.location.start.line;
+    const oldSource = source.split('\n').map((l, i) => (i + 1 === changed ? `${l} // since edited` : l)).join('\n');
+    const onChanged = current.filter((c) => c.location.start.line <= changed && changed <= c.location.end.line);
+    expect(onChanged.length).toBeGreaterThan(0);
+    const ranges = mutateRanges(file, onChanged);
+    expect(ranges[0]).toMatch(new RegExp(`^${file}:\\d+-\\d+$`));
+    const dir = mkdtempSync(join(tmpdir(), 'concord-summary-'));
+    try {
+      const old = join(dir, 'old.json');
+      const rerun = join(dir, 'rerun.json');
+      const out = join(dir, 'out.json');
+      writeFileSync(old, JSON.stringify(asReport(current, oldSource)));
+      writeFileSync(rerun, JSON.stringify(asReport(onChanged, source)));
+      const incomplete = run('--out', out, old);
+      expect(incomplete.status, incomplete.stderr).toBe(65);
+      expect(incomplete.stderr).toContain(`${onChanged.length} mutants of the current sources are in no report`);
+      expect(incomplete.stderr).toContain(`--mutate ${ranges.join(',')}`);
+      expect(incomplete.stderr).toContain(`${current.length - onChanged.length} mutants carried, ${onChanged.length} dropped`);
+      expect(() => readFileSync(out)).toThrow();
+      const plan = run('--plan', old);
+      expect(plan.status, plan.stderr).toBe(0);
+      expect(plan.stdout).toBe(ranges.map((r) => `${r}\n`).join(''));
+      const complete = run('--out', out, old, rerun);
+      expect(complete.status, complete.stderr).toBe(0);
+      const summary = JSON.parse(readFileSync(out, 'utf8')) as MutationSummary;
+      expect(summary.counts.Killed).toBe(current.length);
+      expect(summary.rebased).toEqual([{ report: old, file, carried: current.length - onChanged.length, dropped: onChanged.length }]);
+      expect(run('--plan', old, rerun).stdout).toBe('');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

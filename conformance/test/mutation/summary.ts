@@ -5,7 +5,16 @@
  * mutant by mutant: a mutant is the same in two reports when its file, mutator, start and replacement
  * are, and it takes its best status (killed in either run counts as killed). A summary published before
  * can be the base of a merge (`base`), when the sources are unchanged since.
+ *
+ * A report may have been measured on older sources than the current ones (each report file keeps the
+ * `source` it mutated). Given the current sources (`currentSource`), such a report's mutants are placed
+ * on them before merging, as Stryker's incremental mode would (rebase.ts): a mutant whose lines are
+ * unchanged keeps its status at its new line, one on a changed line is dropped, left to a new run. The
+ * summary lists what was carried and dropped (`rebased`), since its figure then rests partly on older
+ * sources than its `commit`'s. Whether every current mutant is measured is current-mutants.ts's question.
  */
+import { rebaseMutant, unchangedLines, type Position, type Span } from './rebase.js';
+
 /** A mutant's status as Stryker reports it. */
 export type MutantStatus = 'Killed' | 'Survived' | 'NoCoverage' | 'Timeout' | 'CompileError' | 'RuntimeError' | 'Ignored' | 'Pending';
 
@@ -14,7 +23,13 @@ const STATUSES: readonly MutantStatus[] = ['Killed', 'Survived', 'NoCoverage', '
 /** The part of Stryker's JSON report the summary reads. */
 export interface StrykerReport {
   schemaVersion: string;
-  files: Record<string, { mutants: StrykerMutant[] }>;
+  files: Record<string, StrykerFile>;
+}
+
+export interface StrykerFile {
+  /** The file's text as Stryker mutated it. */
+  source?: string;
+  mutants: StrykerMutant[];
 }
 
 export interface StrykerMutant {
@@ -22,7 +37,19 @@ export interface StrykerMutant {
   mutatorName: string;
   status: MutantStatus;
   replacement?: string;
-  location: { start: { line: number; column: number } };
+  /** Lines and columns 1-based. */
+  location: Span;
+}
+
+/** The current text of a file (relative to the repository root), undefined when it no longer exists. */
+export type SourceReader = (file: string) => string | undefined;
+
+/** One report's mutants of one file measured on another source than the current one: how many were carried over, how many dropped. */
+export interface Rebased {
+  report: string;
+  file: string;
+  carried: number;
+  dropped: number;
 }
 
 /** A mutant no case killed: where, what it changed, and whether a case reached it. */
@@ -51,6 +78,8 @@ export interface MutationSummary {
   counts: Record<MutantStatus, number>;
   /** Survivors by mutator class, then by file. */
   survivors: Record<string, Record<string, Survivor[]>>;
+  /** Reports' files measured on older sources and rebased onto the current ones (absent when none was). */
+  rebased?: Rebased[];
 }
 
 /** A report that is not Stryker's JSON report of a version this script reads. */
@@ -58,13 +87,19 @@ export class ReportFormatError extends Error {
   override name = 'ReportFormatError';
 }
 
+const isPosition = (p: unknown): boolean => typeof p === 'object' && p !== null && Number.isInteger((p as Position).line) && Number.isInteger((p as Position).column);
+
 function checkReport(r: unknown, label: string): asserts r is StrykerReport {
   const report = r as Partial<StrykerReport> | null;
   if (typeof report !== 'object' || report === null || typeof report.files !== 'object' || report.files === null) throw new ReportFormatError(`${label}: no "files" object (not a Stryker JSON report)`);
   if (typeof report.schemaVersion !== 'string' || !report.schemaVersion.startsWith('1.')) throw new ReportFormatError(`${label}: schemaVersion ${String(report.schemaVersion)} (this script reads 1.x)`);
   for (const [file, f] of Object.entries(report.files)) {
     if (!Array.isArray(f?.mutants)) throw new ReportFormatError(`${label}: ${file} has no mutants array`);
-    for (const m of f.mutants) if (!STATUSES.includes(m.status)) throw new ReportFormatError(`${label}: ${file} mutant ${m.id} has unknown status ${String(m.status)}`);
+    if (f.source !== undefined && typeof f.source !== 'string') throw new ReportFormatError(`${label}: ${file} has a source that is not a string`);
+    for (const m of f.mutants) {
+      if (!STATUSES.includes(m.status)) throw new ReportFormatError(`${label}: ${file} mutant ${m.id} has unknown status ${String(m.status)}`);
+      if (!isPosition(m.location?.start) || !isPosition(m.location?.end)) throw new ReportFormatError(`${label}: ${file} mutant ${m.id} has no start and end location`);
+    }
   }
 }
 
@@ -77,55 +112,97 @@ const better = (a: MutantStatus, b: MutantStatus): MutantStatus => (RANK[b] > RA
 /** What makes two reports' mutants the same mutant (the sources being the same). */
 const keyOf = (mutatorName: string, line: number, column: number, replacement: string): string => `${mutatorName}\u0000${line}:${column}\u0000${replacement}`;
 
-/** Keys in order of occurrence: the n-th mutant with one key (n > 1) gets `key#n`, so two mutants at one place with one replacement stay two. */
-function occurrenceKeys(): (key: string) => string {
-  const seen = new Map<string, number>();
-  return (key) => {
-    const n = (seen.get(key) ?? 0) + 1;
-    seen.set(key, n);
-    return n === 1 ? key : `${key}#${n}`;
-  };
-}
-
-interface Entry {
+/** Where a mutant starts (line and column as Stryker's JSON report gives them) and what it does. */
+export interface MutantSite {
   mutatorName: string;
   line: number;
   column: number;
   replacement: string;
+}
+
+/**
+ * The keys of one file's mutants in their order, the keys of `mergeReports`'s maps: the n-th mutant with
+ * one key (n > 1) gets `key#n`, so two mutants at one place with one replacement stay two.
+ */
+export function mutantKeys(sites: Iterable<MutantSite>): string[] {
+  const seen = new Map<string, number>();
+  return [...sites].map((m) => {
+    const key = keyOf(m.mutatorName, m.line, m.column, m.replacement);
+    const n = (seen.get(key) ?? 0) + 1;
+    seen.set(key, n);
+    return n === 1 ? key : `${key}#${n}`;
+  });
+}
+
+/** A mutant of the merged reports, on the current source: where, what, and its best status. */
+export interface MergedMutant extends MutantSite {
   status: MutantStatus;
 }
 
-/** Every report's mutants by file, then by key, each with its best status. */
-function mergeReports(reports: { label: string; report: unknown }[]): Map<string, Map<string, Entry>> {
-  const files = new Map<string, Map<string, Entry>>();
+/** The merged reports: every mutant by file, then by key (`mutantKeys`), and what rebasing carried and dropped. */
+export interface Merged {
+  files: Map<string, Map<string, MergedMutant>>;
+  rebased: Rebased[];
+}
+
+/**
+ * Where a report file's mutants stand on the file's current source: `measured` there when the report
+ * mutated that very source, or when that cannot be told (no reader, or no `source` in the report);
+ * `rebased` when it mutated another (those rebase.ts carries over); `gone` with the file.
+ */
+type Placement = { on: 'measured' } | { on: 'rebased'; mutants: StrykerMutant[] } | { on: 'gone' };
+
+function place(file: string, f: StrykerFile, currentSource: SourceReader | undefined): Placement {
+  if (currentSource === undefined || f.source === undefined) return { on: 'measured' };
+  const now = currentSource(file);
+  if (now === f.source) return { on: 'measured' };
+  if (now === undefined) return { on: 'gone' };
+  const unchanged = unchangedLines(f.source, now);
+  return { on: 'rebased', mutants: f.mutants.flatMap((m) => rebaseMutant(m, unchanged) ?? []) };
+}
+
+/**
+ * Every report's mutants by file, then by key, each with its best status. With `currentSource`, a
+ * report's mutants of a file measured on another source are rebased onto the current one first; a file
+ * that is gone keeps none, and is left out.
+ */
+export function mergeReports(reports: { label: string; report: unknown }[], currentSource?: SourceReader): Merged {
+  const files = new Map<string, Map<string, MergedMutant>>();
+  const rebased: Rebased[] = [];
   for (const { label, report } of reports) {
     checkReport(report, label);
     for (const [file, f] of Object.entries(report.files)) {
-      const byKey = files.get(file) ?? new Map<string, Entry>();
-      files.set(file, byKey);
-      const occurrence = occurrenceKeys();
-      for (const m of f.mutants) {
-        const key = occurrence(keyOf(m.mutatorName, m.location.start.line, m.location.start.column, m.replacement ?? ''));
-        const known = byKey.get(key);
-        if (known !== undefined) known.status = better(known.status, m.status);
-        else byKey.set(key, { mutatorName: m.mutatorName, line: m.location.start.line, column: m.location.start.column, replacement: m.replacement ?? '', status: m.status });
+      const placed = place(file, f, currentSource);
+      if (placed.on !== 'measured') {
+        const carried = placed.on === 'rebased' ? placed.mutants.length : 0;
+        rebased.push({ report: label, file, carried, dropped: f.mutants.length - carried });
       }
+      if (placed.on === 'gone') continue;
+      const mutants = placed.on === 'rebased' ? placed.mutants : f.mutants;
+      const sites = mutants.map((m): MergedMutant => ({ mutatorName: m.mutatorName, line: m.location.start.line, column: m.location.start.column, replacement: m.replacement ?? '', status: m.status }));
+      const byKey = files.get(file) ?? new Map<string, MergedMutant>();
+      files.set(file, byKey);
+      const keys = mutantKeys(sites);
+      sites.forEach((m, i) => {
+        const known = byKey.get(keys[i]!);
+        if (known !== undefined) known.status = better(known.status, m.status);
+        else byKey.set(keys[i]!, m);
+      });
     }
   }
-  return files;
+  return { files, rebased };
 }
 
 /** Survivors, every status counted, of a summary published before: its mutants not killed are known one by one, the rest by count. */
-function unpack(base: MutationSummary): { counts: Record<MutantStatus, number>; files: Map<string, Map<string, Entry>> } {
-  const files = new Map<string, Map<string, Entry>>(base.files.map((f) => [f, new Map<string, Entry>()]));
+function unpack(base: MutationSummary): { counts: Record<MutantStatus, number>; files: Map<string, Map<string, MergedMutant>> } {
+  const files = new Map<string, Map<string, MergedMutant>>(base.files.map((f) => [f, new Map<string, MergedMutant>()]));
   for (const [mutatorName, byFile] of Object.entries(base.survivors)) {
     for (const [file, list] of Object.entries(byFile)) {
-      const byKey = files.get(file) ?? new Map<string, Entry>();
+      const byKey = files.get(file) ?? new Map<string, MergedMutant>();
       files.set(file, byKey);
-      const occurrence = occurrenceKeys(); // keys differ by mutator, so one numbering per mutator and file suffices
-      for (const s of list) {
-        byKey.set(occurrence(keyOf(mutatorName, s.line, s.column, s.replacement)), { mutatorName, line: s.line, column: s.column, replacement: s.replacement, status: s.status });
-      }
+      const sites = list.map((s): MergedMutant => ({ mutatorName, line: s.line, column: s.column, replacement: s.replacement, status: s.status }));
+      const keys = mutantKeys(sites); // keys differ by mutator, so one numbering per mutator and file suffices
+      sites.forEach((m, i) => byKey.set(keys[i]!, m));
     }
   }
   return { counts: { ...base.counts }, files };
@@ -135,11 +212,13 @@ function unpack(base: MutationSummary): { counts: Record<MutantStatus, number>; 
  * Merges the reports and summarises them; `date` and `commit` say when and of what. With `base` (a
  * summary of the same sources), the reports' mutants of a file it holds can only improve the status
  * of its survivors: a mutant it does not list as a survivor it counted as killed (or ignored) already.
+ * With `currentSource`, reports measured on older sources are rebased onto the current ones
+ * (`mergeReports`), and `rebased` says what that carried and dropped, after the base's own.
  */
-export function summarize(reports: { label: string; report: unknown }[], meta: { date: string; commit: string }, base?: MutationSummary): MutationSummary {
-  const merged = mergeReports(reports);
+export function summarize(reports: { label: string; report: unknown }[], meta: { date: string; commit: string }, base?: MutationSummary, currentSource?: SourceReader): MutationSummary {
+  const { files: merged, rebased } = mergeReports(reports, currentSource);
   const counts = Object.fromEntries(STATUSES.map((s) => [s, 0])) as Record<MutantStatus, number>;
-  let known = new Map<string, Map<string, Entry>>();
+  let known = new Map<string, Map<string, MergedMutant>>();
   if (base !== undefined) {
     const unpacked = unpack(base);
     Object.assign(counts, unpacked.counts);
@@ -171,9 +250,12 @@ export function summarize(reports: { label: string; report: unknown }[], meta: {
   const detected = counts.Killed + counts.Timeout;
   const valid = detected + counts.Survived + counts.NoCoverage;
   const covered = detected + counts.Survived;
+  // A fold of the same report twice lists its rebasing once.
+  const allRebased = [...new Map([...(base?.rebased ?? []), ...rebased].map((r) => [JSON.stringify(r), r])).values()];
   return {
     score: valid === 0 ? 0 : round2((100 * detected) / valid),
     score_of_covered: covered === 0 ? 0 : round2((100 * detected) / covered),
     date: meta.date, commit: meta.commit, files: [...known.keys()].sort(), counts, survivors,
+    ...(allRebased.length > 0 ? { rebased: allRebased } : {}),
   };
 }

@@ -1,24 +1,39 @@
 /**
  * Writes `reports/mutation/summary.json` from Stryker's JSON report(s) (the last step of
- * `npm run mutation`): `npx tsx conformance/test/mutation/write-summary.ts [--out FILE] [REPORT.json ...]`,
+ * `npm run mutation`): `npx tsx conformance/test/mutation/write-summary.ts [--out FILE] [--base SUMMARY] [--plan | --partial] [REPORT.json ...]`,
  * by default `reports/mutation/mutation.json` into `reports/mutation/summary.json`. `--out` writes a
- * summary of part of the scope elsewhere (the cluster's run alone: `summary-cluster.json`). Exit 66 when
- * a report cannot be read, 65 when it is not a Stryker report, 64 on a bad command line. Survivors are
- * classed by the rules of survivor-classes.ts (`score_of_non_equivalent`, `classes`).
+ * summary of part of the scope elsewhere, with `--partial` (the cluster's run alone, `summary-cluster.json`,
+ * which mutates only some lines of the single broker's files), which skips the completeness check below. Survivors are classed by the rules of survivor-classes.ts
+ * (`score_of_non_equivalent`, `classes`).
+ *
+ * A report measured on older sources than the working tree's is rebased onto them (summary.ts,
+ * rebase.ts): its mutants on unchanged lines keep their status, those on changed lines are dropped.
+ * The summary is then written only when complete: every mutant Stryker makes of the current source of
+ * each file the reports hold (current-mutants.ts) must be in some report, directly or rebased; the
+ * files of `--base` are its own, unchanged since its commit. Scope is per file, since the cluster's run
+ * mutates only some lines of the single broker's files: a file is complete once the reports together
+ * hold all its mutants. `--plan` prints, one per line, the `--mutate` ranges of the mutants no report
+ * holds and writes nothing, for `npx stryker run stryker.config.mjs --mutate <ranges joined by commas>`
+ * (a range among the cluster-only lines of stryker.cluster.config.mjs wants that config's run too).
+ *
+ * Exit 0 when written (or planned); 65 when a report is not a Stryker report, the base's sources changed,
+ * or a current mutant is in no report (the message gives their count and ranges); 66 when a report cannot
+ * be read; 64 on a bad command line. What rebasing carried and dropped goes to stderr, and into the summary.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { summarize, ReportFormatError, type MutationSummary } from './summary.js';
+import { mergeReports, summarize, ReportFormatError, type Merged, type MutationSummary, type SourceReader } from './summary.js';
 import { withClasses } from './survivor-classes.js';
 import { readSummaryOrExit } from './summary-file.js';
+import { currentMutants, mutateRanges, unmeasured } from './current-mutants.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 let parsed;
 try {
-  parsed = parseArgs({ options: { out: { type: 'string' }, base: { type: 'string' } }, allowPositionals: true });
+  parsed = parseArgs({ options: { out: { type: 'string' }, base: { type: 'string' }, plan: { type: 'boolean' }, partial: { type: 'boolean' } }, allowPositionals: true });
 } catch (e) {
   process.stderr.write(`mutation summary: ${(e as Error).message}\n`);
   process.exit(64);
@@ -49,10 +64,43 @@ function readBase(path: string): MutationSummary {
   return base;
 }
 
+/** The mutated files are the working tree's: Stryker copied them into its sandboxes. */
+const currentSource: SourceReader = (file) => {
+  try {
+    return readFileSync(join(root, file), 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+};
+
+/** The `--mutate` ranges of the current mutants of the reports' files (the base's excepted) that no report holds, and how many mutants they are. */
+async function unmeasuredRanges(merged: Merged, base: MutationSummary | undefined): Promise<{ count: number; ranges: string[] }> {
+  let count = 0;
+  const ranges: string[] = [];
+  for (const [file, measured] of [...merged.files].sort(([a], [b]) => a.localeCompare(b))) {
+    if (base?.files.includes(file)) continue;
+    const missing = unmeasured(await currentMutants(file, currentSource(file)!), measured);
+    count += missing.length;
+    ranges.push(...mutateRanges(file, missing));
+  }
+  return { count, ranges };
+}
+
 const base = parsed.values.base === undefined ? undefined : readBase(parsed.values.base);
 try {
-  // The mutated files are the working tree's: Stryker copied them into its sandboxes.
-  const summary = withClasses(summarize(reports, { date: new Date().toISOString(), commit }, base), (file) => readFileSync(join(root, file), 'utf8'));
+  const merged = mergeReports(reports, currentSource);
+  for (const r of merged.rebased) process.stderr.write(`mutation summary: ${r.report}: ${r.file} was measured on another source: ${r.carried} mutants carried, ${r.dropped} dropped\n`);
+  const { count, ranges } = await unmeasuredRanges(merged, base);
+  if (parsed.values.plan === true) {
+    process.stdout.write(ranges.map((r) => `${r}\n`).join(''));
+    process.exit(0);
+  }
+  if (count > 0 && parsed.values.partial !== true) {
+    process.stderr.write(`mutation summary: ${count} mutants of the current sources are in no report (changed since their report's run, or never run); measure them (--plan lists these ranges) with\n  npx stryker run stryker.config.mjs --mutate ${ranges.join(',')}\n`);
+    process.exit(65);
+  }
+  const summary = withClasses(summarize(reports, { date: new Date().toISOString(), commit }, base, currentSource), (file) => readFileSync(join(root, file), 'utf8'));
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, `${JSON.stringify(summary, null, 2)}\n`);
   process.stdout.write(`mutation score ${summary.score}% (${summary.score_of_covered}% of covered mutants, ${summary.score_of_non_equivalent}% of those neither rule nor review classes out of reach) over ${summary.files.length} files: ${out}\n`);
