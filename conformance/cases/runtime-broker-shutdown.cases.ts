@@ -6,9 +6,11 @@
  * shut down they are skipped, saying so.
  */
 import { defineCase, CaseFailure, CaseSkipped, type Case } from './model.js';
-import { closedWithin, expectTimeout, messageWithin, pairWithRequest, reasoning, reasoningAnswer, requireDrainTime, slack, session } from './runtime-helpers.js';
+import { closedWithin, errorOf, expectTimeout, messageWithin, pairWithRequest, reasoning, reasoningAnswer, requireDrainTime, slack, session } from './runtime-helpers.js';
 import { fifoDirOf } from '../wire/peer-target.js';
 import { summarize, type CaseContext, type Session } from './context.js';
+import { encodeMessageFrame, type Message } from '../../reference/codec/message.js';
+import { registryName } from '../../reference/codec/catalog.js';
 import type { ErrorName, MessageName } from '../../spec/generated/catalog.js';
 
 /** The shutdown triggers already pulled: one per broker, which cannot shut down twice. */
@@ -173,6 +175,37 @@ export const brokerShutdownCases: Case[] = [
         throw new CaseFailure('a connection that had not sent INIT when the broker began to shut down must be closed (or get INIT_ACK then SHUTDOWN)', 'close', first.kind === 'message' ? summarize(first.message) : first.kind);
       }
       await closedWithin(ctx, b.conn, 'the broker closing B after its SHUTDOWN_ACK (HS-16)', drain + slack(ctx, drain), since);
+    },
+  }),
+  // REQ-5 during the broker's shutdown: a second SHUTDOWN_ACK answers nothing open (the first ended that
+  // exchange), so it is refused with UNEXPECTED_MESSAGE. A broker that closes A right after its first ACK
+  // (HS-16) may discard the second with the connection; taking it again silently, or faulting on it, is
+  // wrong. B has not acknowledged yet, so the drain goes on meanwhile.
+  defineCase({
+    id: 'handshake/broker-shutdown-second-ack-refused',
+    statements: ['HS-16', 'REQ-5'],
+    async run(ctx) {
+      const trigger = shutdownTrigger(ctx);
+      // The refusal (or A's close) must come before the drain's end, when every connection closes anyway.
+      requireLongDrain(ctx);
+      const drain = ctx.limits.shutdown_drain_ms;
+      const a = await session(ctx, 'A');
+      const b = await session(ctx, 'B');
+      const since = Date.now();
+      trigger();
+      const byes: Message[] = [];
+      for (const s of [a, b]) byes.push((await messageWithin(ctx, s.conn, `SHUTDOWN from the broker at ${s.clientId}`, ctx.timeoutMs, (x) => x.name === 'SHUTDOWN', since)).m);
+      const ack = (id: string): Uint8Array => encodeMessageFrame({ type: 'SHUTDOWN_ACK', header: { id, re: byes[0]!.header.id }, payload: { drained: 0 } });
+      a.conn.sendRaw(Buffer.concat([ack('ack'), ack('ack-again')]), 'two SHUTDOWN_ACKs answering the broker\'s SHUTDOWN, in one write');
+      const r = await ctx.receive(a.conn, 'ERROR UNEXPECTED_MESSAGE with re=ack-again, or the close', ctx.timeoutMs);
+      if (r.kind === 'message') {
+        const code = r.message.name === 'ERROR' ? registryName(errorOf(r.message).code) : undefined;
+        if (r.message.header.re !== 'ack-again' || code !== 'UNEXPECTED_MESSAGE') throw new CaseFailure('[REQ-5] a second SHUTDOWN_ACK answers no open request: ERROR UNEXPECTED_MESSAGE with its id, or the close', 'ERROR UNEXPECTED_MESSAGE with re=ack-again', summarize(r.message));
+      } else if (r.kind !== 'closed') {
+        throw new CaseFailure('[REQ-5] a second SHUTDOWN_ACK answers no open request: it must be refused with UNEXPECTED_MESSAGE (or discarded with a close that follows the first), not taken silently', 'ERROR UNEXPECTED_MESSAGE with re=ack-again', r.kind);
+      }
+      b.conn.send({ type: 'SHUTDOWN_ACK', header: { id: 'ack-b', re: byes[1]!.header.id }, payload: { drained: 0 } });
+      for (const s of [a, b]) await closedWithin(ctx, s.conn, `the broker closing ${s.clientId} at the end of its shutdown`, drain + slack(ctx, drain), since);
     },
   }),
   // A broker that ends its drain once every client acknowledged its SHUTDOWN, whatever is still open,

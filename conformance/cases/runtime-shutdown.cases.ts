@@ -130,6 +130,27 @@ export const shutdownCases: Case[] = [
         await expectAckAndClose(ctx, a, 'bye', 1, 0);
       },
     })),
+  // The same for a request the broker answers from another client's answer: A's BUS_QUERY, answered by
+  // H's handler during A's drain. The drain ends with that answer, not at its drain_ms (HS-14, HS-15).
+  defineCase({
+    id: 'handshake/shutdown-drain-awaits-a-bus-query',
+    statements: ['HS-14', 'HS-15', 'BUS-10'],
+    async run(ctx) {
+      requireDrainTime(ctx, 'for a query to be answered during the drain');
+      const a = await session(ctx, 'A');
+      const h = await session(ctx, 'H');
+      const type = ctx.uniqueId('qry');
+      const registered = await requestOrSkip(ctx, h, 'BUS_REGISTER_HANDLER', { message_type: type, category: 'query' }, 'the command bus');
+      if (registered.name !== 'ACK') throw new CaseFailure(`BUS_REGISTER_HANDLER of ${type} was not acknowledged`, 'ACK', registered.name);
+      a.conn.send({ type: 'BUS_QUERY', header: { id: 'q-open' }, payload: { message_type: type, payload: 'during the drain' } });
+      const asked = await ctx.expectMessage(h.conn, 'the BUS_QUERY at the handler H', (m) => m.name === 'BUS_QUERY');
+      a.conn.send({ type: 'SHUTDOWN', header: { id: 'bye' }, payload: { reason: 'conformance: drain with a query open', drain_ms: MAX_LIMITS.shutdown_drain_ms } });
+      await ctx.expectOpen(a.conn, 'no SHUTDOWN_ACK while the query A sent before it is open (HS-14)');
+      h.conn.send({ type: 'BUS_QUERY_RESULT', header: { id: 'result', re: asked.header.id }, payload: { result: 'done' } });
+      await ctx.expectMessage(a.conn, 'BUS_QUERY_RESULT with re=q-open, before SHUTDOWN_ACK', (m) => m.name === 'BUS_QUERY_RESULT' && m.header.re === 'q-open');
+      await expectAckAndClose(ctx, a, 'bye', 1, 0);
+    },
+  }),
   // HS-12 binds the broker too: once B has sent SHUTDOWN, the broker may send it no request of its own
   // but PING. A broker that goes on delivering BUS_EVENTs to a draining subscriber starts a request the
   // client may no longer have to answer. B's drain is held open by A's request, which B answers last.

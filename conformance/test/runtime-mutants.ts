@@ -229,6 +229,15 @@ export const RUNTIME_VARIANTS: (() => RuntimeVariant)[] = [
     },
   }),
   () => ({
+    // A broker whose client drain is not told when a BUS_QUERY it answers settles: the drain ends only
+    // at its drain_ms (HS-14, HS-15). The proxy withholds the SHUTDOWN_ACK that follows a query's result.
+    name: 'drain-blind-to-a-settled-bus-query', caughtBy: ['handshake/shutdown-drain-awaits-a-bus-query'],
+    toClient: (f, link) => {
+      if (f.name === 'BUS_QUERY_RESULT') link.state['answered'] = true;
+      return f.name === 'SHUTDOWN_ACK' && link.state['answered'] === true ? null : f;
+    },
+  }),
+  () => ({
     // A broker that stamps a PEER_GONE answer's departure with the time of its last read, before the
     // target's close: the latency of such a request reads as about nothing (SYS-3).
     name: 'latency-of-peer-gone-stamped-at-the-last-read', caughtBy: ['msg-system/stats-latency-of-a-request-ended-by-peer-gone'],
@@ -540,6 +549,12 @@ export const RUNTIME_VARIANTS: (() => RuntimeVariant)[] = [
     // A broker that waits out its shutdown_drain_ms whatever the acks: the proxy keeps them from it (HS-16).
     name: 'broker-shutdown-waits-out-the-drain', caughtBy: ['handshake/broker-shutdown-ends-at-the-last-ack'], shutsDown: true,
     toBroker: (f) => (f.name === 'SHUTDOWN_ACK' ? null : f),
+  }),
+  () => ({
+    // A broker that takes a second SHUTDOWN_ACK to its SHUTDOWN as silently as the first (REQ-5): the
+    // proxy keeps every SHUTDOWN_ACK after a connection's first from it.
+    name: 'second-shutdown-ack-taken-silently', caughtBy: ['handshake/broker-shutdown-second-ack-refused'], shutsDown: true,
+    toBroker: (f, link) => (f.name === 'SHUTDOWN_ACK' && count(link, 'acks') > 1 ? null : f),
   }),
   () => ({
     // A broker whose drain counts a request that was answered before the shutdown as still open: it waits

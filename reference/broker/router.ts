@@ -309,7 +309,8 @@ export class Router {
     if (info.code === MessageType.PONG || info.code === MessageType.SHUTDOWN_ACK) {
       decodeMessage(body, this.decodeOptions(conn)); // the broker is the final receiver (steps 6-8)
       if (re !== undefined && info.code === MessageType.PONG && conn.pings.delete(re)) return;
-      if (re !== undefined && info.code === MessageType.SHUTDOWN_ACK && re === conn.shutdownSentId) {
+      // Only the first: a second SHUTDOWN_ACK answers nothing open and is refused below (REQ-5).
+      if (re !== undefined && info.code === MessageType.SHUTDOWN_ACK && re === conn.shutdownSentId && !conn.shutdownAcked) {
         conn.shutdownAcked = true;
         this.deps.shutdownAcked(conn);
         return;

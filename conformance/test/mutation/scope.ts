@@ -52,6 +52,13 @@ export const CASE_LIMITS: ReadonlyMap<string, Partial<Record<LimitName, number>>
   // A close at the acks against one at the drain's end: the embedded 1,000 ms makes the case skip.
   ['handshake/broker-shutdown-ends-at-the-last-ack', { shutdown_drain_ms: 10_000 }],
   ['handshake/broker-shutdown-ends-at-the-last-ack-after-ended-requests', { shutdown_drain_ms: 10_000 }],
+  ['handshake/broker-shutdown-second-ack-refused', { shutdown_drain_ms: 10_000 }],
+  // A client's drain that ends at the last answer against one that ends at drain_ms: these cases expect
+  // SHUTDOWN_ACK within the frame timeout of the answer, which the embedded 1,000 ms drain always meets.
+  ['handshake/shutdown-drain-awaits-answers', { shutdown_drain_ms: 10_000 }],
+  ['handshake/shutdown-drain-awaits-requests-forwarded-to-it', { shutdown_drain_ms: 10_000 }],
+  ['handshake/shutdown-drain-awaits-a-dispatch', { shutdown_drain_ms: 10_000 }],
+  ['handshake/shutdown-drain-awaits-a-bus-query', { shutdown_drain_ms: 10_000 }],
 ]);
 
 /** The frame timeout of the harness (`--timeout`) for every case, and for the property cases. */
