@@ -320,10 +320,7 @@ export const registryCases: Case[] = [
     id: 'registry/peer-gone-not-retried',
     statements: ['REG-12'],
     async run(ctx) {
-      const c = await ctx.session('caller');
-      const s = await ctx.session('service');
-      const name = ctx.uniqueId('svc');
-      await register(ctx, s, name);
+      const { c, s, name } = await callerAndService(ctx);
       const id = dispatch(c, { service_name: name, method: 'run', max_retries: 3 });
       await incoming(ctx, s, 'SERVICE_DISPATCH', 'the attempt the service leaves unanswered');
       s.conn.destroy();
@@ -337,10 +334,7 @@ export const registryCases: Case[] = [
     id: 'registry/service-gone-between-attempts-not-retried',
     statements: ['REG-12', 'REG-6'],
     async run(ctx) {
-      const c = await ctx.session('caller');
-      const s = await ctx.session('service');
-      const name = ctx.uniqueId('svc');
-      await register(ctx, s, name);
+      const { c, s, name } = await callerAndService(ctx);
       const id = dispatch(c, { service_name: name, method: 'run', max_retries: 3 });
       const fwd = await incoming(ctx, s, 'SERVICE_DISPATCH', 'the attempt the service fails before it leaves');
       reply(s, fwd, 'ERROR', handlerError('failing, then leaving'));
