@@ -216,7 +216,11 @@ function unpack(base: MutationSummary): { counts: Record<MutantStatus, number>; 
  * (`mergeReports`), and `rebased` says what that carried and dropped, after the base's own.
  */
 export function summarize(reports: { label: string; report: unknown }[], meta: { date: string; commit: string }, base?: MutationSummary, currentSource?: SourceReader): MutationSummary {
-  const { files: merged, rebased } = mergeReports(reports, currentSource);
+  return summarizeMerged(mergeReports(reports, currentSource), meta, base);
+}
+
+/** `summarize` of reports already merged (`mergeReports`), for a caller that checked the merge first. */
+export function summarizeMerged({ files: merged, rebased }: Merged, meta: { date: string; commit: string }, base?: MutationSummary): MutationSummary {
   const counts = Object.fromEntries(STATUSES.map((s) => [s, 0])) as Record<MutantStatus, number>;
   let known = new Map<string, Map<string, MergedMutant>>();
   if (base !== undefined) {

@@ -25,7 +25,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { mergeReports, summarize, ReportFormatError, type Merged, type MutationSummary, type SourceReader } from './summary.js';
+import { mergeReports, summarizeMerged, ReportFormatError, type Merged, type MutationSummary, type SourceReader } from './summary.js';
 import { withClasses } from './survivor-classes.js';
 import { readSummaryOrExit } from './summary-file.js';
 import { currentMutants, mutateRanges, unmeasured } from './current-mutants.js';
@@ -100,7 +100,7 @@ try {
     process.stderr.write(`mutation summary: ${count} mutants of the current sources are in no report (changed since their report's run, or never run); measure them (--plan lists these ranges) with\n  npx stryker run stryker.config.mjs --mutate ${ranges.join(',')}\n`);
     process.exit(65);
   }
-  const summary = withClasses(summarize(reports, { date: new Date().toISOString(), commit }, base, currentSource), (file) => readFileSync(join(root, file), 'utf8'));
+  const summary = withClasses(summarizeMerged(merged, { date: new Date().toISOString(), commit }, base), (file) => currentSource(file)!);
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, `${JSON.stringify(summary, null, 2)}\n`);
   process.stdout.write(`mutation score ${summary.score}% (${summary.score_of_covered}% of covered mutants, ${summary.score_of_non_equivalent}% of those neither rule nor review classes out of reach) over ${summary.files.length} files: ${out}\n`);
