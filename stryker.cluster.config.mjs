@@ -14,7 +14,7 @@
  * @type {import('@stryker-mutator/api/core').PartialStrykerOptions}
  */
 import { readFileSync } from 'node:fs';
-import base from './stryker.config.mjs';
+import base, { reportFile } from './stryker.config.mjs';
 
 /**
  * `reference/broker/FILE:FROM-TO` once line FROM of FILE still opens with `opening`: the ranges are line
@@ -91,6 +91,6 @@ export default {
   incrementalFile: 'reports/mutation/stryker-incremental-cluster.json',
   // Sandboxes of its own, so that it can run beside the main config in one checkout.
   tempDirName: '.stryker-tmp-cluster',
-  jsonReporter: { fileName: 'reports/mutation/mutation-cluster.json' },
-  htmlReporter: { fileName: 'reports/mutation/mutation-cluster.html' },
+  jsonReporter: { fileName: reportFile('reports/mutation/mutation-cluster.json') },
+  htmlReporter: { fileName: reportFile('reports/mutation/mutation-cluster.json').replace(/\.json$/, '.html') },
 };

@@ -34,6 +34,14 @@ function workers(name, fallback) {
   return Number(given);
 }
 
+/** The JSON report's file: `fallback`, or the one CONCORD_MUTATION_REPORT names (a .json file). */
+export function reportFile(fallback) {
+  const given = process.env.CONCORD_MUTATION_REPORT;
+  if (given === undefined || given === '') return fallback;
+  if (!given.endsWith('.json')) throw new RangeError(`CONCORD_MUTATION_REPORT=${given}: expected a .json file`);
+  return given;
+}
+
 export default {
   testRunner: 'vitest',
   vitest: { configFile: 'conformance/test/mutation/vitest.mutation.config.ts' },
@@ -43,11 +51,15 @@ export default {
   coverageAnalysis: 'perTest',
   // Static mutants (module-level constants) would rerun all cases each: counted as Ignored, listed in the summary.
   ignoreStatic: true,
-  incremental: true,
+  // A run reported apart (CONCORD_MUTATION_REPORT) is not incremental: its report holds what it measured,
+  // not the verdicts the incremental file carries for the rest of the scope.
+  incremental: !process.env.CONCORD_MUTATION_REPORT,
   incrementalFile: 'reports/mutation/stryker-incremental.json',
   reporters: ['json', 'html', 'clear-text', 'progress'],
-  jsonReporter: { fileName: 'reports/mutation/mutation.json' },
-  htmlReporter: { fileName: 'reports/mutation/mutation.html' },
+  // CONCORD_MUTATION_REPORT names the JSON report of a run over part of the scope (a plan's ranges, see
+  // write-summary.ts), so that it does not overwrite the whole run's; its HTML report goes beside it.
+  jsonReporter: { fileName: reportFile('reports/mutation/mutation.json') },
+  htmlReporter: { fileName: reportFile('reports/mutation/mutation.json').replace(/\.json$/, '.html') },
   // Two cores shared by every engineer: two workers. A mutant's timeout is timeoutFactor x the net time of
   // the cases that cover it (the slowest case takes ~8 s at load 10) plus timeoutMS: a hang guard, not a
   // measurement; every case ends on its own frame timeouts, so a hanging mutant is rare and 10 s suffice.

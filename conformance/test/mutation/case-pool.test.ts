@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { startPool, type PoolJob } from './case-pool.js';
 
 /** Jobs that record how many ran at once; each ends when the test releases it. */
-function tracked(specs: Array<{ name: string; placement?: PoolJob<string>['placement']; fails?: boolean }>) {
+function tracked(specs: Array<{ name: string; placement?: PoolJob<string>['placement']; failures?: number }>) {
   let now = 0;
   const seen: Array<{ name: string; beside: number }> = [];
   const release = new Map<string, () => void>();
@@ -11,11 +11,12 @@ function tracked(specs: Array<{ name: string; placement?: PoolJob<string>['place
     name: s.name,
     placement: s.placement ?? 'pool',
     run: () => new Promise<string>((resolve, reject) => {
+      const run = started.filter((n) => n === s.name).length;
       started.push(s.name);
       seen.push({ name: s.name, beside: now++ });
       release.set(s.name, () => {
         now--;
-        if (s.fails) reject(new Error(`${s.name} failed`));
+        if (run < (s.failures ?? 0)) reject(new Error(`${s.name} failed`));
         else resolve(`${s.name} done`);
       });
     }),
@@ -72,15 +73,49 @@ describe('startPool', () => {
     expect(await pool.outcome('timer')).toEqual({ value: 'timer done' });
   });
 
-  it('starts nothing after a failure, and says so with an undefined outcome', async () => {
-    const t = tracked([{ name: 'a', fails: true }, { name: 'b' }, { name: 'c' }]);
+  it('runs a failed job again, and starts nothing after it fails again', async () => {
+    const t = tracked([{ name: 'a', failures: 2 }, { name: 'b' }, { name: 'c' }]);
     const pool = startPool(t.jobs, 1, (_name, s) => 'error' in s);
     await drain(t);
     await pool.stop();
-    expect(t.started).toEqual(['a']);
+    expect(t.started).toEqual(['a', 'a']);
     const a = await pool.outcome('a');
     expect(a && 'error' in a ? String(a.error) : a).toBe('Error: a failed');
     expect(await pool.outcome('b')).toBeUndefined();
+    expect(pool.confirmedFailure?.name).toBe('a');
+  });
+
+  it('takes the outcome of the run again when it passes, and goes on', async () => {
+    const t = tracked([{ name: 'a', failures: 1 }, { name: 'b' }, { name: 'c' }]);
+    const pool = startPool(t.jobs, 1, (_name, s) => 'error' in s);
+    await drain(t);
+    await pool.stop();
+    expect(t.started).toEqual(['a', 'a', 'b', 'c']);
+    expect(await pool.outcome('a')).toEqual({ value: 'a done' });
+    expect(await pool.outcome('c')).toEqual({ value: 'c done' });
+    expect(pool.confirmedFailure).toBeUndefined();
+  });
+
+  it('runs a failed job again only once the jobs beside it have ended, with none started meanwhile', async () => {
+    const t = tracked([{ name: 'a', failures: 1 }, { name: 'b' }, { name: 'c' }, { name: 'timer', placement: 'waits' }]);
+    const pool = startPool(t.jobs, 2, (_name, s) => 'error' in s);
+    await new Promise((r) => setImmediate(r));
+    expect(t.started).toEqual(['timer', 'a', 'b']);
+    t.release.get('a')!();
+    t.release.delete('a');
+    for (let turn = 0; turn < 5; turn++) await new Promise((r) => setImmediate(r));
+    // a failed while b runs: neither its rerun nor c starts until b ends.
+    expect(t.started).toEqual(['timer', 'a', 'b']);
+    t.release.get('b')!();
+    t.release.delete('b');
+    for (let turn = 0; turn < 5 && t.started.length < 4; turn++) await new Promise((r) => setImmediate(r));
+    expect(t.started).toEqual(['timer', 'a', 'b', 'a']);
+    // Beside the rerun: only the job that waits.
+    expect(t.seen.at(-1)).toEqual({ name: 'a', beside: 1 });
+    await drain(t);
+    await pool.stop();
+    expect(t.started).toEqual(['timer', 'a', 'b', 'a', 'c']);
+    expect(await pool.outcome('a')).toEqual({ value: 'a done' });
   });
 
   it('waits in stop() for the jobs still running', async () => {

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import type { BrokerOptions } from '../../../reference/broker/index.js';
 import type { BuiltHarness } from './harness-build.js';
 import { CASE_LIMITS, frameTimeoutOf, MUTATION_SEED, placementOf, SKIPPED_ON_REFERENCE } from './scope.js';
-import { startPool, type CasePool, type PoolJob } from './case-pool.js';
+import { startPool, type CasePool, type PoolJob, type Settled } from './case-pool.js';
 import type { CaseResult } from '../../runner.js';
 import type { Case } from '../../cases/model.js';
 import type { ClusterDriver } from '../../wire/cluster-driver.js';
@@ -134,7 +134,21 @@ export interface CaseTests {
   run(suite: string, c: Case): Promise<CaseResult>;
 }
 
-/** One test per case: it must pass, or be skipped where the reference broker skips it. */
+/** A case's outcome in one line: its outcome and message, or what it threw. */
+function settledText(s: Settled<CaseResult>): string {
+  return 'value' in s ? `${s.value.outcome}${s.value.message ? `: ${s.value.message}` : ''}` : String(s.error);
+}
+
+/** What `run` returned or threw. */
+async function settleRun(run: () => Promise<CaseResult>): Promise<Settled<CaseResult>> {
+  return run().then((value) => ({ value }), (error: unknown) => ({ error }));
+}
+
+/**
+ * One test per case: it must pass, or be skipped where the reference broker skips it. Under a mutant, a
+ * case whose outcome is not the expected one runs again alone (case-pool.ts) and fails its test only
+ * when it fails again: a failure the load made is no kill.
+ */
 export function defineCaseTests(harness: BuiltHarness, t: CaseTests): void {
   for (const suite of t.suites) {
     describe(suite, () => {
@@ -145,27 +159,38 @@ export function defineCaseTests(harness: BuiltHarness, t: CaseTests): void {
         // The fingerprint keeps Stryker's incremental mode honest: a changed case is a new test (case-fingerprint.ts).
         tests.push({ name: `${t.testName(c, expected)} #${harness.fingerprint(c)}`, c, expected });
       }
+      const expectedOf = new Map(tests.map((x) => [x.name, x.expected]));
+      const failed = (name: string, s: Settled<CaseResult>): boolean => !('value' in s) || s.value.outcome !== expectedOf.get(name);
+      // Asked when a test runs: Stryker provides the mode anew for each run.
+      const underMutant = (): boolean => inject('mode') === 'mutant';
       let pool: CasePool<CaseResult> | undefined;
       beforeAll((describeBlock) => {
-        if (inject('mode') !== 'mutant' || t.together <= 1) return;
+        if (!underMutant() || t.together <= 1) return;
         // The tests Stryker selected for this mutant (its per-test coverage): vitest has marked the others skipped.
         const selected = new Set(describeBlock.tasks.filter((task) => task.mode === 'run').map((task) => task.name));
         const jobs: PoolJob<CaseResult>[] = tests.filter((x) => selected.has(x.name)).map((x) => ({ name: x.name, placement: placementOf(x.c.id, suite), run: () => t.run(suite, x.c) }));
         // The cases that run alone go last, so that none holds up the cases sharing the pool.
         jobs.sort((x, y) => Number(x.placement === 'alone') - Number(y.placement === 'alone'));
-        const expectedOf = new Map(tests.map((x) => [x.name, x.expected]));
-        pool = startPool(jobs, t.together, (name, s) => !('value' in s) || s.value.outcome !== expectedOf.get(name));
+        pool = startPool(jobs, t.together, failed);
       });
-      afterAll(() => pool?.stop());
+      afterAll(async () => {
+        await pool?.stop();
+        // Stryker's vitest runner reports every test skipped in a describe where a test failed as failed too,
+        // with the describe's first error as its message (findSuiteError in vitest-helpers.js), and a
+        // mutant's statusReason is the first failed test's message: this error names the case that killed it.
+        const failure = pool?.confirmedFailure;
+        if (failure) throw new Error(`killed by ${failure.name}: ${settledText(failure.settled)}`);
+      });
       for (const { name, c, expected } of tests) {
-        it(name, async (context) => {
-          const settled = pool ? await pool.outcome(name) : { value: await t.run(suite, c) };
+        it(name, async () => {
+          // Outside a pool, a mutant's failure is confirmed the same way: a one-job pool runs it again.
+          const settled = pool ? await pool.outcome(name) : underMutant() ? await startPool([{ name, placement: 'pool', run: () => t.run(suite, c) }], 1, failed).outcome(name) : await settleRun(() => t.run(suite, c));
           // Not run because another case of this mutant failed: that case's test reports the kill (Stryker's
-          // killedBy), even when it comes later in this file (the cases that run alone go last).
-          if (settled === undefined) return context.skip();
-          if ('error' in settled) throw settled.error;
+          // killedBy). Passing rather than skipping keeps this test out of killedBy where it can.
+          if (settled === undefined) return;
+          if ('error' in settled) throw new Error(`${c.id}: ${settledText(settled)}`, { cause: settled.error });
           const r = settled.value;
-          expect(r.outcome, r.message).toBe(expected);
+          expect(r.outcome, `${c.id}: ${r.message}`).toBe(expected);
         });
       }
     });

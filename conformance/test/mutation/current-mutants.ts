@@ -66,3 +66,13 @@ export function mutateRanges(file: string, mutants: readonly CurrentMutant[]): s
   }
   return merged.map(([from, to]) => `${file}:${from}-${to}`);
 }
+
+/**
+ * The Stryker `--mutate` range of exactly one mutant's span (`file:line:column-line:column`): Stryker reads
+ * its lines from 1 and its columns from 0, the report both from 1. A run over it measures that mutant and
+ * those wholly inside its span (a mutant of a whole block holds those of its statements).
+ */
+export function exactRange(file: string, m: CurrentMutant): string {
+  const { start, end } = m.location;
+  return `${file}:${start.line}:${start.column - 1}-${end.line}:${end.column - 1}`;
+}

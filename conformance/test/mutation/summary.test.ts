@@ -189,19 +189,69 @@ describe('write-summary over a changed source: rebased, then checked complete', 
       writeFileSync(rerun, JSON.stringify(asReport(onChanged, source)));
       const incomplete = run('--out', out, old);
       expect(incomplete.status, incomplete.stderr).toBe(65);
-      expect(incomplete.stderr).toContain(`${onChanged.length} mutants of the current sources are in no report`);
-      expect(incomplete.stderr).toContain(`--mutate ${ranges.join(',')}`);
+      expect(incomplete.stderr).toContain(`${onChanged.length} mutants of the current sources are unmeasured`);
+      expect(incomplete.stderr).toContain(`npx stryker run stryker.config.mjs --mutate ${ranges.join(',')}`);
       expect(incomplete.stderr).toContain(`${current.length - onChanged.length} mutants carried, ${onChanged.length} dropped`);
       expect(() => readFileSync(out)).toThrow();
       const plan = run('--plan', old);
       expect(plan.status, plan.stderr).toBe(0);
-      expect(plan.stdout).toBe(ranges.map((r) => `${r}\n`).join(''));
+      expect(plan.stdout).toBe(ranges.map((r) => `stryker.config.mjs ${r}\n`).join(''));
       const complete = run('--out', out, old, rerun);
       expect(complete.status, complete.stderr).toBe(0);
       const summary = JSON.parse(readFileSync(out, 'utf8')) as MutationSummary;
       expect(summary.counts.Killed).toBe(current.length);
       expect(summary.rebased).toEqual([{ report: old, file, carried: current.length - onChanged.length, dropped: onChanged.length }]);
       expect(run('--plan', old, rerun).stdout).toBe('');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('write-summary over reports made before kills were confirmed (--unconfirmed)', () => {
+  const file = 'reference/broker/slab.ts';
+  const run = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', join(root, 'conformance/test/mutation/write-summary.ts'), ...args], { cwd: root, encoding: 'utf8' });
+  const CLUSTER_TESTS = 'conformance/test/mutation/cluster-cases.mutation.ts';
+  const BROKER_TESTS = 'conformance/test/mutation/broker-cases.mutation.ts';
+
+  it('counts their survivors, owes a run of the same tests for each of their kills, and takes the verdict of that run', async () => {
+    const source = readFileSync(join(root, file), 'utf8');
+    const current = await currentMutants(file, source);
+    expect(current.length).toBeGreaterThan(3);
+    const statusOf = (i: number): MutantStatus => (i === 0 ? 'Survived' : 'Killed');
+    const asReport = (mutants: CurrentMutant[], status: (i: number) => MutantStatus, tests: string): unknown => ({
+      ...(report({ [file]: mutants.map((c, i) => ({ id: String(i), status: status(i), ...c })) }, { [file]: source }) as object),
+      testFiles: { [tests]: { tests: [] } },
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'concord-unconfirmed-'));
+    try {
+      const old = join(dir, 'old.json');
+      const oldCluster = join(dir, 'old-cluster.json');
+      const again = join(dir, 'again.json');
+      const out = join(dir, 'out.json');
+      // The single broker's old run: the first mutant survived, the rest were killed. The cluster's killed the last.
+      writeFileSync(old, JSON.stringify(asReport(current, statusOf, BROKER_TESTS)));
+      writeFileSync(oldCluster, JSON.stringify(asReport(current.slice(-1), () => 'Killed', CLUSTER_TESTS)));
+      const plan = run('--plan', '--unconfirmed', old, '--unconfirmed', oldCluster);
+      expect(plan.status, plan.stderr).toBe(0);
+      const lines = plan.stdout.trim().split('\n');
+      // One exact range per mutant killed, in the config of the tests that killed it.
+      expect(lines.filter((l) => l.startsWith('stryker.config.mjs '))).toHaveLength(current.length - 1);
+      expect(lines.filter((l) => l.startsWith('stryker.cluster.config.mjs '))).toHaveLength(1);
+      const { start, end } = current[1]!.location;
+      expect(lines).toContain(`stryker.config.mjs ${file}:${start.line}:${start.column - 1}-${end.line}:${end.column - 1}`);
+      const incomplete = run('--out', out, '--unconfirmed', old, '--unconfirmed', oldCluster);
+      expect(incomplete.status).toBe(65);
+      expect(incomplete.stderr).toContain(`${current.length - 1} mutants of the current sources are unmeasured`);
+      // The confirmed run of the single broker's tests: the second mutant survives now; the last is killed,
+      // which settles the cluster's kill too.
+      writeFileSync(again, JSON.stringify(asReport(current.slice(1), (i) => (i === 0 ? 'Survived' : 'Killed'), BROKER_TESTS)));
+      const complete = run('--out', out, '--unconfirmed', old, '--unconfirmed', oldCluster, again);
+      expect(complete.status, complete.stderr).toBe(0);
+      const summary = JSON.parse(readFileSync(out, 'utf8')) as MutationSummary;
+      expect(summary.counts).toMatchObject({ Killed: current.length - 2, Survived: 2 });
+      // Without the old runs, the confirmed one alone lacks the first mutant.
+      expect(run('--plan', again).stdout).not.toBe('');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -24,6 +24,20 @@ const STATUSES: readonly MutantStatus[] = ['Killed', 'Survived', 'NoCoverage', '
 export interface StrykerReport {
   schemaVersion: string;
   files: Record<string, StrykerFile>;
+  /** The test files of the run, by name: which suites measured the mutants (the single broker's or the cluster's). */
+  testFiles?: Record<string, unknown>;
+}
+
+/** A report to merge, named for messages. */
+export interface ReportInput {
+  label: string;
+  report: unknown;
+  /**
+   * Made before a kill had to be confirmed by the failing case's run alone (case-pool.ts): its kills and
+   * timeouts may be a loaded machine's, so they do not count; a run of the same tests after must measure
+   * those mutants again. Its survivors count.
+   */
+  unconfirmed?: boolean;
 }
 
 export interface StrykerFile {
@@ -139,10 +153,32 @@ export interface MergedMutant extends MutantSite {
   status: MutantStatus;
 }
 
-/** The merged reports: every mutant by file, then by key (`mutantKeys`), and what rebasing carried and dropped. */
+/**
+ * The merged reports: every mutant by file, then by key (`mutantKeys`), and what rebasing carried and
+ * dropped. `doubted` holds, by file and key, the mutants that only unconfirmed reports detected, with the
+ * tests (a report's test files, joined by commas) whose confirmed run must measure them again; they are
+ * left out of `files` until then.
+ */
 export interface Merged {
   files: Map<string, Map<string, MergedMutant>>;
   rebased: Rebased[];
+  doubted: Map<string, Map<string, Set<string>>>;
+}
+
+/** Which tests measured a report's mutants: its test files, joined by commas, in order. */
+export function testsOf(report: StrykerReport): string {
+  return Object.keys(report.testFiles ?? {}).sort().join(',');
+}
+
+const isDetection = (status: MutantStatus): boolean => status === 'Killed' || status === 'Timeout';
+
+/** The set at `file`, `key` of a two-level map, made empty when absent. */
+function setAt(map: Map<string, Map<string, Set<string>>>, file: string, key: string): Set<string> {
+  const byKey = map.get(file) ?? new Map<string, Set<string>>();
+  map.set(file, byKey);
+  const set = byKey.get(key) ?? new Set<string>();
+  byKey.set(key, set);
+  return set;
 }
 
 /**
@@ -166,11 +202,15 @@ function place(file: string, f: StrykerFile, currentSource: SourceReader | undef
  * report's mutants of a file measured on another source are rebased onto the current one first; a file
  * that is gone keeps none, and is left out.
  */
-export function mergeReports(reports: { label: string; report: unknown }[], currentSource?: SourceReader): Merged {
+export function mergeReports(reports: ReportInput[], currentSource?: SourceReader): Merged {
   const files = new Map<string, Map<string, MergedMutant>>();
   const rebased: Rebased[] = [];
-  for (const { label, report } of reports) {
+  /** The tests of the unconfirmed reports that detected a mutant, and of the confirmed reports that measured it. */
+  const detectedUnconfirmed = new Map<string, Map<string, Set<string>>>();
+  const measuredConfirmed = new Map<string, Map<string, Set<string>>>();
+  for (const { label, report, unconfirmed } of reports) {
     checkReport(report, label);
+    const tests = testsOf(report);
     for (const [file, f] of Object.entries(report.files)) {
       const placed = place(file, f, currentSource);
       if (placed.on !== 'measured') {
@@ -184,13 +224,33 @@ export function mergeReports(reports: { label: string; report: unknown }[], curr
       files.set(file, byKey);
       const keys = mutantKeys(sites);
       sites.forEach((m, i) => {
-        const known = byKey.get(keys[i]!);
+        const key = keys[i]!;
+        if (unconfirmed === true && isDetection(m.status)) {
+          setAt(detectedUnconfirmed, file, key).add(tests);
+          return;
+        }
+        if (unconfirmed !== true) setAt(measuredConfirmed, file, key).add(tests);
+        const known = byKey.get(key);
         if (known !== undefined) known.status = better(known.status, m.status);
-        else byKey.set(keys[i]!, m);
+        else byKey.set(key, { ...m });
       });
     }
   }
-  return { files, rebased };
+  // A detection that no confirmed run of the same tests has measured again leaves its mutant unmeasured,
+  // unless a confirmed run detected it.
+  const doubted = new Map<string, Map<string, Set<string>>>();
+  for (const [file, byKey] of detectedUnconfirmed) {
+    for (const [key, testsThatDetected] of byKey) {
+      const merged = files.get(file)!.get(key);
+      if (merged !== undefined && isDetection(merged.status)) continue;
+      const again = measuredConfirmed.get(file)?.get(key) ?? new Set<string>();
+      const owed = [...testsThatDetected].filter((t) => !again.has(t));
+      if (owed.length === 0) continue;
+      for (const t of owed) setAt(doubted, file, key).add(t);
+      files.get(file)!.delete(key);
+    }
+  }
+  return { files, rebased, doubted };
 }
 
 /** Survivors, every status counted, of a summary published before: its mutants not killed are known one by one, the rest by count. */
@@ -215,7 +275,7 @@ function unpack(base: MutationSummary): { counts: Record<MutantStatus, number>; 
  * With `currentSource`, reports measured on older sources are rebased onto the current ones
  * (`mergeReports`), and `rebased` says what that carried and dropped, after the base's own.
  */
-export function summarize(reports: { label: string; report: unknown }[], meta: { date: string; commit: string }, base?: MutationSummary, currentSource?: SourceReader): MutationSummary {
+export function summarize(reports: ReportInput[], meta: { date: string; commit: string }, base?: MutationSummary, currentSource?: SourceReader): MutationSummary {
   return summarizeMerged(mergeReports(reports, currentSource), meta, base);
 }
 

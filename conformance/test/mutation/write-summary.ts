@@ -25,26 +25,29 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { mergeReports, summarizeMerged, ReportFormatError, type Merged, type MutationSummary, type SourceReader } from './summary.js';
+import { mergeReports, summarizeMerged, ReportFormatError, type Merged, type MutationSummary, type ReportInput, type SourceReader } from './summary.js';
 import { withClasses } from './survivor-classes.js';
 import { readSummaryOrExit } from './summary-file.js';
-import { currentMutants, mutateRanges, unmeasured } from './current-mutants.js';
+import { currentMutants, exactRange, mutateRanges, unmeasured } from './current-mutants.js';
+import { mutantKeys } from './summary.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 let parsed;
 try {
-  parsed = parseArgs({ options: { out: { type: 'string' }, base: { type: 'string' }, plan: { type: 'boolean' }, partial: { type: 'boolean' } }, allowPositionals: true });
+  parsed = parseArgs({ options: { out: { type: 'string' }, base: { type: 'string' }, plan: { type: 'boolean' }, partial: { type: 'boolean' }, unconfirmed: { type: 'string', multiple: true } }, allowPositionals: true });
 } catch (e) {
   process.stderr.write(`mutation summary: ${(e as Error).message}\n`);
   process.exit(64);
 }
 const out = parsed.values.out ?? join(root, 'reports/mutation/summary.json');
 const args = parsed.positionals;
-const paths = args.length > 0 ? args : [join(root, 'reports/mutation/mutation.json')];
+const unconfirmed = parsed.values.unconfirmed ?? [];
+const paths = args.length > 0 || unconfirmed.length > 0 ? args : [join(root, 'reports/mutation/mutation.json')];
 
-let reports: { label: string; report: unknown }[];
+let reports: ReportInput[];
 try {
-  reports = paths.map((p) => ({ label: p, report: JSON.parse(readFileSync(p, 'utf8')) as unknown }));
+  const read = (p: string): unknown => JSON.parse(readFileSync(p, 'utf8'));
+  reports = [...unconfirmed.map((p) => ({ label: p, report: read(p), unconfirmed: true })), ...paths.map((p) => ({ label: p, report: read(p) }))];
 } catch (e) {
   process.stderr.write(`mutation summary: cannot read a report: ${(e as Error).message}\n`);
   process.exit(66);
@@ -74,16 +77,37 @@ const currentSource: SourceReader = (file) => {
   }
 };
 
-/** The `--mutate` ranges of the current mutants of the reports' files (the base's excepted) that no report holds, and how many mutants they are. */
-async function unmeasuredRanges(merged: Merged, base: MutationSummary | undefined): Promise<{ count: number; ranges: string[] }> {
+/** The config whose run measures a test file's cases: the single broker's and the cluster's. */
+const CONFIG_OF_TESTS: Readonly<Record<string, string>> = {
+  'conformance/test/mutation/broker-cases.mutation.ts': 'stryker.config.mjs',
+  'conformance/test/mutation/cluster-cases.mutation.ts': 'stryker.cluster.config.mjs',
+};
+
+/**
+ * The runs still owed, as `--mutate` ranges by config: the current mutants of the reports' files (the
+ * base's excepted) that no report holds, by line range in the single broker's config, and those only
+ * unconfirmed reports detected, one exact range each, in the config of the tests that detected them.
+ */
+async function owedRuns(merged: Merged, base: MutationSummary | undefined): Promise<{ count: number; ranges: Map<string, string[]> }> {
   let count = 0;
-  const ranges: string[] = [];
+  const ranges = new Map<string, string[]>();
+  const add = (config: string, more: string[]): void => void ranges.set(config, [...(ranges.get(config) ?? []), ...more]);
   for (const [file, measured] of [...merged.files].sort(([a], [b]) => a.localeCompare(b))) {
     if (base?.files.includes(file)) continue;
-    const missing = unmeasured(await currentMutants(file, currentSource(file)!), measured);
+    const current = await currentMutants(file, currentSource(file)!);
+    const doubted = merged.doubted.get(file) ?? new Map<string, Set<string>>();
+    const keys = mutantKeys(current.map((m) => ({ mutatorName: m.mutatorName, line: m.location.start.line, column: m.location.start.column, replacement: m.replacement })));
+    const missing = unmeasured(current, measured).filter((m) => !doubted.has(keys[current.indexOf(m)]!));
     count += missing.length;
-    ranges.push(...mutateRanges(file, missing));
+    add('stryker.config.mjs', mutateRanges(file, missing));
+    current.forEach((m, i) => {
+      const owed = doubted.get(keys[i]!);
+      if (owed === undefined) return;
+      count++;
+      for (const tests of owed) add(CONFIG_OF_TESTS[tests] ?? `a config running ${tests}`, [exactRange(file, m)]);
+    });
   }
+  for (const [config, list] of ranges) if (list.length === 0) ranges.delete(config);
   return { count, ranges };
 }
 
@@ -91,13 +115,14 @@ const base = parsed.values.base === undefined ? undefined : readBase(parsed.valu
 try {
   const merged = mergeReports(reports, currentSource);
   for (const r of merged.rebased) process.stderr.write(`mutation summary: ${r.report}: ${r.file} was measured on another source: ${r.carried} mutants carried, ${r.dropped} dropped\n`);
-  const { count, ranges } = await unmeasuredRanges(merged, base);
+  const { count, ranges } = await owedRuns(merged, base);
   if (parsed.values.plan === true) {
-    process.stdout.write(ranges.map((r) => `${r}\n`).join(''));
+    for (const [config, list] of ranges) process.stdout.write(list.map((r) => `${config} ${r}\n`).join(''));
     process.exit(0);
   }
   if (count > 0 && parsed.values.partial !== true) {
-    process.stderr.write(`mutation summary: ${count} mutants of the current sources are in no report (changed since their report's run, or never run); measure them (--plan lists these ranges) with\n  npx stryker run stryker.config.mjs --mutate ${ranges.join(',')}\n`);
+    const runs = [...ranges].map(([config, list]) => `  CONCORD_MUTATION_REPORT=reports/mutation/mutation-plan.json npx stryker run ${config} --mutate ${list.join(',')}\n`);
+    process.stderr.write(`mutation summary: ${count} mutants of the current sources are unmeasured (in no report, changed since their report's run, or detected only by a run made before kills were confirmed); measure them (--plan lists the ranges) with\n${runs.join('')}`);
     process.exit(65);
   }
   const summary = withClasses(summarizeMerged(merged, { date: new Date().toISOString(), commit }, base), (file) => currentSource(file)!);
