@@ -243,6 +243,13 @@ describe('write-summary over reports made before kills were confirmed (--unconfi
       const incomplete = run('--out', out, '--unconfirmed', old, '--unconfirmed', oldCluster);
       expect(incomplete.status).toBe(65);
       expect(incomplete.stderr).toContain(`${current.length - 1} mutants of the current sources are unmeasured`);
+      // Before the runs owed, a lower bound: every unconfirmed kill counted a survivor.
+      const lower = run('--out', out, '--doubted-as-survivors', '--unconfirmed', old, '--unconfirmed', oldCluster);
+      expect(lower.status, lower.stderr).toBe(0);
+      const bound = JSON.parse(readFileSync(out, 'utf8')) as MutationSummary;
+      expect(bound.counts).toMatchObject({ Killed: 0, Survived: current.length });
+      expect(bound.doubted_as_survivors).toBe(current.length - 1);
+      expect(new Ajv({ allErrors: true }).validate(schema, bound)).toBe(true);
       // The confirmed run of the single broker's tests: the second mutant survives now; the last is killed,
       // which settles the cluster's kill too.
       writeFileSync(again, JSON.stringify(asReport(current.slice(1), (i) => (i === 0 ? 'Survived' : 'Killed'), BROKER_TESTS)));
@@ -250,6 +257,7 @@ describe('write-summary over reports made before kills were confirmed (--unconfi
       expect(complete.status, complete.stderr).toBe(0);
       const summary = JSON.parse(readFileSync(out, 'utf8')) as MutationSummary;
       expect(summary.counts).toMatchObject({ Killed: current.length - 2, Survived: 2 });
+      expect(summary.doubted_as_survivors).toBeUndefined();
       // Without the old runs, the confirmed one alone lacks the first mutant.
       expect(run('--plan', again).stdout).not.toBe('');
     } finally {

@@ -94,6 +94,8 @@ export interface MutationSummary {
   survivors: Record<string, Record<string, Survivor[]>>;
   /** Reports' files measured on older sources and rebased onto the current ones (absent when none was). */
   rebased?: Rebased[];
+  /** Kills of reports made before kills were confirmed, not yet measured again, counted as survivors (absent unless asked for). */
+  doubted_as_survivors?: number;
 }
 
 /** A report that is not Stryker's JSON report of a version this script reads. */
@@ -157,12 +159,30 @@ export interface MergedMutant extends MutantSite {
  * The merged reports: every mutant by file, then by key (`mutantKeys`), and what rebasing carried and
  * dropped. `doubted` holds, by file and key, the mutants that only unconfirmed reports detected, with the
  * tests (a report's test files, joined by commas) whose confirmed run must measure them again; they are
- * left out of `files` until then.
+ * left out of `files` until then, or until `doubtedAsSurvivors` puts them there as survivors.
  */
 export interface Merged {
   files: Map<string, Map<string, MergedMutant>>;
   rebased: Rebased[];
-  doubted: Map<string, Map<string, Set<string>>>;
+  doubted: Map<string, Map<string, { site: MutantSite; tests: Set<string> }>>;
+  /** How many doubted mutants `doubtedAsSurvivors` counted as survivors. */
+  doubtedCounted?: number;
+}
+
+/**
+ * The merge with its doubted mutants counted as survivors: a figure that takes no unconfirmed kill on
+ * trust, a lower bound until the confirmed runs owed are made.
+ */
+export function doubtedAsSurvivors(merged: Merged): Merged {
+  const files = new Map([...merged.files].map(([file, byKey]) => [file, new Map(byKey)]));
+  let counted = 0;
+  for (const [file, byKey] of merged.doubted) {
+    for (const [key, { site }] of byKey) {
+      files.get(file)!.set(key, { ...site, status: 'Survived' });
+      counted++;
+    }
+  }
+  return { files, rebased: merged.rebased, doubted: new Map(), doubtedCounted: (merged.doubtedCounted ?? 0) + counted };
 }
 
 /** Which tests measured a report's mutants: its test files, joined by commas, in order. */
@@ -206,7 +226,7 @@ export function mergeReports(reports: ReportInput[], currentSource?: SourceReade
   const files = new Map<string, Map<string, MergedMutant>>();
   const rebased: Rebased[] = [];
   /** The tests of the unconfirmed reports that detected a mutant, and of the confirmed reports that measured it. */
-  const detectedUnconfirmed = new Map<string, Map<string, Set<string>>>();
+  const detectedUnconfirmed = new Map<string, Map<string, { site: MutantSite; tests: Set<string> }>>();
   const measuredConfirmed = new Map<string, Map<string, Set<string>>>();
   for (const { label, report, unconfirmed } of reports) {
     checkReport(report, label);
@@ -226,7 +246,11 @@ export function mergeReports(reports: ReportInput[], currentSource?: SourceReade
       sites.forEach((m, i) => {
         const key = keys[i]!;
         if (unconfirmed === true && isDetection(m.status)) {
-          setAt(detectedUnconfirmed, file, key).add(tests);
+          const byFile = detectedUnconfirmed.get(file) ?? new Map<string, { site: MutantSite; tests: Set<string> }>();
+          detectedUnconfirmed.set(file, byFile);
+          const known = byFile.get(key) ?? { site: { mutatorName: m.mutatorName, line: m.line, column: m.column, replacement: m.replacement }, tests: new Set<string>() };
+          byFile.set(key, known);
+          known.tests.add(tests);
           return;
         }
         if (unconfirmed !== true) setAt(measuredConfirmed, file, key).add(tests);
@@ -238,15 +262,17 @@ export function mergeReports(reports: ReportInput[], currentSource?: SourceReade
   }
   // A detection that no confirmed run of the same tests has measured again leaves its mutant unmeasured,
   // unless a confirmed run detected it.
-  const doubted = new Map<string, Map<string, Set<string>>>();
+  const doubted: Merged['doubted'] = new Map();
   for (const [file, byKey] of detectedUnconfirmed) {
-    for (const [key, testsThatDetected] of byKey) {
+    for (const [key, { site, tests: testsThatDetected }] of byKey) {
       const merged = files.get(file)!.get(key);
       if (merged !== undefined && isDetection(merged.status)) continue;
       const again = measuredConfirmed.get(file)?.get(key) ?? new Set<string>();
       const owed = [...testsThatDetected].filter((t) => !again.has(t));
       if (owed.length === 0) continue;
-      for (const t of owed) setAt(doubted, file, key).add(t);
+      const byFile = doubted.get(file) ?? new Map<string, { site: MutantSite; tests: Set<string> }>();
+      doubted.set(file, byFile);
+      byFile.set(key, { site, tests: new Set(owed) });
       files.get(file)!.delete(key);
     }
   }
@@ -280,7 +306,7 @@ export function summarize(reports: ReportInput[], meta: { date: string; commit: 
 }
 
 /** `summarize` of reports already merged (`mergeReports`), for a caller that checked the merge first. */
-export function summarizeMerged({ files: merged, rebased }: Merged, meta: { date: string; commit: string }, base?: MutationSummary): MutationSummary {
+export function summarizeMerged({ files: merged, rebased, doubtedCounted }: Merged, meta: { date: string; commit: string }, base?: MutationSummary): MutationSummary {
   const counts = Object.fromEntries(STATUSES.map((s) => [s, 0])) as Record<MutantStatus, number>;
   let known = new Map<string, Map<string, MergedMutant>>();
   if (base !== undefined) {
@@ -321,5 +347,6 @@ export function summarizeMerged({ files: merged, rebased }: Merged, meta: { date
     score_of_covered: covered === 0 ? 0 : round2((100 * detected) / covered),
     date: meta.date, commit: meta.commit, files: [...known.keys()].sort(), counts, survivors,
     ...(allRebased.length > 0 ? { rebased: allRebased } : {}),
+    ...(doubtedCounted !== undefined ? { doubted_as_survivors: doubtedCounted } : {}),
   };
 }

@@ -12,9 +12,18 @@
  * each file the reports hold (current-mutants.ts) must be in some report, directly or rebased; the
  * files of `--base` are its own, unchanged since its commit. Scope is per file, since the cluster's run
  * mutates only some lines of the single broker's files: a file is complete once the reports together
- * hold all its mutants. `--plan` prints, one per line, the `--mutate` ranges of the mutants no report
- * holds and writes nothing, for `npx stryker run stryker.config.mjs --mutate <ranges joined by commas>`
- * (a range among the cluster-only lines of stryker.cluster.config.mjs wants that config's run too).
+ * hold all its mutants. `--plan` prints, one per line, `stryker.config.mjs` and a `--mutate` range of the
+ * mutants no report holds and writes nothing, for `npx stryker run stryker.config.mjs --mutate <ranges
+ * joined by commas>` (a range among the cluster-only lines of stryker.cluster.config.mjs wants that
+ * config's run too).
+ *
+ * Kills are trusted only from runs that confirm them (case-pool.ts: the failing case run again alone).
+ * `--unconfirmed REPORT` (repeatable) gives a report made before: its survivors count, but each of its
+ * kills and timeouts is owed a run of the same tests (the report's test files: the single broker's or the
+ * cluster's config) unless a confirmed report detected that mutant. `--plan` prints each owed mutant's
+ * exact range after the config to run it in (`CONFIG RANGE` per line, for `CONCORD_MUTATION_REPORT=...
+ * npx stryker run CONFIG --mutate RANGES`). `--doubted-as-survivors` writes the figure before those runs,
+ * counting the owed mutants as survivors (a lower bound; `doubted_as_survivors` in the summary).
  *
  * Exit 0 when written (or planned); 65 when a report is not a Stryker report, the base's sources changed,
  * or a current mutant is in no report (the message gives their count and ranges); 66 when a report cannot
@@ -25,7 +34,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { mergeReports, summarizeMerged, ReportFormatError, type Merged, type MutationSummary, type ReportInput, type SourceReader } from './summary.js';
+import { doubtedAsSurvivors, mergeReports, summarizeMerged, ReportFormatError, type Merged, type MutationSummary, type ReportInput, type SourceReader } from './summary.js';
 import { withClasses } from './survivor-classes.js';
 import { readSummaryOrExit } from './summary-file.js';
 import { currentMutants, exactRange, mutateRanges, unmeasured } from './current-mutants.js';
@@ -34,7 +43,7 @@ import { mutantKeys } from './summary.js';
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 let parsed;
 try {
-  parsed = parseArgs({ options: { out: { type: 'string' }, base: { type: 'string' }, plan: { type: 'boolean' }, partial: { type: 'boolean' }, unconfirmed: { type: 'string', multiple: true } }, allowPositionals: true });
+  parsed = parseArgs({ options: { out: { type: 'string' }, base: { type: 'string' }, plan: { type: 'boolean' }, partial: { type: 'boolean' }, unconfirmed: { type: 'string', multiple: true }, 'doubted-as-survivors': { type: 'boolean' } }, allowPositionals: true });
 } catch (e) {
   process.stderr.write(`mutation summary: ${(e as Error).message}\n`);
   process.exit(64);
@@ -95,7 +104,7 @@ async function owedRuns(merged: Merged, base: MutationSummary | undefined): Prom
   for (const [file, measured] of [...merged.files].sort(([a], [b]) => a.localeCompare(b))) {
     if (base?.files.includes(file)) continue;
     const current = await currentMutants(file, currentSource(file)!);
-    const doubted = merged.doubted.get(file) ?? new Map<string, Set<string>>();
+    const doubted = merged.doubted.get(file) ?? new Map<string, { tests: Set<string> }>();
     const keys = mutantKeys(current.map((m) => ({ mutatorName: m.mutatorName, line: m.location.start.line, column: m.location.start.column, replacement: m.replacement })));
     const missing = unmeasured(current, measured).filter((m) => !doubted.has(keys[current.indexOf(m)]!));
     count += missing.length;
@@ -104,7 +113,7 @@ async function owedRuns(merged: Merged, base: MutationSummary | undefined): Prom
       const owed = doubted.get(keys[i]!);
       if (owed === undefined) return;
       count++;
-      for (const tests of owed) add(CONFIG_OF_TESTS[tests] ?? `a config running ${tests}`, [exactRange(file, m)]);
+      for (const tests of owed.tests) add(CONFIG_OF_TESTS[tests] ?? `a config running ${tests}`, [exactRange(file, m)]);
     });
   }
   for (const [config, list] of ranges) if (list.length === 0) ranges.delete(config);
@@ -113,7 +122,8 @@ async function owedRuns(merged: Merged, base: MutationSummary | undefined): Prom
 
 const base = parsed.values.base === undefined ? undefined : readBase(parsed.values.base);
 try {
-  const merged = mergeReports(reports, currentSource);
+  const mergedAsGiven = mergeReports(reports, currentSource);
+  const merged = parsed.values['doubted-as-survivors'] === true ? doubtedAsSurvivors(mergedAsGiven) : mergedAsGiven;
   for (const r of merged.rebased) process.stderr.write(`mutation summary: ${r.report}: ${r.file} was measured on another source: ${r.carried} mutants carried, ${r.dropped} dropped\n`);
   const { count, ranges } = await owedRuns(merged, base);
   if (parsed.values.plan === true) {
