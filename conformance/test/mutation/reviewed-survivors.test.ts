@@ -101,6 +101,8 @@ describe('the committed review (reviewed-survivors.json)', () => {
     expect(stale.map((m) => `${m.file}:${m.line}: ${m.source}`)).toEqual([]);
   });
 
+  // A mutant the figure counts killed only on an unconfirmed run's word (`doubted`, counted as killed) is
+  // still a survivor for the review, until a confirmed run of its tests measures it.
   it('names only survivors of the published summary, each mutant no more often than it survived (a mutant killed since leaves the list)', () => {
     const listed = new Map<string, number>();
     for (const m of reviewed.list.mutants) {
@@ -108,7 +110,8 @@ describe('the committed review (reviewed-survivors.json)', () => {
       listed.set(key, (listed.get(key) ?? 0) + 1);
     }
     const survived = new Map<string, number>();
-    for (const [mutator, files] of Object.entries(summary.survivors)) {
+    const doubtedKills = summary.doubted?.counted_as === 'Killed' ? summary.doubted.sites : {};
+    for (const [mutator, files] of [...Object.entries(summary.survivors), ...Object.entries(doubtedKills)]) {
       for (const [file, list] of Object.entries(files)) for (const s of list) {
         const key = `${file}:${s.line}:${s.column} ${mutator} -> ${s.replacement}`;
         survived.set(key, (survived.get(key) ?? 0) + 1);

@@ -244,12 +244,20 @@ describe('write-summary over reports made before kills were confirmed (--unconfi
       expect(incomplete.status).toBe(65);
       expect(incomplete.stderr).toContain(`${current.length - 1} mutants of the current sources are unmeasured`);
       // Before the runs owed, a lower bound: every unconfirmed kill counted a survivor.
-      const lower = run('--out', out, '--doubted-as-survivors', '--unconfirmed', old, '--unconfirmed', oldCluster);
+      const lower = run('--out', out, '--count-doubted', 'survived', '--unconfirmed', old, '--unconfirmed', oldCluster);
       expect(lower.status, lower.stderr).toBe(0);
       const bound = JSON.parse(readFileSync(out, 'utf8')) as MutationSummary;
       expect(bound.counts).toMatchObject({ Killed: 0, Survived: current.length });
-      expect(bound.doubted_as_survivors).toBe(current.length - 1);
+      expect(bound.doubted).toMatchObject({ mutants: current.length - 1, counted_as: 'Survived' });
+      expect(Object.values(bound.doubted!.sites).flatMap((byFile) => byFile[file] ?? [])).toHaveLength(current.length - 1);
       expect(new Ajv({ allErrors: true }).validate(schema, bound)).toBe(true);
+      // And an upper bound: every unconfirmed kill counted.
+      expect(run('--out', out, '--count-doubted', 'killed', '--unconfirmed', old, '--unconfirmed', oldCluster).status).toBe(0);
+      const upper = JSON.parse(readFileSync(out, 'utf8')) as MutationSummary;
+      expect(upper.counts).toMatchObject({ Killed: current.length - 1, Survived: 1 });
+      expect(upper.doubted).toMatchObject({ mutants: current.length - 1, counted_as: 'Killed' });
+      expect(new Ajv({ allErrors: true }).validate(schema, upper)).toBe(true);
+      expect(run('--out', out, '--count-doubted', 'maybe', old).status).toBe(64);
       // The confirmed run of the single broker's tests: the second mutant survives now; the last is killed,
       // which settles the cluster's kill too.
       writeFileSync(again, JSON.stringify(asReport(current.slice(1), (i) => (i === 0 ? 'Survived' : 'Killed'), BROKER_TESTS)));
@@ -257,7 +265,14 @@ describe('write-summary over reports made before kills were confirmed (--unconfi
       expect(complete.status, complete.stderr).toBe(0);
       const summary = JSON.parse(readFileSync(out, 'utf8')) as MutationSummary;
       expect(summary.counts).toMatchObject({ Killed: current.length - 2, Survived: 2 });
-      expect(summary.doubted_as_survivors).toBeUndefined();
+      expect(summary.doubted).toBeUndefined();
+      // A confirmed run whose timeouts are doubted: the timed-out mutant is owed again, its kills stand.
+      const timedOut = join(dir, 'timed-out.json');
+      writeFileSync(timedOut, JSON.stringify(asReport(current, (i) => (i === 1 ? 'Timeout' : 'Killed'), BROKER_TESTS)));
+      const owedTimeout = run('--plan', '--unconfirmed-timeouts', timedOut);
+      expect(owedTimeout.stdout).toBe(`stryker.config.mjs ${file}:${start.line}:${start.column - 1}-${end.line}:${end.column - 1}\n`);
+      expect(run('--out', out, '--unconfirmed-timeouts', timedOut, again).status).toBe(0);
+      expect((JSON.parse(readFileSync(out, 'utf8')) as MutationSummary).counts).toMatchObject({ Killed: current.length - 1, Survived: 1, Timeout: 0 });
       // Without the old runs, the confirmed one alone lacks the first mutant.
       expect(run('--plan', again).stdout).not.toBe('');
     } finally {

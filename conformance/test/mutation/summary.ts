@@ -33,11 +33,13 @@ export interface ReportInput {
   label: string;
   report: unknown;
   /**
-   * Made before a kill had to be confirmed by the failing case's run alone (case-pool.ts): its kills and
-   * timeouts may be a loaded machine's, so they do not count; a run of the same tests after must measure
-   * those mutants again. Its survivors count.
+   * What of the report is not confirmed. `detections`: made before a kill had to be confirmed by the
+   * failing case's run alone (case-pool.ts), so its kills and timeouts may be a loaded machine's; its
+   * survivors count. `timeouts`: its kills are confirmed but its timeouts are not (a run whose timeout left
+   * no room for the second run of a failing case). Either way, a run of the same tests after must measure
+   * the doubted mutants again.
    */
-  unconfirmed?: boolean;
+  unconfirmed?: 'detections' | 'timeouts';
 }
 
 export interface StrykerFile {
@@ -94,8 +96,21 @@ export interface MutationSummary {
   survivors: Record<string, Record<string, Survivor[]>>;
   /** Reports' files measured on older sources and rebased onto the current ones (absent when none was). */
   rebased?: Rebased[];
-  /** Kills of reports made before kills were confirmed, not yet measured again, counted as survivors (absent unless asked for). */
-  doubted_as_survivors?: number;
+  /**
+   * Kills of reports made before kills were confirmed, not yet measured again: how many, and whether they
+   * are counted as survivors (a lower bound) or as killed (an upper bound). Absent when there are none.
+   */
+  doubted?: DoubtedMutants;
+}
+
+/** How a figure counts the kills still owed a confirmed run: as survivors, or as killed. */
+export type DoubtedCount = 'Survived' | 'Killed';
+
+/** The kills still owed a confirmed run: how many, how the figure counts them, and which, by mutator class and file (as `survivors`). */
+export interface DoubtedMutants {
+  mutants: number;
+  counted_as: DoubtedCount;
+  sites: Record<string, Record<string, Array<{ line: number; column: number; replacement: string }>>>;
 }
 
 /** A report that is not Stryker's JSON report of a version this script reads. */
@@ -159,30 +174,32 @@ export interface MergedMutant extends MutantSite {
  * The merged reports: every mutant by file, then by key (`mutantKeys`), and what rebasing carried and
  * dropped. `doubted` holds, by file and key, the mutants that only unconfirmed reports detected, with the
  * tests (a report's test files, joined by commas) whose confirmed run must measure them again; they are
- * left out of `files` until then, or until `doubtedAsSurvivors` puts them there as survivors.
+ * left out of `files` until then, or until `countDoubted` puts them there.
  */
 export interface Merged {
   files: Map<string, Map<string, MergedMutant>>;
   rebased: Rebased[];
   doubted: Map<string, Map<string, { site: MutantSite; tests: Set<string> }>>;
-  /** How many doubted mutants `doubtedAsSurvivors` counted as survivors. */
-  doubtedCounted?: number;
+  /** The doubted mutants `countDoubted` put into `files`, and as what. */
+  doubtedCounted?: DoubtedMutants;
 }
 
 /**
- * The merge with its doubted mutants counted as survivors: a figure that takes no unconfirmed kill on
- * trust, a lower bound until the confirmed runs owed are made.
+ * The merge with its doubted mutants counted `as` survivors, a figure that takes no unconfirmed kill on
+ * trust (a lower bound), or as killed, one that takes them all (an upper bound), until the confirmed
+ * runs owed are made.
  */
-export function doubtedAsSurvivors(merged: Merged): Merged {
+export function countDoubted(merged: Merged, as: DoubtedCount): Merged {
   const files = new Map([...merged.files].map(([file, byKey]) => [file, new Map(byKey)]));
-  let counted = 0;
-  for (const [file, byKey] of merged.doubted) {
-    for (const [key, { site }] of byKey) {
-      files.get(file)!.set(key, { ...site, status: 'Survived' });
-      counted++;
+  const counted: DoubtedMutants = { mutants: 0, counted_as: as, sites: {} };
+  for (const [file, byKey] of [...merged.doubted].sort(([a], [b]) => a.localeCompare(b))) {
+    for (const [key, { site }] of [...byKey].sort(([, x], [, y]) => x.site.line - y.site.line || x.site.column - y.site.column)) {
+      files.get(file)!.set(key, { ...site, status: as });
+      counted.mutants++;
+      ((counted.sites[site.mutatorName] ??= {})[file] ??= []).push({ line: site.line, column: site.column, replacement: site.replacement });
     }
   }
-  return { files, rebased: merged.rebased, doubted: new Map(), doubtedCounted: (merged.doubtedCounted ?? 0) + counted };
+  return { files, rebased: merged.rebased, doubted: new Map(), doubtedCounted: counted };
 }
 
 /** Which tests measured a report's mutants: its test files, joined by commas, in order. */
@@ -245,7 +262,8 @@ export function mergeReports(reports: ReportInput[], currentSource?: SourceReade
       const keys = mutantKeys(sites);
       sites.forEach((m, i) => {
         const key = keys[i]!;
-        if (unconfirmed === true && isDetection(m.status)) {
+        const doubtedHere = unconfirmed === 'detections' ? isDetection(m.status) : unconfirmed === 'timeouts' && m.status === 'Timeout';
+        if (doubtedHere) {
           const byFile = detectedUnconfirmed.get(file) ?? new Map<string, { site: MutantSite; tests: Set<string> }>();
           detectedUnconfirmed.set(file, byFile);
           const known = byFile.get(key) ?? { site: { mutatorName: m.mutatorName, line: m.line, column: m.column, replacement: m.replacement }, tests: new Set<string>() };
@@ -253,7 +271,7 @@ export function mergeReports(reports: ReportInput[], currentSource?: SourceReade
           known.tests.add(tests);
           return;
         }
-        if (unconfirmed !== true) setAt(measuredConfirmed, file, key).add(tests);
+        if (unconfirmed !== 'detections') setAt(measuredConfirmed, file, key).add(tests);
         const known = byKey.get(key);
         if (known !== undefined) known.status = better(known.status, m.status);
         else byKey.set(key, { ...m });
@@ -347,6 +365,6 @@ export function summarizeMerged({ files: merged, rebased, doubtedCounted }: Merg
     score_of_covered: covered === 0 ? 0 : round2((100 * detected) / covered),
     date: meta.date, commit: meta.commit, files: [...known.keys()].sort(), counts, survivors,
     ...(allRebased.length > 0 ? { rebased: allRebased } : {}),
-    ...(doubtedCounted !== undefined ? { doubted_as_survivors: doubtedCounted } : {}),
+    ...(doubtedCounted !== undefined && doubtedCounted.mutants > 0 ? { doubted: doubtedCounted } : {}),
   };
 }

@@ -20,10 +20,12 @@
  * Kills are trusted only from runs that confirm them (case-pool.ts: the failing case run again alone).
  * `--unconfirmed REPORT` (repeatable) gives a report made before: its survivors count, but each of its
  * kills and timeouts is owed a run of the same tests (the report's test files: the single broker's or the
- * cluster's config) unless a confirmed report detected that mutant. `--plan` prints each owed mutant's
+ * cluster's config) unless a confirmed report detected that mutant. `--unconfirmed-timeouts REPORT` doubts
+ * only the report's timeouts (a confirmed run whose timeout left no room for a second run of a case). `--plan` prints each owed mutant's
  * exact range after the config to run it in (`CONFIG RANGE` per line, for `CONCORD_MUTATION_REPORT=...
- * npx stryker run CONFIG --mutate RANGES`). `--doubted-as-survivors` writes the figure before those runs,
- * counting the owed mutants as survivors (a lower bound; `doubted_as_survivors` in the summary).
+ * npx stryker run CONFIG --mutate RANGES`). `--count-doubted survived` writes the figure before those
+ * runs, counting the owed mutants as survivors (a lower bound), `--count-doubted killed` as killed (an
+ * upper bound); the summary's `doubted` says how many and which.
  *
  * Exit 0 when written (or planned); 65 when a report is not a Stryker report, the base's sources changed,
  * or a current mutant is in no report (the message gives their count and ranges); 66 when a report cannot
@@ -34,7 +36,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { doubtedAsSurvivors, mergeReports, summarizeMerged, ReportFormatError, type Merged, type MutationSummary, type ReportInput, type SourceReader } from './summary.js';
+import { countDoubted, mergeReports, summarizeMerged, ReportFormatError, type Merged, type MutationSummary, type ReportInput, type SourceReader } from './summary.js';
 import { withClasses } from './survivor-classes.js';
 import { readSummaryOrExit } from './summary-file.js';
 import { currentMutants, exactRange, mutateRanges, unmeasured } from './current-mutants.js';
@@ -43,20 +45,29 @@ import { mutantKeys } from './summary.js';
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 let parsed;
 try {
-  parsed = parseArgs({ options: { out: { type: 'string' }, base: { type: 'string' }, plan: { type: 'boolean' }, partial: { type: 'boolean' }, unconfirmed: { type: 'string', multiple: true }, 'doubted-as-survivors': { type: 'boolean' } }, allowPositionals: true });
+  parsed = parseArgs({ options: { out: { type: 'string' }, base: { type: 'string' }, plan: { type: 'boolean' }, partial: { type: 'boolean' }, unconfirmed: { type: 'string', multiple: true }, 'unconfirmed-timeouts': { type: 'string', multiple: true }, 'count-doubted': { type: 'string' } }, allowPositionals: true });
 } catch (e) {
   process.stderr.write(`mutation summary: ${(e as Error).message}\n`);
   process.exit(64);
 }
 const out = parsed.values.out ?? join(root, 'reports/mutation/summary.json');
+if (parsed.values['count-doubted'] !== undefined && !['survived', 'killed'].includes(parsed.values['count-doubted'])) {
+  process.stderr.write(`mutation summary: --count-doubted ${parsed.values['count-doubted']}: expected survived or killed\n`);
+  process.exit(64);
+}
 const args = parsed.positionals;
 const unconfirmed = parsed.values.unconfirmed ?? [];
-const paths = args.length > 0 || unconfirmed.length > 0 ? args : [join(root, 'reports/mutation/mutation.json')];
+const timeoutsUnconfirmed = parsed.values['unconfirmed-timeouts'] ?? [];
+const paths = args.length > 0 || unconfirmed.length + timeoutsUnconfirmed.length > 0 ? args : [join(root, 'reports/mutation/mutation.json')];
 
 let reports: ReportInput[];
 try {
   const read = (p: string): unknown => JSON.parse(readFileSync(p, 'utf8'));
-  reports = [...unconfirmed.map((p) => ({ label: p, report: read(p), unconfirmed: true })), ...paths.map((p) => ({ label: p, report: read(p) }))];
+  reports = [
+    ...unconfirmed.map((p): ReportInput => ({ label: p, report: read(p), unconfirmed: 'detections' })),
+    ...timeoutsUnconfirmed.map((p): ReportInput => ({ label: p, report: read(p), unconfirmed: 'timeouts' })),
+    ...paths.map((p): ReportInput => ({ label: p, report: read(p) })),
+  ];
 } catch (e) {
   process.stderr.write(`mutation summary: cannot read a report: ${(e as Error).message}\n`);
   process.exit(66);
@@ -123,7 +134,8 @@ async function owedRuns(merged: Merged, base: MutationSummary | undefined): Prom
 const base = parsed.values.base === undefined ? undefined : readBase(parsed.values.base);
 try {
   const mergedAsGiven = mergeReports(reports, currentSource);
-  const merged = parsed.values['doubted-as-survivors'] === true ? doubtedAsSurvivors(mergedAsGiven) : mergedAsGiven;
+  const counted = parsed.values['count-doubted'];
+  const merged = counted === undefined ? mergedAsGiven : countDoubted(mergedAsGiven, counted === 'killed' ? 'Killed' : 'Survived');
   for (const r of merged.rebased) process.stderr.write(`mutation summary: ${r.report}: ${r.file} was measured on another source: ${r.carried} mutants carried, ${r.dropped} dropped\n`);
   const { count, ranges } = await owedRuns(merged, base);
   if (parsed.values.plan === true) {
