@@ -209,13 +209,13 @@ export function testsOf(report: StrykerReport): string {
 
 const isDetection = (status: MutantStatus): boolean => status === 'Killed' || status === 'Timeout';
 
-/** The set at `file`, `key` of a two-level map, made empty when absent. */
-function setAt(map: Map<string, Map<string, Set<string>>>, file: string, key: string): Set<string> {
-  const byKey = map.get(file) ?? new Map<string, Set<string>>();
+/** The entry at `file`, `key` of a two-level map, made by `make` when absent. */
+function entryAt<V>(map: Map<string, Map<string, V>>, file: string, key: string, make: () => V): V {
+  const byKey = map.get(file) ?? new Map<string, V>();
   map.set(file, byKey);
-  const set = byKey.get(key) ?? new Set<string>();
-  byKey.set(key, set);
-  return set;
+  const entry = byKey.get(key) ?? make();
+  byKey.set(key, entry);
+  return entry;
 }
 
 /**
@@ -264,14 +264,11 @@ export function mergeReports(reports: ReportInput[], currentSource?: SourceReade
         const key = keys[i]!;
         const doubtedHere = unconfirmed === 'detections' ? isDetection(m.status) : unconfirmed === 'timeouts' && m.status === 'Timeout';
         if (doubtedHere) {
-          const byFile = detectedUnconfirmed.get(file) ?? new Map<string, { site: MutantSite; tests: Set<string> }>();
-          detectedUnconfirmed.set(file, byFile);
-          const known = byFile.get(key) ?? { site: { mutatorName: m.mutatorName, line: m.line, column: m.column, replacement: m.replacement }, tests: new Set<string>() };
-          byFile.set(key, known);
-          known.tests.add(tests);
+          const site = { mutatorName: m.mutatorName, line: m.line, column: m.column, replacement: m.replacement };
+          entryAt(detectedUnconfirmed, file, key, () => ({ site, tests: new Set<string>() })).tests.add(tests);
           return;
         }
-        if (unconfirmed !== 'detections') setAt(measuredConfirmed, file, key).add(tests);
+        if (unconfirmed !== 'detections') entryAt(measuredConfirmed, file, key, () => new Set<string>()).add(tests);
         const known = byKey.get(key);
         if (known !== undefined) known.status = better(known.status, m.status);
         else byKey.set(key, { ...m });
@@ -288,9 +285,7 @@ export function mergeReports(reports: ReportInput[], currentSource?: SourceReade
       const again = measuredConfirmed.get(file)?.get(key) ?? new Set<string>();
       const owed = [...testsThatDetected].filter((t) => !again.has(t));
       if (owed.length === 0) continue;
-      const byFile = doubted.get(file) ?? new Map<string, { site: MutantSite; tests: Set<string> }>();
-      doubted.set(file, byFile);
-      byFile.set(key, { site, tests: new Set(owed) });
+      entryAt(doubted, file, key, () => ({ site, tests: new Set(owed) }));
       files.get(file)!.delete(key);
     }
   }

@@ -36,11 +36,10 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { countDoubted, mergeReports, summarizeMerged, ReportFormatError, type Merged, type MutationSummary, type ReportInput, type SourceReader } from './summary.js';
+import { countDoubted, mergeReports, mutantKeys, summarizeMerged, ReportFormatError, type Merged, type MutationSummary, type ReportInput, type SourceReader } from './summary.js';
 import { withClasses } from './survivor-classes.js';
 import { readSummaryOrExit } from './summary-file.js';
-import { currentMutants, exactRange, mutateRanges, unmeasured } from './current-mutants.js';
-import { mutantKeys } from './summary.js';
+import { currentMutants, exactRange, mutateRanges } from './current-mutants.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 let parsed;
@@ -117,7 +116,8 @@ async function owedRuns(merged: Merged, base: MutationSummary | undefined): Prom
     const current = await currentMutants(file, currentSource(file)!);
     const doubted = merged.doubted.get(file) ?? new Map<string, { tests: Set<string> }>();
     const keys = mutantKeys(current.map((m) => ({ mutatorName: m.mutatorName, line: m.location.start.line, column: m.location.start.column, replacement: m.replacement })));
-    const missing = unmeasured(current, measured).filter((m) => !doubted.has(keys[current.indexOf(m)]!));
+    // Neither measured nor owed again: never run, or changed since its run.
+    const missing = current.filter((_, i) => !measured.has(keys[i]!) && !doubted.has(keys[i]!));
     count += missing.length;
     add('stryker.config.mjs', mutateRanges(file, missing));
     current.forEach((m, i) => {
