@@ -62,7 +62,7 @@ export default {
   htmlReporter: { fileName: reportFile('reports/mutation/mutation.json').replace(/\.json$/, '.html') },
   // Two cores shared by every engineer: two workers. A mutant's timeout is timeoutFactor x the net time of
   // the cases that cover it (the slowest case takes ~8 s at load 10) plus timeoutMS: a hang guard, not a
-  // measurement; every case ends on its own frame timeouts, so a hanging mutant is rare and 10 s suffice.
+  // measurement; every case ends on its own frame timeouts, so a hanging mutant is rare (why 30 s, below).
   // Four workers were tried, since the workers mostly wait on the cases' timers (inflight.ts, 48 mutants,
   // --force, 2026-12-03). Idle (load 0.5 to 3): 2 workers 256 s wall and 161 s CPU, 4 workers 171 s wall and
   // 189 s CPU, same verdicts. Loaded (load 10 to 13): 4 workers took 458 s wall and 207 s CPU and turned 5

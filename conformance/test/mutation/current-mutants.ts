@@ -6,7 +6,7 @@
  * report of the same source, mutant for mutant.
  */
 import { Instrumenter, type InstrumenterOptions } from '@stryker-mutator/instrumenter';
-import { mutantKeys } from './summary.js';
+import { mutantKeys, siteOf } from './summary.js';
 import type { Span } from './rebase.js';
 
 /** A mutant as Stryker's JSON report would place it (lines and columns 1-based) and what it does. */
@@ -47,7 +47,7 @@ export async function currentMutants(file: string, source: string): Promise<Curr
 
 /** The mutants of `current` (one file's) whose key (`mutantKeys`, occurrence counted) `measured` lacks. */
 export function unmeasured(current: readonly CurrentMutant[], measured: { has(key: string): boolean }): CurrentMutant[] {
-  const keys = mutantKeys(current.map((m) => ({ mutatorName: m.mutatorName, line: m.location.start.line, column: m.location.start.column, replacement: m.replacement })));
+  const keys = mutantKeys(current.map(siteOf));
   return current.filter((_, i) => !measured.has(keys[i]!));
 }
 

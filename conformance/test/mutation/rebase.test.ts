@@ -96,7 +96,7 @@ describe('summarize with the current sources', () => {
     const withReader = summarize([{ label: 'now', report: now }], META, undefined, current);
     expect(withReader).toEqual(summarize([{ label: 'now', report: now }], META));
     expect(withReader.rebased).toBeUndefined();
-    expect(withReader.survivors['ConditionalExpression']).toEqual({ [FILE]: [{ line: 6, column: 3, replacement: 'true', status: 'Survived' }] });
+    expect(withReader.survivors['ConditionalExpression']).toEqual({ [FILE]: [{ line: 6, column: 3, end: { line: 6, column: 8 }, replacement: 'true', status: 'Survived' }] });
   });
 
   it('carries an older report\'s mutants on unchanged lines, drops the rest, and a new run over the changed lines completes it', () => {
@@ -108,8 +108,8 @@ describe('summarize with the current sources', () => {
     expect(s.score).toBe(60);
     expect(s.rebased).toEqual([{ report: 'old.json', file: FILE, carried: 3, dropped: 2 }]);
     expect(s.survivors).toEqual({
-      ConditionalExpression: { [FILE]: [{ line: 4, column: 3, replacement: 'true', status: 'Survived' }] },
-      BlockStatement: { [FILE]: [{ line: 2, column: 3, replacement: 'true', status: 'Survived' }] },
+      ConditionalExpression: { [FILE]: [{ line: 4, column: 3, end: { line: 4, column: 8 }, replacement: 'true', status: 'Survived' }] },
+      BlockStatement: { [FILE]: [{ line: 2, column: 3, end: { line: 7, column: 8 }, replacement: 'true', status: 'Survived' }] },
     });
   });
 
@@ -150,10 +150,14 @@ describe('the completeness check (current-mutants.ts)', () => {
     expect(unmeasured(current, measured(current))).toEqual([]);
   });
 
-  it('counts two mutants at one place with one replacement as two', () => {
+  it('counts two mutants at one place with one replacement as two, told apart by their end', () => {
     const twice = [at('BlockStatement', '{}', [3, 5], [3, 9]), at('BlockStatement', '{}', [3, 5], [3, 9])];
     const measured = mergeReports([{ label: 'r', report: killedReport(twice.slice(0, 1)) }]).files.get(PICK)!;
     expect(unmeasured(twice, measured)).toEqual([twice[1]]);
+    // `a && b` and `a && b && c` made `true`: a report of the second alone measures the second only
+    const nested = [at('ConditionalExpression', 'true', [3, 5], [3, 11]), at('ConditionalExpression', 'true', [3, 5], [3, 16])];
+    const measuredWhole = mergeReports([{ label: 'r', report: killedReport(nested.slice(1)) }]).files.get(PICK)!;
+    expect(unmeasured(nested, measuredWhole)).toEqual([nested[0]]);
   });
 
   it('merges ranges that overlap or touch, and keeps apart those that do not', () => {

@@ -14,8 +14,12 @@ import type { MutationSummary } from './summary.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const FILE = 'reference/broker/sample.ts';
-const LINES = ['function f(conn: any): void {', '  if (conn.ready) conn.go();', "  conn.log.info('went');", '}'];
-const site = { mutatorName: 'ConditionalExpression', line: 2, column: 7, replacement: 'true' };
+const LINES = ['function f(conn: any): void {', '  if (conn.ready && conn.open) conn.go();', "  conn.log.info('went');", '}'];
+/** `conn.ready` made true; `conn.ready && conn.open` made true starts there too, and ends at column 30. */
+const site = { mutatorName: 'ConditionalExpression', line: 2, column: 7, end: { line: 2, column: 17 }, replacement: 'true' };
+const whole = { ...site, end: { line: 2, column: 30 } };
+/** `s` on line `line`, as when lines were added above it. */
+const movedTo = (s: typeof site, line: number) => ({ ...s, line, end: { line, column: s.end.column } });
 
 function list(overrides: Partial<ReviewedSurvivors> = {}): ReviewedSurvivors {
   return {
@@ -23,7 +27,7 @@ function list(overrides: Partial<ReviewedSurvivors> = {}): ReviewedSurvivors {
       'sample-ready-always': { class: 'equivalent', text: 'conn.ready is always true when f runs, so the guard never skips go()' },
       'sample-log-field': { class: 'out-of-reach', text: '[log] only the log line changes' },
     },
-    mutants: [{ file: FILE, line: 2, column: 7, mutator: 'ConditionalExpression', replacement: 'true', source: 'if (conn.ready) conn.go();', reason: 'sample-ready-always' }],
+    mutants: [{ file: FILE, line: 2, column: 7, end: { line: 2, column: 17 }, mutator: 'ConditionalExpression', replacement: 'true', source: 'if (conn.ready && conn.open) conn.go();', reason: 'sample-ready-always' }],
     ...overrides,
   };
 }
@@ -32,31 +36,33 @@ describe('a reviewed list', () => {
   it('classes the survivor it names while its line reads as reviewed, wherever edits above move that line, and no other', () => {
     const reviewed = new ReviewedList(list());
     expect(reviewed.reviewOf(FILE, site, LINES)).toEqual({ id: 'reviewed:sample-ready-always', class: 'equivalent', reason: expect.stringContaining('conn.ready') });
-    expect(reviewed.reviewOf(FILE, { ...site, line: 3 }, ['// a line added above', ...LINES])?.id).toBe('reviewed:sample-ready-always');
-    const changed = LINES.map((l, i) => (i === 1 ? '  if (conn.ready && conn.open) conn.go();' : l));
+    expect(reviewed.reviewOf(FILE, movedTo(site, 3), ['// a line added above', ...LINES])?.id).toBe('reviewed:sample-ready-always');
+    const changed = LINES.map((l, i) => (i === 1 ? '  if (conn.ready && conn.open && conn.up) conn.go();' : l));
     expect(reviewed.reviewOf(FILE, site, changed)).toBeUndefined();
     expect(reviewed.reviewOf(FILE, { ...site, replacement: 'false' }, LINES)).toBeUndefined();
     expect(reviewed.reviewOf(FILE, { ...site, column: 8 }, LINES)).toBeUndefined();
+    expect(reviewed.reviewOf(FILE, whole, LINES)).toBeUndefined(); // one start and replacement, another end
     expect(reviewed.reviewOf('reference/broker/other.ts', site, LINES)).toBeUndefined();
     expect(reviewed.stale(() => ['// a line added above', ...LINES].join('\n'))).toEqual([]);
     expect(reviewed.stale(() => changed.join('\n')).map((m) => m.line)).toEqual([2]);
   });
 
   it('holds a text found on several lines at its own line only', () => {
-    const twice = [...LINES, '  if (conn.ready) conn.go();'];
+    const twice = [...LINES, '  if (conn.ready && conn.open) conn.go();'];
     const reviewed = new ReviewedList(list());
     expect(reviewed.reviewOf(FILE, site, twice)?.id).toBe('reviewed:sample-ready-always');
-    expect(reviewed.reviewOf(FILE, { ...site, line: 5 }, twice)).toBeUndefined();
+    expect(reviewed.reviewOf(FILE, movedTo(site, 5), twice)).toBeUndefined();
     expect(reviewed.stale(() => twice.join('\n'))).toEqual([]);
     expect(reviewed.stale(() => ['', ...twice].join('\n')).map((m) => m.line)).toEqual([2]);
   });
 
-  it('classes as many of the mutants with one start and replacement as it lists', () => {
+  it('tells the mutants with one start and replacement apart by their end, and refuses a mutant listed twice', () => {
     const [entry] = list().mutants;
-    const once = new ReviewedList(list());
-    const twice = new ReviewedList(list({ mutants: [entry!, { ...entry! }] }));
-    expect([0, 1, 2].map((nth) => once.reviewOf(FILE, site, LINES, nth)?.id)).toEqual(['reviewed:sample-ready-always', undefined, undefined]);
-    expect([0, 1, 2].map((nth) => twice.reviewOf(FILE, site, LINES, nth)?.id)).toEqual(['reviewed:sample-ready-always', 'reviewed:sample-ready-always', undefined]);
+    const reasons = { ...list().reasons, 'sample-open-always': { class: 'equivalent' as const, text: 'conn.open is always true when conn.ready is, so the whole guard is' } };
+    const both = new ReviewedList(list({ reasons, mutants: [entry!, { ...entry!, end: { line: 2, column: 30 }, reason: 'sample-open-always' }] }));
+    expect([site, whole].map((s) => both.reviewOf(FILE, s, LINES)?.id)).toEqual(['reviewed:sample-ready-always', 'reviewed:sample-open-always']);
+    expect(both.reviewOf(FILE, movedTo(whole, 3), ['', ...LINES])?.id).toBe('reviewed:sample-open-always');
+    expect(() => new ReviewedList(list({ mutants: [entry!, { ...entry! }] }))).toThrow(/listed twice/);
   });
 
   it('refuses an unknown reason and an out-of-reach reason without its kind', () => {
@@ -70,11 +76,11 @@ describe('a reviewed list', () => {
       score: 50, score_of_covered: 50, date: '2026-12-06T00:00:00.000Z', commit: '0'.repeat(40), files: [FILE],
       counts: { Killed: 2, Timeout: 0, Survived: 2, NoCoverage: 0, CompileError: 0, RuntimeError: 0, Ignored: 0, Pending: 0 },
       survivors: {
-        ConditionalExpression: { [FILE]: [{ line: 2, column: 7, replacement: 'true', status: 'Survived' }] },
-        StringLiteral: { [FILE]: [{ line: 3, column: 17, replacement: '""', status: 'Survived' }] },
+        ConditionalExpression: { [FILE]: [{ line: 2, column: 7, end: { line: 2, column: 17 }, replacement: 'true', status: 'Survived' }] },
+        StringLiteral: { [FILE]: [{ line: 3, column: 17, end: { line: 3, column: 23 }, replacement: '""', status: 'Survived' }] },
       },
     };
-    const logLine = { file: FILE, line: 3, column: 17, mutator: 'StringLiteral', replacement: '""', source: "conn.log.info('went');", reason: 'sample-log-field' };
+    const logLine = { file: FILE, line: 3, column: 17, end: { line: 3, column: 23 }, mutator: 'StringLiteral', replacement: '""', source: "conn.log.info('went');", reason: 'sample-log-field' };
     const classed = withClasses(summary, () => LINES.join('\n'), new ReviewedList(list({ mutants: [...list().mutants, logLine] })));
     expect(classed.survivors['ConditionalExpression']![FILE]![0]!.rule).toBe('reviewed:sample-ready-always');
     expect(classed.survivors['StringLiteral']![FILE]![0]!.rule).toBe('log-line'); // the rule, not the review
@@ -103,20 +109,14 @@ describe('the committed review (reviewed-survivors.json)', () => {
 
   // A mutant the figure counts killed only on an unconfirmed run's word (`doubted`, counted as killed) is
   // still a survivor for the review, until a confirmed run of its tests measures it.
-  it('names only survivors of the published summary, each mutant no more often than it survived (a mutant killed since leaves the list)', () => {
-    const listed = new Map<string, number>();
-    for (const m of reviewed.list.mutants) {
-      const key = `${m.file}:${m.line}:${m.column} ${m.mutator} -> ${m.replacement}`;
-      listed.set(key, (listed.get(key) ?? 0) + 1);
-    }
-    const survived = new Map<string, number>();
+  it('names only survivors of the published summary (a mutant killed since leaves the list)', () => {
+    const keyOf = (file: string, mutator: string, s: { line: number; column: number; end: { line: number; column: number }; replacement: string }) =>
+      `${file}:${s.line}:${s.column}-${s.end.line}:${s.end.column} ${mutator} -> ${s.replacement}`;
+    const survived = new Set<string>();
     const doubtedKills = summary.doubted?.counted_as === 'Killed' ? summary.doubted.sites : {};
     for (const [mutator, files] of [...Object.entries(summary.survivors), ...Object.entries(doubtedKills)]) {
-      for (const [file, list] of Object.entries(files)) for (const s of list) {
-        const key = `${file}:${s.line}:${s.column} ${mutator} -> ${s.replacement}`;
-        survived.set(key, (survived.get(key) ?? 0) + 1);
-      }
+      for (const [file, list] of Object.entries(files)) for (const s of list) survived.add(keyOf(file, mutator, s));
     }
-    expect([...listed].filter(([key, n]) => n > (survived.get(key) ?? 0))).toEqual([]);
+    expect(reviewed.list.mutants.map((m) => keyOf(m.file, m.mutator, m)).filter((key) => !survived.has(key))).toEqual([]);
   });
 });

@@ -5,7 +5,7 @@
  *
  * The list lives beside the rules, not in the broker as Stryker's `// Stryker disable` comments: several
  * hundred reasons would bury the code they describe, and every comment line would move the mutants
- * below it. An entry names its mutant by column, mutator and replacement on a line of a given text, as
+ * below it. An entry names its mutant by column, end, mutator and replacement on a line of a given text, as
  * measured at the published summary's commit: it follows its line when edits above move it, and once the
  * line itself changes the entry no longer applies until the mutant is reviewed again (reviewed-survivors.test.ts
  * checks the list against the sources of the summary's commit). A text found on several lines of a file
@@ -14,7 +14,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { Ajv } from 'ajv';
-import type { MutantSite, SurvivorClass } from './survivor-classes.js';
+import type { SurvivorClass } from './survivor-classes.js';
+import type { MutantSite } from './summary.js';
+import type { Position } from './rebase.js';
 
 export const REVIEWED_SURVIVORS_FILE = new URL('./reviewed-survivors.json', import.meta.url);
 const SCHEMA_FILE = new URL('./reviewed-survivors.schema.json', import.meta.url);
@@ -26,6 +28,8 @@ export interface ReviewedMutant {
   file: string;
   line: number;
   column: number;
+  /** Where the mutated code ends, as measured (mutants with one start and replacement differ by it). */
+  end: Position;
   mutator: string;
   replacement: string;
   /** The line's text when it was reviewed, without its indentation. */
@@ -52,7 +56,9 @@ export interface Review {
   reason: string;
 }
 
-const keyOf = (file: string, text: string, site: Omit<MutantSite, 'line'>): string => `${file}\u0000${text}\u0000${site.mutatorName}\u0000${site.column}\u0000${site.replacement}`;
+/** An entry's key: its line's text and the mutant's place relative to that line, so it follows the line when it moves. */
+const keyOf = (file: string, text: string, site: MutantSite): string =>
+  `${file}\u0000${text}\u0000${site.mutatorName}\u0000${site.column}-+${site.end.line - site.line}:${site.end.column}\u0000${site.replacement}`;
 
 /** The reviewed list, checked: valid against its schema, every reason known and of a known kind. */
 export class ReviewedList {
@@ -67,8 +73,10 @@ export class ReviewedList {
     }
     for (const m of list.mutants) {
       if (list.reasons[m.reason] === undefined) throw new ReviewedListError(`${m.file}:${m.line}:${m.column}: unknown reason ${m.reason}`);
-      const key = keyOf(m.file, m.source, { mutatorName: m.mutator, column: m.column, replacement: m.replacement });
-      this.byKey.set(key, [...(this.byKey.get(key) ?? []), m]);
+      const key = keyOf(m.file, m.source, { mutatorName: m.mutator, line: m.line, column: m.column, end: m.end, replacement: m.replacement });
+      const same = this.byKey.get(key) ?? [];
+      if (same.some((e) => e.line === m.line)) throw new ReviewedListError(`${m.file}:${m.line}:${m.column}: ${m.mutator} -> ${m.replacement} is listed twice`);
+      this.byKey.set(key, [...same, m]);
     }
   }
 
@@ -82,15 +90,12 @@ export class ReviewedList {
   /**
    * The review of the survivor at `site` of `file`, given the file's lines as measured; undefined when
    * none applies: no entry for that text, or the text is on several lines and the entries are for others.
-   * Stryker can make several mutants with one start and one replacement (`a && b` and `a && b && c`, both
-   * `true`), which a summary cannot tell apart: an entry listed n times classes n of them, and `nth`
-   * counts from 0 the survivors with this site that came before.
    */
-  reviewOf(file: string, site: MutantSite, lines: readonly string[], nth = 0): Review | undefined {
+  reviewOf(file: string, site: MutantSite, lines: readonly string[]): Review | undefined {
     const text = lines[site.line - 1]?.trim();
     if (text === undefined) return undefined;
     const entries = this.byKey.get(keyOf(file, text, site)) ?? [];
-    const m = (occurrences(lines, text) === 1 ? entries : entries.filter((e) => e.line === site.line))[nth];
+    const m = occurrences(lines, text) === 1 ? entries[0] : entries.find((e) => e.line === site.line);
     if (m === undefined) return undefined;
     const r = this.list.reasons[m.reason]!;
     return { id: `reviewed:${m.reason}`, class: r.class, reason: r.text };

@@ -44,8 +44,8 @@ describe('the mutation summary', () => {
     const s = summarize([{ label: 'sample', report: sample }], META);
     expect(Object.keys(s.survivors).sort()).toEqual(['EqualityOperator', 'StringLiteral']);
     expect(s.survivors['StringLiteral']).toEqual({
-      'reference/broker/a.ts': [{ line: 7, column: 4, replacement: 'true', status: 'Survived' }],
-      'reference/broker/b.ts': [{ line: 3, column: 4, replacement: 'true', status: 'NoCoverage' }],
+      'reference/broker/a.ts': [{ line: 7, column: 4, end: { line: 7, column: 8 }, replacement: 'true', status: 'Survived' }],
+      'reference/broker/b.ts': [{ line: 3, column: 4, end: { line: 3, column: 8 }, replacement: 'true', status: 'NoCoverage' }],
     });
   });
 
@@ -60,13 +60,24 @@ describe('the mutation summary', () => {
     const s = summarize([{ label: 'first', report: first }, { label: 'second', report: second }], META);
     // a.ts line 1 killed by the second run, line 2 reached by it, line 3 killed by the first, line 4 only in the second
     expect(s.counts).toMatchObject({ Killed: 3, Survived: 1, NoCoverage: 1 });
-    expect(s.survivors['ConditionalExpression']).toEqual({ 'reference/broker/a.ts': [{ line: 2, column: 4, replacement: 'true', status: 'Survived' }] });
+    expect(s.survivors['ConditionalExpression']).toEqual({ 'reference/broker/a.ts': [{ line: 2, column: 4, end: { line: 2, column: 8 }, replacement: 'true', status: 'Survived' }] });
     expect(s.score).toBe(60);
   });
 
   it('keeps two mutants of one report at one place with one replacement apart', () => {
     const twice = report({ 'reference/broker/a.ts': [mutant('Survived', 'BlockStatement', 5), mutant('Killed', 'BlockStatement', 5)] });
     expect(summarize([{ label: 'twice', report: twice }], META).counts).toMatchObject({ Killed: 1, Survived: 1 });
+  });
+
+  it('tells mutants with one start and one replacement apart by their end, whichever report holds which', () => {
+    // `a && b && c` made true (ends at 20) and `a && b` made true (ends at 12): a run over part of the
+    // scope that holds the second alone kills the second, not the first
+    const ending = (status: MutantStatus, column: number): StrykerMutant => ({ ...mutant(status), location: { start: { line: 5, column: 4 }, end: { line: 5, column } } });
+    const whole = report({ 'reference/broker/a.ts': [ending('Survived', 20), ending('Survived', 12)] });
+    const part = report({ 'reference/broker/a.ts': [ending('Killed', 12)] });
+    const s = summarize([{ label: 'whole', report: whole }, { label: 'part', report: part }], META);
+    expect(s.counts).toMatchObject({ Killed: 1, Survived: 1 });
+    expect(s.survivors['ConditionalExpression']).toEqual({ 'reference/broker/a.ts': [{ line: 5, column: 4, end: { line: 5, column: 20 }, replacement: 'true', status: 'Survived' }] });
   });
 
   it('folds a run over part of the scope into a summary published before: only its survivors can change', () => {
@@ -82,8 +93,8 @@ describe('the mutation summary', () => {
     expect(s.counts).toMatchObject({ Killed: 3, Survived: 2, NoCoverage: 1 });
     expect(s.files).toEqual(['reference/broker/a.ts', 'reference/broker/cluster/n.ts']);
     expect(s.survivors).toEqual({
-      ConditionalExpression: { 'reference/broker/a.ts': [{ line: 3, column: 4, replacement: 'true', status: 'Survived' }, { line: 4, column: 4, replacement: 'true', status: 'NoCoverage' }] },
-      StringLiteral: { 'reference/broker/cluster/n.ts': [{ line: 8, column: 4, replacement: 'true', status: 'Survived' }] },
+      ConditionalExpression: { 'reference/broker/a.ts': [{ line: 3, column: 4, end: { line: 3, column: 8 }, replacement: 'true', status: 'Survived' }, { line: 4, column: 4, end: { line: 4, column: 8 }, replacement: 'true', status: 'NoCoverage' }] },
+      StringLiteral: { 'reference/broker/cluster/n.ts': [{ line: 8, column: 4, end: { line: 8, column: 8 }, replacement: 'true', status: 'Survived' }] },
     });
     expect(s.score).toBe(50);
     // the same fold again changes nothing

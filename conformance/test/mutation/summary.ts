@@ -2,8 +2,9 @@
  * The published mutation figure: `reports/mutation/summary.json`, boiled down from Stryker's JSON
  * report(s) (mutation-testing-report-schema 1.x). Several reports (runs over parts of the scope, which
  * may overlap: the cluster's run also mutates the cluster-only lines of the single broker's files) merge
- * mutant by mutant: a mutant is the same in two reports when its file, mutator, start and replacement
- * are, and it takes its best status (killed in either run counts as killed). A summary published before
+ * mutant by mutant: a mutant is the same in two reports when its file, mutator, start, end and
+ * replacement are (`a && b` and `a && b && c` both start at `a` and both become `true`; only their ends
+ * tell them apart), and it takes its best status (killed in either run counts as killed). A summary published before
  * can be the base of a merge (`base`), when the sources are unchanged since.
  *
  * A report may have been measured on older sources than the current ones (each report file keeps the
@@ -72,6 +73,8 @@ export interface Rebased {
 export interface Survivor {
   line: number;
   column: number;
+  /** Where the mutated code ends (line and column 1-based, as Stryker's report gives them). */
+  end: Position;
   replacement: string;
   status: 'Survived' | 'NoCoverage';
   /** The rule of survivor-classes.ts that classes it equivalent or out of the spec's reach, if any. */
@@ -110,7 +113,7 @@ export type DoubtedCount = 'Survived' | 'Killed';
 export interface DoubtedMutants {
   mutants: number;
   counted_as: DoubtedCount;
-  sites: Record<string, Record<string, Array<{ line: number; column: number; replacement: string }>>>;
+  sites: Record<string, Record<string, Array<{ line: number; column: number; end: Position; replacement: string }>>>;
 }
 
 /** A report that is not Stryker's JSON report of a version this script reads. */
@@ -141,24 +144,30 @@ const RANK: Record<MutantStatus, number> = { Killed: 7, Timeout: 6, Survived: 5,
 const better = (a: MutantStatus, b: MutantStatus): MutantStatus => (RANK[b] > RANK[a] ? b : a);
 
 /** What makes two reports' mutants the same mutant (the sources being the same). */
-const keyOf = (mutatorName: string, line: number, column: number, replacement: string): string => `${mutatorName}\u0000${line}:${column}\u0000${replacement}`;
+const keyOf = (m: MutantSite): string => `${m.mutatorName}\u0000${m.line}:${m.column}-${m.end.line}:${m.end.column}\u0000${m.replacement}`;
 
-/** Where a mutant starts (line and column as Stryker's JSON report gives them) and what it does. */
+/** Where a mutant starts and ends (lines and columns as Stryker's JSON report gives them) and what it does. */
 export interface MutantSite {
   mutatorName: string;
   line: number;
   column: number;
+  end: Position;
   replacement: string;
 }
 
+/** The site of a mutant of a Stryker report (or of the instrumenter, placed as a report would). */
+export const siteOf = (m: { mutatorName: string; replacement?: string; location: Span }): MutantSite =>
+  ({ mutatorName: m.mutatorName, line: m.location.start.line, column: m.location.start.column, end: { line: m.location.end.line, column: m.location.end.column }, replacement: m.replacement ?? '' });
+
 /**
  * The keys of one file's mutants in their order, the keys of `mergeReports`'s maps: the n-th mutant with
- * one key (n > 1) gets `key#n`, so two mutants at one place with one replacement stay two.
+ * one key (n > 1) gets `key#n`, so two mutants of one span with one replacement would stay two (a key
+ * holds the whole span, so no report of this project's sources has any).
  */
 export function mutantKeys(sites: Iterable<MutantSite>): string[] {
   const seen = new Map<string, number>();
   return [...sites].map((m) => {
-    const key = keyOf(m.mutatorName, m.line, m.column, m.replacement);
+    const key = keyOf(m);
     const n = (seen.get(key) ?? 0) + 1;
     seen.set(key, n);
     return n === 1 ? key : `${key}#${n}`;
@@ -193,10 +202,10 @@ export function countDoubted(merged: Merged, as: DoubtedCount): Merged {
   const files = new Map([...merged.files].map(([file, byKey]) => [file, new Map(byKey)]));
   const counted: DoubtedMutants = { mutants: 0, counted_as: as, sites: {} };
   for (const [file, byKey] of [...merged.doubted].sort(([a], [b]) => a.localeCompare(b))) {
-    for (const [key, { site }] of [...byKey].sort(([, x], [, y]) => x.site.line - y.site.line || x.site.column - y.site.column)) {
+    for (const [key, { site }] of [...byKey].sort(([, x], [, y]) => bySpan(x.site, y.site))) {
       files.get(file)!.set(key, { ...site, status: as });
       counted.mutants++;
-      ((counted.sites[site.mutatorName] ??= {})[file] ??= []).push({ line: site.line, column: site.column, replacement: site.replacement });
+      ((counted.sites[site.mutatorName] ??= {})[file] ??= []).push({ line: site.line, column: site.column, end: site.end, replacement: site.replacement });
     }
   }
   return { files, rebased: merged.rebased, doubted: new Map(), doubtedCounted: counted };
@@ -206,6 +215,9 @@ export function countDoubted(merged: Merged, as: DoubtedCount): Merged {
 export function testsOf(report: StrykerReport): string {
   return Object.keys(report.testFiles ?? {}).sort().join(',');
 }
+
+/** Sites in the order of their start, then of their end. */
+const bySpan = (a: MutantSite, b: MutantSite): number => a.line - b.line || a.column - b.column || a.end.line - b.end.line || a.end.column - b.end.column;
 
 const isDetection = (status: MutantStatus): boolean => status === 'Killed' || status === 'Timeout';
 
@@ -256,7 +268,7 @@ export function mergeReports(reports: ReportInput[], currentSource?: SourceReade
       }
       if (placed.on === 'gone') continue;
       const mutants = placed.on === 'rebased' ? placed.mutants : f.mutants;
-      const sites = mutants.map((m): MergedMutant => ({ mutatorName: m.mutatorName, line: m.location.start.line, column: m.location.start.column, replacement: m.replacement ?? '', status: m.status }));
+      const sites = mutants.map((m): MergedMutant => ({ ...siteOf(m), status: m.status }));
       const byKey = files.get(file) ?? new Map<string, MergedMutant>();
       files.set(file, byKey);
       const keys = mutantKeys(sites);
@@ -264,7 +276,7 @@ export function mergeReports(reports: ReportInput[], currentSource?: SourceReade
         const key = keys[i]!;
         const doubtedHere = unconfirmed === 'detections' ? isDetection(m.status) : unconfirmed === 'timeouts' && m.status === 'Timeout';
         if (doubtedHere) {
-          const site = { mutatorName: m.mutatorName, line: m.line, column: m.column, replacement: m.replacement };
+          const site = { mutatorName: m.mutatorName, line: m.line, column: m.column, end: m.end, replacement: m.replacement };
           entryAt(detectedUnconfirmed, file, key, () => ({ site, tests: new Set<string>() })).tests.add(tests);
           return;
         }
@@ -299,7 +311,7 @@ function unpack(base: MutationSummary): { counts: Record<MutantStatus, number>; 
     for (const [file, list] of Object.entries(byFile)) {
       const byKey = files.get(file) ?? new Map<string, MergedMutant>();
       files.set(file, byKey);
-      const sites = list.map((s): MergedMutant => ({ mutatorName, line: s.line, column: s.column, replacement: s.replacement, status: s.status }));
+      const sites = list.map((s): MergedMutant => ({ mutatorName, line: s.line, column: s.column, end: s.end, replacement: s.replacement, status: s.status }));
       const keys = mutantKeys(sites); // keys differ by mutator, so one numbering per mutator and file suffices
       sites.forEach((m, i) => byKey.set(keys[i]!, m));
     }
@@ -344,10 +356,10 @@ export function summarizeMerged({ files: merged, rebased, doubtedCounted }: Merg
   }
   const survivors: Record<string, Record<string, Survivor[]>> = {};
   for (const [file, byKey] of [...known].sort(([a], [b]) => a.localeCompare(b))) {
-    for (const e of [...byKey.values()].sort((a, b) => a.line - b.line || a.column - b.column)) {
+    for (const e of [...byKey.values()].sort(bySpan)) {
       if (e.status !== 'Survived' && e.status !== 'NoCoverage') continue;
       const byFile = (survivors[e.mutatorName] ??= {});
-      (byFile[file] ??= []).push({ line: e.line, column: e.column, replacement: e.replacement, status: e.status });
+      (byFile[file] ??= []).push({ line: e.line, column: e.column, end: e.end, replacement: e.replacement, status: e.status });
     }
   }
   const detected = counts.Killed + counts.Timeout;

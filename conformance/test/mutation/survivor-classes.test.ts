@@ -38,7 +38,7 @@ function ruleAt(line: number, text: string, nth = 1): string | undefined {
   let column = -1;
   for (let i = 0; i < nth; i++) column = LINES[line - 1]!.indexOf(text, column + 1);
   if (column < 0) throw new Error(`${text} is not on line ${line}`);
-  return source.classify({ mutatorName: 'Any', line, column: column + 1, replacement: '' })?.id;
+  return source.classify({ line, column: column + 1 })?.id;
 }
 
 describe('the classes of surviving mutants', () => {
@@ -84,7 +84,7 @@ describe('the classes of surviving mutants', () => {
   it("claims the body of a method of the broker's in-process API, not another method or another file", () => {
     const text = ['class Broker {', '  stats() { return { n: this.n + 1 }; }', '  listen() { return this.n > 0; }', '}'].join('\n');
     const at = (file: string, line: number, snippet: string) =>
-      new MutatedSource(file, text).classify({ mutatorName: 'Any', line, column: text.split('\n')[line - 1]!.indexOf(snippet) + 1, replacement: '' })?.id;
+      new MutatedSource(file, text).classify({ line, column: text.split('\n')[line - 1]!.indexOf(snippet) + 1 })?.id;
     expect(at('reference/broker/broker.ts', 2, 'this.n + 1')).toBe('in-process-api');
     expect(at('reference/broker/broker.ts', 3, 'this.n > 0')).toBeUndefined();
     expect(at('reference/broker/router.ts', 2, 'this.n + 1')).toBeUndefined();
@@ -105,16 +105,21 @@ describe('the classes of surviving mutants', () => {
   });
 
   it('scores the mutants no rule claims, and says per rule how many it claimed and why', () => {
+    /** The survivor that mutates `code` on line `line` into `replacement`. */
+    const survivor = (line: number, code: string, replacement: string, status: 'Survived' | 'NoCoverage' = 'Survived') => {
+      const column = LINES[line - 1]!.indexOf(code) + 1;
+      return { line, column, end: { line, column: column + code.length }, replacement, status };
+    };
     const summary: MutationSummary = {
       score: 50, score_of_covered: 50, date: '2026-12-05T00:00:00.000Z', commit: '0'.repeat(40), files: ['sample.ts'],
       counts: { Killed: 4, Timeout: 0, Survived: 3, NoCoverage: 1, CompileError: 0, RuntimeError: 0, Ignored: 0, Pending: 0 },
       survivors: {
         StringLiteral: { 'sample.ts': [
-          { line: 2, column: LINES[1]!.indexOf("'client") + 1, replacement: '""', status: 'Survived' },
-          { line: 5, column: LINES[4]!.indexOf("'OVERLOADED'") + 1, replacement: '""', status: 'Survived' },
-          { line: 5, column: LINES[4]!.indexOf("'HS-21'") + 1, replacement: '""', status: 'NoCoverage' },
+          survivor(2, "'client", '""'),
+          survivor(5, "'OVERLOADED'", '""'),
+          survivor(5, "'HS-21'", '""', 'NoCoverage'),
         ] },
-        ConditionalExpression: { 'sample.ts': [{ line: 7, column: LINES[6]!.indexOf('conn.ready') + 1, replacement: 'true', status: 'Survived' }] },
+        ConditionalExpression: { 'sample.ts': [survivor(7, 'conn.ready', 'true')] },
       },
     };
     const classed = withClasses(summary, () => LINES.join('\n'));

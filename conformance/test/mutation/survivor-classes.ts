@@ -13,19 +13,14 @@
  * condition calls nothing that could change state.
  */
 import ts from 'typescript';
-import type { MutationSummary } from './summary.js';
+import type { MutantSite, MutationSummary, Survivor } from './summary.js';
 import { ReviewedList } from './reviewed-survivors.js';
 
 /** Why no case can kill a mutant: the spec leaves what it changes unobservable, or nothing changes. */
 export type SurvivorClass = 'out-of-reach' | 'equivalent';
 
-/** Where a mutant starts, as Stryker reports it (line and column 1-based), and what it does. */
-export interface MutantSite {
-  mutatorName: string;
-  line: number;
-  column: number;
-  replacement: string;
-}
+/** Where a mutant starts, as Stryker reports it (line and column 1-based): all a rule reads. */
+export type MutantStart = Pick<MutantSite, 'line' | 'column'>;
 
 export interface SurvivorRule {
   /** A stable name, written next to each survivor it claims. */
@@ -217,7 +212,7 @@ export class MutatedSource {
   }
 
   /** The outermost node whose first token starts at the mutant's line and column. */
-  nodeAt(site: MutantSite): ts.Node | undefined {
+  nodeAt(site: MutantStart): ts.Node | undefined {
     const lineStarts = this.file.getLineStarts();
     if (site.line < 1 || site.line > lineStarts.length) return undefined;
     const pos = lineStarts[site.line - 1]! + site.column - 1;
@@ -236,7 +231,7 @@ export class MutatedSource {
   }
 
   /** The first rule that claims the mutant, or undefined when it stays a survivor. */
-  classify(site: MutantSite): SurvivorRule | undefined {
+  classify(site: MutantStart): SurvivorRule | undefined {
     const node = this.nodeAt(site);
     if (node === undefined) return undefined;
     return SURVIVOR_RULES.find((r) => r.claims(node, this.file.fileName));
@@ -246,7 +241,7 @@ export class MutatedSource {
 /** The part of a summary the classification reads and completes (summary.ts's MutationSummary). */
 interface Classifiable {
   counts: { Killed: number; Timeout: number; Survived: number; NoCoverage: number };
-  survivors: Record<string, Record<string, { line: number; column: number; replacement: string; rule?: string }[]>>;
+  survivors: Record<string, Record<string, Pick<Survivor, 'line' | 'column' | 'end' | 'replacement' | 'rule'>[]>>;
 }
 
 /** What the rules claimed in one summary: per rule, and the score over the mutants left. */
@@ -271,14 +266,10 @@ export function classifySurvivors(summary: Classifiable, sourceOf: (file: string
       let source = sources.get(file);
       if (source === undefined) sources.set(file, (source = new MutatedSource(file, sourceOf(file))));
       let lines: string[] | undefined;
-      const seen = new Map<string, number>(); // survivors so far with one start and replacement (reviewOf's nth)
       for (const s of list) {
         delete s.rule;
-        const site = { mutatorName, line: s.line, column: s.column, replacement: s.replacement };
-        const at = `${s.line}:${s.column}\u0000${s.replacement}`;
-        const nth = seen.get(at) ?? 0;
-        seen.set(at, nth + 1);
-        const rule = source.classify(site) ?? reviewed.reviewOf(file, site, (lines ??= source.lines()), nth);
+        const site = { mutatorName, line: s.line, column: s.column, end: s.end, replacement: s.replacement };
+        const rule = source.classify(site) ?? reviewed.reviewOf(file, site, (lines ??= source.lines()));
         if (rule === undefined) continue;
         s.rule = rule.id;
         claimed++;

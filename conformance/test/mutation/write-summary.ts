@@ -36,7 +36,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { countDoubted, mergeReports, mutantKeys, summarizeMerged, ReportFormatError, type Merged, type MutationSummary, type ReportInput, type SourceReader } from './summary.js';
+import { countDoubted, mergeReports, mutantKeys, siteOf, summarizeMerged, ReportFormatError, type Merged, type MutationSummary, type ReportInput, type SourceReader } from './summary.js';
 import { withClasses } from './survivor-classes.js';
 import { readSummaryOrExit } from './summary-file.js';
 import { currentMutants, exactRange, mutateRanges } from './current-mutants.js';
@@ -115,7 +115,7 @@ async function owedRuns(merged: Merged, base: MutationSummary | undefined): Prom
     if (base?.files.includes(file)) continue;
     const current = await currentMutants(file, currentSource(file)!);
     const doubted = merged.doubted.get(file) ?? new Map<string, { tests: Set<string> }>();
-    const keys = mutantKeys(current.map((m) => ({ mutatorName: m.mutatorName, line: m.location.start.line, column: m.location.start.column, replacement: m.replacement })));
+    const keys = mutantKeys(current.map(siteOf));
     // Neither measured nor owed again: never run, or changed since its run.
     const missing = current.filter((_, i) => !measured.has(keys[i]!) && !doubted.has(keys[i]!));
     count += missing.length;
