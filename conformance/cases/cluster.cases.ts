@@ -86,6 +86,15 @@ async function race(ctx: CaseContext, pair: [Session, Session], type: MessageNam
   return pair[names.indexOf(ok)]!;
 }
 
+/** Sends `type` with a payload of its own from each session at once; both must be acknowledged (ACK): the names differ, so neither is taken. */
+async function bothGranted(ctx: CaseContext, pair: [Session, Session], type: MessageName, payloads: unknown[], statement: string): Promise<void> {
+  const ids = pair.map((s, i) => send(s, type, payloads[i]));
+  const answers = await Promise.all(pair.map((s, i) => answerTo(ctx, s, ids[i]!, `${type} of a name of its own, sent at once with another client's of the same broker`)));
+  if (answers.some((m) => m.name !== 'ACK')) {
+    throw new CaseFailure(`[${statement}] ${type} of two different names from two clients of one broker at once must both be acknowledged: neither name is held`, 'ACK, ACK', answers.map(summarize).join(' | '));
+  }
+}
+
 /** Sends `type` from `s` until it is answered `ok`, for at most RELEASE_WITHIN_MS plus the frame timeout. */
 async function takeOnceReleased(ctx: CaseContext, s: Session, type: MessageName, payload: unknown, ok: MessageName, what: string, statement: string): Promise<void> {
   const until = Date.now() + RELEASE_WITHIN_MS + ctx.timeoutMs;
@@ -305,6 +314,25 @@ export const clusterCases: Case[] = [
         const { conn, id } = await initFor(ctx, service.service.name, `C-${round}`); // entry n + 1 + round mod n
         await ctx.expectError(conn, 'DUPLICATE_CLIENT_ID', { re: id, closes: true, statement: 'CLU-10' });
         await ctx.expectOpen(winner.conn, `the winner ${winner.clientId} untouched`);
+      }
+    },
+  }),
+  defineCase({
+    id: 'cluster/two-names-claimed-at-once-on-one-broker',
+    statements: ['CLU-10', 'CLU-13'],
+    async run(ctx) {
+      // A broker that keeps one claim of a kind on the way at a time (so that two clients racing for one
+      // name cannot both win) must key it by the name: two different names claimed at once are both free.
+      brokersOf(ctx);
+      const [a] = await sessionsInOrder(ctx, ['A']); // entry 0
+      const a2 = await ctx.sessionBeside(a!.conn, 'A2');
+      await granted(ctx, a!, 'SERVICE_LIST', {}, 'the service registry', 'SERVICE_LIST_RESULT');
+      await granted(ctx, a2, 'BUS_SUBSCRIBE', { event_type: ctx.uniqueId('probe') }, 'the bus', 'BUS_SUBSCRIBED');
+      for (let round = 0; round < RACE_ROUNDS; round++) {
+        const services = [a!, a2].map(() => ({ service: { name: ctx.uniqueId('at-once-svc'), service_type: 'conformance', version: '1.0.0' } }));
+        await bothGranted(ctx, [a!, a2], 'SERVICE_REGISTER', services, 'CLU-10');
+        const handlers = [a!, a2].map(() => ({ message_type: ctx.uniqueId('at-once-cmd'), category: 'command' }));
+        await bothGranted(ctx, [a!, a2], 'BUS_REGISTER_HANDLER', handlers, 'CLU-13');
       }
     },
   }),

@@ -15,7 +15,7 @@ import { MessageType } from '../../spec/generated/catalog.js';
 
 const CASES = clusterCases.map((c) => c.id);
 /** Cases whose right answers a lone broker gives too (refusals of names nobody holds): a variant below must catch each. */
-const LONE_BROKER_PASSES = ['cluster/refusals-after-a-look-up'];
+const LONE_BROKER_PASSES = ['cluster/refusals-after-a-look-up', 'cluster/two-names-claimed-at-once-on-one-broker'];
 const LOOK_UP_REFUSALS = new Set(['NO_HANDLER', 'SERVICE_NOT_FOUND', 'UNKNOWN_DESTINATION']);
 let cluster: ClusterUnderTest | undefined;
 
@@ -171,6 +171,27 @@ const VARIANTS: (() => RuntimeVariant)[] = [
     name: 'a handler\'s ERROR relayed without details.error',
     caughtBy: ['cluster/handler-error-relayed-unchanged'],
     toClient: (f) => (f.name === 'ERROR' && jsonOf(f)['code'] === 'HANDLER_FAILED' ? withJson(f, (p) => { delete (p['details'] as Record<string, unknown>)['error']; }) : f),
+  }),
+  () => ({
+    // As a broker that keeps its one claim on the way keyed by the kind of name, not by the name: a second
+    // registration at the broker while the first is claimed is refused as taken.
+    name: 'a registration refused as taken while another name is being claimed at the same broker',
+    caughtBy: ['cluster/two-names-claimed-at-once-on-one-broker'],
+    onConnect: (link) => { link.state['claiming'] = new Set<string>(); },
+    toBroker: (f, link) => {
+      if (f.name !== 'SERVICE_REGISTER' && f.name !== 'BUS_REGISTER_HANDLER') return f;
+      if (link.all.some((l) => ((l.state['claiming'] as Set<string> | undefined)?.size ?? 0) > 0)) {
+        const code = f.name === 'SERVICE_REGISTER' ? 'SERVICE_EXISTS' : 'HANDLER_EXISTS';
+        link.toClient(frame('ERROR', MessageType.ERROR, { id: `proxy-${f.header.id}`, re: f.header.id }, { code, message: 'another name is being claimed (the variant)', definite: true }));
+        return 'handled';
+      }
+      (link.state['claiming'] as Set<string>).add(String(f.header.id));
+      return f;
+    },
+    toClient: (f, link) => {
+      if (f.header.re !== undefined) (link.state['claiming'] as Set<string>).delete(String(f.header.re));
+      return f;
+    },
   }),
   () => ({
     name: 'BUS_PUBLISHED counts only the publisher\'s broker',
