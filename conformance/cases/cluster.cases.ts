@@ -107,6 +107,23 @@ async function takeOnceReleased(ctx: CaseContext, s: Session, type: MessageName,
   }
 }
 
+/**
+ * INITs `clientId` on new connections to the broker `beside` reached until one is acknowledged, for at
+ * most RELEASE_WITHIN_MS plus the frame timeout after `after` (each refusal closes its connection, HS-3).
+ */
+async function initOnceReleased(ctx: CaseContext, beside: WireConnection, clientId: string, label: string, after: string, statement: string): Promise<void> {
+  const until = Date.now() + RELEASE_WITHIN_MS + ctx.timeoutMs;
+  for (let attempt = 1; ; attempt++) {
+    const again = await ctx.openBeside(beside, `${label}-${attempt}`);
+    again.send({ type: 'INIT', header: { id: 'init-again' }, payload: ctx.initPayload(clientId) });
+    const m = await ctx.expectMessage(again, 'INIT_ACK or ERROR answering init-again', (x) => x.header.re === 'init-again' && (x.name === 'INIT_ACK' || x.name === 'ERROR'));
+    if (m.name === 'INIT_ACK') return;
+    if (Date.now() > until) throw new CaseFailure(`[${statement}] the client id ${clientId} was still held in the cluster ${RELEASE_WITHIN_MS + ctx.timeoutMs} ms after ${after}`, 'INIT_ACK', summarize(m));
+    again.destroy();
+    await sleep(RETRY_EVERY_MS);
+  }
+}
+
 /** A (entry 0) holding a new service, its registration granted, and B (entry 1); `service` is the SERVICE_REGISTER payload. */
 async function serviceOnA(ctx: CaseContext): Promise<{ a: Session; b: Session; name: string; service: { service: Record<string, unknown> } }> {
   brokersOf(ctx);
@@ -171,16 +188,22 @@ export const clusterCases: Case[] = [
       await ctx.expectOpen(a!.conn, 'the first holder of the id untouched');
       // Closed, A holds nothing: its id is free on the other broker again (HS-5: held by an open connection).
       a!.conn.destroy();
-      const until = Date.now() + RELEASE_WITHIN_MS + ctx.timeoutMs;
-      for (let attempt = 1; ; attempt++) {
-        const again = await ctx.openBeside(conn, `B-after-close-${attempt}`);
-        again.send({ type: 'INIT', header: { id: 'init-again' }, payload: ctx.initPayload(a!.clientId) });
-        const m = await ctx.expectMessage(again, 'INIT_ACK or ERROR answering init-again', (x) => x.header.re === 'init-again' && (x.name === 'INIT_ACK' || x.name === 'ERROR'));
-        if (m.name === 'INIT_ACK') break;
-        if (Date.now() > until) throw new CaseFailure(`[CLU-3] the client id ${a!.clientId} was still held in the cluster ${RELEASE_WITHIN_MS + ctx.timeoutMs} ms after its connection closed`, 'INIT_ACK', summarize(m));
-        again.destroy();
-        await sleep(RETRY_EVERY_MS);
-      }
+      await initOnceReleased(ctx, conn, a!.clientId, 'B-after-close', 'its connection closed', 'CLU-3');
+    },
+  }),
+  defineCase({
+    id: 'cluster/client-id-free-when-its-connection-closes-during-the-claim',
+    statements: ['CLU-3', 'HS-19'],
+    async run(ctx) {
+      // A broker claims an id before INIT_ACK (CLU-3); a connection that closes meanwhile never opened, and
+      // the claim made for it must be given back like that of a client that closed (HS-19).
+      brokersOf(ctx);
+      const [a, b] = await sessionsInOrder(ctx, ['A', 'B']); // entries 0 and 1
+      const clientId = ctx.uniqueId('gone-early');
+      const early = await ctx.openBeside(a!.conn, 'early');
+      early.send({ type: 'INIT', header: { id: 'init-early' }, payload: ctx.initPayload(clientId) });
+      early.end(); // the INIT first, then the close, while the claim is on its way
+      await initOnceReleased(ctx, b!.conn, clientId, 'B-after-early-close', 'the connection that sent its INIT closed before INIT_ACK', 'HS-19');
     },
   }),
   defineCase({

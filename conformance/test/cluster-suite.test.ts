@@ -10,12 +10,12 @@ import { runSuite, type CaseOutcome } from '../api.js';
 import { Broker } from '../../reference/broker/index.js';
 import { clusterCases } from '../cases/cluster.cases.js';
 import { startCluster, stopAfterAll, type ClusterUnderTest } from '../../reference/broker/cluster/test/cluster-fixture.js';
-import { startRuntimeProxy, frame, jsonOf, withJson, type RProxy, type RuntimeVariant } from './runtime-proxy.js';
+import { startRuntimeProxy, frame, jsonOf, withJson, type RLink, type RProxy, type RuntimeVariant } from './runtime-proxy.js';
 import { MessageType } from '../../spec/generated/catalog.js';
 
 const CASES = clusterCases.map((c) => c.id);
 /** Cases whose right answers a lone broker gives too (refusals of names nobody holds): a variant below must catch each. */
-const LONE_BROKER_PASSES = ['cluster/refusals-after-a-look-up', 'cluster/two-names-claimed-at-once-on-one-broker'];
+const LONE_BROKER_PASSES = ['cluster/refusals-after-a-look-up', 'cluster/two-names-claimed-at-once-on-one-broker', 'cluster/client-id-free-when-its-connection-closes-during-the-claim'];
 const LOOK_UP_REFUSALS = new Set(['NO_HANDLER', 'SERVICE_NOT_FOUND', 'UNKNOWN_DESTINATION']);
 let cluster: ClusterUnderTest | undefined;
 
@@ -162,6 +162,31 @@ const VARIANTS: (() => RuntimeVariant)[] = [
     caughtBy: ['cluster/client-id-held-on-another-broker', 'cluster/service-name-free-when-its-provider-closes', 'cluster/handler-type-free-when-its-client-closes'],
     keepsUpstream: true,
   }),
+  () => {
+    // As a broker that never gives back the claim made for a connection that closed before INIT_ACK: the
+    // id stays taken in the whole cluster. The proxies share this map (one variant in front of every broker).
+    const unanswered = new Map<string, RLink>();
+    return {
+      name: 'the claim of a connection that closed before INIT_ACK kept',
+      caughtBy: ['cluster/client-id-free-when-its-connection-closes-during-the-claim'],
+      toBroker: (f, link) => {
+        if (f.name !== 'INIT') return f;
+        const id = String(jsonOf(f)['client_id']);
+        const earlier = unanswered.get(id);
+        if (earlier !== undefined && earlier !== link && (earlier.client.readableEnded || earlier.client.destroyed)) {
+          link.toClient(frame('ERROR', MessageType.ERROR, { id: `proxy-${f.header.id}`, re: f.header.id }, { code: 'DUPLICATE_CLIENT_ID', message: 'kept for a connection that closed before INIT_ACK (the variant)', definite: true }));
+          link.client.end();
+          return 'handled';
+        }
+        unanswered.set(id, link);
+        return f;
+      },
+      toClient: (f, link) => {
+        if (f.name === 'INIT_ACK') for (const [id, l] of unanswered) if (l === link) unanswered.delete(id);
+        return f;
+      },
+    };
+  },
   () => ({
     name: 'a refusal after a look-up never sent (the request left unanswered)',
     caughtBy: ['cluster/refusals-after-a-look-up'],
