@@ -152,6 +152,9 @@ async function stats(ctx: CaseContext, s: Session, payload: Record<string, unkno
   return m.payload as Stats;
 }
 
+/** Requests A sends B across brokers, each answered, before the traffic is counted. */
+const TRAFFIC_FRAMES = 3;
+
 /** Why a STATS_RESPONSE does not (yet) show the cluster as `sessions` on their brokers make it, or undefined. */
 /** Clients the STATS case adds on the asker's broker: with S0 and S_N there, more than the rest of a cluster of up to 6 brokers. */
 const BESIDE_THE_ASKER = 4;
@@ -290,6 +293,33 @@ export const clusterCases: Case[] = [
       const remote = sessions[1]!;
       const one = await stats(ctx, asker, { client_id: remote.clientId });
       if (one.clients.length !== 1 || one.clients[0]!.client_id !== remote.clientId) throw new CaseFailure(`[CLU-9] STATS_REQUEST naming ${remote.clientId}, a client of another broker, must return its entry only (SYS-2)`, `[${remote.clientId}]`, JSON.stringify(one.clients.map((c) => c.client_id)));
+    },
+  }),
+  defineCase({
+    id: 'cluster/stats-count-the-traffic-with-a-client-of-another-broker',
+    statements: ['CLU-9', 'SYS-3'],
+    async run(ctx) {
+      // B is a client of another broker: A's broker hands A's requests to B's broker and gets B's answers
+      // back, and counts both in B's entry (CLU-9: "with the traffic this broker exchanged with it").
+      brokersOf(ctx);
+      const [a, b] = await sessionsInOrder(ctx, ['A', 'B']); // entries 0 and 1
+      for (let i = 0; i < TRAFFIC_FRAMES; i++) {
+        a!.conn.send({ type: 'REASONING_REQUEST', header: { id: `to-b-${i}`, dst: b!.clientId }, payload: reasoning('cluster') });
+        const fwd = await ctx.expectMessage(b!.conn, `REASONING_REQUEST ${i + 1} of ${TRAFFIC_FRAMES} from ${a!.clientId}`, { name: 'REASONING_REQUEST', src: a!.clientId } satisfies MessageMatch);
+        b!.conn.send({ type: 'REASONING_RESPONSE', header: { id: `from-b-${i}`, re: fwd.header.id }, payload: reasoningAnswer(i) });
+        await ctx.expectMessage(a!.conn, `REASONING_RESPONSE with re=to-b-${i}`, { name: 'REASONING_RESPONSE', re: `to-b-${i}` } satisfies MessageMatch);
+      }
+      const got = await stats(ctx, a!, { client_id: b!.clientId });
+      const entry = got.clients.find((c) => c.client_id === b!.clientId) as Record<string, unknown> | undefined;
+      if (entry === undefined) throw new CaseFailure(`[CLU-9] STATS_REQUEST naming ${b!.clientId}, a client of another broker, returned no entry for it`, `[${b!.clientId}]`, JSON.stringify(got.clients));
+      // Each frame is at least its 4-byte length prefix and a byte of body (section 3). The bytes received
+      // are left out: B's bytes reach this broker inside another broker's NATS messages, and the spec leaves open which of them count.
+      const counts = ['frames_out', 'bytes_out', 'frames_in'].map((k) => Number(entry[k]));
+      const least = [TRAFFIC_FRAMES, 5 * TRAFFIC_FRAMES, TRAFFIC_FRAMES];
+      if (counts.some((n, i) => !Number.isSafeInteger(n) || n < least[i]!)) {
+        throw new CaseFailure(`[CLU-9] STATS on ${a!.clientId}'s broker must count the ${TRAFFIC_FRAMES} requests it handed to ${b!.clientId}, a client of another broker, and the ${TRAFFIC_FRAMES} answers it got from it`,
+          `frames_out >= ${least[0]}, bytes_out >= ${least[1]}, frames_in >= ${least[2]}`, `frames_out ${counts[0]}, bytes_out ${counts[1]}, frames_in ${counts[2]}`);
+      }
     },
   }),
   defineCase({

@@ -105,6 +105,23 @@ const VARIANTS: (() => RuntimeVariant)[] = [
     },
   }),
   () => ({
+    // As a broker that lists a client of another broker but counts none of the frames it exchanged with it.
+    name: 'STATS counts no traffic with a client of another broker',
+    caughtBy: ['cluster/stats-count-the-traffic-with-a-client-of-another-broker'],
+    onConnect: (link) => { link.state['mine'] = new Set<string>(); },
+    toBroker: (f, link) => {
+      if (f.name === 'INIT') (link.state['mine'] as Set<string>).add(String(jsonOf(f)['client_id']));
+      return f;
+    },
+    toClient: (f, link) => {
+      if (!isStats(f.name)) return f;
+      const mine = new Set(link.all.flatMap((l) => [...((l.state['mine'] as Set<string> | undefined) ?? [])]));
+      return withJson(f, (p) => {
+        for (const c of p['clients'] as Record<string, unknown>[]) if (!mine.has(String(c['client_id']))) Object.assign(c, { frames_in: 0, frames_out: 0, bytes_in: 0, bytes_out: 0 });
+      });
+    },
+  }),
+  () => ({
     // A caller's broker that bounds a relayed dispatch by a fixed 2 s (the failure detector's wait) instead of
     // the dispatch's timeout_ms: TIMEOUT at 2 s, the provider's later answer dropped.
     name: 'a dispatch bounded at 2 s, whatever its timeout_ms',
