@@ -152,6 +152,9 @@ async function stats(ctx: CaseContext, s: Session, payload: Record<string, unkno
   return m.payload as Stats;
 }
 
+/** CLU-4's 2,000 ms after which a broker not heard from is dead, and a margin: past every broker's start-up window. */
+const PAST_THE_DEAD_AFTER_MS = 2500;
+
 /** Requests A sends B across brokers, each answered, before the traffic is counted. */
 const TRAFFIC_FRAMES = 3;
 
@@ -207,6 +210,28 @@ export const clusterCases: Case[] = [
       early.send({ type: 'INIT', header: { id: 'init-early' }, payload: ctx.initPayload(clientId) });
       early.end(); // the INIT first, then the close, while the claim is on its way
       await initOnceReleased(ctx, b!.conn, clientId, 'B-after-early-close', 'the connection that sent its INIT closed before INIT_ACK', 'HS-19');
+    },
+  }),
+  defineCase({
+    id: 'cluster/claims-held-past-the-start-up-window',
+    statements: ['CLU-3', 'CLU-4', 'CLU-10', 'CLU-13'],
+    async run(ctx) {
+      // A broker counts another alive while it hears its heartbeats (CLU-4); one that only trusted its own
+      // first 2,000 ms would hand a live broker's client ids, names and types to the next asker after them.
+      brokersOf(ctx);
+      const [a] = await sessionsInOrder(ctx, ['A']); // entry 0
+      const name = ctx.uniqueId('svc');
+      const type = ctx.uniqueId('cmd');
+      await granted(ctx, a!, 'SERVICE_REGISTER', { service: { name, service_type: 'conformance', version: '1.0.0' } }, 'the service registry', 'ACK');
+      await granted(ctx, a!, 'BUS_REGISTER_HANDLER', { message_type: type, category: 'command' }, 'the bus', 'ACK');
+      await sleep(PAST_THE_DEAD_AFTER_MS);
+      const [b] = await sessionsInOrder(ctx, ['B']); // entry 1
+      for (const [id, statement] of [[a!.clientId, 'CLU-3'], [name, 'CLU-10']] as const) {
+        const { conn, id: initId } = await initFor(ctx, id, `C-${statement}`); // entries 2, 3 (0, 1 of two)
+        await ctx.expectError(conn, 'DUPLICATE_CLIENT_ID', { re: initId, closes: true, statement });
+      }
+      await refused(ctx, b!, send(b!, 'BUS_REGISTER_HANDLER', { message_type: type, category: 'command' }), 'HANDLER_EXISTS', 'CLU-13');
+      await ctx.expectOpen(a!.conn, 'the holder of the id, the name and the type untouched');
     },
   }),
   defineCase({
