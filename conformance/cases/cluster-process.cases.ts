@@ -31,6 +31,8 @@ const OUTAGE_MS = 3000;
 const RECONNECT_WITHIN_MS = 10_000;
 
 const signal = { coordination_id: 'cluster-process', disagreement_score: 0.5, threshold: 0.25 };
+/** Time for the brokers to handle a control message the case published (one NATS delivery, on loopback). */
+const FOREIGN_SETTLES_MS = 200;
 
 /** Whether `m` is ERROR `code`. */
 const is = (m: Message, code: ErrorName): boolean => m.name === 'ERROR' && codeOf(m) === code;
@@ -265,6 +267,58 @@ export const clusterProcessCases: Case[] = [
     },
   }),
 
+  defineCase({
+    id: 'cluster/foreign-broker-speaking-section-19',
+    statements: ['CLU-2', 'CLU-1', 'CLU-9'],
+    async run(ctx) {
+      await withOwnedCluster(ctx, async (cl) => {
+        const c = cl.ctx;
+        const nc = await cl.natsClient();
+        const [a, b] = await sessionsInOrder(cl.ctx, ['A', 'B']);
+        const [first] = cl.brokers;
+        // F: a broker of another implementation on the same NATS server, speaking section 19's format.
+        const foreign = c.uniqueId('foreign-broker');
+        const control = (m: Record<string, unknown>) => nc.publish('concord.v1.control', JSON.stringify({ v: 1, broker: foreign, ...m }));
+        // Across brokers, A reaches B: what each step below must leave working.
+        const acrossStillRouted = async (after: string): Promise<void> => {
+          const id = c.uniqueId('across');
+          a!.conn.send({ type: 'REASONING_REQUEST', header: { id, dst: b!.clientId }, payload: reasoning('cluster') });
+          const r = await b!.conn.next(c.timeoutMs);
+          if (r.kind !== 'message' || r.message.name !== 'REASONING_REQUEST') throw new CaseFailure(`[CLU-2] after ${after}, A's request to B (a client of another broker) did not reach B`, 'the request forwarded to B', r.kind === 'message' ? summarize(r.message) : r.kind);
+          b!.conn.send({ type: 'REASONING_RESPONSE', header: { id: `r-${id}`, re: r.message.header.id }, payload: reasoningAnswer(1) });
+          await answerTo(c, a!, id, `B's answer to ${id}, after ${after}`, c.timeoutMs);
+        };
+        // F joins with its (empty) list of services: STATS still answers, every broker it lists with its count.
+        control({ kind: 'services', services: [] });
+        await nc.flush();
+        await sleep(FOREIGN_SETTLES_MS);
+        const id = c.uniqueId('stats');
+        a!.conn.send({ type: 'STATS_REQUEST', header: { id }, payload: {} });
+        const stats = await answerTo(c, a!, id, `STATS_RESPONSE after ${foreign}'s services message`, c.timeoutMs);
+        const cluster = (stats.payload as { cluster?: { broker_id?: unknown; clients?: unknown }[] }).cluster ?? [];
+        const uncounted = cluster.filter((e) => typeof e.clients !== 'number' && typeof e.clients !== 'bigint');
+        if (stats.name !== 'STATS_RESPONSE' || uncounted.length > 0) throw new CaseFailure(`[CLU-9] STATS after a services message of broker ${foreign} must list every broker with its number of clients`, 'STATS_RESPONSE, each `cluster` entry with `clients`', stats.name !== 'STATS_RESPONSE' ? summarize(stats) : JSON.stringify(uncounted));
+        // A frame from F's client Z, never announced: handled as coming from a client of F, by its src (section 19).
+        const z = c.uniqueId('z');
+        const body = encodeMessage({ type: 'DISAGREEMENT_SIGNAL', header: { id: 'from-z', src: z, dst: a!.clientId }, payload: signal, encoding: 'json' });
+        const sender = Buffer.from(foreign, 'utf8');
+        nc.publish(`concord.v1.frame.${Buffer.from(first!.id, 'utf8').toString('base64url')}`, Buffer.concat([Buffer.from([1, sender.length]), sender, body]));
+        await nc.flush();
+        await c.expectMessage(a!.conn, `the DISAGREEMENT_SIGNAL of ${z}, a client of broker ${foreign} never announced, delivered to A with src ${z} (CLU-2; section 19: by its src)`, (m) => m.name === 'DISAGREEMENT_SIGNAL' && m.header.src === z);
+        // F says a client it never announced left, and lists a service whose owner it never announced:
+        // neither may stop the broker handling the cluster's messages.
+        control({ kind: 'leave', client: c.uniqueId('never-joined') });
+        control({ kind: 'services', services: [{ owner: c.uniqueId('never-announced'), descriptor: { name: c.uniqueId('svc-of-nobody'), service_type: 'conformance', version: '1.0.0' } }] });
+        await nc.flush();
+        await sleep(FOREIGN_SETTLES_MS);
+        const listed = await requestOrSkip(c, a!, 'SERVICE_LIST', {}, 'the service registry');
+        if (listed.name !== 'SERVICE_LIST_RESULT') throw new CaseFailure(`[CLU-1] SERVICE_LIST after broker ${foreign} listed a service of an owner it never announced`, 'SERVICE_LIST_RESULT', summarize(listed));
+        await acrossStillRouted(`a leave of a client and a service of an owner broker ${foreign} never announced`);
+        control({ kind: 'bye' });
+        await nc.flush();
+      });
+    },
+  }),
   defineCase({
     id: 'cluster/nats-outage-local-traffic-served-remote-refused',
     statements: ['CLU-8', 'CLU-4'],

@@ -7,10 +7,11 @@
  *   any-format          handles inter-broker messages of any format version (CLU-5)
  *   dead-while-cut-off  goes on judging the other brokers while NATS is unreachable (CLU-4, CLU-8)
  *   keep-dead-claims    leaves a dead broker's claims in the store (CLU-7)
+ *   drop-unannounced-senders  drops a frame message whose src is a client the sender never announced (CLU-2)
  */
 import { parseArgs } from 'node:util';
 import { Broker } from '../../reference/broker/broker.js';
-import type { ClusterOptions } from '../../reference/broker/cluster/node.js';
+import { ClusterNode, type ClusterOptions } from '../../reference/broker/cluster/node.js';
 
 const DEFECTS: Record<string, Omit<ClusterOptions, 'url'>> = {
   'heartbeat-1000': { heartbeatMs: 1000 },
@@ -18,11 +19,21 @@ const DEFECTS: Record<string, Omit<ClusterOptions, 'url'>> = {
   'any-format': { defects: { anyFormat: true } },
   'dead-while-cut-off': { defects: { deadWhileCutOff: true } },
   'keep-dead-claims': { defects: { keepDeadClaims: true } },
+  'drop-unannounced-senders': {},
+};
+
+/** Defects the reference has no option for, patched into it here (this program only). */
+const PATCHES: Record<string, () => void> = {
+  // Section 19 handles a frame message "as coming from a client of the sender: by its src", announced or not.
+  'drop-unannounced-senders': () => {
+    (ClusterNode.prototype as unknown as { adopt: () => undefined }).adopt = () => undefined;
+  },
 };
 
 const [defect, ...argv] = process.argv.slice(2);
 const broken = DEFECTS[defect ?? ''];
 if (broken === undefined) throw new RangeError(`unknown defect ${String(defect)} (known: ${Object.keys(DEFECTS).join(', ')})`);
+PATCHES[defect!]?.();
 const { values } = parseArgs({ args: argv, options: { host: { type: 'string' }, port: { type: 'string' }, cluster: { type: 'string' }, 'broker-id': { type: 'string' } } });
 const broker = new Broker({ host: values.host, port: Number(values.port), brokerId: values['broker-id'], logLevel: 'error', cluster: { url: values.cluster!, ...broken } });
 await broker.listen();
