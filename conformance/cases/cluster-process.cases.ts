@@ -5,7 +5,9 @@
  * the cluster (owned-cluster.ts): its own nats-server and three brokers from the command, `{host}`,
  * `{port}`, `{nats}` and `{id}` replaced; the k-th connection of a case goes to broker k mod 3.
  */
-import { encodeMessage } from '../../reference/codec/message.js';
+import { decodeMessage, encodeMessage } from '../../reference/codec/message.js';
+import { Kvm } from '@nats-io/kv';
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Message } from '../../reference/codec/message.js';
 import { defineCase, CaseFailure, type Case } from './model.js';
 import { summarize, type CaseContext, type Session } from './context.js';
@@ -31,8 +33,53 @@ const OUTAGE_MS = 3000;
 const RECONNECT_WITHIN_MS = 10_000;
 
 const signal = { coordination_id: 'cluster-process', disagreement_score: 0.5, threshold: 0.25 };
+/** Past CLU-4's 2,000 ms from every broker's start, with a margin: a broker never heard from is dead by then. */
+const PAST_EVERY_START_UP_MS = 2500;
 /** Time for the brokers to handle a control message the case published (one NATS delivery, on loopback). */
 const FOREIGN_SETTLES_MS = 200;
+
+/** The frame messages published for one broker id, as the harness (acting as that broker) receives them. */
+class FrameMessagesTo {
+  private readonly got: Uint8Array[] = [];
+  private wake: (() => void) | undefined;
+  private readonly sub: Subscription;
+
+  constructor(nc: NatsConnection, broker: string) {
+    this.sub = nc.subscribe(`concord.v1.frame.${Buffer.from(broker, 'utf8').toString('base64url')}`, {
+      callback: (err, msg) => {
+        if (err !== null) return;
+        this.got.push(msg.data);
+        this.wake?.();
+      },
+    });
+  }
+
+  /** The next one whose body is a message `match` accepts (others skipped), within the frame timeout. */
+  async next(c: CaseContext, what: string, match: (m: Message) => boolean): Promise<Message> {
+    const until = Date.now() + c.timeoutMs;
+    for (;;) {
+      for (let data = this.got.shift(); data !== undefined; data = this.got.shift()) {
+        try {
+          const m = decodeMessage(data.subarray(2 + (data[1] ?? 0)));
+          if (match(m)) return m;
+        } catch {
+          // not a frame message the harness can read: not the one awaited
+        }
+      }
+      const left = until - Date.now();
+      if (left <= 0) throw new CaseFailure(`expected ${what}; nothing came within ${c.timeoutMs} ms`, what, 'nothing');
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.wake = () => { clearTimeout(timer); resolve(); };
+      });
+      this.wake = undefined;
+    }
+  }
+
+  close(): void {
+    this.sub.unsubscribe();
+  }
+}
 
 /** Whether `m` is ERROR `code`. */
 const is = (m: Message, code: ErrorName): boolean => m.name === 'ERROR' && codeOf(m) === code;
@@ -316,6 +363,56 @@ export const clusterProcessCases: Case[] = [
         await acrossStillRouted(`a leave of a client and a service of an owner broker ${foreign} never announced`);
         control({ kind: 'bye' });
         await nc.flush();
+      });
+    },
+  }),
+  defineCase({
+    id: 'cluster/claims-of-a-foreign-broker-routed',
+    statements: ['CLU-2', 'CLU-12', 'CLU-3', 'REQ-8'],
+    async run(ctx) {
+      await withOwnedCluster(ctx, async (cl) => {
+        const c = cl.ctx;
+        const startedAt = Date.now();
+        const nc = await cl.natsClient();
+        const kvm = new Kvm(nc);
+        const [clientClaims, serviceClaims] = await Promise.all([kvm.open('concord_claims_v1'), kvm.open('concord_services_v1')]);
+        const [a] = await sessionsInOrder(cl.ctx, ['A']);
+        const [first] = cl.brokers;
+        const foreign = c.uniqueId('foreign-broker');
+        const subject = (broker: string): string => `concord.v1.frame.${Buffer.from(broker, 'utf8').toString('base64url')}`;
+        const key = (name: string): string => Buffer.from(name, 'utf8').toString('base64url');
+        const clientInfo = (id: string) => ({ id, cbor: false, max_frame: 1_048_576, language: 'other' });
+        const atF = new FrameMessagesTo(nc, foreign);
+        try {
+          // F is a live member (its services message), and claims client Z, and service S of its client P,
+          // in the stores as section 19 writes them, announcing neither: only the claims can route to them.
+          nc.publish('concord.v1.control', JSON.stringify({ v: 1, kind: 'services', broker: foreign, services: [] }));
+          const [z, p, svc] = [c.uniqueId('z'), c.uniqueId('p'), c.uniqueId('svc')];
+          await clientClaims.create(key(z), JSON.stringify({ broker: foreign, client: clientInfo(z) }));
+          await clientClaims.create(key(p), JSON.stringify({ broker: foreign, client: clientInfo(p) }));
+          await serviceClaims.create(key(svc), JSON.stringify({ broker: foreign, owner: p, descriptor: { name: svc, service_type: 'conformance', version: '1.0.0' } }));
+          await nc.flush();
+          for (const [dst, what] of [[z, `${z}, a client F claimed`], [svc, `${svc}, a service F claimed for its client ${p}`]] as const) {
+            const id = c.uniqueId('to-foreign');
+            a!.conn.send({ type: 'REASONING_REQUEST', header: { id, dst }, payload: reasoning('cluster') });
+            const fwd = await atF.next(c, `A's request to ${what}, on F's frame subject (CLU-2, CLU-12: the claims say where it is)`, (m) => m.name === 'REASONING_REQUEST' && m.header.src === a!.clientId);
+            const answerer = dst === z ? z : p;
+            const answer = encodeMessage({ type: 'REASONING_RESPONSE', header: { id: c.uniqueId('answer'), src: answerer, re: fwd.header.id }, payload: reasoningAnswer(1), encoding: 'json' });
+            const sender = Buffer.from(foreign, 'utf8');
+            nc.publish(subject(first!.id), Buffer.concat([Buffer.from([1, sender.length]), sender, answer]));
+            await answerTo(c, a!, id, `the answer of ${answerer} (on F) to ${id}, its id restored (CLU-1)`, c.timeoutMs);
+          }
+          // A claim naming a broker never heard from is no live broker's (CLU-3): past every broker's first
+          // 2,000 ms, a request to its client resolves to nothing.
+          const y = c.uniqueId('y-of-a-ghost');
+          await clientClaims.create(key(y), JSON.stringify({ broker: c.uniqueId('ghost-broker'), client: clientInfo(y) }));
+          await sleep(Math.max(0, startedAt + PAST_EVERY_START_UP_MS - Date.now()));
+          a!.conn.send({ type: 'REASONING_REQUEST', header: { id: 'to-ghost', dst: y }, payload: reasoning('cluster') });
+          const refused = await answerTo(c, a!, 'to-ghost', `the answer to a request for ${y}, claimed by a broker never heard from`, c.timeoutMs);
+          if (!is(refused, 'UNKNOWN_DESTINATION')) throw new CaseFailure(`[CLU-3] a claim of a broker never heard from (not alive, CLU-4) must not route: the request for ${y} resolves to nothing (REQ-8)`, 'ERROR UNKNOWN_DESTINATION', summarize(refused));
+        } finally {
+          atF.close();
+        }
       });
     },
   }),

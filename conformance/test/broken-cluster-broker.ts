@@ -8,6 +8,7 @@
  *   dead-while-cut-off  goes on judging the other brokers while NATS is unreachable (CLU-4, CLU-8)
  *   keep-dead-claims    leaves a dead broker's claims in the store (CLU-7)
  *   drop-unannounced-senders  drops a frame message whose src is a client the sender never announced (CLU-2)
+ *   no-claims-look-up   never asks the claims stores where an unknown `dst` is (CLU-2, CLU-12)
  */
 import { parseArgs } from 'node:util';
 import { Broker } from '../../reference/broker/broker.js';
@@ -20,6 +21,7 @@ const DEFECTS: Record<string, Omit<ClusterOptions, 'url'>> = {
   'dead-while-cut-off': { defects: { deadWhileCutOff: true } },
   'keep-dead-claims': { defects: { keepDeadClaims: true } },
   'drop-unannounced-senders': {},
+  'no-claims-look-up': {},
 };
 
 /** Defects the reference has no option for, patched into it here (this program only). */
@@ -27,6 +29,9 @@ const PATCHES: Record<string, () => void> = {
   // Section 19 handles a frame message "as coming from a client of the sender: by its src", announced or not.
   'drop-unannounced-senders': () => {
     (ClusterNode.prototype as unknown as { adopt: () => undefined }).adopt = () => undefined;
+  },
+  'no-claims-look-up': () => {
+    (ClusterNode.prototype as unknown as { lookUp: () => Promise<undefined> }).lookUp = () => Promise.resolve(undefined);
   },
 };
 
