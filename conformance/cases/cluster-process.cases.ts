@@ -417,6 +417,67 @@ export const clusterProcessCases: Case[] = [
     },
   }),
   defineCase({
+    id: 'cluster/foreign-broker-clients-come-and-go',
+    statements: ['CLU-2', 'CLU-1', 'HS-18', 'REQ-8'],
+    async run(ctx) {
+      await withOwnedCluster(ctx, async (cl) => {
+        const c = cl.ctx;
+        const nc = await cl.natsClient();
+        const [a, b] = await sessionsInOrder(cl.ctx, ['A', 'B']);
+        const [first] = cl.brokers;
+        const foreign = c.uniqueId('foreign-broker');
+        const atF = new FrameMessagesTo(nc, foreign);
+        const control = (m: Record<string, unknown>) => nc.publish('concord.v1.control', JSON.stringify({ v: 1, broker: foreign, ...m }));
+        const clientInfo = (id: string) => ({ id, cbor: false, max_frame: 1_048_576, language: 'other' });
+        const settled = async (): Promise<void> => {
+          await nc.flush();
+          await sleep(FOREIGN_SETTLES_MS);
+        };
+        const requestTo = (dst: string): string => {
+          const id = c.uniqueId('to');
+          a!.conn.send({ type: 'REASONING_REQUEST', header: { id, dst }, payload: reasoning('cluster') });
+          return id;
+        };
+        try {
+          // W joins F: A's request to W goes to F, and F's answer comes back.
+          const [w, v] = [c.uniqueId('w'), c.uniqueId('v')];
+          control({ kind: 'services', services: [] });
+          control({ kind: 'join', client: clientInfo(w) });
+          await settled();
+          const first1 = requestTo(w);
+          const fwd = await atF.next(c, `A's request to ${w}, a client that joined broker ${foreign}, on F's frame subject (CLU-2)`, (m) => m.name === 'REASONING_REQUEST' && m.header.src === a!.clientId);
+          const sender = Buffer.from(foreign, 'utf8');
+          const answer = encodeMessage({ type: 'REASONING_RESPONSE', header: { id: c.uniqueId('answer'), src: w, re: fwd.header.id }, payload: reasoningAnswer(1), encoding: 'json' });
+          nc.publish(`concord.v1.frame.${Buffer.from(first!.id, 'utf8').toString('base64url')}`, Buffer.concat([Buffer.from([1, sender.length]), sender, answer]));
+          await answerTo(c, a!, first1, `${w}'s answer through F`, c.timeoutMs);
+          // W leaves: nothing is left to route to (no claim names it either).
+          control({ kind: 'leave', client: w });
+          await settled();
+          const afterLeave = requestTo(w);
+          const gone = await answerTo(c, a!, afterLeave, `the answer to a request for ${w} after F said it left`, c.timeoutMs);
+          if (!is(gone, 'UNKNOWN_DESTINATION')) throw new CaseFailure(`[REQ-8] after broker ${foreign} said ${w} left, a request for ${w} resolves to nothing`, 'ERROR UNKNOWN_DESTINATION', summarize(gone));
+          // V joins, A's request to V is in flight, and F's heartbeat lists no client: a heartbeat is a full
+          // statement (section 19), so V is gone and the request ends with PEER_GONE (HS-18 across brokers, CLU-1).
+          control({ kind: 'join', client: clientInfo(v) });
+          await settled();
+          const inFlight = requestTo(v);
+          await atF.next(c, `A's request to ${v} on F's frame subject`, (m) => m.name === 'REASONING_REQUEST' && m.header.src === a!.clientId);
+          control({ kind: 'heartbeat', uptime_ms: 1000, clients: [], services: [] });
+          const ended = await answerTo(c, a!, inFlight, `the answer to A's request for ${v} after F's heartbeat no longer listed it`, c.timeoutMs);
+          if (!is(ended, 'PEER_GONE')) throw new CaseFailure(`[HS-18] a heartbeat of broker ${foreign} that no longer lists ${v} says ${v} is gone: A's request in flight to it must end with PEER_GONE`, 'ERROR PEER_GONE', summarize(ended));
+          // F's heartbeat speaks for F only: B, a client of another broker, is still there.
+          const id = requestTo(b!.clientId);
+          const r = await b!.conn.next(c.timeoutMs);
+          if (r.kind !== 'message' || r.message.name !== 'REASONING_REQUEST') throw new CaseFailure(`[CLU-2] after a heartbeat of broker ${foreign}, A's request to B (a client of another broker) did not reach B`, 'the request forwarded to B', r.kind === 'message' ? summarize(r.message) : r.kind);
+          b!.conn.send({ type: 'REASONING_RESPONSE', header: { id: c.uniqueId('r'), re: r.message.header.id }, payload: reasoningAnswer(1) });
+          await answerTo(c, a!, id, `B's answer to ${id}`, c.timeoutMs);
+        } finally {
+          atF.close();
+        }
+      });
+    },
+  }),
+  defineCase({
     id: 'cluster/nats-outage-local-traffic-served-remote-refused',
     statements: ['CLU-8', 'CLU-4'],
     async run(ctx) {

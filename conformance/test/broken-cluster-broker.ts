@@ -9,6 +9,7 @@
  *   keep-dead-claims    leaves a dead broker's claims in the store (CLU-7)
  *   drop-unannounced-senders  drops a frame message whose src is a client the sender never announced (CLU-2)
  *   no-claims-look-up   never asks the claims stores where an unknown `dst` is (CLU-2, CLU-12)
+ *   heartbeat-adds-only reads a heartbeat's clients as joins, never as the full list (section 19, HS-18)
  */
 import { parseArgs } from 'node:util';
 import { Broker } from '../../reference/broker/broker.js';
@@ -22,6 +23,7 @@ const DEFECTS: Record<string, Omit<ClusterOptions, 'url'>> = {
   'keep-dead-claims': { defects: { keepDeadClaims: true } },
   'drop-unannounced-senders': {},
   'no-claims-look-up': {},
+  'heartbeat-adds-only': {},
 };
 
 /** Defects the reference has no option for, patched into it here (this program only). */
@@ -32,6 +34,12 @@ const PATCHES: Record<string, () => void> = {
   },
   'no-claims-look-up': () => {
     (ClusterNode.prototype as unknown as { lookUp: () => Promise<undefined> }).lookUp = () => Promise.resolve(undefined);
+  },
+  'heartbeat-adds-only': () => {
+    type Reconciling = { add(c: unknown, broker: string): unknown; reconcile(broker: string, clients: unknown[]): void };
+    (ClusterNode.prototype as unknown as Reconciling).reconcile = function (this: Reconciling, broker, clients) {
+      for (const c of clients) this.add(c, broker);
+    };
   },
 };
 

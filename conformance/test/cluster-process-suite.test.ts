@@ -41,6 +41,7 @@ describe('the cluster-process suite', () => {
     ['dead-while-cut-off', ['cluster/nats-outage-local-traffic-served-remote-refused'], /\[CLU-4\] A's request to B was answered while B and its broker lived/],
     ['drop-unannounced-senders', ['cluster/foreign-broker-speaking-section-19'], /never announced, delivered to A with src/],
     ['no-claims-look-up', ['cluster/claims-of-a-foreign-broker-routed'], /a client F claimed, on F's frame subject/],
+    ['heartbeat-adds-only', ['cluster/foreign-broker-clients-come-and-go'], /after F's heartbeat no longer listed it/],
   ])('fails a broker broken by %s in %j', async (defect, ids, message) => {
     const run = await suite(broken(defect), ids);
     expect(run.cases.map((c) => `${c.id}: ${c.outcome}`), `seed ${run.seed}`).toEqual(ids.map((id) => `${id}: fail`));
