@@ -38,6 +38,9 @@ const PAST_EVERY_START_UP_MS = 2500;
 /** Time for the brokers to handle a control message the case published (one NATS delivery, on loopback). */
 const FOREIGN_SETTLES_MS = 200;
 
+/** Section 19's subject of the frame messages for `broker`. */
+const frameSubjectOf = (broker: string): string => `concord.v1.frame.${Buffer.from(broker, 'utf8').toString('base64url')}`;
+
 /** The frame messages published for one broker id, as the harness (acting as that broker) receives them. */
 class FrameMessagesTo {
   private readonly got: Uint8Array[] = [];
@@ -45,7 +48,7 @@ class FrameMessagesTo {
   private readonly sub: Subscription;
 
   constructor(nc: NatsConnection, broker: string) {
-    this.sub = nc.subscribe(`concord.v1.frame.${Buffer.from(broker, 'utf8').toString('base64url')}`, {
+    this.sub = nc.subscribe(frameSubjectOf(broker), {
       callback: (err, msg) => {
         if (err !== null) return;
         this.got.push(msg.data);
@@ -79,6 +82,44 @@ class FrameMessagesTo {
   close(): void {
     this.sub.unsubscribe();
   }
+}
+
+/** The harness as a broker of another implementation on the cluster's NATS server, speaking section 19's format. */
+class ForeignBroker {
+  constructor(
+    private readonly nc: NatsConnection,
+    readonly id: string,
+  ) {}
+
+  /** A control message of `kind` in this broker's name. */
+  control(m: Record<string, unknown>): void {
+    this.nc.publish('concord.v1.control', JSON.stringify({ v: 1, broker: this.id, ...m }));
+  }
+
+  /** Publishes `body` (a frame body) as a frame message of format 1 from this broker to broker `to`. */
+  frameTo(to: string, body: Uint8Array): void {
+    const sender = Buffer.from(this.id, 'utf8');
+    this.nc.publish(frameSubjectOf(to), Buffer.concat([Buffer.from([1, sender.length]), sender, body]));
+  }
+
+  /** Once the brokers have handled what was published (one NATS delivery on loopback). */
+  async settled(): Promise<void> {
+    await this.nc.flush();
+    await sleep(FOREIGN_SETTLES_MS);
+  }
+}
+
+/** A client of a foreign broker as a join or a claim gives it (section 19). */
+const foreignClient = (id: string) => ({ id, cbor: false, max_frame: 1_048_576, language: 'other' });
+
+/** A's request to `dst` must reach B, a client of a reference broker, and B's answer come back; `after` says what came before. */
+async function reachesB(c: CaseContext, a: Session, b: Session, dst: string, after: string): Promise<void> {
+  const id = c.uniqueId('to-b');
+  a.conn.send({ type: 'REASONING_REQUEST', header: { id, dst }, payload: reasoning('cluster') });
+  const r = await b.conn.next(c.timeoutMs);
+  if (r.kind !== 'message' || r.message.name !== 'REASONING_REQUEST') throw new CaseFailure(`[CLU-2] after ${after}, A's request to ${dst} (B, on another broker) did not reach B`, 'the request forwarded to B', r.kind === 'message' ? summarize(r.message) : r.kind);
+  b.conn.send({ type: 'REASONING_RESPONSE', header: { id: c.uniqueId('r'), re: r.message.header.id }, payload: reasoningAnswer(1) });
+  await answerTo(c, a, id, `B's answer to ${id}, after ${after}`, c.timeoutMs);
 }
 
 /** Whether `m` is ERROR `code`. */
@@ -316,7 +357,7 @@ export const clusterProcessCases: Case[] = [
 
   defineCase({
     id: 'cluster/foreign-broker-speaking-section-19',
-    statements: ['CLU-2', 'CLU-1', 'CLU-9'],
+    statements: ['CLU-2', 'CLU-9'],
     async run(ctx) {
       await withOwnedCluster(ctx, async (cl) => {
         const c = cl.ctx;
@@ -324,21 +365,11 @@ export const clusterProcessCases: Case[] = [
         const [a, b] = await sessionsInOrder(cl.ctx, ['A', 'B']);
         const [first] = cl.brokers;
         // F: a broker of another implementation on the same NATS server, speaking section 19's format.
-        const foreign = c.uniqueId('foreign-broker');
-        const control = (m: Record<string, unknown>) => nc.publish('concord.v1.control', JSON.stringify({ v: 1, broker: foreign, ...m }));
-        // Across brokers, A reaches B: what each step below must leave working.
-        const acrossStillRouted = async (after: string): Promise<void> => {
-          const id = c.uniqueId('across');
-          a!.conn.send({ type: 'REASONING_REQUEST', header: { id, dst: b!.clientId }, payload: reasoning('cluster') });
-          const r = await b!.conn.next(c.timeoutMs);
-          if (r.kind !== 'message' || r.message.name !== 'REASONING_REQUEST') throw new CaseFailure(`[CLU-2] after ${after}, A's request to B (a client of another broker) did not reach B`, 'the request forwarded to B', r.kind === 'message' ? summarize(r.message) : r.kind);
-          b!.conn.send({ type: 'REASONING_RESPONSE', header: { id: `r-${id}`, re: r.message.header.id }, payload: reasoningAnswer(1) });
-          await answerTo(c, a!, id, `B's answer to ${id}, after ${after}`, c.timeoutMs);
-        };
+        const f = new ForeignBroker(nc, c.uniqueId('foreign-broker'));
+        const foreign = f.id;
         // F joins with its (empty) list of services: STATS still answers, every broker it lists with its count.
-        control({ kind: 'services', services: [] });
-        await nc.flush();
-        await sleep(FOREIGN_SETTLES_MS);
+        f.control({ kind: 'services', services: [] });
+        await f.settled();
         const id = c.uniqueId('stats');
         a!.conn.send({ type: 'STATS_REQUEST', header: { id }, payload: {} });
         const stats = await answerTo(c, a!, id, `STATS_RESPONSE after ${foreign}'s services message`, c.timeoutMs);
@@ -348,21 +379,16 @@ export const clusterProcessCases: Case[] = [
         // A frame from F's client Z, never announced: handled as coming from a client of F, by its src (section 19).
         const z = c.uniqueId('z');
         const body = encodeMessage({ type: 'DISAGREEMENT_SIGNAL', header: { id: 'from-z', src: z, dst: a!.clientId }, payload: signal, encoding: 'json' });
-        const sender = Buffer.from(foreign, 'utf8');
-        nc.publish(`concord.v1.frame.${Buffer.from(first!.id, 'utf8').toString('base64url')}`, Buffer.concat([Buffer.from([1, sender.length]), sender, body]));
-        await nc.flush();
+        f.frameTo(first!.id, body);
         await c.expectMessage(a!.conn, `the DISAGREEMENT_SIGNAL of ${z}, a client of broker ${foreign} never announced, delivered to A with src ${z} (CLU-2; section 19: by its src)`, (m) => m.name === 'DISAGREEMENT_SIGNAL' && m.header.src === z);
         // F says a client it never announced left, and lists a service whose owner it never announced:
         // neither may stop the broker handling the cluster's messages.
-        control({ kind: 'leave', client: c.uniqueId('never-joined') });
-        control({ kind: 'services', services: [{ owner: c.uniqueId('never-announced'), descriptor: { name: c.uniqueId('svc-of-nobody'), service_type: 'conformance', version: '1.0.0' } }] });
-        await nc.flush();
-        await sleep(FOREIGN_SETTLES_MS);
-        const listed = await requestOrSkip(c, a!, 'SERVICE_LIST', {}, 'the service registry');
-        if (listed.name !== 'SERVICE_LIST_RESULT') throw new CaseFailure(`[CLU-1] SERVICE_LIST after broker ${foreign} listed a service of an owner it never announced`, 'SERVICE_LIST_RESULT', summarize(listed));
-        await acrossStillRouted(`a leave of a client and a service of an owner broker ${foreign} never announced`);
-        control({ kind: 'bye' });
-        await nc.flush();
+        f.control({ kind: 'leave', client: c.uniqueId('never-joined') });
+        f.control({ kind: 'services', services: [{ owner: c.uniqueId('never-announced'), descriptor: { name: c.uniqueId('svc-of-nobody'), service_type: 'conformance', version: '1.0.0' } }] });
+        await f.settled();
+        await reachesB(c, a!, b!, b!.clientId, `a leave of a client and a service of an owner broker ${foreign} never announced`);
+        f.control({ kind: 'bye' });
+        await f.settled();
       });
     },
   }),
@@ -378,18 +404,17 @@ export const clusterProcessCases: Case[] = [
         const [clientClaims, serviceClaims] = await Promise.all([kvm.open('concord_claims_v1'), kvm.open('concord_services_v1')]);
         const [a] = await sessionsInOrder(cl.ctx, ['A']);
         const [first] = cl.brokers;
-        const foreign = c.uniqueId('foreign-broker');
-        const subject = (broker: string): string => `concord.v1.frame.${Buffer.from(broker, 'utf8').toString('base64url')}`;
+        const f = new ForeignBroker(nc, c.uniqueId('foreign-broker'));
+        const foreign = f.id;
         const key = (name: string): string => Buffer.from(name, 'utf8').toString('base64url');
-        const clientInfo = (id: string) => ({ id, cbor: false, max_frame: 1_048_576, language: 'other' });
         const atF = new FrameMessagesTo(nc, foreign);
         try {
           // F is a live member (its services message), and claims client Z, and service S of its client P,
           // in the stores as section 19 writes them, announcing neither: only the claims can route to them.
-          nc.publish('concord.v1.control', JSON.stringify({ v: 1, kind: 'services', broker: foreign, services: [] }));
+          f.control({ kind: 'services', services: [] });
           const [z, p, svc] = [c.uniqueId('z'), c.uniqueId('p'), c.uniqueId('svc')];
-          await clientClaims.create(key(z), JSON.stringify({ broker: foreign, client: clientInfo(z) }));
-          await clientClaims.create(key(p), JSON.stringify({ broker: foreign, client: clientInfo(p) }));
+          await clientClaims.create(key(z), JSON.stringify({ broker: foreign, client: foreignClient(z) }));
+          await clientClaims.create(key(p), JSON.stringify({ broker: foreign, client: foreignClient(p) }));
           await serviceClaims.create(key(svc), JSON.stringify({ broker: foreign, owner: p, descriptor: { name: svc, service_type: 'conformance', version: '1.0.0' } }));
           await nc.flush();
           for (const [dst, what] of [[z, `${z}, a client F claimed`], [svc, `${svc}, a service F claimed for its client ${p}`]] as const) {
@@ -398,14 +423,13 @@ export const clusterProcessCases: Case[] = [
             const fwd = await atF.next(c, `A's request to ${what}, on F's frame subject (CLU-2, CLU-12: the claims say where it is)`, (m) => m.name === 'REASONING_REQUEST' && m.header.src === a!.clientId);
             const answerer = dst === z ? z : p;
             const answer = encodeMessage({ type: 'REASONING_RESPONSE', header: { id: c.uniqueId('answer'), src: answerer, re: fwd.header.id }, payload: reasoningAnswer(1), encoding: 'json' });
-            const sender = Buffer.from(foreign, 'utf8');
-            nc.publish(subject(first!.id), Buffer.concat([Buffer.from([1, sender.length]), sender, answer]));
+            f.frameTo(first!.id, answer);
             await answerTo(c, a!, id, `the answer of ${answerer} (on F) to ${id}, its id restored (CLU-1)`, c.timeoutMs);
           }
           // A claim naming a broker never heard from is no live broker's (CLU-3): past every broker's first
           // 2,000 ms, a request to its client resolves to nothing.
           const y = c.uniqueId('y-of-a-ghost');
-          await clientClaims.create(key(y), JSON.stringify({ broker: c.uniqueId('ghost-broker'), client: clientInfo(y) }));
+          await clientClaims.create(key(y), JSON.stringify({ broker: c.uniqueId('ghost-broker'), client: foreignClient(y) }));
           await sleep(Math.max(0, startedAt + PAST_EVERY_START_UP_MS - Date.now()));
           a!.conn.send({ type: 'REASONING_REQUEST', header: { id: 'to-ghost', dst: y }, payload: reasoning('cluster') });
           const refused = await answerTo(c, a!, 'to-ghost', `the answer to a request for ${y}, claimed by a broker never heard from`, c.timeoutMs);
@@ -425,14 +449,9 @@ export const clusterProcessCases: Case[] = [
         const nc = await cl.natsClient();
         const [a, b] = await sessionsInOrder(cl.ctx, ['A', 'B']);
         const [first] = cl.brokers;
-        const foreign = c.uniqueId('foreign-broker');
+        const f = new ForeignBroker(nc, c.uniqueId('foreign-broker'));
+        const foreign = f.id;
         const atF = new FrameMessagesTo(nc, foreign);
-        const control = (m: Record<string, unknown>) => nc.publish('concord.v1.control', JSON.stringify({ v: 1, broker: foreign, ...m }));
-        const clientInfo = (id: string) => ({ id, cbor: false, max_frame: 1_048_576, language: 'other' });
-        const settled = async (): Promise<void> => {
-          await nc.flush();
-          await sleep(FOREIGN_SETTLES_MS);
-        };
         const requestTo = (dst: string): string => {
           const id = c.uniqueId('to');
           a!.conn.send({ type: 'REASONING_REQUEST', header: { id, dst }, payload: reasoning('cluster') });
@@ -441,36 +460,72 @@ export const clusterProcessCases: Case[] = [
         try {
           // W joins F: A's request to W goes to F, and F's answer comes back.
           const [w, v] = [c.uniqueId('w'), c.uniqueId('v')];
-          control({ kind: 'services', services: [] });
-          control({ kind: 'join', client: clientInfo(w) });
-          await settled();
+          f.control({ kind: 'services', services: [] });
+          f.control({ kind: 'join', client: foreignClient(w) });
+          await f.settled();
           const first1 = requestTo(w);
           const fwd = await atF.next(c, `A's request to ${w}, a client that joined broker ${foreign}, on F's frame subject (CLU-2)`, (m) => m.name === 'REASONING_REQUEST' && m.header.src === a!.clientId);
-          const sender = Buffer.from(foreign, 'utf8');
           const answer = encodeMessage({ type: 'REASONING_RESPONSE', header: { id: c.uniqueId('answer'), src: w, re: fwd.header.id }, payload: reasoningAnswer(1), encoding: 'json' });
-          nc.publish(`concord.v1.frame.${Buffer.from(first!.id, 'utf8').toString('base64url')}`, Buffer.concat([Buffer.from([1, sender.length]), sender, answer]));
+          f.frameTo(first!.id, answer);
           await answerTo(c, a!, first1, `${w}'s answer through F`, c.timeoutMs);
           // W leaves: nothing is left to route to (no claim names it either).
-          control({ kind: 'leave', client: w });
-          await settled();
+          f.control({ kind: 'leave', client: w });
+          await f.settled();
           const afterLeave = requestTo(w);
           const gone = await answerTo(c, a!, afterLeave, `the answer to a request for ${w} after F said it left`, c.timeoutMs);
           if (!is(gone, 'UNKNOWN_DESTINATION')) throw new CaseFailure(`[REQ-8] after broker ${foreign} said ${w} left, a request for ${w} resolves to nothing`, 'ERROR UNKNOWN_DESTINATION', summarize(gone));
           // V joins, A's request to V is in flight, and F's heartbeat lists no client: a heartbeat is a full
           // statement (section 19), so V is gone and the request ends with PEER_GONE (HS-18 across brokers, CLU-1).
-          control({ kind: 'join', client: clientInfo(v) });
-          await settled();
+          f.control({ kind: 'join', client: foreignClient(v) });
+          await f.settled();
           const inFlight = requestTo(v);
           await atF.next(c, `A's request to ${v} on F's frame subject`, (m) => m.name === 'REASONING_REQUEST' && m.header.src === a!.clientId);
-          control({ kind: 'heartbeat', uptime_ms: 1000, clients: [], services: [] });
+          f.control({ kind: 'heartbeat', uptime_ms: 1000, clients: [], services: [] });
           const ended = await answerTo(c, a!, inFlight, `the answer to A's request for ${v} after F's heartbeat no longer listed it`, c.timeoutMs);
           if (!is(ended, 'PEER_GONE')) throw new CaseFailure(`[HS-18] a heartbeat of broker ${foreign} that no longer lists ${v} says ${v} is gone: A's request in flight to it must end with PEER_GONE`, 'ERROR PEER_GONE', summarize(ended));
           // F's heartbeat speaks for F only: B, a client of another broker, is still there.
-          const id = requestTo(b!.clientId);
-          const r = await b!.conn.next(c.timeoutMs);
-          if (r.kind !== 'message' || r.message.name !== 'REASONING_REQUEST') throw new CaseFailure(`[CLU-2] after a heartbeat of broker ${foreign}, A's request to B (a client of another broker) did not reach B`, 'the request forwarded to B', r.kind === 'message' ? summarize(r.message) : r.kind);
-          b!.conn.send({ type: 'REASONING_RESPONSE', header: { id: c.uniqueId('r'), re: r.message.header.id }, payload: reasoningAnswer(1) });
-          await answerTo(c, a!, id, `B's answer to ${id}`, c.timeoutMs);
+          await reachesB(c, a!, b!, b!.clientId, `a heartbeat of broker ${foreign}`);
+        } finally {
+          atF.close();
+        }
+      });
+    },
+  }),
+  defineCase({
+    id: 'cluster/foreign-broker-services-come-and-go',
+    statements: ['CLU-2', 'CLU-1', 'REQ-8'],
+    async run(ctx) {
+      await withOwnedCluster(ctx, async (cl) => {
+        const c = cl.ctx;
+        const nc = await cl.natsClient();
+        const [a, b] = await sessionsInOrder(cl.ctx, ['A', 'B']);
+        const f = new ForeignBroker(nc, c.uniqueId('foreign-broker'));
+        const foreign = f.id;
+        const atF = new FrameMessagesTo(nc, foreign);
+        const descriptor = (name: string) => ({ name, service_type: 'conformance', version: '1.0.0' });
+        try {
+          // B (on a reference broker) provides one service; F's client P another, announced by F.
+          const [ofB, ofF, p] = [c.uniqueId('svc-b'), c.uniqueId('svc-f'), c.uniqueId('p')];
+          const registered = await requestOrSkip(c, b!, 'SERVICE_REGISTER', { service: descriptor(ofB) }, 'the service registry');
+          if (registered.name !== 'ACK') throw new CaseFailure('SERVICE_REGISTER was not acknowledged', 'ACK', summarize(registered));
+          f.control({ kind: 'join', client: foreignClient(p) });
+          f.control({ kind: 'services', services: [{ owner: p, descriptor: descriptor(ofF) }] });
+          await f.settled();
+          const toF = c.uniqueId('to-svc');
+          a!.conn.send({ type: 'REASONING_REQUEST', header: { id: toF, dst: ofF }, payload: reasoning('cluster') });
+          const fwd = await atF.next(c, `A's request to ${ofF}, a service broker ${foreign} announced, on F's frame subject (CLU-2)`, (m) => m.name === 'REASONING_REQUEST' && m.header.src === a!.clientId);
+          const answer = encodeMessage({ type: 'REASONING_RESPONSE', header: { id: c.uniqueId('answer'), src: p, re: fwd.header.id }, payload: reasoningAnswer(1), encoding: 'json' });
+          f.frameTo(cl.brokers[0]!.id, answer);
+          await answerTo(c, a!, toF, `${p}'s answer through F`, c.timeoutMs);
+          await reachesB(c, a!, b!, ofB, `broker ${foreign} announced its services`);
+          // F's new list has none (a services message is the sender's whole list): its service is gone, B's stays.
+          f.control({ kind: 'services', services: [] });
+          await f.settled();
+          const after = c.uniqueId('to-svc');
+          a!.conn.send({ type: 'REASONING_REQUEST', header: { id: after, dst: ofF }, payload: reasoning('cluster') });
+          const gone = await answerTo(c, a!, after, `the answer to a request for ${ofF} after broker ${foreign} announced no service`, c.timeoutMs);
+          if (!is(gone, 'UNKNOWN_DESTINATION')) throw new CaseFailure(`[REQ-8] after broker ${foreign} announced no service, a request for ${ofF} (claimed nowhere) resolves to nothing`, 'ERROR UNKNOWN_DESTINATION', summarize(gone));
+          await reachesB(c, a!, b!, ofB, `broker ${foreign} announced an empty list`);
         } finally {
           atF.close();
         }

@@ -10,6 +10,7 @@
  *   drop-unannounced-senders  drops a frame message whose src is a client the sender never announced (CLU-2)
  *   no-claims-look-up   never asks the claims stores where an unknown `dst` is (CLU-2, CLU-12)
  *   heartbeat-adds-only reads a heartbeat's clients as joins, never as the full list (section 19, HS-18)
+ *   services-ignored    never adopts the services other brokers announce (CLU-2)
  */
 import { parseArgs } from 'node:util';
 import { Broker } from '../../reference/broker/broker.js';
@@ -24,6 +25,7 @@ const DEFECTS: Record<string, Omit<ClusterOptions, 'url'>> = {
   'drop-unannounced-senders': {},
   'no-claims-look-up': {},
   'heartbeat-adds-only': {},
+  'services-ignored': {},
 };
 
 /** Defects the reference has no option for, patched into it here (this program only). */
@@ -40,6 +42,9 @@ const PATCHES: Record<string, () => void> = {
     (ClusterNode.prototype as unknown as Reconciling).reconcile = function (this: Reconciling, broker, clients) {
       for (const c of clients) this.add(c, broker);
     };
+  },
+  'services-ignored': () => {
+    (ClusterNode.prototype as unknown as { adoptServices: () => void }).adoptServices = () => undefined;
   },
 };
 

@@ -42,6 +42,7 @@ describe('the cluster-process suite', () => {
     ['drop-unannounced-senders', ['cluster/foreign-broker-speaking-section-19'], /never announced, delivered to A with src/],
     ['no-claims-look-up', ['cluster/claims-of-a-foreign-broker-routed'], /a client F claimed, on F's frame subject/],
     ['heartbeat-adds-only', ['cluster/foreign-broker-clients-come-and-go'], /after F's heartbeat no longer listed it/],
+    ['services-ignored', ['cluster/foreign-broker-services-come-and-go'], /a service broker .* announced, on F's frame subject/],
   ])('fails a broker broken by %s in %j', async (defect, ids, message) => {
     const run = await suite(broken(defect), ids);
     expect(run.cases.map((c) => `${c.id}: ${c.outcome}`), `seed ${run.seed}`).toEqual(ids.map((id) => `${id}: fail`));
