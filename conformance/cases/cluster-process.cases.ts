@@ -12,7 +12,7 @@ import type { Message } from '../../reference/codec/message.js';
 import { defineCase, CaseFailure, type Case } from './model.js';
 import { summarize, type CaseContext, type Session } from './context.js';
 import { errorOf, expectSilence, reasoning, reasoningAnswer, requestOrSkip } from './runtime-helpers.js';
-import { withOwnedCluster } from './owned-cluster.js';
+import { withOwnedCluster, type OwnedBroker, type OwnedCluster } from './owned-cluster.js';
 import { sleep } from '../bus/wire-rules.js';
 import { codeOf, RELEASE_WITHIN_MS, RETRY_EVERY_MS, sessionsInOrder } from './cluster.cases.js';
 import type { ErrorName } from '../../spec/generated/catalog.js';
@@ -86,10 +86,15 @@ class FrameMessagesTo {
 
 /** The harness as a broker of another implementation on the cluster's NATS server, speaking section 19's format. */
 class ForeignBroker {
+  /** What the brokers publish for F. */
+  readonly frames: FrameMessagesTo;
+
   constructor(
-    private readonly nc: NatsConnection,
+    readonly nc: NatsConnection,
     readonly id: string,
-  ) {}
+  ) {
+    this.frames = new FrameMessagesTo(nc, id);
+  }
 
   /** A control message of `kind` in this broker's name. */
   control(m: Record<string, unknown>): void {
@@ -107,6 +112,35 @@ class ForeignBroker {
     await this.nc.flush();
     await sleep(FOREIGN_SETTLES_MS);
   }
+
+  close(): void {
+    this.frames.close();
+  }
+}
+
+/** What a foreign-broker case works with: its owned cluster, sessions A and B (brokers 0 and 1), and F. */
+interface ForeignScene {
+  c: CaseContext;
+  cl: OwnedCluster;
+  a: Session;
+  b: Session;
+  /** A's broker. */
+  first: OwnedBroker;
+  f: ForeignBroker;
+}
+
+/** Runs `body` on a cluster of the case's own, the harness joining it as foreign broker F (section 19). */
+function withForeignBroker(ctx: CaseContext, body: (scene: ForeignScene) => Promise<void>): Promise<void> {
+  return withOwnedCluster(ctx, async (cl) => {
+    const nc = await cl.natsClient();
+    const [a, b] = await sessionsInOrder(cl.ctx, ['A', 'B']);
+    const f = new ForeignBroker(nc, cl.ctx.uniqueId('foreign-broker'));
+    try {
+      await body({ c: cl.ctx, cl, a: a!, b: b!, first: cl.brokers[0]!, f });
+    } finally {
+      f.close();
+    }
+  });
 }
 
 /** A client of a foreign broker as a join or a claim gives it (section 19). */
@@ -359,34 +393,29 @@ export const clusterProcessCases: Case[] = [
     id: 'cluster/foreign-broker-speaking-section-19',
     statements: ['CLU-2', 'CLU-9'],
     async run(ctx) {
-      await withOwnedCluster(ctx, async (cl) => {
-        const c = cl.ctx;
-        const nc = await cl.natsClient();
-        const [a, b] = await sessionsInOrder(cl.ctx, ['A', 'B']);
-        const [first] = cl.brokers;
-        // F: a broker of another implementation on the same NATS server, speaking section 19's format.
-        const f = new ForeignBroker(nc, c.uniqueId('foreign-broker'));
+      // F: a broker of another implementation on the same NATS server, speaking section 19's format.
+      await withForeignBroker(ctx, async ({ c, a, b, first, f }) => {
         const foreign = f.id;
         // F joins with its (empty) list of services: STATS still answers, every broker it lists with its count.
         f.control({ kind: 'services', services: [] });
         await f.settled();
         const id = c.uniqueId('stats');
-        a!.conn.send({ type: 'STATS_REQUEST', header: { id }, payload: {} });
-        const stats = await answerTo(c, a!, id, `STATS_RESPONSE after ${foreign}'s services message`, c.timeoutMs);
+        a.conn.send({ type: 'STATS_REQUEST', header: { id }, payload: {} });
+        const stats = await answerTo(c, a, id, `STATS_RESPONSE after ${foreign}'s services message`, c.timeoutMs);
         const cluster = (stats.payload as { cluster?: { broker_id?: unknown; clients?: unknown }[] }).cluster ?? [];
         const uncounted = cluster.filter((e) => typeof e.clients !== 'number' && typeof e.clients !== 'bigint');
         if (stats.name !== 'STATS_RESPONSE' || uncounted.length > 0) throw new CaseFailure(`[CLU-9] STATS after a services message of broker ${foreign} must list every broker with its number of clients`, 'STATS_RESPONSE, each `cluster` entry with `clients`', stats.name !== 'STATS_RESPONSE' ? summarize(stats) : JSON.stringify(uncounted));
         // A frame from F's client Z, never announced: handled as coming from a client of F, by its src (section 19).
         const z = c.uniqueId('z');
-        const body = encodeMessage({ type: 'DISAGREEMENT_SIGNAL', header: { id: 'from-z', src: z, dst: a!.clientId }, payload: signal, encoding: 'json' });
-        f.frameTo(first!.id, body);
-        await c.expectMessage(a!.conn, `the DISAGREEMENT_SIGNAL of ${z}, a client of broker ${foreign} never announced, delivered to A with src ${z} (CLU-2; section 19: by its src)`, (m) => m.name === 'DISAGREEMENT_SIGNAL' && m.header.src === z);
+        const body = encodeMessage({ type: 'DISAGREEMENT_SIGNAL', header: { id: 'from-z', src: z, dst: a.clientId }, payload: signal, encoding: 'json' });
+        f.frameTo(first.id, body);
+        await c.expectMessage(a.conn, `the DISAGREEMENT_SIGNAL of ${z}, a client of broker ${foreign} never announced, delivered to A with src ${z} (CLU-2; section 19: by its src)`, (m) => m.name === 'DISAGREEMENT_SIGNAL' && m.header.src === z);
         // F says a client it never announced left, and lists a service whose owner it never announced:
         // neither may stop the broker handling the cluster's messages.
         f.control({ kind: 'leave', client: c.uniqueId('never-joined') });
         f.control({ kind: 'services', services: [{ owner: c.uniqueId('never-announced'), descriptor: { name: c.uniqueId('svc-of-nobody'), service_type: 'conformance', version: '1.0.0' } }] });
         await f.settled();
-        await reachesB(c, a!, b!, b!.clientId, `a leave of a client and a service of an owner broker ${foreign} never announced`);
+        await reachesB(c, a, b, b.clientId, `a leave of a client and a service of an owner broker ${foreign} never announced`);
         f.control({ kind: 'bye' });
         await f.settled();
       });
@@ -396,47 +425,37 @@ export const clusterProcessCases: Case[] = [
     id: 'cluster/claims-of-a-foreign-broker-routed',
     statements: ['CLU-2', 'CLU-12', 'CLU-3', 'REQ-8'],
     async run(ctx) {
-      await withOwnedCluster(ctx, async (cl) => {
-        const c = cl.ctx;
-        const startedAt = Date.now();
-        const nc = await cl.natsClient();
-        const kvm = new Kvm(nc);
+      await withForeignBroker(ctx, async ({ c, a, first, f }) => {
+        const startedAt = Date.now(); // after every broker joined
+        const kvm = new Kvm(f.nc);
         const [clientClaims, serviceClaims] = await Promise.all([kvm.open('concord_claims_v1'), kvm.open('concord_services_v1')]);
-        const [a] = await sessionsInOrder(cl.ctx, ['A']);
-        const [first] = cl.brokers;
-        const f = new ForeignBroker(nc, c.uniqueId('foreign-broker'));
         const foreign = f.id;
         const key = (name: string): string => Buffer.from(name, 'utf8').toString('base64url');
-        const atF = new FrameMessagesTo(nc, foreign);
-        try {
-          // F is a live member (its services message), and claims client Z, and service S of its client P,
-          // in the stores as section 19 writes them, announcing neither: only the claims can route to them.
-          f.control({ kind: 'services', services: [] });
-          const [z, p, svc] = [c.uniqueId('z'), c.uniqueId('p'), c.uniqueId('svc')];
-          await clientClaims.create(key(z), JSON.stringify({ broker: foreign, client: foreignClient(z) }));
-          await clientClaims.create(key(p), JSON.stringify({ broker: foreign, client: foreignClient(p) }));
-          await serviceClaims.create(key(svc), JSON.stringify({ broker: foreign, owner: p, descriptor: { name: svc, service_type: 'conformance', version: '1.0.0' } }));
-          await nc.flush();
-          for (const [dst, what] of [[z, `${z}, a client F claimed`], [svc, `${svc}, a service F claimed for its client ${p}`]] as const) {
-            const id = c.uniqueId('to-foreign');
-            a!.conn.send({ type: 'REASONING_REQUEST', header: { id, dst }, payload: reasoning('cluster') });
-            const fwd = await atF.next(c, `A's request to ${what}, on F's frame subject (CLU-2, CLU-12: the claims say where it is)`, (m) => m.name === 'REASONING_REQUEST' && m.header.src === a!.clientId);
-            const answerer = dst === z ? z : p;
-            const answer = encodeMessage({ type: 'REASONING_RESPONSE', header: { id: c.uniqueId('answer'), src: answerer, re: fwd.header.id }, payload: reasoningAnswer(1), encoding: 'json' });
-            f.frameTo(first!.id, answer);
-            await answerTo(c, a!, id, `the answer of ${answerer} (on F) to ${id}, its id restored (CLU-1)`, c.timeoutMs);
-          }
-          // A claim naming a broker never heard from is no live broker's (CLU-3): past every broker's first
-          // 2,000 ms, a request to its client resolves to nothing.
-          const y = c.uniqueId('y-of-a-ghost');
-          await clientClaims.create(key(y), JSON.stringify({ broker: c.uniqueId('ghost-broker'), client: foreignClient(y) }));
-          await sleep(Math.max(0, startedAt + PAST_EVERY_START_UP_MS - Date.now()));
-          a!.conn.send({ type: 'REASONING_REQUEST', header: { id: 'to-ghost', dst: y }, payload: reasoning('cluster') });
-          const refused = await answerTo(c, a!, 'to-ghost', `the answer to a request for ${y}, claimed by a broker never heard from`, c.timeoutMs);
-          if (!is(refused, 'UNKNOWN_DESTINATION')) throw new CaseFailure(`[CLU-3] a claim of a broker never heard from (not alive, CLU-4) must not route: the request for ${y} resolves to nothing (REQ-8)`, 'ERROR UNKNOWN_DESTINATION', summarize(refused));
-        } finally {
-          atF.close();
+        // F is a live member (its services message), and claims client Z, and service S of its client P,
+        // in the stores as section 19 writes them, announcing neither: only the claims can route to them.
+        f.control({ kind: 'services', services: [] });
+        const [z, p, svc] = [c.uniqueId('z'), c.uniqueId('p'), c.uniqueId('svc')];
+        await clientClaims.create(key(z), JSON.stringify({ broker: foreign, client: foreignClient(z) }));
+        await clientClaims.create(key(p), JSON.stringify({ broker: foreign, client: foreignClient(p) }));
+        await serviceClaims.create(key(svc), JSON.stringify({ broker: foreign, owner: p, descriptor: { name: svc, service_type: 'conformance', version: '1.0.0' } }));
+        await f.nc.flush();
+        for (const [dst, what] of [[z, `${z}, a client F claimed`], [svc, `${svc}, a service F claimed for its client ${p}`]] as const) {
+          const id = c.uniqueId('to-foreign');
+          a.conn.send({ type: 'REASONING_REQUEST', header: { id, dst }, payload: reasoning('cluster') });
+          const fwd = await f.frames.next(c, `A's request to ${what}, on F's frame subject (CLU-2, CLU-12: the claims say where it is)`, (m) => m.name === 'REASONING_REQUEST' && m.header.src === a.clientId);
+          const answerer = dst === z ? z : p;
+          const answer = encodeMessage({ type: 'REASONING_RESPONSE', header: { id: c.uniqueId('answer'), src: answerer, re: fwd.header.id }, payload: reasoningAnswer(1), encoding: 'json' });
+          f.frameTo(first.id, answer);
+          await answerTo(c, a, id, `the answer of ${answerer} (on F) to ${id}, its id restored (CLU-1)`, c.timeoutMs);
         }
+        // A claim naming a broker never heard from is no live broker's (CLU-3): past every broker's first
+        // 2,000 ms, a request to its client resolves to nothing.
+        const y = c.uniqueId('y-of-a-ghost');
+        await clientClaims.create(key(y), JSON.stringify({ broker: c.uniqueId('ghost-broker'), client: foreignClient(y) }));
+        await sleep(Math.max(0, startedAt + PAST_EVERY_START_UP_MS - Date.now()));
+        a.conn.send({ type: 'REASONING_REQUEST', header: { id: 'to-ghost', dst: y }, payload: reasoning('cluster') });
+        const refused = await answerTo(c, a, 'to-ghost', `the answer to a request for ${y}, claimed by a broker never heard from`, c.timeoutMs);
+        if (!is(refused, 'UNKNOWN_DESTINATION')) throw new CaseFailure(`[CLU-3] a claim of a broker never heard from (not alive, CLU-4) must not route: the request for ${y} resolves to nothing (REQ-8)`, 'ERROR UNKNOWN_DESTINATION', summarize(refused));
       });
     },
   }),
@@ -444,50 +463,40 @@ export const clusterProcessCases: Case[] = [
     id: 'cluster/foreign-broker-clients-come-and-go',
     statements: ['CLU-2', 'CLU-1', 'HS-18', 'REQ-8'],
     async run(ctx) {
-      await withOwnedCluster(ctx, async (cl) => {
-        const c = cl.ctx;
-        const nc = await cl.natsClient();
-        const [a, b] = await sessionsInOrder(cl.ctx, ['A', 'B']);
-        const [first] = cl.brokers;
-        const f = new ForeignBroker(nc, c.uniqueId('foreign-broker'));
+      await withForeignBroker(ctx, async ({ c, a, b, first, f }) => {
         const foreign = f.id;
-        const atF = new FrameMessagesTo(nc, foreign);
         const requestTo = (dst: string): string => {
           const id = c.uniqueId('to');
-          a!.conn.send({ type: 'REASONING_REQUEST', header: { id, dst }, payload: reasoning('cluster') });
+          a.conn.send({ type: 'REASONING_REQUEST', header: { id, dst }, payload: reasoning('cluster') });
           return id;
         };
-        try {
-          // W joins F: A's request to W goes to F, and F's answer comes back.
-          const [w, v] = [c.uniqueId('w'), c.uniqueId('v')];
-          f.control({ kind: 'services', services: [] });
-          f.control({ kind: 'join', client: foreignClient(w) });
-          await f.settled();
-          const first1 = requestTo(w);
-          const fwd = await atF.next(c, `A's request to ${w}, a client that joined broker ${foreign}, on F's frame subject (CLU-2)`, (m) => m.name === 'REASONING_REQUEST' && m.header.src === a!.clientId);
-          const answer = encodeMessage({ type: 'REASONING_RESPONSE', header: { id: c.uniqueId('answer'), src: w, re: fwd.header.id }, payload: reasoningAnswer(1), encoding: 'json' });
-          f.frameTo(first!.id, answer);
-          await answerTo(c, a!, first1, `${w}'s answer through F`, c.timeoutMs);
-          // W leaves: nothing is left to route to (no claim names it either).
-          f.control({ kind: 'leave', client: w });
-          await f.settled();
-          const afterLeave = requestTo(w);
-          const gone = await answerTo(c, a!, afterLeave, `the answer to a request for ${w} after F said it left`, c.timeoutMs);
-          if (!is(gone, 'UNKNOWN_DESTINATION')) throw new CaseFailure(`[REQ-8] after broker ${foreign} said ${w} left, a request for ${w} resolves to nothing`, 'ERROR UNKNOWN_DESTINATION', summarize(gone));
-          // V joins, A's request to V is in flight, and F's heartbeat lists no client: a heartbeat is a full
-          // statement (section 19), so V is gone and the request ends with PEER_GONE (HS-18 across brokers, CLU-1).
-          f.control({ kind: 'join', client: foreignClient(v) });
-          await f.settled();
-          const inFlight = requestTo(v);
-          await atF.next(c, `A's request to ${v} on F's frame subject`, (m) => m.name === 'REASONING_REQUEST' && m.header.src === a!.clientId);
-          f.control({ kind: 'heartbeat', uptime_ms: 1000, clients: [], services: [] });
-          const ended = await answerTo(c, a!, inFlight, `the answer to A's request for ${v} after F's heartbeat no longer listed it`, c.timeoutMs);
-          if (!is(ended, 'PEER_GONE')) throw new CaseFailure(`[HS-18] a heartbeat of broker ${foreign} that no longer lists ${v} says ${v} is gone: A's request in flight to it must end with PEER_GONE`, 'ERROR PEER_GONE', summarize(ended));
-          // F's heartbeat speaks for F only: B, a client of another broker, is still there.
-          await reachesB(c, a!, b!, b!.clientId, `a heartbeat of broker ${foreign}`);
-        } finally {
-          atF.close();
-        }
+        // W joins F: A's request to W goes to F, and F's answer comes back.
+        const [w, v] = [c.uniqueId('w'), c.uniqueId('v')];
+        f.control({ kind: 'services', services: [] });
+        f.control({ kind: 'join', client: foreignClient(w) });
+        await f.settled();
+        const first1 = requestTo(w);
+        const fwd = await f.frames.next(c, `A's request to ${w}, a client that joined broker ${foreign}, on F's frame subject (CLU-2)`, (m) => m.name === 'REASONING_REQUEST' && m.header.src === a.clientId);
+        const answer = encodeMessage({ type: 'REASONING_RESPONSE', header: { id: c.uniqueId('answer'), src: w, re: fwd.header.id }, payload: reasoningAnswer(1), encoding: 'json' });
+        f.frameTo(first.id, answer);
+        await answerTo(c, a, first1, `${w}'s answer through F`, c.timeoutMs);
+        // W leaves: nothing is left to route to (no claim names it either).
+        f.control({ kind: 'leave', client: w });
+        await f.settled();
+        const afterLeave = requestTo(w);
+        const gone = await answerTo(c, a, afterLeave, `the answer to a request for ${w} after F said it left`, c.timeoutMs);
+        if (!is(gone, 'UNKNOWN_DESTINATION')) throw new CaseFailure(`[REQ-8] after broker ${foreign} said ${w} left, a request for ${w} resolves to nothing`, 'ERROR UNKNOWN_DESTINATION', summarize(gone));
+        // V joins, A's request to V is in flight, and F's heartbeat lists no client: a heartbeat is a full
+        // statement (section 19), so V is gone and the request ends with PEER_GONE (HS-18 across brokers, CLU-1).
+        f.control({ kind: 'join', client: foreignClient(v) });
+        await f.settled();
+        const inFlight = requestTo(v);
+        await f.frames.next(c, `A's request to ${v} on F's frame subject`, (m) => m.name === 'REASONING_REQUEST' && m.header.src === a.clientId);
+        f.control({ kind: 'heartbeat', uptime_ms: 1000, clients: [], services: [] });
+        const ended = await answerTo(c, a, inFlight, `the answer to A's request for ${v} after F's heartbeat no longer listed it`, c.timeoutMs);
+        if (!is(ended, 'PEER_GONE')) throw new CaseFailure(`[HS-18] a heartbeat of broker ${foreign} that no longer lists ${v} says ${v} is gone: A's request in flight to it must end with PEER_GONE`, 'ERROR PEER_GONE', summarize(ended));
+        // F's heartbeat speaks for F only: B, a client of another broker, is still there.
+        await reachesB(c, a, b, b.clientId, `a heartbeat of broker ${foreign}`);
       });
     },
   }),
@@ -495,40 +504,31 @@ export const clusterProcessCases: Case[] = [
     id: 'cluster/foreign-broker-services-come-and-go',
     statements: ['CLU-2', 'CLU-1', 'REQ-8'],
     async run(ctx) {
-      await withOwnedCluster(ctx, async (cl) => {
-        const c = cl.ctx;
-        const nc = await cl.natsClient();
-        const [a, b] = await sessionsInOrder(cl.ctx, ['A', 'B']);
-        const f = new ForeignBroker(nc, c.uniqueId('foreign-broker'));
+      await withForeignBroker(ctx, async ({ c, a, b, first, f }) => {
         const foreign = f.id;
-        const atF = new FrameMessagesTo(nc, foreign);
         const descriptor = (name: string) => ({ name, service_type: 'conformance', version: '1.0.0' });
-        try {
-          // B (on a reference broker) provides one service; F's client P another, announced by F.
-          const [ofB, ofF, p] = [c.uniqueId('svc-b'), c.uniqueId('svc-f'), c.uniqueId('p')];
-          const registered = await requestOrSkip(c, b!, 'SERVICE_REGISTER', { service: descriptor(ofB) }, 'the service registry');
-          if (registered.name !== 'ACK') throw new CaseFailure('SERVICE_REGISTER was not acknowledged', 'ACK', summarize(registered));
-          f.control({ kind: 'join', client: foreignClient(p) });
-          f.control({ kind: 'services', services: [{ owner: p, descriptor: descriptor(ofF) }] });
-          await f.settled();
-          const toF = c.uniqueId('to-svc');
-          a!.conn.send({ type: 'REASONING_REQUEST', header: { id: toF, dst: ofF }, payload: reasoning('cluster') });
-          const fwd = await atF.next(c, `A's request to ${ofF}, a service broker ${foreign} announced, on F's frame subject (CLU-2)`, (m) => m.name === 'REASONING_REQUEST' && m.header.src === a!.clientId);
-          const answer = encodeMessage({ type: 'REASONING_RESPONSE', header: { id: c.uniqueId('answer'), src: p, re: fwd.header.id }, payload: reasoningAnswer(1), encoding: 'json' });
-          f.frameTo(cl.brokers[0]!.id, answer);
-          await answerTo(c, a!, toF, `${p}'s answer through F`, c.timeoutMs);
-          await reachesB(c, a!, b!, ofB, `broker ${foreign} announced its services`);
-          // F's new list has none (a services message is the sender's whole list): its service is gone, B's stays.
-          f.control({ kind: 'services', services: [] });
-          await f.settled();
-          const after = c.uniqueId('to-svc');
-          a!.conn.send({ type: 'REASONING_REQUEST', header: { id: after, dst: ofF }, payload: reasoning('cluster') });
-          const gone = await answerTo(c, a!, after, `the answer to a request for ${ofF} after broker ${foreign} announced no service`, c.timeoutMs);
-          if (!is(gone, 'UNKNOWN_DESTINATION')) throw new CaseFailure(`[REQ-8] after broker ${foreign} announced no service, a request for ${ofF} (claimed nowhere) resolves to nothing`, 'ERROR UNKNOWN_DESTINATION', summarize(gone));
-          await reachesB(c, a!, b!, ofB, `broker ${foreign} announced an empty list`);
-        } finally {
-          atF.close();
-        }
+        // B (on a reference broker) provides one service; F's client P another, announced by F.
+        const [ofB, ofF, p] = [c.uniqueId('svc-b'), c.uniqueId('svc-f'), c.uniqueId('p')];
+        const registered = await requestOrSkip(c, b, 'SERVICE_REGISTER', { service: descriptor(ofB) }, 'the service registry');
+        if (registered.name !== 'ACK') throw new CaseFailure('SERVICE_REGISTER was not acknowledged', 'ACK', summarize(registered));
+        f.control({ kind: 'join', client: foreignClient(p) });
+        f.control({ kind: 'services', services: [{ owner: p, descriptor: descriptor(ofF) }] });
+        await f.settled();
+        const toF = c.uniqueId('to-svc');
+        a.conn.send({ type: 'REASONING_REQUEST', header: { id: toF, dst: ofF }, payload: reasoning('cluster') });
+        const fwd = await f.frames.next(c, `A's request to ${ofF}, a service broker ${foreign} announced, on F's frame subject (CLU-2)`, (m) => m.name === 'REASONING_REQUEST' && m.header.src === a.clientId);
+        const answer = encodeMessage({ type: 'REASONING_RESPONSE', header: { id: c.uniqueId('answer'), src: p, re: fwd.header.id }, payload: reasoningAnswer(1), encoding: 'json' });
+        f.frameTo(first.id, answer);
+        await answerTo(c, a, toF, `${p}'s answer through F`, c.timeoutMs);
+        await reachesB(c, a, b, ofB, `broker ${foreign} announced its services`);
+        // F's new list has none (a services message is the sender's whole list): its service is gone, B's stays.
+        f.control({ kind: 'services', services: [] });
+        await f.settled();
+        const after = c.uniqueId('to-svc');
+        a.conn.send({ type: 'REASONING_REQUEST', header: { id: after, dst: ofF }, payload: reasoning('cluster') });
+        const gone = await answerTo(c, a, after, `the answer to a request for ${ofF} after broker ${foreign} announced no service`, c.timeoutMs);
+        if (!is(gone, 'UNKNOWN_DESTINATION')) throw new CaseFailure(`[REQ-8] after broker ${foreign} announced no service, a request for ${ofF} (claimed nowhere) resolves to nothing`, 'ERROR UNKNOWN_DESTINATION', summarize(gone));
+        await reachesB(c, a, b, ofB, `broker ${foreign} announced an empty list`);
       });
     },
   }),

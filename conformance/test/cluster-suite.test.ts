@@ -71,6 +71,27 @@ describe('brokers that do not act as one cluster', () => {
 
 const isStats = (name: string | undefined): boolean => name === 'STATS_RESPONSE';
 
+/**
+ * A variant rewriting each STATS_RESPONSE's payload with `rewrite`, given the client ids the harness opened
+ * through this proxy: every link of a proxy is a client of its broker, so the rest are other brokers' clients.
+ */
+function onStatsOfOthers(name: string, caughtBy: string, rewrite: (payload: Record<string, unknown>, mine: Set<string>) => void): RuntimeVariant {
+  return {
+    name,
+    caughtBy: [caughtBy],
+    onConnect: (link) => { link.state['mine'] = new Set<string>(); },
+    toBroker: (f, link) => {
+      if (f.name === 'INIT') (link.state['mine'] as Set<string>).add(String(jsonOf(f)['client_id']));
+      return f;
+    },
+    toClient: (f, link) => {
+      if (!isStats(f.name)) return f;
+      const mine = new Set(link.all.flatMap((l) => [...((l.state['mine'] as Set<string> | undefined) ?? [])]));
+      return withJson(f, (p) => rewrite(p, mine));
+    },
+  };
+}
+
 /** Defects only a cluster has, each in front of every broker of the reference cluster. */
 const VARIANTS: (() => RuntimeVariant)[] = [
   () => ({
@@ -89,37 +110,12 @@ const VARIANTS: (() => RuntimeVariant)[] = [
     caughtBy: ['cluster/stats-of-the-whole-cluster'],
     toClient: (f) => (isStats(f.name) ? withJson(f, (p) => { delete p['cluster']; }) : f),
   }),
-  () => ({
-    name: 'STATS lists only the broker\'s own clients',
-    caughtBy: ['cluster/stats-of-the-whole-cluster'],
-    onConnect: (link) => { link.state['mine'] = new Set<string>(); },
-    toBroker: (f, link) => {
-      if (f.name === 'INIT') (link.state['mine'] as Set<string>).add(String(jsonOf(f)['client_id']));
-      return f;
-    },
-    toClient: (f, link) => {
-      if (!isStats(f.name)) return f;
-      // Every link of this proxy is a client of this broker: keep only their entries.
-      const mine = new Set(link.all.flatMap((l) => [...((l.state['mine'] as Set<string> | undefined) ?? [])]));
-      return withJson(f, (p) => { p['clients'] = (p['clients'] as { client_id: string }[]).filter((c) => mine.has(c.client_id)); });
-    },
+  () => onStatsOfOthers('STATS lists only the broker\'s own clients', 'cluster/stats-of-the-whole-cluster', (p, mine) => {
+    p['clients'] = (p['clients'] as { client_id: string }[]).filter((c) => mine.has(c.client_id));
   }),
-  () => ({
-    // As a broker that lists a client of another broker but counts none of the frames it exchanged with it.
-    name: 'STATS counts no traffic with a client of another broker',
-    caughtBy: ['cluster/stats-count-the-traffic-with-a-client-of-another-broker'],
-    onConnect: (link) => { link.state['mine'] = new Set<string>(); },
-    toBroker: (f, link) => {
-      if (f.name === 'INIT') (link.state['mine'] as Set<string>).add(String(jsonOf(f)['client_id']));
-      return f;
-    },
-    toClient: (f, link) => {
-      if (!isStats(f.name)) return f;
-      const mine = new Set(link.all.flatMap((l) => [...((l.state['mine'] as Set<string> | undefined) ?? [])]));
-      return withJson(f, (p) => {
-        for (const c of p['clients'] as Record<string, unknown>[]) if (!mine.has(String(c['client_id']))) Object.assign(c, { frames_in: 0, frames_out: 0, bytes_in: 0, bytes_out: 0 });
-      });
-    },
+  // As a broker that lists a client of another broker but counts none of the frames it exchanged with it.
+  () => onStatsOfOthers('STATS counts no traffic with a client of another broker', 'cluster/stats-count-the-traffic-with-a-client-of-another-broker', (p, mine) => {
+    for (const c of p['clients'] as Record<string, unknown>[]) if (!mine.has(String(c['client_id']))) Object.assign(c, { frames_in: 0, frames_out: 0, bytes_in: 0, bytes_out: 0 });
   }),
   () => ({
     // A caller's broker that bounds a relayed dispatch by a fixed 2 s (the failure detector's wait) instead of
