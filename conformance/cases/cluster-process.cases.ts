@@ -15,7 +15,7 @@ import { errorOf, expectSilence, reasoning, reasoningAnswer, requestOrSkip } fro
 import { withOwnedCluster, type OwnedBroker, type OwnedCluster } from './owned-cluster.js';
 import { sleep } from '../bus/wire-rules.js';
 import { codeOf, RELEASE_WITHIN_MS, RETRY_EVERY_MS, sessionsInOrder } from './cluster.cases.js';
-import type { ErrorName } from '../../spec/generated/catalog.js';
+import { DEFAULT_LIMITS, type ErrorName } from '../../spec/generated/catalog.js';
 
 /** Section 19's timings: a heartbeat every 500 ms; a broker silent for 2,000 ms is dead, seen by clients at most 2.5 s after it died. */
 const HEARTBEAT_MS = 500;
@@ -144,7 +144,7 @@ function withForeignBroker(ctx: CaseContext, body: (scene: ForeignScene) => Prom
 }
 
 /** A client of a foreign broker as a join or a claim gives it (section 19). */
-const foreignClient = (id: string) => ({ id, cbor: false, max_frame: 1_048_576, language: 'other' });
+const foreignClient = (id: string) => ({ id, cbor: false, max_frame: DEFAULT_LIMITS.max_frame, language: 'other' });
 
 /** A's request to `dst` must reach B, a client of a reference broker, and B's answer come back; `after` says what came before. */
 async function reachesB(c: CaseContext, a: Session, b: Session, dst: string, after: string): Promise<void> {
