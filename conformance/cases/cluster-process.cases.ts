@@ -12,7 +12,7 @@ import type { Message } from '../../reference/codec/message.js';
 import { defineCase, CaseFailure, type Case } from './model.js';
 import { summarize, type CaseContext, type Session } from './context.js';
 import { errorOf, expectSilence, reasoning, reasoningAnswer, requestOrSkip } from './runtime-helpers.js';
-import { withOwnedCluster, type OwnedBroker, type OwnedCluster } from './owned-cluster.js';
+import { CONTROL_SUBJECT, frameSubjectOf, tokenOf, withOwnedCluster, type OwnedBroker, type OwnedCluster } from './owned-cluster.js';
 import { sleep } from '../bus/wire-rules.js';
 import { codeOf, RELEASE_WITHIN_MS, RETRY_EVERY_MS, sessionsInOrder } from './cluster.cases.js';
 import { DEFAULT_LIMITS, type ErrorName } from '../../spec/generated/catalog.js';
@@ -37,9 +37,6 @@ const signal = { coordination_id: 'cluster-process', disagreement_score: 0.5, th
 const PAST_EVERY_START_UP_MS = 2500;
 /** Time for the brokers to handle a control message the case published (one NATS delivery, on loopback). */
 const FOREIGN_SETTLES_MS = 200;
-
-/** Section 19's subject of the frame messages for `broker`. */
-const frameSubjectOf = (broker: string): string => `concord.v1.frame.${Buffer.from(broker, 'utf8').toString('base64url')}`;
 
 /** The frame messages published for one broker id, as the harness (acting as that broker) receives them. */
 class FrameMessagesTo {
@@ -98,7 +95,7 @@ class ForeignBroker {
 
   /** A control message of `kind` in this broker's name. */
   control(m: Record<string, unknown>): void {
-    this.nc.publish('concord.v1.control', JSON.stringify({ v: 1, broker: this.id, ...m }));
+    this.nc.publish(CONTROL_SUBJECT, JSON.stringify({ v: 1, broker: this.id, ...m }));
   }
 
   /** Publishes `body` (a frame body) as a frame message of format 1 from this broker to broker `to`. */
@@ -311,7 +308,7 @@ export const clusterProcessCases: Case[] = [
         const problems: string[] = [];
         const sub = nc.subscribe('concord.v1.>', {
           callback: (_err, msg) => {
-            if (msg.subject === 'concord.v1.control') {
+            if (msg.subject === CONTROL_SUBJECT) {
               let m: { v?: unknown; kind?: unknown; broker?: unknown };
               try {
                 m = JSON.parse(Buffer.from(msg.data).toString('utf8')) as typeof m;
@@ -362,7 +359,7 @@ export const clusterProcessCases: Case[] = [
         // A `bye` of format 2 in the name of B's broker: handled, it would drop B's clients at once (the next
         // heartbeat brings them back, so each request follows its `bye` closely; three rounds).
         for (let n = 1; n <= 3; n++) {
-          nc.publish('concord.v1.control', JSON.stringify({ v: 2, kind: 'bye', broker: second!.id }));
+          nc.publish(CONTROL_SUBJECT, JSON.stringify({ v: 2, kind: 'bye', broker: second!.id }));
           await nc.flush();
           await sleep(20);
           a!.conn.send({ type: 'REASONING_REQUEST', header: { id: `after-bye-${n}`, dst: b!.clientId }, payload: reasoning('cluster') });
@@ -377,7 +374,7 @@ export const clusterProcessCases: Case[] = [
         // A frame message of format 2 for A, in the name of B's broker: dropped. The same bytes with format 1 arrive (the control).
         const body = encodeMessage({ type: 'DISAGREEMENT_SIGNAL', header: { id: 'foreign', src: b!.clientId, dst: a!.clientId }, payload: signal, encoding: 'json' });
         const sender = Buffer.from(second!.id, 'utf8');
-        const subject = `concord.v1.frame.${Buffer.from(first!.id, 'utf8').toString('base64url')}`;
+        const subject = frameSubjectOf(first!.id);
         const message = (version: number): Uint8Array => Buffer.concat([Buffer.from([version, sender.length]), sender, body]);
         nc.publish(subject, message(2));
         await nc.flush();
@@ -430,14 +427,13 @@ export const clusterProcessCases: Case[] = [
         const kvm = new Kvm(f.nc);
         const [clientClaims, serviceClaims] = await Promise.all([kvm.open('concord_claims_v1'), kvm.open('concord_services_v1')]);
         const foreign = f.id;
-        const key = (name: string): string => Buffer.from(name, 'utf8').toString('base64url');
         // F is a live member (its services message), and claims client Z, and service S of its client P,
         // in the stores as section 19 writes them, announcing neither: only the claims can route to them.
         f.control({ kind: 'services', services: [] });
         const [z, p, svc] = [c.uniqueId('z'), c.uniqueId('p'), c.uniqueId('svc')];
-        await clientClaims.create(key(z), JSON.stringify({ broker: foreign, client: foreignClient(z) }));
-        await clientClaims.create(key(p), JSON.stringify({ broker: foreign, client: foreignClient(p) }));
-        await serviceClaims.create(key(svc), JSON.stringify({ broker: foreign, owner: p, descriptor: { name: svc, service_type: 'conformance', version: '1.0.0' } }));
+        await clientClaims.create(tokenOf(z), JSON.stringify({ broker: foreign, client: foreignClient(z) }));
+        await clientClaims.create(tokenOf(p), JSON.stringify({ broker: foreign, client: foreignClient(p) }));
+        await serviceClaims.create(tokenOf(svc), JSON.stringify({ broker: foreign, owner: p, descriptor: { name: svc, service_type: 'conformance', version: '1.0.0' } }));
         await f.nc.flush();
         for (const [dst, what] of [[z, `${z}, a client F claimed`], [svc, `${svc}, a service F claimed for its client ${p}`]] as const) {
           const id = c.uniqueId('to-foreign');
@@ -451,7 +447,7 @@ export const clusterProcessCases: Case[] = [
         // A claim naming a broker never heard from is no live broker's (CLU-3): past every broker's first
         // 2,000 ms, a request to its client resolves to nothing.
         const y = c.uniqueId('y-of-a-ghost');
-        await clientClaims.create(key(y), JSON.stringify({ broker: c.uniqueId('ghost-broker'), client: foreignClient(y) }));
+        await clientClaims.create(tokenOf(y), JSON.stringify({ broker: c.uniqueId('ghost-broker'), client: foreignClient(y) }));
         await sleep(Math.max(0, startedAt + PAST_EVERY_START_UP_MS - Date.now()));
         a.conn.send({ type: 'REASONING_REQUEST', header: { id: 'to-ghost', dst: y }, payload: reasoning('cluster') });
         const refused = await answerTo(c, a, 'to-ghost', `the answer to a request for ${y}, claimed by a broker never heard from`, c.timeoutMs);

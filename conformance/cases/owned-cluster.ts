@@ -16,7 +16,12 @@ import { CaseFailure, CaseSkipped } from './model.js';
 const JOIN_WITHIN_MS = 10_000;
 /** After every broker was heard: two heartbeats, so that each has heard the others too. */
 const SETTLE_MS = 2 * 500;
-const CONTROL_SUBJECT = 'concord.v1.control';
+/** Section 19's control subject. */
+export const CONTROL_SUBJECT = 'concord.v1.control';
+/** A name (broker id, client id, service name) as section 19 writes it in subjects and store keys. */
+export const tokenOf = (name: string): string => Buffer.from(name, 'utf8').toString('base64url');
+/** Section 19's subject of the frame messages for `broker`. */
+export const frameSubjectOf = (broker: string): string => `concord.v1.frame.${tokenOf(broker)}`;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

@@ -113,7 +113,7 @@ export type DoubtedCount = 'Survived' | 'Killed';
 export interface DoubtedMutants {
   mutants: number;
   counted_as: DoubtedCount;
-  sites: Record<string, Record<string, Array<{ line: number; column: number; end: Position; replacement: string }>>>;
+  sites: Record<string, Record<string, Array<Omit<Survivor, 'status' | 'rule'>>>>;
 }
 
 /** A report that is not Stryker's JSON report of a version this script reads. */
